@@ -1,0 +1,99 @@
+//! The command line: global flags (config, output, stack and app overrides, --only) and one
+//! subcommand per file in `commands/`.
+
+use crate::commands;
+use crate::model::Group;
+use crate::output::OutputFormat;
+use crate::spec::Overrides;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const ABOUT: &str =
+    "Event-driven autoscaling on SQS for EKS, in one command: KEDA, Pod Identity, IAM, SQS, ECR";
+
+const LONG_ABOUT: &str = "\
+kedactl sets up KEDA to scale a Deployment on an SQS queue's depth with EKS Pod Identity: the
+keda-operator and keda-identity IAM roles, the queue, the ECR repository, the Pod Identity
+Agent add-on and associations, KEDA itself, the TriggerAuthentication and the ScaledObject.
+
+Configuration comes from ./kedactl.yaml (or --config), with every field also available as a
+flag; with neither, the built-in defaults reproduce the AWS sample (roles keda-operator /
+keda-identity, queue event-messages-queue, namespace security, one pod per 5 messages).";
+
+const EXAMPLES: &str = "\
+Examples:
+  kedactl plan --offline --cluster demo --region us-east-1
+  kedactl render --cluster demo --region us-east-1 --account 123456789012 --out-dir out/
+  kedactl init --cluster demo --region us-east-1 && kedactl validate
+  kedactl schema > kedactl.schema.json";
+
+#[derive(Debug, Parser)]
+#[command(name = "kedactl", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+#[command(propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]
+    #[arg(
+        short = 'f',
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "KEDACTL_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+    /// Output format
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub output: OutputFormat,
+    /// Work on these groups only (comma-separated), e.g. one CI job per group
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "GROUPS"
+    )]
+    pub only: Vec<Group>,
+    /// More detail on stderr (repeat for more)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only results on stdout and errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Plan(commands::plan::Args),
+    Render(commands::render::Args),
+    Validate(commands::validate::Args),
+    Init(commands::init::Args),
+    Schema(commands::schema::Args),
+    Completions(commands::completions::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

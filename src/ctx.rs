@@ -1,0 +1,57 @@
+//! Settings resolved once from the global flags and the terminal, then passed to commands;
+//! nothing below this checks a TTY or an environment variable itself.
+
+use crate::cli::GlobalArgs;
+use crate::output::OutputFormat;
+use crate::spec::{self, ConfigSource, Problems, Spec};
+use std::io::IsTerminal;
+
+pub struct Ctx {
+    pub output: OutputFormat,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub stderr_is_tty: bool,
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    pub fn new(global: GlobalArgs) -> Self {
+        Ctx {
+            output: global.output,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            stderr_is_tty: std::io::stderr().is_terminal(),
+            global,
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+
+    /// A note on stderr, unless --quiet.
+    pub fn note(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// kedactl.yaml (or the defaults) with the flags applied, validated. Returns the spec and
+    /// where it came from.
+    pub fn spec(&self) -> Result<(Spec, String), Problems> {
+        let source = match &self.global.config {
+            Some(p) => ConfigSource::Explicit(p.clone()),
+            None => ConfigSource::Discover,
+        };
+        let (mut spec, name) = spec::load(&source)?;
+        self.global
+            .overrides
+            .clone()
+            .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
+        spec::validate(&spec, &name)?;
+        if self.verbose > 0 {
+            self.note(format!("config: {name}"));
+        }
+        Ok((spec, name))
+    }
+}

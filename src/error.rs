@@ -1,0 +1,89 @@
+//! The exit-code table, and the mapping from errors to it. `main` is the only place that exits.
+
+use crate::plan::Conflicts;
+use crate::spec::Problems;
+
+pub const OK: u8 = 0;
+/// doctor found failing checks.
+pub const CHECKS_FAILED: u8 = 1;
+/// Usage error (clap's own code).
+pub const USAGE: u8 = 2;
+/// The configuration (file or flags) is invalid; nothing was changed.
+pub const INVALID_CONFIG: u8 = 3;
+/// An operation failed: an AWS or cluster call, writing files.
+pub const FAILED: u8 = 4;
+/// `plan --detailed-exitcode`: the plan has changes.
+pub const CHANGES_PENDING: u8 = 5;
+pub const INTERRUPTED: u8 = 130;
+
+/// Exit with a code and print nothing more (the command already reported).
+#[derive(Debug, thiserror::Error)]
+#[error("exit {0}")]
+pub struct SilentExit(pub u8);
+
+/// A usage mistake kedactl detects itself (a flag combination clap cannot express).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}\n  fix: {fix}")]
+pub struct UsageError {
+    pub message: String,
+    pub fix: String,
+}
+
+/// The exit code for an error that reached `main`.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(SilentExit(code)) = err.downcast_ref() {
+        return *code;
+    }
+    if err.downcast_ref::<Problems>().is_some() {
+        return INVALID_CONFIG;
+    }
+    if err.downcast_ref::<UsageError>().is_some() {
+        return USAGE;
+    }
+    if err.downcast_ref::<Conflicts>().is_some() {
+        return FAILED;
+    }
+    FAILED
+}
+
+/// `kedactl … | head` closing the pipe early is not an error.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_table() {
+        let problems = Problems {
+            origin: "x".into(),
+            problems: vec![],
+        };
+        let cases: Vec<(anyhow::Error, u8)> = vec![
+            (SilentExit(CHANGES_PENDING).into(), 5),
+            (SilentExit(CHECKS_FAILED).into(), 1),
+            (problems.into(), 3),
+            (
+                UsageError {
+                    message: "m".into(),
+                    fix: "f".into(),
+                }
+                .into(),
+                2,
+            ),
+            (anyhow::anyhow!("CreateRole failed"), 4),
+        ];
+        for (err, code) in cases {
+            assert_eq!(exit_code(&err), code, "{err}");
+        }
+        let pipe = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing");
+        assert!(is_broken_pipe(&pipe));
+        assert_eq!((OK, USAGE, INTERRUPTED), (0, 2, 130));
+    }
+}

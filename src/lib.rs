@@ -1,0 +1,16 @@
+//! kedactl: event-driven autoscaling on SQS for EKS with KEDA and Pod Identity.
+//!
+//! One model serves every command: `spec` (kedactl.yaml + flags) → `render::desired` (pure) →
+//! `plan::plan(desired, observed)` (pure) → an executor. See the README's module map.
+
+pub mod assets;
+pub mod cli;
+pub mod commands;
+pub mod ctx;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod render;
+pub mod spec;
+pub mod yaml;

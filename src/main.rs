@@ -1,0 +1,45 @@
+use clap::Parser;
+use kedactl::cli::Cli;
+use kedactl::error::{self, SilentExit};
+use kedactl::output::OutputFormat;
+use kedactl::spec::Problems;
+use std::process::ExitCode;
+
+/// The one exit point: parse, run, map the outcome to the exit-code table.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.output == OutputFormat::Json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(error::FAILED);
+        }
+    };
+    match runtime.block_on(kedactl::commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = error::exit_code(&err);
+            if err.downcast_ref::<SilentExit>().is_none() {
+                eprintln!("error: {err:#}");
+                if json {
+                    // CI reads stdout: give it the same failure as a document.
+                    let problems = err.downcast_ref::<Problems>().map(|p| &p.problems);
+                    let doc = serde_json::json!({
+                        "apiVersion": kedactl::output::API_VERSION,
+                        "kind": "Error",
+                        "exitCode": code,
+                        "error": format!("{err:#}"),
+                        "problems": problems,
+                    });
+                    println!("{doc:#}");
+                }
+            }
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! One value → human text or JSON on stdout; notes and progress on stderr.
+
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text
+    #[default]
+    Human,
+    /// One JSON document on stdout (logs stay on stderr)
+    Json,
+}
+
+/// Version of kedactl's JSON documents, so scripts can pin what they parse.
+pub const API_VERSION: &str = "kedactl.io/v1alpha1";
+
+/// Print a JSON document to stdout.
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Print text to stdout (a write error such as a closed pipe propagates to `main`).
+pub fn text(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    if !s.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(())
+}

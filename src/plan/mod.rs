@@ -1,0 +1,896 @@
+//! (Desired, Observed) → Plan: the ordered, typed actions that make what exists match what is
+//! wanted. Pure and serialisable, so `plan` prints it, `up` confirms and executes it, JSON
+//! output and snapshot tests read the same value. A converged stack gives an empty plan.
+
+pub mod observed;
+
+use crate::model::{self, Group, Only};
+use crate::render::{self, Desired, policy::canonical};
+pub use observed::Observed;
+use observed::Tags;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a step does to the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Create,
+    Update,
+    /// Waits, restarts, checks: no resource is created or changed by itself.
+    Run,
+}
+
+impl Change {
+    pub fn symbol(self) -> char {
+        match self {
+            Change::Create => '+',
+            Change::Update => '~',
+            Change::Run => '>',
+        }
+    }
+}
+
+/// One typed action; the executor interprets it, nothing here has side effects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    CreateAddon {
+        addon: String,
+        tags: Tags,
+    },
+    WaitAddonActive {
+        addon: String,
+    },
+    CreateRole {
+        role: String,
+        trust: Value,
+        tags: Tags,
+    },
+    UpdateTrustPolicy {
+        role: String,
+        trust: Value,
+    },
+    PutRolePolicy {
+        role: String,
+        policy: String,
+        document: Value,
+    },
+    TagRole {
+        role: String,
+        tags: Tags,
+    },
+    CreateQueue {
+        queue: String,
+        attributes: BTreeMap<String, String>,
+        tags: Tags,
+    },
+    SetQueueAttributes {
+        queue: String,
+        attributes: BTreeMap<String, String>,
+    },
+    TagQueue {
+        queue: String,
+        tags: Tags,
+    },
+    CreateRepository {
+        repository: String,
+        tags: Tags,
+    },
+    TagRepository {
+        repository: String,
+        tags: Tags,
+    },
+    CreateAssociation {
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+        tags: Tags,
+    },
+    UpdateAssociation {
+        association_id: String,
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+    },
+    InstallKeda {
+        namespace: String,
+        service_account: String,
+        version: String,
+    },
+    /// Server-side apply of one object (field manager `kedactl`).
+    Apply {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+        manifest: Value,
+    },
+    /// Pods read Pod Identity credentials only at creation: recreate them after an association change.
+    RestartDeployment {
+        namespace: String,
+        deployment: String,
+        reason: String,
+    },
+    /// Check the running pods got AWS_CONTAINER_CREDENTIALS_FULL_URI / _AUTHORIZATION_TOKEN_FILE.
+    VerifyPodIdentity {
+        namespace: String,
+        deployment: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Stable id, e.g. `iam:role/keda-operator`; `after` refers to these.
+    pub id: String,
+    pub group: Group,
+    pub change: Change,
+    /// One line for people.
+    pub summary: String,
+    #[serde(flatten)]
+    pub action: Action,
+    /// Steps that must finish first; steps with no path between them may run concurrently.
+    pub after: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub run: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for s in &self.steps {
+            match s.change {
+                Change::Create => c.create += 1,
+                Change::Update => c.update += 1,
+                Change::Run => c.run += 1,
+            }
+        }
+        c
+    }
+}
+
+/// A resource with our name that this stack does not own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub resource: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Conflicts {
+    pub stack: String,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl fmt::Display for Conflicts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} existing resource(s) are not owned by stack {:?}:",
+            self.conflicts.len(),
+            self.stack
+        )?;
+        for c in &self.conflicts {
+            write!(f, "\n  - {}: {}", c.resource, c.reason)?;
+        }
+        write!(
+            f,
+            "\nkedactl changes only what carries the tag {}={}. Pass --adopt to take these over, \
+             or choose other names (--stack, role/queue/repository flags).",
+            model::STACK,
+            self.stack
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Take over same-named resources that lack this stack's tags (tagging them).
+    pub adopt: bool,
+    pub only: Only,
+}
+
+/// Plan the changes that make `observed` match `desired`.
+pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Plan, Conflicts> {
+    let mut p = Planner {
+        desired,
+        observed,
+        adopt: opts.adopt,
+        steps: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    p.addon();
+    p.roles();
+    p.queues();
+    p.repositories();
+    let changed_sas = p.associations();
+    p.keda(&changed_sas);
+    p.manifests(&changed_sas);
+    if !p.conflicts.is_empty() {
+        return Err(Conflicts {
+            stack: desired.stack.clone(),
+            conflicts: p.conflicts,
+        });
+    }
+    Ok(restrict(p.steps, &opts.only))
+}
+
+/// Keep the steps of the chosen groups; dependencies on the others are assumed satisfied.
+fn restrict(steps: Vec<Step>, only: &Only) -> Plan {
+    let kept: Vec<Step> = steps
+        .into_iter()
+        .filter(|s| only.includes(s.group))
+        .collect();
+    let ids: Vec<String> = kept.iter().map(|s| s.id.clone()).collect();
+    let steps = kept
+        .into_iter()
+        .map(|mut s| {
+            s.after.retain(|a| ids.contains(a));
+            s
+        })
+        .collect();
+    Plan { steps }
+}
+
+struct Planner<'a> {
+    desired: &'a Desired,
+    observed: &'a Observed,
+    adopt: bool,
+    steps: Vec<Step>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Planner<'_> {
+    fn has(&self, id: &str) -> bool {
+        self.steps.iter().any(|s| s.id == id)
+    }
+
+    /// Add a step; `after` ids that are not in the plan (already satisfied) are dropped.
+    fn push(&mut self, id: String, group: Group, change: Change, action: Action, after: &[&str]) {
+        let after = after
+            .iter()
+            .filter(|a| self.has(a))
+            .map(|a| a.to_string())
+            .collect();
+        let summary = summary(&action, change);
+        self.steps.push(Step {
+            id,
+            group,
+            change,
+            summary,
+            action,
+            after,
+        });
+    }
+
+    /// Ownership: a same-named resource without our tags is a conflict, or with --adopt, a tag step.
+    fn owned(&mut self, resource: String, tags: &Tags) -> Option<bool> {
+        if model::is_owned(tags, &self.desired.stack) {
+            return Some(true);
+        }
+        if self.adopt {
+            return Some(false);
+        }
+        let reason = match tags.get(model::STACK) {
+            Some(other) => format!("it belongs to kedactl stack {other:?}"),
+            None => "it exists but was not created by kedactl".to_string(),
+        };
+        self.conflicts.push(Conflict { resource, reason });
+        None
+    }
+
+    fn addon(&mut self) {
+        let Some(addon) = &self.desired.addon else {
+            return;
+        };
+        let create = format!("eks:addon/{addon}");
+        match self.observed.addon.as_ref().map(|a| a.status.as_str()) {
+            None => {
+                let tags = self.desired.tags.clone();
+                self.push(
+                    create.clone(),
+                    Group::Eks,
+                    Change::Create,
+                    Action::CreateAddon {
+                        addon: addon.clone(),
+                        tags,
+                    },
+                    &[],
+                );
+            }
+            Some("CREATING" | "UPDATING") => {}
+            // ACTIVE, or a failure state that doctor explains: nothing to plan.
+            Some(_) => return,
+        }
+        let wait = Action::WaitAddonActive {
+            addon: addon.clone(),
+        };
+        self.push(
+            format!("{create}/wait"),
+            Group::Eks,
+            Change::Run,
+            wait,
+            &[&create],
+        );
+    }
+
+    fn roles(&mut self) {
+        let operator_id = self
+            .desired
+            .roles
+            .first()
+            .map(|r| format!("iam:role/{}", r.name));
+        for role in &self.desired.roles {
+            let id = format!("iam:role/{}", role.name);
+            // A trust naming the operator role needs that role to exist first.
+            let after: Vec<&str> = match (&role.purpose, &operator_id) {
+                (render::RolePurpose::Identity, Some(op)) => vec![op.as_str()],
+                _ => vec![],
+            };
+            let existing = self.observed.roles.get(&role.name);
+            let mut new = false;
+            match existing {
+                None => {
+                    new = true;
+                    let action = Action::CreateRole {
+                        role: role.name.clone(),
+                        trust: role.trust.body.clone(),
+                        tags: self.desired.tags.clone(),
+                    };
+                    self.push(id.clone(), Group::Iam, Change::Create, action, &after);
+                }
+                Some(r) => {
+                    let Some(owned) = self.owned(format!("IAM role {}", role.name), &r.tags) else {
+                        continue;
+                    };
+                    if !owned {
+                        let tags = self.desired.tags.clone();
+                        self.push(
+                            format!("{id}/tags"),
+                            Group::Iam,
+                            Change::Update,
+                            Action::TagRole {
+                                role: role.name.clone(),
+                                tags,
+                            },
+                            &[],
+                        );
+                    }
+                    if canonical(&r.trust) != canonical(&role.trust.body) {
+                        let action = Action::UpdateTrustPolicy {
+                            role: role.name.clone(),
+                            trust: role.trust.body.clone(),
+                        };
+                        self.push(
+                            format!("{id}/trust"),
+                            Group::Iam,
+                            Change::Update,
+                            action,
+                            &after,
+                        );
+                    }
+                }
+            }
+            for doc in &role.policies {
+                let current = existing.and_then(|r| r.inline.get(&doc.name));
+                if current.is_some_and(|c| canonical(c) == canonical(&doc.body)) {
+                    continue;
+                }
+                let action = Action::PutRolePolicy {
+                    role: role.name.clone(),
+                    policy: doc.name.clone(),
+                    document: doc.body.clone(),
+                };
+                let change = if current.is_none() {
+                    Change::Create
+                } else {
+                    Change::Update
+                };
+                let change = if new { Change::Create } else { change };
+                self.push(
+                    format!("{id}/policy/{}", doc.name),
+                    Group::Iam,
+                    change,
+                    action,
+                    &[&id],
+                );
+            }
+        }
+    }
+
+    fn queues(&mut self) {
+        for q in &self.desired.queues {
+            let id = format!("queue:{}", q.name);
+            // A redrive policy needs its dead-letter queue to exist.
+            let dlq_ids: Vec<String> = self
+                .desired
+                .queues
+                .iter()
+                .filter(|d| {
+                    q.attributes
+                        .get("RedrivePolicy")
+                        .is_some_and(|r| r.contains(&d.arn))
+                })
+                .map(|d| format!("queue:{}", d.name))
+                .collect();
+            let after: Vec<&str> = dlq_ids.iter().map(String::as_str).collect();
+            match self.observed.queues.get(&q.name) {
+                None => {
+                    let action = Action::CreateQueue {
+                        queue: q.name.clone(),
+                        attributes: q.attributes.clone(),
+                        tags: self.desired.tags.clone(),
+                    };
+                    self.push(id, Group::Queue, Change::Create, action, &after);
+                }
+                Some(existing) => {
+                    let Some(owned) = self.owned(format!("SQS queue {}", q.name), &existing.tags)
+                    else {
+                        continue;
+                    };
+                    if !owned {
+                        let tags = self.desired.tags.clone();
+                        self.push(
+                            format!("{id}/tags"),
+                            Group::Queue,
+                            Change::Update,
+                            Action::TagQueue {
+                                queue: q.name.clone(),
+                                tags,
+                            },
+                            &[],
+                        );
+                    }
+                    let drift: BTreeMap<String, String> = q
+                        .attributes
+                        .iter()
+                        .filter(|(k, v)| !same_attribute(k, v, existing.attributes.get(*k)))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if !drift.is_empty() {
+                        let action = Action::SetQueueAttributes {
+                            queue: q.name.clone(),
+                            attributes: drift,
+                        };
+                        self.push(
+                            format!("{id}/attributes"),
+                            Group::Queue,
+                            Change::Update,
+                            action,
+                            &after,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn repositories(&mut self) {
+        for r in &self.desired.repositories {
+            let id = format!("registry:{}", r.name);
+            let tags = self.desired.tags.clone();
+            match self.observed.repositories.get(&r.name) {
+                None => {
+                    let action = Action::CreateRepository {
+                        repository: r.name.clone(),
+                        tags,
+                    };
+                    self.push(id, Group::Registry, Change::Create, action, &[]);
+                }
+                Some(existing) => {
+                    if self.owned(format!("ECR repository {}", r.name), &existing.tags)
+                        == Some(false)
+                    {
+                        let action = Action::TagRepository {
+                            repository: r.name.clone(),
+                            tags,
+                        };
+                        self.push(
+                            format!("{id}/tags"),
+                            Group::Registry,
+                            Change::Update,
+                            action,
+                            &[],
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns the (namespace, service account) pairs whose association is created or changed:
+    /// their running pods must be recreated to pick up credentials.
+    fn associations(&mut self) -> Vec<(String, String)> {
+        let mut changed = Vec::new();
+        for a in &self.desired.associations {
+            let id = format!("eks:association/{}/{}", a.namespace, a.service_account);
+            let role_id = format!("iam:role/{}", a.role);
+            let existing = self
+                .observed
+                .associations
+                .iter()
+                .find(|o| o.namespace == a.namespace && o.service_account == a.service_account);
+            match existing {
+                None => {
+                    let action = Action::CreateAssociation {
+                        namespace: a.namespace.clone(),
+                        service_account: a.service_account.clone(),
+                        role_arn: a.role_arn.clone(),
+                        tags: self.desired.tags.clone(),
+                    };
+                    self.push(id, Group::Eks, Change::Create, action, &[&role_id]);
+                }
+                Some(o) if o.role_arn != a.role_arn => {
+                    let resource = format!(
+                        "pod identity association {}/{}",
+                        a.namespace, a.service_account
+                    );
+                    if self.owned(resource, &o.tags).is_none() {
+                        continue;
+                    }
+                    let action = Action::UpdateAssociation {
+                        association_id: o.id.clone(),
+                        namespace: a.namespace.clone(),
+                        service_account: a.service_account.clone(),
+                        role_arn: a.role_arn.clone(),
+                    };
+                    self.push(id, Group::Eks, Change::Update, action, &[&role_id]);
+                }
+                Some(_) => continue,
+            }
+            changed.push((a.namespace.clone(), a.service_account.clone()));
+        }
+        changed
+    }
+
+    fn keda(&mut self, changed: &[(String, String)]) {
+        let k = &self.desired.keda;
+        let operator = "keda-operator".to_string();
+        let assoc = format!("eks:association/{}/{}", k.namespace, k.service_account);
+        let addon_wait = self
+            .desired
+            .addon
+            .as_ref()
+            .map(|a| format!("eks:addon/{a}/wait"))
+            .unwrap_or_default();
+        let needs_credentials = self.desired.addon.is_some();
+        let install = "keda:install".to_string();
+        let restart = "keda:restart".to_string();
+        match &self.observed.keda {
+            None => {
+                let action = Action::InstallKeda {
+                    namespace: k.namespace.clone(),
+                    service_account: k.service_account.clone(),
+                    version: k.version.clone(),
+                };
+                // Installed after its association so the operator's first pods get credentials.
+                self.push(
+                    install.clone(),
+                    Group::Keda,
+                    Change::Create,
+                    action,
+                    &[&assoc, &addon_wait],
+                );
+            }
+            Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
+                let action = Action::RestartDeployment {
+                    namespace: k.namespace.clone(),
+                    deployment: operator.clone(),
+                    reason: "its pod identity association changed".into(),
+                };
+                self.push(
+                    restart.clone(),
+                    Group::Keda,
+                    Change::Run,
+                    action,
+                    &[&assoc, &addon_wait],
+                );
+            }
+            Some(_) => return,
+        }
+        if needs_credentials {
+            let action = Action::VerifyPodIdentity {
+                namespace: k.namespace.clone(),
+                deployment: operator,
+            };
+            self.push(
+                "keda:verify".into(),
+                Group::Keda,
+                Change::Run,
+                action,
+                &[&install, &restart],
+            );
+        }
+    }
+
+    fn manifests(&mut self, changed: &[(String, String)]) {
+        let mut previous: Option<String> = None;
+        for m in &self.desired.manifests {
+            let (kind, ns, name) = render::object_ref(m);
+            let id = match &ns {
+                Some(ns) => format!("app:{kind}/{ns}/{name}"),
+                None => format!("app:{kind}/{name}"),
+            };
+            let mut after: Vec<String> = previous.iter().cloned().collect();
+            if let Some(ns) = &ns {
+                after.push(format!("app:Namespace/{ns}"));
+                if kind == "Deployment" {
+                    let sa = m["spec"]["template"]["spec"]["serviceAccountName"]
+                        .as_str()
+                        .unwrap_or_default();
+                    after.push(format!("eks:association/{ns}/{sa}"));
+                }
+            }
+            if m["apiVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("keda.sh/"))
+            {
+                after.push("keda:install".into());
+            }
+            let existing = self.observed.object(&kind, ns.as_deref(), &name);
+            let change = match existing {
+                None => Change::Create,
+                // Any namespace will do: kedactl does not take over one it finds.
+                Some(_) if kind == "Namespace" => continue,
+                Some(o) => {
+                    let labels: Tags =
+                        serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+                    let Some(owned) =
+                        self.owned(format!("{kind} {}", id.trim_start_matches("app:")), &labels)
+                    else {
+                        continue;
+                    };
+                    if owned && contains(o, m) {
+                        self.restart_app(m, &kind, ns.as_deref(), &name, changed, &id);
+                        continue;
+                    }
+                    Change::Update
+                }
+            };
+            let action = Action::Apply {
+                kind: kind.clone(),
+                namespace: ns.clone(),
+                name: name.clone(),
+                manifest: m.clone(),
+            };
+            let after: Vec<&str> = after.iter().map(String::as_str).collect();
+            self.push(id.clone(), Group::App, change, action, &after);
+            if existing.is_some() {
+                self.restart_app(m, &kind, ns.as_deref(), &name, changed, &id);
+            }
+            previous = Some(id);
+        }
+    }
+
+    /// An existing Deployment whose service account's association changed gets a restart.
+    fn restart_app(
+        &mut self,
+        m: &Value,
+        kind: &str,
+        ns: Option<&str>,
+        name: &str,
+        changed: &[(String, String)],
+        id: &str,
+    ) {
+        let (Some(ns), "Deployment") = (ns, kind) else {
+            return;
+        };
+        let sa = m["spec"]["template"]["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or_default();
+        if !changed.contains(&(ns.to_string(), sa.to_string())) {
+            return;
+        }
+        let assoc = format!("eks:association/{ns}/{sa}");
+        let action = Action::RestartDeployment {
+            namespace: ns.to_string(),
+            deployment: name.to_string(),
+            reason: format!("the pod identity association of {ns}/{sa} changed"),
+        };
+        self.push(
+            format!("{id}/restart"),
+            Group::App,
+            Change::Run,
+            action,
+            &[&assoc, id],
+        );
+    }
+}
+
+/// SQS returns RedrivePolicy as JSON text whose spacing and number types may differ from ours.
+fn same_attribute(key: &str, want: &str, have: Option<&String>) -> bool {
+    let Some(have) = have else { return false };
+    if key == "RedrivePolicy" {
+        let parse = |s: &str| -> Option<(String, String)> {
+            let v: Value = serde_json::from_str(s).ok()?;
+            let count = match &v["maxReceiveCount"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((v["deadLetterTargetArn"].as_str()?.to_string(), count))
+        };
+        return parse(want).is_some() && parse(want) == parse(have);
+    }
+    want == have
+}
+
+/// Does `have` contain every field of `want`? (The server adds defaults and status; only the
+/// fields kedactl sets are compared.)
+fn contains(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| h.get(k).is_some_and(|hv| contains(hv, wv))),
+        (Value::Array(h), Value::Array(w)) => {
+            h.len() == w.len() && h.iter().zip(w).all(|(hv, wv)| contains(hv, wv))
+        }
+        _ => have == want,
+    }
+}
+
+fn summary(action: &Action, change: Change) -> String {
+    match action {
+        Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
+        Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
+        Action::CreateRole { role, trust, .. } => {
+            format!("create IAM role {role} (trusted by {})", principals(trust))
+        }
+        Action::UpdateTrustPolicy { role, trust } => {
+            format!(
+                "update the trust policy of IAM role {role} (trusted by {})",
+                principals(trust)
+            )
+        }
+        Action::PutRolePolicy { role, policy, .. } => {
+            let verb = if change == Change::Create {
+                "add"
+            } else {
+                "update"
+            };
+            format!("{verb} inline policy {policy} on IAM role {role}")
+        }
+        Action::TagRole { role, .. } => {
+            format!("tag IAM role {role} as owned by this stack (--adopt)")
+        }
+        Action::CreateQueue {
+            queue, attributes, ..
+        } => {
+            let attrs: Vec<String> = attributes
+                .iter()
+                .map(|(k, v)| {
+                    if k == "RedrivePolicy" {
+                        "RedrivePolicy".into()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            format!("create SQS queue {queue} ({})", attrs.join(", "))
+        }
+        Action::SetQueueAttributes { queue, attributes } => {
+            let keys: Vec<&str> = attributes.keys().map(String::as_str).collect();
+            format!("set {} on SQS queue {queue}", keys.join(", "))
+        }
+        Action::TagQueue { queue, .. } => {
+            format!("tag SQS queue {queue} as owned by this stack (--adopt)")
+        }
+        Action::CreateRepository { repository, .. } => {
+            format!("create ECR repository {repository}")
+        }
+        Action::TagRepository { repository, .. } => {
+            format!("tag ECR repository {repository} as owned by this stack (--adopt)")
+        }
+        Action::CreateAssociation {
+            namespace,
+            service_account,
+            role_arn,
+            ..
+        } => {
+            format!(
+                "associate service account {namespace}/{service_account} with IAM role {}",
+                role_name(role_arn)
+            )
+        }
+        Action::UpdateAssociation {
+            namespace,
+            service_account,
+            role_arn,
+            ..
+        } => {
+            format!(
+                "point the association of {namespace}/{service_account} at IAM role {}",
+                role_name(role_arn)
+            )
+        }
+        Action::InstallKeda {
+            namespace, version, ..
+        } => {
+            format!("install KEDA {version} in namespace {namespace} (helm chart kedacore/keda)")
+        }
+        Action::Apply {
+            kind,
+            namespace,
+            name,
+            ..
+        } => {
+            let verb = if change == Change::Create {
+                "create"
+            } else {
+                "update"
+            };
+            match namespace {
+                Some(ns) => format!("{verb} {kind} {ns}/{name}"),
+                None => format!("{verb} {kind} {name}"),
+            }
+        }
+        Action::RestartDeployment {
+            namespace,
+            deployment,
+            reason,
+        } => {
+            format!("restart Deployment {namespace}/{deployment}: {reason}")
+        }
+        Action::VerifyPodIdentity {
+            namespace,
+            deployment,
+        } => {
+            format!("check that {namespace}/{deployment} pods got Pod Identity credentials")
+        }
+    }
+}
+
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// "pods.eks.amazonaws.com (keda/keda-operator), role keda-operator" from a trust policy.
+fn principals(trust: &Value) -> String {
+    let canon = canonical(trust);
+    let mut out: Vec<String> = Vec::new();
+    for s in canon["Statement"].as_array().into_iter().flatten() {
+        let conds = &s["Condition"]["StringEquals"];
+        let sa = match (
+            conds["aws:RequestTag/kubernetes-namespace"][0].as_str(),
+            conds["aws:RequestTag/kubernetes-service-account"][0].as_str(),
+        ) {
+            (Some(ns), Some(sa)) => format!(" for {ns}/{sa}"),
+            _ => String::new(),
+        };
+        for (kind, values) in s["Principal"].as_object().into_iter().flatten() {
+            for v in values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let text = match kind.as_str() {
+                    "AWS" => format!("role {}", role_name(v)),
+                    "Federated" => "the cluster's OIDC provider".to_string(),
+                    _ => format!("{v}{sa}"),
+                };
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    out.join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! What exists, as plain data. The AWS and Kubernetes adapters fill it (read-only); `plan` and
+//! `doctor` read it. `Observed::default()` is an empty account and cluster (`plan --offline`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub addon: Option<Addon>,
+    /// By role name.
+    pub roles: BTreeMap<String, Role>,
+    /// By queue name.
+    pub queues: BTreeMap<String, Queue>,
+    /// By repository name.
+    pub repositories: BTreeMap<String, Repository>,
+    pub associations: Vec<Association>,
+    pub keda: Option<Keda>,
+    /// Kubernetes objects as the API server returns them.
+    pub objects: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Addon {
+    /// CREATING, ACTIVE, CREATE_FAILED, UPDATING, DELETING, DELETE_FAILED, DEGRADED, UPDATE_FAILED.
+    pub status: String,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub arn: String,
+    /// The trust policy, already URL-decoded and parsed.
+    pub trust: Value,
+    /// Inline policies by name, decoded and parsed.
+    #[serde(default)]
+    pub inline: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    pub url: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repository {
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Association {
+    pub id: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keda {
+    pub namespace: String,
+    /// From the operator image tag.
+    pub version: String,
+}
+
+impl Observed {
+    /// The object with this kind, namespace and name, if it exists.
+    pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
+        self.objects.iter().find(|o| {
+            let (k, ns, n) = crate::render::object_ref(o);
+            k == kind && ns.as_deref() == namespace && n == name
+        })
+    }
+}

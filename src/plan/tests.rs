@@ -1,0 +1,323 @@
+use super::*;
+use crate::model::ownership;
+use crate::spec::Spec;
+use observed::{Addon, Association, Keda, Queue, Repository, Role};
+
+fn desired() -> Desired {
+    let spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    render::desired(&spec).unwrap()
+}
+
+/// What the account and cluster look like after a successful `up`, as AWS reports it
+/// (one-item lists as strings, server-added fields on objects).
+fn converged(d: &Desired) -> Observed {
+    let tags = ownership(&d.stack);
+    Observed {
+        addon: Some(Addon {
+            status: "ACTIVE".into(),
+            tags: tags.clone(),
+        }),
+        roles: d
+            .roles
+            .iter()
+            .map(|r| {
+                let mut trust = r.trust.body.clone();
+                trust["Statement"][0]["Principal"]["Service"] = "pods.eks.amazonaws.com".into();
+                let role = Role {
+                    arn: r.arn.clone(),
+                    trust,
+                    inline: r
+                        .policies
+                        .iter()
+                        .map(|p| (p.name.clone(), p.body.clone()))
+                        .collect(),
+                    tags: tags.clone(),
+                };
+                (r.name.clone(), role)
+            })
+            .collect(),
+        queues: d
+            .queues
+            .iter()
+            .map(|q| {
+                let mut attributes = q.attributes.clone();
+                attributes.insert("ApproximateNumberOfMessages".into(), "0".into());
+                let queue = Queue {
+                    url: q.url.clone(),
+                    attributes,
+                    tags: tags.clone(),
+                };
+                (q.name.clone(), queue)
+            })
+            .collect(),
+        repositories: d
+            .repositories
+            .iter()
+            .map(|r| (r.name.clone(), Repository { tags: tags.clone() }))
+            .collect(),
+        associations: d
+            .associations
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Association {
+                id: format!("a-{i}"),
+                namespace: a.namespace.clone(),
+                service_account: a.service_account.clone(),
+                role_arn: a.role_arn.clone(),
+                tags: tags.clone(),
+            })
+            .collect(),
+        keda: Some(Keda {
+            namespace: "keda".into(),
+            version: "2.20.2".into(),
+        }),
+        objects: d
+            .manifests
+            .iter()
+            .map(|m| {
+                let mut o = m.clone();
+                o["metadata"]["uid"] = "0000".into();
+                o["status"] = serde_json::json!({});
+                o
+            })
+            .collect(),
+    }
+}
+
+fn ids(p: &Plan) -> Vec<&str> {
+    p.steps.iter().map(|s| s.id.as_str()).collect()
+}
+
+#[test]
+fn an_empty_account_gets_the_whole_stack_in_dependency_order() {
+    let p = plan(&desired(), &Observed::default(), &Options::default()).unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "eks:addon/eks-pod-identity-agent",
+            "eks:addon/eks-pod-identity-agent/wait",
+            "iam:role/keda-operator",
+            "iam:role/keda-operator/policy/kedactl-assume-identity",
+            "iam:role/keda-identity",
+            "iam:role/keda-identity/policy/kedactl-sqs-access",
+            "queue:event-messages-queue",
+            "registry:keda-pod-identity-registry",
+            "eks:association/keda/keda-operator",
+            "eks:association/security/my-sqs-read-msgs",
+            "keda:install",
+            "keda:verify",
+            "app:Namespace/security",
+            "app:ServiceAccount/security/my-sqs-read-msgs",
+            "app:Deployment/security/q-read",
+            "app:TriggerAuthentication/security/q-read-trigger-auth",
+            "app:ScaledObject/security/k8s-sqs-read-msg-keda",
+        ]
+    );
+    // Every dependency points backwards: the list is a valid execution order.
+    for (i, s) in p.steps.iter().enumerate() {
+        for a in &s.after {
+            let j = p.steps.iter().position(|t| &t.id == a).unwrap();
+            assert!(j < i, "{} runs after {}", s.id, a);
+        }
+    }
+    let step = |id: &str| p.steps.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(
+        step("iam:role/keda-identity").after,
+        ["iam:role/keda-operator"]
+    );
+    assert_eq!(
+        step("keda:install").after,
+        [
+            "eks:association/keda/keda-operator",
+            "eks:addon/eks-pod-identity-agent/wait"
+        ]
+    );
+    assert_eq!(
+        p.counts(),
+        Counts {
+            create: 15,
+            update: 0,
+            run: 2
+        }
+    );
+}
+
+#[test]
+fn a_converged_stack_plans_nothing() {
+    let d = desired();
+    let p = plan(&d, &converged(&d), &Options::default()).unwrap();
+    assert!(p.is_empty(), "{:#?}", ids(&p));
+}
+
+#[test]
+fn trust_drift_is_repaired_in_place() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.roles.get_mut("keda-identity").unwrap().trust["Statement"][1]["Action"] =
+        "sts:AssumeRole".into();
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["iam:role/keda-identity/trust"]);
+    assert_eq!(p.steps[0].change, Change::Update);
+}
+
+#[test]
+fn a_missing_inline_policy_is_put_back() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.roles.get_mut("keda-identity").unwrap().inline.clear();
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(
+        ids(&p),
+        ["iam:role/keda-identity/policy/kedactl-sqs-access"]
+    );
+    assert_eq!(p.steps[0].change, Change::Create);
+}
+
+#[test]
+fn resources_of_others_are_conflicts_unless_adopted() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.roles.get_mut("keda-operator").unwrap().tags.clear();
+    o.queues.get_mut("event-messages-queue").unwrap().tags = ownership("other");
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    let resources: Vec<&str> = err.conflicts.iter().map(|c| c.resource.as_str()).collect();
+    assert_eq!(
+        resources,
+        ["IAM role keda-operator", "SQS queue event-messages-queue"]
+    );
+    assert!(err.conflicts[1].reason.contains("stack \"other\""));
+    assert!(err.to_string().contains("--adopt"));
+
+    let p = plan(
+        &d,
+        &o,
+        &Options {
+            adopt: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "iam:role/keda-operator/tags",
+            "queue:event-messages-queue/tags"
+        ]
+    );
+}
+
+#[test]
+fn a_reassociated_service_account_restarts_its_pods() {
+    let d = desired();
+    let mut o = converged(&d);
+    for a in &mut o.associations {
+        a.role_arn = "arn:aws:iam::123456789012:role/old".into();
+    }
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "eks:association/keda/keda-operator",
+            "eks:association/security/my-sqs-read-msgs",
+            "keda:restart",
+            "keda:verify",
+            "app:Deployment/security/q-read/restart",
+        ]
+    );
+    assert!(
+        matches!(p.steps[0].action, Action::UpdateAssociation { ref association_id, .. } if association_id == "a-0")
+    );
+}
+
+#[test]
+fn queue_attribute_drift_and_equivalent_redrive_policies() {
+    assert!(same_attribute(
+        "RedrivePolicy",
+        r#"{"deadLetterTargetArn":"arn:q","maxReceiveCount":5}"#,
+        Some(&r#"{"deadLetterTargetArn": "arn:q", "maxReceiveCount": "5"}"#.to_string())
+    ));
+    assert!(!same_attribute(
+        "VisibilityTimeout",
+        "30",
+        Some(&"60".to_string())
+    ));
+    let d = desired();
+    let mut o = converged(&d);
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .attributes
+        .insert("VisibilityTimeout".into(), "60".into());
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["queue:event-messages-queue/attributes"]);
+}
+
+#[test]
+fn a_changed_object_is_applied_and_a_foreign_namespace_is_left_alone() {
+    let d = desired();
+    let mut o = converged(&d);
+    let so = o
+        .objects
+        .iter_mut()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap();
+    so["spec"]["maxReplicaCount"] = 3.into();
+    let ns = o
+        .objects
+        .iter_mut()
+        .find(|m| m["kind"] == "Namespace")
+        .unwrap();
+    ns["metadata"]["labels"] = serde_json::json!({});
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["app:ScaledObject/security/k8s-sqs-read-msg-keda"]);
+    assert_eq!(p.steps[0].change, Change::Update);
+}
+
+#[test]
+fn only_keeps_the_chosen_groups_and_their_internal_order() {
+    let only = Only::new(vec![Group::Iam, Group::Queue]);
+    let p = plan(
+        &desired(),
+        &Observed::default(),
+        &Options {
+            only,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| matches!(s.group, Group::Iam | Group::Queue))
+    );
+    assert_eq!(p.steps.len(), 5);
+    let app_only = Only::new(vec![Group::App]);
+    let p = plan(
+        &desired(),
+        &Observed::default(),
+        &Options {
+            only: app_only,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.after.iter().all(|a| a.starts_with("app:")))
+    );
+}
+
+#[test]
+fn summaries_name_the_principals() {
+    let p = plan(&desired(), &Observed::default(), &Options::default()).unwrap();
+    assert_eq!(
+        p.steps[4].summary,
+        "create IAM role keda-identity (trusted by pods.eks.amazonaws.com for security/my-sqs-read-msgs, role keda-operator)"
+    );
+}

@@ -1,0 +1,136 @@
+//! AWS names derived from region and account: partition, ARNs, endpoints. Pure.
+
+use serde::Serialize;
+
+/// Shown in place of the account ID when it is not known yet (offline `plan` without
+/// --account). Never a real-looking number, so it cannot be mistaken for one.
+pub const UNKNOWN_ACCOUNT: &str = "<account>";
+
+/// Where the stack lives: everything an ARN or endpoint needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub region: String,
+    pub partition: &'static str,
+    /// None until given (--account) or discovered (STS).
+    pub account: Option<String>,
+    dns_suffix: &'static str,
+}
+
+impl Target {
+    pub fn new(region: &str, account: Option<&str>) -> Self {
+        let (partition, dns_suffix) = partition(region);
+        Target {
+            region: region.to_string(),
+            partition,
+            account: account.map(str::to_string),
+            dns_suffix,
+        }
+    }
+
+    pub fn account_or_placeholder(&self) -> &str {
+        self.account.as_deref().unwrap_or(UNKNOWN_ACCOUNT)
+    }
+
+    pub fn role_arn(&self, name: &str) -> String {
+        format!(
+            "arn:{}:iam::{}:role/{name}",
+            self.partition,
+            self.account_or_placeholder()
+        )
+    }
+
+    pub fn cluster_arn(&self, cluster: &str) -> String {
+        format!(
+            "arn:{}:eks:{}:{}:cluster/{cluster}",
+            self.partition,
+            self.region,
+            self.account_or_placeholder()
+        )
+    }
+
+    pub fn queue_arn(&self, queue: &str) -> String {
+        format!(
+            "arn:{}:sqs:{}:{}:{queue}",
+            self.partition,
+            self.region,
+            self.account_or_placeholder()
+        )
+    }
+
+    /// The queue URL KEDA's scaler is given (`https://sqs.<region>.<suffix>/<account>/<name>`).
+    pub fn queue_url(&self, queue: &str) -> String {
+        format!(
+            "https://sqs.{}.{}/{}/{queue}",
+            self.region,
+            self.dns_suffix,
+            self.account_or_placeholder()
+        )
+    }
+
+    pub fn registry_host(&self) -> String {
+        format!(
+            "{}.dkr.ecr.{}.{}",
+            self.account_or_placeholder(),
+            self.region,
+            self.dns_suffix
+        )
+    }
+
+    pub fn oidc_provider_arn(&self, issuer_host: &str) -> String {
+        format!(
+            "arn:{}:iam::{}:oidc-provider/{issuer_host}",
+            self.partition,
+            self.account_or_placeholder()
+        )
+    }
+}
+
+/// Partition and DNS suffix of a region.
+fn partition(region: &str) -> (&'static str, &'static str) {
+    if region.starts_with("cn-") {
+        ("aws-cn", "amazonaws.com.cn")
+    } else if region.starts_with("us-gov-") {
+        ("aws-us-gov", "amazonaws.com")
+    } else if region.starts_with("us-isob-") {
+        ("aws-iso-b", "sc2s.sgov.gov")
+    } else if region.starts_with("us-iso-") {
+        ("aws-iso", "c2s.ic.gov")
+    } else {
+        ("aws", "amazonaws.com")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_follow_the_partition() {
+        let t = Target::new("us-east-1", Some("123456789012"));
+        assert_eq!(
+            t.role_arn("keda-operator"),
+            "arn:aws:iam::123456789012:role/keda-operator"
+        );
+        assert_eq!(
+            t.queue_url("q"),
+            "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+        );
+        assert_eq!(
+            t.cluster_arn("demo"),
+            "arn:aws:eks:us-east-1:123456789012:cluster/demo"
+        );
+        let cn = Target::new("cn-north-1", Some("123456789012"));
+        assert_eq!(
+            cn.queue_arn("q"),
+            "arn:aws-cn:sqs:cn-north-1:123456789012:q"
+        );
+        assert_eq!(
+            cn.registry_host(),
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            Target::new("us-gov-west-1", None).role_arn("r"),
+            "arn:aws-us-gov:iam::<account>:role/r"
+        );
+    }
+}

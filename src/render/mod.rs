@@ -1,0 +1,640 @@
+//! Spec → Desired: every name, ARN, tag, policy document and Kubernetes object the stack
+//! should have, computed from the configuration alone (no I/O). `render` prints it, `plan`
+//! diffs it against what exists.
+
+pub mod aws;
+pub mod policy;
+mod templates;
+
+use crate::model;
+use crate::spec::{AuthMode, ScalingKind, Spec};
+pub use aws::Target;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Name of the add-on that runs the Pod Identity Agent on every node.
+pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
+/// Inline policy names kedactl puts on the roles it owns.
+pub const OPERATOR_POLICY: &str = "kedactl-assume-identity";
+pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0} is not set (validate the spec before rendering)")]
+    Missing(&'static str),
+    #[error("template {name} failed to render: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("template {name} rendered invalid {format}: {message}")]
+    Parse {
+        name: String,
+        format: &'static str,
+        message: String,
+    },
+}
+
+/// The whole stack as it should be.
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    pub stack: String,
+    pub cluster: String,
+    pub cluster_arn: String,
+    pub target: Target,
+    pub auth_mode: AuthMode,
+    /// Ownership tags (AWS) and labels (Kubernetes).
+    pub tags: BTreeMap<String, String>,
+    /// The Pod Identity Agent add-on (pod-identity mode only).
+    pub addon: Option<String>,
+    pub roles: Vec<Role>,
+    /// Dead-letter queues come before the queues that point at them.
+    pub queues: Vec<Queue>,
+    pub repositories: Vec<Repository>,
+    /// Pod identity associations (pod-identity mode only).
+    pub associations: Vec<Association>,
+    pub keda: KedaInstall,
+    /// In apply order: Namespace, ServiceAccount, Deployment, TriggerAuthentication, scaler.
+    pub manifests: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RolePurpose {
+    /// Used by the keda-operator service account.
+    Operator,
+    /// Assumed by KEDA (TriggerAuthentication roleArn) and used by app service accounts.
+    Identity,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub purpose: RolePurpose,
+    pub trust: Document,
+    /// Inline policies kedactl owns on this role.
+    pub policies: Vec<Document>,
+}
+
+/// A policy document, parsed, with the policies/ file it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// The inline policy name, or "trust" for the trust policy.
+    pub name: String,
+    pub source: &'static str,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Queue {
+    pub name: String,
+    pub url: String,
+    pub arn: String,
+    /// SQS attributes kedactl sets (names as the SQS API spells them).
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repository {
+    pub name: String,
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Association {
+    pub namespace: String,
+    pub service_account: String,
+    pub role: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KedaInstall {
+    pub namespace: String,
+    pub service_account: String,
+    pub version: String,
+}
+
+#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ServiceAccountRef<'a> {
+    namespace: &'a str,
+    name: &'a str,
+}
+
+/// Compute the desired state of a validated spec.
+pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
+    let cluster = spec
+        .cluster
+        .clone()
+        .ok_or(RenderError::Missing("cluster"))?;
+    let region = spec
+        .region
+        .as_deref()
+        .ok_or(RenderError::Missing("region"))?;
+    let target = Target::new(region, spec.account.as_deref());
+    let cluster_arn = target.cluster_arn(&cluster);
+    let tags = model::ownership(&spec.stack);
+    let pod_identity = spec.auth_mode == AuthMode::PodIdentity;
+
+    // Identity roles in the order apps first name them, with the service accounts and queues
+    // of the apps that use each.
+    let mut identity: Vec<(&str, Vec<ServiceAccountRef>, Vec<String>)> = Vec::new();
+    for app in &spec.apps {
+        let role = app.identity_role(&spec.roles);
+        let i = match identity.iter().position(|(r, _, _)| *r == role) {
+            Some(i) => i,
+            None => {
+                identity.push((role, vec![], vec![]));
+                identity.len() - 1
+            }
+        };
+        let sa = ServiceAccountRef {
+            namespace: &app.namespace,
+            name: &app.service_account,
+        };
+        push_unique(&mut identity[i].1, sa);
+        push_unique(&mut identity[i].2, target.queue_arn(&app.queue.name));
+    }
+
+    let operator_arn = target.role_arn(&spec.roles.operator);
+    let operator_sa = vec![ServiceAccountRef {
+        namespace: &spec.keda.namespace,
+        name: &spec.keda.service_account,
+    }];
+    let trust = |sas: &[ServiceAccountRef], assumed_by: &[&str]| -> Result<Document, RenderError> {
+        let (source, ctx) = match &spec.oidc_issuer {
+            Some(issuer) if !pod_identity => {
+                let host = issuer.trim_start_matches("https://");
+                let ctx = json!({
+                    "service_accounts": sas,
+                    "assumed_by": assumed_by,
+                    "oidc_host": host,
+                    "oidc_provider_arn": target.oidc_provider_arn(host),
+                });
+                ("irsa-trust.json", ctx)
+            }
+            None if !pod_identity => return Err(RenderError::Missing("oidcIssuer")),
+            _ => {
+                let ctx = json!({
+                    "service_accounts": sas,
+                    "assumed_by": assumed_by,
+                    "scoped": spec.scoped_trust,
+                    "cluster_arn": cluster_arn,
+                });
+                ("pod-identity-trust.json", ctx)
+            }
+        };
+        templates::policy(source, "trust", &ctx)
+    };
+
+    let identity_arns: Vec<String> = identity
+        .iter()
+        .map(|(r, _, _)| target.role_arn(r))
+        .collect();
+    let mut operator = Role {
+        name: spec.roles.operator.clone(),
+        arn: operator_arn.clone(),
+        purpose: RolePurpose::Operator,
+        trust: trust(&operator_sa, &[])?,
+        policies: vec![],
+    };
+    if spec.roles.operator_assume_policy {
+        operator.policies.push(templates::policy(
+            "operator-assume.json",
+            OPERATOR_POLICY,
+            &json!({ "identity_role_arns": identity_arns }),
+        )?);
+    }
+    let mut roles = vec![operator];
+    for ((name, sas, queue_arns), arn) in identity.iter().zip(&identity_arns) {
+        roles.push(Role {
+            name: name.to_string(),
+            arn: arn.clone(),
+            purpose: RolePurpose::Identity,
+            trust: trust(sas, &[operator_arn.as_str()])?,
+            policies: vec![templates::policy(
+                "sqs-access.json",
+                IDENTITY_POLICY,
+                &json!({ "queue_arns": queue_arns }),
+            )?],
+        });
+    }
+
+    let mut queues: Vec<Queue> = Vec::new();
+    let mut repositories: Vec<Repository> = Vec::new();
+    for app in &spec.apps {
+        let q = &app.queue;
+        let mut attributes = BTreeMap::from([(
+            "VisibilityTimeout".to_string(),
+            q.visibility_timeout.to_string(),
+        )]);
+        if q.is_fifo() {
+            attributes.insert("FifoQueue".into(), "true".into());
+        }
+        if let (Some(dlq), Some(dl)) = (q.dead_letter_name(), &q.dead_letter) {
+            let mut dlq_attributes = BTreeMap::new();
+            if q.is_fifo() {
+                dlq_attributes.insert("FifoQueue".to_string(), "true".to_string());
+            }
+            push_queue(&mut queues, &target, &dlq, dlq_attributes);
+            let redrive = json!({ "deadLetterTargetArn": target.queue_arn(&dlq), "maxReceiveCount": dl.max_receive_count });
+            attributes.insert("RedrivePolicy".into(), redrive.to_string());
+        }
+        push_queue(&mut queues, &target, &q.name, attributes);
+        if !repositories.iter().any(|r| r.name == app.repository) {
+            repositories.push(Repository {
+                name: app.repository.clone(),
+                uri: format!("{}/{}", target.registry_host(), app.repository),
+            });
+        }
+    }
+
+    let mut associations = Vec::new();
+    if pod_identity {
+        associations.push(Association {
+            namespace: spec.keda.namespace.clone(),
+            service_account: spec.keda.service_account.clone(),
+            role: spec.roles.operator.clone(),
+            role_arn: operator_arn.clone(),
+        });
+        for app in &spec.apps {
+            let role = app.identity_role(&spec.roles);
+            let a = Association {
+                namespace: app.namespace.clone(),
+                service_account: app.service_account.clone(),
+                role: role.to_string(),
+                role_arn: target.role_arn(role),
+            };
+            push_unique(&mut associations, a);
+        }
+    }
+
+    let manifests = manifests(spec, &target, &tags)?;
+    Ok(Desired {
+        stack: spec.stack.clone(),
+        cluster,
+        cluster_arn,
+        target,
+        auth_mode: spec.auth_mode,
+        tags,
+        addon: pod_identity.then(|| POD_IDENTITY_ADDON.to_string()),
+        roles,
+        queues,
+        repositories,
+        associations,
+        keda: KedaInstall {
+            namespace: spec.keda.namespace.clone(),
+            service_account: spec.keda.service_account.clone(),
+            version: spec.keda.version.clone(),
+        },
+        manifests,
+    })
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+fn push_queue(
+    queues: &mut Vec<Queue>,
+    target: &Target,
+    name: &str,
+    attributes: BTreeMap<String, String>,
+) {
+    if !queues.iter().any(|q| q.name == name) {
+        queues.push(Queue {
+            name: name.to_string(),
+            url: target.queue_url(name),
+            arn: target.queue_arn(name),
+            attributes,
+        });
+    }
+}
+
+fn manifests(
+    spec: &Spec,
+    target: &Target,
+    labels: &BTreeMap<String, String>,
+) -> Result<Vec<Value>, RenderError> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut add = |object: Value| {
+        if !out.contains(&object) {
+            out.push(object);
+        }
+    };
+    for app in &spec.apps {
+        let role_arn = target.role_arn(app.identity_role(&spec.roles));
+        let queue_url = target.queue_url(&app.queue.name);
+        let s = &app.scaling;
+        let image = app
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}:latest", target.registry_host(), app.repository));
+        let ctx = json!({
+            "app": app,
+            "scaling": s,
+            "labels": labels,
+            "region": target.region,
+            "image": image,
+            "queue_url": queue_url,
+            "role_arn": role_arn,
+            "scaler_name": app.scaler_name(),
+            "trigger_name": app.trigger_name(),
+            "trigger_auth_name": app.trigger_auth_name(),
+            // KEDA trigger metadata is a map of strings; written out in full, not left to defaults.
+            "trigger_metadata": {
+                "queueURL": queue_url,
+                "queueLength": s.queue_length.to_string(),
+                "activationQueueLength": s.activation_queue_length.to_string(),
+                "awsRegion": target.region,
+                "scaleOnInFlight": s.scale_on_in_flight.to_string(),
+                "scaleOnDelayed": s.scale_on_delayed.to_string(),
+            },
+        });
+        add(templates::manifest(
+            "namespace.yaml",
+            &json!({ "namespace": app.namespace, "labels": labels }),
+        )?);
+        let sa_role = (spec.auth_mode == AuthMode::Irsa).then_some(&role_arn);
+        add(templates::manifest(
+            "serviceaccount.yaml",
+            &json!({ "name": app.service_account, "namespace": app.namespace, "labels": labels, "role_arn": sa_role }),
+        )?);
+        match s.kind {
+            ScalingKind::ScaledObject => {
+                add(templates::manifest("deployment.yaml", &ctx)?);
+                add(templates::manifest("triggerauthentication.yaml", &ctx)?);
+                add(templates::manifest("scaledobject.yaml", &ctx)?);
+            }
+            ScalingKind::ScaledJob => {
+                add(templates::manifest("triggerauthentication.yaml", &ctx)?);
+                add(templates::manifest("scaledjob.yaml", &ctx)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A commented kedactl.yaml holding this spec (`kedactl init`).
+pub fn config_file(spec: &Spec) -> Result<String, RenderError> {
+    templates::text("kedactl.yaml", &json!({ "spec": spec }))
+}
+
+/// `kind`, `metadata.namespace` and `metadata.name` of a manifest, for messages and file names.
+pub fn object_ref(object: &Value) -> (String, Option<String>, String) {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let ns = object["metadata"]["namespace"].as_str().map(str::to_string);
+    (s(&object["kind"]), ns, s(&object["metadata"]["name"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::App;
+
+    fn spec() -> Spec {
+        Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        }
+    }
+
+    fn find<'a>(d: &'a Desired, kind: &str) -> &'a Value {
+        d.manifests.iter().find(|m| m["kind"] == kind).unwrap()
+    }
+
+    #[test]
+    fn the_seed_stack() {
+        let d = desired(&spec()).unwrap();
+        let names: Vec<&str> = d.roles.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["keda-operator", "keda-identity"]);
+        assert_eq!(
+            d.queues[0].url,
+            "https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue"
+        );
+        assert_eq!(d.repositories[0].name, "keda-pod-identity-registry");
+        assert_eq!(d.addon.as_deref(), Some("eks-pod-identity-agent"));
+        let assoc: Vec<(&str, &str, &str)> = d
+            .associations
+            .iter()
+            .map(|a| {
+                (
+                    a.namespace.as_str(),
+                    a.service_account.as_str(),
+                    a.role.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            assoc,
+            [
+                ("keda", "keda-operator", "keda-operator"),
+                ("security", "my-sqs-read-msgs", "keda-identity")
+            ]
+        );
+        let kinds: Vec<&str> = d
+            .manifests
+            .iter()
+            .map(|m| m["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "ServiceAccount",
+                "Deployment",
+                "TriggerAuthentication",
+                "ScaledObject"
+            ]
+        );
+        let so = find(&d, "ScaledObject");
+        assert_eq!(so["metadata"]["name"], "k8s-sqs-read-msg-keda");
+        assert_eq!(so["spec"]["minReplicaCount"], 0);
+        assert_eq!(so["spec"]["maxReplicaCount"], 10);
+        let trigger = &so["spec"]["triggers"][0];
+        assert_eq!(trigger["type"], "aws-sqs-queue");
+        assert_eq!(trigger["metadata"]["queueLength"], "5");
+        assert_eq!(trigger["authenticationRef"]["name"], "q-read-trigger-auth");
+        let ta = find(&d, "TriggerAuthentication");
+        assert_eq!(ta["spec"]["podIdentity"]["provider"], "aws");
+        assert_eq!(
+            ta["spec"]["podIdentity"]["roleArn"],
+            "arn:aws:iam::123456789012:role/keda-identity"
+        );
+        let deploy = find(&d, "Deployment");
+        assert!(
+            deploy["spec"].get("replicas").is_none(),
+            "KEDA owns replicas"
+        );
+        assert_eq!(
+            deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest"
+        );
+    }
+
+    #[test]
+    fn queue_url_and_region_always_agree() {
+        for region in ["eu-west-1", "cn-north-1", "us-gov-west-1"] {
+            let mut s = spec();
+            s.region = Some(region.into());
+            let d = desired(&s).unwrap();
+            let md = &find(&d, "ScaledObject")["spec"]["triggers"][0]["metadata"];
+            let url = md["queueURL"].as_str().unwrap();
+            assert!(url.starts_with(&format!("https://sqs.{region}.")), "{url}");
+            assert_eq!(md["awsRegion"], region);
+        }
+    }
+
+    #[test]
+    fn identity_trust_names_the_operator_with_tag_session() {
+        let d = desired(&spec()).unwrap();
+        let stmts = d.roles[1].trust.body["Statement"].as_array().unwrap();
+        assert_eq!(stmts.len(), 2);
+        assert_eq!(stmts[0]["Principal"]["Service"], "pods.eks.amazonaws.com");
+        assert_eq!(
+            stmts[0]["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"],
+            "arn:aws:eks:us-east-1:123456789012:cluster/demo"
+        );
+        assert_eq!(
+            stmts[0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-namespace"],
+            "security"
+        );
+        assert_eq!(
+            stmts[1]["Principal"]["AWS"],
+            json!(["arn:aws:iam::123456789012:role/keda-operator"])
+        );
+        assert_eq!(
+            stmts[1]["Action"],
+            json!(["sts:AssumeRole", "sts:TagSession"])
+        );
+    }
+
+    #[test]
+    fn unscoped_trust_has_no_conditions() {
+        let mut s = spec();
+        s.scoped_trust = false;
+        let d = desired(&s).unwrap();
+        assert!(
+            d.roles[0].trust.body["Statement"][0]
+                .get("Condition")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn irsa_mode() {
+        let mut s = spec();
+        s.auth_mode = AuthMode::Irsa;
+        s.oidc_issuer = Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into());
+        let d = desired(&s).unwrap();
+        assert!(d.addon.is_none() && d.associations.is_empty());
+        let st = &d.roles[0].trust.body["Statement"][0];
+        assert_eq!(st["Action"], "sts:AssumeRoleWithWebIdentity");
+        assert_eq!(
+            st["Principal"]["Federated"],
+            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+        );
+        assert_eq!(
+            st["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"],
+            "system:serviceaccount:keda:keda-operator"
+        );
+        let sa = find(&d, "ServiceAccount");
+        assert_eq!(
+            sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:aws:iam::123456789012:role/keda-identity"
+        );
+    }
+
+    #[test]
+    fn apps_sharing_a_role_share_its_policy_and_get_one_association_each() {
+        let mut s = spec();
+        s.apps.push(App {
+            deployment: "worker".into(),
+            service_account: "worker".into(),
+            ..App::default()
+        });
+        s.apps[1].queue.name = "jobs".into();
+        let d = desired(&s).unwrap();
+        assert_eq!(d.roles.len(), 2);
+        let resources = &d.roles[1].policies[0].body["Statement"][0]["Resource"];
+        assert_eq!(
+            resources,
+            &json!([
+                "arn:aws:sqs:us-east-1:123456789012:event-messages-queue",
+                "arn:aws:sqs:us-east-1:123456789012:jobs"
+            ])
+        );
+        assert_eq!(d.associations.len(), 3);
+        assert_eq!(
+            d.repositories.len(),
+            1,
+            "the shared repository appears once"
+        );
+        let namespaces = d
+            .manifests
+            .iter()
+            .filter(|m| m["kind"] == "Namespace")
+            .count();
+        assert_eq!(namespaces, 1, "the shared namespace appears once");
+        assert_eq!(
+            d.roles[1].trust.body["Statement"].as_array().unwrap().len(),
+            3
+        );
+    }
+
+    #[test]
+    fn dead_letter_queue_comes_first_with_a_redrive_policy() {
+        let mut s = spec();
+        s.apps[0].queue.dead_letter = Some(crate::spec::DeadLetter {
+            name: None,
+            max_receive_count: 3,
+        });
+        let d = desired(&s).unwrap();
+        assert_eq!(d.queues[0].name, "event-messages-queue-dlq");
+        let redrive: Value =
+            serde_json::from_str(&d.queues[1].attributes["RedrivePolicy"]).unwrap();
+        assert_eq!(redrive["maxReceiveCount"], 3);
+        assert_eq!(
+            redrive["deadLetterTargetArn"],
+            "arn:aws:sqs:us-east-1:123456789012:event-messages-queue-dlq"
+        );
+    }
+
+    #[test]
+    fn values_cannot_inject_into_templates() {
+        let mut s = spec();
+        s.apps[0].image = Some("x\"\n  evil: true".into());
+        let d = desired(&s).unwrap();
+        let c = &find(&d, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "x\"\n  evil: true");
+        assert!(c.get("evil").is_none());
+    }
+
+    #[test]
+    fn scaled_job_replaces_the_deployment() {
+        let mut s = spec();
+        s.apps[0].scaling.kind = ScalingKind::ScaledJob;
+        let d = desired(&s).unwrap();
+        let kinds: Vec<&str> = d
+            .manifests
+            .iter()
+            .map(|m| m["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "ServiceAccount",
+                "TriggerAuthentication",
+                "ScaledJob"
+            ]
+        );
+    }
+}

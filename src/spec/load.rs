@@ -1,0 +1,444 @@
+//! Reading `kedactl.yaml`: bytes → YAML → JSON value → JSON-Schema check (reports every
+//! unknown key and wrong type at once, with its path) → typed `Spec`.
+//!
+//! The schema is the one `kedactl schema` publishes, derived from the `Spec` types, so the
+//! editor completion and the loader can never disagree.
+
+use super::{Problem, Problems, Spec};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Larger than any sensible config; refusing it early keeps a wrong path (a binary, a log)
+/// from being parsed.
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `--config PATH`: the file must exist.
+    Explicit(PathBuf),
+    /// `./kedactl.yaml` when present, otherwise the embedded defaults (the seed).
+    Discover,
+}
+
+pub const DEFAULT_CONFIG_FILE: &str = "kedactl.yaml";
+
+/// The JSON Schema of `kedactl.yaml` (draft 2020-12).
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(Spec)).expect("schema serialises")
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema()).expect("the derived schema is valid"))
+}
+
+/// Load the spec from its source. Returns the spec and a human name of where it came from.
+pub fn load(source: &ConfigSource) -> Result<(Spec, String), Problems> {
+    let path: PathBuf = match source {
+        ConfigSource::Explicit(p) => p.clone(),
+        ConfigSource::Discover => {
+            let p = PathBuf::from(DEFAULT_CONFIG_FILE);
+            if !p.exists() {
+                return Ok((Spec::default(), "built-in defaults".into()));
+            }
+            p
+        }
+    };
+    let name = path.display().to_string();
+    let bytes = read(&path).map_err(|p| one(&name, p))?;
+    parse(&bytes, &name).map(|s| (s, name))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Problem> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Problem::new(
+            "(file)",
+            format!("cannot read {}: {}", path.display(), io_reason(&e)),
+            "pass an existing file to --config, or run `kedactl init` to write one",
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(Problem::new(
+            "(file)",
+            format!("{} is a directory", path.display()),
+            "pass the path of kedactl.yaml itself to --config",
+        ));
+    }
+    if meta.len() > MAX_CONFIG_BYTES as u64 {
+        return Err(Problem::new(
+            "(file)",
+            format!(
+                "{} is {} bytes; a kedactl config is at most 1 MiB",
+                path.display(),
+                meta.len()
+            ),
+            "check that --config names your kedactl.yaml",
+        ));
+    }
+    std::fs::read(path).map_err(|e| {
+        Problem::new(
+            "(file)",
+            format!("cannot read {}: {}", path.display(), io_reason(&e)),
+            "check the file's permissions",
+        )
+    })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn one(source: &str, p: Problem) -> Problems {
+    Problems {
+        origin: source.to_string(),
+        problems: vec![p],
+    }
+}
+
+/// Parse config text. Structural problems (unknown keys, wrong types) are all reported together.
+pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
+    let fail = |p: Problem| Err(one(source, p));
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return fail(Problem::new(
+            "(file)",
+            format!(
+                "the config is {} bytes; a kedactl config is at most 1 MiB",
+                bytes.len()
+            ),
+            "check that --config names your kedactl.yaml",
+        ));
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return fail(Problem::new(
+            "(file)",
+            "the file is not UTF-8 text (is it a binary?)",
+            "pass the path of a YAML file to --config",
+        ));
+    };
+    if text.trim().is_empty() {
+        return fail(Problem::new(
+            "(file)",
+            "the file is empty",
+            "run `kedactl init` to write a commented kedactl.yaml, or delete the empty file to use the defaults",
+        ));
+    }
+    let value: Value = match crate::yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return fail(Problem::new(
+                "(file)",
+                format!("not valid YAML: {e}"),
+                "fix the YAML syntax at the position shown",
+            ));
+        }
+    };
+    if !value.is_object() {
+        return fail(Problem::new(
+            "(file)",
+            format!(
+                "the top level is {}, not a mapping of keys",
+                json_type(&value)
+            ),
+            "start the file with keys such as `cluster: demo` (see `kedactl init`)",
+        ));
+    }
+    let problems: Vec<Problem> = validator()
+        .iter_errors(&value)
+        .flat_map(|e| describe(&e))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Problems {
+            origin: source.to_string(),
+            problems,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| {
+        // Unreachable while the schema matches the types; kept as a clear error, not a panic.
+        one(
+            source,
+            Problem::new("(file)", e.to_string(), "check the value's type"),
+        )
+    })
+}
+
+/// Turn one schema violation into problems with a dotted field path and a fix.
+fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let segments = pointer_segments(e.instance_path().as_str());
+    let field = dotted(&segments);
+    let instance = e.instance();
+    match e.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let known = known_keys(&segments);
+            unexpected
+                .iter()
+                .map(|key| {
+                    let path = if field.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{field}.{key}")
+                    };
+                    let fix = match closest(key, &known) {
+                        Some(k) => {
+                            format!("did you mean `{k}`? Known keys here: {}", known.join(", "))
+                        }
+                        None => format!("remove it; known keys here: {}", known.join(", ")),
+                    };
+                    Problem::new(path, format!("unknown key `{key}`"), fix)
+                })
+                .collect()
+        }
+        K::Type { kind } => {
+            let expected = match kind {
+                jsonschema::error::TypeKind::Single(t) => t.to_string(),
+                jsonschema::error::TypeKind::Multiple(ts) => ts
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            let expected = expected.replace(" or null", "");
+            let fix = if field == "account" {
+                "quote the account ID: account: \"123456789012\" (unquoted, YAML reads a number and drops leading zeros)".to_string()
+            } else if instance.is_string() && (expected == "integer" || expected == "boolean") {
+                format!("write the {expected} without quotes")
+            } else {
+                format!("write a value of type {expected}")
+            };
+            vec![Problem::new(
+                field,
+                format!(
+                    "expected {expected}, found {} {}",
+                    json_type(instance),
+                    short(instance)
+                ),
+                fix,
+            )]
+        }
+        K::Enum { options } => {
+            let allowed: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![Problem::new(
+                field,
+                format!("{} is not one of the allowed values", short(instance)),
+                format!("use one of: {}", allowed.join(", ")),
+            )]
+        }
+        K::Minimum { limit } | K::Maximum { limit } => {
+            let bound = if matches!(e.kind(), K::Minimum { .. }) {
+                "at least"
+            } else {
+                "at most"
+            };
+            vec![Problem::new(
+                field,
+                format!("{} is out of range", short(instance)),
+                format!("use a whole number {bound} {limit}"),
+            )]
+        }
+        _ => vec![Problem::new(
+            field,
+            e.to_string(),
+            "see `kedactl schema` for the allowed values",
+        )],
+    }
+}
+
+fn pointer_segments(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// `["apps","0","scaling"]` → `apps[0].scaling`.
+fn dotted(segments: &[String]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        if s.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{s}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(s);
+        }
+    }
+    out
+}
+
+/// The keys the schema allows at a path, for "did you mean".
+fn known_keys(segments: &[String]) -> Vec<String> {
+    let root = schema();
+    let resolve = |mut node: &'static Value| -> &'static Value {
+        loop {
+            if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+                let name = r.trim_start_matches("#/$defs/");
+                node = &root["$defs"][name];
+            } else if let Some(alt) = node.get("anyOf").and_then(Value::as_array) {
+                match alt
+                    .iter()
+                    .find(|a| a.get("type") != Some(&Value::from("null")))
+                {
+                    Some(a) => node = a,
+                    None => return node,
+                }
+            } else {
+                return node;
+            }
+        }
+    };
+    let mut node = resolve(root);
+    for s in segments {
+        node = if s.parse::<usize>().is_ok() {
+            resolve(&node["items"])
+        } else {
+            resolve(&node["properties"][s.as_str()])
+        };
+    }
+    node.get("properties")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The known key within edit distance 2 (case-insensitive), if any.
+fn closest(key: &str, known: &[String]) -> Option<String> {
+    let key = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&key, &k.to_ascii_lowercase()), k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// A value for a message, cut short.
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::Array(_) | Value::Object(_) => return String::new(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<(String, String)> {
+        match parse(text.as_bytes(), "test.yaml") {
+            Ok(_) => vec![],
+            Err(p) => p
+                .problems
+                .into_iter()
+                .map(|p| (p.field, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_file_fills_the_seed_defaults() {
+        let spec = parse(b"cluster: demo\n", "t").unwrap();
+        assert_eq!(spec.cluster.as_deref(), Some("demo"));
+        assert_eq!(spec.apps[0].queue.name, "event-messages-queue");
+        assert_eq!(spec.apps[0].scaling.queue_length, 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_all_reported() {
+        let got = problems(
+            "clustr: demo\nkeda:\n  version: 2\napps:\n  - scaling:\n      minReplicas: \"1\"\n",
+        );
+        let fields: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields.len(), 3, "{got:?}");
+        assert!(fields.contains(&"clustr"));
+        assert!(fields.contains(&"keda.version"));
+        assert!(fields.contains(&"apps[0].scaling.minReplicas"));
+    }
+
+    #[test]
+    fn did_you_mean() {
+        let err = parse(b"apps:\n  - queue:\n      nmae: q\n", "t").unwrap_err();
+        assert_eq!(err.problems[0].field, "apps[0].queue.nmae");
+        assert!(
+            err.problems[0].fix.contains("did you mean `name`"),
+            "{}",
+            err.problems[0].fix
+        );
+    }
+
+    #[test]
+    fn file_level_problems() {
+        assert!(problems("")[0].1.contains("empty"));
+        assert!(problems("- a\n- b\n")[0].1.contains("not a mapping"));
+        assert!(problems("cluster: [\n")[0].1.contains("not valid YAML"));
+        let err = parse(&[0xff, 0xfe, 0x00], "t").unwrap_err();
+        assert!(err.problems[0].message.contains("not UTF-8"));
+    }
+
+    #[test]
+    fn an_unquoted_account_gets_a_quoting_hint() {
+        let err = parse(b"account: 123456789012\n", "t").unwrap_err();
+        assert_eq!(err.problems[0].field, "account");
+        assert!(err.problems[0].fix.contains("quote"));
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("clustr", "cluster"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(
+            closest("queuelenght", &["queueLength".into(), "kind".into()]).as_deref(),
+            Some("queueLength")
+        );
+        assert_eq!(closest("zzz", &["queueLength".into()]), None);
+    }
+}

@@ -1,0 +1,391 @@
+//! `kedactl.yaml`: the user's intent. Every field has a default that reproduces the seed
+//! (AWS Prescriptive Guidance "event-driven auto scaling with EKS Pod Identity and KEDA"),
+//! and every field can be overridden by a flag (see `overrides`).
+
+mod load;
+pub mod names;
+mod overrides;
+mod validate;
+
+pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
+pub use overrides::{AppOverrides, Overrides};
+pub use validate::{Problem, Problems, validate};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The KEDA release kedactl installs and renders for (and whose CRDs it validates against).
+pub const DEFAULT_KEDA_VERSION: &str = "2.20.2";
+/// EKS Pod Identity needs the AWS SDK that KEDA 2.13 introduced with the `aws` provider.
+pub const MIN_KEDA_VERSION: (u64, u64) = (2, 13);
+
+/// kedactl.yaml — event-driven autoscaling on SQS for EKS, with KEDA and Pod Identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "kedactl.yaml")]
+pub struct Spec {
+    /// EKS cluster name. Required (here or with --cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// AWS region, e.g. us-east-1. Defaults to AWS_REGION / AWS_DEFAULT_REGION.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// 12-digit AWS account ID, quoted. Discovered from STS when omitted (online commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Stack name: tags every AWS resource and labels every Kubernetes object kedactl owns.
+    #[serde(default = "defaults::stack")]
+    pub stack: String,
+    /// How pods get AWS credentials: EKS Pod Identity (default) or IRSA (OIDC).
+    #[serde(default)]
+    pub auth_mode: AuthMode,
+    /// Restrict the pods.eks.amazonaws.com trust of each role to this cluster and the service
+    /// accounts that use it (session-tag conditions). Set false to trust any association.
+    #[serde(default = "defaults::yes")]
+    pub scoped_trust: bool,
+    /// IRSA only: the cluster's OIDC issuer URL (discovered from DescribeCluster when online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    /// The KEDA installation.
+    #[serde(default)]
+    pub keda: Keda,
+    /// IAM role names.
+    #[serde(default)]
+    pub roles: Roles,
+    /// The workloads to scale, one per SQS queue.
+    #[serde(default = "defaults::apps")]
+    pub apps: Vec<App>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// EKS Pod Identity: pods.eks.amazonaws.com trust + pod identity associations.
+    #[default]
+    PodIdentity,
+    /// IAM roles for service accounts: OIDC web-identity trust + SA annotations.
+    Irsa,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::PodIdentity => "pod-identity",
+            AuthMode::Irsa => "irsa",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Keda {
+    /// Namespace of the KEDA Helm release.
+    #[serde(default = "defaults::keda_namespace")]
+    pub namespace: String,
+    /// Service account of the keda-operator Deployment (the one that needs AWS credentials).
+    #[serde(default = "defaults::keda_service_account")]
+    pub service_account: String,
+    /// KEDA Helm chart version (>= 2.13 for EKS Pod Identity).
+    #[serde(default = "defaults::keda_version")]
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Roles {
+    /// Role of the keda-operator service account.
+    #[serde(default = "defaults::operator_role")]
+    pub operator: String,
+    /// Role KEDA assumes (TriggerAuthentication roleArn) to read queue depth; apps use it by default.
+    #[serde(default = "defaults::identity_role")]
+    pub identity: String,
+    /// Give the operator role an identity policy allowing sts:AssumeRole/TagSession on the
+    /// identity roles (needed when their trust delegates to the account, or a boundary applies).
+    #[serde(default = "defaults::yes")]
+    pub operator_assume_policy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct App {
+    /// Deployment name; also the prefix of the TriggerAuthentication and trigger names.
+    #[serde(default = "defaults::deployment")]
+    pub deployment: String,
+    /// Namespace of the app's objects.
+    #[serde(default = "defaults::app_namespace")]
+    pub namespace: String,
+    /// Service account of the app's pods.
+    #[serde(default = "defaults::app_service_account")]
+    pub service_account: String,
+    /// Container image. Defaults to <account>.dkr.ecr.<region>.amazonaws.com/<repository>:latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// IAM role of the app's service account and of KEDA's queue reads. Defaults to roles.identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_role: Option<String>,
+    /// ECR repository for the app's image.
+    #[serde(default = "defaults::repository")]
+    pub repository: String,
+    /// The SQS queue that drives scaling.
+    #[serde(default)]
+    pub queue: Queue,
+    /// KEDA scaling settings.
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Queue {
+    /// Queue name (a `.fifo` suffix makes a FIFO queue).
+    #[serde(default = "defaults::queue")]
+    pub name: String,
+    /// Visibility timeout in seconds (0..43200).
+    #[serde(default = "defaults::visibility_timeout")]
+    pub visibility_timeout: u32,
+    /// Optional dead-letter queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<DeadLetter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadLetter {
+    /// DLQ name. Defaults to <queue>-dlq (before any .fifo suffix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Receives before a message moves to the DLQ (1..1000).
+    #[serde(default = "defaults::max_receive_count")]
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum ScalingKind {
+    /// Scale a Deployment (KEDA + HPA).
+    #[default]
+    ScaledObject,
+    /// Run one Job per batch of messages.
+    ScaledJob,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scaling {
+    /// ScaledObject (Deployment) or ScaledJob (Jobs).
+    #[serde(default)]
+    pub kind: ScalingKind,
+    /// Name of the ScaledObject/ScaledJob. Defaults to <deployment>-scaler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Target messages per replica (KEDA queueLength).
+    #[serde(default = "defaults::queue_length")]
+    pub queue_length: u32,
+    /// Scale from zero only when the queue holds more than this many messages.
+    #[serde(default)]
+    pub activation_queue_length: u32,
+    /// Minimum replicas; 0 scales to zero.
+    #[serde(default)]
+    pub min_replicas: u32,
+    /// Maximum replicas.
+    #[serde(default = "defaults::max_replicas")]
+    pub max_replicas: u32,
+    /// Seconds between KEDA's queue reads.
+    #[serde(default = "defaults::polling_interval")]
+    pub polling_interval: u32,
+    /// Seconds after the last active read before scaling to zero (ScaledObject only).
+    #[serde(default = "defaults::cooldown_period")]
+    pub cooldown_period: u32,
+    /// Count in-flight (received, not deleted) messages.
+    #[serde(default = "defaults::yes")]
+    pub scale_on_in_flight: bool,
+    /// Count delayed messages.
+    #[serde(default)]
+    pub scale_on_delayed: bool,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            cluster: None,
+            region: None,
+            account: None,
+            stack: defaults::stack(),
+            auth_mode: AuthMode::default(),
+            scoped_trust: true,
+            oidc_issuer: None,
+            keda: Keda::default(),
+            roles: Roles::default(),
+            apps: defaults::apps(),
+        }
+    }
+}
+
+impl Default for Keda {
+    fn default() -> Self {
+        Keda {
+            namespace: defaults::keda_namespace(),
+            service_account: defaults::keda_service_account(),
+            version: defaults::keda_version(),
+        }
+    }
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Roles {
+            operator: defaults::operator_role(),
+            identity: defaults::identity_role(),
+            operator_assume_policy: true,
+        }
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            deployment: defaults::deployment(),
+            namespace: defaults::app_namespace(),
+            service_account: defaults::app_service_account(),
+            image: None,
+            identity_role: None,
+            repository: defaults::repository(),
+            queue: Queue::default(),
+            scaling: Scaling::default(),
+        }
+    }
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            name: defaults::queue(),
+            visibility_timeout: defaults::visibility_timeout(),
+            dead_letter: None,
+        }
+    }
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Scaling {
+            kind: ScalingKind::default(),
+            name: None,
+            queue_length: defaults::queue_length(),
+            activation_queue_length: 0,
+            min_replicas: 0,
+            max_replicas: defaults::max_replicas(),
+            polling_interval: defaults::polling_interval(),
+            cooldown_period: defaults::cooldown_period(),
+            scale_on_in_flight: true,
+            scale_on_delayed: false,
+        }
+    }
+}
+
+impl App {
+    /// The IAM role this app's service account (and KEDA's reads of its queue) use.
+    pub fn identity_role<'a>(&'a self, roles: &'a Roles) -> &'a str {
+        self.identity_role.as_deref().unwrap_or(&roles.identity)
+    }
+
+    /// Name of the ScaledObject or ScaledJob.
+    pub fn scaler_name(&self) -> String {
+        self.scaling
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-scaler", self.deployment))
+    }
+
+    pub fn trigger_auth_name(&self) -> String {
+        format!("{}-trigger-auth", self.deployment)
+    }
+
+    pub fn trigger_name(&self) -> String {
+        format!("{}-trigger", self.deployment)
+    }
+}
+
+impl Queue {
+    pub fn is_fifo(&self) -> bool {
+        self.name.ends_with(".fifo")
+    }
+
+    /// The DLQ's name, if the queue has one: explicit, or `<queue>-dlq[.fifo]`.
+    pub fn dead_letter_name(&self) -> Option<String> {
+        let dlq = self.dead_letter.as_ref()?;
+        Some(
+            dlq.name
+                .clone()
+                .unwrap_or_else(|| match self.name.strip_suffix(".fifo") {
+                    Some(base) => format!("{base}-dlq.fifo"),
+                    None => format!("{}-dlq", self.name),
+                }),
+        )
+    }
+}
+
+/// Field defaults, one function each because serde's `default = "..."` needs a path.
+mod defaults {
+    use super::App;
+
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn stack() -> String {
+        "kedactl".into()
+    }
+    pub fn keda_namespace() -> String {
+        "keda".into()
+    }
+    pub fn keda_service_account() -> String {
+        "keda-operator".into()
+    }
+    pub fn keda_version() -> String {
+        super::DEFAULT_KEDA_VERSION.into()
+    }
+    pub fn operator_role() -> String {
+        "keda-operator".into()
+    }
+    pub fn identity_role() -> String {
+        "keda-identity".into()
+    }
+    pub fn deployment() -> String {
+        "q-read".into()
+    }
+    pub fn app_namespace() -> String {
+        "security".into()
+    }
+    pub fn app_service_account() -> String {
+        "my-sqs-read-msgs".into()
+    }
+    pub fn repository() -> String {
+        "keda-pod-identity-registry".into()
+    }
+    pub fn queue() -> String {
+        "event-messages-queue".into()
+    }
+    pub fn visibility_timeout() -> u32 {
+        30
+    }
+    pub fn max_receive_count() -> u32 {
+        5
+    }
+    pub fn queue_length() -> u32 {
+        5
+    }
+    pub fn max_replicas() -> u32 {
+        10
+    }
+    pub fn polling_interval() -> u32 {
+        30
+    }
+    pub fn cooldown_period() -> u32 {
+        300
+    }
+    /// The seed's one app, with its ScaledObject name.
+    pub fn apps() -> Vec<App> {
+        let mut app = App::default();
+        app.scaling.name = Some("k8s-sqs-read-msg-keda".into());
+        vec![app]
+    }
+}

@@ -1,0 +1,512 @@
+//! Semantic validation of a resolved `Spec`: every rule AWS or Kubernetes would enforce later,
+//! and the cross-field rules kedactl needs, checked up front and reported all at once.
+
+use super::{AuthMode, MIN_KEDA_VERSION, ScalingKind, Spec, names};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One thing wrong with the configuration: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Field path, e.g. `apps[0].scaling.minReplicas`.
+    pub field: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Problem {
+    pub fn new(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Problem {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Every problem found, in the order of the fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub struct Problems {
+    /// Where the configuration came from (a file path, or "flags and defaults").
+    pub origin: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "invalid configuration ({}): {n} problem{}",
+            self.origin,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {}: {}\n    fix: {}", p.field, p.message, p.fix)?;
+        }
+        Ok(())
+    }
+}
+
+struct Collector(Vec<Problem>);
+
+impl Collector {
+    fn push(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.0.push(Problem::new(field, message, fix));
+    }
+
+    /// Apply a naming rule; on failure say what the rule is and where to change the value.
+    fn name(&mut self, field: &str, value: &str, rule: Result<(), String>, what: &str, flag: &str) {
+        if let Err(rule) = rule {
+            self.push(
+                field,
+                format!("{value:?} is not a valid {what}"),
+                format!("use {rule} (set {field} in kedactl.yaml or pass {flag})"),
+            );
+        }
+    }
+}
+
+/// Check a resolved spec; `Err` lists every problem.
+pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
+    let mut c = Collector(Vec::new());
+
+    match &spec.cluster {
+        None => c.push(
+            "cluster",
+            "the EKS cluster name is required",
+            "set `cluster: <name>` in kedactl.yaml or pass --cluster <name>",
+        ),
+        Some(v) => c.name(
+            "cluster",
+            v,
+            names::eks_cluster(v),
+            "EKS cluster name",
+            "--cluster",
+        ),
+    }
+    match &spec.region {
+        None => c.push(
+            "region",
+            "no AWS region is set",
+            "set `region: us-east-1` in kedactl.yaml, pass --region, or export AWS_REGION",
+        ),
+        Some(v) => c.name("region", v, names::region(v), "AWS region", "--region"),
+    }
+    if let Some(v) = &spec.account {
+        c.name(
+            "account",
+            v,
+            names::account(v),
+            "AWS account ID",
+            "--account",
+        );
+    }
+    c.name(
+        "stack",
+        &spec.stack,
+        names::label_value(&spec.stack),
+        "stack name",
+        "--stack",
+    );
+
+    match (spec.auth_mode, &spec.oidc_issuer) {
+        (AuthMode::Irsa, None) => c.push(
+            "oidcIssuer",
+            "IRSA needs the cluster's OIDC issuer to write the web-identity trust",
+            "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
+        ),
+        (AuthMode::Irsa, Some(v)) => {
+            c.name("oidcIssuer", v, names::oidc_issuer(v), "OIDC issuer URL", "--oidc-issuer")
+        }
+        (AuthMode::PodIdentity, Some(_)) => c.push(
+            "oidcIssuer",
+            "oidcIssuer is only used with authMode: irsa",
+            "remove oidcIssuer, or set authMode: irsa",
+        ),
+        (AuthMode::PodIdentity, None) => {}
+    }
+
+    let k = &spec.keda;
+    c.name(
+        "keda.namespace",
+        &k.namespace,
+        names::dns_label(&k.namespace),
+        "namespace",
+        "--keda-namespace",
+    );
+    c.name(
+        "keda.serviceAccount",
+        &k.service_account,
+        names::dns_subdomain(&k.service_account),
+        "service account name",
+        "--keda-service-account",
+    );
+    match names::version(&k.version) {
+        Err(rule) => c.push(
+            "keda.version",
+            format!("{:?} is not a valid KEDA version", k.version),
+            format!("use {rule} (set keda.version or pass --keda-version)"),
+        ),
+        Ok((major, minor, _)) if (major, minor) < MIN_KEDA_VERSION => c.push(
+            "keda.version",
+            format!(
+                "KEDA {} cannot use EKS Pod Identity or the `aws` auth provider (needs >= {}.{})",
+                k.version, MIN_KEDA_VERSION.0, MIN_KEDA_VERSION.1
+            ),
+            format!(
+                "set keda.version: {} (the version kedactl is tested with)",
+                super::DEFAULT_KEDA_VERSION
+            ),
+        ),
+        Ok(_) => {}
+    }
+
+    let r = &spec.roles;
+    c.name(
+        "roles.operator",
+        &r.operator,
+        names::iam_role(&r.operator),
+        "IAM role name",
+        "--operator-role",
+    );
+    c.name(
+        "roles.identity",
+        &r.identity,
+        names::iam_role(&r.identity),
+        "IAM role name",
+        "--identity-role",
+    );
+
+    if spec.apps.is_empty() {
+        c.push(
+            "apps",
+            "no apps are configured",
+            "add at least one app under `apps:` (kedactl init writes an example), or remove `apps:` to use the default",
+        );
+    }
+    // (namespace, service account) -> (app index, role): one association per service account.
+    let mut service_accounts: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
+    let mut deployments: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut scalers: BTreeMap<(&str, String), usize> = BTreeMap::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        let p = format!("apps[{i}]");
+        let f = |s: &str| format!("{p}.{s}");
+        c.name(
+            &f("deployment"),
+            &app.deployment,
+            names::dns_label(&app.deployment),
+            "Deployment name (DNS-1123 label)",
+            "--deployment",
+        );
+        c.name(
+            &f("namespace"),
+            &app.namespace,
+            names::dns_label(&app.namespace),
+            "namespace",
+            "--namespace",
+        );
+        c.name(
+            &f("serviceAccount"),
+            &app.service_account,
+            names::dns_subdomain(&app.service_account),
+            "service account name",
+            "--service-account",
+        );
+        if let Some(image) = &app.image {
+            c.name(
+                &f("image"),
+                image,
+                names::image(image),
+                "container image",
+                "--image",
+            );
+        }
+        let role = app.identity_role(r);
+        if let Some(v) = &app.identity_role {
+            c.name(
+                &f("identityRole"),
+                v,
+                names::iam_role(v),
+                "IAM role name",
+                "--app-identity-role",
+            );
+        }
+        if role == r.operator {
+            c.push(
+                if app.identity_role.is_some() { f("identityRole") } else { "roles.identity".into() },
+                format!("the identity role {role:?} is the operator role: KEDA would assume its own role, which AWS denies"),
+                "give roles.operator and the identity role different names",
+            );
+        }
+        c.name(
+            &f("repository"),
+            &app.repository,
+            names::ecr_repository(&app.repository),
+            "ECR repository name",
+            "--repository",
+        );
+
+        let q = &app.queue;
+        c.name(
+            &f("queue.name"),
+            &q.name,
+            names::sqs_queue(&q.name),
+            "SQS queue name",
+            "--queue",
+        );
+        if q.visibility_timeout > 43_200 {
+            c.push(
+                f("queue.visibilityTimeout"),
+                format!(
+                    "{} s is longer than SQS allows (12 hours)",
+                    q.visibility_timeout
+                ),
+                "use 0..43200 seconds (pass --visibility-timeout)",
+            );
+        }
+        if let Some(dlq) = &q.dead_letter {
+            let dlq_name = q.dead_letter_name().unwrap_or_default();
+            if let Some(n) = &dlq.name {
+                c.name(
+                    &f("queue.deadLetter.name"),
+                    n,
+                    names::sqs_queue(n),
+                    "SQS queue name",
+                    "--dlq",
+                );
+            }
+            if dlq_name == q.name {
+                c.push(
+                    f("queue.deadLetter.name"),
+                    "the dead-letter queue is the queue itself",
+                    "give the dead-letter queue another name (default <queue>-dlq)",
+                );
+            }
+            if dlq_name.ends_with(".fifo") != q.is_fifo() {
+                c.push(
+                    f("queue.deadLetter.name"),
+                    format!(
+                        "{dlq_name:?} and {:?} must both be FIFO or both standard queues",
+                        q.name
+                    ),
+                    "add or remove the .fifo suffix so the two queues match",
+                );
+            }
+            if !(1..=1000).contains(&dlq.max_receive_count) {
+                c.push(
+                    f("queue.deadLetter.maxReceiveCount"),
+                    format!("{} is outside what SQS allows", dlq.max_receive_count),
+                    "use 1..1000 (pass --max-receive-count)",
+                );
+            }
+        }
+
+        let s = &app.scaling;
+        if let Some(n) = &s.name {
+            c.name(
+                &f("scaling.name"),
+                n,
+                names::dns_subdomain(n),
+                "object name",
+                "--scaler-name",
+            );
+        }
+        if s.queue_length < 1 {
+            c.push(
+                f("scaling.queueLength"),
+                "queueLength must be at least 1: it is the number of messages each replica handles",
+                "set scaling.queueLength to 1 or more (the seed uses 5), or pass --queue-length",
+            );
+        }
+        if s.max_replicas < 1 {
+            c.push(
+                f("scaling.maxReplicas"),
+                "maxReplicas 0 would never run a replica",
+                "set scaling.maxReplicas to 1 or more (or pass --max-replicas)",
+            );
+        }
+        if s.min_replicas > s.max_replicas {
+            c.push(
+                f("scaling.minReplicas"),
+                format!("minReplicas ({}) is greater than maxReplicas ({})", s.min_replicas, s.max_replicas),
+                "lower scaling.minReplicas or raise scaling.maxReplicas (--min-replicas / --max-replicas)",
+            );
+        }
+        if s.polling_interval < 1 {
+            c.push(
+                f("scaling.pollingInterval"),
+                "pollingInterval 0 would poll SQS continuously",
+                "use 1 second or more (KEDA's default is 30), or pass --polling-interval",
+            );
+        }
+        if s.kind == ScalingKind::ScaledJob && s.min_replicas > 0 && s.activation_queue_length > 0 {
+            c.push(
+                f("scaling.activationQueueLength"),
+                "KEDA ignores activation when minReplicas > 0: jobs always run",
+                "remove activationQueueLength or set minReplicas: 0",
+            );
+        }
+
+        let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
+        match (
+            deployments.insert((&app.namespace, &app.deployment), i),
+            same_scaler,
+        ) {
+            (Some(j), _) => c.push(
+                f("deployment"),
+                format!(
+                    "apps[{j}] already defines Deployment {}/{}",
+                    app.namespace, app.deployment
+                ),
+                "give each app its own deployment name or namespace",
+            ),
+            (None, Some(j)) => c.push(
+                f("scaling.name"),
+                format!(
+                    "apps[{j}] already uses the name {:?} in namespace {}",
+                    app.scaler_name(),
+                    app.namespace
+                ),
+                "set a distinct scaling.name",
+            ),
+            (None, None) => {}
+        }
+        match service_accounts.insert((&app.namespace, &app.service_account), (i, role)) {
+            Some((j, other)) if other != role => c.push(
+                f("serviceAccount"),
+                format!(
+                    "{}/{} is also used by apps[{j}] with role {other:?}; a service account has one role",
+                    app.namespace, app.service_account
+                ),
+                "use a separate service account for this app, or the same identityRole",
+            ),
+            _ => {}
+        }
+        if app.namespace == k.namespace && app.service_account == k.service_account {
+            c.push(
+                f("serviceAccount"),
+                format!(
+                    "{}/{} is KEDA's operator service account",
+                    app.namespace, app.service_account
+                ),
+                "run the app under its own service account",
+            );
+        }
+    }
+
+    if c.0.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems {
+            origin: source.to_string(),
+            problems: c.0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{App, DeadLetter};
+
+    fn base() -> Spec {
+        Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            ..Spec::default()
+        }
+    }
+
+    fn fields(spec: &Spec) -> Vec<String> {
+        match validate(spec, "test") {
+            Ok(()) => vec![],
+            Err(p) => p.problems.into_iter().map(|p| p.field).collect(),
+        }
+    }
+
+    #[test]
+    fn seed_defaults_are_valid() {
+        assert_eq!(fields(&base()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut s = base();
+        s.cluster = None;
+        s.region = Some("us_east_1".into());
+        s.apps[0].scaling.min_replicas = 20;
+        s.apps[0].scaling.queue_length = 0;
+        assert_eq!(
+            fields(&s),
+            [
+                "cluster",
+                "region",
+                "apps[0].scaling.queueLength",
+                "apps[0].scaling.minReplicas"
+            ]
+        );
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        let mut s = base();
+        s.roles.identity = "keda-operator".into();
+        assert_eq!(fields(&s), ["roles.identity"]);
+
+        let mut s = base();
+        s.apps.push(s.apps[0].clone());
+        assert_eq!(fields(&s), ["apps[1].deployment"]);
+
+        let mut s = base();
+        let mut other = App {
+            deployment: "worker".into(),
+            identity_role: Some("worker-role".into()),
+            ..App::default()
+        };
+        s.apps.push(other.clone());
+        assert_eq!(fields(&s), ["apps[1].serviceAccount"]);
+        other.service_account = "worker".into();
+        s.apps[1] = other;
+        assert_eq!(fields(&s), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dead_letter_rules() {
+        let mut s = base();
+        s.apps[0].queue.dead_letter = Some(DeadLetter {
+            name: Some("event-messages-queue".into()),
+            max_receive_count: 0,
+        });
+        assert_eq!(
+            fields(&s),
+            [
+                "apps[0].queue.deadLetter.name",
+                "apps[0].queue.deadLetter.maxReceiveCount"
+            ]
+        );
+        s.apps[0].queue.dead_letter = Some(DeadLetter {
+            name: Some("dlq.fifo".into()),
+            max_receive_count: 5,
+        });
+        assert_eq!(fields(&s), ["apps[0].queue.deadLetter.name"]);
+    }
+
+    #[test]
+    fn irsa_needs_an_issuer_and_old_keda_is_refused() {
+        let mut s = base();
+        s.auth_mode = AuthMode::Irsa;
+        s.keda.version = "2.12.1".into();
+        assert_eq!(fields(&s), ["oidcIssuer", "keda.version"]);
+    }
+}
