@@ -29,7 +29,11 @@ Examples:
 
 #[derive(Debug, Parser)]
 #[command(name = "kedactl", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
-#[command(propagate_version = true, max_term_width = 100)]
+#[command(
+    propagate_version = true,
+    max_term_width = 100,
+    args_override_self = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

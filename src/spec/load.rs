@@ -199,41 +199,45 @@ fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
                 .collect()
         }
         K::Type { kind } => {
-            let expected = match kind {
-                jsonschema::error::TypeKind::Single(t) => t.to_string(),
-                jsonschema::error::TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+            let types: Vec<String> = match kind {
+                jsonschema::error::TypeKind::Single(t) => vec![t.to_string()],
+                jsonschema::error::TypeKind::Multiple(ts) => {
+                    ts.iter().map(|t| t.to_string()).collect()
+                }
             };
-            let expected = expected.replace(" or null", "");
+            // Optional fields accept null too; saying so would only confuse.
+            let expected = types
+                .iter()
+                .filter(|t| *t != "null")
+                .map(|t| type_name(t))
+                .collect::<Vec<_>>()
+                .join(" or ");
             let fix = if field == "account" {
                 "quote the account ID: account: \"123456789012\" (unquoted, YAML reads a number and drops leading zeros)".to_string()
             } else if instance.is_string() && (expected == "integer" || expected == "boolean") {
                 format!("write the {expected} without quotes")
             } else {
-                format!("write a value of type {expected}")
+                format!("write {expected}")
+            };
+            let found = match short(instance) {
+                s if s.is_empty() => json_type(instance).to_string(),
+                s => format!("{} {s}", json_type(instance)),
             };
             vec![Problem::new(
                 field,
-                format!(
-                    "expected {expected}, found {} {}",
-                    json_type(instance),
-                    short(instance)
-                ),
+                format!("expected {expected}, found {found}"),
                 fix,
             )]
         }
-        K::Enum { options } => {
-            let allowed: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+        K::Enum { .. } | K::OneOfNotValid { .. } | K::AnyOf { .. } | K::Constant { .. } => {
+            let allowed = allowed_values(schema_at(&segments));
+            if allowed.is_empty() {
+                return vec![Problem::new(
+                    field,
+                    e.to_string(),
+                    "see `kedactl schema` for the allowed values",
+                )];
+            }
             vec![Problem::new(
                 field,
                 format!("{} is not one of the allowed values", short(instance)),
@@ -284,22 +288,19 @@ fn dotted(segments: &[String]) -> String {
     out
 }
 
-/// The keys the schema allows at a path, for "did you mean".
-fn known_keys(segments: &[String]) -> Vec<String> {
+/// The schema node describing the value at a path (following `$ref`s and `Option`'s anyOf).
+fn schema_at(segments: &[String]) -> &'static Value {
     let root = schema();
     let resolve = |mut node: &'static Value| -> &'static Value {
         loop {
             if let Some(r) = node.get("$ref").and_then(Value::as_str) {
-                let name = r.trim_start_matches("#/$defs/");
-                node = &root["$defs"][name];
-            } else if let Some(alt) = node.get("anyOf").and_then(Value::as_array) {
-                match alt
+                node = &root["$defs"][r.trim_start_matches("#/$defs/")];
+            } else if let Some(alt) = node.get("anyOf").and_then(Value::as_array)
+                && let Some(a) = alt
                     .iter()
                     .find(|a| a.get("type") != Some(&Value::from("null")))
-                {
-                    Some(a) => node = a,
-                    None => return node,
-                }
+            {
+                node = a;
             } else {
                 return node;
             }
@@ -313,10 +314,42 @@ fn known_keys(segments: &[String]) -> Vec<String> {
             resolve(&node["properties"][s.as_str()])
         };
     }
-    node.get("properties")
+    node
+}
+
+/// The keys the schema allows at a path, for "did you mean".
+fn known_keys(segments: &[String]) -> Vec<String> {
+    schema_at(segments)
+        .get("properties")
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// The values an enum field allows (`enum`, or a `oneOf` of `const`s with descriptions).
+fn allowed_values(node: &Value) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map_or(v.to_string(), str::to_string);
+    if let Some(values) = node.get("enum").and_then(Value::as_array) {
+        return values.iter().map(text).collect();
+    }
+    node.get("oneOf")
+        .and_then(Value::as_array)
+        .map(|alts| {
+            alts.iter()
+                .filter_map(|a| a.get("const"))
+                .map(text)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Schema type names as a YAML author says them.
+fn type_name(t: &str) -> &str {
+    match t {
+        "array" => "a list",
+        "object" => "a mapping",
+        other => other,
+    }
 }
 
 /// The known key within edit distance 2 (case-insensitive), if any.

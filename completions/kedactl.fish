@@ -1,0 +1,402 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kedactl_global_optspecs
+    string join \n f/config= o/output= only= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+end
+
+function __fish_kedactl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kedactl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kedactl_using_subcommand
+    set -l cmd (__fish_kedactl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kedactl -n "__fish_kedactl_needs_command" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_needs_command" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_needs_command" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call (required until observation of live state lands)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l detailed-exitcode -d 'Exit 5 when the plan has changes, 0 when it is empty'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this directory instead of printing' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stdout -d 'Print to stdout instead of writing a file'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l force -d 'Overwrite an existing file'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,373 @@
+//! The built binary, end to end: the README's commands, render and plan output (snapshots),
+//! JSON documents parsed back, files written, exit codes.
+
+mod common;
+use common::{DEMO, Sandbox, stderr, stdout};
+use serde_json::Value;
+
+fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
+    let out = sandbox.kedactl(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.extend(["-o", "json"]);
+    serde_json::from_str(&run_ok(sandbox, &args)).expect("one JSON document on stdout")
+}
+
+#[test]
+fn readme_main_command_plans_the_seed_stack_offline() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl([
+            "plan",
+            "--offline",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("plan_offline_no_account", stdout(&out));
+    assert!(
+        stderr(&out).contains("no account given"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn plan_json_is_the_same_plan() {
+    let s = Sandbox::new();
+    let mut args = vec!["plan", "--offline"];
+    args.extend(DEMO);
+    let doc = json(&s, &args);
+    assert_eq!(doc["kind"], "Plan");
+    assert_eq!(doc["account"], "123456789012");
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"create": 15, "update": 0, "run": 2})
+    );
+    let steps = doc["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 17);
+    assert_eq!(steps[2]["action"], "create-role");
+    assert_eq!(steps[2]["role"], "keda-operator");
+    assert_eq!(steps[2]["tags"]["kedactl.io/stack"], "kedactl");
+    insta::assert_json_snapshot!("plan_offline_json", doc);
+}
+
+#[test]
+fn plan_only_and_detailed_exitcode() {
+    let s = Sandbox::new();
+    let mut args = vec!["plan", "--offline", "--only", "queue,registry"];
+    args.extend(DEMO);
+    let doc = json(&s, &args);
+    let groups: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["queue", "registry"]);
+
+    args.push("--detailed-exitcode");
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "changes pending");
+    assert!(stdout(&out).contains("2 to create"));
+}
+
+#[test]
+fn render_reproduces_the_seed_objects() {
+    let s = Sandbox::new();
+    let mut args = vec!["render"];
+    args.extend(DEMO);
+    let text = run_ok(&s, &args);
+    insta::assert_snapshot!("render_seed", text);
+    for seed_fact in [
+        "name: q-read",
+        "namespace: security",
+        "serviceAccountName: my-sqs-read-msgs",
+        "name: k8s-sqs-read-msg-keda",
+        "name: q-read-trigger-auth",
+        "queueLength: '5'",
+        "minReplicaCount: 0",
+        "maxReplicaCount: 10",
+        "provider: aws",
+        "roleArn: arn:aws:iam::123456789012:role/keda-identity",
+        "queueURL: https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue",
+        "image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest",
+    ] {
+        assert!(text.contains(seed_fact), "render lacks {seed_fact:?}");
+    }
+    assert!(!text.contains("aws-eks") && !text.contains("identityOwner"));
+    assert!(!text.contains("\"Resource\": \"*\"") && !text.contains("sqs:*"));
+}
+
+#[test]
+fn render_only_app_is_a_kubectl_stream_and_json_parses_back() {
+    let s = Sandbox::new();
+    let mut args = vec!["render", "--only", "app"];
+    args.extend(DEMO);
+    let text = run_ok(&s, &args);
+    assert_eq!(text.matches("\n---\n").count() + 1, 5, "five manifests");
+    assert!(!text.contains("Statement"));
+    let docs: Vec<Value> = text
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs[4]["kind"], "ScaledObject");
+
+    let mut args = vec!["render", "--only", "iam"];
+    args.extend(DEMO);
+    let doc = json(&s, &args);
+    let files: Vec<&str> = doc["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "iam/keda-operator.trust.json",
+            "iam/keda-operator.kedactl-assume-identity.json",
+            "iam/keda-identity.trust.json",
+            "iam/keda-identity.kedactl-sqs-access.json",
+        ]
+    );
+}
+
+#[test]
+fn render_out_dir_writes_one_file_per_object() {
+    let s = Sandbox::new();
+    let mut args = vec!["render", "--out-dir", "out"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("wrote 9 files to out"));
+    let so = std::fs::read_to_string(
+        s.path("out/k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml"),
+    )
+    .unwrap();
+    let so: Value = serde_yaml::from_str(&so).unwrap();
+    assert_eq!(so["spec"]["scaleTargetRef"]["name"], "q-read");
+    let trust: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("out/iam/keda-identity.trust.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        trust["Statement"][1]["Principal"]["AWS"][0],
+        "arn:aws:iam::123456789012:role/keda-operator"
+    );
+}
+
+#[test]
+fn render_needs_an_account_and_something_to_render() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["render", "--cluster", "demo", "--region", "us-east-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("  - account: render writes ARNs"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    let mut args = vec!["render", "--only", "queue"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--only iam, --only app"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn init_writes_a_config_that_validates_and_renders_the_same() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl([
+            "init",
+            "--cluster",
+            "demo",
+            "--region",
+            "eu-west-1",
+            "--queue",
+            "orders",
+            "--dlq",
+            "orders-dead",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(s.path("kedactl.yaml")).unwrap();
+    assert!(
+        text.contains("# Messages per replica"),
+        "the file is commented"
+    );
+
+    // ./kedactl.yaml is picked up without --config.
+    let doc = json(&s, &["validate"]);
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["spec"]["region"], "eu-west-1");
+    assert_eq!(
+        doc["spec"]["apps"][0]["queue"]["deadLetter"]["name"],
+        "orders-dead"
+    );
+
+    // A second init does not overwrite.
+    let out = s.kedactl(["init"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--force"));
+    assert!(
+        std::fs::read_to_string(s.path("kedactl.yaml"))
+            .unwrap()
+            .contains("orders-dead")
+    );
+
+    // The default init round-trips to the default spec: the file says what the defaults are.
+    let defaults = run_ok(&s, &["init", "--stdout"]);
+    s.write("defaults.yaml", defaults);
+    let from_file = json(
+        &s,
+        &[
+            "validate",
+            "-f",
+            "defaults.yaml",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    let builtin = {
+        let empty = Sandbox::new();
+        json(
+            &empty,
+            &["validate", "--cluster", "demo", "--region", "us-east-1"],
+        )
+    };
+    assert_eq!(from_file["spec"], builtin["spec"]);
+}
+
+#[test]
+fn init_refuses_invalid_flags_but_not_a_missing_cluster() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl([
+            "init",
+            "--stdout",
+            "--min-replicas",
+            "9",
+            "--max-replicas",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stdout(&out).is_empty());
+    let out = s.kedactl(["init", "--stdout"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("# cluster: my-eks-cluster"));
+}
+
+#[test]
+fn the_schema_describes_the_config_and_accepts_what_init_writes() {
+    let s = Sandbox::new();
+    let schema: Value = serde_json::from_str(&run_ok(&s, &["schema"])).unwrap();
+    assert_eq!(schema["title"], "kedactl.yaml");
+    assert_eq!(schema["additionalProperties"], false);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let file: Value =
+        serde_yaml::from_str(&run_ok(&s, &["init", "--stdout", "--cluster", "demo"])).unwrap();
+    assert!(validator.is_valid(&file));
+    let bad: Value = serde_json::json!({"cluster": "demo", "typo": 1});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn verbose_names_the_config_and_quiet_silences_notes() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl([
+            "plan",
+            "--offline",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("config: built-in defaults"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s
+        .kedactl([
+            "plan",
+            "--offline",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn region_comes_from_the_environment_like_the_aws_cli() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["validate", "--cluster", "demo", "-o", "json"])
+        .env("AWS_DEFAULT_REGION", "ap-southeast-2")
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["spec"]["region"], "ap-southeast-2");
+}
+
+#[test]
+fn help_for_every_command_has_examples() {
+    let s = Sandbox::new();
+    for cmd in [
+        "plan",
+        "render",
+        "validate",
+        "init",
+        "schema",
+        "completions",
+    ] {
+        let help = run_ok(&s, &[cmd, "--help"]);
+        assert!(help.contains("Examples:"), "{cmd} --help has no examples");
+        insta::assert_snapshot!(format!("help_{cmd}"), help);
+    }
+    let top = run_ok(&s, &["--help"]);
+    assert!(top.contains("Examples:"));
+    insta::assert_snapshot!("help", top);
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let s = Sandbox::new();
+    assert_eq!(
+        run_ok(&s, &["--version"]).trim(),
+        format!("kedactl {}", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -1,0 +1,64 @@
+//! Shared by the integration tests: the built binary, in an empty directory, with no
+//! environment that could leak in (AWS region, a config path).
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, contents).expect("write fixture");
+        p
+    }
+
+    /// `kedactl ARGS` run inside the sandbox.
+    pub fn kedactl<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::cargo_bin("kedactl").expect("binary built");
+        cmd.current_dir(self.dir.path())
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("KEDACTL_CONFIG")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .args(args);
+        cmd
+    }
+}
+
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// The flags that make render/plan fully offline and deterministic.
+pub const DEMO: [&str; 6] = [
+    "--cluster",
+    "demo",
+    "--region",
+    "us-east-1",
+    "--account",
+    "123456789012",
+];
