@@ -5,6 +5,16 @@ mod common;
 use common::{DEMO, Sandbox, stderr, stdout};
 use serde_json::Value;
 
+/// The README's main command.
+const README_PLAN: [&str; 6] = [
+    "plan",
+    "--offline",
+    "--cluster",
+    "demo",
+    "--region",
+    "us-east-1",
+];
+
 fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
     let out = sandbox.kedactl(args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
@@ -20,17 +30,7 @@ fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
 #[test]
 fn readme_main_command_plans_the_seed_stack_offline() {
     let s = Sandbox::new();
-    let out = s
-        .kedactl([
-            "plan",
-            "--offline",
-            "--cluster",
-            "demo",
-            "--region",
-            "us-east-1",
-        ])
-        .output()
-        .unwrap();
+    let out = s.kedactl(README_PLAN).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!("plan_offline_no_account", stdout(&out));
     assert!(
@@ -299,35 +299,13 @@ fn the_schema_describes_the_config_and_accepts_what_init_writes() {
 #[test]
 fn verbose_names_the_config_and_quiet_silences_notes() {
     let s = Sandbox::new();
-    let out = s
-        .kedactl([
-            "plan",
-            "--offline",
-            "--cluster",
-            "demo",
-            "--region",
-            "us-east-1",
-            "-v",
-        ])
-        .output()
-        .unwrap();
+    let out = s.kedactl(README_PLAN).arg("-v").output().unwrap();
     assert!(
         stderr(&out).contains("config: built-in defaults"),
         "{}",
         stderr(&out)
     );
-    let out = s
-        .kedactl([
-            "plan",
-            "--offline",
-            "--cluster",
-            "demo",
-            "--region",
-            "us-east-1",
-            "-q",
-        ])
-        .output()
-        .unwrap();
+    let out = s.kedactl(README_PLAN).arg("-q").output().unwrap();
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 

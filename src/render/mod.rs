@@ -406,6 +406,13 @@ mod tests {
         }
     }
 
+    fn kinds(d: &Desired) -> Vec<&str> {
+        d.manifests
+            .iter()
+            .map(|m| m["kind"].as_str().unwrap())
+            .collect()
+    }
+
     fn find<'a>(d: &'a Desired, kind: &str) -> &'a Value {
         d.manifests.iter().find(|m| m["kind"] == kind).unwrap()
     }
@@ -439,13 +446,8 @@ mod tests {
                 ("security", "my-sqs-read-msgs", "keda-identity")
             ]
         );
-        let kinds: Vec<&str> = d
-            .manifests
-            .iter()
-            .map(|m| m["kind"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            kinds,
+            kinds(&d),
             [
                 "Namespace",
                 "ServiceAccount",
@@ -622,13 +624,8 @@ mod tests {
         let mut s = spec();
         s.apps[0].scaling.kind = ScalingKind::ScaledJob;
         let d = desired(&s).unwrap();
-        let kinds: Vec<&str> = d
-            .manifests
-            .iter()
-            .map(|m| m["kind"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            kinds,
+            kinds(&d),
             [
                 "Namespace",
                 "ServiceAccount",

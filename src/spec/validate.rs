@@ -66,8 +66,15 @@ impl Collector {
     }
 
     /// Apply a naming rule; on failure say what the rule is and where to change the value.
-    fn name(&mut self, field: &str, value: &str, rule: Result<(), String>, what: &str, flag: &str) {
-        if let Err(rule) = rule {
+    fn name(
+        &mut self,
+        field: &str,
+        value: &str,
+        rule: fn(&str) -> Result<(), String>,
+        what: &str,
+        flag: &str,
+    ) {
+        if let Err(rule) = rule(value) {
             self.push(
                 field,
                 format!("{value:?} is not a valid {what}"),
@@ -90,7 +97,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         Some(v) => c.name(
             "cluster",
             v,
-            names::eks_cluster(v),
+            names::eks_cluster,
             "EKS cluster name",
             "--cluster",
         ),
@@ -101,21 +108,15 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "no AWS region is set",
             "set `region: us-east-1` in kedactl.yaml, pass --region, or export AWS_REGION",
         ),
-        Some(v) => c.name("region", v, names::region(v), "AWS region", "--region"),
+        Some(v) => c.name("region", v, names::region, "AWS region", "--region"),
     }
     if let Some(v) = &spec.account {
-        c.name(
-            "account",
-            v,
-            names::account(v),
-            "AWS account ID",
-            "--account",
-        );
+        c.name("account", v, names::account, "AWS account ID", "--account");
     }
     c.name(
         "stack",
         &spec.stack,
-        names::label_value(&spec.stack),
+        names::label_value,
         "stack name",
         "--stack",
     );
@@ -127,7 +128,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
         ),
         (AuthMode::Irsa, Some(v)) => {
-            c.name("oidcIssuer", v, names::oidc_issuer(v), "OIDC issuer URL", "--oidc-issuer")
+            c.name("oidcIssuer", v, names::oidc_issuer, "OIDC issuer URL", "--oidc-issuer")
         }
         (AuthMode::PodIdentity, Some(_)) => c.push(
             "oidcIssuer",
@@ -141,14 +142,14 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     c.name(
         "keda.namespace",
         &k.namespace,
-        names::dns_label(&k.namespace),
+        names::dns_label,
         "namespace",
         "--keda-namespace",
     );
     c.name(
         "keda.serviceAccount",
         &k.service_account,
-        names::dns_subdomain(&k.service_account),
+        names::dns_subdomain,
         "service account name",
         "--keda-service-account",
     );
@@ -176,14 +177,14 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     c.name(
         "roles.operator",
         &r.operator,
-        names::iam_role(&r.operator),
+        names::iam_role,
         "IAM role name",
         "--operator-role",
     );
     c.name(
         "roles.identity",
         &r.identity,
-        names::iam_role(&r.identity),
+        names::iam_role,
         "IAM role name",
         "--identity-role",
     );
@@ -205,21 +206,21 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         c.name(
             &f("deployment"),
             &app.deployment,
-            names::dns_label(&app.deployment),
+            names::dns_label,
             "Deployment name (DNS-1123 label)",
             "--deployment",
         );
         c.name(
             &f("namespace"),
             &app.namespace,
-            names::dns_label(&app.namespace),
+            names::dns_label,
             "namespace",
             "--namespace",
         );
         c.name(
             &f("serviceAccount"),
             &app.service_account,
-            names::dns_subdomain(&app.service_account),
+            names::dns_subdomain,
             "service account name",
             "--service-account",
         );
@@ -227,7 +228,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             c.name(
                 &f("image"),
                 image,
-                names::image(image),
+                names::image,
                 "container image",
                 "--image",
             );
@@ -237,7 +238,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             c.name(
                 &f("identityRole"),
                 v,
-                names::iam_role(v),
+                names::iam_role,
                 "IAM role name",
                 "--app-identity-role",
             );
@@ -252,7 +253,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         c.name(
             &f("repository"),
             &app.repository,
-            names::ecr_repository(&app.repository),
+            names::ecr_repository,
             "ECR repository name",
             "--repository",
         );
@@ -261,7 +262,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         c.name(
             &f("queue.name"),
             &q.name,
-            names::sqs_queue(&q.name),
+            names::sqs_queue,
             "SQS queue name",
             "--queue",
         );
@@ -281,7 +282,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
                 c.name(
                     &f("queue.deadLetter.name"),
                     n,
-                    names::sqs_queue(n),
+                    names::sqs_queue,
                     "SQS queue name",
                     "--dlq",
                 );
@@ -317,7 +318,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             c.name(
                 &f("scaling.name"),
                 n,
-                names::dns_subdomain(n),
+                names::dns_subdomain,
                 "object name",
                 "--scaler-name",
             );
