@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= only= y/yes profile= endpoint-url= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -33,6 +33,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -71,17 +73,75 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l scale-on-in-flight -d '
 false\t''"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c kedactl -n "__fish_kedactl_needs_command" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_needs_command" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -91,6 +151,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -129,12 +191,69 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scale-on-in-fli
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call (required until observation of live state lands)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l detailed-exitcode -d 'Exit 5 when the plan has changes, 0 when it is empty'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l force -d 'Also delete the images in the ECR repositories'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this directory instead of printing' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
@@ -145,6 +264,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -183,6 +304,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-in-f
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -196,6 +318,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -234,6 +358,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-in
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -247,6 +372,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -287,6 +414,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scale-on-delaye
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stdout -d 'Print to stdout instead of writing a file'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l force -d 'Overwrite an existing file'
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -300,6 +428,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -338,6 +468,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-in-f
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -351,6 +482,8 @@ registry\t'ECR repositories'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -389,14 +522,17 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from plan render validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -23,6 +23,7 @@ keda-identity, queue event-messages-queue, namespace security, one pod per 5 mes
 const EXAMPLES: &str = "\
 Examples:
   kedactl plan --offline --cluster demo --region us-east-1
+  kedactl up --cluster demo --only iam,queue,registry --yes
   kedactl render --cluster demo --region us-east-1 --account 123456789012 --out-dir out/
   kedactl init --cluster demo --region us-east-1 && kedactl validate
   kedactl schema > kedactl.schema.json";
@@ -71,6 +72,15 @@ pub struct GlobalArgs {
         value_name = "GROUPS"
     )]
     pub only: Vec<Group>,
+    /// Apply without asking (required when stdin is not a terminal, e.g. in CI)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// AWS shared-config profile
+    #[arg(long, global = true, value_name = "NAME", env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -83,7 +93,9 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Up(commands::up::Args),
     Plan(commands::plan::Args),
+    Down(commands::down::Args),
     Render(commands::render::Args),
     Validate(commands::validate::Args),
     Init(commands::init::Args),

@@ -11,6 +11,7 @@ pub struct Ctx {
     pub quiet: bool,
     pub verbose: u8,
     pub stderr_is_tty: bool,
+    pub stdin_is_tty: bool,
     pub global: GlobalArgs,
 }
 
@@ -21,6 +22,7 @@ impl Ctx {
             quiet: global.quiet,
             verbose: global.verbose,
             stderr_is_tty: std::io::stderr().is_terminal(),
+            stdin_is_tty: std::io::stdin().is_terminal(),
             global,
         }
     }
@@ -34,6 +36,31 @@ impl Ctx {
         if !self.quiet {
             eprintln!("{}", msg.as_ref());
         }
+    }
+
+    /// Progress for an execution: spinners on a terminal, lines in logs, nothing for JSON/-q.
+    pub fn progress(&self) -> crate::output::progress::Progress {
+        crate::output::progress::Progress::new(self.stderr_is_tty, self.quiet || self.json())
+    }
+
+    /// Ask before changing anything: --yes, or a "y" on a terminal. Without a terminal and
+    /// without --yes, refuse rather than hang or guess.
+    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        if self.global.yes {
+            return Ok(true);
+        }
+        if !self.stdin_is_tty {
+            return Err(crate::error::UsageError {
+                message: "refusing to change AWS without confirmation: stdin is not a terminal"
+                    .into(),
+                fix: "review the plan above and pass --yes".into(),
+            }
+            .into());
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
     }
 
     /// kedactl.yaml (or the defaults) with the flags applied, validated. Returns the spec and

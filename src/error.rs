@@ -1,6 +1,5 @@
 //! The exit-code table, and the mapping from errors to it. `main` is the only place that exits.
 
-use crate::plan::Conflicts;
 use crate::spec::Problems;
 
 pub const OK: u8 = 0;
@@ -39,9 +38,6 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     if err.downcast_ref::<UsageError>().is_some() {
         return USAGE;
-    }
-    if err.downcast_ref::<Conflicts>().is_some() {
-        return FAILED;
     }
     FAILED
 }

@@ -5,10 +5,13 @@
 
 pub mod assets;
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod ctx;
 pub mod error;
+pub mod exec;
 pub mod model;
+pub mod observe;
 pub mod output;
 pub mod plan;
 pub mod render;

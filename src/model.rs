@@ -17,10 +17,10 @@ pub fn ownership(stack: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// Does a resource with these tags belong to this stack?
+/// Does a resource with these tags belong to this stack? The stack tag decides; a missing
+/// managed-by tag is drift that `up` repairs.
 pub fn is_owned(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(STACK).is_some_and(|s| s == stack)
-        && tags.get(MANAGED_BY).is_some_and(|m| m == MANAGED_BY_VALUE)
 }
 
 /// The parts of a stack, as `--only` names them: one CI job can run one group.
@@ -73,13 +73,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ownership_needs_both_tags_and_the_same_stack() {
+    fn ownership_is_decided_by_the_stack_tag() {
         let tags = ownership("prod");
         assert!(is_owned(&tags, "prod"));
         assert!(!is_owned(&tags, "dev"));
-        let mut foreign = tags.clone();
-        foreign.remove(MANAGED_BY);
-        assert!(!is_owned(&foreign, "prod"));
+        let mut partial = tags.clone();
+        partial.remove(MANAGED_BY);
+        assert!(is_owned(&partial, "prod"));
+        partial.remove(STACK);
+        assert!(!is_owned(&partial, "prod"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn plan_json_is_the_same_plan() {
     assert_eq!(doc["account"], "123456789012");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"create": 15, "update": 0, "run": 2})
+        serde_json::json!({"create": 15, "update": 0, "delete": 0, "run": 2})
     );
     let steps = doc["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 17);

@@ -172,7 +172,8 @@ fn flags_that_clap_cannot_parse_are_usage_errors() {
         vec!["validate", "--min-replicas", "lots"],
         vec!["validate", "--auth-mode", "kiam"],
         vec!["plan", "--only", "network", "--offline"],
-        vec!["plan", "--cluster", "demo"],
+        vec!["up", "--force"],
+        vec!["down", "--adopt"],
     ] {
         let out = sandbox.kedactl(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

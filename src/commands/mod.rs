@@ -1,10 +1,14 @@
 //! One file per subcommand: its `Args` and a `run` of a few lines over the library.
 
+mod apply;
 pub mod completions;
+pub mod down;
 pub mod init;
+mod online;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod up;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -13,7 +17,9 @@ use crate::ctx::Ctx;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Ctx::new(cli.global);
     match cli.command {
-        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Up(args) => up::run(&ctx, args).await,
+        Command::Plan(args) => plan::run(&ctx, args).await,
+        Command::Down(args) => down::run(&ctx, args).await,
         Command::Render(args) => render::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),

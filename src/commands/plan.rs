@@ -1,8 +1,9 @@
+use super::online::{self, AWS_GROUPS};
 use crate::ctx::Ctx;
 use crate::error::{CHANGES_PENDING, SilentExit};
 use crate::model::Only;
 use crate::output::{self, API_VERSION};
-use crate::plan::{self, Counts, Observed, Options, Plan};
+use crate::plan::{self, Counts, Observed, Options, Plan, Step};
 use crate::render::{self, Desired, aws::UNKNOWN_ACCOUNT};
 use serde::Serialize;
 
@@ -10,60 +11,86 @@ use serde::Serialize;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
+  kedactl plan --cluster demo                       # against your account (read-only calls)
   kedactl plan --offline --cluster demo --region us-east-1
   kedactl plan --offline --only iam,queue -o json | jq '.steps[].summary'
-  kedactl plan --offline --detailed-exitcode || echo \"changes pending (exit 5)\"")]
+  kedactl plan --detailed-exitcode || echo \"changes pending (exit 5)\"")]
 pub struct Args {
     /// Plan against an empty account and cluster, with no AWS or Kubernetes call
-    /// (required until observation of live state lands)
-    #[arg(long, required = true)]
+    #[arg(long)]
     pub offline: bool,
     /// Exit 5 when the plan has changes, 0 when it is empty
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Take over same-named resources that lack this stack's tags (they get tagged)
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Report<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    stack: &'a str,
-    cluster: &'a str,
-    region: &'a str,
-    account: Option<&'a str>,
-    offline: bool,
-    steps: &'a [plan::Step],
-    summary: Counts,
+pub struct Report<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub stack: &'a str,
+    pub cluster: &'a str,
+    pub region: &'a str,
+    pub account: Option<&'a str>,
+    pub offline: bool,
+    pub steps: &'a [Step],
+    pub summary: Counts,
 }
 
-pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    let (spec, _) = ctx.spec()?;
-    let desired = render::desired(&spec)?;
-    let opts = Options {
-        adopt: false,
-        only: Only::new(ctx.global.only.clone()),
-    };
-    let plan = plan::plan(&desired, &Observed::default(), &opts)?;
-    if desired.target.account.is_none() {
-        ctx.note(format!(
-            "note: no account given, so ARNs show {UNKNOWN_ACCOUNT}; pass --account ID (online plans ask STS)"
-        ));
-    }
-    if ctx.json() {
-        output::json(&Report {
+impl<'a> Report<'a> {
+    pub fn new(kind: &'static str, d: &'a Desired, plan: &'a Plan, offline: bool) -> Self {
+        Report {
             api_version: API_VERSION,
-            kind: "Plan",
-            stack: &desired.stack,
-            cluster: &desired.cluster,
-            region: &desired.target.region,
-            account: desired.target.account.as_deref(),
-            offline: args.offline,
+            kind,
+            stack: &d.stack,
+            cluster: &d.cluster,
+            region: &d.target.region,
+            account: d.target.account.as_deref(),
+            offline,
             steps: &plan.steps,
             summary: plan.counts(),
-        })?;
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    let opts = |only| Options {
+        adopt: args.adopt,
+        only,
+    };
+    let (desired, plan, against) = if args.offline {
+        let (spec, _) = ctx.spec()?;
+        let desired = render::desired(&spec)?;
+        let plan = plan::plan(
+            &desired,
+            &Observed::default(),
+            &opts(Only::new(ctx.global.only.clone())),
+        )?;
+        if desired.target.account.is_none() {
+            ctx.note(format!(
+                "note: no account given, so ARNs show {UNKNOWN_ACCOUNT}; pass --account ID (online plans ask STS)"
+            ));
+        }
+        (desired, plan, "against an empty account and cluster")
     } else {
-        output::text(&human(&desired, &plan))?;
+        let on = online::prepare(ctx).await?;
+        let plan = plan::plan(&on.desired, &on.observed, &opts(on.only.clone()))?;
+        if on.wants_cluster {
+            ctx.note(format!(
+                "note: planned the AWS groups ({}); this version does not observe the cluster (keda, app)",
+                AWS_GROUPS.map(|g| g.as_str()).join(", ")
+            ));
+        }
+        (on.desired, plan, "against what exists now")
+    };
+    if ctx.json() {
+        output::json(&Report::new("Plan", &desired, &plan, args.offline))?;
+    } else {
+        output::text(&human(&desired, &plan, against, UP_TO_DATE))?;
     }
     if args.detailed_exitcode && !plan.is_empty() {
         return Err(SilentExit(CHANGES_PENDING).into());
@@ -71,16 +98,20 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn human(d: &Desired, plan: &Plan) -> String {
+pub const UP_TO_DATE: &str = "No changes: the stack is up to date.";
+
+/// The plan for people: numbered steps in execution order, then the counts.
+pub fn human(d: &Desired, plan: &Plan, against: &str, empty: &str) -> String {
     let mut out = format!(
-        "Plan for stack {:?} on cluster {} ({}, account {}), against an empty account and cluster:\n\n",
+        "Plan for stack {:?} on cluster {} ({}, account {}), {against}:\n\n",
         d.stack,
         d.cluster,
         d.target.region,
         d.target.account_or_placeholder()
     );
     if plan.is_empty() {
-        out.push_str("No changes: the stack is up to date.\n");
+        out.push_str(empty);
+        out.push('\n');
         return out;
     }
     let width = plan.steps.len().to_string().len();
@@ -94,9 +125,17 @@ fn human(d: &Desired, plan: &Plan) -> String {
         ));
     }
     let c = plan.counts();
+    let mut parts = vec![
+        format!("{} to create", c.create),
+        format!("{} to change", c.update),
+    ];
+    if c.delete > 0 {
+        parts.push(format!("{} to delete", c.delete));
+    }
+    parts.push(format!("{} to run", c.run));
     out.push_str(&format!(
-        "\nPlan: {} to create, {} to change, {} to run (+ create, ~ change, > run).\n",
-        c.create, c.update, c.run
+        "\nPlan: {} (+ create, ~ change, - delete, > run).\n",
+        parts.join(", ")
     ));
     out
 }

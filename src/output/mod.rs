@@ -1,5 +1,7 @@
 //! One value → human text or JSON on stdout; notes and progress on stderr.
 
+pub mod progress;
+
 use serde::Serialize;
 use std::io::Write;
 

@@ -2,7 +2,12 @@
 //! wanted. Pure and serialisable, so `plan` prints it, `up` confirms and executes it, JSON
 //! output and snapshot tests read the same value. A converged stack gives an empty plan.
 
+mod action;
 pub mod observed;
+pub mod teardown;
+
+pub use action::{Action, Change};
+pub use teardown::teardown;
 
 use crate::model::{self, Group, Only};
 use crate::render::{self, Desired, policy::canonical};
@@ -12,113 +17,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// What a step does to the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    Create,
-    Update,
-    /// Waits, restarts, checks: no resource is created or changed by itself.
-    Run,
-}
-
-impl Change {
-    pub fn symbol(self) -> char {
-        match self {
-            Change::Create => '+',
-            Change::Update => '~',
-            Change::Run => '>',
-        }
-    }
-}
-
-/// One typed action; the executor interprets it, nothing here has side effects.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    CreateAddon {
-        addon: String,
-        tags: Tags,
-    },
-    WaitAddonActive {
-        addon: String,
-    },
-    CreateRole {
-        role: String,
-        trust: Value,
-        tags: Tags,
-    },
-    UpdateTrustPolicy {
-        role: String,
-        trust: Value,
-    },
-    PutRolePolicy {
-        role: String,
-        policy: String,
-        document: Value,
-    },
-    TagRole {
-        role: String,
-        tags: Tags,
-    },
-    CreateQueue {
-        queue: String,
-        attributes: BTreeMap<String, String>,
-        tags: Tags,
-    },
-    SetQueueAttributes {
-        queue: String,
-        attributes: BTreeMap<String, String>,
-    },
-    TagQueue {
-        queue: String,
-        tags: Tags,
-    },
-    CreateRepository {
-        repository: String,
-        tags: Tags,
-    },
-    TagRepository {
-        repository: String,
-        tags: Tags,
-    },
-    CreateAssociation {
-        namespace: String,
-        service_account: String,
-        role_arn: String,
-        tags: Tags,
-    },
-    UpdateAssociation {
-        association_id: String,
-        namespace: String,
-        service_account: String,
-        role_arn: String,
-    },
-    InstallKeda {
-        namespace: String,
-        service_account: String,
-        version: String,
-    },
-    /// Server-side apply of one object (field manager `kedactl`).
-    Apply {
-        kind: String,
-        namespace: Option<String>,
-        name: String,
-        manifest: Value,
-    },
-    /// Pods read Pod Identity credentials only at creation: recreate them after an association change.
-    RestartDeployment {
-        namespace: String,
-        deployment: String,
-        reason: String,
-    },
-    /// Check the running pods got AWS_CONTAINER_CREDENTIALS_FULL_URI / _AUTHORIZATION_TOKEN_FILE.
-    VerifyPodIdentity {
-        namespace: String,
-        deployment: String,
-    },
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
@@ -143,6 +41,7 @@ pub struct Plan {
 pub struct Counts {
     pub create: usize,
     pub update: usize,
+    pub delete: usize,
     pub run: usize,
 }
 
@@ -157,6 +56,7 @@ impl Plan {
             match s.change {
                 Change::Create => c.create += 1,
                 Change::Update => c.update += 1,
+                Change::Delete => c.delete += 1,
                 Change::Run => c.run += 1,
             }
         }
@@ -267,7 +167,7 @@ impl Planner<'_> {
             .filter(|a| self.has(a))
             .map(|a| a.to_string())
             .collect();
-        let summary = summary(&action, change);
+        let summary = action.summary(change);
         self.steps.push(Step {
             id,
             group,
@@ -279,12 +179,16 @@ impl Planner<'_> {
     }
 
     /// Ownership: a same-named resource without our tags is a conflict, or with --adopt, a tag step.
+    /// `None`: someone else's (a conflict is recorded). `Some(retag)`: ours (or adopted), and
+    /// whether any ownership tag is missing and must be put back.
     fn owned(&mut self, resource: String, tags: &Tags) -> Option<bool> {
-        if model::is_owned(tags, &self.desired.stack) {
-            return Some(true);
-        }
-        if self.adopt {
-            return Some(false);
+        if model::is_owned(tags, &self.desired.stack) || self.adopt {
+            return Some(
+                self.desired
+                    .tags
+                    .iter()
+                    .any(|(k, v)| tags.get(k) != Some(v)),
+            );
         }
         let reason = match tags.get(model::STACK) {
             Some(other) => format!("it belongs to kedactl stack {other:?}"),
@@ -355,10 +259,10 @@ impl Planner<'_> {
                     self.push(id.clone(), Group::Iam, Change::Create, action, &after);
                 }
                 Some(r) => {
-                    let Some(owned) = self.owned(format!("IAM role {}", role.name), &r.tags) else {
+                    let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags) else {
                         continue;
                     };
-                    if !owned {
+                    if retag {
                         let tags = self.desired.tags.clone();
                         self.push(
                             format!("{id}/tags"),
@@ -439,11 +343,11 @@ impl Planner<'_> {
                     self.push(id, Group::Queue, Change::Create, action, &after);
                 }
                 Some(existing) => {
-                    let Some(owned) = self.owned(format!("SQS queue {}", q.name), &existing.tags)
+                    let Some(retag) = self.owned(format!("SQS queue {}", q.name), &existing.tags)
                     else {
                         continue;
                     };
-                    if !owned {
+                    if retag {
                         let tags = self.desired.tags.clone();
                         self.push(
                             format!("{id}/tags"),
@@ -451,6 +355,7 @@ impl Planner<'_> {
                             Change::Update,
                             Action::TagQueue {
                                 queue: q.name.clone(),
+                                url: existing.url.clone(),
                                 tags,
                             },
                             &[],
@@ -465,6 +370,7 @@ impl Planner<'_> {
                     if !drift.is_empty() {
                         let action = Action::SetQueueAttributes {
                             queue: q.name.clone(),
+                            url: existing.url.clone(),
                             attributes: drift,
                         };
                         self.push(
@@ -494,10 +400,11 @@ impl Planner<'_> {
                 }
                 Some(existing) => {
                     if self.owned(format!("ECR repository {}", r.name), &existing.tags)
-                        == Some(false)
+                        == Some(true)
                     {
                         let action = Action::TagRepository {
                             repository: r.name.clone(),
+                            arn: existing.arn.clone(),
                             tags,
                         };
                         self.push(
@@ -650,12 +557,12 @@ impl Planner<'_> {
                 Some(o) => {
                     let labels: Tags =
                         serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-                    let Some(owned) =
+                    let Some(relabel) =
                         self.owned(format!("{kind} {}", id.trim_start_matches("app:")), &labels)
                     else {
                         continue;
                     };
-                    if owned && contains(o, m) {
+                    if !relabel && contains(o, m) {
                         self.restart_app(m, &kind, ns.as_deref(), &name, changed, &id);
                         continue;
                     }
@@ -741,155 +648,6 @@ fn contains(have: &Value, want: &Value) -> bool {
         }
         _ => have == want,
     }
-}
-
-fn summary(action: &Action, change: Change) -> String {
-    match action {
-        Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
-        Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
-        Action::CreateRole { role, trust, .. } => {
-            format!("create IAM role {role} (trusted by {})", principals(trust))
-        }
-        Action::UpdateTrustPolicy { role, trust } => {
-            format!(
-                "update the trust policy of IAM role {role} (trusted by {})",
-                principals(trust)
-            )
-        }
-        Action::PutRolePolicy { role, policy, .. } => {
-            let verb = if change == Change::Create {
-                "add"
-            } else {
-                "update"
-            };
-            format!("{verb} inline policy {policy} on IAM role {role}")
-        }
-        Action::TagRole { role, .. } => {
-            format!("tag IAM role {role} as owned by this stack (--adopt)")
-        }
-        Action::CreateQueue {
-            queue, attributes, ..
-        } => {
-            let attrs: Vec<String> = attributes
-                .iter()
-                .map(|(k, v)| {
-                    if k == "RedrivePolicy" {
-                        "RedrivePolicy".into()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            format!("create SQS queue {queue} ({})", attrs.join(", "))
-        }
-        Action::SetQueueAttributes { queue, attributes } => {
-            let keys: Vec<&str> = attributes.keys().map(String::as_str).collect();
-            format!("set {} on SQS queue {queue}", keys.join(", "))
-        }
-        Action::TagQueue { queue, .. } => {
-            format!("tag SQS queue {queue} as owned by this stack (--adopt)")
-        }
-        Action::CreateRepository { repository, .. } => {
-            format!("create ECR repository {repository}")
-        }
-        Action::TagRepository { repository, .. } => {
-            format!("tag ECR repository {repository} as owned by this stack (--adopt)")
-        }
-        Action::CreateAssociation {
-            namespace,
-            service_account,
-            role_arn,
-            ..
-        } => {
-            format!(
-                "associate service account {namespace}/{service_account} with IAM role {}",
-                role_name(role_arn)
-            )
-        }
-        Action::UpdateAssociation {
-            namespace,
-            service_account,
-            role_arn,
-            ..
-        } => {
-            format!(
-                "point the association of {namespace}/{service_account} at IAM role {}",
-                role_name(role_arn)
-            )
-        }
-        Action::InstallKeda {
-            namespace, version, ..
-        } => {
-            format!("install KEDA {version} in namespace {namespace} (helm chart kedacore/keda)")
-        }
-        Action::Apply {
-            kind,
-            namespace,
-            name,
-            ..
-        } => {
-            let verb = if change == Change::Create {
-                "create"
-            } else {
-                "update"
-            };
-            match namespace {
-                Some(ns) => format!("{verb} {kind} {ns}/{name}"),
-                None => format!("{verb} {kind} {name}"),
-            }
-        }
-        Action::RestartDeployment {
-            namespace,
-            deployment,
-            reason,
-        } => {
-            format!("restart Deployment {namespace}/{deployment}: {reason}")
-        }
-        Action::VerifyPodIdentity {
-            namespace,
-            deployment,
-        } => {
-            format!("check that {namespace}/{deployment} pods got Pod Identity credentials")
-        }
-    }
-}
-
-fn role_name(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
-/// "pods.eks.amazonaws.com (keda/keda-operator), role keda-operator" from a trust policy.
-fn principals(trust: &Value) -> String {
-    let canon = canonical(trust);
-    let mut out: Vec<String> = Vec::new();
-    for s in canon["Statement"].as_array().into_iter().flatten() {
-        let conds = &s["Condition"]["StringEquals"];
-        let sa = match (
-            conds["aws:RequestTag/kubernetes-namespace"][0].as_str(),
-            conds["aws:RequestTag/kubernetes-service-account"][0].as_str(),
-        ) {
-            (Some(ns), Some(sa)) => format!(" for {ns}/{sa}"),
-            _ => String::new(),
-        };
-        for (kind, values) in s["Principal"].as_object().into_iter().flatten() {
-            for v in values
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                let text = match kind.as_str() {
-                    "AWS" => format!("role {}", role_name(v)),
-                    "Federated" => "the cluster's OIDC provider".to_string(),
-                    _ => format!("{v}{sa}"),
-                };
-                if !out.contains(&text) {
-                    out.push(text);
-                }
-            }
-        }
-    }
-    out.join(", ")
 }
 
 #[cfg(test)]

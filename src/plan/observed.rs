@@ -9,6 +9,13 @@ pub type Tags = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
+    /// Who is calling (STS), when observed online.
+    pub caller: Option<Caller>,
+    /// The EKS cluster, when the eks group was observed.
+    pub cluster: Option<Cluster>,
+    /// Reads AWS refused: kept as evidence (doctor reads them); planning refuses to guess.
+    #[serde(default)]
+    pub denied: Vec<Denied>,
     pub addon: Option<Addon>,
     /// By role name.
     pub roles: BTreeMap<String, Role>,
@@ -20,6 +27,28 @@ pub struct Observed {
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub arn: String,
+    pub status: String,
+    pub version: String,
+    pub oidc_issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Denied {
+    /// e.g. "GetRole".
+    pub operation: String,
+    pub resource: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +67,9 @@ pub struct Role {
     /// Inline policies by name, decoded and parsed.
     #[serde(default)]
     pub inline: BTreeMap<String, Value>,
+    /// ARNs of attached managed policies (must be detached before the role can be deleted).
+    #[serde(default)]
+    pub attached: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -53,6 +85,10 @@ pub struct Queue {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Repository {
+    pub arn: String,
+    /// Images it holds: `down` refuses to delete a non-empty repository without --force.
+    #[serde(default)]
+    pub images: usize,
     #[serde(default)]
     pub tags: Tags,
 }

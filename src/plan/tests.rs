@@ -18,6 +18,9 @@ fn desired() -> Desired {
 fn converged(d: &Desired) -> Observed {
     let tags = ownership(&d.stack);
     Observed {
+        caller: None,
+        cluster: None,
+        denied: vec![],
         addon: Some(Addon {
             status: "ACTIVE".into(),
             tags: tags.clone(),
@@ -36,6 +39,7 @@ fn converged(d: &Desired) -> Observed {
                         .iter()
                         .map(|p| (p.name.clone(), p.body.clone()))
                         .collect(),
+                    attached: vec![],
                     tags: tags.clone(),
                 };
                 (r.name.clone(), role)
@@ -58,7 +62,14 @@ fn converged(d: &Desired) -> Observed {
         repositories: d
             .repositories
             .iter()
-            .map(|r| (r.name.clone(), Repository { tags: tags.clone() }))
+            .map(|r| {
+                let repo = Repository {
+                    arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{}", r.name),
+                    images: 0,
+                    tags: tags.clone(),
+                };
+                (r.name.clone(), repo)
+            })
             .collect(),
         associations: d
             .associations
@@ -142,6 +153,7 @@ fn an_empty_account_gets_the_whole_stack_in_dependency_order() {
         Counts {
             create: 15,
             update: 0,
+            delete: 0,
             run: 2
         }
     );
@@ -319,5 +331,22 @@ fn summaries_name_the_principals() {
     assert_eq!(
         p.steps[4].summary,
         "create IAM role keda-identity (trusted by pods.eks.amazonaws.com for security/my-sqs-read-msgs, role keda-operator)"
+    );
+}
+
+#[test]
+fn a_removed_ownership_tag_is_put_back() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .tags
+        .remove(crate::model::MANAGED_BY);
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["queue:event-messages-queue/tags"]);
+    assert_eq!(
+        p.steps[0].summary,
+        "tag SQS queue event-messages-queue as owned by this stack"
     );
 }

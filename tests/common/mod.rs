@@ -38,6 +38,15 @@ impl Sandbox {
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("KEDACTL_CONFIG")
+            // Never reach a real account or instance metadata from a test by accident.
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/kedactl-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kedactl-test")
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
             .args(args);

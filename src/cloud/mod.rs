@@ -1,0 +1,227 @@
+//! The AWS boundary: one set of SDK clients built from the standard credential chain (with
+//! `--profile`, `--region`, `--endpoint-url` / `AWS_ENDPOINT_URL` for moto or LocalStack), a log
+//! of every API call, and the error shapes the rest of kedactl needs.
+
+mod calls;
+
+pub use calls::{Call, CallLog};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::fmt;
+
+/// Where and as whom to call AWS.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The SDK clients kedactl uses, all sharing one configuration and one call log.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub calls: CallLog,
+}
+
+impl Aws {
+    /// Load the standard AWS configuration (env, profile, SSO, IMDS...) with kedactl's overrides.
+    pub async fn connect(settings: &Settings) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // Adaptive retries: IAM and EKS throttle bursts of control-plane calls.
+            .retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        if let Some(r) = &settings.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &settings.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        Aws::from_config(&loader.load().await)
+    }
+
+    /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
+    pub fn from_config(conf: &SdkConfig) -> Aws {
+        let calls = CallLog::default();
+        Aws {
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            calls,
+        }
+    }
+
+    /// Replace the EKS client (tests use aws-smithy-mocks where moto lacks the API).
+    pub fn with_eks(mut self, eks: aws_sdk_eks::Client) -> Aws {
+        self.eks = eks;
+        self
+    }
+}
+
+/// A failed AWS call, with what kedactl was doing and what AWS said.
+#[derive(Debug, thiserror::Error)]
+pub struct CallError {
+    /// e.g. "CreateRole".
+    pub operation: &'static str,
+    /// e.g. "IAM role keda-operator".
+    pub resource: String,
+    /// AWS error code, e.g. "AccessDenied", when AWS sent one.
+    pub code: Option<String>,
+    pub message: String,
+    /// HTTP status when there was a response.
+    pub status: Option<u16>,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {} failed", self.operation, self.resource)?;
+        match (&self.code, self.status) {
+            (Some(code), _) => write!(f, ": {code}")?,
+            (None, Some(status)) => write!(f, ": HTTP {status}")?,
+            (None, None) => {}
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if self.is_access_denied() {
+            write!(
+                f,
+                "\n  fix: the caller needs permission for {} (see `kedactl doctor`, or run as an identity allowed to manage this stack)",
+                action_name(self.operation)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl CallError {
+    pub fn new<E>(
+        operation: &'static str,
+        resource: impl Into<String>,
+        err: &SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let (code, message) = match err {
+            SdkError::ServiceError(s) => (
+                s.err().code().map(str::to_string),
+                s.err().message().unwrap_or_default().to_string(),
+            ),
+            SdkError::TimeoutError(_) => (None, "timed out".to_string()),
+            SdkError::DispatchFailure(_) => {
+                (None, format!("could not reach AWS: {}", describe(err)))
+            }
+            other => (None, describe(other)),
+        };
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        CallError {
+            operation,
+            resource: resource.into(),
+            code,
+            message,
+            status,
+        }
+    }
+
+    /// AccessDenied, or a bare 403 (moto's enforced-auth 403s carry no parsable code).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        ) || (self.code.is_none() && self.status == Some(403))
+    }
+}
+
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+/// "CreateRole" → "iam:CreateRole" for messages about permissions.
+fn action_name(operation: &str) -> String {
+    let service = match operation {
+        "GetCallerIdentity" => "sts",
+        op if op.contains("Queue") => "sqs",
+        op if op.contains("Repositor") || op.contains("Images") => "ecr",
+        op if op.contains("Addon") || op.contains("Association") || op.contains("Cluster") => "eks",
+        _ => "iam",
+    };
+    format!("{service}:{operation}")
+}
+
+/// The service error code of a failed call, if AWS returned one.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denied_calls_name_the_permission() {
+        let e = CallError {
+            operation: "CreateQueue",
+            resource: "SQS queue q".into(),
+            code: None,
+            message: String::new(),
+            status: Some(403),
+        };
+        assert!(e.is_access_denied());
+        let text = e.to_string();
+        assert!(
+            text.starts_with("CreateQueue on SQS queue q failed: HTTP 403"),
+            "{text}"
+        );
+        assert!(text.contains("sqs:CreateQueue"), "{text}");
+        assert_eq!(
+            action_name("CreatePodIdentityAssociation"),
+            "eks:CreatePodIdentityAssociation"
+        );
+        assert_eq!(action_name("PutRolePolicy"), "iam:PutRolePolicy");
+        assert_eq!(
+            action_name("DescribeRepositories"),
+            "ecr:DescribeRepositories"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! What `up` and `down` share once they have a plan: show it, confirm, execute, report.
+
+use super::online::Online;
+use super::plan::{Report, UP_TO_DATE, human};
+use crate::ctx::Ctx;
+use crate::error::{FAILED, INTERRUPTED, SilentExit};
+use crate::exec::{self, Status};
+use crate::output;
+use crate::plan::Plan;
+use serde_json::json;
+use std::time::Instant;
+
+pub async fn run(
+    ctx: &Ctx,
+    on: &Online,
+    plan: &Plan,
+    kind: &'static str,
+    verb: &str,
+    next: Option<&str>,
+) -> anyhow::Result<()> {
+    let reads = on.aws.calls.all().len();
+    if !ctx.json() {
+        let empty = if kind == "Down" {
+            "Nothing to delete: this stack owns nothing here (in the groups chosen)."
+        } else {
+            UP_TO_DATE
+        };
+        output::text(&human(&on.desired, plan, "against what exists now", empty))?;
+    }
+    if plan.is_empty() {
+        if ctx.json() {
+            output::json(
+                &json!({ "plan": Report::new(kind, &on.desired, plan, false), "outcomes": [], "calls": { "read": reads, "mutating": 0 } }),
+            )?;
+        }
+        if let Some(n) = next {
+            ctx.note(n);
+        }
+        return Ok(());
+    }
+    let n = plan.steps.len();
+    if !ctx.confirm(&format!(
+        "{verb} these {n} step{}?",
+        if n == 1 { "" } else { "s" }
+    ))? {
+        ctx.note("Nothing changed.");
+        return Ok(());
+    }
+    let opts = exec::Options::new(&on.desired.cluster);
+    let progress = ctx.progress();
+    let start = Instant::now();
+    let report = tokio::select! {
+        r = exec::execute(&on.aws, plan, &opts, &progress) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: steps in flight may or may not have completed; run the same command again to converge");
+            return Err(SilentExit(INTERRUPTED).into());
+        }
+    };
+    let calls = on.aws.calls.all();
+    let mutating = calls.iter().filter(|c| c.is_mutating()).count();
+    let seconds = start.elapsed().as_secs_f64();
+    if ctx.json() {
+        output::json(&json!({
+            "plan": Report::new(kind, &on.desired, plan, false),
+            "outcomes": report.outcomes,
+            "calls": { "read": calls.len() - mutating, "mutating": mutating },
+            "seconds": (seconds * 10.0).round() / 10.0,
+        }))?;
+    } else {
+        output::text(&format!(
+            "\n{}: {} done, {} failed, {} not run in {seconds:.1} s ({} API calls, {mutating} changing).",
+            kind,
+            report.count(Status::Done),
+            report.count(Status::Failed),
+            report.count(Status::NotRun),
+            calls.len()
+        ))?;
+    }
+    if !report.ok() {
+        let failed: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.status != Status::Done)
+            .map(|o| {
+                format!(
+                    "\n  - {}: {}",
+                    o.summary,
+                    o.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        eprintln!(
+            "error: {} of {n} steps did not complete:{}\nEverything done is kept; run the same command again to finish.",
+            n - report.count(Status::Done),
+            failed.concat()
+        );
+        return Err(SilentExit(FAILED).into());
+    }
+    if let Some(n) = next {
+        ctx.note(n);
+    }
+    Ok(())
+}

@@ -1,0 +1,548 @@
+//! One AWS call (or a short sequence) per action. Deletes treat "already gone" as success, so
+//! `down` is idempotent; creates retry what is only eventual consistency.
+
+use super::{Options, StepError, settle};
+use crate::cloud::{Aws, CallError, error_code};
+use crate::output::progress::Progress;
+use crate::plan::observed::Tags;
+use crate::plan::{Action, Step};
+use std::collections::HashMap;
+use std::time::Instant;
+
+fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
+fn ecr_tags(tags: &Tags) -> Vec<aws_sdk_ecr::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_ecr::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
+fn hash_map(tags: &Tags) -> HashMap<String, String> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn sqs_attributes(
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> HashMap<aws_sdk_sqs::types::QueueAttributeName, String> {
+    attributes
+        .iter()
+        .map(|(k, v)| {
+            (
+                aws_sdk_sqs::types::QueueAttributeName::from(k.as_str()),
+                v.clone(),
+            )
+        })
+        .collect()
+}
+
+/// IAM has not yet propagated a role it just created, so a trust naming it is "invalid".
+fn iam_not_propagated(e: &CallError) -> Option<&'static str> {
+    (e.code.as_deref() == Some("MalformedPolicyDocument")
+        && e.message.contains("Invalid principal"))
+    .then_some("IAM has not propagated the principal yet")
+}
+
+pub(super) async fn apply(
+    aws: &Aws,
+    step: &Step,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<(), StepError> {
+    let cluster = opts.cluster.as_str();
+    let retry = |e: &CallError| iam_not_propagated(e);
+    match &step.action {
+        Action::CreateRole { role, trust, tags } => {
+            let doc = trust.to_string();
+            let res = format!("IAM role {role}");
+            settle(
+                opts.settle_timeout,
+                opts.poll,
+                (progress, step),
+                || async {
+                    let r = aws
+                        .iam
+                        .create_role()
+                        .role_name(role)
+                        .assume_role_policy_document(&doc)
+                        .set_tags(Some(iam_tags(tags)))
+                        .send()
+                        .await;
+                    r.map(|_| ())
+                        .map_err(|e| CallError::new("CreateRole", &res, &e))
+                },
+                retry,
+            )
+            .await?;
+        }
+        Action::UpdateTrustPolicy { role, trust } => {
+            let doc = trust.to_string();
+            let res = format!("IAM role {role}");
+            settle(
+                opts.settle_timeout,
+                opts.poll,
+                (progress, step),
+                || async {
+                    let r = aws
+                        .iam
+                        .update_assume_role_policy()
+                        .role_name(role)
+                        .policy_document(&doc)
+                        .send()
+                        .await;
+                    r.map(|_| ())
+                        .map_err(|e| CallError::new("UpdateAssumeRolePolicy", &res, &e))
+                },
+                retry,
+            )
+            .await?;
+        }
+        Action::PutRolePolicy {
+            role,
+            policy,
+            document,
+        } => {
+            let r = aws
+                .iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(policy)
+                .policy_document(document.to_string())
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("PutRolePolicy", format!("IAM role {role}"), &e))?;
+        }
+        Action::TagRole { role, tags } => {
+            let r = aws
+                .iam
+                .tag_role()
+                .role_name(role)
+                .set_tags(Some(iam_tags(tags)))
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("TagRole", format!("IAM role {role}"), &e))?;
+        }
+        Action::CreateQueue {
+            queue,
+            attributes,
+            tags,
+        } => {
+            let res = format!("SQS queue {queue}");
+            // SQS refuses a name deleted less than 60 seconds ago.
+            let deleted_recently = |e: &CallError| {
+                matches!(
+                    e.code.as_deref(),
+                    Some("QueueDeletedRecently" | "AWS.SimpleQueueService.QueueDeletedRecently")
+                )
+                .then_some("SQS keeps a deleted queue's name for 60 s")
+            };
+            let timeout = opts.settle_timeout.max(std::time::Duration::from_secs(70));
+            settle(
+                timeout,
+                opts.poll,
+                (progress, step),
+                || async {
+                    let r = aws
+                        .sqs
+                        .create_queue()
+                        .queue_name(queue)
+                        .set_attributes(Some(sqs_attributes(attributes)))
+                        .set_tags(Some(hash_map(tags)))
+                        .send()
+                        .await;
+                    r.map(|_| ())
+                        .map_err(|e| CallError::new("CreateQueue", &res, &e))
+                },
+                deleted_recently,
+            )
+            .await?;
+        }
+        Action::SetQueueAttributes {
+            queue,
+            url,
+            attributes,
+        } => {
+            let r = aws
+                .sqs
+                .set_queue_attributes()
+                .queue_url(url)
+                .set_attributes(Some(sqs_attributes(attributes)))
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("SetQueueAttributes", format!("SQS queue {queue}"), &e))?;
+        }
+        Action::TagQueue { queue, url, tags } => {
+            let r = aws
+                .sqs
+                .tag_queue()
+                .queue_url(url)
+                .set_tags(Some(hash_map(tags)))
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("TagQueue", format!("SQS queue {queue}"), &e))?;
+        }
+        Action::CreateRepository { repository, tags } => {
+            let scan = aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build();
+            let r = aws
+                .ecr
+                .create_repository()
+                .repository_name(repository)
+                .image_scanning_configuration(scan)
+                .set_tags(Some(ecr_tags(tags)))
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new(
+                    "CreateRepository",
+                    format!("ECR repository {repository}"),
+                    &e,
+                )
+            })?;
+        }
+        Action::TagRepository {
+            repository,
+            arn,
+            tags,
+        } => {
+            let r = aws
+                .ecr
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(ecr_tags(tags)))
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new("TagResource", format!("ECR repository {repository}"), &e)
+            })?;
+        }
+        Action::CreateAddon { addon, tags } => {
+            let r = aws
+                .eks
+                .create_addon()
+                .cluster_name(cluster)
+                .addon_name(addon)
+                .set_tags(Some(hash_map(tags)))
+                .send()
+                .await;
+            match r {
+                // Created meanwhile (another run): the wait step that follows checks it.
+                Err(e) if error_code(&e) == Some("ResourceInUseException") => {}
+                r => {
+                    r.map_err(|e| {
+                        CallError::new(
+                            "CreateAddon",
+                            format!("EKS add-on {addon} on cluster {cluster}"),
+                            &e,
+                        )
+                    })?;
+                }
+            }
+        }
+        Action::WaitAddonActive { addon } => {
+            wait_addon(aws, cluster, addon, opts, progress, step).await?
+        }
+        Action::CreateAssociation {
+            namespace,
+            service_account,
+            role_arn,
+            tags,
+        } => {
+            let res = format!("pod identity association {namespace}/{service_account}");
+            // EKS checks the role's trust, which IAM may not have propagated yet.
+            let trust_not_seen = |e: &CallError| {
+                (e.code.as_deref() == Some("InvalidParameterException")
+                    && e.message.contains("Trust policy"))
+                .then_some("EKS does not see the new role's trust yet")
+            };
+            let created = settle(
+                opts.settle_timeout,
+                opts.poll,
+                (progress, step),
+                || async {
+                    let r = aws
+                        .eks
+                        .create_pod_identity_association()
+                        .cluster_name(cluster)
+                        .namespace(namespace)
+                        .service_account(service_account)
+                        .role_arn(role_arn)
+                        .set_tags(Some(hash_map(tags)))
+                        .send()
+                        .await;
+                    r.map(|_| ())
+                        .map_err(|e| CallError::new("CreatePodIdentityAssociation", &res, &e))
+                },
+                trust_not_seen,
+            )
+            .await;
+            match created {
+                // The service account got an association meanwhile: point it at our role.
+                Err(e) if e.code.as_deref() == Some("ResourceInUseException") => {
+                    repoint_association(aws, cluster, namespace, service_account, role_arn).await?;
+                }
+                other => other?,
+            }
+        }
+        Action::UpdateAssociation {
+            association_id,
+            namespace,
+            service_account,
+            role_arn,
+        } => {
+            let r = aws
+                .eks
+                .update_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(association_id)
+                .role_arn(role_arn)
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new(
+                    "UpdatePodIdentityAssociation",
+                    format!("pod identity association {namespace}/{service_account}"),
+                    &e,
+                )
+            })?;
+        }
+        Action::DeleteAssociation {
+            association_id,
+            namespace,
+            service_account,
+        } => {
+            let r = aws
+                .eks
+                .delete_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(association_id)
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                "ResourceNotFoundException",
+                "DeletePodIdentityAssociation",
+                format!("pod identity association {namespace}/{service_account}"),
+            )?;
+        }
+        Action::DeleteQueue { queue, url } => {
+            let r = aws.sqs.delete_queue().queue_url(url).send().await;
+            gone_is_fine(
+                r,
+                "AWS.SimpleQueueService.NonExistentQueue",
+                "DeleteQueue",
+                format!("SQS queue {queue}"),
+            )?;
+        }
+        Action::DeleteRepository { repository, force } => {
+            let r = aws
+                .ecr
+                .delete_repository()
+                .repository_name(repository)
+                .force(*force)
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                "RepositoryNotFoundException",
+                "DeleteRepository",
+                format!("ECR repository {repository}"),
+            )?;
+        }
+        Action::DeleteRolePolicy { role, policy } => {
+            let r = aws
+                .iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(policy)
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                "NoSuchEntity",
+                "DeleteRolePolicy",
+                format!("inline policy {policy} of IAM role {role}"),
+            )?;
+        }
+        Action::DetachRolePolicy { role, policy_arn } => {
+            let r = aws
+                .iam
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(policy_arn)
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                "NoSuchEntity",
+                "DetachRolePolicy",
+                format!("IAM role {role}"),
+            )?;
+        }
+        Action::DeleteRole { role } => {
+            let r = aws.iam.delete_role().role_name(role).send().await;
+            gone_is_fine(r, "NoSuchEntity", "DeleteRole", format!("IAM role {role}"))?;
+        }
+        Action::DeleteAddon { addon } => {
+            let r = aws
+                .eks
+                .delete_addon()
+                .cluster_name(cluster)
+                .addon_name(addon)
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                "ResourceNotFoundException",
+                "DeleteAddon",
+                format!("EKS add-on {addon}"),
+            )?;
+        }
+        Action::InstallKeda { .. }
+        | Action::Apply { .. }
+        | Action::RestartDeployment { .. }
+        | Action::VerifyPodIdentity { .. } => {
+            return Err(StepError::Other(
+                "this kedactl does not reach the cluster yet; see the commands `up` prints for KEDA and the app".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A delete whose target is already gone has done its job.
+fn gone_is_fine<T, E>(
+    r: Result<
+        T,
+        aws_sdk_sqs::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    >,
+    gone: &str,
+    operation: &'static str,
+    resource: String,
+) -> Result<(), CallError>
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e)
+            if error_code(&e) == Some(gone)
+                || (gone.contains("NonExistentQueue")
+                    && error_code(&e) == Some("QueueDoesNotExist")) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(CallError::new(operation, resource, &e)),
+    }
+}
+
+/// Poll DescribeAddon until ACTIVE, as the AWS AddonActive waiter does.
+async fn wait_addon(
+    aws: &Aws,
+    cluster: &str,
+    addon: &str,
+    opts: &Options,
+    progress: &Progress,
+    step: &Step,
+) -> Result<(), StepError> {
+    let start = Instant::now();
+    loop {
+        let r = aws
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(addon)
+            .send()
+            .await;
+        let out =
+            r.map_err(|e| CallError::new("DescribeAddon", format!("EKS add-on {addon}"), &e))?;
+        let a = out.addon();
+        let status = a
+            .and_then(|a| a.status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        match status.as_str() {
+            "ACTIVE" => return Ok(()),
+            "CREATE_FAILED" | "DEGRADED" | "UPDATE_FAILED" | "DELETE_FAILED" => {
+                let issues: Vec<String> = a
+                    .and_then(|a| a.health())
+                    .map(|h| h.issues())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{}: {}",
+                            i.code().map(|c| c.as_str()).unwrap_or("unknown"),
+                            i.message().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                return Err(StepError::Other(format!(
+                    "add-on {addon} is {status}{}; see `aws eks describe-addon --cluster-name {cluster} --addon-name {addon}`",
+                    if issues.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", issues.join("; "))
+                    }
+                )));
+            }
+            _ => {}
+        }
+        if start.elapsed() >= opts.addon_timeout {
+            return Err(StepError::Other(format!(
+                "add-on {addon} is still {status} after {} s; run `kedactl up` again to keep waiting",
+                opts.addon_timeout.as_secs()
+            )));
+        }
+        progress.waiting(&step.id, &step.summary, &format!("status {status}"));
+        tokio::time::sleep(opts.poll).await;
+    }
+}
+
+/// Find the service account's existing association and point it at `role_arn`.
+async fn repoint_association(
+    aws: &Aws,
+    cluster: &str,
+    namespace: &str,
+    sa: &str,
+    role_arn: &str,
+) -> Result<(), CallError> {
+    let res = format!("pod identity association {namespace}/{sa}");
+    let list = aws
+        .eks
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .namespace(namespace)
+        .service_account(sa)
+        .send()
+        .await
+        .map_err(|e| CallError::new("ListPodIdentityAssociations", &res, &e))?;
+    let Some(id) = list.associations().first().and_then(|a| a.association_id()) else {
+        return Ok(());
+    };
+    aws.eks
+        .update_pod_identity_association()
+        .cluster_name(cluster)
+        .association_id(id)
+        .role_arn(role_arn)
+        .send()
+        .await
+        .map_err(|e| CallError::new("UpdatePodIdentityAssociation", &res, &e))?;
+    Ok(())
+}

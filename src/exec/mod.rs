@@ -1,0 +1,289 @@
+//! Plan → Report: carries out each step against AWS, in dependency order, running the steps
+//! whose dependencies are done concurrently. A failed step stops the steps that depend on it;
+//! the rest finish, so the report says exactly what was done and what was not, and `up` can be
+//! run again to finish the job.
+
+mod aws;
+
+use crate::cloud::{Aws, CallError};
+use crate::output::progress::Progress;
+use crate::plan::{Plan, Step};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Timing knobs (tests shorten them).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub cluster: String,
+    /// Between polls of a long wait (add-on status).
+    pub poll: Duration,
+    /// How long the add-on may take to become ACTIVE (the AWS waiter allows 10 minutes).
+    pub addon_timeout: Duration,
+    /// How long to retry errors that only mean "not propagated yet" (IAM principals, SQS re-create).
+    pub settle_timeout: Duration,
+}
+
+impl Options {
+    pub fn new(cluster: &str) -> Self {
+        Options {
+            cluster: cluster.to_string(),
+            poll: Duration::from_secs(10),
+            addon_timeout: Duration::from_secs(600),
+            settle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Done,
+    Failed,
+    /// Not attempted because a step it depends on failed.
+    NotRun,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub summary: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.outcomes.iter().all(|o| o.status == Status::Done)
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.outcomes.iter().filter(|o| o.status == status).count()
+    }
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Run every step of the plan.
+pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress) -> Report {
+    let mut status: HashMap<&str, Status> = HashMap::new();
+    let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
+    loop {
+        let pending: Vec<&Step> = plan
+            .steps
+            .iter()
+            .filter(|s| !status.contains_key(s.id.as_str()))
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        // Steps behind a failure will never run.
+        let mut blocked = false;
+        for s in &pending {
+            if let Some(dep) = s.after.iter().find(|a| {
+                matches!(
+                    status.get(a.as_str()),
+                    Some(Status::Failed | Status::NotRun)
+                )
+            }) {
+                status.insert(&s.id, Status::NotRun);
+                outcomes.insert(
+                    &s.id,
+                    Outcome {
+                        id: s.id.clone(),
+                        summary: s.summary.clone(),
+                        status: Status::NotRun,
+                        error: Some(format!("not run: {dep} did not complete")),
+                        seconds: 0.0,
+                    },
+                );
+                progress.finished(
+                    &s.id,
+                    &format!("  - not run: {} ({dep} did not complete)", s.summary),
+                );
+                blocked = true;
+            }
+        }
+        if blocked {
+            continue;
+        }
+        let ready: Vec<&Step> = pending
+            .iter()
+            .copied()
+            .filter(|s| {
+                s.after.iter().all(|a| {
+                    status.get(a.as_str()) == Some(&Status::Done)
+                        || !plan.steps.iter().any(|t| &t.id == a)
+                })
+            })
+            .collect();
+        if ready.is_empty() {
+            // Unreachable for plans from `plan`/`teardown` (dependencies always point backwards).
+            for s in pending {
+                status.insert(&s.id, Status::NotRun);
+                outcomes.insert(
+                    &s.id,
+                    Outcome {
+                        id: s.id.clone(),
+                        summary: s.summary.clone(),
+                        status: Status::NotRun,
+                        error: Some("not run: its dependencies form a cycle".into()),
+                        seconds: 0.0,
+                    },
+                );
+            }
+            break;
+        }
+        let results =
+            futures_util::future::join_all(ready.iter().map(|s| run_step(aws, s, opts, progress)))
+                .await;
+        for (s, o) in ready.into_iter().zip(results) {
+            status.insert(&s.id, o.status);
+            outcomes.insert(&s.id, o);
+        }
+    }
+    Report {
+        outcomes: plan
+            .steps
+            .iter()
+            .filter_map(|s| outcomes.remove(s.id.as_str()))
+            .collect(),
+    }
+}
+
+async fn run_step(aws: &Aws, step: &Step, opts: &Options, progress: &Progress) -> Outcome {
+    let start = Instant::now();
+    progress.started(&step.id, &step.summary);
+    let result = aws::apply(aws, step, opts, progress).await;
+    let seconds = start.elapsed().as_secs_f64();
+    let (status, error) = match result {
+        Ok(()) => {
+            progress.finished(
+                &step.id,
+                &format!("  {} {}", step.change.symbol(), step.summary),
+            );
+            (Status::Done, None)
+        }
+        Err(e) => {
+            progress.finished(&step.id, &format!("  ✗ {}: {e}", step.summary));
+            (Status::Failed, Some(e.to_string()))
+        }
+    };
+    Outcome {
+        id: step.id.clone(),
+        summary: step.summary.clone(),
+        status,
+        error,
+        seconds: (seconds * 1000.0).round() / 1000.0,
+    }
+}
+
+/// Retry `call` while `transient` says the error only means "not yet", until `timeout`.
+async fn settle<T, F, Fut>(
+    timeout: Duration,
+    poll: Duration,
+    progress: (&Progress, &Step),
+    mut call: F,
+    transient: impl Fn(&CallError) -> Option<&'static str>,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CallError>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500).min(poll);
+    loop {
+        match call().await {
+            Err(e) if start.elapsed() < timeout => match transient(&e) {
+                Some(why) => {
+                    progress.0.waiting(
+                        &progress.1.id,
+                        &progress.1.summary,
+                        &format!("{why}; retrying"),
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(poll);
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Group;
+    use crate::plan::{Action, Change};
+
+    fn step(id: &str, after: &[&str]) -> Step {
+        Step {
+            id: id.into(),
+            group: Group::Keda,
+            change: Change::Run,
+            summary: id.into(),
+            action: Action::VerifyPodIdentity {
+                namespace: "keda".into(),
+                deployment: "keda-operator".into(),
+            },
+            after: after.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_stops_only_what_depends_on_it() {
+        // Cluster actions fail in this executor, which is enough to exercise the scheduling.
+        let conf = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let aws = Aws::from_config(&conf);
+        let plan = Plan {
+            steps: vec![
+                step("a", &[]),
+                step("b", &["a"]),
+                step("c", &["b"]),
+                step("d", &[]),
+            ],
+        };
+        let report = execute(&aws, &plan, &Options::new("demo"), &Progress::Silent).await;
+        let statuses: Vec<(&str, Status)> = report
+            .outcomes
+            .iter()
+            .map(|o| (o.id.as_str(), o.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("a", Status::Failed),
+                ("b", Status::NotRun),
+                ("c", Status::NotRun),
+                ("d", Status::Failed)
+            ]
+        );
+        assert!(
+            report.outcomes[1]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("a did not complete")
+        );
+        assert!(!report.ok());
+        assert!(aws.calls.all().is_empty());
+    }
+}

@@ -1,0 +1,472 @@
+//! Read-only: what exists in AWS, as an `Observed` snapshot. Independent reads run
+//! concurrently. A missing resource is simply absent; a read AWS denies is kept as evidence
+//! (`Observed::denied`) rather than turned into a crash; any other failure is an error.
+
+use crate::cloud::{Aws, CallError};
+use crate::model::{Group, Only};
+use crate::plan::Observed;
+use crate::plan::observed::{
+    Addon, Association, Caller, Cluster, Denied, Queue, Repository, Role, Tags,
+};
+use crate::render::Desired;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use futures_util::future::try_join_all;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The outcome of one read.
+enum Read<T> {
+    Found(T),
+    Missing,
+    Denied(Denied),
+}
+
+impl<T> Read<T> {
+    /// The value if found; a denial is recorded as evidence.
+    fn keep(self, denied: &mut Vec<Denied>) -> Option<T> {
+        match self {
+            Read::Found(v) => Some(v),
+            Read::Missing => None,
+            Read::Denied(d) => {
+                denied.push(d);
+                None
+            }
+        }
+    }
+}
+
+/// Classify a call's result: found, missing (per `missing`), denied, or an error.
+fn read<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    operation: &'static str,
+    resource: &str,
+    missing: fn(&E) -> bool,
+) -> Result<Read<T>, CallError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(v) => Ok(Read::Found(v)),
+        Err(e) if e.as_service_error().is_some_and(missing) => Ok(Read::Missing),
+        Err(e) => {
+            let err = CallError::new(operation, resource, &e);
+            if err.is_access_denied() {
+                Ok(Read::Denied(Denied {
+                    operation: operation.to_string(),
+                    resource: resource.to_string(),
+                    message: err.to_string(),
+                }))
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Unwrap a `Read::Found`, or return the missing/denied outcome from the enclosing fn.
+macro_rules! found {
+    ($read:expr) => {
+        match $read? {
+            Read::Found(v) => v,
+            Read::Missing => return Ok(Read::Missing),
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+        }
+    };
+}
+
+fn no_error<E>(_: &E) -> bool {
+    false
+}
+
+/// Who is calling: the account every ARN is built from.
+pub async fn caller(aws: &Aws) -> Result<Caller, CallError> {
+    let out = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CallError::new("GetCallerIdentity", "your AWS credentials", &e))?;
+    Ok(Caller {
+        account: out.account().unwrap_or_default().to_string(),
+        arn: out.arn().unwrap_or_default().to_string(),
+    })
+}
+
+/// Observe the groups in `only` for the resources `desired` names.
+pub async fn observe(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+    caller: Caller,
+) -> Result<Observed, CallError> {
+    let mut o = Observed {
+        caller: Some(caller),
+        ..Observed::default()
+    };
+    let roles = async {
+        if !only.includes(Group::Iam) {
+            return Ok(vec![]);
+        }
+        try_join_all(desired.roles.iter().map(|r| role(aws, &r.name))).await
+    };
+    let queues = async {
+        if !only.includes(Group::Queue) {
+            return Ok(vec![]);
+        }
+        try_join_all(desired.queues.iter().map(|q| queue(aws, &q.name))).await
+    };
+    let repositories = async {
+        if !only.includes(Group::Registry) {
+            return Ok(vec![]);
+        }
+        try_join_all(
+            desired
+                .repositories
+                .iter()
+                .map(|r| repository(aws, &r.name)),
+        )
+        .await
+    };
+    let eks =
+        async {
+            if !only.includes(Group::Eks) {
+                return Ok((Read::Missing, Read::Missing, vec![]));
+            }
+            let cluster = cluster(aws, &desired.cluster);
+            let addon = async {
+                match &desired.addon {
+                    Some(a) => addon(aws, &desired.cluster, a).await,
+                    None => Ok(Read::Missing),
+                }
+            };
+            let associations =
+                try_join_all(desired.associations.iter().map(|a| {
+                    associations(aws, &desired.cluster, &a.namespace, &a.service_account)
+                }));
+            futures_util::future::try_join3(cluster, addon, associations).await
+        };
+    let (roles, queues, repositories, (cluster, addon, associations)) =
+        futures_util::future::try_join4(roles, queues, repositories, eks).await?;
+
+    let mut denied = Vec::new();
+    for (name, r) in desired.roles.iter().map(|r| &r.name).zip(roles) {
+        if let Some(role) = r.keep(&mut denied) {
+            o.roles.insert(name.clone(), role);
+        }
+    }
+    for (name, q) in desired.queues.iter().map(|q| &q.name).zip(queues) {
+        if let Some(queue) = q.keep(&mut denied) {
+            o.queues.insert(name.clone(), queue);
+        }
+    }
+    for (name, r) in desired
+        .repositories
+        .iter()
+        .map(|r| &r.name)
+        .zip(repositories)
+    {
+        if let Some(repo) = r.keep(&mut denied) {
+            o.repositories.insert(name.clone(), repo);
+        }
+    }
+    o.cluster = cluster.keep(&mut denied);
+    o.addon = addon.keep(&mut denied);
+    for a in associations {
+        o.associations
+            .extend(a.keep(&mut denied).into_iter().flatten());
+    }
+    o.denied = denied;
+    Ok(o)
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); decode before parsing.
+pub fn decode_policy(text: &str) -> Value {
+    let decoded = percent_decode(text);
+    serde_json::from_str(&decoded)
+        .or_else(|_| serde_json::from_str(text))
+        .unwrap_or(Value::String(decoded))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn role(aws: &Aws, name: &str) -> Result<Read<Role>, CallError> {
+    let resource = format!("IAM role {name}");
+    let get = aws.iam.get_role().role_name(name).send().await;
+    let out = found!(read(get, "GetRole", &resource, |e| e
+        .is_no_such_entity_exception()));
+    let Some(r) = out.role() else {
+        return Ok(Read::Missing);
+    };
+    let names = aws.iam.list_role_policies().role_name(name).send();
+    let attached = aws.iam.list_attached_role_policies().role_name(name).send();
+    let tags = aws.iam.list_role_tags().role_name(name).send();
+    let (names, attached, tags) = tokio::join!(names, attached, tags);
+    let names = found!(read(names, "ListRolePolicies", &resource, no_error));
+    let attached = found!(read(
+        attached,
+        "ListAttachedRolePolicies",
+        &resource,
+        no_error
+    ));
+    let tags = found!(read(tags, "ListRoleTags", &resource, no_error));
+    let docs = try_join_all(names.policy_names().iter().map(|p| async move {
+        let got = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await;
+        read(
+            got,
+            "GetRolePolicy",
+            &format!("inline policy {p} of IAM role {name}"),
+            |e| e.is_no_such_entity_exception(),
+        )
+    }))
+    .await?;
+    let mut inline = BTreeMap::new();
+    for (p, doc) in names.policy_names().iter().zip(docs) {
+        match doc {
+            Read::Found(d) => {
+                inline.insert(p.clone(), decode_policy(d.policy_document()));
+            }
+            Read::Missing => {}
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+        }
+    }
+    Ok(Read::Found(Role {
+        arn: r.arn().to_string(),
+        trust: decode_policy(r.assume_role_policy_document().unwrap_or("{}")),
+        inline,
+        attached: attached
+            .attached_policies()
+            .iter()
+            .filter_map(|a| a.policy_arn().map(str::to_string))
+            .collect(),
+        tags: tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {
+    let resource = format!("SQS queue {name}");
+    let got = aws.sqs.get_queue_url().queue_name(name).send().await;
+    let out = found!(read(got, "GetQueueUrl", &resource, |e| e
+        .is_queue_does_not_exist()));
+    let url = out.queue_url().unwrap_or_default().to_string();
+    let attributes = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send();
+    let tags = aws.sqs.list_queue_tags().queue_url(&url).send();
+    let (attributes, tags) = tokio::join!(attributes, tags);
+    let attributes = found!(read(attributes, "GetQueueAttributes", &resource, |e| e
+        .is_queue_does_not_exist()));
+    let tags = found!(read(tags, "ListQueueTags", &resource, no_error));
+    Ok(Read::Found(Queue {
+        url,
+        attributes: attributes
+            .attributes()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+            .collect(),
+        tags: tags
+            .tags()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }))
+}
+
+async fn repository(aws: &Aws, name: &str) -> Result<Read<Repository>, CallError> {
+    let resource = format!("ECR repository {name}");
+    let got = aws
+        .ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await;
+    let out = found!(read(got, "DescribeRepositories", &resource, |e| e
+        .is_repository_not_found_exception()));
+    let Some(arn) = out.repositories().first().and_then(|r| r.repository_arn()) else {
+        return Ok(Read::Missing);
+    };
+    let tags = aws.ecr.list_tags_for_resource().resource_arn(arn).send();
+    let images = aws
+        .ecr
+        .list_images()
+        .repository_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>();
+    let (tags, images) = tokio::join!(tags, images);
+    let tags = found!(read(tags, "ListTagsForResource", &resource, no_error));
+    let mut count = 0;
+    for image in images {
+        found!(read(image, "ListImages", &resource, no_error));
+        count += 1;
+    }
+    Ok(Read::Found(Repository {
+        arn: arn.to_string(),
+        images: count,
+        tags: tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
+    let resource = format!("EKS cluster {name}");
+    let got = aws.eks.describe_cluster().name(name).send().await;
+    let out = found!(read(got, "DescribeCluster", &resource, |e| e
+        .is_resource_not_found_exception()));
+    let Some(c) = out.cluster() else {
+        return Ok(Read::Missing);
+    };
+    Ok(Read::Found(Cluster {
+        arn: c.arn().unwrap_or_default().to_string(),
+        status: c
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        version: c.version().unwrap_or_default().to_string(),
+        oidc_issuer: c
+            .identity()
+            .and_then(|i| i.oidc())
+            .and_then(|o| o.issuer())
+            .map(str::to_string),
+    }))
+}
+
+async fn addon(aws: &Aws, cluster: &str, name: &str) -> Result<Read<Addon>, CallError> {
+    let resource = format!("EKS add-on {name}");
+    let got = aws
+        .eks
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .send()
+        .await;
+    let out = found!(read(got, "DescribeAddon", &resource, |e| e
+        .is_resource_not_found_exception()));
+    let Some(a) = out.addon() else {
+        return Ok(Read::Missing);
+    };
+    Ok(Read::Found(Addon {
+        status: a
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        tags: to_tags(a.tags()),
+    }))
+}
+
+fn to_tags(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
+    tags.into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+async fn associations(
+    aws: &Aws,
+    cluster: &str,
+    namespace: &str,
+    sa: &str,
+) -> Result<Read<Vec<Association>>, CallError> {
+    let resource = format!("pod identity associations of {namespace}/{sa}");
+    let got = aws
+        .eks
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .namespace(namespace)
+        .service_account(sa)
+        .send()
+        .await;
+    let list = found!(read(got, "ListPodIdentityAssociations", &resource, |e| e
+        .is_resource_not_found_exception()));
+    let described = try_join_all(
+        list.associations()
+            .iter()
+            .filter_map(|s| s.association_id())
+            .map(|id| async move {
+                let got = aws
+                    .eks
+                    .describe_pod_identity_association()
+                    .cluster_name(cluster)
+                    .association_id(id)
+                    .send()
+                    .await;
+                read(
+                    got,
+                    "DescribePodIdentityAssociation",
+                    &format!("pod identity association {id}"),
+                    |e| e.is_resource_not_found_exception(),
+                )
+            }),
+    )
+    .await?;
+    let mut out = Vec::new();
+    for d in described {
+        let d = found!(Ok::<_, CallError>(d));
+        if let Some(a) = d.association() {
+            out.push(Association {
+                id: a.association_id().unwrap_or_default().to_string(),
+                namespace: a.namespace().unwrap_or_default().to_string(),
+                service_account: a.service_account().unwrap_or_default().to_string(),
+                role_arn: a.role_arn().unwrap_or_default().to_string(),
+                tags: to_tags(a.tags()),
+            });
+        }
+    }
+    Ok(Read::Found(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_documents_are_url_decoded() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(
+            decode_policy(encoded),
+            serde_json::json!({"Version": "2012-10-17", "Statement": []})
+        );
+        assert_eq!(
+            decode_policy(r#"{"a":"100%"}"#),
+            serde_json::json!({"a": "100%"})
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}

@@ -1,0 +1,329 @@
+//! The typed actions a plan is made of, and their one-line descriptions.
+
+use super::observed::Tags;
+use crate::render::policy::canonical;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a step does to the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Create,
+    Update,
+    Delete,
+    /// Waits, restarts, checks: no resource is created or changed by itself.
+    Run,
+}
+
+impl Change {
+    pub fn symbol(self) -> char {
+        match self {
+            Change::Create => '+',
+            Change::Update => '~',
+            Change::Delete => '-',
+            Change::Run => '>',
+        }
+    }
+}
+
+/// One typed action; the executor interprets it, nothing here has side effects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    CreateAddon {
+        addon: String,
+        tags: Tags,
+    },
+    WaitAddonActive {
+        addon: String,
+    },
+    CreateRole {
+        role: String,
+        trust: Value,
+        tags: Tags,
+    },
+    UpdateTrustPolicy {
+        role: String,
+        trust: Value,
+    },
+    PutRolePolicy {
+        role: String,
+        policy: String,
+        document: Value,
+    },
+    TagRole {
+        role: String,
+        tags: Tags,
+    },
+    CreateQueue {
+        queue: String,
+        attributes: BTreeMap<String, String>,
+        tags: Tags,
+    },
+    SetQueueAttributes {
+        queue: String,
+        url: String,
+        attributes: BTreeMap<String, String>,
+    },
+    TagQueue {
+        queue: String,
+        url: String,
+        tags: Tags,
+    },
+    CreateRepository {
+        repository: String,
+        tags: Tags,
+    },
+    TagRepository {
+        repository: String,
+        arn: String,
+        tags: Tags,
+    },
+    CreateAssociation {
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+        tags: Tags,
+    },
+    UpdateAssociation {
+        association_id: String,
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+    },
+    InstallKeda {
+        namespace: String,
+        service_account: String,
+        version: String,
+    },
+    /// Server-side apply of one object (field manager `kedactl`).
+    Apply {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+        manifest: Value,
+    },
+    /// Pods read Pod Identity credentials only at creation: recreate them after an association change.
+    RestartDeployment {
+        namespace: String,
+        deployment: String,
+        reason: String,
+    },
+    /// Check the running pods got AWS_CONTAINER_CREDENTIALS_FULL_URI / _AUTHORIZATION_TOKEN_FILE.
+    VerifyPodIdentity {
+        namespace: String,
+        deployment: String,
+    },
+    DeleteAssociation {
+        association_id: String,
+        namespace: String,
+        service_account: String,
+    },
+    DeleteQueue {
+        queue: String,
+        url: String,
+    },
+    DeleteRepository {
+        repository: String,
+        /// Delete the images too (`down --force`).
+        force: bool,
+    },
+    DeleteRolePolicy {
+        role: String,
+        policy: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DeleteRole {
+        role: String,
+    },
+    /// Only an add-on kedactl created (tagged with this stack).
+    DeleteAddon {
+        addon: String,
+    },
+}
+
+impl Action {
+    /// One line for people.
+    pub fn summary(&self, change: Change) -> String {
+        match self {
+            Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
+            Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
+            Action::CreateRole { role, trust, .. } => {
+                format!("create IAM role {role} (trusted by {})", principals(trust))
+            }
+            Action::UpdateTrustPolicy { role, trust } => {
+                format!(
+                    "update the trust policy of IAM role {role} (trusted by {})",
+                    principals(trust)
+                )
+            }
+            Action::PutRolePolicy { role, policy, .. } => {
+                let verb = if change == Change::Create {
+                    "add"
+                } else {
+                    "update"
+                };
+                format!("{verb} inline policy {policy} on IAM role {role}")
+            }
+            Action::TagRole { role, .. } => {
+                format!("tag IAM role {role} as owned by this stack")
+            }
+            Action::CreateQueue {
+                queue, attributes, ..
+            } => {
+                let attrs: Vec<String> = attributes
+                    .iter()
+                    .map(|(k, v)| {
+                        if k == "RedrivePolicy" {
+                            "RedrivePolicy".into()
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
+                    .collect();
+                format!("create SQS queue {queue} ({})", attrs.join(", "))
+            }
+            Action::SetQueueAttributes {
+                queue, attributes, ..
+            } => {
+                let keys: Vec<&str> = attributes.keys().map(String::as_str).collect();
+                format!("set {} on SQS queue {queue}", keys.join(", "))
+            }
+            Action::TagQueue { queue, .. } => {
+                format!("tag SQS queue {queue} as owned by this stack")
+            }
+            Action::CreateRepository { repository, .. } => {
+                format!("create ECR repository {repository}")
+            }
+            Action::TagRepository { repository, .. } => {
+                format!("tag ECR repository {repository} as owned by this stack")
+            }
+            Action::CreateAssociation {
+                namespace,
+                service_account,
+                role_arn,
+                ..
+            } => {
+                format!(
+                    "associate service account {namespace}/{service_account} with IAM role {}",
+                    role_name(role_arn)
+                )
+            }
+            Action::UpdateAssociation {
+                namespace,
+                service_account,
+                role_arn,
+                ..
+            } => {
+                format!(
+                    "point the association of {namespace}/{service_account} at IAM role {}",
+                    role_name(role_arn)
+                )
+            }
+            Action::InstallKeda {
+                namespace, version, ..
+            } => {
+                format!(
+                    "install KEDA {version} in namespace {namespace} (helm chart kedacore/keda)"
+                )
+            }
+            Action::Apply {
+                kind,
+                namespace,
+                name,
+                ..
+            } => {
+                let verb = if change == Change::Create {
+                    "create"
+                } else {
+                    "update"
+                };
+                match namespace {
+                    Some(ns) => format!("{verb} {kind} {ns}/{name}"),
+                    None => format!("{verb} {kind} {name}"),
+                }
+            }
+            Action::RestartDeployment {
+                namespace,
+                deployment,
+                reason,
+            } => {
+                format!("restart Deployment {namespace}/{deployment}: {reason}")
+            }
+            Action::VerifyPodIdentity {
+                namespace,
+                deployment,
+            } => {
+                format!("check that {namespace}/{deployment} pods got Pod Identity credentials")
+            }
+            Action::DeleteAssociation {
+                namespace,
+                service_account,
+                ..
+            } => {
+                format!("delete the pod identity association of {namespace}/{service_account}")
+            }
+            Action::DeleteQueue { queue, .. } => format!("delete SQS queue {queue}"),
+            Action::DeleteRepository { repository, force } => {
+                if *force {
+                    format!("delete ECR repository {repository} and its images (--force)")
+                } else {
+                    format!("delete ECR repository {repository}")
+                }
+            }
+            Action::DeleteRolePolicy { role, policy } => {
+                format!("delete inline policy {policy} from IAM role {role}")
+            }
+            Action::DetachRolePolicy { role, policy_arn } => {
+                format!("detach {policy_arn} from IAM role {role}")
+            }
+            Action::DeleteRole { role } => format!("delete IAM role {role}"),
+            Action::DeleteAddon { addon } => {
+                format!("delete EKS add-on {addon} (kedactl created it)")
+            }
+        }
+    }
+}
+
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// "pods.eks.amazonaws.com (keda/keda-operator), role keda-operator" from a trust policy.
+fn principals(trust: &Value) -> String {
+    let canon = canonical(trust);
+    let mut out: Vec<String> = Vec::new();
+    for s in canon["Statement"].as_array().into_iter().flatten() {
+        let conds = &s["Condition"]["StringEquals"];
+        let sa = match (
+            conds["aws:RequestTag/kubernetes-namespace"][0].as_str(),
+            conds["aws:RequestTag/kubernetes-service-account"][0].as_str(),
+        ) {
+            (Some(ns), Some(sa)) => format!(" for {ns}/{sa}"),
+            _ => String::new(),
+        };
+        for (kind, values) in s["Principal"].as_object().into_iter().flatten() {
+            for v in values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let text = match kind.as_str() {
+                    "AWS" => format!("role {}", role_name(v)),
+                    "Federated" => "the cluster's OIDC provider".to_string(),
+                    _ => format!("{v}{sa}"),
+                };
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    out.join(", ")
+}
