@@ -1,0 +1,468 @@
+//! `up`, `plan` and `down` against a local moto server, through the real AWS SDK: the binary
+//! changes the account, and the tests check the account with their own SDK calls.
+//! `bash .ci/run` starts moto and sets KEDACTL_TEST_AWS_ENDPOINT; without it these tests say
+//! they were skipped (and fail under CI=true, so CI can never pass without running them).
+
+mod common;
+use common::{Sandbox, stderr, stdout};
+use kedactl::cloud::Aws;
+use kedactl::observe::decode_policy;
+use serde_json::Value;
+
+fn endpoint() -> Option<String> {
+    match std::env::var("KEDACTL_TEST_AWS_ENDPOINT") {
+        Ok(e) => Some(e),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the moto tests: KEDACTL_TEST_AWS_ENDPOINT is not set (see .ci/run)")
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: KEDACTL_TEST_AWS_ENDPOINT is not set (bash .ci/run starts moto and sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// One test's stack: names no other test uses, on the shared moto server.
+struct Stack {
+    endpoint: String,
+    prefix: String,
+    sandbox: Sandbox,
+}
+
+impl Stack {
+    fn new(test: &str) -> Option<Stack> {
+        let endpoint = endpoint()?;
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+            % 1_000_000;
+        Some(Stack {
+            endpoint,
+            prefix: format!("{test}-{nonce}"),
+            sandbox: Sandbox::new(),
+        })
+    }
+
+    fn operator(&self) -> String {
+        format!("{}-op", self.prefix)
+    }
+    fn identity(&self) -> String {
+        format!("{}-id", self.prefix)
+    }
+    fn queue(&self) -> String {
+        format!("{}-q", self.prefix)
+    }
+    fn repository(&self) -> String {
+        format!("{}-repo", self.prefix)
+    }
+
+    /// `kedactl <cmd> <stack flags> <extra>` against moto.
+    fn run(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
+        let (op, id, q, repo) = (
+            self.operator(),
+            self.identity(),
+            self.queue(),
+            self.repository(),
+        );
+        let mut args = vec![
+            cmd,
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "--stack",
+            &self.prefix,
+            "--operator-role",
+            &op,
+            "--identity-role",
+            &id,
+            "--queue",
+            &q,
+            "--repository",
+            &repo,
+            "--only",
+            "iam,queue,registry",
+        ];
+        args.extend(extra);
+        self.sandbox
+            .kedactl(&args)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    }
+
+    /// Run with -o json and --yes, expecting success; the JSON document.
+    fn json(&self, cmd: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["-o", "json", "--yes"];
+        args.extend(extra);
+        let out = self.run(cmd, &args);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out)))
+    }
+
+    async fn sdk(&self) -> Aws {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        Aws::from_config(&conf)
+    }
+}
+
+fn step_ids(doc: &Value, key: &str) -> Vec<String> {
+    let mut ids: Vec<String> = doc[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn role_trust(aws: &Aws, role: &str) -> Option<Value> {
+    let out = aws.iam.get_role().role_name(role).send().await.ok()?;
+    Some(decode_policy(out.role()?.assume_role_policy_document()?))
+}
+
+async fn queue_exists(aws: &Aws, name: &str) -> bool {
+    aws.sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn up_creates_the_seed_stack_converges_and_down_removes_it() {
+    let Some(s) = Stack::new("converge") else {
+        return;
+    };
+    let aws = s.sdk().await;
+
+    let first = s.json("up", &[]);
+    let outcomes = first["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 6, "{first:#}");
+    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
+    assert_eq!(first["calls"]["mutating"], 6);
+
+    // The account now holds exactly the seed's objects, least-privilege and tagged.
+    let trust = role_trust(&aws, &s.operator())
+        .await
+        .expect("operator role");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "pods.eks.amazonaws.com"
+    );
+    assert_eq!(
+        trust["Statement"][0]["Action"],
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    let trust = role_trust(&aws, &s.identity())
+        .await
+        .expect("identity role");
+    assert!(
+        trust
+            .to_string()
+            .contains(&format!(":role/{}", s.operator())),
+        "{trust}"
+    );
+    let policy = aws
+        .iam
+        .get_role_policy()
+        .role_name(s.identity())
+        .policy_name("kedactl-sqs-access")
+        .send()
+        .await
+        .unwrap();
+    let policy = decode_policy(policy.policy_document());
+    assert_eq!(
+        policy["Statement"][0]["Resource"][0],
+        format!("arn:aws:sqs:us-east-1:123456789012:{}", s.queue())
+    );
+    assert!(!policy.to_string().contains("sqs:*") && !policy.to_string().contains("\"*\""));
+    let tags = aws
+        .iam
+        .list_role_tags()
+        .role_name(s.operator())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix)
+    );
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(s.queue())
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let qtags = aws
+        .sqs
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        qtags
+            .tags()
+            .unwrap()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("kedactl")
+    );
+    let repo = aws
+        .ecr
+        .describe_repositories()
+        .repository_names(s.repository())
+        .send()
+        .await
+        .unwrap();
+    let arn = repo.repositories()[0].repository_arn().unwrap();
+    let rtags = aws
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        rtags
+            .tags()
+            .iter()
+            .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix)
+    );
+
+    // Converged: the same command again plans nothing and changes nothing.
+    let second = s.json("up", &[]);
+    assert_eq!(second["outcomes"], serde_json::json!([]));
+    assert_eq!(second["calls"]["mutating"], 0, "{second:#}");
+    assert!(second["calls"]["read"].as_u64().unwrap() > 0);
+
+    let down = s.json("down", &[]);
+    assert_eq!(down["outcomes"].as_array().unwrap().len(), 6, "{down:#}");
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+    assert!(role_trust(&aws, &s.identity()).await.is_none());
+    assert!(!queue_exists(&aws, &s.queue()).await);
+    assert!(
+        aws.ecr
+            .describe_repositories()
+            .repository_names(s.repository())
+            .send()
+            .await
+            .is_err()
+    );
+
+    // down is idempotent.
+    let again = s.json("down", &[]);
+    assert_eq!(again["outcomes"], serde_json::json!([]));
+    assert_eq!(again["calls"]["mutating"], 0);
+}
+
+#[tokio::test]
+async fn drift_is_planned_exactly_and_repaired() {
+    let Some(s) = Stack::new("drift") else { return };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+
+    // By hand: the chain loses sts:TagSession, a policy is deleted, a tag is removed.
+    let mut trust = role_trust(&aws, &s.identity()).await.unwrap();
+    trust["Statement"][1]["Action"] = "sts:AssumeRole".into();
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(s.identity())
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .delete_role_policy()
+        .role_name(s.operator())
+        .policy_name("kedactl-assume-identity")
+        .send()
+        .await
+        .unwrap();
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(s.queue())
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    aws.sqs
+        .untag_queue()
+        .queue_url(&url)
+        .tag_keys("app.kubernetes.io/managed-by")
+        .send()
+        .await
+        .unwrap();
+
+    let plan = s.json("plan", &[]);
+    assert_eq!(
+        step_ids(&plan, "steps"),
+        [
+            format!("iam:role/{}/trust", s.identity()),
+            format!("iam:role/{}/policy/kedactl-assume-identity", s.operator()),
+            format!("queue:{}/tags", s.queue()),
+        ]
+    );
+    let up = s.json("up", &[]);
+    assert_eq!(up["calls"]["mutating"], 3, "{up:#}");
+    let trust = role_trust(&aws, &s.identity()).await.unwrap();
+    assert!(trust.to_string().contains("sts:TagSession"));
+    assert_eq!(
+        s.json("plan", &[])["steps"],
+        serde_json::json!([]),
+        "repaired"
+    );
+    s.json("down", &[]);
+}
+
+#[tokio::test]
+async fn a_same_named_role_of_someone_else_is_refused_untouched_until_adopted() {
+    let Some(s) = Stack::new("foreign") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let theirs = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    aws.iam
+        .create_role()
+        .role_name(s.operator())
+        .assume_role_policy_document(theirs)
+        .send()
+        .await
+        .unwrap();
+
+    let out = s.run("up", &["--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "IAM role {}: it exists but was not created by kedactl",
+            s.operator()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--adopt"), "{err}");
+    assert!(!queue_exists(&aws, &s.queue()).await, "nothing was changed");
+    assert_eq!(
+        role_trust(&aws, &s.operator()).await.unwrap()["Statement"][0]["Principal"]["Service"],
+        "ec2.amazonaws.com"
+    );
+
+    let adopted = s.json("up", &["--adopt"]);
+    assert!(
+        step_ids(&adopted["plan"], "steps").contains(&format!("iam:role/{}/tags", s.operator()))
+    );
+    assert_eq!(
+        role_trust(&aws, &s.operator()).await.unwrap()["Statement"][0]["Principal"]["Service"],
+        "pods.eks.amazonaws.com"
+    );
+    s.json("down", &[]);
+    assert!(
+        role_trust(&aws, &s.operator()).await.is_none(),
+        "adopted, so owned, so removed"
+    );
+}
+
+#[tokio::test]
+async fn without_a_terminal_up_and_down_need_yes() {
+    let Some(s) = Stack::new("confirm") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    for cmd in ["up", "down"] {
+        let out = s.run(cmd, &[]);
+        if cmd == "down" {
+            // Nothing exists yet: an empty plan needs no confirmation.
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("Plan: 6 to create"),
+            "the plan is shown first"
+        );
+    }
+    assert!(!queue_exists(&aws, &s.queue()).await);
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+}
+
+#[tokio::test]
+async fn down_keeps_a_repository_with_images_unless_forced() {
+    let Some(s) = Stack::new("images") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
+    aws.ecr
+        .put_image()
+        .repository_name(s.repository())
+        .image_manifest(manifest)
+        .image_tag("v1")
+        .send()
+        .await
+        .unwrap();
+
+    let out = s.run("down", &["--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "ECR repository {} holds 1 image: pass --force",
+            s.repository()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        role_trust(&aws, &s.operator()).await.is_some(),
+        "refused before deleting anything"
+    );
+
+    s.json("down", &["--force"]);
+    assert!(
+        aws.ecr
+            .describe_repositories()
+            .repository_names(s.repository())
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn credentials_for_another_account_are_a_config_error() {
+    let Some(s) = Stack::new("account") else {
+        return;
+    };
+    let out = s.run("plan", &["--account", "111122223333"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the credentials belong to 123456789012"),
+        "{}",
+        stderr(&out)
+    );
+}
