@@ -136,7 +136,9 @@ impl CallError {
         let (code, message) = match err {
             SdkError::ServiceError(s) => (
                 s.err().code().map(str::to_string),
-                s.err().message().unwrap_or_default().to_string(),
+                s.err()
+                    .message()
+                    .map_or_else(|| s.err().to_string(), str::to_string),
             ),
             SdkError::TimeoutError(_) => (None, "timed out".to_string()),
             SdkError::DispatchFailure(_) => {
