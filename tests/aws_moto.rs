@@ -466,3 +466,21 @@ async fn credentials_for_another_account_are_a_config_error() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn a_cluster_that_does_not_exist_is_a_config_error() {
+    let Some(s) = Stack::new("nocluster") else {
+        return;
+    };
+    let out = s.run("plan", &["--only", "eks", "--cluster", "no-such-cluster"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("  - cluster: there is no EKS cluster \"no-such-cluster\" in us-east-1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("aws eks list-clusters --region us-east-1"),
+        "{err}"
+    );
+}

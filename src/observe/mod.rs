@@ -133,7 +133,11 @@ pub async fn observe(
             if !only.includes(Group::Eks) {
                 return Ok((Read::Missing, Read::Missing, vec![]));
             }
-            let cluster = cluster(aws, &desired.cluster);
+            // The add-on and associations live in the cluster: without it there is nothing to read.
+            let cluster = cluster(aws, &desired.cluster).await?;
+            if !matches!(cluster, Read::Found(_)) {
+                return Ok((cluster, Read::Missing, vec![]));
+            }
             let addon = async {
                 match &desired.addon {
                     Some(a) => addon(aws, &desired.cluster, a).await,
@@ -144,7 +148,8 @@ pub async fn observe(
                 try_join_all(desired.associations.iter().map(|a| {
                     associations(aws, &desired.cluster, &a.namespace, &a.service_account)
                 }));
-            futures_util::future::try_join3(cluster, addon, associations).await
+            let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
+            Ok((cluster, addon, associations))
         };
     let (roles, queues, repositories, (cluster, addon, associations)) =
         futures_util::future::try_join4(roles, queues, repositories, eks).await?;
