@@ -54,6 +54,18 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+impl Outcome {
+    fn not_run(step: &Step, why: String) -> Self {
+        Outcome {
+            id: step.id.clone(),
+            summary: step.summary.clone(),
+            status: Status::NotRun,
+            error: Some(format!("not run: {why}")),
+            seconds: 0.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub outcomes: Vec<Outcome>,
@@ -103,13 +115,7 @@ pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress
                 status.insert(&s.id, Status::NotRun);
                 outcomes.insert(
                     &s.id,
-                    Outcome {
-                        id: s.id.clone(),
-                        summary: s.summary.clone(),
-                        status: Status::NotRun,
-                        error: Some(format!("not run: {dep} did not complete")),
-                        seconds: 0.0,
-                    },
+                    Outcome::not_run(s, format!("{dep} did not complete")),
                 );
                 progress.finished(
                     &s.id,
@@ -137,13 +143,7 @@ pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress
                 status.insert(&s.id, Status::NotRun);
                 outcomes.insert(
                     &s.id,
-                    Outcome {
-                        id: s.id.clone(),
-                        summary: s.summary.clone(),
-                        status: Status::NotRun,
-                        error: Some("not run: its dependencies form a cycle".into()),
-                        seconds: 0.0,
-                    },
+                    Outcome::not_run(s, "its dependencies form a cycle".into()),
                 );
             }
             break;
