@@ -15,5 +15,6 @@ pub mod observe;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod scaling;
 pub mod spec;
 pub mod yaml;

@@ -1,0 +1,269 @@
+//! The decisions KEDA and the HPA make for an `aws-sqs-queue` ScaledObject, as pure functions
+//! of their inputs. Time is an input (seconds), never the wall clock, so the same code drives
+//! the simulator, the `scale` loop and doctor's "why is it not scaling" explanations.
+//!
+//! Sources (../shared/reference/domain.md §2, §4): KEDA v2.20.2 `aws_sqs_queue_scaler.go`,
+//! `scale_executor.go` (0↔1 and cooldown), `controllers/keda/hpa.go` (the HPA it creates), and
+//! Kubernetes `pkg/controller/podautoscaler` (sync every 15 s, tolerance 0.1, stabilisation,
+//! scale-up limit, behavior policies).
+
+mod hpa;
+pub mod job;
+pub mod simulate;
+
+pub use hpa::{Behavior, Policy, PolicyKind, Rules, Select};
+
+use crate::spec::Scaling;
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// How often the HPA controller syncs (kube-controller-manager default).
+pub const HPA_SYNC_SECONDS: u64 = 15;
+/// HPA tolerance: no change while |1 − usage ratio| ≤ 0.1.
+pub const TOLERANCE: f64 = 0.1;
+/// Default scale-down stabilisation window.
+pub const DOWNSCALE_WINDOW_SECONDS: u64 = 300;
+
+/// The three SQS attributes KEDA may read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+/// Fallback: after `failure_threshold` consecutive metric errors, hold `replicas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fallback {
+    pub failure_threshold: u32,
+    pub replicas: u32,
+}
+
+/// Everything that shapes the decisions for one ScaledObject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub queue_length: u64,
+    pub activation_queue_length: u64,
+    pub min: u32,
+    pub max: u32,
+    pub polling_interval: u64,
+    pub cooldown_period: u64,
+    pub scale_on_in_flight: bool,
+    pub scale_on_delayed: bool,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`; None is KEDA's default (nil).
+    pub behavior: Option<Behavior>,
+    pub fallback: Option<Fallback>,
+}
+
+impl Params {
+    pub fn from_spec(s: &Scaling) -> Self {
+        Params {
+            queue_length: u64::from(s.queue_length.max(1)),
+            activation_queue_length: u64::from(s.activation_queue_length),
+            min: s.min_replicas,
+            max: s.max_replicas,
+            polling_interval: u64::from(s.polling_interval.max(1)),
+            cooldown_period: u64::from(s.cooldown_period),
+            scale_on_in_flight: s.scale_on_in_flight,
+            scale_on_delayed: s.scale_on_delayed,
+            behavior: None,
+            fallback: None,
+        }
+    }
+
+    /// The metric KEDA reports: visible, plus in-flight and delayed when enabled.
+    pub fn metric(&self, q: QueueDepth) -> u64 {
+        q.visible
+            + if self.scale_on_in_flight {
+                q.in_flight
+            } else {
+                0
+            }
+            + if self.scale_on_delayed { q.delayed } else { 0 }
+    }
+
+    /// The HPA's minReplicas: KEDA never gives the HPA 0 (it owns 0↔1 itself).
+    pub fn hpa_min(&self) -> u32 {
+        self.min.max(1)
+    }
+
+    /// Steady-state replicas for a metric: ceil(metric / queueLength) within [min, max], and 0
+    /// when the scaler is inactive and min is 0.
+    pub fn target(&self, metric: u64) -> u32 {
+        if self.min == 0 && metric <= self.activation_queue_length {
+            return 0;
+        }
+        let want = metric.div_ceil(self.queue_length);
+        (want.min(u64::from(self.max)) as u32).clamp(self.hpa_min().min(self.max), self.max)
+    }
+}
+
+/// What the two controllers remember between steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub replicas: u32,
+    /// Last poll at which the scaler was active (seconds).
+    pub last_active: Option<u64>,
+    /// When the ScaledObject was created (the never-active cooldown starts here).
+    pub created_at: u64,
+    /// HPA recommendations (time, replicas), for stabilisation windows.
+    recommendations: VecDeque<(u64, u32)>,
+    /// HPA scale events (time, change), for behavior rate limits.
+    events: VecDeque<(u64, i64)>,
+    /// Consecutive metric errors (fallback).
+    pub failures: u32,
+}
+
+impl State {
+    pub fn new(replicas: u32, now: u64) -> Self {
+        State {
+            replicas,
+            created_at: now,
+            ..State::default()
+        }
+    }
+}
+
+/// One decision with its inputs and the reason, for logs and `scale --once`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub metric: u64,
+    pub active: bool,
+    pub current: u32,
+    pub target: u32,
+    pub next: u32,
+    pub reason: String,
+}
+
+/// KEDA's step, every pollingInterval: activation, 0 → 1, and 1 → 0 after the cooldown.
+/// `metric` is `Err` when the scaler failed to read the queue.
+pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -> Decision {
+    let current = s.replicas;
+    let Ok(m) = metric else {
+        s.failures += 1;
+        let reason = match p.fallback {
+            Some(f) if s.failures >= f.failure_threshold => {
+                s.replicas = f.replicas.clamp(p.min, p.max);
+                format!(
+                    "metric error #{}: fallback to {} replicas",
+                    s.failures, f.replicas
+                )
+            }
+            _ => format!(
+                "metric error #{}: replicas unchanged (no fallback yet)",
+                s.failures
+            ),
+        };
+        return Decision {
+            metric: 0,
+            active: false,
+            current,
+            target: current,
+            next: s.replicas,
+            reason,
+        };
+    };
+    s.failures = 0;
+    // With minReplicas >= 1 the target is never scaled to zero: activation does not matter.
+    let active = m > p.activation_queue_length || p.min > 0;
+    let target = p.target(m);
+    let reason = if active {
+        s.last_active = Some(now);
+        if s.replicas == 0 {
+            s.replicas = p.min.max(1);
+            format!(
+                "queue {m} > activation {}: activate, 0 → {}",
+                p.activation_queue_length, s.replicas
+            )
+        } else {
+            format!("active ({m} messages): the HPA scales 1..{}", p.max)
+        }
+    } else if s.replicas == 0 {
+        format!(
+            "queue {m} ≤ activation {}: stay at 0",
+            p.activation_queue_length
+        )
+    } else {
+        let since = s.last_active.unwrap_or(s.created_at);
+        // KEDA scales to zero once lastActive + cooldown is in the past.
+        let idle = s.last_active.is_none() || since + p.cooldown_period < now;
+        if p.min == 0 && idle {
+            s.replicas = 0;
+            format!(
+                "inactive since {since} s, cooldown {} s over: scale to 0",
+                p.cooldown_period
+            )
+        } else if p.min == 0 {
+            format!(
+                "inactive: cooldown until {} s (now {now} s)",
+                since + p.cooldown_period + 1
+            )
+        } else {
+            "inactive, minReplicas > 0: the HPA keeps min".to_string()
+        }
+    };
+    Decision {
+        metric: m,
+        active,
+        current,
+        target,
+        next: s.replicas,
+        reason,
+    }
+}
+
+/// The HPA's step, every 15 s: the usage ratio with tolerance, stabilisation, rate limits.
+pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
+    let current = s.replicas;
+    let target = p.target(metric);
+    let done = |s: &mut State, next: u32, reason: String| {
+        if next != s.replicas {
+            s.events
+                .push_back((now, i64::from(next) - i64::from(s.replicas)));
+            s.replicas = next;
+        }
+        Decision {
+            metric,
+            active: metric > p.activation_queue_length,
+            current,
+            target,
+            next,
+            reason,
+        }
+    };
+    if current == 0 {
+        return done(
+            s,
+            0,
+            "replicas 0: the HPA is disabled until KEDA activates (ScalingDisabled)".into(),
+        );
+    }
+    let (lo, hi) = (p.hpa_min(), p.max);
+    if current > hi {
+        return done(s, hi, format!("above maxReplicas: {current} → {hi}"));
+    }
+    if current < lo {
+        return done(s, lo, format!("below minReplicas: {current} → {lo}"));
+    }
+    // External metric, AverageValue target: ratio = total / (target × replicas).
+    let ratio = metric as f64 / (p.queue_length as f64 * f64::from(current));
+    let (proposed, why) = if (1.0 - ratio).abs() <= TOLERANCE {
+        (current, format!("ratio {ratio:.2} within tolerance"))
+    } else {
+        let want = metric.div_ceil(p.queue_length).min(u64::from(u32::MAX)) as u32;
+        (want, format!("ceil({metric}/{}) = {want}", p.queue_length))
+    };
+    let (next, limits) = match &p.behavior {
+        None => hpa::normalize_default(s, now, proposed, current, lo, hi),
+        Some(b) => hpa::normalize_behavior(b, s, now, proposed, current, lo, hi),
+    };
+    let reason = if limits.is_empty() {
+        why
+    } else {
+        format!("{why}; {limits}")
+    };
+    done(s, next, reason)
+}
+
+#[cfg(test)]
+mod tests;

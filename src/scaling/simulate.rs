@@ -1,0 +1,393 @@
+//! A deterministic, second-by-second simulation of a queue, its consumers and the two
+//! controllers (KEDA every pollingInterval, the HPA every 15 s), using the same decision code.
+//!
+//! The model, each simulated second:
+//! 1. the second's messages arrive (visible);
+//! 2. KEDA and the HPA read visible + in-flight (+ delayed: none here) when their period is due,
+//!    and the number of pods follows their decision (new pods start after `startup` seconds);
+//! 3. each ready pod holds up to one second of work (`ceil(pod_rate)` messages, at least 1) in
+//!    flight, taken oldest first, and completes `pod_rate` messages per second (fractions carry).
+//!
+//! Pods removed by a scale-down hand their messages back (they become visible again).
+
+use super::{HPA_SYNC_SECONDS, Params, State, hpa_sync, keda_poll};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Messages arriving in each second.
+    pub arrivals: Vec<u32>,
+    /// Messages one ready pod completes per second.
+    pub pod_rate: f64,
+    /// Seconds from a pod's creation until it processes messages.
+    pub startup: u64,
+    /// Dollars per pod-hour, for the cost line.
+    pub price_per_pod_hour: Option<f64>,
+    /// How long to keep simulating after the last arrival for the queue to drain and the
+    /// replicas to return to their minimum.
+    pub settle_limit: u64,
+}
+
+/// One simulated second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tick {
+    pub t: u64,
+    pub arrivals: u32,
+    pub visible: u64,
+    pub in_flight: u64,
+    /// Pods the controllers want (starting or ready).
+    pub replicas: u32,
+    /// Pods processing messages.
+    pub ready: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub seconds: u64,
+    pub messages: u64,
+    pub processed: u64,
+    pub pod_seconds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    pub max_backlog: u64,
+    pub max_replicas: u32,
+    pub scale_changes: u32,
+    /// Seconds from arrival to completion.
+    pub wait_p50: u64,
+    pub wait_p95: u64,
+    pub wait_max: u64,
+    /// Seconds after the last arrival until the queue was empty; None if it never was.
+    pub time_to_drain: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub timeline: Vec<Tick>,
+    pub summary: Summary,
+}
+
+/// Messages by arrival second, oldest first.
+#[derive(Default)]
+struct Fifo {
+    batches: VecDeque<(u64, u64)>,
+    len: u64,
+}
+
+impl Fifo {
+    fn push_back(&mut self, t: u64, n: u64) {
+        if n > 0 {
+            self.batches.push_back((t, n));
+            self.len += n;
+        }
+    }
+
+    fn push_front(&mut self, t: u64, n: u64) {
+        if n > 0 {
+            self.batches.push_front((t, n));
+            self.len += n;
+        }
+    }
+
+    /// Take up to `n` oldest messages, calling `each(arrival, count)` for each batch taken.
+    fn take(&mut self, mut n: u64, mut each: impl FnMut(u64, u64)) {
+        while n > 0 {
+            let Some((t, count)) = self.batches.front_mut() else {
+                break;
+            };
+            let k = n.min(*count);
+            each(*t, k);
+            *count -= k;
+            self.len -= k;
+            n -= k;
+            if *count == 0 {
+                self.batches.pop_front();
+            }
+        }
+    }
+}
+
+pub fn simulate(p: &Params, w: &Workload) -> Run {
+    let mut state = State::new(0, 0);
+    let mut pods: Vec<u64> = Vec::new();
+    let (mut visible, mut held) = (Fifo::default(), Fifo::default());
+    let mut carry = 0.0_f64;
+    let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
+    let per_pod = w.pod_rate.ceil().max(1.0) as u64;
+    let end = w.arrivals.len() as u64;
+    let mut drained_at: Option<u64> = None;
+    let mut t = 0u64;
+    loop {
+        let arrivals = w.arrivals.get(t as usize).copied().unwrap_or(0);
+        visible.push_back(t, u64::from(arrivals));
+
+        let metric = p.metric(super::QueueDepth {
+            visible: visible.len,
+            in_flight: held.len,
+            delayed: 0,
+        });
+        let before = state.replicas;
+        if t.is_multiple_of(p.polling_interval) {
+            keda_poll(p, &mut state, t, Ok(metric));
+        }
+        if t.is_multiple_of(HPA_SYNC_SECONDS) {
+            hpa_sync(p, &mut state, t, metric);
+        }
+        if state.replicas != before {
+            changes += 1;
+        }
+        let want = state.replicas as usize;
+        if pods.len() < want {
+            pods.resize(want, t);
+        }
+        // Scale-down removes the newest pods first.
+        pods.truncate(want);
+        let ready = pods.iter().filter(|start| **start + w.startup <= t).count() as u64;
+
+        // Pods that went away give their messages back.
+        let capacity = ready * per_pod;
+        if held.len > capacity {
+            let mut all = Vec::new();
+            held.take(held.len, |at, n| all.push((at, n)));
+            let (mut keep, mut back) = (capacity, Vec::new());
+            for (at, n) in all {
+                let k = keep.min(n);
+                held.push_back(at, k);
+                keep -= k;
+                back.push((at, n - k));
+            }
+            for (at, n) in back.into_iter().rev() {
+                visible.push_front(at, n);
+            }
+        }
+        let room = capacity - held.len;
+        let mut taken = Vec::new();
+        visible.take(room, |at, n| taken.push((at, n)));
+        for (at, n) in taken {
+            held.push_back(at, n);
+        }
+        carry = (carry + ready as f64 * w.pod_rate).min(ready as f64 * w.pod_rate);
+        let done = (carry.floor() as u64).min(held.len);
+        carry -= done as f64;
+        held.take(done, |at, n| *waits.entry(t - at).or_default() += n);
+        processed += done;
+
+        let backlog = visible.len + held.len;
+        max_backlog = max_backlog.max(backlog);
+        pod_seconds += pods.len() as u64;
+        timeline.push(Tick {
+            t,
+            arrivals,
+            visible: visible.len,
+            in_flight: held.len,
+            replicas: state.replicas,
+            ready: ready as u32,
+        });
+        if t + 1 >= end && backlog == 0 && drained_at.is_none() {
+            drained_at = Some(t + 1);
+        }
+        t += 1;
+        let settled = drained_at.is_some()
+            && state.replicas <= p.min.min(p.max)
+            && pods.len() as u32 == state.replicas;
+        if t >= end && (settled || t >= end + w.settle_limit) {
+            break;
+        }
+    }
+    let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
+    let percentile = |q: f64| {
+        let rank = ((processed as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (wait, n) in &waits {
+            seen += n;
+            if seen >= rank {
+                return *wait;
+            }
+        }
+        0
+    };
+    let summary = Summary {
+        seconds: t,
+        messages,
+        processed,
+        pod_seconds,
+        cost: w
+            .price_per_pod_hour
+            .map(|price| (pod_seconds as f64 / 3600.0 * price * 100.0).round() / 100.0),
+        max_backlog,
+        max_replicas: timeline.iter().map(|k| k.replicas).max().unwrap_or(0),
+        scale_changes: changes,
+        wait_p50: percentile(0.50),
+        wait_p95: percentile(0.95),
+        wait_max: waits.keys().next_back().copied().unwrap_or(0),
+        time_to_drain: drained_at.map(|d| d.saturating_sub(end)),
+    };
+    Run { timeline, summary }
+}
+
+/// Built-in arrival patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// The same rate every second
+    Steady,
+    /// All of the duration's messages at once, at t = 0
+    Burst,
+    /// From 0 up to twice the rate
+    Ramp,
+    /// A wave around the rate (three periods over the duration)
+    Sine,
+    /// A low base with random bursts (repeatable with --seed)
+    Spikes,
+}
+
+/// Per-second arrivals for a shape, with `rate` messages per second on average.
+pub fn shape(shape: Shape, rate: f64, duration: u64, seed: u64) -> Vec<u32> {
+    let mut carry = 0.0;
+    let mut emit = |x: f64| {
+        carry += x.max(0.0);
+        let n = carry.floor();
+        carry -= n;
+        n as u32
+    };
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        // xorshift64*: small, deterministic, no dependency.
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        (rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut spike_left = 0u64;
+    (0..duration)
+        .map(|t| match shape {
+            Shape::Steady => emit(rate),
+            Shape::Burst => {
+                if t == 0 {
+                    (rate * duration as f64).round() as u32
+                } else {
+                    0
+                }
+            }
+            Shape::Ramp => emit(2.0 * rate * t as f64 / duration.max(1) as f64),
+            Shape::Sine => {
+                let period = (duration as f64 / 3.0).max(1.0);
+                emit(rate * (1.0 + (2.0 * std::f64::consts::PI * t as f64 / period).sin()))
+            }
+            Shape::Spikes => {
+                // 20 % of the volume as a base, 80 % in 20-second spikes starting ~every 5 minutes.
+                if spike_left == 0 && next() < 1.0 / 300.0 {
+                    spike_left = 20;
+                }
+                let spike = if spike_left > 0 {
+                    spike_left -= 1;
+                    rate * 0.8 * 300.0 / 20.0
+                } else {
+                    0.0
+                };
+                emit(rate * 0.2 + spike)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::Params;
+
+    fn seed_params() -> Params {
+        Params::from_spec(&crate::spec::Scaling::default())
+    }
+
+    fn workload(arrivals: Vec<u32>) -> Workload {
+        Workload {
+            arrivals,
+            pod_rate: 1.0,
+            startup: 0,
+            price_per_pod_hour: Some(0.1),
+            settle_limit: 3600,
+        }
+    }
+
+    #[test]
+    fn nothing_arrives_nothing_runs() {
+        let run = simulate(&seed_params(), &workload(vec![0; 120]));
+        assert_eq!(run.summary.pod_seconds, 0);
+        assert_eq!(run.summary.max_replicas, 0);
+        assert_eq!(run.summary.time_to_drain, Some(0));
+        assert_eq!(run.timeline.len(), 120);
+    }
+
+    #[test]
+    fn a_burst_scales_up_drains_and_returns_to_zero() {
+        let mut arrivals = vec![0; 600];
+        arrivals[0] = 100;
+        let run = simulate(&seed_params(), &workload(arrivals));
+        let s = &run.summary;
+        assert_eq!(s.messages, 100);
+        assert_eq!(s.processed, 100, "every message is processed");
+        assert_eq!(s.max_replicas, 10, "100 messages / 5 per pod, capped at 10");
+        assert_eq!(
+            run.timeline.last().unwrap().replicas,
+            0,
+            "back to zero after the cooldown"
+        );
+        assert!(s.wait_max < 120, "{s:?}");
+        assert!(s.wait_p50 <= s.wait_p95 && s.wait_p95 <= s.wait_max);
+        // Activation waits for KEDA's first poll, then the HPA's next sync.
+        let first = run.timeline.iter().find(|k| k.replicas > 0).unwrap();
+        assert_eq!(first.t, 0);
+        assert!(s.cost.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn conservation_of_messages() {
+        let arrivals = shape(Shape::Spikes, 3.0, 3600, 7);
+        let run = simulate(&seed_params(), &workload(arrivals.clone()));
+        let total: u64 = arrivals.iter().map(|a| u64::from(*a)).sum();
+        assert_eq!(run.summary.messages, total);
+        assert_eq!(run.summary.processed, total, "{:?}", run.summary);
+        for k in &run.timeline {
+            assert!(k.replicas <= 10);
+            assert!(u64::from(k.ready) <= u64::from(k.replicas));
+        }
+    }
+
+    #[test]
+    fn startup_delay_costs_wait_time() {
+        let arrivals = shape(Shape::Steady, 2.0, 900, 0);
+        let fast = simulate(&seed_params(), &workload(arrivals.clone()));
+        let slow = simulate(
+            &seed_params(),
+            &Workload {
+                startup: 60,
+                ..workload(arrivals)
+            },
+        );
+        assert!(slow.summary.wait_max > fast.summary.wait_max);
+        assert!(slow.summary.max_backlog > fast.summary.max_backlog);
+    }
+
+    #[test]
+    fn shapes_have_the_requested_mean_and_are_repeatable() {
+        for s in [
+            Shape::Steady,
+            Shape::Burst,
+            Shape::Ramp,
+            Shape::Sine,
+            Shape::Spikes,
+        ] {
+            let a = shape(s, 4.0, 36_000, 3);
+            assert_eq!(a.len(), 36_000);
+            let mean = a.iter().map(|x| f64::from(*x)).sum::<f64>() / 36_000.0;
+            assert!((mean - 4.0).abs() < 0.4, "{s:?}: mean {mean}");
+            assert_eq!(a, shape(s, 4.0, 36_000, 3), "{s:?} is deterministic");
+        }
+        assert_ne!(
+            shape(Shape::Spikes, 4.0, 3600, 1),
+            shape(Shape::Spikes, 4.0, 3600, 2)
+        );
+    }
+}

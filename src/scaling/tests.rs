@@ -1,0 +1,285 @@
+use super::*;
+use proptest::prelude::*;
+
+/// The seed: queueLength 5, min 0, max 10, KEDA defaults.
+fn seed() -> Params {
+    Params::from_spec(&crate::spec::Scaling::default())
+}
+
+#[test]
+fn the_metric_counts_what_the_trigger_asks_for() {
+    let q = QueueDepth {
+        visible: 10,
+        in_flight: 3,
+        delayed: 2,
+    };
+    let mut p = seed();
+    assert_eq!(
+        p.metric(q),
+        13,
+        "scaleOnInFlight defaults to true, scaleOnDelayed to false"
+    );
+    p.scale_on_delayed = true;
+    p.scale_on_in_flight = false;
+    assert_eq!(p.metric(q), 12);
+}
+
+#[test]
+fn targets() {
+    let p = seed();
+    assert_eq!(p.target(0), 0);
+    assert_eq!(p.target(1), 1);
+    assert_eq!(p.target(23), 5, "one pod per 5 messages");
+    assert_eq!(p.target(500), 10, "capped at max");
+    let mut p = seed();
+    p.activation_queue_length = 10;
+    assert_eq!(p.target(10), 0, "activation is a strict >");
+    assert_eq!(p.target(11), 3);
+}
+
+/// domain.md §4.3, step by step.
+#[test]
+fn the_worked_example() {
+    let p = seed();
+    let mut s = State::new(0, 0);
+    assert_eq!(
+        keda_poll(&p, &mut s, 0, Ok(0)).next,
+        0,
+        "empty queue: stays at 0"
+    );
+    assert_eq!(
+        hpa_sync(&p, &mut s, 15, 0).next,
+        0,
+        "the HPA is disabled at 0"
+    );
+
+    let d = keda_poll(&p, &mut s, 30, Ok(12));
+    assert_eq!((d.active, d.next), (true, 1), "{}", d.reason);
+    let d = hpa_sync(&p, &mut s, 45, 12);
+    assert_eq!(d.next, 3, "ratio 2.4 → ceil(12/5) = 3: {}", d.reason);
+
+    let d = hpa_sync(&p, &mut s, 60, 60);
+    assert_eq!(
+        d.next, 6,
+        "ceil(60/5) = 12, limited to max(2×3, 4): {}",
+        d.reason
+    );
+    let d = hpa_sync(&p, &mut s, 75, 60);
+    assert_eq!(d.next, 10, "limit 12, capped at maxReplicas: {}", d.reason);
+
+    let d = hpa_sync(&p, &mut s, 90, 8);
+    assert_eq!(
+        d.next, 10,
+        "scale-down waits for the 300 s window: {}",
+        d.reason
+    );
+    assert!(d.reason.contains("300 s scale-down window"), "{}", d.reason);
+    let d = hpa_sync(&p, &mut s, 75 + 300 + 15, 8);
+    assert_eq!(
+        d.next, 2,
+        "the high recommendations left the window: {}",
+        d.reason
+    );
+
+    // Queue empty: the HPA keeps 1; KEDA goes to 0 only after the cooldown.
+    keda_poll(&p, &mut s, 400, Ok(8));
+    let d = hpa_sync(&p, &mut s, 405, 0);
+    assert_eq!(d.next, 2, "still held by the window");
+    let d = keda_poll(&p, &mut s, 430, Ok(0));
+    assert_eq!(d.next, 2, "{}", d.reason);
+    assert!(d.reason.contains("cooldown until 701"), "{}", d.reason);
+    let d = keda_poll(&p, &mut s, 700, Ok(0));
+    assert_eq!(d.next, 2, "lastActive + cooldown must be in the past");
+    let d = keda_poll(&p, &mut s, 701, Ok(0));
+    assert_eq!(d.next, 0, "{}", d.reason);
+}
+
+#[test]
+fn tolerance() {
+    let p = seed();
+    let at = |replicas: u32, metric: u64| {
+        let mut s = State::new(replicas, 0);
+        hpa_sync(&p, &mut s, 15, metric).next
+    };
+    assert_eq!(at(1, 5), 1, "ratio 1.0");
+    assert_eq!(at(4, 21), 4, "ratio 1.05 is within tolerance");
+    assert_eq!(at(4, 19), 4, "ratio 0.95 is within tolerance");
+    // 11 / (5 × 2) is 1.1000000000000000888 in float64, just outside 0.1: Kubernetes computes
+    // the same ratio in float64 and scales here too.
+    assert_eq!(at(2, 11), 3);
+    assert_eq!(at(1, 6), 2, "ratio 1.2 → ceil(6/5)");
+}
+
+#[test]
+fn min_replicas_above_zero_ignores_activation() {
+    let mut p = seed();
+    p.min = 2;
+    p.activation_queue_length = 100;
+    let mut s = State::new(0, 0);
+    let d = keda_poll(&p, &mut s, 0, Ok(0));
+    assert_eq!((d.active, d.next), (true, 2));
+    let d = keda_poll(&p, &mut s, 1000, Ok(0));
+    assert_eq!(d.next, 2, "never to zero");
+    assert_eq!(hpa_sync(&p, &mut s, 1015, 0).next, 2);
+}
+
+#[test]
+fn fallback_after_the_failure_threshold() {
+    let mut p = seed();
+    p.fallback = Some(Fallback {
+        failure_threshold: 3,
+        replicas: 4,
+    });
+    let mut s = State::new(1, 0);
+    assert_eq!(keda_poll(&p, &mut s, 30, Err(())).next, 1);
+    assert_eq!(keda_poll(&p, &mut s, 60, Err(())).next, 1);
+    let d = keda_poll(&p, &mut s, 90, Err(()));
+    assert_eq!(d.next, 4, "{}", d.reason);
+    keda_poll(&p, &mut s, 120, Ok(3));
+    assert_eq!(s.failures, 0, "a good read resets the count");
+}
+
+#[test]
+fn behavior_policies_limit_the_rate() {
+    let mut p = seed();
+    p.max = 100;
+    let mut b = Behavior::default();
+    b.scale_up.policies = vec![Policy {
+        kind: PolicyKind::Pods,
+        value: 2,
+        period: 60,
+    }];
+    b.scale_down.stabilization_window = 0;
+    b.scale_down.policies = vec![Policy {
+        kind: PolicyKind::Percent,
+        value: 50,
+        period: 60,
+    }];
+    p.behavior = Some(b);
+    let mut s = State::new(1, 0);
+    assert_eq!(
+        hpa_sync(&p, &mut s, 15, 100).next,
+        3,
+        "at most +2 pods per 60 s"
+    );
+    assert_eq!(
+        hpa_sync(&p, &mut s, 30, 100).next,
+        3,
+        "the 60 s period already used its 2 pods"
+    );
+    assert_eq!(hpa_sync(&p, &mut s, 90, 100).next, 5, "a new period");
+    assert_eq!(
+        hpa_sync(&p, &mut s, 200, 1).next,
+        2,
+        "-50 % per 60 s: floor(5 × 0.5)"
+    );
+    assert_eq!(
+        hpa_sync(&p, &mut s, 215, 1).next,
+        2,
+        "that period's 50 % is used up"
+    );
+
+    let mut disabled = Behavior::default();
+    disabled.scale_down.select = Select::Disabled;
+    disabled.scale_down.stabilization_window = 0;
+    p.behavior = Some(disabled);
+    let mut s = State::new(6, 0);
+    assert_eq!(hpa_sync(&p, &mut s, 15, 1).next, 6, "scale-down disabled");
+}
+
+#[test]
+fn default_behavior_struct_matches_the_nil_path_for_scale_up() {
+    // With behavior set to Kubernetes' defaults, scale-up allows max(+4, +100 %) per 15 s,
+    // which equals the nil path's max(2×, 4) for one step.
+    let mut p = seed();
+    p.max = 100;
+    p.behavior = Some(Behavior::default());
+    let mut s = State::new(3, 0);
+    assert_eq!(hpa_sync(&p, &mut s, 15, 500).next, 7, "3 + 4");
+    let p = Params {
+        behavior: None,
+        ..p
+    };
+    let mut s = State::new(3, 0);
+    assert_eq!(hpa_sync(&p, &mut s, 15, 500).next, 6, "max(2×3, 4)");
+}
+
+fn params() -> impl Strategy<Value = Params> {
+    (1u64..20, 0u64..20, 0u32..5, 1u32..40, 1u64..60, 0u64..600).prop_map(
+        |(ql, act, min, span, poll, cool)| Params {
+            queue_length: ql,
+            activation_queue_length: act,
+            min,
+            max: min.max(1) + span,
+            polling_interval: poll,
+            cooldown_period: cool,
+            scale_on_in_flight: true,
+            scale_on_delayed: false,
+            behavior: None,
+            fallback: None,
+        },
+    )
+}
+
+/// Drive both controllers over a metric series, one value per 15 s.
+fn run(p: &Params, metrics: &[u64], mut check: impl FnMut(&State, u64, &Decision)) {
+    let mut s = State::new(0, 0);
+    for (i, m) in metrics.iter().enumerate() {
+        let now = i as u64 * HPA_SYNC_SECONDS;
+        let before = s.clone();
+        let d = keda_poll(p, &mut s, now, Ok(*m));
+        check(&before, now, &d);
+        let before = s.clone();
+        let d = hpa_sync(p, &mut s, now, *m);
+        check(&before, now, &d);
+    }
+}
+
+proptest! {
+    #[test]
+    fn replicas_stay_within_bounds(p in params(), metrics in prop::collection::vec(0u64..2000, 1..80)) {
+        run(&p, &metrics, |_, _, d| {
+            assert!(d.next <= p.max, "{d:?}");
+            assert!(d.next == 0 || d.next >= p.hpa_min().min(p.max), "{d:?}");
+            assert!(d.next >= p.min.min(p.max), "below minReplicas: {d:?}");
+        });
+    }
+
+    #[test]
+    fn never_scales_to_zero_before_the_cooldown(p in params(), metrics in prop::collection::vec(0u64..200, 1..80)) {
+        run(&p, &metrics, |before, now, d| {
+            if before.replicas > 0 && d.next == 0 {
+                let since = before.last_active.unwrap_or(before.created_at);
+                assert!(before.last_active.is_none() || since + p.cooldown_period < now, "{d:?} at {now}");
+            }
+        });
+    }
+
+    #[test]
+    fn the_target_is_monotone_in_queue_length(p in params(), a in 0u64..5000, b in 0u64..5000) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(p.target(lo) <= p.target(hi));
+    }
+
+    #[test]
+    fn a_steady_queue_converges_to_its_target(p in params(), m in 0u64..2000, start in 0u32..40) {
+        let mut s = State::new(start.min(p.max), 0);
+        let mut now = 0;
+        // Long enough for the cooldown, the 300 s window and doubling steps.
+        while now <= 300 + p.cooldown_period + 40 * HPA_SYNC_SECONDS {
+            if now.is_multiple_of(p.polling_interval) {
+                keda_poll(&p, &mut s, now, Ok(m));
+            }
+            if now.is_multiple_of(HPA_SYNC_SECONDS) {
+                hpa_sync(&p, &mut s, now, m);
+            }
+            now += 1;
+        }
+        let target = p.target(m);
+        let ratio = m as f64 / (p.queue_length as f64 * f64::from(s.replicas.max(1)));
+        prop_assert!(
+            s.replicas == target || (s.replicas > 0 && target > 0 && (1.0 - ratio).abs() <= TOLERANCE),
+            "replicas {} target {target} metric {m}", s.replicas
+        );
+    }
+}
