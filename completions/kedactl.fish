@@ -82,6 +82,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "up" -d 'Create or r
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "plan" -d 'Show what `up` would change, without changing anything'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
@@ -309,6 +310,74 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose 
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l shape -d 'A built-in arrival pattern (ignored with --trace)' -r -f -a "steady\t'The same rate every second'
+burst\t'All of the duration\'s messages at once, at t = 0'
+ramp\t'From 0 up to twice the rate'
+sine\t'A wave around the rate (three periods over the duration)'
+spikes\t'A low base with random bursts (repeatable with --seed)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l rate -d 'Mean arrivals per second for --shape' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l duration -d 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l seed -d 'Seed of the spikes pattern' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l trace -d 'Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count`' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l pod-rate -d 'Messages one pod completes per second' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 'Time from pod creation until it processes messages: 30s, 2m' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -527,12 +596,13 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l ver
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

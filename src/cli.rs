@@ -97,6 +97,7 @@ pub enum Command {
     Plan(commands::plan::Args),
     Down(commands::down::Args),
     Render(commands::render::Args),
+    Simulate(commands::simulate::Args),
     Validate(commands::validate::Args),
     Init(commands::init::Args),
     Schema(commands::schema::Args),

@@ -66,6 +66,18 @@ impl Ctx {
     /// kedactl.yaml (or the defaults) with the flags applied, validated. Returns the spec and
     /// where it came from.
     pub fn spec(&self) -> Result<(Spec, String), Problems> {
+        self.spec_checked(spec::validate)
+    }
+
+    /// The same, for offline work that needs no cluster or region (`simulate`).
+    pub fn spec_offline(&self) -> Result<(Spec, String), Problems> {
+        self.spec_checked(spec::validate_offline)
+    }
+
+    fn spec_checked(
+        &self,
+        check: fn(&Spec, &str) -> Result<(), Problems>,
+    ) -> Result<(Spec, String), Problems> {
         let source = match &self.global.config {
             Some(p) => ConfigSource::Explicit(p.clone()),
             None => ConfigSource::Discover,
@@ -75,7 +87,7 @@ impl Ctx {
             .overrides
             .clone()
             .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
-        spec::validate(&spec, &name)?;
+        check(&spec, &name)?;
         if self.verbose > 0 {
             self.note(format!("config: {name}"));
         }

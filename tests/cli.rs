@@ -349,3 +349,112 @@ fn version_prints_the_crate_version() {
         format!("kedactl {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn simulate_reports_a_timeline_a_summary_and_a_chart() {
+    let s = Sandbox::new();
+    let doc = json(
+        &s,
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--rate",
+            "0.05",
+            "--duration",
+            "20m",
+            "--chart",
+            "sim.svg",
+        ],
+    );
+    assert_eq!(doc["kind"], "Simulation");
+    let timeline = doc["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 1200);
+    for key in ["t", "arrivals", "visible", "in_flight", "replicas"] {
+        assert!(
+            timeline[0].get(key).is_some(),
+            "timeline entries have {key}"
+        );
+    }
+    assert_eq!(timeline[0]["arrivals"], 60);
+    assert_eq!(doc["summary"]["messages"], 60);
+    assert_eq!(doc["summary"]["processed"], 60);
+    assert_eq!(doc["summary"]["max_replicas"], 10);
+    let svg = std::fs::read_to_string(s.path("sim.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("replicas") && svg.trim_end().ends_with("</svg>")
+    );
+
+    // The same arrivals against another config, side by side.
+    s.write(
+        "eager.yaml",
+        "apps:\n  - scaling:\n      queueLength: 1\n      maxReplicas: 60\n",
+    );
+    let text = run_ok(
+        &s,
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--rate",
+            "0.05",
+            "--duration",
+            "20m",
+            "--compare",
+            "eager.yaml",
+        ],
+    );
+    assert!(
+        text.contains("built-in defaults") && text.contains("eager.yaml"),
+        "{text}"
+    );
+    let doc = json(
+        &s,
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--rate",
+            "0.05",
+            "--duration",
+            "20m",
+            "--compare",
+            "eager.yaml",
+        ],
+    );
+    assert!(doc["compare"]["summary"]["max_replicas"].as_u64().unwrap() > 10);
+}
+
+#[test]
+fn simulate_rejects_bad_inputs_clearly() {
+    let s = Sandbox::new();
+    s.write("bad.csv", "3\nlots\n");
+    for (args, says) in [
+        (
+            vec!["simulate", "--pod-rate", "0"],
+            "--pod-rate: 0 is not a positive rate",
+        ),
+        (
+            vec!["simulate", "--trace", "bad.csv"],
+            "bad.csv line 2: \"lots\" is not a whole number",
+        ),
+        (
+            vec!["simulate", "--trace", "missing.csv"],
+            "cannot read missing.csv",
+        ),
+        (
+            vec!["simulate", "--min-replicas", "9", "--max-replicas", "2"],
+            "minReplicas (9) is greater than maxReplicas (2)",
+        ),
+    ] {
+        let out = s.kedactl(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    let out = s
+        .kedactl(["simulate", "--duration", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a duration"));
+}

@@ -32,15 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         .clone()
         .apply(&mut spec, "flags", |k| std::env::var(k).ok())?;
     // A value given must be valid; cluster and region may be filled in later.
-    if let Err(mut p) = spec::validate(&spec, "flags") {
-        p.problems.retain(|p| {
-            !(p.field == "cluster" && spec.cluster.is_none()
-                || p.field == "region" && spec.region.is_none())
-        });
-        if !p.problems.is_empty() {
-            return Err(p.into());
-        }
-    }
+    spec::validate_offline(&spec, "flags")?;
     let text = crate::render::config_file(&spec)?;
     if args.stdout {
         return output::text(&text);

@@ -8,6 +8,7 @@ mod online;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod simulate;
 pub mod up;
 pub mod validate;
 
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
+        Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! One value → human text or JSON on stdout; notes and progress on stderr.
 
+pub mod chart;
 pub mod progress;
 
 use serde::Serialize;

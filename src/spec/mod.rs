@@ -9,7 +9,7 @@ mod validate;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
 pub use overrides::{AppOverrides, Overrides};
-pub use validate::{Problem, Problems, validate};
+pub use validate::{Problem, Problems, validate, validate_offline};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

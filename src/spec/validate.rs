@@ -53,6 +53,25 @@ impl fmt::Display for Problems {
     }
 }
 
+/// Like `validate`, for offline work that needs no AWS target (`init`, `simulate`): a missing
+/// cluster or region is not a problem, a bad one still is.
+pub fn validate_offline(spec: &Spec, source: &str) -> Result<(), Problems> {
+    match validate(spec, source) {
+        Ok(()) => Ok(()),
+        Err(mut p) => {
+            p.problems.retain(|p| {
+                !(p.field == "cluster" && spec.cluster.is_none()
+                    || p.field == "region" && spec.region.is_none())
+            });
+            if p.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(p)
+            }
+        }
+    }
+}
+
 struct Collector(Vec<Problem>);
 
 impl Collector {
