@@ -98,6 +98,7 @@ pub enum Command {
     Down(commands::down::Args),
     Render(commands::render::Args),
     Simulate(commands::simulate::Args),
+    Load(commands::load::Args),
     Validate(commands::validate::Args),
     Init(commands::init::Args),
     Schema(commands::schema::Args),

@@ -484,3 +484,65 @@ async fn a_cluster_that_does_not_exist_is_a_config_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn load_sends_exactly_the_count_in_batches_of_ten() {
+    let Some(s) = Stack::new("load") else { return };
+    let aws = s.sdk().await;
+    let out = s.run("load", &["--count", "25"]);
+    assert_eq!(out.status.code(), Some(4), "no queue yet: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kedactl up --only queue"),
+        "{}",
+        stderr(&out)
+    );
+
+    s.json("up", &["--only", "queue"]);
+    let out = s.run("load", &["--count", "25", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            doc["sent"].as_u64(),
+            doc["failed"].as_u64(),
+            doc["batches"].as_u64()
+        ),
+        (Some(25), Some(0), Some(3))
+    );
+
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(s.queue())
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let visible = attrs
+        .attributes()
+        .unwrap()
+        .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .unwrap();
+    assert_eq!(visible, "25", "every message arrived exactly once");
+    let msg = aws
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(msg.messages()[0].body().unwrap()).unwrap();
+    let n: u64 = body["num"].as_str().unwrap().parse().unwrap();
+    assert!((1..=40).contains(&n), "the seed's body shape: {body}");
+    s.json("down", &["--only", "queue"]);
+}

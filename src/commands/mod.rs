@@ -4,6 +4,7 @@ mod apply;
 pub mod completions;
 pub mod down;
 pub mod init;
+pub mod load;
 mod online;
 pub mod plan;
 pub mod render;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => render::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
+        Command::Load(args) => load::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
