@@ -44,7 +44,11 @@ fn work_size(seed: u64, i: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
-    if x % 20 == 0 { 40 } else { 1 + (x >> 8) % 38 }
+    if x.is_multiple_of(20) {
+        40
+    } else {
+        1 + (x >> 8) % 38
+    }
 }
 
 pub fn body(template: &str, seed: u64, i: u64) -> String {
