@@ -84,6 +84,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove wh
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "scale" -d 'Show what KEDA and the HPA would decide for the app\'s queue, live (no cluster needed)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
@@ -439,6 +440,63 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dry-run -d 'Only print decisions (required until kedactl reaches the cluster)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l once -d 'Make one decision and exit'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -657,14 +715,15 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l ver
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "scale" -d 'Show what KEDA and the HPA would decide for the app\'s queue, live (no cluster needed)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

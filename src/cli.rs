@@ -99,6 +99,7 @@ pub enum Command {
     Render(commands::render::Args),
     Simulate(commands::simulate::Args),
     Load(commands::load::Args),
+    Scale(commands::scale::Args),
     Validate(commands::validate::Args),
     Init(commands::init::Args),
     Schema(commands::schema::Args),

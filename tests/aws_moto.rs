@@ -546,3 +546,39 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
     assert!((1..=40).contains(&n), "the seed's body shape: {body}");
     s.json("down", &["--only", "queue"]);
 }
+
+#[tokio::test]
+async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
+    let Some(s) = Stack::new("scale") else { return };
+    s.json("up", &["--only", "queue"]);
+    let sent = s.run("load", &["--count", "23", "-q"]);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+
+    let out = s.run(
+        "scale",
+        &["--dry-run", "--once", "--current", "1", "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // queueLength 5, 23 messages: steady state 5 replicas; from 1 the HPA may go to 4 at once.
+    assert_eq!(
+        (
+            d["metric"].as_u64(),
+            d["active"].as_bool(),
+            d["current"].as_u64()
+        ),
+        (Some(23), Some(true), Some(1))
+    );
+    assert_eq!(
+        (d["target"].as_u64(), d["next"].as_u64()),
+        (Some(5), Some(4))
+    );
+    assert!(
+        d["reason"].as_str().unwrap().contains("max(2×1, 4) = 4"),
+        "{d}"
+    );
+
+    let out = s.run("scale", &["--once"]);
+    assert_eq!(out.status.code(), Some(2), "--dry-run is required for now");
+    s.json("down", &["--only", "queue"]);
+}

@@ -8,6 +8,7 @@ pub mod load;
 mod online;
 pub mod plan;
 pub mod render;
+pub mod scale;
 pub mod schema;
 pub mod simulate;
 pub mod up;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Load(args) => load::run(&ctx, args).await,
+        Command::Scale(args) => scale::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
