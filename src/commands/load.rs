@@ -1,4 +1,4 @@
-use crate::cloud::{Aws, CallError, Settings};
+use crate::cloud::{Aws, CallError};
 use crate::ctx::Ctx;
 use crate::error::{FAILED, INTERRUPTED, SilentExit};
 use crate::output::{self, API_VERSION};
@@ -105,19 +105,7 @@ fn batches(from: u64, count: u64) -> impl Iterator<Item = (u64, u64)> {
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
-    let app = match ctx.global.overrides.app.app.as_deref() {
-        Some(n) => spec.apps.iter().find(|a| a.deployment == n),
-        None if spec.apps.len() == 1 => spec.apps.first(),
-        None => None,
-    }
-    .ok_or_else(|| Problems {
-        origin: source.clone(),
-        problems: vec![Problem::new(
-            "--app",
-            format!("{} apps are configured", spec.apps.len()),
-            "pass --app <deployment>",
-        )],
-    })?;
+    let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     if let Some(rate) = args.rate
         && !(rate > 0.0 && rate.is_finite())
     {
@@ -131,28 +119,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         .into());
     }
-    let aws = Aws::connect(&Settings {
-        region: spec.region.clone(),
-        profile: ctx.global.profile.clone(),
-        endpoint_url: ctx.global.endpoint_url.clone(),
-    })
-    .await;
     let queue = &app.queue.name;
-    let url = match aws.sqs.get_queue_url().queue_name(queue).send().await {
-        Ok(out) => out.queue_url().unwrap_or_default().to_string(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_queue_does_not_exist()) =>
-        {
-            anyhow::bail!(
-                "SQS queue {queue} does not exist in {}\n  fix: create it with `kedactl up --only queue`, or choose the queue with --queue / --app",
-                spec.region.as_deref().unwrap_or("the default region")
-            );
-        }
-        Err(e) => {
-            return Err(CallError::new("GetQueueUrl", format!("SQS queue {queue}"), &e).into());
-        }
-    };
+    let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
 
     let total = args.count.unwrap_or_else(|| {
         (args.rate.unwrap_or(0.0) * args.duration.unwrap_or(0) as f64).round() as u64

@@ -1,5 +1,6 @@
 //! One file per subcommand: its `Args` and a `run` of a few lines over the library.
 
+mod app_queue;
 mod apply;
 pub mod completions;
 pub mod down;

@@ -1,9 +1,8 @@
-use crate::cloud::{Aws, CallError, Settings};
+use crate::cloud::{Aws, CallError};
 use crate::ctx::Ctx;
 use crate::error::{INTERRUPTED, SilentExit};
 use crate::output;
 use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, QueueDepth, State, hpa_sync, keda_poll};
-use crate::spec::{Problem, Problems};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use std::time::{Duration, Instant};
 
@@ -107,37 +106,9 @@ async fn follow(
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
-    let app = match ctx.global.overrides.app.app.as_deref() {
-        Some(n) => spec.apps.iter().find(|a| a.deployment == n),
-        None if spec.apps.len() == 1 => spec.apps.first(),
-        None => None,
-    }
-    .ok_or_else(|| Problems {
-        origin: source.clone(),
-        problems: vec![Problem::new(
-            "--app",
-            format!("{} apps are configured", spec.apps.len()),
-            "pass --app <deployment>",
-        )],
-    })?;
+    let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     let p = Params::from_spec(&app.scaling);
-    let aws = Aws::connect(&Settings {
-        region: spec.region.clone(),
-        profile: ctx.global.profile.clone(),
-        endpoint_url: ctx.global.endpoint_url.clone(),
-    })
-    .await;
-    let queue = &app.queue.name;
-    let url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .map_err(|e| CallError::new("GetQueueUrl", format!("SQS queue {queue}"), &e))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
+    let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
 
     let mut state = State::new(args.current.min(p.max), 0);
     if args.once {

@@ -1,8 +1,9 @@
+use super::app_queue::pick;
 use crate::ctx::Ctx;
 use crate::output::{self, API_VERSION, chart};
 use crate::scaling::Params;
 use crate::scaling::simulate::{Run, Shape, Workload, shape, simulate};
-use crate::spec::{self, App, Problem, Problems, Spec};
+use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -152,22 +153,6 @@ pub fn read_trace(path: &Path) -> anyhow::Result<Vec<u32>> {
         ));
     }
     Ok(out)
-}
-
-/// The app whose scaling is simulated: --app, or the only one.
-fn pick<'a>(spec: &'a Spec, name: Option<&str>, source: &str) -> anyhow::Result<&'a App> {
-    match name {
-        Some(n) => spec.apps.iter().find(|a| a.deployment == n),
-        None if spec.apps.len() == 1 => spec.apps.first(),
-        None => None,
-    }
-    .ok_or_else(|| {
-        invalid(
-            "--app",
-            format!("{source} has {} apps; which one?", spec.apps.len()),
-            "pass --app <deployment>",
-        )
-    })
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
