@@ -135,6 +135,17 @@ async fn role_trust(aws: &Aws, role: &str) -> Option<Value> {
     Some(decode_policy(out.role()?.assume_role_policy_document()?))
 }
 
+async fn queue_url(aws: &Aws, name: &str) -> String {
+    let out = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap();
+    out.queue_url().unwrap().to_string()
+}
+
 async fn queue_exists(aws: &Aws, name: &str) -> bool {
     aws.sqs
         .get_queue_url()
@@ -204,16 +215,7 @@ async fn up_creates_the_seed_stack_converges_and_down_removes_it() {
             .iter()
             .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix)
     );
-    let url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(s.queue())
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&aws, &s.queue()).await;
     let qtags = aws
         .sqs
         .list_queue_tags()
@@ -300,16 +302,7 @@ async fn drift_is_planned_exactly_and_repaired() {
         .send()
         .await
         .unwrap();
-    let url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(s.queue())
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&aws, &s.queue()).await;
     aws.sqs
         .untag_queue()
         .queue_url(&url)
@@ -510,16 +503,7 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
         (Some(25), Some(0), Some(3))
     );
 
-    let url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(s.queue())
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&aws, &s.queue()).await;
     let attrs = aws
         .sqs
         .get_queue_attributes()
