@@ -38,6 +38,16 @@ impl Ctx {
         }
     }
 
+    /// AWS clients for `region`, with --profile and --endpoint-url applied.
+    pub async fn aws(&self, region: Option<String>) -> crate::cloud::Aws {
+        crate::cloud::Aws::connect(&crate::cloud::Settings {
+            region,
+            profile: self.global.profile.clone(),
+            endpoint_url: self.global.endpoint_url.clone(),
+        })
+        .await
+    }
+
     /// Progress for an execution: spinners on a terminal, lines in logs, nothing for JSON/-q.
     pub fn progress(&self) -> crate::output::progress::Progress {
         crate::output::progress::Progress::new(self.stderr_is_tty, self.quiet || self.json())

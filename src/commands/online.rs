@@ -1,6 +1,6 @@
 //! What `plan`, `up` and `down` share: credentials → account → desired state → observation.
 
-use crate::cloud::{Aws, Settings};
+use crate::cloud::Aws;
 use crate::ctx::Ctx;
 use crate::error::UsageError;
 use crate::model::{Group, Only};
@@ -40,12 +40,7 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
     }
     let only = Only::new(groups);
 
-    let aws = Aws::connect(&Settings {
-        region: spec.region.clone(),
-        profile: ctx.global.profile.clone(),
-        endpoint_url: ctx.global.endpoint_url.clone(),
-    })
-    .await;
+    let aws = ctx.aws(spec.region.clone()).await;
     let caller = observe::caller(&aws).await.context(
         "cannot identify the AWS caller: configure credentials (aws configure, AWS_PROFILE or --profile, or the instance/role credentials of this machine)",
     )?;

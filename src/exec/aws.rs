@@ -336,7 +336,7 @@ pub(super) async fn apply(
                 .await;
             gone_is_fine(
                 r,
-                "ResourceNotFoundException",
+                &["ResourceNotFoundException"],
                 "DeletePodIdentityAssociation",
                 format!("pod identity association {namespace}/{service_account}"),
             )?;
@@ -345,7 +345,10 @@ pub(super) async fn apply(
             let r = aws.sqs.delete_queue().queue_url(url).send().await;
             gone_is_fine(
                 r,
-                "AWS.SimpleQueueService.NonExistentQueue",
+                &[
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "QueueDoesNotExist",
+                ],
                 "DeleteQueue",
                 format!("SQS queue {queue}"),
             )?;
@@ -360,7 +363,7 @@ pub(super) async fn apply(
                 .await;
             gone_is_fine(
                 r,
-                "RepositoryNotFoundException",
+                &["RepositoryNotFoundException"],
                 "DeleteRepository",
                 format!("ECR repository {repository}"),
             )?;
@@ -375,7 +378,7 @@ pub(super) async fn apply(
                 .await;
             gone_is_fine(
                 r,
-                "NoSuchEntity",
+                &["NoSuchEntity"],
                 "DeleteRolePolicy",
                 format!("inline policy {policy} of IAM role {role}"),
             )?;
@@ -390,14 +393,19 @@ pub(super) async fn apply(
                 .await;
             gone_is_fine(
                 r,
-                "NoSuchEntity",
+                &["NoSuchEntity"],
                 "DetachRolePolicy",
                 format!("IAM role {role}"),
             )?;
         }
         Action::DeleteRole { role } => {
             let r = aws.iam.delete_role().role_name(role).send().await;
-            gone_is_fine(r, "NoSuchEntity", "DeleteRole", format!("IAM role {role}"))?;
+            gone_is_fine(
+                r,
+                &["NoSuchEntity"],
+                "DeleteRole",
+                format!("IAM role {role}"),
+            )?;
         }
         Action::DeleteAddon { addon } => {
             let r = aws
@@ -409,7 +417,7 @@ pub(super) async fn apply(
                 .await;
             gone_is_fine(
                 r,
-                "ResourceNotFoundException",
+                &["ResourceNotFoundException"],
                 "DeleteAddon",
                 format!("EKS add-on {addon}"),
             )?;
@@ -426,13 +434,13 @@ pub(super) async fn apply(
     Ok(())
 }
 
-/// A delete whose target is already gone has done its job.
+/// A delete whose target is already gone (any of the `gone` error codes) has done its job.
 fn gone_is_fine<T, E>(
     r: Result<
         T,
         aws_sdk_sqs::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
     >,
-    gone: &str,
+    gone: &[&str],
     operation: &'static str,
     resource: String,
 ) -> Result<(), CallError>
@@ -441,13 +449,7 @@ where
 {
     match r {
         Ok(_) => Ok(()),
-        Err(e)
-            if error_code(&e) == Some(gone)
-                || (gone.contains("NonExistentQueue")
-                    && error_code(&e) == Some("QueueDoesNotExist")) =>
-        {
-            Ok(())
-        }
+        Err(e) if error_code(&e).is_some_and(|c| gone.contains(&c)) => Ok(()),
         Err(e) => Err(CallError::new(operation, resource, &e)),
     }
 }
