@@ -81,6 +81,12 @@ pub struct GlobalArgs {
     /// Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,

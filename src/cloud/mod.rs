@@ -28,6 +28,9 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub eks: aws_sdk_eks::Client,
     pub calls: CallLog,
+    /// Signs the EKS token kedactl reaches the cluster with.
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+    pub region: String,
 }
 
 impl Aws {
@@ -78,6 +81,8 @@ impl Aws {
                     .build(),
             ),
             calls,
+            credentials: conf.credentials_provider(),
+            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
         }
     }
 

@@ -16,9 +16,9 @@ pub async fn run(
     plan: &Plan,
     kind: &'static str,
     verb: &str,
-    next: Option<&str>,
+    force_conflicts: bool,
 ) -> anyhow::Result<()> {
-    let reads = on.aws.calls.all().len();
+    let (reads, _) = on.calls();
     if !ctx.json() {
         let empty = if kind == "Down" {
             "Nothing to delete: this stack owns nothing here (in the groups chosen)."
@@ -33,9 +33,6 @@ pub async fn run(
                 &json!({ "plan": Report::new(kind, &on.desired, plan, false), "outcomes": [], "calls": { "read": reads, "mutating": 0 } }),
             )?;
         }
-        if let Some(n) = next {
-            ctx.note(n);
-        }
         return Ok(());
     }
     let n = plan.steps.len();
@@ -46,24 +43,26 @@ pub async fn run(
         ctx.note("Nothing changed.");
         return Ok(());
     }
-    let opts = exec::Options::new(&on.desired.cluster);
+    let opts = exec::Options {
+        force_conflicts,
+        ..exec::Options::new(&on.desired.cluster)
+    };
     let progress = ctx.progress();
     let start = Instant::now();
     let report = tokio::select! {
-        r = exec::execute(&on.aws, plan, &opts, &progress) => r,
+        r = exec::execute(&on.aws, on.kube.as_ref(), plan, &opts, &progress) => r,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: steps in flight may or may not have completed; run the same command again to converge");
             return Err(SilentExit(INTERRUPTED).into());
         }
     };
-    let calls = on.aws.calls.all();
-    let mutating = calls.iter().filter(|c| c.is_mutating()).count();
+    let (read, mutating) = on.calls();
     let seconds = start.elapsed().as_secs_f64();
     if ctx.json() {
         output::json(&json!({
             "plan": Report::new(kind, &on.desired, plan, false),
             "outcomes": report.outcomes,
-            "calls": { "read": calls.len() - mutating, "mutating": mutating },
+            "calls": { "read": read, "mutating": mutating },
             "seconds": (seconds * 10.0).round() / 10.0,
         }))?;
     } else {
@@ -73,7 +72,7 @@ pub async fn run(
             report.count(Status::Done),
             report.count(Status::Failed),
             report.count(Status::NotRun),
-            calls.len()
+            read + mutating
         ))?;
     }
     if !report.ok() {
@@ -95,9 +94,6 @@ pub async fn run(
             failed.concat()
         );
         return Err(SilentExit(FAILED).into());
-    }
-    if let Some(n) = next {
-        ctx.note(n);
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 use super::{apply, online};
 use crate::ctx::Ctx;
+use crate::{observe, render};
 use crate::plan::teardown::{self, teardown};
 
 /// Remove what this stack created, in reverse order; anything it does not own is left alone
@@ -15,7 +16,18 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    let on = online::prepare(ctx).await?;
+    let mut on = online::prepare(ctx).await?;
+    if let Some(kube) = &on.kube {
+        // A namespace this stack created is deleted only when nothing else lives in it.
+        for m in &on.desired.manifests {
+            let (kind, _, name) = render::object_ref(m);
+            if kind != "Namespace" || on.observed.object(&kind, None, &name).is_none() {
+                continue;
+            }
+            let others = observe::namespace_contents(kube, &on.desired, &name).await?;
+            on.observed.namespace_contents.insert(name, others);
+        }
+    }
     let opts = teardown::Options {
         force: args.force,
         only: on.only.clone(),
@@ -24,14 +36,5 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     for n in &notes {
         ctx.note(n);
     }
-    let next = on.wants_cluster.then(|| {
-        format!(
-            "Cluster side (not removed by this version of kedactl):\n  \
-             kedactl render --only app --account {} | kubectl delete --ignore-not-found -f -\n  \
-             helm uninstall keda --namespace {}   # only if nothing else uses KEDA",
-            on.desired.target.account_or_placeholder(),
-            on.desired.keda.namespace
-        )
-    });
-    apply::run(ctx, &on, &plan, "Down", "Delete", next.as_deref()).await
+    apply::run(ctx, &on, &plan, "Down", "Delete", false).await
 }

@@ -1,44 +1,41 @@
-//! What `plan`, `up` and `down` share: credentials → account → desired state → observation.
+//! What `plan`, `up` and `down` share: credentials → account → desired state → observation of
+//! AWS and, for the keda and app groups, of the cluster.
 
 use crate::cloud::Aws;
+use crate::cluster::{self, Kube, KubeError, connect};
 use crate::ctx::Ctx;
 use crate::error::UsageError;
 use crate::model::{Group, Only};
 use crate::observe;
 use crate::plan::Observed;
+use crate::plan::observed::Caller;
 use crate::render::{self, Desired};
 use crate::spec::{Problem, Problems};
 use anyhow::Context;
 
-/// The groups this version changes in AWS; keda and app need cluster access.
-pub const AWS_GROUPS: [Group; 4] = [Group::Iam, Group::Queue, Group::Registry, Group::Eks];
-
 pub struct Online {
     pub aws: Aws,
+    /// Connected when the keda or app group is in scope.
+    pub kube: Option<Kube>,
     pub desired: Desired,
     pub observed: Observed,
-    /// The AWS groups in scope (--only, intersected with what this version can apply).
     pub only: Only,
-    /// Whether the user asked for the cluster groups too (all groups, or --only keda/app).
-    pub wants_cluster: bool,
+}
+
+impl Online {
+    /// (reads, changing calls) across AWS and the cluster.
+    pub fn calls(&self) -> (usize, usize) {
+        let aws = self.aws.calls.all();
+        let aws_mutating = aws.iter().filter(|c| c.is_mutating()).count();
+        let (kr, km) = self.kube.as_ref().map_or((0, 0), Kube::calls);
+        (aws.len() - aws_mutating + kr, aws_mutating + km)
+    }
 }
 
 pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
     let (mut spec, source) = ctx.spec()?;
-    let requested = &ctx.global.only;
-    let wants_cluster = requested.is_empty() || requested.iter().any(|g| !AWS_GROUPS.contains(g));
-    let groups: Vec<Group> = AWS_GROUPS
-        .into_iter()
-        .filter(|g| requested.is_empty() || requested.contains(g))
-        .collect();
-    if groups.is_empty() {
-        return Err(UsageError {
-            message: "--only names only cluster groups (keda, app), which this version does not apply".into(),
-            fix: "apply the app with `kedactl render --only app | kubectl apply -f -`, or use --only iam,queue,registry,eks".into(),
-        }
-        .into());
-    }
-    let only = Only::new(groups);
+    let only = Only::new(ctx.global.only.clone());
+    let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
 
     let aws = ctx.aws(spec.region.clone()).await;
     let caller = observe::caller(&aws).await.context(
@@ -68,8 +65,9 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
             caller.arn, caller.account
         ));
     }
-    let observed = observe::observe(&aws, &desired, &only, caller).await?;
-    if only.includes(Group::Eks)
+    let mut observed = observe::observe(&aws, &desired, &only, caller.clone()).await?;
+    let needs_cluster = only.includes(Group::Eks) || wants_cluster;
+    if needs_cluster
         && observed.cluster.is_none()
         && !observed
             .denied
@@ -81,7 +79,7 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
             problems: vec![Problem::new(
                 "cluster",
                 format!("there is no EKS cluster {:?} in {} (account {})", desired.cluster, desired.target.region, desired.target.account_or_placeholder()),
-                format!("check --cluster and --region (aws eks list-clusters --region {}), or leave EKS out with --only iam,queue,registry", desired.target.region),
+                format!("check --cluster and --region (aws eks list-clusters --region {}), or leave the cluster out with --only iam,queue,registry", desired.target.region),
             )],
         }
         .into());
@@ -97,33 +95,149 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
             observed.denied.len(),
             if observed.denied.len() == 1 { "" } else { "s" },
             reads.concat(),
-            observed
-                .caller
-                .as_ref()
-                .map_or("the caller", |c| c.arn.as_str())
+            caller.arn
         );
     }
+    let kube = if wants_cluster {
+        let opts = connect::Options {
+            kubeconfig: ctx.global.kubeconfig.clone(),
+            context: ctx.global.context.clone(),
+        };
+        let kube = connect::connect(
+            &aws,
+            &desired.cluster,
+            observed.cluster.as_ref(),
+            &desired.target.sts_host(),
+            &opts,
+        )
+        .await?;
+        observe::cluster_side(&kube, &desired, &only, &mut observed)
+            .await
+            .map_err(|e| access_error(e, &caller, &desired.cluster))?;
+        check_keda(&desired, &observed, &only, &source)?;
+        Some(kube)
+    } else {
+        None
+    };
     Ok(Online {
         aws,
+        kube,
         desired,
         observed,
         only,
-        wants_cluster,
     })
 }
 
-/// What a user runs for the cluster side until kedactl applies it itself.
-pub fn cluster_next_steps(d: &Desired) -> String {
-    let account = d.target.account_or_placeholder();
-    format!(
-        "Cluster side (not applied by this version of kedactl):\n  \
-         helm repo add kedacore https://kedacore.github.io/charts\n  \
-         helm upgrade --install keda kedacore/keda --namespace {ns} --create-namespace --version {v}\n  \
-         kubectl rollout restart deployment/keda-operator -n {ns}   # pods pick up Pod Identity credentials at start\n  \
-         kedactl render --only app --cluster {c} --region {r} --account {account} | kubectl apply -f -",
-        ns = d.keda.namespace,
-        v = d.keda.version,
-        c = d.cluster,
-        r = d.target.region,
-    )
+/// KEDA must be new enough, where the config says, and present before the app's KEDA objects.
+fn check_keda(
+    desired: &Desired,
+    observed: &Observed,
+    only: &Only,
+    source: &str,
+) -> anyhow::Result<()> {
+    let want = &desired.keda;
+    match &observed.keda {
+        Some(k) => {
+            if k.namespace != want.namespace {
+                return Err(Problems {
+                    origin: source.to_string(),
+                    problems: vec![Problem::new(
+                        "keda.namespace",
+                        format!(
+                            "KEDA runs in namespace {:?}, but the config says {:?}: the pod identity association must name the operator's real namespace",
+                            k.namespace, want.namespace
+                        ),
+                        format!("set keda.namespace: {}", k.namespace),
+                    )],
+                }
+                .into());
+            }
+            cluster::keda::check_version(k, &want.version).map_err(anyhow::Error::msg)
+        }
+        None if !only.includes(Group::Keda) => Err(UsageError {
+            message: "KEDA is not installed in the cluster, and --only leaves out the keda group: the app's ScaledObject needs KEDA's CRDs".into(),
+            fix: "add keda to --only (kedactl installs it with helm), or install KEDA first".into(),
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// A refused cluster read, explained: who kedactl is, and how to grant it access.
+fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyhow::Error {
+    let principal = principal_arn(&caller.arn);
+    match e.code {
+        Some(401) => anyhow::anyhow!(
+            "cluster {cluster} does not accept {} (401 Unauthorized while trying to {}): the \
+             principal has no access entry (or aws-auth mapping).\n  fix: aws eks create-access-entry \
+             --cluster-name {cluster} --principal-arn {principal}\n       aws eks associate-access-policy \
+             --cluster-name {cluster} --principal-arn {principal} --policy-arn \
+             arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster\n  \
+             (or map {principal} in the aws-auth ConfigMap; or use a kubeconfig that works with --kubeconfig/--context)",
+            caller.arn,
+            e.doing
+        ),
+        Some(403) => anyhow::anyhow!(
+            "cluster {cluster} refused to let {} {} (403 Forbidden: {}).\n  fix: give the principal \
+             rights on namespaces, deployments, pods, configmaps and keda.sh objects, e.g. \
+             aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} \
+             --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster",
+            caller.arn,
+            e.doing,
+            e.message
+        ),
+        _ => anyhow::Error::new(e).context(format!("cannot read the state of cluster {cluster}")),
+    }
+}
+
+/// The IAM ARN an access entry names: an assumed-role session maps to its role.
+fn principal_arn(caller: &str) -> String {
+    // arn:aws:sts::123456789012:assumed-role/Role/session → arn:aws:iam::123456789012:role/Role
+    let parts: Vec<&str> = caller.splitn(6, ':').collect();
+    if let [arn, partition, "sts", _, account, resource] = parts[..]
+        && let Some(rest) = resource.strip_prefix("assumed-role/")
+    {
+        let role = rest.split('/').next().unwrap_or(rest);
+        return format!("{arn}:{partition}:iam::{account}:role/{role}");
+    }
+    caller.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assumed_role_session_is_granted_through_its_role() {
+        assert_eq!(
+            principal_arn("arn:aws:sts::123456789012:assumed-role/ci-deployer/gh-run-42"),
+            "arn:aws:iam::123456789012:role/ci-deployer"
+        );
+        assert_eq!(
+            principal_arn("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
+            "arn:aws-cn:iam::123456789012:role/r"
+        );
+        assert_eq!(
+            principal_arn("arn:aws:iam::123456789012:user/alice"),
+            "arn:aws:iam::123456789012:user/alice"
+        );
+    }
+
+    #[test]
+    fn cluster_refusals_name_the_fix() {
+        let caller = Caller {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/ci/x".into(),
+        };
+        let e = |code| KubeError {
+            doing: "list Deployments".into(),
+            code: Some(code),
+            reason: "Unauthorized".into(),
+            message: "Unauthorized".into(),
+        };
+        let text = access_error(e(401), &caller, "demo").to_string();
+        assert!(text.contains("create-access-entry --cluster-name demo --principal-arn arn:aws:iam::123456789012:role/ci"), "{text}");
+        let text = access_error(e(403), &caller, "demo").to_string();
+        assert!(text.contains("403 Forbidden") && text.contains("associate-access-policy"), "{text}");
+    }
 }

@@ -1,4 +1,4 @@
-use super::online::{self, AWS_GROUPS};
+use super::online;
 use crate::ctx::Ctx;
 use crate::error::{CHANGES_PENDING, SilentExit};
 use crate::model::Only;
@@ -79,12 +79,6 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     } else {
         let on = online::prepare(ctx).await?;
         let plan = plan::plan(&on.desired, &on.observed, &opts(on.only.clone()))?;
-        if on.wants_cluster {
-            ctx.note(format!(
-                "note: planned the AWS groups ({}); this version does not observe the cluster (keda, app)",
-                AWS_GROUPS.map(|g| g.as_str()).join(", ")
-            ));
-        }
         (on.desired, plan, "against what exists now")
     };
     if ctx.json() {

@@ -7,12 +7,16 @@ use crate::plan::{self, Options};
 #[command(after_help = "\
 Examples:
   kedactl up --cluster demo                          # shows the plan, asks, applies
+  kedactl up --cluster demo --context my-admin       # reach the cluster through a kubeconfig context
   kedactl up --cluster demo --only iam,queue,registry --yes   # one CI job per group
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --only iam --yes   # moto")]
 pub struct Args {
     /// Take over same-named resources that lack this stack's tags (they get tagged)
     #[arg(long)]
     pub adopt: bool,
+    /// Server-side apply takes over fields another field manager owns (e.g. kubectl edits)
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -22,8 +26,5 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         only: on.only.clone(),
     };
     let plan = plan::plan(&on.desired, &on.observed, &opts)?;
-    let next = on
-        .wants_cluster
-        .then(|| online::cluster_next_steps(&on.desired));
-    apply::run(ctx, &on, &plan, "Up", "Apply", next.as_deref()).await
+    apply::run(ctx, &on, &plan, "Up", "Apply", args.force_conflicts).await
 }

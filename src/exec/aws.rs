@@ -425,10 +425,10 @@ pub(super) async fn apply(
         Action::InstallKeda { .. }
         | Action::Apply { .. }
         | Action::RestartDeployment { .. }
-        | Action::VerifyPodIdentity { .. } => {
-            return Err(StepError::Other(
-                "this kedactl does not reach the cluster yet; see the commands `up` prints for KEDA and the app".into(),
-            ));
+        | Action::VerifyPodIdentity { .. }
+        | Action::DeleteObject { .. }
+        | Action::UninstallKeda { .. } => {
+            unreachable!("run_step sends cluster actions to exec::cluster")
         }
     }
     Ok(())

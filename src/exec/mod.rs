@@ -1,11 +1,13 @@
-//! Plan → Report: carries out each step against AWS, in dependency order, running the steps
+//! Plan → Report: carries out each step against AWS or the cluster, in dependency order, running the steps
 //! whose dependencies are done concurrently. A failed step stops the steps that depend on it;
 //! the rest finish, so the report says exactly what was done and what was not, and `up` can be
 //! run again to finish the job.
 
 mod aws;
+mod cluster;
 
 use crate::cloud::{Aws, CallError};
+use crate::cluster::Kube;
 use crate::output::progress::Progress;
 use crate::plan::{Plan, Step};
 use serde::Serialize;
@@ -22,6 +24,14 @@ pub struct Options {
     pub addon_timeout: Duration,
     /// How long to retry errors that only mean "not propagated yet" (IAM principals, SQS re-create).
     pub settle_timeout: Duration,
+    /// Between polls of a rollout or a deletion in the cluster.
+    pub kube_poll: Duration,
+    /// How long a Deployment may take to roll out (kubectl's progress deadline is 10 minutes).
+    pub rollout_timeout: Duration,
+    /// How long a deleted object may take to go (finalizers, foreground deletion of pods).
+    pub delete_timeout: Duration,
+    /// Server-side apply takes over fields other managers own (`--force-conflicts`).
+    pub force_conflicts: bool,
 }
 
 impl Options {
@@ -31,6 +41,10 @@ impl Options {
             poll: Duration::from_secs(10),
             addon_timeout: Duration::from_secs(600),
             settle_timeout: Duration::from_secs(90),
+            kube_poll: Duration::from_secs(2),
+            rollout_timeout: Duration::from_secs(600),
+            delete_timeout: Duration::from_secs(300),
+            force_conflicts: false,
         }
     }
 }
@@ -86,12 +100,20 @@ impl Report {
 pub enum StepError {
     #[error(transparent)]
     Call(#[from] CallError),
+    #[error(transparent)]
+    Kube(#[from] crate::cluster::KubeError),
     #[error("{0}")]
     Other(String),
 }
 
 /// Run every step of the plan.
-pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress) -> Report {
+pub async fn execute(
+    aws: &Aws,
+    kube: Option<&Kube>,
+    plan: &Plan,
+    opts: &Options,
+    progress: &Progress,
+) -> Report {
     let mut status: HashMap<&str, Status> = HashMap::new();
     let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
     loop {
@@ -149,7 +171,7 @@ pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress
             break;
         }
         let results =
-            futures_util::future::join_all(ready.iter().map(|s| run_step(aws, s, opts, progress)))
+            futures_util::future::join_all(ready.iter().map(|s| run_step(aws, kube, s, opts, progress)))
                 .await;
         for (s, o) in ready.into_iter().zip(results) {
             status.insert(&s.id, o.status);
@@ -165,10 +187,20 @@ pub async fn execute(aws: &Aws, plan: &Plan, opts: &Options, progress: &Progress
     }
 }
 
-async fn run_step(aws: &Aws, step: &Step, opts: &Options, progress: &Progress) -> Outcome {
+async fn run_step(
+    aws: &Aws,
+    kube: Option<&Kube>,
+    step: &Step,
+    opts: &Options,
+    progress: &Progress,
+) -> Outcome {
     let start = Instant::now();
     progress.started(&step.id, &step.summary);
-    let result = aws::apply(aws, step, opts, progress).await;
+    let result = if step.action.on_cluster() {
+        cluster::apply(kube, step, opts, progress).await
+    } else {
+        aws::apply(aws, step, opts, progress).await
+    };
     let seconds = start.elapsed().as_secs_f64();
     let (status, error) = match result {
         Ok(()) => {
@@ -247,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_stops_only_what_depends_on_it() {
-        // Cluster actions fail in this executor, which is enough to exercise the scheduling.
+        // Cluster actions fail without a cluster, which is enough to exercise the scheduling.
         let conf = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
@@ -261,7 +293,7 @@ mod tests {
                 step("d", &[]),
             ],
         };
-        let report = execute(&aws, &plan, &Options::new("demo"), &Progress::Silent).await;
+        let report = execute(&aws, None, &plan, &Options::new("demo"), &Progress::Silent).await;
         let statuses: Vec<(&str, Status)> = report
             .outcomes
             .iter()

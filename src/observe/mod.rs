@@ -1,6 +1,11 @@
 //! Read-only: what exists in AWS, as an `Observed` snapshot. Independent reads run
 //! concurrently. A missing resource is simply absent; a read AWS denies is kept as evidence
 //! (`Observed::denied`) rather than turned into a crash; any other failure is an error.
+//! `cluster` does the same for the Kubernetes side.
+
+mod cluster;
+
+pub use cluster::{cluster_side, namespace_contents};
 
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
@@ -130,12 +135,13 @@ pub async fn observe(
     };
     let eks =
         async {
-            if !only.includes(Group::Eks) {
+            // keda and app need the cluster's endpoint to connect.
+            if ![Group::Eks, Group::Keda, Group::App].into_iter().any(|g| only.includes(g)) {
                 return Ok((Read::Missing, Read::Missing, vec![]));
             }
             // The add-on and associations live in the cluster: without it there is nothing to read.
             let cluster = cluster(aws, &desired.cluster).await?;
-            if !matches!(cluster, Read::Found(_)) {
+            if !matches!(cluster, Read::Found(_)) || !only.includes(Group::Eks) {
                 return Ok((cluster, Read::Missing, vec![]));
             }
             let addon = async {
@@ -369,6 +375,11 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
             .identity()
             .and_then(|i| i.oidc())
             .and_then(|o| o.issuer())
+            .map(str::to_string),
+        endpoint: c.endpoint().map(str::to_string),
+        certificate_authority: c
+            .certificate_authority()
+            .and_then(|ca| ca.data())
             .map(str::to_string),
     }))
 }

@@ -93,10 +93,15 @@ pub enum Action {
         service_account: String,
         role_arn: String,
     },
+    /// `helm upgrade --install` of the pinned chart, after a marker that says which stack did it.
     InstallKeda {
         namespace: String,
         service_account: String,
         version: String,
+        /// IRSA mode: the operator role for the chart's service-account annotation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        irsa_role_arn: Option<String>,
+        stack: String,
     },
     /// Server-side apply of one object (field manager `kedactl`).
     Apply {
@@ -115,6 +120,17 @@ pub enum Action {
     VerifyPodIdentity {
         namespace: String,
         deployment: String,
+    },
+    /// Delete one Kubernetes object and wait until it is gone.
+    DeleteObject {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
+    /// `helm uninstall` of a KEDA this stack installed (then its marker and namespace).
+    UninstallKeda {
+        namespace: String,
+        stack: String,
     },
     DeleteAssociation {
         association_id: String,
@@ -148,6 +164,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// Runs against the Kubernetes API (or helm) rather than AWS.
+    pub fn on_cluster(&self) -> bool {
+        matches!(
+            self,
+            Action::InstallKeda { .. }
+                | Action::Apply { .. }
+                | Action::RestartDeployment { .. }
+                | Action::VerifyPodIdentity { .. }
+                | Action::DeleteObject { .. }
+                | Action::UninstallKeda { .. }
+        )
+    }
+
     /// One line for people.
     pub fn summary(&self, change: Change) -> String {
         match self {
@@ -243,10 +272,10 @@ impl Action {
                 } else {
                     "update"
                 };
-                match namespace {
-                    Some(ns) => format!("{verb} {kind} {ns}/{name}"),
-                    None => format!("{verb} {kind} {name}"),
-                }
+                format!(
+                    "{verb} {}",
+                    crate::cluster::describe(kind, namespace.as_deref(), name)
+                )
             }
             Action::RestartDeployment {
                 namespace,
@@ -260,6 +289,17 @@ impl Action {
                 deployment,
             } => {
                 format!("check that {namespace}/{deployment} pods got Pod Identity credentials")
+            }
+            Action::DeleteObject {
+                kind,
+                namespace,
+                name,
+            } => format!(
+                "delete {}",
+                crate::cluster::describe(kind, namespace.as_deref(), name)
+            ),
+            Action::UninstallKeda { namespace, .. } => {
+                format!("uninstall KEDA from namespace {namespace} (kedactl installed it)")
             }
             Action::DeleteAssociation {
                 namespace,

@@ -10,7 +10,8 @@ pub use action::{Action, Change};
 pub use teardown::teardown;
 
 use crate::model::{self, Group, Only};
-use crate::render::{self, Desired, policy::canonical};
+use crate::render::{self, Desired, RolePurpose, policy::canonical};
+use crate::spec::AuthMode;
 pub use observed::Observed;
 use observed::Tags;
 use serde::Serialize;
@@ -480,10 +481,21 @@ impl Planner<'_> {
         let restart = "keda:restart".to_string();
         match &self.observed.keda {
             None => {
+                let irsa_role_arn = (self.desired.auth_mode == AuthMode::Irsa)
+                    .then(|| {
+                        self.desired
+                            .roles
+                            .iter()
+                            .find(|r| r.purpose == RolePurpose::Operator)
+                            .map(|r| r.arn.clone())
+                    })
+                    .flatten();
                 let action = Action::InstallKeda {
                     namespace: k.namespace.clone(),
                     service_account: k.service_account.clone(),
                     version: k.version.clone(),
+                    irsa_role_arn,
+                    stack: self.desired.stack.clone(),
                 };
                 // Installed after its association so the operator's first pods get credentials.
                 self.push(

@@ -27,6 +27,9 @@ pub struct Observed {
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
+    /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
+    #[serde(default)]
+    pub namespace_contents: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +44,12 @@ pub struct Cluster {
     pub status: String,
     pub version: String,
     pub oidc_issuer: Option<String>,
+    /// The API server URL (absent while the cluster is being created).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// `certificateAuthority.data`: base64 of the PEM CA bundle.
+    #[serde(default)]
+    pub certificate_authority: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +117,13 @@ pub struct Keda {
     pub namespace: String,
     /// From the operator image tag.
     pub version: String,
+    /// The stack whose `up` installed it (kedactl's marker ConfigMap); None: installed otherwise.
+    #[serde(default)]
+    pub installed_by: Option<String>,
+    /// Every ScaledObject/ScaledJob in the cluster (`kind ns/name`): KEDA is uninstalled only
+    /// when none but this stack's remain.
+    #[serde(default)]
+    pub scalers: Vec<String>,
 }
 
 impl Observed {

@@ -3,7 +3,8 @@
 
 use super::{Action, Change, Plan, Step, observed::Tags, restrict};
 use crate::model::{self, Group, Only};
-use crate::render::Desired;
+use crate::cluster::describe;
+use crate::render::{Desired, object_ref};
 use serde::Serialize;
 
 use super::Observed;
@@ -45,6 +46,90 @@ pub fn teardown(
         });
     };
 
+    // The cluster first: the scaler stops polling SQS before the credentials it uses go.
+    let mut cluster_ids: Vec<String> = Vec::new();
+    for m in desired.manifests.iter().rev() {
+        let (kind, ns, name) = object_ref(m);
+        let Some(o) = observed.object(&kind, ns.as_deref(), &name) else {
+            continue;
+        };
+        let what = describe(&kind, ns.as_deref(), &name);
+        let labels: Tags =
+            serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+        if !owned(&labels) {
+            notes.push(format!("left alone: {what} (not created by this stack)"));
+            continue;
+        }
+        if kind == "Namespace" {
+            match observed.namespace_contents.get(&name) {
+                Some(others) if others.is_empty() => {}
+                Some(others) => {
+                    notes.push(format!(
+                        "left alone: {what} (it also holds {})",
+                        others.join(", ")
+                    ));
+                    continue;
+                }
+                None => {
+                    notes.push(format!("left alone: {what} (its contents were not read)"));
+                    continue;
+                }
+            }
+        }
+        let id = match &ns {
+            Some(ns) => format!("app:{kind}/{ns}/{name}"),
+            None => format!("app:{kind}/{name}"),
+        };
+        let action = Action::DeleteObject {
+            kind: kind.clone(),
+            namespace: ns.clone(),
+            name: name.clone(),
+        };
+        // One at a time, in reverse apply order: the scaler before its target and auth.
+        push(id.clone(), Group::App, action, cluster_ids.last().cloned().into_iter().collect());
+        cluster_ids.push(id);
+    }
+    if let Some(k) = &observed.keda {
+        let ours: Vec<String> = desired
+            .manifests
+            .iter()
+            .map(|m| {
+                let (kind, ns, name) = object_ref(m);
+                describe(&kind, ns.as_deref(), &name)
+            })
+            .collect();
+        let others: Vec<&str> = k
+            .scalers
+            .iter()
+            .filter(|s| !ours.contains(s))
+            .map(String::as_str)
+            .collect();
+        match k.installed_by.as_deref() {
+            Some(s) if s == stack && others.is_empty() => {
+                let action = Action::UninstallKeda {
+                    namespace: k.namespace.clone(),
+                    stack: stack.clone(),
+                };
+                push("keda:uninstall".into(), Group::Keda, action, cluster_ids.clone());
+                cluster_ids.push("keda:uninstall".into());
+            }
+            Some(s) if s == stack => notes.push(format!(
+                "left alone: KEDA in namespace {} (this stack installed it, but {} still use{} it)",
+                k.namespace,
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            )),
+            Some(s) => notes.push(format!(
+                "left alone: KEDA in namespace {} (installed by kedactl stack {s:?})",
+                k.namespace
+            )),
+            None => notes.push(format!(
+                "left alone: KEDA in namespace {} (not installed by kedactl)",
+                k.namespace
+            )),
+        }
+    }
+
     let mut association_ids = Vec::new();
     for a in &desired.associations {
         let Some(o) = observed
@@ -67,7 +152,7 @@ pub fn teardown(
             namespace: a.namespace.clone(),
             service_account: a.service_account.clone(),
         };
-        push(id.clone(), Group::Eks, action, vec![]);
+        push(id.clone(), Group::Eks, action, cluster_ids.clone());
         association_ids.push(id);
     }
 

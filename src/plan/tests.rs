@@ -86,6 +86,8 @@ fn converged(d: &Desired) -> Observed {
         keda: Some(Keda {
             namespace: "keda".into(),
             version: "2.20.2".into(),
+            installed_by: Some(d.stack.clone()),
+            scalers: vec![],
         }),
         objects: d
             .manifests
@@ -97,6 +99,7 @@ fn converged(d: &Desired) -> Observed {
                 o
             })
             .collect(),
+        namespace_contents: Default::default(),
     }
 }
 

@@ -76,6 +76,11 @@ impl Target {
         )
     }
 
+    /// The regional STS endpoint host (EKS authentication tokens are presigned against it).
+    pub fn sts_host(&self) -> String {
+        format!("sts.{}.{}", self.region, self.dns_suffix)
+    }
+
     pub fn oidc_provider_arn(&self, issuer_host: &str) -> String {
         format!(
             "arn:{}:iam::{}:oidc-provider/{issuer_host}",

@@ -1,0 +1,275 @@
+//! Reaching the cluster: a kubeconfig when the user names one (--kubeconfig, --context,
+//! $KUBECONFIG), otherwise EKS itself — DescribeCluster's endpoint and CA plus a presigned STS
+//! token, refreshed in the background — so a CI job needs neither kubectl nor the aws CLI.
+
+use super::{Kube, token};
+use crate::cloud::Aws;
+use crate::plan::observed::Cluster;
+use anyhow::{Context, bail};
+use aws_credential_types::provider::ProvideCredentials;
+use base64::Engine;
+use http::{HeaderValue, Request, header::AUTHORIZATION};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::task::{Context as TaskContext, Poll};
+use std::time::SystemTime;
+
+/// How kedactl (and helm, which it runs) reach the cluster.
+#[derive(Clone)]
+pub enum Access {
+    /// A kubeconfig (None: $KUBECONFIG or ~/.kube/config) and an optional context in it.
+    Kubeconfig {
+        path: Option<PathBuf>,
+        context: Option<String>,
+    },
+    /// Built from EKS: endpoint, CA bundle (base64 PEM, as DescribeCluster returns it), token.
+    Eks {
+        server: String,
+        ca_data: String,
+        token: Token,
+    },
+    /// A client handed in directly (tests); helm cannot reach it.
+    Direct,
+}
+
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Access::Kubeconfig { path, context } => f
+                .debug_struct("Kubeconfig")
+                .field("path", path)
+                .field("context", context)
+                .finish(),
+            Access::Eks { server, .. } => f.debug_struct("Eks").field("server", server).finish(),
+            Access::Direct => f.write_str("Direct"),
+        }
+    }
+}
+
+/// The current EKS token, replaced in the background before EKS stops accepting it.
+#[derive(Clone, Default)]
+pub struct Token(Arc<RwLock<String>>);
+
+impl Token {
+    pub fn current(&self) -> String {
+        self.0.read().expect("token lock").clone()
+    }
+
+    fn set(&self, t: String) {
+        *self.0.write().expect("token lock") = t;
+    }
+}
+
+/// What the user said about cluster access.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+impl Options {
+    fn wants_kubeconfig(&self) -> bool {
+        self.kubeconfig.is_some()
+            || self.context.is_some()
+            || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+    }
+}
+
+/// Connect to the cluster described by `cluster` (DescribeCluster), as `opts` says.
+pub async fn connect(
+    aws: &Aws,
+    name: &str,
+    cluster: Option<&Cluster>,
+    sts_host: &str,
+    opts: &Options,
+) -> anyhow::Result<Kube> {
+    if opts.wants_kubeconfig() {
+        let kc = match &opts.kubeconfig {
+            Some(p) => Kubeconfig::read_from(p)
+                .with_context(|| format!("cannot read the kubeconfig {}", p.display()))?,
+            None => Kubeconfig::read().context("cannot read the kubeconfig ($KUBECONFIG)")?,
+        };
+        let kopts = KubeConfigOptions {
+            context: opts.context.clone(),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kc, &kopts)
+            .await
+            .context("cannot use the kubeconfig (check --context)")?;
+        if let Some(endpoint) = cluster.and_then(|c| c.endpoint.as_deref()) {
+            same_server(&config.cluster_url.to_string(), endpoint, name)?;
+        }
+        let client = kube::Client::try_from(config)?;
+        return Ok(Kube::new(
+            client,
+            Access::Kubeconfig {
+                path: opts.kubeconfig.clone(),
+                context: opts.context.clone(),
+            },
+        ));
+    }
+    let Some(c) = cluster else {
+        bail!("cannot reach EKS cluster {name}: it was not found (check --cluster and --region)");
+    };
+    let (Some(server), Some(ca_data)) = (&c.endpoint, &c.certificate_authority) else {
+        bail!(
+            "EKS cluster {name} has no API endpoint yet (status {}): wait until it is ACTIVE",
+            c.status
+        );
+    };
+    let mut config = kube::Config::new(
+        server
+            .parse()
+            .with_context(|| format!("EKS returned an invalid endpoint {server:?}"))?,
+    );
+    config.root_cert = Some(pem_certificates(ca_data)?);
+    let provider = aws
+        .credentials
+        .clone()
+        .context("no AWS credentials to sign the EKS token with")?;
+    let region = aws.region.clone();
+    let sign = {
+        let (name, sts_host) = (name.to_string(), sts_host.to_string());
+        move |creds: &aws_credential_types::Credentials| {
+            token::token(creds, &region, &sts_host, &name, SystemTime::now())
+        }
+    };
+    let creds = provider
+        .provide_credentials()
+        .await
+        .context("cannot load AWS credentials to sign the EKS token")?;
+    let tok = Token::default();
+    tok.set(sign(&creds)?);
+    // Refresh in the background: a long `up` (KEDA install, rollouts) outlives one token.
+    let refresh = tok.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(token::REFRESH_AFTER).await;
+            if let Ok(creds) = provider.provide_credentials().await
+                && let Ok(t) = sign(&creds)
+            {
+                refresh.set(t);
+            }
+        }
+    });
+    let client = kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&Bearer(tok.clone()))
+        .build();
+    Ok(Kube::new(
+        client,
+        Access::Eks {
+            server: server.clone(),
+            ca_data: ca_data.to_string(),
+            token: tok,
+        },
+    ))
+}
+
+/// Refuse a kubeconfig that points at another cluster than --cluster.
+fn same_server(kubeconfig: &str, eks: &str, name: &str) -> anyhow::Result<()> {
+    let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+    if norm(kubeconfig) != norm(eks) {
+        bail!(
+            "the kubeconfig points at {kubeconfig}, but EKS cluster {name} is at {eks}: choose its \
+             context with --context, or drop --kubeconfig/--context to let kedactl connect from EKS"
+        );
+    }
+    Ok(())
+}
+
+/// DER certificates from DescribeCluster's `certificateAuthority.data` (base64 of PEM).
+pub fn pem_certificates(ca_data: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pem = b64
+        .decode(ca_data.trim())
+        .context("the cluster's CA data is not base64")?;
+    let pem = String::from_utf8(pem).context("the cluster's CA data is not PEM text")?;
+    let mut certs = Vec::new();
+    let mut body: Option<String> = None;
+    for line in pem.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            body = Some(String::new());
+        } else if line.starts_with("-----END CERTIFICATE") {
+            let text = body.take().unwrap_or_default();
+            certs.push(
+                b64.decode(text)
+                    .context("the cluster's CA certificate is not valid base64")?,
+            );
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if certs.is_empty() {
+        bail!("the cluster's CA data holds no certificate");
+    }
+    Ok(certs)
+}
+
+/// Adds `Authorization: Bearer <current EKS token>` to every request.
+struct Bearer(Token);
+
+impl<S> tower::Layer<S> for Bearer {
+    type Service = BearerService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerService {
+            inner,
+            token: self.0.clone(),
+        }
+    }
+}
+
+pub struct BearerService<S> {
+    inner: S,
+    token: Token,
+}
+
+impl<S, B> tower::Service<Request<B>> for BearerService<S>
+where
+    S: tower::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", self.token.current())) {
+            req.headers_mut().insert(AUTHORIZATION, v);
+        }
+        self.inner.call(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_data_is_base64_of_pem() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let der = b"\x30\x82\x01\x0a-fake-der";
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            b64.encode(der)
+        );
+        let certs = pem_certificates(&b64.encode(pem.as_bytes())).unwrap();
+        assert_eq!(certs, vec![der.to_vec()]);
+        let err = pem_certificates("bm90IGEgcGVt").unwrap_err().to_string();
+        assert!(err.contains("no certificate"), "{err}");
+        assert!(pem_certificates("%%%").is_err());
+    }
+
+    #[test]
+    fn a_kubeconfig_for_another_cluster_is_refused() {
+        assert!(same_server("https://ABC.gr7.us-east-1.eks.amazonaws.com/", "https://abc.gr7.us-east-1.eks.amazonaws.com", "demo").is_ok());
+        let err = same_server("https://kind:6443", "https://abc.eks.amazonaws.com", "demo")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--context") && err.contains("demo"), "{err}");
+    }
+}

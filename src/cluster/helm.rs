@@ -1,0 +1,172 @@
+//! Installing and removing KEDA with `helm` (the chart's own install path, not a copy of its
+//! manifests). The arguments are built by pure functions; `run` executes them.
+
+use super::connect::Access;
+use std::io::Write;
+use std::process::Stdio;
+
+pub const REPO: &str = "https://kedacore.github.io/charts";
+pub const RELEASE: &str = "keda";
+
+/// What to install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    pub namespace: String,
+    pub version: String,
+    pub service_account: String,
+    /// IRSA mode: the operator role the chart annotates its service account with.
+    pub irsa_role_arn: Option<String>,
+}
+
+/// `helm upgrade --install keda keda --repo … --version …` (idempotent, no `helm repo add`).
+pub fn install_args(i: &Install) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "upgrade", "--install", RELEASE, "keda", "--repo", REPO, "--version", &i.version,
+        "--namespace", &i.namespace, "--create-namespace",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push("--set".into());
+    a.push(format!("serviceAccount.operator.name={}", i.service_account));
+    // Pod Identity needs nothing from the chart; IRSA values on would make IRSA win.
+    match &i.irsa_role_arn {
+        None => a.extend(["--set".into(), "podIdentity.aws.irsa.enabled=false".into()]),
+        Some(arn) => a.extend([
+            "--set".into(),
+            "podIdentity.aws.irsa.enabled=true".into(),
+            "--set".into(),
+            format!("podIdentity.aws.irsa.roleArn={arn}"),
+        ]),
+    }
+    a
+}
+
+pub fn uninstall_args(namespace: &str) -> Vec<String> {
+    ["uninstall", RELEASE, "--namespace", namespace, "--wait"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The command line to show a person (when helm is missing, or with -v).
+pub fn command_line(args: &[String]) -> String {
+    let mut s = String::from("helm");
+    for a in args {
+        s.push(' ');
+        s.push_str(a);
+    }
+    s
+}
+
+/// Run helm against the cluster kedactl is connected to; the error carries its stderr.
+pub async fn run(access: &Access, args: &[String]) -> Result<(), String> {
+    let mut cmd = tokio::process::Command::new("helm");
+    cmd.args(args).stdin(Stdio::null());
+    // Keep the kubeconfig file alive until helm exits.
+    let _kubeconfig = match access {
+        Access::Kubeconfig { path, context } => {
+            if let Some(p) = path {
+                cmd.arg("--kubeconfig").arg(p);
+            }
+            if let Some(c) = context {
+                cmd.arg("--kube-context").arg(c);
+            }
+            None
+        }
+        Access::Eks {
+            server,
+            ca_data,
+            token,
+        } => {
+            let file = kubeconfig(server, ca_data, &token.current())
+                .map_err(|e| format!("cannot write a kubeconfig for helm: {e}"))?;
+            cmd.arg("--kubeconfig").arg(file.path());
+            Some(file)
+        }
+        Access::Direct => None,
+    };
+    let out = match cmd.output().await {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "helm is not on PATH: install it (https://helm.sh/docs/intro/install/) and run \
+                 `kedactl up` again, or run it yourself:\n    {}",
+                command_line(args)
+            ));
+        }
+        Err(e) => return Err(format!("cannot run helm: {e}")),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(format!(
+        "`{}` failed ({}): {}",
+        command_line(args),
+        out.status,
+        stderr.trim()
+    ))
+}
+
+/// A private (0600) kubeconfig holding the EKS endpoint, CA and current token.
+fn kubeconfig(server: &str, ca_data: &str, token: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let doc = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "eks", "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "users": [{"name": "kedactl", "user": {"token": token}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "kedactl"}}],
+        "current-context": "eks",
+    });
+    let mut f = tempfile::Builder::new().prefix("kedactl-kubeconfig-").tempfile()?;
+    f.write_all(doc.to_string().as_bytes())?;
+    f.flush()?;
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn install(irsa: Option<&str>) -> Install {
+        Install {
+            namespace: "keda".into(),
+            version: "2.20.2".into(),
+            service_account: "keda-operator".into(),
+            irsa_role_arn: irsa.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn install_pins_the_chart_and_keeps_irsa_off_for_pod_identity() {
+        assert_eq!(
+            command_line(&install_args(&install(None))),
+            "helm upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2 \
+             --namespace keda --create-namespace --set serviceAccount.operator.name=keda-operator \
+             --set podIdentity.aws.irsa.enabled=false"
+        );
+        let irsa = install_args(&install(Some("arn:aws:iam::1:role/keda-operator")));
+        assert!(irsa.contains(&"podIdentity.aws.irsa.enabled=true".to_string()));
+        assert!(irsa.contains(&"podIdentity.aws.irsa.roleArn=arn:aws:iam::1:role/keda-operator".to_string()));
+        assert_eq!(
+            command_line(&uninstall_args("keda")),
+            "helm uninstall keda --namespace keda --wait"
+        );
+    }
+
+    #[test]
+    fn the_eks_kubeconfig_is_private_and_complete() {
+        let f = kubeconfig("https://x.eks.amazonaws.com", "Q0E=", "k8s-aws-v1.abc").unwrap();
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["users"][0]["user"]["token"], "k8s-aws-v1.abc");
+        assert_eq!(v["clusters"][0]["cluster"]["certificate-authority-data"], "Q0E=");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(f.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "kubeconfig must not be readable by others");
+        }
+    }
+}

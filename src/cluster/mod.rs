@@ -1,0 +1,376 @@
+//! The Kubernetes boundary: one `kube::Client` (from a kubeconfig, or built from EKS itself with
+//! a presigned STS token), raw REST calls on the handful of kinds kedactl touches, and the error
+//! shapes the rest of kedactl needs. Decisions (is a rollout done? which KEDA is this?) are pure
+//! functions in the submodules.
+
+pub mod connect;
+pub mod helm;
+pub mod keda;
+pub mod rollout;
+pub mod token;
+
+use http::{Method, Request, header};
+use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use connect::Access;
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "kedactl";
+
+/// A connected cluster.
+#[derive(Clone)]
+pub struct Kube {
+    client: kube::Client,
+    /// How `helm` reaches the same cluster.
+    pub access: Access,
+    calls: Arc<Calls>,
+}
+
+#[derive(Default)]
+struct Calls {
+    read: AtomicUsize,
+    mutating: AtomicUsize,
+}
+
+impl fmt::Debug for Kube {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kube").field("access", &self.access).finish()
+    }
+}
+
+/// Where a kind lives in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    /// "" for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub namespaced: bool,
+}
+
+/// The kinds kedactl reads or writes.
+pub fn resource(kind: &str) -> Option<Resource> {
+    let r = |group, version, plural, namespaced| {
+        Some(Resource {
+            group,
+            version,
+            plural,
+            namespaced,
+        })
+    };
+    match kind {
+        "Namespace" => r("", "v1", "namespaces", false),
+        "ServiceAccount" => r("", "v1", "serviceaccounts", true),
+        "ConfigMap" => r("", "v1", "configmaps", true),
+        "Secret" => r("", "v1", "secrets", true),
+        "Service" => r("", "v1", "services", true),
+        "Pod" => r("", "v1", "pods", true),
+        "Event" => r("", "v1", "events", true),
+        "Deployment" => r("apps", "v1", "deployments", true),
+        "StatefulSet" => r("apps", "v1", "statefulsets", true),
+        "DaemonSet" => r("apps", "v1", "daemonsets", true),
+        "Job" => r("batch", "v1", "jobs", true),
+        "CronJob" => r("batch", "v1", "cronjobs", true),
+        "HorizontalPodAutoscaler" => r("autoscaling", "v2", "horizontalpodautoscalers", true),
+        "ScaledObject" => r("keda.sh", "v1alpha1", "scaledobjects", true),
+        "ScaledJob" => r("keda.sh", "v1alpha1", "scaledjobs", true),
+        "TriggerAuthentication" => r("keda.sh", "v1alpha1", "triggerauthentications", true),
+        "ClusterTriggerAuthentication" => {
+            r("keda.sh", "v1alpha1", "clustertriggerauthentications", false)
+        }
+        "CustomResourceDefinition" => r(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            false,
+        ),
+        "APIService" => r("apiregistration.k8s.io", "v1", "apiservices", false),
+        _ => None,
+    }
+}
+
+/// `/apis/apps/v1/namespaces/security/deployments/q-read` and the like. `name` None: the
+/// collection; `namespace` None on a namespaced kind: across all namespaces.
+pub fn path(kind: &str, namespace: Option<&str>, name: Option<&str>) -> String {
+    let r = resource(kind).unwrap_or_else(|| panic!("kedactl does not know the kind {kind}"));
+    let mut p = if r.group.is_empty() {
+        format!("/api/{}", r.version)
+    } else {
+        format!("/apis/{}/{}", r.group, r.version)
+    };
+    if let (true, Some(ns)) = (r.namespaced, namespace) {
+        p.push_str(&format!("/namespaces/{ns}"));
+    }
+    p.push('/');
+    p.push_str(r.plural);
+    if let Some(n) = name {
+        p.push('/');
+        p.push_str(n);
+    }
+    p
+}
+
+/// A failed Kubernetes call, with what kedactl was doing.
+#[derive(Debug, thiserror::Error)]
+pub struct KubeError {
+    /// e.g. "apply Deployment security/q-read".
+    pub doing: String,
+    /// HTTP status when the API server answered.
+    pub code: Option<u16>,
+    pub reason: String,
+    pub message: String,
+}
+
+impl KubeError {
+    fn new(doing: String, e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(s) => KubeError {
+                doing,
+                code: Some(s.code),
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            },
+            other => KubeError {
+                doing,
+                code: None,
+                reason: String::new(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code == Some(404)
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.code == Some(409)
+    }
+
+    /// 401/403: the caller reached the cluster but may not do this.
+    pub fn is_denied(&self) -> bool {
+        matches!(self.code, Some(401 | 403))
+    }
+}
+
+impl fmt::Display for KubeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.doing)?;
+        match self.code {
+            Some(401) => write!(
+                f,
+                "the API server did not accept kedactl's credentials (401 Unauthorized): the AWS \
+                 principal has no access entry (or aws-auth mapping) on this cluster"
+            ),
+            Some(409) if self.reason == "Conflict" && self.message.contains("conflict") => {
+                write!(
+                    f,
+                    "{}; kedactl does not take over fields another manager owns: pass \
+                     --force-conflicts to take them",
+                    self.message
+                )
+            }
+            Some(code) => write!(f, "{} ({code} {})", self.message, self.reason),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, KubeError>;
+
+/// `kind ns/name` for messages.
+pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+impl Kube {
+    /// A client over any service (tests pass a `tower_test` API-server verifier).
+    pub fn new(client: kube::Client, access: Access) -> Self {
+        Kube {
+            client,
+            access,
+            calls: Arc::default(),
+        }
+    }
+
+    /// (reads, changing calls) made so far.
+    pub fn calls(&self) -> (usize, usize) {
+        (
+            self.calls.read.load(Ordering::Relaxed),
+            self.calls.mutating.load(Ordering::Relaxed),
+        )
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: String,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        doing: impl Fn() -> String,
+    ) -> Result<Value> {
+        let counter = if method == Method::GET {
+            &self.calls.read
+        } else {
+            &self.calls.mutating
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let req = req.body(body).map_err(|e| KubeError {
+            doing: doing(),
+            code: None,
+            reason: String::new(),
+            message: e.to_string(),
+        })?;
+        self.client
+            .request::<Value>(req)
+            .await
+            .map_err(|e| KubeError::new(doing(), e))
+    }
+
+    /// The object, or None when it does not exist.
+    pub async fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
+        let uri = path(kind, namespace, Some(name));
+        match self
+            .send(Method::GET, uri, None, vec![], || {
+                format!("read {}", describe(kind, namespace, name))
+            })
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The items of a list (in one namespace, or all when None), filtered by a label selector.
+    pub async fn list(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Vec<Value>> {
+        let mut uri = path(kind, namespace, None);
+        if let Some(s) = selector {
+            uri.push_str(&format!("?labelSelector={}", encode(s)));
+        }
+        let list = self
+            .send(Method::GET, uri, None, vec![], || {
+                format!(
+                    "list {kind}s{}",
+                    namespace.map(|n| format!(" in {n}")).unwrap_or_default()
+                )
+            })
+            .await?;
+        Ok(match list["items"].clone() {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        })
+    }
+
+    /// Server-side apply with field manager `kedactl`; `force` takes over conflicting fields.
+    pub async fn apply(&self, manifest: &Value, force: bool) -> Result<Value> {
+        let (kind, ns, name) = crate::render::object_ref(manifest);
+        let mut uri = format!(
+            "{}?fieldManager={FIELD_MANAGER}",
+            path(&kind, ns.as_deref(), Some(&name))
+        );
+        if force {
+            uri.push_str("&force=true");
+        }
+        let body = serde_json::to_vec(manifest).expect("a JSON value serializes");
+        self.send(
+            Method::PATCH,
+            uri,
+            Some("application/apply-patch+yaml"),
+            body,
+            || format!("apply {}", describe(&kind, ns.as_deref(), &name)),
+        )
+        .await
+    }
+
+    /// A JSON merge patch (e.g. the restart annotation, as `kubectl rollout restart` does).
+    pub async fn merge_patch(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Value> {
+        let uri = format!(
+            "{}?fieldManager={FIELD_MANAGER}",
+            path(kind, namespace, Some(name))
+        );
+        self.send(
+            Method::PATCH,
+            uri,
+            Some("application/merge-patch+json"),
+            serde_json::to_vec(patch).expect("a JSON value serializes"),
+            || format!("patch {}", describe(kind, namespace, name)),
+        )
+        .await
+    }
+
+    /// Delete with foreground propagation (dependents go first). False when already gone.
+    pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {
+        let uri = format!(
+            "{}?propagationPolicy=Foreground",
+            path(kind, namespace, Some(name))
+        );
+        match self
+            .send(Method::DELETE, uri, None, vec![], || {
+                format!("delete {}", describe(kind, namespace, name))
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Percent-encode a query value (label selectors hold `=`, `,` and `!`).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_api_conventions() {
+        assert_eq!(path("Namespace", None, Some("security")), "/api/v1/namespaces/security");
+        assert_eq!(
+            path("ServiceAccount", Some("security"), Some("sa")),
+            "/api/v1/namespaces/security/serviceaccounts/sa"
+        );
+        assert_eq!(
+            path("ScaledObject", Some("security"), Some("so")),
+            "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/so"
+        );
+        assert_eq!(path("Deployment", None, None), "/apis/apps/v1/deployments");
+        assert_eq!(
+            path("CustomResourceDefinition", Some("ignored"), Some("scaledobjects.keda.sh")),
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh"
+        );
+        assert_eq!(encode("app=keda-operator,tier!=x"), "app%3Dkeda-operator%2Ctier%21%3Dx");
+    }
+}

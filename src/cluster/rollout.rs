@@ -1,0 +1,178 @@
+//! Restarting a Deployment the way `kubectl rollout restart` does, deciding when its rollout is
+//! done (the `kubectl rollout status` rules), and checking that its newest pod got the Pod
+//! Identity credentials the EKS webhook injects at pod creation.
+
+use super::{Kube, KubeError, Result};
+use serde_json::{Value, json};
+
+pub const CREDENTIALS_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+pub const TOKEN_FILE: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+
+/// The patch `kubectl rollout restart` sends: a new pod-template annotation.
+pub fn restart_patch(now_rfc3339: &str) -> Value {
+    json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": now_rfc3339
+    }}}}})
+}
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rollout {
+    Done,
+    /// Still going, with a line for the progress display.
+    Waiting(String),
+}
+
+/// `kubectl rollout status` for a Deployment object.
+pub fn status(d: &Value) -> Rollout {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let generation = n(&d["metadata"]["generation"]);
+    let s = &d["status"];
+    if n(&s["observedGeneration"]) < generation {
+        return Rollout::Waiting("waiting for the controller to see the new spec".into());
+    }
+    let wanted = d["spec"]["replicas"].as_u64().unwrap_or(1);
+    let (updated, replicas, available) = (n(&s["updatedReplicas"]), n(&s["replicas"]), n(&s["availableReplicas"]));
+    if updated < wanted {
+        return Rollout::Waiting(format!("{updated} of {wanted} new pods created"));
+    }
+    if replicas > updated {
+        return Rollout::Waiting(format!("{} old pods terminating", replicas - updated));
+    }
+    if available < updated {
+        return Rollout::Waiting(format!("{available} of {updated} new pods available"));
+    }
+    Rollout::Done
+}
+
+/// The pod-identity variables a pod lacks (empty: credentials were injected).
+pub fn missing_env(pod: &Value, container: &str) -> Vec<&'static str> {
+    let containers = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    let c = containers
+        .iter()
+        .find(|c| c["name"] == container)
+        .or(containers.first());
+    let names: Vec<&str> = c
+        .and_then(|c| c["env"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    [CREDENTIALS_URI, TOKEN_FILE]
+        .into_iter()
+        .filter(|v| !names.contains(v))
+        .collect()
+}
+
+/// The newest running (not terminating) pod among `pods`.
+pub fn newest(pods: &[Value]) -> Option<&Value> {
+    pods.iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .max_by(|a, b| {
+            let t = |p: &Value| p["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_string();
+            t(a).cmp(&t(b))
+        })
+}
+
+/// A label selector from a Deployment's `spec.selector.matchLabels`.
+pub fn selector(d: &Value) -> Option<String> {
+    let labels = d["spec"]["selector"]["matchLabels"].as_object()?;
+    let parts: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// The Deployment, or an error saying it does not exist.
+pub async fn deployment(kube: &Kube, ns: &str, name: &str) -> Result<Value> {
+    kube.get("Deployment", Some(ns), name).await?.ok_or_else(|| KubeError {
+        doing: format!("read Deployment {ns}/{name}"),
+        code: Some(404),
+        reason: "NotFound".into(),
+        message: "it does not exist".into(),
+    })
+}
+
+/// The newest pod of a Deployment and the pod-identity variables it lacks.
+pub async fn pod_identity(kube: &Kube, ns: &str, name: &str) -> Result<Option<(String, Vec<&'static str>)>> {
+    let d = deployment(kube, ns, name).await?;
+    let Some(sel) = selector(&d) else {
+        return Ok(None);
+    };
+    let pods = kube.list("Pod", Some(ns), Some(&sel)).await?;
+    Ok(newest(&pods).map(|p| {
+        let container = d["spec"]["template"]["spec"]["containers"][0]["name"]
+            .as_str()
+            .unwrap_or(name);
+        (
+            p["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            missing_env(p, container),
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(generation: u64, spec: u64, status: Value) -> Value {
+        json!({"metadata": {"generation": generation}, "spec": {"replicas": spec}, "status": status})
+    }
+
+    #[test]
+    fn rollout_status_follows_kubectl() {
+        let s = |g, r, st| status(&dep(g, r, st));
+        assert_eq!(
+            s(2, 1, json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})),
+            Rollout::Waiting("waiting for the controller to see the new spec".into())
+        );
+        assert_eq!(
+            s(2, 2, json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 2})),
+            Rollout::Waiting("1 of 2 new pods created".into())
+        );
+        assert_eq!(
+            s(2, 1, json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1})),
+            Rollout::Waiting("1 old pods terminating".into())
+        );
+        assert_eq!(
+            s(2, 1, json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1})),
+            Rollout::Waiting("0 of 1 new pods available".into())
+        );
+        assert_eq!(
+            s(2, 1, json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})),
+            Rollout::Done
+        );
+        // Scaled to zero (KEDA's minReplicaCount 0): nothing to wait for.
+        assert_eq!(s(3, 0, json!({"observedGeneration": 3})), Rollout::Done);
+    }
+
+    #[test]
+    fn the_newest_live_pod_is_checked_for_both_variables() {
+        let pod = |name: &str, created: &str, env: Value, deleting: bool| {
+            let mut p = json!({"metadata": {"name": name, "creationTimestamp": created},
+                "spec": {"containers": [{"name": "keda-operator", "env": env}]}});
+            if deleting {
+                p["metadata"]["deletionTimestamp"] = json!("2026-11-24T08:00:00Z");
+            }
+            p
+        };
+        let both = json!([{"name": CREDENTIALS_URI, "value": "http://169.254.170.23/v1/credentials"},
+                          {"name": TOKEN_FILE, "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}]);
+        let pods = vec![
+            pod("old", "2026-11-24T07:00:00Z", json!([]), false),
+            pod("new", "2026-11-24T08:00:00Z", both.clone(), false),
+            pod("newer-but-terminating", "2026-11-24T09:00:00Z", json!([]), true),
+        ];
+        let p = newest(&pods).unwrap();
+        assert_eq!(p["metadata"]["name"], "new");
+        assert!(missing_env(p, "keda-operator").is_empty());
+        assert_eq!(missing_env(&pods[0], "keda-operator"), [CREDENTIALS_URI, TOKEN_FILE]);
+        let one = pod("x", "t", json!([{"name": TOKEN_FILE, "value": "f"}]), false);
+        assert_eq!(missing_env(&one, "keda-operator"), [CREDENTIALS_URI]);
+        assert_eq!(
+            selector(&json!({"spec": {"selector": {"matchLabels": {"app": "keda-operator"}}}})),
+            Some("app=keda-operator".into())
+        );
+    }
+}

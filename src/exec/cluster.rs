@@ -1,0 +1,189 @@
+//! The cluster half of the executor: KEDA install/uninstall through helm, server-side apply,
+//! rollout restarts with the Pod Identity check, and deletions that wait until the object is gone.
+
+use super::{Options, StepError};
+use crate::cluster::{self, Kube, helm, keda, rollout};
+use crate::output::progress::Progress;
+use crate::plan::{Action, Step};
+use serde_json::json;
+use std::time::{Instant, SystemTime};
+
+pub(super) async fn apply(
+    kube: Option<&Kube>,
+    step: &Step,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<(), StepError> {
+    let Some(kube) = kube else {
+        return Err(StepError::Other(
+            "kedactl is not connected to the cluster (internal: cluster step without a client)".into(),
+        ));
+    };
+    let wait = Wait { kube, step, opts, progress };
+    match &step.action {
+        Action::InstallKeda {
+            namespace,
+            service_account,
+            version,
+            irsa_role_arn,
+            stack,
+        } => {
+            // A namespace that already exists is not taken over (down would delete it).
+            if kube.get("Namespace", None, namespace).await?.is_none() {
+                kube.apply(
+                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                        "name": namespace, "labels": crate::model::ownership(stack)}}),
+                    false,
+                )
+                .await?;
+            }
+            // The marker goes first: if helm is interrupted, `down` still knows who started it.
+            kube.apply(&keda::marker(namespace, stack, version), opts.force_conflicts)
+                .await?;
+            let args = helm::install_args(&helm::Install {
+                namespace: namespace.clone(),
+                version: version.clone(),
+                service_account: service_account.clone(),
+                irsa_role_arn: irsa_role_arn.clone(),
+            });
+            progress.waiting(&step.id, &step.summary, "running helm");
+            helm::run(&kube.access, &args).await.map_err(StepError::Other)?;
+            for d in [keda::OPERATOR, keda::METRICS_SERVER] {
+                wait.rollout(namespace, d).await?;
+            }
+        }
+        Action::Apply { manifest, .. } => {
+            kube.apply(manifest, opts.force_conflicts).await?;
+        }
+        Action::RestartDeployment {
+            namespace,
+            deployment,
+            ..
+        } => {
+            restart(kube, namespace, deployment).await?;
+            wait.rollout(namespace, deployment).await?;
+        }
+        Action::VerifyPodIdentity {
+            namespace,
+            deployment,
+        } => {
+            wait.rollout(namespace, deployment).await?;
+            let mut restarted = false;
+            loop {
+                let missing = match rollout::pod_identity(kube, namespace, deployment).await? {
+                    None => return Err(StepError::Other(format!(
+                        "Deployment {namespace}/{deployment} has no running pod to check"
+                    ))),
+                    Some((_, missing)) if missing.is_empty() => break,
+                    Some((pod, missing)) => format!("pod {pod} lacks {}", missing.join(" and ")),
+                };
+                if restarted {
+                    return Err(StepError::Other(format!(
+                        "{missing} even after a restart: the EKS Pod Identity webhook did not inject \
+                         credentials. Check that the eks-pod-identity-agent add-on is ACTIVE and the \
+                         association for the service account exists (`kedactl doctor`), then \
+                         `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+                    )));
+                }
+                // The webhook's association cache can lag a new association: restart once more.
+                progress.waiting(&step.id, &step.summary, &format!("{missing}; restarting once more"));
+                restart(kube, namespace, deployment).await?;
+                wait.rollout(namespace, deployment).await?;
+                restarted = true;
+            }
+        }
+        Action::DeleteObject {
+            kind,
+            namespace,
+            name,
+        } => {
+            if kube.delete(kind, namespace.as_deref(), name).await? {
+                wait.gone(kind, namespace.as_deref(), name).await?;
+            }
+        }
+        Action::UninstallKeda { namespace, stack } => {
+            helm::run(&kube.access, &helm::uninstall_args(namespace))
+                .await
+                .map_err(StepError::Other)?;
+            kube.delete("ConfigMap", Some(namespace), keda::MARKER).await?;
+            let ns = kube.get("Namespace", None, namespace).await?;
+            let labels = ns
+                .as_ref()
+                .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
+                .unwrap_or_default();
+            if crate::model::is_owned(&labels, stack)
+                && kube.delete("Namespace", None, namespace).await?
+            {
+                wait.gone("Namespace", None, namespace).await?;
+            }
+        }
+        _ => unreachable!("run_step sends AWS actions to exec::aws"),
+    }
+    Ok(())
+}
+
+async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> cluster::Result<()> {
+    let now = aws_smithy_types::DateTime::from(SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    kube.merge_patch(
+        "Deployment",
+        Some(namespace),
+        deployment,
+        &rollout::restart_patch(&now),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Polling with progress, bounded by the options' timeouts.
+struct Wait<'a> {
+    kube: &'a Kube,
+    step: &'a Step,
+    opts: &'a Options,
+    progress: &'a Progress,
+}
+
+impl Wait<'_> {
+    async fn rollout(&self, namespace: &str, deployment: &str) -> Result<(), StepError> {
+        let start = Instant::now();
+        loop {
+            let d = rollout::deployment(self.kube, namespace, deployment).await?;
+            let state = match rollout::status(&d) {
+                rollout::Rollout::Done => return Ok(()),
+                rollout::Rollout::Waiting(s) => s,
+            };
+            if start.elapsed() >= self.opts.rollout_timeout {
+                return Err(StepError::Other(format!(
+                    "Deployment {namespace}/{deployment} did not finish rolling out in {} s ({state}): \
+                     see `kubectl describe deployment/{deployment} -n {namespace}` and its pods' events",
+                    self.opts.rollout_timeout.as_secs()
+                )));
+            }
+            self.progress.waiting(
+                &self.step.id,
+                &self.step.summary,
+                &format!("{deployment}: {state}"),
+            );
+            tokio::time::sleep(self.opts.kube_poll).await;
+        }
+    }
+
+    async fn gone(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), StepError> {
+        let start = Instant::now();
+        while self.kube.get(kind, namespace, name).await?.is_some() {
+            if start.elapsed() >= self.opts.delete_timeout {
+                return Err(StepError::Other(format!(
+                    "{} is still terminating after {} s: check its finalizers (kubectl get {} -o yaml)",
+                    cluster::describe(kind, namespace, name),
+                    self.opts.delete_timeout.as_secs(),
+                    kind.to_lowercase()
+                )));
+            }
+            self.progress
+                .waiting(&self.step.id, &self.step.summary, "waiting until it is gone");
+            tokio::time::sleep(self.opts.kube_poll).await;
+        }
+        Ok(())
+    }
+}
