@@ -95,7 +95,7 @@ _kedactl() {
 
     case "${cmd}" in
         kedactl)
-            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down render simulate load scale validate init schema completions help"
+            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down render simulate load scale validate init schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +126,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -269,7 +277,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__completions)
-            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version bash elvish fish powershell zsh"
+            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,6 +308,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -443,7 +459,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__down)
-            opts="-f -o -y -v -q -h -V --force --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --force --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +490,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -799,7 +823,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__init)
-            opts="-f -o -y -v -q -h -V --stdout --force --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --stdout --force --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,6 +854,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -973,7 +1005,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__load)
-            opts="-f -o -y -v -q -h -V --count --rate --duration --body --seed --concurrency --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --count --rate --duration --body --seed --concurrency --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1028,6 +1060,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1171,7 +1211,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__plan)
-            opts="-f -o -y -v -q -h -V --offline --detailed-exitcode --adopt --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --offline --detailed-exitcode --adopt --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1202,6 +1242,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1345,7 +1393,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__render)
-            opts="-f -o -y -v -q -h -V --out-dir --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --out-dir --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1380,6 +1428,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1523,7 +1579,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__scale)
-            opts="-f -o -y -v -q -h -V --dry-run --once --current --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --dry-run --once --current --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1558,6 +1614,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1701,7 +1765,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__schema)
-            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1732,6 +1796,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1875,7 +1947,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__simulate)
-            opts="-f -o -y -v -q -h -V --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1946,6 +2018,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2089,7 +2169,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__up)
-            opts="-f -o -y -v -q -h -V --adopt --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --adopt --force-conflicts --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2120,6 +2200,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2263,7 +2351,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__validate)
-            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --kubeconfig --context --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2294,6 +2382,14 @@ _kedactl() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

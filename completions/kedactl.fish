@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -35,6 +35,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -101,6 +103,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -140,6 +144,7 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force-conflicts -d 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s q -l quiet -d 'Only results on stdout and errors on stderr'
@@ -156,6 +161,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -213,6 +220,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -269,6 +278,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -337,6 +348,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -397,6 +410,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -452,6 +467,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -508,6 +525,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -562,6 +581,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -618,6 +639,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -672,6 +695,8 @@ keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r

@@ -57,10 +57,10 @@ fn aws(eks: Client) -> Aws {
 
 fn fast() -> exec::Options {
     exec::Options {
-        cluster: "demo".into(),
         poll: Duration::from_millis(1),
         addon_timeout: Duration::from_secs(5),
         settle_timeout: Duration::from_secs(5),
+        ..exec::Options::new("demo")
     }
 }
 
@@ -251,7 +251,7 @@ async fn the_addon_is_created_then_waited_for_until_active() {
             .cloned()
             .collect(),
     };
-    let report = exec::execute(&aws(eks), &two, &fast(), &Progress::Silent).await;
+    let report = exec::execute(&aws(eks), None, &two, &fast(), &Progress::Silent).await;
     assert!(report.ok(), "{report:#?}");
     assert_eq!(create.num_calls(), 1);
     assert_eq!(describe.num_calls(), 3);
@@ -282,6 +282,7 @@ async fn a_failed_addon_reports_its_health_issues() {
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe]);
     let report = exec::execute(
         &aws(eks),
+        None,
         &step(&fresh_plan(), "eks:addon/eks-pod-identity-agent/wait"),
         &fast(),
         &Progress::Silent,
@@ -314,6 +315,7 @@ async fn the_addon_wait_gives_up_with_a_clear_message() {
     };
     let report = exec::execute(
         &aws(eks),
+        None,
         &step(&fresh_plan(), "eks:addon/eks-pod-identity-agent/wait"),
         &opts,
         &Progress::Silent,
@@ -347,6 +349,7 @@ async fn a_fresh_role_is_retried_until_eks_accepts_its_trust() {
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create]);
     let report = exec::execute(
         &aws(eks),
+        None,
         &step(&fresh_plan(), "eks:association/keda/keda-operator"),
         &fast(),
         &Progress::Silent,
@@ -371,6 +374,7 @@ async fn other_invalid_parameters_are_not_retried() {
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create]);
     let report = exec::execute(
         &aws(eks),
+        None,
         &step(&fresh_plan(), "eks:association/keda/keda-operator"),
         &fast(),
         &Progress::Silent,
@@ -415,6 +419,7 @@ async fn resource_in_use_repoints_the_existing_association() {
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create, &list, &update]);
     let report = exec::execute(
         &aws(eks),
+        None,
         &step(&fresh_plan(), "eks:association/keda/keda-operator"),
         &fast(),
         &Progress::Silent,

@@ -266,7 +266,14 @@ mod tests {
 
     #[test]
     fn a_kubeconfig_for_another_cluster_is_refused() {
-        assert!(same_server("https://ABC.gr7.us-east-1.eks.amazonaws.com/", "https://abc.gr7.us-east-1.eks.amazonaws.com", "demo").is_ok());
+        assert!(
+            same_server(
+                "https://ABC.gr7.us-east-1.eks.amazonaws.com/",
+                "https://abc.gr7.us-east-1.eks.amazonaws.com",
+                "demo"
+            )
+            .is_ok()
+        );
         let err = same_server("https://kind:6443", "https://abc.eks.amazonaws.com", "demo")
             .unwrap_err()
             .to_string();

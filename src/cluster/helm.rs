@@ -21,14 +21,26 @@ pub struct Install {
 /// `helm upgrade --install keda keda --repo … --version …` (idempotent, no `helm repo add`).
 pub fn install_args(i: &Install) -> Vec<String> {
     let mut a: Vec<String> = [
-        "upgrade", "--install", RELEASE, "keda", "--repo", REPO, "--version", &i.version,
-        "--namespace", &i.namespace, "--create-namespace",
+        "upgrade",
+        "--install",
+        RELEASE,
+        "keda",
+        "--repo",
+        REPO,
+        "--version",
+        &i.version,
+        "--namespace",
+        &i.namespace,
+        "--create-namespace",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     a.push("--set".into());
-    a.push(format!("serviceAccount.operator.name={}", i.service_account));
+    a.push(format!(
+        "serviceAccount.operator.name={}",
+        i.service_account
+    ));
     // Pod Identity needs nothing from the chart; IRSA values on would make IRSA win.
     match &i.irsa_role_arn {
         None => a.extend(["--set".into(), "podIdentity.aws.irsa.enabled=false".into()]),
@@ -110,7 +122,11 @@ pub async fn run(access: &Access, args: &[String]) -> Result<(), String> {
 }
 
 /// A private (0600) kubeconfig holding the EKS endpoint, CA and current token.
-fn kubeconfig(server: &str, ca_data: &str, token: &str) -> std::io::Result<tempfile::NamedTempFile> {
+fn kubeconfig(
+    server: &str,
+    ca_data: &str,
+    token: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let doc = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Config",
@@ -119,7 +135,9 @@ fn kubeconfig(server: &str, ca_data: &str, token: &str) -> std::io::Result<tempf
         "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "kedactl"}}],
         "current-context": "eks",
     });
-    let mut f = tempfile::Builder::new().prefix("kedactl-kubeconfig-").tempfile()?;
+    let mut f = tempfile::Builder::new()
+        .prefix("kedactl-kubeconfig-")
+        .tempfile()?;
     f.write_all(doc.to_string().as_bytes())?;
     f.flush()?;
     Ok(f)
@@ -148,7 +166,9 @@ mod tests {
         );
         let irsa = install_args(&install(Some("arn:aws:iam::1:role/keda-operator")));
         assert!(irsa.contains(&"podIdentity.aws.irsa.enabled=true".to_string()));
-        assert!(irsa.contains(&"podIdentity.aws.irsa.roleArn=arn:aws:iam::1:role/keda-operator".to_string()));
+        assert!(irsa.contains(
+            &"podIdentity.aws.irsa.roleArn=arn:aws:iam::1:role/keda-operator".to_string()
+        ));
         assert_eq!(
             command_line(&uninstall_args("keda")),
             "helm uninstall keda --namespace keda --wait"
@@ -161,7 +181,10 @@ mod tests {
         let text = std::fs::read_to_string(f.path()).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["users"][0]["user"]["token"], "k8s-aws-v1.abc");
-        assert_eq!(v["clusters"][0]["cluster"]["certificate-authority-data"], "Q0E=");
+        assert_eq!(
+            v["clusters"][0]["cluster"]["certificate-authority-data"],
+            "Q0E="
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -131,13 +131,19 @@ mod tests {
     #[test]
     fn the_version_comes_from_the_operator_image() {
         let k = from_operators(&[operator("keda", "ghcr.io/kedacore/keda:2.20.2")]).unwrap();
-        assert_eq!((k.namespace.as_str(), k.version.as_str()), ("keda", "2.20.2"));
+        assert_eq!(
+            (k.namespace.as_str(), k.version.as_str()),
+            ("keda", "2.20.2")
+        );
         let k = from_operators(&[operator(
             "ops",
             "registry.local:5000/kedacore/keda:v2.12.1@sha256:abc",
         )])
         .unwrap();
-        assert_eq!((k.namespace.as_str(), k.version.as_str()), ("ops", "2.12.1"));
+        assert_eq!(
+            (k.namespace.as_str(), k.version.as_str()),
+            ("ops", "2.12.1")
+        );
         let k = from_operators(&[operator("keda", "registry.local:5000/keda")]).unwrap();
         assert_eq!(k.version, "unknown");
         assert!(from_operators(&[]).is_none());
@@ -152,7 +158,10 @@ mod tests {
             scalers: vec![],
         };
         let err = check_version(&keda("2.12.1"), "2.20.2").unwrap_err();
-        assert!(err.contains("too old") && err.contains("--version 2.20.2"), "{err}");
+        assert!(
+            err.contains("too old") && err.contains("--version 2.20.2"),
+            "{err}"
+        );
         assert!(check_version(&keda("2.13.0"), "2.20.2").is_ok());
         assert!(check_version(&keda("2.20.2"), "2.20.2").is_ok());
         assert!(check_version(&keda("10.0.0"), "2.20.2").is_ok());

@@ -37,7 +37,9 @@ struct Calls {
 
 impl fmt::Debug for Kube {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Kube").field("access", &self.access).finish()
+        f.debug_struct("Kube")
+            .field("access", &self.access)
+            .finish()
     }
 }
 
@@ -78,9 +80,12 @@ pub fn resource(kind: &str) -> Option<Resource> {
         "ScaledObject" => r("keda.sh", "v1alpha1", "scaledobjects", true),
         "ScaledJob" => r("keda.sh", "v1alpha1", "scaledjobs", true),
         "TriggerAuthentication" => r("keda.sh", "v1alpha1", "triggerauthentications", true),
-        "ClusterTriggerAuthentication" => {
-            r("keda.sh", "v1alpha1", "clustertriggerauthentications", false)
-        }
+        "ClusterTriggerAuthentication" => r(
+            "keda.sh",
+            "v1alpha1",
+            "clustertriggerauthentications",
+            false,
+        ),
         "CustomResourceDefinition" => r(
             "apiextensions.k8s.io",
             "v1",
@@ -238,7 +243,12 @@ impl Kube {
     }
 
     /// The object, or None when it does not exist.
-    pub async fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
+    pub async fn get(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>> {
         let uri = path(kind, namespace, Some(name));
         match self
             .send(Method::GET, uri, None, vec![], || {
@@ -357,7 +367,10 @@ mod tests {
 
     #[test]
     fn paths_follow_the_api_conventions() {
-        assert_eq!(path("Namespace", None, Some("security")), "/api/v1/namespaces/security");
+        assert_eq!(
+            path("Namespace", None, Some("security")),
+            "/api/v1/namespaces/security"
+        );
         assert_eq!(
             path("ServiceAccount", Some("security"), Some("sa")),
             "/api/v1/namespaces/security/serviceaccounts/sa"
@@ -368,9 +381,16 @@ mod tests {
         );
         assert_eq!(path("Deployment", None, None), "/apis/apps/v1/deployments");
         assert_eq!(
-            path("CustomResourceDefinition", Some("ignored"), Some("scaledobjects.keda.sh")),
+            path(
+                "CustomResourceDefinition",
+                Some("ignored"),
+                Some("scaledobjects.keda.sh")
+            ),
             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh"
         );
-        assert_eq!(encode("app=keda-operator,tier!=x"), "app%3Dkeda-operator%2Ctier%21%3Dx");
+        assert_eq!(
+            encode("app=keda-operator,tier!=x"),
+            "app%3Dkeda-operator%2Ctier%21%3Dx"
+        );
     }
 }

@@ -32,7 +32,11 @@ pub fn status(d: &Value) -> Rollout {
         return Rollout::Waiting("waiting for the controller to see the new spec".into());
     }
     let wanted = d["spec"]["replicas"].as_u64().unwrap_or(1);
-    let (updated, replicas, available) = (n(&s["updatedReplicas"]), n(&s["replicas"]), n(&s["availableReplicas"]));
+    let (updated, replicas, available) = (
+        n(&s["updatedReplicas"]),
+        n(&s["replicas"]),
+        n(&s["availableReplicas"]),
+    );
     if updated < wanted {
         return Rollout::Waiting(format!("{updated} of {wanted} new pods created"));
     }
@@ -47,7 +51,10 @@ pub fn status(d: &Value) -> Rollout {
 
 /// The pod-identity variables a pod lacks (empty: credentials were injected).
 pub fn missing_env(pod: &Value, container: &str) -> Vec<&'static str> {
-    let containers = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let c = containers
         .iter()
         .find(|c| c["name"] == container)
@@ -69,7 +76,12 @@ pub fn newest(pods: &[Value]) -> Option<&Value> {
     pods.iter()
         .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
         .max_by(|a, b| {
-            let t = |p: &Value| p["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_string();
+            let t = |p: &Value| {
+                p["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            };
             t(a).cmp(&t(b))
         })
 }
@@ -86,16 +98,22 @@ pub fn selector(d: &Value) -> Option<String> {
 
 /// The Deployment, or an error saying it does not exist.
 pub async fn deployment(kube: &Kube, ns: &str, name: &str) -> Result<Value> {
-    kube.get("Deployment", Some(ns), name).await?.ok_or_else(|| KubeError {
-        doing: format!("read Deployment {ns}/{name}"),
-        code: Some(404),
-        reason: "NotFound".into(),
-        message: "it does not exist".into(),
-    })
+    kube.get("Deployment", Some(ns), name)
+        .await?
+        .ok_or_else(|| KubeError {
+            doing: format!("read Deployment {ns}/{name}"),
+            code: Some(404),
+            reason: "NotFound".into(),
+            message: "it does not exist".into(),
+        })
 }
 
 /// The newest pod of a Deployment and the pod-identity variables it lacks.
-pub async fn pod_identity(kube: &Kube, ns: &str, name: &str) -> Result<Option<(String, Vec<&'static str>)>> {
+pub async fn pod_identity(
+    kube: &Kube,
+    ns: &str,
+    name: &str,
+) -> Result<Option<(String, Vec<&'static str>)>> {
     let d = deployment(kube, ns, name).await?;
     let Some(sel) = selector(&d) else {
         return Ok(None);
@@ -106,7 +124,10 @@ pub async fn pod_identity(kube: &Kube, ns: &str, name: &str) -> Result<Option<(S
             .as_str()
             .unwrap_or(name);
         (
-            p["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            p["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             missing_env(p, container),
         )
     }))
@@ -124,23 +145,43 @@ mod tests {
     fn rollout_status_follows_kubectl() {
         let s = |g, r, st| status(&dep(g, r, st));
         assert_eq!(
-            s(2, 1, json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})),
+            s(
+                2,
+                1,
+                json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})
+            ),
             Rollout::Waiting("waiting for the controller to see the new spec".into())
         );
         assert_eq!(
-            s(2, 2, json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 2})),
+            s(
+                2,
+                2,
+                json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 2})
+            ),
             Rollout::Waiting("1 of 2 new pods created".into())
         );
         assert_eq!(
-            s(2, 1, json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1})),
+            s(
+                2,
+                1,
+                json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1})
+            ),
             Rollout::Waiting("1 old pods terminating".into())
         );
         assert_eq!(
-            s(2, 1, json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1})),
+            s(
+                2,
+                1,
+                json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1})
+            ),
             Rollout::Waiting("0 of 1 new pods available".into())
         );
         assert_eq!(
-            s(2, 1, json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})),
+            s(
+                2,
+                1,
+                json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1})
+            ),
             Rollout::Done
         );
         // Scaled to zero (KEDA's minReplicaCount 0): nothing to wait for.
@@ -162,12 +203,20 @@ mod tests {
         let pods = vec![
             pod("old", "2026-11-24T07:00:00Z", json!([]), false),
             pod("new", "2026-11-24T08:00:00Z", both.clone(), false),
-            pod("newer-but-terminating", "2026-11-24T09:00:00Z", json!([]), true),
+            pod(
+                "newer-but-terminating",
+                "2026-11-24T09:00:00Z",
+                json!([]),
+                true,
+            ),
         ];
         let p = newest(&pods).unwrap();
         assert_eq!(p["metadata"]["name"], "new");
         assert!(missing_env(p, "keda-operator").is_empty());
-        assert_eq!(missing_env(&pods[0], "keda-operator"), [CREDENTIALS_URI, TOKEN_FILE]);
+        assert_eq!(
+            missing_env(&pods[0], "keda-operator"),
+            [CREDENTIALS_URI, TOKEN_FILE]
+        );
         let one = pod("x", "t", json!([{"name": TOKEN_FILE, "value": "f"}]), false);
         assert_eq!(missing_env(&one, "keda-operator"), [CREDENTIALS_URI]);
         assert_eq!(

@@ -79,7 +79,10 @@ mod tests {
             "test",
         );
         // 2026-11-24T08:00:00Z
-        (creds, SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_507_200))
+        (
+            creds,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_507_200),
+        )
     }
 
     fn decode(token: &str) -> (String, BTreeMap<String, String>) {
@@ -104,7 +107,14 @@ mod tests {
     #[test]
     fn the_token_is_a_presigned_get_caller_identity_bound_to_the_cluster() {
         let (creds, now) = fixed();
-        let t = token(&creds, "us-east-1", "sts.us-east-1.amazonaws.com", "demo", now).unwrap();
+        let t = token(
+            &creds,
+            "us-east-1",
+            "sts.us-east-1.amazonaws.com",
+            "demo",
+            now,
+        )
+        .unwrap();
         assert!(!t.contains('=') && !t.contains('+') && !t.contains('/'));
         let (base, q) = decode(&t);
         assert_eq!(base, "https://sts.us-east-1.amazonaws.com/");
@@ -142,7 +152,14 @@ mod tests {
             "test",
         );
         let (_, q) = decode(
-            &token(&session, "eu-west-1", "sts.eu-west-1.amazonaws.com", "demo", now).unwrap(),
+            &token(
+                &session,
+                "eu-west-1",
+                "sts.eu-west-1.amazonaws.com",
+                "demo",
+                now,
+            )
+            .unwrap(),
         );
         assert_eq!(q["X-Amz-Security-Token"], "session-token");
         assert!(q["X-Amz-Credential"].contains("eu-west-1"));

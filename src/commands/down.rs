@@ -1,7 +1,7 @@
 use super::{apply, online};
 use crate::ctx::Ctx;
-use crate::{observe, render};
 use crate::plan::teardown::{self, teardown};
+use crate::{observe, render};
 
 /// Remove what this stack created, in reverse order; anything it does not own is left alone
 #[derive(Debug, clap::Args)]

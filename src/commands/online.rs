@@ -238,6 +238,9 @@ mod tests {
         let text = access_error(e(401), &caller, "demo").to_string();
         assert!(text.contains("create-access-entry --cluster-name demo --principal-arn arn:aws:iam::123456789012:role/ci"), "{text}");
         let text = access_error(e(403), &caller, "demo").to_string();
-        assert!(text.contains("403 Forbidden") && text.contains("associate-access-policy"), "{text}");
+        assert!(
+            text.contains("403 Forbidden") && text.contains("associate-access-policy"),
+            "{text}"
+        );
     }
 }

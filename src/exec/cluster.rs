@@ -16,10 +16,16 @@ pub(super) async fn apply(
 ) -> Result<(), StepError> {
     let Some(kube) = kube else {
         return Err(StepError::Other(
-            "kedactl is not connected to the cluster (internal: cluster step without a client)".into(),
+            "kedactl is not connected to the cluster (internal: cluster step without a client)"
+                .into(),
         ));
     };
-    let wait = Wait { kube, step, opts, progress };
+    let wait = Wait {
+        kube,
+        step,
+        opts,
+        progress,
+    };
     match &step.action {
         Action::InstallKeda {
             namespace,
@@ -38,8 +44,11 @@ pub(super) async fn apply(
                 .await?;
             }
             // The marker goes first: if helm is interrupted, `down` still knows who started it.
-            kube.apply(&keda::marker(namespace, stack, version), opts.force_conflicts)
-                .await?;
+            kube.apply(
+                &keda::marker(namespace, stack, version),
+                opts.force_conflicts,
+            )
+            .await?;
             let args = helm::install_args(&helm::Install {
                 namespace: namespace.clone(),
                 version: version.clone(),
@@ -47,7 +56,9 @@ pub(super) async fn apply(
                 irsa_role_arn: irsa_role_arn.clone(),
             });
             progress.waiting(&step.id, &step.summary, "running helm");
-            helm::run(&kube.access, &args).await.map_err(StepError::Other)?;
+            helm::run(&kube.access, &args)
+                .await
+                .map_err(StepError::Other)?;
             for d in [keda::OPERATOR, keda::METRICS_SERVER] {
                 wait.rollout(namespace, d).await?;
             }
@@ -71,9 +82,11 @@ pub(super) async fn apply(
             let mut restarted = false;
             loop {
                 let missing = match rollout::pod_identity(kube, namespace, deployment).await? {
-                    None => return Err(StepError::Other(format!(
-                        "Deployment {namespace}/{deployment} has no running pod to check"
-                    ))),
+                    None => {
+                        return Err(StepError::Other(format!(
+                            "Deployment {namespace}/{deployment} has no running pod to check"
+                        )));
+                    }
                     Some((_, missing)) if missing.is_empty() => break,
                     Some((pod, missing)) => format!("pod {pod} lacks {}", missing.join(" and ")),
                 };
@@ -86,7 +99,11 @@ pub(super) async fn apply(
                     )));
                 }
                 // The webhook's association cache can lag a new association: restart once more.
-                progress.waiting(&step.id, &step.summary, &format!("{missing}; restarting once more"));
+                progress.waiting(
+                    &step.id,
+                    &step.summary,
+                    &format!("{missing}; restarting once more"),
+                );
                 restart(kube, namespace, deployment).await?;
                 wait.rollout(namespace, deployment).await?;
                 restarted = true;
@@ -105,7 +122,8 @@ pub(super) async fn apply(
             helm::run(&kube.access, &helm::uninstall_args(namespace))
                 .await
                 .map_err(StepError::Other)?;
-            kube.delete("ConfigMap", Some(namespace), keda::MARKER).await?;
+            kube.delete("ConfigMap", Some(namespace), keda::MARKER)
+                .await?;
             let ns = kube.get("Namespace", None, namespace).await?;
             let labels = ns
                 .as_ref()
@@ -180,8 +198,11 @@ impl Wait<'_> {
                     kind.to_lowercase()
                 )));
             }
-            self.progress
-                .waiting(&self.step.id, &self.step.summary, "waiting until it is gone");
+            self.progress.waiting(
+                &self.step.id,
+                &self.step.summary,
+                "waiting until it is gone",
+            );
             tokio::time::sleep(self.opts.kube_poll).await;
         }
         Ok(())

@@ -170,9 +170,10 @@ pub async fn execute(
             }
             break;
         }
-        let results =
-            futures_util::future::join_all(ready.iter().map(|s| run_step(aws, kube, s, opts, progress)))
-                .await;
+        let results = futures_util::future::join_all(
+            ready.iter().map(|s| run_step(aws, kube, s, opts, progress)),
+        )
+        .await;
         for (s, o) in ready.into_iter().zip(results) {
             status.insert(&s.id, o.status);
             outcomes.insert(&s.id, o);

@@ -60,9 +60,10 @@ pub async fn namespace_contents(
     desired: &Desired,
     ns: &str,
 ) -> Result<Vec<String>, KubeError> {
-    let lists = try_join_all(CONTENT_KINDS.map(|k| async move {
-        Ok::<_, KubeError>((k, kube.list(k, Some(ns), None).await?))
-    }))
+    let lists = try_join_all(
+        CONTENT_KINDS
+            .map(|k| async move { Ok::<_, KubeError>((k, kube.list(k, Some(ns), None).await?)) }),
+    )
     .await?;
     let ours = |kind: &str, name: &str| {
         desired.manifests.iter().any(|m| {

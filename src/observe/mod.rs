@@ -136,7 +136,10 @@ pub async fn observe(
     let eks =
         async {
             // keda and app need the cluster's endpoint to connect.
-            if ![Group::Eks, Group::Keda, Group::App].into_iter().any(|g| only.includes(g)) {
+            if ![Group::Eks, Group::Keda, Group::App]
+                .into_iter()
+                .any(|g| only.includes(g))
+            {
                 return Ok((Read::Missing, Read::Missing, vec![]));
             }
             // The add-on and associations live in the cluster: without it there is nothing to read.

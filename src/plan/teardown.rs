@@ -2,8 +2,8 @@
 //! Resources without this stack's tags are left alone and named in the plan's notes.
 
 use super::{Action, Change, Plan, Step, observed::Tags, restrict};
-use crate::model::{self, Group, Only};
 use crate::cluster::describe;
+use crate::model::{self, Group, Only};
 use crate::render::{Desired, object_ref};
 use serde::Serialize;
 
@@ -86,7 +86,12 @@ pub fn teardown(
             name: name.clone(),
         };
         // One at a time, in reverse apply order: the scaler before its target and auth.
-        push(id.clone(), Group::App, action, cluster_ids.last().cloned().into_iter().collect());
+        push(
+            id.clone(),
+            Group::App,
+            action,
+            cluster_ids.last().cloned().into_iter().collect(),
+        );
         cluster_ids.push(id);
     }
     if let Some(k) = &observed.keda {
@@ -110,7 +115,12 @@ pub fn teardown(
                     namespace: k.namespace.clone(),
                     stack: stack.clone(),
                 };
-                push("keda:uninstall".into(), Group::Keda, action, cluster_ids.clone());
+                push(
+                    "keda:uninstall".into(),
+                    Group::Keda,
+                    action,
+                    cluster_ids.clone(),
+                );
                 cluster_ids.push("keda:uninstall".into());
             }
             Some(s) if s == stack => notes.push(format!(
