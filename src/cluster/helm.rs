@@ -3,6 +3,7 @@
 
 use super::connect::Access;
 use std::io::Write;
+use std::path::Path;
 use std::process::Stdio;
 
 pub const REPO: &str = "https://kedacore.github.io/charts";
@@ -71,9 +72,10 @@ pub fn command_line(args: &[String]) -> String {
     s
 }
 
-/// Run helm against the cluster kedactl is connected to; the error carries its stderr.
-pub async fn run(access: &Access, args: &[String]) -> Result<(), String> {
-    let mut cmd = tokio::process::Command::new("helm");
+/// Run helm (`program`: "helm" from PATH, or a path) against the cluster kedactl is connected
+/// to; the error carries its stderr.
+pub async fn run(program: &Path, access: &Access, args: &[String]) -> Result<(), String> {
+    let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stdin(Stdio::null());
     // Keep the kubeconfig file alive until helm exits.
     let _kubeconfig = match access {
@@ -102,8 +104,9 @@ pub async fn run(access: &Access, args: &[String]) -> Result<(), String> {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
-                "helm is not on PATH: install it (https://helm.sh/docs/intro/install/) and run \
-                 `kedactl up` again, or run it yourself:\n    {}",
+                "{} was not found: install helm (https://helm.sh/docs/intro/install/) and run \
+                 kedactl again, or run it yourself:\n    {}",
+                program.display(),
                 command_line(args)
             ));
         }

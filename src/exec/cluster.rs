@@ -56,7 +56,7 @@ pub(super) async fn apply(
                 irsa_role_arn: irsa_role_arn.clone(),
             });
             progress.waiting(&step.id, &step.summary, "running helm");
-            helm::run(&kube.access, &args)
+            helm::run(&opts.helm, &kube.access, &args)
                 .await
                 .map_err(StepError::Other)?;
             for d in [keda::OPERATOR, keda::METRICS_SERVER] {
@@ -119,7 +119,7 @@ pub(super) async fn apply(
             }
         }
         Action::UninstallKeda { namespace, stack } => {
-            helm::run(&kube.access, &helm::uninstall_args(namespace))
+            helm::run(&opts.helm, &kube.access, &helm::uninstall_args(namespace))
                 .await
                 .map_err(StepError::Other)?;
             kube.delete("ConfigMap", Some(namespace), keda::MARKER)

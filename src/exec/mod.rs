@@ -32,6 +32,8 @@ pub struct Options {
     pub delete_timeout: Duration,
     /// Server-side apply takes over fields other managers own (`--force-conflicts`).
     pub force_conflicts: bool,
+    /// The helm executable ("helm" from PATH; tests pass a recording fake).
+    pub helm: std::path::PathBuf,
 }
 
 impl Options {
@@ -45,6 +47,7 @@ impl Options {
             rollout_timeout: Duration::from_secs(600),
             delete_timeout: Duration::from_secs(300),
             force_conflicts: false,
+            helm: "helm".into(),
         }
     }
 }

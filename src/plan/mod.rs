@@ -119,7 +119,11 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Pl
     p.roles();
     p.queues();
     p.repositories();
-    let changed_sas = p.associations();
+    let mut changed_sas = p.associations();
+    if !opts.only.includes(Group::Eks) {
+        // Associations were not observed: nothing is known to have changed, so no restarts.
+        changed_sas.clear();
+    }
     p.keda(&changed_sas);
     p.manifests(&changed_sas);
     if !p.conflicts.is_empty() {

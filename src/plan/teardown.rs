@@ -48,7 +48,11 @@ pub fn teardown(
 
     // The cluster first: the scaler stops polling SQS before the credentials it uses go.
     let mut cluster_ids: Vec<String> = Vec::new();
-    for m in desired.manifests.iter().rev() {
+    let app = desired
+        .manifests
+        .iter()
+        .filter(|_| opts.only.includes(Group::App));
+    for m in app.rev() {
         let (kind, ns, name) = object_ref(m);
         let Some(o) = observed.object(&kind, ns.as_deref(), &name) else {
             continue;
@@ -94,7 +98,11 @@ pub fn teardown(
         );
         cluster_ids.push(id);
     }
-    if let Some(k) = &observed.keda {
+    if let Some(k) = observed
+        .keda
+        .as_ref()
+        .filter(|_| opts.only.includes(Group::Keda))
+    {
         let ours: Vec<String> = desired
             .manifests
             .iter()

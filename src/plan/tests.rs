@@ -250,6 +250,18 @@ fn a_reassociated_service_account_restarts_its_pods() {
 }
 
 #[test]
+fn without_the_eks_group_unobserved_associations_restart_nothing() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.associations.clear(); // what observation leaves when eks is not in --only
+    let only = Options {
+        only: crate::model::Only::new(vec![Group::Keda, Group::App]),
+        ..Options::default()
+    };
+    assert!(plan(&d, &o, &only).unwrap().is_empty());
+}
+
+#[test]
 fn queue_attribute_drift_and_equivalent_redrive_policies() {
     assert!(same_attribute(
         "RedrivePolicy",

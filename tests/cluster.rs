@@ -1,0 +1,731 @@
+//! The Kubernetes half of `up`, `plan` and `down`, with the kube client answered in process
+//! (there is no API server on these machines): a scripted verifier that asserts each request
+//! (the kube-rs controller-test pattern) and an in-memory API server (tests/support) that plays
+//! the Deployment controller, the Pod Identity webhook and the releases of a recording fake helm.
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+
+use apiserver::ApiServer;
+use http::{Request, Response, StatusCode};
+use kedactl::cluster::{self, Access, Kube, keda};
+use kedactl::exec::{self, Status};
+use kedactl::model::{Group, Only, ownership};
+use kedactl::observe;
+use kedactl::output::progress::Progress;
+use kedactl::plan::{self, Observed, Plan, teardown};
+use kedactl::render::{self, Desired};
+use kedactl::spec::Spec;
+use kube::client::Body;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn desired() -> Desired {
+    let spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    render::desired(&spec).unwrap()
+}
+
+fn cluster_groups() -> Only {
+    Only::new(vec![Group::Keda, Group::App])
+}
+
+/// A `helm` that appends its arguments to `<dir>/helm.log` (and fails when told to).
+fn fake_helm(dir: &Path, exit: i32) -> (PathBuf, PathBuf) {
+    let log = dir.join("helm.log");
+    let script = dir.join("helm");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nfor a in \"$@\"; do if [ \"$prev\" = --kubeconfig ]; then cp \"$a\" '{}.kubeconfig'; fi; prev=$a; done\n[ {exit} -eq 0 ] || echo 'Error: INSTALLATION FAILED: context deadline exceeded' >&2\nexit {exit}\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, log)
+}
+
+fn options(helm: &Path) -> exec::Options {
+    exec::Options {
+        kube_poll: Duration::from_millis(1),
+        rollout_timeout: Duration::from_secs(5),
+        delete_timeout: Duration::from_secs(5),
+        helm: helm.to_path_buf(),
+        ..exec::Options::new("demo")
+    }
+}
+
+/// The cluster as the EKS half of `up` leaves it: associations for both service accounts.
+fn server(dir: &Path) -> ApiServer {
+    let api = ApiServer::default();
+    {
+        let mut s = api.state();
+        s.associations = vec![
+            ("keda".into(), "keda-operator".into()),
+            ("security".into(), "my-sqs-read-msgs".into()),
+        ];
+        s.helm_log = Some(dir.join("helm.log"));
+    }
+    api
+}
+
+async fn observe(kube: &Kube, d: &Desired) -> Observed {
+    let mut o = Observed::default();
+    observe::cluster_side(kube, d, &cluster_groups(), &mut o)
+        .await
+        .unwrap();
+    o
+}
+
+async fn up(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, exec::Report) {
+    let o = observe(kube, d).await;
+    let plan = plan::plan(
+        d,
+        &o,
+        &plan::Options {
+            only: cluster_groups(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let aws = unused_aws();
+    let report = exec::execute(&aws, Some(kube), &plan, opts, &Progress::Silent).await;
+    (plan, report)
+}
+
+/// AWS clients that must not be called (the plan holds cluster steps only).
+fn unused_aws() -> kedactl::cloud::Aws {
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    kedactl::cloud::Aws::from_config(&conf)
+}
+
+fn ids(p: &Plan) -> Vec<&str> {
+    p.steps.iter().map(|s| s.id.as_str()).collect()
+}
+
+fn failures(r: &exec::Report) -> Vec<String> {
+    r.outcomes
+        .iter()
+        .filter(|o| o.status != Status::Done)
+        .map(|o| format!("{}: {}", o.id, o.error.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn up_installs_keda_applies_the_app_and_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = desired();
+
+    let (plan, report) = up(&kube, &d, &options(&helm)).await;
+    assert_eq!(
+        ids(&plan),
+        [
+            "keda:install",
+            "keda:verify",
+            "app:Namespace/security",
+            "app:ServiceAccount/security/my-sqs-read-msgs",
+            "app:Deployment/security/q-read",
+            "app:TriggerAuthentication/security/q-read-trigger-auth",
+            "app:ScaledObject/security/k8s-sqs-read-msg-keda",
+        ]
+    );
+    assert!(report.ok(), "{:?}", failures(&report));
+
+    // helm ran once, pinned, with IRSA off; the marker says which stack installed KEDA.
+    let helm_runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        helm_runs.trim(),
+        "upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2 \
+         --namespace keda --create-namespace --set serviceAccount.operator.name=keda-operator \
+         --set podIdentity.aws.irsa.enabled=false"
+    );
+    let marker = api.get("configmaps", Some("keda"), keda::MARKER).unwrap();
+    assert_eq!(marker["data"]["stack"], d.stack);
+
+    // Every object went through server-side apply as kedactl, in order, without force.
+    let applies: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH") && r.contains("/namespaces/security"))
+        .collect();
+    assert_eq!(applies.len(), 5, "namespace and four objects: {applies:#?}");
+    assert!(
+        applies.iter().all(|r| r.ends_with("?fieldManager=kedactl")),
+        "{applies:#?}"
+    );
+    let so = api
+        .get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+        .unwrap();
+    assert_eq!(so["spec"]["triggers"][0]["type"], "aws-sqs-queue");
+    assert_eq!(
+        so["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kedactl"
+    );
+
+    // A second `up` has nothing to do, and makes no changing call.
+    let before = kube.calls().1;
+    let (plan, _) = up(&kube, &d, &options(&helm)).await;
+    assert!(plan.is_empty(), "{:#?}", ids(&plan));
+    assert_eq!(kube.calls().1, before);
+}
+
+#[tokio::test]
+async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+
+    // The EKS half re-created both associations: plan with that observation.
+    let o = observe(&kube, &d).await;
+    let mut with_aws = o.clone();
+    with_aws.associations = vec![]; // both associations to be created
+    let plan = plan::plan(&d, &with_aws, &plan::Options::default()).unwrap();
+    let cluster_steps: Vec<&str> = ids(&plan)
+        .into_iter()
+        .filter(|i| i.starts_with("keda:") || i.starts_with("app:"))
+        .collect();
+    assert_eq!(
+        cluster_steps,
+        [
+            "keda:restart",
+            "keda:verify",
+            "app:Deployment/security/q-read/restart"
+        ]
+    );
+    let cluster_only = Plan {
+        steps: plan
+            .steps
+            .iter()
+            .filter(|s| s.action.on_cluster())
+            .cloned()
+            .collect(),
+    };
+    let pods_before = api.state().objects.keys().filter(|k| k.0 == "pods").count();
+    let report = exec::execute(
+        &unused_aws(),
+        Some(&kube),
+        &cluster_only,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let restarts: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH") && r.contains("deployments/"))
+        .collect();
+    assert!(
+        restarts
+            .iter()
+            .any(|r| r.contains("/namespaces/keda/deployments/keda-operator")),
+        "{restarts:#?}"
+    );
+    let d_op = api
+        .get("deployments", Some("keda"), "keda-operator")
+        .unwrap();
+    assert!(
+        d_op["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    );
+    // Old pods replaced, not added to.
+    assert_eq!(
+        api.state().objects.keys().filter(|k| k.0 == "pods").count(),
+        pods_before
+    );
+}
+
+/// Run keda:verify alone on an operator whose running pod has credentials or not (started
+/// before its association existed), with a webhook that then misses `misses` new pods.
+async fn verify_after(injected: bool, misses: usize) -> (exec::Report, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
+    let associations = std::mem::take(&mut api.state().associations);
+    if injected {
+        api.state().associations = associations.clone();
+    }
+    let op = apiserver::keda_deployment("keda", "keda-operator", "keda-operator", "2.20.2");
+    let kube = Kube::new(api.client(), Access::Direct);
+    kube.apply(&op, false).await.unwrap();
+    api.state().associations = associations;
+    api.state().miss_injections = misses;
+    let setup = api.requests().len();
+    let plan = Plan {
+        steps: plan::plan(&desired(), &Observed::default(), &plan::Options::default())
+            .unwrap()
+            .steps
+            .into_iter()
+            .filter(|s| s.id == "keda:verify")
+            .collect(),
+    };
+    let report = exec::execute(
+        &unused_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let restarts = api.requests()[setup..]
+        .iter()
+        .filter(|r| r.starts_with("PATCH") && r.contains("deployments/keda-operator"))
+        .cloned()
+        .collect();
+    (report, restarts)
+}
+
+#[tokio::test]
+async fn pod_identity_env_present_needs_no_restart() {
+    let (report, restarts) = verify_after(true, 0).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(restarts.is_empty(), "{restarts:?}");
+}
+
+#[tokio::test]
+async fn pod_identity_env_missing_is_fixed_by_one_restart() {
+    let (report, restarts) = verify_after(false, 0).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+}
+
+#[tokio::test]
+async fn pod_identity_env_missing_twice_fails_with_the_next_step() {
+    let (report, restarts) = verify_after(false, 1).await;
+    assert!(!report.ok());
+    assert_eq!(
+        restarts.len(),
+        1,
+        "restarts once, not forever: {restarts:?}"
+    );
+    let err = report.outcomes[0].error.clone().unwrap();
+    assert!(
+        err.contains("lacks AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE even after a restart")
+            && err.contains("kedactl doctor")
+            && err.contains("eks-pod-identity-agent"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn down_removes_exactly_what_up_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    // Someone else's objects: must survive.
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}));
+    api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep", "namespace": "other"}}));
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(!api.labelled(&d.stack).is_empty());
+
+    let mut o = observe(&kube, &d).await;
+    let contents = observe::namespace_contents(&kube, &d, "security")
+        .await
+        .unwrap();
+    assert_eq!(contents, Vec::<String>::new());
+    o.namespace_contents.insert("security".into(), contents);
+    let (plan, notes) = teardown::teardown(
+        &d,
+        &o,
+        &teardown::Options {
+            only: cluster_groups(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(
+        ids(&plan),
+        [
+            "app:ScaledObject/security/k8s-sqs-read-msg-keda",
+            "app:TriggerAuthentication/security/q-read-trigger-auth",
+            "app:Deployment/security/q-read",
+            "app:ServiceAccount/security/my-sqs-read-msgs",
+            "app:Namespace/security",
+            "keda:uninstall",
+        ]
+    );
+    let report = exec::execute(
+        &unused_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert_eq!(api.labelled(&d.stack), Vec::<String>::new());
+    assert!(api.get("namespaces", None, "keda").is_none());
+    assert!(api.get("configmaps", Some("other"), "keep").is_some());
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("uninstall keda --namespace keda --wait")
+    );
+    // Deletions waited: each object was read back until it was gone.
+    let deletes = api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 7, "5 app objects, the marker, the keda namespace");
+
+    // down again: nothing left to do.
+    let o = observe(&kube, &d).await;
+    let (plan, _) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(plan.is_empty(), "{:?}", ids(&plan));
+}
+
+#[tokio::test]
+async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    // Another team's workload and scaler arrive in the same namespace.
+    api.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "billing", "namespace": "security"}, "spec": {}}));
+    api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "billing", "namespace": "security"}, "spec": {}}));
+
+    let mut o = observe(&kube, &d).await;
+    let contents = observe::namespace_contents(&kube, &d, "security")
+        .await
+        .unwrap();
+    assert_eq!(contents, ["Deployment billing", "ScaledObject billing"]);
+    o.namespace_contents.insert("security".into(), contents);
+    let (plan, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(!ids(&plan).contains(&"app:Namespace/security"));
+    assert!(!ids(&plan).contains(&"keda:uninstall"));
+    assert_eq!(
+        notes,
+        [
+            "left alone: Namespace security (it also holds Deployment billing, ScaledObject billing)",
+            "left alone: KEDA in namespace keda (this stack installed it, but ScaledObject security/billing still uses it)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
+    let kube = Kube::new(api.client(), Access::Direct);
+    kube.apply(
+        &apiserver::keda_deployment("keda", "keda-operator", "keda-operator", "2.17.0"),
+        false,
+    )
+    .await
+    .unwrap();
+    let d = desired();
+    let o = observe(&kube, &d).await;
+    let k = o.keda.clone().unwrap();
+    assert_eq!((k.version.as_str(), k.installed_by), ("2.17.0", None));
+    let (plan, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(!ids(&plan).contains(&"keda:install"), "{:?}", ids(&plan));
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(!log.exists(), "helm must not run");
+    let o = observe(&kube, &d).await;
+    let (plan, notes) = teardown::teardown(
+        &d,
+        &o,
+        &teardown::Options {
+            only: Only::new(vec![Group::Keda]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(plan.is_empty());
+    assert_eq!(
+        notes,
+        ["left alone: KEDA in namespace keda (not installed by kedactl)"]
+    );
+}
+
+#[tokio::test]
+async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() {
+    let api = ApiServer::default();
+    let kube = Kube::new(api.client(), Access::Direct);
+    assert_eq!(keda::detect(&kube).await.unwrap(), None);
+    assert_eq!(
+        api.requests(),
+        ["GET /apis/apps/v1/deployments?labelSelector=app%3Dkeda-operator"]
+    );
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}));
+    kube.apply(
+        &apiserver::keda_deployment("ops", "keda-operator", "keda-operator", "2.12.1"),
+        false,
+    )
+    .await
+    .unwrap();
+    let k = keda::detect(&kube).await.unwrap().unwrap();
+    assert_eq!(
+        (k.namespace.as_str(), k.version.as_str()),
+        ("ops", "2.12.1")
+    );
+    let err = keda::check_version(&k, "2.20.2").unwrap_err();
+    assert!(
+        err.contains("KEDA 2.12.1 in namespace ops is too old"),
+        "{err}"
+    );
+    assert!(err.contains("helm upgrade keda keda --repo https://kedacore.github.io/charts --namespace ops --version 2.20.2"), "{err}");
+}
+
+#[tokio::test]
+async fn without_helm_install_stops_with_the_exact_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let (plan, report) = up(
+        &kube,
+        &desired(),
+        &options(&dir.path().join("no-helm-here")),
+    )
+    .await;
+    assert_eq!(plan.steps[0].id, "keda:install");
+    let err = report.outcomes[0].error.clone().unwrap();
+    assert!(err.contains("was not found: install helm"), "{err}");
+    assert!(err.contains("helm upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2"), "{err}");
+    // The ScaledObject needs KEDA's CRDs: not attempted.
+    let so = report
+        .outcomes
+        .iter()
+        .find(|o| o.id.starts_with("app:ScaledObject"))
+        .unwrap();
+    assert_eq!(so.status, Status::NotRun);
+    // Objects that do not need KEDA went ahead.
+    let ns = report
+        .outcomes
+        .iter()
+        .find(|o| o.id == "app:Namespace/security")
+        .unwrap();
+    assert_eq!(ns.status, Status::Done);
+}
+
+#[tokio::test]
+async fn a_failing_helm_reports_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = fake_helm(dir.path(), 1);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let (_, report) = up(&kube, &desired(), &options(&helm)).await;
+    let err = report.outcomes[0].error.clone().unwrap();
+    assert!(
+        err.contains(
+            "failed (exit status: 1): Error: INSTALLATION FAILED: context deadline exceeded"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn helm_reaches_an_eks_cluster_through_a_private_kubeconfig_with_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = fake_helm(dir.path(), 0);
+    let token = cluster::connect::Token::default();
+    let access = Access::Eks {
+        server: "https://ABC.gr7.us-east-1.eks.amazonaws.com".into(),
+        ca_data: "Q0E=".into(),
+        token,
+    };
+    cluster::helm::run(&helm, &access, &cluster::helm::uninstall_args("keda"))
+        .await
+        .unwrap();
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(args.contains("--kubeconfig /"), "{args}");
+    let kc: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}.kubeconfig", log.display())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        kc["clusters"][0]["cluster"]["server"],
+        "https://ABC.gr7.us-east-1.eks.amazonaws.com"
+    );
+    // The temporary kubeconfig is gone once helm has run.
+    let path = args.split("--kubeconfig ").nth(1).unwrap().trim();
+    assert!(!Path::new(path).exists(), "{path} left behind");
+}
+
+// ---- scripted verifier: exact requests and API error responses ----
+
+/// Expect exactly these requests ("METHOD [content-type]", path and query), answering each with
+/// (status, body).
+async fn verify(
+    kube_call: impl AsyncFnOnce(Kube),
+    script: Vec<(&'static str, &'static str, u16, Value)>,
+) -> Vec<Value> {
+    let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let kube = Kube::new(kube::Client::new(svc, "default"), Access::Direct);
+    let server = tokio::spawn(async move {
+        let mut bodies = Vec::new();
+        for (method, uri, code, answer) in script {
+            let (req, send) = handle.next_request().await.expect("a request");
+            assert_eq!(req.uri().to_string(), uri);
+            let (method, content_type) = method.split_once(' ').unwrap_or((method, ""));
+            assert_eq!(req.method().as_str(), method);
+            if !content_type.is_empty() {
+                assert_eq!(req.headers()["content-type"], content_type);
+            }
+            let body = req.into_body().collect_bytes().await.unwrap();
+            bodies.push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+            send.send_response(
+                Response::builder()
+                    .status(StatusCode::from_u16(code).unwrap())
+                    .body(Body::from(serde_json::to_vec(&answer).unwrap()))
+                    .unwrap(),
+            );
+        }
+        bodies
+    });
+    kube_call(kube).await;
+    server.await.unwrap()
+}
+
+fn conflict() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 409, "reason": "Conflict",
+           "message": "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas"})
+}
+
+#[tokio::test]
+async fn apply_is_server_side_as_kedactl_and_conflicts_are_reported_not_forced() {
+    let d = desired();
+    let deployment = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "Deployment")
+        .unwrap()
+        .clone();
+    let sent = deployment.clone();
+    let bodies = verify(
+        async move |kube| {
+            let err = kube.apply(&sent, false).await.unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("apply Deployment security/q-read: Apply failed with 1 conflict: conflict with \"kubectl-edit\""), "{text}");
+            assert!(text.contains("pass --force-conflicts"), "{text}");
+            assert!(err.is_conflict());
+            kube.apply(&sent, true).await.unwrap();
+        },
+        vec![
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl", 409, conflict()),
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&force=true", 200, deployment.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(bodies[0], deployment, "the manifest is the apply body");
+}
+
+#[tokio::test]
+async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
+    let d = desired();
+    let mut so = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap()
+        .clone();
+    so["metadata"]["labels"] = json!(ownership(&d.stack));
+    let plan = Plan {
+        steps: plan::plan(&d, &Observed::default(), &plan::Options::default())
+            .unwrap()
+            .steps
+            .into_iter()
+            .filter(|s| s.id.starts_with("app:ScaledObject"))
+            .collect(),
+    };
+    let bodies = verify(
+        async move |kube| {
+            let dir = tempfile::tempdir().unwrap();
+            let report = exec::execute(&unused_aws(), Some(&kube), &plan, &options(&dir.path().join("helm")), &Progress::Silent).await;
+            let err = report.outcomes[0].error.clone().unwrap();
+            assert!(err.contains("--force-conflicts"), "{err}");
+        },
+        vec![(
+            "PATCH application/apply-patch+yaml",
+            "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl",
+            409,
+            conflict(),
+        )],
+    )
+    .await;
+    assert_eq!(
+        bodies[0]["spec"]["triggers"][0]["metadata"]["queueLength"],
+        "5"
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_and_forbidden_are_told_apart() {
+    verify(
+        async move |kube| {
+            let e = keda::detect(&kube).await.unwrap_err();
+            assert!(e.is_denied());
+            assert!(e.to_string().contains("no access entry"), "{e}");
+            let e = kube.get("Namespace", None, "security").await.unwrap_err();
+            assert_eq!(e.code, Some(403));
+            assert!(e.to_string().contains("namespaces \"security\" is forbidden"), "{e}");
+        },
+        vec![
+            ("GET", "/apis/apps/v1/deployments?labelSelector=app%3Dkeda-operator", 401,
+             json!({"kind": "Status", "code": 401, "reason": "Unauthorized", "message": "Unauthorized"})),
+            ("GET", "/api/v1/namespaces/security", 403,
+             json!({"kind": "Status", "code": 403, "reason": "Forbidden",
+                    "message": "namespaces \"security\" is forbidden: User \"arn:aws:sts::1:assumed-role/ci/x\" cannot get resource \"namespaces\""})),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn restart_is_the_kubectl_rollout_restart_patch() {
+    let bodies = verify(
+        async move |kube| {
+            kube.merge_patch(
+                "Deployment",
+                Some("keda"),
+                "keda-operator",
+                &cluster::rollout::restart_patch("2026-11-24T08:00:00Z"),
+            )
+            .await
+            .unwrap();
+            assert!(!kube.delete("ScaledObject", Some("security"), "gone").await.unwrap());
+        },
+        vec![
+            ("PATCH application/merge-patch+json", "/apis/apps/v1/namespaces/keda/deployments/keda-operator?fieldManager=kedactl", 200, json!({})),
+            ("DELETE", "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/gone?propagationPolicy=Foreground", 404,
+             json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"})),
+        ],
+    )
+    .await;
+    assert_eq!(
+        bodies[0],
+        json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-24T08:00:00Z"}}}}})
+    );
+}
