@@ -36,7 +36,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -104,7 +104,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -162,7 +162,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -221,7 +221,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -279,7 +279,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -349,7 +349,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -411,7 +411,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -468,7 +468,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -526,7 +526,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -582,7 +582,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -640,7 +640,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -696,7 +696,7 @@ app\t'The app\'s Kubernetes objects'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r

@@ -84,7 +84,8 @@ pub struct GlobalArgs {
     /// Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config)
+    /// The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or
+    /// ~/.kube/config); without it, the current context must point at --cluster's endpoint
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// More detail on stderr (repeat for more)

@@ -3,7 +3,11 @@
 //! `bash .ci/run` starts moto and sets KEDACTL_TEST_AWS_ENDPOINT; without it these tests say
 //! they were skipped (and fail under CI=true, so CI can never pass without running them).
 
+#[path = "support/apiserver.rs"]
+mod apiserver;
 mod common;
+#[path = "support/http.rs"]
+mod http_front;
 use common::{Sandbox, stderr, stdout};
 use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
@@ -61,6 +65,11 @@ impl Stack {
 
     /// `kedactl <cmd> <stack flags> <extra>` against moto.
     fn run(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
+        self.run_with(cmd, extra, &[])
+    }
+
+    /// `run` with extra environment (e.g. PATH with a fake helm).
+    fn run_with(&self, cmd: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let (op, id, q, repo) = (
             self.operator(),
             self.identity(),
@@ -83,15 +92,18 @@ impl Stack {
             &q,
             "--repository",
             &repo,
-            "--only",
-            "iam,queue,registry",
         ];
+        // --only accumulates: the AWS groups unless the test names its own.
+        if !extra.contains(&"--only") {
+            args.extend(["--only", "iam,queue,registry"]);
+        }
         args.extend(extra);
         self.sandbox
             .kedactl(&args)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -565,4 +577,180 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
     let out = s.run("scale", &["--once"]);
     assert_eq!(out.status.code(), Some(2), "--dry-run is required for now");
     s.json("down", &["--only", "queue"]);
+}
+
+/// The whole cluster half through the built binary: moto answers STS and DescribeCluster, the
+/// in-memory API server answers over HTTP through a kubeconfig, a fake helm on PATH records
+/// the KEDA release.
+#[tokio::test]
+async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
+    let Some(s) = Stack::new("kube") else {
+        return;
+    };
+    let cluster = format!("{}-c", s.prefix);
+    s.sdk()
+        .await
+        .eks
+        .create_cluster()
+        .name(&cluster)
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let bin = s.sandbox.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let (_, log) = apiserver::fake_helm(&bin, 0);
+    let api = apiserver::ApiServer::default();
+    {
+        let mut st = api.state();
+        st.associations = vec![
+            ("keda".into(), "keda-operator".into()),
+            ("security".into(), "my-sqs-read-msgs".into()),
+        ];
+        st.helm_log = Some(log.clone());
+    }
+    let url = http_front::serve(api.clone());
+    let kubeconfig = s.sandbox.write(
+        "kubeconfig",
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: '{url}'}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: fake, context: {{cluster: fake, user: u}}}}]\n\
+             current-context: fake\n"
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let kc = kubeconfig.to_str().unwrap();
+    let flags = [
+        "--cluster",
+        &cluster,
+        "--only",
+        "keda,app",
+        "--kubeconfig",
+        kc,
+        "--context",
+        "fake",
+    ];
+    let env = [("PATH", path.as_str())];
+    let run = |cmd: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(extra);
+        s.run_with(cmd, &args, &env)
+    };
+
+    let out = run("plan", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("install KEDA 2.20.2 in namespace keda (helm chart kedacore/keda)")
+            && text.contains("create ScaledObject security/k8s-sqs-read-msg-keda"),
+        "{text}"
+    );
+
+    let out = run("up", &["-o", "json", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let done: Vec<&str> = doc["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(done, ["done"; 7], "{doc:#}");
+    assert!(doc["calls"]["mutating"].as_u64().unwrap() >= 7, "{doc:#}");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .starts_with("upgrade --install keda keda"),
+    );
+    assert!(!api.labelled(&s.prefix).is_empty());
+
+    let out = run("up", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+
+    let out = run("down", &["-o", "json", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("uninstall keda --namespace keda --wait")
+    );
+}
+
+#[tokio::test]
+async fn cluster_access_errors_name_the_fix_before_any_change() {
+    let Some(s) = Stack::new("kubeerr") else {
+        return;
+    };
+    let cluster = format!("{}-c", s.prefix);
+    s.sdk()
+        .await
+        .eks
+        .create_cluster()
+        .name(&cluster)
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let missing = s.sandbox.path("no-such-kubeconfig");
+    let out = s.run(
+        "up",
+        &[
+            "--cluster",
+            &cluster,
+            "--only",
+            "app,keda",
+            "--yes",
+            "--kubeconfig",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read the kubeconfig"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A kubeconfig whose current context is another cluster is refused.
+    let other = s.sandbox.write(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: [{name: kind, cluster: {server: 'https://127.0.0.1:6443'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: kind, context: {cluster: kind, user: u}}]\n\
+         current-context: kind\n",
+    );
+    let out = s.run(
+        "up",
+        &[
+            "--cluster",
+            &cluster,
+            "--only",
+            "app,keda",
+            "--yes",
+            "--kubeconfig",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("current context points at https://127.0.0.1:6443/")
+            && err.contains("--context"),
+        "{err}"
+    );
+
+    // Without a kubeconfig, kedactl connects from EKS: moto's CA data is not a certificate.
+    let out = s.run(
+        "up",
+        &["--cluster", &cluster, "--only", "app,keda", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("CA data"), "{}", stderr(&out));
 }

@@ -18,7 +18,7 @@ use kedactl::render::{self, Desired};
 use kedactl::spec::Spec;
 use kube::client::Body;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 fn desired() -> Desired {
@@ -33,27 +33,6 @@ fn desired() -> Desired {
 
 fn cluster_groups() -> Only {
     Only::new(vec![Group::Keda, Group::App])
-}
-
-/// A `helm` that appends its arguments to `<dir>/helm.log` (and fails when told to).
-fn fake_helm(dir: &Path, exit: i32) -> (PathBuf, PathBuf) {
-    let log = dir.join("helm.log");
-    let script = dir.join("helm");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$@\" >> '{}'\nfor a in \"$@\"; do if [ \"$prev\" = --kubeconfig ]; then cp \"$a\" '{}.kubeconfig'; fi; prev=$a; done\n[ {exit} -eq 0 ] || echo 'Error: INSTALLATION FAILED: context deadline exceeded' >&2\nexit {exit}\n",
-            log.display(),
-            log.display()
-        ),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    (script, log)
 }
 
 fn options(helm: &Path) -> exec::Options {
@@ -128,7 +107,7 @@ fn failures(r: &exec::Report) -> Vec<String> {
 #[tokio::test]
 async fn up_installs_keda_applies_the_app_and_converges() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = fake_helm(dir.path(), 0);
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
     let d = desired();
@@ -189,7 +168,7 @@ async fn up_installs_keda_applies_the_app_and_converges() {
 #[tokio::test]
 async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = fake_helm(dir.path(), 0);
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
     let d = desired();
@@ -260,7 +239,7 @@ async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentia
 /// before its association existed), with a webhook that then misses `misses` new pods.
 async fn verify_after(injected: bool, misses: usize) -> (exec::Report, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = fake_helm(dir.path(), 0);
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
     let associations = std::mem::take(&mut api.state().associations);
@@ -332,7 +311,7 @@ async fn pod_identity_env_missing_twice_fails_with_the_next_step() {
 #[tokio::test]
 async fn down_removes_exactly_what_up_applied() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = fake_helm(dir.path(), 0);
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     // Someone else's objects: must survive.
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}));
@@ -404,7 +383,7 @@ async fn down_removes_exactly_what_up_applied() {
 #[tokio::test]
 async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = fake_helm(dir.path(), 0);
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
     let d = desired();
@@ -435,7 +414,7 @@ async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
 #[tokio::test]
 async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = fake_helm(dir.path(), 0);
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
     let kube = Kube::new(api.client(), Access::Direct);
@@ -533,7 +512,7 @@ async fn without_helm_install_stops_with_the_exact_command() {
 #[tokio::test]
 async fn a_failing_helm_reports_its_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = fake_helm(dir.path(), 1);
+    let (helm, _) = apiserver::fake_helm(dir.path(), 1);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
     let (_, report) = up(&kube, &desired(), &options(&helm)).await;
@@ -549,7 +528,7 @@ async fn a_failing_helm_reports_its_error() {
 #[tokio::test]
 async fn helm_reaches_an_eks_cluster_through_a_private_kubeconfig_with_the_token() {
     let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = fake_helm(dir.path(), 0);
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let token = cluster::connect::Token::default();
     let access = Access::Eks {
         server: "https://ABC.gr7.us-east-1.eks.amazonaws.com".into(),

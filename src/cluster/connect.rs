@@ -98,7 +98,11 @@ pub async fn connect(
         let config = kube::Config::from_custom_kubeconfig(kc, &kopts)
             .await
             .context("cannot use the kubeconfig (check --context)")?;
-        if let Some(endpoint) = cluster.and_then(|c| c.endpoint.as_deref()) {
+        // The current context may be any cluster; a context named with --context is the
+        // user's deliberate choice (e.g. a tunnel to a private endpoint), so it is trusted.
+        if opts.context.is_none()
+            && let Some(endpoint) = cluster.and_then(|c| c.endpoint.as_deref())
+        {
             same_server(&config.cluster_url.to_string(), endpoint, name)?;
         }
         let client = kube::Client::try_from(config)?;
@@ -172,8 +176,9 @@ fn same_server(kubeconfig: &str, eks: &str, name: &str) -> anyhow::Result<()> {
     let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
     if norm(kubeconfig) != norm(eks) {
         bail!(
-            "the kubeconfig points at {kubeconfig}, but EKS cluster {name} is at {eks}: choose its \
-             context with --context, or drop --kubeconfig/--context to let kedactl connect from EKS"
+            "the kubeconfig's current context points at {kubeconfig}, but EKS cluster {name} is at \
+             {eks}: name the right context with --context, or drop --kubeconfig to let kedactl \
+             connect from EKS"
         );
     }
     Ok(())

@@ -38,6 +38,7 @@ impl Sandbox {
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("KEDACTL_CONFIG")
+            .env_remove("KUBECONFIG")
             // Never reach a real account or instance metadata from a test by accident.
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_PROFILE")

@@ -1,3 +1,5 @@
+#![allow(dead_code)]
+
 //! An in-memory Kubernetes API server behind a `tower_test` mock, for the kedactl client: it keeps
 //! objects, answers GET/LIST (label selectors), server-side apply, merge patch and DELETE with
 //! the API's status codes, and plays the parts kedactl depends on — the Deployment controller
@@ -9,7 +11,7 @@ use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// (plural, namespace, name)
@@ -85,6 +87,12 @@ impl ApiServer {
 
     pub fn requests(&self) -> Vec<String> {
         self.state().log.clone()
+    }
+
+    /// Answer one request given as text (the HTTP front end).
+    pub fn respond(&self, method: &str, target: &str, body: &[u8]) -> (StatusCode, Value) {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        self.handle(&method, &target.parse().unwrap(), body)
     }
 
     fn handle(&self, method: &Method, uri: &http::Uri, body: &[u8]) -> (StatusCode, Value) {
@@ -321,6 +329,27 @@ impl State {
         }
         self.helm_lines_seen = lines.len();
     }
+}
+
+/// A `helm` that appends its arguments to `<dir>/helm.log` (and fails when told to).
+pub fn fake_helm(dir: &Path, exit: i32) -> (PathBuf, PathBuf) {
+    let log = dir.join("helm.log");
+    let script = dir.join("helm");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nfor a in \"$@\"; do if [ \"$prev\" = --kubeconfig ]; then cp \"$a\" '{}.kubeconfig'; fi; prev=$a; done\n[ {exit} -eq 0 ] || echo 'Error: INSTALLATION FAILED: context deadline exceeded' >&2\nexit {exit}\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, log)
 }
 
 /// The operator or metrics-server Deployment as the KEDA chart makes it.
