@@ -417,13 +417,8 @@ async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed(
     let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
+    api.state().install_keda("keda", "keda-operator", "2.17.0");
     let kube = Kube::new(api.client(), Access::Direct);
-    kube.apply(
-        &apiserver::keda_deployment("keda", "keda-operator", "keda-operator", "2.17.0"),
-        false,
-    )
-    .await
-    .unwrap();
     let d = desired();
     let o = observe(&kube, &d).await;
     let k = o.keda.clone().unwrap();
@@ -465,7 +460,22 @@ async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() 
     )
     .await
     .unwrap();
+    // An operator without its CRDs and metrics server: reported, and refused with the fix.
     let k = keda::detect(&kube).await.unwrap().unwrap();
+    assert_eq!(
+        k.missing,
+        [
+            "CRD scaledobjects.keda.sh",
+            "CRD scaledjobs.keda.sh",
+            "CRD triggerauthentications.keda.sh",
+            "Deployment ops/keda-operator-metrics-apiserver"
+        ]
+    );
+    let err = keda::check_version(&k, "2.20.2").unwrap_err();
+    assert!(err.contains("helm upgrade --install keda keda"), "{err}");
+    api.state().install_keda("ops", "keda-operator", "2.12.1");
+    let k = keda::detect(&kube).await.unwrap().unwrap();
+    assert!(k.missing.is_empty(), "{:?}", k.missing);
     assert_eq!(
         (k.namespace.as_str(), k.version.as_str()),
         ("ops", "2.12.1")

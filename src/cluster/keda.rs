@@ -11,6 +11,12 @@ pub const MIN_VERSION: (u64, u64) = (2, 13);
 pub const MARKER: &str = "kedactl-installed-keda";
 pub const OPERATOR: &str = "keda-operator";
 pub const METRICS_SERVER: &str = "keda-operator-metrics-apiserver";
+/// The CRDs the app's objects need.
+pub const CRDS: [&str; 3] = [
+    "scaledobjects.keda.sh",
+    "scaledjobs.keda.sh",
+    "triggerauthentications.keda.sh",
+];
 
 /// Read what the cluster says about KEDA.
 pub async fn detect(kube: &Kube) -> Result<Option<Keda>> {
@@ -20,25 +26,45 @@ pub async fn detect(kube: &Kube) -> Result<Option<Keda>> {
     let Some(found) = from_operators(&operators) else {
         return Ok(None);
     };
-    let (marker, scalers) = futures_util::future::join(
-        kube.get("ConfigMap", Some(&found.namespace), MARKER),
-        kube.list("ScaledObject", None, None),
-    )
-    .await;
-    let marker = marker?;
-    let mut scalers: Vec<String> = scalers?
-        .iter()
-        .map(|o| qualified("ScaledObject", o))
-        .collect();
-    scalers.extend(
-        kube.list("ScaledJob", None, None)
-            .await?
-            .iter()
-            .map(|o| qualified("ScaledJob", o)),
-    );
+    let ns = found.namespace.as_str();
+    let crds = futures_util::future::try_join_all(CRDS.map(|c| async move {
+        Ok::<_, super::KubeError>(
+            kube.get("CustomResourceDefinition", None, c)
+                .await?
+                .is_none()
+                .then(|| format!("CRD {c}")),
+        )
+    }));
+    let metrics = async {
+        Ok::<_, super::KubeError>(
+            kube.get("Deployment", Some(ns), METRICS_SERVER)
+                .await?
+                .is_none()
+                .then(|| format!("Deployment {ns}/{METRICS_SERVER}")),
+        )
+    };
+    let (marker, crds, metrics) =
+        futures_util::future::try_join3(kube.get("ConfigMap", Some(ns), MARKER), crds, metrics)
+            .await?;
+    let missing: Vec<String> = crds.into_iter().chain([metrics]).flatten().collect();
+    // Without the CRDs there can be no scalers to list.
+    let scalers = if missing.iter().any(|m| m.starts_with("CRD")) {
+        vec![]
+    } else {
+        let (objects, jobs) = futures_util::future::try_join(
+            kube.list("ScaledObject", None, None),
+            kube.list("ScaledJob", None, None),
+        )
+        .await?;
+        let objects = objects.iter().map(|o| qualified("ScaledObject", o));
+        objects
+            .chain(jobs.iter().map(|o| qualified("ScaledJob", o)))
+            .collect()
+    };
     Ok(Some(Keda {
         installed_by: marker.and_then(|m| m["data"]["stack"].as_str().map(str::to_string)),
         scalers,
+        missing,
         ..found
     }))
 }
@@ -70,6 +96,7 @@ pub fn from_operators(deployments: &[Value]) -> Option<Keda> {
         version,
         installed_by: None,
         scalers: Vec::new(),
+        missing: Vec::new(),
     })
 }
 
@@ -87,8 +114,22 @@ pub fn parse(version: &str) -> Option<(u64, u64)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// Too old for Pod Identity: the error, with the upgrade command.
+/// Too old for Pod Identity, or without its CRDs: the error, with the command that fixes it.
 pub fn check_version(keda: &Keda, wanted: &str) -> std::result::Result<(), String> {
+    let crds: Vec<&str> = keda
+        .missing
+        .iter()
+        .filter_map(|m| m.strip_prefix("CRD "))
+        .collect();
+    if !crds.is_empty() {
+        return Err(format!(
+            "KEDA's operator runs in namespace {ns}, but its CRDs {} are missing, so the app's \
+             KEDA objects cannot be applied\n  fix: helm upgrade --install keda keda --repo \
+             https://kedacore.github.io/charts --namespace {ns} --version {wanted}",
+            crds.join(", "),
+            ns = keda.namespace
+        ));
+    }
     match parse(&keda.version) {
         Some(v) if v < MIN_VERSION => Err(format!(
             "KEDA {} in namespace {} is too old for EKS Pod Identity (needs {}.{} or newer: older \
@@ -156,6 +197,7 @@ mod tests {
             version: v.into(),
             installed_by: None,
             scalers: vec![],
+            missing: vec![],
         };
         let err = check_version(&keda("2.12.1"), "2.20.2").unwrap_err();
         assert!(
@@ -169,5 +211,15 @@ mod tests {
         assert!(check_version(&keda("main"), "2.20.2").is_ok());
         assert_eq!(parse("2.9.3"), Some((2, 9)));
         assert!(parse("2.9.3") < Some(MIN_VERSION));
+        let mut no_crds = keda("2.20.2");
+        no_crds.missing = vec![
+            "CRD scaledobjects.keda.sh".into(),
+            "Deployment keda/x".into(),
+        ];
+        let err = check_version(&no_crds, "2.20.2").unwrap_err();
+        assert!(
+            err.contains("CRDs scaledobjects.keda.sh are missing"),
+            "{err}"
+        );
     }
 }

@@ -124,6 +124,9 @@ pub struct Keda {
     /// when none but this stack's remain.
     #[serde(default)]
     pub scalers: Vec<String>,
+    /// Parts of a KEDA install that are absent (`CRD scaledobjects.keda.sh`, `Deployment keda/…`).
+    #[serde(default)]
+    pub missing: Vec<String>,
 }
 
 impl Observed {

@@ -88,6 +88,7 @@ fn converged(d: &Desired) -> Observed {
             version: "2.20.2".into(),
             installed_by: Some(d.stack.clone()),
             scalers: vec![],
+            missing: vec![],
         }),
         objects: d
             .manifests

@@ -275,6 +275,27 @@ impl State {
         d
     }
 
+    /// What the KEDA chart creates: its CRDs, the operator and the metrics server.
+    pub fn install_keda(&mut self, ns: &str, operator_sa: &str, version: &str) {
+        for crd in ["scaledobjects", "scaledjobs", "triggerauthentications"] {
+            let name = format!("{crd}.keda.sh");
+            let c = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name}});
+            let c = self.stamp(c, None);
+            self.objects
+                .insert(("customresourcedefinitions".into(), None, name), c);
+        }
+        for (name, account) in [
+            ("keda-operator", operator_sa),
+            ("keda-operator-metrics-apiserver", "keda-metrics-server"),
+        ] {
+            let d = keda_deployment(ns, name, account, version);
+            let d = self.stamp(d, None);
+            let d = self.roll_out(d);
+            self.objects
+                .insert(("deployments".into(), Some(ns.to_string()), name.into()), d);
+        }
+    }
+
     /// Apply what the fake helm recorded since the last request: install or uninstall KEDA.
     fn sync_helm(&mut self) {
         let Some(path) = &self.helm_log else { return };
@@ -306,24 +327,16 @@ impl State {
                     self.objects
                         .insert(("namespaces".into(), None, ns.clone()), n);
                 }
-                for (name, account) in [
-                    ("keda-operator", sa.as_str()),
-                    ("keda-operator-metrics-apiserver", "keda-metrics-server"),
-                ] {
-                    let d = keda_deployment(&ns, name, account, &version);
-                    let d = self.stamp(d, None);
-                    let d = self.roll_out(d);
-                    self.objects
-                        .insert(("deployments".into(), Some(ns.clone()), name.into()), d);
-                }
+                self.install_keda(&ns, &sa, &version);
             } else if args.first() == Some(&"uninstall") {
                 self.objects.retain(|(p, n, name), o| {
-                    !(n.as_deref() == Some(ns.as_str())
-                        && (p == "deployments" && name.starts_with("keda-operator")
-                            || p == "pods"
-                                && o["metadata"]["labels"]["deployment"]
-                                    .as_str()
-                                    .is_some_and(|d| d.starts_with("keda-operator"))))
+                    p != "customresourcedefinitions"
+                        && !(n.as_deref() == Some(ns.as_str())
+                            && (p == "deployments" && name.starts_with("keda-operator")
+                                || p == "pods"
+                                    && o["metadata"]["labels"]["deployment"]
+                                        .as_str()
+                                        .is_some_and(|d| d.starts_with("keda-operator"))))
                 });
             }
         }
