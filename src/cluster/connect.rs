@@ -269,6 +269,33 @@ mod tests {
         assert!(pem_certificates("%%%").is_err());
     }
 
+    #[tokio::test]
+    async fn every_request_carries_the_current_token() {
+        use tower::{Layer, Service};
+        let (mock, mut handle) = tower_test::mock::pair::<Request<()>, ()>();
+        let token = Token::default();
+        token.set("k8s-aws-v1.first".into());
+        let mut svc = Bearer(token.clone()).layer(mock);
+        let seen = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                let (req, send) = handle.next_request().await.unwrap();
+                seen.push(req.headers()[AUTHORIZATION].to_str().unwrap().to_string());
+                send.send_response(());
+            }
+            seen
+        });
+        for next in ["k8s-aws-v1.second", "unused"] {
+            std::future::poll_fn(|cx| svc.poll_ready(cx)).await.unwrap();
+            svc.call(Request::new(())).await.unwrap();
+            token.set(next.into());
+        }
+        assert_eq!(
+            seen.await.unwrap(),
+            ["Bearer k8s-aws-v1.first", "Bearer k8s-aws-v1.second"]
+        );
+    }
+
     #[test]
     fn a_kubeconfig_for_another_cluster_is_refused() {
         assert!(
