@@ -79,7 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the IAM policies and Kubernetes manifests, for GitOps and review')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Send test messages to the app''s queue: a count, or a rate for a duration')
-            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Show what KEDA and the HPA would decide for the app''s queue, live (no cluster needed)')
+            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale the app''s Deployment on its queue with KEDA''s and the HPA''s exact rules (or, with --dry-run, show what they would decide)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')
@@ -441,7 +441,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;scale' {
-            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now')
+            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now (--dry-run; otherwise read from the cluster)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -484,8 +484,9 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--cooldown-period', '--cooldown-period', [CompletionResultType]::ParameterName, 'Seconds before scaling to zero [default: 300]')
             [CompletionResult]::new('--scale-on-in-flight', '--scale-on-in-flight', [CompletionResultType]::ParameterName, 'Count in-flight messages [default: true]')
             [CompletionResult]::new('--scale-on-delayed', '--scale-on-delayed', [CompletionResultType]::ParameterName, 'Count delayed messages [default: false]')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only print decisions (required until kedactl reaches the cluster)')
-            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Make one decision and exit')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only print decisions; needs no cluster access')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Make one decision (and apply it unless --dry-run) and exit')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Scale even though a ScaledObject or HPA already scales the Deployment')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
@@ -727,7 +728,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the IAM policies and Kubernetes manifests, for GitOps and review')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Send test messages to the app''s queue: a count, or a rate for a duration')
-            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Show what KEDA and the HPA would decide for the app''s queue, live (no cluster needed)')
+            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale the app''s Deployment on its queue with KEDA''s and the HPA''s exact rules (or, with --dry-run, show what they would decide)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')

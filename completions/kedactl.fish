@@ -86,7 +86,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove wh
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
-complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "scale" -d 'Show what KEDA and the HPA would decide for the app\'s queue, live (no cluster needed)'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "scale" -d 'Scale the app\'s Deployment on its queue with KEDA\'s and the HPA\'s exact rules (or, with --dry-run, show what they would decide)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
@@ -455,7 +455,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now (--dry-run; otherwise read from the cluster)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -507,8 +507,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scale-on-in-fl
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dry-run -d 'Only print decisions (required until kedactl reaches the cluster)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l once -d 'Make one decision and exit'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dry-run -d 'Only print decisions; needs no cluster access'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l once -d 'Make one decision (and apply it unless --dry-run) and exit'
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l force -d 'Scale even though a ScaledObject or HPA already scales the Deployment'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s q -l quiet -d 'Only results on stdout and errors on stderr'
@@ -746,7 +747,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_see
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "scale" -d 'Show what KEDA and the HPA would decide for the app\'s queue, live (no cluster needed)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "scale" -d 'Scale the app\'s Deployment on its queue with KEDA\'s and the HPA\'s exact rules (or, with --dry-run, show what they would decide)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'

@@ -574,19 +574,13 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
         "{d}"
     );
 
-    let out = s.run("scale", &["--once"]);
-    assert_eq!(out.status.code(), Some(2), "--dry-run is required for now");
+    let out = s.run("scale", &["--once", "--current", "1"]);
+    assert_eq!(out.status.code(), Some(2), "--current needs --dry-run");
     s.json("down", &["--only", "queue"]);
 }
 
-/// The whole cluster half through the built binary: moto answers STS and DescribeCluster, the
-/// in-memory API server answers over HTTP through a kubeconfig, a fake helm on PATH records
-/// the KEDA release.
-#[tokio::test]
-async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
-    let Some(s) = Stack::new("kube") else {
-        return;
-    };
+/// A moto cluster named after the stack, so kedactl can describe it.
+async fn moto_cluster(s: &Stack) -> String {
     let cluster = format!("{}-c", s.prefix);
     s.sdk()
         .await
@@ -598,18 +592,12 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
         .send()
         .await
         .unwrap();
-    let bin = s.sandbox.path("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let (_, log) = apiserver::fake_helm(&bin, 0);
+    cluster
+}
+
+/// The fake API server on HTTP and a kubeconfig (context `fake`) that reaches it.
+fn fake_cluster(s: &Stack) -> (apiserver::ApiServer, String) {
     let api = apiserver::ApiServer::default();
-    {
-        let mut st = api.state();
-        st.associations = vec![
-            ("keda".into(), "keda-operator".into()),
-            ("security".into(), "my-sqs-read-msgs".into()),
-        ];
-        st.helm_log = Some(log.clone());
-    }
     let url = http_front::serve(api.clone());
     let kubeconfig = s.sandbox.write(
         "kubeconfig",
@@ -619,19 +607,112 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
              current-context: fake\n"
         ),
     );
+    (api, kubeconfig.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_keda() {
+    let Some(s) = Stack::new("scalelive") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    s.json("up", &["--only", "queue"]);
+    let sent = s.run("load", &["--count", "23", "-q"]);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let (api, kc) = fake_cluster(&s);
+    api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "security"}}));
+    let mut d = apiserver::keda_deployment("security", "q-read", "my-sqs-read-msgs", "1");
+    d["spec"]["replicas"] = 1.into();
+    api.seed(d);
+    let flags = [
+        "--cluster",
+        &cluster,
+        "--kubeconfig",
+        &kc,
+        "--context",
+        "fake",
+    ];
+
+    let mut args = vec!["--once", "-o", "json"];
+    args.extend(flags);
+    let out = s.run("scale", &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (d["current"].as_u64(), d["next"].as_u64()),
+        (Some(1), Some(4)),
+        "{d}"
+    );
+    let dep = api.get("deployments", Some("security"), "q-read").unwrap();
+    assert_eq!(dep["spec"]["replicas"], 4);
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r == "PATCH /apis/apps/v1/namespaces/security/deployments/q-read/scale"),
+        "{:#?}",
+        api.requests()
+    );
+
+    // Once KEDA scales it, kedactl stays out unless forced.
+    api.seed(
+        serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": "q-read-so", "namespace": "security"},
+        "spec": {"scaleTargetRef": {"name": "q-read"}}}),
+    );
+    let out = s.run("scale", &args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ScaledObject security/q-read-so already scales Deployment security/q-read")
+            && err.contains("--force"),
+        "{err}"
+    );
+    let mut forced = args.clone();
+    forced.push("--force");
+    let out = s.run("scale", &forced);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (d["current"].as_u64(), d["next"].as_u64()),
+        (Some(4), Some(5)),
+        "{d}"
+    );
+    s.json("down", &["--only", "queue"]);
+}
+
+/// The whole cluster half through the built binary: moto answers STS and DescribeCluster, the
+/// in-memory API server answers over HTTP through a kubeconfig, a fake helm on PATH records
+/// the KEDA release.
+#[tokio::test]
+async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
+    let Some(s) = Stack::new("kube") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    let bin = s.sandbox.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let (_, log) = apiserver::fake_helm(&bin, 0);
+    let (api, kc) = fake_cluster(&s);
+    {
+        let mut st = api.state();
+        st.associations = vec![
+            ("keda".into(), "keda-operator".into()),
+            ("security".into(), "my-sqs-read-msgs".into()),
+        ];
+        st.helm_log = Some(log.clone());
+    }
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let kc = kubeconfig.to_str().unwrap();
     let flags = [
         "--cluster",
         &cluster,
         "--only",
         "keda,app",
         "--kubeconfig",
-        kc,
+        &kc,
         "--context",
         "fake",
     ];
@@ -688,17 +769,7 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
     let Some(s) = Stack::new("kubeerr") else {
         return;
     };
-    let cluster = format!("{}-c", s.prefix);
-    s.sdk()
-        .await
-        .eks
-        .create_cluster()
-        .name(&cluster)
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .send()
-        .await
-        .unwrap();
+    let cluster = moto_cluster(&s).await;
     let missing = s.sandbox.path("no-such-kubeconfig");
     let out = s.run(
         "up",

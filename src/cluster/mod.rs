@@ -349,6 +349,58 @@ impl Kube {
     }
 }
 
+impl Kube {
+    /// A Deployment's replicas through its `/scale` subresource (what KEDA's HPA sets).
+    pub async fn replicas(&self, ns: &str, deployment: &str) -> Result<u32> {
+        let uri = format!("{}/scale", path("Deployment", Some(ns), Some(deployment)));
+        let scale = self
+            .send(Method::GET, uri, None, vec![], || {
+                format!("read the scale of Deployment {ns}/{deployment}")
+            })
+            .await?;
+        Ok(scale["spec"]["replicas"].as_u64().unwrap_or(0) as u32)
+    }
+
+    /// Set a Deployment's replicas through `/scale`, as the HPA does.
+    pub async fn set_replicas(&self, ns: &str, deployment: &str, replicas: u32) -> Result<()> {
+        let uri = format!("{}/scale", path("Deployment", Some(ns), Some(deployment)));
+        let body = serde_json::to_vec(&serde_json::json!({"spec": {"replicas": replicas}}))
+            .expect("a JSON value serializes");
+        self.send(
+            Method::PATCH,
+            uri,
+            Some("application/merge-patch+json"),
+            body,
+            || format!("scale Deployment {ns}/{deployment} to {replicas}"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The ScaledObjects and HPAs in `ns` that already scale this Deployment (`kind ns/name`).
+    pub async fn controllers_of(&self, ns: &str, deployment: &str) -> Result<Vec<String>> {
+        let targets = |items: Vec<Value>, kind: &str| -> Vec<String> {
+            items
+                .iter()
+                .filter(|o| {
+                    let t = &o["spec"]["scaleTargetRef"];
+                    t["name"] == deployment && t["kind"].as_str().is_none_or(|k| k == "Deployment")
+                })
+                .map(|o| describe(kind, Some(ns), o["metadata"]["name"].as_str().unwrap_or("")))
+                .collect()
+        };
+        // No KEDA CRDs (404) means no ScaledObjects.
+        let scaled = match self.list("ScaledObject", Some(ns), None).await {
+            Err(e) if e.is_not_found() => vec![],
+            other => other?,
+        };
+        let hpas = self.list("HorizontalPodAutoscaler", Some(ns), None).await?;
+        let mut out = targets(scaled, "ScaledObject");
+        out.extend(targets(hpas, "HorizontalPodAutoscaler"));
+        Ok(out)
+    }
+}
+
 /// Percent-encode a query value (label selectors hold `=`, `,` and `!`).
 fn encode(s: &str) -> String {
     s.bytes()

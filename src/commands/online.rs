@@ -99,16 +99,12 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
         );
     }
     let kube = if wants_cluster {
-        let opts = connect::Options {
-            kubeconfig: ctx.global.kubeconfig.clone(),
-            context: ctx.global.context.clone(),
-        };
         let kube = connect::connect(
             &aws,
             &desired.cluster,
             observed.cluster.as_ref(),
             &desired.target.sts_host(),
-            &opts,
+            &kube_options(ctx),
         )
         .await?;
         observe::cluster_side(&kube, &desired, &only, &mut observed)
@@ -126,6 +122,45 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
         observed,
         only,
     })
+}
+
+fn kube_options(ctx: &Ctx) -> connect::Options {
+    connect::Options {
+        kubeconfig: ctx.global.kubeconfig.clone(),
+        context: ctx.global.context.clone(),
+    }
+}
+
+/// A cluster client for commands that only need to reach the cluster (scale, watch): the
+/// cluster is described, then reached as `plan`/`up` would.
+pub async fn cluster_client(
+    ctx: &Ctx,
+    aws: &Aws,
+    spec: &crate::spec::Spec,
+    source: &str,
+) -> anyhow::Result<Kube> {
+    let Some(name) = spec.cluster.as_deref() else {
+        return Err(Problems {
+            origin: source.to_string(),
+            problems: vec![Problem::new(
+                "cluster",
+                "no cluster is named, so kedactl cannot reach it",
+                "pass --cluster NAME (or set `cluster` in kedactl.yaml)",
+            )],
+        }
+        .into());
+    };
+    let cluster = observe::describe_cluster(aws, name).await?;
+    let region = spec.region.clone().unwrap_or_else(|| aws.region.clone());
+    let target = render::aws::Target::new(&region, None);
+    connect::connect(
+        aws,
+        name,
+        cluster.as_ref(),
+        &target.sts_host(),
+        &kube_options(ctx),
+    )
+    .await
 }
 
 /// KEDA must be new enough, where the config says, and present before the app's KEDA objects.

@@ -1,29 +1,79 @@
 use crate::cloud::{Aws, CallError};
+use crate::cluster::Kube;
 use crate::ctx::Ctx;
-use crate::error::{INTERRUPTED, SilentExit};
+use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
 use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, QueueDepth, State, hpa_sync, keda_poll};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use std::time::{Duration, Instant};
 
-/// Show what KEDA and the HPA would decide for the app's queue, live (no cluster needed)
+/// Scale the app's Deployment on its queue with KEDA's and the HPA's exact rules (or, with
+/// --dry-run, show what they would decide)
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
-  kedactl scale --dry-run --once --current 2 -o json   # one decision: metric, target, next, reason
-  kedactl scale --dry-run                              # follow the queue; Ctrl-C to stop
-Setting the Deployment's replicas through /scale needs cluster access, which comes with the
-cluster support; until then --dry-run is required.")]
+  kedactl scale --cluster demo                          # the loop: read, decide, set /scale; Ctrl-C stops
+  kedactl scale --cluster demo --once -o json           # one decision, applied, as JSON
+  kedactl scale --dry-run --once --current 2 -o json    # no cluster needed: metric, target, next, reason
+  kedactl scale --dry-run                               # follow the queue, print decisions only
+kedactl refuses to scale a Deployment that a ScaledObject or an HPA already scales (two
+controllers would fight); --force takes over anyway.")]
 pub struct Args {
-    /// Only print decisions (required until kedactl reaches the cluster)
-    #[arg(long, required = true)]
+    /// Only print decisions; needs no cluster access
+    #[arg(long)]
     pub dry_run: bool,
-    /// Make one decision and exit
+    /// Make one decision (and apply it unless --dry-run) and exit
     #[arg(long)]
     pub once: bool,
-    /// Replicas the Deployment has now
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub current: u32,
+    /// Replicas the Deployment has now (--dry-run; otherwise read from the cluster)
+    #[arg(long, value_name = "N", requires = "dry_run")]
+    pub current: Option<u32>,
+    /// Scale even though a ScaledObject or HPA already scales the Deployment
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where decisions go: printed only, or set on the Deployment.
+enum Target<'a> {
+    DryRun,
+    Cluster {
+        kube: &'a Kube,
+        namespace: &'a str,
+        deployment: &'a str,
+    },
+}
+
+impl Target<'_> {
+    /// The Deployment's replicas now (None: keep the loop's own count).
+    async fn current(&self) -> anyhow::Result<Option<u32>> {
+        Ok(match self {
+            Target::DryRun => None,
+            Target::Cluster {
+                kube,
+                namespace,
+                deployment,
+            } => Some(kube.replicas(namespace, deployment).await?),
+        })
+    }
+
+    async fn apply(&self, ctx: &Ctx, d: &Decision) -> anyhow::Result<()> {
+        if let Target::Cluster {
+            kube,
+            namespace,
+            deployment,
+        } = self
+            && d.next != d.current
+        {
+            kube.set_replicas(namespace, deployment, d.next).await?;
+            if !ctx.json() {
+                ctx.note(format!(
+                    "        set Deployment {namespace}/{deployment} replicas {} → {}",
+                    d.current, d.next
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The attributes KEDA's aws-sqs-queue scaler asks for, and their sum as it computes it.
@@ -75,6 +125,7 @@ async fn follow(
     url: &str,
     p: &Params,
     state: &mut State,
+    target: &Target<'_>,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut t = 0u64;
@@ -84,14 +135,23 @@ async fn follow(
             t.is_multiple_of(HPA_SYNC_SECONDS),
         );
         if poll || sync {
+            // Someone (a person, a rollout) may have changed it since.
+            if let Some(now) = target.current().await? {
+                state.replicas = now;
+            }
             // One GetQueueAttributes per reading, as the scaler does.
             let m = read(aws, url, p).await.map(|q| p.metric(q));
             if poll {
                 let d = keda_poll(p, state, t, m.as_ref().map(|v| *v).map_err(|_| ()));
                 print(ctx, t, "keda", &d)?;
+                target.apply(ctx, &d).await?;
             }
             match m {
-                Ok(m) if sync => print(ctx, t, "hpa", &hpa_sync(p, state, t, m))?,
+                Ok(m) if sync => {
+                    let d = hpa_sync(p, state, t, m);
+                    print(ctx, t, "hpa", &d)?;
+                    target.apply(ctx, &d).await?;
+                }
                 Err(e) => ctx.note(format!("{t:>6}s read failed: {e}")),
                 Ok(_) => {}
             }
@@ -109,28 +169,64 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     let p = Params::from_spec(&app.scaling);
     let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
+    let kube = if args.dry_run {
+        None
+    } else {
+        Some(super::online::cluster_client(ctx, &aws, &spec, &source).await?)
+    };
+    let target = match &kube {
+        None => Target::DryRun,
+        Some(kube) => {
+            let (namespace, deployment) = (app.namespace.as_str(), app.deployment.as_str());
+            let others = kube.controllers_of(namespace, deployment).await?;
+            if !others.is_empty() && !args.force {
+                return Err(UsageError {
+                    message: format!(
+                        "{} already scale{} Deployment {namespace}/{deployment}: two controllers would fight over its replicas",
+                        others.join(", "),
+                        if others.len() == 1 { "s" } else { "" }
+                    ),
+                    fix: "watch KEDA's decisions with `kedactl scale --dry-run`, or pass --force to take over (KEDA's HPA will set its own value again)".into(),
+                }
+                .into());
+            }
+            Target::Cluster {
+                kube,
+                namespace,
+                deployment,
+            }
+        }
+    };
+    let current = match target.current().await? {
+        Some(n) => n,
+        None => args.current.unwrap_or(0),
+    };
 
-    let mut state = State::new(args.current.min(p.max), 0);
+    let mut state = State::new(current.min(p.max), 0);
     if args.once {
         // KEDA's step, then the HPA's, on the same reading: what happens within one poll.
         let m = p.metric(read(&aws, &url, &p).await?);
         let keda = keda_poll(&p, &mut state, 0, Ok(m));
         let hpa = hpa_sync(&p, &mut state, 0, m);
         let d = Decision {
-            current: args.current,
+            current,
             reason: format!("KEDA: {}; HPA: {}", keda.reason, hpa.reason),
             ..hpa
         };
-        return if ctx.json() {
-            output::json(&d)
+        if ctx.json() {
+            output::json(&d)?;
         } else {
-            print(ctx, 0, "", &d)
-        };
+            print(ctx, 0, "", &d)?;
+        }
+        return target.apply(ctx, &d).await;
     }
     tokio::select! {
-        r = follow(ctx, &aws, &url, &p, &mut state) => r,
+        r = follow(ctx, &aws, &url, &p, &mut state, &target) => r,
         _ = tokio::signal::ctrl_c() => {
-            ctx.note("stopped; nothing was changed (dry run)");
+            ctx.note(match target {
+                Target::DryRun => "stopped; nothing was changed (dry run)".to_string(),
+                Target::Cluster { .. } => format!("stopped; replicas left at {}", state.replicas),
+            });
             Err(SilentExit(INTERRUPTED).into())
         }
     }

@@ -359,6 +359,15 @@ async fn repository(aws: &Aws, name: &str) -> Result<Read<Repository>, CallError
     }))
 }
 
+/// DescribeCluster alone (for commands that only need to connect): None when it does not exist.
+pub async fn describe_cluster(aws: &Aws, name: &str) -> anyhow::Result<Option<Cluster>> {
+    Ok(match cluster(aws, name).await? {
+        Read::Found(c) => Some(c),
+        Read::Missing => None,
+        Read::Denied(d) => anyhow::bail!("{}", d.message),
+    })
+}
+
 async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
     let resource = format!("EKS cluster {name}");
     let got = aws.eks.describe_cluster().name(name).send().await;

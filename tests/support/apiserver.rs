@@ -99,7 +99,11 @@ impl ApiServer {
         let mut s = self.state();
         s.log.push(format!("{method} {uri}"));
         s.sync_helm();
-        let Some((plural, ns, name)) = parse(uri.path()) else {
+        let path = uri.path();
+        if let Some(base) = path.strip_suffix("/scale") {
+            return s.scale(method, base, body);
+        }
+        let Some((plural, ns, name)) = parse(path) else {
             return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
         };
         let query = uri.query().unwrap_or("");
@@ -198,6 +202,35 @@ impl ApiServer {
 }
 
 impl State {
+    /// The `/scale` subresource of a Deployment: read or set `spec.replicas`.
+    fn scale(&mut self, method: &Method, base: &str, body: &[u8]) -> (StatusCode, Value) {
+        let Some((plural, ns, Some(name))) = parse(base) else {
+            return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
+        };
+        let key = (plural, ns, name.clone());
+        let Some(mut d) = self.objects.get(&key).cloned() else {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("deployments.apps \"{name}\" not found"),
+            );
+        };
+        if method == Method::PATCH {
+            let patch: Value = serde_json::from_slice(body).unwrap_or_default();
+            d["spec"]["replicas"] = patch["spec"]["replicas"].clone();
+            let before = self.objects.get(&key).cloned();
+            let stamped = self.stamp(d, before.as_ref());
+            d = self.roll_out(stamped);
+            self.objects.insert(key, d.clone());
+        }
+        let r = d["spec"]["replicas"].as_u64().unwrap_or(1);
+        (
+            StatusCode::OK,
+            json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": name}, "spec": {"replicas": r}, "status": {"replicas": r}}),
+        )
+    }
+
     /// Server-set metadata: uid, resourceVersion, generation (bumped on spec changes).
     fn stamp(&mut self, mut obj: Value, before: Option<&Value>) -> Value {
         self.counter += 1;
