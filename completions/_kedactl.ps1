@@ -80,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Send test messages to the app''s queue: a count, or a rate for a duration')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale the app''s Deployment on its queue with KEDA''s and the HPA''s exact rules (or, with --dry-run, show what they would decide)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the queue, KEDA''s scaler, the HPA and the pods live, refreshed every few seconds')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')
@@ -499,6 +500,64 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kedactl;watch' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between refreshes')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many refreshes [default: until Ctrl-C]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Work on these groups only (comma-separated), e.g. one CI job per group')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster''s endpoint')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'AWS account ID, so offline commands can write ARNs (online ones ask STS)')
+            [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'Stack name used in ownership tags and labels [default: kedactl]')
+            [CompletionResult]::new('--auth-mode', '--auth-mode', [CompletionResultType]::ParameterName, 'How pods get AWS credentials')
+            [CompletionResult]::new('--oidc-issuer', '--oidc-issuer', [CompletionResultType]::ParameterName, 'IRSA: the cluster''s OIDC issuer URL')
+            [CompletionResult]::new('--scoped-trust', '--scoped-trust', [CompletionResultType]::ParameterName, 'Scope role trust to this cluster and its service accounts [default: true]')
+            [CompletionResult]::new('--keda-namespace', '--keda-namespace', [CompletionResultType]::ParameterName, 'Namespace of KEDA [default: keda]')
+            [CompletionResult]::new('--keda-service-account', '--keda-service-account', [CompletionResultType]::ParameterName, 'Service account of the keda-operator [default: keda-operator]')
+            [CompletionResult]::new('--keda-version', '--keda-version', [CompletionResultType]::ParameterName, 'KEDA chart version [default: 2.20.2]')
+            [CompletionResult]::new('--operator-role', '--operator-role', [CompletionResultType]::ParameterName, 'IAM role of the keda-operator [default: keda-operator]')
+            [CompletionResult]::new('--identity-role', '--identity-role', [CompletionResultType]::ParameterName, 'IAM role KEDA assumes to read the queue [default: keda-identity]')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Which app (its deployment name) the app flags change, when there are several')
+            [CompletionResult]::new('--deployment', '--deployment', [CompletionResultType]::ParameterName, 'Deployment name [default: q-read]')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'App namespace [default: security]')
+            [CompletionResult]::new('--service-account', '--service-account', [CompletionResultType]::ParameterName, 'App service account [default: my-sqs-read-msgs]')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Container image [default: the app''s ECR repository, :latest]')
+            [CompletionResult]::new('--app-identity-role', '--app-identity-role', [CompletionResultType]::ParameterName, 'IAM role of this app [default: the identity role]')
+            [CompletionResult]::new('--repository', '--repository', [CompletionResultType]::ParameterName, 'ECR repository [default: keda-pod-identity-registry]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'SQS queue name [default: event-messages-queue]')
+            [CompletionResult]::new('--visibility-timeout', '--visibility-timeout', [CompletionResultType]::ParameterName, 'Queue visibility timeout in seconds [default: 30]')
+            [CompletionResult]::new('--dlq', '--dlq', [CompletionResultType]::ParameterName, 'Add a dead-letter queue with this name')
+            [CompletionResult]::new('--max-receive-count', '--max-receive-count', [CompletionResultType]::ParameterName, 'Receives before a message moves to the dead-letter queue [default: 5]')
+            [CompletionResult]::new('--scaling-kind', '--scaling-kind', [CompletionResultType]::ParameterName, 'ScaledObject (Deployment) or ScaledJob (Jobs)')
+            [CompletionResult]::new('--scaler-name', '--scaler-name', [CompletionResultType]::ParameterName, 'Name of the ScaledObject/ScaledJob')
+            [CompletionResult]::new('--queue-length', '--queue-length', [CompletionResultType]::ParameterName, 'Messages per replica [default: 5]')
+            [CompletionResult]::new('--activation-queue-length', '--activation-queue-length', [CompletionResultType]::ParameterName, 'Messages needed to scale from zero [default: 0]')
+            [CompletionResult]::new('--min-replicas', '--min-replicas', [CompletionResultType]::ParameterName, 'Minimum replicas [default: 0]')
+            [CompletionResult]::new('--max-replicas', '--max-replicas', [CompletionResultType]::ParameterName, 'Maximum replicas [default: 10]')
+            [CompletionResult]::new('--polling-interval', '--polling-interval', [CompletionResultType]::ParameterName, 'Seconds between queue reads [default: 30]')
+            [CompletionResult]::new('--cooldown-period', '--cooldown-period', [CompletionResultType]::ParameterName, 'Seconds before scaling to zero [default: 300]')
+            [CompletionResult]::new('--scale-on-in-flight', '--scale-on-in-flight', [CompletionResultType]::ParameterName, 'Count in-flight messages [default: true]')
+            [CompletionResult]::new('--scale-on-delayed', '--scale-on-delayed', [CompletionResultType]::ParameterName, 'Count delayed messages [default: false]')
+            [CompletionResult]::new('--no-cluster', '--no-cluster', [CompletionResultType]::ParameterName, 'Show the queue and KEDA''s target only; do not reach the cluster')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only results on stdout and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only results on stdout and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kedactl;validate' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
@@ -729,6 +788,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Send test messages to the app''s queue: a count, or a rate for a duration')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale the app''s Deployment on its queue with KEDA''s and the HPA''s exact rules (or, with --dry-run, show what they would decide)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the queue, KEDA''s scaler, the HPA and the pods live, refreshed every few seconds')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')
@@ -755,6 +815,9 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;help;scale' {
+            break
+        }
+        'kedactl;help;watch' {
             break
         }
         'kedactl;help;validate' {

@@ -107,6 +107,7 @@ pub enum Command {
     Simulate(commands::simulate::Args),
     Load(commands::load::Args),
     Scale(commands::scale::Args),
+    Watch(commands::watch::Args),
     Validate(commands::validate::Args),
     Init(commands::init::Args),
     Schema(commands::schema::Args),

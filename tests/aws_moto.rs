@@ -825,3 +825,81 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("CA data"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
+    let Some(s) = Stack::new("watch") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    s.json("up", &["--only", "queue"]);
+    let sent = s.run("load", &["--count", "7", "-q"]);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let (api, kc) = fake_cluster(&s);
+    api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "security"}}));
+    api.seed(serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": "k8s-sqs-read-msg-keda", "namespace": "security"},
+        "spec": {"scaleTargetRef": {"name": "q-read"}},
+        "status": {"conditions": [
+            {"type": "Ready", "status": "False", "message": "error parsing SQS queue metadata: awsAccessKeyID not found"},
+            {"type": "Active", "status": "False"}]}}));
+    api.seed(
+        serde_json::json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "keda-hpa-k8s-sqs-read-msg-keda", "namespace": "security"},
+        "spec": {"minReplicas": 1, "maxReplicas": 10},
+        "status": {"currentReplicas": 1, "desiredReplicas": 2}}),
+    );
+    let mut d = apiserver::keda_deployment("security", "q-read", "my-sqs-read-msgs", "1");
+    d["spec"]["replicas"] = 2.into();
+    api.seed(d);
+    let flags = [
+        "--cluster",
+        &cluster,
+        "--kubeconfig",
+        &kc,
+        "--context",
+        "fake",
+        "--scaler-name",
+        "k8s-sqs-read-msg-keda",
+    ];
+
+    let mut args = vec!["-o", "json", "--count", "2", "--interval", "1"];
+    args.extend(flags);
+    let out = s.run("watch", &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one JSON line per refresh");
+    let v = &lines[1];
+    assert_eq!(
+        (v["metric"].as_u64(), v["target"].as_u64()),
+        (Some(7), Some(2)),
+        "{v}"
+    );
+    assert_eq!(v["depth"]["visible"], 7);
+    assert_eq!(v["scaler"]["ready"], "False");
+    assert_eq!(
+        v["scaler"]["problem"],
+        "error parsing SQS queue metadata: awsAccessKeyID not found"
+    );
+    assert_eq!(
+        (v["hpa"]["current"].as_u64(), v["hpa"]["desired"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["workload"]["desired"], 2);
+    assert!(
+        v["t"].as_u64().unwrap() >= 1,
+        "the second refresh waits the interval: {v}"
+    );
+
+    // Without the cluster, and not on a terminal: one plain line.
+    let out = s.run("watch", &["--count", "1", "--no-cluster"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "t=0s visible=7 in_flight=0 delayed=0 metric=7 target=2"
+    );
+    s.json("down", &["--only", "queue"]);
+}

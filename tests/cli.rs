@@ -324,14 +324,14 @@ fn region_comes_from_the_environment_like_the_aws_cli() {
 #[test]
 fn help_for_every_command_has_examples() {
     let s = Sandbox::new();
-    for cmd in [
-        "plan",
-        "render",
-        "validate",
-        "init",
-        "schema",
-        "completions",
-    ] {
+    let cli = <kedactl::cli::Cli as clap::CommandFactory>::command();
+    let commands: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for cmd in &commands {
+        let cmd = cmd.as_str();
         let help = run_ok(&s, &[cmd, "--help"]);
         assert!(help.contains("Examples:"), "{cmd} --help has no examples");
         insta::assert_snapshot!(format!("help_{cmd}"), help);

@@ -1,8 +1,11 @@
-//! What `simulate`, `load` and `scale` share: choosing the app, and reaching its queue.
+//! What `simulate`, `load`, `scale` and `watch` share: choosing the app, reaching its queue,
+//! reading its depth.
 
 use crate::cloud::{Aws, CallError};
 use crate::ctx::Ctx;
+use crate::scaling::QueueDepth;
 use crate::spec::{App, Problem, Problems, Spec};
+use aws_sdk_sqs::types::QueueAttributeName as Attr;
 
 /// The app named by --app, or the only one.
 pub fn pick<'a>(spec: &'a Spec, name: Option<&str>, source: &str) -> Result<&'a App, Problems> {
@@ -47,4 +50,40 @@ pub async fn connect(ctx: &Ctx, spec: &Spec, app: &App) -> anyhow::Result<(Aws, 
         }
     };
     Ok((aws, url))
+}
+
+/// The queue's depth as KEDA's aws-sqs-queue scaler reads it: one GetQueueAttributes, asking for
+/// in-flight and delayed counts only when they count.
+pub async fn depth(
+    aws: &Aws,
+    url: &str,
+    in_flight: bool,
+    delayed: bool,
+) -> Result<QueueDepth, CallError> {
+    let mut names = vec![Attr::ApproximateNumberOfMessages];
+    if in_flight {
+        names.push(Attr::ApproximateNumberOfMessagesNotVisible);
+    }
+    if delayed {
+        names.push(Attr::ApproximateNumberOfMessagesDelayed);
+    }
+    let out = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .set_attribute_names(Some(names))
+        .send()
+        .await
+        .map_err(|e| CallError::new("GetQueueAttributes", url, &e))?;
+    let get = |a: Attr| {
+        out.attributes()
+            .and_then(|m| m.get(&a))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok(QueueDepth {
+        visible: get(Attr::ApproximateNumberOfMessages),
+        in_flight: get(Attr::ApproximateNumberOfMessagesNotVisible),
+        delayed: get(Attr::ApproximateNumberOfMessagesDelayed),
+    })
 }

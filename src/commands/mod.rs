@@ -14,6 +14,7 @@ pub mod schema;
 pub mod simulate;
 pub mod up;
 pub mod validate;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Load(args) => load::run(&ctx, args).await,
         Command::Scale(args) => scale::run(&ctx, args).await,
+        Command::Watch(args) => watch::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Completions(args) => completions::run(args),

@@ -1,10 +1,9 @@
-use crate::cloud::{Aws, CallError};
+use crate::cloud::Aws;
 use crate::cluster::Kube;
 use crate::ctx::Ctx;
 use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
-use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, QueueDepth, State, hpa_sync, keda_poll};
-use aws_sdk_sqs::types::QueueAttributeName as Attr;
+use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync, keda_poll};
 use std::time::{Duration, Instant};
 
 /// Scale the app's Deployment on its queue with KEDA's and the HPA's exact rules (or, with
@@ -76,36 +75,6 @@ impl Target<'_> {
     }
 }
 
-/// The attributes KEDA's aws-sqs-queue scaler asks for, and their sum as it computes it.
-async fn read(aws: &Aws, url: &str, p: &Params) -> Result<QueueDepth, CallError> {
-    let mut names = vec![Attr::ApproximateNumberOfMessages];
-    if p.scale_on_in_flight {
-        names.push(Attr::ApproximateNumberOfMessagesNotVisible);
-    }
-    if p.scale_on_delayed {
-        names.push(Attr::ApproximateNumberOfMessagesDelayed);
-    }
-    let out = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .set_attribute_names(Some(names))
-        .send()
-        .await
-        .map_err(|e| CallError::new("GetQueueAttributes", url, &e))?;
-    let get = |a: Attr| {
-        out.attributes()
-            .and_then(|m| m.get(&a))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok(QueueDepth {
-        visible: get(Attr::ApproximateNumberOfMessages),
-        in_flight: get(Attr::ApproximateNumberOfMessagesNotVisible),
-        delayed: get(Attr::ApproximateNumberOfMessagesDelayed),
-    })
-}
-
 fn print(ctx: &Ctx, t: u64, who: &str, d: &Decision) -> anyhow::Result<()> {
     if ctx.json() {
         let line = serde_json::to_string(d)?;
@@ -140,7 +109,9 @@ async fn follow(
                 state.replicas = now;
             }
             // One GetQueueAttributes per reading, as the scaler does.
-            let m = read(aws, url, p).await.map(|q| p.metric(q));
+            let m = super::app_queue::depth(aws, url, p.scale_on_in_flight, p.scale_on_delayed)
+                .await
+                .map(|q| p.metric(q));
             if poll {
                 let d = keda_poll(p, state, t, m.as_ref().map(|v| *v).map_err(|_| ()));
                 print(ctx, t, "keda", &d)?;
@@ -205,7 +176,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let mut state = State::new(current.min(p.max), 0);
     if args.once {
         // KEDA's step, then the HPA's, on the same reading: what happens within one poll.
-        let m = p.metric(read(&aws, &url, &p).await?);
+        let m = p.metric(
+            super::app_queue::depth(&aws, &url, p.scale_on_in_flight, p.scale_on_delayed).await?,
+        );
         let keda = keda_poll(&p, &mut state, 0, Ok(m));
         let hpa = hpa_sync(&p, &mut state, 0, m);
         let d = Decision {

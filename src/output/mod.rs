@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod progress;
+pub mod watch;
 
 use serde::Serialize;
 use std::io::Write;
