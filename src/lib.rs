@@ -7,6 +7,7 @@ pub mod assets;
 pub mod cli;
 pub mod cloud;
 pub mod cluster;
+pub mod doctor;
 pub mod commands;
 pub mod ctx;
 pub mod error;

@@ -70,6 +70,7 @@ pub fn resource(kind: &str) -> Option<Resource> {
         "Secret" => r("", "v1", "secrets", true),
         "Service" => r("", "v1", "services", true),
         "Pod" => r("", "v1", "pods", true),
+        "Node" => r("", "v1", "nodes", false),
         "Event" => r("", "v1", "events", true),
         "Deployment" => r("apps", "v1", "deployments", true),
         "StatefulSet" => r("apps", "v1", "statefulsets", true),
@@ -350,6 +351,19 @@ impl Kube {
 }
 
 impl Kube {
+    /// The last `tail` lines of a container's log.
+    pub async fn logs(&self, ns: &str, pod: &str, container: &str, tail: u32) -> Result<String> {
+        let uri = format!(
+            "{}/log?container={container}&tailLines={tail}",
+            path("Pod", Some(ns), Some(pod))
+        );
+        self.calls.read.fetch_add(1, Ordering::Relaxed);
+        let req = Request::get(uri).body(vec![]).expect("a valid request");
+        self.client.request_text(req).await.map_err(|e| {
+            KubeError::new(format!("read the log of {container} in pod {ns}/{pod}"), e)
+        })
+    }
+
     /// A Deployment's replicas through its `/scale` subresource (what KEDA's HPA sets).
     pub async fn replicas(&self, ns: &str, deployment: &str) -> Result<u32> {
         let uri = format!("{}/scale", path("Deployment", Some(ns), Some(deployment)));

@@ -415,6 +415,19 @@ async fn addon(aws: &Aws, cluster: &str, name: &str) -> Result<Read<Addon>, Call
             .status()
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
+        issues: a
+            .health()
+            .map(|h| h.issues())
+            .unwrap_or_default()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}: {}",
+                    i.code().map(|c| c.as_str()).unwrap_or("issue"),
+                    i.message().unwrap_or_default()
+                )
+            })
+            .collect(),
         tags: to_tags(a.tags()),
     }))
 }
@@ -474,6 +487,9 @@ async fn associations(
                 service_account: a.service_account().unwrap_or_default().to_string(),
                 role_arn: a.role_arn().unwrap_or_default().to_string(),
                 tags: to_tags(a.tags()),
+                modified_at: a
+                    .modified_at()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
             });
         }
     }

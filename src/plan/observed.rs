@@ -64,6 +64,9 @@ pub struct Denied {
 pub struct Addon {
     /// CREATING, ACTIVE, CREATE_FAILED, UPDATING, DELETING, DELETE_FAILED, DEGRADED, UPDATE_FAILED.
     pub status: String,
+    /// `health.issues`: "<code>: <message>".
+    #[serde(default)]
+    pub issues: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -110,6 +113,9 @@ pub struct Association {
     pub role_arn: String,
     #[serde(default)]
     pub tags: Tags,
+    /// Last change (RFC 3339): pods started before it may use an old role.
+    #[serde(default)]
+    pub modified_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

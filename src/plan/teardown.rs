@@ -355,6 +355,7 @@ mod tests {
                 service_account: a.service_account.clone(),
                 role_arn: a.role_arn.clone(),
                 tags: tags.clone(),
+                modified_at: None,
             });
         }
         o
@@ -458,6 +459,7 @@ mod tests {
         let mut o = everything(&d, &model::ownership("kedactl"));
         o.addon = Some(crate::plan::observed::Addon {
             status: "ACTIVE".into(),
+            issues: vec![],
             tags: Tags::new(),
         });
         let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();

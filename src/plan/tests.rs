@@ -23,6 +23,7 @@ fn converged(d: &Desired) -> Observed {
         denied: vec![],
         addon: Some(Addon {
             status: "ACTIVE".into(),
+            issues: vec![],
             tags: tags.clone(),
         }),
         roles: d
@@ -81,6 +82,7 @@ fn converged(d: &Desired) -> Observed {
                 service_account: a.service_account.clone(),
                 role_arn: a.role_arn.clone(),
                 tags: tags.clone(),
+                modified_at: None,
             })
             .collect(),
         keda: Some(Keda {

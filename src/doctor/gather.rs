@@ -1,0 +1,225 @@
+//! Filling `Evidence`: the same observation as `plan` (AWS and the cluster), plus what only
+//! doctor reads — the operator's pod, node, service account and logs, the agent, the app's
+//! scaler, TriggerAuthentication, HPA and pods, the external metrics APIService, and the IAM
+//! policy simulator. Nothing here fails the run: a part that cannot be read is recorded with the
+//! reason, and its checks report "skipped: <reason>".
+
+use super::{ClusterEvidence, Evidence, simulation_key};
+use crate::cloud::Aws;
+use crate::cluster::{Kube, KubeError, keda, rollout};
+use crate::model::Only;
+use crate::observe;
+use crate::plan::observed::Caller;
+use crate::render::Desired;
+use serde_json::Value;
+
+/// Lines of log read from the operator and the agent.
+const TAIL: u32 = 300;
+
+/// AWS: observation (and simulator questions) as `caller`.
+pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller, e: &mut Evidence) {
+    let observed = observe::observe(aws, desired, only, caller.clone());
+    let simulations = simulate(aws, desired, &caller);
+    let (observed, simulations) = tokio::join!(observed, simulations);
+    match observed {
+        Ok(o) => e.observed = o,
+        Err(err) => {
+            e.observed.caller = Some(caller);
+            e.aws_skipped = Some(format!("AWS reads failed: {err}"));
+        }
+    }
+    match simulations {
+        Ok(s) => e.simulations = s,
+        Err(why) => e.simulator_skipped = Some(why),
+    }
+}
+
+/// The questions the simulator can answer better than reading documents (it sees managed
+/// policies, boundaries and SCPs). moto and some accounts do not answer: then it is skipped.
+async fn simulate(
+    aws: &Aws,
+    d: &Desired,
+    caller: &Caller,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    use crate::render::RolePurpose;
+    let mut questions: Vec<(String, String, String)> = Vec::new();
+    let op = d.roles.iter().find(|r| r.purpose == RolePurpose::Operator);
+    let id = d.roles.iter().find(|r| r.purpose == RolePurpose::Identity);
+    if let (Some(op), Some(id)) = (op, id) {
+        questions.push((op.arn.clone(), "sts:AssumeRole".into(), id.arn.clone()));
+    }
+    if let (Some(id), Some(q)) = (id, d.queues.last()) {
+        questions.push((id.arn.clone(), "sqs:GetQueueAttributes".into(), q.arn.clone()));
+    }
+    // The caller's own ARN: an assumed-role session is simulated as its role.
+    let caller_arn = caller.arn.clone();
+    for r in &d.roles {
+        questions.push((caller_arn.clone(), "iam:PassRole".into(), r.arn.clone()));
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (principal, action, resource) in questions {
+        let source = principal_for_simulation(&principal);
+        let got = aws
+            .iam
+            .simulate_principal_policy()
+            .policy_source_arn(&source)
+            .action_names(&action)
+            .resource_arns(&resource)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the IAM policy simulator did not answer ({}); documents were evaluated instead",
+                    crate::cloud::CallError::new("SimulatePrincipalPolicy", &source, &e)
+                )
+            })?;
+        if let Some(r) = got.evaluation_results().first() {
+            out.insert(
+                simulation_key(&principal, &action, &resource),
+                r.eval_decision().as_str().to_string(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `arn:aws:sts::1:assumed-role/R/s` → `arn:aws:iam::1:role/R` (the simulator wants the role).
+fn principal_for_simulation(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if let [a, p, "sts", _, account, res] = parts[..]
+        && let Some(rest) = res.strip_prefix("assumed-role/")
+    {
+        return format!("{a}:{p}:iam::{account}:role/{}", rest.split('/').next().unwrap_or(rest));
+    }
+    arn.to_string()
+}
+
+/// The cluster: `plan`'s observation, then doctor's own reads.
+pub async fn cluster_side(
+    kube: &Kube,
+    desired: &Desired,
+    only: &Only,
+    scaler_ref: Option<(&str, &str)>,
+    e: &mut Evidence,
+) -> Result<(), KubeError> {
+    observe::cluster_side(kube, desired, only, &mut e.observed).await?;
+    let mut c = ClusterEvidence::default();
+    let ns = e
+        .observed
+        .keda
+        .as_ref()
+        .map_or(desired.keda.namespace.clone(), |k| k.namespace.clone());
+
+    let (scaler_kind, scaler_ns, scaler_name) = app_scaler(desired, scaler_ref);
+    let app_deployment = desired.manifests.iter().find(|m| m["kind"] == "Deployment");
+    let (operator, scaler, hpa, apiservice, agent) = futures_util::future::try_join5(
+        kube.get("Deployment", Some(&ns), keda::OPERATOR),
+        kube.get(&scaler_kind, Some(&scaler_ns), &scaler_name),
+        kube.get("HorizontalPodAutoscaler", Some(&scaler_ns), &format!("keda-hpa-{scaler_name}")),
+        kube.get("APIService", None, "v1beta1.external.metrics.k8s.io"),
+        kube.get("DaemonSet", Some("kube-system"), "eks-pod-identity-agent"),
+    )
+    .await?;
+    c.operator_pod = match &operator {
+        Some(d) => newest_pod(kube, &ns, d).await?,
+        None => None,
+    };
+    if let Some(d) = &operator {
+        let sa = d["spec"]["template"]["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+        c.operator_sa = kube.get("ServiceAccount", Some(&ns), sa).await?;
+    }
+    if let Some(pod) = &c.operator_pod {
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_string();
+        // A log the caller may not read is no reason to stop: the log checks see nothing.
+        c.operator_log = kube.logs(&ns, name, keda::OPERATOR, TAIL).await.unwrap_or_default();
+        if !node.is_empty() {
+            c.operator_node = kube.get("Node", None, &node).await?;
+            if agent.is_some() {
+                let agents = kube
+                    .list("Pod", Some("kube-system"), Some("app.kubernetes.io/name=eks-pod-identity-agent"))
+                    .await?;
+                if let Some(a) = agents.iter().find(|p| p["spec"]["nodeName"] == node.as_str()) {
+                    let name = a["metadata"]["name"].as_str().unwrap_or_default();
+                    c.agent_log = kube
+                        .logs("kube-system", name, "eks-pod-identity-agent", TAIL)
+                        .await
+                        .unwrap_or_default();
+                }
+            }
+        }
+    }
+    if let Some(s) = &scaler {
+        c.trigger_auth = trigger_auth(kube, s).await?;
+    }
+    if let Some(d) = app_deployment {
+        let (_, dns, dname) = crate::render::object_ref(d);
+        let dns = dns.unwrap_or_default();
+        if let Some(live) = kube.get("Deployment", Some(&dns), &dname).await? {
+            c.app_pod = newest_pod(kube, &dns, &live).await?;
+        }
+    }
+    c.operator = operator;
+    c.scaler = scaler;
+    c.hpa = hpa;
+    c.apiservice = apiservice;
+    c.agent = agent;
+    e.cluster = Some(c);
+    Ok(())
+}
+
+/// (kind, namespace, name) of the app's scaler: `--scaled-object ns/name`, else the config's.
+fn app_scaler(desired: &Desired, scaler_ref: Option<(&str, &str)>) -> (String, String, String) {
+    if let Some((ns, name)) = scaler_ref {
+        return ("ScaledObject".into(), ns.into(), name.into());
+    }
+    desired
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledObject" || m["kind"] == "ScaledJob")
+        .map(|m| {
+            let (k, ns, n) = crate::render::object_ref(m);
+            (k, ns.unwrap_or_default(), n)
+        })
+        .unwrap_or_else(|| ("ScaledObject".into(), "default".into(), String::new()))
+}
+
+/// The TriggerAuthentication (or ClusterTriggerAuthentication) the aws-sqs-queue trigger names.
+async fn trigger_auth(kube: &Kube, scaler: &Value) -> Result<Option<Value>, KubeError> {
+    let Some(r) = scaler["spec"]["triggers"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["type"] == "aws-sqs-queue"))
+        .map(|t| &t["authenticationRef"])
+        .filter(|r| r["name"].is_string())
+    else {
+        return Ok(None);
+    };
+    let name = r["name"].as_str().unwrap_or_default();
+    match r["kind"].as_str() {
+        Some("ClusterTriggerAuthentication") => kube.get("ClusterTriggerAuthentication", None, name).await,
+        _ => {
+            let ns = scaler["metadata"]["namespace"].as_str();
+            kube.get("TriggerAuthentication", ns, name).await
+        }
+    }
+}
+
+async fn newest_pod(kube: &Kube, ns: &str, deployment: &Value) -> Result<Option<Value>, KubeError> {
+    let Some(sel) = rollout::selector(deployment) else {
+        return Ok(None);
+    };
+    let pods = kube.list("Pod", Some(ns), Some(&sel)).await?;
+    Ok(rollout::newest(&pods).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sessions_are_simulated_as_their_role() {
+        assert_eq!(
+            super::principal_for_simulation("arn:aws:sts::123456789012:assumed-role/ci/run-1"),
+            "arn:aws:iam::123456789012:role/ci"
+        );
+        assert_eq!(super::principal_for_simulation("arn:aws:iam::1:user/u"), "arn:aws:iam::1:user/u");
+    }
+}

@@ -1,0 +1,115 @@
+//! `kedactl doctor`: every known cause of 403 / AssumeRole / "not scaling" (the catalogue in
+//! `catalogue.rs`), checked by pure functions (`checks.rs`) over one snapshot of evidence
+//! (`Evidence`, gathered by `gather.rs` from AWS and the cluster). Each finding carries the
+//! evidence it saw and the exact fix; `--fix` turns the fixable ones into executor steps.
+
+pub mod catalogue;
+pub mod checks;
+pub mod gather;
+pub mod logs;
+pub mod policy;
+
+use crate::plan::Observed;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub use catalogue::{CATALOGUE, Check, Layer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+    Skipped,
+}
+
+/// What a failing check's fix does when `--fix` applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "target")]
+pub enum Repair {
+    /// Converge the `up` steps whose id starts with this (e.g. `iam:role/keda-identity`).
+    Converge(String),
+    /// Restart this Deployment (`ns/name`) so its pods get Pod Identity credentials.
+    Restart(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub layer: Layer,
+    pub status: Status,
+    /// What the check saw: a trust statement, a log line, an env list, or why it was skipped.
+    pub evidence: Vec<String>,
+    /// The exact command or kedactl flag that fixes it (fail/warn only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repairs: Vec<Repair>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub ok: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skipped: usize,
+}
+
+pub fn summary(findings: &[Finding]) -> Summary {
+    let n = |s| findings.iter().filter(|f| f.status == s).count();
+    Summary {
+        ok: n(Status::Ok),
+        warn: n(Status::Warn),
+        fail: n(Status::Fail),
+        skipped: n(Status::Skipped),
+    }
+}
+
+/// Everything doctor looked at. Absent parts say why (`*_skipped`), so checks can report
+/// "skipped: <reason>" instead of guessing.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// AWS (and, when reached, KEDA and the stack's objects) as `plan` observes it.
+    pub observed: Observed,
+    pub aws_skipped: Option<String>,
+    pub cluster: Option<ClusterEvidence>,
+    pub cluster_skipped: Option<String>,
+    /// IAM policy simulator answers, keyed `principal-arn action resource` → decision
+    /// ("allowed", "implicitDeny", "explicitDeny").
+    pub simulations: BTreeMap<String, String>,
+    pub simulator_skipped: Option<String>,
+}
+
+/// The cluster side doctor reads beyond `plan`'s observation.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterEvidence {
+    /// The keda-operator Deployment, its newest pod, that pod's node and service account.
+    pub operator: Option<Value>,
+    pub operator_pod: Option<Value>,
+    pub operator_node: Option<Value>,
+    pub operator_sa: Option<Value>,
+    /// Recent `keda-operator` container logs.
+    pub operator_log: String,
+    /// `kube-system/eks-pod-identity-agent` DaemonSet and its logs (on the operator's node).
+    pub agent: Option<Value>,
+    pub agent_log: String,
+    /// The app's ScaledObject/ScaledJob, the TriggerAuthentication it references, KEDA's HPA.
+    pub scaler: Option<Value>,
+    pub trigger_auth: Option<Value>,
+    pub hpa: Option<Value>,
+    /// `v1beta1.external.metrics.k8s.io`.
+    pub apiservice: Option<Value>,
+    /// The app Deployment's newest pod.
+    pub app_pod: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The simulator key for one question.
+pub fn simulation_key(principal: &str, action: &str, resource: &str) -> String {
+    format!("{principal} {action} {resource}")
+}
