@@ -83,6 +83,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -s V -l version -d 'Print 
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "plan" -d 'Show what `up` would change, without changing anything'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "doctor" -d 'Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
@@ -267,6 +268,67 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
+json\t'One JSON document on stdout (logs stay on stderr)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
+queue\t'SQS queues (and dead-letter queues)'
+registry\t'ECR repositories'
+eks\t'The Pod Identity Agent add-on and pod identity associations'
+keda\t'The KEDA installation'
+app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
+irsa\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l deployment -d 'Deployment name [default: q-read]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l namespace -d 'App namespace [default: security]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l dlq -d 'Add a dead-letter queue with this name' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
+ScaledJob\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l queue-length -d 'Messages per replica [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l min-replicas -d 'Minimum replicas [default: 0]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-replicas -d 'Maximum replicas [default: 10]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l list -d 'Print the catalogue of checks (code, layer, title)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l fix -d 'Apply the safe repairs (through the same executor as `up`), after showing them and asking'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l adopt -d 'With --fix: take over same-named resources that lack this stack\'s tags'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s q -l quiet -d 'Only results on stdout and errors on stderr'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this directory instead of printing' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
@@ -801,16 +863,17 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l ver
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "scale" -d 'Scale the app\'s Deployment on its queue with KEDA\'s and the HPA\'s exact rules (or, with --dry-run, show what they would decide)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "watch" -d 'Watch the queue, KEDA\'s scaler, the HPA and the pods live, refreshed every few seconds'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down render simulate load scale watch validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "doctor" -d 'Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "scale" -d 'Scale the app\'s Deployment on its queue with KEDA\'s and the HPA\'s exact rules (or, with --dry-run, show what they would decide)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "watch" -d 'Watch the queue, KEDA\'s scaler, the HPA and the pods live, refreshed every few seconds'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "validate" -d 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "init" -d 'Write a commented kedactl.yaml (the seed\'s defaults, with any flags given)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -103,6 +103,7 @@ pub enum Command {
     Up(commands::up::Args),
     Plan(commands::plan::Args),
     Down(commands::down::Args),
+    Doctor(commands::doctor::Args),
     Render(commands::render::Args),
     Simulate(commands::simulate::Args),
     Load(commands::load::Args),

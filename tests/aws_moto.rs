@@ -903,3 +903,156 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
     );
     s.json("down", &["--only", "queue"]);
 }
+
+/// doctor end to end: a stack `up` built (moto for IAM/SQS, the fake cluster with KEDA from the
+/// fake helm), then faults injected in the account and in the cluster, found, and repaired by
+/// `doctor --fix`.
+#[tokio::test]
+async fn doctor_finds_injected_faults_and_fix_repairs_them() {
+    let Some(s) = Stack::new("doctor") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    let bin = s.sandbox.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let (_, log) = apiserver::fake_helm(&bin, 0);
+    let (api, kc) = fake_cluster(&s);
+    {
+        let mut st = api.state();
+        st.associations = vec![
+            ("keda".into(), "keda-operator".into()),
+            ("security".into(), "my-sqs-read-msgs".into()),
+        ];
+        st.helm_log = Some(log);
+    }
+    api.seed(
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "eks-pod-identity-agent", "namespace": "kube-system"},
+        "status": {"desiredNumberScheduled": 1, "numberReady": 1}}),
+    );
+    api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "node-1", "labels": {"kubernetes.io/os": "linux"}}}));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = [("PATH", path.as_str())];
+    let groups = "iam,queue,keda,app";
+    let flags = [
+        "--cluster",
+        &cluster,
+        "--only",
+        groups,
+        "--kubeconfig",
+        &kc,
+        "--context",
+        "fake",
+    ];
+    let run = |cmd: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(extra);
+        s.run_with(cmd, &args, &env)
+    };
+    let doctor = |extra: &[&str]| {
+        let mut args = vec!["-o", "json"];
+        args.extend(extra);
+        let out = run("doctor", &args);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+        let failing: Vec<String> = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail" || c["status"] == "warn")
+            .map(|c| c["code"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), failing, doc)
+    };
+
+    let out = run("up", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Healthy: nothing fails; what cannot be known here is skipped with its reason.
+    let (code, failing, doc) = doctor(&[]);
+    assert_eq!((code, failing.clone()), (Some(0), vec![]), "{doc:#}");
+    assert_eq!(doc["summary"]["fail"], 0);
+    let kd029 = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "KD029")
+        .unwrap();
+    assert_eq!(
+        kd029["status"], "skipped",
+        "moto has no policy simulator: {kd029}"
+    );
+
+    // Fault 1 (account): the identity role's trust loses sts:TagSession for the operator.
+    let aws = s.sdk().await;
+    let identity = s.identity();
+    let trust = role_trust(&aws, &identity).await.unwrap();
+    let mut broken = trust.clone();
+    for st in broken["Statement"].as_array_mut().unwrap() {
+        if !st["Principal"]["AWS"].is_null() {
+            st["Action"] = "sts:AssumeRole".into();
+        }
+    }
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&identity)
+        .policy_document(broken.to_string())
+        .send()
+        .await
+        .unwrap();
+    // Fault 2 (cluster): the TriggerAuthentication asks for the workload's identity (IRSA-only).
+    {
+        let mut st = api.state();
+        let ta = st
+            .objects
+            .iter_mut()
+            .find(|(k, _)| k.0 == "triggerauthentications")
+            .map(|(_, v)| v)
+            .unwrap();
+        ta["spec"]["podIdentity"]["identityOwner"] = "workload".into();
+    }
+    // Fault 3 (logs): KEDA's log shows the chained AssumeRole refused for TagSession.
+    api.state().logs.insert(
+        "keda-operator".into(),
+        format!("ERROR scale_handler error getting scale decision {{\"error\": \"operation error STS: AssumeRole, StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/{}/eks-demo-keda is not authorized to perform: sts:TagSession on resource: arn:aws:iam::123456789012:role/{identity}\"}}\n", s.operator()),
+    );
+    let (code, failing, doc) = doctor(&[]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    assert_eq!(failing, ["KD011", "KD018", "KD019"], "{doc:#}");
+    let kd011 = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "KD011")
+        .unwrap();
+    let evidence = kd011["evidence"].to_string();
+    assert!(
+        evidence.contains("KEDA log:") && evidence.contains("sts:TagSession"),
+        "{kd011}"
+    );
+
+    // Human report: grouped by layer, with the fix.
+    let out = run("doctor", &[]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("\nIAM\n")
+            && text.contains("✗ KD011")
+            && text.contains("fix: kedactl up --only iam"),
+        "{text}"
+    );
+
+    // --fix repairs both (trust re-put, TriggerAuthentication re-applied), then checks again.
+    api.state().logs.clear();
+    let (code, failing, doc) = doctor(&["--fix", "--yes"]);
+    assert_eq!((code, failing), (Some(0), vec![]), "{doc:#}");
+    let trust = role_trust(&aws, &identity).await.unwrap();
+    assert!(trust.to_string().contains("sts:TagSession"), "{trust}");
+
+    let out = run("down", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

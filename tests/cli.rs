@@ -103,7 +103,9 @@ fn render_reproduces_the_seed_objects() {
     ] {
         assert!(text.contains(seed_fact), "render lacks {seed_fact:?}");
     }
-    assert!(!text.contains("aws-eks") && !text.contains("identityOwner"));
+    // KEDA owns the identity (roleArn); never the deprecated provider or the IRSA-only owner.
+    assert!(!text.contains("aws-eks") && !text.contains("identityOwner: workload"));
+    assert!(text.contains("identityOwner: keda"));
     assert!(!text.contains("\"Resource\": \"*\"") && !text.contains("sqs:*"));
 }
 

@@ -10,6 +10,36 @@ use crate::plan::Plan;
 use serde_json::json;
 use std::time::Instant;
 
+/// Ask (or take --yes), then run the plan; None when the user declined. Ctrl-C stops with 130.
+pub async fn confirm_and_execute(
+    ctx: &Ctx,
+    on: &Online,
+    plan: &Plan,
+    verb: &str,
+    force_conflicts: bool,
+) -> anyhow::Result<Option<exec::Report>> {
+    let n = plan.steps.len();
+    if !ctx.confirm(&format!(
+        "{verb} these {n} step{}?",
+        if n == 1 { "" } else { "s" }
+    ))? {
+        ctx.note("Nothing changed.");
+        return Ok(None);
+    }
+    let opts = exec::Options {
+        force_conflicts,
+        ..exec::Options::new(&on.desired.cluster)
+    };
+    let progress = ctx.progress();
+    tokio::select! {
+        r = exec::execute(&on.aws, on.kube.as_ref(), plan, &opts, &progress) => Ok(Some(r)),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: steps in flight may or may not have completed; run the same command again to converge");
+            Err(SilentExit(INTERRUPTED).into())
+        }
+    }
+}
+
 pub async fn run(
     ctx: &Ctx,
     on: &Online,
@@ -36,25 +66,9 @@ pub async fn run(
         return Ok(());
     }
     let n = plan.steps.len();
-    if !ctx.confirm(&format!(
-        "{verb} these {n} step{}?",
-        if n == 1 { "" } else { "s" }
-    ))? {
-        ctx.note("Nothing changed.");
-        return Ok(());
-    }
-    let opts = exec::Options {
-        force_conflicts,
-        ..exec::Options::new(&on.desired.cluster)
-    };
-    let progress = ctx.progress();
     let start = Instant::now();
-    let report = tokio::select! {
-        r = exec::execute(&on.aws, on.kube.as_ref(), plan, &opts, &progress) => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: steps in flight may or may not have completed; run the same command again to converge");
-            return Err(SilentExit(INTERRUPTED).into());
-        }
+    let Some(report) = confirm_and_execute(ctx, on, plan, verb, force_conflicts).await? else {
+        return Ok(());
     };
     let (read, mutating) = on.calls();
     let seconds = start.elapsed().as_secs_f64();

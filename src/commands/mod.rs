@@ -3,6 +3,7 @@
 mod app_queue;
 mod apply;
 pub mod completions;
+pub mod doctor;
 pub mod down;
 pub mod init;
 pub mod load;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(&ctx, args).await,
         Command::Plan(args) => plan::run(&ctx, args).await,
         Command::Down(args) => down::run(&ctx, args).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Render(args) => render::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),

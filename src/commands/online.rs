@@ -124,7 +124,7 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
     })
 }
 
-fn kube_options(ctx: &Ctx) -> connect::Options {
+pub(super) fn kube_options(ctx: &Ctx) -> connect::Options {
     connect::Options {
         kubeconfig: ctx.global.kubeconfig.clone(),
         context: ctx.global.context.clone(),
@@ -199,7 +199,7 @@ fn check_keda(
 }
 
 /// A refused cluster read, explained: who kedactl is, and how to grant it access.
-fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyhow::Error {
+pub(super) fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyhow::Error {
     let principal = principal_arn(&caller.arn);
     match e.code {
         Some(401) => anyhow::anyhow!(

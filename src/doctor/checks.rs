@@ -55,16 +55,25 @@ impl<'a> Ctx<'a> {
 
     /// The operator's actual namespace and service account (the config's when not seen).
     fn operator_sa(&self) -> (String, String) {
-        let live = self.cluster().ok().and_then(|c| c.operator.as_ref()).and_then(|o| {
-            Some((
-                o["metadata"]["namespace"].as_str()?.to_string(),
-                o["spec"]["template"]["spec"]["serviceAccountName"]
-                    .as_str()
-                    .unwrap_or("default")
-                    .to_string(),
-            ))
-        });
-        live.unwrap_or_else(|| (self.d.keda.namespace.clone(), self.d.keda.service_account.clone()))
+        let live = self
+            .cluster()
+            .ok()
+            .and_then(|c| c.operator.as_ref())
+            .and_then(|o| {
+                Some((
+                    o["metadata"]["namespace"].as_str()?.to_string(),
+                    o["spec"]["template"]["spec"]["serviceAccountName"]
+                        .as_str()
+                        .unwrap_or("default")
+                        .to_string(),
+                ))
+            });
+        live.unwrap_or_else(|| {
+            (
+                self.d.keda.namespace.clone(),
+                self.d.keda.service_account.clone(),
+            )
+        })
     }
 
     fn association(&self, ns: &str, sa: &str) -> Option<&'a crate::plan::observed::Association> {
@@ -81,7 +90,11 @@ impl<'a> Ctx<'a> {
             .cluster()
             .ok()
             .and_then(|c| c.trigger_auth.as_ref())
-            .map(|ta| ta["spec"]["podIdentity"]["roleArn"].as_str().map(str::to_string));
+            .map(|ta| {
+                ta["spec"]["podIdentity"]["roleArn"]
+                    .as_str()
+                    .map(str::to_string)
+            });
         match live {
             Some(v) => v,
             None => self.identity_role.map(|r| r.arn.clone()),
@@ -89,14 +102,20 @@ impl<'a> Ctx<'a> {
     }
 
     fn operator_log(&self) -> &'a str {
-        self.cluster().map(|c| c.operator_log.as_str()).unwrap_or("")
+        self.cluster()
+            .map(|c| c.operator_log.as_str())
+            .unwrap_or("")
     }
 
     fn refusals(&self) -> Vec<Refused> {
         fn name(r: Option<&crate::render::Role>) -> &str {
             r.map(|r| r.name.as_str()).unwrap_or("")
         }
-        logs::refusals(self.operator_log(), name(self.operator_role), name(self.identity_role))
+        logs::refusals(
+            self.operator_log(),
+            name(self.operator_role),
+            name(self.identity_role),
+        )
     }
 
     fn simulated(&self, principal: &str, action: &str, resource: &str) -> Option<&'a str> {
@@ -121,7 +140,13 @@ struct F {
 }
 
 impl F {
-    fn make(&self, status: Status, evidence: Vec<String>, fix: Option<String>, repairs: Vec<Repair>) -> Finding {
+    fn make(
+        &self,
+        status: Status,
+        evidence: Vec<String>,
+        fix: Option<String>,
+        repairs: Vec<Repair>,
+    ) -> Finding {
         let c = catalogue::find(self.code).expect("a catalogued code");
         Finding {
             code: c.code,
@@ -170,10 +195,38 @@ fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
 pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
     let c = Ctx::new(d, e);
     vec![
-        kd001(&c), kd002(&c), kd003(&c), kd004(&c), kd005(&c), kd006(&c), kd007(&c), kd008(&c),
-        kd009(&c), kd010(&c), kd011(&c), kd012(&c), kd013(&c), kd014(&c), kd015(&c), kd016(&c),
-        kd017(&c), kd018(&c), kd019(&c), kd020(&c), kd021(&c), kd022(&c), kd023(&c), kd024(&c),
-        kd025(&c), kd026(&c), kd027(&c), kd028(&c), kd029(&c), kd030(&c), kd031(&c), kd032(&c),
+        kd001(&c),
+        kd002(&c),
+        kd003(&c),
+        kd004(&c),
+        kd005(&c),
+        kd006(&c),
+        kd007(&c),
+        kd008(&c),
+        kd009(&c),
+        kd010(&c),
+        kd011(&c),
+        kd012(&c),
+        kd013(&c),
+        kd014(&c),
+        kd015(&c),
+        kd016(&c),
+        kd017(&c),
+        kd018(&c),
+        kd019(&c),
+        kd020(&c),
+        kd021(&c),
+        kd022(&c),
+        kd023(&c),
+        kd024(&c),
+        kd025(&c),
+        kd026(&c),
+        kd027(&c),
+        kd028(&c),
+        kd029(&c),
+        kd030(&c),
+        kd031(&c),
+        kd032(&c),
     ]
 }
 
@@ -185,8 +238,13 @@ fn kd001(c: &Ctx) -> Finding {
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
+    if !c.e.eks_read {
+        return f.skip("the add-on was not read (--only without eks)");
+    }
     let cluster = &c.d.cluster;
-    let fix = format!("kedactl up --only eks   (or: aws eks create-addon --cluster-name {cluster} --addon-name {name})");
+    let fix = format!(
+        "kedactl up --only eks   (or: aws eks create-addon --cluster-name {cluster} --addon-name {name})"
+    );
     match &c.e.observed.addon {
         None => f.fail(vec![format!("DescribeAddon {name}: ResourceNotFoundException")], fix, vec![Repair::Converge(format!("eks:addon/{name}"))]),
         Some(a) if a.status == "ACTIVE" || a.status == "DEGRADED" => f.ok(format!("add-on {name} is {}", a.status)),
@@ -256,13 +314,25 @@ fn agent_log_check(c: &Ctx, code: &'static str, needles: &[&[&str]], fix: &str) 
 }
 
 fn kd003(c: &Ctx) -> Finding {
-    agent_log_check(c, "KD003", &[&["AssumeRoleForPodIdentity", "AccessDenied"]],
-        "attach AmazonEKSWorkerNodePolicy (or eks-auth:AssumeRoleForPodIdentity) to the node role: aws iam attach-role-policy --role-name <node role> --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+    agent_log_check(
+        c,
+        "KD003",
+        &[&["AssumeRoleForPodIdentity", "AccessDenied"]],
+        "attach AmazonEKSWorkerNodePolicy (or eks-auth:AssumeRoleForPodIdentity) to the node role: aws iam attach-role-policy --role-name <node role> --policy-arn arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    )
 }
 
 fn kd004(c: &Ctx) -> Finding {
-    agent_log_check(c, "KD004", &[&["EKS Auth", "i/o timeout"], &["EKS Auth", "context canceled"], &["eks-auth", "i/o timeout"]],
-        "add the com.amazonaws.<region>.eks-auth interface VPC endpoint (private cluster)")
+    agent_log_check(
+        c,
+        "KD004",
+        &[
+            &["EKS Auth", "i/o timeout"],
+            &["EKS Auth", "context canceled"],
+            &["eks-auth", "i/o timeout"],
+        ],
+        "add the com.amazonaws.<region>.eks-auth interface VPC endpoint (private cluster)",
+    )
 }
 
 fn kd005(c: &Ctx) -> Finding {
@@ -273,28 +343,50 @@ fn kd005(c: &Ctx) -> Finding {
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
+    if !c.e.eks_read {
+        return f.skip("the associations were not read (--only without eks)");
+    }
     let (ns, sa) = c.operator_sa();
     let cfg = (&c.d.keda.namespace, &c.d.keda.service_account);
     let mut evidence = Vec::new();
     if (cfg.0, cfg.1) != (&ns, &sa) {
-        evidence.push(format!("the keda-operator Deployment runs as {ns}/{sa}, the config says {}/{}", cfg.0, cfg.1));
+        evidence.push(format!(
+            "the keda-operator Deployment runs as {ns}/{sa}, the config says {}/{}",
+            cfg.0, cfg.1
+        ));
     }
     if let Some(a) = c.association(&ns, &sa) {
         if evidence.is_empty() {
-            return f.ok(format!("association {} for {ns}/{sa} → {}", a.id, a.role_arn));
+            return f.ok(format!(
+                "association {} for {ns}/{sa} → {}",
+                a.id, a.role_arn
+            ));
         }
     } else {
         evidence.push(format!("ListPodIdentityAssociations({ns}, {sa}): none"));
     }
-    if let Some(Refused::NodeRole { line }) = c.refusals().into_iter().find(|r| matches!(r, Refused::NodeRole { .. })) {
+    if let Some(Refused::NodeRole { line }) = c
+        .refusals()
+        .into_iter()
+        .find(|r| matches!(r, Refused::NodeRole { .. }))
+    {
         evidence.push(format!("KEDA called AWS as the node role: {line}"));
     }
     let fix = if (cfg.0, cfg.1) != (&ns, &sa) {
-        format!("set keda.namespace: {ns} and keda.serviceAccount: {sa} in kedactl.yaml, then kedactl up")
+        format!(
+            "set keda.namespace: {ns} and keda.serviceAccount: {sa} in kedactl.yaml, then kedactl up"
+        )
     } else {
         "kedactl up --only eks,keda (creates the association and restarts the operator)".to_string()
     };
-    f.fail(evidence, fix, vec![Repair::Converge(format!("eks:association/{ns}/{sa}")), Repair::Restart(format!("{ns}/keda-operator"))])
+    f.fail(
+        evidence,
+        fix,
+        vec![
+            Repair::Converge(format!("eks:association/{ns}/{sa}")),
+            Repair::Restart(format!("{ns}/keda-operator")),
+        ],
+    )
 }
 
 fn kd006(c: &Ctx) -> Finding {
@@ -312,10 +404,16 @@ fn kd006(c: &Ctx) -> Finding {
     let pod_name = pod["metadata"]["name"].as_str().unwrap_or("?");
     let missing = rollout::missing_env(pod, "keda-operator");
     if missing.is_empty() {
-        return f.ok(format!("pod {pod_name} has {CREDENTIALS_URI} and {TOKEN_FILE}"));
+        return f.ok(format!(
+            "pod {pod_name} has {CREDENTIALS_URI} and {TOKEN_FILE}"
+        ));
     }
     let (ns, sa) = c.operator_sa();
-    let mut evidence = vec![format!("pod {pod_name} lacks {} (env: {})", missing.join(", "), env_names(pod).join(", "))];
+    let mut evidence = vec![format!(
+        "pod {pod_name} lacks {} (env: {})",
+        missing.join(", "),
+        env_names(pod).join(", ")
+    )];
     if let Some(a) = c.association(&ns, &sa) {
         evidence.push(format!("association {} for {ns}/{sa} exists: the pod started before it, or the webhook missed it", a.id));
     }
@@ -379,17 +477,29 @@ fn kd008(c: &Ctx) -> Finding {
             continue;
         };
         for action in ["sts:AssumeRole", "sts:TagSession"] {
-            if policy::trusts(&role.trust, Principal::Service(POD_IDENTITY), action).decision != Decision::Allow {
-                evidence.push(format!("trust of {} does not allow {POD_IDENTITY} {action}: {}", a.role, role.trust));
+            if policy::trusts(&role.trust, Principal::Service(POD_IDENTITY), action).decision
+                != Decision::Allow
+            {
+                evidence.push(format!(
+                    "trust of {} does not allow {POD_IDENTITY} {action}: {}",
+                    a.role, role.trust
+                ));
                 repairs.push(Repair::Converge(format!("iam:role/{}", a.role)));
             }
         }
     }
     if evidence.is_empty() {
-        return f.ok(format!("{} trust {POD_IDENTITY} for sts:AssumeRole and sts:TagSession", seen.join(", ")));
+        return f.ok(format!(
+            "{} trust {POD_IDENTITY} for sts:AssumeRole and sts:TagSession",
+            seen.join(", ")
+        ));
     }
     repairs.dedup();
-    f.fail(evidence, "kedactl up --only iam (puts the canonical trust statement back)", repairs)
+    f.fail(
+        evidence,
+        "kedactl up --only iam (puts the canonical trust statement back)",
+        repairs,
+    )
 }
 
 fn kd009(c: &Ctx) -> Finding {
@@ -402,11 +512,19 @@ fn kd009(c: &Ctx) -> Finding {
         Err(why) => return f.skip(why),
     };
     let mut evidence = Vec::new();
-    if let Some(arn) = cl.operator_sa.as_ref().and_then(|s| s["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str()) {
-        evidence.push(format!("service account annotation eks.amazonaws.com/role-arn: {arn}"));
+    if let Some(arn) = cl
+        .operator_sa
+        .as_ref()
+        .and_then(|s| s["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str())
+    {
+        evidence.push(format!(
+            "service account annotation eks.amazonaws.com/role-arn: {arn}"
+        ));
     }
     if let Some(p) = &cl.operator_pod
-        && env_names(p).iter().any(|n| n == "AWS_WEB_IDENTITY_TOKEN_FILE")
+        && env_names(p)
+            .iter()
+            .any(|n| n == "AWS_WEB_IDENTITY_TOKEN_FILE")
     {
         evidence.push("pod env has AWS_WEB_IDENTITY_TOKEN_FILE (IRSA is injected too)".into());
     }
@@ -419,13 +537,17 @@ fn kd009(c: &Ctx) -> Finding {
 
 /// The identity role's trust as observed, with its name and ARN.
 fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::plan::observed::Role, String), String> {
-    let arn = c.role_arn().ok_or("the TriggerAuthentication has no roleArn")?;
+    let arn = c
+        .role_arn()
+        .ok_or("the TriggerAuthentication has no roleArn")?;
     let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
     c.e.observed
         .roles
         .get(&name)
         .map(|r| (r, name.clone()))
-        .ok_or(format!("IAM role {name} (the roleArn) was not read or does not exist"))
+        .ok_or(format!(
+            "IAM role {name} (the roleArn) was not read or does not exist"
+        ))
 }
 
 fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
@@ -434,7 +556,11 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         return f.skip(why);
     }
     let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
-        return f.skip(identity_trust(c).err().unwrap_or_else(|| "no operator role in the config".into()));
+        return f.skip(
+            identity_trust(c)
+                .err()
+                .unwrap_or_else(|| "no operator role in the config".into()),
+        );
     };
     let t = policy::trusts(&role.trust, Principal::Aws(&op.arn), action);
     let refused = c.refusals().into_iter().find_map(|r| match r {
@@ -442,12 +568,23 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         _ => None,
     });
     if t.decision == Decision::Allow && refused.is_none() {
-        let via = if t.via_account { " (through the account root)" } else { "" };
+        let via = if t.via_account {
+            " (through the account root)"
+        } else {
+            ""
+        };
         return f.ok(format!("trust of {name} allows {} {action}{via}", op.name));
     }
     let mut evidence = vec![format!("trust of {name}: {}", role.trust)];
     evidence.extend(refused.map(|l| format!("KEDA log: {l}")));
-    f.fail(evidence, format!("kedactl up --only iam (adds {{\"AWS\": \"{}\"}} with {action} to the trust of {name})", op.arn), vec![Repair::Converge(format!("iam:role/{name}"))])
+    f.fail(
+        evidence,
+        format!(
+            "kedactl up --only iam (adds {{\"AWS\": \"{}\"}} with {action} to the trust of {name})",
+            op.arn
+        ),
+        vec![Repair::Converge(format!("iam:role/{name}"))],
+    )
 }
 
 fn kd010(c: &Ctx) -> Finding {
@@ -470,18 +607,31 @@ fn kd012(c: &Ctx) -> Finding {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
     let mut evidence = Vec::new();
-    let via_account = policy::trusts(&role.trust, Principal::Aws(&op.arn), "sts:AssumeRole").via_account;
+    let via_account =
+        policy::trusts(&role.trust, Principal::Aws(&op.arn), "sts:AssumeRole").via_account;
     let own = policy::evaluate_all(op_seen.inline.values(), "sts:AssumeRole", &role.arn);
-    if own == Decision::Deny || (via_account && own != Decision::Allow && op_seen.attached.is_empty()) {
-        evidence.push(format!("{}'s inline policies do not allow sts:AssumeRole on {} (trust names the account root)", op.name, role.arn));
+    if own == Decision::Deny
+        || (via_account && own != Decision::Allow && op_seen.attached.is_empty())
+    {
+        evidence.push(format!(
+            "{}'s inline policies do not allow sts:AssumeRole on {} (trust names the account root)",
+            op.name, role.arn
+        ));
     }
     if let Some(d) = c.simulated(&op.arn, "sts:AssumeRole", &role.arn)
         && d != "allowed"
     {
-        evidence.push(format!("policy simulator: {} sts:AssumeRole on {}: {d}", op.name, role.arn));
+        evidence.push(format!(
+            "policy simulator: {} sts:AssumeRole on {}: {d}",
+            op.name, role.arn
+        ));
     }
     if evidence.is_empty() {
-        return f.ok(if via_account { format!("{}'s own policy allows assuming {name}", op.name) } else { format!("{name}'s trust names {} directly", op.name) });
+        return f.ok(if via_account {
+            format!("{}'s own policy allows assuming {name}", op.name)
+        } else {
+            format!("{name}'s trust names {} directly", op.name)
+        });
     }
     f.fail(evidence, format!("kedactl up --only iam (puts kedactl-assume-identity on {}: sts:AssumeRole and sts:TagSession on {})", op.name, role.arn), vec![Repair::Converge(format!("iam:role/{}/policy", op.name))])
 }
@@ -491,14 +641,31 @@ fn kd013(c: &Ctx) -> Finding {
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
-    let stale: Vec<String> = c.e.observed.roles.iter().flat_map(|(n, r)| {
-        policy::stale_principals(&r.trust).into_iter().map(move |id| format!("trust of {n} names {id}"))
-    }).collect();
+    let stale: Vec<String> =
+        c.e.observed
+            .roles
+            .iter()
+            .flat_map(|(n, r)| {
+                policy::stale_principals(&r.trust)
+                    .into_iter()
+                    .map(move |id| format!("trust of {n} names {id}"))
+            })
+            .collect();
     if stale.is_empty() {
         return f.ok("every trusted principal is a live ARN");
     }
-    let repairs = c.e.observed.roles.iter().filter(|(_, r)| !policy::stale_principals(&r.trust).is_empty()).map(|(n, _)| Repair::Converge(format!("iam:role/{n}"))).collect();
-    f.fail(stale, "kedactl up --only iam (re-puts the trust with the role's ARN)", repairs)
+    let repairs =
+        c.e.observed
+            .roles
+            .iter()
+            .filter(|(_, r)| !policy::stale_principals(&r.trust).is_empty())
+            .map(|(n, _)| Repair::Converge(format!("iam:role/{n}")))
+            .collect();
+    f.fail(
+        stale,
+        "kedactl up --only iam (re-puts the trust with the role's ARN)",
+        repairs,
+    )
 }
 
 fn kd014(c: &Ctx) -> Finding {
@@ -507,7 +674,10 @@ fn kd014(c: &Ctx) -> Finding {
         return f.ok("no roleArn");
     };
     let (ns, sa) = c.operator_sa();
-    let op_arn = c.association(&ns, &sa).map(|a| a.role_arn.clone()).or(c.operator_role.map(|r| r.arn.clone()));
+    let op_arn = c
+        .association(&ns, &sa)
+        .map(|a| a.role_arn.clone())
+        .or(c.operator_role.map(|r| r.arn.clone()));
     if op_arn.as_deref() == Some(arn.as_str()) {
         return f.fail(vec![format!("roleArn {arn} is the role of {ns}/{sa} itself")], "point roleArn at a separate identity role (the config's identity role), or remove roleArn", vec![Repair::Converge("app:TriggerAuthentication".into())]);
     }
@@ -519,7 +689,9 @@ fn kd015(c: &Ctx) -> Finding {
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
-    let Some(q) = c.queue else { return f.skip("no queue in the config") };
+    let Some(q) = c.queue else {
+        return f.skip("no queue in the config");
+    };
     let (role, name) = match identity_trust(c) {
         Ok(x) => x,
         Err(why) => return f.skip(why),
@@ -529,27 +701,52 @@ fn kd015(c: &Ctx) -> Finding {
     let mut warn_only = false;
     match policy::evaluate_all(role.inline.values(), action, &q.arn) {
         Decision::Allow => {}
-        Decision::Deny => evidence.push(format!("{name}'s inline policies deny {action} on {}", q.arn)),
-        Decision::Implicit if role.attached.is_empty() => evidence.push(format!("no policy of {name} allows {action} on {} (inline: {})", q.arn, role.inline.keys().cloned().collect::<Vec<_>>().join(", "))),
+        Decision::Deny => evidence.push(format!(
+            "{name}'s inline policies deny {action} on {}",
+            q.arn
+        )),
+        Decision::Implicit if role.attached.is_empty() => evidence.push(format!(
+            "no policy of {name} allows {action} on {} (inline: {})",
+            q.arn,
+            role.inline.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
         Decision::Implicit => {
             warn_only = true;
             evidence.push(format!("no inline policy of {name} allows {action} on {}; managed policies {} were not evaluated", q.arn, role.attached.join(", ")));
         }
     }
-    if let Some(qp) = c.e.observed.queues.get(&q.name).and_then(|o| o.attributes.get("Policy"))
+    if let Some(qp) =
+        c.e.observed
+            .queues
+            .get(&q.name)
+            .and_then(|o| o.attributes.get("Policy"))
         && let Ok(doc) = serde_json::from_str::<Value>(qp)
-        && policy::statements(&doc).iter().any(|s| s["Effect"] == "Deny" && policy::evaluate(&serde_json::json!({"Statement": [s]}), action, &q.arn) == Decision::Deny)
+        && policy::statements(&doc).iter().any(|s| {
+            s["Effect"] == "Deny"
+                && policy::evaluate(&serde_json::json!({"Statement": [s]}), action, &q.arn)
+                    == Decision::Deny
+        })
     {
         warn_only = false;
-        evidence.push(format!("the queue policy of {} denies {action}: {qp}", q.name));
+        evidence.push(format!(
+            "the queue policy of {} denies {action}: {qp}",
+            q.name
+        ));
     }
     if let Some(d) = c.simulated(&role.arn, action, &q.arn)
         && d != "allowed"
     {
         warn_only = false;
-        evidence.push(format!("policy simulator: {name} {action} on {}: {d}", q.arn));
+        evidence.push(format!(
+            "policy simulator: {name} {action} on {}: {d}",
+            q.arn
+        ));
     }
-    if let Some(Refused::IdentityRole { line, .. }) = c.refusals().into_iter().find(|r| matches!(r, Refused::IdentityRole { .. })) {
+    if let Some(Refused::IdentityRole { line, .. }) = c
+        .refusals()
+        .into_iter()
+        .find(|r| matches!(r, Refused::IdentityRole { .. }))
+    {
         warn_only = false;
         evidence.push(format!("KEDA log: {line}"));
     }
@@ -560,7 +757,11 @@ fn kd015(c: &Ctx) -> Finding {
     if warn_only {
         return f.warn(evidence, fix);
     }
-    f.fail(evidence, fix, vec![Repair::Converge(format!("iam:role/{name}/policy"))])
+    f.fail(
+        evidence,
+        fix,
+        vec![Repair::Converge(format!("iam:role/{name}/policy"))],
+    )
 }
 
 fn kd016(c: &Ctx) -> Finding {
@@ -577,18 +778,40 @@ fn kd016(c: &Ctx) -> Finding {
     let Some(seen) = c.e.observed.roles.get(&op.name) else {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
-    if policy::evaluate_all(seen.inline.values(), "sqs:GetQueueAttributes", &q.arn) == Decision::Allow {
+    if policy::evaluate_all(seen.inline.values(), "sqs:GetQueueAttributes", &q.arn)
+        == Decision::Allow
+    {
         return f.ok(format!("{} may read {}", op.name, q.name));
     }
-    f.fail(vec![format!("the TriggerAuthentication has no roleArn, and {} may not sqs:GetQueueAttributes on {}", op.name, q.arn)], "kedactl up --only app (sets roleArn to the identity role)", vec![Repair::Converge("app:TriggerAuthentication".into())])
+    f.fail(
+        vec![format!(
+            "the TriggerAuthentication has no roleArn, and {} may not sqs:GetQueueAttributes on {}",
+            op.name, q.arn
+        )],
+        "kedactl up --only app (sets roleArn to the identity role)",
+        vec![Repair::Converge("app:TriggerAuthentication".into())],
+    )
 }
 
 /// The deployed scaler, or the reason it cannot be checked.
 fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value), Finding> {
     let cl = c.cluster().map_err(|why| f.skip(why))?;
     let so = cl.scaler.as_ref().ok_or_else(|| {
-        let name = c.scaler.map(|s| crate::cluster::describe(s["kind"].as_str().unwrap_or("ScaledObject"), s["metadata"]["namespace"].as_str(), s["metadata"]["name"].as_str().unwrap_or("?"))).unwrap_or_default();
-        f.fail(vec![format!("{name} does not exist")], "kedactl up --only app (or name it with --scaled-object ns/name)", vec![Repair::Converge("app:".into())])
+        let name = c
+            .scaler
+            .map(|s| {
+                crate::cluster::describe(
+                    s["kind"].as_str().unwrap_or("ScaledObject"),
+                    s["metadata"]["namespace"].as_str(),
+                    s["metadata"]["name"].as_str().unwrap_or("?"),
+                )
+            })
+            .unwrap_or_default();
+        f.fail(
+            vec![format!("{name} does not exist")],
+            "kedactl up --only app (or name it with --scaled-object ns/name)",
+            vec![Repair::Converge("app:".into())],
+        )
     })?;
     Ok((cl, so))
 }
@@ -601,9 +824,14 @@ fn kd017(c: &Ctx) -> Finding {
     };
     let ns = so["metadata"]["namespace"].as_str().unwrap_or("?");
     let trigger = c.trigger();
-    let r = trigger.map(|t| &t["authenticationRef"]).filter(|r| !r.is_null());
+    let r = trigger
+        .map(|t| &t["authenticationRef"])
+        .filter(|r| !r.is_null());
     let fix = "kedactl up --only app (re-applies the ScaledObject with authenticationRef to its TriggerAuthentication)";
-    let repairs = vec![Repair::Converge("app:ScaledObject".into()), Repair::Converge("app:TriggerAuthentication".into())];
+    let repairs = vec![
+        Repair::Converge("app:ScaledObject".into()),
+        Repair::Converge("app:TriggerAuthentication".into()),
+    ];
     let Some(r) = r else {
         return f.fail(vec!["the aws-sqs-queue trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)".into()], fix, repairs);
     };
@@ -611,7 +839,18 @@ fn kd017(c: &Ctx) -> Finding {
     let name = r["name"].as_str().unwrap_or("");
     match &cl.trigger_auth {
         Some(_) => f.ok(format!("authenticationRef → {kind} {name}")),
-        None => f.fail(vec![format!("authenticationRef names {kind} {name}, which does not exist{}", if kind == "TriggerAuthentication" { format!(" in namespace {ns}") } else { String::new() })], fix, repairs),
+        None => f.fail(
+            vec![format!(
+                "authenticationRef names {kind} {name}, which does not exist{}",
+                if kind == "TriggerAuthentication" {
+                    format!(" in namespace {ns}")
+                } else {
+                    String::new()
+                }
+            )],
+            fix,
+            repairs,
+        ),
     }
 }
 
@@ -630,8 +869,16 @@ fn kd018(c: &Ctx) -> Finding {
     let fix = "kedactl up --only app (podIdentity: {provider: aws, roleArn: <identity role>})";
     let repairs = vec![Repair::Converge("app:TriggerAuthentication".into())];
     if provider != "aws" {
-        let why = if provider == "aws-eks" { "deprecated since KEDA 2.13 and IRSA-only: it reads eks.amazonaws.com/role-arn, which Pod Identity does not set" } else { "KEDA will not use Pod Identity credentials" };
-        return f.fail(vec![format!("podIdentity.provider: {provider}: {why}")], fix, repairs);
+        let why = if provider == "aws-eks" {
+            "deprecated since KEDA 2.13 and IRSA-only: it reads eks.amazonaws.com/role-arn, which Pod Identity does not set"
+        } else {
+            "KEDA will not use Pod Identity credentials"
+        };
+        return f.fail(
+            vec![format!("podIdentity.provider: {provider}: {why}")],
+            fix,
+            repairs,
+        );
     }
     if owner == "workload" && c.d.addon.is_some() {
         return f.fail(vec!["podIdentity.identityOwner: workload reads the workload's eks.amazonaws.com/role-arn annotation (IRSA only)".into()], fix, repairs);
@@ -650,7 +897,14 @@ fn kd019(c: &Ctx) -> Finding {
     };
     let pi = &ta["spec"]["podIdentity"];
     if pi["roleArn"].is_string() && pi["identityOwner"] == "workload" {
-        return f.fail(vec![format!("roleArn {} with identityOwner: workload", pi["roleArn"])], "drop identityOwner (kedactl up --only app)", vec![Repair::Converge("app:TriggerAuthentication".into())]);
+        return f.fail(
+            vec![format!(
+                "roleArn {} with identityOwner: workload",
+                pi["roleArn"]
+            )],
+            "drop identityOwner (kedactl up --only app)",
+            vec![Repair::Converge("app:TriggerAuthentication".into())],
+        );
     }
     f.ok("roleArn and identityOwner are consistent")
 }
@@ -661,20 +915,51 @@ fn kd020(c: &Ctx) -> Finding {
         return f.skip(why);
     }
     match &c.e.observed.keda {
-        None => f.fail(vec!["no keda-operator Deployment in the cluster".into()], "kedactl up --only keda (installs KEDA with helm)", vec![Repair::Converge("keda:".into())]),
+        None => f.fail(
+            vec!["no keda-operator Deployment in the cluster".into()],
+            "kedactl up --only keda (installs KEDA with helm)",
+            vec![Repair::Converge("keda:".into())],
+        ),
         Some(k) => match crate::cluster::keda::check_version(k, &c.d.keda.version) {
             Ok(()) => f.ok(format!("KEDA {} in namespace {}", k.version, k.namespace)),
-            Err(e) => f.fail(vec![format!("KEDA {} in namespace {}{}", k.version, k.namespace, if k.missing.is_empty() { String::new() } else { format!("; missing: {}", k.missing.join(", ")) })], e.lines().last().unwrap_or_default().trim().trim_start_matches("fix: ").to_string(), vec![]),
+            Err(e) => f.fail(
+                vec![format!(
+                    "KEDA {} in namespace {}{}",
+                    k.version,
+                    k.namespace,
+                    if k.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; missing: {}", k.missing.join(", "))
+                    }
+                )],
+                e.lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("fix: ")
+                    .to_string(),
+                vec![],
+            ),
         },
     }
 }
 
 fn kd021(c: &Ctx) -> Finding {
     let f = F { code: "KD021" };
-    let Some(t) = c.trigger() else { return f.skip("no aws-sqs-queue trigger") };
+    let Some(t) = c.trigger() else {
+        return f.skip("no aws-sqs-queue trigger");
+    };
     match t["metadata"]["awsRegion"].as_str() {
         Some(r) if !r.is_empty() => f.ok(format!("awsRegion {r}")),
-        _ => f.fail(vec!["the trigger has no awsRegion".into()], format!("set awsRegion: {} (kedactl up --only app)", c.d.target.region), vec![Repair::Converge("app:ScaledObject".into())]),
+        _ => f.fail(
+            vec!["the trigger has no awsRegion".into()],
+            format!(
+                "set awsRegion: {} (kedactl up --only app)",
+                c.d.target.region
+            ),
+            vec![Repair::Converge("app:ScaledObject".into())],
+        ),
     }
 }
 
@@ -684,12 +969,18 @@ pub fn parse_queue_url(url: &str) -> Option<(&str, &str, &str)> {
     let (host, path) = rest.split_once('/')?;
     let region = host.strip_prefix("sqs.")?.split('.').next()?;
     let (account, name) = path.split_once('/')?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty() && !name.contains('/')).then_some((region, account, name))
+    (account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.contains('/'))
+    .then_some((region, account, name))
 }
 
 fn kd022(c: &Ctx) -> Finding {
     let f = F { code: "KD022" };
-    let Some(t) = c.trigger() else { return f.skip("no aws-sqs-queue trigger") };
+    let Some(t) = c.trigger() else {
+        return f.skip("no aws-sqs-queue trigger");
+    };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
     let Some((region, account, name)) = parse_queue_url(url) else {
         return f.skip("queueURL is malformed (see KD023)");
@@ -703,10 +994,18 @@ fn kd022(c: &Ctx) -> Finding {
     if let Some(a) = &c.d.target.account
         && a != account
     {
-        evidence.push(format!("queueURL names account {account}, the stack is in {a}"));
+        evidence.push(format!(
+            "queueURL names account {account}, the stack is in {a}"
+        ));
     }
-    if c.aws().is_ok() && c.e.observed.caller.is_some() && c.queue.is_some_and(|q| q.name == name) && !c.e.observed.queues.contains_key(name) {
-        evidence.push(format!("GetQueueUrl {name}: AWS.SimpleQueueService.NonExistentQueue"));
+    if c.aws().is_ok()
+        && c.e.observed.caller.is_some()
+        && c.queue.is_some_and(|q| q.name == name)
+        && !c.e.observed.queues.contains_key(name)
+    {
+        evidence.push(format!(
+            "GetQueueUrl {name}: AWS.SimpleQueueService.NonExistentQueue"
+        ));
     }
     if evidence.is_empty() {
         return f.ok(format!("{url} is in {region}, account {account}"));
@@ -716,12 +1015,20 @@ fn kd022(c: &Ctx) -> Finding {
 
 fn kd023(c: &Ctx) -> Finding {
     let f = F { code: "KD023" };
-    let Some(t) = c.trigger() else { return f.skip("no aws-sqs-queue trigger") };
+    let Some(t) = c.trigger() else {
+        return f.skip("no aws-sqs-queue trigger");
+    };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
     if parse_queue_url(url).is_some() {
         return f.ok(format!("queueURL {url}"));
     }
-    f.fail(vec![format!("queueURL {url:?} is not https://sqs.<region>.amazonaws.com/<account>/<name>")], "kedactl up --only app (renders the URL from the queue name)", vec![Repair::Converge("app:ScaledObject".into())])
+    f.fail(
+        vec![format!(
+            "queueURL {url:?} is not https://sqs.<region>.amazonaws.com/<account>/<name>"
+        )],
+        "kedactl up --only app (renders the URL from the queue name)",
+        vec![Repair::Converge("app:ScaledObject".into())],
+    )
 }
 
 fn kd024(c: &Ctx) -> Finding {
@@ -729,13 +1036,17 @@ fn kd024(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode");
     }
-    let Some(dep) = c.deployment else { return f.skip("no app Deployment in the config") };
+    let Some(dep) = c.deployment else {
+        return f.skip("no app Deployment in the config");
+    };
     let ns = dep["metadata"]["namespace"].as_str().unwrap_or("default");
     let name = dep["metadata"]["name"].as_str().unwrap_or("?");
-    let sa = dep["spec"]["template"]["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+    let sa = dep["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default");
     let mut evidence = Vec::new();
     let mut repairs = Vec::new();
-    if c.aws().is_ok() && c.association(ns, sa).is_none() {
+    if c.aws().is_ok() && c.e.eks_read && c.association(ns, sa).is_none() {
         evidence.push(format!("no pod identity association for {ns}/{sa}"));
         repairs.push(Repair::Converge(format!("eks:association/{ns}/{sa}")));
     }
@@ -744,14 +1055,26 @@ fn kd024(c: &Ctx) -> Finding {
     {
         let missing = rollout::missing_env(pod, name);
         if !missing.is_empty() {
-            evidence.push(format!("pod {} lacks {}", pod["metadata"]["name"].as_str().unwrap_or("?"), missing.join(", ")));
+            evidence.push(format!(
+                "pod {} lacks {}",
+                pod["metadata"]["name"].as_str().unwrap_or("?"),
+                missing.join(", ")
+            ));
         }
     }
     if evidence.is_empty() {
-        return f.ok(format!("{ns}/{sa} is associated; running pods have credentials (or none run)"));
+        return f.ok(format!(
+            "{ns}/{sa} is associated; running pods have credentials (or none run)"
+        ));
     }
     repairs.push(Repair::Restart(format!("{ns}/{name}")));
-    f.fail(evidence, format!("kedactl up --only eks,app, then kubectl rollout restart deployment/{name} -n {ns}"), repairs)
+    f.fail(
+        evidence,
+        format!(
+            "kedactl up --only eks,app, then kubectl rollout restart deployment/{name} -n {ns}"
+        ),
+        repairs,
+    )
 }
 
 fn kd025(c: &Ctx) -> Finding {
@@ -761,9 +1084,17 @@ fn kd025(c: &Ctx) -> Finding {
         Err(why) => return f.skip(why),
     };
     let Some(api) = &cl.apiservice else {
-        return f.fail(vec!["APIService v1beta1.external.metrics.k8s.io does not exist".into()], "install KEDA (kedactl up --only keda); its metrics server registers it", vec![]);
+        return f.fail(
+            vec!["APIService v1beta1.external.metrics.k8s.io does not exist".into()],
+            "install KEDA (kedactl up --only keda); its metrics server registers it",
+            vec![],
+        );
     };
-    let cond = api["status"]["conditions"].as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "Available")).cloned().unwrap_or_default();
+    let cond = api["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
+        .cloned()
+        .unwrap_or_default();
     if cond["status"] == "True" {
         return f.ok("v1beta1.external.metrics.k8s.io is Available");
     }
@@ -772,19 +1103,41 @@ fn kd025(c: &Ctx) -> Finding {
 
 fn kd026(c: &Ctx) -> Finding {
     let f = F { code: "KD026" };
-    let Some(q) = c.queue else { return f.skip("no queue") };
+    let Some(q) = c.queue else {
+        return f.skip("no queue");
+    };
     let Some(seen) = c.e.observed.queues.get(&q.name) else {
         return f.skip("the queue's counts were not read");
     };
-    let n = |k: &str| seen.attributes.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let (visible, in_flight) = (n("ApproximateNumberOfMessages"), n("ApproximateNumberOfMessagesNotVisible"));
-    let scaler = c.cluster().ok().and_then(|cl| cl.scaler.as_ref()).or(c.scaler);
-    let min = scaler.and_then(|s| s["spec"]["minReplicaCount"].as_u64()).unwrap_or(0);
-    let on_in_flight = c.trigger().and_then(|t| t["metadata"]["scaleOnInFlight"].as_str()).unwrap_or("true") == "true";
+    let n = |k: &str| {
+        seen.attributes
+            .get(k)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (visible, in_flight) = (
+        n("ApproximateNumberOfMessages"),
+        n("ApproximateNumberOfMessagesNotVisible"),
+    );
+    let scaler = c
+        .cluster()
+        .ok()
+        .and_then(|cl| cl.scaler.as_ref())
+        .or(c.scaler);
+    let min = scaler
+        .and_then(|s| s["spec"]["minReplicaCount"].as_u64())
+        .unwrap_or(0);
+    let on_in_flight = c
+        .trigger()
+        .and_then(|t| t["metadata"]["scaleOnInFlight"].as_str())
+        .unwrap_or("true")
+        == "true";
     if min == 0 && visible == 0 && in_flight > 0 && on_in_flight {
         return f.warn(vec![format!("{in_flight} messages in flight (scaleOnInFlight true) keep the app at ≥ 1 replica; 0 visible")], "expected: it scales to zero cooldownPeriod after the in-flight messages are deleted; set scaleOnInFlight: \"false\" to ignore them");
     }
-    f.ok(format!("minReplicaCount {min}; {visible} visible, {in_flight} in flight"))
+    f.ok(format!(
+        "minReplicaCount {min}; {visible} visible, {in_flight} in flight"
+    ))
 }
 
 fn kd027(c: &Ctx) -> Finding {
@@ -803,9 +1156,19 @@ fn kd027(c: &Ctx) -> Finding {
     let started = pod["metadata"]["creationTimestamp"].as_str().unwrap_or("");
     if !started.is_empty() && started < changed.as_str() {
         let deployment = c.operator_deployment_name();
-        return f.fail(vec![format!("pod {} started {started}, association {} changed {changed}", pod["metadata"]["name"].as_str().unwrap_or("?"), a.id)], format!("kubectl rollout restart deployment/{deployment} -n {ns}"), vec![Repair::Restart(format!("{ns}/{deployment}"))]);
+        return f.fail(
+            vec![format!(
+                "pod {} started {started}, association {} changed {changed}",
+                pod["metadata"]["name"].as_str().unwrap_or("?"),
+                a.id
+            )],
+            format!("kubectl rollout restart deployment/{deployment} -n {ns}"),
+            vec![Repair::Restart(format!("{ns}/{deployment}"))],
+        );
     }
-    f.ok(format!("pod started {started}, after the association's last change ({changed})"))
+    f.ok(format!(
+        "pod started {started}, after the association's last change ({changed})"
+    ))
 }
 
 fn kd028(c: &Ctx) -> Finding {
@@ -824,11 +1187,22 @@ fn kd029(c: &Ctx) -> Finding {
     if let Some(why) = &c.e.simulator_skipped {
         return f.skip(why.clone());
     }
-    let Some(caller) = &c.e.observed.caller else { return f.skip("the caller was not identified") };
-    let denied: Vec<String> = c.d.roles.iter().filter_map(|r| {
-        let d = c.simulated(&caller.arn, "iam:PassRole", &r.arn)?;
-        (d != "allowed").then(|| format!("policy simulator: {} iam:PassRole on {}: {d}", caller.arn, r.arn))
-    }).collect();
+    let Some(caller) = &c.e.observed.caller else {
+        return f.skip("the caller was not identified");
+    };
+    let denied: Vec<String> =
+        c.d.roles
+            .iter()
+            .filter_map(|r| {
+                let d = c.simulated(&caller.arn, "iam:PassRole", &r.arn)?;
+                (d != "allowed").then(|| {
+                    format!(
+                        "policy simulator: {} iam:PassRole on {}: {d}",
+                        caller.arn, r.arn
+                    )
+                })
+            })
+            .collect();
     if denied.is_empty() {
         return f.ok(format!("{} may pass the stack's roles", caller.arn));
     }
@@ -840,21 +1214,38 @@ fn kd030(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode");
     }
+    if !c.e.eks_read {
+        return f.skip("the associations were not read (--only without eks)");
+    }
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
-    let wrong: Vec<String> = c.d.associations.iter().filter_map(|want| {
-        let have = c.association(&want.namespace, &want.service_account)?;
-        (have.role_arn != want.role_arn).then(|| format!("{}/{} → {} (config: {})", want.namespace, want.service_account, have.role_arn, want.role_arn))
-    }).collect();
+    let wrong: Vec<String> =
+        c.d.associations
+            .iter()
+            .filter_map(|want| {
+                let have = c.association(&want.namespace, &want.service_account)?;
+                (have.role_arn != want.role_arn).then(|| {
+                    format!(
+                        "{}/{} → {} (config: {})",
+                        want.namespace, want.service_account, have.role_arn, want.role_arn
+                    )
+                })
+            })
+            .collect();
     if wrong.is_empty() {
         return f.ok("every association points at the configured role");
     }
-    f.warn(wrong, "kedactl up --only eks (UpdatePodIdentityAssociation, then restarts the pods)")
+    f.warn(
+        wrong,
+        "kedactl up --only eks (UpdatePodIdentityAssociation, then restarts the pods)",
+    )
 }
 
 fn kd031(_: &Ctx) -> Finding {
-    F { code: "KD031" }.skip("nothing to check in a running stack: `kedactl up` waits out SQS's 60 s re-create delay")
+    F { code: "KD031" }.skip(
+        "nothing to check in a running stack: `kedactl up` waits out SQS's 60 s re-create delay",
+    )
 }
 
 fn kd032(c: &Ctx) -> Finding {
@@ -863,12 +1254,25 @@ fn kd032(c: &Ctx) -> Finding {
         Ok(cl) => cl,
         Err(why) => return f.skip(why),
     };
-    let Some(pod) = &cl.operator_pod else { return f.skip("no running keda-operator pod") };
-    let proxy = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].iter().find_map(|k| env_value(pod, k).map(|v| format!("{k}={v}")));
-    let Some(proxy) = proxy else { return f.ok("no proxy variables in the operator pod") };
-    let no_proxy = ["NO_PROXY", "no_proxy"].iter().find_map(|k| env_value(pod, k)).unwrap_or("");
+    let Some(pod) = &cl.operator_pod else {
+        return f.skip("no running keda-operator pod");
+    };
+    let proxy = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]
+        .iter()
+        .find_map(|k| env_value(pod, k).map(|v| format!("{k}={v}")));
+    let Some(proxy) = proxy else {
+        return f.ok("no proxy variables in the operator pod");
+    };
+    let no_proxy = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|k| env_value(pod, k))
+        .unwrap_or("");
     if no_proxy.contains("169.254.170.23") {
         return f.ok(format!("{proxy}, NO_PROXY includes 169.254.170.23"));
     }
-    f.fail(vec![format!("{proxy}; NO_PROXY={no_proxy:?}")], "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)", vec![])
+    f.fail(
+        vec![format!("{proxy}; NO_PROXY={no_proxy:?}")],
+        "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)",
+        vec![],
+    )
 }

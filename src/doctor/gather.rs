@@ -22,7 +22,10 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     let simulations = simulate(aws, desired, &caller);
     let (observed, simulations) = tokio::join!(observed, simulations);
     match observed {
-        Ok(o) => e.observed = o,
+        Ok(o) => {
+            e.observed = o;
+            e.eks_read = only.includes(crate::model::Group::Eks);
+        }
         Err(err) => {
             e.observed.caller = Some(caller);
             e.aws_skipped = Some(format!("AWS reads failed: {err}"));
@@ -49,7 +52,11 @@ async fn simulate(
         questions.push((op.arn.clone(), "sts:AssumeRole".into(), id.arn.clone()));
     }
     if let (Some(id), Some(q)) = (id, d.queues.last()) {
-        questions.push((id.arn.clone(), "sqs:GetQueueAttributes".into(), q.arn.clone()));
+        questions.push((
+            id.arn.clone(),
+            "sqs:GetQueueAttributes".into(),
+            q.arn.clone(),
+        ));
     }
     // The caller's own ARN: an assumed-role session is simulated as its role.
     let caller_arn = caller.arn.clone();
@@ -65,6 +72,12 @@ async fn simulate(
             .policy_source_arn(&source)
             .action_names(&action)
             .resource_arns(&resource)
+            .customize()
+            // Extra evidence only: an account (or moto) that cannot answer is not retried.
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| {
@@ -89,7 +102,10 @@ fn principal_for_simulation(arn: &str) -> String {
     if let [a, p, "sts", _, account, res] = parts[..]
         && let Some(rest) = res.strip_prefix("assumed-role/")
     {
-        return format!("{a}:{p}:iam::{account}:role/{}", rest.split('/').next().unwrap_or(rest));
+        return format!(
+            "{a}:{p}:iam::{account}:role/{}",
+            rest.split('/').next().unwrap_or(rest)
+        );
     }
     arn.to_string()
 }
@@ -115,7 +131,11 @@ pub async fn cluster_side(
     let (operator, scaler, hpa, apiservice, agent) = futures_util::future::try_join5(
         kube.get("Deployment", Some(&ns), keda::OPERATOR),
         kube.get(&scaler_kind, Some(&scaler_ns), &scaler_name),
-        kube.get("HorizontalPodAutoscaler", Some(&scaler_ns), &format!("keda-hpa-{scaler_name}")),
+        kube.get(
+            "HorizontalPodAutoscaler",
+            Some(&scaler_ns),
+            &format!("keda-hpa-{scaler_name}"),
+        ),
         kube.get("APIService", None, "v1beta1.external.metrics.k8s.io"),
         kube.get("DaemonSet", Some("kube-system"), "eks-pod-identity-agent"),
     )
@@ -125,21 +145,36 @@ pub async fn cluster_side(
         None => None,
     };
     if let Some(d) = &operator {
-        let sa = d["spec"]["template"]["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+        let sa = d["spec"]["template"]["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default");
         c.operator_sa = kube.get("ServiceAccount", Some(&ns), sa).await?;
     }
     if let Some(pod) = &c.operator_pod {
         let name = pod["metadata"]["name"].as_str().unwrap_or_default();
-        let node = pod["spec"]["nodeName"].as_str().unwrap_or_default().to_string();
+        let node = pod["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         // A log the caller may not read is no reason to stop: the log checks see nothing.
-        c.operator_log = kube.logs(&ns, name, keda::OPERATOR, TAIL).await.unwrap_or_default();
+        c.operator_log = kube
+            .logs(&ns, name, keda::OPERATOR, TAIL)
+            .await
+            .unwrap_or_default();
         if !node.is_empty() {
             c.operator_node = kube.get("Node", None, &node).await?;
             if agent.is_some() {
                 let agents = kube
-                    .list("Pod", Some("kube-system"), Some("app.kubernetes.io/name=eks-pod-identity-agent"))
+                    .list(
+                        "Pod",
+                        Some("kube-system"),
+                        Some("app.kubernetes.io/name=eks-pod-identity-agent"),
+                    )
                     .await?;
-                if let Some(a) = agents.iter().find(|p| p["spec"]["nodeName"] == node.as_str()) {
+                if let Some(a) = agents
+                    .iter()
+                    .find(|p| p["spec"]["nodeName"] == node.as_str())
+                {
                     let name = a["metadata"]["name"].as_str().unwrap_or_default();
                     c.agent_log = kube
                         .logs("kube-system", name, "eks-pod-identity-agent", TAIL)
@@ -196,7 +231,9 @@ async fn trigger_auth(kube: &Kube, scaler: &Value) -> Result<Option<Value>, Kube
     };
     let name = r["name"].as_str().unwrap_or_default();
     match r["kind"].as_str() {
-        Some("ClusterTriggerAuthentication") => kube.get("ClusterTriggerAuthentication", None, name).await,
+        Some("ClusterTriggerAuthentication") => {
+            kube.get("ClusterTriggerAuthentication", None, name).await
+        }
         _ => {
             let ns = scaler["metadata"]["namespace"].as_str();
             kube.get("TriggerAuthentication", ns, name).await
@@ -220,6 +257,9 @@ mod tests {
             super::principal_for_simulation("arn:aws:sts::123456789012:assumed-role/ci/run-1"),
             "arn:aws:iam::123456789012:role/ci"
         );
-        assert_eq!(super::principal_for_simulation("arn:aws:iam::1:user/u"), "arn:aws:iam::1:user/u");
+        assert_eq!(
+            super::principal_for_simulation("arn:aws:iam::1:user/u"),
+            "arn:aws:iam::1:user/u"
+        );
     }
 }

@@ -18,7 +18,10 @@ pub fn refusals(log: &str, operator_role: &str, identity_role: &str) -> Vec<Refu
     let mut out: Vec<Refused> = Vec::new();
     for line in log.lines() {
         let lower = line.to_ascii_lowercase();
-        if !(lower.contains("403") || lower.contains("accessdenied") || lower.contains("not authorized")) {
+        if !(lower.contains("403")
+            || lower.contains("accessdenied")
+            || lower.contains("not authorized"))
+        {
             continue;
         }
         let Some(role) = assumed_role(line) else {
@@ -26,15 +29,26 @@ pub fn refusals(log: &str, operator_role: &str, identity_role: &str) -> Vec<Refu
         };
         let action = denied_action(line).unwrap_or_default();
         let r = if role.0 == identity_role {
-            Refused::IdentityRole { action, line: line.trim().to_string() }
+            Refused::IdentityRole {
+                action,
+                line: line.trim().to_string(),
+            }
         } else if role.0 == operator_role {
-            Refused::OperatorRole { action, line: line.trim().to_string() }
+            Refused::OperatorRole {
+                action,
+                line: line.trim().to_string(),
+            }
         } else if role.1.starts_with("i-") {
-            Refused::NodeRole { line: line.trim().to_string() }
+            Refused::NodeRole {
+                line: line.trim().to_string(),
+            }
         } else {
             continue;
         };
-        if !out.iter().any(|o| std::mem::discriminant(o) == std::mem::discriminant(&r)) {
+        if !out
+            .iter()
+            .any(|o| std::mem::discriminant(o) == std::mem::discriminant(&r))
+        {
             out.push(r);
         }
     }
@@ -44,7 +58,9 @@ pub fn refusals(log: &str, operator_role: &str, identity_role: &str) -> Vec<Refu
 /// (role, session) from `…:assumed-role/<role>/<session> is not authorized…`.
 fn assumed_role(line: &str) -> Option<(&str, &str)> {
     let rest = &line[line.find("assumed-role/")? + "assumed-role/".len()..];
-    let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == ',').unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
+        .unwrap_or(rest.len());
     let (role, session) = rest[..end].split_once('/')?;
     Some((role, session))
 }
@@ -52,14 +68,21 @@ fn assumed_role(line: &str) -> Option<(&str, &str)> {
 /// `sts:AssumeRole` from `… is not authorized to perform: sts:AssumeRole on resource …`.
 fn denied_action(line: &str) -> Option<String> {
     let rest = &line[line.find("perform: ")? + "perform: ".len()..];
-    Some(rest.split_whitespace().next()?.trim_end_matches(',').to_string())
+    Some(
+        rest.split_whitespace()
+            .next()?
+            .trim_end_matches(',')
+            .to_string(),
+    )
 }
 
 /// The first line holding every one of `needles` (case-insensitive).
 pub fn find<'a>(log: &'a str, needles: &[&str]) -> Option<&'a str> {
     log.lines().find(|l| {
         let lower = l.to_ascii_lowercase();
-        needles.iter().all(|n| lower.contains(&n.to_ascii_lowercase()))
+        needles
+            .iter()
+            .all(|n| lower.contains(&n.to_ascii_lowercase()))
     })
 }
 
@@ -77,8 +100,12 @@ mod tests {
         let r = refusals(LOG, "keda-operator", "keda-identity");
         assert_eq!(r.len(), 3);
         assert!(matches!(&r[0], Refused::NodeRole { line } if line.contains("NodeInstanceRole")));
-        assert!(matches!(&r[1], Refused::OperatorRole { action, .. } if action == "sts:TagSession"));
-        assert!(matches!(&r[2], Refused::IdentityRole { action, .. } if action == "sqs:getqueueattributes"));
+        assert!(
+            matches!(&r[1], Refused::OperatorRole { action, .. } if action == "sts:TagSession")
+        );
+        assert!(
+            matches!(&r[2], Refused::IdentityRole { action, .. } if action == "sqs:getqueueattributes")
+        );
         assert!(refusals("all good\n", "keda-operator", "keda-identity").is_empty());
         assert!(find(LOG, &["tagsession", "keda-identity"]).is_some());
     }

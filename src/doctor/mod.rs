@@ -75,6 +75,8 @@ pub struct Evidence {
     /// AWS (and, when reached, KEDA and the stack's objects) as `plan` observes it.
     pub observed: Observed,
     pub aws_skipped: Option<String>,
+    /// The add-on and associations were read (the eks group was in scope and AWS answered).
+    pub eks_read: bool,
     pub cluster: Option<ClusterEvidence>,
     pub cluster_skipped: Option<String>,
     /// IAM policy simulator answers, keyed `principal-arn action resource` → decision

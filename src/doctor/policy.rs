@@ -71,9 +71,13 @@ fn action_matches(s: &Value, action: &str) -> bool {
 
 fn resource_matches(s: &Value, resource: &str) -> bool {
     if !s["NotResource"].is_null() {
-        return !strings(&s["NotResource"]).iter().any(|p| wildcard(p, resource));
+        return !strings(&s["NotResource"])
+            .iter()
+            .any(|p| wildcard(p, resource));
     }
-    strings(&s["Resource"]).iter().any(|p| wildcard(p, resource))
+    strings(&s["Resource"])
+        .iter()
+        .any(|p| wildcard(p, resource))
 }
 
 /// An identity policy's decision for `action` on `resource`.
@@ -97,7 +101,11 @@ pub fn evaluate(doc: &Value, action: &str, resource: &str) -> Decision {
 }
 
 /// Several identity policies together (a role's inline policies).
-pub fn evaluate_all<'a>(docs: impl IntoIterator<Item = &'a Value>, action: &str, resource: &str) -> Decision {
+pub fn evaluate_all<'a>(
+    docs: impl IntoIterator<Item = &'a Value>,
+    action: &str,
+    resource: &str,
+) -> Decision {
     let mut out = Decision::Implicit;
     for d in docs {
         match evaluate(d, action, resource) {
@@ -126,9 +134,7 @@ fn principal_matches(s: &Value, p: Principal) -> Option<bool> {
         return Some(false);
     }
     match p {
-        Principal::Service(svc) => strings(&block["Service"])
-            .contains(&svc)
-            .then_some(false),
+        Principal::Service(svc) => strings(&block["Service"]).contains(&svc).then_some(false),
         Principal::Aws(arn) => {
             let account = arn.split(':').nth(4).unwrap_or_default();
             strings(&block["AWS"]).iter().find_map(|v| {
@@ -171,14 +177,12 @@ pub fn trusts(doc: &Value, p: Principal, action: &str) -> Trust {
                     via_account: false,
                 };
             }
-            Some("Allow") => {
-                // A direct grant beats one through the account.
-                if out.decision != Decision::Allow || !via_account {
-                    out = Trust {
-                        decision: Decision::Allow,
-                        via_account,
-                    };
-                }
+            // A direct grant beats one through the account.
+            Some("Allow") if out.decision != Decision::Allow || !via_account => {
+                out = Trust {
+                    decision: Decision::Allow,
+                    via_account,
+                };
             }
             _ => {}
         }
@@ -227,12 +231,31 @@ mod tests {
     #[test]
     fn explicit_deny_wins_and_actions_ignore_case() {
         let allow = json!({"Statement": [{"Effect": "Allow", "Action": ["SQS:GetQueueAttributes"], "Resource": Q}]});
-        assert_eq!(evaluate(&allow, "sqs:getqueueattributes", Q), Decision::Allow);
-        assert_eq!(evaluate(&allow, "sqs:ReceiveMessage", Q), Decision::Implicit);
-        assert_eq!(evaluate(&allow, "sqs:GetQueueAttributes", "arn:aws:sqs:us-east-1:123456789012:other"), Decision::Implicit);
+        assert_eq!(
+            evaluate(&allow, "sqs:getqueueattributes", Q),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&allow, "sqs:ReceiveMessage", Q),
+            Decision::Implicit
+        );
+        assert_eq!(
+            evaluate(
+                &allow,
+                "sqs:GetQueueAttributes",
+                "arn:aws:sqs:us-east-1:123456789012:other"
+            ),
+            Decision::Implicit
+        );
         let deny = json!({"Statement": {"Effect": "Deny", "NotAction": "sqs:SendMessage", "Resource": "*"}});
-        assert_eq!(evaluate_all([&allow, &deny], "sqs:GetQueueAttributes", Q), Decision::Deny);
-        assert_eq!(evaluate_all([&allow, &deny], "sqs:SendMessage", Q), Decision::Implicit);
+        assert_eq!(
+            evaluate_all([&allow, &deny], "sqs:GetQueueAttributes", Q),
+            Decision::Deny
+        );
+        assert_eq!(
+            evaluate_all([&allow, &deny], "sqs:SendMessage", Q),
+            Decision::Implicit
+        );
     }
 
     #[test]
@@ -242,14 +265,26 @@ mod tests {
             {"Effect": "Allow", "Principal": {"AWS": OP}, "Action": "sts:AssumeRole"}
         ]});
         let svc = Principal::Service("pods.eks.amazonaws.com");
-        assert_eq!(trusts(&trust, svc, "sts:TagSession").decision, Decision::Allow);
-        assert_eq!(trusts(&trust, Principal::Aws(OP), "sts:AssumeRole").decision, Decision::Allow);
-        assert_eq!(trusts(&trust, Principal::Aws(OP), "sts:TagSession").decision, Decision::Implicit);
+        assert_eq!(
+            trusts(&trust, svc, "sts:TagSession").decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            trusts(&trust, Principal::Aws(OP), "sts:AssumeRole").decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            trusts(&trust, Principal::Aws(OP), "sts:TagSession").decision,
+            Decision::Implicit
+        );
         let root = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:*"}});
         let t = trusts(&root, Principal::Aws(OP), "sts:AssumeRole");
         assert_eq!((t.decision, t.via_account), (Decision::Allow, true));
         let other = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}});
-        assert_eq!(trusts(&other, Principal::Aws(OP), "sts:AssumeRole").decision, Decision::Implicit);
+        assert_eq!(
+            trusts(&other, Principal::Aws(OP), "sts:AssumeRole").decision,
+            Decision::Implicit
+        );
         let stale = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "AROAEXAMPLEID123"}, "Action": "sts:AssumeRole"}});
         assert_eq!(stale_principals(&stale), ["AROAEXAMPLEID123"]);
         assert_eq!(quote(&trust, OP).len(), 1);

@@ -27,41 +27,78 @@ fn env() -> Value {
 fn healthy(d: &Desired) -> Evidence {
     let tags = ownership(&d.stack);
     let mut o = Observed {
-        caller: Some(Caller { account: "123456789012".into(), arn: "arn:aws:sts::123456789012:assumed-role/admin/me".into() }),
-        addon: Some(Addon { status: "ACTIVE".into(), issues: vec![], tags: tags.clone() }),
-        keda: Some(Keda { namespace: "keda".into(), version: "2.20.2".into(), installed_by: Some(d.stack.clone()), scalers: vec![], missing: vec![] }),
+        caller: Some(Caller {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/admin/me".into(),
+        }),
+        addon: Some(Addon {
+            status: "ACTIVE".into(),
+            issues: vec![],
+            tags: tags.clone(),
+        }),
+        keda: Some(Keda {
+            namespace: "keda".into(),
+            version: "2.20.2".into(),
+            installed_by: Some(d.stack.clone()),
+            scalers: vec![],
+            missing: vec![],
+        }),
         objects: d.manifests.clone(),
         ..Observed::default()
     };
     for r in &d.roles {
-        o.roles.insert(r.name.clone(), Role {
-            arn: r.arn.clone(),
-            trust: r.trust.body.clone(),
-            inline: r.policies.iter().map(|p| (p.name.clone(), p.body.clone())).collect(),
-            attached: vec![],
-            tags: tags.clone(),
-        });
+        o.roles.insert(
+            r.name.clone(),
+            Role {
+                arn: r.arn.clone(),
+                trust: r.trust.body.clone(),
+                inline: r
+                    .policies
+                    .iter()
+                    .map(|p| (p.name.clone(), p.body.clone()))
+                    .collect(),
+                attached: vec![],
+                tags: tags.clone(),
+            },
+        );
     }
     for q in &d.queues {
         let mut attributes = q.attributes.clone();
         attributes.insert("ApproximateNumberOfMessages".into(), "0".into());
         attributes.insert("ApproximateNumberOfMessagesNotVisible".into(), "0".into());
-        o.queues.insert(q.name.clone(), Queue { url: q.url.clone(), attributes, tags: tags.clone() });
+        o.queues.insert(
+            q.name.clone(),
+            Queue {
+                url: q.url.clone(),
+                attributes,
+                tags: tags.clone(),
+            },
+        );
     }
     for (i, a) in d.associations.iter().enumerate() {
         o.associations.push(Association {
-            id: format!("a-{i}"), namespace: a.namespace.clone(), service_account: a.service_account.clone(),
-            role_arn: a.role_arn.clone(), tags: tags.clone(), modified_at: Some("2026-11-24T07:00:00Z".into()),
+            id: format!("a-{i}"),
+            namespace: a.namespace.clone(),
+            service_account: a.service_account.clone(),
+            role_arn: a.role_arn.clone(),
+            tags: tags.clone(),
+            modified_at: Some("2026-11-24T07:00:00Z".into()),
         });
     }
     let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind).cloned();
     let cluster = ClusterEvidence {
-        operator: Some(json!({"metadata": {"name": "keda-operator", "namespace": "keda"},
+        operator: Some(
+            json!({"metadata": {"name": "keda-operator", "namespace": "keda"},
             "spec": {"selector": {"matchLabels": {"app": "keda-operator"}},
-                     "template": {"spec": {"serviceAccountName": "keda-operator"}}}})),
-        operator_pod: Some(json!({"metadata": {"name": "keda-operator-abc", "creationTimestamp": "2026-11-24T08:00:00Z"},
-            "spec": {"nodeName": "ip-10-0-0-1", "containers": [{"name": "keda-operator", "env": env()}]}})),
-        operator_node: Some(json!({"metadata": {"name": "ip-10-0-0-1", "labels": {"kubernetes.io/os": "linux"}}})),
+                     "template": {"spec": {"serviceAccountName": "keda-operator"}}}}),
+        ),
+        operator_pod: Some(
+            json!({"metadata": {"name": "keda-operator-abc", "creationTimestamp": "2026-11-24T08:00:00Z"},
+            "spec": {"nodeName": "ip-10-0-0-1", "containers": [{"name": "keda-operator", "env": env()}]}}),
+        ),
+        operator_node: Some(
+            json!({"metadata": {"name": "ip-10-0-0-1", "labels": {"kubernetes.io/os": "linux"}}}),
+        ),
         operator_sa: Some(json!({"metadata": {"name": "keda-operator", "namespace": "keda"}})),
         operator_log: "INFO\tscale_handler\tscaled object is active\n".into(),
         agent: Some(json!({"status": {"desiredNumberScheduled": 2, "numberReady": 2}})),
@@ -69,14 +106,31 @@ fn healthy(d: &Desired) -> Evidence {
         scaler: manifest("ScaledObject"),
         trigger_auth: manifest("TriggerAuthentication"),
         hpa: Some(json!({"status": {"currentReplicas": 1, "desiredReplicas": 1}})),
-        apiservice: Some(json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}})),
-        app_pod: Some(json!({"metadata": {"name": "q-read-xyz"}, "spec": {"containers": [{"name": "q-read", "env": env()}]}})),
+        apiservice: Some(
+            json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}}),
+        ),
+        app_pod: Some(
+            json!({"metadata": {"name": "q-read-xyz"}, "spec": {"containers": [{"name": "q-read", "env": env()}]}}),
+        ),
     };
     let mut simulations = BTreeMap::new();
     for r in &d.roles {
-        simulations.insert(simulation_key("arn:aws:sts::123456789012:assumed-role/admin/me", "iam:PassRole", &r.arn), "allowed".into());
+        simulations.insert(
+            simulation_key(
+                "arn:aws:sts::123456789012:assumed-role/admin/me",
+                "iam:PassRole",
+                &r.arn,
+            ),
+            "allowed".into(),
+        );
     }
-    Evidence { observed: o, cluster: Some(cluster), simulations, ..Evidence::default() }
+    Evidence {
+        observed: o,
+        eks_read: true,
+        cluster: Some(cluster),
+        simulations,
+        ..Evidence::default()
+    }
 }
 
 /// Codes that do not pass (fail or warn) after `fault`.
@@ -108,71 +162,150 @@ fn a_healthy_stack_raises_nothing() {
     let d = desired();
     let findings = checks::run(&d, &healthy(&d));
     assert_eq!(findings.len(), 32);
-    let bad: Vec<_> = findings.iter().filter(|f| f.status != Status::Ok && f.code != "KD031").collect();
+    let bad: Vec<_> = findings
+        .iter()
+        .filter(|f| f.status != Status::Ok && f.code != "KD031")
+        .collect();
     assert!(bad.is_empty(), "{bad:#?}");
-    assert_eq!(summary(&findings), Summary { ok: 31, warn: 0, fail: 0, skipped: 1 });
+    assert_eq!(
+        summary(&findings),
+        Summary {
+            ok: 31,
+            warn: 0,
+            fail: 0,
+            skipped: 1
+        }
+    );
 }
 
 #[test]
 fn kd001_missing_addon() {
     assert_eq!(fails(|e, _| e.observed.addon = None), ["KD001"]);
-    assert_eq!(fails(|e, _| e.observed.addon.as_mut().unwrap().status = "CREATE_FAILED".into()), ["KD001"]);
+    assert_eq!(
+        fails(|e, _| e.observed.addon.as_mut().unwrap().status = "CREATE_FAILED".into()),
+        ["KD001"]
+    );
 }
 
 #[test]
 fn kd002_degraded_agent() {
-    assert_eq!(fails(|e, _| e.observed.addon.as_mut().unwrap().issues = vec!["InsufficientNumberOfReplicas: 1 of 2".into()]), ["KD002"]);
-    assert_eq!(fails(|e, _| cluster(e).agent = Some(json!({"status": {"desiredNumberScheduled": 3, "numberReady": 1}}))), ["KD002"]);
-    assert_eq!(fails(|e, _| cluster(e).agent_log = "Failed probe: Get \"http://169.254.170.23:80\": connection refused".into()), ["KD002"]);
+    assert_eq!(
+        fails(|e, _| e.observed.addon.as_mut().unwrap().issues =
+            vec!["InsufficientNumberOfReplicas: 1 of 2".into()]),
+        ["KD002"]
+    );
+    assert_eq!(
+        fails(|e, _| cluster(e).agent =
+            Some(json!({"status": {"desiredNumberScheduled": 3, "numberReady": 1}}))),
+        ["KD002"]
+    );
+    assert_eq!(
+        fails(|e, _| cluster(e).agent_log =
+            "Failed probe: Get \"http://169.254.170.23:80\": connection refused".into()),
+        ["KD002"]
+    );
 }
 
 #[test]
 fn kd003_node_role_denied() {
-    assert_eq!(fails(|e, _| cluster(e).agent_log = "Error fetching credentials: [req-1]: (AccessDeniedException): User is not authorized to perform: eks-auth:AssumeRoleForPodIdentity, fault: client".into()), ["KD003"]);
+    assert_eq!(
+        fails(|e, _| {
+            cluster(e).agent_log = "Error fetching credentials: [req-1]: (AccessDeniedException): User is not authorized to perform: eks-auth:AssumeRoleForPodIdentity, fault: client".into()
+        }),
+        ["KD003"]
+    );
 }
 
 #[test]
 fn kd004_private_cluster_without_eks_auth_endpoint() {
-    assert_eq!(fails(|e, _| cluster(e).agent_log = "Error fetching credentials: unable to fetch credentials from EKS Auth: dial tcp 10.0.0.5:443: i/o timeout".into()), ["KD004"]);
+    assert_eq!(
+        fails(|e, _| {
+            cluster(e).agent_log = "Error fetching credentials: unable to fetch credentials from EKS Auth: dial tcp 10.0.0.5:443: i/o timeout".into()
+        }),
+        ["KD004"]
+    );
 }
 
 #[test]
 fn kd005_no_association_for_the_operator() {
-    assert_eq!(fails(|e, _| e.observed.associations.retain(|a| a.namespace != "keda")), ["KD005", "KD014"].iter().filter(|c| **c == "KD005").copied().collect::<Vec<_>>());
+    assert_eq!(
+        fails(|e, _| e.observed.associations.retain(|a| a.namespace != "keda")),
+        ["KD005", "KD014"]
+            .iter()
+            .filter(|c| **c == "KD005")
+            .copied()
+            .collect::<Vec<_>>()
+    );
     // KEDA installed in another namespace than the config says.
-    assert_eq!(fails(|e, _| {
-        cluster(e).operator.as_mut().unwrap()["metadata"]["namespace"] = "keda-system".into();
-    }), ["KD005"]);
+    assert_eq!(
+        fails(|e, _| {
+            cluster(e).operator.as_mut().unwrap()["metadata"]["namespace"] = "keda-system".into();
+        }),
+        ["KD005"]
+    );
 }
 
 #[test]
 fn kd006_operator_without_injected_credentials() {
-    assert_eq!(fails(|e, _| cluster(e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])), ["KD006"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] =
+                json!([])
+        ),
+        ["KD006"]
+    );
 }
 
 #[test]
 fn kd007_operator_on_fargate_or_windows() {
-    assert_eq!(fails(|e, _| cluster(e).operator_node.as_mut().unwrap()["metadata"]["labels"]["eks.amazonaws.com/compute-type"] = "fargate".into()), ["KD007"]);
-    assert_eq!(fails(|e, _| cluster(e).operator_node.as_mut().unwrap()["metadata"]["labels"]["kubernetes.io/os"] = "windows".into()), ["KD007"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).operator_node.as_mut().unwrap()["metadata"]["labels"]["eks.amazonaws.com/compute-type"] =
+                "fargate".into()
+        ),
+        ["KD007"]
+    );
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).operator_node.as_mut().unwrap()["metadata"]["labels"]["kubernetes.io/os"] =
+                "windows".into()
+        ),
+        ["KD007"]
+    );
 }
 
 #[test]
 fn kd008_trust_without_tag_session() {
-    assert_eq!(fails(|e, _| {
-        let t = trust_of(e, "keda-operator");
-        t["Statement"][0]["Action"] = json!("sts:AssumeRole");
-    }), ["KD008"]);
+    assert_eq!(
+        fails(|e, _| {
+            let t = trust_of(e, "keda-operator");
+            t["Statement"][0]["Action"] = json!("sts:AssumeRole");
+        }),
+        ["KD008"]
+    );
 }
 
 #[test]
 fn kd009_irsa_mixed_in() {
-    assert_eq!(fails(|e, _| cluster(e).operator_sa.as_mut().unwrap()["metadata"]["annotations"] = json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/old"})), ["KD009"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).operator_sa.as_mut().unwrap()["metadata"]["annotations"] =
+                json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/old"})
+        ),
+        ["KD009"]
+    );
 }
 
 /// The identity role's trust without the statement naming the operator role.
 fn drop_operator_principal(e: &mut Evidence) {
     let t = trust_of(e, "keda-identity");
-    let kept: Vec<Value> = t["Statement"].as_array().unwrap().iter().filter(|s| s["Principal"]["AWS"].is_null()).cloned().collect();
+    let kept: Vec<Value> = t["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Principal"]["AWS"].is_null())
+        .cloned()
+        .collect();
     t["Statement"] = json!(kept);
 }
 
@@ -186,102 +319,173 @@ fn kd010_identity_does_not_trust_the_operator() {
 
 #[test]
 fn kd011_identity_trust_without_tag_session_for_the_operator() {
-    assert_eq!(fails(|e, _| {
-        let t = trust_of(e, "keda-identity");
-        for s in t["Statement"].as_array_mut().unwrap() {
-            if !s["Principal"]["AWS"].is_null() {
-                s["Action"] = json!("sts:AssumeRole");
+    assert_eq!(
+        fails(|e, _| {
+            let t = trust_of(e, "keda-identity");
+            for s in t["Statement"].as_array_mut().unwrap() {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Action"] = json!("sts:AssumeRole");
+                }
             }
-        }
-    }), ["KD011"]);
+        }),
+        ["KD011"]
+    );
 }
 
 #[test]
 fn kd012_root_trust_without_the_operators_own_permission() {
-    assert_eq!(fails(|e, _| {
-        let t = trust_of(e, "keda-identity");
-        for s in t["Statement"].as_array_mut().unwrap() {
-            if !s["Principal"]["AWS"].is_null() {
-                s["Principal"]["AWS"] = "arn:aws:iam::123456789012:root".into();
+    assert_eq!(
+        fails(|e, _| {
+            let t = trust_of(e, "keda-identity");
+            for s in t["Statement"].as_array_mut().unwrap() {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Principal"]["AWS"] = "arn:aws:iam::123456789012:root".into();
+                }
             }
-        }
-        e.observed.roles.get_mut("keda-operator").unwrap().inline.clear();
-    }), ["KD012"]);
+            e.observed
+                .roles
+                .get_mut("keda-operator")
+                .unwrap()
+                .inline
+                .clear();
+        }),
+        ["KD012"]
+    );
 }
 
 #[test]
 fn kd013_stale_principal() {
-    assert_eq!(fails(|e, _| {
-        let t = trust_of(e, "keda-identity");
-        for s in t["Statement"].as_array_mut().unwrap() {
-            if !s["Principal"]["AWS"].is_null() {
-                s["Principal"]["AWS"] = "AROAEXAMPLE1234567".into();
+    assert_eq!(
+        fails(|e, _| {
+            let t = trust_of(e, "keda-identity");
+            for s in t["Statement"].as_array_mut().unwrap() {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Principal"]["AWS"] = "AROAEXAMPLE1234567".into();
+                }
             }
-        }
-    }), ["KD010", "KD011", "KD013"]);
+        }),
+        ["KD010", "KD011", "KD013"]
+    );
 }
 
 #[test]
 fn kd014_role_arn_is_the_operators_role() {
-    let f = fails(|e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] = "arn:aws:iam::123456789012:role/keda-operator".into());
+    let f = fails(|e, _| {
+        cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
+            "arn:aws:iam::123456789012:role/keda-operator".into()
+    });
     assert!(f.contains(&"KD014"), "{f:?}");
 }
 
 #[test]
 fn kd015_identity_cannot_read_the_queue() {
-    assert_eq!(fails(|e, _| e.observed.roles.get_mut("keda-identity").unwrap().inline.clear()), ["KD015"]);
+    assert_eq!(
+        fails(|e, _| e
+            .observed
+            .roles
+            .get_mut("keda-identity")
+            .unwrap()
+            .inline
+            .clear()),
+        ["KD015"]
+    );
     // From the log alone (e.g. a KMS key or an SCP the documents do not show).
-    assert_eq!(fails(|e, _| cluster(e).operator_log = "error: operation error SQS: GetQueueAttributes, StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/keda-identity/KEDA is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:event-messages-queue".into()), ["KD015"]);
+    assert_eq!(
+        fails(|e, _| {
+            cluster(e).operator_log = "error: operation error SQS: GetQueueAttributes, StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/keda-identity/KEDA is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:event-messages-queue".into()
+        }),
+        ["KD015"]
+    );
     // An explicit deny in the queue policy.
-    assert_eq!(fails(|e, _| {
-        let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
-        q.attributes.insert("Policy".into(), json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]}).to_string());
-    }), ["KD015"]);
+    assert_eq!(
+        fails(|e, _| {
+            let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+            q.attributes.insert("Policy".into(), json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]}).to_string());
+        }),
+        ["KD015"]
+    );
     // Only managed policies, which are not read: a warning, not a failure.
-    assert_eq!(flagged(|e, _| {
-        let r = e.observed.roles.get_mut("keda-identity").unwrap();
-        r.inline.clear();
-        r.attached = vec!["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess".into()];
-    }), [("KD015", Status::Warn)]);
+    assert_eq!(
+        flagged(|e, _| {
+            let r = e.observed.roles.get_mut("keda-identity").unwrap();
+            r.inline.clear();
+            r.attached = vec!["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess".into()];
+        }),
+        [("KD015", Status::Warn)]
+    );
 }
 
 #[test]
 fn kd016_no_role_arn_and_the_operator_cannot_read() {
-    assert_eq!(fails(|e, _| {
-        let ta = cluster(e).trigger_auth.as_mut().unwrap();
-        ta["spec"]["podIdentity"].as_object_mut().unwrap().remove("roleArn");
-    }), ["KD016"]);
+    assert_eq!(
+        fails(|e, _| {
+            let ta = cluster(e).trigger_auth.as_mut().unwrap();
+            ta["spec"]["podIdentity"]
+                .as_object_mut()
+                .unwrap()
+                .remove("roleArn");
+        }),
+        ["KD016"]
+    );
 }
 
 #[test]
 fn kd017_broken_authentication_ref() {
-    assert_eq!(fails(|e, _| {
-        let c = cluster(e);
-        c.scaler.as_mut().unwrap()["spec"]["triggers"][0].as_object_mut().unwrap().remove("authenticationRef");
-        c.trigger_auth = None;
-    }).first(), Some(&"KD017"));
+    assert_eq!(
+        fails(|e, _| {
+            let c = cluster(e);
+            c.scaler.as_mut().unwrap()["spec"]["triggers"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("authenticationRef");
+            c.trigger_auth = None;
+        })
+        .first(),
+        Some(&"KD017")
+    );
     assert!(fails(|e, _| cluster(e).trigger_auth = None).contains(&"KD017"));
-    assert_eq!(fails(|e, _| cluster(e).scaler = None).first(), Some(&"KD017"));
+    assert_eq!(
+        fails(|e, _| cluster(e).scaler = None).first(),
+        Some(&"KD017")
+    );
 }
 
 #[test]
 fn kd018_legacy_provider_or_workload_owner() {
-    assert_eq!(fails(|e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] = "aws-eks".into()), ["KD018"]);
-    assert_eq!(fails(|e, _| {
-        let pi = &mut cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
-        pi.as_object_mut().unwrap().remove("roleArn");
-        pi["identityOwner"] = "workload".into();
-    }), ["KD016", "KD018"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] =
+                "aws-eks".into()
+        ),
+        ["KD018"]
+    );
+    assert_eq!(
+        fails(|e, _| {
+            let pi = &mut cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
+            pi.as_object_mut().unwrap().remove("roleArn");
+            pi["identityOwner"] = "workload".into();
+        }),
+        ["KD016", "KD018"]
+    );
 }
 
 #[test]
 fn kd019_role_arn_with_workload_owner() {
-    assert_eq!(fails(|e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] = "workload".into()), ["KD018", "KD019"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] =
+                "workload".into()
+        ),
+        ["KD018", "KD019"]
+    );
 }
 
 #[test]
 fn kd020_old_or_missing_keda() {
-    assert_eq!(fails(|e, _| e.observed.keda.as_mut().unwrap().version = "2.12.1".into()), ["KD020"]);
+    assert_eq!(
+        fails(|e, _| e.observed.keda.as_mut().unwrap().version = "2.12.1".into()),
+        ["KD020"]
+    );
     assert_eq!(fails(|e, _| e.observed.keda = None), ["KD020"]);
 }
 
@@ -291,80 +495,153 @@ fn trigger(e: &mut Evidence) -> &mut Value {
 
 #[test]
 fn kd021_no_aws_region() {
-    assert_eq!(fails(|e, _| { trigger(e).as_object_mut().unwrap().remove("awsRegion"); }), ["KD021"]);
+    assert_eq!(
+        fails(|e, _| {
+            trigger(e).as_object_mut().unwrap().remove("awsRegion");
+        }),
+        ["KD021"]
+    );
 }
 
 #[test]
 fn kd022_region_mismatch_or_missing_queue() {
-    assert_eq!(fails(|e, _| trigger(e)["awsRegion"] = "eu-west-1".into()), ["KD022"]);
-    assert_eq!(fails(|e, _| { e.observed.queues.clear(); }).contains(&"KD022"), true);
+    assert_eq!(
+        fails(|e, _| trigger(e)["awsRegion"] = "eu-west-1".into()),
+        ["KD022"]
+    );
+    assert!(fails(|e, _| e.observed.queues.clear()).contains(&"KD022"));
 }
 
 #[test]
 fn kd023_malformed_queue_url() {
-    assert_eq!(fails(|e, _| trigger(e)["queueURL"] = "event-messages-queue".into()), ["KD023"]);
-    assert_eq!(checks::parse_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q"), Some(("us-east-1", "123456789012", "q")));
-    assert_eq!(checks::parse_queue_url("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q").map(|p| p.0), Some("cn-north-1"));
-    assert_eq!(checks::parse_queue_url("https://sqs.us-east-1.amazonaws.com/12/q"), None);
+    assert_eq!(
+        fails(|e, _| trigger(e)["queueURL"] = "event-messages-queue".into()),
+        ["KD023"]
+    );
+    assert_eq!(
+        checks::parse_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/q"),
+        Some(("us-east-1", "123456789012", "q"))
+    );
+    assert_eq!(
+        checks::parse_queue_url("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q")
+            .map(|p| p.0),
+        Some("cn-north-1")
+    );
+    assert_eq!(
+        checks::parse_queue_url("https://sqs.us-east-1.amazonaws.com/12/q"),
+        None
+    );
 }
 
 #[test]
 fn kd024_app_pods_without_credentials() {
-    assert_eq!(fails(|e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])), ["KD024"]);
-    assert_eq!(fails(|e, _| e.observed.associations.retain(|a| a.namespace != "security")), ["KD024"]);
+    assert_eq!(
+        fails(
+            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
+        ),
+        ["KD024"]
+    );
+    assert_eq!(
+        fails(|e, _| e
+            .observed
+            .associations
+            .retain(|a| a.namespace != "security")),
+        ["KD024"]
+    );
 }
 
 #[test]
 fn kd025_external_metrics_unavailable() {
-    assert_eq!(fails(|e, _| cluster(e).apiservice = Some(json!({"status": {"conditions": [{"type": "Available", "status": "False", "reason": "FailedDiscoveryCheck", "message": "failing or missing response from https://10.0.0.9:6443"}]}}))), ["KD025"]);
+    assert_eq!(
+        fails(|e, _| cluster(e).apiservice = Some(
+            json!({"status": {"conditions": [{"type": "Available", "status": "False", "reason": "FailedDiscoveryCheck", "message": "failing or missing response from https://10.0.0.9:6443"}]}})
+        )),
+        ["KD025"]
+    );
 }
 
 #[test]
 fn kd026_in_flight_messages_hold_replicas_up() {
-    assert_eq!(flagged(|e, _| {
-        let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
-        q.attributes.insert("ApproximateNumberOfMessagesNotVisible".into(), "3".into());
-    }), [("KD026", Status::Warn)]);
+    assert_eq!(
+        flagged(|e, _| {
+            let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+            q.attributes
+                .insert("ApproximateNumberOfMessagesNotVisible".into(), "3".into());
+        }),
+        [("KD026", Status::Warn)]
+    );
 }
 
 #[test]
 fn kd027_pod_older_than_the_association_change() {
-    assert_eq!(fails(|e, _| {
-        let a = e.observed.associations.iter_mut().find(|a| a.namespace == "keda").unwrap();
-        a.modified_at = Some("2026-11-24T09:00:00Z".into());
-    }), ["KD027"]);
+    assert_eq!(
+        fails(|e, _| {
+            let a = e
+                .observed
+                .associations
+                .iter_mut()
+                .find(|a| a.namespace == "keda")
+                .unwrap();
+            a.modified_at = Some("2026-11-24T09:00:00Z".into());
+        }),
+        ["KD027"]
+    );
 }
 
 #[test]
 fn kd028_packed_policy_too_large() {
-    assert_eq!(fails(|e, _| cluster(e).operator_log = "operation error STS: AssumeRole, api error PackedPolicyTooLarge: Packed policy consumes 105% of allotted space".into()), ["KD028"]);
+    assert_eq!(
+        fails(|e, _| {
+            cluster(e).operator_log = "operation error STS: AssumeRole, api error PackedPolicyTooLarge: Packed policy consumes 105% of allotted space".into()
+        }),
+        ["KD028"]
+    );
 }
 
 #[test]
 fn kd029_caller_cannot_pass_roles() {
-    assert_eq!(fails(|e, d| {
-        let k = simulation_key("arn:aws:sts::123456789012:assumed-role/admin/me", "iam:PassRole", &d.roles[0].arn);
-        e.simulations.insert(k, "implicitDeny".into());
-    }), ["KD029"]);
+    assert_eq!(
+        fails(|e, d| {
+            let k = simulation_key(
+                "arn:aws:sts::123456789012:assumed-role/admin/me",
+                "iam:PassRole",
+                &d.roles[0].arn,
+            );
+            e.simulations.insert(k, "implicitDeny".into());
+        }),
+        ["KD029"]
+    );
     // Without the simulator: skipped, not passed.
     let d = desired();
     let mut e = healthy(&d);
     e.simulator_skipped = Some("the IAM policy simulator did not answer".into());
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD029").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD029")
+        .unwrap();
     assert_eq!(f.status, Status::Skipped);
 }
 
 #[test]
 fn kd030_association_points_elsewhere() {
-    assert_eq!(flagged(|e, _| e.observed.associations[1].role_arn = "arn:aws:iam::123456789012:role/other".into()), [("KD030", Status::Warn)]);
+    assert_eq!(
+        flagged(|e, _| e.observed.associations[1].role_arn =
+            "arn:aws:iam::123456789012:role/other".into()),
+        [("KD030", Status::Warn)]
+    );
 }
 
 #[test]
 fn kd032_proxy_without_no_proxy() {
-    assert_eq!(fails(|e, _| {
-        let env = cluster(e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"].as_array_mut().unwrap();
-        env.push(json!({"name": "HTTPS_PROXY", "value": "http://proxy:3128"}));
-    }), ["KD032"]);
+    assert_eq!(
+        fails(|e, _| {
+            let env = cluster(e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"]
+                .as_array_mut()
+                .unwrap();
+            env.push(json!({"name": "HTTPS_PROXY", "value": "http://proxy:3128"}));
+        }),
+        ["KD032"]
+    );
 }
 
 #[test]
@@ -375,6 +652,12 @@ fn without_cluster_access_cluster_checks_say_why() {
     e.cluster_skipped = Some("no cluster access: 401 Unauthorized".into());
     let findings = checks::run(&d, &e);
     let kd006 = findings.iter().find(|f| f.code == "KD006").unwrap();
-    assert_eq!((kd006.status, kd006.evidence[0].as_str()), (Status::Skipped, "no cluster access: 401 Unauthorized"));
-    assert!(findings.iter().all(|f| f.status != Status::Fail), "{findings:#?}");
+    assert_eq!(
+        (kd006.status, kd006.evidence[0].as_str()),
+        (Status::Skipped, "no cluster access: 401 Unauthorized")
+    );
+    assert!(
+        findings.iter().all(|f| f.status != Status::Fail),
+        "{findings:#?}"
+    );
 }

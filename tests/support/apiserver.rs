@@ -26,6 +26,8 @@ pub struct State {
     pub associations: Vec<(String, String)>,
     /// The webhook misses this many pod creations before it injects (its cache race).
     pub miss_injections: usize,
+    /// Container logs by pod-name prefix (e.g. "keda-operator"): what `/log` returns.
+    pub logs: BTreeMap<String, String>,
     /// Where the fake helm appends its arguments, one line per run.
     pub helm_log: Option<PathBuf>,
     helm_lines_seen: usize,
@@ -48,7 +50,7 @@ impl ApiServer {
                 let resp = Response::builder()
                     .status(status)
                     .header("content-type", "application/json")
-                    .body(Body::from(serde_json::to_vec(&value).unwrap()))
+                    .body(Body::from(body_bytes(&value)))
                     .unwrap();
                 send.send_response(resp);
             }
@@ -100,6 +102,15 @@ impl ApiServer {
         s.log.push(format!("{method} {uri}"));
         s.sync_helm();
         let path = uri.path();
+        if let Some(base) = path.strip_suffix("/log") {
+            let pod = base.rsplit('/').next().unwrap_or_default();
+            let text = s
+                .logs
+                .iter()
+                .find(|(k, _)| pod.starts_with(k.as_str()))
+                .map(|(_, v)| v.clone());
+            return (StatusCode::OK, Value::String(text.unwrap_or_default()));
+        }
         if let Some(base) = path.strip_suffix("/scale") {
             return s.scale(method, base, body);
         }
@@ -295,10 +306,13 @@ impl State {
             let pod_name = format!("{name}-{}-{i}", self.counter);
             let pod = json!({
                 "apiVersion": "v1", "kind": "Pod",
+                "status": {"phase": "Running"},
                 "metadata": {"name": pod_name, "namespace": ns, "labels": labels,
                               "creationTimestamp": format!("2026-11-24T08:{:02}:{:02}Z", self.counter / 60 % 60, self.counter % 60)},
                 "spec": spec,
             });
+            let mut pod = pod;
+            pod["spec"]["nodeName"] = json!("node-1");
             self.objects
                 .insert(("pods".into(), Some(ns.clone()), pod_name), pod);
         }
@@ -310,6 +324,18 @@ impl State {
 
     /// What the KEDA chart creates: its CRDs, the operator and the metrics server.
     pub fn install_keda(&mut self, ns: &str, operator_sa: &str, version: &str) {
+        let api = json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "metadata": {"name": "v1beta1.external.metrics.k8s.io"},
+            "status": {"conditions": [{"type": "Available", "status": "True"}]}});
+        let api = self.stamp(api, None);
+        self.objects.insert(
+            (
+                "apiservices".into(),
+                None,
+                "v1beta1.external.metrics.k8s.io".into(),
+            ),
+            api,
+        );
         for crd in ["scaledobjects", "scaledjobs", "triggerauthentications"] {
             let name = format!("{crd}.keda.sh");
             let c = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name}});
@@ -484,6 +510,14 @@ fn decode(s: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap()
+}
+
+/// The response body: JSON, or the raw text of a log.
+pub fn body_bytes(value: &Value) -> Vec<u8> {
+    match value {
+        Value::String(text) => text.clone().into_bytes(),
+        other => serde_json::to_vec(other).unwrap(),
+    }
 }
 
 /// JSON merge patch (RFC 7386); server-side apply of a full manifest behaves the same here.

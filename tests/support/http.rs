@@ -54,7 +54,7 @@ fn connection(api: ApiServer, conn: TcpStream) {
             return;
         }
         let (status, value) = api.respond(&method, &target, &body);
-        let bytes = serde_json::to_vec(&value).unwrap();
+        let bytes = super::apiserver::body_bytes(&value);
         let head = format!(
             "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             status.as_u16(),

@@ -1,0 +1,395 @@
+use super::online::{self, Online};
+use crate::cluster::connect;
+use crate::ctx::Ctx;
+use crate::doctor::{self, CATALOGUE, Evidence, Finding, Layer, Repair, Status, checks, gather};
+use crate::error::{CHECKS_FAILED, SilentExit, UsageError};
+use crate::model::{Group, Only};
+use crate::observe;
+use crate::output::{self, API_VERSION};
+use crate::plan::{self, Action, Change, Plan, Step};
+use crate::render::{self, Desired};
+use serde_json::json;
+use std::time::Instant;
+
+/// Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling",
+/// each with its evidence and the exact fix
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  kedactl doctor --cluster demo                    # every check, grouped by layer; exit 1 on a failure
+  kedactl doctor --cluster demo -o json            # {\"checks\": [...], \"summary\": {...}} for CI
+  kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
+  kedactl doctor --explain KD010                   # what a check means and how it is detected
+  kedactl doctor --list                            # the catalogue
+  kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand")]
+pub struct Args {
+    /// Print the catalogue of checks (code, layer, title)
+    #[arg(long, conflicts_with_all = ["explain", "fix"])]
+    pub list: bool,
+    /// Explain one check, e.g. KD010
+    #[arg(long, value_name = "CODE", conflicts_with = "fix")]
+    pub explain: Option<String>,
+    /// Apply the safe repairs (through the same executor as `up`), after showing them and asking
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: take over same-named resources that lack this stack's tags
+    #[arg(long, requires = "fix")]
+    pub adopt: bool,
+    /// The ScaledObject to diagnose, when it is not the one the config renders
+    #[arg(long, value_name = "NS/NAME", value_parser = parse_ref)]
+    pub scaled_object: Option<(String, String)>,
+}
+
+fn parse_ref(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "{s:?} is not NAMESPACE/NAME (e.g. security/k8s-sqs-read-msg-keda)"
+        )),
+    }
+}
+
+/// The layers a `--only` selection looks at (the account is always checked).
+fn layers(only: &Only) -> Vec<Layer> {
+    let mut out = vec![Layer::Account];
+    let mut add = |g: Group, ls: &[Layer]| {
+        if only.includes(g) {
+            out.extend(
+                ls.iter()
+                    .copied()
+                    .filter(|l| !out.contains(l))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    };
+    add(Group::Eks, &[Layer::Eks]);
+    add(Group::Iam, &[Layer::Iam]);
+    add(Group::Queue, &[Layer::Scaling]);
+    add(Group::Keda, &[Layer::Keda, Layer::Cluster]);
+    add(Group::App, &[Layer::Keda, Layer::Cluster, Layer::Scaling]);
+    out
+}
+
+struct Diagnosis {
+    desired: Desired,
+    evidence: Evidence,
+    findings: Vec<Finding>,
+    aws: crate::cloud::Aws,
+    kube: Option<crate::cluster::Kube>,
+    seconds: f64,
+}
+
+async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnosis> {
+    let start = Instant::now();
+    let (mut spec, _) = ctx.spec()?;
+    let aws = ctx.aws(spec.region.clone()).await;
+    let mut e = Evidence::default();
+    let caller = observe::caller(&aws).await;
+    match &caller {
+        Ok(c) => {
+            spec.account.get_or_insert_with(|| c.account.clone());
+        }
+        Err(err) => e.aws_skipped = Some(format!("cannot identify the AWS caller: {err}")),
+    }
+    let desired = render::desired(&spec)?;
+    if let Ok(c) = &caller {
+        let c = c.clone();
+        gather::aws_side(&aws, &desired, only, c, &mut e).await;
+    }
+    let mut kube = None;
+    if only.includes(Group::Keda) || only.includes(Group::App) {
+        let cluster = match e.observed.cluster.clone() {
+            Some(c) => Some(c),
+            None if e.aws_skipped.is_none() => observe::describe_cluster(&aws, &desired.cluster)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let opts = online::kube_options(ctx);
+        let sts = desired.target.sts_host();
+        match connect::connect(&aws, &desired.cluster, cluster.as_ref(), &sts, &opts).await {
+            Err(err) => e.cluster_skipped = Some(format!("cannot reach the cluster: {err:#}")),
+            Ok(k) => {
+                let so = args
+                    .scaled_object
+                    .as_ref()
+                    .map(|(n, s)| (n.as_str(), s.as_str()));
+                match gather::cluster_side(&k, &desired, only, so, &mut e).await {
+                    Ok(()) => kube = Some(k),
+                    Err(err) => {
+                        let why = match &caller {
+                            Ok(c) if err.is_denied() => {
+                                online::access_error(err, c, &desired.cluster).to_string()
+                            }
+                            _ => err.to_string(),
+                        };
+                        e.cluster = None;
+                        e.cluster_skipped = Some(format!(
+                            "no cluster access: {}",
+                            why.lines().next().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    } else {
+        e.cluster_skipped = Some("--only leaves out keda and app".into());
+    }
+    let wanted = layers(only);
+    let findings = checks::run(&desired, &e)
+        .into_iter()
+        .filter(|f| wanted.contains(&f.layer))
+        .collect();
+    Ok(Diagnosis {
+        desired,
+        evidence: e,
+        findings,
+        aws,
+        kube,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn human(d: &Diagnosis, verbose: bool) -> String {
+    let dz = &d.desired;
+    let mut out = format!(
+        "Doctor for stack {:?} on cluster {} ({}, account {}):\n",
+        dz.stack,
+        dz.cluster,
+        dz.target.region,
+        dz.target.account_or_placeholder()
+    );
+    let mut sorted: Vec<&Finding> = d.findings.iter().collect();
+    sorted.sort_by_key(|f| (f.layer, f.code));
+    let mut layer = None;
+    for f in sorted {
+        if layer != Some(f.layer) {
+            out.push_str(&format!("\n{}\n", f.layer.as_str()));
+            layer = Some(f.layer);
+        }
+        let mark = match f.status {
+            Status::Ok => "✓",
+            Status::Warn => "!",
+            Status::Fail => "✗",
+            Status::Skipped => "-",
+        };
+        match f.status {
+            Status::Skipped => out.push_str(&format!(
+                "  {mark} {} {} (skipped: {})\n",
+                f.code,
+                f.title,
+                f.evidence.join("; ")
+            )),
+            _ => out.push_str(&format!("  {mark} {} {}\n", f.code, f.title)),
+        }
+        if matches!(f.status, Status::Fail | Status::Warn) || (verbose && f.status == Status::Ok) {
+            for ev in &f.evidence {
+                out.push_str(&format!("      {ev}\n"));
+            }
+        }
+        if let (Some(fix), Status::Fail | Status::Warn) = (&f.fix, f.status) {
+            out.push_str(&format!("      fix: {fix}\n"));
+        }
+    }
+    let s = doctor::summary(&d.findings);
+    let fixable = d
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Ok && !f.repairs.is_empty())
+        .count();
+    out.push_str(&format!(
+        "\nSummary: {} ok, {} warn, {} fail, {} skipped ({:.1} s).",
+        s.ok, s.warn, s.fail, s.skipped, d.seconds
+    ));
+    if fixable > 0 {
+        out.push_str(&format!(
+            " `kedactl doctor --fix` repairs {fixable} of them."
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+fn report_json(d: &Diagnosis) -> serde_json::Value {
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": "Doctor",
+        "checks": d.findings,
+        "summary": doctor::summary(&d.findings),
+    })
+}
+
+/// The `up` steps and restarts that repair the failing checks.
+fn repair_plan(d: &Diagnosis, only: &Only, adopt: bool) -> anyhow::Result<Plan> {
+    let repairs: Vec<&Repair> = d
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+        .flat_map(|f| &f.repairs)
+        .collect();
+    let full = plan::plan(
+        &d.desired,
+        &d.evidence.observed,
+        &plan::Options {
+            adopt,
+            only: only.clone(),
+        },
+    )?;
+    let prefixes: Vec<&str> = repairs
+        .iter()
+        .filter_map(|r| match r {
+            Repair::Converge(p) => Some(p.as_str()),
+            Repair::Restart(_) => None,
+        })
+        .collect();
+    let mut steps: Vec<Step> = full
+        .steps
+        .into_iter()
+        .filter(|s| prefixes.iter().any(|p| s.id.starts_with(p)))
+        .collect();
+    let before: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+    for r in repairs {
+        let Repair::Restart(target) = r else { continue };
+        let Some((ns, name)) = target.split_once('/') else {
+            continue;
+        };
+        if d.kube.is_none() || steps.iter().any(|s| matches!(&s.action, Action::RestartDeployment { namespace, deployment, .. } if namespace == ns && deployment == name)) {
+            continue;
+        }
+        let operator = name == crate::cluster::keda::OPERATOR;
+        let group = if operator { Group::Keda } else { Group::App };
+        let restart = Action::RestartDeployment {
+            namespace: ns.into(),
+            deployment: name.into(),
+            reason: "doctor found its pods without Pod Identity credentials".into(),
+        };
+        let id = format!("doctor:restart/{ns}/{name}");
+        steps.push(Step {
+            id: id.clone(),
+            group,
+            change: Change::Run,
+            summary: restart.summary(Change::Run),
+            action: restart,
+            after: before.clone(),
+        });
+        if operator && d.desired.addon.is_some() {
+            let verify = Action::VerifyPodIdentity {
+                namespace: ns.into(),
+                deployment: name.into(),
+            };
+            steps.push(Step {
+                id: format!("doctor:verify/{ns}/{name}"),
+                group,
+                change: Change::Run,
+                summary: verify.summary(Change::Run),
+                action: verify,
+                after: vec![id],
+            });
+        }
+    }
+    Ok(Plan { steps })
+}
+
+fn print(ctx: &Ctx, d: &Diagnosis) -> anyhow::Result<()> {
+    if ctx.json() {
+        output::json(&report_json(d))
+    } else {
+        output::text(&human(d, ctx.verbose > 0))
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    if args.list {
+        if ctx.json() {
+            return output::json(&json!({ "checks": CATALOGUE }));
+        }
+        let lines: Vec<String> = CATALOGUE
+            .iter()
+            .map(|c| format!("{}  {:<8} {}", c.code, c.layer.as_str(), c.title))
+            .collect();
+        return output::text(&lines.join("\n"));
+    }
+    if let Some(code) = &args.explain {
+        let Some(c) = doctor::catalogue::find(code) else {
+            return Err(UsageError {
+                message: format!("there is no check {code:?}"),
+                fix: "kedactl doctor --list shows the codes (KD001 to KD032)".into(),
+            }
+            .into());
+        };
+        if ctx.json() {
+            return output::json(
+                &json!({"code": c.code, "title": c.title, "layer": c.layer, "explanation": c.explain}),
+            );
+        }
+        return output::text(&format!(
+            "{} ({}): {}\n\n{}",
+            c.code,
+            c.layer.as_str(),
+            c.title,
+            c.explain
+        ));
+    }
+    let only = Only::new(ctx.global.only.clone());
+    let mut d = diagnose(ctx, &args, &only).await?;
+    if args.fix {
+        let plan = repair_plan(&d, &only, args.adopt)?;
+        if plan.is_empty() {
+            ctx.note("doctor --fix: nothing to repair automatically (see the fixes above)");
+        } else {
+            if !ctx.json() {
+                output::text(&human(&d, false))?;
+                output::text(&super::plan::human(
+                    &d.desired,
+                    &plan,
+                    "to repair what doctor found",
+                    "",
+                ))?;
+            }
+            let on = Online {
+                aws: d.aws.clone(),
+                kube: d.kube.clone(),
+                desired: d.desired.clone(),
+                observed: d.evidence.observed.clone(),
+                only: only.clone(),
+            };
+            if let Some(report) =
+                super::apply::confirm_and_execute(ctx, &on, &plan, "Repair", false).await?
+            {
+                ctx.note(format!(
+                    "doctor --fix: {} of {} repairs done; checking again",
+                    report.count(crate::exec::Status::Done),
+                    plan.steps.len()
+                ));
+                d = diagnose(ctx, &args, &only).await?;
+            }
+        }
+    }
+    print(ctx, &d)?;
+    if d.findings.iter().any(|f| f.status == Status::Fail) {
+        return Err(SilentExit(CHECKS_FAILED).into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_narrows_the_layers() {
+        assert_eq!(layers(&Only::default()).len(), 6);
+        assert_eq!(
+            layers(&Only::new(vec![Group::Iam])),
+            [Layer::Account, Layer::Iam]
+        );
+        assert_eq!(
+            parse_ref("security/so"),
+            Ok(("security".into(), "so".into()))
+        );
+        assert!(parse_ref("so").is_err());
+    }
+}
