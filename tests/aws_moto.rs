@@ -977,6 +977,15 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     let (code, failing, doc) = doctor(&[]);
     assert_eq!((code, failing.clone()), (Some(0), vec![]), "{doc:#}");
     assert_eq!(doc["summary"]["fail"], 0);
+    // The figures the README quotes (reads are concurrent; moto + the in-memory API server).
+    eprintln!(
+        "doctor, healthy stack: {} s, calls {}",
+        doc["seconds"], doc["calls"]
+    );
+    assert!(
+        doc["calls"]["aws"].as_u64().unwrap() > 0
+            && doc["calls"]["kubernetes"].as_u64().unwrap() > 0
+    );
     let kd029 = doc["checks"]
         .as_array()
         .unwrap()

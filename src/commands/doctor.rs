@@ -1,12 +1,12 @@
 use super::online::{self, Online};
 use crate::cluster::connect;
 use crate::ctx::Ctx;
-use crate::doctor::{self, CATALOGUE, Evidence, Finding, Layer, Repair, Status, checks, gather};
+use crate::doctor::{self, CATALOGUE, Evidence, Finding, Layer, Status, checks, gather};
 use crate::error::{CHECKS_FAILED, SilentExit, UsageError};
 use crate::model::{Group, Only};
 use crate::observe;
 use crate::output::{self, API_VERSION};
-use crate::plan::{self, Action, Change, Plan, Step};
+use crate::plan;
 use crate::render::{self, Desired};
 use serde_json::json;
 use std::time::Instant;
@@ -200,8 +200,9 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
         .iter()
         .filter(|f| f.status != Status::Ok && !f.repairs.is_empty())
         .count();
+    let (aws, kubernetes) = d.calls();
     out.push_str(&format!(
-        "\nSummary: {} ok, {} warn, {} fail, {} skipped ({:.1} s).",
+        "\nSummary: {} ok, {} warn, {} fail, {} skipped ({:.1} s, {aws} AWS and {kubernetes} Kubernetes reads).",
         s.ok, s.warn, s.fail, s.skipped, d.seconds
     ));
     if fixable > 0 {
@@ -213,84 +214,27 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
     out
 }
 
+impl Diagnosis {
+    /// (AWS calls, Kubernetes calls) made so far.
+    fn calls(&self) -> (usize, usize) {
+        let (r, m) = self
+            .kube
+            .as_ref()
+            .map_or((0, 0), crate::cluster::Kube::calls);
+        (self.aws.calls.all().len(), r + m)
+    }
+}
+
 fn report_json(d: &Diagnosis) -> serde_json::Value {
+    let (aws, kubernetes) = d.calls();
     json!({
         "apiVersion": API_VERSION,
         "kind": "Doctor",
         "checks": d.findings,
         "summary": doctor::summary(&d.findings),
+        "calls": {"aws": aws, "kubernetes": kubernetes},
+        "seconds": (d.seconds * 100.0).round() / 100.0,
     })
-}
-
-/// The `up` steps and restarts that repair the failing checks.
-fn repair_plan(d: &Diagnosis, only: &Only, adopt: bool) -> anyhow::Result<Plan> {
-    let repairs: Vec<&Repair> = d
-        .findings
-        .iter()
-        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
-        .flat_map(|f| &f.repairs)
-        .collect();
-    let full = plan::plan(
-        &d.desired,
-        &d.evidence.observed,
-        &plan::Options {
-            adopt,
-            only: only.clone(),
-        },
-    )?;
-    let prefixes: Vec<&str> = repairs
-        .iter()
-        .filter_map(|r| match r {
-            Repair::Converge(p) => Some(p.as_str()),
-            Repair::Restart(_) => None,
-        })
-        .collect();
-    let mut steps: Vec<Step> = full
-        .steps
-        .into_iter()
-        .filter(|s| prefixes.iter().any(|p| s.id.starts_with(p)))
-        .collect();
-    let before: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
-    for r in repairs {
-        let Repair::Restart(target) = r else { continue };
-        let Some((ns, name)) = target.split_once('/') else {
-            continue;
-        };
-        if d.kube.is_none() || steps.iter().any(|s| matches!(&s.action, Action::RestartDeployment { namespace, deployment, .. } if namespace == ns && deployment == name)) {
-            continue;
-        }
-        let operator = name == crate::cluster::keda::OPERATOR;
-        let group = if operator { Group::Keda } else { Group::App };
-        let restart = Action::RestartDeployment {
-            namespace: ns.into(),
-            deployment: name.into(),
-            reason: "doctor found its pods without Pod Identity credentials".into(),
-        };
-        let id = format!("doctor:restart/{ns}/{name}");
-        steps.push(Step {
-            id: id.clone(),
-            group,
-            change: Change::Run,
-            summary: restart.summary(Change::Run),
-            action: restart,
-            after: before.clone(),
-        });
-        if operator && d.desired.addon.is_some() {
-            let verify = Action::VerifyPodIdentity {
-                namespace: ns.into(),
-                deployment: name.into(),
-            };
-            steps.push(Step {
-                id: format!("doctor:verify/{ns}/{name}"),
-                group,
-                change: Change::Run,
-                summary: verify.summary(Change::Run),
-                action: verify,
-                after: vec![id],
-            });
-        }
-    }
-    Ok(Plan { steps })
 }
 
 fn print(ctx: &Ctx, d: &Diagnosis) -> anyhow::Result<()> {
@@ -336,7 +280,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let only = Only::new(ctx.global.only.clone());
     let mut d = diagnose(ctx, &args, &only).await?;
     if args.fix {
-        let plan = repair_plan(&d, &only, args.adopt)?;
+        let plan = doctor::repair::plan(
+            &d.desired,
+            &d.evidence.observed,
+            &d.findings,
+            &plan::Options {
+                adopt: args.adopt,
+                only: only.clone(),
+            },
+            d.kube.is_some(),
+        )?;
         if plan.is_empty() {
             ctx.note("doctor --fix: nothing to repair automatically (see the fixes above)");
         } else {

@@ -119,7 +119,6 @@ pub async fn cluster_side(
     e: &mut Evidence,
 ) -> Result<(), KubeError> {
     observe::cluster_side(kube, desired, only, &mut e.observed).await?;
-    let mut c = ClusterEvidence::default();
     let ns = e
         .observed
         .keda
@@ -140,30 +139,44 @@ pub async fn cluster_side(
         kube.get("DaemonSet", Some("kube-system"), "eks-pod-identity-agent"),
     )
     .await?;
-    c.operator_pod = match &operator {
-        Some(d) => newest_pod(kube, &ns, d).await?,
-        None => None,
-    };
-    if let Some(d) = &operator {
+    // Three independent branches: the operator (pod, account, logs, node, agent), the
+    // scaler's TriggerAuthentication, the app's pods.
+    let operator_branch = async {
+        let mut c = ClusterEvidence::default();
+        let Some(d) = &operator else {
+            return Ok::<_, KubeError>(c);
+        };
         let sa = d["spec"]["template"]["spec"]["serviceAccountName"]
             .as_str()
             .unwrap_or("default");
-        c.operator_sa = kube.get("ServiceAccount", Some(&ns), sa).await?;
-    }
-    if let Some(pod) = &c.operator_pod {
-        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
-        let node = pod["spec"]["nodeName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        // A log the caller may not read is no reason to stop: the log checks see nothing.
-        c.operator_log = kube
-            .logs(&ns, name, keda::OPERATOR, TAIL)
-            .await
-            .unwrap_or_default();
-        if !node.is_empty() {
-            c.operator_node = kube.get("Node", None, &node).await?;
-            if agent.is_some() {
+        let (pod, account) = futures_util::future::try_join(
+            newest_pod(kube, &ns, d),
+            kube.get("ServiceAccount", Some(&ns), sa),
+        )
+        .await?;
+        c.operator_sa = account;
+        if let Some(pod) = &pod {
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+            // A log the caller may not read is no reason to stop: the log checks see nothing.
+            let log = async {
+                Ok::<_, KubeError>(
+                    kube.logs(&ns, name, keda::OPERATOR, TAIL)
+                        .await
+                        .unwrap_or_default(),
+                )
+            };
+            let node_obj = async {
+                if node.is_empty() {
+                    Ok(None)
+                } else {
+                    kube.get("Node", None, node).await
+                }
+            };
+            let agent_log = async {
+                if agent.is_none() || node.is_empty() {
+                    return Ok(String::new());
+                }
                 let agents = kube
                     .list(
                         "Pod",
@@ -171,29 +184,52 @@ pub async fn cluster_side(
                         Some("app.kubernetes.io/name=eks-pod-identity-agent"),
                     )
                     .await?;
-                if let Some(a) = agents
-                    .iter()
-                    .find(|p| p["spec"]["nodeName"] == node.as_str())
-                {
-                    let name = a["metadata"]["name"].as_str().unwrap_or_default();
-                    c.agent_log = kube
-                        .logs("kube-system", name, "eks-pod-identity-agent", TAIL)
-                        .await
-                        .unwrap_or_default();
-                }
-            }
+                Ok(
+                    match agents.iter().find(|p| p["spec"]["nodeName"] == node) {
+                        Some(a) => kube
+                            .logs(
+                                "kube-system",
+                                a["metadata"]["name"].as_str().unwrap_or_default(),
+                                "eks-pod-identity-agent",
+                                TAIL,
+                            )
+                            .await
+                            .unwrap_or_default(),
+                        None => String::new(),
+                    },
+                )
+            };
+            let (log, node_obj, agent_log) =
+                futures_util::future::try_join3(log, node_obj, agent_log).await?;
+            c.operator_log = log;
+            c.operator_node = node_obj;
+            c.agent_log = agent_log;
         }
-    }
-    if let Some(s) = &scaler {
-        c.trigger_auth = trigger_auth(kube, s).await?;
-    }
-    if let Some(d) = app_deployment {
+        c.operator_pod = pod;
+        Ok(c)
+    };
+    let scaler_branch = async {
+        match &scaler {
+            Some(s) => trigger_auth(kube, s).await,
+            None => Ok(None),
+        }
+    };
+    let app_branch = async {
+        let Some(d) = app_deployment else {
+            return Ok(None);
+        };
         let (_, dns, dname) = crate::render::object_ref(d);
         let dns = dns.unwrap_or_default();
-        if let Some(live) = kube.get("Deployment", Some(&dns), &dname).await? {
-            c.app_pod = newest_pod(kube, &dns, &live).await?;
+        match kube.get("Deployment", Some(&dns), &dname).await? {
+            Some(live) => newest_pod(kube, &dns, &live).await,
+            None => Ok(None),
         }
-    }
+    };
+    let (operator_part, trigger_auth, app_pod) =
+        futures_util::future::try_join3(operator_branch, scaler_branch, app_branch).await?;
+    let mut c = operator_part;
+    c.trigger_auth = trigger_auth;
+    c.app_pod = app_pod;
     c.operator = operator;
     c.scaler = scaler;
     c.hpa = hpa;

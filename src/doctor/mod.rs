@@ -8,6 +8,7 @@ pub mod checks;
 pub mod gather;
 pub mod logs;
 pub mod policy;
+pub mod repair;
 
 use crate::plan::Observed;
 use serde::Serialize;

@@ -661,3 +661,147 @@ fn without_cluster_access_cluster_checks_say_why() {
         "{findings:#?}"
     );
 }
+
+/// --fix: faults in, the repair plan out (what `up`'s executor then runs).
+fn repairs(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<String> {
+    let d = desired();
+    let mut e = healthy(&d);
+    fault(&mut e, &d);
+    let findings = checks::run(&d, &e);
+    repair::plan(
+        &d,
+        &e.observed,
+        &findings,
+        &crate::plan::Options::default(),
+        true,
+    )
+    .unwrap()
+    .steps
+    .into_iter()
+    .map(|s| s.id)
+    .collect()
+}
+
+#[test]
+fn fix_repairs_trust_policies_associations_objects_and_pods() {
+    // Trust (KD008, KD010, KD011, KD013) and the identity policy (KD015), in one plan.
+    assert_eq!(
+        repairs(|e, _| {
+            trust_of(e, "keda-operator")["Statement"][0]["Action"] = json!("sts:AssumeRole");
+            drop_operator_principal(e);
+            e.observed
+                .roles
+                .get_mut("keda-identity")
+                .unwrap()
+                .inline
+                .clear();
+        }),
+        [
+            "iam:role/keda-operator/trust",
+            "iam:role/keda-identity/trust",
+            "iam:role/keda-identity/policy/kedactl-sqs-access"
+        ]
+    );
+    // KD012: the operator's own policy.
+    assert_eq!(
+        repairs(|e, _| {
+            for s in trust_of(e, "keda-identity")["Statement"]
+                .as_array_mut()
+                .unwrap()
+            {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Principal"]["AWS"] = "arn:aws:iam::123456789012:root".into();
+                }
+            }
+            e.observed
+                .roles
+                .get_mut("keda-operator")
+                .unwrap()
+                .inline
+                .clear();
+        }),
+        ["iam:role/keda-operator/policy/kedactl-assume-identity"]
+    );
+    // KD001: the add-on (and its wait).
+    assert_eq!(
+        repairs(|e, _| e.observed.addon = None),
+        [
+            "eks:addon/eks-pod-identity-agent",
+            "eks:addon/eks-pod-identity-agent/wait"
+        ]
+    );
+    // KD005: the association, then the operator restarted and checked.
+    let r = repairs(|e, _| e.observed.associations.retain(|a| a.namespace != "keda"));
+    assert_eq!(
+        r,
+        [
+            "eks:association/keda/keda-operator",
+            "doctor:restart/keda/keda-operator",
+            "doctor:verify/keda/keda-operator"
+        ]
+    );
+    // KD006 / KD027: a restart and the env check only.
+    assert_eq!(
+        repairs(
+            |e, _| cluster(e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] =
+                json!([])
+        ),
+        [
+            "doctor:restart/keda/keda-operator",
+            "doctor:verify/keda/keda-operator"
+        ]
+    );
+    // KD024: the app's pods restarted.
+    assert_eq!(
+        repairs(
+            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
+        ),
+        ["doctor:restart/security/q-read"]
+    );
+    // KD017-KD023: the app's KEDA objects re-applied as rendered.
+    let mut broken = healthy(&desired());
+    let so = desired()
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap()
+        .clone();
+    let mut drifted = so.clone();
+    drifted["spec"]["triggers"][0]["metadata"]["awsRegion"] = "eu-west-1".into();
+    broken
+        .observed
+        .objects
+        .retain(|o| o["kind"] != "ScaledObject");
+    broken.observed.objects.push(drifted.clone());
+    cluster(&mut broken).scaler = Some(drifted);
+    let d = desired();
+    let findings = checks::run(&d, &broken);
+    let plan = repair::plan(
+        &d,
+        &broken.observed,
+        &findings,
+        &crate::plan::Options::default(),
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["app:ScaledObject/security/k8s-sqs-read-msg-keda"]
+    );
+    // Without cluster access, no restart is planned.
+    let d = desired();
+    let mut e = healthy(&d);
+    cluster(&mut e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([]);
+    let findings = checks::run(&d, &e);
+    assert!(
+        repair::plan(
+            &d,
+            &e.observed,
+            &findings,
+            &crate::plan::Options::default(),
+            false
+        )
+        .unwrap()
+        .is_empty()
+    );
+}
