@@ -460,3 +460,46 @@ fn simulate_rejects_bad_inputs_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is not a duration"));
 }
+
+#[test]
+fn doctor_lists_and_explains_its_checks_offline() {
+    let s = Sandbox::new();
+    let list = run_ok(&s, &["doctor", "--list"]);
+    assert_eq!(list.lines().count(), 32);
+    assert!(
+        list.starts_with("KD001  EKS      Pod Identity Agent add-on is installed and ACTIVE"),
+        "{list}"
+    );
+    let doc = json(&s, &["doctor", "--list"]);
+    assert_eq!(doc["checks"].as_array().unwrap().len(), 32);
+    assert_eq!(doc["checks"][9]["code"], "KD010");
+    assert_eq!(doc["checks"][9]["layer"], "iam");
+    let text = run_ok(&s, &["doctor", "--explain", "kd010"]);
+    assert!(
+        text.starts_with("KD010 (IAM): The identity role trusts the keda-operator role"),
+        "{text}"
+    );
+
+    let out = s
+        .kedactl(["doctor", "--explain", "KD999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("there is no check \"KD999\"") && stderr(&out).contains("--list"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s
+        .kedactl(["doctor", "--scaled-object", "no-namespace"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not NAMESPACE/NAME"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.kedactl(["doctor", "--list", "--fix"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "--list and --fix conflict");
+}
