@@ -91,6 +91,12 @@ impl Aws {
         self.eks = eks;
         self
     }
+
+    /// Replace the IAM client (tests answer the policy simulator, which moto lacks).
+    pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Aws {
+        self.iam = iam;
+        self
+    }
 }
 
 /// A failed AWS call, with what kedactl was doing and what AWS said.

@@ -1,0 +1,169 @@
+//! The IAM policy simulator path of doctor (moto answers SimulatePrincipalPolicy with HTTP 500):
+//! the real gathering code over an IAM client answered by aws-smithy-mocks, then the checks.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::operation::get_role::GetRoleOutput;
+use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
+use aws_sdk_iam::operation::simulate_principal_policy::{
+    SimulatePrincipalPolicyError, SimulatePrincipalPolicyOutput,
+};
+use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType, Role};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use kedactl::cloud::Aws;
+use kedactl::doctor::{Evidence, Status, checks, gather};
+use kedactl::model::{Group, Only};
+use kedactl::plan::observed::Caller;
+use kedactl::render;
+use kedactl::spec::Spec;
+
+const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/ci/run-7";
+
+fn desired() -> render::Desired {
+    let spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    render::desired(&spec).unwrap()
+}
+
+fn aws(iam: Client) -> Aws {
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    Aws::from_config(&conf).with_iam(iam)
+}
+
+fn caller() -> Caller {
+    Caller {
+        account: "123456789012".into(),
+        arn: CALLER.into(),
+    }
+}
+
+/// Answers for the role reads of the iam group (roles exist, no policies: not under test).
+macro_rules! role_reads {
+    () => {
+        [
+            mock!(Client::get_role).then_output(|| {
+                GetRoleOutput::builder()
+                    .role(
+                        Role::builder()
+                            .path("/")
+                            .role_name("r")
+                            .role_id("AROAEXAMPLE")
+                            .arn("arn:aws:iam::123456789012:role/r")
+                            .create_date(aws_smithy_types::DateTime::from_secs(0))
+                            .assume_role_policy_document("%7B%7D")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            }),
+            mock!(Client::list_role_policies).then_output(|| {
+                ListRolePoliciesOutput::builder()
+                    .set_policy_names(Some(vec![]))
+                    .build()
+                    .unwrap()
+            }),
+            mock!(Client::list_attached_role_policies)
+                .then_output(|| ListAttachedRolePoliciesOutput::builder().build()),
+            mock!(Client::list_role_tags).then_output(|| {
+                ListRoleTagsOutput::builder()
+                    .set_tags(Some(vec![]))
+                    .build()
+                    .unwrap()
+            }),
+        ]
+    };
+}
+
+#[tokio::test]
+async fn a_pass_role_the_simulator_denies_fails_kd029() {
+    let sim = mock!(Client::simulate_principal_policy).then_output(|| {
+        SimulatePrincipalPolicyOutput::builder()
+            .evaluation_results(
+                EvaluationResult::builder()
+                    .eval_action_name("iam:PassRole")
+                    .eval_decision(PolicyEvaluationDecisionType::ImplicitDeny)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let [a, b, c, d] = role_reads!();
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
+    let d = desired();
+    let mut e = Evidence::default();
+    gather::aws_side(
+        &aws(iam),
+        &d,
+        &Only::new(vec![Group::Iam]),
+        caller(),
+        &mut e,
+    )
+    .await;
+    assert!(e.simulator_skipped.is_none(), "{:?}", e.simulator_skipped);
+    // The session was simulated as its role; every question got an answer.
+    assert!(
+        e.simulations
+            .keys()
+            .any(|k| k.starts_with(CALLER) && k.contains("iam:PassRole")),
+        "{:?}",
+        e.simulations
+    );
+    assert!(sim.num_calls() >= 3);
+    let findings = checks::run(&d, &e);
+    let kd029 = findings.iter().find(|f| f.code == "KD029").unwrap();
+    assert_eq!(kd029.status, Status::Fail, "{kd029:#?}");
+    assert!(
+        kd029.evidence[0]
+            .contains("iam:PassRole on arn:aws:iam::123456789012:role/keda-operator: implicitDeny"),
+        "{kd029:#?}"
+    );
+    assert!(
+        kd029
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("iam:PassedToService")
+    );
+}
+
+#[tokio::test]
+async fn a_simulator_that_cannot_answer_skips_its_checks_once() {
+    let sim = mock!(Client::simulate_principal_policy)
+        .then_error(|| SimulatePrincipalPolicyError::unhandled("HTTP 500: NotImplementedError"));
+    let [a, b, c, d] = role_reads!();
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
+    let d = desired();
+    let mut e = Evidence::default();
+    gather::aws_side(
+        &aws(iam),
+        &d,
+        &Only::new(vec![Group::Iam]),
+        caller(),
+        &mut e,
+    )
+    .await;
+    assert_eq!(
+        sim.num_calls(),
+        1,
+        "asked once, not retried, not asked again"
+    );
+    assert!(
+        e.simulator_skipped
+            .as_deref()
+            .unwrap()
+            .contains("documents were evaluated instead")
+    );
+    let kd029 = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD029")
+        .unwrap();
+    assert_eq!(kd029.status, Status::Skipped);
+}
