@@ -1065,3 +1065,316 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     let out = run("down", &["--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// A stack with its own moto cluster, fake API server (KEDA from a fake helm) and flags for
+/// every group moto and the fake can serve.
+struct FullStack {
+    stack: Stack,
+    api: apiserver::ApiServer,
+    flags: Vec<String>,
+    path: String,
+}
+
+impl FullStack {
+    async fn new(test: &str) -> Option<FullStack> {
+        let stack = Stack::new(test)?;
+        let cluster = moto_cluster(&stack).await;
+        let bin = stack.sandbox.path("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let (_, log) = apiserver::fake_helm(&bin, 0);
+        let (api, kc) = fake_cluster(&stack);
+        {
+            let mut st = api.state();
+            st.associations = vec![
+                ("keda".into(), "keda-operator".into()),
+                ("security".into(), "my-sqs-read-msgs".into()),
+            ];
+            st.helm_log = Some(log);
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let flags = [
+            "--cluster",
+            &cluster,
+            "--only",
+            "iam,queue,registry,keda,app",
+            "--kubeconfig",
+            &kc,
+            "--context",
+            "fake",
+        ]
+        .map(String::from)
+        .to_vec();
+        Some(FullStack {
+            stack,
+            api,
+            flags,
+            path,
+        })
+    }
+
+    /// `kedactl <cmd> --yes`, optionally killed after `exit_after` steps.
+    fn run(&self, cmd: &str, exit_after: Option<usize>) -> std::process::Output {
+        let mut args: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        args.extend(["--yes", "-o", "json"]);
+        let k = exit_after.map(|k| k.to_string()).unwrap_or_default();
+        let mut env = vec![("PATH", self.path.as_str())];
+        if exit_after.is_some() {
+            env.push(("KEDACTL_TEST_EXIT_AFTER_STEPS", k.as_str()));
+        }
+        self.stack.run_with(cmd, &args, &env)
+    }
+
+    /// Everything this stack created, as AWS and the cluster report it, with the stack's
+    /// unique prefix replaced so two stacks compare equal.
+    async fn fingerprint(&self) -> String {
+        let aws = self.stack.sdk().await;
+        let mut out = Vec::new();
+        for role in [self.stack.operator(), self.stack.identity()] {
+            let Some(trust) = role_trust(&aws, &role).await else {
+                continue;
+            };
+            let names = aws
+                .iam
+                .list_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .unwrap();
+            let mut policies = Vec::new();
+            for p in names.policy_names() {
+                let doc = aws
+                    .iam
+                    .get_role_policy()
+                    .role_name(&role)
+                    .policy_name(p)
+                    .send()
+                    .await
+                    .unwrap();
+                policies.push(format!("{p}={}", decode_policy(doc.policy_document())));
+            }
+            let tags = aws
+                .iam
+                .list_role_tags()
+                .role_name(&role)
+                .send()
+                .await
+                .unwrap();
+            let mut tags: Vec<String> = tags
+                .tags()
+                .iter()
+                .map(|t| format!("{}={}", t.key(), t.value()))
+                .collect();
+            tags.sort();
+            out.push(format!(
+                "role {role} trust={trust} policies={policies:?} tags={tags:?}"
+            ));
+        }
+        if queue_exists(&aws, &self.stack.queue()).await {
+            let url = queue_url(&aws, &self.stack.queue()).await;
+            let attrs = aws
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let mut kept: Vec<String> = attrs
+                .attributes()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| {
+                    !k.as_str().starts_with("Approximate") && !k.as_str().ends_with("Timestamp")
+                })
+                .map(|(k, v)| format!("{}={v}", k.as_str()))
+                .collect();
+            kept.sort();
+            let tags = aws
+                .sqs
+                .list_queue_tags()
+                .queue_url(&url)
+                .send()
+                .await
+                .unwrap();
+            let mut tags: Vec<String> = tags
+                .tags()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            tags.sort();
+            out.push(format!("queue attrs={kept:?} tags={tags:?}"));
+        }
+        let repos = aws
+            .ecr
+            .describe_repositories()
+            .repository_names(self.stack.repository())
+            .send()
+            .await;
+        if let Ok(r) = repos {
+            for repo in r.repositories() {
+                let tags = aws
+                    .ecr
+                    .list_tags_for_resource()
+                    .resource_arn(repo.repository_arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let mut tags: Vec<String> = tags
+                    .tags()
+                    .iter()
+                    .map(|t| format!("{}={}", t.key(), t.value()))
+                    .collect();
+                tags.sort();
+                out.push(format!(
+                    "repository {} tags={tags:?}",
+                    repo.repository_name().unwrap()
+                ));
+            }
+        }
+        let objects = self.api.state().objects.clone();
+        for ((plural, ns, name), o) in objects {
+            if o["metadata"]["labels"]["kedactl.io/stack"] != self.stack.prefix.as_str()
+                && plural != "deployments"
+            {
+                continue;
+            }
+            let spec = o
+                .get("spec")
+                .or_else(|| o.get("data"))
+                .cloned()
+                .unwrap_or_default();
+            let mut spec = spec;
+            if let Some(a) = spec.pointer_mut("/template/metadata/annotations") {
+                a.as_object_mut()
+                    .unwrap()
+                    .remove("kubectl.kubernetes.io/restartedAt");
+            }
+            out.push(format!(
+                "{plural} {}/{name} {spec} labels={}",
+                ns.unwrap_or_default(),
+                o["metadata"]["labels"]
+            ));
+        }
+        out.join("\n").replace(&self.stack.prefix, "<stack>")
+    }
+
+    /// Nothing that carries this stack's tag or label is left.
+    async fn assert_gone(&self, context: &str) {
+        let aws = self.stack.sdk().await;
+        for role in [self.stack.operator(), self.stack.identity()] {
+            assert!(
+                role_trust(&aws, &role).await.is_none(),
+                "{context}: role {role} left"
+            );
+        }
+        assert!(
+            !queue_exists(&aws, &self.stack.queue()).await,
+            "{context}: queue left"
+        );
+        let repos = aws
+            .ecr
+            .describe_repositories()
+            .repository_names(self.stack.repository())
+            .send()
+            .await;
+        assert!(repos.is_err(), "{context}: repository left");
+        assert_eq!(
+            self.api.labelled(&self.stack.prefix),
+            Vec::<String>::new(),
+            "{context}"
+        );
+    }
+}
+
+fn outcomes(out: &std::process::Output) -> usize {
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+    doc["outcomes"].as_array().unwrap().len()
+}
+
+/// Killed after each step in turn, `up` run again converges to exactly what an uninterrupted
+/// run makes; `down` killed after each step, run again, leaves nothing tagged.
+#[tokio::test]
+async fn up_and_down_killed_at_every_step_boundary_converge() {
+    let Some(reference) = FullStack::new("crashref").await else {
+        return;
+    };
+    let out = reference.run("up", None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let steps = outcomes(&out);
+    assert!(steps >= 12, "{steps} steps");
+    let want = reference.fingerprint().await;
+    for part in [
+        "role <stack>-op trust=",
+        "role <stack>-id trust=",
+        "queue attrs=",
+        "repository <stack>-repo",
+        "scaledobjects security/",
+        "triggerauthentications security/",
+        "deployments keda/keda-operator",
+    ] {
+        assert!(
+            want.contains(part),
+            "the fingerprint covers {part}:\n{want}"
+        );
+    }
+    let out = reference.run("down", None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let down_steps = outcomes(&out);
+    reference.assert_gone("reference down").await;
+
+    let mut converged = 0;
+    for k in 1..steps {
+        let s = FullStack::new(&format!("crash{k}")).await.unwrap();
+        let killed = s.run("up", Some(k));
+        assert_eq!(
+            killed.status.code(),
+            Some(137),
+            "up killed after {k}: {}",
+            stderr(&killed)
+        );
+        let again = s.run("up", None);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "up after a kill at {k}: {}",
+            stderr(&again)
+        );
+        assert_eq!(s.fingerprint().await, want, "up killed after step {k}");
+        let plan = s.run("plan", None);
+        assert!(
+            stdout(&plan).contains("\"steps\": []"),
+            "after {k}: {}",
+            stdout(&plan)
+        );
+        // And down, killed part-way through, then finished.
+        let kill_down_at = 1 + k % (down_steps - 1);
+        let killed = s.run("down", Some(kill_down_at));
+        assert_eq!(
+            killed.status.code(),
+            Some(137),
+            "down killed after {kill_down_at}: {}",
+            stderr(&killed)
+        );
+        let again = s.run("down", None);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "down after a kill at {kill_down_at}: {}",
+            stderr(&again)
+        );
+        s.assert_gone(&format!("up killed at {k}, down killed at {kill_down_at}"))
+            .await;
+        converged += 1;
+    }
+    eprintln!(
+        "crash safety: killed at each of {} boundaries: converged {converged}/{}; down killed and finished {converged} times",
+        steps - 1,
+        steps - 1
+    );
+}

@@ -34,6 +34,9 @@ pub struct Options {
     pub force_conflicts: bool,
     /// The helm executable ("helm" from PATH; tests pass a recording fake).
     pub helm: std::path::PathBuf,
+    /// Crash-safety tests: end the process abruptly (exit 137, no cleanup, like `kill -9`)
+    /// once this many steps have finished. Set by `KEDACTL_TEST_EXIT_AFTER_STEPS`.
+    pub exit_after_steps: Option<usize>,
 }
 
 impl Options {
@@ -48,6 +51,9 @@ impl Options {
             delete_timeout: Duration::from_secs(300),
             force_conflicts: false,
             helm: "helm".into(),
+            exit_after_steps: std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -191,7 +197,26 @@ pub async fn execute(
     }
 }
 
+/// Steps finished in this process (for `exit_after_steps`).
+static FINISHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 async fn run_step(
+    aws: &Aws,
+    kube: Option<&Kube>,
+    step: &Step,
+    opts: &Options,
+    progress: &Progress,
+) -> Outcome {
+    let outcome = run_step_inner(aws, kube, step, opts, progress).await;
+    let finished = FINISHED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    if opts.exit_after_steps == Some(finished) {
+        // Whatever else is in flight dies with the process, as it would on a kill.
+        std::process::exit(137);
+    }
+    outcome
+}
+
+async fn run_step_inner(
     aws: &Aws,
     kube: Option<&Kube>,
     step: &Step,
