@@ -39,13 +39,38 @@ impl Ctx {
     }
 
     /// AWS clients for `region`, with --profile and --endpoint-url applied.
-    pub async fn aws(&self, region: Option<String>) -> crate::cloud::Aws {
-        crate::cloud::Aws::connect(&crate::cloud::Settings {
+    /// A profile that does not exist is a configuration error, before any call.
+    pub async fn aws(&self, region: Option<String>) -> Result<crate::cloud::Aws, Problems> {
+        if let Some(p) = &self.global.profile {
+            let known = crate::cloud::profile::available();
+            if !known.contains(p) {
+                return Err(Problems {
+                    origin: "--profile / AWS_PROFILE".into(),
+                    problems: vec![spec::Problem::new(
+                        "profile",
+                        format!(
+                            "there is no AWS profile {p:?} in the AWS config or credentials files"
+                        ),
+                        if known.is_empty() {
+                            format!(
+                                "create it with `aws configure --profile {p}` (or `aws configure sso`)"
+                            )
+                        } else {
+                            format!(
+                                "use one of: {} (or `aws configure --profile {p}`)",
+                                known.join(", ")
+                            )
+                        },
+                    )],
+                });
+            }
+        }
+        Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
             region,
             profile: self.global.profile.clone(),
             endpoint_url: self.global.endpoint_url.clone(),
         })
-        .await
+        .await)
     }
 
     /// Progress for an execution: spinners on a terminal, lines in logs, nothing for JSON/-q.

@@ -1378,3 +1378,65 @@ async fn up_and_down_killed_at_every_step_boundary_converge() {
         steps - 1
     );
 }
+
+/// Two `up` runs on one stack at the same time: no lock is taken; creates are atomic in AWS,
+/// so the run that loses a race fails that step clearly (exit 4, naming the race) and the
+/// stack ends converged — a third run changes nothing.
+#[tokio::test]
+async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
+    let Some(s) = Stack::new("concurrent") else {
+        return;
+    };
+    let args = |cmd: &str| {
+        let mut c = s.sandbox.process([
+            cmd,
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "--stack",
+            &s.prefix,
+            "--operator-role",
+            &s.operator(),
+            "--identity-role",
+            &s.identity(),
+            "--queue",
+            &s.queue(),
+            "--repository",
+            &s.repository(),
+            "--only",
+            "iam,queue,registry",
+            "--yes",
+        ]);
+        c.env("AWS_ENDPOINT_URL", &s.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing");
+        c
+    };
+    let a = args("up")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = args("up")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "one run completes: {codes:?}");
+    for out in [&a, &b] {
+        if out.status.code() != Some(0) {
+            assert_eq!(out.status.code(), Some(4));
+            let err = stderr(out);
+            assert!(
+                err.contains("is another `kedactl up` working on this stack?"),
+                "{err}"
+            );
+        }
+    }
+    let mut plan = args("plan");
+    plan.arg("--detailed-exitcode");
+    let out = plan.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "converged: {}", stdout(&out));
+    s.json("down", &[]);
+}

@@ -180,3 +180,91 @@ fn flags_that_clap_cannot_parse_are_usage_errors() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+/// An AWS endpoint that counts the connections made to it (and answers none).
+fn counting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (url, count)
+}
+
+/// `up --yes` (the command that changes things) on every bad input: rejected before a single
+/// connection to AWS.
+#[test]
+fn bad_input_makes_no_aws_call() {
+    let (endpoint, count) = counting_endpoint();
+    let sandbox = Sandbox::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let mut cases: Vec<Vec<String>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let (_, extra) = expectations(&std::fs::read_to_string(&p).unwrap());
+            let mut args = vec!["-f".to_string(), p.display().to_string()];
+            args.extend(extra);
+            args
+        })
+        .collect();
+    for flags in [
+        vec!["--min-replicas", "5", "--max-replicas", "2"],
+        vec!["--region", "us-east"],
+        vec!["--cluster", "a b"],
+        vec!["--profile", "no-such-profile"],
+        vec!["--queue", "bad name"],
+    ] {
+        let mut args: Vec<String> = ["--cluster", "demo", "--region", "us-east-1"]
+            .map(String::from)
+            .to_vec();
+        args.extend(flags.iter().map(|s| s.to_string()));
+        cases.push(args);
+    }
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    for case in &cases {
+        for cmd in ["up", "down", "doctor"] {
+            let out = sandbox
+                .kedactl(
+                    std::iter::once(cmd.to_string())
+                        .chain(case.iter().cloned())
+                        .chain(
+                            ["--yes".to_string()]
+                                .into_iter()
+                                .filter(|_| cmd != "doctor"),
+                        ),
+                )
+                .env("AWS_ENDPOINT_URL", &endpoint)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "{cmd} {case:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no bad input may reach AWS"
+    );
+    // Control: a valid config does reach the endpoint (so the count above means something).
+    let out = sandbox
+        .kedactl(["plan", "--cluster", "demo", "--region", "us-east-1"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(count.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}

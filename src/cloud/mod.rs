@@ -3,6 +3,7 @@
 //! of every API call, and the error shapes the rest of kedactl needs.
 
 mod calls;
+pub mod profile;
 
 pub use calls::{Call, CallLog};
 

@@ -32,7 +32,7 @@ pub fn pick<'a>(spec: &'a Spec, name: Option<&str>, source: &str) -> Result<&'a 
 
 /// AWS clients for the spec's region, and the URL of the app's queue.
 pub async fn connect(ctx: &Ctx, spec: &Spec, app: &App) -> anyhow::Result<(Aws, String)> {
-    let aws = ctx.aws(spec.region.clone()).await;
+    let aws = ctx.aws(spec.region.clone()).await?;
     let queue = &app.queue.name;
     let url = match aws.sqs.get_queue_url().queue_name(queue).send().await {
         Ok(out) => out.queue_url().unwrap_or_default().to_string(),

@@ -84,7 +84,7 @@ struct Diagnosis {
 async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnosis> {
     let start = Instant::now();
     let (mut spec, _) = ctx.spec()?;
-    let aws = ctx.aws(spec.region.clone()).await;
+    let aws = ctx.aws(spec.region.clone()).await?;
     let mut e = Evidence::default();
     let caller = observe::caller(&aws).await;
     match &caller {

@@ -37,7 +37,7 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
     let only = Only::new(ctx.global.only.clone());
     let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
 
-    let aws = ctx.aws(spec.region.clone()).await;
+    let aws = ctx.aws(spec.region.clone()).await?;
     let caller = observe::caller(&aws).await.context(
         "cannot identify the AWS caller: configure credentials (aws configure, AWS_PROFILE or --profile, or the instance/role credentials of this machine)",
     )?;

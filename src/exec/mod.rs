@@ -115,6 +115,15 @@ pub enum StepError {
     Other(String),
 }
 
+impl StepError {
+    /// A create that lost a race: the resource appeared between observation and execution.
+    pub fn created_concurrently(&self) -> bool {
+        matches!(self, StepError::Call(c) if c.operation.starts_with("Create")
+            && matches!(c.code.as_deref(), Some("EntityAlreadyExists" | "RepositoryAlreadyExistsException"
+                | "QueueAlreadyExists" | "ResourceInUseException")))
+    }
+}
+
 /// Run every step of the plan.
 pub async fn execute(
     aws: &Aws,
@@ -240,8 +249,15 @@ async fn run_step_inner(
             (Status::Done, None)
         }
         Err(e) => {
-            progress.finished(&step.id, &format!("  ✗ {}: {e}", step.summary));
-            (Status::Failed, Some(e.to_string()))
+            let mut text = e.to_string();
+            if e.created_concurrently() {
+                text.push_str(
+                    " (it was created after this run read the account: is another `kedactl up` \
+                     working on this stack? Run `kedactl up` again to converge)",
+                );
+            }
+            progress.finished(&step.id, &format!("  ✗ {}: {text}", step.summary));
+            (Status::Failed, Some(text))
         }
     };
     Outcome {

@@ -33,7 +33,16 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::cargo_bin("kedactl").expect("binary built");
+        Command::from_std(self.process(args))
+    }
+
+    /// The same, as a std Command (to spawn several at once).
+    pub fn process<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("kedactl"));
         cmd.current_dir(self.dir.path())
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
