@@ -37,9 +37,8 @@ pub struct Aws {
 impl Aws {
     /// Load the standard AWS configuration (env, profile, SSO, IMDS...) with kedactl's overrides.
     pub async fn connect(settings: &Settings) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            // Adaptive retries: IAM and EKS throttle bursts of control-plane calls.
-            .retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(r) = &settings.region {
             loader = loader.region(Region::new(r.clone()));
         }
@@ -93,11 +92,29 @@ impl Aws {
         self
     }
 
+    /// Replace the SQS client (fault-injection tests).
+    pub fn with_sqs(mut self, sqs: aws_sdk_sqs::Client) -> Aws {
+        self.sqs = sqs;
+        self
+    }
+
+    /// Replace the ECR client (fault-injection tests).
+    pub fn with_ecr(mut self, ecr: aws_sdk_ecr::Client) -> Aws {
+        self.ecr = ecr;
+        self
+    }
+
     /// Replace the IAM client (tests answer the policy simulator, which moto lacks).
     pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Aws {
         self.iam = iam;
         self
     }
+}
+
+/// Adaptive retries, 5 attempts: IAM and EKS throttle bursts of control-plane calls, and 5xx
+/// are transient; AccessDenied and other client errors are not retried.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(5)
 }
 
 /// A failed AWS call, with what kedactl was doing and what AWS said.
