@@ -1440,3 +1440,230 @@ async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
     assert_eq!(out.status.code(), Some(0), "converged: {}", stdout(&out));
     s.json("down", &[]);
 }
+
+/// An EKS that remembers: the add-on and pod identity associations moto lacks, answered from
+/// shared state by aws-smithy-mocks rules; associations also reach the fake cluster's webhook.
+fn stateful_eks(api: &apiserver::ApiServer) -> (aws_sdk_eks::Client, Vec<aws_smithy_mocks::Rule>) {
+    use aws_sdk_eks::Client;
+    use aws_sdk_eks::operation::describe_addon::{DescribeAddonError, DescribeAddonOutput};
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+    use aws_sdk_eks::types::{
+        Addon, AddonStatus, Cluster, ClusterStatus, PodIdentityAssociation,
+        PodIdentityAssociationSummary,
+    };
+    use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+    type Assoc = (
+        String,
+        String,
+        String,
+        String,
+        std::collections::HashMap<String, String>,
+    );
+    #[derive(Default)]
+    struct Eks {
+        addon: Option<std::collections::HashMap<String, String>>,
+        assocs: Vec<Assoc>,
+    }
+    let st = std::sync::Arc::new(std::sync::Mutex::new(Eks::default()));
+    let not_found = || {
+        aws_sdk_eks::types::error::ResourceNotFoundException::builder()
+            .message("not found")
+            .build()
+    };
+    let s = st.clone();
+    let describe_addon = mock!(Client::describe_addon).then_compute_response(move |_| {
+        match &s.lock().unwrap().addon {
+            Some(tags) => MockResponse::Output(
+                DescribeAddonOutput::builder()
+                    .addon(
+                        Addon::builder()
+                            .addon_name("eks-pod-identity-agent")
+                            .status(AddonStatus::Active)
+                            .set_tags(Some(tags.clone()))
+                            .build(),
+                    )
+                    .build(),
+            ),
+            None => MockResponse::Error(DescribeAddonError::ResourceNotFoundException(not_found())),
+        }
+    });
+    let s = st.clone();
+    let create_addon = mock!(Client::create_addon).then_compute_output(move |i| {
+        s.lock().unwrap().addon = Some(i.tags().cloned().unwrap_or_default());
+        aws_sdk_eks::operation::create_addon::CreateAddonOutput::builder().build()
+    });
+    let s = st.clone();
+    let delete_addon = mock!(Client::delete_addon).then_compute_output(move |_| {
+        s.lock().unwrap().addon = None;
+        aws_sdk_eks::operation::delete_addon::DeleteAddonOutput::builder().build()
+    });
+    let s = st.clone();
+    let list = mock!(Client::list_pod_identity_associations).then_compute_output(move |i| {
+        let summaries = s.lock().unwrap().assocs.iter()
+            .filter(|a| Some(a.1.as_str()) == i.namespace() && Some(a.2.as_str()) == i.service_account())
+            .map(|a| PodIdentityAssociationSummary::builder().association_id(&a.0).namespace(&a.1).service_account(&a.2).build())
+            .collect();
+        aws_sdk_eks::operation::list_pod_identity_associations::ListPodIdentityAssociationsOutput::builder().set_associations(Some(summaries)).build()
+    });
+    let s = st.clone();
+    let describe = mock!(Client::describe_pod_identity_association).then_compute_output(move |i| {
+        let st = s.lock().unwrap();
+        let a = st.assocs.iter().find(|a| Some(a.0.as_str()) == i.association_id()).cloned();
+        aws_sdk_eks::operation::describe_pod_identity_association::DescribePodIdentityAssociationOutput::builder()
+            .set_association(a.map(|a| PodIdentityAssociation::builder().association_id(a.0).namespace(a.1).service_account(a.2).role_arn(a.3).set_tags(Some(a.4)).build()))
+            .build()
+    });
+    let (s, webhook) = (st.clone(), api.clone());
+    let create = mock!(Client::create_pod_identity_association).then_compute_output(move |i| {
+        let mut st = s.lock().unwrap();
+        let id = format!("a-{}", st.assocs.len() + 1);
+        let (ns, sa) = (i.namespace().unwrap().to_string(), i.service_account().unwrap().to_string());
+        webhook.state().associations.push((ns.clone(), sa.clone()));
+        st.assocs.push((id, ns, sa, i.role_arn().unwrap().to_string(), i.tags().cloned().unwrap_or_default()));
+        aws_sdk_eks::operation::create_pod_identity_association::CreatePodIdentityAssociationOutput::builder().build()
+    });
+    let (s, webhook) = (st.clone(), api.clone());
+    let delete = mock!(Client::delete_pod_identity_association).then_compute_output(move |i| {
+        let mut st = s.lock().unwrap();
+        if let Some(a) = st.assocs.iter().find(|a| Some(a.0.as_str()) == i.association_id()).cloned() {
+            webhook.state().associations.retain(|x| !(x.0 == a.1 && x.1 == a.2));
+        }
+        st.assocs.retain(|a| Some(a.0.as_str()) != i.association_id());
+        aws_sdk_eks::operation::delete_pod_identity_association::DeletePodIdentityAssociationOutput::builder().build()
+    });
+    let cluster = mock!(Client::describe_cluster).then_output(|| {
+        DescribeClusterOutput::builder()
+            .cluster(
+                Cluster::builder()
+                    .name("demo")
+                    .arn("arn:aws:eks:us-east-1:123456789012:cluster/demo")
+                    .status(ClusterStatus::Active)
+                    .version("1.32")
+                    .build(),
+            )
+            .build()
+    });
+    let rules = vec![
+        describe_addon,
+        create_addon,
+        delete_addon,
+        list,
+        describe,
+        create,
+        delete,
+        cluster,
+    ];
+    let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &rules);
+    (client, rules)
+}
+
+/// The seed end to end with every group in one run: moto (IAM, SQS, ECR, STS), a stateful EKS
+/// (add-on, associations), the fake cluster (KEDA via fake helm, the app). A second `up` plans
+/// nothing; `down` removes everything it made.
+#[tokio::test]
+async fn the_whole_seed_converges_and_goes_with_every_group() {
+    use kedactl::cluster::{Access, Kube};
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan::{self, teardown};
+    let Some(s) = Stack::new("whole") else {
+        return;
+    };
+    let api = apiserver::ApiServer::default();
+    let dir = s.sandbox.path("bin");
+    std::fs::create_dir(&dir).unwrap();
+    let (helm, log) = apiserver::fake_helm(&dir, 0);
+    api.state().helm_log = Some(log);
+    let (eks, _rules) = stateful_eks(&api);
+    let aws = s.sdk().await.with_eks(eks);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        stack: s.prefix.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    let mut spec = spec;
+    spec.roles.operator = s.operator();
+    spec.roles.identity = s.identity();
+    spec.apps[0].queue.name = s.queue();
+    spec.apps[0].repository = s.repository();
+    let d = kedactl::render::desired(&spec).unwrap();
+    let opts = exec::Options {
+        poll: std::time::Duration::from_millis(1),
+        kube_poll: std::time::Duration::from_millis(1),
+        helm,
+        ..exec::Options::new("demo")
+    };
+    let all = Only::default();
+    let observe = async || {
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
+            .await
+            .unwrap();
+        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
+            .await
+            .unwrap();
+        o
+    };
+
+    let o = observe().await;
+    let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    assert!(
+        p.steps.len() >= 17,
+        "{:#?}",
+        p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    let failed: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status != exec::Status::Done)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    // The operator's pod got credentials from the association made in the same run.
+    let op_pods: Vec<_> = api
+        .state()
+        .objects
+        .iter()
+        .filter(|(k, v)| k.0 == "pods" && v["metadata"]["labels"]["deployment"] == "keda-operator")
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert!(
+        op_pods
+            .iter()
+            .all(|p| p.to_string().contains("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
+    );
+
+    let o = observe().await;
+    let again = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    assert!(
+        again.is_empty(),
+        "{:#?}",
+        again.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+
+    let mut o = observe().await;
+    o.namespace_contents.insert(
+        "security".into(),
+        kedactl::observe::namespace_contents(&kube, &d, "security")
+            .await
+            .unwrap(),
+    );
+    let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let o = observe().await;
+    assert!(
+        o.roles.is_empty()
+            && o.queues.is_empty()
+            && o.repositories.is_empty()
+            && o.associations.is_empty()
+            && o.addon.is_none(),
+        "{o:#?}"
+    );
+    assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+}
