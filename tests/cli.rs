@@ -503,3 +503,28 @@ fn doctor_lists_and_explains_its_checks_offline() {
     let out = s.kedactl(["doctor", "--list", "--fix"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "--list and --fix conflict");
 }
+
+#[test]
+fn scale_refuses_a_scaled_job_app_before_any_call() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl([
+            "scale",
+            "--once",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "--scaling-kind",
+            "scaled-job",
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("runs one Job per batch") && err.contains("--dry-run"),
+        "{err}"
+    );
+}

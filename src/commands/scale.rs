@@ -139,6 +139,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     let p = Params::from_spec(&app.scaling);
+    if !args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+        return Err(UsageError {
+            message: format!(
+                "app {} runs one Job per batch of messages (scaling.kind ScaledJob): there is no Deployment whose replicas kedactl could set",
+                app.deployment
+            ),
+            fix: "see KEDA's decisions with `kedactl scale --dry-run`, and let KEDA's ScaledJob run the Jobs".into(),
+        }
+        .into());
+    }
     let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
     let kube = if args.dry_run {
         None
