@@ -238,6 +238,9 @@ fn kd001(c: &Ctx) -> Finding {
     if let Err(why) = c.aws() {
         return f.skip(why);
     }
+    if c.auto_mode() {
+        return f.skip("EKS Auto Mode runs the Pod Identity Agent itself");
+    }
     if !c.e.eks_read {
         return f.skip("the add-on was not read (--only without eks)");
     }
@@ -259,6 +262,9 @@ fn kd002(c: &Ctx) -> Finding {
     let f = F { code: "KD002" };
     if c.d.addon.is_none() {
         return f.skip("IRSA mode: no Pod Identity Agent needed");
+    }
+    if c.auto_mode() {
+        return f.skip("EKS Auto Mode runs the Pod Identity Agent itself");
     }
     let mut evidence = Vec::new();
     if let Some(a) = &c.e.observed.addon {
@@ -422,6 +428,14 @@ fn kd006(c: &Ctx) -> Finding {
 }
 
 impl Ctx<'_> {
+    fn auto_mode(&self) -> bool {
+        self.e
+            .observed
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.auto_mode)
+    }
+
     fn operator_deployment_name(&self) -> String {
         self.cluster()
             .ok()

@@ -188,6 +188,28 @@ fn kd001_missing_addon() {
 }
 
 #[test]
+fn auto_mode_needs_no_add_on() {
+    let d = desired();
+    let mut e = healthy(&d);
+    e.observed.addon = None;
+    e.observed.cluster = Some(crate::plan::observed::Cluster {
+        arn: d.cluster_arn.clone(),
+        status: "ACTIVE".into(),
+        version: "1.32".into(),
+        oidc_issuer: None,
+        endpoint: None,
+        certificate_authority: None,
+        auto_mode: true,
+    });
+    let findings = checks::run(&d, &e);
+    for code in ["KD001", "KD002"] {
+        let f = findings.iter().find(|f| f.code == code).unwrap();
+        assert_eq!(f.status, Status::Skipped, "{f:#?}");
+        assert!(f.evidence[0].contains("Auto Mode"));
+    }
+}
+
+#[test]
 fn kd002_degraded_agent() {
     assert_eq!(
         fails(|e, _| e.observed.addon.as_mut().unwrap().issues =

@@ -393,6 +393,10 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
             .certificate_authority()
             .and_then(|ca| ca.data())
             .map(str::to_string),
+        auto_mode: c
+            .compute_config()
+            .and_then(|cc| cc.enabled())
+            .unwrap_or(false),
     }))
 }
 

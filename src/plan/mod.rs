@@ -207,6 +207,10 @@ impl Planner<'_> {
         let Some(addon) = &self.desired.addon else {
             return;
         };
+        // EKS Auto Mode runs the Pod Identity Agent itself.
+        if self.observed.cluster.as_ref().is_some_and(|c| c.auto_mode) {
+            return;
+        }
         let create = format!("eks:addon/{addon}");
         match self.observed.addon.as_ref().map(|a| a.status.as_str()) {
             None => {

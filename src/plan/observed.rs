@@ -50,6 +50,9 @@ pub struct Cluster {
     /// `certificateAuthority.data`: base64 of the PEM CA bundle.
     #[serde(default)]
     pub certificate_authority: Option<String>,
+    /// EKS Auto Mode (`computeConfig.enabled`): Pod Identity works without the add-on.
+    #[serde(default)]
+    pub auto_mode: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

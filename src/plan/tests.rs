@@ -368,3 +368,29 @@ fn a_removed_ownership_tag_is_put_back() {
         "tag SQS queue event-messages-queue as owned by this stack"
     );
 }
+
+#[test]
+fn auto_mode_clusters_get_no_agent_add_on() {
+    let d = desired();
+    let o = Observed {
+        cluster: Some(observed::Cluster {
+            arn: d.cluster_arn.clone(),
+            status: "ACTIVE".into(),
+            version: "1.32".into(),
+            oidc_issuer: None,
+            endpoint: None,
+            certificate_authority: None,
+            auto_mode: true,
+        }),
+        ..Observed::default()
+    };
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert!(
+        !ids(&p).iter().any(|i| i.starts_with("eks:addon")),
+        "{:?}",
+        ids(&p)
+    );
+    // The associations and the credential check stay.
+    assert!(ids(&p).contains(&"eks:association/keda/keda-operator"));
+    assert!(ids(&p).contains(&"keda:verify"));
+}
