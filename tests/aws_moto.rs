@@ -1380,8 +1380,8 @@ async fn up_and_down_killed_at_every_step_boundary_converge() {
 }
 
 /// Two `up` runs on one stack at the same time: no lock is taken; creates are atomic in AWS,
-/// so the run that loses a race fails that step clearly (exit 4, naming the race) and the
-/// stack ends converged — a third run changes nothing.
+/// and a run that finds a resource its twin just created (same stack tag) carries on, so both
+/// complete and the stack ends converged — a third run changes nothing.
 #[tokio::test]
 async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
     let Some(s) = Stack::new("concurrent") else {

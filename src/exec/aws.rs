@@ -70,7 +70,7 @@ pub(super) async fn apply(
         Action::CreateRole { role, trust, tags } => {
             let doc = trust.to_string();
             let res = format!("IAM role {role}");
-            settle(
+            let created = settle(
                 opts.settle_timeout,
                 opts.poll,
                 (progress, step),
@@ -88,7 +88,14 @@ pub(super) async fn apply(
                 },
                 retry,
             )
-            .await?;
+            .await;
+            match created {
+                // Another run on this stack created it after we looked: same stack, same role.
+                Err(e)
+                    if e.code.as_deref() == Some("EntityAlreadyExists")
+                        && same_stack(role_tags(aws, role).await, tags) => {}
+                other => other?,
+            }
         }
         Action::UpdateTrustPolicy { role, trust } => {
             let doc = trust.to_string();
@@ -208,13 +215,20 @@ pub(super) async fn apply(
                 .set_tags(Some(ecr_tags(tags)))
                 .send()
                 .await;
-            r.map_err(|e| {
+            let created = r.map(|_| ()).map_err(|e| {
                 CallError::new(
                     "CreateRepository",
                     format!("ECR repository {repository}"),
                     &e,
                 )
-            })?;
+            });
+            match created {
+                // Another run on this stack created it after we looked.
+                Err(e)
+                    if e.code.as_deref() == Some("RepositoryAlreadyExistsException")
+                        && same_stack(repository_tags(aws, repository).await, tags) => {}
+                other => other?,
+            }
         }
         Action::TagRepository {
             repository,
@@ -432,6 +446,46 @@ pub(super) async fn apply(
         }
     }
     Ok(())
+}
+
+/// Does a resource found in place of one we meant to create carry this run's stack tag?
+fn same_stack(found: Option<Tags>, ours: &Tags) -> bool {
+    let stack = |t: &Tags| t.get(crate::model::STACK).cloned();
+    found.is_some_and(|f| stack(&f).is_some() && stack(&f) == stack(ours))
+}
+
+async fn role_tags(aws: &Aws, role: &str) -> Option<Tags> {
+    let out = aws.iam.list_role_tags().role_name(role).send().await.ok()?;
+    Some(
+        out.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    )
+}
+
+async fn repository_tags(aws: &Aws, repository: &str) -> Option<Tags> {
+    let found = aws
+        .ecr
+        .describe_repositories()
+        .repository_names(repository)
+        .send()
+        .await
+        .ok()?;
+    let arn = found.repositories().first()?.repository_arn()?.to_string();
+    let out = aws
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    Some(
+        out.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    )
 }
 
 /// A delete whose target is already gone (any of the `gone` error codes) has done its job.
