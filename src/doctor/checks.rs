@@ -846,26 +846,45 @@ fn kd017(c: &Ctx) -> Finding {
         Repair::Converge("app:ScaledObject".into()),
         Repair::Converge("app:TriggerAuthentication".into()),
     ];
+    // What KEDA itself says about the ScaledObject, as supporting evidence.
+    let status = not_ready(so);
     let Some(r) = r else {
-        return f.fail(vec!["the aws-sqs-queue trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)".into()], fix, repairs);
+        let mut evidence = vec!["the aws-sqs-queue trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)".to_string()];
+        evidence.extend(status);
+        return f.fail(evidence, fix, repairs);
     };
     let kind = r["kind"].as_str().unwrap_or("TriggerAuthentication");
     let name = r["name"].as_str().unwrap_or("");
     match &cl.trigger_auth {
         Some(_) => f.ok(format!("authenticationRef → {kind} {name}")),
         None => f.fail(
-            vec![format!(
+            std::iter::once(format!(
                 "authenticationRef names {kind} {name}, which does not exist{}",
                 if kind == "TriggerAuthentication" {
                     format!(" in namespace {ns}")
                 } else {
                     String::new()
                 }
-            )],
+            ))
+            .chain(status)
+            .collect(),
             fix,
             repairs,
         ),
     }
+}
+
+/// `ScaledObject Ready=False: <message>` from the scaler's status, when KEDA reports one.
+fn not_ready(scaler: &Value) -> Option<String> {
+    let c = scaler["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready" && c["status"] == "False")?;
+    Some(format!(
+        "KEDA reports Ready=False ({}): {}",
+        c["reason"].as_str().unwrap_or("-"),
+        c["message"].as_str().unwrap_or("")
+    ))
 }
 
 fn kd018(c: &Ctx) -> Finding {

@@ -466,6 +466,20 @@ fn kd017_broken_authentication_ref() {
         Some(&"KD017")
     );
     assert!(fails(|e, _| cluster(e).trigger_auth = None).contains(&"KD017"));
+    // KEDA's own condition is quoted as evidence.
+    let d = desired();
+    let mut e = healthy(&d);
+    cluster(&mut e).trigger_auth = None;
+    cluster(&mut e).scaler.as_mut().unwrap()["status"] = json!({"conditions": [{"type": "Ready", "status": "False",
+        "reason": "ScaledObjectCheckFailed", "message": "error getting triggerAuth: not found"}]});
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD017")
+        .unwrap();
+    assert_eq!(
+        f.evidence[1],
+        "KEDA reports Ready=False (ScaledObjectCheckFailed): error getting triggerAuth: not found"
+    );
     assert_eq!(
         fails(|e, _| cluster(e).scaler = None).first(),
         Some(&"KD017")
