@@ -4,23 +4,8 @@
 //! checks a second `up` changes nothing, and removes them with `down`. The caller needs IAM,
 //! SQS and ECR write permissions in that account. No EKS cluster is needed or touched.
 
-use assert_cmd::Command;
-use serde_json::Value;
-
-fn kedactl(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("kedactl")
-        .unwrap()
-        .args(args)
-        .args(["-o", "json", "--yes"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::real_json as kedactl;
 
 #[test]
 fn up_converge_down_in_a_real_account() {

@@ -7,23 +7,9 @@
 //! queue, repository, associations, namespace `e2e-<n>`), checks a second `up` changes nothing,
 //! and removes it with `down --force`.
 
-use assert_cmd::Command;
+mod common;
+use common::real_json as kedactl;
 use serde_json::Value;
-
-fn kedactl(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("kedactl")
-        .unwrap()
-        .args(args)
-        .args(["-o", "json", "--yes"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn up_converge_down_on_a_real_cluster() {

@@ -81,3 +81,20 @@ pub const DEMO: [&str; 6] = [
     "--account",
     "123456789012",
 ];
+
+/// `kedactl ARGS -o json --yes` with the caller's own environment (the opt-in real-account
+/// tests), expecting success; the JSON document.
+pub fn real_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::cargo_bin("kedactl")
+        .unwrap()
+        .args(args)
+        .args(["-o", "json", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
