@@ -685,43 +685,11 @@ async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_
 /// the KEDA release.
 #[tokio::test]
 async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
-    let Some(s) = Stack::new("kube") else {
+    let Some(fs) = FullStack::new("kube", "keda,app").await else {
         return;
     };
-    let cluster = moto_cluster(&s).await;
-    let bin = s.sandbox.path("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let (_, log) = apiserver::fake_helm(&bin, 0);
-    let (api, kc) = fake_cluster(&s);
-    {
-        let mut st = api.state();
-        st.associations = vec![
-            ("keda".into(), "keda-operator".into()),
-            ("security".into(), "my-sqs-read-msgs".into()),
-        ];
-        st.helm_log = Some(log.clone());
-    }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let flags = [
-        "--cluster",
-        &cluster,
-        "--only",
-        "keda,app",
-        "--kubeconfig",
-        &kc,
-        "--context",
-        "fake",
-    ];
-    let env = [("PATH", path.as_str())];
-    let run = |cmd: &str, extra: &[&str]| {
-        let mut args: Vec<&str> = flags.to_vec();
-        args.extend(extra);
-        s.run_with(cmd, &args, &env)
-    };
+    let (s, api, log) = (&fs.stack, &fs.api, &fs.helm_log);
+    let run = |cmd: &str, extra: &[&str]| fs.cmd(cmd, extra);
 
     let out = run("plan", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -744,7 +712,7 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
     assert_eq!(done, ["done"; 7], "{doc:#}");
     assert!(doc["calls"]["mutating"].as_u64().unwrap() >= 7, "{doc:#}");
     assert!(
-        std::fs::read_to_string(&log)
+        std::fs::read_to_string(log)
             .unwrap()
             .starts_with("upgrade --install keda keda"),
     );
@@ -758,7 +726,7 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
     assert!(
-        std::fs::read_to_string(&log)
+        std::fs::read_to_string(log)
             .unwrap()
             .contains("uninstall keda --namespace keda --wait")
     );
@@ -909,22 +877,10 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
 /// `doctor --fix`.
 #[tokio::test]
 async fn doctor_finds_injected_faults_and_fix_repairs_them() {
-    let Some(s) = Stack::new("doctor") else {
+    let Some(fs) = FullStack::new("doctor", "iam,queue,keda,app").await else {
         return;
     };
-    let cluster = moto_cluster(&s).await;
-    let bin = s.sandbox.path("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let (_, log) = apiserver::fake_helm(&bin, 0);
-    let (api, kc) = fake_cluster(&s);
-    {
-        let mut st = api.state();
-        st.associations = vec![
-            ("keda".into(), "keda-operator".into()),
-            ("security".into(), "my-sqs-read-msgs".into()),
-        ];
-        st.helm_log = Some(log);
-    }
+    let (s, api) = (&fs.stack, &fs.api);
     api.seed(
         serde_json::json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": "eks-pod-identity-agent", "namespace": "kube-system"},
@@ -932,28 +888,7 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     );
     api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Node",
         "metadata": {"name": "node-1", "labels": {"kubernetes.io/os": "linux"}}}));
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let env = [("PATH", path.as_str())];
-    let groups = "iam,queue,keda,app";
-    let flags = [
-        "--cluster",
-        &cluster,
-        "--only",
-        groups,
-        "--kubeconfig",
-        &kc,
-        "--context",
-        "fake",
-    ];
-    let run = |cmd: &str, extra: &[&str]| {
-        let mut args: Vec<&str> = flags.to_vec();
-        args.extend(extra);
-        s.run_with(cmd, &args, &env)
-    };
+    let run = |cmd: &str, extra: &[&str]| fs.cmd(cmd, extra);
     let doctor = |extra: &[&str]| {
         let mut args = vec!["-o", "json"];
         args.extend(extra);
@@ -1066,6 +1001,9 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
+/// Every group moto and the fake cluster serve (moto has no EKS add-ons or associations).
+const ALL_BUT_EKS: &str = "iam,queue,registry,keda,app";
+
 /// A stack with its own moto cluster, fake API server (KEDA from a fake helm) and flags for
 /// every group moto and the fake can serve.
 struct FullStack {
@@ -1073,10 +1011,13 @@ struct FullStack {
     api: apiserver::ApiServer,
     flags: Vec<String>,
     path: String,
+    /// What the fake helm ran, a line per run.
+    helm_log: std::path::PathBuf,
 }
 
 impl FullStack {
-    async fn new(test: &str) -> Option<FullStack> {
+    /// `groups`: the `--only` every command of this stack gets.
+    async fn new(test: &str, groups: &str) -> Option<FullStack> {
         let stack = Stack::new(test)?;
         let cluster = moto_cluster(&stack).await;
         let bin = stack.sandbox.path("bin");
@@ -1089,7 +1030,7 @@ impl FullStack {
                 ("keda".into(), "keda-operator".into()),
                 ("security".into(), "my-sqs-read-msgs".into()),
             ];
-            st.helm_log = Some(log);
+            st.helm_log = Some(log.clone());
         }
         let path = format!(
             "{}:{}",
@@ -1100,7 +1041,7 @@ impl FullStack {
             "--cluster",
             &cluster,
             "--only",
-            "iam,queue,registry,keda,app",
+            groups,
             "--kubeconfig",
             &kc,
             "--context",
@@ -1113,7 +1054,16 @@ impl FullStack {
             api,
             flags,
             path,
+            helm_log: log,
         })
+    }
+
+    /// `kedactl <cmd> <the stack's flags> <extra>`, with the fake helm on PATH.
+    fn cmd(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
+        let mut args: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        args.extend(extra);
+        self.stack
+            .run_with(cmd, &args, &[("PATH", self.path.as_str())])
     }
 
     /// `kedactl <cmd> --yes`, optionally killed after `exit_after` steps.
@@ -1301,7 +1251,7 @@ fn outcomes(out: &std::process::Output) -> usize {
 /// run makes; `down` killed after each step, run again, leaves nothing tagged.
 #[tokio::test]
 async fn up_and_down_killed_at_every_step_boundary_converge() {
-    let Some(reference) = FullStack::new("crashref").await else {
+    let Some(reference) = FullStack::new("crashref", ALL_BUT_EKS).await else {
         return;
     };
     let out = reference.run("up", None);
@@ -1330,7 +1280,9 @@ async fn up_and_down_killed_at_every_step_boundary_converge() {
 
     let mut converged = 0;
     for k in 1..steps {
-        let s = FullStack::new(&format!("crash{k}")).await.unwrap();
+        let s = FullStack::new(&format!("crash{k}"), ALL_BUT_EKS)
+            .await
+            .unwrap();
         let killed = s.run("up", Some(k));
         assert_eq!(
             killed.status.code(),
