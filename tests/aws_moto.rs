@@ -595,19 +595,24 @@ async fn moto_cluster(s: &Stack) -> String {
     cluster
 }
 
+/// A kubeconfig file whose one (current) context `name` reaches `server` with a static token.
+fn kubeconfig(s: &Stack, name: &str, server: &str) -> String {
+    let path = s.sandbox.write(
+        "kubeconfig",
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: {name}, cluster: {{server: '{server}'}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: {name}, context: {{cluster: {name}, user: u}}}}]\n\
+             current-context: {name}\n"
+        ),
+    );
+    path.to_str().unwrap().to_string()
+}
+
 /// The fake API server on HTTP and a kubeconfig (context `fake`) that reaches it.
 fn fake_cluster(s: &Stack) -> (apiserver::ApiServer, String) {
     let api = apiserver::ApiServer::default();
     let url = http_front::serve(api.clone());
-    let kubeconfig = s.sandbox.write(
-        "kubeconfig",
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: '{url}'}}}}]\n\
-             users: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: fake, context: {{cluster: fake, user: u}}}}]\n\
-             current-context: fake\n"
-        ),
-    );
-    (api, kubeconfig.to_str().unwrap().to_string())
+    (api, kubeconfig(s, "fake", &url))
 }
 
 #[tokio::test]
@@ -738,19 +743,19 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
         return;
     };
     let cluster = moto_cluster(&s).await;
-    let missing = s.sandbox.path("no-such-kubeconfig");
-    let out = s.run(
-        "up",
-        &[
+    let up = |kc: &str| {
+        let extra = [
             "--cluster",
             &cluster,
             "--only",
             "app,keda",
             "--yes",
             "--kubeconfig",
-            missing.to_str().unwrap(),
-        ],
-    );
+            kc,
+        ];
+        s.run("up", &extra)
+    };
+    let out = up(s.sandbox.path("no-such-kubeconfig").to_str().unwrap());
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("cannot read the kubeconfig"),
@@ -759,24 +764,7 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
     );
 
     // A kubeconfig whose current context is another cluster is refused.
-    let other = s.sandbox.write(
-        "kubeconfig",
-        "apiVersion: v1\nkind: Config\nclusters: [{name: kind, cluster: {server: 'https://127.0.0.1:6443'}}]\n\
-         users: [{name: u, user: {token: t}}]\ncontexts: [{name: kind, context: {cluster: kind, user: u}}]\n\
-         current-context: kind\n",
-    );
-    let out = s.run(
-        "up",
-        &[
-            "--cluster",
-            &cluster,
-            "--only",
-            "app,keda",
-            "--yes",
-            "--kubeconfig",
-            other.to_str().unwrap(),
-        ],
-    );
+    let out = up(&kubeconfig(&s, "kind", "https://127.0.0.1:6443"));
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(

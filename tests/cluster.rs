@@ -5,6 +5,7 @@
 
 #[path = "support/apiserver.rs"]
 mod apiserver;
+mod common;
 
 use apiserver::ApiServer;
 use http::{Request, Response, StatusCode};
@@ -14,22 +15,11 @@ use kedactl::model::{Group, Only, ownership};
 use kedactl::observe;
 use kedactl::output::progress::Progress;
 use kedactl::plan::{self, Observed, Plan, teardown};
-use kedactl::render::{self, Desired};
-use kedactl::spec::Spec;
+use kedactl::render::Desired;
 use kube::client::Body;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-
-fn desired() -> Desired {
-    let spec = Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        ..Spec::default()
-    };
-    render::desired(&spec).unwrap()
-}
 
 fn cluster_groups() -> Only {
     Only::new(vec![Group::Keda, Group::App])
@@ -78,18 +68,9 @@ async fn up(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, exec::Repo
         },
     )
     .unwrap();
-    let aws = unused_aws();
+    let aws = common::offline_aws();
     let report = exec::execute(&aws, Some(kube), &plan, opts, &Progress::Silent).await;
     (plan, report)
-}
-
-/// AWS clients that must not be called (the plan holds cluster steps only).
-fn unused_aws() -> kedactl::cloud::Aws {
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    kedactl::cloud::Aws::from_config(&conf)
 }
 
 fn ids(p: &Plan) -> Vec<&str> {
@@ -110,7 +91,7 @@ async fn up_installs_keda_applies_the_app_and_converges() {
     let (helm, log) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
-    let d = desired();
+    let d = common::seed_desired();
 
     let (plan, report) = up(&kube, &d, &options(&helm)).await;
     assert_eq!(
@@ -171,7 +152,7 @@ async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentia
     let (helm, _) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
-    let d = desired();
+    let d = common::seed_desired();
     let (_, report) = up(&kube, &d, &options(&helm)).await;
     assert!(report.ok(), "{:?}", failures(&report));
 
@@ -202,7 +183,7 @@ async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentia
     };
     let pods_before = api.state().objects.keys().filter(|k| k.0 == "pods").count();
     let report = exec::execute(
-        &unused_aws(),
+        &common::offline_aws(),
         Some(&kube),
         &cluster_only,
         &options(&helm),
@@ -253,15 +234,19 @@ async fn verify_after(injected: bool, misses: usize) -> (exec::Report, Vec<Strin
     api.state().miss_injections = misses;
     let setup = api.requests().len();
     let plan = Plan {
-        steps: plan::plan(&desired(), &Observed::default(), &plan::Options::default())
-            .unwrap()
-            .steps
-            .into_iter()
-            .filter(|s| s.id == "keda:verify")
-            .collect(),
+        steps: plan::plan(
+            &common::seed_desired(),
+            &Observed::default(),
+            &plan::Options::default(),
+        )
+        .unwrap()
+        .steps
+        .into_iter()
+        .filter(|s| s.id == "keda:verify")
+        .collect(),
     };
     let report = exec::execute(
-        &unused_aws(),
+        &common::offline_aws(),
         Some(&kube),
         &plan,
         &options(&helm),
@@ -317,7 +302,7 @@ async fn down_removes_exactly_what_up_applied() {
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}));
     api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep", "namespace": "other"}}));
     let kube = Kube::new(api.client(), Access::Direct);
-    let d = desired();
+    let d = common::seed_desired();
     let (_, report) = up(&kube, &d, &options(&helm)).await;
     assert!(report.ok(), "{:?}", failures(&report));
     assert!(!api.labelled(&d.stack).is_empty());
@@ -350,7 +335,7 @@ async fn down_removes_exactly_what_up_applied() {
         ]
     );
     let report = exec::execute(
-        &unused_aws(),
+        &common::offline_aws(),
         Some(&kube),
         &plan,
         &options(&helm),
@@ -386,7 +371,7 @@ async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
     let (helm, _) = apiserver::fake_helm(dir.path(), 0);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
-    let d = desired();
+    let d = common::seed_desired();
     let (_, report) = up(&kube, &d, &options(&helm)).await;
     assert!(report.ok(), "{:?}", failures(&report));
     // Another team's workload and scaler arrive in the same namespace.
@@ -419,7 +404,7 @@ async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed(
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}));
     api.state().install_keda("keda", "keda-operator", "2.17.0");
     let kube = Kube::new(api.client(), Access::Direct);
-    let d = desired();
+    let d = common::seed_desired();
     let o = observe(&kube, &d).await;
     let k = o.keda.clone().unwrap();
     assert_eq!((k.version.as_str(), k.installed_by), ("2.17.0", None));
@@ -495,7 +480,7 @@ async fn without_helm_install_stops_with_the_exact_command() {
     let kube = Kube::new(api.client(), Access::Direct);
     let (plan, report) = up(
         &kube,
-        &desired(),
+        &common::seed_desired(),
         &options(&dir.path().join("no-helm-here")),
     )
     .await;
@@ -525,7 +510,7 @@ async fn a_failing_helm_reports_its_error() {
     let (helm, _) = apiserver::fake_helm(dir.path(), 1);
     let api = server(dir.path());
     let kube = Kube::new(api.client(), Access::Direct);
-    let (_, report) = up(&kube, &desired(), &options(&helm)).await;
+    let (_, report) = up(&kube, &common::seed_desired(), &options(&helm)).await;
     let err = report.outcomes[0].error.clone().unwrap();
     assert!(
         err.contains(
@@ -605,7 +590,7 @@ fn conflict() -> Value {
 
 #[tokio::test]
 async fn apply_is_server_side_as_kedactl_and_conflicts_are_reported_not_forced() {
-    let d = desired();
+    let d = common::seed_desired();
     let deployment = d
         .manifests
         .iter()
@@ -633,7 +618,7 @@ async fn apply_is_server_side_as_kedactl_and_conflicts_are_reported_not_forced()
 
 #[tokio::test]
 async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
-    let d = desired();
+    let d = common::seed_desired();
     let mut so = d
         .manifests
         .iter()
@@ -652,7 +637,7 @@ async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
     let bodies = verify(
         async move |kube| {
             let dir = tempfile::tempdir().unwrap();
-            let report = exec::execute(&unused_aws(), Some(&kube), &plan, &options(&dir.path().join("helm")), &Progress::Silent).await;
+            let report = exec::execute(&common::offline_aws(), Some(&kube), &plan, &options(&dir.path().join("helm")), &Progress::Silent).await;
             let err = report.outcomes[0].error.clone().unwrap();
             assert!(err.contains("--force-conflicts"), "{err}");
         },

@@ -1,6 +1,7 @@
 //! The IAM policy simulator path of doctor (moto answers SimulatePrincipalPolicy with HTTP 500):
 //! the real gathering code over an IAM client answered by aws-smithy-mocks, then the checks.
 
+mod common;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
@@ -15,28 +16,8 @@ use kedactl::cloud::Aws;
 use kedactl::doctor::{Evidence, Status, checks, gather};
 use kedactl::model::{Group, Only};
 use kedactl::plan::observed::Caller;
-use kedactl::render;
-use kedactl::spec::Spec;
 
 const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/ci/run-7";
-
-fn desired() -> render::Desired {
-    let spec = Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        ..Spec::default()
-    };
-    render::desired(&spec).unwrap()
-}
-
-fn aws(iam: Client) -> Aws {
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    Aws::from_config(&conf).with_iam(iam)
-}
 
 fn caller() -> Caller {
     Caller {
@@ -82,6 +63,11 @@ macro_rules! role_reads {
     };
 }
 
+/// Clients whose IAM calls are answered by mocks.
+fn aws(iam: Client) -> Aws {
+    common::offline_aws().with_iam(iam)
+}
+
 #[tokio::test]
 async fn a_pass_role_the_simulator_denies_fails_kd029() {
     let sim = mock!(Client::simulate_principal_policy).then_output(|| {
@@ -97,7 +83,7 @@ async fn a_pass_role_the_simulator_denies_fails_kd029() {
     });
     let [a, b, c, d] = role_reads!();
     let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
-    let d = desired();
+    let d = common::seed_desired();
     let mut e = Evidence::default();
     gather::aws_side(
         &aws(iam),
@@ -140,7 +126,7 @@ async fn a_simulator_that_cannot_answer_skips_its_checks_once() {
         .then_error(|| SimulatePrincipalPolicyError::unhandled("HTTP 500: NotImplementedError"));
     let [a, b, c, d] = role_reads!();
     let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
-    let d = desired();
+    let d = common::seed_desired();
     let mut e = Evidence::default();
     gather::aws_side(
         &aws(iam),

@@ -1,6 +1,7 @@
 //! The EKS add-on and pod identity association paths, which moto does not implement (404):
 //! the real observe/plan/execute code over an SDK client answered by aws-smithy-mocks rules.
 
+mod common;
 use aws_sdk_eks::operation::create_pod_identity_association::{
     CreatePodIdentityAssociationError, CreatePodIdentityAssociationOutput,
 };
@@ -22,8 +23,6 @@ use kedactl::exec::{self, Status};
 use kedactl::model::{Group, Only, ownership};
 use kedactl::output::progress::Progress;
 use kedactl::plan::{self, Action, Observed, Plan};
-use kedactl::render::{self, Desired};
-use kedactl::spec::Spec;
 use std::time::Duration;
 
 /// The error metadata a real response carries (code and message from the body).
@@ -35,25 +34,6 @@ fn meta(code: &str, message: &str) -> aws_sdk_eks::error::ErrorMetadata {
 }
 
 const OPERATOR_ARN: &str = "arn:aws:iam::123456789012:role/keda-operator";
-
-fn desired() -> Desired {
-    let spec = Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        ..Spec::default()
-    };
-    render::desired(&spec).unwrap()
-}
-
-/// Clients whose EKS calls are answered by mocks; the other services are never called here.
-fn aws(eks: Client) -> Aws {
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    Aws::from_config(&conf).with_eks(eks)
-}
 
 fn fast() -> exec::Options {
     exec::Options {
@@ -83,6 +63,11 @@ fn step(plan: &Plan, id: &str) -> Plan {
     Plan {
         steps: plan.steps.iter().filter(|s| s.id == id).cloned().collect(),
     }
+}
+
+/// Clients whose EKS calls are answered by mocks; the other services are never called here.
+fn aws(eks: Client) -> Aws {
+    common::offline_aws().with_eks(eks)
 }
 
 #[tokio::test]
@@ -140,7 +125,7 @@ async fn observe_then_plan_the_eks_group() {
         RuleMode::MatchAny,
         [&cluster, &no_addon, &keda_list, &app_list, &describe]
     );
-    let d = desired();
+    let d = common::seed_desired();
     let caller = kedactl::plan::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/ci".into(),
@@ -202,9 +187,10 @@ async fn a_denied_read_is_evidence_not_a_crash() {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/ci".into(),
     };
-    let observed = kedactl::observe::observe(&aws(eks), &desired(), &eks_only(), caller)
-        .await
-        .unwrap();
+    let observed =
+        kedactl::observe::observe(&aws(eks), &common::seed_desired(), &eks_only(), caller)
+            .await
+            .unwrap();
     assert_eq!(observed.denied.len(), 1);
     assert_eq!(observed.denied[0].operation, "DescribeAddon");
     assert!(
@@ -221,7 +207,7 @@ async fn a_denied_read_is_evidence_not_a_crash() {
 /// The plan for an empty cluster's EKS group.
 fn fresh_plan() -> Plan {
     plan::plan(
-        &desired(),
+        &common::seed_desired(),
         &Observed::default(),
         &plan::Options {
             adopt: false,

@@ -3,39 +3,25 @@
 //! throttling and 5xx are retried and the step completes; AccessDenied fails at once (one
 //! attempt, no retry storm) with a message naming the missing permission.
 
+mod common;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use kedactl::cloud::{Aws, retry_config};
 use kedactl::exec::{self, Status};
 use kedactl::model::{Group, Only};
 use kedactl::output::progress::Progress;
 use kedactl::plan::{self, Observed, Plan};
-use kedactl::render::{self, Desired};
-use kedactl::spec::Spec;
 use std::time::Duration;
 
-fn desired() -> Desired {
-    let spec = Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        ..Spec::default()
-    };
-    render::desired(&spec).unwrap()
-}
-
 fn step(id: &str) -> Plan {
-    let all = plan::plan(&desired(), &Observed::default(), &plan::Options::default()).unwrap();
+    let all = plan::plan(
+        &common::seed_desired(),
+        &Observed::default(),
+        &plan::Options::default(),
+    )
+    .unwrap();
     Plan {
         steps: all.steps.into_iter().filter(|s| s.id == id).collect(),
     }
-}
-
-fn base() -> Aws {
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    Aws::from_config(&conf)
 }
 
 /// kedactl's retry policy with a test-sized backoff. The mock clients run on a frozen test clock,
@@ -88,7 +74,7 @@ macro_rules! faults {
                 .build();
             let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
                 .retry_config(retries()));
-            let o = run(&base().$with(c), $id).await;
+            let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "throttled: {:?}", o.error);
             assert_eq!(
                 rule.num_calls(),
@@ -105,7 +91,7 @@ macro_rules! faults {
                 .build();
             let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
                 .retry_config(retries()));
-            let o = run(&base().$with(c), $id).await;
+            let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "503: {:?}", o.error);
             assert_eq!(rule.num_calls(), 3);
 
@@ -113,7 +99,7 @@ macro_rules! faults {
             let rule = mock!(Client::$op).then_error(coded!($svc, $err, "AccessDenied"));
             let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
                 .retry_config(retries()));
-            let o = run(&base().$with(c), $id).await;
+            let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Failed);
             assert_eq!(rule.num_calls(), 1, "AccessDenied is not retried");
             let err = o.error.unwrap();
@@ -203,14 +189,19 @@ async fn a_throttled_read_is_retried_during_observation() {
         .build();
     let c = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get], |c| c
         .retry_config(retries()));
-    let aws = base().with_iam(c);
+    let aws = common::offline_aws().with_iam(c);
     let caller = kedactl::plan::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/me".into(),
     };
-    let o = kedactl::observe::observe(&aws, &desired(), &Only::new(vec![Group::Iam]), caller)
-        .await
-        .unwrap();
+    let o = kedactl::observe::observe(
+        &aws,
+        &common::seed_desired(),
+        &Only::new(vec![Group::Iam]),
+        caller,
+    )
+    .await
+    .unwrap();
     assert!(o.roles.is_empty() && o.denied.is_empty());
     assert!(
         get.num_calls() >= 4,

@@ -98,3 +98,24 @@ pub fn real_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The seed's desired state for cluster demo in us-east-1, account 123456789012.
+pub fn seed_desired() -> kedactl::render::Desired {
+    let spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..kedactl::spec::Spec::default()
+    };
+    kedactl::render::desired(&spec).unwrap()
+}
+
+/// SDK clients with no endpoint and no credentials: tests swap in mock clients for the services
+/// they exercise (`with_eks`, `with_iam`, …); any other call fails rather than reach AWS.
+pub fn offline_aws() -> kedactl::cloud::Aws {
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    kedactl::cloud::Aws::from_config(&conf)
+}
