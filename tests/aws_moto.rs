@@ -1066,6 +1066,24 @@ impl FullStack {
         self.stack.run_with(cmd, &args, &env)
     }
 
+    /// `cmd` killed after `k` steps (it must die there), then run again to completion.
+    fn kill_then_finish(&self, cmd: &str, k: usize) {
+        let killed = self.run(cmd, Some(k));
+        let err = stderr(&killed);
+        assert_eq!(
+            killed.status.code(),
+            Some(137),
+            "{cmd} killed after {k}: {err}"
+        );
+        let again = self.run(cmd, None);
+        let err = stderr(&again);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "{cmd} after a kill at {k}: {err}"
+        );
+    }
+
     /// Everything this stack created, as AWS and the cluster report it, with the stack's
     /// unique prefix replaced so two stacks compare equal.
     async fn fingerprint(&self) -> String {
@@ -1271,20 +1289,7 @@ async fn up_and_down_killed_at_every_step_boundary_converge() {
         let s = FullStack::new(&format!("crash{k}"), ALL_BUT_EKS)
             .await
             .unwrap();
-        let killed = s.run("up", Some(k));
-        assert_eq!(
-            killed.status.code(),
-            Some(137),
-            "up killed after {k}: {}",
-            stderr(&killed)
-        );
-        let again = s.run("up", None);
-        assert_eq!(
-            again.status.code(),
-            Some(0),
-            "up after a kill at {k}: {}",
-            stderr(&again)
-        );
+        s.kill_then_finish("up", k);
         assert_eq!(s.fingerprint().await, want, "up killed after step {k}");
         let plan = s.run("plan", None);
         assert!(
@@ -1294,20 +1299,7 @@ async fn up_and_down_killed_at_every_step_boundary_converge() {
         );
         // And down, killed part-way through, then finished.
         let kill_down_at = 1 + k % (down_steps - 1);
-        let killed = s.run("down", Some(kill_down_at));
-        assert_eq!(
-            killed.status.code(),
-            Some(137),
-            "down killed after {kill_down_at}: {}",
-            stderr(&killed)
-        );
-        let again = s.run("down", None);
-        assert_eq!(
-            again.status.code(),
-            Some(0),
-            "down after a kill at {kill_down_at}: {}",
-            stderr(&again)
-        );
+        s.kill_then_finish("down", kill_down_at);
         s.assert_gone(&format!("up killed at {k}, down killed at {kill_down_at}"))
             .await;
         converged += 1;
