@@ -134,6 +134,16 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The value, or return the check as skipped with the reason.
+macro_rules! or_skip {
+    ($f:expr, $r:expr) => {
+        match $r {
+            Ok(v) => v,
+            Err(why) => return $f.skip(why),
+        }
+    };
+}
+
 /// Build findings tersely.
 struct F {
     code: &'static str,
@@ -235,9 +245,7 @@ fn kd001(c: &Ctx) -> Finding {
     let Some(name) = &c.d.addon else {
         return f.skip("IRSA mode: no Pod Identity Agent needed");
     };
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     if c.auto_mode() {
         return f.skip("EKS Auto Mode runs the Pod Identity Agent itself");
     }
@@ -304,10 +312,7 @@ fn agent_log_check(c: &Ctx, code: &'static str, needles: &[&[&str]], fix: &str) 
     if c.d.addon.is_none() {
         return f.skip("IRSA mode: no Pod Identity Agent");
     }
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     if cl.agent.is_none() {
         return f.skip("the eks-pod-identity-agent DaemonSet was not found");
     }
@@ -346,9 +351,7 @@ fn kd005(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode: no associations");
     }
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     if !c.e.eks_read {
         return f.skip("the associations were not read (--only without eks)");
     }
@@ -400,10 +403,7 @@ fn kd006(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode");
     }
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(pod) = &cl.operator_pod else {
         return f.skip("no running keda-operator pod");
     };
@@ -448,10 +448,7 @@ impl Ctx<'_> {
 
 fn kd007(c: &Ctx) -> Finding {
     let f = F { code: "KD007" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(node) = &cl.operator_node else {
         return f.skip("the operator pod's node was not read");
     };
@@ -474,9 +471,7 @@ fn kd008(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode: roles trust the cluster's OIDC provider");
     }
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let mut evidence = Vec::new();
     let mut repairs = Vec::new();
     let mut seen = Vec::new();
@@ -521,10 +516,7 @@ fn kd009(c: &Ctx) -> Finding {
     if c.d.addon.is_none() {
         return f.skip("IRSA mode: IRSA is the intended path");
     }
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let mut evidence = Vec::new();
     if let Some(arn) = cl
         .operator_sa
@@ -566,9 +558,7 @@ fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::plan::observed::Role, S
 
 fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
     let f = F { code };
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
         return f.skip(
             identity_trust(c)
@@ -611,9 +601,7 @@ fn kd011(c: &Ctx) -> Finding {
 
 fn kd012(c: &Ctx) -> Finding {
     let f = F { code: "KD012" };
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
         return f.skip("no roleArn chain to check");
     };
@@ -652,9 +640,7 @@ fn kd012(c: &Ctx) -> Finding {
 
 fn kd013(c: &Ctx) -> Finding {
     let f = F { code: "KD013" };
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let stale: Vec<String> =
         c.e.observed
             .roles
@@ -700,9 +686,7 @@ fn kd014(c: &Ctx) -> Finding {
 
 fn kd015(c: &Ctx) -> Finding {
     let f = F { code: "KD015" };
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let Some(q) = c.queue else {
         return f.skip("no queue in the config");
     };
@@ -783,9 +767,7 @@ fn kd016(c: &Ctx) -> Finding {
     if c.role_arn().is_some() {
         return f.ok("the TriggerAuthentication sets roleArn: KEDA reads the queue as that role");
     }
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let (Some(op), Some(q)) = (c.operator_role, c.queue) else {
         return f.skip("no operator role or queue in the config");
     };
@@ -889,10 +871,7 @@ fn not_ready(scaler: &Value) -> Option<String> {
 
 fn kd018(c: &Ctx) -> Finding {
     let f = F { code: "KD018" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(ta) = &cl.trigger_auth else {
         return f.skip("no TriggerAuthentication to read (see KD017)");
     };
@@ -921,10 +900,7 @@ fn kd018(c: &Ctx) -> Finding {
 
 fn kd019(c: &Ctx) -> Finding {
     let f = F { code: "KD019" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(ta) = &cl.trigger_auth else {
         return f.skip("no TriggerAuthentication to read (see KD017)");
     };
@@ -944,9 +920,7 @@ fn kd019(c: &Ctx) -> Finding {
 
 fn kd020(c: &Ctx) -> Finding {
     let f = F { code: "KD020" };
-    if let Err(why) = c.cluster() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.cluster());
     match &c.e.observed.keda {
         None => f.fail(
             vec!["no keda-operator Deployment in the cluster".into()],
@@ -1112,10 +1086,7 @@ fn kd024(c: &Ctx) -> Finding {
 
 fn kd025(c: &Ctx) -> Finding {
     let f = F { code: "KD025" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(api) = &cl.apiservice else {
         return f.fail(
             vec!["APIService v1beta1.external.metrics.k8s.io does not exist".into()],
@@ -1175,10 +1146,7 @@ fn kd026(c: &Ctx) -> Finding {
 
 fn kd027(c: &Ctx) -> Finding {
     let f = F { code: "KD027" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let (ns, sa) = c.operator_sa();
     let (Some(pod), Some(a)) = (&cl.operator_pod, c.association(&ns, &sa)) else {
         return f.skip("no operator pod or association to compare");
@@ -1206,9 +1174,7 @@ fn kd027(c: &Ctx) -> Finding {
 
 fn kd028(c: &Ctx) -> Finding {
     let f = F { code: "KD028" };
-    if let Err(why) = c.cluster() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.cluster());
     match logs::find(c.operator_log(), &["PackedPolicyTooLarge"]) {
         Some(line) => f.fail(vec![format!("KEDA log: {line}")], format!("aws eks update-pod-identity-association --cluster-name {} --association-id <keda-operator association> --disable-session-tags", c.d.cluster), vec![]),
         None => f.ok("no PackedPolicyTooLarge in KEDA's recent log"),
@@ -1250,9 +1216,7 @@ fn kd030(c: &Ctx) -> Finding {
     if !c.e.eks_read {
         return f.skip("the associations were not read (--only without eks)");
     }
-    if let Err(why) = c.aws() {
-        return f.skip(why);
-    }
+    or_skip!(f, c.aws());
     let wrong: Vec<String> =
         c.d.associations
             .iter()
@@ -1283,10 +1247,7 @@ fn kd031(_: &Ctx) -> Finding {
 
 fn kd032(c: &Ctx) -> Finding {
     let f = F { code: "KD032" };
-    let cl = match c.cluster() {
-        Ok(cl) => cl,
-        Err(why) => return f.skip(why),
-    };
+    let cl = or_skip!(f, c.cluster());
     let Some(pod) = &cl.operator_pod else {
         return f.skip("no running keda-operator pod");
     };
