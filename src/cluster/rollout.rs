@@ -108,6 +108,15 @@ pub async fn deployment(kube: &Kube, ns: &str, name: &str) -> Result<Value> {
         })
 }
 
+/// The newest running pod of a Deployment (by its selector).
+pub async fn newest_pod(kube: &Kube, ns: &str, deployment: &Value) -> Result<Option<Value>> {
+    let Some(sel) = selector(deployment) else {
+        return Ok(None);
+    };
+    let pods = kube.list("Pod", Some(ns), Some(&sel)).await?;
+    Ok(newest(&pods).cloned())
+}
+
 /// The newest pod of a Deployment and the pod-identity variables it lacks.
 pub async fn pod_identity(
     kube: &Kube,
@@ -115,11 +124,7 @@ pub async fn pod_identity(
     name: &str,
 ) -> Result<Option<(String, Vec<&'static str>)>> {
     let d = deployment(kube, ns, name).await?;
-    let Some(sel) = selector(&d) else {
-        return Ok(None);
-    };
-    let pods = kube.list("Pod", Some(ns), Some(&sel)).await?;
-    Ok(newest(&pods).map(|p| {
+    Ok(newest_pod(kube, ns, &d).await?.map(|p| {
         let container = d["spec"]["template"]["spec"]["containers"][0]["name"]
             .as_str()
             .unwrap_or(name);
@@ -128,7 +133,7 @@ pub async fn pod_identity(
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            missing_env(p, container),
+            missing_env(&p, container),
         )
     }))
 }

@@ -200,7 +200,7 @@ fn check_keda(
 
 /// A refused cluster read, explained: who kedactl is, and how to grant it access.
 pub(super) fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyhow::Error {
-    let principal = principal_arn(&caller.arn);
+    let principal = render::aws::principal_arn(&caller.arn);
     match e.code {
         Some(401) => anyhow::anyhow!(
             "cluster {cluster} does not accept {} (401 Unauthorized while trying to {}): the \
@@ -225,38 +225,9 @@ pub(super) fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyh
     }
 }
 
-/// The IAM ARN an access entry names: an assumed-role session maps to its role.
-fn principal_arn(caller: &str) -> String {
-    // arn:aws:sts::123456789012:assumed-role/Role/session → arn:aws:iam::123456789012:role/Role
-    let parts: Vec<&str> = caller.splitn(6, ':').collect();
-    if let [arn, partition, "sts", _, account, resource] = parts[..]
-        && let Some(rest) = resource.strip_prefix("assumed-role/")
-    {
-        let role = rest.split('/').next().unwrap_or(rest);
-        return format!("{arn}:{partition}:iam::{account}:role/{role}");
-    }
-    caller.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_assumed_role_session_is_granted_through_its_role() {
-        assert_eq!(
-            principal_arn("arn:aws:sts::123456789012:assumed-role/ci-deployer/gh-run-42"),
-            "arn:aws:iam::123456789012:role/ci-deployer"
-        );
-        assert_eq!(
-            principal_arn("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
-            "arn:aws-cn:iam::123456789012:role/r"
-        );
-        assert_eq!(
-            principal_arn("arn:aws:iam::123456789012:user/alice"),
-            "arn:aws:iam::123456789012:user/alice"
-        );
-    }
 
     #[test]
     fn cluster_refusals_name_the_fix() {

@@ -65,7 +65,7 @@ async fn simulate(
     }
     let mut out = std::collections::BTreeMap::new();
     for (principal, action, resource) in questions {
-        let source = principal_for_simulation(&principal);
+        let source = crate::render::aws::principal_arn(&principal);
         let got = aws
             .iam
             .simulate_principal_policy()
@@ -94,20 +94,6 @@ async fn simulate(
         }
     }
     Ok(out)
-}
-
-/// `arn:aws:sts::1:assumed-role/R/s` → `arn:aws:iam::1:role/R` (the simulator wants the role).
-fn principal_for_simulation(arn: &str) -> String {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if let [a, p, "sts", _, account, res] = parts[..]
-        && let Some(rest) = res.strip_prefix("assumed-role/")
-    {
-        return format!(
-            "{a}:{p}:iam::{account}:role/{}",
-            rest.split('/').next().unwrap_or(rest)
-        );
-    }
-    arn.to_string()
 }
 
 /// The cluster: `plan`'s observation, then doctor's own reads.
@@ -150,7 +136,7 @@ pub async fn cluster_side(
             .as_str()
             .unwrap_or("default");
         let (pod, account) = futures_util::future::try_join(
-            newest_pod(kube, &ns, d),
+            rollout::newest_pod(kube, &ns, d),
             kube.get("ServiceAccount", Some(&ns), sa),
         )
         .await?;
@@ -221,7 +207,7 @@ pub async fn cluster_side(
         let (_, dns, dname) = crate::render::object_ref(d);
         let dns = dns.unwrap_or_default();
         match kube.get("Deployment", Some(&dns), &dname).await? {
-            Some(live) => newest_pod(kube, &dns, &live).await,
+            Some(live) => rollout::newest_pod(kube, &dns, &live).await,
             None => Ok(None),
         }
     };
@@ -274,28 +260,5 @@ async fn trigger_auth(kube: &Kube, scaler: &Value) -> Result<Option<Value>, Kube
             let ns = scaler["metadata"]["namespace"].as_str();
             kube.get("TriggerAuthentication", ns, name).await
         }
-    }
-}
-
-async fn newest_pod(kube: &Kube, ns: &str, deployment: &Value) -> Result<Option<Value>, KubeError> {
-    let Some(sel) = rollout::selector(deployment) else {
-        return Ok(None);
-    };
-    let pods = kube.list("Pod", Some(ns), Some(&sel)).await?;
-    Ok(rollout::newest(&pods).cloned())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sessions_are_simulated_as_their_role() {
-        assert_eq!(
-            super::principal_for_simulation("arn:aws:sts::123456789012:assumed-role/ci/run-1"),
-            "arn:aws:iam::123456789012:role/ci"
-        );
-        assert_eq!(
-            super::principal_for_simulation("arn:aws:iam::1:user/u"),
-            "arn:aws:iam::1:user/u"
-        );
     }
 }

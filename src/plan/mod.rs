@@ -549,10 +549,7 @@ impl Planner<'_> {
         let mut previous: Option<String> = None;
         for m in &self.desired.manifests {
             let (kind, ns, name) = render::object_ref(m);
-            let id = match &ns {
-                Some(ns) => format!("app:{kind}/{ns}/{name}"),
-                None => format!("app:{kind}/{name}"),
-            };
+            let id = app_step_id(&kind, ns.as_deref(), &name);
             let mut after: Vec<String> = previous.iter().cloned().collect();
             if let Some(ns) = &ns {
                 after.push(format!("app:Namespace/{ns}"));
@@ -636,6 +633,14 @@ impl Planner<'_> {
             action,
             &[&assoc, id],
         );
+    }
+}
+
+/// The step id of a Kubernetes object: `app:Deployment/security/q-read` (`up` and `down`).
+fn app_step_id(kind: &str, ns: Option<&str>, name: &str) -> String {
+    match ns {
+        Some(ns) => format!("app:{kind}/{ns}/{name}"),
+        None => format!("app:{kind}/{name}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `down`: the plan that removes what this stack owns, in the reverse order of `up`.
 //! Resources without this stack's tags are left alone and named in the plan's notes.
 
-use super::{Action, Change, Plan, Step, observed::Tags, restrict};
+use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
 use crate::cluster::describe;
 use crate::model::{self, Group, Only};
 use crate::render::{Desired, object_ref};
@@ -80,10 +80,7 @@ pub fn teardown(
                 }
             }
         }
-        let id = match &ns {
-            Some(ns) => format!("app:{kind}/{ns}/{name}"),
-            None => format!("app:{kind}/{name}"),
-        };
+        let id = app_step_id(&kind, ns.as_deref(), &name);
         let action = Action::DeleteObject {
             kind: kind.clone(),
             namespace: ns.clone(),

@@ -90,6 +90,20 @@ impl Target {
     }
 }
 
+/// The IAM ARN that stands for a caller: an assumed-role session
+/// (`arn:aws:sts::1:assumed-role/R/s`) is its role (`arn:aws:iam::1:role/R`), which is what
+/// access entries name and the policy simulator evaluates; any other ARN is itself.
+pub fn principal_arn(caller: &str) -> String {
+    let parts: Vec<&str> = caller.splitn(6, ':').collect();
+    if let [arn, partition, "sts", _, account, resource] = parts[..]
+        && let Some(rest) = resource.strip_prefix("assumed-role/")
+    {
+        let role = rest.split('/').next().unwrap_or(rest);
+        return format!("{arn}:{partition}:iam::{account}:role/{role}");
+    }
+    caller.to_string()
+}
+
 /// Partition and DNS suffix of a region.
 fn partition(region: &str) -> (&'static str, &'static str) {
     if region.starts_with("cn-") {
@@ -108,6 +122,22 @@ fn partition(region: &str) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assumed_role_session_stands_for_its_role() {
+        assert_eq!(
+            principal_arn("arn:aws:sts::123456789012:assumed-role/ci-deployer/gh-run-42"),
+            "arn:aws:iam::123456789012:role/ci-deployer"
+        );
+        assert_eq!(
+            principal_arn("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
+            "arn:aws-cn:iam::123456789012:role/r"
+        );
+        assert_eq!(
+            principal_arn("arn:aws:iam::123456789012:user/alice"),
+            "arn:aws:iam::123456789012:user/alice"
+        );
+    }
 
     #[test]
     fn arns_follow_the_partition() {
