@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod doctor;
 pub mod error;
 pub mod exec;
+pub mod limits;
 pub mod model;
 pub mod observe;
 pub mod output;

@@ -2,6 +2,7 @@
 //! a fix on stderr, prints nothing on stdout, and (with -o json) gives CI the same problems.
 
 mod common;
+use common::bad_input::counting_endpoint;
 use common::{Sandbox, stderr, stdout};
 use std::path::Path;
 
@@ -179,21 +180,6 @@ fn flags_that_clap_cannot_parse_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
-}
-
-/// An AWS endpoint that counts the connections made to it (and answers none).
-fn counting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = count.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            drop(conn);
-        }
-    });
-    (url, count)
 }
 
 /// `up --yes` (the command that changes things) on every bad input: rejected before a single

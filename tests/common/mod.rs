@@ -119,3 +119,5 @@ pub fn offline_aws() -> kedactl::cloud::Aws {
         .build();
     kedactl::cloud::Aws::from_config(&conf)
 }
+
+pub mod bad_input;
