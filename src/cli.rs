@@ -115,6 +115,37 @@ pub enum Command {
     Completions(commands::completions::Args),
 }
 
+/// Environment variables that stand for a flag but are set to nothing: clap would say "a value
+/// is required for '--config'" without naming the variable, so kedactl names it first.
+pub fn empty_env_flags(
+    get: impl Fn(&std::ffi::OsStr) -> Option<std::ffi::OsString>,
+) -> Vec<crate::spec::Problem> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    let cmd = Cli::command();
+    let args = cmd
+        .get_arguments()
+        .chain(cmd.get_subcommands().flat_map(|s| s.get_arguments()));
+    for arg in args {
+        let Some(var) = arg.get_env() else { continue };
+        let Some(value) = get(var) else { continue };
+        let name = var.to_string_lossy();
+        if value.to_string_lossy().trim().is_empty()
+            && !out.iter().any(|p: &crate::spec::Problem| p.field == name)
+        {
+            out.push(crate::spec::Problem::new(
+                name.to_string(),
+                format!(
+                    "{name} is set but empty (it stands for --{})",
+                    arg.get_long().unwrap_or_default()
+                ),
+                format!("unset it (`unset {name}`) or give it a value"),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +154,14 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn empty_variables_are_named() {
+        let got = empty_env_flags(|k| (k == "KEDACTL_CONFIG").then(|| " ".into()));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].field, "KEDACTL_CONFIG");
+        assert!(got[0].message.contains("--config"), "{}", got[0].message);
+        assert!(empty_env_flags(|_| Some("x".into())).is_empty());
     }
 }

@@ -23,7 +23,7 @@ pub enum ReadError {
     Directory { path: String },
     #[error("{path} is not a regular file (a FIFO, a device or a socket would never end)")]
     NotRegular { path: String },
-    #[error("{path} is larger than {limit}")]
+    #[error("{path} is too large: at most {limit} is read")]
     TooLarge { path: String, limit: String },
 }
 
@@ -58,6 +58,20 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
         return Err(too_large());
     }
     Ok(out)
+}
+
+/// A clap value parser for a whole number in `min..=max`. Used with `allow_hyphen_values`, so
+/// `--max-replicas -1` is refused naming the flag and the range, not taken for another flag.
+pub fn whole<T: TryFrom<u64>>(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let n: Option<u64> = s.trim().parse().ok().filter(|n| (min..=max).contains(n));
+        n.and_then(|n| T::try_from(n).ok()).ok_or_else(|| {
+            format!("{s:?} is not a whole number from {min} to {max}\n  fix: give a whole number from {min} to {max}")
+        })
+    }
 }
 
 /// An I/O error as a person says it.
@@ -105,5 +119,18 @@ mod tests {
         assert_eq!(bytes(1 << 20), "1 MiB");
         assert_eq!(bytes(16 << 20), "16 MiB");
         assert_eq!(bytes(100), "100 bytes");
+    }
+
+    #[test]
+    fn whole_numbers_in_range() {
+        let p = whole::<u32>(0, MAX_INT32 as u64);
+        assert_eq!(p("7"), Ok(7));
+        for bad in ["-1", "2147483648", "4294967296", "1e3", "", "3.5"] {
+            let e = p(bad).unwrap_err();
+            assert!(
+                e.contains("from 0 to 2147483647") && e.contains("fix:"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -7,6 +7,15 @@ use std::process::ExitCode;
 
 /// The one exit point: parse, run, map the outcome to the exit-code table.
 fn main() -> ExitCode {
+    let empty = kedactl::cli::empty_env_flags(|k| std::env::var_os(k));
+    if !empty.is_empty() {
+        let err = Problems {
+            origin: "environment".into(),
+            problems: empty,
+        };
+        eprintln!("error: {err:#}");
+        return ExitCode::from(error::INVALID_CONFIG);
+    }
     let cli = Cli::parse();
     let json = cli.global.output == OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -36,7 +45,8 @@ fn main() -> ExitCode {
                         "error": format!("{err:#}"),
                         "problems": problems,
                     });
-                    println!("{doc:#}");
+                    // A closed stdout here is no more an error than anywhere else.
+                    let _ = kedactl::output::json(&doc);
                 }
             }
             ExitCode::from(code)

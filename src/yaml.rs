@@ -15,3 +15,214 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, Error> {
     serde_yaml::to_string(value).map_err(Error)
 }
+
+/// The first line where `text` nests lists and mappings deeper than `max`, with the depth
+/// there. A linear scan that over- rather than under-counts (indentation levels, `- ` markers
+/// and open flow brackets), so it can run before the parser, whose time grows with the square
+/// of the depth.
+pub fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
+    let mut indents: Vec<usize> = Vec::new();
+    let (mut flow, mut quote) = (0usize, None::<char>);
+    for (n, line) in text.lines().enumerate() {
+        let content = line.trim_start_matches([' ', '\t']);
+        let mut block = indents.len();
+        if flow == 0 && quote.is_none() && !content.is_empty() && !content.starts_with('#') {
+            let indent = line.len() - content.len();
+            while indents.last().is_some_and(|&top| top >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+            let mut rest = content;
+            let mut dashes = 0;
+            while let Some(r) = rest
+                .strip_prefix('-')
+                .filter(|r| r.is_empty() || r.starts_with(' '))
+            {
+                dashes += 1;
+                rest = r.trim_start();
+            }
+            block = indents.len() + dashes;
+        }
+        let mut prev = ' ';
+        for c in content.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '#') if prev == ' ' || prev == '\t' => break,
+                (None, '"' | '\'') if "[{, :".contains(prev) => quote = Some(c),
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            if block + flow > max {
+                return Some((block + flow, n + 1));
+            }
+            prev = c;
+        }
+        if block > max {
+            return Some((block, n + 1));
+        }
+    }
+    None
+}
+
+/// A key given twice in one mapping (YAML parsers keep the last one silently).
+#[derive(Debug, thiserror::Error)]
+#[error("`{key}` is given twice, on line {first} and on line {second}")]
+pub struct DuplicateKey {
+    pub key: String,
+    /// The dotted path of the key, e.g. `apps[0].queue.name`.
+    pub field: String,
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Refuse a mapping with a key given twice, naming both lines. Other syntax errors are left to
+/// `from_str`, which reports them with their position.
+pub fn no_duplicate_keys(text: &str) -> Result<(), DuplicateKey> {
+    let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Ok(());
+    };
+    let message = e.to_string();
+    // serde_yaml says `apps[1].queue: duplicate entry with key "name" at line 5 column 7`.
+    let Some(key) = message
+        .split_once("duplicate entry with key ")
+        .and_then(|(_, rest)| rest.split(" at line ").next())
+    else {
+        return Ok(());
+    };
+    let key = key.trim_matches('"').trim_matches('`').to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // Block mappings, scanned forward: one frame per open mapping, (key column, keys → line).
+    let mut frames: Vec<(usize, Vec<(String, usize)>)> = Vec::new();
+    let mut scalar_above: Option<usize> = None;
+    for (n, l) in lines.iter().enumerate() {
+        let content = l.trim_start_matches(' ');
+        let mut col = l.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let Some(c) = scalar_above {
+            if col > c {
+                continue; // the text of a `key: |` block
+            }
+            scalar_above = None;
+        }
+        let mut rest = content;
+        while let Some(r) = rest.strip_prefix("- ") {
+            // A new list item: the mappings of the previous item end here.
+            frames.retain(|(c, _)| *c <= col);
+            let trimmed = r.trim_start();
+            col += rest.len() - trimmed.len();
+            rest = trimmed;
+        }
+        let Some((k, value)) = rest.split_once(':') else {
+            continue;
+        };
+        let k = k.trim().trim_matches(['"', '\'']);
+        frames.retain(|(c, _)| *c <= col);
+        if frames.last().is_none_or(|(c, _)| *c < col) {
+            frames.push((col, Vec::new()));
+        }
+        let keys = &mut frames.last_mut().expect("pushed above").1;
+        if let Some((_, first)) = keys.iter().find(|(seen, _)| seen == k) {
+            if k == key {
+                return Err(DuplicateKey {
+                    field: field_path(&lines, n, col, &key),
+                    key,
+                    first: first + 1,
+                    second: n + 1,
+                });
+            }
+        } else {
+            keys.push((k.to_string(), n));
+        }
+        if value.trim_start().starts_with(['|', '>']) {
+            scalar_above = Some(col);
+        }
+    }
+    // A flow mapping (`{a: 1, a: 2}`): the parser knows the key, not the lines.
+    let line = e.location().map_or(1, |l| l.line());
+    Err(DuplicateKey {
+        field: key.clone(),
+        key,
+        first: line,
+        second: line,
+    })
+}
+
+/// The dotted path of the key at `line` (column `col`): its parents are the nearest lines above
+/// with a smaller key column; a `- ` item's index counts its siblings above.
+fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
+    let mut parts = vec![key.to_string()];
+    let mut col = col;
+    for i in (0..line).rev() {
+        let l = lines[i];
+        let content = l.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let at = l.len() - content.len();
+        if at >= col {
+            continue;
+        }
+        if content.starts_with("- ") {
+            // An item of a list: its index is the number of items above it at this column.
+            let index = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| {
+                    let c = l.trim_start_matches(' ');
+                    c.is_empty() || l.len() - c.len() >= at
+                })
+                .filter(|l| l.len() - l.trim_start_matches(' ').len() == at)
+                .filter(|l| l.trim_start().starts_with("- "))
+                .count();
+            parts.push(format!("[{index}]"));
+        } else if let Some((k, _)) = content.split_once(':') {
+            parts.push(k.trim().trim_matches(['"', '\'']).to_string());
+        }
+        col = at;
+    }
+    parts.reverse();
+    let mut out = String::new();
+    for p in parts {
+        if !out.is_empty() && !p.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(&p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_before_parsing() {
+        assert_eq!(
+            nesting_beyond("cluster: demo\napps:\n  - queue:\n      name: q\n", 8),
+            None
+        );
+        assert!(nesting_beyond(&"[".repeat(100_000), 32).is_some());
+        let deep: String = (0..40)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert_eq!(nesting_beyond(&deep, 32).map(|(_, line)| line), Some(33));
+        assert!(nesting_beyond(&"- ".repeat(50), 32).is_some());
+        // Brackets inside quotes or comments do not count.
+        assert_eq!(nesting_beyond("a: \"[[[[[[\" # [[[[[[\n", 3), None);
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines_and_the_field() {
+        let d = no_duplicate_keys("cluster: a\nregion: us-east-1\ncluster: b\n").unwrap_err();
+        assert_eq!((d.field.as_str(), d.first, d.second), ("cluster", 1, 3));
+        let nested = "cluster: a\napps:\n  - deployment: a\n  - deployment: b\n    queue:\n      name: q\n      visibilityTimeout: 30\n      name: r\n";
+        let d = no_duplicate_keys(nested).unwrap_err();
+        assert_eq!(d.field, "apps[1].queue.name");
+        assert_eq!((d.first, d.second), (6, 8));
+        assert!(no_duplicate_keys("apps:\n  - name: a\n  - name: b\n").is_ok());
+    }
+}

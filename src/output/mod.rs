@@ -22,8 +22,10 @@ pub const API_VERSION: &str = "kedactl.io/v1alpha1";
 /// Print a JSON document to stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // As an io::Error, so a closed pipe is recognised as one (serde_json's own error hides it).
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -34,5 +36,6 @@ pub fn text(s: &str) -> anyhow::Result<()> {
     if !s.ends_with('\n') {
         writeln!(out)?;
     }
+    out.flush()?;
     Ok(())
 }

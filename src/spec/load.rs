@@ -9,9 +9,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Larger than any sensible config; refusing it early keeps a wrong path (a binary, a log)
-/// from being parsed.
-const MAX_CONFIG_BYTES: usize = 1 << 20;
+use crate::limits::{MAX_CONFIG_BYTES, MAX_YAML_DEPTH};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,46 +54,21 @@ pub fn load(source: &ConfigSource) -> Result<(Spec, String), Problems> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Problem> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Problem::new(
-            "(file)",
-            format!("cannot read {}: {}", path.display(), io_reason(&e)),
-            "pass an existing file to --config, or run `kedactl init` to write one",
-        )
-    })?;
-    if meta.is_dir() {
-        return Err(Problem::new(
-            "(file)",
-            format!("{} is a directory", path.display()),
-            "pass the path of kedactl.yaml itself to --config",
-        ));
-    }
-    if meta.len() > MAX_CONFIG_BYTES as u64 {
-        return Err(Problem::new(
-            "(file)",
-            format!(
-                "{} is {} bytes; a kedactl config is at most 1 MiB",
-                path.display(),
-                meta.len()
-            ),
-            "check that --config names your kedactl.yaml",
-        ));
-    }
-    std::fs::read(path).map_err(|e| {
-        Problem::new(
-            "(file)",
-            format!("cannot read {}: {}", path.display(), io_reason(&e)),
-            "check the file's permissions",
-        )
+    use crate::limits::ReadError;
+    crate::limits::read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| {
+        let fix = match &e {
+            ReadError::Unreadable { reason, .. } if reason == "no such file" => {
+                "pass an existing file to --config, or run `kedactl init` to write one"
+            }
+            ReadError::Unreadable { .. } => "check the file's permissions",
+            ReadError::Directory { .. } => "pass the path of kedactl.yaml itself to --config",
+            ReadError::NotRegular { .. } => {
+                "pass a regular file to --config (save the config to a file first)"
+            }
+            ReadError::TooLarge { .. } => "check that --config names your kedactl.yaml",
+        };
+        Problem::new("(file)", e.to_string(), fix)
     })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 fn one(source: &str, p: Problem) -> Problems {
@@ -108,7 +81,7 @@ fn one(source: &str, p: Problem) -> Problems {
 /// Parse config text. Structural problems (unknown keys, wrong types) are all reported together.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
     let fail = |p: Problem| Err(one(source, p));
-    if bytes.len() > MAX_CONFIG_BYTES {
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return fail(Problem::new(
             "(file)",
             format!(
@@ -118,6 +91,8 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
             "check that --config names your kedactl.yaml",
         ));
     }
+    // A byte-order mark is how some editors start UTF-8; YAML allows it, the parser does not.
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let Ok(text) = std::str::from_utf8(bytes) else {
         return fail(Problem::new(
             "(file)",
@@ -130,6 +105,22 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
             "(file)",
             "the file is empty",
             "run `kedactl init` to write a commented kedactl.yaml, or delete the empty file to use the defaults",
+        ));
+    }
+    if let Some((depth, line)) = crate::yaml::nesting_beyond(text, MAX_YAML_DEPTH) {
+        return fail(Problem::new(
+            "(file)",
+            format!(
+                "line {line} nests {depth} levels deep; a kedactl config nests at most {MAX_YAML_DEPTH}"
+            ),
+            "check that --config names your kedactl.yaml (a real one nests 4 levels)",
+        ));
+    }
+    if let Err(d) = crate::yaml::no_duplicate_keys(text) {
+        return fail(Problem::new(
+            d.field.clone(),
+            d.to_string(),
+            "keep one of them: YAML would silently use the last",
         ));
     }
     let value: Value = match crate::yaml::from_str(text) {
@@ -152,10 +143,11 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
             "start the file with keys such as `cluster: demo` (see `kedactl init`)",
         ));
     }
-    let problems: Vec<Problem> = validator()
+    let mut problems: Vec<Problem> = validator()
         .iter_errors(&value)
         .flat_map(|e| describe(&e))
         .collect();
+    not_whole(&value, &mut Vec::new(), &mut problems);
     if !problems.is_empty() {
         return Err(Problems {
             origin: source.to_string(),
@@ -261,6 +253,36 @@ fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
             e.to_string(),
             "see `kedactl schema` for the allowed values",
         )],
+    }
+}
+
+/// JSON Schema counts `1e3` (1000.0) as an integer; the typed fields do not. Name each one.
+fn not_whole(value: &Value, path: &mut Vec<String>, out: &mut Vec<Problem>) {
+    match value {
+        Value::Number(n)
+            if n.is_f64() && schema_at(path).get("type") == Some(&"integer".into()) =>
+        {
+            out.push(Problem::new(
+                dotted(path),
+                format!("expected a whole number, found {n}"),
+                "write it as digits, e.g. 1000 rather than 1e3",
+            ));
+        }
+        Value::Object(m) => {
+            for (k, v) in m {
+                path.push(k.clone());
+                not_whole(v, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(i.to_string());
+                not_whole(v, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -462,6 +484,38 @@ mod tests {
         let err = parse(b"account: 123456789012\n", "t").unwrap_err();
         assert_eq!(err.problems[0].field, "account");
         assert!(err.problems[0].fix.contains("quote"));
+    }
+
+    #[test]
+    fn numbers_beyond_int32_or_not_whole_name_their_field() {
+        for (text, field) in [
+            (
+                "apps:\n  - scaling:\n      maxReplicas: 3000000000\n",
+                "apps[0].scaling.maxReplicas",
+            ),
+            (
+                "apps:\n  - scaling:\n      maxReplicas: 4294967296\n",
+                "apps[0].scaling.maxReplicas",
+            ),
+            (
+                "apps:\n  - scaling:\n      pollingInterval: 1e3\n",
+                "apps[0].scaling.pollingInterval",
+            ),
+        ] {
+            let got = problems(text);
+            assert_eq!(got.len(), 1, "{text}: {got:?}");
+            assert_eq!(got[0].0, field, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_duplicates_and_deep_nesting() {
+        assert!(parse("\u{feff}cluster: demo\n".as_bytes(), "t").is_ok());
+        let got = problems("cluster: a\nregion: us-east-1\ncluster: b\n");
+        assert_eq!(got[0].0, "cluster");
+        assert!(got[0].1.contains("line 1 and on line 3"), "{got:?}");
+        let got = problems(&format!("cluster: {}\n", "[".repeat(100_000)));
+        assert!(got[0].1.contains("at most 32"), "{got:?}");
     }
 
     #[test]

@@ -142,6 +142,7 @@ pub struct Queue {
     pub name: String,
     /// Visibility timeout in seconds (0..43200).
     #[serde(default = "defaults::visibility_timeout")]
+    #[schemars(range(max = 2147483647))]
     pub visibility_timeout: u32,
     /// Optional dead-letter queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +157,7 @@ pub struct DeadLetter {
     pub name: Option<String>,
     /// Receives before a message moves to the DLQ (1..1000).
     #[serde(default = "defaults::max_receive_count")]
+    #[schemars(range(max = 2147483647))]
     pub max_receive_count: u32,
 }
 
@@ -179,21 +181,27 @@ pub struct Scaling {
     pub name: Option<String>,
     /// Target messages per replica (KEDA queueLength).
     #[serde(default = "defaults::queue_length")]
+    #[schemars(range(max = 2147483647))]
     pub queue_length: u32,
     /// Scale from zero only when the queue holds more than this many messages.
     #[serde(default)]
+    #[schemars(range(max = 2147483647))]
     pub activation_queue_length: u32,
     /// Minimum replicas; 0 scales to zero.
     #[serde(default)]
+    #[schemars(range(max = 2147483647))]
     pub min_replicas: u32,
     /// Maximum replicas.
     #[serde(default = "defaults::max_replicas")]
+    #[schemars(range(max = 2147483647))]
     pub max_replicas: u32,
     /// Seconds between KEDA's queue reads.
     #[serde(default = "defaults::polling_interval")]
+    #[schemars(range(max = 2147483647))]
     pub polling_interval: u32,
     /// Seconds after the last active read before scaling to zero (ScaledObject only).
     #[serde(default = "defaults::cooldown_period")]
+    #[schemars(range(max = 2147483647))]
     pub cooldown_period: u32,
     /// Count in-flight (received, not deleted) messages.
     #[serde(default = "defaults::yes")]

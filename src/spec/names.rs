@@ -31,7 +31,16 @@ fn is_dns_label(s: &str) -> bool {
 pub fn dns_subdomain(s: &str) -> Rule {
     check(
         s.len() <= 253 && s.split('.').all(is_dns_label),
-        "at most 253 characters: lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit",
+        "dot-separated parts of 1-63 lowercase letters, digits or '-', each starting and ending with a letter or digit (253 characters in all)",
+    )
+}
+
+/// ScaledObject and ScaledJob names: KEDA labels the HPA and the Jobs it creates with the name
+/// (`scaledobject.keda.sh/name`), and a label value is at most 63 characters.
+pub fn keda_object(s: &str) -> Rule {
+    check(
+        s.len() <= 63 && dns_subdomain(s).is_ok(),
+        "1-63 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit (KEDA labels its HPA with the name, and a label value is at most 63 characters)",
     )
 }
 

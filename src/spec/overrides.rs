@@ -2,6 +2,7 @@
 //! (flags win), so validation, rendering and planning see one model whatever the input.
 
 use super::{AuthMode, DeadLetter, Problem, Problems, ScalingKind, Spec};
+use crate::limits::{MAX_INT32, whole};
 use clap::Args;
 
 /// Stack-wide overrides of kedactl.yaml.
@@ -78,13 +79,13 @@ pub struct AppOverrides {
     #[arg(long, global = true, value_name = "NAME")]
     pub queue: Option<String>,
     /// Queue visibility timeout in seconds [default: 30]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub visibility_timeout: Option<u32>,
     /// Add a dead-letter queue with this name
     #[arg(long, global = true, value_name = "NAME")]
     pub dlq: Option<String>,
     /// Receives before a message moves to the dead-letter queue [default: 5]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub max_receive_count: Option<u32>,
     /// ScaledObject (Deployment) or ScaledJob (Jobs)
     #[arg(long, global = true, value_enum, value_name = "KIND")]
@@ -93,22 +94,22 @@ pub struct AppOverrides {
     #[arg(long, global = true, value_name = "NAME")]
     pub scaler_name: Option<String>,
     /// Messages per replica [default: 5]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub queue_length: Option<u32>,
     /// Messages needed to scale from zero [default: 0]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub activation_queue_length: Option<u32>,
     /// Minimum replicas [default: 0]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub min_replicas: Option<u32>,
     /// Maximum replicas [default: 10]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub max_replicas: Option<u32>,
     /// Seconds between queue reads [default: 30]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub polling_interval: Option<u32>,
     /// Seconds before scaling to zero [default: 300]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub cooldown_period: Option<u32>,
     /// Count in-flight messages [default: true]
     #[arg(long, global = true, value_name = "BOOL")]

@@ -94,9 +94,14 @@ impl Collector {
         flag: &str,
     ) {
         if let Err(rule) = rule(value) {
+            // A long value's length is usually the reason; say it rather than make people count.
+            let length = match value.chars().count() {
+                n if n > 32 => format!(" ({n} characters)"),
+                _ => String::new(),
+            };
             self.push(
                 field,
-                format!("{value:?} is not a valid {what}"),
+                format!("{value:?}{length} is not a valid {what}"),
                 format!("use {rule} (set {field} in kedactl.yaml or pass {flag})"),
             );
         }
@@ -337,10 +342,58 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             c.name(
                 &f("scaling.name"),
                 n,
-                names::dns_subdomain,
-                "object name",
+                names::keda_object,
+                "ScaledObject/ScaledJob name",
                 "--scaler-name",
             );
+        }
+        // Names kedactl derives must be as valid as given ones: the DLQ, `<deployment>-scaler`,
+        // `-trigger-auth` and `-trigger`. Reported on the field that would fix them.
+        let mut derived = vec![
+            (
+                f("deployment"),
+                app.trigger_auth_name(),
+                names::dns_subdomain as fn(&str) -> Result<(), String>,
+                "TriggerAuthentication name",
+                "a shorter deployment name",
+            ),
+            (
+                f("deployment"),
+                app.trigger_name(),
+                names::keda_object,
+                "trigger name",
+                "a shorter deployment name",
+            ),
+        ];
+        if s.name.is_none() {
+            derived.push((
+                f("scaling.name"),
+                app.scaler_name(),
+                names::keda_object,
+                "ScaledObject/ScaledJob name",
+                "scaling.name (--scaler-name), or a shorter deployment name",
+            ));
+        }
+        if q.dead_letter.as_ref().is_some_and(|d| d.name.is_none()) {
+            derived.push((
+                f("queue.deadLetter.name"),
+                q.dead_letter_name().unwrap_or_default(),
+                names::sqs_queue,
+                "SQS queue name",
+                "queue.deadLetter.name (--dlq), or a shorter queue name",
+            ));
+        }
+        for (field, name, rule, what, fix) in derived {
+            if let Err(rule) = rule(&name) {
+                c.push(
+                    field,
+                    format!(
+                        "the derived {what} {name:?} ({} characters) is not valid: {rule}",
+                        name.chars().count()
+                    ),
+                    format!("set {fix}"),
+                );
+            }
         }
         if s.queue_length < 1 {
             c.push(
