@@ -88,6 +88,16 @@ pub struct GlobalArgs {
     /// ~/.kube/config); without it, the current context must point at --cluster's endpoint
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// Seconds to wait for a connection to AWS or the cluster
+    #[arg(long, global = true, value_name = "SECONDS", env = "KEDACTL_CONNECT_TIMEOUT",
+          default_value_t = crate::limits::DEFAULT_CONNECT_TIMEOUT_SECS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
+    pub connect_timeout: u64,
+    /// Seconds to wait for one AWS or Kubernetes call to answer, retries included
+    #[arg(long, global = true, value_name = "SECONDS", env = "KEDACTL_CALL_TIMEOUT",
+          default_value_t = crate::limits::DEFAULT_CALL_TIMEOUT_SECS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
+    pub call_timeout: u64,
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -96,6 +106,15 @@ pub struct GlobalArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+impl GlobalArgs {
+    pub fn timeouts(&self) -> crate::limits::Timeouts {
+        crate::limits::Timeouts {
+            connect: std::time::Duration::from_secs(self.connect_timeout),
+            call: std::time::Duration::from_secs(self.call_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,10 +65,15 @@ impl Ctx {
                 });
             }
         }
+        endpoint_url_problem(
+            self.global.endpoint_url.as_deref(),
+            std::env::var("AWS_ENDPOINT_URL").ok().as_deref(),
+        )?;
         Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
             region,
             profile: self.global.profile.clone(),
             endpoint_url: self.global.endpoint_url.clone(),
+            timeouts: self.global.timeouts(),
         })
         .await)
     }
@@ -127,5 +132,48 @@ impl Ctx {
             self.note(format!("config: {name}"));
         }
         Ok((spec, name))
+    }
+}
+
+/// An endpoint URL the SDK could never use (no scheme, no host) is a config error, found before
+/// any call rather than reported as a failed request.
+fn endpoint_url_problem(flag: Option<&str>, env: Option<&str>) -> Result<(), Problems> {
+    let (field, url) = match (flag, env) {
+        (Some(u), _) => ("--endpoint-url", u),
+        (None, Some(u)) if !u.is_empty() => ("AWS_ENDPOINT_URL", u),
+        _ => return Ok(()),
+    };
+    let ok = url.parse::<http::Uri>().is_ok_and(|u| {
+        matches!(u.scheme_str(), Some("http" | "https"))
+            && u.host().is_some_and(|h| !h.is_empty())
+    });
+    if ok {
+        return Ok(());
+    }
+    Err(Problems {
+        origin: field.into(),
+        problems: vec![spec::Problem::new(
+            field,
+            format!("{url:?} is not an http:// or https:// URL with a host"),
+            "give a URL such as http://127.0.0.1:5000 (moto, LocalStack), or leave it unset for AWS",
+        )],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls_need_a_scheme_and_a_host() {
+        assert!(endpoint_url_problem(Some("http://127.0.0.1:5000"), None).is_ok());
+        assert!(endpoint_url_problem(None, Some("https://sqs.example")).is_ok());
+        assert!(endpoint_url_problem(None, None).is_ok());
+        for bad in ["garbage", "ftp://x", "http://", "127.0.0.1:5000", "http:// x"] {
+            let e = endpoint_url_problem(Some(bad), None).unwrap_err();
+            assert_eq!(e.problems[0].field, "--endpoint-url", "{bad}");
+        }
+        let e = endpoint_url_problem(None, Some("nope")).unwrap_err();
+        assert_eq!(e.problems[0].field, "AWS_ENDPOINT_URL");
     }
 }

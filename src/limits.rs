@@ -14,6 +14,31 @@ pub const MAX_TRACE_BYTES: u64 = 16 << 20;
 /// KEDA's and the HPA's replica counts, intervals and periods are int32 fields.
 pub const MAX_INT32: u32 = i32::MAX as u32;
 
+/// How long kedactl waits on the network. Every AWS and Kubernetes client is built with these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection (TCP + TLS).
+    pub connect: std::time::Duration,
+    /// For one call to answer, retries included.
+    pub call: std::time::Duration,
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
+/// The longest timeout a flag may set.
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// helm installs and uninstalls (`--wait`) wait for Deployments: far longer than one call.
+pub const HELM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: std::time::Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+            call: std::time::Duration::from_secs(DEFAULT_CALL_TIMEOUT_SECS),
+        }
+    }
+}
+
 /// Why a file could not be read; the caller names the flag or field it came from.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReadError {

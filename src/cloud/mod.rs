@@ -18,6 +18,7 @@ pub struct Settings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    pub timeouts: crate::limits::Timeouts,
 }
 
 /// The SDK clients kedactl uses, all sharing one configuration and one call log.
@@ -37,8 +38,9 @@ pub struct Aws {
 impl Aws {
     /// Load the standard AWS configuration (env, profile, SSO, IMDS...) with kedactl's overrides.
     pub async fn connect(settings: &Settings) -> Aws {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry_config())
+            .timeout_config(timeout_config(&settings.timeouts));
         if let Some(r) = &settings.region {
             loader = loader.region(Region::new(r.clone()));
         }
@@ -48,7 +50,14 @@ impl Aws {
         if let Some(u) = &settings.endpoint_url {
             loader = loader.endpoint_url(u);
         }
-        Aws::from_config(&loader.load().await)
+        let conf = loader.load().await;
+        remember_network(Network {
+            endpoint: settings.endpoint_url.clone(),
+            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            call_timeout: settings.timeouts.call,
+            credentials_from: credentials_source(settings.profile.as_deref()),
+        });
+        Aws::from_config(&conf)
     }
 
     /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
@@ -117,6 +126,91 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::adaptive().with_max_attempts(5)
 }
 
+/// What a failed call's message needs to say where it went and as whom: set once by
+/// `Aws::connect` (tests that build clients themselves get the generic wording).
+#[derive(Debug, Clone, Default)]
+struct Network {
+    endpoint: Option<String>,
+    region: String,
+    call_timeout: std::time::Duration,
+    credentials_from: String,
+}
+
+static NETWORK: std::sync::RwLock<Option<Network>> = std::sync::RwLock::new(None);
+
+fn remember_network(n: Network) {
+    if let Ok(mut slot) = NETWORK.write() {
+        *slot = Some(n);
+    }
+}
+
+fn network() -> Network {
+    NETWORK
+        .read()
+        .ok()
+        .and_then(|n| n.clone())
+        .unwrap_or_default()
+}
+
+/// Where the SDK's credential chain will find credentials, in the order it looks.
+fn credentials_source(profile: Option<&str>) -> String {
+    let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    if env("AWS_ACCESS_KEY_ID") {
+        "the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)".into()
+    } else if let Some(p) = profile {
+        format!("profile {p} (--profile / AWS_PROFILE; SSO if it is an SSO profile)")
+    } else if env("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        "the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)".into()
+    } else {
+        "the default profile, SSO, or this machine's role".into()
+    }
+}
+
+/// The endpoint an operation went to, as a person would check it.
+fn endpoint_of(operation: &str) -> String {
+    let n = network();
+    if let Some(url) = n.endpoint {
+        return url;
+    }
+    let region = if n.region.is_empty() { "<region>" } else { n.region.as_str() };
+    match action_name(operation).split(':').next().unwrap_or_default() {
+        "iam" => "https://iam.amazonaws.com".into(),
+        "ecr" => format!("https://api.ecr.{region}.amazonaws.com"),
+        service => format!("https://{service}.{region}.amazonaws.com"),
+    }
+}
+
+/// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
+fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
+    let c = chain.to_ascii_lowercase();
+    Some(if timed_out || c.contains("timed out") || c.contains("timeout") {
+        "no answer in time"
+    } else if c.contains("connection refused") {
+        "connection refused"
+    } else if c.contains("dns error") || c.contains("lookup address") {
+        "the host name does not resolve (DNS)"
+    } else if c.contains("certificate") || c.contains("tls") {
+        "the TLS handshake failed"
+    } else if c.contains("connection reset") || c.contains("connection closed") || c.contains("broken pipe") {
+        "the connection was closed without an answer"
+    } else if c.contains("io error") || c.contains("connect") {
+        "the connection failed"
+    } else {
+        return None;
+    })
+}
+
+/// A connection must open within `connect`, and a call answer within `call` (each attempt, and
+/// all attempts together), so a silent endpoint ends the run instead of hanging it.
+pub fn timeout_config(t: &crate::limits::Timeouts) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(t.connect)
+        .read_timeout(t.call)
+        .operation_attempt_timeout(t.call)
+        .operation_timeout(t.call)
+        .build()
+}
+
 /// A failed AWS call, with what kedactl was doing and what AWS said.
 #[derive(Debug, thiserror::Error)]
 pub struct CallError {
@@ -129,6 +223,8 @@ pub struct CallError {
     pub message: String,
     /// HTTP status when there was a response.
     pub status: Option<u16>,
+    /// What to do, when kedactl knows (bad credentials, an unreachable endpoint).
+    pub fix: Option<String>,
 }
 
 impl fmt::Display for CallError {
@@ -142,7 +238,9 @@ impl fmt::Display for CallError {
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
-        if self.is_access_denied() {
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
+        } else if self.is_access_denied() {
             write!(
                 f,
                 "\n  fix: the caller needs permission for {} (see `kedactl doctor`, or run as an identity allowed to manage this stack)",
@@ -162,6 +260,7 @@ impl CallError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let mut fix = None;
         let (code, message) = match err {
             SdkError::ServiceError(s) => (
                 s.err().code().map(str::to_string),
@@ -169,19 +268,64 @@ impl CallError {
                     .message()
                     .map_or_else(|| s.err().to_string(), str::to_string),
             ),
-            SdkError::TimeoutError(_) => (None, "timed out".to_string()),
-            SdkError::DispatchFailure(_) => {
-                (None, format!("could not reach AWS: {}", describe(err)))
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+                let chain = describe(err);
+                let timed_out = match err {
+                    SdkError::DispatchFailure(d) => d.is_timeout(),
+                    _ => true,
+                };
+                if chain.contains("credentials") && !timed_out {
+                    fix = Some(format!(
+                        "configure AWS credentials: kedactl looked in {} (aws configure, aws sso login, or --profile)",
+                        network().credentials_from
+                    ));
+                    (None, format!("no AWS credentials: {chain}"))
+                } else {
+                    let endpoint = endpoint_of(operation);
+                    let why = match network_failure(&chain, timed_out) {
+                        Some("no answer in time") => match network().call_timeout.as_secs() {
+                            0 => "no answer in time".to_string(),
+                            s => format!("no answer in time (--connect-timeout, --call-timeout {s} s)"),
+                        },
+                        Some(why) => why.to_string(),
+                        None => format!("no answer ({chain})"),
+                    };
+                    fix = Some(
+                        "check the endpoint (--endpoint-url / AWS_ENDPOINT_URL, --region), the network or proxy (HTTPS_PROXY); raise --call-timeout / --connect-timeout for a slow link"
+                            .into(),
+                    );
+                    (None, format!("could not reach {endpoint}: {why}"))
+                }
             }
             other => (None, describe(other)),
         };
         let status = err.raw_response().map(|r| r.status().as_u16());
+        if fix.is_none()
+            && matches!(
+                code.as_deref(),
+                Some(
+                    "InvalidClientTokenId"
+                        | "SignatureDoesNotMatch"
+                        | "ExpiredToken"
+                        | "ExpiredTokenException"
+                        | "UnrecognizedClientException"
+                        | "InvalidSignatureException"
+                        | "AuthFailure"
+                )
+            )
+        {
+            fix = Some(format!(
+                "the AWS credentials are invalid or expired (they came from {}): refresh them (aws sso login, new keys) or pick others with --profile",
+                network().credentials_from
+            ));
+        }
         CallError {
             operation,
             resource: resource.into(),
             code,
             message,
             status,
+            fix,
         }
     }
 
@@ -237,6 +381,7 @@ mod tests {
             code: None,
             message: String::new(),
             status: Some(403),
+            fix: None,
         };
         assert!(e.is_access_denied());
         let text = e.to_string();

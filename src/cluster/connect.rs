@@ -67,6 +67,7 @@ impl Token {
 pub struct Options {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    pub timeouts: crate::limits::Timeouts,
 }
 
 impl Options {
@@ -95,9 +96,10 @@ pub async fn connect(
             context: opts.context.clone(),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kc, &kopts)
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &kopts)
             .await
             .context("cannot use the kubeconfig (check --context)")?;
+        with_timeouts(&mut config, &opts.timeouts);
         // The current context may be any cluster; a context named with --context is the
         // user's deliberate choice (e.g. a tunnel to a private endpoint), so it is trusted.
         if opts.context.is_none()
@@ -129,6 +131,7 @@ pub async fn connect(
             .with_context(|| format!("EKS returned an invalid endpoint {server:?}"))?,
     );
     config.root_cert = Some(pem_certificates(ca_data)?);
+    with_timeouts(&mut config, &opts.timeouts);
     let provider = aws
         .credentials
         .clone()
@@ -169,6 +172,13 @@ pub async fn connect(
             token: tok,
         },
     ))
+}
+
+/// kube's defaults wait 295 s for an answer; a silent API server must end the run sooner.
+fn with_timeouts(config: &mut kube::Config, t: &crate::limits::Timeouts) {
+    config.connect_timeout = Some(t.connect);
+    config.read_timeout = Some(t.call);
+    config.write_timeout = Some(t.call);
 }
 
 /// Refuse a kubeconfig that points at another cluster than --cluster.

@@ -100,9 +100,19 @@ pub async fn run(program: &Path, access: &Access, args: &[String]) -> Result<(),
         }
         Access::Direct => None,
     };
-    let out = match cmd.output().await {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    // helm's own client has no request timeout: bound the whole run, and kill it when it ends.
+    cmd.kill_on_drop(true);
+    let out = match tokio::time::timeout(crate::limits::HELM_TIMEOUT, cmd.output()).await {
+        Err(_) => {
+            return Err(format!(
+                "`{}` did not finish within {} minutes (killed): check that the cluster answers \
+                 (`kubectl get nodes`) and `helm status {RELEASE} -n <namespace>`",
+                command_line(args),
+                crate::limits::HELM_TIMEOUT.as_secs() / 60
+            ));
+        }
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
                 "{} was not found: install helm (https://helm.sh/docs/intro/install/) and run \
                  kedactl again, or run it yourself:\n    {}",
@@ -110,7 +120,7 @@ pub async fn run(program: &Path, access: &Access, args: &[String]) -> Result<(),
                 command_line(args)
             ));
         }
-        Err(e) => return Err(format!("cannot run helm: {e}")),
+        Ok(Err(e)) => return Err(format!("cannot run helm: {e}")),
     };
     if out.status.success() {
         return Ok(());

@@ -38,9 +38,10 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
     let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
 
     let aws = ctx.aws(spec.region.clone()).await?;
-    let caller = observe::caller(&aws).await.context(
-        "cannot identify the AWS caller: configure credentials (aws configure, AWS_PROFILE or --profile, or the instance/role credentials of this machine)",
-    )?;
+    // The error says why: no credentials, bad ones, or an endpoint that does not answer.
+    let caller = observe::caller(&aws)
+        .await
+        .context("cannot identify the AWS caller")?;
     if let Some(given) = &spec.account
         && given != &caller.account
     {
@@ -127,6 +128,7 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
 pub(super) fn kube_options(ctx: &Ctx) -> connect::Options {
     connect::Options {
         kubeconfig: ctx.global.kubeconfig.clone(),
+        timeouts: ctx.global.timeouts(),
         context: ctx.global.context.clone(),
     }
 }
