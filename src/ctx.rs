@@ -31,6 +31,24 @@ impl Ctx {
         self.output == OutputFormat::Json
     }
 
+    /// A --kubeconfig that cannot be read is found before any call, not after the AWS reads.
+    fn kubeconfig_exists(&self) -> Result<(), Problems> {
+        let Some(path) = &self.global.kubeconfig else {
+            return Ok(());
+        };
+        match crate::limits::read_bounded(path, crate::limits::MAX_CONFIG_BYTES * 16) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Problems {
+                origin: "--kubeconfig".into(),
+                problems: vec![spec::Problem::new(
+                    "--kubeconfig",
+                    e.to_string(),
+                    "pass the path of a kubeconfig file (`aws eks update-kubeconfig --name <cluster> --kubeconfig FILE` writes one), or drop --kubeconfig to connect through EKS",
+                )],
+            }),
+        }
+    }
+
     /// A note on stderr, unless --quiet.
     pub fn note(&self, msg: impl AsRef<str>) {
         if !self.quiet {
@@ -122,6 +140,7 @@ impl Ctx {
             Some(p) => ConfigSource::Explicit(p.clone()),
             None => ConfigSource::Discover,
         };
+        self.kubeconfig_exists()?;
         let (mut spec, name) = spec::load(&source)?;
         self.global
             .overrides
@@ -144,8 +163,7 @@ fn endpoint_url_problem(flag: Option<&str>, env: Option<&str>) -> Result<(), Pro
         _ => return Ok(()),
     };
     let ok = url.parse::<http::Uri>().is_ok_and(|u| {
-        matches!(u.scheme_str(), Some("http" | "https"))
-            && u.host().is_some_and(|h| !h.is_empty())
+        matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
     });
     if ok {
         return Ok(());
@@ -169,7 +187,13 @@ mod tests {
         assert!(endpoint_url_problem(Some("http://127.0.0.1:5000"), None).is_ok());
         assert!(endpoint_url_problem(None, Some("https://sqs.example")).is_ok());
         assert!(endpoint_url_problem(None, None).is_ok());
-        for bad in ["garbage", "ftp://x", "http://", "127.0.0.1:5000", "http:// x"] {
+        for bad in [
+            "garbage",
+            "ftp://x",
+            "http://",
+            "127.0.0.1:5000",
+            "http:// x",
+        ] {
             let e = endpoint_url_problem(Some(bad), None).unwrap_err();
             assert_eq!(e.problems[0].field, "--endpoint-url", "{bad}");
         }

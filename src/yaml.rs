@@ -166,8 +166,22 @@ fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
         if at >= col {
             continue;
         }
-        if content.starts_with("- ") {
-            // An item of a list: its index is the number of items above it at this column.
+        // `  - queue:` holds a key (column 4) inside a list item (column 2).
+        let mut rest = content;
+        let mut key_col = at;
+        while let Some(r) = rest.strip_prefix("- ") {
+            let trimmed = r.trim_start();
+            key_col += rest.len() - trimmed.len();
+            rest = trimmed;
+        }
+        if key_col < col
+            && let Some((k, _)) = rest.split_once(':')
+        {
+            parts.push(k.trim().trim_matches(['"', '\'']).to_string());
+            col = key_col;
+        }
+        if content.starts_with("- ") && at < col {
+            // The item's index: the items above it at this column, up to the list's parent.
             let index = lines[..i]
                 .iter()
                 .rev()
@@ -179,10 +193,8 @@ fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
                 .filter(|l| l.trim_start().starts_with("- "))
                 .count();
             parts.push(format!("[{index}]"));
-        } else if let Some((k, _)) = content.split_once(':') {
-            parts.push(k.trim().trim_matches(['"', '\'']).to_string());
+            col = at;
         }
-        col = at;
     }
     parts.reverse();
     let mut out = String::new();
@@ -224,5 +236,7 @@ mod tests {
         assert_eq!(d.field, "apps[1].queue.name");
         assert_eq!((d.first, d.second), (6, 8));
         assert!(no_duplicate_keys("apps:\n  - name: a\n  - name: b\n").is_ok());
+        let d = no_duplicate_keys("apps:\n  - queue:\n      name: a\n      name: b\n").unwrap_err();
+        assert_eq!(d.field, "apps[0].queue.name");
     }
 }

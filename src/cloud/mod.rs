@@ -172,7 +172,11 @@ fn endpoint_of(operation: &str) -> String {
     if let Some(url) = n.endpoint {
         return url;
     }
-    let region = if n.region.is_empty() { "<region>" } else { n.region.as_str() };
+    let region = if n.region.is_empty() {
+        "<region>"
+    } else {
+        n.region.as_str()
+    };
     match action_name(operation).split(':').next().unwrap_or_default() {
         "iam" => "https://iam.amazonaws.com".into(),
         "ecr" => format!("https://api.ecr.{region}.amazonaws.com"),
@@ -183,21 +187,26 @@ fn endpoint_of(operation: &str) -> String {
 /// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
 fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
-    Some(if timed_out || c.contains("timed out") || c.contains("timeout") {
-        "no answer in time"
-    } else if c.contains("connection refused") {
-        "connection refused"
-    } else if c.contains("dns error") || c.contains("lookup address") {
-        "the host name does not resolve (DNS)"
-    } else if c.contains("certificate") || c.contains("tls") {
-        "the TLS handshake failed"
-    } else if c.contains("connection reset") || c.contains("connection closed") || c.contains("broken pipe") {
-        "the connection was closed without an answer"
-    } else if c.contains("io error") || c.contains("connect") {
-        "the connection failed"
-    } else {
-        return None;
-    })
+    Some(
+        if timed_out || c.contains("timed out") || c.contains("timeout") {
+            "no answer in time"
+        } else if c.contains("connection refused") {
+            "connection refused"
+        } else if c.contains("dns error") || c.contains("lookup address") {
+            "the host name does not resolve (DNS)"
+        } else if c.contains("certificate") || c.contains("tls") {
+            "the TLS handshake failed"
+        } else if c.contains("connection reset")
+            || c.contains("connection closed")
+            || c.contains("broken pipe")
+        {
+            "the connection was closed without an answer"
+        } else if c.contains("io error") || c.contains("connect") {
+            "the connection failed"
+        } else {
+            return None;
+        },
+    )
 }
 
 /// A connection must open within `connect`, and a call answer within `call` (each attempt, and
@@ -285,7 +294,9 @@ impl CallError {
                     let why = match network_failure(&chain, timed_out) {
                         Some("no answer in time") => match network().call_timeout.as_secs() {
                             0 => "no answer in time".to_string(),
-                            s => format!("no answer in time (--connect-timeout, --call-timeout {s} s)"),
+                            s => format!(
+                                "no answer in time (--connect-timeout, --call-timeout {s} s)"
+                            ),
                         },
                         Some(why) => why.to_string(),
                         None => format!("no answer ({chain})"),

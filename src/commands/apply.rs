@@ -8,7 +8,6 @@ use crate::exec::{self, Status};
 use crate::output;
 use crate::plan::Plan;
 use serde_json::json;
-use std::time::Instant;
 
 /// Ask (or take --yes), then run the plan; None when the user declined. Ctrl-C stops with 130.
 pub async fn confirm_and_execute(
@@ -66,12 +65,12 @@ pub async fn run(
         return Ok(());
     }
     let n = plan.steps.len();
-    let start = Instant::now();
     let Some(report) = confirm_and_execute(ctx, on, plan, verb, force_conflicts).await? else {
         return Ok(());
     };
     let (read, mutating) = on.calls();
-    let seconds = start.elapsed().as_secs_f64();
+    // The executor's own clock: the time a person spent at the prompt is not the run's.
+    let seconds = report.seconds;
     if ctx.json() {
         output::json(&json!({
             "plan": Report::new(kind, &on.desired, plan, false),

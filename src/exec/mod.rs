@@ -92,6 +92,9 @@ impl Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub outcomes: Vec<Outcome>,
+    /// Wall time of the execution alone (a confirmation prompt before it is not counted).
+    #[serde(skip)]
+    pub seconds: f64,
 }
 
 impl Report {
@@ -132,6 +135,7 @@ pub async fn execute(
     opts: &Options,
     progress: &Progress,
 ) -> Report {
+    let start = Instant::now();
     let mut status: HashMap<&str, Status> = HashMap::new();
     let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
     loop {
@@ -198,6 +202,7 @@ pub async fn execute(
         }
     }
     Report {
+        seconds: start.elapsed().as_secs_f64(),
         outcomes: plan
             .steps
             .iter()

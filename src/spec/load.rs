@@ -145,7 +145,7 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
     }
     let mut problems: Vec<Problem> = validator()
         .iter_errors(&value)
-        .flat_map(|e| describe(&e))
+        .flat_map(|e| describe(&e, &[]))
         .collect();
     not_whole(&value, &mut Vec::new(), &mut problems);
     if !problems.is_empty() {
@@ -164,9 +164,10 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
 }
 
 /// Turn one schema violation into problems with a dotted field path and a fix.
-fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
+fn describe(e: &jsonschema::ValidationError<'_>, prefix: &[String]) -> Vec<Problem> {
     use jsonschema::error::ValidationErrorKind as K;
-    let segments = pointer_segments(e.instance_path().as_str());
+    let mut segments = prefix.to_vec();
+    segments.extend(pointer_segments(e.instance_path().as_str()));
     let field = dotted(&segments);
     let instance = e.instance();
     match e.kind() {
@@ -220,6 +221,30 @@ fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
                 format!("expected {expected}, found {found}"),
                 fix,
             )]
+        }
+        // An optional section (`anyOf: [section, null]`) that is present but wrong: say what is
+        // wrong inside it rather than "not valid under any of the schemas".
+        K::AnyOf { .. } if instance.is_object() || instance.is_array() => {
+            let mut node = schema_at(&segments).clone();
+            if let Some(obj) = node.as_object_mut() {
+                obj.insert("$defs".into(), schema()["$defs"].clone());
+            }
+            let inner: Vec<Problem> = jsonschema::validator_for(&node)
+                .map(|v| {
+                    v.iter_errors(instance)
+                        .flat_map(|e| describe(&e, &segments))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if inner.is_empty() {
+                vec![Problem::new(
+                    field,
+                    e.to_string(),
+                    "see `kedactl schema` for the allowed values",
+                )]
+            } else {
+                inner
+            }
         }
         K::Enum { .. } | K::OneOfNotValid { .. } | K::AnyOf { .. } | K::Constant { .. } => {
             let allowed = allowed_values(schema_at(&segments));
