@@ -219,17 +219,20 @@ pub fn whole_within(flag: &str, value: i128, min: u64, max: u64) -> Result<u64, 
 
 /// A duration flag's seconds within `min..=max` (`parse_duration` has already refused overflow).
 pub fn seconds_within(flag: &str, value: u64, min: u64, max: u64) -> Result<u64, Problem> {
-    if (min..=max).contains(&value) {
+    let message = if value > max {
+        format!(
+            "{} is longer than the limit of {}",
+            duration(value),
+            duration(max)
+        )
+    } else if value < min {
+        format!("{} is shorter than {}", duration(value), duration(min))
+    } else {
         return Ok(value);
-    }
+    };
     Err(Problem::new(
         flag,
-        format!(
-            "{} is outside the limits: from {} to {}",
-            duration(value),
-            duration(min),
-            duration(max)
-        ),
+        message,
         format!("use a duration from {} to {}", duration(min), duration(max)),
     ))
 }
@@ -324,7 +327,8 @@ mod tests {
             "NaN is not a finite number"
         );
         let p = seconds_within("--startup", 7_200, 0, 3_600).unwrap_err();
-        assert_eq!(p.message, "2h is outside the limits: from 0s to 1h");
+        assert_eq!(p.message, "2h is longer than the limit of 1h");
+        assert_eq!(p.fix, "use a duration from 0s to 1h");
         assert_eq!(duration(5_400), "1h30m");
         assert_eq!(duration(604_800), "7d");
         assert_eq!(parse_whole("-3"), Ok(-3));

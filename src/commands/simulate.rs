@@ -58,8 +58,11 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             "{s:?} is not a duration\n  fix: use seconds (90), or units like 90s, 30m, 2h, 1h30m"
         )
     };
-    let too_long =
-        || format!("{s:?} is too long\n  fix: use a duration of at most a few days, e.g. 2h");
+    let too_long = || {
+        format!(
+            "{s:?} is too long to count\n  fix: use a duration like 90s, 30m or 2h (each flag allows at most days)"
+        )
+    };
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<u64>().map_err(|_| too_long());
     }
