@@ -254,9 +254,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             }
         }
         // A rate run lasts its whole duration, including the last second.
-        if let Some(d) = Some(job.seconds).filter(|_| job.rate.is_some()) {
+        if job.rate.is_some() {
             tokio::time::sleep_until(tokio::time::Instant::from_std(
-                start + Duration::from_secs(d),
+                start + Duration::from_secs(job.seconds),
             ))
             .await;
         }

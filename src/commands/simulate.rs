@@ -168,38 +168,35 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
         if header {
             continue;
         }
-        let whole = |c: &str, max: u64| -> Result<u64, Problem> {
-            match c.parse::<u64>() {
-                Ok(v) if v <= max => Ok(v),
-                Err(_) if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) => {
-                    Err(trace_problem(
-                        format!("{name} line {n}: {c:?} is not a whole number from 0 to {max}"),
-                        "write counts and seconds as whole numbers (no sign, no decimals)",
-                    ))
-                }
-                // All digits, too large (or beyond u64).
-                _ => Err(trace_problem(
-                    format!("{name} line {n}: {c} is more than {max}"),
-                    "write at most 4294967295 arrivals per second, and seconds within the trace's 7 days",
-                )),
-            }
+        let not_whole = |c: &str, max: u64| {
+            trace_problem(
+                format!("{name} line {n}: {c:?} is not a whole number from 0 to {max}"),
+                "write counts and seconds as whole numbers (no sign, no decimals)",
+            )
+        };
+        let count = |c: &str| {
+            let v = digits(c).ok_or_else(|| not_whole(c, u32::MAX.into()))?;
+            u32::try_from(v).map_err(|_| {
+                trace_problem(
+                    format!("{name} line {n}: {c} is more than {} arrivals", u32::MAX),
+                    "write at most 4294967295 arrivals in one second",
+                )
+            })
         };
         match cells[..] {
-            [count] => {
+            [c] => {
                 if out.len() as u64 >= span {
                     return Err(beyond(n, format!("row {}", span + 1)));
                 }
-                out.push(whole(count, u64::from(u32::MAX))? as u32);
+                out.push(count(c)?);
             }
-            [t, count] => {
-                let t = match t.parse::<u64>() {
-                    Ok(t) if t >= span => return Err(beyond(n, format!("t={t}"))),
-                    Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
-                        return Err(beyond(n, format!("t={t}")));
-                    }
-                    _ => whole(t, span - 1)? as usize,
+            [t, c] => {
+                let t = match digits(t) {
+                    None => return Err(not_whole(t, span - 1)),
+                    Some(v) if v >= span => return Err(beyond(n, format!("t={t}"))),
+                    Some(v) => v as usize,
                 };
-                let count = whole(count, u64::from(u32::MAX))? as u32;
+                let count = count(c)?;
                 if out.len() <= t {
                     out.resize(t + 1, 0);
                 }
@@ -224,8 +221,15 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
     nonempty(out, name)
 }
 
+/// A cell of digits as a number (`u64::MAX` if it has more digits than fit); None otherwise.
+fn digits(cell: &str) -> Option<u64> {
+    (!cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| cell.parse().unwrap_or(u64::MAX))
+}
+
 /// A header cell: a name, not a number (`NaN` and `inf` parse as numbers: they are bad data).
 fn is_name(cell: &str) -> bool {
+    let cell = cell.trim_matches('"'); // spreadsheets quote their headers
     cell.starts_with(|c: char| c.is_alphabetic() || c == '_') && cell.parse::<f64>().is_err()
 }
 
@@ -465,6 +469,7 @@ mod tests {
         let p = |b: &str| parse_trace(b.as_bytes(), "t.csv");
         assert_eq!(p("t,count\n0,1\n").unwrap(), [1]);
         assert_eq!(p("\u{feff}time, arrivals\n\n1,2\n").unwrap(), [0, 2]);
+        assert_eq!(p("\"t\",\"count\"\n0,5\n").unwrap(), [5]);
         assert_eq!(p("0,4294967295\n1,1\n").unwrap(), [u32::MAX, 1]);
         // Rows for one second add up: checked, never wrapping to 0.
         assert_eq!(
@@ -479,11 +484,18 @@ mod tests {
         assert!(problem("NaN\n2\n").starts_with("t.csv line 1: \"NaN\""));
         assert!(problem("0,-1\n").starts_with("t.csv line 1: \"-1\""));
         assert!(problem("3\n4294967296\n").starts_with("t.csv line 2: 4294967296 is more"));
+        assert!(
+            problem("3\n99999999999999999999999\n")
+                .contains("line 2: 99999999999999999999999 is more")
+        );
+        assert!(problem("+3\n").starts_with("t.csv line 1: \"+3\" is not a whole number"));
         assert_eq!(
             problem("0,1\n4000000000,1\n"),
             "t.csv line 2: t=4000000000 is beyond the 7d (604800 s) a simulation covers"
         );
-        assert!(problem("99999999999999999999999,1").contains("beyond the 7d"));
+        assert!(
+            problem("99999999999999999999999,1").contains("t=99999999999999999999999 is beyond")
+        );
         assert!(problem("604800,1").contains("line 1: t=604800 is beyond"));
         assert_eq!(p("604799,1").unwrap().len(), 604_800);
         let rows = "0\n".repeat(604_801);
