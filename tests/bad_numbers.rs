@@ -433,6 +433,11 @@ fn bad_numbers_fail_cleanly_before_any_connection() {
         0,
         "input errors are found before any AWS call"
     );
+    // Control: numbers within the limits do reach the endpoint (so the 0 above means something).
+    let control = aws(&endpoint, "control", &["load", "--count", "5"], 4, &[]);
+    let o = run_capped(&s, &control.args, &control.env);
+    assert_ne!(o.code, Some(3), "{}", o.stderr);
+    assert!(connections.load(Ordering::SeqCst) > 0, "{}", o.stderr);
 }
 
 /// A replica count beyond int32 in kedactl.yaml: refused by the config checks or simulated in
@@ -467,5 +472,38 @@ fn huge_max_replicas_never_sizes_memory() {
         Some(0) => assert!(o.stdout.contains("max replicas"), "{}", o.stdout),
         Some(3) => assert!(o.stderr.contains("maxReplicas"), "{}", o.stderr),
         other => panic!("exit {other:?}: {}", o.stderr),
+    }
+}
+
+/// The limits `--help` states are the ones `src/limits.rs` enforces.
+#[test]
+fn help_states_the_limits() {
+    use clap::CommandFactory;
+    use kedactl::limits as l;
+    let cli = kedactl::cli::Cli::command();
+    let help = |cmd: &str, flag: &str| {
+        let sub = cli.find_subcommand(cmd).unwrap();
+        let arg = sub.get_arguments().find(|a| a.get_long() == Some(flag));
+        arg.and_then(|a| a.get_help()).unwrap().to_string()
+    };
+    for (cmd, flag, limit) in [
+        ("load", "count", l::MAX_LOAD_COUNT.to_string()),
+        ("load", "rate", l::number(l::LOAD_RATE.max)),
+        ("load", "duration", l::duration(l::MAX_LOAD_SECONDS)),
+        ("load", "concurrency", l::MAX_LOAD_CONCURRENCY.to_string()),
+        ("simulate", "rate", l::number(l::SIM_RATE.max)),
+        ("simulate", "duration", l::duration(l::MAX_SIM_SECONDS)),
+        ("simulate", "trace", l::duration(l::MAX_SIM_SECONDS)),
+        ("simulate", "trace", l::bytes(l::MAX_TRACE_BYTES)),
+        ("simulate", "pod-rate", l::number(l::POD_RATE.max)),
+        ("simulate", "startup", l::duration(l::MAX_STARTUP_SECONDS)),
+        ("simulate", "price", l::number(l::PRICE.max)),
+        ("scale", "current", l::MAX_INT32.to_string()),
+    ] {
+        let text = help(cmd, flag);
+        assert!(
+            text.contains(&limit),
+            "{cmd} --{flag}: {text:?} lacks {limit}"
+        );
     }
 }

@@ -19,13 +19,13 @@ Examples:
 Placeholders in --body: {i} the message number (0, 1, ...), {n} a work size like the seed's
 (1-38, sometimes 40), from --seed.")]
 pub struct Args {
-    /// Send this many messages, then stop
+    /// Send this many messages, then stop (at most 10000000)
     #[arg(long, conflicts_with_all = ["rate", "duration"], required_unless_present = "rate", value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub count: Option<i128>,
-    /// Messages per second (with --duration)
+    /// Messages per second, at most 3000 (with --duration)
     #[arg(long, requires = "duration", value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub rate: Option<f64>,
-    /// How long to send at --rate: 90s, 10m, 1h
+    /// How long to send at --rate: 90s, 10m, 1h (at most 1d)
     #[arg(long, value_parser = super::simulate::parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub duration: Option<u64>,
     /// Message body
@@ -34,7 +34,7 @@ pub struct Args {
     /// Seed of {n}
     #[arg(long, default_value_t = 1, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub seed: i128,
-    /// Batches (of up to 10 messages) in flight at once
+    /// Batches (of up to 10 messages) in flight at once, 1 to 256
     #[arg(long, default_value_t = 8, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub concurrency: i128,
 }

@@ -25,7 +25,8 @@ pub struct Args {
     /// Make one decision (and apply it unless --dry-run) and exit
     #[arg(long)]
     pub once: bool,
-    /// Replicas the Deployment has now (--dry-run; otherwise read from the cluster)
+    /// Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the
+    /// cluster)
     #[arg(long, value_name = "N", requires = "dry_run", value_parser = crate::limits::parse_whole, allow_negative_numbers = true)]
     pub current: Option<i128>,
     /// Scale even though a ScaledObject or HPA already scales the Deployment

@@ -21,25 +21,26 @@ pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)
     #[arg(long, value_enum, default_value = "spikes")]
     pub shape: Shape,
-    /// Mean arrivals per second for --shape
+    /// Mean arrivals per second for --shape (at most 100000)
     #[arg(long, default_value_t = 2.0, value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub rate: f64,
-    /// Length of the --shape pattern: 90s, 30m, 2h, 1h30m
+    /// Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)
     #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub duration: u64,
     /// Seed of the spikes pattern
     #[arg(long, default_value_t = 1, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub seed: i128,
     /// Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count`
+    /// (at most 7d of seconds, 16 MiB)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Messages one pod completes per second
+    /// Messages one pod completes per second (at most 100000)
     #[arg(long, default_value_t = 1.0, value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub pod_rate: f64,
-    /// Time from pod creation until it processes messages: 30s, 2m
+    /// Time from pod creation until it processes messages: 30s, 2m (at most 1h)
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub startup: u64,
-    /// Price of one pod-hour in dollars, to show cost
+    /// Price of one pod-hour in dollars, to show cost (at most 1000)
     #[arg(long, value_name = "USD", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub price: Option<f64>,
     /// Write an SVG chart of queue depth and replicas
