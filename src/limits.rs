@@ -196,7 +196,7 @@ pub fn parse_whole(s: &str) -> Result<i128, String> {
         .map_err(|_| format!("{s:?} is not a whole number\n  fix: write digits only, e.g. 10"))
 }
 
-/// The parser of a decimal flag: NaN and inf parse, and `number_within` refuses them by name.
+/// The parser of a decimal flag: NaN and inf parse, and `Decimal::check` refuses them by name.
 pub fn parse_number(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
