@@ -390,13 +390,13 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
         }
         'kedactl;simulate' {
             [CompletionResult]::new('--shape', '--shape', [CompletionResultType]::ParameterName, 'A built-in arrival pattern (ignored with --trace)')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Mean arrivals per second for --shape')
-            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Mean arrivals per second for --shape (at most 100000)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the spikes pattern')
-            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count`')
-            [CompletionResult]::new('--pod-rate', '--pod-rate', [CompletionResultType]::ParameterName, 'Messages one pod completes per second')
-            [CompletionResult]::new('--startup', '--startup', [CompletionResultType]::ParameterName, 'Time from pod creation until it processes messages: 30s, 2m')
-            [CompletionResult]::new('--price', '--price', [CompletionResultType]::ParameterName, 'Price of one pod-hour in dollars, to show cost')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count` (at most 7d of seconds, 16 MiB)')
+            [CompletionResult]::new('--pod-rate', '--pod-rate', [CompletionResultType]::ParameterName, 'Messages one pod completes per second (at most 100000)')
+            [CompletionResult]::new('--startup', '--startup', [CompletionResultType]::ParameterName, 'Time from pod creation until it processes messages: 30s, 2m (at most 1h)')
+            [CompletionResult]::new('--price', '--price', [CompletionResultType]::ParameterName, 'Price of one pod-hour in dollars, to show cost (at most 1000)')
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of queue depth and replicas')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Run the same arrivals with another kedactl.yaml and show both')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
@@ -456,12 +456,12 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;load' {
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send this many messages, then stop')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second (with --duration)')
-            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to send at --rate: 90s, 10m, 1h')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send this many messages, then stop (at most 10000000)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second, at most 3000 (with --duration)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to send at --rate: 90s, 10m, 1h (at most 1d)')
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Message body')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of {n}')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Batches (of up to 10 messages) in flight at once')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Batches (of up to 10 messages) in flight at once, 1 to 256')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -519,7 +519,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;scale' {
-            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now (--dry-run; otherwise read from the cluster)')
+            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -403,13 +403,13 @@ burst\t'All of the duration\'s messages at once, at t = 0'
 ramp\t'From 0 up to twice the rate'
 sine\t'A wave around the rate (three periods over the duration)'
 spikes\t'A low base with random bursts (repeatable with --seed)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l rate -d 'Mean arrivals per second for --shape' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l duration -d 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l rate -d 'Mean arrivals per second for --shape (at most 100000)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l duration -d 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l seed -d 'Seed of the spikes pattern' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l trace -d 'Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count`' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l pod-rate -d 'Messages one pod completes per second' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 'Time from pod creation until it processes messages: 30s, 2m' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l trace -d 'Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count` (at most 7d of seconds, 16 MiB)' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l pod-rate -d 'Messages one pod completes per second (at most 100000)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 'Time from pod creation until it processes messages: 30s, 2m (at most 1h)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost (at most 1000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
@@ -470,12 +470,12 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s v -l verbos
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l count -d 'Send this many messages, then stop' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l rate -d 'Messages per second (with --duration)' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l duration -d 'How long to send at --rate: 90s, 10m, 1h' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l count -d 'Send this many messages, then stop (at most 10000000)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l rate -d 'Messages per second, at most 3000 (with --duration)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l duration -d 'How long to send at --rate: 90s, 10m, 1h (at most 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l body -d 'Message body' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l seed -d 'Seed of {n}' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once, 1 to 256' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -534,7 +534,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now (--dry-run; otherwise read from the cluster)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"

@@ -1,6 +1,7 @@
 //! Limits in one place: every number a user can type has a bound here, and every file kedactl
 //! reads is read through `read_bounded`, so no input can make it hang or eat the machine.
 
+use crate::spec::Problem;
 use std::io::Read;
 use std::path::Path;
 
@@ -117,6 +118,185 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+// simulate, load, scale
+//
+// A flag's text that is not a number at all (`abc`, `1.5` where a count goes, an unknown
+// duration unit, more digits than any limit) is a usage error from the parser: exit 2. A number
+// outside its flag's limits (negative, zero, NaN, infinite, too large) is a `Problem` naming the
+// flag, the limits and a fix: exit 3, like a config field out of range, found before any AWS
+// call. The parsers below accept any sign and size so the limit checks see every number.
+
+/// `load --count`: ten million messages is far beyond any load test of one queue (the seed's
+/// script sends hundreds) and still sends in minutes; more is a typo.
+pub const MAX_LOAD_COUNT: u64 = 10_000_000;
+/// `load --rate`. A FIFO queue takes 300 SendMessageBatch calls a second (3,000 messages)
+/// without high-throughput mode; a standard queue takes more, but one caller's steady rate is
+/// bounded by its round trips too, and a higher rate would silently fall behind.
+pub const LOAD_RATE: Decimal = Decimal {
+    flag: "--rate",
+    noun: "rate",
+    unit: "msg/s",
+    zero_ok: false,
+    max: 3_000.0,
+};
+/// `load --duration`: one day; a longer soak is several runs.
+pub const MAX_LOAD_SECONDS: u64 = 86_400;
+/// `load --concurrency`: batches in flight (each holds a connection).
+pub const MAX_LOAD_CONCURRENCY: u64 = 256;
+/// The longest span `simulate` plays (7 days, one tick a second): bounds its time and memory
+/// (the timeline holds one entry a second), whatever the trace, --duration or replica counts.
+pub const MAX_SIM_SECONDS: u64 = 604_800;
+/// `simulate --rate`, mean arrivals per second: far above what one SQS consumer group sees.
+pub const SIM_RATE: Decimal = Decimal {
+    flag: "--rate",
+    noun: "rate",
+    unit: "msg/s",
+    zero_ok: true,
+    max: 100_000.0,
+};
+/// `simulate --pod-rate`, messages one pod completes per second.
+pub const POD_RATE: Decimal = Decimal {
+    flag: "--pod-rate",
+    noun: "rate",
+    unit: "msg/s",
+    zero_ok: false,
+    max: 100_000.0,
+};
+/// `simulate --startup`: a pod that takes over an hour to start is a broken pod.
+pub const MAX_STARTUP_SECONDS: u64 = 3_600;
+/// `simulate --price`, dollars per pod-hour: above the largest EC2 instance's on-demand price.
+pub const PRICE: Decimal = Decimal {
+    flag: "--price",
+    noun: "price",
+    unit: "$/pod-hour",
+    zero_ok: true,
+    max: 1_000.0,
+};
+
+/// A decimal flag's limits: finite, above 0 (or at least 0 with `zero_ok`), at most `max`.
+pub struct Decimal {
+    pub flag: &'static str,
+    /// What the number is, for "0 is not a positive rate".
+    pub noun: &'static str,
+    pub unit: &'static str,
+    pub zero_ok: bool,
+    pub max: f64,
+}
+
+impl Decimal {
+    /// The one check of every rate and price flag.
+    pub fn check(&self, value: f64) -> Result<f64, Problem> {
+        let low = if self.zero_ok {
+            value >= 0.0
+        } else {
+            value > 0.0
+        };
+        if low && value <= self.max {
+            return Ok(value); // NaN fails both comparisons
+        }
+        let (max, unit) = (number(self.max), self.unit);
+        let message = if !value.is_finite() {
+            format!("{} is not a finite number", number(value))
+        } else if value > self.max {
+            format!("{} is above the limit of {max} {unit}", number(value))
+        } else if self.zero_ok {
+            format!("{} is not a {} (it is negative)", number(value), self.noun)
+        } else {
+            format!("{} is not a positive {}", number(value), self.noun)
+        };
+        let from = if self.zero_ok {
+            "from 0"
+        } else {
+            "greater than 0 and"
+        };
+        let to = if self.zero_ok { "to" } else { "at most" };
+        Err(Problem::new(
+            self.flag,
+            message,
+            format!("use a number {from} {to} {max} {unit}"),
+        ))
+    }
+}
+
+/// A decimal as people write it: `2.5`, `3000`, `1e30` (not thirty zeros), `NaN`, `inf`.
+pub fn number(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-4..1e9).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// The parser of a whole-number flag: any integer, even negative or beyond u64, so that
+/// `whole_within` names the flag and its limits; only text that is no integer is refused here.
+pub fn parse_whole(s: &str) -> Result<i128, String> {
+    s.trim()
+        .parse::<i128>()
+        .map_err(|_| format!("{s:?} is not a whole number\n  fix: write digits only, e.g. 10"))
+}
+
+/// The parser of a decimal flag: NaN and inf parse, and `Decimal::check` refuses them by name.
+pub fn parse_number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{s:?} is not a number\n  fix: write a decimal number, e.g. 2.5"))
+}
+
+/// `value` within `min..=max`, or a problem naming `flag` and the range.
+pub fn whole_within(flag: &str, value: i128, min: u64, max: u64) -> Result<u64, Problem> {
+    u64::try_from(value)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            Problem::new(
+                flag,
+                format!("{value} is not a whole number from {min} to {max}"),
+                format!("use a whole number from {min} to {max}"),
+            )
+        })
+}
+
+/// A duration flag's seconds within `min..=max` (`parse_duration` has already refused overflow).
+pub fn seconds_within(flag: &str, value: u64, min: u64, max: u64) -> Result<u64, Problem> {
+    let message = if value > max {
+        format!(
+            "{} is longer than the limit of {}",
+            duration(value),
+            duration(max)
+        )
+    } else if value < min {
+        format!("{} is shorter than {}", duration(value), duration(min))
+    } else {
+        return Ok(value);
+    };
+    Err(Problem::new(
+        flag,
+        message,
+        format!("use a duration from {} to {}", duration(min), duration(max)),
+    ))
+}
+
+/// Seconds as the flags write them: `90s`, `30m`, `1h30m`, `7d`.
+pub fn duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut left = secs;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if left >= size {
+            out.push_str(&format!("{}{unit}", left / size));
+            left %= size;
+        }
+    }
+    out
+}
+
+/// Keep `r`'s value, or push its problem: so one run reports every bad flag at once.
+pub fn collect<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<T> {
+    r.map_err(|p| problems.push(p)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +337,55 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_outside_their_limits_name_the_flag() {
+        assert_eq!(whole_within("--count", 5, 1, 10), Ok(5));
+        for bad in [-1, 0, 11, i128::from(u64::MAX) + 1] {
+            let p = whole_within("--count", bad, 1, 10).unwrap_err();
+            assert_eq!(p.field, "--count");
+            assert_eq!(
+                p.message,
+                format!("{bad} is not a whole number from 1 to 10")
+            );
+            assert_eq!(p.fix, "use a whole number from 1 to 10");
+        }
+        assert_eq!(LOAD_RATE.check(2.5), Ok(2.5));
+        assert_eq!(PRICE.check(0.0), Ok(0.0));
+        for bad in [
+            0.0,
+            -1.0,
+            3_000.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let p = LOAD_RATE.check(bad).unwrap_err();
+            assert_eq!(p.field, "--rate");
+            assert_eq!(p.fix, "use a number greater than 0 and at most 3000 msg/s");
+        }
+        let p = LOAD_RATE.check(1e30).unwrap_err();
+        assert_eq!(p.message, "1e30 is above the limit of 3000 msg/s");
+        assert_eq!(
+            LOAD_RATE.check(0.0).unwrap_err().message,
+            "0 is not a positive rate"
+        );
+        let p = PRICE.check(-1.0).unwrap_err();
+        assert_eq!(p.message, "-1 is not a price (it is negative)");
+        assert_eq!(p.fix, "use a number from 0 to 1000 $/pod-hour");
+        assert_eq!(
+            PRICE.check(f64::NAN).unwrap_err().message,
+            "NaN is not a finite number"
+        );
+        let p = seconds_within("--startup", 7_200, 0, 3_600).unwrap_err();
+        assert_eq!(p.message, "2h is longer than the limit of 1h");
+        assert_eq!(p.fix, "use a duration from 0s to 1h");
+        assert_eq!(duration(5_400), "1h30m");
+        assert_eq!(duration(604_800), "7d");
+        assert_eq!(parse_whole("-3"), Ok(-3));
+        assert!(parse_whole("1.5").unwrap_err().contains("fix:"));
+        assert!(parse_number("NaN").unwrap().is_nan());
+        assert!(parse_number("lots").unwrap_err().contains("fix:"));
     }
 }

@@ -4,6 +4,7 @@ use crate::ctx::Ctx;
 use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
 use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync, keda_poll};
+use crate::spec::Problems;
 use std::time::{Duration, Instant};
 
 /// Scale the app's Deployment on its queue with KEDA's and the HPA's exact rules (or, with
@@ -24,9 +25,10 @@ pub struct Args {
     /// Make one decision (and apply it unless --dry-run) and exit
     #[arg(long)]
     pub once: bool,
-    /// Replicas the Deployment has now (--dry-run; otherwise read from the cluster)
-    #[arg(long, value_name = "N", requires = "dry_run")]
-    pub current: Option<u32>,
+    /// Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the
+    /// cluster)
+    #[arg(long, value_name = "N", requires = "dry_run", value_parser = crate::limits::parse_whole, allow_negative_numbers = true)]
+    pub current: Option<i128>,
     /// Scale even though a ScaledObject or HPA already scales the Deployment
     #[arg(long)]
     pub force: bool,
@@ -136,6 +138,15 @@ async fn follow(
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    // Replicas are an int32 in the Deployment's /scale; checked before any call.
+    let current = args
+        .current
+        .map(|n| crate::limits::whole_within("--current", n, 0, crate::limits::MAX_INT32.into()))
+        .transpose()
+        .map_err(|p| Problems {
+            origin: "flags".into(),
+            problems: vec![p],
+        })?;
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     let p = Params::from_spec(&app.scaling);
@@ -180,7 +191,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     };
     let current = match target.current().await? {
         Some(n) => n,
-        None => args.current.unwrap_or(0),
+        None => current.map_or(0, |n| n as u32),
     };
 
     let mut state = State::new(current.min(p.max), 0);

@@ -1,10 +1,12 @@
 use super::app_queue::pick;
 use crate::ctx::Ctx;
+use crate::limits::{self, ReadError};
 use crate::output::{self, API_VERSION, chart};
 use crate::scaling::Params;
-use crate::scaling::simulate::{Run, Shape, Workload, shape, simulate};
+use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simulate};
 use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
+use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -20,26 +22,27 @@ pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)
     #[arg(long, value_enum, default_value = "spikes")]
     pub shape: Shape,
-    /// Mean arrivals per second for --shape
-    #[arg(long, default_value_t = 2.0, value_name = "MSG/S")]
+    /// Mean arrivals per second for --shape (at most 100000)
+    #[arg(long, default_value_t = 2.0, value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub rate: f64,
-    /// Length of the --shape pattern: 90s, 30m, 2h, 1h30m
-    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    /// Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub duration: u64,
     /// Seed of the spikes pattern
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[arg(long, default_value_t = 1, value_parser = limits::parse_whole, allow_negative_numbers = true)]
+    pub seed: i128,
     /// Arrivals per second from a file: JSON array, or CSV with one count per line or `t,count`
+    /// (at most 7d of seconds, 16 MiB)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Messages one pod completes per second
-    #[arg(long, default_value_t = 1.0, value_name = "MSG/S")]
+    /// Messages one pod completes per second (at most 100000)
+    #[arg(long, default_value_t = 1.0, value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub pod_rate: f64,
-    /// Time from pod creation until it processes messages: 30s, 2m
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    /// Time from pod creation until it processes messages: 30s, 2m (at most 1h)
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub startup: u64,
-    /// Price of one pod-hour in dollars, to show cost
-    #[arg(long, value_name = "USD")]
+    /// Price of one pod-hour in dollars, to show cost (at most 1000)
+    #[arg(long, value_name = "USD", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub price: Option<f64>,
     /// Write an SVG chart of queue depth and replicas
     #[arg(long, value_name = "FILE.svg")]
@@ -49,11 +52,21 @@ pub struct Args {
     pub compare: Option<PathBuf>,
 }
 
+/// `90`, `90s`, `30m`, `1h30m`, `1d` as seconds; a value too long to count is refused here,
+/// the flag's own limit later (see `limits::seconds_within`).
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let bad =
-        || format!("{s:?} is not a duration: use seconds (90), or units like 90s, 30m, 2h, 1h30m");
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(n);
+    let bad = || {
+        format!(
+            "{s:?} is not a duration\n  fix: use seconds (90), or units like 90s, 30m, 2h, 1h30m"
+        )
+    };
+    let too_long = || {
+        format!(
+            "{s:?} is too long to count\n  fix: use a duration like 90s, 30m or 2h (each flag allows at most days)"
+        )
+    };
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u64>().map_err(|_| too_long());
     }
     let (mut total, mut num) = (0u64, String::new());
     for c in s.chars() {
@@ -68,8 +81,14 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             'd' => 86_400,
             _ => return Err(bad()),
         };
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        total += n * unit;
+        if num.is_empty() {
+            return Err(bad());
+        }
+        let n: u64 = num.parse().map_err(|_| too_long())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|n| total.checked_add(n))
+            .ok_or_else(too_long)?;
         num.clear();
     }
     if !num.is_empty() || s.is_empty() {
@@ -78,110 +97,227 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     Ok(total)
 }
 
-fn invalid(field: &str, message: String, fix: &str) -> anyhow::Error {
+fn trace_problem(message: String, fix: &str) -> Problem {
+    Problem::new("--trace", message, fix)
+}
+
+fn problems(problems: Vec<Problem>) -> anyhow::Error {
     Problems {
         origin: "flags".into(),
-        problems: vec![Problem::new(field, message, fix)],
+        problems,
     }
     .into()
 }
 
-/// Per-second arrivals from a JSON array or CSV.
+/// Per-second arrivals from a trace file (see `parse_trace`), read within `MAX_TRACE_BYTES`.
 pub fn read_trace(path: &Path) -> anyhow::Result<Vec<u32>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        invalid(
-            "--trace",
-            format!("cannot read {}: {e}", path.display()),
-            "pass an existing file",
-        )
+    let bytes = limits::read_bounded(path, limits::MAX_TRACE_BYTES).map_err(|e| {
+        let fix = match e {
+            ReadError::TooLarge { .. } => "trim the trace, or sum it into one count per second",
+            ReadError::Unreadable { .. } => "pass an existing, readable file",
+            _ => "pass a regular file: a CSV or a JSON array",
+        };
+        problems(vec![trace_problem(e.to_string(), fix)])
     })?;
+    parse_trace(&bytes, &path.display().to_string()).map_err(|p| problems(vec![p]))
+}
+
+/// Per-second arrivals from a JSON array, or CSV with one count per line or `t,count` rows
+/// (rows for the same second add up). At most `MAX_SIM_SECONDS` seconds, so a trace can never
+/// size an allocation beyond that; `name` is the file, for messages.
+pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
+    let span = limits::MAX_SIM_SECONDS;
+    let beyond = |line: usize, what: String| {
+        trace_problem(
+            format!(
+                "{name} line {line}: {what} is beyond the {} ({span} s) a simulation covers",
+                limits::duration(span)
+            ),
+            "cut the trace to at most 7 days, one count per second",
+        )
+    };
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| {
+            trace_problem(
+                format!("{name} is not UTF-8 text ({e})"),
+                "pass a CSV or JSON text file",
+            )
+        })?
+        .trim_start_matches('\u{feff}');
     if text.trim_start().starts_with('[') {
-        return serde_json::from_str::<Vec<u32>>(&text).map_err(|e| {
-            invalid(
-                "--trace",
-                format!("{}: {e}", path.display()),
+        let out = serde_json::from_str::<Vec<u32>>(text).map_err(|e| {
+            trace_problem(
+                format!("{name}: {e}"),
                 "use a JSON array of whole numbers, one per second",
             )
-        });
+        })?;
+        if out.len() as u64 > span {
+            return Err(beyond(1, format!("entry {}", span + 1)));
+        }
+        return nonempty(out, name);
     }
     let mut out: Vec<u32> = Vec::new();
+    let mut first = true;
     for (i, line) in text.lines().enumerate() {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if line.trim().is_empty() || (i == 0 && cells.iter().any(|c| c.parse::<f64>().is_err())) {
-            continue; // blank line or header
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
         }
-        let parse = |c: &str| {
-            c.parse::<u32>().map_err(|_| {
-                invalid(
-                    "--trace",
-                    format!(
-                        "{} line {}: {c:?} is not a whole number",
-                        path.display(),
-                        i + 1
-                    ),
-                    "write counts as whole numbers",
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        // Only a row of names (`t,count`) is a header; a bad first row of numbers is an error.
+        let header = first && cells.iter().all(|c| is_name(c));
+        first = false;
+        if header {
+            continue;
+        }
+        let not_whole = |c: &str, max: u64| {
+            trace_problem(
+                format!("{name} line {n}: {c:?} is not a whole number from 0 to {max}"),
+                "write counts and seconds as whole numbers (no sign, no decimals)",
+            )
+        };
+        let count = |c: &str| {
+            let v = digits(c).ok_or_else(|| not_whole(c, u32::MAX.into()))?;
+            u32::try_from(v).map_err(|_| {
+                trace_problem(
+                    format!("{name} line {n}: {c} is more than {} arrivals", u32::MAX),
+                    "write at most 4294967295 arrivals in one second",
                 )
             })
         };
         match cells[..] {
-            [n] => out.push(parse(n)?),
-            [t, n] => {
-                let t = parse(t)? as usize;
+            [c] => {
+                if out.len() as u64 >= span {
+                    return Err(beyond(n, format!("row {}", span + 1)));
+                }
+                out.push(count(c)?);
+            }
+            [t, c] => {
+                let t = match digits(t) {
+                    None => return Err(not_whole(t, span - 1)),
+                    Some(v) if v >= span => return Err(beyond(n, format!("t={t}"))),
+                    Some(v) => v as usize,
+                };
+                let count = count(c)?;
                 if out.len() <= t {
                     out.resize(t + 1, 0);
                 }
-                out[t] += parse(n)?;
+                out[t] = out[t].checked_add(count).ok_or_else(|| {
+                    trace_problem(
+                        format!(
+                            "{name} line {n}: second {t} adds up to more than {} arrivals",
+                            u32::MAX
+                        ),
+                        "write at most 4294967295 arrivals per second in total",
+                    )
+                })?;
             }
             _ => {
-                return Err(invalid(
-                    "--trace",
-                    format!(
-                        "{} line {}: expected `count` or `t,count`",
-                        path.display(),
-                        i + 1
-                    ),
+                return Err(trace_problem(
+                    format!("{name} line {n}: expected `count` or `t,count`"),
                     "one or two columns",
                 ));
             }
         }
     }
+    nonempty(out, name)
+}
+
+/// A cell of digits as a number (`u64::MAX` if it has more digits than fit); None otherwise.
+fn digits(cell: &str) -> Option<u64> {
+    (!cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| cell.parse().unwrap_or(u64::MAX))
+}
+
+/// A header cell: a name, not a number (`NaN` and `inf` parse as numbers: they are bad data).
+fn is_name(cell: &str) -> bool {
+    let cell = cell.trim_matches('"'); // spreadsheets quote their headers
+    cell.starts_with(|c: char| c.is_alphabetic() || c == '_') && cell.parse::<f64>().is_err()
+}
+
+fn nonempty(out: Vec<u32>, name: &str) -> Result<Vec<u32>, Problem> {
     if out.is_empty() {
-        return Err(invalid(
-            "--trace",
-            format!("{} has no arrivals", path.display()),
+        return Err(trace_problem(
+            format!("{name} has no arrivals"),
             "one count per second, e.g. a CSV column",
         ));
     }
     Ok(out)
 }
 
-pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    if !(args.pod_rate > 0.0 && args.pod_rate.is_finite()) {
-        return Err(invalid(
-            "--pod-rate",
-            format!("{} is not a positive rate", args.pod_rate),
-            "use messages per second per pod, e.g. 0.5",
-        ));
-    }
-    if !(args.rate >= 0.0 && args.rate.is_finite()) {
-        return Err(invalid(
+/// The flags as numbers within their limits.
+struct Checked {
+    rate: f64,
+    duration: u64,
+    seed: u64,
+    pod_rate: f64,
+    startup: u64,
+    price: Option<f64>,
+}
+
+fn check(args: &Args) -> Result<Checked, anyhow::Error> {
+    let mut found = Vec::new();
+    let p = &mut found;
+    let rate = limits::collect(p, limits::SIM_RATE.check(args.rate));
+    let duration = limits::collect(
+        p,
+        limits::seconds_within("--duration", args.duration, 1, limits::MAX_SIM_SECONDS),
+    );
+    let seed = limits::collect(p, limits::whole_within("--seed", args.seed, 0, u64::MAX));
+    let pod_rate = limits::collect(p, limits::POD_RATE.check(args.pod_rate));
+    let startup = limits::collect(
+        p,
+        limits::seconds_within("--startup", args.startup, 0, limits::MAX_STARTUP_SECONDS),
+    );
+    let price = args
+        .price
+        .map(|v| limits::collect(p, limits::PRICE.check(v)));
+    // A burst puts the whole duration's messages in its first second, one u32 count.
+    if let (Shape::Burst, None, Some(r), Some(d)) = (args.shape, &args.trace, rate, duration)
+        && (r * d as f64).round() > f64::from(u32::MAX)
+    {
+        found.push(Problem::new(
             "--rate",
-            format!("{} is not a rate", args.rate),
-            "use messages per second, e.g. 2",
+            format!(
+                "a burst of {} msg/s × {} is more than {} messages at once",
+                limits::number(r),
+                limits::duration(d),
+                u32::MAX
+            ),
+            "lower --rate or --duration",
         ));
     }
+    match (rate, duration, seed, pod_rate, startup, price) {
+        (Some(rate), Some(duration), Some(seed), Some(pod_rate), Some(startup), price)
+            if found.is_empty() =>
+        {
+            Ok(Checked {
+                rate,
+                duration,
+                seed,
+                pod_rate,
+                startup,
+                price: price.flatten(),
+            })
+        }
+        _ => Err(problems(found)),
+    }
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    let c = check(&args)?;
     let (spec, source) = ctx.spec_offline()?;
     let app_name = ctx.global.overrides.app.app.as_deref();
     let app = pick(&spec, app_name, &source)?;
     let arrivals = match &args.trace {
         Some(path) => read_trace(path)?,
-        None => shape(args.shape, args.rate, args.duration.max(1), args.seed),
+        None => shape(args.shape, c.rate, c.duration, c.seed),
     };
     let workload = Workload {
         arrivals,
-        pod_rate: args.pod_rate,
-        startup: args.startup,
-        price_per_pod_hour: args.price,
+        pod_rate: c.pod_rate,
+        startup: c.startup,
+        price_per_pod_hour: c.price,
         settle_limit: 7200,
     };
     let main = simulate(&Params::from_spec(&app.scaling), &workload);
@@ -207,21 +343,41 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ctx.note(format!("chart: {}", path.display()));
     }
     if ctx.json() {
-        let one = |r: &Run| json!({ "timeline": r.timeline, "summary": r.summary });
-        let mut doc = json!({
-            "apiVersion": API_VERSION,
-            "kind": "Simulation",
-            "input": { "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup },
+        // Serialized straight from the runs: a 7-day timeline as a `Value` tree took ~600 MB.
+        return output::json(&Doc {
+            api_version: API_VERSION,
+            kind: "Simulation",
+            input: json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup }),
+            timeline: &main.timeline,
+            summary: &main.summary,
+            compare: other.as_ref().map(|(name, run)| Compare {
+                timeline: &run.timeline,
+                summary: &run.summary,
+                source: name,
+            }),
         });
-        doc["timeline"] = json!(main.timeline);
-        doc["summary"] = json!(main.summary);
-        if let Some((name, run)) = &other {
-            doc["compare"] = one(run);
-            doc["compare"]["source"] = json!(name);
-        }
-        return output::json(&doc);
     }
     output::text(&table(&args, &runs, workload.arrivals.len() as u64))
+}
+
+/// `simulate -o json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Doc<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    input: serde_json::Value,
+    timeline: &'a [Tick],
+    summary: &'a Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<Compare<'a>>,
+}
+
+#[derive(Serialize)]
+struct Compare<'a> {
+    timeline: &'a [Tick],
+    summary: &'a Summary,
+    source: &'a str,
 }
 
 fn describe_input(args: &Args) -> String {
@@ -305,8 +461,95 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(1800));
         assert_eq!(parse_duration("1h30m"), Ok(5400));
         assert_eq!(parse_duration("1d"), Ok(86_400));
-        for bad in ["", "m", "1x", "1h30", "-5"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+        for bad in ["", "m", "1x", "1h30", "-5", "h5"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(
+                err.contains("is not a duration") && err.contains("fix:"),
+                "{err}"
+            );
+        }
+        // Overflow is refused, not wrapped to a small number.
+        for long in [
+            "18446744073709551616",
+            "5124095576030432h",
+            "213503982334601d99999s",
+        ] {
+            assert!(
+                parse_duration(long).unwrap_err().contains("too long"),
+                "{long}"
+            );
+        }
+        assert_eq!(parse_duration("18446744073709551615"), Ok(u64::MAX));
+    }
+
+    fn problem(bytes: &str) -> String {
+        parse_trace(bytes.as_bytes(), "t.csv").unwrap_err().message
+    }
+
+    #[test]
+    fn trace_defects_name_the_line() {
+        let p = |b: &str| parse_trace(b.as_bytes(), "t.csv");
+        assert_eq!(p("t,count\n0,1\n").unwrap(), [1]);
+        assert_eq!(p("\u{feff}time, arrivals\n\n1,2\n").unwrap(), [0, 2]);
+        assert_eq!(p("\"t\",\"count\"\n0,5\n").unwrap(), [5]);
+        assert_eq!(p("0,4294967295\n1,1\n").unwrap(), [u32::MAX, 1]);
+        // Rows for one second add up: checked, never wrapping to 0.
+        assert_eq!(
+            problem("0,4294967295\n0,1\n"),
+            "t.csv line 2: second 0 adds up to more than 4294967295 arrivals"
+        );
+        // A first row of numbers is data: a bad one is an error, not a dropped "header".
+        assert_eq!(
+            problem("1.5\n2\n"),
+            "t.csv line 1: \"1.5\" is not a whole number from 0 to 4294967295"
+        );
+        assert!(problem("NaN\n2\n").starts_with("t.csv line 1: \"NaN\""));
+        assert!(problem("0,-1\n").starts_with("t.csv line 1: \"-1\""));
+        assert!(problem("3\n4294967296\n").starts_with("t.csv line 2: 4294967296 is more"));
+        assert!(
+            problem("3\n99999999999999999999999\n")
+                .contains("line 2: 99999999999999999999999 is more")
+        );
+        assert!(problem("+3\n").starts_with("t.csv line 1: \"+3\" is not a whole number"));
+        assert_eq!(
+            problem("0,1\n4000000000,1\n"),
+            "t.csv line 2: t=4000000000 is beyond the 7d (604800 s) a simulation covers"
+        );
+        assert!(
+            problem("99999999999999999999999,1").contains("t=99999999999999999999999 is beyond")
+        );
+        assert!(problem("604800,1").contains("line 1: t=604800 is beyond"));
+        assert_eq!(p("604799,1").unwrap().len(), 604_800);
+        let rows = "0\n".repeat(604_801);
+        assert!(problem(&rows).starts_with("t.csv line 604801: row 604801 is beyond"));
+        let json = format!("[{}0]", "0,".repeat(604_800));
+        assert!(problem(&json).contains("beyond the 7d"));
+        assert!(problem("[1, -2]").contains("invalid value"));
+        assert!(problem("1,2,3").contains("expected `count` or `t,count`"));
+        assert!(problem("t,count\n").contains("no arrivals"));
+        assert!(
+            parse_trace(b"\xff\xfe", "t.csv")
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic_within_the_span(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            rows in proptest::collection::vec((0u64..700_000, 0u64..5_000_000_000), 0..8),
+        ) {
+            let _ = parse_trace(&bytes, "any");
+            // Rows near the limits: large seconds, counts past u32, sums that would wrap.
+            let text: String = rows.iter().map(|(t, n)| format!("{t},{n}\n")).collect();
+            for input in [text.as_bytes(), &[text.as_bytes(), &bytes].concat()] {
+                if let Ok(out) = parse_trace(input, "rows") {
+                    proptest::prop_assert!(!out.is_empty());
+                    proptest::prop_assert!(out.len() as u64 <= limits::MAX_SIM_SECONDS);
+                }
+            }
         }
     }
 

@@ -109,7 +109,10 @@ impl Fifo {
 
 pub fn simulate(p: &Params, w: &Workload) -> Run {
     let mut state = State::new(0, 0);
-    let mut pods: Vec<u64> = Vec::new();
+    // Pods as (creation second, how many), oldest first: memory grows with the number of
+    // scale-ups (at most one a second), never with the replica count.
+    let mut pods: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut pod_count = 0u64;
     let (mut visible, mut held) = (Fifo::default(), Fifo::default());
     let mut carry = 0.0_f64;
     let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
@@ -138,16 +141,37 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         if state.replicas != before {
             changes += 1;
         }
-        let want = state.replicas as usize;
-        if pods.len() < want {
-            pods.resize(want, t);
+        let want = u64::from(state.replicas);
+        if pod_count < want {
+            match pods.back_mut() {
+                Some((start, n)) if *start == t => *n += want - pod_count,
+                _ => pods.push_back((t, want - pod_count)),
+            }
+            pod_count = want;
         }
         // Scale-down removes the newest pods first.
-        pods.truncate(want);
-        let ready = pods.iter().filter(|start| **start + w.startup <= t).count() as u64;
+        while pod_count > want {
+            let Some((_, n)) = pods.back_mut() else {
+                break;
+            };
+            let k = (pod_count - want).min(*n);
+            *n -= k;
+            pod_count -= k;
+            if *n == 0 {
+                pods.pop_back();
+            }
+        }
+        // Only the newest cohorts can still be starting.
+        let starting: u64 = pods
+            .iter()
+            .rev()
+            .take_while(|(start, _)| start + w.startup > t)
+            .map(|(_, n)| n)
+            .sum();
+        let ready = pod_count - starting;
 
         // Pods that went away give their messages back.
-        let capacity = ready * per_pod;
+        let capacity = ready.saturating_mul(per_pod);
         if held.len > capacity {
             let mut all = Vec::new();
             held.take(held.len, |at, n| all.push((at, n)));
@@ -176,7 +200,7 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
 
         let backlog = visible.len + held.len;
         max_backlog = max_backlog.max(backlog);
-        pod_seconds += pods.len() as u64;
+        pod_seconds += pod_count;
         timeline.push(Tick {
             t,
             arrivals,
@@ -191,7 +215,7 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         t += 1;
         let settled = drained_at.is_some()
             && state.replicas <= p.min.min(p.max)
-            && pods.len() as u32 == state.replicas;
+            && pod_count == u64::from(state.replicas);
         if t >= end && (settled || t >= end + w.settle_limit) {
             break;
         }
@@ -389,5 +413,28 @@ mod tests {
             shape(Shape::Spikes, 4.0, 3600, 1),
             shape(Shape::Spikes, 4.0, 3600, 2)
         );
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_replicas() {
+        // Three billion replicas once sized a Vec of pods (24 GB); pods are counted by cohort.
+        let p = Params {
+            max: 3_000_000_000,
+            queue_length: 1,
+            ..seed_params()
+        };
+        let mut arrivals = vec![0; 900];
+        arrivals[0] = u32::MAX;
+        let run = simulate(
+            &p,
+            &Workload {
+                settle_limit: 60,
+                ..workload(arrivals)
+            },
+        );
+        assert_eq!(run.summary.max_replicas, 3_000_000_000);
+        assert_eq!(run.summary.messages, u64::from(u32::MAX));
+        assert_eq!(run.summary.processed, u64::from(u32::MAX));
+        assert!(run.timeline.len() <= 961);
     }
 }
