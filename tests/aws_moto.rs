@@ -755,10 +755,12 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
         ];
         s.run("up", &extra)
     };
+    // A missing kubeconfig is a config error found before any call (exit 3), not after the
+    // AWS reads.
     let out = up(s.sandbox.path("no-such-kubeconfig").to_str().unwrap());
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("cannot read the kubeconfig"),
+        stderr(&out).contains("--kubeconfig: cannot read") && stderr(&out).contains("no such file"),
         "{}",
         stderr(&out)
     );

@@ -543,6 +543,22 @@ mod tests {
         assert!(got[0].1.contains("at most 32"), "{got:?}");
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, the loader answers (a spec or problems with a field), never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            if let Err(p) = parse(&bytes, "p") {
+                proptest::prop_assert!(!p.problems.is_empty());
+            }
+        }
+
+        /// Text made of YAML's structure characters: nesting, anchors, duplicates, numbers.
+        #[test]
+        fn yaml_shaped_text_never_panics(text in "(cluster|apps|scaling|maxReplicas|queue|name|[-:\\[\\]{}&*!|>#'\",. \n0-9e])*") {
+            let _ = parse(text.as_bytes(), "p");
+        }
+    }
+
     #[test]
     fn edit_distances() {
         assert_eq!(edit_distance("clustr", "cluster"), 1);
