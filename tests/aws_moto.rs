@@ -784,6 +784,45 @@ async fn cluster_access_errors_name_the_fix_before_any_change() {
     assert!(stderr(&out).contains("CA data"), "{}", stderr(&out));
 }
 
+/// An API server that accepts connections and never answers ends the run at --call-timeout
+/// (exit 4), naming what was being done, instead of hanging a CI job.
+#[tokio::test]
+async fn a_silent_api_server_times_out() {
+    let Some(s) = Stack::new("silentapi") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let kc = kubeconfig(&s, "silent", &url);
+    let start = std::time::Instant::now();
+    let out = s.run(
+        "up",
+        &[
+            "--cluster",
+            &cluster,
+            "--only",
+            "app",
+            "--yes",
+            "--kubeconfig",
+            &kc,
+            "--context",
+            "silent",
+            "--call-timeout",
+            "2",
+        ],
+    );
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(took.as_secs() < 30, "took {took:?}: {}", stderr(&out));
+    let err = stderr(&out).to_lowercase();
+    assert!(
+        err.contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+    drop(silent);
+}
+
 #[tokio::test]
 async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
     let Some(s) = Stack::new("watch") else {

@@ -665,3 +665,54 @@ fn a_closed_stdout_exits_zero_and_silent() {
         );
     }
 }
+
+/// Credentials AWS refuses (InvalidClientTokenId from STS, answered by a local HTTP peer) are
+/// called invalid or expired, with where they came from — not a missing permission.
+#[test]
+fn refused_credentials_are_called_invalid_and_traced_to_their_source() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let body = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let sandbox = Sandbox::new();
+    let args: Vec<String> = [
+        "plan",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &url,
+    ]
+    .map(String::from)
+    .to_vec();
+    let env = [
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            "AKIAWRONGWRONGWRONG0".to_string(),
+        ),
+        ("AWS_SECRET_ACCESS_KEY".into(), "wrong".into()),
+    ];
+    let o = run_capped(&sandbox, &args, &env);
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(o.stderr.contains("InvalidClientTokenId"), "{}", o.stderr);
+    assert!(o.stderr.contains("invalid or expired"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("AWS_ACCESS_KEY_ID"),
+        "source not named: {}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("needs permission"), "{}", o.stderr);
+}

@@ -185,7 +185,7 @@ fn endpoint_of(operation: &str) -> String {
 }
 
 /// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
-fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
+pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
     Some(
         if timed_out || c.contains("timed out") || c.contains("timeout") {
@@ -349,7 +349,9 @@ impl CallError {
     }
 }
 
-fn describe(e: &dyn std::error::Error) -> String {
+/// An error and all its sources, joined: transport errors keep the cause (refused, timed out)
+/// in a source, not in their own text.
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {

@@ -139,12 +139,23 @@ impl KubeError {
                 reason: s.reason.clone(),
                 message: s.message.clone(),
             },
-            other => KubeError {
-                doing,
-                code: None,
-                reason: String::new(),
-                message: other.to_string(),
-            },
+            other => {
+                let chain = crate::cloud::describe(&other);
+                let message = match crate::cloud::network_failure(&chain, false) {
+                    Some(why) => format!(
+                        "the API server could not be reached: {why} ({chain}); check that it \
+                         answers (`kubectl get --raw /healthz`), or raise --call-timeout / \
+                         --connect-timeout for a slow link"
+                    ),
+                    None => chain,
+                };
+                KubeError {
+                    doing,
+                    code: None,
+                    reason: String::new(),
+                    message,
+                }
+            }
         }
     }
 
