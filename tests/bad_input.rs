@@ -6,7 +6,7 @@
 
 mod common;
 use common::Sandbox;
-use common::bad_input::{Case, check_all, counting_endpoint, run_capped};
+use common::bad_input::{Case, assert_all_fail_cleanly, counting_endpoint, run_capped};
 use std::sync::atomic::Ordering;
 
 const BASE: [&str; 4] = ["--cluster", "demo", "--region", "us-east-1"];
@@ -516,14 +516,7 @@ fn the_bad_input_corpus_fails_cleanly_without_reaching_aws() {
         env.append(&mut c.env);
         c.env = env;
     }
-    let failures = check_all(&sandbox, &cases);
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_all_fail_cleanly(&sandbox, &cases);
     assert_eq!(
         count.load(Ordering::SeqCst),
         0,
@@ -611,14 +604,7 @@ fn unreachable_endpoints_are_named_with_the_cause() {
 #[test]
 fn a_closed_stdout_exits_zero_and_silent() {
     let sandbox = Sandbox::new();
-    let offline = [
-        "--cluster",
-        "demo",
-        "--region",
-        "us-east-1",
-        "--account",
-        "123456789012",
-    ];
+    let offline = common::DEMO;
     let mut commands: Vec<Vec<&str>> = vec![
         vec!["schema"],
         vec!["doctor", "--list"],

@@ -7,7 +7,7 @@
 
 mod common;
 use common::Sandbox;
-use common::bad_input::{Case, check_all, counting_endpoint, run_capped};
+use common::bad_input::{Case, assert_all_fail_cleanly, counting_endpoint, run_capped};
 use std::sync::atomic::Ordering;
 
 /// A `Case` against the counting endpoint, with credentials, so that a check that came too
@@ -420,14 +420,7 @@ fn bad_numbers_fail_cleanly_before_any_connection() {
     cases.extend(trace_cases(&s));
     cases.extend(scale_cases(&endpoint));
     assert!(cases.len() >= 70, "{} cases", cases.len());
-    let failures = check_all(&s, &cases);
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_all_fail_cleanly(&s, &cases);
     assert_eq!(
         connections.load(Ordering::SeqCst),
         0,

@@ -118,8 +118,20 @@ pub fn run_capped(sandbox: &Sandbox, args: &[String], env: &[(String, String)]) 
     }
 }
 
-/// Run every case; collect every failure so one run shows them all. Returns the messages.
-pub fn check_all(sandbox: &Sandbox, cases: &[Case]) -> Vec<String> {
+/// Run every case and fail with every case that misbehaved, so one run shows them all.
+pub fn assert_all_fail_cleanly(sandbox: &Sandbox, cases: &[Case]) {
+    let failures = check_all(sandbox, cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Run every case; the failures, one message each.
+fn check_all(sandbox: &Sandbox, cases: &[Case]) -> Vec<String> {
     let mut failures = Vec::new();
     for case in cases {
         let o = run_capped(sandbox, &case.args, &case.env);
