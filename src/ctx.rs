@@ -59,6 +59,7 @@ impl Ctx {
     /// AWS clients for `region`, with --profile and --endpoint-url applied.
     /// A profile that does not exist is a configuration error, before any call.
     pub async fn aws(&self, region: Option<String>) -> Result<crate::cloud::Aws, Problems> {
+        aws_files_problem(|k| std::env::var_os(k))?;
         if let Some(p) = &self.global.profile {
             let known = crate::cloud::profile::available();
             if !known.contains(p) {
@@ -154,6 +155,31 @@ impl Ctx {
     }
 }
 
+/// The SDK reads the AWS config and credentials files to their end: one that is a FIFO or a
+/// device (`AWS_CONFIG_FILE=/dev/zero`) would hang it or eat the memory. A missing one is fine.
+fn aws_files_problem(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<(), Problems> {
+    for var in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+        let Some(path) = get(var).filter(|p| !p.is_empty()) else {
+            continue;
+        };
+        let path = std::path::PathBuf::from(path);
+        match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(Problems {
+                    origin: var.into(),
+                    problems: vec![spec::Problem::new(
+                        var,
+                        format!("{} is not a regular file", path.display()),
+                        format!("point {var} at your AWS file, or unset it to use ~/.aws"),
+                    )],
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// An endpoint URL the SDK could never use (no scheme, no host) is a config error, found before
 /// any call rather than reported as a failed request.
 fn endpoint_url_problem(flag: Option<&str>, env: Option<&str>) -> Result<(), Problems> {
@@ -197,6 +223,12 @@ mod tests {
             let e = endpoint_url_problem(Some(bad), None).unwrap_err();
             assert_eq!(e.problems[0].field, "--endpoint-url", "{bad}");
         }
+        let dev = |k: &str| (k == "AWS_CONFIG_FILE").then(|| "/dev/zero".into());
+        assert_eq!(
+            aws_files_problem(dev).unwrap_err().problems[0].field,
+            "AWS_CONFIG_FILE"
+        );
+        assert!(aws_files_problem(|_| Some("/nonexistent".into())).is_ok());
         let e = endpoint_url_problem(None, Some("nope")).unwrap_err();
         assert_eq!(e.problems[0].field, "AWS_ENDPOINT_URL");
     }

@@ -488,6 +488,35 @@ fn env_cases() -> Vec<Case> {
         )
         .env("KEDACTL_CONNECT_TIMEOUT", ""),
         Case::new(
+            "env-aws-config-dev-zero",
+            &["plan", "--cluster", "demo", "--region", "us-east-1"],
+            3,
+            &["AWS_CONFIG_FILE", "not a regular file"],
+        )
+        .env("AWS_CONFIG_FILE", "/dev/zero"),
+        Case::new(
+            "env-aws-config-dev-zero-profile",
+            &[
+                "plan",
+                "--cluster",
+                "demo",
+                "--region",
+                "us-east-1",
+                "--profile",
+                "p",
+            ],
+            3,
+            &["AWS_CONFIG_FILE"],
+        )
+        .env("AWS_CONFIG_FILE", "/dev/zero"),
+        Case::new(
+            "env-aws-credentials-dir",
+            &["plan", "--cluster", "demo", "--region", "us-east-1"],
+            3,
+            &["AWS_SHARED_CREDENTIALS_FILE"],
+        )
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/tmp"),
+        Case::new(
             "env-endpoint-garbage",
             &["up", "--yes", "--cluster", "demo", "--region", "us-east-1"],
             3,

@@ -36,7 +36,12 @@ pub fn available() -> Vec<String> {
         ("AWS_CONFIG_FILE", "config"),
         ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
     ] {
-        if let Some(text) = file(var, default).and_then(|p| std::fs::read_to_string(p).ok()) {
+        if let Some(text) = file(var, default)
+            .and_then(|p| {
+                crate::limits::read_bounded(&p, crate::limits::MAX_CONFIG_BYTES * 16).ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             for n in names(&text) {
                 if !all.contains(&n) {
                     all.push(n);
