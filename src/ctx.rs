@@ -36,7 +36,8 @@ impl Ctx {
         let Some(path) = &self.global.kubeconfig else {
             return Ok(());
         };
-        match crate::limits::read_bounded(path, crate::limits::MAX_CONFIG_BYTES * 16) {
+        // Opened, not read: kube reads it.
+        match crate::limits::open_regular(path, crate::limits::MAX_CREDENTIAL_FILE_BYTES) {
             Ok(_) => Ok(()),
             Err(e) => Err(Problems {
                 origin: "--kubeconfig".into(),
@@ -158,23 +159,23 @@ impl Ctx {
 /// The SDK reads the AWS config and credentials files to their end: one that is a FIFO or a
 /// device (`AWS_CONFIG_FILE=/dev/zero`) would hang it or eat the memory. A missing one is fine.
 fn aws_files_problem(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<(), Problems> {
+    use crate::limits::ReadError;
     for var in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
         let Some(path) = get(var).filter(|p| !p.is_empty()) else {
             continue;
         };
-        let path = std::path::PathBuf::from(path);
-        match std::fs::metadata(&path) {
-            Ok(m) if !m.is_file() => {
-                return Err(Problems {
-                    origin: var.into(),
-                    problems: vec![spec::Problem::new(
-                        var,
-                        format!("{} is not a regular file", path.display()),
-                        format!("point {var} at your AWS file, or unset it to use ~/.aws"),
-                    )],
-                });
-            }
-            _ => {}
+        // No size limit of kedactl's own here; a missing or unreadable file is the SDK's to judge.
+        if let Err(e @ (ReadError::Directory { .. } | ReadError::NotRegular { .. })) =
+            crate::limits::open_regular(std::path::Path::new(&path), u64::MAX)
+        {
+            return Err(Problems {
+                origin: var.into(),
+                problems: vec![spec::Problem::new(
+                    var,
+                    e.to_string(),
+                    format!("point {var} at your AWS file, or unset it to use ~/.aws"),
+                )],
+            });
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Limits in one place: every number a user can type has a bound here, and every file kedactl
-//! reads is read through `read_bounded`, so no input can make it hang or eat the machine.
+//! reads is opened through `open_regular` (most through `read_bounded`), so no input can make
+//! it hang or eat the machine.
 
 use crate::spec::Problem;
 use std::io::Read;
@@ -53,10 +54,12 @@ pub enum ReadError {
     TooLarge { path: String, limit: String },
 }
 
-/// Read a regular file of at most `max` bytes. FIFOs, devices and sockets are refused before
-/// opening (reading `/dev/zero` or an unwritten FIFO never ends), and the read itself stops at
-/// `max + 1` bytes, so a file that grows after the size check is still bounded.
-pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+/// kubeconfig and AWS config/credentials files: far above any real one.
+pub const MAX_CREDENTIAL_FILE_BYTES: u64 = 16 << 20;
+
+/// Open a regular file of at most `max` bytes, with its size. FIFOs, devices and sockets are
+/// refused before opening: reading `/dev/zero` or an unwritten FIFO never ends.
+pub fn open_regular(path: &Path, max: u64) -> Result<(std::fs::File, u64), ReadError> {
     let name = path.display().to_string();
     let unreadable = |e: std::io::Error| ReadError::Unreadable {
         path: name.clone(),
@@ -69,19 +72,32 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::NotRegular { path: name });
     }
-    let too_large = || ReadError::TooLarge {
-        path: name.clone(),
-        limit: bytes(max),
-    };
     if meta.len() > max {
-        return Err(too_large());
+        return Err(ReadError::TooLarge {
+            path: name,
+            limit: bytes(max),
+        });
     }
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max + 1).read_to_end(&mut out))
-        .map_err(unreadable)?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    Ok((file, meta.len()))
+}
+
+/// Read a regular file of at most `max` bytes (see `open_regular`). The read itself stops at
+/// `max + 1` bytes, so a file that grows after the size check is still bounded.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    let (file, len) = open_regular(path, max)?;
+    let mut out = Vec::with_capacity(len as usize);
+    file.take(max + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ReadError::Unreadable {
+            path: path.display().to_string(),
+            reason: io_reason(&e),
+        })?;
     if out.len() as u64 > max {
-        return Err(too_large());
+        return Err(ReadError::TooLarge {
+            path: path.display().to_string(),
+            limit: bytes(max),
+        });
     }
     Ok(out)
 }

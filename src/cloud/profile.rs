@@ -38,7 +38,7 @@ pub fn available() -> Vec<String> {
     ] {
         if let Some(text) = file(var, default)
             .and_then(|p| {
-                crate::limits::read_bounded(&p, crate::limits::MAX_CONFIG_BYTES * 16).ok()
+                crate::limits::read_bounded(&p, crate::limits::MAX_CREDENTIAL_FILE_BYTES).ok()
             })
             .and_then(|b| String::from_utf8(b).ok())
         {
