@@ -16,6 +16,35 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, Error> {
     serde_yaml::to_string(value).map_err(Error)
 }
 
+/// `["apps","0","scaling"]` → `apps[0].scaling`.
+pub fn dotted(segments: &[String]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        if s.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{s}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(s);
+        }
+    }
+    out
+}
+
+/// A line's content past its list markers (`- - key: v` → 2 markers, column offset 4, `key: v`).
+fn after_dashes(content: &str) -> (usize, usize, &str) {
+    let (mut dashes, mut rest) = (0, content);
+    while let Some(r) = rest
+        .strip_prefix('-')
+        .filter(|r| r.is_empty() || r.starts_with(' '))
+    {
+        dashes += 1;
+        rest = r.trim_start();
+    }
+    (dashes, content.len() - rest.len(), rest)
+}
+
 /// The first line where `text` nests lists and mappings deeper than `max`, with the depth
 /// there. A linear scan that over- rather than under-counts (indentation levels, `- ` markers
 /// and open flow brackets), so it can run before the parser, whose time grows with the square
@@ -32,16 +61,7 @@ pub fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
                 indents.pop();
             }
             indents.push(indent);
-            let mut rest = content;
-            let mut dashes = 0;
-            while let Some(r) = rest
-                .strip_prefix('-')
-                .filter(|r| r.is_empty() || r.starts_with(' '))
-            {
-                dashes += 1;
-                rest = r.trim_start();
-            }
-            block = indents.len() + dashes;
+            block = indents.len() + after_dashes(content).0;
         }
         let mut prev = ' ';
         for c in content.chars() {
@@ -108,14 +128,12 @@ pub fn no_duplicate_keys(text: &str) -> Result<(), DuplicateKey> {
             }
             scalar_above = None;
         }
-        let mut rest = content;
-        while let Some(r) = rest.strip_prefix("- ") {
+        let (dashes, offset, rest) = after_dashes(content);
+        if dashes > 0 {
             // A new list item: the mappings of the previous item end here.
             frames.retain(|(c, _)| *c <= col);
-            let trimmed = r.trim_start();
-            col += rest.len() - trimmed.len();
-            rest = trimmed;
         }
+        col += offset;
         let Some((k, value)) = rest.split_once(':') else {
             continue;
         };
@@ -167,20 +185,14 @@ fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
             continue;
         }
         // `  - queue:` holds a key (column 4) inside a list item (column 2).
-        let mut rest = content;
-        let mut key_col = at;
-        while let Some(r) = rest.strip_prefix("- ") {
-            let trimmed = r.trim_start();
-            key_col += rest.len() - trimmed.len();
-            rest = trimmed;
-        }
-        if key_col < col
+        let (dashes, offset, rest) = after_dashes(content);
+        if at + offset < col
             && let Some((k, _)) = rest.split_once(':')
         {
             parts.push(k.trim().trim_matches(['"', '\'']).to_string());
-            col = key_col;
+            col = at + offset;
         }
-        if content.starts_with("- ") && at < col {
+        if dashes > 0 && at < col {
             // The item's index: the items above it at this column, up to the list's parent.
             let index = lines[..i]
                 .iter()
@@ -190,21 +202,14 @@ fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
                     c.is_empty() || l.len() - c.len() >= at
                 })
                 .filter(|l| l.len() - l.trim_start_matches(' ').len() == at)
-                .filter(|l| l.trim_start().starts_with("- "))
+                .filter(|l| after_dashes(l.trim_start()).0 > 0)
                 .count();
-            parts.push(format!("[{index}]"));
+            parts.push(index.to_string());
             col = at;
         }
     }
     parts.reverse();
-    let mut out = String::new();
-    for p in parts {
-        if !out.is_empty() && !p.starts_with('[') {
-            out.push('.');
-        }
-        out.push_str(&p);
-    }
-    out
+    dotted(&parts)
 }
 
 #[cfg(test)]

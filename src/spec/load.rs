@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::limits::{MAX_CONFIG_BYTES, MAX_YAML_DEPTH};
+use crate::yaml::dotted;
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,22 +318,6 @@ fn pointer_segments(pointer: &str) -> Vec<String> {
         .skip(1)
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect()
-}
-
-/// `["apps","0","scaling"]` → `apps[0].scaling`.
-fn dotted(segments: &[String]) -> String {
-    let mut out = String::new();
-    for s in segments {
-        if s.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{s}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(s);
-        }
-    }
-    out
 }
 
 /// The schema node describing the value at a path (following `$ref`s and `Option`'s anyOf).
