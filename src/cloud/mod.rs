@@ -167,10 +167,9 @@ fn credentials_source(profile: Option<&str>) -> String {
 }
 
 /// The endpoint an operation went to, as a person would check it.
-fn endpoint_of(operation: &str) -> String {
-    let n = network();
-    if let Some(url) = n.endpoint {
-        return url;
+fn endpoint_of(operation: &str, n: &Network) -> String {
+    if let Some(url) = &n.endpoint {
+        return url.clone();
     }
     let region = if n.region.is_empty() {
         "<region>"
@@ -184,12 +183,14 @@ fn endpoint_of(operation: &str) -> String {
     }
 }
 
+const NO_ANSWER: &str = "no answer in time";
+
 /// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
 pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
     Some(
         if timed_out || c.contains("timed out") || c.contains("timeout") {
-            "no answer in time"
+            NO_ANSWER
         } else if c.contains("connection refused") {
             "connection refused"
         } else if c.contains("dns error") || c.contains("lookup address") {
@@ -269,6 +270,7 @@ impl CallError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let net = network();
         let mut fix = None;
         let (code, message) = match err {
             SdkError::ServiceError(s) => (
@@ -286,17 +288,15 @@ impl CallError {
                 if chain.contains("credentials") && !timed_out {
                     fix = Some(format!(
                         "configure AWS credentials: kedactl looked in {} (aws configure, aws sso login, or --profile)",
-                        network().credentials_from
+                        net.credentials_from
                     ));
                     (None, format!("no AWS credentials: {chain}"))
                 } else {
-                    let endpoint = endpoint_of(operation);
+                    let endpoint = endpoint_of(operation, &net);
                     let why = match network_failure(&chain, timed_out) {
-                        Some("no answer in time") => match network().call_timeout.as_secs() {
-                            0 => "no answer in time".to_string(),
-                            s => format!(
-                                "no answer in time (--connect-timeout, --call-timeout {s} s)"
-                            ),
+                        Some(NO_ANSWER) => match net.call_timeout.as_secs() {
+                            0 => NO_ANSWER.to_string(),
+                            s => format!("{NO_ANSWER} (--connect-timeout, --call-timeout {s} s)"),
                         },
                         Some(why) => why.to_string(),
                         None => format!("no answer ({chain})"),
@@ -327,7 +327,7 @@ impl CallError {
         {
             fix = Some(format!(
                 "the AWS credentials are invalid or expired (they came from {}): refresh them (aws sso login, new keys) or pick others with --profile",
-                network().credentials_from
+                net.credentials_from
             ));
         }
         CallError {

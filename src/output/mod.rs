@@ -22,8 +22,8 @@ pub const API_VERSION: &str = "kedactl.io/v1alpha1";
 /// Print a JSON document to stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    // As an io::Error, so a closed pipe is recognised as one (serde_json's own error hides it).
-    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    // A closed pipe surfaces as serde_json's error; `error::is_broken_pipe` looks inside it.
+    serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     out.flush()?;
     Ok(())
