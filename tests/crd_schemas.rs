@@ -1,7 +1,7 @@
 //! Every KEDA object kedactl renders must be accepted by KEDA v2.20.2's CRDs — by the schema
 //! (types, enums, required fields) and by structural pruning (a field the CRD does not know
 //! would be silently dropped by the API server, so it counts as an error here).
-//! The schemas live in ../shared/schemas/keda-v2.20.2 (or $KEDACTL_CRD_SCHEMAS).
+//! The schemas are vendored in tests/crds/keda-v2.20.2 (or $KEDACTL_CRD_SCHEMAS).
 
 use kedactl::render;
 use kedactl::spec::{self, AuthMode, DeadLetter, ScalingKind, Spec};
@@ -12,7 +12,7 @@ fn schema_dir() -> PathBuf {
     let dir = std::env::var_os("KEDACTL_CRD_SCHEMAS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/keda-v2.20.2")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/crds/keda-v2.20.2")
         });
     assert!(
         dir.join("keda.sh_scaledobjects.yaml").exists(),
