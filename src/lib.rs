@@ -15,6 +15,7 @@ pub mod exec;
 pub mod limits;
 pub mod model;
 pub mod observe;
+pub mod observed;
 pub mod output;
 pub mod plan;
 pub mod render;

@@ -15,7 +15,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use kedactl::cloud::Aws;
 use kedactl::doctor::{Evidence, Status, checks, gather};
 use kedactl::model::{Group, Only};
-use kedactl::plan::observed::Caller;
+use kedactl::observed::Caller;
 
 const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/ci/run-7";
 

@@ -126,7 +126,7 @@ async fn observe_then_plan_the_eks_group() {
         [&cluster, &no_addon, &keda_list, &app_list, &describe]
     );
     let d = common::seed_desired();
-    let caller = kedactl::plan::observed::Caller {
+    let caller = kedactl::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/ci".into(),
     };
@@ -183,7 +183,7 @@ async fn a_denied_read_is_evidence_not_a_crash() {
     let list = mock!(Client::list_pod_identity_associations)
         .then_output(|| ListPodIdentityAssociationsOutput::builder().build());
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&cluster, &denied, &list]);
-    let caller = kedactl::plan::observed::Caller {
+    let caller = kedactl::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/ci".into(),
     };

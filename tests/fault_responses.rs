@@ -190,7 +190,7 @@ async fn a_throttled_read_is_retried_during_observation() {
     let c = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get], |c| c
         .retry_config(retries()));
     let aws = common::offline_aws().with_iam(c);
-    let caller = kedactl::plan::observed::Caller {
+    let caller = kedactl::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/me".into(),
     };

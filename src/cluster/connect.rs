@@ -4,7 +4,7 @@
 
 use super::{Kube, token};
 use crate::cloud::Aws;
-use crate::plan::observed::Cluster;
+use crate::observed::Cluster;
 use anyhow::{Context, bail};
 use aws_credential_types::provider::ProvideCredentials;
 use base64::Engine;

@@ -2,7 +2,7 @@
 //! tag, and whether kedactl installed it (a marker ConfigMap written before `helm install`).
 
 use super::{Kube, Result};
-use crate::plan::observed::Keda;
+use crate::observed::Keda;
 use serde_json::{Value, json};
 
 /// Pod Identity credentials need the AWS SDK KEDA ships since 2.13.0.

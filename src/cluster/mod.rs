@@ -198,13 +198,7 @@ impl fmt::Display for KubeError {
 
 pub type Result<T> = std::result::Result<T, KubeError>;
 
-/// `kind ns/name` for messages.
-pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
-    match namespace {
-        Some(ns) => format!("{kind} {ns}/{name}"),
-        None => format!("{kind} {name}"),
-    }
-}
+pub use crate::observed::describe;
 
 impl Kube {
     /// A client over any service (tests pass a `tower_test` API-server verifier).

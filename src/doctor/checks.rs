@@ -76,7 +76,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn association(&self, ns: &str, sa: &str) -> Option<&'a crate::plan::observed::Association> {
+    fn association(&self, ns: &str, sa: &str) -> Option<&'a crate::observed::Association> {
         self.e
             .observed
             .associations
@@ -542,7 +542,7 @@ fn kd009(c: &Ctx) -> Finding {
 }
 
 /// The identity role's trust as observed, with its name and ARN.
-fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::plan::observed::Role, String), String> {
+fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::observed::Role, String), String> {
     let arn = c
         .role_arn()
         .ok_or("the TriggerAuthentication has no roleArn")?;

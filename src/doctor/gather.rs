@@ -9,7 +9,7 @@ use crate::cloud::Aws;
 use crate::cluster::{Kube, KubeError, keda, rollout};
 use crate::model::Only;
 use crate::observe;
-use crate::plan::observed::Caller;
+use crate::observed::Caller;
 use crate::render::Desired;
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::model::ownership;
-use crate::plan::observed::{Addon, Association, Caller, Keda, Queue, Role};
+use crate::observed::{Addon, Association, Caller, Keda, Queue, Role};
 use crate::render::{self, Desired};
 use crate::spec::Spec;
 use serde_json::json;
@@ -192,7 +192,7 @@ fn auto_mode_needs_no_add_on() {
     let d = desired();
     let mut e = healthy(&d);
     e.observed.addon = None;
-    e.observed.cluster = Some(crate::plan::observed::Cluster {
+    e.observed.cluster = Some(crate::observed::Cluster {
         arn: d.cluster_arn.clone(),
         status: "ACTIVE".into(),
         version: "1.32".into(),

@@ -3,8 +3,8 @@
 
 use super::{Options, StepError, settle};
 use crate::cloud::{Aws, CallError, error_code};
+use crate::observed::Tags;
 use crate::output::progress::Progress;
-use crate::plan::observed::Tags;
 use crate::plan::{Action, Step};
 use std::collections::HashMap;
 use std::time::Instant;

@@ -3,7 +3,7 @@
 
 use crate::cluster::{self, Kube, KubeError};
 use crate::model::{Group, Only};
-use crate::plan::Observed;
+use crate::observed::Observed;
 use crate::render::{Desired, object_ref};
 use futures_util::future::try_join_all;
 

@@ -9,9 +9,8 @@ pub use cluster::{cluster_side, namespace_contents};
 
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
-use crate::plan::Observed;
-use crate::plan::observed::{
-    Addon, Association, Caller, Cluster, Denied, Queue, Repository, Role, Tags,
+use crate::observed::{
+    Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Role, Tags,
 };
 use crate::render::Desired;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};

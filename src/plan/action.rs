@@ -274,7 +274,7 @@ impl Action {
                 };
                 format!(
                     "{verb} {}",
-                    crate::cluster::describe(kind, namespace.as_deref(), name)
+                    crate::observed::describe(kind, namespace.as_deref(), name)
                 )
             }
             Action::RestartDeployment {
@@ -296,7 +296,7 @@ impl Action {
                 name,
             } => format!(
                 "delete {}",
-                crate::cluster::describe(kind, namespace.as_deref(), name)
+                crate::observed::describe(kind, namespace.as_deref(), name)
             ),
             Action::UninstallKeda { namespace, .. } => {
                 format!("uninstall KEDA from namespace {namespace} (kedactl installed it)")

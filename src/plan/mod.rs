@@ -3,7 +3,7 @@
 //! output and snapshot tests read the same value. A converged stack gives an empty plan.
 
 mod action;
-pub mod observed;
+pub use crate::observed;
 pub mod teardown;
 
 pub use action::{Action, Change};

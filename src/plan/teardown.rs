@@ -2,8 +2,8 @@
 //! Resources without this stack's tags are left alone and named in the plan's notes.
 
 use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
-use crate::cluster::describe;
 use crate::model::{self, Group, Only};
+use crate::observed::describe;
 use crate::render::{Desired, object_ref};
 use serde::Serialize;
 
@@ -294,7 +294,7 @@ pub fn teardown(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::observed::{Association, Queue, Repository, Role};
+    use crate::observed::{Association, Queue, Repository, Role};
     use crate::render;
     use crate::spec::{DeadLetter, Spec};
 
@@ -454,7 +454,7 @@ mod tests {
     fn only_an_addon_kedactl_created_is_deleted() {
         let d = desired();
         let mut o = everything(&d, &model::ownership("kedactl"));
-        o.addon = Some(crate::plan::observed::Addon {
+        o.addon = Some(crate::observed::Addon {
             status: "ACTIVE".into(),
             issues: vec![],
             tags: Tags::new(),

@@ -147,3 +147,11 @@ impl Observed {
         })
     }
 }
+
+/// `kind ns/name` for messages.
+pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
