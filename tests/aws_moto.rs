@@ -458,6 +458,116 @@ async fn down_keeps_a_repository_with_images_unless_forced() {
     );
 }
 
+/// The plan behind `down` can be minutes old when a person answers its prompt, so each deletion
+/// re-reads its target's stack tag first. A queue that changed hands meanwhile (retagged to
+/// another team's stack, holding their message) is refused and survives; the rest goes.
+#[tokio::test]
+async fn ownership_is_read_again_right_before_each_deletion() {
+    use kedactl::model::{Group, Only, STACK};
+    use kedactl::plan::teardown;
+    let Some(s) = Stack::new("recheck") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        stack: s.prefix.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.roles.operator = s.operator();
+    spec.roles.identity = s.identity();
+    spec.apps[0].queue.name = s.queue();
+    spec.apps[0].repository = s.repository();
+    let caller = kedactl::observe::caller(&aws).await.unwrap();
+    spec.account = Some(caller.account.clone());
+    let desired = kedactl::render::desired(&spec).unwrap();
+    let only = Only::new(vec![Group::Iam, Group::Queue, Group::Registry]);
+    let observed = kedactl::observe::observe(&aws, &desired, &only, caller)
+        .await
+        .unwrap();
+    let (plan, notes) = teardown::teardown(
+        &desired,
+        &observed,
+        &teardown::Options {
+            only,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(
+        plan.steps
+            .iter()
+            .any(|st| st.id == format!("queue:{}", s.queue()))
+    );
+
+    // While the prompt waits, the queue becomes another team's and takes their message.
+    let url = queue_url(&aws, &s.queue()).await;
+    aws.sqs
+        .tag_queue()
+        .queue_url(&url)
+        .tags(STACK, "payments")
+        .send()
+        .await
+        .unwrap();
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("theirs")
+        .send()
+        .await
+        .unwrap();
+
+    let opts = kedactl::exec::Options {
+        stack: Some(s.prefix.clone()),
+        poll: std::time::Duration::from_millis(10),
+        settle_timeout: std::time::Duration::from_secs(5),
+        ..kedactl::exec::Options::new("demo")
+    };
+    let report = kedactl::exec::execute(
+        &aws,
+        None,
+        &plan,
+        &opts,
+        &kedactl::output::progress::Progress::Silent,
+    )
+    .await;
+    let failed: Vec<(&str, &str)> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status != kedactl::exec::Status::Done)
+        .map(|o| (o.id.as_str(), o.error.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(failed.len(), 1, "only the queue is refused: {failed:#?}");
+    assert_eq!(failed[0].0, format!("queue:{}", s.queue()));
+    assert!(
+        failed[0].1.contains(&format!(
+            "SQS queue {} no longer belongs to stack \"{}\" (its kedactl.io/stack tag is now \"payments\")",
+            s.queue(),
+            s.prefix
+        )),
+        "{}",
+        failed[0].1
+    );
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("their queue is still there");
+    assert_eq!(
+        attrs.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+        "1"
+    );
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+    assert!(role_trust(&aws, &s.identity()).await.is_none());
+}
+
 #[tokio::test]
 async fn credentials_for_another_account_are_a_config_error() {
     let Some(s) = Stack::new("account") else {

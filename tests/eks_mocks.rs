@@ -377,8 +377,9 @@ async fn other_invalid_parameters_are_not_retried() {
     assert_eq!(create.num_calls(), 1);
 }
 
-#[tokio::test]
-async fn resource_in_use_repoints_the_existing_association() {
+/// CreatePodIdentityAssociation says the service account already has one (another run made it
+/// meanwhile): it is re-pointed at our role only when it carries this stack's tag.
+async fn resource_in_use(owner: &str) -> (exec::Report, usize) {
     let create = mock!(Client::create_pod_identity_association).then_error(|| {
         CreatePodIdentityAssociationError::ResourceInUseException(
             ResourceInUseException::builder()
@@ -395,6 +396,19 @@ async fn resource_in_use_repoints_the_existing_association() {
             )
             .build()
     });
+    let tags: std::collections::HashMap<String, String> = ownership(owner).into_iter().collect();
+    let describe = mock!(Client::describe_pod_identity_association)
+        .match_requests(|r| r.association_id() == Some("a-9"))
+        .then_output(move || {
+            DescribePodIdentityAssociationOutput::builder()
+                .association(
+                    PodIdentityAssociation::builder()
+                        .association_id("a-9")
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .build()
+        });
     let update = mock!(Client::update_pod_identity_association)
         .match_requests(|r| r.association_id() == Some("a-9") && r.role_arn() == Some(OPERATOR_ARN))
         .then_output(|| {
@@ -402,7 +416,11 @@ async fn resource_in_use_repoints_the_existing_association() {
             )
             .build()
         });
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create, &list, &update]);
+    let eks = mock_client!(
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create, &list, &describe, &update]
+    );
     let report = exec::execute(
         &aws(eks),
         None,
@@ -411,9 +429,26 @@ async fn resource_in_use_repoints_the_existing_association() {
         &Progress::Silent,
     )
     .await;
+    assert_eq!((create.num_calls(), list.num_calls()), (1, 1));
+    (report, update.num_calls())
+}
+
+#[tokio::test]
+async fn resource_in_use_repoints_the_existing_association_of_this_stack() {
+    let (report, updates) = resource_in_use("kedactl").await;
     assert!(report.ok(), "{report:#?}");
-    assert_eq!(
-        (create.num_calls(), list.num_calls(), update.num_calls()),
-        (1, 1, 1)
+    assert_eq!(updates, 1);
+}
+
+#[tokio::test]
+async fn resource_in_use_leaves_another_stacks_association_alone() {
+    let (report, updates) = resource_in_use("payments").await;
+    assert_eq!(updates, 0, "someone else's association is not re-pointed");
+    let error = report.outcomes[0].error.as_deref().unwrap_or_default();
+    assert!(
+        report.outcomes[0].status == Status::Failed
+            && error.contains("ResourceInUseException")
+            && error.contains("another `kedactl up`"),
+        "{report:#?}"
     );
 }

@@ -9,13 +9,22 @@ use crate::output;
 use crate::plan::Plan;
 use serde_json::json;
 
+/// How a confirmed plan is carried out (`up`'s flags; `down` and repairs use the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How {
+    /// Server-side apply takes over fields other managers own.
+    pub force_conflicts: bool,
+    /// Resources this stack does not own are taken over, so ownership is not re-checked.
+    pub adopt: bool,
+}
+
 /// Ask (or take --yes), then run the plan; None when the user declined. Ctrl-C stops with 130.
 pub async fn confirm_and_execute(
     ctx: &Ctx,
     on: &Online,
     plan: &Plan,
     verb: &str,
-    force_conflicts: bool,
+    how: How,
 ) -> anyhow::Result<Option<exec::Report>> {
     let n = plan.steps.len();
     if !ctx.confirm(&format!(
@@ -26,7 +35,8 @@ pub async fn confirm_and_execute(
         return Ok(None);
     }
     let opts = exec::Options {
-        force_conflicts,
+        force_conflicts: how.force_conflicts,
+        stack: (!how.adopt).then(|| on.desired.stack.clone()),
         ..exec::Options::new(&on.desired.cluster)
     };
     let progress = ctx.progress();
@@ -45,7 +55,7 @@ pub async fn run(
     plan: &Plan,
     kind: &'static str,
     verb: &str,
-    force_conflicts: bool,
+    how: How,
 ) -> anyhow::Result<()> {
     let (reads, _) = on.calls();
     if !ctx.json() {
@@ -65,7 +75,7 @@ pub async fn run(
         return Ok(());
     }
     let n = plan.steps.len();
-    let Some(report) = confirm_and_execute(ctx, on, plan, verb, force_conflicts).await? else {
+    let Some(report) = confirm_and_execute(ctx, on, plan, verb, how).await? else {
         return Ok(());
     };
     let (read, mutating) = on.calls();

@@ -309,8 +309,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 observed: d.evidence.observed.clone(),
                 only: only.clone(),
             };
-            if let Some(report) =
-                super::apply::confirm_and_execute(ctx, &on, &plan, "Repair", false).await?
+            if let Some(report) = super::apply::confirm_and_execute(
+                ctx,
+                &on,
+                &plan,
+                "Repair",
+                super::apply::How::default(),
+            )
+            .await?
             {
                 ctx.note(format!(
                     "doctor --fix: {} of {} repairs done; checking again",

@@ -26,5 +26,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         only: on.only.clone(),
     };
     let plan = plan::plan(&on.desired, &on.observed, &opts)?;
-    apply::run(ctx, &on, &plan, "Up", "Apply", args.force_conflicts).await
+    let how = apply::How {
+        force_conflicts: args.force_conflicts,
+        adopt: args.adopt,
+    };
+    apply::run(ctx, &on, &plan, "Up", "Apply", how).await
 }

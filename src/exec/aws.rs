@@ -1,7 +1,7 @@
 //! One AWS call (or a short sequence) per action. Deletes treat "already gone" as success, so
 //! `down` is idempotent; creates retry what is only eventual consistency.
 
-use super::{Options, StepError, settle};
+use super::{Options, StepError, owner, settle};
 use crate::cloud::{Aws, CallError, error_code};
 use crate::observed::Tags;
 use crate::output::progress::Progress;
@@ -93,7 +93,7 @@ pub(super) async fn apply(
                 // Another run on this stack created it after we looked: same stack, same role.
                 Err(e)
                     if e.code.as_deref() == Some("EntityAlreadyExists")
-                        && same_stack(role_tags(aws, role).await, tags) => {}
+                        && same_stack(owner::role_tags(aws, role).await.ok().flatten(), tags) => {}
                 other => other?,
             }
         }
@@ -226,7 +226,10 @@ pub(super) async fn apply(
                 // Another run on this stack created it after we looked.
                 Err(e)
                     if e.code.as_deref() == Some("RepositoryAlreadyExistsException")
-                        && same_stack(repository_tags(aws, repository).await, tags) => {}
+                        && same_stack(
+                            owner::repository_tags(aws, repository).await.ok().flatten(),
+                            tags,
+                        ) => {}
                 other => other?,
             }
         }
@@ -309,7 +312,9 @@ pub(super) async fn apply(
             match created {
                 // The service account got an association meanwhile: point it at our role.
                 Err(e) if e.code.as_deref() == Some("ResourceInUseException") => {
-                    repoint_association(aws, cluster, namespace, service_account, role_arn).await?;
+                    repoint_association(aws, cluster, namespace, service_account, role_arn, tags)
+                        .await
+                        .map_err(|other| other.unwrap_or(e))?;
                 }
                 other => other?,
             }
@@ -454,40 +459,6 @@ fn same_stack(found: Option<Tags>, ours: &Tags) -> bool {
     found.is_some_and(|f| stack(&f).is_some() && stack(&f) == stack(ours))
 }
 
-async fn role_tags(aws: &Aws, role: &str) -> Option<Tags> {
-    let out = aws.iam.list_role_tags().role_name(role).send().await.ok()?;
-    Some(
-        out.tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-    )
-}
-
-async fn repository_tags(aws: &Aws, repository: &str) -> Option<Tags> {
-    let found = aws
-        .ecr
-        .describe_repositories()
-        .repository_names(repository)
-        .send()
-        .await
-        .ok()?;
-    let arn = found.repositories().first()?.repository_arn()?.to_string();
-    let out = aws
-        .ecr
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .ok()?;
-    Some(
-        out.tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-    )
-}
-
 /// A delete whose target is already gone (any of the `gone` error codes) has done its job.
 fn gone_is_fine<T, E>(
     r: Result<
@@ -571,14 +542,16 @@ async fn wait_addon(
     }
 }
 
-/// Find the service account's existing association and point it at `role_arn`.
+/// Find the service account's existing association and point it at `role_arn`, when this
+/// stack made it (another run); `Err(None)` when it is someone else's.
 async fn repoint_association(
     aws: &Aws,
     cluster: &str,
     namespace: &str,
     sa: &str,
     role_arn: &str,
-) -> Result<(), CallError> {
+    ours: &Tags,
+) -> Result<(), Option<CallError>> {
     let res = format!("pod identity association {namespace}/{sa}");
     let list = aws
         .eks
@@ -592,6 +565,10 @@ async fn repoint_association(
     let Some(id) = list.associations().first().and_then(|a| a.association_id()) else {
         return Ok(());
     };
+    // Only an association another run of this stack made; someone else's is theirs.
+    if !same_stack(owner::association_tags(aws, cluster, id, &res).await?, ours) {
+        return Err(None);
+    }
     aws.eks
         .update_pod_identity_association()
         .cluster_name(cluster)

@@ -5,6 +5,7 @@
 
 mod aws;
 mod cluster;
+mod owner;
 
 use crate::cloud::{Aws, CallError};
 use crate::cluster::Kube;
@@ -30,6 +31,10 @@ pub struct Options {
     pub rollout_timeout: Duration,
     /// How long a deleted object may take to go (finalizers, foreground deletion of pods).
     pub delete_timeout: Duration,
+    /// The stack whose tag a delete, tag change or policy write re-reads on its target first,
+    /// refusing when it changed since the plan was made. None: `--adopt`, where taking over
+    /// resources this stack does not own is the point.
+    pub stack: Option<String>,
     /// Server-side apply takes over fields other managers own (`--force-conflicts`).
     pub force_conflicts: bool,
     /// The helm executable ("helm" from PATH; tests pass a recording fake).
@@ -49,6 +54,7 @@ impl Options {
             kube_poll: Duration::from_secs(2),
             rollout_timeout: Duration::from_secs(600),
             delete_timeout: Duration::from_secs(300),
+            stack: Some(crate::spec::DEFAULT_STACK.to_string()),
             force_conflicts: false,
             helm: "helm".into(),
             exit_after_steps: std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")
@@ -116,6 +122,17 @@ pub enum StepError {
     Kube(#[from] crate::cluster::KubeError),
     #[error("{0}")]
     Other(String),
+    /// The target changed hands after the plan was made: nothing was done to it.
+    #[error(
+        "refused: {what} no longer belongs to stack {stack:?} ({}); it changed after this run \
+         read it, so nothing was done to it. Run the command again for a fresh plan",
+        match now { Some(s) => format!("its {} tag is now {s:?}", crate::model::STACK), None => format!("it has no {} tag", crate::model::STACK) }
+    )]
+    NotOwned {
+        what: String,
+        now: Option<String>,
+        stack: String,
+    },
 }
 
 impl StepError {
@@ -239,11 +256,17 @@ async fn run_step_inner(
 ) -> Outcome {
     let start = Instant::now();
     progress.started(&step.id, &step.summary);
-    let result = if step.action.on_cluster() {
-        cluster::apply(kube, step, opts, progress).await
-    } else {
-        aws::apply(aws, step, opts, progress).await
-    };
+    let result = async {
+        if let Some(stack) = &opts.stack {
+            owner::confirm(aws, kube, &opts.cluster, stack, &step.action).await?;
+        }
+        if step.action.on_cluster() {
+            cluster::apply(kube, step, opts, progress).await
+        } else {
+            aws::apply(aws, step, opts, progress).await
+        }
+    }
+    .await;
     let seconds = start.elapsed().as_secs_f64();
     let (status, error) = match result {
         Ok(()) => {

@@ -332,6 +332,9 @@ impl Queue {
     }
 }
 
+/// The stack name when the config gives none.
+pub const DEFAULT_STACK: &str = "kedactl";
+
 /// Field defaults, one function each because serde's `default = "..."` needs a path.
 mod defaults {
     use super::App;
@@ -340,7 +343,7 @@ mod defaults {
         true
     }
     pub fn stack() -> String {
-        "kedactl".into()
+        super::DEFAULT_STACK.into()
     }
     pub fn keda_namespace() -> String {
         "keda".into()
