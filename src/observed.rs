@@ -124,18 +124,54 @@ pub struct Association {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keda {
     pub namespace: String,
-    /// From the operator image tag.
+    /// From the operator image tag; "unknown" when no operator runs.
     pub version: String,
     /// The stack whose `up` installed it (kedactl's marker ConfigMap); None: installed otherwise.
     #[serde(default)]
     pub installed_by: Option<String>,
-    /// Every ScaledObject/ScaledJob in the cluster (`kind ns/name`): KEDA is uninstalled only
-    /// when none but this stack's remain.
+    /// Every keda.sh object in the cluster (`kind ns/name`), of each kind whose CRD exists:
+    /// KEDA is uninstalled only when none but this stack's remain.
     #[serde(default)]
-    pub scalers: Vec<String>,
+    pub objects: Vec<String>,
     /// Parts of a KEDA install that are absent (`CRD scaledobjects.keda.sh`, `Deployment keda/…`).
     #[serde(default)]
     pub missing: Vec<String>,
+    /// The helm release `keda` in its namespace, when helm installed it.
+    #[serde(default)]
+    pub release: Option<Release>,
+}
+
+/// A helm release, from its newest record (`sh.helm.release.v1.<name>.v<N>` Secret labels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub revision: u64,
+    /// deployed, failed, pending-install, pending-upgrade, pending-rollback, uninstalling, …
+    pub status: String,
+}
+
+impl Release {
+    /// Another helm operation holds the release: helm refuses the next one until it is resolved.
+    pub fn is_pending(&self) -> bool {
+        self.status.starts_with("pending") || self.status == "uninstalling"
+    }
+}
+
+impl Keda {
+    /// Does `up` need to run helm again on a KEDA this stack installed? (Its operator or CRDs
+    /// are gone, or its last release failed.)
+    pub fn needs_repair(&self, stack: &str) -> bool {
+        self.installed_by.as_deref() == Some(stack)
+            && (!self.missing.is_empty()
+                || self.release.as_ref().is_some_and(|r| r.status == "failed"))
+    }
+
+    /// The operator Deployment is there (it may still be starting).
+    pub fn has_operator(&self) -> bool {
+        !self
+            .missing
+            .iter()
+            .any(|m| m.starts_with("Deployment ") && m.ends_with("/keda-operator"))
+    }
 }
 
 impl Observed {

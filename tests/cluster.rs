@@ -433,10 +433,15 @@ async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed(
 async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() {
     let api = ApiServer::default();
     let kube = Kube::new(api.client(), Access::Direct);
-    assert_eq!(keda::detect(&kube).await.unwrap(), None);
-    assert_eq!(
-        api.requests(),
-        ["GET /apis/apps/v1/deployments?labelSelector=app%3Dkeda-operator"]
+    assert_eq!(keda::detect(&kube, "keda").await.unwrap(), None);
+    // No operator, CRD, APIService, marker or release: nothing else is read.
+    let reads = api.requests();
+    assert_eq!(reads.len(), 12, "{reads:#?}");
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.starts_with("GET ") && !r.contains("/apis/keda.sh/")),
+        "{reads:#?}"
     );
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}));
     kube.apply(
@@ -446,7 +451,7 @@ async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() 
     .await
     .unwrap();
     // An operator without its CRDs and metrics server: reported, and refused with the fix.
-    let k = keda::detect(&kube).await.unwrap().unwrap();
+    let k = keda::detect(&kube, "keda").await.unwrap().unwrap();
     assert_eq!(
         k.missing,
         [
@@ -456,16 +461,16 @@ async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() 
             "Deployment ops/keda-operator-metrics-apiserver"
         ]
     );
-    let err = keda::check_version(&k, "2.20.2").unwrap_err();
+    let err = keda::check(&k, "2.20.2", "kedactl").unwrap_err();
     assert!(err.contains("helm upgrade --install keda keda"), "{err}");
     api.state().install_keda("ops", "keda-operator", "2.12.1");
-    let k = keda::detect(&kube).await.unwrap().unwrap();
+    let k = keda::detect(&kube, "keda").await.unwrap().unwrap();
     assert!(k.missing.is_empty(), "{:?}", k.missing);
     assert_eq!(
         (k.namespace.as_str(), k.version.as_str()),
         ("ops", "2.12.1")
     );
-    let err = keda::check_version(&k, "2.20.2").unwrap_err();
+    let err = keda::check(&k, "2.20.2", "kedactl").unwrap_err();
     assert!(
         err.contains("KEDA 2.12.1 in namespace ops is too old"),
         "{err}"
@@ -641,16 +646,18 @@ async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
             let err = report.outcomes[0].error.clone().unwrap();
             assert!(err.contains("--force-conflicts"), "{err}");
         },
-        vec![(
-            "PATCH application/apply-patch+yaml",
-            "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl",
-            409,
-            conflict(),
-        )],
+        vec![
+            // Ownership is read again right before the change: not there yet, so ours to create.
+            ("GET", "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda", 404,
+             json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"})),
+            ("PATCH application/apply-patch+yaml",
+             "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl",
+             409, conflict()),
+        ],
     )
     .await;
     assert_eq!(
-        bodies[0]["spec"]["triggers"][0]["metadata"]["queueLength"],
+        bodies[1]["spec"]["triggers"][0]["metadata"]["queueLength"],
         "5"
     );
 }
@@ -659,7 +666,10 @@ async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
 async fn unauthorized_and_forbidden_are_told_apart() {
     verify(
         async move |kube| {
-            let e = keda::detect(&kube).await.unwrap_err();
+            let e = kube
+                .list("Deployment", None, Some("app=keda-operator"))
+                .await
+                .unwrap_err();
             assert!(e.is_denied());
             assert!(e.to_string().contains("no access entry"), "{e}");
             let e = kube.get("Namespace", None, "security").await.unwrap_err();

@@ -37,11 +37,14 @@ pub fn install_args(i: &Install) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Charts before 2.14.0 name the operator's service account `serviceAccount.name`; from
+    // 2.14.0 each component has its own (`serviceAccount.operator.name`).
+    let key = match super::keda::parse(&i.version) {
+        Some(v) if v < (2, 14) => "serviceAccount.name",
+        _ => "serviceAccount.operator.name",
+    };
     a.push("--set".into());
-    a.push(format!(
-        "serviceAccount.operator.name={}",
-        i.service_account
-    ));
+    a.push(format!("{key}={}", i.service_account));
     // Pod Identity needs nothing from the chart; IRSA values on would make IRSA win.
     match &i.irsa_role_arn {
         None => a.extend(["--set".into(), "podIdentity.aws.irsa.enabled=false".into()]),
@@ -182,6 +185,15 @@ mod tests {
         assert!(irsa.contains(
             &"podIdentity.aws.irsa.roleArn=arn:aws:iam::1:role/keda-operator".to_string()
         ));
+        let old = install_args(&Install {
+            version: "2.13.2".into(),
+            ..install(None)
+        });
+        assert!(
+            old.contains(&"serviceAccount.name=keda-operator".to_string()),
+            "{old:?}"
+        );
+        assert!(!old.iter().any(|a| a.starts_with("serviceAccount.operator")));
         assert_eq!(
             command_line(&uninstall_args("keda")),
             "helm uninstall keda --namespace keda --wait"

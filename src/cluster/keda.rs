@@ -1,8 +1,11 @@
-//! Finding KEDA in a cluster: the operator Deployment (any namespace), its version from the image
-//! tag, and whether kedactl installed it (a marker ConfigMap written before `helm install`).
+//! Finding KEDA in a cluster: by its operator Deployment (any namespace), by the external
+//! metrics APIService it registers, or by its CRDs; its version from the image tag; whether
+//! kedactl installed it (a marker ConfigMap written before `helm install`), the state of its
+//! helm release, and every keda.sh object that still depends on it.
 
-use super::{Kube, Result};
-use crate::observed::Keda;
+use super::{Kube, KubeError, Result};
+use crate::observed::{Keda, Release};
+use futures_util::future::{try_join_all, try_join3, try_join4};
 use serde_json::{Value, json};
 
 /// Pod Identity credentials need the AWS SDK KEDA ships since 2.13.0.
@@ -11,62 +14,152 @@ pub const MIN_VERSION: (u64, u64) = (2, 13);
 pub const MARKER: &str = "kedactl-installed-keda";
 pub const OPERATOR: &str = "keda-operator";
 pub const METRICS_SERVER: &str = "keda-operator-metrics-apiserver";
+/// The certificates KEDA's operator writes into its namespace at start (not part of the chart).
+pub const CERTS_SECRET: &str = "kedaorg-certs";
+/// The APIService KEDA's metrics server registers.
+pub const APISERVICE: &str = "v1beta1.external.metrics.k8s.io";
 /// The CRDs the app's objects need.
 pub const CRDS: [&str; 3] = [
     "scaledobjects.keda.sh",
     "scaledjobs.keda.sh",
     "triggerauthentications.keda.sh",
 ];
+/// Every kind KEDA v2.20 defines, with its CRD: any object of these needs the operator (its
+/// finalizers) and is deleted with the CRDs when the chart is uninstalled.
+pub const KINDS: [(&str, &str); 6] = [
+    ("ScaledObject", "scaledobjects.keda.sh"),
+    ("ScaledJob", "scaledjobs.keda.sh"),
+    ("TriggerAuthentication", "triggerauthentications.keda.sh"),
+    (
+        "ClusterTriggerAuthentication",
+        "clustertriggerauthentications.keda.sh",
+    ),
+    ("CloudEventSource", "cloudeventsources.keda.sh"),
+    (
+        "ClusterCloudEventSource",
+        "clustercloudeventsources.keda.sh",
+    ),
+];
 
-/// Read what the cluster says about KEDA.
-pub async fn detect(kube: &Kube) -> Result<Option<Keda>> {
-    let operators = kube
-        .list("Deployment", None, Some(&format!("app={OPERATOR}")))
-        .await?;
-    let Some(found) = from_operators(&operators) else {
+/// Read what the cluster says about KEDA. `expected` is the namespace the config names: an
+/// install interrupted before the operator appeared leaves only kedactl's marker and helm's
+/// release record there.
+pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
+    let crds = try_join_all(KINDS.map(|(_, crd)| kube.get("CustomResourceDefinition", None, crd)));
+    let (operators, crds, api) = try_join3(
+        kube.list("Deployment", None, Some(&format!("app={OPERATOR}"))),
+        crds,
+        kube.get("APIService", None, APISERVICE),
+    )
+    .await?;
+    let found = from_operators(&operators);
+    let located = found
+        .as_ref()
+        .map(|k| k.namespace.clone())
+        .or_else(|| api.as_ref().and_then(apiservice_namespace))
+        .or_else(|| {
+            crds.iter().flatten().find_map(|c| {
+                c["metadata"]["annotations"]["meta.helm.sh/release-namespace"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+        });
+    let ns = located.clone().unwrap_or_else(|| expected.to_string());
+    let ns = ns.as_str();
+    let exists = |kind: &'static str, name: &'static str| async move {
+        Ok::<_, KubeError>(kube.get(kind, Some(ns), name).await?.is_some())
+    };
+    let (marker, release, operator, metrics) = try_join4(
+        kube.get("ConfigMap", Some(ns), MARKER),
+        release(kube, ns),
+        exists("Deployment", OPERATOR),
+        exists("Deployment", METRICS_SERVER),
+    )
+    .await?;
+    if located.is_none() && marker.is_none() && release.is_none() {
         return Ok(None);
-    };
-    let ns = found.namespace.as_str();
-    let crds = futures_util::future::try_join_all(CRDS.map(|c| async move {
-        Ok::<_, super::KubeError>(
-            kube.get("CustomResourceDefinition", None, c)
-                .await?
-                .is_none()
-                .then(|| format!("CRD {c}")),
-        )
-    }));
-    let metrics = async {
-        Ok::<_, super::KubeError>(
-            kube.get("Deployment", Some(ns), METRICS_SERVER)
-                .await?
-                .is_none()
-                .then(|| format!("Deployment {ns}/{METRICS_SERVER}")),
-        )
-    };
-    let (marker, crds, metrics) =
-        futures_util::future::try_join3(kube.get("ConfigMap", Some(ns), MARKER), crds, metrics)
-            .await?;
-    let missing: Vec<String> = crds.into_iter().chain([metrics]).flatten().collect();
-    // Without the CRDs there can be no scalers to list.
-    let scalers = if missing.iter().any(|m| m.starts_with("CRD")) {
-        vec![]
-    } else {
-        let (objects, jobs) = futures_util::future::try_join(
-            kube.list("ScaledObject", None, None),
-            kube.list("ScaledJob", None, None),
-        )
-        .await?;
-        let objects = objects.iter().map(|o| qualified("ScaledObject", o));
-        objects
-            .chain(jobs.iter().map(|o| qualified("ScaledJob", o)))
-            .collect()
-    };
+    }
+    let served: Vec<&str> = KINDS
+        .iter()
+        .zip(&crds)
+        .filter(|(_, c)| c.is_some())
+        .map(|((kind, _), _)| *kind)
+        .collect();
+    let lists = try_join_all(served.iter().map(|k| async move {
+        let items = kube.list(k, None, None).await?;
+        Ok::<_, KubeError>(items.iter().map(|o| qualified(k, o)).collect::<Vec<_>>())
+    }))
+    .await?;
+    let mut missing: Vec<String> = CRDS
+        .iter()
+        .filter(|c| {
+            KINDS
+                .iter()
+                .zip(&crds)
+                .any(|((_, n), f)| n == *c && f.is_none())
+        })
+        .map(|c| format!("CRD {c}"))
+        .collect();
+    for (present, name) in [
+        (operator || found.is_some(), OPERATOR),
+        (metrics, METRICS_SERVER),
+    ] {
+        if !present {
+            missing.push(format!("Deployment {ns}/{name}"));
+        }
+    }
+    let base = found.unwrap_or_else(|| Keda {
+        namespace: ns.to_string(),
+        version: "unknown".into(),
+        installed_by: None,
+        objects: vec![],
+        missing: vec![],
+        release: None,
+    });
     Ok(Some(Keda {
         installed_by: marker.and_then(|m| m["data"]["stack"].as_str().map(str::to_string)),
-        scalers,
+        objects: lists.into_iter().flatten().collect(),
         missing,
-        ..found
+        release,
+        ..base
     }))
+}
+
+/// The namespace of the metrics server an APIService points at, when it is KEDA's.
+fn apiservice_namespace(api: &Value) -> Option<String> {
+    let service = &api["spec"]["service"];
+    service["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("keda"))
+        .then(|| service["namespace"].as_str().map(str::to_string))
+        .flatten()
+}
+
+/// The newest record of helm release `keda` in `ns` (helm's Secret storage driver labels each
+/// revision with owner, name, status and version). A caller who may not list Secrets sees None.
+async fn release(kube: &Kube, ns: &str) -> Result<Option<Release>> {
+    let records = match kube
+        .list("Secret", Some(ns), Some("owner=helm,name=keda"))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) if e.is_denied() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(newest_release(&records))
+}
+
+fn newest_release(records: &[Value]) -> Option<Release> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let labels = &r["metadata"]["labels"];
+            Some(Release {
+                revision: labels["version"].as_str()?.parse().ok()?,
+                status: labels["status"].as_str()?.to_string(),
+            })
+        })
+        .max_by_key(|r| r.revision)
 }
 
 /// `ScaledObject security/x` (list items carry no kind).
@@ -95,8 +188,9 @@ pub fn from_operators(deployments: &[Value]) -> Option<Keda> {
         namespace,
         version,
         installed_by: None,
-        scalers: Vec::new(),
+        objects: Vec::new(),
         missing: Vec::new(),
+        release: None,
     })
 }
 
@@ -114,31 +208,65 @@ pub fn parse(version: &str) -> Option<(u64, u64)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// Too old for Pod Identity, or without its CRDs: the error, with the command that fixes it.
-pub fn check_version(keda: &Keda, wanted: &str) -> std::result::Result<(), String> {
+/// Why `up` cannot use or repair the KEDA it found, with the command that fixes it. A KEDA this
+/// stack installed that lost its operator or failed its release is not an error: `up` runs helm
+/// again.
+pub fn check(keda: &Keda, wanted: &str, stack: &str) -> std::result::Result<(), String> {
+    let ns = &keda.namespace;
+    let ours = keda.installed_by.as_deref() == Some(stack);
+    if let Some(r) = keda.release.as_ref().filter(|r| r.is_pending()) {
+        return Err(format!(
+            "helm release keda in namespace {ns} is {} (revision {}): an earlier helm run was \
+             interrupted, and helm refuses another operation until that is resolved\n  fix: \
+             helm rollback keda -n {ns} (back to the last deployed revision), or helm uninstall \
+             keda -n {ns} if it never deployed; then run kedactl up again",
+            r.status, r.revision
+        ));
+    }
+    if !keda.has_operator() && !ours {
+        return Err(format!(
+            "KEDA is partly installed in namespace {ns} (missing: {}), by something other than \
+             this stack, so kedactl will not reinstall it over it\n  fix: repair it where it was \
+             installed (helm upgrade keda keda --repo https://kedacore.github.io/charts \
+             --namespace {ns} --version {wanted}), or remove what is left so kedactl installs \
+             its own",
+            keda.missing.join(", ")
+        ));
+    }
     let crds: Vec<&str> = keda
         .missing
         .iter()
         .filter_map(|m| m.strip_prefix("CRD "))
         .collect();
-    if !crds.is_empty() {
+    if !crds.is_empty() && !ours {
         return Err(format!(
             "KEDA's operator runs in namespace {ns}, but its CRDs {} are missing, so the app's \
              KEDA objects cannot be applied\n  fix: helm upgrade --install keda keda --repo \
              https://kedacore.github.io/charts --namespace {ns} --version {wanted}",
             crds.join(", "),
-            ns = keda.namespace
         ));
     }
     match parse(&keda.version) {
         Some(v) if v < MIN_VERSION => Err(format!(
-            "KEDA {} in namespace {} is too old for EKS Pod Identity (needs {}.{} or newer: older \
+            "KEDA {} in namespace {ns} is too old for EKS Pod Identity (needs {}.{} or newer: older \
              releases ship an AWS SDK without container credentials)\n  fix: helm upgrade keda \
-             keda --repo https://kedacore.github.io/charts --namespace {} --version {wanted}",
-            keda.version, keda.namespace, MIN_VERSION.0, MIN_VERSION.1, keda.namespace
+             keda --repo https://kedacore.github.io/charts --namespace {ns} --version {wanted}",
+            keda.version, MIN_VERSION.0, MIN_VERSION.1
         )),
         _ => Ok(()),
     }
+}
+
+/// Is this object in KEDA's namespace part of the install kedactl made? The chart's objects
+/// (helm's release annotation), helm's release records, the operator's certificates and
+/// kedactl's marker; what these own is accounted for by `contents::foreign`.
+pub fn part_of_install(kind: &str, o: &Value) -> bool {
+    let m = &o["metadata"];
+    m["annotations"]["meta.helm.sh/release-name"] == super::helm::RELEASE
+        || (kind == "Secret"
+            && (m["name"] == CERTS_SECRET
+                || (m["labels"]["owner"] == "helm" && m["labels"]["name"] == super::helm::RELEASE)))
+        || (kind == "ConfigMap" && m["name"] == MARKER)
 }
 
 /// The marker ConfigMap, applied before `helm install`.
@@ -196,19 +324,20 @@ mod tests {
             namespace: "keda".into(),
             version: v.into(),
             installed_by: None,
-            scalers: vec![],
+            objects: vec![],
             missing: vec![],
+            release: None,
         };
-        let err = check_version(&keda("2.12.1"), "2.20.2").unwrap_err();
+        let err = check(&keda("2.12.1"), "2.20.2", "kedactl").unwrap_err();
         assert!(
             err.contains("too old") && err.contains("--version 2.20.2"),
             "{err}"
         );
-        assert!(check_version(&keda("2.13.0"), "2.20.2").is_ok());
-        assert!(check_version(&keda("2.20.2"), "2.20.2").is_ok());
-        assert!(check_version(&keda("10.0.0"), "2.20.2").is_ok());
+        assert!(check(&keda("2.13.0"), "2.20.2", "kedactl").is_ok());
+        assert!(check(&keda("2.20.2"), "2.20.2", "kedactl").is_ok());
+        assert!(check(&keda("10.0.0"), "2.20.2", "kedactl").is_ok());
         // Not a release: cannot tell, so no refusal (doctor reports it).
-        assert!(check_version(&keda("main"), "2.20.2").is_ok());
+        assert!(check(&keda("main"), "2.20.2", "kedactl").is_ok());
         assert_eq!(parse("2.9.3"), Some((2, 9)));
         assert!(parse("2.9.3") < Some(MIN_VERSION));
         let mut no_crds = keda("2.20.2");
@@ -216,10 +345,78 @@ mod tests {
             "CRD scaledobjects.keda.sh".into(),
             "Deployment keda/x".into(),
         ];
-        let err = check_version(&no_crds, "2.20.2").unwrap_err();
+        let err = check(&no_crds, "2.20.2", "kedactl").unwrap_err();
         assert!(
             err.contains("CRDs scaledobjects.keda.sh are missing"),
             "{err}"
         );
+    }
+
+    fn found(installed_by: Option<&str>, missing: &[&str], release: Option<(u64, &str)>) -> Keda {
+        Keda {
+            namespace: "keda".into(),
+            version: "unknown".into(),
+            installed_by: installed_by.map(str::to_string),
+            objects: vec![],
+            missing: missing.iter().map(|m| m.to_string()).collect(),
+            release: release.map(|(revision, status)| Release {
+                revision,
+                status: status.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_pending_release_stops_up_with_the_recovery() {
+        let k = found(Some("kedactl"), &[], Some((2, "pending-upgrade")));
+        let err = check(&k, "2.20.2", "kedactl").unwrap_err();
+        assert!(
+            err.contains("is pending-upgrade (revision 2)")
+                && err.contains("helm rollback keda -n keda"),
+            "{err}"
+        );
+        assert!(!k.needs_repair("kedactl") || !k.missing.is_empty());
+    }
+
+    #[test]
+    fn our_broken_install_is_repaired_and_someone_elses_is_refused() {
+        let gone = ["Deployment keda/keda-operator"];
+        let ours = found(Some("kedactl"), &gone, Some((1, "failed")));
+        assert!(check(&ours, "2.20.2", "kedactl").is_ok());
+        assert!(ours.needs_repair("kedactl"));
+        let failed = found(Some("kedactl"), &[], Some((3, "failed")));
+        assert!(failed.needs_repair("kedactl"));
+        let healthy = found(Some("kedactl"), &[], Some((3, "deployed")));
+        assert!(!healthy.needs_repair("kedactl"));
+        let theirs = found(None, &gone, Some((1, "deployed")));
+        let err = check(&theirs, "2.20.2", "kedactl").unwrap_err();
+        assert!(
+            err.contains(
+                "partly installed in namespace keda (missing: Deployment keda/keda-operator)"
+            ),
+            "{err}"
+        );
+        assert!(!theirs.needs_repair("kedactl"));
+    }
+
+    #[test]
+    fn releases_and_apiservices_are_read_like_helm_and_kube_aggregator() {
+        let record = |v: &str, status: &str| json!({"metadata": {"labels": {"owner": "helm", "name": "keda", "version": v, "status": status}}});
+        let r = newest_release(&[
+            record("9", "superseded"),
+            record("10", "pending-upgrade"),
+            record("2", "superseded"),
+        ])
+        .unwrap();
+        assert_eq!((r.revision, r.status.as_str()), (10, "pending-upgrade"));
+        assert!(r.is_pending());
+        assert!(newest_release(&[]).is_none());
+        let api = |name: &str| json!({"spec": {"service": {"name": name, "namespace": "ops"}}});
+        assert_eq!(
+            apiservice_namespace(&api("keda-operator-metrics-apiserver")).as_deref(),
+            Some("ops")
+        );
+        assert_eq!(apiservice_namespace(&api("prometheus-adapter")), None);
+        assert_eq!(apiservice_namespace(&json!({"spec": {}})), None);
     }
 }

@@ -4,6 +4,7 @@
 //! functions in the submodules.
 
 pub mod connect;
+pub mod contents;
 pub mod helm;
 pub mod keda;
 pub mod rollout;
@@ -75,6 +76,7 @@ pub fn resource(kind: &str) -> Option<Resource> {
         "Deployment" => r("apps", "v1", "deployments", true),
         "StatefulSet" => r("apps", "v1", "statefulsets", true),
         "DaemonSet" => r("apps", "v1", "daemonsets", true),
+        "ReplicaSet" => r("apps", "v1", "replicasets", true),
         "Job" => r("batch", "v1", "jobs", true),
         "CronJob" => r("batch", "v1", "cronjobs", true),
         "HorizontalPodAutoscaler" => r("autoscaling", "v2", "horizontalpodautoscalers", true),
@@ -87,6 +89,8 @@ pub fn resource(kind: &str) -> Option<Resource> {
             "clustertriggerauthentications",
             false,
         ),
+        "CloudEventSource" => r("keda.sh", "v1alpha1", "cloudeventsources", true),
+        "ClusterCloudEventSource" => r("keda.sh", "v1alpha1", "clustercloudeventsources", false),
         "CustomResourceDefinition" => r(
             "apiextensions.k8s.io",
             "v1",

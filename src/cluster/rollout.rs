@@ -21,6 +21,8 @@ pub enum Rollout {
     Done,
     /// Still going, with a line for the progress display.
     Waiting(String),
+    /// It will not finish by itself: the controller gave up (`ProgressDeadlineExceeded`).
+    Failed(String),
 }
 
 /// `kubectl rollout status` for a Deployment object.
@@ -30,6 +32,18 @@ pub fn status(d: &Value) -> Rollout {
     let s = &d["status"];
     if n(&s["observedGeneration"]) < generation {
         return Rollout::Waiting("waiting for the controller to see the new spec".into());
+    }
+    // kubectl rollout status stops here too: the controller marks it and stops trying.
+    let progressing = s["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Progressing");
+    if let Some(c) = progressing.filter(|c| c["reason"] == "ProgressDeadlineExceeded") {
+        return Rollout::Failed(format!(
+            "it exceeded its progress deadline ({})",
+            c["message"].as_str().unwrap_or("ProgressDeadlineExceeded")
+        ));
     }
     let wanted = d["spec"]["replicas"].as_u64().unwrap_or(1);
     let (updated, replicas, available) = (
@@ -47,6 +61,17 @@ pub fn status(d: &Value) -> Rollout {
         return Rollout::Waiting(format!("{available} of {updated} new pods available"));
     }
     Rollout::Done
+}
+
+/// `kubectl rollout restart` refuses a paused Deployment: the restart would not roll out.
+pub fn refuse_paused(d: &Value, ns: &str, name: &str) -> std::result::Result<(), String> {
+    if d["spec"]["paused"] == true {
+        return Err(format!(
+            "Deployment {ns}/{name} is paused, so a restart would not roll out (kubectl refuses \
+             too)\n  fix: kubectl rollout resume deployment/{name} -n {ns}, then run kedactl again"
+        ));
+    }
+    Ok(())
 }
 
 /// The pod-identity variables a pod lacks (empty: credentials were injected).
@@ -189,6 +214,24 @@ mod tests {
             ),
             Rollout::Done
         );
+        let stuck = json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1,
+            "conditions": [{"type": "Available", "status": "False"},
+                           {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                            "message": "ReplicaSet \"q-read-7d\" has timed out progressing."}]});
+        assert_eq!(
+            s(2, 1, stuck),
+            Rollout::Failed(
+                "it exceeded its progress deadline (ReplicaSet \"q-read-7d\" has timed out progressing.)"
+                    .into()
+            )
+        );
+        let paused = json!({"spec": {"paused": true}});
+        let err = refuse_paused(&paused, "security", "q-read").unwrap_err();
+        assert!(
+            err.contains("kubectl rollout resume deployment/q-read -n security"),
+            "{err}"
+        );
+        assert!(refuse_paused(&json!({"spec": {}}), "security", "q-read").is_ok());
         // Scaled to zero (KEDA's minReplicaCount 0): nothing to wait for.
         assert_eq!(s(3, 0, json!({"observedGeneration": 3})), Rollout::Done);
     }

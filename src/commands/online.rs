@@ -32,7 +32,16 @@ impl Online {
     }
 }
 
-pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
+/// Which command the observation is for: only `up` changes KEDA, so only `up` is stopped by a
+/// KEDA it cannot use; `plan` and `down` say so and go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Up,
+    Plan,
+    Down,
+}
+
+pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     let (mut spec, source) = ctx.spec()?;
     let only = Only::new(ctx.global.only.clone());
     let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
@@ -111,7 +120,13 @@ pub async fn prepare(ctx: &Ctx) -> anyhow::Result<Online> {
         observe::cluster_side(&kube, &desired, &only, &mut observed)
             .await
             .map_err(|e| access_error(e, &caller, &desired.cluster))?;
-        check_keda(&desired, &observed, &only, &source)?;
+        if let Err(e) = check_keda(&desired, &observed, &only, &source) {
+            match purpose {
+                Purpose::Up => return Err(e),
+                Purpose::Plan => ctx.note(format!("note: `up` would stop here: {e:#}")),
+                Purpose::Down => {}
+            }
+        }
         Some(kube)
     } else {
         None
@@ -189,7 +204,7 @@ fn check_keda(
                 }
                 .into());
             }
-            cluster::keda::check_version(k, &want.version).map_err(anyhow::Error::msg)
+            cluster::keda::check(k, &want.version, &desired.stack).map_err(anyhow::Error::msg)
         }
         None if !only.includes(Group::Keda) => Err(UsageError {
             message: "KEDA is not installed in the cluster, and --only leaves out the keda group: the app's ScaledObject needs KEDA's CRDs".into(),

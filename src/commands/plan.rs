@@ -77,7 +77,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         (desired, plan, "against an empty account and cluster")
     } else {
-        let on = online::prepare(ctx).await?;
+        let on = online::prepare(ctx, online::Purpose::Plan).await?;
         let plan = plan::plan(&on.desired, &on.observed, &opts(on.only.clone()))?;
         (on.desired, plan, "against what exists now")
     };

@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    let on = online::prepare(ctx).await?;
+    let on = online::prepare(ctx, online::Purpose::Up).await?;
     let opts = Options {
         adopt: args.adopt,
         only: on.only.clone(),

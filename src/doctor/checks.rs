@@ -521,7 +521,7 @@ fn kd009(c: &Ctx) -> Finding {
     if let Some(arn) = cl
         .operator_sa
         .as_ref()
-        .and_then(|s| s["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str())
+        .and_then(|s| s["metadata"]["annotations"][crate::render::IRSA_ANNOTATION].as_str())
     {
         evidence.push(format!(
             "service account annotation eks.amazonaws.com/role-arn: {arn}"
@@ -927,7 +927,24 @@ fn kd020(c: &Ctx) -> Finding {
             "kedactl up --only keda (installs KEDA with helm)",
             vec![Repair::Converge("keda:".into())],
         ),
-        Some(k) => match crate::cluster::keda::check_version(k, &c.d.keda.version) {
+        Some(k) => match crate::cluster::keda::check(k, &c.d.keda.version, &c.d.stack) {
+            Ok(()) if k.needs_repair(&c.d.stack) => f.fail(
+                vec![format!(
+                    "KEDA in namespace {} (installed by this stack){}{}",
+                    k.namespace,
+                    if k.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; missing: {}", k.missing.join(", "))
+                    },
+                    k.release
+                        .as_ref()
+                        .map(|r| format!("; helm release revision {}: {}", r.revision, r.status))
+                        .unwrap_or_default()
+                )],
+                "kedactl up --only keda (runs helm upgrade --install again)",
+                vec![Repair::Converge("keda:".into())],
+            ),
             Ok(()) => f.ok(format!("KEDA {} in namespace {}", k.version, k.namespace)),
             Err(e) => f.fail(
                 vec![format!(

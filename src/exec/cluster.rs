@@ -8,12 +8,13 @@ use crate::plan::{Action, Step};
 use serde_json::json;
 use std::time::{Instant, SystemTime};
 
+/// Carry out a cluster step; `Some(note)` when it did less than its summary says (and why).
 pub(super) async fn apply(
     kube: Option<&Kube>,
     step: &Step,
     opts: &Options,
     progress: &Progress,
-) -> Result<(), StepError> {
+) -> Result<Option<String>, StepError> {
     let Some(kube) = kube else {
         return Err(StepError::Other(
             "kedactl is not connected to the cluster (internal: cluster step without a client)"
@@ -79,6 +80,15 @@ pub(super) async fn apply(
             deployment,
         } => {
             wait.rollout(namespace, deployment).await?;
+            // Scaled to zero (minReplicaCount 0): no pod to check until KEDA scales it up.
+            let d = rollout::deployment(kube, namespace, deployment).await?;
+            if d["spec"]["replicas"].as_u64() == Some(0) {
+                return Ok(Some(
+                    "not checked: scaled to zero, so no pod runs; `kedactl doctor` checks the \
+                     next one"
+                        .into(),
+                ));
+            }
             let mut restarted = false;
             loop {
                 let missing = match rollout::pod_identity(kube, namespace, deployment).await? {
@@ -118,10 +128,26 @@ pub(super) async fn apply(
                 wait.gone(kind, namespace.as_deref(), name).await?;
             }
         }
-        Action::UninstallKeda { namespace, stack } => {
-            helm::run(&opts.helm, &kube.access, &helm::uninstall_args(namespace))
-                .await
-                .map_err(StepError::Other)?;
+        Action::UninstallKeda {
+            namespace,
+            stack,
+            delete_namespace,
+        } => {
+            // Objects created since the plan would lose their finalizers' owner and hang.
+            let holders = keda_objects(kube).await?;
+            if !holders.is_empty() {
+                return Err(StepError::Other(format!(
+                    "KEDA was not uninstalled: {} still use{} it (created after this run read the \
+                     cluster); uninstalling would delete them with KEDA's CRDs. Nothing was changed",
+                    holders.join(", "),
+                    if holders.len() == 1 { "s" } else { "" }
+                )));
+            }
+            match helm::run(&opts.helm, &kube.access, &helm::uninstall_args(namespace)).await {
+                // An install interrupted before helm recorded it, or a run killed after this.
+                Err(e) if e.contains("release: not found") => {}
+                r => r.map_err(StepError::Other)?,
+            }
             kube.delete("ConfigMap", Some(namespace), keda::MARKER)
                 .await?;
             let ns = kube.get("Namespace", None, namespace).await?;
@@ -129,18 +155,45 @@ pub(super) async fn apply(
                 .as_ref()
                 .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
                 .unwrap_or_default();
-            if crate::model::is_owned(&labels, stack)
-                && kube.delete("Namespace", None, namespace).await?
-            {
+            if !delete_namespace || !crate::model::is_owned(&labels, stack) {
+                return Ok(None);
+            }
+            // Read again: what `down` saw empty may have gained content since.
+            let others = cluster::contents::foreign(kube, namespace, keda::part_of_install).await?;
+            if !others.is_empty() {
+                return Err(StepError::Other(format!(
+                    "KEDA was uninstalled, but namespace {namespace} was kept: it also holds {}",
+                    others.join(", ")
+                )));
+            }
+            if kube.delete("Namespace", None, namespace).await? {
                 wait.gone("Namespace", None, namespace).await?;
             }
         }
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
-    Ok(())
+    Ok(None)
 }
 
-async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> cluster::Result<()> {
+/// Every keda.sh object in the cluster, of the kinds whose CRD is served.
+async fn keda_objects(kube: &Kube) -> Result<Vec<String>, StepError> {
+    let mut found = Vec::new();
+    for (kind, _) in keda::KINDS {
+        match kube.list(kind, None, None).await {
+            Ok(items) => found.extend(items.iter().map(|o| {
+                let (_, ns, name) = crate::render::object_ref(o);
+                cluster::describe(kind, ns.as_deref(), &name)
+            })),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(found)
+}
+
+async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> Result<(), StepError> {
+    let d = rollout::deployment(kube, namespace, deployment).await?;
+    rollout::refuse_paused(&d, namespace, deployment).map_err(StepError::Other)?;
     let now = aws_smithy_types::DateTime::from(SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default();
@@ -170,6 +223,13 @@ impl Wait<'_> {
             let state = match rollout::status(&d) {
                 rollout::Rollout::Done => return Ok(()),
                 rollout::Rollout::Waiting(s) => s,
+                rollout::Rollout::Failed(why) => {
+                    return Err(StepError::Other(format!(
+                        "Deployment {namespace}/{deployment} will not finish rolling out: {why}; \
+                         see `kubectl describe deployment/{deployment} -n {namespace}` and its \
+                         pods' events"
+                    )));
+                }
             };
             if start.elapsed() >= self.opts.rollout_timeout {
                 return Err(StepError::Other(format!(

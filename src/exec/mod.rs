@@ -80,6 +80,9 @@ pub struct Outcome {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What a finished step did not do, and why (e.g. a check with nothing to check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub seconds: f64,
 }
 
@@ -90,6 +93,7 @@ impl Outcome {
             summary: step.summary.clone(),
             status: Status::NotRun,
             error: Some(format!("not run: {why}")),
+            note: None,
             seconds: 0.0,
         }
     }
@@ -263,18 +267,19 @@ async fn run_step_inner(
         if step.action.on_cluster() {
             cluster::apply(kube, step, opts, progress).await
         } else {
-            aws::apply(aws, step, opts, progress).await
+            aws::apply(aws, step, opts, progress).await.map(|()| None)
         }
     }
     .await;
     let seconds = start.elapsed().as_secs_f64();
-    let (status, error) = match result {
-        Ok(()) => {
+    let (status, error, note) = match result {
+        Ok(note) => {
+            let suffix = note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
             progress.finished(
                 &step.id,
-                &format!("  {} {}", step.change.symbol(), step.summary),
+                &format!("  {} {}{suffix}", step.change.symbol(), step.summary),
             );
-            (Status::Done, None)
+            (Status::Done, None, note)
         }
         Err(e) => {
             let mut text = e.to_string();
@@ -285,7 +290,7 @@ async fn run_step_inner(
                 );
             }
             progress.finished(&step.id, &format!("  ✗ {}: {text}", step.summary));
-            (Status::Failed, Some(text))
+            (Status::Failed, Some(text), None)
         }
     };
     Outcome {
@@ -293,6 +298,7 @@ async fn run_step_inner(
         summary: step.summary.clone(),
         status,
         error,
+        note,
         seconds: (seconds * 1000.0).round() / 1000.0,
     }
 }

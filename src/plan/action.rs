@@ -131,6 +131,8 @@ pub enum Action {
     UninstallKeda {
         namespace: String,
         stack: String,
+        /// The namespace was created by this stack and held nothing else when observed.
+        delete_namespace: bool,
     },
     DeleteAssociation {
         association_id: String,
@@ -257,9 +259,12 @@ impl Action {
             Action::InstallKeda {
                 namespace, version, ..
             } => {
-                format!(
-                    "install KEDA {version} in namespace {namespace} (helm chart kedacore/keda)"
-                )
+                let verb = if change == Change::Create {
+                    "install"
+                } else {
+                    "repair (helm upgrade --install)"
+                };
+                format!("{verb} KEDA {version} in namespace {namespace} (helm chart kedacore/keda)")
             }
             Action::Apply {
                 kind,

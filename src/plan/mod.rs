@@ -10,7 +10,7 @@ pub use action::{Action, Change};
 pub use teardown::teardown;
 
 use crate::model::{self, Group, Only};
-use crate::render::{self, Desired, RolePurpose, policy::canonical};
+use crate::render::{self, Desired, IRSA_ANNOTATION, RolePurpose, policy::canonical};
 use crate::spec::AuthMode;
 pub use observed::Observed;
 use observed::Tags;
@@ -487,32 +487,88 @@ impl Planner<'_> {
         let needs_credentials = self.desired.addon.is_some();
         let install = "keda:install".to_string();
         let restart = "keda:restart".to_string();
+        let irsa_role_arn = (self.desired.auth_mode == AuthMode::Irsa)
+            .then(|| {
+                self.desired
+                    .roles
+                    .iter()
+                    .find(|r| r.purpose == RolePurpose::Operator)
+                    .map(|r| r.arn.clone())
+            })
+            .flatten();
+        let install_action = Action::InstallKeda {
+            namespace: k.namespace.clone(),
+            service_account: k.service_account.clone(),
+            version: k.version.clone(),
+            irsa_role_arn: irsa_role_arn.clone(),
+            stack: self.desired.stack.clone(),
+        };
+        // IRSA: the operator's service account must name the operator role (the chart sets it).
+        let annotation = |o: &Value| {
+            o["metadata"]["annotations"][IRSA_ANNOTATION]
+                .as_str()
+                .map(str::to_string)
+        };
+        let operator_sa =
+            self.observed
+                .object("ServiceAccount", Some(&k.namespace), &k.service_account);
+        let irsa_stale = irsa_role_arn.is_some()
+            && operator_sa.is_some_and(|sa| annotation(sa) != irsa_role_arn);
         match &self.observed.keda {
             None => {
-                let irsa_role_arn = (self.desired.auth_mode == AuthMode::Irsa)
-                    .then(|| {
-                        self.desired
-                            .roles
-                            .iter()
-                            .find(|r| r.purpose == RolePurpose::Operator)
-                            .map(|r| r.arn.clone())
-                    })
-                    .flatten();
-                let action = Action::InstallKeda {
-                    namespace: k.namespace.clone(),
-                    service_account: k.service_account.clone(),
-                    version: k.version.clone(),
-                    irsa_role_arn,
-                    stack: self.desired.stack.clone(),
-                };
                 // Installed after its association so the operator's first pods get credentials.
                 self.push(
                     install.clone(),
                     Group::Keda,
                     Change::Create,
-                    action,
+                    install_action,
                     &[&assoc, &addon_wait],
                 );
+            }
+            Some(found) if found.needs_repair(&self.desired.stack) => {
+                self.push(
+                    install.clone(),
+                    Group::Keda,
+                    Change::Update,
+                    install_action,
+                    &[&assoc, &addon_wait],
+                );
+            }
+            Some(found) if irsa_stale => {
+                let have = operator_sa.and_then(annotation);
+                let have = have.as_deref().unwrap_or("no role");
+                if found.installed_by.as_deref() != Some(self.desired.stack.as_str()) {
+                    self.conflicts.push(Conflict {
+                        resource: format!("ServiceAccount {}/{}", k.namespace, k.service_account),
+                        reason: format!(
+                            "it names {have} in {IRSA_ANNOTATION}, not the operator role; KEDA was \
+                             not installed by this stack, so set podIdentity.aws.irsa.roleArn \
+                             where it was installed"
+                        ),
+                    });
+                    return;
+                }
+                // helm sets the annotation; running pods keep the old role until restarted.
+                self.push(
+                    install.clone(),
+                    Group::Keda,
+                    Change::Update,
+                    install_action,
+                    &[],
+                );
+                let action = Action::RestartDeployment {
+                    namespace: k.namespace.clone(),
+                    deployment: operator.clone(),
+                    reason: format!("its service account named {have}"),
+                };
+                self.push(
+                    restart.clone(),
+                    Group::Keda,
+                    Change::Run,
+                    action,
+                    &[&install],
+                );
+                return;
             }
             Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
                 let action = Action::RestartDeployment {
@@ -547,6 +603,19 @@ impl Planner<'_> {
 
     fn manifests(&mut self, changed: &[(String, String)]) {
         let mut previous: Option<String> = None;
+        // IRSA: a service account whose role annotation changes needs its pods restarted too.
+        let mut changed = changed.to_vec();
+        for m in &self.desired.manifests {
+            let (kind, ns, name) = render::object_ref(m);
+            let role = |o: &Value| o["metadata"]["annotations"][IRSA_ANNOTATION].clone();
+            if let ("ServiceAccount", Some(ns)) = (kind.as_str(), &ns)
+                && let Some(o) = self.observed.object(&kind, Some(ns), &name)
+                && role(o) != role(m)
+            {
+                changed.push((ns.clone(), name.clone()));
+            }
+        }
+        let changed = changed.as_slice();
         for m in &self.desired.manifests {
             let (kind, ns, name) = render::object_ref(m);
             let id = app_step_id(&kind, ns.as_deref(), &name);

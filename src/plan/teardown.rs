@@ -48,6 +48,7 @@ pub fn teardown(
 
     // The cluster first: the scaler stops polling SQS before the credentials it uses go.
     let mut cluster_ids: Vec<String> = Vec::new();
+    let mut deleted: Vec<String> = Vec::new();
     let app = desired
         .manifests
         .iter()
@@ -94,31 +95,34 @@ pub fn teardown(
             cluster_ids.last().cloned().into_iter().collect(),
         );
         cluster_ids.push(id);
+        deleted.push(what);
     }
     if let Some(k) = observed
         .keda
         .as_ref()
         .filter(|_| opts.only.includes(Group::Keda))
     {
-        let ours: Vec<String> = desired
-            .manifests
-            .iter()
-            .map(|m| {
-                let (kind, ns, name) = object_ref(m);
-                describe(&kind, ns.as_deref(), &name)
-            })
-            .collect();
         let others: Vec<&str> = k
-            .scalers
+            .objects
             .iter()
-            .filter(|s| !ours.contains(s))
+            // Only objects this plan deletes first stop holding KEDA (their finalizers are awaited).
+            .filter(|s| !deleted.contains(s))
             .map(String::as_str)
             .collect();
         match k.installed_by.as_deref() {
             Some(s) if s == stack && others.is_empty() => {
+                let contents = observed.namespace_contents.get(&k.namespace);
+                if let Some(c) = contents.filter(|c| !c.is_empty()) {
+                    notes.push(format!(
+                        "left alone: Namespace {} (it also holds {})",
+                        k.namespace,
+                        c.join(", ")
+                    ));
+                }
                 let action = Action::UninstallKeda {
                     namespace: k.namespace.clone(),
                     stack: stack.clone(),
+                    delete_namespace: contents.is_some_and(Vec::is_empty),
                 };
                 push(
                     "keda:uninstall".into(),
@@ -479,6 +483,91 @@ mod tests {
                 "eks:association/security/my-sqs-read-msgs",
                 "eks:addon/eks-pod-identity-agent"
             ]
+        );
+    }
+
+    fn with_keda(d: &Desired, objects: &[&str]) -> Observed {
+        let mut o = everything(d, &model::ownership("kedactl"));
+        for m in &d.manifests {
+            o.objects.push(m.clone());
+        }
+        o.keda = Some(crate::observed::Keda {
+            namespace: "keda".into(),
+            version: "2.20.2".into(),
+            installed_by: Some("kedactl".into()),
+            objects: objects.iter().map(|s| s.to_string()).collect(),
+            missing: vec![],
+            release: None,
+        });
+        o
+    }
+
+    #[test]
+    fn keda_goes_only_when_no_keda_object_but_those_this_plan_deletes_remains() {
+        let d = desired();
+        let so = "ScaledObject security/k8s-sqs-read-msg-keda";
+        let ta = "TriggerAuthentication security/q-read-trigger-auth";
+        let mut o = with_keda(&d, &[so, ta]);
+        o.namespace_contents.insert("keda".into(), vec![]);
+        o.namespace_contents.insert("security".into(), vec![]);
+        let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+        let uninstall = p.steps.iter().find(|s| s.id == "keda:uninstall").unwrap();
+        assert_eq!(
+            uninstall.action,
+            Action::UninstallKeda {
+                namespace: "keda".into(),
+                stack: "kedactl".into(),
+                delete_namespace: true
+            }
+        );
+        assert!(
+            uninstall
+                .after
+                .contains(&"app:ScaledObject/security/k8s-sqs-read-msg-keda".to_string())
+        );
+
+        // Another team's objects of any keda.sh kind hold it.
+        let theirs = "ClusterTriggerAuthentication shared-aws";
+        let (p, notes) =
+            teardown(&d, &with_keda(&d, &[so, ta, theirs]), &Options::default()).unwrap();
+        assert!(!ids(&p).contains(&"keda:uninstall"));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("but ClusterTriggerAuthentication shared-aws still uses it")),
+            "{notes:?}"
+        );
+
+        // `down --only keda` deletes none of ours first, so ours hold it too.
+        let only_keda = Options {
+            only: Only::new(vec![Group::Keda]),
+            ..Options::default()
+        };
+        let (p, notes) = teardown(&d, &with_keda(&d, &[so, ta]), &only_keda).unwrap();
+        assert!(p.is_empty());
+        assert!(
+            notes.iter().any(|n| n.contains(so) && n.contains(ta)),
+            "{notes:?}"
+        );
+
+        // KEDA's namespace holding something else is kept (and said so).
+        let mut o = with_keda(&d, &[so, ta]);
+        o.namespace_contents
+            .insert("keda".into(), vec!["Deployment metrics-relay".into()]);
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        let uninstall = p.steps.iter().find(|s| s.id == "keda:uninstall").unwrap();
+        assert!(matches!(
+            uninstall.action,
+            Action::UninstallKeda {
+                delete_namespace: false,
+                ..
+            }
+        ));
+        assert!(
+            notes.contains(
+                &"left alone: Namespace keda (it also holds Deployment metrics-relay)".to_string()
+            ),
+            "{notes:?}"
         );
     }
 }

@@ -89,7 +89,8 @@ fn converged(d: &Desired) -> Observed {
             namespace: "keda".into(),
             version: "2.20.2".into(),
             installed_by: Some(d.stack.clone()),
-            scalers: vec![],
+            objects: vec![],
+            release: None,
             missing: vec![],
         }),
         objects: d
@@ -393,4 +394,99 @@ fn auto_mode_clusters_get_no_agent_add_on() {
     // The associations and the credential check stay.
     assert!(ids(&p).contains(&"eks:association/keda/keda-operator"));
     assert!(ids(&p).contains(&"keda:verify"));
+}
+
+#[test]
+fn a_keda_this_stack_installed_that_lost_its_operator_is_installed_again() {
+    let d = desired();
+    let mut o = converged(&d);
+    let k = o.keda.as_mut().unwrap();
+    k.missing = vec!["Deployment keda/keda-operator".into()];
+    k.release = Some(observed::Release {
+        revision: 1,
+        status: "failed".into(),
+    });
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    let step = p.steps.iter().find(|s| s.id == "keda:install").unwrap();
+    assert_eq!(step.change, Change::Update);
+    assert!(
+        step.summary
+            .starts_with("repair (helm upgrade --install) KEDA 2.20.2")
+    );
+    assert!(ids(&p).contains(&"keda:verify"));
+    // Someone else's: left as it is (`up` refuses before planning; see keda::check).
+    o.keda.as_mut().unwrap().installed_by = None;
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+}
+
+fn irsa() -> (Desired, Observed) {
+    let spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        auth_mode: AuthMode::Irsa,
+        oidc_issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
+        ..Spec::default()
+    };
+    let d = render::desired(&spec).unwrap();
+    let mut o = converged(&d);
+    for r in &d.roles {
+        o.roles.get_mut(&r.name).unwrap().trust = r.trust.body.clone();
+    }
+    let operator = d.roles.iter().find(|r| r.purpose == RolePurpose::Operator);
+    o.objects.push(
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "keda-operator", "namespace": "keda",
+                     "annotations": {IRSA_ANNOTATION: operator.unwrap().arn}}}),
+    );
+    (d, o)
+}
+
+#[test]
+fn irsa_restarts_whoever_reads_a_changed_role_annotation() {
+    let (d, o) = irsa();
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert!(p.is_empty(), "{:?}", ids(&p));
+
+    // The app's service account names an old role: apply it, then restart its Deployment.
+    let mut app = o.clone();
+    let sa = app
+        .objects
+        .iter_mut()
+        .find(|m| m["kind"] == "ServiceAccount" && m["metadata"]["namespace"] == "security")
+        .unwrap();
+    sa["metadata"]["annotations"][IRSA_ANNOTATION] = "arn:aws:iam::123456789012:role/old".into();
+    let p = plan(&d, &app, &Options::default()).unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "app:ServiceAccount/security/my-sqs-read-msgs",
+            "app:Deployment/security/q-read/restart"
+        ]
+    );
+
+    // The operator's: helm sets the annotation again, then the operator restarts.
+    let mut op = o.clone();
+    let sa = op
+        .objects
+        .iter_mut()
+        .find(|m| m["kind"] == "ServiceAccount" && m["metadata"]["namespace"] == "keda")
+        .unwrap();
+    sa["metadata"]["annotations"] = serde_json::json!({});
+    let p = plan(&d, &op, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["keda:install", "keda:restart"]);
+    assert!(
+        p.steps[1].summary.contains("named no role"),
+        "{}",
+        p.steps[1].summary
+    );
+    // A KEDA someone else installed is theirs to fix.
+    op.keda.as_mut().unwrap().installed_by = None;
+    let err = plan(&d, &op, &Options::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ServiceAccount keda/keda-operator")
+            && err.to_string().contains("podIdentity.aws.irsa.roleArn"),
+        "{err}"
+    );
 }

@@ -18,6 +18,8 @@ pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
 /// Inline policy names kedactl puts on the roles it owns.
 pub const OPERATOR_POLICY: &str = "kedactl-assume-identity";
 pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
+/// The service-account annotation IRSA reads the role from.
+pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
