@@ -16,6 +16,10 @@ pub struct Observed {
     /// Reads AWS refused: kept as evidence (doctor reads them); planning refuses to guess.
     #[serde(default)]
     pub denied: Vec<Denied>,
+    /// Reads that failed for another reason (doctor only; `plan` stops instead): the parts
+    /// they cover are unknown, not absent.
+    #[serde(default)]
+    pub unread: Vec<Denied>,
     pub addon: Option<Addon>,
     /// By role name.
     pub roles: BTreeMap<String, Role>,
@@ -55,6 +59,7 @@ pub struct Cluster {
     pub auto_mode: bool,
 }
 
+/// A read that did not succeed, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Denied {
     /// e.g. "GetRole".

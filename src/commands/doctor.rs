@@ -8,6 +8,7 @@ use crate::observe;
 use crate::output::{self, API_VERSION};
 use crate::plan;
 use crate::render::{self, Desired};
+use anyhow::Context;
 use serde_json::json;
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ use std::time::Instant;
 Examples:
   kedactl doctor --cluster demo                    # every check, grouped by layer; exit 1 on a failure
   kedactl doctor --cluster demo -o json            # {\"checks\": [...], \"summary\": {...}} for CI
+  kedactl doctor --cluster demo --strict           # CI: a check that could not be checked fails too
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
@@ -35,6 +37,9 @@ pub struct Args {
     /// With --fix: take over same-named resources that lack this stack's tags
     #[arg(long, requires = "fix")]
     pub adopt: bool,
+    /// Exit 1 when a check could not be checked, as for a failure (for CI)
+    #[arg(long)]
+    pub strict: bool,
     /// The ScaledObject to diagnose, when it is not the one the config renders
     #[arg(long, value_name = "NS/NAME", value_parser = parse_ref)]
     pub scaled_object: Option<(String, String)>,
@@ -83,21 +88,18 @@ struct Diagnosis {
 
 async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnosis> {
     let start = Instant::now();
-    let (mut spec, _) = ctx.spec()?;
+    let (mut spec, source) = ctx.spec()?;
     let aws = ctx.aws(spec.region.clone()).await?;
     let mut e = Evidence::default();
-    let caller = observe::caller(&aws).await;
-    match &caller {
-        Ok(c) => {
-            spec.account.get_or_insert_with(|| c.account.clone());
-        }
-        Err(err) => e.aws_skipped = Some(format!("cannot identify the AWS caller: {err}")),
-    }
+    // Who is asking comes first: bad or absent credentials are not a permission problem, and
+    // no check runs on a placeholder account.
+    let caller = observe::caller(&aws)
+        .await
+        .context("cannot identify the AWS caller, so doctor cannot check anything")?;
+    online::check_account(&spec, &caller, &source)?;
+    spec.account = Some(caller.account.clone());
     let desired = render::desired(&spec)?;
-    if let Ok(c) = &caller {
-        let c = c.clone();
-        gather::aws_side(&aws, &desired, only, c, &mut e).await;
-    }
+    gather::aws_side(&aws, &desired, only, caller.clone(), &mut e).await;
     let mut kube = None;
     if only.includes(Group::Keda) || only.includes(Group::App) {
         let cluster = match e.observed.cluster.clone() {
@@ -120,11 +122,11 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
                 match gather::cluster_side(&k, &desired, only, so, &mut e).await {
                     Ok(()) => kube = Some(k),
                     Err(err) => {
-                        let why = match &caller {
-                            Ok(c) if err.is_denied() => {
-                                online::access_error(err, c, &desired.cluster).to_string()
+                        let why = match err.is_denied() {
+                            true => {
+                                online::access_error(err, &caller, &desired.cluster).to_string()
                             }
-                            _ => err.to_string(),
+                            false => err.to_string(),
                         };
                         e.cluster = None;
                         e.cluster_skipped = Some(format!(
@@ -174,11 +176,14 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
             Status::Ok => "✓",
             Status::Warn => "!",
             Status::Fail => "✗",
-            Status::Skipped => "-",
+            Status::Skipped => "?",
+            Status::NotApplicable => "-",
         };
         match f.status {
-            Status::Skipped => out.push_str(&format!(
-                "  {mark} {} {} (skipped: {})\n",
+            // The reason is printed once for every check it stopped, below.
+            Status::Skipped => out.push_str(&format!("  {mark} {} {}\n", f.code, f.title)),
+            Status::NotApplicable => out.push_str(&format!(
+                "  {mark} {} {} (not applicable: {})\n",
                 f.code,
                 f.title,
                 f.evidence.join("; ")
@@ -194,6 +199,20 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
             out.push_str(&format!("      fix: {fix}\n"));
         }
     }
+    let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
+    for f in d.findings.iter().filter(|f| f.status == Status::Skipped) {
+        let why = f.evidence.join("; ");
+        match reasons.iter_mut().find(|(r, _)| *r == why) {
+            Some((_, codes)) => codes.push(f.code),
+            None => reasons.push((why, vec![f.code])),
+        }
+    }
+    if !reasons.is_empty() {
+        out.push_str("\nCould not be checked (?):\n");
+        for (why, codes) in &reasons {
+            out.push_str(&format!("  {}: {why}\n", codes.join(", ")));
+        }
+    }
     let s = doctor::summary(&d.findings);
     let fixable = d
         .findings
@@ -202,8 +221,8 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
         .count();
     let (aws, kubernetes) = d.calls();
     out.push_str(&format!(
-        "\nSummary: {} ok, {} warn, {} fail, {} skipped ({:.1} s, {aws} AWS and {kubernetes} Kubernetes reads).",
-        s.ok, s.warn, s.fail, s.skipped, d.seconds
+        "\nSummary: {} ok, {} warn, {} fail, {} could not be checked, {} not applicable ({:.1} s, {aws} AWS and {kubernetes} Kubernetes reads).",
+        s.ok, s.warn, s.fail, s.skipped, s.not_applicable, d.seconds
     ));
     if fixable > 0 {
         out.push_str(&format!(
@@ -328,7 +347,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
     }
     print(ctx, &d)?;
-    if d.findings.iter().any(|f| f.status == Status::Fail) {
+    let failed =
+        |f: &Finding| f.status == Status::Fail || (args.strict && f.status == Status::Skipped);
+    if d.findings.iter().any(failed) {
         return Err(SilentExit(CHECKS_FAILED).into());
     }
     Ok(())

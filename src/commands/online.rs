@@ -10,7 +10,7 @@ use crate::observe;
 use crate::observed::Caller;
 use crate::plan::Observed;
 use crate::render::{self, Desired};
-use crate::spec::{Problem, Problems};
+use crate::spec::{Problem, Problems, Spec};
 use anyhow::Context;
 
 pub struct Online {
@@ -51,22 +51,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     let caller = observe::caller(&aws)
         .await
         .context("cannot identify the AWS caller")?;
-    if let Some(given) = &spec.account
-        && given != &caller.account
-    {
-        return Err(Problems {
-            origin: source,
-            problems: vec![Problem::new(
-                "account",
-                format!(
-                    "the config names account {given}, but the credentials belong to {} ({})",
-                    caller.account, caller.arn
-                ),
-                "use credentials for that account (--profile), or correct `account`",
-            )],
-        }
-        .into());
-    }
+    check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());
     let desired = render::desired(&spec)?;
     if ctx.verbose > 0 {
@@ -138,6 +123,24 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         observed,
         only,
     })
+}
+
+/// The config's account must be the credentials' (checked before anything is read or changed).
+pub(super) fn check_account(spec: &Spec, caller: &Caller, source: &str) -> Result<(), Problems> {
+    match &spec.account {
+        Some(given) if given != &caller.account => Err(Problems {
+            origin: source.to_string(),
+            problems: vec![Problem::new(
+                "account",
+                format!(
+                    "the config names account {given}, but the credentials belong to {} ({})",
+                    caller.account, caller.arn
+                ),
+                "use credentials for that account (--profile), or correct `account`",
+            )],
+        }),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn kube_options(ctx: &Ctx) -> connect::Options {

@@ -232,7 +232,7 @@ pub const CATALOGUE: [Check; 32] = [
         "KD031",
         Account,
         "A just-deleted queue is not being re-created",
-        "SQS refuses to re-create a queue within 60 s of deleting it (QueueDeletedRecently). `kedactl up` waits and retries; there is nothing to check in a running stack, so this check is always skipped."
+        "SQS refuses to re-create a queue within 60 s of deleting it (QueueDeletedRecently). `kedactl up` waits and retries; there is nothing to check in a running stack, so this check never applies to a running stack (not applicable)."
     ),
     check!(
         "KD032",

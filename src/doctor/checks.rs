@@ -53,6 +53,58 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Ok when every AWS read about the resources `about` names succeeded; else why not (the
+    /// first refused or failed read, as AWS put it). Absence is not failure: a check then says
+    /// what is missing.
+    fn read(&self, about: impl Fn(&str) -> bool) -> Result<(), String> {
+        self.aws()?;
+        let o = &self.e.observed;
+        match o
+            .denied
+            .iter()
+            .chain(&o.unread)
+            .find(|r| about(&r.resource))
+        {
+            Some(r) => Err(format!("could not read {}: {}", r.resource, r.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// A role's reads (GetRole, its tags, policy lists and each inline policy).
+    fn read_role(&self, name: &str) -> Result<(), String> {
+        let target = format!("IAM role {name}");
+        self.read(|r| r == target || r.ends_with(&format!(" of {target}")))
+    }
+
+    /// Every role of the config.
+    fn read_roles(&self) -> Result<(), String> {
+        self.d
+            .roles
+            .iter()
+            .try_for_each(|r| self.read_role(&r.name))
+    }
+
+    fn read_queue(&self, name: &str) -> Result<(), String> {
+        if !self.e.queues_read {
+            return Err("the queues were not read (--only without queue)".into());
+        }
+        let target = format!("SQS queue {name}");
+        self.read(|r| r == target)
+    }
+
+    /// The cluster and the add-on (and the associations): EKS reads them only once the cluster
+    /// is described, and only when the eks group is in scope.
+    fn read_eks(&self, associations: bool) -> Result<(), String> {
+        if !self.e.eks_read {
+            return Err("the add-on and associations were not read (--only without eks)".into());
+        }
+        self.read(|r| {
+            r.starts_with("EKS cluster ")
+                || r.starts_with("EKS add-on ")
+                || (associations && r.starts_with("pod identity association"))
+        })
+    }
+
     /// The operator's actual namespace and service account (the config's when not seen).
     fn operator_sa(&self) -> (String, String) {
         let live = self
@@ -171,8 +223,13 @@ impl F {
     fn ok(&self, evidence: impl Into<String>) -> Finding {
         self.make(Status::Ok, vec![evidence.into()], None, vec![])
     }
+    /// Could not be checked: a read it needs failed or was out of scope.
     fn skip(&self, why: impl Into<String>) -> Finding {
         self.make(Status::Skipped, vec![why.into()], None, vec![])
+    }
+    /// Does not apply to this stack (its mode or config leaves nothing to check).
+    fn na(&self, why: impl Into<String>) -> Finding {
+        self.make(Status::NotApplicable, vec![why.into()], None, vec![])
     }
     fn fail(&self, evidence: Vec<String>, fix: impl Into<String>, repairs: Vec<Repair>) -> Finding {
         self.make(Status::Fail, evidence, Some(fix.into()), repairs)
@@ -243,15 +300,13 @@ pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
 fn kd001(c: &Ctx) -> Finding {
     let f = F { code: "KD001" };
     let Some(name) = &c.d.addon else {
-        return f.skip("IRSA mode: no Pod Identity Agent needed");
+        return f.na("IRSA mode: no Pod Identity Agent needed");
     };
     or_skip!(f, c.aws());
     if c.auto_mode() {
-        return f.skip("EKS Auto Mode runs the Pod Identity Agent itself");
+        return f.na("EKS Auto Mode runs the Pod Identity Agent itself");
     }
-    if !c.e.eks_read {
-        return f.skip("the add-on was not read (--only without eks)");
-    }
+    or_skip!(f, c.read_eks(false));
     let cluster = &c.d.cluster;
     let fix = format!(
         "kedactl up --only eks   (or: aws eks create-addon --cluster-name {cluster} --addon-name {name})"
@@ -269,10 +324,10 @@ fn kd001(c: &Ctx) -> Finding {
 fn kd002(c: &Ctx) -> Finding {
     let f = F { code: "KD002" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode: no Pod Identity Agent needed");
+        return f.na("IRSA mode: no Pod Identity Agent needed");
     }
     if c.auto_mode() {
-        return f.skip("EKS Auto Mode runs the Pod Identity Agent itself");
+        return f.na("EKS Auto Mode runs the Pod Identity Agent itself");
     }
     let mut evidence = Vec::new();
     if let Some(a) = &c.e.observed.addon {
@@ -310,7 +365,7 @@ fn kd002(c: &Ctx) -> Finding {
 fn agent_log_check(c: &Ctx, code: &'static str, needles: &[&[&str]], fix: &str) -> Finding {
     let f = F { code };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode: no Pod Identity Agent");
+        return f.na("IRSA mode: no Pod Identity Agent");
     }
     let cl = or_skip!(f, c.cluster());
     if cl.agent.is_none() {
@@ -349,12 +404,9 @@ fn kd004(c: &Ctx) -> Finding {
 fn kd005(c: &Ctx) -> Finding {
     let f = F { code: "KD005" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode: no associations");
+        return f.na("IRSA mode: no associations");
     }
-    or_skip!(f, c.aws());
-    if !c.e.eks_read {
-        return f.skip("the associations were not read (--only without eks)");
-    }
+    or_skip!(f, c.read_eks(true));
     let (ns, sa) = c.operator_sa();
     let cfg = (&c.d.keda.namespace, &c.d.keda.service_account);
     let mut evidence = Vec::new();
@@ -401,7 +453,7 @@ fn kd005(c: &Ctx) -> Finding {
 fn kd006(c: &Ctx) -> Finding {
     let f = F { code: "KD006" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode");
+        return f.na("IRSA mode");
     }
     let cl = or_skip!(f, c.cluster());
     let Some(pod) = &cl.operator_pod else {
@@ -469,9 +521,9 @@ fn kd007(c: &Ctx) -> Finding {
 fn kd008(c: &Ctx) -> Finding {
     let f = F { code: "KD008" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode: roles trust the cluster's OIDC provider");
+        return f.na("IRSA mode: roles trust the cluster's OIDC provider");
     }
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_roles());
     let mut evidence = Vec::new();
     let mut repairs = Vec::new();
     let mut seen = Vec::new();
@@ -514,7 +566,7 @@ fn kd008(c: &Ctx) -> Finding {
 fn kd009(c: &Ctx) -> Finding {
     let f = F { code: "KD009" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode: IRSA is the intended path");
+        return f.na("IRSA mode: IRSA is the intended path");
     }
     let cl = or_skip!(f, c.cluster());
     let mut evidence = Vec::new();
@@ -547,6 +599,7 @@ fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::observed::Role, String)
         .role_arn()
         .ok_or("the TriggerAuthentication has no roleArn")?;
     let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+    c.read_role(&name)?;
     c.e.observed
         .roles
         .get(&name)
@@ -558,7 +611,7 @@ fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::observed::Role, String)
 
 fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
     let f = F { code };
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_roles());
     let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
         return f.skip(
             identity_trust(c)
@@ -601,7 +654,7 @@ fn kd011(c: &Ctx) -> Finding {
 
 fn kd012(c: &Ctx) -> Finding {
     let f = F { code: "KD012" };
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_roles());
     let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
         return f.skip("no roleArn chain to check");
     };
@@ -640,7 +693,7 @@ fn kd012(c: &Ctx) -> Finding {
 
 fn kd013(c: &Ctx) -> Finding {
     let f = F { code: "KD013" };
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_roles());
     let stale: Vec<String> =
         c.e.observed
             .roles
@@ -688,7 +741,7 @@ fn kd015(c: &Ctx) -> Finding {
     let f = F { code: "KD015" };
     or_skip!(f, c.aws());
     let Some(q) = c.queue else {
-        return f.skip("no queue in the config");
+        return f.na("no queue in the config");
     };
     let (role, name) = match identity_trust(c) {
         Ok(x) => x,
@@ -767,9 +820,9 @@ fn kd016(c: &Ctx) -> Finding {
     if c.role_arn().is_some() {
         return f.ok("the TriggerAuthentication sets roleArn: KEDA reads the queue as that role");
     }
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_roles());
     let (Some(op), Some(q)) = (c.operator_role, c.queue) else {
-        return f.skip("no operator role or queue in the config");
+        return f.na("no operator role or queue in the config");
     };
     let Some(seen) = c.e.observed.roles.get(&op.name) else {
         return f.skip(format!("IAM role {} was not read", op.name));
@@ -972,7 +1025,7 @@ fn kd020(c: &Ctx) -> Finding {
 fn kd021(c: &Ctx) -> Finding {
     let f = F { code: "KD021" };
     let Some(t) = c.trigger() else {
-        return f.skip("no aws-sqs-queue trigger");
+        return f.na("no aws-sqs-queue trigger");
     };
     match t["metadata"]["awsRegion"].as_str() {
         Some(r) if !r.is_empty() => f.ok(format!("awsRegion {r}")),
@@ -1003,7 +1056,7 @@ pub fn parse_queue_url(url: &str) -> Option<(&str, &str, &str)> {
 fn kd022(c: &Ctx) -> Finding {
     let f = F { code: "KD022" };
     let Some(t) = c.trigger() else {
-        return f.skip("no aws-sqs-queue trigger");
+        return f.na("no aws-sqs-queue trigger");
     };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
     let Some((region, account, name)) = parse_queue_url(url) else {
@@ -1022,8 +1075,7 @@ fn kd022(c: &Ctx) -> Finding {
             "queueURL names account {account}, the stack is in {a}"
         ));
     }
-    if c.aws().is_ok()
-        && c.e.observed.caller.is_some()
+    if c.read_queue(name).is_ok()
         && c.queue.is_some_and(|q| q.name == name)
         && !c.e.observed.queues.contains_key(name)
     {
@@ -1040,7 +1092,7 @@ fn kd022(c: &Ctx) -> Finding {
 fn kd023(c: &Ctx) -> Finding {
     let f = F { code: "KD023" };
     let Some(t) = c.trigger() else {
-        return f.skip("no aws-sqs-queue trigger");
+        return f.na("no aws-sqs-queue trigger");
     };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
     if parse_queue_url(url).is_some() {
@@ -1058,10 +1110,10 @@ fn kd023(c: &Ctx) -> Finding {
 fn kd024(c: &Ctx) -> Finding {
     let f = F { code: "KD024" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode");
+        return f.na("IRSA mode");
     }
     let Some(dep) = c.deployment else {
-        return f.skip("no app Deployment in the config");
+        return f.na("no app Deployment in the config");
     };
     let ns = dep["metadata"]["namespace"].as_str().unwrap_or("default");
     let name = dep["metadata"]["name"].as_str().unwrap_or("?");
@@ -1070,13 +1122,14 @@ fn kd024(c: &Ctx) -> Finding {
         .unwrap_or("default");
     let mut evidence = Vec::new();
     let mut repairs = Vec::new();
-    if c.aws().is_ok() && c.e.eks_read && c.association(ns, sa).is_none() {
+    // Both halves need their own reads: what was not read is said, never passed.
+    let associations = c.read_eks(true);
+    if associations.is_ok() && c.association(ns, sa).is_none() {
         evidence.push(format!("no pod identity association for {ns}/{sa}"));
         repairs.push(Repair::Converge(format!("eks:association/{ns}/{sa}")));
     }
-    if let Ok(cl) = c.cluster()
-        && let Some(pod) = &cl.app_pod
-    {
+    let pods = c.cluster().map(|cl| cl.app_pod.as_ref());
+    if let Ok(Some(pod)) = pods {
         let missing = rollout::missing_env(pod, name);
         if !missing.is_empty() {
             evidence.push(format!(
@@ -1087,9 +1140,19 @@ fn kd024(c: &Ctx) -> Finding {
         }
     }
     if evidence.is_empty() {
-        return f.ok(format!(
-            "{ns}/{sa} is associated; running pods have credentials (or none run)"
-        ));
+        return match (associations, pods) {
+            (Ok(()), Ok(Some(pod))) => f.ok(format!(
+                "{ns}/{sa} is associated; pod {} has the credentials",
+                pod["metadata"]["name"].as_str().unwrap_or("?")
+            )),
+            (Ok(()), Ok(None)) => f.ok(format!(
+                "{ns}/{sa} is associated; no pod runs (its next pod gets the credentials)"
+            )),
+            (Err(why), _) => f.skip(format!("the association was not checked: {why}")),
+            (Ok(()), Err(why)) => f.skip(format!(
+                "{ns}/{sa} is associated, but its pods were not checked: {why}"
+            )),
+        };
     }
     repairs.push(Repair::Restart(format!("{ns}/{name}")));
     f.fail(
@@ -1125,8 +1188,9 @@ fn kd025(c: &Ctx) -> Finding {
 fn kd026(c: &Ctx) -> Finding {
     let f = F { code: "KD026" };
     let Some(q) = c.queue else {
-        return f.skip("no queue");
+        return f.na("no queue");
     };
+    or_skip!(f, c.read_queue(&q.name));
     let Some(seen) = c.e.observed.queues.get(&q.name) else {
         return f.skip("the queue's counts were not read");
     };
@@ -1164,6 +1228,7 @@ fn kd026(c: &Ctx) -> Finding {
 fn kd027(c: &Ctx) -> Finding {
     let f = F { code: "KD027" };
     let cl = or_skip!(f, c.cluster());
+    or_skip!(f, c.read_eks(true));
     let (ns, sa) = c.operator_sa();
     let (Some(pod), Some(a)) = (&cl.operator_pod, c.association(&ns, &sa)) else {
         return f.skip("no operator pod or association to compare");
@@ -1228,12 +1293,9 @@ fn kd029(c: &Ctx) -> Finding {
 fn kd030(c: &Ctx) -> Finding {
     let f = F { code: "KD030" };
     if c.d.addon.is_none() {
-        return f.skip("IRSA mode");
+        return f.na("IRSA mode");
     }
-    if !c.e.eks_read {
-        return f.skip("the associations were not read (--only without eks)");
-    }
-    or_skip!(f, c.aws());
+    or_skip!(f, c.read_eks(true));
     let wrong: Vec<String> =
         c.d.associations
             .iter()
@@ -1257,7 +1319,7 @@ fn kd030(c: &Ctx) -> Finding {
 }
 
 fn kd031(_: &Ctx) -> Finding {
-    F { code: "KD031" }.skip(
+    F { code: "KD031" }.na(
         "nothing to check in a running stack: `kedactl up` waits out SQS's 60 s re-create delay",
     )
 }

@@ -18,19 +18,13 @@ const TAIL: u32 = 300;
 
 /// AWS: observation (and simulator questions) as `caller`.
 pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller, e: &mut Evidence) {
-    let observed = observe::observe(aws, desired, only, caller.clone());
+    // Each failed read is recorded where it happened; the checks that need it say so.
+    let observed = observe::observe_partial(aws, desired, only, caller.clone());
     let simulations = simulate(aws, desired, &caller);
     let (observed, simulations) = tokio::join!(observed, simulations);
-    match observed {
-        Ok(o) => {
-            e.observed = o;
-            e.eks_read = only.includes(crate::model::Group::Eks);
-        }
-        Err(err) => {
-            e.observed.caller = Some(caller);
-            e.aws_skipped = Some(format!("AWS reads failed: {err}"));
-        }
-    }
+    e.observed = observed;
+    e.eks_read = only.includes(crate::model::Group::Eks);
+    e.queues_read = only.includes(crate::model::Group::Queue);
     match simulations {
         Ok(s) => e.simulations = s,
         Err(why) => e.simulator_skipped = Some(why),

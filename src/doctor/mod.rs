@@ -23,7 +23,11 @@ pub enum Status {
     Ok,
     Warn,
     Fail,
+    /// Could not be checked (a read failed or was out of scope); `--strict` counts it as a failure.
     Skipped,
+    /// Nothing to check for this stack (e.g. the agent in IRSA mode).
+    #[serde(rename = "not-applicable")]
+    NotApplicable,
 }
 
 /// What a failing check's fix does when `--fix` applies it.
@@ -57,6 +61,7 @@ pub struct Summary {
     pub warn: usize,
     pub fail: usize,
     pub skipped: usize,
+    pub not_applicable: usize,
 }
 
 pub fn summary(findings: &[Finding]) -> Summary {
@@ -66,6 +71,7 @@ pub fn summary(findings: &[Finding]) -> Summary {
         warn: n(Status::Warn),
         fail: n(Status::Fail),
         skipped: n(Status::Skipped),
+        not_applicable: n(Status::NotApplicable),
     }
 }
 
@@ -78,6 +84,8 @@ pub struct Evidence {
     pub aws_skipped: Option<String>,
     /// The add-on and associations were read (the eks group was in scope and AWS answered).
     pub eks_read: bool,
+    /// The queues were read (the queue group was in scope).
+    pub queues_read: bool,
     pub cluster: Option<ClusterEvidence>,
     pub cluster_skipped: Option<String>,
     /// IAM policy simulator answers, keyed `principal-arn action resource` → decision

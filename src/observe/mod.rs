@@ -24,23 +24,36 @@ enum Read<T> {
     Found(T),
     Missing,
     Denied(Denied),
+    /// Any other failure (throttled past the retries, 5xx, a timeout): this part is unknown.
+    Failed(CallError),
+}
+
+/// What could not be read: refusals (evidence for doctor) and other failures.
+#[derive(Default)]
+struct Unread {
+    denied: Vec<Denied>,
+    failed: Vec<CallError>,
 }
 
 impl<T> Read<T> {
-    /// The value if found; a denial is recorded as evidence.
-    fn keep(self, denied: &mut Vec<Denied>) -> Option<T> {
+    /// The value if found; a denial or a failure is recorded.
+    fn keep(self, unread: &mut Unread) -> Option<T> {
         match self {
             Read::Found(v) => Some(v),
             Read::Missing => None,
             Read::Denied(d) => {
-                denied.push(d);
+                unread.denied.push(d);
+                None
+            }
+            Read::Failed(e) => {
+                unread.failed.push(e);
                 None
             }
         }
     }
 }
 
-/// Classify a call's result: found, missing (per `missing`), denied, or an error.
+/// Classify a call's result: found, missing (per `missing`), denied, or failed.
 fn read<T, E>(
     result: Result<T, SdkError<E, HttpResponse>>,
     operation: &'static str,
@@ -62,19 +75,20 @@ where
                     message: err.to_string(),
                 }))
             } else {
-                Err(err)
+                Ok(Read::Failed(err))
             }
         }
     }
 }
 
-/// Unwrap a `Read::Found`, or return the missing/denied outcome from the enclosing fn.
+/// Unwrap a `Read::Found`, or return the missing/denied/failed outcome from the enclosing fn.
 macro_rules! found {
     ($read:expr) => {
         match $read? {
             Read::Found(v) => v,
             Read::Missing => return Ok(Read::Missing),
             Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
         }
     };
 }
@@ -97,13 +111,47 @@ pub async fn caller(aws: &Aws) -> Result<Caller, CallError> {
     })
 }
 
-/// Observe the groups in `only` for the resources `desired` names.
+/// Observe the groups in `only` for the resources `desired` names. A read that fails (other
+/// than a denial, kept as evidence) fails the observation: planning does not guess.
 pub async fn observe(
     aws: &Aws,
     desired: &Desired,
     only: &Only,
     caller: Caller,
 ) -> Result<Observed, CallError> {
+    let (o, mut failed) = observe_each(aws, desired, only, caller).await;
+    match failed.is_empty() {
+        true => Ok(o),
+        false => Err(failed.swap_remove(0)),
+    }
+}
+
+/// `observe`, going on past failed reads: each is recorded in `Observed::unread`, and what
+/// depends on it (an add-on and associations need their cluster) stays unknown. For doctor.
+pub async fn observe_partial(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+    caller: Caller,
+) -> Observed {
+    let (mut o, failed) = observe_each(aws, desired, only, caller).await;
+    o.unread = failed
+        .iter()
+        .map(|e| Denied {
+            operation: e.operation.to_string(),
+            resource: e.resource.clone(),
+            message: e.to_string(),
+        })
+        .collect();
+    o
+}
+
+async fn observe_each(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+    caller: Caller,
+) -> (Observed, Vec<CallError>) {
     let mut o = Observed {
         caller: Some(caller),
         ..Observed::default()
@@ -159,10 +207,20 @@ pub async fn observe(
             let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
             Ok((cluster, addon, associations))
         };
-    let (roles, queues, repositories, (cluster, addon, associations)) =
-        futures_util::future::try_join4(roles, queues, repositories, eks).await?;
+    let (roles, queues, repositories, eks) =
+        futures_util::future::join4(roles, queues, repositories, eks).await;
+    // Reads record their own failures; what is left here cannot happen, but is not lost.
+    let mut failed = Vec::new();
+    let roles = settled(roles, vec![], &mut failed);
+    let queues = settled(queues, vec![], &mut failed);
+    let repositories = settled(repositories, vec![], &mut failed);
+    let (cluster, addon, associations) =
+        settled(eks, (Read::Missing, Read::Missing, vec![]), &mut failed);
 
-    let mut denied = Vec::new();
+    let mut denied = Unread {
+        failed,
+        ..Unread::default()
+    };
     for (name, r) in desired.roles.iter().map(|r| &r.name).zip(roles) {
         if let Some(role) = r.keep(&mut denied) {
             o.roles.insert(name.clone(), role);
@@ -189,8 +247,16 @@ pub async fn observe(
         o.associations
             .extend(a.keep(&mut denied).into_iter().flatten());
     }
-    o.denied = denied;
-    Ok(o)
+    o.denied = denied.denied;
+    (o, denied.failed)
+}
+
+/// The value, or `none` with the error recorded.
+fn settled<T>(r: Result<T, CallError>, none: T, failed: &mut Vec<CallError>) -> T {
+    r.unwrap_or_else(|e| {
+        failed.push(e);
+        none
+    })
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); decode before parsing.
@@ -265,6 +331,7 @@ async fn role(aws: &Aws, name: &str) -> Result<Read<Role>, CallError> {
             }
             Read::Missing => {}
             Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
         }
     }
     Ok(Read::Found(Role {
@@ -364,6 +431,7 @@ pub async fn describe_cluster(aws: &Aws, name: &str) -> anyhow::Result<Option<Cl
         Read::Found(c) => Some(c),
         Read::Missing => None,
         Read::Denied(d) => anyhow::bail!("{}", d.message),
+        Read::Failed(e) => return Err(e.into()),
     })
 }
 

@@ -21,6 +21,7 @@ fn converged(d: &Desired) -> Observed {
         caller: None,
         cluster: None,
         denied: vec![],
+        unread: vec![],
         addon: Some(Addon {
             status: "ACTIVE".into(),
             issues: vec![],
