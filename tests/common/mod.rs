@@ -99,6 +99,15 @@ pub fn real_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A variable an `#[ignore]`d real-environment test needs: run with `--ignored` without it, the
+/// test fails and says what to set, rather than passing without having run.
+pub fn required_env(name: &str, run: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!("{name} is not set: this test needs it (and AWS credentials and a region). Run: {run}"),
+    }
+}
+
 /// The seed's desired state for cluster demo in us-east-1, account 123456789012.
 pub fn seed_desired() -> kedactl::render::Desired {
     let spec = kedactl::spec::Spec {
