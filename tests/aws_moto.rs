@@ -53,7 +53,10 @@ fn a_required_moto_run_without_an_endpoint_fails() {
     assert!(!out.status.success(), "it must fail, not skip:\n{text}");
     assert!(text.contains("KEDACTL_TEST_AWS_ENDPOINT is not"), "{text}");
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
-    assert!(ci.contains(&format!("export {REQUIRE}=1")), ".ci/run exports {REQUIRE}=1");
+    assert!(
+        ci.contains(&format!("export {REQUIRE}=1")),
+        ".ci/run exports {REQUIRE}=1"
+    );
 }
 
 /// One test's stack: names no other test uses, on the shared moto server.

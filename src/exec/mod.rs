@@ -54,7 +54,9 @@ impl Options {
             helm: "helm".into(),
             exit_after_steps: exit_after_steps(
                 cfg!(feature = "test-hooks"),
-                std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS").ok().as_deref(),
+                std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")
+                    .ok()
+                    .as_deref(),
             ),
         }
     }
