@@ -154,10 +154,12 @@ pub async fn connect(
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(token::REFRESH_AFTER).await;
-            if let Ok(creds) = provider.provide_credentials().await
-                && let Ok(t) = sign(&creds)
-            {
-                refresh.set(t);
+            let signed = match provider.provide_credentials().await {
+                Ok(creds) => sign(&creds),
+                Err(e) => Err(anyhow::Error::new(e).context("cannot load AWS credentials")),
+            };
+            if let Some(warning) = refreshed(&refresh, signed) {
+                eprintln!("{warning}");
             }
         }
     });
@@ -172,6 +174,21 @@ pub async fn connect(
             token: tok,
         },
     ))
+}
+
+/// Store a newly signed token; if signing failed, keep the current one and return the warning
+/// to print: the next calls may get a 401 once EKS stops accepting it, and this says why.
+fn refreshed(token: &Token, signed: anyhow::Result<String>) -> Option<String> {
+    match signed {
+        Ok(t) => {
+            token.set(t);
+            None
+        }
+        Err(e) => Some(format!(
+            "warning: cannot refresh the EKS token ({e:#}); the current one stays in use, and EKS \
+             stops accepting it 15 minutes after it was signed"
+        )),
+    }
 }
 
 /// kube's defaults wait 295 s for an answer; a silent API server must end the run sooner.
@@ -304,6 +321,23 @@ mod tests {
             seen.await.unwrap(),
             ["Bearer k8s-aws-v1.first", "Bearer k8s-aws-v1.second"]
         );
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_token_and_says_why() {
+        let token = Token::default();
+        token.set("k8s-aws-v1.old".into());
+        let failed = Err(anyhow::anyhow!("the SSO session has expired"))
+            .context("cannot load AWS credentials");
+        let warning = refreshed(&token, failed).expect("a warning");
+        assert!(
+            warning.starts_with("warning: cannot refresh the EKS token")
+                && warning.contains("cannot load AWS credentials: the SSO session has expired"),
+            "{warning}"
+        );
+        assert_eq!(token.current(), "k8s-aws-v1.old");
+        assert_eq!(refreshed(&token, Ok("k8s-aws-v1.new".into())), None);
+        assert_eq!(token.current(), "k8s-aws-v1.new");
     }
 
     #[test]

@@ -122,7 +122,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
                     Err(err) => {
                         let why = match &caller {
                             Ok(c) if err.is_denied() => {
-                                online::access_error(err, c, &desired.cluster).to_string()
+                                online::access_error(err, c, &desired).to_string()
                             }
                             _ => err.to_string(),
                         };
