@@ -172,6 +172,7 @@ pub async fn mock_config() -> aws_config::SdkConfig {
 
 /// `mock_client!` on kedactl's own client configuration (`mock_config`) instead of the SDK's
 /// test defaults: `mocked!(&conf, aws_sdk_iam, RuleMode::Sequential, [&rule])`.
+#[allow(unused_macros)]
 macro_rules! mocked {
     ($conf:expr, $svc:ident, $mode:expr, $rules:expr) => {{
         let mut mocks = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
