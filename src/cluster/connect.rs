@@ -132,6 +132,7 @@ pub async fn connect(
     );
     config.root_cert = Some(pem_certificates(ca_data)?);
     with_timeouts(&mut config, &opts.timeouts);
+    with_proxy(&mut config, |k| std::env::var(k).ok())?;
     let provider = aws
         .credentials
         .clone()
@@ -196,6 +197,16 @@ fn with_timeouts(config: &mut kube::Config, t: &crate::limits::Timeouts) {
     config.connect_timeout = Some(t.connect);
     config.read_timeout = Some(t.call);
     config.write_timeout = Some(t.call);
+}
+
+/// HTTPS_PROXY / NO_PROXY as kubectl and helm honour them (a kubeconfig brings its own
+/// `proxy-url`; this is for the connection kedactl builds from EKS).
+fn with_proxy(
+    config: &mut kube::Config,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<()> {
+    config.proxy_url = super::proxy::proxy_for(&config.cluster_url, env)?;
+    Ok(())
 }
 
 /// Refuse a kubeconfig that points at another cluster than --cluster.
@@ -338,6 +349,38 @@ mod tests {
         assert_eq!(token.current(), "k8s-aws-v1.old");
         assert_eq!(refreshed(&token, Ok("k8s-aws-v1.new".into())), None);
         assert_eq!(token.current(), "k8s-aws-v1.new");
+    }
+
+    /// A local listener stands in for the proxy: the client must open its tunnel there.
+    #[tokio::test]
+    async fn requests_go_through_the_proxy_the_environment_names() {
+        use std::io::{Read, Write};
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = proxy.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut s, _) = proxy.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+            let _ = tx.send(head.lines().next().unwrap_or_default().to_string());
+        });
+        let mut config = kube::Config::new("https://kube.example.invalid:6443".parse().unwrap());
+        with_timeouts(&mut config, &crate::limits::Timeouts::default());
+        with_proxy(&mut config, |k| {
+            (k == "HTTPS_PROXY").then(|| format!("http://{addr}"))
+        })
+        .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        assert!(
+            client.apiserver_version().await.is_err(),
+            "the proxy refused"
+        );
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("no connection reached the proxy");
+        assert_eq!(line, "CONNECT kube.example.invalid:6443 HTTP/1.1");
     }
 
     #[test]

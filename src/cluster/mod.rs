@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod helm;
 pub mod keda;
+pub mod proxy;
 pub mod rollout;
 pub mod token;
 
