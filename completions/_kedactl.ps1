@@ -318,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'Print the catalogue of checks (code, layer, title)')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Apply the safe repairs (through the same executor as `up`), after showing them and asking')
             [CompletionResult]::new('--adopt', '--adopt', [CompletionResultType]::ParameterName, 'With --fix: take over same-named resources that lack this stack''s tags')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Exit 1 when a check could not run (a read failed or was out of scope), as on a failure; for CI')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')

@@ -334,6 +334,7 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l list -d 'Print the catalogue of checks (code, layer, title)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l fix -d 'Apply the safe repairs (through the same executor as `up`), after showing them and asking'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l adopt -d 'With --fix: take over same-named resources that lack this stack\'s tags'
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l strict -d 'Exit 1 when a check could not run (a read failed or was out of scope), as on a failure; for CI'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s q -l quiet -d 'Only results on stdout and errors on stderr'

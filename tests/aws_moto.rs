@@ -1,7 +1,8 @@
 //! `up`, `plan` and `down` against a local moto server, through the real AWS SDK: the binary
 //! changes the account, and the tests check the account with their own SDK calls.
-//! `bash .ci/run` starts moto and sets KEDACTL_TEST_AWS_ENDPOINT; without it these tests say
-//! they were skipped (and fail under CI=true, so CI can never pass without running them).
+//! `bash .ci/run` starts moto, sets KEDACTL_TEST_AWS_ENDPOINT and KEDACTL_REQUIRE_MOTO=1; without
+//! the endpoint these tests say they were skipped, and with KEDACTL_REQUIRE_MOTO (or CI) set they
+//! fail instead, so a CI run can never pass without running them.
 
 #[path = "support/apiserver.rs"]
 mod apiserver;
@@ -13,19 +14,49 @@ use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
 use serde_json::Value;
 
+/// Set by `.ci/run`: every moto test must run, not skip.
+const REQUIRE: &str = "KEDACTL_REQUIRE_MOTO";
+
 fn endpoint() -> Option<String> {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     match std::env::var("KEDACTL_TEST_AWS_ENDPOINT") {
-        Ok(e) => Some(e),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CI must run the moto tests: KEDACTL_TEST_AWS_ENDPOINT is not set (see .ci/run)")
-        }
-        Err(_) => {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if set(REQUIRE) || set("CI") => panic!(
+            "the moto tests must run here ({REQUIRE} or CI is set), but KEDACTL_TEST_AWS_ENDPOINT \
+             is not: start moto_server and set it to its URL (bash .ci/run does both)"
+        ),
+        _ => {
             eprintln!(
                 "skipped: KEDACTL_TEST_AWS_ENDPOINT is not set (bash .ci/run starts moto and sets it)"
             );
             None
         }
     }
+}
+
+/// The guard above, run for real: this test binary, one moto test, no endpoint, the variable
+/// `.ci/run` sets. And `.ci/run` does set it.
+#[test]
+fn a_required_moto_run_without_an_endpoint_fails() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_cluster_that_does_not_exist_is_a_config_error",
+            "--test-threads=1",
+        ])
+        .env_remove("KEDACTL_TEST_AWS_ENDPOINT")
+        .env_remove("CI")
+        .env(REQUIRE, "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "it must fail, not skip:\n{text}");
+    assert!(text.contains("KEDACTL_TEST_AWS_ENDPOINT is not"), "{text}");
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    assert!(
+        ci.contains(&format!("export {REQUIRE}=1")),
+        ".ci/run exports {REQUIRE}=1"
+    );
 }
 
 /// One test's stack: names no other test uses, on the shared moto server.

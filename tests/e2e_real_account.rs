@@ -1,5 +1,5 @@
 //! Opt-in: a round trip against a REAL AWS account, never run by default or in CI.
-//!   KEDACTL_E2E=1 AWS_PROFILE=sandbox AWS_REGION=us-east-1 cargo test --test e2e_real_account -- --nocapture
+//!   KEDACTL_E2E=1 AWS_PROFILE=sandbox AWS_REGION=us-east-1 cargo test --test e2e_real_account -- --ignored --nocapture
 //! It creates uniquely named IAM roles, an SQS queue and an ECR repository (stack `e2e-<n>`),
 //! checks a second `up` changes nothing, and removes them with `down`. The caller needs IAM,
 //! SQS and ECR write permissions in that account. No EKS cluster is needed or touched.
@@ -7,12 +7,14 @@
 mod common;
 use common::real_json as kedactl;
 
+const RUN: &str = "KEDACTL_E2E=1 AWS_PROFILE=<sandbox> AWS_REGION=<region> cargo test --test e2e_real_account -- --ignored";
+
 #[test]
+#[ignore = "changes a real AWS account: KEDACTL_E2E=1 AWS_PROFILE=… AWS_REGION=… cargo test --test e2e_real_account -- --ignored"]
 fn up_converge_down_in_a_real_account() {
-    if std::env::var("KEDACTL_E2E").as_deref() != Ok("1") {
-        eprintln!("skipped: set KEDACTL_E2E=1 (and AWS credentials) to run against a real account");
-        return;
-    }
+    // KEDACTL_E2E=1 as well as --ignored: `--include-ignored` alone must not touch an account.
+    let confirmed = common::required_env("KEDACTL_E2E", RUN);
+    assert_eq!(confirmed, "1", "KEDACTL_E2E must be 1. Run: {RUN}");
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -1,6 +1,6 @@
 //! Opt-in: the whole stack against a REAL EKS cluster and account, never run by default or in CI.
 //!   KEDACTL_E2E_CLUSTER=my-sandbox AWS_PROFILE=sandbox AWS_REGION=us-east-1 \
-//!     cargo test --test e2e_real_cluster -- --nocapture
+//!     cargo test --test e2e_real_cluster -- --ignored --nocapture
 //! Set KEDACTL_E2E_KUBECONFIG=path (and optionally KEDACTL_E2E_CONTEXT) to reach the cluster
 //! through a kubeconfig; without it kedactl connects from EKS with a presigned token. It needs
 //! `helm` on PATH if KEDA is not installed yet. It creates a uniquely named stack (roles,
@@ -11,14 +11,12 @@ mod common;
 use common::real_json as kedactl;
 use serde_json::Value;
 
+const RUN: &str = "KEDACTL_E2E_CLUSTER=<name> AWS_PROFILE=<sandbox> AWS_REGION=<region> cargo test --test e2e_real_cluster -- --ignored (KEDACTL_E2E_KUBECONFIG / KEDACTL_E2E_CONTEXT optional)";
+
 #[test]
+#[ignore = "changes a real EKS cluster and account: KEDACTL_E2E_CLUSTER=name AWS_PROFILE=… AWS_REGION=… cargo test --test e2e_real_cluster -- --ignored"]
 fn up_converge_down_on_a_real_cluster() {
-    let Ok(cluster) = std::env::var("KEDACTL_E2E_CLUSTER") else {
-        eprintln!(
-            "skipped: set KEDACTL_E2E_CLUSTER (and AWS credentials; KEDACTL_E2E_KUBECONFIG optional) to run against a real cluster"
-        );
-        return;
-    };
+    let cluster = common::required_env("KEDACTL_E2E_CLUSTER", RUN);
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

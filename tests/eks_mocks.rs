@@ -17,7 +17,8 @@ use aws_sdk_eks::types::{
     PodIdentityAssociation, PodIdentityAssociationSummary,
 };
 use aws_sdk_eks::{Client, operation};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
+use common::mocked;
 use kedactl::cloud::Aws;
 use kedactl::exec::{self, Status};
 use kedactl::model::{Group, Only, ownership};
@@ -120,7 +121,8 @@ async fn observe_then_plan_the_eks_group() {
             )
             .build()
     });
-    let eks = mock_client!(
+    let eks = mocked!(
+        &common::mock_config().await,
         aws_sdk_eks,
         RuleMode::MatchAny,
         [&cluster, &no_addon, &keda_list, &app_list, &describe]
@@ -182,7 +184,12 @@ async fn a_denied_read_is_evidence_not_a_crash() {
         .build();
     let list = mock!(Client::list_pod_identity_associations)
         .then_output(|| ListPodIdentityAssociationsOutput::builder().build());
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&cluster, &denied, &list]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&cluster, &denied, &list]
+    );
     let caller = kedactl::observed::Caller {
         account: "123456789012".into(),
         arn: "arn:aws:iam::123456789012:user/ci".into(),
@@ -227,7 +234,12 @@ async fn the_addon_is_created_then_waited_for_until_active() {
         .times(2)
         .output(|| addon(AddonStatus::Active))
         .build();
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create, &describe]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create, &describe]
+    );
     let p = fresh_plan();
     let two = Plan {
         steps: p
@@ -265,7 +277,12 @@ async fn a_failed_addon_reports_its_health_issues() {
             )
             .build()
     });
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&describe]
+    );
     let report = exec::execute(
         &aws(eks),
         None,
@@ -294,7 +311,12 @@ async fn the_addon_wait_gives_up_with_a_clear_message() {
         .output(|| addon(AddonStatus::Creating))
         .repeatedly()
         .build();
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&describe]
+    );
     let opts = exec::Options {
         addon_timeout: Duration::from_millis(20),
         ..fast()
@@ -332,7 +354,12 @@ async fn a_fresh_role_is_retried_until_eks_accepts_its_trust() {
         .times(2)
         .output(|| CreatePodIdentityAssociationOutput::builder().build())
         .build();
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create]
+    );
     let report = exec::execute(
         &aws(eks),
         None,
@@ -357,7 +384,12 @@ async fn other_invalid_parameters_are_not_retried() {
                 .build(),
         )
     });
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&create]);
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create]
+    );
     let report = exec::execute(
         &aws(eks),
         None,
@@ -416,7 +448,8 @@ async fn resource_in_use(owner: &str) -> (exec::Report, usize) {
             )
             .build()
         });
-    let eks = mock_client!(
+    let eks = mocked!(
+        &common::mock_config().await,
         aws_sdk_eks,
         RuleMode::MatchAny,
         [&create, &list, &describe, &update]

@@ -1,10 +1,13 @@
 //! Fault responses on each kind of AWS call the executor and the observer make, injected with
-//! aws-smithy-mocks under kedactl's own retry policy (`cloud::retry_config`, backoff shortened):
-//! throttling and 5xx are retried and the step completes; AccessDenied fails at once (one
-//! attempt, no retry storm) with a message naming the missing permission.
+//! aws-smithy-mocks into clients built the way `Aws::connect` builds them (`cloud::sdk_config`:
+//! kedactl's retry and timeout policy, only the backoff shortened): throttling and 5xx are
+//! retried up to the fifth attempt and the step completes; AccessDenied fails at once (one
+//! attempt, no retry storm) with a message naming the missing permission; a silent endpoint
+//! ends the call at the call timeout.
 
 mod common;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
+use common::mocked;
 use kedactl::cloud::{Aws, retry_config};
 use kedactl::exec::{self, Status};
 use kedactl::model::{Group, Only};
@@ -24,16 +27,9 @@ fn step(id: &str) -> Plan {
     }
 }
 
-/// kedactl's retry policy with a test-sized backoff. The mock clients run on a frozen test clock,
-/// under which adaptive mode's client-side rate limiter never refills (the call would wait
-/// forever); what is retried, and how often, is the same in standard mode, which is what these
-/// tests pin down. `production_policy_is_adaptive_with_five_attempts` pins the mode itself.
-fn retries() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard()
-        .with_max_attempts(retry_config().max_attempts())
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(5))
-}
+/// Failed attempts before the one that works: the production policy allows 5 attempts (the
+/// SDK's default, 3, would give up).
+const RETRIED: usize = 4;
 
 async fn run(aws: &Aws, id: &str) -> exec::Outcome {
     let opts = exec::Options {
@@ -65,40 +61,38 @@ macro_rules! faults {
         #[tokio::test]
         async fn $test() {
             use $svc::Client;
+            let conf = common::mock_config().await;
             // Throttling, then success.
             let rule = mock!(Client::$op)
                 .sequence()
                 .error(coded!($svc, $err, "Throttling"))
-                .times(2)
+                .times(RETRIED)
                 .output($output)
                 .build();
-            let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
-                .retry_config(retries()));
+            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "throttled: {:?}", o.error);
             assert_eq!(
                 rule.num_calls(),
-                3,
-                "two throttled attempts, then the one that worked"
+                RETRIED + 1,
+                "throttled attempts, then the one that worked"
             );
 
             // 503 Service Unavailable, then success.
             let rule = mock!(Client::$op)
                 .sequence()
                 .http_status(503, None)
-                .times(2)
+                .times(RETRIED)
                 .output($output)
                 .build();
-            let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
-                .retry_config(retries()));
+            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "503: {:?}", o.error);
-            assert_eq!(rule.num_calls(), 3);
+            assert_eq!(rule.num_calls(), RETRIED + 1);
 
             // AccessDenied: one attempt, and the message names the permission.
             let rule = mock!(Client::$op).then_error(coded!($svc, $err, "AccessDenied"));
-            let c = mock_client!($svc, RuleMode::Sequential, [&rule], |c| c
-                .retry_config(retries()));
+            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Failed);
             assert_eq!(rule.num_calls(), 1, "AccessDenied is not retried");
@@ -177,7 +171,7 @@ async fn a_throttled_read_is_retried_during_observation() {
     let get = mock!(Client::get_role)
         .sequence()
         .error(coded!(aws_sdk_iam, GetRoleError, "Throttling"))
-        .times(2)
+        .times(RETRIED)
         .error(|| {
             GetRoleError::NoSuchEntityException(
                 aws_sdk_iam::types::error::NoSuchEntityException::builder()
@@ -187,8 +181,12 @@ async fn a_throttled_read_is_retried_during_observation() {
         })
         .repeatedly()
         .build();
-    let c = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get], |c| c
-        .retry_config(retries()));
+    let c = mocked!(
+        &common::mock_config().await,
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&get]
+    );
     let aws = common::offline_aws().with_iam(c);
     let caller = kedactl::observed::Caller {
         account: "123456789012".into(),
@@ -204,15 +202,62 @@ async fn a_throttled_read_is_retried_during_observation() {
     .unwrap();
     assert!(o.roles.is_empty() && o.denied.is_empty());
     assert!(
-        get.num_calls() >= 4,
-        "2 throttled + one per role: {}",
+        get.num_calls() > RETRIED + 1,
+        "throttled attempts + one per role: {}",
         get.num_calls()
     );
 }
 
 #[test]
 fn production_policy_is_adaptive_with_five_attempts() {
-    let p = retry_config();
+    let p = retry_config(None);
     assert_eq!(p.mode(), aws_config::retry::RetryMode::Adaptive);
     assert_eq!(p.max_attempts(), 5);
+}
+
+/// An endpoint that takes the request and never answers.
+#[derive(Debug)]
+struct Silent;
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for Silent {
+    fn call(
+        &self,
+        _: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(std::future::pending())
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Silent {
+    fn http_connector(
+        &self,
+        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(Silent)
+    }
+}
+
+/// A silent endpoint ends the call at the call timeout instead of hanging the run.
+#[tokio::test]
+async fn a_silent_endpoint_ends_the_call_at_the_call_timeout() {
+    let timeouts = kedactl::limits::Timeouts {
+        connect: Duration::from_millis(200),
+        call: Duration::from_millis(200),
+    };
+    let conf = common::client_config(
+        timeouts,
+        aws_smithy_runtime_api::client::http::SharedHttpClient::new(Silent),
+    )
+    .await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let call = sqs.list_queues().send();
+    let result = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("the call must end at its timeout, not hang");
+    let err = result.expect_err("no answer is an error");
+    assert!(
+        matches!(err, aws_sdk_sqs::error::SdkError::TimeoutError(_)),
+        "{err:?}"
+    );
 }

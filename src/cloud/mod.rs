@@ -38,19 +38,7 @@ pub struct Aws {
 impl Aws {
     /// Load the standard AWS configuration (env, profile, SSO, IMDS...) with kedactl's overrides.
     pub async fn connect(settings: &Settings) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry_config())
-            .timeout_config(timeout_config(&settings.timeouts));
-        if let Some(r) = &settings.region {
-            loader = loader.region(Region::new(r.clone()));
-        }
-        if let Some(p) = &settings.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(u) = &settings.endpoint_url {
-            loader = loader.endpoint_url(u);
-        }
-        let conf = loader.load().await;
+        let conf = sdk_config(settings, Transport::default()).await;
         remember_network(Network {
             endpoint: settings.endpoint_url.clone(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -120,10 +108,59 @@ impl Aws {
     }
 }
 
+/// What tests change in how the clients reach AWS; `Transport::default()` is production.
+#[derive(Debug, Default)]
+pub struct Transport {
+    /// Replaces the SDK's HTTPS client (tests: aws-smithy-mocks' client, a silent one).
+    pub http_client: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
+    /// Test-sized retry backoff: the same attempts, waits of milliseconds.
+    pub backoff: Option<Backoff>,
+}
+
+/// The wait before the first retry and the longest wait between two.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub initial: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+/// The one configuration every client is built from (`Aws::connect`, and the tests that answer
+/// calls with mocks): the standard chain, kedactl's retry and timeout policy, the settings.
+pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config(transport.backoff))
+        .timeout_config(timeout_config(&settings.timeouts));
+    if let Some(r) = &settings.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &settings.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    if let Some(h) = transport.http_client {
+        loader = loader.http_client(h);
+    }
+    loader.load().await
+}
+
 /// Adaptive retries, 5 attempts: IAM and EKS throttle bursts of control-plane calls, and 5xx
 /// are transient; AccessDenied and other client errors are not retried.
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(5)
+///
+/// With a test `backoff`, standard mode with the same attempts: after a throttle, adaptive
+/// mode's client-side rate limiter holds each retry for seconds (it refills at 0.5 token/s, a
+/// retry costs 5), and never releases it under a mock client's frozen clock. What is retried,
+/// and how often, is the same in both modes.
+pub fn retry_config(backoff: Option<Backoff>) -> RetryConfig {
+    const ATTEMPTS: u32 = 5;
+    match backoff {
+        None => RetryConfig::adaptive().with_max_attempts(ATTEMPTS),
+        Some(b) => RetryConfig::standard()
+            .with_max_attempts(ATTEMPTS)
+            .with_initial_backoff(b.initial)
+            .with_max_backoff(b.max),
+    }
 }
 
 /// What a failed call's message needs to say where it went and as whom: set once by

@@ -132,6 +132,7 @@ pub async fn connect(
     );
     config.root_cert = Some(pem_certificates(ca_data)?);
     with_timeouts(&mut config, &opts.timeouts);
+    with_proxy(&mut config, |k| std::env::var(k).ok())?;
     let provider = aws
         .credentials
         .clone()
@@ -154,10 +155,12 @@ pub async fn connect(
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(token::REFRESH_AFTER).await;
-            if let Ok(creds) = provider.provide_credentials().await
-                && let Ok(t) = sign(&creds)
-            {
-                refresh.set(t);
+            let signed = match provider.provide_credentials().await {
+                Ok(creds) => sign(&creds),
+                Err(e) => Err(anyhow::Error::new(e).context("cannot load AWS credentials")),
+            };
+            if let Some(warning) = refreshed(&refresh, signed) {
+                eprintln!("{warning}");
             }
         }
     });
@@ -174,11 +177,36 @@ pub async fn connect(
     ))
 }
 
+/// Store a newly signed token; if signing failed, keep the current one and return the warning
+/// to print: the next calls may get a 401 once EKS stops accepting it, and this says why.
+fn refreshed(token: &Token, signed: anyhow::Result<String>) -> Option<String> {
+    match signed {
+        Ok(t) => {
+            token.set(t);
+            None
+        }
+        Err(e) => Some(format!(
+            "warning: cannot refresh the EKS token ({e:#}); the current one stays in use, and EKS \
+             stops accepting it 15 minutes after it was signed"
+        )),
+    }
+}
+
 /// kube's defaults wait 295 s for an answer; a silent API server must end the run sooner.
 fn with_timeouts(config: &mut kube::Config, t: &crate::limits::Timeouts) {
     config.connect_timeout = Some(t.connect);
     config.read_timeout = Some(t.call);
     config.write_timeout = Some(t.call);
+}
+
+/// HTTPS_PROXY / NO_PROXY as kubectl and helm honour them (a kubeconfig brings its own
+/// `proxy-url`; this is for the connection kedactl builds from EKS).
+fn with_proxy(
+    config: &mut kube::Config,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<()> {
+    config.proxy_url = super::proxy::proxy_for(&config.cluster_url, env)?;
+    Ok(())
 }
 
 /// Refuse a kubeconfig that points at another cluster than --cluster.
@@ -304,6 +332,55 @@ mod tests {
             seen.await.unwrap(),
             ["Bearer k8s-aws-v1.first", "Bearer k8s-aws-v1.second"]
         );
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_token_and_says_why() {
+        let token = Token::default();
+        token.set("k8s-aws-v1.old".into());
+        let failed = Err(anyhow::anyhow!("the SSO session has expired"))
+            .context("cannot load AWS credentials");
+        let warning = refreshed(&token, failed).expect("a warning");
+        assert!(
+            warning.starts_with("warning: cannot refresh the EKS token")
+                && warning.contains("cannot load AWS credentials: the SSO session has expired"),
+            "{warning}"
+        );
+        assert_eq!(token.current(), "k8s-aws-v1.old");
+        assert_eq!(refreshed(&token, Ok("k8s-aws-v1.new".into())), None);
+        assert_eq!(token.current(), "k8s-aws-v1.new");
+    }
+
+    /// A local listener stands in for the proxy: the client must open its tunnel there.
+    #[tokio::test]
+    async fn requests_go_through_the_proxy_the_environment_names() {
+        use std::io::{Read, Write};
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = proxy.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut s, _) = proxy.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+            let _ = tx.send(head.lines().next().unwrap_or_default().to_string());
+        });
+        let mut config = kube::Config::new("https://kube.example.invalid:6443".parse().unwrap());
+        with_timeouts(&mut config, &crate::limits::Timeouts::default());
+        with_proxy(&mut config, |k| {
+            (k == "HTTPS_PROXY").then(|| format!("http://{addr}"))
+        })
+        .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        assert!(
+            client.apiserver_version().await.is_err(),
+            "the proxy refused"
+        );
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("no connection reached the proxy");
+        assert_eq!(line, "CONNECT kube.example.invalid:6443 HTTP/1.1");
     }
 
     #[test]

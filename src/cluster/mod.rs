@@ -7,6 +7,7 @@ pub mod connect;
 pub mod contents;
 pub mod helm;
 pub mod keda;
+pub mod proxy;
 pub mod rollout;
 pub mod token;
 
@@ -177,14 +178,22 @@ impl KubeError {
     }
 }
 
+/// The two causes of a 401 from EKS, named wherever one is reported: the token itself...
+pub const UNAUTHORIZED_TOKEN: &str = "the token is invalid or expired (this machine's clock is \
+     off, the token was signed more than 15 minutes ago, it was signed for another cluster name, \
+     or a kubeconfig's exec plugin failed)";
+/// ...or who signed it.
+pub const UNAUTHORIZED_PRINCIPAL: &str =
+    "the AWS principal has no access entry (or aws-auth mapping) on this cluster";
+
 impl fmt::Display for KubeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.doing)?;
         match self.code {
             Some(401) => write!(
                 f,
-                "the API server did not accept kedactl's credentials (401 Unauthorized): the AWS \
-                 principal has no access entry (or aws-auth mapping) on this cluster"
+                "the API server did not accept kedactl's credentials (401 Unauthorized): \
+                 {UNAUTHORIZED_TOKEN}, or {UNAUTHORIZED_PRINCIPAL}"
             ),
             Some(409) if self.reason == "Conflict" && self.message.contains("conflict") => {
                 write!(
@@ -439,6 +448,27 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_401_names_both_causes() {
+        let e = KubeError {
+            doing: "list Deployments".into(),
+            code: Some(401),
+            reason: "Unauthorized".into(),
+            message: "Unauthorized".into(),
+        };
+        let text = e.to_string();
+        for cause in [
+            "invalid or expired",
+            "clock",
+            "15 minutes",
+            "another cluster name",
+            "exec plugin",
+            "no access entry",
+        ] {
+            assert!(text.contains(cause), "{cause}: {text}");
+        }
+    }
 
     #[test]
     fn paths_follow_the_api_conventions() {

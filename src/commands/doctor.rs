@@ -19,7 +19,7 @@ use std::time::Instant;
 Examples:
   kedactl doctor --cluster demo                    # every check, grouped by layer; exit 1 on a failure
   kedactl doctor --cluster demo -o json            # {\"checks\": [...], \"summary\": {...}} for CI
-  kedactl doctor --cluster demo --strict           # CI: a check that could not be checked fails too
+  kedactl doctor --cluster demo --strict           # CI: a check that could not run fails too
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
@@ -37,7 +37,7 @@ pub struct Args {
     /// With --fix: take over same-named resources that lack this stack's tags
     #[arg(long, requires = "fix")]
     pub adopt: bool,
-    /// Exit 1 when a check could not be checked, as for a failure (for CI)
+    /// Exit 1 when a check could not run (a read failed or was out of scope), as on a failure; for CI
     #[arg(long)]
     pub strict: bool,
     /// The ScaledObject to diagnose, when it is not the one the config renders
@@ -123,9 +123,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
                     Ok(()) => kube = Some(k),
                     Err(err) => {
                         let why = match err.is_denied() {
-                            true => {
-                                online::access_error(err, &caller, &desired.cluster).to_string()
-                            }
+                            true => online::access_error(err, &caller, &desired).to_string(),
                             false => err.to_string(),
                         };
                         e.cluster = None;

@@ -104,7 +104,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         .await?;
         observe::cluster_side(&kube, &desired, &only, &mut observed)
             .await
-            .map_err(|e| access_error(e, &caller, &desired.cluster))?;
+            .map_err(|e| access_error(e, &caller, &desired))?;
         if let Err(e) = check_keda(&desired, &observed, &only, &source) {
             match purpose {
                 Purpose::Up => return Err(e),
@@ -218,25 +218,31 @@ fn check_keda(
     }
 }
 
-/// A refused cluster read, explained: who kedactl is, and how to grant it access.
-pub(super) fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyhow::Error {
+/// A refused cluster read, explained: who kedactl is, the causes, and how to grant it access
+/// (the policy ARN in the cluster's partition).
+pub(super) fn access_error(e: KubeError, caller: &Caller, desired: &Desired) -> anyhow::Error {
+    let cluster = &desired.cluster;
     let principal = render::aws::principal_arn(&caller.arn);
+    let policy = desired.target.cluster_admin_policy_arn();
     match e.code {
         Some(401) => anyhow::anyhow!(
-            "cluster {cluster} does not accept {} (401 Unauthorized while trying to {}): the \
-             principal has no access entry (or aws-auth mapping).\n  fix: aws eks create-access-entry \
-             --cluster-name {cluster} --principal-arn {principal}\n       aws eks associate-access-policy \
-             --cluster-name {cluster} --principal-arn {principal} --policy-arn \
-             arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster\n  \
-             (or map {principal} in the aws-auth ConfigMap; or use a kubeconfig that works with --kubeconfig/--context)",
+            "cluster {cluster} does not accept {} (401 Unauthorized while trying to {}). Either \
+             {} — check the clock, --cluster, and that the kubeconfig works with kubectl — or \
+             {}.\n  fix: aws eks create-access-entry --cluster-name {cluster} --principal-arn \
+             {principal}\n       aws eks associate-access-policy --cluster-name {cluster} \
+             --principal-arn {principal} --policy-arn {policy} --access-scope type=cluster\n  \
+             (or map {principal} in the aws-auth ConfigMap; or use a kubeconfig that works with \
+             --kubeconfig/--context)",
             caller.arn,
-            e.doing
+            e.doing,
+            cluster::UNAUTHORIZED_TOKEN,
+            cluster::UNAUTHORIZED_PRINCIPAL,
         ),
         Some(403) => anyhow::anyhow!(
             "cluster {cluster} refused to let {} {} (403 Forbidden: {}).\n  fix: give the principal \
              rights on namespaces, deployments, pods, configmaps and keda.sh objects, e.g. \
              aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} \
-             --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster",
+             --policy-arn {policy} --access-scope type=cluster",
             caller.arn,
             e.doing,
             e.message
@@ -248,6 +254,16 @@ pub(super) fn access_error(e: KubeError, caller: &Caller, cluster: &str) -> anyh
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn desired(region: &str) -> Desired {
+        let spec = crate::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some(region.into()),
+            account: Some("123456789012".into()),
+            ..crate::spec::Spec::default()
+        };
+        render::desired(&spec).unwrap()
+    }
 
     #[test]
     fn cluster_refusals_name_the_fix() {
@@ -261,12 +277,51 @@ mod tests {
             reason: "Unauthorized".into(),
             message: "Unauthorized".into(),
         };
-        let text = access_error(e(401), &caller, "demo").to_string();
+        let text = access_error(e(401), &caller, &desired("us-east-1")).to_string();
         assert!(text.contains("create-access-entry --cluster-name demo --principal-arn arn:aws:iam::123456789012:role/ci"), "{text}");
-        let text = access_error(e(403), &caller, "demo").to_string();
+        // Both causes of a 401: the token, and the principal's access.
+        for cause in [
+            "invalid or expired",
+            "clock",
+            "15 minutes",
+            "exec plugin",
+            "access entry",
+        ] {
+            assert!(text.contains(cause), "{cause}: {text}");
+        }
+        assert!(
+            text.contains(
+                "--policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            ),
+            "{text}"
+        );
+        let text = access_error(e(403), &caller, &desired("us-east-1")).to_string();
         assert!(
             text.contains("403 Forbidden") && text.contains("associate-access-policy"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_access_policy_is_in_the_clusters_partition() {
+        let caller = Caller {
+            account: "123456789012".into(),
+            arn: "arn:aws-cn:sts::123456789012:assumed-role/ci/x".into(),
+        };
+        for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
+            for code in [401, 403] {
+                let e = KubeError {
+                    doing: "list Deployments".into(),
+                    code: Some(code),
+                    reason: String::new(),
+                    message: String::new(),
+                };
+                let text = access_error(e, &caller, &desired(region)).to_string();
+                let want = format!(
+                    "--policy-arn arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+                );
+                assert!(text.contains(&want), "{region} {code}: {text}");
+            }
+        }
     }
 }

@@ -40,7 +40,8 @@ pub struct Options {
     /// The helm executable ("helm" from PATH; tests pass a recording fake).
     pub helm: std::path::PathBuf,
     /// Crash-safety tests: end the process abruptly (exit 137, no cleanup, like `kill -9`)
-    /// once this many steps have finished. Set by `KEDACTL_TEST_EXIT_AFTER_STEPS`.
+    /// once this many steps have finished. Set by `KEDACTL_TEST_EXIT_AFTER_STEPS`, read only
+    /// by builds with the `test-hooks` feature.
     pub exit_after_steps: Option<usize>,
 }
 
@@ -57,11 +58,21 @@ impl Options {
             stack: Some(crate::spec::DEFAULT_STACK.to_string()),
             force_conflicts: false,
             helm: "helm".into(),
-            exit_after_steps: std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")
-                .ok()
-                .and_then(|v| v.parse().ok()),
+            exit_after_steps: exit_after_steps(
+                cfg!(feature = "test-hooks"),
+                std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")
+                    .ok()
+                    .as_deref(),
+            ),
         }
     }
+}
+
+/// The crash hook's step count. Only test builds (feature `test-hooks`, which `cargo test`
+/// turns on through the self dev-dependency) read it: in a real `up` a stray variable must not
+/// kill the process mid-apply.
+fn exit_after_steps(hooks: bool, value: Option<&str>) -> Option<usize> {
+    value.filter(|_| hooks).and_then(|v| v.parse().ok())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -341,6 +352,14 @@ mod tests {
     use super::*;
     use crate::model::Group;
     use crate::plan::{Action, Change};
+
+    #[test]
+    fn the_crash_hook_is_read_only_by_test_builds() {
+        assert_eq!(exit_after_steps(false, Some("3")), None, "a normal build");
+        assert_eq!(exit_after_steps(true, Some("3")), Some(3));
+        assert_eq!(exit_after_steps(true, Some("x")), None);
+        assert_eq!(exit_after_steps(true, None), None);
+    }
 
     fn step(id: &str, after: &[&str]) -> Step {
         Step {

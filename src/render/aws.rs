@@ -81,6 +81,14 @@ impl Target {
         format!("sts.{}.{}", self.region, self.dns_suffix)
     }
 
+    /// The EKS access policy that grants a principal the whole cluster (`access_error`'s fix).
+    pub fn cluster_admin_policy_arn(&self) -> String {
+        format!(
+            "arn:{}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            self.partition
+        )
+    }
+
     pub fn oidc_provider_arn(&self, issuer_host: &str) -> String {
         format!(
             "arn:{}:iam::{}:oidc-provider/{issuer_host}",

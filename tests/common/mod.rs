@@ -99,6 +99,17 @@ pub fn real_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A variable an `#[ignore]`d real-environment test needs: run with `--ignored` without it, the
+/// test fails and says what to set, rather than passing without having run.
+pub fn required_env(name: &str, run: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{name} is not set: this test needs it (and AWS credentials and a region). Run: {run}"
+        ),
+    }
+}
+
 /// The seed's desired state for cluster demo in us-east-1, account 123456789012.
 pub fn seed_desired() -> kedactl::render::Desired {
     let spec = kedactl::spec::Spec {
@@ -119,5 +130,63 @@ pub fn offline_aws() -> kedactl::cloud::Aws {
         .build();
     kedactl::cloud::Aws::from_config(&conf)
 }
+
+/// The client configuration `Aws::connect` builds (`cloud::sdk_config`: kedactl's retry and
+/// timeout policy) for us-east-1, with `http` answering, test credentials and only the retry
+/// backoff shortened.
+pub async fn client_config(
+    timeouts: kedactl::limits::Timeouts,
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+) -> aws_config::SdkConfig {
+    let settings = kedactl::cloud::Settings {
+        region: Some("us-east-1".into()),
+        timeouts,
+        ..Default::default()
+    };
+    let transport = kedactl::cloud::Transport {
+        http_client: Some(http),
+        backoff: Some(kedactl::cloud::Backoff {
+            initial: std::time::Duration::from_millis(1),
+            max: std::time::Duration::from_millis(5),
+        }),
+    };
+    kedactl::cloud::sdk_config(&settings, transport)
+        .await
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+            ),
+        )
+        .build()
+}
+
+/// `client_config` with calls answered by aws-smithy-mocks rules (see `mocked!`).
+pub async fn mock_config() -> aws_config::SdkConfig {
+    client_config(
+        kedactl::limits::Timeouts::default(),
+        aws_smithy_mocks::create_mock_http_client(),
+    )
+    .await
+}
+
+/// `mock_client!` on kedactl's own client configuration (`mock_config`) instead of the SDK's
+/// test defaults: `mocked!(&conf, aws_sdk_iam, RuleMode::Sequential, [&rule])`.
+#[allow(unused_macros)]
+macro_rules! mocked {
+    ($conf:expr, $svc:ident, $mode:expr, $rules:expr) => {{
+        let mut mocks = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
+        for rule in $rules {
+            mocks = mocks.with_rule(rule);
+        }
+        $svc::Client::from_conf(
+            $svc::config::Builder::from($conf)
+                .interceptor(mocks)
+                .build(),
+        )
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use mocked;
 
 pub mod bad_input;
