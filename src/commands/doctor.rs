@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde_json::json;
 use std::time::Instant;
 
-/// Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling",
+/// Find what keeps KEDA from scaling: every known cause of 403 / AssumeRole / "not scaling",
 /// each with its evidence and the exact fix
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -277,7 +277,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let Some(c) = doctor::catalogue::find(code) else {
             return Err(UsageError {
                 message: format!("there is no check {code:?}"),
-                fix: "kedactl doctor --list shows the codes (KD001 to KD032)".into(),
+                fix: format!(
+                    "kedactl doctor --list shows the codes (KD001 to {})",
+                    CATALOGUE.last().map_or("", |c| c.code)
+                ),
             }
             .into());
         };
@@ -297,6 +300,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let only = Only::new(ctx.global.only.clone());
     let mut d = diagnose(ctx, &args, &only).await?;
     if args.fix {
+        let mismatched: Vec<String> = doctor::guard::mismatches(&d.desired, &d.evidence);
+        if !mismatched.is_empty() {
+            print(ctx, &d)?;
+            eprintln!(
+                "error: doctor --fix refuses to repair anything: the config disagrees with what is live:{}\n  fix: correct the config to describe the live stack; nothing was changed",
+                mismatched
+                    .iter()
+                    .map(|m| format!("\n  - {m}"))
+                    .collect::<String>()
+            );
+            return Err(SilentExit(CHECKS_FAILED).into());
+        }
         let plan = doctor::repair::plan(
             &d.desired,
             &d.evidence.observed,

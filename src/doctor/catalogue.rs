@@ -47,7 +47,7 @@ macro_rules! check {
     };
 }
 
-pub const CATALOGUE: [Check; 32] = [
+pub const CATALOGUE: &[Check] = &[
     check!(
         "KD001",
         Eks,
@@ -239,6 +239,12 @@ pub const CATALOGUE: [Check; 32] = [
         Cluster,
         "No proxy intercepts the Pod Identity credential calls",
         "With HTTP(S)_PROXY set in the operator pod, the SDK sends the credential call to 169.254.170.23 through the proxy, which fails. Add 169.254.170.23 and fd00:ec2::23 to NO_PROXY."
+    ),
+    check!(
+        "KD033",
+        Account,
+        "The config describes the stack that is live",
+        "doctor compares the config with what runs: the live ScaledObject's trigger type, queueURL and awsRegion, the TriggerAuthentication's roleArn, and, when the configured queue is missing, whether it exists in another region or as its FIFO/standard twin. A config that disagrees (a wrong --region, a `.fifo` name for a standard queue, another role) would have `--fix` build a second stack beside the working one and move its permissions there, so `--fix` refuses to repair anything while this check fails. Correct the config to match what is live (or remove the live stack first)."
     ),
 ];
 

@@ -294,6 +294,7 @@ pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
         kd030(&c),
         kd031(&c),
         kd032(&c),
+        kd033(&c),
     ]
 }
 
@@ -1346,6 +1347,31 @@ fn kd032(c: &Ctx) -> Finding {
     f.fail(
         vec![format!("{proxy}; NO_PROXY={no_proxy:?}")],
         "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)",
+        vec![],
+    )
+}
+
+fn kd033(c: &Ctx) -> Finding {
+    let f = F { code: "KD033" };
+    let mut m = super::guard::mismatches(c.d, c.e);
+    if m.is_empty() {
+        let seen = c
+            .cluster()
+            .is_ok_and(|cl| cl.scaler.is_some() || cl.trigger_auth.is_some());
+        let unanswered = &c.e.queue_elsewhere.unanswered;
+        return match (seen, c.read_queue(c.queue.map_or("", |q| q.name.as_str()))) {
+            (false, Err(why)) => f.skip(format!("neither the KEDA objects nor the queue were read: {why}")),
+            _ if !unanswered.is_empty() => f.warn(
+                vec![format!("the queue is missing here, and {} did not answer: it may live there", unanswered.join(", "))],
+                "check the region (--region) before `kedactl doctor --fix` creates the queue here",
+            ),
+            _ => f.ok("the live ScaledObject, TriggerAuthentication and queue match the config (where they exist)"),
+        };
+    }
+    m.push("doctor --fix repairs nothing while the config and what is live disagree".into());
+    f.fail(
+        m,
+        "correct the config (or --region, --queue, the role flags) to describe the live stack, then run doctor again",
         vec![],
     )
 }

@@ -4,7 +4,7 @@
 //! policy simulator. Nothing here fails the run: a part that cannot be read is recorded with the
 //! reason, and its checks report "skipped: <reason>".
 
-use super::{ClusterEvidence, Evidence, simulation_key};
+use super::{ClusterEvidence, Evidence, guard, simulation_key};
 use crate::cloud::Aws;
 use crate::cluster::{Kube, KubeError, keda, rollout};
 use crate::model::Only;
@@ -25,10 +25,65 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     e.observed = observed;
     e.eks_read = only.includes(crate::model::Group::Eks);
     e.queues_read = only.includes(crate::model::Group::Queue);
+    if let Some(q) = desired.queues.last()
+        && e.queues_read
+        && !e.observed.queues.contains_key(&q.name)
+        && !e
+            .observed
+            .denied
+            .iter()
+            .chain(&e.observed.unread)
+            .any(|r| r.resource == format!("SQS queue {}", q.name))
+    {
+        e.queue_elsewhere = queue_elsewhere(aws, desired, &q.name).await;
+    }
     match simulations {
         Ok(s) => e.simulations = s,
         Err(why) => e.simulator_skipped = Some(why),
     }
+}
+
+/// The configured queue is missing where the config says: is it in another region, or is its
+/// FIFO/standard twin here? (`--fix` must not build a second stack beside a working one.)
+async fn queue_elsewhere(aws: &Aws, desired: &Desired, name: &str) -> guard::Elsewhere {
+    let here = desired.target.region.as_str();
+    let url = |region: &'static str, name: String| async move {
+        let mut call = aws.sqs.get_queue_url().queue_name(&name).customize();
+        if !region.is_empty() {
+            call = call.config_override(
+                aws_sdk_sqs::config::Builder::default().region(aws_config::Region::new(region)),
+            );
+        }
+        match call.send().await {
+            Ok(out) => Ok(out.queue_url().map(str::to_string)),
+            Err(e)
+                if crate::cloud::error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) =>
+            {
+                Ok(None)
+            }
+            Err(_) => Err(region),
+        }
+    };
+    let others = crate::render::aws::default_regions(here)
+        .iter()
+        .filter(|r| **r != here)
+        .map(|r| url(r, name.to_string()));
+    let (twin, others) = tokio::join!(
+        url("", guard::twin(name)),
+        futures_util::future::join_all(others)
+    );
+    let mut found = guard::Elsewhere {
+        twin: twin.ok().flatten(),
+        ..guard::Elsewhere::default()
+    };
+    for r in others {
+        match r {
+            Ok(Some(u)) => found.regions.push(u),
+            Ok(None) => {}
+            Err(region) => found.unanswered.push(region.to_string()),
+        }
+    }
+    found
 }
 
 /// The questions the simulator can answer better than reading documents (it sees managed

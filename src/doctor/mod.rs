@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod checks;
 pub mod gather;
+pub mod guard;
 pub mod logs;
 pub mod policy;
 pub mod repair;
@@ -92,6 +93,8 @@ pub struct Evidence {
     /// ("allowed", "implicitDeny", "explicitDeny").
     pub simulations: BTreeMap<String, String>,
     pub simulator_skipped: Option<String>,
+    /// The configured queue, found only elsewhere (read when the configured region lacks it).
+    pub queue_elsewhere: guard::Elsewhere,
 }
 
 /// The cluster side doctor reads beyond `plan`'s observation.

@@ -112,6 +112,35 @@ pub fn principal_arn(caller: &str) -> String {
     caller.to_string()
 }
 
+/// The regions every account of the region's partition has enabled by default (opt-in regions
+/// answer only when enabled): where `doctor` looks for a queue the configured region lacks.
+pub fn default_regions(region: &str) -> &'static [&'static str] {
+    match partition(region).0 {
+        "aws-cn" => &["cn-north-1", "cn-northwest-1"],
+        "aws-us-gov" => &["us-gov-west-1", "us-gov-east-1"],
+        "aws" => &[
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "ca-central-1",
+            "sa-east-1",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-central-1",
+            "eu-north-1",
+            "ap-south-1",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-southeast-1",
+            "ap-southeast-2",
+        ],
+        _ => &[],
+    }
+}
+
 /// Partition and DNS suffix of a region.
 fn partition(region: &str) -> (&'static str, &'static str) {
     if region.starts_with("cn-") {

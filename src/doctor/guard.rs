@@ -1,0 +1,176 @@
+//! Before `--fix` repairs anything, the config must describe what is live. A config that names
+//! another region, a FIFO queue for a standard one, or a role the TriggerAuthentication does not
+//! use would have `--fix` build a second stack beside the working one and move its permissions
+//! there. Each disagreement is evidence with both values; any one of them stops the repairs.
+
+use super::Evidence;
+use crate::render::Desired;
+use serde_json::Value;
+
+/// Where the configured queue is, when the configured region lacks it (gathered only then).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// URLs of a queue with the configured name in other regions.
+    pub regions: Vec<String>,
+    /// The URL of its FIFO/standard twin (`name` ⇄ `name.fifo`) in the configured region.
+    pub twin: Option<String>,
+    /// Regions that did not answer (not enabled, or a network failure).
+    pub unanswered: Vec<String>,
+}
+
+/// The twin name: a standard queue's FIFO counterpart or the reverse.
+pub fn twin(name: &str) -> String {
+    match name.strip_suffix(".fifo") {
+        Some(base) => base.to_string(),
+        None => format!("{name}.fifo"),
+    }
+}
+
+/// Every way the config disagrees with what is live, in words, with both values.
+pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    let rendered = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind);
+    let trigger = |o: &Value| -> Option<Value> {
+        o["spec"]["triggers"]
+            .as_array()?
+            .iter()
+            .find(|t| t["type"].as_str().is_some_and(|t| t.starts_with("aws-")))
+            .or_else(|| o["spec"]["triggers"].get(0))
+            .cloned()
+    };
+    let live = e.cluster.as_ref();
+    let want_scaler = rendered("ScaledObject").or_else(|| rendered("ScaledJob"));
+    if let (Some(have), Some(want)) = (live.and_then(|c| c.scaler.as_ref()), want_scaler) {
+        let (have, want) = (trigger(have), trigger(want));
+        let field = |t: &Option<Value>, f: &str| {
+            t.as_ref()
+                .and_then(|t| t["metadata"][f].as_str().or(t[f].as_str()))
+                .unwrap_or("(none)")
+                .to_string()
+        };
+        for (what, path) in [
+            ("trigger type", "type"),
+            ("queueURL", "queueURL"),
+            ("awsRegion", "awsRegion"),
+        ] {
+            let (h, w) = (field(&have, path), field(&want, path));
+            if h != w {
+                out.push(format!(
+                    "the live ScaledObject's {what} is {h}, the config renders {w}"
+                ));
+            }
+        }
+    }
+    let want_role = rendered("TriggerAuthentication")
+        .and_then(|t| t["spec"]["podIdentity"]["roleArn"].as_str());
+    let have_role = live
+        .and_then(|c| c.trigger_auth.as_ref())
+        .and_then(|t| t["spec"]["podIdentity"]["roleArn"].as_str());
+    if let (Some(h), Some(w)) = (have_role, want_role)
+        && h != w
+    {
+        out.push(format!(
+            "the live TriggerAuthentication's roleArn is {h}, the config renders {w}"
+        ));
+    }
+    if let Some(q) = d.queues.last() {
+        let region = &d.target.region;
+        for url in &e.queue_elsewhere.regions {
+            out.push(format!(
+                "queue {} does not exist in {region} (the config's region), but it does at {url}",
+                q.name
+            ));
+        }
+        if let Some(url) = &e.queue_elsewhere.twin {
+            let (want, have) = match q.name.ends_with(".fifo") {
+                true => ("a FIFO queue", "a standard queue"),
+                false => ("a standard queue", "a FIFO queue"),
+            };
+            out.push(format!(
+                "the config names {want}, {}, but what exists in {region} is {have}: {url}",
+                q.name
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::ClusterEvidence;
+    use serde_json::json;
+
+    fn desired() -> Desired {
+        let spec = crate::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-west-2".into()),
+            account: Some("123456789012".into()),
+            ..crate::spec::Spec::default()
+        };
+        crate::render::desired(&spec).unwrap()
+    }
+
+    fn live(d: &Desired) -> Evidence {
+        let find = |k: &str| d.manifests.iter().find(|m| m["kind"] == k).cloned();
+        Evidence {
+            cluster: Some(ClusterEvidence {
+                scaler: find("ScaledObject"),
+                trigger_auth: find("TriggerAuthentication"),
+                ..ClusterEvidence::default()
+            }),
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn a_config_that_matches_what_is_live_passes() {
+        let d = desired();
+        assert!(mismatches(&d, &live(&d)).is_empty());
+        assert!(mismatches(&d, &Evidence::default()).is_empty());
+        assert_eq!(twin("q"), "q.fifo");
+        assert_eq!(twin("q.fifo"), "q");
+    }
+
+    #[test]
+    fn each_disagreement_names_both_values() {
+        let d = desired();
+        let mut e = live(&d);
+        let cl = e.cluster.as_mut().unwrap();
+        let so = cl.scaler.as_mut().unwrap();
+        so["spec"]["triggers"][0]["metadata"]["awsRegion"] = json!("us-east-1");
+        so["spec"]["triggers"][0]["metadata"]["queueURL"] =
+            json!("https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue");
+        cl.trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
+            json!("arn:aws:iam::123456789012:role/other");
+        e.queue_elsewhere = Elsewhere {
+            regions: vec![
+                "https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue".into(),
+            ],
+            twin: Some(
+                "https://sqs.us-west-2.amazonaws.com/123456789012/event-messages-queue.fifo".into(),
+            ),
+            unanswered: vec![],
+        };
+        let m = mismatches(&d, &e);
+        assert_eq!(m.len(), 5, "{m:#?}");
+        assert!(
+            m[0].contains("queueURL is https://sqs.us-east-1")
+                && m[0].contains("renders https://sqs.us-west-2"),
+            "{}",
+            m[0]
+        );
+        assert!(
+            m[1].contains("awsRegion is us-east-1, the config renders us-west-2"),
+            "{}",
+            m[1]
+        );
+        assert!(
+            m[2].contains("roleArn is arn:aws:iam::123456789012:role/other"),
+            "{}",
+            m[2]
+        );
+        assert!(m[3].contains("does not exist in us-west-2 (the config's region), but it does at https://sqs.us-east-1"), "{}", m[3]);
+        assert!(m[4].contains("the config names a standard queue, event-messages-queue, but what exists in us-west-2 is a FIFO queue"), "{}", m[4]);
+    }
+}
