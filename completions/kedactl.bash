@@ -487,7 +487,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__doctor)
-            opts="-f -o -y -v -q -h -V --list --explain --fix --adopt --strict --scaled-object --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --list --explain --fix --adopt --strict --scaled-object --keda-log --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,6 +498,10 @@ _kedactl() {
                     return 0
                     ;;
                 --scaled-object)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keda-log)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -85,7 +85,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -s V -l version -d 'Print 
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "plan" -d 'Show what `up` would change, without changing anything'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
-complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "doctor" -d 'Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
+complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "doctor" -d 'Find what keeps KEDA from scaling: every known cause of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'
@@ -278,6 +278,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'P
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -895,7 +896,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l ver
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'
-complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "doctor" -d 'Find what keeps KEDA from scaling: 32 known causes of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
+complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "doctor" -d 'Find what keeps KEDA from scaling: every known cause of 403 / AssumeRole / "not scaling", each with its evidence and the exact fix'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "render" -d 'Print the IAM policies and Kubernetes manifests, for GitOps and review'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "simulate" -d 'Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "load" -d 'Send test messages to the app\'s queue: a count, or a rate for a duration'

@@ -13,6 +13,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub const MAX_YAML_DEPTH: usize = 32;
 /// The largest arrival trace for `simulate --trace`.
 pub const MAX_TRACE_BYTES: u64 = 16 << 20;
+/// The largest keda-operator log for `doctor --keda-log`: the kubelet rotates container logs at
+/// 10 MiB (containerLogMaxSize) and `kubectl logs` returns the current file, so a real one fits.
+pub const MAX_KEDA_LOG_BYTES: u64 = 16 << 20;
 /// KEDA's and the HPA's replica counts, intervals and periods are int32 fields.
 pub const MAX_INT32: u32 = i32::MAX as u32;
 
@@ -86,16 +89,26 @@ pub fn open_regular(path: &Path, max: u64) -> Result<(std::fs::File, u64), ReadE
 /// `max + 1` bytes, so a file that grows after the size check is still bounded.
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     let (file, len) = open_regular(path, max)?;
+    read_capped(file, &path.display().to_string(), max, len)
+}
+
+/// Read standard input, at most `max` bytes: a pipe has no size to check first, so the read
+/// itself stops past the limit. `name` is how messages call it.
+pub fn read_stdin_bounded(name: &str, max: u64) -> Result<Vec<u8>, ReadError> {
+    read_capped(std::io::stdin().lock(), name, max, 0)
+}
+
+fn read_capped(r: impl Read, name: &str, max: u64, len: u64) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::with_capacity(len as usize);
-    file.take(max + 1)
+    r.take(max + 1)
         .read_to_end(&mut out)
         .map_err(|e| ReadError::Unreadable {
-            path: path.display().to_string(),
+            path: name.to_string(),
             reason: io_reason(&e),
         })?;
     if out.len() as u64 > max {
         return Err(ReadError::TooLarge {
-            path: path.display().to_string(),
+            path: name.to_string(),
             limit: bytes(max),
         });
     }

@@ -442,6 +442,28 @@ fn flag_cases(s: &Sandbox) -> Vec<Case> {
             &["apps[0].queue.deadLetter.name"],
         ),
     ]);
+    // doctor --keda-log: every unreadable log names the flag and never reaches AWS.
+    let oversize = s.path("keda-big.log");
+    std::fs::File::create(&oversize)
+        .unwrap()
+        .set_len((16 << 20) + 1)
+        .unwrap();
+    let gz = s.write("keda.log.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
+    for (name, path, says) in [
+        ("missing", s.path("missing.log"), "no such file"),
+        ("directory", kubeconfig_dir.clone(), "is a directory"),
+        ("device", "/dev/zero".into(), "not a regular file"),
+        ("oversize", oversize, "at most 16 MiB"),
+        ("binary", gz, "is not a text log"),
+    ] {
+        let p = path.display().to_string();
+        cases.push(Case::new(
+            &format!("keda-log-{name}"),
+            &["doctor", "--keda-log", &p],
+            3,
+            &["--keda-log", says],
+        ));
+    }
     for cmd in ["plan", "doctor", "down"] {
         let mut args = vec![cmd];
         args.extend(BASE);

@@ -465,13 +465,16 @@ fn simulate_rejects_bad_inputs_clearly() {
 fn doctor_lists_and_explains_its_checks_offline() {
     let s = Sandbox::new();
     let list = run_ok(&s, &["doctor", "--list"]);
-    assert_eq!(list.lines().count(), 32);
+    assert_eq!(list.lines().count(), kedactl::doctor::CATALOGUE.len());
     assert!(
         list.starts_with("KD001  EKS      Pod Identity Agent add-on is installed and ACTIVE"),
         "{list}"
     );
     let doc = json(&s, &["doctor", "--list"]);
-    assert_eq!(doc["checks"].as_array().unwrap().len(), 32);
+    assert_eq!(
+        doc["checks"].as_array().unwrap().len(),
+        kedactl::doctor::CATALOGUE.len()
+    );
     assert_eq!(doc["checks"][9]["code"], "KD010");
     assert_eq!(doc["checks"][9]["layer"], "iam");
     let text = run_ok(&s, &["doctor", "--explain", "kd010"]);
@@ -527,4 +530,95 @@ fn scale_refuses_a_scaled_job_app_before_any_call() {
         err.contains("runs one Job per batch") && err.contains("--dry-run"),
         "{err}"
     );
+}
+
+/// `doctor --keda-log`: KEDA v2.20.2's lines (tests/support/keda-logs/gen.py), from a file and
+/// from stdin, with no AWS or cluster access (the sandbox has neither).
+#[test]
+fn doctor_classifies_a_saved_keda_log_file_offline() {
+    let s = Sandbox::new();
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keda-logs/refused.console.log"
+    );
+    let out = s.kedactl(["doctor", "--keda-log", log]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    for code in [
+        "KD005", "KD009", "KD010", "KD011", "KD015", "KD016", "KD027",
+    ] {
+        assert!(text.contains(&format!("✗ {code} ")), "{code}: {text}");
+    }
+    assert!(text.contains("66 lines read"), "{text}");
+    let not_run = kedactl::doctor::CATALOGUE.len() - 7;
+    assert!(
+        text.contains(&format!("{not_run} checks were not run")),
+        "{text}"
+    );
+    assert!(!text.contains('✓'), "nothing was evaluated as ok: {text}");
+    assert!(
+        text.contains("fix: kedactl up --only iam (adds {\"AWS\": \"arn:aws:iam::123456789012:role/keda-operator\"} with sts:AssumeRole to the trust of keda-identity)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_classifies_a_keda_log_from_stdin() {
+    let s = Sandbox::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/keda-logs");
+    let json_log = std::fs::read(format!("{dir}/refused.json.log")).unwrap();
+    let out = s
+        .kedactl(["doctor", "--keda-log", "-", "-o", "json"])
+        .write_stdin(json_log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["kedaLog"]["source"], "standard input");
+    assert_eq!(doc["kedaLog"]["lines"], 16);
+    let codes: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027"
+        ]
+    );
+    assert_eq!(doc["summary"]["fail"], 7);
+    assert_eq!(doc["summary"]["ok"], 0);
+    assert_eq!(
+        doc["notRun"].as_array().unwrap().len(),
+        kedactl::doctor::CATALOGUE.len() - 7
+    );
+
+    // A healthy log: exit 0, the count of lines, and no ✓ for checks that were not run.
+    let healthy = std::fs::read(format!("{dir}/healthy.console.log")).unwrap();
+    let out = s
+        .kedactl(["doctor", "--keda-log", "-"])
+        .write_stdin(healthy)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("KEDA log standard input: 13 lines read, no 403, AssumeRole or credential failure found."),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{} checks were not run",
+            kedactl::doctor::CATALOGUE.len()
+        )) && !text.contains('✓'),
+        "{text}"
+    );
+    // --fix needs AWS and the cluster.
+    let out = s
+        .kedactl(["doctor", "--keda-log", "-", "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

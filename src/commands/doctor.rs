@@ -3,13 +3,16 @@ use crate::cluster::connect;
 use crate::ctx::Ctx;
 use crate::doctor::{self, CATALOGUE, Evidence, Finding, Layer, Status, checks, gather};
 use crate::error::{CHECKS_FAILED, SilentExit, UsageError};
+use crate::limits::{self, ReadError};
 use crate::model::{Group, Only};
 use crate::observe;
 use crate::output::{self, API_VERSION};
 use crate::plan;
 use crate::render::{self, Desired};
+use crate::spec::{Problem, Problems};
 use anyhow::Context;
 use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Find what keeps KEDA from scaling: every known cause of 403 / AssumeRole / "not scaling",
@@ -23,7 +26,9 @@ Examples:
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
-  kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand")]
+  kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand
+  kedactl doctor --keda-log keda.log               # classify a saved log offline
+  kubectl logs deploy/keda-operator -n keda | kedactl doctor --keda-log - -o json")]
 pub struct Args {
     /// Print the catalogue of checks (code, layer, title)
     #[arg(long, conflicts_with_all = ["explain", "fix"])]
@@ -43,6 +48,10 @@ pub struct Args {
     /// The ScaledObject to diagnose, when it is not the one the config renders
     #[arg(long, value_name = "NS/NAME", value_parser = parse_ref)]
     pub scaled_object: Option<(String, String)>,
+    /// Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin);
+    /// reads neither AWS nor the cluster, so the other checks are not run
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "list", "explain", "scaled_object"])]
+    pub keda_log: Option<PathBuf>,
 }
 
 fn parse_ref(s: &str) -> Result<(String, String), String> {
@@ -153,16 +162,10 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     })
 }
 
-fn human(d: &Diagnosis, verbose: bool) -> String {
-    let dz = &d.desired;
-    let mut out = format!(
-        "Doctor for stack {:?} on cluster {} ({}, account {}):\n",
-        dz.stack,
-        dz.cluster,
-        dz.target.region,
-        dz.target.account_or_placeholder()
-    );
-    let mut sorted: Vec<&Finding> = d.findings.iter().collect();
+/// Findings grouped by layer, each with its mark, evidence and fix.
+fn listing(findings: &[Finding], verbose: bool) -> String {
+    let mut out = String::new();
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by_key(|f| (f.layer, f.code));
     let mut layer = None;
     for f in sorted {
@@ -198,7 +201,7 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
         }
     }
     let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
-    for f in d.findings.iter().filter(|f| f.status == Status::Skipped) {
+    for f in findings.iter().filter(|f| f.status == Status::Skipped) {
         let why = f.evidence.join("; ");
         match reasons.iter_mut().find(|(r, _)| *r == why) {
             Some((_, codes)) => codes.push(f.code),
@@ -211,6 +214,19 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
             out.push_str(&format!("  {}: {why}\n", codes.join(", ")));
         }
     }
+    out
+}
+
+fn human(d: &Diagnosis, verbose: bool) -> String {
+    let dz = &d.desired;
+    let mut out = format!(
+        "Doctor for stack {:?} on cluster {} ({}, account {}):\n",
+        dz.stack,
+        dz.cluster,
+        dz.target.region,
+        dz.target.account_or_placeholder()
+    );
+    out.push_str(&listing(&d.findings, verbose));
     let s = doctor::summary(&d.findings);
     let fixable = d
         .findings
@@ -297,6 +313,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             c.explain
         ));
     }
+    if let Some(path) = &args.keda_log {
+        return from_log(ctx, path);
+    }
     let only = Only::new(ctx.global.only.clone());
     let mut d = diagnose(ctx, &args, &only).await?;
     if args.fix {
@@ -366,6 +385,113 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         return Err(SilentExit(CHECKS_FAILED).into());
     }
     Ok(())
+}
+
+/// `--keda-log`'s text, read within `MAX_KEDA_LOG_BYTES`; a bad file is a problem with the flag.
+fn read_keda_log(path: &Path) -> anyhow::Result<String> {
+    let problem = |message: String, fix: &str| -> anyhow::Error {
+        Problems {
+            origin: "flags".into(),
+            problems: vec![Problem::new("--keda-log", message, fix)],
+        }
+        .into()
+    };
+    if path == Path::new("-") && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(problem(
+            "standard input is a terminal, not a log".into(),
+            "pipe the log: kubectl logs deploy/keda-operator -n keda | kedactl doctor --keda-log -",
+        ));
+    }
+    let bytes = if path == Path::new("-") {
+        limits::read_stdin_bounded("standard input", limits::MAX_KEDA_LOG_BYTES)
+    } else {
+        limits::read_bounded(path, limits::MAX_KEDA_LOG_BYTES)
+    }
+    .map_err(|e| {
+        let fix = match e {
+            ReadError::TooLarge { .. } => {
+                "pass its recent part: tail -n 100000 keda.log | kedactl doctor --keda-log -"
+            }
+            ReadError::Unreadable { .. } => {
+                "save the log first (kubectl logs deploy/keda-operator -n keda > keda.log), or pass - to read it from standard input"
+            }
+            _ => "pass a regular file, or pipe the log: … | kedactl doctor --keda-log -",
+        };
+        problem(e.to_string(), fix)
+    })?;
+    // A NUL never occurs in a text log: this is a compressed archive or a binary.
+    if bytes.contains(&0) {
+        return Err(problem(
+            format!("{} is not a text log", path.display()),
+            "pass the plain log (gunzip or unzip an archived one first)",
+        ));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `doctor --keda-log`: the checks a saved keda-operator log is evidence for, with the fixes
+/// the live checks give, and no AWS or cluster call. Role names come from the config and flags.
+fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
+    let (spec, _) = ctx.spec_offline()?;
+    let log = read_keda_log(path)?;
+    // The identity role the live checks assume: the first app's (else roles.identity).
+    let identity = spec.apps.first().map_or(spec.roles.identity.as_str(), |a| {
+        a.identity_role(&spec.roles)
+    });
+    let refused = doctor::logs::refusals(&log, &spec.roles.operator, identity);
+    let findings = doctor::logs::findings(
+        &refused,
+        (&spec.keda.namespace, &spec.keda.service_account),
+        identity,
+    );
+    let lines = log.lines().count();
+    let source = if path == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let not_run: Vec<&str> = CATALOGUE
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| !findings.iter().any(|f| f.code == *c))
+        .collect();
+    if ctx.json() {
+        output::json(&json!({
+            "apiVersion": API_VERSION,
+            "kind": "Doctor",
+            "kedaLog": {"source": source, "lines": lines},
+            "checks": findings,
+            "summary": doctor::summary(&findings),
+            "notRun": not_run,
+        }))?;
+    } else {
+        let mut out = format!("KEDA log {source}: {lines} lines read");
+        if findings.is_empty() {
+            out.push_str(
+                ", no 403, AssumeRole or credential failure found.
+",
+            );
+        } else {
+            out.push_str(&format!(
+                ", {} checks fail on what KEDA logged.
+{}",
+                findings.len(),
+                listing(&findings, ctx.verbose > 0)
+            ));
+        }
+        out.push_str(&format!(
+            "
+Only the log was read (no AWS or cluster access): {} checks were not run. \
+             `kedactl doctor --cluster <name>` runs them all.\n",
+            not_run.len()
+        ));
+        output::text(&out)?;
+    }
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(SilentExit(CHECKS_FAILED).into())
+    }
 }
 
 #[cfg(test)]

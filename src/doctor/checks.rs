@@ -427,19 +427,15 @@ fn kd005(c: &Ctx) -> Finding {
     } else {
         evidence.push(format!("ListPodIdentityAssociations({ns}, {sa}): none"));
     }
-    if let Some(Refused::NodeRole { line }) = c
-        .refusals()
-        .into_iter()
-        .find(|r| matches!(r, Refused::NodeRole { .. }))
-    {
-        evidence.push(format!("KEDA called AWS as the node role: {line}"));
+    if let Some(r) = c.refusals().into_iter().find(|r| r.code() == "KD005") {
+        evidence.push(r.evidence());
     }
     let fix = if (cfg.0, cfg.1) != (&ns, &sa) {
         format!(
             "set keda.namespace: {ns} and keda.serviceAccount: {sa} in kedactl.yaml, then kedactl up"
         )
     } else {
-        "kedactl up --only eks,keda (creates the association and restarts the operator)".to_string()
+        logs::fix::ASSOCIATION.to_string()
     };
     f.fail(
         evidence,
@@ -591,7 +587,7 @@ fn kd009(c: &Ctx) -> Finding {
         return f.ok("no IRSA annotation or web identity token on the operator");
     }
     let (ns, sa) = c.operator_sa();
-    f.fail(evidence, format!("helm upgrade keda keda --repo https://kedacore.github.io/charts -n {ns} --reuse-values --set podIdentity.aws.irsa.enabled=false (or kubectl annotate sa {sa} -n {ns} eks.amazonaws.com/role-arn-), then restart the operator"), vec![])
+    f.fail(evidence, logs::fix::irsa(&ns, &sa), vec![])
 }
 
 /// The identity role's trust as observed, with its name and ARN.
@@ -621,10 +617,9 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         );
     };
     let t = policy::trusts(&role.trust, Principal::Aws(&op.arn), action);
-    let refused = c.refusals().into_iter().find_map(|r| match r {
-        Refused::OperatorRole { action: a, line } if a.eq_ignore_ascii_case(action) => Some(line),
-        _ => None,
-    });
+    let refused = c.refusals().into_iter().find(
+        |r| matches!(r, Refused::OperatorRole { action: a, .. } if a.eq_ignore_ascii_case(action)),
+    );
     if t.decision == Decision::Allow && refused.is_none() {
         let via = if t.via_account {
             " (through the account root)"
@@ -634,13 +629,10 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         return f.ok(format!("trust of {name} allows {} {action}{via}", op.name));
     }
     let mut evidence = vec![format!("trust of {name}: {}", role.trust)];
-    evidence.extend(refused.map(|l| format!("KEDA log: {l}")));
+    evidence.extend(refused.map(|r| r.evidence()));
     f.fail(
         evidence,
-        format!(
-            "kedactl up --only iam (adds {{\"AWS\": \"{}\"}} with {action} to the trust of {name})",
-            op.arn
-        ),
+        logs::fix::trust(&op.arn, action, &name),
         vec![Repair::Converge(format!("iam:role/{name}"))],
     )
 }
@@ -794,18 +786,14 @@ fn kd015(c: &Ctx) -> Finding {
             q.arn
         ));
     }
-    if let Some(Refused::IdentityRole { line, .. }) = c
-        .refusals()
-        .into_iter()
-        .find(|r| matches!(r, Refused::IdentityRole { .. }))
-    {
+    if let Some(r) = c.refusals().into_iter().find(|r| r.code() == "KD015") {
         warn_only = false;
-        evidence.push(format!("KEDA log: {line}"));
+        evidence.push(r.evidence());
     }
     if evidence.is_empty() {
         return f.ok(format!("{name} may {action} on {}", q.arn));
     }
-    let fix = "kedactl up --only iam (puts kedactl-sqs-access: sqs:GetQueueAttributes on the queue ARN); remove explicit denies from the queue policy";
+    let fix = logs::fix::QUEUE_READ;
     if warn_only {
         return f.warn(evidence, fix);
     }
@@ -838,7 +826,7 @@ fn kd016(c: &Ctx) -> Finding {
             "the TriggerAuthentication has no roleArn, and {} may not sqs:GetQueueAttributes on {}",
             op.name, q.arn
         )],
-        "kedactl up --only app (sets roleArn to the identity role)",
+        logs::fix::ROLE_ARN,
         vec![Repair::Converge("app:TriggerAuthentication".into())],
     )
 }
@@ -1246,7 +1234,7 @@ fn kd027(c: &Ctx) -> Finding {
                 pod["metadata"]["name"].as_str().unwrap_or("?"),
                 a.id
             )],
-            format!("kubectl rollout restart deployment/{deployment} -n {ns}"),
+            logs::fix::restart(&ns, &deployment),
             vec![Repair::Restart(format!("{ns}/{deployment}"))],
         );
     }

@@ -1,7 +1,9 @@
 //! Reading KEDA's and the Pod Identity Agent's logs: a 403 names the principal that made the
 //! call, and that principal says which hop of the chain is broken.
 
-/// Who KEDA was when AWS refused it.
+use super::{Finding, Status, catalogue};
+
+/// Who KEDA was when AWS refused it, or why it had no usable credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
     /// `assumed-role/<node role>/i-…`: no Pod Identity credentials were injected.
@@ -11,48 +13,215 @@ pub enum Refused {
     OperatorRole { action: String, line: String },
     /// `assumed-role/<identity role>/KEDA`: the chain works; the queue permission is wrong.
     IdentityRole { action: String, line: String },
+    /// `no EC2 IMDS role found`: no Pod Identity credentials, and the node role is out of reach
+    /// too (IMDS hop limit 1): the same missing association or injection as `NodeRole`.
+    NoCredentials { line: String },
+    /// `AssumeRoleWithWebIdentity` (`WebIdentityErr` in SDK v1): IRSA is injected beside Pod
+    /// Identity, and KEDA tries it first.
+    WebIdentity { line: String },
+    /// `ExpiredToken`: KEDA still signs with credentials that expired.
+    ExpiredToken { line: String },
 }
 
-/// The first refusal of each kind in KEDA's log, given the role names in play.
+impl Refused {
+    /// The check (catalogue code) this refusal is evidence for.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refused::NodeRole { .. } | Refused::NoCredentials { .. } => "KD005",
+            Refused::OperatorRole { action, .. }
+                if action.eq_ignore_ascii_case("sts:TagSession") =>
+            {
+                "KD011"
+            }
+            // The operator itself read the queue: the TriggerAuthentication has no roleArn.
+            Refused::OperatorRole { action, .. }
+                if action.to_ascii_lowercase().starts_with("sqs:") =>
+            {
+                "KD016"
+            }
+            Refused::OperatorRole { .. } => "KD010",
+            Refused::IdentityRole { .. } => "KD015",
+            Refused::WebIdentity { .. } => "KD009",
+            Refused::ExpiredToken { .. } => "KD027",
+        }
+    }
+
+    pub fn line(&self) -> &str {
+        match self {
+            Refused::NodeRole { line }
+            | Refused::OperatorRole { line, .. }
+            | Refused::IdentityRole { line, .. }
+            | Refused::NoCredentials { line }
+            | Refused::WebIdentity { line }
+            | Refused::ExpiredToken { line } => line,
+        }
+    }
+
+    /// The evidence line a finding shows for it.
+    pub fn evidence(&self) -> String {
+        match self {
+            Refused::NodeRole { line } => format!("KEDA called AWS as the node role: {line}"),
+            Refused::NoCredentials { line } => {
+                format!("KEDA had no credentials (no Pod Identity, no node role): {line}")
+            }
+            r => format!("KEDA log: {}", r.line()),
+        }
+    }
+}
+
+/// The first refusal for each check in KEDA's log, given the role names in play. Roles named
+/// otherwise are told apart by their session: `i-…` is an instance, `eks-…` a Pod Identity
+/// session, `KEDA` the session KEDA names when it assumes roleArn (aws_config_cache.go).
 pub fn refusals(log: &str, operator_role: &str, identity_role: &str) -> Vec<Refused> {
     let mut out: Vec<Refused> = Vec::new();
-    for line in log.lines() {
-        let lower = line.to_ascii_lowercase();
-        if !(lower.contains("403")
-            || lower.contains("accessdenied")
-            || lower.contains("not authorized"))
-        {
-            continue;
-        }
-        let Some(role) = assumed_role(line) else {
+    for raw in log.lines() {
+        let Some(r) = classify(raw, operator_role, identity_role) else {
             continue;
         };
-        let action = denied_action(line).unwrap_or_default();
-        let r = if role.0 == identity_role {
-            Refused::IdentityRole {
-                action,
-                line: line.trim().to_string(),
-            }
-        } else if role.0 == operator_role {
-            Refused::OperatorRole {
-                action,
-                line: line.trim().to_string(),
-            }
-        } else if role.1.starts_with("i-") {
-            Refused::NodeRole {
-                line: line.trim().to_string(),
-            }
-        } else {
-            continue;
-        };
-        if !out
-            .iter()
-            .any(|o| std::mem::discriminant(o) == std::mem::discriminant(&r))
-        {
+        if !out.iter().any(|o| o.code() == r.code()) {
             out.push(r);
         }
     }
     out
+}
+
+fn classify(raw: &str, operator_role: &str, identity_role: &str) -> Option<Refused> {
+    let lower = raw.to_ascii_lowercase();
+    let line = readable(raw);
+    let refused =
+        lower.contains("403") || lower.contains("accessdenied") || lower.contains("not authorized");
+    // The principal first: a chain that failed deeper down names no assumed role.
+    if refused && let Some((role, session)) = assumed_role(raw) {
+        let action = denied_action(raw).unwrap_or_default();
+        return if role == identity_role || (role != operator_role && session == "KEDA") {
+            Some(Refused::IdentityRole { action, line })
+        } else if role == operator_role || session.starts_with("eks-") {
+            Some(Refused::OperatorRole { action, line })
+        } else if session.starts_with("i-") {
+            Some(Refused::NodeRole { line })
+        } else {
+            None
+        };
+    }
+    if lower.contains("assumerolewithwebidentity") || lower.contains("webidentityerr") {
+        Some(Refused::WebIdentity { line })
+    } else if lower.contains("no ec2 imds role found") {
+        Some(Refused::NoCredentials { line })
+    } else if lower.contains("expiredtoken") {
+        Some(Refused::ExpiredToken { line })
+    } else {
+        None
+    }
+}
+
+/// A zap JSON line (`{"level":"error","ts":…,"logger":…,"msg":…,"error":…}`) as one readable
+/// line, without its stack trace; a console line as it is.
+fn readable(line: &str) -> String {
+    let line = line.trim();
+    let json = line
+        .starts_with('{')
+        .then(|| serde_json::from_str::<serde_json::Value>(line).ok())
+        .flatten();
+    let Some(v) = json.filter(|v| v["msg"].is_string()) else {
+        return line.to_string();
+    };
+    let s = |k: &str| match &v[k] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    format!(
+        "{} {} {}: {}: {}",
+        s("ts"),
+        s("level").to_ascii_uppercase(),
+        s("logger"),
+        s("msg"),
+        s("error")
+    )
+}
+
+/// What `doctor --keda-log` reports: a failing finding per check the log is evidence for, with
+/// that check's fix. The roles come from the log's own ARNs where it names them; `keda` is the
+/// operator's namespace and service account, `identity_role` the fallback roleArn name.
+pub fn findings(refused: &[Refused], keda: (&str, &str), identity_role: &str) -> Vec<Finding> {
+    let (ns, sa) = keda;
+    refused
+        .iter()
+        .map(|r| {
+            let c = catalogue::find(r.code()).expect("a catalogued code");
+            let fix = match (c.code, r) {
+                ("KD010" | "KD011", Refused::OperatorRole { action, line }) => fix::trust(
+                    &operator_arn(line).unwrap_or_else(|| "<keda-operator role ARN>".into()),
+                    action,
+                    resource_role(line).unwrap_or(identity_role),
+                ),
+                ("KD005", _) => fix::ASSOCIATION.into(),
+                ("KD009", _) => fix::irsa(ns, sa),
+                ("KD015", _) => fix::QUEUE_READ.into(),
+                ("KD016", _) => fix::ROLE_ARN.into(),
+                ("KD027", _) => fix::restart(ns, "keda-operator"),
+                (code, _) => unreachable!("Refused::code gave {code}, which has no fix here"),
+            };
+            Finding {
+                code: c.code,
+                title: c.title,
+                layer: c.layer,
+                status: Status::Fail,
+                evidence: vec![r.evidence()],
+                fix: Some(fix),
+                repairs: vec![],
+            }
+        })
+        .collect()
+}
+
+/// `arn:aws:iam::123456789012:role/keda-operator` from the session ARN
+/// `arn:aws:sts::123456789012:assumed-role/keda-operator/eks-…` the line names.
+fn operator_arn(line: &str) -> Option<String> {
+    let at = line.find(":assumed-role/")?;
+    let head = &line[..at];
+    let arn = &head[head.rfind("arn:")?..];
+    let (role, _) = assumed_role(line)?;
+    Some(format!("{}:role/{role}", arn.replacen(":sts:", ":iam:", 1)))
+}
+
+/// `keda-identity` from `… on resource: arn:aws:iam::123456789012:role/keda-identity`.
+fn resource_role(line: &str) -> Option<&str> {
+    let rest = &line[line.find("on resource: ")? + "on resource: ".len()..];
+    // IAM names are alphanumeric and `+=,.@_-`; paths add `/`. The line's quoting ends it.
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "+=,.@_-/:".contains(c)))
+        .unwrap_or(rest.len());
+    let (_, name) = rest[..end].split_once(":role/")?;
+    Some(name.rsplit('/').next().unwrap_or(name))
+}
+
+/// The fixes of the checks KEDA's log speaks to, shared by the live checks (checks.rs) and
+/// `doctor --keda-log`, so both say the same thing.
+pub mod fix {
+    pub const ASSOCIATION: &str =
+        "kedactl up --only eks,keda (creates the association and restarts the operator)";
+    pub const QUEUE_READ: &str = "kedactl up --only iam (puts kedactl-sqs-access: sqs:GetQueueAttributes on the queue ARN); remove explicit denies from the queue policy";
+    pub const ROLE_ARN: &str = "kedactl up --only app (sets roleArn to the identity role)";
+
+    /// KD010/KD011: let `operator_arn` do `action` in the trust of `role`.
+    pub fn trust(operator_arn: &str, action: &str, role: &str) -> String {
+        format!(
+            "kedactl up --only iam (adds {{\"AWS\": \"{operator_arn}\"}} with {action} to the trust of {role})"
+        )
+    }
+
+    /// KD009: drop the IRSA annotation from the operator's service account `ns/sa`.
+    pub fn irsa(ns: &str, sa: &str) -> String {
+        format!(
+            "helm upgrade keda keda --repo https://kedacore.github.io/charts -n {ns} --reuse-values --set podIdentity.aws.irsa.enabled=false (or kubectl annotate sa {sa} -n {ns} eks.amazonaws.com/role-arn-), then restart the operator"
+        )
+    }
+
+    /// KD027: restart `ns/deployment` so it gets fresh credentials.
+    pub fn restart(ns: &str, deployment: &str) -> String {
+        format!("kubectl rollout restart deployment/{deployment} -n {ns}")
+    }
 }
 
 /// (role, session) from `…:assumed-role/<role>/<session> is not authorized…`.
@@ -108,5 +277,125 @@ mod tests {
         );
         assert!(refusals("all good\n", "keda-operator", "keda-identity").is_empty());
         assert!(find(LOG, &["tagsession", "keda-identity"]).is_some());
+    }
+
+    /// KEDA v2.20.2's own lines, both zap encodings; how they are built from the upstream format
+    /// strings (scale_handler.go, aws_sqs_queue_scaler.go, aws_config_cache.go, aws-sdk-go-v2)
+    /// is in tests/support/keda-logs/gen.py.
+    const CONSOLE: &str = include_str!("../../tests/support/keda-logs/refused.console.log");
+    const JSON: &str = include_str!("../../tests/support/keda-logs/refused.json.log");
+    const HEALTHY: &str = include_str!("../../tests/support/keda-logs/healthy.console.log");
+
+    fn codes(log: &str, operator: &str, identity: &str) -> Vec<&'static str> {
+        refusals(log, operator, identity)
+            .iter()
+            .map(Refused::code)
+            .collect()
+    }
+
+    #[test]
+    fn real_keda_lines_are_classified_in_both_encodings() {
+        let want = [
+            "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027",
+        ];
+        for log in [CONSOLE, JSON] {
+            assert_eq!(codes(log, "keda-operator", "keda-identity"), want);
+            let r = refusals(log, "keda-operator", "keda-identity");
+            // The node role refused sts:AssumeRole first: that is the KD005 evidence.
+            assert!(r[0].line().contains("NodeInstanceRole"), "{:?}", r[0]);
+            assert!(
+                r[0].evidence()
+                    .starts_with("KEDA called AWS as the node role: ")
+            );
+            assert!(
+                matches!(&r[2], Refused::OperatorRole { action, .. } if action == "sts:AssumeRole")
+            );
+            assert!(
+                matches!(&r[5], Refused::IdentityRole { action, .. } if action == "sqs:getqueueattributes")
+            );
+            // No stack trace and no JSON braces in the evidence.
+            assert!(r.iter().all(|r| !r.line().contains("stacktrace")), "{r:?}");
+        }
+        let json = refusals(JSON, "keda-operator", "keda-identity");
+        assert!(
+            json[1].line().starts_with(
+                "2026-11-24T08:02:01Z ERROR aws_credentials_cache: error retrieving arnRole"
+            ),
+            "{:?}",
+            json[1]
+        );
+        // Renamed roles are told apart by their sessions (eks-…, KEDA, i-…).
+        assert_eq!(codes(CONSOLE, "op", "id"), want);
+    }
+
+    #[test]
+    fn each_class_alone_gets_its_code_and_unrelated_lines_none() {
+        for (needle, code) in [
+            (
+                "i-0abc123def4567890 is not authorized to perform: sts:AssumeRole",
+                "KD005",
+            ),
+            ("no EC2 IMDS role found", "KD005"),
+            ("AssumeRoleWithWebIdentity", "KD009"),
+            (
+                "keda-opera-5b2c9d8e-7f41-4a4b-9d6e-0c1f2a3b4c5d is not authorized to perform: sts:AssumeRole",
+                "KD010",
+            ),
+            ("sts:TagSession", "KD011"),
+            ("assumed-role/keda-identity/KEDA", "KD015"),
+            (
+                "keda-opera-5b2c9d8e-7f41-4a4b-9d6e-0c1f2a3b4c5d is not authorized to perform: sqs:",
+                "KD016",
+            ),
+            ("ExpiredToken", "KD027"),
+        ] {
+            let line = CONSOLE.lines().find(|l| l.contains(needle)).expect(needle);
+            assert_eq!(
+                codes(line, "keda-operator", "keda-identity"),
+                [code],
+                "{line}"
+            );
+        }
+        let nodes = refusals(CONSOLE, "keda-operator", "keda-identity");
+        let imds = CONSOLE.lines().find(|l| l.contains("IMDS")).unwrap();
+        assert!(matches!(
+            &refusals(imds, "", "")[0],
+            Refused::NoCredentials { .. }
+        ));
+        assert!(matches!(&nodes[0], Refused::NodeRole { .. }));
+        // NonExistentQueue ERRORs, stack traces and INFO lines are not refusals.
+        assert_eq!(
+            HEALTHY.lines().filter(|l| l.contains("\tERROR\t")).count(),
+            2
+        );
+        assert!(refusals(HEALTHY, "keda-operator", "keda-identity").is_empty());
+    }
+
+    #[test]
+    fn findings_carry_the_checks_fixes_with_the_logs_arns() {
+        let r = refusals(CONSOLE, "keda-operator", "keda-identity");
+        let f = findings(&r, ("keda", "keda-operator"), "keda-identity");
+        assert_eq!(f.len(), 7);
+        assert!(f.iter().all(|f| f.status == Status::Fail));
+        let kd010 = f.iter().find(|f| f.code == "KD010").unwrap();
+        assert_eq!(
+            kd010.fix.as_deref(),
+            Some(
+                fix::trust(
+                    "arn:aws:iam::123456789012:role/keda-operator",
+                    "sts:AssumeRole",
+                    "keda-identity"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(kd010.title, catalogue::find("KD010").unwrap().title);
+        let kd009 = f.iter().find(|f| f.code == "KD009").unwrap();
+        assert_eq!(kd009.fix, Some(fix::irsa("keda", "keda-operator")));
+        let kd027 = f.iter().find(|f| f.code == "KD027").unwrap();
+        assert_eq!(
+            kd027.fix.as_deref(),
+            Some("kubectl rollout restart deployment/keda-operator -n keda")
+        );
     }
 }
