@@ -1,6 +1,8 @@
-//! The checks doctor knows: a stable code, a title, the layer, and the long explanation
-//! (`doctor --explain`). From the failure modes in the reference (§6), numbered the same.
+//! The registry of checks: a stable code, the layer, the function, a title and the long
+//! explanation (`doctor --explain`), in one table. Codes follow the reference's failure modes
+//! (§6); later ones are appended.
 
+use super::checks;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -34,15 +36,19 @@ pub struct Check {
     pub layer: Layer,
     #[serde(skip)]
     pub explain: &'static str,
+    /// The check itself (`checks/<layer>.rs`).
+    #[serde(skip)]
+    pub(crate) run: fn(&checks::Ctx) -> super::Finding,
 }
 
 macro_rules! check {
-    ($code:literal, $layer:ident, $title:literal, $explain:literal) => {
+    ($code:literal, $layer:ident, $run:ident, $title:literal, $explain:literal) => {
         Check {
             code: $code,
             title: $title,
             layer: Layer::$layer,
             explain: $explain,
+            run: checks::$run,
         }
     };
 }
@@ -51,198 +57,231 @@ pub const CATALOGUE: &[Check] = &[
     check!(
         "KD001",
         Eks,
+        kd001,
         "Pod Identity Agent add-on is installed and ACTIVE",
         "EKS Pod Identity needs the eks-pod-identity-agent add-on: its DaemonSet serves credentials on 169.254.170.23 to pods whose service account has an association. Without it, the pods get the environment variables but the SDK's calls to the agent are refused, and KEDA falls back to the node role. doctor reads DescribeAddon (missing, status other than ACTIVE)."
     ),
     check!(
         "KD002",
         Eks,
+        kd002,
         "Pod Identity Agent is healthy on the nodes",
         "A DEGRADED add-on (InsufficientNumberOfReplicas), agent pods not ready, or agent logs with `Failed probe` mean some nodes serve no credentials. Known causes: port 2703 taken (amazon-eks-ami#2650), hostPort 80 conflicts with ingress pods, IPv6 disabled on the node. doctor reads the add-on health, the DaemonSet's ready count and the agent's log."
     ),
     check!(
         "KD003",
         Eks,
+        kd003,
         "Node role may call eks-auth:AssumeRoleForPodIdentity",
         "The agent exchanges the pod's token with EKS Auth using the node's role. Without eks-auth:AssumeRoleForPodIdentity (in AmazonEKSWorkerNodePolicy) it logs `Error fetching credentials: … AssumeRoleForPodIdentity … AccessDeniedException` and pods get 403 from 169.254.170.23. doctor reads the agent's log on the operator's node."
     ),
     check!(
         "KD004",
         Eks,
+        kd004,
         "The agent reaches the EKS Auth API",
         "In a private cluster the agent needs the com.amazonaws.<region>.eks-auth interface endpoint; without it it logs `unable to fetch credentials from EKS Auth … i/o timeout`. doctor reads the agent's log."
     ),
     check!(
         "KD005",
         Eks,
+        kd005,
         "keda-operator's service account has a pod identity association",
         "KEDA's operator reads credentials through the association of its *actual* namespace and service account (e.g. keda-system, or a custom serviceAccount.operator.name). Without one, KEDA uses the node role (`assumed-role/<node role>/i-…` in 403s). doctor compares the operator Deployment's namespace/serviceAccountName with the associations."
     ),
     check!(
         "KD006",
         Cluster,
+        kd006,
         "The running keda-operator pod got Pod Identity credentials",
         "The webhook injects AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE at pod creation only: a pod started before its association (or hit by the webhook's cache race) has none. Fix: restart the operator, check again, restart once more if needed."
     ),
     check!(
         "KD007",
         Cluster,
+        kd007,
         "keda-operator runs where Pod Identity works",
         "Pod Identity works on Linux EC2 nodes only: not on Fargate, Windows or hybrid nodes. doctor reads the operator's node labels eks.amazonaws.com/compute-type and kubernetes.io/os."
     ),
     check!(
         "KD008",
         Iam,
+        kd008,
         "Roles used by associations trust pods.eks.amazonaws.com with sts:TagSession",
         "A role used by a pod identity association must trust the service principal pods.eks.amazonaws.com for sts:AssumeRole and sts:TagSession; otherwise CreatePodIdentityAssociation fails with `Trust policy of the role provided is invalid` or the agent is refused at run time. doctor parses the trust policies."
     ),
     check!(
         "KD009",
         Cluster,
+        kd009,
         "keda-operator does not mix IRSA with Pod Identity",
         "When the operator's service account also carries eks.amazonaws.com/role-arn (helm podIdentity.aws.irsa.enabled=true), the SDK tries web identity first and KEDA may use the wrong role. doctor reads the service account's annotations and the pod's AWS_WEB_IDENTITY_TOKEN_FILE."
     ),
     check!(
         "KD010",
         Iam,
+        kd010,
         "The identity role trusts the keda-operator role (sts:AssumeRole)",
         "With a TriggerAuthentication roleArn, KEDA assumes that role with the operator's credentials: its trust must name the keda-operator role. Otherwise: `assumed-role/keda-operator/eks-… is not authorized to perform: sts:AssumeRole on resource …keda-identity`."
     ),
     check!(
         "KD011",
         Iam,
+        kd011,
         "The identity role lets the keda-operator role tag the session",
         "Pod Identity sessions carry transitive tags, so the chained AssumeRole also needs sts:TagSession in the identity role's trust: `… is not authorized to perform: sts:TagSession`."
     ),
     check!(
         "KD012",
         Iam,
+        kd012,
         "keda-operator's own policy allows assuming the identity role where needed",
         "A trust that names the account (`:root`) instead of the role delegates to the caller's identity policy: then keda-operator needs sts:AssumeRole and sts:TagSession on the identity role in its own policy (a permissions boundary or SCP can deny it too). doctor evaluates the operator's inline policies, and the policy simulator when the account answers it."
     ),
     check!(
         "KD013",
         Iam,
+        kd013,
         "Trust policies name live roles, not stale unique IDs",
         "When a role named in a trust policy is deleted, IAM replaces its ARN by its unique ID (AROA…); recreating the role does not restore it. doctor looks for AROA/AIDA principals."
     ),
     check!(
         "KD014",
         Keda,
+        kd014,
         "roleArn is not the operator's own role",
         "Pointing the TriggerAuthentication's roleArn at keda-operator's own role makes KEDA assume the role it already has, which is denied unless the role trusts itself. Use a separate identity role, or drop roleArn."
     ),
     check!(
         "KD015",
         Iam,
+        kd015,
         "The identity role may read the queue (sqs:GetQueueAttributes)",
         "KEDA's scaler calls GetQueueAttributes as the identity role: `assumed-role/keda-identity/KEDA is not authorized to perform: sqs:getqueueattributes`. doctor evaluates the role's inline policies against the queue ARN, the queue policy's explicit denies, and the simulator when available."
     ),
     check!(
         "KD016",
         Iam,
+        kd016,
         "Without roleArn, keda-operator itself may read the queue",
         "A TriggerAuthentication without roleArn makes KEDA call SQS as keda-operator: that role then needs sqs:GetQueueAttributes on the queue."
     ),
     check!(
         "KD017",
         Keda,
+        kd017,
         "The ScaledObject references an existing TriggerAuthentication",
         "A missing authenticationRef, a wrong name, a TriggerAuthentication in another namespace, or a ClusterTriggerAuthentication without `kind` sends KEDA down the legacy path: `error parsing SQS queue metadata: awsAccessKeyID not found`."
     ),
     check!(
         "KD018",
         Keda,
+        kd018,
         "The TriggerAuthentication uses provider aws with KEDA as identity owner",
         "provider aws-eks (deprecated in 2.13, IRSA only) or identityOwner: workload read the eks.amazonaws.com/role-arn annotation, which Pod Identity does not set: `annotation 'eks.amazonaws.com/role-arn' not found`. Use provider aws with roleArn."
     ),
     check!(
         "KD019",
         Keda,
+        kd019,
         "roleArn and identityOwner: workload are not combined",
         "KEDA's webhook rejects `roleArn of PodIdentity can't be set if KEDA isn't identityOwner`. Pick one."
     ),
     check!(
         "KD020",
         Keda,
+        kd020,
         "KEDA is installed and is 2.13 or newer",
         "KEDA before 2.13 ships an AWS SDK without container credentials and has no `aws` provider, so Pod Identity credentials are never used."
     ),
     check!(
         "KD021",
         Scaling,
+        kd021,
         "The trigger sets awsRegion",
         "Without awsRegion KEDA stops with `missing required parameter \"awsRegion\"`."
     ),
     check!(
         "KD022",
         Scaling,
+        kd022,
         "queueURL matches awsRegion and the account, and the queue exists",
         "A queueURL in another region or account than awsRegion (or a typo) gives `AWS.SimpleQueueService.NonExistentQueue`."
     ),
     check!(
         "KD023",
         Scaling,
+        kd023,
         "queueURL is well formed",
         "KEDA needs https://sqs.<region>.amazonaws.com/<account>/<name>; otherwise `cannot get queueName from queueURL`."
     ),
     check!(
         "KD024",
         Cluster,
+        kd024,
         "The app's pods have credentials to consume the queue",
         "KEDA scales the app, but the app itself must read and delete messages: its service account needs an association and its pods the injected variables (restart them after the association is created)."
     ),
     check!(
         "KD025",
         Scaling,
+        kd025,
         "KEDA's external metrics API is available to the HPA",
         "The HPA reads KEDA's metric through the APIService v1beta1.external.metrics.k8s.io. If the control plane cannot reach the metrics server (security group on 6443), the HPA shows FailedGetExternalMetric and nothing scales."
     ),
     check!(
         "KD026",
         Scaling,
+        kd026,
         "Scale to zero can happen",
         "With minReplicaCount 0, KEDA scales to zero only after cooldownPeriod with no activity; in-flight messages (scaleOnInFlight, default true) count as activity, and SQS's approximate counts lag about a minute. doctor explains what holds the replicas up."
     ),
     check!(
         "KD027",
         Cluster,
+        kd027,
         "keda-operator's pod is newer than its association's last change",
         "The agent caches credentials (up to 6 hours): pods started before the association was pointed at another role keep using the old one. Restart them."
     ),
     check!(
         "KD028",
         Keda,
+        kd028,
         "Session tags fit in the chained AssumeRole",
         "Chaining from a Pod Identity session with many tags can fail with PackedPolicyTooLarge; disable session tags on the keda-operator association (`--disable-session-tags`)."
     ),
     check!(
         "KD029",
         Account,
+        kd029,
         "The caller may pass the stack's roles to EKS (iam:PassRole)",
         "CreatePodIdentityAssociation needs iam:PassRole on the role, for iam:PassedToService pods.eks.amazonaws.com. doctor asks the policy simulator (skipped when the account does not answer it)."
     ),
     check!(
         "KD030",
         Eks,
+        kd030,
         "Each service account's association points at the intended role",
         "A service account can have one association; creating another fails with ResourceInUseException. An association pointing at another role than the config's is repointed by `kedactl up` (UpdatePodIdentityAssociation)."
     ),
     check!(
         "KD031",
         Account,
+        kd031,
         "A just-deleted queue is not being re-created",
         "SQS refuses to re-create a queue within 60 s of deleting it (QueueDeletedRecently). `kedactl up` waits and retries; there is nothing to check in a running stack, so this check never applies to a running stack (not applicable)."
     ),
     check!(
         "KD032",
         Cluster,
+        kd032,
         "No proxy intercepts the Pod Identity credential calls",
         "With HTTP(S)_PROXY set in the operator pod, the SDK sends the credential call to 169.254.170.23 through the proxy, which fails. Add 169.254.170.23 and fd00:ec2::23 to NO_PROXY."
     ),
     check!(
         "KD033",
         Account,
+        kd033,
         "The config describes the stack that is live",
         "doctor compares the config with what runs: the live ScaledObject's trigger type, queueURL and awsRegion, the TriggerAuthentication's roleArn, and, when the configured queue is missing, whether it exists in another region or as its FIFO/standard twin. A config that disagrees (a wrong --region, a `.fifo` name for a standard queue, another role) would have `--fix` build a second stack beside the working one and move its permissions there, so `--fix` refuses to repair anything while this check fails. Correct the config to match what is live (or remove the live stack first)."
     ),

@@ -1,5 +1,5 @@
 //! `kedactl doctor`: every known cause of 403 / AssumeRole / "not scaling" (the catalogue in
-//! `catalogue.rs`), checked by pure functions (`checks.rs`) over one snapshot of evidence
+//! `catalogue.rs`), checked by pure functions (`checks/`) over one snapshot of evidence
 //! (`Evidence`, gathered by `gather.rs` from AWS and the cluster). Each finding carries the
 //! evidence it saw and the exact fix; `--fix` turns the fixable ones into executor steps.
 

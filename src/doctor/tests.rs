@@ -164,6 +164,10 @@ fn a_healthy_stack_raises_nothing() {
     let d = desired();
     let findings = checks::run(&d, &healthy(&d));
     assert_eq!(findings.len(), CATALOGUE.len());
+    // The registry wires each code to its own function.
+    for (f, c) in findings.iter().zip(CATALOGUE) {
+        assert_eq!(f.code, c.code);
+    }
     let bad: Vec<_> = findings
         .iter()
         .filter(|f| f.status != Status::Ok && f.code != "KD031")

@@ -1,0 +1,61 @@
+//! Checks of the account layer: the caller, its permissions and the config against what is live.
+
+use super::*;
+
+pub(crate) fn kd029(c: &Ctx) -> Finding {
+    let f = F { code: "KD029" };
+    if let Some(why) = &c.e.simulator_skipped {
+        return f.skip(why.clone());
+    }
+    let Some(caller) = &c.e.observed.caller else {
+        return f.skip("the caller was not identified");
+    };
+    let denied: Vec<String> =
+        c.d.roles
+            .iter()
+            .filter_map(|r| {
+                let d = c.simulated(&caller.arn, "iam:PassRole", &r.arn)?;
+                (d != "allowed").then(|| {
+                    format!(
+                        "policy simulator: {} iam:PassRole on {}: {d}",
+                        caller.arn, r.arn
+                    )
+                })
+            })
+            .collect();
+    if denied.is_empty() {
+        return f.ok(format!("{} may pass the stack's roles", caller.arn));
+    }
+    f.fail(denied, "grant iam:PassRole on the roles with Condition StringEquals iam:PassedToService = pods.eks.amazonaws.com", vec![])
+}
+
+pub(crate) fn kd031(_: &Ctx) -> Finding {
+    F { code: "KD031" }.na(
+        "nothing to check in a running stack: `kedactl up` waits out SQS's 60 s re-create delay",
+    )
+}
+
+pub(crate) fn kd033(c: &Ctx) -> Finding {
+    let f = F { code: "KD033" };
+    let mut m = crate::doctor::guard::mismatches(c.d, c.e);
+    if m.is_empty() {
+        let seen = c
+            .cluster()
+            .is_ok_and(|cl| cl.scaler.is_some() || cl.trigger_auth.is_some());
+        let unanswered = &c.e.queue_elsewhere.unanswered;
+        return match (seen, c.read_queue(c.queue.map_or("", |q| q.name.as_str()))) {
+            (false, Err(why)) => f.skip(format!("neither the KEDA objects nor the queue were read: {why}")),
+            _ if !unanswered.is_empty() => f.warn(
+                vec![format!("the queue is missing here, and {} did not answer: it may live there", unanswered.join(", "))],
+                "check the region (--region) before `kedactl doctor --fix` creates the queue here",
+            ),
+            _ => f.ok("the live ScaledObject, TriggerAuthentication and queue match the config (where they exist)"),
+        };
+    }
+    m.push("doctor --fix repairs nothing while the config and what is live disagree".into());
+    f.fail(
+        m,
+        "correct the config (or --region, --queue, the role flags) to describe the live stack, then run doctor again",
+        vec![],
+    )
+}

@@ -1,0 +1,172 @@
+//! Checks of the keda layer: the KEDA install and its objects.
+
+use super::*;
+
+pub(crate) fn kd014(c: &Ctx) -> Finding {
+    let f = F { code: "KD014" };
+    let Some(arn) = c.role_arn() else {
+        return f.ok("no roleArn");
+    };
+    let (ns, sa) = c.operator_sa();
+    let op_arn = c
+        .association(&ns, &sa)
+        .map(|a| a.role_arn.clone())
+        .or(c.operator_role.map(|r| r.arn.clone()));
+    if op_arn.as_deref() == Some(arn.as_str()) {
+        return f.fail(vec![format!("roleArn {arn} is the role of {ns}/{sa} itself")], "point roleArn at a separate identity role (the config's identity role), or remove roleArn", vec![Repair::Converge("app:TriggerAuthentication".into())]);
+    }
+    f.ok(format!("roleArn {arn} differs from the operator's role"))
+}
+
+pub(crate) fn kd017(c: &Ctx) -> Finding {
+    let f = F { code: "KD017" };
+    let (cl, so) = match live_scaler(c, &f) {
+        Ok(x) => x,
+        Err(finding) => return finding,
+    };
+    let ns = so["metadata"]["namespace"].as_str().unwrap_or("?");
+    let trigger = c.trigger();
+    let r = trigger
+        .map(|t| &t["authenticationRef"])
+        .filter(|r| !r.is_null());
+    let fix = "kedactl up --only app (re-applies the ScaledObject with authenticationRef to its TriggerAuthentication)";
+    let repairs = vec![
+        Repair::Converge("app:ScaledObject".into()),
+        Repair::Converge("app:TriggerAuthentication".into()),
+    ];
+    // What KEDA itself says about the ScaledObject, as supporting evidence.
+    let status = not_ready(so);
+    let Some(r) = r else {
+        let mut evidence = vec!["the aws-sqs-queue trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)".to_string()];
+        evidence.extend(status);
+        return f.fail(evidence, fix, repairs);
+    };
+    let kind = r["kind"].as_str().unwrap_or("TriggerAuthentication");
+    let name = r["name"].as_str().unwrap_or("");
+    match &cl.trigger_auth {
+        Some(_) => f.ok(format!("authenticationRef → {kind} {name}")),
+        None => f.fail(
+            std::iter::once(format!(
+                "authenticationRef names {kind} {name}, which does not exist{}",
+                if kind == "TriggerAuthentication" {
+                    format!(" in namespace {ns}")
+                } else {
+                    String::new()
+                }
+            ))
+            .chain(status)
+            .collect(),
+            fix,
+            repairs,
+        ),
+    }
+}
+
+pub(crate) fn kd018(c: &Ctx) -> Finding {
+    let f = F { code: "KD018" };
+    let cl = or_skip!(f, c.cluster());
+    let Some(ta) = &cl.trigger_auth else {
+        return f.skip("no TriggerAuthentication to read (see KD017)");
+    };
+    let pi = &ta["spec"]["podIdentity"];
+    let provider = pi["provider"].as_str().unwrap_or("none");
+    let owner = pi["identityOwner"].as_str().unwrap_or("keda");
+    let fix = "kedactl up --only app (podIdentity: {provider: aws, roleArn: <identity role>})";
+    let repairs = vec![Repair::Converge("app:TriggerAuthentication".into())];
+    if provider != "aws" {
+        let why = if provider == "aws-eks" {
+            "deprecated since KEDA 2.13 and IRSA-only: it reads eks.amazonaws.com/role-arn, which Pod Identity does not set"
+        } else {
+            "KEDA will not use Pod Identity credentials"
+        };
+        return f.fail(
+            vec![format!("podIdentity.provider: {provider}: {why}")],
+            fix,
+            repairs,
+        );
+    }
+    if owner == "workload" && c.d.addon.is_some() {
+        return f.fail(vec!["podIdentity.identityOwner: workload reads the workload's eks.amazonaws.com/role-arn annotation (IRSA only)".into()], fix, repairs);
+    }
+    f.ok(format!("provider aws, identityOwner {owner}"))
+}
+
+pub(crate) fn kd019(c: &Ctx) -> Finding {
+    let f = F { code: "KD019" };
+    let cl = or_skip!(f, c.cluster());
+    let Some(ta) = &cl.trigger_auth else {
+        return f.skip("no TriggerAuthentication to read (see KD017)");
+    };
+    let pi = &ta["spec"]["podIdentity"];
+    if pi["roleArn"].is_string() && pi["identityOwner"] == "workload" {
+        return f.fail(
+            vec![format!(
+                "roleArn {} with identityOwner: workload",
+                pi["roleArn"]
+            )],
+            "drop identityOwner (kedactl up --only app)",
+            vec![Repair::Converge("app:TriggerAuthentication".into())],
+        );
+    }
+    f.ok("roleArn and identityOwner are consistent")
+}
+
+pub(crate) fn kd020(c: &Ctx) -> Finding {
+    let f = F { code: "KD020" };
+    or_skip!(f, c.cluster());
+    match &c.e.observed.keda {
+        None => f.fail(
+            vec!["no keda-operator Deployment in the cluster".into()],
+            "kedactl up --only keda (installs KEDA with helm)",
+            vec![Repair::Converge("keda:".into())],
+        ),
+        Some(k) => match crate::cluster::keda::check(k, &c.d.keda.version, &c.d.stack) {
+            Ok(()) if k.needs_repair(&c.d.stack) => f.fail(
+                vec![format!(
+                    "KEDA in namespace {} (installed by this stack){}{}",
+                    k.namespace,
+                    if k.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; missing: {}", k.missing.join(", "))
+                    },
+                    k.release
+                        .as_ref()
+                        .map(|r| format!("; helm release revision {}: {}", r.revision, r.status))
+                        .unwrap_or_default()
+                )],
+                "kedactl up --only keda (runs helm upgrade --install again)",
+                vec![Repair::Converge("keda:".into())],
+            ),
+            Ok(()) => f.ok(format!("KEDA {} in namespace {}", k.version, k.namespace)),
+            Err(e) => f.fail(
+                vec![format!(
+                    "KEDA {} in namespace {}{}",
+                    k.version,
+                    k.namespace,
+                    if k.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; missing: {}", k.missing.join(", "))
+                    }
+                )],
+                e.lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("fix: ")
+                    .to_string(),
+                vec![],
+            ),
+        },
+    }
+}
+
+pub(crate) fn kd028(c: &Ctx) -> Finding {
+    let f = F { code: "KD028" };
+    or_skip!(f, c.cluster());
+    match logs::find(c.operator_log(), &["PackedPolicyTooLarge"]) {
+        Some(line) => f.fail(vec![format!("KEDA log: {line}")], format!("aws eks update-pod-identity-association --cluster-name {} --association-id <keda-operator association> --disable-session-tags", c.d.cluster), vec![]),
+        None => f.ok("no PackedPolicyTooLarge in KEDA's recent log"),
+    }
+}

@@ -1,0 +1,417 @@
+//! One pure function per failure mode: evidence in, a finding out. The shared context and
+//! helpers live here; the checks, one file per layer, are registered in `catalogue.rs`.
+
+use super::logs::{self, Refused};
+use super::policy::{self, Decision, Principal};
+use super::{ClusterEvidence, Evidence, Finding, Repair, Status, catalogue};
+use crate::cluster::rollout::{self, CREDENTIALS_URI, TOKEN_FILE};
+use crate::render::{Desired, RolePurpose};
+use serde_json::Value;
+
+const POD_IDENTITY: &str = "pods.eks.amazonaws.com";
+
+/// What the checks share: the config's intent, what was seen, and the names in play.
+pub(crate) struct Ctx<'a> {
+    d: &'a Desired,
+    e: &'a Evidence,
+    operator_role: Option<&'a crate::render::Role>,
+    identity_role: Option<&'a crate::render::Role>,
+    queue: Option<&'a crate::render::Queue>,
+    /// The app's Deployment, service account and scaler as rendered.
+    deployment: Option<&'a Value>,
+    scaler: Option<&'a Value>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(d: &'a Desired, e: &'a Evidence) -> Self {
+        let role = |p: RolePurpose| d.roles.iter().find(|r| r.purpose == p);
+        let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind);
+        Ctx {
+            d,
+            e,
+            operator_role: role(RolePurpose::Operator),
+            identity_role: role(RolePurpose::Identity),
+            // The app's queue: the last one (dead-letter queues come first).
+            queue: d.queues.last(),
+            deployment: manifest("Deployment"),
+            scaler: manifest("ScaledObject").or_else(|| manifest("ScaledJob")),
+        }
+    }
+
+    fn cluster(&self) -> Result<&'a ClusterEvidence, String> {
+        self.e.cluster.as_ref().ok_or_else(|| {
+            self.e
+                .cluster_skipped
+                .clone()
+                .unwrap_or_else(|| "the cluster was not read".into())
+        })
+    }
+
+    fn aws(&self) -> Result<(), String> {
+        match &self.e.aws_skipped {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Ok when every AWS read about the resources `about` names succeeded; else why not (the
+    /// first refused or failed read, as AWS put it). Absence is not failure: a check then says
+    /// what is missing.
+    fn read(&self, about: impl Fn(&str) -> bool) -> Result<(), String> {
+        self.aws()?;
+        let o = &self.e.observed;
+        match o
+            .denied
+            .iter()
+            .chain(&o.unread)
+            .find(|r| about(&r.resource))
+        {
+            Some(r) => Err(format!("could not read {}: {}", r.resource, r.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// A role's reads (GetRole, its tags, policy lists and each inline policy).
+    fn read_role(&self, name: &str) -> Result<(), String> {
+        let target = format!("IAM role {name}");
+        self.read(|r| r == target || r.ends_with(&format!(" of {target}")))
+    }
+
+    /// Every role of the config.
+    fn read_roles(&self) -> Result<(), String> {
+        self.d
+            .roles
+            .iter()
+            .try_for_each(|r| self.read_role(&r.name))
+    }
+
+    fn read_queue(&self, name: &str) -> Result<(), String> {
+        if !self.e.queues_read {
+            return Err("the queues were not read (--only without queue)".into());
+        }
+        let target = format!("SQS queue {name}");
+        self.read(|r| r == target)
+    }
+
+    /// The cluster and the add-on (and the associations): EKS reads them only once the cluster
+    /// is described, and only when the eks group is in scope.
+    fn read_eks(&self, associations: bool) -> Result<(), String> {
+        if !self.e.eks_read {
+            return Err("the add-on and associations were not read (--only without eks)".into());
+        }
+        self.read(|r| {
+            r.starts_with("EKS cluster ")
+                || r.starts_with("EKS add-on ")
+                || (associations && r.starts_with("pod identity association"))
+        })
+    }
+
+    /// The operator's actual namespace and service account (the config's when not seen).
+    fn operator_sa(&self) -> (String, String) {
+        let live = self
+            .cluster()
+            .ok()
+            .and_then(|c| c.operator.as_ref())
+            .and_then(|o| {
+                Some((
+                    o["metadata"]["namespace"].as_str()?.to_string(),
+                    o["spec"]["template"]["spec"]["serviceAccountName"]
+                        .as_str()
+                        .unwrap_or("default")
+                        .to_string(),
+                ))
+            });
+        live.unwrap_or_else(|| {
+            (
+                self.d.keda.namespace.clone(),
+                self.d.keda.service_account.clone(),
+            )
+        })
+    }
+
+    fn association(&self, ns: &str, sa: &str) -> Option<&'a crate::observed::Association> {
+        self.e
+            .observed
+            .associations
+            .iter()
+            .find(|a| a.namespace == ns && a.service_account == sa)
+    }
+
+    /// The TriggerAuthentication's roleArn as deployed (else as the config renders it).
+    fn role_arn(&self) -> Option<String> {
+        let live = self
+            .cluster()
+            .ok()
+            .and_then(|c| c.trigger_auth.as_ref())
+            .map(|ta| {
+                ta["spec"]["podIdentity"]["roleArn"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        match live {
+            Some(v) => v,
+            None => self.identity_role.map(|r| r.arn.clone()),
+        }
+    }
+
+    fn operator_log(&self) -> &'a str {
+        self.cluster()
+            .map(|c| c.operator_log.as_str())
+            .unwrap_or("")
+    }
+
+    fn refusals(&self) -> Vec<Refused> {
+        fn name(r: Option<&crate::render::Role>) -> &str {
+            r.map(|r| r.name.as_str()).unwrap_or("")
+        }
+        logs::refusals(
+            self.operator_log(),
+            name(self.operator_role),
+            name(self.identity_role),
+        )
+    }
+
+    fn simulated(&self, principal: &str, action: &str, resource: &str) -> Option<&'a str> {
+        self.e
+            .simulations
+            .get(&super::simulation_key(principal, action, resource))
+            .map(String::as_str)
+    }
+
+    /// The trigger's metadata as deployed (else as rendered).
+    fn trigger(&self) -> Option<&'a Value> {
+        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        live.or(self.scaler)
+            .and_then(|s| s["spec"]["triggers"].as_array())
+            .and_then(|t| t.iter().find(|t| t["type"] == "aws-sqs-queue"))
+    }
+}
+
+/// The value, or return the check as skipped with the reason.
+macro_rules! or_skip {
+    ($f:expr, $r:expr) => {
+        match $r {
+            Ok(v) => v,
+            Err(why) => return $f.skip(why),
+        }
+    };
+}
+
+// After the macro: the layer files use it (macros are scoped by text order).
+mod account;
+mod cluster;
+mod eks;
+mod iam;
+mod keda;
+mod scaling;
+
+pub(crate) use account::*;
+pub(crate) use cluster::*;
+pub(crate) use eks::*;
+pub(crate) use iam::*;
+pub(crate) use keda::*;
+pub(crate) use scaling::*;
+
+/// Build findings tersely.
+struct F {
+    code: &'static str,
+}
+
+impl F {
+    fn make(
+        &self,
+        status: Status,
+        evidence: Vec<String>,
+        fix: Option<String>,
+        repairs: Vec<Repair>,
+    ) -> Finding {
+        let c = catalogue::find(self.code).expect("a catalogued code");
+        Finding {
+            code: c.code,
+            title: c.title,
+            layer: c.layer,
+            status,
+            evidence,
+            fix,
+            repairs,
+        }
+    }
+    fn ok(&self, evidence: impl Into<String>) -> Finding {
+        self.make(Status::Ok, vec![evidence.into()], None, vec![])
+    }
+    /// Could not be checked: a read it needs failed or was out of scope.
+    fn skip(&self, why: impl Into<String>) -> Finding {
+        self.make(Status::Skipped, vec![why.into()], None, vec![])
+    }
+    /// Does not apply to this stack (its mode or config leaves nothing to check).
+    fn na(&self, why: impl Into<String>) -> Finding {
+        self.make(Status::NotApplicable, vec![why.into()], None, vec![])
+    }
+    fn fail(&self, evidence: Vec<String>, fix: impl Into<String>, repairs: Vec<Repair>) -> Finding {
+        self.make(Status::Fail, evidence, Some(fix.into()), repairs)
+    }
+    fn warn(&self, evidence: Vec<String>, fix: impl Into<String>) -> Finding {
+        self.make(Status::Warn, evidence, Some(fix.into()), vec![])
+    }
+}
+
+fn env_names(pod: &Value) -> Vec<String> {
+    pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
+    pod["spec"]["containers"]
+        .as_array()?
+        .iter()
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str())
+}
+
+/// Run every check in catalogue order.
+pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
+    let c = Ctx::new(d, e);
+    catalogue::CATALOGUE
+        .iter()
+        .map(|check| (check.run)(&c))
+        .collect()
+}
+
+/// Checks that only read the agent's log.
+fn agent_log_check(c: &Ctx, code: &'static str, needles: &[&[&str]], fix: &str) -> Finding {
+    let f = F { code };
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: no Pod Identity Agent");
+    }
+    let cl = or_skip!(f, c.cluster());
+    if cl.agent.is_none() {
+        return f.skip("the eks-pod-identity-agent DaemonSet was not found");
+    }
+    for n in needles {
+        if let Some(line) = logs::find(&cl.agent_log, n) {
+            return f.fail(vec![format!("agent log: {line}")], fix, vec![]);
+        }
+    }
+    f.ok("no such error in the agent's recent log")
+}
+
+impl Ctx<'_> {
+    fn auto_mode(&self) -> bool {
+        self.e
+            .observed
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.auto_mode)
+    }
+
+    fn operator_deployment_name(&self) -> String {
+        self.cluster()
+            .ok()
+            .and_then(|c| c.operator.as_ref())
+            .and_then(|o| o["metadata"]["name"].as_str())
+            .unwrap_or("keda-operator")
+            .to_string()
+    }
+}
+
+/// The identity role's trust as observed, with its name and ARN.
+fn identity_trust<'a>(c: &Ctx<'a>) -> Result<(&'a crate::observed::Role, String), String> {
+    let arn = c
+        .role_arn()
+        .ok_or("the TriggerAuthentication has no roleArn")?;
+    let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+    c.read_role(&name)?;
+    c.e.observed
+        .roles
+        .get(&name)
+        .map(|r| (r, name.clone()))
+        .ok_or(format!(
+            "IAM role {name} (the roleArn) was not read or does not exist"
+        ))
+}
+
+fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
+    let f = F { code };
+    or_skip!(f, c.read_roles());
+    let (Some(op), Ok((role, name))) = (c.operator_role, identity_trust(c)) else {
+        return f.skip(
+            identity_trust(c)
+                .err()
+                .unwrap_or_else(|| "no operator role in the config".into()),
+        );
+    };
+    let t = policy::trusts(&role.trust, Principal::Aws(&op.arn), action);
+    let refused = c.refusals().into_iter().find(
+        |r| matches!(r, Refused::OperatorRole { action: a, .. } if a.eq_ignore_ascii_case(action)),
+    );
+    if t.decision == Decision::Allow && refused.is_none() {
+        let via = if t.via_account {
+            " (through the account root)"
+        } else {
+            ""
+        };
+        return f.ok(format!("trust of {name} allows {} {action}{via}", op.name));
+    }
+    let mut evidence = vec![format!("trust of {name}: {}", role.trust)];
+    evidence.extend(refused.map(|r| r.evidence()));
+    f.fail(
+        evidence,
+        logs::fix::trust(&op.arn, action, &name),
+        vec![Repair::Converge(format!("iam:role/{name}"))],
+    )
+}
+
+/// The deployed scaler, or the reason it cannot be checked.
+fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value), Finding> {
+    let cl = c.cluster().map_err(|why| f.skip(why))?;
+    let so = cl.scaler.as_ref().ok_or_else(|| {
+        let name = c
+            .scaler
+            .map(|s| {
+                crate::cluster::describe(
+                    s["kind"].as_str().unwrap_or("ScaledObject"),
+                    s["metadata"]["namespace"].as_str(),
+                    s["metadata"]["name"].as_str().unwrap_or("?"),
+                )
+            })
+            .unwrap_or_default();
+        f.fail(
+            vec![format!("{name} does not exist")],
+            "kedactl up --only app (or name it with --scaled-object ns/name)",
+            vec![Repair::Converge("app:".into())],
+        )
+    })?;
+    Ok((cl, so))
+}
+
+/// `ScaledObject Ready=False: <message>` from the scaler's status, when KEDA reports one.
+fn not_ready(scaler: &Value) -> Option<String> {
+    let c = scaler["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready" && c["status"] == "False")?;
+    Some(format!(
+        "KEDA reports Ready=False ({}): {}",
+        c["reason"].as_str().unwrap_or("-"),
+        c["message"].as_str().unwrap_or("")
+    ))
+}
+
+/// (region, account, name) of `https://sqs.<region>.amazonaws.com[.cn]/<account>/<name>`.
+pub fn parse_queue_url(url: &str) -> Option<(&str, &str, &str)> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    let region = host.strip_prefix("sqs.")?.split('.').next()?;
+    let (account, name) = path.split_once('/')?;
+    (account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.contains('/'))
+    .then_some((region, account, name))
+}
