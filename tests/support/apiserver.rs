@@ -22,8 +22,13 @@ mod controllers;
 mod fields;
 #[path = "apiserver_helm.rs"]
 mod helm;
+#[path = "apiserver_paths.rs"]
+mod paths;
 
+pub use fields::owned;
 pub use helm::{fake_helm, keda_deployment};
+pub use paths::matches;
+use paths::{Target, builtin, decode, is_builtin_group, parse};
 
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
@@ -157,15 +162,6 @@ impl ApiServer {
         s.write_helm_state();
         answer
     }
-}
-
-/// A parsed resource path.
-struct Target {
-    group: String,
-    plural: String,
-    ns: Option<String>,
-    name: Option<String>,
-    subresource: Option<String>,
 }
 
 impl State {
@@ -314,7 +310,10 @@ impl State {
         };
         let key = (t.plural.clone(), t.ns.clone(), name.to_string());
         let existing = self.objects.get(&key).cloned();
-        let what = format!("{} \"{name}\"", kind_of(&patch, t));
+        let what = format!(
+            "{} \"{name}\"",
+            kind_of(existing.as_ref().unwrap_or(&patch), t)
+        );
         if apply && manager.is_none() {
             // metav1.PatchOptions: fieldManager is required for apply requests.
             return Err(status(
@@ -353,7 +352,8 @@ impl State {
         } else {
             fields::update(Some(&before), &patch, &manager, None)
         };
-        // ValidateObjectMetaUpdate: on an object being deleted, finalizers may only go.
+        // ValidateObjectMetaUpdate (apimachinery): on an object being deleted, no finalizer may
+        // be added (ValidateNoNewFinalizers); other changes are allowed, deletionTimestamp stays.
         if !before["metadata"]["deletionTimestamp"].is_null() {
             let old = finalizers(&before);
             let new: Vec<String> = finalizers(&obj)
@@ -365,7 +365,11 @@ impl State {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Invalid",
                     &format!(
-                        "{what} is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {new:?}"
+                        "{what} is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        new.iter()
+                            .map(|f| format!("{f:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -416,22 +420,18 @@ impl State {
         Ok(())
     }
 
-    /// Namespace deletion (pkg/registry/core/namespace/storage): the first DELETE sets
-    /// deletionTimestamp and phase Terminating; another while it still has spec.finalizers is
-    /// a 409 Conflict. The namespace controller empties it (controllers::namespaces).
+    /// Namespace deletion (pkg/registry/core/namespace/storage, REST.Delete): the first DELETE
+    /// sets deletionTimestamp and phase Terminating; later ones, while spec.finalizers remain,
+    /// answer the namespace unchanged (200; Kubernetes before 1.8 answered 409 Conflict "The
+    /// system is ensuring all content is removed…"). The namespace controller empties it
+    /// (controllers::namespaces).
     fn delete_namespace(&mut self, t: &Target, name: &str) -> Result<(StatusCode, Value), Failure> {
         let key = ("namespaces".to_string(), None, name.to_string());
         let Some(mut n) = self.objects.get(&key).cloned() else {
             return Err(not_found(t, name));
         };
         if !n["metadata"]["deletionTimestamp"].is_null() {
-            return Err(status(
-                StatusCode::CONFLICT,
-                "Conflict",
-                &format!(
-                    "Operation cannot be fulfilled on namespaces \"{name}\": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."
-                ),
-            ));
+            return Ok((StatusCode::OK, n));
         }
         n["metadata"]["deletionTimestamp"] = json!(self.now());
         n["status"]["phase"] = json!("Terminating");
@@ -533,50 +533,10 @@ fn conflicts(c: fields::Conflicts) -> Failure {
     s
 }
 
-/// Groups kube-apiserver serves itself: "" (core), a few named ones, and `*.k8s.io`.
-fn is_builtin_group(group: &str) -> bool {
-    matches!(group, "" | "apps" | "batch" | "autoscaling" | "policy") || group.ends_with(".k8s.io")
-}
-
-/// Some(namespaced) for a built-in resource; None otherwise.
-fn builtin(group: &str, plural: &str) -> Option<bool> {
-    let namespaced = match (group, plural) {
-        (
-            "",
-            "pods"
-            | "services"
-            | "configmaps"
-            | "secrets"
-            | "serviceaccounts"
-            | "events"
-            | "endpoints"
-            | "persistentvolumeclaims"
-            | "limitranges"
-            | "resourcequotas",
-        ) => true,
-        ("", "namespaces" | "nodes" | "persistentvolumes") => false,
-        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => true,
-        ("batch", "jobs" | "cronjobs") => true,
-        ("autoscaling", "horizontalpodautoscalers") => true,
-        ("policy", "poddisruptionbudgets") => true,
-        ("networking.k8s.io", "networkpolicies" | "ingresses") => true,
-        ("coordination.k8s.io", "leases") => true,
-        ("rbac.authorization.k8s.io", "roles" | "rolebindings") => true,
-        ("rbac.authorization.k8s.io", "clusterroles" | "clusterrolebindings") => false,
-        (
-            "admissionregistration.k8s.io",
-            "validatingwebhookconfigurations" | "mutatingwebhookconfigurations",
-        ) => false,
-        ("apiextensions.k8s.io", "customresourcedefinitions") => false,
-        ("apiregistration.k8s.io", "apiservices") => false,
-        _ => return None,
-    };
-    Some(namespaced)
-}
-
-/// "Deployment.apps" style: the patch's kind, or the plural.
-fn kind_of(patch: &Value, t: &Target) -> String {
-    let kind = patch["kind"]
+/// "Deployment.apps" style (a qualified kind, as NewInvalid names it): the object's kind, or
+/// the plural.
+fn kind_of(obj: &Value, t: &Target) -> String {
+    let kind = obj["kind"]
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(|| t.plural.clone());
@@ -631,103 +591,6 @@ pub fn key_of(obj: &Value) -> Key {
             .unwrap_or_default()
             .to_string(),
     )
-}
-
-/// `/api/v1/namespaces/ns/pods/x/log` → ("", "pods", Some(ns), Some(x), Some("log"));
-/// `/api/v1/namespaces/ns` → ("", "namespaces", None, Some(ns), None).
-fn parse(path: &str) -> Option<Target> {
-    let (group, rest) = if let Some(r) = path.strip_prefix("/api/v1/") {
-        (String::new(), r)
-    } else {
-        let r = path.strip_prefix("/apis/")?;
-        let mut it = r.splitn(3, '/');
-        let group = it.next()?.to_string();
-        it.next()?;
-        (group, it.next()?)
-    };
-    let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let t = |plural: &str, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| Target {
-        group: group.clone(),
-        plural: plural.into(),
-        ns: ns.map(str::to_string),
-        name: name.map(str::to_string),
-        subresource: sub.map(str::to_string),
-    };
-    Some(match seg[..] {
-        ["namespaces", ns, plural] => t(plural, Some(ns), None, None),
-        ["namespaces", ns, plural, name] => t(plural, Some(ns), Some(name), None),
-        ["namespaces", ns, plural, name, sub] => t(plural, Some(ns), Some(name), Some(sub)),
-        [plural] => t(plural, None, None, None),
-        [plural, name] => t(plural, None, Some(name), None),
-        _ => return None,
-    })
-}
-
-/// A label selector (k8s.io/apimachinery/pkg/labels): `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
-/// `k notin (a,b)`, `k`, `!k`, joined by commas. `!=` and `notin` match objects without `k`.
-pub fn matches(obj: &Value, selector: &str) -> bool {
-    let labels = &obj["metadata"]["labels"];
-    let label = |k: &str| labels[k.trim()].as_str().map(str::to_string);
-    let mut terms = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, c) in selector.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                terms.push(&selector[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    terms.push(&selector[start..]);
-    terms
-        .into_iter()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .all(|t| {
-            if let Some((head, values)) = t.split_once('(') {
-                let values: Vec<&str> = values
-                    .trim_end_matches(')')
-                    .split(',')
-                    .map(str::trim)
-                    .collect();
-                let mut words = head.split_whitespace();
-                let (k, op) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                let v = label(k);
-                match op {
-                    "in" => v.is_some_and(|v| values.contains(&v.as_str())),
-                    "notin" => v.is_none_or(|v| !values.contains(&v.as_str())),
-                    _ => false,
-                }
-            } else if let Some((k, v)) = t.split_once("!=") {
-                label(k).is_none_or(|l| l != v.trim())
-            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
-                label(k).is_some_and(|l| l == v.trim())
-            } else if let Some(k) = t.strip_prefix('!') {
-                label(k).is_none()
-            } else {
-                label(t).is_some()
-            }
-        })
-}
-
-/// Percent-decoding of a query value (`+` is a space).
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 1 {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(if b[i] == b'+' { b' ' } else { b[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// The response body: JSON, or the raw text of a log.
