@@ -25,7 +25,6 @@ mod helm;
 #[path = "apiserver_paths.rs"]
 mod paths;
 
-pub use fields::owned;
 pub use helm::{fake_helm, keda_deployment};
 pub use paths::matches;
 use paths::{Target, builtin, decode, is_builtin_group, parse};
@@ -516,6 +515,11 @@ impl State {
         }
         obj
     }
+}
+
+/// The fields (`.spec.replicas` style) `manager` owns in an object's managedFields.
+pub fn owned(obj: &Value, manager: &str) -> Vec<String> {
+    fields::owned(obj, manager)
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
