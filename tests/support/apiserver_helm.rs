@@ -8,6 +8,9 @@
 //!   `terminating NS`   namespace NS is being deleted
 //!   `crd NAME OWNER`   a keda.sh CRD exists (helm's install order), owned by the release in
 //!                      namespace OWNER (`-`: no helm ownership metadata)
+//!   `hang NS`          uninstalling the release in NS leaves objects of its CRDs with
+//!                      finalizers (the operator goes first), so `uninstall --wait` times out
+//!                      (after deleting everything: the server still replays it)
 //! On the next request the server replays the runs that succeeded (it applies the same rules).
 
 use super::{Key, State, finalizers};
@@ -79,6 +82,11 @@ if [ "$1" = upgrade ]; then
   fi
 elif [ "$1" = uninstall ]; then
   grep -qE "^(deployed|pending) $ns\$" "$state" || { echo 'Error: uninstall: Release not loaded: keda: release: not found' >&2; exit 1; }
+  for a in "$@"; do
+    if [ "$a" = --wait ] && grep -qx "hang $ns" "$state"; then
+      echo 'Error: uninstallation completed with 1 error(s): timed out waiting for the condition' >&2; exit 1
+    fi
+  done
 fi
 exit 0
 "#
@@ -296,6 +304,13 @@ impl State {
                     (Some("Helm"), Some(ns)) => ns.to_string(),
                     _ => "-".into(),
                 };
+                let held = self
+                    .objects
+                    .iter()
+                    .any(|(k, o)| k.0 == plural && !finalizers(o).is_empty());
+                if held && owner != "-" && !facts.contains(&format!("hang {owner}")) {
+                    facts.push(format!("hang {owner}"));
+                }
                 facts.push(format!("crd {name} {owner}"));
             }
         }
