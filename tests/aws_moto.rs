@@ -800,6 +800,7 @@ async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_
     );
 
     // Once KEDA scales it, kedactl stays out unless forced.
+    api.state().add_keda_crds();
     api.seed(
         serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
         "metadata": {"name": "q-read-so", "namespace": "security"},
@@ -975,6 +976,7 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
     assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
     let (api, kc) = fake_cluster(&s);
     api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "security"}}));
+    api.state().add_keda_crds();
     api.seed(serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
         "metadata": {"name": "k8s-sqs-read-msg-keda", "namespace": "security"},
         "spec": {"scaleTargetRef": {"name": "q-read"}},

@@ -1,21 +1,45 @@
 #![allow(dead_code)]
 
-//! An in-memory Kubernetes API server behind a `tower_test` mock, for the kedactl client: it keeps
-//! objects, answers GET/LIST (label selectors), server-side apply, merge patch and DELETE with
-//! the API's status codes, and plays the parts kedactl depends on — the Deployment controller
-//! (a rollout creates a new pod and completes), the EKS Pod Identity webhook (injects the two
-//! variables into pods whose service account has an association, optionally missing the first
-//! N pods), and the releases a fake `helm` records in its log.
+//! An in-memory Kubernetes API server behind a `tower_test` mock, for the kedactl client. It is
+//! meant to be as strict as kube-apiserver where kedactl's correctness depends on it:
+//! - only registered kinds are served (built-in groups, and CRD kinds while their CRD exists);
+//! - DELETE honours finalizers, `propagationPolicy` and owner references (the garbage
+//!   collector), namespaces terminate, CRDs take their objects with them;
+//! - server-side apply keeps `managedFields` per manager, reports conflicts, removes fields the
+//!   applier dropped; merge patch never creates;
+//! - label selectors have the full syntax.
+//!
+//! Controllers run on every request, before and after it ("a controller tick", settled until
+//! nothing changes): the Deployment controller (pods with owner references, paused, scaled to
+//! zero, or failing), the EKS Pod Identity webhook (injects the two variables into pods whose
+//! service account has an association, optionally missing the first N pods), the KEDA operator
+//! (finalizers), the garbage collector, the namespace and CRD finalizers, and the releases a fake
+//! `helm` records in its log (see apiserver_helm.rs).
+
+#[path = "apiserver_controllers.rs"]
+mod controllers;
+#[path = "apiserver_fields.rs"]
+mod fields;
+#[path = "apiserver_helm.rs"]
+mod helm;
+#[path = "apiserver_paths.rs"]
+mod paths;
+
+pub use helm::{fake_helm, keda_deployment};
+pub use paths::matches;
+use paths::{Target, builtin, decode, is_builtin_group, parse};
 
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// (plural, namespace, name)
-type Key = (String, Option<String>, String);
+pub type Key = (String, Option<String>, String);
+/// An error answer: (status, Status object).
+type Failure = (StatusCode, Value);
 
 #[derive(Default)]
 pub struct State {
@@ -30,6 +54,10 @@ pub struct State {
     pub logs: BTreeMap<String, String>,
     /// Where the fake helm appends its arguments, one line per run.
     pub helm_log: Option<PathBuf>,
+    /// Deployments (namespace, name) whose rollout never completes (ProgressDeadlineExceeded).
+    pub failing: BTreeSet<(String, String)>,
+    /// What helm and the controllers did that a test may want to read (uninstall order, hangs).
+    pub events: Vec<String>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -46,7 +74,11 @@ impl ApiServer {
             while let Some((req, send)) = handle.next_request().await {
                 let (parts, body) = req.into_parts();
                 let body = body.collect_bytes().await.unwrap_or_default().to_vec();
-                let (status, value) = me.handle(&parts.method, &parts.uri, &body);
+                let content_type = parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok());
+                let (status, value) = me.handle(&parts.method, &parts.uri, content_type, &body);
                 let resp = Response::builder()
                     .status(status)
                     .header("content-type", "application/json")
@@ -62,12 +94,16 @@ impl ApiServer {
         self.0.lock().unwrap()
     }
 
-    /// Put an object in place (as if someone else created it).
+    /// Put an object in place (as if someone else created it, with no field manager), then let
+    /// the controllers react.
     pub fn seed(&self, obj: Value) {
         let mut s = self.state();
         let key = key_of(&obj);
-        let obj = s.stamp(obj, None);
+        let before = s.objects.get(&key).cloned();
+        let obj = s.stamp(obj, before.as_ref());
         s.objects.insert(key, obj);
+        s.settle();
+        s.write_helm_state();
     }
 
     pub fn get(&self, plural: &str, ns: Option<&str>, name: &str) -> Option<Value> {
@@ -91,372 +127,464 @@ impl ApiServer {
         self.state().log.clone()
     }
 
-    /// Answer one request given as text (the HTTP front end).
+    /// Answer one request given as text (the HTTP front end), without a content type.
     pub fn respond(&self, method: &str, target: &str, body: &[u8]) -> (StatusCode, Value) {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        self.handle(&method, &target.parse().unwrap(), body)
+        self.respond_with(method, target, None, body)
     }
 
-    fn handle(&self, method: &Method, uri: &http::Uri, body: &[u8]) -> (StatusCode, Value) {
+    /// Answer one request given as text, with its `Content-Type` (PATCH needs one).
+    pub fn respond_with(
+        &self,
+        method: &str,
+        target: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (StatusCode, Value) {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        self.handle(&method, &target.parse().unwrap(), content_type, body)
+    }
+
+    fn handle(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (StatusCode, Value) {
         let mut s = self.state();
         s.log.push(format!("{method} {uri}"));
-        s.sync_helm();
-        let path = uri.path();
-        if let Some(base) = path.strip_suffix("/log") {
-            let pod = base.rsplit('/').next().unwrap_or_default();
-            let text = s
-                .logs
-                .iter()
-                .find(|(k, _)| pod.starts_with(k.as_str()))
-                .map(|(_, v)| v.clone());
-            return (StatusCode::OK, Value::String(text.unwrap_or_default()));
-        }
-        if let Some(base) = path.strip_suffix("/scale") {
-            return s.scale(method, base, body);
-        }
-        let Some((plural, ns, name)) = parse(path) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
-        };
-        let query = uri.query().unwrap_or("");
-        match (method.clone(), name) {
-            (Method::GET, None) => {
-                let selector = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("labelSelector="))
-                    .map(decode);
-                let items: Vec<Value> = s
-                    .objects
-                    .iter()
-                    .filter(|((p, n, _), o)| {
-                        p == &plural
-                            && (ns.is_none() || n == &ns)
-                            && selector.as_deref().is_none_or(|sel| matches(o, sel))
-                    })
-                    .map(|(_, o)| o.clone())
-                    .collect();
-                (StatusCode::OK, json!({"kind": "List", "items": items}))
-            }
-            (Method::GET, Some(name)) => match s.objects.get(&(plural, ns, name.clone())) {
-                Some(o) => (StatusCode::OK, o.clone()),
-                None => status(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    &format!("\"{name}\" not found"),
-                ),
-            },
-            (Method::PATCH, Some(name)) => {
-                let Ok(patch) = serde_json::from_slice::<Value>(body) else {
-                    return status(StatusCode::BAD_REQUEST, "BadRequest", "body is not JSON");
-                };
-                let key = (plural.clone(), ns.clone(), name.clone());
-                let apply = query.contains("fieldManager=");
-                let existing = s.objects.get(&key).cloned();
-                if existing.is_none() && !apply {
-                    return status(
-                        StatusCode::NOT_FOUND,
-                        "NotFound",
-                        &format!("\"{name}\" not found"),
-                    );
-                }
-                if let Some(ns) = &ns
-                    && !s
-                        .objects
-                        .contains_key(&("namespaces".into(), None, ns.clone()))
-                {
-                    return status(
-                        StatusCode::NOT_FOUND,
-                        "NotFound",
-                        &format!("namespaces \"{ns}\" not found"),
-                    );
-                }
-                let mut obj = existing.clone().unwrap_or_else(|| json!({}));
-                merge(&mut obj, &patch);
-                let changed = existing.as_ref().is_none_or(|e| e["spec"] != obj["spec"]);
-                let obj = s.stamp(obj, existing.as_ref());
-                let obj = if plural == "deployments" && changed {
-                    s.roll_out(obj)
-                } else {
-                    obj
-                };
-                s.objects.insert(key, obj.clone());
-                (StatusCode::OK, obj)
-            }
-            (Method::DELETE, Some(name)) => {
-                let key = (plural.clone(), ns.clone(), name.clone());
-                match s.objects.remove(&key) {
-                    None => status(
-                        StatusCode::NOT_FOUND,
-                        "NotFound",
-                        &format!("\"{name}\" not found"),
-                    ),
-                    Some(o) => {
-                        if plural == "namespaces" {
-                            s.objects
-                                .retain(|(_, n, _), _| n.as_deref() != Some(name.as_str()));
-                        }
-                        if plural == "deployments" {
-                            s.objects.retain(|(p, _, _), pod| {
-                                !(p == "pods" && pod["metadata"]["labels"]["deployment"] == name)
-                            });
-                        }
-                        (StatusCode::OK, o)
-                    }
-                }
-            }
-            _ => status(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "not supported",
-            ),
-        }
+        s.settle();
+        let answer = s
+            .route(method, uri, content_type, body)
+            .unwrap_or_else(|e| e);
+        s.settle();
+        s.write_helm_state();
+        answer
     }
 }
 
 impl State {
-    /// The `/scale` subresource of a Deployment: read or set `spec.replicas`.
-    fn scale(&mut self, method: &Method, base: &str, body: &[u8]) -> (StatusCode, Value) {
-        let Some((plural, ns, Some(name))) = parse(base) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", "no such path");
+    fn route(
+        &mut self,
+        method: &Method,
+        uri: &http::Uri,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Failure> {
+        // Unknown paths and kinds: kube-apiserver's NotFound handler answers a Status.
+        let t = parse(uri.path()).ok_or_else(not_served)?;
+        self.served(&t)?;
+        let query = uri.query().unwrap_or("");
+        let param = |k: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .map(decode)
         };
-        let key = (plural, ns, name.clone());
-        let Some(mut d) = self.objects.get(&key).cloned() else {
-            return status(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                &format!("deployments.apps \"{name}\" not found"),
-            );
-        };
-        if method == Method::PATCH {
-            let patch: Value = serde_json::from_slice(body).unwrap_or_default();
-            d["spec"]["replicas"] = patch["spec"]["replicas"].clone();
-            let before = self.objects.get(&key).cloned();
-            let stamped = self.stamp(d, before.as_ref());
-            d = self.roll_out(stamped);
-            self.objects.insert(key, d.clone());
+        let key = |name: &str| (t.plural.clone(), t.ns.clone(), name.to_string());
+        match (method.clone(), t.name.as_deref(), t.subresource.as_deref()) {
+            (Method::GET, Some(pod), Some("log")) => {
+                let text = self
+                    .logs
+                    .iter()
+                    .find(|(k, _)| pod.starts_with(k.as_str()))
+                    .map(|(_, v)| v.clone());
+                Ok((StatusCode::OK, Value::String(text.unwrap_or_default())))
+            }
+            (_, Some(name), Some("scale")) if t.plural == "deployments" => self.scale(
+                method,
+                &key(name),
+                content_type,
+                &param("fieldManager"),
+                body,
+            ),
+            (_, _, Some(_)) => Err(not_served()),
+            (Method::GET, None, None) => {
+                let selector = param("labelSelector");
+                let items: Vec<Value> = self
+                    .objects
+                    .iter()
+                    .filter(|((p, n, _), o)| {
+                        p == &t.plural
+                            && (t.ns.is_none() || n == &t.ns)
+                            && selector.as_deref().is_none_or(|sel| matches(o, sel))
+                    })
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                Ok((
+                    StatusCode::OK,
+                    json!({"kind": "List", "apiVersion": "v1",
+                           "metadata": {"resourceVersion": self.counter.to_string()}, "items": items}),
+                ))
+            }
+            (Method::GET, Some(name), None) => match self.objects.get(&key(name)) {
+                Some(o) => Ok((StatusCode::OK, o.clone())),
+                None => Err(not_found(&t, name)),
+            },
+            (Method::PATCH, Some(name), None) => {
+                let manager = param("fieldManager");
+                let force = param("force").as_deref() == Some("true");
+                self.patch(&t, name, content_type, manager, force, body)
+            }
+            (Method::DELETE, Some(name), None) => {
+                let k = key(name);
+                if t.plural == "namespaces" {
+                    return self.delete_namespace(&t, name);
+                }
+                let policy = param("propagationPolicy").unwrap_or_default();
+                match self.delete_object(&k, &policy) {
+                    Some(o) => Ok((StatusCode::OK, o)),
+                    None => Err(not_found(&t, name)),
+                }
+            }
+            _ => Err(status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )),
         }
-        let r = d["spec"]["replicas"].as_u64().unwrap_or(1);
-        (
-            StatusCode::OK,
-            json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {"name": name}, "spec": {"replicas": r}, "status": {"replicas": r}}),
+    }
+
+    /// Built-in kinds are always served; a CRD kind only while its CRD `<plural>.<group>`
+    /// exists (kube-apiserver answers 404 "the server could not find the requested resource"
+    /// for a group/resource nobody registered).
+    fn served(&self, t: &Target) -> Result<(), Failure> {
+        if let Some(namespaced) = builtin(&t.group, &t.plural) {
+            // A cluster-scoped kind has no namespaced path.
+            return if t.ns.is_some() && !namespaced {
+                Err(not_served())
+            } else {
+                Ok(())
+            };
+        }
+        if is_builtin_group(&t.group) {
+            return Err(not_served());
+        }
+        let crd = (
+            "customresourcedefinitions".to_string(),
+            None,
+            format!("{}.{}", t.plural, t.group),
+        );
+        if self.objects.contains_key(&crd) {
+            Ok(())
+        } else {
+            Err(not_served())
+        }
+    }
+
+    fn patch(
+        &mut self,
+        t: &Target,
+        name: &str,
+        content_type: Option<&str>,
+        manager: Option<String>,
+        force: bool,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Failure> {
+        let ct = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
+        let apply = match ct {
+            "application/apply-patch+yaml" => true,
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+            other => {
+                return Err(status(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    &format!(
+                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
+                    ),
+                ));
+            }
+        };
+        let Ok(patch) = serde_json::from_slice::<Value>(body) else {
+            return Err(status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the body is not JSON (this fake reads JSON only)",
+            ));
+        };
+        let key = (t.plural.clone(), t.ns.clone(), name.to_string());
+        let existing = self.objects.get(&key).cloned();
+        let what = format!(
+            "{} \"{name}\"",
+            kind_of(existing.as_ref().unwrap_or(&patch), t)
+        );
+        if apply && manager.is_none() {
+            // metav1.PatchOptions: fieldManager is required for apply requests.
+            return Err(status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ));
+        }
+        let manager = manager.unwrap_or_else(|| "unknown".into());
+        let Some(before) = existing else {
+            // Only apply creates (a merge or strategic patch of a missing object is 404).
+            if !apply {
+                return Err(not_found(t, name));
+            }
+            if patch["metadata"]["name"].as_str() != Some(name) {
+                return Err(status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!(
+                        "the name of the object ({}) does not match the name on the URL ({name})",
+                        patch["metadata"]["name"].as_str().unwrap_or("")
+                    ),
+                ));
+            }
+            self.may_create(t, name)?;
+            let mut obj = fields::apply(None, &patch, &manager, force).map_err(conflicts)?;
+            if let Some(ns) = &t.ns {
+                obj["metadata"]["namespace"] = json!(ns);
+            }
+            let obj = self.stamp(obj, None);
+            self.objects.insert(key, obj.clone());
+            return Ok((StatusCode::CREATED, obj));
+        };
+        let obj = if apply {
+            fields::apply(Some(&before), &patch, &manager, force).map_err(conflicts)?
+        } else {
+            fields::update(Some(&before), &patch, &manager, None)
+        };
+        // ValidateObjectMetaUpdate (apimachinery): on an object being deleted, no finalizer may
+        // be added (ValidateNoNewFinalizers); other changes are allowed, deletionTimestamp stays.
+        if !before["metadata"]["deletionTimestamp"].is_null() {
+            let old = finalizers(&before);
+            let new: Vec<String> = finalizers(&obj)
+                .into_iter()
+                .filter(|f| !old.contains(f))
+                .collect();
+            if !new.is_empty() {
+                return Err(status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid",
+                    &format!(
+                        "{what} is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        new.iter()
+                            .map(|f| format!("{f:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+        let obj = self.stamp(obj, Some(&before));
+        self.objects.insert(key, obj.clone());
+        Ok((StatusCode::OK, obj))
+    }
+
+    /// Creation rules: the namespace must exist (404) and not be terminating (403, the
+    /// NamespaceLifecycle admission plugin); a CRD kind's CRD must not be terminating (405,
+    /// apiextensions-apiserver's crdHandler).
+    fn may_create(&self, t: &Target, name: &str) -> Result<(), Failure> {
+        if let Some(ns) = &t.ns {
+            let Some(n) = self.objects.get(&("namespaces".into(), None, ns.clone())) else {
+                return Err(status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("namespaces \"{ns}\" not found"),
+                ));
+            };
+            if !n["metadata"]["deletionTimestamp"].is_null() {
+                return Err(status(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    // NewForbidden names the group-resource: `configmaps "x"`, `deployments.apps "x"`.
+                    &format!(
+                        "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        resource(t)
+                    ),
+                ));
+            }
+        }
+        if builtin(&t.group, &t.plural).is_none() {
+            let crd = (
+                "customresourcedefinitions".to_string(),
+                None,
+                format!("{}.{}", t.plural, t.group),
+            );
+            if self.objects[&crd]["metadata"]["deletionTimestamp"].is_string() {
+                return Err(status(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "MethodNotAllowed",
+                    "create not allowed while custom resource definition is terminating",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Namespace deletion (pkg/registry/core/namespace/storage, REST.Delete): the first DELETE
+    /// sets deletionTimestamp and phase Terminating; later ones, while spec.finalizers remain,
+    /// answer the namespace unchanged (200; Kubernetes before 1.8 answered 409 Conflict "The
+    /// system is ensuring all content is removed…"). The namespace controller empties it
+    /// (controllers::namespaces).
+    fn delete_namespace(&mut self, t: &Target, name: &str) -> Result<(StatusCode, Value), Failure> {
+        let key = ("namespaces".to_string(), None, name.to_string());
+        let Some(mut n) = self.objects.get(&key).cloned() else {
+            return Err(not_found(t, name));
+        };
+        if !n["metadata"]["deletionTimestamp"].is_null() {
+            return Ok((StatusCode::OK, n));
+        }
+        n["metadata"]["deletionTimestamp"] = json!(self.now());
+        n["status"]["phase"] = json!("Terminating");
+        self.put(key, n.clone());
+        Ok((StatusCode::OK, n))
+    }
+
+    /// DELETE of one object (the generic registry store + GC finalizers): with finalizers it is
+    /// only marked (deletionTimestamp); Foreground adds `foregroundDeletion`, Orphan `orphan`;
+    /// otherwise it goes now and the garbage collector removes its dependents (Background).
+    /// None when it does not exist.
+    fn delete_object(&mut self, key: &Key, policy: &str) -> Option<Value> {
+        let mut obj = self.objects.get(key)?.clone();
+        if !obj["metadata"]["deletionTimestamp"].is_null() {
+            return Some(obj);
+        }
+        let mut fins = finalizers(&obj);
+        match policy {
+            "Foreground" => fins.push("foregroundDeletion".into()),
+            "Orphan" => fins.push("orphan".into()),
+            _ => {}
+        }
+        if fins.is_empty() {
+            self.counter += 1;
+            return self.objects.remove(key);
+        }
+        obj["metadata"]["finalizers"] = json!(fins);
+        obj["metadata"]["deletionTimestamp"] = json!(self.now());
+        self.put(key.clone(), obj.clone());
+        Some(obj)
+    }
+
+    /// Store a changed object with a new resourceVersion.
+    fn put(&mut self, key: Key, mut obj: Value) {
+        self.counter += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.counter.to_string());
+        self.objects.insert(key, obj);
+    }
+
+    /// A timestamp that moves with the server's counter.
+    fn now(&self) -> String {
+        format!(
+            "2026-11-24T{:02}:{:02}:{:02}Z",
+            8 + self.counter / 3600 % 12,
+            self.counter / 60 % 60,
+            self.counter % 60
         )
     }
 
-    /// Server-set metadata: uid, resourceVersion, generation (bumped on spec changes).
+    /// Server-set metadata: uid, creationTimestamp, resourceVersion, generation (bumped on
+    /// spec changes); on creation, what the registry adds (namespace phase and finalizer, the
+    /// CRD cleanup finalizer and Established condition).
     fn stamp(&mut self, mut obj: Value, before: Option<&Value>) -> Value {
         self.counter += 1;
         let generation = before.map_or(0, |b| b["metadata"]["generation"].as_u64().unwrap_or(1));
         let bump = before.is_none_or(|b| b["spec"] != obj["spec"]);
+        let now = self.now();
         let m = &mut obj["metadata"];
         if m["uid"].is_null() {
             m["uid"] = json!(format!("uid-{}", self.counter));
         }
+        if m["creationTimestamp"].is_null() {
+            m["creationTimestamp"] = json!(now);
+        }
         m["resourceVersion"] = json!(self.counter.to_string());
         m["generation"] = json!(if bump { generation + 1 } else { generation });
+        if before.is_none() {
+            match obj["kind"].as_str() {
+                Some("Namespace") => {
+                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
+                    obj["status"]["phase"] = json!("Active");
+                }
+                Some("CustomResourceDefinition") => {
+                    let mut f = finalizers(&obj);
+                    f.push("customresourcecleanup.apiextensions.k8s.io".into());
+                    obj["metadata"]["finalizers"] = json!(f);
+                    obj["status"]["conditions"] =
+                        json!([{"type": "Established", "status": "True"}]);
+                }
+                _ => {}
+            }
+        }
         obj
     }
-
-    /// The Deployment controller and the pod identity webhook: replace the pods, finish.
-    fn roll_out(&mut self, mut d: Value) -> Value {
-        let ns = d["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = d["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.objects.retain(|(p, n, _), pod| {
-            !(p == "pods"
-                && n.as_deref() == Some(ns.as_str())
-                && pod["metadata"]["labels"]["deployment"] == name)
-        });
-        let replicas = d["spec"]["replicas"].as_u64().unwrap_or(1);
-        let template = d["spec"]["template"].clone();
-        let sa = template["spec"]["serviceAccountName"]
-            .as_str()
-            .unwrap_or("default")
-            .to_string();
-        for i in 0..replicas {
-            self.counter += 1;
-            let mut labels = template["metadata"]["labels"].clone();
-            if !labels.is_object() {
-                labels = json!({});
-            }
-            labels["deployment"] = json!(name);
-            let mut spec = template["spec"].clone();
-            let inject = self.associations.contains(&(ns.clone(), sa.clone()));
-            let inject = inject && {
-                if self.miss_injections > 0 {
-                    self.miss_injections -= 1;
-                    false
-                } else {
-                    true
-                }
-            };
-            if inject && let Some(cs) = spec["containers"].as_array_mut() {
-                for c in cs {
-                    let env = c["env"].as_array().cloned().unwrap_or_default();
-                    let mut env = env;
-                    env.push(json!({"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}));
-                    env.push(json!({"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}));
-                    c["env"] = json!(env);
-                }
-            }
-            let pod_name = format!("{name}-{}-{i}", self.counter);
-            let pod = json!({
-                "apiVersion": "v1", "kind": "Pod",
-                "status": {"phase": "Running"},
-                "metadata": {"name": pod_name, "namespace": ns, "labels": labels,
-                              "creationTimestamp": format!("2026-11-24T08:{:02}:{:02}Z", self.counter / 60 % 60, self.counter % 60)},
-                "spec": spec,
-            });
-            let mut pod = pod;
-            pod["spec"]["nodeName"] = json!("node-1");
-            self.objects
-                .insert(("pods".into(), Some(ns.clone()), pod_name), pod);
-        }
-        let generation = d["metadata"]["generation"].clone();
-        d["status"] = json!({"observedGeneration": generation, "replicas": replicas,
-                             "updatedReplicas": replicas, "availableReplicas": replicas});
-        d
-    }
-
-    /// What the KEDA chart creates: its CRDs, the operator and the metrics server.
-    pub fn install_keda(&mut self, ns: &str, operator_sa: &str, version: &str) {
-        let api = json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-            "metadata": {"name": "v1beta1.external.metrics.k8s.io"},
-            "status": {"conditions": [{"type": "Available", "status": "True"}]}});
-        let api = self.stamp(api, None);
-        self.objects.insert(
-            (
-                "apiservices".into(),
-                None,
-                "v1beta1.external.metrics.k8s.io".into(),
-            ),
-            api,
-        );
-        for crd in ["scaledobjects", "scaledjobs", "triggerauthentications"] {
-            let name = format!("{crd}.keda.sh");
-            let c = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name}});
-            let c = self.stamp(c, None);
-            self.objects
-                .insert(("customresourcedefinitions".into(), None, name), c);
-        }
-        for (name, account) in [
-            ("keda-operator", operator_sa),
-            ("keda-operator-metrics-apiserver", "keda-metrics-server"),
-        ] {
-            let d = keda_deployment(ns, name, account, version);
-            let d = self.stamp(d, None);
-            let d = self.roll_out(d);
-            self.objects
-                .insert(("deployments".into(), Some(ns.to_string()), name.into()), d);
-        }
-    }
-
-    /// Apply what the fake helm recorded since the last request: install or uninstall KEDA.
-    fn sync_helm(&mut self) {
-        let Some(path) = &self.helm_log else { return };
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        for line in lines.iter().skip(self.helm_lines_seen) {
-            let args: Vec<&str> = line.split(' ').collect();
-            let after = |flag: &str| {
-                args.iter()
-                    .position(|a| *a == flag)
-                    .and_then(|i| args.get(i + 1))
-                    .map(|s| s.to_string())
-            };
-            let ns = after("--namespace").unwrap_or_else(|| "default".into());
-            if args.first() == Some(&"upgrade") {
-                let version = after("--version").unwrap_or_default();
-                let sa = args
-                    .iter()
-                    .find_map(|a| a.strip_prefix("serviceAccount.operator.name="))
-                    .unwrap_or("keda-operator")
-                    .to_string();
-                if !self
-                    .objects
-                    .contains_key(&("namespaces".into(), None, ns.clone()))
-                {
-                    let n =
-                        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-                    let n = self.stamp(n, None);
-                    self.objects
-                        .insert(("namespaces".into(), None, ns.clone()), n);
-                }
-                self.install_keda(&ns, &sa, &version);
-            } else if args.first() == Some(&"uninstall") {
-                self.objects.retain(|(p, n, name), o| {
-                    p != "customresourcedefinitions"
-                        && !(n.as_deref() == Some(ns.as_str())
-                            && (p == "deployments" && name.starts_with("keda-operator")
-                                || p == "pods"
-                                    && o["metadata"]["labels"]["deployment"]
-                                        .as_str()
-                                        .is_some_and(|d| d.starts_with("keda-operator"))))
-                });
-            }
-        }
-        self.helm_lines_seen = lines.len();
-    }
 }
 
-/// A `helm` that appends its arguments to `<dir>/helm.log` (and fails when told to).
-pub fn fake_helm(dir: &Path, exit: i32) -> (PathBuf, PathBuf) {
-    let log = dir.join("helm.log");
-    let script = dir.join("helm");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$@\" >> '{}'\nfor a in \"$@\"; do if [ \"$prev\" = --kubeconfig ]; then cp \"$a\" '{}.kubeconfig'; fi; prev=$a; done\n[ {exit} -eq 0 ] || echo 'Error: INSTALLATION FAILED: context deadline exceeded' >&2\nexit {exit}\n",
-            log.display(),
-            log.display()
-        ),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    (script, log)
+/// The fields (`.spec.replicas` style) `manager` owns in an object's managedFields.
+pub fn owned(obj: &Value, manager: &str) -> Vec<String> {
+    fields::owned(obj, manager)
 }
 
-/// The operator or metrics-server Deployment as the KEDA chart makes it.
-pub fn keda_deployment(ns: &str, name: &str, service_account: &str, version: &str) -> Value {
-    let image = if name == "keda-operator" {
-        format!("ghcr.io/kedacore/keda:{version}")
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect()
+}
+
+fn conflicts(c: fields::Conflicts) -> Failure {
+    let mut s = status(StatusCode::CONFLICT, "Conflict", &c.message());
+    s.1["details"] = json!({"causes": c.causes()});
+    s
+}
+
+/// "Deployment.apps" style (a qualified kind, as NewInvalid names it): the object's kind, or
+/// the plural.
+fn kind_of(obj: &Value, t: &Target) -> String {
+    let kind = obj["kind"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| t.plural.clone());
+    if t.group.is_empty() {
+        kind
     } else {
-        format!("ghcr.io/kedacore/keda-metrics-apiserver:{version}")
-    };
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns,
-                     "labels": {"app": name, "app.kubernetes.io/version": version}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"serviceAccountName": service_account,
-                         "containers": [{"name": name, "image": image}]}
-            }
-        }
-    })
+        format!("{kind}.{}", t.group)
+    }
 }
 
-fn key_of(obj: &Value) -> Key {
+fn not_served() -> Failure {
+    status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+/// `deployments.apps`, `configmaps`: a group-resource as errors name it.
+fn resource(t: &Target) -> String {
+    if t.group.is_empty() {
+        t.plural.clone()
+    } else {
+        format!("{}.{}", t.plural, t.group)
+    }
+}
+
+/// `deployments.apps "x" not found`, as the registry words it.
+fn not_found(t: &Target, name: &str) -> Failure {
+    let mut s = status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        &format!("{} \"{name}\" not found", resource(t)),
+    );
+    s.1["details"] = json!({"name": name, "group": t.group, "kind": t.plural});
+    s
+}
+
+pub fn key_of(obj: &Value) -> Key {
     let kind = obj["kind"].as_str().unwrap_or_default();
     let plural = match kind {
-        "Namespace" => "namespaces".to_string(),
-        "ServiceAccount" => "serviceaccounts".to_string(),
-        "ConfigMap" => "configmaps".to_string(),
-        "Deployment" => "deployments".to_string(),
-        "Pod" => "pods".to_string(),
-        "Secret" => "secrets".to_string(),
-        "Service" => "services".to_string(),
+        "Endpoints" => "endpoints".to_string(),
+        "NetworkPolicy" => "networkpolicies".to_string(),
+        "Ingress" => "ingresses".to_string(),
         other => format!("{}s", other.to_lowercase()),
     };
     (
@@ -469,49 +597,6 @@ fn key_of(obj: &Value) -> Key {
     )
 }
 
-/// `/api/v1/namespaces/ns/pods/x` → ("pods", Some(ns), Some(x)); `/api/v1/namespaces/ns` →
-/// ("namespaces", None, Some(ns)).
-fn parse(path: &str) -> Option<(String, Option<String>, Option<String>)> {
-    let rest = path.strip_prefix("/api/v1/").or_else(|| {
-        let r = path.strip_prefix("/apis/")?;
-        let mut it = r.splitn(3, '/');
-        it.next()?;
-        it.next()?;
-        it.next()
-    })?;
-    let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    Some(match seg[..] {
-        ["namespaces", ns, plural] => (plural.into(), Some(ns.into()), None),
-        ["namespaces", ns, plural, name] => (plural.into(), Some(ns.into()), Some(name.into())),
-        [plural] => (plural.into(), None, None),
-        [plural, name] => (plural.into(), None, Some(name.into())),
-        _ => return None,
-    })
-}
-
-fn matches(obj: &Value, selector: &str) -> bool {
-    selector.split(',').all(|term| match term.split_once('=') {
-        Some((k, v)) => obj["metadata"]["labels"][k] == v,
-        None => false,
-    })
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 1 {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// The response body: JSON, or the raw text of a log.
 pub fn body_bytes(value: &Value) -> Vec<u8> {
     match value {
@@ -520,8 +605,8 @@ pub fn body_bytes(value: &Value) -> Vec<u8> {
     }
 }
 
-/// JSON merge patch (RFC 7386); server-side apply of a full manifest behaves the same here.
-fn merge(target: &mut Value, patch: &Value) {
+/// JSON merge patch (RFC 7386).
+pub fn merge(target: &mut Value, patch: &Value) {
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
@@ -536,10 +621,10 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-fn status(code: StatusCode, reason: &str, message: &str) -> (StatusCode, Value) {
+fn status(code: StatusCode, reason: &str, message: &str) -> Failure {
     (
         code,
-        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": message, "reason": reason, "code": code.as_u16()}),
     )
 }

@@ -34,6 +34,7 @@ fn connection(api: ApiServer, conn: TcpStream) {
         };
         let (method, target) = (method.to_string(), target.to_string());
         let mut length = 0;
+        let mut content_type = None;
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -48,12 +49,17 @@ fn connection(api: ApiServer, conn: TcpStream) {
             {
                 length = v.trim().parse().unwrap_or(0);
             }
+            if let Some((k, v)) = h.split_once(':')
+                && k.eq_ignore_ascii_case("content-type")
+            {
+                content_type = Some(v.trim().to_string());
+            }
         }
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let (status, value) = api.respond(&method, &target, &body);
+        let (status, value) = api.respond_with(&method, &target, content_type.as_deref(), &body);
         let bytes = super::apiserver::body_bytes(&value);
         let head = format!(
             "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",

@@ -1,0 +1,499 @@
+//! What runs in the cluster besides the API server, as one "tick" per request: the Deployment
+//! controller (with the EKS Pod Identity webhook at pod creation), the KEDA operator's
+//! finalizers, the garbage collector, and the namespace and CRD finalizers.
+
+use super::{Failure, Key, State, finalizers, not_served, status};
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const KEDA_FINALIZER: &str = "finalizer.keda.sh";
+const CRD_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+/// The kinds whose objects KEDA's reconcilers put `finalizer.keda.sh` on.
+const KEDA_KINDS: [&str; 4] = [
+    "scaledobjects",
+    "scaledjobs",
+    "triggerauthentications",
+    "clustertriggerauthentications",
+];
+
+impl State {
+    /// Run every controller until nothing changes (the fake's cluster is fast, not instant:
+    /// a request sees the state the previous one left, settled).
+    pub fn settle(&mut self) {
+        for _ in 0..50 {
+            let before = self.counter;
+            self.sync_helm();
+            self.deployments();
+            self.keda_operator();
+            self.garbage_collector();
+            self.namespaces();
+            self.crds();
+            if self.counter == before {
+                return;
+            }
+        }
+        panic!("the fake cluster's controllers did not settle");
+    }
+
+    /// The `/scale` subresource of a Deployment. `spec.replicas` is omitted at 0 (ScaleSpec's
+    /// `json:"replicas,omitempty"`), as the real server sends it.
+    pub(super) fn scale(
+        &mut self,
+        method: &Method,
+        key: &Key,
+        content_type: Option<&str>,
+        manager: &Option<String>,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Failure> {
+        let Some(mut d) = self.objects.get(key).cloned() else {
+            return Err(status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("deployments.apps \"{}\" not found", key.2),
+            ));
+        };
+        if method == Method::PATCH {
+            if !content_type.is_some_and(|c| c.contains("merge-patch+json")) {
+                return Err(status(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    "this fake takes merge patches on /scale",
+                ));
+            }
+            let patch: Value = serde_json::from_slice(body).unwrap_or_default();
+            let replicas = patch["spec"]["replicas"].as_u64().unwrap_or(0);
+            let manager = manager.clone().unwrap_or_else(|| "unknown".into());
+            let new = super::fields::update(
+                Some(&d),
+                &json!({"spec": {"replicas": replicas}}),
+                &manager,
+                Some(("scale", "autoscaling/v1")),
+            );
+            d = self.stamp(new, Some(&d));
+            self.objects.insert(key.clone(), d.clone());
+        } else if method != Method::GET {
+            return Err(not_served());
+        }
+        let r = d["spec"]["replicas"].as_u64().unwrap_or(1);
+        let mut scale = json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": key.2, "namespace": key.1, "uid": d["metadata"]["uid"],
+                         "resourceVersion": d["metadata"]["resourceVersion"]},
+            "spec": {},
+            "status": {"replicas": d["status"]["replicas"].as_u64().unwrap_or(0),
+                       "selector": super::helm::selector_text(&d)}});
+        if r > 0 {
+            scale["spec"]["replicas"] = json!(r);
+        }
+        Ok((StatusCode::OK, scale))
+    }
+
+    fn ns_terminating(&self, ns: &str) -> bool {
+        self.objects
+            .get(&("namespaces".into(), None, ns.to_string()))
+            .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
+    }
+
+    /// The Deployment controller: pods (owned by the Deployment, labelled with the template's
+    /// hash) are replaced when the template or the replica count changes, unless paused; a
+    /// failing Deployment's new pods never become available. Status and conditions as
+    /// pkg/controller/deployment writes them (zero counts omitted).
+    fn deployments(&mut self) {
+        let keys: Vec<Key> = self
+            .objects
+            .keys()
+            .filter(|k| k.0 == "deployments")
+            .cloned()
+            .collect();
+        for key in keys {
+            let d = self.objects[&key].clone();
+            if d["metadata"]["deletionTimestamp"].is_string() {
+                continue;
+            }
+            let ns = key.1.clone().unwrap_or_default();
+            let name = key.2.clone();
+            let uid = d["metadata"]["uid"].clone();
+            let hash = template_hash(&d["spec"]["template"]);
+            let replicas = d["spec"]["replicas"].as_u64().unwrap_or(1);
+            let paused = d["spec"]["paused"] == true;
+            let failing = self.failing.contains(&(ns.clone(), name.clone()));
+            let pods = |s: &State| -> Vec<(Key, bool)> {
+                s.objects
+                    .iter()
+                    .filter(|(k, p)| {
+                        k.0 == "pods"
+                            && k.1 == key.1
+                            && p["metadata"]["ownerReferences"]
+                                .as_array()
+                                .is_some_and(|o| o.iter().any(|r| r["uid"] == uid))
+                    })
+                    .map(|(k, p)| {
+                        (
+                            k.clone(),
+                            p["metadata"]["labels"]["pod-template-hash"] == hash,
+                        )
+                    })
+                    .collect()
+            };
+            let current = pods(self);
+            let settled = current.len() as u64 == replicas && current.iter().all(|(_, new)| *new);
+            if !paused && !settled && !self.ns_terminating(&ns) {
+                for (k, _) in &current {
+                    self.counter += 1;
+                    self.objects.remove(k);
+                }
+                for _ in 0..replicas {
+                    self.create_pod(&d, &hash, failing);
+                }
+            }
+            let current = pods(self);
+            let n = current.len() as u64;
+            let updated = current.iter().filter(|(_, new)| *new).count() as u64;
+            let available = if failing { n - updated } else { n };
+            let rs = format!("{name}-{hash}");
+            let cond = |t: &str, s: &str, reason: &str, message: String| json!({"type": t, "status": s, "reason": reason, "message": message});
+            let available_cond = if available >= replicas {
+                cond(
+                    "Available",
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.".into(),
+                )
+            } else {
+                cond(
+                    "Available",
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.".into(),
+                )
+            };
+            let progressing = if paused {
+                cond(
+                    "Progressing",
+                    "Unknown",
+                    "DeploymentPaused",
+                    "Deployment is paused".into(),
+                )
+            } else if failing {
+                cond(
+                    "Progressing",
+                    "False",
+                    "ProgressDeadlineExceeded",
+                    format!("ReplicaSet \"{rs}\" has timed out progressing."),
+                )
+            } else {
+                cond(
+                    "Progressing",
+                    "True",
+                    "NewReplicaSetAvailable",
+                    format!("ReplicaSet \"{rs}\" has successfully progressed."),
+                )
+            };
+            let mut s = json!({"observedGeneration": d["metadata"]["generation"],
+                               "conditions": [available_cond, progressing]});
+            for (field, v) in [
+                ("replicas", n),
+                ("updatedReplicas", updated),
+                ("readyReplicas", available),
+                ("availableReplicas", available),
+                ("unavailableReplicas", replicas.saturating_sub(available)),
+            ] {
+                if v > 0 {
+                    s[field] = json!(v);
+                }
+            }
+            if d["status"] != s {
+                let mut d = d;
+                d["status"] = s;
+                self.put(key, d);
+            }
+        }
+    }
+
+    /// A new pod of Deployment `d`, through the Pod Identity webhook.
+    fn create_pod(&mut self, d: &Value, hash: &str, failing: bool) {
+        self.counter += 1;
+        let ns = d["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = d["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let template = d["spec"]["template"].clone();
+        let sa = template["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let mut labels = template["metadata"]["labels"].clone();
+        if !labels.is_object() {
+            labels = json!({});
+        }
+        labels["deployment"] = json!(name);
+        labels["pod-template-hash"] = json!(hash);
+        let mut spec = template["spec"].clone();
+        let inject = self.associations.contains(&(ns.clone(), sa.clone()));
+        let inject = inject && {
+            if self.miss_injections > 0 {
+                self.miss_injections -= 1;
+                false
+            } else {
+                true
+            }
+        };
+        if inject && let Some(cs) = spec["containers"].as_array_mut() {
+            for c in cs {
+                let mut env = c["env"].as_array().cloned().unwrap_or_default();
+                env.push(json!({"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}));
+                env.push(json!({"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}));
+                c["env"] = json!(env);
+            }
+        }
+        spec["nodeName"] = json!("node-1");
+        let pod_name = format!("{name}-{hash}-{:05}", self.counter);
+        let phase = if failing { "Pending" } else { "Running" };
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "status": {"phase": phase},
+            "metadata": {"name": pod_name, "namespace": ns, "labels": labels,
+                          "uid": format!("uid-{}", self.counter),
+                          "creationTimestamp": format!("2026-11-24T08:{:02}:{:02}Z", self.counter / 60 % 60, self.counter % 60),
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                               "uid": d["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
+            "spec": spec,
+        });
+        self.objects
+            .insert(("pods".into(), Some(ns), pod_name), pod);
+    }
+
+    /// KEDA's operator (while its Deployment has an available replica): `finalizer.keda.sh` on
+    /// every scaler and trigger authentication, removed once one is being deleted; and the
+    /// `kedaorg-certs` Secret its cert rotation creates (not part of the helm release).
+    fn keda_operator(&mut self) {
+        let Some(ns) = self
+            .objects
+            .iter()
+            .find(|(k, d)| {
+                k.0 == "deployments"
+                    && d["metadata"]["labels"]["app"] == "keda-operator"
+                    && d["metadata"]["deletionTimestamp"].is_null()
+                    && d["status"]["availableReplicas"].as_u64().unwrap_or(0) >= 1
+            })
+            .and_then(|(k, _)| k.1.clone())
+        else {
+            return;
+        };
+        let certs = (
+            "secrets".to_string(),
+            Some(ns.clone()),
+            "kedaorg-certs".to_string(),
+        );
+        if !self.objects.contains_key(&certs) && !self.ns_terminating(&ns) {
+            let s = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": "kedaorg-certs", "namespace": ns},
+                "data": {"ca.crt": "Q0E=", "tls.crt": "Q1JU", "tls.key": "S0VZ"}});
+            let s = super::fields::update(None, &s, "keda", None);
+            let s = self.stamp(s, None);
+            self.objects.insert(certs, s);
+        }
+        let keys: Vec<Key> = self
+            .objects
+            .keys()
+            .filter(|k| KEDA_KINDS.contains(&k.0.as_str()))
+            .cloned()
+            .collect();
+        for key in keys {
+            let o = self.objects[&key].clone();
+            let mut fins = finalizers(&o);
+            let deleting = o["metadata"]["deletionTimestamp"].is_string();
+            let has = fins.iter().any(|f| f == KEDA_FINALIZER);
+            if deleting && has {
+                fins.retain(|f| f != KEDA_FINALIZER);
+            } else if !deleting && !has {
+                fins.push(KEDA_FINALIZER.into());
+            } else {
+                continue;
+            }
+            let patch = json!({"metadata": {"finalizers": fins}});
+            let new = super::fields::update(Some(&o), &patch, "keda", None);
+            self.put(key, new);
+        }
+    }
+
+    /// The garbage collector: objects being deleted with no finalizer left go; foreground
+    /// deletion deletes the dependents first, orphan deletion strips their owner references;
+    /// objects whose owners are all gone are deleted (background).
+    fn garbage_collector(&mut self) {
+        let keys: Vec<Key> = self.objects.keys().cloned().collect();
+        let dependents = |s: &State, uid: &Value| -> Vec<Key> {
+            s.objects
+                .iter()
+                .filter(|(_, o)| {
+                    o["metadata"]["ownerReferences"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|r| &r["uid"] == uid))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        for key in &keys {
+            let Some(o) = self.objects.get(key).cloned() else {
+                continue;
+            };
+            // A namespace waits on spec.finalizers, the namespace controller's business.
+            if o["metadata"]["deletionTimestamp"].is_null() || key.0 == "namespaces" {
+                continue;
+            }
+            let mut fins = finalizers(&o);
+            let uid = o["metadata"]["uid"].clone();
+            if fins.iter().any(|f| f == "foregroundDeletion") {
+                let deps = dependents(self, &uid);
+                if deps.is_empty() {
+                    fins.retain(|f| f != "foregroundDeletion");
+                } else {
+                    for d in deps {
+                        self.delete_object(&d, "Background");
+                    }
+                    continue;
+                }
+            } else if fins.iter().any(|f| f == "orphan") {
+                for d in dependents(self, &uid) {
+                    let mut dep = self.objects[&d].clone();
+                    if let Some(refs) = dep["metadata"]["ownerReferences"].as_array_mut() {
+                        refs.retain(|r| r["uid"] != uid);
+                    }
+                    self.put(d, dep);
+                }
+                fins.retain(|f| f != "orphan");
+            }
+            if fins.is_empty() {
+                self.counter += 1;
+                self.objects.remove(key);
+            } else if fins != finalizers(&o) {
+                let mut o = o;
+                o["metadata"]["finalizers"] = json!(fins);
+                self.put(key.clone(), o);
+            }
+        }
+        let uids: std::collections::BTreeSet<String> = self
+            .objects
+            .values()
+            .filter_map(|o| o["metadata"]["uid"].as_str().map(str::to_string))
+            .collect();
+        let orphans: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|r| {
+                        !r.is_empty()
+                            && r.iter()
+                                .all(|r| r["uid"].as_str().is_none_or(|u| !uids.contains(u)))
+                    })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in orphans {
+            self.delete_object(&k, "Background");
+        }
+    }
+
+    /// The namespace controller: a terminating namespace's objects are deleted (their
+    /// finalizers honoured); the namespace goes once it is empty.
+    fn namespaces(&mut self) {
+        let terminating: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(k, n)| k.0 == "namespaces" && n["metadata"]["deletionTimestamp"].is_string())
+            .map(|(k, _)| k.2.clone())
+            .collect();
+        for ns in terminating {
+            let inside: Vec<Key> = self
+                .objects
+                .keys()
+                .filter(|k| k.1.as_deref() == Some(ns.as_str()))
+                .cloned()
+                .collect();
+            if inside.is_empty() {
+                self.counter += 1;
+                self.objects.remove(&("namespaces".into(), None, ns));
+                continue;
+            }
+            for k in inside {
+                self.delete_object(&k, "Background");
+            }
+        }
+    }
+
+    /// The CRD finalizer (apiextensions-apiserver): a deleted CRD is Terminating until every
+    /// object of its kind, in all namespaces, is gone; then it goes, and its kind with it.
+    fn crds(&mut self) {
+        let deleting: Vec<(Key, Value)> = self
+            .objects
+            .iter()
+            .filter(|(k, c)| {
+                k.0 == "customresourcedefinitions"
+                    && c["metadata"]["deletionTimestamp"].is_string()
+                    && finalizers(c).iter().any(|f| f == CRD_FINALIZER)
+            })
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        for (key, mut crd) in deleting {
+            let plural = key.2.split('.').next().unwrap_or_default().to_string();
+            let items: Vec<Key> = self
+                .objects
+                .keys()
+                .filter(|k| k.0 == plural)
+                .cloned()
+                .collect();
+            if items.is_empty() {
+                let mut fins = finalizers(&crd);
+                fins.retain(|f| f != CRD_FINALIZER);
+                crd["metadata"]["finalizers"] = json!(fins);
+                self.put(key, crd);
+                continue;
+            }
+            let terminating = json!({"type": "Terminating", "status": "True", "reason": "InstanceDeletionInProgress",
+                                     "message": "CustomResource deletion is in progress"});
+            if !crd["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.contains(&terminating))
+            {
+                let hanging: Vec<String> = items
+                    .iter()
+                    .filter(|k| !finalizers(&self.objects[*k]).is_empty())
+                    .map(|k| format!("{}/{}", k.1.as_deref().unwrap_or("-"), k.2))
+                    .collect();
+                self.events.push(format!(
+                    "CustomResourceDefinition {} terminating: deleting {} {plural} ({} with finalizers: {})",
+                    key.2,
+                    items.len(),
+                    hanging.len(),
+                    hanging.join(", ")
+                ));
+                let mut conds = crd["status"]["conditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                conds.push(terminating);
+                crd["status"]["conditions"] = json!(conds);
+                self.put(key, crd);
+            }
+            for k in items {
+                self.delete_object(&k, "Background");
+            }
+        }
+    }
+}
+
+/// A stable short hash of a pod template (the controller's pod-template-hash).
+fn template_hash(template: &Value) -> String {
+    let text = serde_json::to_string(template).unwrap_or_default();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")[..10].to_string()
+}
