@@ -308,11 +308,9 @@ async fn down_removes_exactly_what_up_applied() {
     assert!(!api.labelled(&d.stack).is_empty());
 
     let mut o = observe(&kube, &d).await;
-    let contents = observe::namespace_contents(&kube, &d, "security")
-        .await
-        .unwrap();
-    assert_eq!(contents, Vec::<String>::new());
-    o.namespace_contents.insert("security".into(), contents);
+    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    assert_eq!(o.namespace_contents["security"], Vec::<String>::new());
+    assert_eq!(o.namespace_contents["keda"], Vec::<String>::new());
     let (plan, notes) = teardown::teardown(
         &d,
         &o,
@@ -379,11 +377,11 @@ async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
     api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "billing", "namespace": "security"}, "spec": {}}));
 
     let mut o = observe(&kube, &d).await;
-    let contents = observe::namespace_contents(&kube, &d, "security")
-        .await
-        .unwrap();
-    assert_eq!(contents, ["Deployment billing", "ScaledObject billing"]);
-    o.namespace_contents.insert("security".into(), contents);
+    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    assert_eq!(
+        o.namespace_contents["security"],
+        ["Deployment billing", "ScaledObject billing"]
+    );
     let (plan, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
     assert!(!ids(&plan).contains(&"app:Namespace/security"));
     assert!(!ids(&plan).contains(&"keda:uninstall"));
@@ -711,5 +709,527 @@ async fn restart_is_the_kubectl_rollout_restart_patch() {
     assert_eq!(
         bodies[0],
         json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-24T08:00:00Z"}}}}})
+    );
+}
+
+// ---- issue 11: each defect the strict API server exposes, on the path `down` and `up` take ----
+
+/// `down` as the command runs it: observe, read namespace contents, plan, execute.
+async fn down(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, Vec<String>, exec::Report) {
+    let mut o = observe(kube, d).await;
+    observe::namespace_side(kube, d, &mut o).await.unwrap();
+    let (plan, notes) = teardown::teardown(
+        d,
+        &o,
+        &teardown::Options {
+            only: cluster_groups(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(kube),
+        &plan,
+        opts,
+        &Progress::Silent,
+    )
+    .await;
+    (plan, notes, report)
+}
+
+/// Run the fake helm as someone else would, outside kedactl.
+fn helm_by_hand(helm: &Path, args: &[&str]) {
+    let out = std::process::Command::new(helm)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn down_finishes_and_removes_ours_when_someone_else_removed_keda() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let so = api
+        .get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+        .unwrap();
+    assert_eq!(apiserver::finalizers(&so), ["finalizer.keda.sh"]);
+
+    // Another admin uninstalls KEDA: the operator goes first, so our objects' finalizers stay,
+    // ScaledJob's CRD is gone and ScaledObject's hangs terminating.
+    helm_by_hand(&helm, &["uninstall", "keda", "--namespace", "keda"]);
+    kube.get("Namespace", None, "keda").await.unwrap();
+    assert!(
+        api.get("customresourcedefinitions", None, "scaledjobs.keda.sh")
+            .is_none()
+    );
+
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(
+        ids(&plan).contains(&"keda:uninstall"),
+        "our marker still says we installed it"
+    );
+    let so_step = report
+        .outcomes
+        .iter()
+        .find(|o| o.id == "app:ScaledObject/security/k8s-sqs-read-msg-keda")
+        .unwrap();
+    assert_eq!(
+        so_step.note.as_deref(),
+        Some("no KEDA operator runs, so kedactl removed finalizer.keda.sh itself")
+    );
+    assert_eq!(api.labelled(&d.stack), Vec::<String>::new());
+    assert!(api.get("namespaces", None, "security").is_none());
+}
+
+#[tokio::test]
+async fn every_keda_kind_of_another_team_keeps_keda_and_survives_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "billing"}}));
+    api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "invoices", "namespace": "billing"}, "spec": {}}));
+    api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication", "metadata": {"name": "invoices-auth", "namespace": "billing"}, "spec": {}}));
+    api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ClusterTriggerAuthentication", "metadata": {"name": "shared-aws"}, "spec": {}}));
+
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(!ids(&plan).contains(&"keda:uninstall"));
+    assert_eq!(
+        notes,
+        [
+            "left alone: KEDA in namespace keda (this stack installed it, but ScaledObject billing/invoices, TriggerAuthentication billing/invoices-auth, ClusterTriggerAuthentication shared-aws still use it)"
+        ]
+    );
+    for (plural, ns, name) in [
+        ("scaledobjects", Some("billing"), "invoices"),
+        ("triggerauthentications", Some("billing"), "invoices-auth"),
+        ("clustertriggerauthentications", None, "shared-aws"),
+        ("customresourcedefinitions", None, "scaledobjects.keda.sh"),
+        ("deployments", Some("keda"), "keda-operator"),
+    ] {
+        assert!(
+            api.get(plural, ns, name).is_some(),
+            "{plural} {name} survives"
+        );
+    }
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("uninstall"));
+}
+
+#[tokio::test]
+async fn a_keda_object_created_after_the_plan_stops_the_uninstall() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let mut o = observe(&kube, &d).await;
+    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    let (plan, _) = teardown::teardown(
+        &d,
+        &o,
+        &teardown::Options {
+            only: cluster_groups(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(ids(&plan).contains(&"keda:uninstall"));
+    // While the prompt waits, another team starts using KEDA.
+    api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ClusterTriggerAuthentication", "metadata": {"name": "shared-aws"}, "spec": {}}));
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].starts_with("keda:uninstall: KEDA was not uninstalled: ClusterTriggerAuthentication shared-aws still uses it"),
+        "{failed:?}"
+    );
+    assert!(
+        api.get("clustertriggerauthentications", None, "shared-aws")
+            .is_some()
+    );
+    assert!(
+        api.get("deployments", Some("keda"), "keda-operator")
+            .is_some()
+    );
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("uninstall"));
+}
+
+#[tokio::test]
+async fn the_keda_namespace_goes_only_when_nothing_but_the_install_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    // The operator wrote its certificates; a person added their own ConfigMap.
+    assert!(api.get("secrets", Some("keda"), "kedaorg-certs").is_some());
+    api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team-settings", "namespace": "keda"}}));
+
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(ids(&plan).contains(&"keda:uninstall"));
+    assert_eq!(
+        notes,
+        ["left alone: Namespace keda (it also holds ConfigMap team-settings)"]
+    );
+    assert!(api.get("namespaces", None, "keda").is_some());
+    assert!(
+        api.get("configmaps", Some("keda"), "team-settings")
+            .is_some()
+    );
+    assert!(
+        api.get("deployments", Some("keda"), "keda-operator")
+            .is_none()
+    );
+    assert!(api.get("configmaps", Some("keda"), keda::MARKER).is_none());
+}
+
+/// A plan of one restart of the app's Deployment.
+fn restart_plan() -> Plan {
+    Plan {
+        steps: vec![plan::Step {
+            id: "app:Deployment/security/q-read/restart".into(),
+            group: Group::App,
+            change: plan::Change::Run,
+            summary: "restart Deployment security/q-read".into(),
+            action: plan::Action::RestartDeployment {
+                namespace: "security".into(),
+                deployment: "q-read".into(),
+                reason: "test".into(),
+            },
+            after: vec![],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_rollout_past_its_progress_deadline_fails_at_once_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    api.state()
+        .failing
+        .insert(("security".into(), "q-read".into()));
+    let opts = exec::Options {
+        rollout_timeout: Duration::from_secs(600),
+        ..options(&helm)
+    };
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &restart_plan(),
+        &opts,
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].contains("Deployment security/q-read will not finish rolling out: it exceeded its progress deadline (ReplicaSet"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_deployment_is_refused_before_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    kube.merge_patch(
+        "Deployment",
+        Some("security"),
+        "q-read",
+        &json!({"spec": {"paused": true}}),
+    )
+    .await
+    .unwrap();
+    let before = api.requests().len();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &restart_plan(),
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].contains("is paused")
+            && failed[0].contains("kubectl rollout resume deployment/q-read -n security"),
+        "{failed:?}"
+    );
+    let patches: Vec<String> = api.requests()[before..]
+        .iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .cloned()
+        .collect();
+    assert!(patches.is_empty(), "no restart was sent: {patches:?}");
+}
+
+#[tokio::test]
+async fn verifying_a_deployment_scaled_to_zero_says_it_checked_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    kube.merge_patch(
+        "Deployment",
+        Some("keda"),
+        "keda-operator",
+        &json!({"spec": {"replicas": 0}}),
+    )
+    .await
+    .unwrap();
+    let verify = Plan {
+        steps: vec![plan::Step {
+            id: "keda:verify".into(),
+            group: Group::Keda,
+            change: plan::Change::Run,
+            summary: "verify".into(),
+            action: plan::Action::VerifyPodIdentity {
+                namespace: "keda".into(),
+                deployment: "keda-operator".into(),
+            },
+            after: vec![],
+        }],
+    };
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &verify,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(
+        report.outcomes[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("not checked: scaled to zero"),
+        "{:?}",
+        report.outcomes[0]
+    );
+}
+
+#[tokio::test]
+async fn chart_2_13_gets_the_operator_service_account_under_its_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.keda.version = "2.13.2".into();
+    spec.keda.service_account = "keda-sqs".into();
+    let d = kedactl::render::desired(&spec).unwrap();
+    api.state()
+        .associations
+        .push(("keda".into(), "keda-sqs".into()));
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("--set serviceAccount.name=keda-sqs")
+    );
+    let op = api
+        .get("deployments", Some("keda"), "keda-operator")
+        .unwrap();
+    assert_eq!(
+        op["spec"]["template"]["spec"]["serviceAccountName"],
+        "keda-sqs"
+    );
+}
+
+#[tokio::test]
+async fn keda_without_its_operator_is_found_by_its_crds_and_apiservice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}));
+    api.state().install_keda("ops", "keda-operator", "2.20.2");
+    let kube = Kube::new(api.client(), Access::Direct);
+    kube.delete("Deployment", Some("ops"), "keda-operator")
+        .await
+        .unwrap();
+    let k = keda::detect(&kube, "keda")
+        .await
+        .unwrap()
+        .expect("found without its operator");
+    assert_eq!(k.namespace, "ops");
+    assert_eq!(k.missing, ["Deployment ops/keda-operator"]);
+    let err = keda::check(&k, "2.20.2", "kedactl").unwrap_err();
+    assert!(
+        err.contains("KEDA is partly installed in namespace ops"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_pending_release_stops_up_and_down_still_removes_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    // An upgrade was interrupted: helm left its newest record pending and the operator is gone.
+    {
+        let mut s = api.state();
+        let key = s
+            .objects
+            .keys()
+            .find(|k| k.0 == "secrets" && k.2.starts_with("sh.helm.release.v1.keda."))
+            .cloned()
+            .unwrap();
+        s.objects.get_mut(&key).unwrap()["metadata"]["labels"]["status"] = json!("pending-upgrade");
+    }
+    kube.delete("Deployment", Some("keda"), "keda-operator")
+        .await
+        .unwrap();
+    let k = observe(&kube, &d).await.keda.unwrap();
+    assert_eq!(k.release.as_ref().unwrap().status, "pending-upgrade");
+    let err = keda::check(&k, &d.keda.version, &d.stack).unwrap_err();
+    assert!(
+        err.contains("is pending-upgrade") && err.contains("helm rollback keda -n keda"),
+        "{err}"
+    );
+
+    let (plan, _, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(ids(&plan).contains(&"keda:uninstall"), "{:?}", ids(&plan));
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert_eq!(api.labelled(&d.stack), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn jobs_and_pods_of_our_scaled_job_are_not_foreign_content() {
+    let api = ApiServer::default();
+    api.state().add_keda_crds();
+    let kube = Kube::new(api.client(), Access::Direct);
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.apps[0].scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
+    let d = kedactl::render::desired(&spec).unwrap();
+    for m in &d.manifests {
+        kube.apply(m, false).await.unwrap();
+    }
+    let sj = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledJob")
+        .unwrap();
+    let name = sj["metadata"]["name"].as_str().unwrap();
+    let uid = api.get("scaledjobs", Some("security"), name).unwrap()["metadata"]["uid"].clone();
+    api.seed(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "worker-1", "namespace": "security",
+        "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob", "name": name, "uid": uid}]}}));
+    let job_uid = api.get("jobs", Some("security"), "worker-1").unwrap()["metadata"]["uid"].clone();
+    api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "worker-1-x", "namespace": "security",
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "worker-1", "uid": job_uid}]}}));
+    api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "security"}}));
+    let contents = observe::namespace_contents(&kube, &d, "security")
+        .await
+        .unwrap();
+    assert_eq!(contents, ["Pod debug"]);
+}
+
+#[tokio::test]
+async fn a_cluster_object_that_changed_hands_after_the_plan_is_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let mut o = observe(&kube, &d).await;
+    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    let (plan, _) = teardown::teardown(
+        &d,
+        &o,
+        &teardown::Options {
+            only: cluster_groups(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // While the prompt waits, another team takes the ScaledObject over.
+    kube.merge_patch(
+        "ScaledObject",
+        Some("security"),
+        "k8s-sqs-read-msg-keda",
+        &json!({"metadata": {"labels": {"kedactl.io/stack": "payments"}}}),
+    )
+    .await
+    .unwrap();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].starts_with("app:ScaledObject/security/k8s-sqs-read-msg-keda: refused: ScaledObject security/k8s-sqs-read-msg-keda no longer belongs to stack \"kedactl\" (its kedactl.io/stack tag is now \"payments\")"),
+        "{failed:?}"
+    );
+    assert!(
+        api.get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+            .is_some()
+    );
+    assert!(
+        api.get("deployments", Some("keda"), "keda-operator")
+            .is_some(),
+        "KEDA stays: the plan stopped before it"
     );
 }

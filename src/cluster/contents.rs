@@ -86,9 +86,21 @@ fn unaccounted(objects: &[(&str, Value)], ours: impl Fn(&str, &Value) -> bool) -
             break;
         }
     }
-    let mut others: Vec<String> = objects
+    let foreign: Vec<&(&str, Value)> = objects
         .iter()
         .filter(|(k, o)| !ours(k, o) && uid(o).is_none_or(|u| !accounted.contains(&u)))
+        .collect();
+    // Name the owners only: another team's Deployment, not also its ReplicaSets and pods.
+    let listed: BTreeSet<String> = foreign.iter().filter_map(|(_, o)| uid(o)).collect();
+    let mut others: Vec<String> = foreign
+        .iter()
+        .filter(|(_, o)| {
+            !o["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["uid"].as_str().is_some_and(|u| listed.contains(u)))
+        })
         .map(|(k, o)| format!("{k} {}", o["metadata"]["name"].as_str().unwrap_or("?")))
         .collect();
     others.sort();
@@ -119,6 +131,7 @@ mod tests {
             ("Pod", obj("q-read-7d-y", "u6", Some("u5"))),
             ("Pod", obj("debug", "u7", None)),
             ("Job", obj("theirs", "u8", Some("u99"))),
+            ("Pod", obj("theirs-x", "u9", Some("u8"))),
         ];
         let ours = |k: &str, o: &Value| {
             matches!(

@@ -16,6 +16,8 @@ pub const OPERATOR: &str = "keda-operator";
 pub const METRICS_SERVER: &str = "keda-operator-metrics-apiserver";
 /// The certificates KEDA's operator writes into its namespace at start (not part of the chart).
 pub const CERTS_SECRET: &str = "kedaorg-certs";
+/// The finalizer KEDA's operator puts on its objects (and removes when it has cleaned up).
+pub const FINALIZER: &str = "finalizer.keda.sh";
 /// The APIService KEDA's metrics server registers.
 pub const APISERVICE: &str = "v1beta1.external.metrics.k8s.io";
 /// The CRDs the app's objects need.
@@ -123,6 +125,16 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
         release,
         ..base
     }))
+}
+
+/// Does a KEDA operator run anywhere (a Deployment with an available replica)?
+pub async fn operator_running(kube: &Kube) -> Result<bool> {
+    let operators = kube
+        .list("Deployment", None, Some(&format!("app={OPERATOR}")))
+        .await?;
+    Ok(operators
+        .iter()
+        .any(|d| d["status"]["availableReplicas"].as_u64().unwrap_or(0) > 0))
 }
 
 /// The namespace of the metrics server an APIService points at, when it is KEDA's.

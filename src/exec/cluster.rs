@@ -124,8 +124,20 @@ pub(super) async fn apply(
             namespace,
             name,
         } => {
-            if kube.delete(kind, namespace.as_deref(), name).await? {
-                wait.gone(kind, namespace.as_deref(), name).await?;
+            let ns = namespace.as_deref();
+            if !kube.delete(kind, ns, name).await? {
+                return Ok(None);
+            }
+            // KEDA's finalizer is removed only by its operator: without one, ours would hang.
+            let orphaned = keda::KINDS.iter().any(|(k, _)| k == kind)
+                && !keda::operator_running(kube).await?
+                && release_finalizer(kube, kind, ns, name).await?;
+            wait.gone(kind, ns, name).await?;
+            if orphaned {
+                return Ok(Some(format!(
+                    "no KEDA operator runs, so kedactl removed {} itself",
+                    keda::FINALIZER
+                )));
             }
         }
         Action::UninstallKeda {
@@ -173,6 +185,34 @@ pub(super) async fn apply(
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
     Ok(None)
+}
+
+/// Drop KEDA's finalizer from one of our objects being deleted; false when it had none.
+async fn release_finalizer(
+    kube: &Kube,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<bool, StepError> {
+    let Some(o) = kube.get(kind, ns, name).await? else {
+        return Ok(false);
+    };
+    let finalizers: Vec<&serde_json::Value> = o["metadata"]["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let rest: Vec<&serde_json::Value> = finalizers
+        .iter()
+        .copied()
+        .filter(|f| *f != keda::FINALIZER)
+        .collect();
+    if rest.len() == finalizers.len() {
+        return Ok(false);
+    }
+    kube.merge_patch(kind, ns, name, &json!({"metadata": {"finalizers": rest}}))
+        .await?;
+    Ok(true)
 }
 
 /// Every keda.sh object in the cluster, of the kinds whose CRD is served.

@@ -62,3 +62,28 @@ pub async fn namespace_contents(
     })
     .await
 }
+
+/// For `down`: what else lives in each namespace it might delete — the stack's own namespaces,
+/// and KEDA's when this stack installed KEDA (the install itself excepted).
+pub async fn namespace_side(
+    kube: &Kube,
+    desired: &Desired,
+    o: &mut Observed,
+) -> Result<(), KubeError> {
+    for m in &desired.manifests {
+        let (kind, _, name) = object_ref(m);
+        if kind != "Namespace" || o.object(&kind, None, &name).is_none() {
+            continue;
+        }
+        let others = namespace_contents(kube, desired, &name).await?;
+        o.namespace_contents.insert(name, others);
+    }
+    if let Some(k) = o.keda.as_ref()
+        && k.installed_by.as_deref() == Some(desired.stack.as_str())
+    {
+        let ns = k.namespace.clone();
+        let others = cluster::contents::foreign(kube, &ns, cluster::keda::part_of_install).await?;
+        o.namespace_contents.insert(ns, others);
+    }
+    Ok(())
+}

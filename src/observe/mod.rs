@@ -5,7 +5,7 @@
 
 mod cluster;
 
-pub use cluster::{cluster_side, namespace_contents};
+pub use cluster::{cluster_side, namespace_contents, namespace_side};
 
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
