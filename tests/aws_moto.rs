@@ -552,10 +552,9 @@ async fn ownership_is_read_again_right_before_each_deletion() {
         .unwrap();
 
     let opts = kedactl::exec::Options {
-        stack: Some(s.prefix.clone()),
         poll: std::time::Duration::from_millis(10),
         settle_timeout: std::time::Duration::from_secs(5),
-        ..kedactl::exec::Options::new("demo")
+        ..kedactl::exec::Options::new("demo", &s.prefix)
     };
     let report = kedactl::exec::execute(
         &aws,
@@ -876,6 +875,57 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
         std::fs::read_to_string(log)
             .unwrap()
             .contains("uninstall keda --namespace keda --wait")
+    );
+}
+
+/// A KEDA too old for Pod Identity (installed by someone else) stops `up` with the fix; `plan`
+/// says `up` would stop and still shows its plan, and `down` goes ahead.
+#[tokio::test]
+async fn an_old_keda_stops_up_but_not_plan_or_down() {
+    let Some(fs) = FullStack::new("oldkeda", "keda,app").await else {
+        return;
+    };
+    let (s, api) = (&fs.stack, &fs.api);
+    api.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda"}}),
+    );
+    api.state().install_keda("keda", "keda-operator", "2.12.1");
+    let run = |cmd: &str, extra: &[&str]| fs.cmd(cmd, extra);
+
+    let out = run("up", &["--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("KEDA 2.12.1 in namespace keda is too old for EKS Pod Identity"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(api.labelled(&s.prefix).is_empty(), "nothing applied");
+
+    let out = run("plan", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("note: `up` would stop here: KEDA 2.12.1 in namespace keda is too old"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("create ScaledObject security/"),
+        "{}",
+        stdout(&out)
+    );
+
+    // down is not stopped: it has nothing of ours to remove, and leaves their KEDA.
+    let out = run("down", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left alone: KEDA in namespace keda (not installed by kedactl)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        api.get("deployments", Some("keda"), "keda-operator")
+            .is_some()
     );
 }
 
@@ -1711,7 +1761,7 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
         poll: std::time::Duration::from_millis(1),
         kube_poll: std::time::Duration::from_millis(1),
         helm,
-        ..exec::Options::new("demo")
+        ..exec::Options::new("demo", &d.stack)
     };
     let all = Only::default();
     let observe = async || {
@@ -1762,12 +1812,9 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
     );
 
     let mut o = observe().await;
-    o.namespace_contents.insert(
-        "security".into(),
-        kedactl::observe::namespace_contents(&kube, &d, "security")
-            .await
-            .unwrap(),
-    );
+    kedactl::observe::namespace_side(&kube, &d, &mut o)
+        .await
+        .unwrap();
     let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;

@@ -31,7 +31,7 @@ fn options(helm: &Path) -> exec::Options {
         rollout_timeout: Duration::from_secs(5),
         delete_timeout: Duration::from_secs(5),
         helm: helm.to_path_buf(),
-        ..exec::Options::new("demo")
+        ..exec::Options::new("demo", "kedactl")
     }
 }
 

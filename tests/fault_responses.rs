@@ -35,7 +35,7 @@ async fn run(aws: &Aws, id: &str) -> exec::Outcome {
     let opts = exec::Options {
         settle_timeout: Duration::from_millis(1),
         poll: Duration::from_millis(1),
-        ..exec::Options::new("demo")
+        ..exec::Options::new("demo", "kedactl")
     };
     let report = exec::execute(aws, None, &step(id), &opts, &Progress::Silent).await;
     report.outcomes.into_iter().next().expect("one outcome")

@@ -37,7 +37,7 @@ pub async fn confirm_and_execute(
     let opts = exec::Options {
         force_conflicts: how.force_conflicts,
         stack: (!how.adopt).then(|| on.desired.stack.clone()),
-        ..exec::Options::new(&on.desired.cluster)
+        ..exec::Options::new(&on.desired.cluster, &on.desired.stack)
     };
     let progress = ctx.progress();
     tokio::select! {

@@ -46,7 +46,8 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(cluster: &str) -> Self {
+    /// `stack`: whose ownership destructive steps re-check (set `stack: None` for `--adopt`).
+    pub fn new(cluster: &str, stack: &str) -> Self {
         Options {
             cluster: cluster.to_string(),
             poll: Duration::from_secs(10),
@@ -55,7 +56,7 @@ impl Options {
             kube_poll: Duration::from_secs(2),
             rollout_timeout: Duration::from_secs(600),
             delete_timeout: Duration::from_secs(300),
-            stack: Some(crate::spec::DEFAULT_STACK.to_string()),
+            stack: Some(stack.to_string()),
             force_conflicts: false,
             helm: "helm".into(),
             exit_after_steps: exit_after_steps(
@@ -391,7 +392,14 @@ mod tests {
                 step("d", &[]),
             ],
         };
-        let report = execute(&aws, None, &plan, &Options::new("demo"), &Progress::Silent).await;
+        let report = execute(
+            &aws,
+            None,
+            &plan,
+            &Options::new("demo", "kedactl"),
+            &Progress::Silent,
+        )
+        .await;
         let statuses: Vec<(&str, Status)> = report
             .outcomes
             .iter()
