@@ -124,6 +124,12 @@ pub struct Association {
     /// Last change (RFC 3339): pods started before it may use an old role.
     #[serde(default)]
     pub modified_at: Option<String>,
+    /// `disableSessionTags`: EKS sends no session tags, so trust conditions on them fail.
+    #[serde(default)]
+    pub session_tags_disabled: bool,
+    /// `targetRoleArn`: EKS assumes this role too, and the pod gets its credentials.
+    #[serde(default)]
+    pub target_role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

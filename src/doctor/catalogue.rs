@@ -248,7 +248,7 @@ pub const CATALOGUE: &[Check] = &[
         Keda,
         kd028,
         "Session tags fit in the chained AssumeRole",
-        "Chaining from a Pod Identity session with many tags can fail with PackedPolicyTooLarge; disable session tags on the keda-operator association (`--disable-session-tags`)."
+        "Chaining from a Pod Identity session with many tags can fail with PackedPolicyTooLarge; the way out is to disable session tags on the keda-operator association (`--disable-session-tags`). kedactl's default trust is scoped on those very tags (aws:RequestTag/eks-cluster-arn, kubernetes-namespace, kubernetes-service-account), so disabling them alone locks the operator out: first drop the tag conditions (`kedactl up --only iam --scoped-trust false`), then disable the tags. doctor also fails an association whose tags are disabled while the trust still conditions on them."
     ),
     check!(
         "KD029",

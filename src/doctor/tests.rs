@@ -8,14 +8,17 @@ use crate::render::{self, Desired};
 use crate::spec::Spec;
 use serde_json::json;
 
-fn desired() -> Desired {
-    let spec = Spec {
+fn spec() -> Spec {
+    Spec {
         cluster: Some("demo".into()),
         region: Some("us-east-1".into()),
         account: Some("123456789012".into()),
         ..Spec::default()
-    };
-    render::desired(&spec).unwrap()
+    }
+}
+
+fn desired() -> Desired {
+    render::desired(&spec()).unwrap()
 }
 
 fn env() -> Value {
@@ -84,6 +87,8 @@ fn healthy(d: &Desired) -> Evidence {
             role_arn: a.role_arn.clone(),
             tags: tags.clone(),
             modified_at: Some("2026-11-24T07:00:00Z".into()),
+            session_tags_disabled: false,
+            target_role_arn: None,
         });
     }
     let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind).cloned();
@@ -639,6 +644,54 @@ fn kd028_packed_policy_too_large() {
             cluster(e).operator_log = "operation error STS: AssumeRole, api error PackedPolicyTooLarge: Packed policy consumes 105% of allotted space".into()
         }),
         ["KD028"]
+    );
+}
+
+/// The default trust is scoped on the session tags, so disabling them must come with an
+/// unscoped trust: the fix says both, in order, and a stack that did only half is caught.
+#[test]
+fn kd028_fix_keeps_the_scoped_trust_assumable() {
+    let d = desired();
+    let find = |e: &Evidence| {
+        checks::run(&d, e)
+            .into_iter()
+            .find(|f| f.code == "KD028")
+            .unwrap()
+    };
+    let mut e = healthy(&d);
+    cluster(&mut e).operator_log =
+        "api error PackedPolicyTooLarge: Packed policy consumes 105% of allotted space".into();
+    let f = find(&e);
+    let fix = f.fix.unwrap();
+    assert!(
+        fix.starts_with("first kedactl up --only iam --scoped-trust false, then aws eks update-pod-identity-association --cluster-name demo --association-id a-0 --disable-session-tags"),
+        "{fix}"
+    );
+    // Tags disabled while the trust still conditions on them: the operator is locked out.
+    let mut e = healthy(&d);
+    e.observed.associations[0].session_tags_disabled = true;
+    let f = find(&e);
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[1].contains("the operator cannot assume its role"),
+        "{f:#?}"
+    );
+    // With an unscoped trust, disabling the tags is the whole fix.
+    let spec = Spec {
+        scoped_trust: false,
+        ..spec()
+    };
+    let d = render::desired(&spec).unwrap();
+    let mut e = healthy(&d);
+    cluster(&mut e).operator_log = "api error PackedPolicyTooLarge".into();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD028")
+        .unwrap();
+    assert!(
+        f.fix
+            .unwrap()
+            .starts_with("aws eks update-pod-identity-association")
     );
 }
 

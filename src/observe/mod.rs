@@ -561,6 +561,8 @@ async fn associations(
                 modified_at: a
                     .modified_at()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+                session_tags_disabled: a.disable_session_tags().unwrap_or(false),
+                target_role_arn: a.target_role_arn().map(str::to_string),
             });
         }
     }

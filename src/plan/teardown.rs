@@ -357,6 +357,8 @@ mod tests {
                 role_arn: a.role_arn.clone(),
                 tags: tags.clone(),
                 modified_at: None,
+                session_tags_disabled: false,
+                target_role_arn: None,
             });
         }
         o

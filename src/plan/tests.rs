@@ -84,6 +84,8 @@ fn converged(d: &Desired) -> Observed {
                 role_arn: a.role_arn.clone(),
                 tags: tags.clone(),
                 modified_at: None,
+                session_tags_disabled: false,
+                target_role_arn: None,
             })
             .collect(),
         keda: Some(Keda {

@@ -164,9 +164,67 @@ pub(crate) fn kd020(c: &Ctx) -> Finding {
 
 pub(crate) fn kd028(c: &Ctx) -> Finding {
     let f = F { code: "KD028" };
-    or_skip!(f, c.cluster());
-    match logs::find(c.operator_log(), &["PackedPolicyTooLarge"]) {
-        Some(line) => f.fail(vec![format!("KEDA log: {line}")], format!("aws eks update-pod-identity-association --cluster-name {} --association-id <keda-operator association> --disable-session-tags", c.d.cluster), vec![]),
-        None => f.ok("no PackedPolicyTooLarge in KEDA's recent log"),
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: no Pod Identity session tags");
+    }
+    let (ns, sa) = c.operator_sa();
+    let association = c.read_eks(true).map(|()| c.association(&ns, &sa));
+    let packed = c
+        .cluster()
+        .ok()
+        .and_then(|_| logs::find(c.operator_log(), &["PackedPolicyTooLarge"]));
+    // The scoped trust conditions on the very tags `--disable-session-tags` stops: the two
+    // must change together or the operator cannot assume its role at all.
+    let (role, scoped) = match c.operator_role {
+        Some(r) => {
+            let seen = c
+                .read_role(&r.name)
+                .ok()
+                .and(c.e.observed.roles.get(&r.name));
+            let trust = seen.map_or(&r.trust.body, |s| &s.trust);
+            (
+                r.name.as_str(),
+                trust.to_string().contains("aws:RequestTag/"),
+            )
+        }
+        None => ("keda-operator", false),
+    };
+    let id = match &association {
+        Ok(Some(a)) => a.id.clone(),
+        _ => "<keda-operator association>".into(),
+    };
+    let disable = format!(
+        "aws eks update-pod-identity-association --cluster-name {} --association-id {id} --disable-session-tags",
+        c.d.cluster
+    );
+    let unscope = "kedactl up --only iam --scoped-trust false";
+    if let Ok(Some(a)) = &association
+        && a.session_tags_disabled
+        && scoped
+    {
+        return f.fail(
+            vec![
+                format!("association {} for {ns}/{sa} has session tags disabled", a.id),
+                format!("the trust of {role} conditions on aws:RequestTag/… session tags, which EKS then does not send: the operator cannot assume its role"),
+            ],
+            format!("{unscope} (a trust without tag conditions), or send the tags again: aws eks update-pod-identity-association --cluster-name {} --association-id {} --no-disable-session-tags", c.d.cluster, a.id),
+            vec![],
+        );
+    }
+    match (packed, scoped) {
+        (Some(line), true) => f.fail(
+            vec![
+                format!("KEDA log: {line}"),
+                format!("the trust of {role} conditions on the session tags: disabling them alone would lock the operator out"),
+            ],
+            format!("first {unscope}, then {disable}"),
+            vec![],
+        ),
+        (Some(line), false) => f.fail(vec![format!("KEDA log: {line}")], disable, vec![]),
+        (None, _) => match (c.cluster(), association) {
+            (Err(why), _) => f.skip(format!("KEDA's log was not read: {why}")),
+            (Ok(_), Err(why)) => f.skip(format!("the association was not read: {why}")),
+            (Ok(_), Ok(_)) => f.ok("no PackedPolicyTooLarge in KEDA's recent log, and the trust matches the association's session tags"),
+        },
     }
 }
