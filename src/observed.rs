@@ -90,6 +90,12 @@ pub struct Role {
     /// ARNs of attached managed policies (must be detached before the role can be deleted).
     #[serde(default)]
     pub attached: Vec<String>,
+    /// The default version of each attached policy and of the boundary, by ARN.
+    #[serde(default)]
+    pub managed: BTreeMap<String, Value>,
+    /// The permissions boundary's ARN: what the role may do at most.
+    #[serde(default)]
+    pub boundary: Option<String>,
     #[serde(default)]
     pub tags: Tags,
 }

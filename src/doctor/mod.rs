@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 pub mod checks;
+pub mod conditions;
 pub mod gather;
 pub mod guard;
 pub mod logs;

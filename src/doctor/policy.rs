@@ -2,9 +2,10 @@
 //! (moto and many accounts do not answer the policy simulator, and the simulator ignores trust
 //! policies): does this policy allow this action on this resource, and does this trust policy
 //! let this principal do this. Explicit Deny wins; wildcards `*` and `?`; actions match
-//! case-insensitively. Conditions are not evaluated (they only narrow an Allow), so an Allow
-//! under a condition is reported as an Allow, and the evidence shows the statement.
+//! case-insensitively. Conditions are evaluated against the request kedactl can describe
+//! (`conditions::Context`); one that depends on what it cannot know makes the answer Unknown.
 
+use super::conditions::{self, Context, Outcome};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,108 @@ pub enum Decision {
     Deny,
     /// Nothing matched.
     Implicit,
+    /// A statement that would decide depends on a condition kedactl cannot evaluate.
+    Unknown,
+}
+
+/// A decision with the statement that made it and, when not an Allow, why, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// `statement DenyAll` (its Sid, else its position), prefixed `policy NAME, ` across policies.
+    pub by: Option<String>,
+    /// What stopped an Allow, or the condition key that is unknown.
+    pub why: Option<String>,
+}
+
+impl Verdict {
+    fn implicit() -> Self {
+        Verdict {
+            decision: Decision::Implicit,
+            by: None,
+            why: None,
+        }
+    }
+
+    /// "Deny in policy deny-sqs, statement DenyAll" and the like, for evidence.
+    pub fn describe(&self) -> String {
+        let what = match self.decision {
+            Decision::Allow => "allowed",
+            Decision::Deny => "denied",
+            Decision::Implicit => "not allowed by any statement",
+            Decision::Unknown => "unknown",
+        };
+        let mut out = what.to_string();
+        if let Some(by) = &self.by {
+            out.push_str(&format!(" ({by})"));
+        }
+        if let Some(why) = &self.why {
+            out.push_str(&format!(": {why}"));
+        }
+        out
+    }
+}
+
+/// `statement <Sid>`, or its position when it has none.
+fn name(s: &Value, i: usize) -> String {
+    match s["Sid"].as_str().filter(|sid| !sid.is_empty()) {
+        Some(sid) => format!("statement {sid}"),
+        None => format!("statement #{}", i + 1),
+    }
+}
+
+/// Fold the statements that apply (by action, resource, principal), each with its name, into a
+/// verdict: a Deny wins; a Deny that may apply makes it Unknown; then an Allow; then an Allow
+/// that may apply (Unknown); else Implicit, with the first Allow whose condition failed.
+fn decide<'a>(applying: impl Iterator<Item = (String, &'a Value)>, ctx: &Context) -> Verdict {
+    let unknowable = |key: &str| format!("it depends on {key}, which kedactl cannot know");
+    let (mut allow, mut deny_maybe, mut allow_maybe, mut missed) = (None, None, None, None);
+    for (by, s) in applying {
+        match (
+            s["Effect"].as_str(),
+            conditions::evaluate(&s["Condition"], ctx),
+        ) {
+            (Some("Deny"), Outcome::Match) => {
+                return Verdict {
+                    decision: Decision::Deny,
+                    by: Some(by),
+                    why: None,
+                };
+            }
+            (Some("Deny"), Outcome::Unknown(key)) => {
+                deny_maybe.get_or_insert((by, format!("a Deny {}", unknowable(&key))));
+            }
+            (Some("Allow"), Outcome::Match) => {
+                allow.get_or_insert(by);
+            }
+            (Some("Allow"), Outcome::Unknown(key)) => {
+                allow_maybe.get_or_insert((by, unknowable(&key)));
+            }
+            (Some("Allow"), Outcome::NoMatch(reason)) => {
+                missed.get_or_insert((by, reason));
+            }
+            _ => {}
+        }
+    }
+    let verdict = |decision, (by, why): (String, String)| Verdict {
+        decision,
+        by: Some(by),
+        why: Some(why),
+    };
+    if let Some(d) = deny_maybe {
+        return verdict(Decision::Unknown, d);
+    }
+    if let Some(by) = allow {
+        return Verdict {
+            decision: Decision::Allow,
+            by: Some(by),
+            why: None,
+        };
+    }
+    if let Some(a) = allow_maybe {
+        return verdict(Decision::Unknown, a);
+    }
+    missed.map_or_else(Verdict::implicit, |m| verdict(Decision::Implicit, m))
 }
 
 /// A string or a list of strings, as IAM allows either.
@@ -80,41 +183,30 @@ fn resource_matches(s: &Value, resource: &str) -> bool {
         .any(|p| wildcard(p, resource))
 }
 
-/// An identity policy's decision for `action` on `resource`.
-pub fn evaluate(doc: &Value, action: &str, resource: &str) -> Decision {
-    let mut allowed = false;
-    for s in statements(doc) {
-        if !action_matches(s, action) || !resource_matches(s, resource) {
-            continue;
-        }
-        match s["Effect"].as_str() {
-            Some("Deny") => return Decision::Deny,
-            Some("Allow") => allowed = true,
-            _ => {}
-        }
-    }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::Implicit
-    }
+/// An identity policy's verdict for `action` on `resource`.
+pub fn evaluate(doc: &Value, action: &str, resource: &str, ctx: &Context) -> Verdict {
+    evaluate_all([("", doc)], action, resource, ctx)
 }
 
-/// Several identity policies together (a role's inline policies).
+/// Several identity policies together (a role's inline and managed policies, by name), as IAM
+/// pools their statements.
 pub fn evaluate_all<'a>(
-    docs: impl IntoIterator<Item = &'a Value>,
+    docs: impl IntoIterator<Item = (&'a str, &'a Value)>,
     action: &str,
     resource: &str,
-) -> Decision {
-    let mut out = Decision::Implicit;
-    for d in docs {
-        match evaluate(d, action, resource) {
-            Decision::Deny => return Decision::Deny,
-            Decision::Allow => out = Decision::Allow,
-            Decision::Implicit => {}
-        }
-    }
-    out
+    ctx: &Context,
+) -> Verdict {
+    let applying = docs.into_iter().flat_map(|(policy, doc)| {
+        statements(doc)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| action_matches(s, action) && resource_matches(s, resource))
+            .map(move |(i, s)| match policy {
+                "" => (name(s, i), s),
+                p => (format!("policy {p}, {}", name(s, i)), s),
+            })
+    });
+    decide(applying, ctx)
 }
 
 /// Who a trust statement names.
@@ -156,38 +248,38 @@ pub struct Trust {
     pub decision: Decision,
     /// Allowed only through the account root: the principal's own identity policy must allow too.
     pub via_account: bool,
+    pub verdict: Verdict,
 }
 
-pub fn trusts(doc: &Value, p: Principal, action: &str) -> Trust {
-    let mut out = Trust {
-        decision: Decision::Implicit,
-        via_account: false,
-    };
-    for s in statements(doc) {
-        if !action_matches(s, action) {
-            continue;
-        }
-        let Some(via_account) = principal_matches(s, p) else {
-            continue;
+pub fn trusts(doc: &Value, p: Principal, action: &str, ctx: &Context) -> Trust {
+    let all = statements(doc);
+    let applying: Vec<(usize, &Value, bool)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| action_matches(s, action))
+        .filter_map(|(i, s)| principal_matches(s, p).map(|via| (i, *s, via)))
+        .collect();
+    // A direct grant beats one through the account: decide on the direct statements first.
+    let direct = decide(
+        applying
+            .iter()
+            .filter(|(_, _, via)| !via)
+            .map(|(i, s, _)| (name(s, *i), *s)),
+        ctx,
+    );
+    if matches!(direct.decision, Decision::Allow | Decision::Deny) {
+        return Trust {
+            decision: direct.decision,
+            via_account: false,
+            verdict: direct,
         };
-        match s["Effect"].as_str() {
-            Some("Deny") => {
-                return Trust {
-                    decision: Decision::Deny,
-                    via_account: false,
-                };
-            }
-            // A direct grant beats one through the account.
-            Some("Allow") if out.decision != Decision::Allow || !via_account => {
-                out = Trust {
-                    decision: Decision::Allow,
-                    via_account,
-                };
-            }
-            _ => {}
-        }
     }
-    out
+    let verdict = decide(applying.iter().map(|(i, s, _)| (name(s, *i), *s)), ctx);
+    Trust {
+        decision: verdict.decision,
+        via_account: verdict.decision == Decision::Allow,
+        verdict,
+    }
 }
 
 /// Unique role IDs (`AROA…`) in a trust policy: what IAM shows once a named role was deleted.
@@ -228,33 +320,77 @@ mod tests {
         assert!(!wildcard("a", ""));
     }
 
+    fn none() -> Context {
+        Context::default()
+    }
+
     #[test]
     fn explicit_deny_wins_and_actions_ignore_case() {
         let allow = json!({"Statement": [{"Effect": "Allow", "Action": ["SQS:GetQueueAttributes"], "Resource": Q}]});
+        let d = |doc: &Value, a: &str, r: &str| evaluate(doc, a, r, &none()).decision;
+        assert_eq!(d(&allow, "sqs:getqueueattributes", Q), Decision::Allow);
+        assert_eq!(d(&allow, "sqs:ReceiveMessage", Q), Decision::Implicit);
         assert_eq!(
-            evaluate(&allow, "sqs:getqueueattributes", Q),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate(&allow, "sqs:ReceiveMessage", Q),
-            Decision::Implicit
-        );
-        assert_eq!(
-            evaluate(
+            d(
                 &allow,
                 "sqs:GetQueueAttributes",
                 "arn:aws:sqs:us-east-1:123456789012:other"
             ),
             Decision::Implicit
         );
-        let deny = json!({"Statement": {"Effect": "Deny", "NotAction": "sqs:SendMessage", "Resource": "*"}});
-        assert_eq!(
-            evaluate_all([&allow, &deny], "sqs:GetQueueAttributes", Q),
-            Decision::Deny
+        let deny = json!({"Statement": {"Sid": "DenyAll", "Effect": "Deny", "NotAction": "sqs:SendMessage", "Resource": "*"}});
+        let v = evaluate_all(
+            [("read", &allow), ("deny-sqs", &deny)],
+            "sqs:GetQueueAttributes",
+            Q,
+            &none(),
         );
+        assert_eq!(v.decision, Decision::Deny);
+        assert_eq!(v.describe(), "denied (policy deny-sqs, statement DenyAll)");
         assert_eq!(
-            evaluate_all([&allow, &deny], "sqs:SendMessage", Q),
+            evaluate_all(
+                [("read", &allow), ("deny-sqs", &deny)],
+                "sqs:SendMessage",
+                Q,
+                &none()
+            )
+            .decision,
             Decision::Implicit
+        );
+    }
+
+    #[test]
+    fn conditions_decide_and_unknowns_are_never_an_allow() {
+        let scoped = json!({"Statement": [{"Sid": "ThisTeam", "Effect": "Allow", "Action": "sqs:*", "Resource": Q,
+            "Condition": {"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "keda"}}}]});
+        let keda = Context::default().set("aws:PrincipalTag/kubernetes-namespace", &["keda"]);
+        let other = Context::default().set("aws:PrincipalTag/kubernetes-namespace", &["other"]);
+        assert_eq!(
+            evaluate(&scoped, "sqs:GetQueueAttributes", Q, &keda).decision,
+            Decision::Allow
+        );
+        let v = evaluate(&scoped, "sqs:GetQueueAttributes", Q, &other);
+        assert_eq!(v.decision, Decision::Implicit);
+        assert_eq!(
+            v.describe(),
+            "not allowed by any statement (statement ThisTeam): StringEquals aws:PrincipalTag/kubernetes-namespace wants keda, the request has other"
+        );
+        let v = evaluate(&scoped, "sqs:GetQueueAttributes", Q, &none());
+        assert_eq!(v.decision, Decision::Unknown);
+        assert!(
+            v.describe()
+                .contains("depends on aws:PrincipalTag/kubernetes-namespace"),
+            "{}",
+            v.describe()
+        );
+        // A Deny that may apply outranks a definite Allow.
+        let both = json!({"Statement": [
+            {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+            {"Sid": "OffHours", "Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}}
+        ]});
+        assert_eq!(
+            evaluate(&both, "sqs:GetQueueAttributes", Q, &none()).decision,
+            Decision::Unknown
         );
     }
 
@@ -265,24 +401,22 @@ mod tests {
             {"Effect": "Allow", "Principal": {"AWS": OP}, "Action": "sts:AssumeRole"}
         ]});
         let svc = Principal::Service("pods.eks.amazonaws.com");
+        let t = |doc: &Value, p, a: &str| trusts(doc, p, a, &none());
+        assert_eq!(t(&trust, svc, "sts:TagSession").decision, Decision::Allow);
         assert_eq!(
-            trusts(&trust, svc, "sts:TagSession").decision,
+            t(&trust, Principal::Aws(OP), "sts:AssumeRole").decision,
             Decision::Allow
         );
         assert_eq!(
-            trusts(&trust, Principal::Aws(OP), "sts:AssumeRole").decision,
-            Decision::Allow
-        );
-        assert_eq!(
-            trusts(&trust, Principal::Aws(OP), "sts:TagSession").decision,
+            t(&trust, Principal::Aws(OP), "sts:TagSession").decision,
             Decision::Implicit
         );
         let root = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:*"}});
-        let t = trusts(&root, Principal::Aws(OP), "sts:AssumeRole");
-        assert_eq!((t.decision, t.via_account), (Decision::Allow, true));
+        let r = t(&root, Principal::Aws(OP), "sts:AssumeRole");
+        assert_eq!((r.decision, r.via_account), (Decision::Allow, true));
         let other = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}});
         assert_eq!(
-            trusts(&other, Principal::Aws(OP), "sts:AssumeRole").decision,
+            t(&other, Principal::Aws(OP), "sts:AssumeRole").decision,
             Decision::Implicit
         );
         let stale = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "AROAEXAMPLEID123"}, "Action": "sts:AssumeRole"}});

@@ -62,6 +62,8 @@ fn healthy(d: &Desired) -> Evidence {
                     .map(|p| (p.name.clone(), p.body.clone()))
                     .collect(),
                 attached: vec![],
+                managed: Default::default(),
+                boundary: None,
                 tags: tags.clone(),
             },
         );
@@ -438,14 +440,112 @@ fn kd015_identity_cannot_read_the_queue() {
         }),
         ["KD015"]
     );
-    // Only managed policies, which are not read: a warning, not a failure.
-    assert_eq!(
-        flagged(|e, _| {
-            let r = e.observed.roles.get_mut("keda-identity").unwrap();
-            r.inline.clear();
-            r.attached = vec!["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess".into()];
-        }),
-        [("KD015", Status::Warn)]
+    // A managed policy that grants it is read and counts.
+    assert!(fails(|e, _| {
+        let r = e.observed.roles.get_mut("keda-identity").unwrap();
+        r.inline.clear();
+        let arn = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess".to_string();
+        r.managed.insert(arn.clone(), json!({"Statement": [{"Effect": "Allow", "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueues"], "Resource": "*"}]}));
+        r.attached = vec![arn];
+    })
+    .is_empty());
+}
+
+/// The finding for one code on the healthy stack with one fault.
+fn finding(code: &str, fault: impl FnOnce(&mut Evidence, &Desired)) -> Finding {
+    let d = desired();
+    let mut e = healthy(&d);
+    fault(&mut e, &d);
+    checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == code)
+        .unwrap()
+}
+
+#[test]
+fn a_deny_in_an_attached_managed_policy_is_named_with_its_sid() {
+    let f = finding("KD015", |e, _| {
+        let r = e.observed.roles.get_mut("keda-identity").unwrap();
+        let arn = "arn:aws:iam::123456789012:policy/deny-sqs".to_string();
+        r.managed.insert(arn.clone(), json!({"Statement": [{"Sid": "DenyAll", "Effect": "Deny", "Action": "sqs:*", "Resource": "*"}]}));
+        r.attached = vec![arn];
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("denied (policy deny-sqs, statement DenyAll)"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_permissions_boundary_without_sqs_stops_the_queue_read() {
+    let f = finding("KD015", |e, _| {
+        let r = e.observed.roles.get_mut("keda-identity").unwrap();
+        let arn = "arn:aws:iam::123456789012:policy/dev-boundary".to_string();
+        r.managed.insert(arn.clone(), json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}]}));
+        r.boundary = Some(arn);
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("permissions boundary dev-boundary")
+            && f.evidence[0].contains("the boundary does not allow sqs:GetQueueAttributes"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_deny_in_the_operators_own_policy_is_reported_as_that() {
+    let f = finding("KD012", |e, _| {
+        let r = e.observed.roles.get_mut("keda-operator").unwrap();
+        r.inline.insert("guardrail".into(), json!({"Statement": [{"Sid": "NoChaining", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}]}));
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("keda-operator's policies deny sts:AssumeRole")
+            && f.evidence[0].contains("policy guardrail, statement NoChaining")
+            && !f.evidence[0].contains("account root"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_trust_scoped_to_another_service_account_is_caught_with_both_values() {
+    let f = finding("KD008", |e, _| {
+        let trust = trust_of(e, "keda-identity");
+        for s in trust["Statement"].as_array_mut().unwrap() {
+            if let Some(c) = s["Condition"]["StringEquals"].as_object_mut() {
+                c.insert(
+                    "aws:RequestTag/kubernetes-service-account".into(),
+                    json!("q-reader"),
+                );
+            }
+        }
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence.iter().any(|e| e
+            .contains("does not let pods of security/my-sqs-read-msgs sts:AssumeRole")
+            && e.contains("wants q-reader, the request has my-sqs-read-msgs")),
+        "{f:#?}"
+    );
+    // A condition on what kedactl cannot know is a warning naming the key, never a pass.
+    let f = finding("KD008", |e, _| {
+        let trust = trust_of(e, "keda-identity");
+        for s in trust["Statement"].as_array_mut().unwrap() {
+            if let Some(c) = s["Condition"]["StringEquals"].as_object_mut() {
+                c.insert(
+                    "aws:RequestTag/kubernetes-pod-name".into(),
+                    json!("q-read-0"),
+                );
+            }
+        }
+    });
+    assert_eq!(f.status, Status::Warn, "{f:#?}");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("aws:RequestTag/kubernetes-pod-name")),
+        "{f:#?}"
     );
 }
 

@@ -334,21 +334,71 @@ async fn role(aws: &Aws, name: &str) -> Result<Read<Role>, CallError> {
             Read::Failed(e) => return Ok(Read::Failed(e)),
         }
     }
+    let attached: Vec<String> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|a| a.policy_arn().map(str::to_string))
+        .collect();
+    let boundary = r
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn())
+        .map(str::to_string);
+    // Managed policies and the boundary decide too: read each one's default version.
+    let managed = try_join_all(
+        attached
+            .iter()
+            .chain(&boundary)
+            .map(|arn| managed_policy(aws, arn, name)),
+    )
+    .await?;
+    let mut documents = BTreeMap::new();
+    for (arn, doc) in attached.iter().chain(&boundary).zip(managed) {
+        match doc {
+            Read::Found(d) => {
+                documents.insert(arn.clone(), d);
+            }
+            Read::Missing => {}
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
+        }
+    }
     Ok(Read::Found(Role {
         arn: r.arn().to_string(),
         trust: decode_policy(r.assume_role_policy_document().unwrap_or("{}")),
         inline,
-        attached: attached
-            .attached_policies()
-            .iter()
-            .filter_map(|a| a.policy_arn().map(str::to_string))
-            .collect(),
+        attached,
+        managed: documents,
+        boundary,
         tags: tags
             .tags()
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
     }))
+}
+
+/// A managed policy's default version (GetPolicy, then GetPolicyVersion), as used by `role`.
+async fn managed_policy(aws: &Aws, arn: &str, role: &str) -> Result<Read<Value>, CallError> {
+    let resource = format!("managed policy {arn} of IAM role {role}");
+    let got = aws.iam.get_policy().policy_arn(arn).send().await;
+    let policy = found!(read(got, "GetPolicy", &resource, |e| e
+        .is_no_such_entity_exception()));
+    let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
+        return Ok(Read::Missing);
+    };
+    let got = aws
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await;
+    let v = found!(read(got, "GetPolicyVersion", &resource, |e| e
+        .is_no_such_entity_exception()));
+    Ok(match v.policy_version().and_then(|v| v.document()) {
+        Some(doc) => Read::Found(decode_policy(doc)),
+        None => Read::Missing,
+    })
 }
 
 async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {

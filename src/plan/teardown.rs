@@ -329,6 +329,8 @@ mod tests {
                 trust: r.trust.body.clone(),
                 inline,
                 attached: vec![],
+                managed: Default::default(),
+                boundary: None,
                 tags: tags.clone(),
             };
             o.roles.insert(r.name.clone(), role);

@@ -42,6 +42,8 @@ fn converged(d: &Desired) -> Observed {
                         .map(|p| (p.name.clone(), p.body.clone()))
                         .collect(),
                     attached: vec![],
+                    managed: Default::default(),
+                    boundary: None,
                     tags: tags.clone(),
                 };
                 (r.name.clone(), role)

@@ -8,43 +8,61 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
         return f.na("IRSA mode: roles trust the cluster's OIDC provider");
     }
     or_skip!(f, c.read_roles());
-    let mut evidence = Vec::new();
-    let mut repairs = Vec::new();
+    let (mut evidence, mut unknown, mut repairs) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = Vec::new();
     for a in &c.d.associations {
-        if seen.contains(&a.role) {
-            continue;
+        if !seen.contains(&a.role) {
+            seen.push(a.role.clone());
         }
-        seen.push(a.role.clone());
         let Some(role) = c.e.observed.roles.get(&a.role) else {
-            evidence.push(format!("IAM role {} does not exist", a.role));
-            repairs.push(Repair::Converge(format!("iam:role/{}", a.role)));
+            if !evidence
+                .iter()
+                .any(|e: &String| e.starts_with(&format!("IAM role {} ", a.role)))
+            {
+                evidence.push(format!("IAM role {} does not exist", a.role));
+                repairs.push(Repair::Converge(format!("iam:role/{}", a.role)));
+            }
             continue;
         };
+        // What EKS presents for this association's pods: its tags and the cluster.
+        let request = c.pod_request(&a.namespace, &a.service_account);
         for action in ["sts:AssumeRole", "sts:TagSession"] {
-            if policy::trusts(&role.trust, Principal::Service(POD_IDENTITY), action).decision
-                != Decision::Allow
-            {
-                evidence.push(format!(
-                    "trust of {} does not allow {POD_IDENTITY} {action}: {}",
-                    a.role, role.trust
-                ));
-                repairs.push(Repair::Converge(format!("iam:role/{}", a.role)));
+            let t = policy::trusts(
+                &role.trust,
+                Principal::Service(POD_IDENTITY),
+                action,
+                &request,
+            );
+            let line = format!(
+                "trust of {} does not let pods of {}/{} {action}: {}",
+                a.role,
+                a.namespace,
+                a.service_account,
+                t.verdict.describe()
+            );
+            match t.decision {
+                Decision::Allow => {}
+                Decision::Unknown => unknown.push(line),
+                _ => {
+                    evidence.push(line);
+                    repairs.push(Repair::Converge(format!("iam:role/{}", a.role)));
+                }
             }
         }
     }
-    if evidence.is_empty() {
+    let fix = "kedactl up --only iam (puts the canonical trust statement back)";
+    if evidence.is_empty() && unknown.is_empty() {
         return f.ok(format!(
-            "{} trust {POD_IDENTITY} for sts:AssumeRole and sts:TagSession",
+            "{} trust {POD_IDENTITY} for sts:AssumeRole and sts:TagSession from their service accounts",
             seen.join(", ")
         ));
     }
+    if evidence.is_empty() {
+        return f.warn(unknown, fix);
+    }
     repairs.dedup();
-    f.fail(
-        evidence,
-        "kedactl up --only iam (puts the canonical trust statement back)",
-        repairs,
-    )
+    evidence.extend(unknown);
+    f.fail(evidence, fix, repairs)
 }
 
 pub(crate) fn kd010(c: &Ctx) -> Finding {
@@ -65,16 +83,39 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
     let mut evidence = Vec::new();
-    let via_account =
-        policy::trusts(&role.trust, Principal::Aws(&op.arn), "sts:AssumeRole").via_account;
-    let own = policy::evaluate_all(op_seen.inline.values(), "sts:AssumeRole", &role.arn);
-    if own == Decision::Deny
-        || (via_account && own != Decision::Allow && op_seen.attached.is_empty())
-    {
-        evidence.push(format!(
-            "{}'s inline policies do not allow sts:AssumeRole on {} (trust names the account root)",
-            op.name, role.arn
-        ));
+    let session = c.operator_session(&op.arn);
+    let via_account = policy::trusts(
+        &role.trust,
+        Principal::Aws(&op.arn),
+        "sts:AssumeRole",
+        &session,
+    )
+    .via_account;
+    let own = c.permits(op_seen, "sts:AssumeRole", &role.arn, &session);
+    let mut unknown = false;
+    match own.decision {
+        // A Deny stops the chain whatever the trust says.
+        Decision::Deny => evidence.push(format!(
+            "{}'s policies deny sts:AssumeRole on {}: {}",
+            op.name,
+            role.arn,
+            own.describe()
+        )),
+        // Through the account root, the operator's own policies must allow it.
+        Decision::Implicit if via_account => evidence.push(format!(
+            "{name}'s trust names the account root, so {}'s own policies must allow sts:AssumeRole on it, and they do not: {}",
+            op.name,
+            own.describe()
+        )),
+        Decision::Unknown if via_account => {
+            unknown = true;
+            evidence.push(format!(
+                "{name}'s trust names the account root; whether {}'s policies allow sts:AssumeRole on it is {}",
+                op.name,
+                own.describe()
+            ));
+        }
+        _ => {}
     }
     if let Some(d) = c.simulated(&op.arn, "sts:AssumeRole", &role.arn)
         && d != "allowed"
@@ -90,6 +131,15 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
         } else {
             format!("{name}'s trust names {} directly", op.name)
         });
+    }
+    if unknown && evidence.len() == 1 {
+        return f.warn(
+            evidence,
+            format!("check the condition named above on {}'s policies", op.name),
+        );
+    }
+    if own.decision == Decision::Deny {
+        return f.fail(evidence, format!("remove or narrow the Deny ({}) on {}; kedactl does not edit policies it did not write", own.by.as_deref().unwrap_or("?"), op.name), vec![]);
     }
     f.fail(evidence, format!("kedactl up --only iam (puts kedactl-assume-identity on {}: sts:AssumeRole and sts:TagSession on {})", op.name, role.arn), vec![Repair::Converge(format!("iam:role/{}/policy", op.name))])
 }
@@ -137,21 +187,19 @@ pub(crate) fn kd015(c: &Ctx) -> Finding {
     let action = "sqs:GetQueueAttributes";
     let mut evidence = Vec::new();
     let mut warn_only = false;
-    match policy::evaluate_all(role.inline.values(), action, &q.arn) {
+    let session = c.operator_session(&role.arn);
+    let own = c.permits(role, action, &q.arn, &session);
+    match own.decision {
         Decision::Allow => {}
-        Decision::Deny => evidence.push(format!(
-            "{name}'s inline policies deny {action} on {}",
-            q.arn
-        )),
-        Decision::Implicit if role.attached.is_empty() => evidence.push(format!(
-            "no policy of {name} allows {action} on {} (inline: {})",
-            q.arn,
-            role.inline.keys().cloned().collect::<Vec<_>>().join(", ")
-        )),
-        Decision::Implicit => {
+        Decision::Unknown => {
             warn_only = true;
-            evidence.push(format!("no inline policy of {name} allows {action} on {}; managed policies {} were not evaluated", q.arn, role.attached.join(", ")));
+            evidence.push(format!("{name} {action} on {}: {}", q.arn, own.describe()));
         }
+        _ => evidence.push(format!(
+            "{name} may not {action} on {}: {}",
+            q.arn,
+            own.describe()
+        )),
     }
     if let Some(qp) =
         c.e.observed
@@ -161,7 +209,13 @@ pub(crate) fn kd015(c: &Ctx) -> Finding {
         && let Ok(doc) = serde_json::from_str::<Value>(qp)
         && policy::statements(&doc).iter().any(|s| {
             s["Effect"] == "Deny"
-                && policy::evaluate(&serde_json::json!({"Statement": [s]}), action, &q.arn)
+                && policy::evaluate(
+                    &serde_json::json!({"Statement": [s]}),
+                    action,
+                    &q.arn,
+                    &session,
+                )
+                .decision
                     == Decision::Deny
         })
     {
@@ -210,7 +264,9 @@ pub(crate) fn kd016(c: &Ctx) -> Finding {
     let Some(seen) = c.e.observed.roles.get(&op.name) else {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
-    if policy::evaluate_all(seen.inline.values(), "sqs:GetQueueAttributes", &q.arn)
+    let session = c.operator_session(&op.arn);
+    if c.permits(seen, "sqs:GetQueueAttributes", &q.arn, &session)
+        .decision
         == Decision::Allow
     {
         return f.ok(format!("{} may read {}", op.name, q.name));

@@ -1,14 +1,23 @@
 //! One pure function per failure mode: evidence in, a finding out. The shared context and
 //! helpers live here; the checks, one file per layer, are registered in `catalogue.rs`.
 
+use super::conditions::Context;
 use super::logs::{self, Refused};
-use super::policy::{self, Decision, Principal};
+use super::policy::{self, Decision, Principal, Verdict};
 use super::{ClusterEvidence, Evidence, Finding, Repair, Status, catalogue};
 use crate::cluster::rollout::{self, CREDENTIALS_URI, TOKEN_FILE};
 use crate::render::{Desired, RolePurpose};
 use serde_json::Value;
 
 const POD_IDENTITY: &str = "pods.eks.amazonaws.com";
+/// The session tags EKS Pod Identity sets (pod-id-abac); the pod's name and uid vary per pod.
+const POD_TAGS: [&str; 4] = [
+    "eks-cluster-arn",
+    "eks-cluster-name",
+    "kubernetes-namespace",
+    "kubernetes-service-account",
+];
+const POD_TAGS_PER_POD: [&str; 2] = ["kubernetes-pod-name", "kubernetes-pod-uid"];
 
 /// What the checks share: the config's intent, what was seen, and the names in play.
 pub(crate) struct Ctx<'a> {
@@ -187,6 +196,111 @@ impl<'a> Ctx<'a> {
     }
 }
 
+impl Ctx<'_> {
+    /// The Pod Identity tags of a pod of `ns/sa`, as `<prefix><tag>` keys (none when the
+    /// association disables session tags).
+    fn with_pod_tags(&self, ctx: Context, prefix: &str, ns: &str, sa: &str) -> Context {
+        let disabled = self
+            .association(ns, sa)
+            .is_some_and(|a| a.session_tags_disabled);
+        let mut ctx = ctx.absent(prefix);
+        if disabled {
+            return ctx;
+        }
+        let cluster_arn = self.d.target.cluster_arn(&self.d.cluster);
+        let values = [cluster_arn.as_str(), self.d.cluster.as_str(), ns, sa];
+        for (tag, value) in POD_TAGS.iter().zip(values) {
+            ctx = ctx.set(&format!("{prefix}{tag}"), &[value]);
+        }
+        for tag in POD_TAGS_PER_POD {
+            ctx = ctx.unknowable(&format!("{prefix}{tag}"));
+        }
+        ctx
+    }
+
+    /// What EKS presents when a pod of `ns/sa` assumes its role (the service principal
+    /// pods.eks.amazonaws.com: request tags, and the cluster as the source).
+    fn pod_request(&self, ns: &str, sa: &str) -> Context {
+        let base = Context::default()
+            .set(
+                "aws:SourceAccount",
+                &[self.d.target.account_or_placeholder()],
+            )
+            .set(
+                "aws:SourceArn",
+                &[&self.d.target.cluster_arn(&self.d.cluster)],
+            )
+            .absent("aws:PrincipalTag/");
+        self.with_pod_tags(base, "aws:RequestTag/", ns, sa)
+    }
+
+    /// A session of `role_arn` that began as the keda-operator's pod: Pod Identity's tags are
+    /// transitive, so they are the session's principal tags, also after chaining.
+    fn operator_session(&self, role_arn: &str) -> Context {
+        let (ns, sa) = self.operator_sa();
+        let base = Context::default()
+            .set("aws:PrincipalArn", &[role_arn])
+            .set(
+                "aws:PrincipalAccount",
+                &[self.d.target.account_or_placeholder()],
+            )
+            .absent("aws:SourceAccount")
+            .absent("aws:SourceArn");
+        self.with_pod_tags(base, "aws:PrincipalTag/", &ns, &sa)
+    }
+
+    /// What a role's own policies (inline and managed) allow, within its permissions boundary.
+    fn permits(
+        &self,
+        role: &crate::observed::Role,
+        action: &str,
+        resource: &str,
+        ctx: &Context,
+    ) -> Verdict {
+        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+        let docs: Vec<(String, &Value)> = role
+            .inline
+            .iter()
+            .map(|(n, d)| (n.clone(), d))
+            .chain(
+                role.attached
+                    .iter()
+                    .filter_map(|arn| role.managed.get(arn).map(|d| (short(arn), d))),
+            )
+            .collect();
+        let own = policy::evaluate_all(
+            docs.iter().map(|(n, d)| (n.as_str(), *d)),
+            action,
+            resource,
+            ctx,
+        );
+        let Some(boundary) = &role.boundary else {
+            return own;
+        };
+        if own.decision == Decision::Deny {
+            return own;
+        }
+        let Some(doc) = role.managed.get(boundary) else {
+            return Verdict {
+                decision: Decision::Unknown,
+                by: Some(format!("permissions boundary {}", short(boundary))),
+                why: Some("the boundary was not read".into()),
+            };
+        };
+        let name = format!("boundary {}", short(boundary));
+        let limit = policy::evaluate_all([(name.as_str(), doc)], action, resource, ctx);
+        match limit.decision {
+            Decision::Allow => own,
+            Decision::Implicit => Verdict {
+                decision: Decision::Implicit,
+                by: Some(format!("permissions boundary {}", short(boundary))),
+                why: Some(format!("the boundary does not allow {action}")),
+            },
+            _ => limit,
+        }
+    }
+}
+
 /// The value, or return the check as skipped with the reason.
 macro_rules! or_skip {
     ($f:expr, $r:expr) => {
@@ -346,7 +460,12 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
                 .unwrap_or_else(|| "no operator role in the config".into()),
         );
     };
-    let t = policy::trusts(&role.trust, Principal::Aws(&op.arn), action);
+    let t = policy::trusts(
+        &role.trust,
+        Principal::Aws(&op.arn),
+        action,
+        &c.operator_session(&op.arn),
+    );
     let refused = c.refusals().into_iter().find(
         |r| matches!(r, Refused::OperatorRole { action: a, .. } if a.eq_ignore_ascii_case(action)),
     );
@@ -358,13 +477,44 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         };
         return f.ok(format!("trust of {name} allows {} {action}{via}", op.name));
     }
-    let mut evidence = vec![format!("trust of {name}: {}", role.trust)];
+    let mut evidence = vec![trust_evidence(
+        &role.trust,
+        &name,
+        &op.name,
+        &op.arn,
+        action,
+        &t,
+    )];
     evidence.extend(refused.map(|r| r.evidence()));
+    if t.decision == Decision::Unknown && evidence.len() == 1 {
+        return f.warn(evidence, logs::fix::trust(&op.arn, action, &name));
+    }
     f.fail(
         evidence,
         logs::fix::trust(&op.arn, action, &name),
         vec![Repair::Converge(format!("iam:role/{name}"))],
     )
+}
+
+/// Why a trust does not let `who` do `action`, in words, with the deciding statement beside it.
+fn trust_evidence(
+    trust: &Value,
+    role: &str,
+    who: &str,
+    who_arn: &str,
+    action: &str,
+    t: &policy::Trust,
+) -> String {
+    let statements = policy::quote(trust, who_arn);
+    let said = match (&t.verdict.by, statements.is_empty()) {
+        (None, true) => format!("no statement names {who}"),
+        _ => t.verdict.describe(),
+    };
+    let mut out = format!("trust of {role} does not let {who} {action}: {said}");
+    if let Some(s) = statements.first() {
+        out.push_str(&format!(" — {s}"));
+    }
+    out
 }
 
 /// The deployed scaler, or the reason it cannot be checked.
