@@ -7,6 +7,8 @@
 #[path = "support/apiserver.rs"]
 mod apiserver;
 mod common;
+#[path = "support/eks.rs"]
+mod eks;
 #[path = "support/http.rs"]
 mod http_front;
 use common::{Sandbox, stderr, stdout};
@@ -14,24 +16,10 @@ use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
 use serde_json::Value;
 
-/// Set by `.ci/run`: every moto test must run, not skip.
-const REQUIRE: &str = "KEDACTL_REQUIRE_MOTO";
+use common::REQUIRE_MOTO as REQUIRE;
 
 fn endpoint() -> Option<String> {
-    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    match std::env::var("KEDACTL_TEST_AWS_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if set(REQUIRE) || set("CI") => panic!(
-            "the moto tests must run here ({REQUIRE} or CI is set), but KEDACTL_TEST_AWS_ENDPOINT \
-             is not: start moto_server and set it to its URL (bash .ci/run does both)"
-        ),
-        _ => {
-            eprintln!(
-                "skipped: KEDACTL_TEST_AWS_ENDPOINT is not set (bash .ci/run starts moto and sets it)"
-            );
-            None
-        }
-    }
+    common::moto_endpoint()
 }
 
 /// The guard above, run for real: this test binary, one moto test, no endpoint, the variable
@@ -1607,122 +1595,6 @@ async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
     s.json("down", &[]);
 }
 
-/// An EKS that remembers: the add-on and pod identity associations moto lacks, answered from
-/// shared state by aws-smithy-mocks rules; associations also reach the fake cluster's webhook.
-fn stateful_eks(api: &apiserver::ApiServer) -> (aws_sdk_eks::Client, Vec<aws_smithy_mocks::Rule>) {
-    use aws_sdk_eks::Client;
-    use aws_sdk_eks::operation::describe_addon::{DescribeAddonError, DescribeAddonOutput};
-    use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
-    use aws_sdk_eks::types::{
-        Addon, AddonStatus, Cluster, ClusterStatus, PodIdentityAssociation,
-        PodIdentityAssociationSummary,
-    };
-    use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
-    type Assoc = (
-        String,
-        String,
-        String,
-        String,
-        std::collections::HashMap<String, String>,
-    );
-    #[derive(Default)]
-    struct Eks {
-        addon: Option<std::collections::HashMap<String, String>>,
-        assocs: Vec<Assoc>,
-    }
-    let st = std::sync::Arc::new(std::sync::Mutex::new(Eks::default()));
-    let not_found = || {
-        aws_sdk_eks::types::error::ResourceNotFoundException::builder()
-            .message("not found")
-            .build()
-    };
-    let s = st.clone();
-    let describe_addon = mock!(Client::describe_addon).then_compute_response(move |_| {
-        match &s.lock().unwrap().addon {
-            Some(tags) => MockResponse::Output(
-                DescribeAddonOutput::builder()
-                    .addon(
-                        Addon::builder()
-                            .addon_name("eks-pod-identity-agent")
-                            .status(AddonStatus::Active)
-                            .set_tags(Some(tags.clone()))
-                            .build(),
-                    )
-                    .build(),
-            ),
-            None => MockResponse::Error(DescribeAddonError::ResourceNotFoundException(not_found())),
-        }
-    });
-    let s = st.clone();
-    let create_addon = mock!(Client::create_addon).then_compute_output(move |i| {
-        s.lock().unwrap().addon = Some(i.tags().cloned().unwrap_or_default());
-        aws_sdk_eks::operation::create_addon::CreateAddonOutput::builder().build()
-    });
-    let s = st.clone();
-    let delete_addon = mock!(Client::delete_addon).then_compute_output(move |_| {
-        s.lock().unwrap().addon = None;
-        aws_sdk_eks::operation::delete_addon::DeleteAddonOutput::builder().build()
-    });
-    let s = st.clone();
-    let list = mock!(Client::list_pod_identity_associations).then_compute_output(move |i| {
-        let summaries = s.lock().unwrap().assocs.iter()
-            .filter(|a| Some(a.1.as_str()) == i.namespace() && Some(a.2.as_str()) == i.service_account())
-            .map(|a| PodIdentityAssociationSummary::builder().association_id(&a.0).namespace(&a.1).service_account(&a.2).build())
-            .collect();
-        aws_sdk_eks::operation::list_pod_identity_associations::ListPodIdentityAssociationsOutput::builder().set_associations(Some(summaries)).build()
-    });
-    let s = st.clone();
-    let describe = mock!(Client::describe_pod_identity_association).then_compute_output(move |i| {
-        let st = s.lock().unwrap();
-        let a = st.assocs.iter().find(|a| Some(a.0.as_str()) == i.association_id()).cloned();
-        aws_sdk_eks::operation::describe_pod_identity_association::DescribePodIdentityAssociationOutput::builder()
-            .set_association(a.map(|a| PodIdentityAssociation::builder().association_id(a.0).namespace(a.1).service_account(a.2).role_arn(a.3).set_tags(Some(a.4)).build()))
-            .build()
-    });
-    let (s, webhook) = (st.clone(), api.clone());
-    let create = mock!(Client::create_pod_identity_association).then_compute_output(move |i| {
-        let mut st = s.lock().unwrap();
-        let id = format!("a-{}", st.assocs.len() + 1);
-        let (ns, sa) = (i.namespace().unwrap().to_string(), i.service_account().unwrap().to_string());
-        webhook.state().associations.push((ns.clone(), sa.clone()));
-        st.assocs.push((id, ns, sa, i.role_arn().unwrap().to_string(), i.tags().cloned().unwrap_or_default()));
-        aws_sdk_eks::operation::create_pod_identity_association::CreatePodIdentityAssociationOutput::builder().build()
-    });
-    let (s, webhook) = (st.clone(), api.clone());
-    let delete = mock!(Client::delete_pod_identity_association).then_compute_output(move |i| {
-        let mut st = s.lock().unwrap();
-        if let Some(a) = st.assocs.iter().find(|a| Some(a.0.as_str()) == i.association_id()).cloned() {
-            webhook.state().associations.retain(|x| !(x.0 == a.1 && x.1 == a.2));
-        }
-        st.assocs.retain(|a| Some(a.0.as_str()) != i.association_id());
-        aws_sdk_eks::operation::delete_pod_identity_association::DeletePodIdentityAssociationOutput::builder().build()
-    });
-    let cluster = mock!(Client::describe_cluster).then_output(|| {
-        DescribeClusterOutput::builder()
-            .cluster(
-                Cluster::builder()
-                    .name("demo")
-                    .arn("arn:aws:eks:us-east-1:123456789012:cluster/demo")
-                    .status(ClusterStatus::Active)
-                    .version("1.32")
-                    .build(),
-            )
-            .build()
-    });
-    let rules = vec![
-        describe_addon,
-        create_addon,
-        delete_addon,
-        list,
-        describe,
-        create,
-        delete,
-        cluster,
-    ];
-    let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &rules);
-    (client, rules)
-}
-
 /// The seed end to end with every group in one run: moto (IAM, SQS, ECR, STS), a stateful EKS
 /// (add-on, associations), the fake cluster (KEDA via fake helm, the app). A second `up` plans
 /// nothing; `down` removes everything it made.
@@ -1741,7 +1613,7 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
     std::fs::create_dir(&dir).unwrap();
     let (helm, log) = apiserver::fake_helm(&dir, 0);
     api.state().helm_log = Some(log);
-    let (eks, _rules) = stateful_eks(&api);
+    let (eks, _rules, _) = eks::stateful(&api);
     let aws = s.sdk().await.with_eks(eks);
     let kube = Kube::new(api.client(), Access::Direct);
     let spec = kedactl::spec::Spec {

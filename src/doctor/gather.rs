@@ -55,7 +55,7 @@ async fn queue_elsewhere(aws: &Aws, desired: &Desired, name: &str) -> guard::Els
             );
         }
         match call.send().await {
-            Ok(out) => Ok(out.queue_url().map(str::to_string)),
+            Ok(out) => Ok(out.queue_url().map(|u| (region.to_string(), u.to_string()))),
             Err(e)
                 if crate::cloud::error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) =>
             {
@@ -73,7 +73,7 @@ async fn queue_elsewhere(aws: &Aws, desired: &Desired, name: &str) -> guard::Els
         futures_util::future::join_all(others)
     );
     let mut found = guard::Elsewhere {
-        twin: twin.ok().flatten(),
+        twin: twin.ok().flatten().map(|(_, url)| url),
         ..guard::Elsewhere::default()
     };
     for r in others {

@@ -10,8 +10,8 @@ use serde_json::Value;
 /// Where the configured queue is, when the configured region lacks it (gathered only then).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Elsewhere {
-    /// URLs of a queue with the configured name in other regions.
-    pub regions: Vec<String>,
+    /// (region, URL) of a queue with the configured name in other regions.
+    pub regions: Vec<(String, String)>,
     /// The URL of its FIFO/standard twin (`name` ⇄ `name.fifo`) in the configured region.
     pub twin: Option<String>,
     /// Regions that did not answer (not enabled, or a network failure).
@@ -45,16 +45,21 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
         let field = |t: &Option<Value>, f: &str| {
             t.as_ref()
                 .and_then(|t| t["metadata"][f].as_str().or(t[f].as_str()))
-                .unwrap_or("(none)")
-                .to_string()
+                .map(str::to_string)
         };
+        // A field missing or malformed on the live object is drift of our own object, which
+        // `--fix` repairs; a well-formed value naming something else is another stack.
+        let well_formed =
+            |path: &str, v: &str| path != "queueURL" || super::checks::parse_queue_url(v).is_some();
         for (what, path) in [
             ("trigger type", "type"),
             ("queueURL", "queueURL"),
             ("awsRegion", "awsRegion"),
         ] {
-            let (h, w) = (field(&have, path), field(&want, path));
-            if h != w {
+            if let (Some(h), Some(w)) = (field(&have, path), field(&want, path))
+                && h != w
+                && well_formed(path, &h)
+            {
                 out.push(format!(
                     "the live ScaledObject's {what} is {h}, the config renders {w}"
                 ));
@@ -75,9 +80,9 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
     }
     if let Some(q) = d.queues.last() {
         let region = &d.target.region;
-        for url in &e.queue_elsewhere.regions {
+        for (other, url) in &e.queue_elsewhere.regions {
             out.push(format!(
-                "queue {} does not exist in {region} (the config's region), but it does at {url}",
+                "queue {} does not exist in {region} (the config's region), but it does in {other}: {url}",
                 q.name
             ));
         }
@@ -144,9 +149,10 @@ mod tests {
         cl.trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
             json!("arn:aws:iam::123456789012:role/other");
         e.queue_elsewhere = Elsewhere {
-            regions: vec![
+            regions: vec![(
+                "us-east-1".into(),
                 "https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue".into(),
-            ],
+            )],
             twin: Some(
                 "https://sqs.us-west-2.amazonaws.com/123456789012/event-messages-queue.fifo".into(),
             ),
@@ -170,7 +176,7 @@ mod tests {
             "{}",
             m[2]
         );
-        assert!(m[3].contains("does not exist in us-west-2 (the config's region), but it does at https://sqs.us-east-1"), "{}", m[3]);
+        assert!(m[3].contains("does not exist in us-west-2 (the config's region), but it does in us-east-1: https://sqs.us-east-1"), "{}", m[3]);
         assert!(m[4].contains("the config names a standard queue, event-messages-queue, but what exists in us-west-2 is a FIFO queue"), "{}", m[4]);
     }
 }

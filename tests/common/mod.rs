@@ -6,6 +6,28 @@
 use assert_cmd::Command;
 use std::path::PathBuf;
 
+/// Set by `.ci/run`: every moto test must run, not skip.
+pub const REQUIRE_MOTO: &str = "KEDACTL_REQUIRE_MOTO";
+
+/// The moto server the tests talk to, or None (the test says it was skipped) when none is set
+/// up; when `.ci/run` (or CI) requires one, its absence fails the test.
+pub fn moto_endpoint() -> Option<String> {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    match std::env::var("KEDACTL_TEST_AWS_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if set(REQUIRE_MOTO) || set("CI") => panic!(
+            "the moto tests must run here ({REQUIRE_MOTO} or CI is set), but KEDACTL_TEST_AWS_ENDPOINT \
+             is not: start moto_server and set it to its URL (bash .ci/run does both)"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: KEDACTL_TEST_AWS_ENDPOINT is not set (bash .ci/run starts moto and sets it)"
+            );
+            None
+        }
+    }
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }

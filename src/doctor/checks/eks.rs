@@ -103,22 +103,29 @@ pub(crate) fn kd005(c: &Ctx) -> Finding {
             cfg.0, cfg.1
         ));
     }
-    if let Some(a) = c.association(&ns, &sa) {
-        if evidence.is_empty() {
+    // KEDA calling AWS as the node role says its pod has no Pod Identity credentials, even
+    // when the association exists (the pod predates it): the log outranks the listing.
+    let refused = c.refusals().into_iter().find(|r| r.code() == "KD005");
+    let association = c.association(&ns, &sa);
+    match association {
+        Some(a) if evidence.is_empty() && refused.is_none() => {
             return f.ok(format!(
                 "association {} for {ns}/{sa} → {}",
                 a.id, a.role_arn
             ));
         }
-    } else {
-        evidence.push(format!("ListPodIdentityAssociations({ns}, {sa}): none"));
+        Some(a) => evidence.push(format!("association {} for {ns}/{sa} exists", a.id)),
+        None => evidence.push(format!("ListPodIdentityAssociations({ns}, {sa}): none")),
     }
-    if let Some(r) = c.refusals().into_iter().find(|r| r.code() == "KD005") {
-        evidence.push(r.evidence());
-    }
+    evidence.extend(refused.map(|r| r.evidence()));
     let fix = if (cfg.0, cfg.1) != (&ns, &sa) {
         format!(
             "set keda.namespace: {ns} and keda.serviceAccount: {sa} in kedactl.yaml, then kedactl up"
+        )
+    } else if association.is_some() {
+        let deployment = c.operator_deployment_name();
+        format!(
+            "kubectl rollout restart deployment/{deployment} -n {ns}: its pods started before the association and have no credentials (kedactl doctor --fix restarts them)"
         )
     } else {
         logs::fix::ASSOCIATION.to_string()

@@ -391,10 +391,25 @@ fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
 /// Run every check in catalogue order.
 pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
     let c = Ctx::new(d, e);
-    catalogue::CATALOGUE
+    let mut out: Vec<Finding> = catalogue::CATALOGUE
         .iter()
         .map(|check| (check.run)(&c))
-        .collect()
+        .collect();
+    // What KEDA logged outranks a check that saw nothing wrong (or could not look): a refusal
+    // turns its check into a failure, with the line and the same fix `--keda-log` gives.
+    let (ns, sa) = c.operator_sa();
+    let identity = c.identity_role.map_or("", |r| r.name.as_str());
+    for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
+        if let Some(f) = out
+            .iter_mut()
+            .find(|f| f.code == logged.code && matches!(f.status, Status::Ok | Status::Skipped))
+        {
+            f.status = Status::Fail;
+            f.evidence = logged.evidence;
+            f.fix = logged.fix;
+        }
+    }
+    out
 }
 
 /// Checks that only read the agent's log.

@@ -1,0 +1,751 @@
+//! doctor's evidence gathering, tested through its real reads: a stack made by `up` on moto (IAM,
+//! SQS, ECR, STS), a stateful EKS mock (add-on, associations) and the strict in-memory API server
+//! (KEDA by the fake helm, the app), then one fault injected where it would happen — an IAM
+//! call, an SQS attribute, an association, a Kubernetes object, a log line — and
+//! `gather::aws_side` + `gather::cluster_side` + the checks. Each fault must fail exactly the
+//! check that names it; a healthy stack raises nothing and skips only what moto cannot answer.
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+mod common;
+#[path = "support/eks.rs"]
+mod eks;
+
+use kedactl::cloud::Aws;
+use kedactl::cluster::{Access, Kube};
+use kedactl::doctor::{Evidence, Finding, Status, checks, gather};
+use kedactl::model::Only;
+use kedactl::output::progress::Progress;
+use kedactl::render::Desired;
+use kedactl::{exec, plan};
+use serde_json::{Value, json};
+
+/// One stack, up and healthy, and the handles to break it.
+struct World {
+    aws: Aws,
+    api: apiserver::ApiServer,
+    eks: eks::Eks,
+    kube: Kube,
+    d: Desired,
+    prefix: String,
+    _rules: Vec<aws_smithy_mocks::Rule>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(test: &str) -> Option<World> {
+        let endpoint = common::moto_endpoint()?;
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000;
+        let prefix = format!("{test}-{nonce}");
+        let dir = tempfile::tempdir().unwrap();
+        let api = apiserver::ApiServer::default();
+        // What every EKS cluster has: kube-system, and the Linux node the pods run on.
+        api.seed(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+        );
+        api.seed(
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1",
+            "labels": {"kubernetes.io/os": "linux", "eks.amazonaws.com/compute-type": "ec2"}}}),
+        );
+        let (helm, log) = apiserver::fake_helm(dir.path(), 0);
+        api.state().helm_log = Some(log);
+        let (client, rules, eks) = eks::stateful(&api);
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let aws = Aws::from_config(&conf).with_eks(client);
+        let kube = Kube::new(api.client(), Access::Direct);
+        let mut spec = kedactl::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            stack: prefix.clone(),
+            ..kedactl::spec::Spec::default()
+        };
+        spec.roles.operator = format!("{prefix}-op");
+        spec.roles.identity = format!("{prefix}-id");
+        spec.apps[0].queue.name = format!("{prefix}-q");
+        spec.apps[0].repository = format!("{prefix}-repo");
+        let d = kedactl::render::desired(&spec).unwrap();
+        let opts = exec::Options {
+            poll: std::time::Duration::from_millis(1),
+            kube_poll: std::time::Duration::from_millis(1),
+            helm,
+            ..exec::Options::new("demo", &d.stack)
+        };
+        let all = Only::default();
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
+            .await
+            .unwrap();
+        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
+            .await
+            .unwrap();
+        let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+        let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+        assert!(report.ok(), "{:#?}", report.outcomes);
+        Some(World {
+            aws,
+            api,
+            eks,
+            kube,
+            d,
+            prefix,
+            _rules: rules,
+            _dir: dir,
+        })
+    }
+
+    fn role(&self, which: &str) -> String {
+        format!("{}-{which}", self.prefix)
+    }
+
+    fn queue(&self) -> String {
+        format!("{}-q", self.prefix)
+    }
+
+    async fn queue_url(&self) -> String {
+        let out = self
+            .aws
+            .sqs
+            .get_queue_url()
+            .queue_name(self.queue())
+            .send()
+            .await;
+        out.unwrap().queue_url().unwrap().to_string()
+    }
+
+    /// What doctor sees now: its gather code, then every check.
+    async fn doctor(&self) -> Vec<Finding> {
+        let mut e = Evidence::default();
+        let only = Only::default();
+        let caller = kedactl::observe::caller(&self.aws).await.unwrap();
+        gather::aws_side(&self.aws, &self.d, &only, caller, &mut e).await;
+        if let Err(err) = gather::cluster_side(&self.kube, &self.d, &only, None, &mut e).await {
+            e.cluster_skipped = Some(err.to_string());
+        }
+        checks::run(&self.d, &e)
+    }
+
+    /// The codes that fail or warn now.
+    async fn flagged(&self) -> Vec<&'static str> {
+        self.doctor()
+            .await
+            .into_iter()
+            .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+            .map(|f| f.code)
+            .collect()
+    }
+
+    /// A trust policy, edited.
+    async fn edit_trust(&self, role: &str, edit: impl FnOnce(&mut Value)) {
+        let out = self
+            .aws
+            .iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let mut doc = kedactl::observe::decode_policy(
+            out.role().unwrap().assume_role_policy_document().unwrap(),
+        );
+        edit(&mut doc);
+        self.aws
+            .iam
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn put_inline(&self, role: &str, name: &str, doc: Value) {
+        self.aws
+            .iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A live Kubernetes object, edited through the API (a merge patch).
+    async fn patch(&self, kind: &str, ns: Option<&str>, name: &str, patch: Value) {
+        self.kube.merge_patch(kind, ns, name, &patch).await.unwrap();
+    }
+
+    fn scaler(&self) -> (String, String) {
+        let so = self
+            .d
+            .manifests
+            .iter()
+            .find(|m| m["kind"] == "ScaledObject")
+            .unwrap();
+        (
+            so["metadata"]["namespace"].as_str().unwrap().to_string(),
+            so["metadata"]["name"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+macro_rules! world {
+    ($name:expr) => {
+        match World::new($name).await {
+            Some(w) => w,
+            None => return,
+        }
+    };
+}
+
+/// The checks that cannot run against moto and the in-memory cluster, each with its reason:
+/// anything else skipped on a healthy stack is a gather defect.
+fn expected_skips() -> Vec<(&'static str, &'static str)> {
+    vec![("KD029", "the IAM policy simulator did not answer")]
+}
+
+#[tokio::test]
+async fn a_healthy_stack_raises_nothing_and_skips_only_what_moto_cannot_answer() {
+    let w = world!("healthy");
+    let findings = w.doctor().await;
+    let bad: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let skipped: Vec<(&str, String)> = findings
+        .iter()
+        .filter(|f| f.status == Status::Skipped)
+        .map(|f| (f.code, f.evidence.join("; ")))
+        .collect();
+    let want = expected_skips();
+    assert_eq!(
+        skipped.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        want.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        "{skipped:#?}"
+    );
+    for ((code, why), (_, want)) in skipped.iter().zip(&want) {
+        assert!(why.contains(want), "{code}: {why}");
+    }
+}
+
+/// One read failing (DescribeAddon answers 500) skips the add-on check with that read's error;
+/// every IAM, SQS and cluster check still runs and passes.
+#[tokio::test]
+async fn one_failed_read_skips_only_the_checks_that_need_it() {
+    let w = world!("partial");
+    w.eks.state().failing.insert("DescribeAddon");
+    let findings = w.doctor().await;
+    let skipped: Vec<(&str, String)> = findings
+        .iter()
+        .filter(|f| f.status == Status::Skipped)
+        .map(|f| (f.code, f.evidence.join("; ")))
+        .collect();
+    let codes: Vec<&str> = skipped.iter().map(|(c, _)| *c).collect();
+    assert!(codes.contains(&"KD001"), "{skipped:#?}");
+    let kd001 = &skipped.iter().find(|(c, _)| *c == "KD001").unwrap().1;
+    assert!(
+        kd001.contains("could not read EKS add-on eks-pod-identity-agent"),
+        "{kd001}"
+    );
+    for code in ["KD008", "KD010", "KD015", "KD022", "KD006", "KD020"] {
+        let f = findings.iter().find(|f| f.code == code).unwrap();
+        assert_eq!(f.status, Status::Ok, "{f:#?}");
+    }
+    assert!(
+        findings.iter().all(|f| f.status != Status::Fail),
+        "nothing is failed for a read that did not happen"
+    );
+}
+
+/// A config that describes another stack than the live one (another region, the FIFO twin of
+/// the queue) is diagnosed with both values (KD033), which stops `--fix`.
+#[tokio::test]
+async fn a_config_for_another_region_or_the_fifo_twin_is_diagnosed() {
+    let w = world!("guard");
+    let mut e = Evidence::default();
+    let only = Only::default();
+    let caller = kedactl::observe::caller(&w.aws).await.unwrap();
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-west-2".into()),
+        account: Some("123456789012".into()),
+        stack: w.prefix.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.roles.operator = w.role("op");
+    spec.roles.identity = w.role("id");
+    spec.apps[0].queue.name = w.queue();
+    spec.apps[0].repository = format!("{}-repo", w.prefix);
+    let west = kedactl::render::desired(&spec).unwrap();
+    // kedactl's clients are in the config's region.
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(common::moto_endpoint().unwrap())
+        .region(aws_config::Region::new("us-west-2"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    let aws_west = Aws::from_config(&conf).with_eks(w.aws.eks.clone());
+    gather::aws_side(&aws_west, &west, &only, caller.clone(), &mut e).await;
+    gather::cluster_side(&w.kube, &west, &only, None, &mut e)
+        .await
+        .unwrap();
+    let m = kedactl::doctor::guard::mismatches(&west, &e);
+    assert!(
+        m.iter().any(|m| m.contains(&format!("queue {} does not exist in us-west-2 (the config's region), but it does in us-east-1: ", w.queue()))),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("awsRegion is us-east-1, the config renders us-west-2")),
+        "{m:#?}"
+    );
+
+    spec.region = Some("us-east-1".into());
+    spec.apps[0].queue.name = format!("{}.fifo", w.queue());
+    let fifo = kedactl::render::desired(&spec).unwrap();
+    let mut e = Evidence::default();
+    gather::aws_side(&w.aws, &fifo, &only, caller, &mut e).await;
+    let m = kedactl::doctor::guard::mismatches(&fifo, &e);
+    assert!(
+        m.iter().any(|m| m.contains("the config names a FIFO queue")
+            && m.contains("what exists in us-east-1 is a standard queue")),
+        "{m:#?}"
+    );
+    let f = checks::run(&fifo, &e)
+        .into_iter()
+        .find(|f| f.code == "KD033")
+        .unwrap();
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+}
+
+/// Each fault, injected through the real APIs, fails exactly its check.
+#[tokio::test]
+async fn every_injected_fault_is_caught_by_its_check() {
+    type Fault = (&'static str, &'static [&'static str]);
+    let mut results: Vec<(Fault, Vec<&str>)> = Vec::new();
+    // Each fault in its own boxed future: one state machine for all of them overflows the stack.
+    macro_rules! fault {
+        ($name:expr, $codes:expr, |$w:ident| $body:expr) => {{
+            let got = Box::pin(async {
+                let $w = World::new($name).await?;
+                $body;
+                Some($w.flagged().await)
+            })
+            .await;
+            let Some(got) = got else { return };
+            results.push((($name, $codes), got));
+        }};
+    }
+    // IAM, through moto.
+    fault!("trust-no-tagsession", &["KD008"], |w| {
+        let id = w.role("id");
+        w.edit_trust(&id, |t| {
+            t["Statement"][0]["Action"] = json!("sts:AssumeRole");
+        })
+        .await
+    });
+    fault!("trust-wrong-sa", &["KD008"], |w| {
+        let id = w.role("id");
+        w.edit_trust(&id, |t| {
+            t["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] = json!("q-reader");
+        })
+        .await
+    });
+    fault!("chain-missing", &["KD010", "KD011"], |w| {
+        let id = w.role("id");
+        w.edit_trust(&id, |t| {
+            let s = t["Statement"].as_array_mut().unwrap();
+            s.retain(|s| s["Principal"]["AWS"].is_null());
+        })
+        .await
+    });
+    fault!("chain-no-tagsession", &["KD011"], |w| {
+        let id = w.role("id");
+        w.edit_trust(&id, |t| {
+            for s in t["Statement"].as_array_mut().unwrap() {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Action"] = json!("sts:AssumeRole");
+                }
+            }
+        })
+        .await
+    });
+    fault!("operator-deny", &["KD012"], |w| {
+        let op = w.role("op");
+        w.put_inline(&op, "guardrail", json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoChaining", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}]})).await
+    });
+    fault!("identity-no-read", &["KD015"], |w| {
+        let id = w.role("id");
+        w.aws
+            .iam
+            .delete_role_policy()
+            .role_name(&id)
+            .policy_name(kedactl::render::IDENTITY_POLICY)
+            .send()
+            .await
+            .unwrap()
+    });
+    fault!("managed-deny", &["KD015"], |w| {
+        let id = w.role("id");
+        let p = w
+            .aws
+            .iam
+            .create_policy()
+            .policy_name(format!("{}-deny", w.prefix))
+            .policy_document(json!({"Version": "2012-10-17", "Statement": [{"Sid": "DenyAll", "Effect": "Deny", "Action": "sqs:*", "Resource": "*"}]}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let arn = p.policy().unwrap().arn().unwrap().to_string();
+        w.aws
+            .iam
+            .attach_role_policy()
+            .role_name(&id)
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap()
+    });
+    fault!("boundary-no-sqs", &["KD015"], |w| {
+        let id = w.role("id");
+        let p = w
+            .aws
+            .iam
+            .create_policy()
+            .policy_name(format!("{}-boundary", w.prefix))
+            .policy_document(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}]}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let arn = p.policy().unwrap().arn().unwrap().to_string();
+        w.aws
+            .iam
+            .put_role_permissions_boundary()
+            .role_name(&id)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .unwrap()
+    });
+    fault!("queue-policy-deny", &["KD015"], |w| {
+        let url = w.queue_url().await;
+        let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]});
+        w.aws
+            .sqs
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::Policy,
+                policy.to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+    });
+    fault!("stale-principal", &["KD010", "KD011", "KD013"], |w| {
+        let id = w.role("id");
+        w.edit_trust(&id, |t| {
+            for s in t["Statement"].as_array_mut().unwrap() {
+                if !s["Principal"]["AWS"].is_null() {
+                    s["Principal"]["AWS"] = json!("AROAEXAMPLEID1234567");
+                }
+            }
+        })
+        .await
+    });
+    // SQS.
+    fault!("queue-gone", &["KD022"], |w| {
+        let url = w.queue_url().await;
+        w.aws
+            .sqs
+            .delete_queue()
+            .queue_url(url)
+            .send()
+            .await
+            .unwrap()
+    });
+    // EKS, through the stateful mock.
+    fault!("addon-gone", &["KD001"], |w| w.eks.state().addon = None);
+    fault!("addon-failed", &["KD001"], |w| {
+        let mut s = w.eks.state();
+        s.addon.as_mut().unwrap().0 = aws_sdk_eks::types::AddonStatus::CreateFailed;
+    });
+    fault!("operator-unassociated", &["KD005"], |w| {
+        w.eks.state().associations.retain(|a| a.namespace != "keda")
+    });
+    fault!("app-unassociated", &["KD024"], |w| {
+        w.eks.state().associations.retain(|a| a.namespace == "keda")
+    });
+    fault!("association-elsewhere", &["KD030"], |w| {
+        w.eks.association("security", "my-sqs-read-msgs", |a| {
+            a.role_arn = "arn:aws:iam::123456789012:role/someone-else".into()
+        })
+    });
+    fault!("tags-disabled", &["KD008", "KD028"], |w| {
+        w.eks
+            .association("keda", "keda-operator", |a| a.disable_session_tags = true)
+    });
+    // The cluster, through the strict API server.
+    fault!("trigger-auth-gone", &["KD017"], |w| {
+        let (ns, _) = w.scaler();
+        let ta =
+            w.d.manifests
+                .iter()
+                .find(|m| m["kind"] == "TriggerAuthentication")
+                .unwrap();
+        let name = ta["metadata"]["name"].as_str().unwrap();
+        w.kube
+            .delete("TriggerAuthentication", Some(&ns), name)
+            .await
+            .unwrap();
+    });
+    fault!("provider-aws-eks", &["KD016", "KD018"], |w| {
+        let (ns, _) = w.scaler();
+        let ta =
+            w.d.manifests
+                .iter()
+                .find(|m| m["kind"] == "TriggerAuthentication")
+                .unwrap();
+        let name = ta["metadata"]["name"].as_str().unwrap();
+        w.patch(
+            "TriggerAuthentication",
+            Some(&ns),
+            name,
+            json!({"spec": {"podIdentity": {"provider": "aws-eks", "roleArn": null}}}),
+        )
+        .await
+    });
+    fault!("identity-owner-workload", &["KD018", "KD019"], |w| {
+        let (ns, _) = w.scaler();
+        let ta =
+            w.d.manifests
+                .iter()
+                .find(|m| m["kind"] == "TriggerAuthentication")
+                .unwrap();
+        let name = ta["metadata"]["name"].as_str().unwrap();
+        w.patch(
+            "TriggerAuthentication",
+            Some(&ns),
+            name,
+            json!({"spec": {"podIdentity": {"identityOwner": "workload"}}}),
+        )
+        .await
+    });
+    fault!("no-aws-region", &["KD021"], |w| {
+        let (ns, name) = w.scaler();
+        let mut so = w
+            .kube
+            .get("ScaledObject", Some(&ns), &name)
+            .await
+            .unwrap()
+            .unwrap();
+        so["spec"]["triggers"][0]["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("awsRegion");
+        w.patch(
+            "ScaledObject",
+            Some(&ns),
+            &name,
+            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
+        )
+        .await
+    });
+    fault!("malformed-url", &["KD023"], |w| {
+        let (ns, name) = w.scaler();
+        let mut so = w
+            .kube
+            .get("ScaledObject", Some(&ns), &name)
+            .await
+            .unwrap()
+            .unwrap();
+        so["spec"]["triggers"][0]["metadata"]["queueURL"] = json!("event-messages-queue");
+        w.patch(
+            "ScaledObject",
+            Some(&ns),
+            &name,
+            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
+        )
+        .await
+    });
+    fault!("metrics-api-down", &["KD025"], |w| {
+        w.patch("APIService", None, "v1beta1.external.metrics.k8s.io", json!({"status": {"conditions": [{"type": "Available", "status": "False", "reason": "FailedDiscoveryCheck", "message": "no response from https://10.0.0.1:6443"}]}})).await
+    });
+    fault!("keda-gone", &["KD020"], |w| {
+        w.kube
+            .delete("Deployment", Some("keda"), "keda-operator")
+            .await
+            .unwrap();
+    });
+    fault!("operator-proxy", &["KD032"], |w| {
+        w.patch("Deployment", Some("keda"), "keda-operator", json!({"spec": {"template": {"spec": {"containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.20.2", "env": [{"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"}]}]}}}})).await
+    });
+    fault!("operator-irsa-annotation", &["KD009"], |w| {
+        w.patch("ServiceAccount", Some("keda"), "keda-operator", json!({"metadata": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/old"}}})).await
+    });
+    fault!("operator-missed-injection", &["KD006"], |w| {
+        w.api.state().miss_injections = 5;
+        w.patch(
+            "Deployment",
+            Some("keda"),
+            "keda-operator",
+            json!({"spec": {"template": {"metadata": {"annotations": {"restartedAt": "now"}}}}}),
+        )
+        .await
+    });
+    fault!("app-missed-injection", &["KD024"], |w| {
+        w.api.state().miss_injections = 5;
+        w.patch(
+            "Deployment",
+            Some("security"),
+            "q-read",
+            json!({"spec": {"template": {"metadata": {"annotations": {"restartedAt": "now"}}}}}),
+        )
+        .await
+    });
+    fault!("association-changed-after-pod", &["KD027"], |w| {
+        // 2026-11-24T09:00Z: after the fake cluster's pods started.
+        w.eks
+            .association("keda", "keda-operator", |a| a.modified = 1_795_510_800)
+    });
+    fault!("addon-degraded", &["KD002"], |w| {
+        let mut s = w.eks.state();
+        s.addon.as_mut().unwrap().0 = aws_sdk_eks::types::AddonStatus::Degraded;
+    });
+    fault!("agent-not-ready", &["KD002"], |w| {
+        w.patch(
+            "DaemonSet",
+            Some("kube-system"),
+            "eks-pod-identity-agent",
+            json!({"status": {"numberReady": 0}}),
+        )
+        .await
+    });
+    fault!("operator-on-fargate", &["KD007"], |w| {
+        w.patch(
+            "Node",
+            None,
+            "node-1",
+            json!({"metadata": {"labels": {"eks.amazonaws.com/compute-type": "fargate"}}}),
+        )
+        .await
+    });
+    fault!("no-role-arn", &["KD016"], |w| {
+        let (ns, _) = w.scaler();
+        let ta =
+            w.d.manifests
+                .iter()
+                .find(|m| m["kind"] == "TriggerAuthentication")
+                .unwrap();
+        let name = ta["metadata"]["name"].as_str().unwrap();
+        w.patch(
+            "TriggerAuthentication",
+            Some(&ns),
+            name,
+            json!({"spec": {"podIdentity": {"roleArn": null}}}),
+        )
+        .await
+    });
+    fault!("keda-too-old", &["KD020"], |w| {
+        w.patch("Deployment", Some("keda"), "keda-operator", json!({"spec": {"template": {"spec": {"containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.12.1"}]}}}})).await
+    });
+    fault!("trigger-region-elsewhere", &["KD022", "KD033"], |w| {
+        let (ns, name) = w.scaler();
+        let mut so = w
+            .kube
+            .get("ScaledObject", Some(&ns), &name)
+            .await
+            .unwrap()
+            .unwrap();
+        so["spec"]["triggers"][0]["metadata"]["awsRegion"] = json!("eu-west-1");
+        w.patch(
+            "ScaledObject",
+            Some(&ns),
+            &name,
+            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
+        )
+        .await
+    });
+    fault!("messages-in-flight", &["KD026"], |w| {
+        let url = w.queue_url().await;
+        w.aws
+            .sqs
+            .send_message()
+            .queue_url(&url)
+            .message_body("m")
+            .send()
+            .await
+            .unwrap();
+        w.aws
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+    });
+    // KEDA's log, as the operator would write it.
+    let log = |w: &World, line: String| {
+        w.api.state().logs.insert("keda-operator".into(), line);
+    };
+    fault!("log-node-role", &["KD005"], |w| log(
+        &w,
+        format!(
+            "ERROR\tscale_handler\terror getting scale decision\t{{\"error\": \"operation error SQS: GetQueueAttributes, https response error StatusCode: 403, RequestID: 1, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/eks-node-role/i-0abc123 is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:{}\"}}",
+            w.queue()
+        )
+    ));
+    fault!("log-assume-refused", &["KD010"], |w| log(
+        &w,
+        format!(
+            "ERROR\tscale_handler\terror getting scale decision\t{{\"error\": \"operation error STS: AssumeRole, https response error StatusCode: 403, RequestID: 2, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/{}/eks-demo-keda-opera-1 is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/{}\"}}",
+            w.role("op"),
+            w.role("id")
+        )
+    ));
+    fault!("log-identity-refused", &["KD015"], |w| log(
+        &w,
+        format!(
+            "ERROR\tscale_handler\terror getting scale decision\t{{\"error\": \"operation error SQS: GetQueueAttributes, https response error StatusCode: 403, RequestID: 3, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/{}/KEDA is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:{}\"}}",
+            w.role("id"),
+            w.queue()
+        )
+    ));
+    fault!("log-packed-policy", &["KD028"], |w| {
+        log(&w, "ERROR\tscale_handler\toperation error STS: AssumeRole, https response error StatusCode: 400, api error PackedPolicyTooLarge: Packed policy consumes 105% of allotted space".into())
+    });
+
+    fault!("log-expired-token", &["KD027"], |w| {
+        log(&w, "ERROR\tscale_handler\terror getting scale decision\t{\"error\": \"operation error SQS: GetQueueAttributes, https response error StatusCode: 403, api error ExpiredToken: The security token included in the request is expired\"}".into())
+    });
+    fault!("log-web-identity", &["KD009"], |w| {
+        log(&w, "ERROR\taws_credentials_cache\tfailed to retrieve credentials\t{\"error\": \"operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 403, api error AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\"}".into())
+    });
+
+    let wrong: Vec<String> = results
+        .iter()
+        .filter(|((_, want), got)| got.as_slice() != *want)
+        .map(|((name, want), got)| format!("{name}: wanted {want:?}, got {got:?}"))
+        .collect();
+    eprintln!(
+        "doctor through its reads: {} of {} injected faults caught by exactly the right checks",
+        results.len() - wrong.len(),
+        results.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
