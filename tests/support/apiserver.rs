@@ -25,6 +25,7 @@ mod helm;
 #[path = "apiserver_paths.rs"]
 mod paths;
 
+#[allow(unused_imports)]
 pub use helm::{fake_helm, keda_deployment};
 pub use paths::matches;
 use paths::{Target, builtin, decode, is_builtin_group, parse};
