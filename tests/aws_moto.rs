@@ -138,9 +138,13 @@ impl Stack {
     }
 
     async fn sdk(&self) -> Aws {
+        self.sdk_in("us-east-1").await
+    }
+
+    async fn sdk_in(&self, region: &str) -> Aws {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("us-east-1"))
+            .region(aws_config::Region::new(region.to_string()))
             .credentials_provider(aws_sdk_sts::config::Credentials::new(
                 "testing", "testing", None, None, "test",
             ))
@@ -1085,6 +1089,148 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
 /// doctor end to end: a stack `up` built (moto for IAM/SQS, the fake cluster with KEDA from the
 /// fake helm), then faults injected in the account and in the cluster, found, and repaired by
 /// `doctor --fix`.
+/// `doctor --fix` on a config that disagrees with what is live repairs nothing: a wrong
+/// `--region` and a `.fifo` name for the standard queue are diagnosed (KD033, both values), it
+/// exits 1, and the account is unchanged, resource by resource; a wrong `account` stops it with
+/// exit 3 before any check.
+#[tokio::test]
+async fn doctor_fix_refuses_a_config_that_disagrees_with_what_is_live() {
+    let Some(s) = Stack::new("fixguard") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let fingerprint = async || {
+        let mut out = Vec::new();
+        for role in [s.operator(), s.identity()] {
+            let r = aws.iam.get_role().role_name(&role).send().await.unwrap();
+            let policies = aws
+                .iam
+                .list_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .unwrap();
+            out.push(format!(
+                "{role} {} {:?}",
+                r.role()
+                    .unwrap()
+                    .assume_role_policy_document()
+                    .unwrap_or_default(),
+                policies.policy_names()
+            ));
+            for p in policies.policy_names() {
+                let doc = aws
+                    .iam
+                    .get_role_policy()
+                    .role_name(&role)
+                    .policy_name(p)
+                    .send()
+                    .await
+                    .unwrap();
+                out.push(doc.policy_document().to_string());
+            }
+        }
+        let queues = aws
+            .sqs
+            .list_queues()
+            .queue_name_prefix(&s.prefix)
+            .send()
+            .await
+            .unwrap();
+        out.push(format!("{:?}", queues.queue_urls()));
+        out
+    };
+    let before = fingerprint().await;
+    let west = s.sdk_in("us-west-2").await;
+
+    let out = s.run(
+        "doctor",
+        &[
+            "--fix",
+            "--yes",
+            "--region",
+            "us-west-2",
+            "--only",
+            "iam,queue",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("✗ KD033"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "queue {} does not exist in us-west-2 (the config's region), but it does in us-east-1",
+            s.queue()
+        )),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("doctor --fix refuses to repair anything"),
+        "{}",
+        stderr(&out)
+    );
+    let made = west
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&s.prefix)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        made.queue_urls().is_empty(),
+        "no queue was created in us-west-2"
+    );
+
+    let fifo = format!("{}.fifo", s.queue());
+    let out = s.run(
+        "doctor",
+        &["--fix", "--yes", "--queue", &fifo, "--only", "iam,queue"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("the config names a FIFO queue")
+            && stdout(&out).contains("is a standard queue"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fingerprint().await, before, "nothing changed");
+
+    let cfg = s
+        .sandbox
+        .write("wrong-account.yaml", "account: \"999999999999\"\n");
+    let out = s.run(
+        "doctor",
+        &[
+            "--fix",
+            "--yes",
+            "-f",
+            cfg.to_str().unwrap(),
+            "--only",
+            "iam,queue",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the config names account 999999999999"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fingerprint().await, before, "nothing changed");
+}
+
 #[tokio::test]
 async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     let Some(fs) = FullStack::new("doctor", "iam,queue,keda,app").await else {
