@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod gather;
 pub mod guard;
 pub mod logs;
+pub mod netpol;
 pub mod policy;
 pub mod repair;
 
