@@ -57,6 +57,12 @@ pub struct Cluster {
     /// EKS Auto Mode (`computeConfig.enabled`): Pod Identity works without the add-on.
     #[serde(default)]
     pub auto_mode: bool,
+    /// `resourcesVpcConfig.endpointPublicAccess` / `endpointPrivateAccess`: a cluster without
+    /// public access is usually one whose nodes reach AWS through VPC endpoints only.
+    #[serde(default)]
+    pub endpoint_public_access: Option<bool>,
+    #[serde(default)]
+    pub endpoint_private_access: Option<bool>,
 }
 
 /// A read that did not succeed, and why.

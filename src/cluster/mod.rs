@@ -80,6 +80,7 @@ pub fn resource(kind: &str) -> Option<Resource> {
         "ReplicaSet" => r("apps", "v1", "replicasets", true),
         "Job" => r("batch", "v1", "jobs", true),
         "CronJob" => r("batch", "v1", "cronjobs", true),
+        "NetworkPolicy" => r("networking.k8s.io", "v1", "networkpolicies", true),
         "HorizontalPodAutoscaler" => r("autoscaling", "v2", "horizontalpodautoscalers", true),
         "ScaledObject" => r("keda.sh", "v1alpha1", "scaledobjects", true),
         "ScaledJob" => r("keda.sh", "v1alpha1", "scaledjobs", true),

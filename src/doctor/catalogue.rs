@@ -285,6 +285,69 @@ pub const CATALOGUE: &[Check] = &[
         "The config describes the stack that is live",
         "doctor compares the config with what runs: the live ScaledObject's trigger type, queueURL and awsRegion, the TriggerAuthentication's roleArn, and, when the configured queue is missing, whether it exists in another region or as its FIFO/standard twin. A config that disagrees (a wrong --region, a `.fifo` name for a standard queue, another role) would have `--fix` build a second stack beside the working one and move its permissions there, so `--fix` refuses to repair anything while this check fails. Correct the config to match what is live (or remove the live stack first)."
     ),
+    check!(
+        "KD034",
+        Iam,
+        kd034,
+        "A target role on an association fits the chain",
+        "An association with a target role (EKS Pod Identity's targetRoleArn) makes EKS assume the association's role and then the target role, and the pod gets the target role's credentials. For keda-operator that changes the principal KEDA's chain starts from: the identity role's trust must name the target role (not only keda-operator's role) for sts:AssumeRole, or KEDA gets `assumed-role/<target>/eks-… is not authorized to perform: sts:AssumeRole`. For the app, its pods act as the target role, which then needs the queue's permissions. doctor reads targetRoleArn on the operator's and the app's associations and evaluates the identity role's trust for the target role."
+    ),
+    check!(
+        "KD035",
+        Keda,
+        kd035,
+        "The ScaledObject is not paused",
+        "KEDA stops or limits scaling while the live object carries autoscaling.keda.sh/paused (a boolean; any non-boolean value counts as true), autoscaling.keda.sh/paused-replicas (any value: replicas held at that count), autoscaling.keda.sh/paused-scale-in or autoscaling.keda.sh/paused-scale-out (ScaledObjects; a ScaledJob honours paused only). Everything else looks healthy and nothing scales. doctor reads the live object's annotations and names each one with the `kubectl annotate … <annotation>-` that removes it."
+    ),
+    check!(
+        "KD036",
+        Scaling,
+        kd036,
+        "KEDA reports the HPA active (HPAActive)",
+        "KEDA 2.20 mirrors the HPA's ScalingActive condition on the ScaledObject as the HPAActive condition: True (reason HPAActive, or ScalingDisabled when KEDA scaled the target to zero), or False, e.g. reason HPAMetricsUnavailable when the HPA cannot fetch KEDA's metric. Ready stays True meanwhile (HPA health no longer affects Ready), so this is where a stuck HPA shows. doctor fails on HPAMetricsUnavailable and warns on any other False, with KEDA's message; older KEDA versions do not set it (not applicable)."
+    ),
+    check!(
+        "KD037",
+        Cluster,
+        kd037,
+        "keda-operator does not run on the host network",
+        "The Pod Identity Agent serves credentials to pods on the pod network at 169.254.170.23 ([fd00:ec2::23] in IPv6 clusters). A keda-operator with hostNetwork: true (the chart's operator.useHostNetwork) gets the injected variables but its credential calls fail with `Unauthorized Exception! EKS does not have permissions to assume the associated role` (aws/eks-pod-identity-agent#139). doctor reads hostNetwork from the operator's pod (or its Deployment)."
+    ),
+    check!(
+        "KD038",
+        Cluster,
+        kd038,
+        "No NetworkPolicy blocks keda-operator from the Pod Identity Agent",
+        "A NetworkPolicy that selects keda-operator and restricts egress must allow TCP 80 to 169.254.170.23 (or [fd00:ec2::23]), or the SDK's credential call times out and KEDA falls back to no credentials. The KEDA chart's own policy (networkPolicy.enabled with flavor kubernetes) allows only DNS, the API server and pods, so it blocks the agent until networkPolicy.kubernetes.operator.extraEgressRules adds an ipBlock for it. doctor lists the NetworkPolicies in the operator's namespace and evaluates them as Kubernetes does: the policies whose podSelector matches the pod's labels and whose policyTypes include Egress (or that have an egress section), any rule allowing is enough, an empty rule list denies, ipBlock with except, ports with protocol and endPort; selectors never match the agent's address. CiliumNetworkPolicies are not read, and Cilium may treat the agent as the host entity, which an ipBlock does not match."
+    ),
+    check!(
+        "KD039",
+        Cluster,
+        kd039,
+        "keda-operator calls the regional STS endpoint",
+        "KEDA chains roles through STS with aws-sdk-go-v2, which calls the regional endpoint sts.<region>.amazonaws.com and ignores AWS_STS_REGIONAL_ENDPOINTS. An override in the operator's env (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL naming sts.amazonaws.com) or awsRegion aws-global sends it to the global endpoint, which an STS interface VPC endpoint does not serve: in a private cluster the call times out. doctor reads the operator pod's env, the trigger's awsRegion, KEDA's log for sts.amazonaws.com, and the cluster's endpointPublicAccess (private only: fail; otherwise warn)."
+    ),
+    check!(
+        "KD040",
+        Scaling,
+        kd040,
+        "A ScaledJob's Jobs finish within the queue's visibility timeout",
+        "SQS hides a received message for the visibility timeout only: a Job still running after it lets the message reappear, KEDA counts it as visible again and starts a second Job for it (duplicate processing). The config states no run time, so doctor compares the ScaledJob's jobTargetRef.activeDeadlineSeconds (the longest a Job may run) with the live queue's VisibilityTimeout: longer fails, unset warns."
+    ),
+    check!(
+        "KD041",
+        Scaling,
+        kd041,
+        "The queue's visibility timeout covers the app's processing",
+        "A message the app holds longer than the visibility timeout is delivered again: processed twice, counted again by KEDA, and sent to the dead-letter queue after maxReceiveCount receives. The config states no processing time, so doctor compares the live VisibilityTimeout with the config's (lower warns) and warns below SQS's default of 30 s. Set it to the longest time the app takes from receive to delete."
+    ),
+    check!(
+        "KD042",
+        Scaling,
+        kd042,
+        "A queue's dead-letter queue exists",
+        "A RedrivePolicy whose deadLetterTargetArn names a queue that does not exist (deleted, or in another region or account) leaves SQS nowhere to move messages received maxReceiveCount times. doctor reads each queue's RedrivePolicy and looks the target up: among the config's queues, else with GetQueueUrl in the ARN's region and account. A config with a dead-letter queue whose live queue has no RedrivePolicy fails too."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

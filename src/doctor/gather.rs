@@ -41,6 +41,49 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
         Ok(s) => e.simulations = s,
         Err(why) => e.simulator_skipped = Some(why),
     }
+    e.dead_letter_targets = dead_letter_targets(aws, desired, &e.observed).await;
+}
+
+/// Each live RedrivePolicy's deadLetterTargetArn that names no queue of the config: does it
+/// exist? (GetQueueUrl in the ARN's region and account; KD042.)
+async fn dead_letter_targets(
+    aws: &Aws,
+    desired: &Desired,
+    observed: &crate::observed::Observed,
+) -> std::collections::BTreeMap<String, Result<bool, String>> {
+    let arns: std::collections::BTreeSet<String> = observed
+        .queues
+        .values()
+        .filter_map(super::checks::dead_letter_arn)
+        .filter(|arn| !desired.queues.iter().any(|q| &q.arn == arn))
+        .collect();
+    let exists = |arn: String| async move {
+        let found = match super::checks::parse_queue_arn(&arn) {
+            None => Err(format!("{arn} is not an SQS queue ARN")),
+            Some((region, account, name)) => aws
+                .sqs
+                .get_queue_url()
+                .queue_name(name)
+                .queue_owner_aws_account_id(account)
+                .customize()
+                .config_override(
+                    aws_sdk_sqs::config::Builder::default()
+                        .region(aws_config::Region::new(region.to_string())),
+                )
+                .send()
+                .await
+                .map(|_| true)
+                .or_else(|e| match crate::cloud::error_code(&e) {
+                    Some(c) if c.contains("NonExistentQueue") => Ok(false),
+                    _ => Err(crate::cloud::CallError::new("GetQueueUrl", &arn, &e).to_string()),
+                }),
+        };
+        (arn, found)
+    };
+    futures_util::future::join_all(arns.into_iter().map(exists))
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The configured queue is missing where the config says: is it in another region, or is its
@@ -270,8 +313,16 @@ pub async fn cluster_side(
     c.hpa = hpa;
     c.apiservice = apiservice;
     c.agent = agent;
+    c.network_policies = Some(network_policies(kube, &ns).await);
     e.cluster = Some(c);
     Ok(())
+}
+
+/// The NetworkPolicies in KEDA's namespace (KD038); a refused list is that check's to report.
+async fn network_policies(kube: &Kube, ns: &str) -> Result<Vec<Value>, String> {
+    kube.list("NetworkPolicy", Some(ns), None)
+        .await
+        .map_err(|e| format!("could not list NetworkPolicies in {ns}: {e}"))
 }
 
 /// (kind, namespace, name) of the app's scaler: `--scaled-object ns/name`, else the config's.

@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod gather;
 pub mod guard;
 pub mod logs;
+pub mod netpol;
 pub mod policy;
 pub mod repair;
 
@@ -96,6 +97,9 @@ pub struct Evidence {
     pub simulator_skipped: Option<String>,
     /// The configured queue, found only elsewhere (read when the configured region lacks it).
     pub queue_elsewhere: guard::Elsewhere,
+    /// Dead-letter queues named by a live RedrivePolicy that are not among the config's queues,
+    /// by ARN: whether GetQueueUrl found them, or why it could not tell.
+    pub dead_letter_targets: BTreeMap<String, Result<bool, String>>,
 }
 
 /// The cluster side doctor reads beyond `plan`'s observation.
@@ -119,6 +123,8 @@ pub struct ClusterEvidence {
     pub apiservice: Option<Value>,
     /// The app Deployment's newest pod.
     pub app_pod: Option<Value>,
+    /// NetworkPolicies in the operator's namespace (None: not read; Err: why the list failed).
+    pub network_policies: Option<Result<Vec<Value>, String>>,
 }
 
 #[cfg(test)]

@@ -514,6 +514,10 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
             .compute_config()
             .and_then(|cc| cc.enabled())
             .unwrap_or(false),
+        endpoint_public_access: c.resources_vpc_config().map(|v| v.endpoint_public_access()),
+        endpoint_private_access: c
+            .resources_vpc_config()
+            .map(|v| v.endpoint_private_access()),
     }))
 }
 

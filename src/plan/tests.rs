@@ -387,6 +387,8 @@ fn auto_mode_clusters_get_no_agent_add_on() {
             endpoint: None,
             certificate_authority: None,
             auto_mode: true,
+            endpoint_public_access: None,
+            endpoint_private_access: None,
         }),
         ..Observed::default()
     };

@@ -192,3 +192,230 @@ pub(crate) fn kd032(c: &Ctx) -> Finding {
         vec![],
     )
 }
+
+/// The operator's pod spec: its newest pod's, else its Deployment's template.
+fn operator_pod_spec(cl: &ClusterEvidence) -> Option<&Value> {
+    cl.operator_pod
+        .as_ref()
+        .map(|p| &p["spec"])
+        .or(cl.operator.as_ref().map(|d| &d["spec"]["template"]["spec"]))
+}
+
+/// Pod Identity serves pods on the pod network: a hostNetwork pod gets
+/// `Unauthorized Exception! EKS does not have permissions to assume the associated role`
+/// although the same pod works without it (aws/eks-pod-identity-agent#139).
+pub(crate) fn kd037(c: &Ctx) -> Finding {
+    let f = F { code: "KD037" };
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: credentials come from STS, not the agent");
+    }
+    let cl = or_skip!(f, c.cluster());
+    let Some(spec) = operator_pod_spec(cl) else {
+        return f.skip("no keda-operator Deployment or pod to read");
+    };
+    if spec["hostNetwork"] != true {
+        return f.ok("keda-operator runs on the pod network (no hostNetwork)");
+    }
+    let (ns, _) = c.operator_sa();
+    f.fail(
+        vec![format!("keda-operator's pod spec has hostNetwork: true: Pod Identity does not serve host-network pods")],
+        format!("helm upgrade keda keda --repo https://kedacore.github.io/charts -n {ns} --reuse-values --set operator.useHostNetwork=false (the chart's value), then check again"),
+        vec![],
+    )
+}
+
+/// The agent's address as the pod's SDK calls it (from AWS_CONTAINER_CREDENTIALS_FULL_URI;
+/// 169.254.170.23, or [fd00:ec2::23] in IPv6 clusters).
+fn agent_address(pod: &Value) -> std::net::IpAddr {
+    let host = env_value(pod, CREDENTIALS_URI)
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
+        .map(|h| match h.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => h.split(':').next().unwrap_or(h),
+        });
+    host.and_then(|h| h.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([169, 254, 170, 23]))
+}
+
+pub(crate) fn kd038(c: &Ctx) -> Finding {
+    use crate::doctor::netpol::{self, Egress};
+    let f = F { code: "KD038" };
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: credentials come from STS, not the agent");
+    }
+    let cl = or_skip!(f, c.cluster());
+    let policies = match &cl.network_policies {
+        None => return f.skip("the NetworkPolicies were not read"),
+        Some(Err(why)) => return f.skip(why.clone()),
+        Some(Ok(p)) => p,
+    };
+    let Some(pod) = &cl.operator_pod else {
+        return f.skip("no running keda-operator pod (its labels decide which policies apply)");
+    };
+    let labels = match &pod["metadata"]["labels"] {
+        Value::Null => cl.operator.as_ref().map_or(Value::Null, |d| {
+            d["spec"]["template"]["metadata"]["labels"].clone()
+        }),
+        l => l.clone(),
+    };
+    let ip = agent_address(pod);
+    let shown = match ip {
+        std::net::IpAddr::V6(_) => format!("[{ip}]:80"),
+        std::net::IpAddr::V4(_) => format!("{ip}:80"),
+    };
+    let (ns, _) = c.operator_sa();
+    match netpol::egress(policies, &labels, ip, 80) {
+        Egress::Unrestricted => f.ok(format!(
+            "no NetworkPolicy in {ns} restricts keda-operator's egress ({} read)",
+            policies.len()
+        )),
+        Egress::Allowed(name) => f.ok(format!(
+            "NetworkPolicy {ns}/{name} allows egress to {shown}"
+        )),
+        Egress::Denied(names) => {
+            let rule = format!(
+                "{{\"to\": [{{\"ipBlock\": {{\"cidr\": \"{ip}/{}\"}}}}], \"ports\": [{{\"protocol\": \"TCP\", \"port\": 80}}]}}",
+                if ip.is_ipv4() { 32 } else { 128 }
+            );
+            // The KEDA chart's own policy (networkPolicy.enabled, flavor kubernetes) is named
+            // after the operator and allows only pods, DNS and the API server.
+            let chart = names.iter().any(|n| *n == c.operator_deployment_name());
+            let fix = if chart {
+                format!(
+                    "helm upgrade keda keda --repo https://kedacore.github.io/charts -n {ns} --reuse-values --set-json 'networkPolicy.kubernetes.operator.extraEgressRules=[{rule}]'"
+                )
+            } else {
+                format!(
+                    "add the egress rule {rule} to NetworkPolicy {ns}/{}",
+                    names[0]
+                )
+            };
+            f.fail(
+                vec![format!(
+                    "NetworkPolicy {} in {ns} select{} keda-operator and allow no egress to {shown}, where the Pod Identity Agent serves credentials",
+                    names.join(", "),
+                    if names.len() == 1 { "s" } else { "" }
+                )],
+                fix,
+                vec![],
+            )
+        }
+    }
+}
+
+/// `https://sts.amazonaws.com[:port][/…]`: the global endpoint, which an STS interface VPC
+/// endpoint does not serve.
+fn is_global_sts(url: &str) -> bool {
+    let host = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = host.split(['/', ':']).next().unwrap_or(host);
+    host.eq_ignore_ascii_case("sts.amazonaws.com")
+}
+
+/// KEDA builds its STS client with `sts.NewFromConfig(cfg)` (kedacore/keda v2.20.2
+/// `pkg/scalers/aws/aws_config_cache.go`) on aws-sdk-go-v2, whose STS endpoint resolver never
+/// binds UseGlobalEndpoint (`service/sts/endpoints.go`): it calls sts.<region>.amazonaws.com and
+/// ignores AWS_STS_REGIONAL_ENDPOINTS. Only an endpoint override or the region `aws-global`
+/// sends it to sts.amazonaws.com.
+pub(crate) fn kd039(c: &Ctx) -> Finding {
+    let f = F { code: "KD039" };
+    let cl = or_skip!(f, c.cluster());
+    let Some(pod) = &cl.operator_pod else {
+        return f.skip("no running keda-operator pod");
+    };
+    let mut global: Vec<String> = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+        .iter()
+        .filter_map(|k| {
+            env_value(pod, k)
+                .filter(|v| is_global_sts(v))
+                .map(|v| format!("{k}={v}"))
+        })
+        .collect();
+    if c.trigger()
+        .and_then(|t| t["metadata"]["awsRegion"].as_str())
+        == Some("aws-global")
+    {
+        global.push("the trigger's awsRegion is aws-global".into());
+    }
+    let logged = logs::find(c.operator_log(), &["sts.amazonaws.com"]);
+    let region = &c.d.target.region;
+    let fix = format!(
+        "remove the override so KEDA calls https://sts.{region}.amazonaws.com (served by the com.amazonaws.{region}.sts interface endpoint): drop {} from the operator's env (helm env values), and set awsRegion to {region}",
+        if global.is_empty() {
+            "AWS_ENDPOINT_URL_STS".to_string()
+        } else {
+            global.join(", ")
+        }
+    );
+    let public =
+        c.e.observed
+            .cluster
+            .as_ref()
+            .and_then(|k| k.endpoint_public_access);
+    if let Some(line) = logged {
+        return f.fail(
+            global
+                .into_iter()
+                .chain([format!("KEDA log: {line}")])
+                .collect(),
+            fix,
+            vec![],
+        );
+    }
+    if global.is_empty() {
+        let legacy = env_value(pod, "AWS_STS_REGIONAL_ENDPOINTS")
+            .map(|v| format!(" (AWS_STS_REGIONAL_ENDPOINTS={v} is ignored by KEDA's SDK)"))
+            .unwrap_or_default();
+        return f.ok(format!(
+            "keda-operator calls the regional STS endpoint sts.{region}.amazonaws.com{legacy}"
+        ));
+    }
+    match public {
+        Some(false) => f.fail(
+            global
+                .into_iter()
+                .chain(["the cluster's API endpoint is private only (endpointPublicAccess false): its nodes likely reach AWS through VPC endpoints, which do not serve sts.amazonaws.com".to_string()])
+                .collect(),
+            fix,
+            vec![],
+        ),
+        _ => f.warn(
+            global
+                .into_iter()
+                .chain(["the global endpoint works only while the nodes reach the internet; an STS VPC endpoint serves the regional one only".to_string()])
+                .collect(),
+            fix,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_agent_address_comes_from_the_injected_uri() {
+        let pod = |uri: &str| json!({"spec": {"containers": [{"env": [{"name": CREDENTIALS_URI, "value": uri}]}]}});
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            agent_address(&pod("http://[fd00:ec2::23]/v1/credentials")),
+            ip("fd00:ec2::23")
+        );
+        assert_eq!(
+            agent_address(&pod("http://169.254.170.23:80/v1/credentials")),
+            ip("169.254.170.23")
+        );
+        assert_eq!(agent_address(&json!({})), ip("169.254.170.23"));
+    }
+
+    #[test]
+    fn only_the_global_sts_host_is_global() {
+        assert!(is_global_sts("https://sts.amazonaws.com"));
+        assert!(is_global_sts("https://STS.amazonaws.com:443/"));
+        assert!(!is_global_sts("https://sts.us-east-1.amazonaws.com"));
+        assert!(!is_global_sts(
+            "https://vpce-1.sts.us-east-1.vpce.amazonaws.com"
+        ));
+    }
+}

@@ -280,3 +280,97 @@ pub(crate) fn kd016(c: &Ctx) -> Finding {
         vec![Repair::Converge("app:TriggerAuthentication".into())],
     )
 }
+
+/// A target role (EKS "assign target role": EKS assumes the association's role, then the target
+/// role with it, and the pod gets the target's credentials — UpdatePodIdentityAssociation API
+/// reference) changes the principal that starts KEDA's chain and that the app acts as.
+pub(crate) fn kd034(c: &Ctx) -> Finding {
+    let f = F { code: "KD034" };
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: no pod identity associations");
+    }
+    or_skip!(f, c.read_eks(true));
+    let (ns, sa) = c.operator_sa();
+    let targeted = |ns: &str, sa: &str| {
+        c.association(ns, sa)
+            .and_then(|a| Some((a, a.target_role_arn.as_deref()?)))
+    };
+    let mut fails = Vec::new();
+    let mut warns = Vec::new();
+    let mut seen = Vec::new();
+    if let Some((a, target)) = targeted(&ns, &sa) {
+        seen.push(format!("{ns}/{sa} → {target}"));
+        match c.role_arn() {
+            Some(arn) if arn == target => fails.push(format!(
+                "association {} for {ns}/{sa} has target role {target}, which is also the TriggerAuthentication's roleArn: KEDA would assume the role it already holds",
+                a.id
+            )),
+            Some(_) => {
+                let (role, name) = or_skip!(f, identity_trust(c));
+                let t = policy::trusts(
+                    &role.trust,
+                    Principal::Aws(target),
+                    "sts:AssumeRole",
+                    &c.operator_session(target),
+                );
+                if t.decision != Decision::Allow {
+                    fails.push(format!(
+                        "association {} for {ns}/{sa} has target role {target}: keda-operator holds its credentials, not {}'s",
+                        a.id, a.role_arn
+                    ));
+                    fails.push(trust_evidence(
+                        &role.trust,
+                        &name,
+                        target.rsplit('/').next().unwrap_or(target),
+                        target,
+                        "sts:AssumeRole",
+                        &t,
+                    ));
+                }
+            }
+            None => warns.push(format!(
+                "association {} for {ns}/{sa} has target role {target}: without roleArn KEDA reads the queue as {target}, which needs sqs:GetQueueAttributes on it",
+                a.id
+            )),
+        }
+    }
+    for want in
+        c.d.associations
+            .iter()
+            .filter(|w| (w.namespace.as_str(), w.service_account.as_str()) != (&ns, &sa))
+    {
+        let (wns, wsa) = (&want.namespace, &want.service_account);
+        if let Some((a, target)) = targeted(wns, wsa) {
+            seen.push(format!("{wns}/{wsa} → {target}"));
+            if target != want.role_arn {
+                warns.push(format!("association {} for {wns}/{wsa} has target role {target}: the app's pods act as it, not as {}, so it needs the queue's sqs:ReceiveMessage and sqs:DeleteMessage", a.id, want.role_arn));
+            }
+        }
+    }
+    let drop = format!(
+        "or remove the target role from the association (aws eks update-pod-identity-association --cluster-name {} --association-id <id> with the target role cleared), then restart the pods",
+        c.d.cluster
+    );
+    if !fails.is_empty() {
+        let id = c.role_arn().unwrap_or_default();
+        let name = id.rsplit('/').next().unwrap_or(&id);
+        let target = targeted(&ns, &sa).map_or("", |(_, t)| t);
+        return f.fail(
+            fails.into_iter().chain(warns).collect(),
+            format!("add {{\"AWS\": \"{target}\"}} with sts:AssumeRole and sts:TagSession to the trust of {name} (aws iam update-assume-role-policy --role-name {name}), {drop}"),
+            vec![],
+        );
+    }
+    if !warns.is_empty() {
+        return f.warn(
+            warns,
+            format!(
+                "grant the target role the queue permissions the config gives its own role, {drop}"
+            ),
+        );
+    }
+    match seen.is_empty() {
+        true => f.ok("no association sets a target role: pods get their association's role"),
+        false => f.ok(format!("target roles fit the chain: {}", seen.join(", "))),
+    }
+}

@@ -228,3 +228,65 @@ pub(crate) fn kd028(c: &Ctx) -> Finding {
         },
     }
 }
+
+/// KEDA's pause annotations (kedacore/keda v2.20.2 `apis/keda/v1alpha1/scaledobject_types.go`):
+/// paused-replicas pauses whatever its value; the others are Go booleans, and a value that is
+/// not one counts as true. A ScaledJob honours `paused` only.
+const PAUSES: [(&str, &str); 4] = [
+    (
+        "autoscaling.keda.sh/paused",
+        "KEDA stops scaling it altogether",
+    ),
+    (
+        "autoscaling.keda.sh/paused-replicas",
+        "KEDA holds the replicas at this count",
+    ),
+    (
+        "autoscaling.keda.sh/paused-scale-in",
+        "KEDA never scales it in",
+    ),
+    (
+        "autoscaling.keda.sh/paused-scale-out",
+        "KEDA never scales it out",
+    ),
+];
+
+/// Go's strconv.ParseBool, with KEDA's rule that anything else means true.
+fn keda_bool(v: &str) -> bool {
+    !matches!(v, "0" | "f" | "F" | "false" | "FALSE" | "False")
+}
+
+pub(crate) fn kd035(c: &Ctx) -> Finding {
+    let f = F { code: "KD035" };
+    let cl = or_skip!(f, c.cluster());
+    let Some(so) = &cl.scaler else {
+        return f.skip("the app's scaler does not exist (see KD017)");
+    };
+    let kind = so["kind"].as_str().unwrap_or("ScaledObject");
+    let (ns, name) = (
+        so["metadata"]["namespace"].as_str().unwrap_or("default"),
+        so["metadata"]["name"].as_str().unwrap_or("?"),
+    );
+    let annotations = &so["metadata"]["annotations"];
+    let paused: Vec<(&str, String)> = PAUSES
+        .iter()
+        .filter(|(key, _)| kind == "ScaledObject" || *key == PAUSES[0].0)
+        .filter_map(|(key, effect)| {
+            let v = annotations[*key].as_str()?;
+            (key.ends_with("paused-replicas") || keda_bool(v))
+                .then(|| (*key, format!("{key}: {v:?}: {effect}")))
+        })
+        .collect();
+    if paused.is_empty() {
+        return f.ok(format!("{kind} {ns}/{name} carries no pause annotation"));
+    }
+    let remove: Vec<String> = paused.iter().map(|(k, _)| format!("{k}-")).collect();
+    f.warn(
+        paused.into_iter().map(|(_, e)| e).collect(),
+        format!(
+            "kubectl annotate {} {name} -n {ns} {}",
+            kind.to_ascii_lowercase(),
+            remove.join(" ")
+        ),
+    )
+}

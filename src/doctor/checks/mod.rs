@@ -580,3 +580,62 @@ pub fn parse_queue_url(url: &str) -> Option<(&str, &str, &str)> {
         && !name.contains('/'))
     .then_some((region, account, name))
 }
+
+/// (region, account, name) of `arn:<partition>:sqs:<region>:<account>:<name>`.
+pub fn parse_queue_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("sqs"), Some(region), Some(account), Some(name)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (!region.is_empty() && !account.is_empty() && !name.is_empty())
+        .then_some((region, account, name))
+}
+
+/// The `deadLetterTargetArn` of a queue's RedrivePolicy (a JSON string attribute).
+pub fn dead_letter_arn(q: &crate::observed::Queue) -> Option<String> {
+    let policy: Value = serde_json::from_str(q.attributes.get("RedrivePolicy")?).ok()?;
+    policy["deadLetterTargetArn"].as_str().map(str::to_string)
+}
+
+impl<'a> Ctx<'a> {
+    /// The app's ScaledObject/ScaledJob as deployed (else as rendered).
+    fn scaler_object(&self) -> Option<&'a Value> {
+        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        live.or(self.scaler)
+    }
+
+    /// The app queue's visibility timeout in seconds, as live (else why it is unknown).
+    fn visibility_timeout(&self, q: &crate::render::Queue) -> Result<u64, String> {
+        self.read_queue(&q.name)?;
+        let seen = self
+            .e
+            .observed
+            .queues
+            .get(&q.name)
+            .ok_or(format!("SQS queue {} does not exist (see KD022)", q.name))?;
+        seen.attributes
+            .get("VisibilityTimeout")
+            .and_then(|v| v.parse().ok())
+            .ok_or(format!("SQS queue {} reports no VisibilityTimeout", q.name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queue_arns() {
+        assert_eq!(
+            super::parse_queue_arn("arn:aws:sqs:us-west-2:123456789012:old-dlq"),
+            Some(("us-west-2", "123456789012", "old-dlq"))
+        );
+        assert_eq!(super::parse_queue_arn("arn:aws:sns:us-west-2:1:t"), None);
+        assert_eq!(super::parse_queue_arn("arn:aws:sqs:::"), None);
+    }
+}

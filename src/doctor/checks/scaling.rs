@@ -134,3 +134,174 @@ pub(crate) fn kd026(c: &Ctx) -> Finding {
         "minReplicaCount {min}; {visible} visible, {in_flight} in flight"
     ))
 }
+
+/// KEDA 2.20 mirrors the HPA's ScalingActive condition as `HPAActive` on the ScaledObject
+/// (kedacore/keda v2.20.2 `apis/keda/v1alpha1/condition_types.go`): False with reason
+/// HPAMetricsUnavailable when the HPA cannot fetch KEDA's metric.
+pub(crate) fn kd036(c: &Ctx) -> Finding {
+    let f = F { code: "KD036" };
+    let cl = or_skip!(f, c.cluster());
+    let Some(so) = &cl.scaler else {
+        return f.skip("the app's scaler does not exist (see KD017)");
+    };
+    if so["kind"] == "ScaledJob" {
+        return f.na("a ScaledJob has no HPA");
+    }
+    let Some(cond) = so["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "HPAActive"))
+    else {
+        return f.na("the ScaledObject has no HPAActive condition (KEDA before 2.20, or its HPA does not exist yet)");
+    };
+    let s = |k: &str| cond[k].as_str().unwrap_or("");
+    let said = format!(
+        "HPAActive={} ({}): {}",
+        s("status"),
+        s("reason"),
+        s("message")
+    );
+    let hpa = format!(
+        "kubectl describe hpa keda-hpa-{} -n {}",
+        so["metadata"]["name"].as_str().unwrap_or("?"),
+        so["metadata"]["namespace"].as_str().unwrap_or("default")
+    );
+    match (s("status"), s("reason")) {
+        ("True", "ScalingDisabled") => f.ok(format!("{said} — KEDA scaled the target to zero; the HPA idles")),
+        ("True", _) => f.ok(said),
+        ("False", "HPAMetricsUnavailable") => f.fail(
+            vec![said],
+            format!("the HPA cannot read KEDA's metric: see KD025 (external metrics APIService) and {hpa}"),
+            vec![],
+        ),
+        _ => f.warn(vec![said], format!("the HPA is not scaling: {hpa}")),
+    }
+}
+
+/// A Job that runs past the queue's visibility timeout lets SQS deliver its message again, so
+/// KEDA counts it as visible and starts a second Job for it.
+pub(crate) fn kd040(c: &Ctx) -> Finding {
+    let f = F { code: "KD040" };
+    let Some(sj) = c.scaler_object().filter(|s| s["kind"] == "ScaledJob") else {
+        return f.na("a ScaledObject: no Jobs");
+    };
+    let Some(q) = c.queue else {
+        return f.na("no queue");
+    };
+    let vt = or_skip!(f, c.visibility_timeout(q));
+    let name = sj["metadata"]["name"].as_str().unwrap_or("?");
+    let raise = format!(
+        "or raise the visibility timeout above the longest Job: kedactl up --only queue --visibility-timeout <seconds> (now {vt})"
+    );
+    match sj["spec"]["jobTargetRef"]["activeDeadlineSeconds"].as_u64() {
+        None => f.warn(
+            vec![format!("ScaledJob {name} sets no jobTargetRef.activeDeadlineSeconds: a Job may run past the queue's visibility timeout ({vt} s), and its message is then delivered again to a second Job")],
+            format!("set jobTargetRef.activeDeadlineSeconds to at most {vt}, {raise}"),
+        ),
+        Some(d) if d > vt => f.fail(
+            vec![format!("ScaledJob {name}: a Job may run {d} s (activeDeadlineSeconds), the queue's visibility timeout is {vt} s: its message reappears after {vt} s and KEDA starts a duplicate Job")],
+            format!("lower activeDeadlineSeconds to at most {vt}, {raise}"),
+            vec![],
+        ),
+        Some(d) => f.ok(format!(
+            "a Job runs at most {d} s (activeDeadlineSeconds), within the visibility timeout of {vt} s"
+        )),
+    }
+}
+
+/// SQS's default visibility timeout: without a processing time in the config, the floor below
+/// which doctor warns (SQS developer guide, "Amazon SQS visibility timeout").
+const VISIBILITY_FLOOR: u64 = 30;
+
+pub(crate) fn kd041(c: &Ctx) -> Finding {
+    let f = F { code: "KD041" };
+    let Some(q) = c.queue else {
+        return f.na("no queue");
+    };
+    let vt = or_skip!(f, c.visibility_timeout(q));
+    let configured: u64 = q
+        .attributes
+        .get("VisibilityTimeout")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(VISIBILITY_FLOOR);
+    let fix = format!(
+        "set the visibility timeout to the app's longest processing time (receive to delete): kedactl up --only queue --visibility-timeout <seconds> (config: {configured})"
+    );
+    let mut evidence = Vec::new();
+    if vt < configured {
+        evidence.push(format!(
+            "queue {} has a visibility timeout of {vt} s, the config says {configured} s",
+            q.name
+        ));
+    }
+    if vt < VISIBILITY_FLOOR {
+        evidence.push(format!("{vt} s is below SQS's default of {VISIBILITY_FLOOR} s, and the config states no processing time to compare: a message the app holds longer becomes visible again, is processed twice and counted again by KEDA"));
+    }
+    if evidence.is_empty() {
+        return f.ok(format!(
+            "visibility timeout {vt} s (config {configured} s; the config states no processing time, so it is taken as the config's intent)"
+        ));
+    }
+    f.warn(evidence, fix)
+}
+
+/// A RedrivePolicy whose deadLetterTargetArn names no queue: messages past maxReceiveCount have
+/// nowhere to go.
+pub(crate) fn kd042(c: &Ctx) -> Finding {
+    let f = F { code: "KD042" };
+    if c.d.queues.is_empty() {
+        return f.na("no queue");
+    }
+    let mut fails = Vec::new();
+    let mut unknown = Vec::new();
+    let mut ok = Vec::new();
+    let mut repairs = Vec::new();
+    let mut checked = 0;
+    for q in &c.d.queues {
+        or_skip!(f, c.read_queue(&q.name));
+        let Some(seen) = c.e.observed.queues.get(&q.name) else {
+            continue;
+        };
+        checked += 1;
+        let Some(arn) = dead_letter_arn(seen) else {
+            if q.attributes.contains_key("RedrivePolicy") {
+                fails.push(format!("queue {} has no RedrivePolicy, the config gives it one: failing messages are never moved to the dead-letter queue", q.name));
+                repairs.push(Repair::Converge("queue:".into()));
+            }
+            continue;
+        };
+        let exists = match c.d.queues.iter().find(|d| d.arn == arn) {
+            Some(d) => c
+                .read_queue(&d.name)
+                .map(|()| c.e.observed.queues.contains_key(&d.name)),
+            None => {
+                c.e.dead_letter_targets
+                    .get(&arn)
+                    .cloned()
+                    .unwrap_or_else(|| Err(format!("{arn} was not looked up")))
+            }
+        };
+        match exists {
+            Ok(true) => ok.push(format!("{} → {arn}", q.name)),
+            Ok(false) => {
+                fails.push(format!("RedrivePolicy of queue {} names deadLetterTargetArn {arn}, which does not exist: messages past maxReceiveCount cannot be moved there", q.name));
+                if c.d.queues.iter().any(|d| d.arn == arn) {
+                    repairs.push(Repair::Converge("queue:".into()));
+                }
+            }
+            Err(why) => unknown.push(why),
+        }
+    }
+    if !fails.is_empty() {
+        return f.fail(fails, "create the dead-letter queue (kedactl up --only queue when the config names it), or point the RedrivePolicy at an existing queue: aws sqs set-queue-attributes --queue-url <url> --attributes RedrivePolicy='{\"deadLetterTargetArn\":\"<existing queue ARN>\",\"maxReceiveCount\":\"5\"}'", repairs);
+    }
+    if let Some(why) = unknown.into_iter().next() {
+        return f.skip(why);
+    }
+    if checked == 0 {
+        return f.skip("none of the config's queues exists (see KD022)");
+    }
+    match ok.is_empty() {
+        true => f.ok("no queue has a RedrivePolicy (the config declares no dead-letter queue)"),
+        false => f.ok(format!("dead-letter queues exist: {}", ok.join(", "))),
+    }
+}
