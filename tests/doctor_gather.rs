@@ -34,6 +34,11 @@ struct World {
 
 impl World {
     async fn new(test: &str) -> Option<World> {
+        Self::with(test, |_| {}).await
+    }
+
+    /// A stack whose config is edited first (e.g. a ScaledJob app).
+    async fn with(test: &str, edit: impl FnOnce(&mut kedactl::spec::Spec)) -> Option<World> {
         let endpoint = common::moto_endpoint()?;
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -51,6 +56,11 @@ impl World {
             json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1",
             "labels": {"kubernetes.io/os": "linux", "eks.amazonaws.com/compute-type": "ec2"}}}),
         );
+        // The agent's pod on that node (the add-on's DaemonSet), whose log doctor reads.
+        api.seed(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "eks-pod-identity-agent-x1", "namespace": "kube-system",
+                         "labels": {"app.kubernetes.io/name": "eks-pod-identity-agent"}},
+            "spec": {"nodeName": "node-1"}, "status": {"phase": "Running"}}));
         let (helm, log) = apiserver::fake_helm(dir.path(), 0);
         api.state().helm_log = Some(log);
         let (client, rules, eks) = eks::stateful(&api);
@@ -75,6 +85,7 @@ impl World {
         spec.roles.identity = format!("{prefix}-id");
         spec.apps[0].queue.name = format!("{prefix}-q");
         spec.apps[0].repository = format!("{prefix}-repo");
+        edit(&mut spec);
         let d = kedactl::render::desired(&spec).unwrap();
         let opts = exec::Options {
             poll: std::time::Duration::from_millis(1),
@@ -736,6 +747,137 @@ async fn every_injected_fault_is_caught_by_its_check() {
     fault!("log-web-identity", &["KD009"], |w| {
         log(&w, "ERROR\taws_credentials_cache\tfailed to retrieve credentials\t{\"error\": \"operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 403, api error AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\"}".into())
     });
+
+    // Checks added for issue 12's failure modes.
+    // The chain then starts and ends at the operator role, which neither trusts itself nor
+    // reads the queue: those checks fail too, truthfully.
+    fault!(
+        "role-arn-is-the-operator",
+        &["KD010", "KD011", "KD014", "KD015", "KD033"],
+        |w| {
+            let (ns, _) = w.scaler();
+            let ta =
+                w.d.manifests
+                    .iter()
+                    .find(|m| m["kind"] == "TriggerAuthentication")
+                    .unwrap();
+            let name = ta["metadata"]["name"].as_str().unwrap();
+            let op = format!("arn:aws:iam::123456789012:role/{}", w.role("op"));
+            w.patch(
+                "TriggerAuthentication",
+                Some(&ns),
+                name,
+                json!({"spec": {"podIdentity": {"roleArn": op}}}),
+            )
+            .await
+        }
+    );
+    fault!("agent-cannot-assume", &["KD003"], |w| {
+        w.api.state().logs.insert("eks-pod-identity-agent".into(), "level=error msg=\"Error assuming role\" error=\"AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/eks-node-role/i-0abc is not authorized to perform: eks-auth:AssumeRoleForPodIdentity\"".into());
+    });
+    fault!("agent-no-eks-auth", &["KD004"], |w| {
+        w.api.state().logs.insert("eks-pod-identity-agent".into(), "level=error msg=\"Error fetching credentials\" error=\"operation error EKS Auth: AssumeRoleForPodIdentity, https response error: dial tcp: lookup eks-auth.us-east-1.api.aws: i/o timeout\"".into());
+    });
+    fault!("target-role", &["KD034"], |w| {
+        w.eks.association("keda", "keda-operator", |a| {
+            a.target_role_arn = Some("arn:aws:iam::999999999999:role/shared-keda".into())
+        })
+    });
+    fault!("paused", &["KD035"], |w| {
+        let (ns, name) = w.scaler();
+        w.patch(
+            "ScaledObject",
+            Some(&ns),
+            &name,
+            json!({"metadata": {"annotations": {"autoscaling.keda.sh/paused": "true"}}}),
+        )
+        .await
+    });
+    fault!("hpa-inactive", &["KD036"], |w| {
+        let (ns, name) = w.scaler();
+        w.patch("ScaledObject", Some(&ns), &name, json!({"status": {"conditions": [
+            {"type": "Ready", "status": "True"},
+            {"type": "HPAActive", "status": "False", "reason": "HPAMetricsUnavailable", "message": "the HPA was unable to compute the replica count"}]}})).await
+    });
+    fault!("operator-host-network", &["KD037"], |w| {
+        w.patch(
+            "Deployment",
+            Some("keda"),
+            "keda-operator",
+            json!({"spec": {"template": {"spec": {"hostNetwork": true}}}}),
+        )
+        .await
+    });
+    fault!("network-policy", &["KD038"], |w| {
+        w.api.seed(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "keda-egress", "namespace": "keda"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                     "egress": [{"ports": [{"port": 443}, {"port": 53, "protocol": "UDP"}]}]}}),
+        );
+    });
+    fault!("global-sts", &["KD039"], |w| {
+        w.patch("Deployment", Some("keda"), "keda-operator", json!({"spec": {"template": {"spec": {"containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.20.2", "env": [{"name": "AWS_ENDPOINT_URL_STS", "value": "https://sts.amazonaws.com"}]}]}}}})).await
+    });
+    fault!("short-visibility", &["KD041"], |w| {
+        let url = w.queue_url().await;
+        w.aws
+            .sqs
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "5",
+            )
+            .send()
+            .await
+            .unwrap()
+    });
+    fault!("dlq-missing", &["KD042"], |w| {
+        // SQS checks the target exists when the redrive is set: it is deleted afterwards.
+        let dlq = format!("{}-gone-dlq", w.prefix);
+        let made = w
+            .aws
+            .sqs
+            .create_queue()
+            .queue_name(&dlq)
+            .send()
+            .await
+            .unwrap();
+        let url = w.queue_url().await;
+        let redrive = json!({"deadLetterTargetArn": format!("arn:aws:sqs:us-east-1:123456789012:{dlq}"), "maxReceiveCount": 5});
+        w.aws
+            .sqs
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                redrive.to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        w.aws
+            .sqs
+            .delete_queue()
+            .queue_url(made.queue_url().unwrap())
+            .send()
+            .await
+            .unwrap()
+    });
+    {
+        let got = Box::pin(async {
+            let w = World::with("scaledjob", |spec| {
+                spec.apps[0].scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
+            })
+            .await?;
+            Some(w.flagged().await)
+        })
+        .await;
+        let Some(got) = got else { return };
+        // kedactl's ScaledJob sets no activeDeadlineSeconds: a job may outlive the timeout.
+        results.push((("scaled-job-without-deadline", &["KD040"]), got));
+    }
 
     let wrong: Vec<String> = results
         .iter()
