@@ -281,6 +281,36 @@ async fn one_failed_read_skips_only_the_checks_that_need_it() {
     );
 }
 
+/// One failing cluster read (KEDA's HPA, the APIService) makes only the checks that read it
+/// "could not be checked", with the error; the others still run.
+#[tokio::test]
+async fn one_failed_cluster_read_skips_only_the_checks_that_read_it() {
+    let w = world!("partialk8s");
+    w.api.state().broken = vec!["/apiservices/".into(), "/pods/keda-operator".into()];
+    let findings = w.doctor().await;
+    let status = |code: &str| findings.iter().find(|f| f.code == code).unwrap().clone();
+    let kd025 = status("KD025");
+    assert_eq!(kd025.status, Status::Skipped, "{kd025:#?}");
+    assert!(
+        kd025.evidence[0].starts_with("could not read the external metrics APIService:")
+            && kd025.evidence[0].contains("500"),
+        "{kd025:#?}"
+    );
+    let kd028 = status("KD028");
+    assert_eq!(
+        kd028.status,
+        Status::Skipped,
+        "the operator's log was not read: {kd028:#?}"
+    );
+    for code in ["KD006", "KD017", "KD024", "KD008", "KD015"] {
+        assert_eq!(status(code).status, Status::Ok, "{:#?}", status(code));
+    }
+    assert!(
+        findings.iter().all(|f| f.status != Status::Fail),
+        "{findings:#?}"
+    );
+}
+
 /// A config that describes another stack than the live one (another region, the FIFO twin of
 /// the queue) is diagnosed with both values (KD033), which stops `--fix`.
 #[tokio::test]

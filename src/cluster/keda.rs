@@ -48,10 +48,19 @@ pub const KINDS: [(&str, &str); 6] = [
 /// release record there.
 pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
     let crds = try_join_all(KINDS.map(|(_, crd)| kube.get("CustomResourceDefinition", None, crd)));
+    // The APIService only helps to find KEDA without its operator: a failed read of it is no
+    // reason to fail the whole observation.
+    let api = async {
+        Ok(kube
+            .get("APIService", None, APISERVICE)
+            .await
+            .ok()
+            .flatten())
+    };
     let (operators, crds, api) = try_join3(
         kube.list("Deployment", None, Some(&format!("app={OPERATOR}"))),
         crds,
-        kube.get("APIService", None, APISERVICE),
+        api,
     )
     .await?;
     let found = from_operators(&operators);

@@ -2,7 +2,7 @@
 //! explanation (`doctor --explain`), in one table. Codes follow the reference's failure modes
 //! (§6); later ones are appended.
 
-use super::checks;
+use super::{checks, part};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -39,16 +39,24 @@ pub struct Check {
     /// The check itself (`checks/<layer>.rs`).
     #[serde(skip)]
     pub(crate) run: fn(&checks::Ctx) -> super::Finding,
+    /// The cluster parts it reads beyond `plan`'s observation: if one could not be read, the
+    /// check could not be checked, whatever its function concluded from the gap.
+    #[serde(skip)]
+    pub reads: &'static [&'static str],
 }
 
 macro_rules! check {
     ($code:literal, $layer:ident, $run:ident, $title:literal, $explain:literal) => {
+        check!($code, $layer, $run, [], $title, $explain)
+    };
+    ($code:literal, $layer:ident, $run:ident, [$($part:ident),*], $title:literal, $explain:literal) => {
         Check {
             code: $code,
             title: $title,
             layer: Layer::$layer,
             explain: $explain,
             run: checks::$run,
+            reads: &[$(part::$part),*],
         }
     };
 }
@@ -65,6 +73,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD002",
         Eks,
         kd002,
+        [AGENT, AGENT_LOG],
         "Pod Identity Agent is healthy on the nodes",
         "A DEGRADED add-on (InsufficientNumberOfReplicas), agent pods not ready, or agent logs with `Failed probe` mean some nodes serve no credentials. Known causes: port 2703 taken (amazon-eks-ami#2650), hostPort 80 conflicts with ingress pods, IPv6 disabled on the node. doctor reads the add-on health, the DaemonSet's ready count and the agent's log."
     ),
@@ -72,6 +81,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD003",
         Eks,
         kd003,
+        [OPERATOR_POD, AGENT, AGENT_LOG],
         "Node role may call eks-auth:AssumeRoleForPodIdentity",
         "The agent exchanges the pod's token with EKS Auth using the node's role. Without eks-auth:AssumeRoleForPodIdentity (in AmazonEKSWorkerNodePolicy) it logs `Error fetching credentials: … AssumeRoleForPodIdentity … AccessDeniedException` and pods get 403 from 169.254.170.23. doctor reads the agent's log on the operator's node."
     ),
@@ -79,6 +89,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD004",
         Eks,
         kd004,
+        [OPERATOR_POD, AGENT, AGENT_LOG],
         "The agent reaches the EKS Auth API",
         "In a private cluster the agent needs the com.amazonaws.<region>.eks-auth interface endpoint; without it it logs `unable to fetch credentials from EKS Auth … i/o timeout`. doctor reads the agent's log."
     ),
@@ -86,6 +97,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD005",
         Eks,
         kd005,
+        [OPERATOR],
         "keda-operator's service account has a pod identity association",
         "KEDA's operator reads credentials through the association of its *actual* namespace and service account (e.g. keda-system, or a custom serviceAccount.operator.name). Without one, KEDA uses the node role (`assumed-role/<node role>/i-…` in 403s). doctor compares the operator Deployment's namespace/serviceAccountName with the associations."
     ),
@@ -93,6 +105,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD006",
         Cluster,
         kd006,
+        [OPERATOR, OPERATOR_POD],
         "The running keda-operator pod got Pod Identity credentials",
         "The webhook injects AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE at pod creation only: a pod started before its association (or hit by the webhook's cache race) has none. Fix: restart the operator, check again, restart once more if needed."
     ),
@@ -100,6 +113,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD007",
         Cluster,
         kd007,
+        [OPERATOR_POD, NODE],
         "keda-operator runs where Pod Identity works",
         "Pod Identity works on Linux EC2 nodes only: not on Fargate, Windows or hybrid nodes. doctor reads the operator's node labels eks.amazonaws.com/compute-type and kubernetes.io/os."
     ),
@@ -114,6 +128,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD009",
         Cluster,
         kd009,
+        [OPERATOR_POD, OPERATOR_SA],
         "keda-operator does not mix IRSA with Pod Identity",
         "When the operator's service account also carries eks.amazonaws.com/role-arn (helm podIdentity.aws.irsa.enabled=true), the SDK tries web identity first and KEDA may use the wrong role. doctor reads the service account's annotations and the pod's AWS_WEB_IDENTITY_TOKEN_FILE."
     ),
@@ -121,6 +136,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD010",
         Iam,
         kd010,
+        [SCALER, TRIGGER_AUTH],
         "The identity role trusts the keda-operator role (sts:AssumeRole)",
         "With a TriggerAuthentication roleArn, KEDA assumes that role with the operator's credentials: its trust must name the keda-operator role. Otherwise: `assumed-role/keda-operator/eks-… is not authorized to perform: sts:AssumeRole on resource …keda-identity`."
     ),
@@ -128,6 +144,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD011",
         Iam,
         kd011,
+        [SCALER, TRIGGER_AUTH],
         "The identity role lets the keda-operator role tag the session",
         "Pod Identity sessions carry transitive tags, so the chained AssumeRole also needs sts:TagSession in the identity role's trust: `… is not authorized to perform: sts:TagSession`."
     ),
@@ -135,6 +152,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD012",
         Iam,
         kd012,
+        [SCALER, TRIGGER_AUTH],
         "keda-operator's own policy allows assuming the identity role where needed",
         "A trust that names the account (`:root`) instead of the role delegates to the caller's identity policy: then keda-operator needs sts:AssumeRole and sts:TagSession on the identity role in its own policy (a permissions boundary or SCP can deny it too). doctor evaluates the operator's inline policies, and the policy simulator when the account answers it."
     ),
@@ -149,6 +167,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD014",
         Keda,
         kd014,
+        [OPERATOR, SCALER, TRIGGER_AUTH],
         "roleArn is not the operator's own role",
         "Pointing the TriggerAuthentication's roleArn at keda-operator's own role makes KEDA assume the role it already has, which is denied unless the role trusts itself. Use a separate identity role, or drop roleArn."
     ),
@@ -156,6 +175,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD015",
         Iam,
         kd015,
+        [SCALER, TRIGGER_AUTH],
         "The identity role may read the queue (sqs:GetQueueAttributes)",
         "KEDA's scaler calls GetQueueAttributes as the identity role: `assumed-role/keda-identity/KEDA is not authorized to perform: sqs:getqueueattributes`. doctor evaluates the role's inline policies against the queue ARN, the queue policy's explicit denies, and the simulator when available."
     ),
@@ -163,6 +183,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD016",
         Iam,
         kd016,
+        [SCALER, TRIGGER_AUTH],
         "Without roleArn, keda-operator itself may read the queue",
         "A TriggerAuthentication without roleArn makes KEDA call SQS as keda-operator: that role then needs sqs:GetQueueAttributes on the queue."
     ),
@@ -170,6 +191,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD017",
         Keda,
         kd017,
+        [SCALER, TRIGGER_AUTH],
         "The ScaledObject references an existing TriggerAuthentication",
         "A missing authenticationRef, a wrong name, a TriggerAuthentication in another namespace, or a ClusterTriggerAuthentication without `kind` sends KEDA down the legacy path: `error parsing SQS queue metadata: awsAccessKeyID not found`."
     ),
@@ -177,6 +199,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD018",
         Keda,
         kd018,
+        [SCALER, TRIGGER_AUTH],
         "The TriggerAuthentication uses provider aws with KEDA as identity owner",
         "provider aws-eks (deprecated in 2.13, IRSA only) or identityOwner: workload read the eks.amazonaws.com/role-arn annotation, which Pod Identity does not set: `annotation 'eks.amazonaws.com/role-arn' not found`. Use provider aws with roleArn."
     ),
@@ -184,6 +207,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD019",
         Keda,
         kd019,
+        [SCALER, TRIGGER_AUTH],
         "roleArn and identityOwner: workload are not combined",
         "KEDA's webhook rejects `roleArn of PodIdentity can't be set if KEDA isn't identityOwner`. Pick one."
     ),
@@ -198,6 +222,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD021",
         Scaling,
         kd021,
+        [SCALER],
         "The trigger sets awsRegion",
         "Without awsRegion KEDA stops with `missing required parameter \"awsRegion\"`."
     ),
@@ -205,6 +230,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD022",
         Scaling,
         kd022,
+        [SCALER],
         "queueURL matches awsRegion and the account, and the queue exists",
         "A queueURL in another region or account than awsRegion (or a typo) gives `AWS.SimpleQueueService.NonExistentQueue`."
     ),
@@ -212,6 +238,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD023",
         Scaling,
         kd023,
+        [SCALER],
         "queueURL is well formed",
         "KEDA needs https://sqs.<region>.amazonaws.com/<account>/<name>; otherwise `cannot get queueName from queueURL`."
     ),
@@ -219,6 +246,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD024",
         Cluster,
         kd024,
+        [APP_POD],
         "The app's pods have credentials to consume the queue",
         "KEDA scales the app, but the app itself must read and delete messages: its service account needs an association and its pods the injected variables (restart them after the association is created)."
     ),
@@ -226,6 +254,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD025",
         Scaling,
         kd025,
+        [APISERVICE],
         "KEDA's external metrics API is available to the HPA",
         "The HPA reads KEDA's metric through the APIService v1beta1.external.metrics.k8s.io. If the control plane cannot reach the metrics server (security group on 6443), the HPA shows FailedGetExternalMetric and nothing scales."
     ),
@@ -233,6 +262,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD026",
         Scaling,
         kd026,
+        [SCALER],
         "Scale to zero can happen",
         "With minReplicaCount 0, KEDA scales to zero only after cooldownPeriod with no activity; in-flight messages (scaleOnInFlight, default true) count as activity, and SQS's approximate counts lag about a minute. doctor explains what holds the replicas up."
     ),
@@ -240,6 +270,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD027",
         Cluster,
         kd027,
+        [OPERATOR, OPERATOR_POD],
         "keda-operator's pod is newer than its association's last change",
         "The agent caches credentials (up to 6 hours): pods started before the association was pointed at another role keep using the old one. Restart them."
     ),
@@ -247,6 +278,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD028",
         Keda,
         kd028,
+        [OPERATOR, OPERATOR_LOG],
         "Session tags fit in the chained AssumeRole",
         "Chaining from a Pod Identity session with many tags can fail with PackedPolicyTooLarge; the way out is to disable session tags on the keda-operator association (`--disable-session-tags`). kedactl's default trust is scoped on those very tags (aws:RequestTag/eks-cluster-arn, kubernetes-namespace, kubernetes-service-account), so disabling them alone locks the operator out: first drop the tag conditions (`kedactl up --only iam --scoped-trust false`), then disable the tags. doctor also fails an association whose tags are disabled while the trust still conditions on them."
     ),
@@ -275,6 +307,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD032",
         Cluster,
         kd032,
+        [OPERATOR_POD],
         "No proxy intercepts the Pod Identity credential calls",
         "With HTTP(S)_PROXY set in the operator pod, the SDK sends the credential call to 169.254.170.23 through the proxy, which fails. Add 169.254.170.23 and fd00:ec2::23 to NO_PROXY."
     ),
@@ -282,6 +315,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD033",
         Account,
         kd033,
+        [SCALER, TRIGGER_AUTH],
         "The config describes the stack that is live",
         "doctor compares the config with what runs: the live ScaledObject's trigger type, queueURL and awsRegion, the TriggerAuthentication's roleArn, and, when the configured queue is missing, whether it exists in another region or as its FIFO/standard twin. A config that disagrees (a wrong --region, a `.fifo` name for a standard queue, another role) would have `--fix` build a second stack beside the working one and move its permissions there, so `--fix` refuses to repair anything while this check fails. Correct the config to match what is live (or remove the live stack first)."
     ),
@@ -289,6 +323,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD034",
         Iam,
         kd034,
+        [SCALER, TRIGGER_AUTH],
         "A target role on an association fits the chain",
         "An association with a target role (EKS Pod Identity's targetRoleArn) makes EKS assume the association's role and then the target role, and the pod gets the target role's credentials. For keda-operator that changes the principal KEDA's chain starts from: the identity role's trust must name the target role (not only keda-operator's role) for sts:AssumeRole, or KEDA gets `assumed-role/<target>/eks-… is not authorized to perform: sts:AssumeRole`. For the app, its pods act as the target role, which then needs the queue's permissions. doctor reads targetRoleArn on the operator's and the app's associations and evaluates the identity role's trust for the target role."
     ),
@@ -296,6 +331,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD035",
         Keda,
         kd035,
+        [SCALER],
         "The ScaledObject is not paused",
         "KEDA stops or limits scaling while the live object carries autoscaling.keda.sh/paused (a boolean; any non-boolean value counts as true), autoscaling.keda.sh/paused-replicas (any value: replicas held at that count), autoscaling.keda.sh/paused-scale-in or autoscaling.keda.sh/paused-scale-out (ScaledObjects; a ScaledJob honours paused only). Everything else looks healthy and nothing scales. doctor reads the live object's annotations and names each one with the `kubectl annotate … <annotation>-` that removes it."
     ),
@@ -303,6 +339,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD036",
         Scaling,
         kd036,
+        [SCALER],
         "KEDA reports the HPA active (HPAActive)",
         "KEDA 2.20 mirrors the HPA's ScalingActive condition on the ScaledObject as the HPAActive condition: True (reason HPAActive, or ScalingDisabled when KEDA scaled the target to zero), or False, e.g. reason HPAMetricsUnavailable when the HPA cannot fetch KEDA's metric. Ready stays True meanwhile (HPA health no longer affects Ready), so this is where a stuck HPA shows. doctor fails on HPAMetricsUnavailable and warns on any other False, with KEDA's message; older KEDA versions do not set it (not applicable)."
     ),
@@ -310,6 +347,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD037",
         Cluster,
         kd037,
+        [OPERATOR, OPERATOR_POD],
         "keda-operator does not run on the host network",
         "The Pod Identity Agent serves credentials to pods on the pod network at 169.254.170.23 ([fd00:ec2::23] in IPv6 clusters). A keda-operator with hostNetwork: true (the chart's operator.useHostNetwork) gets the injected variables but its credential calls fail with `Unauthorized Exception! EKS does not have permissions to assume the associated role` (aws/eks-pod-identity-agent#139). doctor reads hostNetwork from the operator's pod (or its Deployment)."
     ),
@@ -317,6 +355,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD038",
         Cluster,
         kd038,
+        [OPERATOR, OPERATOR_POD],
         "No NetworkPolicy blocks keda-operator from the Pod Identity Agent",
         "A NetworkPolicy that selects keda-operator and restricts egress must allow TCP 80 to 169.254.170.23 (or [fd00:ec2::23]), or the SDK's credential call times out and KEDA falls back to no credentials. The KEDA chart's own policy (networkPolicy.enabled with flavor kubernetes) allows only DNS, the API server and pods, so it blocks the agent until networkPolicy.kubernetes.operator.extraEgressRules adds an ipBlock for it. doctor lists the NetworkPolicies in the operator's namespace and evaluates them as Kubernetes does: the policies whose podSelector matches the pod's labels and whose policyTypes include Egress (or that have an egress section), any rule allowing is enough, an empty rule list denies, ipBlock with except, ports with protocol and endPort; selectors never match the agent's address. CiliumNetworkPolicies are not read, and Cilium may treat the agent as the host entity, which an ipBlock does not match."
     ),
@@ -324,6 +363,7 @@ pub const CATALOGUE: &[Check] = &[
         "KD039",
         Cluster,
         kd039,
+        [OPERATOR_POD, OPERATOR_LOG, SCALER],
         "keda-operator calls the regional STS endpoint",
         "KEDA chains roles through STS with aws-sdk-go-v2, which calls the regional endpoint sts.<region>.amazonaws.com and ignores AWS_STS_REGIONAL_ENDPOINTS. An override in the operator's env (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL naming sts.amazonaws.com) or awsRegion aws-global sends it to the global endpoint, which an STS interface VPC endpoint does not serve: in a private cluster the call times out. doctor reads the operator pod's env, the trigger's awsRegion, KEDA's log for sts.amazonaws.com, and the cluster's endpointPublicAccess (private only: fail; otherwise warn)."
     ),

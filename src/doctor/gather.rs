@@ -4,7 +4,7 @@
 //! policy simulator. Nothing here fails the run: a part that cannot be read is recorded with the
 //! reason, and its checks report "skipped: <reason>".
 
-use super::{ClusterEvidence, Evidence, guard, simulation_key};
+use super::{ClusterEvidence, Evidence, guard, part, simulation_key};
 use crate::cloud::Aws;
 use crate::cluster::{Kube, KubeError, keda, rollout};
 use crate::model::Only;
@@ -12,6 +12,8 @@ use crate::observe;
 use crate::observed::Caller;
 use crate::render::Desired;
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// Lines of log read from the operator and the agent.
 const TAIL: u32 = 300;
@@ -205,94 +207,105 @@ pub async fn cluster_side(
 
     let (scaler_kind, scaler_ns, scaler_name) = app_scaler(desired, scaler_ref);
     let app_deployment = desired.manifests.iter().find(|m| m["kind"] == "Deployment");
-    let (operator, scaler, hpa, apiservice, agent) = futures_util::future::try_join5(
-        kube.get("Deployment", Some(&ns), keda::OPERATOR),
-        kube.get(&scaler_kind, Some(&scaler_ns), &scaler_name),
-        kube.get(
-            "HorizontalPodAutoscaler",
-            Some(&scaler_ns),
-            &format!("keda-hpa-{scaler_name}"),
+    // Each read that fails is recorded under its part, and the rest go on.
+    let unread = Mutex::new(BTreeMap::new());
+    let u = &unread;
+    let hpa_name = format!("keda-hpa-{scaler_name}");
+    let (operator, scaler, hpa, apiservice, agent) = futures_util::future::join5(
+        tolerate(
+            u,
+            part::OPERATOR,
+            kube.get("Deployment", Some(&ns), keda::OPERATOR),
         ),
-        kube.get("APIService", None, "v1beta1.external.metrics.k8s.io"),
-        kube.get("DaemonSet", Some("kube-system"), "eks-pod-identity-agent"),
+        tolerate(
+            u,
+            part::SCALER,
+            kube.get(&scaler_kind, Some(&scaler_ns), &scaler_name),
+        ),
+        tolerate(
+            u,
+            part::HPA,
+            kube.get("HorizontalPodAutoscaler", Some(&scaler_ns), &hpa_name),
+        ),
+        tolerate(
+            u,
+            part::APISERVICE,
+            kube.get("APIService", None, keda::APISERVICE),
+        ),
+        tolerate(
+            u,
+            part::AGENT,
+            kube.get("DaemonSet", Some("kube-system"), "eks-pod-identity-agent"),
+        ),
     )
-    .await?;
+    .await;
     // Three independent branches: the operator (pod, account, logs, node, agent), the
     // scaler's TriggerAuthentication, the app's pods.
     let operator_branch = async {
         let mut c = ClusterEvidence::default();
         let Some(d) = &operator else {
-            return Ok::<_, KubeError>(c);
+            return c;
         };
         let sa = d["spec"]["template"]["spec"]["serviceAccountName"]
             .as_str()
             .unwrap_or("default");
-        let (pod, account) = futures_util::future::try_join(
-            rollout::newest_pod(kube, &ns, d),
-            kube.get("ServiceAccount", Some(&ns), sa),
+        let (pod, account) = futures_util::future::join(
+            tolerate(u, part::OPERATOR_POD, rollout::newest_pod(kube, &ns, d)),
+            tolerate(
+                u,
+                part::OPERATOR_SA,
+                kube.get("ServiceAccount", Some(&ns), sa),
+            ),
         )
-        .await?;
+        .await;
         c.operator_sa = account;
         if let Some(pod) = &pod {
             let name = pod["metadata"]["name"].as_str().unwrap_or_default();
             let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
-            // A log the caller may not read is no reason to stop: the log checks see nothing.
-            let log = async {
-                Ok::<_, KubeError>(
-                    kube.logs(&ns, name, keda::OPERATOR, TAIL)
-                        .await
-                        .unwrap_or_default(),
-                )
-            };
-            let node_obj = async {
-                if node.is_empty() {
-                    Ok(None)
-                } else {
-                    kube.get("Node", None, node).await
+            let log = tolerate(
+                u,
+                part::OPERATOR_LOG,
+                kube.logs(&ns, name, keda::OPERATOR, TAIL),
+            );
+            let node_obj = tolerate(u, part::NODE, async {
+                match node.is_empty() {
+                    true => Ok(None),
+                    false => kube.get("Node", None, node).await,
                 }
-            };
-            let agent_log = async {
+            });
+            let agent_log = tolerate(u, part::AGENT_LOG, async {
                 if agent.is_none() || node.is_empty() {
                     return Ok(String::new());
                 }
+                let selector = "app.kubernetes.io/name=eks-pod-identity-agent";
                 let agents = kube
-                    .list(
-                        "Pod",
-                        Some("kube-system"),
-                        Some("app.kubernetes.io/name=eks-pod-identity-agent"),
-                    )
+                    .list("Pod", Some("kube-system"), Some(selector))
                     .await?;
-                Ok(
-                    match agents.iter().find(|p| p["spec"]["nodeName"] == node) {
-                        Some(a) => kube
-                            .logs(
-                                "kube-system",
-                                a["metadata"]["name"].as_str().unwrap_or_default(),
-                                "eks-pod-identity-agent",
-                                TAIL,
-                            )
+                match agents.iter().find(|p| p["spec"]["nodeName"] == node) {
+                    Some(a) => {
+                        let pod = a["metadata"]["name"].as_str().unwrap_or_default();
+                        kube.logs("kube-system", pod, "eks-pod-identity-agent", TAIL)
                             .await
-                            .unwrap_or_default(),
-                        None => String::new(),
-                    },
-                )
-            };
+                    }
+                    None => Ok(String::new()),
+                }
+            });
             let (log, node_obj, agent_log) =
-                futures_util::future::try_join3(log, node_obj, agent_log).await?;
+                futures_util::future::join3(log, node_obj, agent_log).await;
             c.operator_log = log;
             c.operator_node = node_obj;
             c.agent_log = agent_log;
         }
         c.operator_pod = pod;
-        Ok(c)
+        c
     };
     let scaler_branch = async {
         match &scaler {
-            Some(s) => trigger_auth(kube, s).await,
-            None => Ok(None),
+            Some(s) => tolerate(u, part::TRIGGER_AUTH, trigger_auth(kube, s)).await,
+            None => None,
         }
     };
-    let app_branch = async {
+    let app_branch = tolerate(u, part::APP_POD, async {
         let Some(d) = app_deployment else {
             return Ok(None);
         };
@@ -302,9 +315,9 @@ pub async fn cluster_side(
             Some(live) => rollout::newest_pod(kube, &dns, &live).await,
             None => Ok(None),
         }
-    };
+    });
     let (operator_part, trigger_auth, app_pod) =
-        futures_util::future::try_join3(operator_branch, scaler_branch, app_branch).await?;
+        futures_util::future::join3(operator_branch, scaler_branch, app_branch).await;
     let mut c = operator_part;
     c.trigger_auth = trigger_auth;
     c.app_pod = app_pod;
@@ -314,8 +327,26 @@ pub async fn cluster_side(
     c.apiservice = apiservice;
     c.agent = agent;
     c.network_policies = Some(network_policies(kube, &ns).await);
+    c.unread = unread.into_inner().unwrap_or_default();
     e.cluster = Some(c);
     Ok(())
+}
+
+/// The read's value, or its default with the failure recorded under `part`.
+async fn tolerate<T: Default>(
+    unread: &Mutex<BTreeMap<&'static str, String>>,
+    part: &'static str,
+    read: impl std::future::Future<Output = Result<T, KubeError>>,
+) -> T {
+    match read.await {
+        Ok(v) => v,
+        Err(e) => {
+            if let Ok(mut u) = unread.lock() {
+                u.insert(part, e.to_string());
+            }
+            T::default()
+        }
+    }
 }
 
 /// The NetworkPolicies in KEDA's namespace (KD038); a refused list is that check's to report.

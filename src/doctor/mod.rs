@@ -125,10 +125,30 @@ pub struct ClusterEvidence {
     pub app_pod: Option<Value>,
     /// NetworkPolicies in the operator's namespace (None: not read; Err: why the list failed).
     pub network_policies: Option<Result<Vec<Value>, String>>,
+    /// doctor's own reads that failed, by part (`part::HPA` …), with the error: the checks that
+    /// read a part are "could not be checked" (the registry says which), never passed on absence.
+    pub unread: BTreeMap<&'static str, String>,
 }
 
 #[cfg(test)]
 mod tests;
+
+/// The parts of the cluster doctor reads beyond `plan`'s observation, as a failed read names
+/// them.
+pub mod part {
+    pub const OPERATOR: &str = "the keda-operator Deployment";
+    pub const OPERATOR_POD: &str = "keda-operator's pod";
+    pub const OPERATOR_SA: &str = "keda-operator's service account";
+    pub const OPERATOR_LOG: &str = "keda-operator's log";
+    pub const NODE: &str = "the operator pod's node";
+    pub const AGENT: &str = "the eks-pod-identity-agent DaemonSet";
+    pub const AGENT_LOG: &str = "the agent's log";
+    pub const SCALER: &str = "the app's ScaledObject";
+    pub const TRIGGER_AUTH: &str = "its TriggerAuthentication";
+    pub const HPA: &str = "KEDA's HPA";
+    pub const APISERVICE: &str = "the external metrics APIService";
+    pub const APP_POD: &str = "the app's pods";
+}
 
 /// The simulator key for one question.
 pub fn simulation_key(principal: &str, action: &str, resource: &str) -> String {

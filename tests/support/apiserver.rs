@@ -59,6 +59,8 @@ pub struct State {
     pub failing: BTreeSet<(String, String)>,
     /// What helm and the controllers did that a test may want to read (uninstall order, hangs).
     pub events: Vec<String>,
+    /// Requests whose path contains one of these answer 500 (an etcd or webhook failure).
+    pub broken: Vec<String>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -154,6 +156,13 @@ impl ApiServer {
     ) -> (StatusCode, Value) {
         let mut s = self.state();
         s.log.push(format!("{method} {uri}"));
+        if s.broken.iter().any(|b| uri.path().contains(b.as_str())) {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
+                       "reason": "InternalError", "message": "Internal error occurred: injected"}),
+            );
+        }
         s.settle();
         let answer = s
             .route(method, uri, content_type, body)

@@ -391,9 +391,23 @@ fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
 /// Run every check in catalogue order.
 pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
     let c = Ctx::new(d, e);
+    let unread = e.cluster.as_ref().map(|cl| &cl.unread);
     let mut out: Vec<Finding> = catalogue::CATALOGUE
         .iter()
-        .map(|check| (check.run)(&c))
+        .map(|check| {
+            let f = (check.run)(&c);
+            // A part it reads failed: what it made of the gap is not evidence.
+            let failed = check
+                .reads
+                .iter()
+                .find_map(|p| unread.and_then(|u| u.get(p)).map(|why| (p, why)));
+            match failed {
+                Some((part, why)) if f.status != Status::NotApplicable => {
+                    F { code: check.code }.skip(format!("could not read {part}: {why}"))
+                }
+                _ => f,
+            }
+        })
         .collect();
     // What KEDA logged outranks a check that saw nothing wrong (or could not look): a refusal
     // turns its check into a failure, with the line and the same fix `--keda-log` gives.
