@@ -126,6 +126,7 @@ fn healthy(d: &Desired) -> Evidence {
             json!({"metadata": {"name": "q-read-xyz"}, "spec": {"containers": [{"name": "q-read", "env": env()}]}}),
         ),
         network_policies: Some(Ok(vec![])),
+        unread: Default::default(),
     };
     let mut simulations = BTreeMap::new();
     for r in &d.roles {
