@@ -1302,3 +1302,26 @@ fn kd042_redrive_policy_names_a_missing_queue() {
         .unwrap();
     assert_eq!(f.status, Status::Skipped);
 }
+
+#[test]
+fn a_check_whose_cluster_read_failed_is_not_judged_on_the_gap() {
+    let d = desired();
+    let mut e = healthy(&d);
+    let cl = cluster(&mut e);
+    cl.apiservice = None;
+    cl.unread
+        .insert(part::APISERVICE, "read APIService …: 500 InternalError".into());
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD025")
+        .unwrap();
+    assert_eq!(f.status, Status::Skipped, "not 'does not exist': {f:#?}");
+    assert_eq!(
+        f.evidence,
+        ["could not read the external metrics APIService: read APIService …: 500 InternalError"]
+    );
+    // Without the failed read, the same gap is a real absence.
+    let mut e = healthy(&d);
+    cluster(&mut e).apiservice = None;
+    assert_eq!(fails(|x, _| *x = e.clone()), ["KD025"]);
+}
