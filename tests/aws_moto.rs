@@ -1264,6 +1264,9 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     let out = run("up", &["--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
+    // What a plain `up` with a correct config produces: --fix must end exactly here.
+    let converged = fs.fingerprint().await;
+
     // Healthy: nothing fails; what cannot be known here is skipped with its reason.
     let (code, failing, doc) = doctor(&[]);
     assert_eq!((code, failing.clone()), (Some(0), vec![]), "{doc:#}");
@@ -1352,6 +1355,11 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
     assert_eq!((code, failing), (Some(0), vec![]), "{doc:#}");
     let trust = role_trust(&aws, &identity).await.unwrap();
     assert!(trust.to_string().contains("sts:TagSession"), "{trust}");
+    assert_eq!(
+        fs.fingerprint().await,
+        converged,
+        "after --fix the account and cluster are what `up` made, resource by resource"
+    );
 
     let out = run("down", &["--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
