@@ -59,7 +59,8 @@ pub(crate) fn kd002(c: &Ctx) -> Finding {
     }
     if evidence.is_empty() {
         return match cluster {
-            Ok(_) => f.ok("add-on and agent DaemonSet healthy"),
+            Ok(cl) if cl.agent.is_some() => f.ok("add-on and agent DaemonSet healthy"),
+            Ok(_) => f.skip("the eks-pod-identity-agent DaemonSet was not found (see KD001)"),
             Err(why) => f.skip(format!("agent pods not read: {why}")),
         };
     }
