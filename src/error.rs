@@ -33,13 +33,19 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = err.downcast_ref() {
         return *code;
     }
-    if err.downcast_ref::<Problems>().is_some() {
+    if problems(err).is_some() {
         return INVALID_CONFIG;
     }
     if err.downcast_ref::<UsageError>().is_some() {
         return USAGE;
     }
     FAILED
+}
+
+/// The config problems behind an error, wherever they are in its chain (a render refusal wraps
+/// them).
+pub fn problems(err: &anyhow::Error) -> Option<&Problems> {
+    err.chain().find_map(|e| e.downcast_ref::<Problems>())
 }
 
 /// `kedactl … | head` closing the pipe early is not an error.

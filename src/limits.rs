@@ -418,3 +418,6 @@ mod tests {
         assert!(parse_number("lots").unwrap_err().contains("fix:"));
     }
 }
+
+/// IAM's default quota on a role trust policy, in characters (whitespace not counted).
+pub const TRUST_POLICY_QUOTA: u32 = 2048;

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {err:#}");
                 if json {
                     // CI reads stdout: give it the same failure as a document.
-                    let problems = err.downcast_ref::<Problems>().map(|p| &p.problems);
+                    let problems = error::problems(&err).map(|p| &p.problems);
                     let doc = serde_json::json!({
                         "apiVersion": kedactl::output::API_VERSION,
                         "kind": "Error",

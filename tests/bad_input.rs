@@ -30,6 +30,15 @@ const HEAD: &str = "cluster: demo\nregion: us-east-1\n";
 
 fn config_cases(s: &Sandbox) -> Vec<Case> {
     let mut cases = vec![
+        // Eight service accounts on one identity role: its scoped trust is over IAM's 2,048.
+        file(
+            s,
+            "trust-over-quota",
+            &format!(
+                "{HEAD}apps:\n  - deployment: worker-0\n    serviceAccount: worker-0-sa\n    queue:\n      name: q-0\n  - deployment: worker-1\n    serviceAccount: worker-1-sa\n    queue:\n      name: q-1\n  - deployment: worker-2\n    serviceAccount: worker-2-sa\n    queue:\n      name: q-2\n  - deployment: worker-3\n    serviceAccount: worker-3-sa\n    queue:\n      name: q-3\n  - deployment: worker-4\n    serviceAccount: worker-4-sa\n    queue:\n      name: q-4\n  - deployment: worker-5\n    serviceAccount: worker-5-sa\n    queue:\n      name: q-5\n  - deployment: worker-6\n    serviceAccount: worker-6-sa\n    queue:\n      name: q-6\n  - deployment: worker-7\n    serviceAccount: worker-7-sa\n    queue:\n      name: q-7\n"
+            ),
+            &["roles.identity", "quota of 2048", "roles.trustPolicyQuota"],
+        ),
         // Duplicate keys: silently last-wins in YAML; here an error naming both lines.
         file(
             s,

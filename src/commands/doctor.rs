@@ -98,6 +98,7 @@ struct Diagnosis {
 async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnosis> {
     let start = Instant::now();
     let (mut spec, source) = ctx.spec()?;
+    render::precheck(&spec)?;
     let aws = ctx.aws(spec.region.clone()).await?;
     let mut e = Evidence::default();
     // Who is asking comes first: bad or absent credentials are not a permission problem, and

@@ -46,6 +46,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     let only = Only::new(ctx.global.only.clone());
     let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
 
+    render::precheck(&spec)?;
     let aws = ctx.aws(spec.region.clone()).await?;
     // The error says why: no credentials, bad ones, or an endpoint that does not answer.
     let caller = observe::caller(&aws)

@@ -37,6 +37,60 @@ pub enum RenderError {
         format: &'static str,
         message: String,
     },
+    /// What the config renders would break an AWS limit (exit 3, like any config problem).
+    #[error("the IAM documents this config renders break an AWS quota")]
+    Invalid(#[source] crate::spec::Problems),
+}
+
+/// Render before any AWS call, so what the config renders is refused (a quota, a missing
+/// field) before anything is read or changed; an account not yet known is a 12-digit stand-in.
+pub fn precheck(spec: &Spec) -> Result<(), RenderError> {
+    let mut probe = spec.clone();
+    probe.account.get_or_insert_with(|| "000000000000".into());
+    desired(&probe).map(|_| ())
+}
+
+/// Each role's trust policy must fit the account's quota: IAM refuses a larger one only at
+/// apply time (LimitExceeded), after other changes were made.
+fn trust_sizes(spec: &Spec, roles: &[Role]) -> Result<(), RenderError> {
+    let quota = spec.roles.trust_policy_quota as usize;
+    let problems: Vec<crate::spec::Problem> = roles
+        .iter()
+        .filter_map(|r| {
+            // What IAM counts: the document without whitespace, as kedactl sends it.
+            let size = r.trust.body.to_string().len();
+            let statements = r.trust.body["Statement"].as_array().map_or(1, Vec::len);
+            (size > quota).then(|| {
+                let field = match r.purpose {
+                    RolePurpose::Operator => "roles.operator".to_string(),
+                    RolePurpose::Identity if r.name == spec.roles.identity => {
+                        "roles.identity".to_string()
+                    }
+                    RolePurpose::Identity => format!("apps[].identityRole ({})", r.name),
+                };
+                crate::spec::Problem::new(
+                    field,
+                    format!(
+                        "the trust policy of IAM role {} would be {size} characters ({statements} \
+                         statements, one per service account it admits), over the account's quota \
+                         of {quota}: IAM would refuse it with LimitExceeded",
+                        r.name
+                    ),
+                    "give some apps their own role (apps[].identityRole), or set scopedTrust: \
+                     false (one statement for every service account), or have AWS raise the quota \
+                     (Service Quotas: \"Role trust policy length\", up to 4096) and set \
+                     roles.trustPolicyQuota",
+                )
+            })
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(RenderError::Invalid(crate::spec::Problems {
+            origin: "the rendered IAM trust policies".into(),
+            problems,
+        })),
+    }
 }
 
 /// The whole stack as it should be.
@@ -224,6 +278,8 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
             )?],
         });
     }
+
+    trust_sizes(spec, &roles)?;
 
     let mut queues: Vec<Queue> = Vec::new();
     let mut repositories: Vec<Repository> = Vec::new();
@@ -635,5 +691,49 @@ mod tests {
                 "ScaledJob"
             ]
         );
+    }
+
+    #[test]
+    fn a_trust_policy_over_the_quota_is_refused_before_any_call() {
+        let mut s = spec();
+        let app = s.apps[0].clone();
+        s.apps = (0..8)
+            .map(|i| {
+                let mut a = app.clone();
+                a.deployment = format!("worker-{i}");
+                a.service_account = format!("worker-{i}-sa");
+                a.queue.name = format!("q-{i}");
+                a
+            })
+            .collect();
+        let err = desired(&s).unwrap_err();
+        let RenderError::Invalid(p) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(p.problems.len(), 1, "{p}");
+        let problem = &p.problems[0];
+        assert_eq!(problem.field, "roles.identity");
+        assert!(
+            problem.message.contains("over the account's quota of 2048")
+                && problem.message.contains("9 statements"),
+            "{problem:?}"
+        );
+        assert!(
+            problem.fix.contains("roles.trustPolicyQuota"),
+            "{problem:?}"
+        );
+        assert!(
+            precheck(&Spec {
+                account: None,
+                ..s.clone()
+            })
+            .is_err()
+        );
+        // A raised quota, or one unscoped statement for all, fits.
+        s.roles.trust_policy_quota = 4096;
+        assert!(desired(&s).is_ok());
+        s.roles.trust_policy_quota = 2048;
+        s.scoped_trust = false;
+        assert!(desired(&s).is_ok());
     }
 }

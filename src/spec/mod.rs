@@ -103,6 +103,11 @@ pub struct Roles {
     /// identity roles (needed when their trust delegates to the account, or a boundary applies).
     #[serde(default = "defaults::yes")]
     pub operator_assume_policy: bool,
+    /// The account's IAM quota on a role trust policy, in characters: 2,048 unless AWS raised it
+    /// (Service Quotas, "Role trust policy length", at most 4,096). Checked before any call.
+    #[serde(default = "defaults::trust_policy_quota")]
+    #[schemars(range(min = 2048, max = 4096))]
+    pub trust_policy_quota: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -244,6 +249,7 @@ impl Default for Roles {
             operator: defaults::operator_role(),
             identity: defaults::identity_role(),
             operator_assume_policy: true,
+            trust_policy_quota: defaults::trust_policy_quota(),
         }
     }
 }
@@ -341,6 +347,9 @@ mod defaults {
 
     pub fn yes() -> bool {
         true
+    }
+    pub fn trust_policy_quota() -> u32 {
+        crate::limits::TRUST_POLICY_QUOTA
     }
     pub fn stack() -> String {
         super::DEFAULT_STACK.into()
