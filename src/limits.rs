@@ -326,6 +326,9 @@ pub fn collect<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<
     r.map_err(|p| problems.push(p)).ok()
 }
 
+/// IAM's default quota on a role trust policy, in characters (whitespace not counted).
+pub const TRUST_POLICY_QUOTA: u32 = 2048;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +421,3 @@ mod tests {
         assert!(parse_number("lots").unwrap_err().contains("fix:"));
     }
 }
-
-/// IAM's default quota on a role trust policy, in characters (whitespace not counted).
-pub const TRUST_POLICY_QUOTA: u32 = 2048;

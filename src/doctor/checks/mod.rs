@@ -226,10 +226,9 @@ impl Ctx<'_> {
                 "aws:SourceAccount",
                 &[self.d.target.account_or_placeholder()],
             )
-            .set(
-                "aws:SourceArn",
-                &[&self.d.target.cluster_arn(&self.d.cluster)],
-            )
+            // Which ARN EKS sends as the source (the cluster's, an association's) is not
+            // documented for this principal: a condition on it is unknown, not a pass.
+            .unknowable("aws:SourceArn")
             .absent("aws:PrincipalTag/");
         self.with_pod_tags(base, "aws:RequestTag/", ns, sa)
     }
