@@ -485,3 +485,94 @@ async fn resource_in_use_leaves_another_stacks_association_alone() {
         "{report:#?}"
     );
 }
+
+/// Associations are made and repaired with session tags on, explicitly: the scoped trust
+/// conditions on the tags EKS then sends.
+#[tokio::test]
+async fn associations_are_made_and_repaired_with_session_tags_on() {
+    let create = mock!(Client::create_pod_identity_association)
+        .match_requests(|r| r.disable_session_tags() == Some(false))
+        .then_output(|| CreatePodIdentityAssociationOutput::builder().build());
+    let update = mock!(Client::update_pod_identity_association)
+        .match_requests(|r| r.disable_session_tags() == Some(false))
+        .then_output(|| {
+            operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput::builder(
+            )
+            .build()
+        });
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&create, &update]
+    );
+    let aws = aws(eks);
+    let report = exec::execute(
+        &aws,
+        None,
+        &step(&fresh_plan(), "eks:association/keda/keda-operator"),
+        &fast(),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{report:#?}");
+    // An association found with its tags disabled is drift, repaired the same way.
+    let d = common::seed_desired();
+    let mut o = Observed::default();
+    for (i, a) in d.associations.iter().enumerate() {
+        o.associations.push(kedactl::observed::Association {
+            id: format!("a-{i}"),
+            namespace: a.namespace.clone(),
+            service_account: a.service_account.clone(),
+            role_arn: a.role_arn.clone(),
+            tags: ownership(&d.stack),
+            modified_at: None,
+            session_tags_disabled: i == 0,
+            target_role_arn: None,
+        });
+    }
+    let repair = plan::plan(
+        &d,
+        &o,
+        &plan::Options {
+            adopt: false,
+            only: eks_only(),
+        },
+    )
+    .unwrap();
+    let ownership_check = mock!(Client::describe_pod_identity_association).then_output(|| {
+        DescribePodIdentityAssociationOutput::builder()
+            .association(
+                PodIdentityAssociation::builder()
+                    .association_id("a-0")
+                    .set_tags(Some(ownership("kedactl").into_iter().collect()))
+                    .build(),
+            )
+            .build()
+    });
+    let update = mock!(Client::update_pod_identity_association)
+        .match_requests(|r| {
+            r.disable_session_tags() == Some(false) && r.association_id() == Some("a-0")
+        })
+        .then_output(|| {
+            operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput::builder(
+            )
+            .build()
+        });
+    let eks = mocked!(
+        &common::mock_config().await,
+        aws_sdk_eks,
+        RuleMode::MatchAny,
+        [&ownership_check, &update]
+    );
+    let report = exec::execute(
+        &aws(eks),
+        None,
+        &step(&repair, "eks:association/keda/keda-operator"),
+        &fast(),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(update.num_calls(), 1);
+}

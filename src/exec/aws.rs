@@ -300,6 +300,8 @@ pub(super) async fn apply(
                         .namespace(namespace)
                         .service_account(service_account)
                         .role_arn(role_arn)
+                        // Explicit: the scoped trust needs the session tags EKS then sends.
+                        .disable_session_tags(false)
                         .set_tags(Some(hash_map(tags)))
                         .send()
                         .await;
@@ -331,6 +333,7 @@ pub(super) async fn apply(
                 .cluster_name(cluster)
                 .association_id(association_id)
                 .role_arn(role_arn)
+                .disable_session_tags(false)
                 .send()
                 .await;
             r.map_err(|e| {

@@ -451,7 +451,8 @@ impl Planner<'_> {
                     };
                     self.push(id, Group::Eks, Change::Create, action, &[&role_id]);
                 }
-                Some(o) if o.role_arn != a.role_arn => {
+                // Session tags off is drift: the scoped trust conditions on them.
+                Some(o) if o.role_arn != a.role_arn || o.session_tags_disabled => {
                     let resource = format!(
                         "pod identity association {}/{}",
                         a.namespace, a.service_account

@@ -497,3 +497,20 @@ fn irsa_restarts_whoever_reads_a_changed_role_annotation() {
         "{err}"
     );
 }
+
+#[test]
+fn an_association_with_session_tags_disabled_is_drift() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.associations[0].session_tags_disabled = true;
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    let step = p
+        .steps
+        .iter()
+        .find(|s| s.id == "eks:association/keda/keda-operator")
+        .unwrap();
+    assert_eq!(step.change, Change::Update);
+    assert!(matches!(step.action, Action::UpdateAssociation { .. }));
+    // The operator restarts to pick up credentials with tags.
+    assert!(ids(&p).contains(&"keda:restart"), "{:?}", ids(&p));
+}
