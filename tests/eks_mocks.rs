@@ -506,9 +506,8 @@ async fn associations_are_made_and_repaired_with_session_tags_on() {
         RuleMode::MatchAny,
         [&create, &update]
     );
-    let aws = aws(eks);
     let report = exec::execute(
-        &aws,
+        &aws(eks),
         None,
         &step(&fresh_plan(), "eks:association/keda/keda-operator"),
         &fast(),
