@@ -77,7 +77,7 @@ fn healthy(d: &Desired) -> Evidence {
             Queue {
                 url: q.url.clone(),
                 attributes,
-                tags: tags.clone(),
+                tags: d.shared_tags(),
             },
         );
     }
@@ -1309,8 +1309,10 @@ fn a_check_whose_cluster_read_failed_is_not_judged_on_the_gap() {
     let mut e = healthy(&d);
     let cl = cluster(&mut e);
     cl.apiservice = None;
-    cl.unread
-        .insert(part::APISERVICE, "read APIService …: 500 InternalError".into());
+    cl.unread.insert(
+        part::APISERVICE,
+        "read APIService …: 500 InternalError".into(),
+    );
     let f = checks::run(&d, &e)
         .into_iter()
         .find(|f| f.code == "KD025")

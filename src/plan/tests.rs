@@ -58,7 +58,7 @@ fn converged(d: &Desired) -> Observed {
                 let queue = Queue {
                     url: q.url.clone(),
                     attributes,
-                    tags: tags.clone(),
+                    tags: d.shared_tags(),
                 };
                 (q.name.clone(), queue)
             })
@@ -70,7 +70,7 @@ fn converged(d: &Desired) -> Observed {
                 let repo = Repository {
                     arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{}", r.name),
                     images: 0,
-                    tags: tags.clone(),
+                    tags: d.shared_tags(),
                 };
                 (r.name.clone(), repo)
             })
@@ -495,5 +495,80 @@ fn irsa_restarts_whoever_reads_a_changed_role_annotation() {
             .contains("ServiceAccount keda/keda-operator")
             && err.to_string().contains("podIdentity.aws.irsa.roleArn"),
         "{err}"
+    );
+}
+
+/// The same stack rendered for another cluster of the account.
+fn desired_for(cluster: &str) -> Desired {
+    let spec = Spec {
+        cluster: Some(cluster.into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    render::desired(&spec).unwrap()
+}
+
+/// `observed` after `plan`'s IAM trust and queue/repository tag steps ran.
+fn applied(mut o: Observed, p: &Plan) -> Observed {
+    for s in &p.steps {
+        match &s.action {
+            Action::UpdateTrustPolicy { role, trust } => {
+                o.roles.get_mut(role).unwrap().trust = trust.clone();
+            }
+            Action::TagQueue { queue, tags, .. } => {
+                o.queues.get_mut(queue).unwrap().tags.extend(tags.clone());
+            }
+            Action::TagRepository {
+                repository, tags, ..
+            } => {
+                let r = o.repositories.get_mut(repository).unwrap();
+                r.tags.extend(tags.clone());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    o
+}
+
+#[test]
+fn a_second_cluster_adds_its_trust_statements_and_keeps_the_firsts() {
+    let (a, b) = (desired(), desired_for("b"));
+    let only = Options {
+        only: Only::new(vec![Group::Iam, Group::Queue, Group::Registry]),
+        ..Options::default()
+    };
+    let o = converged(&a);
+    let p = plan(&b, &o, &only).unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "iam:role/keda-operator/trust",
+            "iam:role/keda-identity/trust",
+            "queue:event-messages-queue/tags",
+            "registry:keda-pod-identity-registry/tags",
+        ]
+    );
+    let Action::UpdateTrustPolicy { trust, .. } = &p.steps[1].action else {
+        panic!()
+    };
+    let sids = |t: &Value| -> Vec<String> {
+        t["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let a_sids = sids(&a.roles[1].trust.body);
+    let b_sids = sids(&b.roles[1].trust.body);
+    assert_eq!(sids(trust), [&a_sids[..], &b_sids[..1]].concat());
+    // Both clusters converged: neither plans anything, whichever runs next.
+    let o = applied(o, &p);
+    assert!(plan(&a, &o, &only).unwrap().is_empty());
+    assert!(plan(&b, &o, &only).unwrap().is_empty());
+    let tags = &o.queues["event-messages-queue"].tags;
+    assert!(
+        tags.contains_key("kedactl.io/cluster/demo") && tags.contains_key("kedactl.io/cluster/b")
     );
 }
