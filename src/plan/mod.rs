@@ -283,7 +283,12 @@ impl Planner<'_> {
                         );
                     }
                     // Other clusters' statements (and people's) stay: only ours are rewritten.
-                    let trust = trust::merge(&role.trust.body, &r.trust);
+                    // A role taken over with --adopt gets exactly ours (what adopting means).
+                    let trust = if model::is_owned(&r.tags, &self.desired.stack) {
+                        trust::merge(&role.trust.body, &r.trust)
+                    } else {
+                        role.trust.body.clone()
+                    };
                     if canonical(&r.trust) != canonical(&trust) {
                         let action = Action::UpdateTrustPolicy {
                             role: role.name.clone(),

@@ -572,3 +572,33 @@ fn a_second_cluster_adds_its_trust_statements_and_keeps_the_firsts() {
         tags.contains_key("kedactl.io/cluster/demo") && tags.contains_key("kedactl.io/cluster/b")
     );
 }
+
+#[test]
+fn an_owned_role_keeps_foreign_statements_an_adopted_one_gets_only_ours() {
+    let d = desired();
+    let mut o = converged(&d);
+    let person = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    let role = o.roles.get_mut("keda-operator").unwrap();
+    role.trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(person.clone());
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+
+    let role = o.roles.get_mut("keda-operator").unwrap();
+    role.tags.clear();
+    let adopt = Options {
+        adopt: true,
+        ..Options::default()
+    };
+    let p = plan(&d, &o, &adopt).unwrap();
+    let trust = p
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::UpdateTrustPolicy { trust, .. } => Some(trust),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(trust, &d.roles[0].trust.body);
+}
