@@ -9,6 +9,25 @@ pub const MANAGED_BY_VALUE: &str = "kedactl";
 /// Tag/label key naming the stack that owns a resource; `down` deletes only its own.
 pub const STACK: &str = "kedactl.io/stack";
 
+/// Tag key prefix naming a cluster that uses a shared regional resource (queue, repository):
+/// `kedactl.io/cluster/<name>`. One key per cluster, so `up`/`down` of two clusters add and
+/// remove their own keys without a read-modify-write of a shared value, and `down` deletes the
+/// resource only when no other cluster's key is left.
+pub const CLUSTER_PREFIX: &str = "kedactl.io/cluster/";
+
+/// The tag key that records `cluster` as a user of a queue or repository.
+pub fn cluster_tag(cluster: &str) -> String {
+    format!("{CLUSTER_PREFIX}{cluster}")
+}
+
+/// The clusters a queue's or repository's tags name as users, other than `cluster`.
+pub fn other_clusters<'a>(tags: &'a BTreeMap<String, String>, cluster: &str) -> Vec<&'a str> {
+    tags.keys()
+        .filter_map(|k| k.strip_prefix(CLUSTER_PREFIX))
+        .filter(|c| *c != cluster)
+        .collect()
+}
+
 /// The tags (AWS) and labels (Kubernetes) every owned resource carries.
 pub fn ownership(stack: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -82,6 +101,16 @@ mod tests {
         assert!(is_owned(&partial, "prod"));
         partial.remove(STACK);
         assert!(!is_owned(&partial, "prod"));
+    }
+
+    #[test]
+    fn other_clusters_are_read_from_their_own_tag_keys() {
+        let mut tags = ownership("prod");
+        assert!(other_clusters(&tags, "a").is_empty());
+        tags.insert(cluster_tag("a"), "arn:aws:eks:us-east-1:1:cluster/a".into());
+        assert!(other_clusters(&tags, "a").is_empty());
+        tags.insert(cluster_tag("b"), "arn:aws:eks:us-east-1:1:cluster/b".into());
+        assert_eq!(other_clusters(&tags, "a"), ["b"]);
     }
 
     #[test]

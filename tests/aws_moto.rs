@@ -89,6 +89,17 @@ impl Stack {
 
     /// `run` with extra environment (e.g. PATH with a fake helm).
     fn run_with(&self, cmd: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        self.run_in("demo", cmd, extra, env)
+    }
+
+    /// `run_with` for another cluster of the same stack and account.
+    fn run_in(
+        &self,
+        cluster: &str,
+        cmd: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
         let (op, id, q, repo) = (
             self.operator(),
             self.identity(),
@@ -98,7 +109,7 @@ impl Stack {
         let mut args = vec![
             cmd,
             "--cluster",
-            "demo",
+            cluster,
             "--region",
             "us-east-1",
             "--stack",
@@ -129,9 +140,14 @@ impl Stack {
 
     /// Run with -o json and --yes, expecting success; the JSON document.
     fn json(&self, cmd: &str, extra: &[&str]) -> Value {
+        self.json_in("demo", cmd, extra)
+    }
+
+    /// `json` for another cluster of the same stack and account.
+    fn json_in(&self, cluster: &str, cmd: &str, extra: &[&str]) -> Value {
         let mut args = vec!["-o", "json", "--yes"];
         args.extend(extra);
-        let out = self.run(cmd, &args);
+        let out = self.run_in(cluster, cmd, &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out)))
@@ -1466,9 +1482,15 @@ impl FullStack {
         let aws = self.stack.sdk().await;
         let mut out = Vec::new();
         for role in [self.stack.operator(), self.stack.identity()] {
-            let Some(trust) = role_trust(&aws, &role).await else {
+            let Some(mut trust) = role_trust(&aws, &role).await else {
                 continue;
             };
+            // A statement's Sid names its cluster, whose name holds the unique prefix.
+            for st in trust["Statement"].as_array_mut().into_iter().flatten() {
+                if st["Sid"] != "KedactlOperatorChain" {
+                    st["Sid"] = "<cluster sid>".into();
+                }
+            }
             let names = aws
                 .iam
                 .list_role_policies()
@@ -1855,4 +1877,135 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
         "{o:#?}"
     );
     assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+}
+
+/// Does this trust admit `ns/sa` of `cluster` through Pod Identity (scoped by session tags)?
+fn admits(trust: &Value, cluster: &str, ns: &str, sa: &str) -> bool {
+    let one = |v: &Value, want: &str| match v {
+        Value::Array(a) => a.len() == 1 && a[0] == want,
+        other => other == want,
+    };
+    let arn = format!("arn:aws:eks:us-east-1:123456789012:cluster/{cluster}");
+    let statements = match &trust["Statement"] {
+        Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    statements.iter().any(|s| {
+        let c = &s["Condition"]["StringEquals"];
+        s["Effect"] == "Allow"
+            && one(&s["Principal"]["Service"], "pods.eks.amazonaws.com")
+            && one(&c["aws:RequestTag/eks-cluster-arn"], &arn)
+            && one(&c["aws:RequestTag/kubernetes-namespace"], ns)
+            && one(&c["aws:RequestTag/kubernetes-service-account"], sa)
+    })
+}
+
+/// The names of a role's inline policies (none when the role is gone).
+async fn inline_policies(aws: &Aws, role: &str) -> Vec<String> {
+    match aws.iam.list_role_policies().role_name(role).send().await {
+        Ok(out) => out.policy_names().to_vec(),
+        Err(_) => vec![],
+    }
+}
+
+async fn queue_tags(aws: &Aws, name: &str) -> std::collections::HashMap<String, String> {
+    let url = queue_url(aws, name).await;
+    let out = aws
+        .sqs
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    out.tags().cloned().unwrap_or_default()
+}
+
+async fn repository_exists(aws: &Aws, name: &str) -> bool {
+    aws.ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn two_clusters_share_a_stack_and_down_of_one_leaves_the_other_working() {
+    let Some(s) = Stack::new("twoclusters") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let (op, id) = (s.operator(), s.identity());
+    let keda = ("keda", "keda-operator");
+    let app = ("security", "my-sqs-read-msgs");
+
+    s.json_in("a", "up", &[]);
+    s.json_in("b", "up", &[]);
+    // Both converged, whichever ran last: neither plans a change.
+    for c in ["a", "b"] {
+        let plan = s.json_in(c, "plan", &[]);
+        assert_eq!(plan["steps"], serde_json::json!([]), "{c}: {plan:#}");
+    }
+    let trust_op = role_trust(&aws, &op).await.unwrap();
+    let trust_id = role_trust(&aws, &id).await.unwrap();
+    for c in ["a", "b"] {
+        assert!(admits(&trust_op, c, keda.0, keda.1), "{c}: {trust_op}");
+        assert!(admits(&trust_id, c, app.0, app.1), "{c}: {trust_id}");
+    }
+    let tags = queue_tags(&aws, &s.queue()).await;
+    assert!(
+        tags.contains_key("kedactl.io/cluster/a") && tags.contains_key("kedactl.io/cluster/b"),
+        "{tags:?}"
+    );
+
+    // b goes: a keeps its roles, their trust for its service accounts, policies, queue, repo.
+    let down = s.run_in("b", "down", &["--yes"], &[]);
+    assert_eq!(down.status.code(), Some(0), "{}", stderr(&down));
+    let said = format!("{}{}", stdout(&down), stderr(&down));
+    assert!(
+        said.contains(&format!("kept: IAM role {id} and its policies"))
+            && said.contains(&format!(
+                "kept: SQS queue {} (cluster a still uses it)",
+                s.queue()
+            )),
+        "{said}"
+    );
+    let trust_op = role_trust(&aws, &op).await.expect("operator role kept");
+    let trust_id = role_trust(&aws, &id).await.expect("identity role kept");
+    assert!(admits(&trust_op, "a", keda.0, keda.1), "{trust_op}");
+    assert!(admits(&trust_id, "a", app.0, app.1), "{trust_id}");
+    assert!(!admits(&trust_op, "b", keda.0, keda.1), "{trust_op}");
+    assert!(!admits(&trust_id, "b", app.0, app.1), "{trust_id}");
+    // The chain from the operator role is still there for a's KEDA.
+    let chain = trust_id["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "KedactlOperatorChain")
+        .unwrap_or_else(|| panic!("chain statement: {trust_id}"));
+    assert!(chain.to_string().contains("sts:TagSession"), "{chain}");
+    assert_eq!(
+        inline_policies(&aws, &op).await,
+        ["kedactl-assume-identity"]
+    );
+    assert_eq!(inline_policies(&aws, &id).await, ["kedactl-sqs-access"]);
+    assert!(queue_exists(&aws, &s.queue()).await);
+    assert!(repository_exists(&aws, &s.repository()).await);
+    let tags = queue_tags(&aws, &s.queue()).await;
+    assert!(
+        tags.contains_key("kedactl.io/cluster/a") && !tags.contains_key("kedactl.io/cluster/b"),
+        "{tags:?}"
+    );
+    // a is still exactly as its up left it.
+    let plan = s.json_in("a", "plan", &[]);
+    assert_eq!(plan["steps"], serde_json::json!([]), "{plan:#}");
+
+    // a goes too: nothing is left.
+    s.json_in("a", "down", &[]);
+    assert!(role_trust(&aws, &op).await.is_none());
+    assert!(role_trust(&aws, &id).await.is_none());
+    assert!(!queue_exists(&aws, &s.queue()).await);
+    assert!(!repository_exists(&aws, &s.repository()).await);
+    let again = s.json_in("b", "down", &[]);
+    assert_eq!(again["calls"]["mutating"], 0, "{again:#}");
 }

@@ -77,7 +77,7 @@ fn healthy(d: &Desired) -> Evidence {
             Queue {
                 url: q.url.clone(),
                 attributes,
-                tags: tags.clone(),
+                tags: d.shared_tags(),
             },
         );
     }

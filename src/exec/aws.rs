@@ -203,6 +203,43 @@ pub(super) async fn apply(
                 .await;
             r.map_err(|e| CallError::new("TagQueue", format!("SQS queue {queue}"), &e))?;
         }
+        Action::UntagQueue { queue, url, keys } => {
+            let r = aws
+                .sqs
+                .untag_queue()
+                .queue_url(url)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                &[
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "QueueDoesNotExist",
+                ],
+                "UntagQueue",
+                format!("SQS queue {queue}"),
+            )?;
+        }
+        Action::UntagRepository {
+            repository,
+            arn,
+            keys,
+        } => {
+            let r = aws
+                .ecr
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await;
+            gone_is_fine(
+                r,
+                &["RepositoryNotFoundException"],
+                "UntagResource",
+                format!("ECR repository {repository}"),
+            )?;
+        }
         Action::CreateRepository { repository, tags } => {
             let scan = aws_sdk_ecr::types::ImageScanningConfiguration::builder()
                 .scan_on_push(true)

@@ -37,10 +37,11 @@ fn target(action: &Action) -> Option<Target<'_>> {
         | Action::DeleteRole { role } => Target::Role(role),
         Action::SetQueueAttributes { queue, url, .. }
         | Action::TagQueue { queue, url, .. }
+        | Action::UntagQueue { queue, url, .. }
         | Action::DeleteQueue { queue, url } => Target::Queue { name: queue, url },
-        Action::TagRepository { repository, .. } | Action::DeleteRepository { repository, .. } => {
-            Target::Repository(repository)
-        }
+        Action::TagRepository { repository, .. }
+        | Action::UntagRepository { repository, .. }
+        | Action::DeleteRepository { repository, .. } => Target::Repository(repository),
         Action::UpdateAssociation {
             association_id,
             namespace,
@@ -251,8 +252,9 @@ fn no_cluster() -> StepError {
     )
 }
 
-/// Refuse the step when its target no longer belongs to `stack`. A target that is gone passes:
-/// a delete then has nothing to do, and a write fails on its own with the service's error.
+/// Refuse the step when its target no longer belongs to `stack`, or, for a queue or repository
+/// to delete, when another cluster started using it since it was read. A target that is gone
+/// passes: a delete then has nothing to do, and a write fails on its own with the service's error.
 pub(super) async fn confirm(
     aws: &Aws,
     kube: Option<&Kube>,
@@ -269,6 +271,19 @@ pub(super) async fn confirm(
             now: tags.get(STACK).cloned(),
             stack: stack.to_string(),
         }),
+        Some(tags)
+            if matches!(
+                action,
+                Action::DeleteQueue { .. } | Action::DeleteRepository { .. }
+            ) && !crate::model::other_clusters(&tags, cluster).is_empty() =>
+        {
+            Err(StepError::Other(format!(
+                "refused: {} is now used by cluster {} too (it was tagged after this run read it), \
+                 so it was kept. Run the command again for a fresh plan",
+                t.describe(),
+                crate::model::other_clusters(&tags, cluster).join(", ")
+            )))
+        }
         _ => Ok(()),
     }
 }

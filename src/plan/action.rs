@@ -72,6 +72,12 @@ pub enum Action {
         url: String,
         tags: Tags,
     },
+    /// `down` of one cluster of several: this cluster's `kedactl.io/cluster/…` key goes.
+    UntagQueue {
+        queue: String,
+        url: String,
+        keys: Vec<String>,
+    },
     CreateRepository {
         repository: String,
         tags: Tags,
@@ -80,6 +86,11 @@ pub enum Action {
         repository: String,
         arn: String,
         tags: Tags,
+    },
+    UntagRepository {
+        repository: String,
+        arn: String,
+        keys: Vec<String>,
     },
     CreateAssociation {
         namespace: String,
@@ -228,11 +239,17 @@ impl Action {
             Action::TagQueue { queue, .. } => {
                 format!("tag SQS queue {queue} as owned by this stack")
             }
+            Action::UntagQueue { queue, .. } => {
+                format!("untag SQS queue {queue}: this cluster no longer uses it")
+            }
             Action::CreateRepository { repository, .. } => {
                 format!("create ECR repository {repository}")
             }
             Action::TagRepository { repository, .. } => {
                 format!("tag ECR repository {repository} as owned by this stack")
+            }
+            Action::UntagRepository { repository, .. } => {
+                format!("untag ECR repository {repository}: this cluster no longer uses it")
             }
             Action::CreateAssociation {
                 namespace,

@@ -5,6 +5,7 @@
 mod action;
 pub use crate::observed;
 pub mod teardown;
+pub mod trust;
 
 pub use action::{Action, Change};
 pub use teardown::teardown;
@@ -65,11 +66,19 @@ impl Plan {
     }
 }
 
-/// A resource with our name that this stack does not own.
+/// A resource kedactl will not change: one with our name that this stack does not own, or
+/// one the change would push past an AWS quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
     pub resource: String,
     pub reason: String,
+}
+
+impl Conflict {
+    /// Ownership conflicts are the ones `--adopt` resolves.
+    fn is_ownership(&self) -> bool {
+        !self.reason.contains("quota")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,20 +91,23 @@ impl fmt::Display for Conflicts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} existing resource(s) are not owned by stack {:?}:",
+            "kedactl will not change {} existing resource(s) of stack {:?}:",
             self.conflicts.len(),
             self.stack
         )?;
         for c in &self.conflicts {
             write!(f, "\n  - {}: {}", c.resource, c.reason)?;
         }
-        write!(
-            f,
-            "\nkedactl changes only what carries the tag {}={}. Pass --adopt to take these over, \
-             or choose other names (--stack, role/queue/repository flags).",
-            model::STACK,
-            self.stack
-        )
+        if self.conflicts.iter().any(Conflict::is_ownership) {
+            write!(
+                f,
+                "\nkedactl changes only what carries the tag {}={}. Pass --adopt to take these over, \
+                 or choose other names (--stack, role/queue/repository flags).",
+                model::STACK,
+                self.stack
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -185,15 +197,10 @@ impl Planner<'_> {
 
     /// Ownership: a same-named resource without our tags is a conflict, or with --adopt, a tag step.
     /// `None`: someone else's (a conflict is recorded). `Some(retag)`: ours (or adopted), and
-    /// whether any ownership tag is missing and must be put back.
-    fn owned(&mut self, resource: String, tags: &Tags) -> Option<bool> {
+    /// whether any of the tags it should carry (`want`) is missing and must be put back.
+    fn owned(&mut self, resource: String, tags: &Tags, want: &Tags) -> Option<bool> {
         if model::is_owned(tags, &self.desired.stack) || self.adopt {
-            return Some(
-                self.desired
-                    .tags
-                    .iter()
-                    .any(|(k, v)| tags.get(k) != Some(v)),
-            );
+            return Some(want.iter().any(|(k, v)| tags.get(k) != Some(v)));
         }
         let reason = match tags.get(model::STACK) {
             Some(other) => format!("it belongs to kedactl stack {other:?}"),
@@ -268,7 +275,9 @@ impl Planner<'_> {
                     self.push(id.clone(), Group::Iam, Change::Create, action, &after);
                 }
                 Some(r) => {
-                    let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags) else {
+                    let want = &self.desired.tags;
+                    let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags, want)
+                    else {
                         continue;
                     };
                     if retag {
@@ -284,10 +293,33 @@ impl Planner<'_> {
                             &[],
                         );
                     }
-                    if canonical(&r.trust) != canonical(&role.trust.body) {
+                    // Other clusters' statements (and people's) stay: only ours are rewritten.
+                    // A role taken over with --adopt gets exactly ours (what adopting means).
+                    let trust = if model::is_owned(&r.tags, &self.desired.stack) {
+                        trust::merge(&role.trust.body, &r.trust)
+                    } else {
+                        role.trust.body.clone()
+                    };
+                    // Other clusters' statements count too: IAM would refuse the update.
+                    let size = trust.to_string().len();
+                    if size > self.desired.trust_policy_quota {
+                        self.conflicts.push(Conflict {
+                            resource: format!("IAM role {}", role.name),
+                            reason: format!(
+                                "its trust policy would be {size} characters with this cluster's \
+                                 statements beside the ones it already has, over the account's \
+                                 quota of {}: give this cluster its own roles (roles.operator, \
+                                 roles.identity), or have AWS raise the quota (up to 4096) and set \
+                                 roles.trustPolicyQuota",
+                                self.desired.trust_policy_quota
+                            ),
+                        });
+                        continue;
+                    }
+                    if canonical(&r.trust) != canonical(&trust) {
                         let action = Action::UpdateTrustPolicy {
                             role: role.name.clone(),
-                            trust: role.trust.body.clone(),
+                            trust,
                         };
                         self.push(
                             format!("{id}/trust"),
@@ -347,17 +379,18 @@ impl Planner<'_> {
                     let action = Action::CreateQueue {
                         queue: q.name.clone(),
                         attributes: q.attributes.clone(),
-                        tags: self.desired.tags.clone(),
+                        tags: self.desired.shared_tags(),
                     };
                     self.push(id, Group::Queue, Change::Create, action, &after);
                 }
                 Some(existing) => {
-                    let Some(retag) = self.owned(format!("SQS queue {}", q.name), &existing.tags)
-                    else {
+                    let want = &self.desired.shared_tags();
+                    let resource = format!("SQS queue {}", q.name);
+                    let Some(retag) = self.owned(resource, &existing.tags, want) else {
                         continue;
                     };
                     if retag {
-                        let tags = self.desired.tags.clone();
+                        let tags = want.clone();
                         self.push(
                             format!("{id}/tags"),
                             Group::Queue,
@@ -398,7 +431,7 @@ impl Planner<'_> {
     fn repositories(&mut self) {
         for r in &self.desired.repositories {
             let id = format!("registry:{}", r.name);
-            let tags = self.desired.tags.clone();
+            let tags = self.desired.shared_tags();
             match self.observed.repositories.get(&r.name) {
                 None => {
                     let action = Action::CreateRepository {
@@ -408,7 +441,7 @@ impl Planner<'_> {
                     self.push(id, Group::Registry, Change::Create, action, &[]);
                 }
                 Some(existing) => {
-                    if self.owned(format!("ECR repository {}", r.name), &existing.tags)
+                    if self.owned(format!("ECR repository {}", r.name), &existing.tags, &tags)
                         == Some(true)
                     {
                         let action = Action::TagRepository {
@@ -457,7 +490,7 @@ impl Planner<'_> {
                         "pod identity association {}/{}",
                         a.namespace, a.service_account
                     );
-                    if self.owned(resource, &o.tags).is_none() {
+                    if self.owned(resource, &o.tags, &self.desired.tags).is_none() {
                         continue;
                     }
                     let action = Action::UpdateAssociation {
@@ -644,9 +677,8 @@ impl Planner<'_> {
                 Some(o) => {
                     let labels: Tags =
                         serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-                    let Some(relabel) =
-                        self.owned(format!("{kind} {}", id.trim_start_matches("app:")), &labels)
-                    else {
+                    let resource = format!("{kind} {}", id.trim_start_matches("app:"));
+                    let Some(relabel) = self.owned(resource, &labels, &self.desired.tags) else {
                         continue;
                     };
                     if !relabel && contains(o, m) {

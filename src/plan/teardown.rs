@@ -1,10 +1,18 @@
 //! `down`: the plan that removes what this stack owns, in the reverse order of `up`.
 //! Resources without this stack's tags are left alone and named in the plan's notes.
+//!
+//! Several clusters may share a stack (IAM roles are account-wide; a queue or repository
+//! name is regional). What another cluster still uses stays: a role whose trust admits
+//! anyone else loses only this cluster's statements (`trust::leave`) and keeps its inline
+//! policies (the identity role's SQS policy grants the stack's queues to every cluster that
+//! role admits, so it goes only with the role); a queue or repository tagged with another
+//! cluster's `kedactl.io/cluster/<name>` key loses only this cluster's key.
 
+use super::trust::{self, Leave};
 use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
 use crate::model::{self, Group, Only};
 use crate::observed::describe;
-use crate::render::{Desired, object_ref};
+use crate::render::{Desired, object_ref, policy::canonical};
 use serde::Serialize;
 
 use super::Observed;
@@ -35,11 +43,18 @@ pub fn teardown(
     let mut notes = Vec::new();
     let mut refused = Vec::new();
     let mut push = |id: String, group: Group, action: Action, after: Vec<String>| {
-        let summary = action.summary(Change::Delete);
+        // Deletions, except what a shared resource keeps: a trust without our statements, a tag.
+        let change = match action {
+            Action::UpdateTrustPolicy { .. }
+            | Action::UntagQueue { .. }
+            | Action::UntagRepository { .. } => Change::Update,
+            _ => Change::Delete,
+        };
+        let summary = action.summary(change);
         steps.push(Step {
             id,
             group,
-            change: Change::Delete,
+            change,
             summary,
             action,
             after,
@@ -188,6 +203,23 @@ pub fn teardown(
             ));
             continue;
         }
+        let what = format!("SQS queue {}", q.name);
+        if let Some(ours) = still_used(desired, &o.tags, &what, &mut notes) {
+            if let Some(key) = ours {
+                let action = Action::UntagQueue {
+                    queue: q.name.clone(),
+                    url: o.url.clone(),
+                    keys: vec![key],
+                };
+                push(
+                    format!("queue:{}/tags", q.name),
+                    Group::Queue,
+                    action,
+                    vec![],
+                );
+            }
+            continue;
+        }
         let id = format!("queue:{}", q.name);
         let action = Action::DeleteQueue {
             queue: q.name.clone(),
@@ -206,6 +238,23 @@ pub fn teardown(
                 "left alone: ECR repository {} (not created by this stack)",
                 r.name
             ));
+            continue;
+        }
+        let what = format!("ECR repository {}", r.name);
+        if let Some(ours) = still_used(desired, &o.tags, &what, &mut notes) {
+            if let Some(key) = ours {
+                let action = Action::UntagRepository {
+                    repository: r.name.clone(),
+                    arn: o.arn.clone(),
+                    keys: vec![key],
+                };
+                push(
+                    format!("registry:{}/tags", r.name),
+                    Group::Registry,
+                    action,
+                    vec![],
+                );
+            }
             continue;
         }
         if o.images > 0 && !opts.force {
@@ -243,6 +292,26 @@ pub fn teardown(
             continue;
         }
         let id = format!("iam:role/{}", role.name);
+        if let Leave::Keep { trust, kept_by } = trust::leave(&role.trust.body, &o.trust) {
+            notes.push(format!(
+                "kept: IAM role {} and its policies (its trust still admits {})",
+                role.name,
+                kept_by.join(", ")
+            ));
+            if canonical(&trust) != canonical(&o.trust) {
+                let action = Action::UpdateTrustPolicy {
+                    role: role.name.clone(),
+                    trust,
+                };
+                push(
+                    format!("{id}/trust"),
+                    Group::Iam,
+                    action,
+                    association_ids.clone(),
+                );
+            }
+            continue;
+        }
         let mut before = association_ids.clone();
         for policy in o.inline.keys() {
             let pid = format!("{id}/policy/{policy}");
@@ -295,6 +364,29 @@ pub fn teardown(
     Ok((restrict(steps, &opts.only), notes))
 }
 
+/// A shared queue or repository another cluster still uses is kept (and said so): `Some`, with
+/// this cluster's tag key when it carries one (to remove, so it no longer counts as a user).
+/// `None`: no other cluster uses it, delete it (one without any cluster key predates them).
+fn still_used(
+    desired: &Desired,
+    tags: &Tags,
+    what: &str,
+    notes: &mut Vec<String>,
+) -> Option<Option<String>> {
+    let others = model::other_clusters(tags, &desired.cluster);
+    if others.is_empty() {
+        return None;
+    }
+    notes.push(format!(
+        "kept: {what} (cluster{} {} still use{} it)",
+        if others.len() == 1 { "" } else { "s" },
+        others.join(", "),
+        if others.len() == 1 { "s" } else { "" }
+    ));
+    let key = model::cluster_tag(&desired.cluster);
+    Some(tags.contains_key(&key).then_some(key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,8 +395,12 @@ mod tests {
     use crate::spec::{DeadLetter, Spec};
 
     fn desired() -> Desired {
+        desired_in("demo")
+    }
+
+    fn desired_in(cluster: &str) -> Desired {
         let mut spec = Spec {
-            cluster: Some("demo".into()),
+            cluster: Some(cluster.into()),
             region: Some("us-east-1".into()),
             account: Some("123456789012".into()),
             ..Spec::default()
@@ -405,6 +501,167 @@ mod tests {
             role.after
         );
         assert!(p.steps.iter().all(|s| s.change == Change::Delete));
+    }
+
+    /// Both clusters ran `up`: merged trust, each cluster's user tag on the queues and repository.
+    fn shared(a: &Desired, b: &Desired) -> Observed {
+        let mut o = everything(a, &model::ownership("kedactl"));
+        for (name, r) in o.roles.iter_mut() {
+            let rb = b.roles.iter().find(|x| &x.name == name).unwrap();
+            r.trust = trust::merge(&rb.trust.body, &r.trust);
+        }
+        for tags in o
+            .queues
+            .values_mut()
+            .map(|q| &mut q.tags)
+            .chain(o.repositories.values_mut().map(|r| &mut r.tags))
+        {
+            tags.extend(a.shared_tags());
+            tags.extend(b.shared_tags());
+        }
+        o
+    }
+
+    #[test]
+    fn a_cluster_leaving_a_shared_stack_takes_only_its_own_part() {
+        let (a, b) = (desired(), desired_in("b"));
+        let o = shared(&a, &b);
+        let (p, notes) = teardown(&b, &o, &Options::default()).unwrap();
+        assert_eq!(
+            ids(&p),
+            [
+                "eks:association/keda/keda-operator",
+                "eks:association/security/my-sqs-read-msgs",
+                "queue:event-messages-queue/tags",
+                "queue:event-messages-queue-dlq/tags",
+                "registry:keda-pod-identity-registry/tags",
+                "iam:role/keda-identity/trust",
+                "iam:role/keda-operator/trust",
+            ]
+        );
+        let kept_by = |role: usize| a.roles[role].trust.body["Statement"][0]["Sid"].clone();
+        assert!(
+            notes.contains(&format!(
+                "kept: IAM role keda-identity and its policies (its trust still admits {})",
+                kept_by(1).as_str().unwrap()
+            )),
+            "{notes:?}"
+        );
+        assert!(
+            notes.contains(
+                &"kept: SQS queue event-messages-queue (cluster demo still uses it)".to_string()
+            ),
+            "{notes:?}"
+        );
+        // What is left is exactly cluster demo's trust (the chain included) and its tags.
+        let mut after = o.clone();
+        for s in &p.steps {
+            match &s.action {
+                Action::UpdateTrustPolicy { role, trust } => {
+                    assert_eq!(s.change, Change::Update);
+                    after.roles.get_mut(role).unwrap().trust = trust.clone();
+                }
+                Action::UntagQueue { queue, keys, .. } => {
+                    assert_eq!(keys, &["kedactl.io/cluster/b"]);
+                    let tags = &mut after.queues.get_mut(queue).unwrap().tags;
+                    tags.retain(|k, _| !keys.contains(k));
+                }
+                Action::UntagRepository {
+                    repository, keys, ..
+                } => {
+                    let tags = &mut after.repositories.get_mut(repository).unwrap().tags;
+                    tags.retain(|k, _| !keys.contains(k));
+                }
+                Action::DeleteAssociation { .. } => {}
+                other => panic!("b's down must not delete {other:?}"),
+            }
+        }
+        for r in &a.roles {
+            assert_eq!(
+                canonical(&after.roles[&r.name].trust),
+                canonical(&r.trust.body),
+                "{}",
+                r.name
+            );
+        }
+        // The last cluster's down removes everything.
+        let (p, notes) = teardown(&a, &after, &Options::default()).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(ids(&p).contains(&"iam:role/keda-identity"));
+        assert!(ids(&p).contains(&"queue:event-messages-queue"));
+        assert!(ids(&p).contains(&"registry:keda-pod-identity-registry"));
+        assert!(p.steps.iter().all(|s| s.change == Change::Delete));
+    }
+
+    #[test]
+    fn a_role_a_person_added_a_statement_to_is_kept_without_ours() {
+        let d = desired();
+        let mut o = everything(&d, &model::ownership("kedactl"));
+        let person = serde_json::json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"});
+        let role = o.roles.get_mut("keda-operator").unwrap();
+        role.trust["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(person.clone());
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-operator"),
+            "{:?}",
+            ids(&p)
+        );
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-operator/policy/kedactl-assume-identity"),
+            "the policies stay with the role"
+        );
+        let step = p
+            .steps
+            .iter()
+            .find(|s| s.id == "iam:role/keda-operator/trust")
+            .unwrap();
+        let Action::UpdateTrustPolicy { trust, .. } = &step.action else {
+            panic!()
+        };
+        assert_eq!(trust["Statement"], serde_json::json!([person]));
+        assert!(
+            notes.contains(&"kept: IAM role keda-operator and its policies (its trust still admits a statement without Sid)".to_string()),
+            "{notes:?}"
+        );
+        // The identity role, ours alone, goes.
+        assert!(ids(&p).contains(&"iam:role/keda-identity"));
+    }
+
+    #[test]
+    fn a_queue_another_cluster_uses_is_kept_even_without_our_tag() {
+        let (a, b) = (desired(), desired_in("b"));
+        let mut o = everything(&a, &model::ownership("kedactl"));
+        for q in o.queues.values_mut() {
+            q.tags.extend(a.shared_tags());
+        }
+        o.repositories
+            .get_mut("keda-pod-identity-registry")
+            .unwrap()
+            .images = 2;
+        o.repositories
+            .get_mut("keda-pod-identity-registry")
+            .unwrap()
+            .tags
+            .extend(a.shared_tags());
+        // b never ran up here: nothing to untag, nothing deleted, no refusal over images.
+        let (p, notes) = teardown(&b, &o, &Options::default()).unwrap();
+        assert!(
+            !ids(&p)
+                .iter()
+                .any(|i| i.starts_with("queue:") || i.starts_with("registry:")),
+            "{:?}",
+            ids(&p)
+        );
+        assert!(
+            notes.contains(
+                &"kept: ECR repository keda-pod-identity-registry (cluster demo still uses it)"
+                    .to_string()
+            ),
+            "{notes:?}"
+        );
     }
 
     #[test]

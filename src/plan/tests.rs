@@ -58,7 +58,7 @@ fn converged(d: &Desired) -> Observed {
                 let queue = Queue {
                     url: q.url.clone(),
                     attributes,
-                    tags: tags.clone(),
+                    tags: d.shared_tags(),
                 };
                 (q.name.clone(), queue)
             })
@@ -70,7 +70,7 @@ fn converged(d: &Desired) -> Observed {
                 let repo = Repository {
                     arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{}", r.name),
                     images: 0,
-                    tags: tags.clone(),
+                    tags: d.shared_tags(),
                 };
                 (r.name.clone(), repo)
             })
@@ -513,4 +513,129 @@ fn an_association_with_session_tags_disabled_is_drift() {
     assert!(matches!(step.action, Action::UpdateAssociation { .. }));
     // The operator restarts to pick up credentials with tags.
     assert!(ids(&p).contains(&"keda:restart"), "{:?}", ids(&p));
+}
+
+/// The same stack rendered for another cluster of the account.
+fn desired_for(cluster: &str) -> Desired {
+    let spec = Spec {
+        cluster: Some(cluster.into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    render::desired(&spec).unwrap()
+}
+
+/// `observed` after `plan`'s IAM trust and queue/repository tag steps ran.
+fn applied(mut o: Observed, p: &Plan) -> Observed {
+    for s in &p.steps {
+        match &s.action {
+            Action::UpdateTrustPolicy { role, trust } => {
+                o.roles.get_mut(role).unwrap().trust = trust.clone();
+            }
+            Action::TagQueue { queue, tags, .. } => {
+                o.queues.get_mut(queue).unwrap().tags.extend(tags.clone());
+            }
+            Action::TagRepository {
+                repository, tags, ..
+            } => {
+                let r = o.repositories.get_mut(repository).unwrap();
+                r.tags.extend(tags.clone());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    o
+}
+
+#[test]
+fn a_second_cluster_adds_its_trust_statements_and_keeps_the_firsts() {
+    let (a, b) = (desired(), desired_for("b"));
+    let only = Options {
+        only: Only::new(vec![Group::Iam, Group::Queue, Group::Registry]),
+        ..Options::default()
+    };
+    let o = converged(&a);
+    let p = plan(&b, &o, &only).unwrap();
+    assert_eq!(
+        ids(&p),
+        [
+            "iam:role/keda-operator/trust",
+            "iam:role/keda-identity/trust",
+            "queue:event-messages-queue/tags",
+            "registry:keda-pod-identity-registry/tags",
+        ]
+    );
+    let Action::UpdateTrustPolicy { trust, .. } = &p.steps[1].action else {
+        panic!()
+    };
+    let sids = |t: &Value| -> Vec<String> {
+        t["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let a_sids = sids(&a.roles[1].trust.body);
+    let b_sids = sids(&b.roles[1].trust.body);
+    assert_eq!(sids(trust), [&a_sids[..], &b_sids[..1]].concat());
+    // Both clusters converged: neither plans anything, whichever runs next.
+    let o = applied(o, &p);
+    assert!(plan(&a, &o, &only).unwrap().is_empty());
+    assert!(plan(&b, &o, &only).unwrap().is_empty());
+    let tags = &o.queues["event-messages-queue"].tags;
+    assert!(
+        tags.contains_key("kedactl.io/cluster/demo") && tags.contains_key("kedactl.io/cluster/b")
+    );
+}
+
+#[test]
+fn an_owned_role_keeps_foreign_statements_an_adopted_one_gets_only_ours() {
+    let d = desired();
+    let mut o = converged(&d);
+    let person = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    let role = o.roles.get_mut("keda-operator").unwrap();
+    role.trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(person.clone());
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+
+    let role = o.roles.get_mut("keda-operator").unwrap();
+    role.tags.clear();
+    let adopt = Options {
+        adopt: true,
+        ..Options::default()
+    };
+    let p = plan(&d, &o, &adopt).unwrap();
+    let trust = p
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::UpdateTrustPolicy { trust, .. } => Some(trust),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(trust, &d.roles[0].trust.body);
+}
+
+#[test]
+fn a_merged_trust_over_the_quota_is_refused_before_any_change() {
+    let a = desired();
+    let mut b = desired_for("b");
+    // Cluster a's statements plus b's: over a (lowered, for the test) quota.
+    b.trust_policy_quota = a.roles[1].trust.body.to_string().len() + 100;
+    let only = Options {
+        only: Only::new(vec![Group::Iam]),
+        ..Options::default()
+    };
+    let err = plan(&b, &converged(&a), &only).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("IAM role keda-identity: its trust policy would be")
+            && text.contains("over the account's quota")
+            && !text.contains("--adopt"),
+        "{text}"
+    );
 }

@@ -20,6 +20,44 @@ pub const OPERATOR_POLICY: &str = "kedactl-assume-identity";
 pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
 /// The service-account annotation IRSA reads the role from.
 pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// Sid of the keda-operator → identity role chain statement: one statement shared by every
+/// cluster of the stack (they chain from the same operator role).
+pub const CHAIN_SID: &str = "KedactlOperatorChain";
+/// Sids every trust statement kedactl renders for a cluster starts with (see `trust_sid`).
+pub const SID_PREFIX: &str = "Kedactl";
+/// The readable part of a Sid is cut here; the hash keeps cut Sids apart.
+const SID_READABLE_MAX: usize = 48;
+
+/// The Sid of the trust statement admitting `namespace/service_account` of one cluster:
+/// `Kedactl` + the cluster, namespace and service account with non-alphanumerics dropped and
+/// word starts capitalised (IAM Sids are `[A-Za-z0-9]`), + 8 hex digits of a hash of the exact
+/// cluster ARN (region included: IAM is global, clusters are not), namespace and name, so two
+/// clusters or service accounts never share a Sid even when their readable parts do
+/// (`a-b` and `ab`). Stable across versions: `up` and `down` find their statements by it.
+pub fn trust_sid(
+    cluster: &str,
+    cluster_arn: &str,
+    namespace: &str,
+    service_account: &str,
+) -> String {
+    let mut readable = String::from(SID_PREFIX);
+    for part in [cluster, namespace, service_account] {
+        for word in part.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                readable.push(first.to_ascii_uppercase());
+                readable.extend(chars);
+            }
+        }
+    }
+    readable.truncate(SID_READABLE_MAX);
+    // FNV-1a: deterministic across builds and platforms (std's hasher is not).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in [cluster_arn, namespace, service_account].join("\0").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{readable}{:08x}", (h ^ (h >> 32)) as u32)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -97,6 +135,8 @@ fn trust_sizes(spec: &Spec, roles: &[Role]) -> Result<(), RenderError> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
     pub stack: String,
+    /// The account's quota on a trust policy, in characters (`roles.trustPolicyQuota`).
+    pub trust_policy_quota: usize,
     pub cluster: String,
     pub cluster_arn: String,
     pub target: Target,
@@ -114,6 +154,16 @@ pub struct Desired {
     pub keda: KedaInstall,
     /// In apply order: Namespace, ServiceAccount, Deployment, TriggerAuthentication, scaler.
     pub manifests: Vec<Value>,
+}
+
+impl Desired {
+    /// Tags of a queue or repository: ownership plus this cluster's user tag
+    /// (`model::CLUSTER_PREFIX`), since clusters of one stack share them.
+    pub fn shared_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.tags.clone();
+        tags.insert(model::cluster_tag(&self.cluster), self.cluster_arn.clone());
+        tags
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -180,6 +230,14 @@ struct ServiceAccountRef<'a> {
     name: &'a str,
 }
 
+/// One pods.eks.amazonaws.com / web-identity trust statement to render.
+#[derive(Serialize)]
+struct TrustStatement<'a> {
+    sid: String,
+    namespace: &'a str,
+    name: &'a str,
+}
+
 /// Compute the desired state of a validated spec.
 pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
     let cluster = spec
@@ -221,12 +279,30 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
         name: &spec.keda.service_account,
     }];
     let trust = |sas: &[ServiceAccountRef], assumed_by: &[&str]| -> Result<Document, RenderError> {
+        let sid = |ns: &str, sa: &str| trust_sid(&cluster, &cluster_arn, ns, sa);
+        // Unscoped Pod Identity trust: one statement, for any service account of any cluster.
+        let sas: Vec<TrustStatement> = if pod_identity && !spec.scoped_trust {
+            vec![TrustStatement {
+                sid: sid("", "AnyServiceAccount"),
+                namespace: "",
+                name: "",
+            }]
+        } else {
+            sas.iter()
+                .map(|sa| TrustStatement {
+                    sid: sid(sa.namespace, sa.name),
+                    namespace: sa.namespace,
+                    name: sa.name,
+                })
+                .collect()
+        };
         let (source, ctx) = match &spec.oidc_issuer {
             Some(issuer) if !pod_identity => {
                 let host = issuer.trim_start_matches("https://");
                 let ctx = json!({
                     "service_accounts": sas,
                     "assumed_by": assumed_by,
+                    "chain_sid": CHAIN_SID,
                     "oidc_host": host,
                     "oidc_provider_arn": target.oidc_provider_arn(host),
                 });
@@ -237,6 +313,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
                 let ctx = json!({
                     "service_accounts": sas,
                     "assumed_by": assumed_by,
+                    "chain_sid": CHAIN_SID,
                     "scoped": spec.scoped_trust,
                     "cluster_arn": cluster_arn,
                 });
@@ -333,6 +410,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
     let manifests = manifests(spec, &target, &tags)?;
     Ok(Desired {
         stack: spec.stack.clone(),
+        trust_policy_quota: spec.roles.trust_policy_quota as usize,
         cluster,
         cluster_arn,
         target,
@@ -577,6 +655,48 @@ mod tests {
     }
 
     #[test]
+    fn trust_sids_name_the_cluster_and_service_account() {
+        let d = desired(&spec()).unwrap();
+        let sids: Vec<&str> = d.roles[1].trust.body["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        let app = trust_sid(
+            "demo",
+            "arn:aws:eks:us-east-1:123456789012:cluster/demo",
+            "security",
+            "my-sqs-read-msgs",
+        );
+        assert_eq!(sids, [app.as_str(), CHAIN_SID]);
+        assert!(app.starts_with("KedactlDemoSecurityMySqsReadMsgs"), "{app}");
+        assert_eq!(app.len(), "KedactlDemoSecurityMySqsReadMsgs".len() + 8);
+        let arn = |c: &str| format!("arn:aws:eks:us-east-1:1:cluster/{c}");
+        let all = [
+            trust_sid("a", &arn("a"), "ns", "sa"),
+            trust_sid("b", &arn("b"), "ns", "sa"),
+            // Same readable part, different names: the hash keeps them apart.
+            trust_sid("a-b", &arn("a-b"), "ns", "sa"),
+            trust_sid("ab", &arn("ab"), "ns", "sa"),
+            // Same name in another region: another cluster.
+            trust_sid("a", "arn:aws:eks:eu-west-1:1:cluster/a", "ns", "sa"),
+            trust_sid("a", &arn("a"), "ns", "other"),
+            trust_sid(&"x".repeat(100), &arn(&"x".repeat(100)), "ns", "sa"),
+        ];
+        for (i, sid) in all.iter().enumerate() {
+            assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()), "{sid}");
+            assert!(sid.len() <= SID_READABLE_MAX + 8, "{sid}");
+            assert!(!all[..i].contains(sid), "{sid} repeats");
+        }
+        assert_eq!(
+            all[0],
+            trust_sid("a", &arn("a"), "ns", "sa"),
+            "deterministic"
+        );
+    }
+
+    #[test]
     fn unscoped_trust_has_no_conditions() {
         let mut s = spec();
         s.scoped_trust = false;
@@ -586,6 +706,10 @@ mod tests {
                 .get("Condition")
                 .is_none()
         );
+        let sid = d.roles[0].trust.body["Statement"][0]["Sid"]
+            .as_str()
+            .unwrap();
+        assert!(sid.starts_with("KedactlDemoAnyServiceAccount"), "{sid}");
     }
 
     #[test]
