@@ -109,6 +109,8 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     spec.account = Some(caller.account.clone());
     let desired = render::desired(&spec)?;
     gather::aws_side(&aws, &desired, only, caller.clone(), &mut e).await;
+    // As `up` would render it: kms:Decrypt on the live queue's key.
+    let desired = render::desired_with(&spec, &e.observed)?;
     let mut kube = None;
     if only.includes(Group::Keda) || only.includes(Group::App) {
         let cluster = match e.observed.cluster.clone() {

@@ -182,8 +182,9 @@ fn a_healthy_stack_raises_nothing() {
     for (f, c) in findings.iter().zip(CATALOGUE) {
         assert_eq!(f.code, c.code);
     }
-    // KD031 never applies to a running stack, KD040 only to a ScaledJob.
-    let na = ["KD031", "KD040"];
+    // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
+    // with a customer-managed key.
+    let na = ["KD031", "KD040", "KD043"];
     let bad: Vec<_> = findings
         .iter()
         .filter(|f| f.status != Status::Ok && !na.contains(&f.code))
@@ -471,6 +472,55 @@ fn finding(code: &str, fault: impl FnOnce(&mut Evidence, &Desired)) -> Finding {
         .into_iter()
         .find(|f| f.code == code)
         .unwrap()
+}
+
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn a_consumer_without_kms_decrypt_on_its_queues_key_fails_kd043() {
+    // The queue was switched to a customer key by hand; the role was rendered before.
+    let f = finding("KD043", |e, _| {
+        let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+        q.attributes
+            .insert("KmsMasterKeyId".into(), "alias/orders".into());
+        e.observed
+            .kms_aliases
+            .insert("alias/orders".into(), KEY_ARN.into());
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains(KEY_ARN) && f.evidence[0].contains("alias/orders"),
+        "{f:#?}"
+    );
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("iam:role/keda-identity".into())]
+    );
+    // What `up` renders for that queue grants it, and the check passes.
+    let mut s = spec();
+    s.apps[0].queue.kms_key = Some("alias/orders".into());
+    let mut o = Observed::default();
+    o.kms_aliases.insert("alias/orders".into(), KEY_ARN.into());
+    let d = render::desired_with(&s, &o).unwrap();
+    let mut e = healthy(&d);
+    e.observed.kms_aliases = o.kms_aliases;
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD043")
+        .unwrap();
+    assert_eq!(f.status, Status::Ok, "{f:#?}");
+    // An alias that could not be resolved is "could not be checked", never a pass.
+    e.observed.kms_aliases.clear();
+    e.observed.denied.push(crate::observed::Denied {
+        operation: "DescribeKey".into(),
+        resource: "KMS key alias/orders".into(),
+        message: "AccessDenied".into(),
+    });
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD043")
+        .unwrap();
+    assert_eq!(f.status, Status::Skipped, "{f:#?}");
 }
 
 #[test]
@@ -1309,8 +1359,10 @@ fn a_check_whose_cluster_read_failed_is_not_judged_on_the_gap() {
     let mut e = healthy(&d);
     let cl = cluster(&mut e);
     cl.apiservice = None;
-    cl.unread
-        .insert(part::APISERVICE, "read APIService …: 500 InternalError".into());
+    cl.unread.insert(
+        part::APISERVICE,
+        "read APIService …: 500 InternalError".into(),
+    );
     let f = checks::run(&d, &e)
         .into_iter()
         .find(|f| f.code == "KD025")

@@ -147,6 +147,10 @@ pub struct Queue {
     /// Optional dead-letter queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<DeadLetter>,
+    /// Customer-managed KMS key for SSE-KMS: a key ID, key ARN, alias/<name> or alias ARN.
+    /// Omitted: SQS-managed encryption (SSE-SQS). The app's role gets kms:Decrypt on the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -269,6 +273,7 @@ impl Default for Queue {
             name: defaults::queue(),
             visibility_timeout: defaults::visibility_timeout(),
             dead_letter: None,
+            kms_key: None,
         }
     }
 }
