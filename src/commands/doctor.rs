@@ -87,6 +87,7 @@ fn layers(only: &Only) -> Vec<Layer> {
 }
 
 struct Diagnosis {
+    spec: crate::spec::Spec,
     desired: Desired,
     evidence: Evidence,
     findings: Vec<Finding>,
@@ -155,6 +156,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
         .filter(|f| wanted.contains(&f.layer))
         .collect();
     Ok(Diagnosis {
+        spec,
         desired,
         evidence: e,
         findings,
@@ -361,6 +363,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 desired: d.desired.clone(),
                 observed: d.evidence.observed.clone(),
                 only: only.clone(),
+                spec: d.spec.clone(),
             };
             if let Some(report) = super::apply::confirm_and_execute(
                 ctx,

@@ -20,6 +20,8 @@ pub struct Online {
     pub desired: Desired,
     pub observed: Observed,
     pub only: Only,
+    /// The resolved config (its account from STS).
+    pub spec: Spec,
 }
 
 impl Online {
@@ -125,6 +127,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         desired,
         observed,
         only,
+        spec,
     })
 }
 

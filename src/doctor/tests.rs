@@ -81,6 +81,17 @@ fn healthy(d: &Desired) -> Evidence {
             },
         );
     }
+    for r in &d.repositories {
+        o.repositories.insert(
+            r.name.clone(),
+            crate::observed::Repository {
+                arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{}", r.name),
+                images: 1,
+                tags: tags.clone(),
+            },
+        );
+        o.image_tags.insert(r.name.clone(), vec!["latest".into()]);
+    }
     for (i, a) in d.associations.iter().enumerate() {
         o.associations.push(Association {
             id: format!("a-{i}"),
@@ -143,6 +154,7 @@ fn healthy(d: &Desired) -> Evidence {
         observed: o,
         eks_read: true,
         queues_read: true,
+        registry_read: true,
         cluster: Some(cluster),
         simulations,
         ..Evidence::default()
@@ -521,6 +533,25 @@ fn a_consumer_without_kms_decrypt_on_its_queues_key_fails_kd043() {
         .find(|f| f.code == "KD043")
         .unwrap();
     assert_eq!(f.status, Status::Skipped, "{f:#?}");
+}
+
+#[test]
+fn an_empty_repository_fails_kd044_with_the_push_commands() {
+    let f = finding("KD044", |e, _| {
+        e.observed
+            .image_tags
+            .insert("keda-pod-identity-registry".into(), vec![]);
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("no image tagged latest (it holds no image)"),
+        "{f:#?}"
+    );
+    let fix = f.fix.unwrap();
+    assert!(fix.contains("docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest"), "{fix}");
+    // Not read: could not be checked, never passed.
+    let f = finding("KD044", |e, _| e.registry_read = false);
+    assert_eq!(f.status, Status::Skipped);
 }
 
 #[test]

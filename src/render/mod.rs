@@ -278,7 +278,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         if !repositories.iter().any(|r| r.name == app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
-                uri: format!("{}/{}", target.registry_host(), app.repository),
+                uri: repository_uri(app, &target),
             });
         }
     }
@@ -362,10 +362,7 @@ fn manifests(
         let role_arn = target.role_arn(app.identity_role(&spec.roles));
         let queue_url = target.queue_url(&app.queue.name);
         let s = &app.scaling;
-        let image = app
-            .image
-            .clone()
-            .unwrap_or_else(|| format!("{}/{}:latest", target.registry_host(), app.repository));
+        let image = app_image(app, target);
         let ctx = json!({
             "app": app,
             "scaling": s,
@@ -409,6 +406,46 @@ fn manifests(
         }
     }
     Ok(out)
+}
+
+/// The app's container image: the config's, else `:latest` in the app's repository.
+pub fn app_image(app: &App, target: &Target) -> String {
+    app.image
+        .clone()
+        .unwrap_or_else(|| format!("{}:latest", repository_uri(app, target)))
+}
+
+pub fn repository_uri(app: &App, target: &Target) -> String {
+    format!("{}/{}", target.registry_host(), app.repository)
+}
+
+/// The tag the app pulls from its own repository (`latest` when the image names none), or
+/// None when its image lives elsewhere (or is pinned by digest).
+pub fn image_tag_in_repository(app: &App, target: &Target) -> Option<String> {
+    image_tag(&app_image(app, target), &repository_uri(app, target))
+}
+
+/// The tag `image` pulls from the repository at `uri` (see `image_tag_in_repository`).
+pub fn image_tag(image: &str, uri: &str) -> Option<String> {
+    let rest = image.strip_prefix(uri)?;
+    match rest.strip_prefix(':') {
+        Some(tag) => Some(tag.to_string()),
+        None if rest.is_empty() => Some("latest".into()),
+        None => None,
+    }
+}
+
+/// What to run before an app whose repository is empty can start: its pods wait in
+/// ImagePullBackOff until the image is there.
+pub fn push_image_note(app: &App, target: &Target) -> Option<String> {
+    let tag = image_tag_in_repository(app, target)?;
+    let uri = repository_uri(app, target);
+    Some(format!(
+        "ECR repository {} is empty: push an image to {uri}:{tag} before the app can start (until then its pods wait in ImagePullBackOff):\n  aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}\n  docker tag <your image> {uri}:{tag}\n  docker push {uri}:{tag}",
+        app.repository,
+        region = target.region,
+        host = target.registry_host(),
+    ))
 }
 
 /// A commented kedactl.yaml holding this spec (`kedactl init`).
@@ -697,6 +734,25 @@ mod tests {
         o.queues.get_mut("event-messages-queue").unwrap().attributes =
             BTreeMap::from([(KMS_KEY.to_string(), "alias/aws/sqs".to_string())]);
         assert!(decrypt(&desired_with(&s, &o).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn the_push_note_names_the_rendered_repository_uri() {
+        let s = spec();
+        let t = Target::new("us-east-1", Some("123456789012"));
+        let note = push_image_note(&s.apps[0], &t).unwrap();
+        let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest";
+        assert!(note.contains(&format!("docker push {uri}")), "{note}");
+        assert!(note.contains("aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com"), "{note}");
+        let mut app = s.apps[0].clone();
+        app.image = Some(uri.replace(":latest", ":v2"));
+        assert_eq!(image_tag_in_repository(&app, &t).as_deref(), Some("v2"));
+        app.image = Some("public.ecr.aws/nginx/nginx:1.27".into());
+        assert_eq!(
+            push_image_note(&app, &t),
+            None,
+            "an image elsewhere needs no push here"
+        );
     }
 
     #[test]
