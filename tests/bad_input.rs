@@ -30,6 +30,13 @@ const HEAD: &str = "cluster: demo\nregion: us-east-1\n";
 
 fn config_cases(s: &Sandbox) -> Vec<Case> {
     let mut cases = vec![
+        // A KMS key SQS would refuse (a bare name is neither an ID nor an alias).
+        file(
+            s,
+            "kms-key",
+            &format!("{HEAD}apps:\n  - queue:\n      kmsKey: my-key\n"),
+            &["apps[0].queue.kmsKey", "alias/<name>", "--kms-key"],
+        ),
         // Duplicate keys: silently last-wins in YAML; here an error naming both lines.
         file(
             s,
