@@ -163,7 +163,7 @@ fn every_rendered_keda_object_is_accepted_by_the_crds() {
         }
     }
     assert_eq!(
-        checked, 12,
+        checked, 14,
         "TriggerAuthentication + scaler for each app of each variant"
     );
 }

@@ -123,6 +123,14 @@ pub struct KedaInstall {
     pub version: String,
 }
 
+/// An identity role and, from the apps that use it: service accounts, queue ARNs, key ARNs.
+type IdentityUse<'a> = (
+    &'a str,
+    Vec<ServiceAccountRef<'a>>,
+    Vec<String>,
+    Vec<String>,
+);
+
 #[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ServiceAccountRef<'a> {
     namespace: &'a str,
@@ -166,7 +174,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
 
     // Identity roles in the order apps first name them, with the service accounts, queues and
     // queue keys of the apps that use each.
-    let mut identity: Vec<(&str, Vec<ServiceAccountRef>, Vec<String>, Vec<String>)> = Vec::new();
+    let mut identity: Vec<IdentityUse> = Vec::new();
     for app in &spec.apps {
         let role = app.identity_role(&spec.roles);
         let i = match identity.iter().position(|(r, ..)| *r == role) {

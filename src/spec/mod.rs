@@ -100,7 +100,8 @@ pub struct Roles {
     #[serde(default = "defaults::identity_role")]
     pub identity: String,
     /// Give the operator role an identity policy allowing sts:AssumeRole/TagSession on the
-    /// identity roles (needed when their trust delegates to the account, or a boundary applies).
+    /// identity roles (needed when their trust delegates to the account; a permissions boundary
+    /// on the operator role must allow these actions too, whatever grants them).
     #[serde(default = "defaults::yes")]
     pub operator_assume_policy: bool,
 }

@@ -389,37 +389,6 @@ pub(crate) fn kd039(c: &Ctx) -> Finding {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_agent_address_comes_from_the_injected_uri() {
-        let pod = |uri: &str| json!({"spec": {"containers": [{"env": [{"name": CREDENTIALS_URI, "value": uri}]}]}});
-        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-        assert_eq!(
-            agent_address(&pod("http://[fd00:ec2::23]/v1/credentials")),
-            ip("fd00:ec2::23")
-        );
-        assert_eq!(
-            agent_address(&pod("http://169.254.170.23:80/v1/credentials")),
-            ip("169.254.170.23")
-        );
-        assert_eq!(agent_address(&json!({})), ip("169.254.170.23"));
-    }
-
-    #[test]
-    fn only_the_global_sts_host_is_global() {
-        assert!(is_global_sts("https://sts.amazonaws.com"));
-        assert!(is_global_sts("https://STS.amazonaws.com:443/"));
-        assert!(!is_global_sts("https://sts.us-east-1.amazonaws.com"));
-        assert!(!is_global_sts(
-            "https://vpce-1.sts.us-east-1.vpce.amazonaws.com"
-        ));
-    }
-}
-
 pub(crate) fn kd044(c: &Ctx) -> Finding {
     let f = F { code: "KD044" };
     let template = match (c.deployment, c.scaler) {
@@ -469,4 +438,35 @@ pub(crate) fn kd044(c: &Ctx) -> Finding {
         ),
         vec![],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_agent_address_comes_from_the_injected_uri() {
+        let pod = |uri: &str| json!({"spec": {"containers": [{"env": [{"name": CREDENTIALS_URI, "value": uri}]}]}});
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            agent_address(&pod("http://[fd00:ec2::23]/v1/credentials")),
+            ip("fd00:ec2::23")
+        );
+        assert_eq!(
+            agent_address(&pod("http://169.254.170.23:80/v1/credentials")),
+            ip("169.254.170.23")
+        );
+        assert_eq!(agent_address(&json!({})), ip("169.254.170.23"));
+    }
+
+    #[test]
+    fn only_the_global_sts_host_is_global() {
+        assert!(is_global_sts("https://sts.amazonaws.com"));
+        assert!(is_global_sts("https://STS.amazonaws.com:443/"));
+        assert!(!is_global_sts("https://sts.us-east-1.amazonaws.com"));
+        assert!(!is_global_sts(
+            "https://vpce-1.sts.us-east-1.vpce.amazonaws.com"
+        ));
+    }
 }
