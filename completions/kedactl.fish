@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -64,6 +64,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l queue -d 'SQS queue nam
 complete -c kedactl -n "__fish_kedactl_needs_command" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -136,6 +137,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l queue -d 'SQS que
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -196,6 +198,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l queue -d 'SQS q
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -257,6 +260,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l queue -d 'SQS q
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -319,6 +323,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l queue -d 'SQS
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -382,6 +387,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l queue -d 'SQS
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -454,6 +460,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l queue -d 'S
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -518,6 +525,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l queue -d 'SQS q
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -577,6 +585,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l queue -d 'SQS 
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -640,6 +649,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l queue -d 'SQS 
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -699,6 +709,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l queue -d 'S
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -757,6 +768,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l queue -d 'SQS q
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -817,6 +829,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l queue -d 'SQS
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
@@ -875,6 +888,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l queue -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l dlq -d 'Add a dead-letter queue with this name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
 ScaledJob\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r

@@ -27,6 +27,16 @@ pub struct Observed {
     pub queues: BTreeMap<String, Queue>,
     /// By repository name.
     pub repositories: BTreeMap<String, Repository>,
+    /// The tags of each repository's images (ListImages), by repository name: doctor looks for
+    /// the app's image among them.
+    #[serde(default)]
+    pub image_tags: BTreeMap<String, Vec<String>>,
+    /// The key ARN of each KMS alias a queue is (or is to be) encrypted with (DescribeKey).
+    #[serde(default)]
+    pub kms_aliases: BTreeMap<String, String>,
+    /// Aliases KMS does not know (DescribeKey: NotFound).
+    #[serde(default)]
+    pub unknown_aliases: Vec<String>,
     pub associations: Vec<Association>,
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.

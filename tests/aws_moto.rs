@@ -497,6 +497,92 @@ async fn down_keeps_a_repository_with_images_unless_forced() {
     );
 }
 
+/// A queue created with a customer-managed key given as an alias: `up` creates it with that
+/// key, grants the app's role kms:Decrypt on the key's ARN (DescribeKey resolved the alias), says
+/// how to push the image into the empty repository, and converges; an alias KMS does not know is
+/// a config error naming the field.
+#[tokio::test]
+async fn up_with_a_kms_key_grants_decrypt_on_the_key_and_names_the_image_to_push() {
+    let Some(s) = Stack::new("kms") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let key = aws.kms.create_key().send().await.unwrap();
+    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
+    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    let alias = format!("alias/{}", s.prefix);
+    aws.kms
+        .create_alias()
+        .alias_name(&alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+
+    let out = s.run("up", &["--yes", "--kms-key", "alias/nope-not-here"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("apps[0].queue.kmsKey")
+            && stderr(&out).contains("KMS has no key with the alias \"alias/nope-not-here\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!queue_exists(&aws, &s.queue()).await, "nothing was created");
+
+    let out = s.run("up", &["--yes", "--kms-key", &alias]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let uri = format!("{host}/{}:latest", s.repository());
+    for want in [
+        format!("push an image to {uri} before the app can start"),
+        format!(
+            "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin {host}"
+        ),
+        format!("docker push {uri}"),
+    ] {
+        assert!(stderr(&out).contains(&want), "{want}: {}", stderr(&out));
+    }
+    let url = queue_url(&aws, &s.queue()).await;
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId],
+        alias
+    );
+    let policy = aws
+        .iam
+        .get_role_policy()
+        .role_name(s.identity())
+        .policy_name("kedactl-sqs-access")
+        .send()
+        .await
+        .unwrap();
+    let doc = decode_policy(policy.policy_document());
+    let decrypt: Vec<&Value> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["Action"] == "kms:Decrypt")
+        .collect();
+    assert_eq!(decrypt.len(), 1, "{doc}");
+    assert_eq!(
+        decrypt[0]["Resource"],
+        serde_json::json!([key_arn]),
+        "{doc}"
+    );
+
+    // Converged: nothing to change (the alias is read again, and compared as given).
+    let plan = s.json("plan", &["--kms-key", &alias]);
+    assert_eq!(step_ids(&plan, "steps"), Vec::<String>::new(), "{plan}");
+    s.json("down", &["--force", "--kms-key", &alias]);
+}
+
 /// The plan behind `down` can be minutes old when a person answers its prompt, so each deletion
 /// re-reads its target's stack tag first. A queue that changed hands meanwhile (retagged to
 /// another team's stack, holding their message) is refused and survives; the rest goes.

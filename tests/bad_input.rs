@@ -39,6 +39,13 @@ fn config_cases(s: &Sandbox) -> Vec<Case> {
             ),
             &["roles.identity", "quota of 2048", "roles.trustPolicyQuota"],
         ),
+        // A KMS key SQS would refuse (a bare name is neither an ID nor an alias).
+        file(
+            s,
+            "kms-key",
+            &format!("{HEAD}apps:\n  - queue:\n      kmsKey: my-key\n"),
+            &["apps[0].queue.kmsKey", "alias/<name>", "--kms-key"],
+        ),
         // Duplicate keys: silently last-wins in YAML; here an error naming both lines.
         file(
             s,

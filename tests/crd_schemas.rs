@@ -129,8 +129,11 @@ fn variants() -> Vec<(&'static str, Spec)> {
         identity_role: Some("worker-identity".into()),
         ..spec::App::default()
     });
+    let mut kms = base();
+    kms.apps[0].queue.kms_key = Some("1234abcd-12ab-34cd-56ef-1234567890ab".into());
     vec![
         ("seed", base()),
+        ("kms key", kms),
         ("scaledjob", job),
         ("tuned", tuned),
         ("irsa", irsa),
@@ -160,7 +163,7 @@ fn every_rendered_keda_object_is_accepted_by_the_crds() {
         }
     }
     assert_eq!(
-        checked, 12,
+        checked, 14,
         "TriggerAuthentication + scaler for each app of each variant"
     );
 }

@@ -20,6 +20,9 @@ use kedactl::render::Desired;
 use kedactl::{exec, plan};
 use serde_json::{Value, json};
 
+/// An image manifest moto accepts for PutImage.
+const MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
+
 /// One stack, up and healthy, and the handles to break it.
 struct World {
     aws: Aws,
@@ -27,6 +30,7 @@ struct World {
     eks: eks::Eks,
     kube: Kube,
     d: Desired,
+    spec: kedactl::spec::Spec,
     prefix: String,
     _rules: Vec<aws_smithy_mocks::Rule>,
     _dir: tempfile::TempDir,
@@ -104,12 +108,23 @@ impl World {
         let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
         let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
         assert!(report.ok(), "{:#?}", report.outcomes);
+        // The app's image, pushed as a person would after `up` (it starts empty: KD044).
+        let repo = &spec.apps[0].repository;
+        aws.ecr
+            .put_image()
+            .repository_name(repo)
+            .image_manifest(MANIFEST)
+            .image_tag("latest")
+            .send()
+            .await
+            .unwrap();
         Some(World {
             aws,
             api,
             eks,
             kube,
             d,
+            spec,
             prefix,
             _rules: rules,
             _dir: dir,
@@ -144,7 +159,9 @@ impl World {
         if let Err(err) = gather::cluster_side(&self.kube, &self.d, &only, None, &mut e).await {
             e.cluster_skipped = Some(err.to_string());
         }
-        checks::run(&self.d, &e)
+        // As doctor renders it: kms:Decrypt on the live queue's key.
+        let d = kedactl::render::desired_with(&self.spec, &e.observed).unwrap();
+        checks::run(&d, &e)
     }
 
     /// The codes that fail or warn now.
@@ -920,4 +937,86 @@ async fn every_injected_fault_is_caught_by_its_check() {
         results.len()
     );
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// A queue switched by hand to a customer-managed key (through an alias) leaves the app without
+/// kms:Decrypt: KD043 alone fails; the policy `up` renders from the live key (DescribeKey
+/// resolves the alias) grants it on the key ARN, and doctor is clean again.
+#[tokio::test]
+async fn a_consumer_without_decrypt_on_the_queues_key_fails_kd043_until_up_grants_it() {
+    let w = world!("kms");
+    let key = w.aws.kms.create_key().send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    let alias = format!("alias/{}", w.prefix);
+    let a = w
+        .aws
+        .kms
+        .create_alias()
+        .alias_name(&alias)
+        .target_key_id(&key_id);
+    a.send().await.unwrap();
+    let url = w.queue_url().await;
+    w.aws
+        .sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId,
+            &alias,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.flagged().await, ["KD043"]);
+
+    // `up` (the same plan and executor) with the live key in the rendered policy.
+    let caller = kedactl::observe::caller(&w.aws).await.unwrap();
+    let all = Only::default();
+    let mut o = kedactl::observe::observe(&w.aws, &w.d, &all, caller)
+        .await
+        .unwrap();
+    kedactl::observe::cluster_side(&w.kube, &w.d, &all, &mut o)
+        .await
+        .unwrap();
+    let d = kedactl::render::desired_with(&w.spec, &o).unwrap();
+    let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [format!(
+            "iam:role/{}/policy/kedactl-sqs-access",
+            w.role("id")
+        )],
+        "{ids:?}"
+    );
+    let opts = exec::Options::new("demo", &d.stack);
+    let report = exec::execute(&w.aws, Some(&w.kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    assert_eq!(w.flagged().await, Vec::<&str>::new());
+}
+
+/// The repository emptied (as `up` creates it): KD044 alone fails; the image pushed, it passes.
+#[tokio::test]
+async fn an_empty_repository_fails_kd044_and_a_pushed_image_passes() {
+    let w = world!("ecr");
+    let repo = w.spec.apps[0].repository.clone();
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .image_tag("latest")
+        .build();
+    let del = w
+        .aws
+        .ecr
+        .batch_delete_image()
+        .repository_name(&repo)
+        .image_ids(id);
+    del.send().await.unwrap();
+    assert_eq!(w.flagged().await, ["KD044"]);
+    let put = w
+        .aws
+        .ecr
+        .put_image()
+        .repository_name(&repo)
+        .image_manifest(MANIFEST);
+    put.image_tag("latest").send().await.unwrap();
+    assert_eq!(w.flagged().await, Vec::<&str>::new());
 }

@@ -29,6 +29,8 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub eks: aws_sdk_eks::Client,
+    /// Only to resolve a queue key's alias to the key a grant must name (DescribeKey).
+    pub kms: aws_sdk_kms::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -74,6 +76,11 @@ impl Aws {
             ),
             eks: aws_sdk_eks::Client::from_conf(
                 aws_sdk_eks::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .build(),
             ),
@@ -403,9 +410,16 @@ pub(crate) fn describe(e: &dyn std::error::Error) -> String {
 fn action_name(operation: &str) -> String {
     let service = match operation {
         "GetCallerIdentity" => "sts",
+        "DescribeKey" => "kms",
         op if op.contains("Queue") => "sqs",
         op if op.contains("Repositor") || op.contains("Images") => "ecr",
-        op if op.contains("Addon") || op.contains("Association") || op.contains("Cluster") => "eks",
+        op if op.contains("Addon")
+            || op.contains("Association")
+            || op.contains("Cluster")
+            || op.contains("Nodegroup") =>
+        {
+            "eks"
+        }
         _ => "iam",
     };
     format!("{service}:{operation}")

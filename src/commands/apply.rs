@@ -56,7 +56,7 @@ pub async fn run(
     kind: &'static str,
     verb: &str,
     how: How,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Applied> {
     let (reads, _) = on.calls();
     if !ctx.json() {
         let empty = if kind == "Down" {
@@ -72,11 +72,11 @@ pub async fn run(
                 &json!({ "plan": Report::new(kind, &on.desired, plan, false), "outcomes": [], "calls": { "read": reads, "mutating": 0 } }),
             )?;
         }
-        return Ok(());
+        return Ok(Applied::Nothing);
     }
     let n = plan.steps.len();
     let Some(report) = confirm_and_execute(ctx, on, plan, verb, how).await? else {
-        return Ok(());
+        return Ok(Applied::Declined);
     };
     let (read, mutating) = on.calls();
     // The executor's own clock: the time a person spent at the prompt is not the run's.
@@ -118,5 +118,16 @@ pub async fn run(
         );
         return Err(SilentExit(FAILED).into());
     }
-    Ok(())
+    Ok(Applied::Done)
+}
+
+/// How `run` ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The plan was empty.
+    Nothing,
+    /// The person answered no.
+    Declined,
+    /// Every step completed.
+    Done,
 }

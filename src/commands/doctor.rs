@@ -87,6 +87,7 @@ fn layers(only: &Only) -> Vec<Layer> {
 }
 
 struct Diagnosis {
+    spec: crate::spec::Spec,
     desired: Desired,
     evidence: Evidence,
     findings: Vec<Finding>,
@@ -110,6 +111,8 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     spec.account = Some(caller.account.clone());
     let desired = render::desired(&spec)?;
     gather::aws_side(&aws, &desired, only, caller.clone(), &mut e).await;
+    // As `up` would render it: kms:Decrypt on the live queue's key.
+    let desired = render::desired_with(&spec, &e.observed)?;
     let mut kube = None;
     if only.includes(Group::Keda) || only.includes(Group::App) {
         let cluster = match e.observed.cluster.clone() {
@@ -154,6 +157,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
         .filter(|f| wanted.contains(&f.layer))
         .collect();
     Ok(Diagnosis {
+        spec,
         desired,
         evidence: e,
         findings,
@@ -360,6 +364,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 desired: d.desired.clone(),
                 observed: d.evidence.observed.clone(),
                 only: only.clone(),
+                spec: d.spec.clone(),
             };
             if let Some(report) = super::apply::confirm_and_execute(
                 ctx,

@@ -28,5 +28,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     for n in &notes {
         ctx.note(n);
     }
-    apply::run(ctx, &on, &plan, "Down", "Delete", apply::How::default()).await
+    apply::run(ctx, &on, &plan, "Down", "Delete", apply::How::default())
+        .await
+        .map(|_| ())
 }

@@ -20,6 +20,8 @@ pub struct Online {
     pub desired: Desired,
     pub observed: Observed,
     pub only: Only,
+    /// The resolved config (its account from STS).
+    pub spec: Spec,
 }
 
 impl Online {
@@ -62,6 +64,9 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         ));
     }
     let mut observed = observe::observe(&aws, &desired, &only, caller.clone()).await?;
+    check_keys(&spec, &observed, &source)?;
+    // The app's role needs kms:Decrypt on its queue's key, which only the account can name.
+    let desired = render::desired_with(&spec, &observed)?;
     let needs_cluster = only.includes(Group::Eks) || wants_cluster;
     if needs_cluster
         && observed.cluster.is_none()
@@ -123,7 +128,42 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         desired,
         observed,
         only,
+        spec,
     })
+}
+
+/// Every alias a queue's key is named by must exist: a grant names the key it stands for.
+fn check_keys(spec: &Spec, observed: &Observed, source: &str) -> Result<(), Problems> {
+    let problems: Vec<Problem> = spec
+        .apps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, app)| {
+            let key = render::queue_key(app, observed)?;
+            observed.unknown_aliases.iter().any(|a| a == key).then(|| {
+                let region = spec.region.as_deref().unwrap_or_default();
+                match &app.queue.kms_key {
+                    Some(_) => Problem::new(
+                        format!("apps[{i}].queue.kmsKey"),
+                        format!("KMS has no key with the alias {key:?} in {region}"),
+                        format!("create it (aws kms create-key, then aws kms create-alias --alias-name {key} --target-key-id <key id> --region {region}), or name an existing key (aws kms list-aliases --region {region})"),
+                    ),
+                    None => Problem::new(
+                        format!("apps[{i}].queue.name"),
+                        format!("SQS queue {} is encrypted with {key:?}, an alias KMS does not know: nobody can send or receive its messages", app.queue.name),
+                        format!("point the queue at a live key (set apps[{i}].queue.kmsKey, or aws sqs set-queue-attributes --attributes KmsMasterKeyId=<key>)"),
+                    ),
+                }
+            })
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Problems {
+            origin: source.to_string(),
+            problems,
+        }),
+    }
 }
 
 /// The config's account must be the credentials' (checked before anything is read or changed).

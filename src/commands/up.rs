@@ -1,6 +1,7 @@
 use super::{apply, online};
 use crate::ctx::Ctx;
-use crate::plan::{self, Options};
+use crate::plan::{self, Action, Options};
+use crate::render;
 
 /// Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)
 #[derive(Debug, clap::Args)]
@@ -30,5 +31,27 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         force_conflicts: args.force_conflicts,
         adopt: args.adopt,
     };
-    apply::run(ctx, &on, &plan, "Up", "Apply", how).await
+    if apply::run(ctx, &on, &plan, "Up", "Apply", how).await? == apply::Applied::Declined {
+        return Ok(());
+    }
+    // A repository this run created, or found, empty: the app's pods cannot start yet.
+    let mut notes: Vec<String> = Vec::new();
+    for app in &on.spec.apps {
+        let created = plan.steps.iter().any(|s| {
+            matches!(&s.action, Action::CreateRepository { repository, .. } if *repository == app.repository)
+        });
+        let empty = on
+            .observed
+            .repositories
+            .get(&app.repository)
+            .is_some_and(|r| r.images == 0);
+        if (created || empty)
+            && let Some(note) = render::push_image_note(app, &on.desired.target)
+            && !notes.contains(&note)
+        {
+            ctx.note(format!("note: {note}"));
+            notes.push(note);
+        }
+    }
+    Ok(())
 }

@@ -388,6 +388,20 @@ pub const CATALOGUE: &[Check] = &[
         "A queue's dead-letter queue exists",
         "A RedrivePolicy whose deadLetterTargetArn names a queue that does not exist (deleted, or in another region or account) leaves SQS nowhere to move messages received maxReceiveCount times. doctor reads each queue's RedrivePolicy and looks the target up: among the config's queues, else with GetQueueUrl in the ARN's region and account. A config with a dead-letter queue whose live queue has no RedrivePolicy fails too."
     ),
+    check!(
+        "KD043",
+        Iam,
+        kd043,
+        "The app may decrypt its queue's messages (kms:Decrypt on a customer-managed key)",
+        "A queue encrypted with a customer-managed KMS key (KmsMasterKeyId other than alias/aws/sqs) delivers nothing to a consumer without kms:Decrypt on that key: ReceiveMessage fails with KMS.AccessDeniedException while KEDA, which only calls GetQueueAttributes, keeps scaling the app up. doctor reads the live KmsMasterKeyId, resolves an alias to its key with DescribeKey (a grant on an alias grants nothing), and evaluates the app role's policies and boundary for kms:Decrypt on the key ARN. It does not read the key policy: the default one delegates to IAM in the key's account; a key in another account must name the role itself."
+    ),
+    check!(
+        "KD044",
+        Cluster,
+        kd044,
+        "The app's image is in the stack's ECR repository",
+        "kedactl creates the repository empty, so the app's first pods sit in ImagePullBackOff (`manifest unknown` / `not found`) until someone pushes the image. When the app's image is in this stack's repository, doctor lists the repository's image tags (ListImages) and looks for the app's tag (latest when the image names none). An image elsewhere, or pinned by digest, is not applicable."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

@@ -27,6 +27,7 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     e.observed = observed;
     e.eks_read = only.includes(crate::model::Group::Eks);
     e.queues_read = only.includes(crate::model::Group::Queue);
+    e.registry_read = only.includes(crate::model::Group::Registry);
     if let Some(q) = desired.queues.last()
         && e.queues_read
         && !e.observed.queues.contains_key(&q.name)

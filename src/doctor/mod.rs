@@ -89,6 +89,8 @@ pub struct Evidence {
     pub eks_read: bool,
     /// The queues were read (the queue group was in scope).
     pub queues_read: bool,
+    /// The repositories and their image tags were read (the registry group was in scope).
+    pub registry_read: bool,
     pub cluster: Option<ClusterEvidence>,
     pub cluster_skipped: Option<String>,
     /// IAM policy simulator answers, keyed `principal-arn action resource` → decision

@@ -81,6 +81,17 @@ fn healthy(d: &Desired) -> Evidence {
             },
         );
     }
+    for r in &d.repositories {
+        o.repositories.insert(
+            r.name.clone(),
+            crate::observed::Repository {
+                arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{}", r.name),
+                images: 1,
+                tags: tags.clone(),
+            },
+        );
+        o.image_tags.insert(r.name.clone(), vec!["latest".into()]);
+    }
     for (i, a) in d.associations.iter().enumerate() {
         o.associations.push(Association {
             id: format!("a-{i}"),
@@ -143,6 +154,7 @@ fn healthy(d: &Desired) -> Evidence {
         observed: o,
         eks_read: true,
         queues_read: true,
+        registry_read: true,
         cluster: Some(cluster),
         simulations,
         ..Evidence::default()
@@ -182,8 +194,9 @@ fn a_healthy_stack_raises_nothing() {
     for (f, c) in findings.iter().zip(CATALOGUE) {
         assert_eq!(f.code, c.code);
     }
-    // KD031 never applies to a running stack, KD040 only to a ScaledJob.
-    let na = ["KD031", "KD040"];
+    // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
+    // with a customer-managed key.
+    let na = ["KD031", "KD040", "KD043"];
     let bad: Vec<_> = findings
         .iter()
         .filter(|f| f.status != Status::Ok && !na.contains(&f.code))
@@ -471,6 +484,74 @@ fn finding(code: &str, fault: impl FnOnce(&mut Evidence, &Desired)) -> Finding {
         .into_iter()
         .find(|f| f.code == code)
         .unwrap()
+}
+
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn a_consumer_without_kms_decrypt_on_its_queues_key_fails_kd043() {
+    // The queue was switched to a customer key by hand; the role was rendered before.
+    let f = finding("KD043", |e, _| {
+        let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+        q.attributes
+            .insert("KmsMasterKeyId".into(), "alias/orders".into());
+        e.observed
+            .kms_aliases
+            .insert("alias/orders".into(), KEY_ARN.into());
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains(KEY_ARN) && f.evidence[0].contains("alias/orders"),
+        "{f:#?}"
+    );
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("iam:role/keda-identity".into())]
+    );
+    // What `up` renders for that queue grants it, and the check passes.
+    let mut s = spec();
+    s.apps[0].queue.kms_key = Some("alias/orders".into());
+    let mut o = Observed::default();
+    o.kms_aliases.insert("alias/orders".into(), KEY_ARN.into());
+    let d = render::desired_with(&s, &o).unwrap();
+    let mut e = healthy(&d);
+    e.observed.kms_aliases = o.kms_aliases;
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD043")
+        .unwrap();
+    assert_eq!(f.status, Status::Ok, "{f:#?}");
+    // An alias that could not be resolved is "could not be checked", never a pass.
+    e.observed.kms_aliases.clear();
+    e.observed.denied.push(crate::observed::Denied {
+        operation: "DescribeKey".into(),
+        resource: "KMS key alias/orders".into(),
+        message: "AccessDenied".into(),
+    });
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD043")
+        .unwrap();
+    assert_eq!(f.status, Status::Skipped, "{f:#?}");
+}
+
+#[test]
+fn an_empty_repository_fails_kd044_with_the_push_commands() {
+    let f = finding("KD044", |e, _| {
+        e.observed
+            .image_tags
+            .insert("keda-pod-identity-registry".into(), vec![]);
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("no image tagged latest (it holds no image)"),
+        "{f:#?}"
+    );
+    let fix = f.fix.unwrap();
+    assert!(fix.contains("docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest"), "{fix}");
+    // Not read: could not be checked, never passed.
+    let f = finding("KD044", |e, _| e.registry_read = false);
+    assert_eq!(f.status, Status::Skipped);
 }
 
 #[test]

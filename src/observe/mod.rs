@@ -12,7 +12,7 @@ use crate::model::{Group, Only};
 use crate::observed::{
     Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Role, Tags,
 };
-use crate::render::Desired;
+use crate::render::{Desired, KMS_KEY};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
@@ -237,8 +237,9 @@ async fn observe_each(
         .map(|r| &r.name)
         .zip(repositories)
     {
-        if let Some(repo) = r.keep(&mut denied) {
+        if let Some((repo, tags)) = r.keep(&mut denied) {
             o.repositories.insert(name.clone(), repo);
+            o.image_tags.insert(name.clone(), tags);
         }
     }
     o.cluster = cluster.keep(&mut denied);
@@ -247,8 +248,47 @@ async fn observe_each(
         o.associations
             .extend(a.keep(&mut denied).into_iter().flatten());
     }
+    if only.includes(Group::Queue) {
+        kms_aliases(aws, desired, &mut o, &mut denied).await;
+    }
     o.denied = denied.denied;
     (o, denied.failed)
+}
+
+/// Resolve each alias a queue is (or is to be) encrypted with to its key ARN: a grant must
+/// name the key. Key IDs and ARNs need no call; neither does the SQS-managed key.
+async fn kms_aliases(aws: &Aws, desired: &Desired, o: &mut Observed, unread: &mut Unread) {
+    use crate::spec::names::KmsKey;
+    let mut aliases: Vec<String> = Vec::new();
+    let configured = desired.queues.iter().map(|q| q.attributes.get(KMS_KEY));
+    let live = o.queues.values().map(|q| q.attributes.get(KMS_KEY));
+    for key in configured.chain(live).flatten() {
+        if let Some(KmsKey::Alias(a)) = KmsKey::parse(key)
+            && !aliases.iter().any(|x| x == a)
+        {
+            aliases.push(a.to_string());
+        }
+    }
+    let described = futures_util::future::join_all(aliases.iter().map(|alias| async move {
+        let got = aws.kms.describe_key().key_id(alias).send().await;
+        read(got, "DescribeKey", &format!("KMS key {alias}"), |e| {
+            e.is_not_found_exception()
+        })
+    }))
+    .await;
+    for (alias, r) in aliases.into_iter().zip(described) {
+        match r {
+            Ok(Read::Found(out)) => match out.key_metadata().and_then(|m| m.arn()) {
+                Some(arn) => {
+                    o.kms_aliases.insert(alias, arn.to_string());
+                }
+                None => o.unknown_aliases.push(alias),
+            },
+            Ok(Read::Missing) => o.unknown_aliases.push(alias),
+            Ok(Read::Denied(d)) => unread.denied.push(d),
+            Ok(Read::Failed(e)) | Err(e) => unread.failed.push(e),
+        }
+    }
 }
 
 /// The value, or `none` with the error recorded.
@@ -435,7 +475,7 @@ async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {
     }))
 }
 
-async fn repository(aws: &Aws, name: &str) -> Result<Read<Repository>, CallError> {
+async fn repository(aws: &Aws, name: &str) -> Result<Read<(Repository, Vec<String>)>, CallError> {
     let resource = format!("ECR repository {name}");
     let got = aws
         .ecr
@@ -460,11 +500,13 @@ async fn repository(aws: &Aws, name: &str) -> Result<Read<Repository>, CallError
     let (tags, images) = tokio::join!(tags, images);
     let tags = found!(read(tags, "ListTagsForResource", &resource, no_error));
     let mut count = 0;
+    let mut image_tags = Vec::new();
     for image in images {
-        found!(read(image, "ListImages", &resource, no_error));
+        let image = found!(read(image, "ListImages", &resource, no_error));
+        image_tags.extend(image.image_tag().map(str::to_string));
         count += 1;
     }
-    Ok(Read::Found(Repository {
+    let repo = Repository {
         arn: arn.to_string(),
         images: count,
         tags: tags
@@ -472,7 +514,8 @@ async fn repository(aws: &Aws, name: &str) -> Result<Read<Repository>, CallError
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
-    }))
+    };
+    Ok(Read::Found((repo, image_tags)))
 }
 
 /// DescribeCluster alone (for commands that only need to connect): None when it does not exist.

@@ -22,6 +22,9 @@ fn converged(d: &Desired) -> Observed {
         cluster: None,
         denied: vec![],
         unread: vec![],
+        image_tags: Default::default(),
+        kms_aliases: Default::default(),
+        unknown_aliases: vec![],
         addon: Some(Addon {
             status: "ACTIVE".into(),
             issues: vec![],

@@ -5,6 +5,9 @@ use serde::Serialize;
 /// Shown in place of the account ID when it is not known yet (offline `plan` without
 /// --account). Never a real-looking number, so it cannot be mistaken for one.
 pub const UNKNOWN_ACCOUNT: &str = "<account>";
+/// Starts the key part of a KMS key ARN whose alias was not resolved (offline `render`): such
+/// a document is shown, never written to IAM.
+pub const UNRESOLVED_ALIAS: &str = "<key of ";
 
 /// Where the stack lives: everything an ARN or endpoint needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,6 +90,35 @@ impl Target {
             "arn:{}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
             self.partition
         )
+    }
+
+    /// The ARN a `kms:Decrypt` grant names for a queue's key reference, with `aliases` (alias →
+    /// key ARN, from KMS DescribeKey). None for the SQS-managed key, which needs no grant. An
+    /// alias not in `aliases` (offline) gets an ARN that says so and that no key has.
+    pub fn kms_key_arn(
+        &self,
+        reference: &str,
+        aliases: &std::collections::BTreeMap<String, String>,
+    ) -> Option<String> {
+        use crate::spec::names::KmsKey;
+        match KmsKey::parse(reference)? {
+            KmsKey::SqsManaged => None,
+            KmsKey::Arn(arn) => Some(arn.to_string()),
+            KmsKey::Id(id) => Some(format!(
+                "arn:{}:kms:{}:{}:key/{id}",
+                self.partition,
+                self.region,
+                self.account_or_placeholder()
+            )),
+            KmsKey::Alias(alias) => Some(aliases.get(alias).cloned().unwrap_or_else(|| {
+                format!(
+                    "arn:{}:kms:{}:{}:key/{UNRESOLVED_ALIAS}{alias}>",
+                    self.partition,
+                    self.region,
+                    self.account_or_placeholder()
+                )
+            })),
+        }
     }
 
     pub fn oidc_provider_arn(&self, issuer_host: &str) -> String {

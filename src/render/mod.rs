@@ -7,7 +7,8 @@ pub mod policy;
 mod templates;
 
 use crate::model;
-use crate::spec::{AuthMode, ScalingKind, Spec};
+use crate::observed::Observed;
+use crate::spec::{App, AuthMode, ScalingKind, Spec};
 pub use aws::Target;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,6 +19,8 @@ pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
 /// Inline policy names kedactl puts on the roles it owns.
 pub const OPERATOR_POLICY: &str = "kedactl-assume-identity";
 pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
+/// The SQS attribute naming a queue's KMS key.
+pub const KMS_KEY: &str = "KmsMasterKeyId";
 /// The service-account annotation IRSA reads the role from.
 pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// Sid of the keda-operator → identity role chain statement: one statement shared by every
@@ -224,6 +227,14 @@ pub struct KedaInstall {
     pub version: String,
 }
 
+/// An identity role and, from the apps that use it: service accounts, queue ARNs, key ARNs.
+type IdentityUse<'a> = (
+    &'a str,
+    Vec<ServiceAccountRef<'a>>,
+    Vec<String>,
+    Vec<String>,
+);
+
 #[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ServiceAccountRef<'a> {
     namespace: &'a str,
@@ -238,8 +249,28 @@ struct TrustStatement<'a> {
     name: &'a str,
 }
 
-/// Compute the desired state of a validated spec.
+/// Compute the desired state of a validated spec, from the config alone (offline).
 pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
+    desired_with(spec, &Observed::default())
+}
+
+/// The KMS key each app's queue is encrypted with, as SQS is given it: the config's `kmsKey`,
+/// else what the live queue reports (kedactl leaves the encryption of a queue it was not told
+/// about alone, but its consumers still need to decrypt).
+pub fn queue_key<'a>(app: &'a App, observed: &'a Observed) -> Option<&'a str> {
+    app.queue.kms_key.as_deref().or_else(|| {
+        observed
+            .queues
+            .get(&app.queue.name)
+            .and_then(|q| q.attributes.get(KMS_KEY))
+            .map(String::as_str)
+            .filter(|k| !k.is_empty())
+    })
+}
+
+/// Compute the desired state, with what only the account can tell: each live queue's KMS key
+/// and the key each alias names (the app's role gets `kms:Decrypt` on exactly that key).
+pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderError> {
     let cluster = spec
         .cluster
         .clone()
@@ -253,18 +284,23 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
     let tags = model::ownership(&spec.stack);
     let pod_identity = spec.auth_mode == AuthMode::PodIdentity;
 
-    // Identity roles in the order apps first name them, with the service accounts and queues
-    // of the apps that use each.
-    let mut identity: Vec<(&str, Vec<ServiceAccountRef>, Vec<String>)> = Vec::new();
+    // Identity roles in the order apps first name them, with the service accounts, queues and
+    // queue keys of the apps that use each.
+    let mut identity: Vec<IdentityUse> = Vec::new();
     for app in &spec.apps {
         let role = app.identity_role(&spec.roles);
-        let i = match identity.iter().position(|(r, _, _)| *r == role) {
+        let i = match identity.iter().position(|(r, ..)| *r == role) {
             Some(i) => i,
             None => {
-                identity.push((role, vec![], vec![]));
+                identity.push((role, vec![], vec![], vec![]));
                 identity.len() - 1
             }
         };
+        if let Some(key) =
+            queue_key(app, observed).and_then(|k| target.kms_key_arn(k, &observed.kms_aliases))
+        {
+            push_unique(&mut identity[i].3, key);
+        }
         let sa = ServiceAccountRef {
             namespace: &app.namespace,
             name: &app.service_account,
@@ -323,10 +359,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
         templates::policy(source, "trust", &ctx)
     };
 
-    let identity_arns: Vec<String> = identity
-        .iter()
-        .map(|(r, _, _)| target.role_arn(r))
-        .collect();
+    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| target.role_arn(r)).collect();
     let mut operator = Role {
         name: spec.roles.operator.clone(),
         arn: operator_arn.clone(),
@@ -342,7 +375,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
         )?);
     }
     let mut roles = vec![operator];
-    for ((name, sas, queue_arns), arn) in identity.iter().zip(&identity_arns) {
+    for ((name, sas, queue_arns, key_arns), arn) in identity.iter().zip(&identity_arns) {
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
@@ -351,7 +384,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
             policies: vec![templates::policy(
                 "sqs-access.json",
                 IDENTITY_POLICY,
-                &json!({ "queue_arns": queue_arns }),
+                &json!({ "queue_arns": queue_arns, "key_arns": key_arns }),
             )?],
         });
     }
@@ -369,6 +402,10 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
         if q.is_fifo() {
             attributes.insert("FifoQueue".into(), "true".into());
         }
+        // Only a configured key is managed: without one SQS creates the queue with SSE-SQS.
+        if let Some(key) = &q.kms_key {
+            attributes.insert(KMS_KEY.into(), key.clone());
+        }
         if let (Some(dlq), Some(dl)) = (q.dead_letter_name(), &q.dead_letter) {
             let mut dlq_attributes = BTreeMap::new();
             if q.is_fifo() {
@@ -382,7 +419,7 @@ pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
         if !repositories.iter().any(|r| r.name == app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
-                uri: format!("{}/{}", target.registry_host(), app.repository),
+                uri: repository_uri(app, &target),
             });
         }
     }
@@ -467,10 +504,7 @@ fn manifests(
         let role_arn = target.role_arn(app.identity_role(&spec.roles));
         let queue_url = target.queue_url(&app.queue.name);
         let s = &app.scaling;
-        let image = app
-            .image
-            .clone()
-            .unwrap_or_else(|| format!("{}/{}:latest", target.registry_host(), app.repository));
+        let image = app_image(app, target);
         let ctx = json!({
             "app": app,
             "scaling": s,
@@ -516,6 +550,46 @@ fn manifests(
     Ok(out)
 }
 
+/// The app's container image: the config's, else `:latest` in the app's repository.
+pub fn app_image(app: &App, target: &Target) -> String {
+    app.image
+        .clone()
+        .unwrap_or_else(|| format!("{}:latest", repository_uri(app, target)))
+}
+
+pub fn repository_uri(app: &App, target: &Target) -> String {
+    format!("{}/{}", target.registry_host(), app.repository)
+}
+
+/// The tag the app pulls from its own repository (`latest` when the image names none), or
+/// None when its image lives elsewhere (or is pinned by digest).
+pub fn image_tag_in_repository(app: &App, target: &Target) -> Option<String> {
+    image_tag(&app_image(app, target), &repository_uri(app, target))
+}
+
+/// The tag `image` pulls from the repository at `uri` (see `image_tag_in_repository`).
+pub fn image_tag(image: &str, uri: &str) -> Option<String> {
+    let rest = image.strip_prefix(uri)?;
+    match rest.strip_prefix(':') {
+        Some(tag) => Some(tag.to_string()),
+        None if rest.is_empty() => Some("latest".into()),
+        None => None,
+    }
+}
+
+/// What to run before an app whose repository is empty can start: its pods wait in
+/// ImagePullBackOff until the image is there.
+pub fn push_image_note(app: &App, target: &Target) -> Option<String> {
+    let tag = image_tag_in_repository(app, target)?;
+    let uri = repository_uri(app, target);
+    Some(format!(
+        "ECR repository {} is empty: push an image to {uri}:{tag} before the app can start (until then its pods wait in ImagePullBackOff):\n  aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}\n  docker tag <your image> {uri}:{tag}\n  docker push {uri}:{tag}",
+        app.repository,
+        region = target.region,
+        host = target.registry_host(),
+    ))
+}
+
 /// A commented kedactl.yaml holding this spec (`kedactl init`).
 pub fn config_file(spec: &Spec) -> Result<String, RenderError> {
     templates::text("kedactl.yaml", &json!({ "spec": spec }))
@@ -531,7 +605,6 @@ pub fn object_ref(object: &Value) -> (String, Option<String>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::App;
 
     fn spec() -> Spec {
         Spec {
@@ -799,6 +872,75 @@ mod tests {
         let c = &find(&d, "Deployment")["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "x\"\n  evil: true");
         assert!(c.get("evil").is_none());
+    }
+
+    /// The `kms:Decrypt` resources of the identity role's policy (none: no statement).
+    fn decrypt(d: &Desired) -> Vec<Value> {
+        let stmts = d.roles[1].policies[0].body["Statement"].as_array().unwrap();
+        let s = stmts.iter().find(|s| s["Action"] == "kms:Decrypt");
+        s.map(|s| s["Resource"].as_array().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_customer_managed_queue_key_is_granted_by_key_arn() {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let arn = format!("arn:aws:kms:us-east-1:123456789012:key/{id}");
+        // SSE-SQS: no key attribute, no grant.
+        let d = desired(&spec()).unwrap();
+        assert!(!d.queues[0].attributes.contains_key(KMS_KEY));
+        assert!(decrypt(&d).is_empty());
+        // A key id in the config: created with it, granted by the ARN built from it.
+        let mut s = spec();
+        s.apps[0].queue.kms_key = Some(id.into());
+        let d = desired(&s).unwrap();
+        assert_eq!(d.queues[0].attributes[KMS_KEY], id);
+        assert_eq!(decrypt(&d), [json!(arn)]);
+        assert!(policy::overly_broad(&d.roles[1].policies[0].body).is_empty());
+        // An alias: the key DescribeKey named; unresolved (offline), a placeholder no key has.
+        s.apps[0].queue.kms_key = Some("alias/orders".into());
+        let mut o = Observed::default();
+        o.kms_aliases.insert("alias/orders".into(), arn.clone());
+        assert_eq!(decrypt(&desired_with(&s, &o).unwrap()), [json!(arn)]);
+        let offline = decrypt(&desired(&s).unwrap());
+        assert!(
+            offline[0].as_str().unwrap().contains(aws::UNRESOLVED_ALIAS),
+            "{offline:?}"
+        );
+        // No kmsKey, but the live queue has a customer key: granted, the queue left alone.
+        s.apps[0].queue.kms_key = None;
+        let live = crate::observed::Queue {
+            url: String::new(),
+            attributes: BTreeMap::from([(KMS_KEY.to_string(), "alias/orders".to_string())]),
+            tags: BTreeMap::new(),
+        };
+        o.queues.insert("event-messages-queue".into(), live.clone());
+        let d = desired_with(&s, &o).unwrap();
+        assert_eq!(decrypt(&d), [json!(arn)]);
+        assert!(!d.queues[0].attributes.contains_key(KMS_KEY));
+        // The SQS-managed key needs no grant.
+        o.queues.get_mut("event-messages-queue").unwrap().attributes =
+            BTreeMap::from([(KMS_KEY.to_string(), "alias/aws/sqs".to_string())]);
+        assert!(decrypt(&desired_with(&s, &o).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn the_push_note_names_the_rendered_repository_uri() {
+        let s = spec();
+        let t = Target::new("us-east-1", Some("123456789012"));
+        let note = push_image_note(&s.apps[0], &t).unwrap();
+        let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/keda-pod-identity-registry:latest";
+        assert!(note.contains(&format!("docker push {uri}")), "{note}");
+        assert!(note.contains("aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com"), "{note}");
+        let mut app = s.apps[0].clone();
+        app.image = Some(uri.replace(":latest", ":v2"));
+        assert_eq!(image_tag_in_repository(&app, &t).as_deref(), Some("v2"));
+        app.image = Some("public.ecr.aws/nginx/nginx:1.27".into());
+        assert_eq!(
+            push_image_note(&app, &t),
+            None,
+            "an image elsewhere needs no push here"
+        );
     }
 
     #[test]

@@ -82,14 +82,24 @@ pub fn overly_broad(doc: &Value) -> Vec<String> {
                 found.push(format!("{sid}: Resource \"*\""));
             }
         }
-        for a in s["Action"]
+        let actions: Vec<&str> = s["Action"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-        {
-            if a == "*" || a.ends_with(":*") {
+            .collect();
+        for a in &actions {
+            if *a == "*" || a.ends_with(":*") {
                 found.push(format!("{sid}: Action {a:?}"));
+            }
+        }
+        // A KMS grant names one key: `key/*` is every key, and an alias ARN grants nothing.
+        if actions.iter().any(|a| a.starts_with("kms:")) {
+            for r in s["Resource"].as_array().into_iter().flatten() {
+                let r = r.as_str().unwrap_or_default();
+                if r.ends_with(":key/*") || r.contains(":alias/") {
+                    found.push(format!("{sid}: KMS Resource {r:?} is not one key ARN"));
+                }
             }
         }
     }
@@ -121,10 +131,18 @@ mod tests {
         let doc = json!({"Statement": [
             {"Sid": "A", "Effect": "Allow", "Action": "sqs:*", "Resource": "arn:aws:sqs:us-east-1:1:q"},
             {"Sid": "B", "Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": "*"},
-            {"Sid": "C", "Effect": "Deny", "Action": "*", "Resource": "*"}]});
+            {"Sid": "C", "Effect": "Deny", "Action": "*", "Resource": "*"},
+            {"Sid": "D", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [
+                "arn:aws:kms:us-east-1:1:key/*", "arn:aws:kms:us-east-1:1:alias/orders",
+                "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab"]}]});
         assert_eq!(
             overly_broad(&doc),
-            ["A: Action \"sqs:*\"", "B: Resource \"*\""]
+            [
+                "A: Action \"sqs:*\"",
+                "B: Resource \"*\"",
+                "D: KMS Resource \"arn:aws:kms:us-east-1:1:alias/orders\" is not one key ARN",
+                "D: KMS Resource \"arn:aws:kms:us-east-1:1:key/*\" is not one key ARN"
+            ]
         );
     }
 }

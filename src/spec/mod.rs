@@ -100,7 +100,8 @@ pub struct Roles {
     #[serde(default = "defaults::identity_role")]
     pub identity: String,
     /// Give the operator role an identity policy allowing sts:AssumeRole/TagSession on the
-    /// identity roles (needed when their trust delegates to the account, or a boundary applies).
+    /// identity roles (needed when their trust delegates to the account; a permissions boundary
+    /// on the operator role must allow these actions too, whatever grants them).
     #[serde(default = "defaults::yes")]
     pub operator_assume_policy: bool,
     /// The account's IAM quota on a role trust policy, in characters: 2,048 unless AWS raised it
@@ -152,6 +153,10 @@ pub struct Queue {
     /// Optional dead-letter queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<DeadLetter>,
+    /// Customer-managed KMS key for SSE-KMS: a key ID, key ARN, alias/<name> or alias ARN.
+    /// Omitted: SQS-managed encryption (SSE-SQS). The app's role gets kms:Decrypt on the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -275,6 +280,7 @@ impl Default for Queue {
             name: defaults::queue(),
             visibility_timeout: defaults::visibility_timeout(),
             dead_letter: None,
+            kms_key: None,
         }
     }
 }

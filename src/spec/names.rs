@@ -217,9 +217,111 @@ pub fn oidc_issuer(s: &str) -> Rule {
     )
 }
 
+/// The AWS managed key SQS uses for SSE-KMS when no customer key is given: its key policy
+/// lets every principal that may use the queue decrypt through SQS, so no grant is needed.
+pub const SQS_MANAGED_KEY: &str = "alias/aws/sqs";
+
+/// How a queue's `KmsMasterKeyId` names its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmsKey<'a> {
+    /// `1234abcd-…` or `mrk-…`: the key ARN is built from the queue's region and account.
+    Id(&'a str),
+    /// `arn:aws:kms:<region>:<account>:key/<id>`: already what a grant names.
+    Arn(&'a str),
+    /// `alias/<name>` or its ARN: a grant on an alias grants nothing, so it must be resolved
+    /// to its key (KMS DescribeKey).
+    Alias(&'a str),
+    /// `alias/aws/sqs`.
+    SqsManaged,
+}
+
+fn is_key_id(s: &str) -> bool {
+    let hex = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(rest) = s.strip_prefix("mrk-") {
+        return hex(rest, 32);
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
+}
+
+fn is_alias_name(s: &str) -> bool {
+    s.strip_prefix("alias/").is_some_and(|n| {
+        (1..=250).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    })
+}
+
+impl<'a> KmsKey<'a> {
+    /// Classify a key reference as SQS's `KmsMasterKeyId` accepts it; None if it is none.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        if s == SQS_MANAGED_KEY || s.ends_with(":alias/aws/sqs") {
+            return Some(KmsKey::SqsManaged);
+        }
+        if let Some(rest) = s.strip_prefix("arn:") {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let [partition, "kms", region, owner, resource] = parts[..] else {
+                return None;
+            };
+            if partition.is_empty() || region.is_empty() || account(owner).is_err() {
+                return None;
+            }
+            return match resource.strip_prefix("key/") {
+                Some(id) if is_key_id(id) => Some(KmsKey::Arn(s)),
+                _ if is_alias_name(resource) => Some(KmsKey::Alias(s)),
+                _ => None,
+            };
+        }
+        if is_key_id(s) {
+            Some(KmsKey::Id(s))
+        } else if is_alias_name(s) {
+            Some(KmsKey::Alias(s))
+        } else {
+            None
+        }
+    }
+}
+
+/// A KMS key reference for SSE-KMS: key ID, key ARN, alias name or alias ARN.
+pub fn kms_key(s: &str) -> Rule {
+    check(
+        KmsKey::parse(s).is_some(),
+        "a KMS key ID (1234abcd-12ab-34cd-56ef-1234567890ab or mrk-…), a key ARN (arn:aws:kms:<region>:<account>:key/<id>), an alias (alias/<name>: letters, digits, '/', '_', '-') or an alias ARN",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_keys() {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let arn = format!("arn:aws:kms:us-east-1:123456789012:key/{id}");
+        assert_eq!(KmsKey::parse(id), Some(KmsKey::Id(id)));
+        assert_eq!(KmsKey::parse(&arn), Some(KmsKey::Arn(&arn)));
+        let mrk = "mrk-1234abcd12ab34cd56ef1234567890ab";
+        assert_eq!(KmsKey::parse(mrk), Some(KmsKey::Id(mrk)));
+        assert_eq!(
+            KmsKey::parse("alias/orders"),
+            Some(KmsKey::Alias("alias/orders"))
+        );
+        let alias_arn = "arn:aws-cn:kms:cn-north-1:123456789012:alias/team/orders";
+        assert_eq!(KmsKey::parse(alias_arn), Some(KmsKey::Alias(alias_arn)));
+        assert_eq!(KmsKey::parse("alias/aws/sqs"), Some(KmsKey::SqsManaged));
+        for bad in [
+            "",
+            "orders",
+            "alias/",
+            "alias/a b",
+            "1234abcd-12ab-34cd-56ef",
+            "arn:aws:kms:us-east-1:123:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:sqs:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:123456789012:key/nope",
+        ] {
+            assert!(kms_key(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn dns_labels() {

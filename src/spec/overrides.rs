@@ -87,6 +87,9 @@ pub struct AppOverrides {
     /// Receives before a message moves to the dead-letter queue [default: 5]
     #[arg(long, global = true, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u32>(0, MAX_INT32 as u64))]
     pub max_receive_count: Option<u32>,
+    /// Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]
+    #[arg(long, global = true, value_name = "KEY")]
+    pub kms_key: Option<String>,
     /// ScaledObject (Deployment) or ScaledJob (Jobs)
     #[arg(long, global = true, value_enum, value_name = "KIND")]
     pub scaling_kind: Option<ScalingKindArg>,
@@ -195,6 +198,7 @@ impl AppOverrides {
             visibility_timeout,
             dlq,
             max_receive_count,
+            kms_key,
             scaling_kind,
             scaler_name,
             queue_length,
@@ -217,6 +221,7 @@ impl AppOverrides {
             visibility_timeout.is_none(),
             dlq.is_none(),
             max_receive_count.is_none(),
+            kms_key.is_none(),
             scaling_kind.is_none(),
             scaler_name.is_none(),
             queue_length.is_none(),
@@ -281,6 +286,7 @@ impl AppOverrides {
         set(&mut app.repository, self.repository);
         set(&mut app.queue.name, self.queue);
         set(&mut app.queue.visibility_timeout, self.visibility_timeout);
+        set_opt(&mut app.queue.kms_key, self.kms_key);
         if self.dlq.is_some() || self.max_receive_count.is_some() {
             let dlq = app.queue.dead_letter.get_or_insert(DeadLetter {
                 name: None,

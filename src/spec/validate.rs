@@ -300,6 +300,15 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
                 "use 0..43200 seconds (pass --visibility-timeout)",
             );
         }
+        if let Some(key) = &q.kms_key {
+            c.name(
+                &f("queue.kmsKey"),
+                key,
+                names::kms_key,
+                "KMS key",
+                "--kms-key",
+            );
+        }
         if let Some(dlq) = &q.dead_letter {
             let dlq_name = q.dead_letter_name().unwrap_or_default();
             if let Some(n) = &dlq.name {

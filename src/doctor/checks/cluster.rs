@@ -389,6 +389,57 @@ pub(crate) fn kd039(c: &Ctx) -> Finding {
     }
 }
 
+pub(crate) fn kd044(c: &Ctx) -> Finding {
+    let f = F { code: "KD044" };
+    let template = match (c.deployment, c.scaler) {
+        (Some(dep), _) => &dep["spec"]["template"],
+        (None, Some(job)) => &job["spec"]["jobTargetRef"]["template"],
+        _ => return f.na("no app workload in the config"),
+    };
+    let image = template["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default();
+    let Some((repo, tag)) =
+        c.d.repositories
+            .iter()
+            .find_map(|r| Some((r, crate::render::image_tag(image, &r.uri)?)))
+    else {
+        return f.na(format!("{image} is not in this stack's repository"));
+    };
+    if !c.e.registry_read {
+        return f.skip("the repositories were not read (--only without registry)");
+    }
+    or_skip!(f, c.read(|r| r == format!("ECR repository {}", repo.name)));
+    if !c.e.observed.repositories.contains_key(&repo.name) {
+        return f.fail(
+            vec![format!("ECR repository {} does not exist", repo.name)],
+            "kedactl up --only registry, then push the image",
+            vec![Repair::Converge(format!("registry:{}", repo.name))],
+        );
+    }
+    let tags = c.e.observed.image_tags.get(&repo.name);
+    if tags.is_some_and(|t| t.contains(&tag)) {
+        return f.ok(format!("{image} is in ECR repository {}", repo.name));
+    }
+    let held = match tags.map(Vec::as_slice).unwrap_or_default() {
+        [] => "it holds no image".to_string(),
+        t => format!("its tags are {}", t.join(", ")),
+    };
+    let target = &c.d.target;
+    f.fail(
+        vec![format!(
+            "ECR repository {} has no image tagged {tag} ({held}): the app's pods wait in ImagePullBackOff",
+            repo.name
+        )],
+        format!(
+            "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {}; docker tag <your image> {image}; docker push {image}",
+            target.region,
+            target.registry_host()
+        ),
+        vec![],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -374,3 +374,83 @@ pub(crate) fn kd034(c: &Ctx) -> Finding {
         false => f.ok(format!("target roles fit the chain: {}", seen.join(", "))),
     }
 }
+
+pub(crate) fn kd043(c: &Ctx) -> Finding {
+    use crate::spec::names::KmsKey;
+    let f = F { code: "KD043" };
+    let Some(q) = c.queue else {
+        return f.na("no queue in the config");
+    };
+    or_skip!(f, c.read_queue(&q.name));
+    let Some(seen) = c.e.observed.queues.get(&q.name) else {
+        return f.skip(format!("SQS queue {} does not exist (see KD022)", q.name));
+    };
+    let key = match seen.attributes.get(crate::render::KMS_KEY) {
+        Some(k) if !k.is_empty() => k,
+        _ => {
+            return f.na(format!(
+                "{} uses SSE-SQS (or no encryption): no key to decrypt with",
+                q.name
+            ));
+        }
+    };
+    if KmsKey::parse(key) == Some(KmsKey::SqsManaged) {
+        return f.na(format!(
+            "{} uses the AWS managed key {key}: its key policy lets SQS decrypt for any principal of the account that may use the queue",
+            q.name
+        ));
+    }
+    if c.e.observed.unknown_aliases.iter().any(|a| a == key) {
+        return f.fail(
+            vec![format!("{} is encrypted with {key}, an alias KMS does not know", q.name)],
+            "point the queue at a live key: set kmsKey in kedactl.yaml and run kedactl up --only queue,iam",
+            vec![],
+        );
+    }
+    or_skip!(f, c.read(|r| r == format!("KMS key {key}")));
+    let Some(arn) = c.d.target.kms_key_arn(key, &c.e.observed.kms_aliases) else {
+        return f.skip(format!(
+            "{key} is not a KMS key reference kedactl understands"
+        ));
+    };
+    let Some(dep) = c.deployment else {
+        return f.na("no app Deployment in the config");
+    };
+    let ns = dep["metadata"]["namespace"].as_str().unwrap_or("default");
+    let sa = dep["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default");
+    let Some(name) = c.identity_role.map(|r| r.name.as_str()) else {
+        return f.na("no app role in the config");
+    };
+    or_skip!(f, c.read_role(name));
+    let Some(role) = c.e.observed.roles.get(name) else {
+        return f.skip(format!("IAM role {name} does not exist (see KD008)"));
+    };
+    // The app's own session: Pod Identity tags it as the app's service account.
+    let session = c.with_pod_tags(
+        Context::default().set("aws:PrincipalArn", &[&role.arn]),
+        "aws:PrincipalTag/",
+        ns,
+        sa,
+    );
+    let v = c.permits(role, "kms:Decrypt", &arn, &session);
+    let line = format!(
+        "{name} (the consumer {ns}/{sa}) kms:Decrypt on {arn} ({key}, the key of {}): {}",
+        q.name,
+        v.describe()
+    );
+    let fix = format!(
+        "kedactl up --only iam (adds kms:Decrypt on {arn} to {name}'s {} policy); a key in another account must also allow {name} in its key policy",
+        crate::render::IDENTITY_POLICY
+    );
+    match v.decision {
+        Decision::Allow => f.ok(line),
+        Decision::Unknown => f.warn(vec![line], fix),
+        _ => f.fail(
+            vec![line],
+            fix,
+            vec![Repair::Converge(format!("iam:role/{name}"))],
+        ),
+    }
+}
