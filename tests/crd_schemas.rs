@@ -131,8 +131,12 @@ fn variants() -> Vec<(&'static str, Spec)> {
     });
     let mut kms = base();
     kms.apps[0].queue.kms_key = Some("1234abcd-12ab-34cd-56ef-1234567890ab".into());
+    // The seed's single grant for KEDA and the app (both layouts must pass the guard).
+    let mut unscoped = base();
+    unscoped.roles.scope_consumers = false;
     vec![
         ("seed", base()),
+        ("unscoped consumers", unscoped),
         ("kms key", kms),
         ("scaledjob", job),
         ("tuned", tuned),
@@ -163,7 +167,7 @@ fn every_rendered_keda_object_is_accepted_by_the_crds() {
         }
     }
     assert_eq!(
-        checked, 14,
+        checked, 16,
         "TriggerAuthentication + scaler for each app of each variant"
     );
 }

@@ -1408,3 +1408,39 @@ fn a_check_whose_cluster_read_failed_is_not_judged_on_the_gap() {
     cluster(&mut e).apiservice = None;
     assert_eq!(fails(|x, _| *x = e.clone()), ["KD025"]);
 }
+
+/// Issue 17 (4): with the default layout, KEDA's chained session (tagged as keda-operator) may
+/// read the queue's depth but not consume it; the app's own session may; the seed's layout
+/// (`roles.scopeConsumers: false`) lets both. Evaluated with doctor's own IAM logic.
+#[test]
+fn only_the_app_consumes_and_keda_only_reads_the_depth() {
+    use crate::doctor::conditions::Context;
+    use crate::doctor::policy::{Decision, evaluate};
+    let session = |ns: &str, sa: &str| {
+        Context::default()
+            .set("aws:PrincipalTag/kubernetes-namespace", &[ns])
+            .set("aws:PrincipalTag/kubernetes-service-account", &[sa])
+    };
+    let keda = session("keda", "keda-operator");
+    let app = session("security", "my-sqs-read-msgs");
+    let check = |d: &Desired, who: &Context, action: &str| {
+        let identity = d.roles.iter().find(|r| r.name == "keda-identity").unwrap();
+        let q = &d.queues.last().unwrap().arn;
+        evaluate(&identity.policies[0].body, action, q, who).decision
+    };
+    let d = desired();
+    assert_eq!(check(&d, &keda, "sqs:GetQueueAttributes"), Decision::Allow);
+    assert_eq!(check(&d, &keda, "sqs:ReceiveMessage"), Decision::Implicit);
+    assert_eq!(check(&d, &keda, "sqs:DeleteMessage"), Decision::Implicit);
+    assert_eq!(check(&d, &app, "sqs:ReceiveMessage"), Decision::Allow);
+    assert_eq!(check(&d, &app, "sqs:DeleteMessage"), Decision::Allow);
+    let seed = render::desired(&Spec {
+        roles: crate::spec::Roles {
+            scope_consumers: false,
+            ..spec().roles
+        },
+        ..spec()
+    })
+    .unwrap();
+    assert_eq!(check(&seed, &keda, "sqs:ReceiveMessage"), Decision::Allow);
+}

@@ -376,6 +376,16 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     }
     let mut roles = vec![operator];
     for ((name, sas, queue_arns, key_arns), arn) in identity.iter().zip(&identity_arns) {
+        // Pod Identity sessions carry the pod's namespace and service account as principal tags.
+        let consumers = (pod_identity && spec.roles.scope_consumers).then(|| {
+            let mut namespaces: Vec<&str> = sas.iter().map(|s| s.namespace).collect();
+            namespaces.sort();
+            namespaces.dedup();
+            let mut accounts: Vec<&str> = sas.iter().map(|s| s.name).collect();
+            accounts.sort();
+            accounts.dedup();
+            json!({ "namespaces": namespaces, "service_accounts": accounts })
+        });
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
@@ -384,7 +394,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             policies: vec![templates::policy(
                 "sqs-access.json",
                 IDENTITY_POLICY,
-                &json!({ "queue_arns": queue_arns, "key_arns": key_arns }),
+                &json!({ "queue_arns": queue_arns, "key_arns": key_arns, "consumers": consumers }),
             )?],
         });
     }

@@ -104,6 +104,12 @@ pub struct Roles {
     /// on the operator role must allow these actions too, whatever grants them).
     #[serde(default = "defaults::yes")]
     pub operator_assume_policy: bool,
+    /// Pod Identity: only the apps' own sessions may consume their queues (the consume actions
+    /// are conditioned on `aws:PrincipalTag/kubernetes-service-account` and `-namespace`), so
+    /// KEDA's chained session, tagged as keda-operator, can only read the depth. `false`: the
+    /// seed's layout, one unconditioned grant for KEDA and the app.
+    #[serde(default = "defaults::yes")]
+    pub scope_consumers: bool,
     /// The account's IAM quota on a role trust policy, in characters: 2,048 unless AWS raised it
     /// (Service Quotas, "Role trust policy length", at most 4,096). Checked before any call.
     #[serde(default = "defaults::trust_policy_quota")]
@@ -254,6 +260,7 @@ impl Default for Roles {
             operator: defaults::operator_role(),
             identity: defaults::identity_role(),
             operator_assume_policy: true,
+            scope_consumers: true,
             trust_policy_quota: defaults::trust_policy_quota(),
         }
     }
