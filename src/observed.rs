@@ -73,6 +73,9 @@ pub struct Cluster {
     pub endpoint_public_access: Option<bool>,
     #[serde(default)]
     pub endpoint_private_access: Option<bool>,
+    /// Auto Mode's node role (`computeConfig.nodeRoleArn`).
+    #[serde(default)]
+    pub node_role_arn: Option<String>,
 }
 
 /// A read that did not succeed, and why.

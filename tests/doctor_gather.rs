@@ -41,8 +41,13 @@ impl World {
         Self::with(test, |_| {}).await
     }
 
-    /// A stack whose config is edited first (e.g. a ScaledJob app).
+    /// A stack whose config is edited first (e.g. a ScaledJob app). Boxed: the setup's future
+    /// is large, and a test makes dozens of them.
     async fn with(test: &str, edit: impl FnOnce(&mut kedactl::spec::Spec)) -> Option<World> {
+        Box::pin(Self::build(test, edit)).await
+    }
+
+    async fn build(test: &str, edit: impl FnOnce(&mut kedactl::spec::Spec)) -> Option<World> {
         let endpoint = common::moto_endpoint()?;
         let nonce = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -108,6 +113,27 @@ impl World {
         let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
         let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
         assert!(report.ok(), "{:#?}", report.outcomes);
+        // The node group's role, allowed to pull from ECR (moto has no AWS managed policies).
+        let node = format!("{prefix}-node");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        let made = aws
+            .iam
+            .create_role()
+            .role_name(&node)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        let pull = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "Resource": "*"}]});
+        aws.iam
+            .put_role_policy()
+            .role_name(&node)
+            .policy_name("ecr-pull")
+            .policy_document(pull.to_string())
+            .send()
+            .await
+            .unwrap();
+        eks.state().node_role = made.role().map(|r| r.arn().to_string());
         // The app's image, pushed as a person would after `up` (it starts empty: KD044).
         let repo = &spec.apps[0].repository;
         aws.ecr
@@ -824,6 +850,16 @@ async fn every_injected_fault_is_caught_by_its_check() {
     });
     fault!("agent-no-eks-auth", &["KD004"], |w| {
         w.api.state().logs.insert("eks-pod-identity-agent".into(), "level=error msg=\"Error fetching credentials\" error=\"operation error EKS Auth: AssumeRoleForPodIdentity, https response error: dial tcp: lookup eks-auth.us-east-1.api.aws: i/o timeout\"".into());
+    });
+    fault!("node-role-cannot-pull", &["KD045"], |w| {
+        w.aws
+            .iam
+            .delete_role_policy()
+            .role_name(w.role("node"))
+            .policy_name("ecr-pull")
+            .send()
+            .await
+            .unwrap()
     });
     fault!("target-role", &["KD034"], |w| {
         w.eks.association("keda", "keda-operator", |a| {

@@ -402,6 +402,13 @@ pub const CATALOGUE: &[Check] = &[
         "The app's image is in the stack's ECR repository",
         "kedactl creates the repository empty, so the app's first pods sit in ImagePullBackOff (`manifest unknown` / `not found`) until someone pushes the image. When the app's image is in this stack's repository, doctor lists the repository's image tags (ListImages) and looks for the app's tag (latest when the image names none). An image elsewhere, or pinned by digest, is not applicable."
     ),
+    check!(
+        "KD045",
+        Iam,
+        kd045,
+        "The nodes may pull the app's image from ECR",
+        "The kubelet pulls images with the node's role, not the pod's: without ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer (the managed policy AmazonEC2ContainerRegistryPullOnly, or ReadOnly) the app's pods wait in ImagePullBackOff with 403 in their events. doctor reads the node roles of the cluster's managed node groups (DescribeNodegroup) and Auto Mode's, and evaluates their policies on the stack's repository. Nodes kedactl cannot see (self-managed groups, Karpenter) make it could-not-be-checked, never a pass."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

@@ -26,6 +26,9 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     let (observed, simulations) = tokio::join!(observed, simulations);
     e.observed = observed;
     e.eks_read = only.includes(crate::model::Group::Eks);
+    if only.includes(crate::model::Group::Registry) || only.includes(crate::model::Group::App) {
+        e.node_roles = Some(node_roles(aws, desired, e.observed.cluster.as_ref()).await);
+    }
     e.queues_read = only.includes(crate::model::Group::Queue);
     e.registry_read = only.includes(crate::model::Group::Registry);
     if let Some(q) = desired.queues.last()
@@ -130,6 +133,55 @@ async fn queue_elsewhere(aws: &Aws, desired: &Desired, name: &str) -> guard::Els
         }
     }
     found
+}
+
+/// The roles the cluster's nodes pull images as: each managed node group's, and Auto Mode's.
+/// Self-managed and Karpenter nodes are not listed anywhere kedactl reads: an empty answer.
+async fn node_roles(
+    aws: &Aws,
+    desired: &Desired,
+    cluster: Option<&crate::observed::Cluster>,
+) -> Result<Vec<crate::observed::Role>, String> {
+    let name = &desired.cluster;
+    let groups = aws
+        .eks
+        .list_nodegroups()
+        .cluster_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::cloud::CallError::new("ListNodegroups", format!("EKS cluster {name}"), &e)
+                .to_string()
+        })?;
+    let described = futures_util::future::join_all(groups.nodegroups().iter().map(|g| {
+        aws.eks
+            .describe_nodegroup()
+            .cluster_name(name)
+            .nodegroup_name(g)
+            .send()
+    }))
+    .await;
+    let mut arns: Vec<String> = cluster
+        .and_then(|c| c.node_role_arn.clone())
+        .into_iter()
+        .collect();
+    for (g, d) in groups.nodegroups().iter().zip(described) {
+        let d = d.map_err(|e| {
+            crate::cloud::CallError::new("DescribeNodegroup", format!("node group {g}"), &e)
+                .to_string()
+        })?;
+        if let Some(arn) = d.nodegroup().and_then(|n| n.node_role()) {
+            arns.push(arn.to_string());
+        }
+    }
+    arns.sort();
+    arns.dedup();
+    let roles = futures_util::future::join_all(arns.iter().map(|arn| {
+        let role = arn.rsplit('/').next().unwrap_or(arn).to_string();
+        async move { observe::one_role(aws, &role).await }
+    }))
+    .await;
+    roles.into_iter().filter_map(Result::transpose).collect()
 }
 
 /// The questions the simulator can answer better than reading documents (it sees managed

@@ -99,6 +99,9 @@ pub struct Evidence {
     pub simulator_skipped: Option<String>,
     /// The configured queue, found only elsewhere (read when the configured region lacks it).
     pub queue_elsewhere: guard::Elsewhere,
+    /// The roles the cluster's nodes run as (managed node groups, Auto Mode): None when not
+    /// read, Err when the reads failed.
+    pub node_roles: Option<Result<Vec<crate::observed::Role>, String>>,
     /// Dead-letter queues named by a live RedrivePolicy that are not among the config's queues,
     /// by ARN: whether GetQueueUrl found them, or why it could not tell.
     pub dead_letter_targets: BTreeMap<String, Result<bool, String>>,

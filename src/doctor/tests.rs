@@ -157,6 +157,9 @@ fn healthy(d: &Desired) -> Evidence {
         registry_read: true,
         cluster: Some(cluster),
         simulations,
+        node_roles: Some(Ok(vec![node_role(vec![
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly".into(),
+        ])])),
         ..Evidence::default()
     }
 }
@@ -238,6 +241,7 @@ fn auto_mode_needs_no_add_on() {
         auto_mode: true,
         endpoint_public_access: None,
         endpoint_private_access: None,
+        node_role_arn: None,
     });
     let findings = checks::run(&d, &e);
     for code in ["KD001", "KD002"] {
@@ -1261,6 +1265,7 @@ fn kd039_global_sts_from_a_private_cluster() {
             auto_mode: false,
             endpoint_public_access: Some(false),
             endpoint_private_access: Some(true),
+            node_role_arn: None,
         });
     };
     assert_eq!(flagged(private), [("KD039", Status::Fail)]);
@@ -1443,4 +1448,48 @@ fn only_the_app_consumes_and_keda_only_reads_the_depth() {
     })
     .unwrap();
     assert_eq!(check(&seed, &keda, "sqs:ReceiveMessage"), Decision::Allow);
+}
+
+fn node_role(attached: Vec<String>) -> Role {
+    Role {
+        arn: "arn:aws:iam::123456789012:role/eks-node-role".into(),
+        trust: json!({}),
+        inline: Default::default(),
+        attached,
+        managed: Default::default(),
+        boundary: None,
+        tags: Default::default(),
+    }
+}
+
+#[test]
+fn kd045_the_nodes_cannot_pull_the_image() {
+    let f = finding("KD045", |e, _| {
+        e.node_roles = Some(Ok(vec![node_role(vec![
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy".into(),
+        ])]))
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].starts_with("node role eks-node-role may not ecr:GetAuthorizationToken")
+            && f.fix
+                .as_deref()
+                .unwrap()
+                .contains("AmazonEC2ContainerRegistryPullOnly"),
+        "{f:#?}"
+    );
+    // An equivalent inline statement is as good as the managed policy.
+    let f = finding("KD045", |e, _| {
+        let mut r = node_role(vec![]);
+        r.inline.insert("pull".into(), json!({"Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "Resource": "*"}]}));
+        e.node_roles = Some(Ok(vec![r]));
+    });
+    assert_eq!(f.status, Status::Ok, "{f:#?}");
+    // Nodes kedactl cannot see: not checked, never passed.
+    let f = finding("KD045", |e, _| e.node_roles = Some(Ok(vec![])));
+    assert_eq!(f.status, Status::Skipped, "{f:#?}");
+    let f = finding("KD045", |e, _| {
+        e.node_roles = Some(Err("ListNodegroups: AccessDenied".into()))
+    });
+    assert_eq!(f.status, Status::Skipped, "{f:#?}");
 }

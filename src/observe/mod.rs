@@ -561,7 +561,22 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
         endpoint_private_access: c
             .resources_vpc_config()
             .map(|v| v.endpoint_private_access()),
+        node_role_arn: c
+            .compute_config()
+            .and_then(|cc| cc.node_role_arn())
+            .map(str::to_string),
     }))
+}
+
+/// One IAM role as `observe` reads it (policies, managed documents, boundary), for doctor's
+/// extra reads; None when it does not exist, Err with the refusal or failure in words.
+pub async fn one_role(aws: &Aws, name: &str) -> Result<Option<Role>, String> {
+    match role(aws, name).await {
+        Ok(Read::Found(r)) => Ok(Some(r)),
+        Ok(Read::Missing) => Ok(None),
+        Ok(Read::Denied(d)) => Err(d.message),
+        Ok(Read::Failed(e)) | Err(e) => Err(e.to_string()),
+    }
 }
 
 async fn addon(aws: &Aws, cluster: &str, name: &str) -> Result<Read<Addon>, CallError> {

@@ -392,6 +392,7 @@ fn auto_mode_clusters_get_no_agent_add_on() {
             auto_mode: true,
             endpoint_public_access: None,
             endpoint_private_access: None,
+            node_role_arn: None,
         }),
         ..Observed::default()
     };

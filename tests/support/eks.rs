@@ -37,6 +37,8 @@ pub struct State {
     pub associations: Vec<Association>,
     /// Operations (e.g. "DescribeAddon") that answer HTTP 500 until removed.
     pub failing: BTreeSet<&'static str>,
+    /// The role of the cluster's one managed node group, `workers` (none: no node group).
+    pub node_role: Option<String>,
 }
 
 #[derive(Clone, Default)]
@@ -233,7 +235,32 @@ pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
             )
             .build()
     });
+    let s = eks.clone();
+    let nodegroups = mock!(Client::list_nodegroups).then_compute_output(move |_| {
+        let groups: Vec<String> = s
+            .state()
+            .node_role
+            .iter()
+            .map(|_| "workers".into())
+            .collect();
+        aws_sdk_eks::operation::list_nodegroups::ListNodegroupsOutput::builder()
+            .set_nodegroups(Some(groups))
+            .build()
+    });
+    let s = eks.clone();
+    let nodegroup = mock!(Client::describe_nodegroup).then_compute_output(move |_| {
+        aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupOutput::builder()
+            .nodegroup(
+                aws_sdk_eks::types::Nodegroup::builder()
+                    .nodegroup_name("workers")
+                    .set_node_role(s.state().node_role.clone())
+                    .build(),
+            )
+            .build()
+    });
     let rules = vec![
+        nodegroups,
+        nodegroup,
         describe_addon,
         create_addon,
         delete_addon,

@@ -454,3 +454,97 @@ pub(crate) fn kd043(c: &Ctx) -> Finding {
         ),
     }
 }
+
+/// AWS managed policies that let a node pull from ECR (moto and some accounts cannot show their
+/// documents, so they are known by ARN).
+const PULL_POLICIES: [&str; 4] = [
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEC2ContainerRegistryPowerUser",
+    "AmazonEC2ContainerRegistryFullAccess",
+];
+
+pub(crate) fn kd045(c: &Ctx) -> Finding {
+    let f = F { code: "KD045" };
+    let image = c
+        .deployment
+        .or(c.scaler)
+        .and_then(|m| {
+            m["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .or(
+                    m["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["image"]
+                        .as_str(),
+                )
+        })
+        .unwrap_or_default();
+    let Some(repo) =
+        c.d.repositories
+            .iter()
+            .find(|r| crate::render::image_tag(image, &r.uri).is_some())
+    else {
+        return f.na(format!("{image} is not in this stack's repository"));
+    };
+    let roles = match &c.e.node_roles {
+        None => return f.skip("the node roles were not read (--only without registry or app)"),
+        Some(Err(why)) => return f.skip(format!("could not read the node roles: {why}")),
+        Some(Ok(r)) if r.is_empty() => {
+            return f.skip("no managed node group or Auto Mode node role: with self-managed or Karpenter nodes kedactl cannot tell which role pulls images");
+        }
+        Some(Ok(r)) => r,
+    };
+    let arn = format!(
+        "arn:{}:ecr:{}:{}:repository/{}",
+        c.d.target.partition,
+        c.d.target.region,
+        c.d.target.account_or_placeholder(),
+        repo.name
+    );
+    let ctx = crate::doctor::conditions::Context::default();
+    let (mut evidence, mut unknown) = (Vec::new(), Vec::new());
+    for role in roles {
+        let name = role.arn.rsplit('/').next().unwrap_or(&role.arn);
+        if role.attached.iter().any(|a| {
+            PULL_POLICIES
+                .iter()
+                .any(|p| a.ends_with(&format!(":policy/{p}")))
+        }) && role.boundary.is_none()
+        {
+            continue;
+        }
+        for (action, resource) in [
+            ("ecr:GetAuthorizationToken", "*"),
+            ("ecr:BatchGetImage", arn.as_str()),
+            ("ecr:GetDownloadUrlForLayer", arn.as_str()),
+        ] {
+            let v = c.permits(role, action, resource, &ctx);
+            let line = format!("node role {name} may not {action}: {}", v.describe());
+            match v.decision {
+                Decision::Allow => {}
+                Decision::Unknown => unknown.push(line),
+                _ => evidence.push(line),
+            }
+        }
+    }
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|r| r.arn.rsplit('/').next().unwrap_or(&r.arn))
+        .collect();
+    let fix = format!(
+        "aws iam attach-role-policy --role-name {} --policy-arn arn:{}:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+        names.first().copied().unwrap_or("<node role>"),
+        c.d.target.partition
+    );
+    match (evidence.is_empty(), unknown.is_empty()) {
+        (true, true) => f.ok(format!(
+            "node roles {} may pull from {}",
+            names.join(", "),
+            repo.name
+        )),
+        (true, false) => f.warn(unknown, fix),
+        _ => {
+            evidence.extend(unknown);
+            f.fail(evidence, fix, vec![])
+        }
+    }
+}
