@@ -692,6 +692,35 @@ async fn ownership_is_read_again_right_before_each_deletion() {
     assert!(role_trust(&aws, &s.identity()).await.is_none());
 }
 
+/// A role whose trust would pass IAM's quota is refused before any call: exit 3, and the
+/// account has no trace of the stack (IAM would otherwise refuse it mid-apply).
+#[tokio::test]
+async fn a_trust_over_the_quota_creates_nothing() {
+    let Some(s) = Stack::new("quota") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let q = s.queue();
+    let apps = format!(
+        "apps:\n  - deployment: worker-0\n    serviceAccount: worker-0-sa\n    queue:\n      name: {q}-0\n  - deployment: worker-1\n    serviceAccount: worker-1-sa\n    queue:\n      name: {q}-1\n  - deployment: worker-2\n    serviceAccount: worker-2-sa\n    queue:\n      name: {q}-2\n  - deployment: worker-3\n    serviceAccount: worker-3-sa\n    queue:\n      name: {q}-3\n  - deployment: worker-4\n    serviceAccount: worker-4-sa\n    queue:\n      name: {q}-4\n  - deployment: worker-5\n    serviceAccount: worker-5-sa\n    queue:\n      name: {q}-5\n  - deployment: worker-6\n    serviceAccount: worker-6-sa\n    queue:\n      name: {q}-6\n  - deployment: worker-7\n    serviceAccount: worker-7-sa\n    queue:\n      name: {q}-7\n"
+    );
+    let cfg = s.sandbox.write("quota.yaml", apps.replace("{q}", &q));
+    let out = s.run(
+        "up",
+        &["--yes", "-f", cfg.to_str().unwrap(), "--app", "worker-0"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("roles.identity")
+            && stderr(&out).contains("over the account's quota of 2048"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+    assert!(role_trust(&aws, &s.identity()).await.is_none());
+    assert!(!queue_exists(&aws, &format!("{q}-0")).await);
+}
+
 #[tokio::test]
 async fn credentials_for_another_account_are_a_config_error() {
     let Some(s) = Stack::new("account") else {

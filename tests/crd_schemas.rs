@@ -244,3 +244,47 @@ fn no_rendered_policy_grants_more_than_the_stack_needs() {
         }
     }
 }
+
+/// Every rendered IAM permission policy of every variant passes parliament (Duo Labs' IAM linter:
+/// unknown actions, malformed conditions and ARNs, actions that do not apply to the resources).
+/// It lints identity policies only (a trust policy has no Resource by design): trust policies
+/// are held to the least-privilege guard above and doctor's evaluator. `.ci/run` installs it and sets
+/// KEDACTL_REQUIRE_PARLIAMENT, so CI cannot pass without running it.
+#[test]
+fn every_rendered_policy_passes_parliament() {
+    let required = std::env::var_os("KEDACTL_REQUIRE_PARLIAMENT").is_some_and(|v| !v.is_empty());
+    let probe = std::process::Command::new("parliament")
+        .arg("--version")
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            !required,
+            "KEDACTL_REQUIRE_PARLIAMENT is set but parliament does not run: pip install parliament==1.6.4"
+        );
+        eprintln!("skipped: parliament is not installed (pip install parliament==1.6.4)");
+        return;
+    }
+    let mut checked = 0;
+    for (name, spec) in variants() {
+        let desired = render::desired(&spec).unwrap();
+        for role in &desired.roles {
+            for doc in &role.policies {
+                let out = std::process::Command::new("parliament")
+                    .args(["--json", "--string", &doc.body.to_string()])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .unwrap();
+                let findings = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    out.status.success() && findings.trim().is_empty(),
+                    "{name}: {} {}: {findings}{}",
+                    role.name,
+                    doc.name,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("parliament: {checked} documents, no finding");
+}
