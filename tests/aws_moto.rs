@@ -837,6 +837,18 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
         "{d}"
     );
 
+    // A new HPA records the current count first (recordInitialRecommendation): from 8 it holds
+    // 8 for the 300 s window; above maxReplicas 10 it goes straight to 10 (issue 16, defect 3).
+    for (current, next) in [("8", 8), ("15", 10)] {
+        let out = s.run(
+            "scale",
+            &["--dry-run", "--once", "--current", current, "-o", "json"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(d["next"].as_u64(), Some(next), "{d}");
+    }
+
     let out = s.run("scale", &["--once", "--current", "1"]);
     assert_eq!(out.status.code(), Some(2), "--current needs --dry-run");
     s.json("down", &["--only", "queue"]);

@@ -194,19 +194,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         None => current.map_or(0, |n| n as u32),
     };
 
-    let mut state = State::new(current.min(p.max), 0);
+    let mut state = State::new(current, 0);
     if args.once {
-        // KEDA's step, then the HPA's, on the same reading: what happens within one poll.
+        // What a KEDA and an HPA meeting this Deployment now decide on one reading.
         let m = p.metric(
             super::app_queue::depth(&aws, &url, p.scale_on_in_flight, p.scale_on_delayed).await?,
         );
-        let keda = keda_poll(&p, &mut state, 0, Ok(m));
-        let hpa = hpa_sync(&p, &mut state, 0, m);
-        let d = Decision {
-            current,
-            reason: format!("KEDA: {}; HPA: {}", keda.reason, hpa.reason),
-            ..hpa
-        };
+        let d = crate::scaling::decide_once(&p, current, m);
         if ctx.json() {
             output::json(&d)?;
         } else {

@@ -99,14 +99,22 @@ pub(super) fn normalize_default(
     let stabilized = s
         .recommendations
         .iter()
-        .filter(|(t, _)| *t + DOWNSCALE_WINDOW_SECONDS > now)
+        // stabilizeRecommendation drops only recommendations `Before(now − window)`: one
+        // exactly 300 s old still counts.
+        .filter(|(t, _)| *t + DOWNSCALE_WINDOW_SECONDS >= now)
         .map(|(_, r)| *r)
         .max()
         .unwrap_or(proposed);
     let mut notes = Vec::new();
     if stabilized > proposed {
+        let first = s.recommendations.len() == 2 && s.recommendations[0].1 == stabilized;
         notes.push(format!(
-            "held at {stabilized} by the {DOWNSCALE_WINDOW_SECONDS} s scale-down window"
+            "held at {stabilized} by the {DOWNSCALE_WINDOW_SECONDS} s scale-down window{}",
+            if first {
+                " (a new HPA's first recommendation is the current count)"
+            } else {
+                ""
+            }
         ));
     }
     let limit = (current.saturating_mul(2)).max(4);

@@ -112,6 +112,9 @@ pub struct State {
     events: VecDeque<(u64, i64)>,
     /// Consecutive metric errors (fallback).
     pub failures: u32,
+    /// Whether the HPA has synced once: its first sync records the current replica count as a
+    /// recommendation (`recordInitialRecommendation` in `horizontal.go`).
+    hpa_started: bool,
 }
 
 impl State {
@@ -185,9 +188,15 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
         )
     } else {
         let since = s.last_active.unwrap_or(s.created_at);
-        // KEDA scales to zero once lastActive + cooldown is in the past.
+        // scaleToZeroOrIdle: to zero once LastActiveTime + cooldown is in the past; with no
+        // LastActiveTime (KEDA never saw the queue active, e.g. the replicas were set outside
+        // KEDA) at once, the cooldown does not apply (initialCooldownPeriod 0).
         let idle = s.last_active.is_none() || since + p.cooldown_period < now;
-        if p.min == 0 && idle {
+        if p.min == 0 && s.last_active.is_none() {
+            s.replicas = 0;
+            "inactive and never seen active (no LastActiveTime): scale to 0 without a cooldown"
+                .to_string()
+        } else if p.min == 0 && idle {
             s.replicas = 0;
             format!(
                 "inactive since {since} s, cooldown {} s over: scale to 0",
@@ -216,6 +225,12 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
 pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
     let current = s.replicas;
     let target = p.target(metric);
+    // recordInitialRecommendation: a new HPA's first recommendation is the count it found, so
+    // a fresh HPA holds that count for its scale-down window.
+    if !s.hpa_started {
+        s.hpa_started = true;
+        s.recommendations.push_back((now, current));
+    }
     let done = |s: &mut State, next: u32, reason: String| {
         if next != s.replicas {
             s.events
@@ -263,6 +278,21 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
         format!("{why}; {limits}")
     };
     done(s, next, reason)
+}
+
+/// `scale --once`: what a KEDA and an HPA that have just met this Deployment decide on one
+/// reading. KEDA polls first, then the HPA syncs; neither has history except what upstream
+/// records on its first look (the HPA's initial recommendation, no LastActiveTime).
+pub fn decide_once(p: &Params, current: u32, metric: u64) -> Decision {
+    let mut s = State::new(current, 0);
+    let keda = keda_poll(p, &mut s, 0, Ok(metric));
+    let hpa = hpa_sync(p, &mut s, 0, metric);
+    Decision {
+        current,
+        active: keda.active,
+        reason: format!("KEDA: {}; HPA: {}", keda.reason, hpa.reason),
+        ..hpa
+    }
 }
 
 #[cfg(test)]

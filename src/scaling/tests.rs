@@ -283,3 +283,85 @@ proptest! {
         );
     }
 }
+
+/// Issue 16, defect 3, by hand from `horizontal.go`: `reconcileAutoscaler` calls
+/// `recordInitialRecommendation(currentReplicas)` before anything else, then
+/// `currentReplicas > MaxReplicas` → desired = max ("Current number of replicas above
+/// Spec.MaxReplicas"); otherwise `stabilizeRecommendation` keeps the highest recommendation of
+/// the last 300 s, which for a new HPA includes the count it found. 23 messages, queueLength 5.
+#[test]
+fn scale_once_starts_from_a_fresh_controllers_state() {
+    let p = seed();
+    // From 1: ceil(23/5) = 5, scale-up limit max(2×1, 4) = 4.
+    let d = decide_once(&p, 1, 23);
+    assert_eq!((d.target, d.next), (5, 4), "{}", d.reason);
+    // From 8: proposal ceil(23/5) = 5, but the initial recommendation 8 is inside the window.
+    let d = decide_once(&p, 8, 23);
+    assert_eq!((d.current, d.target, d.next), (8, 5, 8), "{}", d.reason);
+    assert!(
+        d.reason
+            .contains("held at 8 by the 300 s scale-down window")
+            && d.reason.contains("first recommendation"),
+        "{}",
+        d.reason
+    );
+    // From 15 with max 10: straight to max, whatever the metric says.
+    let d = decide_once(&p, 15, 23);
+    assert_eq!((d.current, d.next), (15, 10), "{}", d.reason);
+    assert!(
+        d.reason.contains("above maxReplicas: 15 → 10"),
+        "{}",
+        d.reason
+    );
+    // An empty queue at 3: scaleToZeroOrIdle with no LastActiveTime scales to 0 at once, and
+    // the reason says so rather than claiming a cooldown ran.
+    let d = decide_once(&p, 3, 0);
+    assert_eq!((d.active, d.next), (false, 0), "{}", d.reason);
+    assert!(
+        d.reason.contains("never seen active") && !d.reason.contains("cooldown 300 s over"),
+        "{}",
+        d.reason
+    );
+    // Once KEDA has seen the queue active, the cooldown applies (LastActiveTime + 300 s).
+    let mut s = State::new(3, 0);
+    keda_poll(&p, &mut s, 0, Ok(12));
+    let d = keda_poll(&p, &mut s, 30, Ok(0));
+    assert_eq!(d.next, 3, "{}", d.reason);
+    let d = keda_poll(&p, &mut s, 301, Ok(0));
+    assert_eq!(d.next, 0, "{}", d.reason);
+    assert!(d.reason.contains("cooldown 300 s over"), "{}", d.reason);
+}
+
+proptest! {
+    /// `scale --once` never moves down while a higher recommendation (the current count a new
+    /// HPA records) is inside the window; above maxReplicas it goes to max.
+    #[test]
+    fn scale_once_never_moves_down_inside_the_window(p in params(), current in 1u32..60, m in 0u64..2000) {
+        let d = decide_once(&p, current, m);
+        if m > p.activation_queue_length || p.min > 0 {
+            prop_assert!(d.next >= current.min(p.max), "{d:?}");
+        }
+        if current > p.max && d.next > 0 {
+            prop_assert_eq!(d.next, p.max);
+        }
+    }
+
+    /// Along any run, the HPA without behavior moves down only to the highest recommendation
+    /// still inside its 300 s window.
+    #[test]
+    fn the_hpa_never_moves_below_a_recommendation_in_its_window(p in params(), metrics in prop::collection::vec(0u64..2000, 1..80)) {
+        let p = Params { behavior: None, ..p };
+        run(&p, &metrics, |before, now, d| {
+            if d.next < d.current && before.replicas > 0 && d.current <= p.max && before.hpa_started {
+                let held = before
+                    .recommendations
+                    .iter()
+                    .filter(|(t, _)| *t + DOWNSCALE_WINDOW_SECONDS >= now)
+                    .map(|(_, r)| *r)
+                    .max()
+                    .unwrap_or(0);
+                assert!(d.next >= held.min(p.max) || d.reason.starts_with("inactive"), "{d:?} at {now}, held {held}");
+            }
+        });
+    }
+}
