@@ -256,6 +256,48 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// `--k8s-version`: Kubernetes 1.23 (autoscaling/v2, which KEDA's HPA uses) to 1.99.
+pub const K8S_MINOR_MIN: u64 = 23;
+pub const K8S_MINOR_MAX: u64 = 99;
+
+/// The parser of `--k8s-version`: `1.33`, `v1.33` or `1.33.2` as (major, minor); only text
+/// that is no version is refused here, `k8s_version_within` names the supported range.
+pub fn parse_k8s_version(s: &str) -> Result<(i128, i128), String> {
+    let bad = || format!("{s:?} is not a Kubernetes version\n  fix: write MAJOR.MINOR, e.g. 1.33");
+    let t = s.trim();
+    let t = t.strip_prefix('v').unwrap_or(t);
+    let mut parts = t.split('.');
+    let num = |part: Option<&str>| {
+        part.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<i128>().ok())
+            .ok_or_else(bad)
+    };
+    let (major, minor) = (num(parts.next())?, num(parts.next())?);
+    if let Some(patch) = parts.next() {
+        num(Some(patch))?;
+    }
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok((major, minor))
+}
+
+/// A parsed `--k8s-version` within 1.23 ..= 1.99, as its minor version.
+pub fn k8s_version_within(flag: &str, (major, minor): (i128, i128)) -> Result<u32, Problem> {
+    let (lo, hi) = (K8S_MINOR_MIN, K8S_MINOR_MAX);
+    u64::try_from(minor)
+        .ok()
+        .filter(|m| major == 1 && (lo..=hi).contains(m))
+        .map(|m| m as u32)
+        .ok_or_else(|| {
+            Problem::new(
+                flag,
+                format!("{major}.{minor} is not a Kubernetes version from 1.{lo} to 1.{hi}"),
+                format!("use a version from 1.{lo} to 1.{hi}, e.g. 1.33 (the cluster's `version` in `aws eks describe-cluster`)"),
+            )
+        })
+}
+
 /// The parser of a whole-number flag: any integer, even negative or beyond u64, so that
 /// `whole_within` names the flag and its limits; only text that is no integer is refused here.
 pub fn parse_whole(s: &str) -> Result<i128, String> {

@@ -179,6 +179,24 @@ fn simulate_cases() -> Vec<Case> {
     };
     vec![
         sim(
+            "k8s version 1.22",
+            &["--k8s-version", "1.22"],
+            3,
+            &["--k8s-version", "1.22 is not", "1.23 to 1.99"],
+        ),
+        sim(
+            "k8s version negative",
+            &["--k8s-version", "-1.33"],
+            2,
+            &["--k8s-version", "not a Kubernetes version"],
+        ),
+        sim(
+            "k8s version 1.33.x",
+            &["--k8s-version", "1.33.x"],
+            2,
+            &["--k8s-version", "MAJOR.MINOR"],
+        ),
+        sim(
             "duration a billion seconds",
             &["--duration", "1000000000"],
             3,
@@ -408,6 +426,33 @@ fn scale_cases(e: &str) -> Vec<Case> {
             2,
             &["--current"],
         ),
+        scale(
+            "k8s version 2.0",
+            &["--k8s-version", "2.0"],
+            3,
+            &["--k8s-version", "1.23 to 1.99"],
+        ),
+        scale(
+            "k8s version 1.100",
+            &["--k8s-version", "1.100"],
+            3,
+            &["--k8s-version", "1.23 to 1.99"],
+        ),
+        scale(
+            "k8s version beyond 128 bits",
+            &[
+                "--k8s-version",
+                "1.1000000000000000000000000000000000000000",
+            ],
+            2,
+            &["--k8s-version", "not a Kubernetes version"],
+        ),
+        scale(
+            "k8s version not a version",
+            &["--k8s-version", "latest"],
+            2,
+            &["--k8s-version", "not a Kubernetes version"],
+        ),
     ]
 }
 
@@ -492,6 +537,8 @@ fn help_states_the_limits() {
         ("simulate", "startup", l::duration(l::MAX_STARTUP_SECONDS)),
         ("simulate", "price", l::number(l::PRICE.max)),
         ("scale", "current", l::MAX_INT32.to_string()),
+        ("simulate", "k8s-version", format!("1.{}", l::K8S_MINOR_MAX)),
+        ("scale", "k8s-version", format!("1.{}", l::K8S_MINOR_MAX)),
     ] {
         let text = help(cmd, flag);
         assert!(

@@ -200,6 +200,17 @@ pub async fn cluster_client(
     spec: &crate::spec::Spec,
     source: &str,
 ) -> anyhow::Result<Kube> {
+    Ok(cluster_client_and_version(ctx, aws, spec, source).await?.0)
+}
+
+/// A cluster client and the cluster's Kubernetes version (DescribeCluster's `version`, which
+/// `scale` uses to pick the HPA's rules).
+pub async fn cluster_client_and_version(
+    ctx: &Ctx,
+    aws: &Aws,
+    spec: &crate::spec::Spec,
+    source: &str,
+) -> anyhow::Result<(Kube, Option<String>)> {
     let Some(name) = spec.cluster.as_deref() else {
         return Err(Problems {
             origin: source.to_string(),
@@ -214,14 +225,15 @@ pub async fn cluster_client(
     let cluster = observe::describe_cluster(aws, name).await?;
     let region = spec.region.clone().unwrap_or_else(|| aws.region.clone());
     let target = render::aws::Target::new(&region, None);
-    connect::connect(
+    let kube = connect::connect(
         aws,
         name,
         cluster.as_ref(),
         &target.sts_host(),
         &kube_options(ctx),
     )
-    .await
+    .await?;
+    Ok((kube, cluster.map(|c| c.version).filter(|v| !v.is_empty())))
 }
 
 /// KEDA must be new enough, where the config says, and present before the app's KEDA objects.

@@ -32,6 +32,10 @@ pub struct Args {
     /// Scale even though a ScaledObject or HPA already scales the Deployment
     #[arg(long)]
     pub force: bool,
+    /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster's version
+    /// from DescribeCluster; with --dry-run 1.34, the newest EKS supports)
+    #[arg(long, value_name = "1.N", value_parser = crate::limits::parse_k8s_version, allow_negative_numbers = true)]
+    pub k8s_version: Option<(i128, i128)>,
 }
 
 /// Where decisions go: printed only, or set on the Deployment.
@@ -139,17 +143,26 @@ async fn follow(
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     // Replicas are an int32 in the Deployment's /scale; checked before any call.
+    let flags = |p| Problems {
+        origin: "flags".into(),
+        problems: vec![p],
+    };
     let current = args
         .current
         .map(|n| crate::limits::whole_within("--current", n, 0, crate::limits::MAX_INT32.into()))
         .transpose()
-        .map_err(|p| Problems {
-            origin: "flags".into(),
-            problems: vec![p],
-        })?;
+        .map_err(flags)?;
+    let k8s_minor = args
+        .k8s_version
+        .map(|v| crate::limits::k8s_version_within("--k8s-version", v))
+        .transpose()
+        .map_err(flags)?;
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
-    let p = Params::from_spec(&app.scaling);
+    let mut p = Params::from_spec(&app.scaling);
+    if let Some(minor) = k8s_minor {
+        p.k8s_minor = minor;
+    }
     if !args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         return Err(UsageError {
             message: format!(
@@ -164,7 +177,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let kube = if args.dry_run {
         None
     } else {
-        Some(super::online::cluster_client(ctx, &aws, &spec, &source).await?)
+        let (kube, version) =
+            super::online::cluster_client_and_version(ctx, &aws, &spec, &source).await?;
+        // Online, the cluster's own version decides which HPA rules apply.
+        if k8s_minor.is_none() {
+            match version
+                .as_deref()
+                .and_then(|v| crate::limits::parse_k8s_version(v).ok())
+                .and_then(|v| crate::limits::k8s_version_within("version", v).ok())
+            {
+                Some(minor) => p.k8s_minor = minor,
+                None => ctx.note(format!(
+                    "the cluster's version {:?} is not one kedactl knows: the HPA rules of 1.{} apply (--k8s-version to choose)",
+                    version.unwrap_or_default(),
+                    p.k8s_minor
+                )),
+            }
+        }
+        Some(kube)
     };
     let target = match &kube {
         None => Target::DryRun,

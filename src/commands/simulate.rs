@@ -50,6 +50,10 @@ pub struct Args {
     /// Run the same arrivals with another kedactl.yaml and show both
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
+    /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.34, the newest EKS
+    /// supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)
+    #[arg(long, value_name = "1.N", value_parser = limits::parse_k8s_version, allow_negative_numbers = true)]
+    pub k8s_version: Option<(i128, i128)>,
 }
 
 /// `90`, `90s`, `30m`, `1h30m`, `1d` as seconds; a value too long to count is refused here,
@@ -253,6 +257,7 @@ struct Checked {
     pod_rate: f64,
     startup: u64,
     price: Option<f64>,
+    k8s_minor: u32,
 }
 
 fn check(args: &Args) -> Result<Checked, anyhow::Error> {
@@ -272,6 +277,10 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
     let price = args
         .price
         .map(|v| limits::collect(p, limits::PRICE.check(v)));
+    let k8s_minor = match args.k8s_version {
+        Some(v) => limits::collect(p, limits::k8s_version_within("--k8s-version", v)),
+        None => Some(crate::scaling::NEWEST_EKS_MINOR),
+    };
     // A burst puts the whole duration's messages in its first second, one u32 count.
     if let (Shape::Burst, None, Some(r), Some(d)) = (args.shape, &args.trace, rate, duration)
         && (r * d as f64).round() > f64::from(u32::MAX)
@@ -287,19 +296,24 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             "lower --rate or --duration",
         ));
     }
-    match (rate, duration, seed, pod_rate, startup, price) {
-        (Some(rate), Some(duration), Some(seed), Some(pod_rate), Some(startup), price)
-            if found.is_empty() =>
-        {
-            Ok(Checked {
-                rate,
-                duration,
-                seed,
-                pod_rate,
-                startup,
-                price: price.flatten(),
-            })
-        }
+    match (rate, duration, seed, pod_rate, startup, price, k8s_minor) {
+        (
+            Some(rate),
+            Some(duration),
+            Some(seed),
+            Some(pod_rate),
+            Some(startup),
+            price,
+            Some(k8s_minor),
+        ) if found.is_empty() => Ok(Checked {
+            rate,
+            duration,
+            seed,
+            pod_rate,
+            startup,
+            price: price.flatten(),
+            k8s_minor,
+        }),
         _ => Err(problems(found)),
     }
 }
@@ -320,7 +334,11 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         price_per_pod_hour: c.price,
         settle_limit: 7200,
     };
-    let main = simulate(&Params::from_spec(&app.scaling), &workload);
+    let params = |s: &spec::Scaling| Params {
+        k8s_minor: c.k8s_minor,
+        ..Params::from_spec(s)
+    };
+    let main = simulate(&params(&app.scaling), &workload);
     let other = match &args.compare {
         Some(path) => {
             let (mut other, name) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
@@ -328,7 +346,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
             let app = pick(&other, app_name, &name)?;
-            Some((name, simulate(&Params::from_spec(&app.scaling), &workload)))
+            Some((name, simulate(&params(&app.scaling), &workload)))
         }
         None => None,
     };

@@ -27,15 +27,17 @@ pub enum Select {
     Disabled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     pub stabilization_window: u64,
+    /// `tolerance` (Kubernetes ≥ 1.35 by default); None is the controller's 0.1.
+    pub tolerance: Option<f64>,
     pub select: Select,
     pub policies: Vec<Policy>,
 }
 
 /// `advanced.horizontalPodAutoscalerConfig.behavior`, with Kubernetes' defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Behavior {
     pub scale_up: Rules,
     pub scale_down: Rules,
@@ -47,6 +49,7 @@ impl Default for Behavior {
         Behavior {
             scale_up: Rules {
                 stabilization_window: 0,
+                tolerance: None,
                 select: Select::Max,
                 policies: vec![
                     Policy {
@@ -63,6 +66,7 @@ impl Default for Behavior {
             },
             scale_down: Rules {
                 stabilization_window: DOWNSCALE_WINDOW_SECONDS,
+                tolerance: None,
                 select: Select::Max,
                 policies: vec![Policy {
                     kind: PolicyKind::Percent,

@@ -19,8 +19,16 @@ use std::collections::VecDeque;
 
 /// How often the HPA controller syncs (kube-controller-manager default).
 pub const HPA_SYNC_SECONDS: u64 = 15;
-/// HPA tolerance: no change while |1 − usage ratio| ≤ 0.1.
+/// HPA tolerance: no change while the usage ratio is within 0.1 of 1 (see `Params::tolerates`).
 pub const TOLERANCE: f64 = 0.1;
+/// The newest Kubernetes minor version EKS supports (1.34), whose rules apply offline unless
+/// `--k8s-version` says otherwise. Update when EKS adds a version.
+pub const NEWEST_EKS_MINOR: u32 = 34;
+/// From 1.33 the HPA tests tolerance as `Tolerances.isWithin`: (1 − down) ≤ ratio ≤ (1 + up).
+pub const INCLUSIVE_TOLERANCE_MINOR: u32 = 33;
+/// From 1.35 a per-HPA `behavior.scale{Up,Down}.tolerance` applies by default (feature gate
+/// HPAConfigurableTolerance: alpha and off in 1.33 and 1.34, which EKS does not turn on).
+pub const CONFIGURABLE_TOLERANCE_MINOR: u32 = 35;
 /// Default scale-down stabilisation window.
 pub const DOWNSCALE_WINDOW_SECONDS: u64 = 300;
 
@@ -53,6 +61,8 @@ pub struct Params {
     /// `advanced.horizontalPodAutoscalerConfig.behavior`; None is KEDA's default (nil).
     pub behavior: Option<Behavior>,
     pub fallback: Option<Fallback>,
+    /// The Kubernetes minor version (1.x) whose HPA rules apply.
+    pub k8s_minor: u32,
 }
 
 impl Params {
@@ -68,7 +78,28 @@ impl Params {
             scale_on_delayed: s.scale_on_delayed,
             behavior: None,
             fallback: None,
+            k8s_minor: NEWEST_EKS_MINOR,
         }
+    }
+
+    /// Whether the HPA keeps the current count for this usage ratio. Up to 1.32
+    /// (`replica_calculator.go`): `math.Abs(1.0-usageRatio) <= tolerance`; from 1.33
+    /// `Tolerances.isWithin`: `(1.0-scaleDown) <= usageRatio && usageRatio <= (1.0+scaleUp)`,
+    /// with a per-HPA tolerance from `behavior` where the version honours it. The two differ
+    /// at a ratio of exactly 1.1 (11 messages on 2 pods of 5): |1 − 1.1| is 0.10000000000000009
+    /// in floating point.
+    pub fn tolerates(&self, ratio: f64) -> bool {
+        if self.k8s_minor < INCLUSIVE_TOLERANCE_MINOR {
+            return (1.0 - ratio).abs() <= TOLERANCE;
+        }
+        let (mut up, mut down) = (TOLERANCE, TOLERANCE);
+        if self.k8s_minor >= CONFIGURABLE_TOLERANCE_MINOR
+            && let Some(b) = &self.behavior
+        {
+            up = b.scale_up.tolerance.unwrap_or(up);
+            down = b.scale_down.tolerance.unwrap_or(down);
+        }
+        (1.0 - down) <= ratio && ratio <= (1.0 + up)
     }
 
     /// The metric KEDA reports: visible, plus in-flight and delayed when enabled.
@@ -262,8 +293,14 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
     }
     // External metric, AverageValue target: ratio = total / (target × replicas).
     let ratio = metric as f64 / (p.queue_length as f64 * f64::from(current));
-    let (proposed, why) = if (1.0 - ratio).abs() <= TOLERANCE {
-        (current, format!("ratio {ratio:.2} within tolerance"))
+    let (proposed, why) = if p.tolerates(ratio) {
+        (
+            current,
+            format!(
+                "ratio {ratio:.2} within tolerance (Kubernetes 1.{} rule)",
+                p.k8s_minor
+            ),
+        )
     } else {
         let want = metric.div_ceil(p.queue_length).min(u64::from(u32::MAX)) as u32;
         (want, format!("ceil({metric}/{}) = {want}", p.queue_length))

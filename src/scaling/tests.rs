@@ -104,9 +104,9 @@ fn tolerance() {
     assert_eq!(at(1, 5), 1, "ratio 1.0");
     assert_eq!(at(4, 21), 4, "ratio 1.05 is within tolerance");
     assert_eq!(at(4, 19), 4, "ratio 0.95 is within tolerance");
-    // 11 / (5 × 2) is 1.1000000000000000888 in float64, just outside 0.1: Kubernetes computes
-    // the same ratio in float64 and scales here too.
-    assert_eq!(at(2, 11), 3);
+    // 11 / (5 × 2) is 1.1 in float64: inside the 1.33+ band (1.0 + 0.1 is the same float), so
+    // the newest EKS version holds; 1.32's |1 − r| ≤ 0.1 scales (see the next test).
+    assert_eq!(at(2, 11), 2);
     assert_eq!(at(1, 6), 2, "ratio 1.2 → ceil(6/5)");
 }
 
@@ -217,6 +217,7 @@ fn params() -> impl Strategy<Value = Params> {
             scale_on_delayed: false,
             behavior: None,
             fallback: None,
+            k8s_minor: 30 + ql as u32 % 7,
         },
     )
 }
@@ -278,7 +279,7 @@ proptest! {
         let target = p.target(m);
         let ratio = m as f64 / (p.queue_length as f64 * f64::from(s.replicas.max(1)));
         prop_assert!(
-            s.replicas == target || (s.replicas > 0 && target > 0 && (1.0 - ratio).abs() <= TOLERANCE),
+            s.replicas == target || (s.replicas > 0 && target > 0 && p.tolerates(ratio)),
             "replicas {} target {target} metric {m}", s.replicas
         );
     }
@@ -364,4 +365,51 @@ proptest! {
             }
         });
     }
+}
+
+/// Issue 16, defect 4, by hand from `replica_calculator.go`. Up to 1.32 the HPA keeps the count
+/// while `math.Abs(1.0-usageRatio) <= tolerance`; from 1.33 while `Tolerances.isWithin`, i.e.
+/// `(1.0-scaleDown) <= usageRatio && usageRatio <= (1.0+scaleUp)`. An external AverageValue
+/// metric has usageRatio = 11 / (5 × 2) = 1.1 for 11 messages on 2 pods of queueLength 5:
+/// |1 − 1.1| = 0.10000000000000009 > 0.1 (scale to ceil(11/5) = 3), but 1.1 ≤ 1.0 + 0.1 (hold).
+#[test]
+fn tolerance_follows_the_kubernetes_version() {
+    let decide = |minor: u32, max: u32, replicas: u32, metric: u64| {
+        let p = Params {
+            k8s_minor: minor,
+            max,
+            ..seed()
+        };
+        hpa_sync(&p, &mut State::new(replicas, 0), 15, metric).next
+    };
+    assert_eq!(
+        decide(32, 10, 2, 11),
+        3,
+        "1.32: |1 − r| ≤ 0.1 is false at 1.1"
+    );
+    assert_eq!(decide(33, 10, 2, 11), 2, "1.33: 0.9 ≤ r ≤ 1.1 holds at 1.1");
+    assert_eq!(decide(34, 10, 2, 11), 2);
+    // 55 on 10: ratio 1.1 again; 1.32 goes to ceil(55/5) = 11.
+    assert_eq!(decide(32, 20, 10, 55), 11);
+    assert_eq!(decide(33, 20, 10, 55), 10);
+    // The lower edge: 9 on 2 is 0.9, within both (|1 − 0.9| = 0.09999999999999998).
+    assert_eq!(decide(32, 10, 2, 9), 2);
+    assert_eq!(decide(33, 10, 2, 9), 2);
+    // The offline default is the newest EKS version, with the 1.33 rule.
+    assert_eq!(seed().k8s_minor, NEWEST_EKS_MINOR);
+    assert!(seed().tolerates(1.1));
+
+    // A per-HPA tolerance (behavior.scaleUp.tolerance) applies from 1.35, where the
+    // HPAConfigurableTolerance gate is on by default; in 1.33 and 1.34 it is alpha and off.
+    let mut b = Behavior::default();
+    b.scale_up.tolerance = Some(0.05);
+    let p = |minor| Params {
+        k8s_minor: minor,
+        behavior: Some(b.clone()),
+        ..seed()
+    };
+    assert!(!p(35).tolerates(1.1), "1.1 > 1 + 0.05");
+    assert!(p(35).tolerates(0.9), "scale-down keeps the default 0.1");
+    assert!(p(34).tolerates(1.1), "the gate is off before 1.35");
+    assert_eq!(hpa_sync(&p(35), &mut State::new(2, 0), 15, 11).next, 3);
 }
