@@ -3,7 +3,7 @@ use crate::cluster::Kube;
 use crate::ctx::Ctx;
 use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
-use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync, keda_poll};
+use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync_read, keda_poll};
 use crate::spec::Problems;
 use std::time::{Duration, Instant};
 
@@ -123,14 +123,14 @@ async fn follow(
                 print(ctx, t, "keda", &d)?;
                 target.apply(ctx, &d).await?;
             }
-            match m {
-                Ok(m) if sync => {
-                    let d = hpa_sync(p, state, t, m);
-                    print(ctx, t, "hpa", &d)?;
-                    target.apply(ctx, &d).await?;
-                }
-                Err(e) => ctx.note(format!("{t:>6}s read failed: {e}")),
-                Ok(_) => {}
+            if let Err(e) = &m {
+                ctx.note(format!("{t:>6}s read failed: {e}"));
+            }
+            if sync {
+                // A failed read counts toward fallback here too (GetMetricsWithFallback).
+                let d = hpa_sync_read(p, state, t, m.map_err(|_| ()));
+                print(ctx, t, "hpa", &d)?;
+                target.apply(ctx, &d).await?;
             }
         }
         t += 1;

@@ -40,11 +40,40 @@ pub struct QueueDepth {
     pub delayed: u64,
 }
 
-/// Fallback: after `failure_threshold` consecutive metric errors, hold `replicas`.
+/// `fallback.behavior`: which replica count the synthetic metric asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FallbackBehavior {
+    /// `static` (the default): `fallback.replicas`.
+    #[default]
+    Static,
+    /// `currentReplicas`: the target's current count.
+    CurrentReplicas,
+    /// `currentReplicasIfHigher`: the higher of the two.
+    CurrentReplicasIfHigher,
+    /// `currentReplicasIfLower`: the lower of the two.
+    CurrentReplicasIfLower,
+}
+
+/// Fallback (`pkg/fallback/fallback.go`): once more than `failure_threshold` consecutive
+/// metric reads failed, KEDA answers the HPA's metric request with a synthetic value of
+/// `queueLength × replicas`, so the HPA's limits and window still apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fallback {
     pub failure_threshold: u32,
     pub replicas: u32,
+    pub behavior: FallbackBehavior,
+}
+
+impl Fallback {
+    /// `doFallback`'s replica count for the behavior.
+    fn replicas(&self, current: u32) -> u32 {
+        match self.behavior {
+            FallbackBehavior::Static => self.replicas,
+            FallbackBehavior::CurrentReplicas => current,
+            FallbackBehavior::CurrentReplicasIfHigher => current.max(self.replicas),
+            FallbackBehavior::CurrentReplicasIfLower => current.min(self.replicas),
+        }
+    }
 }
 
 /// Everything that shapes the decisions for one ScaledObject.
@@ -174,81 +203,167 @@ pub struct Decision {
 pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -> Decision {
     let current = s.replicas;
     let Ok(m) = metric else {
-        s.failures += 1;
-        let reason = match p.fallback {
-            Some(f) if s.failures >= f.failure_threshold => {
-                s.replicas = f.replicas.clamp(p.min, p.max);
-                format!(
-                    "metric error #{}: fallback to {} replicas",
-                    s.failures, f.replicas
-                )
+        // GetMetricsWithFallback counts the failure; the executor (RequestScale with isError)
+        // leaves the replicas alone while a fallback with replicas ≠ 0 is configured, and
+        // otherwise treats the scaler as inactive (scaleToZeroOrIdle applies).
+        s.failures = s.failures.saturating_add(1);
+        match p.fallback {
+            Some(f) if f.replicas != 0 => {
+                let reason = if s.failures > f.failure_threshold {
+                    format!(
+                        "metric error #{} > failureThreshold {}: fallback, the HPA reads {} × {} (replicas unchanged by KEDA)",
+                        s.failures,
+                        f.failure_threshold,
+                        p.queue_length,
+                        f.replicas(current)
+                    )
+                } else {
+                    format!(
+                        "metric error #{} (fallback after more than {}): replicas unchanged",
+                        s.failures, f.failure_threshold
+                    )
+                };
+                return Decision {
+                    metric: 0,
+                    active: false,
+                    current,
+                    target: current,
+                    next: s.replicas,
+                    reason,
+                };
             }
-            _ => format!(
-                "metric error #{}: replicas unchanged (no fallback yet)",
-                s.failures
-            ),
-        };
-        return Decision {
-            metric: 0,
-            active: false,
-            current,
-            target: current,
-            next: s.replicas,
-            reason,
-        };
+            _ if p.fallback.is_none() => {
+                return Decision {
+                    metric: 0,
+                    active: false,
+                    current,
+                    target: current,
+                    next: s.replicas,
+                    reason: format!(
+                        "metric error #{}: replicas unchanged (no fallback)",
+                        s.failures
+                    ),
+                };
+            }
+            // fallback.replicas 0: the error falls through to the inactive path.
+            _ => return inactive(p, s, now, 0, current),
+        }
     };
     s.failures = 0;
-    // With minReplicas >= 1 the target is never scaled to zero: activation does not matter.
-    let active = m > p.activation_queue_length || p.min > 0;
-    let target = p.target(m);
-    let reason = if active {
-        s.last_active = Some(now);
-        if s.replicas == 0 {
-            s.replicas = p.min.max(1);
-            format!(
-                "queue {m} > activation {}: activate, 0 → {}",
-                p.activation_queue_length, s.replicas
-            )
-        } else {
-            format!("active ({m} messages): the HPA scales 1..{}", p.max)
-        }
-    } else if s.replicas == 0 {
+    // The scaler's IsActive: strictly above activationQueueLength, whatever minReplicas is.
+    if m <= p.activation_queue_length {
+        return inactive(p, s, now, m, current);
+    }
+    s.last_active = Some(now);
+    let reason = if s.replicas == 0 {
+        s.replicas = p.min.max(1);
         format!(
-            "queue {m} ≤ activation {}: stay at 0",
-            p.activation_queue_length
+            "queue {m} > activation {}: activate, 0 → {}",
+            p.activation_queue_length, s.replicas
+        )
+    } else {
+        format!("active ({m} messages): the HPA scales 1..{}", p.max)
+    };
+    Decision {
+        metric: m,
+        active: true,
+        current,
+        target: p.target(m),
+        next: s.replicas,
+        reason,
+    }
+}
+
+/// `RequestScale` with isActive false (`scale_executor`): below minReplicas back to min,
+/// otherwise to zero after the cooldown when minReplicas is 0 (`scaleToZeroOrIdle`).
+fn inactive(p: &Params, s: &mut State, now: u64, m: u64, current: u32) -> Decision {
+    let act = p.activation_queue_length;
+    let reason = if s.replicas < p.min {
+        s.replicas = p.min;
+        format!(
+            "queue {m} ≤ activation {act}: inactive, below minReplicas: {current} → {}",
+            p.min
+        )
+    } else if s.replicas == 0 {
+        format!("queue {m} ≤ activation {act}: inactive, stay at 0")
+    } else if p.min > 0 {
+        format!(
+            "queue {m} ≤ activation {act}: inactive; minReplicas {} > 0, so KEDA leaves the count to the HPA",
+            p.min
         )
     } else {
         let since = s.last_active.unwrap_or(s.created_at);
         // scaleToZeroOrIdle: to zero once LastActiveTime + cooldown is in the past; with no
         // LastActiveTime (KEDA never saw the queue active, e.g. the replicas were set outside
         // KEDA) at once, the cooldown does not apply (initialCooldownPeriod 0).
-        let idle = s.last_active.is_none() || since + p.cooldown_period < now;
-        if p.min == 0 && s.last_active.is_none() {
+        if s.last_active.is_none() {
             s.replicas = 0;
             "inactive and never seen active (no LastActiveTime): scale to 0 without a cooldown"
                 .to_string()
-        } else if p.min == 0 && idle {
+        } else if since + p.cooldown_period < now {
             s.replicas = 0;
             format!(
                 "inactive since {since} s, cooldown {} s over: scale to 0",
                 p.cooldown_period
             )
-        } else if p.min == 0 {
+        } else {
             format!(
                 "inactive: cooldown until {} s (now {now} s)",
                 since + p.cooldown_period + 1
             )
-        } else {
-            "inactive, minReplicas > 0: the HPA keeps min".to_string()
         }
     };
     Decision {
         metric: m,
-        active,
+        active: false,
         current,
-        target,
+        target: p.target(m),
         next: s.replicas,
         reason,
+    }
+}
+
+/// The HPA's step on a metric request that may fail: KEDA's metrics server answers through
+/// `GetMetricsWithFallback`, which counts the failure too; once more than failureThreshold
+/// reads failed in a row (`NumberOfFailures > FailureThreshold`), `doFallback` returns
+/// `queueLength × replicas` (per `fallback.behavior`) and the HPA computes as usual, so its
+/// limits and window apply. Without a fallback (or below the threshold) the HPA cannot compute
+/// a count and keeps the current one (FailedGetExternalMetric).
+pub fn hpa_sync_read(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -> Decision {
+    match metric {
+        Ok(m) => {
+            s.failures = 0;
+            hpa_sync(p, s, now, m)
+        }
+        Err(()) => {
+            s.failures = s.failures.saturating_add(1);
+            let current = s.replicas;
+            match p.fallback {
+                Some(f) if s.failures > f.failure_threshold => {
+                    let replicas = f.replicas(current);
+                    let synthetic = p.queue_length.saturating_mul(u64::from(replicas));
+                    let d = hpa_sync(p, s, now, synthetic);
+                    Decision {
+                        reason: format!(
+                            "metric error #{} > failureThreshold {}: fallback metric {} × {replicas} = {synthetic}; {}",
+                            s.failures, f.failure_threshold, p.queue_length, d.reason
+                        ),
+                        ..d
+                    }
+                }
+                _ => Decision {
+                    metric: 0,
+                    active: false,
+                    current,
+                    target: current,
+                    next: current,
+                    reason: format!(
+                        "metric error #{}: the HPA cannot compute a count (FailedGetExternalMetric), replicas unchanged",
+                        s.failures
+                    ),
+                },
+            }
+        }
     }
 }
 

@@ -116,27 +116,84 @@ fn min_replicas_above_zero_ignores_activation() {
     p.min = 2;
     p.activation_queue_length = 100;
     let mut s = State::new(0, 0);
+    // RequestScale: not active (0 ≤ 100), currentReplicas 0 < minReplicas 2 → set 2.
     let d = keda_poll(&p, &mut s, 0, Ok(0));
-    assert_eq!((d.active, d.next), (true, 2));
+    assert_eq!((d.active, d.next), (false, 2), "{}", d.reason);
+    assert!(
+        d.reason.contains("inactive, below minReplicas"),
+        "{}",
+        d.reason
+    );
     let d = keda_poll(&p, &mut s, 1000, Ok(0));
     assert_eq!(d.next, 2, "never to zero");
     assert_eq!(hpa_sync(&p, &mut s, 1015, 0).next, 2);
 }
 
+/// Issue 16, defect 5, by hand from `pkg/fallback/fallback.go` v2.20.2:
+/// `GetMetricsWithFallback` increments NumberOfFailures on every failed read (KEDA's poll and
+/// the HPA's metric request alike) and falls back only when `NumberOfFailures >
+/// FailureThreshold`; `doFallback` returns `AverageValue × replicas` (here 5 × 4 = 20) for the
+/// HPA, which then applies its own rules: from 1 replica, ceil(20/5) = 4 within max(2×1, 4).
+/// RequestScale with isError and fallback.replicas ≠ 0 leaves the replicas to the HPA.
 #[test]
 fn fallback_after_the_failure_threshold() {
     let mut p = seed();
     p.fallback = Some(Fallback {
         failure_threshold: 3,
         replicas: 4,
+        behavior: FallbackBehavior::Static,
     });
     let mut s = State::new(1, 0);
     assert_eq!(keda_poll(&p, &mut s, 30, Err(())).next, 1);
-    assert_eq!(keda_poll(&p, &mut s, 60, Err(())).next, 1);
+    assert_eq!(hpa_sync_read(&p, &mut s, 45, Err(())).next, 1, "failure #2");
+    let d = keda_poll(&p, &mut s, 60, Err(()));
+    assert_eq!((s.failures, d.next), (3, 1), "3 is not > 3: {}", d.reason);
     let d = keda_poll(&p, &mut s, 90, Err(()));
+    assert_eq!(
+        d.next, 1,
+        "KEDA itself never sets the fallback count: {}",
+        d.reason
+    );
+    let d = hpa_sync_read(&p, &mut s, 90, Err(()));
+    assert_eq!((d.metric, d.next), (20, 4), "{}", d.reason);
+    assert!(
+        d.reason.contains("fallback metric 5 × 4 = 20"),
+        "{}",
+        d.reason
+    );
+
+    // The HPA's rules still apply: fallback 40 replicas from 1 is limited to max(2×1, 4) = 4,
+    // and capped at maxReplicas 10 later.
+    p.fallback = Some(Fallback {
+        failure_threshold: 0,
+        replicas: 40,
+        behavior: FallbackBehavior::Static,
+    });
+    let mut s = State::new(1, 0);
+    let d = hpa_sync_read(&p, &mut s, 15, Err(()));
     assert_eq!(d.next, 4, "{}", d.reason);
-    keda_poll(&p, &mut s, 120, Ok(3));
+    assert_eq!(hpa_sync_read(&p, &mut s, 30, Err(())).next, 8);
+    assert_eq!(hpa_sync_read(&p, &mut s, 45, Err(())).next, 10);
+    // The window holds the fallback count after the metric returns.
+    assert_eq!(hpa_sync_read(&p, &mut s, 60, Ok(0)).next, 10);
     assert_eq!(s.failures, 0, "a good read resets the count");
+
+    // fallback.behavior: currentReplicasIfHigher keeps 6 over fallback 2; IfLower takes 2.
+    let f = |behavior| Fallback {
+        failure_threshold: 0,
+        replicas: 2,
+        behavior,
+    };
+    assert_eq!(f(FallbackBehavior::CurrentReplicasIfHigher).replicas(6), 6);
+    assert_eq!(f(FallbackBehavior::CurrentReplicasIfLower).replicas(6), 2);
+    assert_eq!(f(FallbackBehavior::CurrentReplicas).replicas(6), 6);
+    assert_eq!(f(FallbackBehavior::Static).replicas(6), 2);
+
+    // No fallback: the HPA keeps the count, KEDA leaves it (isError && fallback == nil).
+    let p = seed();
+    let mut s = State::new(3, 0);
+    assert_eq!(keda_poll(&p, &mut s, 0, Err(())).next, 3);
+    assert_eq!(hpa_sync_read(&p, &mut s, 15, Err(())).next, 3);
 }
 
 #[test]
