@@ -142,14 +142,23 @@ fn clamp(next: u32, lo: u32, hi: u32, notes: &mut Vec<String>) -> u32 {
     }
 }
 
-/// Replicas added (or removed) by this HPA within the last `period` seconds.
-fn changed_in(s: &State, now: u64, period: u64, up: bool) -> u32 {
+/// Replicas (added, deleted) by this HPA within the last `period` seconds
+/// (`getReplicasChangePerPeriod` over scaleUpEvents and scaleDownEvents: `After(now − period)`).
+fn changed_in(s: &State, now: u64, period: u64) -> (i64, i64) {
     s.events
         .iter()
         .filter(|(t, _)| *t + period > now)
-        .map(|(_, d)| if up { (*d).max(0) } else { (-*d).max(0) })
-        .sum::<i64>()
-        .min(i64::from(u32::MAX)) as u32
+        .fold((0, 0), |(up, down), (_, d)| {
+            (up + (*d).max(0), down + (-*d).max(0))
+        })
+}
+
+/// The replica count at the start of a policy's period, counting both directions as
+/// `calculateScaleUpLimitWithScalingRules` and `calculateScaleDownLimitWithBehaviors` do:
+/// `currentReplicas - replicasAddedInCurrentPeriod + replicasDeletedInCurrentPeriod`.
+fn period_start(s: &State, now: u64, period: u64, current: u32) -> u32 {
+    let (added, deleted) = changed_in(s, now, period);
+    (i64::from(current) - added + deleted).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 /// Configured behavior: per-direction stabilisation windows, then policy rate limits.
@@ -195,7 +204,7 @@ pub(super) fn normalize_behavior(
     }
     if next > current {
         let limits = b.scale_up.policies.iter().map(|p| {
-            let start = current.saturating_sub(changed_in(s, now, p.period, true));
+            let start = period_start(s, now, p.period, current);
             match p.kind {
                 PolicyKind::Pods => start.saturating_add(p.value),
                 PolicyKind::Percent => {
@@ -214,7 +223,7 @@ pub(super) fn normalize_behavior(
         }
     } else if next < current {
         let limits = b.scale_down.policies.iter().map(|p| {
-            let start = current.saturating_add(changed_in(s, now, p.period, false));
+            let start = period_start(s, now, p.period, current);
             match p.kind {
                 PolicyKind::Pods => start.saturating_sub(p.value),
                 PolicyKind::Percent => (f64::from(start) * (1.0 - f64::from(p.value) / 100.0))

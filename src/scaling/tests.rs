@@ -470,3 +470,50 @@ fn tolerance_follows_the_kubernetes_version() {
     assert!(p(34).tolerates(1.1), "the gate is off before 1.35");
     assert_eq!(hpa_sync(&p(35), &mut State::new(2, 0), 15, 11).next, 3);
 }
+
+/// Issue 16, defect 6, by hand from `horizontal.go`: both limits start a policy period at
+/// `currentReplicas - replicasAddedInCurrentPeriod + replicasDeletedInCurrentPeriod`. With
+/// scaleDown Percent 50 / 60 s and window 0: 2 → 4 at t = 0 (+2, Kubernetes' default scale-up
+/// allows max(2 + 4, 2 × 2)), then desired 1 at t = 15: the period started at 4 − 2 + 0 = 2,
+/// and int32(2 × (1 − 0.5)) = 1. Counting only scale-down events would start at 4 and stop at 2.
+#[test]
+fn policy_periods_count_both_directions() {
+    let mut b = Behavior::default();
+    b.scale_down.stabilization_window = 0;
+    b.scale_down.policies = vec![Policy {
+        kind: PolicyKind::Percent,
+        value: 50,
+        period: 60,
+    }];
+    let p = Params {
+        behavior: Some(b),
+        ..seed()
+    };
+    let mut s = State::new(2, 0);
+    assert_eq!(hpa_sync(&p, &mut s, 0, 20).next, 4, "ceil(20/5) = 4");
+    let d = hpa_sync(&p, &mut s, 15, 5);
+    assert_eq!(d.next, 1, "{}", d.reason);
+    // And the other way: 8 → 4 at t = 0 (Percent 50), then desired 20 at t = 15 under a
+    // scale-up policy Pods 2 / 60 s: the period started at 4 − 0 + 4 = 8, so 8 + 2 = 10.
+    let mut b = Behavior::default();
+    b.scale_down.stabilization_window = 0;
+    b.scale_down.policies = vec![Policy {
+        kind: PolicyKind::Percent,
+        value: 50,
+        period: 60,
+    }];
+    b.scale_up.policies = vec![Policy {
+        kind: PolicyKind::Pods,
+        value: 2,
+        period: 60,
+    }];
+    let p = Params {
+        behavior: Some(b),
+        max: 30,
+        ..seed()
+    };
+    let mut s = State::new(8, 0);
+    assert_eq!(hpa_sync(&p, &mut s, 0, 5).next, 4, "int32(8 × 0.5) = 4");
+    let d = hpa_sync(&p, &mut s, 15, 100);
+    assert_eq!(d.next, 10, "{}", d.reason);
+}
