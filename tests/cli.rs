@@ -461,6 +461,36 @@ fn simulate_rejects_bad_inputs_clearly() {
     assert!(stderr(&out).contains("is not a duration"));
 }
 
+/// Issue 16, defect 2 (not modelled yet): a ScaledJob app is refused by `simulate` and
+/// `scale --dry-run` rather than silently simulated as a ScaledObject.
+#[test]
+fn simulate_and_scale_refuse_a_scaled_job_app() {
+    let s = Sandbox::new();
+    s.write("job.yaml", "apps:\n  - scaling:\n      kind: ScaledJob\n");
+    for args in [
+        vec!["simulate", "-f", "job.yaml", "--duration", "60"],
+        vec!["simulate", "--compare", "job.yaml", "--duration", "60"],
+        vec![
+            "scale",
+            "-f",
+            "job.yaml",
+            "--dry-run",
+            "--once",
+            "--current",
+            "1",
+        ],
+    ] {
+        let out = s.kedactl(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is a ScaledJob") && stderr(&out).contains("--app"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 #[test]
 fn doctor_lists_and_explains_its_checks_offline() {
     let s = Sandbox::new();
@@ -527,7 +557,8 @@ fn scale_refuses_a_scaled_job_app_before_any_call() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("runs one Job per batch") && err.contains("--dry-run"),
+        // Not `scale --dry-run` either: it refuses a ScaledJob app (issue 16, defect 2).
+        err.contains("runs one Job per batch") && err.contains("ScaledJob run the Jobs"),
         "{err}"
     );
 }

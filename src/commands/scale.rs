@@ -163,13 +163,23 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     if let Some(minor) = k8s_minor {
         p.k8s_minor = minor;
     }
+    if args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+        return Err(UsageError {
+            message: format!(
+                "app {} is a ScaledJob (one Job per batch of messages): kedactl decides as KEDA's ScaledObject and the HPA do, which is not how a ScaledJob scales",
+                app.deployment
+            ),
+            fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
+        }
+        .into());
+    }
     if !args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         return Err(UsageError {
             message: format!(
                 "app {} runs one Job per batch of messages (scaling.kind ScaledJob): there is no Deployment whose replicas kedactl could set",
                 app.deployment
             ),
-            fix: "see KEDA's decisions with `kedactl scale --dry-run`, and let KEDA's ScaledJob run the Jobs".into(),
+            fix: "let KEDA's ScaledJob run the Jobs".into(),
         }
         .into());
     }

@@ -323,6 +323,16 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
     let app_name = ctx.global.overrides.app.app.as_deref();
     let app = pick(&spec, app_name, &source)?;
+    if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+        return Err(crate::error::UsageError {
+            message: format!(
+                "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
+                app.deployment
+            ),
+            fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
+        }
+        .into());
+    }
     let arrivals = match &args.trace {
         Some(path) => read_trace(path)?,
         None => shape(args.shape, c.rate, c.duration, c.seed),
@@ -346,6 +356,16 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
             let app = pick(&other, app_name, &name)?;
+            if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+                return Err(crate::error::UsageError {
+                    message: format!(
+                        "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
+                        app.deployment
+                    ),
+                    fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
+                }
+                .into());
+            }
             Some((name, simulate(&params(&app.scaling), &workload)))
         }
         None => None,
