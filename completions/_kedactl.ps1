@@ -407,7 +407,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--price', '--price', [CompletionResultType]::ParameterName, 'Price of one pod-hour in dollars, to show cost (at most 1000)')
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of queue depth and replicas')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Run the same arrivals with another kedactl.yaml and show both')
-            [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.34, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)')
+            [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -531,7 +531,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
         }
         'kedactl;scale' {
             [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)')
-            [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster''s version from DescribeCluster; with --dry-run 1.34, the newest EKS supports)')
+            [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster''s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster's version
-    /// from DescribeCluster; with --dry-run 1.34, the newest EKS supports)
+    /// from DescribeCluster; with --dry-run 1.36, the newest EKS supports)
     #[arg(long, value_name = "1.N", value_parser = crate::limits::parse_k8s_version, allow_negative_numbers = true)]
     pub k8s_version: Option<(i128, i128)>,
 }

@@ -50,7 +50,7 @@ pub struct Args {
     /// Run the same arrivals with another kedactl.yaml and show both
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
-    /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.34, the newest EKS
+    /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS
     /// supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)
     #[arg(long, value_name = "1.N", value_parser = limits::parse_k8s_version, allow_negative_numbers = true)]
     pub k8s_version: Option<(i128, i128)>,

@@ -21,9 +21,10 @@ use std::collections::VecDeque;
 pub const HPA_SYNC_SECONDS: u64 = 15;
 /// HPA tolerance: no change while the usage ratio is within 0.1 of 1 (see `Params::tolerates`).
 pub const TOLERANCE: f64 = 0.1;
-/// The newest Kubernetes minor version EKS supports (1.34), whose rules apply offline unless
+/// The newest Kubernetes minor version EKS supports (1.36: the EKS user guide's current version
+/// in its version-lifecycle page, December 2026), whose rules apply offline unless
 /// `--k8s-version` says otherwise. Update when EKS adds a version.
-pub const NEWEST_EKS_MINOR: u32 = 34;
+pub const NEWEST_EKS_MINOR: u32 = 36;
 /// From 1.33 the HPA tests tolerance as `Tolerances.isWithin`: (1 − down) ≤ ratio ≤ (1 + up).
 pub const INCLUSIVE_TOLERANCE_MINOR: u32 = 33;
 /// From 1.35 a per-HPA `behavior.scale{Up,Down}.tolerance` applies by default (feature gate
