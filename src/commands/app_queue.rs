@@ -71,19 +71,78 @@ pub async fn depth(
         .sqs
         .get_queue_attributes()
         .queue_url(url)
-        .set_attribute_names(Some(names))
+        .set_attribute_names(Some(names.clone()))
         .send()
         .await
         .map_err(|e| CallError::new("GetQueueAttributes", url, &e))?;
-    let get = |a: Attr| {
-        out.attributes()
+    counts(out.attributes(), &names).map_err(|message| CallError {
+        operation: "GetQueueAttributes",
+        resource: url.to_string(),
+        code: None,
+        message,
+        status: None,
+        fix: None,
+    })
+}
+
+/// The depth from GetQueueAttributes' answer. A requested count that is missing or not a number
+/// is an error, as in KEDA's scaler since 2.16 (`processQueueLengthFromSqsQueueAttributesOutput`
+/// in pkg/scalers/aws_sqs_queue_scaler.go), never a silent 0.
+fn counts(
+    attributes: Option<&std::collections::HashMap<Attr, String>>,
+    requested: &[Attr],
+) -> Result<QueueDepth, String> {
+    let get = |a: Attr| -> Result<u64, String> {
+        if !requested.contains(&a) {
+            return Ok(0);
+        }
+        let text = attributes
             .and_then(|m| m.get(&a))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
+            .ok_or_else(|| format!("metric {} not found in SQS queue attributes", a.as_str()))?;
+        text.parse()
+            .map_err(|_| format!("metric {} is {text:?}, not a count", a.as_str()))
     };
     Ok(QueueDepth {
-        visible: get(Attr::ApproximateNumberOfMessages),
-        in_flight: get(Attr::ApproximateNumberOfMessagesNotVisible),
-        delayed: get(Attr::ApproximateNumberOfMessagesDelayed),
+        visible: get(Attr::ApproximateNumberOfMessages)?,
+        in_flight: get(Attr::ApproximateNumberOfMessagesNotVisible)?,
+        delayed: get(Attr::ApproximateNumberOfMessagesDelayed)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_missing_or_garbled_count_is_an_error_not_zero() {
+        let both = [
+            Attr::ApproximateNumberOfMessages,
+            Attr::ApproximateNumberOfMessagesNotVisible,
+        ];
+        let answer = HashMap::from([
+            (Attr::ApproximateNumberOfMessages, "7".to_string()),
+            (Attr::ApproximateNumberOfMessagesNotVisible, "2".to_string()),
+        ]);
+        let d = counts(Some(&answer), &both).unwrap();
+        assert_eq!((d.visible, d.in_flight, d.delayed), (7, 2, 0));
+        let only_visible = HashMap::from([(Attr::ApproximateNumberOfMessages, "7".to_string())]);
+        assert_eq!(
+            counts(Some(&only_visible), &both).unwrap_err(),
+            "metric ApproximateNumberOfMessagesNotVisible not found in SQS queue attributes"
+        );
+        assert!(counts(None, &both).is_err());
+        let garbled = HashMap::from([(Attr::ApproximateNumberOfMessages, "seven".to_string())]);
+        assert_eq!(
+            counts(Some(&garbled), &[Attr::ApproximateNumberOfMessages]).unwrap_err(),
+            "metric ApproximateNumberOfMessages is \"seven\", not a count"
+        );
+        // What was not asked for is not needed.
+        assert_eq!(
+            counts(Some(&only_visible), &[Attr::ApproximateNumberOfMessages])
+                .unwrap()
+                .visible,
+            7
+        );
+    }
 }
