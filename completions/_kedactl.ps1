@@ -407,6 +407,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--price', '--price', [CompletionResultType]::ParameterName, 'Price of one pod-hour in dollars, to show cost (at most 1000)')
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of queue depth and replicas')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Run the same arrivals with another kedactl.yaml and show both')
+            [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'Time from an HPA sync to KEDA''s poll, below the app''s pollingInterval: 0s (both in the same second, the best case), 10s')
             [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')

@@ -420,6 +420,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost (at most 1000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'

@@ -228,6 +228,14 @@ fn simulate_cases() -> Vec<Case> {
             &["--startup", "1h"],
         ),
         sim("startup 2h", &["--startup", "2h"], 3, &["--startup", "1h"]),
+        sim("phase 2h", &["--phase", "2h"], 3, &["--phase", "1h"]),
+        // KEDA polls every pollingInterval (30 s by default): a phase must be below it.
+        sim(
+            "phase 30s",
+            &["--phase", "30s"],
+            3,
+            &["--phase", "pollingInterval", "29s"],
+        ),
         sim(
             "price negative",
             &["--price", "-1"],

@@ -50,6 +50,10 @@ pub struct Args {
     /// Run the same arrivals with another kedactl.yaml and show both
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
+    /// Time from an HPA sync to KEDA's poll, below the app's pollingInterval: 0s (both in the same
+    /// second, the best case), 10s
+    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
+    pub phase: u64,
     /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS
     /// supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)
     #[arg(long, value_name = "1.N", value_parser = limits::parse_k8s_version, allow_negative_numbers = true)]
@@ -258,6 +262,7 @@ struct Checked {
     startup: u64,
     price: Option<f64>,
     k8s_minor: u32,
+    phase: u64,
 }
 
 fn check(args: &Args) -> Result<Checked, anyhow::Error> {
@@ -277,6 +282,10 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
     let price = args
         .price
         .map(|v| limits::collect(p, limits::PRICE.check(v)));
+    let phase = limits::collect(
+        p,
+        limits::seconds_within("--phase", args.phase, 0, limits::MAX_STARTUP_SECONDS),
+    );
     let k8s_minor = match args.k8s_version {
         Some(v) => limits::collect(p, limits::k8s_version_within("--k8s-version", v)),
         None => Some(crate::scaling::NEWEST_EKS_MINOR),
@@ -296,7 +305,9 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             "lower --rate or --duration",
         ));
     }
-    match (rate, duration, seed, pod_rate, startup, price, k8s_minor) {
+    match (
+        rate, duration, seed, pod_rate, startup, price, k8s_minor, phase,
+    ) {
         (
             Some(rate),
             Some(duration),
@@ -305,6 +316,7 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             Some(startup),
             price,
             Some(k8s_minor),
+            Some(phase),
         ) if found.is_empty() => Ok(Checked {
             rate,
             duration,
@@ -313,6 +325,7 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             startup,
             price: price.flatten(),
             k8s_minor,
+            phase,
         }),
         _ => Err(problems(found)),
     }
@@ -337,12 +350,32 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         Some(path) => read_trace(path)?,
         None => shape(args.shape, c.rate, c.duration, c.seed),
     };
+    // KEDA's poll repeats every pollingInterval: a phase past it is a smaller one.
+    if c.phase >= u64::from(app.scaling.polling_interval) {
+        return Err(Problems {
+            origin: source.clone(),
+            problems: vec![Problem::new(
+                "--phase",
+                format!(
+                    "{} is not below the app's pollingInterval ({} s)",
+                    limits::duration(c.phase),
+                    app.scaling.polling_interval
+                ),
+                format!(
+                    "give a phase from 0s to {}s",
+                    app.scaling.polling_interval.saturating_sub(1)
+                ),
+            )],
+        }
+        .into());
+    }
     let workload = Workload {
         arrivals,
         pod_rate: c.pod_rate,
         startup: c.startup,
         price_per_pod_hour: c.price,
         settle_limit: 7200,
+        phase: c.phase,
     };
     let params = |s: &spec::Scaling| Params {
         k8s_minor: c.k8s_minor,

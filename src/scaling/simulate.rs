@@ -29,6 +29,9 @@ pub struct Workload {
     /// How long to keep simulating after the last arrival for the queue to drain and the
     /// replicas to return to their minimum.
     pub settle_limit: u64,
+    /// Seconds from an HPA sync to KEDA's poll (below pollingInterval): 0 makes both act in the
+    /// same second, the best case; a real operator's poll is not aligned with the HPA's.
+    pub phase: u64,
 }
 
 /// One simulated second.
@@ -134,7 +137,7 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
             delayed: 0,
         });
         let before = state.replicas;
-        if t.is_multiple_of(p.polling_interval) {
+        if t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval) {
             keda_poll(p, &mut state, t, Ok(metric));
         }
         if t.is_multiple_of(HPA_SYNC_SECONDS) {
@@ -340,6 +343,7 @@ mod tests {
             startup: 0,
             price_per_pod_hour: Some(0.1),
             settle_limit: 3600,
+            phase: 0,
         }
     }
 
@@ -437,6 +441,7 @@ mod tests {
             &p,
             &Workload {
                 settle_limit: 60,
+                phase: 0,
                 ..workload(arrivals)
             },
         );
@@ -496,6 +501,7 @@ mod tests {
                 pod_rate: f64::from(rate_centi) / 100.0,
                 startup,
                 settle_limit: settle,
+                phase: 0,
                 ..workload(arrivals.clone())
             };
             let run = simulate(&seed_params(), &w);

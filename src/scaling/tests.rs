@@ -517,3 +517,29 @@ fn policy_periods_count_both_directions() {
     let d = hpa_sync(&p, &mut s, 15, 100);
     assert_eq!(d.next, 10, "{}", d.reason);
 }
+
+/// `--phase`: KEDA polls `phase` seconds after the HPA's sync (both run from t=0). A burst at
+/// t=0 activates the app at KEDA's first poll: at once with phase 0 (the best case), 10 s later
+/// with phase 10 — the HPA then acts at its next sync (15 s).
+#[test]
+fn keda_polls_phase_seconds_after_the_hpa() {
+    use crate::scaling::simulate::{Workload, simulate};
+    let p = seed();
+    let first_up = |phase: u64| {
+        let w = Workload {
+            arrivals: vec![100],
+            pod_rate: 1.0,
+            startup: 0,
+            price_per_pod_hour: None,
+            settle_limit: 120,
+            phase,
+        };
+        simulate(&p, &w)
+            .timeline
+            .iter()
+            .find(|t| t.replicas > 0)
+            .map(|t| t.t)
+    };
+    assert_eq!(first_up(0), Some(0));
+    assert_eq!(first_up(10), Some(10));
+}
