@@ -45,6 +45,12 @@ pub struct Tick {
     pub replicas: u32,
     /// Pods processing messages.
     pub ready: u32,
+    /// The queue metric KEDA's poll read this second, when it polled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keda_read: Option<u64>,
+    /// The metric the HPA's sync read this second, when it synced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hpa_read: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,10 +143,13 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
             delayed: 0,
         });
         let before = state.replicas;
-        if t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval) {
+        let keda_read =
+            (t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval)).then_some(metric);
+        if keda_read.is_some() {
             keda_poll(p, &mut state, t, Ok(metric));
         }
-        if t.is_multiple_of(HPA_SYNC_SECONDS) {
+        let hpa_read = t.is_multiple_of(HPA_SYNC_SECONDS).then_some(metric);
+        if hpa_read.is_some() {
             hpa_sync(p, &mut state, t, metric);
         }
         if state.replicas != before {
@@ -219,6 +228,8 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
             in_flight: held.len,
             replicas: state.replicas,
             ready: ready as u32,
+            keda_read,
+            hpa_read,
         });
         if t + 1 >= end && backlog == 0 && drained_at.is_none() {
             drained_at = Some(t + 1);

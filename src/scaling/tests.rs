@@ -542,4 +542,30 @@ fn keda_polls_phase_seconds_after_the_hpa() {
     };
     assert_eq!(first_up(0), Some(0));
     assert_eq!(first_up(10), Some(10));
+    // The timeline says what each controller read, and when.
+    let w = Workload {
+        arrivals: vec![100],
+        pod_rate: 1.0,
+        startup: 0,
+        price_per_pod_hour: None,
+        settle_limit: 120,
+        phase: 10,
+    };
+    let run = simulate(&p, &w);
+    let keda: Vec<(u64, u64)> = run
+        .timeline
+        .iter()
+        .filter_map(|t| Some((t.t, t.keda_read?)))
+        .take(2)
+        .collect();
+    let hpa: Vec<u64> = run
+        .timeline
+        .iter()
+        .filter(|t| t.hpa_read.is_some())
+        .map(|t| t.t)
+        .take(3)
+        .collect();
+    assert_eq!(keda[0], (10, 100));
+    assert_eq!(keda[1].0, 40);
+    assert_eq!(hpa, [0, 15, 30]);
 }
