@@ -331,21 +331,27 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
     }
 }
 
+/// ScaledJobs scale by jobs, which the simulator does not model yet (issue 16): refuse rather
+/// than draw a ScaledObject's timeline for them.
+fn refuse_scaled_job(app: &spec::App) -> Result<(), crate::error::UsageError> {
+    if app.scaling.kind != spec::ScalingKind::ScaledJob {
+        return Ok(());
+    }
+    Err(crate::error::UsageError {
+        message: format!(
+            "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
+            app.deployment
+        ),
+        fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
+    })
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let c = check(&args)?;
     let (spec, source) = ctx.spec_offline()?;
     let app_name = ctx.global.overrides.app.app.as_deref();
     let app = pick(&spec, app_name, &source)?;
-    if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
-        return Err(crate::error::UsageError {
-            message: format!(
-                "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
-                app.deployment
-            ),
-            fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
-        }
-        .into());
-    }
+    refuse_scaled_job(app)?;
     let arrivals = match &args.trace {
         Some(path) => read_trace(path)?,
         None => shape(args.shape, c.rate, c.duration, c.seed),
@@ -389,16 +395,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
             let app = pick(&other, app_name, &name)?;
-            if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
-                return Err(crate::error::UsageError {
-                    message: format!(
-                        "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
-                        app.deployment
-                    ),
-                    fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
-                }
-                .into());
-            }
+            refuse_scaled_job(app)?;
             Some((name, simulate(&params(&app.scaling), &workload)))
         }
         None => None,

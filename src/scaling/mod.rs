@@ -208,47 +208,33 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
         // leaves the replicas alone while a fallback with replicas ≠ 0 is configured, and
         // otherwise treats the scaler as inactive (scaleToZeroOrIdle applies).
         s.failures = s.failures.saturating_add(1);
-        match p.fallback {
-            Some(f) if f.replicas != 0 => {
-                let reason = if s.failures > f.failure_threshold {
-                    format!(
-                        "metric error #{} > failureThreshold {}: fallback, the HPA reads {} × {} (replicas unchanged by KEDA)",
-                        s.failures,
-                        f.failure_threshold,
-                        p.queue_length,
-                        f.replicas(current)
-                    )
-                } else {
-                    format!(
-                        "metric error #{} (fallback after more than {}): replicas unchanged",
-                        s.failures, f.failure_threshold
-                    )
-                };
-                return Decision {
-                    metric: 0,
-                    active: false,
-                    current,
-                    target: current,
-                    next: s.replicas,
-                    reason,
-                };
-            }
-            _ if p.fallback.is_none() => {
-                return Decision {
-                    metric: 0,
-                    active: false,
-                    current,
-                    target: current,
-                    next: s.replicas,
-                    reason: format!(
-                        "metric error #{}: replicas unchanged (no fallback)",
-                        s.failures
-                    ),
-                };
-            }
+        let reason = match p.fallback {
+            Some(f) if f.replicas != 0 && s.failures > f.failure_threshold => format!(
+                "metric error #{} > failureThreshold {}: fallback, the HPA reads {} × {} (replicas unchanged by KEDA)",
+                s.failures,
+                f.failure_threshold,
+                p.queue_length,
+                f.replicas(current)
+            ),
+            Some(f) if f.replicas != 0 => format!(
+                "metric error #{} (fallback after more than {}): replicas unchanged",
+                s.failures, f.failure_threshold
+            ),
+            None => format!(
+                "metric error #{}: replicas unchanged (no fallback)",
+                s.failures
+            ),
             // fallback.replicas 0: the error falls through to the inactive path.
-            _ => return inactive(p, s, now, 0, current),
-        }
+            Some(_) => return inactive(p, s, now, 0, current),
+        };
+        return Decision {
+            metric: 0,
+            active: false,
+            current,
+            target: current,
+            next: s.replicas,
+            reason,
+        };
     };
     s.failures = 0;
     // The scaler's IsActive: strictly above activationQueueLength, whatever minReplicas is.
