@@ -158,15 +158,7 @@ impl Stack {
     }
 
     async fn sdk_in(&self, region: &str) -> Aws {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new(region.to_string()))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
-        Aws::from_config(&conf)
+        common::moto_aws(&self.endpoint, region).await
     }
 }
 

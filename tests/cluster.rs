@@ -148,13 +148,14 @@ async fn up_installs_keda_applies_the_app_and_converges() {
 
 #[tokio::test]
 async fn a_changed_association_restarts_keda_and_the_app_then_verifies_credentials() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
 
     // The EKS half re-created both associations: plan with that observation.
     let o = observe(&kube, &d).await;
@@ -365,13 +366,14 @@ async fn down_removes_exactly_what_up_applied() {
 
 #[tokio::test]
 async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm: _,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
     // Another team's workload and scaler arrive in the same namespace.
     api.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "billing", "namespace": "security"}, "spec": {}}));
     api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "billing", "namespace": "security"}, "spec": {}}));
@@ -712,13 +714,41 @@ async fn restart_is_the_kubectl_rollout_restart_patch() {
     );
 }
 
+/// The seed stack after a successful `up` on a fresh server, with a recording helm.
+struct Seeded {
+    _dir: tempfile::TempDir,
+    helm: std::path::PathBuf,
+    log: std::path::PathBuf,
+    api: ApiServer,
+    kube: Kube,
+    d: Desired,
+}
+
+async fn seeded() -> Seeded {
+    let dir = tempfile::tempdir().unwrap();
+    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
+    let api = server(dir.path());
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    Seeded {
+        _dir: dir,
+        helm,
+        log,
+        api,
+        kube,
+        d,
+    }
+}
+
 // ---- issue 11: each defect the strict API server exposes, on the path `down` and `up` take ----
 
-/// `down` as the command runs it: observe, read namespace contents, plan, execute.
-async fn down(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, Vec<String>, exec::Report) {
+/// `down`'s plan as the command makes it: observe, read namespace contents, plan.
+async fn plan_down(kube: &Kube, d: &Desired) -> (Plan, Vec<String>) {
     let mut o = observe(kube, d).await;
     observe::namespace_side(kube, d, &mut o).await.unwrap();
-    let (plan, notes) = teardown::teardown(
+    teardown::teardown(
         d,
         &o,
         &teardown::Options {
@@ -726,7 +756,12 @@ async fn down(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, Vec<Stri
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// `down` as the command runs it: observe, read namespace contents, plan, execute.
+async fn down(kube: &Kube, d: &Desired, opts: &exec::Options) -> (Plan, Vec<String>, exec::Report) {
+    let (plan, notes) = plan_down(kube, d).await;
     let report = exec::execute(
         &common::offline_aws(),
         Some(kube),
@@ -753,13 +788,14 @@ fn helm_by_hand(helm: &Path, args: &[&str]) {
 
 #[tokio::test]
 async fn down_finishes_and_removes_ours_when_someone_else_removed_keda() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
     let so = api
         .get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
         .unwrap();
@@ -796,13 +832,14 @@ async fn down_finishes_and_removes_ours_when_someone_else_removed_keda() {
 
 #[tokio::test]
 async fn every_keda_kind_of_another_team_keeps_keda_and_survives_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log,
+        api,
+        kube,
+        d,
+    } = seeded().await;
     api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "billing"}}));
     api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "invoices", "namespace": "billing"}, "spec": {}}));
     api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication", "metadata": {"name": "invoices-auth", "namespace": "billing"}, "spec": {}}));
@@ -834,24 +871,15 @@ async fn every_keda_kind_of_another_team_keeps_keda_and_survives_down() {
 
 #[tokio::test]
 async fn a_keda_object_created_after_the_plan_stops_the_uninstall() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, log) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
-    let mut o = observe(&kube, &d).await;
-    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
-    let (plan, _) = teardown::teardown(
-        &d,
-        &o,
-        &teardown::Options {
-            only: cluster_groups(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let Seeded {
+        _dir,
+        helm,
+        log,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
     assert!(ids(&plan).contains(&"keda:uninstall"));
     // While the prompt waits, another team starts using KEDA.
     api.seed(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ClusterTriggerAuthentication", "metadata": {"name": "shared-aws"}, "spec": {}}));
@@ -882,13 +910,14 @@ async fn a_keda_object_created_after_the_plan_stops_the_uninstall() {
 
 #[tokio::test]
 async fn the_keda_namespace_goes_only_when_nothing_but_the_install_is_left() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
     // The operator wrote its certificates; a person added their own ConfigMap.
     assert!(api.get("secrets", Some("keda"), "kedaorg-certs").is_some());
     api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team-settings", "namespace": "keda"}}));
@@ -932,13 +961,14 @@ fn restart_plan() -> Plan {
 
 #[tokio::test]
 async fn a_rollout_past_its_progress_deadline_fails_at_once_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d: _,
+    } = seeded().await;
     api.state()
         .failing
         .insert(("security".into(), "q-read".into()));
@@ -963,13 +993,14 @@ async fn a_rollout_past_its_progress_deadline_fails_at_once_with_the_reason() {
 
 #[tokio::test]
 async fn a_paused_deployment_is_refused_before_the_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d: _,
+    } = seeded().await;
     kube.merge_patch(
         "Deployment",
         Some("security"),
@@ -1003,13 +1034,14 @@ async fn a_paused_deployment_is_refused_before_the_restart() {
 
 #[tokio::test]
 async fn verifying_a_deployment_scaled_to_zero_says_it_checked_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api: _,
+        kube,
+        d: _,
+    } = seeded().await;
     kube.merge_patch(
         "Deployment",
         Some("keda"),
@@ -1111,13 +1143,14 @@ async fn keda_without_its_operator_is_found_by_its_crds_and_apiservice() {
 
 #[tokio::test]
 async fn a_pending_release_stops_up_and_down_still_removes_ours() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
     // An upgrade was interrupted: helm left its newest record pending and the operator is gone.
     {
         let mut s = api.state();
@@ -1183,24 +1216,15 @@ async fn jobs_and_pods_of_our_scaled_job_are_not_foreign_content() {
 
 #[tokio::test]
 async fn a_cluster_object_that_changed_hands_after_the_plan_is_not_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
-    let api = server(dir.path());
-    let kube = Kube::new(api.client(), Access::Direct);
-    let d = common::seed_desired();
-    let (_, report) = up(&kube, &d, &options(&helm)).await;
-    assert!(report.ok(), "{:?}", failures(&report));
-    let mut o = observe(&kube, &d).await;
-    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
-    let (plan, _) = teardown::teardown(
-        &d,
-        &o,
-        &teardown::Options {
-            only: cluster_groups(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
     // While the prompt waits, another team takes the ScaledObject over.
     kube.merge_patch(
         "ScaledObject",

@@ -73,15 +73,9 @@ impl World {
         let (helm, log) = apiserver::fake_helm(dir.path(), 0);
         api.state().helm_log = Some(log);
         let (client, rules, eks) = eks::stateful(&api);
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
-        let aws = Aws::from_config(&conf).with_eks(client);
+        let aws = common::moto_aws(&endpoint, "us-east-1")
+            .await
+            .with_eks(client);
         let kube = Kube::new(api.client(), Access::Direct);
         let mut spec = kedactl::spec::Spec {
             cluster: Some("demo".into()),
@@ -241,6 +235,34 @@ impl World {
         self.kube.merge_patch(kind, ns, name, &patch).await.unwrap();
     }
 
+    /// (namespace, name) of the app's TriggerAuthentication.
+    fn trigger_auth(&self) -> (String, String) {
+        let ta = self
+            .d
+            .manifests
+            .iter()
+            .find(|m| m["kind"] == "TriggerAuthentication")
+            .unwrap();
+        (
+            ta["metadata"]["namespace"].as_str().unwrap().to_string(),
+            ta["metadata"]["name"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The live ScaledObject's first trigger's metadata, edited.
+    async fn edit_trigger(&self, edit: impl FnOnce(&mut Value)) {
+        let (ns, name) = self.scaler();
+        let mut so = self
+            .kube
+            .get("ScaledObject", Some(&ns), &name)
+            .await
+            .unwrap()
+            .unwrap();
+        edit(&mut so["spec"]["triggers"][0]["metadata"]);
+        let patch = json!({"spec": {"triggers": so["spec"]["triggers"]}});
+        self.patch("ScaledObject", Some(&ns), &name, patch).await
+    }
+
     fn scaler(&self) -> (String, String) {
         let so = self
             .d
@@ -375,15 +397,9 @@ async fn a_config_for_another_region_or_the_fifo_twin_is_diagnosed() {
     spec.apps[0].repository = format!("{}-repo", w.prefix);
     let west = kedactl::render::desired(&spec).unwrap();
     // kedactl's clients are in the config's region.
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(common::moto_endpoint().unwrap())
-        .region(aws_config::Region::new("us-west-2"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
-    let aws_west = Aws::from_config(&conf).with_eks(w.aws.eks.clone());
+    let aws_west = common::moto_aws(&common::moto_endpoint().unwrap(), "us-west-2")
+        .await
+        .with_eks(w.aws.eks.clone());
     gather::aws_side(&aws_west, &west, &only, caller.clone(), &mut e).await;
     gather::cluster_side(&w.kube, &west, &only, None, &mut e)
         .await
@@ -586,85 +602,42 @@ async fn every_injected_fault_is_caught_by_its_check() {
     });
     // The cluster, through the strict API server.
     fault!("trigger-auth-gone", &["KD017"], |w| {
-        let (ns, _) = w.scaler();
-        let ta =
-            w.d.manifests
-                .iter()
-                .find(|m| m["kind"] == "TriggerAuthentication")
-                .unwrap();
-        let name = ta["metadata"]["name"].as_str().unwrap();
+        let (ns, name) = w.trigger_auth();
         w.kube
-            .delete("TriggerAuthentication", Some(&ns), name)
+            .delete("TriggerAuthentication", Some(&ns), &name)
             .await
             .unwrap();
     });
     fault!("provider-aws-eks", &["KD016", "KD018"], |w| {
-        let (ns, _) = w.scaler();
-        let ta =
-            w.d.manifests
-                .iter()
-                .find(|m| m["kind"] == "TriggerAuthentication")
-                .unwrap();
-        let name = ta["metadata"]["name"].as_str().unwrap();
+        let (ns, name) = w.trigger_auth();
         w.patch(
             "TriggerAuthentication",
             Some(&ns),
-            name,
+            &name,
             json!({"spec": {"podIdentity": {"provider": "aws-eks", "roleArn": null}}}),
         )
         .await
     });
     fault!("identity-owner-workload", &["KD018", "KD019"], |w| {
-        let (ns, _) = w.scaler();
-        let ta =
-            w.d.manifests
-                .iter()
-                .find(|m| m["kind"] == "TriggerAuthentication")
-                .unwrap();
-        let name = ta["metadata"]["name"].as_str().unwrap();
+        let (ns, name) = w.trigger_auth();
         w.patch(
             "TriggerAuthentication",
             Some(&ns),
-            name,
+            &name,
             json!({"spec": {"podIdentity": {"identityOwner": "workload"}}}),
         )
         .await
     });
     fault!("no-aws-region", &["KD021"], |w| {
-        let (ns, name) = w.scaler();
-        let mut so = w
-            .kube
-            .get("ScaledObject", Some(&ns), &name)
-            .await
-            .unwrap()
-            .unwrap();
-        so["spec"]["triggers"][0]["metadata"]
-            .as_object_mut()
-            .unwrap()
-            .remove("awsRegion");
-        w.patch(
-            "ScaledObject",
-            Some(&ns),
-            &name,
-            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
-        )
+        w.edit_trigger(|m| {
+            m.as_object_mut().unwrap().remove("awsRegion");
+        })
         .await
     });
     fault!("malformed-url", &["KD023"], |w| {
-        let (ns, name) = w.scaler();
-        let mut so = w
-            .kube
-            .get("ScaledObject", Some(&ns), &name)
-            .await
-            .unwrap()
-            .unwrap();
-        so["spec"]["triggers"][0]["metadata"]["queueURL"] = json!("event-messages-queue");
-        w.patch(
-            "ScaledObject",
-            Some(&ns),
-            &name,
-            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
-        )
+        w.edit_trigger(|m| {
+            m["queueURL"] = json!("event-messages-queue");
+        })
         .await
     });
     fault!("metrics-api-down", &["KD025"], |w| {
@@ -730,17 +703,11 @@ async fn every_injected_fault_is_caught_by_its_check() {
         .await
     });
     fault!("no-role-arn", &["KD016"], |w| {
-        let (ns, _) = w.scaler();
-        let ta =
-            w.d.manifests
-                .iter()
-                .find(|m| m["kind"] == "TriggerAuthentication")
-                .unwrap();
-        let name = ta["metadata"]["name"].as_str().unwrap();
+        let (ns, name) = w.trigger_auth();
         w.patch(
             "TriggerAuthentication",
             Some(&ns),
-            name,
+            &name,
             json!({"spec": {"podIdentity": {"roleArn": null}}}),
         )
         .await
@@ -749,20 +716,9 @@ async fn every_injected_fault_is_caught_by_its_check() {
         w.patch("Deployment", Some("keda"), "keda-operator", json!({"spec": {"template": {"spec": {"containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.12.1"}]}}}})).await
     });
     fault!("trigger-region-elsewhere", &["KD022", "KD033"], |w| {
-        let (ns, name) = w.scaler();
-        let mut so = w
-            .kube
-            .get("ScaledObject", Some(&ns), &name)
-            .await
-            .unwrap()
-            .unwrap();
-        so["spec"]["triggers"][0]["metadata"]["awsRegion"] = json!("eu-west-1");
-        w.patch(
-            "ScaledObject",
-            Some(&ns),
-            &name,
-            json!({"spec": {"triggers": so["spec"]["triggers"]}}),
-        )
+        w.edit_trigger(|m| {
+            m["awsRegion"] = json!("eu-west-1");
+        })
         .await
     });
     fault!("messages-in-flight", &["KD026"], |w| {
@@ -828,18 +784,12 @@ async fn every_injected_fault_is_caught_by_its_check() {
         "role-arn-is-the-operator",
         &["KD010", "KD011", "KD014", "KD015", "KD033"],
         |w| {
-            let (ns, _) = w.scaler();
-            let ta =
-                w.d.manifests
-                    .iter()
-                    .find(|m| m["kind"] == "TriggerAuthentication")
-                    .unwrap();
-            let name = ta["metadata"]["name"].as_str().unwrap();
+            let (ns, name) = w.trigger_auth();
             let op = format!("arn:aws:iam::123456789012:role/{}", w.role("op"));
             w.patch(
                 "TriggerAuthentication",
                 Some(&ns),
-                name,
+                &name,
                 json!({"spec": {"podIdentity": {"roleArn": op}}}),
             )
             .await

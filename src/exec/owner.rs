@@ -6,6 +6,7 @@ use super::StepError;
 use crate::cloud::{Aws, CallError, error_code};
 use crate::cluster::{Kube, keda};
 use crate::model::STACK;
+use crate::observe::to_tags;
 use crate::observed::{Tags, describe};
 use crate::plan::Action;
 
@@ -98,12 +99,7 @@ impl Target<'_> {
             Target::Role(role) => role_tags(aws, role).await?,
             Target::Queue { url, .. } => {
                 match aws.sqs.list_queue_tags().queue_url(*url).send().await {
-                    Ok(out) => Some(tag_map(
-                        out.tags()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.as_str(), v.as_str())),
-                    )),
+                    Ok(out) => Some(to_tags(out.tags())),
                     Err(e)
                         if error_code(&e).is_some_and(|c| {
                             matches!(
@@ -128,13 +124,7 @@ impl Target<'_> {
                     .send()
                     .await;
                 match r {
-                    Ok(out) => Some(tag_map(
-                        out.addon()
-                            .and_then(|a| a.tags())
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.as_str(), v.as_str())),
-                    )),
+                    Ok(out) => Some(to_tags(out.addon().and_then(|a| a.tags()))),
                     Err(e) if error_code(&e) == Some("ResourceNotFoundException") => None,
                     Err(e) => return Err(CallError::new("DescribeAddon", res, &e).into()),
                 }
@@ -230,13 +220,7 @@ pub(super) async fn association_tags(
         .send()
         .await;
     match r {
-        Ok(out) => Ok(Some(tag_map(
-            out.association()
-                .and_then(|a| a.tags())
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        ))),
+        Ok(out) => Ok(Some(to_tags(out.association().and_then(|a| a.tags())))),
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
         Err(e) => Err(CallError::new("DescribePodIdentityAssociation", what, &e)),
     }
@@ -265,25 +249,28 @@ pub(super) async fn confirm(
     let Some(t) = target(action) else {
         return Ok(());
     };
-    match t.tags(aws, kube, cluster).await? {
-        Some(tags) if !crate::model::is_owned(&tags, stack) => Err(StepError::NotOwned {
+    let Some(tags) = t.tags(aws, kube, cluster).await? else {
+        return Ok(());
+    };
+    if !crate::model::is_owned(&tags, stack) {
+        return Err(StepError::NotOwned {
             what: t.describe(),
             now: tags.get(STACK).cloned(),
             stack: stack.to_string(),
-        }),
-        Some(tags)
-            if matches!(
-                action,
-                Action::DeleteQueue { .. } | Action::DeleteRepository { .. }
-            ) && !crate::model::other_clusters(&tags, cluster).is_empty() =>
-        {
-            Err(StepError::Other(format!(
-                "refused: {} is now used by cluster {} too (it was tagged after this run read it), \
-                 so it was kept. Run the command again for a fresh plan",
-                t.describe(),
-                crate::model::other_clusters(&tags, cluster).join(", ")
-            )))
-        }
-        _ => Ok(()),
+        });
     }
+    let shared = matches!(
+        action,
+        Action::DeleteQueue { .. } | Action::DeleteRepository { .. }
+    );
+    let others = crate::model::other_clusters(&tags, cluster);
+    if shared && !others.is_empty() {
+        return Err(StepError::Other(format!(
+            "refused: {} is now used by cluster {} too (it was tagged after this run read it), \
+             so it was kept. Run the command again for a fresh plan",
+            t.describe(),
+            others.join(", ")
+        )));
+    }
+    Ok(())
 }

@@ -615,7 +615,8 @@ async fn addon(aws: &Aws, cluster: &str, name: &str) -> Result<Read<Addon>, Call
     }))
 }
 
-fn to_tags(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
+/// AWS's tag map (SQS, EKS) as kedactl's `Tags`.
+pub(crate) fn to_tags(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
     tags.into_iter()
         .flatten()
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -28,6 +28,19 @@ pub fn moto_endpoint() -> Option<String> {
     }
 }
 
+/// kedactl's AWS clients on the moto server at `endpoint`, in `region`, with moto's test keys.
+pub async fn moto_aws(endpoint: &str, region: &str) -> kedactl::cloud::Aws {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    kedactl::cloud::Aws::from_config(&conf)
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
