@@ -83,7 +83,13 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
     let (marker, release, operator, metrics) = try_join4(
         kube.get("ConfigMap", Some(ns), MARKER),
         release(kube, ns),
-        exists("Deployment", OPERATOR),
+        // Found by its label already: no second read of it by name.
+        async {
+            match found {
+                Some(_) => Ok(true),
+                None => exists("Deployment", OPERATOR).await,
+            }
+        },
         exists("Deployment", METRICS_SERVER),
     )
     .await?;
@@ -111,10 +117,7 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
         })
         .map(|c| format!("CRD {c}"))
         .collect();
-    for (present, name) in [
-        (operator || found.is_some(), OPERATOR),
-        (metrics, METRICS_SERVER),
-    ] {
+    for (present, name) in [(operator, OPERATOR), (metrics, METRICS_SERVER)] {
         if !present {
             missing.push(format!("Deployment {ns}/{name}"));
         }
