@@ -102,11 +102,7 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
         .filter(|(_, c)| c.is_some())
         .map(|((kind, _), _)| *kind)
         .collect();
-    let lists = try_join_all(served.iter().map(|k| async move {
-        let items = kube.list(k, None, None).await?;
-        Ok::<_, KubeError>(items.iter().map(|o| qualified(k, o)).collect::<Vec<_>>())
-    }))
-    .await?;
+    let objects = objects(kube, &served).await?;
     let mut missing: Vec<String> = CRDS
         .iter()
         .filter(|c| {
@@ -132,7 +128,7 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
     });
     Ok(Some(Keda {
         installed_by: marker.and_then(|m| m["data"]["stack"].as_str().map(str::to_string)),
-        objects: lists.into_iter().flatten().collect(),
+        objects,
         missing,
         release,
         ..base
@@ -184,6 +180,20 @@ fn newest_release(records: &[Value]) -> Option<Release> {
             })
         })
         .max_by_key(|r| r.revision)
+}
+
+/// Every object of these keda.sh kinds in the cluster (`kind ns/name`), listed at once; a kind
+/// whose CRD is gone holds none.
+pub async fn objects(kube: &Kube, kinds: &[&str]) -> Result<Vec<String>> {
+    let lists = try_join_all(kinds.iter().map(|k| async move {
+        match kube.list(k, None, None).await {
+            Ok(items) => Ok(items.iter().map(|o| qualified(k, o)).collect::<Vec<_>>()),
+            Err(e) if e.is_not_found() => Ok(vec![]),
+            Err(e) => Err::<_, KubeError>(e),
+        }
+    }))
+    .await?;
+    Ok(lists.into_iter().flatten().collect())
 }
 
 /// `ScaledObject security/x` (list items carry no kind).

@@ -146,7 +146,8 @@ pub(super) async fn apply(
             delete_namespace,
         } => {
             // Objects created since the plan would lose their finalizers' owner and hang.
-            let holders = keda_objects(kube).await?;
+            let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
+            let holders = keda::objects(kube, &kinds).await?;
             if !holders.is_empty() {
                 return Err(StepError::Other(format!(
                     "KEDA was not uninstalled: {} still use{} it (created after this run read the \
@@ -213,22 +214,6 @@ async fn release_finalizer(
     kube.merge_patch(kind, ns, name, &json!({"metadata": {"finalizers": rest}}))
         .await?;
     Ok(true)
-}
-
-/// Every keda.sh object in the cluster, of the kinds whose CRD is served.
-async fn keda_objects(kube: &Kube) -> Result<Vec<String>, StepError> {
-    let mut found = Vec::new();
-    for (kind, _) in keda::KINDS {
-        match kube.list(kind, None, None).await {
-            Ok(items) => found.extend(items.iter().map(|o| {
-                let (_, ns, name) = crate::render::object_ref(o);
-                cluster::describe(kind, ns.as_deref(), &name)
-            })),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(found)
 }
 
 async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> Result<(), StepError> {
