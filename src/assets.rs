@@ -47,6 +47,7 @@ pub const POLICIES: &[(&str, &str)] = &[
         "sqs-access.json",
         include_str!("../policies/sqs-access.json"),
     ),
+    ("amp-query.json", include_str!("../policies/amp-query.json")),
 ];
 
 #[cfg(test)]

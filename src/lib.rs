@@ -21,4 +21,5 @@ pub mod plan;
 pub mod render;
 pub mod scaling;
 pub mod spec;
+pub mod triggers;
 pub mod yaml;

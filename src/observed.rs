@@ -44,6 +44,24 @@ pub struct Observed {
     /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
     #[serde(default)]
     pub namespace_contents: BTreeMap<String, Vec<String>>,
+    /// Trigger resources (an AMP workspace...), by their step id (`aps:workspace/<alias>`).
+    #[serde(default)]
+    pub resources: BTreeMap<String, Resource>,
+}
+
+/// A live AWS resource a trigger kind uses (`triggers::resource`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The service's own id (an AMP workspace id, a stream or table name).
+    pub id: String,
+    pub arn: String,
+    /// As the service spells it: ACTIVE, CREATING...
+    pub status: String,
+    /// Where clients reach it, when it has its own address (an AMP workspace's query endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

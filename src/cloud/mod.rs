@@ -31,6 +31,8 @@ pub struct Aws {
     pub eks: aws_sdk_eks::Client,
     /// Only to resolve a queue key's alias to the key a grant must name (DescribeKey).
     pub kms: aws_sdk_kms::Client,
+    /// Amazon Managed Service for Prometheus (the prometheus trigger's workspace).
+    pub amp: aws_sdk_amp::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -84,6 +86,11 @@ impl Aws {
                     .interceptor(calls.clone())
                     .build(),
             ),
+            amp: aws_sdk_amp::Client::from_conf(
+                aws_sdk_amp::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -105,6 +112,12 @@ impl Aws {
     /// Replace the ECR client (fault-injection tests).
     pub fn with_ecr(mut self, ecr: aws_sdk_ecr::Client) -> Aws {
         self.ecr = ecr;
+        self
+    }
+
+    /// Replace the AMP client (tests answer the scraper calls, which moto lacks).
+    pub fn with_amp(mut self, amp: aws_sdk_amp::Client) -> Aws {
+        self.amp = amp;
         self
     }
 
@@ -408,7 +421,12 @@ pub(crate) fn describe(e: &dyn std::error::Error) -> String {
 
 /// "CreateRole" → "iam:CreateRole" for messages about permissions.
 fn action_name(operation: &str) -> String {
+    if operation.contains(':') {
+        // Already service-qualified (operations several services share a name for).
+        return operation.to_string();
+    }
     let service = match operation {
+        op if op.contains("Workspace") || op.contains("Scraper") => "aps",
         "GetCallerIdentity" => "sts",
         "DescribeKey" => "kms",
         op if op.contains("Queue") => "sqs",

@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The outcome of one read.
-enum Read<T> {
+pub(crate) enum Read<T> {
     Found(T),
     Missing,
     Denied(Denied),
@@ -54,7 +54,7 @@ impl<T> Read<T> {
 }
 
 /// Classify a call's result: found, missing (per `missing`), denied, or failed.
-fn read<T, E>(
+pub(crate) fn read<T, E>(
     result: Result<T, SdkError<E, HttpResponse>>,
     operation: &'static str,
     resource: &str,

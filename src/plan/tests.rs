@@ -112,6 +112,7 @@ fn converged(d: &Desired) -> Observed {
             })
             .collect(),
         namespace_contents: Default::default(),
+        resources: Default::default(),
     }
 }
 

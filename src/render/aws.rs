@@ -51,6 +51,21 @@ impl Target {
         )
     }
 
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            self.partition,
+            self.region,
+            self.account_or_placeholder()
+        )
+    }
+
+    /// A regional service endpoint's host, e.g. `aps-workspaces.us-east-1.amazonaws.com`.
+    pub fn host(&self, service: &str) -> String {
+        format!("{service}.{}.{}", self.region, self.dns_suffix)
+    }
+
     pub fn queue_arn(&self, queue: &str) -> String {
         format!(
             "arn:{}:sqs:{}:{}:{queue}",

@@ -4,11 +4,12 @@
 
 pub mod aws;
 pub mod policy;
-mod templates;
+pub(crate) mod templates;
 
 use crate::model;
 use crate::observed::Observed;
 use crate::spec::{App, AuthMode, ScalingKind, Spec};
+use crate::triggers::{self, Resource};
 pub use aws::Target;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -152,6 +153,8 @@ pub struct Desired {
     /// Dead-letter queues come before the queues that point at them.
     pub queues: Vec<Queue>,
     pub repositories: Vec<Repository>,
+    /// What the apps' triggers create (an AMP workspace...), or only read (`managed: false`).
+    pub resources: Vec<Resource>,
     /// Pod identity associations (pod-identity mode only).
     pub associations: Vec<Association>,
     pub keda: KedaInstall,
@@ -227,13 +230,8 @@ pub struct KedaInstall {
     pub version: String,
 }
 
-/// An identity role and, from the apps that use it: service accounts, queue ARNs, key ARNs.
-type IdentityUse<'a> = (
-    &'a str,
-    Vec<ServiceAccountRef<'a>>,
-    Vec<String>,
-    Vec<String>,
-);
+/// An identity role, the service accounts of the apps that use it, and those apps.
+type IdentityUse<'a> = (&'a str, Vec<ServiceAccountRef<'a>>, Vec<&'a App>);
 
 #[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ServiceAccountRef<'a> {
@@ -284,29 +282,24 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let tags = model::ownership(&spec.stack);
     let pod_identity = spec.auth_mode == AuthMode::PodIdentity;
 
-    // Identity roles in the order apps first name them, with the service accounts, queues and
-    // queue keys of the apps that use each.
+    // Identity roles in the order apps first name them, with the service accounts and apps
+    // that use each.
     let mut identity: Vec<IdentityUse> = Vec::new();
     for app in &spec.apps {
         let role = app.identity_role(&spec.roles);
         let i = match identity.iter().position(|(r, ..)| *r == role) {
             Some(i) => i,
             None => {
-                identity.push((role, vec![], vec![], vec![]));
+                identity.push((role, vec![], vec![]));
                 identity.len() - 1
             }
         };
-        if let Some(key) =
-            queue_key(app, observed).and_then(|k| target.kms_key_arn(k, &observed.kms_aliases))
-        {
-            push_unique(&mut identity[i].3, key);
-        }
         let sa = ServiceAccountRef {
             namespace: &app.namespace,
             name: &app.service_account,
         };
         push_unique(&mut identity[i].1, sa);
-        push_unique(&mut identity[i].2, target.queue_arn(&app.queue.name));
+        identity[i].2.push(app);
     }
 
     let operator_arn = target.role_arn(&spec.roles.operator);
@@ -375,27 +368,23 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         )?);
     }
     let mut roles = vec![operator];
-    for ((name, sas, queue_arns, key_arns), arn) in identity.iter().zip(&identity_arns) {
-        // Pod Identity sessions carry the pod's namespace and service account as principal tags.
-        let consumers = (pod_identity && spec.roles.scope_consumers).then(|| {
-            let mut namespaces: Vec<&str> = sas.iter().map(|s| s.namespace).collect();
-            namespaces.sort();
-            namespaces.dedup();
-            let mut accounts: Vec<&str> = sas.iter().map(|s| s.name).collect();
-            accounts.sort();
-            accounts.dedup();
-            json!({ "namespaces": namespaces, "service_accounts": accounts })
-        });
+    for ((name, sas, apps), arn) in identity.iter().zip(&identity_arns) {
+        // One permission policy per trigger kind the role's apps use.
+        let mut policies = Vec::new();
+        for kind in triggers::Kind::ALL {
+            let of_kind: Vec<&App> = apps.iter().copied().filter(|a| a.trigger == kind).collect();
+            if !of_kind.is_empty()
+                && let Some(p) = kind.imp().policy(spec, &of_kind, &target, observed)?
+            {
+                policies.push(p);
+            }
+        }
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
             purpose: RolePurpose::Identity,
             trust: trust(sas, &[operator_arn.as_str()])?,
-            policies: vec![templates::policy(
-                "sqs-access.json",
-                IDENTITY_POLICY,
-                &json!({ "queue_arns": queue_arns, "key_arns": key_arns, "consumers": consumers }),
-            )?],
+            policies,
         });
     }
 
@@ -403,7 +392,20 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
 
     let mut queues: Vec<Queue> = Vec::new();
     let mut repositories: Vec<Repository> = Vec::new();
+    let mut resources: Vec<Resource> = Vec::new();
     for app in &spec.apps {
+        if !repositories.iter().any(|r| r.name == app.repository) {
+            repositories.push(Repository {
+                name: app.repository.clone(),
+                uri: repository_uri(app, &target),
+            });
+        }
+        for r in app.trigger.imp().resources(app) {
+            push_unique(&mut resources, r);
+        }
+        if app.trigger != triggers::Kind::Sqs {
+            continue;
+        }
         let q = &app.queue;
         let mut attributes = BTreeMap::from([(
             "VisibilityTimeout".to_string(),
@@ -426,12 +428,6 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             attributes.insert("RedrivePolicy".into(), redrive.to_string());
         }
         push_queue(&mut queues, &target, &q.name, attributes);
-        if !repositories.iter().any(|r| r.name == app.repository) {
-            repositories.push(Repository {
-                name: app.repository.clone(),
-                uri: repository_uri(app, &target),
-            });
-        }
     }
 
     let mut associations = Vec::new();
@@ -454,7 +450,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         }
     }
 
-    let manifests = manifests(spec, &target, &tags)?;
+    let manifests = manifests(spec, &target, &tags, observed)?;
     Ok(Desired {
         stack: spec.stack.clone(),
         trust_policy_quota: spec.roles.trust_policy_quota as usize,
@@ -467,6 +463,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         roles,
         queues,
         repositories,
+        resources,
         associations,
         keda: KedaInstall {
             namespace: spec.keda.namespace.clone(),
@@ -477,7 +474,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     })
 }
 
-fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+pub(crate) fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
     if !v.contains(&item) {
         v.push(item);
     }
@@ -503,6 +500,7 @@ fn manifests(
     spec: &Spec,
     target: &Target,
     labels: &BTreeMap<String, String>,
+    observed: &Observed,
 ) -> Result<Vec<Value>, RenderError> {
     let mut out: Vec<Value> = Vec::new();
     let mut add = |object: Value| {
@@ -512,29 +510,26 @@ fn manifests(
     };
     for app in &spec.apps {
         let role_arn = target.role_arn(app.identity_role(&spec.roles));
-        let queue_url = target.queue_url(&app.queue.name);
-        let s = &app.scaling;
-        let image = app_image(app, target);
+        let trigger = app.trigger.imp();
+        let env: Vec<Value> = trigger
+            .env(app, target)
+            .into_iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect();
         let ctx = json!({
             "app": app,
-            "scaling": s,
+            "scaling": &app.scaling,
             "labels": labels,
             "region": target.region,
-            "image": image,
-            "queue_url": queue_url,
+            "image": app_image(app, target),
+            "env": env,
             "role_arn": role_arn,
             "scaler_name": app.scaler_name(),
+            "trigger_type": trigger.keda_type(),
             "trigger_name": app.trigger_name(),
             "trigger_auth_name": app.trigger_auth_name(),
-            // KEDA trigger metadata is a map of strings; written out in full, not left to defaults.
-            "trigger_metadata": {
-                "queueURL": queue_url,
-                "queueLength": s.queue_length.to_string(),
-                "activationQueueLength": s.activation_queue_length.to_string(),
-                "awsRegion": target.region,
-                "scaleOnInFlight": s.scale_on_in_flight.to_string(),
-                "scaleOnDelayed": s.scale_on_delayed.to_string(),
-            },
+            // KEDA trigger metadata is a map of strings.
+            "trigger_metadata": trigger.metadata(app, target, observed),
         });
         add(templates::manifest(
             "namespace.yaml",
@@ -545,7 +540,7 @@ fn manifests(
             "serviceaccount.yaml",
             &json!({ "name": app.service_account, "namespace": app.namespace, "labels": labels, "role_arn": sa_role }),
         )?);
-        match s.kind {
+        match app.scaling.kind {
             ScalingKind::ScaledObject => {
                 add(templates::manifest("deployment.yaml", &ctx)?);
                 add(templates::manifest("triggerauthentication.yaml", &ctx)?);

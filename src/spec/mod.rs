@@ -138,9 +138,15 @@ pub struct App {
     /// ECR repository for the app's image.
     #[serde(default = "defaults::repository")]
     pub repository: String,
-    /// The SQS queue that drives scaling.
+    /// What drives scaling: `sqs` (the `queue` below) or `prometheus` (the `prometheus` section).
+    #[serde(default, skip_serializing_if = "crate::triggers::Kind::is_default")]
+    pub trigger: crate::triggers::Kind,
+    /// The SQS queue that drives scaling (trigger: sqs).
     #[serde(default)]
     pub queue: Queue,
+    /// The AMP workspace and PromQL query that drive scaling (trigger: prometheus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<crate::triggers::prometheus::Config>,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -275,7 +281,9 @@ impl Default for App {
             image: None,
             identity_role: None,
             repository: defaults::repository(),
+            trigger: crate::triggers::Kind::default(),
             queue: Queue::default(),
+            prometheus: None,
             scaling: Scaling::default(),
         }
     }

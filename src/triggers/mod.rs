@@ -1,0 +1,178 @@
+//! One module per KEDA trigger kind, and this registry. A kind owns its config section and
+//! validation, the AWS resources it creates, its least-privilege policy, its KEDA trigger
+//! metadata and how its metric reads as a number for `scale` and `simulate`. Everything else
+//! (roles, associations, KEDA, the app's objects, the executor) does not know which kind it is.
+//!
+//! Adding a kind: a module here, a `Kind` variant, and its arm in `Kind::imp` (and in
+//! `resource::Kind` if it creates AWS resources).
+
+pub mod prometheus;
+pub mod resource;
+pub mod sqs;
+
+use crate::observed::Observed;
+use crate::render::{Document, RenderError, Target};
+use crate::spec::{App, Problem, Spec};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use resource::Resource;
+
+/// What drives an app's scaling (`apps[].trigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// SQS queue depth (`aws-sqs-queue`), from the app's `queue` section.
+    #[default]
+    Sqs,
+    /// A PromQL query against an Amazon Managed Service for Prometheus workspace
+    /// (`prometheus`, SigV4-signed by KEDA), from the app's `prometheus` section.
+    Prometheus,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Sqs, Kind::Prometheus];
+
+    /// The one place a kind is bound to its module.
+    pub fn imp(self) -> &'static dyn Trigger {
+        match self {
+            Kind::Sqs => &sqs::Sqs,
+            Kind::Prometheus => &prometheus::Prometheus,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sqs => "sqs",
+            Kind::Prometheus => "prometheus",
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == Kind::Sqs
+    }
+}
+
+/// How a trigger's metric becomes replicas, in KEDA's integer units: SQS counts messages;
+/// float metrics (prometheus) are compared in milli-units, as KEDA hands them to the HPA
+/// (`GenerateMetricInMili`, `GetMetricTargetMili`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScalingTarget {
+    /// The AverageValue target per replica.
+    pub per_replica: u64,
+    /// Active only above this.
+    pub activation: u64,
+}
+
+/// What one trigger kind does. Implementations are unit structs; `Kind::imp` picks one.
+pub trait Trigger: Sync {
+    fn kind(&self) -> Kind;
+
+    /// KEDA's trigger `type`.
+    fn keda_type(&self) -> &'static str;
+
+    /// Problems in this kind's section of `apps[i]` (`at` is `apps[i]`). Sections of other
+    /// kinds are refused by the caller.
+    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>);
+
+    /// The AWS resources this app's trigger creates and owns (SQS queues have their own
+    /// pipeline, with attributes and dead-letter queues: `sqs::queues`).
+    fn resources(&self, _app: &App) -> Vec<Resource> {
+        Vec::new()
+    }
+
+    /// The identity role's permission policy for the apps of this kind that use the role
+    /// (`apps` is never empty), or None when the kind needs no grant.
+    fn policy(
+        &self,
+        spec: &Spec,
+        apps: &[&App],
+        target: &Target,
+        observed: &Observed,
+    ) -> Result<Option<Document>, RenderError>;
+
+    /// The trigger's `metadata` (KEDA reads a map of strings), every tuning field written out.
+    fn metadata(&self, app: &App, target: &Target, observed: &Observed) -> Map<String, Value>;
+
+    /// The container's environment for the app to find its source (name, value).
+    fn env(&self, _app: &App, _target: &Target) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The target per replica and the activation bound, in the metric's integer units.
+    fn scaling_target(&self, app: &App) -> ScalingTarget;
+
+    /// The metric's name for people ("messages", "query value").
+    fn unit(&self) -> &'static str;
+}
+
+/// Does this app use `kind`?
+pub fn uses(app: &App, kind: Kind) -> bool {
+    app.trigger == kind
+}
+
+/// The section a kind reads from an app, if given (`None` for sqs, whose `queue` is always
+/// there); the validator refuses a section of a kind the app does not use.
+pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
+    let mut out = Vec::new();
+    if app.prometheus.is_some() {
+        out.push((Kind::Prometheus, "prometheus"));
+    }
+    out
+}
+
+/// Check an app's trigger: its own section, and no section of another kind.
+pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
+    for (kind, field) in sections(app) {
+        if kind != app.trigger {
+            out.push(Problem::new(
+                format!("{at}.{field}"),
+                format!(
+                    "a `{field}` section is set but the app's trigger is {}",
+                    app.trigger.as_str()
+                ),
+                format!(
+                    "set {at}.trigger: {} to use it, or remove the section",
+                    kind.as_str()
+                ),
+            ));
+        }
+    }
+    app.trigger.imp().validate(app, at, out);
+}
+
+/// Format a float as KEDA's metadata string: the shortest text that parses back to it.
+pub fn number(v: f64) -> String {
+    let s = format!("{v}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// A float as KEDA's milli-quantity (`resource.NewMilliQuantity(int64(value*1000))`).
+pub fn milli(v: f64) -> u64 {
+    (v * 1000.0).max(0.0).min(i64::MAX as f64) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_keda_parses_them() {
+        assert_eq!(number(5.0), "5");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(1e-3), "0.001");
+        assert_eq!(milli(0.25), 250);
+        assert_eq!(milli(1.0), 1000);
+        assert_eq!(milli(-1.0), 0);
+    }
+
+    #[test]
+    fn every_kind_is_registered_under_its_own_name() {
+        for k in Kind::ALL {
+            assert_eq!(k.imp().kind(), k);
+            let json = serde_json::to_value(k).unwrap();
+            assert_eq!(json, k.as_str());
+        }
+    }
+}
