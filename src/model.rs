@@ -52,6 +52,8 @@ pub enum Group {
     Queue,
     /// ECR repositories
     Registry,
+    /// What other triggers read and kedactl creates: an AMP workspace
+    Source,
     /// The Pod Identity Agent add-on and pod identity associations
     Eks,
     /// The KEDA installation
@@ -66,6 +68,7 @@ impl Group {
             Group::Iam => "iam",
             Group::Queue => "queue",
             Group::Registry => "registry",
+            Group::Source => "source",
             Group::Eks => "eks",
             Group::Keda => "keda",
             Group::App => "app",

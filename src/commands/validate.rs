@@ -26,7 +26,14 @@ pub fn run(ctx: &Ctx, _args: Args) -> anyhow::Result<()> {
     let apps: Vec<String> = spec
         .apps
         .iter()
-        .map(|a| format!("{}/{} ← SQS {}", a.namespace, a.deployment, a.queue.name))
+        .map(|a| {
+            format!(
+                "{}/{} ← {}",
+                a.namespace,
+                a.deployment,
+                a.trigger.imp().source(a)
+            )
+        })
         .collect();
     output::text(&format!(
         "{source}: valid. Cluster {} in {}, {} app{}: {}",

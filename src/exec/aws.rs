@@ -1,11 +1,12 @@
 //! One AWS call (or a short sequence) per action. Deletes treat "already gone" as success, so
 //! `down` is idempotent; creates retry what is only eventual consistency.
 
-use super::{Options, StepError, owner, settle};
+use super::{Options, Resolved, StepError, owner, settle};
 use crate::cloud::{Aws, CallError, error_code};
 use crate::observed::Tags;
 use crate::output::progress::Progress;
 use crate::plan::{Action, Step};
+use crate::triggers::resource;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -63,6 +64,7 @@ pub(super) async fn apply(
     step: &Step,
     opts: &Options,
     progress: &Progress,
+    resolved: &Resolved,
 ) -> Result<(), StepError> {
     let cluster = opts.cluster.as_str();
     let retry = |e: &CallError| iam_not_propagated(e);
@@ -400,6 +402,35 @@ pub(super) async fn apply(
                 format!("pod identity association {namespace}/{service_account}"),
             )?;
         }
+        Action::CreateResource {
+            resource: kind,
+            name,
+            tags,
+        } => {
+            let r = resource::Resource {
+                kind: *kind,
+                name: name.clone(),
+                managed: true,
+            };
+            let live = resource::create(aws, &r, tags).await?;
+            wait_resource(aws, &r, &live.id, live.status, opts, progress, step).await?;
+            resolved.insert(r.placeholder(), live.id);
+        }
+        Action::TagResource {
+            resource: kind,
+            arn,
+            tags,
+            ..
+        } => resource::tag(aws, *kind, arn, tags).await?,
+        Action::UntagResource {
+            resource: kind,
+            arn,
+            keys,
+            ..
+        } => resource::untag(aws, *kind, arn, keys).await?,
+        Action::DeleteResource {
+            resource: kind, id, ..
+        } => resource::delete(aws, *kind, id).await?,
         Action::DeleteQueue { queue, url } => {
             let r = aws.sqs.delete_queue().queue_url(url).send().await;
             gone_is_fine(
@@ -579,6 +610,49 @@ async fn wait_addon(
         }
         progress.waiting(&step.id, &step.summary, &format!("status {status}"));
         tokio::time::sleep(opts.poll).await;
+    }
+}
+
+/// Wait until a created trigger resource is usable (an AMP workspace: CREATING → ACTIVE).
+async fn wait_resource(
+    aws: &Aws,
+    r: &resource::Resource,
+    id: &str,
+    mut status: String,
+    opts: &Options,
+    progress: &Progress,
+    step: &Step,
+) -> Result<(), StepError> {
+    let start = Instant::now();
+    loop {
+        match resource::ready(r.kind, &status) {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                return Err(StepError::Other(format!(
+                    "{} ({id}) is {status}, not usable; see the AWS console or `kedactl doctor`",
+                    r.describe()
+                )));
+            }
+            None => {}
+        }
+        if start.elapsed() >= opts.addon_timeout {
+            return Err(StepError::Other(format!(
+                "{} ({id}) is still {status} after {} s; run `kedactl up` again to keep waiting",
+                r.describe(),
+                opts.addon_timeout.as_secs()
+            )));
+        }
+        progress.waiting(&step.id, &step.summary, &format!("status {status}"));
+        tokio::time::sleep(opts.poll).await;
+        status = match resource::status(aws, r.kind, id).await? {
+            Some(live) => live.status,
+            None => {
+                return Err(StepError::Other(format!(
+                    "{} ({id}) disappeared while it was being created",
+                    r.describe()
+                )));
+            }
+        };
     }
 }
 

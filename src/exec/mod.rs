@@ -169,6 +169,7 @@ pub async fn execute(
     progress: &Progress,
 ) -> Report {
     let start = Instant::now();
+    let resolved = Resolved::default();
     let mut status: HashMap<&str, Status> = HashMap::new();
     let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
     loop {
@@ -226,7 +227,9 @@ pub async fn execute(
             break;
         }
         let results = futures_util::future::join_all(
-            ready.iter().map(|s| run_step(aws, kube, s, opts, progress)),
+            ready
+                .iter()
+                .map(|s| run_step(aws, kube, s, opts, progress, &resolved)),
         )
         .await;
         for (s, o) in ready.into_iter().zip(results) {
@@ -244,6 +247,61 @@ pub async fn execute(
     }
 }
 
+/// Ids of the resources this run created, by the placeholder that stood for each in the plan
+/// (`triggers::Resource::placeholder`): the steps that name one get the id before they run.
+#[derive(Default)]
+pub(crate) struct Resolved(std::sync::Mutex<std::collections::BTreeMap<String, String>>);
+
+impl Resolved {
+    pub(crate) fn insert(&self, placeholder: String, id: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(placeholder, id);
+    }
+
+    /// The step with every placeholder filled in. A placeholder left over means the resource
+    /// was not created in this run (`--only` left it out): the step refuses rather than write
+    /// a name that points nowhere.
+    fn fill(&self, step: &Step) -> Result<Step, StepError> {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut step = step.clone();
+        let mut unknown = None;
+        for value in step.action.documents_mut() {
+            replace_in(value, &known, &mut unknown);
+        }
+        match unknown {
+            None => Ok(step),
+            Some(p) => Err(StepError::Other(format!(
+                "it names {p}, a resource this run did not create, so its id is not known; run                  `kedactl up` without --only (or with --only source first)"
+            ))),
+        }
+    }
+}
+
+fn replace_in(
+    v: &mut serde_json::Value,
+    known: &std::collections::BTreeMap<String, String>,
+    unknown: &mut Option<String>,
+) {
+    use crate::triggers::resource::PLACEHOLDER;
+    match v {
+        serde_json::Value::String(s) if s.contains(PLACEHOLDER) => {
+            for (p, id) in known {
+                *s = s.replace(p.as_str(), id);
+            }
+            if let Some(at) = s.find(PLACEHOLDER) {
+                let rest = &s[at..];
+                let end = rest.find('>').map_or(rest.len(), |i| i + 1);
+                *unknown = Some(rest[..end].to_string());
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| replace_in(x, known, unknown)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| replace_in(x, known, unknown)),
+        _ => {}
+    }
+}
+
 /// Steps finished in this process (for `exit_after_steps`).
 static FINISHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -253,8 +311,9 @@ async fn run_step(
     step: &Step,
     opts: &Options,
     progress: &Progress,
+    resolved: &Resolved,
 ) -> Outcome {
-    let outcome = run_step_inner(aws, kube, step, opts, progress).await;
+    let outcome = run_step_inner(aws, kube, step, opts, progress, resolved).await;
     let finished = FINISHED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
     if opts.exit_after_steps == Some(finished) {
         // Whatever else is in flight dies with the process, as it would on a kill.
@@ -269,17 +328,22 @@ async fn run_step_inner(
     step: &Step,
     opts: &Options,
     progress: &Progress,
+    resolved: &Resolved,
 ) -> Outcome {
     let start = Instant::now();
     progress.started(&step.id, &step.summary);
     let result = async {
+        let filled = resolved.fill(step)?;
+        let step = &filled;
         if let Some(stack) = &opts.stack {
             owner::confirm(aws, kube, &opts.cluster, stack, &step.action).await?;
         }
         if step.action.on_cluster() {
             cluster::apply(kube, step, opts, progress).await
         } else {
-            aws::apply(aws, step, opts, progress).await.map(|()| None)
+            aws::apply(aws, step, opts, progress, resolved)
+                .await
+                .map(|()| None)
         }
     }
     .await;

@@ -18,6 +18,12 @@ enum Target<'a> {
         url: &'a str,
     },
     Repository(&'a str),
+    /// A trigger's resource, by its service id.
+    Resource {
+        kind: crate::triggers::resource::Kind,
+        name: &'a str,
+        id: &'a str,
+    },
     Association {
         id: &'a str,
         what: String,
@@ -43,6 +49,29 @@ fn target(action: &Action) -> Option<Target<'_>> {
         Action::TagRepository { repository, .. }
         | Action::UntagRepository { repository, .. }
         | Action::DeleteRepository { repository, .. } => Target::Repository(repository),
+        Action::TagResource {
+            resource,
+            name,
+            arn,
+            ..
+        }
+        | Action::UntagResource {
+            resource,
+            name,
+            arn,
+            ..
+        } => Target::Resource {
+            kind: *resource,
+            name,
+            id: crate::triggers::resource::id_from_arn(arn),
+        },
+        Action::DeleteResource {
+            resource, name, id, ..
+        } => Target::Resource {
+            kind: *resource,
+            name,
+            id,
+        },
         Action::UpdateAssociation {
             association_id,
             namespace,
@@ -80,6 +109,7 @@ impl Target<'_> {
             Target::Role(r) => format!("IAM role {r}"),
             Target::Queue { name, .. } => format!("SQS queue {name}"),
             Target::Repository(r) => format!("ECR repository {r}"),
+            Target::Resource { kind, name, .. } => format!("{} {name}", kind.noun()),
             Target::Association { what, .. } => what.clone(),
             Target::Addon(a) => format!("EKS add-on {a}"),
             Target::Object(kind, ns, name) => describe(kind, *ns, name),
@@ -114,6 +144,9 @@ impl Target<'_> {
                 }
             }
             Target::Repository(name) => repository_tags(aws, name).await?,
+            Target::Resource { kind, id, .. } => crate::triggers::resource::status(aws, *kind, id)
+                .await?
+                .map(|live| live.tags),
             Target::Association { id, what } => association_tags(aws, cluster, id, what).await?,
             Target::Addon(addon) => {
                 let r = aws
@@ -261,7 +294,9 @@ pub(super) async fn confirm(
     }
     let shared = matches!(
         action,
-        Action::DeleteQueue { .. } | Action::DeleteRepository { .. }
+        Action::DeleteQueue { .. }
+            | Action::DeleteRepository { .. }
+            | Action::DeleteResource { .. }
     );
     let others = crate::model::other_clusters(&tags, cluster);
     if shared && !others.is_empty() {

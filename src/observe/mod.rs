@@ -13,6 +13,7 @@ use crate::observed::{
     Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Role, Tags,
 };
 use crate::render::{Desired, KMS_KEY};
+use crate::triggers;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
@@ -180,6 +181,13 @@ async fn observe_each(
         )
         .await
     };
+    // Read whatever the groups: the policies and manifests of the other groups name their ids.
+    let resources = try_join_all(
+        desired
+            .resources
+            .iter()
+            .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+    );
     let eks =
         async {
             // keda and app need the cluster's endpoint to connect.
@@ -207,13 +215,14 @@ async fn observe_each(
             let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
             Ok((cluster, addon, associations))
         };
-    let (roles, queues, repositories, eks) =
-        futures_util::future::join4(roles, queues, repositories, eks).await;
+    let (roles, queues, repositories, eks, resources) =
+        futures_util::future::join5(roles, queues, repositories, eks, resources).await;
     // Reads record their own failures; what is left here cannot happen, but is not lost.
     let mut failed = Vec::new();
     let roles = settled(roles, vec![], &mut failed);
     let queues = settled(queues, vec![], &mut failed);
     let repositories = settled(repositories, vec![], &mut failed);
+    let resources = settled(resources, vec![], &mut failed);
     let (cluster, addon, associations) =
         settled(eks, (Read::Missing, Read::Missing, vec![]), &mut failed);
 
@@ -240,6 +249,11 @@ async fn observe_each(
         if let Some((repo, tags)) = r.keep(&mut denied) {
             o.repositories.insert(name.clone(), repo);
             o.image_tags.insert(name.clone(), tags);
+        }
+    }
+    for (r, live) in desired.resources.iter().zip(resources) {
+        if let Some(live) = live.keep(&mut denied) {
+            o.resources.insert(r.id(), live);
         }
     }
     o.cluster = cluster.keep(&mut denied);

@@ -2,6 +2,7 @@
 
 use super::observed::Tags;
 use crate::render::policy::canonical;
+use crate::triggers::resource::Kind as ResourceKind;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -92,6 +93,31 @@ pub enum Action {
         arn: String,
         keys: Vec<String>,
     },
+    /// A trigger's resource (an AMP workspace); the step waits until it is usable.
+    CreateResource {
+        resource: ResourceKind,
+        name: String,
+        tags: Tags,
+    },
+    TagResource {
+        resource: ResourceKind,
+        name: String,
+        arn: String,
+        tags: Tags,
+    },
+    UntagResource {
+        resource: ResourceKind,
+        name: String,
+        arn: String,
+        keys: Vec<String>,
+    },
+    DeleteResource {
+        resource: ResourceKind,
+        name: String,
+        /// The service's id (an AMP workspace id).
+        id: String,
+        arn: String,
+    },
     CreateAssociation {
         namespace: String,
         service_account: String,
@@ -177,6 +203,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// The documents a step writes (a manifest, a policy, a trust): where a resource's id may
+    /// stand as a placeholder until the run creates it.
+    pub fn documents_mut(&mut self) -> Vec<&mut Value> {
+        match self {
+            Action::Apply { manifest, .. } => vec![manifest],
+            Action::PutRolePolicy { document, .. } => vec![document],
+            Action::CreateRole { trust, .. } | Action::UpdateTrustPolicy { trust, .. } => {
+                vec![trust]
+            }
+            _ => vec![],
+        }
+    }
+
     /// Runs against the Kubernetes API (or helm) rather than AWS.
     pub fn on_cluster(&self) -> bool {
         matches!(
@@ -251,6 +290,19 @@ impl Action {
             Action::UntagRepository { repository, .. } => {
                 format!("untag ECR repository {repository}: this cluster no longer uses it")
             }
+            Action::CreateResource { resource, name, .. } => {
+                format!("create {} {name}", resource.noun())
+            }
+            Action::TagResource { resource, name, .. } => {
+                format!("tag {} {name} as owned by this stack", resource.noun())
+            }
+            Action::UntagResource { resource, name, .. } => format!(
+                "untag {} {name}: this cluster no longer uses it",
+                resource.noun()
+            ),
+            Action::DeleteResource {
+                resource, name, id, ..
+            } => format!("delete {} {name} ({id})", resource.noun()),
             Action::CreateAssociation {
                 namespace,
                 service_account,

@@ -66,6 +66,9 @@ impl Plan {
     }
 }
 
+/// Starts the reason of a conflict over a resource the config names but kedactl does not make.
+const NOT_FOUND: &str = "not found";
+
 /// A resource kedactl will not change: one with our name that this stack does not own, or
 /// one the change would push past an AWS quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,7 +80,7 @@ pub struct Conflict {
 impl Conflict {
     /// Ownership conflicts are the ones `--adopt` resolves.
     fn is_ownership(&self) -> bool {
-        !self.reason.contains("quota")
+        !self.reason.contains("quota") && !self.reason.starts_with(NOT_FOUND)
     }
 }
 
@@ -128,6 +131,8 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Pl
         conflicts: Vec::new(),
     };
     p.addon();
+    // Before what names them: their ids are filled into policies and manifests once made.
+    p.resources();
     p.roles();
     p.queues();
     p.repositories();
@@ -179,11 +184,22 @@ impl Planner<'_> {
 
     /// Add a step; `after` ids that are not in the plan (already satisfied) are dropped.
     fn push(&mut self, id: String, group: Group, change: Change, action: Action, after: &[&str]) {
-        let after = after
+        let mut after: Vec<String> = after
             .iter()
             .filter(|a| self.has(a))
             .map(|a| a.to_string())
             .collect();
+        // A step that names a resource still to be created (by its placeholder) waits for it.
+        let text = match self.desired.resources.is_empty() {
+            true => String::new(),
+            false => serde_json::to_string(&action).unwrap_or_default(),
+        };
+        for r in &self.desired.resources {
+            let create = r.id();
+            if text.contains(&r.placeholder()) && self.has(&create) && !after.contains(&create) {
+                after.push(create);
+            }
+        }
         let summary = action.summary(change);
         self.steps.push(Step {
             id,
@@ -422,6 +438,43 @@ impl Planner<'_> {
                             action,
                             &after,
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Trigger resources: created and tagged like queues; one the config names by id must exist.
+    fn resources(&mut self) {
+        for r in &self.desired.resources {
+            let id = r.id();
+            match self.observed.resources.get(&id) {
+                None if r.managed => {
+                    let action = Action::CreateResource {
+                        resource: r.kind,
+                        name: r.name.clone(),
+                        tags: self.desired.shared_tags(),
+                    };
+                    self.push(id, Group::Source, Change::Create, action, &[]);
+                }
+                None => self.conflicts.push(Conflict {
+                    resource: r.describe(),
+                    reason: format!(
+                        "{NOT_FOUND} in {}: the config names an existing one by id, which kedactl reads but does not create",
+                        self.desired.target.region
+                    ),
+                }),
+                Some(_) if !r.managed => {}
+                Some(live) => {
+                    let want = &self.desired.shared_tags();
+                    if self.owned(r.describe(), &live.tags, want) == Some(true) {
+                        let action = Action::TagResource {
+                            resource: r.kind,
+                            name: r.name.clone(),
+                            arn: live.arn.clone(),
+                            tags: want.clone(),
+                        };
+                        self.push(format!("{id}/tags"), Group::Source, Change::Update, action, &[]);
                     }
                 }
             }

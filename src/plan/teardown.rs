@@ -47,7 +47,8 @@ pub fn teardown(
         let change = match action {
             Action::UpdateTrustPolicy { .. }
             | Action::UntagQueue { .. }
-            | Action::UntagRepository { .. } => Change::Update,
+            | Action::UntagRepository { .. }
+            | Action::UntagResource { .. } => Change::Update,
             _ => Change::Delete,
         };
         let summary = action.summary(change);
@@ -276,6 +277,39 @@ pub fn teardown(
             action,
             vec![],
         );
+    }
+
+    // Trigger resources this stack made; one the config names by id is only read.
+    for r in desired.resources.iter().filter(|r| r.managed) {
+        let Some(o) = observed.resources.get(&r.id()) else {
+            continue;
+        };
+        if !owned(&o.tags) {
+            notes.push(format!(
+                "left alone: {} (not created by this stack)",
+                r.describe()
+            ));
+            continue;
+        }
+        if let Some(ours) = still_used(desired, &o.tags, &r.describe(), &mut notes) {
+            if let Some(key) = ours {
+                let action = Action::UntagResource {
+                    resource: r.kind,
+                    name: r.name.clone(),
+                    arn: o.arn.clone(),
+                    keys: vec![key],
+                };
+                push(format!("{}/tags", r.id()), Group::Source, action, vec![]);
+            }
+            continue;
+        }
+        let action = Action::DeleteResource {
+            resource: r.kind,
+            name: r.name.clone(),
+            id: o.id.clone(),
+            arn: o.arn.clone(),
+        };
+        push(r.id(), Group::Source, action, vec![]);
     }
 
     // Identity roles before the operator role they trust; each role after its policies and

@@ -105,6 +105,9 @@ pub trait Trigger: Sync {
 
     /// The metric's name for people ("messages", "query value").
     fn unit(&self) -> &'static str;
+
+    /// What the app scales on, for people ("SQS queue q", "AMP workspace w: <query>").
+    fn source(&self, app: &App) -> String;
 }
 
 /// Does this app use `kind`?

@@ -255,6 +255,13 @@ impl Trigger for Prometheus {
     fn unit(&self) -> &'static str {
         "query value (thousandths)"
     }
+
+    fn source(&self, app: &App) -> String {
+        match config(app) {
+            Some(c) => format!("{}: {}", workspace(c).describe(), c.query),
+            None => "prometheus (no section)".into(),
+        }
+    }
 }
 
 #[cfg(test)]

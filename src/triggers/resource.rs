@@ -28,6 +28,9 @@ impl Kind {
     }
 }
 
+/// How every placeholder starts (`Resource::placeholder`).
+pub const PLACEHOLDER: &str = "<id of ";
+
 /// A resource as the config wants it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resource {
@@ -53,7 +56,7 @@ impl Resource {
     /// address, the grant's ARN). The executor writes the id in once the create step made it,
     /// and a later `plan` renders with the live id.
     pub fn placeholder(&self) -> String {
-        format!("<id of {}>", self.describe())
+        format!("{PLACEHOLDER}{}>", self.describe())
     }
 }
 
@@ -90,6 +93,11 @@ pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, Cal
             Read::Failed(e) => Err(e),
         },
     }
+}
+
+/// A resource's service id from its ARN (an AMP workspace's ARN ends `workspace/<id>`).
+pub fn id_from_arn(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// Is this status one the resource is usable in? (Anything else but a transition is a failure.)

@@ -100,4 +100,8 @@ impl Trigger for Sqs {
     fn unit(&self) -> &'static str {
         "messages"
     }
+
+    fn source(&self, app: &App) -> String {
+        format!("SQS {}", app.queue.name)
+    }
 }
