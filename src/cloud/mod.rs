@@ -201,6 +201,16 @@ fn remember_network(n: Network) {
     }
 }
 
+/// The call timeout `Aws::connect` was given (requests kedactl makes itself use it too).
+pub fn call_timeout() -> std::time::Duration {
+    let t = network().call_timeout;
+    if t.is_zero() {
+        crate::limits::Timeouts::default().call
+    } else {
+        t
+    }
+}
+
 fn network() -> Network {
     NETWORK
         .read()

@@ -10,9 +10,11 @@ pub mod prometheus;
 pub mod resource;
 pub mod sqs;
 
+use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
 use crate::render::{Document, RenderError, Target};
 use crate::spec::{App, Problem, Spec};
+use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -108,6 +110,33 @@ pub trait Trigger: Sync {
 
     /// What the app scales on, for people ("SQS queue q", "AMP workspace w: <query>").
     fn source(&self, app: &App) -> String;
+
+    /// What KEDA's session (the identity role, assumed by the operator) calls for this app:
+    /// (IAM action, resource ARN). Doctor evaluates the role's policies against each.
+    fn needs(&self, app: &App, target: &Target, observed: &Observed)
+    -> Vec<(&'static str, String)>;
+
+    /// A reader of the metric exactly as KEDA's scaler reads it (`scale`, `watch`).
+    fn metric<'a>(
+        &'a self,
+        aws: &'a Aws,
+        app: &'a App,
+        target: &'a Target,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>>;
+}
+
+/// One source's metric, read as KEDA's scaler reads it.
+pub trait Metric: Send + Sync {
+    /// One read: what the scaler would hand the HPA now.
+    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>>;
+}
+
+/// A metric value in the trigger's integer units (`ScalingTarget`), and what it is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reading {
+    pub value: u64,
+    /// For people: "12 visible + 3 in flight", "0.75 (query value)".
+    pub detail: String,
 }
 
 /// Does this app use `kind`?

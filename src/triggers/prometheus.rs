@@ -5,14 +5,19 @@
 //! SigV4 proxy is not needed. The scaler GETs `<serverAddress>/api/v1/query` and needs a single
 //! element back (`ExecutePromQuery`).
 
-use super::{Kind, Resource, ScalingTarget, Trigger, resource};
+use super::{Kind, Metric, Reading, Resource, ScalingTarget, Trigger, resource};
+use crate::cloud::{Aws, CallError};
+use crate::observe::Read;
 use crate::observed::Observed;
 use crate::render::{Document, RenderError, Target, templates};
 use crate::spec::{App, Problem, Spec};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+pub mod query;
 pub mod workspace;
 
 /// The permission policy kedactl writes on an identity role whose apps query AMP.
@@ -256,11 +261,92 @@ impl Trigger for Prometheus {
         "query value (thousandths)"
     }
 
+    fn needs(
+        &self,
+        app: &App,
+        target: &Target,
+        observed: &Observed,
+    ) -> Vec<(&'static str, String)> {
+        config(app)
+            .map(|c| {
+                let arn = workspace_arn(target, &workspace_id(c, observed));
+                vec![("aps:QueryMetrics", arn)]
+            })
+            .unwrap_or_default()
+    }
+
+    fn metric<'a>(
+        &'a self,
+        aws: &'a Aws,
+        app: &'a App,
+        target: &'a Target,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
+        Box::pin(async move {
+            let c =
+                config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+            let w = workspace(c);
+            let live = match resource::observe(aws, &w, "").await? {
+                Read::Found(live) => live,
+                Read::Missing => anyhow::bail!(
+                    "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
+                    w.describe(),
+                    target.region
+                ),
+                Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
+                Read::Failed(e) => return Err(e.into()),
+            };
+            let credentials = aws
+                .credentials
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
+            Ok(Box::new(Query {
+                request: query::Request {
+                    server: server_address(target, &live.id),
+                    query: c.query.clone(),
+                    region: target.region.clone(),
+                    ignore_null_values: c.ignore_null_values,
+                    timeout: crate::cloud::call_timeout(),
+                },
+                credentials,
+            }) as Box<dyn Metric>)
+        })
+    }
+
     fn source(&self, app: &App) -> String {
         match config(app) {
             Some(c) => format!("{}: {}", workspace(c).describe(), c.query),
             None => "prometheus (no section)".into(),
         }
+    }
+}
+
+/// The query KEDA runs, signed with the caller's credentials.
+struct Query {
+    request: query::Request,
+    credentials: SharedCredentialsProvider,
+}
+
+impl Metric for Query {
+    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>> {
+        Box::pin(async move {
+            let credentials =
+                self.credentials
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| CallError {
+                        operation: "aps:QueryMetrics",
+                        resource: self.request.server.clone(),
+                        code: None,
+                        message: format!("cannot load AWS credentials to sign the query: {e}"),
+                        status: None,
+                        fix: None,
+                    })?;
+            let v = query::run(&self.request, &credentials).await?;
+            Ok(Reading {
+                value: super::milli(v),
+                detail: format!("query value {}", super::number(v)),
+            })
+        })
     }
 }
 
