@@ -488,4 +488,42 @@ mod tests {
         assert!(!report.ok());
         assert!(aws.calls.all().is_empty());
     }
+
+    #[test]
+    fn placeholders_are_filled_with_what_the_run_created_and_a_leftover_refuses() {
+        let manifest = serde_json::json!({
+            "kind": "ScaledObject",
+            "spec": {"triggers": [{"metadata": {
+                "serverAddress": "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/<id of AMP workspace w>"
+            }}]}
+        });
+        let step = Step {
+            id: "app:ScaledObject".into(),
+            group: Group::App,
+            change: Change::Create,
+            summary: "apply".into(),
+            action: Action::Apply {
+                kind: "ScaledObject".into(),
+                namespace: Some("ns".into()),
+                name: "s".into(),
+                manifest,
+            },
+            after: vec![],
+        };
+        let resolved = Resolved::default();
+        let err = resolved.fill(&step).unwrap_err().to_string();
+        assert!(
+            err.contains("it names <id of AMP workspace w>, a resource this run did not create"),
+            "{err}"
+        );
+        resolved.insert("<id of AMP workspace w>".into(), "ws-42".into());
+        let filled = resolved.fill(&step).unwrap();
+        let Action::Apply { manifest, .. } = filled.action else {
+            panic!()
+        };
+        assert_eq!(
+            manifest["spec"]["triggers"][0]["metadata"]["serverAddress"],
+            "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-42"
+        );
+    }
 }

@@ -183,12 +183,13 @@ impl Planner<'_> {
     }
 
     /// Add a step; `after` ids that are not in the plan (already satisfied) are dropped.
-    fn push(&mut self, id: String, group: Group, change: Change, action: Action, after: &[&str]) {
-        let mut after: Vec<String> = after
-            .iter()
-            .filter(|a| self.has(a))
-            .map(|a| a.to_string())
-            .collect();
+    fn push(&mut self, id: String, group: Group, change: Change, action: Action, deps: &[&str]) {
+        let mut after: Vec<String> = Vec::new();
+        for a in deps {
+            if self.has(a) && !after.iter().any(|x| x == a) {
+                after.push(a.to_string());
+            }
+        }
         // A step that names a resource still to be created (by its placeholder) waits for it.
         let text = match self.desired.resources.is_empty() {
             true => String::new(),

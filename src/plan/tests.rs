@@ -644,3 +644,202 @@ fn a_merged_trust_over_the_quota_is_refused_before_any_change() {
         "{text}"
     );
 }
+
+fn amp_spec(workspace: crate::triggers::prometheus::Workspace) -> Spec {
+    let mut spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    let app = &mut spec.apps[0];
+    app.trigger = crate::triggers::Kind::Prometheus;
+    app.prometheus = Some(crate::triggers::prometheus::Config {
+        workspace,
+        query: "sum(rate(ho11y_total[1m]))".into(),
+        threshold: 0.25,
+        activation_threshold: 0.0,
+        ignore_null_values: true,
+    });
+    spec
+}
+
+fn by_alias() -> crate::triggers::prometheus::Workspace {
+    crate::triggers::prometheus::Workspace {
+        alias: Some("AMP-KEDA".into()),
+        id: None,
+    }
+}
+
+fn live_workspace(tags: Tags) -> observed::Resource {
+    observed::Resource {
+        id: "ws-1234".into(),
+        arn: "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234".into(),
+        status: "ACTIVE".into(),
+        endpoint: None,
+        tags,
+    }
+}
+
+#[test]
+fn a_trigger_resource_is_created_first_and_what_names_it_waits_for_it() {
+    let d = render::desired(&amp_spec(by_alias())).unwrap();
+    assert!(d.queues.is_empty(), "a prometheus app has no queue");
+    let p = plan(&d, &Observed::default(), &Options::default()).unwrap();
+    let create = "aps:workspace/AMP-KEDA";
+    let step = |id: &str| p.steps.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(step(create).group, Group::Source);
+    assert_eq!(step(create).summary, "create AMP workspace AMP-KEDA");
+    // The grant and the ScaledObject name the workspace by a placeholder until it exists.
+    let policy = step("iam:role/keda-identity/policy/kedactl-amp-query");
+    assert!(policy.after.contains(&create.to_string()), "{policy:#?}");
+    let scaler = p
+        .steps
+        .iter()
+        .find(|s| s.id == "app:ScaledObject/security/k8s-sqs-read-msg-keda")
+        .unwrap();
+    assert!(
+        scaler.after.contains(&create.to_string()),
+        "{:?}",
+        scaler.after
+    );
+    let Action::Apply { manifest, .. } = &scaler.action else {
+        panic!()
+    };
+    assert_eq!(
+        manifest["spec"]["triggers"][0]["metadata"]["serverAddress"],
+        "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/<id of AMP workspace AMP-KEDA>"
+    );
+    // Steps that do not name it do not wait for it.
+    assert!(step("iam:role/keda-operator").after.is_empty());
+}
+
+#[test]
+fn a_converged_prometheus_stack_plans_nothing_and_names_the_live_workspace() {
+    let spec = amp_spec(by_alias());
+    let mut o = Observed::default();
+    let d0 = render::desired(&spec).unwrap();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d0.shared_tags()),
+    );
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut live = converged(&d);
+    live.resources = o.resources.clone();
+    let p = plan(&d, &live, &Options::default()).unwrap();
+    assert!(p.is_empty(), "{:?}", ids(&p));
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(!text.contains("<id of"), "every placeholder is resolved");
+    assert!(text.contains("arn:aws:aps:us-east-1:123456789012:workspace/ws-1234"));
+}
+
+#[test]
+fn a_workspace_of_another_stack_is_a_conflict_and_one_named_by_id_must_exist() {
+    let spec = amp_spec(by_alias());
+    let d = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(ownership("other")),
+    );
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts[0].resource, "AMP workspace AMP-KEDA");
+    assert!(err.to_string().contains("--adopt"), "{err}");
+    let adopted = plan(
+        &d,
+        &o,
+        &Options {
+            adopt: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        adopted
+            .steps
+            .iter()
+            .find(|s| s.id == "aps:workspace/AMP-KEDA/tags")
+            .unwrap()
+            .action,
+        Action::TagResource { .. }
+    ));
+
+    // An existing workspace by id: never created, never tagged; its absence stops `up`.
+    let by_id = amp_spec(crate::triggers::prometheus::Workspace {
+        alias: None,
+        id: Some("ws-1234".into()),
+    });
+    let d = render::desired(&by_id).unwrap();
+    let err = plan(&d, &Observed::default(), &Options::default()).unwrap_err();
+    assert!(
+        err.conflicts[0]
+            .reason
+            .starts_with("not found in us-east-1"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("--adopt"),
+        "adopting cannot create it: {err}"
+    );
+    let mut o = Observed::default();
+    o.resources
+        .insert("aps:workspace/ws-1234".into(), live_workspace(Tags::new()));
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert!(
+        !ids(&p).iter().any(|id| id.starts_with("aps:")),
+        "{:?}",
+        ids(&p)
+    );
+    let policy = p
+        .steps
+        .iter()
+        .find(|s| s.id == "iam:role/keda-identity/policy/kedactl-amp-query")
+        .unwrap();
+    assert_eq!(policy.after, ["iam:role/keda-identity"]);
+}
+
+#[test]
+fn down_deletes_this_stacks_workspace_and_only_untags_a_shared_one() {
+    let spec = amp_spec(by_alias());
+    let d = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d.shared_tags()),
+    );
+    let (p, _) = teardown(&d, &o, &teardown::Options::default()).unwrap();
+    let step = p
+        .steps
+        .iter()
+        .find(|s| s.id == "aps:workspace/AMP-KEDA")
+        .unwrap();
+    assert_eq!(step.summary, "delete AMP workspace AMP-KEDA (ws-1234)");
+    assert_eq!(step.change, Change::Delete);
+
+    let mut shared = d.shared_tags();
+    shared.insert(model::cluster_tag("other"), "arn".into());
+    o.resources
+        .insert("aps:workspace/AMP-KEDA".into(), live_workspace(shared));
+    let (p, notes) = teardown(&d, &o, &teardown::Options::default()).unwrap();
+    let step = p.steps.iter().find(|s| s.id.starts_with("aps:")).unwrap();
+    assert!(
+        matches!(&step.action, Action::UntagResource { keys, .. } if keys == &[model::cluster_tag("demo")])
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("AMP workspace AMP-KEDA")),
+        "{notes:?}"
+    );
+
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(ownership("other")),
+    );
+    let (p, notes) = teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(!ids(&p).iter().any(|id| id.starts_with("aps:")));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "left alone: AMP workspace AMP-KEDA (not created by this stack)"),
+        "{notes:?}"
+    );
+}
