@@ -2128,3 +2128,145 @@ async fn two_clusters_share_a_stack_and_down_of_one_leaves_the_other_working() {
     let again = s.json_in("b", "down", &[]);
     assert_eq!(again["calls"]["mutating"], 0, "{again:#}");
 }
+
+/// Seed 003 end to end: the AMP workspace is created in the same run as the grant and the
+/// ScaledObject that name it, both get its real id, a second plan is empty, and down removes it.
+#[tokio::test]
+async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
+    use kedactl::cluster::{Access, Kube};
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan::{self, teardown};
+    use kedactl::triggers::{Kind, prometheus};
+    let Some(s) = Stack::new("amp") else {
+        return;
+    };
+    let api = apiserver::ApiServer::default();
+    let dir = s.sandbox.path("bin");
+    std::fs::create_dir(&dir).unwrap();
+    let (helm, log) = apiserver::fake_helm(&dir, 0);
+    api.state().helm_log = Some(log);
+    let (eks, _rules, _) = eks::stateful(&api);
+    let aws = s.sdk().await.with_eks(eks);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        stack: s.prefix.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.roles.operator = s.operator();
+    spec.roles.identity = s.identity();
+    let alias = format!("{}-ws", s.prefix);
+    let app = &mut spec.apps[0];
+    app.repository = s.repository();
+    app.trigger = Kind::Prometheus;
+    app.prometheus = Some(prometheus::Config {
+        workspace: prometheus::Workspace {
+            alias: Some(alias.clone()),
+            id: None,
+        },
+        query: "sum(rate(ho11y_total[1m]))".into(),
+        threshold: 0.25,
+        activation_threshold: 0.0,
+        ignore_null_values: true,
+    });
+    let opts = exec::Options {
+        poll: std::time::Duration::from_millis(1),
+        kube_poll: std::time::Duration::from_millis(1),
+        helm,
+        ..exec::Options::new("demo", &s.prefix)
+    };
+    let all = Only::default();
+    // As `up` does: observe with the offline render, then render with what was observed.
+    let observe = async || {
+        let d = kedactl::render::desired(&spec).unwrap();
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
+            .await
+            .unwrap();
+        let d = kedactl::render::desired_with(&spec, &o).unwrap();
+        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
+            .await
+            .unwrap();
+        (d, o)
+    };
+
+    let (d, o) = observe().await;
+    assert!(o.resources.is_empty());
+    let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+
+    let live = aws
+        .amp
+        .list_workspaces()
+        .alias(&alias)
+        .send()
+        .await
+        .unwrap();
+    let ws = &live.workspaces()[0];
+    assert_eq!(ws.status().unwrap().status_code().as_str(), "ACTIVE");
+    assert_eq!(
+        ws.tags().unwrap().get("kedactl.io/stack"),
+        Some(&s.prefix),
+        "tagged with the stack"
+    );
+    let id = ws.workspace_id();
+    let policy = aws
+        .iam
+        .get_role_policy()
+        .role_name(s.identity())
+        .policy_name("kedactl-amp-query")
+        .send()
+        .await
+        .unwrap();
+    let policy = decode_policy(policy.policy_document());
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        serde_json::json!([format!("arn:aws:aps:us-east-1:123456789012:workspace/{id}")])
+    );
+    assert_eq!(policy["Statement"][0]["Action"], "aps:QueryMetrics");
+    let scaler = api
+        .state()
+        .objects
+        .iter()
+        .find(|(k, _)| k.0 == "scaledobjects")
+        .map(|(_, v)| v.clone())
+        .expect("the ScaledObject");
+    let trigger = &scaler["spec"]["triggers"][0];
+    assert_eq!(trigger["type"], "prometheus");
+    assert_eq!(
+        trigger["metadata"]["serverAddress"],
+        format!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{id}")
+    );
+    assert_eq!(trigger["metadata"]["awsRegion"], "us-east-1");
+
+    let (d, o) = observe().await;
+    let again = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    assert!(
+        again.is_empty(),
+        "{:#?}",
+        again.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+
+    let (d, mut o) = observe().await;
+    kedactl::observe::namespace_side(&kube, &d, &mut o)
+        .await
+        .unwrap();
+    let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let (_, o) = observe().await;
+    assert!(o.resources.is_empty() && o.roles.is_empty(), "{o:#?}");
+    let gone = aws.amp.list_workspaces().alias(&alias).send().await.unwrap();
+    assert!(
+        gone.workspaces()
+            .iter()
+            .all(|w| w.status().unwrap().status_code().as_str() == "DELETING"),
+        "{gone:?}"
+    );
+}
