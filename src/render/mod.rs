@@ -3,6 +3,7 @@
 //! diffs it against what exists.
 
 pub mod aws;
+mod keda_options;
 pub mod policy;
 mod templates;
 
@@ -526,6 +527,9 @@ fn manifests(
             "scaler_name": app.scaler_name(),
             "trigger_name": app.trigger_name(),
             "trigger_auth_name": app.trigger_auth_name(),
+            "keda_annotations": keda_options::annotations(s),
+            "keda_spec": keda_options::spec_fields(s),
+            "job_spec": keda_options::job_fields(s),
             // KEDA trigger metadata is a map of strings; written out in full, not left to defaults.
             "trigger_metadata": {
                 "queueURL": queue_url,

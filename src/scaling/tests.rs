@@ -275,6 +275,9 @@ fn params() -> impl Strategy<Value = Params> {
             behavior: None,
             fallback: None,
             k8s_minor: 30 + ql as u32 % 7,
+            idle: None,
+            initial_cooldown: 0,
+            paused: None,
         },
     )
 }
@@ -533,6 +536,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
             price_per_pod_hour: None,
             settle_limit: 120,
             phase,
+            job_duration: 1,
         };
         simulate(&p, &w)
             .timeline
@@ -550,6 +554,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
         price_per_pod_hour: None,
         settle_limit: 120,
         phase: 10,
+        job_duration: 1,
     };
     let run = simulate(&p, &w);
     let keda: Vec<(u64, u64)> = run
