@@ -422,6 +422,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'W
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l job-duration -d 'ScaledJob apps: seconds a Job works on each message it received, like the seed\'s PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
@@ -546,7 +547,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, or a ScaledJob\'s running Jobs, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster\'s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'

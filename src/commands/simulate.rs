@@ -19,7 +19,7 @@ Examples:
   kedactl simulate --trace arrivals.csv --pod-rate 0.5 --startup 45s --price 0.04
   kedactl simulate --shape sine --rate 5 --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
   kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary
-  kedactl simulate --app video-processor --shape burst --rate 0.2 --duration 1m --job-duration 30s   # a ScaledJob")]
+  kedactl simulate --app video-processor --job-duration 30s --shape burst   # a ScaledJob app")]
 pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)
     #[arg(long, value_enum, default_value = "spikes")]

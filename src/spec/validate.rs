@@ -545,7 +545,11 @@ fn keda_options(c: &mut Collector, f: &dyn Fn(&str) -> String, s: &super::Scalin
         {
             c.push(
                 f("scaling.idleReplicaCount"),
-                format!("idleReplicaCount ({idle}) must be less than minReplicas ({min}; KEDA counts minReplicas 0 as 1)"),
+                if s.min_replicas == 0 {
+                    format!("idleReplicaCount ({idle}) must be less than minReplicas, which KEDA counts as 1 when it is 0")
+                } else {
+                    format!("idleReplicaCount ({idle}) must be less than minReplicas ({min})")
+                },
                 "lower scaling.idleReplicaCount (0 is the value that works reliably) or raise scaling.minReplicas",
             );
         }
