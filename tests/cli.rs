@@ -502,7 +502,7 @@ fn simulate_runs_a_scaled_job_as_jobs() {
         "no HPA"
     );
     assert_eq!(timeline[0]["jobs_created"], 12);
-    let out = s.kedactl(&args).output().unwrap();
+    let out = s.kedactl(args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Jobs work 30 s per message"), "{text}");
@@ -518,7 +518,7 @@ fn simulate_runs_a_scaled_job_as_jobs() {
     );
     // scale without --dry-run still has no Deployment to set.
     let out = s
-        .kedactl(&["scale", "-f", "job.yaml", "--once"])
+        .kedactl(["scale", "-f", "job.yaml", "--once"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -204,7 +204,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             tokio::select! {
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start + Duration::from_secs(t))) => {}
                 _ = tokio::signal::ctrl_c() => {
-                    ctx.note("stopped; nothing was changed (dry run)".to_string());
+                    ctx.note("stopped; nothing was changed (dry run)");
                     return Err(SilentExit(INTERRUPTED).into());
                 }
             }

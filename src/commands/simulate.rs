@@ -435,6 +435,24 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     for note in unmodelled(&app.scaling) {
         ctx.note(format!("note: {note}"));
     }
+    let tolerance = app
+        .scaling
+        .advanced
+        .as_ref()
+        .and_then(|a| a.horizontal_pod_autoscaler_config.as_ref())
+        .and_then(|h| h.behavior.as_ref())
+        .is_some_and(|b| {
+            [&b.scale_up, &b.scale_down]
+                .iter()
+                .any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
+        });
+    if tolerance && c.k8s_minor < crate::scaling::CONFIGURABLE_TOLERANCE_MINOR {
+        ctx.note(format!(
+            "note: Kubernetes 1.{} ignores behavior tolerance (HPAConfigurableTolerance is on from 1.{}): the HPA uses 0.1",
+            c.k8s_minor,
+            crate::scaling::CONFIGURABLE_TOLERANCE_MINOR
+        ));
+    }
     let main = run_app(&app.scaling, c.k8s_minor, &workload);
     let other = match &args.compare {
         Some(path) => {
