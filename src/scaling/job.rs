@@ -561,8 +561,8 @@ mod tests {
         assert_eq!(to_create(Strategy::Eager, 100, 5, 2, 10, two), 8);
         // Accurate: 8 + 0 − 0 > 8 is false, so maxScale − pending = 8.
         assert_eq!(to_create(Strategy::Accurate, 100, 5, 2, 10, two), 8);
-        // createJobs starts min(scaleTo, effective): scaleTo is ceil(queueLength) = 3 messages
-        // when the target is below 1 message per job… with target 1 both are 3 here.
+        // createJobs starts min(scaleTo, effective), scaleTo being ceil(queueLength) = 3
+        // messages and effective maxScale − 0 = min(ceil(3/1), 10) = 3.
         assert_eq!(to_create(Strategy::Default, 3, 1, 0, 10, IDLE), 3);
         // minReplicaCount above maxReplicaCount: MinReplicaCount() is max (4), so 4 are topped up.
         assert_eq!(to_create(Strategy::Default, 0, 5, 9, 4, IDLE), 4);
