@@ -409,6 +409,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Run the same arrivals with another kedactl.yaml and show both')
             [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'Time from an HPA sync to KEDA''s poll, below the app''s pollingInterval: 0s (both in the same second, the best case), 10s')
             [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)')
+            [CompletionResult]::new('--job-duration', '--job-duration', [CompletionResultType]::ParameterName, 'ScaledJob apps: seconds a Job works on each message it received, like the seed''s PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -531,7 +532,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;scale' {
-            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)')
+            [CompletionResult]::new('--current', '--current', [CompletionResultType]::ParameterName, 'Replicas the Deployment has now, or a ScaledJob''s running Jobs, 0 to 2147483647 (--dry-run; otherwise read from the cluster)')
             [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster''s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')

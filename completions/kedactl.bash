@@ -130,7 +130,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -324,7 +324,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -530,7 +530,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -724,7 +724,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1128,7 +1128,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1346,7 +1346,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1540,7 +1540,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1738,7 +1738,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1940,7 +1940,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2134,7 +2134,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2305,7 +2305,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__simulate)
-            opts="-f -o -y -v -q -h -V --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --phase --k8s-version --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
+            opts="-f -o -y -v -q -h -V --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --phase --k8s-version --job-duration --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2359,6 +2359,10 @@ _kedactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --job-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2376,7 +2380,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2570,7 +2574,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2764,7 +2768,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2966,7 +2970,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

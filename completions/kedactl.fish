@@ -30,6 +30,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -103,6 +104,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -164,6 +166,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -226,6 +229,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -289,6 +293,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -353,6 +358,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -422,12 +428,14 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'W
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l job-duration -d 'ScaledJob apps: seconds a Job works on each message it received, like the seed\'s PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -493,6 +501,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -546,7 +555,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, or a ScaledJob\'s running Jobs, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster\'s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
@@ -554,6 +563,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -618,6 +628,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -678,6 +689,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -737,6 +749,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -798,6 +811,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -857,6 +871,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"

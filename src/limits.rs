@@ -193,6 +193,9 @@ pub const POD_RATE: Decimal = Decimal {
 };
 /// `simulate --startup`: a pod that takes over an hour to start is a broken pod.
 pub const MAX_STARTUP_SECONDS: u64 = 3_600;
+/// `simulate --job-duration`, a ScaledJob's seconds per message: one day (the seed's encoder
+/// takes 1 to 3 hours; longer work belongs in smaller messages).
+pub const MAX_JOB_SECONDS: u64 = 86_400;
 /// `simulate --price`, dollars per pod-hour: above the largest EC2 instance's on-demand price.
 pub const PRICE: Decimal = Decimal {
     flag: "--price",

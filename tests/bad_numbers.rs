@@ -179,6 +179,24 @@ fn simulate_cases() -> Vec<Case> {
     };
     vec![
         sim(
+            "job duration 0s",
+            &["--job-duration", "0s"],
+            3,
+            &["--job-duration", "shorter than 1s", "from 1s to 1d"],
+        ),
+        sim(
+            "job duration above a day",
+            &["--job-duration", "1d1s"],
+            3,
+            &["--job-duration", "longer than the limit of 1d"],
+        ),
+        sim(
+            "job duration not a duration",
+            &["--job-duration", "-5"],
+            2,
+            &["--job-duration", "not a duration"],
+        ),
+        sim(
             "k8s version 1.22",
             &["--k8s-version", "1.22"],
             3,
@@ -543,6 +561,7 @@ fn help_states_the_limits() {
         ("simulate", "trace", l::bytes(l::MAX_TRACE_BYTES)),
         ("simulate", "pod-rate", l::number(l::POD_RATE.max)),
         ("simulate", "startup", l::duration(l::MAX_STARTUP_SECONDS)),
+        ("simulate", "job-duration", l::duration(l::MAX_JOB_SECONDS)),
         ("simulate", "price", l::number(l::PRICE.max)),
         ("scale", "current", l::MAX_INT32.to_string()),
         ("simulate", "k8s-version", format!("1.{}", l::K8S_MINOR_MAX)),

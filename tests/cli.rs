@@ -464,31 +464,65 @@ fn simulate_rejects_bad_inputs_clearly() {
 /// Issue 16, defect 2 (not modelled yet): a ScaledJob app is refused by `simulate` and
 /// `scale --dry-run` rather than silently simulated as a ScaledObject.
 #[test]
-fn simulate_and_scale_refuse_a_scaled_job_app() {
+fn simulate_runs_a_scaled_job_as_jobs() {
+    // Seed 002: one message per Job, pollingInterval 10, maxReplicaCount 100, 30 s a message.
     let s = Sandbox::new();
-    s.write("job.yaml", "apps:\n  - scaling:\n      kind: ScaledJob\n");
-    for args in [
-        vec!["simulate", "-f", "job.yaml", "--duration", "60"],
-        vec!["simulate", "--compare", "job.yaml", "--duration", "60"],
-        vec![
-            "scale",
-            "-f",
-            "job.yaml",
-            "--dry-run",
-            "--once",
-            "--current",
-            "1",
-        ],
-    ] {
-        let out = s.kedactl(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("is a ScaledJob") && stderr(&out).contains("--app"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
-        assert!(out.stdout.is_empty(), "{args:?}");
-    }
+    s.write(
+        "job.yaml",
+        "apps:\n  - scaling:\n      kind: ScaledJob\n      queueLength: 1\n      maxReplicas: 100\n      pollingInterval: 10\n      successfulJobsHistoryLimit: 100\n",
+    );
+    let args = [
+        "simulate",
+        "-f",
+        "job.yaml",
+        "--shape",
+        "burst",
+        "--rate",
+        "0.2",
+        "--duration",
+        "60",
+        "--job-duration",
+        "30s",
+        "--startup",
+        "5s",
+    ];
+    // By hand (RequestJobScale): 12 messages at t = 0, 12 Jobs at the first poll, each receives
+    // its message at t = 5 and deletes it 30 s of work later, at t = 34.
+    let doc = json(&s, &args);
+    assert_eq!(doc["input"]["jobDurationSeconds"], 30);
+    let sum = &doc["summary"];
+    assert_eq!(sum["jobs_created"], 12);
+    assert_eq!(sum["jobs_failed"], 0);
+    assert_eq!(sum["processed"], 12);
+    assert_eq!(sum["wait_max"], 34);
+    assert_eq!(sum["max_replicas"], 12);
+    let timeline = doc["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().all(|k| k.get("hpa_read").is_none()),
+        "no HPA"
+    );
+    assert_eq!(timeline[0]["jobs_created"], 12);
+    let out = s.kedactl(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Jobs work 30 s per message"), "{text}");
+    assert!(
+        text.contains("jobs started / failed") && text.contains("12 / 0"),
+        "{text}"
+    );
+    // An option the run does not depend on is said, not silently ignored.
+    assert!(
+        stderr(&out).contains("successfulJobsHistoryLimit and failedJobsHistoryLimit only decide"),
+        "{}",
+        stderr(&out)
+    );
+    // scale without --dry-run still has no Deployment to set.
+    let out = s
+        .kedactl(["scale", "-f", "job.yaml", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no Deployment"), "{}", stderr(&out));
 }
 
 #[test]

@@ -134,8 +134,31 @@ fn variants() -> Vec<(&'static str, Spec)> {
     // The seed's single grant for KEDA and the app (both layouts must pass the guard).
     let mut unscoped = base();
     unscoped.roles.scope_consumers = false;
+    // Every optional ScaledObject field (issue 14 §4, issue 16 item 9).
+    let mut so_options = base();
+    so_options.apps[0].scaling = serde_yaml::from_str(
+        "minReplicas: 2\nidleReplicaCount: 0\ninitialCooldownPeriod: 60\npaused: true\npausedReplicas: 1\n\
+         fallback: {failureThreshold: 3, replicas: 2, behavior: currentReplicasIfHigher}\n\
+         advanced:\n  restoreToOriginalReplicaCount: true\n  horizontalPodAutoscalerConfig:\n    behavior:\n\
+         \x20     scaleUp: {stabilizationWindowSeconds: 30, selectPolicy: Min, tolerance: 0.05,\n\
+         \x20       policies: [{type: Pods, value: 2, periodSeconds: 60}, {type: Percent, value: 50, periodSeconds: 30}]}\n\
+         \x20     scaleDown: {selectPolicy: Disabled, tolerance: 0.2}\n",
+    )
+    .unwrap();
+    // Seed 002's ScaledJob with every ScaledJob option (issue 16 item 8).
+    let mut job_options = base();
+    job_options.apps[0].scaling = serde_yaml::from_str(
+        "kind: ScaledJob\nqueueLength: 1\nmaxReplicas: 100\npollingInterval: 10\npaused: true\n\
+         successfulJobsHistoryLimit: 100\nfailedJobsHistoryLimit: 100\nactiveDeadlineSeconds: 600\nbackoffLimit: 2\n\
+         scalingStrategy: {strategy: custom, customScalingQueueLengthDeduction: 1,\n\
+         \x20 customScalingRunningJobPercentage: 0.5, pendingPodConditions: [Ready, PodScheduled],\n\
+         \x20 multipleScalersCalculation: sum}\n",
+    )
+    .unwrap();
     vec![
         ("seed", base()),
+        ("scaledobject options", so_options),
+        ("scaledjob options", job_options),
         ("unscoped consumers", unscoped),
         ("kms key", kms),
         ("scaledjob", job),
@@ -164,10 +187,54 @@ fn every_rendered_keda_object_is_accepted_by_the_crds() {
                 obj["metadata"]["name"]
             );
             checked += 1;
+            // The options are rendered where KEDA reads them, not dropped on the way.
+            let spec = &obj["spec"];
+            match (name, obj["kind"].as_str()) {
+                ("scaledobject options", Some("ScaledObject")) => {
+                    let a = &obj["metadata"]["annotations"];
+                    assert_eq!(a["autoscaling.keda.sh/paused"], "true");
+                    assert_eq!(a["autoscaling.keda.sh/paused-replicas"], "1");
+                    assert_eq!(spec["idleReplicaCount"], 0);
+                    assert_eq!(spec["initialCooldownPeriod"], 60);
+                    assert_eq!(spec["fallback"]["behavior"], "currentReplicasIfHigher");
+                    assert_eq!(spec["advanced"]["restoreToOriginalReplicaCount"], true);
+                    let b = &spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"];
+                    assert_eq!(b["scaleUp"]["tolerance"], "0.05");
+                    assert_eq!(b["scaleUp"]["policies"][1]["type"], "Percent");
+                    assert_eq!(b["scaleDown"]["selectPolicy"], "Disabled");
+                    assert!(b["scaleDown"].get("policies").is_none());
+                }
+                ("scaledjob options", Some("ScaledJob")) => {
+                    assert_eq!(
+                        obj["metadata"]["annotations"]["autoscaling.keda.sh/paused"],
+                        "true"
+                    );
+                    assert_eq!(spec["jobTargetRef"]["activeDeadlineSeconds"], 600);
+                    assert_eq!(spec["jobTargetRef"]["backoffLimit"], 2);
+                    assert_eq!(spec["successfulJobsHistoryLimit"], 100);
+                    let st = &spec["scalingStrategy"];
+                    assert_eq!(st["strategy"], "custom");
+                    assert_eq!(st["customScalingRunningJobPercentage"], "0.5");
+                    assert_eq!(st["multipleScalersCalculation"], "sum");
+                }
+                (_, Some("ScaledObject" | "ScaledJob")) => {
+                    // Today's configs render none of the optional fields.
+                    assert!(obj["metadata"].get("annotations").is_none(), "{name}");
+                    for k in [
+                        "fallback",
+                        "advanced",
+                        "scalingStrategy",
+                        "idleReplicaCount",
+                    ] {
+                        assert!(spec.get(k).is_none(), "{name}: {k}");
+                    }
+                }
+                _ => {}
+            }
         }
     }
     assert_eq!(
-        checked, 16,
+        checked, 20,
         "TriggerAuthentication + scaler for each app of each variant"
     );
 }

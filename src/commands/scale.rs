@@ -16,6 +16,7 @@ Examples:
   kedactl scale --cluster demo --once -o json           # one decision, applied, as JSON
   kedactl scale --dry-run --once --current 2 -o json    # no cluster needed: metric, target, next, reason
   kedactl scale --dry-run                               # follow the queue, print decisions only
+  kedactl scale --dry-run --once --app video-processor  # a ScaledJob: the Jobs KEDA would start
 kedactl refuses to scale a Deployment that a ScaledObject or an HPA already scales (two
 controllers would fight); --force takes over anyway.")]
 pub struct Args {
@@ -25,8 +26,8 @@ pub struct Args {
     /// Make one decision (and apply it unless --dry-run) and exit
     #[arg(long)]
     pub once: bool,
-    /// Replicas the Deployment has now, 0 to 2147483647 (--dry-run; otherwise read from the
-    /// cluster)
+    /// Replicas the Deployment has now, or a ScaledJob's running Jobs, 0 to 2147483647
+    /// (--dry-run; otherwise read from the cluster)
     #[arg(long, value_name = "N", requires = "dry_run", value_parser = crate::limits::parse_whole, allow_negative_numbers = true)]
     pub current: Option<i128>,
     /// Scale even though a ScaledObject or HPA already scales the Deployment
@@ -163,16 +164,6 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     if let Some(minor) = k8s_minor {
         p.k8s_minor = minor;
     }
-    if args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
-        return Err(UsageError {
-            message: format!(
-                "app {} is a ScaledJob (one Job per batch of messages): kedactl decides as KEDA's ScaledObject and the HPA do, which is not how a ScaledJob scales",
-                app.deployment
-            ),
-            fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
-        }
-        .into());
-    }
     if !args.dry_run && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         return Err(UsageError {
             message: format!(
@@ -184,6 +175,41 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         .into());
     }
     let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
+    if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+        // --dry-run only (refused above otherwise): the Jobs KEDA would start per poll, with
+        // --current Jobs running (none pending): offline, kedactl cannot see the Jobs.
+        let jp = crate::scaling::job::JobParams::from_spec(&app.scaling);
+        let running = u64::from(current.map_or(0, |n| n as u32));
+        let jobs = crate::scaling::job::Jobs {
+            running,
+            pending: 0,
+        };
+        let mut t = 0u64;
+        let start = Instant::now();
+        loop {
+            let m = jp.metric(
+                super::app_queue::depth(&aws, &url, jp.scale_on_in_flight, jp.scale_on_delayed)
+                    .await?,
+            );
+            let d = jp.decide(m, jobs);
+            if args.once {
+                return if ctx.json() {
+                    output::json(&d)
+                } else {
+                    print(ctx, 0, "", &d)
+                };
+            }
+            print(ctx, t, "keda", &d)?;
+            t += jp.polling_interval;
+            tokio::select! {
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start + Duration::from_secs(t))) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    ctx.note("stopped; nothing was changed (dry run)");
+                    return Err(SilentExit(INTERRUPTED).into());
+                }
+            }
+        }
+    }
     let kube = if args.dry_run {
         None
     } else {

@@ -3,6 +3,7 @@ use crate::ctx::Ctx;
 use crate::limits::{self, ReadError};
 use crate::output::{self, API_VERSION, chart};
 use crate::scaling::Params;
+use crate::scaling::job::{JobParams, simulate_jobs};
 use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simulate};
 use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
@@ -17,7 +18,8 @@ Examples:
   kedactl simulate --shape spikes --rate 3 --duration 2h --chart sim.svg
   kedactl simulate --trace arrivals.csv --pod-rate 0.5 --startup 45s --price 0.04
   kedactl simulate --shape sine --rate 5 --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
-  kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary")]
+  kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary
+  kedactl simulate --app video-processor --job-duration 30s --shape burst   # a ScaledJob app")]
 pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)
     #[arg(long, value_enum, default_value = "spikes")]
@@ -58,6 +60,10 @@ pub struct Args {
     /// supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)
     #[arg(long, value_name = "1.N", value_parser = limits::parse_k8s_version, allow_negative_numbers = true)]
     pub k8s_version: Option<(i128, i128)>,
+    /// ScaledJob apps: seconds a Job works on each message it received, like the seed's
+    /// PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
+    pub job_duration: u64,
 }
 
 /// `90`, `90s`, `30m`, `1h30m`, `1d` as seconds; a value too long to count is refused here,
@@ -263,6 +269,7 @@ struct Checked {
     price: Option<f64>,
     k8s_minor: u32,
     phase: u64,
+    job_duration: u64,
 }
 
 fn check(args: &Args) -> Result<Checked, anyhow::Error> {
@@ -286,6 +293,15 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
         p,
         limits::seconds_within("--phase", args.phase, 0, limits::MAX_STARTUP_SECONDS),
     );
+    let job_duration = limits::collect(
+        p,
+        limits::seconds_within(
+            "--job-duration",
+            args.job_duration,
+            1,
+            limits::MAX_JOB_SECONDS,
+        ),
+    );
     let k8s_minor = match args.k8s_version {
         Some(v) => limits::collect(p, limits::k8s_version_within("--k8s-version", v)),
         None => Some(crate::scaling::NEWEST_EKS_MINOR),
@@ -306,7 +322,15 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
         ));
     }
     match (
-        rate, duration, seed, pod_rate, startup, price, k8s_minor, phase,
+        rate,
+        duration,
+        seed,
+        pod_rate,
+        startup,
+        price,
+        k8s_minor,
+        phase,
+        job_duration,
     ) {
         (
             Some(rate),
@@ -317,6 +341,7 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             price,
             Some(k8s_minor),
             Some(phase),
+            Some(job_duration),
         ) if found.is_empty() => Ok(Checked {
             rate,
             duration,
@@ -326,24 +351,48 @@ fn check(args: &Args) -> Result<Checked, anyhow::Error> {
             price: price.flatten(),
             k8s_minor,
             phase,
+            job_duration,
         }),
         _ => Err(problems(found)),
     }
 }
 
-/// ScaledJobs scale by jobs, which the simulator does not model yet (issue 16): refuse rather
-/// than draw a ScaledObject's timeline for them.
-fn refuse_scaled_job(app: &spec::App) -> Result<(), crate::error::UsageError> {
-    if app.scaling.kind != spec::ScalingKind::ScaledJob {
-        return Ok(());
+/// The app's options that a run does not depend on, with why: said, never silently ignored.
+pub fn unmodelled(s: &spec::Scaling) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.advanced
+        .as_ref()
+        .is_some_and(|a| a.restore_to_original_replica_count)
+    {
+        out.push("advanced.restoreToOriginalReplicaCount acts when the ScaledObject is deleted, not during a run".into());
     }
-    Err(crate::error::UsageError {
-        message: format!(
-            "app {} is a ScaledJob (one Job per batch of messages): kedactl models ScaledObjects only, and would get its timeline wrong",
-            app.deployment
+    if s.successful_jobs_history_limit.is_some() || s.failed_jobs_history_limit.is_some() {
+        out.push("successfulJobsHistoryLimit and failedJobsHistoryLimit only decide which finished Jobs KEDA deletes".into());
+    }
+    if s.backoff_limit.is_some() {
+        out.push("backoffLimit: Job pods never fail in the model (only activeDeadlineSeconds fails a Job)".into());
+    }
+    if s.scaling_strategy
+        .as_ref()
+        .is_some_and(|st| st.multiple_scalers_calculation.is_some())
+    {
+        out.push("scalingStrategy.multipleScalersCalculation: with one trigger, max, min, avg and sum agree".into());
+    }
+    out
+}
+
+/// One app's run: a ScaledObject through KEDA and the HPA, a ScaledJob through its Jobs.
+fn run_app(s: &spec::Scaling, k8s_minor: u32, w: &Workload) -> Run {
+    match s.kind {
+        spec::ScalingKind::ScaledObject => simulate(
+            &Params {
+                k8s_minor,
+                ..Params::from_spec(s)
+            },
+            w,
         ),
-        fix: "pick a ScaledObject app with --app, or see the ScaledJob's decisions in KEDA's own logs".into(),
-    })
+        spec::ScalingKind::ScaledJob => simulate_jobs(&JobParams::from_spec(s), w),
+    }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -351,7 +400,6 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
     let app_name = ctx.global.overrides.app.app.as_deref();
     let app = pick(&spec, app_name, &source)?;
-    refuse_scaled_job(app)?;
     let arrivals = match &args.trace {
         Some(path) => read_trace(path)?,
         None => shape(args.shape, c.rate, c.duration, c.seed),
@@ -382,12 +430,30 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         price_per_pod_hour: c.price,
         settle_limit: 7200,
         phase: c.phase,
+        job_duration: c.job_duration,
     };
-    let params = |s: &spec::Scaling| Params {
-        k8s_minor: c.k8s_minor,
-        ..Params::from_spec(s)
-    };
-    let main = simulate(&params(&app.scaling), &workload);
+    for note in unmodelled(&app.scaling) {
+        ctx.note(format!("note: {note}"));
+    }
+    let tolerance = app
+        .scaling
+        .advanced
+        .as_ref()
+        .and_then(|a| a.horizontal_pod_autoscaler_config.as_ref())
+        .and_then(|h| h.behavior.as_ref())
+        .is_some_and(|b| {
+            [&b.scale_up, &b.scale_down]
+                .iter()
+                .any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
+        });
+    if tolerance && c.k8s_minor < crate::scaling::CONFIGURABLE_TOLERANCE_MINOR {
+        ctx.note(format!(
+            "note: Kubernetes 1.{} ignores behavior tolerance (HPAConfigurableTolerance is on from 1.{}): the HPA uses 0.1",
+            c.k8s_minor,
+            crate::scaling::CONFIGURABLE_TOLERANCE_MINOR
+        ));
+    }
+    let main = run_app(&app.scaling, c.k8s_minor, &workload);
     let other = match &args.compare {
         Some(path) => {
             let (mut other, name) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
@@ -395,8 +461,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
             let app = pick(&other, app_name, &name)?;
-            refuse_scaled_job(app)?;
-            Some((name, simulate(&params(&app.scaling), &workload)))
+            Some((name, run_app(&app.scaling, c.k8s_minor, &workload)))
         }
         None => None,
     };
@@ -415,7 +480,14 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         return output::json(&Doc {
             api_version: API_VERSION,
             kind: "Simulation",
-            input: json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup }),
+            input: match app.scaling.kind {
+                spec::ScalingKind::ScaledObject => {
+                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
+                }
+                spec::ScalingKind::ScaledJob => {
+                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "jobDurationSeconds": args.job_duration, "startupSeconds": args.startup })
+                }
+            },
             timeline: &main.timeline,
             summary: &main.summary,
             compare: other.as_ref().map(|(name, run)| Compare {
@@ -464,13 +536,22 @@ fn describe_input(args: &Args) -> String {
 /// The summaries side by side.
 fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
     let s0 = &runs[0].1.summary;
+    let work = if s0.jobs_created.is_some() {
+        format!(
+            "Jobs work {} s per message and start in {} s",
+            args.job_duration, args.startup
+        )
+    } else {
+        format!(
+            "pods complete {} msg/s and start in {} s",
+            args.pod_rate, args.startup
+        )
+    };
     let mut out = format!(
-        "Simulated {} of arrivals ({}, {} messages); pods complete {} msg/s and start in {} s.\n\n",
+        "Simulated {} of arrivals ({}, {} messages); {work}.\n\n",
         chart::clock(seconds),
         describe_input(args),
         s0.messages,
-        args.pod_rate,
-        args.startup
     );
     let width = runs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
     let row = |label: &str, f: &dyn Fn(&Run) -> String| {
@@ -492,9 +573,24 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
             format!("${:.2}", r.summary.cost.unwrap_or(0.0))
         }));
     }
-    out.push_str(&row("max replicas", &|r| {
-        r.summary.max_replicas.to_string()
-    }));
+    let jobs = runs.iter().any(|(_, r)| r.summary.jobs_created.is_some());
+    out.push_str(&row(
+        if jobs {
+            "max replicas / jobs"
+        } else {
+            "max replicas"
+        },
+        &|r| r.summary.max_replicas.to_string(),
+    ));
+    if jobs {
+        out.push_str(&row("jobs started / failed", &|r| {
+            format!(
+                "{} / {}",
+                r.summary.jobs_created.unwrap_or(0),
+                r.summary.jobs_failed.unwrap_or(0)
+            )
+        }));
+    }
     out.push_str(&row("scale changes", &|r| {
         r.summary.scale_changes.to_string()
     }));

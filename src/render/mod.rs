@@ -3,6 +3,7 @@
 //! diffs it against what exists.
 
 pub mod aws;
+mod keda_options;
 pub mod policy;
 pub(crate) mod templates;
 
@@ -528,6 +529,9 @@ fn manifests(
             "trigger_type": trigger.keda_type(),
             "trigger_name": app.trigger_name(),
             "trigger_auth_name": app.trigger_auth_name(),
+            "keda_annotations": keda_options::annotations(&app.scaling),
+            "keda_spec": keda_options::spec_fields(&app.scaling),
+            "job_spec": keda_options::job_fields(&app.scaling),
             // KEDA trigger metadata is a map of strings.
             "trigger_metadata": trigger.metadata(app, target, observed),
         });

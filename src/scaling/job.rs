@@ -1,4 +1,9 @@
-//! How many Jobs a ScaledJob starts per poll (KEDA `scale_jobs.go`, `scaledjob/metrics.go`).
+//! How many Jobs a ScaledJob starts per poll (KEDA `scale_jobs.go`, `scaledjob/metrics.go`), and
+//! a ScaledJob's run simulated second by second.
+
+use super::QueueDepth;
+use super::simulate::{Fifo, Run, Tick, Workload};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Strategy {
@@ -14,13 +19,19 @@ pub enum Strategy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Jobs {
-    /// Unfinished jobs.
+    /// Unfinished jobs (`getRunningJobCount`).
     pub running: u64,
-    /// Unfinished jobs whose pod is not running yet.
+    /// Unfinished jobs whose pod is not running yet (`getPendingJobCount`).
     pub pending: u64,
 }
 
-/// New jobs to create this poll, given the queue metric.
+/// New jobs to create this poll, given the metric of an *active* scaler (0 when the scaler is
+/// inactive: `IsScaledJobActive` drops an inactive scaler's queue length). Upstream:
+/// `getScaledJobMetrics` → `maxScale = ceil(min(queueLength / target, MaxReplicaCount()))`,
+/// `scaleTo = ceil(queueLength)`; `getScalingDecision` tops up to minReplicaCount first, else asks
+/// the strategy (`GetEffectiveMaxScale`) with running − min and `MaxReplicaCount()`, which is
+/// `maxReplicaCount − minReplicaCount`; `createJobs` starts min(scaleTo, effectiveMaxScale) when
+/// that is above 0. `min` and `max` are the ScaledJob's minReplicaCount and maxReplicaCount.
 pub fn to_create(
     strategy: Strategy,
     metric: u64,
@@ -29,30 +40,376 @@ pub fn to_create(
     max: u64,
     jobs: Jobs,
 ) -> u64 {
+    // MinReplicaCount() and MaxReplicaCount() (scaledjob_types.go): min above max is max, and
+    // the max the strategies see is what is left above min.
+    let (min, max_left) = if min > max {
+        (max, max)
+    } else {
+        (min, max - min)
+    };
     if jobs.running < min {
         return min - jobs.running;
     }
-    let max_scale = metric.div_ceil(target.max(1)).min(max) as i64;
-    let running = jobs.running.saturating_sub(min) as i64;
+    let max_scale = metric.div_ceil(target.max(1)).min(max_left) as i64;
+    let running = (jobs.running - min) as i64;
     let pending = jobs.pending as i64;
-    let max = max as i64;
-    let n = match strategy {
-        Strategy::Default => max_scale - running,
+    let max_left = max_left as i64;
+    let (effective, scale_to) = match strategy {
+        Strategy::Default => (max_scale - running, metric as i64),
         Strategy::Custom {
             deduction,
             running_percentage,
-        } => (max_scale - deduction as i64 - (running as f64 * running_percentage).floor() as i64)
-            .min(max),
+        } => (
+            // int64(float64(runningJobCount) * runningPercentage) truncates.
+            (max_scale - deduction as i64 - (running as f64 * running_percentage) as i64)
+                .min(max_left),
+            metric as i64,
+        ),
         Strategy::Accurate => {
-            if max_scale + running - pending > max {
-                max - running
+            if max_scale + running - pending > max_left {
+                (max_left - running, metric as i64)
             } else {
-                max_scale - pending
+                (max_scale - pending, metric as i64)
             }
         }
-        Strategy::Eager => (max - running - pending).min(max_scale),
+        Strategy::Eager => ((max_left - running - pending).min(max_scale), max_left),
     };
-    n.max(0) as u64
+    if effective <= 0 {
+        return 0;
+    }
+    scale_to.min(effective).max(0) as u64
+}
+
+/// What shapes a ScaledJob's decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobParams {
+    pub queue_length: u64,
+    pub activation_queue_length: u64,
+    pub min: u64,
+    pub max: u64,
+    pub polling_interval: u64,
+    pub scale_on_in_flight: bool,
+    pub scale_on_delayed: bool,
+    pub strategy: Strategy,
+    /// `pendingPodConditions` name only PodScheduled: a Job stops being pending once its pod
+    /// is scheduled (at creation here), not once it runs.
+    pub pending_until_scheduled: bool,
+    /// The Job's `activeDeadlineSeconds`.
+    pub active_deadline: Option<u64>,
+    /// `autoscaling.keda.sh/paused`: no Jobs start.
+    pub paused: bool,
+}
+
+impl JobParams {
+    pub fn from_spec(s: &crate::spec::Scaling) -> Self {
+        use crate::spec::JobStrategy;
+        let st = s.scaling_strategy.clone().unwrap_or_default();
+        let strategy = match st.strategy {
+            JobStrategy::Default => Strategy::Default,
+            JobStrategy::Custom => Strategy::Custom {
+                deduction: u64::from(st.custom_scaling_queue_length_deduction.unwrap_or(0)),
+                running_percentage: st.custom_scaling_running_job_percentage.unwrap_or(0.0),
+            },
+            JobStrategy::Accurate => Strategy::Accurate,
+            JobStrategy::Eager => Strategy::Eager,
+        };
+        JobParams {
+            queue_length: u64::from(s.queue_length.max(1)),
+            activation_queue_length: u64::from(s.activation_queue_length),
+            min: u64::from(s.min_replicas),
+            max: u64::from(s.max_replicas),
+            polling_interval: u64::from(s.polling_interval.max(1)),
+            scale_on_in_flight: s.scale_on_in_flight,
+            scale_on_delayed: s.scale_on_delayed,
+            strategy,
+            pending_until_scheduled: !st.pending_pod_conditions.is_empty()
+                && st
+                    .pending_pod_conditions
+                    .iter()
+                    .all(|c| c == "PodScheduled"),
+            active_deadline: s.active_deadline_seconds.map(u64::from),
+            paused: s.paused,
+        }
+    }
+
+    /// The metric the SQS scaler reports.
+    pub fn metric(&self, q: super::QueueDepth) -> u64 {
+        q.visible
+            + if self.scale_on_in_flight {
+                q.in_flight
+            } else {
+                0
+            }
+            + if self.scale_on_delayed { q.delayed } else { 0 }
+    }
+
+    /// (active, the queue length the strategies see, Jobs to start) for one poll.
+    /// `IsScaledJobActive`: active when the scaler is (strictly above activationQueueLength) or
+    /// minReplicaCount > 0; an inactive scaler's queue length is not counted. `RequestJobScale`
+    /// creates Jobs only while active.
+    pub fn create(&self, metric: u64, jobs: Jobs) -> (bool, u64, u64) {
+        if self.paused {
+            return (false, 0, 0);
+        }
+        let scaler_active = metric > self.activation_queue_length;
+        let active = scaler_active || self.min > 0;
+        let queue = if scaler_active { metric } else { 0 };
+        let create = if active {
+            to_create(
+                self.strategy,
+                queue,
+                self.queue_length,
+                self.min,
+                self.max,
+                jobs,
+            )
+        } else {
+            0
+        };
+        (active, queue, create)
+    }
+
+    /// One poll of `RequestJobScale`: jobs to create, as a `Decision` (current: running jobs,
+    /// target: maxScale, next: running + created).
+    pub fn decide(&self, metric: u64, jobs: Jobs) -> super::Decision {
+        let running = u32::try_from(jobs.running).unwrap_or(u32::MAX);
+        if self.paused {
+            return super::Decision {
+                metric,
+                active: false,
+                current: running,
+                target: running,
+                next: running,
+                reason: "paused (autoscaling.keda.sh/paused): KEDA starts no Jobs".into(),
+            };
+        }
+        let (active, queue, create) = self.create(metric, jobs);
+        let max_left = if self.min > self.max {
+            self.max
+        } else {
+            self.max - self.min
+        };
+        let max_scale = queue.div_ceil(self.queue_length).min(max_left);
+        let reason = if !active {
+            format!(
+                "queue {metric} ≤ activation {}: inactive, no Jobs",
+                self.activation_queue_length
+            )
+        } else {
+            format!(
+                "{} {metric} messages: maxScale min(ceil({queue}/{}), {max_left}) = {max_scale}, {} running, {} pending: create {create}",
+                match self.strategy {
+                    Strategy::Default => "default:",
+                    Strategy::Custom { .. } => "custom:",
+                    Strategy::Accurate => "accurate:",
+                    Strategy::Eager => "eager:",
+                },
+                self.queue_length,
+                jobs.running,
+                jobs.pending
+            )
+        };
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        super::Decision {
+            metric,
+            active,
+            current: running,
+            target: clamp(max_scale),
+            next: clamp(jobs.running.saturating_add(create)),
+            reason,
+        }
+    }
+}
+
+/// Jobs started in the same second that took their messages together: they move in lockstep,
+/// so memory grows with polls and batch splits, never with the number of Jobs.
+#[derive(Debug, Clone)]
+struct Group {
+    created: u64,
+    n: u64,
+    /// Whether the Jobs received their messages (before that they wait for some).
+    taken: bool,
+    /// Messages each Job still holds.
+    left: u64,
+    /// Seconds of work on the current message.
+    progress: u64,
+    /// All the group's held messages (n × left), oldest first.
+    held: Fifo,
+}
+
+/// A ScaledJob, second by second: KEDA polls every pollingInterval (`--phase` after t = 0) and
+/// starts Jobs by its strategy; there is no HPA and no cooldown. A Job's pod is ready `startup`
+/// seconds after its creation (until then the Job is pending), then receives up to queueLength
+/// messages at once (in flight from then on; a Job that finds the queue empty waits for a
+/// message, as the seed's script does), works `job_duration` seconds on each and deletes it,
+/// and completes after its last one. `activeDeadlineSeconds` fails a Job that many seconds after
+/// its creation; its unfinished messages become visible again at once.
+pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut visible = Fifo::default();
+    let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
+    let (mut jobs_created, mut jobs_failed) = (0u64, 0u64);
+    let duration = w.job_duration.max(1);
+    let ql = p.queue_length.max(1);
+    let end = w.arrivals.len() as u64;
+    let mut drained_at: Option<u64> = None;
+    let mut t = 0u64;
+    loop {
+        let arrivals = w.arrivals.get(t as usize).copied().unwrap_or(0);
+        visible.push_back(t, u64::from(arrivals));
+
+        let in_flight: u64 = groups.iter().map(|g| g.held.len).sum();
+        let metric = p.metric(QueueDepth {
+            visible: visible.len,
+            in_flight,
+            delayed: 0,
+        });
+        let poll = t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval);
+        let mut created = None;
+        if poll {
+            let running: u64 = groups.iter().map(|g| g.n).sum();
+            // getPendingJobCount: no pod Running yet (or, with pendingPodConditions, not all of
+            // them true: here PodScheduled is true at creation, the others at readiness).
+            let pending: u64 = groups
+                .iter()
+                .filter(|g| {
+                    let until = if p.pending_until_scheduled {
+                        g.created
+                    } else {
+                        g.created + w.startup
+                    };
+                    t < until
+                })
+                .map(|g| g.n)
+                .sum();
+            let (_, _, n) = p.create(metric, Jobs { running, pending });
+            if n > 0 {
+                groups.push(Group {
+                    created: t,
+                    n,
+                    taken: false,
+                    left: 0,
+                    progress: 0,
+                    held: Fifo::default(),
+                });
+                jobs_created += n;
+                changes += 1;
+            }
+            created = Some(n);
+        }
+        // activeDeadlineSeconds: the Job fails, its pod stops, its messages go back.
+        if let Some(deadline) = p.active_deadline {
+            for g in groups.iter_mut().filter(|g| t >= g.created + deadline) {
+                jobs_failed += g.n;
+                let mut back = Vec::new();
+                g.held.take(g.held.len, |at, k| back.push((at, k)));
+                for (at, k) in back.into_iter().rev() {
+                    visible.push_front(at, k);
+                }
+                g.n = 0;
+            }
+            groups.retain(|g| g.n > 0);
+        }
+        // Ready Jobs waiting for messages receive up to queueLength each, oldest first.
+        let mut split = Vec::new();
+        for g in groups
+            .iter_mut()
+            .filter(|g| !g.taken && t >= g.created + w.startup)
+        {
+            if visible.len == 0 {
+                break;
+            }
+            let full = (visible.len / ql).min(g.n);
+            let take = |jobs: u64, each: u64, visible: &mut Fifo| {
+                let mut held = Fifo::default();
+                visible.take(jobs * each, |at, k| held.push_back(at, k));
+                Group {
+                    created: g.created,
+                    n: jobs,
+                    taken: true,
+                    left: each,
+                    progress: 0,
+                    held,
+                }
+            };
+            if full > 0 {
+                split.push(take(full, ql, &mut visible));
+            }
+            let rest = visible.len.min(ql);
+            let partial = u64::from(full < g.n && rest > 0);
+            if partial == 1 {
+                split.push(take(1, rest, &mut visible));
+            }
+            g.n -= full + partial;
+        }
+        groups.retain(|g| g.n > 0);
+        groups.extend(split);
+        // Work: every `duration` seconds each Job of a group finishes (deletes) one message.
+        pod_seconds += groups.iter().map(|g| g.n).sum::<u64>();
+        for g in groups.iter_mut().filter(|g| g.taken) {
+            g.progress += 1;
+            if g.progress >= duration {
+                g.progress = 0;
+                g.left -= 1;
+                let done = g.n.min(g.held.len);
+                g.held
+                    .take(done, |at, k| *waits.entry(t - at).or_default() += k);
+                processed += done;
+            }
+        }
+        groups.retain(|g| !(g.taken && g.left == 0));
+
+        let running: u64 = groups.iter().map(|g| g.n).sum();
+        let ready: u64 = groups
+            .iter()
+            .filter(|g| t >= g.created + w.startup)
+            .map(|g| g.n)
+            .sum();
+        let in_flight: u64 = groups.iter().map(|g| g.held.len).sum();
+        let backlog = visible.len + in_flight;
+        max_backlog = max_backlog.max(backlog);
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        timeline.push(Tick {
+            t,
+            arrivals,
+            visible: visible.len,
+            in_flight,
+            replicas: clamp(running),
+            ready: clamp(ready),
+            keda_read: poll.then_some(metric),
+            hpa_read: None,
+            jobs_created: created,
+        });
+        if t + 1 >= end && backlog == 0 && drained_at.is_none() {
+            drained_at = Some(t + 1);
+        }
+        t += 1;
+        // Settled: drained, no Job holds work, and what still runs waits for good (at most
+        // minReplicaCount, or Jobs no deadline will end).
+        let busy = groups.iter().any(|g| g.taken);
+        let settled =
+            drained_at.is_some() && !busy && (running <= p.min || p.active_deadline.is_none());
+        if t >= end && (settled || t >= end + w.settle_limit) {
+            break;
+        }
+    }
+    let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
+    let mut summary = super::simulate::summarize(
+        &timeline,
+        &waits,
+        messages,
+        processed,
+        pod_seconds,
+        w.price_per_pod_hour,
+        max_backlog,
+        changes,
+        drained_at.map(|d| d.saturating_sub(end)),
+    );
+    summary.jobs_created = Some(jobs_created);
+    summary.jobs_failed = Some(jobs_failed);
+    Run { timeline, summary }
 }
 
 #[cfg(test)]
@@ -187,5 +544,212 @@ mod tests {
             ),
             1
         );
+    }
+
+    /// `MaxReplicaCount()` is maxReplicaCount − minReplicaCount (scaledjob_types.go), and it is
+    /// what both `CalculateQueueLengthAndMaxValue` and the strategies get: 100 messages of 5,
+    /// min 2, max 10, 2 running: maxScale = min(ceil(100/5), 10 − 2) = 8, running − min = 0, so
+    /// the default strategy starts 8 and 10 run (it once started 10: 12 running, above max).
+    #[test]
+    fn the_strategies_see_max_minus_min() {
+        let two = Jobs {
+            running: 2,
+            pending: 0,
+        };
+        assert_eq!(to_create(Strategy::Default, 100, 5, 2, 10, two), 8);
+        // Eager: scaleTo is MaxReplicaCount() = 8; effective min(8 − 0 − 0, 8) = 8.
+        assert_eq!(to_create(Strategy::Eager, 100, 5, 2, 10, two), 8);
+        // Accurate: 8 + 0 − 0 > 8 is false, so maxScale − pending = 8.
+        assert_eq!(to_create(Strategy::Accurate, 100, 5, 2, 10, two), 8);
+        // createJobs starts min(scaleTo, effective), scaleTo being ceil(queueLength) = 3
+        // messages and effective maxScale − 0 = min(ceil(3/1), 10) = 3.
+        assert_eq!(to_create(Strategy::Default, 3, 1, 0, 10, IDLE), 3);
+        // minReplicaCount above maxReplicaCount: MinReplicaCount() is max (4), so 4 are topped up.
+        assert_eq!(to_create(Strategy::Default, 0, 5, 9, 4, IDLE), 4);
+    }
+
+    /// Upstream, the custom strategy caps only the Jobs started per poll
+    /// (`min(result, maxReplicaCount)`), not the Jobs running: with a percentage of 0 and no
+    /// deduction, each poll of a long queue starts maxScale again. 100 messages of 1, max 10,
+    /// 10 running: 100 → maxScale min(100, 10) = 10, result 10 − 0 − int64(10 × 0) = 10.
+    #[test]
+    fn the_custom_strategy_can_run_more_than_max() {
+        let custom = Strategy::Custom {
+            deduction: 0,
+            running_percentage: 0.0,
+        };
+        let ten = Jobs {
+            running: 10,
+            pending: 0,
+        };
+        assert_eq!(to_create(custom, 100, 1, 0, 10, ten), 10);
+        // With percentage 1 it is the default strategy minus the deduction: 10 − 0 − 10 = 0.
+        let full = Strategy::Custom {
+            deduction: 0,
+            running_percentage: 1.0,
+        };
+        assert_eq!(to_create(full, 100, 1, 0, 10, ten), 0);
+        // Over a run: 100 messages, Jobs of 1 message × 1000 s, polls every 10 s: 10 at t = 0,
+        // 10 more at t = 10 (the 10 running hold 10 messages in flight; the metric is still 100).
+        let mut p = seed_002();
+        p.max = 10;
+        p.strategy = custom;
+        let run = simulate_jobs(&p, &workload(vec![100], 1000, 0, 20));
+        assert_eq!(run.timeline[0].jobs_created, Some(10));
+        assert_eq!(run.timeline[10].jobs_created, Some(10));
+        assert_eq!(
+            run.timeline[10].replicas, 20,
+            "20 Jobs run with maxReplicaCount 10"
+        );
+    }
+
+    fn seed_002() -> JobParams {
+        // Seed 002's ScaledJob: queueLength 1, pollingInterval 10, maxReplicaCount 100, default.
+        JobParams {
+            queue_length: 1,
+            activation_queue_length: 0,
+            min: 0,
+            max: 100,
+            polling_interval: 10,
+            scale_on_in_flight: true,
+            scale_on_delayed: false,
+            strategy: Strategy::Default,
+            pending_until_scheduled: false,
+            active_deadline: None,
+            paused: false,
+        }
+    }
+
+    fn workload(arrivals: Vec<u32>, job_duration: u64, startup: u64, settle: u64) -> Workload {
+        Workload {
+            arrivals,
+            pod_rate: 1.0,
+            startup,
+            price_per_pod_hour: None,
+            settle_limit: settle,
+            phase: 0,
+            job_duration,
+        }
+    }
+
+    /// Seed 002: 12 messages at t = 0, one message per Job, PROCESS_SLEEP_TIME 30 s, pods ready
+    /// 5 s after creation. By hand: the poll at t = 0 reads 12 (maxScale min(12, 100) = 12, none
+    /// running) and starts 12 Jobs; each receives one message at t = 5 and deletes it after 30 s
+    /// of work, at t = 34 (wait 34 s); the polls at 10, 20, 30 read 12 in flight with 12 running
+    /// (12 − 12 = 0 new). No HPA, no cooldown: the Jobs are gone when done.
+    #[test]
+    fn seed_002_runs_one_job_per_message() {
+        let run = simulate_jobs(&seed_002(), &workload(vec![12], 30, 5, 120));
+        let k = &run.timeline;
+        assert_eq!(k[0].jobs_created, Some(12));
+        assert_eq!((k[0].replicas, k[0].ready), (12, 0));
+        assert_eq!((k[5].visible, k[5].in_flight, k[5].ready), (0, 12, 12));
+        for t in [10, 20, 30] {
+            assert_eq!(k[t].keda_read, Some(12));
+            assert_eq!(k[t].jobs_created, Some(0));
+        }
+        assert_eq!((k[33].in_flight, k[33].replicas), (12, 12));
+        assert_eq!((k[34].in_flight, k[34].replicas), (0, 0));
+        assert_eq!(k[34].hpa_read, None);
+        let s = &run.summary;
+        assert_eq!((s.processed, s.wait_max, s.wait_p50), (12, 34, 34));
+        assert_eq!(s.pod_seconds, 12 * 35, "12 pods from t = 0 to 34");
+        assert_eq!((s.jobs_created, s.jobs_failed), (Some(12), Some(0)));
+    }
+
+    /// `activeDeadlineSeconds` 10 with 30 s of work: the Job started at 0 fails at 10 and its
+    /// message is visible again; the poll at 10 ran first and saw 1 running with 1 in flight (no
+    /// new Job); the poll at 20 starts one again, which fails at 30, and so on: Jobs at 0, 20,
+    /// 40, 60, failures at 10, 30, 50, nothing processed.
+    #[test]
+    fn a_deadline_fails_the_job_and_returns_its_message() {
+        let mut p = seed_002();
+        p.active_deadline = Some(10);
+        let run = simulate_jobs(&p, &workload(vec![1], 30, 0, 60));
+        let started: Vec<u64> = run
+            .timeline
+            .iter()
+            .filter(|k| k.jobs_created.is_some_and(|n| n > 0))
+            .map(|k| k.t)
+            .collect();
+        assert_eq!(started, [0, 20, 40, 60]);
+        assert_eq!(run.summary.processed, 0);
+        assert_eq!(run.summary.jobs_failed, Some(3));
+        assert_eq!(run.timeline[10].visible, 1);
+    }
+
+    /// Pending Jobs: a Job is pending until its pod runs (`isAnyPodRunningOrCompleted`), or
+    /// with pendingPodConditions [PodScheduled] until it is scheduled (at once here). Accurate
+    /// subtracts pending Jobs: 3 messages, pods start in 25 s. At t = 0: 3 Jobs. At t = 10
+    /// (new messages: 3 more, 6 in all, none received yet): maxScale 6, running 3, pending 3:
+    /// 6 + 3 − 3 > 100 is false, so maxScale − pending = 3 more. With PodScheduled the 3 are
+    /// not pending: 6 − 0 = 6 more.
+    #[test]
+    fn accurate_counts_pending_jobs_by_the_pod_conditions() {
+        let mut p = seed_002();
+        p.strategy = Strategy::Accurate;
+        let mut arrivals = vec![0; 11];
+        arrivals[0] = 3;
+        arrivals[10] = 3;
+        let run = simulate_jobs(&p, &workload(arrivals.clone(), 30, 25, 0));
+        assert_eq!(run.timeline[10].jobs_created, Some(3));
+        p.pending_until_scheduled = true;
+        let run = simulate_jobs(&p, &workload(arrivals, 30, 25, 0));
+        assert_eq!(run.timeline[10].jobs_created, Some(6));
+    }
+
+    use proptest::prelude::{
+        Just, ProptestConfig, any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest,
+    };
+    use proptest::strategy::Strategy as _;
+
+    fn capped_strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
+        prop_oneof![
+            Just(Strategy::Default),
+            Just(Strategy::Accurate),
+            Just(Strategy::Eager),
+            (0u64..5).prop_map(|deduction| Strategy::Custom {
+                deduction,
+                running_percentage: 1.0
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// For the same queue, a Job run never has more than maxReplicaCount Jobs running
+        /// (default, accurate, eager, and custom counting every running Job), and work is
+        /// conserved every second: arrivals = deleted + visible + in flight.
+        #[test]
+        fn jobs_never_exceed_max_and_work_is_conserved(
+            arrivals in prop::collection::vec(0u32..30, 1..90),
+            strategy in capped_strategy(),
+            queue_length in 1u64..6,
+            max in 1u64..25,
+            min in 0u64..4,
+            duration in 1u64..40,
+            startup in 0u64..20,
+            deadline in prop::option::of(1u64..60),
+            scheduled in any::<bool>(),
+        ) {
+            let p = JobParams {
+                queue_length,
+                min: min.min(max),
+                max,
+                strategy,
+                active_deadline: deadline,
+                pending_until_scheduled: scheduled,
+                ..seed_002()
+            };
+            let run = simulate_jobs(&p, &workload(arrivals.clone(), duration, startup, 300));
+            let mut arrived = 0u64;
+            for k in &run.timeline {
+                arrived += u64::from(k.arrivals);
+                prop_assert!(u64::from(k.replicas) <= max, "{k:?}");
+                prop_assert!(k.visible + k.in_flight <= arrived);
+            }
+            let last = run.timeline.last().unwrap();
+            prop_assert_eq!(arrived, run.summary.processed + last.visible + last.in_flight);
+        }
     }
 }

@@ -93,6 +93,13 @@ pub struct Params {
     pub fallback: Option<Fallback>,
     /// The Kubernetes minor version (1.x) whose HPA rules apply.
     pub k8s_minor: u32,
+    /// `idleReplicaCount`: the replicas while inactive, below minReplicas.
+    pub idle: Option<u32>,
+    /// `initialCooldownPeriod`: seconds after creation before a never-active target scales in.
+    pub initial_cooldown: u64,
+    /// The pause annotations: None runs; `Some(None)` freezes the replicas where they are
+    /// (`autoscaling.keda.sh/paused`), `Some(Some(n))` pins them to n (`paused-replicas`).
+    pub paused: Option<Option<u32>>,
 }
 
 impl Params {
@@ -106,9 +113,45 @@ impl Params {
             cooldown_period: u64::from(s.cooldown_period),
             scale_on_in_flight: s.scale_on_in_flight,
             scale_on_delayed: s.scale_on_delayed,
-            behavior: None,
-            fallback: None,
+            behavior: s
+                .advanced
+                .as_ref()
+                .and_then(|a| a.horizontal_pod_autoscaler_config.as_ref())
+                .and_then(|h| h.behavior.as_ref())
+                .map(Behavior::from_spec),
+            fallback: s.fallback.as_ref().map(|f| Fallback {
+                failure_threshold: f.failure_threshold,
+                replicas: f.replicas,
+                behavior: match f.behavior {
+                    None | Some(crate::spec::FallbackBehavior::Static) => FallbackBehavior::Static,
+                    Some(crate::spec::FallbackBehavior::CurrentReplicas) => {
+                        FallbackBehavior::CurrentReplicas
+                    }
+                    Some(crate::spec::FallbackBehavior::CurrentReplicasIfHigher) => {
+                        FallbackBehavior::CurrentReplicasIfHigher
+                    }
+                    Some(crate::spec::FallbackBehavior::CurrentReplicasIfLower) => {
+                        FallbackBehavior::CurrentReplicasIfLower
+                    }
+                },
+            }),
             k8s_minor: NEWEST_EKS_MINOR,
+            idle: s.idle_replica_count,
+            initial_cooldown: u64::from(s.initial_cooldown_period.unwrap_or(0)),
+            // NeedToBePausedByAnnotation: paused-replicas pauses whatever `paused` says.
+            paused: match (s.paused, s.paused_replicas) {
+                (_, Some(n)) => Some(Some(n)),
+                (true, None) => Some(None),
+                (false, None) => None,
+            },
+        }
+    }
+
+    /// Where the replicas rest once the queue is idle: the paused count, else idle, else min.
+    pub fn rest_replicas(&self) -> u32 {
+        match self.paused {
+            Some(Some(n)) => n,
+            _ => self.idle.unwrap_or(self.min).min(self.max),
         }
     }
 
@@ -151,8 +194,8 @@ impl Params {
     /// Steady-state replicas for a metric: ceil(metric / queueLength) within [min, max], and 0
     /// when the scaler is inactive and min is 0.
     pub fn target(&self, metric: u64) -> u32 {
-        if self.min == 0 && metric <= self.activation_queue_length {
-            return 0;
+        if (self.min == 0 || self.idle.is_some()) && metric <= self.activation_queue_length {
+            return self.idle.unwrap_or(0);
         }
         let want = metric.div_ceil(self.queue_length);
         (want.min(u64::from(self.max)) as u32).clamp(self.hpa_min().min(self.max), self.max)
@@ -169,8 +212,10 @@ pub struct State {
     pub created_at: u64,
     /// HPA recommendations (time, replicas), for stabilisation windows.
     recommendations: VecDeque<(u64, u32)>,
-    /// HPA scale events (time, change), for behavior rate limits.
-    events: VecDeque<(u64, i64)>,
+    /// HPA scale-up and scale-down events, for behavior rate limits (`scaleUpEvents`,
+    /// `scaleDownEvents` in `horizontal.go`: only stored when a behavior is set).
+    up_events: Vec<hpa::ScaleEvent>,
+    down_events: Vec<hpa::ScaleEvent>,
     /// Consecutive metric errors (fallback).
     pub failures: u32,
     /// Whether the HPA has synced once: its first sync records the current replica count as a
@@ -203,6 +248,9 @@ pub struct Decision {
 /// `metric` is `Err` when the scaler failed to read the queue.
 pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -> Decision {
     let current = s.replicas;
+    if let Some(pinned) = p.paused {
+        return paused(s, metric.unwrap_or(0), pinned);
+    }
     let Ok(m) = metric else {
         // GetMetricsWithFallback counts the failure; the executor (RequestScale with isError)
         // leaves the replicas alone while a fallback with replicas ≠ 0 is configured, and
@@ -242,10 +290,11 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
         return inactive(p, s, now, m, current);
     }
     s.last_active = Some(now);
-    let reason = if s.replicas == 0 {
+    // RequestScale, active: from zero, or from idle below minReplicas (scaleFromZeroOrIdle).
+    let reason = if s.replicas == 0 || (p.idle.is_some() && s.replicas < p.min) {
         s.replicas = p.min.max(1);
         format!(
-            "queue {m} > activation {}: activate, 0 → {}",
+            "queue {m} > activation {}: activate, {current} → {}",
             p.activation_queue_length, s.replicas
         )
     } else {
@@ -265,7 +314,51 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
 /// otherwise to zero after the cooldown when minReplicas is 0 (`scaleToZeroOrIdle`).
 fn inactive(p: &Params, s: &mut State, now: u64, m: u64, current: u32) -> Decision {
     let act = p.activation_queue_length;
-    let reason = if s.replicas < p.min {
+    // RequestScale with isActive false, in upstream's order: scaleToZeroOrIdle when above
+    // idleReplicaCount (if set) or above 0 with minReplicas 0; else up to minReplicas when no
+    // idleReplicaCount is set; else nothing.
+    let scale_in = p.idle.is_some_and(|idle| s.replicas > idle) || (s.replicas > 0 && p.min == 0);
+    let reason = if scale_in {
+        let to = p.idle.unwrap_or(p.min);
+        let what = match p.idle {
+            Some(_) => "idleReplicaCount",
+            None => "minReplicaCount",
+        };
+        // scaleToZeroOrIdle: once LastActiveTime + cooldownPeriod is in the past; with no
+        // LastActiveTime (KEDA never saw the queue active, e.g. the replicas were set outside
+        // KEDA) once creation + initialCooldownPeriod is. With initialCooldownPeriod 0 that is
+        // at once (the ScaledObject was created before any poll).
+        match s.last_active {
+            None if p.initial_cooldown == 0 => {
+                s.replicas = to;
+                format!(
+                    "inactive and never seen active (no LastActiveTime): scale to {what} {to} without a cooldown"
+                )
+            }
+            None if s.created_at + p.initial_cooldown < now => {
+                s.replicas = to;
+                format!(
+                    "inactive and never seen active, initialCooldownPeriod {} s over: scale to {what} {to}",
+                    p.initial_cooldown
+                )
+            }
+            None => format!(
+                "inactive, never seen active: initialCooldownPeriod until {} s (now {now} s)",
+                s.created_at + p.initial_cooldown + 1
+            ),
+            Some(since) if since + p.cooldown_period < now => {
+                s.replicas = to;
+                format!(
+                    "inactive since {since} s, cooldown {} s over: scale to {what} {to}",
+                    p.cooldown_period
+                )
+            }
+            Some(since) => format!(
+                "inactive: cooldown until {} s (now {now} s)",
+                since + p.cooldown_period + 1
+            ),
+        }
+    } else if p.idle.is_none() && s.replicas < p.min {
         s.replicas = p.min;
         format!(
             "queue {m} ≤ activation {act}: inactive, below minReplicas: {current} → {}",
@@ -273,38 +366,45 @@ fn inactive(p: &Params, s: &mut State, now: u64, m: u64, current: u32) -> Decisi
         )
     } else if s.replicas == 0 {
         format!("queue {m} ≤ activation {act}: inactive, stay at 0")
-    } else if p.min > 0 {
+    } else if p.idle.is_some() {
+        format!("queue {m} ≤ activation {act}: inactive, at idleReplicaCount {current}")
+    } else {
         format!(
             "queue {m} ≤ activation {act}: inactive; minReplicas {} > 0, so KEDA leaves the count to the HPA",
             p.min
         )
-    } else {
-        let since = s.last_active.unwrap_or(s.created_at);
-        // scaleToZeroOrIdle: to zero once LastActiveTime + cooldown is in the past; with no
-        // LastActiveTime (KEDA never saw the queue active, e.g. the replicas were set outside
-        // KEDA) at once, the cooldown does not apply (initialCooldownPeriod 0).
-        if s.last_active.is_none() {
-            s.replicas = 0;
-            "inactive and never seen active (no LastActiveTime): scale to 0 without a cooldown"
-                .to_string()
-        } else if since + p.cooldown_period < now {
-            s.replicas = 0;
-            format!(
-                "inactive since {since} s, cooldown {} s over: scale to 0",
-                p.cooldown_period
-            )
-        } else {
-            format!(
-                "inactive: cooldown until {} s (now {now} s)",
-                since + p.cooldown_period + 1
-            )
-        }
     };
     Decision {
         metric: m,
         active: false,
         current,
         target: p.target(m),
+        next: s.replicas,
+        reason,
+    }
+}
+
+/// A paused ScaledObject (`handlePaused`, the controller's `handlePause`): KEDA's loop is stopped
+/// and its HPA deleted; `paused-replicas` sets the target to that count, `paused` alone leaves it.
+fn paused(s: &mut State, metric: u64, pinned: Option<u32>) -> Decision {
+    let current = s.replicas;
+    let reason = match pinned {
+        Some(n) => {
+            s.replicas = n;
+            format!(
+                "paused (autoscaling.keda.sh/paused-replicas {n}): replicas {current} → {n}, no HPA"
+            )
+        }
+        None => {
+            "paused (autoscaling.keda.sh/paused): KEDA and its HPA leave the replicas as they are"
+                .into()
+        }
+    };
+    Decision {
+        metric,
+        active: false,
+        current,
+        target: s.replicas,
         next: s.replicas,
         reason,
     }
@@ -322,6 +422,7 @@ pub fn hpa_sync_read(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()
             s.failures = 0;
             hpa_sync(p, s, now, m)
         }
+        Err(()) if p.paused.is_some() => hpa_sync(p, s, now, 0),
         Err(()) => {
             s.failures = s.failures.saturating_add(1);
             let current = s.replicas;
@@ -356,6 +457,10 @@ pub fn hpa_sync_read(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()
 
 /// The HPA's step, every 15 s: the usage ratio with tolerance, stabilisation, rate limits.
 pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
+    if let Some(pinned) = p.paused {
+        // The paused ScaledObject's HPA is deleted: nothing syncs.
+        return paused(s, metric, pinned);
+    }
     let current = s.replicas;
     let target = p.target(metric);
     // recordInitialRecommendation: a new HPA's first recommendation is the count it found, so
@@ -366,8 +471,9 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
     }
     let done = |s: &mut State, next: u32, reason: String| {
         if next != s.replicas {
-            s.events
-                .push_back((now, i64::from(next) - i64::from(s.replicas)));
+            if let Some(b) = &p.behavior {
+                hpa::store_scale_event(b, s, now, s.replicas, next);
+            }
             s.replicas = next;
         }
         Decision {

@@ -32,6 +32,8 @@ pub struct Workload {
     /// Seconds from an HPA sync to KEDA's poll (below pollingInterval): 0 makes both act in the
     /// same second, the best case; a real operator's poll is not aligned with the HPA's.
     pub phase: u64,
+    /// ScaledJob: seconds a Job works on one message (the seed's `PROCESS_SLEEP_TIME`), at least 1.
+    pub job_duration: u64,
 }
 
 /// One simulated second.
@@ -51,6 +53,9 @@ pub struct Tick {
     /// The metric the HPA's sync read this second, when it synced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hpa_read: Option<u64>,
+    /// ScaledJob: the Jobs KEDA's poll started this second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs_created: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +75,12 @@ pub struct Summary {
     pub wait_max: u64,
     /// Seconds after the last arrival until the queue was empty; None if it never was.
     pub time_to_drain: Option<u64>,
+    /// ScaledJob: Jobs started over the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs_created: Option<u64>,
+    /// ScaledJob: Jobs failed by their activeDeadlineSeconds (their messages went back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs_failed: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,21 +90,21 @@ pub struct Run {
 }
 
 /// Messages by arrival second, oldest first.
-#[derive(Default)]
-struct Fifo {
+#[derive(Debug, Default, Clone)]
+pub(super) struct Fifo {
     batches: VecDeque<(u64, u64)>,
-    len: u64,
+    pub(super) len: u64,
 }
 
 impl Fifo {
-    fn push_back(&mut self, t: u64, n: u64) {
+    pub(super) fn push_back(&mut self, t: u64, n: u64) {
         if n > 0 {
             self.batches.push_back((t, n));
             self.len += n;
         }
     }
 
-    fn push_front(&mut self, t: u64, n: u64) {
+    pub(super) fn push_front(&mut self, t: u64, n: u64) {
         if n > 0 {
             self.batches.push_front((t, n));
             self.len += n;
@@ -101,7 +112,7 @@ impl Fifo {
     }
 
     /// Take up to `n` oldest messages, calling `each(arrival, count)` for each batch taken.
-    fn take(&mut self, mut n: u64, mut each: impl FnMut(u64, u64)) {
+    pub(super) fn take(&mut self, mut n: u64, mut each: impl FnMut(u64, u64)) {
         while n > 0 {
             let Some((t, count)) = self.batches.front_mut() else {
                 break;
@@ -119,7 +130,14 @@ impl Fifo {
 }
 
 pub fn simulate(p: &Params, w: &Workload) -> Run {
-    let mut state = State::new(0, 0);
+    // A paused ScaledObject with paused-replicas is set to that count when it is created.
+    let mut state = State::new(
+        match p.paused {
+            Some(Some(n)) => n,
+            _ => 0,
+        },
+        0,
+    );
     // Pods as (creation second, how many), oldest first: memory grows with the number of
     // scale-ups (at most one a second), never with the replica count.
     let mut pods: VecDeque<(u64, u64)> = VecDeque::new();
@@ -230,23 +248,51 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
             ready: ready as u32,
             keda_read,
             hpa_read,
+            jobs_created: None,
         });
         if t + 1 >= end && backlog == 0 && drained_at.is_none() {
             drained_at = Some(t + 1);
         }
         t += 1;
         let settled = drained_at.is_some()
-            && state.replicas <= p.min.min(p.max)
+            && state.replicas <= p.rest_replicas()
             && pod_count == u64::from(state.replicas);
         if t >= end && (settled || t >= end + w.settle_limit) {
             break;
         }
     }
     let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
+    let summary = summarize(
+        &timeline,
+        &waits,
+        messages,
+        processed,
+        pod_seconds,
+        w.price_per_pod_hour,
+        max_backlog,
+        changes,
+        drained_at.map(|d| d.saturating_sub(end)),
+    );
+    Run { timeline, summary }
+}
+
+/// The summary of a run from its timeline and the waits (seconds → messages).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn summarize(
+    timeline: &[Tick],
+    waits: &BTreeMap<u64, u64>,
+    messages: u64,
+    processed: u64,
+    pod_seconds: u64,
+    price_per_pod_hour: Option<f64>,
+    max_backlog: u64,
+    scale_changes: u32,
+    time_to_drain: Option<u64>,
+) -> Summary {
     let percentile = |q: f64| {
         let rank = ((processed as f64) * q).ceil().max(1.0) as u64;
         let mut seen = 0;
-        for (wait, n) in &waits {
+        for (wait, n) in waits {
             seen += n;
             if seen >= rank {
                 return *wait;
@@ -254,23 +300,23 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         }
         0
     };
-    let summary = Summary {
-        seconds: t,
+    Summary {
+        seconds: timeline.len() as u64,
         messages,
         processed,
         pod_seconds,
-        cost: w
-            .price_per_pod_hour
+        cost: price_per_pod_hour
             .map(|price| (pod_seconds as f64 / 3600.0 * price * 100.0).round() / 100.0),
         max_backlog,
         max_replicas: timeline.iter().map(|k| k.replicas).max().unwrap_or(0),
-        scale_changes: changes,
+        scale_changes,
         wait_p50: percentile(0.50),
         wait_p95: percentile(0.95),
         wait_max: waits.keys().next_back().copied().unwrap_or(0),
-        time_to_drain: drained_at.map(|d| d.saturating_sub(end)),
-    };
-    Run { timeline, summary }
+        time_to_drain,
+        jobs_created: None,
+        jobs_failed: None,
+    }
 }
 
 /// Built-in arrival patterns.
@@ -355,6 +401,7 @@ mod tests {
             price_per_pod_hour: Some(0.1),
             settle_limit: 3600,
             phase: 0,
+            job_duration: 1,
         }
     }
 

@@ -275,6 +275,9 @@ fn params() -> impl Strategy<Value = Params> {
             behavior: None,
             fallback: None,
             k8s_minor: 30 + ql as u32 % 7,
+            idle: None,
+            initial_cooldown: 0,
+            paused: None,
         },
     )
 }
@@ -533,6 +536,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
             price_per_pod_hour: None,
             settle_limit: 120,
             phase,
+            job_duration: 1,
         };
         simulate(&p, &w)
             .timeline
@@ -550,6 +554,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
         price_per_pod_hour: None,
         settle_limit: 120,
         phase: 10,
+        job_duration: 1,
     };
     let run = simulate(&p, &w);
     let keda: Vec<(u64, u64)> = run
@@ -568,4 +573,207 @@ fn keda_polls_phase_seconds_after_the_hpa() {
     assert_eq!(keda[0], (10, 100));
     assert_eq!(keda[1].0, 40);
     assert_eq!(hpa, [0, 15, 30]);
+}
+
+/// `storeScaleEvent` (horizontal.go) keeps scale-up and scale-down events apart; a new event
+/// replaces the last one older than its own direction's longest policy period
+/// (`markScaleEventsOutdated`), even where the other direction's longer period would still count
+/// it. Scale-up Pods 4 / 15 s, scale-down Percent 50 / 120 s, windows 0, queueLength 1:
+/// t = 0: 2 → 4 (+2); t = 30: 4 → 6 (+2), which replaces the t = 0 event (older than 15 s);
+/// t = 45: desired 1. `calculateScaleDownLimitWithBehaviors` over 120 s: added 2 (only the
+/// t = 30 event is left), deleted 0, so the period starts at 6 − 2 = 4 and int32(4 × 0.5) = 2.
+/// Keeping both events would start at 2 and allow 1.
+#[test]
+fn an_outdated_scale_event_is_replaced_not_counted() {
+    let mut b = Behavior::default();
+    b.scale_up.policies = vec![Policy {
+        kind: PolicyKind::Pods,
+        value: 4,
+        period: 15,
+    }];
+    b.scale_down.stabilization_window = 0;
+    b.scale_down.policies = vec![Policy {
+        kind: PolicyKind::Percent,
+        value: 50,
+        period: 120,
+    }];
+    let p = Params {
+        behavior: Some(b),
+        queue_length: 1,
+        max: 100,
+        ..seed()
+    };
+    let mut s = State::new(2, 0);
+    assert_eq!(
+        hpa_sync(&p, &mut s, 0, 4).next,
+        4,
+        "ratio 4/2: desired 4, limit 2 + 4"
+    );
+    assert_eq!(
+        hpa_sync(&p, &mut s, 30, 6).next,
+        6,
+        "ratio 6/4: desired 6, limit 4 + 4"
+    );
+    let d = hpa_sync(&p, &mut s, 45, 1);
+    assert_eq!(d.next, 2, "{}", d.reason);
+}
+
+/// `idleReplicaCount` 0 with minReplicas 2 (`RequestScale`): active from 0 goes to min (2,
+/// scaleFromZeroOrIdle); inactive, KEDA scales to idle once LastActiveTime + cooldown is past
+/// (scaleToZeroOrIdle, strictly: 0 + 300 < 330), and the HPA leaves 0 alone (ScalingDisabled).
+/// Without idleReplicaCount, minReplicas 2 stays.
+#[test]
+fn idle_replicas_are_where_keda_rests_below_min() {
+    let p = Params {
+        min: 2,
+        idle: Some(0),
+        ..seed()
+    };
+    let mut s = State::new(0, 0);
+    assert_eq!(keda_poll(&p, &mut s, 0, Ok(10)).next, 2);
+    assert_eq!(keda_poll(&p, &mut s, 30, Ok(0)).next, 2, "cooling down");
+    assert_eq!(
+        keda_poll(&p, &mut s, 300, Ok(0)).next,
+        2,
+        "0 + 300 < 300 is false"
+    );
+    let d = keda_poll(&p, &mut s, 330, Ok(0));
+    assert_eq!(d.next, 0, "{}", d.reason);
+    assert_eq!((d.target, d.active), (0, false));
+    assert_eq!(hpa_sync(&p, &mut s, 345, 0).next, 0, "ScalingDisabled");
+    assert_eq!(
+        keda_poll(&p, &mut s, 360, Ok(10)).next,
+        2,
+        "idle < min: to min"
+    );
+    let no_idle = Params { min: 2, ..seed() };
+    let mut s = State::new(0, 0);
+    keda_poll(&no_idle, &mut s, 0, Ok(10));
+    assert_eq!(keda_poll(&no_idle, &mut s, 330, Ok(0)).next, 2);
+}
+
+/// An idleReplicaCount above 0 fights the HPA, as upstream: min 3, idle 1. KEDA sets 1 after
+/// the cooldown; the HPA's next sync finds 1 below its minReplicas 3 and sets 3 ("Current
+/// number of replicas below Spec.MinReplicas" in reconcileAutoscaler).
+#[test]
+fn an_idle_count_above_zero_is_undone_by_the_hpa() {
+    let p = Params {
+        min: 3,
+        idle: Some(1),
+        ..seed()
+    };
+    let mut s = State::new(0, 0);
+    keda_poll(&p, &mut s, 0, Ok(10));
+    assert_eq!(s.replicas, 3);
+    assert_eq!(keda_poll(&p, &mut s, 330, Ok(0)).next, 1);
+    assert_eq!(hpa_sync(&p, &mut s, 345, 0).next, 3);
+}
+
+/// `initialCooldownPeriod` 60: a target KEDA never saw active (no LastActiveTime) scales in
+/// once creationTimestamp + 60 s is before now (scaleToZeroOrIdle): not at 30 or 60, at 90.
+#[test]
+fn the_initial_cooldown_holds_a_never_active_target() {
+    let p = Params {
+        initial_cooldown: 60,
+        ..seed()
+    };
+    let mut s = State::new(3, 0);
+    assert_eq!(keda_poll(&p, &mut s, 30, Ok(0)).next, 3);
+    assert_eq!(keda_poll(&p, &mut s, 60, Ok(0)).next, 3);
+    let d = keda_poll(&p, &mut s, 90, Ok(0));
+    assert_eq!(d.next, 0, "{}", d.reason);
+    // scale --once: a ScaledObject created now holds 3 (and the HPA's first recommendation,
+    // the current count, holds it too).
+    assert_eq!(decide_once(&p, 3, 0).next, 3);
+    assert_eq!(
+        decide_once(&seed(), 3, 0).next,
+        0,
+        "initialCooldownPeriod 0: at once"
+    );
+}
+
+/// Pause annotations (`handlePause`: the scale loop stops and the HPA is deleted;
+/// `scaleTargetToPausedCount`): `paused` leaves the replicas, `paused-replicas` sets them.
+#[test]
+fn a_paused_scaled_object_does_not_scale() {
+    use crate::scaling::simulate::{Workload, simulate};
+    let frozen = Params {
+        paused: Some(None),
+        ..seed()
+    };
+    let mut s = State::new(4, 0);
+    assert_eq!(keda_poll(&frozen, &mut s, 0, Ok(500)).next, 4);
+    assert_eq!(hpa_sync(&frozen, &mut s, 15, 500).next, 4);
+    assert_eq!(decide_once(&frozen, 4, 0).next, 4);
+    let pinned = Params {
+        paused: Some(Some(2)),
+        ..seed()
+    };
+    assert_eq!(decide_once(&pinned, 7, 500).next, 2);
+    let w = Workload {
+        arrivals: vec![10; 60],
+        pod_rate: 1.0,
+        startup: 0,
+        price_per_pod_hour: None,
+        settle_limit: 600,
+        phase: 0,
+        job_duration: 1,
+    };
+    let run = simulate(&frozen, &w);
+    assert!(run.timeline.iter().all(|k| k.replicas == 0));
+    assert_eq!(run.summary.processed, 0);
+    let run = simulate(&pinned, &w);
+    assert!(run.timeline.iter().all(|k| k.replicas == 2));
+    // 2 pods × 1 msg/s against 10 msg/s for 60 s: 480 left at t = 59, gone 240 s later.
+    assert_eq!(run.summary.processed, 600);
+    assert_eq!(run.summary.time_to_drain, Some(240));
+}
+
+/// The config reaches the model: `advanced.horizontalPodAutoscalerConfig.behavior` with
+/// Kubernetes' defaults for what is left out (`SetDefaults_HorizontalPodAutoscalerBehavior`:
+/// scale-up window 0, Max, Pods 4 / 15 s and Percent 100 / 15 s; the controller's 300 s
+/// scale-down window), fallback, idle and pause.
+#[test]
+fn the_config_reaches_the_model() {
+    let s: crate::spec::Scaling = serde_yaml::from_str(
+        "minReplicas: 2\nidleReplicaCount: 0\ninitialCooldownPeriod: 45\npausedReplicas: 3\n\
+         fallback: {failureThreshold: 3, replicas: 6, behavior: currentReplicasIfLower}\n\
+         advanced:\n  horizontalPodAutoscalerConfig:\n    behavior:\n      scaleDown:\n        \
+         selectPolicy: Min\n        policies: [{type: Pods, value: 1, periodSeconds: 60}]\n        tolerance: 0.2\n",
+    )
+    .unwrap();
+    let p = Params::from_spec(&s);
+    let b = p.behavior.clone().unwrap();
+    assert_eq!(b.scale_up, Behavior::default().scale_up);
+    assert_eq!(b.scale_down.stabilization_window, 300);
+    assert_eq!(b.scale_down.select, Select::Min);
+    assert_eq!(b.scale_down.tolerance, Some(0.2));
+    assert_eq!(
+        b.scale_down.policies,
+        [Policy {
+            kind: PolicyKind::Pods,
+            value: 1,
+            period: 60
+        }]
+    );
+    assert_eq!(
+        p.fallback,
+        Some(Fallback {
+            failure_threshold: 3,
+            replicas: 6,
+            behavior: FallbackBehavior::CurrentReplicasIfLower
+        })
+    );
+    assert_eq!(
+        (p.idle, p.initial_cooldown, p.paused),
+        (Some(0), 45, Some(Some(3)))
+    );
+    // An empty behavior is not KEDA's nil: Kubernetes fills in every default.
+    let s: crate::spec::Scaling =
+        serde_yaml::from_str("advanced: {horizontalPodAutoscalerConfig: {behavior: {}}}").unwrap();
+    assert_eq!(Params::from_spec(&s).behavior, Some(Behavior::default()));
+    assert_eq!(
+        Params::from_spec(&crate::spec::Scaling::default()).behavior,
+        None
+    );
 }

@@ -268,10 +268,18 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &[String]) -> Vec<Probl
             } else {
                 "at most"
             };
+            // A decimal field (a tolerance, a percentage) is a number, not a whole one.
+            let ty = schema_at(&segments).get("type");
+            let number = |t: &Value| t == "number";
+            let kind = match ty {
+                Some(Value::Array(ts)) if ts.iter().any(number) => "a number",
+                Some(t) if number(t) => "a number",
+                _ => "a whole number",
+            };
             vec![Problem::new(
                 field,
                 format!("{} is out of range", short(instance)),
-                format!("use a whole number {bound} {limit}"),
+                format!("use {kind} {bound} {limit}"),
             )]
         }
         _ => vec![Problem::new(

@@ -231,7 +231,212 @@ pub struct Scaling {
     /// Count delayed messages.
     #[serde(default)]
     pub scale_on_delayed: bool,
+    /// ScaledObject: replicas while the queue is inactive, below minReplicas (KEDA
+    /// `idleReplicaCount`; it must be less than minReplicas, or 0 when minReplicas is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub idle_replica_count: Option<u32>,
+    /// ScaledObject: seconds after creation before a never-active target may scale to zero
+    /// (KEDA `initialCooldownPeriod`; 0 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub initial_cooldown_period: Option<u32>,
+    /// ScaledObject: the replicas the HPA is fed when the queue cannot be read (KEDA `fallback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// ScaledObject: the HPA's behavior and what happens to the replicas on deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<Advanced>,
+    /// Pause scaling: the annotation `autoscaling.keda.sh/paused: "true"` (KEDA stops its loop
+    /// and deletes the HPA; the replicas stay as they are; a ScaledJob starts no Jobs).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused: bool,
+    /// ScaledObject: pause at this many replicas (annotation `autoscaling.keda.sh/paused-replicas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub paused_replicas: Option<u32>,
+    /// ScaledJob: how many Jobs each poll starts (KEDA `scalingStrategy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_strategy: Option<ScalingStrategy>,
+    /// ScaledJob: finished Jobs kept (KEDA's default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub successful_jobs_history_limit: Option<u32>,
+    /// ScaledJob: failed Jobs kept (KEDA's default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub failed_jobs_history_limit: Option<u32>,
+    /// ScaledJob: seconds a Job may run before Kubernetes fails it (Job `activeDeadlineSeconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub active_deadline_seconds: Option<u32>,
+    /// ScaledJob: retries of a failed Job pod (Job `backoffLimit`, Kubernetes' default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub backoff_limit: Option<u32>,
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `fallback` (KEDA `pkg/fallback/fallback.go`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fallback {
+    /// Failed reads in a row before the fallback applies (it applies after more than this many).
+    #[schemars(range(max = 2147483647))]
+    pub failure_threshold: u32,
+    /// Replicas the HPA is steered to (through a metric of queueLength × replicas).
+    #[schemars(range(max = 2147483647))]
+    pub replicas: u32,
+    /// Which count the fallback asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<FallbackBehavior>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FallbackBehavior {
+    /// `fallback.replicas` (KEDA's default).
+    Static,
+    /// The target's current count.
+    CurrentReplicas,
+    /// The higher of the current count and `fallback.replicas`.
+    CurrentReplicasIfHigher,
+    /// The lower of the current count and `fallback.replicas`.
+    CurrentReplicasIfLower,
+}
+
+/// `advanced`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Advanced {
+    /// On deletion of the ScaledObject, set the replicas back to the count found at creation.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub restore_to_original_replica_count: bool,
+    /// The HPA KEDA creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizontal_pod_autoscaler_config: Option<HpaConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaConfig {
+    /// autoscaling/v2 `behavior`; unset fields take Kubernetes' defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<HpaBehavior>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaBehavior {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<HpaRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<HpaRules>,
+}
+
+/// `HPAScalingRules`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaRules {
+    /// Seconds of past recommendations considered (0..3600; scale-up 0, scale-down 300 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 3600))]
+    pub stabilization_window_seconds: Option<u32>,
+    /// Which policy wins: Max (default), Min, or Disabled (no scaling in this direction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<SelectPolicy>,
+    /// Rate limits; Kubernetes' defaults when omitted (at least one when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    pub policies: Option<Vec<HpaPolicy>>,
+    /// Usage-ratio tolerance for this direction, 0 to 1 (Kubernetes ≥ 1.35; 0.1 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HpaPolicyType {
+    Pods,
+    Percent,
+}
+
+/// `HPAScalingPolicy`: at most `value` pods (or percent) per `periodSeconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaPolicy {
+    #[serde(rename = "type")]
+    pub kind: HpaPolicyType,
+    /// Pods or percent, at least 1.
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub value: u32,
+    /// 1..1800 seconds.
+    #[schemars(range(min = 1, max = 1800))]
+    pub period_seconds: u32,
+}
+
+/// ScaledJob `scalingStrategy` (KEDA `scale_jobs.go`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingStrategy {
+    /// default, custom, accurate or eager.
+    #[serde(default)]
+    pub strategy: JobStrategy,
+    /// custom: Jobs fewer than the queue asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub custom_scaling_queue_length_deduction: Option<u32>,
+    /// custom: the fraction (0 to 1) of running Jobs counted against the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub custom_scaling_running_job_percentage: Option<f64>,
+    /// Pod conditions (PodScheduled, Initialized, ContainersReady, Ready,
+    /// PodReadyToStartContainers) a Job's pod needs before the Job stops counting as pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
+    pub pending_pod_conditions: Vec<String>,
+    /// How several triggers combine: max (default), min, avg or sum (one trigger: all agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiple_scalers_calculation: Option<MultipleScalers>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStrategy {
+    #[default]
+    Default,
+    Custom,
+    Accurate,
+    Eager,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MultipleScalers {
+    Max,
+    Min,
+    Avg,
+    Sum,
+}
+
+/// The pod condition types `pendingPodConditions` may name (core/v1 `PodConditionType`).
+pub const POD_CONDITIONS: [&str; 5] = [
+    "PodScheduled",
+    "Initialized",
+    "ContainersReady",
+    "Ready",
+    "PodReadyToStartContainers",
+];
 
 impl Default for Spec {
     fn default() -> Self {
@@ -313,6 +518,17 @@ impl Default for Scaling {
             cooldown_period: defaults::cooldown_period(),
             scale_on_in_flight: true,
             scale_on_delayed: false,
+            idle_replica_count: None,
+            initial_cooldown_period: None,
+            fallback: None,
+            advanced: None,
+            paused: false,
+            paused_replicas: None,
+            scaling_strategy: None,
+            successful_jobs_history_limit: None,
+            failed_jobs_history_limit: None,
+            active_deadline_seconds: None,
+            backoff_limit: None,
         }
     }
 }

@@ -440,6 +440,8 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             );
         }
 
+        keda_options(&mut c, &f, s);
+
         let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
         match (
             deployments.insert((&app.namespace, &app.deployment), i),
@@ -494,6 +496,125 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             origin: source.to_string(),
             problems: c.0,
         })
+    }
+}
+
+/// The optional KEDA fields: each on the kind that has it, and KEDA's and Kubernetes' own
+/// admission rules (`CheckReplicaCountBoundsAreValid`, `CheckFallbackValid` in KEDA v2.20.2's
+/// `scaledobject_types.go`; `validateScalingRules` in Kubernetes' autoscaling validation).
+fn keda_options(c: &mut Collector, f: &dyn Fn(&str) -> String, s: &super::Scaling) {
+    let object_only = [
+        ("idleReplicaCount", s.idle_replica_count.is_some()),
+        ("initialCooldownPeriod", s.initial_cooldown_period.is_some()),
+        ("fallback", s.fallback.is_some()),
+        ("advanced", s.advanced.is_some()),
+        ("pausedReplicas", s.paused_replicas.is_some()),
+    ];
+    let job_only = [
+        ("scalingStrategy", s.scaling_strategy.is_some()),
+        (
+            "successfulJobsHistoryLimit",
+            s.successful_jobs_history_limit.is_some(),
+        ),
+        (
+            "failedJobsHistoryLimit",
+            s.failed_jobs_history_limit.is_some(),
+        ),
+        ("activeDeadlineSeconds", s.active_deadline_seconds.is_some()),
+        ("backoffLimit", s.backoff_limit.is_some()),
+    ];
+    let (wrong, has, other) = match s.kind {
+        ScalingKind::ScaledObject => (&job_only, "ScaledJob", "ScaledObject"),
+        ScalingKind::ScaledJob => (&object_only, "ScaledObject", "ScaledJob"),
+    };
+    for (field, set) in wrong {
+        if *set {
+            c.push(
+                f(&format!("scaling.{field}")),
+                format!("{field} is a {has} option: KEDA's {other} has no such field"),
+                format!("remove scaling.{field}, or set scaling.kind: {has}"),
+            );
+        }
+    }
+    if s.kind == ScalingKind::ScaledObject {
+        // CheckReplicaCountBoundsAreValid: idle < minReplicas, where a rendered
+        // minReplicaCount of 0 counts as the HPA's 1 (GetHPAMinReplicas).
+        let min = s.min_replicas.max(1);
+        if let Some(idle) = s.idle_replica_count
+            && idle >= min
+        {
+            c.push(
+                f("scaling.idleReplicaCount"),
+                if s.min_replicas == 0 {
+                    format!("idleReplicaCount ({idle}) must be less than minReplicas, which KEDA counts as 1 when it is 0")
+                } else {
+                    format!("idleReplicaCount ({idle}) must be less than minReplicas ({min})")
+                },
+                "lower scaling.idleReplicaCount (0 is the value that works reliably) or raise scaling.minReplicas",
+            );
+        }
+        // CheckFallbackValid needs a trigger that is not cpu or memory, with an AverageValue
+        // target: the aws-sqs-queue trigger is one, so a fallback is always valid here.
+        let behavior = s
+            .advanced
+            .as_ref()
+            .and_then(|a| a.horizontal_pod_autoscaler_config.as_ref())
+            .and_then(|h| h.behavior.as_ref());
+        if let Some(b) = behavior {
+            for (dir, rules) in [("scaleUp", &b.scale_up), ("scaleDown", &b.scale_down)] {
+                if rules
+                    .as_ref()
+                    .and_then(|r| r.policies.as_ref())
+                    .is_some_and(|p| p.is_empty())
+                {
+                    c.push(
+                        f(&format!("scaling.advanced.horizontalPodAutoscalerConfig.behavior.{dir}.policies")),
+                        "an empty policy list: Kubernetes requires at least one policy (validateScalingRules)",
+                        "list at least one policy, or remove `policies` to get Kubernetes' defaults",
+                    );
+                }
+            }
+        }
+    }
+    if let Some(st) = &s.scaling_strategy {
+        let custom = st.strategy == super::JobStrategy::Custom;
+        for (field, set) in [
+            (
+                "customScalingQueueLengthDeduction",
+                st.custom_scaling_queue_length_deduction.is_some(),
+            ),
+            (
+                "customScalingRunningJobPercentage",
+                st.custom_scaling_running_job_percentage.is_some(),
+            ),
+        ] {
+            if set && !custom {
+                c.push(
+                    f(&format!("scaling.scalingStrategy.{field}")),
+                    format!("{field} is only used by strategy: custom"),
+                    format!("set scalingStrategy.strategy: custom, or remove {field}"),
+                );
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (k, cond) in st.pending_pod_conditions.iter().enumerate() {
+            let field = f(&format!(
+                "scaling.scalingStrategy.pendingPodConditions[{k}]"
+            ));
+            if !super::POD_CONDITIONS.contains(&cond.as_str()) {
+                c.push(
+                    field,
+                    format!("{cond:?} is not a pod condition type"),
+                    format!("use one of {}", super::POD_CONDITIONS.join(", ")),
+                );
+            } else if !seen.insert(cond.as_str()) {
+                c.push(
+                    field,
+                    format!("{cond:?} is listed twice"),
+                    "list each condition once",
+                );
+            }
+        }
     }
 }
 
