@@ -1,10 +1,10 @@
-use crate::cloud::Aws;
 use crate::cluster::Kube;
 use crate::ctx::Ctx;
 use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
 use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync_read, keda_poll};
 use crate::spec::Problems;
+use crate::triggers::Metric;
 use std::time::{Duration, Instant};
 
 /// Scale the app's Deployment on its queue with KEDA's and the HPA's exact rules (or, with
@@ -97,8 +97,7 @@ fn print(ctx: &Ctx, t: u64, who: &str, d: &Decision) -> anyhow::Result<()> {
 /// Read and decide on KEDA's and the HPA's schedules until interrupted.
 async fn follow(
     ctx: &Ctx,
-    aws: &Aws,
-    url: &str,
+    metric: &dyn Metric,
     p: &Params,
     state: &mut State,
     target: &Target<'_>,
@@ -116,9 +115,7 @@ async fn follow(
                 state.replicas = now;
             }
             // One GetQueueAttributes per reading, as the scaler does.
-            let m = super::app_queue::depth(aws, url, p.scale_on_in_flight, p.scale_on_delayed)
-                .await
-                .map(|q| p.metric(q));
+            let m = metric.read().await.map(|r| r.value);
             if poll {
                 let d = keda_poll(p, state, t, m.as_ref().map(|v| *v).map_err(|_| ()));
                 print(ctx, t, "keda", &d)?;
@@ -160,7 +157,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         .map_err(flags)?;
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
-    let mut p = Params::from_spec(&app.scaling);
+    let mut p = Params::from_app(app);
     if let Some(minor) = k8s_minor {
         p.k8s_minor = minor;
     }
@@ -174,7 +171,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         .into());
     }
-    let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
+    let aws = ctx.aws(spec.region.clone()).await?;
+    let at = crate::render::Target::new(&aws.region, None);
+    let metric = app.trigger.imp().metric(&aws, app, &at).await?;
     if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         // --dry-run only (refused above otherwise): the Jobs KEDA would start per poll, with
         // --current Jobs running (none pending): offline, kedactl cannot see the Jobs.
@@ -187,10 +186,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let mut t = 0u64;
         let start = Instant::now();
         loop {
-            let m = jp.metric(
-                super::app_queue::depth(&aws, &url, jp.scale_on_in_flight, jp.scale_on_delayed)
-                    .await?,
-            );
+            let m = metric.read().await?.value;
             let d = jp.decide(m, jobs);
             if args.once {
                 return if ctx.json() {
@@ -263,9 +259,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let mut state = State::new(current, 0);
     if args.once {
         // What a KEDA and an HPA meeting this Deployment now decide on one reading.
-        let m = p.metric(
-            super::app_queue::depth(&aws, &url, p.scale_on_in_flight, p.scale_on_delayed).await?,
-        );
+        let m = metric.read().await?.value;
         let d = crate::scaling::decide_once(&p, current, m);
         if ctx.json() {
             output::json(&d)?;
@@ -275,7 +269,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         return target.apply(ctx, &d).await;
     }
     tokio::select! {
-        r = follow(ctx, &aws, &url, &p, &mut state, &target) => r,
+        r = follow(ctx, metric.as_ref(), &p, &mut state, &target) => r,
         _ = tokio::signal::ctrl_c() => {
             ctx.note(match target {
                 Target::DryRun => "stopped; nothing was changed (dry run)".to_string(),

@@ -103,6 +103,17 @@ pub struct Params {
 }
 
 impl Params {
+    /// The app's parameters, with its trigger's target per replica and activation bound
+    /// (messages for SQS, thousandths of a query value for prometheus).
+    pub fn from_app(app: &crate::spec::App) -> Self {
+        let t = app.trigger.imp().scaling_target(app);
+        Params {
+            queue_length: t.per_replica.max(1),
+            activation_queue_length: t.activation,
+            ..Params::from_spec(&app.scaling)
+        }
+    }
+
     pub fn from_spec(s: &Scaling) -> Self {
         Params {
             queue_length: u64::from(s.queue_length.max(1)),
