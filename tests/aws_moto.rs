@@ -2262,7 +2262,13 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
     assert!(report.ok(), "{:#?}", report.outcomes);
     let (_, o) = observe().await;
     assert!(o.resources.is_empty() && o.roles.is_empty(), "{o:#?}");
-    let gone = aws.amp.list_workspaces().alias(&alias).send().await.unwrap();
+    let gone = aws
+        .amp
+        .list_workspaces()
+        .alias(&alias)
+        .send()
+        .await
+        .unwrap();
     assert!(
         gone.workspaces()
             .iter()

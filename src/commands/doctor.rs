@@ -81,6 +81,7 @@ fn layers(only: &Only) -> Vec<Layer> {
     add(Group::Eks, &[Layer::Eks]);
     add(Group::Iam, &[Layer::Iam]);
     add(Group::Queue, &[Layer::Scaling]);
+    add(Group::Source, &[Layer::Scaling]);
     add(Group::Keda, &[Layer::Keda, Layer::Cluster]);
     add(Group::App, &[Layer::Keda, Layer::Cluster, Layer::Scaling]);
     out
@@ -113,6 +114,9 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     gather::aws_side(&aws, &desired, only, caller.clone(), &mut e).await;
     // As `up` would render it: kms:Decrypt on the live queue's key.
     let desired = render::desired_with(&spec, &e.observed)?;
+    if only.includes(Group::Source) && e.aws_skipped.is_none() {
+        e.metric_reads = gather::metric_reads(&aws, &spec, &desired.target).await;
+    }
     let mut kube = None;
     if only.includes(Group::Keda) || only.includes(Group::App) {
         let cluster = match e.observed.cluster.clone() {

@@ -409,6 +409,34 @@ pub const CATALOGUE: &[Check] = &[
         "The nodes may pull the app's image from ECR",
         "The kubelet pulls images with the node's role, not the pod's: without ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer (the managed policy AmazonEC2ContainerRegistryPullOnly, or ReadOnly) the app's pods wait in ImagePullBackOff with 403 in their events. doctor reads the node roles of the cluster's managed node groups (DescribeNodegroup) and Auto Mode's, and evaluates their policies on the stack's repository. Nodes kedactl cannot see (self-managed groups, Karpenter) make it could-not-be-checked, never a pass."
     ),
+    check!(
+        "KD046",
+        Scaling,
+        kd046,
+        "The trigger's source exists and is ready",
+        "Triggers other than SQS read a resource kedactl makes or the config names: an AMP workspace (prometheus). KEDA's reads of a missing workspace fail with 404, and one still CREATING answers nothing yet; the ScaledObject then reports no metric and never scales. doctor reads each resource (DescribeWorkspace or ListWorkspaces by alias) and its status. A resource kedactl owns is recreated by `kedactl up --only source`; one the config names by id must be corrected in kedactl.yaml."
+    ),
+    check!(
+        "KD047",
+        Iam,
+        kd047,
+        "KEDA's session may read the trigger's source",
+        "KEDA signs each trigger's calls as the TriggerAuthentication's roleArn (the identity role, assumed by the operator): for prometheus a SigV4 GET of /api/v1/query that AMP authorizes as aps:QueryMetrics on the workspace ARN. doctor evaluates the role's inline and managed policies and its boundary for exactly the calls each trigger kind declares, in the chained session's context. KEDA logs a refused query only as `prometheus query api returned error. status: 403` (it discards AMP's message), so doctor names the principal itself: the session KEDA signed with."
+    ),
+    check!(
+        "KD048",
+        Keda,
+        kd048,
+        "The live trigger is the one the config renders",
+        "A ScaledObject whose trigger points elsewhere (a prometheus serverAddress of another workspace, an awsRegion of another region, an edited query or threshold) scales on the wrong thing or on nothing. doctor compares the live ScaledObject's first trigger, its type and every metadata field, with what kedactl renders from the config."
+    ),
+    check!(
+        "KD049",
+        Scaling,
+        kd049,
+        "The trigger's metric reads as KEDA reads it",
+        "doctor reads each non-SQS trigger's metric once exactly as KEDA's scaler does, with your credentials: for prometheus the SigV4-signed GET of /api/v1/query against the workspace. KEDA refuses a query that returns several series (`returned multiple elements`) and, with ignoreNullValues: false, an empty one; a vector of several series must be aggregated (sum, max). A refusal of your own credentials is could-not-check: KD047 judges KEDA's."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

@@ -50,6 +50,32 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     e.dead_letter_targets = dead_letter_targets(aws, desired, &e.observed).await;
 }
 
+/// Read each non-SQS app's metric once, as `scale` would (KD049). SQS depth is read by
+/// the queue checks already.
+pub async fn metric_reads(
+    aws: &Aws,
+    spec: &crate::spec::Spec,
+    target: &crate::render::Target,
+) -> BTreeMap<String, Result<String, (Option<u16>, String)>> {
+    let apps = spec
+        .apps
+        .iter()
+        .filter(|a| a.trigger != crate::triggers::Kind::Sqs);
+    let reads = futures_util::future::join_all(apps.map(|app| async move {
+        let got = match app.trigger.imp().metric(aws, app, target).await {
+            Err(e) => Err((None, format!("{e:#}"))),
+            Ok(m) => m
+                .read()
+                .await
+                .map(|r| r.detail)
+                .map_err(|e| (e.status, e.to_string())),
+        };
+        (format!("{}/{}", app.namespace, app.deployment), got)
+    }))
+    .await;
+    reads.into_iter().collect()
+}
+
 /// Each live RedrivePolicy's deadLetterTargetArn that names no queue of the config: does it
 /// exist? (GetQueueUrl in the ARN's region and account; KD042.)
 async fn dead_letter_targets(
@@ -425,11 +451,11 @@ fn app_scaler(desired: &Desired, scaler_ref: Option<(&str, &str)>) -> (String, S
         .unwrap_or_else(|| ("ScaledObject".into(), "default".into(), String::new()))
 }
 
-/// The TriggerAuthentication (or ClusterTriggerAuthentication) the aws-sqs-queue trigger names.
+/// The TriggerAuthentication (or ClusterTriggerAuthentication) the app's trigger names.
 async fn trigger_auth(kube: &Kube, scaler: &Value) -> Result<Option<Value>, KubeError> {
     let Some(r) = scaler["spec"]["triggers"]
         .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["type"] == "aws-sqs-queue"))
+        .and_then(|ts| ts.iter().find(|t| crate::triggers::is_ours(t)))
         .map(|t| &t["authenticationRef"])
         .filter(|r| r["name"].is_string())
     else {

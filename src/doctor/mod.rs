@@ -105,6 +105,9 @@ pub struct Evidence {
     /// Dead-letter queues named by a live RedrivePolicy that are not among the config's queues,
     /// by ARN: whether GetQueueUrl found them, or why it could not tell.
     pub dead_letter_targets: BTreeMap<String, Result<bool, String>>,
+    /// Each non-SQS app's metric, read as KEDA's scaler reads it but with the caller's
+    /// credentials (`namespace/deployment` → what it read, or the HTTP status and error).
+    pub metric_reads: BTreeMap<String, Result<String, (Option<u16>, String)>>,
 }
 
 /// The cluster side doctor reads beyond `plan`'s observation.

@@ -198,8 +198,10 @@ fn a_healthy_stack_raises_nothing() {
         assert_eq!(f.code, c.code);
     }
     // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
-    // with a customer-managed key.
-    let na = ["KD031", "KD040", "KD043"];
+    // with a customer-managed key, KD046–KD049 only to triggers other than SQS.
+    let na = [
+        "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049",
+    ];
     let bad: Vec<_> = findings
         .iter()
         .filter(|f| f.status != Status::Ok && !na.contains(&f.code))
@@ -1492,4 +1494,198 @@ fn kd045_the_nodes_cannot_pull_the_image() {
         e.node_roles = Some(Err("ListNodegroups: AccessDenied".into()))
     });
     assert_eq!(f.status, Status::Skipped, "{f:#?}");
+}
+
+/// Seed 003's stack (an AMP workspace, a prometheus trigger) as `up` leaves it.
+fn amp() -> (Desired, Evidence) {
+    let mut spec = spec();
+    let app = &mut spec.apps[0];
+    app.trigger = crate::triggers::Kind::Prometheus;
+    app.prometheus = Some(crate::triggers::prometheus::Config {
+        workspace: crate::triggers::prometheus::Workspace {
+            alias: Some("AMP-KEDA".into()),
+            id: None,
+        },
+        query: "sum(rate(ho11y_total[1m]))".into(),
+        threshold: 0.25,
+        activation_threshold: 0.0,
+        ignore_null_values: true,
+    });
+    let offline = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        crate::observed::Resource {
+            id: "ws-1234".into(),
+            arn: "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234".into(),
+            status: "ACTIVE".into(),
+            endpoint: None,
+            tags: offline.shared_tags(),
+        },
+    );
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut e = healthy(&d);
+    e.observed.resources = o.resources;
+    e.metric_reads
+        .insert("security/q-read".into(), Ok("query value 0.75".into()));
+    (d, e)
+}
+
+fn amp_findings(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<Finding> {
+    let (d, mut e) = amp();
+    fault(&mut e, &d);
+    checks::run(&d, &e)
+}
+
+fn amp_status(findings: &[Finding], code: &str) -> Status {
+    findings.iter().find(|f| f.code == code).unwrap().status
+}
+
+#[test]
+fn a_healthy_amp_stack_passes_the_trigger_checks_and_no_queue_check_fails() {
+    let findings = amp_findings(|_, _| {});
+    for code in ["KD046", "KD047", "KD048", "KD049"] {
+        assert_eq!(
+            amp_status(&findings, code),
+            Status::Ok,
+            "{code}: {findings:#?}"
+        );
+    }
+    let bad: Vec<_> = findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Skipped))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let kd047 = findings.iter().find(|f| f.code == "KD047").unwrap();
+    assert_eq!(
+        kd047.evidence,
+        [
+            "keda-identity may aps:QueryMetrics on arn:aws:aps:us-east-1:123456789012:workspace/ws-1234"
+        ]
+    );
+}
+
+#[test]
+fn kd046_a_missing_or_creating_workspace() {
+    let gone = amp_findings(|e, _| {
+        e.observed.resources.clear();
+    });
+    let f = gone.iter().find(|f| f.code == "KD046").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        ["AMP workspace AMP-KEDA does not exist in us-east-1"]
+    );
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("aps:workspace/AMP-KEDA".into())]
+    );
+    let creating = amp_findings(|e, _| {
+        e.observed
+            .resources
+            .get_mut("aps:workspace/AMP-KEDA")
+            .unwrap()
+            .status = "CREATING".into();
+    });
+    assert_eq!(amp_status(&creating, "KD046"), Status::Warn);
+    let unread = amp_findings(|e, _| {
+        e.observed.resources.clear();
+        e.observed.unread.push(crate::observed::Denied {
+            operation: "ListWorkspaces".into(),
+            resource: "AMP workspace AMP-KEDA".into(),
+            message: "HTTP 500".into(),
+        });
+    });
+    assert_eq!(
+        amp_status(&unread, "KD046"),
+        Status::Skipped,
+        "never a pass or a fail without evidence"
+    );
+}
+
+#[test]
+fn kd047_the_identity_role_may_not_query_the_workspace() {
+    let findings = amp_findings(|e, _| {
+        e.observed
+            .roles
+            .get_mut("keda-identity")
+            .unwrap()
+            .inline
+            .clear();
+    });
+    let f = findings.iter().find(|f| f.code == "KD047").unwrap();
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].starts_with("keda-identity may not aps:QueryMetrics on arn:aws:aps:us-east-1:123456789012:workspace/ws-1234"),
+        "{:?}",
+        f.evidence
+    );
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("iam:role/keda-identity/policy".into())]
+    );
+
+    // The grant names another workspace: the same failure.
+    let other = amp_findings(|e, _| {
+        let doc = e
+            .observed
+            .roles
+            .get_mut("keda-identity")
+            .unwrap()
+            .inline
+            .get_mut("kedactl-amp-query")
+            .unwrap();
+        doc["Statement"][0]["Resource"] =
+            json!("arn:aws:aps:us-east-1:123456789012:workspace/ws-9999");
+    });
+    assert_eq!(amp_status(&other, "KD047"), Status::Fail);
+
+    // KEDA's log names no principal for a refused query: doctor names the roleArn it signed as.
+    let logged = amp_findings(|e, _| {
+        cluster(e).operator_log = "ERROR\tprometheus_scaler\terror executing prometheus query\t{\"error\": \"prometheus query api returned error. status: 403\"}\n".into();
+    });
+    let f = logged.iter().find(|f| f.code == "KD047").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("signed as arn:aws:iam::123456789012:role/keda-identity")),
+        "{:?}",
+        f.evidence
+    );
+}
+
+#[test]
+fn kd048_the_live_trigger_points_at_another_workspace() {
+    let findings = amp_findings(|e, _| {
+        let so = cluster(e).scaler.as_mut().unwrap();
+        so["spec"]["triggers"][0]["metadata"]["serverAddress"] =
+            json!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-old");
+    });
+    let f = findings.iter().find(|f| f.code == "KD048").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        [
+            "serverAddress is \"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-old\" live, the config renders \"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1234\""
+        ]
+    );
+}
+
+#[test]
+fn kd049_a_query_of_several_series_and_a_refused_caller() {
+    let several = amp_findings(|e, _| {
+        e.metric_reads.insert(
+            "security/q-read".into(),
+            Err((Some(200), "prometheus query sum by (pod) (x) returned multiple elements (3): KEDA needs one; aggregate it (sum, max...)".into())),
+        );
+    });
+    assert_eq!(amp_status(&several, "KD049"), Status::Fail);
+    let refused = amp_findings(|e, _| {
+        e.metric_reads.insert(
+            "security/q-read".into(),
+            Err((Some(403), "status: 403".into())),
+        );
+    });
+    assert_eq!(amp_status(&refused, "KD049"), Status::Skipped);
 }

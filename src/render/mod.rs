@@ -156,6 +156,8 @@ pub struct Desired {
     pub repositories: Vec<Repository>,
     /// What the apps' triggers create (an AMP workspace...), or only read (`managed: false`).
     pub resources: Vec<Resource>,
+    /// Each app's trigger: what it reads and what KEDA's session must be allowed (doctor).
+    pub triggers: Vec<TriggerUse>,
     /// Pod identity associations (pod-identity mode only).
     pub associations: Vec<Association>,
     pub keda: KedaInstall,
@@ -214,6 +216,20 @@ pub struct Queue {
 pub struct Repository {
     pub name: String,
     pub uri: String,
+}
+
+/// One app's trigger, as doctor checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TriggerUse {
+    /// `namespace/deployment`.
+    pub app: String,
+    pub kind: triggers::Kind,
+    /// The identity role KEDA's session runs as (the TriggerAuthentication's roleArn).
+    pub role: String,
+    /// (IAM action, resource ARN) the scaler calls.
+    pub needs: Vec<(String, String)>,
+    /// Ids of the resources it reads (`Desired::resources`).
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -394,6 +410,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let mut queues: Vec<Queue> = Vec::new();
     let mut repositories: Vec<Repository> = Vec::new();
     let mut resources: Vec<Resource> = Vec::new();
+    let mut triggers: Vec<TriggerUse> = Vec::new();
     for app in &spec.apps {
         if !repositories.iter().any(|r| r.name == app.repository) {
             repositories.push(Repository {
@@ -401,7 +418,20 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
                 uri: repository_uri(app, &target),
             });
         }
-        for r in app.trigger.imp().resources(app) {
+        let t = app.trigger.imp();
+        let used = t.resources(app);
+        triggers.push(TriggerUse {
+            app: format!("{}/{}", app.namespace, app.deployment),
+            kind: app.trigger,
+            role: app.identity_role(&spec.roles).to_string(),
+            needs: t
+                .needs(app, &target, observed)
+                .into_iter()
+                .map(|(a, r)| (a.to_string(), r))
+                .collect(),
+            resources: used.iter().map(Resource::id).collect(),
+        });
+        for r in used {
             push_unique(&mut resources, r);
         }
         if app.trigger != triggers::Kind::Sqs {
@@ -465,6 +495,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         queues,
         repositories,
         resources,
+        triggers,
         associations,
         keda: KedaInstall {
             namespace: spec.keda.namespace.clone(),

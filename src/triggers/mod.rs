@@ -139,6 +139,11 @@ pub struct Reading {
     pub detail: String,
 }
 
+/// Is `t` (a ScaledObject's trigger) of a type kedactl renders?
+pub fn is_ours(t: &serde_json::Value) -> bool {
+    Kind::ALL.iter().any(|k| t["type"] == k.imp().keda_type())
+}
+
 /// Does this app use `kind`?
 pub fn uses(app: &App, kind: Kind) -> bool {
     app.trigger == kind

@@ -37,7 +37,10 @@ pub(crate) fn kd017(c: &Ctx) -> Finding {
     // What KEDA itself says about the ScaledObject, as supporting evidence.
     let status = not_ready(so);
     let Some(r) = r else {
-        let mut evidence = vec!["the aws-sqs-queue trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)".to_string()];
+        let kind = trigger.map_or("aws-sqs-queue", |t| t["type"].as_str().unwrap_or("?"));
+        let mut evidence = vec![format!(
+            "the {kind} trigger has no authenticationRef: KEDA takes the legacy path (`awsAccessKeyID not found`)"
+        )];
         evidence.extend(status);
         return f.fail(evidence, fix, repairs);
     };

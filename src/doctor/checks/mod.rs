@@ -187,12 +187,17 @@ impl<'a> Ctx<'a> {
             .map(String::as_str)
     }
 
-    /// The trigger's metadata as deployed (else as rendered).
+    /// The app's trigger as deployed (else as rendered): the first of a type kedactl renders.
     fn trigger(&self) -> Option<&'a Value> {
         let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
         live.or(self.scaler)
             .and_then(|s| s["spec"]["triggers"].as_array())
-            .and_then(|t| t.iter().find(|t| t["type"] == "aws-sqs-queue"))
+            .and_then(|t| t.iter().find(|t| crate::triggers::is_ours(t)))
+    }
+
+    /// The app's trigger when it is `aws-sqs-queue` (the queue checks).
+    fn sqs_trigger(&self) -> Option<&'a Value> {
+        self.trigger().filter(|t| t["type"] == "aws-sqs-queue")
     }
 }
 
@@ -317,6 +322,7 @@ mod eks;
 mod iam;
 mod keda;
 mod scaling;
+mod trigger;
 
 pub(crate) use account::*;
 pub(crate) use cluster::*;
@@ -324,6 +330,7 @@ pub(crate) use eks::*;
 pub(crate) use iam::*;
 pub(crate) use keda::*;
 pub(crate) use scaling::*;
+pub(crate) use trigger::*;
 
 /// Build findings tersely.
 struct F {

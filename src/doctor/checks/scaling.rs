@@ -5,7 +5,7 @@ use super::*;
 pub(crate) fn kd021(c: &Ctx) -> Finding {
     let f = F { code: "KD021" };
     let Some(t) = c.trigger() else {
-        return f.na("no aws-sqs-queue trigger");
+        return f.na("no trigger of a type kedactl renders");
     };
     match t["metadata"]["awsRegion"].as_str() {
         Some(r) if !r.is_empty() => f.ok(format!("awsRegion {r}")),
@@ -22,7 +22,7 @@ pub(crate) fn kd021(c: &Ctx) -> Finding {
 
 pub(crate) fn kd022(c: &Ctx) -> Finding {
     let f = F { code: "KD022" };
-    let Some(t) = c.trigger() else {
+    let Some(t) = c.sqs_trigger() else {
         return f.na("no aws-sqs-queue trigger");
     };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
@@ -58,7 +58,7 @@ pub(crate) fn kd022(c: &Ctx) -> Finding {
 
 pub(crate) fn kd023(c: &Ctx) -> Finding {
     let f = F { code: "KD023" };
-    let Some(t) = c.trigger() else {
+    let Some(t) = c.sqs_trigger() else {
         return f.na("no aws-sqs-queue trigger");
     };
     let url = t["metadata"]["queueURL"].as_str().unwrap_or("");
@@ -123,7 +123,7 @@ pub(crate) fn kd026(c: &Ctx) -> Finding {
         .and_then(|s| s["spec"]["minReplicaCount"].as_u64())
         .unwrap_or(0);
     let on_in_flight = c
-        .trigger()
+        .sqs_trigger()
         .and_then(|t| t["metadata"]["scaleOnInFlight"].as_str())
         .unwrap_or("true")
         == "true";

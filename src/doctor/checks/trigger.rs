@@ -1,0 +1,229 @@
+//! Checks of the triggers other than SQS (whose queue has checks of its own): the source each
+//! reads exists and is ready, KEDA's session may read it, the live trigger is the config's, and
+//! the metric reads as KEDA's scaler reads it. They work from what each kind declares
+//! (`Trigger::resources`, `needs`, `metadata`, `metric`), so a new kind gets them for free.
+
+use super::*;
+use crate::render::TriggerUse;
+use crate::triggers::{Kind, resource};
+
+/// The apps whose trigger is not SQS.
+fn others<'a>(c: &Ctx<'a>) -> Vec<&'a TriggerUse> {
+    c.d.triggers
+        .iter()
+        .filter(|t| t.kind != Kind::Sqs)
+        .collect()
+}
+
+pub(crate) fn kd046(c: &Ctx) -> Finding {
+    let f = F { code: "KD046" };
+    let wanted: Vec<&crate::triggers::Resource> =
+        c.d.resources
+            .iter()
+            .filter(|r| others(c).iter().any(|t| t.resources.contains(&r.id())))
+            .collect();
+    if wanted.is_empty() {
+        return f.na("no trigger reads a resource besides SQS queues");
+    }
+    let (mut ok, mut bad, mut pending) = (Vec::new(), Vec::new(), false);
+    let mut repairs = Vec::new();
+    for r in wanted {
+        or_skip!(f, c.read(|res| res == r.describe()));
+        match c.e.observed.resources.get(&r.id()) {
+            None => {
+                bad.push(format!(
+                    "{} does not exist in {}{}",
+                    r.describe(),
+                    c.d.target.region,
+                    if r.managed {
+                        ""
+                    } else {
+                        " (the config names it by id)"
+                    }
+                ));
+                if r.managed {
+                    repairs.push(Repair::Converge(r.id()));
+                }
+            }
+            Some(live) => match resource::ready(r.kind, &live.status) {
+                Some(true) => ok.push(format!("{} ({}) is {}", r.describe(), live.id, live.status)),
+                None => {
+                    pending = true;
+                    bad.push(format!(
+                        "{} ({}) is {}: KEDA's reads fail until it is ready",
+                        r.describe(),
+                        live.id,
+                        live.status
+                    ));
+                }
+                Some(false) => bad.push(format!(
+                    "{} ({}) is {}, not usable",
+                    r.describe(),
+                    live.id,
+                    live.status
+                )),
+            },
+        }
+    }
+    if bad.is_empty() {
+        return f.ok(ok.join("; "));
+    }
+    if pending && repairs.is_empty() {
+        return f.warn(
+            bad,
+            "wait for it to become ready, then run kedactl doctor again",
+        );
+    }
+    f.fail(
+        bad,
+        "kedactl up --only source creates what kedactl owns; for a resource named by id, correct the id in kedactl.yaml (aws amp list-workspaces)",
+        repairs,
+    )
+}
+
+pub(crate) fn kd047(c: &Ctx) -> Finding {
+    let f = F { code: "KD047" };
+    let uses = others(c);
+    if uses.is_empty() {
+        return f.na("no trigger besides SQS (KD015 checks the queue read)");
+    }
+    let (mut ok, mut bad, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
+    let mut repairs = Vec::new();
+    for t in uses {
+        or_skip!(f, c.read_role(&t.role));
+        let Some(role) = c.e.observed.roles.get(&t.role) else {
+            bad.push(format!(
+                "IAM role {} (the TriggerAuthentication's roleArn) does not exist",
+                t.role
+            ));
+            repairs.push(Repair::Converge(format!("iam:role/{}", t.role)));
+            continue;
+        };
+        let session = c.operator_session(&role.arn);
+        for (action, arn) in &t.needs {
+            if arn.contains(resource::PLACEHOLDER) {
+                return f.skip(format!(
+                    "{arn} does not exist yet, so no grant can name it (see KD046)"
+                ));
+            }
+            let v = c.permits(role, action, arn, &session);
+            match v.decision {
+                Decision::Allow => ok.push(format!("{} may {action} on {arn}", t.role)),
+                Decision::Unknown => {
+                    unknown.push(format!("{} {action} on {arn}: {}", t.role, v.describe()))
+                }
+                _ => {
+                    bad.push(format!(
+                        "{} may not {action} on {arn}: {}",
+                        t.role,
+                        v.describe()
+                    ));
+                    repairs.push(Repair::Converge(format!("iam:role/{}/policy", t.role)));
+                }
+            }
+        }
+        // KEDA drops the body of a refused query and logs only the status: the principal is
+        // the session KEDA signed with, the TriggerAuthentication's roleArn.
+        if t.kind == Kind::Prometheus
+            && let Some(line) = logs::find(
+                c.operator_log(),
+                &["prometheus query api returned error. status: 403"],
+            )
+        {
+            bad.push(format!(
+                "KEDA log: {} — AMP refused the query signed as {} (KEDA's session for roleArn): it lacks aps:QueryMetrics on the workspace, or the workspace is in another account or region than awsRegion",
+                line.trim(),
+                c.role_arn().unwrap_or_else(|| t.role.clone())
+            ));
+        }
+    }
+    if !bad.is_empty() {
+        return f.fail(
+            bad,
+            "kedactl up --only iam (puts back the trigger's grant on the identity role)",
+            repairs,
+        );
+    }
+    if !unknown.is_empty() {
+        return f.warn(unknown, "check the role's policies and boundary by hand");
+    }
+    f.ok(ok.join("; "))
+}
+
+pub(crate) fn kd048(c: &Ctx) -> Finding {
+    let f = F { code: "KD048" };
+    if others(c).is_empty() {
+        return f.na("no trigger besides SQS (KD021–KD023 check the queue's)");
+    }
+    let cluster = or_skip!(f, c.cluster());
+    let (Some(live), Some(want)) = (cluster.scaler.as_ref(), c.scaler) else {
+        return f.skip("the app's ScaledObject was not found in the cluster (see KD017)");
+    };
+    let first = |s: &'_ Value| s["spec"]["triggers"][0].clone();
+    let (live, want) = (first(live), first(want));
+    let mut diffs = Vec::new();
+    if live["type"] != want["type"] {
+        diffs.push(format!(
+            "the trigger's type is {} live, the config renders {}",
+            live["type"], want["type"]
+        ));
+    }
+    if let Some(fields) = want["metadata"].as_object() {
+        for (k, v) in fields {
+            if live["metadata"][k] != *v {
+                diffs.push(format!(
+                    "{k} is {} live, the config renders {v}",
+                    match &live["metadata"][k] {
+                        Value::Null => "unset".to_string(),
+                        other => other.to_string(),
+                    }
+                ));
+            }
+        }
+    }
+    if diffs.is_empty() {
+        return f.ok(format!(
+            "the live {} trigger matches the config ({})",
+            want["type"].as_str().unwrap_or(""),
+            want["metadata"]["serverAddress"]
+                .as_str()
+                .or(want["metadata"]["awsRegion"].as_str())
+                .unwrap_or("")
+        ));
+    }
+    f.fail(
+        diffs,
+        "kedactl up --only app (applies the trigger the config renders), or correct kedactl.yaml if the live one is right",
+        vec![Repair::Converge("app:ScaledObject".into())],
+    )
+}
+
+pub(crate) fn kd049(c: &Ctx) -> Finding {
+    let f = F { code: "KD049" };
+    if others(c).is_empty() {
+        return f.na("no trigger besides SQS (the queue checks read its depth)");
+    }
+    or_skip!(f, c.aws());
+    if c.e.metric_reads.is_empty() {
+        return f.skip("the metric was not read (--only without source)");
+    }
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for (app, read) in &c.e.metric_reads {
+        match read {
+            Ok(detail) => ok.push(format!("{app}: {detail}")),
+            // The caller's own refusal says nothing about KEDA's session (KD047 does).
+            Err((Some(403), why)) => {
+                return f.skip(format!("your credentials may not read it ({why})"));
+            }
+            Err((_, why)) => bad.push(format!("{app}: {why}")),
+        }
+    }
+    if bad.is_empty() {
+        return f.ok(format!("read as KEDA reads it: {}", ok.join("; ")));
+    }
+    f.fail(
+        bad,
+        "make the query return exactly one element (aggregate with sum() or max()), and check the source exists (KD046)",
+        vec![],
+    )
+}
