@@ -687,3 +687,99 @@ fn doctor_classifies_a_keda_log_from_stdin() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+const AMP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/amp.yaml");
+
+#[test]
+fn seed_003_renders_a_prometheus_trigger_and_plans_the_workspace_first() {
+    let s = Sandbox::new();
+    let text = run_ok(&s, &["-f", AMP, "render", "--account", "123456789012"]);
+    assert!(text.contains("type: prometheus"), "{text}");
+    assert!(text.contains("aps:QueryMetrics"), "{text}");
+    assert!(
+        !text.contains("aws-sqs-queue") && !text.contains("QUEUE_URL"),
+        "{text}"
+    );
+    let plan = json(
+        &s,
+        &["-f", AMP, "plan", "--offline", "--account", "123456789012"],
+    );
+    let steps = plan["steps"].as_array().unwrap();
+    let ws = steps
+        .iter()
+        .position(|s| s["id"] == "aps:workspace/AMP-KEDA")
+        .expect("the workspace is created");
+    assert_eq!(steps[ws]["summary"], "create AMP workspace AMP-KEDA");
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s["id"].as_str().unwrap().starts_with("queue:"))
+    );
+}
+
+#[test]
+fn load_refuses_an_app_that_does_not_scale_on_sqs() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["-f", AMP, "load", "--count", "5"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("scales on AMP workspace AMP-KEDA"), "{err}");
+    assert!(err.contains("trigger: prometheus"), "{err}");
+}
+
+/// Seed 003's app (threshold 0.25, minReplicas 1, max 20, pollingInterval 30) on a query that
+/// reads 1.2 from t=60 s and 0.1 from t=600 s. KEDA hands the HPA 1200 m against a 250 m
+/// target: ceil(1200/250) = 5. KEDA's HPA has no behavior, so the legacy scale-up limit
+/// applies (`calculateScaleUpLimit`: max(2 × current, 4)): 1 → 4 at the 60 s sync, then 5 at
+/// 75 s. At 0.1 the recommendation is ceil(100/250) = 1, held by the 300 s scale-down window
+/// until the sync at 900 s.
+#[test]
+fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
+    let s = Sandbox::new();
+    let trace = s.path("amp.csv");
+    std::fs::write(&trace, "t,value\n0,0\n60,1.2\n600,0.1\n900,0\n").unwrap();
+    let doc = json(
+        &s,
+        &["-f", AMP, "simulate", "--trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(doc["input"]["targetPerReplica"], 250);
+    let replicas = |t: u64| {
+        doc["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["t"] == t)
+            .unwrap()["replicas"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(replicas(59), 1);
+    assert_eq!(replicas(60), 4);
+    assert_eq!(replicas(74), 4);
+    assert_eq!(replicas(75), 5);
+    assert_eq!(replicas(899), 5);
+    assert_eq!(replicas(900), 1);
+    assert_eq!(doc["summary"]["messages"], 0);
+    let text = run_ok(
+        &s,
+        &["-f", AMP, "simulate", "--trace", trace.to_str().unwrap()],
+    );
+    assert!(text.contains("of AMP workspace AMP-KEDA"), "{text}");
+    assert!(!text.contains("backlog"), "no queue to report: {text}");
+    // A value the query cannot return is named with its line.
+    std::fs::write(&trace, "t,value\n0,0\n60,-1\n").unwrap();
+    let out = s
+        .kedactl(["-f", AMP, "simulate", "--trace", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 3: \"-1\" is not a value from 0 to 1e12"),
+        "{}",
+        stderr(&out)
+    );
+}

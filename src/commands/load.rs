@@ -1,6 +1,6 @@
 use crate::cloud::{Aws, CallError};
 use crate::ctx::Ctx;
-use crate::error::{FAILED, INTERRUPTED, SilentExit};
+use crate::error::{FAILED, INTERRUPTED, SilentExit, UsageError};
 use crate::limits;
 use crate::output::{self, API_VERSION};
 use crate::spec::{Problem, Problems};
@@ -201,6 +201,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let job = check(args)?;
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
+    if app.trigger != crate::triggers::Kind::Sqs {
+        return Err(UsageError {
+            message: format!(
+                "app {} scales on {} (trigger: {}): `load` sends SQS messages, which it does not read",
+                app.deployment,
+                app.trigger.imp().source(app),
+                app.trigger.as_str()
+            ),
+            fix: "pick an SQS app with --app, or drive the trigger's own source (for prometheus: load the service whose metric the query reads)".into(),
+        }
+        .into());
+    }
     let queue = &app.queue.name;
     let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
 

@@ -237,6 +237,91 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
     nonempty(out, name)
 }
 
+/// A metric's value each second (a prometheus query's), from a JSON array of numbers or a CSV
+/// of `value` or `t,value` rows (a later row for the same second replaces an earlier one;
+/// seconds between rows keep the last value). Values are finite, from 0 to 1e12.
+pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
+    let span = limits::MAX_SIM_SECONDS as usize;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| {
+            trace_problem(
+                format!("{name} is not UTF-8 text ({e})"),
+                "pass a CSV or JSON text file",
+            )
+        })?
+        .trim_start_matches('\u{feff}');
+    let value = |c: &str, line: usize| {
+        c.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && (0.0..=1e12).contains(v))
+            .ok_or_else(|| {
+                trace_problem(
+                    format!("{name} line {line}: {c:?} is not a value from 0 to 1e12"),
+                    "write the query's value each second as a plain number",
+                )
+            })
+    };
+    let too_long = || {
+        trace_problem(
+            format!("{name} covers more than the {span} s a simulation covers"),
+            "cut the trace to at most 7 days",
+        )
+    };
+    let mut out: Vec<f64> = Vec::new();
+    if text.trim_start().starts_with('[') {
+        let all = serde_json::from_str::<Vec<f64>>(text).map_err(|e| {
+            trace_problem(
+                format!("{name}: {e}"),
+                "use a JSON array of numbers, one per second",
+            )
+        })?;
+        for (i, v) in all.iter().enumerate() {
+            out.push(value(&v.to_string(), i + 1)?);
+        }
+    } else {
+        let mut first = true;
+        for (i, line) in text.lines().enumerate() {
+            let n = i + 1;
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            if line.trim().is_empty() || (first && cells.iter().all(|c| is_name(c))) {
+                first = false;
+                continue;
+            }
+            first = false;
+            match cells[..] {
+                [v] => out.push(value(v, n)?),
+                [t, v] => {
+                    let t = digits(t)
+                        .filter(|t| (*t as usize) < span)
+                        .ok_or_else(too_long)? as usize;
+                    let v = value(v, n)?;
+                    let last = out.last().copied().unwrap_or(0.0);
+                    if out.len() <= t {
+                        out.resize(t + 1, last);
+                    }
+                    out[t] = v;
+                }
+                _ => {
+                    return Err(trace_problem(
+                        format!("{name} line {n}: expected `value` or `t,value`"),
+                        "one or two columns",
+                    ));
+                }
+            }
+        }
+    }
+    if out.len() > span {
+        return Err(too_long());
+    }
+    if out.is_empty() {
+        return Err(trace_problem(
+            format!("{name} has no values"),
+            "one value per second, e.g. a CSV column",
+        ));
+    }
+    Ok(out)
+}
+
 /// A cell of digits as a number (`u64::MAX` if it has more digits than fit); None otherwise.
 fn digits(cell: &str) -> Option<u64> {
     (!cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()))
@@ -382,17 +467,35 @@ pub fn unmodelled(s: &spec::Scaling) -> Vec<String> {
 }
 
 /// One app's run: a ScaledObject through KEDA and the HPA, a ScaledJob through its Jobs.
-fn run_app(s: &spec::Scaling, k8s_minor: u32, w: &Workload) -> Run {
-    match s.kind {
+fn run_app(app: &spec::App, k8s_minor: u32, w: &Workload) -> Run {
+    match app.scaling.kind {
         spec::ScalingKind::ScaledObject => simulate(
             &Params {
                 k8s_minor,
-                ..Params::from_spec(s)
+                ..Params::from_app(app)
             },
             w,
         ),
-        spec::ScalingKind::ScaledJob => simulate_jobs(&JobParams::from_spec(s), w),
+        spec::ScalingKind::ScaledJob => simulate_jobs(&JobParams::from_spec(&app.scaling), w),
     }
+}
+
+/// The metric of a trigger the pods do not consume, each second in its units: the trace's
+/// values, or the shape's numbers taken as values.
+fn gauge(args: &Args, shape_values: impl FnOnce() -> Vec<u32>) -> anyhow::Result<Vec<u64>> {
+    let values = match &args.trace {
+        Some(path) => {
+            let bytes = limits::read_bounded(path, limits::MAX_TRACE_BYTES).map_err(|e| {
+                problems(vec![trace_problem(
+                    e.to_string(),
+                    "pass a readable CSV or JSON file",
+                )])
+            })?;
+            parse_gauge(&bytes, &path.display().to_string()).map_err(|p| problems(vec![p]))?
+        }
+        None => shape_values().into_iter().map(f64::from).collect(),
+    };
+    Ok(values.into_iter().map(crate::triggers::milli).collect())
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -400,9 +503,17 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
     let app_name = ctx.global.overrides.app.app.as_deref();
     let app = pick(&spec, app_name, &source)?;
-    let arrivals = match &args.trace {
-        Some(path) => read_trace(path)?,
-        None => shape(args.shape, c.rate, c.duration, c.seed),
+    let sqs = app.trigger == crate::triggers::Kind::Sqs;
+    let gauge = match sqs {
+        true => None,
+        false => Some(gauge(&args, || {
+            shape(args.shape, c.rate, c.duration, c.seed)
+        })?),
+    };
+    let arrivals = match (&args.trace, sqs) {
+        (_, false) => Vec::new(),
+        (Some(path), true) => read_trace(path)?,
+        (None, true) => shape(args.shape, c.rate, c.duration, c.seed),
     };
     // KEDA's poll repeats every pollingInterval: a phase past it is a smaller one.
     if c.phase >= u64::from(app.scaling.polling_interval) {
@@ -431,6 +542,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         settle_limit: 7200,
         phase: c.phase,
         job_duration: c.job_duration,
+        gauge,
     };
     for note in unmodelled(&app.scaling) {
         ctx.note(format!("note: {note}"));
@@ -453,7 +565,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             crate::scaling::CONFIGURABLE_TOLERANCE_MINOR
         ));
     }
-    let main = run_app(&app.scaling, c.k8s_minor, &workload);
+    let main = run_app(app, c.k8s_minor, &workload);
     let other = match &args.compare {
         Some(path) => {
             let (mut other, name) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
@@ -461,7 +573,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
             let app = pick(&other, app_name, &name)?;
-            Some((name, run_app(&app.scaling, c.k8s_minor, &workload)))
+            Some((name, run_app(app, c.k8s_minor, &workload)))
         }
         None => None,
     };
@@ -481,6 +593,9 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             api_version: API_VERSION,
             kind: "Simulation",
             input: match app.scaling.kind {
+                _ if !sqs => {
+                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "metric": app.trigger.imp().unit(), "targetPerReplica": Params::from_app(app).queue_length })
+                }
                 spec::ScalingKind::ScaledObject => {
                     json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
                 }
@@ -497,7 +612,12 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             }),
         });
     }
-    output::text(&table(&args, &runs, workload.arrivals.len() as u64))
+    let seconds = workload
+        .gauge
+        .as_ref()
+        .map_or(workload.arrivals.len(), Vec::len) as u64;
+    let gauged = (!sqs).then(|| app.trigger.imp().source(app));
+    output::text(&table(&args, &runs, seconds, gauged.as_deref()))
 }
 
 /// `simulate -o json`.
@@ -534,7 +654,9 @@ fn describe_input(args: &Args) -> String {
 }
 
 /// The summaries side by side.
-fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
+/// The summary table; `gauged` names the source of a metric the pods do not consume (then
+/// there are no messages, backlog or waits to report).
+fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>) -> String {
     let s0 = &runs[0].1.summary;
     let work = if s0.jobs_created.is_some() {
         format!(
@@ -547,12 +669,19 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
             args.pod_rate, args.startup
         )
     };
-    let mut out = format!(
-        "Simulated {} of arrivals ({}, {} messages); {work}.\n\n",
-        chart::clock(seconds),
-        describe_input(args),
-        s0.messages,
-    );
+    let mut out = match gauged {
+        Some(source) => format!(
+            "Simulated {} of {source} ({}, values as the query returns them).\n\n",
+            chart::clock(seconds),
+            describe_input(args).replace(" msg/s", "")
+        ),
+        None => format!(
+            "Simulated {} of arrivals ({}, {} messages); {work}.\n\n",
+            chart::clock(seconds),
+            describe_input(args),
+            s0.messages,
+        ),
+    };
     let width = runs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
     let row = |label: &str, f: &dyn Fn(&Run) -> String| {
         let mut line = format!("  {label:<22}");
@@ -594,6 +723,12 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
     out.push_str(&row("scale changes", &|r| {
         r.summary.scale_changes.to_string()
     }));
+    if gauged.is_some() {
+        out.push_str(&row("simulated until", &|r| {
+            chart::clock(r.summary.seconds)
+        }));
+        return out;
+    }
     out.push_str(&row("max backlog (messages)", &|r| {
         r.summary.max_backlog.to_string()
     }));

@@ -82,11 +82,26 @@ async fn cluster_part(
     Ok(())
 }
 
+/// Where the watched metric comes from.
+enum Source<'a> {
+    /// The SQS queue's URL.
+    Queue(String),
+    Reader(Box<dyn crate::triggers::Metric + 'a>),
+}
+
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
-    let p = Params::from_spec(&app.scaling);
-    let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
+    let p = Params::from_app(app);
+    let aws = ctx.aws(spec.region.clone()).await?;
+    let at = crate::render::Target::new(&aws.region, None);
+    // SQS shows each count (all three, whatever the trigger counts); others their reading.
+    let metric_source = match app.trigger {
+        crate::triggers::Kind::Sqs => {
+            Source::Queue(crate::triggers::sqs::queue_url(&aws, &app.queue.name).await?)
+        }
+        kind => Source::Reader(kind.imp().metric(&aws, app, &at).await?),
+    };
     let kube = if args.no_cluster {
         None
     } else {
@@ -97,16 +112,30 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let body = async {
         let mut n = 0u64;
         loop {
-            let depth = super::app_queue::depth(&aws, &url, true, true).await?;
-            let metric = p.metric(depth);
-            let mut s = watch::Snapshot {
-                t: start.elapsed().as_secs(),
-                queue: app.queue.name.clone(),
-                depth,
-                metric,
-                target: p.target(metric),
-                ..Default::default()
+            let mut s = match &metric_source {
+                Source::Queue(url) => {
+                    let depth = super::app_queue::depth(&aws, url, true, true).await?;
+                    let metric = p.metric(depth);
+                    watch::Snapshot {
+                        queue: app.queue.name.clone(),
+                        depth,
+                        metric,
+                        target: p.target(metric),
+                        ..Default::default()
+                    }
+                }
+                Source::Reader(reader) => {
+                    let r = reader.read().await?;
+                    watch::Snapshot {
+                        queue: app.trigger.imp().source(app),
+                        metric: r.value,
+                        target: p.target(r.value),
+                        reading: Some(r.detail),
+                        ..Default::default()
+                    }
+                }
             };
+            s.t = start.elapsed().as_secs();
             match &kube {
                 Some(k) => {
                     if let Err(e) = cluster_part(k, app, &mut s).await {

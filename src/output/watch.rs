@@ -14,6 +14,10 @@ pub struct Snapshot {
     pub metric: u64,
     /// Steady-state replicas KEDA and the HPA aim for: ceil(metric/queueLength) in [min, max].
     pub target: u32,
+    /// A trigger other than SQS: what its metric read (`queue` then names its source and
+    /// `depth` stays empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaler: Option<Scaler>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,10 +94,13 @@ pub fn scaler(name: String, object: &serde_json::Value) -> Scaler {
 
 /// The screen: a few aligned lines.
 pub fn screen(s: &Snapshot) -> String {
-    let mut out = format!(
-        "queue {:<28} visible {:>6}  in flight {:>6}  delayed {:>6}  → metric {}\n",
-        s.queue, s.depth.visible, s.depth.in_flight, s.depth.delayed, s.metric
-    );
+    let mut out = match &s.reading {
+        Some(r) => format!("{}: {r}  → metric {}\n", s.queue, s.metric),
+        None => format!(
+            "queue {:<28} visible {:>6}  in flight {:>6}  delayed {:>6}  → metric {}\n",
+            s.queue, s.depth.visible, s.depth.in_flight, s.depth.delayed, s.metric
+        ),
+    };
     out.push_str(&format!("KEDA target   {} replicas\n", s.target));
     if let Some(sc) = &s.scaler {
         out.push_str(&format!(
@@ -133,10 +140,13 @@ pub fn screen(s: &Snapshot) -> String {
 
 /// One line per refresh, for logs.
 pub fn line(s: &Snapshot) -> String {
-    let mut out = format!(
-        "t={}s visible={} in_flight={} delayed={} metric={} target={}",
-        s.t, s.depth.visible, s.depth.in_flight, s.depth.delayed, s.metric, s.target
-    );
+    let mut out = match &s.reading {
+        Some(_) => format!("t={}s metric={} target={}", s.t, s.metric, s.target),
+        None => format!(
+            "t={}s visible={} in_flight={} delayed={} metric={} target={}",
+            s.t, s.depth.visible, s.depth.in_flight, s.depth.delayed, s.metric, s.target
+        ),
+    };
     if let Some(sc) = &s.scaler {
         out.push_str(&format!(" ready={} active={}", sc.ready, sc.active));
     }

@@ -629,6 +629,7 @@ mod tests {
             settle_limit: settle,
             phase: 0,
             job_duration,
+            gauge: None,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Workload {
     pub phase: u64,
     /// ScaledJob: seconds a Job works on one message (the seed's `PROCESS_SLEEP_TIME`), at least 1.
     pub job_duration: u64,
+    /// A trigger whose metric the pods do not consume (a prometheus query): its value each
+    /// second, in the trigger's units. The queue, arrivals and pods' work then play no part.
+    pub gauge: Option<Vec<u64>>,
 }
 
 /// One simulated second.
@@ -148,18 +151,22 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
     let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
     let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
     let per_pod = w.pod_rate.ceil().max(1.0) as u64;
-    let end = w.arrivals.len() as u64;
+    let end = w.gauge.as_ref().map_or(w.arrivals.len(), Vec::len) as u64;
     let mut drained_at: Option<u64> = None;
     let mut t = 0u64;
     loop {
         let arrivals = w.arrivals.get(t as usize).copied().unwrap_or(0);
         visible.push_back(t, u64::from(arrivals));
 
-        let metric = p.metric(super::QueueDepth {
-            visible: visible.len,
-            in_flight: held.len,
-            delayed: 0,
-        });
+        let metric = match &w.gauge {
+            // After the trace the source reads 0, so the run ends back at the minimum.
+            Some(g) => g.get(t as usize).copied().unwrap_or(0),
+            None => p.metric(super::QueueDepth {
+                visible: visible.len,
+                in_flight: held.len,
+                delayed: 0,
+            }),
+        };
         let before = state.replicas;
         let keda_read =
             (t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval)).then_some(metric);
@@ -402,6 +409,7 @@ mod tests {
             settle_limit: 3600,
             phase: 0,
             job_duration: 1,
+            gauge: None,
         }
     }
 

@@ -537,6 +537,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
             settle_limit: 120,
             phase,
             job_duration: 1,
+            gauge: None,
         };
         simulate(&p, &w)
             .timeline
@@ -555,6 +556,7 @@ fn keda_polls_phase_seconds_after_the_hpa() {
         settle_limit: 120,
         phase: 10,
         job_duration: 1,
+        gauge: None,
     };
     let run = simulate(&p, &w);
     let keda: Vec<(u64, u64)> = run
@@ -718,6 +720,7 @@ fn a_paused_scaled_object_does_not_scale() {
         settle_limit: 600,
         phase: 0,
         job_duration: 1,
+        gauge: None,
     };
     let run = simulate(&frozen, &w);
     assert!(run.timeline.iter().all(|k| k.replicas == 0));

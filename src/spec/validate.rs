@@ -282,6 +282,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "--repository",
         );
 
+        crate::triggers::validate(app, &p, &mut c.0);
         let q = &app.queue;
         c.name(
             &f("queue.name"),

@@ -176,6 +176,16 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
             ));
         }
     }
+    if app.trigger != Kind::Sqs && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
+        out.push(Problem::new(
+            format!("{at}.scaling.kind"),
+            format!(
+                "a ScaledJob runs one Job per batch of messages; kedactl renders and models it for the sqs trigger only, not {}",
+                app.trigger.as_str()
+            ),
+            "use scaling.kind: ScaledObject, or trigger: sqs",
+        ));
+    }
     app.trigger.imp().validate(app, at, out);
 }
 
