@@ -178,6 +178,7 @@ mod tests {
             },
             metric: 23,
             target: 5,
+            reading: None,
             scaler: Some(scaler(
                 "ScaledObject security/k8s-sqs-read-msg-keda".into(),
                 &json!({"status": {"conditions": [
@@ -242,5 +243,18 @@ mod tests {
             ..Snapshot::default()
         };
         assert!(screen(&bare).ends_with("cluster: not reached (--no-cluster)\n"));
+    }
+
+    #[test]
+    fn a_reading_replaces_the_queue_counts() {
+        let mut s = snapshot();
+        s.queue = "AMP workspace w: sum(x)".into();
+        s.depth = QueueDepth::default();
+        s.metric = 750;
+        s.reading = Some("query value 0.75".into());
+        assert!(
+            screen(&s).starts_with("AMP workspace w: sum(x): query value 0.75  → metric 750\n")
+        );
+        assert!(line(&s).starts_with("t=10s metric=750 target=5"));
     }
 }
