@@ -169,6 +169,230 @@ fn render_out_dir_writes_one_file_per_object() {
     );
 }
 
+/// Issue 15: the folder ends holding exactly the latest render. A second render with another
+/// Deployment name removes the first one's Deployment file (a GitOps sync would deploy both).
+#[test]
+fn render_out_dir_holds_exactly_the_latest_render() {
+    let s = Sandbox::new();
+    let render = |extra: &[&str]| {
+        let mut args = vec!["render", "--out-dir", "out"];
+        args.extend(DEMO);
+        args.extend(extra);
+        s.kedactl(&args).output().unwrap()
+    };
+    let listing = || {
+        let mut files = Vec::new();
+        for sub in ["iam", "k8s"] {
+            for e in std::fs::read_dir(s.path(&format!("out/{sub}"))).unwrap() {
+                files.push(format!(
+                    "{sub}/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                ));
+            }
+        }
+        files.sort();
+        files
+    };
+    let out = render(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("out/.kedactl-render.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["kind"], "RenderManifest");
+    let tracked: Vec<String> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(tracked, listing(), "the manifest lists every file written");
+    assert!(
+        manifest["files"]["k8s/03-deployment-security-q-read.yaml"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    // A file of someone else's beside ours is left alone.
+    s.write("out/README.md", "kept\n");
+
+    let out = render(&["--deployment", "worker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "wrote 9 files to out; removed 2 an earlier render wrote: \
+             k8s/03-deployment-security-q-read.yaml, k8s/04-triggerauthentication-security-q-read-trigger-auth.yaml"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let files = listing();
+    assert!(files.contains(&"k8s/03-deployment-security-worker.yaml".to_string()));
+    assert!(
+        !files.iter().any(|f| f.contains("q-read.yaml")),
+        "{files:?}"
+    );
+    assert_eq!(files.len(), 9);
+    assert_eq!(
+        std::fs::read_to_string(s.path("out/README.md")).unwrap(),
+        "kept\n"
+    );
+
+    // The same render again changes nothing and removes nothing (JSON says so).
+    let mut args = vec![
+        "render",
+        "--out-dir",
+        "out",
+        "--deployment",
+        "worker",
+        "-o",
+        "json",
+    ];
+    args.extend(DEMO);
+    let doc: Value = serde_json::from_str(&run_ok(&s, &args)).unwrap();
+    assert_eq!(doc["kind"], "RenderedFiles");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 9);
+    assert_eq!(doc["removed"], serde_json::json!([]));
+}
+
+#[test]
+fn render_out_dir_refuses_a_folder_it_did_not_write_unless_forced() {
+    let s = Sandbox::new();
+    std::fs::create_dir(s.path("gitops")).unwrap();
+    s.write("gitops/app.yaml", "kind: ConfigMap\n");
+    let mut args = vec!["render", "--out-dir", "gitops"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "--out-dir gitops is not empty (app.yaml…) and kedactl render did not write it"
+        ) && err.contains("fix: render into a new or empty folder, or pass --force"),
+        "{err}"
+    );
+    assert!(!s.path("gitops/iam").exists(), "nothing was written");
+
+    // An empty folder is fine.
+    std::fs::create_dir(s.path("empty")).unwrap();
+    let mut args = vec!["render", "--out-dir", "empty"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    assert!(s.path("empty/.kedactl-render.json").exists());
+
+    // --force writes into it and leaves the other file alone; afterwards it is a render folder.
+    let mut args = vec!["render", "--out-dir", "gitops", "--force"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    assert_eq!(
+        std::fs::read_to_string(s.path("gitops/app.yaml")).unwrap(),
+        "kind: ConfigMap\n"
+    );
+    let mut args = vec!["render", "--out-dir", "gitops"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+
+    // A file where the folder should be.
+    s.write("plain", "x");
+    let mut args = vec!["render", "--out-dir", "plain"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("exists and is not a folder"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --force means nothing without --out-dir.
+    let mut args = vec!["render", "--force"];
+    args.extend(DEMO);
+    assert_eq!(s.kedactl(&args).output().unwrap().status.code(), Some(2));
+}
+
+/// A hand-edited file kedactl wrote is refused (the edit would be lost on the next render);
+/// --force overwrites it. A file of ours whose name another file took is refused the same way.
+#[test]
+fn render_out_dir_refuses_to_overwrite_hand_edits_unless_forced() {
+    let s = Sandbox::new();
+    let mut args = vec!["render", "--out-dir", "out"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    let so = "out/k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml";
+    let edited = std::fs::read_to_string(s.path(so))
+        .unwrap()
+        .replace("queueLength: '5'", "queueLength: '50'");
+    s.write(so, &edited);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("a file in out changed since kedactl rendered it: k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml; nothing was written")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path(so)).unwrap(),
+        edited,
+        "left as edited"
+    );
+    // An edited file the new render would remove is refused too.
+    let mut other = args.clone();
+    other.extend(["--deployment", "worker"]);
+    assert_eq!(s.kedactl(&other).output().unwrap().status.code(), Some(2));
+    assert!(
+        s.path("out/k8s/03-deployment-security-q-read.yaml")
+            .exists()
+    );
+
+    args.push("--force");
+    run_ok(&s, &args);
+    assert!(
+        std::fs::read_to_string(s.path(so))
+            .unwrap()
+            .contains("queueLength: '5'")
+    );
+
+    // A deleted tracked file is simply written again.
+    std::fs::remove_file(s.path(so)).unwrap();
+    args.pop();
+    run_ok(&s, &args);
+    assert!(s.path(so).exists());
+
+    // A file of ours that the manifest does not list (someone put it there) is not overwritten.
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("out/.kedactl-render.json")).unwrap())
+            .unwrap();
+    manifest["files"]
+        .as_object_mut()
+        .unwrap()
+        .remove("iam/keda-identity.trust.json");
+    s.write("out/.kedactl-render.json", manifest.to_string());
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "out already holds a file that kedactl did not write: iam/keda-identity.trust.json"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // A manifest that escapes the folder is not one kedactl wrote: nothing outside is removed.
+    s.write("victim.txt", "x");
+    s.write(
+        "out/.kedactl-render.json",
+        r#"{"apiVersion":"kedactl.io/v1alpha1","kind":"RenderManifest","files":{"../victim.txt":"sha256:00"}}"#,
+    );
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a manifest kedactl render wrote"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(s.path("victim.txt").exists());
+}
+
 #[test]
 fn render_needs_an_account_and_something_to_render() {
     let s = Sandbox::new();
