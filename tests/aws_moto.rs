@@ -375,6 +375,90 @@ async fn drift_is_planned_exactly_and_repaired() {
     s.json("down", &[]);
 }
 
+/// Issue 15: `plan` shows each change's old value beside the new one (text and JSON), and a
+/// resource of someone else's is marked in the plan it still shows, with exit 4.
+#[tokio::test]
+async fn plan_shows_old_and_new_values_and_marks_what_it_will_not_change() {
+    let Some(s) = Stack::new("oldnew") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let url = queue_url(&aws, &s.queue()).await;
+    aws.sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "120",
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let out = s.run("plan", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "  1. ~ queue    set VisibilityTimeout on SQS queue {}\n                  VisibilityTimeout: 120 → 30\n",
+            s.queue()
+        )),
+        "{text}"
+    );
+    let plan = s.json("plan", &[]);
+    assert_eq!(
+        plan["steps"][0]["changes"],
+        serde_json::json!([{"field": "VisibilityTimeout", "old": "120", "new": "30"}])
+    );
+
+    // The repository now belongs to another stack: the plan is still shown, with it marked.
+    let arn = format!(
+        "arn:aws:ecr:us-east-1:123456789012:repository/{}",
+        s.repository()
+    );
+    let retag = |stack: &str| {
+        aws.ecr
+            .tag_resource()
+            .resource_arn(&arn)
+            .tags(
+                aws_sdk_ecr::types::Tag::builder()
+                    .key("kedactl.io/stack")
+                    .value(stack)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    retag("other").await.unwrap();
+    let out = s.run("plan", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("VisibilityTimeout: 120 → 30"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Not planned: kedactl will not change 1 resource (! below), so `up` would stop before any step:\n  ! ECR repository {}: it belongs to kedactl stack \"other\"",
+            s.repository()
+        )),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("--adopt"), "{}", stderr(&out));
+    // JSON: one document on stdout, the plan with its conflicts; the error on stderr.
+    let out = s.run("plan", &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "Plan");
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        doc["conflicts"][0]["resource"],
+        format!("ECR repository {}", s.repository())
+    );
+    assert!(stderr(&out).contains("kedactl will not change 1 existing resource(s)"));
+
+    retag(&s.prefix).await.unwrap();
+    s.json("down", &[]);
+}
+
 #[tokio::test]
 async fn a_same_named_role_of_someone_else_is_refused_untouched_until_adopted() {
     let Some(s) = Stack::new("foreign") else {

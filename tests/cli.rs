@@ -80,6 +80,31 @@ fn plan_only_and_detailed_exitcode() {
     assert!(stdout(&out).contains("2 to create"));
 }
 
+/// Issue 15: a dead-letter queue has no attributes of its own: no empty "()" after its name,
+/// and the redrive reads as where the messages go.
+#[test]
+fn plan_names_the_dead_letter_queue_plainly() {
+    let s = Sandbox::new();
+    let mut args = vec![
+        "plan",
+        "--offline",
+        "--only",
+        "queue",
+        "--dlq",
+        "orders-dead",
+    ];
+    args.extend(DEMO);
+    let text = run_ok(&s, &args);
+    assert!(
+        text.contains("1. + queue    create SQS queue orders-dead\n")
+            && text.contains(
+                "2. + queue    create SQS queue event-messages-queue (dead letters to orders-dead after 5 receives, VisibilityTimeout=30)\n"
+            ),
+        "{text}"
+    );
+    assert!(!text.contains("()"), "{text}");
+}
+
 #[test]
 fn render_reproduces_the_seed_objects() {
     let s = Sandbox::new();

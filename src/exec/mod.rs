@@ -368,6 +368,7 @@ mod tests {
             group: Group::Keda,
             change: Change::Run,
             summary: id.into(),
+            changes: Vec::new(),
             action: Action::VerifyPodIdentity {
                 namespace: "keda".into(),
                 deployment: "keda-operator".into(),

@@ -56,6 +56,7 @@ pub fn teardown(
             group,
             change,
             summary,
+            changes: Vec::new(),
             action,
             after,
         });
