@@ -140,6 +140,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--scale-on-delayed', '--scale-on-delayed', [CompletionResultType]::ParameterName, 'Count delayed messages [default: false]')
             [CompletionResult]::new('--adopt', '--adopt', [CompletionResultType]::ParameterName, 'Take over same-named resources that lack this stack''s tags (they get tagged)')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the plan and change nothing: the same as `kedactl plan` (which also has --offline and --detailed-exitcode)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')

@@ -153,6 +153,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed 
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force-conflicts -d 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dry-run -d 'Show the plan and change nothing: the same as `kedactl plan` (which also has --offline and --detailed-exitcode)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s q -l quiet -d 'Only results on stdout and errors on stderr'

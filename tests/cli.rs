@@ -659,6 +659,16 @@ fn simulate_reports_a_timeline_a_summary_and_a_chart() {
         text.contains("built-in defaults") && text.contains("eager.yaml"),
         "{text}"
     );
+    // Issue 15: not "drained after the last 0 s": the row says what it measures from.
+    assert!(
+        text.contains("  time to drain (1)") && text.contains("already empty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(1) from the end of the arrivals (--duration) until the queue is empty"),
+        "{text}"
+    );
+    assert!(!text.contains("drained after the last"), "{text}");
     let doc = json(
         &s,
         &[

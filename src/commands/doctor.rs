@@ -366,22 +366,20 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 only: only.clone(),
                 spec: d.spec.clone(),
             };
-            if let Some(report) = super::apply::confirm_and_execute(
+            let report = super::apply::confirm_and_execute(
                 ctx,
                 &on,
                 &plan,
                 "Repair",
                 super::apply::How::default(),
             )
-            .await?
-            {
-                ctx.note(format!(
-                    "doctor --fix: {} of {} repairs done; checking again",
-                    report.count(crate::exec::Status::Done),
-                    plan.steps.len()
-                ));
-                d = diagnose(ctx, &args, &only).await?;
-            }
+            .await?;
+            ctx.note(format!(
+                "doctor --fix: {} of {} repairs done; checking again",
+                report.count(crate::exec::Status::Done),
+                plan.steps.len()
+            ));
+            d = diagnose(ctx, &args, &only).await?;
         }
     }
     print(ctx, &d)?;

@@ -507,14 +507,19 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64) -> String {
             r.summary.wait_p50, r.summary.wait_p95, r.summary.wait_max
         )
     }));
-    out.push_str(&row("drained after the last", &|r| {
-        r.summary
-            .time_to_drain
-            .map_or("never".into(), |d| format!("{d} s"))
-    }));
+    // Seconds from the last arrival until the queue was empty: 0 means it kept up.
+    out.push_str(&row(
+        "time to drain (1)",
+        &|r| match r.summary.time_to_drain {
+            None => "never".into(),
+            Some(0) => "already empty".into(),
+            Some(d) => format!("{d} s"),
+        },
+    ));
     out.push_str(&row("simulated until", &|r| {
         chart::clock(r.summary.seconds)
     }));
+    out.push_str("\n  (1) from the end of the arrivals (--duration) until the queue is empty\n");
     out
 }
 
