@@ -122,11 +122,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -316,11 +316,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -522,11 +522,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -716,11 +716,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1120,11 +1120,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1338,11 +1338,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1532,11 +1532,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1730,11 +1730,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1932,11 +1932,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2126,11 +2126,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2368,11 +2368,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2562,11 +2562,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2756,11 +2756,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2958,11 +2958,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
                     return 0
                     ;;
                 --only)

@@ -26,7 +26,9 @@ end
 
 complete -c kedactl -n "__fish_kedactl_needs_command" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -99,7 +101,9 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "completions" -d 'Pr
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -161,7 +165,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s h -l help -d 'Pri
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -223,7 +229,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'P
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -286,7 +294,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -350,7 +360,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s V -l version 
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this folder instead of printing; the folder then holds exactly this render (files an earlier render wrote and this one does not are removed, as listed in DIR/.kedactl-render.json); a folder kedactl did not write must be empty' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -426,7 +438,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'T
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -491,7 +505,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l seed -d 'Seed o
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once, 1 to 256' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -552,7 +568,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Re
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster\'s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -616,7 +634,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l interval -d 'S
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l count -d 'Stop after this many refreshes [default: until Ctrl-C]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -676,7 +696,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s h -l help -d '
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -735,7 +757,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s h -l help -
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -796,7 +820,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s h -l help -d 'P
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -855,7 +881,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s h -l help -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'

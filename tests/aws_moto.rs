@@ -454,6 +454,29 @@ async fn plan_shows_old_and_new_values_and_marks_what_it_will_not_change() {
         format!("ECR repository {}", s.repository())
     );
     assert!(stderr(&out).contains("kedactl will not change 1 existing resource(s)"));
+    // Markdown for a pull request: the row shows old → new, the conflict is listed.
+    let out = s.run("plan", &["-o", "markdown"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(
+        md.contains(&format!(
+            "| 1 | ~ change | queue | `{}/attributes` | set VisibilityTimeout on SQS queue {} | VisibilityTimeout: 120 → 30 |",
+            s.queue(),
+            s.queue()
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "- ⚠️ ECR repository {}: it belongs to kedactl stack \"other\"",
+            s.repository()
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Plan:** 0 to create, 1 to change, 0 to delete, 0 to run."),
+        "{md}"
+    );
 
     retag(&s.prefix).await.unwrap();
     s.json("down", &[]);

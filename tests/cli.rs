@@ -852,6 +852,176 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     );
 }
 
+/// Issue 15: `doctor -o junit` is JUnit XML: one testcase per check; a failed check is a
+/// `failure` with its evidence and fix, a check that was not run is `skipped` with the reason.
+/// The document is parsed as XML here (its shape checked), then by junitparser, a JUnit report
+/// parser from PyPI, when it is installed (`.ci/run` installs it and sets
+/// KEDACTL_REQUIRE_JUNITPARSER, so CI cannot pass without it).
+#[test]
+fn doctor_junit_is_one_testcase_per_check_and_parses_as_junit() {
+    let s = Sandbox::new();
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keda-logs/refused.console.log"
+    );
+    let out = s
+        .kedactl(["doctor", "--keda-log", log, "-o", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let xml = stdout(&out);
+    let total = kedactl::doctor::CATALOGUE.len();
+
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let attr = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<usize>().unwrap();
+    assert_eq!(attr(root, "tests"), total);
+    assert_eq!(attr(root, "failures"), 7);
+    assert_eq!(attr(root, "skipped"), total - 7);
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert!(suites.iter().all(|n| n.tag_name().name() == "testsuite"));
+    let cases: Vec<_> = suites
+        .iter()
+        .flat_map(|s| s.children().filter(|n| n.is_element()))
+        .collect();
+    assert_eq!(cases.len(), total, "one testcase per check");
+    for suite in &suites {
+        let n = suite.children().filter(|n| n.is_element()).count();
+        assert_eq!(attr(*suite, "tests"), n, "a suite counts its cases");
+    }
+    let kd010 = cases
+        .iter()
+        .find(|c| c.attribute("name").unwrap().starts_with("KD010 "))
+        .unwrap();
+    let failure = kd010.first_element_child().unwrap();
+    assert_eq!(failure.tag_name().name(), "failure");
+    let text = failure.text().unwrap();
+    assert!(
+        text.contains("fix: kedactl up --only iam (adds {\"AWS\": \"arn:aws:iam::123456789012:role/keda-operator\"}"),
+        "{text}"
+    );
+    let kd001 = cases
+        .iter()
+        .find(|c| c.attribute("name").unwrap().starts_with("KD001 "))
+        .unwrap();
+    let skipped = kd001.first_element_child().unwrap();
+    assert_eq!(skipped.tag_name().name(), "skipped");
+    assert!(
+        skipped
+            .attribute("message")
+            .unwrap()
+            .contains("only the KEDA log"),
+        "{xml}"
+    );
+
+    // The same document through junitparser.
+    let required = std::env::var_os("KEDACTL_REQUIRE_JUNITPARSER").is_some_and(|v| !v.is_empty());
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            !required,
+            "KEDACTL_REQUIRE_JUNITPARSER is set but junitparser does not import: pip install junitparser==5.0.3"
+        );
+        eprintln!("skipped: junitparser is not installed (pip install junitparser==5.0.3)");
+        return;
+    }
+    let path = s.write("doctor.xml", &xml);
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+cases = []
+for suite in xml:
+    for case in suite:
+        kinds = [type(r).__name__ for r in case.result]
+        cases.append({"name": case.name, "suite": suite.name, "kinds": kinds,
+                      "text": "".join((r.text or "") for r in case.result if isinstance(r, Failure)),
+                      "message": "".join((r.message or "") for r in case.result)})
+print(json.dumps({"tests": xml.tests, "failures": xml.failures, "skipped": xml.skipped, "cases": cases}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["tests"], total);
+    assert_eq!(parsed["failures"], 7);
+    assert_eq!(parsed["skipped"], total - 7);
+    let cases = parsed["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), total);
+    let failed: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c["kinds"] == serde_json::json!(["Failure"]))
+        .collect();
+    assert_eq!(failed.len(), 7);
+    assert!(
+        failed
+            .iter()
+            .all(|c| c["text"].as_str().unwrap().contains("fix: "))
+    );
+    assert_eq!(
+        cases
+            .iter()
+            .filter(|c| c["kinds"] == serde_json::json!(["Skipped"]))
+            .count(),
+        total - 7
+    );
+}
+
+#[test]
+fn junit_and_markdown_belong_to_doctor_and_plan() {
+    let s = Sandbox::new();
+    for (args, says) in [
+        (
+            vec!["plan", "--offline", "-o", "junit"],
+            "-o junit is an output of `doctor`",
+        ),
+        (
+            vec!["render", "-o", "markdown"],
+            "-o markdown is an output of `plan`",
+        ),
+        (
+            vec!["doctor", "--list", "-o", "junit"],
+            "-o junit is an output of `doctor`",
+        ),
+        (
+            vec!["doctor", "--keda-log", "x", "-o", "markdown"],
+            "-o markdown",
+        ),
+    ] {
+        let out = s.kedactl(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// Issue 15: `plan -o markdown` is a table for a pull-request comment, with the summary line.
+#[test]
+fn plan_markdown_is_a_table_for_a_pull_request() {
+    let s = Sandbox::new();
+    let mut args = vec![
+        "plan",
+        "--offline",
+        "-o",
+        "markdown",
+        "--dlq",
+        "orders-dead",
+    ];
+    args.extend(DEMO);
+    let md = run_ok(&s, &args);
+    insta::assert_snapshot!("plan_offline_markdown", md);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 1 + 18, "a header and one row per step");
+    assert!(rows.iter().all(|r| r.matches(" | ").count() == 5), "{md}");
+    assert!(md.ends_with("**Plan:** 16 to create, 0 to change, 0 to delete, 2 to run.\n"));
+}
+
 #[test]
 fn doctor_classifies_a_keda_log_from_stdin() {
     let s = Sandbox::new();

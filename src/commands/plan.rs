@@ -2,7 +2,7 @@ use super::online;
 use crate::ctx::Ctx;
 use crate::error::{CHANGES_PENDING, FAILED, SilentExit};
 use crate::model::Only;
-use crate::output::{self, API_VERSION};
+use crate::output::{self, API_VERSION, OutputFormat};
 use crate::plan::{self, Counts, Observed, Options, Plan, Step};
 use crate::render::{self, Desired, aws::UNKNOWN_ACCOUNT};
 use serde::Serialize;
@@ -86,7 +86,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         (on.desired, marked, "against what exists now")
     };
     let blocked = !conflicts.conflicts.is_empty();
-    if ctx.json() {
+    if ctx.output == OutputFormat::Markdown {
+        output::text(&output::markdown::plan(
+            &desired, &plan, against, &conflicts,
+        ))?;
+    } else if ctx.json() {
         let mut report = Report::new("Plan", &desired, &plan, args.offline);
         report.conflicts = &conflicts.conflicts;
         output::json(&report)?;
