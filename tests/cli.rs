@@ -599,6 +599,114 @@ fn version_prints_the_crate_version() {
         run_ok(&s, &["--version"]).trim(),
         format!("kedactl {}", env!("CARGO_PKG_VERSION"))
     );
+    // Issue 15: not "kedactl-up 0.1.0": subcommands have no --version.
+    let out = s.kedactl(["up", "--version"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+}
+
+/// Issue 15: each subcommand's help lists the flags it uses. The others are still accepted (a
+/// script may pass one set of flags to every command), but not offered.
+#[test]
+fn each_subcommand_lists_only_the_flags_it_uses() {
+    let s = Sandbox::new();
+    let help = |cmd: &str| run_ok(&s, &[cmd, "--help"]);
+    let render = help("render");
+    for absent in [
+        "--yes",
+        "--kubeconfig",
+        "--profile",
+        "--context",
+        "--call-timeout",
+    ] {
+        assert!(!render.contains(absent), "render --help offers {absent}");
+    }
+    for present in [
+        "--only",
+        "--config",
+        "--cluster",
+        "--account",
+        "--deployment",
+    ] {
+        assert!(render.contains(present), "render --help lacks {present}");
+    }
+    let up = help("up");
+    for present in [
+        "--yes",
+        "--kubeconfig",
+        "--profile",
+        "--only",
+        "--max-replicas",
+    ] {
+        assert!(up.contains(present), "up --help lacks {present}");
+    }
+    assert!(up.contains("AWS and cluster access:"), "{up}");
+    assert!(!help("plan").contains("--yes"), "plan never asks");
+    let completions = help("completions");
+    assert!(
+        completions.lines().count() < 25 && !completions.contains("--cluster"),
+        "{completions}"
+    );
+    // Accepted all the same.
+    let mut args = vec!["render", "--yes", "--only", "iam"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    // The completion scripts offer what the help does.
+    let bash = String::from_utf8(kedactl::commands::completions::script(
+        clap_complete::Shell::Bash,
+    ))
+    .unwrap();
+    let line = bash
+        .lines()
+        .skip_while(|l| !l.contains("kedactl__subcmd__completions)"))
+        .find(|l| l.contains("opts="))
+        .unwrap();
+    assert!(!line.contains("--cluster"), "{line}");
+}
+
+/// Issue 15: an example whose comment does not fit gets the comment on its own line above it,
+/// so an 80-column terminal wraps no example: every line is a command or a `# comment`.
+#[test]
+fn examples_fit_an_80_column_terminal() {
+    let s = Sandbox::new();
+    let cli = kedactl::cli::command();
+    let mut cmds: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    cmds.push(String::new());
+    for cmd in &cmds {
+        let mut args = vec!["--help"];
+        if !cmd.is_empty() {
+            args.insert(0, cmd.as_str());
+        }
+        let out = s.kedactl(&args).env("COLUMNS", "80").output().unwrap();
+        let help = stdout(&out);
+        let examples = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty());
+        let mut n = 0;
+        for line in examples {
+            n += 1;
+            let first = line.split_whitespace().next().unwrap_or_default();
+            let command = ["kedactl", "kubectl", "#"].contains(&first)
+                || first.split_once('=').is_some_and(|(var, _)| {
+                    !var.is_empty() && var.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                });
+            assert!(
+                line.starts_with("  ") && command && line.chars().count() <= 80,
+                "kedactl {cmd} --help: {line:?} is not a command or a comment"
+            );
+        }
+        assert!(n > 0, "kedactl {cmd} --help has examples");
+    }
+    let load = run_ok(&s, &["load", "--help"]);
+    assert!(
+        load.contains("{i} the message number (0, 1, ...), {n} a work size"),
+        "{load}"
+    );
 }
 
 #[test]

@@ -22,13 +22,14 @@ use std::time::Instant;
 Examples:
   kedactl doctor --cluster demo                    # every check, grouped by layer; exit 1 on a failure
   kedactl doctor --cluster demo -o json            # {\"checks\": [...], \"summary\": {...}} for CI
+  kedactl doctor --cluster demo -o junit > doctor.xml   # a JUnit test report for CI
   kedactl doctor --cluster demo --strict           # CI: a check that could not run fails too
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
   kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand
   kedactl doctor --keda-log keda.log               # classify a saved log offline
-  kubectl logs deploy/keda-operator -n keda | kedactl doctor --keda-log - -o json")]
+  kubectl logs -n keda deploy/keda-operator | kedactl doctor --keda-log -")]
 pub struct Args {
     /// Print the catalogue of checks (code, layer, title)
     #[arg(long, conflicts_with_all = ["explain", "fix"])]

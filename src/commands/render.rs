@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "\
 Examples:
   kedactl render --cluster demo --region us-east-1 --account 123456789012
-  kedactl render --account 123456789012 --only app | kubectl apply --dry-run=server -f -
+  # check the manifests against the cluster (the account from kedactl.yaml)
+  kedactl render --only app | kubectl apply --dry-run=server -f -
   kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml")]
 pub struct Args {
     /// Write one file per object into this folder instead of printing; the folder then holds

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "\
 Examples:
   kedactl simulate --shape spikes --rate 3 --duration 2h --chart sim.svg
-  kedactl simulate --trace arrivals.csv --pod-rate 0.5 --startup 45s --price 0.04
-  kedactl simulate --shape sine --rate 5 --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
+  kedactl simulate --trace arrivals.csv --pod-rate 0.5 --price 0.04
+  kedactl simulate --shape sine --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
   kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary")]
 pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)

@@ -11,7 +11,8 @@ Examples:
   kedactl up --cluster demo --dry-run                # only the plan (= kedactl plan)
   kedactl up --cluster demo --context my-admin       # reach the cluster through a kubeconfig context
   kedactl up --cluster demo --only iam,queue,registry --yes   # one CI job per group
-  AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --only iam --yes   # moto")]
+  # against moto or LocalStack
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --yes")]
 pub struct Args {
     /// Take over same-named resources that lack this stack's tags (they get tagged)
     #[arg(long)]
