@@ -26,7 +26,9 @@ end
 
 complete -c kedactl -n "__fish_kedactl_needs_command" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -100,7 +102,9 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "completions" -d 'Pr
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -155,14 +159,16 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed 
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force-conflicts -d 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dry-run -d 'Show the plan and change nothing: the same as `kedactl plan` (which also has --offline and --detailed-exitcode)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -218,14 +224,14 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l detailed-exitcode -d 'Exit 5 when the plan has changes, 0 when it is empty'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -283,13 +289,14 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s y -l yes -d 'Ap
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -350,11 +357,12 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s y -l yes -d '
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this directory instead of printing' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this folder instead of printing; the folder then holds exactly this render (files an earlier render wrote and this one does not are removed, as listed in DIR/.kedactl-render.json); a folder kedactl did not write must be empty' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -362,12 +370,6 @@ source\t'What other triggers read and kedactl creates: an AMP workspace'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -407,11 +409,10 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-in-f
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l force -d 'With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or remove files of an earlier render that were edited since'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l shape -d 'A built-in arrival pattern (ignored with --trace)' -r -f -a "steady\t'The same rate every second'
 burst\t'All of the duration\'s messages at once, at t = 0'
 ramp\t'From 0 up to twice the rate'
@@ -431,20 +432,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l job-duration -d 'ScaledJob apps: seconds a Job works on each message it received, like the seed\'s PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -484,11 +474,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scale-on-in
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l count -d 'Send this many messages, then stop (at most 10000000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l rate -d 'Messages per second, at most 3000 (with --duration)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l duration -d 'How long to send at --rate: 90s, 10m, 1h (at most 1d)' -r
@@ -497,18 +485,11 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l seed -d 'Seed o
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once, 1 to 256' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
@@ -550,23 +531,16 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l scale-on-in-fli
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l current -d 'Replicas the Deployment has now, or a ScaledJob\'s running Jobs, 0 to 2147483647 (--dry-run; otherwise read from the cluster)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default: the cluster\'s version from DescribeCluster; with --dry-run 1.36, the newest EKS supports)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -615,23 +589,16 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l dry-run -d 'Only print decisions; needs no cluster access'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l once -d 'Make one decision (and apply it unless --dry-run) and exit'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l force -d 'Scale even though a ScaledObject or HPA already scales the Deployment'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l interval -d 'Seconds between refreshes' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l count -d 'Stop after this many refreshes [default: until Ctrl-C]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -678,27 +645,14 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l no-cluster -d 'Show the queue and KEDA\'s target only; do not reach the cluster'
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -738,27 +692,13 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-in
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+json\t'One JSON document on stdout (logs stay on stderr)'
+junit\t'JUnit XML test report, one testcase per check (doctor only)'
+markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -800,131 +740,13 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l scale-on-delaye
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stdout -d 'Print to stdout instead of writing a file'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l force -d 'Overwrite an existing file'
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
-irsa\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l deployment -d 'Deployment name [default: q-read]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l namespace -d 'App namespace [default: security]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l dlq -d 'Add a dead-letter queue with this name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
-ScaledJob\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l queue-length -d 'Messages per replica [default: 5]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l min-replicas -d 'Minimum replicas [default: 0]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l max-replicas -d 'Maximum replicas [default: 10]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s q -l quiet -d 'Only results on stdout and errors on stderr'
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
-json\t'One JSON document on stdout (logs stay on stderr)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
-queue\t'SQS queues (and dead-letter queues)'
-registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
-eks\t'The Pod Identity Agent add-on and pod identity associations'
-keda\t'The KEDA installation'
-app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l profile -d 'AWS shared-config profile' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
-irsa\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l oidc-issuer -d 'IRSA: the cluster\'s OIDC issuer URL' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scoped-trust -d 'Scope role trust to this cluster and its service accounts [default: true]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-namespace -d 'Namespace of KEDA [default: keda]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-service-account -d 'Service account of the keda-operator [default: keda-operator]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l deployment -d 'Deployment name [default: q-read]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l namespace -d 'App namespace [default: security]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l service-account -d 'App service account [default: my-sqs-read-msgs]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l image -d 'Container image [default: the app\'s ECR repository, :latest]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l app-identity-role -d 'IAM role of this app [default: the identity role]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l repository -d 'ECR repository [default: keda-pod-identity-registry]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l queue -d 'SQS queue name [default: event-messages-queue]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l visibility-timeout -d 'Queue visibility timeout in seconds [default: 30]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l dlq -d 'Add a dead-letter queue with this name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l max-receive-count -d 'Receives before a message moves to the dead-letter queue [default: 5]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l kms-key -d 'Encrypt the queue with this KMS key (key ID, key ARN or alias/NAME) [default: SSE-SQS]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaling-kind -d 'ScaledObject (Deployment) or ScaledJob (Jobs)' -r -f -a "ScaledObject\t''
-ScaledJob\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scaler-name -d 'Name of the ScaledObject/ScaledJob' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l queue-length -d 'Messages per replica [default: 5]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l activation-queue-length -d 'Messages needed to scale from zero [default: 0]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l min-replicas -d 'Minimum replicas [default: 0]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l max-replicas -d 'Maximum replicas [default: 10]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l polling-interval -d 'Seconds between queue reads [default: 30]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l cooldown-period -d 'Seconds before scaling to zero [default: 300]' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on-in-flight -d 'Count in-flight messages [default: true]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
-false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s q -l quiet -d 'Only results on stdout and errors on stderr'
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "up" -d 'Create or repair the stack: plan, confirm, apply (idempotent; only touches what it owns)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "plan" -d 'Show what `up` would change, without changing anything'
 complete -c kedactl -n "__fish_kedactl_using_subcommand help; and not __fish_seen_subcommand_from up plan down doctor render simulate load scale watch validate init schema completions help" -f -a "down" -d 'Remove what this stack created, in reverse order; anything it does not own is left alone'

@@ -24,17 +24,22 @@ const EXAMPLES: &str = "\
 Examples:
   kedactl plan --offline --cluster demo --region us-east-1
   kedactl up --cluster demo --only iam,queue,registry --yes
-  kedactl render --cluster demo --region us-east-1 --account 123456789012 --out-dir out/
+  kedactl render --cluster demo --account 123456789012 --out-dir out/
   kedactl init --cluster demo --region us-east-1 && kedactl validate
   kedactl schema > kedactl.schema.json";
 
+/// The help heading of the flags that say how to reach AWS and the cluster.
+const ACCESS: &str = "AWS and cluster access";
+
+/// Example lines longer than this get their `# comment` on a line of its own above the
+/// command, so an 80-column terminal never wraps a comment into something that looks like a
+/// command.
+pub const EXAMPLE_WIDTH: usize = 79;
+
 #[derive(Debug, Parser)]
 #[command(name = "kedactl", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
-#[command(
-    propagate_version = true,
-    max_term_width = 100,
-    args_override_self = true
-)]
+// No `propagate_version`: `kedactl up --version` would print "kedactl-up 0.1.0".
+#[command(max_term_width = 100, args_override_self = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -76,25 +81,25 @@ pub struct GlobalArgs {
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
     /// AWS shared-config profile
-    #[arg(long, global = true, value_name = "NAME", env = "AWS_PROFILE")]
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
     /// Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or
     /// ~/.kube/config); without it, the current context must point at --cluster's endpoint
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "NAME")]
     pub context: Option<String>,
     /// Seconds to wait for a connection to AWS or the cluster
-    #[arg(long, global = true, value_name = "SECONDS", env = "KEDACTL_CONNECT_TIMEOUT",
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "SECONDS", env = "KEDACTL_CONNECT_TIMEOUT",
           default_value_t = crate::limits::DEFAULT_CONNECT_TIMEOUT_SECS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
     pub connect_timeout: u64,
     /// Seconds to wait for one AWS or Kubernetes call to answer, retries included
-    #[arg(long, global = true, value_name = "SECONDS", env = "KEDACTL_CALL_TIMEOUT",
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "SECONDS", env = "KEDACTL_CALL_TIMEOUT",
           default_value_t = crate::limits::DEFAULT_CALL_TIMEOUT_SECS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
     pub call_timeout: u64,
@@ -132,6 +137,125 @@ pub enum Command {
     Init(commands::init::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
+}
+
+/// Does subcommand `sub` use the global flag `id`? The ones it does not use are still accepted
+/// (a script may pass the same flags to every command) but are left out of its help and its
+/// completions, so `render --help` does not offer --yes or --kubeconfig.
+fn uses(sub: &str, id: &str) -> bool {
+    // Reads kedactl.yaml, so the stack and app flags (which override it) apply.
+    let spec = !matches!(sub, "schema" | "completions");
+    let aws = matches!(
+        sub,
+        "up" | "plan" | "down" | "doctor" | "load" | "scale" | "watch"
+    );
+    let cluster = matches!(sub, "up" | "plan" | "down" | "doctor" | "scale" | "watch");
+    match id {
+        "help" | "version" => true,
+        "output" => !matches!(sub, "schema" | "completions"),
+        "verbose" | "quiet" => sub != "completions",
+        "config" => spec && sub != "init",
+        "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),
+        "yes" => matches!(sub, "up" | "down" | "doctor"),
+        "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
+        "kubeconfig" | "context" => cluster,
+        // The stack and app overrides.
+        _ => spec,
+    }
+}
+
+/// An example block with every line that is too long and has a `# comment` split in two: the
+/// comment on its own line, then the command.
+fn fold_examples(help: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_examples = false;
+    for line in help.lines() {
+        if line.starts_with("Examples:") {
+            in_examples = true;
+        } else if line.trim().is_empty() {
+            in_examples = false;
+        }
+        let split = line
+            .match_indices(" # ")
+            .next()
+            .map(|(i, _)| (line[..i].trim_end(), line[i + 3..].trim()));
+        match split {
+            Some((cmd, comment))
+                if in_examples
+                    && line.starts_with("  ")
+                    && line.chars().count() > EXAMPLE_WIDTH
+                    && !cmd.trim().is_empty() =>
+            {
+                out.push(format!("  # {comment}"));
+                out.push(cmd.to_string());
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    // clap turns "{n}" into a line break (a clap 2 convention it keeps); `load`'s --body
+    // placeholder is literally {n}. An empty style reset in between, which clap strips when it
+    // prints without colour, keeps it whole.
+    out.join("\n").replace("{n}", "{\x1b[0mn}")
+}
+
+/// The command line as kedactl shows and parses it: the derive's definition, with each
+/// subcommand's help limited to the global flags it uses, and its example comments folded to
+/// fit a terminal.
+pub fn command() -> clap::Command {
+    shaped(false)
+}
+
+/// The same command line for shell completion scripts. Their generators offer hidden flags
+/// too, so here the flags a subcommand does not use are not there at all (nor global): each
+/// subcommand gets its own copy of those it uses.
+pub fn completion_command() -> clap::Command {
+    shaped(true)
+}
+
+fn shaped(for_completion: bool) -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    if for_completion {
+        for arg in &globals {
+            cmd = cmd.mut_arg(arg.get_id(), |a| a.global(false));
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |mut sub| {
+            for arg in &globals {
+                let used = uses(&name, arg.get_id().as_str());
+                if for_completion && used {
+                    sub = sub.arg(arg.clone().global(false));
+                } else if !for_completion && !used {
+                    // clap propagates a global flag only to a subcommand that lacks it, so
+                    // this hidden copy is what the subcommand accepts but does not show.
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+            }
+            if let Some(help) = sub.get_after_help().map(|h| h.to_string()) {
+                sub = sub.after_help(fold_examples(&help));
+            }
+            sub
+        });
+    }
+    cmd
+}
+
+/// Parse the process's arguments with `command()` (clap's usage errors exit 2, as before).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let mut cmd = command();
+    let matches = cmd.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 /// Environment variables that stand for a flag but are set to nothing: clap would say "a value
@@ -173,6 +297,26 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+        completion_command().debug_assert();
+    }
+
+    #[test]
+    fn long_example_comments_go_above_their_command() {
+        let help = format!(
+            "Examples:\n  kedactl short   # fits\n  kedactl {}   # a comment that would wrap\nProse {{n}} # not an example",
+            "x".repeat(70)
+        );
+        assert_eq!(
+            fold_examples(&help),
+            format!(
+                "Examples:\n  kedactl short   # fits\n  # a comment that would wrap\n  kedactl {}\nProse {{\x1b[0mn}} # not an example",
+                "x".repeat(70)
+            )
+        );
+        assert!(uses("up", "yes") && !uses("render", "yes") && !uses("plan", "yes"));
+        assert!(uses("render", "cluster") && !uses("completions", "cluster"));
+        assert!(!uses("render", "kubeconfig") && uses("watch", "context"));
     }
 
     #[test]

@@ -113,7 +113,12 @@ impl Ctx {
             return Err(crate::error::UsageError {
                 message: "refusing to change AWS without confirmation: stdin is not a terminal"
                     .into(),
-                fix: "review the plan above and pass --yes".into(),
+                // In JSON mode no plan was printed: point at the command that shows it.
+                fix: if self.json() {
+                    "run the same command without -o json to review its plan (or `kedactl plan -o json` for up's), then pass --yes".into()
+                } else {
+                    "review the plan above and pass --yes".into()
+                },
             }
             .into());
         }

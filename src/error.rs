@@ -13,6 +13,9 @@ pub const INVALID_CONFIG: u8 = 3;
 pub const FAILED: u8 = 4;
 /// `plan --detailed-exitcode`: the plan has changes.
 pub const CHANGES_PENDING: u8 = 5;
+/// The person answered no at the confirmation prompt (`up`, `down`, `doctor --fix`): nothing
+/// was changed. Distinct from 0 so a wrapper script does not take a declined run for a done one.
+pub const DECLINED: u8 = 6;
 pub const INTERRUPTED: u8 = 130;
 
 /// Exit with a code and print nothing more (the command already reported).
@@ -71,6 +74,7 @@ mod tests {
         let cases: Vec<(anyhow::Error, u8)> = vec![
             (SilentExit(CHANGES_PENDING).into(), 5),
             (SilentExit(CHECKS_FAILED).into(), 1),
+            (SilentExit(DECLINED).into(), 6),
             (problems.into(), 3),
             (
                 UsageError {

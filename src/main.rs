@@ -1,5 +1,3 @@
-use clap::Parser;
-use kedactl::cli::Cli;
 use kedactl::error::{self, SilentExit};
 use kedactl::output::OutputFormat;
 use kedactl::spec::Problems;
@@ -16,7 +14,7 @@ fn main() -> ExitCode {
         eprintln!("error: {err:#}");
         return ExitCode::from(error::INVALID_CONFIG);
     }
-    let cli = Cli::parse();
+    let cli = kedactl::cli::parse();
     let json = cli.global.output == OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

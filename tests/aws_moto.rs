@@ -375,6 +375,113 @@ async fn drift_is_planned_exactly_and_repaired() {
     s.json("down", &[]);
 }
 
+/// Issue 15: `plan` shows each change's old value beside the new one (text and JSON), and a
+/// resource of someone else's is marked in the plan it still shows, with exit 4.
+#[tokio::test]
+async fn plan_shows_old_and_new_values_and_marks_what_it_will_not_change() {
+    let Some(s) = Stack::new("oldnew") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let url = queue_url(&aws, &s.queue()).await;
+    aws.sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "120",
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let out = s.run("plan", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "  1. ~ queue    set VisibilityTimeout on SQS queue {}\n                  VisibilityTimeout: 120 → 30\n",
+            s.queue()
+        )),
+        "{text}"
+    );
+    let plan = s.json("plan", &[]);
+    assert_eq!(
+        plan["steps"][0]["changes"],
+        serde_json::json!([{"field": "VisibilityTimeout", "old": "120", "new": "30"}])
+    );
+
+    // The repository now belongs to another stack: the plan is still shown, with it marked.
+    let arn = format!(
+        "arn:aws:ecr:us-east-1:123456789012:repository/{}",
+        s.repository()
+    );
+    let retag = |stack: &str| {
+        aws.ecr
+            .tag_resource()
+            .resource_arn(&arn)
+            .tags(
+                aws_sdk_ecr::types::Tag::builder()
+                    .key("kedactl.io/stack")
+                    .value(stack)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    retag("other").await.unwrap();
+    let out = s.run("plan", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("VisibilityTimeout: 120 → 30"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Not planned: kedactl will not change 1 resource (! below), so `up` would stop before any step:\n  ! ECR repository {}: it belongs to kedactl stack \"other\"",
+            s.repository()
+        )),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("--adopt"), "{}", stderr(&out));
+    // JSON: one document on stdout, the plan with its conflicts; the error on stderr.
+    let out = s.run("plan", &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "Plan");
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        doc["conflicts"][0]["resource"],
+        format!("ECR repository {}", s.repository())
+    );
+    assert!(stderr(&out).contains("kedactl will not change 1 existing resource(s)"));
+    // Markdown for a pull request: the row shows old → new, the conflict is listed.
+    let out = s.run("plan", &["-o", "markdown"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(
+        md.contains(&format!(
+            "| 1 | ~ change | queue | `{}/attributes` | set VisibilityTimeout on SQS queue {} | VisibilityTimeout: 120 → 30 |",
+            s.queue(),
+            s.queue()
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "- ⚠️ ECR repository {}: it belongs to kedactl stack \"other\"",
+            s.repository()
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Plan:** 0 to create, 1 to change, 0 to delete, 0 to run."),
+        "{md}"
+    );
+
+    retag(&s.prefix).await.unwrap();
+    s.json("down", &[]);
+}
+
 #[tokio::test]
 async fn a_same_named_role_of_someone_else_is_refused_untouched_until_adopted() {
     let Some(s) = Stack::new("foreign") else {
@@ -442,7 +549,99 @@ async fn without_a_terminal_up_and_down_need_yes() {
             "the plan is shown first"
         );
     }
+    // In JSON mode no plan was printed, so the fix does not point "above".
+    let out = s.run("up", &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains("above") && err.contains("without -o json") && err.contains("--yes"),
+        "{err}"
+    );
     assert!(!queue_exists(&aws, &s.queue()).await);
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+}
+
+/// Issue 15: on a terminal, answering "n" ends `up` with exit 6 (DECLINED), nothing changed,
+/// and the question counts its steps in good English. util-linux `script` gives the prompt a
+/// terminal.
+#[tokio::test]
+async fn answering_no_at_the_prompt_exits_6_and_changes_nothing() {
+    let Some(s) = Stack::new("declined") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let bin = assert_cmd::cargo::cargo_bin("kedactl");
+    let on_a_terminal = |only: &str, answer: &str| {
+        let command = format!(
+            "{} up --cluster demo --region us-east-1 --stack {} --queue {} --repository {} --operator-role {} --identity-role {} --only {only}",
+            bin.display(),
+            s.prefix,
+            s.queue(),
+            s.repository(),
+            s.operator(),
+            s.identity()
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .current_dir(s.sandbox.path("."))
+            .env("AWS_ENDPOINT_URL", &s.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/kedactl-test")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux script runs the prompt on a terminal");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = on_a_terminal("queue", "n\n");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}{}", stderr(&out));
+    assert!(text.contains("Apply this step? [y/N]"), "{text}");
+    assert!(text.contains("Nothing changed (exit 6)."), "{text}");
+    assert!(!queue_exists(&aws, &s.queue()).await, "nothing was changed");
+
+    let out = on_a_terminal("queue,registry", "no\n");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(text.contains("Apply these 2 steps? [y/N]"), "{text}");
+
+    // "y" goes ahead (exit 0), so 6 is the answer, not the terminal.
+    let out = on_a_terminal("queue", "y\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(queue_exists(&aws, &s.queue()).await);
+    s.json("down", &["--only", "queue"]);
+}
+
+/// Issue 15: `up --dry-run` is `plan`: the same plan, nothing changed.
+#[tokio::test]
+async fn up_dry_run_shows_the_plan_and_changes_nothing() {
+    let Some(s) = Stack::new("dryrun") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let out = s.run("up", &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = s.run("plan", &[]);
+    assert_eq!(stdout(&out), stdout(&plan));
+    assert!(
+        stdout(&out).contains("Plan: 6 to create"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!queue_exists(&aws, &s.queue()).await);
+    let doc = s.json("up", &["--dry-run"]);
+    assert_eq!(doc["kind"], "Plan");
     assert!(role_trust(&aws, &s.operator()).await.is_none());
 }
 

@@ -80,6 +80,31 @@ fn plan_only_and_detailed_exitcode() {
     assert!(stdout(&out).contains("2 to create"));
 }
 
+/// Issue 15: a dead-letter queue has no attributes of its own: no empty "()" after its name,
+/// and the redrive reads as where the messages go.
+#[test]
+fn plan_names_the_dead_letter_queue_plainly() {
+    let s = Sandbox::new();
+    let mut args = vec![
+        "plan",
+        "--offline",
+        "--only",
+        "queue",
+        "--dlq",
+        "orders-dead",
+    ];
+    args.extend(DEMO);
+    let text = run_ok(&s, &args);
+    assert!(
+        text.contains("1. + queue    create SQS queue orders-dead\n")
+            && text.contains(
+                "2. + queue    create SQS queue event-messages-queue (dead letters to orders-dead after 5 receives, VisibilityTimeout=30)\n"
+            ),
+        "{text}"
+    );
+    assert!(!text.contains("()"), "{text}");
+}
+
 #[test]
 fn render_reproduces_the_seed_objects() {
     let s = Sandbox::new();
@@ -167,6 +192,230 @@ fn render_out_dir_writes_one_file_per_object() {
         trust["Statement"][1]["Principal"]["AWS"][0],
         "arn:aws:iam::123456789012:role/keda-operator"
     );
+}
+
+/// Issue 15: the folder ends holding exactly the latest render. A second render with another
+/// Deployment name removes the first one's Deployment file (a GitOps sync would deploy both).
+#[test]
+fn render_out_dir_holds_exactly_the_latest_render() {
+    let s = Sandbox::new();
+    let render = |extra: &[&str]| {
+        let mut args = vec!["render", "--out-dir", "out"];
+        args.extend(DEMO);
+        args.extend(extra);
+        s.kedactl(&args).output().unwrap()
+    };
+    let listing = || {
+        let mut files = Vec::new();
+        for sub in ["iam", "k8s"] {
+            for e in std::fs::read_dir(s.path(&format!("out/{sub}"))).unwrap() {
+                files.push(format!(
+                    "{sub}/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                ));
+            }
+        }
+        files.sort();
+        files
+    };
+    let out = render(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("out/.kedactl-render.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["kind"], "RenderManifest");
+    let tracked: Vec<String> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(tracked, listing(), "the manifest lists every file written");
+    assert!(
+        manifest["files"]["k8s/03-deployment-security-q-read.yaml"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    // A file of someone else's beside ours is left alone.
+    s.write("out/README.md", "kept\n");
+
+    let out = render(&["--deployment", "worker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "wrote 9 files to out; removed 2 an earlier render wrote: \
+             k8s/03-deployment-security-q-read.yaml, k8s/04-triggerauthentication-security-q-read-trigger-auth.yaml"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let files = listing();
+    assert!(files.contains(&"k8s/03-deployment-security-worker.yaml".to_string()));
+    assert!(
+        !files.iter().any(|f| f.contains("q-read.yaml")),
+        "{files:?}"
+    );
+    assert_eq!(files.len(), 9);
+    assert_eq!(
+        std::fs::read_to_string(s.path("out/README.md")).unwrap(),
+        "kept\n"
+    );
+
+    // The same render again changes nothing and removes nothing (JSON says so).
+    let mut args = vec![
+        "render",
+        "--out-dir",
+        "out",
+        "--deployment",
+        "worker",
+        "-o",
+        "json",
+    ];
+    args.extend(DEMO);
+    let doc: Value = serde_json::from_str(&run_ok(&s, &args)).unwrap();
+    assert_eq!(doc["kind"], "RenderedFiles");
+    assert_eq!(doc["files"].as_array().unwrap().len(), 9);
+    assert_eq!(doc["removed"], serde_json::json!([]));
+}
+
+#[test]
+fn render_out_dir_refuses_a_folder_it_did_not_write_unless_forced() {
+    let s = Sandbox::new();
+    std::fs::create_dir(s.path("gitops")).unwrap();
+    s.write("gitops/app.yaml", "kind: ConfigMap\n");
+    let mut args = vec!["render", "--out-dir", "gitops"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "--out-dir gitops is not empty (app.yaml…) and kedactl render did not write it"
+        ) && err.contains("fix: render into a new or empty folder, or pass --force"),
+        "{err}"
+    );
+    assert!(!s.path("gitops/iam").exists(), "nothing was written");
+
+    // An empty folder is fine.
+    std::fs::create_dir(s.path("empty")).unwrap();
+    let mut args = vec!["render", "--out-dir", "empty"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    assert!(s.path("empty/.kedactl-render.json").exists());
+
+    // --force writes into it and leaves the other file alone; afterwards it is a render folder.
+    let mut args = vec!["render", "--out-dir", "gitops", "--force"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    assert_eq!(
+        std::fs::read_to_string(s.path("gitops/app.yaml")).unwrap(),
+        "kind: ConfigMap\n"
+    );
+    let mut args = vec!["render", "--out-dir", "gitops"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+
+    // A file where the folder should be.
+    s.write("plain", "x");
+    let mut args = vec!["render", "--out-dir", "plain"];
+    args.extend(DEMO);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("exists and is not a folder"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --force means nothing without --out-dir.
+    let mut args = vec!["render", "--force"];
+    args.extend(DEMO);
+    assert_eq!(s.kedactl(&args).output().unwrap().status.code(), Some(2));
+}
+
+/// A hand-edited file kedactl wrote is refused (the edit would be lost on the next render);
+/// --force overwrites it. A file of ours whose name another file took is refused the same way.
+#[test]
+fn render_out_dir_refuses_to_overwrite_hand_edits_unless_forced() {
+    let s = Sandbox::new();
+    let mut args = vec!["render", "--out-dir", "out"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    let so = "out/k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml";
+    let edited = std::fs::read_to_string(s.path(so))
+        .unwrap()
+        .replace("queueLength: '5'", "queueLength: '50'");
+    s.write(so, &edited);
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("a file in out changed since kedactl rendered it: k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml; nothing was written")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path(so)).unwrap(),
+        edited,
+        "left as edited"
+    );
+    // An edited file the new render would remove is refused too.
+    let mut other = args.clone();
+    other.extend(["--deployment", "worker"]);
+    assert_eq!(s.kedactl(&other).output().unwrap().status.code(), Some(2));
+    assert!(
+        s.path("out/k8s/03-deployment-security-q-read.yaml")
+            .exists()
+    );
+
+    args.push("--force");
+    run_ok(&s, &args);
+    assert!(
+        std::fs::read_to_string(s.path(so))
+            .unwrap()
+            .contains("queueLength: '5'")
+    );
+
+    // A deleted tracked file is simply written again.
+    std::fs::remove_file(s.path(so)).unwrap();
+    args.pop();
+    run_ok(&s, &args);
+    assert!(s.path(so).exists());
+
+    // A file of ours that the manifest does not list (someone put it there) is not overwritten.
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("out/.kedactl-render.json")).unwrap())
+            .unwrap();
+    manifest["files"]
+        .as_object_mut()
+        .unwrap()
+        .remove("iam/keda-identity.trust.json");
+    s.write("out/.kedactl-render.json", manifest.to_string());
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "out already holds a file that kedactl did not write: iam/keda-identity.trust.json"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // A manifest that escapes the folder is not one kedactl wrote: nothing outside is removed.
+    s.write("victim.txt", "x");
+    s.write(
+        "out/.kedactl-render.json",
+        r#"{"apiVersion":"kedactl.io/v1alpha1","kind":"RenderManifest","files":{"../victim.txt":"sha256:00"}}"#,
+    );
+    let out = s.kedactl(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a manifest kedactl render wrote"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(s.path("victim.txt").exists());
 }
 
 #[test]
@@ -350,6 +599,114 @@ fn version_prints_the_crate_version() {
         run_ok(&s, &["--version"]).trim(),
         format!("kedactl {}", env!("CARGO_PKG_VERSION"))
     );
+    // Issue 15: not "kedactl-up 0.1.0": subcommands have no --version.
+    let out = s.kedactl(["up", "--version"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+}
+
+/// Issue 15: each subcommand's help lists the flags it uses. The others are still accepted (a
+/// script may pass one set of flags to every command), but not offered.
+#[test]
+fn each_subcommand_lists_only_the_flags_it_uses() {
+    let s = Sandbox::new();
+    let help = |cmd: &str| run_ok(&s, &[cmd, "--help"]);
+    let render = help("render");
+    for absent in [
+        "--yes",
+        "--kubeconfig",
+        "--profile",
+        "--context",
+        "--call-timeout",
+    ] {
+        assert!(!render.contains(absent), "render --help offers {absent}");
+    }
+    for present in [
+        "--only",
+        "--config",
+        "--cluster",
+        "--account",
+        "--deployment",
+    ] {
+        assert!(render.contains(present), "render --help lacks {present}");
+    }
+    let up = help("up");
+    for present in [
+        "--yes",
+        "--kubeconfig",
+        "--profile",
+        "--only",
+        "--max-replicas",
+    ] {
+        assert!(up.contains(present), "up --help lacks {present}");
+    }
+    assert!(up.contains("AWS and cluster access:"), "{up}");
+    assert!(!help("plan").contains("--yes"), "plan never asks");
+    let completions = help("completions");
+    assert!(
+        completions.lines().count() < 25 && !completions.contains("--cluster"),
+        "{completions}"
+    );
+    // Accepted all the same.
+    let mut args = vec!["render", "--yes", "--only", "iam"];
+    args.extend(DEMO);
+    run_ok(&s, &args);
+    // The completion scripts offer what the help does.
+    let bash = String::from_utf8(kedactl::commands::completions::script(
+        clap_complete::Shell::Bash,
+    ))
+    .unwrap();
+    let line = bash
+        .lines()
+        .skip_while(|l| !l.contains("kedactl__subcmd__completions)"))
+        .find(|l| l.contains("opts="))
+        .unwrap();
+    assert!(!line.contains("--cluster"), "{line}");
+}
+
+/// Issue 15: an example whose comment does not fit gets the comment on its own line above it,
+/// so an 80-column terminal wraps no example: every line is a command or a `# comment`.
+#[test]
+fn examples_fit_an_80_column_terminal() {
+    let s = Sandbox::new();
+    let cli = kedactl::cli::command();
+    let mut cmds: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    cmds.push(String::new());
+    for cmd in &cmds {
+        let mut args = vec!["--help"];
+        if !cmd.is_empty() {
+            args.insert(0, cmd.as_str());
+        }
+        let out = s.kedactl(&args).env("COLUMNS", "80").output().unwrap();
+        let help = stdout(&out);
+        let examples = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty());
+        let mut n = 0;
+        for line in examples {
+            n += 1;
+            let first = line.split_whitespace().next().unwrap_or_default();
+            let command = ["kedactl", "kubectl", "#"].contains(&first)
+                || first.split_once('=').is_some_and(|(var, _)| {
+                    !var.is_empty() && var.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                });
+            assert!(
+                line.starts_with("  ") && command && line.chars().count() <= 80,
+                "kedactl {cmd} --help: {line:?} is not a command or a comment"
+            );
+        }
+        assert!(n > 0, "kedactl {cmd} --help has examples");
+    }
+    let load = run_ok(&s, &["load", "--help"]);
+    assert!(
+        load.contains("{i} the message number (0, 1, ...), {n} a work size"),
+        "{load}"
+    );
 }
 
 #[test]
@@ -410,6 +767,16 @@ fn simulate_reports_a_timeline_a_summary_and_a_chart() {
         text.contains("built-in defaults") && text.contains("eager.yaml"),
         "{text}"
     );
+    // Issue 15: not "drained after the last 0 s": the row says what it measures from.
+    assert!(
+        text.contains("  time to drain (1)") && text.contains("already empty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(1) from the end of the arrivals (--duration) until the queue is empty"),
+        "{text}"
+    );
+    assert!(!text.contains("drained after the last"), "{text}");
     let doc = json(
         &s,
         &[
@@ -625,6 +992,176 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
         text.contains("fix: kedactl up --only iam (adds {\"AWS\": \"arn:aws:iam::123456789012:role/keda-operator\"} with sts:AssumeRole to the trust of keda-identity)"),
         "{text}"
     );
+}
+
+/// Issue 15: `doctor -o junit` is JUnit XML: one testcase per check; a failed check is a
+/// `failure` with its evidence and fix, a check that was not run is `skipped` with the reason.
+/// The document is parsed as XML here (its shape checked), then by junitparser, a JUnit report
+/// parser from PyPI, when it is installed (`.ci/run` installs it and sets
+/// KEDACTL_REQUIRE_JUNITPARSER, so CI cannot pass without it).
+#[test]
+fn doctor_junit_is_one_testcase_per_check_and_parses_as_junit() {
+    let s = Sandbox::new();
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keda-logs/refused.console.log"
+    );
+    let out = s
+        .kedactl(["doctor", "--keda-log", log, "-o", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let xml = stdout(&out);
+    let total = kedactl::doctor::CATALOGUE.len();
+
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let attr = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<usize>().unwrap();
+    assert_eq!(attr(root, "tests"), total);
+    assert_eq!(attr(root, "failures"), 7);
+    assert_eq!(attr(root, "skipped"), total - 7);
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert!(suites.iter().all(|n| n.tag_name().name() == "testsuite"));
+    let cases: Vec<_> = suites
+        .iter()
+        .flat_map(|s| s.children().filter(|n| n.is_element()))
+        .collect();
+    assert_eq!(cases.len(), total, "one testcase per check");
+    for suite in &suites {
+        let n = suite.children().filter(|n| n.is_element()).count();
+        assert_eq!(attr(*suite, "tests"), n, "a suite counts its cases");
+    }
+    let kd010 = cases
+        .iter()
+        .find(|c| c.attribute("name").unwrap().starts_with("KD010 "))
+        .unwrap();
+    let failure = kd010.first_element_child().unwrap();
+    assert_eq!(failure.tag_name().name(), "failure");
+    let text = failure.text().unwrap();
+    assert!(
+        text.contains("fix: kedactl up --only iam (adds {\"AWS\": \"arn:aws:iam::123456789012:role/keda-operator\"}"),
+        "{text}"
+    );
+    let kd001 = cases
+        .iter()
+        .find(|c| c.attribute("name").unwrap().starts_with("KD001 "))
+        .unwrap();
+    let skipped = kd001.first_element_child().unwrap();
+    assert_eq!(skipped.tag_name().name(), "skipped");
+    assert!(
+        skipped
+            .attribute("message")
+            .unwrap()
+            .contains("only the KEDA log"),
+        "{xml}"
+    );
+
+    // The same document through junitparser.
+    let required = std::env::var_os("KEDACTL_REQUIRE_JUNITPARSER").is_some_and(|v| !v.is_empty());
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            !required,
+            "KEDACTL_REQUIRE_JUNITPARSER is set but junitparser does not import: pip install junitparser==5.0.3"
+        );
+        eprintln!("skipped: junitparser is not installed (pip install junitparser==5.0.3)");
+        return;
+    }
+    let path = s.write("doctor.xml", &xml);
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+cases = []
+for suite in xml:
+    for case in suite:
+        kinds = [type(r).__name__ for r in case.result]
+        cases.append({"name": case.name, "suite": suite.name, "kinds": kinds,
+                      "text": "".join((r.text or "") for r in case.result if isinstance(r, Failure)),
+                      "message": "".join((r.message or "") for r in case.result)})
+print(json.dumps({"tests": xml.tests, "failures": xml.failures, "skipped": xml.skipped, "cases": cases}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["tests"], total);
+    assert_eq!(parsed["failures"], 7);
+    assert_eq!(parsed["skipped"], total - 7);
+    let cases = parsed["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), total);
+    let failed: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c["kinds"] == serde_json::json!(["Failure"]))
+        .collect();
+    assert_eq!(failed.len(), 7);
+    assert!(
+        failed
+            .iter()
+            .all(|c| c["text"].as_str().unwrap().contains("fix: "))
+    );
+    assert_eq!(
+        cases
+            .iter()
+            .filter(|c| c["kinds"] == serde_json::json!(["Skipped"]))
+            .count(),
+        total - 7
+    );
+}
+
+#[test]
+fn junit_and_markdown_belong_to_doctor_and_plan() {
+    let s = Sandbox::new();
+    for (args, says) in [
+        (
+            vec!["plan", "--offline", "-o", "junit"],
+            "-o junit is an output of `doctor`",
+        ),
+        (
+            vec!["render", "-o", "markdown"],
+            "-o markdown is an output of `plan`",
+        ),
+        (
+            vec!["doctor", "--list", "-o", "junit"],
+            "-o junit is an output of `doctor`",
+        ),
+        (
+            vec!["doctor", "--keda-log", "x", "-o", "markdown"],
+            "-o markdown",
+        ),
+    ] {
+        let out = s.kedactl(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// Issue 15: `plan -o markdown` is a table for a pull-request comment, with the summary line.
+#[test]
+fn plan_markdown_is_a_table_for_a_pull_request() {
+    let s = Sandbox::new();
+    let mut args = vec![
+        "plan",
+        "--offline",
+        "-o",
+        "markdown",
+        "--dlq",
+        "orders-dead",
+    ];
+    args.extend(DEMO);
+    let md = run_ok(&s, &args);
+    insta::assert_snapshot!("plan_offline_markdown", md);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 1 + 18, "a header and one row per step");
+    assert!(rows.iter().all(|r| r.matches(" | ").count() == 5), "{md}");
+    assert!(md.ends_with("**Plan:** 16 to create, 0 to change, 0 to delete, 2 to run.\n"));
 }
 
 #[test]

@@ -949,6 +949,7 @@ fn restart_plan() -> Plan {
             group: Group::App,
             change: plan::Change::Run,
             summary: "restart Deployment security/q-read".into(),
+            changes: Vec::new(),
             action: plan::Action::RestartDeployment {
                 namespace: "security".into(),
                 deployment: "q-read".into(),
@@ -1056,6 +1057,7 @@ async fn verifying_a_deployment_scaled_to_zero_says_it_checked_nothing() {
             group: Group::Keda,
             change: plan::Change::Run,
             summary: "verify".into(),
+            changes: Vec::new(),
             action: plan::Action::VerifyPodIdentity {
                 namespace: "keda".into(),
                 deployment: "keda-operator".into(),

@@ -3,7 +3,7 @@
 use super::online::Online;
 use super::plan::{Report, UP_TO_DATE, human};
 use crate::ctx::Ctx;
-use crate::error::{FAILED, INTERRUPTED, SilentExit};
+use crate::error::{DECLINED, FAILED, INTERRUPTED, SilentExit};
 use crate::exec::{self, Status};
 use crate::output;
 use crate::plan::Plan;
@@ -18,21 +18,27 @@ pub struct How {
     pub adopt: bool,
 }
 
-/// Ask (or take --yes), then run the plan; None when the user declined. Ctrl-C stops with 130.
+/// "Apply this step?", "Apply these 3 steps?"
+pub fn question(verb: &str, n: usize) -> String {
+    if n == 1 {
+        format!("{verb} this step?")
+    } else {
+        format!("{verb} these {n} steps?")
+    }
+}
+
+/// Ask (or take --yes), then run the plan. A "no" ends the command with exit 6 (`DECLINED`),
+/// nothing changed. Ctrl-C stops with 130.
 pub async fn confirm_and_execute(
     ctx: &Ctx,
     on: &Online,
     plan: &Plan,
     verb: &str,
     how: How,
-) -> anyhow::Result<Option<exec::Report>> {
-    let n = plan.steps.len();
-    if !ctx.confirm(&format!(
-        "{verb} these {n} step{}?",
-        if n == 1 { "" } else { "s" }
-    ))? {
-        ctx.note("Nothing changed.");
-        return Ok(None);
+) -> anyhow::Result<exec::Report> {
+    if !ctx.confirm(&question(verb, plan.steps.len()))? {
+        ctx.note(format!("Nothing changed (exit {DECLINED})."));
+        return Err(SilentExit(DECLINED).into());
     }
     let opts = exec::Options {
         force_conflicts: how.force_conflicts,
@@ -41,7 +47,7 @@ pub async fn confirm_and_execute(
     };
     let progress = ctx.progress();
     tokio::select! {
-        r = exec::execute(&on.aws, on.kube.as_ref(), plan, &opts, &progress) => Ok(Some(r)),
+        r = exec::execute(&on.aws, on.kube.as_ref(), plan, &opts, &progress) => Ok(r),
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: steps in flight may or may not have completed; run the same command again to converge");
             Err(SilentExit(INTERRUPTED).into())
@@ -75,9 +81,7 @@ pub async fn run(
         return Ok(Applied::Nothing);
     }
     let n = plan.steps.len();
-    let Some(report) = confirm_and_execute(ctx, on, plan, verb, how).await? else {
-        return Ok(Applied::Declined);
-    };
+    let report = confirm_and_execute(ctx, on, plan, verb, how).await?;
     let (read, mutating) = on.calls();
     // The executor's own clock: the time a person spent at the prompt is not the run's.
     let seconds = report.seconds;
@@ -126,8 +130,6 @@ pub async fn run(
 pub enum Applied {
     /// The plan was empty.
     Nothing,
-    /// The person answered no.
-    Declined,
     /// Every step completed.
     Done,
 }

@@ -1,5 +1,3 @@
-use crate::cli::Cli;
-use clap::CommandFactory;
 use clap_complete::Shell;
 
 /// Print a shell completion script
@@ -23,6 +21,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The completion script for a shell (also what `completions/` holds, checked by a test).
 pub fn script(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "kedactl", &mut out);
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::completion_command(),
+        "kedactl",
+        &mut out,
+    );
     out
 }

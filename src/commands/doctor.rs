@@ -6,7 +6,7 @@ use crate::error::{CHECKS_FAILED, SilentExit, UsageError};
 use crate::limits::{self, ReadError};
 use crate::model::{Group, Only};
 use crate::observe;
-use crate::output::{self, API_VERSION};
+use crate::output::{self, API_VERSION, OutputFormat};
 use crate::plan;
 use crate::render::{self, Desired};
 use crate::spec::{Problem, Problems};
@@ -22,13 +22,14 @@ use std::time::Instant;
 Examples:
   kedactl doctor --cluster demo                    # every check, grouped by layer; exit 1 on a failure
   kedactl doctor --cluster demo -o json            # {\"checks\": [...], \"summary\": {...}} for CI
+  kedactl doctor --cluster demo -o junit > doctor.xml   # a JUnit test report for CI
   kedactl doctor --cluster demo --strict           # CI: a check that could not run fails too
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
   kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand
   kedactl doctor --keda-log keda.log               # classify a saved log offline
-  kubectl logs deploy/keda-operator -n keda | kedactl doctor --keda-log - -o json")]
+  kubectl logs -n keda deploy/keda-operator | kedactl doctor --keda-log -")]
 pub struct Args {
     /// Print the catalogue of checks (code, layer, title)
     #[arg(long, conflicts_with_all = ["explain", "fix"])]
@@ -279,7 +280,19 @@ fn report_json(d: &Diagnosis) -> serde_json::Value {
     })
 }
 
-fn print(ctx: &Ctx, d: &Diagnosis) -> anyhow::Result<()> {
+fn print(ctx: &Ctx, d: &Diagnosis, strict: bool) -> anyhow::Result<()> {
+    if ctx.output == OutputFormat::Junit {
+        let name = format!(
+            "kedactl doctor: stack {} on cluster {}",
+            d.desired.stack, d.desired.cluster
+        );
+        let o = output::junit::Options {
+            strict,
+            seconds: d.seconds,
+            name: &name,
+        };
+        return output::text(&output::junit::report(&d.findings, &[], "", o));
+    }
     if ctx.json() {
         output::json(&report_json(d))
     } else {
@@ -330,7 +343,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     if args.fix {
         let mismatched: Vec<String> = doctor::guard::mismatches(&d.desired, &d.evidence);
         if !mismatched.is_empty() {
-            print(ctx, &d)?;
+            print(ctx, &d, args.strict)?;
             eprintln!(
                 "error: doctor --fix refuses to repair anything: the config disagrees with what is live:{}\n  fix: correct the config to describe the live stack; nothing was changed",
                 mismatched
@@ -370,25 +383,23 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 only: only.clone(),
                 spec: d.spec.clone(),
             };
-            if let Some(report) = super::apply::confirm_and_execute(
+            let report = super::apply::confirm_and_execute(
                 ctx,
                 &on,
                 &plan,
                 "Repair",
                 super::apply::How::default(),
             )
-            .await?
-            {
-                ctx.note(format!(
-                    "doctor --fix: {} of {} repairs done; checking again",
-                    report.count(crate::exec::Status::Done),
-                    plan.steps.len()
-                ));
-                d = diagnose(ctx, &args, &only).await?;
-            }
+            .await?;
+            ctx.note(format!(
+                "doctor --fix: {} of {} repairs done; checking again",
+                report.count(crate::exec::Status::Done),
+                plan.steps.len()
+            ));
+            d = diagnose(ctx, &args, &only).await?;
         }
     }
-    print(ctx, &d)?;
+    print(ctx, &d, args.strict)?;
     let failed =
         |f: &Finding| f.status == Status::Fail || (args.strict && f.status == Status::Skipped);
     if d.findings.iter().any(failed) {
@@ -465,7 +476,22 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         .map(|c| c.code)
         .filter(|c| !findings.iter().any(|f| f.code == *c))
         .collect();
-    if ctx.json() {
+    if ctx.output == OutputFormat::Junit {
+        let skipped: Vec<(&str, &str, Layer)> = CATALOGUE
+            .iter()
+            .filter(|c| not_run.contains(&c.code))
+            .map(|c| (c.code, c.title, c.layer))
+            .collect();
+        let why =
+            format!("not run: only the KEDA log {source} was read (no AWS or cluster access)");
+        let name = format!("kedactl doctor --keda-log {source}");
+        let o = output::junit::Options {
+            strict: false,
+            seconds: 0.0,
+            name: &name,
+        };
+        output::text(&output::junit::report(&findings, &skipped, &why, o))?;
+    } else if ctx.json() {
         output::json(&json!({
             "apiVersion": API_VERSION,
             "kind": "Doctor",

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[command(after_help = "\
 Examples:
   kedactl init --cluster demo --region us-east-1
-  kedactl init --cluster demo --queue orders --queue-length 10 --max-replicas 50 orders.yaml
+  kedactl init --cluster demo --queue orders --queue-length 10 orders.yaml
   kedactl init --stdout > kedactl.yaml")]
 pub struct Args {
     /// Where to write it

@@ -16,8 +16,8 @@ Examples:
   kedactl load --count 500                       # as fast as batching allows
   kedactl load --rate 5 --duration 10m           # like the seed's sqs_send_msg.py, but steady
   kedactl load --count 100 --body '{\"order\": {i}}'
-Placeholders in --body: {i} the message number (0, 1, ...), {n} a work size like the seed's
-(1-38, sometimes 40), from --seed.")]
+
+Placeholders in --body: {i} the message number (0, 1, ...), {n} a work size like the seed's (1-38, sometimes 40), from --seed.")]
 pub struct Args {
     /// Send this many messages, then stop (at most 10000000)
     #[arg(long, conflicts_with_all = ["rate", "duration"], required_unless_present = "rate", value_parser = limits::parse_whole, allow_negative_numbers = true)]

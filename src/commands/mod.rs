@@ -21,6 +21,7 @@ use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    formats(&cli)?;
     let ctx = Ctx::new(cli.global);
     match cli.command {
         Command::Up(args) => up::run(&ctx, args).await,
@@ -37,4 +38,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
     }
+}
+
+/// `-o junit` is a test report of doctor's checks and `-o markdown` a table of a plan: any
+/// other command refuses them rather than print something else.
+fn formats(cli: &Cli) -> Result<(), crate::error::UsageError> {
+    use crate::output::OutputFormat;
+    let ok = match cli.global.output {
+        OutputFormat::Junit => {
+            matches!(&cli.command, Command::Doctor(a) if !a.list && a.explain.is_none() && !a.fix)
+        }
+        OutputFormat::Markdown => match &cli.command {
+            Command::Plan(_) => true,
+            Command::Up(a) => a.dry_run,
+            _ => false,
+        },
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let (format, what) = match cli.global.output {
+        OutputFormat::Junit => ("junit", "`doctor` (a run of its checks, or --keda-log)"),
+        _ => ("markdown", "`plan` (and `up --dry-run`)"),
+    };
+    Err(crate::error::UsageError {
+        message: format!("-o {format} is an output of {what} only"),
+        fix: "use -o human or -o json with this command".into(),
+    })
 }

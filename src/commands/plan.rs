@@ -1,8 +1,8 @@
 use super::online;
 use crate::ctx::Ctx;
-use crate::error::{CHANGES_PENDING, SilentExit};
+use crate::error::{CHANGES_PENDING, FAILED, SilentExit};
 use crate::model::Only;
-use crate::output::{self, API_VERSION};
+use crate::output::{self, API_VERSION, OutputFormat};
 use crate::plan::{self, Counts, Observed, Options, Plan, Step};
 use crate::render::{self, Desired, aws::UNKNOWN_ACCOUNT};
 use serde::Serialize;
@@ -39,6 +39,9 @@ pub struct Report<'a> {
     pub offline: bool,
     pub steps: &'a [Step],
     pub summary: Counts,
+    /// Resources the plan will not change (not this stack's): the command fails with exit 4.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub conflicts: &'a [plan::Conflict],
 }
 
 impl<'a> Report<'a> {
@@ -53,6 +56,7 @@ impl<'a> Report<'a> {
             offline,
             steps: &plan.steps,
             summary: plan.counts(),
+            conflicts: &[],
         }
     }
 }
@@ -62,34 +66,67 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         adopt: args.adopt,
         only,
     };
-    let (desired, plan, against) = if args.offline {
+    let (desired, (plan, conflicts), against) = if args.offline {
         let (spec, _) = ctx.spec()?;
         let desired = render::desired(&spec)?;
-        let plan = plan::plan(
+        let marked = plan::plan_marked(
             &desired,
             &Observed::default(),
             &opts(Only::new(ctx.global.only.clone())),
-        )?;
+        );
         if desired.target.account.is_none() {
             ctx.note(format!(
                 "note: no account given, so ARNs show {UNKNOWN_ACCOUNT}; pass --account ID (online plans ask STS)"
             ));
         }
-        (desired, plan, "against an empty account and cluster")
+        (desired, marked, "against an empty account and cluster")
     } else {
         let on = online::prepare(ctx, online::Purpose::Plan).await?;
-        let plan = plan::plan(&on.desired, &on.observed, &opts(on.only.clone()))?;
-        (on.desired, plan, "against what exists now")
+        let marked = plan::plan_marked(&on.desired, &on.observed, &opts(on.only.clone()));
+        (on.desired, marked, "against what exists now")
     };
-    if ctx.json() {
-        output::json(&Report::new("Plan", &desired, &plan, args.offline))?;
+    let blocked = !conflicts.conflicts.is_empty();
+    if ctx.output == OutputFormat::Markdown {
+        output::text(&output::markdown::plan(
+            &desired, &plan, against, &conflicts,
+        ))?;
+    } else if ctx.json() {
+        let mut report = Report::new("Plan", &desired, &plan, args.offline);
+        report.conflicts = &conflicts.conflicts;
+        output::json(&report)?;
     } else {
-        output::text(&human(&desired, &plan, against, UP_TO_DATE))?;
+        let mut text = human(&desired, &plan, against, UP_TO_DATE);
+        if blocked {
+            text.push_str(&conflicts_text(&conflicts));
+        }
+        output::text(&text)?;
+    }
+    if blocked {
+        // The plan is shown; the refusal still fails the command, as `up` would.
+        if ctx.json() {
+            // One document on stdout (the plan, with its conflicts): the error goes to stderr.
+            eprintln!("error: {conflicts}");
+            return Err(SilentExit(FAILED).into());
+        }
+        return Err(conflicts.into());
     }
     if args.detailed_exitcode && !plan.is_empty() {
         return Err(SilentExit(CHANGES_PENDING).into());
     }
     Ok(())
+}
+
+/// The resources the plan leaves alone because the stack does not own them, marked `!`.
+fn conflicts_text(c: &plan::Conflicts) -> String {
+    let mut out = format!(
+        "\nNot planned: kedactl will not change {} resource{} (! below), so `up` would stop before any step:\n",
+        c.conflicts.len(),
+        if c.conflicts.len() == 1 { "" } else { "s" }
+    );
+    for x in &c.conflicts {
+        out.push_str(&format!("  ! {}: {}\n", x.resource, x.reason));
+    }
+    out
 }
 
 pub const UP_TO_DATE: &str = "No changes: the stack is up to date.";
@@ -117,6 +154,10 @@ pub fn human(d: &Desired, plan: &Plan, against: &str, empty: &str) -> String {
             s.group.as_str(),
             s.summary
         ));
+        for c in &s.changes {
+            // Under the summary: number, symbol and group columns.
+            out.push_str(&format!("  {:>width$}  {:<12} {}\n", "", "", c.line()));
+        }
     }
     let c = plan.counts();
     let mut parts = vec![

@@ -14,12 +14,19 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "\
 Examples:
   kedactl render --cluster demo --region us-east-1 --account 123456789012
-  kedactl render --account 123456789012 --only app | kubectl apply --dry-run=server -f -
+  # check the manifests against the cluster (the account from kedactl.yaml)
+  kedactl render --only app | kubectl apply --dry-run=server -f -
   kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml")]
 pub struct Args {
-    /// Write one file per object into this directory instead of printing
+    /// Write one file per object into this folder instead of printing; the folder then holds
+    /// exactly this render (files an earlier render wrote and this one does not are removed,
+    /// as listed in DIR/.kedactl-render.json); a folder kedactl did not write must be empty
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or
+    /// remove files of an earlier render that were edited since
+    #[arg(long, requires = "out_dir")]
+    pub force: bool,
 }
 
 /// One rendered document and where it goes.
@@ -67,13 +74,24 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     match &args.out_dir {
         Some(dir) => {
-            let files = write(dir, &docs)?;
+            let w = write(dir, &docs, args.force)?;
             if ctx.json() {
-                output::json(
-                    &serde_json::json!({ "apiVersion": API_VERSION, "kind": "RenderedFiles", "files": files }),
-                )?;
+                output::json(&serde_json::json!({
+                    "apiVersion": API_VERSION,
+                    "kind": "RenderedFiles",
+                    "files": w.files,
+                    "removed": w.removed,
+                }))?;
             } else {
-                ctx.note(format!("wrote {} files to {}", files.len(), dir.display()));
+                let mut note = format!("wrote {} files to {}", w.files.len(), dir.display());
+                if !w.removed.is_empty() {
+                    note.push_str(&format!(
+                        "; removed {} an earlier render wrote: {}",
+                        w.removed.len(),
+                        w.removed.join(", ")
+                    ));
+                }
+                ctx.note(note);
             }
         }
         None if ctx.json() => output::json(&Report {
@@ -154,17 +172,193 @@ fn stream(docs: &[Doc]) -> anyhow::Result<String> {
     Ok(out)
 }
 
-fn write(dir: &Path, docs: &[Doc]) -> anyhow::Result<Vec<String>> {
-    let mut files = Vec::new();
+/// The file in an `--out-dir` folder that lists what kedactl wrote there, with each file's
+/// SHA-256, so the next render removes exactly its own stale files and notices hand edits.
+pub const MANIFEST: &str = ".kedactl-render.json";
+const MANIFEST_KIND: &str = "RenderManifest";
+
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest {
+    api_version: String,
+    kind: String,
+    /// Path under the folder → "sha256:<hex>" of what kedactl wrote.
+    files: std::collections::BTreeMap<String, String>,
+}
+
+/// What a render into a folder did.
+#[derive(Debug, Default, Serialize)]
+pub struct Written {
+    pub files: Vec<String>,
+    /// Files an earlier render wrote that this one does not: removed.
+    pub removed: Vec<String>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// A manifest entry must stay inside the folder: `iam/x.json`, never `../x` or `/etc/x`.
+fn inside(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+fn refuse(message: String, fix: String) -> anyhow::Error {
+    UsageError { message, fix }.into()
+}
+
+/// Read the folder's manifest: None when the folder is new or empty; a refusal when it holds
+/// files kedactl did not write (unless `force`).
+fn previous(dir: &Path, force: bool) -> anyhow::Result<Manifest> {
+    if !dir.exists() {
+        return Ok(Manifest::default());
+    }
+    if !dir.is_dir() {
+        return Err(refuse(
+            format!("--out-dir {} exists and is not a folder", dir.display()),
+            "pass the path of a folder (new, empty, or one kedactl render wrote)".into(),
+        ));
+    }
+    let path = dir.join(MANIFEST);
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return match serde_json::from_str::<Manifest>(&text) {
+            Ok(m) if m.kind == MANIFEST_KIND && m.files.keys().all(|f| inside(f)) => Ok(m),
+            _ if force => Ok(Manifest::default()),
+            _ => Err(refuse(
+                format!(
+                    "{} is not a manifest kedactl render wrote, so it cannot tell which files in {} are its own",
+                    path.display(),
+                    dir.display()
+                ),
+                format!(
+                    "remove {} and render into an empty folder, or pass --force to write over it (files it does not list are left alone)",
+                    path.display()
+                ),
+            )),
+        };
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading folder {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    if entries.is_empty() || force {
+        return Ok(Manifest::default());
+    }
+    entries.sort();
+    entries.truncate(3);
+    Err(refuse(
+        format!(
+            "--out-dir {} is not empty ({}…) and kedactl render did not write it (it has no {MANIFEST})",
+            dir.display(),
+            entries.join(", ")
+        ),
+        format!(
+            "render into a new or empty folder, or pass --force to write into {} anyway (its other files are left alone and it becomes a render folder)",
+            dir.display()
+        ),
+    ))
+}
+
+/// Write one file per document into `dir` so that it ends holding exactly this render: files
+/// an earlier render wrote and this one does not are removed; files kedactl did not write are
+/// never touched. A file kedactl wrote and someone edited since, or a file of ours whose name
+/// another file already has, stops the render before anything is written (unless `force`).
+fn write(dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Written> {
+    let old = previous(dir, force)?;
+    let mut new = Manifest {
+        api_version: API_VERSION.into(),
+        kind: MANIFEST_KIND.into(),
+        files: Default::default(),
+    };
+    let mut bodies = Vec::new();
     for doc in docs {
-        let path = dir.join(&doc.file);
+        let body = body_text(doc)?;
+        new.files.insert(doc.file.clone(), digest(body.as_bytes()));
+        bodies.push((doc.file.as_str(), body));
+    }
+    // Check everything before changing anything.
+    let mut edited = Vec::new();
+    let mut foreign = Vec::new();
+    for (file, want) in old.files.iter().map(|(f, h)| (f, Some(h))).chain(
+        new.files
+            .keys()
+            .filter(|f| !old.files.contains_key(*f))
+            .map(|f| (f, None)),
+    ) {
+        let Ok(have) = std::fs::read(dir.join(file)) else {
+            continue;
+        };
+        match want {
+            Some(hash) if digest(&have) != *hash => edited.push(file.clone()),
+            Some(_) => {}
+            None => foreign.push(file.clone()),
+        }
+    }
+    if !force && !edited.is_empty() {
+        return Err(refuse(
+            format!(
+                "{} in {} changed since kedactl rendered it: {}; nothing was written",
+                if edited.len() == 1 { "a file" } else { "files" },
+                dir.display(),
+                edited.join(", ")
+            ),
+            "keep your edit in kedactl.yaml or flags instead (render would overwrite or remove it), \
+             move the file away, or pass --force to overwrite it"
+                .into(),
+        ));
+    }
+    if !force && !foreign.is_empty() {
+        return Err(refuse(
+            format!(
+                "{} already holds {} that kedactl did not write: {}; nothing was written",
+                dir.display(),
+                if foreign.len() == 1 {
+                    "a file"
+                } else {
+                    "files"
+                },
+                foreign.join(", ")
+            ),
+            "move them away, or pass --force to overwrite them".into(),
+        ));
+    }
+    let mut out = Written::default();
+    for file in old.files.keys().filter(|f| !new.files.contains_key(*f)) {
+        let path = dir.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => out.removed.push(file.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+        // Its folder (iam/, k8s/) goes too when nothing else is left in it.
+        if let Some(parent) = path.parent()
+            && parent != dir
+        {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+    for (file, body) in &bodies {
+        let path = dir.join(file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {}", parent.display()))?;
         }
-        std::fs::write(&path, body_text(doc)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        files.push(path.display().to_string());
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        out.files.push(path.display().to_string());
     }
-    Ok(files)
+    let path = dir.join(MANIFEST);
+    std::fs::write(&path, serde_json::to_string_pretty(&new)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(out)
 }

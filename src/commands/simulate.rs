@@ -16,10 +16,13 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "\
 Examples:
   kedactl simulate --shape spikes --rate 3 --duration 2h --chart sim.svg
-  kedactl simulate --trace arrivals.csv --pod-rate 0.5 --startup 45s --price 0.04
-  kedactl simulate --shape sine --rate 5 --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
+  kedactl simulate --trace arrivals.csv --pod-rate 0.5 --price 0.04
+  kedactl simulate --shape sine --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
   kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary
-  kedactl simulate --app video-processor --job-duration 30s --shape burst   # a ScaledJob app")]
+  # a ScaledJob app
+  kedactl simulate --app video-processor --job-duration 30s --shape burst
+  # a prometheus app: the query's value each second (`t,value` rows)
+  kedactl -f examples/amp.yaml simulate --trace query.csv")]
 pub struct Args {
     /// A built-in arrival pattern (ignored with --trace)
     #[arg(long, value_enum, default_value = "spikes")]
@@ -738,14 +741,19 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>)
             r.summary.wait_p50, r.summary.wait_p95, r.summary.wait_max
         )
     }));
-    out.push_str(&row("drained after the last", &|r| {
-        r.summary
-            .time_to_drain
-            .map_or("never".into(), |d| format!("{d} s"))
-    }));
+    // Seconds from the last arrival until the queue was empty: 0 means it kept up.
+    out.push_str(&row(
+        "time to drain (1)",
+        &|r| match r.summary.time_to_drain {
+            None => "never".into(),
+            Some(0) => "already empty".into(),
+            Some(d) => format!("{d} s"),
+        },
+    ));
     out.push_str(&row("simulated until", &|r| {
         chart::clock(r.summary.seconds)
     }));
+    out.push_str("\n  (1) from the end of the arrivals (--duration) until the queue is empty\n");
     out
 }
 

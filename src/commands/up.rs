@@ -8,9 +8,11 @@ use crate::render;
 #[command(after_help = "\
 Examples:
   kedactl up --cluster demo                          # shows the plan, asks, applies
+  kedactl up --cluster demo --dry-run                # only the plan (= kedactl plan)
   kedactl up --cluster demo --context my-admin       # reach the cluster through a kubeconfig context
   kedactl up --cluster demo --only iam,queue,registry --yes   # one CI job per group
-  AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --only iam --yes   # moto")]
+  # against moto or LocalStack
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --yes")]
 pub struct Args {
     /// Take over same-named resources that lack this stack's tags (they get tagged)
     #[arg(long)]
@@ -18,9 +20,21 @@ pub struct Args {
     /// Server-side apply takes over fields another field manager owns (e.g. kubectl edits)
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Show the plan and change nothing: the same as `kedactl plan` (which also has
+    /// --offline and --detailed-exitcode)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
+    if args.dry_run {
+        let plan = super::plan::Args {
+            offline: false,
+            detailed_exitcode: false,
+            adopt: args.adopt,
+        };
+        return super::plan::run(ctx, plan).await;
+    }
     let on = online::prepare(ctx, online::Purpose::Up).await?;
     let opts = Options {
         adopt: args.adopt,
@@ -31,9 +45,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         force_conflicts: args.force_conflicts,
         adopt: args.adopt,
     };
-    if apply::run(ctx, &on, &plan, "Up", "Apply", how).await? == apply::Applied::Declined {
-        return Ok(());
-    }
+    apply::run(ctx, &on, &plan, "Up", "Apply", how).await?;
     // A repository this run created, or found, empty: the app's pods cannot start yet.
     let mut notes: Vec<String> = Vec::new();
     for app in &on.spec.apps {

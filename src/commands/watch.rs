@@ -14,6 +14,7 @@ Examples:
   kedactl watch --cluster demo                    # one screen, redrawn every 5 s; Ctrl-C to stop
   kedactl watch --cluster demo -o json --count 12 # JSON lines for a minute, then exit
   kedactl watch --no-cluster                      # the queue and KEDA's target only
+
 On a terminal the screen is redrawn in place; otherwise each refresh is one line.")]
 pub struct Args {
     /// Seconds between refreshes

@@ -86,6 +86,7 @@ fn push(steps: &mut Vec<Step>, id: String, group: Group, action: Action, after: 
         group,
         change: Change::Run,
         summary: action.summary(Change::Run),
+        changes: Vec::new(),
         action,
         after,
     });

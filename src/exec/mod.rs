@@ -432,6 +432,7 @@ mod tests {
             group: Group::Keda,
             change: Change::Run,
             summary: id.into(),
+            changes: Vec::new(),
             action: Action::VerifyPodIdentity {
                 namespace: "keda".into(),
                 deployment: "keda-operator".into(),
@@ -509,6 +510,7 @@ mod tests {
                 manifest,
             },
             after: vec![],
+            changes: Vec::new(),
         };
         let resolved = Resolved::default();
         let err = resolved.fill(&step).unwrap_err().to_string();

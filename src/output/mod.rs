@@ -1,6 +1,8 @@
 //! One value → human text or JSON on stdout; notes and progress on stderr.
 
 pub mod chart;
+pub mod junit;
+pub mod markdown;
 pub mod progress;
 pub mod watch;
 
@@ -14,6 +16,10 @@ pub enum OutputFormat {
     Human,
     /// One JSON document on stdout (logs stay on stderr)
     Json,
+    /// JUnit XML test report, one testcase per check (doctor only)
+    Junit,
+    /// A Markdown table for a pull-request comment (plan only)
+    Markdown,
 }
 
 /// Version of kedactl's JSON documents, so scripts can pin what they parse.

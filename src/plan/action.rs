@@ -261,13 +261,18 @@ impl Action {
                     .iter()
                     .map(|(k, v)| {
                         if k == "RedrivePolicy" {
-                            "RedrivePolicy".into()
+                            format!("dead letters {}", queue_attribute(k, v))
                         } else {
                             format!("{k}={v}")
                         }
                     })
                     .collect();
-                format!("create SQS queue {queue} ({})", attrs.join(", "))
+                // A dead-letter queue often has no attribute of its own: no empty "()".
+                if attrs.is_empty() {
+                    format!("create SQS queue {queue}")
+                } else {
+                    format!("create SQS queue {queue} ({})", attrs.join(", "))
+                }
             }
             Action::SetQueueAttributes {
                 queue, attributes, ..
@@ -440,4 +445,300 @@ fn principals(trust: &Value) -> String {
         }
     }
     out.join(", ")
+}
+
+/// One value a step changes, as it is now and as it will be: what a reviewer judges a change
+/// by (`VisibilityTimeout: 120 → 30`). `old` is None when the value is absent today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl FieldChange {
+    fn new(field: impl Into<String>, old: Option<String>, new: Option<String>) -> Self {
+        FieldChange {
+            field: field.into(),
+            old,
+            new,
+        }
+    }
+
+    /// `VisibilityTimeout: 120 → 30`, `(none)` for an absent side.
+    pub fn line(&self) -> String {
+        if self.old.is_none() && self.new.is_none() {
+            return self.field.clone();
+        }
+        let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        format!("{}: {} → {}", self.field, side(&self.old), side(&self.new))
+    }
+}
+
+/// Longest value shown in a change; longer ones end in "…" (the JSON plan has the documents).
+const MAX_VALUE_CHARS: usize = 160;
+
+fn clip(s: String) -> String {
+    if s.chars().count() <= MAX_VALUE_CHARS {
+        return s;
+    }
+    let mut out: String = s.chars().take(MAX_VALUE_CHARS - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The tags a tag step sets that differ from what the resource carries now.
+fn tag_changes(have: Option<&Tags>, want: &Tags) -> Vec<FieldChange> {
+    want.iter()
+        .filter(|(k, v)| have.and_then(|h| h.get(*k)) != Some(*v))
+        .map(|(k, v)| {
+            FieldChange::new(
+                format!("tag {k}"),
+                have.and_then(|h| h.get(k)).cloned(),
+                Some(v.clone()),
+            )
+        })
+        .collect()
+}
+
+/// A queue attribute for people: a RedrivePolicy as "<dead-letter queue> after N receives".
+fn queue_attribute(key: &str, value: &str) -> String {
+    if key == "RedrivePolicy"
+        && let Ok(v) = serde_json::from_str::<Value>(value)
+    {
+        let target = v["deadLetterTargetArn"].as_str().unwrap_or_default();
+        let queue = target.rsplit(':').next().unwrap_or(target);
+        let count = match &v["maxReceiveCount"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        return format!("to {queue} after {count} receives");
+    }
+    value.to_string()
+}
+
+/// "Allow sts:AssumeRole, sts:TagSession by role keda-operator on … when …" for one statement.
+fn statement_line(s: &Value) -> String {
+    let list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let mut out = format!(
+        "{} {}",
+        s["Effect"].as_str().unwrap_or("?"),
+        list(&s["Action"]).join(", ")
+    );
+    let mut by = Vec::new();
+    for (kind, v) in s["Principal"].as_object().into_iter().flatten() {
+        for p in list(v) {
+            by.push(match kind.as_str() {
+                "AWS" => format!("role {}", role_name(&p)),
+                _ => p,
+            });
+        }
+    }
+    if !by.is_empty() {
+        out.push_str(&format!(" by {}", by.join(", ")));
+    }
+    let on = list(&s["Resource"]);
+    if !on.is_empty() {
+        out.push_str(&format!(" on {}", on.join(", ")));
+    }
+    if let Some(cond) = s["Condition"].as_object().filter(|c| !c.is_empty()) {
+        let mut parts = Vec::new();
+        for (op, keys) in cond {
+            for (k, v) in keys.as_object().into_iter().flatten() {
+                parts.push(format!("{k} {op} {}", list(v).join("|")));
+            }
+        }
+        out.push_str(&format!(" when {}", parts.join(", ")));
+    }
+    out
+}
+
+/// A policy document's statements by Sid (`#N` for one without), each as one line.
+fn statements(doc: Option<&Value>) -> BTreeMap<String, String> {
+    let Some(doc) = doc else {
+        return BTreeMap::new();
+    };
+    let canon = canonical(doc);
+    let list: Vec<Value> = match &canon["Statement"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => vec![],
+        one => vec![one.clone()],
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let sid = s["Sid"]
+                .as_str()
+                .map_or_else(|| format!("#{}", i + 1), str::to_string);
+            (sid, statement_line(s))
+        })
+        .collect()
+}
+
+fn statement_changes(old: Option<&Value>, new: &Value) -> Vec<FieldChange> {
+    let (old, new) = (statements(old), statements(Some(new)));
+    let mut sids: Vec<&String> = old.keys().chain(new.keys()).collect();
+    sids.sort();
+    sids.dedup();
+    sids.into_iter()
+        .filter(|sid| old.get(*sid) != new.get(*sid))
+        .map(|sid| {
+            FieldChange::new(
+                format!("statement {sid}"),
+                old.get(sid).cloned().map(clip),
+                new.get(sid).cloned().map(clip),
+            )
+        })
+        .collect()
+}
+
+/// A scalar for people: strings bare, everything else as compact JSON.
+fn scalar(v: &Value) -> String {
+    clip(match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// The fields of `want` that `have` lacks or holds differently, by path
+/// (`spec.triggers[0].metadata.queueLength`); fields the server adds are not compared.
+fn object_changes(path: &str, have: Option<&Value>, want: &Value, out: &mut Vec<FieldChange>) {
+    match (have, want) {
+        (Some(Value::Object(h)), Value::Object(w)) => {
+            for (k, wv) in w {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                object_changes(&p, h.get(k), wv, out);
+            }
+        }
+        (Some(Value::Array(h)), Value::Array(w)) if h.len() == w.len() => {
+            for (i, (hv, wv)) in h.iter().zip(w).enumerate() {
+                object_changes(&format!("{path}[{i}]"), Some(hv), wv, out);
+            }
+        }
+        (Some(h), w) if h == w => {}
+        // Contained is enough for objects: the server adds defaults inside them.
+        (Some(h), w) if super::contains(h, w) => {}
+        (h, w) => out.push(FieldChange::new(path, h.map(scalar), Some(scalar(w)))),
+    }
+}
+
+/// Longest list of changed fields shown for one object; the rest are counted.
+const MAX_OBJECT_CHANGES: usize = 12;
+
+impl Action {
+    /// What this step changes, old → new, read from what was observed. Creates, deletes and
+    /// runs have none (the summary says it all); nor do actions with nothing to compare.
+    pub fn changes(&self, change: Change, observed: &super::Observed) -> Vec<FieldChange> {
+        if change != Change::Update {
+            return vec![];
+        }
+        match self {
+            Action::SetQueueAttributes {
+                queue, attributes, ..
+            } => {
+                let have = observed.queues.get(queue).map(|q| &q.attributes);
+                attributes
+                    .iter()
+                    .map(|(k, v)| {
+                        FieldChange::new(
+                            k.clone(),
+                            have.and_then(|h| h.get(k)).map(|o| queue_attribute(k, o)),
+                            Some(queue_attribute(k, v)),
+                        )
+                    })
+                    .collect()
+            }
+            Action::TagQueue { queue, tags, .. } => {
+                tag_changes(observed.queues.get(queue).map(|q| &q.tags), tags)
+            }
+            Action::TagRole { role, tags } => {
+                tag_changes(observed.roles.get(role).map(|r| &r.tags), tags)
+            }
+            Action::TagRepository {
+                repository, tags, ..
+            } => tag_changes(observed.repositories.get(repository).map(|r| &r.tags), tags),
+            Action::UpdateTrustPolicy { role, trust } => {
+                statement_changes(observed.roles.get(role).map(|r| &r.trust), trust)
+            }
+            Action::PutRolePolicy {
+                role,
+                policy,
+                document,
+            } => statement_changes(
+                observed.roles.get(role).and_then(|r| r.inline.get(policy)),
+                document,
+            ),
+            Action::UpdateAssociation {
+                namespace,
+                service_account,
+                role_arn,
+                ..
+            } => {
+                let Some(have) = observed
+                    .associations
+                    .iter()
+                    .find(|a| &a.namespace == namespace && &a.service_account == service_account)
+                else {
+                    return vec![];
+                };
+                let mut out = Vec::new();
+                if &have.role_arn != role_arn {
+                    out.push(FieldChange::new(
+                        "role",
+                        Some(role_name(&have.role_arn).to_string()),
+                        Some(role_name(role_arn).to_string()),
+                    ));
+                }
+                if have.session_tags_disabled {
+                    out.push(FieldChange::new(
+                        "session tags",
+                        Some("disabled".into()),
+                        Some("enabled".into()),
+                    ));
+                }
+                out
+            }
+            Action::Apply {
+                kind,
+                namespace,
+                name,
+                manifest,
+            } => {
+                let have = observed.object(kind, namespace.as_deref(), name);
+                let mut out = Vec::new();
+                if let Some(have) = have {
+                    // Only what kedactl sets: identity fields are the same by construction.
+                    for key in ["metadata", "spec", "data"] {
+                        if let Some(w) = manifest.get(key) {
+                            object_changes(key, have.get(key), w, &mut out);
+                        }
+                    }
+                }
+                if out.len() > MAX_OBJECT_CHANGES {
+                    let more = out.len() - (MAX_OBJECT_CHANGES - 1);
+                    out.truncate(MAX_OBJECT_CHANGES - 1);
+                    out.push(FieldChange::new(
+                        format!("… {more} more fields"),
+                        None,
+                        None,
+                    ));
+                }
+                out
+            }
+            _ => vec![],
+        }
+    }
 }

@@ -7,7 +7,7 @@ pub use crate::observed;
 pub mod teardown;
 pub mod trust;
 
-pub use action::{Action, Change};
+pub use action::{Action, Change, FieldChange};
 pub use teardown::teardown;
 
 use crate::model::{self, Group, Only};
@@ -28,6 +28,9 @@ pub struct Step {
     pub change: Change,
     /// One line for people.
     pub summary: String,
+    /// What an update changes, old → new (empty for creates, deletes and runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
     #[serde(flatten)]
     pub action: Action,
     /// Steps that must finish first; steps with no path between them may run concurrently.
@@ -123,6 +126,17 @@ pub struct Options {
 
 /// Plan the changes that make `observed` match `desired`.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Plan, Conflicts> {
+    let (plan, conflicts) = plan_marked(desired, observed, opts);
+    if conflicts.conflicts.is_empty() {
+        Ok(plan)
+    } else {
+        Err(conflicts)
+    }
+}
+
+/// The same plan, with the resources it will not change beside it rather than instead of it:
+/// `plan` shows both (and still fails), so a reviewer sees the rest of the change too.
+pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (Plan, Conflicts) {
     let mut p = Planner {
         desired,
         observed,
@@ -143,13 +157,11 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Pl
     }
     p.keda(&changed_sas);
     p.manifests(&changed_sas);
-    if !p.conflicts.is_empty() {
-        return Err(Conflicts {
-            stack: desired.stack.clone(),
-            conflicts: p.conflicts,
-        });
-    }
-    Ok(restrict(p.steps, &opts.only))
+    let conflicts = Conflicts {
+        stack: desired.stack.clone(),
+        conflicts: p.conflicts,
+    };
+    (restrict(p.steps, &opts.only), conflicts)
 }
 
 /// Keep the steps of the chosen groups; dependencies on the others are assumed satisfied.
@@ -202,11 +214,13 @@ impl Planner<'_> {
             }
         }
         let summary = action.summary(change);
+        let changes = action.changes(change, self.observed);
         self.steps.push(Step {
             id,
             group,
             change,
             summary,
+            changes,
             action,
             after,
         });

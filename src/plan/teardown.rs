@@ -57,6 +57,7 @@ pub fn teardown(
             group,
             change,
             summary,
+            changes: Vec::new(),
             action,
             after,
         });

@@ -843,3 +843,148 @@ fn down_deletes_this_stacks_workspace_and_only_untags_a_shared_one() {
         "{notes:?}"
     );
 }
+
+/// Issue 15: a reviewer sees each update's old and new values, not only the new ones.
+#[test]
+fn updates_show_old_and_new_values() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .attributes
+        .insert("VisibilityTimeout".into(), "120".into());
+    o.roles.get_mut("keda-identity").unwrap().trust["Statement"][1]["Action"] =
+        "sts:AssumeRole".into();
+    o.associations[1].role_arn = "arn:aws:iam::123456789012:role/old".into();
+    let so = o
+        .objects
+        .iter_mut()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap();
+    so["spec"]["maxReplicaCount"] = 3.into();
+    so["spec"]["triggers"][0]["metadata"]["queueLength"] = "50".into();
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .tags
+        .remove(crate::model::MANAGED_BY);
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    let lines = |id: &str| -> Vec<String> {
+        let step = p.steps.iter().find(|s| s.id == id).unwrap_or_else(|| {
+            panic!("no step {id}: {:?}", ids(&p));
+        });
+        step.changes.iter().map(FieldChange::line).collect()
+    };
+    assert_eq!(
+        lines("queue:event-messages-queue/attributes"),
+        ["VisibilityTimeout: 120 → 30"]
+    );
+    assert_eq!(
+        lines("queue:event-messages-queue/tags"),
+        ["tag app.kubernetes.io/managed-by: (none) → kedactl"]
+    );
+    let trust = lines("iam:role/keda-identity/trust");
+    assert_eq!(trust.len(), 1, "{trust:?}");
+    assert!(
+        trust[0].starts_with("statement ")
+            && trust[0].contains("Allow sts:AssumeRole by role keda-operator → Allow sts:AssumeRole, sts:TagSession by role keda-operator"),
+        "{trust:?}"
+    );
+    assert_eq!(
+        lines("eks:association/security/my-sqs-read-msgs"),
+        ["role: old → keda-identity"]
+    );
+    assert_eq!(
+        lines("app:ScaledObject/security/k8s-sqs-read-msg-keda"),
+        [
+            "spec.maxReplicaCount: 3 → 10",
+            "spec.triggers[0].metadata.queueLength: 50 → 5"
+        ]
+    );
+    // Creates and runs carry no changes; JSON leaves the field out for them.
+    let fresh = plan(&d, &Observed::default(), &Options::default()).unwrap();
+    assert!(fresh.steps.iter().all(|s| s.changes.is_empty()));
+    assert!(
+        serde_json::to_value(&fresh.steps[0])
+            .unwrap()
+            .get("changes")
+            .is_none()
+    );
+    let json = serde_json::to_value(
+        p.steps
+            .iter()
+            .find(|s| s.id == "queue:event-messages-queue/attributes")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        json["changes"],
+        serde_json::json!([{"field": "VisibilityTimeout", "old": "120", "new": "30"}])
+    );
+}
+
+#[test]
+fn a_redrive_change_and_a_dead_letter_queue_read_plainly() {
+    let spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    let mut spec = spec;
+    spec.apps[0].queue.dead_letter = Some(crate::spec::DeadLetter {
+        name: Some("orders-dead".into()),
+        max_receive_count: 5,
+    });
+    let d = render::desired(&spec).unwrap();
+    let p = plan(&d, &Observed::default(), &Options::default()).unwrap();
+    let summaries: Vec<&str> = p
+        .steps
+        .iter()
+        .filter(|s| s.group == Group::Queue)
+        .map(|s| s.summary.as_str())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "create SQS queue orders-dead",
+            "create SQS queue event-messages-queue (dead letters to orders-dead after 5 receives, VisibilityTimeout=30)"
+        ]
+    );
+    let mut o = converged(&d);
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .attributes
+        .insert(
+            "RedrivePolicy".into(),
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:orders-dead","maxReceiveCount":"2"}"#.into(),
+        );
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(
+        p.steps[0]
+            .changes
+            .iter()
+            .map(FieldChange::line)
+            .collect::<Vec<_>>(),
+        ["RedrivePolicy: to orders-dead after 2 receives → to orders-dead after 5 receives"]
+    );
+}
+
+#[test]
+fn plan_marked_keeps_the_plan_beside_its_conflicts() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.roles.get_mut("keda-operator").unwrap().tags.clear();
+    o.queues
+        .get_mut("event-messages-queue")
+        .unwrap()
+        .attributes
+        .insert("VisibilityTimeout".into(), "120".into());
+    let (p, conflicts) = plan_marked(&d, &o, &Options::default());
+    assert_eq!(ids(&p), ["queue:event-messages-queue/attributes"]);
+    assert_eq!(conflicts.conflicts.len(), 1);
+    assert_eq!(conflicts.conflicts[0].resource, "IAM role keda-operator");
+    assert_eq!(plan(&d, &o, &Options::default()).unwrap_err(), conflicts);
+}
