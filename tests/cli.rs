@@ -1320,3 +1320,69 @@ fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
         stderr(&out)
     );
 }
+
+/// `init` with no flags: on a terminal it asks for the two fields `validate` needs (and asks
+/// again after a bad answer); without one it says which to fill. Either file ends in a newline.
+#[test]
+fn init_asks_for_cluster_and_region_or_names_them() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["init"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fill in cluster and region (uncomment the lines, or pass --cluster and --region to `init`)"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(s.path("kedactl.yaml")).unwrap();
+    assert!(text.ends_with('\n'));
+
+    let dir = s.path("tty");
+    std::fs::create_dir(&dir).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("kedactl");
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-q",
+            "-e",
+            "-c",
+            &format!("{} init", bin.display()),
+            "/dev/null",
+        ])
+        .current_dir(&dir)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script runs init on a terminal");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"demo\nnowhere\nus-east-1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\"nowhere\" is not valid"),
+        "{}",
+        stdout(&out)
+    );
+    let written = std::fs::read_to_string(dir.join("kedactl.yaml")).unwrap();
+    assert!(written.contains("cluster: \"demo\"") && written.contains("region: \"us-east-1\""));
+    assert!(written.ends_with('\n'));
+    let valid = s
+        .kedactl(["-f", dir.join("kedactl.yaml").to_str().unwrap(), "validate"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .unwrap();
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+}
