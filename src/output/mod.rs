@@ -27,7 +27,9 @@ pub const API_VERSION: &str = "kedactl.io/v1alpha1";
 
 /// Print a JSON document to stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and pretty JSON is many short lines (a day's
+    // simulation timeline was a million writes).
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // A closed pipe surfaces as serde_json's error; `error::is_broken_pipe` looks inside it.
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
