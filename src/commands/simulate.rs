@@ -153,14 +153,7 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
             "cut the trace to at most 7 days, one count per second",
         )
     };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| {
-            trace_problem(
-                format!("{name} is not UTF-8 text ({e})"),
-                "pass a CSV or JSON text file",
-            )
-        })?
-        .trim_start_matches('\u{feff}');
+    let text = trace_text(bytes, name)?;
     if text.trim_start().starts_with('[') {
         let out = serde_json::from_str::<Vec<u32>>(text).map_err(|e| {
             trace_problem(
@@ -245,14 +238,7 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
 /// seconds between rows keep the last value). Values are finite, from 0 to 1e12.
 pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
     let span = limits::MAX_SIM_SECONDS as usize;
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| {
-            trace_problem(
-                format!("{name} is not UTF-8 text ({e})"),
-                "pass a CSV or JSON text file",
-            )
-        })?
-        .trim_start_matches('\u{feff}');
+    let text = trace_text(bytes, name)?;
     let value = |c: &str, line: usize| {
         c.parse::<f64>()
             .ok()
@@ -323,6 +309,18 @@ pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
         ));
     }
     Ok(out)
+}
+
+/// A trace file's text, without a byte-order mark.
+fn trace_text<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Problem> {
+    std::str::from_utf8(bytes)
+        .map(|t| t.trim_start_matches('\u{feff}'))
+        .map_err(|e| {
+            trace_problem(
+                format!("{name} is not UTF-8 text ({e})"),
+                "pass a CSV or JSON text file",
+            )
+        })
 }
 
 /// A cell of digits as a number (`u64::MAX` if it has more digits than fit); None otherwise.
@@ -760,6 +758,38 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gauge_trace_holds_each_value_until_the_next_row() {
+        let g = parse_gauge(b"t,value\n0,0.5\n3,1.25\n3,2\n5,0\n", "q.csv").unwrap();
+        assert_eq!(
+            g,
+            [0.5, 0.5, 0.5, 2.0, 2.0, 0.0],
+            "a later row for a second wins"
+        );
+        assert_eq!(
+            parse_gauge(b"[0, 0.25, 1e3]", "q.json").unwrap(),
+            [0.0, 0.25, 1000.0]
+        );
+        assert_eq!(parse_gauge(b"0.1\n0.2\n", "q").unwrap(), [0.1, 0.2]);
+        for (bad, field) in [
+            (&b"t,value\n0,NaN\n"[..], "line 2"),
+            (b"-1\n", "line 1"),
+            (b"1e13\n", "line 1"),
+            (b"0,1,2\n", "line 1"),
+            (b"", "has no values"),
+        ] {
+            let p = parse_gauge(bad, "q").unwrap_err();
+            assert!(p.message.contains(field), "{bad:?}: {}", p.message);
+        }
+        let far = format!("{},1\n", limits::MAX_SIM_SECONDS);
+        assert!(
+            parse_gauge(far.as_bytes(), "q")
+                .unwrap_err()
+                .message
+                .contains("covers more than")
+        );
+    }
 
     #[test]
     fn durations() {
