@@ -550,6 +550,46 @@ where
     }
 }
 
+/// One look at something being waited for.
+enum Look {
+    Done,
+    /// It will not get there (a failure status, with what to do).
+    Failed(String),
+    /// Still on its way, in this status.
+    Waiting(String),
+}
+
+/// Look until done or failed, `opts.poll` apart, for at most `opts.addon_timeout`; `what`
+/// names it in the timeout error.
+async fn wait_until<F, Fut>(
+    what: &str,
+    opts: &Options,
+    progress: &Progress,
+    step: &Step,
+    mut look: F,
+) -> Result<(), StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Look, StepError>>,
+{
+    let start = Instant::now();
+    loop {
+        let status = match look().await? {
+            Look::Done => return Ok(()),
+            Look::Failed(why) => return Err(StepError::Other(why)),
+            Look::Waiting(status) => status,
+        };
+        if start.elapsed() >= opts.addon_timeout {
+            return Err(StepError::Other(format!(
+                "{what} is still {status} after {} s; run `kedactl up` again to keep waiting",
+                opts.addon_timeout.as_secs()
+            )));
+        }
+        progress.waiting(&step.id, &step.summary, &format!("status {status}"));
+        tokio::time::sleep(opts.poll).await;
+    }
+}
+
 /// Poll DescribeAddon until ACTIVE, as the AWS AddonActive waiter does.
 async fn wait_addon(
     aws: &Aws,
@@ -559,24 +599,22 @@ async fn wait_addon(
     progress: &Progress,
     step: &Step,
 ) -> Result<(), StepError> {
-    let start = Instant::now();
-    loop {
-        let r = aws
+    wait_until(&format!("add-on {addon}"), opts, progress, step, || async {
+        let out = aws
             .eks
             .describe_addon()
             .cluster_name(cluster)
             .addon_name(addon)
             .send()
-            .await;
-        let out =
-            r.map_err(|e| CallError::new("DescribeAddon", format!("EKS add-on {addon}"), &e))?;
+            .await
+            .map_err(|e| CallError::new("DescribeAddon", format!("EKS add-on {addon}"), &e))?;
         let a = out.addon();
         let status = a
             .and_then(|a| a.status())
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
-        match status.as_str() {
-            "ACTIVE" => return Ok(()),
+        Ok(match status.as_str() {
+            "ACTIVE" => Look::Done,
             "CREATE_FAILED" | "DEGRADED" | "UPDATE_FAILED" | "DELETE_FAILED" => {
                 let issues: Vec<String> = a
                     .and_then(|a| a.health())
@@ -591,26 +629,19 @@ async fn wait_addon(
                         )
                     })
                     .collect();
-                return Err(StepError::Other(format!(
+                Look::Failed(format!(
                     "add-on {addon} is {status}{}; see `aws eks describe-addon --cluster-name {cluster} --addon-name {addon}`",
                     if issues.is_empty() {
                         String::new()
                     } else {
                         format!(" ({})", issues.join("; "))
                     }
-                )));
+                ))
             }
-            _ => {}
-        }
-        if start.elapsed() >= opts.addon_timeout {
-            return Err(StepError::Other(format!(
-                "add-on {addon} is still {status} after {} s; run `kedactl up` again to keep waiting",
-                opts.addon_timeout.as_secs()
-            )));
-        }
-        progress.waiting(&step.id, &step.summary, &format!("status {status}"));
-        tokio::time::sleep(opts.poll).await;
-    }
+            _ => Look::Waiting(status),
+        })
+    })
+    .await
 }
 
 /// Wait until a created trigger resource is usable (an AMP workspace: CREATING → ACTIVE).
@@ -618,42 +649,39 @@ async fn wait_resource(
     aws: &Aws,
     r: &resource::Resource,
     id: &str,
-    mut status: String,
+    status: String,
     opts: &Options,
     progress: &Progress,
     step: &Step,
 ) -> Result<(), StepError> {
-    let start = Instant::now();
-    loop {
-        match resource::ready(r.kind, &status) {
-            Some(true) => return Ok(()),
-            Some(false) => {
-                return Err(StepError::Other(format!(
-                    "{} ({id}) is {status}, not usable; see the AWS console or `kedactl doctor`",
-                    r.describe()
-                )));
-            }
-            None => {}
+    let what = format!("{} ({id})", r.describe());
+    // The create's own answer is the first look.
+    let mut first = Some(status);
+    wait_until(&what, opts, progress, step, || {
+        let known = first.take();
+        let what = &what;
+        async move {
+            let status = match known {
+                Some(s) => s,
+                None => match resource::status(aws, r.kind, id).await? {
+                    Some(live) => live.status,
+                    None => {
+                        return Ok(Look::Failed(format!(
+                            "{what} disappeared while it was being created"
+                        )));
+                    }
+                },
+            };
+            Ok(match resource::ready(r.kind, &status) {
+                Some(true) => Look::Done,
+                Some(false) => Look::Failed(format!(
+                    "{what} is {status}, not usable; see the AWS console or `kedactl doctor`"
+                )),
+                None => Look::Waiting(status),
+            })
         }
-        if start.elapsed() >= opts.addon_timeout {
-            return Err(StepError::Other(format!(
-                "{} ({id}) is still {status} after {} s; run `kedactl up` again to keep waiting",
-                r.describe(),
-                opts.addon_timeout.as_secs()
-            )));
-        }
-        progress.waiting(&step.id, &step.summary, &format!("status {status}"));
-        tokio::time::sleep(opts.poll).await;
-        status = match resource::status(aws, r.kind, id).await? {
-            Some(live) => live.status,
-            None => {
-                return Err(StepError::Other(format!(
-                    "{} ({id}) disappeared while it was being created",
-                    r.describe()
-                )));
-            }
-        };
-    }
+    })
+    .await
 }
 
 /// Find the service account's existing association and point it at `role_arn`, when this
