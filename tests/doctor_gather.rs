@@ -438,15 +438,19 @@ async fn a_config_for_another_region_or_the_fifo_twin_is_diagnosed() {
 async fn every_injected_fault_is_caught_by_its_check() {
     type Fault = (&'static str, &'static [&'static str]);
     let mut results: Vec<(Fault, Vec<&str>)> = Vec::new();
-    // Each fault in its own boxed future: one state machine for all of them overflows the stack.
+    // Each fault in its own boxed future, made in a closure's own frame: built in this one,
+    // the 55 futures' temporaries would sit side by side on this frame and overflow the stack.
     macro_rules! fault {
         ($name:expr, $codes:expr, |$w:ident| $body:expr) => {{
-            let got = Box::pin(async {
-                let $w = World::new($name).await?;
-                $body;
-                Some($w.flagged().await)
-            })
-            .await;
+            let make =
+                || -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Vec<&str>>>>> {
+                    Box::pin(async {
+                        let $w = World::new($name).await?;
+                        $body;
+                        Some($w.flagged().await)
+                    })
+                };
+            let got = make().await;
             let Some(got) = got else { return };
             results.push((($name, $codes), got));
         }};

@@ -215,8 +215,16 @@ async fn observe_each(
             let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
             Ok((cluster, addon, associations))
         };
-    let (roles, queues, repositories, eks, resources) =
-        futures_util::future::join5(roles, queues, repositories, eks, resources).await;
+    // Boxed: the five reads' state machines side by side overflowed a 2 MiB thread stack
+    // (debug builds, doctor's gather).
+    let (roles, queues, repositories, eks, resources) = futures_util::future::join5(
+        Box::pin(roles),
+        Box::pin(queues),
+        Box::pin(repositories),
+        Box::pin(eks),
+        Box::pin(resources),
+    )
+    .await;
     // Reads record their own failures; what is left here cannot happen, but is not lost.
     let mut failed = Vec::new();
     let roles = settled(roles, vec![], &mut failed);
