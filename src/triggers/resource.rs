@@ -6,6 +6,7 @@ use super::prometheus::workspace;
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
 use crate::observed::{Resource as Live, Tags};
+use crate::spec::{App, Problem};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,10 @@ pub struct Resource {
     /// kedactl creates it, tags it and deletes it with the stack. `false`: an existing resource
     /// the config names, only read (its absence stops `up`).
     pub managed: bool,
+    /// The size it is created with, for a kind that has one (a Kinesis stream's shards); None:
+    /// the service's default (on-demand capacity). Only read by the create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 impl Resource {
@@ -127,5 +132,32 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
 pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
+    }
+}
+
+/// Apps that name the same resource must want the same one: a stream created with 2 shards by
+/// one app and 4 by another, or created by one and only read by another, has no single plan.
+pub fn conflicts(apps: &[App], out: &mut Vec<Problem>) {
+    let mut seen: Vec<(usize, Resource)> = Vec::new();
+    for (i, app) in apps.iter().enumerate() {
+        for r in app.trigger.imp().resources(app) {
+            match seen.iter().find(|(_, s)| s.id() == r.id()) {
+                Some((j, s)) if *s != r => out.push(Problem::new(
+                    format!("apps[{i}].{}", app.trigger.as_str()),
+                    format!(
+                        "apps[{j}] also names {}, {}",
+                        r.describe(),
+                        if s.managed != r.managed {
+                            "but one app creates it and the other names an existing one"
+                        } else {
+                            "with other settings"
+                        }
+                    ),
+                    format!("describe {} the same way in both apps", r.describe()),
+                )),
+                Some(_) => {}
+                None => seen.push((i, r)),
+            }
+        }
     }
 }
