@@ -33,6 +33,10 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     /// Amazon Managed Service for Prometheus (the prometheus trigger's workspace).
     pub amp: aws_sdk_amp::Client,
+    /// CloudWatch metrics (the cloudwatch trigger's GetMetricData).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Kinesis Data Streams (the kinesis trigger's stream).
+    pub kinesis: aws_sdk_kinesis::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -88,6 +92,16 @@ impl Aws {
             ),
             amp: aws_sdk_amp::Client::from_conf(
                 aws_sdk_amp::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .build(),
             ),

@@ -147,6 +147,9 @@ pub struct App {
     /// The AMP workspace and PromQL query that drive scaling (trigger: prometheus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<crate::triggers::prometheus::Config>,
+    /// The Kinesis stream whose open shards drive scaling (trigger: kinesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinesis: Option<crate::triggers::kinesis::Config>,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -284,6 +287,7 @@ impl Default for App {
             trigger: crate::triggers::Kind::default(),
             queue: Queue::default(),
             prometheus: None,
+            kinesis: None,
             scaling: Scaling::default(),
         }
     }

@@ -2,6 +2,7 @@
 //! lifecycle: observe by name, create and wait until usable, tag, delete. The calls of each kind
 //! live with the kind; this file names the kinds and dispatches.
 
+use super::kinesis;
 use super::prometheus::workspace;
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
@@ -13,18 +14,21 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     AmpWorkspace,
+    KinesisStream,
 }
 
 impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "AMP workspace",
+            Kind::KinesisStream => "Kinesis stream",
         }
     }
 
     fn prefix(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
+            Kind::KinesisStream => "kinesis:stream",
         }
     }
 }
@@ -71,6 +75,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
     match r.kind {
         Kind::AmpWorkspace if r.managed => workspace::by_alias(aws, &r.name, stack).await,
         Kind::AmpWorkspace => workspace::by_id(aws, &r.name).await,
+        Kind::KinesisStream => kinesis::by_name(aws, &r.name).await,
     }
 }
 
@@ -78,6 +83,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {
         Kind::AmpWorkspace => workspace::create(aws, &r.name, tags).await,
+        Kind::KinesisStream => kinesis::create(aws, &r.name, r.capacity, tags).await,
     }
 }
 
@@ -97,6 +103,7 @@ pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, Cal
             }),
             Read::Failed(e) => Err(e),
         },
+        Kind::KinesisStream => kinesis::status(aws, id).await,
     }
 }
 
@@ -113,18 +120,21 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
             "CREATING" | "UPDATING" => None,
             _ => Some(false),
         },
+        Kind::KinesisStream => kinesis::ready(status),
     }
 }
 
 pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::tag(aws, arn, tags).await,
+        Kind::KinesisStream => kinesis::tag(aws, arn, tags).await,
     }
 }
 
 pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::untag(aws, arn, keys).await,
+        Kind::KinesisStream => kinesis::untag(aws, arn, keys).await,
     }
 }
 
@@ -132,6 +142,7 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
 pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
+        Kind::KinesisStream => kinesis::delete(aws, id).await,
     }
 }
 
