@@ -52,6 +52,10 @@ pub const POLICIES: &[(&str, &str)] = &[
         "kinesis-read.json",
         include_str!("../policies/kinesis-read.json"),
     ),
+    (
+        "cloudwatch-read.json",
+        include_str!("../policies/cloudwatch-read.json"),
+    ),
 ];
 
 #[cfg(test)]

@@ -313,3 +313,168 @@ async fn kinesis_on_demand_stream_has_no_shard_count_and_an_existing_stream_is_o
         "down leaves an existing stream alone"
     );
 }
+
+fn cloudwatch_section(extra: &str) -> String {
+    format!(
+        "      namespace: Kedactl/Orders\n      metricName: Backlog\n      dimensions: {{Queue: orders}}\n      metricStatPeriod: 60\n      metricCollectionTime: 600\n      targetMetricValue: 4\n      minMetricValue: 1.5\n{extra}"
+    )
+}
+
+#[tokio::test]
+async fn cloudwatch_grant_is_get_metric_data_alone_on_every_resource_and_converges() {
+    let Some(s) = Stack::new("cloudwatch") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.write(&s.config("cloudwatch", &cloudwatch_section("")));
+
+    let first = s.json("up");
+    let outcomes = first["outcomes"].as_array().unwrap();
+    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
+    let steps = first["plan"]["steps"].as_array().unwrap();
+    assert!(
+        !steps.is_empty() && steps.iter().all(|st| st["group"] == "iam"),
+        "cloudwatch creates nothing: {first:#}"
+    );
+    let policy = role_policy(&aws, &s.identity(), "kedactl-cloudwatch-read")
+        .await
+        .expect("the identity role has the cloudwatch grant");
+    assert_eq!(
+        policy["Statement"],
+        serde_json::json!([{
+            "Sid": "KedaReadsMetricData",
+            "Effect": "Allow",
+            "Action": "cloudwatch:GetMetricData",
+            "Resource": "*",
+        }])
+    );
+    assert_eq!(s.json("up")["calls"]["mutating"], 0);
+    s.json("down");
+    assert!(
+        role_policy(&aws, &s.identity(), "kedactl-cloudwatch-read")
+            .await
+            .is_none()
+    );
+}
+
+/// The reader through the real SDK client. moto 5.2.5 serves GetMetricData only in the query
+/// protocol, and aws-sdk-cloudwatch 1.102 speaks rpcv2Cbor (moto answers 404), so the service
+/// is answered here, and the request KEDA's `createCloudwatchMetricDataInput` would send is
+/// checked field by field.
+#[tokio::test]
+async fn cloudwatch_reader_sends_kedas_query_and_applies_its_rules_to_the_answer() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetricDataOutput};
+    use aws_sdk_cloudwatch::types::{MetricDataResult, ScanBy};
+    use aws_smithy_mocks::{RuleMode, mock};
+
+    fn kedas_query(r: &GetMetricDataInput) -> bool {
+        let (start, end) = (r.start_time().unwrap().secs(), r.end_time().unwrap().secs());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let q = &r.metric_data_queries()[0];
+        let stat = q.metric_stat().unwrap();
+        let metric = stat.metric().unwrap();
+        let dims: Vec<(&str, &str)> = metric
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap(), d.value().unwrap()))
+            .collect();
+        r.scan_by() == Some(&ScanBy::TimestampDescending)
+            && end % 60 == 0
+            && end <= now
+            && now - end < 60
+            && end - start == 600
+            && r.metric_data_queries().len() == 1
+            && q.id() == Some("c1")
+            && q.return_data() == Some(true)
+            && stat.period() == Some(60)
+            && stat.stat() == Some("Maximum")
+            && stat.unit().is_none()
+            && metric.namespace() == Some("Kedactl/Orders")
+            && metric.metric_name() == Some("Backlog")
+            && dims == [("Queue", "orders")]
+    }
+    let answer = |values: Option<Vec<f64>>| {
+        let mut out = GetMetricDataOutput::builder();
+        if let Some(values) = values {
+            out = out.metric_data_results(
+                MetricDataResult::builder()
+                    .id("c1")
+                    .set_values(Some(values))
+                    .build(),
+            );
+        }
+        out.build()
+    };
+    let newest = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(kedas_query)
+        .then_output(move || answer(Some(vec![15.25, 100.0])));
+    let no_values = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(kedas_query)
+        .then_output(move || answer(Some(vec![])));
+    let no_result = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(kedas_query)
+        .then_output(move || answer(None));
+    let strict_no_values = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(kedas_query)
+        .then_output(move || answer(Some(vec![])));
+    let strict_no_result = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(kedas_query)
+        .then_output(move || answer(None));
+    let conf = common::mock_config().await;
+    let cloudwatch = common::mocked!(
+        &conf,
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        [
+            &newest,
+            &no_values,
+            &no_result,
+            &strict_no_values,
+            &strict_no_result
+        ]
+    );
+    let aws = Aws::from_config(&conf).with_cloudwatch(cloudwatch);
+    let spec = |extra: &str| -> Spec {
+        let yaml = format!(
+            "cluster: demo\nregion: us-east-1\napps:\n  - trigger: cloudwatch\n    cloudwatch:\n{}",
+            cloudwatch_section(&format!("      metricStat: Maximum\n{extra}"))
+        );
+        let spec: Spec = serde_yaml::from_str(&yaml).unwrap();
+        kedactl::spec::validate(&spec, "test").unwrap();
+        spec
+    };
+
+    let lenient = spec("");
+    // The newest datapoint (the answer is newest first), in thousandths for the HPA.
+    let r = read_metric(&aws, app(&lenient)).await.unwrap();
+    assert_eq!(r.value, 15_250, "{r:?}");
+    assert_eq!(r.detail, "15.25 (Maximum of the last 60 s period)");
+    // No datapoint: minMetricValue, whether the result is empty or absent.
+    for _ in 0..2 {
+        let r = read_metric(&aws, app(&lenient)).await.unwrap();
+        assert_eq!(r.value, 1_500, "{r:?}");
+        assert_eq!(r.detail, "1.5 (no datapoint: minMetricValue)");
+    }
+    let strict = spec("      ignoreNullValues: false\n");
+    let err = read_metric(&aws, app(&strict))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("empty metric data received, ignoreNullValues is false"),
+        "{err}"
+    );
+    // KEDA errs only on a result without values: no result at all is minMetricValue.
+    assert_eq!(read_metric(&aws, app(&strict)).await.unwrap().value, 1_500);
+    assert_eq!(
+        newest.num_calls() + no_values.num_calls() + no_result.num_calls(),
+        3
+    );
+    assert_eq!(
+        strict_no_values.num_calls() + strict_no_result.num_calls(),
+        2
+    );
+}

@@ -135,6 +135,12 @@ impl Aws {
         self
     }
 
+    /// Replace the CloudWatch client (tests: moto 5.2.5 does not speak the SDK's rpcv2Cbor).
+    pub fn with_cloudwatch(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Aws {
+        self.cloudwatch = cloudwatch;
+        self
+    }
+
     /// Replace the IAM client (tests answer the policy simulator, which moto lacks).
     pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Aws {
         self.iam = iam;

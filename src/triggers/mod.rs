@@ -6,6 +6,7 @@
 //! Adding a kind: a module here, a `Kind` variant, and its arm in `Kind::imp` (and in
 //! `resource::Kind` if it creates AWS resources).
 
+pub mod cloudwatch;
 pub mod kinesis;
 pub mod prometheus;
 pub mod resource;
@@ -35,10 +36,14 @@ pub enum Kind {
     /// The open shard count of a Kinesis data stream (`aws-kinesis-stream`), from the app's
     /// `kinesis` section.
     Kinesis,
+    /// A CloudWatch metric or metric math expression (`aws-cloudwatch`), from the app's
+    /// `cloudwatch` section.
+    #[serde(rename = "cloudwatch")]
+    CloudWatch,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Sqs, Kind::Prometheus, Kind::Kinesis];
+    pub const ALL: [Kind; 4] = [Kind::Sqs, Kind::Prometheus, Kind::Kinesis, Kind::CloudWatch];
 
     /// The one place a kind is bound to its module.
     pub fn imp(self) -> &'static dyn Trigger {
@@ -46,6 +51,7 @@ impl Kind {
             Kind::Sqs => &sqs::Sqs,
             Kind::Prometheus => &prometheus::Prometheus,
             Kind::Kinesis => &kinesis::Kinesis,
+            Kind::CloudWatch => &cloudwatch::CloudWatch,
         }
     }
 
@@ -54,6 +60,7 @@ impl Kind {
             Kind::Sqs => "sqs",
             Kind::Prometheus => "prometheus",
             Kind::Kinesis => "kinesis",
+            Kind::CloudWatch => "cloudwatch",
         }
     }
 
@@ -159,6 +166,9 @@ pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
     }
     if app.kinesis.is_some() {
         out.push((Kind::Kinesis, "kinesis"));
+    }
+    if app.cloudwatch.is_some() {
+        out.push((Kind::CloudWatch, "cloudwatch"));
     }
     out
 }
