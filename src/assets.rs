@@ -48,6 +48,14 @@ pub const POLICIES: &[(&str, &str)] = &[
         include_str!("../policies/sqs-access.json"),
     ),
     ("amp-query.json", include_str!("../policies/amp-query.json")),
+    (
+        "kinesis-read.json",
+        include_str!("../policies/kinesis-read.json"),
+    ),
+    (
+        "cloudwatch-read.json",
+        include_str!("../policies/cloudwatch-read.json"),
+    ),
 ];
 
 #[cfg(test)]

@@ -332,7 +332,11 @@ fn every_rendered_policy_passes_parliament() {
         return;
     }
     let mut checked = 0;
-    for (name, spec) in variants() {
+    let every = variants()
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .chain(examples());
+    for (name, spec) in every {
         let desired = render::desired(&spec).unwrap();
         for role in &desired.roles {
             for doc in &role.policies {
@@ -354,4 +358,153 @@ fn every_rendered_policy_passes_parliament() {
         }
     }
     eprintln!("parliament: {checked} documents, no finding");
+}
+
+/// Every examples/*.yaml, as `kedactl -f X render --account 123456789012` reads it.
+fn examples() -> Vec<(String, Spec)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut out: Vec<(String, Spec)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            let mut spec: Spec = serde_yaml::from_str(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            spec.account = Some("123456789012".into());
+            (p.file_name().unwrap().to_string_lossy().into_owned(), spec)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Each example renders CRD-valid objects with its trigger's type, a TriggerAuthentication with
+/// provider aws, and a permission policy on the identity role naming the trigger's resource.
+#[test]
+fn every_example_renders_its_trigger_valid_against_the_crds() {
+    let expected = [
+        (
+            "amp.yaml",
+            "prometheus",
+            "aps:QueryMetrics",
+            "arn:aws:aps:us-east-1:123456789012:workspace/",
+        ),
+        (
+            "cloudwatch.yaml",
+            "aws-cloudwatch",
+            "cloudwatch:GetMetricData",
+            "*",
+        ),
+        (
+            "kinesis.yaml",
+            "aws-kinesis-stream",
+            "kinesis:DescribeStreamSummary",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/clickstream",
+        ),
+    ];
+    let found = examples();
+    let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+    for (file, ..) in expected {
+        assert!(
+            names.contains(&file),
+            "examples/{file} is missing: {names:?}"
+        );
+    }
+    for (name, spec) in &found {
+        spec::validate(spec, name).unwrap_or_else(|p| panic!("{name}: {p}"));
+        let desired = render::desired(spec).unwrap();
+        let keda: Vec<&Value> = desired
+            .manifests
+            .iter()
+            .filter(|m| m["apiVersion"] == "keda.sh/v1alpha1")
+            .collect();
+        for obj in &keda {
+            let problems = check(obj);
+            assert!(problems.is_empty(), "{name}: {} {problems:#?}", obj["kind"]);
+        }
+        let Some((_, trigger, action, resource)) = expected.iter().find(|e| e.0 == name) else {
+            continue;
+        };
+        let so = keda.iter().find(|m| m["kind"] == "ScaledObject").unwrap();
+        assert_eq!(so["spec"]["triggers"][0]["type"], *trigger, "{name}");
+        let ta = keda
+            .iter()
+            .find(|m| m["kind"] == "TriggerAuthentication")
+            .unwrap();
+        assert_eq!(ta["spec"]["podIdentity"]["provider"], "aws", "{name}");
+        let grants: Vec<&Value> = desired
+            .roles
+            .iter()
+            .filter(|r| r.purpose == render::RolePurpose::Identity)
+            .flat_map(|r| &r.policies)
+            .flat_map(|p| p.body["Statement"].as_array().unwrap())
+            .filter(|s| s["Action"] == *action)
+            .collect();
+        assert!(
+            grants.iter().any(|s| {
+                let r = &s["Resource"];
+                r == *resource
+                    || r.as_array().is_some_and(|a| {
+                        a.iter()
+                            .any(|x| x.as_str().is_some_and(|x| x.starts_with(resource)))
+                    })
+            }),
+            "{name}: no {action} on {resource}: {grants:#?}"
+        );
+    }
+}
+
+/// `"Resource": "*"` is for `cloudwatch:GetMetricData` alone (IAM cannot scope it), in every
+/// rendered policy of every kind: the examples, the SQS variants, and one spec using every kind.
+#[test]
+fn only_get_metric_data_is_granted_on_every_resource() {
+    let mut specs = variants()
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect::<Vec<_>>();
+    specs.extend(examples());
+    let mut all = base();
+    for (i, (_, s)) in examples().into_iter().enumerate() {
+        let mut app = s.apps[0].clone();
+        app.namespace = format!("ns{i}");
+        all.apps.push(app);
+    }
+    specs.push(("every kind".into(), all));
+    let mut wildcards = 0;
+    for (name, spec) in &specs {
+        spec::validate(spec, name).unwrap_or_else(|p| panic!("{name}: {p}"));
+        let desired = render::desired(spec).unwrap();
+        for role in &desired.roles {
+            for doc in std::iter::once(&role.trust).chain(&role.policies) {
+                for s in doc.body["Statement"].as_array().unwrap() {
+                    let resources: Vec<&Value> = match &s["Resource"] {
+                        Value::Array(a) => a.iter().collect(),
+                        v => vec![v],
+                    };
+                    if resources
+                        .iter()
+                        .any(|r| r.as_str().is_some_and(|r| r.contains('*')))
+                    {
+                        assert_eq!(
+                            s["Action"], "cloudwatch:GetMetricData",
+                            "{name}: {} {}: {s}",
+                            role.name, doc.name
+                        );
+                        assert_eq!(s["Resource"], "*", "{name}: {s}");
+                        assert!(s.get("NotAction").is_none(), "{name}: {s}");
+                        wildcards += 1;
+                    }
+                }
+                assert!(
+                    render::policy::overly_broad(&doc.body).is_empty(),
+                    "{name}: {}",
+                    doc.body
+                );
+            }
+        }
+    }
+    assert_eq!(
+        wildcards, 2,
+        "the cloudwatch example and the every-kind spec"
+    );
 }

@@ -33,6 +33,10 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     /// Amazon Managed Service for Prometheus (the prometheus trigger's workspace).
     pub amp: aws_sdk_amp::Client,
+    /// CloudWatch metrics (the cloudwatch trigger's GetMetricData).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Kinesis Data Streams (the kinesis trigger's stream).
+    pub kinesis: aws_sdk_kinesis::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -91,6 +95,16 @@ impl Aws {
                     .interceptor(calls.clone())
                     .build(),
             ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -118,6 +132,12 @@ impl Aws {
     /// Replace the AMP client (tests answer the scraper calls, which moto lacks).
     pub fn with_amp(mut self, amp: aws_sdk_amp::Client) -> Aws {
         self.amp = amp;
+        self
+    }
+
+    /// Replace the CloudWatch client (tests: moto 5.2.5 does not speak the SDK's rpcv2Cbor).
+    pub fn with_cloudwatch(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Aws {
+        self.cloudwatch = cloudwatch;
         self
     }
 

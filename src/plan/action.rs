@@ -97,6 +97,9 @@ pub enum Action {
     CreateResource {
         resource: ResourceKind,
         name: String,
+        /// Its size when the kind has one (`Resource::capacity`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<u32>,
         tags: Tags,
     },
     TagResource {

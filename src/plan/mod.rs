@@ -468,6 +468,7 @@ impl Planner<'_> {
                     let action = Action::CreateResource {
                         resource: r.kind,
                         name: r.name.clone(),
+                        capacity: r.capacity,
                         tags: self.desired.shared_tags(),
                     };
                     self.push(id, Group::Source, Change::Create, action, &[]);

@@ -67,8 +67,14 @@ fn sorted_list(v: &Value) -> Value {
     Value::Array(items)
 }
 
-/// Statements that grant more than kedactl ever should: a wildcard resource, or a service-wide
-/// action like `sqs:*`. Returns a description of each offence.
+/// The actions IAM cannot scope to a resource, which a grant can only give on `"*"`
+/// (the cloudwatch trigger's GetMetricData). A statement with `"Resource": "*"` must hold
+/// these and nothing else.
+pub const RESOURCELESS: &[&str] = &["cloudwatch:GetMetricData"];
+
+/// Statements that grant more than kedactl ever should: a wildcard resource (unless every
+/// action of the statement is `RESOURCELESS`), or a service-wide action like `sqs:*`. Returns a
+/// description of each offence.
 pub fn overly_broad(doc: &Value) -> Vec<String> {
     let mut found = Vec::new();
     let canon = canonical(doc);
@@ -77,17 +83,18 @@ pub fn overly_broad(doc: &Value) -> Vec<String> {
             continue;
         }
         let sid = s["Sid"].as_str().unwrap_or("(no Sid)");
-        for r in s["Resource"].as_array().into_iter().flatten() {
-            if r == "*" {
-                found.push(format!("{sid}: Resource \"*\""));
-            }
-        }
         let actions: Vec<&str> = s["Action"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .collect();
+        let resourceless = !actions.is_empty() && actions.iter().all(|a| RESOURCELESS.contains(a));
+        for r in s["Resource"].as_array().into_iter().flatten() {
+            if r == "*" && !resourceless {
+                found.push(format!("{sid}: Resource \"*\""));
+            }
+        }
         for a in &actions {
             if *a == "*" || a.ends_with(":*") {
                 found.push(format!("{sid}: Action {a:?}"));
@@ -134,14 +141,20 @@ mod tests {
             {"Sid": "C", "Effect": "Deny", "Action": "*", "Resource": "*"},
             {"Sid": "D", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [
                 "arn:aws:kms:us-east-1:1:key/*", "arn:aws:kms:us-east-1:1:alias/orders",
-                "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab"]}]});
+                "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab"]},
+            // The one action IAM cannot scope may have "*", alone; with any other, no.
+            {"Sid": "E", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
+            {"Sid": "F", "Effect": "Allow", "Action": ["cloudwatch:GetMetricData", "cloudwatch:PutMetricData"], "Resource": "*"},
+            {"Sid": "G", "Effect": "Allow", "NotAction": "cloudwatch:GetMetricData", "Resource": "*"}]});
         assert_eq!(
             overly_broad(&doc),
             [
                 "A: Action \"sqs:*\"",
                 "B: Resource \"*\"",
                 "D: KMS Resource \"arn:aws:kms:us-east-1:1:alias/orders\" is not one key ARN",
-                "D: KMS Resource \"arn:aws:kms:us-east-1:1:key/*\" is not one key ARN"
+                "D: KMS Resource \"arn:aws:kms:us-east-1:1:key/*\" is not one key ARN",
+                "F: Resource \"*\"",
+                "G: Resource \"*\""
             ]
         );
     }

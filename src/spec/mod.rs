@@ -138,7 +138,8 @@ pub struct App {
     /// ECR repository for the app's image.
     #[serde(default = "defaults::repository")]
     pub repository: String,
-    /// What drives scaling: `sqs` (the `queue` below) or `prometheus` (the `prometheus` section).
+    /// What drives scaling: `sqs` (the `queue` below), or the section of the same name
+    /// (`prometheus`, `kinesis`, `cloudwatch`).
     #[serde(default, skip_serializing_if = "crate::triggers::Kind::is_default")]
     pub trigger: crate::triggers::Kind,
     /// The SQS queue that drives scaling (trigger: sqs).
@@ -147,6 +148,12 @@ pub struct App {
     /// The AMP workspace and PromQL query that drive scaling (trigger: prometheus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<crate::triggers::prometheus::Config>,
+    /// The Kinesis stream whose open shards drive scaling (trigger: kinesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinesis: Option<crate::triggers::kinesis::Config>,
+    /// The CloudWatch metric that drives scaling (trigger: cloudwatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch: Option<crate::triggers::cloudwatch::Config>,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -489,6 +496,8 @@ impl Default for App {
             trigger: crate::triggers::Kind::default(),
             queue: Queue::default(),
             prometheus: None,
+            kinesis: None,
+            cloudwatch: None,
             scaling: Scaling::default(),
         }
     }

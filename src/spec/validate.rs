@@ -282,6 +282,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "--repository",
         );
 
+        // The trigger's own section (and no section of another kind).
         crate::triggers::validate(app, &p, &mut c.0);
         let q = &app.queue;
         c.name(
@@ -489,6 +490,8 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             );
         }
     }
+
+    crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
 
     if c.0.is_empty() {
         Ok(())
@@ -712,5 +715,42 @@ mod tests {
         s.auth_mode = AuthMode::Irsa;
         s.keda.version = "2.12.1".into();
         assert_eq!(fields(&s), ["oidcIssuer", "keda.version"]);
+    }
+
+    #[test]
+    fn the_trigger_section_is_checked_with_the_spec() {
+        use crate::triggers::{Kind, prometheus};
+        let section = |alias: Option<&str>, id: Option<&str>, threshold: f64| {
+            Some(prometheus::Config {
+                workspace: prometheus::Workspace {
+                    alias: alias.map(Into::into),
+                    id: id.map(Into::into),
+                },
+                query: "up".into(),
+                threshold,
+                activation_threshold: 0.0,
+                ignore_null_values: true,
+            })
+        };
+        let mut s = base();
+        s.apps[0].trigger = Kind::Prometheus;
+        s.apps[0].prometheus = section(Some("w"), None, 0.0);
+        assert_eq!(fields(&s), ["apps[0].prometheus.threshold"]);
+        s.apps[0].prometheus = None;
+        assert_eq!(fields(&s), ["apps[0].prometheus"]);
+
+        // Two apps naming one resource two ways: created by one, only read by the other.
+        let mut s = base();
+        s.apps[0].trigger = Kind::Prometheus;
+        s.apps[0].prometheus = section(Some("ws-1"), None, 1.0);
+        let mut other = s.apps[0].clone();
+        other.deployment = "worker".into();
+        other.scaling.name = None;
+        other.prometheus = section(None, Some("ws-1"), 1.0);
+        s.apps.push(other.clone());
+        assert_eq!(fields(&s), ["apps[1].prometheus"]);
+        // The same resource named the same way is one resource.
+        s.apps[1].prometheus = section(Some("ws-1"), None, 2.0);
+        assert_eq!(fields(&s), Vec::<String>::new());
     }
 }

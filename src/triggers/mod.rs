@@ -6,6 +6,8 @@
 //! Adding a kind: a module here, a `Kind` variant, and its arm in `Kind::imp` (and in
 //! `resource::Kind` if it creates AWS resources).
 
+pub mod cloudwatch;
+pub mod kinesis;
 pub mod prometheus;
 pub mod resource;
 pub mod sqs;
@@ -31,16 +33,25 @@ pub enum Kind {
     /// A PromQL query against an Amazon Managed Service for Prometheus workspace
     /// (`prometheus`, SigV4-signed by KEDA), from the app's `prometheus` section.
     Prometheus,
+    /// The open shard count of a Kinesis data stream (`aws-kinesis-stream`), from the app's
+    /// `kinesis` section.
+    Kinesis,
+    /// A CloudWatch metric or metric math expression (`aws-cloudwatch`), from the app's
+    /// `cloudwatch` section.
+    #[serde(rename = "cloudwatch")]
+    CloudWatch,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Sqs, Kind::Prometheus];
+    pub const ALL: [Kind; 4] = [Kind::Sqs, Kind::Prometheus, Kind::Kinesis, Kind::CloudWatch];
 
     /// The one place a kind is bound to its module.
     pub fn imp(self) -> &'static dyn Trigger {
         match self {
             Kind::Sqs => &sqs::Sqs,
             Kind::Prometheus => &prometheus::Prometheus,
+            Kind::Kinesis => &kinesis::Kinesis,
+            Kind::CloudWatch => &cloudwatch::CloudWatch,
         }
     }
 
@@ -48,6 +59,8 @@ impl Kind {
         match self {
             Kind::Sqs => "sqs",
             Kind::Prometheus => "prometheus",
+            Kind::Kinesis => "kinesis",
+            Kind::CloudWatch => "cloudwatch",
         }
     }
 
@@ -155,6 +168,12 @@ pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
     let mut out = Vec::new();
     if app.prometheus.is_some() {
         out.push((Kind::Prometheus, "prometheus"));
+    }
+    if app.kinesis.is_some() {
+        out.push((Kind::Kinesis, "kinesis"));
+    }
+    if app.cloudwatch.is_some() {
+        out.push((Kind::CloudWatch, "cloudwatch"));
     }
     out
 }

@@ -2,28 +2,33 @@
 //! lifecycle: observe by name, create and wait until usable, tag, delete. The calls of each kind
 //! live with the kind; this file names the kinds and dispatches.
 
+use super::kinesis;
 use super::prometheus::workspace;
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
 use crate::observed::{Resource as Live, Tags};
+use crate::spec::{App, Problem};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     AmpWorkspace,
+    KinesisStream,
 }
 
 impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "AMP workspace",
+            Kind::KinesisStream => "Kinesis stream",
         }
     }
 
     fn prefix(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
+            Kind::KinesisStream => "kinesis:stream",
         }
     }
 }
@@ -40,6 +45,10 @@ pub struct Resource {
     /// kedactl creates it, tags it and deletes it with the stack. `false`: an existing resource
     /// the config names, only read (its absence stops `up`).
     pub managed: bool,
+    /// The size it is created with, for a kind that has one (a Kinesis stream's shards); None:
+    /// the service's default (on-demand capacity). Only read by the create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 impl Resource {
@@ -66,6 +75,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
     match r.kind {
         Kind::AmpWorkspace if r.managed => workspace::by_alias(aws, &r.name, stack).await,
         Kind::AmpWorkspace => workspace::by_id(aws, &r.name).await,
+        Kind::KinesisStream => kinesis::by_name(aws, &r.name).await,
     }
 }
 
@@ -73,6 +83,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {
         Kind::AmpWorkspace => workspace::create(aws, &r.name, tags).await,
+        Kind::KinesisStream => kinesis::create(aws, &r.name, r.capacity, tags).await,
     }
 }
 
@@ -92,6 +103,7 @@ pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, Cal
             }),
             Read::Failed(e) => Err(e),
         },
+        Kind::KinesisStream => kinesis::status(aws, id).await,
     }
 }
 
@@ -108,18 +120,21 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
             "CREATING" | "UPDATING" => None,
             _ => Some(false),
         },
+        Kind::KinesisStream => kinesis::ready(status),
     }
 }
 
 pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::tag(aws, arn, tags).await,
+        Kind::KinesisStream => kinesis::tag(aws, arn, tags).await,
     }
 }
 
 pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::untag(aws, arn, keys).await,
+        Kind::KinesisStream => kinesis::untag(aws, arn, keys).await,
     }
 }
 
@@ -127,5 +142,33 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
 pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
+        Kind::KinesisStream => kinesis::delete(aws, id).await,
+    }
+}
+
+/// Apps that name the same resource must want the same one: a stream created with 2 shards by
+/// one app and 4 by another, or created by one and only read by another, has no single plan.
+pub fn conflicts(apps: &[App], out: &mut Vec<Problem>) {
+    let mut seen: Vec<(usize, Resource)> = Vec::new();
+    for (i, app) in apps.iter().enumerate() {
+        for r in app.trigger.imp().resources(app) {
+            match seen.iter().find(|(_, s)| s.id() == r.id()) {
+                Some((j, s)) if *s != r => out.push(Problem::new(
+                    format!("apps[{i}].{}", app.trigger.as_str()),
+                    format!(
+                        "apps[{j}] also names {}, {}",
+                        r.describe(),
+                        if s.managed != r.managed {
+                            "but one app creates it and the other names an existing one"
+                        } else {
+                            "with other settings"
+                        }
+                    ),
+                    format!("describe {} the same way in both apps", r.describe()),
+                )),
+                Some(_) => {}
+                None => seen.push((i, r)),
+            }
+        }
     }
 }

@@ -1,0 +1,811 @@
+//! `trigger: cloudwatch` — KEDA's `aws-cloudwatch` scaler (v2.20.2,
+//! `pkg/scalers/aws_cloudwatch_scaler.go`): one GetMetricData over the window
+//! `[end - metricCollectionTime, end)`, `end` = now - metricEndTimeOffset truncated to
+//! metricStatPeriod, newest first; the metric is the first value of the first result, or
+//! `minMetricValue` when there is none (an error instead when `ignoreNullValues` is false and the
+//! result came back empty). The value is a float, handed to the HPA in milli-units like
+//! prometheus'. It creates nothing: CloudWatch metrics exist once someone puts them.
+
+use super::{Kind, Metric, Reading, ScalingTarget, Trigger};
+use crate::cloud::{Aws, CallError};
+use crate::observed::Observed;
+use crate::render::{Document, RenderError, Target, templates};
+use crate::spec::{App, Problem, Spec};
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric as CwMetric, MetricDataQuery, MetricStat, ScanBy, StandardUnit,
+};
+use aws_smithy_types::DateTime;
+use futures_util::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// The permission policy kedactl writes on an identity role whose apps scale on CloudWatch.
+pub const POLICY: &str = "kedactl-cloudwatch-read";
+/// Largest target kedactl accepts: KEDA hands it to the HPA in milli-units (int64).
+pub const MAX_VALUE: f64 = 1e12;
+/// Longest metricStatPeriod (a day), in seconds.
+pub const MAX_PERIOD: u32 = 86_400;
+/// Longest metricCollectionTime (a week), in seconds.
+pub const MAX_COLLECTION: u32 = 604_800;
+/// Longest metricEndTimeOffset (a day), in seconds.
+pub const MAX_END_OFFSET: u32 = 86_400;
+/// CloudWatch's limits: dimensions per metric, and the lengths of names and values.
+const MAX_DIMENSIONS: usize = 30;
+const MAX_NAME: usize = 255;
+const MAX_DIMENSION_VALUE: usize = 1024;
+const MAX_EXPRESSION: usize = 2048;
+/// Seconds from Go's zero time (year 1) to the Unix epoch: `time.Truncate` rounds down to a
+/// multiple of the period counted from year 1, which differs from the epoch's for periods that
+/// do not divide a day.
+const GO_ZERO_TO_UNIX: i64 = 62_135_596_800;
+
+/// `apps[].cloudwatch`: a metric (namespace, metricName, dimensions) or a metric math /
+/// Metrics Insights `expression`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The metric's namespace, e.g. AWS/SQS (without `expression`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The metric's name, e.g. ApproximateNumberOfMessagesVisible (without `expression`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_name: Option<String>,
+    /// The metric's dimensions, name to value (KEDA `dimensionName` / `dimensionValue`); at
+    /// least one without `expression`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+    /// A metric math or Metrics Insights expression instead of a metric (KEDA then ignores
+    /// namespace, metricName, dimensions, metricStat and metricUnit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The metric's target value per replica (KEDA `targetMetricValue`).
+    #[schemars(range(min = 0.001, max = 1e12))]
+    pub target_metric_value: f64,
+    /// Scale from zero only when the metric is above this.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1e12))]
+    pub activation_target_metric_value: f64,
+    /// The value used when the window holds no datapoint (KEDA requires it; 0 here by default).
+    #[serde(default)]
+    #[schemars(range(min = -1e12, max = 1e12))]
+    pub min_metric_value: f64,
+    /// The statistic: Average (default), Sum, Minimum, Maximum, SampleCount, IQM, or a
+    /// percentile / trimmed statistic such as p99, tm90, TM(10%:90%).
+    #[serde(default = "average")]
+    pub metric_stat: String,
+    /// Seconds per datapoint: 1, 5, 10, 30, 60 or a multiple of 60 (default 300).
+    #[serde(default = "five_minutes")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub metric_stat_period: u32,
+    /// Seconds of history each read asks for, a multiple of metricStatPeriod (default 300).
+    #[serde(default = "five_minutes")]
+    #[schemars(range(min = 1, max = 604800))]
+    pub metric_collection_time: u32,
+    /// Seconds to leave out at the end of the window, for metrics that arrive late (default 0).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 86400))]
+    pub metric_end_time_offset: u32,
+    /// Only datapoints in this unit (a CloudWatch standard unit such as Count or Percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_unit: Option<String>,
+    /// No datapoint counts as minMetricValue (KEDA's default). `false`: a result without
+    /// values is an error, which counts toward `fallback`.
+    #[serde(default = "yes")]
+    pub ignore_null_values: bool,
+}
+
+fn average() -> String {
+    "Average".into()
+}
+fn five_minutes() -> u32 {
+    300
+}
+fn yes() -> bool {
+    true
+}
+
+pub struct CloudWatch;
+
+fn config(app: &App) -> Option<&Config> {
+    app.cloudwatch.as_ref()
+}
+
+/// The statistics GetMetricData takes: the five standard ones, IQM, the short percentile and
+/// trimmed forms (`p99`, `tm99.9`...) and the range forms (`TM(10%:90%)`, `PR(:300)`...).
+fn stat_rule(s: &str) -> bool {
+    const SHORT: [&str; 5] = ["p", "tm", "wm", "tc", "ts"];
+    const RANGE: [&str; 5] = ["PR", "TM", "WM", "TC", "TS"];
+    if ["SampleCount", "Average", "Sum", "Minimum", "Maximum", "IQM"].contains(&s) {
+        return true;
+    }
+    let percent = |n: &str| {
+        let (whole, frac) = n.split_once('.').unwrap_or((n, ""));
+        !whole.is_empty()
+            && whole.len() <= 3
+            && frac.len() <= 10
+            && whole
+                .chars()
+                .chain(frac.chars())
+                .all(|c| c.is_ascii_digit())
+            && n.parse::<f64>().is_ok_and(|v| (0.0..=100.0).contains(&v))
+    };
+    let lower = s.to_ascii_lowercase();
+    if let Some(n) = SHORT.iter().find_map(|p| lower.strip_prefix(p))
+        && n.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return percent(n);
+    }
+    RANGE.iter().any(|p| {
+        s.strip_prefix(p)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+            .is_some_and(|inner| {
+                inner.contains(':')
+                    && inner.len() <= 40
+                    && inner
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || ".:%".contains(c))
+            })
+    })
+}
+
+/// KEDA's `checkMetricStatPeriod`.
+fn period_rule(p: u32) -> bool {
+    match p {
+        1 | 5 | 10 | 30 | 60 => true,
+        p => p > 60 && p % 60 == 0 && p <= MAX_PERIOD,
+    }
+}
+
+/// `computeQueryWindow`: `end = (now - offset).Truncate(period)`, `start = end - collection`,
+/// in Unix seconds.
+pub fn window(now: SystemTime, period: u32, offset: u32, collection: u32) -> (i64, i64) {
+    let now = match now.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
+    };
+    let shifted = now - i64::from(offset);
+    let period = i64::from(period.max(1));
+    let end = shifted - (shifted + GO_ZERO_TO_UNIX).rem_euclid(period);
+    (end - i64::from(collection), end)
+}
+
+impl Trigger for CloudWatch {
+    fn kind(&self) -> Kind {
+        Kind::CloudWatch
+    }
+
+    fn keda_type(&self) -> &'static str {
+        "aws-cloudwatch"
+    }
+
+    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
+        let f = |s: &str| format!("{at}.cloudwatch.{s}");
+        let Some(c) = config(app) else {
+            out.push(Problem::new(
+                format!("{at}.cloudwatch"),
+                "trigger: cloudwatch needs a `cloudwatch` section (the metric and targetMetricValue)",
+                "add cloudwatch: {namespace: <ns>, metricName: <name>, dimensions: {<name>: <value>}, targetMetricValue: <value per replica>} (see examples/cloudwatch.yaml)",
+            ));
+            return;
+        };
+        let mut push = |field: &str, message: String, fix: &str| {
+            out.push(Problem::new(f(field), message, fix));
+        };
+        let name_ok = |s: &str, max: usize| {
+            !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+        };
+        if let Some(e) = &c.expression {
+            if e.trim().is_empty() || e.chars().count() > MAX_EXPRESSION {
+                push(
+                    "expression",
+                    format!("the expression is {} characters long", e.chars().count()),
+                    "give a metric math or Metrics Insights expression of 1 to 2048 characters",
+                );
+            }
+            for (field, set) in [
+                ("namespace", c.namespace.is_some()),
+                ("metricName", c.metric_name.is_some()),
+                ("dimensions", !c.dimensions.is_empty()),
+                ("metricUnit", c.metric_unit.is_some()),
+            ] {
+                if set {
+                    push(
+                        field,
+                        format!("KEDA ignores {field} when an expression is given"),
+                        "remove it, or remove the expression to read the metric itself",
+                    );
+                }
+            }
+        } else {
+            for (field, v) in [("namespace", &c.namespace), ("metricName", &c.metric_name)] {
+                match v {
+                    None => push(
+                        field,
+                        format!("{field} is required without an expression"),
+                        "name the metric (namespace, metricName, dimensions), or give an expression",
+                    ),
+                    Some(v) if !name_ok(v, MAX_NAME) => push(
+                        field,
+                        format!("{v:?} is not a valid CloudWatch {field}"),
+                        "use 1 to 255 characters, no control characters",
+                    ),
+                    Some(_) => {}
+                }
+            }
+            if c.dimensions.is_empty() || c.dimensions.len() > MAX_DIMENSIONS {
+                push(
+                    "dimensions",
+                    format!("{} dimensions are given", c.dimensions.len()),
+                    "give 1 to 30 dimensions (KEDA requires dimensionName), e.g. {QueueName: orders}",
+                );
+            }
+            for (k, v) in &c.dimensions {
+                // KEDA splits both lists on `;` and trims each element.
+                let fits =
+                    |s: &str, max: usize| name_ok(s, max) && !s.contains(';') && s.trim() == s;
+                if !fits(k, MAX_NAME) || !fits(v, MAX_DIMENSION_VALUE) {
+                    push(
+                        &format!("dimensions.{k}"),
+                        format!("dimension {k:?} = {v:?} cannot be passed to KEDA"),
+                        "use a name of 1 to 255 and a value of 1 to 1024 characters, without `;` (KEDA's separator) or leading/trailing spaces",
+                    );
+                }
+            }
+            if let Some(u) = &c.metric_unit
+                && !StandardUnit::values().contains(&u.as_str())
+            {
+                push(
+                    "metricUnit",
+                    format!("{u:?} is not a CloudWatch standard unit"),
+                    "use one of Seconds, Microseconds, Milliseconds, Bytes, Kilobytes, Megabytes, Gigabytes, Terabytes, Bits, Kilobits, Megabits, Gigabits, Terabits, Percent, Count, Bytes/Second, Kilobytes/Second, Megabytes/Second, Gigabytes/Second, Terabytes/Second, Bits/Second, Kilobits/Second, Megabits/Second, Gigabits/Second, Terabits/Second, Count/Second, None",
+                );
+            }
+            if !stat_rule(&c.metric_stat) {
+                push(
+                    "metricStat",
+                    format!("{:?} is not a CloudWatch statistic", c.metric_stat),
+                    "use Average, Sum, Minimum, Maximum, SampleCount, IQM, or a percentile such as p99",
+                );
+            }
+        }
+        let bounded = |v: f64, min: f64| v.is_finite() && v >= min && v <= MAX_VALUE;
+        if !bounded(c.target_metric_value, 0.001) {
+            push(
+                "targetMetricValue",
+                format!(
+                    "{} is not a usable target value per replica",
+                    c.target_metric_value
+                ),
+                "use a number from 0.001 to 1e12 (KEDA compares in thousandths)",
+            );
+        }
+        if !bounded(c.activation_target_metric_value, 0.0) {
+            push(
+                "activationTargetMetricValue",
+                format!("{} is out of range", c.activation_target_metric_value),
+                "use a number from 0 to 1e12",
+            );
+        }
+        if !bounded(c.min_metric_value, -MAX_VALUE) {
+            push(
+                "minMetricValue",
+                format!("{} is out of range", c.min_metric_value),
+                "use a number from -1e12 to 1e12",
+            );
+        }
+        let period = c.metric_stat_period;
+        if !period_rule(period) {
+            push(
+                "metricStatPeriod",
+                format!("{period} s is not a CloudWatch period"),
+                "use 1, 5, 10, 30, 60 or a multiple of 60 up to 86400 seconds",
+            );
+        }
+        let collection = c.metric_collection_time;
+        if collection < period || collection % period.max(1) != 0 || collection > MAX_COLLECTION {
+            // KEDA accepts 0, but an empty window is refused by GetMetricData on every read.
+            push(
+                "metricCollectionTime",
+                format!("{collection} s is not a window of whole periods of {period} s"),
+                "use a multiple of metricStatPeriod, at least one period and at most 604800 seconds",
+            );
+        }
+        if c.metric_end_time_offset > MAX_END_OFFSET {
+            push(
+                "metricEndTimeOffset",
+                format!("{} s is out of range", c.metric_end_time_offset),
+                "use 0 to 86400 seconds",
+            );
+        }
+    }
+
+    /// `cloudwatch:GetMetricData` has no resource-level permissions: see
+    /// policies/cloudwatch-read.json.
+    fn policy(
+        &self,
+        _spec: &Spec,
+        _apps: &[&App],
+        _target: &Target,
+        _observed: &Observed,
+    ) -> Result<Option<Document>, RenderError> {
+        templates::policy("cloudwatch-read.json", POLICY, &json!({})).map(Some)
+    }
+
+    fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {
+        let c = config(app).expect("validated: a cloudwatch app has its section");
+        let mut m = Map::new();
+        let mut put = |k: &str, v: String| {
+            m.insert(k.into(), v.into());
+        };
+        match &c.expression {
+            Some(e) => put("expression", e.clone()),
+            None => {
+                put("namespace", c.namespace.clone().unwrap_or_default());
+                put("metricName", c.metric_name.clone().unwrap_or_default());
+                let names: Vec<&str> = c.dimensions.keys().map(String::as_str).collect();
+                let values: Vec<&str> = c.dimensions.values().map(String::as_str).collect();
+                put("dimensionName", names.join(";"));
+                put("dimensionValue", values.join(";"));
+                put("metricStat", c.metric_stat.clone());
+                if let Some(u) = &c.metric_unit {
+                    put("metricUnit", u.clone());
+                }
+            }
+        }
+        put("targetMetricValue", super::number(c.target_metric_value));
+        put(
+            "activationTargetMetricValue",
+            super::number(c.activation_target_metric_value),
+        );
+        put("minMetricValue", super::number(c.min_metric_value));
+        put("metricStatPeriod", c.metric_stat_period.to_string());
+        put("metricCollectionTime", c.metric_collection_time.to_string());
+        put("metricEndTimeOffset", c.metric_end_time_offset.to_string());
+        put("ignoreNullValues", c.ignore_null_values.to_string());
+        put("awsRegion", target.region.clone());
+        m
+    }
+
+    fn scaling_target(&self, app: &App) -> ScalingTarget {
+        let c = config(app).expect("validated: a cloudwatch app has its section");
+        ScalingTarget {
+            per_replica: super::milli(c.target_metric_value).max(1),
+            activation: super::milli(c.activation_target_metric_value),
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        "metric value (thousandths)"
+    }
+
+    fn source(&self, app: &App) -> String {
+        match config(app) {
+            Some(c) => format!("CloudWatch {}", describe(c)),
+            None => "cloudwatch (no section)".into(),
+        }
+    }
+
+    fn needs(
+        &self,
+        _app: &App,
+        _target: &Target,
+        _observed: &Observed,
+    ) -> Vec<(&'static str, String)> {
+        vec![("cloudwatch:GetMetricData", "*".into())]
+    }
+
+    fn metric<'a>(
+        &'a self,
+        aws: &'a Aws,
+        app: &'a App,
+        _target: &'a Target,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
+        Box::pin(async move {
+            let c =
+                config(app).ok_or_else(|| anyhow::anyhow!("the app has no cloudwatch section"))?;
+            Ok(Box::new(Query { aws, c }) as Box<dyn Metric>)
+        })
+    }
+}
+
+/// The metric for people: `AWS/SQS ApproximateNumberOfMessagesVisible{QueueName=q} Average`.
+fn describe(c: &Config) -> String {
+    match &c.expression {
+        Some(e) => format!("expression {e}"),
+        None => {
+            let dims: Vec<String> = c
+                .dimensions
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!(
+                "{} {}{{{}}} {}",
+                c.namespace.as_deref().unwrap_or_default(),
+                c.metric_name.as_deref().unwrap_or_default(),
+                dims.join(","),
+                c.metric_stat
+            )
+        }
+    }
+}
+
+/// The one query KEDA's `createCloudwatchMetricDataInput` builds (`c1` for a metric, `q1` for
+/// an expression).
+pub fn query(c: &Config) -> MetricDataQuery {
+    let period = i32::try_from(c.metric_stat_period).unwrap_or(i32::MAX);
+    match &c.expression {
+        Some(e) => MetricDataQuery::builder()
+            .id("q1")
+            .expression(e)
+            .period(period)
+            .build(),
+        None => {
+            let dimensions = c
+                .dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+                .collect();
+            let metric = CwMetric::builder()
+                .namespace(c.namespace.clone().unwrap_or_default())
+                .metric_name(c.metric_name.clone().unwrap_or_default())
+                .set_dimensions(Some(dimensions))
+                .build();
+            let stat = MetricStat::builder()
+                .metric(metric)
+                .period(period)
+                .stat(&c.metric_stat)
+                .set_unit(c.metric_unit.as_deref().map(StandardUnit::from))
+                .build();
+            MetricDataQuery::builder()
+                .id("c1")
+                .metric_stat(stat)
+                .return_data(true)
+                .build()
+        }
+    }
+}
+
+/// `GetCloudwatchMetrics`' rules on the answer: the first value of the first result (the
+/// newest, scanning descending); none: `minMetricValue`, unless the first result came back
+/// without values and `ignoreNullValues` is false.
+pub fn value(first_values: Option<&[f64]>, c: &Config) -> Result<Option<f64>, String> {
+    match first_values {
+        Some([]) if !c.ignore_null_values => {
+            Err("empty metric data received, ignoreNullValues is false, returning error".into())
+        }
+        Some([v, ..]) => Ok(Some(*v)),
+        _ => Ok(None),
+    }
+}
+
+struct Query<'a> {
+    aws: &'a Aws,
+    c: &'a Config,
+}
+
+impl Metric for Query<'_> {
+    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>> {
+        Box::pin(async move {
+            let c = self.c;
+            let (start, end) = window(
+                SystemTime::now(),
+                c.metric_stat_period,
+                c.metric_end_time_offset,
+                c.metric_collection_time,
+            );
+            let what = describe(c);
+            let out = self
+                .aws
+                .cloudwatch
+                .get_metric_data()
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .scan_by(ScanBy::TimestampDescending)
+                .metric_data_queries(query(c))
+                .send()
+                .await
+                .map_err(|e| CallError::new("GetMetricData", what.clone(), &e))?;
+            let first = out.metric_data_results().first().map(|r| r.values());
+            let v = value(first, c).map_err(|message| CallError {
+                operation: "GetMetricData",
+                resource: what,
+                code: None,
+                message,
+                status: None,
+                fix: Some(
+                    "check that the metric has datapoints in the window (namespace, name, dimensions, unit), or set ignoreNullValues: true".into(),
+                ),
+            })?;
+            Ok(match v {
+                Some(v) => Reading {
+                    value: super::milli(v),
+                    detail: format!(
+                        "{} ({} of the last {} s period)",
+                        super::number(v),
+                        c.metric_stat,
+                        c.metric_stat_period
+                    ),
+                },
+                None => Reading {
+                    value: super::milli(c.min_metric_value),
+                    detail: format!(
+                        "{} (no datapoint: minMetricValue)",
+                        super::number(c.min_metric_value)
+                    ),
+                },
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section() -> Config {
+        serde_yaml::from_str(
+            "namespace: AWS/SQS\nmetricName: ApproximateNumberOfMessagesVisible\ndimensions: {QueueName: orders}\ntargetMetricValue: 2.5",
+        )
+        .unwrap()
+    }
+
+    fn app(c: Config) -> App {
+        App {
+            trigger: Kind::CloudWatch,
+            cloudwatch: Some(c),
+            ..App::default()
+        }
+    }
+
+    fn problems(c: Config) -> Vec<String> {
+        let mut out = Vec::new();
+        super::super::validate(&app(c), "apps[0]", &mut out);
+        out.into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn keda_defaults_fill_what_is_not_given() {
+        let c = section();
+        assert_eq!(c.metric_stat, "Average");
+        assert_eq!((c.metric_stat_period, c.metric_collection_time), (300, 300));
+        assert_eq!(c.metric_end_time_offset, 0);
+        assert_eq!(c.min_metric_value, 0.0);
+        assert!(c.ignore_null_values);
+        assert!(problems(c).is_empty());
+        assert!(
+            serde_yaml::from_str::<Config>("expression: x\ntargetMetricValue: 1\nmetricname: m")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_metric_needs_its_name_and_a_dimension_and_an_expression_stands_alone() {
+        let mut c = section();
+        c.namespace = None;
+        c.dimensions.clear();
+        assert_eq!(
+            problems(c),
+            [
+                "apps[0].cloudwatch.namespace",
+                "apps[0].cloudwatch.dimensions"
+            ]
+        );
+        let mut c = section();
+        c.expression = Some("SELECT AVG(CPUUtilization) FROM \"AWS/EC2\"".into());
+        c.metric_unit = Some("Count".into());
+        assert_eq!(
+            problems(c.clone()),
+            [
+                "apps[0].cloudwatch.namespace",
+                "apps[0].cloudwatch.metricName",
+                "apps[0].cloudwatch.dimensions",
+                "apps[0].cloudwatch.metricUnit"
+            ]
+        );
+        c.namespace = None;
+        c.metric_name = None;
+        c.dimensions.clear();
+        c.metric_unit = None;
+        assert!(problems(c.clone()).is_empty());
+        c.expression = Some(" ".into());
+        assert_eq!(problems(c), ["apps[0].cloudwatch.expression"]);
+    }
+
+    #[test]
+    fn dimensions_units_and_statistics_are_what_keda_and_cloudwatch_take() {
+        let mut c = section();
+        c.dimensions.insert("A".into(), "x;y".into());
+        c.dimensions.insert(" B".into(), "v".into());
+        c.metric_unit = Some("Messages".into());
+        c.metric_stat = "p100.5".into();
+        assert_eq!(
+            problems(c),
+            [
+                "apps[0].cloudwatch.dimensions. B",
+                "apps[0].cloudwatch.dimensions.A",
+                "apps[0].cloudwatch.metricUnit",
+                "apps[0].cloudwatch.metricStat"
+            ]
+        );
+        for ok in [
+            "Sum",
+            "SampleCount",
+            "IQM",
+            "p99",
+            "p99.9",
+            "tm90",
+            "TM(10%:90%)",
+            "PR(:300)",
+        ] {
+            assert!(stat_rule(ok), "{ok}");
+        }
+        for bad in ["avg", "p", "p101", "TM(10%)", "TM10%:90%", "max"] {
+            assert!(!stat_rule(bad), "{bad}");
+        }
+        let mut c = section();
+        c.metric_unit = Some("Bytes/Second".into());
+        assert!(problems(c).is_empty());
+    }
+
+    #[test]
+    fn every_number_is_bounded() {
+        let mut c = section();
+        c.target_metric_value = 0.0;
+        c.activation_target_metric_value = f64::NAN;
+        c.min_metric_value = -2e12;
+        c.metric_stat_period = 45;
+        c.metric_end_time_offset = MAX_END_OFFSET + 1;
+        assert_eq!(
+            problems(c),
+            [
+                "apps[0].cloudwatch.targetMetricValue",
+                "apps[0].cloudwatch.activationTargetMetricValue",
+                "apps[0].cloudwatch.minMetricValue",
+                "apps[0].cloudwatch.metricStatPeriod",
+                "apps[0].cloudwatch.metricCollectionTime",
+                "apps[0].cloudwatch.metricEndTimeOffset"
+            ]
+        );
+        for (period, collection, ok) in [
+            (60, 600, true),
+            (1, 1, true),
+            (30, 90, true),
+            (120, 60, false),
+            (60, 0, false),
+            (300, 450, false),
+            (MAX_PERIOD, MAX_PERIOD, true),
+            (MAX_PERIOD + 60, MAX_PERIOD + 60, false),
+            (60, MAX_COLLECTION + 60, false),
+            (0, 0, false),
+        ] {
+            let mut c = section();
+            c.metric_stat_period = period;
+            c.metric_collection_time = collection;
+            assert_eq!(problems(c).is_empty(), ok, "{period} {collection}");
+        }
+    }
+
+    #[test]
+    fn the_window_ends_on_a_period_counted_from_gos_zero_time() {
+        let at = |s: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(s * 1000 + 750);
+        // 1_700_000_123 s: 5-minute periods end at ...000 (a period that divides a day).
+        assert_eq!(
+            window(at(1_700_000_123), 300, 0, 600),
+            (1_699_999_500, 1_700_000_100)
+        );
+        // The offset moves the end back before it is truncated.
+        assert_eq!(
+            window(at(1_700_000_123), 60, 120, 60),
+            (1_699_999_920, 1_699_999_980)
+        );
+        // 7 minutes does not divide a day: Go counts from year 1, not from 1970.
+        let (_, end) = window(at(1_700_000_123), 420, 0, 420);
+        assert_eq!((end + GO_ZERO_TO_UNIX) % 420, 0);
+        assert_ne!(end % 420, 0);
+        assert!(end <= 1_700_000_123 && end > 1_700_000_123 - 420);
+    }
+
+    #[test]
+    fn the_answer_is_read_with_kedas_rules() {
+        let mut c = section();
+        c.min_metric_value = 1.5;
+        assert_eq!(value(Some(&[7.0, 3.0]), &c), Ok(Some(7.0)), "the newest");
+        assert_eq!(value(Some(&[]), &c), Ok(None), "ignored: minMetricValue");
+        assert_eq!(value(None, &c), Ok(None));
+        c.ignore_null_values = false;
+        assert!(value(Some(&[]), &c).is_err());
+        // No result at all is not "empty values" for KEDA: minMetricValue even then.
+        assert_eq!(value(None, &c), Ok(None));
+    }
+
+    #[test]
+    fn metadata_is_every_field_as_keda_reads_it() {
+        let target = Target::new("eu-west-1", Some("123456789012"));
+        let mut c = section();
+        c.dimensions.insert("Env".into(), "prod".into());
+        c.metric_unit = Some("Count".into());
+        let m = CloudWatch.metadata(&app(c.clone()), &target, &Observed::default());
+        assert_eq!(
+            Value::Object(m),
+            json!({
+                "namespace": "AWS/SQS",
+                "metricName": "ApproximateNumberOfMessagesVisible",
+                "dimensionName": "Env;QueueName",
+                "dimensionValue": "prod;orders",
+                "metricStat": "Average",
+                "metricUnit": "Count",
+                "targetMetricValue": "2.5",
+                "activationTargetMetricValue": "0",
+                "minMetricValue": "0",
+                "metricStatPeriod": "300",
+                "metricCollectionTime": "300",
+                "metricEndTimeOffset": "0",
+                "ignoreNullValues": "true",
+                "awsRegion": "eu-west-1",
+            })
+        );
+        let e = Config {
+            namespace: None,
+            metric_name: None,
+            dimensions: BTreeMap::new(),
+            metric_unit: None,
+            expression: Some("SUM(METRICS())".into()),
+            ..c
+        };
+        let m = CloudWatch.metadata(&app(e.clone()), &target, &Observed::default());
+        assert_eq!(m["expression"], "SUM(METRICS())");
+        assert!(!m.contains_key("namespace") && !m.contains_key("metricStat"));
+        assert_eq!(
+            CloudWatch.scaling_target(&app(e.clone())),
+            ScalingTarget {
+                per_replica: 2500,
+                activation: 0
+            }
+        );
+        let q = query(&e);
+        assert_eq!(
+            (q.id(), q.expression(), q.period()),
+            (Some("q1"), Some("SUM(METRICS())"), Some(300))
+        );
+        assert!(
+            q.return_data().is_none(),
+            "KEDA leaves ReturnData unset for an expression"
+        );
+        let q = query(&section());
+        let stat = q.metric_stat().unwrap();
+        assert_eq!((q.id(), q.return_data()), (Some("c1"), Some(true)));
+        assert_eq!(
+            (stat.stat(), stat.period(), stat.unit()),
+            (Some("Average"), Some(300), None)
+        );
+    }
+
+    #[test]
+    fn the_grant_is_get_metric_data_alone_on_every_resource() {
+        let target = Target::new("us-east-1", Some("123456789012"));
+        let a = app(section());
+        let p = CloudWatch
+            .policy(&Spec::default(), &[&a], &target, &Observed::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.name, POLICY);
+        assert_eq!(
+            p.body["Statement"],
+            json!([{
+                "Sid": "KedaReadsMetricData",
+                "Effect": "Allow",
+                "Action": "cloudwatch:GetMetricData",
+                "Resource": "*",
+            }])
+        );
+        assert!(crate::render::policy::overly_broad(&p.body).is_empty());
+        assert_eq!(
+            CloudWatch.needs(&a, &target, &Observed::default()),
+            [("cloudwatch:GetMetricData", "*".to_string())]
+        );
+    }
+}
