@@ -1689,3 +1689,78 @@ fn kd049_a_query_of_several_series_and_a_refused_caller() {
     });
     assert_eq!(amp_status(&refused, "KD049"), Status::Skipped);
 }
+
+/// An example config's stack as `up` leaves it: every trigger resource live and ACTIVE, the
+/// metric read.
+fn example(yaml: &str) -> (Desired, Evidence) {
+    let mut spec = crate::spec::parse(yaml.as_bytes(), "example").unwrap();
+    spec.account = Some("123456789012".into());
+    let offline = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    for r in &offline.resources {
+        o.resources.insert(
+            r.id(),
+            crate::observed::Resource {
+                id: r.name.clone(),
+                arn: format!("arn:aws:{}", r.id()),
+                status: "ACTIVE".into(),
+                endpoint: None,
+                tags: offline.shared_tags(),
+            },
+        );
+    }
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut e = healthy(&d);
+    e.observed.resources = o.resources;
+    for t in &d.triggers {
+        e.metric_reads.insert(t.app.clone(), Ok("read".into()));
+    }
+    (d, e)
+}
+
+fn status_of(d: &Desired, e: &Evidence, code: &str) -> Finding {
+    checks::run(d, e)
+        .into_iter()
+        .find(|f| f.code == code)
+        .unwrap()
+}
+
+#[test]
+fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
+    let examples = [
+        ("amp", include_str!("../../examples/amp.yaml")),
+        ("kinesis", include_str!("../../examples/kinesis.yaml")),
+        ("cloudwatch", include_str!("../../examples/cloudwatch.yaml")),
+    ];
+    for (name, yaml) in examples {
+        let (d, e) = example(yaml);
+        for code in ["KD046", "KD047", "KD048", "KD049"] {
+            let f = status_of(&d, &e, code);
+            assert!(
+                matches!(f.status, Status::Ok | Status::NotApplicable),
+                "{name} {code}: {f:#?}"
+            );
+        }
+        // The grant goes: KEDA's session may no longer read the source.
+        let mut no_grant = e.clone();
+        let role = &d.triggers[0].role;
+        no_grant
+            .observed
+            .roles
+            .get_mut(role)
+            .unwrap()
+            .inline
+            .clear();
+        assert_eq!(
+            status_of(&d, &no_grant, "KD047").status,
+            Status::Fail,
+            "{name}"
+        );
+        // The source goes (for the kinds that read one).
+        if !d.resources.is_empty() {
+            let mut gone = e.clone();
+            gone.observed.resources.clear();
+            assert_eq!(status_of(&d, &gone, "KD046").status, Status::Fail, "{name}");
+        }
+    }
+}
