@@ -181,11 +181,35 @@ async fn a_throttled_read_is_retried_during_observation() {
         })
         .repeatedly()
         .build();
+    // The role's other reads go out in the same round trip; IAM answers them for a role that
+    // does not exist with NoSuchEntity too.
+    let no_such = || {
+        aws_sdk_iam::types::error::NoSuchEntityException::builder()
+            .message("no role")
+            .build()
+    };
+    let lists = mock!(Client::list_role_policies).then_error(move || {
+        aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError::NoSuchEntityException(
+            no_such(),
+        )
+    });
+    let attached = mock!(Client::list_attached_role_policies).then_error(move || {
+        aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesError::NoSuchEntityException(no_such())
+    });
+    let tags = mock!(Client::list_role_tags).then_error(move || {
+        aws_sdk_iam::operation::list_role_tags::ListRoleTagsError::NoSuchEntityException(no_such())
+    });
+    let inline =
+        mock!(Client::get_role_policy).then_error(move || {
+            aws_sdk_iam::operation::get_role_policy::GetRolePolicyError::NoSuchEntityException(
+                no_such(),
+            )
+        });
     let c = mocked!(
         &common::mock_config().await,
         aws_sdk_iam,
         RuleMode::MatchAny,
-        [&get]
+        [&get, &lists, &attached, &tags, &inline]
     );
     let aws = common::offline_aws().with_iam(c);
     let caller = kedactl::observed::Caller {

@@ -50,20 +50,22 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
 
     render::precheck(&spec)?;
     let aws = ctx.aws(spec.region.clone()).await?;
-    // The error says why: no credentials, bad ones, or an endpoint that does not answer.
-    let caller = observe::caller(&aws)
-        .await
-        .context("cannot identify the AWS caller")?;
+    // Who is calling and what exists are read at once: reads go by name, which needs no
+    // account. The caller is judged first all the same: with no credentials, bad ones, or an
+    // endpoint that does not answer, that is the error, whatever the reads said.
+    let names = render::desired(&spec)?;
+    let (caller, observed) = observe::caller_and_names(&aws, &names, &only).await;
+    let caller = caller.context("cannot identify the AWS caller")?;
     check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());
-    let desired = render::desired(&spec)?;
     if ctx.verbose > 0 {
         ctx.note(format!(
             "caller: {} (account {})",
             caller.arn, caller.account
         ));
     }
-    let mut observed = observe::observe(&aws, &desired, &only, caller.clone()).await?;
+    let mut observed = observed?;
+    observed.caller = Some(caller.clone());
     check_keys(&spec, &observed, &source)?;
     // The app's role needs kms:Decrypt on its queue's key, which only the account can name.
     let desired = render::desired_with(&spec, &observed)?;

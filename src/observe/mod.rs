@@ -120,7 +120,25 @@ pub async fn observe(
     only: &Only,
     caller: Caller,
 ) -> Result<Observed, CallError> {
-    let (o, mut failed) = observe_each(aws, desired, only, caller).await;
+    let mut o = by_name(aws, desired, only).await?;
+    o.caller = Some(caller);
+    Ok(o)
+}
+
+/// Who is calling (STS) and what exists, at once: every read goes by name, which needs no
+/// account. The caller's result comes first so it can be judged first.
+pub async fn caller_and_names(
+    aws: &Aws,
+    names: &Desired,
+    only: &Only,
+) -> (Result<Caller, CallError>, Result<Observed, CallError>) {
+    tokio::join!(caller(aws), by_name(aws, names, only))
+}
+
+/// `observe` without the caller: every read goes by name, so it can run while STS is asked
+/// who the caller is (`Observed::caller` is left empty).
+pub async fn by_name(aws: &Aws, desired: &Desired, only: &Only) -> Result<Observed, CallError> {
+    let (o, mut failed) = observe_each(aws, desired, only, None).await;
     match failed.is_empty() {
         true => Ok(o),
         false => Err(failed.swap_remove(0)),
@@ -135,7 +153,7 @@ pub async fn observe_partial(
     only: &Only,
     caller: Caller,
 ) -> Observed {
-    let (mut o, failed) = observe_each(aws, desired, only, caller).await;
+    let (mut o, failed) = observe_each(aws, desired, only, Some(caller)).await;
     o.unread = failed
         .iter()
         .map(|e| Denied {
@@ -151,23 +169,31 @@ async fn observe_each(
     aws: &Aws,
     desired: &Desired,
     only: &Only,
-    caller: Caller,
+    caller: Option<Caller>,
 ) -> (Observed, Vec<CallError>) {
     let mut o = Observed {
-        caller: Some(caller),
+        caller,
         ..Observed::default()
     };
     let roles = async {
         if !only.includes(Group::Iam) {
             return Ok(vec![]);
         }
-        try_join_all(desired.roles.iter().map(|r| role(aws, &r.name))).await
+        try_join_all(desired.roles.iter().map(|r| {
+            let expected: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
+            async move { role(aws, &r.name, &expected).await }
+        }))
+        .await
     };
     let queues = async {
         if !only.includes(Group::Queue) {
             return Ok(vec![]);
         }
-        try_join_all(desired.queues.iter().map(|q| queue(aws, &q.name))).await
+        try_join_all(desired.queues.iter().map(|q| {
+            let known = !q.url.contains(crate::render::aws::UNKNOWN_ACCOUNT);
+            queue(aws, &q.name, known.then_some(q.url.as_str()))
+        }))
+        .await
     };
     let repositories = async {
         if !only.includes(Group::Registry) {
@@ -349,47 +375,63 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn role(aws: &Aws, name: &str) -> Result<Read<Role>, CallError> {
+/// One role: GetRole, its three lists and the inline policies the config expects, all at once
+/// (one round trip); inline policies it does not expect are read in a second wave, only when
+/// the list names some.
+async fn role(aws: &Aws, name: &str, expected: &[&str]) -> Result<Read<Role>, CallError> {
     let resource = format!("IAM role {name}");
-    let get = aws.iam.get_role().role_name(name).send().await;
+    let get_policy = |p: String| async move {
+        let got = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&p)
+            .send()
+            .await;
+        let doc = read(
+            got,
+            "GetRolePolicy",
+            &format!("inline policy {p} of IAM role {name}"),
+            |e| e.is_no_such_entity_exception(),
+        )?;
+        Ok::<_, CallError>((p, doc))
+    };
+    let get = aws.iam.get_role().role_name(name).send();
+    let names = aws.iam.list_role_policies().role_name(name).send();
+    let attached = aws.iam.list_attached_role_policies().role_name(name).send();
+    let tags = aws.iam.list_role_tags().role_name(name).send();
+    let wanted = try_join_all(expected.iter().map(|p| get_policy(p.to_string())));
+    let (get, names, attached, tags, wanted) = tokio::join!(get, names, attached, tags, wanted);
     let out = found!(read(get, "GetRole", &resource, |e| e
         .is_no_such_entity_exception()));
     let Some(r) = out.role() else {
         return Ok(Read::Missing);
     };
-    let names = aws.iam.list_role_policies().role_name(name).send();
-    let attached = aws.iam.list_attached_role_policies().role_name(name).send();
-    let tags = aws.iam.list_role_tags().role_name(name).send();
-    let (names, attached, tags) = tokio::join!(names, attached, tags);
-    let names = found!(read(names, "ListRolePolicies", &resource, no_error));
-    let attached = found!(read(
-        attached,
-        "ListAttachedRolePolicies",
-        &resource,
-        no_error
-    ));
-    let tags = found!(read(tags, "ListRoleTags", &resource, no_error));
-    let docs = try_join_all(names.policy_names().iter().map(|p| async move {
-        let got = aws
-            .iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(p)
-            .send()
-            .await;
-        read(
-            got,
-            "GetRolePolicy",
-            &format!("inline policy {p} of IAM role {name}"),
-            |e| e.is_no_such_entity_exception(),
-        )
-    }))
-    .await?;
+    // A role that vanished between the reads reads as missing, as GetRole would say.
+    let gone = |e: &aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError| {
+        e.is_no_such_entity_exception()
+    };
+    let names = found!(read(names, "ListRolePolicies", &resource, gone));
+    let attached = found!(read(attached, "ListAttachedRolePolicies", &resource, |e| e
+        .is_no_such_entity_exception()));
+    let tags = found!(read(tags, "ListRoleTags", &resource, |e| e
+        .is_no_such_entity_exception()));
+    let extra: Vec<String> = names
+        .policy_names()
+        .iter()
+        .filter(|p| !expected.contains(&p.as_str()))
+        .cloned()
+        .collect();
+    let extra = try_join_all(extra.into_iter().map(get_policy)).await?;
     let mut inline = BTreeMap::new();
-    for (p, doc) in names.policy_names().iter().zip(docs) {
+    for (p, doc) in wanted?.into_iter().chain(extra) {
+        // An expected policy the list does not name is absent, whatever its read said.
+        if !names.policy_names().contains(&p) {
+            continue;
+        }
         match doc {
             Read::Found(d) => {
-                inline.insert(p.clone(), decode_policy(d.policy_document()));
+                inline.insert(p, decode_policy(d.policy_document()));
             }
             Read::Missing => {}
             Read::Denied(d) => return Ok(Read::Denied(d)),
@@ -463,12 +505,19 @@ async fn managed_policy(aws: &Aws, arn: &str, role: &str) -> Result<Read<Value>,
     })
 }
 
-async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {
+/// One queue. With the account known its URL is derived (as KEDA is given it) and the first
+/// read confirms it, so attributes and tags come in one round trip; otherwise GetQueueUrl first.
+async fn queue(aws: &Aws, name: &str, derived: Option<&str>) -> Result<Read<Queue>, CallError> {
     let resource = format!("SQS queue {name}");
-    let got = aws.sqs.get_queue_url().queue_name(name).send().await;
-    let out = found!(read(got, "GetQueueUrl", &resource, |e| e
-        .is_queue_does_not_exist()));
-    let url = out.queue_url().unwrap_or_default().to_string();
+    let url = match derived {
+        Some(url) => url.to_string(),
+        None => {
+            let got = aws.sqs.get_queue_url().queue_name(name).send().await;
+            let out = found!(read(got, "GetQueueUrl", &resource, |e| e
+                .is_queue_does_not_exist()));
+            out.queue_url().unwrap_or_default().to_string()
+        }
+    };
     let attributes = aws
         .sqs
         .get_queue_attributes()
@@ -479,7 +528,8 @@ async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {
     let (attributes, tags) = tokio::join!(attributes, tags);
     let attributes = found!(read(attributes, "GetQueueAttributes", &resource, |e| e
         .is_queue_does_not_exist()));
-    let tags = found!(read(tags, "ListQueueTags", &resource, no_error));
+    let tags = found!(read(tags, "ListQueueTags", &resource, |e| e
+        .is_queue_does_not_exist()));
     Ok(Read::Found(Queue {
         url,
         attributes: attributes
@@ -499,18 +549,12 @@ async fn queue(aws: &Aws, name: &str) -> Result<Read<Queue>, CallError> {
 
 async fn repository(aws: &Aws, name: &str) -> Result<Read<(Repository, Vec<String>)>, CallError> {
     let resource = format!("ECR repository {name}");
+    // ListImages goes by name, so it runs beside DescribeRepositories; the tags need the ARN.
     let got = aws
         .ecr
         .describe_repositories()
         .repository_names(name)
-        .send()
-        .await;
-    let out = found!(read(got, "DescribeRepositories", &resource, |e| e
-        .is_repository_not_found_exception()));
-    let Some(arn) = out.repositories().first().and_then(|r| r.repository_arn()) else {
-        return Ok(Read::Missing);
-    };
-    let tags = aws.ecr.list_tags_for_resource().resource_arn(arn).send();
+        .send();
     let images = aws
         .ecr
         .list_images()
@@ -519,12 +563,24 @@ async fn repository(aws: &Aws, name: &str) -> Result<Read<(Repository, Vec<Strin
         .items()
         .send()
         .collect::<Vec<_>>();
-    let (tags, images) = tokio::join!(tags, images);
+    let (got, images) = tokio::join!(got, images);
+    let out = found!(read(got, "DescribeRepositories", &resource, |e| e
+        .is_repository_not_found_exception()));
+    let Some(arn) = out.repositories().first().and_then(|r| r.repository_arn()) else {
+        return Ok(Read::Missing);
+    };
+    let tags = aws
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await;
     let tags = found!(read(tags, "ListTagsForResource", &resource, no_error));
     let mut count = 0;
     let mut image_tags = Vec::new();
     for image in images {
-        let image = found!(read(image, "ListImages", &resource, no_error));
+        let image = found!(read(image, "ListImages", &resource, |e| e
+            .is_repository_not_found_exception()));
         image_tags.extend(image.image_tag().map(str::to_string));
         count += 1;
     }
@@ -593,7 +649,7 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
 /// One IAM role as `observe` reads it (policies, managed documents, boundary), for doctor's
 /// extra reads; None when it does not exist, Err with the refusal or failure in words.
 pub async fn one_role(aws: &Aws, name: &str) -> Result<Option<Role>, String> {
-    match role(aws, name).await {
+    match role(aws, name, &[]).await {
         Ok(Read::Found(r)) => Ok(Some(r)),
         Ok(Read::Missing) => Ok(None),
         Ok(Read::Denied(d)) => Err(d.message),
