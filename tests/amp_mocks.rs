@@ -61,6 +61,7 @@ fn create_step() -> Plan {
             action: Action::CreateResource {
                 resource: Kind::AmpWorkspace,
                 name: "AMP-KEDA".into(),
+                capacity: None,
                 tags: Default::default(),
             },
             after: vec![],
