@@ -11,6 +11,7 @@ use crate::cloud::{Aws, CallError};
 use crate::cluster::Kube;
 use crate::output::progress::Progress;
 use crate::plan::{Plan, Step};
+use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -172,24 +173,33 @@ pub async fn execute(
     let resolved = Resolved::default();
     let mut status: HashMap<&str, Status> = HashMap::new();
     let mut outcomes: HashMap<&str, Outcome> = HashMap::new();
+    let mut started: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let in_plan = |id: &str| plan.steps.iter().any(|t| t.id == id);
+    // Each step starts as soon as its own dependencies are done, not with a wave.
+    let mut running = futures_util::stream::FuturesUnordered::new();
     loop {
-        let pending: Vec<&Step> = plan
-            .steps
-            .iter()
-            .filter(|s| !status.contains_key(s.id.as_str()))
-            .collect();
-        if pending.is_empty() {
-            break;
-        }
-        // Steps behind a failure will never run.
-        let mut blocked = false;
-        for s in &pending {
-            if let Some(dep) = s.after.iter().find(|a| {
-                matches!(
-                    status.get(a.as_str()),
-                    Some(Status::Failed | Status::NotRun)
-                )
-            }) {
+        // Steps behind a failure will never run (and neither will theirs).
+        loop {
+            let blocked: Vec<(&Step, &String)> = plan
+                .steps
+                .iter()
+                .filter(|s| !started.contains(s.id.as_str()) && !status.contains_key(s.id.as_str()))
+                .filter_map(|s| {
+                    s.after
+                        .iter()
+                        .find(|a| {
+                            matches!(
+                                status.get(a.as_str()),
+                                Some(Status::Failed | Status::NotRun)
+                            )
+                        })
+                        .map(|dep| (s, dep))
+                })
+                .collect();
+            if blocked.is_empty() {
+                break;
+            }
+            for (s, dep) in blocked {
                 status.insert(&s.id, Status::NotRun);
                 outcomes.insert(
                     &s.id,
@@ -199,42 +209,41 @@ pub async fn execute(
                     &s.id,
                     &format!("  - not run: {} ({dep} did not complete)", s.summary),
                 );
-                blocked = true;
             }
         }
-        if blocked {
-            continue;
-        }
-        let ready: Vec<&Step> = pending
-            .iter()
-            .copied()
-            .filter(|s| {
-                s.after.iter().all(|a| {
-                    status.get(a.as_str()) == Some(&Status::Done)
-                        || !plan.steps.iter().any(|t| &t.id == a)
-                })
-            })
-            .collect();
-        if ready.is_empty() {
-            // Unreachable for plans from `plan`/`teardown` (dependencies always point backwards).
-            for s in pending {
-                status.insert(&s.id, Status::NotRun);
-                outcomes.insert(
-                    &s.id,
-                    Outcome::not_run(s, "its dependencies form a cycle".into()),
+        for s in &plan.steps {
+            let ready = !started.contains(s.id.as_str())
+                && !status.contains_key(s.id.as_str())
+                && s.after
+                    .iter()
+                    .all(|a| status.get(a.as_str()) == Some(&Status::Done) || !in_plan(a));
+            if ready {
+                started.insert(&s.id);
+                let resolved = &resolved;
+                running.push(
+                    async move { (s, run_step(aws, kube, s, opts, progress, resolved).await) },
                 );
             }
-            break;
         }
-        let results = futures_util::future::join_all(
-            ready
-                .iter()
-                .map(|s| run_step(aws, kube, s, opts, progress, &resolved)),
-        )
-        .await;
-        for (s, o) in ready.into_iter().zip(results) {
-            status.insert(&s.id, o.status);
-            outcomes.insert(&s.id, o);
+        match running.next().await {
+            Some((s, o)) => {
+                status.insert(&s.id, o.status);
+                outcomes.insert(&s.id, o);
+            }
+            None => {
+                // Nothing runs and nothing can start: what is left waits on itself. Unreachable
+                // for plans from `plan`/`teardown` (dependencies always point backwards).
+                for s in &plan.steps {
+                    if !status.contains_key(s.id.as_str()) {
+                        status.insert(&s.id, Status::NotRun);
+                        outcomes.insert(
+                            &s.id,
+                            Outcome::not_run(s, "its dependencies form a cycle".into()),
+                        );
+                    }
+                }
+                break;
+            }
         }
     }
     Report {
