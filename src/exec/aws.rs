@@ -406,11 +406,13 @@ pub(super) async fn apply(
             resource: kind,
             name,
             tags,
+            settings,
         } => {
             let r = resource::Resource {
                 kind: *kind,
                 name: name.clone(),
                 managed: true,
+                settings: settings.clone(),
             };
             let live = resource::create(aws, &r, tags).await?;
             wait_resource(aws, &r, &live.id, live.status, opts, progress, step).await?;

@@ -98,6 +98,9 @@ pub enum Action {
         resource: ResourceKind,
         name: String,
         tags: Tags,
+        /// `Resource::settings`: what the create call needs besides the name.
+        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        settings: serde_json::Value,
     },
     TagResource {
         resource: ResourceKind,

@@ -454,6 +454,7 @@ impl Planner<'_> {
                         resource: r.kind,
                         name: r.name.clone(),
                         tags: self.desired.shared_tags(),
+                        settings: r.settings.clone(),
                     };
                     self.push(id, Group::Source, Change::Create, action, &[]);
                 }

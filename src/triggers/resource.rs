@@ -40,6 +40,10 @@ pub struct Resource {
     /// kedactl creates it, tags it and deletes it with the stack. `false`: an existing resource
     /// the config names, only read (its absence stops `up`).
     pub managed: bool,
+    /// What its create call needs besides the name (a DynamoDB table's key schema), as the
+    /// kind's module writes and reads it; `Null` when the name is all.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub settings: serde_json::Value,
 }
 
 impl Resource {
