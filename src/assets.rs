@@ -48,6 +48,14 @@ pub const POLICIES: &[(&str, &str)] = &[
         include_str!("../policies/sqs-access.json"),
     ),
     ("amp-query.json", include_str!("../policies/amp-query.json")),
+    (
+        "dynamodb-query.json",
+        include_str!("../policies/dynamodb-query.json"),
+    ),
+    (
+        "dynamodb-streams-read.json",
+        include_str!("../policies/dynamodb-streams-read.json"),
+    ),
 ];
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     /// Amazon Managed Service for Prometheus (the prometheus trigger's workspace).
     pub amp: aws_sdk_amp::Client,
+    /// DynamoDB (the dynamodb and dynamodb-streams triggers' tables, and their Query).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Streams (the dynamodb-streams trigger's shard count).
+    pub dynamodbstreams: aws_sdk_dynamodbstreams::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -88,6 +92,16 @@ impl Aws {
             ),
             amp: aws_sdk_amp::Client::from_conf(
                 aws_sdk_amp::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            dynamodbstreams: aws_sdk_dynamodbstreams::Client::from_conf(
+                aws_sdk_dynamodbstreams::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .build(),
             ),

@@ -138,7 +138,8 @@ pub struct App {
     /// ECR repository for the app's image.
     #[serde(default = "defaults::repository")]
     pub repository: String,
-    /// What drives scaling: `sqs` (the `queue` below) or `prometheus` (the `prometheus` section).
+    /// What drives scaling: `sqs` (the `queue` below), or the kind whose section is set
+    /// (`prometheus`, `dynamodb`, `dynamodb-streams` for `dynamodbStreams`).
     #[serde(default, skip_serializing_if = "crate::triggers::Kind::is_default")]
     pub trigger: crate::triggers::Kind,
     /// The SQS queue that drives scaling (trigger: sqs).
@@ -147,6 +148,12 @@ pub struct App {
     /// The AMP workspace and PromQL query that drive scaling (trigger: prometheus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<crate::triggers::prometheus::Config>,
+    /// The DynamoDB table and query that drive scaling (trigger: dynamodb).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamodb: Option<crate::triggers::dynamodb::Config>,
+    /// The DynamoDB table whose stream's shards drive scaling (trigger: dynamodb-streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::Config>,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -284,6 +291,8 @@ impl Default for App {
             trigger: crate::triggers::Kind::default(),
             queue: Queue::default(),
             prometheus: None,
+            dynamodb: None,
+            dynamodb_streams: None,
             scaling: Scaling::default(),
         }
     }

@@ -6,6 +6,8 @@
 //! Adding a kind: a module here, a `Kind` variant, and its arm in `Kind::imp` (and in
 //! `resource::Kind` if it creates AWS resources).
 
+pub mod dynamodb;
+pub mod dynamodb_streams;
 pub mod prometheus;
 pub mod resource;
 pub mod sqs;
@@ -31,16 +33,29 @@ pub enum Kind {
     /// A PromQL query against an Amazon Managed Service for Prometheus workspace
     /// (`prometheus`, SigV4-signed by KEDA), from the app's `prometheus` section.
     Prometheus,
+    /// The count of items a DynamoDB Query matches (`aws-dynamodb`), from the app's
+    /// `dynamodb` section.
+    Dynamodb,
+    /// The shard count of a DynamoDB table's stream (`aws-dynamodb-streams`), from the app's
+    /// `dynamodbStreams` section.
+    DynamodbStreams,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Sqs, Kind::Prometheus];
+    pub const ALL: [Kind; 4] = [
+        Kind::Sqs,
+        Kind::Prometheus,
+        Kind::Dynamodb,
+        Kind::DynamodbStreams,
+    ];
 
     /// The one place a kind is bound to its module.
     pub fn imp(self) -> &'static dyn Trigger {
         match self {
             Kind::Sqs => &sqs::Sqs,
             Kind::Prometheus => &prometheus::Prometheus,
+            Kind::Dynamodb => &dynamodb::Dynamodb,
+            Kind::DynamodbStreams => &dynamodb_streams::DynamodbStreams,
         }
     }
 
@@ -48,6 +63,8 @@ impl Kind {
         match self {
             Kind::Sqs => "sqs",
             Kind::Prometheus => "prometheus",
+            Kind::Dynamodb => "dynamodb",
+            Kind::DynamodbStreams => "dynamodb-streams",
         }
     }
 
@@ -150,6 +167,12 @@ pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
     let mut out = Vec::new();
     if app.prometheus.is_some() {
         out.push((Kind::Prometheus, "prometheus"));
+    }
+    if app.dynamodb.is_some() {
+        out.push((Kind::Dynamodb, "dynamodb"));
+    }
+    if app.dynamodb_streams.is_some() {
+        out.push((Kind::DynamodbStreams, "dynamodbStreams"));
     }
     out
 }

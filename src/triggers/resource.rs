@@ -2,6 +2,7 @@
 //! lifecycle: observe by name, create and wait until usable, tag, delete. The calls of each kind
 //! live with the kind; this file names the kinds and dispatches.
 
+use super::dynamodb::table;
 use super::prometheus::workspace;
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
@@ -12,18 +13,21 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     AmpWorkspace,
+    DynamodbTable,
 }
 
 impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "AMP workspace",
+            Kind::DynamodbTable => "DynamoDB table",
         }
     }
 
     fn prefix(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
+            Kind::DynamodbTable => "dynamodb:table",
         }
     }
 }
@@ -70,6 +74,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
     match r.kind {
         Kind::AmpWorkspace if r.managed => workspace::by_alias(aws, &r.name, stack).await,
         Kind::AmpWorkspace => workspace::by_id(aws, &r.name).await,
+        Kind::DynamodbTable => table::by_name(aws, &r.name, r.managed).await,
     }
 }
 
@@ -77,6 +82,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {
         Kind::AmpWorkspace => workspace::create(aws, &r.name, tags).await,
+        Kind::DynamodbTable => table::create(aws, &r.name, &r.settings, tags).await,
     }
 }
 
@@ -96,10 +102,12 @@ pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, Cal
             }),
             Read::Failed(e) => Err(e),
         },
+        Kind::DynamodbTable => table::status(aws, id).await,
     }
 }
 
-/// A resource's service id from its ARN (an AMP workspace's ARN ends `workspace/<id>`).
+/// A resource's service id from its ARN (an AMP workspace's ARN ends `workspace/<id>`, a
+/// DynamoDB table's `table/<name>`).
 pub fn id_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
@@ -112,18 +120,25 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
             "CREATING" | "UPDATING" => None,
             _ => Some(false),
         },
+        Kind::DynamodbTable => match status {
+            "ACTIVE" => Some(true),
+            "CREATING" | "UPDATING" => None,
+            _ => Some(false),
+        },
     }
 }
 
 pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::tag(aws, arn, tags).await,
+        Kind::DynamodbTable => table::tag(aws, arn, tags).await,
     }
 }
 
 pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::untag(aws, arn, keys).await,
+        Kind::DynamodbTable => table::untag(aws, arn, keys).await,
     }
 }
 
@@ -131,5 +146,6 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
 pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
+        Kind::DynamodbTable => table::delete(aws, id).await,
     }
 }
