@@ -282,6 +282,9 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "--repository",
         );
 
+        // The trigger's own section (and no section of another kind).
+        crate::triggers::validate(app, &p, &mut c.0);
+
         let q = &app.queue;
         c.name(
             &f("queue.name"),
@@ -590,5 +593,25 @@ mod tests {
         s.auth_mode = AuthMode::Irsa;
         s.keda.version = "2.12.1".into();
         assert_eq!(fields(&s), ["oidcIssuer", "keda.version"]);
+    }
+
+    #[test]
+    fn each_apps_trigger_section_is_checked() {
+        let mut s = base();
+        s.apps[0].trigger = crate::triggers::Kind::Prometheus;
+        assert_eq!(fields(&s), ["apps[0].prometheus"], "a missing section");
+        s.apps[0].prometheus = Some(crate::triggers::prometheus::Config {
+            workspace: crate::triggers::prometheus::Workspace {
+                alias: Some("w".into()),
+                id: None,
+            },
+            query: " ".into(),
+            threshold: 1.0,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+        });
+        assert_eq!(fields(&s), ["apps[0].prometheus.query"]);
+        s.apps[0].trigger = crate::triggers::Kind::Sqs;
+        assert_eq!(fields(&s), ["apps[0].prometheus"], "a stray section");
     }
 }
