@@ -63,7 +63,7 @@ pub struct Config {
 }
 
 /// A DynamoDB value, as KEDA's scaler reads it: an object with exactly one type key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttributeValue {
     /// A string.
     S(String),
@@ -81,6 +81,34 @@ pub enum AttributeValue {
     /// The null value, written `NULL: true`.
     #[serde(rename = "NULL")]
     Null(bool),
+}
+
+/// Written by hand so that a wrong value is reported at its key (`…:v.N: 5 is not of type
+/// "string"`, `SS` is not allowed) rather than as "not valid under any of the schemas".
+impl JsonSchema for AttributeValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AttributeValue".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let value = generator.subschema_for::<AttributeValue>();
+        schemars::json_schema!({
+            "description": "A DynamoDB value as KEDA reads it: exactly one of S, N, B, BOOL, L, M, NULL.",
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": false,
+            "properties": {
+                "S": {"type": "string", "description": "A string."},
+                "N": {"type": "string", "description": "A number, written as a string (\"42\"): KEDA refuses a JSON number."},
+                "B": {"type": "string", "description": "Binary: the string's bytes as they are (KEDA does not base64-decode it)."},
+                "BOOL": {"type": "boolean"},
+                "L": {"type": "array", "items": value, "description": "A list of values."},
+                "M": {"type": "object", "additionalProperties": value, "description": "A map of values."},
+                "NULL": {"const": true, "description": "The null value: NULL: true."}
+            }
+        })
+    }
 }
 
 impl AttributeValue {
