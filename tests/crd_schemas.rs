@@ -288,3 +288,47 @@ fn every_rendered_policy_passes_parliament() {
     }
     eprintln!("parliament: {checked} documents, no finding");
 }
+
+/// The dynamodb and dynamodb-streams examples, as `kedactl -f examples/X.yaml render` renders
+/// them: every KEDA object passes the CRDs, with that trigger type.
+#[test]
+fn the_dynamodb_examples_are_accepted_by_the_crds() {
+    for (file, keda_type) in [
+        ("dynamodb.yaml", "aws-dynamodb"),
+        ("dynamodb-streams.yaml", "aws-dynamodb-streams"),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(file);
+        let mut spec = spec::parse(&std::fs::read(&path).unwrap(), file).unwrap();
+        spec.account = Some("123456789012".into());
+        spec::validate(&spec, file).unwrap();
+        let desired = render::desired(&spec).unwrap();
+        let keda: Vec<&Value> = desired
+            .manifests
+            .iter()
+            .filter(|m| m["apiVersion"] == "keda.sh/v1alpha1")
+            .collect();
+        assert_eq!(
+            keda.len(),
+            2,
+            "{file}: TriggerAuthentication + ScaledObject"
+        );
+        for obj in keda {
+            let problems = check(obj);
+            assert!(problems.is_empty(), "{file}: {} {problems:#?}", obj["kind"]);
+            if obj["kind"] == "ScaledObject" {
+                assert_eq!(obj["spec"]["triggers"][0]["type"], keda_type);
+            }
+        }
+        for role in &desired.roles {
+            for doc in &role.policies {
+                assert!(
+                    render::policy::overly_broad(&doc.body).is_empty(),
+                    "{file}: {}",
+                    doc.body
+                );
+            }
+        }
+    }
+}

@@ -569,3 +569,78 @@ fn the_examples_render_the_trigger_its_authentication_and_its_grant() {
         assert!(grant.contains(resource), "{file}: {grant}");
     }
 }
+
+/// What a user can get wrong in the two sections is refused before any AWS call (exit 3), each
+/// problem at its field with a fix.
+#[test]
+fn invalid_sections_are_refused_field_by_field() {
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            // KEDA refuses empty names; an undefined and an unused value; an index on a table
+            // kedactl creates.
+            "    trigger: dynamodb\n    dynamodb:\n      table:\n        name: t1x\n        create: {partitionKey: {name: pk, type: S}}\n      indexName: by-state\n      keyConditionExpression: \"pk = :v\"\n      expressionAttributeNames: {}\n      expressionAttributeValues: {\":w\": {S: x}}\n      targetValue: 1\n",
+            &[
+                "apps[0].dynamodb.indexName",
+                "apps[0].dynamodb.expressionAttributeNames: KEDA's aws-dynamodb scaler refuses an empty",
+                "apps[0].dynamodb.expressionAttributeValues: the expressions use [\":v\"]",
+                "apps[0].dynamodb.expressionAttributeValues: :w not used",
+            ],
+        ),
+        (
+            "    trigger: dynamodb\n    dynamodb:\n      table: {name: t1x}\n      keyConditionExpression: \"#k = :v\"\n      expressionAttributeNames: {\"#k\": k}\n      expressionAttributeValues: {\":v\": {N: \"five\"}}\n      targetValue: 3000000000\n",
+            &["apps[0].dynamodb.targetValue"],
+        ),
+        (
+            "    trigger: dynamodb\n    dynamodb:\n      table: {name: t1x}\n      keyConditionExpression: \"#k = :v\"\n      expressionAttributeNames: {\"#k\": k}\n      expressionAttributeValues: {\":v\": {N: \"five\"}}\n      targetValue: 3\n",
+            &["apps[0].dynamodb.expressionAttributeValues.:v.N: \"five\" is not a number"],
+        ),
+        (
+            "    trigger: dynamodb-streams\n    dynamodbStreams:\n      table: {name: ab, create: {partitionKey: {name: id, type: X}}}\n      shardCount: 0\n",
+            &["apps[0].dynamodbStreams.table.create.partitionKey.type"],
+        ),
+    ];
+    for (section, expected) in cases {
+        let s = Sandbox::new();
+        s.write(
+            "kedactl.yaml",
+            format!("cluster: demo\nregion: us-east-1\napps:\n  - deployment: worker\n{section}"),
+        );
+        let out = s
+            .kedactl(["validate"])
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{section}\n{text}");
+        for e in expected {
+            assert!(text.contains(e), "{e:?} not in:\n{text}");
+        }
+    }
+    // Numbers: the schema first (zero shards), then the streams section's own rule.
+    let s = Sandbox::new();
+    s.write(
+        "kedactl.yaml",
+        "cluster: demo\nregion: us-east-1\napps:\n  - trigger: dynamodb-streams\n    dynamodbStreams:\n      table: {name: ab}\n      shardCount: 0\n",
+    );
+    let out = s.kedactl(["validate"]).output().unwrap();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("apps[0].dynamodbStreams.shardCount"),
+        "{text}"
+    );
+    let s = Sandbox::new();
+    s.write(
+        "kedactl.yaml",
+        "cluster: demo\nregion: us-east-1\napps:\n  - trigger: dynamodb-streams\n    dynamodbStreams:\n      table: {name: ab}\n",
+    );
+    let out = s.kedactl(["validate"]).output().unwrap();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(
+            "apps[0].dynamodbStreams.table.name: \"ab\" is not a valid DynamoDB table name"
+        ),
+        "{text}"
+    );
+}
