@@ -130,7 +130,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -324,7 +324,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -530,7 +530,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -724,7 +724,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1128,7 +1128,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1346,7 +1346,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1540,7 +1540,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1738,7 +1738,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1940,7 +1940,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2134,7 +2134,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2376,7 +2376,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2570,7 +2570,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2764,7 +2764,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2966,7 +2966,7 @@ _kedactl() {
                     return 0
                     ;;
                 --only)
-                    COMPREPLY=($(compgen -W "iam queue registry eks keda app" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "iam queue registry source eks keda app" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

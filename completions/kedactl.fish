@@ -30,6 +30,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -103,6 +104,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -164,6 +166,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -226,6 +229,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -289,6 +293,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -353,6 +358,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -428,6 +434,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -493,6 +500,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -554,6 +562,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -618,6 +627,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -678,6 +688,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -737,6 +748,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -798,6 +810,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -857,6 +870,7 @@ json\t'One JSON document on stdout (logs stay on stderr)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand completions" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
