@@ -32,7 +32,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -108,7 +108,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -172,7 +172,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -235,7 +235,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -300,7 +300,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -366,7 +366,7 @@ markdown\t'A Markdown table for a pull-request comment (plan only)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace'
+source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"

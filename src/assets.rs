@@ -56,6 +56,14 @@ pub const POLICIES: &[(&str, &str)] = &[
         "cloudwatch-read.json",
         include_str!("../policies/cloudwatch-read.json"),
     ),
+    (
+        "dynamodb-query.json",
+        include_str!("../policies/dynamodb-query.json"),
+    ),
+    (
+        "dynamodb-streams-read.json",
+        include_str!("../policies/dynamodb-streams-read.json"),
+    ),
 ];
 
 #[cfg(test)]

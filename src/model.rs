@@ -52,7 +52,7 @@ pub enum Group {
     Queue,
     /// ECR repositories
     Registry,
-    /// What other triggers read and kedactl creates: an AMP workspace
+    /// What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table
     Source,
     /// The Pod Identity Agent add-on and pod identity associations
     Eks,

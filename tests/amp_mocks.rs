@@ -61,8 +61,8 @@ fn create_step() -> Plan {
             action: Action::CreateResource {
                 resource: Kind::AmpWorkspace,
                 name: "AMP-KEDA".into(),
-                capacity: None,
                 tags: Default::default(),
+                settings: serde_json::Value::Null,
             },
             after: vec![],
             changes: vec![],

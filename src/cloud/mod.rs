@@ -37,6 +37,10 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// Kinesis Data Streams (the kinesis trigger's stream).
     pub kinesis: aws_sdk_kinesis::Client,
+    /// DynamoDB (the dynamodb and dynamodb-streams triggers' tables, and their Query).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Streams (the dynamodb-streams trigger's shard count).
+    pub dynamodbstreams: aws_sdk_dynamodbstreams::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -102,6 +106,16 @@ impl Aws {
             ),
             kinesis: aws_sdk_kinesis::Client::from_conf(
                 aws_sdk_kinesis::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            dynamodbstreams: aws_sdk_dynamodbstreams::Client::from_conf(
+                aws_sdk_dynamodbstreams::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .build(),
             ),

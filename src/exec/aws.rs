@@ -405,14 +405,14 @@ pub(super) async fn apply(
         Action::CreateResource {
             resource: kind,
             name,
-            capacity,
             tags,
+            settings,
         } => {
             let r = resource::Resource {
                 kind: *kind,
                 name: name.clone(),
                 managed: true,
-                capacity: *capacity,
+                settings: settings.clone(),
             };
             let live = resource::create(aws, &r, tags).await?;
             wait_resource(aws, &r, &live.id, live.status, opts, progress, step).await?;

@@ -97,10 +97,10 @@ pub enum Action {
     CreateResource {
         resource: ResourceKind,
         name: String,
-        /// Its size when the kind has one (`Resource::capacity`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        capacity: Option<u32>,
         tags: Tags,
+        /// `Resource::settings`: what the create call needs besides the name.
+        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        settings: serde_json::Value,
     },
     TagResource {
         resource: ResourceKind,

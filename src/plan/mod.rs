@@ -468,8 +468,8 @@ impl Planner<'_> {
                     let action = Action::CreateResource {
                         resource: r.kind,
                         name: r.name.clone(),
-                        capacity: r.capacity,
                         tags: self.desired.shared_tags(),
+                        settings: r.settings.clone(),
                     };
                     self.push(id, Group::Source, Change::Create, action, &[]);
                 }

@@ -988,3 +988,32 @@ fn plan_marked_keeps_the_plan_beside_its_conflicts() {
     assert_eq!(conflicts.conflicts[0].resource, "IAM role keda-operator");
     assert_eq!(plan(&d, &o, &Options::default()).unwrap_err(), conflicts);
 }
+
+#[test]
+fn a_trigger_resource_is_created_with_its_settings() {
+    use crate::triggers::resource::{Kind, Resource};
+    let mut d = desired();
+    let settings = serde_json::json!({ "partitionKey": { "name": "pk", "type": "S" } });
+    d.resources.push(Resource {
+        kind: Kind::AmpWorkspace,
+        name: "w".into(),
+        managed: true,
+        settings: settings.clone(),
+    });
+    let o = converged(&desired());
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    let step = p
+        .steps
+        .iter()
+        .find(|s| s.id == "aps:workspace/w")
+        .expect("a create step");
+    match &step.action {
+        Action::CreateResource { settings: got, .. } => assert_eq!(got, &settings),
+        other => panic!("{other:?}"),
+    }
+    // None: the plan's JSON is what it was before settings existed.
+    d.resources[0].settings = serde_json::Value::Null;
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    let json = serde_json::to_value(&p.steps[0].action).unwrap();
+    assert!(json.get("settings").is_none(), "{json}");
+}

@@ -350,8 +350,11 @@ fn schema_at(segments: &[String]) -> &'static Value {
     for s in segments {
         node = if s.parse::<usize>().is_ok() {
             resolve(&node["items"])
+        } else if let Some(p) = node["properties"].get(s.as_str()) {
+            resolve(p)
         } else {
-            resolve(&node["properties"][s.as_str()])
+            // A map's entry (`additionalProperties` is its values' schema).
+            resolve(&node["additionalProperties"])
         };
     }
     node
@@ -485,6 +488,30 @@ mod tests {
             err.problems[0].fix.contains("did you mean `name`"),
             "{}",
             err.problems[0].fix
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_in_a_map_is_named_at_its_key_with_the_allowed_keys() {
+        let text = "apps:\n  - trigger: dynamodb\n    dynamodb:\n      table: {name: orders}\n      keyConditionExpression: \"#k = :v\"\n      expressionAttributeNames: {\"#k\": k}\n      expressionAttributeValues: {\":v\": {N: 5}, \":w\": {SS: [a]}}\n      targetValue: 1\n";
+        let err = parse(text.as_bytes(), "t").unwrap_err();
+        let got: Vec<(&str, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.fix.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "apps[0].dynamodb.expressionAttributeValues.:v.N",
+                    "write string"
+                ),
+                (
+                    "apps[0].dynamodb.expressionAttributeValues.:w.SS",
+                    "did you mean `S`? Known keys here: S, N, B, BOOL, L, M, NULL"
+                ),
+            ]
         );
     }
 

@@ -138,8 +138,9 @@ pub struct App {
     /// ECR repository for the app's image.
     #[serde(default = "defaults::repository")]
     pub repository: String,
-    /// What drives scaling: `sqs` (the `queue` below), or the section of the same name
-    /// (`prometheus`, `kinesis`, `cloudwatch`).
+    /// What drives scaling: `sqs` (the `queue` below), or the kind whose section is set
+    /// (`prometheus`, `kinesis`, `cloudwatch`, `dynamodb`, `dynamodb-streams` for
+    /// `dynamodbStreams`).
     #[serde(default, skip_serializing_if = "crate::triggers::Kind::is_default")]
     pub trigger: crate::triggers::Kind,
     /// The SQS queue that drives scaling (trigger: sqs).
@@ -154,6 +155,12 @@ pub struct App {
     /// The CloudWatch metric that drives scaling (trigger: cloudwatch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<crate::triggers::cloudwatch::Config>,
+    /// The DynamoDB table and query that drive scaling (trigger: dynamodb).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamodb: Option<crate::triggers::dynamodb::Config>,
+    /// The DynamoDB table whose stream's shards drive scaling (trigger: dynamodb-streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::Config>,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -498,6 +505,8 @@ impl Default for App {
             prometheus: None,
             kinesis: None,
             cloudwatch: None,
+            dynamodb: None,
+            dynamodb_streams: None,
             scaling: Scaling::default(),
         }
     }

@@ -753,4 +753,24 @@ mod tests {
         s.apps[1].prometheus = section(Some("ws-1"), None, 2.0);
         assert_eq!(fields(&s), Vec::<String>::new());
     }
+
+    #[test]
+    fn each_apps_trigger_section_is_checked() {
+        let mut s = base();
+        s.apps[0].trigger = crate::triggers::Kind::Prometheus;
+        assert_eq!(fields(&s), ["apps[0].prometheus"], "a missing section");
+        s.apps[0].prometheus = Some(crate::triggers::prometheus::Config {
+            workspace: crate::triggers::prometheus::Workspace {
+                alias: Some("w".into()),
+                id: None,
+            },
+            query: " ".into(),
+            threshold: 1.0,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+        });
+        assert_eq!(fields(&s), ["apps[0].prometheus.query"]);
+        s.apps[0].trigger = crate::triggers::Kind::Sqs;
+        assert_eq!(fields(&s), ["apps[0].prometheus"], "a stray section");
+    }
 }

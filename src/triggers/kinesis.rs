@@ -80,13 +80,16 @@ fn stream(c: &Config) -> Resource {
             kind: resource::Kind::KinesisStream,
             name: name.clone(),
             managed: true,
-            capacity: c.stream.shards,
+            settings: c.stream.shards.map_or(
+                serde_json::Value::Null,
+                |n| serde_json::json!({ "shards": n }),
+            ),
         },
         (None, existing) => Resource {
             kind: resource::Kind::KinesisStream,
             name: existing.clone().unwrap_or_default(),
             managed: false,
-            capacity: None,
+            settings: serde_json::Value::Null,
         },
     }
 }
@@ -410,6 +413,13 @@ async fn tags_of(aws: &Aws, name: &str) -> Result<Read<Tags>, CallError> {
     }
 }
 
+/// The shards a stream is created with, from its `Resource::settings` (None: on demand).
+pub fn shards(settings: &serde_json::Value) -> Option<u32> {
+    settings["shards"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+}
+
 /// CreateStream with the tags: `shards` provisioned, or on-demand capacity. Kinesis answers
 /// nothing, so the stream is read back for its ARN and status (CREATING, then ACTIVE).
 pub async fn create(
@@ -720,7 +730,7 @@ mod tests {
                 kind: resource::Kind::KinesisStream,
                 name: "orders".into(),
                 managed: true,
-                capacity: Some(3),
+                settings: serde_json::json!({ "shards": 3 }),
             }]
         );
         assert!(!Kinesis.resources(&b)[0].managed);

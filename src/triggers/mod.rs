@@ -7,6 +7,8 @@
 //! `resource::Kind` if it creates AWS resources).
 
 pub mod cloudwatch;
+pub mod dynamodb;
+pub mod dynamodb_streams;
 pub mod kinesis;
 pub mod prometheus;
 pub mod resource;
@@ -40,10 +42,23 @@ pub enum Kind {
     /// `cloudwatch` section.
     #[serde(rename = "cloudwatch")]
     CloudWatch,
+    /// The count of items a DynamoDB Query matches (`aws-dynamodb`), from the app's
+    /// `dynamodb` section.
+    Dynamodb,
+    /// The shard count of a DynamoDB table's stream (`aws-dynamodb-streams`), from the app's
+    /// `dynamodbStreams` section.
+    DynamodbStreams,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Sqs, Kind::Prometheus, Kind::Kinesis, Kind::CloudWatch];
+    pub const ALL: [Kind; 6] = [
+        Kind::Sqs,
+        Kind::Prometheus,
+        Kind::Kinesis,
+        Kind::CloudWatch,
+        Kind::Dynamodb,
+        Kind::DynamodbStreams,
+    ];
 
     /// The one place a kind is bound to its module.
     pub fn imp(self) -> &'static dyn Trigger {
@@ -52,6 +67,8 @@ impl Kind {
             Kind::Prometheus => &prometheus::Prometheus,
             Kind::Kinesis => &kinesis::Kinesis,
             Kind::CloudWatch => &cloudwatch::CloudWatch,
+            Kind::Dynamodb => &dynamodb::Dynamodb,
+            Kind::DynamodbStreams => &dynamodb_streams::DynamodbStreams,
         }
     }
 
@@ -61,6 +78,8 @@ impl Kind {
             Kind::Prometheus => "prometheus",
             Kind::Kinesis => "kinesis",
             Kind::CloudWatch => "cloudwatch",
+            Kind::Dynamodb => "dynamodb",
+            Kind::DynamodbStreams => "dynamodb-streams",
         }
     }
 
@@ -174,6 +193,12 @@ pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
     }
     if app.cloudwatch.is_some() {
         out.push((Kind::CloudWatch, "cloudwatch"));
+    }
+    if app.dynamodb.is_some() {
+        out.push((Kind::Dynamodb, "dynamodb"));
+    }
+    if app.dynamodb_streams.is_some() {
+        out.push((Kind::DynamodbStreams, "dynamodbStreams"));
     }
     out
 }

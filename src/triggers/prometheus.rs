@@ -79,13 +79,13 @@ fn workspace(c: &Config) -> Resource {
             kind: resource::Kind::AmpWorkspace,
             name: alias.clone(),
             managed: true,
-            capacity: None,
+            settings: Value::Null,
         },
         (None, id) => Resource {
             kind: resource::Kind::AmpWorkspace,
             name: id.clone().unwrap_or_default(),
             managed: false,
-            capacity: None,
+            settings: Value::Null,
         },
     }
 }

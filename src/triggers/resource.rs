@@ -2,6 +2,7 @@
 //! lifecycle: observe by name, create and wait until usable, tag, delete. The calls of each kind
 //! live with the kind; this file names the kinds and dispatches.
 
+use super::dynamodb::table;
 use super::kinesis;
 use super::prometheus::workspace;
 use crate::cloud::{Aws, CallError};
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     AmpWorkspace,
     KinesisStream,
+    DynamodbTable,
 }
 
 impl Kind {
@@ -22,6 +24,7 @@ impl Kind {
         match self {
             Kind::AmpWorkspace => "AMP workspace",
             Kind::KinesisStream => "Kinesis stream",
+            Kind::DynamodbTable => "DynamoDB table",
         }
     }
 
@@ -29,6 +32,7 @@ impl Kind {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
             Kind::KinesisStream => "kinesis:stream",
+            Kind::DynamodbTable => "dynamodb:table",
         }
     }
 }
@@ -45,10 +49,11 @@ pub struct Resource {
     /// kedactl creates it, tags it and deletes it with the stack. `false`: an existing resource
     /// the config names, only read (its absence stops `up`).
     pub managed: bool,
-    /// The size it is created with, for a kind that has one (a Kinesis stream's shards); None:
-    /// the service's default (on-demand capacity). Only read by the create.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<u32>,
+    /// What its create call needs besides the name (a DynamoDB table's key schema, a Kinesis
+    /// stream's shards), as the kind's module writes and reads it; `Null` when the name is all.
+    /// Only read by the create.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub settings: serde_json::Value,
 }
 
 impl Resource {
@@ -76,6 +81,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
         Kind::AmpWorkspace if r.managed => workspace::by_alias(aws, &r.name, stack).await,
         Kind::AmpWorkspace => workspace::by_id(aws, &r.name).await,
         Kind::KinesisStream => kinesis::by_name(aws, &r.name).await,
+        Kind::DynamodbTable => table::by_name(aws, &r.name, r.managed).await,
     }
 }
 
@@ -83,7 +89,10 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {
         Kind::AmpWorkspace => workspace::create(aws, &r.name, tags).await,
-        Kind::KinesisStream => kinesis::create(aws, &r.name, r.capacity, tags).await,
+        Kind::KinesisStream => {
+            kinesis::create(aws, &r.name, kinesis::shards(&r.settings), tags).await
+        }
+        Kind::DynamodbTable => table::create(aws, &r.name, &r.settings, tags).await,
     }
 }
 
@@ -104,10 +113,12 @@ pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, Cal
             Read::Failed(e) => Err(e),
         },
         Kind::KinesisStream => kinesis::status(aws, id).await,
+        Kind::DynamodbTable => table::status(aws, id).await,
     }
 }
 
-/// A resource's service id from its ARN (an AMP workspace's ARN ends `workspace/<id>`).
+/// A resource's service id from its ARN (an AMP workspace's ARN ends `workspace/<id>`, a
+/// DynamoDB table's `table/<name>`).
 pub fn id_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
@@ -121,6 +132,11 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
             _ => Some(false),
         },
         Kind::KinesisStream => kinesis::ready(status),
+        Kind::DynamodbTable => match status {
+            "ACTIVE" => Some(true),
+            "CREATING" | "UPDATING" => None,
+            _ => Some(false),
+        },
     }
 }
 
@@ -128,6 +144,7 @@ pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), Ca
     match kind {
         Kind::AmpWorkspace => workspace::tag(aws, arn, tags).await,
         Kind::KinesisStream => kinesis::tag(aws, arn, tags).await,
+        Kind::DynamodbTable => table::tag(aws, arn, tags).await,
     }
 }
 
@@ -135,6 +152,7 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
     match kind {
         Kind::AmpWorkspace => workspace::untag(aws, arn, keys).await,
         Kind::KinesisStream => kinesis::untag(aws, arn, keys).await,
+        Kind::DynamodbTable => table::untag(aws, arn, keys).await,
     }
 }
 
@@ -143,6 +161,7 @@ pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
         Kind::KinesisStream => kinesis::delete(aws, id).await,
+        Kind::DynamodbTable => table::delete(aws, id).await,
     }
 }
 

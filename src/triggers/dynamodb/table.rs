@@ -1,0 +1,463 @@
+//! A DynamoDB table as a trigger's resource (aws-sdk-dynamodb), shared by the `dynamodb` and
+//! `dynamodb-streams` triggers: the `table` config section, and find by name, create (on-demand
+//! billing, the config's key schema, a stream when asked), tag, untag, delete.
+//!
+//! A table's name is its id: unique in an account and region, and the last part of its ARN
+//! (`arn:aws:dynamodb:<region>:<account>:table/<name>`), so nothing waits for a placeholder.
+
+use crate::cloud::{Aws, CallError};
+use crate::observe::{Read, read};
+use crate::observed::{Resource as Live, Tags};
+use crate::render::Target;
+use crate::spec::Problem;
+use crate::triggers::resource::{Kind, Resource};
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType as Role, ScalarAttributeType,
+    StreamSpecification, StreamViewType, Tag,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `apps[].dynamodb.table`, `apps[].dynamodbStreams.table`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Table {
+    /// The table's name (3–255 characters: letters, digits, `_`, `-`, `.`).
+    pub name: String,
+    /// kedactl creates the table with this key schema (on-demand billing), tags it with the
+    /// stack and deletes it with `down`. Omitted: an existing table, only read (never changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<Create>,
+}
+
+/// How kedactl creates a table: its key schema, and a stream when one is wanted. Nothing else
+/// is set: billing is on demand, with no indexes, and AWS-owned encryption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Create {
+    /// The partition (hash) key.
+    pub partition_key: Key,
+    /// The sort (range) key, if the table has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<Key>,
+    /// A stream of item changes, with this view of each item. The dynamodb-streams trigger
+    /// always has one (NEW_AND_OLD_IMAGES unless set); the dynamodb trigger only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_view_type: Option<StreamView>,
+}
+
+/// A key attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Key {
+    /// The attribute's name (1–255 bytes).
+    pub name: String,
+    /// S (string), N (number) or B (binary).
+    #[serde(rename = "type")]
+    pub kind: KeyType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+/// What each stream record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamView {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+/// The resource the config names; `stream`: the view a created table's stream gets when the
+/// config sets none (None: no stream).
+pub fn resource(t: &Table, stream: Option<StreamView>) -> Resource {
+    let settings = match &t.create {
+        Some(c) => {
+            let mut c = c.clone();
+            c.stream_view_type = c.stream_view_type.or(stream);
+            serde_json::to_value(c).unwrap_or_default()
+        }
+        None => serde_json::Value::Null,
+    };
+    Resource {
+        kind: Kind::DynamodbTable,
+        name: t.name.clone(),
+        managed: t.create.is_some(),
+        settings,
+    }
+}
+
+pub fn arn(target: &Target, name: &str) -> String {
+    target.arn("dynamodb", &format!("table/{name}"))
+}
+
+/// A table or index name as DynamoDB accepts it: 3–255 of `[a-zA-Z0-9_.-]`.
+pub fn name_rule(s: &str) -> Result<(), String> {
+    let ok = (3..=255).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err("3–255 characters, letters, digits, `_`, `-` and `.` only".into())
+    }
+}
+
+/// Problems with a `table` section at `at` (e.g. `apps[0].dynamodb.table`).
+pub fn validate(t: &Table, at: &str, out: &mut Vec<Problem>) {
+    if let Err(rule) = name_rule(&t.name) {
+        out.push(Problem::new(
+            format!("{at}.name"),
+            format!("{:?} is not a valid DynamoDB table name", t.name),
+            format!("use {rule}"),
+        ));
+    }
+    let Some(c) = &t.create else { return };
+    let mut keys = vec![("partitionKey", &c.partition_key)];
+    keys.extend(c.sort_key.as_ref().map(|k| ("sortKey", k)));
+    for (field, k) in &keys {
+        if k.name.is_empty() || k.name.len() > 255 {
+            out.push(Problem::new(
+                format!("{at}.create.{field}.name"),
+                format!(
+                    "a key attribute's name is 1–255 bytes, not {}",
+                    k.name.len()
+                ),
+                "name the attribute, e.g. pk",
+            ));
+        }
+    }
+    if let [(_, p), (_, s)] = keys.as_slice()
+        && p.name == s.name
+    {
+        out.push(Problem::new(
+            format!("{at}.create.sortKey.name"),
+            format!("the sort key has the partition key's name {:?}", p.name),
+            "give the sort key another attribute, or remove sortKey",
+        ));
+    }
+}
+
+fn what(name: &str) -> String {
+    format!("DynamoDB table {name}")
+}
+
+fn not_found(e: &DescribeTableError) -> bool {
+    e.is_resource_not_found_exception()
+}
+
+/// The table with this name (DescribeTable), with its tags (ListTagsOfResource) when `tags`.
+/// `endpoint` is its latest stream's ARN while the stream is enabled.
+pub(crate) async fn by_name(aws: &Aws, name: &str, tags: bool) -> Result<Read<Live>, CallError> {
+    let got = aws.dynamodb.describe_table().table_name(name).send().await;
+    let out = match read(got, "DescribeTable", &what(name), not_found)? {
+        Read::Found(out) => out,
+        Read::Missing => return Ok(Read::Missing),
+        Read::Denied(d) => return Ok(Read::Denied(d)),
+        Read::Failed(e) => return Ok(Read::Failed(e)),
+    };
+    let Some(t) = out.table() else {
+        return Ok(Read::Missing);
+    };
+    let status = t.table_status().map(|s| s.as_str()).unwrap_or("");
+    // A deleted table is described for a while as DELETING: for kedactl it is gone.
+    if status == "DELETING" {
+        return Ok(Read::Missing);
+    }
+    let arn = t.table_arn().unwrap_or_default().to_string();
+    let streaming = t.stream_specification().is_some_and(|s| s.stream_enabled());
+    let mut live = Live {
+        id: t.table_name().unwrap_or(name).to_string(),
+        arn: arn.clone(),
+        status: status.to_string(),
+        endpoint: t
+            .latest_stream_arn()
+            .filter(|_| streaming)
+            .map(str::to_string),
+        tags: Tags::new(),
+    };
+    if tags {
+        match tags_of(aws, &arn, name).await? {
+            Read::Found(t) => live.tags = t,
+            Read::Missing => return Ok(Read::Missing),
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
+        }
+    }
+    Ok(Read::Found(live))
+}
+
+/// The table while a create settles, or for the owner re-check (with its tags).
+pub async fn status(aws: &Aws, name: &str) -> Result<Option<Live>, CallError> {
+    match by_name(aws, name, true).await? {
+        Read::Found(live) => Ok(Some(live)),
+        Read::Missing => Ok(None),
+        Read::Denied(d) => Err(CallError {
+            operation: "DescribeTable",
+            resource: d.resource,
+            code: Some("AccessDeniedException".into()),
+            message: d.message,
+            status: Some(403),
+            fix: None,
+        }),
+        Read::Failed(e) => Err(e),
+    }
+}
+
+async fn tags_of(aws: &Aws, arn: &str, name: &str) -> Result<Read<Tags>, CallError> {
+    let mut tags = Tags::new();
+    let mut token: Option<String> = None;
+    // ListTagsOfResource pages by NextToken (10 tags a page at most on AWS; a table has ≤ 50).
+    for _ in 0..100 {
+        let got = aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token.take())
+            .send()
+            .await;
+        let page = match read(got, "ListTagsOfResource", &what(name), |e| {
+            e.is_resource_not_found_exception()
+        })? {
+            Read::Found(p) => p,
+            Read::Missing => return Ok(Read::Missing),
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
+        };
+        for t in page.tags() {
+            tags.insert(t.key().to_string(), t.value().to_string());
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(Read::Found(tags)),
+        }
+    }
+    Ok(Read::Found(tags))
+}
+
+fn internal(operation: &'static str, name: &str, message: String) -> CallError {
+    CallError {
+        operation,
+        resource: what(name),
+        code: None,
+        message,
+        status: None,
+        fix: None,
+    }
+}
+
+fn scalar(k: KeyType) -> ScalarAttributeType {
+    match k {
+        KeyType::S => ScalarAttributeType::S,
+        KeyType::N => ScalarAttributeType::N,
+        KeyType::B => ScalarAttributeType::B,
+    }
+}
+
+fn view(v: StreamView) -> StreamViewType {
+    match v {
+        StreamView::KeysOnly => StreamViewType::KeysOnly,
+        StreamView::NewImage => StreamViewType::NewImage,
+        StreamView::OldImage => StreamViewType::OldImage,
+        StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
+    }
+}
+
+fn dynamo_tags(tags: &Tags) -> Result<Vec<Tag>, String> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// CreateTable: the settings' key schema, on-demand billing, the stream when asked, `tags`.
+pub async fn create(
+    aws: &Aws,
+    name: &str,
+    settings: &serde_json::Value,
+    tags: &Tags,
+) -> Result<Live, CallError> {
+    let c: Create = serde_json::from_value(settings.clone()).map_err(|e| {
+        internal(
+            "CreateTable",
+            name,
+            format!("the plan's table settings are not a key schema: {e}"),
+        )
+    })?;
+    let build =
+        |e: aws_sdk_dynamodb::error::BuildError| internal("CreateTable", name, e.to_string());
+    let mut request = aws
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_tags(Some(
+            dynamo_tags(tags).map_err(|m| internal("CreateTable", name, m))?,
+        ));
+    let mut keys = vec![(Role::Hash, &c.partition_key)];
+    keys.extend(c.sort_key.as_ref().map(|k| (Role::Range, k)));
+    for (role, k) in keys {
+        request = request
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(&k.name)
+                    .key_type(role)
+                    .build()
+                    .map_err(build)?,
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(&k.name)
+                    .attribute_type(scalar(k.kind))
+                    .build()
+                    .map_err(build)?,
+            );
+    }
+    if let Some(v) = c.stream_view_type {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view(v))
+                .build()
+                .map_err(build)?,
+        );
+    }
+    let out = request
+        .send()
+        .await
+        .map_err(|e| CallError::new("CreateTable", what(name), &e))?;
+    let t = out.table_description();
+    Ok(Live {
+        id: name.to_string(),
+        arn: t
+            .and_then(|t| t.table_arn())
+            .unwrap_or_default()
+            .to_string(),
+        status: t
+            .and_then(|t| t.table_status())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        endpoint: t.and_then(|t| t.latest_stream_arn()).map(str::to_string),
+        tags: tags.clone(),
+    })
+}
+
+pub async fn tag(aws: &Aws, arn: &str, tags: &Tags) -> Result<(), CallError> {
+    aws.dynamodb
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(
+            dynamo_tags(tags).map_err(|m| internal("dynamodb:TagResource", arn, m))?,
+        ))
+        .send()
+        .await
+        .map_err(|e| CallError::new("dynamodb:TagResource", arn, &e))?;
+    Ok(())
+}
+
+pub async fn untag(aws: &Aws, arn: &str, keys: &[String]) -> Result<(), CallError> {
+    aws.dynamodb
+        .untag_resource()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys.to_vec()))
+        .send()
+        .await
+        .map_err(|e| CallError::new("dynamodb:UntagResource", arn, &e))?;
+    Ok(())
+}
+
+/// DeleteTable; a table already gone is fine.
+pub async fn delete(aws: &Aws, name: &str) -> Result<(), CallError> {
+    match aws.dynamodb.delete_table().table_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(CallError::new("DeleteTable", what(name), &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(create: Option<Create>) -> Table {
+        Table {
+            name: "orders".into(),
+            create,
+        }
+    }
+
+    fn key(name: &str) -> Key {
+        Key {
+            name: name.into(),
+            kind: KeyType::S,
+        }
+    }
+
+    #[test]
+    fn a_created_table_carries_its_key_schema_and_stream_to_the_plan() {
+        let c = Create {
+            partition_key: key("pk"),
+            sort_key: None,
+            stream_view_type: None,
+        };
+        let r = resource(&table(Some(c.clone())), Some(StreamView::NewAndOldImages));
+        assert!(r.managed);
+        assert_eq!(r.id(), "dynamodb:table/orders");
+        assert_eq!(
+            r.settings,
+            serde_json::json!({"partitionKey": {"name": "pk", "type": "S"}, "streamViewType": "NEW_AND_OLD_IMAGES"})
+        );
+        let back: Create = serde_json::from_value(r.settings).unwrap();
+        assert_eq!(back.partition_key, c.partition_key);
+        // The dynamodb trigger: no stream unless asked.
+        let r = resource(&table(Some(c)), None);
+        assert!(r.settings.get("streamViewType").is_none());
+        // An existing table: read, never created.
+        let r = resource(&table(None), None);
+        assert!(!r.managed && r.settings.is_null());
+    }
+
+    #[test]
+    fn names_and_keys_are_checked() {
+        let mut out = Vec::new();
+        let mut t = table(Some(Create {
+            partition_key: key("pk"),
+            sort_key: Some(key("pk")),
+            stream_view_type: None,
+        }));
+        t.name = "a b".into();
+        validate(&t, "apps[0].dynamodb.table", &mut out);
+        let fields: Vec<&str> = out.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "apps[0].dynamodb.table.name",
+                "apps[0].dynamodb.table.create.sortKey.name"
+            ]
+        );
+        out.clear();
+        t.name = "x".repeat(256);
+        t.create.as_mut().unwrap().sort_key = Some(key(""));
+        validate(&t, "t", &mut out);
+        let fields: Vec<&str> = out.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["t.name", "t.create.sortKey.name"]);
+        assert!(name_rule("ab").is_err() && name_rule("orders.v2_x-1").is_ok());
+    }
+}
