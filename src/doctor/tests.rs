@@ -1731,6 +1731,11 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
         ("amp", include_str!("../../examples/amp.yaml")),
         ("kinesis", include_str!("../../examples/kinesis.yaml")),
         ("cloudwatch", include_str!("../../examples/cloudwatch.yaml")),
+        ("dynamodb", include_str!("../../examples/dynamodb.yaml")),
+        (
+            "dynamodb-streams",
+            include_str!("../../examples/dynamodb-streams.yaml"),
+        ),
     ];
     for (name, yaml) in examples {
         let (d, e) = example(yaml);
