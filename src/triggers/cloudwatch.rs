@@ -6,7 +6,7 @@
 //! result came back empty). The value is a float, handed to the HPA in milli-units like
 //! prometheus'. It creates nothing: CloudWatch metrics exist once someone puts them.
 
-use super::{Kind, Metric, Reading, ScalingTarget, Trigger};
+use super::{Kind, Metric, Reading, ScalingTarget, Section, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
 use crate::render::{Document, RenderError, Target, templates};
@@ -182,14 +182,23 @@ impl Trigger for CloudWatch {
         "aws-cloudwatch"
     }
 
+    fn section(&self) -> Option<Section> {
+        Some(Section {
+            field: "cloudwatch",
+            holds: "the metric and targetMetricValue",
+            minimal: "cloudwatch: {namespace: <ns>, metricName: <name>, dimensions: {<name>: <value>}, targetMetricValue: <value per replica>}",
+            example: "examples/cloudwatch.yaml",
+        })
+    }
+
+    fn has_section(&self, app: &App) -> bool {
+        app.cloudwatch.is_some()
+    }
+
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.cloudwatch.{s}");
+        // A missing section is reported by `triggers::validate`.
         let Some(c) = config(app) else {
-            out.push(Problem::new(
-                format!("{at}.cloudwatch"),
-                "trigger: cloudwatch needs a `cloudwatch` section (the metric and targetMetricValue)",
-                "add cloudwatch: {namespace: <ns>, metricName: <name>, dimensions: {<name>: <value>}, targetMetricValue: <value per replica>} (see examples/cloudwatch.yaml)",
-            ));
             return;
         };
         let mut push = |field: &str, message: String, fix: &str| {

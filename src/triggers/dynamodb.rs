@@ -8,7 +8,7 @@
 
 pub mod table;
 
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Trigger};
+use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::limits::MAX_INT32;
 use crate::observed::Observed;
@@ -249,14 +249,23 @@ impl Trigger for Dynamodb {
         "aws-dynamodb"
     }
 
+    fn section(&self) -> Option<Section> {
+        Some(Section {
+            field: "dynamodb",
+            holds: "table, keyConditionExpression, expressionAttributeNames, expressionAttributeValues, targetValue",
+            minimal: "dynamodb: {table: {name: <table>}, keyConditionExpression: <expr>, expressionAttributeNames: {...}, expressionAttributeValues: {...}, targetValue: <items per replica>}",
+            example: "examples/dynamodb.yaml",
+        })
+    }
+
+    fn has_section(&self, app: &App) -> bool {
+        app.dynamodb.is_some()
+    }
+
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.dynamodb.{s}");
+        // A missing section is reported by `triggers::validate`.
         let Some(c) = config(app) else {
-            out.push(Problem::new(
-                format!("{at}.dynamodb"),
-                "trigger: dynamodb needs a `dynamodb` section (table, keyConditionExpression, expressionAttributeNames, expressionAttributeValues, targetValue)",
-                "add a dynamodb section (see examples/dynamodb.yaml)",
-            ));
             return;
         };
         table::validate(&c.table, &f("table"), out);

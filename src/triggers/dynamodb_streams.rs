@@ -6,7 +6,7 @@
 //! shards (with an ending sequence number, listed for 24 hours) count as much as open ones.
 
 use super::dynamodb::table::{self, StreamView};
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Trigger};
+use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::limits::MAX_INT32;
 use crate::observed::Observed;
@@ -66,14 +66,23 @@ impl Trigger for DynamodbStreams {
         "aws-dynamodb-streams"
     }
 
+    fn section(&self) -> Option<Section> {
+        Some(Section {
+            field: "dynamodbStreams",
+            holds: "table, shardCount",
+            minimal: "dynamodbStreams: {table: {name: <table>}, shardCount: 2}",
+            example: "examples/dynamodb-streams.yaml",
+        })
+    }
+
+    fn has_section(&self, app: &App) -> bool {
+        app.dynamodb_streams.is_some()
+    }
+
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.dynamodbStreams.{s}");
+        // A missing section is reported by `triggers::validate`.
         let Some(c) = config(app) else {
-            out.push(Problem::new(
-                format!("{at}.dynamodbStreams"),
-                "trigger: dynamodb-streams needs a `dynamodbStreams` section (table, shardCount)",
-                "add dynamodbStreams: {table: {name: <table>}, shardCount: 2} (see examples/dynamodb-streams.yaml)",
-            ));
             return;
         };
         table::validate(&c.table, &f("table"), out);

@@ -4,7 +4,7 @@
 //! integer target, `GetMetricTarget`), active above `activationShardCount`. The stream is one
 //! kedactl creates (tagged, deleted with the stack) or an existing one it only reads.
 
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Trigger, resource};
+use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger, resource};
 use crate::cloud::{Aws, CallError};
 use crate::observe::{Read, read};
 use crate::observed::{Observed, Resource as Live, Tags};
@@ -128,14 +128,23 @@ impl Trigger for Kinesis {
         "aws-kinesis-stream"
     }
 
+    fn section(&self) -> Option<Section> {
+        Some(Section {
+            field: "kinesis",
+            holds: "stream, shardCount",
+            minimal: "kinesis: {stream: {name: <stream>}, shardCount: <open shards per replica>}",
+            example: "examples/kinesis.yaml",
+        })
+    }
+
+    fn has_section(&self, app: &App) -> bool {
+        app.kinesis.is_some()
+    }
+
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.kinesis.{s}");
+        // A missing section is reported by `triggers::validate`.
         let Some(c) = config(app) else {
-            out.push(Problem::new(
-                format!("{at}.kinesis"),
-                "trigger: kinesis needs a `kinesis` section (stream, shardCount)",
-                "add kinesis: {stream: {name: <stream>}, shardCount: <open shards per replica>} (see examples/kinesis.yaml)",
-            ));
             return;
         };
         let s = &c.stream;

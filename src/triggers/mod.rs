@@ -106,6 +106,16 @@ pub trait Trigger: Sync {
     /// KEDA's trigger `type`.
     fn keda_type(&self) -> &'static str;
 
+    /// The app's section this kind reads (None for sqs, whose `queue` is always there).
+    fn section(&self) -> Option<Section> {
+        None
+    }
+
+    /// Is this kind's section set on the app?
+    fn has_section(&self, _app: &App) -> bool {
+        false
+    }
+
     /// Problems in this kind's section of `apps[i]` (`at` is `apps[i]`). Sections of other
     /// kinds are refused by the caller.
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>);
@@ -181,31 +191,19 @@ pub fn uses(app: &App, kind: Kind) -> bool {
     app.trigger == kind
 }
 
-/// The section a kind reads from an app, if given (`None` for sqs, whose `queue` is always
-/// there); the validator refuses a section of a kind the app does not use.
-pub fn sections(app: &App) -> Vec<(Kind, &'static str)> {
-    let mut out = Vec::new();
-    if app.prometheus.is_some() {
-        out.push((Kind::Prometheus, "prometheus"));
-    }
-    if app.kinesis.is_some() {
-        out.push((Kind::Kinesis, "kinesis"));
-    }
-    if app.cloudwatch.is_some() {
-        out.push((Kind::CloudWatch, "cloudwatch"));
-    }
-    if app.dynamodb.is_some() {
-        out.push((Kind::Dynamodb, "dynamodb"));
-    }
-    if app.dynamodb_streams.is_some() {
-        out.push((Kind::DynamodbStreams, "dynamodbStreams"));
-    }
-    out
+/// A kind's section of `apps[]`, for messages: its field, what it holds, a minimal value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub field: &'static str,
+    pub holds: &'static str,
+    pub minimal: &'static str,
+    pub example: &'static str,
 }
 
 /// Check an app's trigger: its own section, and no section of another kind.
 pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
-    for (kind, field) in sections(app) {
+    for kind in Kind::ALL.into_iter().filter(|k| k.imp().has_section(app)) {
+        let field = kind.imp().section().map_or("", |s| s.field);
         if kind != app.trigger {
             out.push(Problem::new(
                 format!("{at}.{field}"),
@@ -230,7 +228,22 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
             "use scaling.kind: ScaledObject, or trigger: sqs",
         ));
     }
-    app.trigger.imp().validate(app, at, out);
+    let own = app.trigger.imp();
+    if let Some(s) = own.section()
+        && !own.has_section(app)
+    {
+        out.push(Problem::new(
+            format!("{at}.{}", s.field),
+            format!(
+                "trigger: {} needs a `{}` section ({})",
+                app.trigger.as_str(),
+                s.field,
+                s.holds
+            ),
+            format!("add {} (see {})", s.minimal, s.example),
+        ));
+    }
+    own.validate(app, at, out);
 }
 
 /// Format a float as KEDA's metadata string: the shortest text that parses back to it.

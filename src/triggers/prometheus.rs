@@ -5,7 +5,7 @@
 //! SigV4 proxy is not needed. The scaler GETs `<serverAddress>/api/v1/query` and needs a single
 //! element back (`ExecutePromQuery`).
 
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Trigger, resource};
+use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger, resource};
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
 use crate::observed::Observed;
@@ -144,14 +144,23 @@ impl Trigger for Prometheus {
         "prometheus"
     }
 
+    fn section(&self) -> Option<Section> {
+        Some(Section {
+            field: "prometheus",
+            holds: "workspace, query, threshold",
+            minimal: "prometheus: {workspace: {alias: <name>}, query: <PromQL>, threshold: <value per replica>}",
+            example: "examples/amp.yaml",
+        })
+    }
+
+    fn has_section(&self, app: &App) -> bool {
+        app.prometheus.is_some()
+    }
+
     fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.prometheus.{s}");
+        // A missing section is reported by `triggers::validate`.
         let Some(c) = config(app) else {
-            out.push(Problem::new(
-                format!("{at}.prometheus"),
-                "trigger: prometheus needs a `prometheus` section (workspace, query, threshold)",
-                "add prometheus: {workspace: {alias: <name>}, query: <PromQL>, threshold: <value per replica>} (see examples/amp.yaml)",
-            ));
             return;
         };
         match (&c.workspace.alias, &c.workspace.id) {
