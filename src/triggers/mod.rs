@@ -3,8 +3,10 @@
 //! metadata and how its metric reads as a number for `scale` and `simulate`. Everything else
 //! (roles, associations, KEDA, the app's objects, the executor) does not know which kind it is.
 //!
-//! Adding a kind: a module here, a `Kind` variant, and its arm in `Kind::imp` (and in
-//! `resource::Kind` if it creates AWS resources).
+//! Adding a kind: its module here (the `Trigger` impl, its config section, a policy template
+//! in `policies/`), a `Kind` variant with its arms in `ALL`, `imp` and `as_str`, its field on
+//! `spec::App`, and, when it creates AWS resources, a `resource::Kind` with its calls. Plan,
+//! execution, `down`, `scale`, `watch` and doctor's KD046–KD049 then need nothing more.
 
 pub mod cloudwatch;
 pub mod dynamodb;
