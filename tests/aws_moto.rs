@@ -1040,6 +1040,34 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
         assert_eq!(d["next"].as_u64(), Some(next), "{d}");
     }
 
+    // The same queue read for a ScaledJob: no HPA, the Jobs KEDA's default strategy starts
+    // (`RequestJobScale`): maxScale min(ceil(23/5), max 10) = 5, minus the 2 running = 3 new.
+    let out = s.run(
+        "scale",
+        &[
+            "--dry-run",
+            "--once",
+            "--current",
+            "2",
+            "--scaling-kind",
+            "ScaledJob",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (d["metric"].as_u64(), d["next"].as_u64()),
+        (Some(23), Some(5)),
+        "{d}"
+    );
+    assert!(d["reason"].as_str().unwrap().ends_with("create 3"), "{d}");
+    // Without --dry-run there is no Deployment to set.
+    let out = s.run("scale", &["--once", "--scaling-kind", "ScaledJob"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no Deployment whose replicas kedactl could set"));
+
     let out = s.run("scale", &["--once", "--current", "1"]);
     assert_eq!(out.status.code(), Some(2), "--current needs --dry-run");
     s.json("down", &["--only", "queue"]);
