@@ -102,6 +102,15 @@ pub async fn run(
             read + mutating
         ))?;
     }
+    if ctx.verbose > 0 {
+        ctx.note(format!(
+            "critical path: {} step{} one after another, {} AWS round trip{} (reads included), took {seconds:.1} s",
+            report.critical_path,
+            if report.critical_path == 1 { "" } else { "s" },
+            on.aws.calls.rounds(),
+            if on.aws.calls.rounds() == 1 { "" } else { "s" },
+        ));
+    }
     if !report.ok() {
         let failed: Vec<String> = report
             .outcomes

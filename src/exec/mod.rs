@@ -115,6 +115,10 @@ impl Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub outcomes: Vec<Outcome>,
+    /// The longest chain of steps that ran one after the other (each waiting for the one
+    /// before): what no concurrency can shorten.
+    #[serde(skip)]
+    pub critical_path: usize,
     /// Wall time of the execution alone (a confirmation prompt before it is not counted).
     #[serde(skip)]
     pub seconds: f64,
@@ -247,6 +251,7 @@ pub async fn execute(
         }
     }
     Report {
+        critical_path: chain(plan, &status),
         seconds: start.elapsed().as_secs_f64(),
         outcomes: plan
             .steps
@@ -309,6 +314,27 @@ fn replace_in(
         serde_json::Value::Object(o) => o.values_mut().for_each(|x| replace_in(x, known, unknown)),
         _ => {}
     }
+}
+
+/// The longest chain of steps that ran, each after one it depends on.
+fn chain(plan: &Plan, status: &HashMap<&str, Status>) -> usize {
+    let ran = |id: &str| matches!(status.get(id), Some(Status::Done | Status::Failed));
+    // Dependencies point backwards in a plan, so one pass in order sees each before its users.
+    let mut depth: HashMap<&str, usize> = HashMap::new();
+    for s in &plan.steps {
+        if !ran(&s.id) {
+            continue;
+        }
+        let before = s
+            .after
+            .iter()
+            .filter_map(|a| depth.get(a.as_str()))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        depth.insert(&s.id, before + 1);
+    }
+    depth.into_values().max().unwrap_or(0)
 }
 
 /// Steps finished in this process (for `exit_after_steps`).
@@ -497,6 +523,30 @@ mod tests {
         );
         assert!(!report.ok());
         assert!(aws.calls.all().is_empty());
+        // a and d ran (and failed); what waited on a never ran.
+        assert_eq!(report.critical_path, 1);
+    }
+
+    #[test]
+    fn the_critical_path_is_the_longest_chain_that_ran() {
+        let plan = Plan {
+            steps: vec![
+                step("a", &[]),
+                step("b", &["a"]),
+                step("c", &["b"]),
+                step("d", &[]),
+                step("e", &["d", "c"]),
+            ],
+        };
+        let all: HashMap<&str, Status> = ["a", "b", "c", "d", "e"]
+            .into_iter()
+            .map(|id| (id, Status::Done))
+            .collect();
+        assert_eq!(chain(&plan, &all), 4);
+        let mut cut = all.clone();
+        cut.insert("c", Status::NotRun);
+        cut.insert("e", Status::NotRun);
+        assert_eq!(chain(&plan, &cut), 2);
     }
 
     #[test]
