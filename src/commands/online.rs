@@ -66,6 +66,13 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     }
     let mut observed = observed?;
     observed.caller = Some(caller.clone());
+    if ctx.verbose > 0 {
+        ctx.note(format!(
+            "read AWS: {} calls in {} round trips",
+            aws.calls.all().len(),
+            aws.calls.rounds()
+        ));
+    }
     check_keys(&spec, &observed, &source)?;
     // The app's role needs kms:Decrypt on its queue's key, which only the account can name.
     let desired = render::desired_with(&spec, &observed)?;
