@@ -122,11 +122,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -342,11 +342,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -536,11 +536,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -932,11 +932,11 @@ _kedactl() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -1122,11 +1122,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1304,11 +1304,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1502,11 +1502,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1680,11 +1680,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1936,11 +1936,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -2102,11 +2102,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2296,11 +2296,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -2470,11 +2470,11 @@ _kedactl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "human json junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -28,7 +28,8 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -s f -l config -d 'Config 
 complete -c kedactl -n "__fish_kedactl_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -104,7 +105,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s f -l config -d 'C
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -168,7 +170,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -231,7 +234,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s f -l config -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -296,7 +300,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -362,7 +367,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -434,7 +440,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -487,7 +494,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
@@ -540,7 +548,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s f -l config -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -598,7 +607,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s f -l config -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -652,7 +662,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s f -l config
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -698,7 +709,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -s h -l help -
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
-markdown\t'A Markdown table for a pull-request comment (plan only)'"
+markdown\t'A Markdown table for a pull-request comment (plan only)'
+jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r

@@ -1135,6 +1135,10 @@ fn junit_and_markdown_belong_to_doctor_and_plan() {
             vec!["doctor", "--keda-log", "x", "-o", "markdown"],
             "-o markdown",
         ),
+        (
+            vec!["plan", "--offline", "-o", "jsonl"],
+            "-o jsonl is an output of `simulate`",
+        ),
     ] {
         let out = s.kedactl(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -1385,4 +1389,59 @@ fn init_asks_for_cluster_and_region_or_names_them() {
         .output()
         .unwrap();
     assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+}
+
+/// Issue 18: `simulate -o jsonl` is a line per simulated second, written as the run makes it,
+/// between a line that starts the run and one with its summary; `-o json` is the same run as one
+/// document. Both carry every second of the run.
+#[test]
+fn simulate_streams_json_lines_and_one_json_document() {
+    let s = Sandbox::new();
+    let args = ["simulate", "--shape", "spikes", "--duration", "10m"];
+    let mut lines = args.to_vec();
+    lines.extend(["-o", "jsonl"]);
+    let text = run_ok(&s, &lines);
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(rows[0]["kind"], "Simulation");
+    assert_eq!(rows[0]["apiVersion"], "kedactl.io/v1alpha1");
+    let last = rows.last().unwrap();
+    assert_eq!(last["kind"], "SimulationSummary");
+    let seconds = last["summary"]["seconds"].as_u64().unwrap();
+    let ticks: Vec<&Value> = rows[1..rows.len() - 1].iter().collect();
+    assert_eq!(ticks.len() as u64, seconds);
+    assert!(ticks.iter().enumerate().all(|(i, r)| r["t"] == i as u64));
+
+    let doc = json(&s, &args);
+    assert_eq!(doc["summary"], last["summary"]);
+    assert_eq!(doc["timeline"].as_array().unwrap().len() as u64, seconds);
+    assert_eq!(doc["timeline"][7], *ticks[7]);
+
+    // With --compare, the second run follows the first in both forms.
+    let other = s.path("other.yaml");
+    std::fs::write(&other, "apps: [{scaling: {pollingInterval: 10}}]\n").unwrap();
+    let mut compare = lines.clone();
+    compare.extend(["--compare", other.to_str().unwrap()]);
+    let text = run_ok(&s, &compare);
+    let starts = text
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"Simulation\""))
+        .count();
+    let ends = text
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"SimulationSummary\""))
+        .count();
+    assert_eq!((starts, ends), (2, 2));
+    // A config whose app scales on another trigger cannot share the trace.
+    let mut mixed = args.to_vec();
+    mixed.extend(["--compare", AMP]);
+    let out = s.kedactl(&mixed).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("one trace cannot drive both"),
+        "{}",
+        stderr(&out)
+    );
 }

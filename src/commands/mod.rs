@@ -53,6 +53,7 @@ fn formats(cli: &Cli) -> Result<(), crate::error::UsageError> {
             Command::Up(a) => a.dry_run,
             _ => false,
         },
+        OutputFormat::Jsonl => matches!(&cli.command, Command::Simulate(_)),
         _ => true,
     };
     if ok {
@@ -60,6 +61,7 @@ fn formats(cli: &Cli) -> Result<(), crate::error::UsageError> {
     }
     let (format, what) = match cli.global.output {
         OutputFormat::Junit => ("junit", "`doctor` (a run of its checks, or --keda-log)"),
+        OutputFormat::Jsonl => ("jsonl", "`simulate` (a line per simulated second)"),
         _ => ("markdown", "`plan` (and `up --dry-run`)"),
     };
     Err(crate::error::UsageError {

@@ -1,10 +1,10 @@
 use super::app_queue::pick;
 use crate::ctx::Ctx;
 use crate::limits::{self, ReadError};
-use crate::output::{self, API_VERSION, chart};
+use crate::output::{self, API_VERSION, OutputFormat, chart};
 use crate::scaling::Params;
-use crate::scaling::job::{JobParams, simulate_jobs};
-use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simulate};
+use crate::scaling::job::{JobParams, simulate_jobs_to};
+use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simulate_to};
 use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
 use serde::Serialize;
@@ -467,17 +467,26 @@ pub fn unmodelled(s: &spec::Scaling) -> Vec<String> {
     out
 }
 
-/// One app's run: a ScaledObject through KEDA and the HPA, a ScaledJob through its Jobs.
-fn run_app(app: &spec::App, k8s_minor: u32, w: &Workload) -> Run {
+/// One app's run, each second handed to `sink`: a ScaledObject through KEDA and the HPA, a
+/// ScaledJob through its Jobs.
+fn run_app_to(
+    app: &spec::App,
+    k8s_minor: u32,
+    w: &Workload,
+    sink: &mut dyn FnMut(&Tick),
+) -> Summary {
     match app.scaling.kind {
-        spec::ScalingKind::ScaledObject => simulate(
+        spec::ScalingKind::ScaledObject => simulate_to(
             &Params {
                 k8s_minor,
                 ..Params::from_app(app)
             },
             w,
+            sink,
         ),
-        spec::ScalingKind::ScaledJob => simulate_jobs(&JobParams::from_spec(&app.scaling), w),
+        spec::ScalingKind::ScaledJob => {
+            simulate_jobs_to(&JobParams::from_spec(&app.scaling), w, sink)
+        }
     }
 }
 
@@ -566,79 +575,204 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             crate::scaling::CONFIGURABLE_TOLERANCE_MINOR
         ));
     }
-    let main = run_app(app, c.k8s_minor, &workload);
+    // The other config is loaded first, so its problems come before any output.
     let other = match &args.compare {
         Some(path) => {
             let (mut other, name) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
             // Same target so only the scaling differs; the cluster is not needed offline.
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;
-            let app = pick(&other, app_name, &name)?;
-            Some((name, run_app(app, c.k8s_minor, &workload)))
+            let theirs = pick(&other, app_name, &name)?;
+            // The same arrivals (or query values) only mean the same thing to the same trigger.
+            if theirs.trigger != app.trigger {
+                return Err(Problems {
+                    origin: name,
+                    problems: vec![Problem::new(
+                        "--compare",
+                        format!(
+                            "its app scales on {} but {} scales on {}: one trace cannot drive both",
+                            theirs.trigger.as_str(),
+                            source,
+                            app.trigger.as_str()
+                        ),
+                        "compare configs whose apps use the same trigger",
+                    )],
+                }
+                .into());
+            }
+            Some((name, other))
         }
         None => None,
     };
-    let mut runs: Vec<(&str, &Run)> = vec![(source.as_str(), &main)];
-    if let Some((name, run)) = &other {
-        runs.push((name, run));
+    let input = match app.scaling.kind {
+        _ if !sqs => {
+            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "metric": app.trigger.imp().unit(), "targetPerReplica": Params::from_app(app).queue_length })
+        }
+        spec::ScalingKind::ScaledObject => {
+            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
+        }
+        spec::ScalingKind::ScaledJob => {
+            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "jobDurationSeconds": args.job_duration, "startupSeconds": args.startup })
+        }
+    };
+    // JSON goes out a second at a time as the run makes it (constant memory however long the
+    // trace); only a chart keeps the timelines.
+    let mut stream = match ctx.output {
+        OutputFormat::Json => Some(Stream::new(false)),
+        OutputFormat::Jsonl => Some(Stream::new(true)),
+        _ => None,
+    };
+    let keep = args.chart.is_some();
+    let mut timelines: Vec<Vec<Tick>> = Vec::new();
+    let mut summaries: Vec<(String, Summary)> = Vec::new();
+    let mut apps = vec![(source.clone(), app)];
+    if let Some((name, other)) = &other {
+        apps.push((name.clone(), pick(other, app_name, name)?));
+    }
+    for (i, (name, a)) in apps.into_iter().enumerate() {
+        if let Some(out) = stream.as_mut() {
+            out.begin(i, &name, &input);
+        }
+        let mut timeline = Vec::new();
+        let summary = run_app_to(a, c.k8s_minor, &workload, &mut |k| {
+            if keep {
+                timeline.push(*k);
+            }
+            if let Some(out) = stream.as_mut() {
+                out.tick(k);
+            }
+        });
+        if let Some(out) = stream.as_mut() {
+            out.end(i, &name, &summary);
+        }
+        timelines.push(timeline);
+        summaries.push((name, summary));
     }
     if let Some(path) = &args.chart {
+        let runs: Vec<Run> = timelines
+            .into_iter()
+            .zip(&summaries)
+            .map(|(timeline, (_, summary))| Run {
+                timeline,
+                summary: summary.clone(),
+            })
+            .collect();
+        let named: Vec<(&str, &Run)> = summaries
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .zip(&runs)
+            .collect();
         let title = format!("{} — {}", app.deployment, describe_input(&args));
-        std::fs::write(path, chart::svg(&title, &runs))
+        std::fs::write(path, chart::svg(&title, &named))
             .with_context(|| format!("writing {}", path.display()))?;
         ctx.note(format!("chart: {}", path.display()));
     }
-    if ctx.json() {
-        // Serialized straight from the runs: a 7-day timeline as a `Value` tree took ~600 MB.
-        return output::json(&Doc {
-            api_version: API_VERSION,
-            kind: "Simulation",
-            input: match app.scaling.kind {
-                _ if !sqs => {
-                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "metric": app.trigger.imp().unit(), "targetPerReplica": Params::from_app(app).queue_length })
-                }
-                spec::ScalingKind::ScaledObject => {
-                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
-                }
-                spec::ScalingKind::ScaledJob => {
-                    json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "jobDurationSeconds": args.job_duration, "startupSeconds": args.startup })
-                }
-            },
-            timeline: &main.timeline,
-            summary: &main.summary,
-            compare: other.as_ref().map(|(name, run)| Compare {
-                timeline: &run.timeline,
-                summary: &run.summary,
-                source: name,
-            }),
-        });
+    if let Some(out) = stream {
+        return out.finish();
     }
     let seconds = workload
         .gauge
         .as_ref()
         .map_or(workload.arrivals.len(), Vec::len) as u64;
     let gauged = (!sqs).then(|| app.trigger.imp().source(app));
-    output::text(&table(&args, &runs, seconds, gauged.as_deref()))
+    let named: Vec<(&str, &Summary)> = summaries.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    output::text(&table(&args, &named, seconds, gauged.as_deref()))
 }
 
-/// `simulate -o json`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Doc<'a> {
-    api_version: &'a str,
-    kind: &'a str,
-    input: serde_json::Value,
-    timeline: &'a [Tick],
-    summary: &'a Summary,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    compare: Option<Compare<'a>>,
+/// `simulate -o json` (one document: the runs' timelines and summaries) or `-o jsonl` (a line
+/// that starts each run, one line per second, a line with its summary), written as the runs
+/// go. A write error (a closed pipe) is kept and returned at the end.
+struct Stream {
+    out: std::io::BufWriter<std::io::Stdout>,
+    lines: bool,
+    first: bool,
+    failed: Option<std::io::Error>,
 }
 
-#[derive(Serialize)]
-struct Compare<'a> {
-    timeline: &'a [Tick],
-    summary: &'a Summary,
-    source: &'a str,
+impl Stream {
+    fn new(lines: bool) -> Self {
+        Stream {
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            lines,
+            first: true,
+            failed: None,
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        use std::io::Write;
+        if self.failed.is_none()
+            && let Err(e) = self.out.write_all(text.as_bytes())
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn value<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_else(|e| format!("\"{e}\""))
+    }
+
+    /// Run `i` (0 the config, 1 `--compare`) starts.
+    fn begin(&mut self, i: usize, source: &str, input: &serde_json::Value) {
+        self.first = true;
+        let (api, src) = (Self::value(&API_VERSION), Self::value(&source));
+        let text = match (self.lines, i) {
+            (true, _) => format!(
+                "{{\"apiVersion\":{api},\"kind\":\"Simulation\",\"source\":{src},\"input\":{}}}\n",
+                Self::value(input)
+            ),
+            (false, 0) => format!(
+                "{{\n  \"apiVersion\": {api},\n  \"kind\": \"Simulation\",\n  \"input\": {},\n  \"timeline\": [",
+                Self::value(input)
+            ),
+            (false, _) => format!(",\n  \"compare\": {{\n  \"source\": {src},\n  \"timeline\": ["),
+        };
+        self.write(&text);
+    }
+
+    fn tick(&mut self, k: &Tick) {
+        let sep = match (self.lines, self.first) {
+            (true, _) => "",
+            (false, true) => "\n    ",
+            (false, false) => ",\n    ",
+        };
+        self.first = false;
+        self.write(sep);
+        // Straight into the buffer: a day is 86,400 rows.
+        if self.failed.is_none()
+            && let Err(e) = serde_json::to_writer(&mut self.out, k)
+        {
+            self.failed = Some(e.into());
+        }
+        if self.lines {
+            self.write("\n");
+        }
+    }
+
+    fn end(&mut self, i: usize, source: &str, summary: &Summary) {
+        let s = Self::value(summary);
+        let text = match (self.lines, i) {
+            (true, _) => format!(
+                "{{\"kind\":\"SimulationSummary\",\"source\":{},\"summary\":{s}}}\n",
+                Self::value(&source)
+            ),
+            (false, 0) => format!("\n  ],\n  \"summary\": {s}"),
+            (false, _) => format!("\n  ],\n  \"summary\": {s}\n  }}"),
+        };
+        self.write(&text);
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        use std::io::Write;
+        if !self.lines {
+            self.write("\n}\n");
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e.into());
+        }
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 fn describe_input(args: &Args) -> String {
@@ -657,8 +791,8 @@ fn describe_input(args: &Args) -> String {
 /// The summaries side by side.
 /// The summary table; `gauged` names the source of a metric the pods do not consume (then
 /// there are no messages, backlog or waits to report).
-fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>) -> String {
-    let s0 = &runs[0].1.summary;
+fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&str>) -> String {
+    let s0 = runs[0].1;
     let work = if s0.jobs_created.is_some() {
         format!(
             "Jobs work {} s per message and start in {} s",
@@ -684,7 +818,7 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>)
         ),
     };
     let width = runs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
-    let row = |label: &str, f: &dyn Fn(&Run) -> String| {
+    let row = |label: &str, f: &dyn Fn(&Summary) -> String| {
         let mut line = format!("  {label:<22}");
         for (_, r) in runs {
             line.push_str(&format!("{:>width$}  ", f(r)));
@@ -697,60 +831,48 @@ fn table(args: &Args, runs: &[(&str, &Run)], seconds: u64, gauged: Option<&str>)
     }
     out.push_str(header.trim_end());
     out.push('\n');
-    out.push_str(&row("pod-seconds", &|r| r.summary.pod_seconds.to_string()));
+    out.push_str(&row("pod-seconds", &|r| r.pod_seconds.to_string()));
     if let Some(price) = args.price {
         out.push_str(&row(&format!("cost (${price}/pod-hour)"), &|r| {
-            format!("${:.2}", r.summary.cost.unwrap_or(0.0))
+            format!("${:.2}", r.cost.unwrap_or(0.0))
         }));
     }
-    let jobs = runs.iter().any(|(_, r)| r.summary.jobs_created.is_some());
+    let jobs = runs.iter().any(|(_, r)| r.jobs_created.is_some());
     out.push_str(&row(
         if jobs {
             "max replicas / jobs"
         } else {
             "max replicas"
         },
-        &|r| r.summary.max_replicas.to_string(),
+        &|r| r.max_replicas.to_string(),
     ));
     if jobs {
         out.push_str(&row("jobs started / failed", &|r| {
             format!(
                 "{} / {}",
-                r.summary.jobs_created.unwrap_or(0),
-                r.summary.jobs_failed.unwrap_or(0)
+                r.jobs_created.unwrap_or(0),
+                r.jobs_failed.unwrap_or(0)
             )
         }));
     }
-    out.push_str(&row("scale changes", &|r| {
-        r.summary.scale_changes.to_string()
-    }));
+    out.push_str(&row("scale changes", &|r| r.scale_changes.to_string()));
     if gauged.is_some() {
-        out.push_str(&row("simulated until", &|r| {
-            chart::clock(r.summary.seconds)
-        }));
+        out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
         return out;
     }
     out.push_str(&row("max backlog (messages)", &|r| {
-        r.summary.max_backlog.to_string()
+        r.max_backlog.to_string()
     }));
     out.push_str(&row("wait p50 / p95 / max", &|r| {
-        format!(
-            "{}s / {}s / {}s",
-            r.summary.wait_p50, r.summary.wait_p95, r.summary.wait_max
-        )
+        format!("{}s / {}s / {}s", r.wait_p50, r.wait_p95, r.wait_max)
     }));
     // Seconds from the last arrival until the queue was empty: 0 means it kept up.
-    out.push_str(&row(
-        "time to drain (1)",
-        &|r| match r.summary.time_to_drain {
-            None => "never".into(),
-            Some(0) => "already empty".into(),
-            Some(d) => format!("{d} s"),
-        },
-    ));
-    out.push_str(&row("simulated until", &|r| {
-        chart::clock(r.summary.seconds)
+    out.push_str(&row("time to drain (1)", &|r| match r.time_to_drain {
+        None => "never".into(),
+        Some(0) => "already empty".into(),
+        Some(d) => format!("{d} s"),
     }));
+    out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
     out.push_str("\n  (1) from the end of the arrivals (--duration) until the queue is empty\n");
     out
 }

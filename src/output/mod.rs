@@ -20,6 +20,8 @@ pub enum OutputFormat {
     Junit,
     /// A Markdown table for a pull-request comment (plan only)
     Markdown,
+    /// JSON lines, written as they are made (simulate only: a line per simulated second)
+    Jsonl,
 }
 
 /// Version of kedactl's JSON documents, so scripts can pin what they parse.

@@ -244,11 +244,23 @@ struct Group {
 /// message, as the seed's script does), works `job_duration` seconds on each and deletes it,
 /// and completes after its last one. `activeDeadlineSeconds` fails a Job that many seconds after
 /// its creation; its unfinished messages become visible again at once.
+/// Run KEDA's ScaledJob on `w`, keeping the timeline (the chart needs all of it).
 pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
+    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let summary = simulate_jobs_to(p, w, &mut |k| timeline.push(*k));
+    Run { timeline, summary }
+}
+
+/// `simulate_jobs`, handing each second to `sink` instead of keeping it.
+pub fn simulate_jobs_to(
+    p: &JobParams,
+    w: &Workload,
+    sink: &mut dyn FnMut(&Tick),
+) -> super::simulate::Summary {
     let mut groups: Vec<Group> = Vec::new();
     let mut visible = Fifo::default();
     let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let mut seen = super::simulate::Seen::default();
     let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
     let (mut jobs_created, mut jobs_failed) = (0u64, 0u64);
     let duration = w.job_duration.max(1);
@@ -371,17 +383,20 @@ pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
         let backlog = visible.len + in_flight;
         max_backlog = max_backlog.max(backlog);
         let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        timeline.push(Tick {
-            t,
-            arrivals,
-            visible: visible.len,
-            in_flight,
-            replicas: clamp(running),
-            ready: clamp(ready),
-            keda_read: poll.then_some(metric),
-            hpa_read: None,
-            jobs_created: created,
-        });
+        seen.push(
+            &Tick {
+                t,
+                arrivals,
+                visible: visible.len,
+                in_flight,
+                replicas: clamp(running),
+                ready: clamp(ready),
+                keda_read: poll.then_some(metric),
+                hpa_read: None,
+                jobs_created: created,
+            },
+            sink,
+        );
         if t + 1 >= end && backlog == 0 && drained_at.is_none() {
             drained_at = Some(t + 1);
         }
@@ -397,7 +412,7 @@ pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
     }
     let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
     let mut summary = super::simulate::summarize(
-        &timeline,
+        seen,
         &waits,
         messages,
         processed,
@@ -409,7 +424,7 @@ pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
     );
     summary.jobs_created = Some(jobs_created);
     summary.jobs_failed = Some(jobs_failed);
-    Run { timeline, summary }
+    summary
 }
 
 #[cfg(test)]

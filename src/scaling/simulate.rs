@@ -132,7 +132,16 @@ impl Fifo {
     }
 }
 
+/// Run KEDA and the HPA on `w`, keeping the timeline (the chart needs all of it).
 pub fn simulate(p: &Params, w: &Workload) -> Run {
+    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let summary = simulate_to(p, w, &mut |k| timeline.push(*k));
+    Run { timeline, summary }
+}
+
+/// `simulate`, handing each second to `sink` instead of keeping it: memory stays constant
+/// however long the run.
+pub fn simulate_to(p: &Params, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Summary {
     // A paused ScaledObject with paused-replicas is set to that count when it is created.
     let mut state = State::new(
         match p.paused {
@@ -148,7 +157,7 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
     let (mut visible, mut held) = (Fifo::default(), Fifo::default());
     let mut carry = 0.0_f64;
     let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut timeline = Vec::with_capacity(w.arrivals.len() + 600);
+    let mut seen = Seen::default();
     let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
     let per_pod = w.pod_rate.ceil().max(1.0) as u64;
     let end = w.gauge.as_ref().map_or(w.arrivals.len(), Vec::len) as u64;
@@ -246,17 +255,20 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         let backlog = visible.len + held.len;
         max_backlog = max_backlog.max(backlog);
         pod_seconds += pod_count;
-        timeline.push(Tick {
-            t,
-            arrivals,
-            visible: visible.len,
-            in_flight: held.len,
-            replicas: state.replicas,
-            ready: ready as u32,
-            keda_read,
-            hpa_read,
-            jobs_created: None,
-        });
+        seen.push(
+            &Tick {
+                t,
+                arrivals,
+                visible: visible.len,
+                in_flight: held.len,
+                replicas: state.replicas,
+                ready: ready as u32,
+                keda_read,
+                hpa_read,
+                jobs_created: None,
+            },
+            sink,
+        );
         if t + 1 >= end && backlog == 0 && drained_at.is_none() {
             drained_at = Some(t + 1);
         }
@@ -269,8 +281,8 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         }
     }
     let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
-    let summary = summarize(
-        &timeline,
+    summarize(
+        seen,
         &waits,
         messages,
         processed,
@@ -279,14 +291,28 @@ pub fn simulate(p: &Params, w: &Workload) -> Run {
         max_backlog,
         changes,
         drained_at.map(|d| d.saturating_sub(end)),
-    );
-    Run { timeline, summary }
+    )
 }
 
-/// The summary of a run from its timeline and the waits (seconds → messages).
+/// What the summary needs from the seconds a run handed on: how many, and the most replicas.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Seen {
+    seconds: u64,
+    max_replicas: u32,
+}
+
+impl Seen {
+    pub(super) fn push(&mut self, tick: &Tick, sink: &mut dyn FnMut(&Tick)) {
+        self.seconds += 1;
+        self.max_replicas = self.max_replicas.max(tick.replicas);
+        sink(tick);
+    }
+}
+
+/// The summary of a run from what it handed on and the waits (seconds → messages).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn summarize(
-    timeline: &[Tick],
+    seen: Seen,
     waits: &BTreeMap<u64, u64>,
     messages: u64,
     processed: u64,
@@ -308,14 +334,14 @@ pub(super) fn summarize(
         0
     };
     Summary {
-        seconds: timeline.len() as u64,
+        seconds: seen.seconds,
         messages,
         processed,
         pod_seconds,
         cost: price_per_pod_hour
             .map(|price| (pod_seconds as f64 / 3600.0 * price * 100.0).round() / 100.0),
         max_backlog,
-        max_replicas: timeline.iter().map(|k| k.replicas).max().unwrap_or(0),
+        max_replicas: seen.max_replicas,
         scale_changes,
         wait_p50: percentile(0.50),
         wait_p95: percentile(0.95),
