@@ -59,6 +59,17 @@ macro_rules! role_reads {
                     .build()
                     .unwrap()
             }),
+            // The inline policies the config expects are asked for in the same round trip;
+            // IAM answers NoSuchEntity for one the role does not have.
+            mock!(Client::get_role_policy).then_error(|| {
+                aws_sdk_iam::operation::get_role_policy::GetRolePolicyError::NoSuchEntityException(
+                    aws_sdk_iam::types::error::NoSuchEntityException::builder()
+                        .message(
+                            "The role policy with name kedactl-assume-identity cannot be found.",
+                        )
+                        .build(),
+                )
+            }),
         ]
     };
 }
@@ -81,8 +92,8 @@ async fn a_pass_role_the_simulator_denies_fails_kd029() {
             )
             .build()
     });
-    let [a, b, c, d] = role_reads!();
-    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
+    let [a, b, c, d, p] = role_reads!();
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &p, &sim]);
     let d = common::seed_desired();
     let mut e = Evidence::default();
     gather::aws_side(
@@ -124,8 +135,8 @@ async fn a_pass_role_the_simulator_denies_fails_kd029() {
 async fn a_simulator_that_cannot_answer_skips_its_checks_once() {
     let sim = mock!(Client::simulate_principal_policy)
         .then_error(|| SimulatePrincipalPolicyError::unhandled("HTTP 500: NotImplementedError"));
-    let [a, b, c, d] = role_reads!();
-    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &sim]);
+    let [a, b, c, d, p] = role_reads!();
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &p, &sim]);
     let d = common::seed_desired();
     let mut e = Evidence::default();
     gather::aws_side(
