@@ -38,6 +38,13 @@ export AWS_DEFAULT_REGION=us-east-1
 declare -A ms own
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 phases=("up from empty" "plan (converged)" "up (converged)" "down")
+# One unmeasured pass first: moto builds each service's backend on its first call (about a second).
+for d in 0 "$delay"; do
+  w="rtwarm-$d-$RANDOM"
+  for verb in up down; do
+    AWS_ENDPOINT_URL="http://127.0.0.1:${proxy[$d]}" "$BIN" "$verb" --yes --cluster demo --region us-east-1 --stack "$w" --operator-role "$w-op" --identity-role "$w-id" --queue "$w-q" --repository "$w-repo" --only iam,queue,registry -q > /dev/null 2>&1
+  done
+done
 command -v aws > /dev/null || { echo "bench-rounds: the aws CLI is needed (pip install awscli)" >&2; exit 1; }
 for r in $(seq 1 "$runs"); do
   for d in 0 "$delay"; do
