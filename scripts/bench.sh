@@ -5,9 +5,14 @@
 # `up`; `doctor`; `down`; and process start-up (`kedactl --version` vs `aws --version`).
 # Prints a Markdown table (the README's).
 #   scripts/bench.sh [ROUNDS]     default 5, release build; BIN=target/debug/kedactl to skip it
+#   scripts/bench.sh --latency [MS] [RUNS]   round trips at MS per call (scripts/bench-rounds.sh)
 # CI runs `scripts/bench.sh 1` with the debug binary as a smoke test of the script itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `scripts/bench.sh --latency [MS] [RUNS]`: the round-trip benchmark (scripts/bench-rounds.sh).
+if [ "${1:-}" = --latency ]; then
+  exec scripts/bench-rounds.sh "${3:-5}" "${2:-100}"
+fi
 rounds=${1:-5}
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet

@@ -156,6 +156,13 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     } else {
         e.cluster_skipped = Some("--only leaves out keda and app".into());
     }
+    if ctx.verbose > 0 {
+        ctx.note(format!(
+            "read AWS: {} calls in {} round trips",
+            aws.calls.all().len(),
+            aws.calls.rounds()
+        ));
+    }
     let wanted = layers(only);
     let findings = checks::run(&desired, &e)
         .into_iter()
