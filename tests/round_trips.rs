@@ -94,12 +94,7 @@ async fn a_converged_plan_reads_in_at_most_three_round_trips() {
     let Some(endpoint) = common::moto_endpoint() else {
         return;
     };
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros()
-        % 1_000_000;
-    let p = format!("rt-{nonce}");
+    let p = common::unique("rt");
     let mut spec = kedactl::spec::Spec {
         cluster: Some("demo".into()),
         region: Some("us-east-1".into()),

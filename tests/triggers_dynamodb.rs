@@ -25,14 +25,9 @@ struct Stack {
 impl Stack {
     fn new(test: &str) -> Option<Stack> {
         let endpoint = common::moto_endpoint()?;
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000;
         Some(Stack {
             endpoint,
-            prefix: format!("{test}-{nonce}"),
+            prefix: common::unique(test),
             sandbox: Sandbox::new(),
         })
     }

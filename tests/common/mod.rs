@@ -29,6 +29,17 @@ pub fn moto_endpoint() -> Option<String> {
 }
 
 /// kedactl's AWS clients on the moto server at `endpoint`, in `region`, with moto's test keys.
+/// A name prefix no other test (or earlier run) uses on the shared moto server: the test's name
+/// and a nonce from the clock.
+pub fn unique(test: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+        % 1_000_000;
+    format!("{test}-{nonce}")
+}
+
 pub async fn moto_aws(endpoint: &str, region: &str) -> kedactl::cloud::Aws {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
