@@ -487,6 +487,23 @@ fn action_name(operation: &str) -> String {
     format!("{service}:{operation}")
 }
 
+/// A delete whose target is already gone (any of the `gone` error codes) has done its job.
+pub fn gone_is_fine<T, E>(
+    r: Result<T, SdkError<E, HttpResponse>>,
+    gone: &[&str],
+    operation: &'static str,
+    resource: String,
+) -> Result<(), CallError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e).is_some_and(|c| gone.contains(&c)) => Ok(()),
+        Err(e) => Err(CallError::new(operation, resource, &e)),
+    }
+}
+
 /// The service error code of a failed call, if AWS returned one.
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {

@@ -2,7 +2,7 @@
 //! `down` is idempotent; creates retry what is only eventual consistency.
 
 use super::{Options, Resolved, StepError, owner, settle};
-use crate::cloud::{Aws, CallError, error_code};
+use crate::cloud::{Aws, CallError, error_code, gone_is_fine};
 use crate::observed::Tags;
 use crate::output::progress::Progress;
 use crate::plan::{Action, Step};
@@ -530,26 +530,6 @@ pub(super) async fn apply(
 fn same_stack(found: Option<Tags>, ours: &Tags) -> bool {
     let stack = |t: &Tags| t.get(crate::model::STACK).cloned();
     found.is_some_and(|f| stack(&f).is_some() && stack(&f) == stack(ours))
-}
-
-/// A delete whose target is already gone (any of the `gone` error codes) has done its job.
-fn gone_is_fine<T, E>(
-    r: Result<
-        T,
-        aws_sdk_sqs::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-    >,
-    gone: &[&str],
-    operation: &'static str,
-    resource: String,
-) -> Result<(), CallError>
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if error_code(&e).is_some_and(|c| gone.contains(&c)) => Ok(()),
-        Err(e) => Err(CallError::new(operation, resource, &e)),
-    }
 }
 
 /// One look at something being waited for.

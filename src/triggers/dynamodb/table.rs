@@ -5,7 +5,7 @@
 //! A table's name is its id: unique in an account and region, and the last part of its ARN
 //! (`arn:aws:dynamodb:<region>:<account>:table/<name>`), so nothing waits for a placeholder.
 
-use crate::cloud::{Aws, CallError};
+use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observe::{Read, read};
 use crate::observed::{Resource as Live, Tags};
 use crate::render::Target;
@@ -380,16 +380,8 @@ pub async fn untag(aws: &Aws, arn: &str, keys: &[String]) -> Result<(), CallErro
 
 /// DeleteTable; a table already gone is fine.
 pub async fn delete(aws: &Aws, name: &str) -> Result<(), CallError> {
-    match aws.dynamodb.delete_table().table_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(CallError::new("DeleteTable", what(name), &e)),
-    }
+    let r = aws.dynamodb.delete_table().table_name(name).send().await;
+    gone_is_fine(r, &["ResourceNotFoundException"], "DeleteTable", what(name))
 }
 
 #[cfg(test)]

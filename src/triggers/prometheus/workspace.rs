@@ -1,6 +1,6 @@
 //! The AMP workspace's calls (aws-sdk-amp): find by alias or id, create, tag, delete.
 
-use crate::cloud::{Aws, CallError};
+use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::model::STACK;
 use crate::observe::{Read, read};
 use crate::observed::{Resource as Live, Tags};
@@ -138,14 +138,11 @@ pub async fn untag(aws: &Aws, arn: &str, keys: &[String]) -> Result<(), CallErro
 }
 
 pub async fn delete(aws: &Aws, id: &str) -> Result<(), CallError> {
-    match aws.amp.delete_workspace().workspace_id(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(CallError::new("DeleteWorkspace", what(id), &e)),
-    }
+    let r = aws.amp.delete_workspace().workspace_id(id).send().await;
+    gone_is_fine(
+        r,
+        &["ResourceNotFoundException"],
+        "DeleteWorkspace",
+        what(id),
+    )
 }
