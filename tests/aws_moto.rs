@@ -157,6 +157,54 @@ impl Stack {
     }
 }
 
+/// The seed's stack under one test's names, with an in-memory API server for the cluster (fake
+/// helm, the stateful EKS mock): what the whole-stack tests converge and remove.
+struct Whole {
+    api: apiserver::ApiServer,
+    aws: Aws,
+    kube: kedactl::cluster::Kube,
+    spec: kedactl::spec::Spec,
+    opts: kedactl::exec::Options,
+}
+
+impl Stack {
+    async fn whole(&self) -> Whole {
+        use kedactl::cluster::{Access, Kube};
+        let api = apiserver::ApiServer::default();
+        let dir = self.sandbox.path("bin");
+        std::fs::create_dir(&dir).unwrap();
+        let (helm, log) = apiserver::fake_helm(&dir, 0);
+        api.state().helm_log = Some(log);
+        let (eks, _rules, _) = eks::stateful(&api);
+        let aws = self.sdk().await.with_eks(eks);
+        let kube = Kube::new(api.client(), Access::Direct);
+        let mut spec = kedactl::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            stack: self.prefix.clone(),
+            ..kedactl::spec::Spec::default()
+        };
+        spec.roles.operator = self.operator();
+        spec.roles.identity = self.identity();
+        spec.apps[0].queue.name = self.queue();
+        spec.apps[0].repository = self.repository();
+        let opts = kedactl::exec::Options {
+            poll: std::time::Duration::from_millis(1),
+            kube_poll: std::time::Duration::from_millis(1),
+            helm,
+            ..kedactl::exec::Options::new("demo", &self.prefix)
+        };
+        Whole {
+            api,
+            aws,
+            kube,
+            spec,
+            opts,
+        }
+    }
+}
+
 fn step_ids(doc: &Value, key: &str) -> Vec<String> {
     let mut ids: Vec<String> = doc[key]
         .as_array()
@@ -2117,7 +2165,6 @@ async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
 /// nothing; `down` removes everything it made.
 #[tokio::test]
 async fn the_whole_seed_converges_and_goes_with_every_group() {
-    use kedactl::cluster::{Access, Kube};
     use kedactl::exec;
     use kedactl::model::Only;
     use kedactl::output::progress::Progress;
@@ -2125,33 +2172,14 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
     let Some(s) = Stack::new("whole") else {
         return;
     };
-    let api = apiserver::ApiServer::default();
-    let dir = s.sandbox.path("bin");
-    std::fs::create_dir(&dir).unwrap();
-    let (helm, log) = apiserver::fake_helm(&dir, 0);
-    api.state().helm_log = Some(log);
-    let (eks, _rules, _) = eks::stateful(&api);
-    let aws = s.sdk().await.with_eks(eks);
-    let kube = Kube::new(api.client(), Access::Direct);
-    let spec = kedactl::spec::Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        stack: s.prefix.clone(),
-        ..kedactl::spec::Spec::default()
-    };
-    let mut spec = spec;
-    spec.roles.operator = s.operator();
-    spec.roles.identity = s.identity();
-    spec.apps[0].queue.name = s.queue();
-    spec.apps[0].repository = s.repository();
+    let Whole {
+        api,
+        aws,
+        kube,
+        spec,
+        opts,
+    } = s.whole().await;
     let d = kedactl::render::desired(&spec).unwrap();
-    let opts = exec::Options {
-        poll: std::time::Duration::from_millis(1),
-        kube_poll: std::time::Duration::from_millis(1),
-        helm,
-        ..exec::Options::new("demo", &d.stack)
-    };
     let all = Only::default();
     let observe = async || {
         let caller = kedactl::observe::caller(&aws).await.unwrap();
@@ -2355,7 +2383,6 @@ async fn two_clusters_share_a_stack_and_down_of_one_leaves_the_other_working() {
 /// ScaledObject that name it, both get its real id, a second plan is empty, and down removes it.
 #[tokio::test]
 async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
-    use kedactl::cluster::{Access, Kube};
     use kedactl::exec;
     use kedactl::model::Only;
     use kedactl::output::progress::Progress;
@@ -2364,26 +2391,15 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
     let Some(s) = Stack::new("amp") else {
         return;
     };
-    let api = apiserver::ApiServer::default();
-    let dir = s.sandbox.path("bin");
-    std::fs::create_dir(&dir).unwrap();
-    let (helm, log) = apiserver::fake_helm(&dir, 0);
-    api.state().helm_log = Some(log);
-    let (eks, _rules, _) = eks::stateful(&api);
-    let aws = s.sdk().await.with_eks(eks);
-    let kube = Kube::new(api.client(), Access::Direct);
-    let mut spec = kedactl::spec::Spec {
-        cluster: Some("demo".into()),
-        region: Some("us-east-1".into()),
-        account: Some("123456789012".into()),
-        stack: s.prefix.clone(),
-        ..kedactl::spec::Spec::default()
-    };
-    spec.roles.operator = s.operator();
-    spec.roles.identity = s.identity();
+    let Whole {
+        api,
+        aws,
+        kube,
+        mut spec,
+        opts,
+    } = s.whole().await;
     let alias = format!("{}-ws", s.prefix);
     let app = &mut spec.apps[0];
-    app.repository = s.repository();
     app.trigger = Kind::Prometheus;
     app.prometheus = Some(prometheus::Config {
         workspace: prometheus::Workspace {
@@ -2395,12 +2411,6 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
         activation_threshold: 0.0,
         ignore_null_values: true,
     });
-    let opts = exec::Options {
-        poll: std::time::Duration::from_millis(1),
-        kube_poll: std::time::Duration::from_millis(1),
-        helm,
-        ..exec::Options::new("demo", &s.prefix)
-    };
     let all = Only::default();
     // As `up` does: observe with the offline render, then render with what was observed.
     let observe = async || {
