@@ -28,6 +28,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/scaledjob.yaml"),
     ),
     ("kedactl.yaml", include_str!("../templates/kedactl.yaml")),
+    (
+        "scrape-config.yaml",
+        include_str!("../templates/scrape-config.yaml"),
+    ),
 ];
 
 pub const POLICIES: &[(&str, &str)] = &[

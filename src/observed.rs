@@ -50,7 +50,7 @@ pub struct Observed {
 }
 
 /// A live AWS resource a trigger kind uses (`triggers::resource`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
     /// The service's own id (an AMP workspace id, a stream or table name).
     pub id: String,
@@ -62,6 +62,13 @@ pub struct Resource {
     pub endpoint: Option<String>,
     #[serde(default)]
     pub tags: Tags,
+    /// Why the service put it in a failed status (an AMP scraper's `statusReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What it was made with, in the shape of `triggers::resource::Resource::settings`, where
+    /// the kind compares it with the config (an AMP scraper's cluster and workspace).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub settings: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +77,7 @@ pub struct Caller {
     pub arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cluster {
     pub arn: String,
     pub status: String,
@@ -94,6 +101,16 @@ pub struct Cluster {
     /// Auto Mode's node role (`computeConfig.nodeRoleArn`).
     #[serde(default)]
     pub node_role_arn: Option<String>,
+    /// `accessConfig.authenticationMode`: API, API_AND_CONFIG_MAP or CONFIG_MAP (None: not
+    /// reported). An AMP scraper gets its access entry only in the first two.
+    #[serde(default)]
+    pub authentication_mode: Option<String>,
+    /// `resourcesVpcConfig.subnetIds`: where an AMP scraper puts its network interfaces.
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    /// The cluster security group and `resourcesVpcConfig.securityGroupIds`.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
 }
 
 /// A read that did not succeed, and why.

@@ -2410,6 +2410,8 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
         threshold: 0.25,
         activation_threshold: 0.0,
         ignore_null_values: true,
+        // moto has no scrapers: the scraper's lifecycle is tested over mocks (amp_mocks.rs).
+        collector: prometheus::Collector::None,
     });
     let all = Only::default();
     // As `up` does: observe with the offline render, then render with what was observed.

@@ -344,7 +344,7 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
             arn: s.table_arn(),
             status: "ACTIVE".into(),
             endpoint: Some(stream.clone()),
-            tags: Default::default(),
+            ..Default::default()
         },
     );
     assert_eq!(

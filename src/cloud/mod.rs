@@ -363,6 +363,22 @@ impl fmt::Display for CallError {
 }
 
 impl CallError {
+    /// A failure kedactl finds itself before or without an AWS answer.
+    pub fn local(
+        operation: &'static str,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        CallError {
+            operation,
+            resource: resource.into(),
+            code: None,
+            message: message.into(),
+            status: None,
+            fix: None,
+        }
+    }
+
     pub fn new<E>(
         operation: &'static str,
         resource: impl Into<String>,

@@ -244,6 +244,7 @@ fn auto_mode_needs_no_add_on() {
         endpoint_public_access: None,
         endpoint_private_access: None,
         node_role_arn: None,
+        ..Default::default()
     });
     let findings = checks::run(&d, &e);
     for code in ["KD001", "KD002"] {
@@ -1268,6 +1269,7 @@ fn kd039_global_sts_from_a_private_cluster() {
             endpoint_public_access: Some(false),
             endpoint_private_access: Some(true),
             node_role_arn: None,
+            ..Default::default()
         });
     };
     assert_eq!(flagged(private), [("KD039", Status::Fail)]);
@@ -1510,6 +1512,7 @@ fn amp() -> (Desired, Evidence) {
         threshold: 0.25,
         activation_threshold: 0.0,
         ignore_null_values: true,
+        collector: Default::default(),
     });
     let offline = render::desired(&spec).unwrap();
     let mut o = Observed::default();
@@ -1521,14 +1524,34 @@ fn amp() -> (Desired, Evidence) {
             status: "ACTIVE".into(),
             endpoint: None,
             tags: offline.shared_tags(),
+            ..Default::default()
         },
     );
+    o.resources.insert(SCRAPER.into(), live_scraper(&offline));
     let d = render::desired_with(&spec, &o).unwrap();
     let mut e = healthy(&d);
     e.observed.resources = o.resources;
     e.metric_reads
         .insert("security/q-read".into(), Ok("query value 0.75".into()));
     (d, e)
+}
+
+const SCRAPER: &str = "aps:scraper/kedactl-demo-AMP-KEDA";
+
+/// The AMP scraper `up` made for cluster demo, writing to workspace ws-1234.
+fn live_scraper(d: &Desired) -> crate::observed::Resource {
+    crate::observed::Resource {
+        id: "s-1".into(),
+        arn: "arn:aws:aps:us-east-1:123456789012:scraper/s-1".into(),
+        status: "ACTIVE".into(),
+        tags: d.shared_tags(),
+        settings: serde_json::json!({
+            "clusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/demo",
+            "workspaceArn": "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234",
+            "roleArn": "arn:aws:iam::123456789012:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper_1",
+        }),
+        ..Default::default()
+    }
 }
 
 fn amp_findings(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<Finding> {
@@ -1566,6 +1589,40 @@ fn a_healthy_amp_stack_passes_the_trigger_checks_and_no_queue_check_fails() {
 }
 
 #[test]
+fn kd046_a_scraper_that_failed_is_creating_or_writes_elsewhere() {
+    let failed = amp_findings(|e, _| {
+        let s = e.observed.resources.get_mut(SCRAPER).unwrap();
+        s.status = "CREATION_FAILED".into();
+        s.reason = Some("Insufficient IP addresses in subnet subnet-a".into());
+    });
+    let f = failed.iter().find(|f| f.code == "KD046").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.evidence.contains(
+        &"AMP scraper kedactl-demo-AMP-KEDA (s-1) is CREATION_FAILED, not usable: Insufficient IP addresses in subnet subnet-a".to_string()
+    ), "{f:#?}");
+    let creating = amp_findings(|e, _| {
+        e.observed.resources.get_mut(SCRAPER).unwrap().status = "CREATING".into();
+    });
+    let f = creating.iter().find(|f| f.code == "KD046").unwrap();
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.evidence[0].contains("no metrics reach the workspace"),
+        "{f:#?}"
+    );
+    let elsewhere = amp_findings(|e, _| {
+        e.observed.resources.get_mut(SCRAPER).unwrap().settings["workspaceArn"] =
+            "arn:aws:aps:us-east-1:123456789012:workspace/ws-old".into();
+    });
+    let f = elsewhere.iter().find(|f| f.code == "KD046").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("workspace/ws-old")
+            && f.evidence[0].contains("aws amp delete-scraper --scraper-id s-1"),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn kd046_a_missing_or_creating_workspace() {
     let gone = amp_findings(|e, _| {
         e.observed.resources.clear();
@@ -1574,11 +1631,17 @@ fn kd046_a_missing_or_creating_workspace() {
     assert_eq!(f.status, Status::Fail);
     assert_eq!(
         f.evidence,
-        ["AMP workspace AMP-KEDA does not exist in us-east-1"]
+        [
+            "AMP workspace AMP-KEDA does not exist in us-east-1",
+            "AMP scraper kedactl-demo-AMP-KEDA does not exist in us-east-1"
+        ]
     );
     assert_eq!(
         f.repairs,
-        [Repair::Converge("aps:workspace/AMP-KEDA".into())]
+        [
+            Repair::Converge("aps:workspace/AMP-KEDA".into()),
+            Repair::Converge(SCRAPER.into())
+        ]
     );
     let creating = amp_findings(|e, _| {
         e.observed
@@ -1706,6 +1769,7 @@ fn example(yaml: &str) -> (Desired, Evidence) {
                 status: "ACTIVE".into(),
                 endpoint: None,
                 tags: offline.shared_tags(),
+                ..Default::default()
             },
         );
     }

@@ -8,7 +8,7 @@ use crate::output::progress::Progress;
 use crate::plan::{Action, Step};
 use crate::triggers::resource;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn iam_tags(tags: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
     tags.iter()
@@ -431,8 +431,14 @@ pub(super) async fn apply(
             ..
         } => resource::untag(aws, *kind, arn, keys).await?,
         Action::DeleteResource {
-            resource: kind, id, ..
-        } => resource::delete(aws, *kind, id).await?,
+            resource: kind,
+            name,
+            id,
+            ..
+        } => {
+            until_settled(aws, *kind, name, id, opts, progress, step).await?;
+            resource::delete(aws, *kind, id).await?
+        }
         Action::DeleteQueue { queue, url } => {
             let r = aws.sqs.delete_queue().queue_url(url).send().await;
             gone_is_fine(
@@ -545,6 +551,7 @@ enum Look {
 /// names it in the timeout error.
 async fn wait_until<F, Fut>(
     what: &str,
+    limit: Duration,
     opts: &Options,
     progress: &Progress,
     step: &Step,
@@ -561,10 +568,10 @@ where
             Look::Failed(why) => return Err(StepError::Other(why)),
             Look::Waiting(status) => status,
         };
-        if start.elapsed() >= opts.addon_timeout {
+        if start.elapsed() >= limit {
             return Err(StepError::Other(format!(
                 "{what} is still {status} after {} s; run `kedactl up` again to keep waiting",
-                opts.addon_timeout.as_secs()
+                limit.as_secs()
             )));
         }
         progress.waiting(&step.id, &step.summary, &format!("status {status}"));
@@ -581,7 +588,8 @@ async fn wait_addon(
     progress: &Progress,
     step: &Step,
 ) -> Result<(), StepError> {
-    wait_until(&format!("add-on {addon}"), opts, progress, step, || async {
+    let what = format!("add-on {addon}");
+    wait_until(&what, opts.addon_timeout, opts, progress, step, || async {
         let out = aws
             .eks
             .describe_addon()
@@ -637,9 +645,10 @@ async fn wait_resource(
     step: &Step,
 ) -> Result<(), StepError> {
     let what = format!("{} ({id})", r.describe());
+    let limit = opts.addon_timeout * resource::patience(r.kind);
     // The create's own answer is the first look.
     let mut first = Some(status);
-    wait_until(&what, opts, progress, step, || {
+    wait_until(&what, limit, opts, progress, step, || {
         let known = first.take();
         let what = &what;
         async move {
@@ -662,6 +671,30 @@ async fn wait_resource(
                 None => Look::Waiting(status),
             })
         }
+    })
+    .await
+}
+
+/// Wait while a resource is still being created or updated: AMP refuses to delete a scraper,
+/// Kinesis a stream, DynamoDB a table in that state. One gone meanwhile is settled.
+async fn until_settled(
+    aws: &Aws,
+    kind: resource::Kind,
+    name: &str,
+    id: &str,
+    opts: &Options,
+    progress: &Progress,
+    step: &Step,
+) -> Result<(), StepError> {
+    let what = format!("{} {name} ({id})", kind.noun());
+    let limit = opts.addon_timeout * resource::patience(kind);
+    wait_until(&what, limit, opts, progress, step, || async {
+        Ok(match resource::status(aws, kind, id).await? {
+            Some(live) if resource::ready(kind, &live.status).is_none() => {
+                Look::Waiting(live.status)
+            }
+            _ => Look::Done,
+        })
     })
     .await
 }

@@ -216,10 +216,14 @@ async fn observe_each(
     );
     let eks =
         async {
-            // keda and app need the cluster's endpoint to connect.
-            if ![Group::Eks, Group::Keda, Group::App]
-                .into_iter()
-                .any(|g| only.includes(g))
+            // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
+            // access mode.
+            let source = only.includes(Group::Source)
+                && desired.resources.iter().any(|r| r.kind.reads_cluster());
+            if !source
+                && ![Group::Eks, Group::Keda, Group::App]
+                    .into_iter()
+                    .any(|g| only.includes(g))
             {
                 return Ok((Read::Missing, Read::Missing, vec![]));
             }
@@ -606,7 +610,7 @@ pub async fn describe_cluster(aws: &Aws, name: &str) -> anyhow::Result<Option<Cl
     })
 }
 
-async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
+pub(crate) async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
     let resource = format!("EKS cluster {name}");
     let got = aws.eks.describe_cluster().name(name).send().await;
     let out = found!(read(got, "DescribeCluster", &resource, |e| e
@@ -643,6 +647,24 @@ async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
             .compute_config()
             .and_then(|cc| cc.node_role_arn())
             .map(str::to_string),
+        authentication_mode: c
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map(|m| m.as_str().to_string()),
+        subnet_ids: c
+            .resources_vpc_config()
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default(),
+        security_group_ids: c
+            .resources_vpc_config()
+            .map(|v| {
+                v.cluster_security_group_id()
+                    .into_iter()
+                    .chain(v.security_group_ids().iter().map(String::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     }))
 }
 

@@ -212,6 +212,8 @@ impl Action {
         match self {
             Action::Apply { manifest, .. } => vec![manifest],
             Action::PutRolePolicy { document, .. } => vec![document],
+            // An AMP scraper names the workspace it writes to.
+            Action::CreateResource { settings, .. } => vec![settings],
             Action::CreateRole { trust, .. } | Action::UpdateTrustPolicy { trust, .. } => {
                 vec![trust]
             }

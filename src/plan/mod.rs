@@ -13,6 +13,7 @@ pub use teardown::teardown;
 use crate::model::{self, Group, Only};
 use crate::render::{self, Desired, IRSA_ANNOTATION, RolePurpose, policy::canonical};
 use crate::spec::AuthMode;
+use crate::triggers::resource;
 pub use observed::Observed;
 use observed::Tags;
 use serde::Serialize;
@@ -465,6 +466,12 @@ impl Planner<'_> {
             let id = r.id();
             match self.observed.resources.get(&id) {
                 None if r.managed => {
+                    let cluster = &self.desired.cluster;
+                    if let Some(reason) = resource::blocked(r, cluster, self.observed) {
+                        let resource = r.describe();
+                        self.conflicts.push(Conflict { resource, reason });
+                        continue;
+                    }
                     let action = Action::CreateResource {
                         resource: r.kind,
                         name: r.name.clone(),
@@ -483,7 +490,11 @@ impl Planner<'_> {
                 Some(_) if !r.managed => {}
                 Some(live) => {
                     let want = &self.desired.shared_tags();
-                    if self.owned(r.describe(), &live.tags, want) == Some(true) {
+                    let owned = self.owned(r.describe(), &live.tags, want);
+                    if let Some(reason) = owned.and_then(|_| resource::drift(r, live)) {
+                        let resource = r.describe();
+                        self.conflicts.push(Conflict { resource, reason });
+                    } else if owned == Some(true) {
                         let action = Action::TagResource {
                             resource: r.kind,
                             name: r.name.clone(),

@@ -281,6 +281,7 @@ pub fn teardown(
     }
 
     // Trigger resources this stack made; one the config names by id is only read.
+    let mut deletes = Vec::new();
     for r in desired.resources.iter().filter(|r| r.managed) {
         let Some(o) = observed.resources.get(&r.id()) else {
             continue;
@@ -304,13 +305,22 @@ pub fn teardown(
             }
             continue;
         }
+        deletes.push((r, o));
+    }
+    // A resource goes after those made to use it (a workspace after the scraper writing to it).
+    for (r, o) in &deletes {
+        let after = deletes
+            .iter()
+            .filter(|(x, live)| x.id() != r.id() && live.settings.to_string().contains(&o.arn))
+            .map(|(x, _)| x.id())
+            .collect();
         let action = Action::DeleteResource {
             resource: r.kind,
             name: r.name.clone(),
             id: o.id.clone(),
             arn: o.arn.clone(),
         };
-        push(r.id(), Group::Source, action, vec![]);
+        push(r.id(), Group::Source, action, after);
     }
 
     // Identity roles before the operator role they trust; each role after its policies and
@@ -536,6 +546,59 @@ mod tests {
             role.after
         );
         assert!(p.steps.iter().all(|s| s.change == Change::Delete));
+    }
+
+    #[test]
+    fn a_workspace_goes_after_the_scraper_that_writes_to_it() {
+        let mut spec = Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        };
+        spec.apps[0].trigger = crate::triggers::Kind::Prometheus;
+        spec.apps[0].prometheus = Some(crate::triggers::prometheus::Config {
+            workspace: crate::triggers::prometheus::Workspace {
+                alias: Some("AMP-KEDA".into()),
+                id: None,
+            },
+            query: "up".into(),
+            threshold: 1.0,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+            collector: Default::default(),
+        });
+        let ws = "arn:aws:aps:us-east-1:123456789012:workspace/ws-1";
+        let offline = render::desired(&spec).unwrap();
+        let mut o = Observed::default();
+        let live = |id: &str, arn: &str, settings| crate::observed::Resource {
+            id: id.into(),
+            arn: arn.into(),
+            status: "ACTIVE".into(),
+            tags: offline.shared_tags(),
+            settings,
+            ..Default::default()
+        };
+        o.resources.insert(
+            "aps:workspace/AMP-KEDA".into(),
+            live("ws-1", ws, serde_json::Value::Null),
+        );
+        o.resources.insert(
+            "aps:scraper/kedactl-demo-AMP-KEDA".into(),
+            live(
+                "s-1",
+                "arn:aws:aps:us-east-1:123456789012:scraper/s-1",
+                serde_json::json!({"workspaceArn": ws}),
+            ),
+        );
+        let d = render::desired_with(&spec, &o).unwrap();
+        let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+        let step = |id: &str| p.steps.iter().find(|s| s.id == id).unwrap();
+        assert_eq!(
+            step("aps:workspace/AMP-KEDA").after,
+            ["aps:scraper/kedactl-demo-AMP-KEDA"]
+        );
+        assert!(step("aps:scraper/kedactl-demo-AMP-KEDA").after.is_empty());
     }
 
     /// Both clusters ran `up`: merged trust, each cluster's user tag on the queues and repository.

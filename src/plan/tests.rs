@@ -394,6 +394,7 @@ fn auto_mode_clusters_get_no_agent_add_on() {
             endpoint_public_access: None,
             endpoint_private_access: None,
             node_role_arn: None,
+            ..Default::default()
         }),
         ..Observed::default()
     };
@@ -660,6 +661,7 @@ fn amp_spec(workspace: crate::triggers::prometheus::Workspace) -> Spec {
         threshold: 0.25,
         activation_threshold: 0.0,
         ignore_null_values: true,
+        collector: Default::default(),
     });
     spec
 }
@@ -678,6 +680,7 @@ fn live_workspace(tags: Tags) -> observed::Resource {
         status: "ACTIVE".into(),
         endpoint: None,
         tags,
+        ..Default::default()
     }
 }
 
@@ -712,6 +715,108 @@ fn a_trigger_resource_is_created_first_and_what_names_it_waits_for_it() {
     );
     // Steps that do not name it do not wait for it.
     assert!(step("iam:role/keda-operator").after.is_empty());
+    // The scraper that fills it is made once it exists, for this cluster.
+    let scraper = step(SCRAPER);
+    assert_eq!(scraper.summary, "create AMP scraper kedactl-demo-AMP-KEDA");
+    assert_eq!(scraper.after, [create]);
+    let Action::CreateResource { settings, .. } = &scraper.action else {
+        panic!()
+    };
+    assert_eq!(
+        settings["workspaceArn"],
+        "arn:aws:aps:us-east-1:123456789012:workspace/<id of AMP workspace AMP-KEDA>"
+    );
+    assert_eq!(
+        settings["clusterArn"],
+        "arn:aws:eks:us-east-1:123456789012:cluster/demo"
+    );
+}
+
+const SCRAPER: &str = "aps:scraper/kedactl-demo-AMP-KEDA";
+
+/// The scraper `up` made, writing from cluster demo to workspace ws-1234.
+fn live_scraper(tags: Tags) -> observed::Resource {
+    observed::Resource {
+        id: "s-1".into(),
+        arn: "arn:aws:aps:us-east-1:123456789012:scraper/s-1".into(),
+        status: "ACTIVE".into(),
+        tags,
+        settings: serde_json::json!({
+            "clusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/demo",
+            "workspaceArn": "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234",
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_scraper_is_refused_where_amp_could_not_scrape_and_not_made_with_collector_none() {
+    let spec = amp_spec(by_alias());
+    let d = render::desired(&spec).unwrap();
+    let mut o = Observed {
+        cluster: Some(observed::Cluster {
+            authentication_mode: Some("CONFIG_MAP".into()),
+            endpoint_private_access: Some(true),
+            ..Default::default()
+        }),
+        ..Observed::default()
+    };
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(
+        err.conflicts[0].resource,
+        "AMP scraper kedactl-demo-AMP-KEDA"
+    );
+    assert!(
+        err.conflicts[0]
+            .reason
+            .contains("--access-config authenticationMode=API_AND_CONFIG_MAP"),
+        "{err}"
+    );
+    // The rest of the plan is still shown beside the conflict.
+    let with = crate::plan::plan_marked(&d, &o, &Options::default());
+    assert!(ids(&with.0).contains(&"aps:workspace/AMP-KEDA"));
+    assert!(!ids(&with.0).contains(&SCRAPER));
+
+    o.cluster.as_mut().unwrap().authentication_mode = Some("API".into());
+    assert!(ids(&plan(&d, &o, &Options::default()).unwrap()).contains(&SCRAPER));
+
+    let mut none = amp_spec(by_alias());
+    none.apps[0].prometheus.as_mut().unwrap().collector =
+        crate::triggers::prometheus::Collector::None;
+    let d = render::desired(&none).unwrap();
+    assert!(
+        d.resources
+            .iter()
+            .all(|r| !r.id().starts_with("aps:scraper"))
+    );
+}
+
+#[test]
+fn our_scraper_writing_to_another_workspace_is_a_conflict_not_a_silent_success() {
+    let spec = amp_spec(by_alias());
+    let d0 = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d0.shared_tags()),
+    );
+    let mut stale = live_scraper(d0.shared_tags());
+    stale.settings["workspaceArn"] = "arn:aws:aps:us-east-1:123456789012:workspace/ws-old".into();
+    o.resources.insert(SCRAPER.into(), stale);
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut live = converged(&d);
+    live.resources = o.resources.clone();
+    let err = plan(&d, &live, &Options::default()).unwrap_err();
+    assert_eq!(
+        err.conflicts[0].resource,
+        "AMP scraper kedactl-demo-AMP-KEDA"
+    );
+    assert!(
+        err.conflicts[0].reason.contains("workspace/ws-old")
+            && err.conflicts[0].reason.contains("--scraper-id s-1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -723,6 +828,8 @@ fn a_converged_prometheus_stack_plans_nothing_and_names_the_live_workspace() {
         "aps:workspace/AMP-KEDA".into(),
         live_workspace(d0.shared_tags()),
     );
+    o.resources
+        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
     let d = render::desired_with(&spec, &o).unwrap();
     let mut live = converged(&d);
     live.resources = o.resources.clone();
@@ -786,9 +893,22 @@ fn a_workspace_of_another_stack_is_a_conflict_and_one_named_by_id_must_exist() {
         .insert("aps:workspace/ws-1234".into(), live_workspace(Tags::new()));
     let p = plan(&d, &o, &Options::default()).unwrap();
     assert!(
-        !ids(&p).iter().any(|id| id.starts_with("aps:")),
+        !ids(&p).iter().any(|id| id.starts_with("aps:workspace")),
         "{:?}",
         ids(&p)
+    );
+    // A scraper of ours fills the existing workspace.
+    let scraper = p
+        .steps
+        .iter()
+        .find(|s| s.id == "aps:scraper/kedactl-demo-ws-1234")
+        .unwrap();
+    let Action::CreateResource { settings, .. } = &scraper.action else {
+        panic!()
+    };
+    assert_eq!(
+        settings["workspaceArn"],
+        "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234"
     );
     let policy = p
         .steps

@@ -419,7 +419,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             });
         }
         let t = app.trigger.imp();
-        let used = t.resources(app);
+        let mut used = t.resources(app);
+        used.extend(t.cluster_resources(app, &cluster, &target, observed)?);
         triggers.push(TriggerUse {
             app: format!("{}/{}", app.namespace, app.deployment),
             kind: app.trigger,

@@ -730,6 +730,7 @@ mod tests {
                 threshold,
                 activation_threshold: 0.0,
                 ignore_null_values: true,
+                collector: Default::default(),
             })
         };
         let mut s = base();
@@ -768,6 +769,7 @@ mod tests {
             threshold: 1.0,
             activation_threshold: 0.0,
             ignore_null_values: true,
+            collector: Default::default(),
         });
         assert_eq!(fields(&s), ["apps[0].prometheus.query"]);
         s.apps[0].trigger = crate::triggers::Kind::Sqs;

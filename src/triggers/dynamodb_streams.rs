@@ -403,6 +403,7 @@ mod tests {
                 status: "ACTIVE".into(),
                 endpoint: Some(live.into()),
                 tags: Default::default(),
+                ..Default::default()
             },
         );
         assert_eq!(

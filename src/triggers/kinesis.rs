@@ -386,6 +386,7 @@ pub(crate) async fn by_name(aws: &Aws, name: &str) -> Result<Read<Live>, CallErr
         status,
         endpoint: None,
         tags,
+        ..Live::default()
     }))
 }
 

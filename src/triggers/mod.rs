@@ -128,6 +128,19 @@ pub trait Trigger: Sync {
         Vec::new()
     }
 
+    /// Resources the app needs in this cluster beside those `resources` names, which depend on
+    /// the cluster and on the others' live ids (the AMP scraper that fills the app's workspace).
+    /// Apps that need the same one share it.
+    fn cluster_resources(
+        &self,
+        _app: &App,
+        _cluster: &str,
+        _target: &Target,
+        _observed: &Observed,
+    ) -> Result<Vec<Resource>, RenderError> {
+        Ok(Vec::new())
+    }
+
     /// The identity role's permission policy for the apps of this kind that use the role
     /// (`apps` is never empty), or None when the kind needs no grant.
     fn policy(

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub mod query;
+pub mod scraper;
 pub mod workspace;
 
 /// The permission policy kedactl writes on an identity role whose apps query AMP.
@@ -48,6 +49,21 @@ pub struct Config {
     /// which counts toward `fallback`.
     #[serde(default = "yes")]
     pub ignore_null_values: bool,
+    /// What writes the cluster's metrics into the workspace.
+    #[serde(default)]
+    pub collector: Collector,
+}
+
+/// `apps[].prometheus.collector`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Collector {
+    /// An AMP managed scraper kedactl creates for this cluster and workspace, which scrapes the
+    /// pods and Services annotated `prometheus.io/scrape: "true"`; deleted with the stack.
+    #[default]
+    Scraper,
+    /// Something already writes to the workspace (ADOT, Prometheus remote_write).
+    None,
 }
 
 fn yes() -> bool {
@@ -223,6 +239,26 @@ impl Trigger for Prometheus {
         config(app).map(workspace).into_iter().collect()
     }
 
+    fn cluster_resources(
+        &self,
+        app: &App,
+        cluster: &str,
+        target: &Target,
+        observed: &Observed,
+    ) -> Result<Vec<Resource>, RenderError> {
+        let Some(c) = config(app).filter(|c| c.collector == Collector::Scraper) else {
+            return Ok(Vec::new());
+        };
+        let key = c.workspace.alias.as_ref().or(c.workspace.id.as_ref());
+        let arn = workspace_arn(target, &workspace_id(c, observed));
+        Ok(vec![scraper::resource(
+            cluster,
+            &target.cluster_arn(cluster),
+            key.map(String::as_str).unwrap_or_default(),
+            arn,
+        )?])
+    }
+
     fn policy(
         &self,
         _spec: &Spec,
@@ -375,6 +411,7 @@ mod tests {
                 threshold: 0.25,
                 activation_threshold: 0.0,
                 ignore_null_values: true,
+                collector: Default::default(),
             }),
             ..App::default()
         }
@@ -462,6 +499,7 @@ mod tests {
                 status: "ACTIVE".into(),
                 endpoint: None,
                 tags: Default::default(),
+                ..Default::default()
             },
         );
         let m = Prometheus.metadata(&a, &target, &observed);

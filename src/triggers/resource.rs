@@ -4,10 +4,10 @@
 
 use super::dynamodb::table;
 use super::kinesis;
-use super::prometheus::workspace;
+use super::prometheus::{scraper, workspace};
 use crate::cloud::{Aws, CallError};
 use crate::observe::Read;
-use crate::observed::{Resource as Live, Tags};
+use crate::observed::{Observed, Resource as Live, Tags};
 use crate::spec::{App, Problem};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     AmpWorkspace,
+    AmpScraper,
     KinesisStream,
     DynamodbTable,
 }
@@ -23,14 +24,29 @@ impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "AMP workspace",
+            Kind::AmpScraper => "AMP scraper",
             Kind::KinesisStream => "Kinesis stream",
             Kind::DynamodbTable => "DynamoDB table",
         }
     }
 
+    /// What goes wrong while it is not ready yet.
+    pub fn until_ready(self) -> &'static str {
+        match self {
+            Kind::AmpScraper => "no metrics reach the workspace, so the query finds nothing,",
+            _ => "KEDA's reads fail",
+        }
+    }
+
+    /// Its plan depends on the cluster (how it may access it).
+    pub fn reads_cluster(self) -> bool {
+        self == Kind::AmpScraper
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
+            Kind::AmpScraper => "aps:scraper",
             Kind::KinesisStream => "kinesis:stream",
             Kind::DynamodbTable => "dynamodb:table",
         }
@@ -80,6 +96,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
     match r.kind {
         Kind::AmpWorkspace if r.managed => workspace::by_alias(aws, &r.name, stack).await,
         Kind::AmpWorkspace => workspace::by_id(aws, &r.name).await,
+        Kind::AmpScraper => scraper::by_alias(aws, &r.name, stack).await,
         Kind::KinesisStream => kinesis::by_name(aws, &r.name).await,
         Kind::DynamodbTable => table::by_name(aws, &r.name, r.managed).await,
     }
@@ -89,6 +106,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {
         Kind::AmpWorkspace => workspace::create(aws, &r.name, tags).await,
+        Kind::AmpScraper => scraper::create(aws, &r.name, &r.settings, tags).await,
         Kind::KinesisStream => {
             kinesis::create(aws, &r.name, kinesis::shards(&r.settings), tags).await
         }
@@ -98,20 +116,19 @@ pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallEr
 
 /// Read a resource's status by its service id while a create settles.
 pub async fn status(aws: &Aws, kind: Kind, id: &str) -> Result<Option<Live>, CallError> {
+    let found = |read: Read<Live>, operation: &'static str| match read {
+        Read::Found(live) => Ok(Some(live)),
+        Read::Missing => Ok(None),
+        Read::Denied(d) => Err(CallError {
+            code: Some("AccessDeniedException".into()),
+            status: Some(403),
+            ..CallError::local(operation, d.resource, d.message)
+        }),
+        Read::Failed(e) => Err(e),
+    };
     match kind {
-        Kind::AmpWorkspace => match workspace::by_id(aws, id).await? {
-            Read::Found(live) => Ok(Some(live)),
-            Read::Missing => Ok(None),
-            Read::Denied(d) => Err(CallError {
-                operation: "DescribeWorkspace",
-                resource: d.resource,
-                code: Some("AccessDeniedException".into()),
-                message: d.message,
-                status: Some(403),
-                fix: None,
-            }),
-            Read::Failed(e) => Err(e),
-        },
+        Kind::AmpWorkspace => found(workspace::by_id(aws, id).await?, "DescribeWorkspace"),
+        Kind::AmpScraper => found(scraper::by_id(aws, id).await?, "DescribeScraper"),
         Kind::KinesisStream => kinesis::status(aws, id).await,
         Kind::DynamodbTable => table::status(aws, id).await,
     }
@@ -131,6 +148,7 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
             "CREATING" | "UPDATING" => None,
             _ => Some(false),
         },
+        Kind::AmpScraper => scraper::ready(status),
         Kind::KinesisStream => kinesis::ready(status),
         Kind::DynamodbTable => match status {
             "ACTIVE" => Some(true),
@@ -142,7 +160,8 @@ pub fn ready(kind: Kind, status: &str) -> Option<bool> {
 
 pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), CallError> {
     match kind {
-        Kind::AmpWorkspace => workspace::tag(aws, arn, tags).await,
+        // One TagResource for every AMP resource.
+        Kind::AmpWorkspace | Kind::AmpScraper => workspace::tag(aws, arn, tags).await,
         Kind::KinesisStream => kinesis::tag(aws, arn, tags).await,
         Kind::DynamodbTable => table::tag(aws, arn, tags).await,
     }
@@ -150,7 +169,7 @@ pub async fn tag(aws: &Aws, kind: Kind, arn: &str, tags: &Tags) -> Result<(), Ca
 
 pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<(), CallError> {
     match kind {
-        Kind::AmpWorkspace => workspace::untag(aws, arn, keys).await,
+        Kind::AmpWorkspace | Kind::AmpScraper => workspace::untag(aws, arn, keys).await,
         Kind::KinesisStream => kinesis::untag(aws, arn, keys).await,
         Kind::DynamodbTable => table::untag(aws, arn, keys).await,
     }
@@ -160,8 +179,36 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
 pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
     match kind {
         Kind::AmpWorkspace => workspace::delete(aws, id).await,
+        Kind::AmpScraper => scraper::delete(aws, id).await,
         Kind::KinesisStream => kinesis::delete(aws, id).await,
         Kind::DynamodbTable => table::delete(aws, id).await,
+    }
+}
+
+/// How many times the add-on's wait a create may take: AMP says a scraper takes up to
+/// 20 minutes to become ACTIVE.
+pub fn patience(kind: Kind) -> u32 {
+    match kind {
+        Kind::AmpScraper => 3,
+        _ => 1,
+    }
+}
+
+/// Why the resource cannot be created in this cluster as observed (None: nothing known
+/// against it): a conflict in the plan, re-checked by the create itself.
+pub fn blocked(r: &Resource, cluster: &str, observed: &Observed) -> Option<String> {
+    match (r.kind, &observed.cluster) {
+        (Kind::AmpScraper, Some(c)) => scraper::blocked(cluster, c),
+        _ => None,
+    }
+}
+
+/// Why an existing resource of ours is not the one the config wants, when the difference
+/// cannot be changed in place (None: it is).
+pub fn drift(r: &Resource, live: &Live) -> Option<String> {
+    match r.kind {
+        Kind::AmpScraper => scraper::drift(&r.settings, live),
+        _ => None,
     }
 }
 

@@ -46,21 +46,30 @@ pub(crate) fn kd046(c: &Ctx) -> Finding {
                 }
             }
             Some(live) => match resource::ready(r.kind, &live.status) {
+                _ if r.managed && resource::drift(r, live).is_some() => {
+                    let why = resource::drift(r, live).unwrap_or_default();
+                    bad.push(format!("{} ({}): {why}", r.describe(), live.id));
+                }
                 Some(true) => ok.push(format!("{} ({}) is {}", r.describe(), live.id, live.status)),
                 None => {
                     pending = true;
                     bad.push(format!(
-                        "{} ({}) is {}: KEDA's reads fail until it is ready",
+                        "{} ({}) is {}: {} until it is ready",
                         r.describe(),
                         live.id,
-                        live.status
+                        live.status,
+                        r.kind.until_ready()
                     ));
                 }
                 Some(false) => bad.push(format!(
-                    "{} ({}) is {}, not usable",
+                    "{} ({}) is {}, not usable{}",
                     r.describe(),
                     live.id,
-                    live.status
+                    live.status,
+                    live.reason
+                        .as_deref()
+                        .map(|why| format!(": {why}"))
+                        .unwrap_or_default()
                 )),
             },
         }

@@ -182,6 +182,7 @@ pub(crate) async fn by_name(aws: &Aws, name: &str, tags: bool) -> Result<Read<Li
             .filter(|_| streaming)
             .map(str::to_string),
         tags: Tags::new(),
+        ..Live::default()
     };
     if tags {
         match tags_of(aws, &arn, name).await? {
@@ -351,6 +352,7 @@ pub async fn create(
             .unwrap_or_default(),
         endpoint: t.and_then(|t| t.latest_stream_arn()).map(str::to_string),
         tags: tags.clone(),
+        ..Live::default()
     })
 }
 

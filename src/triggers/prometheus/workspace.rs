@@ -48,6 +48,7 @@ pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> 
         status: status.to_string(),
         endpoint: endpoint(w.prometheus_endpoint()),
         tags: tags_of(w.tags()),
+        ..Live::default()
     }))
 }
 
@@ -77,6 +78,7 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
                     status: status.to_string(),
                     endpoint: None,
                     tags: tags_of(w.tags()),
+                    ..Live::default()
                 });
             }
         }
@@ -112,6 +114,7 @@ pub async fn create(aws: &Aws, alias: &str, tags: &Tags) -> Result<Live, CallErr
             .unwrap_or_default(),
         endpoint: None,
         tags: tags.clone(),
+        ..Live::default()
     })
 }
 
