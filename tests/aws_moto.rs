@@ -4,6 +4,8 @@
 //! the endpoint these tests say they were skipped, and with KEDACTL_REQUIRE_MOTO (or CI) set they
 //! fail instead, so a CI run can never pass without running them.
 
+#[path = "support/amp.rs"]
+mod amp;
 #[path = "support/apiserver.rs"]
 mod apiserver;
 mod common;
@@ -2383,6 +2385,19 @@ async fn two_clusters_share_a_stack_and_down_of_one_leaves_the_other_working() {
 /// ScaledObject that name it, both get its real id, a second plan is empty, and down removes it.
 #[tokio::test]
 async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
+    // moto has no scrapers: the stack that writes its own metrics.
+    amp_stack(kedactl::triggers::prometheus::Collector::None).await;
+}
+
+/// The same with the default collector, an AMP managed scraper, over a stateful AMP mock (moto
+/// lacks scrapers): made for this cluster once the workspace exists, writing to its real id,
+/// and deleted before the workspace.
+#[tokio::test]
+async fn the_amp_stack_with_its_scraper_converges_and_goes() {
+    amp_stack(kedactl::triggers::prometheus::Collector::Scraper).await;
+}
+
+async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
     use kedactl::exec;
     use kedactl::model::Only;
     use kedactl::output::progress::Progress;
@@ -2393,11 +2408,17 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
     };
     let Whole {
         api,
-        aws,
+        mut aws,
         kube,
         mut spec,
         opts,
     } = s.whole().await;
+    let scraping = collector == prometheus::Collector::Scraper;
+    let (mocked, _rules, amp_state) = amp::stateful();
+    if scraping {
+        amp_state.state().settle = 2;
+        aws = aws.with_amp(mocked);
+    }
     let alias = format!("{}-ws", s.prefix);
     let app = &mut spec.apps[0];
     app.trigger = Kind::Prometheus;
@@ -2410,8 +2431,7 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
         threshold: 0.25,
         activation_threshold: 0.0,
         ignore_null_values: true,
-        // moto has no scrapers: the scraper's lifecycle is tested over mocks (amp_mocks.rs).
-        collector: prometheus::Collector::None,
+        collector,
     });
     let all = Only::default();
     // As `up` does: observe with the offline render, then render with what was observed.
@@ -2477,6 +2497,18 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
         format!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{id}")
     );
     assert_eq!(trigger["metadata"]["awsRegion"], "us-east-1");
+    if scraping {
+        let st = amp_state.state();
+        assert_eq!(st.scrapers.len(), 1, "{:?}", st.calls);
+        let scraper = &st.scrapers[0];
+        assert_eq!(scraper.status, "ACTIVE");
+        assert_eq!(scraper.workspace_arn, ws.arn(), "the workspace's real id");
+        assert_eq!(scraper.alias, format!("kedactl-demo-{alias}"));
+        assert_eq!(scraper.subnets, ["subnet-0a", "subnet-0b"]);
+        let create_ws = st.calls.iter().position(|c| *c == "CreateWorkspace");
+        let create_scraper = st.calls.iter().position(|c| *c == "CreateScraper");
+        assert!(create_ws < create_scraper, "{:?}", st.calls);
+    }
 
     let (d, o) = observe().await;
     let again = plan::plan(&d, &o, &plan::Options::default()).unwrap();
@@ -2496,6 +2528,21 @@ async fn the_amp_stack_converges_with_the_workspace_id_filled_in_and_goes() {
     assert!(report.ok(), "{:#?}", report.outcomes);
     let (_, o) = observe().await;
     assert!(o.resources.is_empty() && o.roles.is_empty(), "{o:#?}");
+    if scraping {
+        let st = amp_state.state();
+        assert!(
+            st.scrapers.iter().all(|s| s.status == "DELETING"),
+            "{:?}",
+            st.calls
+        );
+        let delete_scraper = st.calls.iter().position(|c| *c == "DeleteScraper");
+        let delete_ws = st.calls.iter().position(|c| *c == "DeleteWorkspace");
+        assert!(
+            delete_scraper.is_some() && delete_scraper < delete_ws,
+            "{:?}",
+            st.calls
+        );
+    }
     let gone = aws
         .amp
         .list_workspaces()

@@ -652,10 +652,10 @@ async fn wait_resource(
         let known = first.take();
         let what = &what;
         async move {
-            let status = match known {
-                Some(s) => s,
+            let (status, reason) = match known {
+                Some(s) => (s, None),
                 None => match resource::status(aws, r.kind, id).await? {
-                    Some(live) => live.status,
+                    Some(live) => (live.status, live.reason),
                     None => {
                         return Ok(Look::Failed(format!(
                             "{what} disappeared while it was being created"
@@ -666,7 +666,8 @@ async fn wait_resource(
             Ok(match resource::ready(r.kind, &status) {
                 Some(true) => Look::Done,
                 Some(false) => Look::Failed(format!(
-                    "{what} is {status}, not usable; see the AWS console or `kedactl doctor`"
+                    "{what} is {status}, not usable{}; see the AWS console or `kedactl doctor`",
+                    reason.map(|why| format!(" ({why})")).unwrap_or_default()
                 )),
                 None => Look::Waiting(status),
             })

@@ -39,6 +39,27 @@ pub struct State {
     pub failing: BTreeSet<&'static str>,
     /// The role of the cluster's one managed node group, `workers` (none: no node group).
     pub node_role: Option<String>,
+    /// How the cluster is reached and who may: what an AMP scraper needs.
+    pub access: Access,
+}
+
+/// DescribeCluster's `accessConfig` and `resourcesVpcConfig`.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub authentication_mode: &'static str,
+    pub private_endpoint: bool,
+    pub subnets: Vec<String>,
+}
+
+impl Default for Access {
+    /// A cluster created today: access entries on, both endpoints, subnets in two zones.
+    fn default() -> Self {
+        Access {
+            authentication_mode: "API_AND_CONFIG_MAP",
+            private_endpoint: true,
+            subnets: vec!["subnet-0a".into(), "subnet-0b".into()],
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -223,7 +244,9 @@ pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
             .retain(|a| Some(a.id.as_str()) != i.association_id());
         aws_sdk_eks::operation::delete_pod_identity_association::DeletePodIdentityAssociationOutput::builder().build()
     });
-    let cluster = mock!(Client::describe_cluster).then_output(|| {
+    let s = eks.clone();
+    let cluster = mock!(Client::describe_cluster).then_compute_output(move |_| {
+        let access = s.state().access.clone();
         DescribeClusterOutput::builder()
             .cluster(
                 Cluster::builder()
@@ -231,6 +254,19 @@ pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
                     .arn("arn:aws:eks:us-east-1:123456789012:cluster/demo")
                     .status(ClusterStatus::Active)
                     .version("1.32")
+                    .access_config(
+                        aws_sdk_eks::types::AccessConfigResponse::builder()
+                            .authentication_mode(access.authentication_mode.into())
+                            .build(),
+                    )
+                    .resources_vpc_config(
+                        aws_sdk_eks::types::VpcConfigResponse::builder()
+                            .set_subnet_ids(Some(access.subnets))
+                            .cluster_security_group_id("sg-cluster")
+                            .endpoint_public_access(true)
+                            .endpoint_private_access(access.private_endpoint)
+                            .build(),
+                    )
                     .build(),
             )
             .build()
