@@ -1232,7 +1232,7 @@ fn doctor_classifies_a_keda_log_from_stdin() {
 const AMP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/amp.yaml");
 
 #[test]
-fn seed_003_renders_a_prometheus_trigger_and_plans_the_workspace_first() {
+fn seed_003_renders_a_prometheus_trigger_and_plans_the_workspace_then_its_scraper() {
     let s = Sandbox::new();
     let text = run_ok(&s, &["-f", AMP, "render", "--account", "123456789012"]);
     assert!(text.contains("type: prometheus"), "{text}");
@@ -1255,6 +1255,32 @@ fn seed_003_renders_a_prometheus_trigger_and_plans_the_workspace_first() {
         !steps
             .iter()
             .any(|s| s["id"].as_str().unwrap().starts_with("queue:"))
+    );
+    // Its scraper (collector: scraper) follows the workspace, and render shows its configuration.
+    let scraper = "aps:scraper/kedactl-AMP-KEDA-CLUSTER-AMP-KEDA";
+    let sc = steps.iter().position(|s| s["id"] == scraper).unwrap();
+    assert_eq!(steps[sc]["after"][0], "aps:workspace/AMP-KEDA");
+    let dir = s.path("out");
+    let dir = dir.to_str().unwrap();
+    run_ok(
+        &s,
+        &[
+            "-f",
+            AMP,
+            "render",
+            "--account",
+            "123456789012",
+            "--out-dir",
+            dir,
+        ],
+    );
+    let config =
+        std::fs::read_to_string(s.path("out/aws/scraper-kedactl-AMP-KEDA-CLUSTER-AMP-KEDA.yaml"))
+            .unwrap();
+    assert!(config.contains("scrape_interval: 30s"), "{config}");
+    assert!(
+        config.contains("__meta_kubernetes_pod_annotation_prometheus_io_scrape"),
+        "{config}"
     );
 }
 

@@ -132,6 +132,18 @@ fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
             }
         }
     }
+    if only.includes(Group::Source) {
+        for r in &d.resources {
+            if let Some((title, body)) = crate::triggers::resource::review(r)? {
+                docs.push(Doc {
+                    file: format!("aws/{}-{}.yaml", r.kind.file_stem(), r.name),
+                    title,
+                    yaml: true,
+                    body,
+                });
+            }
+        }
+    }
     if only.includes(Group::App) {
         for (i, m) in d.manifests.iter().enumerate() {
             let (kind, ns, name) = render::object_ref(m);

@@ -300,9 +300,16 @@ impl Action {
             Action::UntagRepository { repository, .. } => {
                 format!("untag ECR repository {repository}: this cluster no longer uses it")
             }
-            Action::CreateResource { resource, name, .. } => {
-                format!("create {} {name}", resource.noun())
-            }
+            Action::CreateResource {
+                resource,
+                name,
+                settings,
+                ..
+            } => format!(
+                "create {} {name}{}",
+                resource.noun(),
+                crate::triggers::resource::purpose(*resource, settings)
+            ),
             Action::TagResource { resource, name, .. } => {
                 format!("tag {} {name} as owned by this stack", resource.noun())
             }

@@ -717,7 +717,10 @@ fn a_trigger_resource_is_created_first_and_what_names_it_waits_for_it() {
     assert!(step("iam:role/keda-operator").after.is_empty());
     // The scraper that fills it is made once it exists, for this cluster.
     let scraper = step(SCRAPER);
-    assert_eq!(scraper.summary, "create AMP scraper kedactl-demo-AMP-KEDA");
+    assert_eq!(
+        scraper.summary,
+        "create AMP scraper kedactl-demo-AMP-KEDA (scrapes EKS cluster demo into AMP workspace <id of AMP workspace AMP-KEDA>)"
+    );
     assert_eq!(scraper.after, [create]);
     let Action::CreateResource { settings, .. } = &scraper.action else {
         panic!()

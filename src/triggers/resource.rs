@@ -30,6 +30,16 @@ impl Kind {
         }
     }
 
+    /// Its files' names in `render --out-dir` (`aws/<stem>-<name>.yaml`).
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Kind::AmpWorkspace => "workspace",
+            Kind::AmpScraper => "scraper",
+            Kind::KinesisStream => "stream",
+            Kind::DynamodbTable => "table",
+        }
+    }
+
     /// What goes wrong while it is not ready yet.
     pub fn until_ready(self) -> &'static str {
         match self {
@@ -210,6 +220,36 @@ pub fn drift(r: &Resource, live: &Live) -> Option<String> {
         Kind::AmpScraper => scraper::drift(&r.settings, live),
         _ => None,
     }
+}
+
+/// What a create step's summary adds to the resource's name: what it connects.
+pub fn purpose(kind: Kind, settings: &serde_json::Value) -> String {
+    let last = |key: &str| id_from_arn(settings[key].as_str().unwrap_or_default()).to_string();
+    match kind {
+        Kind::AmpScraper => format!(
+            " (scrapes EKS cluster {} into AMP workspace {})",
+            last("clusterArn"),
+            last("workspaceArn")
+        ),
+        _ => String::new(),
+    }
+}
+
+/// What `render` shows of a resource for review, besides the grants and manifests that name it:
+/// (title, document), e.g. an AMP scraper's scrape configuration.
+pub fn review(r: &Resource) -> anyhow::Result<Option<(String, serde_json::Value)>> {
+    let Some(text) = r.settings["scrapeConfiguration"].as_str() else {
+        return Ok(None);
+    };
+    let config = crate::yaml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("the scrape configuration of {}: {e}", r.describe()))?;
+    Ok(Some((
+        format!(
+            "scrape configuration of {} (from templates/scrape-config.yaml)",
+            r.describe()
+        ),
+        config,
+    )))
 }
 
 /// Apps that name the same resource must want the same one: a stream created with 2 shards by
