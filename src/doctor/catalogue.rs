@@ -414,7 +414,7 @@ pub const CATALOGUE: &[Check] = &[
         Scaling,
         kd046,
         "The trigger's source exists and is ready",
-        "Triggers other than SQS read a resource kedactl makes or the config names: an AMP workspace (prometheus). KEDA's reads of a missing workspace fail with 404, and one still CREATING answers nothing yet; the ScaledObject then reports no metric and never scales. doctor reads each resource (DescribeWorkspace or ListWorkspaces by alias) and its status. A resource kedactl owns is recreated by `kedactl up --only source`; one the config names by id must be corrected in kedactl.yaml."
+        "Triggers other than SQS read a resource kedactl makes or the config names: an AMP workspace (prometheus), a Kinesis stream, a DynamoDB table. KEDA's reads of a missing one fail with 404, and one still CREATING answers nothing yet; the ScaledObject then reports no metric and never scales. A prometheus app's AMP scraper must be ACTIVE and write from this cluster to the app's workspace, or the query finds no data. doctor reads each resource (DescribeWorkspace or ListWorkspaces by alias, ListScrapers by alias...) and its status, with AMP's reason for a failed scraper. A resource kedactl owns is recreated by `kedactl up --only source`; one the config names by id must be corrected in kedactl.yaml."
     ),
     check!(
         "KD047",
