@@ -112,6 +112,16 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
     }
 }
 
+/// Of the live resources sharing a name (AMP aliases are not unique), the one tagged with
+/// `stack`, else the first (which the planner then reports as not ours).
+pub(crate) fn ours(mut found: Vec<Live>, stack: &str) -> Read<Live> {
+    let stacks = |l: &Live| l.tags.get(crate::model::STACK).map(String::as_str) == Some(stack);
+    match found.iter().position(stacks).unwrap_or(0) {
+        _ if found.is_empty() => Read::Missing,
+        i => Read::Found(found.swap_remove(i)),
+    }
+}
+
 /// Create it with `tags`; returns once the service says it is ready (or fails).
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {

@@ -261,6 +261,24 @@ fn check_create(
     })
 }
 
+/// A ScraperSummary's or ScraperDescription's builder with the fields both have.
+macro_rules! scraper {
+    ($builder:expr, $s:expr) => {
+        $builder
+            .scraper_id(&$s.id)
+            .arn(&$s.arn)
+            .alias(&$s.alias)
+            .role_arn(&$s.role_arn)
+            .status(scraper_status($s.status))
+            .set_status_reason($s.reason.clone())
+            .set_tags(Some($s.tags.clone()))
+            .source(source($s))
+            .destination(destination($s))
+            .created_at(DateTime::from_secs(1_795_503_600))
+            .last_modified_at(DateTime::from_secs(1_795_503_600))
+    };
+}
+
 /// The AMP client, its rules (keep them alive), and the state behind them.
 pub fn stateful() -> (Client, Vec<Rule>, Amp) {
     let amp = Amp::default();
@@ -402,22 +420,7 @@ pub fn stateful() -> (Client, Vec<Rule>, Amp) {
             .scrapers
             .iter()
             .filter(|s| filters.get("alias").is_none_or(|a| a.contains(&s.alias)))
-            .map(|s| {
-                ScraperSummary::builder()
-                    .scraper_id(&s.id)
-                    .arn(&s.arn)
-                    .alias(&s.alias)
-                    .role_arn(&s.role_arn)
-                    .status(scraper_status(s.status))
-                    .set_status_reason(s.reason.clone())
-                    .set_tags(Some(s.tags.clone()))
-                    .source(source(s))
-                    .destination(destination(s))
-                    .created_at(at())
-                    .last_modified_at(at())
-                    .build()
-                    .unwrap()
-            })
+            .map(|s| scraper!(ScraperSummary::builder(), s).build().unwrap())
             .collect();
         ListScrapersOutput::builder()
             .set_scrapers(Some(found))
@@ -434,21 +437,10 @@ pub fn stateful() -> (Client, Vec<Rule>, Amp) {
             Some(s) => MockResponse::Output(
                 DescribeScraperOutput::builder()
                     .scraper(
-                        ScraperDescription::builder()
-                            .scraper_id(&s.id)
-                            .arn(&s.arn)
-                            .alias(&s.alias)
-                            .role_arn(&s.role_arn)
-                            .status(scraper_status(s.status))
-                            .set_status_reason(s.reason.clone())
-                            .set_tags(Some(s.tags.clone()))
-                            .source(source(s))
-                            .destination(destination(s))
+                        scraper!(ScraperDescription::builder(), s)
                             .scrape_configuration(ScrapeConfiguration::ConfigurationBlob(
                                 s.config.as_bytes().to_vec().into(),
                             ))
-                            .created_at(at())
-                            .last_modified_at(at())
                             .build()
                             .unwrap(),
                     )

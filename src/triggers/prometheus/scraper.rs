@@ -8,7 +8,6 @@
 //! aws-auth). AMP also needs the cluster's private endpoint and two subnets (two AZs).
 
 use crate::cloud::{Aws, CallError, gone_is_fine};
-use crate::model::STACK;
 use crate::observe::{Read, read};
 use crate::observed::{Cluster, Resource as Live, Tags};
 use crate::render::{RenderError, templates};
@@ -140,35 +139,27 @@ fn cluster_of(s: Option<&Source>) -> String {
     }
 }
 
-struct Seen<'a> {
-    id: &'a str,
-    arn: &'a str,
-    role_arn: &'a str,
-    status: Option<&'a aws_sdk_amp::types::ScraperStatus>,
-    tags: Option<&'a HashMap<String, String>>,
-    source: Option<&'a Source>,
-    destination: Option<&'a Destination>,
-}
-
-impl Seen<'_> {
-    fn live(self) -> Live {
+/// A scraper as AMP lists or describes it (ScraperSummary and ScraperDescription share these
+/// fields but no type).
+macro_rules! live {
+    ($s:expr) => {
         Live {
-            id: self.id.to_string(),
-            arn: self.arn.to_string(),
-            status: self
-                .status
+            id: $s.scraper_id().to_string(),
+            arn: $s.arn().to_string(),
+            status: $s
+                .status()
                 .map(|s| s.status_code().as_str().to_string())
                 .unwrap_or_default(),
             endpoint: None,
-            tags: tags_of(self.tags),
-            reason: None,
+            tags: tags_of($s.tags()),
+            reason: $s.status_reason().map(str::to_string),
             settings: json!({
-                "clusterArn": cluster_of(self.source),
-                "workspaceArn": workspace_of(self.destination),
-                "roleArn": self.role_arn,
+                "clusterArn": cluster_of($s.source()),
+                "workspaceArn": workspace_of($s.destination()),
+                "roleArn": $s.role_arn(),
             }),
         }
-    }
+    };
 }
 
 /// The scraper with exactly this alias (ListScrapers filters by it): the one tagged with
@@ -189,31 +180,13 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
             Read::Failed(e) => return Ok(Read::Failed(e)),
         };
         for s in page.scrapers() {
-            let live = Seen {
-                id: s.scraper_id(),
-                arn: s.arn(),
-                role_arn: s.role_arn(),
-                status: s.status(),
-                tags: s.tags(),
-                source: s.source(),
-                destination: s.destination(),
-            }
-            .live();
-            let mut live = live;
-            live.reason = s.status_reason().map(str::to_string);
+            let live = live!(s);
             if s.alias() == Some(alias) && live.status != "DELETING" {
                 found.push(live);
             }
         }
     }
-    if found.is_empty() {
-        return Ok(Read::Missing);
-    }
-    let ours = found
-        .iter()
-        .position(|s| s.tags.get(STACK).map(String::as_str) == Some(stack))
-        .unwrap_or(0);
-    Ok(Read::Found(found.swap_remove(ours)))
+    Ok(resource::ours(found, stack))
 }
 
 /// The scraper with this id (DescribeScraper), while a create or delete settles.
@@ -229,18 +202,7 @@ pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> 
     let Some(s) = out.scraper() else {
         return Ok(Read::Missing);
     };
-    let mut live = Seen {
-        id: s.scraper_id(),
-        arn: s.arn(),
-        role_arn: s.role_arn(),
-        status: s.status(),
-        tags: s.tags(),
-        source: s.source(),
-        destination: s.destination(),
-    }
-    .live();
-    live.reason = s.status_reason().map(str::to_string);
-    Ok(Read::Found(live))
+    Ok(Read::Found(live!(s)))
 }
 
 /// The cluster's network, read right before the create: the scraper's interfaces go into the

@@ -1,9 +1,9 @@
 //! The AMP workspace's calls (aws-sdk-amp): find by alias or id, create, tag, delete.
 
 use crate::cloud::{Aws, CallError, gone_is_fine};
-use crate::model::STACK;
 use crate::observe::{Read, read};
 use crate::observed::{Resource as Live, Tags};
+use crate::triggers::resource;
 use aws_sdk_amp::operation::describe_workspace::DescribeWorkspaceError;
 use std::collections::HashMap;
 
@@ -83,17 +83,8 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
             }
         }
     }
-    let ours = found
-        .iter()
-        .position(|w| w.tags.get(STACK).map(String::as_str) == Some(stack))
-        .unwrap_or(0);
-    if found.is_empty() {
-        return Ok(Read::Missing);
-    }
-    let mut live = found.swap_remove(ours);
     // The summary has no endpoint; it follows from the id, as AMP builds it.
-    live.endpoint = None;
-    Ok(Read::Found(live))
+    Ok(resource::ours(found, stack))
 }
 
 pub async fn create(aws: &Aws, alias: &str, tags: &Tags) -> Result<Live, CallError> {
