@@ -437,6 +437,13 @@ pub const CATALOGUE: &[Check] = &[
         "The trigger's metric reads as KEDA reads it",
         "doctor reads each non-SQS trigger's metric once exactly as KEDA's scaler does, with your credentials: for prometheus the SigV4-signed GET of /api/v1/query against the workspace. KEDA refuses a query that returns several series (`returned multiple elements`) and, with ignoreNullValues: false, an empty one; a vector of several series must be aggregated (sum, max). A refusal of your own credentials is could-not-check: KD047 judges KEDA's."
     ),
+    check!(
+        "KD050",
+        Eks,
+        kd050,
+        "The AMP scraper may read the cluster (its access entry)",
+        "An AMP managed scraper discovers and scrapes pods as its service-linked role (AWSServiceRoleForAmazonPrometheusScraper_…), which the cluster only admits through an access entry. AMP creates that entry with the scraper when the cluster's authentication mode is API or API_AND_CONFIG_MAP; with CONFIG_MAP it cannot, and the scraper stays ACTIVE while the workspace gets nothing, so KEDA's query finds no data and the app never scales. doctor reads the scraper's role (ListScrapers) and the cluster's access entries (ListAccessEntries), matching the role with and without its path, as EKS names it."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

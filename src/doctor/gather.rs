@@ -48,6 +48,34 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
         Err(why) => e.simulator_skipped = Some(why),
     }
     e.dead_letter_targets = dead_letter_targets(aws, desired, &e.observed).await;
+    let scraping = desired.resources.iter().any(|r| r.kind.reads_cluster());
+    let api_mode = e
+        .observed
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.authentication_mode.as_deref() != Some("CONFIG_MAP"));
+    if scraping && api_mode {
+        e.access_entries = Some(access_entries(aws, &desired.cluster).await);
+    }
+}
+
+/// Every principal with an access entry on the cluster (ListAccessEntries, all pages).
+async fn access_entries(aws: &Aws, cluster: &str) -> Result<Vec<String>, String> {
+    let mut pages = aws
+        .eks
+        .list_access_entries()
+        .cluster_name(cluster)
+        .into_paginator()
+        .send();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            crate::cloud::CallError::new("ListAccessEntries", format!("EKS cluster {cluster}"), &e)
+                .to_string()
+        })?;
+        all.extend(page.access_entries().iter().cloned());
+    }
+    Ok(all)
 }
 
 /// Read each non-SQS app's metric once, as `scale` would (KD049). SQS depth is read by

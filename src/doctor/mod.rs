@@ -108,6 +108,9 @@ pub struct Evidence {
     /// Each non-SQS app's metric, read as KEDA's scaler reads it but with the caller's
     /// credentials (`namespace/deployment` → what it read, or the HTTP status and error).
     pub metric_reads: BTreeMap<String, Result<String, (Option<u16>, String)>>,
+    /// The principal ARNs with an access entry on the cluster (ListAccessEntries), read when
+    /// the config has an AMP scraper: None when not read, Err when the read failed.
+    pub access_entries: Option<Result<Vec<String>, String>>,
 }
 
 /// The cluster side doctor reads beyond `plan`'s observation.

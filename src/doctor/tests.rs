@@ -198,9 +198,10 @@ fn a_healthy_stack_raises_nothing() {
         assert_eq!(f.code, c.code);
     }
     // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
-    // with a customer-managed key, KD046–KD049 only to triggers other than SQS.
+    // with a customer-managed key, KD046–KD049 only to triggers other than SQS, KD050 only to
+    // an AMP scraper.
     let na = [
-        "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049",
+        "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049", "KD050",
     ];
     let bad: Vec<_> = findings
         .iter()
@@ -1533,7 +1534,59 @@ fn amp() -> (Desired, Evidence) {
     e.observed.resources = o.resources;
     e.metric_reads
         .insert("security/q-read".into(), Ok("query value 0.75".into()));
+    e.observed.cluster = Some(crate::observed::Cluster {
+        authentication_mode: Some("API_AND_CONFIG_MAP".into()),
+        endpoint_private_access: Some(true),
+        ..Default::default()
+    });
+    // AMP made the scraper's access entry (EKS names the role without its path).
+    e.access_entries = Some(Ok(vec![
+        "arn:aws:iam::123456789012:role/AWSServiceRoleForAmazonPrometheusScraper_1".into(),
+    ]));
     (d, e)
+}
+
+#[test]
+fn kd050_the_scraper_needs_its_access_entry() {
+    let findings = amp_findings(|_, _| {});
+    let f = findings.iter().find(|f| f.code == "KD050").unwrap();
+    assert_eq!(f.status, Status::Ok, "{f:#?}");
+    let missing = amp_findings(|e, _| e.access_entries = Some(Ok(vec![])));
+    let f = missing.iter().find(|f| f.code == "KD050").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("AWSServiceRoleForAmazonPrometheusScraper_1, which has no access entry on EKS cluster demo"),
+        "{f:#?}"
+    );
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("aws amp delete-scraper"),
+        "{f:#?}"
+    );
+    let config_map = amp_findings(|e, _| {
+        e.observed.cluster.as_mut().unwrap().authentication_mode = Some("CONFIG_MAP".into());
+    });
+    let f = config_map.iter().find(|f| f.code == "KD050").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("authenticationMode=API_AND_CONFIG_MAP"),
+        "{f:#?}"
+    );
+    let unread = amp_findings(|e, _| e.access_entries = Some(Err("AccessDenied".into())));
+    assert_eq!(
+        amp_status(&unread, "KD050"),
+        Status::Skipped,
+        "could not check, said so"
+    );
+    let creating = amp_findings(|e, _| {
+        e.observed.resources.get_mut(SCRAPER).unwrap().status = "CREATING".into();
+    });
+    assert_eq!(amp_status(&creating, "KD050"), Status::Skipped);
 }
 
 const SCRAPER: &str = "aps:scraper/kedactl-demo-AMP-KEDA";

@@ -236,3 +236,80 @@ pub(crate) fn kd049(c: &Ctx) -> Finding {
         vec![],
     )
 }
+
+/// An IAM role ARN without its path, as EKS names a principal (`role/aws-service-role/…/X` →
+/// `role/X`).
+fn without_path(arn: &str) -> String {
+    match arn.split_once(":role/") {
+        Some((head, path)) => format!("{head}:role/{}", path.rsplit('/').next().unwrap_or(path)),
+        None => arn.to_string(),
+    }
+}
+
+pub(crate) fn kd050(c: &Ctx) -> Finding {
+    let f = F { code: "KD050" };
+    let scrapers: Vec<&crate::triggers::Resource> =
+        c.d.resources
+            .iter()
+            .filter(|r| r.kind == resource::Kind::AmpScraper)
+            .collect();
+    if scrapers.is_empty() {
+        return f.na("no AMP scraper in this config (collector: scraper)");
+    }
+    let Some(cluster) = &c.e.observed.cluster else {
+        return f.skip(format!("EKS cluster {} was not read", c.d.cluster));
+    };
+    if let Some(why) = crate::triggers::prometheus::scraper::blocked(&c.d.cluster, cluster)
+        .filter(|_| cluster.authentication_mode.as_deref() == Some("CONFIG_MAP"))
+    {
+        let (why, fix) = why.split_once("\n  fix: ").unwrap_or((&why, ""));
+        return f.fail(vec![why.to_string()], fix, vec![]);
+    }
+    let entries = match &c.e.access_entries {
+        Some(Ok(entries)) => entries,
+        Some(Err(why)) => {
+            return f.skip(format!(
+                "could not list the cluster's access entries: {why}"
+            ));
+        }
+        None => return f.skip("the cluster's access entries were not read"),
+    };
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for r in scrapers {
+        or_skip!(f, c.read(|res| res == r.describe()));
+        let Some(live) = c.e.observed.resources.get(&r.id()) else {
+            return f.skip(format!("{} does not exist (KD046)", r.describe()));
+        };
+        let role = live.settings["roleArn"].as_str().unwrap_or_default();
+        if live.status != "ACTIVE" || role.is_empty() {
+            return f.skip(format!("{} is {} (KD046)", r.describe(), live.status));
+        }
+        if entries
+            .iter()
+            .any(|e| e == role || *e == without_path(role))
+        {
+            ok.push(format!(
+                "{} runs as {}, which has an access entry on EKS cluster {}",
+                r.describe(),
+                without_path(role),
+                c.d.cluster
+            ));
+        } else {
+            bad.push(format!(
+                "{} ({}) runs as {}, which has no access entry on EKS cluster {}: it can list and scrape nothing, and the workspace gets no data",
+                r.describe(),
+                live.id,
+                without_path(role),
+                c.d.cluster
+            ));
+        }
+    }
+    if bad.is_empty() {
+        return f.ok(ok.join("; "));
+    }
+    f.fail(
+        bad,
+        "AMP creates the entry with the scraper: delete the scraper (aws amp delete-scraper --scraper-id <id>) and run kedactl up again",
+        vec![],
+    )
+}
