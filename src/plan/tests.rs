@@ -34,8 +34,7 @@ fn converged(d: &Desired) -> Observed {
             .roles
             .iter()
             .map(|r| {
-                let mut trust = r.trust.body.clone();
-                trust["Statement"][0]["Principal"]["Service"] = "pods.eks.amazonaws.com".into();
+                let trust = r.trust.body.clone();
                 let role = Role {
                     arn: r.arn.clone(),
                     trust,

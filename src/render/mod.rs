@@ -315,7 +315,9 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             namespace: &app.namespace,
             name: &app.service_account,
         };
-        push_unique(&mut identity[i].1, sa);
+        if app.trigger.imp().consumes() {
+            push_unique(&mut identity[i].1, sa);
+        }
         identity[i].2.push(app);
     }
 
@@ -327,7 +329,10 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let trust = |sas: &[ServiceAccountRef], assumed_by: &[&str]| -> Result<Document, RenderError> {
         let sid = |ns: &str, sa: &str| trust_sid(&cluster, &cluster_arn, ns, sa);
         // Unscoped Pod Identity trust: one statement, for any service account of any cluster.
-        let sas: Vec<TrustStatement> = if pod_identity && !spec.scoped_trust {
+        let sas: Vec<TrustStatement> = if sas.is_empty() {
+            // Only KEDA uses the role (its apps do not call AWS themselves).
+            vec![]
+        } else if pod_identity && !spec.scoped_trust {
             vec![TrustStatement {
                 sid: sid("", "AnyServiceAccount"),
                 namespace: "",
@@ -470,7 +475,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             role: spec.roles.operator.clone(),
             role_arn: operator_arn.clone(),
         });
-        for app in &spec.apps {
+        for app in spec.apps.iter().filter(|a| a.trigger.imp().consumes()) {
             let role = app.identity_role(&spec.roles);
             let a = Association {
                 namespace: app.namespace.clone(),
@@ -571,7 +576,13 @@ fn manifests(
             "namespace.yaml",
             &json!({ "namespace": app.namespace, "labels": labels }),
         )?);
-        let sa_role = (spec.auth_mode == AuthMode::Irsa).then_some(&role_arn);
+        // The annotation when an app on this service account calls AWS itself.
+        let consumer = spec.apps.iter().any(|a| {
+            a.namespace == app.namespace
+                && a.service_account == app.service_account
+                && a.trigger.imp().consumes()
+        });
+        let sa_role = (spec.auth_mode == AuthMode::Irsa && consumer).then_some(&role_arn);
         add(templates::manifest(
             "serviceaccount.yaml",
             &json!({ "name": app.service_account, "namespace": app.namespace, "labels": labels, "role_arn": sa_role }),
@@ -654,6 +665,100 @@ mod tests {
             account: Some("123456789012".into()),
             ..Spec::default()
         }
+    }
+
+    /// The seed's SQS app plus a prometheus app `ns/sa` on the same identity role.
+    fn with_prometheus(ns: &str, sa: &str) -> Spec {
+        let mut s = spec();
+        let mut app = s.apps[0].clone();
+        app.deployment = "frontend".into();
+        app.namespace = ns.into();
+        app.service_account = sa.into();
+        app.trigger = triggers::Kind::Prometheus;
+        app.prometheus = Some(triggers::prometheus::Config {
+            workspace: triggers::prometheus::Workspace {
+                alias: Some("AMP-KEDA".into()),
+                id: None,
+            },
+            query: "up".into(),
+            threshold: 1.0,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+            collector: Default::default(),
+        });
+        s.apps.push(app);
+        s
+    }
+
+    fn trust_sas(d: &Desired) -> Vec<String> {
+        d.roles[1].trust.body["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|st| {
+                let c = &st["Condition"]["StringEquals"];
+                let ns = c["aws:RequestTag/kubernetes-namespace"].as_str()?;
+                let sa = c["aws:RequestTag/kubernetes-service-account"].as_str()?;
+                Some(format!("{ns}/{sa}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_apps_that_call_aws_get_an_association_and_a_trust_statement() {
+        let d = desired(&with_prometheus("ho11y", "frontend")).unwrap();
+        let associated: Vec<String> = d
+            .associations
+            .iter()
+            .map(|a| format!("{}/{}", a.namespace, a.service_account))
+            .collect();
+        assert_eq!(
+            associated,
+            ["keda/keda-operator", "security/my-sqs-read-msgs"]
+        );
+        assert_eq!(trust_sas(&d), ["security/my-sqs-read-msgs"]);
+        // A role only KEDA uses trusts only the operator role.
+        let mut only = with_prometheus("ho11y", "frontend");
+        only.apps.remove(0);
+        let d = desired(&only).unwrap();
+        assert!(trust_sas(&d).is_empty());
+        let statements = d.roles[1].trust.body["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "{statements:#?}");
+        assert_eq!(statements[0]["Sid"], CHAIN_SID);
+        assert_eq!(d.associations.len(), 1, "the operator's only");
+    }
+
+    #[test]
+    fn irsa_annotates_only_service_accounts_an_app_calls_aws_with() {
+        let irsa = |mut s: Spec| {
+            s.auth_mode = AuthMode::Irsa;
+            s.oidc_issuer = Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into());
+            desired(&s).unwrap()
+        };
+        let annotated = |d: &Desired, ns: &str, sa: &str| {
+            let m = d
+                .manifests
+                .iter()
+                .find(|m| {
+                    m["kind"] == "ServiceAccount"
+                        && m["metadata"]["namespace"] == ns
+                        && m["metadata"]["name"] == sa
+                })
+                .unwrap();
+            m["metadata"]["annotations"][IRSA_ANNOTATION].is_string()
+        };
+        let d = irsa(with_prometheus("ho11y", "frontend"));
+        assert!(annotated(&d, "security", "my-sqs-read-msgs"));
+        assert!(!annotated(&d, "ho11y", "frontend"));
+        // One service account for both apps: one object, annotated for the SQS app.
+        let d = irsa(with_prometheus("security", "my-sqs-read-msgs"));
+        let sas = d
+            .manifests
+            .iter()
+            .filter(|m| m["kind"] == "ServiceAccount")
+            .count();
+        assert_eq!(sas, 1);
+        assert!(annotated(&d, "security", "my-sqs-read-msgs"));
     }
 
     fn kinds(d: &Desired) -> Vec<&str> {

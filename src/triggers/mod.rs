@@ -154,6 +154,13 @@ pub trait Trigger: Sync {
     /// The trigger's `metadata` (KEDA reads a map of strings), every tuning field written out.
     fn metadata(&self, app: &App, target: &Target, observed: &Observed) -> Map<String, Value>;
 
+    /// The app itself calls AWS as the identity role (SQS: it receives and deletes the messages
+    /// KEDA counts), so its service account gets an association (or the IRSA annotation) and a
+    /// statement in the role's trust. Other kinds' apps get none: KEDA alone reads the source.
+    fn consumes(&self) -> bool {
+        false
+    }
+
     /// The container's environment for the app to find its source (name, value).
     fn env(&self, _app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         Vec::new()

@@ -26,6 +26,10 @@ impl Trigger for Sqs {
         "aws-sqs-queue"
     }
 
+    fn consumes(&self) -> bool {
+        true
+    }
+
     /// The `queue` section is checked with the rest of the spec (`spec::validate`): it is
     /// always present, defaulted to the seed's queue.
     fn validate(&self, _app: &App, _at: &str, _out: &mut Vec<Problem>) {}

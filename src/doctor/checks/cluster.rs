@@ -94,6 +94,15 @@ pub(crate) fn kd024(c: &Ctx) -> Finding {
     let sa = dep["spec"]["template"]["spec"]["serviceAccountName"]
         .as_str()
         .unwrap_or("default");
+    let app = format!("{ns}/{name}");
+    if let Some(t) = c.d.triggers.iter().find(|t| t.app == app)
+        && !t.kind.imp().consumes()
+    {
+        return f.na(format!(
+            "{app} scales on {}: KEDA alone reads it, the app needs no AWS credentials",
+            t.kind.as_str()
+        ));
+    }
     let mut evidence = Vec::new();
     let mut repairs = Vec::new();
     // Both halves need their own reads: what was not read is said, never passed.
