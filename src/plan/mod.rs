@@ -491,7 +491,8 @@ impl Planner<'_> {
                 Some(live) => {
                     let want = &self.desired.shared_tags();
                     let owned = self.owned(r.describe(), &live.tags, want);
-                    if let Some(reason) = owned.and_then(|_| resource::drift(r, live)) {
+                    let wrong = || resource::drift(r, live).or_else(|| resource::failed(r, live));
+                    if let Some(reason) = owned.and_then(|_| wrong()) {
                         let resource = r.describe();
                         self.conflicts.push(Conflict { resource, reason });
                     } else if owned == Some(true) {

@@ -795,6 +795,31 @@ fn a_scraper_is_refused_where_amp_could_not_scrape_and_not_made_with_collector_n
 }
 
 #[test]
+fn a_scraper_whose_create_failed_is_a_conflict_with_the_fix() {
+    let spec = amp_spec(by_alias());
+    let d0 = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d0.shared_tags()),
+    );
+    let mut failed = live_scraper(d0.shared_tags());
+    failed.status = "CREATION_FAILED".into();
+    failed.reason = Some("subnet-0a has no free IP address".into());
+    o.resources.insert(SCRAPER.into(), failed);
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut live = converged(&d);
+    live.resources = o.resources.clone();
+    let err = plan(&d, &live, &Options::default()).unwrap_err();
+    let reason = &err.conflicts[0].reason;
+    assert!(
+        reason.starts_with("it is CREATION_FAILED (subnet-0a has no free IP address)")
+            && reason.contains("aws amp delete-scraper --scraper-id s-1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn our_scraper_writing_to_another_workspace_is_a_conflict_not_a_silent_success() {
     let spec = amp_spec(by_alias());
     let d0 = render::desired(&spec).unwrap();

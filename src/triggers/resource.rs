@@ -232,6 +232,16 @@ pub fn drift(r: &Resource, live: &Live) -> Option<String> {
     }
 }
 
+/// An existing resource of ours that failed in a way AWS does not recover from (an AMP scraper
+/// whose create failed), with AMP's reason and the fix: `up` would otherwise leave it there
+/// and report the stack converged.
+pub fn failed(r: &Resource, live: &Live) -> Option<String> {
+    match r.kind {
+        Kind::AmpScraper => scraper::failed(live),
+        _ => None,
+    }
+}
+
 /// What a create step's summary adds to the resource's name: what it connects.
 pub fn purpose(kind: Kind, settings: &serde_json::Value) -> String {
     let last = |key: &str| id_from_arn(settings[key].as_str().unwrap_or_default()).to_string();

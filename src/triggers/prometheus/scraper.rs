@@ -112,6 +112,21 @@ pub fn drift(want: &Value, live: &Live) -> Option<String> {
     ))
 }
 
+/// A scraper whose create or update failed stays so: it must be deleted and made again.
+pub fn failed(live: &Live) -> Option<String> {
+    matches!(live.status.as_str(), "CREATION_FAILED" | "UPDATE_FAILED" | "DELETION_FAILED").then(|| {
+        format!(
+            "it is {}{}, and AMP does not retry it\n  fix: `aws amp delete-scraper --scraper-id {}`, then `kedactl up` creates it again",
+            live.status,
+            live.reason
+                .as_deref()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default(),
+            live.id
+        )
+    })
+}
+
 pub fn ready(status: &str) -> Option<bool> {
     match status {
         "ACTIVE" => Some(true),
