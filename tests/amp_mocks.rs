@@ -293,6 +293,21 @@ async fn a_scraper_is_made_in_the_clusters_network_and_waited_for_until_active()
     );
 }
 
+/// An EKS cluster may have 16 subnets (eksctl makes 6); AMP takes at most five.
+#[tokio::test]
+async fn a_cluster_with_many_subnets_gets_a_scraper_in_five_of_them() {
+    let (client, _rules, state) = amp::stateful();
+    let ws = workspace(&state);
+    let many = [
+        "subnet-1", "subnet-2", "subnet-3", "subnet-4", "subnet-5", "subnet-6", "subnet-7",
+    ];
+    let (eks, _eks_rule) = eks("API", true, &many);
+    let aws = common::offline_aws().with_amp(client).with_eks(eks);
+    let report = execute(&aws, &create_scraper(&ws).0).await;
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(state.state().scrapers[0].subnets, many[..5]);
+}
+
 #[tokio::test]
 async fn a_scraper_that_fails_to_create_says_why() {
     let (client, _rules, state) = amp::stateful();
@@ -327,12 +342,7 @@ async fn a_cluster_amp_cannot_scrape_is_refused_before_anything_is_made() {
             vec!["subnet-0a", "subnet-0b"],
             "endpointPrivateAccess=true",
         ),
-        (
-            "API",
-            true,
-            vec!["subnet-0a"],
-            "at least two Availability Zones",
-        ),
+        ("API", true, vec!["subnet-0a"], "two Availability Zones"),
     ] {
         let (client, _rules, state) = amp::stateful();
         let ws = workspace(&state);

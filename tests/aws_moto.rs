@@ -2431,7 +2431,7 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
         threshold: 0.25,
         activation_threshold: 0.0,
         ignore_null_values: true,
-        collector,
+        collector: Some(collector),
     });
     let all = Only::default();
     // As `up` does: observe with the offline render, then render with what was observed.

@@ -1539,7 +1539,7 @@ fn amp() -> (Desired, Evidence) {
         endpoint_private_access: Some(true),
         ..Default::default()
     });
-    // AMP made the scraper's access entry (EKS names the role without its path).
+    // AMP made the scraper's access entry (here under the role's ARN without its path).
     e.access_entries = Some(Ok(vec![
         "arn:aws:iam::123456789012:role/AWSServiceRoleForAmazonPrometheusScraper_1".into(),
     ]));

@@ -214,37 +214,39 @@ async fn observe_each(
             .iter()
             .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
     );
-    let eks =
-        async {
-            // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
-            // access mode.
-            let source = only.includes(Group::Source)
-                && desired.resources.iter().any(|r| r.kind.reads_cluster());
-            if !source
-                && ![Group::Eks, Group::Keda, Group::App]
-                    .into_iter()
-                    .any(|g| only.includes(g))
-            {
-                return Ok((Read::Missing, Read::Missing, vec![]));
+    let eks = async {
+        // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
+        // access mode.
+        let source = only.includes(Group::Source)
+            && desired.resources.iter().any(|r| r.kind.reads_cluster());
+        if !source
+            && ![Group::Eks, Group::Keda, Group::App]
+                .into_iter()
+                .any(|g| only.includes(g))
+        {
+            return Ok((Read::Missing, Read::Missing, vec![]));
+        }
+        // The add-on and associations live in the cluster: without it there is nothing to read.
+        let cluster = cluster(aws, &desired.cluster).await?;
+        if !matches!(cluster, Read::Found(_)) || !only.includes(Group::Eks) {
+            return Ok((cluster, Read::Missing, vec![]));
+        }
+        let addon = async {
+            match &desired.addon {
+                Some(a) => addon(aws, &desired.cluster, a).await,
+                None => Ok(Read::Missing),
             }
-            // The add-on and associations live in the cluster: without it there is nothing to read.
-            let cluster = cluster(aws, &desired.cluster).await?;
-            if !matches!(cluster, Read::Found(_)) || !only.includes(Group::Eks) {
-                return Ok((cluster, Read::Missing, vec![]));
-            }
-            let addon = async {
-                match &desired.addon {
-                    Some(a) => addon(aws, &desired.cluster, a).await,
-                    None => Ok(Read::Missing),
-                }
-            };
-            let associations =
-                try_join_all(desired.associations.iter().map(|a| {
-                    associations(aws, &desired.cluster, &a.namespace, &a.service_account)
-                }));
-            let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
-            Ok((cluster, addon, associations))
         };
+        let associations = try_join_all(
+            desired
+                .associations
+                .iter()
+                .chain(&desired.retired_associations)
+                .map(|a| associations(aws, &desired.cluster, &a.namespace, &a.service_account)),
+        );
+        let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
+        Ok((cluster, addon, associations))
+    };
     // Boxed: the five reads' state machines side by side overflowed a 2 MiB thread stack
     // (debug builds, doctor's gather).
     let (roles, queues, repositories, eks, resources) = futures_util::future::join5(

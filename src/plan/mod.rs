@@ -152,6 +152,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     p.queues();
     p.repositories();
     let mut changed_sas = p.associations();
+    p.retired_associations();
     if !opts.only.includes(Group::Eks) {
         // Associations were not observed: nothing is known to have changed, so no restarts.
         changed_sas.clear();
@@ -587,6 +588,28 @@ impl Planner<'_> {
             changed.push((a.namespace.clone(), a.service_account.clone()));
         }
         changed
+    }
+
+    /// An association an earlier kedactl made for an app KEDA alone reads for: this stack's,
+    /// still on the identity role it was made for, it goes.
+    fn retired_associations(&mut self) {
+        for r in &self.desired.retired_associations {
+            let Some(o) = self.observed.associations.iter().find(|o| {
+                o.namespace == r.namespace
+                    && o.service_account == r.service_account
+                    && o.role_arn == r.role_arn
+                    && model::is_owned(&o.tags, &self.desired.stack)
+            }) else {
+                continue;
+            };
+            let action = Action::DeleteAssociation {
+                association_id: o.id.clone(),
+                namespace: r.namespace.clone(),
+                service_account: r.service_account.clone(),
+            };
+            let id = format!("eks:association/{}/{}", r.namespace, r.service_account);
+            self.push(id, Group::Eks, Change::Delete, action, &[]);
+        }
     }
 
     fn keda(&mut self, changed: &[(String, String)]) {

@@ -167,7 +167,11 @@ pub fn teardown(
     }
 
     let mut association_ids = Vec::new();
-    for a in &desired.associations {
+    for a in desired
+        .associations
+        .iter()
+        .chain(&desired.retired_associations)
+    {
         let Some(o) = observed
             .associations
             .iter()
@@ -311,7 +315,15 @@ pub fn teardown(
     for (r, o) in &deletes {
         let after = deletes
             .iter()
-            .filter(|(x, live)| x.id() != r.id() && live.settings.to_string().contains(&o.arn))
+            .filter(|(x, live)| {
+                let names = |v: &serde_json::Value| v.as_str() == Some(o.arn.as_str());
+                x.id() != r.id()
+                    && !o.arn.is_empty()
+                    && live
+                        .settings
+                        .as_object()
+                        .is_some_and(|m| m.values().any(names))
+            })
             .map(|(x, _)| x.id())
             .collect();
         let action = Action::DeleteResource {

@@ -785,13 +785,57 @@ fn a_scraper_is_refused_where_amp_could_not_scrape_and_not_made_with_collector_n
 
     let mut none = amp_spec(by_alias());
     none.apps[0].prometheus.as_mut().unwrap().collector =
-        crate::triggers::prometheus::Collector::None;
+        Some(crate::triggers::prometheus::Collector::None);
     let d = render::desired(&none).unwrap();
     assert!(
         d.resources
             .iter()
             .all(|r| !r.id().starts_with("aps:scraper"))
     );
+}
+
+#[test]
+fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
+    let spec = amp_spec(by_alias());
+    let d0 = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d0.shared_tags()),
+    );
+    o.resources
+        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
+    let d = render::desired_with(&spec, &o).unwrap();
+    assert_eq!(d.retired_associations.len(), 1);
+    let old = |tags: Tags| Association {
+        id: "a-old".into(),
+        namespace: "security".into(),
+        service_account: "my-sqs-read-msgs".into(),
+        role_arn: "arn:aws:iam::123456789012:role/keda-identity".into(),
+        tags,
+        modified_at: None,
+        session_tags_disabled: false,
+        target_role_arn: None,
+    };
+    let mut live = converged(&d);
+    live.resources = o.resources.clone();
+    live.associations.push(old(d.tags.clone()));
+    let p = plan(&d, &live, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["eks:association/security/my-sqs-read-msgs"]);
+    assert!(matches!(
+        &p.steps[0].action,
+        Action::DeleteAssociation { association_id, .. } if association_id == "a-old"
+    ));
+    assert_eq!(p.steps[0].change, Change::Delete);
+    // Someone else's association on that service account is theirs.
+    live.associations.pop();
+    live.associations.push(old(Tags::new()));
+    assert!(plan(&d, &live, &Options::default()).unwrap().is_empty());
+    // down deletes ours too.
+    live.associations.pop();
+    live.associations.push(old(d.tags.clone()));
+    let (down, _) = super::teardown::teardown(&d, &live, &Default::default()).unwrap();
+    assert!(ids(&down).contains(&"eks:association/security/my-sqs-read-msgs"));
 }
 
 #[test]
@@ -924,7 +968,13 @@ fn a_workspace_of_another_stack_is_a_conflict_and_one_named_by_id_must_exist() {
         "{:?}",
         ids(&p)
     );
-    // A scraper of ours fills the existing workspace.
+    // Something probably writes to an existing workspace already: no scraper unless asked.
+    assert!(!ids(&p).iter().any(|id| id.starts_with("aps:scraper")));
+    let mut asked = by_id.clone();
+    asked.apps[0].prometheus.as_mut().unwrap().collector =
+        Some(crate::triggers::prometheus::Collector::Scraper);
+    let d = render::desired(&asked).unwrap();
+    let p = plan(&d, &o, &Options::default()).unwrap();
     let scraper = p
         .steps
         .iter()

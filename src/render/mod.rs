@@ -160,6 +160,9 @@ pub struct Desired {
     pub triggers: Vec<TriggerUse>,
     /// Pod identity associations (pod-identity mode only).
     pub associations: Vec<Association>,
+    /// Associations an earlier kedactl made for apps whose trigger KEDA alone reads
+    /// (`Trigger::consumes` is false): read, and deleted when this stack made them.
+    pub retired_associations: Vec<Association>,
     pub keda: KedaInstall,
     /// In apply order: Namespace, ServiceAccount, Deployment, TriggerAuthentication, scaler.
     pub manifests: Vec<Value>,
@@ -468,6 +471,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     }
 
     let mut associations = Vec::new();
+    let mut retired_associations = Vec::new();
     if pod_identity {
         associations.push(Association {
             namespace: spec.keda.namespace.clone(),
@@ -475,7 +479,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             role: spec.roles.operator.clone(),
             role_arn: operator_arn.clone(),
         });
-        for app in spec.apps.iter().filter(|a| a.trigger.imp().consumes()) {
+        for app in &spec.apps {
             let role = app.identity_role(&spec.roles);
             let a = Association {
                 namespace: app.namespace.clone(),
@@ -483,8 +487,17 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
                 role: role.to_string(),
                 role_arn: target.role_arn(role),
             };
-            push_unique(&mut associations, a);
+            match app.trigger.imp().consumes() {
+                true => push_unique(&mut associations, a),
+                false => push_unique(&mut retired_associations, a),
+            }
         }
+        let wanted = |r: &Association| {
+            associations
+                .iter()
+                .any(|a| a.namespace == r.namespace && a.service_account == r.service_account)
+        };
+        retired_associations.retain(|r| !wanted(r));
     }
 
     let manifests = manifests(spec, &target, &tags, observed)?;
@@ -503,6 +516,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         resources,
         triggers,
         associations,
+        retired_associations,
         keda: KedaInstall {
             namespace: spec.keda.namespace.clone(),
             service_account: spec.keda.service_account.clone(),

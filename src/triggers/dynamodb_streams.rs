@@ -149,6 +149,12 @@ impl Trigger for DynamodbStreams {
         m
     }
 
+    /// The app reads the table's stream (DYNAMODB_TABLE) itself, as the identity role: the grants it needs
+    /// beyond KEDA's read are the user's to attach to that role.
+    fn consumes(&self) -> bool {
+        true
+    }
+
     fn env(&self, app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         config(app)
             .map(|c| vec![("DYNAMODB_TABLE", c.table.name.clone())])

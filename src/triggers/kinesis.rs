@@ -236,6 +236,12 @@ impl Trigger for Kinesis {
         m
     }
 
+    /// The app reads the stream's records (KINESIS_STREAM_NAME) itself, as the identity role: the grants it needs
+    /// beyond KEDA's read are the user's to attach to that role.
+    fn consumes(&self) -> bool {
+        true
+    }
+
     fn env(&self, app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         config(app)
             .map(|c| vec![("KINESIS_STREAM_NAME", stream_name(c).to_string())])

@@ -155,8 +155,10 @@ pub trait Trigger: Sync {
     fn metadata(&self, app: &App, target: &Target, observed: &Observed) -> Map<String, Value>;
 
     /// The app itself calls AWS as the identity role (SQS: it receives and deletes the messages
-    /// KEDA counts), so its service account gets an association (or the IRSA annotation) and a
-    /// statement in the role's trust. Other kinds' apps get none: KEDA alone reads the source.
+    /// KEDA counts; Kinesis and DynamoDB: it reads the stream or table its env names), so its
+    /// service account gets an association (or the IRSA annotation) and a statement in the
+    /// role's trust. An app of a kind that answers false (prometheus, cloudwatch) gets none:
+    /// KEDA alone reads the source.
     fn consumes(&self) -> bool {
         false
     }

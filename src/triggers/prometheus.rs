@@ -49,18 +49,28 @@ pub struct Config {
     /// which counts toward `fallback`.
     #[serde(default = "yes")]
     pub ignore_null_values: bool,
-    /// What writes the cluster's metrics into the workspace.
-    #[serde(default)]
-    pub collector: Collector,
+    /// What writes the cluster's metrics into the workspace: by default a scraper for a
+    /// workspace kedactl creates (nothing else writes to it yet), none for an existing one
+    /// (something probably does already, and a second writer would double every sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<Collector>,
+}
+
+impl Config {
+    pub fn collector(&self) -> Collector {
+        self.collector.unwrap_or(match self.workspace.alias {
+            Some(_) => Collector::Scraper,
+            None => Collector::None,
+        })
+    }
 }
 
 /// `apps[].prometheus.collector`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Collector {
     /// An AMP managed scraper kedactl creates for this cluster and workspace, which scrapes the
     /// pods and Services annotated `prometheus.io/scrape: "true"`; deleted with the stack.
-    #[default]
     Scraper,
     /// Something already writes to the workspace (ADOT, Prometheus remote_write).
     None,
@@ -246,7 +256,7 @@ impl Trigger for Prometheus {
         target: &Target,
         observed: &Observed,
     ) -> Result<Vec<Resource>, RenderError> {
-        let Some(c) = config(app).filter(|c| c.collector == Collector::Scraper) else {
+        let Some(c) = config(app).filter(|c| c.collector() == Collector::Scraper) else {
             return Ok(Vec::new());
         };
         let key = c.workspace.alias.as_ref().or(c.workspace.id.as_ref());

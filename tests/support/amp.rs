@@ -200,8 +200,34 @@ fn check_create(
     if !eks.cluster_arn().starts_with("arn:aws:eks:") {
         return Err(format!("{} is not an EKS cluster ARN", eks.cluster_arn()));
     }
-    if eks.subnet_ids().len() < 2 {
-        return Err("at least two subnets in two Availability Zones are required".into());
+    if !(2..=5).contains(&eks.subnet_ids().len()) {
+        return Err(format!(
+            "subnetIds must hold 2 to 5 subnets in two Availability Zones, not {}",
+            eks.subnet_ids().len()
+        ));
+    }
+    // Optional, but when given 1 to 5.
+    if let Some(groups) = eks.security_group_ids.as_ref()
+        && !(1..=5).contains(&groups.len())
+    {
+        return Err(format!(
+            "securityGroupIds must hold 1 to 5 groups, not {}",
+            groups.len()
+        ));
+    }
+    let alias = i.alias().unwrap_or_default();
+    let valid = alias.len() <= 100
+        && alias
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    if !valid {
+        return Err(format!(
+            "alias {alias:?} does not match [0-9A-Za-z][-.0-9A-Z_a-z]*"
+        ));
     }
     let Some(Destination::AmpConfiguration(amp)) = i.destination() else {
         return Err("destination must be an ampConfiguration".into());

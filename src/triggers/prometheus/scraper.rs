@@ -21,6 +21,9 @@ use std::collections::HashMap;
 
 /// Longest scraper alias AMP accepts.
 const MAX_ALIAS: usize = 100;
+/// Most subnets, and security groups, a scraper's `eksConfiguration` takes (an EKS cluster may
+/// have up to 16 subnets; eksctl makes 6).
+const MAX_NETWORK: usize = 5;
 
 fn what(name: &str) -> String {
     format!("AMP scraper {name}")
@@ -76,6 +79,12 @@ pub fn blocked(cluster_name: &str, c: &Cluster) -> Option<String> {
              so AMP cannot give the scraper the access entry it needs to read the cluster\n  \
              fix: allow access entries with `aws eks update-cluster-config --name {cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP` \
              (aws-auth keeps working; the change cannot be undone), or set apps[].prometheus.collector: none and run your own collector"
+        ));
+    }
+    if (1..2).contains(&c.subnet_ids.len()) {
+        return Some(format!(
+            "EKS cluster {cluster_name} has one subnet, and an AMP scraper needs subnets in two Availability Zones\n  \
+             fix: set apps[].prometheus.collector: none and run your own collector"
         ));
     }
     if c.endpoint_private_access == Some(false) {
@@ -241,7 +250,13 @@ async fn network(aws: &Aws, cluster_arn: &str) -> Result<(Vec<String>, Vec<Strin
             cluster.subnet_ids.len()
         )));
     }
-    Ok((cluster.subnet_ids, cluster.security_group_ids))
+    // The cluster's own subnets span two zones (EKS requires it); AMP takes five at most, and
+    // refuses the create with its reason should the first five not.
+    let mut subnets = cluster.subnet_ids;
+    subnets.truncate(MAX_NETWORK);
+    let mut groups = cluster.security_group_ids;
+    groups.truncate(MAX_NETWORK);
+    Ok((subnets, groups))
 }
 
 pub async fn create(
@@ -255,7 +270,8 @@ pub async fn create(
     let source = EksConfiguration::builder()
         .cluster_arn(cluster_arn)
         .set_subnet_ids(Some(subnets))
-        .set_security_group_ids(Some(groups))
+        // None rather than an empty list, which AMP refuses.
+        .set_security_group_ids((!groups.is_empty()).then_some(groups))
         .build()
         .map_err(|e| CallError::local("CreateScraper", what(alias), e.to_string()))?;
     let destination = AmpConfiguration::builder()
