@@ -208,11 +208,14 @@ async fn observe_each(
         .await
     };
     // Read whatever the groups: the policies and manifests of the other groups name their ids.
-    let resources = try_join_all(
-        desired
-            .resources
-            .iter()
-            .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+    let resources = futures_util::future::try_join(
+        try_join_all(
+            desired
+                .resources
+                .iter()
+                .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+        ),
+        triggers::resource::retired(aws, desired),
     );
     let eks = async {
         // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
@@ -262,7 +265,7 @@ async fn observe_each(
     let roles = settled(roles, vec![], &mut failed);
     let queues = settled(queues, vec![], &mut failed);
     let repositories = settled(repositories, vec![], &mut failed);
-    let resources = settled(resources, vec![], &mut failed);
+    let (resources, retired) = settled(resources, (vec![], Read::Missing), &mut failed);
     let (cluster, addon, associations) =
         settled(eks, (Read::Missing, Read::Missing, vec![]), &mut failed);
 
@@ -295,6 +298,9 @@ async fn observe_each(
         if let Some(live) = live.keep(&mut denied) {
             o.resources.insert(r.id(), live);
         }
+    }
+    for (id, live) in retired.keep(&mut denied).unwrap_or_default() {
+        o.resources.entry(id).or_insert(live);
     }
     o.cluster = cluster.keep(&mut denied);
     o.addon = addon.keep(&mut denied);

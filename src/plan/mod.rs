@@ -125,6 +125,29 @@ pub struct Options {
     pub only: Only,
 }
 
+/// Delete steps (id, action) for the live resources of this stack that `desired` no longer
+/// names: `up` and `down` both remove them.
+pub(crate) fn retired_resources(desired: &Desired, observed: &Observed) -> Vec<(String, Action)> {
+    observed
+        .resources
+        .iter()
+        .filter(|(id, live)| {
+            !desired.resources.iter().any(|r| &r.id() == *id)
+                && model::is_owned(&live.tags, &desired.stack)
+        })
+        .filter_map(|(id, live)| {
+            let (kind, name) = resource::parse_id(id)?;
+            let action = Action::DeleteResource {
+                resource: kind,
+                name: name.to_string(),
+                id: live.id.clone(),
+                arn: live.arn.clone(),
+            };
+            Some((id.clone(), action))
+        })
+        .collect()
+}
+
 /// Plan the changes that make `observed` match `desired`.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Plan, Conflicts> {
     let (plan, conflicts) = plan_marked(desired, observed, opts);
@@ -148,6 +171,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     p.addon();
     // Before what names them: their ids are filled into policies and manifests once made.
     p.resources();
+    p.retired_resources();
     p.roles();
     p.queues();
     p.repositories();
@@ -588,6 +612,13 @@ impl Planner<'_> {
             changed.push((a.namespace.clone(), a.service_account.clone()));
         }
         changed
+    }
+
+    /// Resources of this stack the config no longer names (`triggers::resource::retired`).
+    fn retired_resources(&mut self) {
+        for step in retired_resources(self.desired, self.observed) {
+            self.push(step.0, Group::Source, Change::Delete, step.1, &[]);
+        }
     }
 
     /// An association an earlier kedactl made for an app KEDA alone reads for: this stack's,

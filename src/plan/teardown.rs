@@ -309,30 +309,33 @@ pub fn teardown(
             }
             continue;
         }
-        deletes.push((r, o));
-    }
-    // A resource goes after those made to use it (a workspace after the scraper writing to it).
-    for (r, o) in &deletes {
-        let after = deletes
-            .iter()
-            .filter(|(x, live)| {
-                let names = |v: &serde_json::Value| v.as_str() == Some(o.arn.as_str());
-                x.id() != r.id()
-                    && !o.arn.is_empty()
-                    && live
-                        .settings
-                        .as_object()
-                        .is_some_and(|m| m.values().any(names))
-            })
-            .map(|(x, _)| x.id())
-            .collect();
         let action = Action::DeleteResource {
             resource: r.kind,
             name: r.name.clone(),
             id: o.id.clone(),
             arn: o.arn.clone(),
         };
-        push(r.id(), Group::Source, action, after);
+        deletes.push((r.id(), action, o));
+    }
+    // And those of this stack the config no longer names (a scraper after `collector: none`).
+    for (id, action) in super::retired_resources(desired, observed) {
+        deletes.push((id.clone(), action, &observed.resources[&id]));
+    }
+    // A resource goes after those made to use it (a workspace after the scraper writing to it).
+    let names = |live: &crate::observed::Resource, arn: &str| {
+        !arn.is_empty()
+            && live
+                .settings
+                .as_object()
+                .is_some_and(|m| m.values().any(|v| v.as_str() == Some(arn)))
+    };
+    for (id, action, o) in &deletes {
+        let after = deletes
+            .iter()
+            .filter(|(x, _, live)| x != id && names(live, &o.arn))
+            .map(|(x, ..)| x.clone())
+            .collect();
+        push(id.clone(), Group::Source, action.clone(), after);
     }
 
     // Identity roles before the operator role they trust; each role after its policies and

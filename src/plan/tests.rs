@@ -839,6 +839,39 @@ fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
 }
 
 #[test]
+fn a_scraper_the_config_no_longer_wants_goes_with_up_and_before_its_workspace_with_down() {
+    let mut spec = amp_spec(by_alias());
+    spec.apps[0].prometheus.as_mut().unwrap().collector =
+        Some(crate::triggers::prometheus::Collector::None);
+    let d0 = render::desired(&spec).unwrap();
+    let mut o = Observed::default();
+    o.resources.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        live_workspace(d0.shared_tags()),
+    );
+    // `observe` lists this stack's scrapers of the cluster the config does not name.
+    o.resources
+        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
+    let d = render::desired_with(&spec, &o).unwrap();
+    let mut live = converged(&d);
+    live.resources = o.resources.clone();
+    let p = plan(&d, &live, &Options::default()).unwrap();
+    assert_eq!(ids(&p), [SCRAPER]);
+    assert_eq!(p.steps[0].change, Change::Delete);
+    assert!(matches!(
+        &p.steps[0].action,
+        Action::DeleteResource { resource: crate::triggers::resource::Kind::AmpScraper, id, .. } if id == "s-1"
+    ));
+    let (down, _) = super::teardown::teardown(&d, &live, &Default::default()).unwrap();
+    let ws = down
+        .steps
+        .iter()
+        .find(|s| s.id == "aps:workspace/AMP-KEDA")
+        .unwrap();
+    assert_eq!(ws.after, [SCRAPER]);
+}
+
+#[test]
 fn a_scraper_whose_create_failed_is_a_conflict_with_the_fix() {
     let spec = amp_spec(by_alias());
     let d0 = render::desired(&spec).unwrap();

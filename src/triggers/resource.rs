@@ -122,6 +122,48 @@ pub(crate) fn ours(mut found: Vec<Live>, stack: &str) -> Read<Live> {
     }
 }
 
+/// Resources of this stack in this cluster that the config no longer names, by their id (an
+/// AMP scraper after `collector: none`, or whose workspace the config now names by id): the
+/// plan deletes them. Listed only where such a resource can be (a config with prometheus
+/// apps), so other stacks need no AMP permission.
+pub(crate) async fn retired(
+    aws: &Aws,
+    desired: &crate::render::Desired,
+) -> Result<Read<Vec<(String, Live)>>, CallError> {
+    if !desired
+        .triggers
+        .iter()
+        .any(|t| t.kind == crate::triggers::Kind::Prometheus)
+    {
+        return Ok(Read::Missing);
+    }
+    let listed = scraper::of_cluster(aws, &desired.cluster_arn, &desired.stack).await?;
+    Ok(match listed {
+        Read::Found(scrapers) => Read::Found(
+            scrapers
+                .into_iter()
+                .map(|(alias, live)| (format!("{}/{alias}", Kind::AmpScraper.prefix()), live))
+                .filter(|(id, _)| !desired.resources.iter().any(|r| &r.id() == id))
+                .collect(),
+        ),
+        Read::Missing => Read::Missing,
+        Read::Denied(d) => Read::Denied(d),
+        Read::Failed(e) => Read::Failed(e),
+    })
+}
+
+/// A resource's kind and name from its id (`aps:scraper/<alias>`).
+pub fn parse_id(id: &str) -> Option<(Kind, &str)> {
+    [
+        Kind::AmpWorkspace,
+        Kind::AmpScraper,
+        Kind::KinesisStream,
+        Kind::DynamodbTable,
+    ]
+    .into_iter()
+    .find_map(|k| Some((k, id.strip_prefix(k.prefix())?.strip_prefix('/')?)))
+}
+
 /// Create it with `tags`; returns once the service says it is ready (or fails).
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
     match r.kind {

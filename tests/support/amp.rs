@@ -446,6 +446,11 @@ pub fn stateful() -> (Client, Vec<Rule>, Amp) {
             .scrapers
             .iter()
             .filter(|s| filters.get("alias").is_none_or(|a| a.contains(&s.alias)))
+            .filter(|s| {
+                filters
+                    .get("sourceArn")
+                    .is_none_or(|a| a.contains(&s.cluster_arn))
+            })
             .map(|s| scraper!(ScraperSummary::builder(), s).build().unwrap())
             .collect();
         ListScrapersOutput::builder()

@@ -213,6 +213,42 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
     Ok(resource::ours(found, stack))
 }
 
+/// This stack's scrapers of the cluster (ListScrapers by source), with their aliases.
+pub(crate) async fn of_cluster(
+    aws: &Aws,
+    cluster_arn: &str,
+    stack: &str,
+) -> Result<Read<Vec<(String, Live)>>, CallError> {
+    let mut pages = aws
+        .amp
+        .list_scrapers()
+        .filters("sourceArn", vec![cluster_arn.to_string()])
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match read(
+            page,
+            "ListScrapers",
+            &format!("AMP scrapers of {cluster_arn}"),
+            |_| false,
+        )? {
+            Read::Found(p) => p,
+            Read::Missing => break,
+            Read::Denied(d) => return Ok(Read::Denied(d)),
+            Read::Failed(e) => return Ok(Read::Failed(e)),
+        };
+        for s in page.scrapers() {
+            let live = live!(s);
+            let ours = live.tags.get(crate::model::STACK).map(String::as_str) == Some(stack);
+            if let (true, Some(alias)) = (ours && live.status != "DELETING", s.alias()) {
+                found.push((alias.to_string(), live));
+            }
+        }
+    }
+    Ok(Read::Found(found))
+}
+
 /// The scraper with this id (DescribeScraper), while a create or delete settles.
 pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> {
     let got = aws.amp.describe_scraper().scraper_id(id).send().await;
