@@ -2442,7 +2442,7 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
         // moto has no scrapers: its 404 to the listing of the cluster's scrapers (which finds
         // one `collector: none` left behind) is the one read allowed to fail.
         o.unread
-            .retain(|u| !(u.operation == "ListScrapers" && !scraping));
+            .retain(|u| u.operation != "ListScrapers" || scraping);
         assert!(o.unread.is_empty() && o.denied.is_empty(), "{o:#?}");
         let d = kedactl::render::desired_with(spec, &o).unwrap();
         kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
