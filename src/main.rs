@@ -35,16 +35,8 @@ fn main() -> ExitCode {
                 eprintln!("error: {err:#}");
                 if json {
                     // CI reads stdout: give it the same failure as a document.
-                    let problems = error::problems(&err).map(|p| &p.problems);
-                    let doc = serde_json::json!({
-                        "apiVersion": kedactl::output::API_VERSION,
-                        "kind": "Error",
-                        "exitCode": code,
-                        "error": format!("{err:#}"),
-                        "problems": problems,
-                    });
                     // A closed stdout here is no more an error than anywhere else.
-                    let _ = kedactl::output::json(&doc);
+                    let _ = kedactl::output::document(error::KIND, &error::Report::new(&err));
                 }
             }
             ExitCode::from(code)

@@ -8,7 +8,6 @@ use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simul
 use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost
@@ -604,17 +603,30 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let input = match app.scaling.kind {
+    let mut input = Input {
+        source: source.clone(),
+        app: app.deployment.clone(),
+        trace: describe_input(&args),
+        metric: None,
+        target_per_replica: None,
+        pod_rate: None,
+        startup_seconds: None,
+        job_duration_seconds: None,
+    };
+    match app.scaling.kind {
         _ if !sqs => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "metric": app.trigger.imp().unit(), "targetPerReplica": Params::from_app(app).queue_length })
+            input.metric = Some(app.trigger.imp().unit());
+            input.target_per_replica = Some(Params::from_app(app).queue_length);
         }
         spec::ScalingKind::ScaledObject => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
+            input.pod_rate = Some(args.pod_rate);
+            input.startup_seconds = Some(args.startup);
         }
         spec::ScalingKind::ScaledJob => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "jobDurationSeconds": args.job_duration, "startupSeconds": args.startup })
+            input.job_duration_seconds = Some(args.job_duration);
+            input.startup_seconds = Some(args.startup);
         }
-    };
+    }
     // JSON goes out a second at a time as the run makes it (constant memory however long the
     // trace); only a chart keeps the timelines.
     let mut stream = match ctx.output {
@@ -679,9 +691,81 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     output::text(&table(&args, &named, seconds, gauged.as_deref()))
 }
 
-/// `simulate -o json` (one document: the runs' timelines and summaries) or `-o jsonl` (a line
-/// that starts each run, one line per second, a line with its summary), written as the runs
-/// go. A write error (a closed pipe) is kept and returned at the end.
+/// What was simulated: the config, the arrivals, and the pods' model.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    /// The config file (or "built-in defaults").
+    pub source: String,
+    /// The app's Deployment (or ScaledJob).
+    pub app: String,
+    /// The arrival pattern or trace file.
+    pub trace: String,
+    /// A metric the pods do not consume (a prometheus query): its unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<&'static str>,
+    /// The metric's target per replica.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_per_replica: Option<u64>,
+    /// Messages a ready pod finishes per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_seconds: Option<u64>,
+    /// ScaledJob: seconds a Job works on one message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_duration_seconds: Option<u64>,
+}
+
+/// `simulate -o json`: one document, written a second at a time as the run goes (`Stream`);
+/// this type only describes it, for `kedactl schema --kind Simulation`.
+#[derive(schemars::JsonSchema)]
+pub struct Simulation {
+    pub input: Input,
+    /// A row per simulated second.
+    pub timeline: Vec<Tick>,
+    pub summary: Summary,
+    /// `--compare`: the other config's run on the same arrivals (absent without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compared>,
+}
+
+/// `--compare`'s run in the `Simulation` document.
+#[derive(schemars::JsonSchema)]
+pub struct Compared {
+    /// The other config file.
+    pub source: String,
+    pub timeline: Vec<Tick>,
+    pub summary: Summary,
+}
+
+/// `simulate -o jsonl`: the line that starts a run (0 the config, 1 `--compare`'s); its
+/// `SimulationTick` lines and its `SimulationSummary` line follow.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Start<'a> {
+    pub run: usize,
+    /// The config this run simulates.
+    pub source: &'a str,
+    pub input: &'a Input,
+}
+
+/// `simulate -o jsonl`: the line that ends a run.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Finished<'a> {
+    pub run: usize,
+    pub source: &'a str,
+    pub summary: &'a Summary,
+}
+
+/// The kinds `simulate` prints: the `-o json` document, and the `-o jsonl` lines.
+pub const KIND: &str = "Simulation";
+pub const START_KIND: &str = "SimulationStart";
+pub const TICK_KIND: &str = "SimulationTick";
+pub const SUMMARY_KIND: &str = "SimulationSummary";
+
+/// `simulate -o json` (one document: the runs' timelines and summaries) or `-o jsonl` (each
+/// line a document: `SimulationStart`, a `SimulationTick` per second, `SimulationSummary`),
+/// written as the runs go. A write error (a closed pipe) is kept and returned at the end.
 struct Stream {
     out: std::io::BufWriter<std::io::Stdout>,
     lines: bool,
@@ -708,56 +792,73 @@ impl Stream {
         }
     }
 
+    /// Straight into the buffer: a day is 86,400 rows.
+    fn write_value<T: Serialize>(&mut self, v: &T) {
+        if self.failed.is_none()
+            && let Err(e) = serde_json::to_writer(&mut self.out, v)
+        {
+            self.failed = Some(e.into());
+        }
+    }
+
     fn value<T: Serialize>(v: &T) -> String {
         serde_json::to_string(v).unwrap_or_else(|e| format!("\"{e}\""))
     }
 
     /// Run `i` (0 the config, 1 `--compare`) starts.
-    fn begin(&mut self, i: usize, source: &str, input: &serde_json::Value) {
+    fn begin(&mut self, i: usize, source: &str, input: &Input) {
         self.first = true;
-        let (api, src) = (Self::value(&API_VERSION), Self::value(&source));
-        let text = match (self.lines, i) {
-            (true, _) => format!(
-                "{{\"apiVersion\":{api},\"kind\":\"Simulation\",\"source\":{src},\"input\":{}}}\n",
+        if self.lines {
+            let start = Start {
+                run: i,
+                source,
+                input,
+            };
+            self.write_value(&output::Document::new(START_KIND, &start));
+            self.write("\n");
+            return;
+        }
+        let text = match i {
+            0 => format!(
+                "{{\n  \"apiVersion\": {},\n  \"kind\": {},\n  \"input\": {},\n  \"timeline\": [",
+                Self::value(&API_VERSION),
+                Self::value(&KIND),
                 Self::value(input)
             ),
-            (false, 0) => format!(
-                "{{\n  \"apiVersion\": {api},\n  \"kind\": \"Simulation\",\n  \"input\": {},\n  \"timeline\": [",
-                Self::value(input)
+            _ => format!(
+                ",\n  \"compare\": {{\n  \"source\": {},\n  \"timeline\": [",
+                Self::value(&source)
             ),
-            (false, _) => format!(",\n  \"compare\": {{\n  \"source\": {src},\n  \"timeline\": ["),
         };
         self.write(&text);
     }
 
     fn tick(&mut self, k: &Tick) {
-        let sep = match (self.lines, self.first) {
-            (true, _) => "",
-            (false, true) => "\n    ",
-            (false, false) => ",\n    ",
-        };
-        self.first = false;
-        self.write(sep);
-        // Straight into the buffer: a day is 86,400 rows.
-        if self.failed.is_none()
-            && let Err(e) = serde_json::to_writer(&mut self.out, k)
-        {
-            self.failed = Some(e.into());
-        }
         if self.lines {
+            self.write_value(&output::Document::new(TICK_KIND, k));
             self.write("\n");
+            return;
         }
+        self.write(if self.first { "\n    " } else { ",\n    " });
+        self.first = false;
+        self.write_value(k);
     }
 
     fn end(&mut self, i: usize, source: &str, summary: &Summary) {
+        if self.lines {
+            let end = Finished {
+                run: i,
+                source,
+                summary,
+            };
+            self.write_value(&output::Document::new(SUMMARY_KIND, &end));
+            self.write("\n");
+            return;
+        }
         let s = Self::value(summary);
-        let text = match (self.lines, i) {
-            (true, _) => format!(
-                "{{\"kind\":\"SimulationSummary\",\"source\":{},\"summary\":{s}}}\n",
-                Self::value(&source)
-            ),
-            (false, 0) => format!("\n  ],\n  \"summary\": {s}"),
-            (false, _) => format!("\n  ],\n  \"summary\": {s}\n  }}"),
+        let text = match i {
+            0 => format!("\n  ],\n  \"summary\": {s}"),
+            _ => format!("\n  ],\n  \"summary\": {s}\n  }}"),
         };
         self.write(&text);
     }
