@@ -1592,3 +1592,77 @@ fn schema_kind_publishes_each_documents_schema() {
         );
     }
 }
+
+/// Issue 15: the chart's time axis ticks at round times (a 65-minute run: every 10 minutes, not
+/// 16:15, 32:30), and a long `--compare` label gets a legend row of its own, shortened in the
+/// middle only when longer than a row, never cut off by the edge.
+#[test]
+fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
+    let s = Sandbox::new();
+    let long = "configs/platform/staging/eu-west-1/orders-queue-fast-polling-and-eager-scale-up-version-2.yaml";
+    std::fs::create_dir_all(s.path("configs/platform/staging/eu-west-1")).unwrap();
+    s.write(long, "apps: [{scaling: {pollingInterval: 10}}]\n");
+    let huge = format!("{}/huge-label.yaml", "d".repeat(150));
+    std::fs::create_dir_all(s.path(&"d".repeat(150))).unwrap();
+    s.write(&huge, "apps: [{scaling: {pollingInterval: 10}}]\n");
+    let texts = |svg: &str, what: &str| -> String {
+        svg.lines()
+            .filter(|l| l.contains(what))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let chart = |compare: &str, name: &str| -> String {
+        run_ok(
+            &s,
+            &[
+                "simulate",
+                "--shape",
+                "burst",
+                "--duration",
+                "65m",
+                "--chart",
+                name,
+                "--compare",
+                compare,
+                "-q",
+            ],
+        );
+        std::fs::read_to_string(s.path(name)).unwrap()
+    };
+    let svg = chart(long, "long.svg");
+    // The time axis: its labels sit under the plot (fill #555, text-anchor middle).
+    insta::assert_snapshot!(
+        "chart_time_ticks",
+        texts(&svg, r##"text-anchor="middle" fill="#555""##)
+    );
+    insta::assert_snapshot!(
+        "chart_legend_long_label",
+        texts(&svg, "stroke=\"#555\" stroke-width=\"2\"")
+    );
+    assert!(svg.contains(long), "the whole label, on a row of its own");
+    assert!(
+        svg.contains(r#"viewBox="0 0 960 436""#),
+        "the chart grows by the row"
+    );
+    // The text summary: a long config name heads its column by a letter, named above.
+    let text = run_ok(
+        &s,
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--duration",
+            "65m",
+            "--compare",
+            long,
+        ],
+    );
+    insta::assert_snapshot!("simulate_compare_long_label", text);
+    let svg = chart(&huge, "huge.svg");
+    let legend = texts(&svg, "stroke=\"#555\" stroke-width=\"2\"");
+    insta::assert_snapshot!("chart_legend_huge_label", legend);
+    assert!(
+        legend.contains('…') && legend.contains("/huge-label.yaml"),
+        "{legend}"
+    );
+}

@@ -889,8 +889,10 @@ fn describe_input(args: &Args) -> String {
     }
 }
 
-/// The summaries side by side.
-/// The summary table; `gauged` names the source of a metric the pods do not consume (then
+/// A config name wider than this heads its column by a letter (the name above the table).
+const MAX_COLUMN: usize = 24;
+
+/// The summaries side by side; `gauged` names the source of a metric the pods do not consume (then
 /// there are no messages, backlog or waits to report).
 fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&str>) -> String {
     let s0 = runs[0].1;
@@ -918,63 +920,90 @@ fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&s
             s0.messages,
         ),
     };
-    let width = runs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
-    let row = |label: &str, f: &dyn Fn(&Summary) -> String| {
-        let mut line = format!("  {label:<22}");
-        for (_, r) in runs {
-            line.push_str(&format!("{:>width$}  ", f(r)));
-        }
-        line.trim_end().to_string() + "\n"
-    };
-    let mut header = format!("  {:<22}", "");
-    for (name, _) in runs {
-        header.push_str(&format!("{name:>width$}  "));
+    // Compared, a long config path would make both columns as wide: name the runs A and B
+    // above the table.
+    let long = runs.len() > 1 && runs.iter().any(|(n, _)| n.chars().count() > MAX_COLUMN);
+    let names: Vec<String> = runs
+        .iter()
+        .zip(['A', 'B'])
+        .map(|((name, _), letter)| {
+            if long {
+                out.push_str(&format!("  {letter}: {name}\n"));
+                letter.to_string()
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    if long {
+        out.push('\n');
     }
-    out.push_str(header.trim_end());
-    out.push('\n');
-    out.push_str(&row("pod-seconds", &|r| r.pod_seconds.to_string()));
+    // Rows first: each column is as wide as its widest name or value.
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |label: &str, f: &dyn Fn(&Summary) -> String| {
+        rows.push((label.to_string(), runs.iter().map(|(_, r)| f(r)).collect()));
+    };
+    add("pod-seconds", &|r| r.pod_seconds.to_string());
     if let Some(price) = args.price {
-        out.push_str(&row(&format!("cost (${price}/pod-hour)"), &|r| {
+        add(&format!("cost (${price}/pod-hour)"), &|r| {
             format!("${:.2}", r.cost.unwrap_or(0.0))
-        }));
+        });
     }
     let jobs = runs.iter().any(|(_, r)| r.jobs_created.is_some());
-    out.push_str(&row(
+    add(
         if jobs {
             "max replicas / jobs"
         } else {
             "max replicas"
         },
         &|r| r.max_replicas.to_string(),
-    ));
+    );
     if jobs {
-        out.push_str(&row("jobs started / failed", &|r| {
+        add("jobs started / failed", &|r| {
             format!(
                 "{} / {}",
                 r.jobs_created.unwrap_or(0),
                 r.jobs_failed.unwrap_or(0)
             )
-        }));
+        });
     }
-    out.push_str(&row("scale changes", &|r| r.scale_changes.to_string()));
-    if gauged.is_some() {
-        out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
-        return out;
+    add("scale changes", &|r| r.scale_changes.to_string());
+    if gauged.is_none() {
+        add("max backlog (messages)", &|r| r.max_backlog.to_string());
+        add("wait p50 / p95 / max", &|r| {
+            format!("{}s / {}s / {}s", r.wait_p50, r.wait_p95, r.wait_max)
+        });
+        // Seconds from the last arrival until the queue was empty: 0 means it kept up.
+        add("time to drain (1)", &|r| match r.time_to_drain {
+            None => "never".into(),
+            Some(0) => "already empty".into(),
+            Some(d) => format!("{d} s"),
+        });
     }
-    out.push_str(&row("max backlog (messages)", &|r| {
-        r.max_backlog.to_string()
-    }));
-    out.push_str(&row("wait p50 / p95 / max", &|r| {
-        format!("{}s / {}s / {}s", r.wait_p50, r.wait_p95, r.wait_max)
-    }));
-    // Seconds from the last arrival until the queue was empty: 0 means it kept up.
-    out.push_str(&row("time to drain (1)", &|r| match r.time_to_drain {
-        None => "never".into(),
-        Some(0) => "already empty".into(),
-        Some(d) => format!("{d} s"),
-    }));
-    out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
-    out.push_str("\n  (1) from the end of the arrivals (--duration) until the queue is empty\n");
+    add("simulated until", &|r| chart::clock(r.seconds));
+    let width = names
+        .iter()
+        .chain(rows.iter().flat_map(|(_, cells)| cells))
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let line = |label: &str, cells: &[String]| {
+        let mut line = format!("  {label:<22}");
+        for c in cells {
+            line.push_str(&format!("{c:>width$}  "));
+        }
+        line.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line("", &names));
+    for (label, cells) in &rows {
+        out.push_str(&line(label, cells));
+    }
+    if gauged.is_none() {
+        out.push_str(
+            "\n  (1) from the end of the arrivals (--duration) until the queue is empty\n",
+        );
+    }
     out
 }
 
