@@ -87,7 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the queue, KEDA''s scaler, the HPA and the pods live, refreshed every few seconds')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
-            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, or of the JSON documents a command prints (--kind)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -704,12 +704,13 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;schema' {
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'The schema of this kind of JSON document instead (the `kind` field of `-o json` output)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only results on stdout and errors on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only results on stdout and errors on stderr')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'kedactl;completions' {
@@ -729,7 +730,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the queue, KEDA''s scaler, the HPA and the pods live, refreshed every few seconds')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented kedactl.yaml (the seed''s defaults, with any flags given)')
-            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, for editor completion and CI checks')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of kedactl.yaml, or of the JSON documents a command prints (--kind)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break

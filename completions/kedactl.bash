@@ -1855,12 +1855,16 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__schema)
-            opts="-v -q -h --verbose --quiet --help"
+            opts="-v -q -h --kind --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "Plan Up Down Doctor DoctorChecks DoctorCheck Validation Rendered RenderedFiles ScaleDecision WatchSnapshot Load Simulation SimulationStart SimulationTick SimulationSummary Error" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

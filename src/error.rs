@@ -1,6 +1,7 @@
 //! The exit-code table, and the mapping from errors to it. `main` is the only place that exits.
 
-use crate::spec::Problems;
+use crate::spec::{Problem, Problems};
+use serde::Serialize;
 
 pub const OK: u8 = 0;
 /// doctor found failing checks.
@@ -29,6 +30,30 @@ pub struct SilentExit(pub u8);
 pub struct UsageError {
     pub message: String,
     pub fix: String,
+}
+
+/// A failed command's document with `-o json` (the message also goes to stderr): CI reads
+/// stdout.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report<'a> {
+    pub exit_code: u8,
+    /// The message, as on stderr.
+    pub error: String,
+    /// An invalid configuration's problems, each with its field and fix; null for other errors.
+    pub problems: Option<&'a [Problem]>,
+}
+
+pub const KIND: &str = "Error";
+
+impl<'a> Report<'a> {
+    pub fn new(err: &'a anyhow::Error) -> Self {
+        Report {
+            exit_code: exit_code(err),
+            error: format!("{err:#}"),
+            problems: problems(err).map(|p| p.problems.as_slice()),
+        }
+    }
 }
 
 /// The exit code for an error that reached `main`.

@@ -16,17 +16,21 @@ fn main() -> ExitCode {
     }
     let cli = kedactl::cli::parse();
     let json = cli.global.output == OutputFormat::Json;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(error::FAILED);
-        }
+    // Offline commands (render, validate, schema, simulate, …) start no runtime at all.
+    let result = match kedactl::commands::run_offline(cli) {
+        Ok(done) => done,
+        Err(cli) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(kedactl::commands::run(*cli)),
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::from(error::FAILED);
+            }
+        },
     };
-    match runtime.block_on(kedactl::commands::run(cli)) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
@@ -35,16 +39,8 @@ fn main() -> ExitCode {
                 eprintln!("error: {err:#}");
                 if json {
                     // CI reads stdout: give it the same failure as a document.
-                    let problems = error::problems(&err).map(|p| &p.problems);
-                    let doc = serde_json::json!({
-                        "apiVersion": kedactl::output::API_VERSION,
-                        "kind": "Error",
-                        "exitCode": code,
-                        "error": format!("{err:#}"),
-                        "problems": problems,
-                    });
                     // A closed stdout here is no more an error than anywhere else.
-                    let _ = kedactl::output::json(&doc);
+                    let _ = kedactl::output::document(error::KIND, &error::Report::new(&err));
                 }
             }
             ExitCode::from(code)

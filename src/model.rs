@@ -43,7 +43,19 @@ pub fn is_owned(tags: &BTreeMap<String, String>, stack: &str) -> bool {
 }
 
 /// The parts of a stack, as `--only` names them: one CI job can run one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Group {
     /// IAM roles, trust and inline policies

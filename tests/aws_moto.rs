@@ -146,8 +146,10 @@ impl Stack {
         args.extend(extra);
         let out = self.run_in(cluster, cmd, &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out)))
+        common::valid_document(
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out))),
+        )
     }
 
     async fn sdk(&self) -> Aws {
@@ -491,7 +493,8 @@ async fn plan_shows_old_and_new_values_and_marks_what_it_will_not_change() {
     // JSON: one document on stdout, the plan with its conflicts; the error on stderr.
     let out = s.run("plan", &["-o", "json"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let doc: Value =
+        common::valid_document(serde_json::from_slice(&out.stdout).expect("one JSON document"));
     assert_eq!(doc["kind"], "Plan");
     assert_eq!(doc["steps"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -560,9 +563,7 @@ async fn a_same_named_role_of_someone_else_is_refused_untouched_until_adopted() 
     );
 
     let adopted = s.json("up", &["--adopt"]);
-    assert!(
-        step_ids(&adopted["plan"], "steps").contains(&format!("iam:role/{}/tags", s.operator()))
-    );
+    assert!(step_ids(&adopted, "steps").contains(&format!("iam:role/{}/tags", s.operator())));
     assert_eq!(
         role_trust(&aws, &s.operator()).await.unwrap()["Statement"][0]["Principal"]["Service"],
         "pods.eks.amazonaws.com"
@@ -601,6 +602,17 @@ async fn without_a_terminal_up_and_down_need_yes() {
     assert!(
         !err.contains("above") && err.contains("without -o json") && err.contains("--yes"),
         "{err}"
+    );
+    // The Error document on stdout says the same, with no plan "above" it either.
+    let doc = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(
+        (&doc["kind"], &doc["exitCode"]),
+        (&"Error".into(), &2.into())
+    );
+    let message = doc["error"].as_str().unwrap();
+    assert!(
+        !message.contains("above") && message.contains("without -o json"),
+        "{message}"
     );
     assert!(!queue_exists(&aws, &s.queue()).await);
     assert!(role_trust(&aws, &s.operator()).await.is_none());
@@ -1004,7 +1016,7 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
     s.json("up", &["--only", "queue"]);
     let out = s.run("load", &["--count", "25", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(
         (
             doc["sent"].as_u64(),
@@ -1054,7 +1066,7 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
         &["--dry-run", "--once", "--current", "1", "-o", "json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     // queueLength 5, 23 messages: steady state 5 replicas; from 1 the HPA may go to 4 at once.
     assert_eq!(
         (
@@ -1081,7 +1093,7 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
             &["--dry-run", "--once", "--current", current, "-o", "json"],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
         assert_eq!(d["next"].as_u64(), Some(next), "{d}");
     }
 
@@ -1101,7 +1113,7 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(
         (d["metric"].as_u64(), d["next"].as_u64()),
         (Some(23), Some(5)),
@@ -1181,7 +1193,7 @@ async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_
     args.extend(flags);
     let out = s.run("scale", &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(
         (d["current"].as_u64(), d["next"].as_u64()),
         (Some(1), Some(4)),
@@ -1216,7 +1228,7 @@ async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_
     forced.push("--force");
     let out = s.run("scale", &forced);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(
         (d["current"].as_u64(), d["next"].as_u64()),
         (Some(4), Some(5)),
@@ -1247,7 +1259,7 @@ async fn up_and_down_reach_the_cluster_through_a_kubeconfig() {
 
     let out = run("up", &["-o", "json", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
     let done: Vec<&str> = doc["outcomes"]
         .as_array()
         .unwrap()
@@ -1456,11 +1468,9 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
     args.extend(flags);
     let out = s.run("watch", &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = common::valid_lines(&stdout(&out));
     assert_eq!(lines.len(), 2, "one JSON line per refresh");
+    assert!(lines.iter().all(|l| l["kind"] == "WatchSnapshot"));
     let v = &lines[1];
     assert_eq!(
         (v["metric"].as_u64(), v["target"].as_u64()),
@@ -1656,8 +1666,10 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
         let mut args = vec!["-o", "json"];
         args.extend(extra);
         let out = run("doctor", &args);
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+        let doc: Value = common::valid_document(
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out))),
+        );
         let failing: Vec<String> = doc["checks"]
             .as_array()
             .unwrap()
@@ -2037,8 +2049,9 @@ impl FullStack {
 }
 
 fn outcomes(out: &std::process::Output) -> usize {
-    let doc: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)));
+    let doc: Value = common::valid_document(
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(out))),
+    );
     doc["outcomes"].as_array().unwrap().len()
 }
 

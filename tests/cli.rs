@@ -2,7 +2,7 @@
 //! JSON documents parsed back, files written, exit codes.
 
 mod common;
-use common::{DEMO, Sandbox, stderr, stdout};
+use common::{DEMO, Sandbox, stderr, stdout, valid_document, valid_lines};
 use serde_json::Value;
 
 /// The README's main command.
@@ -24,7 +24,9 @@ fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
 fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.extend(["-o", "json"]);
-    serde_json::from_str(&run_ok(sandbox, &args)).expect("one JSON document on stdout")
+    valid_document(
+        serde_json::from_str(&run_ok(sandbox, &args)).expect("one JSON document on stdout"),
+    )
 }
 
 #[test]
@@ -273,7 +275,7 @@ fn render_out_dir_holds_exactly_the_latest_render() {
         "json",
     ];
     args.extend(DEMO);
-    let doc: Value = serde_json::from_str(&run_ok(&s, &args)).unwrap();
+    let doc: Value = valid_document(serde_json::from_str(&run_ok(&s, &args)).unwrap());
     assert_eq!(doc["kind"], "RenderedFiles");
     assert_eq!(doc["files"].as_array().unwrap().len(), 9);
     assert_eq!(doc["removed"], serde_json::json!([]));
@@ -568,7 +570,7 @@ fn region_comes_from_the_environment_like_the_aws_cli() {
         .env("AWS_DEFAULT_REGION", "ap-southeast-2")
         .output()
         .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: Value = valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(doc["spec"]["region"], "ap-southeast-2");
 }
 
@@ -729,7 +731,7 @@ fn simulate_reports_a_timeline_a_summary_and_a_chart() {
     assert_eq!(doc["kind"], "Simulation");
     let timeline = doc["timeline"].as_array().unwrap();
     assert_eq!(timeline.len(), 1200);
-    for key in ["t", "arrivals", "visible", "in_flight", "replicas"] {
+    for key in ["t", "arrivals", "visible", "inFlight", "replicas"] {
         assert!(
             timeline[0].get(key).is_some(),
             "timeline entries have {key}"
@@ -738,7 +740,7 @@ fn simulate_reports_a_timeline_a_summary_and_a_chart() {
     assert_eq!(timeline[0]["arrivals"], 60);
     assert_eq!(doc["summary"]["messages"], 60);
     assert_eq!(doc["summary"]["processed"], 60);
-    assert_eq!(doc["summary"]["max_replicas"], 10);
+    assert_eq!(doc["summary"]["maxReplicas"], 10);
     let svg = std::fs::read_to_string(s.path("sim.svg")).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.contains("replicas") && svg.trim_end().ends_with("</svg>")
@@ -791,7 +793,7 @@ fn simulate_reports_a_timeline_a_summary_and_a_chart() {
             "eager.yaml",
         ],
     );
-    assert!(doc["compare"]["summary"]["max_replicas"].as_u64().unwrap() > 10);
+    assert!(doc["compare"]["summary"]["maxReplicas"].as_u64().unwrap() > 10);
 }
 
 #[test]
@@ -858,17 +860,17 @@ fn simulate_runs_a_scaled_job_as_jobs() {
     let doc = json(&s, &args);
     assert_eq!(doc["input"]["jobDurationSeconds"], 30);
     let sum = &doc["summary"];
-    assert_eq!(sum["jobs_created"], 12);
-    assert_eq!(sum["jobs_failed"], 0);
+    assert_eq!(sum["jobsCreated"], 12);
+    assert_eq!(sum["jobsFailed"], 0);
     assert_eq!(sum["processed"], 12);
-    assert_eq!(sum["wait_max"], 34);
-    assert_eq!(sum["max_replicas"], 12);
+    assert_eq!(sum["waitMax"], 34);
+    assert_eq!(sum["maxReplicas"], 12);
     let timeline = doc["timeline"].as_array().unwrap();
     assert!(
-        timeline.iter().all(|k| k.get("hpa_read").is_none()),
+        timeline.iter().all(|k| k.get("hpaRead").is_none()),
         "no HPA"
     );
-    assert_eq!(timeline[0]["jobs_created"], 12);
+    assert_eq!(timeline[0]["jobsCreated"], 12);
     let out = s.kedactl(args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -1179,7 +1181,7 @@ fn doctor_classifies_a_keda_log_from_stdin() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc: serde_json::Value = valid_document(serde_json::from_str(&stdout(&out)).unwrap());
     assert_eq!(doc["kedaLog"]["source"], "standard input");
     assert_eq!(doc["kedaLog"]["lines"], 16);
     let codes: Vec<&str> = doc["checks"]
@@ -1427,23 +1429,29 @@ fn simulate_streams_json_lines_and_one_json_document() {
     let mut lines = args.to_vec();
     lines.extend(["-o", "jsonl"]);
     let text = run_ok(&s, &lines);
-    let rows: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
-        .collect();
-    assert_eq!(rows[0]["kind"], "Simulation");
+    // Each line is a document of its own (apiVersion, kind), valid against its kind's schema.
+    let rows: Vec<Value> = valid_lines(&text);
+    assert_eq!(rows[0]["kind"], "SimulationStart");
     assert_eq!(rows[0]["apiVersion"], "kedactl.io/v1alpha1");
+    assert_eq!(rows[0]["run"], 0);
     let last = rows.last().unwrap();
     assert_eq!(last["kind"], "SimulationSummary");
     let seconds = last["summary"]["seconds"].as_u64().unwrap();
     let ticks: Vec<&Value> = rows[1..rows.len() - 1].iter().collect();
     assert_eq!(ticks.len() as u64, seconds);
+    assert!(ticks.iter().all(|r| r["kind"] == "SimulationTick"));
     assert!(ticks.iter().enumerate().all(|(i, r)| r["t"] == i as u64));
 
     let doc = json(&s, &args);
+    assert_eq!(doc["input"], rows[0]["input"]);
     assert_eq!(doc["summary"], last["summary"]);
     assert_eq!(doc["timeline"].as_array().unwrap().len() as u64, seconds);
-    assert_eq!(doc["timeline"][7], *ticks[7]);
+    // A row of the timeline is the tick line without the line's apiVersion and kind.
+    let mut row = ticks[7].clone();
+    let line = row.as_object_mut().unwrap();
+    line.remove("apiVersion");
+    line.remove("kind");
+    assert_eq!(doc["timeline"][7], row);
 
     // With --compare, the second run follows the first in both forms.
     let other = s.path("other.yaml");
@@ -1451,15 +1459,18 @@ fn simulate_streams_json_lines_and_one_json_document() {
     let mut compare = lines.clone();
     compare.extend(["--compare", other.to_str().unwrap()]);
     let text = run_ok(&s, &compare);
-    let starts = text
-        .lines()
-        .filter(|l| l.contains("\"kind\":\"Simulation\""))
-        .count();
-    let ends = text
-        .lines()
-        .filter(|l| l.contains("\"kind\":\"SimulationSummary\""))
-        .count();
-    assert_eq!((starts, ends), (2, 2));
+    let rows = valid_lines(&text);
+    let of = |kind: &str| -> Vec<&Value> { rows.iter().filter(|r| r["kind"] == kind).collect() };
+    let (starts, ends) = (of("SimulationStart"), of("SimulationSummary"));
+    assert_eq!((starts.len(), ends.len()), (2, 2));
+    assert_eq!((&starts[1]["run"], &ends[1]["run"]), (&1.into(), &1.into()));
+    assert_eq!(starts[1]["source"], other.to_str().unwrap());
+    // The -o json document carries the compared run too.
+    let mut compare = args.to_vec();
+    compare.extend(["--compare", other.to_str().unwrap()]);
+    let doc = json(&s, &compare);
+    assert_eq!(doc["compare"]["source"], other.to_str().unwrap());
+    assert_eq!(doc["compare"]["summary"], ends[1]["summary"]);
     // A config whose app scales on another trigger cannot share the trace.
     let mut mixed = args.to_vec();
     mixed.extend(["--compare", AMP]);
@@ -1469,5 +1480,215 @@ fn simulate_streams_json_lines_and_one_json_document() {
         stderr(&out).contains("one trace cannot drive both"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Issue 15, one JSON shape: every document an offline command prints carries `apiVersion` and
+/// `kind` at the top and validates against `kedactl schema --kind KIND` (camelCase keys, no key
+/// its type does not name). The AWS and cluster commands' documents (up, down, doctor, scale,
+/// watch, load) are checked the same way in the moto tests that produce them.
+#[test]
+fn every_offline_document_validates_against_its_kinds_schema() {
+    let s = Sandbox::new();
+    fn demo<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        let mut v = args.to_vec();
+        v.extend(DEMO);
+        v
+    }
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keda-logs/refused.console.log"
+    );
+    let out_dir = s.path("out");
+    let out_dir = out_dir.to_str().unwrap();
+    s.write(
+        "job.yaml",
+        "apps:\n  - scaling:\n      kind: ScaledJob\n      queueLength: 1\n",
+    );
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (demo(&["plan", "--offline"]), "Plan"),
+        (demo(&["plan", "--offline", "--dlq", "orders-dead"]), "Plan"),
+        (
+            vec!["-f", AMP, "plan", "--offline", "--account", "123456789012"],
+            "Plan",
+        ),
+        (demo(&["render"]), "Rendered"),
+        (demo(&["render", "--out-dir", out_dir]), "RenderedFiles"),
+        (demo(&["validate"]), "Validation"),
+        (vec!["-f", AMP, "validate"], "Validation"),
+        (vec!["doctor", "--list"], "DoctorChecks"),
+        (vec!["doctor", "--explain", "KD010"], "DoctorCheck"),
+        (vec!["simulate", "--duration", "5m"], "Simulation"),
+        (
+            vec!["simulate", "-f", "job.yaml", "--duration", "5m"],
+            "Simulation",
+        ),
+    ];
+    for (args, kind) in cases {
+        let doc = json(&s, &args);
+        assert_eq!(doc["kind"], kind, "{args:?}");
+    }
+    // doctor --keda-log finds failures (exit 1) and still prints its report.
+    let out = s
+        .kedactl(["doctor", "--keda-log", log, "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = valid_document(serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(doc["kind"], "Doctor");
+    assert!(doc["summary"]["notApplicable"].is_u64(), "{doc:#}");
+
+    // JSON lines: every line a document; --compare adds the second run.
+    s.write("other.yaml", "apps: [{scaling: {pollingInterval: 10}}]\n");
+    let text = run_ok(
+        &s,
+        &[
+            "simulate",
+            "--duration",
+            "2m",
+            "--compare",
+            "other.yaml",
+            "-o",
+            "jsonl",
+        ],
+    );
+    let mut kinds: Vec<String> = valid_lines(&text)
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.dedup();
+    let run = ["SimulationStart", "SimulationTick", "SimulationSummary"];
+    assert_eq!(kinds, [run, run].concat());
+
+    // Errors in JSON mode: a usage error (2) and an invalid config (3) with its problems.
+    for (args, code) in [
+        (vec!["doctor", "--explain", "KD999"], 2),
+        (demo(&["render", "--out-dir", "job.yaml"]), 2),
+        (
+            vec!["validate", "--cluster", "a b", "--region", "us-east-1"],
+            3,
+        ),
+    ] {
+        let mut args = args.clone();
+        args.extend(["-o", "json"]);
+        let out = s.kedactl(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        let doc = valid_document(serde_json::from_slice(&out.stdout).unwrap());
+        assert_eq!(
+            (&doc["kind"], &doc["exitCode"]),
+            (&"Error".into(), &code.into())
+        );
+        assert_eq!(doc["problems"].is_array(), code == 3, "{doc:#}");
+    }
+}
+
+/// Issue 15: `kedactl schema --kind NAME` publishes each kind's JSON Schema (any case); plain
+/// `kedactl schema` is still the config's; an unknown kind is a usage error listing the kinds.
+#[test]
+fn schema_kind_publishes_each_documents_schema() {
+    let s = Sandbox::new();
+    let config: Value = serde_json::from_str(&run_ok(&s, &["schema"])).unwrap();
+    assert_eq!(config["title"], "kedactl.yaml");
+    let plan: Value = serde_json::from_str(&run_ok(&s, &["schema", "--kind", "plan"])).unwrap();
+    assert_eq!(
+        plan["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(plan["title"], "Plan");
+    assert_eq!(plan["properties"]["kind"]["const"], "Plan");
+    assert_eq!(
+        plan["properties"]["apiVersion"]["const"],
+        kedactl::output::API_VERSION
+    );
+    assert_eq!(plan["required"][0], "apiVersion");
+    assert_eq!(plan["required"][1], "kind");
+    // The config a Validation document carries is the config's own schema.
+    let validation: Value =
+        serde_json::from_str(&run_ok(&s, &["schema", "--kind", "Validation"])).unwrap();
+    assert_eq!(validation["properties"]["spec"]["$ref"], "#/$defs/Spec");
+
+    let out = s.kedactl(["schema", "--kind", "Plans"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for kind in kedactl::commands::schema::KINDS {
+        assert!(
+            err.contains(kind.name),
+            "{kind} is listed: {err}",
+            kind = kind.name
+        );
+    }
+}
+
+/// Issue 15: the chart's time axis ticks at round times (a 65-minute run: every 10 minutes, not
+/// 16:15, 32:30), and a long `--compare` label gets a legend row of its own, shortened in the
+/// middle only when longer than a row, never cut off by the edge.
+#[test]
+fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
+    let s = Sandbox::new();
+    let long = "configs/platform/staging/eu-west-1/orders-queue-fast-polling-and-eager-scale-up-version-2.yaml";
+    std::fs::create_dir_all(s.path("configs/platform/staging/eu-west-1")).unwrap();
+    s.write(long, "apps: [{scaling: {pollingInterval: 10}}]\n");
+    let huge = format!("{}/huge-label.yaml", "d".repeat(150));
+    std::fs::create_dir_all(s.path(&"d".repeat(150))).unwrap();
+    s.write(&huge, "apps: [{scaling: {pollingInterval: 10}}]\n");
+    let texts = |svg: &str, what: &str| -> String {
+        svg.lines()
+            .filter(|l| l.contains(what))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let chart = |compare: &str, name: &str| -> String {
+        run_ok(
+            &s,
+            &[
+                "simulate",
+                "--shape",
+                "burst",
+                "--duration",
+                "65m",
+                "--chart",
+                name,
+                "--compare",
+                compare,
+                "-q",
+            ],
+        );
+        std::fs::read_to_string(s.path(name)).unwrap()
+    };
+    let svg = chart(long, "long.svg");
+    // The time axis: its labels sit under the plot (fill #555, text-anchor middle).
+    insta::assert_snapshot!(
+        "chart_time_ticks",
+        texts(&svg, r##"text-anchor="middle" fill="#555""##)
+    );
+    insta::assert_snapshot!(
+        "chart_legend_long_label",
+        texts(&svg, "stroke=\"#555\" stroke-width=\"2\"")
+    );
+    assert!(svg.contains(long), "the whole label, on a row of its own");
+    assert!(
+        svg.contains(r#"viewBox="0 0 960 436""#),
+        "the chart grows by the row"
+    );
+    // The text summary: a long config name heads its column by a letter, named above.
+    let text = run_ok(
+        &s,
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--duration",
+            "65m",
+            "--compare",
+            long,
+        ],
+    );
+    insta::assert_snapshot!("simulate_compare_long_label", text);
+    let svg = chart(&huge, "huge.svg");
+    let legend = texts(&svg, "stroke=\"#555\" stroke-width=\"2\"");
+    insta::assert_snapshot!("chart_legend_huge_label", legend);
+    assert!(
+        legend.contains('…') && legend.contains("/huge-label.yaml"),
+        "{legend}"
     );
 }

@@ -56,7 +56,7 @@ fn assert_rejected(sandbox: &Sandbox, args: &[String], fields: &[String], case: 
     let out = sandbox.kedactl(&json_args).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{case} (json)");
     let doc: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("a JSON error document");
+        common::valid_document(serde_json::from_slice(&out.stdout).expect("a JSON error document"));
     assert_eq!(doc["kind"], "Error");
     let got: Vec<&str> = doc["problems"]
         .as_array()

@@ -67,8 +67,10 @@ impl Stack {
     fn json(&self, cmd: &str) -> Value {
         let out = self.run(cmd, &["-o", "json", "--yes"]);
         assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out)))
+        common::valid_document(
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out))),
+        )
     }
 
     async fn sdk(&self) -> Aws {

@@ -70,8 +70,10 @@ impl Stack {
     fn json(&self, cmd: &str) -> Value {
         let out = self.run(cmd, &["-o", "json", "--yes", "--only", "iam,source"]);
         assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out)))
+        common::valid_document(
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out))),
+        )
     }
 
     async fn sdk(&self) -> Aws {
@@ -326,7 +328,9 @@ async fn cloudwatch_grant_is_get_metric_data_alone_on_every_resource_and_converg
     let first = s.json("up");
     let outcomes = first["outcomes"].as_array().unwrap();
     assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
-    let steps = first["plan"]["steps"].as_array().unwrap();
+    // Issue 15: up's document has the plan's fields at the top, beside its outcomes.
+    assert_eq!(first["kind"], "Up");
+    let steps = first["steps"].as_array().unwrap();
     assert!(
         !steps.is_empty() && steps.iter().all(|st| st["group"] == "iam"),
         "cloudwatch creates nothing: {first:#}"

@@ -7,7 +7,27 @@ use crate::error::{DECLINED, FAILED, INTERRUPTED, SilentExit};
 use crate::exec::{self, Status};
 use crate::output;
 use crate::plan::Plan;
-use serde_json::json;
+use serde::Serialize;
+
+/// `up` and `down` as JSON: the plan's fields, then what each step did.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Outcomes<'a> {
+    #[serde(flatten)]
+    pub plan: Report<'a>,
+    /// One per step that ran or could not (empty when the plan was).
+    pub outcomes: &'a [exec::Outcome],
+    pub calls: Calls,
+    /// Wall time of the execution (absent when there was nothing to do).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+/// API calls made: reads and changes.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Calls {
+    pub read: usize,
+    pub mutating: usize,
+}
 
 /// How a confirmed plan is carried out (`up`'s flags; `down` and repairs use the default).
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,9 +94,16 @@ pub async fn run(
     }
     if plan.is_empty() {
         if ctx.json() {
-            output::json(
-                &json!({ "plan": Report::new(kind, &on.desired, plan, false), "outcomes": [], "calls": { "read": reads, "mutating": 0 } }),
-            )?;
+            let doc = Outcomes {
+                plan: Report::new(&on.desired, plan, false),
+                outcomes: &[],
+                calls: Calls {
+                    read: reads,
+                    mutating: 0,
+                },
+                seconds: None,
+            };
+            output::document(kind, &doc)?;
         }
         return Ok(Applied::Nothing);
     }
@@ -86,12 +113,13 @@ pub async fn run(
     // The executor's own clock: the time a person spent at the prompt is not the run's.
     let seconds = report.seconds;
     if ctx.json() {
-        output::json(&json!({
-            "plan": Report::new(kind, &on.desired, plan, false),
-            "outcomes": report.outcomes,
-            "calls": { "read": read, "mutating": mutating },
-            "seconds": (seconds * 10.0).round() / 10.0,
-        }))?;
+        let doc = Outcomes {
+            plan: Report::new(&on.desired, plan, false),
+            outcomes: &report.outcomes,
+            calls: Calls { read, mutating },
+            seconds: Some((seconds * 10.0).round() / 10.0),
+        };
+        output::document(kind, &doc)?;
     } else {
         output::text(&format!(
             "\n{}: {} done, {} failed, {} not run in {seconds:.1} s ({} API calls, {mutating} changing).",

@@ -6,12 +6,12 @@ use crate::error::{CHECKS_FAILED, SilentExit, UsageError};
 use crate::limits::{self, ReadError};
 use crate::model::{Group, Only};
 use crate::observe;
-use crate::output::{self, API_VERSION, OutputFormat};
+use crate::output::{self, OutputFormat};
 use crate::plan;
 use crate::render::{self, Desired};
 use crate::spec::{Problem, Problems};
 use anyhow::Context;
-use serde_json::json;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -275,16 +275,70 @@ impl Diagnosis {
     }
 }
 
-fn report_json(d: &Diagnosis) -> serde_json::Value {
+/// `doctor -o json`: every check's finding and the counts. Live, the calls it made; with
+/// `--keda-log`, the log it read and the checks it could not run.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report<'a> {
+    pub checks: &'a [Finding],
+    pub summary: doctor::Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Calls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keda_log: Option<KedaLog<'a>>,
+    /// The codes of the checks that need AWS or the cluster (`--keda-log` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<Vec<&'a str>>,
+}
+
+/// Calls a live doctor made.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Calls {
+    pub aws: usize,
+    pub kubernetes: usize,
+}
+
+/// The saved keda-operator log `--keda-log` read.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct KedaLog<'a> {
+    pub source: &'a str,
+    pub lines: usize,
+}
+
+/// `doctor --list -o json`: the catalogue.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Catalogue {
+    pub checks: &'static [doctor::Check],
+}
+
+/// `doctor --explain CODE -o json`: one check and what it means.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Explained {
+    #[serde(flatten)]
+    pub check: &'static doctor::Check,
+    pub explanation: &'static str,
+}
+
+/// The kinds of doctor's documents: a report, the catalogue, one check explained.
+pub const KIND: &str = "Doctor";
+pub const CATALOGUE_KIND: &str = "DoctorChecks";
+pub const EXPLAINED_KIND: &str = "DoctorCheck";
+
+fn report_json(d: &Diagnosis) -> anyhow::Result<()> {
     let (aws, kubernetes) = d.calls();
-    json!({
-        "apiVersion": API_VERSION,
-        "kind": "Doctor",
-        "checks": d.findings,
-        "summary": doctor::summary(&d.findings),
-        "calls": {"aws": aws, "kubernetes": kubernetes},
-        "seconds": (d.seconds * 100.0).round() / 100.0,
-    })
+    output::document(
+        KIND,
+        &Report {
+            checks: &d.findings,
+            summary: doctor::summary(&d.findings),
+            calls: Some(Calls { aws, kubernetes }),
+            seconds: Some((d.seconds * 100.0).round() / 100.0),
+            keda_log: None,
+            not_run: None,
+        },
+    )
 }
 
 fn print(ctx: &Ctx, d: &Diagnosis, strict: bool) -> anyhow::Result<()> {
@@ -301,7 +355,7 @@ fn print(ctx: &Ctx, d: &Diagnosis, strict: bool) -> anyhow::Result<()> {
         return output::text(&output::junit::report(&d.findings, &[], "", o));
     }
     if ctx.json() {
-        output::json(&report_json(d))
+        report_json(d)
     } else {
         output::text(&human(d, ctx.verbose > 0))
     }
@@ -310,7 +364,7 @@ fn print(ctx: &Ctx, d: &Diagnosis, strict: bool) -> anyhow::Result<()> {
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     if args.list {
         if ctx.json() {
-            return output::json(&json!({ "checks": CATALOGUE }));
+            return output::document(CATALOGUE_KIND, &Catalogue { checks: CATALOGUE });
         }
         let lines: Vec<String> = CATALOGUE
             .iter()
@@ -330,8 +384,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             .into());
         };
         if ctx.json() {
-            return output::json(
-                &json!({"code": c.code, "title": c.title, "layer": c.layer, "explanation": c.explain}),
+            return output::document(
+                EXPLAINED_KIND,
+                &Explained {
+                    check: c,
+                    explanation: c.explain,
+                },
             );
         }
         return output::text(&format!(
@@ -499,14 +557,20 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         };
         output::text(&output::junit::report(&findings, &skipped, &why, o))?;
     } else if ctx.json() {
-        output::json(&json!({
-            "apiVersion": API_VERSION,
-            "kind": "Doctor",
-            "kedaLog": {"source": source, "lines": lines},
-            "checks": findings,
-            "summary": doctor::summary(&findings),
-            "notRun": not_run,
-        }))?;
+        output::document(
+            KIND,
+            &Report {
+                checks: &findings,
+                summary: doctor::summary(&findings),
+                calls: None,
+                seconds: None,
+                keda_log: Some(KedaLog {
+                    source: &source,
+                    lines,
+                }),
+                not_run: Some(not_run),
+            },
+        )?;
     } else {
         let mut out = format!("KEDA log {source}: {lines} lines read");
         if findings.is_empty() {

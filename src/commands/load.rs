@@ -2,11 +2,11 @@ use crate::cloud::{Aws, CallError};
 use crate::ctx::Ctx;
 use crate::error::{FAILED, INTERRUPTED, SilentExit, UsageError};
 use crate::limits;
-use crate::output::{self, API_VERSION};
+use crate::output;
 use crate::spec::{Problem, Problems};
 use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
+use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// Send test messages to the app's queue: a count, or a rate for a duration
@@ -57,6 +57,23 @@ pub fn body(template: &str, seed: u64, i: u64) -> String {
         .replace("{i}", &i.to_string())
         .replace("{n}", &work_size(seed, i).to_string())
 }
+
+/// `load -o json`: what was sent.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Report<'a> {
+    pub queue: &'a str,
+    pub sent: u64,
+    pub failed: u64,
+    /// SendMessageBatch calls.
+    pub batches: u64,
+    pub seconds: f64,
+    /// Messages per second.
+    pub rate: f64,
+    /// Stopped by Ctrl-C before every message was sent.
+    pub interrupted: bool,
+}
+
+pub const KIND: &str = "Load";
 
 struct Totals {
     sent: u64,
@@ -281,11 +298,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let seconds = start.elapsed().as_secs_f64();
     let rate = totals.sent as f64 / seconds.max(0.001);
     if ctx.json() {
-        output::json(&json!({
-            "apiVersion": API_VERSION, "kind": "Load", "queue": queue, "sent": totals.sent, "failed": totals.failed,
-            "batches": totals.batches, "seconds": (seconds * 100.0).round() / 100.0, "rate": (rate * 10.0).round() / 10.0,
-            "interrupted": interrupted,
-        }))?;
+        output::document(
+            KIND,
+            &Report {
+                queue,
+                sent: totals.sent,
+                failed: totals.failed,
+                batches: totals.batches,
+                seconds: (seconds * 100.0).round() / 100.0,
+                rate: (rate * 10.0).round() / 10.0,
+                interrupted,
+            },
+        )?;
     } else {
         output::text(&format!(
             "{}sent {} message{} to {queue} in {seconds:.1} s ({rate:.1}/s, {} batches){}",

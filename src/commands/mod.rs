@@ -20,7 +20,40 @@ pub mod watch;
 use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
 
+/// Run the commands that need no AWS, cluster or async runtime (`render`, `validate`, `init`,
+/// `schema`, `simulate`, `completions`), so `main` builds no runtime for them; any other
+/// command is handed back for `run`.
+pub fn run_offline(cli: Cli) -> Result<anyhow::Result<()>, Box<Cli>> {
+    use Command::*;
+    if !matches!(
+        cli.command,
+        Render(_) | Validate(_) | Init(_) | Schema(_) | Simulate(_) | Completions(_)
+    ) {
+        return Err(Box::new(cli));
+    }
+    if let Err(e) = formats(&cli) {
+        return Ok(Err(e.into()));
+    }
+    let ctx = Ctx::new(cli.global);
+    Ok(match cli.command {
+        Render(args) => render::run(&ctx, args),
+        Validate(args) => validate::run(&ctx, args),
+        Init(args) => init::run(&ctx, args),
+        Schema(args) => schema::run(&ctx, args),
+        Simulate(args) => simulate::run(&ctx, args),
+        Completions(args) => completions::run(args),
+        Up(_) | Plan(_) | Down(_) | Doctor(_) | Load(_) | Scale(_) | Watch(_) => {
+            unreachable!("matched above")
+        }
+    })
+}
+
+/// Run any command (the offline ones through `run_offline`).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cli = match run_offline(cli) {
+        Ok(done) => return done,
+        Err(cli) => *cli,
+    };
     formats(&cli)?;
     let ctx = Ctx::new(cli.global);
     match cli.command {
@@ -28,15 +61,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan::run(&ctx, args).await,
         Command::Down(args) => down::run(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
-        Command::Render(args) => render::run(&ctx, args),
-        Command::Validate(args) => validate::run(&ctx, args),
-        Command::Init(args) => init::run(&ctx, args),
         Command::Load(args) => load::run(&ctx, args).await,
         Command::Scale(args) => scale::run(&ctx, args).await,
         Command::Watch(args) => watch::run(&ctx, args).await,
-        Command::Schema(args) => schema::run(&ctx, args),
-        Command::Simulate(args) => simulate::run(&ctx, args),
-        Command::Completions(args) => completions::run(args),
+        Command::Render(_)
+        | Command::Validate(_)
+        | Command::Init(_)
+        | Command::Schema(_)
+        | Command::Simulate(_)
+        | Command::Completions(_) => unreachable!("run_offline ran it"),
     }
 }
 
@@ -68,4 +101,42 @@ fn formats(cli: &Cli) -> Result<(), crate::error::UsageError> {
         message: format!("-o {format} is an output of {what} only"),
         fix: "use -o human or -o json with this command".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+
+    fn cli(args: &[&str]) -> Cli {
+        let matches = crate::cli::command()
+            .try_get_matches_from(std::iter::once("kedactl").chain(args.iter().copied()))
+            .unwrap();
+        Cli::from_arg_matches(&matches).unwrap()
+    }
+
+    /// Issue 15, start-up: the offline commands run with no async runtime (a plain test has
+    /// none: anything of tokio's would panic); the others are handed back for one.
+    #[test]
+    fn offline_commands_run_without_a_runtime() {
+        let invalid = ["--cluster", "a b", "--region", "us-east-1"];
+        for command in ["validate", "render", "simulate"] {
+            let mut args = vec![command];
+            args.extend(invalid);
+            let done = run_offline(cli(&args)).unwrap_or_else(|_| panic!("{command} runs"));
+            let err = done.expect_err("the cluster name is invalid");
+            assert!(crate::error::problems(&err).is_some(), "{command}: {err:#}");
+        }
+        for args in [
+            &["plan", "--offline"][..],
+            &["doctor", "--list"],
+            &["up"],
+            &["scale", "--dry-run"],
+        ] {
+            assert!(
+                run_offline(cli(args)).is_err(),
+                "{args:?} needs the runtime"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@ use super::online;
 use crate::ctx::Ctx;
 use crate::error::{CHANGES_PENDING, FAILED, SilentExit};
 use crate::model::Only;
-use crate::output::{self, API_VERSION, OutputFormat};
+use crate::output::{self, OutputFormat};
 use crate::plan::{self, Counts, Observed, Options, Plan, Step};
 use crate::render::{self, Desired, aws::UNKNOWN_ACCOUNT};
 use serde::Serialize;
@@ -27,15 +27,19 @@ pub struct Args {
     pub adopt: bool,
 }
 
-#[derive(Serialize)]
+/// A plan as JSON: the body of the `Plan` document, and of `Up` and `Down` with their outcomes.
+/// The kind of `plan -o json`'s document.
+pub const KIND: &str = "Plan";
+
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report<'a> {
-    pub api_version: &'static str,
-    pub kind: &'static str,
     pub stack: &'a str,
     pub cluster: &'a str,
     pub region: &'a str,
+    /// null when unknown (an offline plan without --account).
     pub account: Option<&'a str>,
+    /// Planned against an empty account and cluster (`plan --offline`).
     pub offline: bool,
     pub steps: &'a [Step],
     pub summary: Counts,
@@ -45,10 +49,8 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(kind: &'static str, d: &'a Desired, plan: &'a Plan, offline: bool) -> Self {
+    pub fn new(d: &'a Desired, plan: &'a Plan, offline: bool) -> Self {
         Report {
-            api_version: API_VERSION,
-            kind,
             stack: &d.stack,
             cluster: &d.cluster,
             region: &d.target.region,
@@ -91,9 +93,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             &desired, &plan, against, &conflicts,
         ))?;
     } else if ctx.json() {
-        let mut report = Report::new("Plan", &desired, &plan, args.offline);
+        let mut report = Report::new(&desired, &plan, args.offline);
         report.conflicts = &conflicts.conflicts;
-        output::json(&report)?;
+        output::document(KIND, &report)?;
     } else {
         let mut text = human(&desired, &plan, against, UP_TO_DATE);
         if blocked {

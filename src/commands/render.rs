@@ -30,24 +30,27 @@ pub struct Args {
 }
 
 /// One rendered document and where it goes.
-#[derive(Debug, Serialize)]
-struct Doc {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Doc {
     /// Path under --out-dir.
-    file: String,
+    pub file: String,
     /// What it is, for the `# Source:` header.
-    title: String,
+    pub title: String,
     #[serde(skip)]
     yaml: bool,
-    body: Value,
+    /// The policy (JSON) or manifest (YAML in the stream).
+    pub body: Value,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Report<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    documents: &'a [Doc],
+/// `render -o json`: every policy and manifest.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Report<'a> {
+    pub documents: &'a [Doc],
 }
+
+/// The kinds of render's documents: the stream, and what `--out-dir` wrote.
+pub const KIND: &str = "Rendered";
+pub const FILES_KIND: &str = "RenderedFiles";
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec()?;
@@ -76,12 +79,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         Some(dir) => {
             let w = write(dir, &docs, args.force)?;
             if ctx.json() {
-                output::json(&serde_json::json!({
-                    "apiVersion": API_VERSION,
-                    "kind": "RenderedFiles",
-                    "files": w.files,
-                    "removed": w.removed,
-                }))?;
+                output::document(FILES_KIND, &w)?;
             } else {
                 let mut note = format!("wrote {} files to {}", w.files.len(), dir.display());
                 if !w.removed.is_empty() {
@@ -94,11 +92,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ctx.note(note);
             }
         }
-        None if ctx.json() => output::json(&Report {
-            api_version: API_VERSION,
-            kind: "Rendered",
-            documents: &docs,
-        })?,
+        None if ctx.json() => output::document(KIND, &Report { documents: &docs })?,
         None => output::text(&stream(&docs)?)?,
     }
     Ok(())
@@ -198,9 +192,10 @@ struct Manifest {
     files: std::collections::BTreeMap<String, String>,
 }
 
-/// What a render into a folder did.
-#[derive(Debug, Default, Serialize)]
+/// What a render into a folder did (`render --out-dir -o json`).
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Written {
+    /// Paths under the folder, written now.
     pub files: Vec<String>,
     /// Files an earlier render wrote that this one does not: removed.
     pub removed: Vec<String>,

@@ -40,6 +40,34 @@ pub struct Args {
     pub k8s_version: Option<(i128, i128)>,
 }
 
+/// `scale -o json`: a decision with its inputs and reason; a line each in the loop, one
+/// document with `--once`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Line<'a> {
+    /// Seconds since the loop started (absent with --once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t: Option<u64>,
+    /// Whose rule decided: `keda` (every pollingInterval) or `hpa` (every 15 s); absent with --once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'a str>,
+    #[serde(flatten)]
+    pub decision: &'a Decision,
+}
+
+pub const KIND: &str = "ScaleDecision";
+
+/// `--once -o json`: the one decision as a document.
+fn once_json(d: &Decision) -> anyhow::Result<()> {
+    output::document(
+        KIND,
+        &Line {
+            t: None,
+            by: None,
+            decision: d,
+        },
+    )
+}
+
 /// Where decisions go: printed only, or set on the Deployment.
 enum Target<'a> {
     DryRun,
@@ -85,8 +113,12 @@ impl Target<'_> {
 
 fn print(ctx: &Ctx, t: u64, who: &str, d: &Decision) -> anyhow::Result<()> {
     if ctx.json() {
-        let line = serde_json::to_string(d)?;
-        output::text(&line)
+        let line = Line {
+            t: Some(t),
+            by: Some(who),
+            decision: d,
+        };
+        output::text(&output::document_line(KIND, &line)?)
     } else {
         output::text(&format!(
             "{:>6}s {who:<4} metric {:>5}  replicas {} → {}  (target {})  {}",
@@ -191,7 +223,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             let d = jp.decide(m, jobs);
             if args.once {
                 return if ctx.json() {
-                    output::json(&d)
+                    once_json(&d)
                 } else {
                     print(ctx, 0, "", &d)
                 };
@@ -263,7 +295,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let m = metric.read().await?.value;
         let d = crate::scaling::decide_once(&p, current, m);
         if ctx.json() {
-            output::json(&d)?;
+            once_json(&d)?;
         } else {
             print(ctx, 0, "", &d)?;
         }

@@ -8,7 +8,6 @@ use crate::scaling::simulate::{Run, Shape, Summary, Tick, Workload, shape, simul
 use crate::spec::{self, Problem, Problems};
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Simulate KEDA and the HPA on an arrival pattern, offline: replicas, backlog, waits, cost
@@ -604,17 +603,30 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let input = match app.scaling.kind {
+    let mut input = Input {
+        source: source.clone(),
+        app: app.deployment.clone(),
+        trace: describe_input(&args),
+        metric: None,
+        target_per_replica: None,
+        pod_rate: None,
+        startup_seconds: None,
+        job_duration_seconds: None,
+    };
+    match app.scaling.kind {
         _ if !sqs => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "metric": app.trigger.imp().unit(), "targetPerReplica": Params::from_app(app).queue_length })
+            input.metric = Some(app.trigger.imp().unit());
+            input.target_per_replica = Some(Params::from_app(app).queue_length);
         }
         spec::ScalingKind::ScaledObject => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "podRate": args.pod_rate, "startupSeconds": args.startup })
+            input.pod_rate = Some(args.pod_rate);
+            input.startup_seconds = Some(args.startup);
         }
         spec::ScalingKind::ScaledJob => {
-            json!({ "source": source, "app": app.deployment, "trace": describe_input(&args), "jobDurationSeconds": args.job_duration, "startupSeconds": args.startup })
+            input.job_duration_seconds = Some(args.job_duration);
+            input.startup_seconds = Some(args.startup);
         }
-    };
+    }
     // JSON goes out a second at a time as the run makes it (constant memory however long the
     // trace); only a chart keeps the timelines.
     let mut stream = match ctx.output {
@@ -679,11 +691,88 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     output::text(&table(&args, &named, seconds, gauged.as_deref()))
 }
 
-/// `simulate -o json` (one document: the runs' timelines and summaries) or `-o jsonl` (a line
-/// that starts each run, one line per second, a line with its summary), written as the runs
-/// go. A write error (a closed pipe) is kept and returned at the end.
+/// What was simulated: the config, the arrivals, and the pods' model.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    /// The config file (or "built-in defaults").
+    pub source: String,
+    /// The app's Deployment (or ScaledJob).
+    pub app: String,
+    /// The arrival pattern or trace file.
+    pub trace: String,
+    /// A metric the pods do not consume (a prometheus query): its unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<&'static str>,
+    /// The metric's target per replica.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_per_replica: Option<u64>,
+    /// Messages a ready pod finishes per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_seconds: Option<u64>,
+    /// ScaledJob: seconds a Job works on one message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_duration_seconds: Option<u64>,
+}
+
+/// `simulate -o json`: one document, written a second at a time as the run goes (`Stream`);
+/// this type only describes it, for `kedactl schema --kind Simulation`.
+#[derive(schemars::JsonSchema)]
+pub struct Simulation {
+    pub input: Input,
+    /// A row per simulated second.
+    pub timeline: Vec<Tick>,
+    pub summary: Summary,
+    /// `--compare`: the other config's run on the same arrivals (absent without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compared>,
+}
+
+/// `--compare`'s run in the `Simulation` document.
+#[derive(schemars::JsonSchema)]
+pub struct Compared {
+    /// The other config file.
+    pub source: String,
+    pub timeline: Vec<Tick>,
+    pub summary: Summary,
+}
+
+/// `simulate -o jsonl`: the line that starts a run (0 the config, 1 `--compare`'s); its
+/// `SimulationTick` lines and its `SimulationSummary` line follow.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Start<'a> {
+    pub run: usize,
+    /// The config this run simulates.
+    pub source: &'a str,
+    pub input: &'a Input,
+}
+
+/// `simulate -o jsonl`: the line that ends a run.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Finished<'a> {
+    pub run: usize,
+    pub source: &'a str,
+    pub summary: &'a Summary,
+}
+
+/// `{"apiVersion":…,"kind":"SimulationTick",`: how every tick line starts.
+static TICK_HEAD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The kinds `simulate` prints: the `-o json` document, and the `-o jsonl` lines.
+pub const KIND: &str = "Simulation";
+pub const START_KIND: &str = "SimulationStart";
+pub const TICK_KIND: &str = "SimulationTick";
+pub const SUMMARY_KIND: &str = "SimulationSummary";
+
+/// `simulate -o json` (one document: the runs' timelines and summaries) or `-o jsonl` (each
+/// line a document: `SimulationStart`, a `SimulationTick` per second, `SimulationSummary`),
+/// written as the runs go. A write error (a closed pipe) is kept and returned at the end.
 struct Stream {
     out: std::io::BufWriter<std::io::Stdout>,
+    /// A tick line's own object, reused.
+    row: Vec<u8>,
     lines: bool,
     first: bool,
     failed: Option<std::io::Error>,
@@ -693,6 +782,7 @@ impl Stream {
     fn new(lines: bool) -> Self {
         Stream {
             out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            row: Vec::with_capacity(256),
             lines,
             first: true,
             failed: None,
@@ -700,11 +790,24 @@ impl Stream {
     }
 
     fn write(&mut self, text: &str) {
+        self.write_bytes(text.as_bytes());
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) {
         use std::io::Write;
         if self.failed.is_none()
-            && let Err(e) = self.out.write_all(text.as_bytes())
+            && let Err(e) = self.out.write_all(bytes)
         {
             self.failed = Some(e);
+        }
+    }
+
+    /// Straight into the buffer: a day is 86,400 rows.
+    fn write_value<T: Serialize>(&mut self, v: &T) {
+        if self.failed.is_none()
+            && let Err(e) = serde_json::to_writer(&mut self.out, v)
+        {
+            self.failed = Some(e.into());
         }
     }
 
@@ -713,51 +816,75 @@ impl Stream {
     }
 
     /// Run `i` (0 the config, 1 `--compare`) starts.
-    fn begin(&mut self, i: usize, source: &str, input: &serde_json::Value) {
+    fn begin(&mut self, i: usize, source: &str, input: &Input) {
         self.first = true;
-        let (api, src) = (Self::value(&API_VERSION), Self::value(&source));
-        let text = match (self.lines, i) {
-            (true, _) => format!(
-                "{{\"apiVersion\":{api},\"kind\":\"Simulation\",\"source\":{src},\"input\":{}}}\n",
+        if self.lines {
+            let start = Start {
+                run: i,
+                source,
+                input,
+            };
+            self.write_value(&output::Document::new(START_KIND, &start));
+            self.write("\n");
+            return;
+        }
+        let text = match i {
+            0 => format!(
+                "{{\n  \"apiVersion\": {},\n  \"kind\": {},\n  \"input\": {},\n  \"timeline\": [",
+                Self::value(&API_VERSION),
+                Self::value(&KIND),
                 Self::value(input)
             ),
-            (false, 0) => format!(
-                "{{\n  \"apiVersion\": {api},\n  \"kind\": \"Simulation\",\n  \"input\": {},\n  \"timeline\": [",
-                Self::value(input)
+            _ => format!(
+                ",\n  \"compare\": {{\n  \"source\": {},\n  \"timeline\": [",
+                Self::value(&source)
             ),
-            (false, _) => format!(",\n  \"compare\": {{\n  \"source\": {src},\n  \"timeline\": ["),
         };
         self.write(&text);
     }
 
     fn tick(&mut self, k: &Tick) {
-        let sep = match (self.lines, self.first) {
-            (true, _) => "",
-            (false, true) => "\n    ",
-            (false, false) => ",\n    ",
-        };
-        self.first = false;
-        self.write(sep);
-        // Straight into the buffer: a day is 86,400 rows.
-        if self.failed.is_none()
-            && let Err(e) = serde_json::to_writer(&mut self.out, k)
-        {
-            self.failed = Some(e.into());
-        }
         if self.lines {
+            // `Document::new(TICK_KIND, k)` as 86,400 lines a day: the constant head written
+            // once per line, then the tick's own object after its `{`.
+            self.row.clear();
+            if let Err(e) = serde_json::to_writer(&mut self.row, k) {
+                self.failed.get_or_insert(e.into());
+            }
+            let head = TICK_HEAD.get_or_init(|| {
+                let mut h = output::document_line(TICK_KIND, &serde_json::Map::new())
+                    .expect("a document serialises");
+                h.pop(); // its closing brace
+                h.push(',');
+                h
+            });
+            let row = std::mem::take(&mut self.row);
+            self.write(head);
+            self.write_bytes(&row[1..]);
             self.write("\n");
+            self.row = row;
+            return;
         }
+        self.write(if self.first { "\n    " } else { ",\n    " });
+        self.first = false;
+        self.write_value(k);
     }
 
     fn end(&mut self, i: usize, source: &str, summary: &Summary) {
+        if self.lines {
+            let end = Finished {
+                run: i,
+                source,
+                summary,
+            };
+            self.write_value(&output::Document::new(SUMMARY_KIND, &end));
+            self.write("\n");
+            return;
+        }
         let s = Self::value(summary);
-        let text = match (self.lines, i) {
-            (true, _) => format!(
-                "{{\"kind\":\"SimulationSummary\",\"source\":{},\"summary\":{s}}}\n",
-                Self::value(&source)
-            ),
-            (false, 0) => format!("\n  ],\n  \"summary\": {s}"),
-            (false, _) => format!("\n  ],\n  \"summary\": {s}\n  }}"),
+        let text = match i {
+            0 => format!("\n  ],\n  \"summary\": {s}"),
+            _ => format!("\n  ],\n  \"summary\": {s}\n  }}"),
         };
         self.write(&text);
     }
@@ -788,8 +915,10 @@ fn describe_input(args: &Args) -> String {
     }
 }
 
-/// The summaries side by side.
-/// The summary table; `gauged` names the source of a metric the pods do not consume (then
+/// A config name wider than this heads its column by a letter (the name above the table).
+const MAX_COLUMN: usize = 24;
+
+/// The summaries side by side; `gauged` names the source of a metric the pods do not consume (then
 /// there are no messages, backlog or waits to report).
 fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&str>) -> String {
     let s0 = runs[0].1;
@@ -817,63 +946,90 @@ fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&s
             s0.messages,
         ),
     };
-    let width = runs.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
-    let row = |label: &str, f: &dyn Fn(&Summary) -> String| {
-        let mut line = format!("  {label:<22}");
-        for (_, r) in runs {
-            line.push_str(&format!("{:>width$}  ", f(r)));
-        }
-        line.trim_end().to_string() + "\n"
-    };
-    let mut header = format!("  {:<22}", "");
-    for (name, _) in runs {
-        header.push_str(&format!("{name:>width$}  "));
+    // Compared, a long config path would make both columns as wide: name the runs A and B
+    // above the table.
+    let long = runs.len() > 1 && runs.iter().any(|(n, _)| n.chars().count() > MAX_COLUMN);
+    let names: Vec<String> = runs
+        .iter()
+        .zip(['A', 'B'])
+        .map(|((name, _), letter)| {
+            if long {
+                out.push_str(&format!("  {letter}: {name}\n"));
+                letter.to_string()
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    if long {
+        out.push('\n');
     }
-    out.push_str(header.trim_end());
-    out.push('\n');
-    out.push_str(&row("pod-seconds", &|r| r.pod_seconds.to_string()));
+    // Rows first: each column is as wide as its widest name or value.
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |label: &str, f: &dyn Fn(&Summary) -> String| {
+        rows.push((label.to_string(), runs.iter().map(|(_, r)| f(r)).collect()));
+    };
+    add("pod-seconds", &|r| r.pod_seconds.to_string());
     if let Some(price) = args.price {
-        out.push_str(&row(&format!("cost (${price}/pod-hour)"), &|r| {
+        add(&format!("cost (${price}/pod-hour)"), &|r| {
             format!("${:.2}", r.cost.unwrap_or(0.0))
-        }));
+        });
     }
     let jobs = runs.iter().any(|(_, r)| r.jobs_created.is_some());
-    out.push_str(&row(
+    add(
         if jobs {
             "max replicas / jobs"
         } else {
             "max replicas"
         },
         &|r| r.max_replicas.to_string(),
-    ));
+    );
     if jobs {
-        out.push_str(&row("jobs started / failed", &|r| {
+        add("jobs started / failed", &|r| {
             format!(
                 "{} / {}",
                 r.jobs_created.unwrap_or(0),
                 r.jobs_failed.unwrap_or(0)
             )
-        }));
+        });
     }
-    out.push_str(&row("scale changes", &|r| r.scale_changes.to_string()));
-    if gauged.is_some() {
-        out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
-        return out;
+    add("scale changes", &|r| r.scale_changes.to_string());
+    if gauged.is_none() {
+        add("max backlog (messages)", &|r| r.max_backlog.to_string());
+        add("wait p50 / p95 / max", &|r| {
+            format!("{}s / {}s / {}s", r.wait_p50, r.wait_p95, r.wait_max)
+        });
+        // Seconds from the last arrival until the queue was empty: 0 means it kept up.
+        add("time to drain (1)", &|r| match r.time_to_drain {
+            None => "never".into(),
+            Some(0) => "already empty".into(),
+            Some(d) => format!("{d} s"),
+        });
     }
-    out.push_str(&row("max backlog (messages)", &|r| {
-        r.max_backlog.to_string()
-    }));
-    out.push_str(&row("wait p50 / p95 / max", &|r| {
-        format!("{}s / {}s / {}s", r.wait_p50, r.wait_p95, r.wait_max)
-    }));
-    // Seconds from the last arrival until the queue was empty: 0 means it kept up.
-    out.push_str(&row("time to drain (1)", &|r| match r.time_to_drain {
-        None => "never".into(),
-        Some(0) => "already empty".into(),
-        Some(d) => format!("{d} s"),
-    }));
-    out.push_str(&row("simulated until", &|r| chart::clock(r.seconds)));
-    out.push_str("\n  (1) from the end of the arrivals (--duration) until the queue is empty\n");
+    add("simulated until", &|r| chart::clock(r.seconds));
+    let width = names
+        .iter()
+        .chain(rows.iter().flat_map(|(_, cells)| cells))
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let line = |label: &str, cells: &[String]| {
+        let mut line = format!("  {label:<22}");
+        for c in cells {
+            line.push_str(&format!("{c:>width$}  "));
+        }
+        line.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line("", &names));
+    for (label, cells) in &rows {
+        out.push_str(&line(label, cells));
+    }
+    if gauged.is_none() {
+        out.push_str(
+            "\n  (1) from the end of the arrivals (--duration) until the queue is empty\n",
+        );
+    }
     out
 }
 

@@ -1,6 +1,21 @@
 use crate::ctx::Ctx;
-use crate::output::{self, API_VERSION};
-use serde_json::json;
+use crate::output;
+use crate::spec::{Problem, Spec};
+use serde::Serialize;
+
+/// `validate -o json` on a valid config (an invalid one gives the `Error` document, exit 3).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Validation<'a> {
+    pub valid: bool,
+    /// Where the config came from: a path, or "built-in defaults".
+    pub source: &'a str,
+    /// Always empty here: problems fail the command with an `Error` document.
+    pub problems: Vec<Problem>,
+    /// The config with the flags applied and the defaults filled in.
+    pub spec: &'a Spec,
+}
+
+pub const KIND: &str = "Validation";
 
 /// Check kedactl.yaml and the flags; report every problem with its field and fix (exit 3)
 #[derive(Debug, clap::Args)]
@@ -14,14 +29,15 @@ pub struct Args {}
 pub fn run(ctx: &Ctx, _args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec()?;
     if ctx.json() {
-        return output::json(&json!({
-            "apiVersion": API_VERSION,
-            "kind": "Validation",
-            "valid": true,
-            "source": source,
-            "problems": [],
-            "spec": spec,
-        }));
+        return output::document(
+            KIND,
+            &Validation {
+                valid: true,
+                source: &source,
+                problems: Vec::new(),
+                spec: &spec,
+            },
+        );
     }
     let apps: Vec<String> = spec
         .apps

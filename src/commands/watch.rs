@@ -7,6 +7,9 @@ use crate::spec::{App, ScalingKind};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+/// `watch -o json`: a line per refresh, each a document of this kind.
+pub const KIND: &str = "WatchSnapshot";
+
 /// Watch the queue, KEDA's scaler, the HPA and the pods live, refreshed every few seconds
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -147,7 +150,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 None => s.cluster_note = Some("not reached (--no-cluster)".into()),
             }
             if ctx.json() {
-                output::text(&serde_json::to_string(&s)?)?;
+                output::text(&output::document_line(KIND, &s)?)?;
             } else if redraw {
                 output::text(&format!(
                     "\x1b[2J\x1b[Hkedactl watch: {} every {} s (Ctrl-C to stop)\n\n{}",

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 pub use catalogue::{CATALOGUE, Check, Layer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -34,7 +34,7 @@ pub enum Status {
 }
 
 /// What a failing check's fix does when `--fix` applies it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "target")]
 pub enum Repair {
     /// Converge the `up` steps whose id starts with this (e.g. `iam:role/keda-identity`).
@@ -43,7 +43,7 @@ pub enum Repair {
     Restart(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub code: &'static str,
     pub title: &'static str,
@@ -58,7 +58,8 @@ pub struct Finding {
     pub repairs: Vec<Repair>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub ok: usize,
     pub warn: usize,

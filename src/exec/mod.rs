@@ -77,7 +77,7 @@ fn exit_after_steps(hooks: bool, value: Option<&str>) -> Option<usize> {
     value.filter(|_| hooks).and_then(|v| v.parse().ok())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Done,
@@ -86,7 +86,7 @@ pub enum Status {
     NotRun,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
     pub id: String,
     pub summary: String,

@@ -8,7 +8,13 @@ const W: f64 = 960.0;
 const H: f64 = 420.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 60.0;
+/// Above the plot with a one-row legend; each further legend row adds `LEGEND_ROW`.
 const TOP: f64 = 50.0;
+const LEGEND_ROW: f64 = 16.0;
+/// Average advance of a 12 px sans-serif character, a little generous so a label fits.
+const CHAR_WIDTH: f64 = 7.0;
+/// The same for the 15 px bold title.
+const TITLE_CHAR_WIDTH: f64 = 9.5;
 const BOTTOM: f64 = 50.0;
 /// At most this many points per series: one per pixel column is all a reader can see.
 const MAX_POINTS: usize = 900;
@@ -39,24 +45,28 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
             .div_ceil(4)
             * 4,
     );
-    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    let legend = legend(runs.iter().map(|(label, _)| *label));
+    let rows = legend.iter().map(|e| e.row).max().unwrap_or(0) + 1;
+    let top = TOP + LEGEND_ROW * (rows - 1) as f64;
+    let h = H + LEGEND_ROW * (rows - 1) as f64;
+    let (pw, ph) = (W - LEFT - RIGHT, h - top - BOTTOM);
     let x = |t: f64| LEFT + pw * t / seconds as f64;
-    let y_depth = |v: f64| TOP + ph * (1.0 - v / depth_max);
-    let y_rep = |v: f64| TOP + ph * (1.0 - v / replicas_max);
+    let y_depth = |v: f64| top + ph * (1.0 - v / depth_max);
+    let y_rep = |v: f64| top + ph * (1.0 - v / replicas_max);
 
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="12">
-<rect width="{W}" height="{H}" fill="white"/>
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="{W}" height="{h}" fill="white"/>
 <text x="{LEFT}" y="24" font-size="15" font-weight="bold">{}</text>
 "#,
-        escape(title)
+        escape(&fit(title, W - LEFT - 10.0, TITLE_CHAR_WIDTH))
     );
     // Grid and axes.
     for i in 0..=4 {
         let f = f64::from(i) / 4.0;
-        let gy = TOP + ph * (1.0 - f);
+        let gy = top + ph * (1.0 - f);
         let _ = writeln!(
             s,
             r##"<line x1="{LEFT}" y1="{gy:.1}" x2="{:.1}" y2="{gy:.1}" stroke="#e5e5e5"/>"##,
@@ -76,37 +86,47 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
             gy + 4.0,
             fmt_num(replicas_max * f)
         );
-        let t = seconds as f64 * f;
+    }
+    // Time: a tick at each multiple of a round step (1, 2, 5, 10, 15, 30 s or min, 1, 2, 3, 6,
+    // 12 h, days), at most eight of them after 0.
+    let step = time_step(seconds as u64);
+    for t in (0..=seconds as u64).step_by(step as usize) {
+        let tx = x(t as f64);
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
-            x(t),
-            H - BOTTOM + 18.0,
-            clock(t as u64)
+            r##"<line x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#999"/>"##,
+            h - BOTTOM,
+            h - BOTTOM + 4.0
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
+            h - BOTTOM + 18.0,
+            clock(t)
         );
     }
     let _ = writeln!(
         s,
         r##"<text x="14" y="{:.1}" fill="#1f6fb2" transform="rotate(-90 14 {:.1})" text-anchor="middle">messages in queue (visible + in flight)</text>"##,
-        TOP + ph / 2.0,
-        TOP + ph / 2.0
+        top + ph / 2.0,
+        top + ph / 2.0
     );
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" fill="#d9480f" transform="rotate(90 {:.1} {:.1})" text-anchor="middle">replicas</text>"##,
         W - 16.0,
-        TOP + ph / 2.0,
+        top + ph / 2.0,
         W - 16.0,
-        TOP + ph / 2.0
+        top + ph / 2.0
     );
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">time</text>"##,
         LEFT + pw / 2.0,
-        H - 12.0
+        h - 12.0
     );
 
-    for (i, (label, run)) in runs.iter().enumerate() {
+    for (i, (_, run)) in runs.iter().enumerate() {
         let dash = if i == 0 {
             ""
         } else {
@@ -156,20 +176,85 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
             s,
             r##"<path d="{reps}H{end:.1}" fill="none" stroke="#d9480f" stroke-width="2"{dash}/>"##
         );
-        // Legend.
-        let ly = 38.0;
-        let lx = W - RIGHT - 330.0 + 170.0 * i as f64;
+    }
+    for (i, e) in legend.iter().enumerate() {
+        let dash = if i == 0 {
+            ""
+        } else {
+            r#" stroke-dasharray="6 4""#
+        };
+        let (lx, ly) = (e.x, 38.0 + LEGEND_ROW * e.row as f64);
         let _ = writeln!(
             s,
-            r##"<line x1="{lx}" y1="{ly}" x2="{:.1}" y2="{ly}" stroke="#555" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"##,
+            r##"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="#555" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"##,
             lx + 24.0,
             lx + 30.0,
             ly + 4.0,
-            escape(label)
+            escape(&e.label)
         );
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// One legend entry: its line and label start at `x` on legend row `row`.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    label: String,
+    x: f64,
+    row: usize,
+}
+
+/// The legend under the title, entries left to right from the plot's left edge; an entry
+/// that would pass the right edge starts a new row, and a label longer than a whole row is
+/// shortened in the middle (the file name at its end stays), so no label is cut off.
+fn legend<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<Entry> {
+    // The sample line and the gap before the label, and the space after it.
+    const SAMPLE: f64 = 30.0;
+    const GAP: f64 = 24.0;
+    let right = W - RIGHT;
+    let mut out: Vec<Entry> = Vec::new();
+    let (mut x, mut row) = (LEFT, 0);
+    for label in labels {
+        let label = fit(label, right - LEFT - SAMPLE, CHAR_WIDTH);
+        let width = SAMPLE + CHAR_WIDTH * label.chars().count() as f64;
+        if x > LEFT && x + width > right {
+            (x, row) = (LEFT, row + 1);
+        }
+        out.push(Entry { label, x, row });
+        x += width + GAP;
+    }
+    out
+}
+
+/// `text` if it fits in `width` at `char_width` a character, else its start and end around
+/// an ellipsis.
+fn fit(text: &str, width: f64, char_width: f64) -> String {
+    let max = (width / char_width).floor().max(3.0) as usize;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
+        return text.to_string();
+    }
+    // More of the end: a path's file name tells configs apart.
+    let tail = (max - 1) * 2 / 3;
+    let head = max - 1 - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// The time axis' step for a run of `seconds`: the smallest round step (1, 2, 5, 10, 15 or
+/// 30 seconds or minutes; 1, 2, 3, 6 or 12 hours; whole days) giving at most 8 ticks after 0.
+fn time_step(seconds: u64) -> u64 {
+    const STEPS: [u64; 17] = [
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+    ];
+    let fits = |step: u64| seconds / step <= 8;
+    STEPS
+        .into_iter()
+        .find(|s| fits(*s))
+        .unwrap_or_else(|| 86_400 * seconds.div_ceil(8 * 86_400).max(1))
 }
 
 /// A round axis maximum at or above `v` (1, 2 or 5 × 10ⁿ).
@@ -220,5 +305,56 @@ mod tests {
         assert_eq!(clock(65), "1:05");
         assert_eq!(clock(3725), "1:02:05");
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+
+    /// Issue 15: ticks at round times (not 16:15, 32:30 for a 65-minute run).
+    #[test]
+    fn time_ticks_are_round() {
+        let ticks = |seconds: u64| -> Vec<String> {
+            let step = time_step(seconds);
+            (0..=seconds).step_by(step as usize).map(clock).collect()
+        };
+        assert_eq!(
+            ticks(3900),
+            [
+                "0:00", "10:00", "20:00", "30:00", "40:00", "50:00", "1:00:00"
+            ]
+        );
+        assert_eq!(
+            ticks(60),
+            ["0:00", "0:10", "0:20", "0:30", "0:40", "0:50", "1:00"]
+        );
+        assert_eq!(ticks(1200), ["0:00", "5:00", "10:00", "15:00", "20:00"]);
+        assert_eq!(time_step(7), 1);
+        assert_eq!(time_step(86_400), 3 * 3600);
+        assert_eq!(time_step(7 * 86_400), 86_400);
+        for seconds in [1, 9, 61, 599, 3601, 86_399, 604_800, 10_000_000] {
+            let n = seconds / time_step(seconds);
+            assert!((1..=8).contains(&n), "{seconds}: {n} ticks");
+        }
+    }
+
+    /// Issue 15: a long `--compare` label is never cut off: it moves to its own row, and one
+    /// longer than a row is shortened in the middle, keeping its file name.
+    #[test]
+    fn the_legend_fits_whatever_the_labels() {
+        let short = legend(["built-in defaults", "eager.yaml"].into_iter());
+        assert_eq!(short.iter().map(|e| e.row).collect::<Vec<_>>(), [0, 0]);
+        let long = "/home/someone/work/platform/configs/staging/eu-west-1/orders-fast-poll.yaml";
+        let two = legend(["built-in defaults", long].into_iter());
+        assert_eq!(two[1].label, long, "it fits on a row of its own");
+        let huge = format!("/{}/orders-fast-poll.yaml", "deep/".repeat(40));
+        for entries in [two, legend(["kedactl.yaml", &huge].into_iter())] {
+            for e in &entries {
+                let end = e.x + 30.0 + CHAR_WIDTH * e.label.chars().count() as f64;
+                assert!(end <= W - RIGHT, "{e:?} ends at {end}");
+            }
+        }
+        let cut = &legend([huge.as_str()].into_iter())[0].label;
+        assert!(
+            cut.contains('…') && cut.ends_with("/orders-fast-poll.yaml"),
+            "{cut}"
+        );
+        assert_eq!(fit("abc", 100.0, 7.0), "abc");
     }
 }

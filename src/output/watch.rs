@@ -4,7 +4,8 @@
 use crate::scaling::QueueDepth;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// Seconds since the watch started.
     pub t: u64,
@@ -29,7 +30,8 @@ pub struct Snapshot {
     pub cluster_note: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Scaler {
     /// `ScaledObject security/name`.
     pub name: String,
@@ -42,7 +44,8 @@ pub struct Scaler {
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Hpa {
     pub name: String,
     pub current: u32,
@@ -51,7 +54,8 @@ pub struct Hpa {
     pub max: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Workload {
     /// `Deployment security/q-read`.
     pub name: String,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a step does to the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Create,
@@ -30,8 +30,12 @@ impl Change {
 }
 
 /// One typed action; the executor interprets it, nothing here has side effects.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(
+    tag = "action",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     CreateAddon {
         addon: String,
@@ -461,7 +465,7 @@ fn principals(trust: &Value) -> String {
 
 /// One value a step changes, as it is now and as it will be: what a reviewer judges a change
 /// by (`VisibilityTimeout: 120 → 30`). `old` is None when the value is absent today.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FieldChange {
     pub field: String,
     pub old: Option<String>,

@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Step {
     /// Stable id, e.g. `iam:role/keda-operator`; `after` refers to these.
     pub id: String,
@@ -43,7 +43,7 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,
@@ -75,7 +75,7 @@ const NOT_FOUND: &str = "not found";
 
 /// A resource kedactl will not change: one with our name that this stack does not own, or
 /// one the change would push past an AWS quota.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Conflict {
     pub resource: String,
     pub reason: String,

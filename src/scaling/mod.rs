@@ -34,7 +34,8 @@ pub const CONFIGURABLE_TOLERANCE_MINOR: u32 = 35;
 pub const DOWNSCALE_WINDOW_SECONDS: u64 = 300;
 
 /// The three SQS attributes KEDA may read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct QueueDepth {
     pub visible: u64,
     pub in_flight: u64,
@@ -245,7 +246,7 @@ impl State {
 }
 
 /// One decision with its inputs and the reason, for logs and `scale --once`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub metric: u64,
     pub active: bool,

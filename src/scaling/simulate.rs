@@ -40,7 +40,8 @@ pub struct Workload {
 }
 
 /// One simulated second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Tick {
     pub t: u64,
     pub arrivals: u32,
@@ -61,7 +62,8 @@ pub struct Tick {
     pub jobs_created: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub seconds: u64,
     pub messages: u64,

@@ -11,7 +11,7 @@ use crate::observed::{Observed, Resource as Live, Tags};
 use crate::spec::{App, Problem};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     AmpWorkspace,

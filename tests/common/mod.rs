@@ -236,3 +236,54 @@ macro_rules! mocked {
 pub(crate) use mocked;
 
 pub mod bad_input;
+
+/// Issue 15, one JSON shape: `doc` carries `apiVersion` and `kind` at the top and validates
+/// against the schema the binary publishes for its kind (`kedactl schema --kind KIND`), which
+/// admits no property its type does not name. Returns `doc`; panics with every error.
+pub fn valid_document(doc: serde_json::Value) -> serde_json::Value {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static VALIDATORS: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
+        OnceLock::new();
+    assert_eq!(
+        doc["apiVersion"],
+        kedactl::output::API_VERSION,
+        "apiVersion at the top: {doc:#}"
+    );
+    let kind = doc["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("kind at the top: {doc:#}"))
+        .to_string();
+    let validator = {
+        let mut cache = VALIDATORS.get_or_init(Default::default).lock().unwrap();
+        cache
+            .entry(kind.clone())
+            .or_insert_with(|| {
+                let out = Sandbox::new()
+                    .kedactl(["schema", "--kind", &kind])
+                    .output()
+                    .unwrap();
+                assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+                let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                Arc::new(jsonschema::validator_for(&schema).expect("a valid JSON Schema"))
+            })
+            .clone()
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{kind} document does not match `kedactl schema --kind {kind}`:\n  {}\n{doc:#}",
+        errors.join("\n  ")
+    );
+    doc
+}
+
+/// `valid_document` of each line of a JSON lines stream; the lines, parsed.
+pub fn valid_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| valid_document(serde_json::from_str(l).expect("each line is one JSON document")))
+        .collect()
+}
