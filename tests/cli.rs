@@ -1637,22 +1637,13 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // A 65-minute burst, with `extra` flags.
+    let simulate = |extra: &[&str]| -> String {
+        let base = ["simulate", "--shape", "burst", "--duration", "65m"];
+        run_ok(&s, &[&base[..], extra].concat())
+    };
     let chart = |compare: &str, name: &str| -> String {
-        run_ok(
-            &s,
-            &[
-                "simulate",
-                "--shape",
-                "burst",
-                "--duration",
-                "65m",
-                "--chart",
-                name,
-                "--compare",
-                compare,
-                "-q",
-            ],
-        );
+        simulate(&["--chart", name, "--compare", compare, "-q"]);
         std::fs::read_to_string(s.path(name)).unwrap()
     };
     let svg = chart(long, "long.svg");
@@ -1671,18 +1662,7 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
         "the chart grows by the row"
     );
     // The text summary: a long config name heads its column by a letter, named above.
-    let text = run_ok(
-        &s,
-        &[
-            "simulate",
-            "--shape",
-            "burst",
-            "--duration",
-            "65m",
-            "--compare",
-            long,
-        ],
-    );
+    let text = simulate(&["--compare", long]);
     insta::assert_snapshot!("simulate_compare_long_label", text);
     let svg = chart(&huge, "huge.svg");
     let legend = texts(&svg, "stroke=\"#555\" stroke-width=\"2\"");

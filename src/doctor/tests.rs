@@ -1504,17 +1504,12 @@ fn amp() -> (Desired, Evidence) {
     let mut spec = spec();
     let app = &mut spec.apps[0];
     app.trigger = crate::triggers::Kind::Prometheus;
-    app.prometheus = Some(crate::triggers::prometheus::Config {
-        workspace: crate::triggers::prometheus::Workspace {
+    app.prometheus = Some(crate::triggers::prometheus::Config::sample(
+        crate::triggers::prometheus::Workspace {
             alias: Some("AMP-KEDA".into()),
             id: None,
         },
-        query: "sum(rate(ho11y_total[1m]))".into(),
-        threshold: 0.25,
-        activation_threshold: 0.0,
-        ignore_null_values: true,
-        collector: Default::default(),
-    });
+    ));
     let offline = render::desired(&spec).unwrap();
     let mut o = Observed::default();
     o.resources.insert(

@@ -37,6 +37,21 @@ struct Unread {
 }
 
 impl<T> Read<T> {
+    /// What was found, turned into something else; absence, refusal and failure stay.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
+        self.and_then(|v| Read::Found(f(v)))
+    }
+
+    /// What was found, read further (it may turn out missing).
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Read<U>) -> Read<U> {
+        match self {
+            Read::Found(v) => f(v),
+            Read::Missing => Read::Missing,
+            Read::Denied(d) => Read::Denied(d),
+            Read::Failed(e) => Read::Failed(e),
+        }
+    }
+
     /// The value if found; a denial or a failure is recorded.
     fn keep(self, unread: &mut Unread) -> Option<T> {
         match self {

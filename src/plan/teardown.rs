@@ -572,17 +572,12 @@ mod tests {
             ..Spec::default()
         };
         spec.apps[0].trigger = crate::triggers::Kind::Prometheus;
-        spec.apps[0].prometheus = Some(crate::triggers::prometheus::Config {
-            workspace: crate::triggers::prometheus::Workspace {
+        spec.apps[0].prometheus = Some(crate::triggers::prometheus::Config::sample(
+            crate::triggers::prometheus::Workspace {
                 alias: Some("AMP-KEDA".into()),
                 id: None,
             },
-            query: "up".into(),
-            threshold: 1.0,
-            activation_threshold: 0.0,
-            ignore_null_values: true,
-            collector: Default::default(),
-        });
+        ));
         let ws = "arn:aws:aps:us-east-1:123456789012:workspace/ws-1";
         let offline = render::desired(&spec).unwrap();
         let mut o = Observed::default();

@@ -654,14 +654,7 @@ fn amp_spec(workspace: crate::triggers::prometheus::Workspace) -> Spec {
     };
     let app = &mut spec.apps[0];
     app.trigger = crate::triggers::Kind::Prometheus;
-    app.prometheus = Some(crate::triggers::prometheus::Config {
-        workspace,
-        query: "sum(rate(ho11y_total[1m]))".into(),
-        threshold: 0.25,
-        activation_threshold: 0.0,
-        ignore_null_values: true,
-        collector: Default::default(),
-    });
+    app.prometheus = Some(crate::triggers::prometheus::Config::sample(workspace));
     spec
 }
 
@@ -794,18 +787,27 @@ fn a_scraper_is_refused_where_amp_could_not_scrape_and_not_made_with_collector_n
     );
 }
 
-#[test]
-fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
-    let spec = amp_spec(by_alias());
-    let d0 = render::desired(&spec).unwrap();
+/// The AMP stack of `spec` as `up` left it (workspace ws-1234 and its scraper, which `scraper`
+/// may change first), rendered with what is live: (desired, observed).
+fn amp_live(spec: &Spec, scraper: impl FnOnce(&mut observed::Resource)) -> (Desired, Observed) {
+    let d0 = render::desired(spec).unwrap();
     let mut o = Observed::default();
     o.resources.insert(
         "aps:workspace/AMP-KEDA".into(),
         live_workspace(d0.shared_tags()),
     );
-    o.resources
-        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
-    let d = render::desired_with(&spec, &o).unwrap();
+    let mut s = live_scraper(d0.shared_tags());
+    scraper(&mut s);
+    o.resources.insert(SCRAPER.into(), s);
+    let d = render::desired_with(spec, &o).unwrap();
+    let mut live = converged(&d);
+    live.resources = o.resources;
+    (d, live)
+}
+
+#[test]
+fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
+    let (d, mut live) = amp_live(&amp_spec(by_alias()), |_| {});
     assert_eq!(d.retired_associations.len(), 1);
     let old = |tags: Tags| Association {
         id: "a-old".into(),
@@ -817,8 +819,6 @@ fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
         session_tags_disabled: false,
         target_role_arn: None,
     };
-    let mut live = converged(&d);
-    live.resources = o.resources.clone();
     live.associations.push(old(d.tags.clone()));
     let p = plan(&d, &live, &Options::default()).unwrap();
     assert_eq!(ids(&p), ["eks:association/security/my-sqs-read-msgs"]);
@@ -843,18 +843,8 @@ fn a_scraper_the_config_no_longer_wants_goes_with_up_and_before_its_workspace_wi
     let mut spec = amp_spec(by_alias());
     spec.apps[0].prometheus.as_mut().unwrap().collector =
         Some(crate::triggers::prometheus::Collector::None);
-    let d0 = render::desired(&spec).unwrap();
-    let mut o = Observed::default();
-    o.resources.insert(
-        "aps:workspace/AMP-KEDA".into(),
-        live_workspace(d0.shared_tags()),
-    );
     // `observe` lists this stack's scrapers of the cluster the config does not name.
-    o.resources
-        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
-    let d = render::desired_with(&spec, &o).unwrap();
-    let mut live = converged(&d);
-    live.resources = o.resources.clone();
+    let (d, live) = amp_live(&spec, |_| {});
     let p = plan(&d, &live, &Options::default()).unwrap();
     assert_eq!(ids(&p), [SCRAPER]);
     assert_eq!(p.steps[0].change, Change::Delete);
@@ -873,20 +863,10 @@ fn a_scraper_the_config_no_longer_wants_goes_with_up_and_before_its_workspace_wi
 
 #[test]
 fn a_scraper_whose_create_failed_is_a_conflict_with_the_fix() {
-    let spec = amp_spec(by_alias());
-    let d0 = render::desired(&spec).unwrap();
-    let mut o = Observed::default();
-    o.resources.insert(
-        "aps:workspace/AMP-KEDA".into(),
-        live_workspace(d0.shared_tags()),
-    );
-    let mut failed = live_scraper(d0.shared_tags());
-    failed.status = "CREATION_FAILED".into();
-    failed.reason = Some("subnet-0a has no free IP address".into());
-    o.resources.insert(SCRAPER.into(), failed);
-    let d = render::desired_with(&spec, &o).unwrap();
-    let mut live = converged(&d);
-    live.resources = o.resources.clone();
+    let (d, live) = amp_live(&amp_spec(by_alias()), |failed| {
+        failed.status = "CREATION_FAILED".into();
+        failed.reason = Some("subnet-0a has no free IP address".into());
+    });
     let err = plan(&d, &live, &Options::default()).unwrap_err();
     let reason = &err.conflicts[0].reason;
     assert!(
@@ -898,19 +878,10 @@ fn a_scraper_whose_create_failed_is_a_conflict_with_the_fix() {
 
 #[test]
 fn our_scraper_writing_to_another_workspace_is_a_conflict_not_a_silent_success() {
-    let spec = amp_spec(by_alias());
-    let d0 = render::desired(&spec).unwrap();
-    let mut o = Observed::default();
-    o.resources.insert(
-        "aps:workspace/AMP-KEDA".into(),
-        live_workspace(d0.shared_tags()),
-    );
-    let mut stale = live_scraper(d0.shared_tags());
-    stale.settings["workspaceArn"] = "arn:aws:aps:us-east-1:123456789012:workspace/ws-old".into();
-    o.resources.insert(SCRAPER.into(), stale);
-    let d = render::desired_with(&spec, &o).unwrap();
-    let mut live = converged(&d);
-    live.resources = o.resources.clone();
+    let (d, live) = amp_live(&amp_spec(by_alias()), |stale| {
+        stale.settings["workspaceArn"] =
+            "arn:aws:aps:us-east-1:123456789012:workspace/ws-old".into();
+    });
     let err = plan(&d, &live, &Options::default()).unwrap_err();
     assert_eq!(
         err.conflicts[0].resource,
@@ -925,18 +896,7 @@ fn our_scraper_writing_to_another_workspace_is_a_conflict_not_a_silent_success()
 
 #[test]
 fn a_converged_prometheus_stack_plans_nothing_and_names_the_live_workspace() {
-    let spec = amp_spec(by_alias());
-    let mut o = Observed::default();
-    let d0 = render::desired(&spec).unwrap();
-    o.resources.insert(
-        "aps:workspace/AMP-KEDA".into(),
-        live_workspace(d0.shared_tags()),
-    );
-    o.resources
-        .insert(SCRAPER.into(), live_scraper(d0.shared_tags()));
-    let d = render::desired_with(&spec, &o).unwrap();
-    let mut live = converged(&d);
-    live.resources = o.resources.clone();
+    let (d, live) = amp_live(&amp_spec(by_alias()), |_| {});
     let p = plan(&d, &live, &Options::default()).unwrap();
     assert!(p.is_empty(), "{:?}", ids(&p));
     let text = serde_json::to_string(&d).unwrap();

@@ -689,17 +689,12 @@ mod tests {
         app.namespace = ns.into();
         app.service_account = sa.into();
         app.trigger = triggers::Kind::Prometheus;
-        app.prometheus = Some(triggers::prometheus::Config {
-            workspace: triggers::prometheus::Workspace {
+        app.prometheus = Some(triggers::prometheus::Config::sample(
+            triggers::prometheus::Workspace {
                 alias: Some("AMP-KEDA".into()),
                 id: None,
             },
-            query: "up".into(),
-            threshold: 1.0,
-            activation_threshold: 0.0,
-            ignore_null_values: true,
-            collector: Default::default(),
-        });
+        ));
         s.apps.push(app);
         s
     }

@@ -57,6 +57,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// Seed 003's query on `workspace`, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample(workspace: Workspace) -> Config {
+        Config {
+            workspace,
+            query: "sum(rate(ho11y_total[1m]))".into(),
+            threshold: 0.25,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+            collector: None,
+        }
+    }
+
     pub fn collector(&self) -> Collector {
         self.collector.unwrap_or(match self.workspace.alias {
             Some(_) => Collector::Scraper,
@@ -415,14 +428,7 @@ mod tests {
     fn app(workspace: Workspace) -> App {
         App {
             trigger: Kind::Prometheus,
-            prometheus: Some(Config {
-                workspace,
-                query: "sum(rate(ho11y_total[1m]))".into(),
-                threshold: 0.25,
-                activation_threshold: 0.0,
-                ignore_null_values: true,
-                collector: Default::default(),
-            }),
+            prometheus: Some(Config::sample(workspace)),
             ..App::default()
         }
     }

@@ -138,18 +138,13 @@ pub(crate) async fn retired(
         return Ok(Read::Missing);
     }
     let listed = scraper::of_cluster(aws, &desired.cluster_arn, &desired.stack).await?;
-    Ok(match listed {
-        Read::Found(scrapers) => Read::Found(
-            scrapers
-                .into_iter()
-                .map(|(alias, live)| (format!("{}/{alias}", Kind::AmpScraper.prefix()), live))
-                .filter(|(id, _)| !desired.resources.iter().any(|r| &r.id() == id))
-                .collect(),
-        ),
-        Read::Missing => Read::Missing,
-        Read::Denied(d) => Read::Denied(d),
-        Read::Failed(e) => Read::Failed(e),
-    })
+    Ok(listed.map(|scrapers| {
+        scrapers
+            .into_iter()
+            .map(|(alias, live)| (format!("{}/{alias}", Kind::AmpScraper.prefix()), live))
+            .filter(|(id, _)| !desired.resources.iter().any(|r| &r.id() == id))
+            .collect()
+    }))
 }
 
 /// A resource's kind and name from its id (`aps:scraper/<alias>`).

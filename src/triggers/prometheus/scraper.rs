@@ -186,18 +186,23 @@ macro_rules! live {
     };
 }
 
-/// The scraper with exactly this alias (ListScrapers filters by it): the one tagged with
-/// `stack` if several share it, else the first. One being deleted is gone.
-pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read<Live>, CallError> {
+/// The scrapers ListScrapers finds with one filter (`alias`, `sourceArn`), by alias, without
+/// those being deleted (gone, for kedactl).
+async fn list(
+    aws: &Aws,
+    key: &str,
+    value: &str,
+    what: &str,
+) -> Result<Read<Vec<(String, Live)>>, CallError> {
     let mut pages = aws
         .amp
         .list_scrapers()
-        .filters("alias", vec![alias.to_string()])
+        .filters(key, vec![value.to_string()])
         .into_paginator()
         .send();
-    let mut found: Vec<Live> = Vec::new();
+    let mut found = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = match read(page, "ListScrapers", &what(alias), |_| false)? {
+        let page = match read(page, "ListScrapers", what, |_| false)? {
             Read::Found(p) => p,
             Read::Missing => break,
             Read::Denied(d) => return Ok(Read::Denied(d)),
@@ -205,48 +210,36 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
         };
         for s in page.scrapers() {
             let live = live!(s);
-            if s.alias() == Some(alias) && live.status != "DELETING" {
-                found.push(live);
+            if live.status != "DELETING" {
+                found.push((s.alias().unwrap_or_default().to_string(), live));
             }
         }
     }
-    Ok(resource::ours(found, stack))
+    Ok(Read::Found(found))
 }
 
-/// This stack's scrapers of the cluster (ListScrapers by source), with their aliases.
+/// The scraper with exactly this alias: the one tagged with `stack` if several share it, else
+/// the first.
+pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read<Live>, CallError> {
+    Ok(list(aws, "alias", alias, &what(alias))
+        .await?
+        .and_then(|all| {
+            let exact = all.into_iter().filter(|(a, _)| a == alias).map(|(_, l)| l);
+            resource::ours(exact.collect(), stack)
+        }))
+}
+
+/// This stack's scrapers of the cluster (by source), with their aliases.
 pub(crate) async fn of_cluster(
     aws: &Aws,
     cluster_arn: &str,
     stack: &str,
 ) -> Result<Read<Vec<(String, Live)>>, CallError> {
-    let mut pages = aws
-        .amp
-        .list_scrapers()
-        .filters("sourceArn", vec![cluster_arn.to_string()])
-        .into_paginator()
-        .send();
-    let mut found = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = match read(
-            page,
-            "ListScrapers",
-            &format!("AMP scrapers of {cluster_arn}"),
-            |_| false,
-        )? {
-            Read::Found(p) => p,
-            Read::Missing => break,
-            Read::Denied(d) => return Ok(Read::Denied(d)),
-            Read::Failed(e) => return Ok(Read::Failed(e)),
-        };
-        for s in page.scrapers() {
-            let live = live!(s);
-            let ours = live.tags.get(crate::model::STACK).map(String::as_str) == Some(stack);
-            if let (true, Some(alias)) = (ours && live.status != "DELETING", s.alias()) {
-                found.push((alias.to_string(), live));
-            }
-        }
-    }
-    Ok(Read::Found(found))
+    let what = format!("AMP scrapers of {cluster_arn}");
+    let ours = |l: &Live| l.tags.get(crate::model::STACK).map(String::as_str) == Some(stack);
+    Ok(list(aws, "sourceArn", cluster_arn, &what)
+        .await?
+        .map(|all| all.into_iter().filter(|(_, l)| ours(l)).collect()))
 }
 
 /// The scraper with this id (DescribeScraper), while a create or delete settles.
