@@ -4,81 +4,29 @@
 //! KEDACTL_TEST_AWS_ENDPOINT, failed instead when KEDACTL_REQUIRE_MOTO (or CI) is set.
 
 mod common;
-use common::{Sandbox, stderr, stdout};
+use common::{stderr, stdout};
 use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
 use kedactl::render::Target;
 use kedactl::spec::{App, Spec};
 use serde_json::Value;
 
-/// One test's stack on the shared moto server: a config file and names no other test uses.
-struct Stack {
-    endpoint: String,
-    prefix: String,
-    sandbox: Sandbox,
-}
+type Stack = common::MotoStack;
 
 impl Stack {
-    fn new(test: &str) -> Option<Stack> {
-        let endpoint = common::moto_endpoint()?;
-        Some(Stack {
-            endpoint,
-            prefix: common::unique(test),
-            sandbox: Sandbox::new(),
-        })
-    }
-
-    fn identity(&self) -> String {
-        format!("{}-id", self.prefix)
-    }
-
     fn stream(&self) -> String {
         format!("{}-stream", self.prefix)
-    }
-
-    /// kedactl.yaml with one app whose trigger section is `section` (YAML, indented for it).
-    fn config(&self, trigger: &str, section: &str) -> String {
-        format!(
-            "cluster: demo\nregion: us-east-1\nstack: {p}\nroles:\n  operator: {p}-op\n  identity: {p}-id\napps:\n  - deployment: consumer\n    namespace: ns\n    serviceAccount: consumer\n    repository: {p}-repo\n    trigger: {trigger}\n    {trigger}:\n{section}",
-            p = self.prefix
-        )
-    }
-
-    fn write(&self, config: &str) {
-        self.sandbox.write("kedactl.yaml", config);
     }
 
     fn spec(&self) -> Spec {
         let text = std::fs::read_to_string(self.sandbox.path("kedactl.yaml")).unwrap();
         serde_yaml::from_str(&text).unwrap()
     }
+}
 
-    /// `kedactl -f kedactl.yaml <cmd> <extra>` against moto.
-    fn run(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
-        let mut args = vec!["-f", "kedactl.yaml", cmd];
-        args.extend(extra);
-        self.sandbox
-            .kedactl(&args)
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .output()
-            .unwrap()
-    }
-
-    /// `run` with JSON output and --yes on the trigger's AWS groups; must succeed.
-    fn json(&self, cmd: &str) -> Value {
-        let out = self.run(cmd, &["-o", "json", "--yes", "--only", "iam,source"]);
-        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
-        common::valid_document(
-            serde_json::from_slice(&out.stdout)
-                .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out))),
-        )
-    }
-
-    async fn sdk(&self) -> Aws {
-        common::moto_aws(&self.endpoint, "us-east-1").await
-    }
+/// The app's `trigger` section holding `body` (YAML indented for it).
+fn section(trigger: &str, body: &str) -> String {
+    format!("    {trigger}:\n{body}")
 }
 
 fn target() -> Target {
@@ -148,13 +96,16 @@ async fn kinesis_up_creates_the_tagged_stream_and_its_grant_converges_and_down_r
     let Some(s) = Stack::new("kinesis") else {
         return;
     };
-    s.write(&s.config(
+    s.config(
         "kinesis",
-        &format!(
-            "      stream: {{name: {}, shards: 3}}\n      shardCount: 2\n",
-            s.stream()
+        &section(
+            "kinesis",
+            &format!(
+                "      stream: {{name: {}, shards: 3}}\n      shardCount: 2\n",
+                s.stream()
+            ),
         ),
-    ));
+    );
     let aws = s.sdk().await;
 
     let first = s.json("up");
@@ -252,10 +203,13 @@ async fn kinesis_on_demand_stream_has_no_shard_count_and_an_existing_stream_is_o
     let aws = s.sdk().await;
 
     // Created without `shards`: on-demand capacity (moto opens 4 shards for it).
-    s.write(&s.config(
+    s.config(
         "kinesis",
-        &format!("      stream: {{name: {}}}\n", s.stream()),
-    ));
+        &section(
+            "kinesis",
+            &format!("      stream: {{name: {}}}\n", s.stream()),
+        ),
+    );
     s.json("up");
     let summary = stream_summary(&aws, &s.stream()).await.unwrap();
     assert_eq!(
@@ -269,10 +223,13 @@ async fn kinesis_on_demand_stream_has_no_shard_count_and_an_existing_stream_is_o
 
     // Someone else's stream, named as existing: never created, tagged or deleted.
     let theirs = format!("{}-theirs", s.prefix);
-    s.write(&s.config(
+    s.config(
         "kinesis",
-        &format!("      stream: {{existing: {theirs}}}\n"),
-    ));
+        &section(
+            "kinesis",
+            &format!("      stream: {{existing: {theirs}}}\n"),
+        ),
+    );
     let missing = s.run("up", &["--yes", "--only", "iam,source"]);
     assert_ne!(missing.status.code(), Some(0));
     let said = format!("{}{}", stdout(&missing), stderr(&missing));
@@ -323,7 +280,10 @@ async fn cloudwatch_grant_is_get_metric_data_alone_on_every_resource_and_converg
         return;
     };
     let aws = s.sdk().await;
-    s.write(&s.config("cloudwatch", &cloudwatch_section("")));
+    s.config(
+        "cloudwatch",
+        &section("cloudwatch", &cloudwatch_section("")),
+    );
 
     let first = s.json("up");
     let outcomes = first["outcomes"].as_array().unwrap();

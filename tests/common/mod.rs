@@ -287,3 +287,64 @@ pub fn valid_lines(text: &str) -> Vec<serde_json::Value> {
         .map(|l| valid_document(serde_json::from_str(l).expect("each line is one JSON document")))
         .collect()
 }
+
+/// One test's one-app stack on the shared moto server (the trigger tests): a config file and
+/// names no other test uses.
+pub struct MotoStack {
+    pub endpoint: String,
+    pub prefix: String,
+    pub sandbox: Sandbox,
+}
+
+impl MotoStack {
+    pub fn new(test: &str) -> Option<MotoStack> {
+        Some(MotoStack {
+            endpoint: moto_endpoint()?,
+            prefix: unique(test),
+            sandbox: Sandbox::new(),
+        })
+    }
+
+    pub fn identity(&self) -> String {
+        format!("{}-id", self.prefix)
+    }
+
+    /// Write kedactl.yaml: one app on `trigger`, whose `section` (YAML indented for `apps[0]`,
+    /// its key included) follows.
+    pub fn config(&self, trigger: &str, section: &str) -> PathBuf {
+        let text = format!(
+            "cluster: demo\nregion: us-east-1\nstack: {stack}\nroles:\n  operator: {stack}-op\n  identity: {id}\napps:\n  - deployment: worker\n    namespace: work\n    serviceAccount: worker\n    repository: {stack}-repo\n    trigger: {trigger}\n{section}",
+            stack = self.prefix,
+            id = self.identity(),
+        );
+        self.sandbox.write("kedactl.yaml", text)
+    }
+
+    /// `kedactl -f kedactl.yaml <cmd> <extra>` against moto.
+    pub fn run(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
+        let mut args = vec!["-f", "kedactl.yaml", cmd];
+        args.extend(extra);
+        self.sandbox
+            .kedactl(&args)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    }
+
+    /// `run` with JSON output and --yes on the trigger's AWS groups; it must succeed, and its
+    /// document validate against its kind's schema.
+    pub fn json(&self, cmd: &str) -> serde_json::Value {
+        let out = self.run(cmd, &["-o", "json", "--yes", "--only", "iam,source"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
+        valid_document(
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", stdout(&out))),
+        )
+    }
+
+    pub async fn sdk(&self) -> kedactl::cloud::Aws {
+        moto_aws(&self.endpoint, "us-east-1").await
+    }
+}
