@@ -123,8 +123,7 @@ async fn dynamodb_up_creates_the_table_and_grant_converges_reads_the_count_and_d
     s.config("dynamodb", &section);
 
     let first = s.json("up");
-    let outcomes = first["outcomes"].as_array().unwrap();
-    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
+    let outcomes = common::all_done(&first);
     assert!(
         outcomes
             .iter()
@@ -227,14 +226,7 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
     s.config("dynamodb-streams", &section);
 
     let first = s.json("up");
-    assert!(
-        first["outcomes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|o| o["status"] == "done"),
-        "{first:#}"
-    );
+    common::all_done(&first);
     let t = aws
         .dynamodb
         .describe_table()

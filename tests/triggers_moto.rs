@@ -109,8 +109,7 @@ async fn kinesis_up_creates_the_tagged_stream_and_its_grant_converges_and_down_r
     let aws = s.sdk().await;
 
     let first = s.json("up");
-    let outcomes = first["outcomes"].as_array().unwrap();
-    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
+    let outcomes = common::all_done(&first);
     assert!(
         outcomes
             .iter()
@@ -170,14 +169,7 @@ async fn kinesis_up_creates_the_tagged_stream_and_its_grant_converges_and_down_r
     assert_eq!(read_metric(&aws, app(&spec)).await.unwrap().value, 6);
 
     let down = s.json("down");
-    assert!(
-        down["outcomes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|o| o["status"] == "done"),
-        "{down:#}"
-    );
+    common::all_done(&down);
     assert!(
         stream_summary(&aws, &s.stream()).await.is_none(),
         "down deletes the stream it created"
@@ -286,8 +278,7 @@ async fn cloudwatch_grant_is_get_metric_data_alone_on_every_resource_and_converg
     );
 
     let first = s.json("up");
-    let outcomes = first["outcomes"].as_array().unwrap();
-    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{first:#}");
+    common::all_done(&first);
     // Issue 15: up's document has the plan's fields at the top, beside its outcomes.
     assert_eq!(first["kind"], "Up");
     let steps = first["steps"].as_array().unwrap();

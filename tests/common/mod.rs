@@ -348,3 +348,10 @@ impl MotoStack {
         moto_aws(&self.endpoint, "us-east-1").await
     }
 }
+
+/// An `up` or `down` document's outcomes, every one of them done.
+pub fn all_done(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    let outcomes = doc["outcomes"].as_array().expect("outcomes");
+    assert!(outcomes.iter().all(|o| o["status"] == "done"), "{doc:#}");
+    outcomes
+}
