@@ -352,10 +352,11 @@ impl Planner<'_> {
                     }
                     // Other clusters' statements (and people's) stay: only ours are rewritten.
                     // A role taken over with --adopt gets exactly ours (what adopting means).
-                    let trust = if model::is_owned(&r.tags, &self.desired.stack) {
-                        trust::merge(&role.trust.body, &r.trust)
+                    let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
+                        let put = trust::Edit::Put;
+                        (put.apply(&role.trust.body, &r.trust), Some(put))
                     } else {
-                        role.trust.body.clone()
+                        (role.trust.body.clone(), None)
                     };
                     // Other clusters' statements count too: IAM would refuse the update.
                     let size = trust.to_string().len();
@@ -377,6 +378,7 @@ impl Planner<'_> {
                         let action = Action::UpdateTrustPolicy {
                             role: role.name.clone(),
                             trust,
+                            edit,
                         };
                         self.push(
                             format!("{id}/trust"),

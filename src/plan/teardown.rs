@@ -374,6 +374,7 @@ pub fn teardown(
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
                     trust,
+                    edit: Some(trust::Edit::Take),
                 };
                 push(
                     format!("{id}/trust"),
@@ -399,6 +400,7 @@ pub fn teardown(
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
                     trust,
+                    edit: Some(trust::Edit::Take),
                 };
                 push(
                     format!("{id}/trust"),
@@ -702,7 +704,7 @@ mod tests {
         let mut after = o.clone();
         for s in &p.steps {
             match &s.action {
-                Action::UpdateTrustPolicy { role, trust } => {
+                Action::UpdateTrustPolicy { role, trust, .. } => {
                     assert_eq!(s.change, Change::Update);
                     after.roles.get_mut(role).unwrap().trust = trust.clone();
                 }

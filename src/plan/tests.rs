@@ -535,7 +535,7 @@ fn desired_for(cluster: &str) -> Desired {
 fn applied(mut o: Observed, p: &Plan) -> Observed {
     for s in &p.steps {
         match &s.action {
-            Action::UpdateTrustPolicy { role, trust } => {
+            Action::UpdateTrustPolicy { role, trust, .. } => {
                 o.roles.get_mut(role).unwrap().trust = trust.clone();
             }
             Action::TagQueue { queue, tags, .. } => {

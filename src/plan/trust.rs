@@ -163,14 +163,6 @@ pub enum Edit {
 }
 
 impl Edit {
-    /// Which edit a planned trust makes, from what this cluster renders; None when it is
-    /// neither (a trust written exactly, as `--adopt` does).
-    pub fn of(rendered: &Value, planned: &Value) -> Option<Edit> {
-        [Edit::Put, Edit::Take]
-            .into_iter()
-            .find(|e| e.holds(rendered, planned))
-    }
-
     /// The trust this edit makes of `live`.
     pub fn apply(self, rendered: &Value, live: &Value) -> Value {
         match self {
@@ -316,13 +308,11 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_is_read_off_the_planned_trust_and_reapplied_to_a_newer_one() {
+    fn an_edit_is_reapplied_to_a_trust_another_cluster_wrote_since_the_plan() {
         let a = doc(vec![st("KedactlA1", "app"), chain()]);
         let b = doc(vec![st("KedactlB1", "app"), chain()]);
         let c = doc(vec![st("KedactlC1", "app"), chain()]);
         // b's up planned against a's trust; c wrote its statement before b's write.
-        let planned = merge(&b, &a);
-        assert_eq!(Edit::of(&b, &planned), Some(Edit::Put));
         let now = merge(&c, &a);
         assert!(!Edit::Put.holds(&b, &now));
         let written = Edit::Put.apply(&b, &now);
@@ -333,18 +323,10 @@ mod tests {
         assert!(Edit::Put.holds(&b, &written) && Edit::Put.holds(&c, &written));
 
         // a's down planned against a + b; c came in meanwhile: a goes, b and c stay.
-        let Leave::Keep { trust: planned, .. } = leave(&a, &merge(&b, &a)) else {
-            panic!("kept")
-        };
-        assert_eq!(Edit::of(&a, &planned), Some(Edit::Take));
         let taken = Edit::Take.apply(&a, &written);
         assert_eq!(sids(&taken), [CHAIN_SID, "KedactlC1", "KedactlB1"]);
         assert!(Edit::Take.holds(&a, &taken));
         // A concurrent up that read the trust before a left wrote a's statement back: not held.
         assert!(!Edit::Take.holds(&a, &written));
-
-        // A trust that neither merges nor takes ours (an adopted role's exact trust over others).
-        let exact = doc(vec![st("KedactlA1", "other")]);
-        assert_eq!(Edit::of(&a, &exact), None);
     }
 }
