@@ -176,7 +176,9 @@ impl World {
         let only = Only::default();
         let caller = kedactl::observe::caller(&self.aws).await.unwrap();
         gather::aws_side(&self.aws, &self.d, &only, caller, &mut e).await;
-        if let Err(err) = gather::cluster_side(&self.kube, &self.d, &only, None, &mut e).await {
+        if let Err(err) =
+            gather::cluster_side(&self.kube, &self.d, &only, Default::default(), &mut e).await
+        {
             e.cluster_skipped = Some(err.to_string());
         }
         // As doctor renders it: kms:Decrypt on the live queue's key.
@@ -401,7 +403,7 @@ async fn a_config_for_another_region_or_the_fifo_twin_is_diagnosed() {
         .await
         .with_eks(w.aws.eks.clone());
     gather::aws_side(&aws_west, &west, &only, caller.clone(), &mut e).await;
-    gather::cluster_side(&w.kube, &west, &only, None, &mut e)
+    gather::cluster_side(&w.kube, &west, &only, Default::default(), &mut e)
         .await
         .unwrap();
     let m = kedactl::doctor::guard::mismatches(&west, &e);
