@@ -1896,3 +1896,5 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
         }
     }
 }
+
+mod apps;
