@@ -306,7 +306,8 @@ fn by_app(findings: &[Finding], verbose: bool, apps: usize) -> String {
                 }
             ),
         };
-        if worst == Status::NotApplicable && !per_app {
+        // Not applicable anywhere, for one reason: said once.
+        if worst == Status::NotApplicable && of.iter().all(|f| f.evidence == of[0].evidence) {
             out.push_str(&format!(
                 "  - {code} {title} (not applicable: {})\n",
                 of[0].evidence.join("; ")

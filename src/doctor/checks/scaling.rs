@@ -295,7 +295,10 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
         return f.skip(why);
     }
     if checked == 0 {
-        return f.skip("none of the config's queues exists (see KD022)");
+        return f.skip(match c.app {
+            Some(_) => "the app's queue does not exist (see KD022)",
+            None => "none of the config's queues exists (see KD022)",
+        });
     }
     match ok.is_empty() {
         true => f.ok("no queue has a RedrivePolicy (the config declares no dead-letter queue)"),

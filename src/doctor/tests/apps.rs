@@ -282,3 +282,14 @@ fn a_log_line_belongs_to_the_app_it_names() {
         "about q10 here\nabout q1.fifo\nnothing in particular\n"
     );
 }
+
+#[test]
+fn the_simulator_is_asked_about_each_apps_queue() {
+    let findings = run_with(3, |e, d| {
+        let role = &d.roles[1].arn;
+        let q2 = "arn:aws:sqs:us-east-1:123456789012:q2";
+        let key = simulation_key(role, "sqs:GetQueueAttributes", q2);
+        e.simulations.insert(key, "explicitDeny".into());
+    });
+    assert_eq!(failing(&findings), [("app2".to_string(), "KD015")]);
+}
