@@ -22,7 +22,7 @@ pub(crate) fn kd017(c: &Ctx) -> Finding {
     let f = F { code: "KD017" };
     let (cl, so) = match live_scaler(c, &f) {
         Ok(x) => x,
-        Err(finding) => return finding,
+        Err(finding) => return *finding,
     };
     let ns = so["metadata"]["namespace"].as_str().unwrap_or("?");
     let trigger = c.trigger();

@@ -698,9 +698,10 @@ fn trust_evidence(
     out
 }
 
-/// The deployed scaler, or the reason it cannot be checked.
-fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a AppObjects, &'a Value), Finding> {
-    let cl = c.objects().map_err(|why| f.skip(why))?;
+/// The deployed scaler, or the finding that says why it cannot be checked (boxed: a finding is
+/// large beside the two references).
+fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a AppObjects, &'a Value), Box<Finding>> {
+    let cl = c.objects().map_err(|why| Box::new(f.skip(why)))?;
     let so = cl.scaler.as_ref().ok_or_else(|| {
         let name = c
             .scaler
@@ -712,11 +713,11 @@ fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a AppObjects, &'a Value), Fi
                 )
             })
             .unwrap_or_default();
-        f.fail(
+        Box::new(f.fail(
             vec![format!("{name} does not exist")],
             "kedactl up --only app (or name it with --scaled-object ns/name)",
             c.app_steps(),
-        )
+        ))
     })?;
     Ok((cl, so))
 }
