@@ -270,7 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
         }
         'kedactl;doctor' {
             [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Explain one check, e.g. KD010')
-            [CompletionResult]::new('--scaled-object', '--scaled-object', [CompletionResultType]::ParameterName, 'The ScaledObject to diagnose, when it is not the one the config renders')
+            [CompletionResult]::new('--scaled-object', '--scaled-object', [CompletionResultType]::ParameterName, 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)')
             [CompletionResult]::new('--keda-log', '--keda-log', [CompletionResultType]::ParameterName, 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')

@@ -297,7 +297,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'

@@ -114,6 +114,33 @@ fn classify(raw: &str, operator_role: &str, identity_role: &str) -> Option<Refus
     }
 }
 
+/// The lines of `log` about one app: those naming one of `mine` (its scaler, its queue), and
+/// those naming none of `all` (every app's), which may concern any app. A name counts only as a
+/// whole word, so `q1` is not found in `q10`.
+pub fn about(log: &str, mine: &[String], all: &[String]) -> String {
+    let names = |line: &str, names: &[String]| names.iter().any(|n| names_word(line, n));
+    log.lines()
+        .filter(|l| names(l, mine) || !names(l, all))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `word` in `line`, not inside a longer name (IAM, SQS and Kubernetes names use `-`, `_`, `.`).
+fn names_word(line: &str, word: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || "-_".contains(c);
+    !word.is_empty()
+        && line.match_indices(word).any(|(i, _)| {
+            let before = line[..i].chars().next_back();
+            let mut after = line[i + word.len()..].chars();
+            // A full stop ends a name; `.fifo` continues it.
+            let continues = match after.next() {
+                Some('.') => after.next().is_some_and(part),
+                next => next.is_some_and(part),
+            };
+            !before.is_some_and(|c| part(c) || c == '.') && !continues
+        })
+}
+
 /// A zap JSON line (`{"level":"error","ts":…,"logger":…,"msg":…,"error":…}`) as one readable
 /// line, without its stack trace; a console line as it is.
 fn readable(line: &str) -> String {
@@ -166,6 +193,7 @@ pub fn findings(refused: &[Refused], keda: (&str, &str), identity_role: &str) ->
                 code: c.code,
                 title: c.title,
                 layer: c.layer,
+                app: None,
                 status: Status::Fail,
                 evidence: vec![r.evidence()],
                 fix: Some(fix),

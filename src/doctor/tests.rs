@@ -104,12 +104,6 @@ fn healthy(d: &Desired) -> Evidence {
             target_role_arn: None,
         });
     }
-    let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind).cloned();
-    // KEDA 2.20 reports the HPA it drives.
-    let scaler = manifest("ScaledObject").map(|mut so| {
-        so["status"] = json!({"conditions": [{"type": "HPAActive", "status": "True", "reason": "HPAActive", "message": ""}]});
-        so
-    });
     let cluster = ClusterEvidence {
         operator: Some(
             json!({"metadata": {"name": "keda-operator", "namespace": "keda"},
@@ -127,14 +121,13 @@ fn healthy(d: &Desired) -> Evidence {
         operator_log: "INFO\tscale_handler\tscaled object is active\n".into(),
         agent: Some(json!({"status": {"desiredNumberScheduled": 2, "numberReady": 2}})),
         agent_log: "Starting server\n".into(),
-        scaler,
-        trigger_auth: manifest("TriggerAuthentication"),
-        hpa: Some(json!({"status": {"currentReplicas": 1, "desiredReplicas": 1}})),
+        apps: d
+            .triggers
+            .iter()
+            .map(|t| (t.app.clone(), objects(d, t)))
+            .collect(),
         apiservice: Some(
             json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}}),
-        ),
-        app_pod: Some(
-            json!({"metadata": {"name": "q-read-xyz"}, "spec": {"containers": [{"name": "q-read", "env": env()}]}}),
         ),
         network_policies: Some(Ok(vec![])),
         unread: Default::default(),
@@ -164,6 +157,26 @@ fn healthy(d: &Desired) -> Evidence {
     }
 }
 
+/// One app's objects, live as rendered: its scaler (with KEDA 2.20's report of the HPA it
+/// drives), TriggerAuthentication, HPA and a pod with the injected credentials.
+fn objects(d: &Desired, t: &crate::render::TriggerUse) -> AppObjects {
+    let manifest = |kind: &str, name: &str| t.manifest(d, kind, name).cloned();
+    let scaler = manifest(&t.scaler.0, &t.scaler.1).map(|mut so| {
+        so["status"] = json!({"conditions": [{"type": "HPAActive", "status": "True", "reason": "HPAActive", "message": ""}]});
+        so
+    });
+    let deployment = t.deployment();
+    AppObjects {
+        scaler,
+        trigger_auth: manifest("TriggerAuthentication", &t.trigger_auth),
+        hpa: Some(json!({"status": {"currentReplicas": 1, "desiredReplicas": 1}})),
+        app_pod: Some(
+            json!({"metadata": {"name": format!("{deployment}-xyz")}, "spec": {"containers": [{"name": deployment, "env": env()}]}}),
+        ),
+        unread: Default::default(),
+    }
+}
+
 /// Codes that do not pass (fail or warn) after `fault`.
 fn flagged(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<(&'static str, Status)> {
     let d = desired();
@@ -182,6 +195,11 @@ fn fails(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<&'static str> {
 
 fn cluster(e: &mut Evidence) -> &mut ClusterEvidence {
     e.cluster.as_mut().unwrap()
+}
+
+/// The (first) app's objects.
+fn app(e: &mut Evidence) -> &mut AppObjects {
+    cluster(e).apps.values_mut().next().unwrap()
 }
 
 fn trust_of<'a>(e: &'a mut Evidence, role: &str) -> &'a mut Value {
@@ -215,7 +233,9 @@ fn a_healthy_stack_raises_nothing() {
             warn: 0,
             fail: 0,
             skipped: 0,
-            not_applicable: na.len()
+            not_applicable: na.len(),
+            apps: Some(1),
+            failing_apps: vec![],
         }
     );
 }
@@ -439,7 +459,7 @@ fn kd013_stale_principal() {
 #[test]
 fn kd014_role_arn_is_the_operators_role() {
     let f = fails(|e, _| {
-        cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
+        app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
             "arn:aws:iam::123456789012:role/keda-operator".into()
     });
     assert!(f.contains(&"KD014"), "{f:?}");
@@ -653,7 +673,7 @@ fn a_trust_scoped_to_another_service_account_is_caught_with_both_values() {
 fn kd016_no_role_arn_and_the_operator_cannot_read() {
     assert_eq!(
         fails(|e, _| {
-            let ta = cluster(e).trigger_auth.as_mut().unwrap();
+            let ta = app(e).trigger_auth.as_mut().unwrap();
             ta["spec"]["podIdentity"]
                 .as_object_mut()
                 .unwrap()
@@ -667,7 +687,7 @@ fn kd016_no_role_arn_and_the_operator_cannot_read() {
 fn kd017_broken_authentication_ref() {
     assert_eq!(
         fails(|e, _| {
-            let c = cluster(e);
+            let c = app(e);
             c.scaler.as_mut().unwrap()["spec"]["triggers"][0]
                 .as_object_mut()
                 .unwrap()
@@ -677,12 +697,12 @@ fn kd017_broken_authentication_ref() {
         .first(),
         Some(&"KD017")
     );
-    assert!(fails(|e, _| cluster(e).trigger_auth = None).contains(&"KD017"));
+    assert!(fails(|e, _| app(e).trigger_auth = None).contains(&"KD017"));
     // KEDA's own condition is quoted as evidence.
     let d = desired();
     let mut e = healthy(&d);
-    cluster(&mut e).trigger_auth = None;
-    cluster(&mut e).scaler.as_mut().unwrap()["status"] = json!({"conditions": [{"type": "Ready", "status": "False",
+    app(&mut e).trigger_auth = None;
+    app(&mut e).scaler.as_mut().unwrap()["status"] = json!({"conditions": [{"type": "Ready", "status": "False",
         "reason": "ScaledObjectCheckFailed", "message": "error getting triggerAuth: not found"}]});
     let f = checks::run(&d, &e)
         .into_iter()
@@ -692,24 +712,21 @@ fn kd017_broken_authentication_ref() {
         f.evidence[1],
         "KEDA reports Ready=False (ScaledObjectCheckFailed): error getting triggerAuth: not found"
     );
-    assert_eq!(
-        fails(|e, _| cluster(e).scaler = None).first(),
-        Some(&"KD017")
-    );
+    assert_eq!(fails(|e, _| app(e).scaler = None).first(), Some(&"KD017"));
 }
 
 #[test]
 fn kd018_legacy_provider_or_workload_owner() {
     assert_eq!(
         fails(
-            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] =
+            |e, _| app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] =
                 "aws-eks".into()
         ),
         ["KD018"]
     );
     assert_eq!(
         fails(|e, _| {
-            let pi = &mut cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
+            let pi = &mut app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
             pi.as_object_mut().unwrap().remove("roleArn");
             pi["identityOwner"] = "workload".into();
         }),
@@ -721,7 +738,7 @@ fn kd018_legacy_provider_or_workload_owner() {
 fn kd019_role_arn_with_workload_owner() {
     assert_eq!(
         fails(
-            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] =
+            |e, _| app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] =
                 "workload".into()
         ),
         ["KD018", "KD019"]
@@ -738,7 +755,7 @@ fn kd020_old_or_missing_keda() {
 }
 
 fn trigger(e: &mut Evidence) -> &mut Value {
-    &mut cluster(e).scaler.as_mut().unwrap()["spec"]["triggers"][0]["metadata"]
+    &mut app(e).scaler.as_mut().unwrap()["spec"]["triggers"][0]["metadata"]
 }
 
 #[test]
@@ -785,9 +802,7 @@ fn kd023_malformed_queue_url() {
 #[test]
 fn kd024_app_pods_without_credentials() {
     assert_eq!(
-        fails(
-            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
-        ),
+        fails(|e, _| app(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])),
         ["KD024"]
     );
     assert_eq!(
@@ -1051,7 +1066,7 @@ fn fix_repairs_trust_policies_associations_objects_and_pods() {
     // KD024: the app's pods restarted.
     assert_eq!(
         repairs(
-            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
+            |e, _| app(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
         ),
         ["doctor:restart/security/q-read"]
     );
@@ -1070,7 +1085,7 @@ fn fix_repairs_trust_policies_associations_objects_and_pods() {
         .objects
         .retain(|o| o["kind"] != "ScaledObject");
     broken.observed.objects.push(drifted.clone());
-    cluster(&mut broken).scaler = Some(drifted);
+    app(&mut broken).scaler = Some(drifted);
     let d = desired();
     let findings = checks::run(&d, &broken);
     let plan = repair::plan(
@@ -1160,7 +1175,7 @@ fn kd034_app_target_role_acts_instead_of_the_identity_role() {
 fn kd035_paused_scaled_object() {
     let annotate = |k: &'static str, v: &'static str| {
         move |e: &mut Evidence, _: &Desired| {
-            cluster(e).scaler.as_mut().unwrap()["metadata"]["annotations"] = json!({k: v});
+            app(e).scaler.as_mut().unwrap()["metadata"]["annotations"] = json!({k: v});
         }
     };
     assert_eq!(
@@ -1190,7 +1205,7 @@ fn kd035_paused_scaled_object() {
 fn kd036_hpa_cannot_fetch_metrics() {
     let set = |reason: &'static str| {
         move |e: &mut Evidence, _: &Desired| {
-            cluster(e).scaler.as_mut().unwrap()["status"]["conditions"] = json!([{"type": "HPAActive", "status": "False", "reason": reason, "message": "the HPA was unable to compute the replica count"}]);
+            app(e).scaler.as_mut().unwrap()["status"]["conditions"] = json!([{"type": "HPAActive", "status": "False", "reason": reason, "message": "the HPA was unable to compute the replica count"}]);
         }
     };
     assert_eq!(
@@ -1311,7 +1326,7 @@ fn kd040_status(deadline: Option<u64>) -> Status {
     if let Some(s) = deadline {
         sj["spec"]["jobTargetRef"]["activeDeadlineSeconds"] = json!(s);
     }
-    cluster(&mut e).scaler = Some(sj);
+    app(&mut e).scaler = Some(sj);
     let f = checks::run(&d, &e)
         .into_iter()
         .find(|f| f.code == "KD040")
@@ -1769,7 +1784,7 @@ fn kd047_the_identity_role_may_not_query_the_workspace() {
 #[test]
 fn kd048_the_live_trigger_points_at_another_workspace() {
     let findings = amp_findings(|e, _| {
-        let so = cluster(e).scaler.as_mut().unwrap();
+        let so = app(e).scaler.as_mut().unwrap();
         so["spec"]["triggers"][0]["metadata"]["serverAddress"] =
             json!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-old");
     });
@@ -1881,3 +1896,5 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
         }
     }
 }
+
+mod apps;

@@ -221,11 +221,21 @@ pub struct Repository {
     pub uri: String,
 }
 
-/// One app's trigger, as doctor checks it.
+/// One app of the stack as doctor checks it: its trigger and the names of its objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TriggerUse {
     /// `namespace/deployment`.
     pub app: String,
+    /// The app's name as doctor reports it: the deployment, or `namespace/deployment` when
+    /// another app has a Deployment of the same name.
+    pub name: String,
+    pub namespace: String,
+    pub service_account: String,
+    /// The SQS queue it scales on (`trigger: sqs` only).
+    pub queue: Option<String>,
+    /// (kind, name) of its ScaledObject or ScaledJob, and its TriggerAuthentication's name.
+    pub scaler: (String, String),
+    pub trigger_auth: String,
     pub kind: triggers::Kind,
     /// The identity role KEDA's session runs as (the TriggerAuthentication's roleArn).
     pub role: String,
@@ -233,6 +243,22 @@ pub struct TriggerUse {
     pub needs: Vec<(String, String)>,
     /// Ids of the resources it reads (`Desired::resources`).
     pub resources: Vec<String>,
+}
+
+impl TriggerUse {
+    /// The app's Deployment name (`app` without its namespace).
+    pub fn deployment(&self) -> &str {
+        self.app.split_once('/').map_or(&self.app, |(_, d)| d)
+    }
+
+    /// Its rendered object of `kind` named `name` in its namespace.
+    pub fn manifest<'d>(&self, d: &'d Desired, kind: &str, name: &str) -> Option<&'d Value> {
+        d.manifests.iter().find(|m| {
+            m["kind"] == kind
+                && m["metadata"]["namespace"] == self.namespace.as_str()
+                && m["metadata"]["name"] == name
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -429,8 +455,22 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         let t = app.trigger.imp();
         let mut used = t.resources(app);
         used.extend(t.cluster_resources(app, &cluster, &target, observed)?);
+        let twin = |a: &&App| a.deployment == app.deployment && a.namespace != app.namespace;
+        let scaler_kind = match app.scaling.kind {
+            ScalingKind::ScaledObject => "ScaledObject",
+            ScalingKind::ScaledJob => "ScaledJob",
+        };
         triggers.push(TriggerUse {
             app: format!("{}/{}", app.namespace, app.deployment),
+            name: match spec.apps.iter().any(|a| twin(&a)) {
+                true => format!("{}/{}", app.namespace, app.deployment),
+                false => app.deployment.clone(),
+            },
+            namespace: app.namespace.clone(),
+            service_account: app.service_account.clone(),
+            queue: (app.trigger == triggers::Kind::Sqs).then(|| app.queue.name.clone()),
+            scaler: (scaler_kind.to_string(), app.scaler_name()),
+            trigger_auth: app.trigger_auth_name(),
             kind: app.trigger,
             role: app.identity_role(&spec.roles).to_string(),
             needs: t

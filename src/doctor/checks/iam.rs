@@ -277,7 +277,7 @@ pub(crate) fn kd016(c: &Ctx) -> Finding {
             op.name, q.arn
         )],
         logs::fix::ROLE_ARN,
-        vec![Repair::Converge("app:TriggerAuthentication".into())],
+        vec![c.app_step("TriggerAuthentication")],
     )
 }
 
@@ -334,10 +334,17 @@ pub(crate) fn kd034(c: &Ctx) -> Finding {
             )),
         }
     }
+    // The app's own association (every app's for a stack context).
+    let mine = |w: &&crate::render::Association| {
+        c.app.is_none_or(|a| {
+            (&a.namespace, &a.service_account) == (&w.namespace, &w.service_account)
+        })
+    };
     for want in
         c.d.associations
             .iter()
             .filter(|w| (w.namespace.as_str(), w.service_account.as_str()) != (&ns, &sa))
+            .filter(mine)
     {
         let (wns, wsa) = (&want.namespace, &want.service_account);
         if let Some((a, target)) = targeted(wns, wsa) {

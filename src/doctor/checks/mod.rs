@@ -4,9 +4,9 @@
 use super::conditions::Context;
 use super::logs::{self, Refused};
 use super::policy::{self, Decision, Principal, Verdict};
-use super::{ClusterEvidence, Evidence, Finding, Repair, Status, catalogue};
+use super::{AppObjects, ClusterEvidence, Evidence, Finding, Repair, Scope, Status, catalogue};
 use crate::cluster::rollout::{self, CREDENTIALS_URI, TOKEN_FILE};
-use crate::render::{Desired, RolePurpose};
+use crate::render::{Desired, RolePurpose, TriggerUse};
 use serde_json::Value;
 
 const POD_IDENTITY: &str = "pods.eks.amazonaws.com";
@@ -19,32 +19,145 @@ const POD_TAGS: [&str; 4] = [
 ];
 const POD_TAGS_PER_POD: [&str; 2] = ["kubernetes-pod-name", "kubernetes-pod-uid"];
 
-/// What the checks share: the config's intent, what was seen, and the names in play.
+/// What the checks share: the config's intent, what was seen, and the names in play. A stack
+/// check sees no app; a per-app check (`Scope::App`) sees one app's queue, role and objects.
 pub(crate) struct Ctx<'a> {
     d: &'a Desired,
     e: &'a Evidence,
     operator_role: Option<&'a crate::render::Role>,
+    /// The app's identity role (the stack's first for a stack check).
     identity_role: Option<&'a crate::render::Role>,
+    /// The app's queue (SQS apps only).
     queue: Option<&'a crate::render::Queue>,
-    /// The app's Deployment, service account and scaler as rendered.
+    /// The app's Deployment and scaler as rendered.
     deployment: Option<&'a Value>,
     scaler: Option<&'a Value>,
+    /// The app judged; None for a stack check.
+    app: Option<&'a TriggerUse>,
+    /// KEDA's log lines about this app, or about no app in particular.
+    log: std::borrow::Cow<'a, str>,
 }
+
+/// An app whose objects were not read (the cluster was not, or not for it).
+static UNREAD: AppObjects = AppObjects {
+    scaler: None,
+    trigger_auth: None,
+    hpa: None,
+    app_pod: None,
+    unread: std::collections::BTreeMap::new(),
+};
 
 impl<'a> Ctx<'a> {
     fn new(d: &'a Desired, e: &'a Evidence) -> Self {
         let role = |p: RolePurpose| d.roles.iter().find(|r| r.purpose == p);
-        let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind);
         Ctx {
             d,
             e,
             operator_role: role(RolePurpose::Operator),
             identity_role: role(RolePurpose::Identity),
-            // The app's queue: the last one (dead-letter queues come first).
-            queue: d.queues.last(),
-            deployment: manifest("Deployment"),
-            scaler: manifest("ScaledObject").or_else(|| manifest("ScaledJob")),
+            queue: None,
+            deployment: None,
+            scaler: None,
+            app: None,
+            log: std::borrow::Cow::Borrowed(
+                e.cluster.as_ref().map_or("", |c| c.operator_log.as_str()),
+            ),
         }
+    }
+
+    /// The context of one app: its role, queue, rendered objects and log lines.
+    fn for_app(d: &'a Desired, e: &'a Evidence, app: &'a TriggerUse) -> Self {
+        let stack = Ctx::new(d, e);
+        let queue = app
+            .queue
+            .as_deref()
+            .and_then(|q| d.queues.iter().find(|dq| dq.name == q));
+        Ctx {
+            identity_role: d
+                .roles
+                .iter()
+                .find(|r| r.purpose == RolePurpose::Identity && r.name == app.role),
+            queue,
+            deployment: app.manifest(d, "Deployment", app.deployment()),
+            scaler: app.manifest(d, &app.scaler.0, &app.scaler.1),
+            log: std::borrow::Cow::Owned(logs::about(
+                &stack.log,
+                &app_names(app),
+                &d.triggers.iter().flat_map(app_names).collect::<Vec<_>>(),
+            )),
+            app: Some(app),
+            ..stack
+        }
+    }
+
+    /// The app's live objects; an app that was not read has none (its reads say why).
+    fn objects(&self) -> Result<&'a AppObjects, String> {
+        let cl = self.cluster()?;
+        Ok(self
+            .app
+            .and_then(|a| cl.apps.get(&a.app))
+            .unwrap_or(&UNREAD))
+    }
+
+    /// What `--fix` converges for one of the app's objects of `kind` (`Repair::Converge` of
+    /// its `up` step), so a repair never reaches another app's.
+    fn app_step(&self, kind: &str) -> Repair {
+        let Some(a) = self.app else {
+            return Repair::Converge(format!("app:{kind}/"));
+        };
+        let name = match kind {
+            "ScaledObject" | "ScaledJob" => a.scaler.1.clone(),
+            "TriggerAuthentication" => a.trigger_auth.clone(),
+            "ServiceAccount" => a.service_account.clone(),
+            _ => a.deployment().to_string(),
+        };
+        Repair::Converge(format!("app:{kind}/{}/{name}", a.namespace))
+    }
+
+    /// Every `up` step of the app's own objects (what `up --only app` would apply for it).
+    fn app_steps(&self) -> Vec<Repair> {
+        let Some(a) = self.app else {
+            return vec![Repair::Converge("app:".into())];
+        };
+        let mut out = vec![Repair::Converge(format!("app:Namespace/{}", a.namespace))];
+        out.push(self.app_step("ServiceAccount"));
+        if self.deployment.is_some() {
+            out.push(self.app_step("Deployment"));
+        }
+        out.push(self.app_step("TriggerAuthentication"));
+        out.push(self.scaler_step());
+        out
+    }
+
+    /// The app's scaler step (ScaledObject or ScaledJob).
+    fn scaler_step(&self) -> Repair {
+        self.app_step(self.app.map_or("ScaledObject", |a| a.scaler.0.as_str()))
+    }
+
+    /// The app's dead-letter queue and queue, as the config renders them (every queue of the
+    /// config for a stack context).
+    fn app_queues(&self) -> Vec<&'a crate::render::Queue> {
+        if self.app.is_none() {
+            return self.d.queues.iter().collect();
+        }
+        let Some(q) = self.queue else {
+            return vec![];
+        };
+        let dlq = q.attributes.get("RedrivePolicy").and_then(|r| {
+            self.d
+                .queues
+                .iter()
+                .find(|d| r.contains(&format!("\"{}\"", d.arn)))
+        });
+        dlq.into_iter().chain([q]).collect()
+    }
+
+    /// The `up` steps of the app's queue and its dead-letter queue.
+    fn queue_steps(&self) -> Vec<Repair> {
+        self.app_queues()
+            .into_iter()
+            .map(|q| Repair::Converge(format!("queue:{}", q.name)))
+            .collect()
     }
 
     fn cluster(&self) -> Result<&'a ClusterEvidence, String> {
@@ -149,9 +262,9 @@ impl<'a> Ctx<'a> {
     /// The TriggerAuthentication's roleArn as deployed (else as the config renders it).
     fn role_arn(&self) -> Option<String> {
         let live = self
-            .cluster()
+            .objects()
             .ok()
-            .and_then(|c| c.trigger_auth.as_ref())
+            .and_then(|o| o.trigger_auth.as_ref())
             .map(|ta| {
                 ta["spec"]["podIdentity"]["roleArn"]
                     .as_str()
@@ -163,10 +276,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn operator_log(&self) -> &'a str {
-        self.cluster()
-            .map(|c| c.operator_log.as_str())
-            .unwrap_or("")
+    /// KEDA's log: for an app, the lines about it or about no app in particular.
+    fn operator_log(&self) -> &str {
+        &self.log
     }
 
     fn refusals(&self) -> Vec<Refused> {
@@ -189,7 +301,7 @@ impl<'a> Ctx<'a> {
 
     /// The app's trigger as deployed (else as rendered): the first of a type kedactl renders.
     fn trigger(&self) -> Option<&'a Value> {
-        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        let live = self.objects().ok().and_then(|o| o.scaler.as_ref());
         live.or(self.scaler)
             .and_then(|s| s["spec"]["triggers"].as_array())
             .and_then(|t| t.iter().find(|t| crate::triggers::is_ours(t)))
@@ -350,6 +462,7 @@ impl F {
             code: c.code,
             title: c.title,
             layer: c.layer,
+            app: None,
             status,
             evidence,
             fix,
@@ -394,42 +507,75 @@ fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
         .and_then(|e| e["value"].as_str())
 }
 
-/// Run every check in catalogue order.
+/// Run every check in catalogue order, the per-app ones for every app.
 pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
-    let c = Ctx::new(d, e);
-    let unread = e.cluster.as_ref().map(|cl| &cl.unread);
-    let mut out: Vec<Finding> = catalogue::CATALOGUE
-        .iter()
-        .map(|check| {
-            let f = (check.run)(&c);
-            // A part it reads failed: what it made of the gap is not evidence.
-            let failed = check
-                .reads
-                .iter()
-                .find_map(|p| unread.and_then(|u| u.get(p)).map(|why| (p, why)));
-            match failed {
-                Some((part, why)) if f.status != Status::NotApplicable => {
-                    F { code: check.code }.skip(format!("could not read {part}: {why}"))
-                }
-                _ => f,
-            }
-        })
+    run_for(d, e, super::Focus::default())
+}
+
+/// Run every check, the per-app ones for the apps in focus.
+pub fn run_for(d: &Desired, e: &Evidence, focus: super::Focus) -> Vec<Finding> {
+    let stack = Ctx::new(d, e);
+    let apps: Vec<Ctx> = focus
+        .apps(d)
+        .into_iter()
+        .map(|t| Ctx::for_app(d, e, t))
         .collect();
+    let mut out = Vec::new();
+    for check in catalogue::CATALOGUE {
+        let ctxs: Vec<&Ctx> = match check.scope() {
+            Scope::Stack => vec![&stack],
+            Scope::App => apps.iter().collect(),
+        };
+        out.extend(ctxs.into_iter().map(|c| judged(check, c)));
+    }
     // What KEDA logged outranks a check that saw nothing wrong (or could not look): a refusal
     // turns its check into a failure, with the line and the same fix `--keda-log` gives.
-    let (ns, sa) = c.operator_sa();
-    let identity = c.identity_role.map_or("", |r| r.name.as_str());
-    for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
-        if let Some(f) = out
-            .iter_mut()
-            .find(|f| f.code == logged.code && matches!(f.status, Status::Ok | Status::Skipped))
-        {
-            f.status = Status::Fail;
-            f.evidence = logged.evidence;
-            f.fix = logged.fix;
+    let (ns, sa) = stack.operator_sa();
+    for c in std::iter::once(&stack).chain(&apps) {
+        let identity = c.identity_role.map_or("", |r| r.name.as_str());
+        let name = c.app.map(|a| a.name.as_str());
+        for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
+            if let Some(f) = out.iter_mut().find(|f| {
+                f.code == logged.code
+                    && f.app.as_deref() == name
+                    && matches!(f.status, Status::Ok | Status::Skipped)
+            }) {
+                f.status = Status::Fail;
+                f.evidence = logged.evidence;
+                f.fix = logged.fix;
+            }
         }
     }
     out
+}
+
+/// One check over one context, with the app it judged.
+fn judged(check: &catalogue::Check, c: &Ctx) -> Finding {
+    let f = (check.run)(c);
+    // A part it reads failed: what it made of the gap is not evidence.
+    let stack = c.e.cluster.as_ref().map(|cl| &cl.unread);
+    let app = c.objects().ok().map(|o| &o.unread);
+    let failed = check.reads.iter().find_map(|p| {
+        stack
+            .and_then(|u| u.get(p))
+            .or_else(|| app.and_then(|u| u.get(p)))
+            .map(|why| (p, why))
+    });
+    let mut f = match failed {
+        Some((part, why)) if f.status != Status::NotApplicable => {
+            F { code: check.code }.skip(format!("could not read {part}: {why}"))
+        }
+        _ => f,
+    };
+    f.app = c.app.map(|a| a.name.clone());
+    f
+}
+
+/// The names that tell one app's lines in KEDA's log: its scaler's and its queue's.
+fn app_names(t: &TriggerUse) -> Vec<String> {
+    std::iter::once(t.scaler.1.clone())
+        .chain(t.queue.clone())
+        .collect()
 }
 
 /// Checks that only read the agent's log.
@@ -552,9 +698,10 @@ fn trust_evidence(
     out
 }
 
-/// The deployed scaler, or the reason it cannot be checked.
-fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value), Finding> {
-    let cl = c.cluster().map_err(|why| f.skip(why))?;
+/// The deployed scaler, or the finding that says why it cannot be checked (boxed: a finding is
+/// large beside the two references).
+fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a AppObjects, &'a Value), Box<Finding>> {
+    let cl = c.objects().map_err(|why| Box::new(f.skip(why)))?;
     let so = cl.scaler.as_ref().ok_or_else(|| {
         let name = c
             .scaler
@@ -566,11 +713,11 @@ fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value
                 )
             })
             .unwrap_or_default();
-        f.fail(
+        Box::new(f.fail(
             vec![format!("{name} does not exist")],
             "kedactl up --only app (or name it with --scaled-object ns/name)",
-            vec![Repair::Converge("app:".into())],
-        )
+            c.app_steps(),
+        ))
     })?;
     Ok((cl, so))
 }
@@ -627,7 +774,7 @@ pub fn dead_letter_arn(q: &crate::observed::Queue) -> Option<String> {
 impl<'a> Ctx<'a> {
     /// The app's ScaledObject/ScaledJob as deployed (else as rendered).
     fn scaler_object(&self) -> Option<&'a Value> {
-        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        let live = self.objects().ok().and_then(|o| o.scaler.as_ref());
         live.or(self.scaler)
     }
 
