@@ -11,7 +11,9 @@ pub mod guard;
 pub mod logs;
 pub mod netpol;
 pub mod policy;
+pub mod variables;
 pub mod repair;
+pub mod request;
 
 use crate::plan::Observed;
 use serde::Serialize;
