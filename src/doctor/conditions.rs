@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// anything about is unknown.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    present: BTreeMap<String, Vec<String>>,
+    /// By lower-cased key: the key as spelled, and its values.
+    present: BTreeMap<String, (String, Vec<String>)>,
     unknowable: BTreeSet<String>,
     uncertain: BTreeSet<String>,
     absent: BTreeSet<String>,
@@ -36,8 +37,10 @@ impl Context {
         let k = key.to_ascii_lowercase();
         self.unknowable.remove(&k);
         self.uncertain.remove(&k);
-        self.present
-            .insert(k, values.iter().map(|v| v.to_string()).collect());
+        self.present.insert(
+            k,
+            (key.to_string(), values.iter().map(|v| v.to_string()).collect()),
+        );
         self
     }
 
@@ -65,12 +68,12 @@ impl Context {
 
     /// The keys with known values, for an oracle given the same request.
     pub fn known(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.present.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.present.values().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     pub(crate) fn lookup(&self, key: &str) -> Lookup<'_> {
         let k = key.to_ascii_lowercase();
-        if let Some(v) = self.present.get(&k) {
+        if let Some((_, v)) = self.present.get(&k) {
             return match v.is_empty() {
                 true => Lookup::Absent,
                 false => Lookup::Present(v),

@@ -314,19 +314,18 @@ impl Principal<'_> {
 /// How a statement's principal block names a principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Named {
-    /// By its own ARN (or service name), or `*`.
+    /// By its own ARN (or service name).
     Directly,
+    /// As anyone: `*`, or a `NotPrincipal` that leaves it out.
+    Everyone,
     /// Through its account (`123456789012`, `arn:…:iam::123456789012:root`): an Allow defers to
     /// the principal's own policies; a Deny applies to every principal of the account.
     Account,
 }
 
 fn named_in(block: &Value, p: Principal) -> Option<Named> {
-    if block == "*" {
-        return Some(Named::Directly);
-    }
-    if strings(&block["AWS"]).contains(&"*") {
-        return Some(Named::Directly);
+    if block == "*" || strings(&block["AWS"]).contains(&"*") {
+        return Some(Named::Everyone);
     }
     match p {
         Principal::Service(svc) => strings(&block["Service"])
@@ -352,7 +351,7 @@ fn principal_matches(s: &Value, p: Principal) -> Option<Named> {
     if !s["NotPrincipal"].is_null() {
         return named_in(&s["NotPrincipal"], p)
             .is_none()
-            .then_some(Named::Directly);
+            .then_some(Named::Everyone);
     }
     named_in(&s["Principal"], p)
 }
@@ -363,12 +362,15 @@ fn principal_matches(s: &Value, p: Principal) -> Option<Named> {
 struct ResourceTally {
     direct: Tally,
     account: Tally,
+    /// The Allows among `direct` that name everyone: a permissions boundary does not cap them
+    /// (it caps a grant to the role's ARN).
+    open: Tally,
 }
 
 impl ResourceTally {
     /// Prefix each statement's name with the policy's (`trust of keda-identity, statement #1`).
     fn label(&mut self, label: &str) {
-        for t in [&mut self.direct, &mut self.account] {
+        for t in [&mut self.direct, &mut self.account, &mut self.open] {
             for by in [&mut t.deny, &mut t.allow].into_iter().flatten() {
                 *by = format!("{label}, {by}");
             }
@@ -402,6 +404,9 @@ fn tally_resource(doc: &Value, p: Principal, action: &str, resource: &str, ctx: 
             (Named::Account, "Allow") => &mut t.account,
             _ => &mut t.direct,
         };
+        if (how, effect) == (Named::Everyone, "Allow") {
+            t.open.add(name(s, i), effect, outcome.clone());
+        }
         into.add(name(s, i), effect, outcome);
     }
     t
@@ -546,11 +551,11 @@ pub fn authorize(r: &Request) -> Access {
     let via_account = res.direct.allows() == Tri::No && res.account.allows() != Tri::No;
     let capped = boundary.as_ref().map_or(Tri::Yes, |b| b.0);
     let id_path = own.allows().and(capped);
-    // A grant naming the role (not a session) is capped by the boundary too.
-    let direct = res.direct.allows().and(match r.principal {
-        Principal::Aws(_) => capped,
-        Principal::Service(_) => Tri::Yes,
-    });
+    // A grant naming the role (not a session, not everyone) is capped by the boundary too.
+    let direct = match r.principal {
+        Principal::Aws(_) => res.direct.allows().and(capped).or(res.open.allows()),
+        Principal::Service(_) => res.direct.allows(),
+    };
     let through_account = res.account.allows().and(id_path);
     let (allowed, identity_needed) = match (r.principal, is_role, same_account) {
         // A service acts on the resource policy alone.
