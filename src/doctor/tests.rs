@@ -2055,3 +2055,25 @@ fn knowable_request_keys_are_decided_not_warned() {
     assert_eq!(f.status, Status::Warn);
     assert!(f.evidence[0].contains("aws:RequestTag/kubernetes-pod-name"), "{f:#?}");
 }
+
+#[test]
+fn a_trust_that_admits_too_much_fails_kd008() {
+    for (principal, what) in [
+        (json!({"Service": "pods.eks.amazonaws.com"}), "any pod of any cluster"),
+        (json!({"AWS": "*"}), "any AWS principal"),
+    ] {
+        let f = finding("KD008", |e, _| {
+            trust_of(e, "keda-identity")["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"Sid": "ByHand", "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}));
+        });
+        assert_eq!(f.status, Status::Fail, "{f:#?}");
+        assert!(
+            f.evidence.iter().any(|e| e.contains("trust of keda-identity, statement ByHand, lets")
+                && e.contains(what)),
+            "{f:#?}"
+        );
+        assert!(f.fix.as_deref().unwrap().contains("--adopt"), "{f:#?}");
+    }
+}

@@ -357,6 +357,24 @@ impl Planner<'_> {
                     } else {
                         role.trust.body.clone()
                     };
+                    // A kept statement that admits too much is a conflict; --adopt drops it.
+                    let open = trust::open_statements(&role.trust.body, &trust);
+                    let trust = match (open.is_empty(), self.adopt) {
+                        (true, _) => trust,
+                        (false, true) => trust::without_open(&role.trust.body, &trust),
+                        (false, false) => {
+                            for (name, s, what) in open {
+                                self.conflicts.push(Conflict {
+                                    resource: format!("IAM role {}", role.name),
+                                    reason: format!(
+                                        "{name} of its trust ({s}) lets {what} assume it: remove \
+                                         it, or pass --adopt to have kedactl drop it"
+                                    ),
+                                });
+                            }
+                            continue;
+                        }
+                    };
                     // Other clusters' statements count too: IAM would refuse the update.
                     let size = trust.to_string().len();
                     if size > self.desired.trust_policy_quota {

@@ -50,6 +50,25 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
             }
         }
     }
+    // A statement that lets anyone (or any pod of the account) in is a failure even when the
+    // chain works: it is a hole, not a pass.
+    let mut open = Vec::new();
+    for name in &seen {
+        let (Some(live), Some(ours)) = (
+            c.e.observed.roles.get(name),
+            c.d.roles.iter().find(|r| &r.name == name),
+        ) else {
+            continue;
+        };
+        for (which, s, what) in crate::plan::trust::open_statements(&ours.trust.body, &live.trust) {
+            open.push(format!("trust of {name}, {which}, lets {what} assume it: {s}"));
+        }
+    }
+    if !open.is_empty() {
+        evidence.extend(open);
+        evidence.extend(unknown);
+        return f.fail(evidence, "remove the statement named above (aws iam update-assume-role-policy with the trust without it), or kedactl up --only iam --adopt, which drops it", repairs);
+    }
     let fix = "kedactl up --only iam (puts the canonical trust statement back)";
     if evidence.is_empty() && unknown.is_empty() {
         return f.ok(format!(
