@@ -627,6 +627,37 @@ fn trust_like(res: &ResourceTally) -> Verdict {
     }
 }
 
+/// Why no statement of a trust applies to `who`, in words: the principals its Allows of
+/// `action` name instead (`ec2.amazonaws.com`), or that none allows `action` at all.
+pub fn names_instead(doc: &Value, who: &str, action: &str) -> String {
+    let mut others: Vec<&str> = Vec::new();
+    for s in statements(doc) {
+        if s["Effect"] != "Allow" || !action_matches(s, action) {
+            continue;
+        }
+        let p = &s["Principal"];
+        let named = match p {
+            Value::String(v) => vec![v.as_str()],
+            _ => ["Service", "AWS", "Federated"]
+                .iter()
+                .flat_map(|k| strings(&p[*k]))
+                .collect(),
+        };
+        for n in named {
+            if !others.contains(&n) {
+                others.push(n);
+            }
+        }
+    }
+    match others.is_empty() {
+        true => format!("no statement allows {action}"),
+        false => format!(
+            "no statement names {who} for {action}; it names {}",
+            others.join(", ")
+        ),
+    }
+}
+
 /// Unique role IDs (`AROA…`) in a trust policy: what IAM shows once a named role was deleted.
 pub fn stale_principals(doc: &Value) -> Vec<String> {
     statements(doc)

@@ -2077,3 +2077,16 @@ fn a_trust_that_admits_too_much_fails_kd008() {
         assert!(f.fix.as_deref().unwrap().contains("--adopt"), "{f:#?}");
     }
 }
+
+#[test]
+fn evidence_names_the_principal_the_trust_names_instead() {
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Principal"] =
+            json!({"Service": "ec2.amazonaws.com"});
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("no statement names pods.eks.amazonaws.com for sts:AssumeRole; it names ec2.amazonaws.com"),
+        "{f:#?}"
+    );
+}

@@ -33,12 +33,16 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
                 action,
                 &request,
             );
+            // Nothing applied: say what the trust names instead.
+            let said = match (&t.verdict.by, t.decision) {
+                (None, Decision::Implicit) => {
+                    policy::names_instead(&role.trust, POD_IDENTITY, action)
+                }
+                _ => t.verdict.describe(),
+            };
             let line = format!(
-                "trust of {} does not let pods of {}/{} {action}: {}",
-                a.role,
-                a.namespace,
-                a.service_account,
-                t.verdict.describe()
+                "trust of {} does not let pods of {}/{} {action}: {said}",
+                a.role, a.namespace, a.service_account,
             );
             match t.decision {
                 Decision::Allow => {}

@@ -545,7 +545,7 @@ fn trust_evidence(
 ) -> String {
     let statements = policy::quote(trust, who_arn);
     let said = match (&t.verdict.by, statements.is_empty()) {
-        (None, true) => format!("no statement names {who}"),
+        (None, true) => policy::names_instead(trust, who, action),
         _ => t.verdict.describe(),
     };
     let mut out = format!("trust of {role} does not let {who} {action}: {said}");
