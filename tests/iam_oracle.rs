@@ -109,7 +109,10 @@ impl Case {
             ctx: &self.ctx,
             identity: &identity,
             boundary,
-            resource_policy: self.resource_policy.as_ref().map(|p| ("resource policy", p)),
+            resource_policy: self
+                .resource_policy
+                .as_ref()
+                .map(|p| ("resource policy", p)),
         })
         .decision
     }
@@ -157,7 +160,12 @@ impl Case {
 
     /// Does the case depend on what kedactl cannot know?
     fn mentions_per_pod(&self) -> bool {
-        let all = json!([self.identity.iter().map(|(_, d)| d).collect::<Vec<_>>(), self.boundary, self.resource_policy]).to_string();
+        let all = json!([
+            self.identity.iter().map(|(_, d)| d).collect::<Vec<_>>(),
+            self.boundary,
+            self.resource_policy
+        ])
+        .to_string();
         all.contains("kubernetes-pod-name") || all.contains("kubernetes-pod-uid")
     }
 }
@@ -237,7 +245,10 @@ fn tag_value(tag: &str, role_tags: &[(String, String)], scope: Scope) -> Option<
         return Some(v.to_string());
     }
     match scope {
-        Scope::Session => role_tags.iter().find(|(k, _)| k == tag).map(|(_, v)| v.clone()),
+        Scope::Session => role_tags
+            .iter()
+            .find(|(k, _)| k == tag)
+            .map(|(_, v)| v.clone()),
         Scope::Request => None,
     }
 }
@@ -260,7 +271,11 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
                 "queue",
             ];
             if r.chance(10) {
-                tags.push(if r.chance(50) { "kubernetes-pod-name" } else { "kubernetes-pod-uid" });
+                tags.push(if r.chance(50) {
+                    "kubernetes-pod-name"
+                } else {
+                    "kubernetes-pod-uid"
+                });
             }
             let tag = r.pick(&tags);
             let key = format!("{prefix}{tag}");
@@ -270,7 +285,10 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
                 (2, Some(v)) => json!(format!("{}*", &v[..v.len().min(5)])),
                 (3, Some(v)) => json!([v.to_uppercase(), "other"]),
                 (4, _) if scope == Scope::Session => {
-                    json!(format!("${{aws:PrincipalTag/{}}}", r.pick(&["kubernetes-namespace", "team", "queue"])))
+                    json!(format!(
+                        "${{aws:PrincipalTag/{}}}",
+                        r.pick(&["kubernetes-namespace", "team", "queue"])
+                    ))
                 }
                 _ => json!(r.pick(&["other", "keda", "payments", "event-*"])),
             };
@@ -318,7 +336,14 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
             let value = r.pick(&[
                 json!(["kubernetes-*", "eks-*"]),
                 json!(["kubernetes-namespace"]),
-                json!(["eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account", "kubernetes-pod-name", "kubernetes-pod-uid"]),
+                json!([
+                    "eks-cluster-arn",
+                    "eks-cluster-name",
+                    "kubernetes-namespace",
+                    "kubernetes-service-account",
+                    "kubernetes-pod-name",
+                    "kubernetes-pod-uid"
+                ]),
                 json!(["team"]),
             ]);
             (op.into(), "aws:TagKeys".into(), value)
@@ -329,23 +354,27 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
             json!(r.pick(&["true", "false"])),
         ),
         15 => (
-            r.pick(&["DateGreaterThan", "DateLessThan", "DateNotEquals"]).into(),
+            r.pick(&["DateGreaterThan", "DateLessThan", "DateNotEquals"])
+                .into(),
             "aws:CurrentTime".into(),
             json!(r.pick(&["2026-01-01T00:00:00Z", "2027-06-30T12:00:00Z", "2026-09-21"])),
         ),
         16 => (
-            r.pick(&["NumericLessThan", "NumericGreaterThanEquals"]).into(),
+            r.pick(&["NumericLessThan", "NumericGreaterThanEquals"])
+                .into(),
             "aws:EpochTime".into(),
             json!(r.pick(&["1790000001", "1700000000", "1900000000"])),
         ),
         17 => (
             r.pick(&["StringEquals", "StringNotEquals"]).into(),
-            r.pick(&["aws:RequestedRegion", "aws:ResourceAccount"]).into(),
+            r.pick(&["aws:RequestedRegion", "aws:ResourceAccount"])
+                .into(),
             json!(r.pick(&["us-east-1", "eu-west-1", ACCT, OTHER])),
         ),
         _ => match scope {
             Scope::Request => (
-                r.pick(&["StringEquals", "StringNotEquals", "StringEqualsIfExists"]).into(),
+                r.pick(&["StringEquals", "StringNotEquals", "StringEqualsIfExists"])
+                    .into(),
                 "aws:SourceAccount".into(),
                 json!(r.pick(&[ACCT, OTHER])),
             ),
@@ -353,11 +382,15 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
                 0 => (
                     "ArnLike".into(),
                     "aws:PrincipalArn".into(),
-                    json!(r.pick(&["arn:aws:iam::123456789012:role/keda-*", "arn:aws:iam::*:role/other"])),
+                    json!(r.pick(&[
+                        "arn:aws:iam::123456789012:role/keda-*",
+                        "arn:aws:iam::*:role/other"
+                    ])),
                 ),
                 _ => (
                     r.pick(&["StringEquals", "StringNotEquals"]).into(),
-                    r.pick(&["aws:PrincipalAccount", "aws:ResourceAccount"]).into(),
+                    r.pick(&["aws:PrincipalAccount", "aws:ResourceAccount"])
+                        .into(),
                     json!(r.pick(&[ACCT, OTHER, "${aws:PrincipalAccount}"])),
                 ),
             },
@@ -366,7 +399,12 @@ fn condition(r: &mut Rng, scope: Scope, role_tags: &[(String, String)]) -> (Stri
 }
 
 /// 0–`max` random conditions as a Condition block (or nothing).
-fn conditions(r: &mut Rng, max: usize, scope: Scope, role_tags: &[(String, String)]) -> Option<Value> {
+fn conditions(
+    r: &mut Rng,
+    max: usize,
+    scope: Scope,
+    role_tags: &[(String, String)],
+) -> Option<Value> {
     let n = r.below(max + 1);
     if n == 0 {
         return None;
@@ -424,10 +462,16 @@ fn per_pod(prefix: &str, tags_disabled: bool) -> Vec<(String, Value)> {
 fn role_tags(r: &mut Rng, queue: &str) -> Vec<(String, String)> {
     let mut tags = vec![];
     if r.chance(60) {
-        tags.push(("team".to_string(), r.pick(&["payments", "other"]).to_string()));
+        tags.push((
+            "team".to_string(),
+            r.pick(&["payments", "other"]).to_string(),
+        ));
     }
     if r.chance(50) {
-        tags.push(("queue".to_string(), r.pick(&[queue, "other-queue"]).to_string()));
+        tags.push((
+            "queue".to_string(),
+            r.pick(&[queue, "other-queue"]).to_string(),
+        ));
     }
     if r.chance(15) {
         tags.push(("kubernetes-namespace".to_string(), "stale".to_string()));
@@ -451,7 +495,12 @@ fn pod_case(r: &mut Rng, i: usize) -> Case {
         conditions(r, 2, Scope::Request, &[]),
     ));
     if r.chance(35) {
-        let principal = r.pick(&[json!("*"), json!({"Service": POD_IDENTITY}), json!({"AWS": ROOT}), json!({"AWS": "*"})]);
+        let principal = r.pick(&[
+            json!("*"),
+            json!({"Service": POD_IDENTITY}),
+            json!({"AWS": ROOT}),
+            json!({"AWS": "*"}),
+        ]);
         let (k, actions) = sts_actions(r);
         statements.push(with_condition(
             json!({"Sid": "Guard", "Effect": "Deny", "Principal": principal, k: actions}),
@@ -482,8 +531,12 @@ fn session(role: &str) -> String {
 
 fn boundary(r: &mut Rng, service: &str) -> Option<Value> {
     match r.below(8) {
-        0 => Some(policy(vec![json!({"Effect": "Allow", "Action": format!("{service}:*"), "Resource": "*"})])),
-        1 => Some(policy(vec![json!({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"})])),
+        0 => Some(policy(vec![
+            json!({"Effect": "Allow", "Action": format!("{service}:*"), "Resource": "*"}),
+        ])),
+        1 => Some(policy(vec![
+            json!({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"}),
+        ])),
         2 => Some(policy(vec![
             json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
             json!({"Effect": "Deny", "Action": r.pick(&["sts:TagSession", "sqs:GetQueueAttributes", "sqs:DeleteMessage"]), "Resource": "*"}),
@@ -495,7 +548,9 @@ fn boundary(r: &mut Rng, service: &str) -> Option<Value> {
 /// KEDA's chained call: the operator's session assumes (and tags) the identity role.
 fn chain_case(r: &mut Rng, i: usize) -> Case {
     let tags = role_tags(r, "event-messages-queue");
-    let mut trust = vec![json!({"Sid": "Pods", "Effect": "Allow", "Principal": {"Service": POD_IDENTITY}, "Action": ["sts:AssumeRole", "sts:TagSession"]})];
+    let mut trust = vec![
+        json!({"Sid": "Pods", "Effect": "Allow", "Principal": {"Service": POD_IDENTITY}, "Action": ["sts:AssumeRole", "sts:TagSession"]}),
+    ];
     let (k, actions) = sts_actions(r);
     let principal = match r.below(10) {
         0..=3 => json!({"AWS": OP}),
@@ -526,7 +581,11 @@ fn chain_case(r: &mut Rng, i: usize) -> Case {
             json!("*"),
             json!(STRANGER),
         ]);
-        let rk = if r.chance(15) { "NotResource" } else { "Resource" };
+        let rk = if r.chance(15) {
+            "NotResource"
+        } else {
+            "Resource"
+        };
         let mut stmts = vec![with_condition(
             json!({"Effect": "Allow", k: actions, rk: resource}),
             conditions(r, 1, Scope::Session, &tags),
@@ -537,7 +596,11 @@ fn chain_case(r: &mut Rng, i: usize) -> Case {
                 conditions(r, 1, Scope::Session, &tags),
             ));
         }
-        let name = if n == 0 { "kedactl-assume-identity" } else { "managed-extra" };
+        let name = if n == 0 {
+            "kedactl-assume-identity"
+        } else {
+            "managed-extra"
+        };
         identity.push((name.to_string(), policy(stmts)));
     }
     let disabled = r.chance(10);
@@ -552,7 +615,13 @@ fn chain_case(r: &mut Rng, i: usize) -> Case {
         identity,
         boundary: boundary(r, "sts"),
         resource_policy: Some(policy(trust)),
-        ctx: request::role_session(&ENV, OP, tags.iter().map(|(k, v)| (k, v)), &pod(disabled), ID),
+        ctx: request::role_session(
+            &ENV,
+            OP,
+            tags.iter().map(|(k, v)| (k, v)),
+            &pod(disabled),
+            ID,
+        ),
         per_pod: per_pod("aws:PrincipalTag/", disabled),
     }
 }
@@ -564,7 +633,13 @@ fn queue_case(r: &mut Rng, i: usize) -> Case {
     let tags = role_tags(r, qname);
     let mut identity = vec![];
     for n in 0..r.below(3) {
-        let action = r.pick(&[json!("sqs:GetQueueAttributes"), json!("sqs:Get*"), json!(["sqs:ReceiveMessage", "sqs:GetQueueAttributes"]), json!("sqs:*"), json!("sqs:SendMessage")]);
+        let action = r.pick(&[
+            json!("sqs:GetQueueAttributes"),
+            json!("sqs:Get*"),
+            json!(["sqs:ReceiveMessage", "sqs:GetQueueAttributes"]),
+            json!("sqs:*"),
+            json!("sqs:SendMessage"),
+        ]);
         let resource = r.pick(&[
             json!(queue),
             json!("arn:aws:sqs:*:123456789012:event-*"),
@@ -616,7 +691,13 @@ fn queue_case(r: &mut Rng, i: usize) -> Case {
         identity,
         boundary: boundary(r, "sqs"),
         resource_policy: queue_policy,
-        ctx: request::role_session(&ENV, ID, tags.iter().map(|(k, v)| (k, v)), &pod(disabled), queue),
+        ctx: request::role_session(
+            &ENV,
+            ID,
+            tags.iter().map(|(k, v)| (k, v)),
+            &pod(disabled),
+            queue,
+        ),
         per_pod: per_pod("aws:PrincipalTag/", disabled),
     }
 }
@@ -635,83 +716,160 @@ fn cases() -> Vec<Case> {
 
 fn classes() -> Vec<Case> {
     let tags = |kv: &[(&str, &str)]| -> Vec<(String, String)> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
-    let chain = |id: &str, action: &str, trust: Value, identity: Vec<Value>, boundary: Option<Value>| Case {
-        id: id.into(),
-        sim_principal: session(OP),
-        principal: OP.into(),
-        service: false,
-        action: action.into(),
-        resource: ID.into(),
-        identity: identity.into_iter().enumerate().map(|(i, d)| (format!("p{i}"), d)).collect(),
-        boundary,
-        resource_policy: Some(trust),
-        ctx: request::role_session(&ENV, OP, [], &pod(false), ID),
-        per_pod: per_pod("aws:PrincipalTag/", false),
-    };
-    let queue = |id: &str, t: &[(String, String)], identity: Vec<Value>, queue_policy: Option<Value>| Case {
+    let chain =
+        |id: &str, action: &str, trust: Value, identity: Vec<Value>, boundary: Option<Value>| {
+            Case {
+                id: id.into(),
+                sim_principal: session(OP),
+                principal: OP.into(),
+                service: false,
+                action: action.into(),
+                resource: ID.into(),
+                identity: identity
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, d)| (format!("p{i}"), d))
+                    .collect(),
+                boundary,
+                resource_policy: Some(trust),
+                ctx: request::role_session(&ENV, OP, [], &pod(false), ID),
+                per_pod: per_pod("aws:PrincipalTag/", false),
+            }
+        };
+    let queue = |id: &str,
+                 t: &[(String, String)],
+                 identity: Vec<Value>,
+                 queue_policy: Option<Value>| Case {
         id: id.into(),
         sim_principal: session(ID),
         principal: ID.into(),
         service: false,
         action: "sqs:GetQueueAttributes".into(),
         resource: QUEUE.into(),
-        identity: identity.into_iter().enumerate().map(|(i, d)| (format!("p{i}"), d)).collect(),
+        identity: identity
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| (format!("p{i}"), d))
+            .collect(),
         boundary: None,
         resource_policy: queue_policy,
         ctx: request::role_session(&ENV, ID, t.iter().map(|(k, v)| (k, v)), &pod(false), QUEUE),
         per_pod: per_pod("aws:PrincipalTag/", false),
     };
+    // The identity trust admits keda-operator's AssumeRole on this condition only.
+    let trusted_if = |id: &str, condition: Value| {
+        let s = json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": "sts:AssumeRole", "Condition": condition});
+        chain(id, "sts:AssumeRole", policy(vec![s]), vec![], None)
+    };
     let read = json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": QUEUE});
     let team = tags(&[("team", "payments"), ("queue", "event-messages-queue")]);
     vec![
         // 1. ForAnyValue on an absent key is false, also with IfExists.
-        chain("class-1", "sts:AssumeRole",
-            policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": "sts:AssumeRole",
-                "Condition": {"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}}})]),
-            vec![], None),
+        trusted_if(
+            "class-1",
+            json!({"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}}),
+        ),
         // 2. A Deny on the role's own tag (a principal tag of every session).
-        queue("class-2", &team,
-            vec![policy(vec![read.clone(), json!({"Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "payments"}}})])],
-            None),
+        queue(
+            "class-2",
+            &team,
+            vec![policy(vec![
+                read.clone(),
+                json!({"Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "payments"}}}),
+            ])],
+            None,
+        ),
         // 3. A variable in a condition value.
-        chain("class-3", "sts:AssumeRole",
-            policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "${aws:PrincipalTag/kubernetes-service-account}"}}})]),
-            vec![], None),
+        trusted_if(
+            "class-3",
+            json!({"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "${aws:PrincipalTag/kubernetes-service-account}"}}),
+        ),
         // 4. Through the account root, TagSession needs the operator's own Allow, and a Deny on it stops the chain.
-        chain("class-4", "sts:TagSession",
-            policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": ["sts:AssumeRole", "sts:TagSession"]})]),
-            vec![policy(vec![json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ID})])], None),
-        chain("class-4b", "sts:TagSession",
-            policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": ["sts:AssumeRole", "sts:TagSession"]})]),
-            vec![policy(vec![json!({"Effect": "Deny", "Action": "sts:TagSession", "Resource": "*"})])], None),
+        chain(
+            "class-4",
+            "sts:TagSession",
+            policy(vec![
+                json!({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": ["sts:AssumeRole", "sts:TagSession"]}),
+            ]),
+            vec![policy(vec![
+                json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ID}),
+            ])],
+            None,
+        ),
+        chain(
+            "class-4b",
+            "sts:TagSession",
+            policy(vec![
+                json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": ["sts:AssumeRole", "sts:TagSession"]}),
+            ]),
+            vec![policy(vec![
+                json!({"Effect": "Deny", "Action": "sts:TagSession", "Resource": "*"}),
+            ])],
+            None,
+        ),
         // 5. A boundary caps a trust that names the role itself.
-        chain("class-5", "sts:AssumeRole",
-            policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": ["sts:AssumeRole", "sts:TagSession"]})]),
-            vec![], Some(policy(vec![json!({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})]))),
+        chain(
+            "class-5",
+            "sts:AssumeRole",
+            policy(vec![
+                json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": ["sts:AssumeRole", "sts:TagSession"]}),
+            ]),
+            vec![],
+            Some(policy(vec![
+                json!({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),
+            ])),
+        ),
         // 6. A Deny naming the account root applies to the operator, whatever allows it directly.
-        chain("class-6", "sts:AssumeRole",
+        chain(
+            "class-6",
+            "sts:AssumeRole",
             policy(vec![
                 json!({"Effect": "Allow", "Principal": {"AWS": OP}, "Action": ["sts:AssumeRole", "sts:TagSession"]}),
                 json!({"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "keda"}}}),
             ]),
-            vec![], None),
+            vec![],
+            None,
+        ),
         // 7. An Allow conditioned on the role's tag.
-        queue("class-7", &team,
-            vec![policy(vec![json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": QUEUE, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "payments"}}})])],
-            None),
+        queue(
+            "class-7",
+            &team,
+            vec![policy(vec![
+                json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": QUEUE, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "payments"}}}),
+            ])],
+            None,
+        ),
         // 8. A variable in an SQS Resource.
-        queue("class-8", &team,
-            vec![policy(vec![json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": "arn:aws:sqs:us-east-1:${aws:PrincipalAccount}:${aws:PrincipalTag/queue}"})])],
-            None),
+        queue(
+            "class-8",
+            &team,
+            vec![policy(vec![
+                json!({"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": "arn:aws:sqs:us-east-1:${aws:PrincipalAccount}:${aws:PrincipalTag/queue}"}),
+            ])],
+            None,
+        ),
         // 9. The queue policy alone grants, within the account.
-        queue("class-9", &[], vec![],
-            Some(policy(vec![json!({"Effect": "Allow", "Principal": {"AWS": ID}, "Action": "sqs:GetQueueAttributes", "Resource": QUEUE})]))),
+        queue(
+            "class-9",
+            &[],
+            vec![],
+            Some(policy(vec![
+                json!({"Effect": "Allow", "Principal": {"AWS": ID}, "Action": "sqs:GetQueueAttributes", "Resource": QUEUE}),
+            ])),
+        ),
         // 10. A queue-policy Deny names someone else.
-        queue("class-10", &[], vec![policy(vec![read])],
-            Some(policy(vec![json!({"Effect": "Deny", "Principal": {"AWS": STRANGER}, "Action": "sqs:*", "Resource": QUEUE})]))),
+        queue(
+            "class-10",
+            &[],
+            vec![policy(vec![read])],
+            Some(policy(vec![
+                json!({"Effect": "Deny", "Principal": {"AWS": STRANGER}, "Action": "sqs:*", "Resource": QUEUE}),
+            ])),
+        ),
     ]
 }
 
@@ -723,12 +881,22 @@ fn oracle_dir() -> PathBuf {
 fn simulate(cases: &[Case]) -> Option<Vec<Value>> {
     let dir = oracle_dir();
     let required = std::env::var("KEDACTL_REQUIRE_IAM_SIMULATOR").is_ok_and(|v| v == "1");
-    if !dir.join("node_modules/@cloud-copilot/iam-simulate").exists() {
-        assert!(!required, "KEDACTL_REQUIRE_IAM_SIMULATOR=1 but {} has no node_modules: run `npm ci` there", dir.display());
+    if !dir
+        .join("node_modules/@cloud-copilot/iam-simulate")
+        .exists()
+    {
+        assert!(
+            !required,
+            "KEDACTL_REQUIRE_IAM_SIMULATOR=1 but {} has no node_modules: run `npm ci` there",
+            dir.display()
+        );
         eprintln!("skipped: the IAM simulator is not installed (cd tests/iam-oracle && npm ci)");
         return None;
     }
-    let input: Vec<Value> = cases.iter().map(|c| json!({"id": c.id, "simulation": c.simulation()})).collect();
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"id": c.id, "simulation": c.simulation()}))
+        .collect();
     let mut child = Command::new("node")
         .arg("simulate.mjs")
         .current_dir(&dir)
@@ -736,7 +904,12 @@ fn simulate(cases: &[Case]) -> Option<Vec<Value>> {
         .stdout(Stdio::piped())
         .spawn()
         .expect("node runs");
-    child.stdin.take().unwrap().write_all(json!(input).to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json!(input).to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "simulate.mjs failed");
     Some(serde_json::from_slice(&out.stdout).unwrap())
@@ -754,7 +927,11 @@ fn doctor_decides_as_the_iam_simulator_does() {
     for (c, a) in cases.iter().zip(&answers) {
         assert_eq!(a["id"], c.id.as_str());
         if let Some(e) = a.get("error") {
-            bad.push(format!("{}: the simulator refused the case: {e}\n{}", c.id, c.simulation()));
+            bad.push(format!(
+                "{}: the simulator refused the case: {e}\n{}",
+                c.id,
+                c.simulation()
+            ));
             continue;
         }
         let theirs = a["result"].as_str().unwrap_or("?");
@@ -762,7 +939,9 @@ fn doctor_decides_as_the_iam_simulator_does() {
         *seen.entry(theirs.to_string()).or_insert(0) += 1;
         let same = matches!(
             (ours, theirs),
-            (Decision::Allow, "Allowed") | (Decision::Deny, "ExplicitlyDenied") | (Decision::Implicit, "ImplicitlyDenied")
+            (Decision::Allow, "Allowed")
+                | (Decision::Deny, "ExplicitlyDenied")
+                | (Decision::Implicit, "ImplicitlyDenied")
         );
         if same {
             agree += 1;
@@ -782,7 +961,12 @@ fn doctor_decides_as_the_iam_simulator_does() {
         cases.len(),
         bad.len()
     );
-    assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n\n"));
+    assert!(
+        bad.is_empty(),
+        "{} disagreements:\n{}",
+        bad.len(),
+        bad.join("\n\n")
+    );
     // Every outcome is exercised.
     for r in ["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"] {
         assert!(seen.get(r).copied().unwrap_or(0) >= 20, "{r}: {seen:?}");

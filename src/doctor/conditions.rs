@@ -39,7 +39,10 @@ impl Context {
         self.uncertain.remove(&k);
         self.present.insert(
             k,
-            (key.to_string(), values.iter().map(|v| v.to_string()).collect()),
+            (
+                key.to_string(),
+                values.iter().map(|v| v.to_string()).collect(),
+            ),
         );
         self
     }
@@ -68,7 +71,9 @@ impl Context {
 
     /// The keys with known values, for an oracle given the same request.
     pub fn known(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.present.values().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.present
+            .values()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     pub(crate) fn lookup(&self, key: &str) -> Lookup<'_> {
@@ -154,8 +159,10 @@ type Cmp = fn(&[Tok], &str) -> bool;
 fn comparison(base: &str) -> Option<Cmp> {
     use std::cmp::Ordering::*;
     fn num(p: &[Tok], v: &str, want: &[std::cmp::Ordering]) -> bool {
-        let (Ok(a), Ok(b)) = (v.trim().parse::<f64>(), variables::text(p).trim().parse::<f64>())
-        else {
+        let (Ok(a), Ok(b)) = (
+            v.trim().parse::<f64>(),
+            variables::text(p).trim().parse::<f64>(),
+        ) else {
             return false;
         };
         a.partial_cmp(&b).is_some_and(|o| want.contains(&o))
@@ -227,7 +234,11 @@ pub fn epoch(s: &str) -> Option<i64> {
     };
     let clock = clock.split('.').next()?;
     let mut t = clock.splitn(3, ':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, sec) = (t.next()??, t.next().flatten().unwrap_or(0), t.next().flatten().unwrap_or(0));
+    let (h, mi, sec) = (
+        t.next()??,
+        t.next().flatten().unwrap_or(0),
+        t.next().flatten().unwrap_or(0),
+    );
     let shift = match offset {
         "Z" | "" => 0,
         o => {

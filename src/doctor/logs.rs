@@ -386,7 +386,14 @@ mod tests {
             2
         );
         assert_eq!(codes(HEALTHY, "keda-operator", "keda-identity"), ["KD022"]);
-        assert!(refusals(&HEALTHY.replace("NonExistentQueue", "X"), "keda-operator", "keda-identity").is_empty());
+        assert!(
+            refusals(
+                &HEALTHY.replace("NonExistentQueue", "X"),
+                "keda-operator",
+                "keda-identity"
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -11,9 +11,9 @@ pub mod guard;
 pub mod logs;
 pub mod netpol;
 pub mod policy;
-pub mod variables;
 pub mod repair;
 pub mod request;
+pub mod variables;
 
 use crate::plan::Observed;
 use serde::Serialize;

@@ -206,10 +206,12 @@ pub fn wildcard(pattern: &str, value: &str) -> bool {
 
 fn action_matches(s: &Value, action: &str) -> bool {
     let hit = |list: &Value| {
-        strings(list).iter().any(|p| match variables::resolve(p, &Context::default(), false) {
-            Resolved::Pattern(p) => variables::matches(&p, action, true),
-            _ => false,
-        })
+        strings(list).iter().any(
+            |p| match variables::resolve(p, &Context::default(), false) {
+                Resolved::Pattern(p) => variables::matches(&p, action, true),
+                _ => false,
+            },
+        )
     };
     if !s["NotAction"].is_null() {
         return !hit(&s["NotAction"]);
@@ -384,7 +386,13 @@ impl ResourceTally {
     }
 }
 
-fn tally_resource(doc: &Value, p: Principal, action: &str, resource: &str, ctx: &Context) -> ResourceTally {
+fn tally_resource(
+    doc: &Value,
+    p: Principal,
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> ResourceTally {
     let vars = substitutes(doc);
     let mut t = ResourceTally::default();
     for (i, s) in statements(doc).into_iter().enumerate() {
@@ -500,7 +508,11 @@ pub fn authorize(r: &Request) -> Access {
         Boundary::None => None,
         Boundary::Unread(n) => Some((
             Tri::Maybe,
-            Verdict::new(Decision::Unknown, format!("permissions boundary {n}"), Some("the boundary was not read".into())),
+            Verdict::new(
+                Decision::Unknown,
+                format!("permissions boundary {n}"),
+                Some("the boundary was not read".into()),
+            ),
             None,
         )),
         Boundary::Read(n, doc) => {
@@ -530,7 +542,11 @@ pub fn authorize(r: &Request) -> Access {
         _ => false,
     };
     // Explicit denies first, wherever they are.
-    let tallies = [Some(&own), boundary.as_ref().and_then(|b| b.2.as_ref()), Some(&res.direct)];
+    let tallies = [
+        Some(&own),
+        boundary.as_ref().and_then(|b| b.2.as_ref()),
+        Some(&res.direct),
+    ];
     // The identity side: its own Deny, else the boundary's, else a boundary that caps an
     // Allow, else its own policies.
     let identity_verdict = {
@@ -593,7 +609,10 @@ pub fn authorize(r: &Request) -> Access {
             } else {
                 identity_verdict.clone()
             };
-            let v = Verdict { decision: Decision::Implicit, ..v };
+            let v = Verdict {
+                decision: Decision::Implicit,
+                ..v
+            };
             access(Decision::Implicit, v)
         }
         (_, Some(t)) => access(Decision::Unknown, t.verdict()),

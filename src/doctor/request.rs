@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_790_000_000), "2026-09-21T14:13:20Z");
         assert_eq!(epoch(&iso8601(1_790_000_000)), Some(1_790_000_000));
-        assert_eq!(epoch("2026-09-21"), Some(1_790_000_000 - 14 * 3600 - 13 * 60 - 20));
+        assert_eq!(
+            epoch("2026-09-21"),
+            Some(1_790_000_000 - 14 * 3600 - 13 * 60 - 20)
+        );
         assert_eq!(epoch("2026-09-21T16:13:20+02:00"), Some(1_790_000_000));
     }
 
@@ -192,17 +195,26 @@ mod tests {
             assert_eq!(holds(c.clone(), &pod), Outcome::Match, "{c}");
         }
         assert!(matches!(
-            holds(json!({"ForAllValues:StringEquals": {"aws:TagKeys": ["kubernetes-namespace"]}}), &pod),
+            holds(
+                json!({"ForAllValues:StringEquals": {"aws:TagKeys": ["kubernetes-namespace"]}}),
+                &pod
+            ),
             Outcome::NoMatch(_)
         ));
         let session = role_session(&ENV, ROLE, [], &POD, "arn:aws:sqs:us-east-1:999999999999:q");
         assert_eq!(
-            holds(json!({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "999999999999"}}), &session),
+            holds(
+                json!({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:ResourceAccount": "999999999999"}}),
+                &session
+            ),
             Outcome::Match
         );
         // Unknowable values stay unknown, named.
         assert_eq!(
-            holds(json!({"StringEquals": {"aws:RequestTag/kubernetes-pod-name": "x"}}), &pod),
+            holds(
+                json!({"StringEquals": {"aws:RequestTag/kubernetes-pod-name": "x"}}),
+                &pod
+            ),
             Outcome::Unknown("aws:RequestTag/kubernetes-pod-name".into())
         );
         assert_eq!(
@@ -221,11 +233,17 @@ mod tests {
             .collect();
         let s = role_session(&ENV, ROLE, tags.iter().map(|(k, v)| (k, v)), &POD, ROLE);
         assert_eq!(
-            evaluate(&json!({"StringEquals": {"aws:PrincipalTag/team": "payments", "aws:PrincipalTag/kubernetes-namespace": "keda"}}), &s),
+            evaluate(
+                &json!({"StringEquals": {"aws:PrincipalTag/team": "payments", "aws:PrincipalTag/kubernetes-namespace": "keda"}}),
+                &s
+            ),
             Outcome::Match
         );
         assert!(matches!(
-            evaluate(&json!({"StringEquals": {"aws:PrincipalTag/other": "x"}}), &s),
+            evaluate(
+                &json!({"StringEquals": {"aws:PrincipalTag/other": "x"}}),
+                &s
+            ),
             Outcome::NoMatch(_)
         ));
     }

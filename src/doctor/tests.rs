@@ -1911,7 +1911,8 @@ fn operator_statement(e: &mut Evidence) -> &mut Value {
 fn class_1_for_any_value_on_an_absent_key_is_false() {
     // The only grant to keda-operator hangs on a key its session does not carry.
     let f = fails(|e, _| {
-        operator_statement(e)["Condition"] = json!({"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}});
+        operator_statement(e)["Condition"] =
+            json!({"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}});
     });
     assert_eq!(f, ["KD010", "KD011"]);
 }
@@ -1923,7 +1924,10 @@ fn class_2_a_deny_on_the_roles_own_tag_applies() {
         role(e, "keda-identity").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotKedactls", "Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/app.kubernetes.io/managed-by": "kedactl"}}}]}));
     });
     assert_eq!(f.status, Status::Fail, "{f:#?}");
-    assert!(f.evidence[0].contains("policy guard, statement NotKedactls"), "{f:#?}");
+    assert!(
+        f.evidence[0].contains("policy guard, statement NotKedactls"),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -1956,7 +1960,12 @@ fn class_4_the_chain_needs_tag_session_on_the_operators_side_too() {
         .into();
     });
     assert_eq!(f.status, Status::Fail, "{f:#?}");
-    assert!(f.evidence.iter().any(|e| e.contains("must allow sts:TagSession")), "{f:#?}");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("must allow sts:TagSession")),
+        "{f:#?}"
+    );
     // A Deny on TagSession in its own policies stops the chain even with a direct trust.
     let f = finding("KD012", |e, _| {
         role(e, "keda-operator").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoTags", "Effect": "Deny", "Action": "sts:TagSession", "Resource": "*"}]}));
@@ -1974,7 +1983,10 @@ fn class_5_a_boundary_caps_a_trust_that_names_the_role() {
         r.boundary = Some(arn);
     });
     assert_eq!(f.status, Status::Fail, "{f:#?}");
-    assert!(f.evidence[0].contains("permissions boundary sqs-only"), "{f:#?}");
+    assert!(
+        f.evidence[0].contains("permissions boundary sqs-only"),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -2024,13 +2036,19 @@ fn class_10_a_queue_policy_deny_applies_to_the_principals_it_names() {
     let deny = |who: &str| {
         let who = who.to_string();
         move |e: &mut Evidence, _: &Desired| {
-            queue_policy(e, json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotYou", "Effect": "Deny", "Principal": {"AWS": who}, "Action": "sqs:*", "Resource": QUEUE_ARN}]}));
+            queue_policy(
+                e,
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotYou", "Effect": "Deny", "Principal": {"AWS": who}, "Action": "sqs:*", "Resource": QUEUE_ARN}]}),
+            );
         }
     };
     assert!(fails(deny(OPERATOR_ARN)).is_empty());
     let f = finding("KD015", deny(IDENTITY_ARN));
     assert_eq!(f.status, Status::Fail);
-    assert!(f.evidence[0].contains("queue policy of event-messages-queue, statement NotYou"), "{f:#?}");
+    assert!(
+        f.evidence[0].contains("queue policy of event-messages-queue, statement NotYou"),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -2053,13 +2071,19 @@ fn knowable_request_keys_are_decided_not_warned() {
             json!({"StringLike": {"aws:RequestTag/kubernetes-pod-name": "keda-operator-*"}});
     });
     assert_eq!(f.status, Status::Warn);
-    assert!(f.evidence[0].contains("aws:RequestTag/kubernetes-pod-name"), "{f:#?}");
+    assert!(
+        f.evidence[0].contains("aws:RequestTag/kubernetes-pod-name"),
+        "{f:#?}"
+    );
 }
 
 #[test]
 fn a_trust_that_admits_too_much_fails_kd008() {
     for (principal, what) in [
-        (json!({"Service": "pods.eks.amazonaws.com"}), "any pod of any cluster"),
+        (
+            json!({"Service": "pods.eks.amazonaws.com"}),
+            "any pod of any cluster",
+        ),
         (json!({"AWS": "*"}), "any AWS principal"),
     ] {
         let f = finding("KD008", |e, _| {
@@ -2070,8 +2094,10 @@ fn a_trust_that_admits_too_much_fails_kd008() {
         });
         assert_eq!(f.status, Status::Fail, "{f:#?}");
         assert!(
-            f.evidence.iter().any(|e| e.contains("trust of keda-identity, statement ByHand, lets")
-                && e.contains(what)),
+            f.evidence.iter().any(
+                |e| e.contains("trust of keda-identity, statement ByHand, lets")
+                    && e.contains(what)
+            ),
             "{f:#?}"
         );
         assert!(f.fix.as_deref().unwrap().contains("--adopt"), "{f:#?}");

@@ -161,7 +161,7 @@ pub fn too_open(s: &Value) -> Option<&'static str> {
     if s["Effect"] != "Allow" || conditioned {
         return None;
     }
-    if !(names_assume_role(&s["Action"]) || !s["NotAction"].is_null()) {
+    if !names_assume_role(&s["Action"]) && s["NotAction"].is_null() {
         return None;
     }
     let p = &s["Principal"];

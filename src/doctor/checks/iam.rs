@@ -65,7 +65,9 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
             continue;
         };
         for (which, s, what) in crate::plan::trust::open_statements(&ours.trust.body, &live.trust) {
-            open.push(format!("trust of {name}, {which}, lets {what} assume it: {s}"));
+            open.push(format!(
+                "trust of {name}, {which}, lets {what} assume it: {s}"
+            ));
         }
     }
     if !open.is_empty() {
@@ -106,16 +108,24 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
     let session = c.operator_session(&op.arn, &role.arn);
-    let (mut evidence, mut unknown, mut deny, mut via_account) = (vec![], false, None, false);
+    // `definite`: a failure that does not hang on an unknown condition.
+    let (mut evidence, mut definite, mut deny, mut via_account) = (vec![], false, None, false);
     // Both actions of the chain; the trust's side is KD010/KD011's, this is the operator's.
     for action in ["sts:AssumeRole", "sts:TagSession"] {
         let trust = format!("trust of {name}");
-        let a = c.access(op_seen, action, &role.arn, Some((trust.as_str(), &role.trust)), &session);
+        let a = c.access(
+            op_seen,
+            action,
+            &role.arn,
+            Some((trust.as_str(), &role.trust)),
+            &session,
+        );
         via_account |= a.via_account;
         let own = &a.identity;
         match own.decision {
             // A Deny stops the chain whatever the trust says.
             Decision::Deny => {
+                definite = true;
                 deny.get_or_insert(own.by.clone().unwrap_or_default());
                 evidence.push(format!(
                     "{}'s policies deny {action} on {}: {}",
@@ -128,7 +138,7 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
             Decision::Allow => {}
             // Through the account root, the operator's own policies must allow it.
             d if a.via_account => {
-                unknown |= d == Decision::Unknown;
+                definite |= d != Decision::Unknown;
                 evidence.push(format!(
                     "{name}'s trust names the account root, so {}'s own policies must allow {action} on it, and {}: {}",
                     op.name,
@@ -138,7 +148,7 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
             }
             // A permissions boundary caps even a trust that names the role.
             d => {
-                unknown |= d == Decision::Unknown;
+                definite |= d != Decision::Unknown;
                 let b = a.boundary.as_ref().unwrap_or(own);
                 evidence.push(format!(
                     "{}'s permissions boundary caps what {name}'s trust grants it, and does not allow {action} on {}: {}",
@@ -151,6 +161,7 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
         if let Some(d) = c.simulated(&op.arn, action, &role.arn)
             && d != "allowed"
         {
+            definite = true;
             evidence.push(format!(
                 "policy simulator: {} {action} on {}: {d}",
                 op.name, role.arn
@@ -167,7 +178,7 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
             format!("{name}'s trust names {} directly", op.name)
         });
     }
-    if unknown && deny.is_none() && evidence.iter().all(|e| e.contains("unknown")) {
+    if !definite {
         return f.warn(
             evidence,
             format!("check the condition named above on {}'s policies", op.name),
@@ -235,7 +246,11 @@ pub(crate) fn kd015(c: &Ctx) -> Finding {
         Decision::Allow => {}
         Decision::Unknown => {
             warn_only = true;
-            evidence.push(format!("{name} {action} on {}: {}", q.arn, a.verdict.describe()));
+            evidence.push(format!(
+                "{name} {action} on {}: {}",
+                q.arn,
+                a.verdict.describe()
+            ));
         }
         _ => evidence.push(format!(
             "{name} may not {action} on {}: {}",
