@@ -401,6 +401,13 @@ mod tests {
         assert!(found[0].2.contains("any pod of any cluster"));
         assert!(found[1].2.contains("any AWS principal"));
         assert_eq!(sids(&without_open(&ours, &live)), ["KedactlA1", CHAIN_SID]);
+        // What `up --adopt` plans is a Put, and re-applied to the live trust it still drops them.
+        let planned = without_open(&ours, &live);
+        assert_eq!(Edit::of(&ours, &planned), Some(Edit::Put));
+        assert_eq!(
+            sids(&Edit::Put.apply(&ours, &live)),
+            ["KedactlA1", CHAIN_SID]
+        );
         // Conditioned, a Deny, another action, or what the config itself renders: not flagged.
         let mut scoped = open.clone();
         scoped["Condition"] = json!({"StringEquals": {"aws:RequestTag/kubernetes-namespace": "a"}});
