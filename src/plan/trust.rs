@@ -141,6 +141,11 @@ fn without(rendered: &Value, live: &Value) -> (Value, Vec<String>) {
     (with_statements(live, out), kept_by)
 }
 
+/// The trust admits the shared keda-operator chain.
+pub fn chains(live: &Value) -> bool {
+    statements(live).iter().any(|s| sid(s) == CHAIN_SID)
+}
+
 fn same(a: &Value, b: &Value) -> bool {
     canonical(a) == canonical(b)
 }
