@@ -711,7 +711,7 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         let mut out = format!("KEDA log {source}: {lines} lines read");
         if findings.is_empty() {
             out.push_str(
-                ", no 403, AssumeRole or credential failure found.
+                ", no failure a check covers found (403, AssumeRole, credentials, missing queue).
 ",
             );
         } else {

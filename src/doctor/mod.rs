@@ -12,6 +12,8 @@ pub mod logs;
 pub mod netpol;
 pub mod policy;
 pub mod repair;
+pub mod request;
+pub mod variables;
 
 use crate::plan::Observed;
 use serde::Serialize;

@@ -1898,3 +1898,237 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
 }
 
 mod apps;
+// Issue 25: each class where doctor disagreed with AWS's evaluation logic, through the checks.
+
+const OPERATOR_ARN: &str = "arn:aws:iam::123456789012:role/keda-operator";
+const IDENTITY_ARN: &str = "arn:aws:iam::123456789012:role/keda-identity";
+const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:event-messages-queue";
+
+fn role<'a>(e: &'a mut Evidence, name: &str) -> &'a mut Role {
+    e.observed.roles.get_mut(name).unwrap()
+}
+
+fn queue_policy(e: &mut Evidence, doc: Value) {
+    let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+    q.attributes.insert("Policy".into(), doc.to_string());
+}
+
+/// The identity trust's statement for keda-operator, to edit.
+fn operator_statement(e: &mut Evidence) -> &mut Value {
+    trust_of(e, "keda-identity")["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| !s["Principal"]["AWS"].is_null())
+        .unwrap()
+}
+
+#[test]
+fn class_1_for_any_value_on_an_absent_key_is_false() {
+    // The only grant to keda-operator hangs on a key its session does not carry.
+    let f = fails(|e, _| {
+        operator_statement(e)["Condition"] =
+            json!({"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}});
+    });
+    assert_eq!(f, ["KD010", "KD011"]);
+}
+
+#[test]
+fn class_2_a_deny_on_the_roles_own_tag_applies() {
+    // Every role of the stack carries app.kubernetes.io/managed-by=kedactl: a principal tag.
+    let f = finding("KD015", |e, _| {
+        role(e, "keda-identity").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotKedactls", "Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/app.kubernetes.io/managed-by": "kedactl"}}}]}));
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("policy guard, statement NotKedactls"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn class_3_policy_variables_are_substituted_in_conditions() {
+    // kubernetes-namespace is "keda", the service account "keda-operator": not equal.
+    let f = fails(|e, _| {
+        operator_statement(e)["Condition"] = json!({"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "${aws:PrincipalTag/kubernetes-service-account}"}});
+    });
+    assert_eq!(f, ["KD010", "KD011"]);
+    assert!(fails(|e, _| {
+        operator_statement(e)["Condition"] = json!({"StringLike": {"aws:PrincipalTag/kubernetes-service-account": "${aws:PrincipalTag/kubernetes-namespace}-*"}});
+    })
+    .is_empty());
+}
+
+/// The identity trust names the account root instead of keda-operator.
+fn root_trust(e: &mut Evidence) {
+    operator_statement(e)["Principal"]["AWS"] = "arn:aws:iam::123456789012:root".into();
+}
+
+#[test]
+fn class_4_the_chain_needs_tag_session_on_the_operators_side_too() {
+    // Through the root, keda-operator's own policy allows AssumeRole only.
+    let f = finding("KD012", |e, _| {
+        root_trust(e);
+        role(e, "keda-operator").inline = [(
+            "assume".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": IDENTITY_ARN}]}),
+        )]
+        .into();
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("must allow sts:TagSession")),
+        "{f:#?}"
+    );
+    // A Deny on TagSession in its own policies stops the chain even with a direct trust.
+    let f = finding("KD012", |e, _| {
+        role(e, "keda-operator").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoTags", "Effect": "Deny", "Action": "sts:TagSession", "Resource": "*"}]}));
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(f.evidence[0].contains("deny sts:TagSession"), "{f:#?}");
+}
+
+#[test]
+fn class_5_a_boundary_caps_a_trust_that_names_the_role() {
+    let f = finding("KD012", |e, _| {
+        let r = role(e, "keda-operator");
+        let arn = "arn:aws:iam::123456789012:policy/sqs-only".to_string();
+        r.managed.insert(arn.clone(), json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}));
+        r.boundary = Some(arn);
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("permissions boundary sqs-only"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn class_6_a_deny_naming_the_account_root_applies_to_the_operator() {
+    let f = fails(|e, _| {
+        trust_of(e, "keda-identity")["Statement"].as_array_mut().unwrap().push(json!({"Sid": "NoChains", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}));
+    });
+    assert_eq!(f, ["KD010"]);
+}
+
+#[test]
+fn class_7_an_allow_on_the_roles_own_tag_holds() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").inline = [(
+            "read".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": QUEUE_ARN, "Condition": {"StringEquals": {"aws:PrincipalTag/app.kubernetes.io/managed-by": "kedactl"}}}]}),
+        )]
+        .into();
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_8_a_variable_in_an_sqs_resource_is_substituted() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").tags.insert("queue".into(), "event-messages-queue".into());
+        role(e, "keda-identity").inline = [(
+            "read".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": "arn:aws:sqs:us-east-1:${aws:PrincipalAccount}:${aws:PrincipalTag/queue}"}]}),
+        )]
+        .into();
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_9_the_queue_policy_alone_grants_within_the_account() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").inline.clear();
+        queue_policy(e, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": IDENTITY_ARN}, "Action": "sqs:GetQueueAttributes", "Resource": QUEUE_ARN}]}));
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_10_a_queue_policy_deny_applies_to_the_principals_it_names() {
+    let deny = |who: &str| {
+        let who = who.to_string();
+        move |e: &mut Evidence, _: &Desired| {
+            queue_policy(
+                e,
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotYou", "Effect": "Deny", "Principal": {"AWS": who}, "Action": "sqs:*", "Resource": QUEUE_ARN}]}),
+            );
+        }
+    };
+    assert!(fails(deny(OPERATOR_ARN)).is_empty());
+    let f = finding("KD015", deny(IDENTITY_ARN));
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("queue policy of event-messages-queue, statement NotYou"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn knowable_request_keys_are_decided_not_warned() {
+    // Conditions on what kedactl can know about the pod's request pass outright.
+    assert!(flagged(|e, _| {
+        let t = trust_of(e, "keda-operator");
+        t["Statement"][0]["Condition"] = json!({
+            "Bool": {"aws:SecureTransport": "true"},
+            "Null": {"aws:RequestTag/kubernetes-pod-uid": "false"},
+            "StringEquals": {"aws:RequestedRegion": "us-east-1", "aws:ResourceAccount": "123456789012", "aws:SourceAccount": "123456789012"},
+            "DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"},
+            "ForAllValues:StringLike": {"aws:TagKeys": ["eks-*", "kubernetes-*"]}
+        });
+    })
+    .is_empty());
+    // A pod's name stays unknowable: a warning naming the key.
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Condition"] =
+            json!({"StringLike": {"aws:RequestTag/kubernetes-pod-name": "keda-operator-*"}});
+    });
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.evidence[0].contains("aws:RequestTag/kubernetes-pod-name"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_trust_that_admits_too_much_fails_kd008() {
+    for (principal, what) in [
+        (
+            json!({"Service": "pods.eks.amazonaws.com"}),
+            "any pod of any cluster",
+        ),
+        (json!({"AWS": "*"}), "any AWS principal"),
+    ] {
+        let f = finding("KD008", |e, _| {
+            trust_of(e, "keda-identity")["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"Sid": "ByHand", "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}));
+        });
+        assert_eq!(f.status, Status::Fail, "{f:#?}");
+        assert!(
+            f.evidence.iter().any(
+                |e| e.contains("trust of keda-identity, statement ByHand, lets")
+                    && e.contains(what)
+            ),
+            "{f:#?}"
+        );
+        assert!(f.fix.as_deref().unwrap().contains("--adopt"), "{f:#?}");
+    }
+}
+
+#[test]
+fn evidence_names_the_principal_the_trust_names_instead() {
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Principal"] =
+            json!({"Service": "ec2.amazonaws.com"});
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("no statement names pods.eks.amazonaws.com for sts:AssumeRole; it names ec2.amazonaws.com"),
+        "{f:#?}"
+    );
+}

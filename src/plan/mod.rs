@@ -353,10 +353,29 @@ impl Planner<'_> {
                     // Other clusters' statements (and people's) stay: only ours are rewritten.
                     // A role taken over with --adopt gets exactly ours (what adopting means).
                     let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
-                        let put = trust::Edit::Put;
-                        (put.apply(&role.trust.body, &r.trust), Some(put))
+                        // Put's merge, before it drops what admits too much (looked at next).
+                        let merged = trust::merge(&role.trust.body, &r.trust);
+                        (merged, Some(trust::Edit::Put))
                     } else {
                         (role.trust.body.clone(), None)
+                    };
+                    // A kept statement that admits too much is a conflict; --adopt drops it.
+                    let open = trust::open_statements(&role.trust.body, &trust);
+                    let trust = match (open.is_empty(), self.adopt) {
+                        (true, _) => trust,
+                        (false, true) => trust::without_open(&role.trust.body, &trust),
+                        (false, false) => {
+                            for (name, s, what) in open {
+                                self.conflicts.push(Conflict {
+                                    resource: format!("IAM role {}", role.name),
+                                    reason: format!(
+                                        "{name} of its trust ({s}) lets {what} assume it: remove \
+                                         it, or pass --adopt to have kedactl drop it"
+                                    ),
+                                });
+                            }
+                            continue;
+                        }
                     };
                     // Other clusters' statements count too: IAM would refuse the update.
                     let size = trust.to_string().len();

@@ -1207,3 +1207,40 @@ fn a_trigger_resource_is_created_with_its_settings() {
     let json = serde_json::to_value(&p.steps[0].action).unwrap();
     assert!(json.get("settings").is_none(), "{json}");
 }
+
+#[test]
+fn a_trust_statement_that_admits_too_much_is_a_conflict_unless_adopted() {
+    let d = desired();
+    let mut o = converged(&d);
+    let open = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    o.roles.get_mut("keda-identity").unwrap().trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(open);
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(err.conflicts[0].resource, "IAM role keda-identity");
+    assert!(
+        err.conflicts[0].reason.contains("any pod of any cluster")
+            && err.conflicts[0].reason.contains("--adopt"),
+        "{err}"
+    );
+    // --adopt drops it, and only it.
+    let p = plan(
+        &d,
+        &o,
+        &Options {
+            adopt: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ids(&p), ["iam:role/keda-identity/trust"]);
+    let Action::UpdateTrustPolicy { trust, .. } = &p.steps[0].action else {
+        panic!("{:?}", p.steps[0].action)
+    };
+    assert_eq!(
+        render::policy::canonical(trust),
+        render::policy::canonical(&d.roles[1].trust.body)
+    );
+}

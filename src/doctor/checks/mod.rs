@@ -9,15 +9,7 @@ use crate::cluster::rollout::{self, CREDENTIALS_URI, TOKEN_FILE};
 use crate::render::{Desired, RolePurpose, TriggerUse};
 use serde_json::Value;
 
-const POD_IDENTITY: &str = "pods.eks.amazonaws.com";
-/// The session tags EKS Pod Identity sets (pod-id-abac); the pod's name and uid vary per pod.
-const POD_TAGS: [&str; 4] = [
-    "eks-cluster-arn",
-    "eks-cluster-name",
-    "kubernetes-namespace",
-    "kubernetes-service-account",
-];
-const POD_TAGS_PER_POD: [&str; 2] = ["kubernetes-pod-name", "kubernetes-pod-uid"];
+use super::request::{self, POD_IDENTITY};
 
 /// What the checks share: the config's intent, what was seen, and the names in play. A stack
 /// check sees no app; a per-app check (`Scope::App`) sees one app's queue, role and objects.
@@ -314,55 +306,106 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The Pod Identity tags of a pod of `ns/sa`, as `<prefix><tag>` keys (none when the
-    /// association disables session tags).
-    fn with_pod_tags(&self, ctx: Context, prefix: &str, ns: &str, sa: &str) -> Context {
-        let disabled = self
-            .association(ns, sa)
-            .is_some_and(|a| a.session_tags_disabled);
-        let mut ctx = ctx.absent(prefix);
-        if disabled {
-            return ctx;
+    /// Where and when doctor's requests are made.
+    fn env(&self) -> request::Env<'_> {
+        request::Env {
+            account: self.d.target.account_or_placeholder(),
+            region: &self.d.target.region,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         }
-        let cluster_arn = self.d.target.cluster_arn(&self.d.cluster);
-        let values = [cluster_arn.as_str(), self.d.cluster.as_str(), ns, sa];
-        for (tag, value) in POD_TAGS.iter().zip(values) {
-            ctx = ctx.set(&format!("{prefix}{tag}"), &[value]);
-        }
-        for tag in POD_TAGS_PER_POD {
-            ctx = ctx.unknowable(&format!("{prefix}{tag}"));
-        }
-        ctx
     }
 
-    /// What EKS presents when a pod of `ns/sa` assumes its role (the service principal
-    /// pods.eks.amazonaws.com: request tags, and the cluster as the source).
-    fn pod_request(&self, ns: &str, sa: &str) -> Context {
-        let base = Context::default()
-            .set(
-                "aws:SourceAccount",
-                &[self.d.target.account_or_placeholder()],
-            )
-            // Which ARN EKS sends as the source (the cluster's, an association's) is not
-            // documented for this principal: a condition on it is unknown, not a pass.
-            .unknowable("aws:SourceArn")
-            .absent("aws:PrincipalTag/");
-        self.with_pod_tags(base, "aws:RequestTag/", ns, sa)
+    /// A pod of `ns/sa` (its cluster, and whether its association sends session tags); the
+    /// caller keeps the cluster's ARN alive.
+    fn pod<'p>(&'p self, cluster_arn: &'p str, ns: &'p str, sa: &'p str) -> request::Pod<'p> {
+        request::Pod {
+            cluster_arn,
+            cluster: &self.d.cluster,
+            namespace: ns,
+            service_account: sa,
+            tags_disabled: self
+                .association(ns, sa)
+                .is_some_and(|a| a.session_tags_disabled),
+        }
     }
 
-    /// A session of `role_arn` that began as the keda-operator's pod: Pod Identity's tags are
-    /// transitive, so they are the session's principal tags, also after chaining.
-    fn operator_session(&self, role_arn: &str) -> Context {
+    /// What EKS presents when a pod of `ns/sa` assumes `role_arn`.
+    fn pod_request(&self, ns: &str, sa: &str, role_arn: &str) -> Context {
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        request::pod_request(&self.env(), &self.pod(&arn, ns, sa), role_arn)
+    }
+
+    /// A session of `role_arn` (with its tags, when read) that began as the keda-operator's
+    /// pod, calling on `resource`.
+    fn operator_session(&self, role_arn: &str, resource: &str) -> Context {
         let (ns, sa) = self.operator_sa();
-        let base = Context::default()
-            .set("aws:PrincipalArn", &[role_arn])
-            .set(
-                "aws:PrincipalAccount",
-                &[self.d.target.account_or_placeholder()],
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let tags = self.e.observed.roles.get(name).map(|r| &r.tags);
+        request::role_session(
+            &self.env(),
+            role_arn,
+            tags.into_iter().flatten(),
+            &self.pod(&arn, &ns, &sa),
+            resource,
+        )
+    }
+
+    /// The app's own session (`ns/sa`'s pod as `role_arn`) calling on `resource`.
+    fn app_session(&self, role_arn: &str, ns: &str, sa: &str, resource: &str) -> Context {
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let tags = self.e.observed.roles.get(name).map(|r| &r.tags);
+        request::role_session(
+            &self.env(),
+            role_arn,
+            tags.into_iter().flatten(),
+            &self.pod(&arn, ns, sa),
+            resource,
+        )
+    }
+
+    /// IAM's decision on `role` (a session of it) doing `action` on `resource`, with the
+    /// resource's policy (a trust, a queue policy) when it has one.
+    fn access(
+        &self,
+        role: &crate::observed::Role,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<(&str, &Value)>,
+        ctx: &Context,
+    ) -> policy::Access {
+        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+        let names: Vec<(String, &Value)> = role
+            .inline
+            .iter()
+            .map(|(n, d)| (n.clone(), d))
+            .chain(
+                role.attached
+                    .iter()
+                    .filter_map(|arn| role.managed.get(arn).map(|d| (short(arn), d))),
             )
-            .absent("aws:SourceAccount")
-            .absent("aws:SourceArn");
-        self.with_pod_tags(base, "aws:PrincipalTag/", &ns, &sa)
+            .collect();
+        let identity: Vec<(&str, &Value)> = names.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+        let boundary_name = role.boundary.as_deref().map(short);
+        let boundary = match (&role.boundary, &boundary_name) {
+            (Some(arn), Some(n)) => match role.managed.get(arn) {
+                Some(doc) => policy::Boundary::Read(n, doc),
+                None => policy::Boundary::Unread(n),
+            },
+            _ => policy::Boundary::None,
+        };
+        policy::authorize(&policy::Request {
+            principal: Principal::Aws(&role.arn),
+            action,
+            resource,
+            ctx,
+            identity: &identity,
+            boundary,
+            resource_policy,
+        })
     }
 
     /// What a role's own policies (inline and managed) allow, within its permissions boundary.
@@ -373,47 +416,7 @@ impl Ctx<'_> {
         resource: &str,
         ctx: &Context,
     ) -> Verdict {
-        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
-        let docs: Vec<(String, &Value)> = role
-            .inline
-            .iter()
-            .map(|(n, d)| (n.clone(), d))
-            .chain(
-                role.attached
-                    .iter()
-                    .filter_map(|arn| role.managed.get(arn).map(|d| (short(arn), d))),
-            )
-            .collect();
-        let own = policy::evaluate_all(
-            docs.iter().map(|(n, d)| (n.as_str(), *d)),
-            action,
-            resource,
-            ctx,
-        );
-        let Some(boundary) = &role.boundary else {
-            return own;
-        };
-        if own.decision == Decision::Deny {
-            return own;
-        }
-        let Some(doc) = role.managed.get(boundary) else {
-            return Verdict {
-                decision: Decision::Unknown,
-                by: Some(format!("permissions boundary {}", short(boundary))),
-                why: Some("the boundary was not read".into()),
-            };
-        };
-        let name = format!("boundary {}", short(boundary));
-        let limit = policy::evaluate_all([(name.as_str(), doc)], action, resource, ctx);
-        match limit.decision {
-            Decision::Allow => own,
-            Decision::Implicit => Verdict {
-                decision: Decision::Implicit,
-                by: Some(format!("permissions boundary {}", short(boundary))),
-                why: Some(format!("the boundary does not allow {action}")),
-            },
-            _ => limit,
-        }
+        self.access(role, action, resource, None, ctx).identity
     }
 }
 
@@ -645,7 +648,7 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         &role.trust,
         Principal::Aws(&op.arn),
         action,
-        &c.operator_session(&op.arn),
+        &c.operator_session(&op.arn, &role.arn),
     );
     let refused = c.refusals().into_iter().find(
         |r| matches!(r, Refused::OperatorRole { action: a, .. } if a.eq_ignore_ascii_case(action)),
@@ -688,7 +691,7 @@ fn trust_evidence(
 ) -> String {
     let statements = policy::quote(trust, who_arn);
     let said = match (&t.verdict.by, statements.is_empty()) {
-        (None, true) => format!("no statement names {who}"),
+        (None, true) => policy::names_instead(trust, who, action),
         _ => t.verdict.describe(),
     };
     let mut out = format!("trust of {role} does not let {who} {action}: {said}");

@@ -108,8 +108,8 @@ pub(crate) fn kd047(c: &Ctx) -> Finding {
             repairs.push(Repair::Converge(format!("iam:role/{}", t.role)));
             continue;
         };
-        let session = c.operator_session(&role.arn);
         for (action, arn) in &t.needs {
+            let session = c.operator_session(&role.arn, arn);
             if arn.contains(resource::PLACEHOLDER) {
                 return f.skip(format!(
                     "{arn} does not exist yet, so no grant can name it (see KD046)"
