@@ -1263,7 +1263,9 @@ mod tests {
                 let mut a = app.clone();
                 a.deployment = format!("worker-{i}");
                 a.service_account = format!("worker-{i}-sa");
-                a.queue.name = format!("orders-queue-of-worker-{i}");
+                // Long names, as real ones can be (SQS allows 80 characters).
+                a.queue.name =
+                    format!("the-queue-of-the-worker-that-transcodes-the-uploaded-videos-number-{i:02}");
                 a
             })
             .collect();
