@@ -445,7 +445,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Message body')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of {n}')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256')
-            [CompletionResult]::new('--group-id', '--group-id', [CompletionResultType]::ParameterName, 'MessageGroupId of every message (FIFO queues; default: one group per concurrent sender, so the groups are received in parallel)')
+            [CompletionResult]::new('--group-id', '--group-id', [CompletionResultType]::ParameterName, 'MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default: one group per concurrent sender, so the groups are received in parallel)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -385,7 +385,10 @@ pub const MANAGED_POLICY_QUOTA: usize = 6_144;
 /// A policy document's size as IAM counts it against its quotas: its characters, whitespace
 /// not counted (as GetAccountSummary words it, "in non-whitespace characters").
 pub fn iam_policy_size(doc: &serde_json::Value) -> usize {
-    doc.to_string().chars().filter(|c| !c.is_whitespace()).count()
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 /// SQS: messages in one SendMessageBatch.
@@ -442,8 +445,22 @@ mod tests {
         let doc = serde_json::json!({"Sid": "a b", "Action": ["x:Y"]});
         // {"Action":["x:Y"],"Sid":"a b"} is 30 characters, one a space.
         assert_eq!(iam_policy_size(&doc), 29);
-        assert_eq!(iam_policy_size(&serde_json::json!("é")), 3, "characters, not bytes");
-        for ok in ['\t', '\n', '\r', ' ', 'é', '\u{D7FF}', '\u{E000}', '\u{FFFD}', '\u{10000}'] {
+        assert_eq!(
+            iam_policy_size(&serde_json::json!("é")),
+            3,
+            "characters, not bytes"
+        );
+        for ok in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            'é',
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{FFFD}',
+            '\u{10000}',
+        ] {
             assert!(sqs_body_char(ok), "{ok:?}");
         }
         for bad in ['\u{0}', '\u{1}', '\u{7}', '\u{1F}', '\u{FFFE}', '\u{FFFF}'] {

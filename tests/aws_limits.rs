@@ -89,7 +89,10 @@ async fn load_on_a_fifo_queue_sends_group_and_deduplication_ids() {
     for _ in 0..2 {
         let (code, doc, err) = load(&s, &["--count", "25", "--concurrency", "3"]);
         assert_eq!(code, Some(0), "{err}");
-        assert_eq!((doc["sent"].as_u64(), doc["failed"].as_u64()), (Some(25), Some(0)));
+        assert_eq!(
+            (doc["sent"].as_u64(), doc["failed"].as_u64()),
+            (Some(25), Some(0))
+        );
     }
     let got = drain(&aws, &url).await;
     assert_eq!(got.len(), 50, "both runs arrived whole");
@@ -97,10 +100,16 @@ async fn load_on_a_fifo_queue_sends_group_and_deduplication_ids() {
     let mut groups: Vec<String> = got.iter().filter_map(|(_, g)| g.clone()).collect();
     groups.sort();
     groups.dedup();
-    assert_eq!(groups, ["kedactl-load-0", "kedactl-load-1", "kedactl-load-2"]);
+    assert_eq!(
+        groups,
+        ["kedactl-load-0", "kedactl-load-1", "kedactl-load-2"]
+    );
 
     // --group-id: one group, in order.
-    let (code, _, err) = load(&s, &["--count", "12", "--group-id", "orders-7", "--body", "{i}"]);
+    let (code, _, err) = load(
+        &s,
+        &["--count", "12", "--group-id", "orders-7", "--body", "{i}"],
+    );
     assert_eq!(code, Some(0), "{err}");
     let got = drain(&aws, &url).await;
     let bodies: Vec<&str> = got.iter().map(|(b, _)| b.as_str()).collect();
@@ -111,13 +120,19 @@ async fn load_on_a_fifo_queue_sends_group_and_deduplication_ids() {
     // A group id SQS would refuse is refused before any call.
     let (code, _, err) = load(&s, &["--count", "1", "--group-id", "two words"]);
     assert_eq!(code, Some(3), "{err}");
-    assert!(err.contains("--group-id") && err.contains("' ' (U+0020) at character 4"), "{err}");
+    assert!(
+        err.contains("--group-id") && err.contains("' ' (U+0020) at character 4"),
+        "{err}"
+    );
 
     // With content-based deduplication SQS takes the body's hash: no ids are sent (the oracle
     // refuses an id where it does not belong, and a missing one where it does).
     let dedup_q = format!("{}-dedup.fifo", s.prefix);
     s.config("sqs", &format!("    queue:\n      name: {dedup_q}\n"));
-    let attrs = [(A::FifoQueue, "true"), (A::ContentBasedDeduplication, "true")];
+    let attrs = [
+        (A::FifoQueue, "true"),
+        (A::ContentBasedDeduplication, "true"),
+    ];
     let dedup_url = make_queue(&aws, &dedup_q, &attrs).await;
     let (code, _, err) = load(&s, &["--count", "5", "--body", "{i}"]);
     assert_eq!(code, Some(0), "{err}");
@@ -151,12 +166,25 @@ async fn load_splits_batches_at_one_mib_and_refuses_what_sqs_would_before_sendin
         .send()
         .await
         .unwrap();
-    let (code, _, err) = load(&s, &["--count", "3", "--body", &"y".repeat(1020), "--seed", "5"]);
+    let (code, _, err) = load(
+        &s,
+        &["--count", "3", "--body", &"y".repeat(1020), "--seed", "5"],
+    );
     assert_eq!(code, Some(0), "1,020 bytes fit: {err}");
-    let (code, _, err) = load(&s, &["--count", "3", "--body", &format!("{}{{i}}", "y".repeat(1024))]);
+    let (code, _, err) = load(
+        &s,
+        &[
+            "--count",
+            "3",
+            "--body",
+            &format!("{}{{i}}", "y".repeat(1024)),
+        ],
+    );
     assert_eq!(code, Some(3), "{err}");
     assert!(
-        err.contains("--body") && err.contains("1025 bytes") && err.contains("MaximumMessageSize of 1024"),
+        err.contains("--body")
+            && err.contains("1025 bytes")
+            && err.contains("MaximumMessageSize of 1024"),
         "{err}"
     );
 
@@ -164,7 +192,11 @@ async fn load_splits_batches_at_one_mib_and_refuses_what_sqs_would_before_sendin
     let (code, _, err) = load(&s, &["--count", "3", "--body", "ok\u{7}"]);
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("character 3 is U+0007"), "{err}");
-    assert_eq!(drain(&aws, &url).await.len(), 3, "only the run that fitted sent");
+    assert_eq!(
+        drain(&aws, &url).await.len(),
+        3,
+        "only the run that fitted sent"
+    );
 }
 
 /// `up` and `down` find this cluster's retired scrapers by listing the cluster's ARN, which
@@ -225,7 +257,11 @@ async fn retired_scrapers_are_listed_by_the_clusters_real_arn() {
     let d = kedactl::render::desired_with(&spec, &o).unwrap();
     kedactl::observe::retired(&aws, &d, &mut o).await.unwrap();
     let filters = st.state().list_filters.clone();
-    assert_eq!(filters, [format!("sourceArn={cluster_arn}")], "never <account>");
+    assert_eq!(
+        filters,
+        [format!("sourceArn={cluster_arn}")],
+        "never <account>"
+    );
     assert!(
         o.resources.contains_key("aps:scraper/kedactl-demo-old"),
         "{:?}",
@@ -264,7 +300,10 @@ async fn the_aws_oracle_refuses_and_records_planted_bad_requests() {
         .await
         .unwrap_err();
     let text = format!("{}", aws_sdk_iam::error::DisplayErrorContext(&err));
-    assert!(text.contains("RoleName") && text.contains("above the maximum 64"), "{text}");
+    assert!(
+        text.contains("RoleName") && text.contains("above the maximum 64"),
+        "{text}"
+    );
     // Documented, not in botocore: SQS refuses U+0007 in a body.
     let q = format!("{PLANTED}-{nonce}");
     let url = make_queue(&aws, &q, &[]).await;
@@ -284,6 +323,12 @@ async fn the_aws_oracle_refuses_and_records_planted_bad_requests() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["planted"] == true)
         .collect();
-    let ops: Vec<&str> = planted.iter().filter_map(|v| v["operation"].as_str()).collect();
-    assert!(ops.contains(&"CreateRole") && ops.contains(&"SendMessage"), "{recorded}");
+    let ops: Vec<&str> = planted
+        .iter()
+        .filter_map(|v| v["operation"].as_str())
+        .collect();
+    assert!(
+        ops.contains(&"CreateRole") && ops.contains(&"SendMessage"),
+        "{recorded}"
+    );
 }

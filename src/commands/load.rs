@@ -37,8 +37,8 @@ pub struct Args {
     /// Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256
     #[arg(long, default_value_t = 8, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub concurrency: i128,
-    /// MessageGroupId of every message (FIFO queues; default: one group per concurrent sender, so
-    /// the groups are received in parallel)
+    /// MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default:
+    /// one group per concurrent sender, so the groups are received in parallel)
     #[arg(long, value_name = "ID")]
     pub group_id: Option<String>,
 }
@@ -152,11 +152,7 @@ async fn send(
 /// Batches for `count` messages starting at `from`: at most 10 messages, and at most 1 MiB of
 /// bodies together (SQS refuses a larger batch whole); `size(i)` is message `i`'s bytes, each
 /// already checked to fit alone.
-fn batches(
-    from: u64,
-    count: u64,
-    size: impl Fn(u64) -> usize,
-) -> impl Iterator<Item = (u64, u64)> {
+fn batches(from: u64, count: u64, size: impl Fn(u64) -> usize) -> impl Iterator<Item = (u64, u64)> {
     let end = from + count;
     let mut next = from;
     std::iter::from_fn(move || {
@@ -291,7 +287,11 @@ fn body_chars(template: &str) -> Result<(), Problem> {
             "give a body, e.g. --body '{\"order\": {i}}'",
         ));
     }
-    match template.chars().enumerate().find(|(_, c)| !limits::sqs_body_char(*c)) {
+    match template
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !limits::sqs_body_char(*c))
+    {
         None => Ok(()),
         Some((at, c)) => Err(Problem::new(
             "--body",
@@ -311,7 +311,11 @@ fn body_chars(template: &str) -> Result<(), Problem> {
 /// ASCII punctuation.
 fn sqs_id(flag: &str, id: &str) -> Result<(), Problem> {
     let max = limits::SQS_ID_MAX;
-    let message = match id.chars().enumerate().find(|(_, c)| !limits::sqs_id_char(*c)) {
+    let message = match id
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !limits::sqs_id_char(*c))
+    {
         _ if id.is_empty() => "is empty".to_string(),
         Some((at, c)) => format!("has {c:?} (U+{:04X}) at character {}", c as u32, at + 1),
         None if id.chars().count() > max => format!("is {} characters long", id.chars().count()),
@@ -372,6 +376,10 @@ async fn queue_rules(aws: &Aws, url: &str, queue: &str, job: &mut Job) -> anyhow
     }
     if get(A::FifoQueue) == Some("true") {
         let group = job.fifo.take().and_then(|f| f.group);
+        // One group is one ordered stream: batches in flight at once could land out of order.
+        if group.is_some() {
+            job.concurrency = 1;
+        }
         // A nonce per run: SQS drops a repeated id within 5 minutes, and a rerun is new load.
         let run = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -535,7 +543,8 @@ mod tests {
         let b: Vec<(u64, u64)> = batches(0, 10, |_| 300 << 10).collect();
         assert_eq!(b, [(0, 3), (3, 3), (6, 3), (9, 1)]);
         // Exactly 1 MiB together fits; a message of 1 MiB goes alone.
-        let b: Vec<(u64, u64)> = batches(0, 4, |i| if i < 2 { 512 << 10 } else { 1 << 20 }).collect();
+        let b: Vec<(u64, u64)> =
+            batches(0, 4, |i| if i < 2 { 512 << 10 } else { 1 << 20 }).collect();
         assert_eq!(b, [(0, 2), (2, 1), (3, 1)]);
         for (from, n) in batches(0, 1000, |i| 1000 * (i as usize % 300)) {
             let bytes: usize = (from..from + n).map(|i| 1000 * (i as usize % 300)).sum();
@@ -548,12 +557,28 @@ mod tests {
         assert!(body_chars("{\"num\": \"{n}\"}\t\r\n é 😀").is_ok());
         let p = body_chars("ab\u{7}c").unwrap_err();
         assert_eq!(p.field, "--body");
-        assert!(p.message.starts_with("character 3 is U+0007,"), "{}", p.message);
+        assert!(
+            p.message.starts_with("character 3 is U+0007,"),
+            "{}",
+            p.message
+        );
         let p = body_chars("\u{1}").unwrap_err();
-        assert!(p.message.starts_with("character 1 is U+0001,"), "{}", p.message);
-        assert!(body_chars("x\u{FFFE}").unwrap_err().message.contains("U+FFFE"));
+        assert!(
+            p.message.starts_with("character 1 is U+0001,"),
+            "{}",
+            p.message
+        );
+        assert!(
+            body_chars("x\u{FFFE}")
+                .unwrap_err()
+                .message
+                .contains("U+FFFE")
+        );
         assert!(body_chars("").unwrap_err().message.contains("empty"));
-        assert!(problems(&["--count", "1", "--body", "a\u{7}"])[0].starts_with("--body: character 2 is U+0007"));
+        assert!(
+            problems(&["--count", "1", "--body", "a\u{7}"])[0]
+                .starts_with("--body: character 2 is U+0007")
+        );
     }
 
     #[test]
@@ -563,12 +588,27 @@ mod tests {
         let long = sqs_id("--group-id", &"g".repeat(129)).unwrap_err();
         assert!(long.message.contains("129 characters"), "{}", long.message);
         let space = sqs_id("--group-id", "a b").unwrap_err();
-        assert!(space.message.contains("' ' (U+0020) at character 2"), "{}", space.message);
-        assert!(sqs_id("--group-id", "").unwrap_err().message.contains("is empty"));
+        assert!(
+            space.message.contains("' ' (U+0020) at character 2"),
+            "{}",
+            space.message
+        );
+        assert!(
+            sqs_id("--group-id", "")
+                .unwrap_err()
+                .message
+                .contains("is empty")
+        );
         // One group per sender by default; --group-id is every message's.
-        let f = Fifo { group: None, dedup: None };
+        let f = Fifo {
+            group: None,
+            dedup: None,
+        };
         assert_eq!(group_of(&f, 9, 8), "kedactl-load-1");
-        let f = Fifo { group: Some("g".into()), dedup: None };
+        let f = Fifo {
+            group: Some("g".into()),
+            dedup: None,
+        };
         assert_eq!(group_of(&f, 9, 8), "g");
     }
 

@@ -664,7 +664,8 @@ fn inline_policies_of_others_that_leave_no_room_for_ours_are_refused_before_any_
     );
     // Room for ours: nothing to say.
     let role = o.roles.get_mut(&d.roles[1].name).unwrap();
-    role.inline.insert("theirs".into(), serde_json::json!({"Statement": []}));
+    role.inline
+        .insert("theirs".into(), serde_json::json!({"Statement": []}));
     assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
 }
 

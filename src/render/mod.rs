@@ -158,11 +158,7 @@ fn iam_sizes(
 /// The role's inline policies over IAM's aggregate limit, with the split that fits (`fit`:
 /// how many of its apps one role holds): the grants are per app (queue, key, stream...), so
 /// fewer apps per role is the least-privilege way to smaller documents.
-fn inline_size_problem(
-    spec: &Spec,
-    r: &Role,
-    fit: Option<usize>,
-) -> Option<crate::spec::Problem> {
+fn inline_size_problem(spec: &Spec, r: &Role, fit: Option<usize>) -> Option<crate::spec::Problem> {
     let limit = crate::limits::ROLE_INLINE_POLICIES_QUOTA;
     let size = inline_size(&r.policies);
     if size <= limit {
@@ -1264,8 +1260,9 @@ mod tests {
                 a.deployment = format!("worker-{i}");
                 a.service_account = format!("worker-{i}-sa");
                 // Long names, as real ones can be (SQS allows 80 characters).
-                a.queue.name =
-                    format!("the-queue-of-the-worker-that-transcodes-the-uploaded-videos-number-{i:02}");
+                a.queue.name = format!(
+                    "the-queue-of-the-worker-that-transcodes-the-uploaded-videos-number-{i:02}"
+                );
                 a
             })
             .collect();
@@ -1286,7 +1283,9 @@ mod tests {
         let problem = &p.problems[0];
         assert_eq!(problem.field, "roles.identity");
         assert!(
-            problem.message.contains("over IAM's limit of 10240 per role")
+            problem
+                .message
+                .contains("over IAM's limit of 10240 per role")
                 && problem.message.contains(IDENTITY_POLICY),
             "{problem:?}"
         );
