@@ -379,8 +379,6 @@ pub const TRUST_POLICY_QUOTA: u32 = 2048;
 /// IAM: all inline policies of one role together, in characters (whitespace not counted);
 /// not adjustable.
 pub const ROLE_INLINE_POLICIES_QUOTA: usize = 10_240;
-/// IAM: one customer managed policy, in characters (whitespace not counted).
-pub const MANAGED_POLICY_QUOTA: usize = 6_144;
 
 /// A policy document's size as IAM counts it against its quotas: its characters, whitespace
 /// not counted (as GetAccountSummary words it, "in non-whitespace characters").
