@@ -340,6 +340,15 @@ pub fn teardown(
 
     // Identity roles before the operator role they trust; each role after its policies and
     // after the associations that use it.
+    // Another cluster's KEDA still chains from the operator role it keeps: an identity role
+    // whose trust holds only the chain (its apps never call AWS) is still theirs too.
+    let operator_kept = desired.roles.iter().any(|r| {
+        r.purpose == crate::render::RolePurpose::Operator
+            && observed.roles.get(&r.name).is_some_and(|o| {
+                owned(&o.tags)
+                    && matches!(trust::leave(&r.trust.body, &o.trust), Leave::Keep { .. })
+            })
+    });
     for role in desired.roles.iter().rev() {
         let Some(o) = observed.roles.get(&role.name) else {
             continue;
@@ -370,6 +379,17 @@ pub fn teardown(
                     association_ids.clone(),
                 );
             }
+            continue;
+        }
+        if operator_kept
+            && role.purpose == crate::render::RolePurpose::Identity
+            && trust::chains(&o.trust)
+        {
+            notes.push(format!(
+                "kept: IAM role {} and its policies (another cluster's KEDA still chains to it \
+                 from the operator role)",
+                role.name
+            ));
             continue;
         }
         let mut before = association_ids.clone();
@@ -699,6 +719,52 @@ mod tests {
         assert!(ids(&p).contains(&"queue:event-messages-queue"));
         assert!(ids(&p).contains(&"registry:keda-pod-identity-registry"));
         assert!(p.steps.iter().all(|s| s.change == Change::Delete));
+    }
+
+    #[test]
+    fn an_identity_role_only_keda_uses_stays_while_another_cluster_chains_to_it() {
+        // Apps that do not call AWS themselves (AMP, CloudWatch): the identity role's trust is
+        // the operator chain alone, the same from every cluster.
+        let chain_only = |d: &mut Desired| {
+            let id = &mut d.roles[1];
+            let chain: Vec<serde_json::Value> = id.trust.body["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] == render::CHAIN_SID)
+                .cloned()
+                .collect();
+            id.trust.body["Statement"] = serde_json::Value::Array(chain);
+        };
+        let (mut a, mut b) = (desired(), desired_in("b"));
+        chain_only(&mut a);
+        chain_only(&mut b);
+        let o = shared(&a, &b);
+        let (p, notes) = teardown(&b, &o, &Options::default()).unwrap();
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-identity"),
+            "{:?}",
+            ids(&p)
+        );
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-identity/policy/kedactl-sqs-access"),
+            "{:?}",
+            ids(&p)
+        );
+        assert!(
+            notes.iter().any(|n| n.starts_with(
+                "kept: IAM role keda-identity and its policies (another cluster's KEDA"
+            )),
+            "{notes:?}"
+        );
+        // The last cluster takes it with the operator role.
+        let (p, _) = teardown(
+            &a,
+            &everything(&a, &model::ownership("kedactl")),
+            &Options::default(),
+        )
+        .unwrap();
+        assert!(ids(&p).contains(&"iam:role/keda-identity"));
     }
 
     #[test]
