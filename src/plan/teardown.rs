@@ -340,13 +340,16 @@ pub fn teardown(
 
     // Identity roles before the operator role they trust; each role after its policies and
     // after the associations that use it.
-    // Another cluster's KEDA still chains from the operator role it keeps: an identity role
-    // whose trust holds only the chain (its apps never call AWS) is still theirs too.
+    // Another cluster's KEDA still chains from the operator role it keeps (by its kedactl
+    // statement): an identity role whose trust holds only the chain (its apps never call AWS)
+    // is still theirs too.
     let operator_kept = desired.roles.iter().any(|r| {
         r.purpose == crate::render::RolePurpose::Operator
             && observed.roles.get(&r.name).is_some_and(|o| {
                 owned(&o.tags)
-                    && matches!(trust::leave(&r.trust.body, &o.trust), Leave::Keep { .. })
+                    && matches!(trust::leave(&r.trust.body, &o.trust),
+                        Leave::Keep { kept_by, .. }
+                            if kept_by.iter().any(|s| s.starts_with(crate::render::SID_PREFIX)))
             })
     });
     for role in desired.roles.iter().rev() {
@@ -390,6 +393,20 @@ pub fn teardown(
                  from the operator role)",
                 role.name
             ));
+            // This cluster's own service-account statements still go.
+            let trust = trust::Edit::Take.apply(&role.trust.body, &o.trust);
+            if canonical(&trust) != canonical(&o.trust) {
+                let action = Action::UpdateTrustPolicy {
+                    role: role.name.clone(),
+                    trust,
+                };
+                push(
+                    format!("{id}/trust"),
+                    Group::Iam,
+                    action,
+                    association_ids.clone(),
+                );
+            }
             continue;
         }
         let mut before = association_ids.clone();
@@ -736,9 +753,9 @@ mod tests {
                 .collect();
             id.trust.body["Statement"] = serde_json::Value::Array(chain);
         };
-        let (mut a, mut b) = (desired(), desired_in("b"));
+        // Cluster a's apps never call AWS; b's app consumes with the same role.
+        let (mut a, b) = (desired(), desired_in("b"));
         chain_only(&mut a);
-        chain_only(&mut b);
         let o = shared(&a, &b);
         let (p, notes) = teardown(&b, &o, &Options::default()).unwrap();
         assert!(
@@ -746,6 +763,16 @@ mod tests {
             "{:?}",
             ids(&p)
         );
+        // b's own statement goes; the chain stays for a.
+        let step = p
+            .steps
+            .iter()
+            .find(|s| s.id == "iam:role/keda-identity/trust")
+            .unwrap_or_else(|| panic!("{:?}", ids(&p)));
+        let Action::UpdateTrustPolicy { trust, .. } = &step.action else {
+            panic!()
+        };
+        assert_eq!(canonical(trust), canonical(&a.roles[1].trust.body));
         assert!(
             !ids(&p).contains(&"iam:role/keda-identity/policy/kedactl-sqs-access"),
             "{:?}",
