@@ -493,7 +493,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l rate -d 'Messag
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l duration -d 'How long to send at --rate: 90s, 10m, 1h (at most 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l body -d 'Message body' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l seed -d 'Seed of {n}' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once, 1 to 256' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l group-id -d 'MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default: one group per concurrent sender, so the groups are received in parallel)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'

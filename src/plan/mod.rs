@@ -378,7 +378,7 @@ impl Planner<'_> {
                         }
                     };
                     // Other clusters' statements count too: IAM would refuse the update.
-                    let size = trust.to_string().len();
+                    let size = crate::limits::iam_policy_size(&trust);
                     if size > self.desired.trust_policy_quota {
                         self.conflicts.push(Conflict {
                             resource: format!("IAM role {}", role.name),
@@ -408,6 +408,13 @@ impl Planner<'_> {
                         );
                     }
                 }
+            }
+            if let Some(reason) = existing.and_then(|r| inline_overflow(role, r)) {
+                self.conflicts.push(Conflict {
+                    resource: format!("IAM role {}", role.name),
+                    reason,
+                });
+                continue;
             }
             for doc in &role.policies {
                 let current = existing.and_then(|r| r.inline.get(&doc.name));
@@ -931,6 +938,35 @@ fn contains(have: &Value, want: &Value) -> bool {
         }
         _ => have == want,
     }
+}
+
+/// Why this stack's inline policies cannot join the ones the live role already has: IAM counts
+/// all of a role's inline policies against one limit, so others' policies count too.
+fn inline_overflow(role: &render::Role, live: &crate::observed::Role) -> Option<String> {
+    let limit = crate::limits::ROLE_INLINE_POLICIES_QUOTA;
+    let ours = |name: &str| role.policies.iter().any(|p| p.name == name);
+    let others: Vec<(&String, usize)> = live
+        .inline
+        .iter()
+        .filter(|(name, _)| !ours(name))
+        .map(|(name, doc)| (name, crate::limits::iam_policy_size(doc)))
+        .collect();
+    let mine: usize = role
+        .policies
+        .iter()
+        .map(|p| crate::limits::iam_policy_size(&p.body))
+        .sum();
+    let total = mine + others.iter().map(|(_, n)| n).sum::<usize>();
+    (total > limit).then(|| {
+        let named: Vec<String> = others.iter().map(|(n, s)| format!("{n} ({s})")).collect();
+        format!(
+            "its inline policies would be {total} characters together ({mine} kedactl's, the \
+             rest {}), over IAM's limit of {limit} per role: move the others to managed \
+             policies (aws iam create-policy, then attach-role-policy) or give the apps another \
+             identity role (apps[].identityRole)",
+            named.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]

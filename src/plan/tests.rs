@@ -645,6 +645,30 @@ fn a_merged_trust_over_the_quota_is_refused_before_any_change() {
     );
 }
 
+#[test]
+fn inline_policies_of_others_that_leave_no_room_for_ours_are_refused_before_any_change() {
+    let d = desired();
+    let mut o = converged(&d);
+    let role = o.roles.get_mut(&d.roles[1].name).unwrap();
+    // Someone's own inline policy on the role: with ours, over IAM's 10,240 per role.
+    let big = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}", "b".repeat(10_000))}]});
+    role.inline.insert("theirs".into(), big);
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("IAM role keda-identity: its inline policies would be")
+            && text.contains("over IAM's limit of 10240 per role")
+            && text.contains("theirs ("),
+        "{text}"
+    );
+    // Room for ours: nothing to say.
+    let role = o.roles.get_mut(&d.roles[1].name).unwrap();
+    role.inline
+        .insert("theirs".into(), serde_json::json!({"Statement": []}));
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+}
+
 fn amp_spec(workspace: crate::triggers::prometheus::Workspace) -> Spec {
     let mut spec = Spec {
         cluster: Some("demo".into()),
