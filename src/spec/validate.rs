@@ -53,6 +53,33 @@ impl fmt::Display for Problems {
     }
 }
 
+/// IRSA without `oidcIssuer`, where the cluster cannot be asked for it (offline, or it is not
+/// there): the same words wherever it is said.
+pub fn missing_issuer() -> Problem {
+    Problem::new(
+        "oidcIssuer",
+        "IRSA needs the cluster's OIDC issuer to write the web-identity trust",
+        "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
+    )
+}
+
+/// Like `validate`, for commands that reach AWS: with IRSA a missing `oidcIssuer` is read from
+/// the cluster (DescribeCluster), so it is not a problem yet.
+pub fn validate_online(spec: &Spec, source: &str) -> Result<(), Problems> {
+    match validate(spec, source) {
+        Ok(()) => Ok(()),
+        Err(mut p) => {
+            p.problems
+                .retain(|p| !(p.field == "oidcIssuer" && spec.oidc_issuer.is_none()));
+            if p.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(p)
+            }
+        }
+    }
+}
+
 /// Like `validate`, for offline work that needs no AWS target (`init`, `simulate`): a missing
 /// cluster or region is not a problem, a bad one still is.
 pub fn validate_offline(spec: &Spec, source: &str) -> Result<(), Problems> {
@@ -146,11 +173,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     );
 
     match (spec.auth_mode, &spec.oidc_issuer) {
-        (AuthMode::Irsa, None) => c.push(
-            "oidcIssuer",
-            "IRSA needs the cluster's OIDC issuer to write the web-identity trust",
-            "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
-        ),
+        (AuthMode::Irsa, None) => c.0.push(missing_issuer()),
         (AuthMode::Irsa, Some(v)) => {
             c.name("oidcIssuer", v, names::oidc_issuer, "OIDC issuer URL", "--oidc-issuer")
         }
