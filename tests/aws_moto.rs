@@ -2589,3 +2589,172 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
         "{gone:?}"
     );
 }
+
+/// The IAM OIDC providers moto holds for `issuer` (ARNs).
+async fn oidc_providers(aws: &Aws, issuer: &str) -> Vec<String> {
+    let host = issuer.trim_start_matches("https://");
+    let out = aws.iam.list_open_id_connect_providers().send().await.unwrap();
+    out.open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .filter(|a| a.ends_with(&format!(":oidc-provider/{host}")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The check `code` of a `doctor -o json` document.
+fn check<'a>(doc: &'a Value, code: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {doc:#}"))
+}
+
+/// Seeds 001/002 run IRSA: with no --oidc-issuer the issuer is the cluster's (DescribeCluster),
+/// a different one is refused naming both, `up` creates the cluster's IAM OIDC provider tagged
+/// with the stack, doctor fails once it is deleted, and `down` removes it (this stack made it,
+/// and its roles, the only ones trusting it, go first). One made by someone else is used and left.
+#[tokio::test]
+async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
+    let Some(s) = Stack::new("irsa") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    let aws = s.sdk().await;
+    let described = aws.eks.describe_cluster().name(&cluster).send().await.unwrap();
+    let issuer = described
+        .cluster()
+        .and_then(|c| c.identity())
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .expect("moto gives clusters an OIDC issuer, as EKS does")
+        .to_string();
+    let host = issuer.trim_start_matches("https://").to_string();
+    // moto draws one issuer per region and process: a provider an earlier run left goes first.
+    for arn in oidc_providers(&aws, &issuer).await {
+        let _ = aws.iam.delete_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await;
+    }
+    let irsa = ["--only", "iam", "--auth-mode", "irsa"];
+    let run = |cmd: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = irsa.to_vec();
+        args.extend(extra);
+        s.run_in(&cluster, cmd, &args, &[])
+    };
+    let json = |cmd: &str, extra: &[&str]| {
+        let mut args = vec!["-o", "json", "--yes"];
+        args.extend(extra);
+        let out = run(cmd, &args);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}\n{}", stdout(&out), stderr(&out)));
+        (out.status.code(), common::valid_document(doc))
+    };
+
+    // Offline the issuer stays required, with the same words as before.
+    let out = s.run_in(&cluster, "plan", &["--offline", "--only", "iam", "--auth-mode", "irsa"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("IRSA needs the cluster's OIDC issuer"), "{}", stderr(&out));
+
+    // No --oidc-issuer: the plan uses the cluster's, and creates its provider first.
+    let (code, plan) = json("plan", &[]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    let id = format!("iam:oidc-provider/{host}");
+    let steps = plan["steps"].as_array().unwrap();
+    let create = steps.iter().find(|st| st["id"] == id.as_str()).unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(create["action"], "create-oidc-provider");
+    assert_eq!(create["url"], issuer.as_str());
+    assert_eq!(create["clientIds"], serde_json::json!(["sts.amazonaws.com"]));
+    let provider_arn = format!("arn:aws:iam::123456789012:oidc-provider/{host}");
+    for st in steps.iter().filter(|st| st["action"] == "create-role") {
+        assert!(st["after"].as_array().unwrap().contains(&id.as_str().into()), "{st:#}");
+        assert!(st["trust"].to_string().contains(&provider_arn), "{st:#}");
+    }
+
+    // A configured issuer of another cluster is refused, naming both, before any change.
+    let wrong = "https://oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789";
+    let out = run("up", &["--yes", "--oidc-issuer", wrong]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(wrong) && err.contains(&issuer), "{err}");
+    assert!(oidc_providers(&aws, &issuer).await.is_empty());
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+    // The right one, configured, is fine.
+    let (code, _) = json("plan", &["--oidc-issuer", &issuer]);
+    assert_eq!(code, Some(0));
+
+    // up creates it, tagged with the stack, with STS's audience.
+    let (code, up) = json("up", &[]);
+    assert_eq!(code, Some(0), "{up:#}");
+    common::all_done(&up);
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.clone()]);
+    let got = aws
+        .iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.client_id_list(), ["sts.amazonaws.com"]);
+    assert!(
+        got.tags().iter().any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix),
+        "{:?}",
+        got.tags()
+    );
+    let (_, again) = json("plan", &[]);
+    assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
+
+    // doctor: the provider and the trusts pass; with the provider deleted, KD051 fails.
+    let (code, doc) = json("doctor", &[]);
+    assert_eq!(check(&doc, "KD051")["status"], "ok", "{doc:#}");
+    assert_eq!(check(&doc, "KD052")["status"], "ok", "{doc:#}");
+    assert_eq!(code, Some(0), "{doc:#}");
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+    let (code, doc) = json("doctor", &[]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    let kd051 = check(&doc, "KD051");
+    assert_eq!(kd051["status"], "fail", "{doc:#}");
+    assert!(kd051["fix"].as_str().unwrap().contains("kedactl up --only iam"), "{kd051:#}");
+
+    // up puts it back; down removes it with the roles that trusted it.
+    let (code, _) = json("up", &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(oidc_providers(&aws, &issuer).await.len(), 1);
+    let (code, down) = json("down", &[]);
+    assert_eq!(code, Some(0), "{down:#}");
+    common::all_done(&down);
+    assert!(oidc_providers(&aws, &issuer).await.is_empty());
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+
+    // One made by someone else (eksctl: no tags) is used, and left by down.
+    aws.iam
+        .create_open_id_connect_provider()
+        .url(&issuer)
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = json("plan", &[]);
+    assert_eq!(code, Some(0));
+    assert!(!plan.to_string().contains("create-oidc-provider"), "{plan:#}");
+    json("up", &[]);
+    let out = run("down", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("left alone: IAM OIDC provider {issuer} (not created by this stack)")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.clone()]);
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+}
