@@ -2758,3 +2758,127 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
         .await
         .unwrap();
 }
+
+/// Seed 002 in IRSA mode, end to end: a ScaledJob app, no --oidc-issuer. The issuer comes from
+/// DescribeCluster (the EKS double gives every cluster its own, as EKS does), `up` creates the
+/// IAM OIDC provider before the trusts that name it, KEDA's chart annotates the operator's
+/// account and the webhook gives its pods the web identity; doctor's IRSA checks pass, and fail
+/// on the provider once it is deleted; `down` removes it with the roles.
+#[tokio::test]
+async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
+    use kedactl::doctor::{Evidence, Status, checks, gather};
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan::{self, Action, teardown};
+    use kedactl::spec::issuer::{Seen, reconcile};
+    let Some(s) = Stack::new("irsajob") else {
+        return;
+    };
+    let Whole {
+        api,
+        aws,
+        kube,
+        mut spec,
+        opts,
+    } = s.whole().await;
+    spec.auth_mode = kedactl::spec::AuthMode::Irsa;
+    spec.apps[0].scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
+    let cluster = kedactl::observe::describe_cluster(&aws, "demo").await.unwrap().unwrap();
+    let issuer = cluster.oidc_issuer.clone().expect("EKS reports the issuer");
+    reconcile(&mut spec, Seen::Issuer(&issuer), "test").unwrap();
+    let d = kedactl::render::desired(&spec).unwrap();
+    let provider = d.oidc_provider.clone().unwrap();
+    assert!(d.addon.is_none() && d.associations.is_empty());
+    assert!(d.manifests.iter().any(|m| m["kind"] == "ScaledJob"));
+    let all = Only::default();
+    let observe = async || {
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
+            .await
+            .unwrap();
+        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
+            .await
+            .unwrap();
+        o
+    };
+    let doctor = async || {
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut e = Evidence::default();
+        gather::aws_side(&aws, &d, &all, caller, &mut e).await;
+        gather::cluster_side(&kube, &d, &all, None, &mut e).await.unwrap();
+        checks::run(&d, &e)
+    };
+    let status = |found: &[kedactl::doctor::Finding], code: &str| {
+        found.iter().find(|f| f.code == code).unwrap().status
+    };
+
+    let o = observe().await;
+    let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    let id = format!("iam:oidc-provider/{}", provider.host);
+    assert!(
+        p.steps.iter().any(|st| st.id == id
+            && matches!(&st.action, Action::CreateOidcProvider { url, .. } if *url == issuer)),
+        "{:#?}",
+        p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let listed = aws.iam.list_open_id_connect_providers().send().await.unwrap();
+    assert!(
+        listed
+            .open_id_connect_provider_list()
+            .iter()
+            .any(|e| e.arn() == Some(provider.arn.as_str())),
+        "{listed:?}"
+    );
+    // The operator's pods run as the operator role, by web identity.
+    let operator = &d.roles[0].arn;
+    let op_pods: Vec<_> = api
+        .state()
+        .objects
+        .iter()
+        .filter(|(k, v)| k.0 == "pods" && v["metadata"]["labels"]["deployment"] == "keda-operator")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    assert!(!op_pods.is_empty());
+    assert!(
+        op_pods.iter().all(|p| p.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && p.contains(operator.as_str())),
+        "{op_pods:#?}"
+    );
+    let again = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
+    assert!(again.is_empty(), "{:#?}", again.steps);
+
+    let found = doctor().await;
+    for code in ["KD051", "KD052", "KD053", "KD054"] {
+        assert_eq!(status(&found, code), Status::Ok, "{code}: {found:#?}");
+    }
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider.arn)
+        .send()
+        .await
+        .unwrap();
+    let found = doctor().await;
+    assert_eq!(status(&found, "KD051"), Status::Fail, "{found:#?}");
+    let p = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
+    assert_eq!(p.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+
+    let mut o = observe().await;
+    kedactl::observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    o.oidc_trusted_by = Some(
+        kedactl::observe::roles_trusting(&aws, &provider.arn)
+            .await
+            .unwrap(),
+    );
+    let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(down.steps.iter().any(|st| st.id == id));
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let o = observe().await;
+    assert!(o.roles.is_empty() && o.oidc_provider.is_none(), "{o:#?}");
+    assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+}
