@@ -2593,7 +2593,12 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
 /// The IAM OIDC providers moto holds for `issuer` (ARNs).
 async fn oidc_providers(aws: &Aws, issuer: &str) -> Vec<String> {
     let host = issuer.trim_start_matches("https://");
-    let out = aws.iam.list_open_id_connect_providers().send().await.unwrap();
+    let out = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
     out.open_id_connect_provider_list()
         .iter()
         .filter_map(|p| p.arn())
@@ -2623,7 +2628,13 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
     };
     let cluster = moto_cluster(&s).await;
     let aws = s.sdk().await;
-    let described = aws.eks.describe_cluster().name(&cluster).send().await.unwrap();
+    let described = aws
+        .eks
+        .describe_cluster()
+        .name(&cluster)
+        .send()
+        .await
+        .unwrap();
     let issuer = described
         .cluster()
         .and_then(|c| c.identity())
@@ -2634,7 +2645,12 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
     let host = issuer.trim_start_matches("https://").to_string();
     // moto draws one issuer per region and process: a provider an earlier run left goes first.
     for arn in oidc_providers(&aws, &issuer).await {
-        let _ = aws.iam.delete_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await;
+        let _ = aws
+            .iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await;
     }
     let irsa = ["--only", "iam", "--auth-mode", "irsa"];
     let run = |cmd: &str, extra: &[&str]| {
@@ -2652,22 +2668,43 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
     };
 
     // Offline the issuer stays required, with the same words as before.
-    let out = s.run_in(&cluster, "plan", &["--offline", "--only", "iam", "--auth-mode", "irsa"], &[]);
+    let out = s.run_in(
+        &cluster,
+        "plan",
+        &["--offline", "--only", "iam", "--auth-mode", "irsa"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("IRSA needs the cluster's OIDC issuer"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("IRSA needs the cluster's OIDC issuer"),
+        "{}",
+        stderr(&out)
+    );
 
     // No --oidc-issuer: the plan uses the cluster's, and creates its provider first.
     let (code, plan) = json("plan", &[]);
     assert_eq!(code, Some(0), "{plan:#}");
     let id = format!("iam:oidc-provider/{host}");
     let steps = plan["steps"].as_array().unwrap();
-    let create = steps.iter().find(|st| st["id"] == id.as_str()).unwrap_or_else(|| panic!("{plan:#}"));
+    let create = steps
+        .iter()
+        .find(|st| st["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{plan:#}"));
     assert_eq!(create["action"], "create-oidc-provider");
     assert_eq!(create["url"], issuer.as_str());
-    assert_eq!(create["clientIds"], serde_json::json!(["sts.amazonaws.com"]));
+    assert_eq!(
+        create["clientIds"],
+        serde_json::json!(["sts.amazonaws.com"])
+    );
     let provider_arn = format!("arn:aws:iam::123456789012:oidc-provider/{host}");
     for st in steps.iter().filter(|st| st["action"] == "create-role") {
-        assert!(st["after"].as_array().unwrap().contains(&id.as_str().into()), "{st:#}");
+        assert!(
+            st["after"]
+                .as_array()
+                .unwrap()
+                .contains(&id.as_str().into()),
+            "{st:#}"
+        );
         assert!(st["trust"].to_string().contains(&provider_arn), "{st:#}");
     }
 
@@ -2687,7 +2724,7 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
     let (code, up) = json("up", &[]);
     assert_eq!(code, Some(0), "{up:#}");
     common::all_done(&up);
-    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.clone()]);
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.as_str()]);
     let got = aws
         .iam
         .get_open_id_connect_provider()
@@ -2697,7 +2734,9 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
         .unwrap();
     assert_eq!(got.client_id_list(), ["sts.amazonaws.com"]);
     assert!(
-        got.tags().iter().any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix),
+        got.tags()
+            .iter()
+            .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix),
         "{:?}",
         got.tags()
     );
@@ -2719,7 +2758,13 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
     assert_eq!(code, Some(1), "{doc:#}");
     let kd051 = check(&doc, "KD051");
     assert_eq!(kd051["status"], "fail", "{doc:#}");
-    assert!(kd051["fix"].as_str().unwrap().contains("kedactl up --only iam"), "{kd051:#}");
+    assert!(
+        kd051["fix"]
+            .as_str()
+            .unwrap()
+            .contains("kedactl up --only iam"),
+        "{kd051:#}"
+    );
 
     // up puts it back; down removes it with the roles that trusted it.
     let (code, _) = json("up", &[]);
@@ -2741,16 +2786,21 @@ async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
         .unwrap();
     let (code, plan) = json("plan", &[]);
     assert_eq!(code, Some(0));
-    assert!(!plan.to_string().contains("create-oidc-provider"), "{plan:#}");
+    assert!(
+        !plan.to_string().contains("create-oidc-provider"),
+        "{plan:#}"
+    );
     json("up", &[]);
     let out = run("down", &["--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(&format!("left alone: IAM OIDC provider {issuer} (not created by this stack)")),
+        stderr(&out).contains(&format!(
+            "left alone: IAM OIDC provider {issuer} (not created by this stack)"
+        )),
         "{}",
         stderr(&out)
     );
-    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.clone()]);
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.as_str()]);
     aws.iam
         .delete_open_id_connect_provider()
         .open_id_connect_provider_arn(&provider_arn)
@@ -2784,7 +2834,10 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     } = s.whole().await;
     spec.auth_mode = kedactl::spec::AuthMode::Irsa;
     spec.apps[0].scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
-    let cluster = kedactl::observe::describe_cluster(&aws, "demo").await.unwrap().unwrap();
+    let cluster = kedactl::observe::describe_cluster(&aws, "demo")
+        .await
+        .unwrap()
+        .unwrap();
     let issuer = cluster.oidc_issuer.clone().expect("EKS reports the issuer");
     reconcile(&mut spec, Seen::Issuer(&issuer), "test").unwrap();
     let d = kedactl::render::desired(&spec).unwrap();
@@ -2806,7 +2859,9 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
         let caller = kedactl::observe::caller(&aws).await.unwrap();
         let mut e = Evidence::default();
         gather::aws_side(&aws, &d, &all, caller, &mut e).await;
-        gather::cluster_side(&kube, &d, &all, None, &mut e).await.unwrap();
+        gather::cluster_side(&kube, &d, &all, None, &mut e)
+            .await
+            .unwrap();
         checks::run(&d, &e)
     };
     let status = |found: &[kedactl::doctor::Finding], code: &str| {
@@ -2824,7 +2879,12 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     );
     let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
     assert!(report.ok(), "{:#?}", report.outcomes);
-    let listed = aws.iam.list_open_id_connect_providers().send().await.unwrap();
+    let listed = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
     assert!(
         listed
             .open_id_connect_provider_list()
@@ -2843,7 +2903,9 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
         .collect();
     assert!(!op_pods.is_empty());
     assert!(
-        op_pods.iter().all(|p| p.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && p.contains(operator.as_str())),
+        op_pods
+            .iter()
+            .all(|p| p.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && p.contains(operator.as_str())),
         "{op_pods:#?}"
     );
     let again = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
@@ -2862,12 +2924,17 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     let found = doctor().await;
     assert_eq!(status(&found, "KD051"), Status::Fail, "{found:#?}");
     let p = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
-    assert_eq!(p.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(
+        p.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
     let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
     assert!(report.ok(), "{:#?}", report.outcomes);
 
     let mut o = observe().await;
-    kedactl::observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    kedactl::observe::namespace_side(&kube, &d, &mut o)
+        .await
+        .unwrap();
     o.oidc_trusted_by = Some(
         kedactl::observe::roles_trusting(&aws, &provider.arn)
             .await
@@ -2881,4 +2948,51 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     let o = observe().await;
     assert!(o.roles.is_empty() && o.oidc_provider.is_none(), "{o:#?}");
     assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+}
+
+/// The IAM OIDC provider calls against botocore's IAM model (the oracle the AWS CLI and moto
+/// share, installed with moto): the URL limit kedactl validates is the model's, the client id
+/// fits, and CreateOpenIDConnectProvider needs no thumbprint.
+#[test]
+fn the_oidc_provider_request_fits_botocores_iam_model() {
+    if endpoint().is_none() {
+        return;
+    }
+    let script = r#"
+import json
+from botocore.loaders import Loader
+m = Loader().load_service_model("iam", "service-2")
+s = m["shapes"]
+req = s[m["operations"]["CreateOpenIDConnectProvider"]["input"]["shape"]]
+print(json.dumps({
+    "required": req.get("required", []),
+    "url": [s[req["members"]["Url"]["shape"]].get(k) for k in ("min", "max")],
+    "client": [s[s[req["members"]["ClientIDList"]["shape"]]["member"]["shape"]].get(k) for k in ("min", "max")],
+    "list_roles_has_trust": "AssumeRolePolicyDocument" in s["Role"]["members"],
+}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 (moto's interpreter) runs");
+    assert!(
+        out.status.success(),
+        "botocore is installed with moto: {}",
+        stderr(&out)
+    );
+    let model: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(model["required"], serde_json::json!(["Url"]), "{model}");
+    assert_eq!(
+        model["url"],
+        serde_json::json!([1, kedactl::spec::names::OIDC_URL_MAX]),
+        "{model}"
+    );
+    let (min, max) = (
+        model["client"][0].as_u64().unwrap(),
+        model["client"][1].as_u64().unwrap(),
+    );
+    let audience = kedactl::render::STS_AUDIENCE.len() as u64;
+    assert!(min <= audience && audience <= max, "{model}");
+    // ListRoles returns each role's trust: `down` reads every role's from it.
+    assert_eq!(model["list_roles_has_trust"], true, "{model}");
 }

@@ -143,11 +143,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
 }
 
 /// IRSA: the issuer is the cluster's (DescribeCluster); a configured one must be the same.
-pub(super) async fn resolve_issuer(
-    aws: &Aws,
-    spec: &mut Spec,
-    source: &str,
-) -> anyhow::Result<()> {
+pub(super) async fn resolve_issuer(aws: &Aws, spec: &mut Spec, source: &str) -> anyhow::Result<()> {
     use crate::spec::issuer::{self, IssuerError, Seen};
     let Some(name) = spec
         .cluster

@@ -1907,8 +1907,10 @@ fn healthy_irsa() -> (Desired, Evidence) {
                {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}])
     };
     let c = cluster(&mut e);
-    c.operator_sa = Some(json!({"metadata": {"name": "keda-operator", "namespace": "keda",
-        "annotations": {"eks.amazonaws.com/role-arn": role("keda-operator")}}}));
+    c.operator_sa = Some(
+        json!({"metadata": {"name": "keda-operator", "namespace": "keda",
+        "annotations": {"eks.amazonaws.com/role-arn": role("keda-operator")}}}),
+    );
     c.operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = web(role("keda-operator"));
     c.app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = web(role("keda-identity"));
     c.agent = None;
@@ -1943,7 +1945,10 @@ fn kd051_the_provider_is_missing_or_lacks_the_audience() {
     assert_eq!(irsa_fails(gone), ["KD051"]);
     let (d, mut e) = healthy_irsa();
     gone(&mut e, &d);
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD051").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD051")
+        .unwrap();
     assert!(
         f.fix.as_deref().unwrap().contains(
             "aws iam create-open-id-connect-provider --url https://oidc.eks.us-east-1.amazonaws.com/id/ABC --client-id-list sts.amazonaws.com"
@@ -1952,10 +1957,14 @@ fn kd051_the_provider_is_missing_or_lacks_the_audience() {
     );
     assert_eq!(
         f.repairs,
-        [Repair::Converge("iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC".into())]
+        [Repair::Converge(
+            "iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC".into()
+        )]
     );
     assert_eq!(
-        irsa_fails(|e, _| e.observed.oidc_provider.as_mut().unwrap().client_ids = vec!["other".into()]),
+        irsa_fails(
+            |e, _| e.observed.oidc_provider.as_mut().unwrap().client_ids = vec!["other".into()]
+        ),
         ["KD051"]
     );
     // A refused read is could-not-check, not a pass or a failure.
@@ -1966,7 +1975,10 @@ fn kd051_the_provider_is_missing_or_lacks_the_audience() {
         resource: "IAM OIDC provider oidc.eks.us-east-1.amazonaws.com/id/ABC".into(),
         message: "AccessDenied".into(),
     });
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD051").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD051")
+        .unwrap();
     assert_eq!(f.status, Status::Skipped, "{f:#?}");
 }
 
@@ -1981,21 +1993,27 @@ fn kd052_a_trust_for_another_issuer_or_service_account() {
     assert_eq!(irsa_fails(other), ["KD052"]);
     let (d, mut e) = healthy_irsa();
     other(&mut e, &d);
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD052").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD052")
+        .unwrap();
     assert!(f.evidence[0].contains("id/ABCDEF0123456789"), "{f:#?}");
-    assert_eq!(f.repairs, [Repair::Converge("iam:role/keda-operator".into())]);
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("iam:role/keda-operator".into())]
+    );
     // The sub names another service account; the aud another audience.
     assert_eq!(
         irsa_fails(|e, _| {
-            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]
-                ["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] = json!("system:serviceaccount:security:other");
+            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] =
+                json!("system:serviceaccount:security:other");
         }),
         ["KD052"]
     );
     assert_eq!(
         irsa_fails(|e, _| {
-            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]
-                ["oidc.eks.us-east-1.amazonaws.com/id/ABC:aud"] = json!("pods.eks.amazonaws.com");
+            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:aud"] =
+                json!("pods.eks.amazonaws.com");
         }),
         ["KD052"]
     );
@@ -2004,7 +2022,9 @@ fn kd052_a_trust_for_another_issuer_or_service_account() {
 #[test]
 fn kd053_a_service_account_without_its_role() {
     assert_eq!(
-        irsa_fails(|e, _| cluster(e).operator_sa.as_mut().unwrap()["metadata"]["annotations"] = json!({})),
+        irsa_fails(
+            |e, _| cluster(e).operator_sa.as_mut().unwrap()["metadata"]["annotations"] = json!({})
+        ),
         ["KD053"]
     );
     let app_sa = |e: &mut Evidence, _: &Desired| {
@@ -2020,10 +2040,15 @@ fn kd053_a_service_account_without_its_role() {
     assert_eq!(irsa_fails(app_sa), ["KD053"]);
     let (d, mut e) = healthy_irsa();
     app_sa(&mut e, &d);
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD053").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD053")
+        .unwrap();
     assert_eq!(
         f.repairs,
-        [Repair::Converge("app:ServiceAccount/security/my-sqs-read-msgs".into())]
+        [Repair::Converge(
+            "app:ServiceAccount/security/my-sqs-read-msgs".into()
+        )]
     );
 }
 
@@ -2031,18 +2056,28 @@ fn kd053_a_service_account_without_its_role() {
 fn kd054_a_pod_without_web_identity() {
     let (d, mut e) = healthy_irsa();
     cluster(&mut e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([]);
-    let f = checks::run(&d, &e).into_iter().find(|f| f.code == "KD054").unwrap();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD054")
+        .unwrap();
     assert_eq!(f.status, Status::Fail);
     assert!(
         f.evidence[0].contains("lacks AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE"),
         "{f:#?}"
     );
-    assert!(f.fix.as_deref().unwrap().contains("kubectl rollout restart deployment/keda-operator -n keda"));
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .contains("kubectl rollout restart deployment/keda-operator -n keda")
+    );
     assert_eq!(f.repairs, [Repair::Restart("keda/keda-operator".into())]);
     // The app's pod with an old role.
     assert_eq!(
-        irsa_fails(|e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"][0]
-            ["value"] = json!("arn:aws:iam::123456789012:role/old")),
+        irsa_fails(
+            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"][0]["value"] =
+                json!("arn:aws:iam::123456789012:role/old")
+        ),
         ["KD054"]
     );
 }

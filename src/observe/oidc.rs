@@ -10,7 +10,9 @@ use crate::observed::OidcProvider;
 pub(super) async fn provider(aws: &Aws, host: &str) -> Result<Read<OidcProvider>, CallError> {
     let resource = format!("IAM OIDC provider {host}");
     let got = aws.iam.list_open_id_connect_providers().send().await;
-    let list = found!(read(got, "ListOpenIDConnectProviders", &resource, |_| false));
+    let list = found!(read(got, "ListOpenIDConnectProviders", &resource, |_| {
+        false
+    }));
     let suffix = format!(":oidc-provider/{host}");
     let Some(arn) = list
         .open_id_connect_provider_list()
@@ -46,11 +48,13 @@ pub fn names_provider(trust: &serde_json::Value, arn: &str) -> bool {
         serde_json::Value::Array(a) => a.iter().collect(),
         one => vec![one],
     };
-    statements.into_iter().any(|s| match &s["Principal"]["Federated"] {
-        serde_json::Value::String(v) => v == arn,
-        serde_json::Value::Array(a) => a.iter().any(|v| v == arn),
-        _ => false,
-    })
+    statements
+        .into_iter()
+        .any(|s| match &s["Principal"]["Federated"] {
+            serde_json::Value::String(v) => v == arn,
+            serde_json::Value::Array(a) => a.iter().any(|v| v == arn),
+            _ => false,
+        })
 }
 
 /// Every role in the account (ListRoles, every page) whose trust names the provider `arn`: a

@@ -255,13 +255,15 @@ impl Action {
         match self {
             Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
             Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
-            Action::CreateOidcProvider { url, client_ids, .. } => format!(
+            Action::CreateOidcProvider {
+                url, client_ids, ..
+            } => format!(
                 "create IAM OIDC provider {url} (audience {})",
                 client_ids.join(", ")
             ),
-            Action::DeleteOidcProvider { url, .. } => format!(
-                "delete IAM OIDC provider {url} (kedactl created it; no role trusts it)"
-            ),
+            Action::DeleteOidcProvider { url, .. } => {
+                format!("delete IAM OIDC provider {url} (kedactl created it; no role trusts it)")
+            }
             Action::CreateRole { role, trust, .. } => {
                 format!("create IAM role {role} (trusted by {})", principals(trust))
             }

@@ -326,7 +326,13 @@ impl Planner<'_> {
             client_ids: vec![render::STS_AUDIENCE.to_string()],
             tags: self.desired.tags.clone(),
         };
-        self.push(oidc_step_id(&p.host), Group::Iam, Change::Create, action, &[]);
+        self.push(
+            oidc_step_id(&p.host),
+            Group::Iam,
+            Change::Create,
+            action,
+            &[],
+        );
     }
 
     fn roles(&mut self) {

@@ -639,7 +639,9 @@ mod tests {
         let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
         assert!(!ids(&p).contains(&ID), "{:?}", ids(&p));
         assert!(
-            notes.iter().any(|n| n.contains("kept: IAM OIDC provider") && n.contains("ci-deployer")),
+            notes
+                .iter()
+                .any(|n| n.contains("kept: IAM OIDC provider") && n.contains("ci-deployer")),
             "{notes:?}"
         );
         // Made by someone else (eksctl), or the account's roles unread: never deleted.
@@ -647,7 +649,12 @@ mod tests {
             let (d, o) = irsa(&tags, trusted);
             let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
             assert!(!ids(&p).contains(&ID), "{:?}", ids(&p));
-            assert!(notes.iter().any(|n| n.starts_with("left alone: IAM OIDC provider")), "{notes:?}");
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with("left alone: IAM OIDC provider")),
+                "{notes:?}"
+            );
         }
         // A role of this stack kept for another cluster's statement still trusts it.
         let (d, mut o) = irsa(&ours, Some(vec!["keda-identity"]));
@@ -657,7 +664,10 @@ mod tests {
         role.trust["Statement"].as_array_mut().unwrap().push(other);
         let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
         assert!(!ids(&p).contains(&ID), "{:?} {notes:?}", ids(&p));
-        assert!(notes.iter().any(|n| n.contains("kept: IAM OIDC provider")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("kept: IAM OIDC provider")),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -473,7 +473,11 @@ fn irsa_creates_the_oidc_provider_before_any_trust_names_it() {
     // An empty account: the provider first, tagged, with STS's audience and no thumbprint.
     let p = plan(&d, &Observed::default(), &Options::default()).unwrap();
     let id = "iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
-    let step = p.steps.iter().find(|s| s.id == id).expect("a provider step");
+    let step = p
+        .steps
+        .iter()
+        .find(|s| s.id == id)
+        .expect("a provider step");
     assert_eq!(
         step.action,
         Action::CreateOidcProvider {
@@ -484,7 +488,10 @@ fn irsa_creates_the_oidc_provider_before_any_trust_names_it() {
     );
     assert_eq!((step.group, step.change), (Group::Iam, Change::Create));
     for r in &d.roles {
-        let role = p.steps.iter().find(|s| s.id == format!("iam:role/{}", r.name));
+        let role = p
+            .steps
+            .iter()
+            .find(|s| s.id == format!("iam:role/{}", r.name));
         assert!(role.unwrap().after.contains(&id.to_string()), "{:?}", role);
     }
     // A trust to rewrite waits for it too.
@@ -507,7 +514,11 @@ fn irsa_creates_the_oidc_provider_before_any_trust_names_it() {
     })
     .unwrap();
     let p = plan(&pd, &Observed::default(), &Options::default()).unwrap();
-    assert!(!p.steps.iter().any(|s| s.id.starts_with("iam:oidc-provider")));
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| s.id.starts_with("iam:oidc-provider"))
+    );
 }
 
 #[test]

@@ -92,9 +92,13 @@ pub fn precheck(spec: &Spec) -> Result<(), RenderError> {
     probe.account.get_or_insert_with(|| "000000000000".into());
     // Online, IRSA's issuer is read from the cluster next; a stand-in of EKS's length until then.
     if probe.auth_mode == AuthMode::Irsa {
-        probe
-            .oidc_issuer
-            .get_or_insert_with(|| format!("https://oidc.eks.{}.amazonaws.com/id/{}", probe.region.as_deref().unwrap_or("us-east-1"), "0".repeat(32)));
+        probe.oidc_issuer.get_or_insert_with(|| {
+            format!(
+                "https://oidc.eks.{}.amazonaws.com/id/{}",
+                probe.region.as_deref().unwrap_or("us-east-1"),
+                "0".repeat(32)
+            )
+        });
     }
     desired(&probe).map(|_| ())
 }

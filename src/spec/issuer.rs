@@ -62,7 +62,9 @@ pub fn reconcile(spec: &mut Spec, seen: Seen, source: &str) -> Result<(), Issuer
             if let Err(rule) = names::oidc_issuer(actual) {
                 return Err(missing(Problem::new(
                     "oidcIssuer",
-                    format!("cluster {cluster} reports the OIDC issuer {actual:?}, which IAM cannot take as a provider URL"),
+                    format!(
+                        "cluster {cluster} reports the OIDC issuer {actual:?}, which IAM cannot take as a provider URL"
+                    ),
                     format!("IAM needs {rule}; use authMode: pod-identity for this cluster"),
                 )));
             }
@@ -84,7 +86,8 @@ pub fn reconcile(spec: &mut Spec, seen: Seen, source: &str) -> Result<(), Issuer
 mod tests {
     use super::*;
 
-    const REAL: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/5C5E0D4B1D3A2F6E7A8B9C0D1E2F3A4B";
+    const REAL: &str =
+        "https://oidc.eks.us-east-1.amazonaws.com/id/5C5E0D4B1D3A2F6E7A8B9C0D1E2F3A4B";
     const OTHER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789";
 
     fn irsa(issuer: Option<&str>) -> Spec {
@@ -132,10 +135,16 @@ mod tests {
             Err(IssuerError::Missing(p)) => assert_eq!(p.problems, vec![missing_issuer()]),
             other => panic!("{other:?}"),
         }
-        match reconcile(&mut s, Seen::Unread("AccessDenied: eks:DescribeCluster"), "f") {
+        match reconcile(
+            &mut s,
+            Seen::Unread("AccessDenied: eks:DescribeCluster"),
+            "f",
+        ) {
             Err(IssuerError::Missing(p)) => {
                 let p = &p.problems[0];
-                assert!(p.message.contains("AccessDenied") && p.fix.contains("eks:DescribeCluster"));
+                assert!(
+                    p.message.contains("AccessDenied") && p.fix.contains("eks:DescribeCluster")
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -221,9 +221,9 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
     }
     // podIdentity.aws.irsa.* annotate the operator's account (templates/manager/serviceaccount.yaml).
     if v("podIdentity.aws.irsa.enabled").as_deref() == Some("true") {
-        let operator = out
-            .iter_mut()
-            .find(|o| o["kind"] == "ServiceAccount" && o["metadata"]["name"] == operator_sa.as_str());
+        let operator = out.iter_mut().find(|o| {
+            o["kind"] == "ServiceAccount" && o["metadata"]["name"] == operator_sa.as_str()
+        });
         if let Some(sa) = operator {
             let a = &mut sa["metadata"]["annotations"];
             a["eks.amazonaws.com/audience"] = json!("sts.amazonaws.com");

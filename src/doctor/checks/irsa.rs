@@ -183,7 +183,11 @@ fn annotated(c: &Ctx) -> Vec<(String, String, String, bool)> {
         let (ns, sa) = c.operator_sa();
         out.push((ns, sa, op.arn.clone(), true));
     }
-    for m in c.d.manifests.iter().filter(|m| m["kind"] == "ServiceAccount") {
+    for m in
+        c.d.manifests
+            .iter()
+            .filter(|m| m["kind"] == "ServiceAccount")
+    {
         if let Some(arn) = m["metadata"]["annotations"][IRSA_ANNOTATION].as_str() {
             let (_, ns, name) = crate::render::object_ref(m);
             out.push((ns.unwrap_or_default(), name, arn.to_string(), false));
@@ -215,7 +219,10 @@ pub(crate) fn kd053(c: &Ctx) -> Finding {
         };
         let have = live["metadata"]["annotations"][IRSA_ANNOTATION].as_str();
         if have == Some(arn.as_str()) {
-            good.push(format!("{ns}/{sa} → {}", arn.rsplit('/').next().unwrap_or(&arn)));
+            good.push(format!(
+                "{ns}/{sa} → {}",
+                arn.rsplit('/').next().unwrap_or(&arn)
+            ));
             continue;
         }
         evidence.push(format!(
@@ -263,17 +270,16 @@ pub(crate) fn kd054(c: &Ctx) -> Finding {
             .as_str()
             .unwrap_or("default");
         let ns = ns.unwrap_or_default();
-        let role = c
-            .d
-            .manifests
-            .iter()
-            .find(|m| {
-                m["kind"] == "ServiceAccount"
-                    && m["metadata"]["name"] == sa
-                    && m["metadata"]["namespace"] == ns.as_str()
-            })
-            .and_then(|m| m["metadata"]["annotations"][IRSA_ANNOTATION].as_str())
-            .map(str::to_string);
+        let role =
+            c.d.manifests
+                .iter()
+                .find(|m| {
+                    m["kind"] == "ServiceAccount"
+                        && m["metadata"]["name"] == sa
+                        && m["metadata"]["namespace"] == ns.as_str()
+                })
+                .and_then(|m| m["metadata"]["annotations"][IRSA_ANNOTATION].as_str())
+                .map(str::to_string);
         if role.is_some() {
             pods.push((pod, ns, name, role));
         }
@@ -310,9 +316,9 @@ pub(crate) fn kd054(c: &Ctx) -> Finding {
     let restarts: Vec<String> = repairs
         .iter()
         .filter_map(|r| match r {
-            Repair::Restart(t) => t.split_once('/').map(|(ns, d)| {
-                format!("kubectl rollout restart deployment/{d} -n {ns}")
-            }),
+            Repair::Restart(t) => t
+                .split_once('/')
+                .map(|(ns, d)| format!("kubectl rollout restart deployment/{d} -n {ns}")),
             _ => None,
         })
         .collect();
