@@ -209,6 +209,23 @@ impl Stack {
     }
 }
 
+/// Every group of the stack `d` as `plan` observes it: AWS, then the cluster.
+async fn observe_all(
+    aws: &Aws,
+    kube: &kedactl::cluster::Kube,
+    d: &kedactl::render::Desired,
+) -> kedactl::plan::Observed {
+    let all = kedactl::model::Only::default();
+    let caller = kedactl::observe::caller(aws).await.unwrap();
+    let mut o = kedactl::observe::observe(aws, d, &all, caller)
+        .await
+        .unwrap();
+    kedactl::observe::cluster_side(kube, d, &all, &mut o)
+        .await
+        .unwrap();
+    o
+}
+
 fn step_ids(doc: &Value, key: &str) -> Vec<String> {
     let mut ids: Vec<String> = doc[key]
         .as_array()
@@ -2195,16 +2212,7 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
     } = s.whole().await;
     let d = kedactl::render::desired(&spec).unwrap();
     let all = Only::default();
-    let observe = async || {
-        let caller = kedactl::observe::caller(&aws).await.unwrap();
-        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
-            .await
-            .unwrap();
-        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
-            .await
-            .unwrap();
-        o
-    };
+    let observe = async || observe_all(&aws, &kube, &d).await;
 
     let o = observe().await;
     let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
@@ -2845,16 +2853,7 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     assert!(d.addon.is_none() && d.associations.is_empty());
     assert!(d.manifests.iter().any(|m| m["kind"] == "ScaledJob"));
     let all = Only::default();
-    let observe = async || {
-        let caller = kedactl::observe::caller(&aws).await.unwrap();
-        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
-            .await
-            .unwrap();
-        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
-            .await
-            .unwrap();
-        o
-    };
+    let observe = async || observe_all(&aws, &kube, &d).await;
     let doctor = async || {
         let caller = kedactl::observe::caller(&aws).await.unwrap();
         let mut e = Evidence::default();
