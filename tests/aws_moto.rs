@@ -2197,7 +2197,6 @@ async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
 #[tokio::test]
 async fn the_whole_seed_converges_and_goes_with_every_group() {
     use kedactl::exec;
-    use kedactl::model::Only;
     use kedactl::output::progress::Progress;
     use kedactl::plan::{self, teardown};
     let Some(s) = Stack::new("whole") else {
@@ -2211,7 +2210,6 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
         opts,
     } = s.whole().await;
     let d = kedactl::render::desired(&spec).unwrap();
-    let all = Only::default();
     let observe = async || observe_all(&aws, &kube, &d).await;
 
     let o = observe().await;

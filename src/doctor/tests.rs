@@ -1917,8 +1917,8 @@ fn healthy_irsa() -> (Desired, Evidence) {
     (d, e)
 }
 
-/// The finding of check `code`.
-fn finding(d: &Desired, e: &Evidence, code: &str) -> Finding {
+/// The finding of check `code` on evidence `e`.
+fn finding_of(d: &Desired, e: &Evidence, code: &str) -> Finding {
     checks::run(d, e)
         .into_iter()
         .find(|f| f.code == code)
@@ -1953,7 +1953,7 @@ fn kd051_the_provider_is_missing_or_lacks_the_audience() {
     assert_eq!(irsa_fails(gone), ["KD051"]);
     let (d, mut e) = healthy_irsa();
     gone(&mut e, &d);
-    let f = finding(&d, &e, "KD051");
+    let f = finding_of(&d, &e, "KD051");
     assert!(
         f.fix.as_deref().unwrap().contains(
             "aws iam create-open-id-connect-provider --url https://oidc.eks.us-east-1.amazonaws.com/id/ABC --client-id-list sts.amazonaws.com"
@@ -1980,7 +1980,7 @@ fn kd051_the_provider_is_missing_or_lacks_the_audience() {
         resource: "IAM OIDC provider oidc.eks.us-east-1.amazonaws.com/id/ABC".into(),
         message: "AccessDenied".into(),
     });
-    let f = finding(&d, &e, "KD051");
+    let f = finding_of(&d, &e, "KD051");
     assert_eq!(f.status, Status::Skipped, "{f:#?}");
 }
 
@@ -1995,7 +1995,7 @@ fn kd052_a_trust_for_another_issuer_or_service_account() {
     assert_eq!(irsa_fails(other), ["KD052"]);
     let (d, mut e) = healthy_irsa();
     other(&mut e, &d);
-    let f = finding(&d, &e, "KD052");
+    let f = finding_of(&d, &e, "KD052");
     assert!(f.evidence[0].contains("id/ABCDEF0123456789"), "{f:#?}");
     assert_eq!(
         f.repairs,
@@ -2039,7 +2039,7 @@ fn kd053_a_service_account_without_its_role() {
     assert_eq!(irsa_fails(app_sa), ["KD053"]);
     let (d, mut e) = healthy_irsa();
     app_sa(&mut e, &d);
-    let f = finding(&d, &e, "KD053");
+    let f = finding_of(&d, &e, "KD053");
     assert_eq!(
         f.repairs,
         [Repair::Converge(
@@ -2052,7 +2052,7 @@ fn kd053_a_service_account_without_its_role() {
 fn kd054_a_pod_without_web_identity() {
     let (d, mut e) = healthy_irsa();
     cluster(&mut e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([]);
-    let f = finding(&d, &e, "KD054");
+    let f = finding_of(&d, &e, "KD054");
     assert_eq!(f.status, Status::Fail);
     assert!(
         f.evidence[0].contains("lacks AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE"),
