@@ -2993,3 +2993,46 @@ print(json.dumps({
     // ListRoles returns each role's trust: `down` reads every role's from it.
     assert_eq!(model["list_roles_has_trust"], true, "{model}");
 }
+
+/// `down` reads every role's trust before it deletes a provider: ListRoles pages (100 roles
+/// each) are all read, so a role on the second page still keeps it.
+#[tokio::test]
+async fn the_roles_trusting_a_provider_are_read_on_every_page() {
+    let Some(s) = Stack::new("pages") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let arn = format!(
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{}",
+        s.prefix.replace('-', "").to_uppercase()
+    );
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let trusting = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": arn}, "Action": "sts:AssumeRoleWithWebIdentity"}]})
+    .to_string();
+    let names: Vec<String> = (0..101).map(|i| format!("{}-r{i}", s.prefix)).collect();
+    let create = |name: &String, doc: &str| {
+        aws.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(doc)
+            .send()
+    };
+    // Filler first, so the trusting role is listed after at least 100 others.
+    for chunk in names[..100].chunks(20) {
+        futures_util::future::join_all(chunk.iter().map(|n| create(n, other))).await;
+    }
+    create(&names[100], &trusting).await.unwrap();
+    let listed = aws.iam.list_roles().send().await.unwrap();
+    assert!(listed.is_truncated(), "more than one page");
+    let found = kedactl::observe::roles_trusting(&aws, &arn).await.unwrap();
+    assert_eq!(found, [names[100].as_str()]);
+    for chunk in names.chunks(20) {
+        futures_util::future::join_all(
+            chunk
+                .iter()
+                .map(|n| aws.iam.delete_role().role_name(n).send()),
+        )
+        .await;
+    }
+}
