@@ -3044,6 +3044,34 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
     let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     assert!(down.steps.iter().any(|st| st.id == id));
+    // A role that came to trust the provider after the plan was read keeps it: the delete
+    // reads every role again right before it runs.
+    let late = format!("{}-late", s.prefix);
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": provider.arn}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+    aws.iam
+        .create_role()
+        .role_name(&late)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    let refused = report.outcomes.iter().find(|o| o.id == id).unwrap();
+    assert!(
+        refused.status != exec::Status::Done
+            && format!("{refused:?}").contains(&format!("trusted by IAM role {late}")),
+        "{refused:#?}"
+    );
+    assert!(observe().await.oidc_provider.is_some());
+    aws.iam.delete_role().role_name(&late).send().await.unwrap();
+    let mut o = observe().await;
+    o.oidc_trusted_by = Some(
+        kedactl::observe::roles_trusting(&aws, &provider.arn)
+            .await
+            .unwrap(),
+    );
+    let (down, _) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
     let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
     assert!(report.ok(), "{:#?}", report.outcomes);
     let o = observe().await;
