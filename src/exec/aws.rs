@@ -232,25 +232,43 @@ pub(super) async fn apply(
                 .filter(|(k, _)| !k.starts_with(crate::model::CLUSTER_PREFIX))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let url = settle(
-                timeout,
-                opts.poll,
-                (progress, step),
-                || async {
-                    let r = aws
-                        .sqs
-                        .create_queue()
-                        .queue_name(queue)
-                        .set_attributes(Some(sqs_attributes(attributes)))
-                        .set_tags(Some(hash_map(&stack_tags)))
-                        .send()
-                        .await;
-                    r.map(|o| o.queue_url().unwrap_or_default().to_string())
-                        .map_err(|e| CallError::new("CreateQueue", &res, &e))
-                },
-                deleted_recently,
-            )
-            .await?;
+            // Read again right before creating: another cluster's run may have made it since
+            // the plan (then it is only joined), which leaves a concurrent create one round trip.
+            let found = aws.sqs.get_queue_url().queue_name(queue).send().await;
+            let url = match found {
+                Ok(out) => out.queue_url().unwrap_or_default().to_string(),
+                Err(e)
+                    if matches!(
+                        error_code(&e),
+                        Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
+                    ) =>
+                {
+                    settle(
+                        timeout,
+                        opts.poll,
+                        (progress, step),
+                        || async {
+                            let r = aws
+                                .sqs
+                                .create_queue()
+                                .queue_name(queue)
+                                .set_attributes(Some(sqs_attributes(attributes)))
+                                .set_tags(Some(hash_map(&stack_tags)))
+                                .send()
+                                .await;
+                            r.map(|o| o.queue_url().unwrap_or_default().to_string())
+                                .map_err(|e| CallError::new("CreateQueue", &res, &e))
+                        },
+                        deleted_recently,
+                    )
+                    .await?
+                }
+                Err(e) => return Err(CallError::new("GetQueueUrl", &res, &e).into()),
+            };
+            queue_tagged(aws, queue, &url, tags).await?;
+            // A peer's create that read "no queue" in the same instant may still land and, where
+            // SQS replaces tags on an existing queue (moto does), take our key: look once more.
+            tokio::time::sleep(trust::poll(opts.trust_watch)).await;
             queue_tagged(aws, queue, &url, tags).await?;
         }
         Action::SetQueueAttributes {

@@ -60,7 +60,7 @@ fn transient(e: &CallError) -> bool {
 }
 
 /// Between two reads while watching: a fifth of the window, within 0.2–2 s.
-fn poll(window: Duration) -> Duration {
+pub(super) fn poll(window: Duration) -> Duration {
     (window / 5).clamp(Duration::from_millis(200), Duration::from_secs(2))
 }
 
