@@ -134,6 +134,11 @@ impl Ctx {
         self.spec_checked(spec::validate)
     }
 
+    /// The same, for commands that reach AWS: IRSA's issuer may come from the cluster.
+    pub fn spec_online(&self) -> Result<(Spec, String), Problems> {
+        self.spec_checked(spec::validate_online)
+    }
+
     /// The same, for offline work that needs no cluster or region (`simulate`).
     pub fn spec_offline(&self) -> Result<(Spec, String), Problems> {
         self.spec_checked(spec::validate_offline)

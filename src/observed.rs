@@ -38,6 +38,13 @@ pub struct Observed {
     #[serde(default)]
     pub unknown_aliases: Vec<String>,
     pub associations: Vec<Association>,
+    /// The IAM OIDC provider of the cluster's issuer (IRSA), when it exists.
+    #[serde(default)]
+    pub oidc_provider: Option<OidcProvider>,
+    /// The roles in the account whose trust names that provider (every role, read by `down`
+    /// only): None when not read.
+    #[serde(default)]
+    pub oidc_trusted_by: Option<Vec<String>>,
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
@@ -169,6 +176,19 @@ pub struct Repository {
     /// Images it holds: `down` refuses to delete a non-empty repository without --force.
     #[serde(default)]
     pub images: usize,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// An IAM OIDC identity provider (GetOpenIDConnectProvider).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcProvider {
+    pub arn: String,
+    /// As IAM stores it: the issuer without `https://`.
+    pub url: String,
+    /// The audiences it accepts (`sts.amazonaws.com` for IRSA).
+    #[serde(default)]
+    pub client_ids: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
 }

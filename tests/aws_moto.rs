@@ -221,6 +221,23 @@ impl Stack {
     }
 }
 
+/// Every group of the stack `d` as `plan` observes it: AWS, then the cluster.
+async fn observe_all(
+    aws: &Aws,
+    kube: &kedactl::cluster::Kube,
+    d: &kedactl::render::Desired,
+) -> kedactl::plan::Observed {
+    let all = kedactl::model::Only::default();
+    let caller = kedactl::observe::caller(aws).await.unwrap();
+    let mut o = kedactl::observe::observe(aws, d, &all, caller)
+        .await
+        .unwrap();
+    kedactl::observe::cluster_side(kube, d, &all, &mut o)
+        .await
+        .unwrap();
+    o
+}
+
 fn step_ids(doc: &Value, key: &str) -> Vec<String> {
     let mut ids: Vec<String> = doc[key]
         .as_array()
@@ -2194,7 +2211,6 @@ async fn two_concurrent_ups_end_converged_and_the_loser_says_why() {
 #[tokio::test]
 async fn the_whole_seed_converges_and_goes_with_every_group() {
     use kedactl::exec;
-    use kedactl::model::Only;
     use kedactl::output::progress::Progress;
     use kedactl::plan::{self, teardown};
     let Some(s) = Stack::new("whole") else {
@@ -2208,17 +2224,7 @@ async fn the_whole_seed_converges_and_goes_with_every_group() {
         opts,
     } = s.whole().await;
     let d = kedactl::render::desired(&spec).unwrap();
-    let all = Only::default();
-    let observe = async || {
-        let caller = kedactl::observe::caller(&aws).await.unwrap();
-        let mut o = kedactl::observe::observe(&aws, &d, &all, caller)
-            .await
-            .unwrap();
-        kedactl::observe::cluster_side(&kube, &d, &all, &mut o)
-            .await
-            .unwrap();
-        o
-    };
+    let observe = async || observe_all(&aws, &kube, &d).await;
 
     let o = observe().await;
     let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
@@ -2719,4 +2725,473 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
             .all(|w| w.status().unwrap().status_code().as_str() == "DELETING"),
         "{gone:?}"
     );
+}
+
+/// The IAM OIDC providers moto holds for `issuer` (ARNs).
+async fn oidc_providers(aws: &Aws, issuer: &str) -> Vec<String> {
+    let host = issuer.trim_start_matches("https://");
+    let out = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    out.open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .filter(|a| a.ends_with(&format!(":oidc-provider/{host}")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The check `code` of a `doctor -o json` document.
+fn check<'a>(doc: &'a Value, code: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {doc:#}"))
+}
+
+/// Seeds 001/002 run IRSA: with no --oidc-issuer the issuer is the cluster's (DescribeCluster),
+/// a different one is refused naming both, `up` creates the cluster's IAM OIDC provider tagged
+/// with the stack, doctor fails once it is deleted, and `down` removes it (this stack made it,
+/// and its roles, the only ones trusting it, go first). One made by someone else is used and left.
+#[tokio::test]
+async fn irsa_takes_the_clusters_issuer_and_manages_its_oidc_provider() {
+    let Some(s) = Stack::new("irsa") else {
+        return;
+    };
+    let cluster = moto_cluster(&s).await;
+    let aws = s.sdk().await;
+    let described = aws
+        .eks
+        .describe_cluster()
+        .name(&cluster)
+        .send()
+        .await
+        .unwrap();
+    let issuer = described
+        .cluster()
+        .and_then(|c| c.identity())
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .expect("moto gives clusters an OIDC issuer, as EKS does")
+        .to_string();
+    let host = issuer.trim_start_matches("https://").to_string();
+    // moto draws one issuer per region and process: a provider an earlier run left goes first.
+    for arn in oidc_providers(&aws, &issuer).await {
+        let _ = aws
+            .iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await;
+    }
+    let irsa = ["--only", "iam", "--auth-mode", "irsa"];
+    let run = |cmd: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = irsa.to_vec();
+        args.extend(extra);
+        s.run_in(&cluster, cmd, &args, &[])
+    };
+    let json = |cmd: &str, extra: &[&str]| {
+        let mut args = vec!["-o", "json", "--yes"];
+        args.extend(extra);
+        let out = run(cmd, &args);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}\n{}", stdout(&out), stderr(&out)));
+        (out.status.code(), common::valid_document(doc))
+    };
+
+    // Offline the issuer stays required, with the same words as before.
+    let out = s.run_in(
+        &cluster,
+        "plan",
+        &["--offline", "--only", "iam", "--auth-mode", "irsa"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("IRSA needs the cluster's OIDC issuer"),
+        "{}",
+        stderr(&out)
+    );
+
+    // No --oidc-issuer: the plan uses the cluster's, and creates its provider first.
+    let (code, plan) = json("plan", &[]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    let id = format!("iam:oidc-provider/{host}");
+    let steps = plan["steps"].as_array().unwrap();
+    let create = steps
+        .iter()
+        .find(|st| st["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(create["action"], "create-oidc-provider");
+    assert_eq!(create["url"], issuer.as_str());
+    assert_eq!(
+        create["clientIds"],
+        serde_json::json!(["sts.amazonaws.com"])
+    );
+    let provider_arn = format!("arn:aws:iam::123456789012:oidc-provider/{host}");
+    for st in steps.iter().filter(|st| st["action"] == "create-role") {
+        assert!(
+            st["after"]
+                .as_array()
+                .unwrap()
+                .contains(&id.as_str().into()),
+            "{st:#}"
+        );
+        assert!(st["trust"].to_string().contains(&provider_arn), "{st:#}");
+    }
+
+    // A configured issuer of another cluster is refused, naming both, before any change.
+    let wrong = "https://oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789";
+    let out = run("up", &["--yes", "--oidc-issuer", wrong]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(wrong) && err.contains(&issuer), "{err}");
+    assert!(oidc_providers(&aws, &issuer).await.is_empty());
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+    // The right one, configured, is fine.
+    let (code, _) = json("plan", &["--oidc-issuer", &issuer]);
+    assert_eq!(code, Some(0));
+
+    // up creates it, tagged with the stack, with STS's audience.
+    let (code, up) = json("up", &[]);
+    assert_eq!(code, Some(0), "{up:#}");
+    common::all_done(&up);
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.as_str()]);
+    let got = aws
+        .iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.client_id_list(), ["sts.amazonaws.com"]);
+    assert!(
+        got.tags()
+            .iter()
+            .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix),
+        "{:?}",
+        got.tags()
+    );
+    let (_, again) = json("plan", &[]);
+    assert_eq!(again["steps"], serde_json::json!([]), "{again:#}");
+
+    // doctor: the provider and the trusts pass; with the provider deleted, KD051 fails.
+    let (code, doc) = json("doctor", &[]);
+    assert_eq!(check(&doc, "KD051")["status"], "ok", "{doc:#}");
+    assert_eq!(check(&doc, "KD052")["status"], "ok", "{doc:#}");
+    assert_eq!(code, Some(0), "{doc:#}");
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+    let (code, doc) = json("doctor", &[]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    let kd051 = check(&doc, "KD051");
+    assert_eq!(kd051["status"], "fail", "{doc:#}");
+    assert!(
+        kd051["fix"]
+            .as_str()
+            .unwrap()
+            .contains("kedactl up --only iam"),
+        "{kd051:#}"
+    );
+
+    // up puts it back; down removes it with the roles that trusted it.
+    let (code, _) = json("up", &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(oidc_providers(&aws, &issuer).await.len(), 1);
+    let (code, down) = json("down", &[]);
+    assert_eq!(code, Some(0), "{down:#}");
+    common::all_done(&down);
+    assert!(oidc_providers(&aws, &issuer).await.is_empty());
+    assert!(role_trust(&aws, &s.operator()).await.is_none());
+
+    // One made by someone else (eksctl: no tags) is used, and left by down.
+    aws.iam
+        .create_open_id_connect_provider()
+        .url(&issuer)
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = json("plan", &[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        !plan.to_string().contains("create-oidc-provider"),
+        "{plan:#}"
+    );
+    json("up", &[]);
+    let out = run("down", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "left alone: IAM OIDC provider {issuer} (not created by this stack)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(oidc_providers(&aws, &issuer).await, [provider_arn.as_str()]);
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider_arn)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Seed 002 in IRSA mode, end to end: a ScaledJob app, no --oidc-issuer. The issuer comes from
+/// DescribeCluster (the EKS double gives every cluster its own, as EKS does), `up` creates the
+/// IAM OIDC provider before the trusts that name it, KEDA's chart annotates the operator's
+/// account and the webhook gives its pods the web identity; doctor's IRSA checks pass, and fail
+/// on the provider once it is deleted; `down` removes it with the roles.
+#[tokio::test]
+async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
+    use kedactl::doctor::{Evidence, Status, checks, gather};
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan::{self, Action, teardown};
+    use kedactl::spec::issuer::{Seen, reconcile};
+    let Some(s) = Stack::new("irsajob") else {
+        return;
+    };
+    let Whole {
+        api,
+        aws,
+        kube,
+        mut spec,
+        opts,
+    } = s.whole().await;
+    spec.auth_mode = kedactl::spec::AuthMode::Irsa;
+    spec.apps[0].scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
+    let cluster = kedactl::observe::describe_cluster(&aws, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let issuer = cluster.oidc_issuer.clone().expect("EKS reports the issuer");
+    reconcile(&mut spec, Seen::Issuer(&issuer), "test").unwrap();
+    let d = kedactl::render::desired(&spec).unwrap();
+    let provider = d.oidc_provider.clone().unwrap();
+    assert!(d.addon.is_none() && d.associations.is_empty());
+    assert!(d.manifests.iter().any(|m| m["kind"] == "ScaledJob"));
+    let all = Only::default();
+    let observe = async || observe_all(&aws, &kube, &d).await;
+    let doctor = async || {
+        let caller = kedactl::observe::caller(&aws).await.unwrap();
+        let mut e = Evidence::default();
+        gather::aws_side(&aws, &d, &all, caller, &mut e).await;
+        gather::cluster_side(&kube, &d, &all, None, &mut e)
+            .await
+            .unwrap();
+        checks::run(&d, &e)
+    };
+    let status = |found: &[kedactl::doctor::Finding], code: &str| {
+        found.iter().find(|f| f.code == code).unwrap().status
+    };
+
+    let o = observe().await;
+    let p = plan::plan(&d, &o, &plan::Options::default()).unwrap();
+    let id = format!("iam:oidc-provider/{}", provider.host);
+    assert!(
+        p.steps.iter().any(|st| st.id == id
+            && matches!(&st.action, Action::CreateOidcProvider { url, .. } if *url == issuer)),
+        "{:#?}",
+        p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let listed = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .open_id_connect_provider_list()
+            .iter()
+            .any(|e| e.arn() == Some(provider.arn.as_str())),
+        "{listed:?}"
+    );
+    // The operator's pods run as the operator role, by web identity.
+    let operator = &d.roles[0].arn;
+    let op_pods: Vec<_> = api
+        .state()
+        .objects
+        .iter()
+        .filter(|(k, v)| k.0 == "pods" && v["metadata"]["labels"]["deployment"] == "keda-operator")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    assert!(!op_pods.is_empty());
+    assert!(
+        op_pods
+            .iter()
+            .all(|p| p.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && p.contains(operator.as_str())),
+        "{op_pods:#?}"
+    );
+    let again = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
+    assert!(again.is_empty(), "{:#?}", again.steps);
+
+    let found = doctor().await;
+    for code in ["KD051", "KD052", "KD053", "KD054"] {
+        assert_eq!(status(&found, code), Status::Ok, "{code}: {found:#?}");
+    }
+    aws.iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider.arn)
+        .send()
+        .await
+        .unwrap();
+    let found = doctor().await;
+    assert_eq!(status(&found, "KD051"), Status::Fail, "{found:#?}");
+    let p = plan::plan(&d, &observe().await, &plan::Options::default()).unwrap();
+    assert_eq!(
+        p.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+
+    let mut o = observe().await;
+    kedactl::observe::namespace_side(&kube, &d, &mut o)
+        .await
+        .unwrap();
+    o.oidc_trusted_by = Some(
+        kedactl::observe::roles_trusting(&aws, &provider.arn)
+            .await
+            .unwrap(),
+    );
+    let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(down.steps.iter().any(|st| st.id == id));
+    // A role that came to trust the provider after the plan was read keeps it: the delete
+    // reads every role again right before it runs.
+    let late = format!("{}-late", s.prefix);
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": provider.arn}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+    aws.iam
+        .create_role()
+        .role_name(&late)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    let refused = report.outcomes.iter().find(|o| o.id == id).unwrap();
+    assert!(
+        refused.status != exec::Status::Done
+            && format!("{refused:?}").contains(&format!("trusted by IAM role {late}")),
+        "{refused:#?}"
+    );
+    assert!(observe().await.oidc_provider.is_some());
+    aws.iam.delete_role().role_name(&late).send().await.unwrap();
+    let mut o = observe().await;
+    o.oidc_trusted_by = Some(
+        kedactl::observe::roles_trusting(&aws, &provider.arn)
+            .await
+            .unwrap(),
+    );
+    let (down, _) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
+    assert!(report.ok(), "{:#?}", report.outcomes);
+    let o = observe().await;
+    assert!(o.roles.is_empty() && o.oidc_provider.is_none(), "{o:#?}");
+    assert_eq!(api.labelled(&s.prefix), Vec::<String>::new());
+}
+
+/// The IAM OIDC provider calls against botocore's IAM model (the oracle the AWS CLI and moto
+/// share, installed with moto): the URL limit kedactl validates is the model's, the client id
+/// fits, and CreateOpenIDConnectProvider needs no thumbprint.
+#[test]
+fn the_oidc_provider_request_fits_botocores_iam_model() {
+    if endpoint().is_none() {
+        return;
+    }
+    let script = r#"
+import json
+from botocore.loaders import Loader
+m = Loader().load_service_model("iam", "service-2")
+s = m["shapes"]
+req = s[m["operations"]["CreateOpenIDConnectProvider"]["input"]["shape"]]
+print(json.dumps({
+    "required": req.get("required", []),
+    "url": [s[req["members"]["Url"]["shape"]].get(k) for k in ("min", "max")],
+    "client": [s[s[req["members"]["ClientIDList"]["shape"]]["member"]["shape"]].get(k) for k in ("min", "max")],
+    "list_roles_has_trust": "AssumeRolePolicyDocument" in s["Role"]["members"],
+}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 (moto's interpreter) runs");
+    assert!(
+        out.status.success(),
+        "botocore is installed with moto: {}",
+        stderr(&out)
+    );
+    let model: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(model["required"], serde_json::json!(["Url"]), "{model}");
+    assert_eq!(
+        model["url"],
+        serde_json::json!([1, kedactl::spec::names::OIDC_URL_MAX]),
+        "{model}"
+    );
+    let (min, max) = (
+        model["client"][0].as_u64().unwrap(),
+        model["client"][1].as_u64().unwrap(),
+    );
+    let audience = kedactl::render::STS_AUDIENCE.len() as u64;
+    assert!(min <= audience && audience <= max, "{model}");
+    // ListRoles returns each role's trust: `down` reads every role's from it.
+    assert_eq!(model["list_roles_has_trust"], true, "{model}");
+}
+
+/// `down` reads every role's trust before it deletes a provider: ListRoles pages (100 roles
+/// each) are all read, so a role on the second page still keeps it.
+#[tokio::test]
+async fn the_roles_trusting_a_provider_are_read_on_every_page() {
+    let Some(s) = Stack::new("pages") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let arn = format!(
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{}",
+        s.prefix.replace('-', "").to_uppercase()
+    );
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let trusting = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": arn}, "Action": "sts:AssumeRoleWithWebIdentity"}]})
+    .to_string();
+    let names: Vec<String> = (0..101).map(|i| format!("{}-r{i}", s.prefix)).collect();
+    let create = |name: &String, doc: &str| {
+        aws.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(doc)
+            .send()
+    };
+    // Filler first, so the trusting role is listed after at least 100 others.
+    for chunk in names[..100].chunks(20) {
+        futures_util::future::join_all(chunk.iter().map(|n| create(n, other))).await;
+    }
+    create(&names[100], &trusting).await.unwrap();
+    let listed = aws.iam.list_roles().send().await.unwrap();
+    assert!(listed.is_truncated(), "more than one page");
+    let found = kedactl::observe::roles_trusting(&aws, &arn).await.unwrap();
+    assert_eq!(found, [names[100].as_str()]);
+    for chunk in names.chunks(20) {
+        futures_util::future::join_all(
+            chunk
+                .iter()
+                .map(|n| aws.iam.delete_role().role_name(n).send()),
+        )
+        .await;
+    }
 }

@@ -102,9 +102,11 @@ struct Diagnosis {
 
 async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnosis> {
     let start = Instant::now();
-    let (mut spec, source) = ctx.spec()?;
+    let (mut spec, source) = ctx.spec_online()?;
     render::precheck(&spec)?;
     let aws = ctx.aws(spec.region.clone()).await?;
+    // IRSA: the checks judge the provider and trusts of the cluster's own issuer.
+    online::resolve_issuer(&aws, &mut spec, &source).await?;
     let mut e = Evidence::default();
     // Who is asking comes first: bad or absent credentials are not a permission problem, and
     // no check runs on a placeholder account.

@@ -20,6 +20,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     if let Some(kube) = &on.kube {
         observe::namespace_side(kube, &on.desired, &mut on.observed).await?;
     }
+    // IRSA: a provider this stack made goes only when no role in the account trusts it.
+    if let Some(p) = on.observed.oidc_provider.as_ref()
+        && on.only.includes(crate::model::Group::Iam)
+    {
+        on.observed.oidc_trusted_by = Some(observe::roles_trusting(&on.aws, &p.arn).await?);
+    }
     let opts = teardown::Options {
         force: args.force,
         only: on.only.clone(),

@@ -44,12 +44,13 @@ pub enum Purpose {
 }
 
 pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
-    let (mut spec, source) = ctx.spec()?;
+    let (mut spec, source) = ctx.spec_online()?;
     let only = Only::new(ctx.global.only.clone());
     let wants_cluster = only.includes(Group::Keda) || only.includes(Group::App);
 
     render::precheck(&spec)?;
     let aws = ctx.aws(spec.region.clone()).await?;
+    resolve_issuer(&aws, &mut spec, &source).await?;
     // Who is calling and what exists are read at once: reads go by name, which needs no
     // account. The caller is judged first all the same: with no credentials, bad ones, or an
     // endpoint that does not answer, that is the error, whatever the reads said.
@@ -142,6 +143,33 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         only,
         spec,
     })
+}
+
+/// IRSA: the issuer is the cluster's (DescribeCluster); a configured one must be the same.
+pub(super) async fn resolve_issuer(aws: &Aws, spec: &mut Spec, source: &str) -> anyhow::Result<()> {
+    use crate::spec::issuer::{self, IssuerError, Seen};
+    let Some(name) = spec
+        .cluster
+        .clone()
+        .filter(|_| spec.auth_mode == crate::spec::AuthMode::Irsa)
+    else {
+        return Ok(());
+    };
+    let described = observe::describe_cluster(aws, &name).await;
+    let why: String;
+    let seen = match &described {
+        Ok(Some(c)) => c.oidc_issuer.as_deref().map_or(Seen::Absent, Seen::Issuer),
+        Ok(None) => Seen::Absent,
+        Err(e) => {
+            why = format!("{e:#}");
+            Seen::Unread(&why)
+        }
+    };
+    match issuer::reconcile(spec, seen, source) {
+        Ok(()) => Ok(()),
+        Err(IssuerError::Missing(p)) => Err(p.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Every alias a queue's key is named by must exist: a grant names the key it stands for.

@@ -469,6 +469,36 @@ pub const CATALOGUE: &[Check] = &[
         "The AMP scraper may read the cluster (its access entry)",
         "An AMP managed scraper discovers and scrapes pods as its service-linked role (AWSServiceRoleForAmazonPrometheusScraper_…), which the cluster only admits through an access entry. AMP creates that entry with the scraper when the cluster's authentication mode is API or API_AND_CONFIG_MAP; with CONFIG_MAP it cannot, and the scraper stays ACTIVE while the workspace gets nothing, so KEDA's query finds no data and the app never scales. doctor reads the scraper's role (ListScrapers) and the cluster's access entries (ListAccessEntries), matching the role with and without its path, as EKS names it."
     ),
+    check!(
+        "KD051",
+        Iam,
+        kd051,
+        "IRSA: the cluster's OIDC issuer has its IAM identity provider",
+        "IRSA tokens are signed by the cluster's OIDC issuer (DescribeCluster identity.oidc.issuer); STS accepts them only when the account has an IAM OIDC identity provider for that URL that lists the audience sts.amazonaws.com. Without it every pod and KEDA get `No OpenIDConnect provider found in your account` although roles and annotations look right. doctor reads ListOpenIDConnectProviders and GetOpenIDConnectProvider for the cluster's issuer. kedactl creates the provider when it is missing (tagged with the stack) and deletes it only when the stack made it and no role in the account still trusts it."
+    ),
+    check!(
+        "KD052",
+        Iam,
+        kd052,
+        "IRSA: each role's trust admits its service accounts through the provider",
+        "An IRSA role must trust the cluster's provider (Federated: arn:…:oidc-provider/<issuer>) for sts:AssumeRoleWithWebIdentity, with conditions <issuer>:sub = system:serviceaccount:<namespace>:<name> and <issuer>:aud = sts.amazonaws.com. A trust written for another cluster's issuer, or a sub naming another service account, makes STS refuse with `Not authorized to perform sts:AssumeRoleWithWebIdentity`. doctor evaluates each role's trust, conditions included, for the token each service account gets."
+    ),
+    check!(
+        "KD053",
+        Cluster,
+        kd053,
+        [OPERATOR_SA],
+        "IRSA: the service accounts name their role (eks.amazonaws.com/role-arn)",
+        "The EKS pod identity webhook gives a pod web identity credentials only when its service account carries eks.amazonaws.com/role-arn. The operator's comes from the KEDA chart (podIdentity.aws.irsa.enabled=true, podIdentity.aws.irsa.roleArn), an app's from kedactl's ServiceAccount. doctor reads both and compares the annotation with the role the config names."
+    ),
+    check!(
+        "KD054",
+        Cluster,
+        kd054,
+        [OPERATOR_POD, APP_POD],
+        "IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE",
+        "The webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (and the projected token) at pod creation only: a pod started before its service account named the role, or before the annotation changed, has no or the old credentials until it is restarted. doctor reads the newest keda-operator pod and the app's (a ScaledJob's pods come and go with their jobs) and compares AWS_ROLE_ARN with the role."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

@@ -218,8 +218,10 @@ fn a_healthy_stack_raises_nothing() {
     // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
     // with a customer-managed key, KD046–KD049 only to triggers other than SQS, KD050 only to
     // an AMP scraper.
+    // KD051–KD054 check IRSA only.
     let na = [
-        "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049", "KD050",
+        "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049", "KD050", "KD051", "KD052",
+        "KD053", "KD054",
     ];
     let bad: Vec<_> = findings
         .iter()
@@ -2130,5 +2132,202 @@ fn evidence_names_the_principal_the_trust_names_instead() {
     assert!(
         f.evidence[0].contains("no statement names pods.eks.amazonaws.com for sts:AssumeRole; it names ec2.amazonaws.com"),
         "{f:#?}"
+    );
+}
+
+/// An IRSA stack as `up` leaves it: the provider, the annotated service accounts, the pods with
+/// the web identity the webhook injects; no add-on or associations.
+fn healthy_irsa() -> (Desired, Evidence) {
+    let mut spec = spec();
+    spec.auth_mode = crate::spec::AuthMode::Irsa;
+    spec.oidc_issuer = Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into());
+    let d = render::desired(&spec).unwrap();
+    let mut e = healthy(&d);
+    e.observed.addon = None;
+    e.observed.associations.clear();
+    let p = d.oidc_provider.as_ref().unwrap();
+    e.observed.oidc_provider = Some(crate::observed::OidcProvider {
+        arn: p.arn.clone(),
+        url: p.host.clone(),
+        client_ids: vec!["sts.amazonaws.com".into()],
+        tags: ownership(&d.stack),
+    });
+    let role = |name: &str| format!("arn:aws:iam::123456789012:role/{name}");
+    let web = |arn: String| {
+        json!([{"name": "AWS_ROLE_ARN", "value": arn},
+               {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}])
+    };
+    let c = cluster(&mut e);
+    c.operator_sa = Some(
+        json!({"metadata": {"name": "keda-operator", "namespace": "keda",
+        "annotations": {"eks.amazonaws.com/role-arn": role("keda-operator")}}}),
+    );
+    c.operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = web(role("keda-operator"));
+    c.apps
+        .values_mut()
+        .next()
+        .unwrap()
+        .app_pod
+        .as_mut()
+        .unwrap()["spec"]["containers"][0]["env"] = web(role("keda-identity"));
+    c.agent = None;
+    (d, e)
+}
+
+/// The finding of check `code` on evidence `e`.
+fn finding_of(d: &Desired, e: &Evidence, code: &str) -> Finding {
+    checks::run(d, e)
+        .into_iter()
+        .find(|f| f.code == code)
+        .unwrap()
+}
+
+/// Codes that do not pass (fail or warn) on the IRSA stack after `fault`.
+fn irsa_fails(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<&'static str> {
+    let (d, mut e) = healthy_irsa();
+    fault(&mut e, &d);
+    checks::run(&d, &e)
+        .into_iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn a_healthy_irsa_stack_passes_the_irsa_checks() {
+    assert_eq!(irsa_fails(|_, _| {}), Vec::<&str>::new());
+    let (d, e) = healthy_irsa();
+    let found = checks::run(&d, &e);
+    for code in ["KD051", "KD052", "KD053", "KD054"] {
+        let f = found.iter().find(|f| f.code == code).unwrap();
+        assert_eq!(f.status, Status::Ok, "{f:#?}");
+    }
+}
+
+#[test]
+fn kd051_the_provider_is_missing_or_lacks_the_audience() {
+    let gone = |e: &mut Evidence, _: &Desired| e.observed.oidc_provider = None;
+    assert_eq!(irsa_fails(gone), ["KD051"]);
+    let (d, mut e) = healthy_irsa();
+    gone(&mut e, &d);
+    let f = finding_of(&d, &e, "KD051");
+    assert!(
+        f.fix.as_deref().unwrap().contains(
+            "aws iam create-open-id-connect-provider --url https://oidc.eks.us-east-1.amazonaws.com/id/ABC --client-id-list sts.amazonaws.com"
+        ),
+        "{f:#?}"
+    );
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge(
+            "iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC".into()
+        )]
+    );
+    assert_eq!(
+        irsa_fails(
+            |e, _| e.observed.oidc_provider.as_mut().unwrap().client_ids = vec!["other".into()]
+        ),
+        ["KD051"]
+    );
+    // A refused read is could-not-check, not a pass or a failure.
+    let (d, mut e) = healthy_irsa();
+    gone(&mut e, &d);
+    e.observed.denied.push(crate::observed::Denied {
+        operation: "ListOpenIDConnectProviders".into(),
+        resource: "IAM OIDC provider oidc.eks.us-east-1.amazonaws.com/id/ABC".into(),
+        message: "AccessDenied".into(),
+    });
+    let f = finding_of(&d, &e, "KD051");
+    assert_eq!(f.status, Status::Skipped, "{f:#?}");
+}
+
+#[test]
+fn kd052_a_trust_for_another_issuer_or_service_account() {
+    // Written for another cluster's issuer: the provider it names is not this cluster's.
+    let other = |e: &mut Evidence, _: &Desired| {
+        let t = trust_of(e, "keda-operator");
+        let text = t.to_string().replace("/id/ABC", "/id/ABCDEF0123456789");
+        *t = serde_json::from_str(&text).unwrap();
+    };
+    assert_eq!(irsa_fails(other), ["KD052"]);
+    let (d, mut e) = healthy_irsa();
+    other(&mut e, &d);
+    let f = finding_of(&d, &e, "KD052");
+    assert!(f.evidence[0].contains("id/ABCDEF0123456789"), "{f:#?}");
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge("iam:role/keda-operator".into())]
+    );
+    // The sub names another service account; the aud another audience.
+    assert_eq!(
+        irsa_fails(|e, _| {
+            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] =
+                json!("system:serviceaccount:security:other");
+        }),
+        ["KD052"]
+    );
+    assert_eq!(
+        irsa_fails(|e, _| {
+            trust_of(e, "keda-identity")["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:aud"] =
+                json!("pods.eks.amazonaws.com");
+        }),
+        ["KD052"]
+    );
+}
+
+#[test]
+fn kd053_a_service_account_without_its_role() {
+    assert_eq!(
+        irsa_fails(
+            |e, _| cluster(e).operator_sa.as_mut().unwrap()["metadata"]["annotations"] = json!({})
+        ),
+        ["KD053"]
+    );
+    let app_sa = |e: &mut Evidence, _: &Desired| {
+        let sa = e
+            .observed
+            .objects
+            .iter_mut()
+            .find(|o| o["kind"] == "ServiceAccount")
+            .unwrap();
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+            json!("arn:aws:iam::123456789012:role/old");
+    };
+    assert_eq!(irsa_fails(app_sa), ["KD053"]);
+    let (d, mut e) = healthy_irsa();
+    app_sa(&mut e, &d);
+    let f = finding_of(&d, &e, "KD053");
+    assert_eq!(
+        f.repairs,
+        [Repair::Converge(
+            "app:ServiceAccount/security/my-sqs-read-msgs".into()
+        )]
+    );
+}
+
+#[test]
+fn kd054_a_pod_without_web_identity() {
+    let (d, mut e) = healthy_irsa();
+    cluster(&mut e).operator_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([]);
+    let f = finding_of(&d, &e, "KD054");
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("lacks AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE"),
+        "{f:#?}"
+    );
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .contains("kubectl rollout restart deployment/keda-operator -n keda")
+    );
+    assert_eq!(f.repairs, [Repair::Restart("keda/keda-operator".into())]);
+    // The app's pod with an old role.
+    assert_eq!(
+        irsa_fails(
+            |e, _| app(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"][0]["value"] =
+                json!("arn:aws:iam::123456789012:role/old")
+        ),
+        ["KD054"]
     );
 }

@@ -663,6 +663,46 @@ pub(super) async fn apply(
                 format!("EKS add-on {addon}"),
             )?;
         }
+        Action::CreateOidcProvider {
+            url,
+            client_ids,
+            tags,
+        } => {
+            let r = aws
+                .iam
+                .create_open_id_connect_provider()
+                .url(url)
+                .set_client_id_list(Some(client_ids.clone()))
+                .set_tags(Some(iam_tags(tags)))
+                .send()
+                .await;
+            // One made meanwhile (another run, eksctl) serves as well: it is the same issuer's.
+            gone_is_fine(
+                r,
+                &["EntityAlreadyExists"],
+                "CreateOpenIDConnectProvider",
+                format!("IAM OIDC provider {url}"),
+            )?;
+        }
+        Action::DeleteOidcProvider { arn, url } => {
+            // A role made since the plan was read may trust it now: it stays then.
+            let res = format!("IAM OIDC provider {url}");
+            let trusting = crate::observe::roles_trusting(aws, arn).await?;
+            if !trusting.is_empty() {
+                return Err(StepError::Other(format!(
+                    "refused: {res} is trusted by IAM role {} now (it was read before that), so \
+                     it was kept. Run the command again for a fresh plan",
+                    trusting.join(", ")
+                )));
+            }
+            let r = aws
+                .iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .send()
+                .await;
+            gone_is_fine(r, &["NoSuchEntity"], "DeleteOpenIDConnectProvider", res)?;
+        }
         Action::InstallKeda { .. }
         | Action::Apply { .. }
         | Action::RestartDeployment { .. }

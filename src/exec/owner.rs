@@ -29,6 +29,8 @@ enum Target<'a> {
         what: String,
     },
     Addon(&'a str),
+    /// An IAM OIDC provider, by ARN.
+    OidcProvider(&'a str),
     Object(&'a str, Option<&'a str>, &'a str),
     /// KEDA, known by the marker ConfigMap written before it was installed.
     Keda(&'a str),
@@ -87,6 +89,7 @@ fn target(action: &Action) -> Option<Target<'_>> {
             what: format!("pod identity association {namespace}/{service_account}"),
         },
         Action::DeleteAddon { addon } => Target::Addon(addon),
+        Action::DeleteOidcProvider { arn, .. } => Target::OidcProvider(arn),
         Action::DeleteObject {
             kind,
             namespace,
@@ -112,6 +115,7 @@ impl Target<'_> {
             Target::Resource { kind, name, .. } => format!("{} {name}", kind.noun()),
             Target::Association { what, .. } => what.clone(),
             Target::Addon(a) => format!("EKS add-on {a}"),
+            Target::OidcProvider(arn) => format!("IAM OIDC provider {arn}"),
             Target::Object(kind, ns, name) => describe(kind, *ns, name),
             Target::Keda(ns) => format!("KEDA in namespace {ns}"),
         }
@@ -160,6 +164,21 @@ impl Target<'_> {
                     Ok(out) => Some(to_tags(out.addon().and_then(|a| a.tags()))),
                     Err(e) if error_code(&e) == Some("ResourceNotFoundException") => None,
                     Err(e) => return Err(CallError::new("DescribeAddon", res, &e).into()),
+                }
+            }
+            Target::OidcProvider(arn) => {
+                let r = aws
+                    .iam
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(*arn)
+                    .send()
+                    .await;
+                match r {
+                    Ok(out) => Some(tag_map(out.tags().iter().map(|t| (t.key(), t.value())))),
+                    Err(e) if error_code(&e) == Some("NoSuchEntity") => None,
+                    Err(e) => {
+                        return Err(CallError::new("GetOpenIDConnectProvider", res, &e).into());
+                    }
                 }
             }
             Target::Object(kind, ns, name) => {

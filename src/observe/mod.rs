@@ -110,6 +110,10 @@ macro_rules! found {
     };
 }
 
+// After the macro: it reads `found!`.
+mod oidc;
+pub use oidc::{names_provider, roles_trusting};
+
 fn no_error<E>(_: &E) -> bool {
     false
 }
@@ -266,14 +270,24 @@ async fn observe_each(
         let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
         Ok((cluster, addon, associations))
     };
+    // IRSA: the provider every trust names (an IAM resource, so with the roles).
+    let provider = async {
+        match &desired.oidc_provider {
+            Some(p) if only.includes(Group::Iam) => oidc::provider(aws, &p.host).await,
+            _ => Ok(Read::Missing),
+        }
+    };
     // Boxed: the five reads' state machines side by side overflowed a 2 MiB thread stack
     // (debug builds, doctor's gather).
-    let (roles, queues, repositories, eks, resources) = futures_util::future::join5(
-        Box::pin(roles),
-        Box::pin(queues),
-        Box::pin(repositories),
-        Box::pin(eks),
-        Box::pin(resources),
+    let ((roles, queues, repositories, eks, resources), provider) = futures_util::future::join(
+        futures_util::future::join5(
+            Box::pin(roles),
+            Box::pin(queues),
+            Box::pin(repositories),
+            Box::pin(eks),
+            Box::pin(resources),
+        ),
+        Box::pin(provider),
     )
     .await;
     // Reads record their own failures; what is left here cannot happen, but is not lost.
@@ -284,6 +298,7 @@ async fn observe_each(
     let (resources, retired) = settled(resources, (vec![], Read::Missing), &mut failed);
     let (cluster, addon, associations) =
         settled(eks, (Read::Missing, Read::Missing, vec![]), &mut failed);
+    let provider = settled(provider, Read::Missing, &mut failed);
 
     let mut denied = Unread {
         failed,
@@ -317,6 +332,7 @@ async fn observe_each(
     }
     keep_retired(&mut o, retired, &mut denied);
     o.cluster = cluster.keep(&mut denied);
+    o.oidc_provider = provider.keep(&mut denied);
     o.addon = addon.keep(&mut denied);
     for a in associations {
         o.associations

@@ -44,6 +44,13 @@ pub enum Action {
     WaitAddonActive {
         addon: String,
     },
+    /// IRSA: the IAM OIDC identity provider of the cluster's issuer (no thumbprint: IAM
+    /// verifies EKS's issuer with its own trusted CAs).
+    CreateOidcProvider {
+        url: String,
+        client_ids: Vec<String>,
+        tags: Tags,
+    },
     CreateRole {
         role: String,
         trust: Value,
@@ -212,6 +219,11 @@ pub enum Action {
     DeleteAddon {
         addon: String,
     },
+    /// Only a provider this stack created, and only while no role in the account trusts it.
+    DeleteOidcProvider {
+        arn: String,
+        url: String,
+    },
 }
 
 impl Action {
@@ -248,6 +260,15 @@ impl Action {
         match self {
             Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
             Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
+            Action::CreateOidcProvider {
+                url, client_ids, ..
+            } => format!(
+                "create IAM OIDC provider {url} (audience {})",
+                client_ids.join(", ")
+            ),
+            Action::DeleteOidcProvider { url, .. } => {
+                format!("delete IAM OIDC provider {url} (kedactl created it; no role trusts it)")
+            }
             Action::CreateRole { role, trust, .. } => {
                 format!("create IAM role {role} (trusted by {})", principals(trust))
             }

@@ -172,6 +172,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     // Before what names them: their ids are filled into policies and manifests once made.
     p.resources();
     p.retired_resources();
+    p.oidc_provider();
     p.roles();
     p.queues();
     p.repositories();
@@ -188,6 +189,11 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         conflicts: p.conflicts,
     };
     (restrict(p.steps, &opts.only), conflicts)
+}
+
+/// The step id of the IAM OIDC provider for issuer host `host`.
+pub fn oidc_step_id(host: &str) -> String {
+    format!("iam:oidc-provider/{host}")
 }
 
 /// Keep the steps of the chosen groups; dependencies on the others are assumed satisfied.
@@ -306,19 +312,49 @@ impl Planner<'_> {
         );
     }
 
+    /// IRSA: the cluster's issuer needs its IAM provider before a trust can name it. One that
+    /// exists (eksctl's, Terraform's, another stack's) is used as it is.
+    fn oidc_provider(&mut self) {
+        let Some(p) = &self.desired.oidc_provider else {
+            return;
+        };
+        if self.observed.oidc_provider.is_some() {
+            return;
+        }
+        let action = Action::CreateOidcProvider {
+            url: p.url.clone(),
+            client_ids: vec![render::STS_AUDIENCE.to_string()],
+            tags: self.desired.tags.clone(),
+        };
+        self.push(
+            oidc_step_id(&p.host),
+            Group::Iam,
+            Change::Create,
+            action,
+            &[],
+        );
+    }
+
     fn roles(&mut self) {
         let operator_id = self
             .desired
             .roles
             .first()
             .map(|r| format!("iam:role/{}", r.name));
+        let provider_id = self
+            .desired
+            .oidc_provider
+            .as_ref()
+            .map(|p| oidc_step_id(&p.host));
         for role in &self.desired.roles {
             let id = format!("iam:role/{}", role.name);
-            // A trust naming the operator role needs that role to exist first.
-            let after: Vec<&str> = match (&role.purpose, &operator_id) {
+            // A trust naming the operator role needs that role to exist first; one naming the
+            // OIDC provider, the provider (IAM refuses a principal it does not know).
+            let mut after: Vec<&str> = match (&role.purpose, &operator_id) {
                 (render::RolePurpose::Identity, Some(op)) => vec![op.as_str()],
                 _ => vec![],
             };
+            after.extend(provider_id.as_deref());
             let existing = self.observed.roles.get(&role.name);
             let mut new = false;
             match existing {

@@ -340,6 +340,10 @@ pub fn teardown(
 
     // Identity roles before the operator role they trust; each role after its policies and
     // after the associations that use it.
+    let mut role_ids: Vec<String> = Vec::new();
+    // Roles that still trust the OIDC provider once this plan ran (kept with others' statements).
+    let mut still_trusting: Vec<String> = Vec::new();
+    let provider_arn = desired.oidc_provider.as_ref().map(|p| p.arn.as_str());
     // Another cluster's KEDA still chains from the operator role it keeps (by its kedactl
     // statement): an identity role whose trust holds only the chain (its apps never call AWS)
     // is still theirs too.
@@ -370,6 +374,9 @@ pub fn teardown(
                 role.name,
                 kept_by.join(", ")
             ));
+            if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
+                still_trusting.push(role.name.clone());
+            }
             if canonical(&trust) != canonical(&o.trust) {
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
@@ -382,6 +389,7 @@ pub fn teardown(
                     action,
                     association_ids.clone(),
                 );
+                role_ids.push(format!("{id}/trust"));
             }
             continue;
         }
@@ -396,6 +404,9 @@ pub fn teardown(
             ));
             // This cluster's own service-account statements still go.
             let trust = trust::Edit::Take.apply(&role.trust.body, &o.trust);
+            if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
+                still_trusting.push(role.name.clone());
+            }
             if canonical(&trust) != canonical(&o.trust) {
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
@@ -408,6 +419,7 @@ pub fn teardown(
                     action,
                     association_ids.clone(),
                 );
+                role_ids.push(format!("{id}/trust"));
             }
             continue;
         }
@@ -430,6 +442,7 @@ pub fn teardown(
             push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
         }
+        role_ids.push(id.clone());
         push(
             id,
             Group::Iam,
@@ -439,6 +452,14 @@ pub fn teardown(
             before,
         );
     }
+    oidc_provider(
+        desired,
+        observed,
+        &still_trusting,
+        &role_ids,
+        &mut notes,
+        &mut push,
+    );
 
     if let (Some(name), Some(addon)) = (&desired.addon, &observed.addon) {
         if owned(&addon.tags) {
@@ -461,6 +482,59 @@ pub fn teardown(
         return Err(Refused { reasons: refused });
     }
     Ok((restrict(steps, &opts.only), notes))
+}
+
+/// IRSA's provider goes after the roles this plan deletes, and only when this stack made it and
+/// no other role in the account (read by `down`, every role) trusts it.
+fn oidc_provider(
+    desired: &Desired,
+    observed: &Observed,
+    still_trusting: &[String],
+    role_ids: &[String],
+    notes: &mut Vec<String>,
+    push: &mut impl FnMut(String, Group, Action, Vec<String>),
+) {
+    let (Some(want), Some(live)) = (&desired.oidc_provider, &observed.oidc_provider) else {
+        return;
+    };
+    let what = format!("IAM OIDC provider {}", want.url);
+    if !model::is_owned(&live.tags, &desired.stack) {
+        notes.push(format!("left alone: {what} (not created by this stack)"));
+        return;
+    }
+    let Some(trusted_by) = &observed.oidc_trusted_by else {
+        notes.push(format!(
+            "left alone: {what} (the roles that may trust it were not read)"
+        ));
+        return;
+    };
+    // This stack's roles go in this plan, unless they are kept with others' statements.
+    let ours = |r: &String| desired.roles.iter().any(|d| &d.name == r);
+    let mut others: Vec<&String> = trusted_by
+        .iter()
+        .filter(|r| !ours(r) || still_trusting.contains(r))
+        .collect();
+    others.dedup();
+    if !others.is_empty() {
+        let names: Vec<&str> = others.iter().map(|r| r.as_str()).collect();
+        notes.push(format!(
+            "kept: {what} (IAM role{} {} still trust{} it)",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" }
+        ));
+        return;
+    }
+    let action = Action::DeleteOidcProvider {
+        arn: live.arn.clone(),
+        url: want.url.clone(),
+    };
+    push(
+        super::oidc_step_id(&want.host),
+        Group::Iam,
+        action,
+        role_ids.to_vec(),
+    );
 }
 
 /// A shared queue or repository another cluster still uses is kept (and said so): `Some`, with
@@ -563,6 +637,80 @@ mod tests {
 
     fn ids(p: &Plan) -> Vec<&str> {
         p.steps.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    /// An IRSA stack with its provider (tagged `tags`) and the roles `trusted_by` read.
+    fn irsa(provider_tags: &Tags, trusted_by: Option<Vec<&str>>) -> (Desired, Observed) {
+        let spec = Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            auth_mode: crate::spec::AuthMode::Irsa,
+            oidc_issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
+            ..Spec::default()
+        };
+        let d = render::desired(&spec).unwrap();
+        let mut o = everything(&d, &model::ownership("kedactl"));
+        let p = d.oidc_provider.as_ref().unwrap();
+        o.oidc_provider = Some(crate::observed::OidcProvider {
+            arn: p.arn.clone(),
+            url: p.host.clone(),
+            client_ids: vec!["sts.amazonaws.com".into()],
+            tags: provider_tags.clone(),
+        });
+        o.oidc_trusted_by = trusted_by.map(|r| r.into_iter().map(String::from).collect());
+        (d, o)
+    }
+
+    #[test]
+    fn the_oidc_provider_goes_last_only_when_ours_and_trusted_by_no_other_role() {
+        const ID: &str = "iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+        let ours = model::ownership("kedactl");
+        // Trusted only by the roles this plan deletes: it goes after them.
+        let (d, o) = irsa(&ours, Some(vec!["keda-operator", "keda-identity"]));
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        let step = p.steps.iter().find(|s| s.id == ID).expect("deleted");
+        assert!(
+            matches!(&step.action, Action::DeleteOidcProvider { arn, .. } if arn.ends_with("oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"))
+        );
+        for role in ["iam:role/keda-operator", "iam:role/keda-identity"] {
+            assert!(step.after.contains(&role.to_string()), "{:?}", step.after);
+        }
+        // Another role of the account trusts it: kept, and said why.
+        let (d, o) = irsa(&ours, Some(vec!["keda-operator", "ci-deployer"]));
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        assert!(!ids(&p).contains(&ID), "{:?}", ids(&p));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("kept: IAM OIDC provider") && n.contains("ci-deployer")),
+            "{notes:?}"
+        );
+        // Made by someone else (eksctl), or the account's roles unread: never deleted.
+        for (tags, trusted) in [(Tags::new(), Some(vec![])), (ours.clone(), None)] {
+            let (d, o) = irsa(&tags, trusted);
+            let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+            assert!(!ids(&p).contains(&ID), "{:?}", ids(&p));
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with("left alone: IAM OIDC provider")),
+                "{notes:?}"
+            );
+        }
+        // A role of this stack kept for another cluster's statement still trusts it.
+        let (d, mut o) = irsa(&ours, Some(vec!["keda-identity"]));
+        let role = o.roles.get_mut("keda-identity").unwrap();
+        let mut other = role.trust["Statement"][0].clone();
+        other["Sid"] = "KedactlOtherClusterSecurityMySqsReadMsgs00000000".into();
+        role.trust["Statement"].as_array_mut().unwrap().push(other);
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        assert!(!ids(&p).contains(&ID), "{:?} {notes:?}", ids(&p));
+        assert!(
+            notes.iter().any(|n| n.contains("kept: IAM OIDC provider")),
+            "{notes:?}"
+        );
     }
 
     #[test]

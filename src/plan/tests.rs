@@ -25,6 +25,8 @@ fn converged(d: &Desired) -> Observed {
         image_tags: Default::default(),
         kms_aliases: Default::default(),
         unknown_aliases: vec![],
+        oidc_provider: None,
+        oidc_trusted_by: None,
         addon: Some(Addon {
             status: "ACTIVE".into(),
             issues: vec![],
@@ -451,7 +453,72 @@ fn irsa() -> (Desired, Observed) {
         "metadata": {"name": "keda-operator", "namespace": "keda",
                      "annotations": {IRSA_ANNOTATION: operator.unwrap().arn}}}),
     );
+    let p = d.oidc_provider.as_ref().unwrap();
+    o.oidc_provider = Some(crate::observed::OidcProvider {
+        arn: p.arn.clone(),
+        url: p.host.clone(),
+        client_ids: vec!["sts.amazonaws.com".into()],
+        tags: crate::model::ownership(&d.stack),
+    });
     (d, o)
+}
+
+#[test]
+fn irsa_creates_the_oidc_provider_before_any_trust_names_it() {
+    let (d, mut o) = irsa();
+    // Someone else's provider (eksctl's: no tags) is used as it is.
+    o.oidc_provider.as_mut().unwrap().tags.clear();
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+
+    // An empty account: the provider first, tagged, with STS's audience and no thumbprint.
+    let p = plan(&d, &Observed::default(), &Options::default()).unwrap();
+    let id = "iam:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    let step = p
+        .steps
+        .iter()
+        .find(|s| s.id == id)
+        .expect("a provider step");
+    assert_eq!(
+        step.action,
+        Action::CreateOidcProvider {
+            url: "https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into(),
+            client_ids: vec!["sts.amazonaws.com".into()],
+            tags: d.tags.clone(),
+        }
+    );
+    assert_eq!((step.group, step.change), (Group::Iam, Change::Create));
+    for r in &d.roles {
+        let role = p
+            .steps
+            .iter()
+            .find(|s| s.id == format!("iam:role/{}", r.name));
+        assert!(role.unwrap().after.contains(&id.to_string()), "{:?}", role);
+    }
+    // A trust to rewrite waits for it too.
+    let mut stale = o.clone();
+    stale.oidc_provider = None;
+    stale.roles.values_mut().next().unwrap().trust = serde_json::json!({"Statement": []});
+    let p = plan(&d, &stale, &Options::default()).unwrap();
+    let update = p.steps.iter().find(|s| s.id.ends_with("/trust")).unwrap();
+    assert!(update.after.contains(&id.to_string()), "{update:?}");
+    // Pod Identity has none.
+    let pod_identity = Spec {
+        auth_mode: AuthMode::PodIdentity,
+        oidc_issuer: None,
+        ..Spec::default()
+    };
+    let pd = render::desired(&Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        ..pod_identity
+    })
+    .unwrap();
+    let p = plan(&pd, &Observed::default(), &Options::default()).unwrap();
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| s.id.starts_with("iam:oidc-provider"))
+    );
 }
 
 #[test]

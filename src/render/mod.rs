@@ -90,6 +90,16 @@ pub enum RenderError {
 pub fn precheck(spec: &Spec) -> Result<(), RenderError> {
     let mut probe = spec.clone();
     probe.account.get_or_insert_with(|| "000000000000".into());
+    // Online, IRSA's issuer is read from the cluster next; a stand-in of EKS's length until then.
+    if probe.auth_mode == AuthMode::Irsa {
+        probe.oidc_issuer.get_or_insert_with(|| {
+            format!(
+                "https://oidc.eks.{}.amazonaws.com/id/{}",
+                probe.region.as_deref().unwrap_or("us-east-1"),
+                "0".repeat(32)
+            )
+        });
+    }
     desired(&probe).map(|_| ())
 }
 
@@ -233,6 +243,8 @@ pub struct Desired {
     pub resources: Vec<Resource>,
     /// Each app's trigger: what it reads and what KEDA's session must be allowed (doctor).
     pub triggers: Vec<TriggerUse>,
+    /// The IAM OIDC identity provider of the cluster's issuer (IRSA mode only).
+    pub oidc_provider: Option<OidcProvider>,
     /// Pod identity associations (pod-identity mode only).
     pub associations: Vec<Association>,
     /// Associations an earlier kedactl made for apps whose trigger KEDA alone reads
@@ -334,6 +346,19 @@ impl TriggerUse {
                 && m["metadata"]["name"] == name
         })
     }
+}
+
+/// The audience EKS projects into IRSA tokens, and the client id the provider must list.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// An IAM OIDC identity provider for the cluster's issuer: what IRSA trusts name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OidcProvider {
+    /// The issuer, `https://oidc.eks.<region>.amazonaws.com/id/<ID>`.
+    pub url: String,
+    /// The issuer without `https://`: the provider's name and the condition keys' prefix.
+    pub host: String,
+    pub arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -632,6 +657,17 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         retired_associations.retain(|r| !wanted(r));
     }
 
+    let oidc_provider = match (&spec.oidc_issuer, pod_identity) {
+        (Some(issuer), false) => {
+            let host = issuer.trim_start_matches("https://").to_string();
+            Some(OidcProvider {
+                url: issuer.clone(),
+                arn: target.oidc_provider_arn(&host),
+                host,
+            })
+        }
+        _ => None,
+    };
     let manifests = manifests(spec, &target, &tags, observed)?;
     Ok(Desired {
         stack: spec.stack.clone(),
@@ -647,6 +683,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         repositories,
         resources,
         triggers,
+        oidc_provider,
         associations,
         retired_associations,
         keda: KedaInstall {
@@ -1094,6 +1131,12 @@ mod tests {
             sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
             "arn:aws:iam::123456789012:role/keda-identity"
         );
+        // The provider every trust names: the same ARN, from the same issuer.
+        let p = d.oidc_provider.as_ref().unwrap();
+        assert_eq!(p.url, "https://oidc.eks.us-east-1.amazonaws.com/id/ABC");
+        assert_eq!(p.host, "oidc.eks.us-east-1.amazonaws.com/id/ABC");
+        assert_eq!(st["Principal"]["Federated"], p.arn.as_str());
+        assert!(desired(&spec()).unwrap().oidc_provider.is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (AWS Prescriptive Guidance "event-driven auto scaling with EKS Pod Identity and KEDA"),
 //! and every field can be overridden by a flag (see `overrides`).
 
+pub mod issuer;
 mod load;
 pub mod names;
 mod overrides;
@@ -9,7 +10,9 @@ mod validate;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
 pub use overrides::{AppOverrides, Overrides};
-pub use validate::{Problem, Problems, validate, validate_offline};
+pub use validate::{
+    Problem, Problems, missing_issuer, validate, validate_offline, validate_online,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

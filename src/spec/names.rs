@@ -208,12 +208,22 @@ pub fn version(s: &str) -> Result<(u64, u64, u64), String> {
     }
 }
 
-/// IRSA OIDC issuer URL as DescribeCluster returns it.
+/// Longest URL IAM takes for an OIDC provider (`OpenIDConnectProviderUrlType`, botocore).
+pub const OIDC_URL_MAX: usize = 255;
+
+/// IRSA OIDC issuer URL as DescribeCluster returns it, and as CreateOpenIDConnectProvider
+/// takes it: https, at most 255 characters, no port, query or fragment.
 pub fn oidc_issuer(s: &str) -> Rule {
-    let host = s.strip_prefix("https://").unwrap_or("");
+    let rest = s.strip_prefix("https://").unwrap_or("");
+    let host = rest.split('/').next().unwrap_or("");
     check(
-        !host.is_empty() && !host.contains(char::is_whitespace) && !host.ends_with('/'),
-        "an https:// URL like https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+        !host.is_empty()
+            && s.len() <= OIDC_URL_MAX
+            && !rest.contains(char::is_whitespace)
+            && !rest.ends_with('/')
+            && !rest.contains(['?', '#'])
+            && !host.contains(':'),
+        "an https:// URL of at most 255 characters, without port or query, like https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
     )
 }
 
@@ -453,5 +463,12 @@ mod tests {
         }
         assert!(oidc_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/ABC").is_ok());
         assert!(oidc_issuer("oidc.eks.us-east-1.amazonaws.com/id/ABC").is_err());
+        // CreateOpenIDConnectProvider's limits: 255 characters, no port or query.
+        let long = format!("https://oidc.example.com/{}", "a".repeat(230));
+        assert_eq!(long.len(), 255);
+        assert!(oidc_issuer(&long).is_ok());
+        assert!(oidc_issuer(&format!("{long}a")).is_err());
+        assert!(oidc_issuer("https://oidc.example.com:8443/id/ABC").is_err());
+        assert!(oidc_issuer("https://oidc.example.com/id/ABC?x=1").is_err());
     }
 }

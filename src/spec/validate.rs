@@ -53,15 +53,44 @@ impl fmt::Display for Problems {
     }
 }
 
+/// IRSA without `oidcIssuer`, where the cluster cannot be asked for it (offline, or it is not
+/// there): the same words wherever it is said.
+pub fn missing_issuer() -> Problem {
+    Problem::new(
+        "oidcIssuer",
+        "IRSA needs the cluster's OIDC issuer to write the web-identity trust",
+        "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
+    )
+}
+
+/// Like `validate`, for commands that reach AWS: with IRSA a missing `oidcIssuer` is read from
+/// the cluster (DescribeCluster), so it is not a problem yet.
+pub fn validate_online(spec: &Spec, source: &str) -> Result<(), Problems> {
+    match validate(spec, source) {
+        Ok(()) => Ok(()),
+        Err(mut p) => {
+            p.problems
+                .retain(|p| !(p.field == "oidcIssuer" && spec.oidc_issuer.is_none()));
+            if p.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(p)
+            }
+        }
+    }
+}
+
 /// Like `validate`, for offline work that needs no AWS target (`init`, `simulate`): a missing
 /// cluster or region is not a problem, a bad one still is.
 pub fn validate_offline(spec: &Spec, source: &str) -> Result<(), Problems> {
     match validate(spec, source) {
         Ok(()) => Ok(()),
         Err(mut p) => {
+            // Nor do they write trusts: IRSA's issuer is not needed either.
             p.problems.retain(|p| {
                 !(p.field == "cluster" && spec.cluster.is_none()
-                    || p.field == "region" && spec.region.is_none())
+                    || p.field == "region" && spec.region.is_none()
+                    || p.field == "oidcIssuer" && spec.oidc_issuer.is_none())
             });
             if p.problems.is_empty() {
                 Ok(())
@@ -146,14 +175,14 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     );
 
     match (spec.auth_mode, &spec.oidc_issuer) {
-        (AuthMode::Irsa, None) => c.push(
+        (AuthMode::Irsa, None) => c.0.push(missing_issuer()),
+        (AuthMode::Irsa, Some(v)) => c.name(
             "oidcIssuer",
-            "IRSA needs the cluster's OIDC issuer to write the web-identity trust",
-            "set oidcIssuer (aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer) or pass --oidc-issuer; or use authMode: pod-identity",
+            v,
+            names::oidc_issuer,
+            "OIDC issuer URL",
+            "--oidc-issuer",
         ),
-        (AuthMode::Irsa, Some(v)) => {
-            c.name("oidcIssuer", v, names::oidc_issuer, "OIDC issuer URL", "--oidc-issuer")
-        }
         (AuthMode::PodIdentity, Some(_)) => c.push(
             "oidcIssuer",
             "oidcIssuer is only used with authMode: irsa",
@@ -715,6 +744,22 @@ mod tests {
         s.auth_mode = AuthMode::Irsa;
         s.keda.version = "2.12.1".into();
         assert_eq!(fields(&s), ["oidcIssuer", "keda.version"]);
+    }
+
+    #[test]
+    fn the_issuer_is_required_only_where_no_cluster_can_be_asked() {
+        let mut s = base();
+        s.auth_mode = AuthMode::Irsa;
+        // render, validate, plan --offline: required.
+        assert_eq!(validate(&s, "f").unwrap_err().problems, [missing_issuer()]);
+        // plan, up, down, doctor read it from the cluster; load, scale, simulate write no trust.
+        assert_eq!(validate_online(&s, "f"), Ok(()));
+        assert_eq!(validate_offline(&s, "f"), Ok(()));
+        // A bad one is a problem everywhere.
+        s.oidc_issuer = Some("http://oidc.example.com".into());
+        for check in [validate, validate_online, validate_offline] {
+            assert_eq!(check(&s, "f").unwrap_err().problems[0].field, "oidcIssuer");
+        }
     }
 
     #[test]

@@ -249,6 +249,26 @@ impl State {
                 c["env"] = json!(env);
             }
         }
+        // IRSA (amazon-eks-pod-identity-webhook): a service account naming a role, read at pod
+        // creation, gives the pod the role, the projected token and its path.
+        let account = ("serviceaccounts".to_string(), Some(ns.clone()), sa.clone());
+        let irsa_role = self
+            .objects
+            .get(&account)
+            .and_then(|a| a["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str())
+            .map(str::to_string);
+        if let Some(role) = irsa_role
+            && let Some(cs) = spec["containers"].as_array_mut()
+        {
+            for c in cs {
+                let mut env = c["env"].as_array().cloned().unwrap_or_default();
+                env.push(json!({"name": "AWS_ROLE_ARN", "value": role}));
+                env.push(json!({"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}));
+                c["env"] = json!(env);
+                c["volumeMounts"] = json!([{"name": "aws-iam-token", "readOnly": true, "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount"}]);
+            }
+            spec["volumes"] = json!([{"name": "aws-iam-token", "projected": {"sources": [{"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}]}}]);
+        }
         spec["nodeName"] = json!("node-1");
         let pod_name = format!("{name}-{hash}-{:05}", self.counter);
         let phase = if failing { "Pending" } else { "Running" };

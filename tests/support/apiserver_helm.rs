@@ -219,6 +219,21 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
         o["metadata"]["annotations"] =
             json!({"meta.helm.sh/release-name": "keda", "meta.helm.sh/release-namespace": ns});
     }
+    // podIdentity.aws.irsa.* annotate the operator's account (templates/manager/serviceaccount.yaml).
+    if v("podIdentity.aws.irsa.enabled").as_deref() == Some("true") {
+        let operator = out.iter_mut().find(|o| {
+            o["kind"] == "ServiceAccount" && o["metadata"]["name"] == operator_sa.as_str()
+        });
+        if let Some(sa) = operator {
+            let a = &mut sa["metadata"]["annotations"];
+            a["eks.amazonaws.com/audience"] = json!("sts.amazonaws.com");
+            a["eks.amazonaws.com/sts-regional-endpoints"] = json!("true");
+            a["eks.amazonaws.com/token-expiration"] = json!("86400");
+            if let Some(arn) = v("podIdentity.aws.irsa.roleArn").filter(|a| !a.is_empty()) {
+                a["eks.amazonaws.com/role-arn"] = json!(arn);
+            }
+        }
+    }
     out
 }
 

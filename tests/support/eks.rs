@@ -41,6 +41,8 @@ pub struct State {
     pub node_role: Option<String>,
     /// How the cluster is reached and who may: what an AMP scraper needs.
     pub access: Access,
+    /// `identity.oidc.issuer`: EKS gives every cluster its own (32 hex digits), set by `stateful`.
+    pub issuer: String,
 }
 
 /// DescribeCluster's `accessConfig` and `resourcesVpcConfig`.
@@ -82,6 +84,16 @@ impl Eks {
     }
 }
 
+/// A number no other mock of this process has drawn (time and a counter).
+fn unique_id() -> u128 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (t << 16) ^ n ^ (u128::from(std::process::id()) << 100)
+}
+
 /// EKS's own 500 (`ServerException`), as a modeled error.
 fn server_error() -> aws_sdk_eks::types::error::ServerException {
     aws_sdk_eks::types::error::ServerException::builder()
@@ -98,6 +110,10 @@ fn server_error() -> aws_sdk_eks::types::error::ServerException {
 /// The EKS client, its rules (keep them alive), and the state behind them.
 pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
     let eks = Eks::default();
+    eks.state().issuer = format!(
+        "https://oidc.eks.us-east-1.amazonaws.com/id/{:032X}",
+        unique_id()
+    );
     let not_found = || {
         aws_sdk_eks::types::error::ResourceNotFoundException::builder()
             .message("not found")
@@ -254,6 +270,15 @@ pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
                     .arn("arn:aws:eks:us-east-1:123456789012:cluster/demo")
                     .status(ClusterStatus::Active)
                     .version("1.32")
+                    .identity(
+                        aws_sdk_eks::types::Identity::builder()
+                            .oidc(
+                                aws_sdk_eks::types::Oidc::builder()
+                                    .issuer(s.state().issuer.clone())
+                                    .build(),
+                            )
+                            .build(),
+                    )
                     .access_config(
                         aws_sdk_eks::types::AccessConfigResponse::builder()
                             .authentication_mode(access.authentication_mode.into())

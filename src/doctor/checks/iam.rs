@@ -95,6 +95,10 @@ pub(crate) fn kd010(c: &Ctx) -> Finding {
 }
 
 pub(crate) fn kd011(c: &Ctx) -> Finding {
+    if c.d.addon.is_none() {
+        // A web identity session has no tags to pass on: the chain needs sts:AssumeRole only.
+        return F { code: "KD011" }.na("IRSA mode: web identity sessions carry no session tags");
+    }
     chain_check(c, "KD011", "sts:TagSession")
 }
 

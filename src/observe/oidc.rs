@@ -1,0 +1,92 @@
+//! IRSA's IAM OIDC identity provider: the one for the cluster's issuer (by name, so it needs no
+//! account), and, for `down`, every role in the account whose trust names it.
+
+use super::{CallError, Read, decode_policy, read};
+use crate::cloud::Aws;
+use crate::observed::OidcProvider;
+
+/// The provider whose URL is `host` (the issuer without `https://`): ListOpenIDConnectProviders
+/// names them by ARN only, so the one ending in `oidc-provider/<host>` is read.
+pub(super) async fn provider(aws: &Aws, host: &str) -> Result<Read<OidcProvider>, CallError> {
+    let resource = format!("IAM OIDC provider {host}");
+    let got = aws.iam.list_open_id_connect_providers().send().await;
+    let list = found!(read(got, "ListOpenIDConnectProviders", &resource, |_| {
+        false
+    }));
+    let suffix = format!(":oidc-provider/{host}");
+    let Some(arn) = list
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .find(|a| a.ends_with(&suffix))
+    else {
+        return Ok(Read::Missing);
+    };
+    let got = aws
+        .iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await;
+    let p = found!(read(got, "GetOpenIDConnectProvider", &resource, |e| e
+        .is_no_such_entity_exception()));
+    Ok(Read::Found(OidcProvider {
+        arn: arn.to_string(),
+        url: p.url().unwrap_or(host).to_string(),
+        client_ids: p.client_id_list().to_vec(),
+        tags: p
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+/// Does this trust policy name `arn` as a federated principal?
+pub fn names_provider(trust: &serde_json::Value, arn: &str) -> bool {
+    let statements = match &trust["Statement"] {
+        serde_json::Value::Array(a) => a.iter().collect(),
+        one => vec![one],
+    };
+    statements
+        .into_iter()
+        .any(|s| match &s["Principal"]["Federated"] {
+            serde_json::Value::String(v) => v == arn,
+            serde_json::Value::Array(a) => a.iter().any(|v| v == arn),
+            _ => false,
+        })
+}
+
+/// Every role in the account (ListRoles, every page) whose trust names the provider `arn`: a
+/// provider goes only when none does, whoever made the role.
+pub async fn roles_trusting(aws: &Aws, arn: &str) -> Result<Vec<String>, CallError> {
+    let mut pages = aws.iam.list_roles().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| CallError::new("ListRoles", "the account's IAM roles", &e))?;
+        for r in page.roles() {
+            let trust = decode_policy(r.assume_role_policy_document().unwrap_or("{}"));
+            if names_provider(&trust, arn) {
+                out.push(r.role_name().to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_provider;
+    use serde_json::json;
+
+    #[test]
+    fn a_trust_names_the_provider_in_a_string_or_a_list() {
+        let arn = "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/A";
+        let one = json!({"Statement": {"Principal": {"Federated": arn}}});
+        let many = json!({"Statement": [{"Principal": {"Service": "x"}},
+                                        {"Principal": {"Federated": ["other", arn]}}]});
+        assert!(names_provider(&one, arn) && names_provider(&many, arn));
+        let other = json!({"Statement": [{"Principal": {"Federated": format!("{arn}B")}}]});
+        assert!(!names_provider(&other, arn) && !names_provider(&json!({}), arn));
+    }
+}
