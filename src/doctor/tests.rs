@@ -365,6 +365,29 @@ fn kd007_operator_on_fargate_or_windows() {
 }
 
 #[test]
+fn kd008_names_a_concurrent_writer_when_another_clusters_statement_replaced_ours() {
+    let f = finding("KD008", |e, _| {
+        // Cluster b's `up` wrote the trust from a read without ours.
+        let s = &mut trust_of(e, "keda-operator")["Statement"][0];
+        s["Sid"] = "KedactlBKedaKedaOperator0badcafe".into();
+        s["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] =
+            "arn:aws:eks:us-east-1:123456789012:cluster/b".into();
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    let said = f.evidence.join("\n");
+    assert!(
+        said.contains("holds other clusters' statements (KedactlBKedaKedaOperator0badcafe)")
+            && said.contains("ran at the same time"),
+        "{f:#?}"
+    );
+    // A fault of another kind names no concurrent writer.
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Action"] = "sts:AssumeRole".into();
+    });
+    assert!(!f.evidence.join("\n").contains("same time"), "{f:#?}");
+}
+
+#[test]
 fn kd008_trust_without_tag_session() {
     assert_eq!(
         fails(|e, _| {

@@ -85,9 +85,55 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
     if evidence.is_empty() {
         return f.warn(unknown, fix);
     }
+    for name in &seen {
+        if let (Some(live), Some(ours)) = (
+            c.e.observed.roles.get(name),
+            c.d.roles.iter().find(|r| &r.name == name),
+        ) && let Some(line) = overwritten(name, &ours.trust.body, &live.trust)
+        {
+            evidence.push(line);
+        }
+    }
     repairs.dedup();
     evidence.extend(unknown);
     f.fail(evidence, fix, repairs)
+}
+
+/// When a trust lacks this cluster's kedactl statements but holds other clusters', the likely
+/// cause: a concurrent `up`/`down` of another cluster that wrote the trust from an older read
+/// (kedactl before it re-applied and watched shared trusts), or an edit by hand.
+fn overwritten(role: &str, rendered: &Value, live: &Value) -> Option<String> {
+    let sids = |doc: &Value| -> Vec<String> {
+        let list = match &doc["Statement"] {
+            Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        list.iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .filter(|s| s.starts_with(crate::render::SID_PREFIX) && *s != crate::render::CHAIN_SID)
+            .map(str::to_string)
+            .collect()
+    };
+    let (ours, there) = (sids(rendered), sids(live));
+    let missing: Vec<&String> = ours.iter().filter(|s| !there.contains(s)).collect();
+    let others: Vec<&String> = there.iter().filter(|s| !ours.contains(s)).collect();
+    (!missing.is_empty() && !others.is_empty()).then(|| {
+        format!(
+            "trust of {role} holds other clusters' statements ({}) but not this cluster's ({}): \
+             the likely cause is an `up` or `down` of another cluster of this stack that ran at \
+             the same time and wrote the trust from an older read (kedactl before it re-applied \
+             and watched shared trusts: docs/concurrency.md), or an edit by hand",
+            join(&others),
+            join(&missing)
+        )
+    })
+}
+
+fn join(sids: &[&String]) -> String {
+    sids.iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn kd010(c: &Ctx) -> Finding {
