@@ -11,17 +11,17 @@ pub(crate) const ROLE_ARN: &str = "AWS_ROLE_ARN";
 pub(crate) const WEB_IDENTITY_TOKEN: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
 
-fn irsa<'a>(c: &Ctx<'a>, f: &F) -> Result<&'a OidcProvider, Finding> {
+fn irsa<'a>(c: &Ctx<'a>, f: &F) -> Result<&'a OidcProvider, Box<Finding>> {
     c.d.oidc_provider
         .as_ref()
-        .ok_or_else(|| f.na("Pod Identity mode: no OIDC provider or web identity"))
+        .ok_or_else(|| Box::new(f.na("Pod Identity mode: no OIDC provider or web identity")))
 }
 
 pub(crate) fn kd051(c: &Ctx) -> Finding {
     let f = F { code: "KD051" };
     let want = match irsa(c, &f) {
         Ok(p) => p,
-        Err(na) => return na,
+        Err(na) => return *na,
     };
     or_skip!(f, c.read(|r| r.starts_with("IAM OIDC provider")));
     let Some(live) = &c.e.observed.oidc_provider else {
@@ -102,7 +102,7 @@ pub(crate) fn kd052(c: &Ctx) -> Finding {
     let f = F { code: "KD052" };
     let want = match irsa(c, &f) {
         Ok(p) => p,
-        Err(na) => return na,
+        Err(na) => return *na,
     };
     or_skip!(f, c.read_roles());
     let (mut evidence, mut unknown, mut repairs, mut admitted) =
@@ -199,7 +199,7 @@ fn annotated(c: &Ctx) -> Vec<(String, String, String, bool)> {
 pub(crate) fn kd053(c: &Ctx) -> Finding {
     let f = F { code: "KD053" };
     if let Err(na) = irsa(c, &f) {
-        return na;
+        return *na;
     }
     let cl = or_skip!(f, c.cluster());
     let (mut evidence, mut fixes, mut repairs, mut good) =
@@ -249,7 +249,7 @@ pub(crate) fn kd053(c: &Ctx) -> Finding {
 pub(crate) fn kd054(c: &Ctx) -> Finding {
     let f = F { code: "KD054" };
     if let Err(na) = irsa(c, &f) {
-        return na;
+        return *na;
     }
     let cl = or_skip!(f, c.cluster());
     let Some(op_pod) = &cl.operator_pod else {
