@@ -2987,7 +2987,7 @@ async fn the_scaledjob_seed_runs_on_irsa_end_to_end() {
         let caller = kedactl::observe::caller(&aws).await.unwrap();
         let mut e = Evidence::default();
         gather::aws_side(&aws, &d, &all, caller, &mut e).await;
-        gather::cluster_side(&kube, &d, &all, None, &mut e)
+        gather::cluster_side(&kube, &d, &all, Default::default(), &mut e)
             .await
             .unwrap();
         checks::run(&d, &e)
