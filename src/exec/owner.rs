@@ -45,7 +45,7 @@ fn target(action: &Action) -> Option<Target<'_>> {
         Action::SetQueueAttributes { queue, url, .. }
         | Action::TagQueue { queue, url, .. }
         | Action::UntagQueue { queue, url, .. }
-        | Action::DeleteQueue { queue, url } => Target::Queue { name: queue, url },
+        | Action::DeleteQueue { queue, url, .. } => Target::Queue { name: queue, url },
         Action::TagRepository { repository, .. }
         | Action::UntagRepository { repository, .. }
         | Action::DeleteRepository { repository, .. } => Target::Repository(repository),
