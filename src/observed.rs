@@ -44,6 +44,9 @@ pub struct Observed {
     /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
     #[serde(default)]
     pub namespace_contents: BTreeMap<String, Vec<String>>,
+    /// What could not be listed in those namespaces (why): such a namespace is kept.
+    #[serde(default)]
+    pub namespace_unchecked: BTreeMap<String, Vec<String>>,
     /// Trigger resources (an AMP workspace...), by their step id (`aps:workspace/<alias>`).
     #[serde(default)]
     pub resources: BTreeMap<String, Resource>,

@@ -1210,10 +1210,9 @@ async fn jobs_and_pods_of_our_scaled_job_are_not_foreign_content() {
     api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "worker-1-x", "namespace": "security",
         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "worker-1", "uid": job_uid}]}}));
     api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "security"}}));
-    let contents = observe::namespace_contents(&kube, &d, "security")
-        .await
-        .unwrap();
-    assert_eq!(contents, ["Pod debug"]);
+    let contents = observe::namespace_contents(&kube, &d, "security").await;
+    assert_eq!(contents.foreign, ["Pod debug"]);
+    assert!(contents.unchecked.is_empty(), "{contents:?}");
 }
 
 #[tokio::test]
@@ -1257,5 +1256,210 @@ async fn a_cluster_object_that_changed_hands_after_the_plan_is_not_deleted() {
         api.get("deployments", Some("keda"), "keda-operator")
             .is_some(),
         "KEDA stays: the plan stopped before it"
+    );
+}
+
+// ---- issue 24: a namespace goes only when it is really empty of others' objects ----
+
+/// Discovery, not a fixed list of kinds: a PersistentVolumeClaim (a volume's data), a
+/// RoleBinding and an Ingress seeded after `up` keep the namespace, as another team's custom
+/// resource does; the namespace controller would have deleted every one of them.
+#[tokio::test]
+async fn every_kind_discovery_serves_holds_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    api.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "security"}, "spec": {}}));
+    api.seed(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "readers", "namespace": "security"}}));
+    api.seed(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "security"}}));
+    api.seed(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "backups.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "backups", "kind": "Backup"},
+                 "versions": [{"name": "v1", "served": true, "storage": true}]}}));
+    api.seed(json!({"apiVersion": "example.com/v1", "kind": "Backup", "metadata": {"name": "nightly", "namespace": "security"}}));
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(!ids(&plan).contains(&"app:Namespace/security"));
+    assert!(
+        notes.contains(&"left alone: Namespace security (it also holds Backup nightly, Ingress web, PersistentVolumeClaim data, RoleBinding readers)".to_string()),
+        "{notes:?}"
+    );
+    assert!(api.get("namespaces", None, "security").is_some());
+    assert!(
+        api.get("persistentvolumeclaims", Some("security"), "data")
+            .is_some()
+    );
+}
+
+/// A kind that cannot be listed leaves the namespace unchecked: kept, and said so.
+#[tokio::test]
+async fn a_kind_that_cannot_be_listed_keeps_the_namespace_and_says_so() {
+    let Seeded {
+        _dir,
+        helm: _,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    api.state()
+        .broken
+        .push("/namespaces/security/rolebindings".into());
+    let (plan, notes) = plan_down(&kube, &d).await;
+    assert!(!ids(&plan).contains(&"app:Namespace/security"));
+    let note = notes
+        .iter()
+        .find(|n| n.starts_with("left alone: Namespace security"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert!(
+        note.contains("its contents could not be checked: list rolebindings in security")
+            && note.contains("500"),
+        "{note}"
+    );
+}
+
+/// An object with a manifest's kind and name but another team's label is theirs: teardown
+/// leaves it alone, and the namespace holding it stays too.
+#[tokio::test]
+async fn a_same_named_object_without_our_label_keeps_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    kube.merge_patch(
+        "Deployment",
+        Some("security"),
+        "q-read",
+        &json!({"metadata": {"labels": {"kedactl.io/stack": "payments"}}}),
+    )
+    .await
+    .unwrap();
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(
+        !ids(&plan).contains(&"app:Namespace/security"),
+        "{:?}",
+        ids(&plan)
+    );
+    assert!(
+        notes.contains(
+            &"left alone: Deployment security/q-read (not created by this stack)".to_string()
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                .starts_with("left alone: Namespace security (it also holds Deployment q-read")),
+        "{notes:?}"
+    );
+    assert!(api.get("deployments", Some("security"), "q-read").is_some());
+}
+
+/// The plan saw the namespace empty; a Deployment created before the delete keeps it (its
+/// contents are read again right before the delete), and the delete is Background, as kubectl's.
+#[tokio::test]
+async fn content_created_after_the_plan_keeps_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
+    assert!(ids(&plan).contains(&"app:Namespace/security"));
+    api.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "late", "namespace": "security"}, "spec": {}}));
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed.iter().any(|f| f.starts_with("app:Namespace/security: refused: namespace security was kept: it also holds Deployment late")),
+        "{failed:?}"
+    );
+    assert!(api.get("deployments", Some("security"), "late").is_some());
+
+    // Emptied, it goes, in the background.
+    kube.delete("Deployment", Some("security"), "late")
+        .await
+        .unwrap();
+    let (_, _, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(api.get("namespaces", None, "security").is_none());
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r == "DELETE /api/v1/namespaces/security?propagationPolicy=Background"),
+        "{:#?}",
+        api.requests()
+    );
+}
+
+/// A namespace that does not finish terminating: the timeout names what the namespace
+/// controller says blocks it.
+#[tokio::test]
+async fn a_namespace_stuck_terminating_names_its_conditions() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
+    let ns_step: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id == "app:Namespace/security")
+        .cloned()
+        .collect();
+    assert_eq!(ns_step.len(), 1);
+    // Ours, with a finalizer nobody removes (a controller that is gone).
+    let mut stuck = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ServiceAccount")
+        .unwrap()
+        .clone();
+    stuck["metadata"]["name"] = json!("stuck");
+    stuck["metadata"]["finalizers"] = json!(["example.com/cleanup"]);
+    api.seed(stuck);
+    let mut only_ns = Plan { steps: ns_step };
+    only_ns.steps[0].after.clear();
+    let opts = exec::Options {
+        delete_timeout: Duration::from_millis(50),
+        ..options(&helm)
+    };
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &only_ns,
+        &opts,
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].contains("NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: example.com/cleanup in 1 resource instances")
+            && failed[0].contains("NamespaceContentRemaining: Some resources are remaining: serviceaccounts has 1 resource instances"),
+        "{failed:?}"
     );
 }

@@ -282,6 +282,13 @@ impl Kube {
         }
     }
 
+    /// GET of an API path discovery gave (`/apis`, a group version, a list); `doing` names it
+    /// in errors.
+    pub async fn get_path(&self, path: String, doing: &str) -> Result<Value> {
+        self.send(Method::GET, path, None, vec![], || doing.to_string())
+            .await
+    }
+
     /// The items of a list (in one namespace, or all when None), filtered by a label selector.
     pub async fn list(
         &self,
@@ -350,10 +357,16 @@ impl Kube {
         .await
     }
 
-    /// Delete with foreground propagation (dependents go first). False when already gone.
+    /// Delete with foreground propagation (dependents go first), a namespace in the background
+    /// as kubectl does (its controller empties it either way). False when already gone.
     pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {
+        let policy = if kind == "Namespace" {
+            "Background"
+        } else {
+            "Foreground"
+        };
         let uri = format!(
-            "{}?propagationPolicy=Foreground",
+            "{}?propagationPolicy={policy}",
             path(kind, namespace, Some(name))
         );
         match self

@@ -125,6 +125,20 @@ pub(super) async fn apply(
             name,
         } => {
             let ns = namespace.as_deref();
+            // Read again: the namespace the plan saw empty may have gained content since.
+            if kind == "Namespace"
+                && let Some(stack) = opts.stack.as_deref()
+            {
+                let c = cluster::contents::foreign(kube, name, |_, o| {
+                    let labels =
+                        serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+                    crate::model::is_owned(&labels, stack)
+                })
+                .await;
+                if let Some(why) = kept(name, &c) {
+                    return Err(StepError::Other(format!("refused: {why}")));
+                }
+            }
             if !kube.delete(kind, ns, name).await? {
                 return Ok(None);
             }
@@ -172,12 +186,9 @@ pub(super) async fn apply(
                 return Ok(None);
             }
             // Read again: what `down` saw empty may have gained content since.
-            let others = cluster::contents::foreign(kube, namespace, keda::part_of_install).await?;
-            if !others.is_empty() {
-                return Err(StepError::Other(format!(
-                    "KEDA was uninstalled, but namespace {namespace} was kept: it also holds {}",
-                    others.join(", ")
-                )));
+            let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
+            if let Some(why) = kept(namespace, &c) {
+                return Err(StepError::Other(format!("KEDA was uninstalled, but {why}")));
             }
             if kube.delete("Namespace", None, namespace).await? {
                 wait.gone("Namespace", None, namespace).await?;
@@ -186,6 +197,39 @@ pub(super) async fn apply(
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
     Ok(None)
+}
+
+/// What the namespace controller says blocks a terminating namespace: its true
+/// NamespaceContentRemaining, NamespaceFinalizersRemaining and NamespaceDeletionDiscoveryFailure
+/// (and other deletion) conditions, `Type: message`.
+fn blocking_conditions(o: &serde_json::Value) -> Vec<String> {
+    o["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "True")
+        .filter_map(|c| {
+            let t = c["type"].as_str()?;
+            t.starts_with("Namespace")
+                .then(|| format!("{t}: {}", c["message"].as_str().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Why a namespace read right before its delete is kept (None: it may go).
+fn kept(namespace: &str, c: &cluster::contents::Contents) -> Option<String> {
+    if !c.unchecked.is_empty() {
+        return Some(format!(
+            "namespace {namespace} was kept: its contents could not be checked ({})",
+            c.unchecked.join("; ")
+        ));
+    }
+    (!c.foreign.is_empty()).then(|| {
+        format!(
+            "namespace {namespace} was kept: it also holds {} (created after this run read it)",
+            c.foreign.join(", ")
+        )
+    })
 }
 
 /// Drop KEDA's finalizer from one of our objects being deleted; false when it had none.
@@ -274,13 +318,21 @@ impl Wait<'_> {
 
     async fn gone(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), StepError> {
         let start = Instant::now();
-        while self.kube.get(kind, namespace, name).await?.is_some() {
+        while let Some(o) = self.kube.get(kind, namespace, name).await? {
             if start.elapsed() >= self.opts.delete_timeout {
+                let blocking = blocking_conditions(&o);
                 return Err(StepError::Other(format!(
-                    "{} is still terminating after {} s: check its finalizers (kubectl get {} -o yaml)",
+                    "{} is still terminating after {} s: {}",
                     cluster::describe(kind, namespace, name),
                     self.opts.delete_timeout.as_secs(),
-                    kind.to_lowercase()
+                    if blocking.is_empty() {
+                        format!(
+                            "check its finalizers (kubectl get {} -o yaml)",
+                            kind.to_lowercase()
+                        )
+                    } else {
+                        blocking.join("; ")
+                    }
                 )));
             }
             self.progress.waiting(

@@ -85,6 +85,13 @@ pub fn teardown(
             continue;
         }
         if kind == "Namespace" {
+            if let Some(why) = observed.namespace_unchecked.get(&name) {
+                notes.push(format!(
+                    "left alone: {what} (its contents could not be checked: {})",
+                    why.join("; ")
+                ));
+                continue;
+            }
             match observed.namespace_contents.get(&name) {
                 Some(others) if others.is_empty() => {}
                 Some(others) => {
@@ -130,7 +137,17 @@ pub fn teardown(
             .collect();
         match k.installed_by.as_deref() {
             Some(s) if s == stack && others.is_empty() => {
-                let contents = observed.namespace_contents.get(&k.namespace);
+                let contents = observed
+                    .namespace_contents
+                    .get(&k.namespace)
+                    .filter(|_| !observed.namespace_unchecked.contains_key(&k.namespace));
+                if let Some(why) = observed.namespace_unchecked.get(&k.namespace) {
+                    notes.push(format!(
+                        "left alone: Namespace {} (its contents could not be checked: {})",
+                        k.namespace,
+                        why.join("; ")
+                    ));
+                }
                 if let Some(c) = contents.filter(|c| !c.is_empty()) {
                     notes.push(format!(
                         "left alone: Namespace {} (it also holds {})",

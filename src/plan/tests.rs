@@ -117,6 +117,7 @@ fn converged(d: &Desired) -> Observed {
             })
             .collect(),
         namespace_contents: Default::default(),
+        namespace_unchecked: Default::default(),
         resources: Default::default(),
         data: Default::default(),
     }

@@ -18,6 +18,8 @@
 
 #[path = "apiserver_controllers.rs"]
 mod controllers;
+#[path = "apiserver_discovery.rs"]
+mod discovery;
 #[path = "apiserver_fields.rs"]
 mod fields;
 #[path = "apiserver_helm.rs"]
@@ -82,9 +84,15 @@ impl ApiServer {
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
                 let (status, value) = me.handle(&parts.method, &parts.uri, content_type, &body);
+                // A log, or kube-apiserver's plain-text `404 page not found`.
+                let content_type = if value.is_string() {
+                    "text/plain; charset=utf-8"
+                } else {
+                    "application/json"
+                };
                 let resp = Response::builder()
                     .status(status)
-                    .header("content-type", "application/json")
+                    .header("content-type", content_type)
                     .body(Body::from(body_bytes(&value)))
                     .unwrap();
                 send.send_response(resp);
@@ -181,6 +189,11 @@ impl State {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(StatusCode, Value), Failure> {
+        if method == Method::GET
+            && let Some(answer) = self.discovery(uri.path())
+        {
+            return answer;
+        }
         // Unknown paths and kinds: kube-apiserver's NotFound handler answers a Status.
         let t = parse(uri.path()).ok_or_else(not_served)?;
         self.served(&t)?;
