@@ -1463,3 +1463,48 @@ async fn a_namespace_stuck_terminating_names_its_conditions() {
         "{failed:?}"
     );
 }
+
+/// Each delete after the ownership re-check carries preconditions on what that check read: an
+/// object deleted and created again in between (a new uid) is left alone, while one whose
+/// controller only updated its status (a new resourceVersion, still ours) is deleted after a
+/// fresh read.
+#[tokio::test]
+async fn a_delete_goes_only_to_the_object_whose_ownership_was_checked() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    {
+        let mut s = api.state();
+        s.recreate_before_delete
+            .push(("scaledobjects".into(), "k8s-sqs-read-msg-keda".into()));
+        s.touch_before_delete
+            .push(("deployments".into(), "q-read".into()));
+    }
+    let (plan, _) = plan_down(&kube, &d).await;
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].starts_with("app:ScaledObject/security/k8s-sqs-read-msg-keda: refused: ScaledObject security/k8s-sqs-read-msg-keda changed hands after its ownership was checked"),
+        "{failed:?}"
+    );
+    assert!(
+        api.get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+            .is_some()
+    );
+    // Nothing behind the refusal ran; the Deployment goes on the next run despite its update.
+    let (_, _, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(api.get("deployments", Some("security"), "q-read").is_none());
+}

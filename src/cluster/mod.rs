@@ -360,6 +360,38 @@ impl Kube {
     /// Delete with foreground propagation (dependents go first), a namespace in the background
     /// as kubectl does (its controller empties it either way). False when already gone.
     pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {
+        self.delete_with(kind, namespace, name, vec![]).await
+    }
+
+    /// `delete`, of exactly the object `read`: its uid and resourceVersion go as
+    /// `DeleteOptions.preconditions` in the body (kube-apiserver takes them only there), so an
+    /// object replaced or changed since answers 409 Conflict instead of being deleted.
+    pub async fn delete_read(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        read: &Value,
+    ) -> Result<bool> {
+        let body = serde_json::json!({
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "preconditions": {
+                "uid": read["metadata"]["uid"],
+                "resourceVersion": read["metadata"]["resourceVersion"],
+            },
+        });
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        self.delete_with(kind, namespace, name, body).await
+    }
+
+    async fn delete_with(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<bool> {
         let policy = if kind == "Namespace" {
             "Background"
         } else {
@@ -369,8 +401,9 @@ impl Kube {
             "{}?propagationPolicy={policy}",
             path(kind, namespace, Some(name))
         );
+        let content_type = (!body.is_empty()).then_some("application/json");
         match self
-            .send(Method::DELETE, uri, None, vec![], || {
+            .send(Method::DELETE, uri, content_type, body, || {
                 format!("delete {}", describe(kind, namespace, name))
             })
             .await

@@ -9,9 +9,11 @@ use serde_json::json;
 use std::time::{Instant, SystemTime};
 
 /// Carry out a cluster step; `Some(note)` when it did less than its summary says (and why).
+/// `live`: the target as the ownership re-check read it (a delete goes only if it is unchanged).
 pub(super) async fn apply(
     kube: Option<&Kube>,
     step: &Step,
+    live: Option<&serde_json::Value>,
     opts: &Options,
     progress: &Progress,
 ) -> Result<Option<String>, StepError> {
@@ -139,7 +141,11 @@ pub(super) async fn apply(
                     return Err(StepError::Other(format!("refused: {why}")));
                 }
             }
-            if !kube.delete(kind, ns, name).await? {
+            let deleted = match (live, opts.stack.as_deref()) {
+                (Some(read), Some(stack)) => delete_read(kube, kind, ns, name, read, stack).await?,
+                _ => kube.delete(kind, ns, name).await?,
+            };
+            if !deleted {
                 return Ok(None);
             }
             // KEDA's finalizer is removed only by its operator: without one, ours would hang.
@@ -197,6 +203,45 @@ pub(super) async fn apply(
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
     Ok(None)
+}
+
+/// Delete the object the ownership re-check read, and only it (preconditions on its uid and
+/// resourceVersion). A 409 means it changed since: read it again, and go on only while it is
+/// the same object and still ours (a status update by its controller changes the version, not
+/// the owner). False when it is already gone.
+async fn delete_read(
+    kube: &Kube,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+    read: &serde_json::Value,
+    stack: &str,
+) -> Result<bool, StepError> {
+    let what = cluster::describe(kind, ns, name);
+    let mut read = read.clone();
+    for _ in 0..5 {
+        match kube.delete_read(kind, ns, name, &read).await {
+            Err(e) if e.is_conflict() => {}
+            other => return Ok(other?),
+        }
+        let Some(now) = kube.get(kind, ns, name).await? else {
+            return Ok(false);
+        };
+        let labels = serde_json::from_value(now["metadata"]["labels"].clone()).unwrap_or_default();
+        if now["metadata"]["uid"] != read["metadata"]["uid"]
+            || !crate::model::is_owned(&labels, stack)
+        {
+            return Err(StepError::Other(format!(
+                "refused: {what} changed hands after its ownership was checked (replaced, or \
+                 relabelled), so it was left alone. Run the command again for a fresh plan"
+            )));
+        }
+        read = now;
+    }
+    Err(StepError::Other(format!(
+        "{what} kept changing while kedactl deleted it (409 Conflict five times); run the \
+         command again"
+    )))
 }
 
 /// What the namespace controller says blocks a terminating namespace: its true

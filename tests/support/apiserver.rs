@@ -63,6 +63,12 @@ pub struct State {
     pub events: Vec<String>,
     /// Requests whose path contains one of these answer 500 (an etcd or webhook failure).
     pub broken: Vec<String>,
+    /// Objects (plural, name) someone deletes and creates again, same content, just before the
+    /// next DELETE of them arrives (once each): a new uid.
+    pub recreate_before_delete: Vec<(String, String)>,
+    /// Objects (plural, name) whose controller updates their status just before the next DELETE
+    /// of them arrives (once each): a new resourceVersion, same owner.
+    pub touch_before_delete: Vec<(String, String)>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -251,6 +257,8 @@ impl State {
             }
             (Method::DELETE, Some(name), None) => {
                 let k = key(name);
+                self.before_delete(&k);
+                self.preconditions(&t, &k, body)?;
                 if t.plural == "namespaces" {
                     return self.delete_namespace(&t, name);
                 }
@@ -399,6 +407,63 @@ impl State {
         let obj = self.stamp(obj, Some(&before));
         self.objects.insert(key, obj.clone());
         Ok((StatusCode::OK, obj))
+    }
+
+    /// The injected changes of `recreate_before_delete` and `touch_before_delete`.
+    fn before_delete(&mut self, key: &Key) {
+        let pair = (key.0.clone(), key.2.clone());
+        if let Some(i) = self.recreate_before_delete.iter().position(|p| *p == pair)
+            && let Some(mut o) = self.objects.get(key).cloned()
+        {
+            self.recreate_before_delete.remove(i);
+            for f in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "managedFields",
+            ] {
+                o["metadata"].as_object_mut().map(|m| m.remove(f));
+            }
+            let o = self.stamp(o, None);
+            self.objects.insert(key.clone(), o);
+        }
+        if let Some(i) = self.touch_before_delete.iter().position(|p| *p == pair)
+            && let Some(mut o) = self.objects.get(key).cloned()
+        {
+            self.touch_before_delete.remove(i);
+            o["status"]["observedGeneration"] = json!(self.counter);
+            self.put(key.clone(), o);
+        }
+    }
+
+    /// `DeleteOptions.preconditions` from the body (storage `Preconditions.Check`, which the
+    /// registry turns into 409 Conflict): the object must still have this uid and
+    /// resourceVersion.
+    fn preconditions(&self, t: &Target, key: &Key, body: &[u8]) -> Result<(), Failure> {
+        let Ok(options) = serde_json::from_slice::<Value>(body) else {
+            return Ok(());
+        };
+        let Some(o) = self.objects.get(key) else {
+            return Ok(());
+        };
+        let p = &options["preconditions"];
+        for (field, path) in [("UID", "uid"), ("ResourceVersion", "resourceVersion")] {
+            if let Some(want) = p[path].as_str()
+                && o["metadata"][path].as_str() != Some(want)
+            {
+                return Err(status(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    &format!(
+                        "Operation cannot be fulfilled on {} \"{}\": Precondition failed: {field} in precondition: {want}, {field} in object meta: {}",
+                        resource(t),
+                        key.2,
+                        o["metadata"][path].as_str().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Creation rules: the namespace must exist (404) and not be terminating (403, the
