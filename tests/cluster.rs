@@ -1508,3 +1508,62 @@ async fn a_delete_goes_only_to_the_object_whose_ownership_was_checked() {
     assert!(report.ok(), "{:?}", failures(&report));
     assert!(api.get("deployments", Some("security"), "q-read").is_none());
 }
+
+/// With no KEDA operator, kedactl lifts finalizer.keda.sh itself. The garbage collector may
+/// finish the object's foreground deletion between kedactl's read and its patch: a JSON patch
+/// (test + remove at the index read) still applies, where a merge patch of the list read would
+/// put `foregroundDeletion` back (422: no new finalizers on an object being deleted).
+#[tokio::test]
+async fn lifting_kedas_finalizer_does_not_race_the_garbage_collector() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    helm_by_hand(&helm, &["uninstall", "keda", "--namespace", "keda"]);
+    let so = api
+        .get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+        .unwrap();
+    // A dependent whose own finalizer holds the ScaledObject's foreground deletion until just
+    // before kedactl's patch.
+    api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "so-state", "namespace": "security",
+        "finalizers": ["example.com/hold"], "labels": ownership(&d.stack),
+        "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "k8s-sqs-read-msg-keda", "uid": so["metadata"]["uid"]}]}}));
+    api.state()
+        .release_dependents_before_patch
+        .push(("scaledobjects".into(), "k8s-sqs-read-msg-keda".into()));
+    let (plan, _) = plan_down(&kube, &d).await;
+    let step: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id == "app:ScaledObject/security/k8s-sqs-read-msg-keda")
+        .cloned()
+        .collect();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &Plan { steps: step },
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    eprintln!("DEBUG {:#?}", api.requests());
+    assert_eq!(
+        report.outcomes[0].note.as_deref(),
+        Some("no KEDA operator runs, so kedactl removed finalizer.keda.sh itself")
+    );
+    assert!(
+        api.get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+            .is_none()
+    );
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.starts_with("PATCH /apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda")),
+        "the finalizer was patched away"
+    );
+}

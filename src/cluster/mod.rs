@@ -357,6 +357,28 @@ impl Kube {
         .await
     }
 
+    /// An RFC 6902 JSON patch: its `test` operations make it apply only to what was read.
+    pub async fn json_patch(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        ops: &Value,
+    ) -> Result<Value> {
+        let uri = format!(
+            "{}?fieldManager={FIELD_MANAGER}",
+            path(kind, namespace, Some(name))
+        );
+        self.send(
+            Method::PATCH,
+            uri,
+            Some("application/json-patch+json"),
+            serde_json::to_vec(ops).expect("a JSON value serializes"),
+            || format!("patch {}", describe(kind, namespace, name)),
+        )
+        .await
+    }
+
     /// Delete with foreground propagation (dependents go first), a namespace in the background
     /// as kubectl does (its controller empties it either way). False when already gone.
     pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {

@@ -277,32 +277,49 @@ fn kept(namespace: &str, c: &cluster::contents::Contents) -> Option<String> {
     })
 }
 
-/// Drop KEDA's finalizer from one of our objects being deleted; false when it had none.
+/// Drop KEDA's finalizer from one of our objects being deleted; false when it had none. A JSON
+/// patch that tests the finalizer at its index and removes it touches nothing else: a merge
+/// patch of the whole list would put back a `foregroundDeletion` the garbage collector removed
+/// since the read (422, no new finalizers on an object being deleted). A failed test means the
+/// list changed: read it again.
 async fn release_finalizer(
     kube: &Kube,
     kind: &str,
     ns: Option<&str>,
     name: &str,
 ) -> Result<bool, StepError> {
-    let Some(o) = kube.get(kind, ns, name).await? else {
-        return Ok(false);
-    };
-    let finalizers: Vec<&serde_json::Value> = o["metadata"]["finalizers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    let rest: Vec<&serde_json::Value> = finalizers
-        .iter()
-        .copied()
-        .filter(|f| *f != keda::FINALIZER)
-        .collect();
-    if rest.len() == finalizers.len() {
-        return Ok(false);
+    for _ in 0..5 {
+        let Some(o) = kube.get(kind, ns, name).await? else {
+            return Ok(false);
+        };
+        let Some(ops) = remove_finalizer(&o, keda::FINALIZER) else {
+            return Ok(false);
+        };
+        match kube.json_patch(kind, ns, name, &ops).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) if matches!(e.code, Some(409 | 422)) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    kube.merge_patch(kind, ns, name, &json!({"metadata": {"finalizers": rest}}))
-        .await?;
-    Ok(true)
+    Err(StepError::Other(format!(
+        "{}: its finalizers kept changing while kedactl removed {}; run the command again",
+        cluster::describe(kind, ns, name),
+        keda::FINALIZER
+    )))
+}
+
+/// `test` + `remove` of `finalizer` at its index in the object's finalizers; None without it.
+fn remove_finalizer(o: &serde_json::Value, finalizer: &str) -> Option<serde_json::Value> {
+    let i = o["metadata"]["finalizers"]
+        .as_array()?
+        .iter()
+        .position(|f| f == finalizer)?;
+    let path = format!("/metadata/finalizers/{i}");
+    Some(json!([
+        {"op": "test", "path": path, "value": finalizer},
+        {"op": "remove", "path": path},
+    ]))
 }
 
 async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> Result<(), StepError> {
@@ -388,5 +405,23 @@ impl Wait<'_> {
             tokio::time::sleep(self.opts.kube_poll).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finalizer_is_removed_where_it_was_read_and_only_there() {
+        let o = json!({"metadata": {"finalizers": ["foregroundDeletion", "finalizer.keda.sh"]}});
+        assert_eq!(
+            remove_finalizer(&o, "finalizer.keda.sh").unwrap(),
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/1", "value": "finalizer.keda.sh"},
+                {"op": "remove", "path": "/metadata/finalizers/1"},
+            ])
+        );
+        assert!(remove_finalizer(&json!({"metadata": {}}), "finalizer.keda.sh").is_none());
     }
 }

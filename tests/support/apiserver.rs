@@ -66,6 +66,10 @@ pub struct State {
     /// Objects (plural, name) someone deletes and creates again, same content, just before the
     /// next DELETE of them arrives (once each): a new uid.
     pub recreate_before_delete: Vec<(String, String)>,
+    /// Objects (plural, name) whose dependents' finalizers are lifted just before the next
+    /// PATCH of them arrives (once each), so the garbage collector finishes a foreground
+    /// deletion in between: its `foregroundDeletion` finalizer goes.
+    pub release_dependents_before_patch: Vec<(String, String)>,
     /// Objects (plural, name) whose controller updates their status just before the next DELETE
     /// of them arrives (once each): a new resourceVersion, same owner.
     pub touch_before_delete: Vec<(String, String)>,
@@ -176,6 +180,9 @@ impl ApiServer {
                 json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
                        "reason": "InternalError", "message": "Internal error occurred: injected"}),
             );
+        }
+        if method == Method::PATCH {
+            s.release_dependents(uri.path());
         }
         s.settle();
         let answer = s
@@ -321,6 +328,7 @@ impl State {
         let apply = match ct {
             "application/apply-patch+yaml" => true,
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+            "application/json-patch+json" => return self.json_patch(t, name, manager, body),
             other => {
                 return Err(status(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -409,6 +417,39 @@ impl State {
         Ok((StatusCode::OK, obj))
     }
 
+    /// The injected change of `release_dependents_before_patch`.
+    fn release_dependents(&mut self, path: &str) {
+        let Some(t) = parse(path) else { return };
+        let Some(name) = t.name.clone() else { return };
+        let pair = (t.plural.clone(), name.clone());
+        let Some(i) = self.release_dependents_before_patch.iter().position(|p| *p == pair) else {
+            return;
+        };
+        self.release_dependents_before_patch.remove(i);
+        let Some(uid) = self
+            .objects
+            .get(&(t.plural, t.ns, name))
+            .map(|o| o["metadata"]["uid"].clone())
+        else {
+            return;
+        };
+        let deps: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["uid"] == uid))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in deps {
+            let mut o = self.objects[&k].clone();
+            o["metadata"]["finalizers"] = json!([]);
+            self.put(k, o);
+        }
+    }
+
     /// The injected changes of `recreate_before_delete` and `touch_before_delete`.
     fn before_delete(&mut self, key: &Key) {
         let pair = (key.0.clone(), key.2.clone());
@@ -464,6 +505,34 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// An RFC 6902 JSON patch (add, remove, replace, test) of an existing object; a failed
+    /// `test` or a path that is not there is 422, as kube-apiserver answers a patch it cannot
+    /// apply. The result is stored as a merge of the whole object would be (with the same
+    /// finalizer rule).
+    fn json_patch(
+        &mut self,
+        t: &Target,
+        name: &str,
+        manager: Option<String>,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Failure> {
+        let key = (t.plural.clone(), t.ns.clone(), name.to_string());
+        let Some(before) = self.objects.get(&key).cloned() else {
+            return Err(not_found(t, name));
+        };
+        let ops: Value = serde_json::from_slice(body).map_err(|e| {
+            status(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string())
+        })?;
+        let mut after = before.clone();
+        for op in ops.as_array().into_iter().flatten() {
+            apply_op(&mut after, op).map_err(|why| {
+                status(StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntity", &why)
+            })?;
+        }
+        let body = serde_json::to_vec(&after).unwrap();
+        self.patch(t, name, Some("application/merge-patch+json"), manager, false, &body)
     }
 
     /// Creation rules: the namespace must exist (404) and not be terminating (403, the
@@ -715,4 +784,54 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Failure {
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": message, "reason": reason, "code": code.as_u16()}),
     )
+}
+
+/// One JSON patch operation on `doc` (JSON pointer paths; `-` appends).
+fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let path = op["path"].as_str().ok_or("an operation without a path")?;
+    let (parent, last) = path.rsplit_once('/').ok_or("a path without '/'")?;
+    let last = last.replace("~1", "/").replace("~0", "~");
+    let missing = || format!("the server rejected our request due to an error in our request: path {path} does not exist");
+    let holder = doc.pointer_mut(parent).ok_or_else(missing)?;
+    match op["op"].as_str() {
+        Some("test") => {
+            let v = match holder {
+                Value::Array(a) => last.parse::<usize>().ok().and_then(|i| a.get(i)),
+                Value::Object(m) => m.get(&last),
+                _ => None,
+            };
+            if v != Some(&op["value"]) {
+                return Err(format!("the server rejected our request due to an error in our request: testing value {path} failed"));
+            }
+        }
+        Some("remove") => match holder {
+            Value::Array(a) => {
+                let i = last.parse::<usize>().ok().filter(|i| *i < a.len()).ok_or_else(missing)?;
+                a.remove(i);
+            }
+            Value::Object(m) => {
+                m.remove(&last).ok_or_else(missing)?;
+            }
+            _ => return Err(missing()),
+        },
+        Some("add" | "replace") => match holder {
+            Value::Array(a) if last == "-" => a.push(op["value"].clone()),
+            Value::Array(a) => {
+                let i = last.parse::<usize>().map_err(|_| missing())?;
+                if op["op"] == "replace" {
+                    *a.get_mut(i).ok_or_else(missing)? = op["value"].clone();
+                } else if i <= a.len() {
+                    a.insert(i, op["value"].clone());
+                } else {
+                    return Err(missing());
+                }
+            }
+            Value::Object(m) => {
+                m.insert(last, op["value"].clone());
+            }
+            _ => return Err(missing()),
+        },
+        other => return Err(format!("unknown JSON patch operation {other:?}")),
+    }
+    Ok(())
 }
