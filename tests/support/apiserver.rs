@@ -422,7 +422,11 @@ impl State {
         let Some(t) = parse(path) else { return };
         let Some(name) = t.name.clone() else { return };
         let pair = (t.plural.clone(), name.clone());
-        let Some(i) = self.release_dependents_before_patch.iter().position(|p| *p == pair) else {
+        let Some(i) = self
+            .release_dependents_before_patch
+            .iter()
+            .position(|p| *p == pair)
+        else {
             return;
         };
         self.release_dependents_before_patch.remove(i);
@@ -522,17 +526,27 @@ impl State {
         let Some(before) = self.objects.get(&key).cloned() else {
             return Err(not_found(t, name));
         };
-        let ops: Value = serde_json::from_slice(body).map_err(|e| {
-            status(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string())
-        })?;
+        let ops: Value = serde_json::from_slice(body)
+            .map_err(|e| status(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()))?;
         let mut after = before.clone();
         for op in ops.as_array().into_iter().flatten() {
             apply_op(&mut after, op).map_err(|why| {
-                status(StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntity", &why)
+                status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "UnprocessableEntity",
+                    &why,
+                )
             })?;
         }
         let body = serde_json::to_vec(&after).unwrap();
-        self.patch(t, name, Some("application/merge-patch+json"), manager, false, &body)
+        self.patch(
+            t,
+            name,
+            Some("application/merge-patch+json"),
+            manager,
+            false,
+            &body,
+        )
     }
 
     /// Creation rules: the namespace must exist (404) and not be terminating (403, the
@@ -791,7 +805,11 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
     let path = op["path"].as_str().ok_or("an operation without a path")?;
     let (parent, last) = path.rsplit_once('/').ok_or("a path without '/'")?;
     let last = last.replace("~1", "/").replace("~0", "~");
-    let missing = || format!("the server rejected our request due to an error in our request: path {path} does not exist");
+    let missing = || {
+        format!(
+            "the server rejected our request due to an error in our request: path {path} does not exist"
+        )
+    };
     let holder = doc.pointer_mut(parent).ok_or_else(missing)?;
     match op["op"].as_str() {
         Some("test") => {
@@ -801,12 +819,18 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
                 _ => None,
             };
             if v != Some(&op["value"]) {
-                return Err(format!("the server rejected our request due to an error in our request: testing value {path} failed"));
+                return Err(format!(
+                    "the server rejected our request due to an error in our request: testing value {path} failed"
+                ));
             }
         }
         Some("remove") => match holder {
             Value::Array(a) => {
-                let i = last.parse::<usize>().ok().filter(|i| *i < a.len()).ok_or_else(missing)?;
+                let i = last
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < a.len())
+                    .ok_or_else(missing)?;
                 a.remove(i);
             }
             Value::Object(m) => {
