@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -43,6 +43,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l kubeconfig -d 'Reach th
 complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -120,6 +121,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kubeconfig -d 'Re
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -249,6 +251,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kubeconfig -d '
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -315,6 +318,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l kubeconfig -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r

@@ -103,6 +103,13 @@ pub struct GlobalArgs {
           default_value_t = crate::limits::DEFAULT_CALL_TIMEOUT_SECS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
     pub call_timeout: u64,
+    /// Seconds to watch a trust policy shared with other clusters after writing it: a
+    /// concurrent `up`/`down` of another cluster that overwrote this cluster's change is undone
+    /// (IAM has no conditional write; see docs/concurrency.md)
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "SECONDS", env = "KEDACTL_TRUST_WATCH",
+          default_value_t = crate::limits::DEFAULT_TRUST_WATCH_SECS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TRUST_WATCH_SECS))]
+    pub trust_watch: u64,
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -156,7 +163,7 @@ fn uses(sub: &str, id: &str) -> bool {
         "verbose" | "quiet" => sub != "completions",
         "config" => spec && sub != "init",
         "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),
-        "yes" => matches!(sub, "up" | "down" | "doctor"),
+        "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
         "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.

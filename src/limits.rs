@@ -32,6 +32,10 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
 /// The longest timeout a flag may set.
 pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// How long `up`/`down` watch a trust policy shared with other clusters after writing it
+/// (`exec::trust`): longer than IAM's propagation delay twice over plus one write's round trip.
+pub const DEFAULT_TRUST_WATCH_SECS: u64 = 10;
+pub const MAX_TRUST_WATCH_SECS: u64 = 600;
 /// helm installs and uninstalls (`--wait`) wait for Deployments: far longer than one call.
 pub const HELM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 

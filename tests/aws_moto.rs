@@ -97,6 +97,17 @@ impl Stack {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> std::process::Output {
+        self.command_in(cluster, cmd, extra, env).output().unwrap()
+    }
+
+    /// `run_in`'s command, not yet started (to run several at once).
+    fn command_in(
+        &self,
+        cluster: &str,
+        cmd: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Command {
         let (op, id, q, repo) = (
             self.operator(),
             self.identity(),
@@ -125,14 +136,15 @@ impl Stack {
             args.extend(["--only", "iam,queue,registry"]);
         }
         args.extend(extra);
-        self.sandbox
-            .kedactl(&args)
+        let mut c = self.sandbox.process(&args);
+        // moto is strongly consistent: a second of watching a shared trust after writing it
+        // covers a concurrent local run (real IAM needs the default's margin).
+        c.env("KEDACTL_TRUST_WATCH", "1")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
+            .envs(env.iter().copied());
+        c
     }
 
     /// Run with -o json and --yes, expecting success; the JSON document.
@@ -255,7 +267,9 @@ async fn up_creates_the_seed_stack_converges_and_down_removes_it() {
     let first = s.json("up", &[]);
     let outcomes = common::all_done(&first);
     assert_eq!(outcomes.len(), 6, "{first:#}");
-    assert_eq!(first["calls"]["mutating"], 6);
+    // Six steps; the queue's is two calls: CreateQueue with the stack's tags, then TagQueue with
+    // this cluster's key (a create another cluster's run won must not lose it: exec::aws).
+    assert_eq!(first["calls"]["mutating"], 7);
 
     // The account now holds exactly the seed's objects, least-privilege and tagged.
     let trust = role_trust(&aws, &s.operator())
@@ -2506,6 +2520,96 @@ async fn two_clusters_share_a_stack_and_down_of_one_leaves_the_other_working() {
     assert!(!repository_exists(&aws, &s.repository()).await);
     let again = s.json_in("b", "down", &[]);
     assert_eq!(again["calls"]["mutating"], 0, "{again:#}");
+}
+
+/// Several clusters of one stack and account change the shared roles at the same moment
+/// (pipelines rolling out a fleet): three first `up`s at once, or two joining an existing
+/// stack at once, then a `down` of one beside an `up` of another, ten times (IAM's default
+/// trust quota fits four clusters' statements). Every cluster that ran `up` keeps its trust statements (both roles), its
+/// tag on the queue and the inline grants; the one that went down is out of the trust.
+#[tokio::test]
+async fn concurrent_ups_and_downs_of_different_clusters_lose_no_cluster_s_trust() {
+    let Some(s) = Stack::new("fleet") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let at_once = |runs: &[(&str, &str)]| {
+        let children: Vec<_> = runs
+            .iter()
+            .map(|(cluster, cmd)| {
+                let mut c = s.command_in(cluster, cmd, &["--yes"], &[]);
+                c.stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                ((*cluster, *cmd), c.spawn().unwrap())
+            })
+            .collect();
+        for ((cluster, cmd), child) in children {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{cmd} of {cluster}: {}",
+                stderr(&out)
+            );
+        }
+    };
+    for round in 0..10 {
+        if round % 2 == 0 {
+            // Three first `up`s: all plan to create the roles; the losers join the winner's.
+            at_once(&[("a", "up"), ("b", "up"), ("c", "up")]);
+        } else {
+            // Two clusters join an existing stack at once: both update the same trusts.
+            s.json_in("a", "up", &[]);
+            at_once(&[("b", "up"), ("c", "up")]);
+        }
+        fleet_intact(&s, &aws, round, &["a", "b", "c"], &[]).await;
+        at_once(&[("a", "down"), ("d", "up")]);
+        fleet_intact(&s, &aws, round, &["b", "c", "d"], &["a"]).await;
+        for c in ["b", "c", "d"] {
+            s.json_in(c, "down", &[]);
+        }
+        assert!(
+            role_trust(&aws, &s.operator()).await.is_none(),
+            "round {round}"
+        );
+    }
+}
+
+/// Every cluster in `present` is in both roles' trust, tags the queue and has the grants; every
+/// one in `absent` is out of both trusts.
+async fn fleet_intact(s: &Stack, aws: &Aws, round: usize, present: &[&str], absent: &[&str]) {
+    let trust_op = role_trust(aws, &s.operator()).await.expect("operator role");
+    let trust_id = role_trust(aws, &s.identity()).await.expect("identity role");
+    let tags = queue_tags(aws, &s.queue()).await;
+    for c in present {
+        assert!(
+            admits(&trust_op, c, "keda", "keda-operator"),
+            "round {round}: {c} lost its operator trust: {trust_op}"
+        );
+        assert!(
+            admits(&trust_id, c, "security", "my-sqs-read-msgs"),
+            "round {round}: {c} lost its identity trust: {trust_id}"
+        );
+        assert!(
+            tags.contains_key(&format!("kedactl.io/cluster/{c}")),
+            "round {round}: {c} lost its queue tag: {tags:?}"
+        );
+    }
+    for c in absent {
+        assert!(
+            !admits(&trust_op, c, "keda", "keda-operator")
+                && !admits(&trust_id, c, "security", "my-sqs-read-msgs"),
+            "round {round}: {c} went down but is still trusted: {trust_op} {trust_id}"
+        );
+    }
+    assert_eq!(
+        inline_policies(aws, &s.operator()).await,
+        ["kedactl-assume-identity"]
+    );
+    assert_eq!(
+        inline_policies(aws, &s.identity()).await,
+        ["kedactl-sqs-access"]
+    );
 }
 
 /// Seed 003 end to end: the AMP workspace is created in the same run as the grant and the

@@ -397,6 +397,18 @@ fn flag_cases(s: &Sandbox) -> Vec<Case> {
             &["--call-timeout"],
         ),
         up(
+            "trust-watch-zero",
+            &["--trust-watch", "0"],
+            2,
+            &["--trust-watch", "from 1 to 600"],
+        ),
+        up(
+            "trust-watch-huge",
+            &["--trust-watch", "601"],
+            2,
+            &["--trust-watch", "from 1 to 600"],
+        ),
+        up(
             "endpoint-garbage",
             &["--endpoint-url", "garbage"],
             3,

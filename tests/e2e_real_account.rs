@@ -44,7 +44,8 @@ fn up_converge_down_in_a_real_account() {
         "iam,queue,registry",
     ];
     let up = kedactl(&[&["up"][..], &args].concat());
-    assert_eq!(up["calls"]["mutating"], 6, "{up:#}");
+    // Six steps; the queue's is CreateQueue + TagQueue (this cluster's key).
+    assert_eq!(up["calls"]["mutating"], 7, "{up:#}");
     let again = kedactl(&[&["up"][..], &args].concat());
     assert_eq!(again["calls"]["mutating"], 0, "{again:#}");
     let down = kedactl(&[&["down"][..], &args].concat());

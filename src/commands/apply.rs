@@ -66,6 +66,13 @@ pub async fn confirm_and_execute(
     let opts = exec::Options {
         force_conflicts: how.force_conflicts,
         stack: (!how.adopt).then(|| on.desired.stack.clone()),
+        trusts: on
+            .desired
+            .roles
+            .iter()
+            .map(|r| (r.name.clone(), r.trust.body.clone()))
+            .collect(),
+        trust_watch: std::time::Duration::from_secs(ctx.global.trust_watch),
         ..exec::Options::new(&on.desired.cluster, &on.desired.stack)
     };
     let progress = ctx.progress();

@@ -1,10 +1,11 @@
 //! One AWS call (or a short sequence) per action. Deletes treat "already gone" as success, so
 //! `down` is idempotent; creates retry what is only eventual consistency.
 
-use super::{Options, Resolved, StepError, owner, settle};
+use super::{Options, Resolved, StepError, owner, settle, trust};
 use crate::cloud::{Aws, CallError, error_code, gone_is_fine};
 use crate::observed::Tags;
 use crate::output::progress::Progress;
+use crate::plan::trust::Edit;
 use crate::plan::{Action, Step};
 use crate::triggers::resource;
 use std::collections::HashMap;
@@ -52,6 +53,58 @@ fn sqs_attributes(
         .collect()
 }
 
+/// CreateQueue answers with the URL of a queue of that name that already exists when its
+/// attributes match (another cluster's run may have created it since the plan), and what it
+/// does with the tags then is not documented (moto replaces them). So it is sent only the
+/// stack's tags, the same from every cluster; the tags are read back (another stack's queue is
+/// refused) and this cluster's key is added by TagQueue, which changes only the keys it names.
+async fn queue_tagged(aws: &Aws, queue: &str, url: &str, tags: &Tags) -> Result<(), StepError> {
+    let res = format!("SQS queue {queue}");
+    let have = aws
+        .sqs
+        .list_queue_tags()
+        .queue_url(url)
+        .send()
+        .await
+        .map_err(|e| CallError::new("ListQueueTags", &res, &e))?
+        .tags()
+        .cloned()
+        .unwrap_or_default();
+    let stack = crate::model::STACK;
+    if have.get(stack) != tags.get(stack) {
+        return Err(StepError::NotOwned {
+            what: res,
+            now: have.get(stack).cloned(),
+            stack: tags.get(stack).cloned().unwrap_or_default(),
+        });
+    }
+    let missing: Tags = tags
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !missing.is_empty() {
+        let r = aws
+            .sqs
+            .tag_queue()
+            .queue_url(url)
+            .set_tags(Some(hash_map(&missing)))
+            .send()
+            .await;
+        r.map_err(|e| CallError::new("TagQueue", &res, &e))?;
+    }
+    Ok(())
+}
+
+/// A role `down` deletes (or strips of its policies) still admits nobody but this cluster,
+/// read again right before: another cluster's `up` may have joined it since the plan.
+async fn sole_user(aws: &Aws, role: &str, opts: &Options) -> Result<(), StepError> {
+    match (&opts.stack, opts.trusts.get(role)) {
+        (Some(_), Some(rendered)) => trust::sole(aws, role, rendered, &opts.cluster).await,
+        _ => Ok(()),
+    }
+}
+
 /// IAM has not yet propagated a role it just created, so a trust naming it is "invalid".
 fn iam_not_propagated(e: &CallError) -> Option<&'static str> {
     (e.code.as_deref() == Some("MalformedPolicyDocument")
@@ -92,14 +145,25 @@ pub(super) async fn apply(
             )
             .await;
             match created {
-                // Another run on this stack created it after we looked: same stack, same role.
+                // Another run on this stack (another cluster's, maybe) created it after we
+                // looked: our statements go into the trust it wrote, beside its own.
                 Err(e)
                     if e.code.as_deref() == Some("EntityAlreadyExists")
-                        && same_stack(owner::role_tags(aws, role).await.ok().flatten(), tags) => {}
+                        && same_stack(owner::role_tags(aws, role).await.ok().flatten(), tags) =>
+                {
+                    trust::edit(aws, role, Edit::Put, trust, opts, (progress, step)).await?;
+                }
                 other => other?,
             }
         }
         Action::UpdateTrustPolicy { role, trust } => {
+            // A trust this stack owns is shared with its other clusters: this cluster's change
+            // is re-applied to what is there now (another run may have written since the plan).
+            let shared = opts.stack.as_ref().and(opts.trusts.get(role));
+            if let Some((edit, rendered)) = shared.and_then(|r| Some((Edit::of(r, trust)?, r))) {
+                trust::edit(aws, role, edit, rendered, opts, (progress, step)).await?;
+                return Ok(());
+            }
             let doc = trust.to_string();
             let res = format!("IAM role {role}");
             settle(
@@ -161,25 +225,51 @@ pub(super) async fn apply(
                 .then_some("SQS keeps a deleted queue's name for 60 s")
             };
             let timeout = opts.settle_timeout.max(std::time::Duration::from_secs(70));
-            settle(
-                timeout,
-                opts.poll,
-                (progress, step),
-                || async {
-                    let r = aws
-                        .sqs
-                        .create_queue()
-                        .queue_name(queue)
-                        .set_attributes(Some(sqs_attributes(attributes)))
-                        .set_tags(Some(hash_map(tags)))
-                        .send()
-                        .await;
-                    r.map(|_| ())
-                        .map_err(|e| CallError::new("CreateQueue", &res, &e))
-                },
-                deleted_recently,
-            )
-            .await?;
+            // The stack's tags are the same from every cluster; this cluster's own key is added
+            // after (see `queue_tagged`).
+            let stack_tags: Tags = tags
+                .iter()
+                .filter(|(k, _)| !k.starts_with(crate::model::CLUSTER_PREFIX))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            // Read again right before creating: another cluster's run may have made it since
+            // the plan (then it is only joined), which leaves a concurrent create one round trip.
+            let found = aws.sqs.get_queue_url().queue_name(queue).send().await;
+            let url = match found {
+                Ok(out) => out.queue_url().unwrap_or_default().to_string(),
+                Err(e)
+                    if matches!(
+                        error_code(&e),
+                        Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
+                    ) =>
+                {
+                    settle(
+                        timeout,
+                        opts.poll,
+                        (progress, step),
+                        || async {
+                            let r = aws
+                                .sqs
+                                .create_queue()
+                                .queue_name(queue)
+                                .set_attributes(Some(sqs_attributes(attributes)))
+                                .set_tags(Some(hash_map(&stack_tags)))
+                                .send()
+                                .await;
+                            r.map(|o| o.queue_url().unwrap_or_default().to_string())
+                                .map_err(|e| CallError::new("CreateQueue", &res, &e))
+                        },
+                        deleted_recently,
+                    )
+                    .await?
+                }
+                Err(e) => return Err(CallError::new("GetQueueUrl", &res, &e).into()),
+            };
+            queue_tagged(aws, queue, &url, tags).await?;
+            // A peer's create that read "no queue" in the same instant may still land and, where
+            // SQS replaces tags on an existing queue (moto does), take our key: look once more.
+            tokio::time::sleep(trust::poll(opts.trust_watch)).await;
+            queue_tagged(aws, queue, &url, tags).await?;
         }
         Action::SetQueueAttributes {
             queue,
@@ -254,21 +344,41 @@ pub(super) async fn apply(
                 .set_tags(Some(ecr_tags(tags)))
                 .send()
                 .await;
-            let created = r.map(|_| ()).map_err(|e| {
-                CallError::new(
-                    "CreateRepository",
-                    format!("ECR repository {repository}"),
-                    &e,
-                )
-            });
+            let res = format!("ECR repository {repository}");
+            let created = r
+                .map(|_| ())
+                .map_err(|e| CallError::new("CreateRepository", &res, &e));
             match created {
-                // Another run on this stack created it after we looked.
+                // Another run on this stack (another cluster's, maybe) created it after we
+                // looked: this cluster's tag goes on beside the winner's.
                 Err(e)
                     if e.code.as_deref() == Some("RepositoryAlreadyExistsException")
                         && same_stack(
                             owner::repository_tags(aws, repository).await.ok().flatten(),
                             tags,
-                        ) => {}
+                        ) =>
+                {
+                    let arn = aws
+                        .ecr
+                        .describe_repositories()
+                        .repository_names(repository)
+                        .send()
+                        .await
+                        .map_err(|e| CallError::new("DescribeRepositories", &res, &e))?
+                        .repositories()
+                        .first()
+                        .and_then(|r| r.repository_arn())
+                        .unwrap_or_default()
+                        .to_string();
+                    let r = aws
+                        .ecr
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(ecr_tags(tags)))
+                        .send()
+                        .await;
+                    r.map_err(|e| CallError::new("TagResource", &res, &e))?;
+                }
                 other => other?,
             }
         }
@@ -479,6 +589,7 @@ pub(super) async fn apply(
             )?;
         }
         Action::DeleteRolePolicy { role, policy } => {
+            sole_user(aws, role, opts).await?;
             let r = aws
                 .iam
                 .delete_role_policy()
@@ -494,6 +605,7 @@ pub(super) async fn apply(
             )?;
         }
         Action::DetachRolePolicy { role, policy_arn } => {
+            sole_user(aws, role, opts).await?;
             let r = aws
                 .iam
                 .detach_role_policy()
@@ -509,6 +621,7 @@ pub(super) async fn apply(
             )?;
         }
         Action::DeleteRole { role } => {
+            sole_user(aws, role, opts).await?;
             let r = aws.iam.delete_role().role_name(role).send().await;
             gone_is_fine(
                 r,

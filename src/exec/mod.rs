@@ -6,6 +6,7 @@
 mod aws;
 mod cluster;
 mod owner;
+mod trust;
 
 use crate::cloud::{Aws, CallError};
 use crate::cluster::Kube;
@@ -40,6 +41,13 @@ pub struct Options {
     pub force_conflicts: bool,
     /// The helm executable ("helm" from PATH; tests pass a recording fake).
     pub helm: std::path::PathBuf,
+    /// This cluster's own trust of each role (what `render` makes of the config): a shared
+    /// trust is written by re-applying it to the trust read right before the write, never by
+    /// writing the planned document over what another cluster's run wrote since (`exec::trust`).
+    /// A role not here gets the planned document as is (`--adopt` writes exactly ours).
+    pub trusts: std::collections::BTreeMap<String, serde_json::Value>,
+    /// After writing a shared trust, how long to watch that no concurrent run undid the write.
+    pub trust_watch: Duration,
     /// Crash-safety tests: end the process abruptly (exit 137, no cleanup, like `kill -9`)
     /// once this many steps have finished. Set by `KEDACTL_TEST_EXIT_AFTER_STEPS`, read only
     /// by builds with the `test-hooks` feature.
@@ -60,6 +68,8 @@ impl Options {
             stack: Some(stack.to_string()),
             force_conflicts: false,
             helm: "helm".into(),
+            trusts: Default::default(),
+            trust_watch: Duration::from_secs(crate::limits::DEFAULT_TRUST_WATCH_SECS),
             exit_after_steps: exit_after_steps(
                 cfg!(feature = "test-hooks"),
                 std::env::var("KEDACTL_TEST_EXIT_AFTER_STEPS")

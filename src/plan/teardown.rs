@@ -372,6 +372,18 @@ pub fn teardown(
 
     // Identity roles before the operator role they trust; each role after its policies and
     // after the associations that use it.
+    // Another cluster's KEDA still chains from the operator role it keeps (by its kedactl
+    // statement): an identity role whose trust holds only the chain (its apps never call AWS)
+    // is still theirs too.
+    let operator_kept = desired.roles.iter().any(|r| {
+        r.purpose == crate::render::RolePurpose::Operator
+            && observed.roles.get(&r.name).is_some_and(|o| {
+                owned(&o.tags)
+                    && matches!(trust::leave(&r.trust.body, &o.trust),
+                        Leave::Keep { kept_by, .. }
+                            if kept_by.iter().any(|s| s.starts_with(crate::render::SID_PREFIX)))
+            })
+    });
     for role in desired.roles.iter().rev() {
         let Some(o) = observed.roles.get(&role.name) else {
             continue;
@@ -390,6 +402,31 @@ pub fn teardown(
                 role.name,
                 kept_by.join(", ")
             ));
+            if canonical(&trust) != canonical(&o.trust) {
+                let action = Action::UpdateTrustPolicy {
+                    role: role.name.clone(),
+                    trust,
+                };
+                push(
+                    format!("{id}/trust"),
+                    Group::Iam,
+                    action,
+                    association_ids.clone(),
+                );
+            }
+            continue;
+        }
+        if operator_kept
+            && role.purpose == crate::render::RolePurpose::Identity
+            && trust::chains(&o.trust)
+        {
+            notes.push(format!(
+                "kept: IAM role {} and its policies (another cluster's KEDA still chains to it \
+                 from the operator role)",
+                role.name
+            ));
+            // This cluster's own service-account statements still go.
+            let trust = trust::Edit::Take.apply(&role.trust.body, &o.trust);
             if canonical(&trust) != canonical(&o.trust) {
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
@@ -761,6 +798,62 @@ mod tests {
         assert!(ids(&p).contains(&"queue:event-messages-queue"));
         assert!(ids(&p).contains(&"registry:keda-pod-identity-registry"));
         assert!(p.steps.iter().all(|s| s.change == Change::Delete));
+    }
+
+    #[test]
+    fn an_identity_role_only_keda_uses_stays_while_another_cluster_chains_to_it() {
+        // Apps that do not call AWS themselves (AMP, CloudWatch): the identity role's trust is
+        // the operator chain alone, the same from every cluster.
+        let chain_only = |d: &mut Desired| {
+            let id = &mut d.roles[1];
+            let chain: Vec<serde_json::Value> = id.trust.body["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] == render::CHAIN_SID)
+                .cloned()
+                .collect();
+            id.trust.body["Statement"] = serde_json::Value::Array(chain);
+        };
+        // Cluster a's apps never call AWS; b's app consumes with the same role.
+        let (mut a, b) = (desired(), desired_in("b"));
+        chain_only(&mut a);
+        let o = shared(&a, &b);
+        let (p, notes) = teardown(&b, &o, &Options::default()).unwrap();
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-identity"),
+            "{:?}",
+            ids(&p)
+        );
+        // b's own statement goes; the chain stays for a.
+        let step = p
+            .steps
+            .iter()
+            .find(|s| s.id == "iam:role/keda-identity/trust")
+            .unwrap_or_else(|| panic!("{:?}", ids(&p)));
+        let Action::UpdateTrustPolicy { trust, .. } = &step.action else {
+            panic!()
+        };
+        assert_eq!(canonical(trust), canonical(&a.roles[1].trust.body));
+        assert!(
+            !ids(&p).contains(&"iam:role/keda-identity/policy/kedactl-sqs-access"),
+            "{:?}",
+            ids(&p)
+        );
+        assert!(
+            notes.iter().any(|n| n.starts_with(
+                "kept: IAM role keda-identity and its policies (another cluster's KEDA"
+            )),
+            "{notes:?}"
+        );
+        // The last cluster takes it with the operator role.
+        let (p, _) = teardown(
+            &a,
+            &everything(&a, &model::ownership("kedactl")),
+            &Options::default(),
+        )
+        .unwrap();
+        assert!(ids(&p).contains(&"iam:role/keda-identity"));
     }
 
     #[test]

@@ -106,6 +106,17 @@ pub enum Leave {
 }
 
 pub fn leave(rendered: &Value, live: &Value) -> Leave {
+    let (trust, kept_by) = without(rendered, live);
+    if kept_by.is_empty() {
+        Leave::Delete
+    } else {
+        Leave::Keep { trust, kept_by }
+    }
+}
+
+/// The live trust with this cluster's statements taken out (the shared chain stays for the
+/// others), and what else it still admits: the Sids (or "a statement without Sid") left.
+fn without(rendered: &Value, live: &Value) -> (Value, Vec<String>) {
     let ours = statements(rendered);
     let mut placed = vec![false; ours.len()];
     let mut out = Vec::new();
@@ -127,13 +138,50 @@ pub fn leave(rendered: &Value, live: &Value) -> Leave {
             }
         }
     }
-    if kept_by.is_empty() {
-        Leave::Delete
-    } else {
-        Leave::Keep {
-            trust: with_statements(live, out),
-            kept_by,
+    (with_statements(live, out), kept_by)
+}
+
+/// The trust admits the shared keda-operator chain.
+pub fn chains(live: &Value) -> bool {
+    statements(live).iter().any(|s| sid(s) == CHAIN_SID)
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    canonical(a) == canonical(b)
+}
+
+/// What a write of a shared trust does with this cluster's statements. IAM has no conditional
+/// write, so the executor re-applies the edit to the trust it reads right before writing (not
+/// to the one the plan saw) and watches that it stays applied: another cluster's statements
+/// written in between are kept, and one of its writes that dropped ours is repaired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// `up`: this cluster's statements in (`merge`).
+    Put,
+    /// `down`: this cluster's statements out, the chain kept (`leave`'s trust).
+    Take,
+}
+
+impl Edit {
+    /// Which edit a planned trust makes, from what this cluster renders; None when it is
+    /// neither (a trust written exactly, as `--adopt` does).
+    pub fn of(rendered: &Value, planned: &Value) -> Option<Edit> {
+        [Edit::Put, Edit::Take]
+            .into_iter()
+            .find(|e| e.holds(rendered, planned))
+    }
+
+    /// The trust this edit makes of `live`.
+    pub fn apply(self, rendered: &Value, live: &Value) -> Value {
+        match self {
+            Edit::Put => merge(rendered, live),
+            Edit::Take => without(rendered, live).0,
         }
+    }
+
+    /// `live` already says what this edit wants.
+    pub fn holds(self, rendered: &Value, live: &Value) -> bool {
+        same(&self.apply(rendered, live), live)
     }
 }
 
@@ -265,5 +313,38 @@ mod tests {
         let a = doc(vec![st("KedactlA1", "app")]);
         let live = json!({"Version": "2012-10-17", "Statement": st("KedactlB1", "app")});
         assert_eq!(sids(&merge(&a, &live)), ["KedactlB1", "KedactlA1"]);
+    }
+
+    #[test]
+    fn an_edit_is_read_off_the_planned_trust_and_reapplied_to_a_newer_one() {
+        let a = doc(vec![st("KedactlA1", "app"), chain()]);
+        let b = doc(vec![st("KedactlB1", "app"), chain()]);
+        let c = doc(vec![st("KedactlC1", "app"), chain()]);
+        // b's up planned against a's trust; c wrote its statement before b's write.
+        let planned = merge(&b, &a);
+        assert_eq!(Edit::of(&b, &planned), Some(Edit::Put));
+        let now = merge(&c, &a);
+        assert!(!Edit::Put.holds(&b, &now));
+        let written = Edit::Put.apply(&b, &now);
+        assert_eq!(
+            sids(&written),
+            ["KedactlA1", CHAIN_SID, "KedactlC1", "KedactlB1"]
+        );
+        assert!(Edit::Put.holds(&b, &written) && Edit::Put.holds(&c, &written));
+
+        // a's down planned against a + b; c came in meanwhile: a goes, b and c stay.
+        let Leave::Keep { trust: planned, .. } = leave(&a, &merge(&b, &a)) else {
+            panic!("kept")
+        };
+        assert_eq!(Edit::of(&a, &planned), Some(Edit::Take));
+        let taken = Edit::Take.apply(&a, &written);
+        assert_eq!(sids(&taken), [CHAIN_SID, "KedactlC1", "KedactlB1"]);
+        assert!(Edit::Take.holds(&a, &taken));
+        // A concurrent up that read the trust before a left wrote a's statement back: not held.
+        assert!(!Edit::Take.holds(&a, &written));
+
+        // A trust that neither merges nor takes ours (an adopted role's exact trust over others).
+        let exact = doc(vec![st("KedactlA1", "other")]);
+        assert_eq!(Edit::of(&a, &exact), None);
     }
 }

@@ -1,0 +1,413 @@
+//! Writes of a trust policy that several clusters of a stack share, safe against another run
+//! writing it at the same time. IAM has no conditional write and its reads are eventually
+//! consistent, so a plain read-merge-write loses whichever concurrent write lands first.
+//! Instead each write re-reads the trust, re-applies only this cluster's edit to it (`Edit`),
+//! writes at once (no SDK retry: a retried request could land long after its read), and then
+//! watches the trust for `Options::trust_watch`: whenever a read shows the edit undone (another
+//! run wrote a trust merged from a read older than ours), it is re-applied to what is there now.
+//! Why that cannot lose a write: a run whose write dropped ours read the trust before ours was
+//! visible, so it wrote within (propagation + its read-to-write gap) of ours, and we see that
+//! write within one more propagation delay; the window is longer than both (see
+//! docs/concurrency.md). Every run watches its own statements, so each cluster's survive.
+
+use super::{Options, StepError};
+use crate::cloud::{Aws, CallError, error_code};
+use crate::observe::decode_policy;
+use crate::output::progress::Progress;
+use crate::plan::Step;
+use crate::plan::trust::{Edit, Leave, leave};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Writes after which a trust that keeps changing under this run is reported, not fought over.
+const MAX_WRITES: u32 = 8;
+
+/// The trust of `role` now; None when the role does not exist.
+async fn read(aws: &Aws, role: &str) -> Result<Option<Value>, CallError> {
+    match aws.iam.get_role().role_name(role).send().await {
+        Ok(out) => Ok(out
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .map(decode_policy)),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(CallError::new("GetRole", format!("IAM role {role}"), &e)),
+    }
+}
+
+async fn write(aws: &Aws, role: &str, trust: &Value) -> Result<(), CallError> {
+    let once = aws_sdk_iam::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(trust.to_string())
+        .customize()
+        .config_override(once)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| CallError::new("UpdateAssumeRolePolicy", format!("IAM role {role}"), &e))
+}
+
+/// An error that only means "again, after a pause": IAM has not propagated a principal the
+/// trust names, or it throttles (re-read before the next try, so the write is never stale).
+fn transient(e: &CallError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("Throttling" | "ThrottlingException")
+    ) || (e.code.as_deref() == Some("MalformedPolicyDocument")
+        && e.message.contains("Invalid principal"))
+}
+
+/// Between two reads while watching: a fifth of the window, within 0.2–2 s.
+pub(super) fn poll(window: Duration) -> Duration {
+    (window / 5).clamp(Duration::from_millis(200), Duration::from_secs(2))
+}
+
+/// Apply `edit` of this cluster's `rendered` statements to the live trust of `role`, and keep
+/// it applied for the watch window after the last write.
+pub(super) async fn edit(
+    aws: &Aws,
+    role: &str,
+    edit: Edit,
+    rendered: &Value,
+    opts: &Options,
+    progress: (&Progress, &Step),
+) -> Result<(), StepError> {
+    let start = Instant::now();
+    let mut writes = 0;
+    let mut written: Option<Instant> = None;
+    let mut backoff = Duration::from_millis(500).min(opts.poll);
+    loop {
+        let Some(live) = read(aws, role).await? else {
+            return match edit {
+                // Gone with our statements: what taking them out wanted.
+                Edit::Take => Ok(()),
+                Edit::Put => Err(StepError::Other(format!(
+                    "IAM role {role} was deleted while this run was adding cluster {}'s \
+                     statements to its trust (a concurrent `kedactl down` of another cluster of \
+                     this stack?): run `kedactl up` again to create it",
+                    opts.cluster
+                ))),
+            };
+        };
+        if edit.holds(rendered, &live) {
+            match written {
+                Some(at) if at.elapsed() < opts.trust_watch => {
+                    tokio::time::sleep(poll(opts.trust_watch)).await;
+                    continue;
+                }
+                // Held since our last write for the whole window (or it needed no write).
+                _ => return Ok(()),
+            }
+        }
+        if writes == MAX_WRITES {
+            return Err(StepError::Other(format!(
+                "the trust policy of IAM role {role} was changed under this run {MAX_WRITES} \
+                 times, each time without cluster {}'s {}: another `kedactl up` or `down` of \
+                 this stack keeps writing it. Run this command again once that one is done",
+                opts.cluster,
+                match edit {
+                    Edit::Put => "statements",
+                    Edit::Take => "statements taken out",
+                }
+            )));
+        }
+        let want = edit.apply(rendered, &live);
+        if want["Statement"].as_array().is_none_or(Vec::is_empty) {
+            // Taking ours out leaves nothing: the others left since the plan.
+            return Err(StepError::Other(format!(
+                "IAM role {role} admits nobody but cluster {} any more (the other clusters \
+                 left after this run read it): nothing was changed; run `kedactl down` again to \
+                 delete it",
+                opts.cluster
+            )));
+        }
+        if written.is_some() {
+            progress.0.waiting(
+                &progress.1.id,
+                &progress.1.summary,
+                "another run wrote this trust without this cluster's change; writing it again",
+            );
+        }
+        match write(aws, role, &want).await {
+            Ok(()) => {
+                writes += 1;
+                written = Some(Instant::now());
+                progress.0.waiting(
+                    &progress.1.id,
+                    &progress.1.summary,
+                    &format!(
+                        "watching the trust for {}s: a concurrent run of another cluster may \
+                         overwrite it",
+                        opts.trust_watch.as_secs_f64()
+                    ),
+                );
+                tokio::time::sleep(poll(opts.trust_watch)).await;
+            }
+            Err(e) if transient(&e) && start.elapsed() < opts.settle_timeout => {
+                progress.0.waiting(
+                    &progress.1.id,
+                    &progress.1.summary,
+                    "IAM is not ready; retrying",
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(opts.poll);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Right before a delete of `role` or of one of its policies: the live trust still admits
+/// nobody but this cluster, or the delete is refused (another cluster's `up` came in since the
+/// plan). A role already gone is fine.
+pub(super) async fn sole(
+    aws: &Aws,
+    role: &str,
+    rendered: &Value,
+    cluster: &str,
+) -> Result<(), StepError> {
+    match read(aws, role).await?.map(|live| leave(rendered, &live)) {
+        None | Some(Leave::Delete) => Ok(()),
+        Some(Leave::Keep { kept_by, .. }) => Err(StepError::Other(format!(
+            "refused: the trust of IAM role {role} now also admits {} (added after this run read \
+             it: another cluster's `kedactl up`?), so it was not deleted. Run `kedactl down \
+             --cluster {cluster}` again: it will take out only this cluster's statements",
+            kept_by.join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watching_polls_a_fifth_of_the_window_within_bounds() {
+        assert_eq!(poll(Duration::from_secs(10)), Duration::from_secs(2));
+        assert_eq!(poll(Duration::from_secs(60)), Duration::from_secs(2));
+        assert_eq!(poll(Duration::from_secs(2)), Duration::from_millis(400));
+        assert_eq!(poll(Duration::ZERO), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn throttling_and_an_unpropagated_principal_are_retried_after_a_fresh_read() {
+        let e = |code: &str, message: &str| CallError {
+            operation: "UpdateAssumeRolePolicy",
+            resource: "IAM role r".into(),
+            code: Some(code.into()),
+            message: message.into(),
+            status: Some(400),
+            fix: None,
+        };
+        assert!(transient(&e("Throttling", "Rate exceeded")));
+        assert!(transient(&e(
+            "MalformedPolicyDocument",
+            "Invalid principal in policy"
+        )));
+        assert!(!transient(&e("MalformedPolicyDocument", "Syntax errors")));
+        assert!(!transient(&e("LimitExceeded", "too long")));
+    }
+
+    use crate::model::Group;
+    use crate::plan::{Action, Change};
+    use aws_sdk_iam::operation::get_role::{GetRoleError, GetRoleOutput};
+    use aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::json;
+    use std::sync::{Arc, Mutex};
+
+    fn statement(sid: &str) -> Value {
+        json!({"Sid": sid, "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+               "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    }
+
+    fn doc(sids: &[&str]) -> Value {
+        let statements: Vec<Value> = sids.iter().map(|s| statement(s)).collect();
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    fn sids(doc: &Value) -> Vec<String> {
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A stateful IAM role trust (None: no such role). `then` runs after each write this run
+    /// makes, on the document it wrote: a concurrent run's write landing right after ours.
+    fn iam(
+        trust: Arc<Mutex<Option<Value>>>,
+        then: impl Fn(&mut Value) + Send + Sync + 'static,
+    ) -> (crate::cloud::Aws, Arc<Mutex<u32>>) {
+        let writes = Arc::new(Mutex::new(0));
+        let read = trust.clone();
+        let get = mock!(aws_sdk_iam::Client::get_role)
+            .match_requests(move |_| read.lock().unwrap().is_some())
+            .then_output({
+                let trust = trust.clone();
+                move || {
+                    let doc = trust.lock().unwrap().clone().unwrap().to_string();
+                    GetRoleOutput::builder()
+                        .role(
+                            aws_sdk_iam::types::Role::builder()
+                                .path("/")
+                                .role_name("r")
+                                .role_id("AROAEXAMPLE")
+                                .arn("arn:aws:iam::123456789012:role/r")
+                                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                                .assume_role_policy_document(doc)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                }
+            });
+        let missing = mock!(aws_sdk_iam::Client::get_role).then_error(|| {
+            GetRoleError::NoSuchEntityException(
+                aws_sdk_iam::types::error::NoSuchEntityException::builder()
+                    .message("The role with name r cannot be found.")
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("NoSuchEntity")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let counted = writes.clone();
+        let update = mock!(aws_sdk_iam::Client::update_assume_role_policy)
+            .match_requests(move |req| {
+                let mut doc: Value = serde_json::from_str(req.policy_document().unwrap()).unwrap();
+                then(&mut doc);
+                *trust.lock().unwrap() = Some(doc);
+                *counted.lock().unwrap() += 1;
+                true
+            })
+            .then_output(|| UpdateAssumeRolePolicyOutput::builder().build());
+        let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get, &missing, &update]);
+        let conf = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        (
+            crate::cloud::Aws::from_config(&conf).with_iam(client),
+            writes,
+        )
+    }
+
+    fn opts() -> Options {
+        Options {
+            trust_watch: Duration::from_millis(50),
+            ..Options::new("a", "kedactl")
+        }
+    }
+
+    fn step() -> Step {
+        Step {
+            id: "iam:role/r/trust".into(),
+            group: Group::Iam,
+            change: Change::Update,
+            summary: "update the trust policy of IAM role r".into(),
+            changes: vec![],
+            action: Action::DeleteRole { role: "r".into() },
+            after: vec![],
+        }
+    }
+
+    async fn run(
+        trust: &Arc<Mutex<Option<Value>>>,
+        then: impl Fn(&mut Value) + Send + Sync + 'static,
+        e: Edit,
+        ours: &Value,
+    ) -> (Result<(), StepError>, u32) {
+        let (aws, writes) = iam(trust.clone(), then);
+        let progress = Progress::new(false, true);
+        let r = edit(&aws, "r", e, ours, &opts(), (&progress, &step())).await;
+        let n = *writes.lock().unwrap();
+        (r, n)
+    }
+
+    #[tokio::test]
+    async fn a_write_another_run_overwrote_is_made_again_on_top_of_theirs() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlB1"]))));
+        let ours = doc(&["KedactlA1"]);
+        // The first time, c's write (merged from a read without ours) lands right after ours.
+        let once = Mutex::new(true);
+        let c_overwrites = move |d: &mut Value| {
+            if std::mem::take(&mut *once.lock().unwrap()) {
+                *d = doc(&["KedactlB1", "KedactlC1"]);
+            }
+        };
+        let (r, writes) = run(&trust, c_overwrites, Edit::Put, &ours).await;
+        r.unwrap();
+        assert_eq!(writes, 2, "written, undone by c, written again");
+        let now = trust.lock().unwrap().clone().unwrap();
+        assert_eq!(sids(&now), ["KedactlB1", "KedactlC1", "KedactlA1"]);
+    }
+
+    #[tokio::test]
+    async fn a_trust_that_already_holds_the_edit_is_not_written() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "KedactlB1"]))));
+        let (r, writes) = run(&trust, |_| {}, Edit::Put, &doc(&["KedactlA1"])).await;
+        r.unwrap();
+        assert_eq!(writes, 0);
+    }
+
+    #[tokio::test]
+    async fn a_trust_that_keeps_changing_is_reported_after_a_bounded_number_of_writes() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlB1"]))));
+        let always = |d: &mut Value| *d = doc(&["KedactlB1"]);
+        let (r, writes) = run(&trust, always, Edit::Put, &doc(&["KedactlA1"])).await;
+        let e = r.unwrap_err().to_string();
+        assert_eq!(writes, MAX_WRITES);
+        assert!(
+            e.contains("was changed under this run 8 times") && e.contains("cluster a"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_role_deleted_under_an_up_fails_and_says_to_run_up_again() {
+        let trust = Arc::new(Mutex::new(None));
+        let (r, _) = run(&trust, |_| {}, Edit::Put, &doc(&["KedactlA1"])).await;
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("IAM role r was deleted while this run") && e.contains("`kedactl up` again"),
+            "{e}"
+        );
+        // Taking ours out of a role that is gone is done.
+        let (r, _) = run(&trust, |_| {}, Edit::Take, &doc(&["KedactlA1"])).await;
+        r.unwrap();
+    }
+
+    #[tokio::test]
+    async fn taking_ours_out_when_nobody_else_is_left_changes_nothing_and_says_so() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1"]))));
+        let (r, writes) = run(&trust, |_| {}, Edit::Take, &doc(&["KedactlA1"])).await;
+        let e = r.unwrap_err().to_string();
+        assert_eq!(writes, 0);
+        assert!(e.contains("admits nobody but cluster a"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_delete_is_refused_when_another_cluster_joined_since_the_plan() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "KedactlB1"]))));
+        let (aws, _) = iam(trust.clone(), |_| {});
+        let e = sole(&aws, "r", &doc(&["KedactlA1"]), "a")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("now also admits KedactlB1") && e.contains("was not deleted"),
+            "{e}"
+        );
+        *trust.lock().unwrap() = Some(doc(&["KedactlA1"]));
+        sole(&aws, "r", &doc(&["KedactlA1"]), "a").await.unwrap();
+        *trust.lock().unwrap() = None;
+        sole(&aws, "r", &doc(&["KedactlA1"]), "a").await.unwrap();
+    }
+}
