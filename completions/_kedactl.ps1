@@ -270,7 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
         }
         'kedactl;doctor' {
             [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Explain one check, e.g. KD010')
-            [CompletionResult]::new('--scaled-object', '--scaled-object', [CompletionResultType]::ParameterName, 'The ScaledObject to diagnose, when it is not the one the config renders')
+            [CompletionResult]::new('--scaled-object', '--scaled-object', [CompletionResultType]::ParameterName, 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)')
             [CompletionResult]::new('--keda-log', '--keda-log', [CompletionResultType]::ParameterName, 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
@@ -448,7 +448,8 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long to send at --rate: 90s, 10m, 1h (at most 1d)')
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Message body')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of {n}')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Batches (of up to 10 messages) in flight at once, 1 to 256')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256')
+            [CompletionResult]::new('--group-id', '--group-id', [CompletionResultType]::ParameterName, 'MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default: one group per concurrent sender, so the groups are received in parallel)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

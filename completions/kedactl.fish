@@ -297,7 +297,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
@@ -493,7 +493,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l rate -d 'Messag
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l duration -d 'How long to send at --rate: 90s, 10m, 1h (at most 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l body -d 'Message body' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l seed -d 'Seed of {n}' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages) in flight at once, 1 to 256' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l concurrency -d 'Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l group-id -d 'MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default: one group per concurrent sender, so the groups are received in parallel)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'

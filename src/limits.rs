@@ -375,8 +375,43 @@ pub fn collect<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<
     r.map_err(|p| problems.push(p)).ok()
 }
 
+// AWS limits kedactl checks before any call (moto enforces none of them). Sources: the IAM
+// User Guide's "IAM and AWS STS quotas" and the SQS Developer Guide's message quotas.
+
 /// IAM's default quota on a role trust policy, in characters (whitespace not counted).
 pub const TRUST_POLICY_QUOTA: u32 = 2048;
+/// IAM: all inline policies of one role together, in characters (whitespace not counted);
+/// not adjustable.
+pub const ROLE_INLINE_POLICIES_QUOTA: usize = 10_240;
+
+/// A policy document's size as IAM counts it against its quotas: its characters, whitespace
+/// not counted (as GetAccountSummary words it, "in non-whitespace characters").
+pub fn iam_policy_size(doc: &serde_json::Value) -> usize {
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// SQS: messages in one SendMessageBatch.
+pub const SQS_BATCH_ENTRIES: u64 = 10;
+/// SQS: the bodies of one SendMessageBatch together, in bytes (and any one message, unless
+/// the queue's MaximumMessageSize is lower).
+pub const SQS_BATCH_BYTES: usize = 1 << 20;
+/// SQS: MessageGroupId and MessageDeduplicationId, 1 to 128 characters.
+pub const SQS_ID_MAX: usize = 128;
+
+/// Whether SQS accepts `c` in a message body (the XML 1.0 characters: #x9 | #xA | #xD |
+/// #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF; a Rust char is never a surrogate).
+pub fn sqs_body_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// Whether SQS accepts `c` in a MessageGroupId or MessageDeduplicationId: a letter, a digit
+/// or ASCII punctuation.
+pub fn sqs_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c.is_ascii_punctuation()
+}
 
 #[cfg(test)]
 mod tests {
@@ -405,6 +440,36 @@ mod tests {
         assert_eq!(bytes(1 << 20), "1 MiB");
         assert_eq!(bytes(16 << 20), "16 MiB");
         assert_eq!(bytes(100), "100 bytes");
+    }
+
+    #[test]
+    fn iam_counts_characters_without_whitespace_and_sqs_its_xml_characters() {
+        let doc = serde_json::json!({"Sid": "a b", "Action": ["x:Y"]});
+        // {"Action":["x:Y"],"Sid":"a b"} is 30 characters, one a space.
+        assert_eq!(iam_policy_size(&doc), 29);
+        assert_eq!(
+            iam_policy_size(&serde_json::json!("é")),
+            3,
+            "characters, not bytes"
+        );
+        for ok in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            'é',
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{FFFD}',
+            '\u{10000}',
+        ] {
+            assert!(sqs_body_char(ok), "{ok:?}");
+        }
+        for bad in ['\u{0}', '\u{1}', '\u{7}', '\u{1F}', '\u{FFFE}', '\u{FFFF}'] {
+            assert!(!sqs_body_char(bad), "{bad:?}");
+        }
+        assert!(sqs_id_char('-') && sqs_id_char('~') && sqs_id_char('z'));
+        assert!(!sqs_id_char(' ') && !sqs_id_char('é'));
     }
 
     #[test]

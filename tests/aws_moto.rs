@@ -137,9 +137,9 @@ impl Stack {
         }
         args.extend(extra);
         let mut c = self.sandbox.process(&args);
-        // moto is strongly consistent: a second of watching a shared trust after writing it
-        // covers a concurrent local run (real IAM needs the default's margin).
-        c.env("KEDACTL_TRUST_WATCH", "1")
+        // moto is strongly consistent: two seconds of watching a shared trust after writing it
+        // cover a concurrent local run on a busy machine (real IAM needs the default's margin).
+        c.env("KEDACTL_TRUST_WATCH", "2")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -2432,6 +2432,28 @@ async fn queue_tags(aws: &Aws, name: &str) -> std::collections::HashMap<String, 
     out.tags().cloned().unwrap_or_default()
 }
 
+async fn repository_tags(aws: &Aws, name: &str) -> std::collections::BTreeMap<String, String> {
+    let repo = aws
+        .ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .unwrap();
+    let arn = repo.repositories()[0].repository_arn().unwrap().to_string();
+    let out = aws
+        .ecr
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    out.tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 async fn repository_exists(aws: &Aws, name: &str) -> bool {
     aws.ecr
         .describe_repositories()
@@ -2581,6 +2603,7 @@ async fn fleet_intact(s: &Stack, aws: &Aws, round: usize, present: &[&str], abse
     let trust_op = role_trust(aws, &s.operator()).await.expect("operator role");
     let trust_id = role_trust(aws, &s.identity()).await.expect("identity role");
     let tags = queue_tags(aws, &s.queue()).await;
+    let repository_tags = repository_tags(aws, &s.repository()).await;
     for c in present {
         assert!(
             admits(&trust_op, c, "keda", "keda-operator"),
@@ -2593,6 +2616,10 @@ async fn fleet_intact(s: &Stack, aws: &Aws, round: usize, present: &[&str], abse
         assert!(
             tags.contains_key(&format!("kedactl.io/cluster/{c}")),
             "round {round}: {c} lost its queue tag: {tags:?}"
+        );
+        assert!(
+            repository_tags.contains_key(&format!("kedactl.io/cluster/{c}")),
+            "round {round}: {c} lost its repository tag: {repository_tags:?}"
         );
     }
     for c in absent {

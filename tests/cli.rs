@@ -979,12 +979,12 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     for code in [
-        "KD005", "KD009", "KD010", "KD011", "KD015", "KD016", "KD027",
+        "KD005", "KD009", "KD010", "KD011", "KD015", "KD016", "KD022", "KD027",
     ] {
         assert!(text.contains(&format!("✗ {code} ")), "{code}: {text}");
     }
     assert!(text.contains("66 lines read"), "{text}");
-    let not_run = kedactl::doctor::CATALOGUE.len() - 7;
+    let not_run = kedactl::doctor::CATALOGUE.len() - 8;
     assert!(
         text.contains(&format!("{not_run} checks were not run")),
         "{text}"
@@ -1021,8 +1021,8 @@ fn doctor_junit_is_one_testcase_per_check_and_parses_as_junit() {
     assert_eq!(root.tag_name().name(), "testsuites");
     let attr = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<usize>().unwrap();
     assert_eq!(attr(root, "tests"), total);
-    assert_eq!(attr(root, "failures"), 7);
-    assert_eq!(attr(root, "skipped"), total - 7);
+    assert_eq!(attr(root, "failures"), 8);
+    assert_eq!(attr(root, "skipped"), total - 8);
     let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
     assert!(suites.iter().all(|n| n.tag_name().name() == "testsuite"));
     let cases: Vec<_> = suites
@@ -1193,18 +1193,34 @@ fn doctor_classifies_a_keda_log_from_stdin() {
     assert_eq!(
         codes,
         [
-            "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027"
+            "KD022", "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027"
         ]
     );
-    assert_eq!(doc["summary"]["fail"], 7);
+    assert_eq!(doc["summary"]["fail"], 8);
     assert_eq!(doc["summary"]["ok"], 0);
     assert_eq!(
         doc["notRun"].as_array().unwrap().len(),
-        kedactl::doctor::CATALOGUE.len() - 7
+        kedactl::doctor::CATALOGUE.len() - 8
+    );
+
+    // A log with no 403 whose errors are NonExistentQueue: KD022 (the queueURL names no queue).
+    let missing = std::fs::read_to_string(format!("{dir}/healthy.console.log")).unwrap();
+    let out = s
+        .kedactl(["doctor", "--keda-log", "-"])
+        .write_stdin(missing.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("KEDA log standard input: 13 lines read, 1 checks fail")
+            && text.contains("KD022")
+            && text.contains("NonExistentQueue"),
+        "{text}"
     );
 
     // A healthy log: exit 0, the count of lines, and no ✓ for checks that were not run.
-    let healthy = std::fs::read(format!("{dir}/healthy.console.log")).unwrap();
+    let healthy = missing.replace("AWS.SimpleQueueService.NonExistentQueue", "Throttling");
     let out = s
         .kedactl(["doctor", "--keda-log", "-"])
         .write_stdin(healthy)
@@ -1213,7 +1229,7 @@ fn doctor_classifies_a_keda_log_from_stdin() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("KEDA log standard input: 13 lines read, no 403, AssumeRole or credential failure found."),
+        text.starts_with("KEDA log standard input: 13 lines read, no failure a check covers found (403, AssumeRole, credentials, missing queue)."),
         "{text}"
     );
     assert!(

@@ -176,7 +176,9 @@ impl World {
         let only = Only::default();
         let caller = kedactl::observe::caller(&self.aws).await.unwrap();
         gather::aws_side(&self.aws, &self.d, &only, caller, &mut e).await;
-        if let Err(err) = gather::cluster_side(&self.kube, &self.d, &only, None, &mut e).await {
+        if let Err(err) =
+            gather::cluster_side(&self.kube, &self.d, &only, Default::default(), &mut e).await
+        {
             e.cluster_skipped = Some(err.to_string());
         }
         // As doctor renders it: kms:Decrypt on the live queue's key.
@@ -401,7 +403,7 @@ async fn a_config_for_another_region_or_the_fifo_twin_is_diagnosed() {
         .await
         .with_eks(w.aws.eks.clone());
     gather::aws_side(&aws_west, &west, &only, caller.clone(), &mut e).await;
-    gather::cluster_side(&w.kube, &west, &only, None, &mut e)
+    gather::cluster_side(&w.kube, &west, &only, Default::default(), &mut e)
         .await
         .unwrap();
     let m = kedactl::doctor::guard::mismatches(&west, &e);
@@ -1009,4 +1011,110 @@ async fn an_empty_repository_fails_kd044_and_a_pushed_image_passes() {
         .image_manifest(MANIFEST);
     put.image_tag("latest").send().await.unwrap();
     assert_eq!(w.flagged().await, Vec::<&str>::new());
+}
+
+/// Three apps on one service account and identity role, each with its own queue: a fault in
+/// each of two — app2's ScaledObject lost its authenticationRef in the cluster, app3's queue
+/// was dropped from the identity role's grant in IAM — fails those two apps only, each named
+/// on its finding, and leaves app1 ok.
+#[tokio::test]
+async fn three_apps_with_a_fault_in_each_of_two_name_both_and_leave_the_third_ok() {
+    let apps = |s: &mut kedactl::spec::Spec| {
+        let first = s.apps[0].clone();
+        s.apps = (1..=3)
+            .map(|i| {
+                let mut a = first.clone();
+                a.deployment = format!("app{i}");
+                a.scaling.name = None;
+                a.queue.name = format!("{}{i}", first.queue.name);
+                a
+            })
+            .collect();
+    };
+    let Some(w) = World::with("apps3", apps).await else {
+        return;
+    };
+    let per_app = |findings: &[Finding], code: &str| -> Vec<(String, Status)> {
+        findings
+            .iter()
+            .filter(|f| f.code == code)
+            .map(|f| (f.app.clone().unwrap_or_default(), f.status))
+            .collect()
+    };
+    let healthy = w.doctor().await;
+    let bad: Vec<&Finding> = healthy
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let ok = |app: &str| (app.to_string(), Status::Ok);
+    assert_eq!(
+        per_app(&healthy, "KD017"),
+        [ok("app1"), ok("app2"), ok("app3")]
+    );
+
+    // app2: the ScaledObject without authenticationRef.
+    let ns = &w.spec.apps[1].namespace;
+    let mut so = w
+        .kube
+        .get("ScaledObject", Some(ns), "app2-scaler")
+        .await
+        .unwrap()
+        .unwrap();
+    so["spec"]["triggers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("authenticationRef");
+    let patch = json!({"spec": {"triggers": so["spec"]["triggers"]}});
+    w.patch("ScaledObject", Some(ns), "app2-scaler", patch)
+        .await;
+    // app3: its queue dropped from the identity role's grant.
+    let policy = kedactl::render::IDENTITY_POLICY;
+    let got = w
+        .aws
+        .iam
+        .get_role_policy()
+        .role_name(w.role("id"))
+        .policy_name(policy)
+        .send()
+        .await
+        .unwrap();
+    let mut doc = kedactl::observe::decode_policy(got.policy_document());
+    let q3 = format!(":{}3", w.queue());
+    for s in doc["Statement"].as_array_mut().unwrap() {
+        if let Some(rs) = s["Resource"].as_array_mut() {
+            rs.retain(|r| !r.as_str().unwrap().ends_with(&q3));
+        }
+    }
+    w.put_inline(&w.role("id"), policy, doc).await;
+
+    let findings = w.doctor().await;
+    let failing: Vec<(String, &str)> = findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| (f.app.clone().unwrap_or_default(), f.code))
+        .collect();
+    assert_eq!(
+        failing,
+        [("app3".to_string(), "KD015"), ("app2".to_string(), "KD017")],
+        "{findings:#?}"
+    );
+    let kd015 = findings
+        .iter()
+        .find(|f| f.code == "KD015" && f.status == Status::Fail)
+        .unwrap();
+    assert!(kd015.evidence[0].contains(&q3), "{kd015:?}");
+    assert_eq!(per_app(&findings, "KD015")[..2], [ok("app1"), ok("app2")]);
+    let s = kedactl::doctor::summary(&findings);
+    assert_eq!(
+        s.apps_line().unwrap(),
+        "2 of 3 apps fail: app2 (KD017), app3 (KD015)"
+    );
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f.app.as_deref() == Some("app1"))
+            .all(|f| !matches!(f.status, Status::Fail | Status::Warn)),
+        "app1 is ok"
+    );
 }

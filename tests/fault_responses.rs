@@ -35,6 +35,7 @@ async fn run(aws: &Aws, id: &str) -> exec::Outcome {
     let opts = exec::Options {
         settle_timeout: Duration::from_millis(1),
         poll: Duration::from_millis(1),
+        trust_watch: Duration::from_millis(1),
         ..exec::Options::new("demo", "kedactl")
     };
     let report = exec::execute(aws, None, &step(id), &opts, &Progress::Silent).await;
@@ -55,9 +56,13 @@ macro_rules! coded {
     };
 }
 
-/// For one create call: throttled twice then OK; 503 twice then OK; AccessDenied once.
+/// For one create call: throttled twice then OK; 503 twice then OK; AccessDenied once. `extra`:
+/// answers for the step's other calls (the reads around a queue's create).
 macro_rules! faults {
     ($test:ident, $svc:ident, $op:ident, $err:ty, $output:expr, $with:ident, $id:expr, $action:expr) => {
+        faults!($test, $svc, $op, $err, $output, $with, $id, $action, extra: []);
+    };
+    ($test:ident, $svc:ident, $op:ident, $err:ty, $output:expr, $with:ident, $id:expr, $action:expr, extra: [$($extra:expr),*]) => {
         #[tokio::test]
         async fn $test() {
             use $svc::Client;
@@ -69,7 +74,7 @@ macro_rules! faults {
                 .times(RETRIED)
                 .output($output)
                 .build();
-            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
+            let c = mocked!(&conf, $svc, RuleMode::MatchAny, [&rule $(, &$extra)*]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "throttled: {:?}", o.error);
             assert_eq!(
@@ -85,14 +90,14 @@ macro_rules! faults {
                 .times(RETRIED)
                 .output($output)
                 .build();
-            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
+            let c = mocked!(&conf, $svc, RuleMode::MatchAny, [&rule $(, &$extra)*]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Done, "503: {:?}", o.error);
             assert_eq!(rule.num_calls(), RETRIED + 1);
 
             // AccessDenied: one attempt, and the message names the permission.
             let rule = mock!(Client::$op).then_error(coded!($svc, $err, "AccessDenied"));
-            let c = mocked!(&conf, $svc, RuleMode::Sequential, [&rule]);
+            let c = mocked!(&conf, $svc, RuleMode::MatchAny, [&rule $(, &$extra)*]);
             let o = run(&common::offline_aws().$with(c), $id).await;
             assert_eq!(o.status, Status::Failed);
             assert_eq!(rule.num_calls(), 1, "AccessDenied is not retried");
@@ -138,7 +143,25 @@ faults!(
         .build(),
     with_sqs,
     "queue:event-messages-queue",
-    "sqs:CreateQueue"
+    "sqs:CreateQueue",
+    extra: [
+        // Read right before the create: no such queue yet.
+        mock!(aws_sdk_sqs::Client::get_queue_url).then_error(coded!(
+            aws_sdk_sqs,
+            aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError,
+            "AWS.SimpleQueueService.NonExistentQueue"
+        )),
+        // Read back after it: the stack's tags and this cluster's key, nothing to add.
+        mock!(aws_sdk_sqs::Client::list_queue_tags).then_output(|| {
+            let plan = step("queue:event-messages-queue");
+            let kedactl::plan::Action::CreateQueue { tags, .. } = &plan.steps[0].action else {
+                unreachable!()
+            };
+            aws_sdk_sqs::operation::list_queue_tags::ListQueueTagsOutput::builder()
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .build()
+        })
+    ]
 );
 
 faults!(

@@ -167,3 +167,88 @@ async fn a_converged_plan_reads_in_at_most_three_round_trips() {
         eprintln!("{label}: {calls} calls in {rounds} round trips, {took:?}");
     }
 }
+
+/// doctor's AWS reads (`gather::aws_side`: the observation, the simulator's questions, where
+/// a missing queue is) on a 40-app stack take as many round trips as on one app: each app's
+/// reads join the waves the first app's make.
+#[tokio::test]
+async fn doctor_reads_forty_apps_in_the_round_trips_of_one() {
+    let Some(endpoint) = common::moto_endpoint() else {
+        return;
+    };
+    let p = common::unique("rtapps");
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        stack: p.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.roles.operator = format!("{p}-op");
+    spec.roles.identity = format!("{p}-id");
+    let first = spec.apps[0].clone();
+    spec.apps = (1..=40)
+        .map(|i| {
+            let mut a = first.clone();
+            a.deployment = format!("app{i}");
+            a.scaling.name = None;
+            a.queue.name = format!("{p}-q{i}");
+            a.repository = format!("{p}-repo");
+            a
+        })
+        .collect();
+    let only = Only::new(vec![Group::Iam, Group::Queue]);
+    let fast = common::moto_aws(&endpoint, "us-east-1").await;
+    let d = kedactl::render::desired(&spec).unwrap();
+    let o = kedactl::observe::by_name(&fast, &d, &only).await.unwrap();
+    let opts = kedactl::plan::Options {
+        only: only.clone(),
+        ..Default::default()
+    };
+    let plan = kedactl::plan::plan(&d, &o, &opts).unwrap();
+    let report = kedactl::exec::execute(
+        &fast,
+        None,
+        &plan,
+        &kedactl::exec::Options::new("demo", &p),
+        &kedactl::output::progress::Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{report:#?}");
+    // One queue deleted, so the reads that look for it elsewhere run too.
+    let url = fast
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{p}-q17"))
+        .send()
+        .await
+        .unwrap();
+    fast.sqs
+        .delete_queue()
+        .queue_url(url.queue_url().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    // The one app is the broken one: both runs look for its queue elsewhere.
+    let mut one = spec.clone();
+    one.apps = vec![spec.apps[16].clone()];
+    let mut rounds = Vec::new();
+    for (label, spec) in [("1 app", &one), ("40 apps", &spec)] {
+        let aws = slow_aws(&endpoint).await;
+        let d = kedactl::render::desired(spec).unwrap();
+        let caller = kedactl::observe::caller(&fast).await.unwrap();
+        let mut e = kedactl::doctor::Evidence::default();
+        let start = Instant::now();
+        kedactl::doctor::gather::aws_side(&aws, &d, &only, caller, &mut e).await;
+        let took = start.elapsed();
+        let (n, calls) = (aws.calls.rounds(), aws.calls.all().len());
+        eprintln!("doctor, {label}: {calls} calls in {n} round trips, {took:?}");
+        rounds.push((n, calls));
+    }
+    assert!(rounds[1].1 > rounds[0].1, "40 apps read more: {rounds:?}");
+    assert_eq!(
+        rounds[0].0, rounds[1].0,
+        "round trips, 1 app vs 40: {rounds:?}"
+    );
+}

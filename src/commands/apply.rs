@@ -72,6 +72,17 @@ pub async fn confirm_and_execute(
             .iter()
             .map(|r| (r.name.clone(), r.trust.body.clone()))
             .collect(),
+        policies: on
+            .desired
+            .roles
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.policies.iter().map(|p| p.name.clone()).collect(),
+                )
+            })
+            .collect(),
         trust_watch: std::time::Duration::from_secs(ctx.global.trust_watch),
         ..exec::Options::new(&on.desired.cluster, &on.desired.stack)
     };

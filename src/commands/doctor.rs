@@ -25,6 +25,7 @@ Examples:
   kedactl doctor --cluster demo -o junit > doctor.xml   # a JUnit test report for CI
   kedactl doctor --cluster demo --strict           # CI: a check that could not run fails too
   kedactl doctor --cluster demo --fix              # apply the safe repairs, then check again
+  kedactl doctor --cluster demo --app billing      # one app of apps[] (and what the apps share)
   kedactl doctor --explain KD010                   # what a check means and how it is detected
   kedactl doctor --list                            # the catalogue
   kedactl doctor --cluster demo --scaled-object shop/orders-scaler   # a stack built by hand
@@ -46,7 +47,8 @@ pub struct Args {
     /// Exit 1 when a check could not run (a read failed or was out of scope), as on a failure; for CI
     #[arg(long)]
     pub strict: bool,
-    /// The ScaledObject to diagnose, when it is not the one the config renders
+    /// The ScaledObject to diagnose, when it is not the one the config renders (with several
+    /// apps, name the app with --app)
     #[arg(long, value_name = "NS/NAME", value_parser = parse_ref)]
     pub scaled_object: Option<(String, String)>,
     /// Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin);
@@ -112,6 +114,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     online::check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());
     let desired = render::desired(&spec)?;
+    let focus = focus(ctx, args, &desired)?;
     gather::aws_side(&aws, &desired, only, caller.clone(), &mut e).await;
     // As `up` would render it: kms:Decrypt on the live queue's key.
     let desired = render::desired_with(&spec, &e.observed)?;
@@ -132,26 +135,20 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
         let sts = desired.target.sts_host();
         match connect::connect(&aws, &desired.cluster, cluster.as_ref(), &sts, &opts).await {
             Err(err) => e.cluster_skipped = Some(format!("cannot reach the cluster: {err:#}")),
-            Ok(k) => {
-                let so = args
-                    .scaled_object
-                    .as_ref()
-                    .map(|(n, s)| (n.as_str(), s.as_str()));
-                match gather::cluster_side(&k, &desired, only, so, &mut e).await {
-                    Ok(()) => kube = Some(k),
-                    Err(err) => {
-                        let why = match err.is_denied() {
-                            true => online::access_error(err, &caller, &desired).to_string(),
-                            false => err.to_string(),
-                        };
-                        e.cluster = None;
-                        e.cluster_skipped = Some(format!(
-                            "no cluster access: {}",
-                            why.lines().next().unwrap_or_default()
-                        ));
-                    }
+            Ok(k) => match gather::cluster_side(&k, &desired, only, focus, &mut e).await {
+                Ok(()) => kube = Some(k),
+                Err(err) => {
+                    let why = match err.is_denied() {
+                        true => online::access_error(err, &caller, &desired).to_string(),
+                        false => err.to_string(),
+                    };
+                    e.cluster = None;
+                    e.cluster_skipped = Some(format!(
+                        "no cluster access: {}",
+                        why.lines().next().unwrap_or_default()
+                    ));
                 }
-            }
+            },
         }
     } else {
         e.cluster_skipped = Some("--only leaves out keda and app".into());
@@ -164,7 +161,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
         ));
     }
     let wanted = layers(only);
-    let findings = checks::run(&desired, &e)
+    let findings = checks::run_for(&desired, &e, focus)
         .into_iter()
         .filter(|f| wanted.contains(&f.layer))
         .collect();
@@ -179,8 +176,55 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     })
 }
 
-/// Findings grouped by layer, each with its mark, evidence and fix.
+/// The app the global `--app` names (every app without it) and `--scaled-object`'s, checked
+/// against the config's apps before any call: an unknown name is an error that lists them.
+fn focus<'a>(ctx: &'a Ctx, args: &'a Args, desired: &Desired) -> anyhow::Result<doctor::Focus<'a>> {
+    let f = doctor::Focus {
+        app: ctx.global.overrides.app.app.as_deref(),
+        scaled_object: args
+            .scaled_object
+            .as_ref()
+            .map(|(n, s)| (n.as_str(), s.as_str())),
+    };
+    let names: Vec<&str> = desired.triggers.iter().map(|t| t.name.as_str()).collect();
+    if let Some(app) = f.app
+        && f.apps(desired).is_empty()
+    {
+        return Err(UsageError {
+            message: format!("--app {app:?}: the config has no such app"),
+            fix: format!("pass one of the config's apps: {}", names.join(", ")),
+        }
+        .into());
+    }
+    if f.scaled_object.is_some() && f.apps(desired).len() > 1 {
+        return Err(UsageError {
+            message: "--scaled-object names one app's scaler, and the config has several apps"
+                .into(),
+            fix: format!("say which with --app ({})", names.join(", ")),
+        }
+        .into());
+    }
+    Ok(f)
+}
+
+/// The mark of a status in the text listing.
+fn mark(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "✓",
+        Status::Warn => "!",
+        Status::Fail => "✗",
+        Status::Skipped => "?",
+        Status::NotApplicable => "-",
+    }
+}
+
+/// Findings grouped by layer, each with its mark, evidence and fix; a per-app check of a
+/// multi-app stack is one line, with a line under it for each app that fails or warns.
 fn listing(findings: &[Finding], verbose: bool) -> String {
+    let apps = doctor::summary(findings).apps.unwrap_or(0);
+    if apps > 1 {
+        return by_app(findings, verbose, apps);
+    }
     let mut out = String::new();
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by_key(|f| (f.layer, f.code));
@@ -190,22 +234,15 @@ fn listing(findings: &[Finding], verbose: bool) -> String {
             out.push_str(&format!("\n{}\n", f.layer.as_str()));
             layer = Some(f.layer);
         }
-        let mark = match f.status {
-            Status::Ok => "✓",
-            Status::Warn => "!",
-            Status::Fail => "✗",
-            Status::Skipped => "?",
-            Status::NotApplicable => "-",
-        };
+        let mark = mark(f.status);
         match f.status {
-            // The reason is printed once for every check it stopped, below.
-            Status::Skipped => out.push_str(&format!("  {mark} {} {}\n", f.code, f.title)),
             Status::NotApplicable => out.push_str(&format!(
                 "  {mark} {} {} (not applicable: {})\n",
                 f.code,
                 f.title,
                 f.evidence.join("; ")
             )),
+            // A skipped check's reason is printed once for every check it stopped, below.
             _ => out.push_str(&format!("  {mark} {} {}\n", f.code, f.title)),
         }
         if matches!(f.status, Status::Fail | Status::Warn) || (verbose && f.status == Status::Ok) {
@@ -217,11 +254,107 @@ fn listing(findings: &[Finding], verbose: bool) -> String {
             out.push_str(&format!("      fix: {fix}\n"));
         }
     }
+    out.push_str(&could_not(findings));
+    out
+}
+
+/// The listing of a stack with several apps: each check once, its mark the worst of its apps',
+/// then one line per app that fails or warns (every app's with -v), with its evidence and fix.
+fn by_app(findings: &[Finding], verbose: bool, apps: usize) -> String {
+    let mut checks: Vec<(Layer, &str)> = findings.iter().map(|f| (f.layer, f.code)).collect();
+    checks.sort();
+    checks.dedup();
+    let mut out = String::new();
+    let mut layer = None;
+    for (l, code) in checks {
+        if layer != Some(l) {
+            out.push_str(&format!("\n{}\n", l.as_str()));
+            layer = Some(l);
+        }
+        let of: Vec<&Finding> = findings.iter().filter(|f| f.code == code).collect();
+        // Worst first: fail, warn, skipped, ok, not applicable.
+        let rank = |s: Status| match s {
+            Status::Fail => 0,
+            Status::Warn => 1,
+            Status::Skipped => 2,
+            Status::Ok => 3,
+            Status::NotApplicable => 4,
+        };
+        let worst = of.iter().map(|f| f.status).min_by_key(|s| rank(*s));
+        let worst = worst.unwrap_or(Status::Ok);
+        let title = of[0].title;
+        let per_app = of.iter().any(|f| f.app.is_some());
+        let count = |s: Status| of.iter().filter(|f| f.status == s).count();
+        let tally = match (per_app, worst) {
+            (false, _) => String::new(),
+            (true, Status::Fail | Status::Warn) => format!(
+                " — {} of {apps} apps {}",
+                count(worst),
+                if worst == Status::Fail {
+                    "fail"
+                } else {
+                    "warn"
+                }
+            ),
+            (true, Status::NotApplicable) => String::new(),
+            (true, s) => format!(
+                " ({} of {apps} apps {})",
+                count(s),
+                match s {
+                    Status::Ok => "ok",
+                    _ => "could not be checked",
+                }
+            ),
+        };
+        // Not applicable anywhere, for one reason: said once.
+        if worst == Status::NotApplicable && of.iter().all(|f| f.evidence == of[0].evidence) {
+            out.push_str(&format!(
+                "  - {code} {title} (not applicable: {})\n",
+                of[0].evidence.join("; ")
+            ));
+            continue;
+        }
+        out.push_str(&format!("  {} {code} {title}{tally}\n", mark(worst)));
+        for f in of {
+            let shown = matches!(f.status, Status::Fail | Status::Warn)
+                || (verbose && f.status == Status::Ok);
+            if !shown {
+                continue;
+            }
+            let indent = match &f.app {
+                Some(app) => {
+                    out.push_str(&format!(
+                        "    {} {app}: {}\n",
+                        mark(f.status),
+                        f.evidence.join("; ")
+                    ));
+                    "        "
+                }
+                None => {
+                    for ev in &f.evidence {
+                        out.push_str(&format!("      {ev}\n"));
+                    }
+                    "      "
+                }
+            };
+            if let (Some(fix), Status::Fail | Status::Warn) = (&f.fix, f.status) {
+                out.push_str(&format!("{indent}fix: {fix}\n"));
+            }
+        }
+    }
+    out.push_str(&could_not(findings));
+    out
+}
+
+/// "Could not be checked (?)": each reason once, with the checks it stopped.
+fn could_not(findings: &[Finding]) -> String {
+    let mut out = String::new();
     let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
     for f in findings.iter().filter(|f| f.status == Status::Skipped) {
         let why = f.evidence.join("; ");
         match reasons.iter_mut().find(|(r, _)| *r == why) {
-            Some((_, codes)) => codes.push(f.code),
+            Some((_, codes)) if !codes.contains(&f.code) => codes.push(f.code),
+            Some(_) => {}
             None => reasons.push((why, vec![f.code])),
         }
     }
@@ -255,6 +388,9 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
         "\nSummary: {} ok, {} warn, {} fail, {} could not be checked, {} not applicable ({:.1} s, {aws} AWS and {kubernetes} Kubernetes reads).",
         s.ok, s.warn, s.fail, s.skipped, s.not_applicable, d.seconds
     ));
+    if let Some(apps) = s.apps_line().filter(|_| s.apps > Some(1)) {
+        out.push_str(&format!("\n{apps}."));
+    }
     if fixable > 0 {
         out.push_str(&format!(
             " `kedactl doctor --fix` repairs {fixable} of them."
@@ -575,7 +711,7 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         let mut out = format!("KEDA log {source}: {lines} lines read");
         if findings.is_empty() {
             out.push_str(
-                ", no 403, AssumeRole or credential failure found.
+                ", no failure a check covers found (403, AssumeRole, credentials, missing queue).
 ",
             );
         } else {

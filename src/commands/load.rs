@@ -34,9 +34,13 @@ pub struct Args {
     /// Seed of {n}
     #[arg(long, default_value_t = 1, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub seed: i128,
-    /// Batches (of up to 10 messages) in flight at once, 1 to 256
+    /// Batches (of up to 10 messages, 1 MiB) in flight at once, 1 to 256
     #[arg(long, default_value_t = 8, value_parser = limits::parse_whole, allow_negative_numbers = true)]
     pub concurrency: i128,
+    /// MessageGroupId of every message, sent in order one batch at a time (FIFO queues; default:
+    /// one group per concurrent sender, so the groups are received in parallel)
+    #[arg(long, value_name = "ID")]
+    pub group_id: Option<String>,
 }
 
 /// The seed's work size: 1..=38, or 40 one time in 20.
@@ -82,14 +86,43 @@ struct Totals {
     first_error: Option<String>,
 }
 
-async fn send(aws: &Aws, url: &str, job: &Job, from: u64, n: u64) -> (u64, u64, Option<String>) {
+/// What a FIFO queue needs on every message.
+struct Fifo {
+    /// `--group-id`, or None: one group per concurrent sender.
+    group: Option<String>,
+    /// Without content-based deduplication each message needs a MessageDeduplicationId; this
+    /// run's prefix of it (a rerun within SQS's 5-minute window must not be dropped).
+    dedup: Option<String>,
+}
+
+/// The MessageGroupId of batch `batch`: `--group-id`, else sender `batch % concurrency`'s.
+fn group_of(fifo: &Fifo, batch: u64, concurrency: usize) -> String {
+    match &fifo.group {
+        Some(g) => g.clone(),
+        None => format!("kedactl-load-{}", batch % concurrency as u64),
+    }
+}
+
+/// Send messages `from..from + n` as batch number `batch` of the run.
+async fn send(
+    aws: &Aws,
+    url: &str,
+    job: &Job,
+    batch: u64,
+    (from, n): (u64, u64),
+) -> (u64, u64, Option<String>) {
     let entries: Vec<_> = (from..from + n)
         .map(|i| {
-            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            let mut e = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                 .id(format!("m{i}"))
-                .message_body(body(&job.body, job.seed, i))
-                .build()
-                .expect("id and body are set")
+                .message_body(body(&job.body, job.seed, i));
+            if let Some(fifo) = &job.fifo {
+                e = e.message_group_id(group_of(fifo, batch, job.concurrency));
+                if let Some(run) = &fifo.dedup {
+                    e = e.message_deduplication_id(format!("{run}-{i}"));
+                }
+            }
+            e.build().expect("id and body are set")
         })
         .collect();
     match aws
@@ -116,9 +149,25 @@ async fn send(aws: &Aws, url: &str, job: &Job, from: u64, n: u64) -> (u64, u64, 
     }
 }
 
-/// Batches of up to 10 for `count` messages starting at `from`.
-fn batches(from: u64, count: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..count.div_ceil(10)).map(move |b| (from + b * 10, (count - b * 10).min(10)))
+/// Batches for `count` messages starting at `from`: at most 10 messages, and at most 1 MiB of
+/// bodies together (SQS refuses a larger batch whole); `size(i)` is message `i`'s bytes, each
+/// already checked to fit alone.
+fn batches(from: u64, count: u64, size: impl Fn(u64) -> usize) -> impl Iterator<Item = (u64, u64)> {
+    let end = from + count;
+    let mut next = from;
+    std::iter::from_fn(move || {
+        let start = next;
+        let mut bytes = 0;
+        while next < end && next - start < limits::SQS_BATCH_ENTRIES {
+            let b = size(next);
+            if next > start && bytes + b > limits::SQS_BATCH_BYTES {
+                break;
+            }
+            bytes += b;
+            next += 1;
+        }
+        (next > start).then_some((start, next - start))
+    })
 }
 
 /// What to send, the flags checked.
@@ -131,6 +180,8 @@ struct Job {
     body: String,
     seed: u64,
     concurrency: usize,
+    /// Set for a FIFO queue (from its attributes).
+    fifo: Option<Fifo>,
 }
 
 impl Job {
@@ -177,6 +228,14 @@ fn check(args: Args) -> anyhow::Result<Job> {
             limits::MAX_LOAD_CONCURRENCY,
         ),
     );
+    if let Err(problem) = body_chars(&args.body) {
+        found.push(problem);
+    }
+    if let Some(g) = &args.group_id
+        && let Err(problem) = sqs_id("--group-id", g)
+    {
+        found.push(problem);
+    }
     let total = match (count, rate, seconds) {
         (Some(Some(n)), _, _) => Some(n),
         (None, Some(Some(r)), Some(Some(d))) => {
@@ -205,6 +264,10 @@ fn check(args: Args) -> anyhow::Result<Job> {
             body: args.body,
             seed,
             concurrency: concurrency as usize,
+            fifo: args.group_id.map(|g| Fifo {
+                group: Some(g),
+                dedup: None,
+            }),
         }),
         _ => Err(Problems {
             origin: "flags".into(),
@@ -214,8 +277,121 @@ fn check(args: Args) -> anyhow::Result<Job> {
     }
 }
 
+/// A body SQS would refuse for a character outside XML's, named with its position (in
+/// characters, from 1), or an empty one.
+fn body_chars(template: &str) -> Result<(), Problem> {
+    if template.is_empty() {
+        return Err(Problem::new(
+            "--body",
+            "the message body is empty: SQS requires at least one character",
+            "give a body, e.g. --body '{\"order\": {i}}'",
+        ));
+    }
+    match template
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !limits::sqs_body_char(*c))
+    {
+        None => Ok(()),
+        Some((at, c)) => Err(Problem::new(
+            "--body",
+            format!(
+                "character {} is U+{:04X}, which SQS refuses in a message body (it accepts tab, \
+                 line feed, carriage return and U+0020 to U+D7FF, U+E000 to U+FFFD, U+10000 to \
+                 U+10FFFF)",
+                at + 1,
+                c as u32
+            ),
+            "remove the control character, or encode binary data (base64) in the body",
+        )),
+    }
+}
+
+/// A MessageGroupId (or deduplication id) as SQS requires it: 1 to 128 letters, digits and
+/// ASCII punctuation.
+fn sqs_id(flag: &str, id: &str) -> Result<(), Problem> {
+    let max = limits::SQS_ID_MAX;
+    let message = match id
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !limits::sqs_id_char(*c))
+    {
+        _ if id.is_empty() => "is empty".to_string(),
+        Some((at, c)) => format!("has {c:?} (U+{:04X}) at character {}", c as u32, at + 1),
+        None if id.chars().count() > max => format!("is {} characters long", id.chars().count()),
+        None => return Ok(()),
+    };
+    Err(Problem::new(
+        flag,
+        format!("{id:?} {message}: SQS takes 1 to {max} letters, digits and ASCII punctuation"),
+        format!("give 1 to {max} letters, digits or punctuation (no spaces), e.g. orders-1"),
+    ))
+}
+
+/// The longest body the run sends: `{i}` longest at the last message, `{n}` at most 40.
+fn longest_body(job: &Job) -> usize {
+    let last = job.total.saturating_sub(1);
+    job.body
+        .replace("{i}", &last.to_string())
+        .replace("{n}", "40")
+        .len()
+}
+
+/// The queue's attributes `load` obeys: FIFO ids, and the largest message it takes.
+async fn queue_rules(aws: &Aws, url: &str, queue: &str, job: &mut Job) -> anyhow::Result<()> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::FifoQueue)
+        .attribute_names(A::ContentBasedDeduplication)
+        .attribute_names(A::MaximumMessageSize)
+        .send()
+        .await
+        .map_err(|e| CallError::new("GetQueueAttributes", format!("SQS queue {queue}"), &e))?;
+    let attrs = out.attributes();
+    let get = |a: A| attrs.and_then(|m| m.get(&a)).map(String::as_str);
+    let max = get(A::MaximumMessageSize)
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(limits::SQS_BATCH_BYTES);
+    let longest = longest_body(job);
+    if longest > max {
+        return Err(Problems {
+            origin: "flags".into(),
+            problems: vec![Problem::new(
+                "--body",
+                format!(
+                    "a message would be {longest} bytes, over SQS queue {queue}'s \
+                     MaximumMessageSize of {max}"
+                ),
+                format!(
+                    "send a body of at most {max} bytes (or raise the queue's \
+                     MaximumMessageSize, up to {})",
+                    limits::SQS_BATCH_BYTES
+                ),
+            )],
+        }
+        .into());
+    }
+    if get(A::FifoQueue) == Some("true") {
+        let group = job.fifo.take().and_then(|f| f.group);
+        // One group is one ordered stream: batches in flight at once could land out of order.
+        if group.is_some() {
+            job.concurrency = 1;
+        }
+        // A nonce per run: SQS drops a repeated id within 5 minutes, and a rerun is new load.
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let dedup = (get(A::ContentBasedDeduplication) != Some("true")).then(|| format!("{run}"));
+        job.fifo = Some(Fifo { group, dedup });
+    }
+    Ok(())
+}
+
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
-    let job = check(args)?;
+    let mut job = check(args)?;
     let (spec, source) = ctx.spec_offline()?;
     let app = super::app_queue::pick(&spec, ctx.global.overrides.app.app.as_deref(), &source)?;
     if app.trigger != crate::triggers::Kind::Sqs {
@@ -232,6 +408,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     let queue = &app.queue.name;
     let (aws, url) = super::app_queue::connect(ctx, &spec, app).await?;
+    queue_rules(&aws, &url, queue, &mut job).await?;
+    let job = job;
 
     let total = job.total;
     let bar = if ctx.quiet || ctx.json() || !ctx.stderr_is_tty {
@@ -255,6 +433,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     };
     let lines = !ctx.quiet && !ctx.json() && !ctx.stderr_is_tty;
     let work = async {
+        let mut batch = 0u64;
         for (second, from, n) in job.groups() {
             if job.rate.is_some() {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(
@@ -262,9 +441,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ))
                 .await;
             }
-            let mut results =
-                stream::iter(batches(from, n).map(|(from, n)| send(&aws, &url, &job, from, n)))
-                    .buffer_unordered(job.concurrency);
+            let size = |i| body(&job.body, job.seed, i).len();
+            let sends = batches(from, n, size).map(|b| {
+                batch += 1;
+                send(&aws, &url, &job, batch - 1, b)
+            });
+            let mut results = stream::iter(sends).buffer_unordered(job.concurrency);
             while let Some((ok, failed, why)) = results.next().await {
                 totals.sent += ok;
                 totals.failed += failed;
@@ -353,10 +535,89 @@ mod tests {
     }
 
     #[test]
-    fn batches_of_ten() {
-        let b: Vec<(u64, u64)> = batches(100, 25).collect();
+    fn batches_of_ten_and_at_most_one_mib() {
+        let b: Vec<(u64, u64)> = batches(100, 25, |_| 10).collect();
         assert_eq!(b, [(100, 10), (110, 10), (120, 5)]);
-        assert_eq!(batches(0, 0).count(), 0);
+        assert_eq!(batches(0, 0, |_| 10).count(), 0);
+        // 300 KiB bodies: three to a batch (900 KiB), a fourth would pass 1 MiB.
+        let b: Vec<(u64, u64)> = batches(0, 10, |_| 300 << 10).collect();
+        assert_eq!(b, [(0, 3), (3, 3), (6, 3), (9, 1)]);
+        // Exactly 1 MiB together fits; a message of 1 MiB goes alone.
+        let b: Vec<(u64, u64)> =
+            batches(0, 4, |i| if i < 2 { 512 << 10 } else { 1 << 20 }).collect();
+        assert_eq!(b, [(0, 2), (2, 1), (3, 1)]);
+        for (from, n) in batches(0, 1000, |i| 1000 * (i as usize % 300)) {
+            let bytes: usize = (from..from + n).map(|i| 1000 * (i as usize % 300)).sum();
+            assert!(n <= 10 && bytes <= limits::SQS_BATCH_BYTES);
+        }
+    }
+
+    #[test]
+    fn bodies_sqs_refuses_are_named_by_character_and_position() {
+        assert!(body_chars("{\"num\": \"{n}\"}\t\r\n é 😀").is_ok());
+        let p = body_chars("ab\u{7}c").unwrap_err();
+        assert_eq!(p.field, "--body");
+        assert!(
+            p.message.starts_with("character 3 is U+0007,"),
+            "{}",
+            p.message
+        );
+        let p = body_chars("\u{1}").unwrap_err();
+        assert!(
+            p.message.starts_with("character 1 is U+0001,"),
+            "{}",
+            p.message
+        );
+        assert!(
+            body_chars("x\u{FFFE}")
+                .unwrap_err()
+                .message
+                .contains("U+FFFE")
+        );
+        assert!(body_chars("").unwrap_err().message.contains("empty"));
+        assert!(
+            problems(&["--count", "1", "--body", "a\u{7}"])[0]
+                .starts_with("--body: character 2 is U+0007")
+        );
+    }
+
+    #[test]
+    fn group_ids_are_what_sqs_takes() {
+        assert!(sqs_id("--group-id", "orders-1!~").is_ok());
+        assert!(sqs_id("--group-id", &"g".repeat(128)).is_ok());
+        let long = sqs_id("--group-id", &"g".repeat(129)).unwrap_err();
+        assert!(long.message.contains("129 characters"), "{}", long.message);
+        let space = sqs_id("--group-id", "a b").unwrap_err();
+        assert!(
+            space.message.contains("' ' (U+0020) at character 2"),
+            "{}",
+            space.message
+        );
+        assert!(
+            sqs_id("--group-id", "")
+                .unwrap_err()
+                .message
+                .contains("is empty")
+        );
+        // One group per sender by default; --group-id is every message's.
+        let f = Fifo {
+            group: None,
+            dedup: None,
+        };
+        assert_eq!(group_of(&f, 9, 8), "kedactl-load-1");
+        let f = Fifo {
+            group: Some("g".into()),
+            dedup: None,
+        };
+        assert_eq!(group_of(&f, 9, 8), "g");
+    }
+
+    #[test]
+    fn the_longest_body_is_the_last_message_with_the_largest_work_size() {
+        let mut j = job(None, 1000, 0);
+        j.body = "{i}:{n}".into();
+        assert_eq!(longest_body(&j), "999:40".len());
+        assert!((0..1000).all(|i| body(&j.body, 1, i).len() <= longest_body(&j)));
     }
 
     fn job(rate: Option<f64>, total: u64, seconds: u64) -> Job {
@@ -367,6 +628,7 @@ mod tests {
             body: String::new(),
             seed: 1,
             concurrency: 8,
+            fifo: None,
         }
     }
 

@@ -76,6 +76,9 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     check_keys(&spec, &observed, &source)?;
     // The app's role needs kms:Decrypt on its queue's key, which only the account can name.
     let desired = render::desired_with(&spec, &observed)?;
+    if names.target.account.is_none() {
+        observe::retired(&aws, &desired, &mut observed).await?;
+    }
     let needs_cluster = only.includes(Group::Eks) || wants_cluster;
     if needs_cluster
         && observed.cluster.is_none()

@@ -28,6 +28,8 @@ pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> anyhow::Result<()> {
     let (spec, source) = ctx.spec()?;
+    // What the config renders must fit AWS's quotas too: knowable offline, so reported here.
+    crate::render::precheck(&spec)?;
     if ctx.json() {
         return output::document(
             KIND,

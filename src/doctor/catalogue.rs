@@ -29,6 +29,14 @@ impl Layer {
     }
 }
 
+/// What one run of a check judges: the stack's shared parts once, or each app of `apps[]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Stack,
+    App,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub code: &'static str,
@@ -59,6 +67,23 @@ macro_rules! check {
             reads: &[$(part::$part),*],
         }
     };
+}
+
+/// The checks that run once per app: everything about an app's queue, roles' grants on it, its
+/// objects, pods, image and trigger source. The rest judge what the apps share.
+const PER_APP: &[&str] = &[
+    "KD010", "KD011", "KD012", "KD014", "KD015", "KD016", "KD017", "KD018", "KD019", "KD021",
+    "KD022", "KD023", "KD024", "KD026", "KD033", "KD034", "KD035", "KD036", "KD040", "KD041",
+    "KD042", "KD043", "KD044", "KD045", "KD046", "KD047", "KD048", "KD049",
+];
+
+impl Check {
+    pub fn scope(&self) -> Scope {
+        match PER_APP.contains(&self.code) {
+            true => Scope::App,
+            false => Scope::Stack,
+        }
+    }
 }
 
 pub const CATALOGUE: &[Check] = &[

@@ -4,13 +4,13 @@
 //! policy simulator. Nothing here fails the run: a part that cannot be read is recorded with the
 //! reason, and its checks report "skipped: <reason>".
 
-use super::{ClusterEvidence, Evidence, guard, part, simulation_key};
+use super::{AppObjects, ClusterEvidence, Evidence, Focus, guard, part, simulation_key};
 use crate::cloud::Aws;
 use crate::cluster::{Kube, KubeError, keda, rollout};
 use crate::model::Only;
 use crate::observe;
 use crate::observed::Caller;
-use crate::render::Desired;
+use crate::render::{Desired, TriggerUse};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -31,18 +31,27 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     }
     e.queues_read = only.includes(crate::model::Group::Queue);
     e.registry_read = only.includes(crate::model::Group::Registry);
-    if let Some(q) = desired.queues.last()
-        && e.queues_read
-        && !e.observed.queues.contains_key(&q.name)
-        && !e
-            .observed
-            .denied
-            .iter()
-            .chain(&e.observed.unread)
-            .any(|r| r.resource == format!("SQS queue {}", q.name))
-    {
-        e.queue_elsewhere = queue_elsewhere(aws, desired, &q.name).await;
-    }
+    // Each app's queue that is missing here (not refused): is it elsewhere? All at once.
+    let missing = desired
+        .triggers
+        .iter()
+        .filter_map(|t| t.queue.as_deref())
+        .filter(|q| {
+            e.queues_read
+                && !e.observed.queues.contains_key(*q)
+                && !e
+                    .observed
+                    .denied
+                    .iter()
+                    .chain(&e.observed.unread)
+                    .any(|r| r.resource == format!("SQS queue {q}"))
+        });
+    e.queue_elsewhere = futures_util::future::join_all(
+        missing.map(|q| async move { (q.to_string(), queue_elsewhere(aws, desired, q).await) }),
+    )
+    .await
+    .into_iter()
+    .collect();
     match simulations {
         Ok(s) => e.simulations = s,
         Err(why) => e.simulator_skipped = Some(why),
@@ -248,24 +257,35 @@ async fn simulate(
     use crate::render::RolePurpose;
     let mut questions: Vec<(String, String, String)> = Vec::new();
     let op = d.roles.iter().find(|r| r.purpose == RolePurpose::Operator);
-    let id = d.roles.iter().find(|r| r.purpose == RolePurpose::Identity);
-    if let (Some(op), Some(id)) = (op, id) {
-        questions.push((op.arn.clone(), "sts:AssumeRole".into(), id.arn.clone()));
-    }
-    if let (Some(id), Some(q)) = (id, d.queues.last()) {
-        questions.push((
-            id.arn.clone(),
-            "sqs:GetQueueAttributes".into(),
-            q.arn.clone(),
-        ));
+    // Each app's chain and queue read (apps sharing a role ask its questions once).
+    for app in &d.triggers {
+        let id = d
+            .roles
+            .iter()
+            .find(|r| r.purpose == RolePurpose::Identity && r.name == app.role);
+        if let (Some(op), Some(id)) = (op, id) {
+            questions.push((op.arn.clone(), "sts:AssumeRole".into(), id.arn.clone()));
+        }
+        let queue = app
+            .queue
+            .as_ref()
+            .and_then(|q| d.queues.iter().find(|dq| &dq.name == q));
+        if let (Some(id), Some(q)) = (id, queue) {
+            questions.push((
+                id.arn.clone(),
+                "sqs:GetQueueAttributes".into(),
+                q.arn.clone(),
+            ));
+        }
     }
     // The caller's own ARN: an assumed-role session is simulated as its role.
     let caller_arn = caller.arn.clone();
     for r in &d.roles {
         questions.push((caller_arn.clone(), "iam:PassRole".into(), r.arn.clone()));
     }
-    let mut out = std::collections::BTreeMap::new();
-    for (principal, action, resource) in questions {
+    questions.sort();
+    questions.dedup();
+    let ask = |(principal, action, resource): (String, String, String)| async move {
         let source = crate::render::aws::principal_arn(&principal);
         let got = aws
             .iam
@@ -287,22 +307,33 @@ async fn simulate(
                     crate::cloud::CallError::new("SimulatePrincipalPolicy", &source, &e)
                 )
             })?;
-        if let Some(r) = got.evaluation_results().first() {
-            out.insert(
+        Ok::<_, String>(got.evaluation_results().first().map(|r| {
+            (
                 simulation_key(&principal, &action, &resource),
                 r.eval_decision().as_str().to_string(),
-            );
-        }
+            )
+        }))
+    };
+    // The first question alone: an account (or moto) that does not answer is asked once. Then
+    // the rest at once, so 40 apps cost the round trips of one.
+    let mut questions = questions.into_iter();
+    let mut out: std::collections::BTreeMap<String, String> = match questions.next() {
+        Some(q) => ask(q).await?.into_iter().collect(),
+        None => return Ok(Default::default()),
+    };
+    for answer in futures_util::future::join_all(questions.map(ask)).await {
+        out.extend(answer?);
     }
     Ok(out)
 }
 
-/// The cluster: `plan`'s observation, then doctor's own reads.
+/// The cluster: `plan`'s observation, then doctor's own reads: the stack's (KEDA, the agent)
+/// and every app's in focus, all at once.
 pub async fn cluster_side(
     kube: &Kube,
     desired: &Desired,
     only: &Only,
-    scaler_ref: Option<(&str, &str)>,
+    focus: Focus<'_>,
     e: &mut Evidence,
 ) -> Result<(), KubeError> {
     observe::cluster_side(kube, desired, only, &mut e.observed).await?;
@@ -312,27 +343,14 @@ pub async fn cluster_side(
         .as_ref()
         .map_or(desired.keda.namespace.clone(), |k| k.namespace.clone());
 
-    let (scaler_kind, scaler_ns, scaler_name) = app_scaler(desired, scaler_ref);
-    let app_deployment = desired.manifests.iter().find(|m| m["kind"] == "Deployment");
     // Each read that fails is recorded under its part, and the rest go on.
     let unread = Mutex::new(BTreeMap::new());
     let u = &unread;
-    let hpa_name = format!("keda-hpa-{scaler_name}");
-    let (operator, scaler, hpa, apiservice, agent) = futures_util::future::join5(
+    let (operator, apiservice, agent) = futures_util::future::join3(
         tolerate(
             u,
             part::OPERATOR,
             kube.get("Deployment", Some(&ns), keda::OPERATOR),
-        ),
-        tolerate(
-            u,
-            part::SCALER,
-            kube.get(&scaler_kind, Some(&scaler_ns), &scaler_name),
-        ),
-        tolerate(
-            u,
-            part::HPA,
-            kube.get("HorizontalPodAutoscaler", Some(&scaler_ns), &hpa_name),
         ),
         tolerate(
             u,
@@ -346,8 +364,7 @@ pub async fn cluster_side(
         ),
     )
     .await;
-    // Three independent branches: the operator (pod, account, logs, node, agent), the
-    // scaler's TriggerAuthentication, the app's pods.
+    // The operator's branch (pod, account, logs, node, agent) beside every app's.
     let operator_branch = async {
         let mut c = ClusterEvidence::default();
         let Some(d) = &operator else {
@@ -406,14 +423,64 @@ pub async fn cluster_side(
         c.operator_pod = pod;
         c
     };
+    let apps =
+        futures_util::future::join_all(focus.apps(desired).into_iter().map(|app| async move {
+            (
+                app.app.clone(),
+                app_objects(kube, desired, app, focus).await,
+            )
+        }));
+    let (operator_part, apps, policies) =
+        futures_util::future::join3(operator_branch, apps, network_policies(kube, &ns)).await;
+    let mut c = operator_part;
+    c.apps = apps.into_iter().collect();
+    c.operator = operator;
+    c.apiservice = apiservice;
+    c.agent = agent;
+    c.network_policies = Some(policies);
+    c.unread = unread.into_inner().unwrap_or_default();
+    e.cluster = Some(c);
+    Ok(())
+}
+
+/// One app's objects: its scaler and KEDA's HPA, then the TriggerAuthentication the scaler
+/// names, beside its Deployment's newest pod.
+async fn app_objects(
+    kube: &Kube,
+    desired: &Desired,
+    app: &TriggerUse,
+    focus: Focus<'_>,
+) -> AppObjects {
+    let unread = Mutex::new(BTreeMap::new());
+    let u = &unread;
+    let (kind, ns, name) = match focus.scaled_object {
+        Some((ns, name)) => ("ScaledObject", ns.to_string(), name.to_string()),
+        None => (
+            app.scaler.0.as_str(),
+            app.namespace.clone(),
+            app.scaler.1.clone(),
+        ),
+    };
+    let hpa_name = format!("keda-hpa-{name}");
+    let deployment = app.manifest(desired, "Deployment", app.deployment());
     let scaler_branch = async {
-        match &scaler {
+        let (scaler, hpa) = futures_util::future::join(
+            tolerate(u, part::SCALER, kube.get(kind, Some(&ns), &name)),
+            tolerate(
+                u,
+                part::HPA,
+                kube.get("HorizontalPodAutoscaler", Some(&ns), &hpa_name),
+            ),
+        )
+        .await;
+        let trigger_auth = match &scaler {
             Some(s) => tolerate(u, part::TRIGGER_AUTH, trigger_auth(kube, s)).await,
             None => None,
-        }
+        };
+        (scaler, hpa, trigger_auth)
     };
-    let app_branch = tolerate(u, part::APP_POD, async {
-        let Some(d) = app_deployment else {
+    let pod_branch = tolerate(u, part::APP_POD, async {
+        let Some(d) = deployment else {
             return Ok(None);
         };
         let (_, dns, dname) = crate::render::object_ref(d);
@@ -423,20 +490,15 @@ pub async fn cluster_side(
             None => Ok(None),
         }
     });
-    let (operator_part, trigger_auth, app_pod) =
-        futures_util::future::join3(operator_branch, scaler_branch, app_branch).await;
-    let mut c = operator_part;
-    c.trigger_auth = trigger_auth;
-    c.app_pod = app_pod;
-    c.operator = operator;
-    c.scaler = scaler;
-    c.hpa = hpa;
-    c.apiservice = apiservice;
-    c.agent = agent;
-    c.network_policies = Some(network_policies(kube, &ns).await);
-    c.unread = unread.into_inner().unwrap_or_default();
-    e.cluster = Some(c);
-    Ok(())
+    let ((scaler, hpa, trigger_auth), app_pod) =
+        futures_util::future::join(scaler_branch, pod_branch).await;
+    AppObjects {
+        scaler,
+        trigger_auth,
+        hpa,
+        app_pod,
+        unread: unread.into_inner().unwrap_or_default(),
+    }
 }
 
 /// The read's value, or its default with the failure recorded under `part`.
@@ -461,22 +523,6 @@ async fn network_policies(kube: &Kube, ns: &str) -> Result<Vec<Value>, String> {
     kube.list("NetworkPolicy", Some(ns), None)
         .await
         .map_err(|e| format!("could not list NetworkPolicies in {ns}: {e}"))
-}
-
-/// (kind, namespace, name) of the app's scaler: `--scaled-object ns/name`, else the config's.
-fn app_scaler(desired: &Desired, scaler_ref: Option<(&str, &str)>) -> (String, String, String) {
-    if let Some((ns, name)) = scaler_ref {
-        return ("ScaledObject".into(), ns.into(), name.into());
-    }
-    desired
-        .manifests
-        .iter()
-        .find(|m| m["kind"] == "ScaledObject" || m["kind"] == "ScaledJob")
-        .map(|m| {
-            let (k, ns, n) = crate::render::object_ref(m);
-            (k, ns.unwrap_or_default(), n)
-        })
-        .unwrap_or_else(|| ("ScaledObject".into(), "default".into(), String::new()))
 }
 
 /// The TriggerAuthentication (or ClusterTriggerAuthentication) the app's trigger names.

@@ -4,7 +4,7 @@
 //! there. Each disagreement is evidence with both values; any one of them stops the repairs.
 
 use super::Evidence;
-use crate::render::Desired;
+use crate::render::{Desired, TriggerUse};
 use serde_json::Value;
 
 /// Where the configured queue is, when the configured region lacks it (gathered only then).
@@ -26,10 +26,24 @@ pub fn twin(name: &str) -> String {
     }
 }
 
-/// Every way the config disagrees with what is live, in words, with both values.
+/// Every way the config disagrees with what is live, over every app, each line naming its app
+/// when the stack has several.
 pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
+    d.triggers
+        .iter()
+        .flat_map(|app| {
+            let name = (d.triggers.len() > 1).then(|| format!("app {}: ", app.name));
+            app_mismatches(d, e, app)
+                .into_iter()
+                .map(move |m| format!("{}{m}", name.as_deref().unwrap_or("")))
+        })
+        .collect()
+}
+
+/// Every way the config disagrees with what is live for one app, in words, with both values.
+pub fn app_mismatches(d: &Desired, e: &Evidence, app: &TriggerUse) -> Vec<String> {
     let mut out = Vec::new();
-    let rendered = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind);
+    let rendered = |kind: &str, name: &str| app.manifest(d, kind, name);
     let trigger = |o: &Value| -> Option<Value> {
         o["spec"]["triggers"]
             .as_array()?
@@ -38,8 +52,8 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
             .or_else(|| o["spec"]["triggers"].get(0))
             .cloned()
     };
-    let live = e.cluster.as_ref();
-    let want_scaler = rendered("ScaledObject").or_else(|| rendered("ScaledJob"));
+    let live = e.cluster.as_ref().and_then(|c| c.apps.get(&app.app));
+    let want_scaler = rendered(&app.scaler.0, &app.scaler.1);
     if let (Some(have), Some(want)) = (live.and_then(|c| c.scaler.as_ref()), want_scaler) {
         let (have, want) = (trigger(have), trigger(want));
         let field = |t: &Option<Value>, f: &str| {
@@ -66,7 +80,7 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
             }
         }
     }
-    let want_role = rendered("TriggerAuthentication")
+    let want_role = rendered("TriggerAuthentication", &app.trigger_auth)
         .and_then(|t| t["spec"]["podIdentity"]["roleArn"].as_str());
     let have_role = live
         .and_then(|c| c.trigger_auth.as_ref())
@@ -78,22 +92,22 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
             "the live TriggerAuthentication's roleArn is {h}, the config renders {w}"
         ));
     }
-    if let Some(q) = d.queues.last() {
+    if let Some(q) = &app.queue
+        && let Some(elsewhere) = e.queue_elsewhere.get(q)
+    {
         let region = &d.target.region;
-        for (other, url) in &e.queue_elsewhere.regions {
+        for (other, url) in &elsewhere.regions {
             out.push(format!(
-                "queue {} does not exist in {region} (the config's region), but it does in {other}: {url}",
-                q.name
+                "queue {q} does not exist in {region} (the config's region), but it does in {other}: {url}"
             ));
         }
-        if let Some(url) = &e.queue_elsewhere.twin {
-            let (want, have) = match q.name.ends_with(".fifo") {
+        if let Some(url) = &elsewhere.twin {
+            let (want, have) = match q.ends_with(".fifo") {
                 true => ("a FIFO queue", "a standard queue"),
                 false => ("a standard queue", "a FIFO queue"),
             };
             out.push(format!(
-                "the config names {want}, {}, but what exists in {region} is {have}: {url}",
-                q.name
+                "the config names {want}, {q}, but what exists in {region} is {have}: {url}"
             ));
         }
     }
@@ -103,7 +117,7 @@ pub fn mismatches(d: &Desired, e: &Evidence) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::ClusterEvidence;
+    use crate::doctor::{AppObjects, ClusterEvidence};
     use serde_json::json;
 
     fn desired() -> Desired {
@@ -118,10 +132,14 @@ mod tests {
 
     fn live(d: &Desired) -> Evidence {
         let find = |k: &str| d.manifests.iter().find(|m| m["kind"] == k).cloned();
+        let objects = AppObjects {
+            scaler: find("ScaledObject"),
+            trigger_auth: find("TriggerAuthentication"),
+            ..AppObjects::default()
+        };
         Evidence {
             cluster: Some(ClusterEvidence {
-                scaler: find("ScaledObject"),
-                trigger_auth: find("TriggerAuthentication"),
+                apps: [(d.triggers[0].app.clone(), objects)].into(),
                 ..ClusterEvidence::default()
             }),
             ..Evidence::default()
@@ -141,14 +159,16 @@ mod tests {
     fn each_disagreement_names_both_values() {
         let d = desired();
         let mut e = live(&d);
-        let cl = e.cluster.as_mut().unwrap();
+        let app = d.triggers[0].app.clone();
+        let cl = e.cluster.as_mut().unwrap().apps.get_mut(&app).unwrap();
         let so = cl.scaler.as_mut().unwrap();
         so["spec"]["triggers"][0]["metadata"]["awsRegion"] = json!("us-east-1");
         so["spec"]["triggers"][0]["metadata"]["queueURL"] =
             json!("https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue");
         cl.trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
             json!("arn:aws:iam::123456789012:role/other");
-        e.queue_elsewhere = Elsewhere {
+        let q = d.triggers[0].queue.clone().unwrap();
+        let elsewhere = Elsewhere {
             regions: vec![(
                 "us-east-1".into(),
                 "https://sqs.us-east-1.amazonaws.com/123456789012/event-messages-queue".into(),
@@ -158,6 +178,7 @@ mod tests {
             ),
             unanswered: vec![],
         };
+        e.queue_elsewhere = [(q, elsewhere)].into();
         let m = mismatches(&d, &e);
         assert_eq!(m.len(), 5, "{m:#?}");
         assert!(

@@ -21,6 +21,9 @@ pub enum Refused {
     WebIdentity { line: String },
     /// `ExpiredToken`: KEDA still signs with credentials that expired.
     ExpiredToken { line: String },
+    /// `AWS.SimpleQueueService.NonExistentQueue`: the queueURL names no queue KEDA can see
+    /// (another region or account, or a typo).
+    MissingQueue { line: String },
 }
 
 impl Refused {
@@ -43,6 +46,7 @@ impl Refused {
             Refused::IdentityRole { .. } => "KD015",
             Refused::WebIdentity { .. } => "KD009",
             Refused::ExpiredToken { .. } => "KD027",
+            Refused::MissingQueue { .. } => "KD022",
         }
     }
 
@@ -53,7 +57,8 @@ impl Refused {
             | Refused::IdentityRole { line, .. }
             | Refused::NoCredentials { line }
             | Refused::WebIdentity { line }
-            | Refused::ExpiredToken { line } => line,
+            | Refused::ExpiredToken { line }
+            | Refused::MissingQueue { line } => line,
         }
     }
 
@@ -109,9 +114,38 @@ fn classify(raw: &str, operator_role: &str, identity_role: &str) -> Option<Refus
         Some(Refused::NoCredentials { line })
     } else if lower.contains("expiredtoken") {
         Some(Refused::ExpiredToken { line })
+    } else if lower.contains("nonexistentqueue") || lower.contains("queuedoesnotexist") {
+        Some(Refused::MissingQueue { line })
     } else {
         None
     }
+}
+
+/// The lines of `log` about one app: those naming one of `mine` (its scaler, its queue), and
+/// those naming none of `all` (every app's), which may concern any app. A name counts only as a
+/// whole word, so `q1` is not found in `q10`.
+pub fn about(log: &str, mine: &[String], all: &[String]) -> String {
+    let names = |line: &str, names: &[String]| names.iter().any(|n| names_word(line, n));
+    log.lines()
+        .filter(|l| names(l, mine) || !names(l, all))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `word` in `line`, not inside a longer name (IAM, SQS and Kubernetes names use `-`, `_`, `.`).
+fn names_word(line: &str, word: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || "-_".contains(c);
+    !word.is_empty()
+        && line.match_indices(word).any(|(i, _)| {
+            let before = line[..i].chars().next_back();
+            let mut after = line[i + word.len()..].chars();
+            // A full stop ends a name; `.fifo` continues it.
+            let continues = match after.next() {
+                Some('.') => after.next().is_some_and(part),
+                next => next.is_some_and(part),
+            };
+            !before.is_some_and(|c| part(c) || c == '.') && !continues
+        })
 }
 
 /// A zap JSON line (`{"level":"error","ts":…,"logger":…,"msg":…,"error":…}`) as one readable
@@ -160,12 +194,14 @@ pub fn findings(refused: &[Refused], keda: (&str, &str), identity_role: &str) ->
                 ("KD015", _) => fix::QUEUE_READ.into(),
                 ("KD016", _) => fix::ROLE_ARN.into(),
                 ("KD027", _) => fix::restart(ns, "keda-operator"),
+                ("KD022", _) => fix::QUEUE_URL.into(),
                 (code, _) => unreachable!("Refused::code gave {code}, which has no fix here"),
             };
             Finding {
                 code: c.code,
                 title: c.title,
                 layer: c.layer,
+                app: None,
                 status: Status::Fail,
                 evidence: vec![r.evidence()],
                 fix: Some(fix),
@@ -203,6 +239,7 @@ pub mod fix {
         "kedactl up --only eks,keda (creates the association and restarts the operator)";
     pub const QUEUE_READ: &str = "kedactl up --only iam (puts kedactl-sqs-access: sqs:GetQueueAttributes on the queue ARN); remove explicit denies from the queue policy";
     pub const ROLE_ARN: &str = "kedactl up --only app (sets roleArn to the identity role)";
+    pub const QUEUE_URL: &str = "set the trigger's queueURL and awsRegion to the queue's URL and region, and check the queue exists (kedactl up --only queue,app)";
 
     /// KD010/KD011: let `operator_arn` do `action` in the trust of `role`.
     pub fn trust(operator_arn: &str, action: &str, role: &str) -> String {
@@ -295,34 +332,40 @@ mod tests {
 
     #[test]
     fn real_keda_lines_are_classified_in_both_encodings() {
+        // The queue KEDA was pointed at does not exist (two lines), then the refusals.
         let want = [
-            "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027",
+            "KD022", "KD005", "KD009", "KD010", "KD011", "KD016", "KD015", "KD027",
         ];
         for log in [CONSOLE, JSON] {
             assert_eq!(codes(log, "keda-operator", "keda-identity"), want);
             let r = refusals(log, "keda-operator", "keda-identity");
-            // The node role refused sts:AssumeRole first: that is the KD005 evidence.
-            assert!(r[0].line().contains("NodeInstanceRole"), "{:?}", r[0]);
             assert!(
-                r[0].evidence()
+                matches!(&r[0], Refused::MissingQueue { line } if line.contains("AWS.SimpleQueueService.NonExistentQueue")),
+                "{:?}",
+                r[0]
+            );
+            // The node role refused sts:AssumeRole first: that is the KD005 evidence.
+            assert!(r[1].line().contains("NodeInstanceRole"), "{:?}", r[1]);
+            assert!(
+                r[1].evidence()
                     .starts_with("KEDA called AWS as the node role: ")
             );
             assert!(
-                matches!(&r[2], Refused::OperatorRole { action, .. } if action == "sts:AssumeRole")
+                matches!(&r[3], Refused::OperatorRole { action, .. } if action == "sts:AssumeRole")
             );
             assert!(
-                matches!(&r[5], Refused::IdentityRole { action, .. } if action == "sqs:getqueueattributes")
+                matches!(&r[6], Refused::IdentityRole { action, .. } if action == "sqs:getqueueattributes")
             );
             // No stack trace and no JSON braces in the evidence.
             assert!(r.iter().all(|r| !r.line().contains("stacktrace")), "{r:?}");
         }
         let json = refusals(JSON, "keda-operator", "keda-identity");
         assert!(
-            json[1].line().starts_with(
+            json[2].line().starts_with(
                 "2026-11-24T08:02:01Z ERROR aws_credentials_cache: error retrieving arnRole"
             ),
             "{:?}",
-            json[1]
+            json[2]
         );
         // Renamed roles are told apart by their sessions (eks-…, KEDA, i-…).
         assert_eq!(codes(CONSOLE, "op", "id"), want);
@@ -348,6 +391,7 @@ mod tests {
                 "KD016",
             ),
             ("ExpiredToken", "KD027"),
+            ("AWS.SimpleQueueService.NonExistentQueue", "KD022"),
         ] {
             let line = CONSOLE.lines().find(|l| l.contains(needle)).expect(needle);
             assert_eq!(
@@ -362,20 +406,29 @@ mod tests {
             &refusals(imds, "", "")[0],
             Refused::NoCredentials { .. }
         ));
-        assert!(matches!(&nodes[0], Refused::NodeRole { .. }));
-        // NonExistentQueue ERRORs, stack traces and INFO lines are not refusals.
+        assert!(matches!(&nodes[1], Refused::NodeRole { .. }));
+        // Its two ERRORs are NonExistentQueue (KD022: the queueURL names no queue); stack traces
+        // and INFO lines are nothing.
         assert_eq!(
             HEALTHY.lines().filter(|l| l.contains("\tERROR\t")).count(),
             2
         );
-        assert!(refusals(HEALTHY, "keda-operator", "keda-identity").is_empty());
+        assert_eq!(codes(HEALTHY, "keda-operator", "keda-identity"), ["KD022"]);
+        assert!(
+            refusals(
+                &HEALTHY.replace("NonExistentQueue", "X"),
+                "keda-operator",
+                "keda-identity"
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn findings_carry_the_checks_fixes_with_the_logs_arns() {
         let r = refusals(CONSOLE, "keda-operator", "keda-identity");
         let f = findings(&r, ("keda", "keda-operator"), "keda-identity");
-        assert_eq!(f.len(), 7);
+        assert_eq!(f.len(), 8);
         assert!(f.iter().all(|f| f.status == Status::Fail));
         let kd010 = f.iter().find(|f| f.code == "KD010").unwrap();
         assert_eq!(

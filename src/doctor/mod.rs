@@ -12,13 +12,15 @@ pub mod logs;
 pub mod netpol;
 pub mod policy;
 pub mod repair;
+pub mod request;
+pub mod variables;
 
 use crate::plan::Observed;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub use catalogue::{CATALOGUE, Check, Layer};
+pub use catalogue::{CATALOGUE, Check, Layer, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +50,10 @@ pub struct Finding {
     pub code: &'static str,
     pub title: &'static str,
     pub layer: Layer,
+    /// The app (`Desired::triggers[].name`) a per-app check judged; absent for the stack's
+    /// shared parts (KEDA, the agent, the operator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     pub status: Status,
     /// What the check saw: a trust statement, a log line, an env list, or why it was skipped.
     pub evidence: Vec<String>,
@@ -66,16 +72,74 @@ pub struct Summary {
     pub fail: usize,
     pub skipped: usize,
     pub not_applicable: usize,
+    /// How many apps the per-app checks judged (absent when none did, e.g. `--keda-log`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apps: Option<usize>,
+    /// The apps with a failing check, in the config's order, each with the codes that fail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_apps: Vec<FailingApp>,
+}
+
+/// An app with at least one failing check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FailingApp {
+    pub app: String,
+    pub codes: Vec<&'static str>,
 }
 
 pub fn summary(findings: &[Finding]) -> Summary {
     let n = |s| findings.iter().filter(|f| f.status == s).count();
+    // Findings come check by check, each over the apps in the config's order.
+    let mut apps: Vec<&str> = Vec::new();
+    for a in findings.iter().filter_map(|f| f.app.as_deref()) {
+        if !apps.contains(&a) {
+            apps.push(a);
+        }
+    }
+    let failing_apps = apps
+        .iter()
+        .filter_map(|a| {
+            let codes: Vec<&'static str> = findings
+                .iter()
+                .filter(|f| f.app.as_deref() == Some(*a) && f.status == Status::Fail)
+                .map(|f| f.code)
+                .collect();
+            (!codes.is_empty()).then(|| FailingApp {
+                app: a.to_string(),
+                codes,
+            })
+        })
+        .collect();
     Summary {
         ok: n(Status::Ok),
         warn: n(Status::Warn),
         fail: n(Status::Fail),
         skipped: n(Status::Skipped),
         not_applicable: n(Status::NotApplicable),
+        apps: (!apps.is_empty()).then_some(apps.len()),
+        failing_apps,
+    }
+}
+
+impl Summary {
+    /// "2 of 40 apps fail: order-worker (KD022), billing (KD015)", or None when no app was
+    /// judged.
+    pub fn apps_line(&self) -> Option<String> {
+        let total = self.apps?;
+        let noun = if total == 1 { "app" } else { "apps" };
+        if self.failing_apps.is_empty() {
+            return Some(format!("0 of {total} {noun} fail"));
+        }
+        let named: Vec<String> = self
+            .failing_apps
+            .iter()
+            .map(|a| format!("{} ({})", a.app, a.codes.join(", ")))
+            .collect();
+        Some(format!(
+            "{} of {total} {noun} fail: {}",
+            self.failing_apps.len(),
+            named.join(", ")
+        ))
     }
 }
 
@@ -98,8 +162,9 @@ pub struct Evidence {
     /// ("allowed", "implicitDeny", "explicitDeny").
     pub simulations: BTreeMap<String, String>,
     pub simulator_skipped: Option<String>,
-    /// The configured queue, found only elsewhere (read when the configured region lacks it).
-    pub queue_elsewhere: guard::Elsewhere,
+    /// Each app's configured queue, by name, found only elsewhere (read only for the queues
+    /// the configured region lacks).
+    pub queue_elsewhere: BTreeMap<String, guard::Elsewhere>,
     /// The roles the cluster's nodes run as (managed node groups, Auto Mode): None when not
     /// read, Err when the reads failed.
     pub node_roles: Option<Result<Vec<crate::observed::Role>, String>>,
@@ -127,18 +192,53 @@ pub struct ClusterEvidence {
     /// `kube-system/eks-pod-identity-agent` DaemonSet and its logs (on the operator's node).
     pub agent: Option<Value>,
     pub agent_log: String,
-    /// The app's ScaledObject/ScaledJob, the TriggerAuthentication it references, KEDA's HPA.
-    pub scaler: Option<Value>,
-    pub trigger_auth: Option<Value>,
-    pub hpa: Option<Value>,
+    /// Each app's objects, by `namespace/deployment` (`TriggerUse::app`).
+    pub apps: BTreeMap<String, AppObjects>,
     /// `v1beta1.external.metrics.k8s.io`.
     pub apiservice: Option<Value>,
-    /// The app Deployment's newest pod.
-    pub app_pod: Option<Value>,
     /// NetworkPolicies in the operator's namespace (None: not read; Err: why the list failed).
     pub network_policies: Option<Result<Vec<Value>, String>>,
     /// doctor's own reads that failed, by part (`part::HPA` …), with the error: the checks that
     /// read a part are "could not be checked" (the registry says which), never passed on absence.
+    pub unread: BTreeMap<&'static str, String>,
+}
+
+/// Which apps doctor reads and judges, and where their scaler is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Focus<'a> {
+    /// One app (`--app`: its name or `namespace/deployment`); None: every app.
+    pub app: Option<&'a str>,
+    /// `--scaled-object ns/name`: the (one) app's scaler, when not the config's.
+    pub scaled_object: Option<(&'a str, &'a str)>,
+}
+
+impl Focus<'_> {
+    /// The apps in focus, in the config's order.
+    pub fn apps<'d>(
+        &self,
+        desired: &'d crate::render::Desired,
+    ) -> Vec<&'d crate::render::TriggerUse> {
+        desired
+            .triggers
+            .iter()
+            .filter(|t| {
+                self.app
+                    .is_none_or(|a| t.name == a || t.app == a || t.deployment() == a)
+            })
+            .collect()
+    }
+}
+
+/// One app's objects in the cluster, read for doctor.
+#[derive(Debug, Clone, Default)]
+pub struct AppObjects {
+    /// The app's ScaledObject/ScaledJob, the TriggerAuthentication it references, KEDA's HPA.
+    pub scaler: Option<Value>,
+    pub trigger_auth: Option<Value>,
+    pub hpa: Option<Value>,
+    /// The app Deployment's newest pod.
+    pub app_pod: Option<Value>,
+    /// This app's reads that failed, by part (`part::SCALER` …), as `ClusterEvidence::unread`.
     pub unread: BTreeMap<&'static str, String>,
 }
 

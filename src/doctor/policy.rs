@@ -1,11 +1,16 @@
-//! Enough of IAM's evaluation logic to answer doctor's questions from the documents themselves
-//! (moto and many accounts do not answer the policy simulator, and the simulator ignores trust
-//! policies): does this policy allow this action on this resource, and does this trust policy
-//! let this principal do this. Explicit Deny wins; wildcards `*` and `?`; actions match
-//! case-insensitively. Conditions are evaluated against the request kedactl can describe
-//! (`conditions::Context`); one that depends on what it cannot know makes the answer Unknown.
+//! IAM's policy evaluation logic, enough to answer doctor's questions from the documents
+//! themselves (moto and many accounts do not answer the policy simulator, and the simulator
+//! ignores trust policies). `authorize` follows the IAM User Guide's "Policy evaluation logic":
+//! an explicit Deny in any policy that applies wins; within one account an Allow in the
+//! principal's own policies or a resource policy naming the principal is enough (a role's
+//! trust must always allow, and one that names only the account root defers to the caller's
+//! own policies); a permissions boundary caps both; across accounts both sides must allow.
+//! Wildcards `*` and `?`, actions case-insensitive, policy variables substituted. Conditions
+//! are evaluated against the request kedactl can describe (`conditions::Context`); one that
+//! depends on what it cannot know makes the answer Unknown.
 
 use super::conditions::{self, Context, Outcome};
+use super::variables::{self, Resolved};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +43,14 @@ impl Verdict {
         }
     }
 
+    fn new(decision: Decision, by: impl Into<String>, why: Option<String>) -> Self {
+        Verdict {
+            decision,
+            by: Some(by.into()),
+            why,
+        }
+    }
+
     /// "Deny in policy deny-sqs, statement DenyAll" and the like, for evidence.
     pub fn describe(&self) -> String {
         let what = match self.decision {
@@ -65,58 +78,100 @@ fn name(s: &Value, i: usize) -> String {
     }
 }
 
-/// Fold the statements that apply (by action, resource, principal), each with its name, into a
-/// verdict: a Deny wins; a Deny that may apply makes it Unknown; then an Allow; then an Allow
-/// that may apply (Unknown); else Implicit, with the first Allow whose condition failed.
-fn decide<'a>(applying: impl Iterator<Item = (String, &'a Value)>, ctx: &Context) -> Verdict {
-    let unknowable = |key: &str| format!("it depends on {key}, which kedactl cannot know");
-    let (mut allow, mut deny_maybe, mut allow_maybe, mut missed) = (None, None, None, None);
-    for (by, s) in applying {
-        match (
-            s["Effect"].as_str(),
-            conditions::evaluate(&s["Condition"], ctx),
-        ) {
-            (Some("Deny"), Outcome::Match) => {
-                return Verdict {
-                    decision: Decision::Deny,
-                    by: Some(by),
-                    why: None,
-                };
+fn unknowable(key: &str) -> String {
+    format!("it depends on {key}, which kedactl cannot know")
+}
+
+/// The statements that apply to one request, folded: the first of each kind, by name.
+#[derive(Debug, Default)]
+struct Tally {
+    deny: Option<String>,
+    /// A Deny whose condition kedactl cannot decide: (statement, why).
+    deny_maybe: Option<(String, String)>,
+    allow: Option<String>,
+    allow_maybe: Option<(String, String)>,
+    /// An Allow whose condition failed, to say why nothing allowed.
+    missed: Option<(String, String)>,
+}
+
+impl Tally {
+    fn add(&mut self, by: String, effect: &str, outcome: Outcome) {
+        match (effect, outcome) {
+            ("Deny", Outcome::Match) => {
+                self.deny.get_or_insert(by);
             }
-            (Some("Deny"), Outcome::Unknown(key)) => {
-                deny_maybe.get_or_insert((by, format!("a Deny {}", unknowable(&key))));
+            ("Deny", Outcome::Unknown(key)) => {
+                self.deny_maybe
+                    .get_or_insert((by, format!("a Deny {}", unknowable(&key))));
             }
-            (Some("Allow"), Outcome::Match) => {
-                allow.get_or_insert(by);
+            ("Allow", Outcome::Match) => {
+                self.allow.get_or_insert(by);
             }
-            (Some("Allow"), Outcome::Unknown(key)) => {
-                allow_maybe.get_or_insert((by, unknowable(&key)));
+            ("Allow", Outcome::Unknown(key)) => {
+                self.allow_maybe.get_or_insert((by, unknowable(&key)));
             }
-            (Some("Allow"), Outcome::NoMatch(reason)) => {
-                missed.get_or_insert((by, reason));
+            ("Allow", Outcome::NoMatch(reason)) => {
+                self.missed.get_or_insert((by, reason));
             }
             _ => {}
         }
     }
-    let verdict = |decision, (by, why): (String, String)| Verdict {
-        decision,
-        by: Some(by),
-        why: Some(why),
-    };
-    if let Some(d) = deny_maybe {
-        return verdict(Decision::Unknown, d);
+
+    /// Does some Allow grant it: yes, no, or it depends.
+    fn allows(&self) -> Tri {
+        match (&self.allow, &self.allow_maybe) {
+            (Some(_), _) => Tri::Yes,
+            (None, Some(_)) => Tri::Maybe,
+            _ => Tri::No,
+        }
     }
-    if let Some(by) = allow {
-        return Verdict {
-            decision: Decision::Allow,
-            by: Some(by),
-            why: None,
-        };
+
+    /// The verdict of these statements alone: a Deny wins; a Deny that may apply makes it
+    /// Unknown; then an Allow; then an Allow that may apply; else Implicit with the first
+    /// Allow whose condition failed.
+    fn verdict(&self) -> Verdict {
+        let v = |d, (by, why): &(String, String)| Verdict::new(d, by, Some(why.clone()));
+        if let Some(by) = &self.deny {
+            return Verdict::new(Decision::Deny, by, None);
+        }
+        if let Some(d) = &self.deny_maybe {
+            return v(Decision::Unknown, d);
+        }
+        if let Some(by) = &self.allow {
+            return Verdict::new(Decision::Allow, by, None);
+        }
+        if let Some(a) = &self.allow_maybe {
+            return v(Decision::Unknown, a);
+        }
+        self.missed
+            .as_ref()
+            .map_or_else(Verdict::implicit, |m| v(Decision::Implicit, m))
     }
-    if let Some(a) = allow_maybe {
-        return verdict(Decision::Unknown, a);
+}
+
+/// Three-valued truth for "does this part allow".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    Yes,
+    Maybe,
+    No,
+}
+
+impl Tri {
+    fn and(self, o: Tri) -> Tri {
+        match (self, o) {
+            (Tri::No, _) | (_, Tri::No) => Tri::No,
+            (Tri::Yes, Tri::Yes) => Tri::Yes,
+            _ => Tri::Maybe,
+        }
     }
-    missed.map_or_else(Verdict::implicit, |m| verdict(Decision::Implicit, m))
+    fn or(self, o: Tri) -> Tri {
+        match (self, o) {
+            (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
+            (Tri::No, Tri::No) => Tri::No,
+            _ => Tri::Maybe,
+        }
+    }
 }
 
 /// A string or a list of strings, as IAM allows either.
@@ -136,35 +191,27 @@ pub fn statements(doc: &Value) -> Vec<&Value> {
     }
 }
 
+/// Only version 2012-10-17 substitutes policy variables.
+fn substitutes(doc: &Value) -> bool {
+    doc["Version"] == "2012-10-17"
+}
+
 /// IAM wildcard match: `*` any run, `?` one character.
 pub fn wildcard(pattern: &str, value: &str) -> bool {
-    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
-    let (mut pi, mut vi, mut star, mut mark) = (0, 0, None, 0);
-    while vi < v.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
-            pi += 1;
-            vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = vi;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            vi = mark;
-        } else {
-            return false;
-        }
+    match variables::resolve(pattern, &Context::default(), false) {
+        Resolved::Pattern(p) => variables::matches(&p, value, false),
+        _ => false,
     }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn action_matches(s: &Value, action: &str) -> bool {
-    let a = action.to_ascii_lowercase();
     let hit = |list: &Value| {
-        strings(list)
-            .iter()
-            .any(|p| wildcard(&p.to_ascii_lowercase(), &a))
+        strings(list).iter().any(
+            |p| match variables::resolve(p, &Context::default(), false) {
+                Resolved::Pattern(p) => variables::matches(&p, action, true),
+                _ => false,
+            },
+        )
     };
     if !s["NotAction"].is_null() {
         return !hit(&s["NotAction"]);
@@ -172,15 +219,65 @@ fn action_matches(s: &Value, action: &str) -> bool {
     hit(&s["Action"])
 }
 
-fn resource_matches(s: &Value, resource: &str) -> bool {
-    if !s["NotResource"].is_null() {
-        return !strings(&s["NotResource"])
-            .iter()
-            .any(|p| wildcard(p, resource));
+/// Does the statement's Resource (or NotResource) cover `resource`, after variables? A
+/// statement with neither (a trust policy's) covers its own resource.
+fn resource_matches(s: &Value, resource: &str, ctx: &Context, vars: bool) -> Outcome {
+    let (list, not) = match (&s["Resource"], &s["NotResource"]) {
+        (Value::Null, Value::Null) => return Outcome::Match,
+        (Value::Null, n) => (n, true),
+        (r, _) => (r, false),
+    };
+    let mut hit = false;
+    for p in strings(list) {
+        match variables::resolve(p, ctx, vars) {
+            Resolved::Pattern(p) => hit |= variables::matches(&p, resource, false),
+            Resolved::NoValue(_) => {}
+            Resolved::Unknown(k) => return Outcome::Unknown(format!("{k} (a policy variable)")),
+        }
     }
-    strings(&s["Resource"])
-        .iter()
-        .any(|p| wildcard(p, resource))
+    match hit != not {
+        true => Outcome::Match,
+        false => Outcome::NoMatch(format!("its Resource does not cover {resource}")),
+    }
+}
+
+/// A statement's outcome for a request whose action it covers: its resource and condition.
+fn applies(s: &Value, resource: &str, ctx: &Context, vars: bool) -> Outcome {
+    let cond = conditions::evaluate_in(&s["Condition"], ctx, vars);
+    match (resource_matches(s, resource, ctx, vars), cond) {
+        (Outcome::NoMatch(_), _) => Outcome::NoMatch(String::new()),
+        (_, no @ Outcome::NoMatch(_)) => no,
+        (Outcome::Unknown(k), _) | (_, Outcome::Unknown(k)) => Outcome::Unknown(k),
+        _ => Outcome::Match,
+    }
+}
+
+/// Identity policies (by name) folded for `action` on `resource`.
+fn tally_identity<'a>(
+    docs: impl IntoIterator<Item = (&'a str, &'a Value)>,
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> Tally {
+    let mut t = Tally::default();
+    for (policy, doc) in docs {
+        let vars = substitutes(doc);
+        for (i, s) in statements(doc).into_iter().enumerate() {
+            if !action_matches(s, action) {
+                continue;
+            }
+            let outcome = applies(s, resource, ctx, vars);
+            if matches!(&outcome, Outcome::NoMatch(r) if r.is_empty()) {
+                continue;
+            }
+            let by = match policy {
+                "" => name(s, i),
+                p => format!("policy {p}, {}", name(s, i)),
+            };
+            t.add(by, s["Effect"].as_str().unwrap_or(""), outcome);
+        }
+    }
+    t
 }
 
 /// An identity policy's verdict for `action` on `resource`.
@@ -196,50 +293,131 @@ pub fn evaluate_all<'a>(
     resource: &str,
     ctx: &Context,
 ) -> Verdict {
-    let applying = docs.into_iter().flat_map(|(policy, doc)| {
-        statements(doc)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, s)| action_matches(s, action) && resource_matches(s, resource))
-            .map(move |(i, s)| match policy {
-                "" => (name(s, i), s),
-                p => (format!("policy {p}, {}", name(s, i)), s),
-            })
-    });
-    decide(applying, ctx)
+    tally_identity(docs, action, resource, ctx).verdict()
 }
 
-/// Who a trust statement names.
+/// Who makes a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal<'a> {
     Service(&'a str),
-    /// An IAM role or user ARN.
+    /// An IAM role (any session of it) or user, by ARN.
     Aws(&'a str),
 }
 
-/// Does `principal` match a trust statement's principal block? An AWS principal matches its own
-/// ARN, `*`, or its account (`123456789012` or `arn:…:iam::123456789012:root`, which delegates to
-/// the caller's identity policy: `via_account` says so).
-fn principal_matches(s: &Value, p: Principal) -> Option<bool> {
-    let block = &s["Principal"];
-    if block == "*" {
-        return Some(false);
-    }
-    match p {
-        Principal::Service(svc) => strings(&block["Service"]).contains(&svc).then_some(false),
-        Principal::Aws(arn) => {
-            let account = arn.split(':').nth(4).unwrap_or_default();
-            strings(&block["AWS"]).iter().find_map(|v| {
-                if *v == "*" || *v == arn {
-                    Some(false)
-                } else if *v == account || v.ends_with(&format!(":{account}:root")) {
-                    Some(true)
-                } else {
-                    None
-                }
-            })
+impl Principal<'_> {
+    fn account(&self) -> Option<&str> {
+        match self {
+            Principal::Aws(arn) => arn.split(':').nth(4).filter(|a| !a.is_empty()),
+            Principal::Service(_) => None,
         }
     }
+}
+
+/// How a statement's principal block names a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// By its own ARN (or service name).
+    Directly,
+    /// As anyone: `*`, or a `NotPrincipal` that leaves it out.
+    Everyone,
+    /// Through its account (`123456789012`, `arn:…:iam::123456789012:root`): an Allow defers to
+    /// the principal's own policies; a Deny applies to every principal of the account.
+    Account,
+}
+
+fn named_in(block: &Value, p: Principal) -> Option<Named> {
+    if block == "*" || strings(&block["AWS"]).contains(&"*") {
+        return Some(Named::Everyone);
+    }
+    match p {
+        Principal::Service(svc) => strings(&block["Service"])
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(svc))
+            .then_some(Named::Directly),
+        Principal::Aws(arn) => {
+            let account = p.account().unwrap_or_default();
+            let list = strings(&block["AWS"]);
+            if list.contains(&arn) {
+                return Some(Named::Directly);
+            }
+            list.iter()
+                .any(|v| *v == account || v.ends_with(&format!(":iam::{account}:root")))
+                .then_some(Named::Account)
+        }
+    }
+}
+
+/// Does a resource-policy statement apply to `p`, and how (`NotPrincipal` applies to everyone
+/// it does not name).
+fn principal_matches(s: &Value, p: Principal) -> Option<Named> {
+    if !s["NotPrincipal"].is_null() {
+        return named_in(&s["NotPrincipal"], p)
+            .is_none()
+            .then_some(Named::Everyone);
+    }
+    named_in(&s["Principal"], p)
+}
+
+/// A resource policy (a trust policy, a queue policy) folded for one request: Denies and
+/// Allows that name the principal directly, and Allows that name only its account.
+#[derive(Debug, Default)]
+struct ResourceTally {
+    direct: Tally,
+    account: Tally,
+    /// The Allows among `direct` that name everyone: a permissions boundary does not cap them
+    /// (it caps a grant to the role's ARN).
+    open: Tally,
+}
+
+impl ResourceTally {
+    /// Prefix each statement's name with the policy's (`trust of keda-identity, statement #1`).
+    fn label(&mut self, label: &str) {
+        for t in [&mut self.direct, &mut self.account, &mut self.open] {
+            for by in [&mut t.deny, &mut t.allow].into_iter().flatten() {
+                *by = format!("{label}, {by}");
+            }
+            for (by, _) in [&mut t.deny_maybe, &mut t.allow_maybe, &mut t.missed]
+                .into_iter()
+                .flatten()
+            {
+                *by = format!("{label}, {by}");
+            }
+        }
+    }
+}
+
+fn tally_resource(
+    doc: &Value,
+    p: Principal,
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> ResourceTally {
+    let vars = substitutes(doc);
+    let mut t = ResourceTally::default();
+    for (i, s) in statements(doc).into_iter().enumerate() {
+        if !action_matches(s, action) {
+            continue;
+        }
+        let Some(how) = principal_matches(s, p) else {
+            continue;
+        };
+        let outcome = applies(s, resource, ctx, vars);
+        if matches!(&outcome, Outcome::NoMatch(r) if r.is_empty()) {
+            continue;
+        }
+        let effect = s["Effect"].as_str().unwrap_or("");
+        // A Deny through the account applies as directly as one naming the principal.
+        let into = match (how, effect) {
+            (Named::Account, "Allow") => &mut t.account,
+            _ => &mut t.direct,
+        };
+        if (how, effect) == (Named::Everyone, "Allow") {
+            t.open.add(name(s, i), effect, outcome.clone());
+        }
+        into.add(name(s, i), effect, outcome);
+    }
+    t
 }
 
 /// What a trust policy says about `principal` doing `action`.
@@ -251,34 +429,251 @@ pub struct Trust {
     pub verdict: Verdict,
 }
 
+/// The trust policy alone: a Deny that applies (also one naming the account) wins, then a grant
+/// naming the principal, then one naming its account (`via_account`).
 pub fn trusts(doc: &Value, p: Principal, action: &str, ctx: &Context) -> Trust {
-    let all = statements(doc);
-    let applying: Vec<(usize, &Value, bool)> = all
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| action_matches(s, action))
-        .filter_map(|(i, s)| principal_matches(s, p).map(|via| (i, *s, via)))
-        .collect();
-    // A direct grant beats one through the account: decide on the direct statements first.
-    let direct = decide(
-        applying
-            .iter()
-            .filter(|(_, _, via)| !via)
-            .map(|(i, s, _)| (name(s, *i), *s)),
-        ctx,
-    );
-    if matches!(direct.decision, Decision::Allow | Decision::Deny) {
+    let t = tally_resource(doc, p, action, "", ctx);
+    let direct = t.direct.verdict();
+    if direct.decision != Decision::Implicit {
         return Trust {
             decision: direct.decision,
             via_account: false,
             verdict: direct,
         };
     }
-    let verdict = decide(applying.iter().map(|(i, s, _)| (name(s, *i), *s)), ctx);
-    Trust {
-        decision: verdict.decision,
-        via_account: verdict.decision == Decision::Allow,
+    let account = t.account.verdict();
+    match account.decision {
+        Decision::Implicit => Trust {
+            decision: Decision::Implicit,
+            via_account: false,
+            // The direct statement that missed says more than nothing.
+            verdict: if direct.by.is_some() { direct } else { account },
+        },
+        d => Trust {
+            decision: d,
+            via_account: d == Decision::Allow,
+            verdict: account,
+        },
+    }
+}
+
+/// A principal's permissions boundary, as doctor read it.
+#[derive(Debug, Clone, Copy)]
+pub enum Boundary<'a> {
+    None,
+    /// It has one (by name) whose document was not read.
+    Unread(&'a str),
+    Read(&'a str, &'a Value),
+}
+
+/// Everything that decides one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub principal: Principal<'a>,
+    pub action: &'a str,
+    /// The resource's ARN (a role's for sts actions).
+    pub resource: &'a str,
+    pub ctx: &'a Context,
+    /// The principal's own (inline and managed) policies, by name.
+    pub identity: &'a [(&'a str, &'a Value)],
+    pub boundary: Boundary<'a>,
+    /// The resource's policy (a role's trust, a queue's policy) and what to call it in
+    /// evidence (`trust of keda-identity`).
+    pub resource_policy: Option<(&'a str, &'a Value)>,
+}
+
+/// AWS's answer to one request, with the two sides doctor reports on their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub decision: Decision,
+    /// What decided, in words (the deciding statement).
+    pub verdict: Verdict,
+    /// The resource policy alone (Allow when it names the principal or its account).
+    pub resource: Verdict,
+    /// The resource policy names only the principal's account: its own policies must allow.
+    pub via_account: bool,
+    /// The principal's own policies within its boundary.
+    pub identity: Verdict,
+    /// The permissions boundary alone, when there is one.
+    pub boundary: Option<Verdict>,
+    /// Whether the decision needs the identity side to allow (a grant through the account,
+    /// across accounts, or no resource grant at all).
+    pub identity_needed: bool,
+}
+
+/// IAM's decision for one request (see the module comment for the rules).
+pub fn authorize(r: &Request) -> Access {
+    let own = tally_identity(r.identity.iter().copied(), r.action, r.resource, r.ctx);
+    let boundary = match r.boundary {
+        Boundary::None => None,
+        Boundary::Unread(n) => Some((
+            Tri::Maybe,
+            Verdict::new(
+                Decision::Unknown,
+                format!("permissions boundary {n}"),
+                Some("the boundary was not read".into()),
+            ),
+            None,
+        )),
+        Boundary::Read(n, doc) => {
+            let b = tally_identity([(n, doc)], r.action, r.resource, r.ctx);
+            let mut v = b.verdict();
+            if v.decision == Decision::Implicit {
+                v = Verdict::new(
+                    Decision::Implicit,
+                    format!("permissions boundary {n}"),
+                    Some(format!("the boundary does not allow {}", r.action)),
+                );
+            }
+            Some((b.allows(), v, Some(b)))
+        }
+    };
+    let res = r
+        .resource_policy
+        .map(|(label, d)| {
+            let mut t = tally_resource(d, r.principal, r.action, r.resource, r.ctx);
+            t.label(label);
+            t
+        })
+        .unwrap_or_default();
+    let is_role = r.action.to_ascii_lowercase().starts_with("sts:");
+    let same_account = match (r.principal.account(), r.resource.split(':').nth(4)) {
+        (Some(a), Some(b)) => a == b || b.is_empty(),
+        _ => false,
+    };
+    // Explicit denies first, wherever they are.
+    let tallies = [
+        Some(&own),
+        boundary.as_ref().and_then(|b| b.2.as_ref()),
+        Some(&res.direct),
+    ];
+    // The identity side: its own Deny, else the boundary's, else a boundary that caps an
+    // Allow, else its own policies.
+    let identity_verdict = {
+        let ov = own.verdict();
+        match &boundary {
+            Some((_, bv, _))
+                if ov.decision != Decision::Deny
+                    && (bv.decision == Decision::Deny
+                        || (bv.decision != Decision::Allow
+                            && matches!(ov.decision, Decision::Allow | Decision::Unknown))) =>
+            {
+                bv.clone()
+            }
+            _ => ov,
+        }
+    };
+    let resource_verdict = trust_like(&res);
+    let via_account = res.direct.allows() == Tri::No && res.account.allows() != Tri::No;
+    let capped = boundary.as_ref().map_or(Tri::Yes, |b| b.0);
+    let id_path = own.allows().and(capped);
+    // A grant naming the role (not a session, not everyone) is capped by the boundary too.
+    let direct = match r.principal {
+        Principal::Aws(_) => res.direct.allows().and(capped).or(res.open.allows()),
+        Principal::Service(_) => res.direct.allows(),
+    };
+    let through_account = res.account.allows().and(id_path);
+    let (allowed, identity_needed) = match (r.principal, is_role, same_account) {
+        // A service acts on the resource policy alone.
+        (Principal::Service(_), ..) => (direct, false),
+        (_, true, true) => (direct.or(through_account), direct != Tri::Yes),
+        (_, false, true) => (id_path.or(direct), direct != Tri::Yes),
+        (_, _, false) => (
+            id_path.and(res.direct.allows().or(res.account.allows())),
+            true,
+        ),
+    };
+    let access = |decision, verdict| Access {
+        decision,
         verdict,
+        resource: resource_verdict.clone(),
+        via_account,
+        identity: identity_verdict.clone(),
+        boundary: boundary.as_ref().map(|b| b.1.clone()),
+        identity_needed,
+    };
+    for t in tallies.iter().flatten() {
+        if t.deny.is_some() {
+            return access(Decision::Deny, t.verdict());
+        }
+    }
+    let deny_maybe = tallies.iter().flatten().find(|t| t.deny_maybe.is_some());
+    match (allowed, deny_maybe) {
+        (Tri::No, _) => {
+            // Say what was missing: the resource side when it decides, else the identity side.
+            let v = if is_role && res.account.allows() == Tri::No && direct == Tri::No {
+                match res.direct.allows() {
+                    Tri::No => resource_verdict.clone(),
+                    _ => identity_verdict.clone(),
+                }
+            } else {
+                identity_verdict.clone()
+            };
+            let v = Verdict {
+                decision: Decision::Implicit,
+                ..v
+            };
+            access(Decision::Implicit, v)
+        }
+        (_, Some(t)) => access(Decision::Unknown, t.verdict()),
+        (Tri::Maybe, None) => {
+            let v = [&identity_verdict, &resource_verdict]
+                .into_iter()
+                .find(|v| v.decision == Decision::Unknown)
+                .cloned()
+                .unwrap_or_else(|| identity_verdict.clone());
+            access(Decision::Unknown, v)
+        }
+        (Tri::Yes, None) => {
+            let v = match direct {
+                Tri::Yes => res.direct.verdict(),
+                _ => own.verdict(),
+            };
+            access(Decision::Allow, v)
+        }
+    }
+}
+
+/// A resource policy's verdict alone: a Deny, a direct grant, a grant through the account.
+fn trust_like(res: &ResourceTally) -> Verdict {
+    let direct = res.direct.verdict();
+    match direct.decision {
+        Decision::Implicit => match res.account.verdict() {
+            v if v.decision == Decision::Implicit && direct.by.is_some() => direct,
+            v => v,
+        },
+        _ => direct,
+    }
+}
+
+/// Why no statement of a trust applies to `who`, in words: the principals its Allows of
+/// `action` name instead (`ec2.amazonaws.com`), or that none allows `action` at all.
+pub fn names_instead(doc: &Value, who: &str, action: &str) -> String {
+    let mut others: Vec<&str> = Vec::new();
+    for s in statements(doc) {
+        if s["Effect"] != "Allow" || !action_matches(s, action) {
+            continue;
+        }
+        let p = &s["Principal"];
+        let named = match p {
+            Value::String(v) => vec![v.as_str()],
+            _ => ["Service", "AWS", "Federated"]
+                .iter()
+                .flat_map(|k| strings(&p[*k]))
+                .collect(),
+        };
+        for n in named {
+            if !others.contains(&n) {
+                others.push(n);
+            }
+        }
+    }
+    match others.is_empty() {
+        true => format!("no statement allows {action}"),
+        false => format!(
+            "no statement names {who} for {action}; it names {}",
+            others.join(", ")
+        ),
     }
 }
 

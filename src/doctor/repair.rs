@@ -29,7 +29,7 @@ pub fn plan(
     let mut steps: Vec<Step> = plan::plan(desired, observed, opts)?
         .steps
         .into_iter()
-        .filter(|s| prefixes.iter().any(|p| s.id.starts_with(p)))
+        .filter(|s| prefixes.iter().any(|p| covers(p, &s.id)))
         // A key alias doctor could not resolve stays a placeholder: never written to IAM.
         .filter(|s| {
             !matches!(&s.action, Action::PutRolePolicy { document, .. }
@@ -78,6 +78,16 @@ pub fn plan(
         }
     }
     Ok(Plan { steps })
+}
+
+/// Whether a repair's prefix names this step: `queue:` (a group) every step under it, a name
+/// (`queue:q1`, `iam:role/r`) that step and its parts (`…/policy`), never another name it
+/// begins (`queue:q10`), so repairing one app never reaches another's.
+fn covers(prefix: &str, id: &str) -> bool {
+    match prefix.ends_with([':', '/']) {
+        true => id.starts_with(prefix),
+        false => id == prefix || id.strip_prefix(prefix).is_some_and(|r| r.starts_with('/')),
+    }
 }
 
 fn push(steps: &mut Vec<Step>, id: String, group: Group, action: Action, after: Vec<String>) {

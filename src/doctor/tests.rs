@@ -104,12 +104,6 @@ fn healthy(d: &Desired) -> Evidence {
             target_role_arn: None,
         });
     }
-    let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind).cloned();
-    // KEDA 2.20 reports the HPA it drives.
-    let scaler = manifest("ScaledObject").map(|mut so| {
-        so["status"] = json!({"conditions": [{"type": "HPAActive", "status": "True", "reason": "HPAActive", "message": ""}]});
-        so
-    });
     let cluster = ClusterEvidence {
         operator: Some(
             json!({"metadata": {"name": "keda-operator", "namespace": "keda"},
@@ -127,14 +121,13 @@ fn healthy(d: &Desired) -> Evidence {
         operator_log: "INFO\tscale_handler\tscaled object is active\n".into(),
         agent: Some(json!({"status": {"desiredNumberScheduled": 2, "numberReady": 2}})),
         agent_log: "Starting server\n".into(),
-        scaler,
-        trigger_auth: manifest("TriggerAuthentication"),
-        hpa: Some(json!({"status": {"currentReplicas": 1, "desiredReplicas": 1}})),
+        apps: d
+            .triggers
+            .iter()
+            .map(|t| (t.app.clone(), objects(d, t)))
+            .collect(),
         apiservice: Some(
             json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}}),
-        ),
-        app_pod: Some(
-            json!({"metadata": {"name": "q-read-xyz"}, "spec": {"containers": [{"name": "q-read", "env": env()}]}}),
         ),
         network_policies: Some(Ok(vec![])),
         unread: Default::default(),
@@ -164,6 +157,26 @@ fn healthy(d: &Desired) -> Evidence {
     }
 }
 
+/// One app's objects, live as rendered: its scaler (with KEDA 2.20's report of the HPA it
+/// drives), TriggerAuthentication, HPA and a pod with the injected credentials.
+fn objects(d: &Desired, t: &crate::render::TriggerUse) -> AppObjects {
+    let manifest = |kind: &str, name: &str| t.manifest(d, kind, name).cloned();
+    let scaler = manifest(&t.scaler.0, &t.scaler.1).map(|mut so| {
+        so["status"] = json!({"conditions": [{"type": "HPAActive", "status": "True", "reason": "HPAActive", "message": ""}]});
+        so
+    });
+    let deployment = t.deployment();
+    AppObjects {
+        scaler,
+        trigger_auth: manifest("TriggerAuthentication", &t.trigger_auth),
+        hpa: Some(json!({"status": {"currentReplicas": 1, "desiredReplicas": 1}})),
+        app_pod: Some(
+            json!({"metadata": {"name": format!("{deployment}-xyz")}, "spec": {"containers": [{"name": deployment, "env": env()}]}}),
+        ),
+        unread: Default::default(),
+    }
+}
+
 /// Codes that do not pass (fail or warn) after `fault`.
 fn flagged(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<(&'static str, Status)> {
     let d = desired();
@@ -182,6 +195,11 @@ fn fails(fault: impl FnOnce(&mut Evidence, &Desired)) -> Vec<&'static str> {
 
 fn cluster(e: &mut Evidence) -> &mut ClusterEvidence {
     e.cluster.as_mut().unwrap()
+}
+
+/// The (first) app's objects.
+fn app(e: &mut Evidence) -> &mut AppObjects {
+    cluster(e).apps.values_mut().next().unwrap()
 }
 
 fn trust_of<'a>(e: &'a mut Evidence, role: &str) -> &'a mut Value {
@@ -215,7 +233,9 @@ fn a_healthy_stack_raises_nothing() {
             warn: 0,
             fail: 0,
             skipped: 0,
-            not_applicable: na.len()
+            not_applicable: na.len(),
+            apps: Some(1),
+            failing_apps: vec![],
         }
     );
 }
@@ -439,7 +459,7 @@ fn kd013_stale_principal() {
 #[test]
 fn kd014_role_arn_is_the_operators_role() {
     let f = fails(|e, _| {
-        cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
+        app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["roleArn"] =
             "arn:aws:iam::123456789012:role/keda-operator".into()
     });
     assert!(f.contains(&"KD014"), "{f:?}");
@@ -653,7 +673,7 @@ fn a_trust_scoped_to_another_service_account_is_caught_with_both_values() {
 fn kd016_no_role_arn_and_the_operator_cannot_read() {
     assert_eq!(
         fails(|e, _| {
-            let ta = cluster(e).trigger_auth.as_mut().unwrap();
+            let ta = app(e).trigger_auth.as_mut().unwrap();
             ta["spec"]["podIdentity"]
                 .as_object_mut()
                 .unwrap()
@@ -667,7 +687,7 @@ fn kd016_no_role_arn_and_the_operator_cannot_read() {
 fn kd017_broken_authentication_ref() {
     assert_eq!(
         fails(|e, _| {
-            let c = cluster(e);
+            let c = app(e);
             c.scaler.as_mut().unwrap()["spec"]["triggers"][0]
                 .as_object_mut()
                 .unwrap()
@@ -677,12 +697,12 @@ fn kd017_broken_authentication_ref() {
         .first(),
         Some(&"KD017")
     );
-    assert!(fails(|e, _| cluster(e).trigger_auth = None).contains(&"KD017"));
+    assert!(fails(|e, _| app(e).trigger_auth = None).contains(&"KD017"));
     // KEDA's own condition is quoted as evidence.
     let d = desired();
     let mut e = healthy(&d);
-    cluster(&mut e).trigger_auth = None;
-    cluster(&mut e).scaler.as_mut().unwrap()["status"] = json!({"conditions": [{"type": "Ready", "status": "False",
+    app(&mut e).trigger_auth = None;
+    app(&mut e).scaler.as_mut().unwrap()["status"] = json!({"conditions": [{"type": "Ready", "status": "False",
         "reason": "ScaledObjectCheckFailed", "message": "error getting triggerAuth: not found"}]});
     let f = checks::run(&d, &e)
         .into_iter()
@@ -692,24 +712,21 @@ fn kd017_broken_authentication_ref() {
         f.evidence[1],
         "KEDA reports Ready=False (ScaledObjectCheckFailed): error getting triggerAuth: not found"
     );
-    assert_eq!(
-        fails(|e, _| cluster(e).scaler = None).first(),
-        Some(&"KD017")
-    );
+    assert_eq!(fails(|e, _| app(e).scaler = None).first(), Some(&"KD017"));
 }
 
 #[test]
 fn kd018_legacy_provider_or_workload_owner() {
     assert_eq!(
         fails(
-            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] =
+            |e, _| app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["provider"] =
                 "aws-eks".into()
         ),
         ["KD018"]
     );
     assert_eq!(
         fails(|e, _| {
-            let pi = &mut cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
+            let pi = &mut app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"];
             pi.as_object_mut().unwrap().remove("roleArn");
             pi["identityOwner"] = "workload".into();
         }),
@@ -721,7 +738,7 @@ fn kd018_legacy_provider_or_workload_owner() {
 fn kd019_role_arn_with_workload_owner() {
     assert_eq!(
         fails(
-            |e, _| cluster(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] =
+            |e, _| app(e).trigger_auth.as_mut().unwrap()["spec"]["podIdentity"]["identityOwner"] =
                 "workload".into()
         ),
         ["KD018", "KD019"]
@@ -738,7 +755,7 @@ fn kd020_old_or_missing_keda() {
 }
 
 fn trigger(e: &mut Evidence) -> &mut Value {
-    &mut cluster(e).scaler.as_mut().unwrap()["spec"]["triggers"][0]["metadata"]
+    &mut app(e).scaler.as_mut().unwrap()["spec"]["triggers"][0]["metadata"]
 }
 
 #[test]
@@ -785,9 +802,7 @@ fn kd023_malformed_queue_url() {
 #[test]
 fn kd024_app_pods_without_credentials() {
     assert_eq!(
-        fails(
-            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
-        ),
+        fails(|e, _| app(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])),
         ["KD024"]
     );
     assert_eq!(
@@ -1051,7 +1066,7 @@ fn fix_repairs_trust_policies_associations_objects_and_pods() {
     // KD024: the app's pods restarted.
     assert_eq!(
         repairs(
-            |e, _| cluster(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
+            |e, _| app(e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"] = json!([])
         ),
         ["doctor:restart/security/q-read"]
     );
@@ -1070,7 +1085,7 @@ fn fix_repairs_trust_policies_associations_objects_and_pods() {
         .objects
         .retain(|o| o["kind"] != "ScaledObject");
     broken.observed.objects.push(drifted.clone());
-    cluster(&mut broken).scaler = Some(drifted);
+    app(&mut broken).scaler = Some(drifted);
     let d = desired();
     let findings = checks::run(&d, &broken);
     let plan = repair::plan(
@@ -1160,7 +1175,7 @@ fn kd034_app_target_role_acts_instead_of_the_identity_role() {
 fn kd035_paused_scaled_object() {
     let annotate = |k: &'static str, v: &'static str| {
         move |e: &mut Evidence, _: &Desired| {
-            cluster(e).scaler.as_mut().unwrap()["metadata"]["annotations"] = json!({k: v});
+            app(e).scaler.as_mut().unwrap()["metadata"]["annotations"] = json!({k: v});
         }
     };
     assert_eq!(
@@ -1190,7 +1205,7 @@ fn kd035_paused_scaled_object() {
 fn kd036_hpa_cannot_fetch_metrics() {
     let set = |reason: &'static str| {
         move |e: &mut Evidence, _: &Desired| {
-            cluster(e).scaler.as_mut().unwrap()["status"]["conditions"] = json!([{"type": "HPAActive", "status": "False", "reason": reason, "message": "the HPA was unable to compute the replica count"}]);
+            app(e).scaler.as_mut().unwrap()["status"]["conditions"] = json!([{"type": "HPAActive", "status": "False", "reason": reason, "message": "the HPA was unable to compute the replica count"}]);
         }
     };
     assert_eq!(
@@ -1311,7 +1326,7 @@ fn kd040_status(deadline: Option<u64>) -> Status {
     if let Some(s) = deadline {
         sj["spec"]["jobTargetRef"]["activeDeadlineSeconds"] = json!(s);
     }
-    cluster(&mut e).scaler = Some(sj);
+    app(&mut e).scaler = Some(sj);
     let f = checks::run(&d, &e)
         .into_iter()
         .find(|f| f.code == "KD040")
@@ -1769,7 +1784,7 @@ fn kd047_the_identity_role_may_not_query_the_workspace() {
 #[test]
 fn kd048_the_live_trigger_points_at_another_workspace() {
     let findings = amp_findings(|e, _| {
-        let so = cluster(e).scaler.as_mut().unwrap();
+        let so = app(e).scaler.as_mut().unwrap();
         so["spec"]["triggers"][0]["metadata"]["serverAddress"] =
             json!("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-old");
     });
@@ -1880,4 +1895,240 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
             assert_eq!(status_of(&d, &gone, "KD046").status, Status::Fail, "{name}");
         }
     }
+}
+
+mod apps;
+// Issue 25: each class where doctor disagreed with AWS's evaluation logic, through the checks.
+
+const OPERATOR_ARN: &str = "arn:aws:iam::123456789012:role/keda-operator";
+const IDENTITY_ARN: &str = "arn:aws:iam::123456789012:role/keda-identity";
+const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:event-messages-queue";
+
+fn role<'a>(e: &'a mut Evidence, name: &str) -> &'a mut Role {
+    e.observed.roles.get_mut(name).unwrap()
+}
+
+fn queue_policy(e: &mut Evidence, doc: Value) {
+    let q = e.observed.queues.get_mut("event-messages-queue").unwrap();
+    q.attributes.insert("Policy".into(), doc.to_string());
+}
+
+/// The identity trust's statement for keda-operator, to edit.
+fn operator_statement(e: &mut Evidence) -> &mut Value {
+    trust_of(e, "keda-identity")["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| !s["Principal"]["AWS"].is_null())
+        .unwrap()
+}
+
+#[test]
+fn class_1_for_any_value_on_an_absent_key_is_false() {
+    // The only grant to keda-operator hangs on a key its session does not carry.
+    let f = fails(|e, _| {
+        operator_statement(e)["Condition"] =
+            json!({"ForAnyValue:StringNotEqualsIfExists": {"aws:PrincipalTag/absent": "x"}});
+    });
+    assert_eq!(f, ["KD010", "KD011"]);
+}
+
+#[test]
+fn class_2_a_deny_on_the_roles_own_tag_applies() {
+    // Every role of the stack carries app.kubernetes.io/managed-by=kedactl: a principal tag.
+    let f = finding("KD015", |e, _| {
+        role(e, "keda-identity").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotKedactls", "Effect": "Deny", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/app.kubernetes.io/managed-by": "kedactl"}}}]}));
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("policy guard, statement NotKedactls"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn class_3_policy_variables_are_substituted_in_conditions() {
+    // kubernetes-namespace is "keda", the service account "keda-operator": not equal.
+    let f = fails(|e, _| {
+        operator_statement(e)["Condition"] = json!({"StringEquals": {"aws:PrincipalTag/kubernetes-namespace": "${aws:PrincipalTag/kubernetes-service-account}"}});
+    });
+    assert_eq!(f, ["KD010", "KD011"]);
+    assert!(fails(|e, _| {
+        operator_statement(e)["Condition"] = json!({"StringLike": {"aws:PrincipalTag/kubernetes-service-account": "${aws:PrincipalTag/kubernetes-namespace}-*"}});
+    })
+    .is_empty());
+}
+
+/// The identity trust names the account root instead of keda-operator.
+fn root_trust(e: &mut Evidence) {
+    operator_statement(e)["Principal"]["AWS"] = "arn:aws:iam::123456789012:root".into();
+}
+
+#[test]
+fn class_4_the_chain_needs_tag_session_on_the_operators_side_too() {
+    // Through the root, keda-operator's own policy allows AssumeRole only.
+    let f = finding("KD012", |e, _| {
+        root_trust(e);
+        role(e, "keda-operator").inline = [(
+            "assume".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": IDENTITY_ARN}]}),
+        )]
+        .into();
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("must allow sts:TagSession")),
+        "{f:#?}"
+    );
+    // A Deny on TagSession in its own policies stops the chain even with a direct trust.
+    let f = finding("KD012", |e, _| {
+        role(e, "keda-operator").inline.insert("guard".into(), json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoTags", "Effect": "Deny", "Action": "sts:TagSession", "Resource": "*"}]}));
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(f.evidence[0].contains("deny sts:TagSession"), "{f:#?}");
+}
+
+#[test]
+fn class_5_a_boundary_caps_a_trust_that_names_the_role() {
+    let f = finding("KD012", |e, _| {
+        let r = role(e, "keda-operator");
+        let arn = "arn:aws:iam::123456789012:policy/sqs-only".to_string();
+        r.managed.insert(arn.clone(), json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}));
+        r.boundary = Some(arn);
+    });
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("permissions boundary sqs-only"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn class_6_a_deny_naming_the_account_root_applies_to_the_operator() {
+    let f = fails(|e, _| {
+        trust_of(e, "keda-identity")["Statement"].as_array_mut().unwrap().push(json!({"Sid": "NoChains", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}));
+    });
+    assert_eq!(f, ["KD010"]);
+}
+
+#[test]
+fn class_7_an_allow_on_the_roles_own_tag_holds() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").inline = [(
+            "read".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": QUEUE_ARN, "Condition": {"StringEquals": {"aws:PrincipalTag/app.kubernetes.io/managed-by": "kedactl"}}}]}),
+        )]
+        .into();
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_8_a_variable_in_an_sqs_resource_is_substituted() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").tags.insert("queue".into(), "event-messages-queue".into());
+        role(e, "keda-identity").inline = [(
+            "read".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": "arn:aws:sqs:us-east-1:${aws:PrincipalAccount}:${aws:PrincipalTag/queue}"}]}),
+        )]
+        .into();
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_9_the_queue_policy_alone_grants_within_the_account() {
+    assert!(fails(|e, _| {
+        role(e, "keda-identity").inline.clear();
+        queue_policy(e, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": IDENTITY_ARN}, "Action": "sqs:GetQueueAttributes", "Resource": QUEUE_ARN}]}));
+    })
+    .is_empty());
+}
+
+#[test]
+fn class_10_a_queue_policy_deny_applies_to_the_principals_it_names() {
+    let deny = |who: &str| {
+        let who = who.to_string();
+        move |e: &mut Evidence, _: &Desired| {
+            queue_policy(
+                e,
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotYou", "Effect": "Deny", "Principal": {"AWS": who}, "Action": "sqs:*", "Resource": QUEUE_ARN}]}),
+            );
+        }
+    };
+    assert!(fails(deny(OPERATOR_ARN)).is_empty());
+    let f = finding("KD015", deny(IDENTITY_ARN));
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("queue policy of event-messages-queue, statement NotYou"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn knowable_request_keys_are_decided_not_warned() {
+    // Conditions on what kedactl can know about the pod's request pass outright.
+    assert!(flagged(|e, _| {
+        let t = trust_of(e, "keda-operator");
+        t["Statement"][0]["Condition"] = json!({
+            "Bool": {"aws:SecureTransport": "true"},
+            "Null": {"aws:RequestTag/kubernetes-pod-uid": "false"},
+            "StringEquals": {"aws:RequestedRegion": "us-east-1", "aws:ResourceAccount": "123456789012", "aws:SourceAccount": "123456789012"},
+            "DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"},
+            "ForAllValues:StringLike": {"aws:TagKeys": ["eks-*", "kubernetes-*"]}
+        });
+    })
+    .is_empty());
+    // A pod's name stays unknowable: a warning naming the key.
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Condition"] =
+            json!({"StringLike": {"aws:RequestTag/kubernetes-pod-name": "keda-operator-*"}});
+    });
+    assert_eq!(f.status, Status::Warn);
+    assert!(
+        f.evidence[0].contains("aws:RequestTag/kubernetes-pod-name"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_trust_that_admits_too_much_fails_kd008() {
+    for (principal, what) in [
+        (
+            json!({"Service": "pods.eks.amazonaws.com"}),
+            "any pod of any cluster",
+        ),
+        (json!({"AWS": "*"}), "any AWS principal"),
+    ] {
+        let f = finding("KD008", |e, _| {
+            trust_of(e, "keda-identity")["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"Sid": "ByHand", "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}));
+        });
+        assert_eq!(f.status, Status::Fail, "{f:#?}");
+        assert!(
+            f.evidence.iter().any(
+                |e| e.contains("trust of keda-identity, statement ByHand, lets")
+                    && e.contains(what)
+            ),
+            "{f:#?}"
+        );
+        assert!(f.fix.as_deref().unwrap().contains("--adopt"), "{f:#?}");
+    }
+}
+
+#[test]
+fn evidence_names_the_principal_the_trust_names_instead() {
+    let f = finding("KD008", |e, _| {
+        trust_of(e, "keda-operator")["Statement"][0]["Principal"] =
+            json!({"Service": "ec2.amazonaws.com"});
+    });
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].contains("no statement names pods.eks.amazonaws.com for sts:AssumeRole; it names ec2.amazonaws.com"),
+        "{f:#?}"
+    );
 }

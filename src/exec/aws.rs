@@ -56,53 +56,88 @@ fn sqs_attributes(
 /// CreateQueue answers with the URL of a queue of that name that already exists when its
 /// attributes match (another cluster's run may have created it since the plan), and what it
 /// does with the tags then is not documented (moto replaces them). So it is sent only the
-/// stack's tags, the same from every cluster; the tags are read back (another stack's queue is
-/// refused) and this cluster's key is added by TagQueue, which changes only the keys it names.
-async fn queue_tagged(aws: &Aws, queue: &str, url: &str, tags: &Tags) -> Result<(), StepError> {
+/// stack's tags, the same from every cluster; then, for the watch window, the tags are read
+/// back (another stack's queue is refused) and this cluster's missing keys are added by
+/// TagQueue, which changes only the keys it names: a concurrent create cannot take them.
+async fn queue_tagged(
+    aws: &Aws,
+    queue: &str,
+    url: &str,
+    tags: &Tags,
+    opts: &Options,
+    progress: (&Progress, &Step),
+) -> Result<(), StepError> {
     let res = format!("SQS queue {queue}");
-    let have = aws
-        .sqs
-        .list_queue_tags()
-        .queue_url(url)
-        .send()
-        .await
-        .map_err(|e| CallError::new("ListQueueTags", &res, &e))?
-        .tags()
-        .cloned()
-        .unwrap_or_default();
     let stack = crate::model::STACK;
-    if have.get(stack) != tags.get(stack) {
-        return Err(StepError::NotOwned {
-            what: res,
-            now: have.get(stack).cloned(),
-            stack: tags.get(stack).cloned().unwrap_or_default(),
-        });
-    }
-    let missing: Tags = tags
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !missing.is_empty() {
-        let r = aws
+    let mut tagged = Instant::now();
+    let mut tags_sent = 0;
+    loop {
+        let have = aws
             .sqs
-            .tag_queue()
+            .list_queue_tags()
             .queue_url(url)
-            .set_tags(Some(hash_map(&missing)))
             .send()
-            .await;
-        r.map_err(|e| CallError::new("TagQueue", &res, &e))?;
+            .await
+            .map_err(|e| CallError::new("ListQueueTags", &res, &e))?
+            .tags()
+            .cloned()
+            .unwrap_or_default();
+        if have.get(stack) != tags.get(stack) {
+            return Err(StepError::NotOwned {
+                what: res,
+                now: have.get(stack).cloned(),
+                stack: tags.get(stack).cloned().unwrap_or_default(),
+            });
+        }
+        let missing: Tags = tags
+            .iter()
+            .filter(|(k, v)| have.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if missing.is_empty() && tagged.elapsed() >= opts.trust_watch {
+            return Ok(());
+        }
+        if !missing.is_empty() {
+            if tags_sent == 8 {
+                return Err(StepError::Other(format!(
+                    "{res} lost this cluster's tag 8 times while this run created it: another \
+                     run keeps re-creating it. Run `kedactl up` again once that one is done"
+                )));
+            }
+            tags_sent += 1;
+            let r = aws
+                .sqs
+                .tag_queue()
+                .queue_url(url)
+                .set_tags(Some(hash_map(&missing)))
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("TagQueue", &res, &e))?;
+            tagged = Instant::now();
+            progress.0.waiting(
+                &progress.1.id,
+                &progress.1.summary,
+                &format!(
+                    "watching its tags for {}s: another cluster's run may be creating it too",
+                    opts.trust_watch.as_secs_f64()
+                ),
+            );
+        }
+        tokio::time::sleep(trust::poll(opts.trust_watch)).await;
     }
-    Ok(())
 }
 
 /// A role `down` deletes (or strips of its policies) still admits nobody but this cluster,
-/// read again right before: another cluster's `up` may have joined it since the plan.
+/// and no other role of the stack admits another cluster (whose KEDA would chain to it), read
+/// again right before: another cluster's `up` may have joined since the plan.
 async fn sole_user(aws: &Aws, role: &str, opts: &Options) -> Result<(), StepError> {
-    match (&opts.stack, opts.trusts.get(role)) {
-        (Some(_), Some(rendered)) => trust::sole(aws, role, rendered, &opts.cluster).await,
-        _ => Ok(()),
+    if opts.stack.is_none() || !opts.trusts.contains_key(role) {
+        return Ok(());
     }
+    for (name, rendered) in &opts.trusts {
+        trust::sole(aws, role, name, rendered, &opts.cluster).await?;
+    }
+    Ok(())
 }
 
 /// IAM has not yet propagated a role it just created, so a trust naming it is "invalid".
@@ -156,12 +191,11 @@ pub(super) async fn apply(
                 other => other?,
             }
         }
-        Action::UpdateTrustPolicy { role, trust } => {
+        Action::UpdateTrustPolicy { role, trust, edit } => {
             // A trust this stack owns is shared with its other clusters: this cluster's change
             // is re-applied to what is there now (another run may have written since the plan).
-            let shared = opts.stack.as_ref().and(opts.trusts.get(role));
-            if let Some((edit, rendered)) = shared.and_then(|r| Some((Edit::of(r, trust)?, r))) {
-                trust::edit(aws, role, edit, rendered, opts, (progress, step)).await?;
+            if let (Some(edit), Some(rendered)) = (edit, opts.trusts.get(role)) {
+                trust::edit(aws, role, *edit, rendered, opts, (progress, step)).await?;
                 return Ok(());
             }
             let doc = trust.to_string();
@@ -265,11 +299,7 @@ pub(super) async fn apply(
                 }
                 Err(e) => return Err(CallError::new("GetQueueUrl", &res, &e).into()),
             };
-            queue_tagged(aws, queue, &url, tags).await?;
-            // A peer's create that read "no queue" in the same instant may still land and, where
-            // SQS replaces tags on an existing queue (moto does), take our key: look once more.
-            tokio::time::sleep(trust::poll(opts.trust_watch)).await;
-            queue_tagged(aws, queue, &url, tags).await?;
+            queue_tagged(aws, queue, &url, tags, opts, (progress, step)).await?;
         }
         Action::SetQueueAttributes {
             queue,

@@ -41,12 +41,15 @@ pub struct Options {
     pub force_conflicts: bool,
     /// The helm executable ("helm" from PATH; tests pass a recording fake).
     pub helm: std::path::PathBuf,
-    /// This cluster's own trust of each role (what `render` makes of the config): a shared
-    /// trust is written by re-applying it to the trust read right before the write, never by
+    /// This cluster's own trust of each role (what `render` makes of the config): a trust step
+    /// re-applies its edit of these statements to the trust read right before the write, never
     /// writing the planned document over what another cluster's run wrote since (`exec::trust`).
-    /// A role not here gets the planned document as is (`--adopt` writes exactly ours).
     pub trusts: std::collections::BTreeMap<String, serde_json::Value>,
-    /// After writing a shared trust, how long to watch that no concurrent run undid the write.
+    /// The inline policies the stack gives each role: an `up` that joined a shared role checks
+    /// they are still there once its trust held (a concurrent `down` may have deleted them).
+    pub policies: std::collections::BTreeMap<String, Vec<String>>,
+    /// After writing a shared trust (or tagging a shared queue), how long to watch that no
+    /// concurrent run undid the write.
     pub trust_watch: Duration,
     /// Crash-safety tests: end the process abruptly (exit 137, no cleanup, like `kill -9`)
     /// once this many steps have finished. Set by `KEDACTL_TEST_EXIT_AFTER_STEPS`, read only
@@ -69,6 +72,7 @@ impl Options {
             force_conflicts: false,
             helm: "helm".into(),
             trusts: Default::default(),
+            policies: Default::default(),
             trust_watch: Duration::from_secs(crate::limits::DEFAULT_TRUST_WATCH_SECS),
             exit_after_steps: exit_after_steps(
                 cfg!(feature = "test-hooks"),

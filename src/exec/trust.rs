@@ -49,19 +49,33 @@ async fn write(aws: &Aws, role: &str, trust: &Value) -> Result<(), CallError> {
         .map_err(|e| CallError::new("UpdateAssumeRolePolicy", format!("IAM role {role}"), &e))
 }
 
-/// An error that only means "again, after a pause": IAM has not propagated a principal the
-/// trust names, or it throttles (re-read before the next try, so the write is never stale).
+/// An error that only means "again, after a pause" (the next try reads again first, so a
+/// write is never made from a stale read): IAM has not propagated a principal the trust names,
+/// it throttles, it failed on its side, or the call never got an answer.
 fn transient(e: &CallError) -> bool {
     matches!(
         e.code.as_deref(),
-        Some("Throttling" | "ThrottlingException")
+        Some("Throttling" | "ThrottlingException" | "ServiceFailure")
     ) || (e.code.as_deref() == Some("MalformedPolicyDocument")
         && e.message.contains("Invalid principal"))
+        || e.status.is_none_or(|s| s >= 500)
 }
 
 /// Between two reads while watching: a fifth of the window, within 0.2–2 s.
 pub(super) fn poll(window: Duration) -> Duration {
     (window / 5).clamp(Duration::from_millis(200), Duration::from_secs(2))
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    crate::render::policy::canonical(a) == crate::render::policy::canonical(b)
+}
+
+fn gone(role: &str, cluster: &str) -> StepError {
+    StepError::Other(format!(
+        "IAM role {role} was deleted while this run was adding cluster {cluster}'s statements to \
+         its trust (a concurrent `kedactl down` of another cluster of this stack?): run `kedactl \
+         up` again to create it"
+    ))
 }
 
 /// Apply `edit` of this cluster's `rendered` statements to the live trust of `role`, and keep
@@ -74,39 +88,65 @@ pub(super) async fn edit(
     opts: &Options,
     progress: (&Progress, &Step),
 ) -> Result<(), StepError> {
+    let (say, cluster) = (
+        |what: &str| {
+            progress
+                .0
+                .waiting(&progress.1.id, &progress.1.summary, what)
+        },
+        opts.cluster.as_str(),
+    );
     let start = Instant::now();
+    let poll = poll(opts.trust_watch);
     let mut writes = 0;
-    let mut written: Option<Instant> = None;
+    // What the trust was before our last write, and when that write was made.
+    let mut last: Option<(Value, Instant)> = None;
     let mut backoff = Duration::from_millis(500).min(opts.poll);
     loop {
-        let Some(live) = read(aws, role).await? else {
-            return match edit {
-                // Gone with our statements: what taking them out wanted.
-                Edit::Take => Ok(()),
-                Edit::Put => Err(StepError::Other(format!(
-                    "IAM role {role} was deleted while this run was adding cluster {}'s \
-                     statements to its trust (a concurrent `kedactl down` of another cluster of \
-                     this stack?): run `kedactl up` again to create it",
-                    opts.cluster
-                ))),
-            };
+        let live = match read(aws, role).await {
+            Ok(Some(live)) => live,
+            // Gone with our statements: what taking them out wanted.
+            Ok(None) if edit == Edit::Take => return Ok(()),
+            // A role another run created a moment ago may not be readable yet.
+            Ok(None) if last.is_none() && start.elapsed() < opts.trust_watch * 3 => {
+                say("the role is not readable yet; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(opts.poll);
+                continue;
+            }
+            Ok(None) => return Err(gone(role, cluster)),
+            Err(e) if transient(&e) && start.elapsed() < opts.settle_timeout => {
+                say("IAM did not answer; reading again");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(opts.poll);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         };
+        if let Some((before, at)) = &last {
+            // IAM may still answer with the trust from before our write: a read that is only
+            // stale, not another writer's (whose write would carry its own change). Wait for
+            // ours to show rather than write again from it.
+            if same(&live, before) && at.elapsed() < (opts.trust_watch * 3).max(poll * 4) {
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+        }
         if edit.holds(rendered, &live) {
-            match written {
-                Some(at) if at.elapsed() < opts.trust_watch => {
-                    tokio::time::sleep(poll(opts.trust_watch)).await;
+            match &last {
+                Some((_, at)) if at.elapsed() < opts.trust_watch => {
+                    tokio::time::sleep(poll).await;
                     continue;
                 }
                 // Held since our last write for the whole window (or it needed no write).
-                _ => return Ok(()),
+                _ => return complete(aws, role, edit, opts, poll).await,
             }
         }
         if writes == MAX_WRITES {
             return Err(StepError::Other(format!(
                 "the trust policy of IAM role {role} was changed under this run {MAX_WRITES} \
-                 times, each time without cluster {}'s {}: another `kedactl up` or `down` of \
-                 this stack keeps writing it. Run this command again once that one is done",
-                opts.cluster,
+                 times, each time without cluster {cluster}'s {}: another `kedactl up` or `down` \
+                 of this stack keeps writing it. Run this command again once that one is done",
                 match edit {
                     Edit::Put => "statements",
                     Edit::Take => "statements taken out",
@@ -117,40 +157,33 @@ pub(super) async fn edit(
         if want["Statement"].as_array().is_none_or(Vec::is_empty) {
             // Taking ours out leaves nothing: the others left since the plan.
             return Err(StepError::Other(format!(
-                "IAM role {role} admits nobody but cluster {} any more (the other clusters \
-                 left after this run read it): nothing was changed; run `kedactl down` again to \
-                 delete it",
-                opts.cluster
+                "IAM role {role} admits nobody but cluster {cluster} any more (the other \
+                 clusters left after this run read it), so it was kept as it is: run `kedactl \
+                 down` again to delete it"
             )));
         }
-        if written.is_some() {
-            progress.0.waiting(
-                &progress.1.id,
-                &progress.1.summary,
-                "another run wrote this trust without this cluster's change; writing it again",
-            );
+        if last.is_some() {
+            say("another run wrote this trust without this cluster's change; writing it again");
         }
         match write(aws, role, &want).await {
             Ok(()) => {
                 writes += 1;
-                written = Some(Instant::now());
-                progress.0.waiting(
-                    &progress.1.id,
-                    &progress.1.summary,
-                    &format!(
-                        "watching the trust for {}s: a concurrent run of another cluster may \
-                         overwrite it",
-                        opts.trust_watch.as_secs_f64()
-                    ),
-                );
-                tokio::time::sleep(poll(opts.trust_watch)).await;
+                last = Some((live, Instant::now()));
+                say(&format!(
+                    "watching the trust for {}s: a concurrent run of another cluster may \
+                     overwrite it",
+                    opts.trust_watch.as_secs_f64()
+                ));
+                tokio::time::sleep(poll).await;
+            }
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => {
+                return match edit {
+                    Edit::Take => Ok(()),
+                    Edit::Put => Err(gone(role, cluster)),
+                };
             }
             Err(e) if transient(&e) && start.elapsed() < opts.settle_timeout => {
-                progress.0.waiting(
-                    &progress.1.id,
-                    &progress.1.summary,
-                    "IAM is not ready; retrying",
-                );
+                say("IAM is not ready; reading again");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(opts.poll);
             }
@@ -159,24 +192,97 @@ pub(super) async fn edit(
     }
 }
 
-/// Right before a delete of `role` or of one of its policies: the live trust still admits
-/// nobody but this cluster, or the delete is refused (another cluster's `up` came in since the
-/// plan). A role already gone is fine.
+/// After an `up`'s trust held: the role still has the inline policies the stack gives it. A
+/// concurrent `down` of the last other cluster may have deleted them after reading a trust
+/// without ours; this run then says so instead of leaving a role that grants nothing. A policy
+/// this run is still writing gets a few polls to appear.
+async fn complete(
+    aws: &Aws,
+    role: &str,
+    edit: Edit,
+    opts: &Options,
+    poll: Duration,
+) -> Result<(), StepError> {
+    let want = opts
+        .policies
+        .get(role)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if edit == Edit::Take || want.is_empty() {
+        return Ok(());
+    }
+    let mut tries = 0;
+    loop {
+        let have = aws
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| CallError::new("ListRolePolicies", format!("IAM role {role}"), &e));
+        let missing: Vec<&str> = match &have {
+            Ok(out) => want
+                .iter()
+                .filter(|w| !out.policy_names().contains(w))
+                .map(String::as_str)
+                .collect(),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => {
+                return Err(gone(role, &opts.cluster));
+            }
+            Err(_) => vec![],
+        };
+        if missing.is_empty() {
+            return have.map(|_| ()).map_err(StepError::from);
+        }
+        tries += 1;
+        if tries == 3 {
+            return Err(StepError::Other(format!(
+                "IAM role {role} lost its inline polic{} {} while this run added cluster {}'s \
+                 statements to its trust (a concurrent `kedactl down` of another cluster of \
+                 this stack?): run `kedactl up` again to put {} back",
+                if missing.len() == 1 { "y" } else { "ies" },
+                missing.join(", "),
+                opts.cluster,
+                if missing.len() == 1 { "it" } else { "them" },
+            )));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Right before a delete of `role` or of one of its policies, read the trust of role `of`
+/// (`role` itself, then each other role of the stack): the delete is refused when `role` now
+/// admits anyone but this cluster, or another role admits another cluster of the stack (whose
+/// KEDA chains to `role`); another cluster's `up` came in since the plan. A role gone is fine.
 pub(super) async fn sole(
     aws: &Aws,
     role: &str,
+    of: &str,
     rendered: &Value,
     cluster: &str,
 ) -> Result<(), StepError> {
-    match read(aws, role).await?.map(|live| leave(rendered, &live)) {
-        None | Some(Leave::Delete) => Ok(()),
-        Some(Leave::Keep { kept_by, .. }) => Err(StepError::Other(format!(
-            "refused: the trust of IAM role {role} now also admits {} (added after this run read \
-             it: another cluster's `kedactl up`?), so it was not deleted. Run `kedactl down \
-             --cluster {cluster}` again: it will take out only this cluster's statements",
-            kept_by.join(", ")
-        ))),
+    let Some(Leave::Keep { kept_by, .. }) = read(aws, of).await?.map(|l| leave(rendered, &l))
+    else {
+        return Ok(());
+    };
+    let others: Vec<String> = kept_by
+        .into_iter()
+        .filter(|s| of == role || s.starts_with(crate::render::SID_PREFIX))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
     }
+    let whose = if of == role {
+        String::new()
+    } else {
+        format!(" (through IAM role {of}, which chains to it)")
+    };
+    Err(StepError::Other(format!(
+        "refused: IAM role {role} is now also used by {}{whose}, added after this run read it \
+         (another cluster's `kedactl up`?), so it was not deleted. Run `kedactl down --cluster \
+         {cluster}` again: it will take out only this cluster's statements",
+        others.join(", ")
+    )))
 }
 
 #[cfg(test)]
@@ -243,14 +349,33 @@ mod tests {
         trust: Arc<Mutex<Option<Value>>>,
         then: impl Fn(&mut Value) + Send + Sync + 'static,
     ) -> (crate::cloud::Aws, Arc<Mutex<u32>>) {
+        iam_stale(trust, then, 0)
+    }
+
+    /// `iam`, where the first `stale` reads after each write still answer with the trust from
+    /// before it (IAM's eventual consistency).
+    fn iam_stale(
+        trust: Arc<Mutex<Option<Value>>>,
+        then: impl Fn(&mut Value) + Send + Sync + 'static,
+        stale: u32,
+    ) -> (crate::cloud::Aws, Arc<Mutex<u32>>) {
         let writes = Arc::new(Mutex::new(0));
+        let before: Arc<Mutex<(Option<Value>, u32)>> = Arc::new(Mutex::new((None, 0)));
         let read = trust.clone();
         let get = mock!(aws_sdk_iam::Client::get_role)
             .match_requests(move |_| read.lock().unwrap().is_some())
             .then_output({
                 let trust = trust.clone();
+                let before = before.clone();
                 move || {
-                    let doc = trust.lock().unwrap().clone().unwrap().to_string();
+                    let mut old = before.lock().unwrap();
+                    let doc = match old.0.clone() {
+                        Some(doc) if old.1 > 0 => {
+                            old.1 -= 1;
+                            doc.to_string()
+                        }
+                        _ => trust.lock().unwrap().clone().unwrap().to_string(),
+                    };
                     GetRoleOutput::builder()
                         .role(
                             aws_sdk_iam::types::Role::builder()
@@ -283,7 +408,9 @@ mod tests {
             .match_requests(move |req| {
                 let mut doc: Value = serde_json::from_str(req.policy_document().unwrap()).unwrap();
                 then(&mut doc);
-                *trust.lock().unwrap() = Some(doc);
+                let mut now = trust.lock().unwrap();
+                *before.lock().unwrap() = (now.clone(), stale);
+                *now = Some(doc);
                 *counted.lock().unwrap() += 1;
                 true
             })
@@ -350,6 +477,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stale_read_after_our_write_is_waited_out_not_written_over() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlB1"]))));
+        let (aws, writes) = iam_stale(trust.clone(), |_| {}, 3);
+        let progress = Progress::new(false, true);
+        let ours = doc(&["KedactlA1"]);
+        edit(&aws, "r", Edit::Put, &ours, &opts(), (&progress, &step()))
+            .await
+            .unwrap();
+        assert_eq!(
+            *writes.lock().unwrap(),
+            1,
+            "one write; three stale reads waited out"
+        );
+        let now = trust.lock().unwrap().clone().unwrap();
+        assert_eq!(sids(&now), ["KedactlB1", "KedactlA1"]);
+    }
+
+    #[tokio::test]
     async fn a_trust_that_already_holds_the_edit_is_not_written() {
         let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "KedactlB1"]))));
         let (r, writes) = run(&trust, |_| {}, Edit::Put, &doc(&["KedactlA1"])).await;
@@ -397,17 +542,27 @@ mod tests {
     async fn a_delete_is_refused_when_another_cluster_joined_since_the_plan() {
         let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "KedactlB1"]))));
         let (aws, _) = iam(trust.clone(), |_| {});
-        let e = sole(&aws, "r", &doc(&["KedactlA1"]), "a")
+        let ours = doc(&["KedactlA1"]);
+        let e = sole(&aws, "r", "r", &ours, "a")
             .await
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("now also admits KedactlB1") && e.contains("was not deleted"),
+            e.contains("is now also used by KedactlB1") && e.contains("was not deleted"),
             "{e}"
         );
+        // Read as the operator role another role chains from: another cluster's statement
+        // there keeps the role it chains to; a person's statement does not.
+        let e = sole(&aws, "identity", "r", &ours, "a")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("through IAM role r, which chains to it"), "{e}");
+        *trust.lock().unwrap() = Some(doc(&["KedactlA1", "Person"]));
+        sole(&aws, "identity", "r", &ours, "a").await.unwrap();
         *trust.lock().unwrap() = Some(doc(&["KedactlA1"]));
-        sole(&aws, "r", &doc(&["KedactlA1"]), "a").await.unwrap();
+        sole(&aws, "r", "r", &ours, "a").await.unwrap();
         *trust.lock().unwrap() = None;
-        sole(&aws, "r", &doc(&["KedactlA1"]), "a").await.unwrap();
+        sole(&aws, "r", "r", &ours, "a").await.unwrap();
     }
 }

@@ -10,7 +10,8 @@ pub use cluster::{cluster_side, namespace_contents, namespace_side};
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
 use crate::observed::{
-    Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Role, Tags,
+    Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Resource as Live,
+    Role, Tags,
 };
 use crate::render::{Desired, KMS_KEY};
 use crate::triggers;
@@ -252,7 +253,7 @@ async fn observe_each(
                 .iter()
                 .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
         ),
-        triggers::resource::retired(aws, desired),
+        retired_of(aws, desired),
     );
     let eks = async {
         // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
@@ -336,9 +337,7 @@ async fn observe_each(
             o.resources.insert(r.id(), live);
         }
     }
-    for (id, live) in retired.keep(&mut denied).unwrap_or_default() {
-        o.resources.entry(id).or_insert(live);
-    }
+    keep_retired(&mut o, retired, &mut denied);
     o.cluster = cluster.keep(&mut denied);
     o.addon = addon.keep(&mut denied);
     for a in associations {
@@ -350,6 +349,33 @@ async fn observe_each(
     }
     o.denied = denied.denied;
     (o, denied.failed)
+}
+
+/// The retired resources of the cluster: listed by its ARN, so not before the account is known
+/// (a filter on `…:<account>:cluster/…` matches nothing); `retired` reads them then.
+async fn retired_of(aws: &Aws, desired: &Desired) -> Result<Read<Vec<(String, Live)>>, CallError> {
+    match desired.target.account {
+        Some(_) => triggers::resource::retired(aws, desired).await,
+        None => Ok(Read::Missing),
+    }
+}
+
+fn keep_retired(o: &mut Observed, retired: Read<Vec<(String, Live)>>, unread: &mut Unread) {
+    for (id, live) in retired.keep(unread).unwrap_or_default() {
+        o.resources.entry(id).or_insert(live);
+    }
+}
+
+/// Read the retired resources into an observation made by name before the account was known
+/// (`by_name`), now that `desired` has it.
+pub async fn retired(aws: &Aws, desired: &Desired, o: &mut Observed) -> Result<(), CallError> {
+    let mut unread = Unread::default();
+    keep_retired(o, retired_of(aws, desired).await?, &mut unread);
+    o.denied.extend(unread.denied);
+    match unread.failed.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Resolve each alias a queue is (or is to be) encrypted with to its key ARN: a grant must

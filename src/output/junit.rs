@@ -48,6 +48,7 @@ pub fn report(
         layer: Layer,
         code: String,
         title: String,
+        app: Option<String>,
         body: String,
     }
     let mut cases: Vec<Case> = Vec::new();
@@ -87,6 +88,7 @@ pub fn report(
             layer: f.layer,
             code: f.code.to_string(),
             title: f.title.to_string(),
+            app: f.app.clone(),
             body,
         });
     }
@@ -96,9 +98,11 @@ pub fn report(
             layer: *layer,
             code: code.to_string(),
             title: title.to_string(),
+            app: None,
             body: skip(why_not_run),
         });
     }
+    // Stable: a check's apps stay in the config's order.
     cases.sort_by(|a, b| (a.layer, &a.code).cmp(&(b.layer, &b.code)));
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
@@ -120,8 +124,14 @@ pub fn report(
             count("<skipped "),
         ));
         for c in in_layer {
+            // A per-app check is a test case per app: `KD015 [billing] title`.
+            let app = c
+                .app
+                .as_ref()
+                .map(|a| format!("[{}] ", escape(a)))
+                .unwrap_or_default();
             let open = format!(
-                "    <testcase name=\"{} {}\" classname=\"kedactl.doctor.{}\" time=\"0\"",
+                "    <testcase name=\"{} {app}{}\" classname=\"kedactl.doctor.{}\" time=\"0\"",
                 escape(&c.code),
                 escape(&c.title),
                 layer.as_str().to_lowercase()
@@ -167,6 +177,7 @@ mod tests {
             code,
             title: "A <check> & \"its\" title",
             layer,
+            app: None,
             status,
             evidence: vec![evidence.to_string()],
             fix: (status == Status::Fail).then(|| "kedactl up --only iam".to_string()),

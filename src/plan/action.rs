@@ -52,6 +52,11 @@ pub enum Action {
     UpdateTrustPolicy {
         role: String,
         trust: Value,
+        /// How this cluster's statements change, re-applied by the executor to the trust it
+        /// reads right before writing (a shared trust); None writes `trust` exactly (a role
+        /// taken over with --adopt).
+        #[serde(skip)]
+        edit: Option<super::trust::Edit>,
     },
     PutRolePolicy {
         role: String,
@@ -259,7 +264,7 @@ impl Action {
             Action::CreateRole { role, trust, .. } => {
                 format!("create IAM role {role} (trusted by {})", principals(trust))
             }
-            Action::UpdateTrustPolicy { role, trust } => {
+            Action::UpdateTrustPolicy { role, trust, .. } => {
                 format!(
                     "update the trust policy of IAM role {role} (trusted by {})",
                     principals(trust)
@@ -719,7 +724,7 @@ impl Action {
             Action::TagRepository {
                 repository, tags, ..
             } => tag_changes(observed.repositories.get(repository).map(|r| &r.tags), tags),
-            Action::UpdateTrustPolicy { role, trust } => {
+            Action::UpdateTrustPolicy { role, trust, .. } => {
                 statement_changes(observed.roles.get(role).map(|r| &r.trust), trust)
             }
             Action::PutRolePolicy {

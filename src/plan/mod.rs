@@ -354,13 +354,33 @@ impl Planner<'_> {
                     }
                     // Other clusters' statements (and people's) stay: only ours are rewritten.
                     // A role taken over with --adopt gets exactly ours (what adopting means).
-                    let trust = if model::is_owned(&r.tags, &self.desired.stack) {
-                        trust::merge(&role.trust.body, &r.trust)
+                    let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
+                        // Put's merge, before it drops what admits too much (looked at next).
+                        let merged = trust::merge(&role.trust.body, &r.trust);
+                        (merged, Some(trust::Edit::Put))
                     } else {
-                        role.trust.body.clone()
+                        (role.trust.body.clone(), None)
+                    };
+                    // A kept statement that admits too much is a conflict; --adopt drops it.
+                    let open = trust::open_statements(&role.trust.body, &trust);
+                    let trust = match (open.is_empty(), self.adopt) {
+                        (true, _) => trust,
+                        (false, true) => trust::without_open(&role.trust.body, &trust),
+                        (false, false) => {
+                            for (name, s, what) in open {
+                                self.conflicts.push(Conflict {
+                                    resource: format!("IAM role {}", role.name),
+                                    reason: format!(
+                                        "{name} of its trust ({s}) lets {what} assume it: remove \
+                                         it, or pass --adopt to have kedactl drop it"
+                                    ),
+                                });
+                            }
+                            continue;
+                        }
                     };
                     // Other clusters' statements count too: IAM would refuse the update.
-                    let size = trust.to_string().len();
+                    let size = crate::limits::iam_policy_size(&trust);
                     if size > self.desired.trust_policy_quota {
                         self.conflicts.push(Conflict {
                             resource: format!("IAM role {}", role.name),
@@ -379,6 +399,7 @@ impl Planner<'_> {
                         let action = Action::UpdateTrustPolicy {
                             role: role.name.clone(),
                             trust,
+                            edit,
                         };
                         self.push(
                             format!("{id}/trust"),
@@ -389,6 +410,13 @@ impl Planner<'_> {
                         );
                     }
                 }
+            }
+            if let Some(reason) = existing.and_then(|r| inline_overflow(role, r)) {
+                self.conflicts.push(Conflict {
+                    resource: format!("IAM role {}", role.name),
+                    reason,
+                });
+                continue;
             }
             for doc in &role.policies {
                 let current = existing.and_then(|r| r.inline.get(&doc.name));
@@ -912,6 +940,35 @@ fn contains(have: &Value, want: &Value) -> bool {
         }
         _ => have == want,
     }
+}
+
+/// Why this stack's inline policies cannot join the ones the live role already has: IAM counts
+/// all of a role's inline policies against one limit, so others' policies count too.
+fn inline_overflow(role: &render::Role, live: &crate::observed::Role) -> Option<String> {
+    let limit = crate::limits::ROLE_INLINE_POLICIES_QUOTA;
+    let ours = |name: &str| role.policies.iter().any(|p| p.name == name);
+    let others: Vec<(&String, usize)> = live
+        .inline
+        .iter()
+        .filter(|(name, _)| !ours(name))
+        .map(|(name, doc)| (name, crate::limits::iam_policy_size(doc)))
+        .collect();
+    let mine: usize = role
+        .policies
+        .iter()
+        .map(|p| crate::limits::iam_policy_size(&p.body))
+        .sum();
+    let total = mine + others.iter().map(|(_, n)| n).sum::<usize>();
+    (total > limit).then(|| {
+        let named: Vec<String> = others.iter().map(|(n, s)| format!("{n} ({s})")).collect();
+        format!(
+            "its inline policies would be {total} characters together ({mine} kedactl's, the \
+             rest {}), over IAM's limit of {limit} per role: move the others to managed \
+             policies (aws iam create-policy, then attach-role-policy) or give the apps another \
+             identity role (apps[].identityRole)",
+            named.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]

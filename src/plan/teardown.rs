@@ -406,6 +406,7 @@ pub fn teardown(
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
                     trust,
+                    edit: Some(trust::Edit::Take),
                 };
                 push(
                     format!("{id}/trust"),
@@ -431,6 +432,7 @@ pub fn teardown(
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
                     trust,
+                    edit: Some(trust::Edit::Take),
                 };
                 push(
                     format!("{id}/trust"),
@@ -764,7 +766,7 @@ mod tests {
         let mut after = o.clone();
         for s in &p.steps {
             match &s.action {
-                Action::UpdateTrustPolicy { role, trust } => {
+                Action::UpdateTrustPolicy { role, trust, .. } => {
                     assert_eq!(s.change, Change::Update);
                     after.roles.get_mut(role).unwrap().trust = trust.clone();
                 }

@@ -551,7 +551,7 @@ fn desired_for(cluster: &str) -> Desired {
 fn applied(mut o: Observed, p: &Plan) -> Observed {
     for s in &p.steps {
         match &s.action {
-            Action::UpdateTrustPolicy { role, trust } => {
+            Action::UpdateTrustPolicy { role, trust, .. } => {
                 o.roles.get_mut(role).unwrap().trust = trust.clone();
             }
             Action::TagQueue { queue, tags, .. } => {
@@ -659,6 +659,30 @@ fn a_merged_trust_over_the_quota_is_refused_before_any_change() {
             && !text.contains("--adopt"),
         "{text}"
     );
+}
+
+#[test]
+fn inline_policies_of_others_that_leave_no_room_for_ours_are_refused_before_any_change() {
+    let d = desired();
+    let mut o = converged(&d);
+    let role = o.roles.get_mut(&d.roles[1].name).unwrap();
+    // Someone's own inline policy on the role: with ours, over IAM's 10,240 per role.
+    let big = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}", "b".repeat(10_000))}]});
+    role.inline.insert("theirs".into(), big);
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("IAM role keda-identity: its inline policies would be")
+            && text.contains("over IAM's limit of 10240 per role")
+            && text.contains("theirs ("),
+        "{text}"
+    );
+    // Room for ours: nothing to say.
+    let role = o.roles.get_mut(&d.roles[1].name).unwrap();
+    role.inline
+        .insert("theirs".into(), serde_json::json!({"Statement": []}));
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
 }
 
 fn amp_spec(workspace: crate::triggers::prometheus::Workspace) -> Spec {
@@ -1244,4 +1268,41 @@ fn a_trigger_resource_is_created_with_its_settings() {
     let p = plan(&d, &o, &Options::default()).unwrap();
     let json = serde_json::to_value(&p.steps[0].action).unwrap();
     assert!(json.get("settings").is_none(), "{json}");
+}
+
+#[test]
+fn a_trust_statement_that_admits_too_much_is_a_conflict_unless_adopted() {
+    let d = desired();
+    let mut o = converged(&d);
+    let open = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    o.roles.get_mut("keda-identity").unwrap().trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(open);
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(err.conflicts[0].resource, "IAM role keda-identity");
+    assert!(
+        err.conflicts[0].reason.contains("any pod of any cluster")
+            && err.conflicts[0].reason.contains("--adopt"),
+        "{err}"
+    );
+    // --adopt drops it, and only it.
+    let p = plan(
+        &d,
+        &o,
+        &Options {
+            adopt: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ids(&p), ["iam:role/keda-identity/trust"]);
+    let Action::UpdateTrustPolicy { trust, .. } = &p.steps[0].action else {
+        panic!("{:?}", p.steps[0].action)
+    };
+    assert_eq!(
+        render::policy::canonical(trust),
+        render::policy::canonical(&d.roles[1].trust.body)
+    );
 }

@@ -163,18 +163,12 @@ pub enum Edit {
 }
 
 impl Edit {
-    /// Which edit a planned trust makes, from what this cluster renders; None when it is
-    /// neither (a trust written exactly, as `--adopt` does).
-    pub fn of(rendered: &Value, planned: &Value) -> Option<Edit> {
-        [Edit::Put, Edit::Take]
-            .into_iter()
-            .find(|e| e.holds(rendered, planned))
-    }
-
     /// The trust this edit makes of `live`.
     pub fn apply(self, rendered: &Value, live: &Value) -> Value {
         match self {
-            Edit::Put => merge(rendered, live),
+            // A statement that admits too much is never written back: `plan` makes it a
+            // conflict, and `--adopt` drops it (also when re-applied to a newer trust).
+            Edit::Put => without_open(rendered, &merge(rendered, live)),
             Edit::Take => without(rendered, live).0,
         }
     }
@@ -183,6 +177,83 @@ impl Edit {
     pub fn holds(self, rendered: &Value, live: &Value) -> bool {
         same(&self.apply(rendered, live), live)
     }
+}
+
+/// Does an action list name `sts:AssumeRole` (exactly, or by a trailing-`*` pattern)?
+fn names_assume_role(actions: &Value) -> bool {
+    let list = match actions {
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        Value::String(s) => vec![s.as_str()],
+        _ => vec![],
+    };
+    list.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        match a.strip_suffix('*') {
+            Some(prefix) => "sts:assumerole".starts_with(prefix),
+            None => a == "sts:assumerole",
+        }
+    })
+}
+
+/// What a trust statement admits when it admits too much: an Allow of sts:AssumeRole with no
+/// condition to anyone (`*`), or to EKS Pod Identity as a whole (any pod of any cluster in
+/// the account can then take the role).
+pub fn too_open(s: &Value) -> Option<&'static str> {
+    let conditioned = s["Condition"].as_object().is_some_and(|c| !c.is_empty());
+    if s["Effect"] != "Allow" || conditioned {
+        return None;
+    }
+    if !names_assume_role(&s["Action"]) && s["NotAction"].is_null() {
+        return None;
+    }
+    let p = &s["Principal"];
+    let has = |list: &Value, what: &str| match list {
+        Value::String(v) => v == what,
+        Value::Array(a) => a.iter().any(|v| v == what),
+        _ => false,
+    };
+    if p == "*" || has(&p["AWS"], "*") {
+        return Some("any AWS principal of any account");
+    }
+    if has(&p["Service"], "pods.eks.amazonaws.com") {
+        return Some(
+            "any pod of any cluster in the account (EKS Pod Identity with no condition on the cluster, namespace or service account)",
+        );
+    }
+    None
+}
+
+/// The live statements that admit too much and that this config does not render itself (a
+/// config with `scopedTrust: false` asks for the unconditioned Pod Identity statement): each
+/// with its name (`statement <Sid>` or its position) and what it admits.
+pub fn open_statements(rendered: &Value, live: &Value) -> Vec<(String, Value, &'static str)> {
+    let ours: Vec<Value> = statements(rendered).iter().map(content).collect();
+    statements(live)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| !ours.contains(&content(s)))
+        .filter_map(|(i, s)| {
+            let what = too_open(&s)?;
+            let name = match sid(&s) {
+                "" => format!("statement #{}", i + 1),
+                sid => format!("statement {sid}"),
+            };
+            Some((name, s, what))
+        })
+        .collect()
+}
+
+/// `live` without the statements `open_statements` reports (what `up --adopt` puts).
+pub fn without_open(rendered: &Value, live: &Value) -> Value {
+    let open: Vec<Value> = open_statements(rendered, live)
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    let kept = statements(live)
+        .into_iter()
+        .filter(|s| !open.contains(s))
+        .collect();
+    with_statements(live, kept)
 }
 
 #[cfg(test)]
@@ -316,13 +387,41 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_is_read_off_the_planned_trust_and_reapplied_to_a_newer_one() {
+    fn a_trust_that_admits_too_much_is_named_unless_the_config_renders_it() {
+        let ours = doc(vec![st("KedactlA1", "app"), chain()]);
+        let open = json!({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"});
+        let anyone = json!({"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:*"});
+        let live = doc(vec![st("KedactlA1", "app"), chain(), open.clone(), anyone]);
+        let found = open_statements(&ours, &live);
+        let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names, ["statement #3", "statement Anyone"]);
+        assert!(found[0].2.contains("any pod of any cluster"));
+        assert!(found[1].2.contains("any AWS principal"));
+        assert_eq!(sids(&without_open(&ours, &live)), ["KedactlA1", CHAIN_SID]);
+        // What `up --adopt` plans is a Put, and re-applied to the live trust it still drops them.
+        let planned = without_open(&ours, &live);
+        assert!(Edit::Put.holds(&ours, &planned));
+        assert_eq!(
+            sids(&Edit::Put.apply(&ours, &live)),
+            ["KedactlA1", CHAIN_SID]
+        );
+        // Conditioned, a Deny, another action, or what the config itself renders: not flagged.
+        let mut scoped = open.clone();
+        scoped["Condition"] = json!({"StringEquals": {"aws:RequestTag/kubernetes-namespace": "a"}});
+        let mut deny = open.clone();
+        deny["Effect"] = "Deny".into();
+        let mut tag_only = open.clone();
+        tag_only["Action"] = "sts:TagSession".into();
+        assert!(open_statements(&ours, &doc(vec![scoped, deny, tag_only])).is_empty());
+        assert!(open_statements(&doc(vec![open.clone()]), &doc(vec![open])).is_empty());
+    }
+
+    #[test]
+    fn an_edit_is_reapplied_to_a_trust_another_cluster_wrote_since_the_plan() {
         let a = doc(vec![st("KedactlA1", "app"), chain()]);
         let b = doc(vec![st("KedactlB1", "app"), chain()]);
         let c = doc(vec![st("KedactlC1", "app"), chain()]);
         // b's up planned against a's trust; c wrote its statement before b's write.
-        let planned = merge(&b, &a);
-        assert_eq!(Edit::of(&b, &planned), Some(Edit::Put));
         let now = merge(&c, &a);
         assert!(!Edit::Put.holds(&b, &now));
         let written = Edit::Put.apply(&b, &now);
@@ -333,18 +432,10 @@ mod tests {
         assert!(Edit::Put.holds(&b, &written) && Edit::Put.holds(&c, &written));
 
         // a's down planned against a + b; c came in meanwhile: a goes, b and c stay.
-        let Leave::Keep { trust: planned, .. } = leave(&a, &merge(&b, &a)) else {
-            panic!("kept")
-        };
-        assert_eq!(Edit::of(&a, &planned), Some(Edit::Take));
         let taken = Edit::Take.apply(&a, &written);
         assert_eq!(sids(&taken), [CHAIN_SID, "KedactlC1", "KedactlB1"]);
         assert!(Edit::Take.holds(&a, &taken));
         // A concurrent up that read the trust before a left wrote a's statement back: not held.
         assert!(!Edit::Take.holds(&a, &written));
-
-        // A trust that neither merges nor takes ours (an adopted role's exact trust over others).
-        let exact = doc(vec![st("KedactlA1", "other")]);
-        assert_eq!(Edit::of(&a, &exact), None);
     }
 }

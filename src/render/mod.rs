@@ -93,47 +93,122 @@ pub fn precheck(spec: &Spec) -> Result<(), RenderError> {
     desired(&probe).map(|_| ())
 }
 
-/// Each role's trust policy must fit the account's quota: IAM refuses a larger one only at
-/// apply time (LimitExceeded), after other changes were made.
-fn trust_sizes(spec: &Spec, roles: &[Role]) -> Result<(), RenderError> {
+/// A document's size as IAM will count it: with an account not yet known, each `<account>`
+/// stands for the 12 digits it will be.
+fn counted_size(doc: &Value) -> usize {
+    let placeholders = doc.to_string().matches(aws::UNKNOWN_ACCOUNT).count();
+    crate::limits::iam_policy_size(doc) + placeholders * (12 - aws::UNKNOWN_ACCOUNT.len())
+}
+
+/// A role's inline policies together, as IAM counts them against its aggregate limit.
+fn inline_size(policies: &[Document]) -> usize {
+    policies.iter().map(|p| counted_size(&p.body)).sum()
+}
+
+/// The config field that names a role.
+fn role_field(spec: &Spec, r: &Role) -> String {
+    match r.purpose {
+        RolePurpose::Operator => "roles.operator".to_string(),
+        RolePurpose::Identity if r.name == spec.roles.identity => "roles.identity".to_string(),
+        RolePurpose::Identity => format!("apps[].identityRole ({})", r.name),
+    }
+}
+
+/// Each role's trust policy must fit the account's quota, and its inline policies together
+/// IAM's 10,240 characters: IAM refuses a larger one only at apply time (LimitExceeded), after
+/// other changes were made.
+fn iam_sizes(
+    spec: &Spec,
+    roles: &[Role],
+    fits: &BTreeMap<String, usize>,
+) -> Result<(), RenderError> {
     let quota = spec.roles.trust_policy_quota as usize;
-    let problems: Vec<crate::spec::Problem> = roles
-        .iter()
-        .filter_map(|r| {
-            // What IAM counts: the document without whitespace, as kedactl sends it.
-            let size = r.trust.body.to_string().len();
-            let statements = r.trust.body["Statement"].as_array().map_or(1, Vec::len);
-            (size > quota).then(|| {
-                let field = match r.purpose {
-                    RolePurpose::Operator => "roles.operator".to_string(),
-                    RolePurpose::Identity if r.name == spec.roles.identity => {
-                        "roles.identity".to_string()
-                    }
-                    RolePurpose::Identity => format!("apps[].identityRole ({})", r.name),
-                };
-                crate::spec::Problem::new(
-                    field,
-                    format!(
-                        "the trust policy of IAM role {} would be {size} characters ({statements} \
-                         statements, one per service account it admits), over the account's quota \
-                         of {quota}: IAM would refuse it with LimitExceeded",
-                        r.name
-                    ),
-                    "give some apps their own role (apps[].identityRole), or set scopedTrust: \
-                     false (one statement for every service account), or have AWS raise the quota \
-                     (Service Quotas: \"Role trust policy length\", up to 4096) and set \
-                     roles.trustPolicyQuota",
-                )
-            })
-        })
-        .collect();
+    let mut problems = Vec::new();
+    for r in roles {
+        let size = counted_size(&r.trust.body);
+        let statements = r.trust.body["Statement"].as_array().map_or(1, Vec::len);
+        if size > quota {
+            problems.push(crate::spec::Problem::new(
+                role_field(spec, r),
+                format!(
+                    "the trust policy of IAM role {} would be {size} characters ({statements} \
+                     statements, one per service account it admits), over the account's quota \
+                     of {quota}: IAM would refuse it with LimitExceeded",
+                    r.name
+                ),
+                "give some apps their own role (apps[].identityRole), or set scopedTrust: \
+                 false (one statement for every service account), or have AWS raise the quota \
+                 (Service Quotas: \"Role trust policy length\", up to 4096) and set \
+                 roles.trustPolicyQuota",
+            ));
+        }
+        if let Some(p) = inline_size_problem(spec, r, fits.get(&r.name).copied()) {
+            problems.push(p);
+        }
+    }
     match problems.is_empty() {
         true => Ok(()),
         false => Err(RenderError::Invalid(crate::spec::Problems {
-            origin: "the rendered IAM trust policies".into(),
+            origin: "the rendered IAM policies".into(),
             problems,
         })),
     }
+}
+
+/// The role's inline policies over IAM's aggregate limit, with the split that fits (`fit`:
+/// how many of its apps one role holds): the grants are per app (queue, key, stream...), so
+/// fewer apps per role is the least-privilege way to smaller documents.
+fn inline_size_problem(spec: &Spec, r: &Role, fit: Option<usize>) -> Option<crate::spec::Problem> {
+    let limit = crate::limits::ROLE_INLINE_POLICIES_QUOTA;
+    let size = inline_size(&r.policies);
+    if size <= limit {
+        return None;
+    }
+    let names: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
+    let message = format!(
+        "the inline policies of IAM role {} ({}) would be {size} characters together, over \
+         IAM's limit of {limit} per role: PutRolePolicy would fail with LimitExceeded",
+        r.name,
+        names.join(", ")
+    );
+    let fix = match r.purpose {
+        RolePurpose::Operator => {
+            let identities = spec
+                .apps
+                .iter()
+                .map(|a| a.identity_role(&spec.roles))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            format!(
+                "its policy lets it assume each of the {identities} identity roles: give the \
+                 apps fewer identity roles (apps[].identityRole), or set \
+                 roles.operatorAssumePolicy: false and grant sts:AssumeRole yourself"
+            )
+        }
+        RolePurpose::Identity => {
+            let apps: Vec<&App> = spec
+                .apps
+                .iter()
+                .filter(|a| a.identity_role(&spec.roles) == r.name)
+                .collect();
+            // Measured: the policies of the role's first `fit` apps fit, one more would not.
+            let fit = fit.unwrap_or(1);
+            let roles = apps.len().div_ceil(fit);
+            let example = apps.get(fit).map_or(String::new(), |a| {
+                format!(
+                    " (e.g. identityRole: {}-2 on {} and the apps after it)",
+                    r.name, a.deployment
+                )
+            });
+            format!(
+                "split its {} apps over at least {roles} identity roles of at most {fit} apps \
+                 each with apps[].identityRole{example}: each role then holds only its apps' \
+                 grants",
+                apps.len()
+            )
+        }
+    };
+    Some(crate::spec::Problem::new(role_field(spec, r), message, fix))
 }
 
 /// The whole stack as it should be.
@@ -221,11 +296,21 @@ pub struct Repository {
     pub uri: String,
 }
 
-/// One app's trigger, as doctor checks it.
+/// One app of the stack as doctor checks it: its trigger and the names of its objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TriggerUse {
     /// `namespace/deployment`.
     pub app: String,
+    /// The app's name as doctor reports it: the deployment, or `namespace/deployment` when
+    /// another app has a Deployment of the same name.
+    pub name: String,
+    pub namespace: String,
+    pub service_account: String,
+    /// The SQS queue it scales on (`trigger: sqs` only).
+    pub queue: Option<String>,
+    /// (kind, name) of its ScaledObject or ScaledJob, and its TriggerAuthentication's name.
+    pub scaler: (String, String),
+    pub trigger_auth: String,
     pub kind: triggers::Kind,
     /// The identity role KEDA's session runs as (the TriggerAuthentication's roleArn).
     pub role: String,
@@ -233,6 +318,22 @@ pub struct TriggerUse {
     pub needs: Vec<(String, String)>,
     /// Ids of the resources it reads (`Desired::resources`).
     pub resources: Vec<String>,
+}
+
+impl TriggerUse {
+    /// The app's Deployment name (`app` without its namespace).
+    pub fn deployment(&self) -> &str {
+        self.app.split_once('/').map_or(&self.app, |(_, d)| d)
+    }
+
+    /// Its rendered object of `kind` named `name` in its namespace.
+    pub fn manifest<'d>(&self, d: &'d Desired, kind: &str, name: &str) -> Option<&'d Value> {
+        d.manifests.iter().find(|m| {
+            m["kind"] == kind
+                && m["metadata"]["namespace"] == self.namespace.as_str()
+                && m["metadata"]["name"] == name
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -393,8 +494,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         )?);
     }
     let mut roles = vec![operator];
-    for ((name, sas, apps), arn) in identity.iter().zip(&identity_arns) {
-        // One permission policy per trigger kind the role's apps use.
+    // One permission policy per trigger kind the role's apps use.
+    let permissions = |apps: &[&App]| -> Result<Vec<Document>, RenderError> {
         let mut policies = Vec::new();
         for kind in triggers::Kind::ALL {
             let of_kind: Vec<&App> = apps.iter().copied().filter(|a| a.trigger == kind).collect();
@@ -403,6 +504,23 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             {
                 policies.push(p);
             }
+        }
+        Ok(policies)
+    };
+    // For a role over IAM's aggregate limit: how many of its apps one role can hold.
+    let mut fits = BTreeMap::new();
+    for ((name, sas, apps), arn) in identity.iter().zip(&identity_arns) {
+        let policies = permissions(apps)?;
+        if inline_size(&policies) > crate::limits::ROLE_INLINE_POLICIES_QUOTA {
+            let (mut lo, mut hi) = (1, apps.len());
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                match inline_size(&permissions(&apps[..mid])?) {
+                    n if n <= crate::limits::ROLE_INLINE_POLICIES_QUOTA => lo = mid,
+                    _ => hi = mid - 1,
+                }
+            }
+            fits.insert(name.to_string(), lo);
         }
         roles.push(Role {
             name: name.to_string(),
@@ -413,7 +531,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         });
     }
 
-    trust_sizes(spec, &roles)?;
+    iam_sizes(spec, &roles, &fits)?;
 
     let mut queues: Vec<Queue> = Vec::new();
     let mut repositories: Vec<Repository> = Vec::new();
@@ -429,8 +547,22 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         let t = app.trigger.imp();
         let mut used = t.resources(app);
         used.extend(t.cluster_resources(app, &cluster, &target, observed)?);
+        let twin = |a: &&App| a.deployment == app.deployment && a.namespace != app.namespace;
+        let scaler_kind = match app.scaling.kind {
+            ScalingKind::ScaledObject => "ScaledObject",
+            ScalingKind::ScaledJob => "ScaledJob",
+        };
         triggers.push(TriggerUse {
             app: format!("{}/{}", app.namespace, app.deployment),
+            name: match spec.apps.iter().any(|a| twin(&a)) {
+                true => format!("{}/{}", app.namespace, app.deployment),
+                false => app.deployment.clone(),
+            },
+            namespace: app.namespace.clone(),
+            service_account: app.service_account.clone(),
+            queue: (app.trigger == triggers::Kind::Sqs).then(|| app.queue.name.clone()),
+            scaler: (scaler_kind.to_string(), app.scaler_name()),
+            trigger_auth: app.trigger_auth_name(),
             kind: app.trigger,
             role: app.identity_role(&spec.roles).to_string(),
             needs: t
@@ -1156,5 +1288,73 @@ mod tests {
         s.roles.trust_policy_quota = 2048;
         s.scoped_trust = false;
         assert!(desired(&s).is_ok());
+    }
+
+    /// `n` SQS apps on the default identity role, each with its own queue.
+    fn many_apps(n: usize) -> Spec {
+        let mut s = spec();
+        let app = s.apps[0].clone();
+        s.apps = (0..n)
+            .map(|i| {
+                let mut a = app.clone();
+                a.deployment = format!("worker-{i}");
+                a.service_account = format!("worker-{i}-sa");
+                // Long names, as real ones can be (SQS allows 80 characters).
+                a.queue.name = format!(
+                    "the-queue-of-the-worker-that-transcodes-the-uploaded-videos-number-{i:02}"
+                );
+                a
+            })
+            .collect();
+        // One trust statement for all: only the permission policies grow.
+        s.scoped_trust = false;
+        s
+    }
+
+    #[test]
+    fn inline_policies_over_iams_aggregate_limit_are_refused_offline_with_the_split_that_fits() {
+        let limit = crate::limits::ROLE_INLINE_POLICIES_QUOTA;
+        let s = many_apps(50);
+        let err = desired(&s).unwrap_err();
+        let RenderError::Invalid(p) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(p.problems.len(), 1, "{p}");
+        let problem = &p.problems[0];
+        assert_eq!(problem.field, "roles.identity");
+        assert!(
+            problem
+                .message
+                .contains("over IAM's limit of 10240 per role")
+                && problem.message.contains(IDENTITY_POLICY),
+            "{problem:?}"
+        );
+        // Offline (no account) it is refused alike: `<account>` counts as its 12 digits.
+        assert!(
+            precheck(&Spec {
+                account: None,
+                ..s.clone()
+            })
+            .is_err()
+        );
+        // The fix names a split; applied, every role fits and each holds only its apps' grants.
+        let words: Vec<&str> = problem.fix.split_whitespace().collect();
+        let after = |w: &str| words[words.iter().position(|x| *x == w).unwrap() + 1];
+        let roles: usize = after("least").parse().unwrap();
+        let fit: usize = after("most").parse().unwrap();
+        assert!(roles >= 2 && fit * roles >= 50, "{problem:?}");
+        let mut split = s.clone();
+        for (i, a) in split.apps.iter_mut().enumerate() {
+            a.identity_role = Some(format!("keda-identity-{}", i / fit));
+        }
+        let d = desired(&split).unwrap();
+        for r in &d.roles {
+            let size = inline_size(&r.policies);
+            assert!(size <= limit, "{} has {size}", r.name);
+        }
+        // `fit` apps fit, one more does not; the seed is tiny.
+        assert!(desired(&many_apps(fit)).is_ok());
+        assert!(desired(&many_apps(fit + 1)).is_err());
+        assert!(desired(&spec()).is_ok());
     }
 }

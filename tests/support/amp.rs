@@ -73,6 +73,8 @@ pub struct State {
     pub fail_scraper: Option<String>,
     /// Every call, in order (e.g. "DeleteScraper").
     pub calls: Vec<&'static str>,
+    /// Every ListScrapers filter, as `key=value`.
+    pub list_filters: Vec<String>,
     next: u32,
 }
 
@@ -442,6 +444,10 @@ pub fn stateful() -> (Client, Vec<Rule>, Amp) {
         st.tick();
         let empty = HashMap::new();
         let filters = i.filters().unwrap_or(&empty);
+        for (k, values) in filters {
+            let seen = values.iter().map(|v| format!("{k}={v}"));
+            st.list_filters.extend(seen);
+        }
         let found = st
             .scrapers
             .iter()

@@ -37,12 +37,19 @@ pub(crate) fn kd031(_: &Ctx) -> Finding {
 
 pub(crate) fn kd033(c: &Ctx) -> Finding {
     let f = F { code: "KD033" };
-    let mut m = crate::doctor::guard::mismatches(c.d, c.e);
+    let Some(app) = c.app else {
+        return f.na("not an app");
+    };
+    let mut m = crate::doctor::guard::app_mismatches(c.d, c.e, app);
     if m.is_empty() {
         let seen = c
-            .cluster()
-            .is_ok_and(|cl| cl.scaler.is_some() || cl.trigger_auth.is_some());
-        let unanswered = &c.e.queue_elsewhere.unanswered;
+            .objects()
+            .is_ok_and(|o| o.scaler.is_some() || o.trigger_auth.is_some());
+        let unanswered = app
+            .queue
+            .as_ref()
+            .and_then(|q| c.e.queue_elsewhere.get(q))
+            .map_or(&[][..], |q| q.unanswered.as_slice());
         return match (seen, c.read_queue(c.queue.map_or("", |q| q.name.as_str()))) {
             (false, Err(why)) => f.skip(format!("neither the KEDA objects nor the queue were read: {why}")),
             _ if !unanswered.is_empty() => f.warn(

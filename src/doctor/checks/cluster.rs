@@ -111,7 +111,7 @@ pub(crate) fn kd024(c: &Ctx) -> Finding {
         evidence.push(format!("no pod identity association for {ns}/{sa}"));
         repairs.push(Repair::Converge(format!("eks:association/{ns}/{sa}")));
     }
-    let pods = c.cluster().map(|cl| cl.app_pod.as_ref());
+    let pods = c.objects().map(|o| o.app_pod.as_ref());
     if let Ok(Some(pod)) = pods {
         let missing = rollout::missing_env(pod, name);
         if !missing.is_empty() {
@@ -340,11 +340,18 @@ pub(crate) fn kd039(c: &Ctx) -> Finding {
                 .map(|v| format!("{k}={v}"))
         })
         .collect();
-    if c.trigger()
-        .and_then(|t| t["metadata"]["awsRegion"].as_str())
-        == Some("aws-global")
-    {
-        global.push("the trigger's awsRegion is aws-global".into());
+    for t in &c.d.triggers {
+        let app = Ctx::for_app(c.d, c.e, t);
+        if app
+            .trigger()
+            .and_then(|t| t["metadata"]["awsRegion"].as_str())
+            == Some("aws-global")
+        {
+            global.push(format!(
+                "the trigger of app {} has awsRegion aws-global",
+                t.name
+            ));
+        }
     }
     let logged = logs::find(c.operator_log(), &["sts.amazonaws.com"]);
     let region = &c.d.target.region;

@@ -25,7 +25,7 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
             continue;
         };
         // What EKS presents for this association's pods: its tags and the cluster.
-        let request = c.pod_request(&a.namespace, &a.service_account);
+        let request = c.pod_request(&a.namespace, &a.service_account, &role.arn);
         for action in ["sts:AssumeRole", "sts:TagSession"] {
             let t = policy::trusts(
                 &role.trust,
@@ -33,12 +33,16 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
                 action,
                 &request,
             );
+            // Nothing applied: say what the trust names instead.
+            let said = match (&t.verdict.by, t.decision) {
+                (None, Decision::Implicit) => {
+                    policy::names_instead(&role.trust, POD_IDENTITY, action)
+                }
+                _ => t.verdict.describe(),
+            };
             let line = format!(
-                "trust of {} does not let pods of {}/{} {action}: {}",
-                a.role,
-                a.namespace,
-                a.service_account,
-                t.verdict.describe()
+                "trust of {} does not let pods of {}/{} {action}: {said}",
+                a.role, a.namespace, a.service_account,
             );
             match t.decision {
                 Decision::Allow => {}
@@ -49,6 +53,27 @@ pub(crate) fn kd008(c: &Ctx) -> Finding {
                 }
             }
         }
+    }
+    // A statement that lets anyone (or any pod of the account) in is a failure even when the
+    // chain works: it is a hole, not a pass.
+    let mut open = Vec::new();
+    for name in &seen {
+        let (Some(live), Some(ours)) = (
+            c.e.observed.roles.get(name),
+            c.d.roles.iter().find(|r| &r.name == name),
+        ) else {
+            continue;
+        };
+        for (which, s, what) in crate::plan::trust::open_statements(&ours.trust.body, &live.trust) {
+            open.push(format!(
+                "trust of {name}, {which}, lets {what} assume it: {s}"
+            ));
+        }
+    }
+    if !open.is_empty() {
+        evidence.extend(open);
+        evidence.extend(unknown);
+        return f.fail(evidence, "remove the statement named above (aws iam update-assume-role-policy with the trust without it), or kedactl up --only iam --adopt, which drops it", repairs);
     }
     let fix = "kedactl up --only iam (puts the canonical trust statement back)";
     if evidence.is_empty() && unknown.is_empty() {
@@ -82,66 +107,87 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
     let Some(op_seen) = c.e.observed.roles.get(&op.name) else {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
-    let mut evidence = Vec::new();
-    let session = c.operator_session(&op.arn);
-    let via_account = policy::trusts(
-        &role.trust,
-        Principal::Aws(&op.arn),
-        "sts:AssumeRole",
-        &session,
-    )
-    .via_account;
-    let own = c.permits(op_seen, "sts:AssumeRole", &role.arn, &session);
-    let mut unknown = false;
-    match own.decision {
-        // A Deny stops the chain whatever the trust says.
-        Decision::Deny => evidence.push(format!(
-            "{}'s policies deny sts:AssumeRole on {}: {}",
-            op.name,
-            role.arn,
-            own.describe()
-        )),
-        // Through the account root, the operator's own policies must allow it.
-        Decision::Implicit if via_account => evidence.push(format!(
-            "{name}'s trust names the account root, so {}'s own policies must allow sts:AssumeRole on it, and they do not: {}",
-            op.name,
-            own.describe()
-        )),
-        Decision::Unknown if via_account => {
-            unknown = true;
+    let session = c.operator_session(&op.arn, &role.arn);
+    // `definite`: a failure that does not hang on an unknown condition.
+    let (mut evidence, mut definite, mut deny, mut via_account) = (vec![], false, None, false);
+    // Both actions of the chain; the trust's side is KD010/KD011's, this is the operator's.
+    for action in ["sts:AssumeRole", "sts:TagSession"] {
+        let trust = format!("trust of {name}");
+        let a = c.access(
+            op_seen,
+            action,
+            &role.arn,
+            Some((trust.as_str(), &role.trust)),
+            &session,
+        );
+        via_account |= a.via_account;
+        let own = &a.identity;
+        match own.decision {
+            // A Deny stops the chain whatever the trust says.
+            Decision::Deny => {
+                definite = true;
+                deny.get_or_insert(own.by.clone().unwrap_or_default());
+                evidence.push(format!(
+                    "{}'s policies deny {action} on {}: {}",
+                    op.name,
+                    role.arn,
+                    own.describe()
+                ));
+            }
+            _ if !a.identity_needed || a.resource.decision != Decision::Allow => {}
+            Decision::Allow => {}
+            // Through the account root, the operator's own policies must allow it.
+            d if a.via_account => {
+                definite |= d != Decision::Unknown;
+                evidence.push(format!(
+                    "{name}'s trust names the account root, so {}'s own policies must allow {action} on it, and {}: {}",
+                    op.name,
+                    if d == Decision::Unknown { "whether they do is unknown" } else { "they do not" },
+                    own.describe()
+                ));
+            }
+            // A permissions boundary caps even a trust that names the role.
+            d => {
+                definite |= d != Decision::Unknown;
+                let b = a.boundary.as_ref().unwrap_or(own);
+                evidence.push(format!(
+                    "{}'s permissions boundary caps what {name}'s trust grants it, and does not allow {action} on {}: {}",
+                    op.name,
+                    role.arn,
+                    b.describe()
+                ));
+            }
+        }
+        if let Some(d) = c.simulated(&op.arn, action, &role.arn)
+            && d != "allowed"
+        {
+            definite = true;
             evidence.push(format!(
-                "{name}'s trust names the account root; whether {}'s policies allow sts:AssumeRole on it is {}",
-                op.name,
-                own.describe()
+                "policy simulator: {} {action} on {}: {d}",
+                op.name, role.arn
             ));
         }
-        _ => {}
-    }
-    if let Some(d) = c.simulated(&op.arn, "sts:AssumeRole", &role.arn)
-        && d != "allowed"
-    {
-        evidence.push(format!(
-            "policy simulator: {} sts:AssumeRole on {}: {d}",
-            op.name, role.arn
-        ));
     }
     if evidence.is_empty() {
         return f.ok(if via_account {
-            format!("{}'s own policy allows assuming {name}", op.name)
+            format!(
+                "{}'s own policy allows sts:AssumeRole and sts:TagSession on {name}",
+                op.name
+            )
         } else {
             format!("{name}'s trust names {} directly", op.name)
         });
     }
-    if unknown && evidence.len() == 1 {
+    if !definite {
         return f.warn(
             evidence,
             format!("check the condition named above on {}'s policies", op.name),
         );
     }
-    if own.decision == Decision::Deny {
-        return f.fail(evidence, format!("remove or narrow the Deny ({}) on {}; kedactl does not edit policies it did not write", own.by.as_deref().unwrap_or("?"), op.name), vec![]);
+    if let Some(by) = deny {
+        return f.fail(evidence, format!("remove or narrow the Deny ({by}) on {}; kedactl does not edit policies it did not write", op.name), vec![]);
     }
-    f.fail(evidence, format!("kedactl up --only iam (puts kedactl-assume-identity on {}: sts:AssumeRole and sts:TagSession on {})", op.name, role.arn), vec![Repair::Converge(format!("iam:role/{}/policy", op.name))])
+    f.fail(evidence, format!("kedactl up --only iam (puts kedactl-assume-identity on {}: sts:AssumeRole and sts:TagSession on {}); a permissions boundary must allow both too", op.name, role.arn), vec![Repair::Converge(format!("iam:role/{}/policy", op.name))])
 }
 
 pub(crate) fn kd013(c: &Ctx) -> Finding {
@@ -187,43 +233,30 @@ pub(crate) fn kd015(c: &Ctx) -> Finding {
     let action = "sqs:GetQueueAttributes";
     let mut evidence = Vec::new();
     let mut warn_only = false;
-    let session = c.operator_session(&role.arn);
-    let own = c.permits(role, action, &q.arn, &session);
-    match own.decision {
+    let session = c.operator_session(&role.arn, &q.arn);
+    let (label, queue_policy) = queue_policy(c, &q.name);
+    let a = c.access(
+        role,
+        action,
+        &q.arn,
+        queue_policy.as_ref().map(|p| (label.as_str(), p)),
+        &session,
+    );
+    match a.decision {
         Decision::Allow => {}
         Decision::Unknown => {
             warn_only = true;
-            evidence.push(format!("{name} {action} on {}: {}", q.arn, own.describe()));
+            evidence.push(format!(
+                "{name} {action} on {}: {}",
+                q.arn,
+                a.verdict.describe()
+            ));
         }
         _ => evidence.push(format!(
             "{name} may not {action} on {}: {}",
             q.arn,
-            own.describe()
+            a.verdict.describe()
         )),
-    }
-    if let Some(qp) =
-        c.e.observed
-            .queues
-            .get(&q.name)
-            .and_then(|o| o.attributes.get("Policy"))
-        && let Ok(doc) = serde_json::from_str::<Value>(qp)
-        && policy::statements(&doc).iter().any(|s| {
-            s["Effect"] == "Deny"
-                && policy::evaluate(
-                    &serde_json::json!({"Statement": [s]}),
-                    action,
-                    &q.arn,
-                    &session,
-                )
-                .decision
-                    == Decision::Deny
-        })
-    {
-        warn_only = false;
-        evidence.push(format!(
-            "the queue policy of {} denies {action}: {qp}",
-            q.name
-        ));
     }
     if let Some(d) = c.simulated(&role.arn, action, &q.arn)
         && d != "allowed"
@@ -264,11 +297,16 @@ pub(crate) fn kd016(c: &Ctx) -> Finding {
     let Some(seen) = c.e.observed.roles.get(&op.name) else {
         return f.skip(format!("IAM role {} was not read", op.name));
     };
-    let session = c.operator_session(&op.arn);
-    if c.permits(seen, "sqs:GetQueueAttributes", &q.arn, &session)
-        .decision
-        == Decision::Allow
-    {
+    let session = c.operator_session(&op.arn, &q.arn);
+    let (label, queue_policy) = queue_policy(c, &q.name);
+    let a = c.access(
+        seen,
+        "sqs:GetQueueAttributes",
+        &q.arn,
+        queue_policy.as_ref().map(|p| (label.as_str(), p)),
+        &session,
+    );
+    if a.decision == Decision::Allow {
         return f.ok(format!("{} may read {}", op.name, q.name));
     }
     f.fail(
@@ -277,7 +315,7 @@ pub(crate) fn kd016(c: &Ctx) -> Finding {
             op.name, q.arn
         )],
         logs::fix::ROLE_ARN,
-        vec![Repair::Converge("app:TriggerAuthentication".into())],
+        vec![c.app_step("TriggerAuthentication")],
     )
 }
 
@@ -311,7 +349,7 @@ pub(crate) fn kd034(c: &Ctx) -> Finding {
                     &role.trust,
                     Principal::Aws(target),
                     "sts:AssumeRole",
-                    &c.operator_session(target),
+                    &c.operator_session(target, &role.arn),
                 );
                 if t.decision != Decision::Allow {
                     fails.push(format!(
@@ -334,10 +372,17 @@ pub(crate) fn kd034(c: &Ctx) -> Finding {
             )),
         }
     }
+    // The app's own association (every app's for a stack context).
+    let mine = |w: &&crate::render::Association| {
+        c.app.is_none_or(|a| {
+            (&a.namespace, &a.service_account) == (&w.namespace, &w.service_account)
+        })
+    };
     for want in
         c.d.associations
             .iter()
             .filter(|w| (w.namespace.as_str(), w.service_account.as_str()) != (&ns, &sa))
+            .filter(mine)
     {
         let (wns, wsa) = (&want.namespace, &want.service_account);
         if let Some((a, target)) = targeted(wns, wsa) {
@@ -428,12 +473,7 @@ pub(crate) fn kd043(c: &Ctx) -> Finding {
         return f.skip(format!("IAM role {name} does not exist (see KD008)"));
     };
     // The app's own session: Pod Identity tags it as the app's service account.
-    let session = c.with_pod_tags(
-        Context::default().set("aws:PrincipalArn", &[&role.arn]),
-        "aws:PrincipalTag/",
-        ns,
-        sa,
-    );
+    let session = c.app_session(&role.arn, ns, sa, &arn);
     let v = c.permits(role, "kms:Decrypt", &arn, &session);
     let line = format!(
         "{name} (the consumer {ns}/{sa}) kms:Decrypt on {arn} ({key}, the key of {}): {}",
@@ -547,4 +587,16 @@ pub(crate) fn kd045(c: &Ctx) -> Finding {
             f.fail(evidence, fix, vec![])
         }
     }
+}
+
+/// The queue's policy as observed (none, or one that does not parse: no grant, no deny), with
+/// its name for evidence.
+fn queue_policy(c: &Ctx, queue: &str) -> (String, Option<Value>) {
+    let doc =
+        c.e.observed
+            .queues
+            .get(queue)
+            .and_then(|o| o.attributes.get("Policy"))
+            .and_then(|p| serde_json::from_str(p).ok());
+    (format!("queue policy of {queue}"), doc)
 }

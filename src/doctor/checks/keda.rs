@@ -13,7 +13,7 @@ pub(crate) fn kd014(c: &Ctx) -> Finding {
         .map(|a| a.role_arn.clone())
         .or(c.operator_role.map(|r| r.arn.clone()));
     if op_arn.as_deref() == Some(arn.as_str()) {
-        return f.fail(vec![format!("roleArn {arn} is the role of {ns}/{sa} itself")], "point roleArn at a separate identity role (the config's identity role), or remove roleArn", vec![Repair::Converge("app:TriggerAuthentication".into())]);
+        return f.fail(vec![format!("roleArn {arn} is the role of {ns}/{sa} itself")], "point roleArn at a separate identity role (the config's identity role), or remove roleArn", vec![c.app_step("TriggerAuthentication")]);
     }
     f.ok(format!("roleArn {arn} differs from the operator's role"))
 }
@@ -22,7 +22,7 @@ pub(crate) fn kd017(c: &Ctx) -> Finding {
     let f = F { code: "KD017" };
     let (cl, so) = match live_scaler(c, &f) {
         Ok(x) => x,
-        Err(finding) => return finding,
+        Err(finding) => return *finding,
     };
     let ns = so["metadata"]["namespace"].as_str().unwrap_or("?");
     let trigger = c.trigger();
@@ -30,10 +30,7 @@ pub(crate) fn kd017(c: &Ctx) -> Finding {
         .map(|t| &t["authenticationRef"])
         .filter(|r| !r.is_null());
     let fix = "kedactl up --only app (re-applies the ScaledObject with authenticationRef to its TriggerAuthentication)";
-    let repairs = vec![
-        Repair::Converge("app:ScaledObject".into()),
-        Repair::Converge("app:TriggerAuthentication".into()),
-    ];
+    let repairs = vec![c.scaler_step(), c.app_step("TriggerAuthentication")];
     // What KEDA itself says about the ScaledObject, as supporting evidence.
     let status = not_ready(so);
     let Some(r) = r else {
@@ -67,7 +64,7 @@ pub(crate) fn kd017(c: &Ctx) -> Finding {
 
 pub(crate) fn kd018(c: &Ctx) -> Finding {
     let f = F { code: "KD018" };
-    let cl = or_skip!(f, c.cluster());
+    let cl = or_skip!(f, c.objects());
     let Some(ta) = &cl.trigger_auth else {
         return f.skip("no TriggerAuthentication to read (see KD017)");
     };
@@ -75,7 +72,7 @@ pub(crate) fn kd018(c: &Ctx) -> Finding {
     let provider = pi["provider"].as_str().unwrap_or("none");
     let owner = pi["identityOwner"].as_str().unwrap_or("keda");
     let fix = "kedactl up --only app (podIdentity: {provider: aws, roleArn: <identity role>})";
-    let repairs = vec![Repair::Converge("app:TriggerAuthentication".into())];
+    let repairs = vec![c.app_step("TriggerAuthentication")];
     if provider != "aws" {
         let why = if provider == "aws-eks" {
             "deprecated since KEDA 2.13 and IRSA-only: it reads eks.amazonaws.com/role-arn, which Pod Identity does not set"
@@ -96,7 +93,7 @@ pub(crate) fn kd018(c: &Ctx) -> Finding {
 
 pub(crate) fn kd019(c: &Ctx) -> Finding {
     let f = F { code: "KD019" };
-    let cl = or_skip!(f, c.cluster());
+    let cl = or_skip!(f, c.objects());
     let Some(ta) = &cl.trigger_auth else {
         return f.skip("no TriggerAuthentication to read (see KD017)");
     };
@@ -108,7 +105,7 @@ pub(crate) fn kd019(c: &Ctx) -> Finding {
                 pi["roleArn"]
             )],
             "drop identityOwner (kedactl up --only app)",
-            vec![Repair::Converge("app:TriggerAuthentication".into())],
+            vec![c.app_step("TriggerAuthentication")],
         );
     }
     f.ok("roleArn and identityOwner are consistent")
@@ -261,7 +258,7 @@ fn keda_bool(v: &str) -> bool {
 
 pub(crate) fn kd035(c: &Ctx) -> Finding {
     let f = F { code: "KD035" };
-    let cl = or_skip!(f, c.cluster());
+    let cl = or_skip!(f, c.objects());
     let Some(so) = &cl.scaler else {
         return f.skip("the app's scaler does not exist (see KD017)");
     };

@@ -4,47 +4,152 @@
 use super::conditions::Context;
 use super::logs::{self, Refused};
 use super::policy::{self, Decision, Principal, Verdict};
-use super::{ClusterEvidence, Evidence, Finding, Repair, Status, catalogue};
+use super::{AppObjects, ClusterEvidence, Evidence, Finding, Repair, Scope, Status, catalogue};
 use crate::cluster::rollout::{self, CREDENTIALS_URI, TOKEN_FILE};
-use crate::render::{Desired, RolePurpose};
+use crate::render::{Desired, RolePurpose, TriggerUse};
 use serde_json::Value;
 
-const POD_IDENTITY: &str = "pods.eks.amazonaws.com";
-/// The session tags EKS Pod Identity sets (pod-id-abac); the pod's name and uid vary per pod.
-const POD_TAGS: [&str; 4] = [
-    "eks-cluster-arn",
-    "eks-cluster-name",
-    "kubernetes-namespace",
-    "kubernetes-service-account",
-];
-const POD_TAGS_PER_POD: [&str; 2] = ["kubernetes-pod-name", "kubernetes-pod-uid"];
+use super::request::{self, POD_IDENTITY};
 
-/// What the checks share: the config's intent, what was seen, and the names in play.
+/// What the checks share: the config's intent, what was seen, and the names in play. A stack
+/// check sees no app; a per-app check (`Scope::App`) sees one app's queue, role and objects.
 pub(crate) struct Ctx<'a> {
     d: &'a Desired,
     e: &'a Evidence,
     operator_role: Option<&'a crate::render::Role>,
+    /// The app's identity role (the stack's first for a stack check).
     identity_role: Option<&'a crate::render::Role>,
+    /// The app's queue (SQS apps only).
     queue: Option<&'a crate::render::Queue>,
-    /// The app's Deployment, service account and scaler as rendered.
+    /// The app's Deployment and scaler as rendered.
     deployment: Option<&'a Value>,
     scaler: Option<&'a Value>,
+    /// The app judged; None for a stack check.
+    app: Option<&'a TriggerUse>,
+    /// KEDA's log lines about this app, or about no app in particular.
+    log: std::borrow::Cow<'a, str>,
 }
+
+/// An app whose objects were not read (the cluster was not, or not for it).
+static UNREAD: AppObjects = AppObjects {
+    scaler: None,
+    trigger_auth: None,
+    hpa: None,
+    app_pod: None,
+    unread: std::collections::BTreeMap::new(),
+};
 
 impl<'a> Ctx<'a> {
     fn new(d: &'a Desired, e: &'a Evidence) -> Self {
         let role = |p: RolePurpose| d.roles.iter().find(|r| r.purpose == p);
-        let manifest = |kind: &str| d.manifests.iter().find(|m| m["kind"] == kind);
         Ctx {
             d,
             e,
             operator_role: role(RolePurpose::Operator),
             identity_role: role(RolePurpose::Identity),
-            // The app's queue: the last one (dead-letter queues come first).
-            queue: d.queues.last(),
-            deployment: manifest("Deployment"),
-            scaler: manifest("ScaledObject").or_else(|| manifest("ScaledJob")),
+            queue: None,
+            deployment: None,
+            scaler: None,
+            app: None,
+            log: std::borrow::Cow::Borrowed(
+                e.cluster.as_ref().map_or("", |c| c.operator_log.as_str()),
+            ),
         }
+    }
+
+    /// The context of one app: its role, queue, rendered objects and log lines.
+    fn for_app(d: &'a Desired, e: &'a Evidence, app: &'a TriggerUse) -> Self {
+        let stack = Ctx::new(d, e);
+        let queue = app
+            .queue
+            .as_deref()
+            .and_then(|q| d.queues.iter().find(|dq| dq.name == q));
+        Ctx {
+            identity_role: d
+                .roles
+                .iter()
+                .find(|r| r.purpose == RolePurpose::Identity && r.name == app.role),
+            queue,
+            deployment: app.manifest(d, "Deployment", app.deployment()),
+            scaler: app.manifest(d, &app.scaler.0, &app.scaler.1),
+            log: std::borrow::Cow::Owned(logs::about(
+                &stack.log,
+                &app_names(app),
+                &d.triggers.iter().flat_map(app_names).collect::<Vec<_>>(),
+            )),
+            app: Some(app),
+            ..stack
+        }
+    }
+
+    /// The app's live objects; an app that was not read has none (its reads say why).
+    fn objects(&self) -> Result<&'a AppObjects, String> {
+        let cl = self.cluster()?;
+        Ok(self
+            .app
+            .and_then(|a| cl.apps.get(&a.app))
+            .unwrap_or(&UNREAD))
+    }
+
+    /// What `--fix` converges for one of the app's objects of `kind` (`Repair::Converge` of
+    /// its `up` step), so a repair never reaches another app's.
+    fn app_step(&self, kind: &str) -> Repair {
+        let Some(a) = self.app else {
+            return Repair::Converge(format!("app:{kind}/"));
+        };
+        let name = match kind {
+            "ScaledObject" | "ScaledJob" => a.scaler.1.clone(),
+            "TriggerAuthentication" => a.trigger_auth.clone(),
+            "ServiceAccount" => a.service_account.clone(),
+            _ => a.deployment().to_string(),
+        };
+        Repair::Converge(format!("app:{kind}/{}/{name}", a.namespace))
+    }
+
+    /// Every `up` step of the app's own objects (what `up --only app` would apply for it).
+    fn app_steps(&self) -> Vec<Repair> {
+        let Some(a) = self.app else {
+            return vec![Repair::Converge("app:".into())];
+        };
+        let mut out = vec![Repair::Converge(format!("app:Namespace/{}", a.namespace))];
+        out.push(self.app_step("ServiceAccount"));
+        if self.deployment.is_some() {
+            out.push(self.app_step("Deployment"));
+        }
+        out.push(self.app_step("TriggerAuthentication"));
+        out.push(self.scaler_step());
+        out
+    }
+
+    /// The app's scaler step (ScaledObject or ScaledJob).
+    fn scaler_step(&self) -> Repair {
+        self.app_step(self.app.map_or("ScaledObject", |a| a.scaler.0.as_str()))
+    }
+
+    /// The app's dead-letter queue and queue, as the config renders them (every queue of the
+    /// config for a stack context).
+    fn app_queues(&self) -> Vec<&'a crate::render::Queue> {
+        if self.app.is_none() {
+            return self.d.queues.iter().collect();
+        }
+        let Some(q) = self.queue else {
+            return vec![];
+        };
+        let dlq = q.attributes.get("RedrivePolicy").and_then(|r| {
+            self.d
+                .queues
+                .iter()
+                .find(|d| r.contains(&format!("\"{}\"", d.arn)))
+        });
+        dlq.into_iter().chain([q]).collect()
+    }
+
+    /// The `up` steps of the app's queue and its dead-letter queue.
+    fn queue_steps(&self) -> Vec<Repair> {
+        self.app_queues()
+            .into_iter()
+            .map(|q| Repair::Converge(format!("queue:{}", q.name)))
+            .collect()
     }
 
     fn cluster(&self) -> Result<&'a ClusterEvidence, String> {
@@ -149,9 +254,9 @@ impl<'a> Ctx<'a> {
     /// The TriggerAuthentication's roleArn as deployed (else as the config renders it).
     fn role_arn(&self) -> Option<String> {
         let live = self
-            .cluster()
+            .objects()
             .ok()
-            .and_then(|c| c.trigger_auth.as_ref())
+            .and_then(|o| o.trigger_auth.as_ref())
             .map(|ta| {
                 ta["spec"]["podIdentity"]["roleArn"]
                     .as_str()
@@ -163,10 +268,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn operator_log(&self) -> &'a str {
-        self.cluster()
-            .map(|c| c.operator_log.as_str())
-            .unwrap_or("")
+    /// KEDA's log: for an app, the lines about it or about no app in particular.
+    fn operator_log(&self) -> &str {
+        &self.log
     }
 
     fn refusals(&self) -> Vec<Refused> {
@@ -189,7 +293,7 @@ impl<'a> Ctx<'a> {
 
     /// The app's trigger as deployed (else as rendered): the first of a type kedactl renders.
     fn trigger(&self) -> Option<&'a Value> {
-        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        let live = self.objects().ok().and_then(|o| o.scaler.as_ref());
         live.or(self.scaler)
             .and_then(|s| s["spec"]["triggers"].as_array())
             .and_then(|t| t.iter().find(|t| crate::triggers::is_ours(t)))
@@ -202,55 +306,106 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The Pod Identity tags of a pod of `ns/sa`, as `<prefix><tag>` keys (none when the
-    /// association disables session tags).
-    fn with_pod_tags(&self, ctx: Context, prefix: &str, ns: &str, sa: &str) -> Context {
-        let disabled = self
-            .association(ns, sa)
-            .is_some_and(|a| a.session_tags_disabled);
-        let mut ctx = ctx.absent(prefix);
-        if disabled {
-            return ctx;
+    /// Where and when doctor's requests are made.
+    fn env(&self) -> request::Env<'_> {
+        request::Env {
+            account: self.d.target.account_or_placeholder(),
+            region: &self.d.target.region,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         }
-        let cluster_arn = self.d.target.cluster_arn(&self.d.cluster);
-        let values = [cluster_arn.as_str(), self.d.cluster.as_str(), ns, sa];
-        for (tag, value) in POD_TAGS.iter().zip(values) {
-            ctx = ctx.set(&format!("{prefix}{tag}"), &[value]);
-        }
-        for tag in POD_TAGS_PER_POD {
-            ctx = ctx.unknowable(&format!("{prefix}{tag}"));
-        }
-        ctx
     }
 
-    /// What EKS presents when a pod of `ns/sa` assumes its role (the service principal
-    /// pods.eks.amazonaws.com: request tags, and the cluster as the source).
-    fn pod_request(&self, ns: &str, sa: &str) -> Context {
-        let base = Context::default()
-            .set(
-                "aws:SourceAccount",
-                &[self.d.target.account_or_placeholder()],
-            )
-            // Which ARN EKS sends as the source (the cluster's, an association's) is not
-            // documented for this principal: a condition on it is unknown, not a pass.
-            .unknowable("aws:SourceArn")
-            .absent("aws:PrincipalTag/");
-        self.with_pod_tags(base, "aws:RequestTag/", ns, sa)
+    /// A pod of `ns/sa` (its cluster, and whether its association sends session tags); the
+    /// caller keeps the cluster's ARN alive.
+    fn pod<'p>(&'p self, cluster_arn: &'p str, ns: &'p str, sa: &'p str) -> request::Pod<'p> {
+        request::Pod {
+            cluster_arn,
+            cluster: &self.d.cluster,
+            namespace: ns,
+            service_account: sa,
+            tags_disabled: self
+                .association(ns, sa)
+                .is_some_and(|a| a.session_tags_disabled),
+        }
     }
 
-    /// A session of `role_arn` that began as the keda-operator's pod: Pod Identity's tags are
-    /// transitive, so they are the session's principal tags, also after chaining.
-    fn operator_session(&self, role_arn: &str) -> Context {
+    /// What EKS presents when a pod of `ns/sa` assumes `role_arn`.
+    fn pod_request(&self, ns: &str, sa: &str, role_arn: &str) -> Context {
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        request::pod_request(&self.env(), &self.pod(&arn, ns, sa), role_arn)
+    }
+
+    /// A session of `role_arn` (with its tags, when read) that began as the keda-operator's
+    /// pod, calling on `resource`.
+    fn operator_session(&self, role_arn: &str, resource: &str) -> Context {
         let (ns, sa) = self.operator_sa();
-        let base = Context::default()
-            .set("aws:PrincipalArn", &[role_arn])
-            .set(
-                "aws:PrincipalAccount",
-                &[self.d.target.account_or_placeholder()],
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let tags = self.e.observed.roles.get(name).map(|r| &r.tags);
+        request::role_session(
+            &self.env(),
+            role_arn,
+            tags.into_iter().flatten(),
+            &self.pod(&arn, &ns, &sa),
+            resource,
+        )
+    }
+
+    /// The app's own session (`ns/sa`'s pod as `role_arn`) calling on `resource`.
+    fn app_session(&self, role_arn: &str, ns: &str, sa: &str, resource: &str) -> Context {
+        let arn = self.d.target.cluster_arn(&self.d.cluster);
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let tags = self.e.observed.roles.get(name).map(|r| &r.tags);
+        request::role_session(
+            &self.env(),
+            role_arn,
+            tags.into_iter().flatten(),
+            &self.pod(&arn, ns, sa),
+            resource,
+        )
+    }
+
+    /// IAM's decision on `role` (a session of it) doing `action` on `resource`, with the
+    /// resource's policy (a trust, a queue policy) when it has one.
+    fn access(
+        &self,
+        role: &crate::observed::Role,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<(&str, &Value)>,
+        ctx: &Context,
+    ) -> policy::Access {
+        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+        let names: Vec<(String, &Value)> = role
+            .inline
+            .iter()
+            .map(|(n, d)| (n.clone(), d))
+            .chain(
+                role.attached
+                    .iter()
+                    .filter_map(|arn| role.managed.get(arn).map(|d| (short(arn), d))),
             )
-            .absent("aws:SourceAccount")
-            .absent("aws:SourceArn");
-        self.with_pod_tags(base, "aws:PrincipalTag/", &ns, &sa)
+            .collect();
+        let identity: Vec<(&str, &Value)> = names.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+        let boundary_name = role.boundary.as_deref().map(short);
+        let boundary = match (&role.boundary, &boundary_name) {
+            (Some(arn), Some(n)) => match role.managed.get(arn) {
+                Some(doc) => policy::Boundary::Read(n, doc),
+                None => policy::Boundary::Unread(n),
+            },
+            _ => policy::Boundary::None,
+        };
+        policy::authorize(&policy::Request {
+            principal: Principal::Aws(&role.arn),
+            action,
+            resource,
+            ctx,
+            identity: &identity,
+            boundary,
+            resource_policy,
+        })
     }
 
     /// What a role's own policies (inline and managed) allow, within its permissions boundary.
@@ -261,47 +416,7 @@ impl Ctx<'_> {
         resource: &str,
         ctx: &Context,
     ) -> Verdict {
-        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
-        let docs: Vec<(String, &Value)> = role
-            .inline
-            .iter()
-            .map(|(n, d)| (n.clone(), d))
-            .chain(
-                role.attached
-                    .iter()
-                    .filter_map(|arn| role.managed.get(arn).map(|d| (short(arn), d))),
-            )
-            .collect();
-        let own = policy::evaluate_all(
-            docs.iter().map(|(n, d)| (n.as_str(), *d)),
-            action,
-            resource,
-            ctx,
-        );
-        let Some(boundary) = &role.boundary else {
-            return own;
-        };
-        if own.decision == Decision::Deny {
-            return own;
-        }
-        let Some(doc) = role.managed.get(boundary) else {
-            return Verdict {
-                decision: Decision::Unknown,
-                by: Some(format!("permissions boundary {}", short(boundary))),
-                why: Some("the boundary was not read".into()),
-            };
-        };
-        let name = format!("boundary {}", short(boundary));
-        let limit = policy::evaluate_all([(name.as_str(), doc)], action, resource, ctx);
-        match limit.decision {
-            Decision::Allow => own,
-            Decision::Implicit => Verdict {
-                decision: Decision::Implicit,
-                by: Some(format!("permissions boundary {}", short(boundary))),
-                why: Some(format!("the boundary does not allow {action}")),
-            },
-            _ => limit,
-        }
+        self.access(role, action, resource, None, ctx).identity
     }
 }
 
@@ -350,6 +465,7 @@ impl F {
             code: c.code,
             title: c.title,
             layer: c.layer,
+            app: None,
             status,
             evidence,
             fix,
@@ -394,42 +510,75 @@ fn env_value<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
         .and_then(|e| e["value"].as_str())
 }
 
-/// Run every check in catalogue order.
+/// Run every check in catalogue order, the per-app ones for every app.
 pub fn run(d: &Desired, e: &Evidence) -> Vec<Finding> {
-    let c = Ctx::new(d, e);
-    let unread = e.cluster.as_ref().map(|cl| &cl.unread);
-    let mut out: Vec<Finding> = catalogue::CATALOGUE
-        .iter()
-        .map(|check| {
-            let f = (check.run)(&c);
-            // A part it reads failed: what it made of the gap is not evidence.
-            let failed = check
-                .reads
-                .iter()
-                .find_map(|p| unread.and_then(|u| u.get(p)).map(|why| (p, why)));
-            match failed {
-                Some((part, why)) if f.status != Status::NotApplicable => {
-                    F { code: check.code }.skip(format!("could not read {part}: {why}"))
-                }
-                _ => f,
-            }
-        })
+    run_for(d, e, super::Focus::default())
+}
+
+/// Run every check, the per-app ones for the apps in focus.
+pub fn run_for(d: &Desired, e: &Evidence, focus: super::Focus) -> Vec<Finding> {
+    let stack = Ctx::new(d, e);
+    let apps: Vec<Ctx> = focus
+        .apps(d)
+        .into_iter()
+        .map(|t| Ctx::for_app(d, e, t))
         .collect();
+    let mut out = Vec::new();
+    for check in catalogue::CATALOGUE {
+        let ctxs: Vec<&Ctx> = match check.scope() {
+            Scope::Stack => vec![&stack],
+            Scope::App => apps.iter().collect(),
+        };
+        out.extend(ctxs.into_iter().map(|c| judged(check, c)));
+    }
     // What KEDA logged outranks a check that saw nothing wrong (or could not look): a refusal
     // turns its check into a failure, with the line and the same fix `--keda-log` gives.
-    let (ns, sa) = c.operator_sa();
-    let identity = c.identity_role.map_or("", |r| r.name.as_str());
-    for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
-        if let Some(f) = out
-            .iter_mut()
-            .find(|f| f.code == logged.code && matches!(f.status, Status::Ok | Status::Skipped))
-        {
-            f.status = Status::Fail;
-            f.evidence = logged.evidence;
-            f.fix = logged.fix;
+    let (ns, sa) = stack.operator_sa();
+    for c in std::iter::once(&stack).chain(&apps) {
+        let identity = c.identity_role.map_or("", |r| r.name.as_str());
+        let name = c.app.map(|a| a.name.as_str());
+        for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
+            if let Some(f) = out.iter_mut().find(|f| {
+                f.code == logged.code
+                    && f.app.as_deref() == name
+                    && matches!(f.status, Status::Ok | Status::Skipped)
+            }) {
+                f.status = Status::Fail;
+                f.evidence = logged.evidence;
+                f.fix = logged.fix;
+            }
         }
     }
     out
+}
+
+/// One check over one context, with the app it judged.
+fn judged(check: &catalogue::Check, c: &Ctx) -> Finding {
+    let f = (check.run)(c);
+    // A part it reads failed: what it made of the gap is not evidence.
+    let stack = c.e.cluster.as_ref().map(|cl| &cl.unread);
+    let app = c.objects().ok().map(|o| &o.unread);
+    let failed = check.reads.iter().find_map(|p| {
+        stack
+            .and_then(|u| u.get(p))
+            .or_else(|| app.and_then(|u| u.get(p)))
+            .map(|why| (p, why))
+    });
+    let mut f = match failed {
+        Some((part, why)) if f.status != Status::NotApplicable => {
+            F { code: check.code }.skip(format!("could not read {part}: {why}"))
+        }
+        _ => f,
+    };
+    f.app = c.app.map(|a| a.name.clone());
+    f
+}
+
+/// The names that tell one app's lines in KEDA's log: its scaler's and its queue's.
+fn app_names(t: &TriggerUse) -> Vec<String> {
+    std::iter::once(t.scaler.1.clone())
+        .chain(t.queue.clone())
+        .collect()
 }
 
 /// Checks that only read the agent's log.
@@ -499,7 +648,7 @@ fn chain_check(c: &Ctx, code: &'static str, action: &str) -> Finding {
         &role.trust,
         Principal::Aws(&op.arn),
         action,
-        &c.operator_session(&op.arn),
+        &c.operator_session(&op.arn, &role.arn),
     );
     let refused = c.refusals().into_iter().find(
         |r| matches!(r, Refused::OperatorRole { action: a, .. } if a.eq_ignore_ascii_case(action)),
@@ -542,7 +691,7 @@ fn trust_evidence(
 ) -> String {
     let statements = policy::quote(trust, who_arn);
     let said = match (&t.verdict.by, statements.is_empty()) {
-        (None, true) => format!("no statement names {who}"),
+        (None, true) => policy::names_instead(trust, who, action),
         _ => t.verdict.describe(),
     };
     let mut out = format!("trust of {role} does not let {who} {action}: {said}");
@@ -552,9 +701,10 @@ fn trust_evidence(
     out
 }
 
-/// The deployed scaler, or the reason it cannot be checked.
-fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value), Finding> {
-    let cl = c.cluster().map_err(|why| f.skip(why))?;
+/// The deployed scaler, or the finding that says why it cannot be checked (boxed: a finding is
+/// large beside the two references).
+fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a AppObjects, &'a Value), Box<Finding>> {
+    let cl = c.objects().map_err(|why| Box::new(f.skip(why)))?;
     let so = cl.scaler.as_ref().ok_or_else(|| {
         let name = c
             .scaler
@@ -566,11 +716,11 @@ fn live_scaler<'a>(c: &Ctx<'a>, f: &F) -> Result<(&'a ClusterEvidence, &'a Value
                 )
             })
             .unwrap_or_default();
-        f.fail(
+        Box::new(f.fail(
             vec![format!("{name} does not exist")],
             "kedactl up --only app (or name it with --scaled-object ns/name)",
-            vec![Repair::Converge("app:".into())],
-        )
+            c.app_steps(),
+        ))
     })?;
     Ok((cl, so))
 }
@@ -627,7 +777,7 @@ pub fn dead_letter_arn(q: &crate::observed::Queue) -> Option<String> {
 impl<'a> Ctx<'a> {
     /// The app's ScaledObject/ScaledJob as deployed (else as rendered).
     fn scaler_object(&self) -> Option<&'a Value> {
-        let live = self.cluster().ok().and_then(|c| c.scaler.as_ref());
+        let live = self.objects().ok().and_then(|o| o.scaler.as_ref());
         live.or(self.scaler)
     }
 

@@ -15,7 +15,7 @@ pub(crate) fn kd021(c: &Ctx) -> Finding {
                 "set awsRegion: {} (kedactl up --only app)",
                 c.d.target.region
             ),
-            vec![Repair::Converge("app:ScaledObject".into())],
+            vec![c.scaler_step()],
         ),
     }
 }
@@ -53,7 +53,7 @@ pub(crate) fn kd022(c: &Ctx) -> Finding {
     if evidence.is_empty() {
         return f.ok(format!("{url} is in {region}, account {account}"));
     }
-    f.fail(evidence, format!("set awsRegion to the URL's region and check the queue exists (kedactl up --only queue,app); expected {}", c.queue.map(|q| q.url.as_str()).unwrap_or("")), vec![Repair::Converge("queue:".into()), Repair::Converge("app:ScaledObject".into())])
+    f.fail(evidence, format!("set awsRegion to the URL's region and check the queue exists (kedactl up --only queue,app); expected {}", c.queue.map(|q| q.url.as_str()).unwrap_or("")), c.queue_steps().into_iter().chain([c.scaler_step()]).collect())
 }
 
 pub(crate) fn kd023(c: &Ctx) -> Finding {
@@ -70,7 +70,7 @@ pub(crate) fn kd023(c: &Ctx) -> Finding {
             "queueURL {url:?} is not https://sqs.<region>.amazonaws.com/<account>/<name>"
         )],
         "kedactl up --only app (renders the URL from the queue name)",
-        vec![Repair::Converge("app:ScaledObject".into())],
+        vec![c.scaler_step()],
     )
 }
 
@@ -114,11 +114,7 @@ pub(crate) fn kd026(c: &Ctx) -> Finding {
         n("ApproximateNumberOfMessages"),
         n("ApproximateNumberOfMessagesNotVisible"),
     );
-    let scaler = c
-        .cluster()
-        .ok()
-        .and_then(|cl| cl.scaler.as_ref())
-        .or(c.scaler);
+    let scaler = c.scaler_object();
     let min = scaler
         .and_then(|s| s["spec"]["minReplicaCount"].as_u64())
         .unwrap_or(0);
@@ -140,7 +136,7 @@ pub(crate) fn kd026(c: &Ctx) -> Finding {
 /// HPAMetricsUnavailable when the HPA cannot fetch KEDA's metric.
 pub(crate) fn kd036(c: &Ctx) -> Finding {
     let f = F { code: "KD036" };
-    let cl = or_skip!(f, c.cluster());
+    let cl = or_skip!(f, c.objects());
     let Some(so) = &cl.scaler else {
         return f.skip("the app's scaler does not exist (see KD017)");
     };
@@ -248,7 +244,8 @@ pub(crate) fn kd041(c: &Ctx) -> Finding {
 /// nowhere to go.
 pub(crate) fn kd042(c: &Ctx) -> Finding {
     let f = F { code: "KD042" };
-    if c.d.queues.is_empty() {
+    let queues = c.app_queues();
+    if queues.is_empty() {
         return f.na("no queue");
     }
     let mut fails = Vec::new();
@@ -256,7 +253,7 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
     let mut ok = Vec::new();
     let mut repairs = Vec::new();
     let mut checked = 0;
-    for q in &c.d.queues {
+    for q in queues {
         or_skip!(f, c.read_queue(&q.name));
         let Some(seen) = c.e.observed.queues.get(&q.name) else {
             continue;
@@ -265,7 +262,7 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
         let Some(arn) = dead_letter_arn(seen) else {
             if q.attributes.contains_key("RedrivePolicy") {
                 fails.push(format!("queue {} has no RedrivePolicy, the config gives it one: failing messages are never moved to the dead-letter queue", q.name));
-                repairs.push(Repair::Converge("queue:".into()));
+                repairs.push(Repair::Converge(format!("queue:{}", q.name)));
             }
             continue;
         };
@@ -284,8 +281,8 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
             Ok(true) => ok.push(format!("{} → {arn}", q.name)),
             Ok(false) => {
                 fails.push(format!("RedrivePolicy of queue {} names deadLetterTargetArn {arn}, which does not exist: messages past maxReceiveCount cannot be moved there", q.name));
-                if c.d.queues.iter().any(|d| d.arn == arn) {
-                    repairs.push(Repair::Converge("queue:".into()));
+                if let Some(d) = c.d.queues.iter().find(|d| d.arn == arn) {
+                    repairs.push(Repair::Converge(format!("queue:{}", d.name)));
                 }
             }
             Err(why) => unknown.push(why),
@@ -298,7 +295,10 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
         return f.skip(why);
     }
     if checked == 0 {
-        return f.skip("none of the config's queues exists (see KD022)");
+        return f.skip(match c.app {
+            Some(_) => "the app's queue does not exist (see KD022)",
+            None => "none of the config's queues exists (see KD022)",
+        });
     }
     match ok.is_empty() {
         true => f.ok("no queue has a RedrivePolicy (the config declares no dead-letter queue)"),

@@ -7,11 +7,11 @@ use super::*;
 use crate::render::TriggerUse;
 use crate::triggers::{Kind, resource};
 
-/// The apps whose trigger is not SQS.
+/// The app's trigger when it is not SQS (every such app's for a stack context).
 fn others<'a>(c: &Ctx<'a>) -> Vec<&'a TriggerUse> {
     c.d.triggers
         .iter()
-        .filter(|t| t.kind != Kind::Sqs)
+        .filter(|t| t.kind != Kind::Sqs && c.app.is_none_or(|a| a.app == t.app))
         .collect()
 }
 
@@ -108,8 +108,8 @@ pub(crate) fn kd047(c: &Ctx) -> Finding {
             repairs.push(Repair::Converge(format!("iam:role/{}", t.role)));
             continue;
         };
-        let session = c.operator_session(&role.arn);
         for (action, arn) in &t.needs {
+            let session = c.operator_session(&role.arn, arn);
             if arn.contains(resource::PLACEHOLDER) {
                 return f.skip(format!(
                     "{arn} does not exist yet, so no grant can name it (see KD046)"
@@ -164,7 +164,7 @@ pub(crate) fn kd048(c: &Ctx) -> Finding {
     if others(c).is_empty() {
         return f.na("no trigger besides SQS (KD021–KD023 check the queue's)");
     }
-    let cluster = or_skip!(f, c.cluster());
+    let cluster = or_skip!(f, c.objects());
     let (Some(live), Some(want)) = (cluster.scaler.as_ref(), c.scaler) else {
         return f.skip("the app's ScaledObject was not found in the cluster (see KD017)");
     };
@@ -203,7 +203,7 @@ pub(crate) fn kd048(c: &Ctx) -> Finding {
     f.fail(
         diffs,
         "kedactl up --only app (applies the trigger the config renders), or correct kedactl.yaml if the live one is right",
-        vec![Repair::Converge("app:ScaledObject".into())],
+        vec![c.scaler_step()],
     )
 }
 
@@ -217,7 +217,12 @@ pub(crate) fn kd049(c: &Ctx) -> Finding {
         return f.skip("the metric was not read (--only without source)");
     }
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
-    for (app, read) in &c.e.metric_reads {
+    let mine = others(c);
+    let reads =
+        c.e.metric_reads
+            .iter()
+            .filter(|(app, _)| mine.iter().any(|t| &t.app == *app));
+    for (app, read) in reads {
         match read {
             Ok(detail) => ok.push(format!("{app}: {detail}")),
             // The caller's own refusal says nothing about KEDA's session (KD047 does).
