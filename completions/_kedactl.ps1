@@ -257,7 +257,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--cooldown-period', '--cooldown-period', [CompletionResultType]::ParameterName, 'Seconds before scaling to zero [default: 300]')
             [CompletionResult]::new('--scale-on-in-flight', '--scale-on-in-flight', [CompletionResultType]::ParameterName, 'Count in-flight messages [default: true]')
             [CompletionResult]::new('--scale-on-delayed', '--scale-on-delayed', [CompletionResultType]::ParameterName, 'Count delayed messages [default: false]')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Also delete the images in the ECR repositories')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Also delete what holds data: a queue''s messages, a repository''s images, a table''s items, a stream''s records, a workspace''s metrics (without it, down refuses and deletes nothing)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (required when stdin is not a terminal, e.g. in CI)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')

@@ -291,7 +291,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scale-on-in-fli
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l force -d 'Also delete the images in the ECR repositories'
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l force -d 'Also delete what holds data: a queue\'s messages, a repository\'s images, a table\'s items, a stream\'s records, a workspace\'s metrics (without it, down refuses and deletes nothing)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'

@@ -51,9 +51,114 @@ pub struct Observed {
     /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
     #[serde(default)]
     pub namespace_contents: BTreeMap<String, Vec<String>>,
+    /// What could not be listed in those namespaces (why): such a namespace is kept.
+    #[serde(default)]
+    pub namespace_unchecked: BTreeMap<String, Vec<String>>,
     /// Trigger resources (an AMP workspace...), by their step id (`aps:workspace/<alias>`).
     #[serde(default)]
     pub resources: BTreeMap<String, Resource>,
+    /// What each trigger resource holds (a table's items, a stream's records), by step id;
+    /// read by `down` only.
+    #[serde(default)]
+    pub data: BTreeMap<String, Data>,
+}
+
+/// What a resource holds that its deletion destroys: `down` deletes it only with `--force`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Data {
+    /// How many; null when they could not be counted (`unknown` says why).
+    pub count: Option<u64>,
+    /// What is counted, plural: messages, items, records, images, metrics.
+    pub unit: String,
+    /// `count` is a lower bound (kedactl stopped counting there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
+    /// The parts of `count` (an SQS queue's visible, in-flight and delayed messages).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, u64>,
+    /// Why it could not be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+impl Data {
+    pub fn counted(count: u64, unit: &str) -> Self {
+        Data {
+            count: Some(count),
+            unit: unit.to_string(),
+            at_least: false,
+            parts: BTreeMap::new(),
+            unknown: None,
+        }
+    }
+
+    pub fn unknown(unit: &str, why: impl Into<String>) -> Self {
+        Data {
+            count: None,
+            unknown: Some(why.into()),
+            ..Data::counted(0, unit)
+        }
+    }
+
+    /// Nothing would be lost: counted, and none.
+    pub fn is_empty(&self) -> bool {
+        self.count == Some(0)
+    }
+
+    /// `2,060 messages`, `at least 500 records`, `an unknown number of items (why)`.
+    pub fn describe(&self) -> String {
+        match self.count {
+            Some(n) => {
+                let unit = if n == 1 {
+                    self.unit.strip_suffix('s').unwrap_or(&self.unit)
+                } else {
+                    &self.unit
+                };
+                let at_least = if self.at_least { "at least " } else { "" };
+                format!("{at_least}{} {unit}", thousands(n))
+            }
+            None => format!(
+                "an unknown number of {} ({})",
+                self.unit,
+                self.unknown.as_deref().unwrap_or("not read")
+            ),
+        }
+    }
+}
+
+/// `2060` → `2,060`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An SQS queue's messages from its attributes: visible, in flight (received, not yet deleted)
+/// and delayed, each approximate as SQS says; an attribute that is absent or not a number makes
+/// the count unknown.
+pub fn queue_messages(attributes: &BTreeMap<String, String>) -> Data {
+    let mut data = Data::counted(0, "messages");
+    for (key, part) in [
+        ("ApproximateNumberOfMessages", "visible"),
+        ("ApproximateNumberOfMessagesNotVisible", "inFlight"),
+        ("ApproximateNumberOfMessagesDelayed", "delayed"),
+    ] {
+        match attributes.get(key).and_then(|v| v.parse::<u64>().ok()) {
+            Some(n) => {
+                data.parts.insert(part.to_string(), n);
+            }
+            None => return Data::unknown("messages", format!("SQS did not report {key}")),
+        }
+    }
+    data.count = Some(data.parts.values().sum());
+    data
 }
 
 /// A live AWS resource a trigger kind uses (`triggers::resource`).
@@ -280,5 +385,41 @@ pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
     match namespace {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_holds_its_visible_in_flight_and_delayed_messages() {
+        let attrs = |v: &str, nv: &str, d: &str| -> BTreeMap<String, String> {
+            [
+                ("ApproximateNumberOfMessages", v),
+                ("ApproximateNumberOfMessagesNotVisible", nv),
+                ("ApproximateNumberOfMessagesDelayed", d),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let d = queue_messages(&attrs("2000", "50", "10"));
+        assert_eq!(d.count, Some(2060));
+        assert_eq!(d.parts["inFlight"], 50);
+        assert_eq!(d.describe(), "2,060 messages");
+        assert!(queue_messages(&attrs("0", "0", "0")).is_empty());
+        assert_eq!(
+            queue_messages(&attrs("0", "1", "0")).describe(),
+            "1 message"
+        );
+        // A count SQS did not give is unknown, never zero.
+        let mut partial = attrs("0", "0", "0");
+        partial.remove("ApproximateNumberOfMessagesDelayed");
+        let d = queue_messages(&partial);
+        assert!(!d.is_empty() && d.count.is_none());
+        assert!(d.describe().contains("ApproximateNumberOfMessagesDelayed"));
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 }

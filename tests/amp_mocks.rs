@@ -382,6 +382,8 @@ async fn a_scraper_still_being_created_is_waited_for_then_deleted() {
             name: "kedactl-demo-AMP-KEDA".into(),
             id: "s-1".into(),
             arn: "arn:aws:aps:us-east-1:123456789012:scraper/s-1".into(),
+            force: false,
+            loses: None,
         },
     );
     let report = execute(&aws, &plan).await;

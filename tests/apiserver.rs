@@ -1102,3 +1102,137 @@ async fn a_pending_release_blocks_the_next_upgrade() {
         404
     );
 }
+
+/// DeleteOptions.preconditions in the body: a uid or resourceVersion that no longer matches is
+/// 409 Conflict (storage Preconditions.Check), and the object stays; matching ones delete.
+#[tokio::test]
+async fn delete_preconditions_protect_a_changed_or_replaced_object() {
+    let api = ApiServer::default();
+    let c = api.client();
+    api.seed(ns("app"));
+    api.seed(cm("app", "settings", json!({})));
+    let uri = "/api/v1/namespaces/app/configmaps/settings";
+    let o = get(&c, uri).await.unwrap();
+    let (uid, rv) = (
+        o["metadata"]["uid"].clone(),
+        o["metadata"]["resourceVersion"].clone(),
+    );
+    let options = |uid: &Value, rv: &Value| json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid, "resourceVersion": rv}});
+    let err = call(
+        &c,
+        "DELETE",
+        uri,
+        Some("application/json"),
+        Some(options(&json!("uid-other"), &rv)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.0, 409);
+    assert_eq!(
+        err.2,
+        format!(
+            "Operation cannot be fulfilled on configmaps \"settings\": Precondition failed: UID in precondition: uid-other, UID in object meta: {}",
+            uid.as_str().unwrap()
+        )
+    );
+    let err = call(
+        &c,
+        "DELETE",
+        uri,
+        Some("application/json"),
+        Some(options(&uid, &json!("1"))),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.2.contains("Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta:"),
+        "{err:?}"
+    );
+    assert!(api.get("configmaps", Some("app"), "settings").is_some());
+    call(
+        &c,
+        "DELETE",
+        uri,
+        Some("application/json"),
+        Some(options(&uid, &rv)),
+    )
+    .await
+    .unwrap();
+    assert!(api.get("configmaps", Some("app"), "settings").is_none());
+}
+
+/// Discovery: the core and group versions kedactl lists, each group's preferred version, a
+/// CRD's kind while its CRD exists, and kube-apiserver's plain-text 404 for a group version
+/// nobody serves.
+#[tokio::test]
+async fn discovery_lists_built_in_and_crd_kinds_and_404s_an_unserved_group_as_text() {
+    let api = ApiServer::default();
+    let c = api.client();
+    let core = get(&c, "/api/v1").await.unwrap();
+    let pvc = core["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "persistentvolumeclaims")
+        .unwrap();
+    assert_eq!(
+        (pvc["kind"].as_str(), pvc["namespaced"].as_bool()),
+        (Some("PersistentVolumeClaim"), Some(true))
+    );
+    let groups = get(&c, "/apis").await.unwrap();
+    let names: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"rbac.authorization.k8s.io") && !names.contains(&"keda.sh"),
+        "{names:?}"
+    );
+    // No CRD of keda.sh: the whole group is unserved, answered as plain text.
+    let (status, body) = api.respond("GET", "/apis/keda.sh/v1alpha1", b"");
+    assert_eq!(status, 404);
+    assert_eq!(body, Value::String("404 page not found\n".into()));
+    api.state().add_keda_crds();
+    let groups = get(&c, "/apis").await.unwrap();
+    let keda = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "keda.sh")
+        .unwrap();
+    assert_eq!(keda["preferredVersion"]["groupVersion"], "keda.sh/v1alpha1");
+    let list = get(&c, "/apis/keda.sh/v1alpha1").await.unwrap();
+    assert!(
+        list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "ScaledObject" && r["namespaced"] == true),
+        "{list:#}"
+    );
+}
+
+/// The namespace controller reports what blocks a terminating namespace.
+#[tokio::test]
+async fn a_terminating_namespace_reports_remaining_content_and_finalizers() {
+    let api = ApiServer::default();
+    let c = api.client();
+    api.seed(ns("app"));
+    api.seed(cm(
+        "app",
+        "held",
+        json!({"metadata": {"finalizers": ["example.com/hold"]}}),
+    ));
+    delete(&c, "/api/v1/namespaces/app").await.unwrap();
+    let n = api.get("namespaces", None, "app").unwrap();
+    let conditions = n["status"]["conditions"].as_array().unwrap();
+    let get = |t: &str| conditions.iter().find(|c| c["type"] == t).unwrap().clone();
+    assert_eq!(get("NamespaceContentRemaining")["status"], "True");
+    assert_eq!(
+        get("NamespaceFinalizersRemaining")["message"],
+        "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+    );
+    assert_eq!(get("NamespaceDeletionDiscoveryFailure")["status"], "False");
+}

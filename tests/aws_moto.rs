@@ -775,6 +775,59 @@ async fn down_keeps_a_repository_with_images_unless_forced() {
     );
 }
 
+/// A queue that holds messages is data: `down` names what would be lost, refuses (exit 4)
+/// without deleting anything, and `--force` deletes it; the JSON carries the counts.
+#[tokio::test]
+async fn down_keeps_a_queue_that_holds_messages_unless_forced() {
+    let Some(s) = Stack::new("msgs") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let out = s.run("load", &["--count", "40", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let out = s.run("down", &["--only", "iam,queue,registry", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let q = s.queue();
+    assert!(
+        stdout(&out).contains(&format!("delete SQS queue {q} — 40 messages would be lost")),
+        "the plan line names the loss: {}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!("SQS queue {q} holds 40 messages: pass --force")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(queue_exists(&aws, &q).await, "the queue is kept");
+    assert!(
+        role_trust(&aws, &s.operator()).await.is_some(),
+        "nothing at all is deleted"
+    );
+
+    let out = s.run("down", &["-o", "json", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let doc = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
+    let step = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == format!("queue:{q}"))
+        .unwrap();
+    assert_eq!(step["loses"]["count"], 40, "{step:#}");
+    assert_eq!(step["loses"]["parts"]["visible"], 40, "{step:#}");
+    assert!(
+        doc["refused"][0].as_str().unwrap().contains("40 messages"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["outcomes"], serde_json::json!([]));
+
+    let down = s.json("down", &["--force"]);
+    common::all_done(&down);
+    assert!(!queue_exists(&aws, &q).await, "--force deletes it");
+}
+
 /// A queue created with a customer-managed key given as an alias: `up` creates it with that
 /// key, grants the app's role kms:Decrypt on the key's ARN (DescribeKey resolved the alias), says
 /// how to push the image into the empty repository, and converges; an alias KMS does not know is
@@ -970,6 +1023,64 @@ async fn ownership_is_read_again_right_before_each_deletion() {
     assert!(role_trust(&aws, &s.identity()).await.is_none());
 }
 
+/// Messages that arrive between the plan (queue empty) and the delete keep the queue: the count
+/// is read again right before the delete, as ownership is.
+#[tokio::test]
+async fn messages_sent_after_the_plan_keep_the_queue() {
+    use kedactl::model::{Group, Only};
+    use kedactl::plan::teardown;
+    let Some(s) = Stack::new("late-msgs") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    s.json("up", &["--only", "queue"]);
+    let mut spec = kedactl::spec::Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        stack: s.prefix.clone(),
+        ..kedactl::spec::Spec::default()
+    };
+    spec.apps[0].queue.name = s.queue();
+    let caller = kedactl::observe::caller(&aws).await.unwrap();
+    spec.account = Some(caller.account.clone());
+    let desired = kedactl::render::desired(&spec).unwrap();
+    let only = Only::new(vec![Group::Queue]);
+    let observed = kedactl::observe::observe(&aws, &desired, &only, caller)
+        .await
+        .unwrap();
+    let opts = teardown::Options {
+        only,
+        ..Default::default()
+    };
+    let (plan, _) = teardown::teardown(&desired, &observed, &opts).unwrap();
+    assert_eq!(plan.steps.len(), 1, "{plan:#?}");
+    let url = queue_url(&aws, &s.queue()).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("late")
+        .delay_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    let report = kedactl::exec::execute(
+        &aws,
+        None,
+        &plan,
+        &kedactl::exec::Options::new("demo", &s.prefix),
+        &kedactl::output::progress::Progress::Silent,
+    )
+    .await;
+    let error = report.outcomes[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains(&format!("SQS queue {} now holds 1 message", s.queue())),
+        "{report:#?}"
+    );
+    assert!(queue_exists(&aws, &s.queue()).await, "kept");
+    s.json("down", &["--only", "queue", "--force"]);
+    assert!(!queue_exists(&aws, &s.queue()).await);
+}
+
 /// A role whose trust would pass IAM's quota is refused before any call: exit 3, and the
 /// account has no trace of the stack (IAM would otherwise refuse it mid-apply).
 #[tokio::test]
@@ -1081,7 +1192,8 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
     let body: Value = serde_json::from_str(msg.messages()[0].body().unwrap()).unwrap();
     let n: u64 = body["num"].as_str().unwrap().parse().unwrap();
     assert!((1..=40).contains(&n), "the seed's body shape: {body}");
-    s.json("down", &["--only", "queue"]);
+    // The messages sent above go with it.
+    s.json("down", &["--only", "queue", "--force"]);
 }
 
 #[tokio::test]
@@ -1157,7 +1269,8 @@ async fn scale_once_decides_like_keda_and_the_hpa_from_the_live_queue() {
 
     let out = s.run("scale", &["--once", "--current", "1"]);
     assert_eq!(out.status.code(), Some(2), "--current needs --dry-run");
-    s.json("down", &["--only", "queue"]);
+    // The messages sent above go with it.
+    s.json("down", &["--only", "queue", "--force"]);
 }
 
 /// A moto cluster named after the stack, so kedactl can describe it.
@@ -1264,7 +1377,8 @@ async fn scale_sets_replicas_through_the_scale_subresource_and_refuses_to_fight_
         (Some(4), Some(5)),
         "{d}"
     );
-    s.json("down", &["--only", "queue"]);
+    // The messages sent above go with it.
+    s.json("down", &["--only", "queue", "--force"]);
 }
 
 /// The whole cluster half through the built binary: moto answers STS and DescribeCluster, the
@@ -1530,7 +1644,8 @@ async fn watch_shows_the_queue_the_scaler_the_hpa_and_the_pods() {
         stdout(&out).trim(),
         "t=0s visible=7 in_flight=0 delayed=0 metric=7 target=2"
     );
-    s.json("down", &["--only", "queue"]);
+    // The messages sent above go with it.
+    s.json("down", &["--only", "queue", "--force"]);
 }
 
 /// doctor end to end: a stack `up` built (moto for IAM/SQS, the fake cluster with KEDA from the
@@ -2691,7 +2806,18 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
     kedactl::observe::namespace_side(&kube, &d, &mut o)
         .await
         .unwrap();
-    let (down, notes) = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap();
+    kedactl::observe::data_side(&aws, &d, &Default::default(), &mut o).await;
+    // AMP cannot count a workspace's stored metrics: it goes only with --force.
+    let refused = teardown::teardown(&d, &o, &teardown::Options::default()).unwrap_err();
+    assert!(
+        refused.reasons[0].starts_with(&format!("AMP workspace {alias} may hold data")),
+        "{refused}"
+    );
+    let force = teardown::Options {
+        force: true,
+        ..Default::default()
+    };
+    let (down, notes) = teardown::teardown(&d, &o, &force).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     let report = exec::execute(&aws, Some(&kube), &down, &opts, &Progress::Silent).await;
     assert!(report.ok(), "{:#?}", report.outcomes);

@@ -1210,10 +1210,9 @@ async fn jobs_and_pods_of_our_scaled_job_are_not_foreign_content() {
     api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "worker-1-x", "namespace": "security",
         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "worker-1", "uid": job_uid}]}}));
     api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "security"}}));
-    let contents = observe::namespace_contents(&kube, &d, "security")
-        .await
-        .unwrap();
-    assert_eq!(contents, ["Pod debug"]);
+    let contents = observe::namespace_contents(&kube, &d, "security").await;
+    assert_eq!(contents.foreign, ["Pod debug"]);
+    assert!(contents.unchecked.is_empty(), "{contents:?}");
 }
 
 #[tokio::test]
@@ -1257,5 +1256,316 @@ async fn a_cluster_object_that_changed_hands_after_the_plan_is_not_deleted() {
         api.get("deployments", Some("keda"), "keda-operator")
             .is_some(),
         "KEDA stays: the plan stopped before it"
+    );
+}
+
+// ---- issue 24: a namespace goes only when it is really empty of others' objects ----
+
+/// Discovery, not a fixed list of kinds: a PersistentVolumeClaim (a volume's data), a
+/// RoleBinding and an Ingress seeded after `up` keep the namespace, as another team's custom
+/// resource does; the namespace controller would have deleted every one of them.
+#[tokio::test]
+async fn every_kind_discovery_serves_holds_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    api.seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "security"}, "spec": {}}));
+    api.seed(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "readers", "namespace": "security"}}));
+    api.seed(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "security"}}));
+    api.seed(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "backups.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "backups", "kind": "Backup"},
+                 "versions": [{"name": "v1", "served": true, "storage": true}]}}));
+    api.seed(json!({"apiVersion": "example.com/v1", "kind": "Backup", "metadata": {"name": "nightly", "namespace": "security"}}));
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(!ids(&plan).contains(&"app:Namespace/security"));
+    assert!(
+        notes.contains(&"left alone: Namespace security (it also holds Backup nightly, Ingress web, PersistentVolumeClaim data, RoleBinding readers)".to_string()),
+        "{notes:?}"
+    );
+    assert!(api.get("namespaces", None, "security").is_some());
+    assert!(
+        api.get("persistentvolumeclaims", Some("security"), "data")
+            .is_some()
+    );
+}
+
+/// A kind that cannot be listed leaves the namespace unchecked: kept, and said so.
+#[tokio::test]
+async fn a_kind_that_cannot_be_listed_keeps_the_namespace_and_says_so() {
+    let Seeded {
+        _dir,
+        helm: _,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    api.state()
+        .broken
+        .push("/namespaces/security/rolebindings".into());
+    let (plan, notes) = plan_down(&kube, &d).await;
+    assert!(!ids(&plan).contains(&"app:Namespace/security"));
+    let note = notes
+        .iter()
+        .find(|n| n.starts_with("left alone: Namespace security"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert!(
+        note.contains("its contents could not be checked: list rolebindings in security")
+            && note.contains("500"),
+        "{note}"
+    );
+}
+
+/// An object with a manifest's kind and name but another team's label is theirs: teardown
+/// leaves it alone, and the namespace holding it stays too.
+#[tokio::test]
+async fn a_same_named_object_without_our_label_keeps_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    kube.merge_patch(
+        "Deployment",
+        Some("security"),
+        "q-read",
+        &json!({"metadata": {"labels": {"kedactl.io/stack": "payments"}}}),
+    )
+    .await
+    .unwrap();
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(
+        !ids(&plan).contains(&"app:Namespace/security"),
+        "{:?}",
+        ids(&plan)
+    );
+    assert!(
+        notes.contains(
+            &"left alone: Deployment security/q-read (not created by this stack)".to_string()
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                .starts_with("left alone: Namespace security (it also holds Deployment q-read")),
+        "{notes:?}"
+    );
+    assert!(api.get("deployments", Some("security"), "q-read").is_some());
+}
+
+/// The plan saw the namespace empty; a Deployment created before the delete keeps it (its
+/// contents are read again right before the delete), and the delete is Background, as kubectl's.
+#[tokio::test]
+async fn content_created_after_the_plan_keeps_the_namespace() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
+    assert!(ids(&plan).contains(&"app:Namespace/security"));
+    api.seed(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "late", "namespace": "security"}, "spec": {}}));
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed.iter().any(|f| f.starts_with("app:Namespace/security: refused: namespace security was kept: it also holds Deployment late")),
+        "{failed:?}"
+    );
+    assert!(api.get("deployments", Some("security"), "late").is_some());
+
+    // Emptied, it goes, in the background.
+    kube.delete("Deployment", Some("security"), "late")
+        .await
+        .unwrap();
+    let (_, _, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(api.get("namespaces", None, "security").is_none());
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r == "DELETE /api/v1/namespaces/security?propagationPolicy=Background"),
+        "{:#?}",
+        api.requests()
+    );
+}
+
+/// A namespace that does not finish terminating: the timeout names what the namespace
+/// controller says blocks it.
+#[tokio::test]
+async fn a_namespace_stuck_terminating_names_its_conditions() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    let (plan, _) = plan_down(&kube, &d).await;
+    let ns_step: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id == "app:Namespace/security")
+        .cloned()
+        .collect();
+    assert_eq!(ns_step.len(), 1);
+    // Ours, with a finalizer nobody removes (a controller that is gone).
+    let mut stuck = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ServiceAccount")
+        .unwrap()
+        .clone();
+    stuck["metadata"]["name"] = json!("stuck");
+    stuck["metadata"]["finalizers"] = json!(["example.com/cleanup"]);
+    api.seed(stuck);
+    let mut only_ns = Plan { steps: ns_step };
+    only_ns.steps[0].after.clear();
+    let opts = exec::Options {
+        delete_timeout: Duration::from_millis(50),
+        ..options(&helm)
+    };
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &only_ns,
+        &opts,
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].contains("NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: example.com/cleanup in 1 resource instances")
+            && failed[0].contains("NamespaceContentRemaining: Some resources are remaining: serviceaccounts has 1 resource instances"),
+        "{failed:?}"
+    );
+}
+
+/// Each delete after the ownership re-check carries preconditions on what that check read: an
+/// object deleted and created again in between (a new uid) is left alone, while one whose
+/// controller only updated its status (a new resourceVersion, still ours) is deleted after a
+/// fresh read.
+#[tokio::test]
+async fn a_delete_goes_only_to_the_object_whose_ownership_was_checked() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    {
+        let mut s = api.state();
+        s.recreate_before_delete
+            .push(("scaledobjects".into(), "k8s-sqs-read-msg-keda".into()));
+        s.touch_before_delete
+            .push(("deployments".into(), "q-read".into()));
+    }
+    let (plan, _) = plan_down(&kube, &d).await;
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    let failed = failures(&report);
+    assert!(
+        failed[0].starts_with("app:ScaledObject/security/k8s-sqs-read-msg-keda: refused: ScaledObject security/k8s-sqs-read-msg-keda changed hands after its ownership was checked"),
+        "{failed:?}"
+    );
+    assert!(
+        api.get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+            .is_some()
+    );
+    // Nothing behind the refusal ran; the Deployment goes on the next run despite its update.
+    let (_, _, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(api.get("deployments", Some("security"), "q-read").is_none());
+}
+
+/// With no KEDA operator, kedactl lifts finalizer.keda.sh itself. The garbage collector may
+/// finish the object's foreground deletion between kedactl's read and its patch: a JSON patch
+/// (test + remove at the index read) still applies, where a merge patch of the list read would
+/// put `foregroundDeletion` back (422: no new finalizers on an object being deleted).
+#[tokio::test]
+async fn lifting_kedas_finalizer_does_not_race_the_garbage_collector() {
+    let Seeded {
+        _dir,
+        helm,
+        log: _,
+        api,
+        kube,
+        d,
+    } = seeded().await;
+    // The operator is gone (its CRDs stay): nobody else lifts the finalizer.
+    kube.delete("Deployment", Some("keda"), "keda-operator")
+        .await
+        .unwrap();
+    let so = api
+        .get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+        .unwrap();
+    // A dependent whose own finalizer holds the ScaledObject's foreground deletion until just
+    // before kedactl's patch.
+    api.seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "so-state", "namespace": "security",
+        "finalizers": ["example.com/hold"], "labels": ownership(&d.stack),
+        "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "k8s-sqs-read-msg-keda", "uid": so["metadata"]["uid"]}]}}));
+    api.state()
+        .release_dependents_before_patch
+        .push(("scaledobjects".into(), "k8s-sqs-read-msg-keda".into()));
+    let (plan, _) = plan_down(&kube, &d).await;
+    let step: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id == "app:ScaledObject/security/k8s-sqs-read-msg-keda")
+        .cloned()
+        .collect();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &Plan { steps: step },
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert_eq!(
+        report.outcomes[0].note.as_deref(),
+        Some("no KEDA operator runs, so kedactl removed finalizer.keda.sh itself")
+    );
+    assert!(
+        api.get("scaledobjects", Some("security"), "k8s-sqs-read-msg-keda")
+            .is_none()
+    );
+    assert!(
+        api.requests().iter().any(|r| r.starts_with(
+            "PATCH /apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda"
+        )),
+        "the finalizer was patched away"
     );
 }

@@ -194,7 +194,31 @@ async fn dynamodb_up_creates_the_table_and_grant_converges_reads_the_count_and_d
     assert_eq!(three.detail, "3 items match");
     assert_eq!(imp.scaling_target(&a).per_replica, 5);
 
-    let down = s.json("down");
+    // The table holds items: down names them, refuses (exit 4) and keeps it.
+    let kept = s.run("down", &["-o", "json", "--yes", "--only", "iam,source"]);
+    assert_eq!(kept.status.code(), Some(4), "{}", stderr(&kept));
+    assert!(
+        stderr(&kept).contains(&format!("DynamoDB table {} holds 4 items", s.table())),
+        "{}",
+        stderr(&kept)
+    );
+    let doc: serde_json::Value =
+        common::valid_document(serde_json::from_slice(&kept.stdout).unwrap());
+    let step = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == format!("dynamodb:table/{}", s.table()))
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(step["loses"]["count"], 4, "{step:#}");
+    assert!(table_exists(&aws, &s.table()).await);
+    let forced = s.run(
+        "down",
+        &["-o", "json", "--yes", "--only", "iam,source", "--force"],
+    );
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    let down: serde_json::Value =
+        common::valid_document(serde_json::from_slice(&forced.stdout).unwrap());
     assert!(
         down["outcomes"]
             .as_array()

@@ -168,7 +168,31 @@ async fn kinesis_up_creates_the_tagged_stream_and_its_grant_converges_and_down_r
         .unwrap();
     assert_eq!(read_metric(&aws, app(&spec)).await.unwrap().value, 6);
 
-    let down = s.json("down");
+    // Records in the stream are data: down names them and keeps it unless --force.
+    for i in 0..5 {
+        aws.kinesis
+            .put_record()
+            .stream_name(s.stream())
+            .partition_key(format!("k{i}"))
+            .data(aws_smithy_types::Blob::new(b"event".to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let kept = s.run("down", &["--yes", "--only", "iam,source"]);
+    assert_eq!(kept.status.code(), Some(4), "{}", common::stderr(&kept));
+    assert!(
+        common::stderr(&kept).contains(&format!("Kinesis stream {} holds 5 records", s.stream())),
+        "{}",
+        common::stderr(&kept)
+    );
+    assert!(stream_summary(&aws, &s.stream()).await.is_some());
+    let forced = s.run(
+        "down",
+        &["-o", "json", "--yes", "--only", "iam,source", "--force"],
+    );
+    assert_eq!(forced.status.code(), Some(0), "{}", common::stderr(&forced));
+    let down = common::valid_document(serde_json::from_slice(&forced.stdout).unwrap());
     common::all_done(&down);
     assert!(
         stream_summary(&aws, &s.stream()).await.is_none(),

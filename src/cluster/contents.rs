@@ -1,56 +1,152 @@
 //! What a namespace holds besides what the caller accounts for: `down` deletes a namespace it
-//! created only when nothing else lives in it.
+//! created only when nothing else lives in it. The namespace controller deletes *every*
+//! namespaced resource discovery serves (kube-controller-manager's namespaced resources
+//! deleter), so every one of them is listed here: a PersistentVolumeClaim, a RoleBinding, an
+//! Ingress or another team's custom resource all hold the namespace.
 
-use super::{Kube, KubeError, Result};
-use futures_util::future::try_join_all;
+use super::Kube;
+use futures_util::future::join_all;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Kinds whose presence means "someone else uses this namespace". Pods and ReplicaSets count
-/// unless an object we account for owns them (a Deployment's, a ScaledJob's Jobs and pods).
-const KINDS: [&str; 16] = [
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-    "Pod",
-    "Service",
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "ScaledObject",
-    "ScaledJob",
-    "TriggerAuthentication",
-    "CloudEventSource",
-    "HorizontalPodAutoscaler",
-];
+/// What `foreign` found: others' objects, and what could not be listed (either keeps the
+/// namespace).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    /// `Kind name` of every object not accounted for, sorted.
+    pub foreign: Vec<String>,
+    /// Resources (or discovery) that could not be read, with why: the namespace could not be
+    /// checked.
+    pub unchecked: Vec<String>,
+}
 
-/// `kind name` of every object in `ns` that is not accounted for, sorted. `ours(kind, object)`
-/// names the caller's objects; whatever they own (`ownerReferences`, transitively) is theirs
-/// too, and what Kubernetes puts in every namespace is ignored. A keda.sh kind whose CRD is
-/// absent holds nothing.
-pub async fn foreign(
-    kube: &Kube,
-    ns: &str,
-    ours: impl Fn(&str, &Value) -> bool,
-) -> Result<Vec<String>> {
-    let lists = try_join_all(KINDS.map(|k| async move {
-        match kube.list(k, Some(ns), None).await {
-            Ok(items) => Ok((k, items)),
-            Err(e) if e.is_not_found() => Ok((k, vec![])),
-            Err(e) => Err::<_, KubeError>(e),
-        }
-    }))
-    .await?;
-    let objects: Vec<(&str, Value)> = lists
+/// A namespaced resource the namespace controller would delete (verbs list and delete), at a
+/// group's preferred version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listable {
+    /// `/api/v1` or `/apis/<group>/<version>`.
+    pub prefix: String,
+    pub plural: String,
+    pub kind: String,
+}
+
+/// Resources Kubernetes writes about other objects, not content of their own: events (core and
+/// events.k8s.io) record what happened to objects that are listed themselves.
+fn is_record(l: &Listable) -> bool {
+    l.plural == "events"
+}
+
+/// The namespaced, listable and deletable resources of one APIResourceList (subresources such
+/// as `pods/log` skipped).
+pub fn listable(prefix: &str, list: &Value) -> Vec<Listable> {
+    list["resources"]
+        .as_array()
         .into_iter()
-        .flat_map(|(k, items)| items.into_iter().map(move |i| (k, i)))
+        .flatten()
+        .filter(|r| r["namespaced"] == true)
+        .filter(|r| {
+            let verbs: Vec<&str> = r["verbs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            verbs.contains(&"list") && verbs.contains(&"delete")
+        })
+        .filter_map(|r| {
+            let plural = r["name"].as_str().filter(|n| !n.contains('/'))?;
+            Some(Listable {
+                prefix: prefix.to_string(),
+                plural: plural.to_string(),
+                kind: r["kind"].as_str().unwrap_or(plural).to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `/apis/<group>/<preferred version>` of each group in an APIGroupList.
+pub fn preferred(groups: &Value) -> Vec<String> {
+    groups["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            let gv = g["preferredVersion"]["groupVersion"]
+                .as_str()
+                .or_else(|| g["versions"][0]["groupVersion"].as_str())?;
+            Some(format!("/apis/{gv}"))
+        })
+        .collect()
+}
+
+/// Every namespaced resource the namespace controller would delete; the group versions whose
+/// discovery failed go to `unchecked`.
+pub async fn discover(kube: &Kube, unchecked: &mut Vec<String>) -> Vec<Listable> {
+    let mut prefixes = vec!["/api/v1".to_string()];
+    match kube
+        .get_path("/apis".into(), "read API discovery (/apis)")
+        .await
+    {
+        Ok(groups) => prefixes.extend(preferred(&groups)),
+        Err(e) => unchecked.push(e.to_string()),
+    }
+    let lists = join_all(prefixes.iter().map(|p| async move {
+        let doing = format!("read API discovery ({p})");
+        (p, kube.get_path(p.clone(), &doing).await)
+    }))
+    .await;
+    let mut out = Vec::new();
+    for (prefix, list) in lists {
+        match list {
+            Ok(list) => out.extend(listable(prefix, &list)),
+            Err(e) => unchecked.push(e.to_string()),
+        }
+    }
+    out
+}
+
+/// Every object in `ns` that is not accounted for. `ours(kind, object)` names the caller's
+/// objects; whatever they own (`ownerReferences`, transitively) is theirs too, and what
+/// Kubernetes puts in every namespace is ignored. A resource that cannot be listed (403, 5xx)
+/// is named in `unchecked`; one gone since discovery (404) holds nothing.
+pub async fn foreign(kube: &Kube, ns: &str, ours: impl Fn(&str, &Value) -> bool) -> Contents {
+    let mut unchecked = Vec::new();
+    let resources = discover(kube, &mut unchecked).await;
+    let lists = join_all(
+        resources
+            .iter()
+            .filter(|l| !is_record(l))
+            .map(|l| async move {
+                let path = format!("{}/namespaces/{ns}/{}", l.prefix, l.plural);
+                let doing = format!("list {} in {ns}", l.plural);
+                (l, kube.get_path(path, &doing).await)
+            }),
+    )
+    .await;
+    let mut objects: Vec<(&str, Value)> = Vec::new();
+    for (l, list) in lists {
+        match list {
+            Ok(list) => objects.extend(
+                list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|o| (l.kind.as_str(), o.clone())),
+            ),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => unchecked.push(e.to_string()),
+        }
+    }
+    let objects: Vec<(&str, Value)> = objects
+        .into_iter()
         // What is already being deleted is leaving with the namespace anyway.
         .filter(|(k, o)| !built_in(k, o) && o["metadata"]["deletionTimestamp"].is_null())
         .collect();
-    Ok(unaccounted(&objects, ours))
+    unchecked.sort();
+    Contents {
+        foreign: unaccounted(&objects, ours),
+        unchecked,
+    }
 }
 
 /// The default service account, the cluster CA bundle and legacy token Secrets.
@@ -69,6 +165,22 @@ fn unaccounted(objects: &[(&str, Value)], ours: impl Fn(&str, &Value) -> bool) -
         .filter(|(k, o)| ours(k, o))
         .filter_map(|(_, o)| uid(o))
         .collect();
+    // The endpoints controller names a Service's Endpoints after it, without an owner reference.
+    let services: BTreeSet<&str> = objects
+        .iter()
+        .filter(|(k, o)| *k == "Service" && uid(o).is_some_and(|u| accounted.contains(&u)))
+        .filter_map(|(_, o)| o["metadata"]["name"].as_str())
+        .collect();
+    for (k, o) in objects {
+        if *k == "Endpoints"
+            && o["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| services.contains(n))
+            && let Some(u) = uid(o)
+        {
+            accounted.insert(u);
+        }
+    }
     // Owners come before what they own in no particular order: repeat until nothing is added.
     loop {
         let before = accounted.len();
@@ -140,6 +252,53 @@ mod tests {
             )
         };
         assert_eq!(unaccounted(&objects, ours), ["Job theirs", "Pod debug"]);
+    }
+
+    #[test]
+    fn discovery_gives_every_namespaced_resource_the_namespace_controller_deletes() {
+        let core = json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+            {"name": "pods", "namespaced": true, "kind": "Pod", "verbs": ["create", "delete", "get", "list"]},
+            {"name": "pods/log", "namespaced": true, "kind": "Pod", "verbs": ["get"]},
+            {"name": "persistentvolumeclaims", "namespaced": true, "kind": "PersistentVolumeClaim", "verbs": ["delete", "list"]},
+            {"name": "nodes", "namespaced": false, "kind": "Node", "verbs": ["delete", "list"]},
+            {"name": "bindings", "namespaced": true, "kind": "Binding", "verbs": ["create"]}
+        ]});
+        let got: Vec<String> = listable("/api/v1", &core)
+            .into_iter()
+            .map(|l| format!("{}/{} {}", l.prefix, l.plural, l.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "/api/v1/pods Pod",
+                "/api/v1/persistentvolumeclaims PersistentVolumeClaim"
+            ]
+        );
+        // metrics.k8s.io serves pods too, but only get and list: nothing to delete there.
+        let metrics = json!({"resources": [{"name": "pods", "namespaced": true, "kind": "PodMetrics", "verbs": ["get", "list"]}]});
+        assert!(listable("/apis/metrics.k8s.io/v1beta1", &metrics).is_empty());
+        let groups = json!({"kind": "APIGroupList", "groups": [
+            {"name": "apps", "versions": [{"groupVersion": "apps/v1"}], "preferredVersion": {"groupVersion": "apps/v1"}},
+            {"name": "keda.sh", "versions": [{"groupVersion": "keda.sh/v1alpha1"}]}
+        ]});
+        assert_eq!(
+            preferred(&groups),
+            ["/apis/apps/v1", "/apis/keda.sh/v1alpha1"]
+        );
+    }
+
+    #[test]
+    fn a_services_endpoints_are_its_own() {
+        let svc = obj("web", "u1", None);
+        let endpoints = obj("web", "u2", None);
+        let other = obj("db", "u3", None);
+        let objects = vec![
+            ("Service", svc),
+            ("Endpoints", endpoints),
+            ("Endpoints", other),
+        ];
+        let ours = |k: &str, o: &Value| k == "Service" && o["metadata"]["name"] == "web";
+        assert_eq!(unaccounted(&objects, ours), ["Endpoints db"]);
     }
 
     #[test]

@@ -282,6 +282,13 @@ impl Kube {
         }
     }
 
+    /// GET of an API path discovery gave (`/apis`, a group version, a list); `doing` names it
+    /// in errors.
+    pub async fn get_path(&self, path: String, doing: &str) -> Result<Value> {
+        self.send(Method::GET, path, None, vec![], || doing.to_string())
+            .await
+    }
+
     /// The items of a list (in one namespace, or all when None), filtered by a label selector.
     pub async fn list(
         &self,
@@ -350,14 +357,75 @@ impl Kube {
         .await
     }
 
-    /// Delete with foreground propagation (dependents go first). False when already gone.
-    pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {
+    /// An RFC 6902 JSON patch: its `test` operations make it apply only to what was read.
+    pub async fn json_patch(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        ops: &Value,
+    ) -> Result<Value> {
         let uri = format!(
-            "{}?propagationPolicy=Foreground",
+            "{}?fieldManager={FIELD_MANAGER}",
             path(kind, namespace, Some(name))
         );
+        self.send(
+            Method::PATCH,
+            uri,
+            Some("application/json-patch+json"),
+            serde_json::to_vec(ops).expect("a JSON value serializes"),
+            || format!("patch {}", describe(kind, namespace, name)),
+        )
+        .await
+    }
+
+    /// Delete with foreground propagation (dependents go first), a namespace in the background
+    /// as kubectl does (its controller empties it either way). False when already gone.
+    pub async fn delete(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<bool> {
+        self.delete_with(kind, namespace, name, vec![]).await
+    }
+
+    /// `delete`, of exactly the object `read`: its uid and resourceVersion go as
+    /// `DeleteOptions.preconditions` in the body (kube-apiserver takes them only there), so an
+    /// object replaced or changed since answers 409 Conflict instead of being deleted.
+    pub async fn delete_read(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        read: &Value,
+    ) -> Result<bool> {
+        let body = serde_json::json!({
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "preconditions": {
+                "uid": read["metadata"]["uid"],
+                "resourceVersion": read["metadata"]["resourceVersion"],
+            },
+        });
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        self.delete_with(kind, namespace, name, body).await
+    }
+
+    async fn delete_with(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<bool> {
+        let policy = if kind == "Namespace" {
+            "Background"
+        } else {
+            "Foreground"
+        };
+        let uri = format!(
+            "{}?propagationPolicy={policy}",
+            path(kind, namespace, Some(name))
+        );
+        let content_type = (!body.is_empty()).then_some("application/json");
         match self
-            .send(Method::DELETE, uri, None, vec![], || {
+            .send(Method::DELETE, uri, content_type, body, || {
                 format!("delete {}", describe(kind, namespace, name))
             })
             .await

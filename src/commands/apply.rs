@@ -20,6 +20,9 @@ pub struct Outcomes<'a> {
     /// Wall time of the execution (absent when there was nothing to do).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// Why `down` ran none of the steps (what they would lose without `--force`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub refused: &'a [String],
 }
 
 /// API calls made: reads and changes.
@@ -120,6 +123,7 @@ pub async fn run(
                     mutating: 0,
                 },
                 seconds: None,
+                refused: &[],
             };
             output::document(kind, &doc)?;
         }
@@ -136,6 +140,7 @@ pub async fn run(
             outcomes: &report.outcomes,
             calls: Calls { read, mutating },
             seconds: Some((seconds * 10.0).round() / 10.0),
+            refused: &[],
         };
         output::document(kind, &doc)?;
     } else {

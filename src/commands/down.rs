@@ -1,6 +1,8 @@
 use super::{apply, online};
 use crate::ctx::Ctx;
+use crate::error::{FAILED, SilentExit};
 use crate::observe;
+use crate::output;
 use crate::plan::teardown::{self, teardown};
 
 /// Remove what this stack created, in reverse order; anything it does not own is left alone
@@ -8,9 +10,10 @@ use crate::plan::teardown::{self, teardown};
 #[command(after_help = "\
 Examples:
   kedactl down --cluster demo
-  kedactl down --cluster demo --only queue,registry --force --yes   # CI; repository images too")]
+  kedactl down --cluster demo --only queue,registry --force --yes   # CI; messages and images too")]
 pub struct Args {
-    /// Also delete the images in the ECR repositories
+    /// Also delete what holds data: a queue's messages, a repository's images, a table's items,
+    /// a stream's records, a workspace's metrics (without it, down refuses and deletes nothing)
     #[arg(long)]
     pub force: bool,
 }
@@ -26,15 +29,47 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     {
         on.observed.oidc_trusted_by = Some(observe::roles_trusting(&on.aws, &p.arn).await?);
     }
+    observe::data_side(&on.aws, &on.desired, &on.only, &mut on.observed).await;
     let opts = teardown::Options {
         force: args.force,
         only: on.only.clone(),
     };
-    let (plan, notes) = teardown(&on.desired, &on.observed, &opts)?;
+    let (plan, notes) = match teardown(&on.desired, &on.observed, &opts) {
+        Ok(planned) => planned,
+        Err(refused) => return refuse(ctx, &on, refused),
+    };
     for n in &notes {
         ctx.note(n);
     }
     apply::run(ctx, &on, &plan, "Down", "Delete", apply::How::default())
         .await
         .map(|_| ())
+}
+
+/// Show what `--force` would delete and lose, then fail (exit 4) with nothing changed.
+fn refuse(ctx: &Ctx, on: &online::Online, refused: teardown::Refused) -> anyhow::Result<()> {
+    for n in &refused.notes {
+        ctx.note(n);
+    }
+    if !ctx.json() {
+        output::text(&super::plan::human(
+            &on.desired,
+            &refused.plan,
+            "against what exists now (with --force)",
+            "",
+        ))?;
+        return Err(refused.into());
+    }
+    let (read, mutating) = on.calls();
+    let doc = apply::Outcomes {
+        plan: super::plan::Report::new(&on.desired, &refused.plan, false),
+        outcomes: &[],
+        calls: apply::Calls { read, mutating },
+        seconds: None,
+        refused: &refused.reasons,
+    };
+    output::document("Down", &doc)?;
+    // One document on stdout (the plan and why it was refused): the error goes to stderr.
+    eprintln!("error: {refused}");
+    Err(SilentExit(FAILED).into())
 }

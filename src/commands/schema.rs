@@ -243,6 +243,7 @@ mod tests {
                         mutating: 17,
                     },
                     seconds: Some(3.2),
+                    refused: &["SQS queue q holds 40 messages: pass --force".into()],
                 },
             );
         }

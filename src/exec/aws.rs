@@ -574,12 +574,24 @@ pub(super) async fn apply(
             resource: kind,
             name,
             id,
+            force,
             ..
         } => {
             until_settled(aws, *kind, name, id, opts, progress, step).await?;
+            if !force && let Some(data) = resource::data(aws, *kind, id).await {
+                still_empty(&format!("{} {name}", kind.noun()), &data)?;
+            }
             resource::delete(aws, *kind, id).await?
         }
-        Action::DeleteQueue { queue, url } => {
+        Action::DeleteQueue {
+            queue, url, force, ..
+        } => {
+            if !force {
+                still_empty(
+                    &format!("SQS queue {queue}"),
+                    &queue_messages(aws, queue, url).await?,
+                )?;
+            }
             let r = aws.sqs.delete_queue().queue_url(url).send().await;
             gone_is_fine(
                 r,
@@ -861,6 +873,55 @@ async fn wait_resource(
 
 /// Wait while a resource is still being created or updated: AMP refuses to delete a scraper,
 /// Kinesis a stream, DynamoDB a table in that state. One gone meanwhile is settled.
+/// Read right before the delete: data that arrived after the plan was made (or could not be
+/// counted now) keeps the resource, as it would have at the plan.
+fn still_empty(what: &str, data: &crate::observed::Data) -> Result<(), StepError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    Err(StepError::Other(format!(
+        "refused: {what} now holds {} (read right before the delete; the plan saw it empty), so          it was kept. Run `kedactl down` again to see it, or pass --force to delete it anyway",
+        data.describe()
+    )))
+}
+
+/// A queue's messages now; a queue already gone holds none.
+async fn queue_messages(
+    aws: &Aws,
+    queue: &str,
+    url: &str,
+) -> Result<crate::observed::Data, StepError> {
+    let r = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await;
+    match r {
+        Ok(out) => Ok(crate::observed::queue_messages(
+            &out.attributes()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                .collect(),
+        )),
+        Err(e)
+            if error_code(&e).is_some_and(|c| {
+                matches!(
+                    c,
+                    "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist"
+                )
+            }) =>
+        {
+            Ok(crate::observed::Data::counted(0, "messages"))
+        }
+        Err(e) => {
+            Err(CallError::new("GetQueueAttributes", format!("SQS queue {queue}"), &e).into())
+        }
+    }
+}
+
 async fn until_settled(
     aws: &Aws,
     kind: resource::Kind,

@@ -9,9 +9,11 @@ use serde_json::json;
 use std::time::{Instant, SystemTime};
 
 /// Carry out a cluster step; `Some(note)` when it did less than its summary says (and why).
+/// `live`: the target as the ownership re-check read it (a delete goes only if it is unchanged).
 pub(super) async fn apply(
     kube: Option<&Kube>,
     step: &Step,
+    live: Option<&serde_json::Value>,
     opts: &Options,
     progress: &Progress,
 ) -> Result<Option<String>, StepError> {
@@ -125,7 +127,25 @@ pub(super) async fn apply(
             name,
         } => {
             let ns = namespace.as_deref();
-            if !kube.delete(kind, ns, name).await? {
+            // Read again: the namespace the plan saw empty may have gained content since.
+            if kind == "Namespace"
+                && let Some(stack) = opts.stack.as_deref()
+            {
+                let c = cluster::contents::foreign(kube, name, |_, o| {
+                    let labels =
+                        serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+                    crate::model::is_owned(&labels, stack)
+                })
+                .await;
+                if let Some(why) = kept(name, &c) {
+                    return Err(StepError::Other(format!("refused: {why}")));
+                }
+            }
+            let deleted = match (live, opts.stack.as_deref()) {
+                (Some(read), Some(stack)) => delete_read(kube, kind, ns, name, read, stack).await?,
+                _ => kube.delete(kind, ns, name).await?,
+            };
+            if !deleted {
                 return Ok(None);
             }
             // KEDA's finalizer is removed only by its operator: without one, ours would hang.
@@ -172,12 +192,9 @@ pub(super) async fn apply(
                 return Ok(None);
             }
             // Read again: what `down` saw empty may have gained content since.
-            let others = cluster::contents::foreign(kube, namespace, keda::part_of_install).await?;
-            if !others.is_empty() {
-                return Err(StepError::Other(format!(
-                    "KEDA was uninstalled, but namespace {namespace} was kept: it also holds {}",
-                    others.join(", ")
-                )));
+            let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
+            if let Some(why) = kept(namespace, &c) {
+                return Err(StepError::Other(format!("KEDA was uninstalled, but {why}")));
             }
             if kube.delete("Namespace", None, namespace).await? {
                 wait.gone("Namespace", None, namespace).await?;
@@ -188,32 +205,121 @@ pub(super) async fn apply(
     Ok(None)
 }
 
-/// Drop KEDA's finalizer from one of our objects being deleted; false when it had none.
+/// Delete the object the ownership re-check read, and only it (preconditions on its uid and
+/// resourceVersion). A 409 means it changed since: read it again, and go on only while it is
+/// the same object and still ours (a status update by its controller changes the version, not
+/// the owner). False when it is already gone.
+async fn delete_read(
+    kube: &Kube,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+    read: &serde_json::Value,
+    stack: &str,
+) -> Result<bool, StepError> {
+    let what = cluster::describe(kind, ns, name);
+    let mut read = read.clone();
+    for _ in 0..5 {
+        match kube.delete_read(kind, ns, name, &read).await {
+            Err(e) if e.is_conflict() => {}
+            other => return Ok(other?),
+        }
+        let Some(now) = kube.get(kind, ns, name).await? else {
+            return Ok(false);
+        };
+        let labels = serde_json::from_value(now["metadata"]["labels"].clone()).unwrap_or_default();
+        if now["metadata"]["uid"] != read["metadata"]["uid"]
+            || !crate::model::is_owned(&labels, stack)
+        {
+            return Err(StepError::Other(format!(
+                "refused: {what} changed hands after its ownership was checked (replaced, or \
+                 relabelled), so it was left alone. Run the command again for a fresh plan"
+            )));
+        }
+        read = now;
+    }
+    Err(StepError::Other(format!(
+        "{what} kept changing while kedactl deleted it (409 Conflict five times); run the \
+         command again"
+    )))
+}
+
+/// What the namespace controller says blocks a terminating namespace: its true
+/// NamespaceContentRemaining, NamespaceFinalizersRemaining and NamespaceDeletionDiscoveryFailure
+/// (and other deletion) conditions, `Type: message`.
+fn blocking_conditions(o: &serde_json::Value) -> Vec<String> {
+    o["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "True")
+        .filter_map(|c| {
+            let t = c["type"].as_str()?;
+            t.starts_with("Namespace")
+                .then(|| format!("{t}: {}", c["message"].as_str().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Why a namespace read right before its delete is kept (None: it may go).
+fn kept(namespace: &str, c: &cluster::contents::Contents) -> Option<String> {
+    if !c.unchecked.is_empty() {
+        return Some(format!(
+            "namespace {namespace} was kept: its contents could not be checked ({})",
+            c.unchecked.join("; ")
+        ));
+    }
+    (!c.foreign.is_empty()).then(|| {
+        format!(
+            "namespace {namespace} was kept: it also holds {} (created after this run read it)",
+            c.foreign.join(", ")
+        )
+    })
+}
+
+/// Drop KEDA's finalizer from one of our objects being deleted; false when it had none. A JSON
+/// patch that tests the finalizer at its index and removes it touches nothing else: a merge
+/// patch of the whole list would put back a `foregroundDeletion` the garbage collector removed
+/// since the read (422, no new finalizers on an object being deleted). A failed test means the
+/// list changed: read it again.
 async fn release_finalizer(
     kube: &Kube,
     kind: &str,
     ns: Option<&str>,
     name: &str,
 ) -> Result<bool, StepError> {
-    let Some(o) = kube.get(kind, ns, name).await? else {
-        return Ok(false);
-    };
-    let finalizers: Vec<&serde_json::Value> = o["metadata"]["finalizers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    let rest: Vec<&serde_json::Value> = finalizers
-        .iter()
-        .copied()
-        .filter(|f| *f != keda::FINALIZER)
-        .collect();
-    if rest.len() == finalizers.len() {
-        return Ok(false);
+    for _ in 0..5 {
+        let Some(o) = kube.get(kind, ns, name).await? else {
+            return Ok(false);
+        };
+        let Some(ops) = remove_finalizer(&o, keda::FINALIZER) else {
+            return Ok(false);
+        };
+        match kube.json_patch(kind, ns, name, &ops).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) if matches!(e.code, Some(409 | 422)) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    kube.merge_patch(kind, ns, name, &json!({"metadata": {"finalizers": rest}}))
-        .await?;
-    Ok(true)
+    Err(StepError::Other(format!(
+        "{}: its finalizers kept changing while kedactl removed {}; run the command again",
+        cluster::describe(kind, ns, name),
+        keda::FINALIZER
+    )))
+}
+
+/// `test` + `remove` of `finalizer` at its index in the object's finalizers; None without it.
+fn remove_finalizer(o: &serde_json::Value, finalizer: &str) -> Option<serde_json::Value> {
+    let i = o["metadata"]["finalizers"]
+        .as_array()?
+        .iter()
+        .position(|f| f == finalizer)?;
+    let path = format!("/metadata/finalizers/{i}");
+    Some(json!([
+        {"op": "test", "path": path, "value": finalizer},
+        {"op": "remove", "path": path},
+    ]))
 }
 
 async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> Result<(), StepError> {
@@ -274,13 +380,21 @@ impl Wait<'_> {
 
     async fn gone(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), StepError> {
         let start = Instant::now();
-        while self.kube.get(kind, namespace, name).await?.is_some() {
+        while let Some(o) = self.kube.get(kind, namespace, name).await? {
             if start.elapsed() >= self.opts.delete_timeout {
+                let blocking = blocking_conditions(&o);
                 return Err(StepError::Other(format!(
-                    "{} is still terminating after {} s: check its finalizers (kubectl get {} -o yaml)",
+                    "{} is still terminating after {} s: {}",
                     cluster::describe(kind, namespace, name),
                     self.opts.delete_timeout.as_secs(),
-                    kind.to_lowercase()
+                    if blocking.is_empty() {
+                        format!(
+                            "check its finalizers (kubectl get {} -o yaml)",
+                            kind.to_lowercase()
+                        )
+                    } else {
+                        blocking.join("; ")
+                    }
                 )));
             }
             self.progress.waiting(
@@ -291,5 +405,23 @@ impl Wait<'_> {
             tokio::time::sleep(self.opts.kube_poll).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finalizer_is_removed_where_it_was_read_and_only_there() {
+        let o = json!({"metadata": {"finalizers": ["foregroundDeletion", "finalizer.keda.sh"]}});
+        assert_eq!(
+            remove_finalizer(&o, "finalizer.keda.sh").unwrap(),
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/1", "value": "finalizer.keda.sh"},
+                {"op": "remove", "path": "/metadata/finalizers/1"},
+            ])
+        );
+        assert!(remove_finalizer(&json!({"metadata": {}}), "finalizer.keda.sh").is_none());
     }
 }

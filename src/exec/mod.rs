@@ -384,11 +384,12 @@ async fn run_step_inner(
     let result = async {
         let filled = resolved.fill(step)?;
         let step = &filled;
-        if let Some(stack) = &opts.stack {
-            owner::confirm(aws, kube, &opts.cluster, stack, &step.action).await?;
-        }
+        let live = match &opts.stack {
+            Some(stack) => owner::confirm(aws, kube, &opts.cluster, stack, &step.action).await?,
+            None => None,
+        };
         if step.action.on_cluster() {
-            cluster::apply(kube, step, opts, progress).await
+            cluster::apply(kube, step, live.as_ref(), opts, progress).await
         } else {
             aws::apply(aws, step, opts, progress, resolved)
                 .await

@@ -47,7 +47,7 @@ fn target(action: &Action) -> Option<Target<'_>> {
         Action::SetQueueAttributes { queue, url, .. }
         | Action::TagQueue { queue, url, .. }
         | Action::UntagQueue { queue, url, .. }
-        | Action::DeleteQueue { queue, url } => Target::Queue { name: queue, url },
+        | Action::DeleteQueue { queue, url, .. } => Target::Queue { name: queue, url },
         Action::TagRepository { repository, .. }
         | Action::UntagRepository { repository, .. }
         | Action::DeleteRepository { repository, .. } => Target::Repository(repository),
@@ -121,7 +121,29 @@ impl Target<'_> {
         }
     }
 
-    /// The target's tags (labels, for the cluster) now; None when it no longer exists.
+    /// The target's tags (labels, for the cluster) now, with the object itself for a cluster
+    /// object (its uid and resourceVersion make the delete's preconditions); None when it no
+    /// longer exists.
+    async fn read(
+        &self,
+        aws: &Aws,
+        kube: Option<&Kube>,
+        cluster: &str,
+    ) -> Result<Option<(Tags, Option<serde_json::Value>)>, StepError> {
+        if let Target::Object(kind, ns, name) = self {
+            let kube = kube.ok_or_else(no_cluster)?;
+            return Ok(kube
+                .get(kind, *ns, name)
+                .await?
+                .map(|o| (labels(&o), Some(o))));
+        }
+        Ok(self
+            .tags(aws, kube, cluster)
+            .await?
+            .map(|tags| (tags, None)))
+    }
+
+    /// The target's tags now; None when it no longer exists.
     async fn tags(
         &self,
         aws: &Aws,
@@ -181,10 +203,7 @@ impl Target<'_> {
                     }
                 }
             }
-            Target::Object(kind, ns, name) => {
-                let kube = kube.ok_or_else(no_cluster)?;
-                kube.get(kind, *ns, name).await?.map(|o| labels(&o))
-            }
+            Target::Object(..) => unreachable!("read() reads cluster objects itself"),
             Target::Keda(ns) => {
                 let kube = kube.ok_or_else(no_cluster)?;
                 let marker = kube.get("ConfigMap", Some(ns), keda::MARKER).await?;
@@ -291,18 +310,19 @@ fn no_cluster() -> StepError {
 /// Refuse the step when its target no longer belongs to `stack`, or, for a queue or repository
 /// to delete, when another cluster started using it since it was read. A target that is gone
 /// passes: a delete then has nothing to do, and a write fails on its own with the service's error.
+/// For a cluster object, the object as read: its delete is made conditional on it.
 pub(super) async fn confirm(
     aws: &Aws,
     kube: Option<&Kube>,
     cluster: &str,
     stack: &str,
     action: &Action,
-) -> Result<(), StepError> {
+) -> Result<Option<serde_json::Value>, StepError> {
     let Some(t) = target(action) else {
-        return Ok(());
+        return Ok(None);
     };
-    let Some(tags) = t.tags(aws, kube, cluster).await? else {
-        return Ok(());
+    let Some((tags, live)) = t.read(aws, kube, cluster).await? else {
+        return Ok(None);
     };
     if !crate::model::is_owned(&tags, stack) {
         return Err(StepError::NotOwned {
@@ -326,5 +346,5 @@ pub(super) async fn confirm(
             others.join(", ")
         )));
     }
-    Ok(())
+    Ok(live)
 }

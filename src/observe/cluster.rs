@@ -1,6 +1,7 @@
 //! Read-only, Kubernetes side: KEDA (where, which version, who installed it) and the objects the
 //! stack applies, read concurrently.
 
+use crate::cluster::contents::Contents;
 use crate::cluster::{self, Kube, KubeError};
 use crate::model::{Group, Only};
 use crate::observed::Observed;
@@ -46,19 +47,15 @@ pub async fn cluster_side(
     Ok(())
 }
 
-/// What `ns` holds besides the stack's own objects (and what they own) and what Kubernetes puts
-/// in every namespace (`kind name`, sorted): `down` deletes a namespace only when this is empty.
-pub async fn namespace_contents(
-    kube: &Kube,
-    desired: &Desired,
-    ns: &str,
-) -> Result<Vec<String>, KubeError> {
-    cluster::contents::foreign(kube, ns, |kind, o| {
-        let name = o["metadata"]["name"].as_str().unwrap_or_default();
-        desired.manifests.iter().any(|m| {
-            let (k, n, nm) = object_ref(m);
-            k == kind && n.as_deref() == Some(ns) && nm == name
-        })
+/// What `ns` holds besides the stack's objects (what carries its stack label, and what those
+/// own) and what Kubernetes puts in every namespace: `down` deletes a namespace only when this
+/// is empty and nothing was left unchecked. An object with a manifest's kind and name but
+/// without the stack's label is someone else's.
+pub async fn namespace_contents(kube: &Kube, desired: &Desired, ns: &str) -> Contents {
+    let stack = desired.stack.as_str();
+    cluster::contents::foreign(kube, ns, |_, o| {
+        let labels = serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+        crate::model::is_owned(&labels, stack)
     })
     .await
 }
@@ -75,15 +72,22 @@ pub async fn namespace_side(
         if kind != "Namespace" || o.object(&kind, None, &name).is_none() {
             continue;
         }
-        let others = namespace_contents(kube, desired, &name).await?;
-        o.namespace_contents.insert(name, others);
+        let c = namespace_contents(kube, desired, &name).await;
+        record(o, name, c);
     }
     if let Some(k) = o.keda.as_ref()
         && k.installed_by.as_deref() == Some(desired.stack.as_str())
     {
         let ns = k.namespace.clone();
-        let others = cluster::contents::foreign(kube, &ns, cluster::keda::part_of_install).await?;
-        o.namespace_contents.insert(ns, others);
+        let c = cluster::contents::foreign(kube, &ns, cluster::keda::part_of_install).await;
+        record(o, ns, c);
     }
     Ok(())
+}
+
+fn record(o: &mut Observed, ns: String, c: Contents) {
+    if !c.unchecked.is_empty() {
+        o.namespace_unchecked.insert(ns.clone(), c.unchecked);
+    }
+    o.namespace_contents.insert(ns, c.foreign);
 }

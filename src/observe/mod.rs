@@ -21,6 +21,28 @@ use futures_util::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// For `down`: what each trigger resource it may delete holds (a table's items, a stream's
+/// records), counted concurrently. A count that fails is recorded as unknown, which `down`
+/// treats as data (kept without `--force`), never as empty.
+pub async fn data_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observed) {
+    if !only.includes(Group::Source) {
+        return;
+    }
+    let counts = desired
+        .resources
+        .iter()
+        .filter(|r| r.managed && r.kind.holds().is_some())
+        .filter_map(|r| Some((r.id(), r.kind, o.resources.get(&r.id())?.id.clone())))
+        .map(
+            |(key, kind, id)| async move { (key, triggers::resource::data(aws, kind, &id).await) },
+        );
+    for (key, data) in futures_util::future::join_all(counts).await {
+        if let Some(d) = data {
+            o.data.insert(key, d);
+        }
+    }
+}
+
 /// The outcome of one read.
 pub(crate) enum Read<T> {
     Found(T),

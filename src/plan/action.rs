@@ -1,6 +1,6 @@
 //! The typed actions a plan is made of, and their one-line descriptions.
 
-use super::observed::Tags;
+use super::observed::{Data, Tags};
 use crate::render::policy::canonical;
 use crate::triggers::resource::Kind as ResourceKind;
 use serde::Serialize;
@@ -133,9 +133,16 @@ pub enum Action {
     DeleteResource {
         resource: ResourceKind,
         name: String,
-        /// The service's id (an AMP workspace id).
+        /// The service's id (an AMP workspace id); `resourceId` in JSON, where `id` is the step's.
+        #[serde(rename = "resourceId")]
         id: String,
         arn: String,
+        /// Delete it even when it holds data (`down --force`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+        /// What it held when read: lost with it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        loses: Option<Data>,
     },
     CreateAssociation {
         namespace: String,
@@ -198,6 +205,12 @@ pub enum Action {
     DeleteQueue {
         queue: String,
         url: String,
+        /// Delete it even when it holds messages (`down --force`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+        /// The messages it held when read: lost with it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        loses: Option<Data>,
     },
     DeleteRepository {
         repository: String,
@@ -348,8 +361,12 @@ impl Action {
                 resource.noun()
             ),
             Action::DeleteResource {
-                resource, name, id, ..
-            } => format!("delete {} {name} ({id})", resource.noun()),
+                resource,
+                name,
+                id,
+                loses,
+                ..
+            } => format!("delete {} {name} ({id}){}", resource.noun(), lost(loses)),
             Action::CreateAssociation {
                 namespace,
                 service_account,
@@ -429,7 +446,9 @@ impl Action {
             } => {
                 format!("delete the pod identity association of {namespace}/{service_account}")
             }
-            Action::DeleteQueue { queue, .. } => format!("delete SQS queue {queue}"),
+            Action::DeleteQueue { queue, loses, .. } => {
+                format!("delete SQS queue {queue}{}", lost(loses))
+            }
             Action::DeleteRepository { repository, force } => {
                 if *force {
                     format!("delete ECR repository {repository} and its images (--force)")
@@ -448,6 +467,20 @@ impl Action {
                 format!("delete EKS add-on {addon} (kedactl created it)")
             }
         }
+    }
+}
+
+/// ` — 2,060 messages would be lost` when a delete takes data with it.
+fn lost(data: &Option<Data>) -> String {
+    match data {
+        Some(d) if d.is_empty() => String::new(),
+        Some(d @ Data { count: None, .. }) => format!(
+            " — its {} would be lost (not counted: {})",
+            d.unit,
+            d.unknown.as_deref().unwrap_or("not read")
+        ),
+        Some(d) => format!(" — {} would be lost", d.describe()),
+        None => String::new(),
     }
 }
 

@@ -142,6 +142,8 @@ pub(crate) fn retired_resources(desired: &Desired, observed: &Observed) -> Vec<(
                 name: name.to_string(),
                 id: live.id.clone(),
                 arn: live.arn.clone(),
+                force: false,
+                loses: None,
             };
             Some((id.clone(), action))
         })

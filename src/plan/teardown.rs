@@ -13,7 +13,6 @@ use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
 use crate::model::{self, Group, Only};
 use crate::observed::describe;
 use crate::render::{Desired, object_ref, policy::canonical};
-use serde::Serialize;
 
 use super::Observed;
 
@@ -24,11 +23,14 @@ pub struct Options {
     pub only: Only,
 }
 
-/// Why `down` will not go ahead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("down refuses to continue:{}", .reasons.iter().map(|r| format!("\n  - {r}")).collect::<String>())]
+/// Why `down` will not go ahead (nothing is deleted), with the plan it would have run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("down refuses to continue, nothing was deleted:{}", .reasons.iter().map(|r| format!("\n  - {r}")).collect::<String>())]
 pub struct Refused {
     pub reasons: Vec<String>,
+    /// What `--force` would run: its delete steps name what they would lose.
+    pub plan: Plan,
+    pub notes: Vec<String>,
 }
 
 /// The deletions that remove this stack, and notes on what is left alone.
@@ -83,6 +85,13 @@ pub fn teardown(
             continue;
         }
         if kind == "Namespace" {
+            if let Some(why) = observed.namespace_unchecked.get(&name) {
+                notes.push(format!(
+                    "left alone: {what} (its contents could not be checked: {})",
+                    why.join("; ")
+                ));
+                continue;
+            }
             match observed.namespace_contents.get(&name) {
                 Some(others) if others.is_empty() => {}
                 Some(others) => {
@@ -128,7 +137,17 @@ pub fn teardown(
             .collect();
         match k.installed_by.as_deref() {
             Some(s) if s == stack && others.is_empty() => {
-                let contents = observed.namespace_contents.get(&k.namespace);
+                let contents = observed
+                    .namespace_contents
+                    .get(&k.namespace)
+                    .filter(|_| !observed.namespace_unchecked.contains_key(&k.namespace));
+                if let Some(why) = observed.namespace_unchecked.get(&k.namespace) {
+                    notes.push(format!(
+                        "left alone: Namespace {} (its contents could not be checked: {})",
+                        k.namespace,
+                        why.join("; ")
+                    ));
+                }
                 if let Some(c) = contents.filter(|c| !c.is_empty()) {
                     notes.push(format!(
                         "left alone: Namespace {} (it also holds {})",
@@ -226,10 +245,16 @@ pub fn teardown(
             }
             continue;
         }
+        let data = crate::observed::queue_messages(&o.attributes);
+        if !data.is_empty() && !opts.force && opts.only.includes(Group::Queue) {
+            refused.push(refusal(&what, &data, Group::Queue));
+        }
         let id = format!("queue:{}", q.name);
         let action = Action::DeleteQueue {
             queue: q.name.clone(),
             url: o.url.clone(),
+            force: opts.force,
+            loses: Some(data),
         };
         push(id.clone(), Group::Queue, action, queue_ids.clone());
         queue_ids.push(id);
@@ -263,18 +288,13 @@ pub fn teardown(
             }
             continue;
         }
-        if o.images > 0 && !opts.force {
-            refused.push(format!(
-                "ECR repository {} holds {} image{}: pass --force to delete them with it, or --only to skip the registry",
-                r.name,
-                o.images,
-                if o.images == 1 { "" } else { "s" }
-            ));
-            continue;
+        if o.images > 0 && !opts.force && opts.only.includes(Group::Registry) {
+            let images = crate::observed::Data::counted(o.images as u64, "images");
+            refused.push(refusal(&what, &images, Group::Registry));
         }
         let action = Action::DeleteRepository {
             repository: r.name.clone(),
-            force: o.images > 0,
+            force: o.images > 0 && opts.force,
         };
         push(
             format!("registry:{}", r.name),
@@ -309,11 +329,23 @@ pub fn teardown(
             }
             continue;
         }
+        let loses = r.kind.holds().map(|unit| {
+            observed.data.get(&r.id()).cloned().unwrap_or_else(|| {
+                crate::observed::Data::unknown(unit, "kedactl did not read what it holds")
+            })
+        });
+        if let Some(data) = loses.as_ref().filter(|d| !d.is_empty() && !opts.force)
+            && opts.only.includes(Group::Source)
+        {
+            refused.push(refusal(&r.describe(), data, Group::Source));
+        }
         let action = Action::DeleteResource {
             resource: r.kind,
             name: r.name.clone(),
             id: o.id.clone(),
             arn: o.arn.clone(),
+            force: opts.force,
+            loses,
         };
         deletes.push((r.id(), action, o));
     }
@@ -478,10 +510,27 @@ pub fn teardown(
         }
     }
 
+    let plan = restrict(steps, &opts.only);
     if !refused.is_empty() {
-        return Err(Refused { reasons: refused });
+        return Err(Refused {
+            reasons: refused,
+            plan,
+            notes,
+        });
     }
-    Ok((restrict(steps, &opts.only), notes))
+    Ok((plan, notes))
+}
+
+/// "SQS queue q holds 2,060 messages: …": why a delete waits for `--force`.
+fn refusal(what: &str, data: &crate::observed::Data, group: Group) -> String {
+    let holds = match data.count {
+        Some(_) => format!("holds {}", data.describe()),
+        None => format!("may hold data: {}", data.describe()),
+    };
+    format!(
+        "{what} {holds}: pass --force to delete it anyway, or leave {} out of --only to keep it",
+        group.as_str()
+    )
 }
 
 /// IRSA's provider goes after the roles this plan deletes, and only when this stack made it and
@@ -605,9 +654,18 @@ mod tests {
             o.roles.insert(r.name.clone(), role);
         }
         for q in &d.queues {
+            // As SQS reports an empty queue.
+            let mut attributes = q.attributes.clone();
+            for k in [
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ] {
+                attributes.insert(k.into(), "0".into());
+            }
             let queue = Queue {
                 url: q.url.clone(),
-                attributes: q.attributes.clone(),
+                attributes,
                 tags: tags.clone(),
             };
             o.queues.insert(q.name.clone(), queue);
@@ -789,7 +847,11 @@ mod tests {
             ),
         );
         let d = render::desired_with(&spec, &o).unwrap();
-        let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+        let force = Options {
+            force: true,
+            ..Options::default()
+        };
+        let (p, _) = teardown(&d, &o, &force).unwrap();
         let step = |id: &str| p.steps.iter().find(|s| s.id == id).unwrap();
         assert_eq!(
             step("aps:workspace/AMP-KEDA").after,
@@ -1063,6 +1125,107 @@ mod tests {
                 repository: "keda-pod-identity-registry".into(),
                 force: true
             }
+        );
+    }
+
+    #[test]
+    fn a_queue_with_messages_is_refused_and_the_plan_names_the_loss() {
+        let d = desired();
+        let mut o = everything(&d, &model::ownership("kedactl"));
+        let q = o.queues.get_mut("event-messages-queue").unwrap();
+        q.attributes
+            .insert("ApproximateNumberOfMessages".into(), "2000".into());
+        q.attributes
+            .insert("ApproximateNumberOfMessagesNotVisible".into(), "60".into());
+        let refused = teardown(&d, &o, &Options::default()).unwrap_err();
+        assert_eq!(
+            refused.reasons,
+            [
+                "SQS queue event-messages-queue holds 2,060 messages: pass --force to delete it \
+              anyway, or leave queue out of --only to keep it"
+            ]
+        );
+        let step = |p: &Plan| {
+            p.steps
+                .iter()
+                .find(|s| s.id == "queue:event-messages-queue")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            step(&refused.plan).summary,
+            "delete SQS queue event-messages-queue — 2,060 messages would be lost"
+        );
+        let json = serde_json::to_value(step(&refused.plan)).unwrap();
+        assert_eq!(json["loses"]["count"], 2060);
+        assert_eq!(json["loses"]["parts"]["inFlight"], 60);
+        // The empty dead-letter queue is no reason to stop.
+        assert_eq!(refused.reasons.len(), 1);
+
+        // Not in --only: not deleted, so not refused.
+        let iam = Options {
+            only: Only::new(vec![Group::Iam]),
+            ..Options::default()
+        };
+        assert!(teardown(&d, &o, &iam).is_ok());
+        let (p, _) = teardown(
+            &d,
+            &o,
+            &Options {
+                force: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            step(&p).action,
+            Action::DeleteQueue { force: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_table_with_items_or_whose_items_were_not_counted_is_refused() {
+        let mut d = desired();
+        let table = crate::triggers::resource::Resource {
+            kind: crate::triggers::resource::Kind::DynamodbTable,
+            name: "orders".into(),
+            managed: true,
+            settings: serde_json::Value::Null,
+        };
+        d.resources.push(table.clone());
+        let mut o = Observed::default();
+        o.resources.insert(
+            table.id(),
+            crate::observed::Resource {
+                id: table.name.clone(),
+                arn: format!(
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/{}",
+                    table.name
+                ),
+                status: "ACTIVE".into(),
+                tags: d.shared_tags(),
+                ..Default::default()
+            },
+        );
+        let err = teardown(&d, &o, &Options::default()).unwrap_err();
+        assert!(
+            err.reasons[0].contains("may hold data: an unknown number of items"),
+            "{err}"
+        );
+        let mut items = crate::observed::Data::counted(12, "items");
+        items.parts.insert("itemCount".into(), 12);
+        o.data.insert(table.id(), items);
+        let err = teardown(&d, &o, &Options::default()).unwrap_err();
+        assert!(err.reasons[0].contains("holds 12 items"), "{err}");
+        o.data
+            .insert(table.id(), crate::observed::Data::counted(0, "items"));
+        let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+        assert!(ids(&p).contains(&table.id().as_str()));
+        // In JSON the step keeps its id; the service's id is `resourceId`.
+        let json = serde_json::to_value(&p.steps[0]).unwrap();
+        assert_eq!(
+            (json["id"].as_str(), json["resourceId"].as_str()),
+            (Some("dynamodb:table/orders"), Some("orders"))
         );
     }
 

@@ -58,7 +58,13 @@ fn converged(d: &Desired) -> Observed {
             .iter()
             .map(|q| {
                 let mut attributes = q.attributes.clone();
-                attributes.insert("ApproximateNumberOfMessages".into(), "0".into());
+                for k in [
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ] {
+                    attributes.insert(k.into(), "0".into());
+                }
                 let queue = Queue {
                     url: q.url.clone(),
                     attributes,
@@ -113,7 +119,17 @@ fn converged(d: &Desired) -> Observed {
             })
             .collect(),
         namespace_contents: Default::default(),
+        namespace_unchecked: Default::default(),
         resources: Default::default(),
+        data: Default::default(),
+    }
+}
+
+/// `down --force`: an AMP workspace's metrics cannot be counted, so it goes only with it.
+fn forced() -> super::teardown::Options {
+    super::teardown::Options {
+        force: true,
+        ..Default::default()
     }
 }
 
@@ -925,7 +941,7 @@ fn the_association_an_earlier_kedactl_made_for_a_prometheus_app_goes() {
     // down deletes ours too.
     live.associations.pop();
     live.associations.push(old(d.tags.clone()));
-    let (down, _) = super::teardown::teardown(&d, &live, &Default::default()).unwrap();
+    let (down, _) = super::teardown::teardown(&d, &live, &forced()).unwrap();
     assert!(ids(&down).contains(&"eks:association/security/my-sqs-read-msgs"));
 }
 
@@ -943,7 +959,7 @@ fn a_scraper_the_config_no_longer_wants_goes_with_up_and_before_its_workspace_wi
         &p.steps[0].action,
         Action::DeleteResource { resource: crate::triggers::resource::Kind::AmpScraper, id, .. } if id == "s-1"
     ));
-    let (down, _) = super::teardown::teardown(&d, &live, &Default::default()).unwrap();
+    let (down, _) = super::teardown::teardown(&d, &live, &forced()).unwrap();
     let ws = down
         .steps
         .iter()
@@ -1088,14 +1104,36 @@ fn down_deletes_this_stacks_workspace_and_only_untags_a_shared_one() {
         "aps:workspace/AMP-KEDA".into(),
         live_workspace(d.shared_tags()),
     );
-    let (p, _) = teardown(&d, &o, &teardown::Options::default()).unwrap();
+    // Its stored metrics cannot be counted: kept unless --force, and the plan line says so.
+    let refused = teardown(&d, &o, &teardown::Options::default()).unwrap_err();
+    assert!(
+        refused.reasons[0].starts_with("AMP workspace AMP-KEDA may hold data"),
+        "{refused}"
+    );
+    let force = teardown::Options {
+        force: true,
+        ..Default::default()
+    };
+    let (p, _) = teardown(&d, &o, &force).unwrap();
     let step = p
         .steps
         .iter()
         .find(|s| s.id == "aps:workspace/AMP-KEDA")
         .unwrap();
-    assert_eq!(step.summary, "delete AMP workspace AMP-KEDA (ws-1234)");
+    assert!(
+        step.summary
+            .starts_with("delete AMP workspace AMP-KEDA (ws-1234) — its metrics would be lost"),
+        "{}",
+        step.summary
+    );
     assert_eq!(step.change, Change::Delete);
+
+    o.data.insert(
+        "aps:workspace/AMP-KEDA".into(),
+        crate::observed::Data::counted(0, "metrics"),
+    );
+    let (p, _) = teardown(&d, &o, &teardown::Options::default()).unwrap();
+    assert!(ids(&p).contains(&"aps:workspace/AMP-KEDA"), "counted empty");
 
     let mut shared = d.shared_tags();
     shared.insert(model::cluster_tag("other"), "arn".into());

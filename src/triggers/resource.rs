@@ -30,6 +30,17 @@ impl Kind {
         }
     }
 
+    /// What it stores that its deletion destroys (plural), if anything: `down` keeps one that
+    /// holds some unless `--force`.
+    pub fn holds(self) -> Option<&'static str> {
+        match self {
+            Kind::AmpWorkspace => Some("metrics"),
+            Kind::AmpScraper => None,
+            Kind::KinesisStream => Some("records"),
+            Kind::DynamodbTable => Some("items"),
+        }
+    }
+
     /// Its files' names in `render --out-dir` (`aws/<stem>-<name>.yaml`).
     pub fn file_stem(self) -> &'static str {
         match self {
@@ -230,6 +241,25 @@ pub async fn untag(aws: &Aws, kind: Kind, arn: &str, keys: &[String]) -> Result<
         Kind::KinesisStream => kinesis::untag(aws, arn, keys).await,
         Kind::DynamodbTable => table::untag(aws, arn, keys).await,
     }
+}
+
+/// What it holds now (`Kind::holds`), by service id; None for a kind that holds nothing. AMP
+/// has no call that counts a workspace's stored series, so a workspace is "unknown": `down`
+/// keeps it unless `--force`.
+pub async fn data(aws: &Aws, kind: Kind, id: &str) -> Option<crate::observed::Data> {
+    let unit = kind.holds()?;
+    let counted = match kind {
+        Kind::DynamodbTable => table::items(aws, id).await,
+        Kind::KinesisStream => kinesis::records(aws, id).await,
+        Kind::AmpWorkspace => {
+            return Some(crate::observed::Data::unknown(
+                unit,
+                "AMP has no call that counts a workspace's stored series",
+            ));
+        }
+        Kind::AmpScraper => return None,
+    };
+    Some(counted.unwrap_or_else(|e| crate::observed::Data::unknown(unit, e.to_string())))
 }
 
 /// Delete by service id; a resource already gone is fine.

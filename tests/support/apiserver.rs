@@ -18,6 +18,8 @@
 
 #[path = "apiserver_controllers.rs"]
 mod controllers;
+#[path = "apiserver_discovery.rs"]
+mod discovery;
 #[path = "apiserver_fields.rs"]
 mod fields;
 #[path = "apiserver_helm.rs"]
@@ -61,6 +63,16 @@ pub struct State {
     pub events: Vec<String>,
     /// Requests whose path contains one of these answer 500 (an etcd or webhook failure).
     pub broken: Vec<String>,
+    /// Objects (plural, name) someone deletes and creates again, same content, just before the
+    /// next DELETE of them arrives (once each): a new uid.
+    pub recreate_before_delete: Vec<(String, String)>,
+    /// Objects (plural, name) whose dependents' finalizers are lifted just before the next
+    /// PATCH of them arrives (once each), so the garbage collector finishes a foreground
+    /// deletion in between: its `foregroundDeletion` finalizer goes.
+    pub release_dependents_before_patch: Vec<(String, String)>,
+    /// Objects (plural, name) whose controller updates their status just before the next DELETE
+    /// of them arrives (once each): a new resourceVersion, same owner.
+    pub touch_before_delete: Vec<(String, String)>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -82,9 +94,15 @@ impl ApiServer {
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
                 let (status, value) = me.handle(&parts.method, &parts.uri, content_type, &body);
+                // A log, or kube-apiserver's plain-text `404 page not found`.
+                let content_type = if value.is_string() {
+                    "text/plain; charset=utf-8"
+                } else {
+                    "application/json"
+                };
                 let resp = Response::builder()
                     .status(status)
-                    .header("content-type", "application/json")
+                    .header("content-type", content_type)
                     .body(Body::from(body_bytes(&value)))
                     .unwrap();
                 send.send_response(resp);
@@ -163,6 +181,9 @@ impl ApiServer {
                        "reason": "InternalError", "message": "Internal error occurred: injected"}),
             );
         }
+        if method == Method::PATCH {
+            s.release_dependents(uri.path());
+        }
         s.settle();
         let answer = s
             .route(method, uri, content_type, body)
@@ -181,6 +202,11 @@ impl State {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(StatusCode, Value), Failure> {
+        if method == Method::GET
+            && let Some(answer) = self.discovery(uri.path())
+        {
+            return answer;
+        }
         // Unknown paths and kinds: kube-apiserver's NotFound handler answers a Status.
         let t = parse(uri.path()).ok_or_else(not_served)?;
         self.served(&t)?;
@@ -238,6 +264,8 @@ impl State {
             }
             (Method::DELETE, Some(name), None) => {
                 let k = key(name);
+                self.before_delete(&k);
+                self.preconditions(&t, &k, body)?;
                 if t.plural == "namespaces" {
                     return self.delete_namespace(&t, name);
                 }
@@ -300,6 +328,7 @@ impl State {
         let apply = match ct {
             "application/apply-patch+yaml" => true,
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+            "application/json-patch+json" => return self.json_patch(t, name, manager, body),
             other => {
                 return Err(status(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -386,6 +415,138 @@ impl State {
         let obj = self.stamp(obj, Some(&before));
         self.objects.insert(key, obj.clone());
         Ok((StatusCode::OK, obj))
+    }
+
+    /// The injected change of `release_dependents_before_patch`.
+    fn release_dependents(&mut self, path: &str) {
+        let Some(t) = parse(path) else { return };
+        let Some(name) = t.name.clone() else { return };
+        let pair = (t.plural.clone(), name.clone());
+        let Some(i) = self
+            .release_dependents_before_patch
+            .iter()
+            .position(|p| *p == pair)
+        else {
+            return;
+        };
+        self.release_dependents_before_patch.remove(i);
+        let Some(uid) = self
+            .objects
+            .get(&(t.plural, t.ns, name))
+            .map(|o| o["metadata"]["uid"].clone())
+        else {
+            return;
+        };
+        let deps: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["uid"] == uid))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in deps {
+            let mut o = self.objects[&k].clone();
+            o["metadata"]["finalizers"] = json!([]);
+            self.put(k, o);
+        }
+    }
+
+    /// The injected changes of `recreate_before_delete` and `touch_before_delete`.
+    fn before_delete(&mut self, key: &Key) {
+        let pair = (key.0.clone(), key.2.clone());
+        if let Some(i) = self.recreate_before_delete.iter().position(|p| *p == pair)
+            && let Some(mut o) = self.objects.get(key).cloned()
+        {
+            self.recreate_before_delete.remove(i);
+            for f in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "managedFields",
+            ] {
+                o["metadata"].as_object_mut().map(|m| m.remove(f));
+            }
+            let o = self.stamp(o, None);
+            self.objects.insert(key.clone(), o);
+        }
+        if let Some(i) = self.touch_before_delete.iter().position(|p| *p == pair)
+            && let Some(mut o) = self.objects.get(key).cloned()
+        {
+            self.touch_before_delete.remove(i);
+            o["status"]["observedGeneration"] = json!(self.counter);
+            self.put(key.clone(), o);
+        }
+    }
+
+    /// `DeleteOptions.preconditions` from the body (storage `Preconditions.Check`, which the
+    /// registry turns into 409 Conflict): the object must still have this uid and
+    /// resourceVersion.
+    fn preconditions(&self, t: &Target, key: &Key, body: &[u8]) -> Result<(), Failure> {
+        let Ok(options) = serde_json::from_slice::<Value>(body) else {
+            return Ok(());
+        };
+        let Some(o) = self.objects.get(key) else {
+            return Ok(());
+        };
+        let p = &options["preconditions"];
+        for (field, path) in [("UID", "uid"), ("ResourceVersion", "resourceVersion")] {
+            if let Some(want) = p[path].as_str()
+                && o["metadata"][path].as_str() != Some(want)
+            {
+                return Err(status(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    &format!(
+                        "Operation cannot be fulfilled on {} \"{}\": Precondition failed: {field} in precondition: {want}, {field} in object meta: {}",
+                        resource(t),
+                        key.2,
+                        o["metadata"][path].as_str().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An RFC 6902 JSON patch (add, remove, replace, test) of an existing object; a failed
+    /// `test` or a path that is not there is 422, as kube-apiserver answers a patch it cannot
+    /// apply. The result is stored as a merge of the whole object would be (with the same
+    /// finalizer rule).
+    fn json_patch(
+        &mut self,
+        t: &Target,
+        name: &str,
+        manager: Option<String>,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Failure> {
+        let key = (t.plural.clone(), t.ns.clone(), name.to_string());
+        let Some(before) = self.objects.get(&key).cloned() else {
+            return Err(not_found(t, name));
+        };
+        let ops: Value = serde_json::from_slice(body)
+            .map_err(|e| status(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()))?;
+        let mut after = before.clone();
+        for op in ops.as_array().into_iter().flatten() {
+            apply_op(&mut after, op).map_err(|why| {
+                status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "UnprocessableEntity",
+                    &why,
+                )
+            })?;
+        }
+        let body = serde_json::to_vec(&after).unwrap();
+        self.patch(
+            t,
+            name,
+            Some("application/merge-patch+json"),
+            manager,
+            false,
+            &body,
+        )
     }
 
     /// Creation rules: the namespace must exist (404) and not be terminating (403, the
@@ -637,4 +798,64 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Failure {
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": message, "reason": reason, "code": code.as_u16()}),
     )
+}
+
+/// One JSON patch operation on `doc` (JSON pointer paths; `-` appends).
+fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let path = op["path"].as_str().ok_or("an operation without a path")?;
+    let (parent, last) = path.rsplit_once('/').ok_or("a path without '/'")?;
+    let last = last.replace("~1", "/").replace("~0", "~");
+    let missing = || {
+        format!(
+            "the server rejected our request due to an error in our request: path {path} does not exist"
+        )
+    };
+    let holder = doc.pointer_mut(parent).ok_or_else(missing)?;
+    match op["op"].as_str() {
+        Some("test") => {
+            let v = match holder {
+                Value::Array(a) => last.parse::<usize>().ok().and_then(|i| a.get(i)),
+                Value::Object(m) => m.get(&last),
+                _ => None,
+            };
+            if v != Some(&op["value"]) {
+                return Err(format!(
+                    "the server rejected our request due to an error in our request: testing value {path} failed"
+                ));
+            }
+        }
+        Some("remove") => match holder {
+            Value::Array(a) => {
+                let i = last
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < a.len())
+                    .ok_or_else(missing)?;
+                a.remove(i);
+            }
+            Value::Object(m) => {
+                m.remove(&last).ok_or_else(missing)?;
+            }
+            _ => return Err(missing()),
+        },
+        Some("add" | "replace") => match holder {
+            Value::Array(a) if last == "-" => a.push(op["value"].clone()),
+            Value::Array(a) => {
+                let i = last.parse::<usize>().map_err(|_| missing())?;
+                if op["op"] == "replace" {
+                    *a.get_mut(i).ok_or_else(missing)? = op["value"].clone();
+                } else if i <= a.len() {
+                    a.insert(i, op["value"].clone());
+                } else {
+                    return Err(missing());
+                }
+            }
+            Value::Object(m) => {
+                m.insert(last, op["value"].clone());
+            }
+            _ => return Err(missing()),
+        },
+        other => return Err(format!("unknown JSON patch operation {other:?}")),
+    }
+    Ok(())
 }

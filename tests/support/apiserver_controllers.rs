@@ -440,9 +440,72 @@ impl State {
                 self.objects.remove(&("namespaces".into(), None, ns));
                 continue;
             }
-            for k in inside {
-                self.delete_object(&k, "Background");
+            for k in &inside {
+                self.delete_object(k, "Background");
             }
+            self.namespace_conditions(&ns);
+        }
+    }
+
+    /// What blocks a terminating namespace, as the namespace controller reports it
+    /// (`updateDeleteConditions` in namespaced_resources_deleter.go): content that remains by
+    /// resource, and finalizers that remain on it.
+    fn namespace_conditions(&mut self, ns: &str) {
+        let mut remaining: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut finalizing: std::collections::BTreeMap<String, usize> = Default::default();
+        for (k, o) in self
+            .objects
+            .iter()
+            .filter(|(k, _)| k.1.as_deref() == Some(ns))
+        {
+            *remaining.entry(k.0.as_str()).or_default() += 1;
+            for f in finalizers(o) {
+                *finalizing.entry(f).or_default() += 1;
+            }
+        }
+        let join = |m: Vec<String>| m.join(", ");
+        let content = join(
+            remaining
+                .iter()
+                .map(|(r, n)| format!("{r} has {n} resource instances"))
+                .collect(),
+        );
+        let fins = join(
+            finalizing
+                .iter()
+                .map(|(f, n)| format!("{f} in {n} resource instances"))
+                .collect(),
+        );
+        let condition = |t: &str, on: bool, reason: &str, message: String| {
+            json!({"type": t, "status": if on { "True" } else { "False" },
+                   "reason": if on { reason } else { "ContentDeleted" }, "message": message})
+        };
+        let conditions = json!([
+            condition(
+                "NamespaceDeletionDiscoveryFailure",
+                false,
+                "DiscoveryFailed",
+                String::new()
+            ),
+            condition(
+                "NamespaceContentRemaining",
+                !remaining.is_empty(),
+                "SomeResourcesRemain",
+                format!("Some resources are remaining: {content}")
+            ),
+            condition(
+                "NamespaceFinalizersRemaining",
+                !finalizing.is_empty(),
+                "SomeFinalizersRemain",
+                format!("Some content in the namespace has finalizers remaining: {fins}")
+            ),
+        ]);
+        let key = ("namespaces".to_string(), None, ns.to_string());
+        if let Some(mut n) = self.objects.get(&key).cloned()
+            && n["status"]["conditions"] != conditions
+        {
+            n["status"]["conditions"] = conditions;
+            self.put(key, n);
         }
     }
 

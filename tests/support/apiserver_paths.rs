@@ -16,40 +16,114 @@ pub fn is_builtin_group(group: &str) -> bool {
     matches!(group, "" | "apps" | "batch" | "autoscaling" | "policy") || group.ends_with(".k8s.io")
 }
 
+/// The built-in resources: (group, version, plural, kind, namespaced).
+pub const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
+    ("", "v1", "pods", "Pod", true),
+    ("", "v1", "services", "Service", true),
+    ("", "v1", "configmaps", "ConfigMap", true),
+    ("", "v1", "secrets", "Secret", true),
+    ("", "v1", "serviceaccounts", "ServiceAccount", true),
+    ("", "v1", "events", "Event", true),
+    ("", "v1", "endpoints", "Endpoints", true),
+    (
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+    ),
+    ("", "v1", "limitranges", "LimitRange", true),
+    ("", "v1", "resourcequotas", "ResourceQuota", true),
+    ("", "v1", "namespaces", "Namespace", false),
+    ("", "v1", "nodes", "Node", false),
+    ("", "v1", "persistentvolumes", "PersistentVolume", false),
+    ("apps", "v1", "deployments", "Deployment", true),
+    ("apps", "v1", "replicasets", "ReplicaSet", true),
+    ("apps", "v1", "statefulsets", "StatefulSet", true),
+    ("apps", "v1", "daemonsets", "DaemonSet", true),
+    ("batch", "v1", "jobs", "Job", true),
+    ("batch", "v1", "cronjobs", "CronJob", true),
+    (
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+    ),
+    (
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        true,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+    ),
+    ("networking.k8s.io", "v1", "ingresses", "Ingress", true),
+    ("coordination.k8s.io", "v1", "leases", "Lease", true),
+    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        false,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+    ),
+    (
+        "apiregistration.k8s.io",
+        "v1",
+        "apiservices",
+        "APIService",
+        false,
+    ),
+];
+
 /// Some(namespaced) for a built-in resource; None otherwise.
 pub fn builtin(group: &str, plural: &str) -> Option<bool> {
-    let namespaced = match (group, plural) {
-        (
-            "",
-            "pods"
-            | "services"
-            | "configmaps"
-            | "secrets"
-            | "serviceaccounts"
-            | "events"
-            | "endpoints"
-            | "persistentvolumeclaims"
-            | "limitranges"
-            | "resourcequotas",
-        ) => true,
-        ("", "namespaces" | "nodes" | "persistentvolumes") => false,
-        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => true,
-        ("batch", "jobs" | "cronjobs") => true,
-        ("autoscaling", "horizontalpodautoscalers") => true,
-        ("policy", "poddisruptionbudgets") => true,
-        ("networking.k8s.io", "networkpolicies" | "ingresses") => true,
-        ("coordination.k8s.io", "leases") => true,
-        ("rbac.authorization.k8s.io", "roles" | "rolebindings") => true,
-        ("rbac.authorization.k8s.io", "clusterroles" | "clusterrolebindings") => false,
-        (
-            "admissionregistration.k8s.io",
-            "validatingwebhookconfigurations" | "mutatingwebhookconfigurations",
-        ) => false,
-        ("apiextensions.k8s.io", "customresourcedefinitions") => false,
-        ("apiregistration.k8s.io", "apiservices") => false,
-        _ => return None,
-    };
-    Some(namespaced)
+    BUILTIN
+        .iter()
+        .find(|(g, _, p, ..)| *g == group && *p == plural)
+        .map(|(.., namespaced)| *namespaced)
 }
 
 /// `/api/v1/namespaces/ns/pods/x/log` → ("", "pods", Some(ns), Some(x), Some("log"));

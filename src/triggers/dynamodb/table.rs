@@ -195,6 +195,41 @@ pub(crate) async fn by_name(aws: &Aws, name: &str, tags: bool) -> Result<Read<Li
     Ok(Read::Found(live))
 }
 
+/// The items `down` would delete with the table. DescribeTable's `ItemCount` is refreshed only
+/// about every six hours, so a Scan of one item (Select COUNT) says for sure whether any exist.
+pub async fn items(aws: &Aws, name: &str) -> Result<crate::observed::Data, CallError> {
+    let described = aws.dynamodb.describe_table().table_name(name).send();
+    let scanned = aws
+        .dynamodb
+        .scan()
+        .table_name(name)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .limit(1)
+        .send();
+    let (described, scanned) = tokio::join!(described, scanned);
+    let described = described.map_err(|e| CallError::new("DescribeTable", what(name), &e))?;
+    let scanned = scanned.map_err(|e| CallError::new("Scan", what(name), &e))?;
+    let approximate = described
+        .table()
+        .and_then(|t| t.item_count())
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    let any = scanned.count() > 0 || scanned.last_evaluated_key().is_some();
+    Ok(counted_items(approximate, any))
+}
+
+/// The pure half of `items`: the scan decides whether any exist, `ItemCount` how many.
+fn counted_items(approximate: u64, any: bool) -> crate::observed::Data {
+    let mut data = crate::observed::Data::counted(0, "items");
+    if any {
+        data.count = Some(approximate.max(1));
+        // A table written since DynamoDB last refreshed ItemCount: one item is all that is known.
+        data.at_least = approximate == 0;
+        data.parts.insert("itemCount".into(), approximate);
+    }
+    data
+}
+
 /// The table while a create settles, or for the owner re-check (with its tags).
 pub async fn status(aws: &Aws, name: &str) -> Result<Option<Live>, CallError> {
     match by_name(aws, name, true).await? {
@@ -389,6 +424,16 @@ pub async fn delete(aws: &Aws, name: &str) -> Result<(), CallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scan_decides_whether_a_table_holds_items() {
+        assert!(counted_items(0, false).is_empty());
+        // ItemCount lags by hours: a stale 5 after the table was emptied is not data.
+        assert!(counted_items(5, false).is_empty());
+        let fresh = counted_items(0, true);
+        assert_eq!(fresh.describe(), "at least 1 item");
+        assert_eq!(counted_items(1200, true).describe(), "1,200 items");
+    }
 
     fn table(create: Option<Create>) -> Table {
         Table {
