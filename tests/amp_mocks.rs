@@ -84,6 +84,7 @@ async fn run(rules: &[&aws_smithy_mocks::Rule], timeout: Duration) -> exec::Repo
     let opts = exec::Options {
         poll: Duration::from_millis(1),
         addon_timeout: timeout,
+        trust_watch: std::time::Duration::from_millis(1),
         ..exec::Options::new("demo", "kedactl")
     };
     exec::execute(&aws, None, &create_step(), &opts, &Progress::Silent).await
@@ -249,6 +250,7 @@ async fn execute(aws: &kedactl::cloud::Aws, plan: &Plan) -> exec::Report {
     let opts = exec::Options {
         poll: Duration::from_millis(1),
         addon_timeout: Duration::from_secs(5),
+        trust_watch: std::time::Duration::from_millis(1),
         ..exec::Options::new("demo", "kedactl")
     };
     exec::execute(aws, None, plan, &opts, &Progress::Silent).await

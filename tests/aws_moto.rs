@@ -209,6 +209,7 @@ impl Stack {
             poll: std::time::Duration::from_millis(1),
             kube_poll: std::time::Duration::from_millis(1),
             helm,
+            trust_watch: std::time::Duration::from_millis(1),
             ..kedactl::exec::Options::new("demo", &self.prefix)
         };
         Whole {
@@ -979,6 +980,7 @@ async fn ownership_is_read_again_right_before_each_deletion() {
     let opts = kedactl::exec::Options {
         poll: std::time::Duration::from_millis(10),
         settle_timeout: std::time::Duration::from_secs(5),
+        trust_watch: std::time::Duration::from_millis(1),
         ..kedactl::exec::Options::new("demo", &s.prefix)
     };
     let report = kedactl::exec::execute(
@@ -1067,7 +1069,10 @@ async fn messages_sent_after_the_plan_keep_the_queue() {
         &aws,
         None,
         &plan,
-        &kedactl::exec::Options::new("demo", &s.prefix),
+        &kedactl::exec::Options {
+            trust_watch: std::time::Duration::from_millis(1),
+            ..kedactl::exec::Options::new("demo", &s.prefix)
+        },
         &kedactl::output::progress::Progress::Silent,
     )
     .await;

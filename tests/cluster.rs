@@ -31,6 +31,7 @@ fn options(helm: &Path) -> exec::Options {
         rollout_timeout: Duration::from_secs(5),
         delete_timeout: Duration::from_secs(5),
         helm: helm.to_path_buf(),
+        trust_watch: std::time::Duration::from_millis(1),
         ..exec::Options::new("demo", "kedactl")
     }
 }

@@ -94,6 +94,7 @@ impl World {
             poll: std::time::Duration::from_millis(1),
             kube_poll: std::time::Duration::from_millis(1),
             helm,
+            trust_watch: std::time::Duration::from_millis(1),
             ..exec::Options::new("demo", &d.stack)
         };
         let all = Only::default();
@@ -981,7 +982,10 @@ async fn a_consumer_without_decrypt_on_the_queues_key_fails_kd043_until_up_grant
         )],
         "{ids:?}"
     );
-    let opts = exec::Options::new("demo", &d.stack);
+    let opts = exec::Options {
+        trust_watch: std::time::Duration::from_millis(1),
+        ..exec::Options::new("demo", &d.stack)
+    };
     let report = exec::execute(&w.aws, Some(&w.kube), &p, &opts, &Progress::Silent).await;
     assert!(report.ok(), "{:#?}", report.outcomes);
     assert_eq!(w.flagged().await, Vec::<&str>::new());

@@ -41,6 +41,7 @@ fn fast() -> exec::Options {
         poll: Duration::from_millis(1),
         addon_timeout: Duration::from_secs(5),
         settle_timeout: Duration::from_secs(5),
+        trust_watch: std::time::Duration::from_millis(1),
         ..exec::Options::new("demo", "kedactl")
     }
 }

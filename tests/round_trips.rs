@@ -126,7 +126,10 @@ async fn a_converged_plan_reads_in_at_most_three_round_trips() {
         &fast,
         None,
         &plan,
-        &kedactl::exec::Options::new("demo", &p),
+        &kedactl::exec::Options {
+            trust_watch: std::time::Duration::from_millis(1),
+            ..kedactl::exec::Options::new("demo", &p)
+        },
         &kedactl::output::progress::Progress::Silent,
     )
     .await;
@@ -210,7 +213,10 @@ async fn doctor_reads_forty_apps_in_the_round_trips_of_one() {
         &fast,
         None,
         &plan,
-        &kedactl::exec::Options::new("demo", &p),
+        &kedactl::exec::Options {
+            trust_watch: std::time::Duration::from_millis(1),
+            ..kedactl::exec::Options::new("demo", &p)
+        },
         &kedactl::output::progress::Progress::Silent,
     )
     .await;

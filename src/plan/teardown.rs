@@ -400,42 +400,29 @@ pub fn teardown(
             continue;
         }
         let id = format!("iam:role/{}", role.name);
-        if let Leave::Keep { trust, kept_by } = trust::leave(&role.trust.body, &o.trust) {
-            notes.push(format!(
-                "kept: IAM role {} and its policies (its trust still admits {})",
-                role.name,
-                kept_by.join(", ")
-            ));
-            if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
-                still_trusting.push(role.name.clone());
+        let kept = match trust::leave(&role.trust.body, &o.trust) {
+            Leave::Keep { trust, kept_by } => Some((
+                format!("its trust still admits {}", kept_by.join(", ")),
+                trust,
+            )),
+            // This cluster's own service-account statements still go.
+            Leave::Delete
+                if operator_kept
+                    && role.purpose == crate::render::RolePurpose::Identity
+                    && trust::chains(&o.trust) =>
+            {
+                Some((
+                    "another cluster's KEDA still chains to it from the operator role".into(),
+                    trust::Edit::Take.apply(&role.trust.body, &o.trust),
+                ))
             }
-            if canonical(&trust) != canonical(&o.trust) {
-                let action = Action::UpdateTrustPolicy {
-                    role: role.name.clone(),
-                    trust,
-                    edit: Some(trust::Edit::Take),
-                };
-                push(
-                    format!("{id}/trust"),
-                    Group::Iam,
-                    action,
-                    association_ids.clone(),
-                );
-                role_ids.push(format!("{id}/trust"));
-            }
-            continue;
-        }
-        if operator_kept
-            && role.purpose == crate::render::RolePurpose::Identity
-            && trust::chains(&o.trust)
-        {
+            Leave::Delete => None,
+        };
+        if let Some((why, trust)) = kept {
             notes.push(format!(
-                "kept: IAM role {} and its policies (another cluster's KEDA still chains to it \
-                 from the operator role)",
+                "kept: IAM role {} and its policies ({why})",
                 role.name
             ));
-            // This cluster's own service-account statements still go.
-            let trust = trust::Edit::Take.apply(&role.trust.body, &o.trust);
             if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
                 still_trusting.push(role.name.clone());
             }
