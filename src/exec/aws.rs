@@ -53,6 +53,9 @@ fn sqs_attributes(
         .collect()
 }
 
+/// How long a created queue's tags are watched at most (see `queue_tagged`).
+const QUEUE_TAG_WATCH: Duration = Duration::from_secs(2);
+
 /// CreateQueue answers with the URL of a queue of that name that already exists when its
 /// attributes match (another cluster's run may have created it since the plan), and what it
 /// does with the tags then is not documented (moto replaces them). So it is sent only the
@@ -69,6 +72,9 @@ async fn queue_tagged(
 ) -> Result<(), StepError> {
     let res = format!("SQS queue {queue}");
     let stack = crate::model::STACK;
+    // A peer's create can only land within about one round trip of ours (each run reads
+    // right before creating), so a short window suffices; it never exceeds --trust-watch.
+    let window = opts.trust_watch.min(QUEUE_TAG_WATCH);
     let mut tagged = Instant::now();
     let mut tags_sent = 0;
     loop {
@@ -94,7 +100,7 @@ async fn queue_tagged(
             .filter(|(k, v)| have.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if missing.is_empty() && tagged.elapsed() >= opts.trust_watch {
+        if missing.is_empty() && tagged.elapsed() >= window {
             return Ok(());
         }
         if !missing.is_empty() {
@@ -119,7 +125,7 @@ async fn queue_tagged(
                 &progress.1.summary,
                 &format!(
                     "watching its tags for {}s: another cluster's run may be creating it too",
-                    opts.trust_watch.as_secs_f64()
+                    window.as_secs_f64()
                 ),
             );
         }
