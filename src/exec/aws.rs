@@ -387,25 +387,15 @@ pub(super) async fn apply(
             match created {
                 // Another run on this stack (another cluster's, maybe) created it after we
                 // looked: this cluster's tag goes on beside the winner's.
-                Err(e)
-                    if e.code.as_deref() == Some("RepositoryAlreadyExistsException")
-                        && same_stack(
-                            owner::repository_tags(aws, repository).await.ok().flatten(),
-                            tags,
-                        ) =>
-                {
-                    let arn = aws
-                        .ecr
-                        .describe_repositories()
-                        .repository_names(repository)
-                        .send()
-                        .await
-                        .map_err(|e| CallError::new("DescribeRepositories", &res, &e))?
-                        .repositories()
-                        .first()
-                        .and_then(|r| r.repository_arn())
-                        .unwrap_or_default()
-                        .to_string();
+                Err(e) if e.code.as_deref() == Some("RepositoryAlreadyExistsException") => {
+                    let Some((arn, theirs)) =
+                        owner::repository(aws, repository).await.ok().flatten()
+                    else {
+                        return Err(e.into());
+                    };
+                    if !same_stack(Some(theirs), tags) {
+                        return Err(e.into());
+                    }
                     let r = aws
                         .ecr
                         .tag_resource()

@@ -244,6 +244,11 @@ pub(super) async fn role_tags(aws: &Aws, role: &str) -> Result<Option<Tags>, Cal
 
 /// A repository's tags; None when it does not exist.
 pub(super) async fn repository_tags(aws: &Aws, name: &str) -> Result<Option<Tags>, CallError> {
+    Ok(repository(aws, name).await?.map(|(_, tags)| tags))
+}
+
+/// A repository's ARN and tags; None when it does not exist.
+pub(super) async fn repository(aws: &Aws, name: &str) -> Result<Option<(String, Tags)>, CallError> {
     let res = format!("ECR repository {name}");
     let found = aws
         .ecr
@@ -264,12 +269,13 @@ pub(super) async fn repository_tags(aws: &Aws, name: &str) -> Result<Option<Tags
     match aws
         .ecr
         .list_tags_for_resource()
-        .resource_arn(arn)
+        .resource_arn(&arn)
         .send()
         .await
     {
-        Ok(out) => Ok(Some(tag_map(
-            out.tags().iter().map(|t| (t.key(), t.value())),
+        Ok(out) => Ok(Some((
+            arn,
+            tag_map(out.tags().iter().map(|t| (t.key(), t.value()))),
         ))),
         Err(e) if error_code(&e) == Some("RepositoryNotFoundException") => Ok(None),
         Err(e) => Err(CallError::new("ListTagsForResource", res, &e)),

@@ -2,7 +2,7 @@
 //! of their inputs. Time is an input (seconds), never the wall clock, so the same code drives
 //! the simulator, the `scale` loop and doctor's "why is it not scaling" explanations.
 //!
-//! Sources (../shared/reference/domain.md §2, §4): KEDA v2.20.2 `aws_sqs_queue_scaler.go`,
+//! Sources: KEDA v2.20.2 `aws_sqs_queue_scaler.go`,
 //! `scale_executor.go` (0↔1 and cooldown), `controllers/keda/hpa.go` (the HPA it creates), and
 //! Kubernetes `pkg/controller/podautoscaler` (sync every 15 s, tolerance 0.1, stabilisation,
 //! scale-up limit, behavior policies).
