@@ -51,7 +51,10 @@ fn words(line: &str) -> Vec<String> {
 
 /// The `kedactl …` commands of a line of shell: env assignments before it, its words up to a
 /// pipe, redirection, `||`, `&&` or comment. `a && kedactl b` gives both.
-fn commands(line: &str) -> Vec<(Vec<(String, String)>, Vec<String>)> {
+/// Environment assignments and arguments of one `kedactl` command.
+type Command = (Vec<(String, String)>, Vec<String>);
+
+fn commands(line: &str) -> Vec<Command> {
     let mut out = Vec::new();
     for part in line.split("&&") {
         let mut env = Vec::new();
