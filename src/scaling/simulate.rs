@@ -380,7 +380,7 @@ pub fn shape(shape: Shape, rate: f64, duration: u64, seed: u64) -> Vec<u32> {
         n as u32
     };
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
+    let next = || {
         // xorshift64*: small, deterministic, no dependency.
         rng ^= rng >> 12;
         rng ^= rng << 25;
@@ -422,7 +422,7 @@ fn spikes(
 ) -> Vec<u32> {
     const SPIKE: u64 = 20;
     let mut level = vec![1.0; duration as usize];
-    let mut start = |t: u64, level: &mut Vec<f64>| {
+    let start = |t: u64, level: &mut [f64]| {
         for l in level.iter_mut().skip(t as usize).take(SPIKE as usize) {
             *l = 12.0;
         }
