@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -30,6 +30,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -108,6 +111,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -174,6 +180,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -238,6 +247,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -358,6 +370,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -426,6 +441,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -499,6 +517,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -554,6 +575,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
@@ -608,6 +632,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -667,6 +694,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -722,6 +752,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -769,6 +802,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
