@@ -64,6 +64,7 @@ fn healthy(d: &Desired) -> Evidence {
                 attached: vec![],
                 managed: Default::default(),
                 boundary: None,
+                path: None,
                 tags: tags.clone(),
             },
         );
@@ -1503,6 +1504,7 @@ fn node_role(attached: Vec<String>) -> Role {
         attached,
         managed: Default::default(),
         boundary: None,
+        path: None,
         tags: Default::default(),
     }
 }

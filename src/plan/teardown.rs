@@ -637,6 +637,7 @@ mod tests {
                 attached: vec![],
                 managed: Default::default(),
                 boundary: None,
+                path: None,
                 tags: tags.clone(),
             };
             o.roles.insert(r.name.clone(), role);
