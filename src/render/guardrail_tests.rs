@@ -96,3 +96,20 @@ fn the_configs_tags_go_on_aws_resources_not_on_kubernetes_objects() {
         assert!(m["metadata"]["labels"].get("cost-center").is_none(), "{m}");
     }
 }
+
+#[test]
+fn the_init_template_writes_every_guardrail_back() {
+    let mut s = spec();
+    s.tags.insert("owner".into(), "team a".into());
+    let text = config_file(&s).unwrap();
+    let back = crate::spec::parse(text.as_bytes(), "init").unwrap();
+    assert_eq!(back.roles.path, s.roles.path);
+    assert_eq!(back.roles.permissions_boundary, s.roles.permissions_boundary);
+    assert_eq!(back.tags, s.tags);
+    assert_eq!(back.apps[0].managed_policies, s.apps[0].managed_policies);
+    // Unset, they are commented examples.
+    let text = config_file(&Spec::default()).unwrap();
+    assert!(text.contains("# permissionsBoundary: arn:aws:iam::") && text.contains("# tags:"));
+    let back = crate::spec::parse(text.as_bytes(), "init").unwrap();
+    assert!(back.tags.is_empty() && back.roles.path.is_none());
+}
