@@ -226,7 +226,13 @@ async fn attached(aws: &Aws, role: &str) -> Vec<String> {
 }
 
 async fn role_tags(aws: &Aws, role: &str) -> Vec<(String, String)> {
-    let out = aws.iam.list_role_tags().role_name(role).send().await.unwrap();
+    let out = aws
+        .iam
+        .list_role_tags()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
     out.tags()
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -265,11 +271,17 @@ async fn up_puts_the_guardrails_on_what_it_creates_and_keeps_them_in_sync() {
             Some(b1.as_str())
         );
         let tags = role_tags(&aws, role).await;
-        assert!(tags.contains(&("cost-center".into(), "1234".into())), "{tags:?}");
-        assert!(tags.contains(&("kedactl.io/stack".into(), p.clone())), "{tags:?}");
+        assert!(
+            tags.contains(&("cost-center".into(), "1234".into())),
+            "{tags:?}"
+        );
+        assert!(
+            tags.contains(&("kedactl.io/stack".into(), p.clone())),
+            "{tags:?}"
+        );
     }
     // The app's policy is on its identity role only, and recorded as kedactl's.
-    assert_eq!(attached(&aws, &id).await, [app.clone()]);
+    assert_eq!(attached(&aws, &id).await, [app.as_str()]);
     assert!(attached(&aws, &op).await.is_empty());
     let record = role_tags(&aws, &id)
         .await
@@ -356,7 +368,7 @@ async fn up_puts_the_guardrails_on_what_it_creates_and_keeps_them_in_sync() {
         Some(b2.as_str())
     );
     // kedactl's policy went with its record; the one attached by hand stayed.
-    assert_eq!(attached(&aws, &id).await, [hand.clone()]);
+    assert_eq!(attached(&aws, &id).await, [hand.as_str()]);
     assert!(
         !role_tags(&aws, &id)
             .await
@@ -384,14 +396,30 @@ async fn a_boundary_or_policy_that_does_not_exist_stops_up_before_any_change() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains(&format!("managed policy {missing}: not found in the account (apps[].managedPolicies names it)")),
+        err.contains(&format!(
+            "managed policy {missing}: not found in the account (apps[].managedPolicies names it)"
+        )),
         "{err}"
     );
-    assert!(aws.iam.get_role().role_name(format!("{p}-op")).send().await.is_err());
+    assert!(
+        aws.iam
+            .get_role()
+            .role_name(format!("{p}-op"))
+            .send()
+            .await
+            .is_err()
+    );
 
     config(&s, &[]);
     let out = kedactl(&s, "up", &["--permissions-boundary", &missing]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("(roles.permissionsBoundary names it)"));
-    assert!(aws.iam.get_role().role_name(format!("{p}-op")).send().await.is_err());
+    assert!(
+        aws.iam
+            .get_role()
+            .role_name(format!("{p}-op"))
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -104,9 +104,9 @@ fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
         // The guardrails, when the config sets any: each role as CreateRole and
         // AttachRolePolicy are given it (CloudFormation's AWS::IAM::Role property names).
         let guarded = !d.user_tags.is_empty()
-            || d.roles.iter().any(|r| {
-                r.path != "/" || r.boundary.is_some() || !r.managed_policies.is_empty()
-            });
+            || d.roles
+                .iter()
+                .any(|r| r.path != "/" || r.boundary.is_some() || !r.managed_policies.is_empty());
         for role in d.roles.iter().filter(|_| guarded) {
             docs.push(Doc {
                 file: format!("iam/{}.role.json", role.name),

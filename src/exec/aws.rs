@@ -707,7 +707,12 @@ pub(super) async fn apply(
                     .tag_keys(key)
                     .send()
                     .await;
-                gone_is_fine(r, &["NoSuchEntity"], "UntagRole", format!("IAM role {role}"))?;
+                gone_is_fine(
+                    r,
+                    &["NoSuchEntity"],
+                    "UntagRole",
+                    format!("IAM role {role}"),
+                )?;
             }
         }
         Action::DeleteRole { role } => {

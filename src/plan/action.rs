@@ -325,7 +325,9 @@ impl Action {
             Action::PutRolePermissionsBoundary {
                 role,
                 permissions_boundary,
-            } => format!("set the permissions boundary of IAM role {role} to {permissions_boundary}"),
+            } => {
+                format!("set the permissions boundary of IAM role {role} to {permissions_boundary}")
+            }
             Action::AttachRolePolicy { role, policy_arn } => {
                 format!("attach managed policy {policy_arn} to IAM role {role}")
             }

@@ -389,12 +389,22 @@ impl Planner<'_> {
                         });
                         continue;
                     }
-                    if let Some(b) = role.boundary.as_ref().filter(|b| r.boundary.as_ref() != Some(*b)) {
+                    if let Some(b) = role
+                        .boundary
+                        .as_ref()
+                        .filter(|b| r.boundary.as_ref() != Some(*b))
+                    {
                         let action = Action::PutRolePermissionsBoundary {
                             role: role.name.clone(),
                             permissions_boundary: b.clone(),
                         };
-                        self.push(format!("{id}/boundary"), Group::Iam, Change::Update, action, &[]);
+                        self.push(
+                            format!("{id}/boundary"),
+                            Group::Iam,
+                            Change::Update,
+                            action,
+                            &[],
+                        );
                     }
                     if retag {
                         let tags = want.clone();
@@ -543,7 +553,13 @@ impl Planner<'_> {
                 role: role.name.clone(),
                 policy_arn: arn.clone(),
             };
-            self.push(format!("{id}/attached/{arn}"), Group::Iam, Change::Create, action, &[id]);
+            self.push(
+                format!("{id}/attached/{arn}"),
+                Group::Iam,
+                Change::Create,
+                action,
+                &[id],
+            );
         }
         let Some(live) = live else { return };
         let wanted: Vec<String> = role
@@ -567,7 +583,13 @@ impl Planner<'_> {
                 policy_arn: arn.clone(),
                 record: Some(key.clone()),
             };
-            self.push(format!("{id}/attached/{arn}"), Group::Iam, Change::Delete, action, &[]);
+            self.push(
+                format!("{id}/attached/{arn}"),
+                Group::Iam,
+                Change::Delete,
+                action,
+                &[],
+            );
         }
     }
 
@@ -752,7 +774,10 @@ impl Planner<'_> {
                         "pod identity association {}/{}",
                         a.namespace, a.service_account
                     );
-                    if self.owned(resource, &o.tags, &self.desired.aws_tags()).is_none() {
+                    if self
+                        .owned(resource, &o.tags, &self.desired.aws_tags())
+                        .is_none()
+                    {
                         continue;
                     }
                     let action = Action::UpdateAssociation {

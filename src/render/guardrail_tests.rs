@@ -22,7 +22,10 @@ fn attached_records_are_keyed_by_the_arns_hash() {
     let (k, v) = attached_tag("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
     assert!(k.starts_with(model::ATTACHED_PREFIX) && k.len() == model::ATTACHED_PREFIX.len() + 16);
     assert_eq!(v, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
-    assert_ne!(k, attached_tag("arn:aws:iam::aws:policy/AmazonS3FullAccess").0);
+    assert_ne!(
+        k,
+        attached_tag("arn:aws:iam::aws:policy/AmazonS3FullAccess").0
+    );
     // A comma is a valid policy name character but not a tag character: the key still records it.
     let (k2, v2) = attached_tag("arn:aws:iam::123456789012:policy/a,b");
     assert!(k2.starts_with(model::ATTACHED_PREFIX) && v2.is_empty());
@@ -37,7 +40,13 @@ fn a_path_is_in_every_role_arn_render_writes() {
     assert!(d.roles.iter().all(|r| r.path == "/service-roles/"));
     assert!(d.associations.iter().all(|a| a.role_arn == arn(&a.role)));
     // The identity role's trust chains from the operator role by its ARN (with the path).
-    assert!(d.roles[1].trust.body.to_string().contains(&arn("keda-operator")));
+    assert!(
+        d.roles[1]
+            .trust
+            .body
+            .to_string()
+            .contains(&arn("keda-operator"))
+    );
     let auth = d
         .manifests
         .iter()
@@ -61,7 +70,11 @@ fn boundary_and_managed_policies_go_on_the_roles_that_need_them() {
     s.apps.push(second);
     let d = desired(&s).unwrap();
     let boundary = "arn:aws:iam::123456789012:policy/Boundary";
-    assert!(d.roles.iter().all(|r| r.boundary.as_deref() == Some(boundary)));
+    assert!(
+        d.roles
+            .iter()
+            .all(|r| r.boundary.as_deref() == Some(boundary))
+    );
     // The operator role serves KEDA only: no app's policies.
     assert!(d.roles[0].managed_policies.is_empty());
     assert_eq!(
@@ -78,8 +91,15 @@ fn boundary_and_managed_policies_go_on_the_roles_that_need_them() {
         ..Spec::default()
     })
     .unwrap();
-    assert!(seed.roles.iter().all(|r| r.path == "/" && r.boundary.is_none()));
-    assert_eq!(seed.roles[0].arn, "arn:aws:iam::<account>:role/keda-operator");
+    assert!(
+        seed.roles
+            .iter()
+            .all(|r| r.path == "/" && r.boundary.is_none())
+    );
+    assert_eq!(
+        seed.roles[0].arn,
+        "arn:aws:iam::<account>:role/keda-operator"
+    );
 }
 
 #[test]
@@ -104,7 +124,10 @@ fn the_init_template_writes_every_guardrail_back() {
     let text = config_file(&s).unwrap();
     let back = crate::spec::parse(text.as_bytes(), "init").unwrap();
     assert_eq!(back.roles.path, s.roles.path);
-    assert_eq!(back.roles.permissions_boundary, s.roles.permissions_boundary);
+    assert_eq!(
+        back.roles.permissions_boundary,
+        s.roles.permissions_boundary
+    );
     assert_eq!(back.tags, s.tags);
     assert_eq!(back.apps[0].managed_policies, s.apps[0].managed_policies);
     // Unset, they are commented examples.

@@ -65,7 +65,8 @@ pub fn policy_arn(s: &str) -> Result<(&str, &str), String> {
     ) else {
         return Err(rule());
     };
-    let account_ok = account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+    let account_ok =
+        account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
     let name = resource
         .strip_prefix("policy/")
         .map(|p| p.rsplit('/').next().unwrap_or(p));
@@ -101,7 +102,9 @@ fn tag_char(c: char) -> bool {
 pub fn tag_key(key: &str) -> Result<(), String> {
     let n = key.chars().count();
     if n == 0 || n > TAG_KEY_MAX {
-        return Err(format!("a tag key is 1 to {TAG_KEY_MAX} characters (this one is {n})"));
+        return Err(format!(
+            "a tag key is 1 to {TAG_KEY_MAX} characters (this one is {n})"
+        ));
     }
     if let Some(c) = key.chars().find(|c| !tag_char(*c)) {
         return Err(format!(
@@ -124,7 +127,9 @@ pub fn tag_key(key: &str) -> Result<(), String> {
 pub fn tag_value(value: &str) -> Result<(), String> {
     let n = value.chars().count();
     if n > TAG_VALUE_MAX {
-        return Err(format!("a tag value is at most {TAG_VALUE_MAX} characters (this one is {n})"));
+        return Err(format!(
+            "a tag value is at most {TAG_VALUE_MAX} characters (this one is {n})"
+        ));
     }
     match value.chars().find(|c| !tag_char(*c)) {
         Some(c) => Err(format!(
@@ -155,7 +160,10 @@ pub(super) fn check(spec: &Spec, out: &mut Vec<Problem>) {
                 spec.region.as_deref().unwrap_or_default(),
                 partition.unwrap_or_default()
             ),
-            format!("use the policy's ARN in partition {}", partition.unwrap_or_default()),
+            format!(
+                "use the policy's ARN in partition {}",
+                partition.unwrap_or_default()
+            ),
         )),
         Ok((_, account))
             if account != "aws" && spec.account.as_deref().is_some_and(|a| a != account) =>
@@ -194,7 +202,11 @@ pub(super) fn check(spec: &Spec, out: &mut Vec<Problem>) {
             let field = format!("apps[{i}].managedPolicies[{j}]");
             arn(&field, p, out);
             if !seen.insert(p.as_str()) {
-                out.push(Problem::new(field, format!("{p} is listed twice"), "list each policy once"));
+                out.push(Problem::new(
+                    field,
+                    format!("{p} is listed twice"),
+                    "list each policy once",
+                ));
             }
             per_role
                 .entry(app.identity_role(&spec.roles))
@@ -254,7 +266,11 @@ pub(super) fn check(spec: &Spec, out: &mut Vec<Problem>) {
                  to {} of its own (ownership, cluster{})",
                 spec.tags.len(),
                 MAX_TAGS - room,
-                if most_records > 0 { ", one per attached managed policy" } else { "" }
+                if most_records > 0 {
+                    ", one per attached managed policy"
+                } else {
+                    ""
+                }
             ),
             format!("keep at most {room} tags under tags:"),
         ));
@@ -294,7 +310,15 @@ mod tests {
         let long = format!("/{}/", "a".repeat(PATH_MAX - 2));
         assert_eq!(path(&long), Ok(()));
         let too_long = format!("/{}/", "a".repeat(PATH_MAX - 1));
-        for bad in ["", "service-roles/", "/service-roles", "//", "/a b/", "/é/", too_long.as_str()] {
+        for bad in [
+            "",
+            "service-roles/",
+            "/service-roles",
+            "//",
+            "/a b/",
+            "/é/",
+            too_long.as_str(),
+        ] {
             assert!(path(bad).is_err(), "{bad:?}");
         }
     }
@@ -329,7 +353,11 @@ mod tests {
         assert_eq!(tag_key("Équipe propriétaire"), Ok(()));
         assert!(tag_key("aws:created-by").unwrap_err().contains("aws:"));
         assert!(tag_key("AWS:x").unwrap_err().contains("aws:"));
-        assert!(tag_key("kedactl.io/stack").unwrap_err().contains("ownership"));
+        assert!(
+            tag_key("kedactl.io/stack")
+                .unwrap_err()
+                .contains("ownership")
+        );
         assert!(tag_key(model::MANAGED_BY).is_err());
         assert!(tag_key("").is_err());
         assert!(tag_key(&"k".repeat(129)).unwrap_err().contains("129"));
@@ -405,7 +433,8 @@ mod tests {
         s.apps.push(second);
         let p = problems(&s);
         assert!(
-            p.iter().any(|(f, m)| f == "apps[].managedPolicies" && m.contains("21 managed")),
+            p.iter()
+                .any(|(f, m)| f == "apps[].managedPolicies" && m.contains("21 managed")),
             "{p:?}"
         );
     }

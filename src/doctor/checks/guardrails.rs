@@ -11,11 +11,18 @@ pub(crate) fn kd055(c: &Ctx) -> Finding {
         return f.na("roles.permissionsBoundary is not set");
     };
     or_skip!(f, c.read_roles());
-    or_skip!(f, c.read(|r| r.starts_with(&format!("managed policy {arn} "))));
+    or_skip!(
+        f,
+        c.read(|r| r.starts_with(&format!("managed policy {arn} ")))
+    );
     let short = arn.rsplit('/').next().unwrap_or(arn);
     let fix = "kedactl up --only iam (puts the configured boundary on the roles)";
     let doc = match c.e.observed.policies.get(arn) {
-        None => return f.skip(format!("the boundary {arn} was not read (--only without iam)")),
+        None => {
+            return f.skip(format!(
+                "the boundary {arn} was not read (--only without iam)"
+            ));
+        }
         Some(None) => {
             return f.fail(
                 vec![format!(
@@ -100,7 +107,11 @@ fn needs(d: &Desired, role: &crate::render::Role) -> Vec<(String, String)> {
     };
     match role.purpose {
         RolePurpose::Operator => {
-            for id in d.roles.iter().filter(|r| r.purpose == RolePurpose::Identity) {
+            for id in d
+                .roles
+                .iter()
+                .filter(|r| r.purpose == RolePurpose::Identity)
+            {
                 add("sts:AssumeRole", &id.arn);
                 add("sts:TagSession", &id.arn);
             }

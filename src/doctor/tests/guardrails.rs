@@ -55,7 +55,9 @@ fn a_boundary_without_the_queue_read_fails_before_up_has_put_it_on() {
     let f = run_with(Some(allow(&["sqs:*", "sts:AssumeRole"])), |_| {});
     assert_eq!(f.status, Status::Fail);
     assert!(
-        f.evidence.iter().any(|l| l.contains("keda-operator sts:TagSession on arn:aws:iam::123456789012:role/keda-identity")),
+        f.evidence.iter().any(|l| l.contains(
+            "keda-operator sts:TagSession on arn:aws:iam::123456789012:role/keda-identity"
+        )),
         "{f:#?}"
     );
 }
@@ -75,7 +77,12 @@ fn a_role_with_another_boundary_or_none_fails_with_up_as_the_fix() {
             "IAM role keda-identity has permissions boundary arn:aws:iam::123456789012:policy/old, the config says org-boundary",
         ]
     );
-    assert!(f.fix.as_deref().unwrap().starts_with("kedactl up --only iam"));
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .starts_with("kedactl up --only iam")
+    );
     assert_eq!(
         f.repairs,
         [
@@ -112,5 +119,10 @@ fn a_boundary_whose_condition_cannot_be_evaluated_warns() {
          "Condition": {"StringEquals": {"aws:ResourceTag/team": "a"}}}]});
     let f = run_with(Some(doc), |_| {});
     assert_eq!(f.status, Status::Warn, "{f:#?}");
-    assert!(f.evidence.iter().all(|l| l.contains("aws:ResourceTag/team")), "{f:#?}");
+    assert!(
+        f.evidence
+            .iter()
+            .all(|l| l.contains("aws:ResourceTag/team")),
+        "{f:#?}"
+    );
 }

@@ -25,10 +25,12 @@ fn plan_of(d: &Desired, o: &Observed) -> Result<Plan, Conflicts> {
 }
 
 fn step<'p>(p: &'p Plan, id: &str) -> &'p Step {
-    p.steps
-        .iter()
-        .find(|s| s.id == id)
-        .unwrap_or_else(|| panic!("no step {id} in {:#?}", p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()))
+    p.steps.iter().find(|s| s.id == id).unwrap_or_else(|| {
+        panic!(
+            "no step {id} in {:#?}",
+            p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+        )
+    })
 }
 
 #[test]
@@ -56,12 +58,20 @@ fn new_roles_are_created_on_the_path_with_the_boundary_tags_and_policies() {
     assert_eq!(tags["cost-center"], "1234");
     assert_eq!(tags[model::STACK], "kedactl");
     let s = step(&p, "iam:role/keda-operator");
-    assert!(s.summary.contains("path /service-roles/") && s.summary.contains("boundary Boundary"), "{}", s.summary);
+    assert!(
+        s.summary.contains("path /service-roles/") && s.summary.contains("boundary Boundary"),
+        "{}",
+        s.summary
+    );
     // The app's policy goes on its identity role, after the role exists.
     let attach = step(&p, &format!("iam:role/keda-identity/attached/{S3}"));
     assert_eq!(attach.change, Change::Create);
     assert_eq!(attach.after, ["iam:role/keda-identity"]);
-    assert!(!p.steps.iter().any(|s| s.id.starts_with("iam:role/keda-operator/attached/")));
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| s.id.starts_with("iam:role/keda-operator/attached/"))
+    );
     // Every AWS resource gets the config's tags; no Kubernetes object does.
     for s in &p.steps {
         let json = serde_json::to_value(&s.action).unwrap();
@@ -70,7 +80,9 @@ fn new_roles_are_created_on_the_path_with_the_boundary_tags_and_policies() {
             | Action::CreateRepository { .. }
             | Action::CreateAssociation { .. }
             | Action::CreateAddon { .. }
-            | Action::CreateRole { .. } => assert_eq!(json["tags"]["cost-center"], "1234", "{}", s.id),
+            | Action::CreateRole { .. } => {
+                assert_eq!(json["tags"]["cost-center"], "1234", "{}", s.id)
+            }
             Action::Apply { manifest, .. } => {
                 assert!(manifest["metadata"]["labels"].get("cost-center").is_none())
             }
@@ -85,7 +97,10 @@ fn new_roles_are_created_on_the_path_with_the_boundary_tags_and_policies() {
     .unwrap();
     let p = plan_of(&seed, &Observed::default()).unwrap();
     let json = serde_json::to_value(&step(&p, "iam:role/keda-operator").action).unwrap();
-    assert!(json.get("path").is_none() && json.get("permissionsBoundary").is_none(), "{json}");
+    assert!(
+        json.get("path").is_none() && json.get("permissionsBoundary").is_none(),
+        "{json}"
+    );
 }
 
 fn spec_without_guardrails() -> Spec {
@@ -100,7 +115,8 @@ fn spec_without_guardrails() -> Spec {
 fn a_changed_boundary_is_put_back_old_to_new() {
     let d = render::desired(&spec()).unwrap();
     let mut o = converged(&d);
-    o.roles.get_mut("keda-operator").unwrap().boundary = Some("arn:aws:iam::123456789012:policy/Old".into());
+    o.roles.get_mut("keda-operator").unwrap().boundary =
+        Some("arn:aws:iam::123456789012:policy/Old".into());
     o.roles.get_mut("keda-identity").unwrap().boundary = None;
     let p = plan_of(&d, &o).unwrap();
     assert_eq!(p.steps.len(), 2, "{:#?}", p.steps);
@@ -111,7 +127,10 @@ fn a_changed_boundary_is_put_back_old_to_new() {
         format!("permissions boundary: arn:aws:iam::123456789012:policy/Old → {BOUNDARY}")
     );
     let id = step(&p, "iam:role/keda-identity/boundary");
-    assert_eq!(id.changes[0].line(), format!("permissions boundary: (none) → {BOUNDARY}"));
+    assert_eq!(
+        id.changes[0].line(),
+        format!("permissions boundary: (none) → {BOUNDARY}")
+    );
     // Without a configured boundary, one that is there (an organisation's) is left alone.
     let seed = render::desired(&Spec {
         account: Some("123456789012".into()),
@@ -133,9 +152,20 @@ fn a_new_tag_or_value_is_put_on_the_roles_old_to_new() {
     let p = plan_of(&d, &converged(&before)).unwrap();
     let tag = step(&p, "iam:role/keda-operator/tags");
     let lines: Vec<String> = tag.changes.iter().map(FieldChange::line).collect();
-    assert_eq!(lines, ["tag cost-center: 1234 → 5678", "tag owner: (none) → team-a"]);
-    assert!(p.steps.iter().any(|s| s.id == "queue:event-messages-queue/tags"));
-    assert!(p.steps.iter().any(|s| s.id == "registry:keda-pod-identity-registry/tags"));
+    assert_eq!(
+        lines,
+        ["tag cost-center: 1234 → 5678", "tag owner: (none) → team-a"]
+    );
+    assert!(
+        p.steps
+            .iter()
+            .any(|s| s.id == "queue:event-messages-queue/tags")
+    );
+    assert!(
+        p.steps
+            .iter()
+            .any(|s| s.id == "registry:keda-pod-identity-registry/tags")
+    );
 }
 
 #[test]
@@ -164,14 +194,24 @@ fn managed_policies_kedactl_attached_are_detached_when_they_leave_the_config_oth
             record: Some(render::attached_tag(S3).0),
         }
     );
-    assert!(detach.summary.contains("kedactl attached it"), "{}", detach.summary);
+    assert!(
+        detach.summary.contains("kedactl attached it"),
+        "{}",
+        detach.summary
+    );
 
     // A record whose policy someone detached meanwhile: only the record goes (detach is idempotent).
     let identity = o.roles.get_mut("keda-identity").unwrap();
     identity.attached.retain(|a| a != S3);
     let p = plan_of(&d2, &o).unwrap();
     assert_eq!(p.steps.len(), 1);
-    assert!(matches!(&p.steps[0].action, Action::DetachRolePolicy { record: Some(_), .. }));
+    assert!(matches!(
+        &p.steps[0].action,
+        Action::DetachRolePolicy {
+            record: Some(_),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -181,7 +221,10 @@ fn a_role_on_another_path_or_a_missing_policy_is_a_conflict_before_any_change() 
     o.roles.get_mut("keda-operator").unwrap().path = Some("/".into());
     let err = plan_of(&d, &o).unwrap_err();
     assert_eq!(err.conflicts.len(), 1);
-    assert!(err.conflicts[0].reason.contains("IAM path /") && err.conflicts[0].reason.contains("roles.path"));
+    assert!(
+        err.conflicts[0].reason.contains("IAM path /")
+            && err.conflicts[0].reason.contains("roles.path")
+    );
     // --adopt cannot move a role: the hint is not given.
     assert!(!err.to_string().contains("--adopt"), "{err}");
 
@@ -190,6 +233,14 @@ fn a_role_on_another_path_or_a_missing_policy_is_a_conflict_before_any_change() 
     o.policies.insert(S3.into(), Some(serde_json::json!({})));
     let err = plan_of(&d, &o).unwrap_err();
     assert_eq!(err.conflicts.len(), 1, "{err}");
-    assert_eq!(err.conflicts[0].resource, format!("managed policy {BOUNDARY}"));
-    assert!(err.conflicts[0].reason.starts_with("not found") && err.conflicts[0].reason.contains("roles.permissionsBoundary"));
+    assert_eq!(
+        err.conflicts[0].resource,
+        format!("managed policy {BOUNDARY}")
+    );
+    assert!(
+        err.conflicts[0].reason.starts_with("not found")
+            && err.conflicts[0]
+                .reason
+                .contains("roles.permissionsBoundary")
+    );
 }
