@@ -542,6 +542,28 @@ pub(super) async fn apply(
                 other => other?,
             }
         }
+        Action::TagAssociation {
+            namespace,
+            service_account,
+            arn,
+            tags,
+            ..
+        } => {
+            let r = aws
+                .eks
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(hash_map(tags)))
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new(
+                    "TagResource",
+                    format!("pod identity association {namespace}/{service_account}"),
+                    &e,
+                )
+            })?;
+        }
         Action::UpdateAssociation {
             association_id,
             namespace,

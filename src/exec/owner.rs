@@ -82,6 +82,12 @@ fn target(action: &Action) -> Option<Target<'_>> {
             service_account,
             ..
         }
+        | Action::TagAssociation {
+            association_id,
+            namespace,
+            service_account,
+            ..
+        }
         | Action::DeleteAssociation {
             association_id,
             namespace,

@@ -167,6 +167,14 @@ pub enum Action {
         role_arn: String,
         tags: Tags,
     },
+    /// Put the config's tags (and ownership) back on an association this stack made.
+    TagAssociation {
+        association_id: String,
+        namespace: String,
+        service_account: String,
+        arn: String,
+        tags: Tags,
+    },
     UpdateAssociation {
         association_id: String,
         namespace: String,
@@ -424,6 +432,11 @@ impl Action {
                     role_name(role_arn)
                 )
             }
+            Action::TagAssociation {
+                namespace,
+                service_account,
+                ..
+            } => format!("tag the pod identity association of {namespace}/{service_account}"),
             Action::UpdateAssociation {
                 namespace,
                 service_account,
@@ -796,6 +809,18 @@ impl Action {
             Action::TagRole { role, tags } => {
                 tag_changes(observed.roles.get(role).map(|r| &r.tags), tags)
             }
+            Action::TagAssociation {
+                association_id,
+                tags,
+                ..
+            } => tag_changes(
+                observed
+                    .associations
+                    .iter()
+                    .find(|a| &a.id == association_id)
+                    .map(|a| &a.tags),
+                tags,
+            ),
             Action::TagRepository {
                 repository, tags, ..
             } => tag_changes(observed.repositories.get(repository).map(|r| &r.tags), tags),

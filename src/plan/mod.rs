@@ -758,6 +758,32 @@ impl Planner<'_> {
                 .associations
                 .iter()
                 .find(|o| o.namespace == a.namespace && o.service_account == a.service_account);
+            // An association this stack made gets the config's tags put back (`tags:` changed);
+            // one it did not make is left as it is.
+            if let Some(o) = existing
+                && model::is_owned(&o.tags, &self.desired.stack)
+            {
+                let want = self.desired.aws_tags();
+                if want.iter().any(|(k, v)| o.tags.get(k) != Some(v)) {
+                    let action = Action::TagAssociation {
+                        association_id: o.id.clone(),
+                        namespace: a.namespace.clone(),
+                        service_account: a.service_account.clone(),
+                        arn: self.desired.target.arn(
+                            "eks",
+                            &format!("podidentityassociation/{}/{}", self.desired.cluster, o.id),
+                        ),
+                        tags: want,
+                    };
+                    self.push(
+                        format!("{id}/tags"),
+                        Group::Eks,
+                        Change::Update,
+                        action,
+                        &[],
+                    );
+                }
+            }
             match existing {
                 None => {
                     let action = Action::CreateAssociation {

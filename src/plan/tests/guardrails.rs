@@ -244,3 +244,14 @@ fn a_role_on_another_path_or_a_missing_policy_is_a_conflict_before_any_change() 
                 .contains("roles.permissionsBoundary")
     );
 }
+
+#[test]
+fn an_association_this_stack_did_not_make_is_not_tagged() {
+    let d = render::desired(&spec()).unwrap();
+    let mut o = converged(&d);
+    for a in &mut o.associations {
+        a.tags.clear();
+    }
+    let p = plan_of(&d, &o).unwrap();
+    assert!(p.is_empty(), "{:#?}", p.steps);
+}
