@@ -33,7 +33,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -112,7 +112,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -179,7 +179,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -244,7 +244,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -312,7 +312,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -381,7 +381,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"

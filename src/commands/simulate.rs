@@ -18,8 +18,8 @@ Examples:
   kedactl simulate --trace arrivals.csv --pod-rate 0.5 --price 0.04
   kedactl simulate --shape sine --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
   kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary
-  # a ScaledJob app
-  kedactl simulate --app video-processor --job-duration 30s --shape burst
+  # a ScaledJob app: Jobs of 30 s per message
+  kedactl -f examples/scaledjob.yaml simulate --job-duration 30s --shape burst
   # a prometheus app: the query's value each second (`t,value` rows)
   kedactl -f examples/amp.yaml simulate --trace query.csv")]
 pub struct Args {

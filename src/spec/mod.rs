@@ -57,7 +57,7 @@ pub struct Spec {
     /// IAM role names.
     #[serde(default)]
     pub roles: Roles,
-    /// The workloads to scale, one per SQS queue.
+    /// The workloads to scale, each with its own trigger (an SQS queue by default).
     #[serde(default = "defaults::apps")]
     pub apps: Vec<App>,
     /// Tags put on every AWS resource kedactl creates (roles, queues, repositories,
