@@ -102,7 +102,7 @@ fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
     let mut docs = Vec::new();
     if only.includes(Group::Iam) {
         // The guardrails, when the config sets any: each role as CreateRole and
-        // AttachRolePolicy are given it (CloudFormation's AWS::IAM::Role property names).
+        // AttachRolePolicy are given it (AWS::IAM::Role property names, and the Arn).
         let guarded = !d.user_tags.is_empty()
             || d.roles
                 .iter()
