@@ -89,9 +89,16 @@ impl Planner<'_> {
 
     /// An existing workload's service account that the team made (not this stack's): left as
     /// it is, but for the IRSA role annotation, applied alone (true when `m` was handled).
-    pub(super) fn teams_service_account(&mut self, m: &Value, live: &Value, after: &[&str]) -> bool {
+    pub(super) fn teams_service_account(
+        &mut self,
+        m: &Value,
+        live: &Value,
+        after: &[&str],
+    ) -> bool {
         let (kind, ns, name) = crate::render::object_ref(m);
-        let Some(ns) = ns.filter(|ns| kind == "ServiceAccount" && of_existing(&self.desired.workloads, ns, &name)) else {
+        let Some(ns) = ns.filter(|ns| {
+            kind == "ServiceAccount" && of_existing(&self.desired.workloads, ns, &name)
+        }) else {
             return false;
         };
         let labels = serde_json::from_value(live["metadata"]["labels"].clone()).unwrap_or_default();
