@@ -74,7 +74,7 @@ macro_rules! check {
 const PER_APP: &[&str] = &[
     "KD010", "KD011", "KD012", "KD014", "KD015", "KD016", "KD017", "KD018", "KD019", "KD021",
     "KD022", "KD023", "KD024", "KD026", "KD033", "KD034", "KD035", "KD036", "KD040", "KD041",
-    "KD042", "KD043", "KD044", "KD045", "KD046", "KD047", "KD048", "KD049",
+    "KD042", "KD043", "KD044", "KD045", "KD046", "KD047", "KD048", "KD049", "KD055",
 ];
 
 impl Check {
@@ -498,6 +498,14 @@ pub const CATALOGUE: &[Check] = &[
         [OPERATOR_POD, APP_POD],
         "IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE",
         "The webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (and the projected token) at pod creation only: a pod started before its service account named the role, or before the annotation changed, has no or the old credentials until it is restarted. doctor reads the newest keda-operator pod and the app's (a ScaledJob's pods come and go with their jobs) and compares AWS_ROLE_ARN with the role."
+    ),
+    check!(
+        "KD055",
+        Cluster,
+        kd055,
+        [WORKLOAD, HPAS],
+        "An existing workload is there, runs as the app's service account, and only KEDA scales it",
+        "With apps[].existing: true the Deployment or StatefulSet is the team's (Helm, Argo CD): kedactl never creates or changes it, and its ScaledObject's scaleTargetRef names it. If it is missing, KEDA reports the target not found; if its pods run as another service account than apps[].serviceAccount, the pod identity association (or the IRSA annotation) never reaches them; if another HorizontalPodAutoscaler (often the chart's own) also targets it, the two HPAs fight over its replicas. doctor reads the workload and the HPAs of its namespace."
     ),
 ];
 
