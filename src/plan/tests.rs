@@ -1489,12 +1489,14 @@ fn irsa_annotates_the_teams_service_account_with_that_field_alone() {
     };
     let p = plan(&d, &o, &only_app).unwrap();
     assert_eq!(ids(&p), ["app:ServiceAccount/security/my-sqs-read-msgs"]);
-    let Action::Apply { manifest, .. } = &p.steps[0].action else {
+    let Action::AnnotateServiceAccount { role_arn, .. } = &p.steps[0].action else {
         panic!("{:?}", p.steps[0].action)
     };
+    assert_eq!(p.steps[0].changes.len(), 1, "old (none) → new role");
+    let manifest = workload::annotation("security", "my-sqs-read-msgs", role_arn.as_deref());
     assert_eq!(
         manifest,
-        &serde_json::json!({
+        serde_json::json!({
             "apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": { "name": "my-sqs-read-msgs", "namespace": "security",
                 "annotations": { IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/keda-identity" } }

@@ -45,8 +45,18 @@ fn find<'a>(objects: &'a [Value], w: &Workload) -> Option<&'a Value> {
     })
 }
 
+/// The one-field object kedactl server-side applies to a team's service account: its IRSA
+/// role annotation, or (`None`) nothing, which releases the annotation kedactl applied.
+pub fn annotation(namespace: &str, name: &str, role_arn: Option<&str>) -> Value {
+    let mut metadata = json!({ "name": name, "namespace": namespace });
+    if let Some(arn) = role_arn {
+        metadata["annotations"] = json!({ IRSA_ANNOTATION: arn });
+    }
+    json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata })
+}
+
 /// Is `ns/sa` the service account of an existing workload's app?
-fn of_existing(workloads: &[Workload], ns: &str, sa: &str) -> bool {
+pub(super) fn of_existing(workloads: &[Workload], ns: &str, sa: &str) -> bool {
     workloads
         .iter()
         .any(|w| w.namespace == ns && w.service_account == sa)
@@ -109,16 +119,10 @@ impl Planner<'_> {
         if role.is_null() || live["metadata"]["annotations"][IRSA_ANNOTATION] == *role {
             return true;
         }
-        let manifest = json!({
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": { "name": name, "namespace": ns, "annotations": { IRSA_ANNOTATION: role } },
-        });
-        let action = Action::Apply {
-            kind,
-            namespace: Some(ns.clone()),
+        let action = Action::AnnotateServiceAccount {
+            namespace: ns.clone(),
             name: name.clone(),
-            manifest,
+            role_arn: role.as_str().map(str::to_string),
         };
         let id = app_step_id("ServiceAccount", Some(&ns), &name);
         self.push(id, Group::App, Change::Update, action, after);
