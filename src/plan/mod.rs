@@ -189,6 +189,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     }
     p.keda(&changed_sas);
     p.existing_workloads();
+    p.pod_security();
     p.manifests(&changed_sas);
     let conflicts = Conflicts {
         stack: desired.stack.clone(),

@@ -1511,3 +1511,52 @@ fn irsa_annotates_the_teams_service_account_with_that_field_alone() {
     );
     assert!(plan(&d, &o, &only_app).unwrap().is_empty());
 }
+
+#[test]
+fn pods_a_namespace_that_exists_would_refuse_stop_up() {
+    let mut spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        pod_security: crate::spec::PodSecurity::Baseline,
+        ..Spec::default()
+    };
+    // Valid for the baseline namespaces kedactl would create, not for the team's restricted one.
+    let sc = serde_json::json!({ "allowPrivilegeEscalation": true });
+    spec.apps[0].security_context = sc.as_object().cloned();
+    crate::spec::validate(&spec, "test").unwrap();
+    let d = render::desired(&spec).unwrap();
+    let mut o = converged(&d);
+    let ns = o
+        .objects
+        .iter_mut()
+        .find(|x| x["kind"] == "Namespace")
+        .unwrap();
+    ns["metadata"]["labels"] =
+        serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(err.conflicts[0].resource, "Deployment security/q-read");
+    assert!(
+        err.conflicts[0].reason.contains("namespace security enforces the restricted Pod Security Standard and would refuse its pods: allowPrivilegeEscalation != false"),
+        "{err}"
+    );
+    // The default pods pass a restricted namespace.
+    let d = desired();
+    let mut o = converged(&d);
+    let ns = o
+        .objects
+        .iter_mut()
+        .find(|x| x["kind"] == "Namespace")
+        .unwrap();
+    ns["metadata"]["labels"] =
+        serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    assert!(plan(&d, &o, &Options::default()).is_ok());
+}
+
+#[test]
+fn an_existing_workload_gets_no_repository() {
+    let d = existing(crate::spec::WorkloadKind::Deployment, AuthMode::PodIdentity);
+    assert!(d.repositories.is_empty(), "{:?}", d.repositories);
+    assert_eq!(d.workloads.len(), 1);
+}

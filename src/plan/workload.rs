@@ -63,6 +63,42 @@ pub(super) fn of_existing(workloads: &[Workload], ns: &str, sa: &str) -> bool {
 }
 
 impl Planner<'_> {
+    /// A pod template kedactl applies into a namespace that already enforces a Pod Security
+    /// Standard it fails: the API server would accept the Deployment but refuse every pod.
+    pub(super) fn pod_security(&mut self) {
+        for m in &self.desired.manifests {
+            let (Some(pod), Some(ns)) = (
+                crate::pod_security::pod_spec(m).filter(|_| m["kind"] != "ScaledObject"),
+                m["metadata"]["namespace"].as_str(),
+            ) else {
+                continue;
+            };
+            let Some(level) = self
+                .observed
+                .object("Namespace", None, ns)
+                .and_then(|n| n["metadata"]["labels"][crate::pod_security::ENFORCE_LABEL].as_str())
+                .and_then(crate::pod_security::Level::parse)
+            else {
+                continue;
+            };
+            let found = crate::pod_security::check(pod, level);
+            if found.is_empty() {
+                continue;
+            }
+            let (kind, _, name) = crate::render::object_ref(m);
+            let why: Vec<String> = found.iter().map(ToString::to_string).collect();
+            self.conflicts.push(Conflict {
+                resource: crate::observed::describe(&kind, Some(ns), &name),
+                reason: format!(
+                    "{DIFFERS}: namespace {ns} enforces the {} Pod Security Standard and would refuse its pods: {}; remove the apps[].securityContext overrides that break it, or change the namespace's {} label",
+                    level.as_str(),
+                    why.join("; "),
+                    crate::pod_security::ENFORCE_LABEL
+                ),
+            });
+        }
+    }
+
     /// Each existing workload must be there and run as the configured service account.
     pub(super) fn existing_workloads(&mut self) {
         if !self.observed.workloads_read {

@@ -583,7 +583,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let mut resources: Vec<Resource> = Vec::new();
     let mut triggers: Vec<TriggerUse> = Vec::new();
     for app in &spec.apps {
-        if !repositories.iter().any(|r| r.name == app.repository) {
+        // An existing workload's image is the team's: no repository for it.
+        if !app.existing && !repositories.iter().any(|r| r.name == app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
                 uri: repository_uri(app, &target),
