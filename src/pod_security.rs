@@ -412,16 +412,36 @@ fn run_as_non_root(pod: &Value) -> Option<String> {
     if user_namespaced(pod) {
         return None;
     }
-    let (explicit, implicit) = pod_or_containers(pod, "runAsNonRoot", |v| *v == true);
+    required_setting(
+        pod,
+        "runAsNonRoot",
+        |v| *v == true,
+        "runAsNonRoot != true",
+        "securityContext.runAsNonRoot=false",
+        "securityContext.runAsNonRoot=true",
+    )
+}
+
+/// The "pod or each container must set" rules: `reason (… must not set <bad>)` when a value
+/// is set wrong, else `reason (pod or … must set <good>)` for containers that inherit nothing.
+fn required_setting(
+    pod: &Value,
+    field: &str,
+    good: impl Fn(&Value) -> bool,
+    reason: &str,
+    bad: &str,
+    wanted: &str,
+) -> Option<String> {
+    let (explicit, implicit) = pod_or_containers(pod, field, good);
     if !explicit.is_empty() {
         return Some(format!(
-            "runAsNonRoot != true ({} must not set securityContext.runAsNonRoot=false)",
+            "{reason} ({} must not set {bad})",
             explicit.join(" and ")
         ));
     }
     (!implicit.is_empty()).then(|| {
         format!(
-            "runAsNonRoot != true (pod or {} {} must set securityContext.runAsNonRoot=true)",
+            "{reason} (pod or {} {} must set {wanted})",
             containers_word(implicit.len()),
             quoted(&implicit)
         )
@@ -457,21 +477,14 @@ fn run_as_user(pod: &Value) -> Option<String> {
 }
 
 fn seccomp_restricted(pod: &Value) -> Option<String> {
-    let good = |p: &Value| matches!(p["type"].as_str(), Some("RuntimeDefault" | "Localhost"));
-    let (explicit, implicit) = pod_or_containers(pod, "seccompProfile", good);
-    if !explicit.is_empty() {
-        return Some(format!(
-            "seccompProfile ({} must not set securityContext.seccompProfile.type to a profile other than \"RuntimeDefault\" or \"Localhost\")",
-            explicit.join(" and ")
-        ));
-    }
-    (!implicit.is_empty()).then(|| {
-        format!(
-            "seccompProfile (pod or {} {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")",
-            containers_word(implicit.len()),
-            quoted(&implicit)
-        )
-    })
+    required_setting(
+        pod,
+        "seccompProfile",
+        |p| matches!(p["type"].as_str(), Some("RuntimeDefault" | "Localhost")),
+        "seccompProfile",
+        "securityContext.seccompProfile.type to a profile other than \"RuntimeDefault\" or \"Localhost\"",
+        "securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
+    )
 }
 
 fn capabilities_restricted(pod: &Value) -> Option<String> {

@@ -96,12 +96,8 @@ pub fn teardown(
                     role_arn: None,
                 };
                 let id = format!("{}/annotation", app_step_id(&kind, Some(ns), &name));
-                push(
-                    id.clone(),
-                    Group::App,
-                    action,
-                    cluster_ids.last().cloned().into_iter().collect(),
-                );
+                let after = cluster_ids.last().cloned().into_iter().collect();
+                push(id.clone(), Group::App, action, after);
                 cluster_ids.push(id);
             }
             continue;

@@ -1512,6 +1512,16 @@ fn irsa_annotates_the_teams_service_account_with_that_field_alone() {
     assert!(plan(&d, &o, &only_app).unwrap().is_empty());
 }
 
+/// The converged stack, its namespace labelled by someone to enforce the restricted profile.
+fn restricted_namespace(d: &Desired) -> Observed {
+    let mut o = converged(d);
+    for ns in o.objects.iter_mut().filter(|x| x["kind"] == "Namespace") {
+        ns["metadata"]["labels"] =
+            serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    }
+    o
+}
+
 #[test]
 fn pods_a_namespace_that_exists_would_refuse_stop_up() {
     let mut spec = Spec {
@@ -1526,14 +1536,7 @@ fn pods_a_namespace_that_exists_would_refuse_stop_up() {
     spec.apps[0].security_context = sc.as_object().cloned();
     crate::spec::validate(&spec, "test").unwrap();
     let d = render::desired(&spec).unwrap();
-    let mut o = converged(&d);
-    let ns = o
-        .objects
-        .iter_mut()
-        .find(|x| x["kind"] == "Namespace")
-        .unwrap();
-    ns["metadata"]["labels"] =
-        serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    let o = restricted_namespace(&d);
     let err = plan(&d, &o, &Options::default()).unwrap_err();
     assert_eq!(err.conflicts.len(), 1, "{err}");
     assert_eq!(err.conflicts[0].resource, "Deployment security/q-read");
@@ -1543,14 +1546,7 @@ fn pods_a_namespace_that_exists_would_refuse_stop_up() {
     );
     // The default pods pass a restricted namespace.
     let d = desired();
-    let mut o = converged(&d);
-    let ns = o
-        .objects
-        .iter_mut()
-        .find(|x| x["kind"] == "Namespace")
-        .unwrap();
-    ns["metadata"]["labels"] =
-        serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    let o = restricted_namespace(&d);
     assert!(plan(&d, &o, &Options::default()).is_ok());
 }
 
