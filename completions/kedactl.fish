@@ -33,7 +33,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -111,7 +111,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -177,7 +177,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -241,7 +241,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -308,7 +308,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -376,7 +376,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -427,7 +427,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l shape -d 'A
 burst\t'All of the duration\'s messages at once, at t = 0'
 ramp\t'From 0 up to twice the rate'
 sine\t'A wave around the rate (three periods over the duration)'
-spikes\t'A low base with random bursts (repeatable with --seed)'"
+spikes\t'A low base with 20-second bursts about every 5 minutes (repeatable with --seed); the run\'s total is still rate × duration'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l rate -d 'Mean arrivals per second for --shape (at most 100000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l duration -d 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l seed -d 'Seed of the spikes pattern' -r
@@ -435,7 +435,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l trace -d 'A
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l pod-rate -d 'Messages one pod completes per second (at most 100000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 'Time from pod creation until it processes messages: 30s, 2m (at most 1h)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost (at most 1000)' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas (the file name must end in .svg)' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
