@@ -39,6 +39,7 @@ impl PodSecurity {
 /// The kind of the app's workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum WorkloadKind {
+    /// A Deployment (the default).
     #[default]
     Deployment,
     /// Only with `existing: true`: kedactl renders Deployments only.
