@@ -214,6 +214,7 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &[String]) -> Vec<Probl
                 match expected.as_str() {
                     "integer" => "write a whole number, e.g. 10".to_string(),
                     "boolean" => "write true or false".to_string(),
+                    "a mapping" => mapping_fix(&segments),
                     _ => format!("write {expected}"),
                 }
             };
@@ -403,6 +404,29 @@ fn type_name(t: &str) -> &str {
     }
 }
 
+/// How to write the mapping a field expects, shown with its keys (`stream: clickstream` →
+/// "write a mapping of name, shards, existing: e.g. stream: {name: …}; Exactly one of …").
+fn mapping_fix(segments: &[String]) -> String {
+    let node = schema_at(segments);
+    let keys: Vec<&String> = node["properties"]
+        .as_object()
+        .map(|p| p.keys().collect())
+        .unwrap_or_default();
+    let Some(first) = keys.first() else {
+        return "write a mapping (key: value lines, or {key: value})".into();
+    };
+    let field = segments.last().map_or("", String::as_str);
+    let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    let mut fix = format!(
+        "write a mapping of {}: e.g. {field}: {{{first}: …}}",
+        keys.join(", ")
+    );
+    if let Some(d) = node["description"].as_str() {
+        fix.push_str(&format!(" ({})", d.trim_end_matches('.')));
+    }
+    fix
+}
+
 /// Whether a quoted YAML value would be the expected type without its quotes (`"10"`,
 /// `"true"`), so "without quotes" is the fix; `ten` is not.
 fn looks_like(s: &str, expected: &str) -> bool {
@@ -536,6 +560,18 @@ mod tests {
             );
         }
         assert!(fix("apps:\n  - trigger: redis\n").starts_with("use one of: sqs"));
+    }
+
+    #[test]
+    fn a_scalar_where_a_mapping_goes_is_shown_the_mapping() {
+        let e = parse(
+            b"apps:\n  - trigger: kinesis\n    kinesis:\n      stream: clickstream\n",
+            "t",
+        )
+        .unwrap_err();
+        let fix = &e.problems[0].fix;
+        assert!(fix.contains("stream: {name: …}"), "{fix}");
+        assert!(fix.contains("existing"), "{fix}");
     }
 
     #[test]
