@@ -80,7 +80,7 @@ pub struct GlobalArgs {
     /// Apply without asking (required when stdin is not a terminal, e.g. in CI)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
-    /// AWS shared-config profile
+    /// AWS shared-config profile: its credentials, and its region when no other is given
     #[arg(long, global = true, help_heading = ACCESS, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
     /// Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]
@@ -164,7 +164,9 @@ fn uses(sub: &str, id: &str) -> bool {
         "config" => spec && sub != "init",
         "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),
         "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
-        "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
+        // The profile's region is the region's last fallback, so whatever reads kedactl.yaml.
+        "profile" => aws || (spec && sub != "init"),
+        "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.
         _ => spec,
