@@ -679,6 +679,40 @@ fn unreachable_endpoints_are_named_with_the_cause() {
     drop(silent);
 }
 
+/// A host name that does not resolve (`.invalid` never does, RFC 6761) is not retried: the run
+/// ends within --connect-timeout, not after the SDK's five attempts and back-offs (11.6 s).
+#[test]
+fn a_host_that_does_not_resolve_fails_within_the_connect_timeout() {
+    let sandbox = Sandbox::new();
+    for cmd in ["plan", "up"] {
+        let mut args: Vec<String> = [
+            cmd,
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://kedactl-test.invalid",
+            "--connect-timeout",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec();
+        if cmd == "up" {
+            args.push("--yes".into());
+        }
+        let env = [
+            ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ];
+        let o = run_capped(&sandbox, &args, &env);
+        assert_eq!(o.code, Some(4), "{cmd}: {}", o.stderr);
+        assert!(o.stderr.contains("does not resolve"), "{cmd}: {}", o.stderr);
+        // 2 s, and the start of a large debug binary on a busy machine.
+        assert!(o.took.as_secs_f64() < 5.0, "{cmd}: took {:?}", o.took);
+    }
+}
+
 /// `kedactl … | head` closes stdout early: whatever is being written, kedactl exits 0, silent.
 #[test]
 fn a_closed_stdout_exits_zero_and_silent() {

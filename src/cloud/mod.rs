@@ -4,6 +4,7 @@
 
 mod calls;
 pub mod profile;
+mod dns;
 
 pub use calls::{Call, CallLog};
 
@@ -63,62 +64,29 @@ impl Aws {
     /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
     pub fn from_config(conf: &SdkConfig) -> Aws {
         let calls = CallLog::default();
+        // Every client logs its calls and does not retry a host name that does not resolve.
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(conf)
+                        .interceptor(calls.clone())
+                        .retry_classifier(dns::UnresolvableHost)
+                        .build(),
+                )
+            };
+        }
         Aws {
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            ecr: aws_sdk_ecr::Client::from_conf(
-                aws_sdk_ecr::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            eks: aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            amp: aws_sdk_amp::Client::from_conf(
-                aws_sdk_amp::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            dynamodbstreams: aws_sdk_dynamodbstreams::Client::from_conf(
-                aws_sdk_dynamodbstreams::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            iam: client!(aws_sdk_iam),
+            sts: client!(aws_sdk_sts),
+            sqs: client!(aws_sdk_sqs),
+            ecr: client!(aws_sdk_ecr),
+            eks: client!(aws_sdk_eks),
+            kms: client!(aws_sdk_kms),
+            amp: client!(aws_sdk_amp),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            kinesis: client!(aws_sdk_kinesis),
+            dynamodb: client!(aws_sdk_dynamodb),
+            dynamodbstreams: client!(aws_sdk_dynamodbstreams),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -193,9 +161,11 @@ pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig 
     if let Some(u) = &settings.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    if let Some(h) = transport.http_client {
-        loader = loader.http_client(h);
-    }
+    loader = loader.http_client(
+        transport
+            .http_client
+            .unwrap_or_else(|| dns::https_client(settings.timeouts.connect)),
+    );
     loader.load().await
 }
 
@@ -290,7 +260,9 @@ const NO_ANSWER: &str = "no answer in time";
 pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
     Some(
-        if timed_out || c.contains("timed out") || c.contains("timeout") {
+        if c.contains(&dns::LOOKUP_TIMED_OUT.to_ascii_lowercase()) {
+            "the host name did not resolve within --connect-timeout (DNS)"
+        } else if timed_out || c.contains("timed out") || c.contains("timeout") {
             NO_ANSWER
         } else if c.contains("connection refused") {
             "connection refused"
