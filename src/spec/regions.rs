@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn regions_and_partitions_come_from_the_sdk_document() {
-        for (region, partition, suffix) in [
+        for (region, id, suffix) in [
             ("us-east-1", "aws", "amazonaws.com"),
             ("af-south-1", "aws", "amazonaws.com"),
             ("cn-northwest-1", "aws-cn", "amazonaws.com.cn"),
@@ -106,7 +106,7 @@ mod tests {
             ("eusc-de-east-1", "aws-eusc", "amazonaws.eu"),
         ] {
             assert!(is_known(region), "{region}");
-            assert_eq!(partition(region).id, partition, "{region}");
+            assert_eq!(partition(region).id, id, "{region}");
             assert_eq!(partition(region).dns_suffix(), suffix, "{region}");
         }
         for unknown in ["us-est-1", "eu-central-3", "aws-global", "mars-north-1"] {
