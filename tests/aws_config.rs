@@ -71,11 +71,17 @@ fn the_region_comes_from_the_profile_last_as_in_the_aws_cli() {
     assert_eq!(with(&["--profile", "chained"], &[]), "eu-central-1");
     // Everything else comes first: AWS_DEFAULT_REGION, AWS_REGION, kedactl.yaml, --region.
     let dev = ["--profile", "dev"];
-    assert_eq!(with(&dev, &[("AWS_DEFAULT_REGION", "us-west-2")]), "us-west-2");
+    assert_eq!(
+        with(&dev, &[("AWS_DEFAULT_REGION", "us-west-2")]),
+        "us-west-2"
+    );
     assert_eq!(
         with(
             &dev,
-            &[("AWS_DEFAULT_REGION", "us-west-2"), ("AWS_REGION", "us-east-2")]
+            &[
+                ("AWS_DEFAULT_REGION", "us-west-2"),
+                ("AWS_REGION", "us-east-2")
+            ]
         ),
         "us-east-2"
     );
@@ -96,7 +102,15 @@ fn the_region_comes_from_the_profile_last_as_in_the_aws_cli() {
     // render writes the profile's region into its ARNs.
     let out = in_home(
         &s,
-        &["render", "--cluster", "demo", "--account", "123456789012", "--profile", "dev"],
+        &[
+            "render",
+            "--cluster",
+            "demo",
+            "--account",
+            "123456789012",
+            "--profile",
+            "dev",
+        ],
     )
     .output()
     .unwrap();
@@ -138,8 +152,14 @@ fn unknown_regions_are_refused_before_any_call_with_the_nearest_known_ones() {
     let (endpoint, calls) = common::bad_input::counting_endpoint();
     let s = home("[profile typo]\nregion = eu-central-3\n", None);
     let cases: [(&[&str], &str); 4] = [
-        (&["--region", "us-est-1"], "did you mean us-east-1 (US East (N. Virginia))"),
-        (&["--region", "eu-central-3"], "eu-central-1 (Europe (Frankfurt)) or eu-central-2 (Europe (Zurich))"),
+        (
+            &["--region", "us-est-1"],
+            "did you mean us-east-1 (US East (N. Virginia))",
+        ),
+        (
+            &["--region", "eu-central-3"],
+            "eu-central-1 (Europe (Frankfurt)) or eu-central-2 (Europe (Zurich))",
+        ),
         (&["--profile", "typo"], "did you mean eu-central-1"),
         (&["--region", "US_EAST_1"], "did you mean us-east-1"),
     ];
@@ -158,7 +178,10 @@ fn unknown_regions_are_refused_before_any_call_with_the_nearest_known_ones() {
                 .unwrap();
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(3), "{cmd} {flags:?}: {err}");
-            assert!(err.contains("is not an AWS region the AWS SDK knows"), "{err}");
+            assert!(
+                err.contains("is not an AWS region the AWS SDK knows"),
+                "{err}"
+            );
             assert!(err.contains(near), "{cmd} {flags:?}: {err}");
         }
     }
@@ -168,8 +191,25 @@ fn unknown_regions_are_refused_before_any_call_with_the_nearest_known_ones() {
         "an unknown region reaches no endpoint"
     );
     // Opt-in regions are regions like any other; so are the other partitions'.
-    for ok in ["af-south-1", "ap-east-1", "me-south-1", "cn-north-1", "us-gov-west-1"] {
-        let c = in_home(&s, &["validate", "--cluster", "demo", "--region", ok, "-o", "json"]);
+    for ok in [
+        "af-south-1",
+        "ap-east-1",
+        "me-south-1",
+        "cn-north-1",
+        "us-gov-west-1",
+    ] {
+        let c = in_home(
+            &s,
+            &[
+                "validate",
+                "--cluster",
+                "demo",
+                "--region",
+                ok,
+                "-o",
+                "json",
+            ],
+        );
         assert_eq!(region(c).map_err(|o| stderr(&o)).unwrap(), ok);
     }
 }
@@ -182,7 +222,14 @@ fn moto() -> Option<String> {
 /// `plan --only queue -v` against moto with the sandbox's HOME: the caller it identified.
 fn caller(s: &Sandbox, endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
     let mut args = vec![
-        "plan", "--cluster", "demo", "--region", "us-east-1", "--only", "queue", "-v",
+        "plan",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--only",
+        "queue",
+        "-v",
     ];
     args.extend(extra);
     let out = in_home(s, &args)
@@ -288,10 +335,12 @@ fn credentials_from_an_sso_session() {
     assert!(who.contains("123456789012"), "{who}");
     let seen = portal.requests();
     assert!(
-        seen.iter().any(|r| r.contains("GET /federation/credentials")
-            && r.contains("role_name=Deployer")
-            && r.contains("account_id=123456789012")
-            && r.to_ascii_lowercase().contains("x-amz-sso_bearer_token: sso-token-42")),
+        seen.iter()
+            .any(|r| r.contains("GET /federation/credentials")
+                && r.contains("role_name=Deployer")
+                && r.contains("account_id=123456789012")
+                && r.to_ascii_lowercase()
+                    .contains("x-amz-sso_bearer_token: sso-token-42")),
         "{seen:?}"
     );
 }

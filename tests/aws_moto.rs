@@ -1163,7 +1163,10 @@ async fn only_iam_checks_the_cluster_the_trust_names() {
             err.contains("  - cluster: there is no EKS cluster \"dmeo\" in us-east-1"),
             "{cmd}: {err}"
         );
-        assert!(err.contains("create it before `--only iam`"), "{cmd}: {err}");
+        assert!(
+            err.contains("create it before `--only iam`"),
+            "{cmd}: {err}"
+        );
     }
     assert!(
         role_trust(&s.sdk().await, &s.operator()).await.is_none(),

@@ -614,21 +614,17 @@ fn each_subcommand_lists_only_the_flags_it_uses() {
     let s = Sandbox::new();
     let help = |cmd: &str| run_ok(&s, &[cmd, "--help"]);
     let render = help("render");
-    for absent in [
-        "--yes",
-        "--kubeconfig",
-        "--profile",
-        "--context",
-        "--call-timeout",
-    ] {
+    for absent in ["--yes", "--kubeconfig", "--context", "--call-timeout"] {
         assert!(!render.contains(absent), "render --help offers {absent}");
     }
+    // Issue 26: the profile's region is the region's last fallback, so render reads it.
     for present in [
         "--only",
         "--config",
         "--cluster",
         "--account",
         "--deployment",
+        "--profile",
     ] {
         assert!(render.contains(present), "render --help lacks {present}");
     }
@@ -1710,7 +1706,10 @@ fn render_says_each_placeholder_it_writes_and_strict_refuses_them() {
         "{err}"
     );
     assert!(err.contains("kedactl up --only source"), "{err}");
-    assert!(err.contains("aws amp list-workspaces --alias AMP-KEDA"), "{err}");
+    assert!(
+        err.contains("aws amp list-workspaces --alias AMP-KEDA"),
+        "{err}"
+    );
 
     // The GitOps path: the files, and the same words.
     let dir = s.path("out");
@@ -1720,10 +1719,17 @@ fn render_says_each_placeholder_it_writes_and_strict_refuses_them() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("  - {ws} in ")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("  - {ws} in ")),
+        "{}",
+        stderr(&out)
+    );
     let doc = valid_document(serde_json::from_slice(&out.stdout).unwrap());
     assert_eq!(doc["placeholders"][0]["placeholder"], ws);
-    assert_eq!(doc["placeholders"][0]["field"], "apps[].prometheus.workspace");
+    assert_eq!(
+        doc["placeholders"][0]["field"],
+        "apps[].prometheus.workspace"
+    );
     let doc = json(&s, &base);
     assert_eq!(doc["placeholders"].as_array().unwrap().len(), 1, "{doc}");
 
@@ -1743,7 +1749,9 @@ fn render_says_each_placeholder_it_writes_and_strict_refuses_them() {
     assert!(stdout(&out).is_empty());
     assert!(!strict.exists(), "nothing written");
     assert!(
-        stderr(&out).contains(&format!("  - apps[].prometheus.workspace: render would write {ws}")),
+        stderr(&out).contains(&format!(
+            "  - apps[].prometheus.workspace: render would write {ws}"
+        )),
         "{}",
         stderr(&out)
     );

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 fn sdk_crates() -> Vec<(String, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // This platform's packages only: the others' are never downloaded, and --offline holds.
-    let rustc = std::process::Command::new("rustc").arg("-vV").output().unwrap();
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
     let host = String::from_utf8_lossy(&rustc.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
@@ -36,7 +39,11 @@ fn sdk_crates() -> Vec<(String, PathBuf)> {
         .map(|p| {
             let manifest = PathBuf::from(p["manifest_path"].as_str().unwrap());
             (
-                format!("{} {}", p["name"].as_str().unwrap(), p["version"].as_str().unwrap()),
+                format!(
+                    "{} {}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap()
+                ),
                 manifest.parent().unwrap().to_path_buf(),
             )
         })

@@ -44,13 +44,15 @@ impl ResolveDns for TimedResolver {
     fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
         let (name, timeout) = (name.to_string(), self.timeout);
         DnsFuture::new(async move {
-            match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), 0))).await
-            {
+            match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), 0))).await {
                 Ok(Ok(addrs)) => Ok(addrs.map(|a| a.ip()).collect()),
                 Ok(Err(e)) => Err(ResolveDnsError::new(e)),
                 Err(_) => Err(ResolveDnsError::new(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("{LOOKUP_TIMED_OUT} after {} s (--connect-timeout)", timeout.as_secs()),
+                    format!(
+                        "{LOOKUP_TIMED_OUT} after {} s (--connect-timeout)",
+                        timeout.as_secs()
+                    ),
                 ))),
             }
         })

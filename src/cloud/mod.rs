@@ -3,8 +3,8 @@
 //! of every API call, and the error shapes the rest of kedactl needs.
 
 mod calls;
-pub mod profile;
 mod dns;
+pub mod profile;
 
 pub use calls::{Call, CallLog};
 
@@ -259,28 +259,26 @@ const NO_ANSWER: &str = "no answer in time";
 /// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
 pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
-    Some(
-        if c.contains(&dns::LOOKUP_TIMED_OUT.to_ascii_lowercase()) {
-            "the host name did not resolve within --connect-timeout (DNS)"
-        } else if timed_out || c.contains("timed out") || c.contains("timeout") {
-            NO_ANSWER
-        } else if c.contains("connection refused") {
-            "connection refused"
-        } else if c.contains("dns error") || c.contains("lookup address") {
-            "the host name does not resolve (DNS)"
-        } else if c.contains("certificate") || c.contains("tls") {
-            "the TLS handshake failed"
-        } else if c.contains("connection reset")
-            || c.contains("connection closed")
-            || c.contains("broken pipe")
-        {
-            "the connection was closed without an answer"
-        } else if c.contains("io error") || c.contains("connect") {
-            "the connection failed"
-        } else {
-            return None;
-        },
-    )
+    Some(if c.contains(&dns::LOOKUP_TIMED_OUT.to_ascii_lowercase()) {
+        "the host name did not resolve within --connect-timeout (DNS)"
+    } else if timed_out || c.contains("timed out") || c.contains("timeout") {
+        NO_ANSWER
+    } else if c.contains("connection refused") {
+        "connection refused"
+    } else if c.contains("dns error") || c.contains("lookup address") {
+        "the host name does not resolve (DNS)"
+    } else if c.contains("certificate") || c.contains("tls") {
+        "the TLS handshake failed"
+    } else if c.contains("connection reset")
+        || c.contains("connection closed")
+        || c.contains("broken pipe")
+    {
+        "the connection was closed without an answer"
+    } else if c.contains("io error") || c.contains("connect") {
+        "the connection failed"
+    } else {
+        return None;
+    })
 }
 
 /// A connection must open within `connect`, and a call answer within `call` (each attempt, and

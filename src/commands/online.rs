@@ -63,15 +63,13 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         && ![Group::Eks, Group::Keda, Group::App]
             .into_iter()
             .any(|g| only.includes(g));
-    let ((caller, observed), trust_cluster) = tokio::join!(
-        observe::caller_and_names(&aws, &names, &only),
-        async {
+    let ((caller, observed), trust_cluster) =
+        tokio::join!(observe::caller_and_names(&aws, &names, &only), async {
             match cluster_for_trust {
                 true => Some(observe::cluster(&aws, &names.cluster).await),
                 false => None,
             }
-        }
-    );
+        });
     let caller = caller.context("cannot identify the AWS caller")?;
     check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());

@@ -94,7 +94,11 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 .map(|p| {
                     Problem::new(
                         p.field.clone(),
-                        format!("render would write {} into {}", p.placeholder, p.files.join(", ")),
+                        format!(
+                            "render would write {} into {}",
+                            p.placeholder,
+                            p.files.join(", ")
+                        ),
                         p.fix.clone(),
                     )
                 })

@@ -159,15 +159,27 @@ mod tests {
         let so = json!({"spec": {"triggers": [{"metadata": {"serverAddress": format!("https://h/workspaces/{id}"), "query": "x < 5"}}]}});
         let clean = json!({"kind": "ServiceAccount"});
         let got = find(
-            [("iam/a.json", &policy), ("k8s/so.yaml", &so), ("k8s/sa.yaml", &clean)],
+            [
+                ("iam/a.json", &policy),
+                ("k8s/so.yaml", &so),
+                ("k8s/sa.yaml", &clean),
+            ],
             std::slice::from_ref(&r),
         );
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].placeholder, id);
         assert_eq!(got[0].files, ["iam/a.json", "k8s/so.yaml"]);
         assert_eq!(got[0].field, "apps[].prometheus.workspace");
-        assert!(got[0].fix.contains("kedactl up --only source"), "{}", got[0].fix);
-        assert!(got[0].fix.contains("aws amp list-workspaces --alias AMP-KEDA"));
+        assert!(
+            got[0].fix.contains("kedactl up --only source"),
+            "{}",
+            got[0].fix
+        );
+        assert!(
+            got[0]
+                .fix
+                .contains("aws amp list-workspaces --alias AMP-KEDA")
+        );
         assert_eq!(got[1].placeholder, "<key of alias/q>");
         assert_eq!(got[1].field, "apps[].queue.kmsKey");
         assert!(got[1].fix.contains("aws kms describe-key --key-id alias/q"));

@@ -59,7 +59,12 @@ pub fn moto_cluster(endpoint: &str, name: &str) {
     use std::sync::{Mutex, OnceLock};
     static MADE: OnceLock<Mutex<std::collections::BTreeSet<(String, String)>>> = OnceLock::new();
     let key = (endpoint.to_string(), name.to_string());
-    if !MADE.get_or_init(Default::default).lock().unwrap().insert(key) {
+    if !MADE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .insert(key)
+    {
         return;
     }
     std::thread::scope(|scope| {
@@ -76,7 +81,9 @@ pub fn moto_cluster(endpoint: &str, name: &str) {
                         .create_cluster()
                         .name(name)
                         .role_arn("arn:aws:iam::123456789012:role/eks")
-                        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+                        .resources_vpc_config(
+                            aws_sdk_eks::types::VpcConfigRequest::builder().build(),
+                        )
                         .send()
                         .await;
                     if let Err(e) = made {
