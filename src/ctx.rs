@@ -68,6 +68,7 @@ impl Ctx {
         Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
             region,
             profile: self.global.profile.clone(),
+            profile_from_flag: self.global.profile_from_flag,
             endpoint_url: self.global.endpoint_url.clone(),
             timeouts: self.global.timeouts(),
         })

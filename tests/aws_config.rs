@@ -268,6 +268,24 @@ fn credentials_come_from_every_source_the_sdk_reads() {
         ),
         "{assumed}"
     );
+    // As in the AWS CLI: --profile wins over keys in the environment, and those win over
+    // AWS_PROFILE (the SDK's default chain reads the environment first either way).
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let flag = caller(&s, &endpoint, &["--profile", "assumer"], &keys);
+    assert!(
+        flag.contains(":assumed-role/kedactl-cfg-deployer/"),
+        "{flag}"
+    );
+    let env = caller(
+        &s,
+        &endpoint,
+        &[],
+        &[keys[0], keys[1], ("AWS_PROFILE", "assumer")],
+    );
+    assert!(!env.contains(":assumed-role/"), "{env}");
     // AWS_SHARED_CREDENTIALS_FILE elsewhere.
     let creds = s.write(
         "ci-credentials",

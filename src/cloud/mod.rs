@@ -18,6 +18,9 @@ use std::fmt;
 pub struct Settings {
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// The profile came from --profile, not AWS_PROFILE: its credentials win over keys in the
+    /// environment (the AWS CLI's order; the SDK's default chain reads the environment first).
+    pub profile_from_flag: bool,
     pub endpoint_url: Option<String>,
     pub timeouts: crate::limits::Timeouts,
 }
@@ -56,7 +59,10 @@ impl Aws {
             endpoint: settings.endpoint_url.clone(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
             call_timeout: settings.timeouts.call,
-            credentials_from: credentials_source(settings.profile.as_deref()),
+            credentials_from: credentials_source(
+                settings.profile.as_deref(),
+                settings.profile_from_flag,
+            ),
         });
         Aws::from_config(&conf)
     }
@@ -155,17 +161,27 @@ pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig 
     if let Some(r) = &settings.region {
         loader = loader.region(Region::new(r.clone()));
     }
+    let http = transport
+        .http_client
+        .unwrap_or_else(|| dns::https_client(settings.timeouts.connect));
     if let Some(p) = &settings.profile {
         loader = loader.profile_name(p);
+        if settings.profile_from_flag {
+            let conf = aws_config::provider_config::ProviderConfig::without_region()
+                .with_region(settings.region.clone().map(Region::new))
+                .with_http_client(http.clone());
+            loader = loader.credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&conf)
+                    .profile_name(p)
+                    .build(),
+            );
+        }
     }
     if let Some(u) = &settings.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    loader = loader.http_client(
-        transport
-            .http_client
-            .unwrap_or_else(|| dns::https_client(settings.timeouts.connect)),
-    );
+    loader = loader.http_client(http);
     loader.load().await
 }
 
@@ -224,9 +240,11 @@ fn network() -> Network {
 }
 
 /// Where the SDK's credential chain will find credentials, in the order it looks.
-fn credentials_source(profile: Option<&str>) -> String {
+fn credentials_source(profile: Option<&str>, from_flag: bool) -> String {
     let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    if env("AWS_ACCESS_KEY_ID") {
+    if let (Some(p), true) = (profile, from_flag) {
+        format!("profile {p} (--profile; SSO if it is an SSO profile)")
+    } else if env("AWS_ACCESS_KEY_ID") {
         "the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)".into()
     } else if let Some(p) = profile {
         format!("profile {p} (--profile / AWS_PROFILE; SSO if it is an SSO profile)")
