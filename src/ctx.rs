@@ -167,9 +167,15 @@ impl Ctx {
             .clone()
             .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
         // Last, as the AWS CLI: the profile's region (after --region, AWS_REGION, AWS_DEFAULT_REGION).
+        // A profile that is not there is said only when the region was needed (not by simulate).
+        let mut unusable_profile = None;
         if spec.region.is_none() {
-            self.profile_exists()?;
-            spec.region = crate::cloud::profile::region(self.global.profile.as_deref());
+            match self.profile_exists() {
+                Ok(()) => {
+                    spec.region = crate::cloud::profile::region(self.global.profile.as_deref())
+                }
+                Err(p) => unusable_profile = Some(p),
+            }
             if let (Some(r), true) = (&spec.region, self.verbose > 0) {
                 self.note(format!(
                     "region: {r} (from AWS profile {})",
@@ -177,7 +183,11 @@ impl Ctx {
                 ));
             }
         }
-        check(&spec, &name)?;
+        if let Err(mut p) = check(&spec, &name) {
+            p.problems
+                .extend(unusable_profile.into_iter().flat_map(|u| u.problems));
+            return Err(p);
+        }
         if self.verbose > 0 {
             self.note(format!("config: {name}"));
         }

@@ -145,6 +145,11 @@ fn no_region_anywhere_says_where_one_can_be_given() {
         "{}",
         stderr(&out)
     );
+    // simulate needs no region, so no profile either.
+    let out = in_home(&s, &["simulate", "--duration", "1m", "--profile", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
