@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -30,6 +30,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -37,7 +40,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -45,7 +48,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l connect-timeout -d 'Sec
 complete -c kedactl -n "__fish_kedactl_needs_command" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -108,6 +111,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -115,7 +121,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -123,7 +129,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l connect-timeout -
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -174,6 +180,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -181,14 +190,14 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -238,6 +247,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -245,7 +257,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -253,7 +265,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l connect-timeout
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -358,6 +370,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -365,7 +380,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -373,7 +388,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l connect-timeo
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -426,6 +441,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -433,9 +451,8 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -474,7 +491,6 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l force -d 'With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or remove files of an earlier render that were edited since'
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l strict -d 'Exit 3, printing and writing nothing, when a document would hold a placeholder (a value only AWS knows, such as the id of a workspace `up` has not created yet)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -501,9 +517,11 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -557,12 +575,15 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -611,14 +632,17 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -670,14 +694,17 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -725,9 +752,11 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -773,8 +802,11 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
