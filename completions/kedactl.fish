@@ -40,7 +40,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -48,7 +48,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l connect-timeout -d 'Sec
 complete -c kedactl -n "__fish_kedactl_needs_command" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -122,7 +122,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -130,7 +130,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l connect-timeout -
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -192,14 +192,14 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -260,7 +260,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -268,7 +268,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l connect-timeout
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -386,7 +386,7 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
@@ -394,7 +394,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l connect-timeo
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -458,8 +458,9 @@ source\t'What other triggers read and kedactl creates: an AMP workspace and its 
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -499,6 +500,7 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-delayed -d 'Count delayed messages [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l force -d 'With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or remove files of an earlier render that were edited since'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l strict -d 'Exit 3, printing and writing nothing, when a document would hold a placeholder (a value only AWS knows, such as the id of a workspace `up` has not created yet)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -528,8 +530,9 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t''
 never\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -587,12 +590,12 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t''
 never\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -645,14 +648,14 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t''
 never\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -708,14 +711,14 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t''
 never\t''"
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -767,8 +770,9 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t''
 never\t''"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l profile -d 'AWS shared-config profile: its credentials, and its region when no other is given' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''
@@ -819,7 +823,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l color -d 'When 
 always\t''
 never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l stack -d 'Stack name used in ownership tags and labels [default: kedactl]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l auth-mode -d 'How pods get AWS credentials' -r -f -a "pod-identity\t''

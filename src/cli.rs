@@ -83,9 +83,13 @@ pub struct GlobalArgs {
     /// Apply without asking (required when stdin is not a terminal, e.g. in CI)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
-    /// AWS shared-config profile
+    /// AWS shared-config profile: its credentials, and its region when no other is given
     #[arg(long, global = true, help_heading = ACCESS, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// --profile was on the command line (not AWS_PROFILE): its credentials then win over keys
+    /// in the environment, as in the AWS CLI. Set by `parse`.
+    #[arg(skip)]
+    pub profile_from_flag: bool,
     /// Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]
     #[arg(long, global = true, help_heading = ACCESS, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -167,7 +171,9 @@ fn uses(sub: &str, id: &str) -> bool {
         "config" => spec && sub != "init",
         "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),
         "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
-        "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
+        // The profile's region is the region's last fallback, so whatever reads kedactl.yaml.
+        "profile" => aws || (spec && sub != "init"),
+        "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.
         _ => spec,
@@ -265,7 +271,17 @@ pub fn parse() -> Cli {
     use clap::FromArgMatches;
     let mut cmd = command();
     let matches = cmd.get_matches_mut();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+    cli.global.profile_from_flag = profile_from_flag(&matches);
+    cli
+}
+
+/// Was --profile given on the command line (of the top level or the subcommand)?
+pub fn profile_from_flag(matches: &clap::ArgMatches) -> bool {
+    let on_line = |m: &clap::ArgMatches| {
+        m.value_source("profile") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    on_line(matches) || matches.subcommand().is_some_and(|(_, sub)| on_line(sub))
 }
 
 /// Environment variables that stand for a flag but are set to nothing: clap would say "a value

@@ -73,6 +73,24 @@ impl Ctx {
     /// AWS clients for `region`, with --profile and --endpoint-url applied.
     /// A profile that does not exist is a configuration error, before any call.
     pub async fn aws(&self, region: Option<String>) -> Result<crate::cloud::Aws, Problems> {
+        self.profile_exists()?;
+        endpoint_url_problem(
+            self.global.endpoint_url.as_deref(),
+            std::env::var("AWS_ENDPOINT_URL").ok().as_deref(),
+        )?;
+        Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
+            region,
+            profile: self.global.profile.clone(),
+            profile_from_flag: self.global.profile_from_flag,
+            endpoint_url: self.global.endpoint_url.clone(),
+            timeouts: self.global.timeouts(),
+        })
+        .await)
+    }
+
+    /// The AWS files can be read, and --profile / AWS_PROFILE names a profile in them: else
+    /// the SDK would fall through its whole chain and say only "no credentials" or no region.
+    fn profile_exists(&self) -> Result<(), Problems> {
         aws_files_problem(|k| std::env::var_os(k))?;
         if let Some(p) = &self.global.profile {
             let known = crate::cloud::profile::available();
@@ -98,17 +116,7 @@ impl Ctx {
                 });
             }
         }
-        endpoint_url_problem(
-            self.global.endpoint_url.as_deref(),
-            std::env::var("AWS_ENDPOINT_URL").ok().as_deref(),
-        )?;
-        Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
-            region,
-            profile: self.global.profile.clone(),
-            endpoint_url: self.global.endpoint_url.clone(),
-            timeouts: self.global.timeouts(),
-        })
-        .await)
+        Ok(())
     }
 
     /// Progress for an execution: spinners on a terminal, lines in logs, nothing for JSON/-q.
@@ -171,7 +179,28 @@ impl Ctx {
             .overrides
             .clone()
             .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
-        check(&spec, &name)?;
+        // Last, as the AWS CLI: the profile's region (after --region, AWS_REGION, AWS_DEFAULT_REGION).
+        // A profile that is not there is said only when the region was needed (not by simulate).
+        let mut unusable_profile = None;
+        if spec.region.is_none() {
+            match self.profile_exists() {
+                Ok(()) => {
+                    spec.region = crate::cloud::profile::region(self.global.profile.as_deref())
+                }
+                Err(p) => unusable_profile = Some(p),
+            }
+            if let (Some(r), true) = (&spec.region, self.verbose > 0) {
+                self.note(format!(
+                    "region: {r} (from AWS profile {})",
+                    self.global.profile.as_deref().unwrap_or("default")
+                ));
+            }
+        }
+        if let Err(mut p) = check(&spec, &name) {
+            p.problems
+                .extend(unusable_profile.into_iter().flat_map(|u| u.problems));
+            return Err(p);
+        }
         if self.verbose > 0 {
             self.note(format!("config: {name}"));
         }

@@ -23,7 +23,13 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
         {
-            Ok(runtime) => runtime.block_on(kedactl::commands::run(*cli)),
+            Ok(runtime) => {
+                let result = runtime.block_on(kedactl::commands::run(*cli));
+                // A DNS lookup given up on after --connect-timeout (cloud/dns.rs) still holds a
+                // blocking thread: exit without waiting for the resolver's own timeout.
+                runtime.shutdown_background();
+                result
+            }
             Err(e) => {
                 eprintln!("error: cannot start the async runtime: {e}");
                 return ExitCode::from(error::FAILED);

@@ -136,6 +136,7 @@ impl Stack {
             args.extend(["--only", "iam,queue,registry"]);
         }
         args.extend(extra);
+        common::moto_cluster(&self.endpoint, cluster);
         let mut c = self.sandbox.process(&args);
         // moto is strongly consistent: two seconds of watching a shared trust after writing it
         // cover a concurrent local run on a busy machine (real IAM needs the default's margin).
@@ -1185,6 +1186,37 @@ async fn a_cluster_that_does_not_exist_is_a_config_error() {
         err.contains("aws eks list-clusters --region us-east-1"),
         "{err}"
     );
+}
+
+/// The roles' trust names the cluster: `--only iam` must not plan a trust for a cluster that
+/// is not there (a typo), though it leaves the EKS group out. `down` still runs without it.
+#[tokio::test]
+async fn only_iam_checks_the_cluster_the_trust_names() {
+    let Some(s) = Stack::new("iamcluster") else {
+        return;
+    };
+    for cmd in ["plan", "up"] {
+        let out = s.run(cmd, &["--only", "iam", "--cluster", "dmeo", "--yes"]);
+        assert_eq!(out.status.code(), Some(3), "{cmd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("  - cluster: there is no EKS cluster \"dmeo\" in us-east-1"),
+            "{cmd}: {err}"
+        );
+        assert!(
+            err.contains("create it before `--only iam`"),
+            "{cmd}: {err}"
+        );
+    }
+    assert!(
+        role_trust(&s.sdk().await, &s.operator()).await.is_none(),
+        "nothing was created"
+    );
+    let out = s.run("down", &["--only", "iam", "--cluster", "dmeo", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "down: {}", stderr(&out));
+    // The cluster that is there passes.
+    let out = s.run("plan", &["--only", "iam"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 mod common;
 use common::Sandbox;
-use common::bad_input::{Case, assert_all_fail_cleanly, counting_endpoint, run_capped};
+use common::bad_input::{Case, Outcome, assert_all_fail_cleanly, counting_endpoint, run_capped};
 use std::sync::atomic::Ordering;
 
 const BASE: [&str; 4] = ["--cluster", "demo", "--region", "us-east-1"];
@@ -603,6 +603,30 @@ fn the_bad_input_corpus_fails_cleanly_without_reaching_aws() {
     );
 }
 
+/// `kedactl CMD` for the demo stack against `url`, with test keys (`up` with --yes).
+fn against(sandbox: &Sandbox, cmd: &str, url: &str, extra: &[&str]) -> Outcome {
+    let mut args: Vec<String> = [
+        cmd,
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        url,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    if cmd == "up" {
+        args.push("--yes".into());
+    }
+    let env = [
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+    ];
+    run_capped(sandbox, &args, &env)
+}
+
 /// An endpoint that refuses, one that does not resolve, and one that accepts and never answers:
 /// each ends the run with exit 4, naming the endpoint and the cause, within the timeout.
 #[test]
@@ -625,26 +649,7 @@ fn unreachable_endpoints_are_named_with_the_cause() {
     ];
     for cmd in ["plan", "up", "doctor"] {
         for (url, cause, extra) in &cases {
-            let mut args: Vec<String> = [
-                cmd,
-                "--cluster",
-                "demo",
-                "--region",
-                "us-east-1",
-                "--endpoint-url",
-                url,
-            ]
-            .map(String::from)
-            .to_vec();
-            args.extend(extra.iter().map(|s| s.to_string()));
-            if cmd == "up" {
-                args.push("--yes".into());
-            }
-            let env = [
-                ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
-                ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-            ];
-            let o = run_capped(&sandbox, &args, &env);
+            let o = against(&sandbox, cmd, url, extra);
             let case = format!("{cmd} {url}");
             if cmd == "doctor" {
                 // doctor reports what it could not check instead of failing on the first call.
@@ -677,6 +682,21 @@ fn unreachable_endpoints_are_named_with_the_cause() {
         }
     }
     drop(silent);
+}
+
+/// A host name that does not resolve (`.invalid` never does, RFC 6761) is not retried: the run
+/// ends within --connect-timeout, not after the SDK's five attempts and back-offs (11.6 s).
+#[test]
+fn a_host_that_does_not_resolve_fails_within_the_connect_timeout() {
+    let sandbox = Sandbox::new();
+    for cmd in ["plan", "up"] {
+        let invalid = "http://kedactl-test.invalid";
+        let o = against(&sandbox, cmd, invalid, &["--connect-timeout", "2"]);
+        assert_eq!(o.code, Some(4), "{cmd}: {}", o.stderr);
+        assert!(o.stderr.contains("does not resolve"), "{cmd}: {}", o.stderr);
+        // 2 s, and the start of a large debug binary on a busy machine.
+        assert!(o.took.as_secs_f64() < 5.0, "{cmd}: took {:?}", o.took);
+    }
 }
 
 /// `kedactl … | head` closes stdout early: whatever is being written, kedactl exits 0, silent.

@@ -615,21 +615,17 @@ fn each_subcommand_lists_only_the_flags_it_uses() {
     let s = Sandbox::new();
     let help = |cmd: &str| run_ok(&s, &[cmd, "--help"]);
     let render = help("render");
-    for absent in [
-        "--yes",
-        "--kubeconfig",
-        "--profile",
-        "--context",
-        "--call-timeout",
-    ] {
+    for absent in ["--yes", "--kubeconfig", "--context", "--call-timeout"] {
         assert!(!render.contains(absent), "render --help offers {absent}");
     }
+    // Issue 26: the profile's region is the region's last fallback, so render reads it.
     for present in [
         "--only",
         "--config",
         "--cluster",
         "--account",
         "--deployment",
+        "--profile",
     ] {
         assert!(render.contains(present), "render --help lacks {present}");
     }
@@ -1688,6 +1684,99 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
         legend.contains('…') && legend.contains("/huge-label.yaml"),
         "{legend}"
     );
+}
+
+/// render writes a placeholder where only AWS knows the value (the id of a workspace `up` has
+/// not created, the key behind a KMS alias): each is said on stderr with its files and its
+/// fix, to a terminal, in JSON and with --out-dir alike; --strict refuses with exit 3 and
+/// prints and writes nothing.
+#[test]
+fn render_says_each_placeholder_it_writes_and_strict_refuses_them() {
+    let s = Sandbox::new();
+    let ws = "<id of AMP workspace AMP-KEDA>";
+    let base = ["-f", AMP, "render", "--account", "123456789012"];
+    let out = s.kedactl(base).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(ws), "the stream holds it");
+    let err = stderr(&out);
+    assert!(err.contains("warning: render wrote 1 placeholder"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "  - {ws} in iam/keda-identity.kedactl-amp-query.json, k8s/05-scaledobject-ho11y-ho11y-hpa.yaml"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("kedactl up --only source"), "{err}");
+    assert!(
+        err.contains("aws amp list-workspaces --alias AMP-KEDA"),
+        "{err}"
+    );
+
+    // The GitOps path: the files, and the same words.
+    let dir = s.path("out");
+    let dir = dir.to_str().unwrap();
+    let out = s
+        .kedactl([base.as_slice(), &["--out-dir", dir, "-o", "json"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("  - {ws} in ")),
+        "{}",
+        stderr(&out)
+    );
+    let doc = valid_document(serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(doc["placeholders"][0]["placeholder"], ws);
+    assert_eq!(
+        doc["placeholders"][0]["field"],
+        "apps[].prometheus.workspace"
+    );
+    let doc = json(&s, &base);
+    assert_eq!(doc["placeholders"].as_array().unwrap().len(), 1, "{doc}");
+
+    // --strict: exit 3 with each placeholder as a problem; nothing on stdout, no folder.
+    let strict = s.path("strict");
+    let out = s
+        .kedactl(
+            [
+                base.as_slice(),
+                &["--strict", "--out-dir", strict.to_str().unwrap()],
+            ]
+            .concat(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(!strict.exists(), "nothing written");
+    assert!(
+        stderr(&out).contains(&format!(
+            "  - apps[].prometheus.workspace: render would write {ws}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unresolved KMS alias is one too; the seed stack guesses nothing.
+    let mut demo = common::DEMO.to_vec();
+    demo.insert(0, "render");
+    let out = s
+        .kedactl([demo.as_slice(), &["--kms-key", "alias/orders"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("  - <key of alias/orders> in iam/keda-identity."),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("aws kms describe-key --key-id alias/orders"));
+    let out = s
+        .kedactl([demo.as_slice(), &["--strict"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("placeholder"), "{}", stderr(&out));
 }
 
 #[test]

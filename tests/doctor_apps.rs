@@ -41,6 +41,7 @@ impl Apps {
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
+        common::moto_cluster(&self.endpoint, "demo");
         let mut all = vec!["-f", "kedactl.yaml"];
         all.extend(args);
         self.sandbox

@@ -3,6 +3,7 @@
 //! of every API call, and the error shapes the rest of kedactl needs.
 
 mod calls;
+mod dns;
 pub mod profile;
 
 pub use calls::{Call, CallLog};
@@ -17,6 +18,9 @@ use std::fmt;
 pub struct Settings {
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// The profile came from --profile, not AWS_PROFILE: its credentials win over keys in the
+    /// environment (the AWS CLI's order; the SDK's default chain reads the environment first).
+    pub profile_from_flag: bool,
     pub endpoint_url: Option<String>,
     pub timeouts: crate::limits::Timeouts,
 }
@@ -55,7 +59,10 @@ impl Aws {
             endpoint: settings.endpoint_url.clone(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
             call_timeout: settings.timeouts.call,
-            credentials_from: credentials_source(settings.profile.as_deref()),
+            credentials_from: credentials_source(
+                settings.profile.as_deref(),
+                settings.profile_from_flag,
+            ),
         });
         Aws::from_config(&conf)
     }
@@ -63,62 +70,29 @@ impl Aws {
     /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
     pub fn from_config(conf: &SdkConfig) -> Aws {
         let calls = CallLog::default();
+        // Every client logs its calls and does not retry a host name that does not resolve.
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(conf)
+                        .interceptor(calls.clone())
+                        .retry_classifier(dns::UnresolvableHost)
+                        .build(),
+                )
+            };
+        }
         Aws {
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            ecr: aws_sdk_ecr::Client::from_conf(
-                aws_sdk_ecr::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            eks: aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            amp: aws_sdk_amp::Client::from_conf(
-                aws_sdk_amp::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            dynamodbstreams: aws_sdk_dynamodbstreams::Client::from_conf(
-                aws_sdk_dynamodbstreams::config::Builder::from(conf)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            iam: client!(aws_sdk_iam),
+            sts: client!(aws_sdk_sts),
+            sqs: client!(aws_sdk_sqs),
+            ecr: client!(aws_sdk_ecr),
+            eks: client!(aws_sdk_eks),
+            kms: client!(aws_sdk_kms),
+            amp: client!(aws_sdk_amp),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            kinesis: client!(aws_sdk_kinesis),
+            dynamodb: client!(aws_sdk_dynamodb),
+            dynamodbstreams: client!(aws_sdk_dynamodbstreams),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -187,15 +161,27 @@ pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig 
     if let Some(r) = &settings.region {
         loader = loader.region(Region::new(r.clone()));
     }
+    let http = transport
+        .http_client
+        .unwrap_or_else(|| dns::https_client(settings.timeouts.connect));
     if let Some(p) = &settings.profile {
         loader = loader.profile_name(p);
+        if settings.profile_from_flag {
+            let conf = aws_config::provider_config::ProviderConfig::without_region()
+                .with_region(settings.region.clone().map(Region::new))
+                .with_http_client(http.clone());
+            loader = loader.credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&conf)
+                    .profile_name(p)
+                    .build(),
+            );
+        }
     }
     if let Some(u) = &settings.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    if let Some(h) = transport.http_client {
-        loader = loader.http_client(h);
-    }
+    loader = loader.http_client(http);
     loader.load().await
 }
 
@@ -254,9 +240,11 @@ fn network() -> Network {
 }
 
 /// Where the SDK's credential chain will find credentials, in the order it looks.
-fn credentials_source(profile: Option<&str>) -> String {
+fn credentials_source(profile: Option<&str>, from_flag: bool) -> String {
     let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    if env("AWS_ACCESS_KEY_ID") {
+    if let (Some(p), true) = (profile, from_flag) {
+        format!("profile {p} (--profile; SSO if it is an SSO profile)")
+    } else if env("AWS_ACCESS_KEY_ID") {
         "the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)".into()
     } else if let Some(p) = profile {
         format!("profile {p} (--profile / AWS_PROFILE; SSO if it is an SSO profile)")
@@ -289,26 +277,26 @@ const NO_ANSWER: &str = "no answer in time";
 /// Why no answer came, from the transport's error chain: refused, DNS, TLS or timeout.
 pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static str> {
     let c = chain.to_ascii_lowercase();
-    Some(
-        if timed_out || c.contains("timed out") || c.contains("timeout") {
-            NO_ANSWER
-        } else if c.contains("connection refused") {
-            "connection refused"
-        } else if c.contains("dns error") || c.contains("lookup address") {
-            "the host name does not resolve (DNS)"
-        } else if c.contains("certificate") || c.contains("tls") {
-            "the TLS handshake failed"
-        } else if c.contains("connection reset")
-            || c.contains("connection closed")
-            || c.contains("broken pipe")
-        {
-            "the connection was closed without an answer"
-        } else if c.contains("io error") || c.contains("connect") {
-            "the connection failed"
-        } else {
-            return None;
-        },
-    )
+    Some(if c.contains(&dns::LOOKUP_TIMED_OUT.to_ascii_lowercase()) {
+        "the host name did not resolve within --connect-timeout (DNS)"
+    } else if timed_out || c.contains("timed out") || c.contains("timeout") {
+        NO_ANSWER
+    } else if c.contains("connection refused") {
+        "connection refused"
+    } else if c.contains("dns error") || c.contains("lookup address") {
+        "the host name does not resolve (DNS)"
+    } else if c.contains("certificate") || c.contains("tls") {
+        "the TLS handshake failed"
+    } else if c.contains("connection reset")
+        || c.contains("connection closed")
+        || c.contains("broken pipe")
+    {
+        "the connection was closed without an answer"
+    } else if c.contains("io error") || c.contains("connect") {
+        "the connection failed"
+    } else {
+        return None;
+    })
 }
 
 /// A connection must open within `connect`, and a call answer within `call` (each attempt, and

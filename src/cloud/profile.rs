@@ -52,6 +52,26 @@ pub fn available() -> Vec<String> {
     all
 }
 
+/// The region of the selected profile (`--profile`, else AWS_PROFILE, else `default`) as the
+/// SDK's own `ProfileFileRegionProvider` reads it: `region` in the profile's section of
+/// AWS_CONFIG_FILE / ~/.aws/config, or else in its `source_profile`'s. Local files only: the
+/// provider never awaits anything (the SDK's own tests poll it once), so no runtime is needed.
+pub fn region(profile: Option<&str>) -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    use futures_util::FutureExt;
+    let mut provider = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(p) = profile {
+        provider = provider.profile_name(p);
+    }
+    let provider = provider.build();
+    provider
+        .region()
+        .now_or_never()
+        .flatten()
+        .map(|r| r.to_string())
+        .filter(|r| !r.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,7 +55,21 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     // account. The caller is judged first all the same: with no credentials, bad ones, or an
     // endpoint that does not answer, that is the error, whatever the reads said.
     let names = render::desired(&spec)?;
-    let (caller, observed) = observe::caller_and_names(&aws, &names, &only).await;
+    // The roles' trust names the cluster: `--only iam` must not write one for a cluster that
+    // is not there, so its cluster is read too (concurrently) when nothing else reads it.
+    // `down` is exempt: it removes what is left of a stack whose cluster may be gone.
+    let cluster_for_trust = purpose != Purpose::Down
+        && only.includes(Group::Iam)
+        && ![Group::Eks, Group::Keda, Group::App]
+            .into_iter()
+            .any(|g| only.includes(g));
+    let ((caller, observed), trust_cluster) =
+        tokio::join!(observe::caller_and_names(&aws, &names, &only), async {
+            match cluster_for_trust {
+                true => Some(observe::cluster(&aws, &names.cluster).await),
+                false => None,
+            }
+        });
     let caller = caller.context("cannot identify the AWS caller")?;
     check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());
@@ -67,6 +81,9 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     }
     let mut observed = observed?;
     observed.caller = Some(caller.clone());
+    if let Some(read) = trust_cluster {
+        observe::keep_cluster(read?, &mut observed)?;
+    }
     if ctx.verbose > 0 {
         ctx.note(format!(
             "read AWS: {} calls in {} round trips",
@@ -80,7 +97,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     if names.target.account.is_none() {
         observe::retired(&aws, &desired, &mut observed).await?;
     }
-    let needs_cluster = only.includes(Group::Eks) || wants_cluster;
+    let needs_cluster = only.includes(Group::Eks) || wants_cluster || cluster_for_trust;
     if needs_cluster
         && observed.cluster.is_none()
         && !observed
@@ -93,7 +110,7 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
             problems: vec![Problem::new(
                 "cluster",
                 format!("there is no EKS cluster {:?} in {} (account {})", desired.cluster, desired.target.region, desired.target.account_or_placeholder()),
-                format!("check --cluster and --region (aws eks list-clusters --region {}), or leave the cluster out with --only iam,queue,registry", desired.target.region),
+                format!("check --cluster and --region (aws eks list-clusters --region {}); the roles' trust names the cluster, so create it before `--only iam` (or leave the cluster out with --only queue,registry)", desired.target.region),
             )],
         }
         .into());

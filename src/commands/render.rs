@@ -2,6 +2,7 @@ use crate::ctx::Ctx;
 use crate::error::UsageError;
 use crate::model::{Group, Only};
 use crate::output::{self, API_VERSION};
+use crate::render::placeholders::{self, Placeholder};
 use crate::render::{self, Desired, policy};
 use crate::spec::{Problem, Problems};
 use anyhow::Context;
@@ -27,6 +28,10 @@ pub struct Args {
     /// remove files of an earlier render that were edited since
     #[arg(long, requires = "out_dir")]
     pub force: bool,
+    /// Exit 3, printing and writing nothing, when a document would hold a placeholder (a value
+    /// only AWS knows, such as the id of a workspace `up` has not created yet)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// One rendered document and where it goes.
@@ -46,6 +51,8 @@ pub struct Doc {
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Report<'a> {
     pub documents: &'a [Doc],
+    /// Values render could not know and wrote as placeholders (also said on stderr).
+    pub placeholders: &'a [Placeholder],
 }
 
 /// The kinds of render's documents: the stream, and what `--out-dir` wrote.
@@ -75,9 +82,38 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         .into());
     }
+    let guessed = placeholders::find(
+        docs.iter().map(|d| (d.file.as_str(), &d.body)),
+        &desired.resources,
+    );
+    if args.strict && !guessed.is_empty() {
+        return Err(Problems {
+            origin: format!("{source} (render --strict)"),
+            problems: guessed
+                .iter()
+                .map(|p| {
+                    Problem::new(
+                        p.field.clone(),
+                        format!(
+                            "render would write {} into {}",
+                            p.placeholder,
+                            p.files.join(", ")
+                        ),
+                        p.fix.clone(),
+                    )
+                })
+                .collect(),
+        }
+        .into());
+    }
+    // Said before the documents, so a reader of a terminal sees it whatever they pipe.
+    if !guessed.is_empty() {
+        ctx.note(guesses_note(&guessed));
+    }
     match &args.out_dir {
         Some(dir) => {
-            let w = write(dir, &docs, args.force)?;
+            let mut w = write(dir, &docs, args.force)?;
+            w.placeholders = guessed;
             if ctx.json() {
                 output::document(FILES_KIND, &w)?;
             } else {
@@ -92,10 +128,35 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 ctx.note(note);
             }
         }
-        None if ctx.json() => output::document(KIND, &Report { documents: &docs })?,
+        None if ctx.json() => output::document(
+            KIND,
+            &Report {
+                documents: &docs,
+                placeholders: &guessed,
+            },
+        )?,
         None => output::text(&stream(&docs)?)?,
     }
     Ok(())
+}
+
+/// The stderr lines for the placeholders render wrote: each, where, and how to resolve it.
+fn guesses_note(guessed: &[Placeholder]) -> String {
+    let mut note = format!(
+        "warning: render wrote {} placeholder{} where a value only AWS knows belongs (render --strict refuses):",
+        guessed.len(),
+        if guessed.len() == 1 { "" } else { "s" }
+    );
+    for p in guessed {
+        note.push_str(&format!(
+            "\n  - {} in {}\n    fix ({}): {}",
+            p.placeholder,
+            p.files.join(", "),
+            p.field,
+            p.fix
+        ));
+    }
+    note
 }
 
 fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
@@ -238,6 +299,8 @@ pub struct Written {
     pub files: Vec<String>,
     /// Files an earlier render wrote that this one does not: removed.
     pub removed: Vec<String>,
+    /// Values render could not know and wrote as placeholders (also said on stderr).
+    pub placeholders: Vec<Placeholder>,
 }
 
 fn digest(bytes: &[u8]) -> String {

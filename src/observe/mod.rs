@@ -386,6 +386,20 @@ async fn observe_each(
     (o, denied.failed)
 }
 
+/// A cluster read on its own (`plan`/`up --only iam`) into an observation: a refusal is
+/// recorded like any other read's.
+pub(crate) fn keep_cluster(read: Read<Cluster>, o: &mut Observed) -> Result<(), CallError> {
+    let mut unread = Unread::default();
+    if let Some(c) = read.keep(&mut unread) {
+        o.cluster = Some(c);
+    }
+    o.denied.extend(unread.denied);
+    match unread.failed.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// The retired resources of the cluster: listed by its ARN, so not before the account is known
 /// (a filter on `…:<account>:cluster/…` matches nothing); `retired` reads them then.
 async fn retired_of(aws: &Aws, desired: &Desired) -> Result<Read<Vec<(String, Live)>>, CallError> {

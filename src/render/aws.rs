@@ -194,18 +194,10 @@ pub fn default_regions(region: &str) -> &'static [&'static str] {
 }
 
 /// Partition and DNS suffix of a region.
+/// The partition and DNS suffix of a region, from the SDK's partition data.
 fn partition(region: &str) -> (&'static str, &'static str) {
-    if region.starts_with("cn-") {
-        ("aws-cn", "amazonaws.com.cn")
-    } else if region.starts_with("us-gov-") {
-        ("aws-us-gov", "amazonaws.com")
-    } else if region.starts_with("us-isob-") {
-        ("aws-iso-b", "sc2s.sgov.gov")
-    } else if region.starts_with("us-iso-") {
-        ("aws-iso", "c2s.ic.gov")
-    } else {
-        ("aws", "amazonaws.com")
-    }
+    let p = crate::spec::regions::partition(region);
+    (p.id.as_str(), p.dns_suffix())
 }
 
 #[cfg(test)]

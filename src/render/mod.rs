@@ -4,6 +4,7 @@
 
 pub mod aws;
 mod keda_options;
+pub mod placeholders;
 pub mod policy;
 pub(crate) mod templates;
 

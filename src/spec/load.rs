@@ -465,7 +465,7 @@ fn closest(key: &str, known: &[String]) -> Option<String> {
         .map(|(_, k)| k.clone())
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -7,6 +7,7 @@ pub mod issuer;
 mod load;
 pub mod names;
 mod overrides;
+pub mod regions;
 mod validate;
 pub mod workload;
 
@@ -37,7 +38,8 @@ pub struct Spec {
     /// EKS cluster name. Required (here or with --cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
-    /// AWS region, e.g. us-east-1. Defaults to AWS_REGION / AWS_DEFAULT_REGION.
+    /// AWS region, e.g. us-east-1. Defaults to AWS_REGION / AWS_DEFAULT_REGION, then the AWS
+    /// profile's region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// 12-digit AWS account ID, quoted. Discovered from STS when omitted (online commands).

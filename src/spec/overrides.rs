@@ -12,7 +12,7 @@ pub struct Overrides {
     /// EKS cluster name
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]
+    /// AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region]
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// AWS account ID, so offline commands can write ARNs (online ones ask STS)

@@ -63,6 +63,44 @@ pub fn missing_issuer() -> Problem {
     )
 }
 
+/// A region the AWS SDK does not know (a typo such as `us-est-1`, a region that does not exist
+/// such as `eu-central-3`): refused before any call, with the nearest known ones. The list is
+/// the SDK's partition data, opt-in regions included.
+pub fn unknown_region(region: &str) -> Option<Problem> {
+    use super::regions;
+    if regions::is_known(region) {
+        return None;
+    }
+    let near = regions::closest(region);
+    let shape = match names::region(region) {
+        Ok(()) => String::new(),
+        Err(rule) => format!(" (expected {rule})"),
+    };
+    let fix = if near.is_empty() {
+        "use a region code from `aws account list-regions` (set region in kedactl.yaml, --region, AWS_REGION, or your AWS profile's region)".to_string()
+    } else {
+        let named: Vec<String> = near
+            .iter()
+            .map(|code| {
+                let description = regions::known()
+                    .find(|(c, _)| c == code)
+                    .map(|(_, d)| d)
+                    .unwrap_or_default();
+                format!("{code} ({description})")
+            })
+            .collect();
+        format!(
+            "did you mean {}? (set region in kedactl.yaml, --region, AWS_REGION, or your AWS profile's region)",
+            named.join(" or ")
+        )
+    };
+    Some(Problem::new(
+        "region",
+        format!("{region:?} is not an AWS region the AWS SDK knows{shape}"),
+        fix,
+    ))
+}
+
 /// Like `validate`, for commands that reach AWS: with IRSA a missing `oidcIssuer` is read from
 /// the cluster (DescribeCluster), so it is not a problem yet.
 pub fn validate_online(spec: &Spec, source: &str) -> Result<(), Problems> {
@@ -159,9 +197,13 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         None => c.push(
             "region",
             "no AWS region is set",
-            "set `region: us-east-1` in kedactl.yaml, pass --region, or export AWS_REGION",
+            "set `region: us-east-1` in kedactl.yaml, pass --region, export AWS_REGION, or give your AWS profile one (aws configure set region us-east-1 --profile NAME)",
         ),
-        Some(v) => c.name("region", v, names::region, "AWS region", "--region"),
+        Some(v) => {
+            if let Some(p) = unknown_region(v) {
+                c.0.push(p);
+            }
+        }
     }
     if let Some(v) = &spec.account {
         c.name("account", v, names::account, "AWS account ID", "--account");

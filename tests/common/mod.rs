@@ -52,6 +52,53 @@ pub async fn moto_aws(endpoint: &str, region: &str) -> kedactl::cloud::Aws {
     kedactl::cloud::Aws::from_config(&conf)
 }
 
+/// Make sure moto has the EKS cluster `name` in us-east-1 (once per process): `plan`/`up`
+/// read the cluster the roles' trust names even with `--only iam`. Blocking, so a sync command
+/// builder can call it from inside a test's runtime (on a thread of its own).
+pub fn moto_cluster(endpoint: &str, name: &str) {
+    use std::sync::{Mutex, OnceLock};
+    static MADE: OnceLock<Mutex<std::collections::BTreeSet<(String, String)>>> = OnceLock::new();
+    let key = (endpoint.to_string(), name.to_string());
+    if !MADE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .insert(key)
+    {
+        return;
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let aws = moto_aws(endpoint, "us-east-1").await;
+                    let made = aws
+                        .eks
+                        .create_cluster()
+                        .name(name)
+                        .role_arn("arn:aws:iam::123456789012:role/eks")
+                        .resources_vpc_config(
+                            aws_sdk_eks::types::VpcConfigRequest::builder().build(),
+                        )
+                        .send()
+                        .await;
+                    if let Err(e) = made {
+                        let in_use = e
+                            .as_service_error()
+                            .is_some_and(|e| e.is_resource_in_use_exception());
+                        assert!(in_use, "creating moto cluster {name}: {e:?}");
+                    }
+                });
+            })
+            .join()
+            .unwrap();
+    });
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -322,6 +369,7 @@ impl MotoStack {
 
     /// `kedactl -f kedactl.yaml <cmd> <extra>` against moto.
     pub fn run(&self, cmd: &str, extra: &[&str]) -> std::process::Output {
+        moto_cluster(&self.endpoint, "demo");
         let mut args = vec!["-f", "kedactl.yaml", cmd];
         args.extend(extra);
         self.sandbox
