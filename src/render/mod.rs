@@ -744,6 +744,7 @@ fn manifests(
             "region": target.region,
             "image": app_image(app, target),
             "env": env,
+            "metrics": trigger.metrics_endpoint(app),
             "role_arn": role_arn,
             "scaler_name": app.scaler_name(),
             "trigger_type": trigger.keda_type(),

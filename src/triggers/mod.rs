@@ -101,6 +101,13 @@ pub struct ScalingTarget {
     pub activation: u64,
 }
 
+/// A container port serving Prometheus metrics at `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricsEndpoint {
+    pub port: u16,
+    pub path: String,
+}
+
 /// What one trigger kind does. Implementations are unit structs; `Kind::imp` picks one.
 pub trait Trigger: Sync {
     fn kind(&self) -> Kind;
@@ -166,6 +173,13 @@ pub trait Trigger: Sync {
     /// The container's environment for the app to find its source (name, value).
     fn env(&self, _app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         Vec::new()
+    }
+
+    /// Where the app's pods serve the metrics its trigger queries, for the pod's `metrics`
+    /// port and its `prometheus.io/*` annotations (prometheus: the scraper collects only
+    /// annotated pods).
+    fn metrics_endpoint(&self, _app: &App) -> Option<MetricsEndpoint> {
+        None
     }
 
     /// The target per replica and the activation bound, in the metric's integer units.
