@@ -1569,6 +1569,13 @@ fn amp() -> (Desired, Evidence) {
     e.observed.resources = o.resources;
     e.metric_reads
         .insert("security/q-read".into(), Ok("query value 0.75".into()));
+    e.scraped.insert(
+        "security/q-read".into(),
+        Ok(crate::triggers::prometheus::Scraped {
+            series: 1,
+            up: None,
+        }),
+    );
     e.observed.cluster = Some(crate::observed::Cluster {
         authentication_mode: Some("API_AND_CONFIG_MAP".into()),
         endpoint_private_access: Some(true),
@@ -1839,6 +1846,44 @@ fn kd049_a_query_of_several_series_and_a_refused_caller() {
         );
     });
     assert_eq!(amp_status(&refused, "KD049"), Status::Skipped);
+}
+
+#[test]
+fn kd049_a_query_with_no_series_fails_unless_the_apps_pods_are_scraped() {
+    use crate::triggers::prometheus::Scraped;
+    let with = |series: usize, up: Option<Vec<f64>>| {
+        amp_findings(move |e, _| {
+            e.scraped
+                .insert("security/q-read".into(), Ok(Scraped { series, up }));
+        })
+        .into_iter()
+        .find(|f| f.code == "KD049")
+        .unwrap()
+    };
+    // KEDA reads the empty answer as 0 and nothing collects the pods: the app never scales.
+    let f = with(0, Some(vec![]));
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("no `up` of the app's pods"),
+        "{f:#?}"
+    );
+    assert!(f.fix.as_deref().unwrap().contains("metricsPort"), "{f:#?}");
+    // Found but not scrapable (wrong port or path).
+    let f = with(0, Some(vec![0.0, 0.0]));
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(f.evidence[0].contains("2 of the app's pods"), "{f:#?}");
+    // Scraped, the metric not there yet (a counter appears on its first increment).
+    assert_eq!(with(0, Some(vec![1.0])).status, Status::Warn);
+    // Another collector: kedactl does not know its labels.
+    assert_eq!(with(0, None).status, Status::Warn);
+    let f = with(1, None);
+    assert_eq!(f.status, Status::Ok);
+    assert!(f.evidence.iter().any(|e| e.contains("1 series")), "{f:#?}");
+    let unread = amp_findings(|e, _| {
+        e.scraped
+            .insert("security/q-read".into(), Err("timed out".into()));
+    });
+    assert_eq!(amp_status(&unread, "KD049"), Status::Skipped);
 }
 
 /// An example config's stack as `up` leaves it: every trigger resource live and ACTIVE, the

@@ -422,31 +422,9 @@ impl Trigger for Prometheus {
         target: &'a Target,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
         Box::pin(async move {
-            let c =
-                config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-            let w = workspace(c);
-            let live = match resource::observe(aws, &w, "").await? {
-                Read::Found(live) => live,
-                Read::Missing => anyhow::bail!(
-                    "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
-                    w.describe(),
-                    target.region
-                ),
-                Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
-                Read::Failed(e) => return Err(e.into()),
-            };
-            let credentials = aws
-                .credentials
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
+            let (request, credentials) = live_query(aws, app, target).await?;
             Ok(Box::new(Query {
-                request: query::Request {
-                    server: server_address(target, &live.id),
-                    query: c.query.clone(),
-                    region: target.region.clone(),
-                    ignore_null_values: c.ignore_null_values,
-                    timeout: crate::cloud::call_timeout(),
-                },
+                request,
                 credentials,
             }) as Box<dyn Metric>)
         })
@@ -458,6 +436,81 @@ impl Trigger for Prometheus {
             None => "prometheus (no section)".into(),
         }
     }
+}
+
+/// The app's query against its live workspace, and the caller's credentials to sign it with.
+async fn live_query(
+    aws: &Aws,
+    app: &App,
+    target: &Target,
+) -> anyhow::Result<(query::Request, SharedCredentialsProvider)> {
+    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let w = workspace(c);
+    let live = match resource::observe(aws, &w, "").await? {
+        Read::Found(live) => live,
+        Read::Missing => anyhow::bail!(
+            "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
+            w.describe(),
+            target.region
+        ),
+        Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
+        Read::Failed(e) => return Err(e.into()),
+    };
+    let credentials = aws
+        .credentials
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
+    let request = query::Request {
+        server: server_address(target, &live.id),
+        query: c.query.clone(),
+        region: target.region.clone(),
+        ignore_null_values: c.ignore_null_values,
+        timeout: crate::cloud::call_timeout(),
+    };
+    Ok((request, credentials))
+}
+
+/// What the workspace holds of an app (doctor, KD049): KEDA reads an empty answer as 0
+/// (`ignoreNullValues`), so an app whose metrics nobody collects sits at its minimum with no
+/// error. When the query finds no series, the `up` of the app's pods says whether kedactl's
+/// scraper collects them at all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scraped {
+    /// Series the app's query returns.
+    pub series: usize,
+    /// The `up` values of the app's pods (`up_selector`), asked only when the query finds
+    /// nothing and kedactl's scraper, whose labels it knows, collects the app.
+    pub up: Option<Vec<f64>>,
+}
+
+/// The app's pods' `up` series, as templates/scrape-config.yaml labels them.
+pub fn up_selector(app: &App) -> String {
+    format!(
+        "up{{job=\"annotated-pods\",namespace=\"{}\",app=\"{}\"}}",
+        app.namespace, app.deployment
+    )
+}
+
+/// Run the app's query, and `up_selector` when it finds nothing, with the caller's credentials.
+pub async fn scraped(aws: &Aws, app: &App, target: &Target) -> anyhow::Result<Scraped> {
+    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let (request, credentials) = live_query(aws, app, target).await?;
+    let credentials = credentials
+        .provide_credentials()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load AWS credentials to sign the query: {e}"))?;
+    let series = query::series(&request, &credentials).await?.len();
+    let up = match series == 0 && c.collector() == Collector::Scraper {
+        true => {
+            let up = query::Request {
+                query: up_selector(app),
+                ..request
+            };
+            Some(query::series(&up, &credentials).await?)
+        }
+        false => None,
+    };
+    Ok(Scraped { series, up })
 }
 
 /// The query KEDA runs, signed with the caller's credentials.
@@ -573,6 +626,28 @@ mod tests {
             assert!(
                 name == "http_status_code" || labels.get(name).map(String::as_str) == Some(value),
                 "{name}={value:?} is not a label of the scraped series: {labels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn doctors_up_selector_matches_the_series_the_scraper_makes_of_the_pod() {
+        let (app, pod, config) = amp_example();
+        let targets = relabel::pod_targets(&pod, "ho11y", "downstream0-7d9f-x2", "10.0.1.7");
+        let (job, mut labels) = relabel::scraped_by(&config, "pod", &targets[0]).remove(0);
+        // Prometheus labels each series of a job with it.
+        labels.insert("job".into(), job);
+        let selector = up_selector(&app);
+        let inner = selector
+            .strip_prefix("up{")
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap();
+        for matcher in inner.split(',') {
+            let (name, value) = matcher.split_once('=').unwrap();
+            assert_eq!(
+                labels.get(name).map(String::as_str),
+                Some(value.trim_matches('"')),
+                "{selector} vs {labels:?}"
             );
         }
     }
