@@ -1326,12 +1326,13 @@ fn load_refuses_an_app_that_does_not_scale_on_sqs() {
 fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
     let s = Sandbox::new();
     let trace = s.path("amp.csv");
-    std::fs::write(&trace, "t,value\n0,0\n60,1.2\n600,0.1\n900,0\n").unwrap();
+    std::fs::write(&trace, "t,value\n0,0\n60,4.2\n600,0.1\n900,0\n").unwrap();
     let doc = json(
         &s,
         &["-f", AMP, "simulate", "--trace", trace.to_str().unwrap()],
     );
-    assert_eq!(doc["input"]["targetPerReplica"], 250);
+    // threshold: 1 (seed 003), in thousandths.
+    assert_eq!(doc["input"]["targetPerReplica"], 1000);
     let replicas = |t: u64| {
         doc["timeline"]
             .as_array()
@@ -1342,12 +1343,15 @@ fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
             .as_u64()
             .unwrap()
     };
+    // 4.2 against 1 per replica wants ceil(4.2) = 5: the HPA's first step from 1 replica stops
+    // at 4, the next sync (15 s later) reaches 5; held through the 300 s scale-down window
+    // after the value falls to 0.1 at 600.
     assert_eq!(replicas(59), 1);
     assert_eq!(replicas(60), 4);
     assert_eq!(replicas(74), 4);
     assert_eq!(replicas(75), 5);
     assert_eq!(replicas(899), 5);
-    assert_eq!(replicas(900), 1);
+    assert_eq!(replicas(900), 1, "minReplicas: 1");
     assert_eq!(doc["summary"]["messages"], 0);
     let text = run_ok(
         &s,
@@ -1367,6 +1371,36 @@ fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
         "{}",
         stderr(&out)
     );
+}
+
+/// KEDA v2.20.2 hands the HPA `%.3f` of the value (rounded), not `int64(value*1000)`: a query
+/// value of 0.0019 against a threshold of 0.001 is 2 thousandths, so 2 replicas, not 1.
+#[test]
+fn simulate_rounds_the_metric_to_thousandths_as_keda_v2_20_2() {
+    let s = Sandbox::new();
+    let config = s.path("amp-milli.yaml");
+    std::fs::write(
+        &config,
+        "cluster: demo\nregion: us-east-1\napps:\n  - trigger: prometheus\n    prometheus:\n      workspace: {alias: w}\n      metricsPort: 8080\n      query: sum(rate(x[2m]))\n      threshold: 0.001\n    scaling: {minReplicas: 1}\n",
+    )
+    .unwrap();
+    let trace = s.path("q.csv");
+    std::fs::write(&trace, "t,value\n0,0.0019\n120,0.0019\n").unwrap();
+    let doc = json(
+        &s,
+        &[
+            "-f",
+            config.to_str().unwrap(),
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let timeline = doc["timeline"].as_array().unwrap();
+    let read = timeline.iter().find(|x| x["kedaRead"].is_u64()).unwrap();
+    assert_eq!(read["kedaRead"], 2, "{read}");
+    let at = timeline.iter().find(|x| x["t"] == 100).unwrap();
+    assert_eq!(at["replicas"], 2, "{at}");
 }
 
 /// `init` with no flags: on a terminal it asks for the two fields `validate` needs (and asks

@@ -290,9 +290,20 @@ pub fn number(v: f64) -> String {
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
-/// A float as KEDA's milli-quantity (`resource.NewMilliQuantity(int64(value*1000))`).
+/// A float as the milli-units of KEDA v2.20.2's quantity (`quantityFromFloat64` in
+/// `pkg/scalers/scaler.go`, behind `GenerateMetricInMili` and `GetMetricTargetMili`):
+/// `resource.MustParse(fmt.Sprintf("%.3f", value))`, so rounded to the nearest thousandth (an
+/// exact tie to even, as Go's and Rust's `%.3f` both do), and 0 for NaN, ±Inf and negatives.
+/// Older KEDA truncated (`int64(value*1000)`): 0.0019 was 1, it is 2.
 pub fn milli(v: f64) -> u64 {
-    (v * 1000.0).max(0.0).min(i64::MAX as f64) as u64
+    if !v.is_finite() || v <= 0.0 {
+        return 0;
+    }
+    let text = format!("{v:.3}");
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .parse::<u64>()
+        .map_or(i64::MAX as u64, |m| m.min(i64::MAX as u64))
 }
 
 #[cfg(test)]
@@ -307,6 +318,35 @@ mod tests {
         assert_eq!(milli(0.25), 250);
         assert_eq!(milli(1.0), 1000);
         assert_eq!(milli(-1.0), 0);
+    }
+
+    #[test]
+    fn milli_units_round_as_keda_v2_20_2_formats_them() {
+        // fmt.Sprintf("%.3f", v) of each binary value, as Go prints it.
+        for (v, want) in [
+            (0.0019, 2),      // truncation gave 1
+            (0.2999999, 300), // truncation gave 299
+            (0.0025, 3),      // 0.00250000000000000005… rounds up
+            (1.0005, 1000),   // 1.000499999999999989… rounds down
+            (0.0625, 62),     // an exact tie goes to even
+            (0.0635, 64),
+            (0.25, 250),
+            (1e12, 1_000_000_000_000_000),
+        ] {
+            assert_eq!(milli(v), want, "{v}");
+        }
+        // quantityFromFloat64: NaN, ±Inf and negatives are "0".
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0004,
+            -0.0,
+            -3.0,
+        ] {
+            assert_eq!(milli(v), 0, "{v}");
+        }
+        assert_eq!(milli(1e300), i64::MAX as u64, "saturates, never wraps");
     }
 
     #[test]
