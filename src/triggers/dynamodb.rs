@@ -433,8 +433,9 @@ impl Trigger for Dynamodb {
         _observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
         let mut arns: Vec<String> = Vec::new();
+        // IAM authorises a Query with IndexName on the index alone: an app that queries an
+        // index gets no grant on its table.
         for c in apps.iter().filter_map(|a| config(a)) {
-            arns.push(table::arn(target, &c.table.name));
             arns.push(query_arn(c, target));
         }
         arns.sort();
@@ -798,6 +799,23 @@ mod tests {
                 "apps[0].dynamodb.expressionAttributeNames.#pk",
                 "apps[0].dynamodb.expressionAttributeNames"
             ]
+        );
+    }
+
+    #[test]
+    fn an_app_that_queries_an_index_may_query_the_index_only() {
+        let target = Target::new("eu-west-1", Some("123456789012"));
+        let mut c = config();
+        c.index_name = Some("by-state".into());
+        let a = app(c);
+        let policy = Dynamodb
+            .policy(&Spec::default(), &[&a], &target, &Observed::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            policy.body["Statement"][0]["Resource"],
+            json!(["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/index/by-state"]),
+            "KEDA's only call is Query with IndexName, authorised on the index's ARN"
         );
     }
 
