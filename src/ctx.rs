@@ -159,6 +159,13 @@ impl Ctx {
             .clone()
             .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
         check(&spec, &name)?;
+        // Valid, but likely not what its author means (a per-target metric averaged again).
+        for w in crate::triggers::warnings(&spec) {
+            self.note(format!(
+                "warning: {}: {}\n  fix: {}",
+                w.field, w.message, w.fix
+            ));
+        }
         if self.verbose > 0 {
             self.note(format!("config: {name}"));
         }

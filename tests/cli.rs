@@ -1722,3 +1722,30 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
         "{legend}"
     );
 }
+
+/// Issue 30: a per-target CloudWatch metric as KEDA's default AverageValue is valid but divided
+/// by the replicas twice: every command that reads the config says so on stderr; the example,
+/// with metricType: Value, does not.
+#[test]
+fn a_per_target_metric_averaged_again_is_warned_of_and_the_example_is_not() {
+    let s = Sandbox::new();
+    let config = s.path("alb.yaml");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cloudwatch.yaml");
+    let example = std::fs::read_to_string(path).unwrap();
+    std::fs::write(&config, example.replace("      metricType: Value\n", "")).unwrap();
+    let out = s
+        .kedactl(["-f", config.to_str().unwrap(), "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "warning: apps[0].cloudwatch.metricType: RequestCountPerTarget is already divided"
+        ) && stderr(&out).contains("fix: set metricType: Value"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.kedactl(["-f", path, "validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}

@@ -749,6 +749,7 @@ fn manifests(
             "scaler_name": app.scaler_name(),
             "trigger_type": trigger.keda_type(),
             "trigger_name": app.trigger_name(),
+            "metric_type": trigger.metric_type(app).map(triggers::MetricType::as_str),
             "trigger_auth_name": app.trigger_auth_name(),
             "keda_annotations": keda_options::annotations(&app.scaling),
             "keda_spec": keda_options::spec_fields(&app.scaling),

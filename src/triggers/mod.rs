@@ -101,6 +101,27 @@ pub struct ScalingTarget {
     pub activation: u64,
 }
 
+/// How the HPA compares a trigger's metric with its target (the trigger's `metricType`, KEDA
+/// `GetMetricTargetType`; AverageValue when unset). AverageValue divides the metric by the
+/// replicas (`GetExternalPerPodMetricReplicas`: replicas = ceil(metric / target)); Value does
+/// not (`GetExternalMetricReplicas`: replicas = ceil(current × metric / target)), for a metric
+/// that is already per pod or per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum MetricType {
+    #[default]
+    AverageValue,
+    Value,
+}
+
+impl MetricType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::AverageValue => "AverageValue",
+            MetricType::Value => "Value",
+        }
+    }
+}
+
 /// A container port serving Prometheus metrics at `path`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MetricsEndpoint {
@@ -181,6 +202,15 @@ pub trait Trigger: Sync {
     fn metrics_endpoint(&self, _app: &App) -> Option<MetricsEndpoint> {
         None
     }
+
+    /// The trigger's `metricType` when the config sets one (None: KEDA's AverageValue).
+    fn metric_type(&self, _app: &App) -> Option<MetricType> {
+        None
+    }
+
+    /// Settings KEDA accepts that scale otherwise than their author likely expects, as
+    /// problems to print without failing (`at` is `apps[i]`).
+    fn warnings(&self, _app: &App, _at: &str, _out: &mut Vec<Problem>) {}
 
     /// The target per replica and the activation bound, in the metric's integer units.
     fn scaling_target(&self, app: &App) -> ScalingTarget;
@@ -282,6 +312,17 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
         ));
     }
     own.validate(app, at, out);
+}
+
+/// What the apps' triggers warn of (`Trigger::warnings`).
+pub fn warnings(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        app.trigger
+            .imp()
+            .warnings(app, &format!("apps[{i}]"), &mut out);
+    }
+    out
 }
 
 /// Format a float as KEDA's metadata string: the shortest text that parses back to it.
