@@ -160,7 +160,10 @@ impl Ctx {
             .apply(&mut spec, &name, |k| std::env::var(k).ok())?;
         check(&spec, &name)?;
         // Valid, but likely not what its author means (a per-target metric averaged again).
-        for w in crate::triggers::warnings(&spec) {
+        for w in crate::triggers::warnings(&spec)
+            .into_iter()
+            .chain(spec::warnings(&spec))
+        {
             self.note(format!(
                 "warning: {}: {}\n  fix: {}",
                 w.field, w.message, w.fix

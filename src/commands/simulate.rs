@@ -525,7 +525,8 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         (None, true) => shape(args.shape, c.rate, c.duration, c.seed),
     };
     // KEDA's poll repeats every pollingInterval: a phase past it is a smaller one.
-    if c.phase >= u64::from(app.scaling.polling_interval) {
+    let polling = app.scaling.effective_polling_interval();
+    if c.phase >= u64::from(polling) {
         return Err(Problems {
             origin: source.clone(),
             problems: vec![Problem::new(
@@ -533,12 +534,9 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 format!(
                     "{} is not below the app's pollingInterval ({} s)",
                     limits::duration(c.phase),
-                    app.scaling.polling_interval
+                    polling
                 ),
-                format!(
-                    "give a phase from 0s to {}s",
-                    app.scaling.polling_interval.saturating_sub(1)
-                ),
+                format!("give a phase from 0s to {}s", polling.saturating_sub(1)),
             )],
         }
         .into());

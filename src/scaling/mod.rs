@@ -127,8 +127,9 @@ impl Params {
             value_target: false,
             min: s.min_replicas,
             max: s.max_replicas,
-            polling_interval: u64::from(s.polling_interval.max(1)),
-            cooldown_period: u64::from(s.cooldown_period),
+            // What KEDA applies: its defaults where kedactl leaves the fields out.
+            polling_interval: u64::from(s.effective_polling_interval().max(1)),
+            cooldown_period: u64::from(s.effective_cooldown_period()),
             scale_on_in_flight: s.scale_on_in_flight,
             scale_on_delayed: s.scale_on_delayed,
             behavior: s
