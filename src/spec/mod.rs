@@ -164,6 +164,12 @@ pub struct App {
     /// The DynamoDB table whose stream's shards drive scaling (trigger: dynamodb-streams).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::Config>,
+    /// The app reads its trigger's stream or table itself (kinesis, dynamodb,
+    /// dynamodb-streams): its role also gets what a consumer needs (records and shard
+    /// iterators; a table's items to update and delete), for the app's own sessions only with
+    /// Pod Identity and roles.scopeConsumers. An sqs app always consumes its queue.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub consume: bool,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -585,6 +591,7 @@ impl Default for App {
             cloudwatch: None,
             dynamodb: None,
             dynamodb_streams: None,
+            consume: false,
             scaling: Scaling::default(),
         }
     }

@@ -427,25 +427,42 @@ impl Trigger for Dynamodb {
 
     fn policy(
         &self,
-        _spec: &Spec,
+        spec: &Spec,
         apps: &[&App],
         target: &Target,
         _observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut arns: Vec<String> = Vec::new();
         // IAM authorises a Query with IndexName on the index alone: an app that queries an
         // index gets no grant on its table.
-        for c in apps.iter().filter_map(|a| config(a)) {
-            arns.push(query_arn(c, target));
-        }
+        let mut arns: Vec<String> = apps
+            .iter()
+            .filter_map(|a| config(a))
+            .map(|c| query_arn(c, target))
+            .collect();
         arns.sort();
         arns.dedup();
+        let consuming: Vec<&App> = apps.iter().copied().filter(|a| a.consume).collect();
+        let mut tables: Vec<String> = consuming
+            .iter()
+            .filter_map(|a| config(a))
+            .map(|c| table::arn(target, &c.table.name))
+            .collect();
+        tables.sort();
+        tables.dedup();
         templates::policy(
             "dynamodb-query.json",
             POLICY,
-            &json!({ "query_arns": arns }),
+            &json!({
+                "query_arns": arns,
+                "consume_arns": tables,
+                "consumers": super::consumers(spec, &consuming),
+            }),
         )
         .map(Some)
+    }
+
+    fn consumable(&self) -> bool {
+        true
     }
 
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {

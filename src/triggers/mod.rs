@@ -191,6 +191,11 @@ pub trait Trigger: Sync {
         false
     }
 
+    /// May the app say `consume: true`: does the kind's policy hold a consumer's grant?
+    fn consumable(&self) -> bool {
+        false
+    }
+
     /// The container's environment for the app to find its source (name, value).
     fn env(&self, _app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -311,7 +316,38 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
             format!("add {} (see {})", s.minimal, s.example),
         ));
     }
+    if app.consume && !own.consumable() {
+        out.push(Problem::new(
+            format!("{at}.consume"),
+            format!(
+                "consume: true grants a consumer of a stream or table; trigger {} has none{}",
+                app.trigger.as_str(),
+                match app.trigger {
+                    Kind::Sqs => " to add (an sqs app always consumes its queue)",
+                    _ => " (KEDA alone reads its source)",
+                }
+            ),
+            "remove consume",
+        ));
+    }
     own.validate(app, at, out);
+}
+
+/// The condition that limits a consumer's statement to the apps' own sessions: Pod Identity
+/// tags each session with the pod's namespace and service account, and KEDA's chained
+/// session carries keda-operator's instead. None with IRSA (no session tags) or
+/// roles.scopeConsumers false.
+pub fn consumers(spec: &Spec, apps: &[&App]) -> Option<Value> {
+    if spec.auth_mode != crate::spec::AuthMode::PodIdentity || !spec.roles.scope_consumers {
+        return None;
+    }
+    let mut namespaces: Vec<&str> = apps.iter().map(|a| a.namespace.as_str()).collect();
+    let mut accounts: Vec<&str> = apps.iter().map(|a| a.service_account.as_str()).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    accounts.sort();
+    accounts.dedup();
+    Some(serde_json::json!({ "namespaces": namespaces, "service_accounts": accounts }))
 }
 
 /// What the apps' triggers warn of (`Trigger::warnings`).
