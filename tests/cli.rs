@@ -1749,3 +1749,91 @@ fn a_per_target_metric_averaged_again_is_warned_of_and_the_example_is_not() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }
+
+/// Issue 30: a trigger without a queue is charted by its own metric (name, unit, source) on
+/// the left axis, in its units, and a shape titles the metric's values, not arrivals.
+#[test]
+fn simulate_charts_the_triggers_own_metric() {
+    let s = Sandbox::new();
+    let trace = s.path("amp.csv");
+    std::fs::write(&trace, "t,value\n0,0\n60,4.2\n600,0.1\n900,0\n").unwrap();
+    let chart = s.path("amp.svg");
+    run_ok(
+        &s,
+        &[
+            "-f",
+            AMP,
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+    );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(!svg.contains("messages in queue"), "{svg}");
+    // Name and source, shortened in the middle to the axis' height.
+    let axis = svg
+        .lines()
+        .find(|l| l.contains("rotate(-90"))
+        .unwrap()
+        .to_string();
+    assert!(
+        axis.contains(">query value — A")
+            && axis.contains("app=&quot;downstream0&quot;}[2m]))</text>"),
+        "{axis}"
+    );
+    // The axis follows the value (4.2 → 5), in the query's own units, not thousandths.
+    for tick in [">1.25<", ">2.5<", ">5<"] {
+        assert!(svg.contains(tick), "{tick}: {svg}");
+    }
+    assert!(svg.contains("downstream0 — query value: trace"), "{svg}");
+
+    // A shape is the metric's shape: no msg/s in the title.
+    run_ok(
+        &s,
+        &[
+            "-f",
+            AMP,
+            "simulate",
+            "--shape",
+            "steady",
+            "--rate",
+            "2",
+            "--duration",
+            "10m",
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+    );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.contains("downstream0 — query value: steady 2 for 10:00"),
+        "{svg}"
+    );
+}
+
+/// Shards and items are whole numbers in the trigger's units: a Kinesis trace of 4 open shards
+/// against shardCount 2 is 2 replicas (not 4 000 thousandths, capped at maxReplicas).
+#[test]
+fn simulate_reads_a_shard_trace_in_shards() {
+    let s = Sandbox::new();
+    let trace = s.path("shards.csv");
+    std::fs::write(&trace, "t,value\n0,4\n300,4\n").unwrap();
+    let kinesis = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kinesis.yaml");
+    let doc = json(
+        &s,
+        &[
+            "-f",
+            kinesis,
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let timeline = doc["timeline"].as_array().unwrap();
+    let read = timeline.iter().find(|x| x["kedaRead"].is_u64()).unwrap();
+    assert_eq!(read["kedaRead"], 4, "{read}");
+    let at = timeline.iter().find(|x| x["t"] == 200).unwrap();
+    assert_eq!(at["replicas"], 2, "{at}");
+}

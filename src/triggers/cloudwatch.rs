@@ -428,6 +428,10 @@ impl Trigger for CloudWatch {
         }
     }
 
+    fn thousandths(&self) -> bool {
+        true
+    }
+
     fn unit(&self) -> &'static str {
         "metric value (thousandths)"
     }

@@ -223,6 +223,12 @@ pub trait Trigger: Sync {
     /// The metric's name for people ("messages", "query value").
     fn unit(&self) -> &'static str;
 
+    /// Is the metric a float kedactl counts in thousandths (as KEDA hands it to the HPA), not
+    /// a count of whole things (messages, shards, items)?
+    fn thousandths(&self) -> bool {
+        false
+    }
+
     /// What the app scales on, for people ("SQS queue q", "AMP workspace w: <query>").
     fn source(&self, app: &App) -> String;
 

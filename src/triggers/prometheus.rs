@@ -397,6 +397,10 @@ impl Trigger for Prometheus {
         }
     }
 
+    fn thousandths(&self) -> bool {
+        true
+    }
+
     fn unit(&self) -> &'static str {
         "query value (thousandths)"
     }
