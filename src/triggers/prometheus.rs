@@ -35,6 +35,7 @@ pub const DEFAULT_METRICS_PATH: &str = "/metrics";
 /// `apps[].prometheus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "PrometheusTrigger")]
 pub struct Config {
     /// The AMP workspace the query runs against: one kedactl creates (`alias`) or an existing
     /// one (`id`).
