@@ -107,7 +107,7 @@ _kedactl() {
 
     case "${cmd}" in
         kedactl)
-            opts="-f -o -y -v -q -h -V --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down doctor render simulate load scale watch validate init schema completions help"
+            opts="-f -o -y -v -q -h -V --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down doctor render simulate load scale watch validate init schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +127,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -206,6 +210,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -319,14 +327,14 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__doctor)
-            opts="-f -o -y -v -q -h --list --explain --fix --adopt --strict --scaled-object --keda-log --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --list --explain --fix --adopt --strict --scaled-object --keda-log --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --explain)
-                    COMPREPLY=($(compgen -W "KD001 KD002 KD003 KD004 KD005 KD006 KD007 KD008 KD009 KD010 KD011 KD012 KD013 KD014 KD015 KD016 KD017 KD018 KD019 KD020 KD021 KD022 KD023 KD024 KD025 KD026 KD027 KD028 KD029 KD030 KD031 KD032 KD033 KD034 KD035 KD036 KD037 KD038 KD039 KD040 KD041 KD042 KD043 KD044 KD045 KD046 KD047 KD048 KD049 KD050 KD051 KD052 KD053 KD054" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "KD001 KD002 KD003 KD004 KD005 KD006 KD007 KD008 KD009 KD010 KD011 KD012 KD013 KD014 KD015 KD016 KD017 KD018 KD019 KD020 KD021 KD022 KD023 KD024 KD025 KD026 KD027 KD028 KD029 KD030 KD031 KD032 KD033 KD034 KD035 KD036 KD037 KD038 KD039 KD040 KD041 KD042 KD043 KD044 KD045 KD046 KD047 KD048 KD049 KD050 KD051 KD052 KD053 KD054 KD055" -- "${cur}"))
                     return 0
                     ;;
                 --scaled-object)
@@ -351,6 +359,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -430,6 +442,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -529,7 +545,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__down)
-            opts="-f -o -y -v -q -h --force --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --force --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,6 +565,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -628,6 +648,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -937,7 +961,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__init)
-            opts="-o -v -q -h --stdout --force --output --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-o -v -q -h --stdout --force --output --color --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -949,6 +973,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -996,6 +1024,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1095,7 +1127,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__load)
-            opts="-f -o -v -q -h --count --rate --duration --body --seed --concurrency --group-id --config --output --profile --endpoint-url --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --count --rate --duration --body --seed --concurrency --group-id --config --output --color --profile --endpoint-url --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,6 +1175,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1206,6 +1242,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1305,7 +1345,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__plan)
-            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --config --output --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --config --output --color --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1325,6 +1365,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1400,6 +1444,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1499,7 +1547,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__render)
-            opts="-f -o -v -q -h --out-dir --force --config --output --only --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --out-dir --force --config --output --color --only --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1523,6 +1571,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -1574,6 +1626,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1673,7 +1729,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__scale)
-            opts="-f -o -v -q -h --dry-run --once --current --force --k8s-version --config --output --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --dry-run --once --current --force --k8s-version --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1701,6 +1757,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1772,6 +1832,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1889,7 +1953,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__simulate)
-            opts="-f -o -v -q -h --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --phase --k8s-version --job-duration --config --output --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --shape --rate --duration --seed --trace --pod-rate --startup --price --chart --compare --phase --k8s-version --job-duration --config --output --color --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1963,6 +2027,10 @@ _kedactl() {
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2008,6 +2076,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2107,7 +2179,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__up)
-            opts="-f -o -y -v -q -h --adopt --force-conflicts --dry-run --config --output --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --adopt --force-conflicts --dry-run --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2127,6 +2199,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --only)
@@ -2206,6 +2282,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2305,7 +2385,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__validate)
-            opts="-f -o -v -q -h --config --output --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --config --output --color --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2325,6 +2405,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -2372,6 +2456,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2471,7 +2559,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__watch)
-            opts="-f -o -v -q -h --interval --count --no-cluster --config --output --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --interval --count --no-cluster --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2499,6 +2587,10 @@ _kedactl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "human json junit markdown jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2570,6 +2662,10 @@ _kedactl() {
                     return 0
                     ;;
                 --identity-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --permissions-boundary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -54,6 +54,11 @@ pub struct Observed {
     /// What could not be listed in those namespaces (why): such a namespace is kept.
     #[serde(default)]
     pub namespace_unchecked: BTreeMap<String, Vec<String>>,
+    /// The managed policies the config names (`roles.permissionsBoundary`,
+    /// `apps[].managedPolicies`), by ARN, when read: the default version's document, or None
+    /// when IAM has no such policy.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Option<Value>>,
     /// Trigger resources (an AMP workspace...), by their step id (`aps:workspace/<alias>`).
     #[serde(default)]
     pub resources: BTreeMap<String, Resource>,
@@ -264,6 +269,9 @@ pub struct Role {
     pub boundary: Option<String>,
     #[serde(default)]
     pub tags: Tags,
+    /// The IAM path (`/service-roles/`), when read (GetRole).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -499,6 +499,13 @@ pub const CATALOGUE: &[Check] = &[
         "IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE",
         "The webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (and the projected token) at pod creation only: a pod started before its service account named the role, or before the annotation changed, has no or the old credentials until it is restarted. doctor reads the newest keda-operator pod and the app's (a ScaledJob's pods come and go with their jobs) and compares AWS_ROLE_ARN with the role."
     ),
+    check!(
+        "KD055",
+        Iam,
+        kd055,
+        "The roles carry the configured permissions boundary, and it allows what they do",
+        "A permissions boundary caps everything a role's own policies grant: an organisation's boundary that lacks sqs:GetQueueAttributes (or the trigger's read) on the app's resource, or sts:AssumeRole and sts:TagSession on the identity role for the operator, makes KEDA's calls fail with AccessDenied although every policy kedactl wrote allows them. doctor reads the policy roles.permissionsBoundary names (GetPolicy, GetPolicyVersion), fails when it does not exist or a role carries another boundary (or none), and evaluates the boundary alone for each call the roles make, before `up` has put it on them."
+    ),
 ];
 
 /// A check by code, case-insensitively (`kd010` works).

@@ -457,6 +457,7 @@ pub fn teardown(
             let action = Action::DetachRolePolicy {
                 role: role.name.clone(),
                 policy_arn: arn.clone(),
+                record: None,
             };
             push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
@@ -636,6 +637,7 @@ mod tests {
                 attached: vec![],
                 managed: Default::default(),
                 boundary: None,
+                path: None,
                 tags: tags.clone(),
             };
             o.roles.insert(r.name.clone(), role);

@@ -45,10 +45,16 @@ fn converged(d: &Desired) -> Observed {
                         .iter()
                         .map(|p| (p.name.clone(), p.body.clone()))
                         .collect(),
-                    attached: vec![],
+                    attached: r.managed_policies.clone(),
                     managed: Default::default(),
-                    boundary: None,
-                    tags: tags.clone(),
+                    boundary: r.boundary.clone(),
+                    // What `up` leaves: the config's tags and a record of each policy it attached.
+                    tags: d
+                        .aws_tags()
+                        .into_iter()
+                        .chain(r.managed_policies.iter().map(|p| render::attached_tag(p)))
+                        .collect(),
+                    path: Some(r.path.clone()),
                 };
                 (r.name.clone(), role)
             })
@@ -94,7 +100,7 @@ fn converged(d: &Desired) -> Observed {
                 namespace: a.namespace.clone(),
                 service_account: a.service_account.clone(),
                 role_arn: a.role_arn.clone(),
-                tags: tags.clone(),
+                tags: d.aws_tags(),
                 modified_at: None,
                 session_tags_disabled: false,
                 target_role_arn: None,
@@ -122,6 +128,7 @@ fn converged(d: &Desired) -> Observed {
         namespace_unchecked: Default::default(),
         resources: Default::default(),
         data: Default::default(),
+        policies: Default::default(),
     }
 }
 
@@ -1373,3 +1380,5 @@ fn a_trust_statement_that_admits_too_much_is_a_conflict_unless_adopted() {
         render::policy::canonical(&d.roles[1].trust.body)
     );
 }
+
+mod guardrails;

@@ -64,6 +64,20 @@ pub fn trust_sid(
     format!("{readable}{:08x}", (h ^ (h >> 32)) as u32)
 }
 
+/// The record tag of `policy_arn`: key (FNV-1a of the ARN: stable across builds) and value (the
+/// ARN, when IAM's tag characters and length allow it; the key alone decides).
+pub fn attached_tag(policy_arn: &str) -> (String, String) {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in policy_arn.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let value = match crate::spec::guardrails::tag_value(policy_arn) {
+        Ok(()) => policy_arn.to_string(),
+        Err(_) => String::new(),
+    };
+    (format!("{}{h:016x}", model::ATTACHED_PREFIX), value)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("{0} is not set (validate the spec before rendering)")]
@@ -233,6 +247,9 @@ pub struct Desired {
     pub auth_mode: AuthMode,
     /// Ownership tags (AWS) and labels (Kubernetes).
     pub tags: BTreeMap<String, String>,
+    /// The config's `tags:`, put on every AWS resource beside the ownership tags (`aws_tags`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_tags: BTreeMap<String, String>,
     /// The Pod Identity Agent add-on (pod-identity mode only).
     pub addon: Option<String>,
     pub roles: Vec<Role>,
@@ -256,10 +273,18 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// Tags of a queue or repository: ownership plus this cluster's user tag
+    /// Tags of every AWS resource kedactl creates: the config's `tags:` and ownership (the
+    /// config cannot name kedactl's keys, so neither hides the other).
+    pub fn aws_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.user_tags.clone();
+        tags.extend(self.tags.clone());
+        tags
+    }
+
+    /// Tags of a queue or repository: `aws_tags` plus this cluster's user tag
     /// (`model::CLUSTER_PREFIX`), since clusters of one stack share them.
     pub fn shared_tags(&self) -> BTreeMap<String, String> {
-        let mut tags = self.tags.clone();
+        let mut tags = self.aws_tags();
         tags.insert(model::cluster_tag(&self.cluster), self.cluster_arn.clone());
         tags
     }
@@ -282,6 +307,14 @@ pub struct Role {
     pub trust: Document,
     /// Inline policies kedactl owns on this role.
     pub policies: Vec<Document>,
+    /// IAM path (`roles.path`, `/` by default): part of the ARN, fixed at creation.
+    pub path: String,
+    /// `roles.permissionsBoundary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
+    /// `apps[].managedPolicies` of the apps that use this role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
 }
 
 /// A policy document, parsed, with the policies/ file it came from.
@@ -450,7 +483,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         identity[i].2.push(app);
     }
 
-    let operator_arn = target.role_arn(&spec.roles.operator);
+    let role_arn = |name: &str| target.role_arn_at(spec.roles.path(), name);
+    let operator_arn = role_arn(&spec.roles.operator);
     let operator_sa = vec![ServiceAccountRef {
         namespace: &spec.keda.namespace,
         name: &spec.keda.service_account,
@@ -503,13 +537,16 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         templates::policy(source, "trust", &ctx)
     };
 
-    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| target.role_arn(r)).collect();
+    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| role_arn(r)).collect();
     let mut operator = Role {
         name: spec.roles.operator.clone(),
         arn: operator_arn.clone(),
         purpose: RolePurpose::Operator,
         trust: trust(&operator_sa, &[])?,
         policies: vec![],
+        path: spec.roles.path().to_string(),
+        boundary: spec.roles.permissions_boundary.clone(),
+        managed_policies: vec![],
     };
     if spec.roles.operator_assume_policy {
         operator.policies.push(templates::policy(
@@ -547,12 +584,19 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             }
             fits.insert(name.to_string(), lo);
         }
+        let mut managed_policies: Vec<String> = Vec::new();
+        for p in apps.iter().flat_map(|a| &a.managed_policies) {
+            push_unique(&mut managed_policies, p.clone());
+        }
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
             purpose: RolePurpose::Identity,
             trust: trust(sas, &[operator_arn.as_str()])?,
             policies,
+            path: spec.roles.path().to_string(),
+            boundary: spec.roles.permissions_boundary.clone(),
+            managed_policies,
         });
     }
 
@@ -642,7 +686,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
                 namespace: app.namespace.clone(),
                 service_account: app.service_account.clone(),
                 role: role.to_string(),
-                role_arn: target.role_arn(role),
+                role_arn: role_arn(role),
             };
             match app.trigger.imp().consumes() {
                 true => push_unique(&mut associations, a),
@@ -677,6 +721,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         target,
         auth_mode: spec.auth_mode,
         tags,
+        user_tags: spec.tags.clone(),
         addon: pod_identity.then(|| POD_IDENTITY_ADDON.to_string()),
         roles,
         queues,
@@ -730,7 +775,7 @@ fn manifests(
         }
     };
     for app in &spec.apps {
-        let role_arn = target.role_arn(app.identity_role(&spec.roles));
+        let role_arn = target.role_arn_at(spec.roles.path(), app.identity_role(&spec.roles));
         let trigger = app.trigger.imp();
         let env: Vec<Value> = trigger
             .env(app, target)
@@ -1492,3 +1537,6 @@ mod tests {
         assert!(desired(&spec()).is_ok());
     }
 }
+
+#[cfg(test)]
+mod guardrail_tests;

@@ -2,6 +2,7 @@
 //! (AWS Prescriptive Guidance "event-driven auto scaling with EKS Pod Identity and KEDA"),
 //! and every field can be overridden by a flag (see `overrides`).
 
+pub mod guardrails;
 pub mod issuer;
 mod load;
 pub mod names;
@@ -16,6 +17,7 @@ pub use validate::{
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The KEDA release kedactl installs and renders for (and whose CRDs it validates against).
 pub const DEFAULT_KEDA_VERSION: &str = "2.20.2";
@@ -61,6 +63,12 @@ pub struct Spec {
     /// The workloads to scale, each with its own trigger (an SQS queue by default).
     #[serde(default = "defaults::apps")]
     pub apps: Vec<App>,
+    /// Tags put on every AWS resource kedactl creates (roles, queues, repositories,
+    /// associations, trigger resources), beside its own ownership tags; e.g. the `cost-center`
+    /// or `owner` an organisation's SCP or tag policy requires. Keys may not start with `aws:`
+    /// or be kedactl's own (`app.kubernetes.io/managed-by`, `kedactl.io/...`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -121,6 +129,16 @@ pub struct Roles {
     #[serde(default = "defaults::trust_policy_quota")]
     #[schemars(range(min = 2048, max = 4096))]
     pub trust_policy_quota: u32,
+    /// ARN of a managed policy set as the permissions boundary of every role kedactl creates
+    /// (and put on the ones it owns by `up`); many organisations' SCPs deny iam:CreateRole
+    /// without one. Unset: kedactl sets none and leaves an existing boundary alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// IAM path of the roles kedactl creates, e.g. `/service-roles/` (part of their ARNs). IAM
+    /// cannot move a role: an existing role on another path is a conflict. Default `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -176,6 +194,11 @@ pub struct App {
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
+    /// ARNs of managed policies `up` attaches to this app's identity role, for the app's own
+    /// grants (S3, DynamoDB...). kedactl detaches only those it attached, when they leave here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub managed_policies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -552,6 +575,7 @@ impl Default for Spec {
             keda: Keda::default(),
             roles: Roles::default(),
             apps: defaults::apps(),
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -574,6 +598,8 @@ impl Default for Roles {
             operator_assume_policy: true,
             scope_consumers: true,
             trust_policy_quota: defaults::trust_policy_quota(),
+            permissions_boundary: None,
+            path: None,
         }
     }
 }
@@ -596,6 +622,7 @@ impl Default for App {
             dynamodb_streams: None,
             consume: false,
             scaling: Scaling::default(),
+            managed_policies: Vec::new(),
         }
     }
 }
@@ -636,6 +663,13 @@ impl Default for Scaling {
             active_deadline_seconds: None,
             backoff_limit: None,
         }
+    }
+}
+
+impl Roles {
+    /// The IAM path of kedactl's roles (`/` unless `path` says otherwise).
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or("/")
     }
 }
 

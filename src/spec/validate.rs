@@ -520,6 +520,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         }
     }
 
+    super::guardrails::check(spec, &mut c.0);
     crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
 
     if c.0.is_empty() {

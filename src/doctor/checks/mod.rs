@@ -434,6 +434,7 @@ macro_rules! or_skip {
 mod account;
 mod cluster;
 mod eks;
+mod guardrails;
 mod iam;
 mod irsa;
 mod keda;
@@ -443,6 +444,7 @@ mod trigger;
 pub(crate) use account::*;
 pub(crate) use cluster::*;
 pub(crate) use eks::*;
+pub(crate) use guardrails::*;
 pub(crate) use iam::*;
 pub(crate) use irsa::*;
 pub(crate) use keda::*;
