@@ -366,7 +366,8 @@ KD051\t'IRSA: the cluster\'s OIDC issuer has its IAM identity provider'
 KD052\t'IRSA: each role\'s trust admits its service accounts through the provider'
 KD053\t'IRSA: the service accounts name their role (eks.amazonaws.com/role-arn)'
 KD054\t'IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE'
-KD055\t'The roles carry the configured permissions boundary, and it allows what they do'"
+KD055\t'The roles carry the configured permissions boundary, and it allows what they do'
+KD056\t'An existing workload is there, runs as the app\'s service account, and only KEDA scales it'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F

@@ -48,6 +48,10 @@ pub struct Observed {
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
+    /// The apps' existing workloads were looked for (their objects are in `objects`): false
+    /// offline, or when `--only` leaves the app out.
+    #[serde(default)]
+    pub workloads_read: bool,
     /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
     #[serde(default)]
     pub namespace_contents: BTreeMap<String, Vec<String>>,

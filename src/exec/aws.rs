@@ -804,6 +804,7 @@ pub(super) async fn apply(
         }
         Action::InstallKeda { .. }
         | Action::Apply { .. }
+        | Action::AnnotateServiceAccount { .. }
         | Action::RestartDeployment { .. }
         | Action::VerifyPodIdentity { .. }
         | Action::DeleteObject { .. }

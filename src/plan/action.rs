@@ -198,6 +198,15 @@ pub enum Action {
         name: String,
         manifest: Value,
     },
+    /// IRSA on a team's own service account (an existing workload's): server-side apply of the
+    /// role annotation alone, so kedactl owns that one field and nothing else (`None`: release
+    /// it, which removes it). Not ownership-checked: the object is the team's by design.
+    AnnotateServiceAccount {
+        namespace: String,
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role_arn: Option<String>,
+    },
     /// Pods read Pod Identity credentials only at creation: recreate them after an association change.
     RestartDeployment {
         namespace: String,
@@ -290,6 +299,7 @@ impl Action {
             self,
             Action::InstallKeda { .. }
                 | Action::Apply { .. }
+                | Action::AnnotateServiceAccount { .. }
                 | Action::RestartDeployment { .. }
                 | Action::VerifyPodIdentity { .. }
                 | Action::DeleteObject { .. }
@@ -474,6 +484,20 @@ impl Action {
                     crate::observed::describe(kind, namespace.as_deref(), name)
                 )
             }
+            Action::AnnotateServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => match role_arn {
+                Some(arn) => format!(
+                    "annotate ServiceAccount {namespace}/{name} (yours) with {IRSA}={arn}",
+                    IRSA = crate::render::IRSA_ANNOTATION
+                ),
+                None => format!(
+                    "remove kedactl's {} annotation from ServiceAccount {namespace}/{name} (yours)",
+                    crate::render::IRSA_ANNOTATION
+                ),
+            },
             Action::RestartDeployment {
                 namespace,
                 deployment,
@@ -788,6 +812,23 @@ impl Action {
             return vec![];
         }
         match self {
+            Action::AnnotateServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => {
+                let have = observed
+                    .object("ServiceAccount", Some(namespace), name)
+                    .and_then(|o| {
+                        o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION].as_str()
+                    })
+                    .map(str::to_string);
+                vec![FieldChange::new(
+                    crate::render::IRSA_ANNOTATION,
+                    have,
+                    role_arn.clone(),
+                )]
+            }
             Action::SetQueueAttributes {
                 queue, attributes, ..
             } => {

@@ -6,6 +6,7 @@ mod action;
 pub use crate::observed;
 pub mod teardown;
 pub mod trust;
+pub mod workload;
 
 pub use action::{Action, Change, FieldChange};
 pub use teardown::teardown;
@@ -89,6 +90,7 @@ impl Conflict {
         !self.reason.contains("quota")
             && !self.reason.starts_with(NOT_FOUND)
             && !self.reason.contains(CANNOT_MOVE)
+            && !self.reason.starts_with(workload::DIFFERS)
     }
 }
 
@@ -190,6 +192,8 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         changed_sas.clear();
     }
     p.keda(&changed_sas);
+    p.existing_workloads();
+    p.pod_security();
     p.manifests(&changed_sas);
     let conflicts = Conflicts {
         stack: desired.stack.clone(),
@@ -1012,6 +1016,12 @@ impl Planner<'_> {
                 after.push("keda:install".into());
             }
             let existing = self.observed.object(&kind, ns.as_deref(), &name);
+            if let Some(live) = existing {
+                let deps: Vec<&str> = after.iter().map(String::as_str).collect();
+                if self.teams_service_account(m, live, &deps) {
+                    continue;
+                }
+            }
             let change = match existing {
                 None => Change::Create,
                 // Any namespace will do: kedactl does not take over one it finds.

@@ -9,7 +9,7 @@ pub(crate) mod templates;
 
 use crate::model;
 use crate::observed::Observed;
-use crate::spec::{App, AuthMode, ScalingKind, Spec};
+use crate::spec::{App, AuthMode, ScalingKind, Spec, workload};
 use crate::triggers::{self, Resource};
 pub use aws::Target;
 use serde::Serialize;
@@ -270,6 +270,26 @@ pub struct Desired {
     pub keda: KedaInstall,
     /// In apply order: Namespace, ServiceAccount, Deployment, TriggerAuthentication, scaler.
     pub manifests: Vec<Value>,
+    /// The apps' workloads that are the team's (`existing: true`): read and checked, never
+    /// applied or deleted.
+    pub workloads: Vec<Workload>,
+}
+
+/// A Deployment or StatefulSet the team deploys, which an app's ScaledObject scales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// The service account its pods should run as (`apps[].serviceAccount`).
+    pub service_account: String,
+}
+
+impl Workload {
+    /// `Deployment security/q-read`.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
 }
 
 impl Desired {
@@ -607,7 +627,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let mut resources: Vec<Resource> = Vec::new();
     let mut triggers: Vec<TriggerUse> = Vec::new();
     for app in &spec.apps {
-        if !repositories.iter().any(|r| r.name == app.repository) {
+        // An existing workload's image is the team's: no repository for it.
+        if !app.existing && !repositories.iter().any(|r| r.name == app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
                 uri: repository_uri(app, &target),
@@ -737,6 +758,17 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             version: spec.keda.version.clone(),
         },
         manifests,
+        workloads: spec
+            .apps
+            .iter()
+            .filter(|a| a.existing)
+            .map(|a| Workload {
+                kind: a.kind.as_str().to_string(),
+                namespace: a.namespace.clone(),
+                name: a.deployment.clone(),
+                service_account: a.service_account.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -803,10 +835,13 @@ fn manifests(
             "job_spec": keda_options::job_fields(&app.scaling),
             // KEDA trigger metadata is a map of strings.
             "trigger_metadata": trigger.metadata(app, target, observed),
+            "workload_kind": app.kind.as_str(),
+            "security_context": workload::security_context(app),
+            "resources": workload::resources(app),
         });
         add(templates::manifest(
             "namespace.yaml",
-            &json!({ "namespace": app.namespace, "labels": labels }),
+            &json!({ "namespace": app.namespace, "labels": namespace_labels(spec, labels) }),
         )?);
         // The annotation when an app on this service account calls AWS itself.
         let consumer = spec.apps.iter().any(|a| {
@@ -821,7 +856,9 @@ fn manifests(
         )?);
         match app.scaling.kind {
             ScalingKind::ScaledObject => {
-                add(templates::manifest("deployment.yaml", &ctx)?);
+                if !app.existing {
+                    add(templates::manifest("deployment.yaml", &ctx)?);
+                }
                 add(templates::manifest("triggerauthentication.yaml", &ctx)?);
                 add(templates::manifest("scaledobject.yaml", &ctx)?);
             }
@@ -832,6 +869,18 @@ fn manifests(
         }
     }
     Ok(out)
+}
+
+/// A namespace's labels: ownership, and the Pod Security Standard it enforces (`podSecurity`).
+fn namespace_labels(spec: &Spec, labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = labels.clone();
+    if let Some(level) = spec.pod_security.level() {
+        out.insert(
+            crate::pod_security::ENFORCE_LABEL.to_string(),
+            level.as_str().to_string(),
+        );
+    }
+    out
 }
 
 /// The app's container image: the config's, else `:latest` in the app's repository.

@@ -8,12 +8,14 @@ mod load;
 pub mod names;
 mod overrides;
 mod validate;
+pub mod workload;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
 pub use overrides::{AppOverrides, Overrides};
 pub use validate::{
     Problem, Problems, missing_issuer, validate, validate_offline, validate_online,
 };
+pub use workload::{PodSecurity, Resources, WorkloadKind};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -69,6 +71,11 @@ pub struct Spec {
     /// or be kedactl's own (`app.kubernetes.io/managed-by`, `kedactl.io/...`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The Pod Security Standard the namespaces kedactl creates enforce (their label
+    /// `pod-security.kubernetes.io/enforce`): restricted (default), baseline, privileged, or
+    /// none (no label). The pods kedactl renders meet restricted.
+    #[serde(default)]
+    pub pod_security: PodSecurity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -199,6 +206,23 @@ pub struct App {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub managed_policies: Vec<String>,
+    /// The workload is yours (deployed by Helm, Argo CD...): kedactl never creates, changes or
+    /// deletes it, and its ScaledObject scales it (`kind` + `deployment` name it). `up` checks
+    /// it exists and runs as `serviceAccount`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub existing: bool,
+    /// The workload's kind: Deployment, or StatefulSet (only with `existing: true`).
+    #[serde(default, skip_serializing_if = "WorkloadKind::is_default")]
+    pub kind: WorkloadKind,
+    /// The app container's securityContext, merged over kedactl's restricted default
+    /// (runAsNonRoot, runAsUser 65532, allowPrivilegeEscalation false, capabilities.drop [ALL],
+    /// seccompProfile RuntimeDefault); `null` removes a field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The app container's resource requests and limits, merged over the defaults
+    /// (requests cpu 250m, memory 64Mi; limits cpu 500m, memory 128Mi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -576,6 +600,7 @@ impl Default for Spec {
             roles: Roles::default(),
             apps: defaults::apps(),
             tags: BTreeMap::new(),
+            pod_security: PodSecurity::default(),
         }
     }
 }
@@ -623,6 +648,10 @@ impl Default for App {
             consume: false,
             scaling: Scaling::default(),
             managed_policies: Vec::new(),
+            existing: false,
+            kind: WorkloadKind::default(),
+            security_context: None,
+            resources: None,
         }
     }
 }

@@ -472,6 +472,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         }
 
         keda_options(&mut c, &f, s);
+        c.0.extend(super::workload::problems(spec, app, &f));
 
         let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
         match (

@@ -36,6 +36,8 @@ static UNREAD: AppObjects = AppObjects {
     trigger_auth: None,
     hpa: None,
     app_pod: None,
+    workload: None,
+    hpas: None,
     unread: std::collections::BTreeMap::new(),
 };
 
@@ -440,6 +442,7 @@ mod irsa;
 mod keda;
 mod scaling;
 mod trigger;
+mod workload;
 
 pub(crate) use account::*;
 pub(crate) use cluster::*;
@@ -450,6 +453,7 @@ pub(crate) use irsa::*;
 pub(crate) use keda::*;
 pub(crate) use scaling::*;
 pub(crate) use trigger::*;
+pub(crate) use workload::*;
 
 /// Build findings tersely.
 struct F {
