@@ -204,7 +204,18 @@ fn id_rule(s: &str) -> Result<(), String> {
 
 /// The app's metrics endpoint: a port when the scraper must find the pods, a path only with
 /// a port, and a path an HTTP GET can name.
-fn validate_endpoint(c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+fn validate_endpoint(app: &App, c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+    // An existing workload's pod template is its chart's: the chart annotates its pods.
+    if app.existing {
+        if c.metrics_port.is_some() || c.metrics_path.is_some() {
+            out.push(Problem::new(
+                f("metricsPort"),
+                "existing: true means the workload's pods are your chart's: kedactl renders no port or annotations on them",
+                "annotate the chart's pod template with prometheus.io/scrape: \"true\", prometheus.io/port and prometheus.io/path, and remove metricsPort and metricsPath",
+            ));
+        }
+        return;
+    }
     if c.metrics_port == Some(0) {
         out.push(Problem::new(
             f("metricsPort"),
@@ -307,7 +318,7 @@ impl Trigger for Prometheus {
                 format!("keep it under {MAX_QUERY} characters (a recording rule can stand for a long expression)"),
             ));
         }
-        validate_endpoint(c, &f, out);
+        validate_endpoint(app, c, &f, out);
         let bounded = |v: f64, min: f64| v.is_finite() && v >= min && v <= MAX_THRESHOLD;
         if !bounded(c.threshold, 0.001) {
             out.push(Problem::new(
@@ -730,6 +741,15 @@ mod tests {
         c.metrics_port = Some(0);
         c.metrics_path = Some("/m".into());
         assert_eq!(problems(&a), ["apps[0].prometheus.metricsPort"]);
+        // An existing workload's chart annotates its pods: no port is needed, none is taken.
+        let mut existing = app(Workspace {
+            alias: Some("w".into()),
+            id: None,
+        });
+        existing.existing = true;
+        assert_eq!(problems(&existing), ["apps[0].prometheus.metricsPort"]);
+        existing.prometheus.as_mut().unwrap().metrics_port = None;
+        assert!(problems(&existing).is_empty());
     }
 
     #[test]
