@@ -201,6 +201,16 @@ impl Ctx {
                 .extend(unusable_profile.into_iter().flat_map(|u| u.problems));
             return Err(p);
         }
+        // Valid, but likely not what its author means (a per-target metric averaged again).
+        for w in crate::triggers::warnings(&spec)
+            .into_iter()
+            .chain(spec::warnings(&spec))
+        {
+            self.note(format!(
+                "warning: {}: {}\n  fix: {}",
+                w.field, w.message, w.fix
+            ));
+        }
         if self.verbose > 0 {
             self.note(format!("config: {name}"));
         }

@@ -247,6 +247,8 @@ async fn retired_scrapers_are_listed_by_the_clusters_real_arn() {
         activation_threshold: 0.0,
         ignore_null_values: true,
         collector: Some(prometheus::Collector::None),
+        metrics_port: Some(8080),
+        metrics_path: None,
     });
     // As `up` does: read by name while STS answers, then render with the account.
     let names = kedactl::render::desired(&spec).unwrap();

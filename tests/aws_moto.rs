@@ -2773,6 +2773,8 @@ async fn amp_stack(collector: kedactl::triggers::prometheus::Collector) {
         activation_threshold: 0.0,
         ignore_null_values: true,
         collector: Some(collector),
+        metrics_port: Some(8080),
+        metrics_path: None,
     });
     let all = Only::default();
     // As `up` does: observe with the offline render, then render with what was observed.

@@ -1323,12 +1323,13 @@ fn load_refuses_an_app_that_does_not_scale_on_sqs() {
 fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
     let s = Sandbox::new();
     let trace = s.path("amp.csv");
-    std::fs::write(&trace, "t,value\n0,0\n60,1.2\n600,0.1\n900,0\n").unwrap();
+    std::fs::write(&trace, "t,value\n0,0\n60,4.2\n600,0.1\n900,0\n").unwrap();
     let doc = json(
         &s,
         &["-f", AMP, "simulate", "--trace", trace.to_str().unwrap()],
     );
-    assert_eq!(doc["input"]["targetPerReplica"], 250);
+    // threshold: 1 (seed 003), in thousandths.
+    assert_eq!(doc["input"]["targetPerReplica"], 1000);
     let replicas = |t: u64| {
         doc["timeline"]
             .as_array()
@@ -1339,12 +1340,15 @@ fn simulate_runs_a_threshold_trace_for_the_prometheus_trigger() {
             .as_u64()
             .unwrap()
     };
+    // 4.2 against 1 per replica wants ceil(4.2) = 5: the HPA's first step from 1 replica stops
+    // at 4, the next sync (15 s later) reaches 5; held through the 300 s scale-down window
+    // after the value falls to 0.1 at 600.
     assert_eq!(replicas(59), 1);
     assert_eq!(replicas(60), 4);
     assert_eq!(replicas(74), 4);
     assert_eq!(replicas(75), 5);
     assert_eq!(replicas(899), 5);
-    assert_eq!(replicas(900), 1);
+    assert_eq!(replicas(900), 1, "minReplicas: 1");
     assert_eq!(doc["summary"]["messages"], 0);
     let text = run_ok(
         &s,
@@ -1824,4 +1828,149 @@ fn colour_only_when_asked_or_on_a_terminal() {
     args.pop();
     args.push("never");
     assert!(!run_ok(&s, &args).contains('\x1b'));
+}
+
+/// KEDA v2.20.2 hands the HPA `%.3f` of the value (rounded), not `int64(value*1000)`: a query
+/// value of 0.0019 against a threshold of 0.001 is 2 thousandths, so 2 replicas, not 1.
+#[test]
+fn simulate_rounds_the_metric_to_thousandths_as_keda_v2_20_2() {
+    let s = Sandbox::new();
+    let config = s.path("amp-milli.yaml");
+    std::fs::write(
+        &config,
+        "cluster: demo\nregion: us-east-1\napps:\n  - trigger: prometheus\n    prometheus:\n      workspace: {alias: w}\n      metricsPort: 8080\n      query: sum(rate(x[2m]))\n      threshold: 0.001\n    scaling: {minReplicas: 1}\n",
+    )
+    .unwrap();
+    let trace = s.path("q.csv");
+    std::fs::write(&trace, "t,value\n0,0.0019\n120,0.0019\n").unwrap();
+    let doc = json(
+        &s,
+        &[
+            "-f",
+            config.to_str().unwrap(),
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let timeline = doc["timeline"].as_array().unwrap();
+    let read = timeline.iter().find(|x| x["kedaRead"].is_u64()).unwrap();
+    assert_eq!(read["kedaRead"], 2, "{read}");
+    let at = timeline.iter().find(|x| x["t"] == 100).unwrap();
+    assert_eq!(at["replicas"], 2, "{at}");
+}
+
+/// Issue 30: a per-target CloudWatch metric as KEDA's default AverageValue is valid but divided
+/// by the replicas twice: every command that reads the config says so on stderr; the example,
+/// with metricType: Value, does not.
+#[test]
+fn a_per_target_metric_averaged_again_is_warned_of_and_the_example_is_not() {
+    let s = Sandbox::new();
+    let config = s.path("alb.yaml");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cloudwatch.yaml");
+    let example = std::fs::read_to_string(path).unwrap();
+    std::fs::write(&config, example.replace("      metricType: Value\n", "")).unwrap();
+    let out = s
+        .kedactl(["-f", config.to_str().unwrap(), "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "warning: apps[0].cloudwatch.metricType: RequestCountPerTarget is already divided"
+        ) && stderr(&out).contains("fix: set metricType: Value"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.kedactl(["-f", path, "validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+/// Issue 30: a trigger without a queue is charted by its own metric (name, unit, source) on
+/// the left axis, in its units, and a shape titles the metric's values, not arrivals.
+#[test]
+fn simulate_charts_the_triggers_own_metric() {
+    let s = Sandbox::new();
+    let trace = s.path("amp.csv");
+    std::fs::write(&trace, "t,value\n0,0\n60,4.2\n600,0.1\n900,0\n").unwrap();
+    let chart = s.path("amp.svg");
+    run_ok(
+        &s,
+        &[
+            "-f",
+            AMP,
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+    );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(!svg.contains("messages in queue"), "{svg}");
+    // Name and source, shortened in the middle to the axis' height.
+    let axis = svg
+        .lines()
+        .find(|l| l.contains("rotate(-90"))
+        .unwrap()
+        .to_string();
+    assert!(
+        axis.contains(">query value — A")
+            && axis.contains("app=&quot;downstream0&quot;}[2m]))</text>"),
+        "{axis}"
+    );
+    // The axis follows the value (4.2 → 5), in the query's own units, not thousandths.
+    for tick in [">1.25<", ">2.5<", ">5<"] {
+        assert!(svg.contains(tick), "{tick}: {svg}");
+    }
+    assert!(svg.contains("downstream0 — query value: trace"), "{svg}");
+
+    // A shape is the metric's shape: no msg/s in the title.
+    run_ok(
+        &s,
+        &[
+            "-f",
+            AMP,
+            "simulate",
+            "--shape",
+            "steady",
+            "--rate",
+            "2",
+            "--duration",
+            "10m",
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+    );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.contains("downstream0 — query value: steady 2 for 10:00"),
+        "{svg}"
+    );
+}
+
+/// Shards and items are whole numbers in the trigger's units: a Kinesis trace of 4 open shards
+/// against shardCount 2 is 2 replicas (not 4 000 thousandths, capped at maxReplicas).
+#[test]
+fn simulate_reads_a_shard_trace_in_shards() {
+    let s = Sandbox::new();
+    let trace = s.path("shards.csv");
+    std::fs::write(&trace, "t,value\n0,4\n300,4\n").unwrap();
+    let kinesis = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kinesis.yaml");
+    let doc = json(
+        &s,
+        &[
+            "-f",
+            kinesis,
+            "simulate",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let timeline = doc["timeline"].as_array().unwrap();
+    let read = timeline.iter().find(|x| x["kedaRead"].is_u64()).unwrap();
+    assert_eq!(read["kedaRead"], 4, "{read}");
+    let at = timeline.iter().find(|x| x["t"] == 200).unwrap();
+    assert_eq!(at["replicas"], 2, "{at}");
 }

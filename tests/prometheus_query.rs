@@ -206,3 +206,25 @@ async fn a_silent_server_times_out() {
     let e = run(&r, &creds).await.unwrap_err();
     assert!(e.message.contains("no answer within"), "{e}");
 }
+
+/// doctor's KD049 counts the series a query finds: KEDA reads an empty answer as 0, so only
+/// the count tells "nothing collected" from "zero".
+#[tokio::test]
+async fn doctor_counts_every_series_of_a_signed_query() {
+    use kedactl::triggers::prometheus::query::series;
+    let base = serve();
+    let creds = Credentials::new(KEY, SECRET, Some("session".into()), None, "test");
+    let two = series(&request(&base, "rate(ho11y_total[1m])"), &creds)
+        .await
+        .unwrap();
+    assert_eq!(two, [1.0, 2.0]);
+    let none = series(&request(&base, "absent_metric"), &creds)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    // The same query KEDA reads as 0.
+    assert_eq!(
+        run(&request(&base, "absent_metric"), &creds).await.unwrap(),
+        0.0
+    );
+}

@@ -148,6 +148,7 @@ async fn diagnose(ctx: &Ctx, args: &Args, only: &Only) -> anyhow::Result<Diagnos
     let desired = render::desired_with(&spec, &e.observed)?;
     if only.includes(Group::Source) && e.aws_skipped.is_none() {
         e.metric_reads = gather::metric_reads(&aws, &spec, &desired.target).await;
+        e.scraped = gather::scraped(&aws, &spec, &desired.target).await;
     }
     let mut kube = None;
     if only.includes(Group::Keda) || only.includes(Group::App) {

@@ -522,9 +522,14 @@ fn run_app_to(
     }
 }
 
-/// The metric of a trigger the pods do not consume, each second in its units: the trace's
-/// values, or the shape's numbers taken as values.
-fn gauge(args: &Args, shape_values: impl FnOnce() -> Vec<u32>) -> anyhow::Result<Vec<u64>> {
+/// The metric of a trigger the pods do not consume, each second in its units (thousandths of a
+/// query or CloudWatch value, whole shards or items): the trace's values, or the shape's
+/// numbers taken as values.
+fn gauge(
+    args: &Args,
+    thousandths: bool,
+    shape_values: impl FnOnce() -> Vec<u32>,
+) -> anyhow::Result<Vec<u64>> {
     let values = match &args.trace {
         Some(path) => {
             let bytes = limits::read_bounded(path, limits::MAX_TRACE_BYTES).map_err(|e| {
@@ -537,7 +542,11 @@ fn gauge(args: &Args, shape_values: impl FnOnce() -> Vec<u32>) -> anyhow::Result
         }
         None => shape_values().into_iter().map(f64::from).collect(),
     };
-    Ok(values.into_iter().map(crate::triggers::milli).collect())
+    let units = |v: f64| match thousandths {
+        true => crate::triggers::milli(v),
+        false => v.round() as u64,
+    };
+    Ok(values.into_iter().map(units).collect())
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -548,7 +557,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let sqs = app.trigger == crate::triggers::Kind::Sqs;
     let gauge = match sqs {
         true => None,
-        false => Some(gauge(&args, || {
+        false => Some(gauge(&args, app.trigger.imp().thousandths(), || {
             shape(args.shape, c.rate, c.duration, c.seed)
         })?),
     };
@@ -558,7 +567,8 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         (None, true) => shape(args.shape, c.rate, c.duration, c.seed),
     };
     // KEDA's poll repeats every pollingInterval: a phase past it is a smaller one.
-    if c.phase >= u64::from(app.scaling.polling_interval) {
+    let polling = app.scaling.effective_polling_interval();
+    if c.phase >= u64::from(polling) {
         return Err(Problems {
             origin: source.clone(),
             problems: vec![Problem::new(
@@ -566,12 +576,9 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 format!(
                     "{} is not below the app's pollingInterval ({} s)",
                     limits::duration(c.phase),
-                    app.scaling.polling_interval
+                    polling
                 ),
-                format!(
-                    "give a phase from 0s to {}s",
-                    app.scaling.polling_interval.saturating_sub(1)
-                ),
+                format!("give a phase from 0s to {}s", polling.saturating_sub(1)),
             )],
         }
         .into());
@@ -707,8 +714,35 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             .map(|(n, _)| n.as_str())
             .zip(&runs)
             .collect();
-        let title = format!("{} — {}", app.deployment, describe_input(&args));
-        std::fs::write(path, chart::svg(&title, &named))
+        // Another trigger's own metric, in its units, on the left axis: there is no queue, and
+        // a shape gives the metric's values, not arrivals.
+        let t = app.trigger.imp();
+        let title = match sqs {
+            true => format!("{} — {}", app.deployment, describe_input(&args)),
+            false => format!(
+                "{} — {}: {}",
+                app.deployment,
+                t.unit().trim_end_matches(" (thousandths)"),
+                describe_input(&args).replace(" msg/s", "")
+            ),
+        };
+        let per = if t.thousandths() { 1000.0 } else { 1.0 };
+        let values: Vec<f64> = workload
+            .gauge
+            .iter()
+            .flatten()
+            .map(|v| *v as f64 / per)
+            .collect();
+        let label = format!(
+            "{} — {}",
+            t.unit().trim_end_matches(" (thousandths)"),
+            t.source(app)
+        );
+        let metric = (!sqs).then_some(chart::Gauge {
+            label: &label,
+            values: &values,
+        });
+        std::fs::write(path, chart::svg(&title, metric.as_ref(), &named))
             .with_context(|| format!("writing {}", path.display()))?;
         ctx.note(format!("chart: {}", path.display()));
     }

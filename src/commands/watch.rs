@@ -149,6 +149,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 }
                 None => s.cluster_note = Some("not reached (--no-cluster)".into()),
             }
+            // A Value target's count depends on the replicas there are.
+            if let Some(w) = &s.workload {
+                s.target = p.target_at(s.metric, w.desired);
+            }
             if ctx.json() {
                 output::text(&output::document_line(KIND, &s)?)?;
             } else if redraw {

@@ -460,7 +460,7 @@ pub const CATALOGUE: &[Check] = &[
         Scaling,
         kd049,
         "The trigger's metric reads as KEDA reads it",
-        "doctor reads each non-SQS trigger's metric once exactly as KEDA's scaler does, with your credentials: for prometheus the SigV4-signed GET of /api/v1/query against the workspace. KEDA refuses a query that returns several series (`returned multiple elements`) and, with ignoreNullValues: false, an empty one; a vector of several series must be aggregated (sum, max). A refusal of your own credentials is could-not-check: KD047 judges KEDA's."
+        "doctor reads each non-SQS trigger's metric once exactly as KEDA's scaler does, with your credentials: for prometheus the SigV4-signed GET of /api/v1/query against the workspace. KEDA refuses a query that returns several series (`returned multiple elements`) and, with ignoreNullValues: false, an empty one; a vector of several series must be aggregated (sum, max). A refusal of your own credentials is could-not-check: KD047 judges KEDA's. KEDA reads a prometheus query that finds no series as 0 (ignoreNullValues, the default), so an app whose metrics nobody collects sits at minReplicaCount with no error: doctor counts the query's series and, when there are none, asks the workspace for the `up` of the app's pods as kedactl's scraper labels them (job annotated-pods, namespace, app). No `up` at all, or only up 0, fails (the pod is not annotated with its metricsPort, or the port or path is wrong); scraped pods without the query's series warn."
     ),
     check!(
         "KD050",

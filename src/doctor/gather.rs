@@ -113,6 +113,27 @@ pub async fn metric_reads(
     reads.into_iter().collect()
 }
 
+/// For each prometheus app: does its workspace hold its series, or at least its pods' `up`
+/// (KD049)? An empty answer reads as 0 to KEDA, so the metric read alone cannot tell.
+pub async fn scraped(
+    aws: &Aws,
+    spec: &crate::spec::Spec,
+    target: &crate::render::Target,
+) -> BTreeMap<String, Result<crate::triggers::prometheus::Scraped, String>> {
+    let apps = spec
+        .apps
+        .iter()
+        .filter(|a| a.trigger == crate::triggers::Kind::Prometheus);
+    let reads = futures_util::future::join_all(apps.map(|app| async move {
+        let got = crate::triggers::prometheus::scraped(aws, app, target)
+            .await
+            .map_err(|e| format!("{e:#}"));
+        (format!("{}/{}", app.namespace, app.deployment), got)
+    }))
+    .await;
+    reads.into_iter().collect()
+}
+
 /// Each live RedrivePolicy's deadLetterTargetArn that names no queue of the config: does it
 /// exist? (GetQueueUrl in the ARN's region and account; KD042.)
 async fn dead_letter_targets(

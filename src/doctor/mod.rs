@@ -174,6 +174,9 @@ pub struct Evidence {
     /// Each non-SQS app's metric, read as KEDA's scaler reads it but with the caller's
     /// credentials (`namespace/deployment` → what it read, or the HTTP status and error).
     pub metric_reads: BTreeMap<String, Result<String, (Option<u16>, String)>>,
+    /// Each prometheus app's series in its workspace (`namespace/deployment` → what the query
+    /// and the pods' `up` found, or why they could not be read).
+    pub scraped: BTreeMap<String, Result<crate::triggers::prometheus::Scraped, String>>,
     /// The principal ARNs with an access entry on the cluster (ListAccessEntries), read when
     /// the config has an AMP scraper: None when not read, Err when the read failed.
     pub access_entries: Option<Result<Vec<String>, String>>,

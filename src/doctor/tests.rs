@@ -1499,6 +1499,112 @@ fn only_the_app_consumes_and_keda_only_reads_the_depth() {
     assert_eq!(check(&seed, &keda, "sqs:ReceiveMessage"), Decision::Allow);
 }
 
+/// Issue 30: `consume: true` grants a stream's or table's consumer what it calls, for the app's
+/// own session only (KEDA's chained session, tagged as keda-operator, keeps its read); without
+/// it the app's session gets KEDA's read alone. Evaluated with doctor's own IAM logic.
+#[test]
+fn consume_grants_the_apps_own_session_what_a_consumer_calls() {
+    use crate::doctor::conditions::Context;
+    use crate::doctor::policy::{Decision, evaluate};
+    let cases: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            include_str!("../../examples/kinesis.yaml"),
+            "arn:aws:kinesis:us-east-1:123456789012:stream/clickstream",
+            "kinesis:DescribeStreamSummary",
+            &[
+                "kinesis:ListShards",
+                "kinesis:GetShardIterator",
+                "kinesis:GetRecords",
+            ],
+        ),
+        (
+            include_str!("../../examples/dynamodb-streams.yaml"),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/audit-events/stream/2026-12-07T08:00:00.000",
+            "dynamodb:DescribeStream",
+            &["dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+        ),
+        (
+            include_str!("../../examples/dynamodb.yaml"),
+            "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+            "dynamodb:Query",
+            &["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        ),
+    ];
+    for (yaml, arn, keda_reads, consumer_calls) in cases {
+        let render = |consume: bool| {
+            let mut spec = crate::spec::parse(yaml.as_bytes(), "example").unwrap();
+            spec.account = Some("123456789012".into());
+            spec.apps[0].consume = consume;
+            let d = render::desired(&spec).unwrap();
+            let role = d
+                .roles
+                .iter()
+                .find(|r| r.name == "keda-identity")
+                .unwrap()
+                .clone();
+            (spec.apps[0].clone(), role)
+        };
+        let session = |ns: &str, sa: &str| {
+            Context::default()
+                .set("aws:PrincipalTag/kubernetes-namespace", &[ns])
+                .set("aws:PrincipalTag/kubernetes-service-account", &[sa])
+        };
+        let decide = |role: &render::Role, who: &Context, action: &str| {
+            let allowed = role
+                .policies
+                .iter()
+                .any(|p| evaluate(&p.body, action, arn, who).decision == Decision::Allow);
+            if allowed {
+                Decision::Allow
+            } else {
+                Decision::Implicit
+            }
+        };
+        let keda = session("keda", "keda-operator");
+        let (app, consuming) = render(true);
+        let own = session(&app.namespace, &app.service_account);
+        assert_eq!(
+            decide(&consuming, &keda, keda_reads),
+            Decision::Allow,
+            "{arn}"
+        );
+        for action in consumer_calls {
+            assert_eq!(
+                decide(&consuming, &own, action),
+                Decision::Allow,
+                "{action} on {arn}"
+            );
+            assert_eq!(
+                decide(&consuming, &keda, action),
+                Decision::Implicit,
+                "{action}: KEDA only reads"
+            );
+        }
+        let (_, reading) = render(false);
+        for action in consumer_calls {
+            assert_eq!(
+                decide(&reading, &own, action),
+                Decision::Implicit,
+                "{action} without consume"
+            );
+        }
+    }
+}
+
+#[test]
+fn consume_on_a_kind_without_a_consumer_grant_is_refused() {
+    let mut spec = crate::spec::parse(
+        include_str!("../../examples/cloudwatch.yaml").as_bytes(),
+        "example",
+    )
+    .unwrap();
+    spec.apps[0].consume = true;
+    let mut out = Vec::new();
+    crate::triggers::validate(&spec.apps[0], "apps[0]", &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].field, "apps[0].consume");
+}
+
 fn node_role(attached: Vec<String>) -> Role {
     Role {
         arn: "arn:aws:iam::123456789012:role/eks-node-role".into(),
@@ -1574,6 +1680,13 @@ fn amp() -> (Desired, Evidence) {
     e.observed.resources = o.resources;
     e.metric_reads
         .insert("security/q-read".into(), Ok("query value 0.75".into()));
+    e.scraped.insert(
+        "security/q-read".into(),
+        Ok(crate::triggers::prometheus::Scraped {
+            series: 1,
+            up: None,
+        }),
+    );
     e.observed.cluster = Some(crate::observed::Cluster {
         authentication_mode: Some("API_AND_CONFIG_MAP".into()),
         endpoint_private_access: Some(true),
@@ -1844,6 +1957,44 @@ fn kd049_a_query_of_several_series_and_a_refused_caller() {
         );
     });
     assert_eq!(amp_status(&refused, "KD049"), Status::Skipped);
+}
+
+#[test]
+fn kd049_a_query_with_no_series_fails_unless_the_apps_pods_are_scraped() {
+    use crate::triggers::prometheus::Scraped;
+    let with = |series: usize, up: Option<Vec<f64>>| {
+        amp_findings(move |e, _| {
+            e.scraped
+                .insert("security/q-read".into(), Ok(Scraped { series, up }));
+        })
+        .into_iter()
+        .find(|f| f.code == "KD049")
+        .unwrap()
+    };
+    // KEDA reads the empty answer as 0 and nothing collects the pods: the app never scales.
+    let f = with(0, Some(vec![]));
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.evidence[0].contains("no `up` of the app's pods"),
+        "{f:#?}"
+    );
+    assert!(f.fix.as_deref().unwrap().contains("metricsPort"), "{f:#?}");
+    // Found but not scrapable (wrong port or path).
+    let f = with(0, Some(vec![0.0, 0.0]));
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(f.evidence[0].contains("2 of the app's pods"), "{f:#?}");
+    // Scraped, the metric not there yet (a counter appears on its first increment).
+    assert_eq!(with(0, Some(vec![1.0])).status, Status::Warn);
+    // Another collector: kedactl does not know its labels.
+    assert_eq!(with(0, None).status, Status::Warn);
+    let f = with(1, None);
+    assert_eq!(f.status, Status::Ok);
+    assert!(f.evidence.iter().any(|e| e.contains("1 series")), "{f:#?}");
+    let unread = amp_findings(|e, _| {
+        e.scraped
+            .insert("security/q-read".into(), Err("timed out".into()));
+    });
+    assert_eq!(amp_status(&unread, "KD049"), Status::Skipped);
 }
 
 /// An example config's stack as `up` leaves it: every trigger resource live and ACTIVE, the

@@ -19,22 +19,35 @@ const BOTTOM: f64 = 50.0;
 /// At most this many points per series: one per pixel column is all a reader can see.
 const MAX_POINTS: usize = 900;
 
-/// (label, run) pairs: the first solid, the second dashed.
-pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
+/// A trigger's own metric for the left axis, in place of the queue: its label (name, unit,
+/// source) and its value each second, the same input for every run.
+pub struct Gauge<'a> {
+    pub label: &'a str,
+    pub values: &'a [f64],
+}
+
+/// (label, run) pairs: the first solid, the second dashed. The left axis is the queue (visible
+/// + in flight), or `metric` when the trigger has no queue.
+pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String {
     let seconds = runs
         .iter()
         .map(|(_, r)| r.timeline.len())
         .max()
         .unwrap_or(1)
         .max(1);
-    let depth_max = nice(
-        runs.iter()
-            .flat_map(|(_, r)| r.timeline.iter().map(|k| k.visible + k.in_flight))
-            .max()
-            .unwrap_or(0)
-            .max(1) as f64,
-    )
-    .max(4.0);
+    let depth_max = match metric {
+        // A value may be fractional (a query's rate): the axis follows it, above 0.
+        Some(g) => nice(g.values.iter().copied().fold(0.0, f64::max).max(1e-3)),
+        None => nice(
+            runs.iter()
+                .flat_map(|(_, r)| r.timeline.iter().map(|k| k.visible + k.in_flight))
+                .max()
+                .unwrap_or(0)
+                .max(1) as f64,
+        )
+        .max(4.0),
+    };
+    let left_label = metric.map_or("messages in queue (visible + in flight)", |g| g.label);
     // A multiple of 4, so each of the four grid steps is a whole number of replicas.
     let replicas_max = f64::from(
         runs.iter()
@@ -77,7 +90,10 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#1f6fb2">{}</text>"##,
             LEFT - 8.0,
             gy + 4.0,
-            fmt_num(depth_max * f)
+            match metric {
+                Some(_) => fmt_value(depth_max * f),
+                None => fmt_num(depth_max * f),
+            }
         );
         let _ = writeln!(
             s,
@@ -107,9 +123,10 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
     }
     let _ = writeln!(
         s,
-        r##"<text x="14" y="{:.1}" fill="#1f6fb2" transform="rotate(-90 14 {:.1})" text-anchor="middle">messages in queue (visible + in flight)</text>"##,
+        r##"<text x="14" y="{:.1}" fill="#1f6fb2" transform="rotate(-90 14 {:.1})" text-anchor="middle">{}</text>"##,
         top + ph / 2.0,
-        top + ph / 2.0
+        top + ph / 2.0,
+        escape(&fit(left_label, ph, CHAR_WIDTH))
     );
     let _ = writeln!(
         s,
@@ -133,11 +150,15 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
             r#" stroke-dasharray="6 4""#
         };
         let step = run.timeline.len().div_ceil(MAX_POINTS).max(1);
-        let buckets: Vec<(f64, u64, u32)> = run
+        let left = |k: &crate::scaling::simulate::Tick| match metric {
+            Some(g) => g.values.get(k.t as usize).copied().unwrap_or(0.0),
+            None => (k.visible + k.in_flight) as f64,
+        };
+        let buckets: Vec<(f64, f64, u32)> = run
             .timeline
             .chunks(step)
             .map(|c| {
-                let depth = c.iter().map(|k| k.visible + k.in_flight).max().unwrap_or(0);
+                let depth = c.iter().map(left).fold(0.0, f64::max);
                 let reps = c.iter().map(|k| k.replicas).max().unwrap_or(0);
                 (c[0].t as f64, depth, reps)
             })
@@ -150,7 +171,7 @@ pub fn svg(title: &str, runs: &[(&str, &Run)]) -> String {
                 "{}{:.1},{:.1} ",
                 if j == 0 { "M" } else { "L" },
                 x(*t),
-                y_depth(*d as f64)
+                y_depth(*d)
             );
             // Replicas change in steps: horizontal, then vertical.
             if j == 0 {
@@ -265,6 +286,15 @@ fn nice(v: f64) -> f64 {
         .map(|m| m * p)
         .find(|c| *c >= v)
         .unwrap_or(10.0 * p)
+}
+
+/// A metric's axis value: up to three decimals, trailing zeros dropped (0.25, 1.5, 20).
+fn fmt_value(v: f64) -> String {
+    if v >= 10_000.0 {
+        return fmt_num(v);
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn fmt_num(v: f64) -> String {

@@ -818,14 +818,18 @@ fn manifests(
         let ctx = json!({
             "app": app,
             "scaling": &app.scaling,
+            "polling_acts": app.scaling.polling_acts(),
+            "cooldown_acts": app.scaling.cooldown_acts(),
             "labels": labels,
             "region": target.region,
             "image": app_image(app, target),
             "env": env,
+            "metrics": trigger.metrics_endpoint(app),
             "role_arn": role_arn,
             "scaler_name": app.scaler_name(),
             "trigger_type": trigger.keda_type(),
             "trigger_name": app.trigger_name(),
+            "metric_type": trigger.metric_type(app).map(triggers::MetricType::as_str),
             "trigger_auth_name": app.trigger_auth_name(),
             "keda_annotations": keda_options::annotations(&app.scaling),
             "keda_spec": keda_options::spec_fields(&app.scaling),
@@ -1366,6 +1370,93 @@ mod tests {
             None,
             "an image elsewhere needs no push here"
         );
+    }
+
+    /// KEDA v2.20.2's admission warnings for a ScaledObject (`verifyScaledObjects` in
+    /// `scaledobject_webhook.go`), from its spec as the webhook reads it.
+    fn webhook_warnings(so: &Value) -> Vec<&'static str> {
+        let spec = &so["spec"];
+        let min = spec["minReplicaCount"].as_i64().unwrap_or(0);
+        let idle_not_zero = spec["idleReplicaCount"].as_i64() != Some(0);
+        let cached = spec["triggers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["useCachedMetrics"] == true);
+        let mut out = Vec::new();
+        if !spec["pollingInterval"].is_null() && min > 0 && idle_not_zero && !cached {
+            out.push("PollingInterval is configured but is not relevant");
+        }
+        if !spec["cooldownPeriod"].is_null() && min > 0 && idle_not_zero {
+            out.push("CooldownPeriod is configured but is not relevant");
+        }
+        out
+    }
+
+    #[test]
+    fn no_rendered_scaled_object_draws_an_admission_warning() {
+        let examples = [
+            include_str!("../../examples/amp.yaml"),
+            include_str!("../../examples/cloudwatch.yaml"),
+            include_str!("../../examples/kinesis.yaml"),
+            include_str!("../../examples/dynamodb.yaml"),
+            include_str!("../../examples/dynamodb-streams.yaml"),
+        ];
+        let mut specs: Vec<Spec> = examples
+            .iter()
+            .map(|y| crate::spec::parse(y.as_bytes(), "example").unwrap())
+            .collect();
+        for min in [0, 1, 3] {
+            let mut s = spec();
+            s.apps[0].scaling.min_replicas = min;
+            specs.push(s);
+        }
+        for s in specs {
+            let d = desired(&s).unwrap();
+            let so = find(&d, "ScaledObject");
+            assert!(webhook_warnings(so).is_empty(), "{so:#}");
+        }
+    }
+
+    #[test]
+    fn polling_and_cooldown_are_rendered_only_where_they_act() {
+        let mut s = spec();
+        s.apps[0].scaling.polling_interval = 10;
+        s.apps[0].scaling.cooldown_period = 60;
+        let so = find(&desired(&s).unwrap(), "ScaledObject").clone();
+        assert_eq!(
+            (
+                &so["spec"]["pollingInterval"],
+                &so["spec"]["cooldownPeriod"]
+            ),
+            (&json!(10), &json!(60)),
+            "minReplicas 0: both act"
+        );
+        assert!(crate::spec::warnings(&s).is_empty());
+        s.apps[0].scaling.min_replicas = 2;
+        let so = find(&desired(&s).unwrap(), "ScaledObject").clone();
+        assert!(so["spec"].get("pollingInterval").is_none(), "{so:#}");
+        assert!(so["spec"].get("cooldownPeriod").is_none(), "{so:#}");
+        // What was set and dropped is said, and the model runs at KEDA's defaults.
+        let warned: Vec<String> = crate::spec::warnings(&s)
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                "apps[0].scaling.pollingInterval",
+                "apps[0].scaling.cooldownPeriod"
+            ]
+        );
+        let p = crate::scaling::Params::from_spec(&s.apps[0].scaling);
+        assert_eq!((p.polling_interval, p.cooldown_period), (30, 300));
+        // idleReplicaCount 0: KEDA scales to it after the cooldown, polling for activity.
+        s.apps[0].scaling.idle_replica_count = Some(0);
+        let so = find(&desired(&s).unwrap(), "ScaledObject").clone();
+        assert_eq!(so["spec"]["pollingInterval"], 10);
+        assert_eq!(so["spec"]["cooldownPeriod"], 60);
+        assert!(webhook_warnings(&so).is_empty());
     }
 
     #[test]

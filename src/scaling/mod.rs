@@ -83,6 +83,9 @@ impl Fallback {
 pub struct Params {
     pub queue_length: u64,
     pub activation_queue_length: u64,
+    /// The trigger's metricType is Value: the HPA compares the metric itself with
+    /// queue_length, not the metric per replica (AverageValue).
+    pub value_target: bool,
     pub min: u32,
     pub max: u32,
     pub polling_interval: u64,
@@ -111,6 +114,8 @@ impl Params {
         Params {
             queue_length: t.per_replica.max(1),
             activation_queue_length: t.activation,
+            value_target: app.trigger.imp().metric_type(app)
+                == Some(crate::triggers::MetricType::Value),
             ..Params::from_spec(&app.scaling)
         }
     }
@@ -119,10 +124,12 @@ impl Params {
         Params {
             queue_length: u64::from(s.queue_length.max(1)),
             activation_queue_length: u64::from(s.activation_queue_length),
+            value_target: false,
             min: s.min_replicas,
             max: s.max_replicas,
-            polling_interval: u64::from(s.polling_interval.max(1)),
-            cooldown_period: u64::from(s.cooldown_period),
+            // What KEDA applies: its defaults where kedactl leaves the fields out.
+            polling_interval: u64::from(s.effective_polling_interval().max(1)),
+            cooldown_period: u64::from(s.effective_cooldown_period()),
             scale_on_in_flight: s.scale_on_in_flight,
             scale_on_delayed: s.scale_on_delayed,
             behavior: s
@@ -203,14 +210,39 @@ impl Params {
         self.min.max(1)
     }
 
-    /// Steady-state replicas for a metric: ceil(metric / queueLength) within [min, max], and 0
-    /// when the scaler is inactive and min is 0.
-    pub fn target(&self, metric: u64) -> u32 {
+    /// Replicas for a metric at `current` replicas: ceil(metric / queueLength) for an
+    /// AverageValue target, ceil(current × metric / queueLength) for a Value target, within
+    /// [min, max], and 0 when the scaler is inactive and min is 0.
+    pub fn target_at(&self, metric: u64, current: u32) -> u32 {
         if (self.min == 0 || self.idle.is_some()) && metric <= self.activation_queue_length {
             return self.idle.unwrap_or(0);
         }
-        let want = metric.div_ceil(self.queue_length);
+        let want = self.wanted(metric, current);
         (want.min(u64::from(self.max)) as u32).clamp(self.hpa_min().min(self.max), self.max)
+    }
+
+    /// `target_at` one replica: the steady state of an AverageValue target.
+    pub fn target(&self, metric: u64) -> u32 {
+        self.target_at(metric, 1)
+    }
+
+    /// The HPA's usage ratio and the count it asks for, outside the tolerance
+    /// (`replica_calculator.go`): per pod for AverageValue, of the whole for Value.
+    fn ratio(&self, metric: u64, current: u32) -> f64 {
+        let target = self.queue_length as f64;
+        match self.value_target {
+            true => metric as f64 / target,
+            false => metric as f64 / (target * f64::from(current.max(1))),
+        }
+    }
+
+    fn wanted(&self, metric: u64, current: u32) -> u64 {
+        match self.value_target {
+            // getUsageRatioReplicaCount: ceil(usageRatio × currentReplicas), or
+            // ceil(usageRatio) from 0.
+            true => (self.ratio(metric, current) * f64::from(current.max(1))).ceil() as u64,
+            false => metric.div_ceil(self.queue_length),
+        }
     }
 }
 
@@ -316,7 +348,7 @@ pub fn keda_poll(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()>) -
         metric: m,
         active: true,
         current,
-        target: p.target(m),
+        target: p.target_at(m, current),
         next: s.replicas,
         reason,
     }
@@ -390,7 +422,7 @@ fn inactive(p: &Params, s: &mut State, now: u64, m: u64, current: u32) -> Decisi
         metric: m,
         active: false,
         current,
-        target: p.target(m),
+        target: p.target_at(m, current),
         next: s.replicas,
         reason,
     }
@@ -441,7 +473,11 @@ pub fn hpa_sync_read(p: &Params, s: &mut State, now: u64, metric: Result<u64, ()
             match p.fallback {
                 Some(f) if s.failures > f.failure_threshold => {
                     let replicas = f.replicas(current);
-                    let synthetic = p.queue_length.saturating_mul(u64::from(replicas));
+                    let mut synthetic = p.queue_length.saturating_mul(u64::from(replicas));
+                    // doFallback: a Value target's replicas are divided by the ready ones.
+                    if p.value_target {
+                        synthetic /= u64::from(current.max(1));
+                    }
                     let d = hpa_sync(p, s, now, synthetic);
                     Decision {
                         reason: format!(
@@ -474,7 +510,7 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
         return paused(s, metric, pinned);
     }
     let current = s.replicas;
-    let target = p.target(metric);
+    let target = p.target_at(metric, current);
     // recordInitialRecommendation: a new HPA's first recommendation is the count it found, so
     // a fresh HPA holds that count for its scale-down window.
     if !s.hpa_started {
@@ -511,8 +547,8 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
     if current < lo {
         return done(s, lo, format!("below minReplicas: {current} → {lo}"));
     }
-    // External metric, AverageValue target: ratio = total / (target × replicas).
-    let ratio = metric as f64 / (p.queue_length as f64 * f64::from(current));
+    // External metric: AverageValue ratio = total / (target × replicas); Value: total / target.
+    let ratio = p.ratio(metric, current);
     let (proposed, why) = if p.tolerates(ratio) {
         (
             current,
@@ -522,8 +558,12 @@ pub fn hpa_sync(p: &Params, s: &mut State, now: u64, metric: u64) -> Decision {
             ),
         )
     } else {
-        let want = metric.div_ceil(p.queue_length).min(u64::from(u32::MAX)) as u32;
-        (want, format!("ceil({metric}/{}) = {want}", p.queue_length))
+        let want = p.wanted(metric, current).min(u64::from(u32::MAX)) as u32;
+        let how = match p.value_target {
+            true => format!("ceil({current} × {metric}/{}) = {want}", p.queue_length),
+            false => format!("ceil({metric}/{}) = {want}", p.queue_length),
+        };
+        (want, how)
     };
     let (next, limits) = match &p.behavior {
         None => hpa::normalize_default(s, now, proposed, current, lo, hi),

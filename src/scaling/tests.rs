@@ -196,6 +196,35 @@ fn fallback_after_the_failure_threshold() {
     assert_eq!(hpa_sync_read(&p, &mut s, 15, Err(())).next, 3);
 }
 
+/// metricType Value (`replica_calculator.go` GetExternalMetricReplicas): usageRatio =
+/// metric / target, replicas = ceil(usageRatio × current); the tolerance applies to the same
+/// ratio. Its fallback (`doFallback`) divides the fallback replicas by the ready ones.
+#[test]
+fn a_value_target_scales_the_current_count_by_the_ratio() {
+    let mut p = seed();
+    p.value_target = true;
+    p.queue_length = 500;
+    p.min = 1;
+    p.max = 100;
+    let mut s = State::new(3, 0);
+    // 3 × 750/500 = 4.5 → 5 (AverageValue would want ceil(750/500) = 2).
+    let d = hpa_sync(&p, &mut s, 15, 750);
+    assert_eq!((d.target, d.next), (5, 5), "{}", d.reason);
+    assert!(d.reason.contains("ceil(3 × 750/500) = 5"), "{}", d.reason);
+    // Within tolerance: 520/500 = 1.04.
+    assert_eq!(hpa_sync(&p, &mut s, 30, 520).next, 5);
+
+    p.fallback = Some(Fallback {
+        failure_threshold: 0,
+        replicas: 12,
+        behavior: FallbackBehavior::Static,
+    });
+    let mut s = State::new(10, 0);
+    let d = hpa_sync_read(&p, &mut s, 15, Err(()));
+    // 500 × 12 / 10 ready = 600: ratio 1.2, ceil(1.2 × 10) = 12.
+    assert_eq!((d.metric, d.next), (600, 12), "{}", d.reason);
+}
+
 #[test]
 fn behavior_policies_limit_the_rate() {
     let mut p = seed();
@@ -264,6 +293,7 @@ fn default_behavior_struct_matches_the_nil_path_for_scale_up() {
 fn params() -> impl Strategy<Value = Params> {
     (1u64..20, 0u64..20, 0u32..5, 1u32..40, 1u64..60, 0u64..600).prop_map(
         |(ql, act, min, span, poll, cool)| Params {
+            value_target: false,
             queue_length: ql,
             activation_queue_length: act,
             min,

@@ -194,6 +194,12 @@ pub struct App {
     /// The DynamoDB table whose stream's shards drive scaling (trigger: dynamodb-streams).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::Config>,
+    /// The app reads its trigger's stream or table itself (kinesis, dynamodb,
+    /// dynamodb-streams): its role also gets what a consumer needs (records and shard
+    /// iterators; a table's items to update and delete), for the app's own sessions only with
+    /// Pod Identity and roles.scopeConsumers. An sqs app always consumes its queue.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub consume: bool,
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
@@ -347,6 +353,81 @@ pub struct Scaling {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// KEDA's defaults for a ScaledObject that leaves them out.
+pub const KEDA_POLLING_INTERVAL: u32 = 30;
+pub const KEDA_COOLDOWN_PERIOD: u32 = 300;
+
+impl Scaling {
+    /// Does a ScaledObject's pollingInterval act? KEDA v2.20.2's webhook
+    /// (`scaledobject_webhook.go`) warns on every apply that it is "not relevant" unless
+    /// minReplicaCount is 0 or idleReplicaCount is 0 (or a trigger uses cached metrics, which
+    /// kedactl does not render). An idleReplicaCount above 0 is counted as acting too: KEDA's
+    /// executor moves to it after the cooldown (`scaleToZeroOrIdle`), whatever the webhook says.
+    /// A ScaledJob always polls.
+    pub fn polling_acts(&self) -> bool {
+        self.kind == ScalingKind::ScaledJob
+            || self.min_replicas == 0
+            || self.idle_replica_count.is_some()
+    }
+
+    /// Does a ScaledObject's cooldownPeriod act? The same rule without cached metrics.
+    pub fn cooldown_acts(&self) -> bool {
+        self.polling_acts()
+    }
+
+    /// The interval KEDA polls at: the configured one where it is rendered, else KEDA's.
+    pub fn effective_polling_interval(&self) -> u32 {
+        match self.polling_acts() {
+            true => self.polling_interval,
+            false => KEDA_POLLING_INTERVAL,
+        }
+    }
+
+    /// The cooldown KEDA applies: the configured one where it is rendered, else KEDA's.
+    pub fn effective_cooldown_period(&self) -> u32 {
+        match self.cooldown_acts() {
+            true => self.cooldown_period,
+            false => KEDA_COOLDOWN_PERIOD,
+        }
+    }
+}
+
+/// Settings that are valid but do nothing: a pollingInterval or cooldownPeriod other than
+/// KEDA's default on a ScaledObject where they do not act (kedactl leaves them out).
+pub fn warnings(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        let s = &app.scaling;
+        let unused = [
+            (
+                "pollingInterval",
+                s.polling_interval,
+                KEDA_POLLING_INTERVAL,
+                s.polling_acts(),
+            ),
+            (
+                "cooldownPeriod",
+                s.cooldown_period,
+                KEDA_COOLDOWN_PERIOD,
+                s.cooldown_acts(),
+            ),
+        ];
+        for (field, set, default, acts) in unused {
+            if !acts && set != default {
+                out.push(Problem::new(
+                    format!("apps[{i}].scaling.{field}"),
+                    format!(
+                        "{field} {set} does not act with minReplicas {} (KEDA's webhook calls it not relevant), so kedactl leaves it out: KEDA keeps {default} s, and the HPA reads the metric every 15 s",
+                        s.min_replicas
+                    ),
+                    format!("remove {field}, or set minReplicas: 0 to scale to zero"),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// `fallback` (KEDA `pkg/fallback/fallback.go`).
@@ -566,6 +647,7 @@ impl Default for App {
             cloudwatch: None,
             dynamodb: None,
             dynamodb_streams: None,
+            consume: false,
             scaling: Scaling::default(),
             managed_policies: Vec::new(),
             existing: false,

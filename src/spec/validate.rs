@@ -820,6 +820,8 @@ mod tests {
                 activation_threshold: 0.0,
                 ignore_null_values: true,
                 collector: Default::default(),
+                metrics_port: Some(8080),
+                metrics_path: None,
             })
         };
         let mut s = base();
@@ -859,6 +861,8 @@ mod tests {
             activation_threshold: 0.0,
             ignore_null_values: true,
             collector: Default::default(),
+            metrics_port: Some(8080),
+            metrics_path: None,
         });
         assert_eq!(fields(&s), ["apps[0].prometheus.query"]);
         s.apps[0].trigger = crate::triggers::Kind::Sqs;

@@ -96,6 +96,25 @@ pub struct Config {
     /// values is an error, which counts toward `fallback`.
     #[serde(default = "yes")]
     pub ignore_null_values: bool,
+    /// How the HPA compares the metric with targetMetricValue (the trigger's `metricType`):
+    /// AverageValue (KEDA's default) divides it by the replicas; Value does not, for a metric
+    /// that is already per target, such as AWS/ApplicationELB RequestCountPerTarget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_type: Option<super::MetricType>,
+}
+
+/// Metrics CloudWatch has already divided by the targets behind them: as an AverageValue the
+/// HPA divides them by the replicas again, and the replicas settle near √(total / target)
+/// instead of total / target.
+const PER_TARGET: [(&str, &str); 1] = [("AWS/ApplicationELB", "RequestCountPerTarget")];
+
+/// Is the app's metric one of `PER_TARGET` (by name, or named in its expression)?
+fn per_target(c: &Config) -> Option<&'static str> {
+    PER_TARGET.iter().find_map(|(ns, name)| {
+        let named = c.namespace.as_deref() == Some(ns) && c.metric_name.as_deref() == Some(name);
+        let in_expression = c.expression.as_deref().is_some_and(|e| e.contains(name));
+        (named || in_expression).then_some(*name)
+    })
 }
 
 fn average() -> String {
@@ -345,6 +364,28 @@ impl Trigger for CloudWatch {
         templates::policy("cloudwatch-read.json", POLICY, &json!({})).map(Some)
     }
 
+    fn metric_type(&self, app: &App) -> Option<super::MetricType> {
+        config(app).and_then(|c| c.metric_type)
+    }
+
+    fn warnings(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
+        let Some(c) = config(app) else {
+            return;
+        };
+        if c.metric_type.unwrap_or_default() != super::MetricType::AverageValue {
+            return;
+        }
+        if let Some(name) = per_target(c) {
+            out.push(Problem::new(
+                format!("{at}.cloudwatch.metricType"),
+                format!(
+                    "{name} is already divided by the load balancer's targets, and as an AverageValue (KEDA's default) the HPA divides it by the replicas again: they settle near the square root of total / targetMetricValue, and flap"
+                ),
+                "set metricType: Value, so the HPA scales by metric / targetMetricValue",
+            ));
+        }
+    }
+
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {
         let c = config(app).expect("validated: a cloudwatch app has its section");
         let mut m = Map::new();
@@ -386,6 +427,10 @@ impl Trigger for CloudWatch {
             per_replica: super::milli(c.target_metric_value).max(1),
             activation: super::milli(c.activation_target_metric_value),
         }
+    }
+
+    fn thousandths(&self) -> bool {
+        true
     }
 
     fn unit(&self) -> &'static str {
@@ -575,6 +620,98 @@ mod tests {
         let mut out = Vec::new();
         super::super::validate(&app(c), "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
+    }
+
+    fn warned(c: Config) -> Vec<String> {
+        let mut out = Vec::new();
+        CloudWatch.warnings(&app(c), "apps[0]", &mut out);
+        out.into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn a_per_target_metric_as_an_average_value_is_warned_of() {
+        let alb: Config = serde_yaml::from_str(
+            "namespace: AWS/ApplicationELB\nmetricName: RequestCountPerTarget\ndimensions: {TargetGroup: targetgroup/web/1}\ntargetMetricValue: 500",
+        )
+        .unwrap();
+        assert_eq!(warned(alb.clone()), ["apps[0].cloudwatch.metricType"]);
+        let explicit = Config {
+            metric_type: Some(crate::triggers::MetricType::AverageValue),
+            ..alb.clone()
+        };
+        assert_eq!(warned(explicit), ["apps[0].cloudwatch.metricType"]);
+        let value = Config {
+            metric_type: Some(crate::triggers::MetricType::Value),
+            ..alb
+        };
+        assert!(warned(value).is_empty());
+        assert!(warned(section()).is_empty(), "a queue depth is a total");
+    }
+
+    #[test]
+    fn the_metric_type_is_the_triggers_and_absent_when_unset() {
+        let target = Target::new("us-east-1", Some("123456789012"));
+        let yaml = |extra: &str| {
+            format!(
+                "cluster: demo\nregion: us-east-1\napps:\n  - trigger: cloudwatch\n    cloudwatch:\n      namespace: AWS/SQS\n      metricName: M\n      dimensions: {{QueueName: q}}\n      targetMetricValue: 5\n{extra}"
+            )
+        };
+        let trigger = |yaml: String| {
+            let mut spec = crate::spec::parse(yaml.as_bytes(), "t").unwrap();
+            spec.account = target.account.clone();
+            let d = crate::render::desired(&spec).unwrap();
+            let so = d
+                .manifests
+                .iter()
+                .find(|m| m["kind"] == "ScaledObject")
+                .unwrap()
+                .clone();
+            so["spec"]["triggers"][0].clone()
+        };
+        // KEDA's GetMetricTargetType: unset is AverageValue.
+        assert!(trigger(yaml("")).get("metricType").is_none());
+        assert_eq!(
+            trigger(yaml("      metricType: Value\n"))["metricType"],
+            "Value"
+        );
+        assert_eq!(
+            trigger(yaml("      metricType: AverageValue\n"))["metricType"],
+            "AverageValue"
+        );
+        assert!(
+            crate::spec::parse(yaml("      metricType: Utilization\n").as_bytes(), "t").is_err()
+        );
+    }
+
+    /// RequestCountPerTarget is total / replicas. With the example's Value target the HPA
+    /// settles at total / 500 (`GetExternalMetricReplicas`); KEDA's default AverageValue would
+    /// divide by the replicas again (`GetExternalPerPodMetricReplicas`) and settle near
+    /// √(total / 500).
+    #[test]
+    fn the_example_scales_a_per_target_metric_to_total_over_target() {
+        let spec = crate::spec::parse(
+            include_str!("../../examples/cloudwatch.yaml").as_bytes(),
+            "cw",
+        )
+        .unwrap();
+        let app = &spec.apps[0];
+        let settle = |p: &crate::scaling::Params| {
+            let mut s = crate::scaling::State::new(1, 0);
+            for i in 0..200u64 {
+                // 10 000 requests a minute spread over the replicas.
+                let per_target = 10_000.0 / f64::from(s.replicas);
+                crate::scaling::hpa_sync(p, &mut s, i * 15, crate::triggers::milli(per_target));
+            }
+            s.replicas
+        };
+        let p = crate::scaling::Params::from_app(app);
+        assert!(p.value_target);
+        assert_eq!(settle(&p), 20, "10 000 / 500");
+        let average = crate::scaling::Params {
+            value_target: false,
+            ..p
+        };
+        assert!(settle(&average) <= 5, "√20 ≈ 4.5: the bug Value avoids");
     }
 
     #[test]

@@ -428,24 +428,42 @@ impl Trigger for Dynamodb {
 
     fn policy(
         &self,
-        _spec: &Spec,
+        spec: &Spec,
         apps: &[&App],
         target: &Target,
         _observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut arns: Vec<String> = Vec::new();
-        for c in apps.iter().filter_map(|a| config(a)) {
-            arns.push(table::arn(target, &c.table.name));
-            arns.push(query_arn(c, target));
-        }
+        // IAM authorises a Query with IndexName on the index alone: an app that queries an
+        // index gets no grant on its table.
+        let mut arns: Vec<String> = apps
+            .iter()
+            .filter_map(|a| config(a))
+            .map(|c| query_arn(c, target))
+            .collect();
         arns.sort();
         arns.dedup();
+        let consuming: Vec<&App> = apps.iter().copied().filter(|a| a.consume).collect();
+        let mut tables: Vec<String> = consuming
+            .iter()
+            .filter_map(|a| config(a))
+            .map(|c| table::arn(target, &c.table.name))
+            .collect();
+        tables.sort();
+        tables.dedup();
         templates::policy(
             "dynamodb-query.json",
             POLICY,
-            &json!({ "query_arns": arns }),
+            &json!({
+                "query_arns": arns,
+                "consume_arns": tables,
+                "consumers": super::consumers(spec, &consuming),
+            }),
         )
         .map(Some)
+    }
+
+    fn consumable(&self) -> bool {
+        true
     }
 
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {
@@ -799,6 +817,23 @@ mod tests {
                 "apps[0].dynamodb.expressionAttributeNames.#pk",
                 "apps[0].dynamodb.expressionAttributeNames"
             ]
+        );
+    }
+
+    #[test]
+    fn an_app_that_queries_an_index_may_query_the_index_only() {
+        let target = Target::new("eu-west-1", Some("123456789012"));
+        let mut c = config();
+        c.index_name = Some("by-state".into());
+        let a = app(c);
+        let policy = Dynamodb
+            .policy(&Spec::default(), &[&a], &target, &Observed::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            policy.body["Statement"][0]["Resource"],
+            json!(["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/index/by-state"]),
+            "KEDA's only call is Query with IndexName, authorised on the index's ARN"
         );
     }
 

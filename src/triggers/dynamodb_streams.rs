@@ -115,26 +115,41 @@ impl Trigger for DynamodbStreams {
 
     fn policy(
         &self,
-        _spec: &Spec,
+        spec: &Spec,
         apps: &[&App],
         target: &Target,
         _observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut names: Vec<&str> = apps
-            .iter()
-            .filter_map(|a| config(a))
-            .map(|c| c.table.name.as_str())
-            .collect();
-        names.sort();
-        names.dedup();
-        let tables: Vec<String> = names.iter().map(|n| table::arn(target, n)).collect();
-        let streams: Vec<String> = names.iter().map(|n| streams_arn(target, n)).collect();
+        let names = |apps: &[&App]| {
+            let mut names: Vec<String> = apps
+                .iter()
+                .filter_map(|a| config(a))
+                .map(|c| c.table.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let consuming: Vec<&App> = apps.iter().copied().filter(|a| a.consume).collect();
+        let streams = |names: Vec<String>| -> Vec<String> {
+            names.iter().map(|n| streams_arn(target, n)).collect()
+        };
+        let tables: Vec<String> = names(apps).iter().map(|n| table::arn(target, n)).collect();
         templates::policy(
             "dynamodb-streams-read.json",
             POLICY,
-            &json!({ "table_arns": tables, "stream_arns": streams }),
+            &json!({
+                "table_arns": tables,
+                "stream_arns": streams(names(apps)),
+                "consume_arns": streams(names(&consuming)),
+                "consumers": super::consumers(spec, &consuming),
+            }),
         )
         .map(Some)
+    }
+
+    fn consumable(&self) -> bool {
+        true
     }
 
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {

@@ -209,19 +209,32 @@ impl Trigger for Kinesis {
 
     fn policy(
         &self,
-        _spec: &Spec,
+        spec: &Spec,
         apps: &[&App],
         target: &Target,
         _observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut arns: Vec<String> = apps
-            .iter()
-            .filter_map(|a| config(a))
-            .map(|c| stream_arn(target, stream_name(c)))
-            .collect();
-        arns.sort();
-        arns.dedup();
-        templates::policy("kinesis-read.json", POLICY, &json!({ "stream_arns": arns })).map(Some)
+        let arns = |apps: &[&App]| {
+            let mut arns: Vec<String> = apps
+                .iter()
+                .filter_map(|a| config(a))
+                .map(|c| stream_arn(target, stream_name(c)))
+                .collect();
+            arns.sort();
+            arns.dedup();
+            arns
+        };
+        let consuming: Vec<&App> = apps.iter().copied().filter(|a| a.consume).collect();
+        let ctx = json!({
+            "stream_arns": arns(apps),
+            "consume_arns": arns(&consuming),
+            "consumers": super::consumers(spec, &consuming),
+        });
+        templates::policy("kinesis-read.json", POLICY, &ctx).map(Some)
+    }
+
+    fn consumable(&self) -> bool {
+        true
     }
 
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {

@@ -101,6 +101,34 @@ pub struct ScalingTarget {
     pub activation: u64,
 }
 
+/// How the HPA compares a trigger's metric with its target (the trigger's `metricType`, KEDA
+/// `GetMetricTargetType`; AverageValue when unset). AverageValue divides the metric by the
+/// replicas (`GetExternalPerPodMetricReplicas`: replicas = ceil(metric / target)); Value does
+/// not (`GetExternalMetricReplicas`: replicas = ceil(current × metric / target)), for a metric
+/// that is already per pod or per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum MetricType {
+    #[default]
+    AverageValue,
+    Value,
+}
+
+impl MetricType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::AverageValue => "AverageValue",
+            MetricType::Value => "Value",
+        }
+    }
+}
+
+/// A container port serving Prometheus metrics at `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricsEndpoint {
+    pub port: u16,
+    pub path: String,
+}
+
 /// What one trigger kind does. Implementations are unit structs; `Kind::imp` picks one.
 pub trait Trigger: Sync {
     fn kind(&self) -> Kind;
@@ -163,16 +191,43 @@ pub trait Trigger: Sync {
         false
     }
 
+    /// May the app say `consume: true`: does the kind's policy hold a consumer's grant?
+    fn consumable(&self) -> bool {
+        false
+    }
+
     /// The container's environment for the app to find its source (name, value).
     fn env(&self, _app: &App, _target: &Target) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// Where the app's pods serve the metrics its trigger queries, for the pod's `metrics`
+    /// port and its `prometheus.io/*` annotations (prometheus: the scraper collects only
+    /// annotated pods).
+    fn metrics_endpoint(&self, _app: &App) -> Option<MetricsEndpoint> {
+        None
+    }
+
+    /// The trigger's `metricType` when the config sets one (None: KEDA's AverageValue).
+    fn metric_type(&self, _app: &App) -> Option<MetricType> {
+        None
+    }
+
+    /// Settings KEDA accepts that scale otherwise than their author likely expects, as
+    /// problems to print without failing (`at` is `apps[i]`).
+    fn warnings(&self, _app: &App, _at: &str, _out: &mut Vec<Problem>) {}
 
     /// The target per replica and the activation bound, in the metric's integer units.
     fn scaling_target(&self, app: &App) -> ScalingTarget;
 
     /// The metric's name for people ("messages", "query value").
     fn unit(&self) -> &'static str;
+
+    /// Is the metric a float kedactl counts in thousandths (as KEDA hands it to the HPA), not
+    /// a count of whole things (messages, shards, items)?
+    fn thousandths(&self) -> bool {
+        false
+    }
 
     /// What the app scales on, for people ("SQS queue q", "AMP workspace w: <query>").
     fn source(&self, app: &App) -> String;
@@ -279,7 +334,49 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
             format!("add {} (see {})", s.minimal, s.example),
         ));
     }
+    if app.consume && !own.consumable() {
+        out.push(Problem::new(
+            format!("{at}.consume"),
+            format!(
+                "consume: true grants a consumer of a stream or table; trigger {} has none{}",
+                app.trigger.as_str(),
+                match app.trigger {
+                    Kind::Sqs => " to add (an sqs app always consumes its queue)",
+                    _ => " (KEDA alone reads its source)",
+                }
+            ),
+            "remove consume",
+        ));
+    }
     own.validate(app, at, out);
+}
+
+/// The condition that limits a consumer's statement to the apps' own sessions: Pod Identity
+/// tags each session with the pod's namespace and service account, and KEDA's chained
+/// session carries keda-operator's instead. None with IRSA (no session tags) or
+/// roles.scopeConsumers false.
+pub fn consumers(spec: &Spec, apps: &[&App]) -> Option<Value> {
+    if spec.auth_mode != crate::spec::AuthMode::PodIdentity || !spec.roles.scope_consumers {
+        return None;
+    }
+    let mut namespaces: Vec<&str> = apps.iter().map(|a| a.namespace.as_str()).collect();
+    let mut accounts: Vec<&str> = apps.iter().map(|a| a.service_account.as_str()).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    accounts.sort();
+    accounts.dedup();
+    Some(serde_json::json!({ "namespaces": namespaces, "service_accounts": accounts }))
+}
+
+/// What the apps' triggers warn of (`Trigger::warnings`).
+pub fn warnings(spec: &Spec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        app.trigger
+            .imp()
+            .warnings(app, &format!("apps[{i}]"), &mut out);
+    }
+    out
 }
 
 /// Format a float as KEDA's metadata string: the shortest text that parses back to it.
@@ -288,9 +385,20 @@ pub fn number(v: f64) -> String {
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
-/// A float as KEDA's milli-quantity (`resource.NewMilliQuantity(int64(value*1000))`).
+/// A float as the milli-units of KEDA v2.20.2's quantity (`quantityFromFloat64` in
+/// `pkg/scalers/scaler.go`, behind `GenerateMetricInMili` and `GetMetricTargetMili`):
+/// `resource.MustParse(fmt.Sprintf("%.3f", value))`, so rounded to the nearest thousandth (an
+/// exact tie to even, as Go's and Rust's `%.3f` both do), and 0 for NaN, ±Inf and negatives.
+/// Older KEDA truncated (`int64(value*1000)`): 0.0019 was 1, it is 2.
 pub fn milli(v: f64) -> u64 {
-    (v * 1000.0).max(0.0).min(i64::MAX as f64) as u64
+    if !v.is_finite() || v <= 0.0 {
+        return 0;
+    }
+    let text = format!("{v:.3}");
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .parse::<u64>()
+        .map_or(i64::MAX as u64, |m| m.min(i64::MAX as u64))
 }
 
 #[cfg(test)]
@@ -305,6 +413,35 @@ mod tests {
         assert_eq!(milli(0.25), 250);
         assert_eq!(milli(1.0), 1000);
         assert_eq!(milli(-1.0), 0);
+    }
+
+    #[test]
+    fn milli_units_round_as_keda_v2_20_2_formats_them() {
+        // fmt.Sprintf("%.3f", v) of each binary value, as Go prints it.
+        for (v, want) in [
+            (0.0019, 2),      // truncation gave 1
+            (0.2999999, 300), // truncation gave 299
+            (0.0025, 3),      // 0.00250000000000000005… rounds up
+            (1.0005, 1000),   // 1.000499999999999989… rounds down
+            (0.0625, 62),     // an exact tie goes to even
+            (0.0635, 64),
+            (0.25, 250),
+            (1e12, 1_000_000_000_000_000),
+        ] {
+            assert_eq!(milli(v), want, "{v}");
+        }
+        // quantityFromFloat64: NaN, ±Inf and negatives are "0".
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0004,
+            -0.0,
+            -3.0,
+        ] {
+            assert_eq!(milli(v), 0, "{v}");
+        }
+        assert_eq!(milli(1e300), i64::MAX as u64, "saturates, never wraps");
     }
 
     #[test]

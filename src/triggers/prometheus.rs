@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub mod query;
+#[cfg(test)]
+mod relabel;
 pub mod scraper;
 pub mod workspace;
 
@@ -27,6 +29,8 @@ pub const POLICY: &str = "kedactl-amp-query";
 pub const MAX_THRESHOLD: f64 = 1e12;
 /// Longest PromQL query kedactl accepts (characters).
 pub const MAX_QUERY: usize = 8192;
+/// Where Prometheus client libraries serve metrics unless told otherwise.
+pub const DEFAULT_METRICS_PATH: &str = "/metrics";
 
 /// `apps[].prometheus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,6 +59,16 @@ pub struct Config {
     /// (something probably does already, and a second writer would double every sum).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collector: Option<Collector>,
+    /// The container port the app serves its Prometheus metrics on: rendered as the
+    /// container's `metrics` port and the pod annotations the scrape configuration reads
+    /// (`prometheus.io/scrape`, `/port`, `/path`). Required with `collector: scraper`, which
+    /// collects only the pods that carry them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: Option<u16>,
+    /// The HTTP path of the metrics on `metricsPort` (default `/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_path: Option<String>,
 }
 
 impl Config {
@@ -68,7 +82,20 @@ impl Config {
             activation_threshold: 0.0,
             ignore_null_values: true,
             collector: None,
+            metrics_port: Some(8765),
+            metrics_path: None,
         }
+    }
+
+    /// Where the app's pods serve their metrics, when it says.
+    pub fn endpoint(&self) -> Option<super::MetricsEndpoint> {
+        self.metrics_port.map(|port| super::MetricsEndpoint {
+            port,
+            path: self
+                .metrics_path
+                .clone()
+                .unwrap_or_else(|| DEFAULT_METRICS_PATH.into()),
+        })
     }
 
     pub fn collector(&self) -> Collector {
@@ -175,6 +202,55 @@ fn id_rule(s: &str) -> Result<(), String> {
     }
 }
 
+/// The app's metrics endpoint: a port when the scraper must find the pods, a path only with
+/// a port, and a path an HTTP GET can name.
+fn validate_endpoint(app: &App, c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+    // An existing workload's pod template is its chart's: the chart annotates its pods.
+    if app.existing {
+        if c.metrics_port.is_some() || c.metrics_path.is_some() {
+            out.push(Problem::new(
+                f("metricsPort"),
+                "existing: true means the workload's pods are your chart's: kedactl renders no port or annotations on them",
+                "annotate the chart's pod template with prometheus.io/scrape: \"true\", prometheus.io/port and prometheus.io/path, and remove metricsPort and metricsPath",
+            ));
+        }
+        return;
+    }
+    if c.metrics_port == Some(0) {
+        out.push(Problem::new(
+            f("metricsPort"),
+            "0 is not a port",
+            "use the container port the app serves its metrics on (1–65535)",
+        ));
+    }
+    if c.metrics_port.is_none() && c.collector() == Collector::Scraper {
+        out.push(Problem::new(
+            f("metricsPort"),
+            "the AMP scraper collects only pods annotated with their metrics port, and no port is set: the query would find no data and KEDA would read it as 0",
+            "set metricsPort to the container port the app serves its metrics on (and metricsPath if not /metrics), or collector: none if something else collects them",
+        ));
+    }
+    if let Some(path) = &c.metrics_path {
+        if c.metrics_port.is_none() {
+            out.push(Problem::new(
+                f("metricsPath"),
+                "a metrics path without a metricsPort is not collected",
+                "set metricsPort too, or remove metricsPath",
+            ));
+        }
+        let bad = !path.starts_with('/')
+            || path.len() > 1024
+            || path.chars().any(|ch| ch.is_whitespace() || ch.is_control());
+        if bad {
+            out.push(Problem::new(
+                f("metricsPath"),
+                format!("{path:?} is not an HTTP path"),
+                "use an absolute path without spaces, e.g. /metrics",
+            ));
+        }
+    }
+}
+
 impl Trigger for Prometheus {
     fn kind(&self) -> Kind {
         Kind::Prometheus
@@ -242,6 +318,7 @@ impl Trigger for Prometheus {
                 format!("keep it under {MAX_QUERY} characters (a recording rule can stand for a long expression)"),
             ));
         }
+        validate_endpoint(app, c, &f, out);
         let bounded = |v: f64, min: f64| v.is_finite() && v >= min && v <= MAX_THRESHOLD;
         if !bounded(c.threshold, 0.001) {
             out.push(Problem::new(
@@ -261,6 +338,10 @@ impl Trigger for Prometheus {
 
     fn resources(&self, app: &App) -> Vec<Resource> {
         config(app).map(workspace).into_iter().collect()
+    }
+
+    fn metrics_endpoint(&self, app: &App) -> Option<super::MetricsEndpoint> {
+        config(app).and_then(Config::endpoint)
     }
 
     fn cluster_resources(
@@ -328,6 +409,10 @@ impl Trigger for Prometheus {
         }
     }
 
+    fn thousandths(&self) -> bool {
+        true
+    }
+
     fn unit(&self) -> &'static str {
         "query value (thousandths)"
     }
@@ -353,31 +438,9 @@ impl Trigger for Prometheus {
         target: &'a Target,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
         Box::pin(async move {
-            let c =
-                config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-            let w = workspace(c);
-            let live = match resource::observe(aws, &w, "").await? {
-                Read::Found(live) => live,
-                Read::Missing => anyhow::bail!(
-                    "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
-                    w.describe(),
-                    target.region
-                ),
-                Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
-                Read::Failed(e) => return Err(e.into()),
-            };
-            let credentials = aws
-                .credentials
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
+            let (request, credentials) = live_query(aws, app, target).await?;
             Ok(Box::new(Query {
-                request: query::Request {
-                    server: server_address(target, &live.id),
-                    query: c.query.clone(),
-                    region: target.region.clone(),
-                    ignore_null_values: c.ignore_null_values,
-                    timeout: crate::cloud::call_timeout(),
-                },
+                request,
                 credentials,
             }) as Box<dyn Metric>)
         })
@@ -389,6 +452,81 @@ impl Trigger for Prometheus {
             None => "prometheus (no section)".into(),
         }
     }
+}
+
+/// The app's query against its live workspace, and the caller's credentials to sign it with.
+async fn live_query(
+    aws: &Aws,
+    app: &App,
+    target: &Target,
+) -> anyhow::Result<(query::Request, SharedCredentialsProvider)> {
+    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let w = workspace(c);
+    let live = match resource::observe(aws, &w, "").await? {
+        Read::Found(live) => live,
+        Read::Missing => anyhow::bail!(
+            "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
+            w.describe(),
+            target.region
+        ),
+        Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
+        Read::Failed(e) => return Err(e.into()),
+    };
+    let credentials = aws
+        .credentials
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
+    let request = query::Request {
+        server: server_address(target, &live.id),
+        query: c.query.clone(),
+        region: target.region.clone(),
+        ignore_null_values: c.ignore_null_values,
+        timeout: crate::cloud::call_timeout(),
+    };
+    Ok((request, credentials))
+}
+
+/// What the workspace holds of an app (doctor, KD049): KEDA reads an empty answer as 0
+/// (`ignoreNullValues`), so an app whose metrics nobody collects sits at its minimum with no
+/// error. When the query finds no series, the `up` of the app's pods says whether kedactl's
+/// scraper collects them at all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scraped {
+    /// Series the app's query returns.
+    pub series: usize,
+    /// The `up` values of the app's pods (`up_selector`), asked only when the query finds
+    /// nothing and kedactl's scraper, whose labels it knows, collects the app.
+    pub up: Option<Vec<f64>>,
+}
+
+/// The app's pods' `up` series, as templates/scrape-config.yaml labels them.
+pub fn up_selector(app: &App) -> String {
+    format!(
+        "up{{job=\"annotated-pods\",namespace=\"{}\",app=\"{}\"}}",
+        app.namespace, app.deployment
+    )
+}
+
+/// Run the app's query, and `up_selector` when it finds nothing, with the caller's credentials.
+pub async fn scraped(aws: &Aws, app: &App, target: &Target) -> anyhow::Result<Scraped> {
+    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let (request, credentials) = live_query(aws, app, target).await?;
+    let credentials = credentials
+        .provide_credentials()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load AWS credentials to sign the query: {e}"))?;
+    let series = query::series(&request, &credentials).await?.len();
+    let up = match series == 0 && c.collector() == Collector::Scraper {
+        true => {
+            let up = query::Request {
+                query: up_selector(app),
+                ..request
+            };
+            Some(query::series(&up, &credentials).await?)
+        }
+        false => None,
+    };
+    Ok(Scraped { series, up })
 }
 
 /// The query KEDA runs, signed with the caller's credentials.
@@ -438,6 +576,180 @@ mod tests {
         let mut out = Vec::new();
         super::super::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
+    }
+
+    /// The AMP example as rendered: its pod template and the scraper's configuration.
+    fn amp_example() -> (App, Value, Value) {
+        let mut spec =
+            crate::spec::parse(include_str!("../../examples/amp.yaml").as_bytes(), "amp").unwrap();
+        spec.account = Some("123456789012".into());
+        let d = crate::render::desired(&spec).unwrap();
+        let deployment = d
+            .manifests
+            .iter()
+            .find(|m| m["kind"] == "Deployment")
+            .unwrap();
+        let scraper = d
+            .resources
+            .iter()
+            .find(|r| r.kind == resource::Kind::AmpScraper)
+            .unwrap();
+        let config =
+            crate::yaml::from_str(scraper.settings["scrapeConfiguration"].as_str().unwrap())
+                .unwrap();
+        (
+            spec.apps[0].clone(),
+            deployment["spec"]["template"].clone(),
+            config,
+        )
+    }
+
+    #[test]
+    fn the_amp_example_renders_a_pod_the_scraper_collects_once_with_the_querys_labels() {
+        let (app, pod, config) = amp_example();
+        let targets = relabel::pod_targets(&pod, "ho11y", "downstream0-7d9f-x2", "10.0.1.7");
+        assert_eq!(
+            targets.len(),
+            1,
+            "one declared port, one target: {targets:#?}"
+        );
+        let scraped = relabel::scraped_by(&config, "pod", &targets[0]);
+        let [(job, labels)] = scraped.as_slice() else {
+            panic!("the pod is scraped by exactly one job: {scraped:#?}")
+        };
+        assert_eq!(job, "annotated-pods");
+        assert_eq!(labels["__address__"], "10.0.1.7:8765", "ho11y's port");
+        assert_eq!(labels["__metrics_path__"], "/metrics");
+        // Every matcher of the query names a label the series really carry: ho11y's own
+        // (http_status_code) or one the scrape job sets, with the value it sets.
+        let c = app.prometheus.as_ref().unwrap();
+        assert!(
+            c.query.starts_with("sum("),
+            "one element for KEDA: {}",
+            c.query
+        );
+        let inner = c
+            .query
+            .split_once('{')
+            .unwrap()
+            .1
+            .split_once('}')
+            .unwrap()
+            .0;
+        for matcher in inner.split(',') {
+            let (name, value) = matcher.trim().split_once('=').unwrap();
+            let value = value.trim_matches('"');
+            assert!(
+                name == "http_status_code" || labels.get(name).map(String::as_str) == Some(value),
+                "{name}={value:?} is not a label of the scraped series: {labels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn doctors_up_selector_matches_the_series_the_scraper_makes_of_the_pod() {
+        let (app, pod, config) = amp_example();
+        let targets = relabel::pod_targets(&pod, "ho11y", "downstream0-7d9f-x2", "10.0.1.7");
+        let (job, mut labels) = relabel::scraped_by(&config, "pod", &targets[0]).remove(0);
+        // Prometheus labels each series of a job with it.
+        labels.insert("job".into(), job);
+        let selector = up_selector(&app);
+        let inner = selector
+            .strip_prefix("up{")
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap();
+        for matcher in inner.split(',') {
+            let (name, value) = matcher.split_once('=').unwrap();
+            assert_eq!(
+                labels.get(name).map(String::as_str),
+                Some(value.trim_matches('"')),
+                "{selector} vs {labels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pod_behind_an_annotated_service_is_scraped_by_one_job() {
+        let (_, pod, config) = amp_example();
+        let annotated = [
+            ("prometheus.io/scrape", "true"),
+            ("prometheus.io/port", "8765"),
+        ];
+        let behind = relabel::endpoint_target(
+            &pod,
+            "ho11y",
+            "downstream0-7d9f-x2",
+            "10.0.1.7",
+            "downstream0",
+            &annotated,
+            8765,
+        );
+        let mut jobs: Vec<String> = relabel::scraped_by(&config, "endpoints", &behind)
+            .into_iter()
+            .map(|(job, _)| job)
+            .collect();
+        let pods = relabel::pod_targets(&pod, "ho11y", "downstream0-7d9f-x2", "10.0.1.7");
+        jobs.extend(
+            relabel::scraped_by(&config, "pod", &pods[0])
+                .into_iter()
+                .map(|(job, _)| job),
+        );
+        assert_eq!(jobs, ["annotated-pods"], "each series once, or sums double");
+        // A pod not annotated itself is still collected through its annotated Service.
+        let mut plain = pod.clone();
+        plain["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("annotations");
+        let via_service = relabel::endpoint_target(
+            &plain,
+            "ho11y",
+            "p",
+            "10.0.1.8",
+            "downstream0",
+            &annotated,
+            8765,
+        );
+        let scraped = relabel::scraped_by(&config, "endpoints", &via_service);
+        assert_eq!(scraped.len(), 1);
+        assert_eq!(scraped[0].0, "annotated-services");
+        assert_eq!(scraped[0].1["service"], "downstream0");
+    }
+
+    #[test]
+    fn a_scraped_app_names_its_metrics_port() {
+        let mut a = app(Workspace {
+            alias: Some("w".into()),
+            id: None,
+        });
+        let c = a.prometheus.as_mut().unwrap();
+        c.metrics_port = None;
+        assert_eq!(problems(&a), ["apps[0].prometheus.metricsPort"]);
+        // Another collector reads the pods its own way.
+        a.prometheus.as_mut().unwrap().collector = Some(Collector::None);
+        assert!(problems(&a).is_empty());
+        let c = a.prometheus.as_mut().unwrap();
+        c.metrics_path = Some("metrics".into());
+        assert_eq!(
+            problems(&a),
+            [
+                "apps[0].prometheus.metricsPath",
+                "apps[0].prometheus.metricsPath"
+            ]
+        );
+        let c = a.prometheus.as_mut().unwrap();
+        c.metrics_port = Some(0);
+        c.metrics_path = Some("/m".into());
+        assert_eq!(problems(&a), ["apps[0].prometheus.metricsPort"]);
+        // An existing workload's chart annotates its pods: no port is needed, none is taken.
+        let mut existing = app(Workspace {
+            alias: Some("w".into()),
+            id: None,
+        });
+        existing.existing = true;
+        assert_eq!(problems(&existing), ["apps[0].prometheus.metricsPort"]);
+        existing.prometheus.as_mut().unwrap().metrics_port = None;
+        assert!(problems(&existing).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::render::{
     Document, IDENTITY_POLICY, RenderError, Target, push_unique, queue_key, templates,
 };
 use crate::scaling::QueueDepth;
-use crate::spec::{App, AuthMode, Problem, Spec};
+use crate::spec::{App, Problem, Spec};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -45,8 +45,6 @@ impl Trigger for Sqs {
     ) -> Result<Option<Document>, RenderError> {
         let mut queue_arns: Vec<String> = Vec::new();
         let mut key_arns: Vec<String> = Vec::new();
-        let mut namespaces: Vec<&str> = Vec::new();
-        let mut accounts: Vec<&str> = Vec::new();
         for app in apps {
             push_unique(&mut queue_arns, target.queue_arn(&app.queue.name));
             if let Some(key) =
@@ -54,16 +52,8 @@ impl Trigger for Sqs {
             {
                 push_unique(&mut key_arns, key);
             }
-            namespaces.push(&app.namespace);
-            accounts.push(&app.service_account);
         }
-        namespaces.sort();
-        namespaces.dedup();
-        accounts.sort();
-        accounts.dedup();
-        // Pod Identity sessions carry the pod's namespace and service account as principal tags.
-        let consumers = (spec.auth_mode == AuthMode::PodIdentity && spec.roles.scope_consumers)
-            .then(|| json!({ "namespaces": namespaces, "service_accounts": accounts }));
+        let consumers = super::consumers(spec, apps);
         templates::policy(
             "sqs-access.json",
             IDENTITY_POLICY,

@@ -232,14 +232,69 @@ pub(crate) fn kd049(c: &Ctx) -> Finding {
             Err((_, why)) => bad.push(format!("{app}: {why}")),
         }
     }
-    if bad.is_empty() {
-        return f.ok(format!("read as KEDA reads it: {}", ok.join("; ")));
+    if !bad.is_empty() {
+        return f.fail(
+            bad,
+            "make the query return exactly one element (aggregate with sum() or max()), and check the source exists (KD046)",
+            vec![],
+        );
     }
-    f.fail(
-        bad,
-        "make the query return exactly one element (aggregate with sum() or max()), and check the source exists (KD046)",
-        vec![],
-    )
+    // KEDA reads an empty answer as 0: a prometheus app is judged by the series it finds.
+    let (mut empty, mut unread) = (Vec::new(), Vec::new());
+    for t in mine.iter().filter(|t| t.kind == Kind::Prometheus) {
+        match c.e.scraped.get(&t.app) {
+            Some(Ok(s)) if s.series > 0 => ok.push(format!("{}: {} series", t.app, s.series)),
+            Some(Ok(s)) => empty.push((t.app.as_str(), s.up.as_deref())),
+            Some(Err(why)) => unread.push(format!("{}: {why}", t.app)),
+            None => {}
+        }
+    }
+    let scraping = |up: &[f64]| up.iter().filter(|v| **v == 1.0).count();
+    let unscraped: Vec<String> = empty
+        .iter()
+        .filter_map(|(app, up)| match up {
+            Some([]) => Some(format!(
+                "{app}: the query returns no series, and the workspace has no `up` of the app's pods: nothing collects its metrics, and KEDA reads 0, so it never scales"
+            )),
+            Some(up) if scraping(up) == 0 => Some(format!(
+                "{app}: the scraper finds {} of the app's pods but cannot scrape them (up 0): KEDA reads 0, so it never scales",
+                up.len()
+            )),
+            _ => None,
+        })
+        .collect();
+    if !unscraped.is_empty() {
+        return f.fail(
+            unscraped,
+            "set apps[].prometheus.metricsPort (and metricsPath) to where the app serves its metrics, then kedactl up --only app; the pods need the prometheus.io/* annotations kedactl renders",
+            vec![],
+        );
+    }
+    let quiet: Vec<String> = empty
+        .iter()
+        .map(|(app, up)| match up {
+            Some(up) => format!(
+                "{app}: the query returns no series although {} of the app's pods are scraped: KEDA reads 0 until it does",
+                scraping(up)
+            ),
+            None => format!(
+                "{app}: the query returns no series: KEDA reads 0 (ignoreNullValues), and kedactl cannot tell which labels your collector sets"
+            ),
+        })
+        .collect();
+    if !quiet.is_empty() {
+        return f.warn(
+            quiet,
+            "check the query's metric name and labels against what the app serves (curl <pod>:<metricsPort><metricsPath>), or send it traffic: a counter appears on its first increment",
+        );
+    }
+    if !unread.is_empty() {
+        return f.skip(format!(
+            "could not read the app's series: {}",
+            unread.join("; ")
+        ));
+    }
+    f.ok(format!("read as KEDA reads it: {}", ok.join("; ")))
 }
 
 /// An IAM role ARN without its path, as EKS names a principal (`role/aws-service-role/…/X` →

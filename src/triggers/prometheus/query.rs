@@ -145,16 +145,50 @@ pub fn value(body: &[u8], query: &str, ignore_null_values: bool) -> Result<f64, 
     Ok(v)
 }
 
+/// Each element's value of an instant vector answer (doctor counts the series a query finds).
+pub fn values(body: &[u8]) -> Result<Vec<f64>, String> {
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the answer is not Prometheus API JSON: {e}"))?;
+    let result = doc["data"]["result"]
+        .as_array()
+        .ok_or("the answer has no data.result list")?;
+    result
+        .iter()
+        .map(|e| match &e["value"][1] {
+            Value::String(s) => s
+                .parse::<f64>()
+                .map_err(|e| format!("the value {s:?} is not a number: {e}")),
+            other => Err(format!("the value {other} is not a string")),
+        })
+        .collect()
+}
+
 /// Run the query once, as KEDA would.
 pub async fn run(r: &Request, credentials: &Credentials) -> Result<f64, CallError> {
-    let fail = |message: String, status: Option<u16>| CallError {
+    let (status, body) = fetch(r, credentials).await?;
+    value(&body, &r.query, r.ignore_null_values).map_err(|m| failure(r, m, Some(status)))
+}
+
+/// Run the query once and read every series' value.
+pub async fn series(r: &Request, credentials: &Credentials) -> Result<Vec<f64>, CallError> {
+    let (status, body) = fetch(r, credentials).await?;
+    values(&body).map_err(|m| failure(r, m, Some(status)))
+}
+
+fn failure(r: &Request, message: String, status: Option<u16>) -> CallError {
+    CallError {
         operation: "aps:QueryMetrics",
         resource: r.server.clone(),
         code: None,
         message,
         status,
         fix: None,
-    };
+    }
+}
+
+/// The signed GET and its successful answer (status, body).
+async fn fetch(r: &Request, credentials: &Credentials) -> Result<(u16, Bytes), CallError> {
+    let fail = |message: String, status: Option<u16>| failure(r, message, status);
     let request =
         signed(r, credentials, SystemTime::now()).map_err(|e| fail(e.to_string(), None))?;
     let (parts, ()) = request.into_parts();
@@ -198,7 +232,7 @@ pub async fn run(r: &Request, credentials: &Credentials) -> Result<f64, CallErro
         }
         return Err(e);
     }
-    value(&body, &r.query, r.ignore_null_values).map_err(|m| fail(m, Some(status)))
+    Ok((status, body))
 }
 
 #[cfg(test)]
@@ -225,6 +259,8 @@ mod tests {
         let nan = br#"{"data":{"result":[{"value":[1,"NaN"]}]}}"#;
         assert_eq!(value(nan, "q", true), Ok(0.0));
         assert!(value(nan, "q", false).is_err());
+        assert_eq!(values(two), Ok(vec![1.0, 2.0]));
+        assert_eq!(values(none), Ok(vec![]));
         let short = br#"{"data":{"result":[{"value":[1]}]}}"#;
         assert!(
             value(short, "q", true)
