@@ -103,6 +103,15 @@ pub struct GlobalArgs {
           default_value_t = crate::limits::DEFAULT_CALL_TIMEOUT_SECS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
     pub call_timeout: u64,
+    /// Attempts per AWS call, throttled ones included
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "N", env = "AWS_MAX_ATTEMPTS",
+          default_value_t = crate::limits::DEFAULT_MAX_ATTEMPTS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_ATTEMPTS))]
+    pub max_attempts: u32,
+    /// How AWS calls are retried: adaptive slows down each service as soon as it throttles
+    #[arg(long, global = true, help_heading = ACCESS, value_enum, default_value_t,
+          value_name = "MODE", env = "AWS_RETRY_MODE")]
+    pub retry_mode: crate::cloud::RetryMode,
     /// Seconds to watch a trust policy shared with other clusters after writing it: a
     /// concurrent `up`/`down` of another cluster that overwrote this cluster's change is undone
     /// (IAM has no conditional write; see docs/concurrency.md)
@@ -125,6 +134,13 @@ impl GlobalArgs {
         crate::limits::Timeouts {
             connect: std::time::Duration::from_secs(self.connect_timeout),
             call: std::time::Duration::from_secs(self.call_timeout),
+        }
+    }
+
+    pub fn retries(&self) -> crate::cloud::Retries {
+        crate::cloud::Retries {
+            max_attempts: self.max_attempts,
+            mode: self.retry_mode,
         }
     }
 }
@@ -164,7 +180,8 @@ fn uses(sub: &str, id: &str) -> bool {
         "config" => spec && sub != "init",
         "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),
         "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
-        "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
+        "profile" | "endpoint_url" | "connect_timeout" | "call_timeout" | "max_attempts"
+        | "retry_mode" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.
         _ => spec,

@@ -89,13 +89,18 @@ impl Ctx {
             self.global.endpoint_url.as_deref(),
             std::env::var("AWS_ENDPOINT_URL").ok().as_deref(),
         )?;
-        Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
+        let aws = crate::cloud::Aws::connect(&crate::cloud::Settings {
             region,
             profile: self.global.profile.clone(),
             endpoint_url: self.global.endpoint_url.clone(),
             timeouts: self.global.timeouts(),
+            retries: self.global.retries(),
         })
-        .await)
+        .await;
+        if !self.quiet {
+            crate::cloud::watch_throttling(aws.calls.clone(), |line| eprintln!("{line}"));
+        }
+        Ok(aws)
     }
 
     /// Progress for an execution: spinners on a terminal, lines in logs, nothing for JSON/-q.

@@ -32,6 +32,13 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
 /// The longest timeout a flag may set.
 pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// Attempts per AWS call (`--max-attempts` / AWS_MAX_ATTEMPTS), throttled attempts included.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+pub const MAX_ATTEMPTS: u64 = 100;
+/// The least time one AWS call may take, its waits for the adaptive rate limiter and its retries
+/// included (each attempt still ends at the call timeout): under throttling a call queues
+/// behind every other call to the same service, at the rate the service allows.
+pub const CALL_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// How long `up`/`down` watch a trust policy shared with other clusters after writing it
 /// (`exec::trust`): longer than IAM's propagation delay twice over plus one write's round trip.
 pub const DEFAULT_TRUST_WATCH_SECS: u64 = 10;
