@@ -7,7 +7,7 @@ use super::{Kind, Metric, Reading, ScalingTarget, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
 use crate::render::{
-    Document, IDENTITY_POLICY, RenderError, Target, push_unique, queue_key, templates,
+    Document, IDENTITY_POLICY, RenderError, Target, Unique, queue_key, templates,
 };
 use crate::scaling::QueueDepth;
 use crate::spec::{App, AuthMode, Problem, Spec};
@@ -43,16 +43,16 @@ impl Trigger for Sqs {
         target: &Target,
         observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut queue_arns: Vec<String> = Vec::new();
-        let mut key_arns: Vec<String> = Vec::new();
+        let mut queue_arns: Unique<String, String> = Unique::default();
+        let mut key_arns: Unique<String, String> = Unique::default();
         let mut namespaces: Vec<&str> = Vec::new();
         let mut accounts: Vec<&str> = Vec::new();
         for app in apps {
-            push_unique(&mut queue_arns, target.queue_arn(&app.queue.name));
+            queue_arns.add(target.queue_arn(&app.queue.name));
             if let Some(key) =
                 queue_key(app, observed).and_then(|k| target.kms_key_arn(k, &observed.kms_aliases))
             {
-                push_unique(&mut key_arns, key);
+                key_arns.add(key);
             }
             namespaces.push(&app.namespace);
             accounts.push(&app.service_account);
@@ -67,7 +67,7 @@ impl Trigger for Sqs {
         templates::policy(
             "sqs-access.json",
             IDENTITY_POLICY,
-            &json!({ "queue_arns": queue_arns, "key_arns": key_arns, "consumers": consumers }),
+            &json!({ "queue_arns": queue_arns.into_vec(), "key_arns": key_arns.into_vec(), "consumers": consumers }),
         )
         .map(Some)
     }
