@@ -103,15 +103,6 @@ pub struct GlobalArgs {
           default_value_t = crate::limits::DEFAULT_CALL_TIMEOUT_SECS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u64>(1, crate::limits::MAX_TIMEOUT_SECS))]
     pub call_timeout: u64,
-    /// Attempts per AWS call, throttled ones included
-    #[arg(long, global = true, help_heading = ACCESS, value_name = "N", env = "AWS_MAX_ATTEMPTS",
-          default_value_t = crate::limits::DEFAULT_MAX_ATTEMPTS, allow_hyphen_values = true,
-          value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_ATTEMPTS))]
-    pub max_attempts: u32,
-    /// How AWS calls are retried: adaptive slows down each service as soon as it throttles
-    #[arg(long, global = true, help_heading = ACCESS, value_enum, default_value_t,
-          value_name = "MODE", env = "AWS_RETRY_MODE")]
-    pub retry_mode: crate::cloud::RetryMode,
     /// Seconds to watch a trust policy shared with other clusters after writing it: a
     /// concurrent `up`/`down` of another cluster that overwrote this cluster's change is undone
     /// (IAM has no conditional write; see docs/concurrency.md)
@@ -125,6 +116,15 @@ pub struct GlobalArgs {
     /// Only results on stdout and errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Attempts per AWS call, throttled ones included
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "N", env = "AWS_MAX_ATTEMPTS",
+          default_value_t = crate::limits::DEFAULT_MAX_ATTEMPTS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_ATTEMPTS))]
+    pub max_attempts: u32,
+    /// How AWS calls are retried: adaptive slows down each service as soon as it throttles
+    #[arg(long, global = true, help_heading = ACCESS, value_enum, default_value_t,
+          value_name = "MODE", env = "AWS_RETRY_MODE")]
+    pub retry_mode: crate::cloud::RetryMode,
     #[command(flatten)]
     pub overrides: Overrides,
 }

@@ -391,6 +391,12 @@ pub const TRUST_POLICY_QUOTA: u32 = 2048;
 /// not adjustable.
 pub const ROLE_INLINE_POLICIES_QUOTA: usize = 10_240;
 
+/// IAM: roles per account, the default quota (Service Quotas can raise it to 5,000); every
+/// role of the account counts, not only kedactl's.
+pub const ROLES_PER_ACCOUNT_QUOTA: usize = 1_000;
+/// EKS: Pod Identity associations per cluster (the EKS User Guide's service quotas).
+pub const ASSOCIATIONS_PER_CLUSTER_QUOTA: usize = 5_000;
+
 /// A policy document's size as IAM counts it against its quotas: its characters, whitespace
 /// not counted (as GetAccountSummary words it, "in non-whitespace characters").
 pub fn iam_policy_size(doc: &serde_json::Value) -> usize {

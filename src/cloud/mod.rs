@@ -97,66 +97,77 @@ impl Aws {
                 aws_sdk_iam::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("iam"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("sts"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             sqs: aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("sqs"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             ecr: aws_sdk_ecr::Client::from_conf(
                 aws_sdk_ecr::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("ecr"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             eks: aws_sdk_eks::Client::from_conf(
                 aws_sdk_eks::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("eks"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             kms: aws_sdk_kms::Client::from_conf(
                 aws_sdk_kms::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("kms"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             amp: aws_sdk_amp::Client::from_conf(
                 aws_sdk_amp::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("amp"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("cloudwatch"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             kinesis: aws_sdk_kinesis::Client::from_conf(
                 aws_sdk_kinesis::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("kinesis"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("dynamodb"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             dynamodbstreams: aws_sdk_dynamodbstreams::Client::from_conf(
                 aws_sdk_dynamodbstreams::config::Builder::from(conf)
                     .interceptor(calls.clone())
                     .retry_partition(retry_partition("dynamodbstreams"))
+                    .retry_classifier(NoRetryWithoutAnswer)
                     .build(),
             ),
             calls,
@@ -259,6 +270,41 @@ pub fn retry_config(retries: Retries, backoff: Option<Backoff>) -> RetryConfig {
         (None, RetryMode::Adaptive) => RetryConfig::adaptive()
             .with_max_attempts(retries.max_attempts)
             .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_1()),
+    }
+}
+
+/// An attempt that got no answer in time (the call timeout, or the connect timeout) ends the
+/// call: retrying a silent endpoint would only multiply the wait by the attempts. Throttling,
+/// 5xx and broken connections are still retried.
+#[derive(Debug)]
+struct NoRetryWithoutAnswer;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for NoRetryWithoutAnswer {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        match ctx.output_or_error() {
+            Some(Err(e))
+                if e.is_timeout_error()
+                    || e.as_connector_error().is_some_and(|c| c.is_timeout()) =>
+            {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "kedactl::NoRetryWithoutAnswer"
+    }
+
+    fn priority(
+        &self,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
     }
 }
 

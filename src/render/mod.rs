@@ -4,9 +4,10 @@
 
 pub mod aws;
 mod keda_options;
-mod unique;
 pub mod policy;
+pub mod quotas;
 pub(crate) mod templates;
+mod unique;
 
 use crate::model;
 use crate::observed::Observed;
@@ -631,11 +632,21 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             if q.is_fifo() {
                 dlq_attributes.insert("FifoQueue".to_string(), "true".to_string());
             }
-            push_queue((&mut queues, &mut queue_names), &target, &dlq, dlq_attributes);
+            push_queue(
+                (&mut queues, &mut queue_names),
+                &target,
+                &dlq,
+                dlq_attributes,
+            );
             let redrive = json!({ "deadLetterTargetArn": target.queue_arn(&dlq), "maxReceiveCount": dl.max_receive_count });
             attributes.insert("RedrivePolicy".into(), redrive.to_string());
         }
-        push_queue((&mut queues, &mut queue_names), &target, &q.name, attributes);
+        push_queue(
+            (&mut queues, &mut queue_names),
+            &target,
+            &q.name,
+            attributes,
+        );
     }
     let resources = resources.into_vec();
 
@@ -643,7 +654,10 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let mut retired_associations: Unique<Association, (String, String)> = Unique::default();
     if pod_identity {
         associations.push(
-            (spec.keda.namespace.clone(), spec.keda.service_account.clone()),
+            (
+                spec.keda.namespace.clone(),
+                spec.keda.service_account.clone(),
+            ),
             Association {
                 namespace: spec.keda.namespace.clone(),
                 service_account: spec.keda.service_account.clone(),

@@ -6,9 +6,7 @@
 use super::{Kind, Metric, Reading, ScalingTarget, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
-use crate::render::{
-    Document, IDENTITY_POLICY, RenderError, Target, Unique, queue_key, templates,
-};
+use crate::render::{Document, IDENTITY_POLICY, RenderError, Target, Unique, queue_key, templates};
 use crate::scaling::QueueDepth;
 use crate::spec::{App, AuthMode, Problem, Spec};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
