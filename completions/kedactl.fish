@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet max-attempts= retry-mode= cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet max-attempts= retry-mode= cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= permissions-boundary= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -30,6 +30,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_needs_command" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -61,6 +64,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l keda-service-account -d
 complete -c kedactl -n "__fish_kedactl_needs_command" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l namespace -d 'App namespace [default: security]' -r
@@ -111,6 +115,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -142,6 +149,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l keda-service-acco
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l namespace -d 'App namespace [default: security]' -r
@@ -180,6 +188,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -210,6 +221,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l keda-service-ac
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l namespace -d 'App namespace [default: security]' -r
@@ -247,6 +259,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -278,6 +293,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l keda-service-ac
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l namespace -d 'App namespace [default: security]' -r
@@ -361,7 +377,9 @@ KD050\t'The AMP scraper may read the cluster (its access entry)'
 KD051\t'IRSA: the cluster\'s OIDC issuer has its IAM identity provider'
 KD052\t'IRSA: each role\'s trust admits its service accounts through the provider'
 KD053\t'IRSA: the service accounts name their role (eks.amazonaws.com/role-arn)'
-KD054\t'IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE'"
+KD054\t'IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE'
+KD055\t'The roles carry the configured permissions boundary, and it allows what they do'
+KD056\t'An existing workload is there, runs as the app\'s service account, and only KEDA scales it'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
@@ -370,6 +388,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -401,6 +422,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-service-
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l namespace -d 'App namespace [default: security]' -r
@@ -441,6 +463,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
@@ -462,6 +487,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l keda-service-
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l namespace -d 'App namespace [default: security]' -r
@@ -514,6 +540,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -528,6 +557,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l keda-servic
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l namespace -d 'App namespace [default: security]' -r
@@ -569,6 +599,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
@@ -590,6 +623,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l keda-service-ac
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l namespace -d 'App namespace [default: security]' -r
@@ -626,6 +660,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -649,6 +686,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l keda-service-a
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l namespace -d 'App namespace [default: security]' -r
@@ -688,6 +726,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l profile -d 'AWS shared-config profile' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 'Reach the cluster through this kubeconfig [default: from EKS, no kubeconfig needed]' -r -F
@@ -711,6 +752,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l keda-service-a
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l namespace -d 'App namespace [default: security]' -r
@@ -746,6 +788,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -760,6 +805,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l keda-servic
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand validate" -l namespace -d 'App namespace [default: security]' -r
@@ -793,6 +839,9 @@ json\t'One JSON document on stdout (logs stay on stderr)'
 junit\t'JUnit XML test report, one testcase per check (doctor only)'
 markdown\t'A Markdown table for a pull-request comment (plan only)'
 jsonl\t'JSON lines, written as they are made (simulate only: a line per simulated second)'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l color -d 'When to colour the text output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t''
+never\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -807,6 +856,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l keda-service-ac
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l keda-version -d 'KEDA chart version [default: 2.20.2]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l operator-role -d 'IAM role of the keda-operator [default: keda-operator]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l identity-role -d 'IAM role KEDA assumes to read the queue [default: keda-identity]' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l permissions-boundary -d 'Managed policy ARN set as the permissions boundary of every IAM role kedactl creates' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l app -d 'Which app (its deployment name) the app flags change, when there are several' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l deployment -d 'Deployment name [default: q-read]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -l namespace -d 'App namespace [default: security]' -r

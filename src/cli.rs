@@ -68,6 +68,9 @@ pub struct GlobalArgs {
         value_name = "FORMAT"
     )]
     pub output: OutputFormat,
+    /// When to colour the text output
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: crate::output::style::ColorChoice,
     /// Work on these groups only (comma-separated), e.g. one CI job per group
     #[arg(
         long,
@@ -175,7 +178,7 @@ fn uses(sub: &str, id: &str) -> bool {
     let cluster = matches!(sub, "up" | "plan" | "down" | "doctor" | "scale" | "watch");
     match id {
         "help" | "version" => true,
-        "output" => !matches!(sub, "schema" | "completions"),
+        "output" | "color" => !matches!(sub, "schema" | "completions"),
         "verbose" | "quiet" => sub != "completions",
         "config" => spec && sub != "init",
         "only" => matches!(sub, "up" | "plan" | "down" | "doctor" | "render"),

@@ -17,6 +17,19 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(global: GlobalArgs) -> Self {
+        let stdout_is_tty = std::io::stdout().is_terminal();
+        let env = |k: &str| std::env::var(k).ok();
+        crate::output::style::init(
+            crate::output::style::decide(
+                global.color,
+                stdout_is_tty,
+                env("NO_COLOR").as_deref(),
+                env("TERM").as_deref(),
+            ),
+            stdout_is_tty
+                .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+                .flatten(),
+        );
         Ctx {
             output: global.output,
             quiet: global.quiet,

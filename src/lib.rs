@@ -18,6 +18,7 @@ pub mod observe;
 pub mod observed;
 pub mod output;
 pub mod plan;
+pub mod pod_security;
 pub mod render;
 pub mod scaling;
 pub mod spec;

@@ -15,6 +15,11 @@ pub const STACK: &str = "kedactl.io/stack";
 /// resource only when no other cluster's key is left.
 pub const CLUSTER_PREFIX: &str = "kedactl.io/cluster/";
 
+/// Tag key prefix recording a managed policy kedactl attached to a role (`apps[].managedPolicies`):
+/// `kedactl.io/attached/<hash of the ARN>`. `up` detaches only policies it recorded, so one a
+/// person or another tool attached stays when it is not (or no longer) in the config.
+pub const ATTACHED_PREFIX: &str = "kedactl.io/attached/";
+
 /// The tag key that records `cluster` as a user of a queue or repository.
 pub fn cluster_tag(cluster: &str) -> String {
     format!("{CLUSTER_PREFIX}{cluster}")

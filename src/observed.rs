@@ -48,12 +48,21 @@ pub struct Observed {
     pub keda: Option<Keda>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
+    /// The apps' existing workloads were looked for (their objects are in `objects`): false
+    /// offline, or when `--only` leaves the app out.
+    #[serde(default)]
+    pub workloads_read: bool,
     /// What the stack's own namespaces hold besides its objects (`kind name`), read by `down`.
     #[serde(default)]
     pub namespace_contents: BTreeMap<String, Vec<String>>,
     /// What could not be listed in those namespaces (why): such a namespace is kept.
     #[serde(default)]
     pub namespace_unchecked: BTreeMap<String, Vec<String>>,
+    /// The managed policies the config names (`roles.permissionsBoundary`,
+    /// `apps[].managedPolicies`), by ARN, when read: the default version's document, or None
+    /// when IAM has no such policy.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Option<Value>>,
     /// Trigger resources (an AMP workspace...), by their step id (`aps:workspace/<alias>`).
     #[serde(default)]
     pub resources: BTreeMap<String, Resource>,
@@ -264,6 +273,9 @@ pub struct Role {
     pub boundary: Option<String>,
     #[serde(default)]
     pub tags: Tags,
+    /// The IAM path (`/service-roles/`), when read (GetRole).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -374,8 +374,48 @@ async fn up_creates_the_seed_stack_converges_and_down_removes_it() {
             .any(|t| t.key() == "kedactl.io/stack" && t.value() == s.prefix)
     );
 
+    // `up` ends with what its users need next: the live role ARN, queue URL, repository URI.
+    let live_role = aws
+        .iam
+        .get_role()
+        .role_name(s.operator())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first["outputs"]["roles"][s.operator()],
+        live_role.role().unwrap().arn()
+    );
+    let queue = first["outputs"]["queues"].as_object().unwrap();
+    for (name, url) in queue {
+        let live = aws
+            .sqs
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap();
+        // moto answers with its own host; AWS with sqs.<region>.amazonaws.com, as rendered.
+        let path = |u: &str| u.splitn(4, '/').nth(3).unwrap_or_default().to_string();
+        assert_eq!(
+            path(url.as_str().unwrap()),
+            path(live.queue_url().unwrap()),
+            "{name}"
+        );
+        assert!(
+            url.as_str()
+                .unwrap()
+                .starts_with("https://sqs.us-east-1.amazonaws.com/")
+        );
+    }
+    let repos = first["outputs"]["repositories"].as_object().unwrap();
+    assert_eq!(repos.len(), 1, "{first:#}");
     // Converged: the same command again plans nothing and changes nothing.
     let second = s.json("up", &[]);
+    assert!(
+        second["outputs"]["roles"].is_object(),
+        "outputs also when nothing changed"
+    );
     assert_eq!(second["outcomes"], serde_json::json!([]));
     assert_eq!(second["calls"]["mutating"], 0, "{second:#}");
     assert!(second["calls"]["read"].as_u64().unwrap() > 0);

@@ -1719,3 +1719,20 @@ fn a_missing_compare_config_names_no_other_flag() {
     assert!(stderr(&out).contains("nope.yaml"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("--config"), "{}", stderr(&out));
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let s = Sandbox::new();
+    let plain = run_ok(&s, &README_PLAN);
+    assert!(!plain.contains('\x1b'), "a pipe gets no colour: {plain}");
+    let mut args = README_PLAN.to_vec();
+    args.extend(["--color", "always"]);
+    let coloured = run_ok(&s, &args);
+    assert!(coloured.contains("\x1b[32m+\x1b[0m eks"), "{coloured}");
+    // Colour changes nothing else.
+    let stripped = coloured.replace("\x1b[32m", "").replace("\x1b[0m", "");
+    assert_eq!(stripped, plain);
+    args.pop();
+    args.push("never");
+    assert!(!run_ok(&s, &args).contains('\x1b'));
+}

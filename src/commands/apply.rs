@@ -7,7 +7,9 @@ use crate::error::{DECLINED, FAILED, INTERRUPTED, SilentExit};
 use crate::exec::{self, Status};
 use crate::output;
 use crate::plan::Plan;
+use crate::render::Desired;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// `up` and `down` as JSON: the plan's fields, then what each step did.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -23,6 +25,63 @@ pub struct Outcomes<'a> {
     /// Why `down` ran none of the steps (what they would lose without `--force`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub refused: &'a [String],
+    /// `up`: what the stack's users need next (absent for `down`, and when `up` failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Outputs>,
+}
+
+/// What a user needs after `up`, as `terraform apply` ends with its outputs: the roles' ARNs
+/// (for a TriggerAuthentication or a policy elsewhere), the queues' URLs (for producers), the
+/// repositories' URIs (for `docker push`). Names as keys, in the stack's order.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Outputs {
+    pub roles: BTreeMap<String, String>,
+    pub queues: BTreeMap<String, String>,
+    pub repositories: BTreeMap<String, String>,
+}
+
+impl Outputs {
+    pub fn of(desired: &Desired) -> Outputs {
+        Outputs {
+            roles: desired
+                .roles
+                .iter()
+                .map(|r| (r.name.clone(), r.arn.clone()))
+                .collect(),
+            queues: desired
+                .queues
+                .iter()
+                .map(|q| (q.name.clone(), q.url.clone()))
+                .collect(),
+            repositories: desired
+                .repositories
+                .iter()
+                .map(|r| (r.name.clone(), r.uri.clone()))
+                .collect(),
+        }
+    }
+
+    /// "Outputs:" and one aligned line per value.
+    pub fn text(&self) -> String {
+        let rows: Vec<(String, &String)> = [
+            ("role", &self.roles),
+            ("queue", &self.queues),
+            ("repository", &self.repositories),
+        ]
+        .into_iter()
+        .flat_map(|(kind, map)| map.iter().map(move |(n, v)| (format!("{kind} {n}"), v)))
+        .collect();
+        let width = rows
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::from("\nOutputs:");
+        for (k, v) in rows {
+            out.push_str(&format!("\n  {k:<width$}  {v}"));
+        }
+        out
+    }
 }
 
 /// API calls made: reads and changes.
@@ -124,8 +183,11 @@ pub async fn run(
                 },
                 seconds: None,
                 refused: &[],
+                outputs: (kind == "Up").then(|| Outputs::of(&on.desired)),
             };
             output::document(kind, &doc)?;
+        } else if kind == "Up" {
+            output::text(&Outputs::of(&on.desired).text())?;
         }
         return Ok(Applied::Nothing);
     }
@@ -141,6 +203,7 @@ pub async fn run(
             calls: Calls { read, mutating },
             seconds: Some((seconds * 10.0).round() / 10.0),
             refused: &[],
+            outputs: (kind == "Up" && report.ok()).then(|| Outputs::of(&on.desired)),
         };
         output::document(kind, &doc)?;
     } else {
@@ -152,6 +215,9 @@ pub async fn run(
             report.count(Status::NotRun),
             read + mutating
         ))?;
+        if kind == "Up" && report.ok() {
+            output::text(&Outputs::of(&on.desired).text())?;
+        }
     }
     if ctx.verbose > 0 {
         ctx.note(format!(

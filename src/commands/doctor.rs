@@ -235,14 +235,16 @@ fn focus<'a>(ctx: &'a Ctx, args: &'a Args, desired: &Desired) -> anyhow::Result<
     Ok(f)
 }
 
-/// The mark of a status in the text listing.
-fn mark(s: Status) -> &'static str {
+/// The mark of a status in the text listing, coloured when colour is on: a pass green, a
+/// warning yellow, a failure red.
+fn mark(s: Status) -> String {
+    use crate::output::style::{Style, paint};
     match s {
-        Status::Ok => "✓",
-        Status::Warn => "!",
-        Status::Fail => "✗",
-        Status::Skipped => "?",
-        Status::NotApplicable => "-",
+        Status::Ok => paint("✓", Style::Add),
+        Status::Warn => paint("!", Style::Change),
+        Status::Fail => paint("✗", Style::Delete),
+        Status::Skipped => "?".into(),
+        Status::NotApplicable => "-".into(),
     }
 }
 

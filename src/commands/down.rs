@@ -67,6 +67,7 @@ fn refuse(ctx: &Ctx, on: &online::Online, refused: teardown::Refused) -> anyhow:
         calls: apply::Calls { read, mutating },
         seconds: None,
         refused: &refused.reasons,
+        outputs: None,
     };
     output::document("Down", &doc)?;
     // One document on stdout (the plan and why it was refused): the error goes to stderr.

@@ -124,6 +124,11 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         observe::cluster_side(&kube, &desired, &only, &mut observed)
             .await
             .map_err(|e| access_error(e, &caller, &desired))?;
+        if purpose != Purpose::Down {
+            for line in crate::plan::workload::report(&desired.workloads, &observed.objects) {
+                ctx.note(line);
+            }
+        }
         if let Err(e) = check_keda(&desired, &observed, &only, &source) {
             match purpose {
                 Purpose::Up => return Err(e),

@@ -3,7 +3,7 @@ use crate::ctx::Ctx;
 use crate::error::{CHANGES_PENDING, FAILED, SilentExit};
 use crate::model::Only;
 use crate::output::{self, OutputFormat};
-use crate::plan::{self, Counts, Observed, Options, Plan, Step};
+use crate::plan::{self, Change, Counts, Observed, Options, Plan, Step};
 use crate::render::{self, Desired, aws::UNKNOWN_ACCOUNT};
 use serde::Serialize;
 
@@ -149,6 +149,18 @@ fn conflicts_text(c: &plan::Conflicts) -> String {
 
 pub const UP_TO_DATE: &str = "No changes: the stack is up to date.";
 
+/// A step's symbol in the convention's colour: `+` green, `~` yellow, `-` red.
+fn paint_change(change: Change) -> String {
+    use crate::output::style::{Style, paint};
+    let style = match change {
+        Change::Create => Style::Add,
+        Change::Update => Style::Change,
+        Change::Delete => Style::Delete,
+        Change::Run => return change.symbol().to_string(),
+    };
+    paint(&change.symbol().to_string(), style)
+}
+
 /// The plan for people: numbered steps in execution order, then the counts.
 pub fn human(d: &Desired, plan: &Plan, against: &str, empty: &str) -> String {
     let mut out = format!(
@@ -168,7 +180,7 @@ pub fn human(d: &Desired, plan: &Plan, against: &str, empty: &str) -> String {
         out.push_str(&format!(
             "  {:>width$}. {} {:<8} {}\n",
             i + 1,
-            s.change.symbol(),
+            paint_change(s.change),
             s.group.as_str(),
             s.summary
         ));

@@ -101,6 +101,23 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
     let mut docs = Vec::new();
     if only.includes(Group::Iam) {
+        // The guardrails, when the config sets any: each role as CreateRole and
+        // AttachRolePolicy are given it (AWS::IAM::Role property names, and the Arn).
+        let guarded = !d.user_tags.is_empty()
+            || d.roles
+                .iter()
+                .any(|r| r.path != "/" || r.boundary.is_some() || !r.managed_policies.is_empty());
+        for role in d.roles.iter().filter(|_| guarded) {
+            docs.push(Doc {
+                file: format!("iam/{}.role.json", role.name),
+                title: format!(
+                    "IAM role {}: path, permissions boundary, managed policies and tags",
+                    role.name
+                ),
+                yaml: false,
+                body: role_properties(d, role),
+            });
+        }
         for role in &d.roles {
             for (doc, what) in std::iter::once((&role.trust, "trust policy".to_string())).chain(
                 role.policies
@@ -158,6 +175,28 @@ fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
         }
     }
     Ok(docs)
+}
+
+/// A role's own settings, beside its policy documents.
+fn role_properties(d: &Desired, role: &render::Role) -> Value {
+    let tags: Vec<Value> = d
+        .aws_tags()
+        .into_iter()
+        .map(|(k, v)| serde_json::json!({ "Key": k, "Value": v }))
+        .collect();
+    let mut body = serde_json::json!({
+        "RoleName": role.name,
+        "Arn": role.arn,
+        "Path": role.path,
+    });
+    if let Some(b) = &role.boundary {
+        body["PermissionsBoundary"] = b.clone().into();
+    }
+    if !role.managed_policies.is_empty() {
+        body["ManagedPolicyArns"] = role.managed_policies.clone().into();
+    }
+    body["Tags"] = tags.into();
+    body
 }
 
 fn body_text(doc: &Doc) -> anyhow::Result<String> {

@@ -244,6 +244,7 @@ mod tests {
                     },
                     seconds: Some(3.2),
                     refused: &["SQS queue q holds 40 messages: pass --force".into()],
+                    outputs: (kind == "Up").then(|| apply::Outputs::of(&desired)),
                 },
             );
         }

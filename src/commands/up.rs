@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     apply::run(ctx, &on, &plan, "Up", "Apply", how).await?;
     // A repository this run created, or found, empty: the app's pods cannot start yet.
     let mut notes: Vec<String> = Vec::new();
-    for app in &on.spec.apps {
+    for app in on.spec.apps.iter().filter(|a| !a.existing) {
         let created = plan.steps.iter().any(|s| {
             matches!(&s.action, Action::CreateRepository { repository, .. } if *repository == app.repository)
         });

@@ -153,9 +153,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 output::text(&output::document_line(KIND, &s)?)?;
             } else if redraw {
                 output::text(&format!(
-                    "\x1b[2J\x1b[Hkedactl watch: {} every {} s (Ctrl-C to stop)\n\n{}",
-                    describe("Deployment", Some(&app.namespace), &app.deployment),
-                    args.interval,
+                    "\x1b[2J\x1b[H{}\n\n{}",
+                    watch::header(
+                        &describe("Deployment", Some(&app.namespace), &app.deployment),
+                        args.interval,
+                        std::time::SystemTime::now(),
+                    ),
                     watch::screen(&s)
                 ))?;
             } else {

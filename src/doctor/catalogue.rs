@@ -74,7 +74,7 @@ macro_rules! check {
 const PER_APP: &[&str] = &[
     "KD010", "KD011", "KD012", "KD014", "KD015", "KD016", "KD017", "KD018", "KD019", "KD021",
     "KD022", "KD023", "KD024", "KD026", "KD033", "KD034", "KD035", "KD036", "KD040", "KD041",
-    "KD042", "KD043", "KD044", "KD045", "KD046", "KD047", "KD048", "KD049",
+    "KD042", "KD043", "KD044", "KD045", "KD046", "KD047", "KD048", "KD049", "KD056",
 ];
 
 impl Check {
@@ -498,6 +498,21 @@ pub const CATALOGUE: &[Check] = &[
         [OPERATOR_POD, APP_POD],
         "IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE",
         "The webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (and the projected token) at pod creation only: a pod started before its service account named the role, or before the annotation changed, has no or the old credentials until it is restarted. doctor reads the newest keda-operator pod and the app's (a ScaledJob's pods come and go with their jobs) and compares AWS_ROLE_ARN with the role."
+    ),
+    check!(
+        "KD055",
+        Iam,
+        kd055,
+        "The roles carry the configured permissions boundary, and it allows what they do",
+        "A permissions boundary caps everything a role's own policies grant: an organisation's boundary that lacks sqs:GetQueueAttributes (or the trigger's read) on the app's resource, or sts:AssumeRole and sts:TagSession on the identity role for the operator, makes KEDA's calls fail with AccessDenied although every policy kedactl wrote allows them. doctor reads the policy roles.permissionsBoundary names (GetPolicy, GetPolicyVersion), fails when it does not exist or a role carries another boundary (or none), and evaluates the boundary alone for each call the roles make, before `up` has put it on them."
+    ),
+    check!(
+        "KD056",
+        Cluster,
+        kd056,
+        [WORKLOAD, HPAS],
+        "An existing workload is there, runs as the app's service account, and only KEDA scales it",
+        "With apps[].existing: true the Deployment or StatefulSet is the team's (Helm, Argo CD): kedactl never creates or changes it, and its ScaledObject's scaleTargetRef names it. If it is missing, KEDA reports the target not found; if its pods run as another service account than apps[].serviceAccount, the pod identity association (or the IRSA annotation) never reaches them; if another HorizontalPodAutoscaler (often the chart's own) also targets it, the two HPAs fight over its replicas. doctor reads the workload and the HPAs of its namespace."
     ),
 ];
 

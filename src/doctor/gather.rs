@@ -490,13 +490,40 @@ async fn app_objects(
             None => Ok(None),
         }
     });
-    let ((scaler, hpa, trigger_auth), app_pod) =
-        futures_util::future::join(scaler_branch, pod_branch).await;
+    // The team's own workload (`existing: true`): read with its namespace's HPAs and newest pod.
+    let existing = desired
+        .workloads
+        .iter()
+        .find(|w| w.namespace == app.namespace && w.name == app.deployment());
+    let existing_branch = async {
+        let Some(w) = existing else {
+            return (None, None, None);
+        };
+        let ns = Some(w.namespace.as_str());
+        let (live, hpas) = futures_util::future::join(
+            tolerate(u, part::WORKLOAD, kube.get(&w.kind, ns, &w.name)),
+            tolerate(u, part::HPAS, async {
+                kube.list("HorizontalPodAutoscaler", ns, None)
+                    .await
+                    .map(Some)
+            }),
+        )
+        .await;
+        let pod = match &live {
+            Some(l) => tolerate(u, part::APP_POD, rollout::newest_pod(kube, &w.namespace, l)).await,
+            None => None,
+        };
+        (live, hpas, pod)
+    };
+    let ((scaler, hpa, trigger_auth), app_pod, (workload, hpas, existing_pod)) =
+        futures_util::future::join3(scaler_branch, pod_branch, existing_branch).await;
     AppObjects {
         scaler,
         trigger_auth,
         hpa,
-        app_pod,
+        app_pod: app_pod.or(existing_pod),
+        workload,
+        hpas,
         unread: unread.into_inner().unwrap_or_default(),
     }
 }

@@ -238,6 +238,10 @@ pub struct AppObjects {
     pub hpa: Option<Value>,
     /// The app Deployment's newest pod.
     pub app_pod: Option<Value>,
+    /// The app's existing workload (`existing: true`) as read: None when it is not there.
+    pub workload: Option<Value>,
+    /// The HorizontalPodAutoscalers in an existing workload's namespace (None: not listed).
+    pub hpas: Option<Vec<Value>>,
     /// This app's reads that failed, by part (`part::SCALER` …), as `ClusterEvidence::unread`.
     pub unread: BTreeMap<&'static str, String>,
 }
@@ -260,6 +264,8 @@ pub mod part {
     pub const HPA: &str = "KEDA's HPA";
     pub const APISERVICE: &str = "the external metrics APIService";
     pub const APP_POD: &str = "the app's pods";
+    pub const WORKLOAD: &str = "the app's existing workload";
+    pub const HPAS: &str = "the HorizontalPodAutoscalers of its namespace";
 }
 
 /// The simulator key for one question.

@@ -64,6 +64,7 @@ fn healthy(d: &Desired) -> Evidence {
                 attached: vec![],
                 managed: Default::default(),
                 boundary: None,
+                path: None,
                 tags: tags.clone(),
             },
         );
@@ -173,6 +174,8 @@ fn objects(d: &Desired, t: &crate::render::TriggerUse) -> AppObjects {
         app_pod: Some(
             json!({"metadata": {"name": format!("{deployment}-xyz")}, "spec": {"containers": [{"name": deployment, "env": env()}]}}),
         ),
+        workload: None,
+        hpas: None,
         unread: Default::default(),
     }
 }
@@ -218,10 +221,11 @@ fn a_healthy_stack_raises_nothing() {
     // KD031 never applies to a running stack, KD040 only to a ScaledJob, KD043 only to a queue
     // with a customer-managed key, KD046–KD049 only to triggers other than SQS, KD050 only to
     // an AMP scraper.
-    // KD051–KD054 check IRSA only.
+    // KD051–KD054 check IRSA only, KD055 a configured permissions boundary, KD056 only an
+    // app's existing workload.
     let na = [
         "KD031", "KD040", "KD043", "KD046", "KD047", "KD048", "KD049", "KD050", "KD051", "KD052",
-        "KD053", "KD054",
+        "KD053", "KD054", "KD055", "KD056",
     ];
     let bad: Vec<_> = findings
         .iter()
@@ -1503,6 +1507,7 @@ fn node_role(attached: Vec<String>) -> Role {
         attached,
         managed: Default::default(),
         boundary: None,
+        path: None,
         tags: Default::default(),
     }
 }
@@ -1923,6 +1928,8 @@ fn every_example_is_healthy_and_one_fault_per_kind_is_found() {
 }
 
 mod apps;
+mod guardrails;
+mod workload;
 // Issue 25: each class where doctor disagreed with AWS's evaluation logic, through the checks.
 
 const OPERATOR_ARN: &str = "arn:aws:iam::123456789012:role/keda-operator";

@@ -163,7 +163,13 @@ pub(super) async fn apply(
     let cluster = opts.cluster.as_str();
     let retry = |e: &CallError| iam_not_propagated(e);
     match &step.action {
-        Action::CreateRole { role, trust, tags } => {
+        Action::CreateRole {
+            role,
+            trust,
+            tags,
+            path,
+            permissions_boundary,
+        } => {
             let doc = trust.to_string();
             let res = format!("IAM role {role}");
             let created = settle(
@@ -177,6 +183,8 @@ pub(super) async fn apply(
                         .role_name(role)
                         .assume_role_policy_document(&doc)
                         .set_tags(Some(iam_tags(tags)))
+                        .set_path(path.clone())
+                        .set_permissions_boundary(permissions_boundary.clone())
                         .send()
                         .await;
                     r.map(|_| ())
@@ -239,6 +247,44 @@ pub(super) async fn apply(
                 .send()
                 .await;
             r.map_err(|e| CallError::new("PutRolePolicy", format!("IAM role {role}"), &e))?;
+        }
+        Action::PutRolePermissionsBoundary {
+            role,
+            permissions_boundary,
+        } => {
+            let r = aws
+                .iam
+                .put_role_permissions_boundary()
+                .role_name(role)
+                .permissions_boundary(permissions_boundary)
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new("PutRolePermissionsBoundary", format!("IAM role {role}"), &e)
+            })?;
+        }
+        Action::AttachRolePolicy { role, policy_arn } => {
+            let res = format!("IAM role {role}");
+            // Recorded first: a run stopped between the two leaves a record of a policy not
+            // attached (the next `up` attaches it), never an attachment kedactl cannot tell
+            // from one a person made.
+            let (key, value) = crate::render::attached_tag(policy_arn);
+            let r = aws
+                .iam
+                .tag_role()
+                .role_name(role)
+                .set_tags(Some(iam_tags(&Tags::from([(key, value)]))))
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("TagRole", &res, &e))?;
+            let r = aws
+                .iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(policy_arn)
+                .send()
+                .await;
+            r.map_err(|e| CallError::new("AttachRolePolicy", &res, &e))?;
         }
         Action::TagRole { role, tags } => {
             let r = aws
@@ -496,6 +542,28 @@ pub(super) async fn apply(
                 other => other?,
             }
         }
+        Action::TagAssociation {
+            namespace,
+            service_account,
+            arn,
+            tags,
+            ..
+        } => {
+            let r = aws
+                .eks
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(hash_map(tags)))
+                .send()
+                .await;
+            r.map_err(|e| {
+                CallError::new(
+                    "TagResource",
+                    format!("pod identity association {namespace}/{service_account}"),
+                    &e,
+                )
+            })?;
+        }
         Action::UpdateAssociation {
             association_id,
             namespace,
@@ -630,8 +698,16 @@ pub(super) async fn apply(
                 format!("inline policy {policy} of IAM role {role}"),
             )?;
         }
-        Action::DetachRolePolicy { role, policy_arn } => {
-            sole_user(aws, role, opts).await?;
+        Action::DetachRolePolicy {
+            role,
+            policy_arn,
+            record,
+        } => {
+            // `down` strips a role it deletes: only when no other cluster still uses it. `up`
+            // detaches one policy it attached: the role stays, whoever else uses it.
+            if record.is_none() {
+                sole_user(aws, role, opts).await?;
+            }
             let r = aws
                 .iam
                 .detach_role_policy()
@@ -645,6 +721,21 @@ pub(super) async fn apply(
                 "DetachRolePolicy",
                 format!("IAM role {role}"),
             )?;
+            if let Some(key) = record {
+                let r = aws
+                    .iam
+                    .untag_role()
+                    .role_name(role)
+                    .tag_keys(key)
+                    .send()
+                    .await;
+                gone_is_fine(
+                    r,
+                    &["NoSuchEntity"],
+                    "UntagRole",
+                    format!("IAM role {role}"),
+                )?;
+            }
         }
         Action::DeleteRole { role } => {
             sole_user(aws, role, opts).await?;
@@ -713,6 +804,7 @@ pub(super) async fn apply(
         }
         Action::InstallKeda { .. }
         | Action::Apply { .. }
+        | Action::AnnotateServiceAccount { .. }
         | Action::RestartDeployment { .. }
         | Action::VerifyPodIdentity { .. }
         | Action::DeleteObject { .. }

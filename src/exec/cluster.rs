@@ -69,6 +69,14 @@ pub(super) async fn apply(
         Action::Apply { manifest, .. } => {
             kube.apply(manifest, opts.force_conflicts).await?;
         }
+        Action::AnnotateServiceAccount {
+            namespace,
+            name,
+            role_arn,
+        } => {
+            let manifest = crate::plan::workload::annotation(namespace, name, role_arn.as_deref());
+            kube.apply(&manifest, opts.force_conflicts).await?;
+        }
         Action::RestartDeployment {
             namespace,
             deployment,

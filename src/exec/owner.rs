@@ -43,6 +43,8 @@ fn target(action: &Action) -> Option<Target<'_>> {
         | Action::TagRole { role, .. }
         | Action::DeleteRolePolicy { role, .. }
         | Action::DetachRolePolicy { role, .. }
+        | Action::PutRolePermissionsBoundary { role, .. }
+        | Action::AttachRolePolicy { role, .. }
         | Action::DeleteRole { role } => Target::Role(role),
         Action::SetQueueAttributes { queue, url, .. }
         | Action::TagQueue { queue, url, .. }
@@ -75,6 +77,12 @@ fn target(action: &Action) -> Option<Target<'_>> {
             id,
         },
         Action::UpdateAssociation {
+            association_id,
+            namespace,
+            service_account,
+            ..
+        }
+        | Action::TagAssociation {
             association_id,
             namespace,
             service_account,

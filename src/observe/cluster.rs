@@ -35,7 +35,17 @@ pub async fn cluster_side(
                 desired.keda.service_account.clone(),
             )
         });
-        let refs = desired.manifests.iter().map(object_ref).chain(operator_sa);
+        // The team's workloads (`existing: true`): read to check, never applied.
+        let workloads = desired
+            .workloads
+            .iter()
+            .map(|w| (w.kind.clone(), Some(w.namespace.clone()), w.name.clone()));
+        let refs = desired
+            .manifests
+            .iter()
+            .map(object_ref)
+            .chain(operator_sa)
+            .chain(workloads);
         try_join_all(
             refs.map(|(kind, ns, name)| async move { kube.get(&kind, ns.as_deref(), &name).await }),
         )
@@ -44,6 +54,7 @@ pub async fn cluster_side(
     let (keda, objects) = futures_util::future::try_join(keda, objects).await?;
     o.keda = keda;
     o.objects = objects.into_iter().flatten().collect();
+    o.workloads_read = only.includes(Group::App);
     Ok(())
 }
 

@@ -219,13 +219,20 @@ async fn observe_each(
     };
     let roles = async {
         if !only.includes(Group::Iam) {
-            return Ok(vec![]);
+            return Ok((vec![], vec![]));
         }
-        try_join_all(desired.roles.iter().map(|r| {
+        let roles = try_join_all(desired.roles.iter().map(|r| {
             let expected: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
             async move { role(aws, &r.name, &expected).await }
-        }))
-        .await
+        }));
+        // The boundary and managed policies the config names: they must exist, and doctor
+        // evaluates the boundary before it is on the roles.
+        let named = configured_policies(desired);
+        let policies = try_join_all(named.iter().map(|arn| async move {
+            let r = managed_policy(aws, arn, "named in kedactl.yaml").await?;
+            Ok::<_, CallError>((arn.clone(), r))
+        }));
+        futures_util::future::try_join(roles, policies).await
     };
     let queues = async {
         if !only.includes(Group::Queue) {
@@ -314,7 +321,7 @@ async fn observe_each(
     .await;
     // Reads record their own failures; what is left here cannot happen, but is not lost.
     let mut failed = Vec::new();
-    let roles = settled(roles, vec![], &mut failed);
+    let (roles, policies) = settled(roles, (vec![], vec![]), &mut failed);
     let queues = settled(queues, vec![], &mut failed);
     let repositories = settled(repositories, vec![], &mut failed);
     let (resources, retired) = settled(resources, (vec![], Read::Missing), &mut failed);
@@ -329,6 +336,18 @@ async fn observe_each(
     for (name, r) in desired.roles.iter().map(|r| &r.name).zip(roles) {
         if let Some(role) = r.keep(&mut denied) {
             o.roles.insert(name.clone(), role);
+        }
+    }
+    for (arn, p) in policies {
+        match p {
+            Read::Missing => {
+                o.policies.insert(arn, None);
+            }
+            p => {
+                if let Some(doc) = p.keep(&mut denied) {
+                    o.policies.insert(arn, Some(doc));
+                }
+            }
         }
     }
     for (name, q) in desired.queues.iter().map(|q| &q.name).zip(queues) {
@@ -539,11 +558,12 @@ async fn role(aws: &Aws, name: &str, expected: &[&str]) -> Result<Read<Role>, Ca
         .and_then(|b| b.permissions_boundary_arn())
         .map(str::to_string);
     // Managed policies and the boundary decide too: read each one's default version.
+    let of_role = format!("of IAM role {name}");
     let managed = try_join_all(
         attached
             .iter()
             .chain(&boundary)
-            .map(|arn| managed_policy(aws, arn, name)),
+            .map(|arn| managed_policy(aws, arn, &of_role)),
     )
     .await?;
     let mut documents = BTreeMap::new();
@@ -564,6 +584,7 @@ async fn role(aws: &Aws, name: &str, expected: &[&str]) -> Result<Read<Role>, Ca
         attached,
         managed: documents,
         boundary,
+        path: Some(r.path().to_string()).filter(|p| !p.is_empty()),
         tags: tags
             .tags()
             .iter()
@@ -572,9 +593,23 @@ async fn role(aws: &Aws, name: &str, expected: &[&str]) -> Result<Read<Role>, Ca
     }))
 }
 
-/// A managed policy's default version (GetPolicy, then GetPolicyVersion), as used by `role`.
-async fn managed_policy(aws: &Aws, arn: &str, role: &str) -> Result<Read<Value>, CallError> {
-    let resource = format!("managed policy {arn} of IAM role {role}");
+/// The boundary and managed policies the desired roles name, each once.
+fn configured_policies(desired: &Desired) -> Vec<String> {
+    let mut arns: Vec<String> = desired
+        .roles
+        .iter()
+        .flat_map(|r| r.boundary.iter().chain(&r.managed_policies))
+        .cloned()
+        .collect();
+    arns.sort();
+    arns.dedup();
+    arns
+}
+
+/// A managed policy's default version (GetPolicy, then GetPolicyVersion); `what` says where it
+/// is used (`of IAM role keda-identity`).
+async fn managed_policy(aws: &Aws, arn: &str, what: &str) -> Result<Read<Value>, CallError> {
+    let resource = format!("managed policy {arn} {what}");
     let got = aws.iam.get_policy().policy_arn(arn).send().await;
     let policy = found!(read(got, "GetPolicy", &resource, |e| e
         .is_no_such_entity_exception()));

@@ -4,6 +4,7 @@ pub mod chart;
 pub mod junit;
 pub mod markdown;
 pub mod progress;
+pub mod style;
 pub mod watch;
 
 use serde::Serialize;
@@ -123,6 +124,7 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Print text to stdout (a write error such as a closed pipe propagates to `main`).
 pub fn text(s: &str) -> anyhow::Result<()> {
+    let s = &*style::fit(s);
     let mut out = std::io::stdout().lock();
     out.write_all(s.as_bytes())?;
     if !s.ends_with('\n') {

@@ -142,6 +142,21 @@ pub fn screen(s: &Snapshot) -> String {
     out
 }
 
+/// The screen's first line: what is watched, how often, and when it was last refreshed (UTC), so
+/// a screen left open after the network dropped does not pass for a live one.
+pub fn header(what: &str, interval: u64, now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        % 86_400;
+    format!(
+        "kedactl watch: {what} every {interval} s, refreshed {:02}:{:02}:{:02} UTC (Ctrl-C to stop)",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// One line per refresh, for logs.
 pub fn line(s: &Snapshot) -> String {
     let mut out = match &s.reading {
@@ -220,6 +235,16 @@ mod tests {
         assert_eq!(
             sc.problem.as_deref(),
             Some("error getting queue attributes: AccessDenied")
+        );
+    }
+
+    #[test]
+    fn the_header_says_when_the_screen_was_refreshed() {
+        // 2026-12-07T10:42:07Z
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_640_127);
+        assert_eq!(
+            header("Deployment security/q-read", 5, at),
+            "kedactl watch: Deployment security/q-read every 5 s, refreshed 10:42:07 UTC (Ctrl-C to stop)"
         );
     }
 

@@ -55,6 +55,23 @@ pub enum Action {
         role: String,
         trust: Value,
         tags: Tags,
+        /// `roles.path`, when not `/`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// `roles.permissionsBoundary`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        permissions_boundary: Option<String>,
+    },
+    /// Set (or change) a role's permissions boundary to `roles.permissionsBoundary`.
+    PutRolePermissionsBoundary {
+        role: String,
+        permissions_boundary: String,
+    },
+    /// Attach one of `apps[].managedPolicies`, after recording it on the role (a tag
+    /// `kedactl.io/attached/<hash>`): only what is recorded is ever detached by `up`.
+    AttachRolePolicy {
+        role: String,
+        policy_arn: String,
     },
     UpdateTrustPolicy {
         role: String,
@@ -150,6 +167,14 @@ pub enum Action {
         role_arn: String,
         tags: Tags,
     },
+    /// Put the config's tags (and ownership) back on an association this stack made.
+    TagAssociation {
+        association_id: String,
+        namespace: String,
+        service_account: String,
+        arn: String,
+        tags: Tags,
+    },
     UpdateAssociation {
         association_id: String,
         namespace: String,
@@ -172,6 +197,15 @@ pub enum Action {
         namespace: Option<String>,
         name: String,
         manifest: Value,
+    },
+    /// IRSA on a team's own service account (an existing workload's): server-side apply of the
+    /// role annotation alone, so kedactl owns that one field and nothing else (`None`: release
+    /// it, which removes it). Not ownership-checked: the object is the team's by design.
+    AnnotateServiceAccount {
+        namespace: String,
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role_arn: Option<String>,
     },
     /// Pods read Pod Identity credentials only at creation: recreate them after an association change.
     RestartDeployment {
@@ -224,6 +258,10 @@ pub enum Action {
     DetachRolePolicy {
         role: String,
         policy_arn: String,
+        /// `up`: the record tag of a managed policy kedactl attached and the config no longer
+        /// lists (removed with it). None: `down`, detaching before the role is deleted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<String>,
     },
     DeleteRole {
         role: String,
@@ -261,6 +299,7 @@ impl Action {
             self,
             Action::InstallKeda { .. }
                 | Action::Apply { .. }
+                | Action::AnnotateServiceAccount { .. }
                 | Action::RestartDeployment { .. }
                 | Action::VerifyPodIdentity { .. }
                 | Action::DeleteObject { .. }
@@ -282,8 +321,33 @@ impl Action {
             Action::DeleteOidcProvider { url, .. } => {
                 format!("delete IAM OIDC provider {url} (kedactl created it; no role trusts it)")
             }
-            Action::CreateRole { role, trust, .. } => {
-                format!("create IAM role {role} (trusted by {})", principals(trust))
+            Action::CreateRole {
+                role,
+                trust,
+                path,
+                permissions_boundary,
+                ..
+            } => {
+                let mut extra = String::new();
+                if let Some(p) = path {
+                    extra.push_str(&format!(", path {p}"));
+                }
+                if let Some(b) = permissions_boundary {
+                    extra.push_str(&format!(", permissions boundary {}", role_name(b)));
+                }
+                format!(
+                    "create IAM role {role} (trusted by {}{extra})",
+                    principals(trust)
+                )
+            }
+            Action::PutRolePermissionsBoundary {
+                role,
+                permissions_boundary,
+            } => {
+                format!("set the permissions boundary of IAM role {role} to {permissions_boundary}")
+            }
+            Action::AttachRolePolicy { role, policy_arn } => {
+                format!("attach managed policy {policy_arn} to IAM role {role}")
             }
             Action::UpdateTrustPolicy { role, trust, .. } => {
                 format!(
@@ -378,6 +442,11 @@ impl Action {
                     role_name(role_arn)
                 )
             }
+            Action::TagAssociation {
+                namespace,
+                service_account,
+                ..
+            } => format!("tag the pod identity association of {namespace}/{service_account}"),
             Action::UpdateAssociation {
                 namespace,
                 service_account,
@@ -415,6 +484,20 @@ impl Action {
                     crate::observed::describe(kind, namespace.as_deref(), name)
                 )
             }
+            Action::AnnotateServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => match role_arn {
+                Some(arn) => format!(
+                    "annotate ServiceAccount {namespace}/{name} (yours) with {IRSA}={arn}",
+                    IRSA = crate::render::IRSA_ANNOTATION
+                ),
+                None => format!(
+                    "remove kedactl's {} annotation from ServiceAccount {namespace}/{name} (yours)",
+                    crate::render::IRSA_ANNOTATION
+                ),
+            },
             Action::RestartDeployment {
                 namespace,
                 deployment,
@@ -459,9 +542,17 @@ impl Action {
             Action::DeleteRolePolicy { role, policy } => {
                 format!("delete inline policy {policy} from IAM role {role}")
             }
-            Action::DetachRolePolicy { role, policy_arn } => {
-                format!("detach {policy_arn} from IAM role {role}")
-            }
+            Action::DetachRolePolicy {
+                role,
+                policy_arn,
+                record,
+            } => match record {
+                Some(_) => format!(
+                    "detach {policy_arn} from IAM role {role} (kedactl attached it; the config no \
+                     longer lists it)"
+                ),
+                None => format!("detach {policy_arn} from IAM role {role}"),
+            },
             Action::DeleteRole { role } => format!("delete IAM role {role}"),
             Action::DeleteAddon { addon } => {
                 format!("delete EKS add-on {addon} (kedactl created it)")
@@ -721,6 +812,23 @@ impl Action {
             return vec![];
         }
         match self {
+            Action::AnnotateServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => {
+                let have = observed
+                    .object("ServiceAccount", Some(namespace), name)
+                    .and_then(|o| {
+                        o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION].as_str()
+                    })
+                    .map(str::to_string);
+                vec![FieldChange::new(
+                    crate::render::IRSA_ANNOTATION,
+                    have,
+                    role_arn.clone(),
+                )]
+            }
             Action::SetQueueAttributes {
                 queue, attributes, ..
             } => {
@@ -742,12 +850,32 @@ impl Action {
             Action::TagRole { role, tags } => {
                 tag_changes(observed.roles.get(role).map(|r| &r.tags), tags)
             }
+            Action::TagAssociation {
+                association_id,
+                tags,
+                ..
+            } => tag_changes(
+                observed
+                    .associations
+                    .iter()
+                    .find(|a| &a.id == association_id)
+                    .map(|a| &a.tags),
+                tags,
+            ),
             Action::TagRepository {
                 repository, tags, ..
             } => tag_changes(observed.repositories.get(repository).map(|r| &r.tags), tags),
             Action::UpdateTrustPolicy { role, trust, .. } => {
                 statement_changes(observed.roles.get(role).map(|r| &r.trust), trust)
             }
+            Action::PutRolePermissionsBoundary {
+                role,
+                permissions_boundary,
+            } => vec![FieldChange::new(
+                "permissions boundary",
+                observed.roles.get(role).and_then(|r| r.boundary.clone()),
+                Some(permissions_boundary.clone()),
+            )],
             Action::PutRolePolicy {
                 role,
                 policy,

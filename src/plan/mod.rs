@@ -6,6 +6,7 @@ mod action;
 pub use crate::observed;
 pub mod teardown;
 pub mod trust;
+pub mod workload;
 
 pub use action::{Action, Change, FieldChange};
 pub use teardown::teardown;
@@ -72,6 +73,8 @@ impl Plan {
 
 /// Starts the reason of a conflict over a resource the config names but kedactl does not make.
 const NOT_FOUND: &str = "not found";
+/// In the reason of a conflict over a role on another IAM path (`--adopt` cannot change it).
+const CANNOT_MOVE: &str = "IAM cannot move a role";
 
 /// A resource kedactl will not change: one with our name that this stack does not own, or
 /// one the change would push past an AWS quota.
@@ -84,7 +87,10 @@ pub struct Conflict {
 impl Conflict {
     /// Ownership conflicts are the ones `--adopt` resolves.
     fn is_ownership(&self) -> bool {
-        !self.reason.contains("quota") && !self.reason.starts_with(NOT_FOUND)
+        !self.reason.contains("quota")
+            && !self.reason.starts_with(NOT_FOUND)
+            && !self.reason.contains(CANNOT_MOVE)
+            && !self.reason.starts_with(workload::DIFFERS)
     }
 }
 
@@ -176,6 +182,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     p.resources();
     p.retired_resources();
     p.oidc_provider();
+    p.policies_exist();
     p.roles();
     p.queues();
     p.repositories();
@@ -186,6 +193,8 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         changed_sas.clear();
     }
     p.keda(&changed_sas);
+    p.existing_workloads();
+    p.pod_security();
     p.manifests(&changed_sas);
     let conflicts = Conflicts {
         stack: desired.stack.clone(),
@@ -290,7 +299,7 @@ impl Planner<'_> {
         let create = format!("eks:addon/{addon}");
         match self.observed.addon.as_ref().map(|a| a.status.as_str()) {
             None => {
-                let tags = self.desired.tags.clone();
+                let tags = self.desired.aws_tags();
                 self.push(
                     create.clone(),
                     Group::Eks,
@@ -330,7 +339,7 @@ impl Planner<'_> {
         let action = Action::CreateOidcProvider {
             url: p.url.clone(),
             client_ids: vec![render::STS_AUDIENCE.to_string()],
-            tags: self.desired.tags.clone(),
+            tags: self.desired.aws_tags(),
         };
         self.push(
             oidc_step_id(&p.host),
@@ -369,18 +378,44 @@ impl Planner<'_> {
                     let action = Action::CreateRole {
                         role: role.name.clone(),
                         trust: role.trust.body.clone(),
-                        tags: self.desired.tags.clone(),
+                        tags: self.desired.aws_tags(),
+                        path: (role.path != "/").then(|| role.path.clone()),
+                        permissions_boundary: role.boundary.clone(),
                     };
                     self.push(id.clone(), Group::Iam, Change::Create, action, &after);
                 }
                 Some(r) => {
-                    let want = &self.desired.tags;
+                    let want = &self.desired.aws_tags();
                     let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags, want)
                     else {
                         continue;
                     };
+                    if let Some(reason) = moved(role, r) {
+                        self.conflicts.push(Conflict {
+                            resource: format!("IAM role {}", role.name),
+                            reason,
+                        });
+                        continue;
+                    }
+                    if let Some(b) = role
+                        .boundary
+                        .as_ref()
+                        .filter(|b| r.boundary.as_ref() != Some(*b))
+                    {
+                        let action = Action::PutRolePermissionsBoundary {
+                            role: role.name.clone(),
+                            permissions_boundary: b.clone(),
+                        };
+                        self.push(
+                            format!("{id}/boundary"),
+                            Group::Iam,
+                            Change::Update,
+                            action,
+                            &[],
+                        );
+                    }
                     if retag {
-                        let tags = self.desired.tags.clone();
+                        let tags = want.clone();
                         self.push(
                             format!("{id}/tags"),
                             Group::Iam,
@@ -482,6 +517,87 @@ impl Planner<'_> {
                     &[&id],
                 );
             }
+            self.managed_policies(role, existing, &id);
+        }
+    }
+
+    /// The boundary and managed policies the config names must exist (IAM refuses CreateRole
+    /// or AttachRolePolicy otherwise, after other changes were made).
+    fn policies_exist(&mut self) {
+        let mut named: Vec<(&str, &str)> = Vec::new();
+        for role in &self.desired.roles {
+            if let Some(b) = &role.boundary {
+                named.push((b, "roles.permissionsBoundary"));
+            }
+            for p in &role.managed_policies {
+                named.push((p, "apps[].managedPolicies"));
+            }
+        }
+        named.sort();
+        named.dedup();
+        for (arn, field) in named {
+            if let Some(None) = self.observed.policies.get(arn) {
+                self.conflicts.push(Conflict {
+                    resource: format!("managed policy {arn}"),
+                    reason: format!(
+                        "{NOT_FOUND} in the account ({field} names it): create it (aws iam \
+                         create-policy) or correct the ARN"
+                    ),
+                });
+            }
+        }
+    }
+
+    /// `apps[].managedPolicies` on an identity role: attach the missing ones (recorded), and
+    /// detach those kedactl recorded that the config no longer lists. Policies attached by
+    /// anyone else are never touched.
+    fn managed_policies(&mut self, role: &render::Role, live: Option<&observed::Role>, id: &str) {
+        let attached: &[String] = live.map_or(&[], |r| r.attached.as_slice());
+        for arn in &role.managed_policies {
+            if attached.contains(arn) {
+                continue;
+            }
+            let action = Action::AttachRolePolicy {
+                role: role.name.clone(),
+                policy_arn: arn.clone(),
+            };
+            self.push(
+                format!("{id}/attached/{arn}"),
+                Group::Iam,
+                Change::Create,
+                action,
+                &[id],
+            );
+        }
+        let Some(live) = live else { return };
+        let wanted: Vec<String> = role
+            .managed_policies
+            .iter()
+            .map(|p| render::attached_tag(p).0)
+            .collect();
+        for (key, value) in &live.tags {
+            if !key.starts_with(model::ATTACHED_PREFIX) || wanted.contains(key) {
+                continue;
+            }
+            // The ARN: attached now (found by its hash), else the one the record names.
+            let arn = attached
+                .iter()
+                .find(|a| &render::attached_tag(a).0 == key)
+                .cloned()
+                .or_else(|| (!value.is_empty()).then(|| value.clone()));
+            let Some(arn) = arn else { continue };
+            let action = Action::DetachRolePolicy {
+                role: role.name.clone(),
+                policy_arn: arn.clone(),
+                record: Some(key.clone()),
+            };
+            self.push(
+                format!("{id}/attached/{arn}"),
+                Group::Iam,
+                Change::Delete,
+                action,
+                &[],
+            );
         }
     }
 
@@ -650,13 +766,39 @@ impl Planner<'_> {
                 .associations
                 .iter()
                 .find(|o| o.namespace == a.namespace && o.service_account == a.service_account);
+            // An association this stack made gets the config's tags put back (`tags:` changed);
+            // one it did not make is left as it is.
+            if let Some(o) = existing
+                && model::is_owned(&o.tags, &self.desired.stack)
+            {
+                let want = self.desired.aws_tags();
+                if want.iter().any(|(k, v)| o.tags.get(k) != Some(v)) {
+                    let action = Action::TagAssociation {
+                        association_id: o.id.clone(),
+                        namespace: a.namespace.clone(),
+                        service_account: a.service_account.clone(),
+                        arn: self.desired.target.arn(
+                            "eks",
+                            &format!("podidentityassociation/{}/{}", self.desired.cluster, o.id),
+                        ),
+                        tags: want,
+                    };
+                    self.push(
+                        format!("{id}/tags"),
+                        Group::Eks,
+                        Change::Update,
+                        action,
+                        &[],
+                    );
+                }
+            }
             match existing {
                 None => {
                     let action = Action::CreateAssociation {
                         namespace: a.namespace.clone(),
                         service_account: a.service_account.clone(),
                         role_arn: a.role_arn.clone(),
-                        tags: self.desired.tags.clone(),
+                        tags: self.desired.aws_tags(),
                     };
                     self.push(id, Group::Eks, Change::Create, action, &[&role_id]);
                 }
@@ -666,7 +808,10 @@ impl Planner<'_> {
                         "pod identity association {}/{}",
                         a.namespace, a.service_account
                     );
-                    if self.owned(resource, &o.tags, &self.desired.tags).is_none() {
+                    if self
+                        .owned(resource, &o.tags, &self.desired.aws_tags())
+                        .is_none()
+                    {
                         continue;
                     }
                     let action = Action::UpdateAssociation {
@@ -875,6 +1020,12 @@ impl Planner<'_> {
                 after.push("keda:install".into());
             }
             let existing = self.observed.object(&kind, ns.as_deref(), &name);
+            if let Some(live) = existing {
+                let deps: Vec<&str> = after.iter().map(String::as_str).collect();
+                if self.teams_service_account(m, live, &deps) {
+                    continue;
+                }
+            }
             let change = match existing {
                 None => Change::Create,
                 // Any namespace will do: kedactl does not take over one it finds.
@@ -941,6 +1092,19 @@ impl Planner<'_> {
             &[&assoc, id],
         );
     }
+}
+
+/// Why a live role cannot be the configured one: IAM cannot change a role's path, and its ARN
+/// (which trusts, associations and TriggerAuthentications name) holds the path.
+fn moved(role: &render::Role, live: &observed::Role) -> Option<String> {
+    let have = live.path.as_deref()?;
+    (have != role.path).then(|| {
+        format!(
+            "it is on IAM path {have}, the config says {} (roles.path), and {CANNOT_MOVE}: set \
+             roles.path: {have}, or delete the role (kedactl down --only iam) and run up again",
+            role.path
+        )
+    })
 }
 
 /// The step id of a Kubernetes object: `app:Deployment/security/q-read` (`up` and `down`).

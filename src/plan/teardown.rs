@@ -50,7 +50,8 @@ pub fn teardown(
             Action::UpdateTrustPolicy { .. }
             | Action::UntagQueue { .. }
             | Action::UntagRepository { .. }
-            | Action::UntagResource { .. } => Change::Update,
+            | Action::UntagResource { .. }
+            | Action::AnnotateServiceAccount { .. } => Change::Update,
             _ => Change::Delete,
         };
         let summary = action.summary(change);
@@ -82,6 +83,23 @@ pub fn teardown(
             serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
         if !owned(&labels) {
             notes.push(format!("left alone: {what} (not created by this stack)"));
+            // IRSA on an existing workload's service account: release the one field kedactl applied.
+            let role = &m["metadata"]["annotations"][crate::render::IRSA_ANNOTATION];
+            if let (Some(ns), "ServiceAccount") = (&ns, kind.as_str())
+                && super::workload::of_existing(&desired.workloads, ns, &name)
+                && role.is_string()
+                && o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION] == *role
+            {
+                let action = Action::AnnotateServiceAccount {
+                    namespace: ns.clone(),
+                    name: name.clone(),
+                    role_arn: None,
+                };
+                let id = format!("{}/annotation", app_step_id(&kind, Some(ns), &name));
+                let after = cluster_ids.last().cloned().into_iter().collect();
+                push(id.clone(), Group::App, action, after);
+                cluster_ids.push(id);
+            }
             continue;
         }
         if kind == "Namespace" {
@@ -457,6 +475,7 @@ pub fn teardown(
             let action = Action::DetachRolePolicy {
                 role: role.name.clone(),
                 policy_arn: arn.clone(),
+                record: None,
             };
             push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
@@ -636,6 +655,7 @@ mod tests {
                 attached: vec![],
                 managed: Default::default(),
                 boundary: None,
+                path: None,
                 tags: tags.clone(),
             };
             o.roles.insert(r.name.clone(), role);

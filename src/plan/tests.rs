@@ -45,10 +45,16 @@ fn converged(d: &Desired) -> Observed {
                         .iter()
                         .map(|p| (p.name.clone(), p.body.clone()))
                         .collect(),
-                    attached: vec![],
+                    attached: r.managed_policies.clone(),
                     managed: Default::default(),
-                    boundary: None,
-                    tags: tags.clone(),
+                    boundary: r.boundary.clone(),
+                    // What `up` leaves: the config's tags and a record of each policy it attached.
+                    tags: d
+                        .aws_tags()
+                        .into_iter()
+                        .chain(r.managed_policies.iter().map(|p| render::attached_tag(p)))
+                        .collect(),
+                    path: Some(r.path.clone()),
                 };
                 (r.name.clone(), role)
             })
@@ -94,7 +100,7 @@ fn converged(d: &Desired) -> Observed {
                 namespace: a.namespace.clone(),
                 service_account: a.service_account.clone(),
                 role_arn: a.role_arn.clone(),
-                tags: tags.clone(),
+                tags: d.aws_tags(),
                 modified_at: None,
                 session_tags_disabled: false,
                 target_role_arn: None,
@@ -118,10 +124,12 @@ fn converged(d: &Desired) -> Observed {
                 o
             })
             .collect(),
+        workloads_read: true,
         namespace_contents: Default::default(),
         namespace_unchecked: Default::default(),
         resources: Default::default(),
         data: Default::default(),
+        policies: Default::default(),
     }
 }
 
@@ -1372,4 +1380,187 @@ fn a_trust_statement_that_admits_too_much_is_a_conflict_unless_adopted() {
         render::policy::canonical(trust),
         render::policy::canonical(&d.roles[1].trust.body)
     );
+}
+
+mod guardrails;
+/// The seed's app as a team's own workload (`existing: true`), its service account too.
+fn existing(kind: crate::spec::WorkloadKind, auth: AuthMode) -> Desired {
+    let mut spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        auth_mode: auth,
+        oidc_issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
+        ..Spec::default()
+    };
+    if auth == AuthMode::PodIdentity {
+        spec.oidc_issuer = None;
+    }
+    spec.apps[0].existing = true;
+    spec.apps[0].kind = kind;
+    render::desired(&spec).unwrap()
+}
+
+/// The team's workload running as `sa`, and its service account without kedactl's labels.
+fn teams(d: &Desired, kind: &str, sa: &str, annotation: Option<&str>) -> Observed {
+    let mut o = converged(d);
+    o.objects.push(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": kind,
+        "metadata": { "name": "q-read", "namespace": "security", "labels": { "app.kubernetes.io/managed-by": "Helm" } },
+        "spec": { "template": { "spec": { "serviceAccountName": sa, "containers": [] } } }
+    }));
+    for obj in o
+        .objects
+        .iter_mut()
+        .filter(|x| x["kind"] == "ServiceAccount" && x["metadata"]["namespace"] == "security")
+    {
+        obj["metadata"]["labels"] = serde_json::json!({ "app.kubernetes.io/managed-by": "Helm" });
+        obj["metadata"]["annotations"] = match annotation {
+            Some(a) => serde_json::json!({ IRSA_ANNOTATION: a }),
+            None => serde_json::json!({}),
+        };
+    }
+    o
+}
+
+#[test]
+fn an_existing_workload_is_scaled_never_applied_and_its_service_account_left_alone() {
+    use crate::spec::WorkloadKind;
+    let d = existing(WorkloadKind::StatefulSet, AuthMode::PodIdentity);
+    assert!(
+        d.manifests
+            .iter()
+            .all(|m| m["kind"] != "Deployment" && m["kind"] != "StatefulSet")
+    );
+    let so = d
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap();
+    assert_eq!(
+        so["spec"]["scaleTargetRef"],
+        serde_json::json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "name": "q-read" })
+    );
+    // Up to date: the team's StatefulSet and service account (no stack labels) are no conflict.
+    let o = teams(&d, "StatefulSet", "my-sqs-read-msgs", None);
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert!(p.is_empty(), "{:?}", ids(&p));
+    assert_eq!(
+        workload::report(&d.workloads, &o.objects),
+        [
+            "StatefulSet security/q-read exists (yours: kedactl scales it and never changes it); its pods run as service account my-sqs-read-msgs"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_existing_workload_or_another_service_account_stops_up_with_the_fix() {
+    use crate::spec::WorkloadKind;
+    let d = existing(WorkloadKind::Deployment, AuthMode::PodIdentity);
+    let err = plan(&d, &converged(&d), &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(err.conflicts[0].resource, "Deployment security/q-read");
+    assert!(
+        err.conflicts[0]
+            .reason
+            .starts_with("not found: apps[].existing: true"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("--adopt"), "{err}");
+    let err = plan(
+        &d,
+        &teams(&d, "Deployment", "default", None),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.conflicts[0].reason,
+        "differs from the config: its pods run as service account default, not my-sqs-read-msgs \
+         (apps[].serviceAccount), so the role kedactl associates would not reach them; set \
+         serviceAccount: default in kedactl.yaml, or serviceAccountName: my-sqs-read-msgs in its chart"
+    );
+    assert!(!err.to_string().contains("--adopt"), "{err}");
+    // Not read (offline, or --only without app): nothing is claimed.
+    let mut offline = converged(&d);
+    offline.workloads_read = false;
+    assert!(plan(&d, &offline, &Options::default()).is_ok());
+}
+
+#[test]
+fn irsa_annotates_the_teams_service_account_with_that_field_alone() {
+    use crate::spec::WorkloadKind;
+    let d = existing(WorkloadKind::Deployment, AuthMode::Irsa);
+    let o = teams(&d, "Deployment", "my-sqs-read-msgs", None);
+    let only_app = Options {
+        only: Only::new(vec![Group::App]),
+        ..Options::default()
+    };
+    let p = plan(&d, &o, &only_app).unwrap();
+    assert_eq!(ids(&p), ["app:ServiceAccount/security/my-sqs-read-msgs"]);
+    let Action::AnnotateServiceAccount { role_arn, .. } = &p.steps[0].action else {
+        panic!("{:?}", p.steps[0].action)
+    };
+    assert_eq!(p.steps[0].changes.len(), 1, "old (none) → new role");
+    let manifest = workload::annotation("security", "my-sqs-read-msgs", role_arn.as_deref());
+    assert_eq!(
+        manifest,
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": { "name": "my-sqs-read-msgs", "namespace": "security",
+                "annotations": { IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/keda-identity" } }
+        })
+    );
+    // Already annotated: nothing to do.
+    let o = teams(
+        &d,
+        "Deployment",
+        "my-sqs-read-msgs",
+        Some("arn:aws:iam::123456789012:role/keda-identity"),
+    );
+    assert!(plan(&d, &o, &only_app).unwrap().is_empty());
+}
+
+/// The converged stack, its namespace labelled by someone to enforce the restricted profile.
+fn restricted_namespace(d: &Desired) -> Observed {
+    let mut o = converged(d);
+    for ns in o.objects.iter_mut().filter(|x| x["kind"] == "Namespace") {
+        ns["metadata"]["labels"] =
+            serde_json::json!({ "pod-security.kubernetes.io/enforce": "restricted" });
+    }
+    o
+}
+
+#[test]
+fn pods_a_namespace_that_exists_would_refuse_stop_up() {
+    let mut spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        pod_security: crate::spec::PodSecurity::Baseline,
+        ..Spec::default()
+    };
+    // Valid for the baseline namespaces kedactl would create, not for the team's restricted one.
+    let sc = serde_json::json!({ "allowPrivilegeEscalation": true });
+    spec.apps[0].security_context = sc.as_object().cloned();
+    crate::spec::validate(&spec, "test").unwrap();
+    let d = render::desired(&spec).unwrap();
+    let o = restricted_namespace(&d);
+    let err = plan(&d, &o, &Options::default()).unwrap_err();
+    assert_eq!(err.conflicts.len(), 1, "{err}");
+    assert_eq!(err.conflicts[0].resource, "Deployment security/q-read");
+    assert!(
+        err.conflicts[0].reason.contains("namespace security enforces the restricted Pod Security Standard and would refuse its pods: allowPrivilegeEscalation != false"),
+        "{err}"
+    );
+    // The default pods pass a restricted namespace.
+    let d = desired();
+    let o = restricted_namespace(&d);
+    assert!(plan(&d, &o, &Options::default()).is_ok());
+}
+
+#[test]
+fn an_existing_workload_gets_no_repository() {
+    let d = existing(crate::spec::WorkloadKind::Deployment, AuthMode::PodIdentity);
+    assert!(d.repositories.is_empty(), "{:?}", d.repositories);
+    assert_eq!(d.workloads.len(), 1);
 }

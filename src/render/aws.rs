@@ -42,6 +42,11 @@ impl Target {
         )
     }
 
+    /// A role's ARN on an IAM path (`/service-roles/` → `role/service-roles/<name>`).
+    pub fn role_arn_at(&self, path: &str, name: &str) -> String {
+        self.role_arn(&format!("{}{name}", path.trim_start_matches('/')))
+    }
+
     pub fn cluster_arn(&self, cluster: &str) -> String {
         format!(
             "arn:{}:eks:{}:{}:cluster/{cluster}",

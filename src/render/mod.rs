@@ -11,7 +11,7 @@ mod unique;
 
 use crate::model;
 use crate::observed::Observed;
-use crate::spec::{App, AuthMode, ScalingKind, Spec};
+use crate::spec::{App, AuthMode, ScalingKind, Spec, workload};
 use crate::triggers::{self, Resource};
 pub use aws::Target;
 use serde::Serialize;
@@ -65,6 +65,20 @@ pub fn trust_sid(
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     format!("{readable}{:08x}", (h ^ (h >> 32)) as u32)
+}
+
+/// The record tag of `policy_arn`: key (FNV-1a of the ARN: stable across builds) and value (the
+/// ARN, when IAM's tag characters and length allow it; the key alone decides).
+pub fn attached_tag(policy_arn: &str) -> (String, String) {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in policy_arn.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let value = match crate::spec::guardrails::tag_value(policy_arn) {
+        Ok(()) => policy_arn.to_string(),
+        Err(_) => String::new(),
+    };
+    (format!("{}{h:016x}", model::ATTACHED_PREFIX), value)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,6 +250,9 @@ pub struct Desired {
     pub auth_mode: AuthMode,
     /// Ownership tags (AWS) and labels (Kubernetes).
     pub tags: BTreeMap<String, String>,
+    /// The config's `tags:`, put on every AWS resource beside the ownership tags (`aws_tags`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_tags: BTreeMap<String, String>,
     /// The Pod Identity Agent add-on (pod-identity mode only).
     pub addon: Option<String>,
     pub roles: Vec<Role>,
@@ -256,13 +273,41 @@ pub struct Desired {
     pub keda: KedaInstall,
     /// In apply order: Namespace, ServiceAccount, Deployment, TriggerAuthentication, scaler.
     pub manifests: Vec<Value>,
+    /// The apps' workloads that are the team's (`existing: true`): read and checked, never
+    /// applied or deleted.
+    pub workloads: Vec<Workload>,
+}
+
+/// A Deployment or StatefulSet the team deploys, which an app's ScaledObject scales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// The service account its pods should run as (`apps[].serviceAccount`).
+    pub service_account: String,
+}
+
+impl Workload {
+    /// `Deployment security/q-read`.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
 }
 
 impl Desired {
-    /// Tags of a queue or repository: ownership plus this cluster's user tag
+    /// Tags of every AWS resource kedactl creates: the config's `tags:` and ownership (the
+    /// config cannot name kedactl's keys, so neither hides the other).
+    pub fn aws_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.user_tags.clone();
+        tags.extend(self.tags.clone());
+        tags
+    }
+
+    /// Tags of a queue or repository: `aws_tags` plus this cluster's user tag
     /// (`model::CLUSTER_PREFIX`), since clusters of one stack share them.
     pub fn shared_tags(&self) -> BTreeMap<String, String> {
-        let mut tags = self.tags.clone();
+        let mut tags = self.aws_tags();
         tags.insert(model::cluster_tag(&self.cluster), self.cluster_arn.clone());
         tags
     }
@@ -285,6 +330,14 @@ pub struct Role {
     pub trust: Document,
     /// Inline policies kedactl owns on this role.
     pub policies: Vec<Document>,
+    /// IAM path (`roles.path`, `/` by default): part of the ARN, fixed at creation.
+    pub path: String,
+    /// `roles.permissionsBoundary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
+    /// `apps[].managedPolicies` of the apps that use this role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
 }
 
 /// A policy document, parsed, with the policies/ file it came from.
@@ -453,7 +506,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         identity[i].2.push(app);
     }
 
-    let operator_arn = target.role_arn(&spec.roles.operator);
+    let role_arn = |name: &str| target.role_arn_at(spec.roles.path(), name);
+    let operator_arn = role_arn(&spec.roles.operator);
     let operator_sa = vec![ServiceAccountRef {
         namespace: &spec.keda.namespace,
         name: &spec.keda.service_account,
@@ -506,13 +560,16 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         templates::policy(source, "trust", &ctx)
     };
 
-    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| target.role_arn(r)).collect();
+    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| role_arn(r)).collect();
     let mut operator = Role {
         name: spec.roles.operator.clone(),
         arn: operator_arn.clone(),
         purpose: RolePurpose::Operator,
         trust: trust(&operator_sa, &[])?,
         policies: vec![],
+        path: spec.roles.path().to_string(),
+        boundary: spec.roles.permissions_boundary.clone(),
+        managed_policies: vec![],
     };
     if spec.roles.operator_assume_policy {
         operator.policies.push(templates::policy(
@@ -550,12 +607,20 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             }
             fits.insert(name.to_string(), lo);
         }
+        let mut managed_policies: Unique<String, String> = Unique::default();
+        for p in apps.iter().flat_map(|a| &a.managed_policies) {
+            managed_policies.add(p.clone());
+        }
+        let managed_policies = managed_policies.into_vec();
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
             purpose: RolePurpose::Identity,
             trust: trust(sas, &[operator_arn.as_str()])?,
             policies,
+            path: spec.roles.path().to_string(),
+            boundary: spec.roles.permissions_boundary.clone(),
+            managed_policies,
         });
     }
 
@@ -576,7 +641,8 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             .insert(&app.namespace);
     }
     for app in &spec.apps {
-        if repository_names.insert(&app.repository) {
+        // An existing workload's image is the team's: no repository for it.
+        if !app.existing && repository_names.insert(&app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
                 uri: repository_uri(app, &target),
@@ -671,7 +737,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
                 namespace: app.namespace.clone(),
                 service_account: app.service_account.clone(),
                 role: role.to_string(),
-                role_arn: target.role_arn(role),
+                role_arn: role_arn(role),
             };
             let key = (a.namespace.clone(), a.service_account.clone());
             match app.trigger.imp().consumes() {
@@ -709,6 +775,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         target,
         auth_mode: spec.auth_mode,
         tags,
+        user_tags: spec.tags.clone(),
         addon: pod_identity.then(|| POD_IDENTITY_ADDON.to_string()),
         roles,
         queues,
@@ -724,6 +791,17 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             version: spec.keda.version.clone(),
         },
         manifests,
+        workloads: spec
+            .apps
+            .iter()
+            .filter(|a| a.existing)
+            .map(|a| Workload {
+                kind: a.kind.as_str().to_string(),
+                namespace: a.namespace.clone(),
+                name: a.deployment.clone(),
+                service_account: a.service_account.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -769,7 +847,7 @@ fn manifests(
         .map(|a| (a.namespace.as_str(), a.service_account.as_str()))
         .collect();
     for app in &spec.apps {
-        let role_arn = target.role_arn(app.identity_role(&spec.roles));
+        let role_arn = target.role_arn_at(spec.roles.path(), app.identity_role(&spec.roles));
         let trigger = app.trigger.imp();
         let env: Vec<Value> = trigger
             .env(app, target)
@@ -793,10 +871,13 @@ fn manifests(
             "job_spec": keda_options::job_fields(&app.scaling),
             // KEDA trigger metadata is a map of strings.
             "trigger_metadata": trigger.metadata(app, target, observed),
+            "workload_kind": app.kind.as_str(),
+            "security_context": workload::security_context(app),
+            "resources": workload::resources(app),
         });
         add(templates::manifest(
             "namespace.yaml",
-            &json!({ "namespace": app.namespace, "labels": labels }),
+            &json!({ "namespace": app.namespace, "labels": namespace_labels(spec, labels) }),
         )?);
         // The annotation when an app on this service account calls AWS itself.
         let consumer = consumers.contains(&(app.namespace.as_str(), app.service_account.as_str()));
@@ -807,7 +888,9 @@ fn manifests(
         )?);
         match app.scaling.kind {
             ScalingKind::ScaledObject => {
-                add(templates::manifest("deployment.yaml", &ctx)?);
+                if !app.existing {
+                    add(templates::manifest("deployment.yaml", &ctx)?);
+                }
                 add(templates::manifest("triggerauthentication.yaml", &ctx)?);
                 add(templates::manifest("scaledobject.yaml", &ctx)?);
             }
@@ -818,6 +901,18 @@ fn manifests(
         }
     }
     Ok(out.into_vec())
+}
+
+/// A namespace's labels: ownership, and the Pod Security Standard it enforces (`podSecurity`).
+fn namespace_labels(spec: &Spec, labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = labels.clone();
+    if let Some(level) = spec.pod_security.level() {
+        out.insert(
+            crate::pod_security::ENFORCE_LABEL.to_string(),
+            level.as_str().to_string(),
+        );
+    }
+    out
 }
 
 /// The app's container image: the config's, else `:latest` in the app's repository.
@@ -1436,3 +1531,6 @@ mod tests {
         assert!(desired(&spec()).is_ok());
     }
 }
+
+#[cfg(test)]
+mod guardrail_tests;

@@ -2,20 +2,24 @@
 //! (AWS Prescriptive Guidance "event-driven auto scaling with EKS Pod Identity and KEDA"),
 //! and every field can be overridden by a flag (see `overrides`).
 
+pub mod guardrails;
 pub mod issuer;
 mod load;
 pub mod names;
 mod overrides;
 mod validate;
+pub mod workload;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
 pub use overrides::{AppOverrides, Overrides};
 pub use validate::{
     Problem, Problems, missing_issuer, validate, validate_offline, validate_online,
 };
+pub use workload::{PodSecurity, Resources, WorkloadKind};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The KEDA release kedactl installs and renders for (and whose CRDs it validates against).
 pub const DEFAULT_KEDA_VERSION: &str = "2.20.2";
@@ -61,6 +65,17 @@ pub struct Spec {
     /// The workloads to scale, each with its own trigger (an SQS queue by default).
     #[serde(default = "defaults::apps")]
     pub apps: Vec<App>,
+    /// Tags put on every AWS resource kedactl creates (roles, queues, repositories,
+    /// associations, trigger resources), beside its own ownership tags; e.g. the `cost-center`
+    /// or `owner` an organisation's SCP or tag policy requires. Keys may not start with `aws:`
+    /// or be kedactl's own (`app.kubernetes.io/managed-by`, `kedactl.io/...`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The Pod Security Standard the namespaces kedactl creates enforce (their label
+    /// `pod-security.kubernetes.io/enforce`): restricted (default), baseline, privileged, or
+    /// none (no label). The pods kedactl renders meet restricted.
+    #[serde(default)]
+    pub pod_security: PodSecurity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -121,6 +136,16 @@ pub struct Roles {
     #[serde(default = "defaults::trust_policy_quota")]
     #[schemars(range(min = 2048, max = 4096))]
     pub trust_policy_quota: u32,
+    /// ARN of a managed policy set as the permissions boundary of every role kedactl creates
+    /// (and put on the ones it owns by `up`); many organisations' SCPs deny iam:CreateRole
+    /// without one. Unset: kedactl sets none and leaves an existing boundary alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// IAM path of the roles kedactl creates, e.g. `/service-roles/` (part of their ARNs). IAM
+    /// cannot move a role: an existing role on another path is a conflict. Default `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -170,6 +195,28 @@ pub struct App {
     /// KEDA scaling settings.
     #[serde(default)]
     pub scaling: Scaling,
+    /// ARNs of managed policies `up` attaches to this app's identity role, for the app's own
+    /// grants (S3, DynamoDB...). kedactl detaches only those it attached, when they leave here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub managed_policies: Vec<String>,
+    /// The workload is yours (deployed by Helm, Argo CD...): kedactl never creates, changes or
+    /// deletes it, and its ScaledObject scales it (`kind` + `deployment` name it). `up` checks
+    /// it exists and runs as `serviceAccount`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub existing: bool,
+    /// The workload's kind: Deployment, or StatefulSet (only with `existing: true`).
+    #[serde(default, skip_serializing_if = "WorkloadKind::is_default")]
+    pub kind: WorkloadKind,
+    /// The app container's securityContext, merged over kedactl's restricted default
+    /// (runAsNonRoot, runAsUser 65532, allowPrivilegeEscalation false, capabilities.drop [ALL],
+    /// seccompProfile RuntimeDefault); `null` removes a field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The app container's resource requests and limits, merged over the defaults
+    /// (requests cpu 250m, memory 64Mi; limits cpu 500m, memory 128Mi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -471,6 +518,8 @@ impl Default for Spec {
             keda: Keda::default(),
             roles: Roles::default(),
             apps: defaults::apps(),
+            tags: BTreeMap::new(),
+            pod_security: PodSecurity::default(),
         }
     }
 }
@@ -493,6 +542,8 @@ impl Default for Roles {
             operator_assume_policy: true,
             scope_consumers: true,
             trust_policy_quota: defaults::trust_policy_quota(),
+            permissions_boundary: None,
+            path: None,
         }
     }
 }
@@ -514,6 +565,11 @@ impl Default for App {
             dynamodb: None,
             dynamodb_streams: None,
             scaling: Scaling::default(),
+            managed_policies: Vec::new(),
+            existing: false,
+            kind: WorkloadKind::default(),
+            security_context: None,
+            resources: None,
         }
     }
 }
@@ -554,6 +610,13 @@ impl Default for Scaling {
             active_deadline_seconds: None,
             backoff_limit: None,
         }
+    }
+}
+
+impl Roles {
+    /// The IAM path of kedactl's roles (`/` unless `path` says otherwise).
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or("/")
     }
 }
 

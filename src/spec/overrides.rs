@@ -45,6 +45,9 @@ pub struct Overrides {
     /// IAM role KEDA assumes to read the queue [default: keda-identity]
     #[arg(long, global = true, value_name = "NAME")]
     pub identity_role: Option<String>,
+    /// Managed policy ARN set as the permissions boundary of every IAM role kedactl creates
+    #[arg(long, global = true, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
 
     #[command(flatten)]
     pub app: AppOverrides,
@@ -175,6 +178,10 @@ impl Overrides {
         set(&mut spec.keda.version, self.keda_version);
         set(&mut spec.roles.operator, self.operator_role);
         set(&mut spec.roles.identity, self.identity_role);
+        set_opt(
+            &mut spec.roles.permissions_boundary,
+            self.permissions_boundary,
+        );
         if spec.region.is_none() {
             spec.region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
                 .into_iter()

@@ -472,6 +472,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         }
 
         keda_options(&mut c, &f, s);
+        c.0.extend(super::workload::problems(spec, app, &f));
 
         let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
         match (
@@ -520,6 +521,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         }
     }
 
+    super::guardrails::check(spec, &mut c.0);
     crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
 
     if c.0.is_empty() {

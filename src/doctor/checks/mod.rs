@@ -36,6 +36,8 @@ static UNREAD: AppObjects = AppObjects {
     trigger_auth: None,
     hpa: None,
     app_pod: None,
+    workload: None,
+    hpas: None,
     unread: std::collections::BTreeMap::new(),
 };
 
@@ -434,20 +436,24 @@ macro_rules! or_skip {
 mod account;
 mod cluster;
 mod eks;
+mod guardrails;
 mod iam;
 mod irsa;
 mod keda;
 mod scaling;
 mod trigger;
+mod workload;
 
 pub(crate) use account::*;
 pub(crate) use cluster::*;
 pub(crate) use eks::*;
+pub(crate) use guardrails::*;
 pub(crate) use iam::*;
 pub(crate) use irsa::*;
 pub(crate) use keda::*;
 pub(crate) use scaling::*;
 pub(crate) use trigger::*;
+pub(crate) use workload::*;
 
 /// Build findings tersely.
 struct F {
