@@ -107,7 +107,7 @@ _kedactl() {
 
     case "${cmd}" in
         kedactl)
-            opts="-f -o -y -v -q -h -V --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down doctor render simulate load scale watch validate init schema completions help"
+            opts="-f -o -y -v -q -h -V --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help --version up plan down doctor render simulate load scale watch validate init schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +163,14 @@ _kedactl() {
                     ;;
                 --trust-watch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -327,7 +335,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__doctor)
-            opts="-f -o -y -v -q -h --list --explain --fix --adopt --strict --scaled-object --keda-log --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --list --explain --fix --adopt --strict --scaled-object --keda-log --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,6 +403,14 @@ _kedactl() {
                     ;;
                 --trust-watch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -545,7 +561,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__down)
-            opts="-f -o -y -v -q -h --force --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --force --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,6 +617,14 @@ _kedactl() {
                     ;;
                 --trust-watch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -1127,7 +1151,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__load)
-            opts="-f -o -v -q -h --count --rate --duration --body --seed --concurrency --group-id --config --output --color --profile --endpoint-url --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --count --rate --duration --body --seed --concurrency --group-id --config --output --color --profile --endpoint-url --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1195,6 +1219,14 @@ _kedactl() {
                     ;;
                 --call-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -1345,7 +1377,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__plan)
-            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --config --output --color --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --config --output --color --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1397,6 +1429,14 @@ _kedactl() {
                     ;;
                 --call-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -1733,7 +1773,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__scale)
-            opts="-f -o -v -q -h --dry-run --once --current --force --k8s-version --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --dry-run --once --current --force --k8s-version --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1789,6 +1829,14 @@ _kedactl() {
                     ;;
                 --call-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -2187,7 +2235,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__up)
-            opts="-f -o -y -v -q -h --adopt --force-conflicts --dry-run --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --adopt --force-conflicts --dry-run --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2243,6 +2291,14 @@ _kedactl() {
                     ;;
                 --trust-watch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)
@@ -2571,7 +2627,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__watch)
-            opts="-f -o -v -q -h --interval --count --no-cluster --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --interval --count --no-cluster --config --output --color --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2627,6 +2683,14 @@ _kedactl() {
                     ;;
                 --call-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-mode)
+                    COMPREPLY=($(compgen -W "adaptive standard" -- "${cur}"))
                     return 0
                     ;;
                 --cluster)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= permissions-boundary= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet max-attempts= retry-mode= cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= permissions-boundary= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -47,6 +47,9 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l context -d 'The kubecon
 complete -c kedactl -n "__fish_kedactl_needs_command" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -129,6 +132,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l context -d 'The k
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -198,6 +204,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l kubeconfig -d '
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -267,6 +276,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l context -d 'The
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -393,6 +405,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l context -d 'T
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -594,6 +609,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l profile -d 'AWS
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d 'Send AWS calls here instead (LocalStack, moto) [env: AWS_ENDPOINT_URL]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -654,6 +672,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l kubeconfig -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r
@@ -717,6 +738,9 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l kubeconfig -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l context -d 'The kubeconfig context to use (implies a kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config); without it, the current context must point at --cluster\'s endpoint' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
+standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l cluster -d 'EKS cluster name' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l region -d 'AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile\'s region]' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l account -d 'AWS account ID, so offline commands can write ARNs (online ones ask STS)' -r

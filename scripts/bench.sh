@@ -6,12 +6,46 @@
 # Prints a Markdown table (the README's).
 #   scripts/bench.sh [ROUNDS]     default 5, release build; BIN=target/debug/kedactl to skip it
 #   scripts/bench.sh --latency [MS] [RUNS]   round trips at MS per call (scripts/bench-rounds.sh)
+#   scripts/bench.sh --scale [MAX]   render and plan --offline of 10, 100, 200, 1,000, 2,000 and
+#                                    10,000 apps (up to MAX), each app with its own role
 # CI runs `scripts/bench.sh 1` with the debug binary as a smoke test of the script itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # `scripts/bench.sh --latency [MS] [RUNS]`: the round-trip benchmark (scripts/bench-rounds.sh).
 if [ "${1:-}" = --latency ]; then
   exec scripts/bench-rounds.sh "${3:-5}" "${2:-100}"
+fi
+# `scripts/bench.sh --scale [MAX]`: how the offline core grows with the stack, no AWS needed.
+if [ "${1:-}" = --scale ]; then
+  max=${2:-10000}
+  if [ -z "${BIN:-}" ]; then cargo build --release --quiet; BIN=target/release/kedactl; fi
+  mkdir -p target/bench
+  declare -A t mem
+  echo "| apps | render | plan --offline | peak memory (plan) |"
+  echo "|---|---|---|---|"
+  for n in 10 100 200 1000 2000 10000; do
+    [ "$n" -le "$max" ] || continue
+    f="target/bench/scale-$n.yaml"
+    python3 - "$n" > "$f" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("cluster: demo\nregion: us-east-1\naccount: '123456789012'\nstack: scale\nroles:\n  operatorAssumePolicy: false\napps:")
+for i in range(n):
+    print(f"  - deployment: app{i}\n    namespace: ns{i}\n    serviceAccount: sa{i}\n    repository: repo{i}\n"
+          f"    identityRole: app{i}-identity\n    queue:\n      name: q{i}")
+PY
+    for cmd in render plan; do
+      extra=(); [ "$cmd" = plan ] && extra=(--offline)
+      /usr/bin/time -f "%e %M" -o target/bench/scale.time "$BIN" "$cmd" "${extra[@]}" -f "$f" > /dev/null
+      read -r secs kb < target/bench/scale.time
+      t[$cmd,$n]=$secs; mem[$n]=$kb
+    done
+    echo "| $n | ${t[render,$n]} s | ${t[plan,$n]} s | $(( ${mem[$n]} / 1024 )) MB |"
+  done
+  if [ -n "${t[render,2000]:-}" ]; then
+    python3 -c "print(f'\ntime(2,000 apps) / time(200 apps): render {${t[render,2000]} / max(${t[render,200]}, 0.001):.1f}, plan --offline {${t[plan,2000]} / max(${t[plan,200]}, 0.001):.1f} (linear: 10)')"
+  fi
+  exit 0
 fi
 rounds=${1:-5}
 if [ -z "${BIN:-}" ]; then

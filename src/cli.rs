@@ -123,6 +123,15 @@ pub struct GlobalArgs {
     /// Only results on stdout and errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Attempts per AWS call, throttled ones included
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "N", env = "AWS_MAX_ATTEMPTS",
+          default_value_t = crate::limits::DEFAULT_MAX_ATTEMPTS, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_ATTEMPTS))]
+    pub max_attempts: u32,
+    /// How AWS calls are retried: adaptive slows down each service as soon as it throttles
+    #[arg(long, global = true, help_heading = ACCESS, value_enum, default_value_t,
+          value_name = "MODE", env = "AWS_RETRY_MODE")]
+    pub retry_mode: crate::cloud::RetryMode,
     #[command(flatten)]
     pub overrides: Overrides,
 }
@@ -132,6 +141,13 @@ impl GlobalArgs {
         crate::limits::Timeouts {
             connect: std::time::Duration::from_secs(self.connect_timeout),
             call: std::time::Duration::from_secs(self.call_timeout),
+        }
+    }
+
+    pub fn retries(&self) -> crate::cloud::Retries {
+        crate::cloud::Retries {
+            max_attempts: self.max_attempts,
+            mode: self.retry_mode,
         }
     }
 }
@@ -173,7 +189,7 @@ fn uses(sub: &str, id: &str) -> bool {
         "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
         // The profile's region is the region's last fallback, so whatever reads kedactl.yaml.
         "profile" => aws || (spec && sub != "init"),
-        "endpoint_url" | "connect_timeout" | "call_timeout" => aws,
+        "endpoint_url" | "connect_timeout" | "call_timeout" | "max_attempts" | "retry_mode" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.
         _ => spec,

@@ -78,14 +78,19 @@ impl Ctx {
             self.global.endpoint_url.as_deref(),
             std::env::var("AWS_ENDPOINT_URL").ok().as_deref(),
         )?;
-        Ok(crate::cloud::Aws::connect(&crate::cloud::Settings {
+        let aws = crate::cloud::Aws::connect(&crate::cloud::Settings {
             region,
             profile: self.global.profile.clone(),
             profile_from_flag: self.global.profile_from_flag,
             endpoint_url: self.global.endpoint_url.clone(),
             timeouts: self.global.timeouts(),
+            retries: self.global.retries(),
         })
-        .await)
+        .await;
+        if !self.quiet {
+            crate::cloud::watch_throttling(aws.calls.clone(), |line| eprintln!("{line}"));
+        }
+        Ok(aws)
     }
 
     /// The AWS files can be read, and --profile / AWS_PROFILE names a profile in them: else

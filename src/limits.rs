@@ -32,6 +32,13 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
 /// The longest timeout a flag may set.
 pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// Attempts per AWS call (`--max-attempts` / AWS_MAX_ATTEMPTS), throttled attempts included.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+pub const MAX_ATTEMPTS: u64 = 100;
+/// The least time one AWS call may take, its waits for the adaptive rate limiter and its retries
+/// included (each attempt still ends at the call timeout): under throttling a call queues
+/// behind every other call to the same service, at the rate the service allows.
+pub const CALL_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// How long `up`/`down` watch a trust policy shared with other clusters after writing it
 /// (`exec::trust`): longer than IAM's propagation delay twice over plus one write's round trip.
 pub const DEFAULT_TRUST_WATCH_SECS: u64 = 10;
@@ -383,6 +390,12 @@ pub const TRUST_POLICY_QUOTA: u32 = 2048;
 /// IAM: all inline policies of one role together, in characters (whitespace not counted);
 /// not adjustable.
 pub const ROLE_INLINE_POLICIES_QUOTA: usize = 10_240;
+
+/// IAM: roles per account, the default quota (Service Quotas can raise it to 5,000); every
+/// role of the account counts, not only kedactl's.
+pub const ROLES_PER_ACCOUNT_QUOTA: usize = 1_000;
+/// EKS: Pod Identity associations per cluster (the EKS User Guide's service quotas).
+pub const ASSOCIATIONS_PER_CLUSTER_QUOTA: usize = 5_000;
 
 /// A policy document's size as IAM counts it against its quotas: its characters, whitespace
 /// not counted (as GetAccountSummary words it, "in non-whitespace characters").

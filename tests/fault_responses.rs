@@ -8,7 +8,7 @@
 mod common;
 use aws_smithy_mocks::{RuleMode, mock};
 use common::mocked;
-use kedactl::cloud::{Aws, retry_config};
+use kedactl::cloud::{Aws, Retries, RetryMode, retry_config};
 use kedactl::exec::{self, Status};
 use kedactl::model::{Group, Only};
 use kedactl::output::progress::Progress;
@@ -257,20 +257,38 @@ async fn a_throttled_read_is_retried_during_observation() {
 
 #[test]
 fn production_policy_is_adaptive_with_five_attempts() {
-    let p = retry_config(None);
+    let p = retry_config(Retries::default(), None);
     assert_eq!(p.mode(), aws_config::retry::RetryMode::Adaptive);
     assert_eq!(p.max_attempts(), 5);
+    // AWS's Retry Behavior 2.1: each retry takes a token from the service's rate limiter, so a
+    // throttled burst is not sent again all at once.
+    assert!(
+        p.retry_spec()
+            .is_some_and(|s| s.is_at_least(aws_smithy_types::retry::RetrySpec::V2_1)),
+        "{p:?}"
+    );
+    // --max-attempts / AWS_MAX_ATTEMPTS and --retry-mode / AWS_RETRY_MODE.
+    let p = retry_config(
+        Retries {
+            max_attempts: 9,
+            mode: RetryMode::Standard,
+        },
+        None,
+    );
+    assert_eq!(p.mode(), aws_config::retry::RetryMode::Standard);
+    assert_eq!(p.max_attempts(), 9);
 }
 
-/// An endpoint that takes the request and never answers.
-#[derive(Debug)]
-struct Silent;
+/// An endpoint that takes the request and never answers; counts the requests it took.
+#[derive(Debug, Clone, Default)]
+struct Silent(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl aws_smithy_runtime_api::client::http::HttpConnector for Silent {
     fn call(
         &self,
         _: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
     ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(std::future::pending())
     }
 }
@@ -281,23 +299,25 @@ impl aws_smithy_runtime_api::client::http::HttpClient for Silent {
         _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
         _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
     ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(Silent)
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
     }
 }
 
-/// A silent endpoint ends the call at the call timeout instead of hanging the run.
+/// A silent endpoint ends the call at the call timeout instead of hanging the run, after one
+/// attempt: retrying what did not answer would multiply the wait by the attempts.
 #[tokio::test]
 async fn a_silent_endpoint_ends_the_call_at_the_call_timeout() {
     let timeouts = kedactl::limits::Timeouts {
         connect: Duration::from_millis(200),
         call: Duration::from_millis(200),
     };
+    let silent = Silent::default();
     let conf = common::client_config(
         timeouts,
-        aws_smithy_runtime_api::client::http::SharedHttpClient::new(Silent),
+        aws_smithy_runtime_api::client::http::SharedHttpClient::new(silent.clone()),
     )
     .await;
-    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let sqs = Aws::from_config(&conf).sqs;
     let call = sqs.list_queues().send();
     let result = tokio::time::timeout(Duration::from_secs(10), call)
         .await
@@ -307,4 +327,5 @@ async fn a_silent_endpoint_ends_the_call_at_the_call_timeout() {
         matches!(err, aws_sdk_sqs::error::SdkError::TimeoutError(_)),
         "{err:?}"
     );
+    assert_eq!(silent.0.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

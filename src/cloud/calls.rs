@@ -24,6 +24,9 @@ pub struct Call {
     pub started: Instant,
     #[serde(skip)]
     pub ended: Option<Instant>,
+    /// When AWS last answered one of its attempts with throttling.
+    #[serde(skip)]
+    pub throttled: Option<Instant>,
 }
 
 /// Where this operation's call sits in the log (kept in the operation's config bag).
@@ -62,6 +65,30 @@ impl CallLog {
         rounds(&self.all())
     }
 
+    /// Per throttling service (one that throttled a call in the last `window`), how many of its
+    /// calls are still waiting for an answer: what the user is told while kedactl slows down.
+    pub fn throttled_waiting(
+        &self,
+        now: Instant,
+        window: std::time::Duration,
+    ) -> Vec<(String, usize)> {
+        let calls = self.all();
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for c in &calls {
+            let recent = c.throttled.is_some_and(|t| now.duration_since(t) <= window);
+            if recent && !out.iter().any(|(s, _)| *s == c.service) {
+                let waiting = calls
+                    .iter()
+                    .filter(|o| o.service == c.service && o.ended.is_none())
+                    .count();
+                out.push((c.service.clone(), waiting));
+            }
+        }
+        out.retain(|(_, n)| *n > 0);
+        out.sort();
+        out
+    }
+
     pub fn clear(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.clear();
@@ -88,9 +115,29 @@ impl Intercept for CallLog {
                 operation: meta.name().to_string(),
                 started: Instant::now(),
                 ended: None,
+                throttled: None,
             });
             let i = calls.len() - 1;
             cfg.interceptor_state().store_put(Index(i));
+        }
+        Ok(())
+    }
+
+    // Per attempt: a throttled attempt marks its call (the SDK then waits and retries it).
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let throttled = context.response().is_some_and(|r| {
+            is_throttling(r.status().as_u16(), r.body().bytes().unwrap_or_default())
+        });
+        if throttled
+            && let (Some(Index(i)), Ok(mut calls)) = (cfg.load::<Index>().copied(), self.0.lock())
+            && let Some(c) = calls.get_mut(i)
+        {
+            c.throttled = Some(Instant::now());
         }
         Ok(())
     }
@@ -108,6 +155,48 @@ impl Intercept for CallLog {
         }
         Ok(())
     }
+}
+
+/// While a service throttles, say every few seconds how many calls wait on it (kedactl is slow
+/// then, not stuck). Runs until the process ends.
+pub fn watch_throttling(log: CallLog, say: impl Fn(String) + Send + 'static) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+    tokio::spawn(async move {
+        let mut last = Vec::new();
+        loop {
+            tokio::time::sleep(EVERY).await;
+            let now = log.throttled_waiting(Instant::now(), EVERY * 3);
+            if now != last {
+                for (service, n) in &now {
+                    say(format!(
+                        "{} is throttling: {n} request{} waiting (kedactl slows down and retries)",
+                        service.to_ascii_uppercase(),
+                        if *n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            last = now;
+        }
+    });
+}
+
+/// An answer that says "slow down": HTTP 429, or a 400/503 whose error code is one of AWS's
+/// throttling codes (IAM: 400 `Throttling`, "Rate exceeded"; JSON services:
+/// `ThrottlingException`; S3-style: `SlowDown`).
+pub fn is_throttling(status: u16, body: &[u8]) -> bool {
+    const CODES: [&str; 6] = [
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "ProvisionedThroughputExceeded",
+        "SlowDown",
+    ];
+    status == 429
+        || (matches!(status, 400 | 503)
+            && CODES
+                .iter()
+                .any(|c| body.windows(c.len()).any(|w| w == c.as_bytes())))
 }
 
 /// The longest chain of calls, each started after the previous one ended (see `rounds`). A
@@ -143,7 +232,53 @@ mod tests {
             operation: "GetRole".into(),
             started: t0 + Duration::from_millis(start),
             ended: Some(t0 + Duration::from_millis(end)),
+            throttled: None,
         }
+    }
+
+    #[test]
+    fn throttling_answers_are_told_from_other_errors() {
+        let iam = br#"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#;
+        assert!(is_throttling(400, iam));
+        assert!(is_throttling(400, br#"{"__type":"ThrottlingException"}"#));
+        assert!(is_throttling(429, b""));
+        assert!(!is_throttling(400, b"<Code>ValidationError</Code>"));
+        assert!(
+            !is_throttling(403, iam),
+            "a 403 is a denial, whatever it says"
+        );
+        assert!(!is_throttling(200, b"Throttling"));
+    }
+
+    #[test]
+    fn waiting_calls_are_counted_per_throttling_service() {
+        let t0 = Instant::now();
+        let now = t0 + Duration::from_secs(30);
+        let open = |service: &str, throttled: Option<Instant>| Call {
+            service: service.into(),
+            operation: "GetRole".into(),
+            started: t0,
+            ended: None,
+            throttled,
+        };
+        let log = CallLog::default();
+        if let Ok(mut c) = log.0.lock() {
+            c.extend([
+                open("iam", Some(now - Duration::from_secs(1))),
+                open("iam", None),
+                call(0, 10, t0),
+                // SQS throttled long ago: no longer throttling.
+                open("sqs", Some(t0)),
+            ]);
+        }
+        assert_eq!(
+            log.throttled_waiting(now, Duration::from_secs(10)),
+            vec![("iam".to_string(), 2)]
+        );
+        assert!(
+            log.throttled_waiting(now + Duration::from_secs(60), Duration::from_secs(10))
+                .is_empty()
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod calls;
 mod dns;
 pub mod profile;
 
-pub use calls::{Call, CallLog};
+pub use calls::{Call, CallLog, watch_throttling};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
@@ -23,6 +23,35 @@ pub struct Settings {
     pub profile_from_flag: bool,
     pub endpoint_url: Option<String>,
     pub timeouts: crate::limits::Timeouts,
+    pub retries: Retries,
+}
+
+/// How AWS calls are retried: `--max-attempts` / AWS_MAX_ATTEMPTS, `--retry-mode` / AWS_RETRY_MODE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    pub max_attempts: u32,
+    pub mode: RetryMode,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Retries {
+            max_attempts: crate::limits::DEFAULT_MAX_ATTEMPTS,
+            mode: RetryMode::Adaptive,
+        }
+    }
+}
+
+/// AWS's retry modes (the names the AWS CLI and SDKs read from AWS_RETRY_MODE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RetryMode {
+    /// Retries with backoff, and a client-side rate limiter per service that slows down as soon
+    /// as AWS throttles and speeds up again as calls succeed
+    #[default]
+    Adaptive,
+    /// Retries with backoff only (`legacy` is read as this)
+    #[value(alias = "legacy")]
+    Standard,
 }
 
 /// The SDK clients kedactl uses, all sharing one configuration and one call log.
@@ -70,29 +99,33 @@ impl Aws {
     /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
     pub fn from_config(conf: &SdkConfig) -> Aws {
         let calls = CallLog::default();
-        // Every client logs its calls and does not retry a host name that does not resolve.
+        // Every client logs its calls, has its service's own retry partition (one throttled
+        // service must not slow the others), and does not retry a host name that does not
+        // resolve or an attempt that got no answer in time.
         macro_rules! client {
-            ($sdk:ident) => {
+            ($sdk:ident, $service:literal) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(conf)
                         .interceptor(calls.clone())
+                        .retry_partition(retry_partition($service))
                         .retry_classifier(dns::UnresolvableHost)
+                        .retry_classifier(NoRetryWithoutAnswer)
                         .build(),
                 )
             };
         }
         Aws {
-            iam: client!(aws_sdk_iam),
-            sts: client!(aws_sdk_sts),
-            sqs: client!(aws_sdk_sqs),
-            ecr: client!(aws_sdk_ecr),
-            eks: client!(aws_sdk_eks),
-            kms: client!(aws_sdk_kms),
-            amp: client!(aws_sdk_amp),
-            cloudwatch: client!(aws_sdk_cloudwatch),
-            kinesis: client!(aws_sdk_kinesis),
-            dynamodb: client!(aws_sdk_dynamodb),
-            dynamodbstreams: client!(aws_sdk_dynamodbstreams),
+            iam: client!(aws_sdk_iam, "iam"),
+            sts: client!(aws_sdk_sts, "sts"),
+            sqs: client!(aws_sdk_sqs, "sqs"),
+            ecr: client!(aws_sdk_ecr, "ecr"),
+            eks: client!(aws_sdk_eks, "eks"),
+            kms: client!(aws_sdk_kms, "kms"),
+            amp: client!(aws_sdk_amp, "amp"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            kinesis: client!(aws_sdk_kinesis, "kinesis"),
+            dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
+            dynamodbstreams: client!(aws_sdk_dynamodbstreams, "dynamodbstreams"),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -156,8 +189,8 @@ pub struct Backoff {
 /// calls with mocks): the standard chain, kedactl's retry and timeout policy, the settings.
 pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry_config(transport.backoff))
-        .timeout_config(timeout_config(&settings.timeouts));
+        .retry_config(retry_config(settings.retries, transport.backoff))
+        .timeout_config(timeout_config(&settings.timeouts, settings.retries));
     if let Some(r) = &settings.region {
         loader = loader.region(Region::new(r.clone()));
     }
@@ -185,22 +218,77 @@ pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig 
     loader.load().await
 }
 
-/// Adaptive retries, 5 attempts: IAM and EKS throttle bursts of control-plane calls, and 5xx
-/// are transient; AccessDenied and other client errors are not retried.
+/// Adaptive retries by default (`Retries`): IAM and EKS throttle bursts of control-plane calls,
+/// and 5xx are transient; AccessDenied and other client errors are not retried. AWS's Retry
+/// Behavior 2.1 (what AWS_NEW_RETRIES_2026=true turns on): each retry first takes a send token
+/// from the service's rate limiter, so the retries of a throttled burst go out at the rate AWS
+/// allows instead of together again after the same backoff (2.0 only delays them, and a burst
+/// of 100 throttled calls is throttled again, attempt after attempt, until it fails).
 ///
-/// With a test `backoff`, standard mode with the same attempts: after a throttle, adaptive
-/// mode's client-side rate limiter holds each retry for seconds (it refills at 0.5 token/s, a
-/// retry costs 5), and never releases it under a mock client's frozen clock. What is retried,
-/// and how often, is the same in both modes.
-pub fn retry_config(backoff: Option<Backoff>) -> RetryConfig {
-    const ATTEMPTS: u32 = 5;
-    match backoff {
-        None => RetryConfig::adaptive().with_max_attempts(ATTEMPTS),
-        Some(b) => RetryConfig::standard()
-            .with_max_attempts(ATTEMPTS)
+/// With a test `backoff`, standard mode with the same attempts: after a throttle, the adaptive
+/// rate limiter holds each retry for seconds, and never releases it under a mock client's
+/// frozen clock. What is retried, and how often, is the same in both modes.
+pub fn retry_config(retries: Retries, backoff: Option<Backoff>) -> RetryConfig {
+    let standard = RetryConfig::standard().with_max_attempts(retries.max_attempts);
+    match (backoff, retries.mode) {
+        (Some(b), _) => standard
             .with_initial_backoff(b.initial)
             .with_max_backoff(b.max),
+        (None, RetryMode::Standard) => standard,
+        (None, RetryMode::Adaptive) => RetryConfig::adaptive()
+            .with_max_attempts(retries.max_attempts)
+            .with_retry_spec(aws_smithy_types::retry::RetrySpec::v2_1()),
     }
+}
+
+/// An attempt that got no answer in time (the call timeout, or the connect timeout) ends the
+/// call: retrying a silent endpoint would only multiply the wait by the attempts. Throttling,
+/// 5xx and broken connections are still retried.
+#[derive(Debug)]
+struct NoRetryWithoutAnswer;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for NoRetryWithoutAnswer {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        match ctx.output_or_error() {
+            Some(Err(e))
+                if e.is_timeout_error()
+                    || e.as_connector_error().is_some_and(|c| c.is_timeout()) =>
+            {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "kedactl::NoRetryWithoutAnswer"
+    }
+
+    fn priority(
+        &self,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Each service's own adaptive rate limiter (IAM's throttling must not slow SQS) and no retry
+/// quota: the SDK's default quota (500 tokens, 5 a throttled retry, shared by every client of a
+/// service) runs dry after about 100 throttles and then fails calls that still had attempts
+/// left; kedactl's calls are bounded by `--max-attempts` and the call budget instead.
+fn retry_partition(service: &'static str) -> aws_sdk_iam::config::retry::RetryPartition {
+    use aws_sdk_iam::config::retry::{ClientRateLimiter, RetryPartition, TokenBucket};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    RetryPartition::custom(service)
+        .token_bucket(TokenBucket::unlimited())
+        .client_rate_limiter(ClientRateLimiter::new(now))
+        .build()
 }
 
 /// What a failed call's message needs to say where it went and as whom: set once by
@@ -299,14 +387,21 @@ pub(crate) fn network_failure(chain: &str, timed_out: bool) -> Option<&'static s
     })
 }
 
-/// A connection must open within `connect`, and a call answer within `call` (each attempt, and
-/// all attempts together), so a silent endpoint ends the run instead of hanging it.
-pub fn timeout_config(t: &crate::limits::Timeouts) -> aws_config::timeout::TimeoutConfig {
+/// A connection must open within `connect`, and each attempt answer within `call`, so a silent
+/// endpoint ends the run (after the attempts) instead of hanging it. All attempts together, with
+/// the waits for the service's rate limiter while it throttles, get the larger of all attempts'
+/// time and `CALL_BUDGET`: a throttled call waits its turn, it has not failed.
+pub fn timeout_config(
+    t: &crate::limits::Timeouts,
+    retries: Retries,
+) -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(t.connect)
         .read_timeout(t.call)
         .operation_attempt_timeout(t.call)
-        .operation_timeout(t.call)
+        .operation_timeout(
+            (t.call.saturating_mul(retries.max_attempts)).max(crate::limits::CALL_BUDGET),
+        )
         .build()
 }
 

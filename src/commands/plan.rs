@@ -46,6 +46,9 @@ pub struct Report<'a> {
     /// Resources the plan will not change (not this stack's): the command fails with exit 4.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub conflicts: &'a [plan::Conflict],
+    /// The AWS quotas the stack counts against, each with its largest use (`plan --offline`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub quotas: &'a [render::quotas::QuotaUse],
 }
 
 impl<'a> Report<'a> {
@@ -59,6 +62,7 @@ impl<'a> Report<'a> {
             steps: &plan.steps,
             summary: plan.counts(),
             conflicts: &[],
+            quotas: &[],
         }
     }
 }
@@ -88,6 +92,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         (on.desired, marked, "against what exists now")
     };
     let blocked = !conflicts.conflicts.is_empty();
+    // Offline, the plan is a review of the whole stack: how close it comes to AWS's quotas.
+    let quotas = match args.offline {
+        true => render::quotas::quotas(&desired),
+        false => vec![],
+    };
     if ctx.output == OutputFormat::Markdown {
         output::text(&output::markdown::plan(
             &desired, &plan, against, &conflicts,
@@ -95,11 +104,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     } else if ctx.json() {
         let mut report = Report::new(&desired, &plan, args.offline);
         report.conflicts = &conflicts.conflicts;
+        report.quotas = &quotas;
         output::document(KIND, &report)?;
     } else {
         let mut text = human(&desired, &plan, against, UP_TO_DATE);
         if blocked {
             text.push_str(&conflicts_text(&conflicts));
+        }
+        if !quotas.is_empty() {
+            text.push_str("\nQuotas (each one's largest use):\n");
+            for q in &quotas {
+                text.push_str(&format!("  {}\n", q.line()));
+            }
         }
         output::text(&text)?;
     }

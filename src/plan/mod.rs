@@ -174,6 +174,7 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         observed,
         adopt: opts.adopt,
         steps: Vec::new(),
+        ids: std::collections::HashSet::new(),
         conflicts: Vec::new(),
     };
     p.addon();
@@ -213,7 +214,7 @@ fn restrict(steps: Vec<Step>, only: &Only) -> Plan {
         .into_iter()
         .filter(|s| only.includes(s.group))
         .collect();
-    let ids: Vec<String> = kept.iter().map(|s| s.id.clone()).collect();
+    let ids: std::collections::HashSet<String> = kept.iter().map(|s| s.id.clone()).collect();
     let steps = kept
         .into_iter()
         .map(|mut s| {
@@ -229,12 +230,14 @@ struct Planner<'a> {
     observed: &'a Observed,
     adopt: bool,
     steps: Vec<Step>,
+    /// The steps' ids, so a lookup does not walk every step (plans of thousands of apps).
+    ids: std::collections::HashSet<String>,
     conflicts: Vec<Conflict>,
 }
 
 impl Planner<'_> {
     fn has(&self, id: &str) -> bool {
-        self.steps.iter().any(|s| s.id == id)
+        self.ids.contains(id)
     }
 
     /// Add a step; `after` ids that are not in the plan (already satisfied) are dropped.
@@ -258,6 +261,7 @@ impl Planner<'_> {
         }
         let summary = action.summary(change);
         let changes = action.changes(change, self.observed);
+        self.ids.insert(id.clone());
         self.steps.push(Step {
             id,
             group,

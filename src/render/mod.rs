@@ -6,7 +6,9 @@ pub mod aws;
 mod keda_options;
 pub mod placeholders;
 pub mod policy;
+pub mod quotas;
 pub(crate) mod templates;
+mod unique;
 
 use crate::model;
 use crate::observed::Observed;
@@ -15,7 +17,8 @@ use crate::triggers::{self, Resource};
 pub use aws::Target;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+pub(crate) use unique::Unique;
 
 /// Name of the add-on that runs the Pod Identity Agent on every node.
 pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
@@ -485,21 +488,21 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     // Identity roles in the order apps first name them, with the service accounts and apps
     // that use each.
     let mut identity: Vec<IdentityUse> = Vec::new();
+    let mut role_index: HashMap<&str, usize> = HashMap::new();
+    let mut role_sas: HashSet<(usize, &str, &str)> = HashSet::new();
     for app in &spec.apps {
         let role = app.identity_role(&spec.roles);
-        let i = match identity.iter().position(|(r, ..)| *r == role) {
-            Some(i) => i,
-            None => {
-                identity.push((role, vec![], vec![]));
-                identity.len() - 1
-            }
-        };
-        let sa = ServiceAccountRef {
-            namespace: &app.namespace,
-            name: &app.service_account,
-        };
-        if app.trigger.imp().consumes() {
-            push_unique(&mut identity[i].1, sa);
+        let i = *role_index.entry(role).or_insert_with(|| {
+            identity.push((role, vec![], vec![]));
+            identity.len() - 1
+        });
+        if app.trigger.imp().consumes()
+            && role_sas.insert((i, &app.namespace, &app.service_account))
+        {
+            identity[i].1.push(ServiceAccountRef {
+                namespace: &app.namespace,
+                name: &app.service_account,
+            });
         }
         identity[i].2.push(app);
     }
@@ -605,10 +608,11 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             }
             fits.insert(name.to_string(), lo);
         }
-        let mut managed_policies: Vec<String> = Vec::new();
+        let mut managed_policies: Unique<String, String> = Unique::default();
         for p in apps.iter().flat_map(|a| &a.managed_policies) {
-            push_unique(&mut managed_policies, p.clone());
+            managed_policies.add(p.clone());
         }
+        let managed_policies = managed_policies.into_vec();
         roles.push(Role {
             name: name.to_string(),
             arn: arn.clone(),
@@ -624,12 +628,22 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     iam_sizes(spec, &roles, &fits)?;
 
     let mut queues: Vec<Queue> = Vec::new();
+    let mut queue_names: HashSet<String> = HashSet::new();
     let mut repositories: Vec<Repository> = Vec::new();
-    let mut resources: Vec<Resource> = Vec::new();
+    let mut repository_names: HashSet<&str> = HashSet::new();
+    let mut resources: Unique<Resource, String> = Unique::default();
     let mut triggers: Vec<TriggerUse> = Vec::new();
+    // Deployment name → the namespaces that have one: a name in two is told with its namespace.
+    let mut deployments: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for app in &spec.apps {
+        deployments
+            .entry(&app.deployment)
+            .or_default()
+            .insert(&app.namespace);
+    }
     for app in &spec.apps {
         // An existing workload's image is the team's: no repository for it.
-        if !app.existing && !repositories.iter().any(|r| r.name == app.repository) {
+        if !app.existing && repository_names.insert(&app.repository) {
             repositories.push(Repository {
                 name: app.repository.clone(),
                 uri: repository_uri(app, &target),
@@ -638,14 +652,13 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
         let t = app.trigger.imp();
         let mut used = t.resources(app);
         used.extend(t.cluster_resources(app, &cluster, &target, observed)?);
-        let twin = |a: &&App| a.deployment == app.deployment && a.namespace != app.namespace;
         let scaler_kind = match app.scaling.kind {
             ScalingKind::ScaledObject => "ScaledObject",
             ScalingKind::ScaledJob => "ScaledJob",
         };
         triggers.push(TriggerUse {
             app: format!("{}/{}", app.namespace, app.deployment),
-            name: match spec.apps.iter().any(|a| twin(&a)) {
+            name: match deployments[app.deployment.as_str()].len() > 1 {
                 true => format!("{}/{}", app.namespace, app.deployment),
                 false => app.deployment.clone(),
             },
@@ -664,7 +677,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             resources: used.iter().map(Resource::id).collect(),
         });
         for r in used {
-            push_unique(&mut resources, r);
+            resources.push(r.id(), r);
         }
         if app.trigger != triggers::Kind::Sqs {
             continue;
@@ -686,22 +699,39 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             if q.is_fifo() {
                 dlq_attributes.insert("FifoQueue".to_string(), "true".to_string());
             }
-            push_queue(&mut queues, &target, &dlq, dlq_attributes);
+            push_queue(
+                (&mut queues, &mut queue_names),
+                &target,
+                &dlq,
+                dlq_attributes,
+            );
             let redrive = json!({ "deadLetterTargetArn": target.queue_arn(&dlq), "maxReceiveCount": dl.max_receive_count });
             attributes.insert("RedrivePolicy".into(), redrive.to_string());
         }
-        push_queue(&mut queues, &target, &q.name, attributes);
+        push_queue(
+            (&mut queues, &mut queue_names),
+            &target,
+            &q.name,
+            attributes,
+        );
     }
+    let resources = resources.into_vec();
 
-    let mut associations = Vec::new();
-    let mut retired_associations = Vec::new();
+    let mut associations: Unique<Association, (String, String)> = Unique::default();
+    let mut retired_associations: Unique<Association, (String, String)> = Unique::default();
     if pod_identity {
-        associations.push(Association {
-            namespace: spec.keda.namespace.clone(),
-            service_account: spec.keda.service_account.clone(),
-            role: spec.roles.operator.clone(),
-            role_arn: operator_arn.clone(),
-        });
+        associations.push(
+            (
+                spec.keda.namespace.clone(),
+                spec.keda.service_account.clone(),
+            ),
+            Association {
+                namespace: spec.keda.namespace.clone(),
+                service_account: spec.keda.service_account.clone(),
+                role: spec.roles.operator.clone(),
+                role_arn: operator_arn.clone(),
+            },
+        );
         for app in &spec.apps {
             let role = app.identity_role(&spec.roles);
             let a = Association {
@@ -710,18 +740,21 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
                 role: role.to_string(),
                 role_arn: role_arn(role),
             };
+            let key = (a.namespace.clone(), a.service_account.clone());
             match app.trigger.imp().consumes() {
-                true => push_unique(&mut associations, a),
-                false => push_unique(&mut retired_associations, a),
-            }
+                true => associations.push(key, a),
+                false => retired_associations.push(key, a),
+            };
         }
-        let wanted = |r: &Association| {
-            associations
-                .iter()
-                .any(|a| a.namespace == r.namespace && a.service_account == r.service_account)
-        };
-        retired_associations.retain(|r| !wanted(r));
     }
+    let associations = associations.into_vec();
+    let wanted: HashSet<(&str, &str)> = associations
+        .iter()
+        .map(|a| (a.namespace.as_str(), a.service_account.as_str()))
+        .collect();
+    let mut retired_associations = retired_associations.into_vec();
+    retired_associations
+        .retain(|r| !wanted.contains(&(r.namespace.as_str(), r.service_account.as_str())));
 
     let oidc_provider = match (&spec.oidc_issuer, pod_identity) {
         (Some(issuer), false) => {
@@ -773,19 +806,14 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     })
 }
 
-pub(crate) fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
-    if !v.contains(&item) {
-        v.push(item);
-    }
-}
-
+/// The first queue of a name is kept (a dead-letter queue two apps share is one queue).
 fn push_queue(
-    queues: &mut Vec<Queue>,
+    (queues, names): (&mut Vec<Queue>, &mut HashSet<String>),
     target: &Target,
     name: &str,
     attributes: BTreeMap<String, String>,
 ) {
-    if !queues.iter().any(|q| q.name == name) {
+    if names.insert(name.to_string()) {
         queues.push(Queue {
             name: name.to_string(),
             url: target.queue_url(name),
@@ -801,12 +829,24 @@ fn manifests(
     labels: &BTreeMap<String, String>,
     observed: &Observed,
 ) -> Result<Vec<Value>, RenderError> {
-    let mut out: Vec<Value> = Vec::new();
+    // Objects apps share (a namespace, a service account) are rendered once.
+    let mut out: Unique<Value, (String, String, String)> = Unique::default();
     let mut add = |object: Value| {
-        if !out.contains(&object) {
-            out.push(object);
-        }
+        let id = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let key = (
+            id(&object["kind"]),
+            id(&object["metadata"]["namespace"]),
+            id(&object["metadata"]["name"]),
+        );
+        out.push(key, object);
     };
+    // Service accounts an app calls AWS from (IRSA annotates them).
+    let consumers: HashSet<(&str, &str)> = spec
+        .apps
+        .iter()
+        .filter(|a| a.trigger.imp().consumes())
+        .map(|a| (a.namespace.as_str(), a.service_account.as_str()))
+        .collect();
     for app in &spec.apps {
         let role_arn = target.role_arn_at(spec.roles.path(), app.identity_role(&spec.roles));
         let trigger = app.trigger.imp();
@@ -845,11 +885,7 @@ fn manifests(
             &json!({ "namespace": app.namespace, "labels": namespace_labels(spec, labels) }),
         )?);
         // The annotation when an app on this service account calls AWS itself.
-        let consumer = spec.apps.iter().any(|a| {
-            a.namespace == app.namespace
-                && a.service_account == app.service_account
-                && a.trigger.imp().consumes()
-        });
+        let consumer = consumers.contains(&(app.namespace.as_str(), app.service_account.as_str()));
         let sa_role = (spec.auth_mode == AuthMode::Irsa && consumer).then_some(&role_arn);
         add(templates::manifest(
             "serviceaccount.yaml",
@@ -869,7 +905,7 @@ fn manifests(
             }
         }
     }
-    Ok(out)
+    Ok(out.into_vec())
 }
 
 /// A namespace's labels: ownership, and the Pod Security Standard it enforces (`podSecurity`).

@@ -6,9 +6,7 @@
 use super::{Kind, Metric, Reading, ScalingTarget, Trigger};
 use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
-use crate::render::{
-    Document, IDENTITY_POLICY, RenderError, Target, push_unique, queue_key, templates,
-};
+use crate::render::{Document, IDENTITY_POLICY, RenderError, Target, Unique, queue_key, templates};
 use crate::scaling::QueueDepth;
 use crate::spec::{App, Problem, Spec};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
@@ -43,21 +41,21 @@ impl Trigger for Sqs {
         target: &Target,
         observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut queue_arns: Vec<String> = Vec::new();
-        let mut key_arns: Vec<String> = Vec::new();
+        let mut queue_arns: Unique<String, String> = Unique::default();
+        let mut key_arns: Unique<String, String> = Unique::default();
         for app in apps {
-            push_unique(&mut queue_arns, target.queue_arn(&app.queue.name));
+            queue_arns.add(target.queue_arn(&app.queue.name));
             if let Some(key) =
                 queue_key(app, observed).and_then(|k| target.kms_key_arn(k, &observed.kms_aliases))
             {
-                push_unique(&mut key_arns, key);
+                key_arns.add(key);
             }
         }
         let consumers = super::consumers(spec, apps);
         templates::policy(
             "sqs-access.json",
             IDENTITY_POLICY,
-            &json!({ "queue_arns": queue_arns, "key_arns": key_arns, "consumers": consumers }),
+            &json!({ "queue_arns": queue_arns.into_vec(), "key_arns": key_arns.into_vec(), "consumers": consumers }),
         )
         .map(Some)
     }

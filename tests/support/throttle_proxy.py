@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""A loopback proxy that throttles IAM as a busy account does: IAM requests beyond a token bucket
+of RATE per second are answered the way IAM answers them, every other request (and IAM's within
+the rate) goes on to UPSTREAM (moto, or the AWS oracle in front of it, so the two chain).
+
+The answer's HTTP status and error code are botocore's own definition of IAM throttling (its
+retry config, `_retry.json`, "throttling"), in IAM's query-protocol error body:
+`<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>`.
+
+    throttle_proxy.py UPSTREAM RATE [BURST]   # prints the port it listens on, then serves
+    GET /throttle-proxy/stats           # {"iam": requests seen, "throttled": answered so,
+                                        #  "operations": {IAM action: requests seen}}
+"""
+
+import http.client
+import http.server
+import json
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+
+import botocore
+
+
+def throttling_shape():
+    """(HTTP status, error code) of throttling, as botocore's retry config defines it."""
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", "_retry.json")
+    with open(path) as f:
+        when = json.load(f)["definitions"]["throttling"]["applies_when"]["response"]
+    return int(when["http_status_code"]), when["service_error_code"]
+
+
+STATUS, CODE = throttling_shape()
+BODY = (
+    '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+    f"<Error><Type>Sender</Type><Code>{CODE}</Code><Message>Rate exceeded</Message></Error>"
+    "<RequestId>throttle-proxy</RequestId></ErrorResponse>"
+).encode()
+
+
+class Bucket:
+    """RATE tokens a second, at most BURST held (default 1: the bucket is the account's, and its
+    other tools have spent the burst); a refused request takes no token, as AWS's buckets do."""
+
+    def __init__(self, rate, burst):
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+        self.lock = threading.Lock()
+        self.seen = self.throttled = 0
+        self.operations = {}
+
+    def take(self, operation):
+        with self.lock:
+            self.operations[operation] = self.operations.get(operation, 0) + 1
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            self.seen += 1
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            self.throttled += 1
+            return False
+
+
+def is_iam(headers):
+    return re.search(r"Credential=[^/]+/\d{8}/[^/]+/iam/aws4_request", headers.get("Authorization", ""))
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None
+    bucket = None
+
+    def log_message(self, *_):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path == "/throttle-proxy/stats":
+            b = Proxy.bucket
+            with b.lock:
+                data = json.dumps({"iam": b.seen, "throttled": b.throttled,
+                                   "operations": b.operations}).encode()
+            return self.reply(200, {"Content-Type": "application/json"}, data)
+        action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
+        if is_iam(self.headers) and not Proxy.bucket.take(action):
+            return self.reply(STATUS, {"Content-Type": "text/xml"}, BODY)
+        up = urllib.parse.urlsplit(Proxy.upstream)
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        out = {k: v for k, v in resp.getheaders()
+               if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+        conn.close()
+        self.reply(resp.status, out, data)
+
+    def reply(self, status, headers, data):
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # Many calls open their connections at once; the default backlog of 5 drops the rest.
+    request_queue_size = 256
+
+
+if __name__ == "__main__":
+    burst = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    Proxy.upstream, Proxy.bucket = sys.argv[1], Bucket(float(sys.argv[2]), burst)
+    server = Server(("127.0.0.1", 0), Proxy)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
