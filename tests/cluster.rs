@@ -128,7 +128,9 @@ async fn up_installs_keda_applies_the_app_and_converges() {
         .collect();
     assert_eq!(applies.len(), 5, "namespace and four objects: {applies:#?}");
     assert!(
-        applies.iter().all(|r| r.ends_with("?fieldManager=kedactl")),
+        applies
+            .iter()
+            .all(|r| r.ends_with("?fieldManager=kedactl&fieldValidation=Strict")),
         "{applies:#?}"
     );
     let so = api
@@ -614,8 +616,8 @@ async fn apply_is_server_side_as_kedactl_and_conflicts_are_reported_not_forced()
             kube.apply(&sent, true).await.unwrap();
         },
         vec![
-            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl", 409, conflict()),
-            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&force=true", 200, deployment.clone()),
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&fieldValidation=Strict", 409, conflict()),
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&fieldValidation=Strict&force=true", 200, deployment.clone()),
         ],
     )
     .await;
@@ -652,7 +654,7 @@ async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
             ("GET", "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda", 404,
              json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"})),
             ("PATCH application/apply-patch+yaml",
-             "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl",
+             "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl&fieldValidation=Strict",
              409, conflict()),
         ],
     )

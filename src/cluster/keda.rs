@@ -291,6 +291,21 @@ pub fn check(keda: &Keda, wanted: &str, stack: &str) -> std::result::Result<(), 
     }
 }
 
+/// What `up` says when keda.version differs from a KEDA it will not upgrade (someone else
+/// installed it): it runs on as it is. None when there is nothing to say.
+pub fn version_kept(keda: &Keda, wanted: &str, stack: &str) -> Option<String> {
+    let same = keda.version.trim_start_matches('v') == wanted.trim_start_matches('v');
+    if same || keda.installed_by.as_deref() == Some(stack) {
+        return None;
+    }
+    Some(format!(
+        "note: KEDA {} in namespace {} was not installed by this stack, so kedactl will not \
+         upgrade it to keda.version {wanted}; it stays at {} (upgrade it where it was installed, \
+         or set keda.version: {})",
+        keda.version, keda.namespace, keda.version, keda.version
+    ))
+}
+
 /// Is this object in KEDA's namespace part of the install kedactl made? The chart's objects
 /// (helm's release annotation), helm's release records, the operator's certificates and
 /// kedactl's marker; what these own is accounted for by `contents::foreign`.
@@ -398,6 +413,20 @@ mod tests {
                 status: status.into(),
             }),
         }
+    }
+
+    #[test]
+    fn a_version_kedactl_will_not_apply_is_said_plainly() {
+        let mut k = found(None, &[], None);
+        k.version = "2.19.0".into();
+        let note = version_kept(&k, "2.20.2", "kedactl").unwrap();
+        assert!(
+            note.contains("will not upgrade it to keda.version 2.20.2; it stays at 2.19.0"),
+            "{note}"
+        );
+        assert!(version_kept(&k, "2.19.0", "kedactl").is_none());
+        k.installed_by = Some("kedactl".into());
+        assert!(version_kept(&k, "2.20.2", "kedactl").is_none());
     }
 
     #[test]

@@ -715,6 +715,7 @@ pub(super) async fn apply(
         | Action::Apply { .. }
         | Action::RestartDeployment { .. }
         | Action::VerifyPodIdentity { .. }
+        | Action::VerifyIrsa { .. }
         | Action::DeleteObject { .. }
         | Action::UninstallKeda { .. } => {
             unreachable!("run_step sends cluster actions to exec::cluster")

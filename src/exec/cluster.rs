@@ -36,6 +36,7 @@ pub(super) async fn apply(
             version,
             irsa_role_arn,
             stack,
+            ..
         } => {
             // A namespace that already exists is not taken over (down would delete it).
             if kube.get("Namespace", None, namespace).await?.is_none() {
@@ -67,7 +68,13 @@ pub(super) async fn apply(
             }
         }
         Action::Apply { manifest, .. } => {
-            kube.apply(manifest, opts.force_conflicts).await?;
+            let (_, warnings) = kube.apply_warned(manifest, opts.force_conflicts).await?;
+            if !warnings.is_empty() {
+                return Ok(Some(format!(
+                    "the API server warned: {}",
+                    warnings.join("; ")
+                )));
+            }
         }
         Action::RestartDeployment {
             namespace,
@@ -80,7 +87,15 @@ pub(super) async fn apply(
         Action::VerifyPodIdentity {
             namespace,
             deployment,
+        }
+        | Action::VerifyIrsa {
+            namespace,
+            deployment,
         } => {
+            let mode = match step.action {
+                Action::VerifyIrsa { .. } => rollout::Mode::Irsa,
+                _ => rollout::Mode::PodIdentity,
+            };
             wait.rollout(namespace, deployment).await?;
             // Scaled to zero (minReplicaCount 0): no pod to check until KEDA scales it up.
             let d = rollout::deployment(kube, namespace, deployment).await?;
@@ -93,15 +108,30 @@ pub(super) async fn apply(
             }
             let mut restarted = false;
             loop {
-                let missing = match rollout::pod_identity(kube, namespace, deployment).await? {
-                    None => {
-                        return Err(StepError::Other(format!(
-                            "Deployment {namespace}/{deployment} has no running pod to check"
-                        )));
-                    }
-                    Some((_, missing)) if missing.is_empty() => break,
-                    Some((pod, missing)) => format!("pod {pod} lacks {}", missing.join(" and ")),
-                };
+                let missing =
+                    match rollout::pod_credentials(kube, namespace, deployment, mode).await? {
+                        None => {
+                            return Err(StepError::Other(format!(
+                                "Deployment {namespace}/{deployment} has no running pod to check"
+                            )));
+                        }
+                        // The other mode's credentials: a restart gets the same again.
+                        Some((pod, c)) if !c.unexpected.is_empty() => {
+                            return Err(StepError::Other(wrong_mode(
+                                &pod, namespace, deployment, mode, &c,
+                            )));
+                        }
+                        Some((_, c)) if c.missing.is_empty() => break,
+                        Some((pod, c)) => format!("pod {pod} lacks {}", c.missing.join(" and ")),
+                    };
+                if restarted && mode == rollout::Mode::Irsa {
+                    return Err(StepError::Other(format!(
+                        "{missing} even after a restart: the EKS IRSA webhook did not inject \
+                         web identity. Check that the service account of {namespace}/{deployment} \
+                         names the operator role in eks.amazonaws.com/role-arn and that the \
+                         cluster's OIDC provider exists in IAM (`kedactl doctor`)"
+                    )));
+                }
                 if restarted {
                     return Err(StepError::Other(format!(
                         "{missing} even after a restart: the EKS Pod Identity webhook did not inject \
@@ -203,6 +233,35 @@ pub(super) async fn apply(
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
     Ok(None)
+}
+
+/// A pod that carries the other mode's credentials: which, why it matters, the fix.
+fn wrong_mode(
+    pod: &str,
+    namespace: &str,
+    deployment: &str,
+    mode: rollout::Mode,
+    c: &rollout::Credentials,
+) -> String {
+    let why = match mode {
+        rollout::Mode::PodIdentity => format!(
+            "the AWS SDK in KEDA resolves web identity before container credentials, so it \
+             uses IRSA's role, not the Pod Identity association. Remove the \
+             eks.amazonaws.com/role-arn annotation from the service account of \
+             {namespace}/{deployment} (helm: podIdentity.aws.irsa.enabled=false), then \
+             `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+        ),
+        rollout::Mode::Irsa => format!(
+            "a Pod Identity association exists for its service account while this stack uses \
+             IRSA. Delete the association (aws eks list-pod-identity-associations --namespace \
+             {namespace}), then `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+        ),
+    };
+    format!(
+        "pod {pod} carries {} although this stack uses {}: {why}",
+        c.unexpected.join(" and "),
+        mode.name()
+    )
 }
 
 /// Delete the object the ownership re-check read, and only it (preconditions on its uid and

@@ -3,6 +3,7 @@
 //! and every field can be overridden by a flag (see `overrides`).
 
 pub mod issuer;
+pub mod keda_fields;
 mod load;
 pub mod names;
 mod overrides;

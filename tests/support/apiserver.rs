@@ -26,6 +26,8 @@ mod fields;
 mod helm;
 #[path = "apiserver_paths.rs"]
 mod paths;
+#[path = "apiserver_validation.rs"]
+mod validation;
 
 #[allow(unused_imports)]
 pub use helm::{fake_helm, keda_deployment};
@@ -73,6 +75,11 @@ pub struct State {
     /// Objects (plural, name) whose controller updates their status just before the next DELETE
     /// of them arrives (once each): a new resourceVersion, same owner.
     pub touch_before_delete: Vec<(String, String)>,
+    /// Requests whose path contains `.0` are answered with the warning `.1` too (a deprecation,
+    /// a Pod Security `warn` label: kube-apiserver warns and accepts).
+    pub warn_on: Vec<(String, String)>,
+    /// `Warning` headers of the request being answered (drained into its response).
+    warnings: Vec<String>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -93,18 +100,23 @@ impl ApiServer {
                     .headers
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
-                let (status, value) = me.handle(&parts.method, &parts.uri, content_type, &body);
+                let (status, value, warnings) =
+                    me.handle(&parts.method, &parts.uri, content_type, &body);
                 // A log, or kube-apiserver's plain-text `404 page not found`.
                 let content_type = if value.is_string() {
                     "text/plain; charset=utf-8"
                 } else {
                     "application/json"
                 };
-                let resp = Response::builder()
+                let mut resp = Response::builder()
                     .status(status)
-                    .header("content-type", content_type)
-                    .body(Body::from(body_bytes(&value)))
-                    .unwrap();
+                    .header("content-type", content_type);
+                for w in warnings {
+                    // k8s.io/apiserver's warning recorder: code 299, agent "-", quoted text.
+                    let quoted = w.replace('\\', "\\\\").replace('"', "\\\"");
+                    resp = resp.header("warning", format!("299 - \"{quoted}\""));
+                }
+                let resp = resp.body(Body::from(body_bytes(&value))).unwrap();
                 send.send_response(resp);
             }
         });
@@ -161,8 +173,21 @@ impl ApiServer {
         content_type: Option<&str>,
         body: &[u8],
     ) -> (StatusCode, Value) {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        self.handle(&method, &target.parse().unwrap(), content_type, body)
+        self.respond_warned(method, target, content_type, body)
+            .map(|(s, v, _)| (s, v))
+            .unwrap()
+    }
+
+    /// `respond_with`, with the `Warning` header texts of the answer.
+    pub fn respond_warned(
+        &self,
+        method: &str,
+        target: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Option<(StatusCode, Value, Vec<String>)> {
+        let method = Method::from_bytes(method.as_bytes()).ok()?;
+        Some(self.handle(&method, &target.parse().ok()?, content_type, body))
     }
 
     fn handle(
@@ -171,7 +196,7 @@ impl ApiServer {
         uri: &http::Uri,
         content_type: Option<&str>,
         body: &[u8],
-    ) -> (StatusCode, Value) {
+    ) -> (StatusCode, Value, Vec<String>) {
         let mut s = self.state();
         s.log.push(format!("{method} {uri}"));
         if s.broken.iter().any(|b| uri.path().contains(b.as_str())) {
@@ -179,18 +204,26 @@ impl ApiServer {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
                        "reason": "InternalError", "message": "Internal error occurred: injected"}),
+                vec![],
             );
         }
         if method == Method::PATCH {
             s.release_dependents(uri.path());
         }
         s.settle();
-        let answer = s
+        s.warnings.clear();
+        let (code, value) = s
             .route(method, uri, content_type, body)
             .unwrap_or_else(|e| e);
+        let mut warnings = std::mem::take(&mut s.warnings);
+        for (on, text) in &s.warn_on {
+            if uri.path().contains(on.as_str()) {
+                warnings.push(text.clone());
+            }
+        }
         s.settle();
         s.write_helm_state();
-        answer
+        (code, value, warnings)
     }
 }
 
@@ -260,7 +293,8 @@ impl State {
             (Method::PATCH, Some(name), None) => {
                 let manager = param("fieldManager");
                 let force = param("force").as_deref() == Some("true");
-                self.patch(&t, name, content_type, manager, force, body)
+                let body = self.checked_body(&t, content_type, &param("fieldValidation"), body)?;
+                self.patch(&t, name, content_type, manager, force, &body)
             }
             (Method::DELETE, Some(name), None) => {
                 let k = key(name);
@@ -415,6 +449,30 @@ impl State {
         let obj = self.stamp(obj, Some(&before));
         self.objects.insert(key, obj.clone());
         Ok((StatusCode::OK, obj))
+    }
+
+    /// An apply or merge patch body with the fields its kind does not declare dropped (their
+    /// warnings recorded), or the Strict failure; other bodies as they are.
+    fn checked_body(
+        &mut self,
+        t: &Target,
+        content_type: Option<&str>,
+        directive: &Option<String>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, Failure> {
+        let ct = content_type.unwrap_or("").split(';').next().unwrap_or("");
+        if !matches!(
+            ct.trim(),
+            "application/apply-patch+yaml" | "application/merge-patch+json"
+        ) {
+            return Ok(body.to_vec());
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Ok(body.to_vec());
+        };
+        let (v, warnings) = self.validate_fields(t, &v, directive.as_deref())?;
+        self.warnings.extend(warnings);
+        Ok(serde_json::to_vec(&v).unwrap())
     }
 
     /// The injected change of `release_dependents_before_patch`.

@@ -134,6 +134,39 @@ fn crd((plural, kind, namespaced): &(&str, &str, bool)) -> Value {
                  "versions": [{"name": "v1alpha1", "served": true, "storage": true}]}})
 }
 
+/// The chart's CRD with its versions' schemas, when this repository holds KEDA's CRDs of that
+/// release (tests/crds/keda-v<version>); without them, a CRD that keeps every field.
+fn with_schema(mut crd: Value, version: &str) -> Value {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<String, Option<Value>>>> = OnceLock::new();
+    let name = crd["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!(
+            "tests/crds/keda-v{}",
+            version.trim_start_matches('v')
+        ))
+        .join(format!(
+            "keda.sh_{}.yaml",
+            name.trim_end_matches(".keda.sh")
+        ));
+    let key = file.display().to_string();
+    let versions = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(key)
+        .or_insert_with(|| {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let vendored: Value = serde_yaml::from_str(&text).ok()?;
+            Some(vendored["spec"]["versions"].clone())
+        })
+        .clone();
+    if let Some(v) = versions {
+        crd["spec"]["versions"] = v;
+    }
+    crd
+}
+
 /// `app=x` from a Deployment's matchLabels (the Scale status selector).
 pub fn selector_text(d: &Value) -> String {
     d["spec"]["selector"]["matchLabels"]
@@ -185,7 +218,7 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
         "clustercloudeventsources" => m >= 15,
         _ => true,
     });
-    let mut out: Vec<Value> = crds.map(crd).collect();
+    let mut out: Vec<Value> = crds.map(|c| with_schema(crd(c), version)).collect();
     let mut accounts = vec![operator_sa.clone(), metrics_sa.clone(), webhook_sa.clone()];
     accounts.dedup();
     for sa in accounts {
@@ -414,9 +447,25 @@ impl State {
             let n = self.stamp(n, None);
             self.objects.insert(ns_key, n);
         }
-        for o in chart(ns, version, values) {
+        for mut o in chart(ns, version, values) {
             let key = super::key_of(&o);
             let before = self.objects.get(&key).cloned();
+            // helm's three-way merge: an annotation the previous release set (helm owns it) and
+            // this one no longer renders goes (e.g. IRSA's role-arn once irsa.enabled=false);
+            // one someone else added stays.
+            if let Some(b) = &before {
+                let owned = super::fields::owned(b, "helm");
+                for (k, _) in b["metadata"]["annotations"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    let path = format!(".metadata.annotations.{k}");
+                    if o["metadata"]["annotations"].get(k).is_none() && owned.contains(&path) {
+                        o["metadata"]["annotations"][k] = Value::Null;
+                    }
+                }
+            }
             let new = super::fields::update(before.as_ref(), &o, "helm", None);
             let new = self.stamp(new, before.as_ref());
             self.objects.insert(key, new);
