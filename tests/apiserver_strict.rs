@@ -152,3 +152,149 @@ async fn warnings_travel_as_headers_and_kedactl_reads_them() {
             .all(|r| r.contains("fieldValidation=Strict"))
     );
 }
+
+fn deployment(containers: Value) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "app"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": containers}}}})
+}
+
+fn apply_as(api: &ApiServer, manager: &str, body: &Value) -> (StatusCode, Value) {
+    let (code, v, _) = api
+        .respond_warned(
+            "PATCH",
+            &format!("/apis/apps/v1/namespaces/app/deployments/web?fieldManager={manager}"),
+            Some(APPLY),
+            &serde_json::to_vec(body).unwrap(),
+        )
+        .unwrap();
+    (code, v)
+}
+
+/// Server-side apply merges `containers` and `env` by `name` (x-kubernetes-list-type: map), so
+/// two managers own different items of one list; a conflict names the item.
+#[test]
+fn apply_merges_keyed_lists_item_by_item() {
+    let api = ApiServer::default();
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}));
+    let (code, _) = apply_as(
+        &api,
+        "a",
+        &deployment(json!([
+        {"name": "web", "image": "web:1", "env": [{"name": "A", "value": "1"}]}])),
+    );
+    assert_eq!(code, StatusCode::CREATED);
+    // Another manager adds a container and a variable to `web`: no conflict, nothing lost.
+    let (code, d) = apply_as(
+        &api,
+        "b",
+        &deployment(json!([
+        {"name": "web", "env": [{"name": "B", "value": "2"}]},
+        {"name": "sidecar", "image": "proxy:1"}])),
+    );
+    assert_eq!(code, StatusCode::OK, "{d}");
+    let containers = &d["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers[0]["image"], "web:1");
+    assert_eq!(
+        containers[0]["env"],
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    );
+    assert_eq!(containers[1]["name"], "sidecar");
+    let owned = apiserver::owned(&d, "b");
+    assert!(
+        owned.contains(&".spec.template.spec.containers[name=\"sidecar\"].image".to_string()),
+        "{owned:?}"
+    );
+    // A field of an item another manager set, to another value: a conflict naming the item.
+    let (code, s) = apply_as(
+        &api,
+        "b",
+        &deployment(json!([
+        {"name": "web", "image": "web:2", "env": [{"name": "B", "value": "2"}]},
+        {"name": "sidecar", "image": "proxy:1"}])),
+    );
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert_eq!(
+        s["message"],
+        "Apply failed with 1 conflict: conflict with \"a\": .spec.template.spec.containers[name=\"web\"].image"
+    );
+    // `a` drops its variable: only that item goes; `b`'s stays.
+    let (_, d) = apply_as(
+        &api,
+        "a",
+        &deployment(json!([{"name": "web", "image": "web:1"}])),
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "B", "value": "2"}])
+    );
+    // `b` drops its sidecar: it goes.
+    let (_, d) = apply_as(
+        &api,
+        "b",
+        &deployment(json!([
+        {"name": "web", "env": [{"name": "B", "value": "2"}]}])),
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A Deployment's selector cannot change (apps/v1 ValidateDeploymentUpdate): 422.
+#[test]
+fn a_deployment_selector_is_immutable() {
+    let api = ApiServer::default();
+    api.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}));
+    let d = deployment(json!([{"name": "web", "image": "web:1"}]));
+    assert_eq!(apply_as(&api, "a", &d).0, StatusCode::CREATED);
+    let mut moved = d.clone();
+    moved["spec"]["selector"] = json!({"matchLabels": {"app": "other"}});
+    moved["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    let (code, s) = apply_as(&api, "a", &moved);
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{s}");
+    assert_eq!(s["reason"], "Invalid");
+    let m = s["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("Deployment.apps \"web\" is invalid: spec.selector: Invalid value: ")
+            && m.ends_with("field is immutable"),
+        "{m}"
+    );
+    let stored = api.get("deployments", Some("app"), "web").unwrap();
+    assert_eq!(stored["spec"]["selector"]["matchLabels"]["app"], "web");
+}
+
+/// kedactl reads the plain-text 404 of a custom group nobody registered as "not found".
+#[tokio::test]
+async fn an_unregistered_group_is_plain_text_404_and_kedactl_reads_it_as_absent() {
+    let api = ApiServer::default();
+    let (code, body, _) = api
+        .respond_warned(
+            "GET",
+            "/apis/keda.sh/v1alpha1/namespaces/app/scaledobjects/x",
+            None,
+            b"",
+        )
+        .unwrap();
+    assert_eq!(
+        (code, body),
+        (StatusCode::NOT_FOUND, json!("404 page not found\n"))
+    );
+    let kube = kedactl::cluster::Kube::new(api.client(), kedactl::cluster::Access::Direct);
+    assert!(
+        kube.get("ScaledObject", Some("app"), "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = kube
+        .list("ScaledObject", Some("app"), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}

@@ -318,8 +318,10 @@ impl State {
     }
 
     /// Built-in kinds are always served; a CRD kind only while its CRD `<plural>.<group>`
-    /// exists (kube-apiserver answers 404 "the server could not find the requested resource"
-    /// for a group/resource nobody registered).
+    /// exists. A custom group/resource nobody registered goes past apiextensions' crdHandler to
+    /// the end of the delegation chain, whose NotFound handler is Go's `http.NotFound`: plain
+    /// text `404 page not found` (k8s.io/apiserver `util/notfoundhandler`), not a Status. An
+    /// unknown resource of a built-in group answers a Status.
     fn served(&self, t: &Target) -> Result<(), Failure> {
         if let Some(namespaced) = builtin(&t.group, &t.plural) {
             // A cluster-scoped kind has no namespaced path.
@@ -340,7 +342,10 @@ impl State {
         if self.objects.contains_key(&crd) {
             Ok(())
         } else {
-            Err(not_served())
+            Err((
+                StatusCode::NOT_FOUND,
+                Value::String("404 page not found\n".into()),
+            ))
         }
     }
 
@@ -424,6 +429,22 @@ impl State {
         } else {
             fields::update(Some(&before), &patch, &manager, None)
         };
+        // apps/v1 ValidateDeploymentUpdate (and the other workload kinds'): the selector is
+        // immutable.
+        if matches!(
+            t.plural.as_str(),
+            "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+        ) && obj["spec"]["selector"] != before["spec"]["selector"]
+        {
+            return Err(status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                &format!(
+                    "{what} is invalid: spec.selector: Invalid value: {}: field is immutable",
+                    obj["spec"]["selector"]
+                ),
+            ));
+        }
         // ValidateObjectMetaUpdate (apimachinery): on an object being deleted, no finalizer may
         // be added (ValidateNoNewFinalizers); other changes are allowed, deletionTimestamp stays.
         if !before["metadata"]["deletionTimestamp"].is_null() {
