@@ -54,6 +54,17 @@ fn server(dir: &Path, associations: &[(&str, &str)]) -> (ApiServer, std::path::P
 
 const BOTH: [(&str, &str); 2] = [("keda", "keda-operator"), ("security", "my-sqs-read-msgs")];
 
+fn options(helm: &Path) -> exec::Options {
+    exec::Options {
+        kube_poll: Duration::from_millis(1),
+        rollout_timeout: Duration::from_secs(5),
+        delete_timeout: Duration::from_secs(5),
+        helm: helm.to_path_buf(),
+        trust_watch: Duration::from_millis(1),
+        ..exec::Options::new("demo", "kedactl")
+    }
+}
+
 async fn up(kube: &Kube, d: &Desired, helm: &Path) -> (Plan, exec::Report) {
     let only = Only::new(vec![Group::Keda, Group::App]);
     let mut o = Observed::default();
@@ -67,14 +78,7 @@ async fn up(kube: &Kube, d: &Desired, helm: &Path) -> (Plan, exec::Report) {
         },
     )
     .unwrap();
-    let opts = exec::Options {
-        kube_poll: Duration::from_millis(1),
-        rollout_timeout: Duration::from_secs(5),
-        delete_timeout: Duration::from_secs(5),
-        helm: helm.to_path_buf(),
-        trust_watch: Duration::from_millis(1),
-        ..exec::Options::new("demo", "kedactl")
-    };
+    let opts = options(helm);
     let report = exec::execute(
         &common::offline_aws(),
         Some(kube),
@@ -332,4 +336,74 @@ async fn pod_identity_fails_on_a_role_annotation_helm_does_not_own() {
             && err.contains("web identity before container credentials"),
         "{err}"
     );
+}
+
+/// `helm uninstall` keeps the chart's CRDs (helm.sh/resource-policy: keep); kedactl deletes them
+/// only after reading again that no keda.sh object exists. One created in the window between
+/// the uninstall and that read keeps them, and with them the object.
+#[tokio::test]
+async fn crds_outlive_helm_uninstall_until_nothing_uses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, helm) = server(dir.path(), &BOTH);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let (_, report) = up(&kube, &d, &helm).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let crd = api
+        .get("customresourcedefinitions", None, "scaledobjects.keda.sh")
+        .unwrap();
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+
+    api.seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}));
+    let theirs = serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": "b", "namespace": "team-b", "labels": {"kedactl.io/stack": "team-b"}},
+        "spec": {"scaleTargetRef": {"name": "b"}, "triggers": []}});
+    api.state().create_after_uninstall.push(theirs);
+
+    let only = Only::new(vec![Group::Keda, Group::App]);
+    let mut o = Observed::default();
+    observe::cluster_side(&kube, &d, &only, &mut o)
+        .await
+        .unwrap();
+    observe::namespace_side(&kube, &d, &mut o).await.unwrap();
+    let (plan, _) = plan::teardown::teardown(
+        &d,
+        &o,
+        &plan::teardown::Options {
+            only,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let opts = options(&helm);
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &opts,
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let note = outcome(&report, "keda:uninstall")
+        .note
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        note.contains("KEDA's CRDs were kept") && note.contains("ScaledObject team-b/b"),
+        "{note}"
+    );
+    // The operator is gone; the CRDs and the other team's object are not.
+    assert!(
+        api.get("deployments", Some("keda"), "keda-operator")
+            .is_none()
+    );
+    assert!(
+        api.get("customresourcedefinitions", None, "scaledobjects.keda.sh")
+            .is_some()
+    );
+    assert!(api.get("scaledobjects", Some("team-b"), "b").is_some());
 }

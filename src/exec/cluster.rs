@@ -211,6 +211,7 @@ pub(super) async fn apply(
                 Err(e) if e.contains("release: not found") => {}
                 r => r.map_err(StepError::Other)?,
             }
+            let crds_kept = remove_crds(kube, namespace, &wait).await?;
             kube.delete("ConfigMap", Some(namespace), keda::MARKER)
                 .await?;
             let ns = kube.get("Namespace", None, namespace).await?;
@@ -219,7 +220,7 @@ pub(super) async fn apply(
                 .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
                 .unwrap_or_default();
             if !delete_namespace || !crate::model::is_owned(&labels, stack) {
-                return Ok(None);
+                return Ok(crds_kept);
             }
             // Read again: what `down` saw empty may have gained content since.
             let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
@@ -229,8 +230,62 @@ pub(super) async fn apply(
             if kube.delete("Namespace", None, namespace).await? {
                 wait.gone("Namespace", None, namespace).await?;
             }
+            return Ok(crds_kept);
         }
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
+    }
+    Ok(None)
+}
+
+/// The CRDs of the release `helm uninstall` kept (the chart marks them keep): read again that
+/// no keda.sh object exists (one created since the check before the uninstall is someone
+/// else's), then delete each, exactly as read. Some(note) when they were kept.
+async fn remove_crds(
+    kube: &Kube,
+    namespace: &str,
+    wait: &Wait<'_>,
+) -> Result<Option<String>, StepError> {
+    let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
+    let users = keda::objects(kube, &kinds).await?;
+    let mut ours = Vec::new();
+    for (_, name) in keda::KINDS {
+        let Some(crd) = kube.get("CustomResourceDefinition", None, name).await? else {
+            continue;
+        };
+        let a = &crd["metadata"]["annotations"];
+        // Only the CRDs of this release, and not already going (an older install without the
+        // keep annotation: helm deleted them).
+        if a["meta.helm.sh/release-name"] == helm::RELEASE
+            && a["meta.helm.sh/release-namespace"] == namespace
+            && crd["metadata"]["deletionTimestamp"].is_null()
+        {
+            ours.push((name, crd));
+        }
+    }
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    if !users.is_empty() {
+        let names: Vec<&str> = ours.iter().map(|(n, _)| *n).collect();
+        return Ok(Some(format!(
+            "KEDA's CRDs were kept ({}): {} still use{} them, and deleting a CRD deletes its \
+             objects. Delete them with kubectl once nothing needs them",
+            names.join(", "),
+            users.join(", "),
+            if users.len() == 1 { "s" } else { "" }
+        )));
+    }
+    for (name, crd) in &ours {
+        match kube
+            .delete_read("CustomResourceDefinition", None, name, crd)
+            .await
+        {
+            Ok(true) => wait.gone("CustomResourceDefinition", None, name).await?,
+            Ok(false) => {}
+            // Changed since the read (relabelled, replaced): left alone.
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(None)
 }

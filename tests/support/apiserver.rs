@@ -75,6 +75,9 @@ pub struct State {
     /// Objects (plural, name) whose controller updates their status just before the next DELETE
     /// of them arrives (once each): a new resourceVersion, same owner.
     pub touch_before_delete: Vec<(String, String)>,
+    /// Objects someone creates right after a replayed `helm uninstall` (in the window before
+    /// kedactl's next request).
+    pub create_after_uninstall: Vec<Value>,
     /// Requests whose path contains `.0` are answered with the warning `.1` too (a deprecation,
     /// a Pod Security `warn` label: kube-apiserver warns and accepts).
     pub warn_on: Vec<(String, String)>,

@@ -134,6 +134,11 @@ fn crd((plural, kind, namespaced): &(&str, &str, bool)) -> Value {
                  "versions": [{"name": "v1alpha1", "served": true, "storage": true}]}})
 }
 
+/// Does helm leave this object in place on uninstall?
+fn kept(o: &Value) -> bool {
+    o["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+}
+
 /// The chart's CRD with its versions' schemas, when this repository holds KEDA's CRDs of that
 /// release (tests/crds/keda-v<version>); without them, a CRD that keeps every field.
 fn with_schema(mut crd: Value, version: &str) -> Value {
@@ -240,6 +245,14 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
                  "groupPriorityMinimum": 100, "versionPriority": 100},
         // Set by the aggregator once the metrics server answers.
         "status": {"conditions": [{"type": "Available", "status": "True"}]}}));
+    // crds.additionalAnnotations.<name>=<value> (a `\.` in a --set key is a literal dot).
+    let crd_annotations: Vec<(String, String)> = values
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("crds.additionalAnnotations.")?;
+            Some((name.replace("\\.", "."), v.clone()))
+        })
+        .collect();
     for o in &mut out {
         let labels = &mut o["metadata"]["labels"];
         if !labels.is_object() {
@@ -251,6 +264,11 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
         labels["helm.sh/chart"] = json!(format!("keda-{version}"));
         o["metadata"]["annotations"] =
             json!({"meta.helm.sh/release-name": "keda", "meta.helm.sh/release-namespace": ns});
+        if o["kind"] == "CustomResourceDefinition" {
+            for (k, v) in &crd_annotations {
+                o["metadata"]["annotations"][k] = json!(v);
+            }
+        }
     }
     // podIdentity.aws.irsa.* annotate the operator's account (templates/manager/serviceaccount.yaml).
     if v("podIdentity.aws.irsa.enabled").as_deref() == Some("true") {
@@ -352,10 +370,12 @@ impl State {
                     (Some("Helm"), Some(ns)) => ns.to_string(),
                     _ => "-".into(),
                 };
-                let held = self
-                    .objects
-                    .iter()
-                    .any(|(k, o)| k.0 == plural && !finalizers(o).is_empty());
+                // A CRD helm keeps on uninstall takes no objects with it.
+                let held = !kept(c)
+                    && self
+                        .objects
+                        .iter()
+                        .any(|(k, o)| k.0 == plural && !finalizers(o).is_empty());
                 if held && owner != "-" && !facts.contains(&format!("hang {owner}")) {
                     facts.push(format!("hang {owner}"));
                 }
@@ -432,6 +452,11 @@ impl State {
                 self.helm_upgrade(&ns, &version, &values);
             } else if args.first() == Some(&"uninstall") {
                 self.helm_uninstall(&ns);
+                for o in std::mem::take(&mut self.create_after_uninstall) {
+                    let key = super::key_of(&o);
+                    let o = self.stamp(o, None);
+                    self.objects.insert(key, o);
+                }
             }
         }
     }
@@ -495,6 +520,8 @@ impl State {
     /// `helm uninstall keda --namespace ns`: the release's objects in UninstallOrder
     /// (background deletion, as helm's default cascade), then its records. A CRD's deletion
     /// takes every object of its kind with it (controllers::crds); those with finalizers hang.
+    /// Objects annotated `helm.sh/resource-policy: keep` stay (helm's `filterManifestsToKeep`),
+    /// with their release metadata.
     fn helm_uninstall(&mut self, ns: &str) {
         let mut owned: Vec<(usize, Key, String)> = self
             .objects
@@ -503,6 +530,7 @@ impl State {
                 let a = &o["metadata"]["annotations"];
                 a["meta.helm.sh/release-name"] == "keda"
                     && a["meta.helm.sh/release-namespace"] == ns
+                    && !kept(o)
             })
             .map(|(k, o)| {
                 let kind = o["kind"].as_str().unwrap_or("").to_string();
