@@ -26,6 +26,8 @@ mod fields;
 mod helm;
 #[path = "apiserver_paths.rs"]
 mod paths;
+#[path = "apiserver_rbac.rs"]
+pub mod rbac;
 #[path = "apiserver_validation.rs"]
 mod validation;
 
@@ -75,6 +77,11 @@ pub struct State {
     /// Objects (plural, name) whose controller updates their status just before the next DELETE
     /// of them arrives (once each): a new resourceVersion, same owner.
     pub touch_before_delete: Vec<(String, String)>,
+    /// When set, requests are authorized against these rules (403 otherwise).
+    pub rbac: Option<Vec<rbac::Rule>>,
+    /// What the rules allowed and denied, (verb, group, resource).
+    pub authorized: BTreeSet<rbac::Attributes>,
+    pub denied: Vec<rbac::Attributes>,
     /// Objects someone creates right after a replayed `helm uninstall` (in the window before
     /// kedactl's next request).
     pub create_after_uninstall: Vec<Value>,
@@ -209,6 +216,9 @@ impl ApiServer {
                        "reason": "InternalError", "message": "Internal error occurred: injected"}),
                 vec![],
             );
+        }
+        if let Err((code, value)) = s.authorize(method, uri.path()) {
+            return (code, value, vec![]);
         }
         if method == Method::PATCH {
             s.release_dependents(uri.path());
