@@ -217,3 +217,90 @@ async fn a_request_outside_the_rules_is_forbidden() {
         )]
     );
 }
+
+/// A 403 on one of KEDA's discovery reads is "could not check X" naming the verb and resource,
+/// not an aborted run, and not a guess: a CRD that could not be read is not reported missing.
+#[tokio::test]
+async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = ApiServer::default();
+    every_command(&api, dir.path()).await;
+    // up again to have KEDA installed, then take four reads away.
+    let (helm, _) = apiserver::fake_helm(dir.path(), 0);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let d = common::seed_desired();
+    let only = Only::new(vec![Group::Keda, Group::App]);
+    let mut o = Observed::default();
+    observe::cluster_side(&kube, &d, &only, &mut o)
+        .await
+        .unwrap();
+    let plan = plan::plan(
+        &d,
+        &o,
+        &plan::Options {
+            only: only.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let report = exec::execute(
+        &common::offline_aws(),
+        Some(&kube),
+        &plan,
+        &options(&helm),
+        &Progress::Silent,
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+
+    let mut rules = rbac::rules_from_yaml(&rbac_yaml());
+    for r in &mut rules {
+        r.verbs.retain(|v| {
+            let res = &r.resources;
+            !(res.contains(&"customresourcedefinitions".to_string())
+                || res.contains(&"apiservices".to_string())
+                || res.contains(&"secrets".to_string())
+                || (res.contains(&"deployments".to_string()) && v == "list")
+                || res.contains(&"*".to_string()))
+        });
+    }
+    api.state().rbac = Some(rules);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let mut o = Observed::default();
+    observe::cluster_side(&kube, &d, &only, &mut o)
+        .await
+        .unwrap();
+    let k = o.keda.as_ref().expect("KEDA found in its namespace");
+    assert_eq!(
+        (k.namespace.as_str(), k.version.as_str()),
+        ("keda", "2.20.2")
+    );
+    assert!(
+        k.missing.is_empty(),
+        "unread CRDs are not missing: {:?}",
+        k.missing
+    );
+    let notes = kube.unchecked();
+    for want in [
+        "could not check KEDA's CRD scaledobjects.keda.sh: get customresourcedefinitions.apiextensions.k8s.io was refused (403 Forbidden)",
+        "could not check the APIService v1beta1.external.metrics.k8s.io: get apiservices.apiregistration.k8s.io was refused (403 Forbidden)",
+        "could not check other namespaces for KEDA's operator (looked in keda only): list deployments.apps was refused (403 Forbidden)",
+        "could not check helm's release state in keda (a pending helm run): list secrets was refused (403 Forbidden)",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.starts_with(want)),
+            "{want}\n{notes:#?}"
+        );
+    }
+    // Nothing to do: the plan is empty, not a reinstall.
+    let plan = plan::plan(
+        &d,
+        &o,
+        &plan::Options {
+            only,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(plan.is_empty(), "{:?}", plan.steps);
+}

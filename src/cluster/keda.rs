@@ -46,23 +46,71 @@ pub const KINDS: [(&str, &str); 6] = [
 /// Read what the cluster says about KEDA. `expected` is the namespace the config names: an
 /// install interrupted before the operator appeared leaves only kedactl's marker and helm's
 /// release record there.
+///
+/// A refused read (403) of the CRDs, the APIService or the cluster-wide operator list does not
+/// stop the observation: it is recorded as "could not check" (`Kube::unchecked`), and what it
+/// would have shown is not assumed absent (a CRD that could not be read is not reported missing;
+/// without the list, the operator is looked for in `expected` only).
 pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
-    let crds = try_join_all(KINDS.map(|(_, crd)| kube.get("CustomResourceDefinition", None, crd)));
+    // Some(None): the CRD is absent; None: it could not be read.
+    let crds = try_join_all(KINDS.map(|(_, crd)| async move {
+        match kube.get("CustomResourceDefinition", None, crd).await {
+            Err(e) if e.is_denied() => {
+                kube.could_not_check(
+                    &format!("KEDA's CRD {crd}"),
+                    "get",
+                    "CustomResourceDefinition",
+                    &e,
+                );
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }));
     // The APIService only helps to find KEDA without its operator: a failed read of it is no
     // reason to fail the whole observation.
     let api = async {
-        Ok(kube
-            .get("APIService", None, APISERVICE)
-            .await
-            .ok()
-            .flatten())
+        Ok(match kube.get("APIService", None, APISERVICE).await {
+            Ok(a) => a,
+            Err(e) => {
+                kube.could_not_check(
+                    &format!("the APIService {APISERVICE}"),
+                    "get",
+                    "APIService",
+                    &e,
+                );
+                None
+            }
+        })
     };
-    let (operators, crds, api) = try_join3(
-        kube.list("Deployment", None, Some(&format!("app={OPERATOR}"))),
-        crds,
-        api,
-    )
-    .await?;
+    let operators = async {
+        match kube
+            .list("Deployment", None, Some(&format!("app={OPERATOR}")))
+            .await
+        {
+            Err(e) if e.is_denied() => {
+                kube.could_not_check(
+                    &format!("other namespaces for KEDA's operator (looked in {expected} only)"),
+                    "list",
+                    "Deployment",
+                    &e,
+                );
+                Ok(kube
+                    .get("Deployment", Some(expected), OPERATOR)
+                    .await?
+                    .into_iter()
+                    .collect())
+            }
+            other => other,
+        }
+    };
+    let (operators, crds, api) = try_join3(operators, crds, api).await?;
+    // A CRD that could not be read counts as there (never "missing", never a reason to repair).
+    let unread_crd = json!({});
+    let crds: Vec<Option<Value>> = crds
+        .into_iter()
+        .map(|c| c.unwrap_or_else(|| Some(unread_crd.clone())))
+        .collect();
     let found = from_operators(&operators);
     let located = found
         .as_ref()
@@ -163,7 +211,15 @@ async fn release(kube: &Kube, ns: &str) -> Result<Option<Release>> {
         .await
     {
         Ok(r) => r,
-        Err(e) if e.is_denied() => return Ok(None),
+        Err(e) if e.is_denied() => {
+            kube.could_not_check(
+                &format!("helm's release state in {ns} (a pending helm run)"),
+                "list",
+                "Secret",
+                &e,
+            );
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     Ok(newest_release(&records))

@@ -29,6 +29,8 @@ pub struct Kube {
     /// How `helm` reaches the same cluster.
     pub access: Access,
     calls: Arc<Calls>,
+    /// Reads refused (403) that kedactl went on without: "could not check …".
+    unchecked: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -221,7 +223,35 @@ impl Kube {
             client,
             access,
             calls: Arc::default(),
+            unchecked: Arc::default(),
         }
+    }
+
+    /// Record that a refused read left `what` unchecked, naming the verb and resource to grant.
+    pub fn could_not_check(&self, what: &str, verb: &str, kind: &str, e: &KubeError) {
+        let resource = resource(kind)
+            .map(|r| match r.group {
+                "" => r.plural.to_string(),
+                g => format!("{}.{g}", r.plural),
+            })
+            .unwrap_or_else(|| kind.to_string());
+        let note = format!(
+            "could not check {what}: {verb} {resource} was refused ({} {}); grant it (docs/rbac.yaml)",
+            e.code.unwrap_or_default(),
+            e.reason
+        );
+        let mut notes = self.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
+    /// What `could_not_check` recorded so far.
+    pub fn unchecked(&self) -> Vec<String> {
+        self.unchecked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// (reads, changing calls) made so far.

@@ -124,6 +124,9 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         observe::cluster_side(&kube, &desired, &only, &mut observed)
             .await
             .map_err(|e| access_error(e, &caller, &desired))?;
+        for note in kube.unchecked() {
+            ctx.note(format!("note: {note}"));
+        }
         if let Some(k) = &observed.keda
             && let Some(note) =
                 cluster::keda::version_kept(k, &desired.keda.version, &desired.stack)
