@@ -391,7 +391,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--pod-rate', '--pod-rate', [CompletionResultType]::ParameterName, 'Messages one pod completes per second (at most 100000)')
             [CompletionResult]::new('--startup', '--startup', [CompletionResultType]::ParameterName, 'Time from pod creation until it processes messages: 30s, 2m (at most 1h)')
             [CompletionResult]::new('--price', '--price', [CompletionResultType]::ParameterName, 'Price of one pod-hour in dollars, to show cost (at most 1000)')
-            [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of queue depth and replicas')
+            [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of queue depth and replicas (the file name must end in .svg)')
             [CompletionResult]::new('--compare', '--compare', [CompletionResultType]::ParameterName, 'Run the same arrivals with another kedactl.yaml and show both')
             [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'Time from an HPA sync to KEDA''s poll, below the app''s pollingInterval: 0s (both in the same second, the best case), 10s')
             [CompletionResult]::new('--k8s-version', '--k8s-version', [CompletionResultType]::ParameterName, 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)')

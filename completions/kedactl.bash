@@ -326,7 +326,7 @@ _kedactl() {
             fi
             case "${prev}" in
                 --explain)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "KD001 KD002 KD003 KD004 KD005 KD006 KD007 KD008 KD009 KD010 KD011 KD012 KD013 KD014 KD015 KD016 KD017 KD018 KD019 KD020 KD021 KD022 KD023 KD024 KD025 KD026 KD027 KD028 KD029 KD030 KD031 KD032 KD033 KD034 KD035 KD036 KD037 KD038 KD039 KD040 KD041 KD042 KD043 KD044 KD045 KD046 KD047 KD048 KD049 KD050 KD051 KD052 KD053 KD054" -- "${cur}"))
                     return 0
                     ;;
                 --scaled-object)

@@ -33,7 +33,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_needs_command" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -111,7 +111,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -177,7 +177,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -241,7 +241,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -296,7 +296,60 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s y -l yes -d 'Ap
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l explain -d 'Explain one check, e.g. KD010' -r -f -a "KD001\t'Pod Identity Agent add-on is installed and ACTIVE'
+KD002\t'Pod Identity Agent is healthy on the nodes'
+KD003\t'Node role may call eks-auth:AssumeRoleForPodIdentity'
+KD004\t'The agent reaches the EKS Auth API'
+KD005\t'keda-operator\'s service account has a pod identity association'
+KD006\t'The running keda-operator pod got Pod Identity credentials'
+KD007\t'keda-operator runs where Pod Identity works'
+KD008\t'Roles used by associations trust pods.eks.amazonaws.com with sts:TagSession'
+KD009\t'keda-operator does not mix IRSA with Pod Identity'
+KD010\t'The identity role trusts the keda-operator role (sts:AssumeRole)'
+KD011\t'The identity role lets the keda-operator role tag the session'
+KD012\t'keda-operator\'s own policy allows assuming the identity role where needed'
+KD013\t'Trust policies name live roles, not stale unique IDs'
+KD014\t'roleArn is not the operator\'s own role'
+KD015\t'The identity role may read the queue (sqs:GetQueueAttributes)'
+KD016\t'Without roleArn, keda-operator itself may read the queue'
+KD017\t'The ScaledObject references an existing TriggerAuthentication'
+KD018\t'The TriggerAuthentication uses provider aws with KEDA as identity owner'
+KD019\t'roleArn and identityOwner: workload are not combined'
+KD020\t'KEDA is installed and is 2.13 or newer'
+KD021\t'The trigger sets awsRegion'
+KD022\t'queueURL matches awsRegion and the account, and the queue exists'
+KD023\t'queueURL is well formed'
+KD024\t'The app\'s pods have credentials to consume the queue'
+KD025\t'KEDA\'s external metrics API is available to the HPA'
+KD026\t'Scale to zero can happen'
+KD027\t'keda-operator\'s pod is newer than its association\'s last change'
+KD028\t'Session tags fit in the chained AssumeRole'
+KD029\t'The caller may pass the stack\'s roles to EKS (iam:PassRole)'
+KD030\t'Each service account\'s association points at the intended role'
+KD031\t'A just-deleted queue is not being re-created'
+KD032\t'No proxy intercepts the Pod Identity credential calls'
+KD033\t'The config describes the stack that is live'
+KD034\t'A target role on an association fits the chain'
+KD035\t'The ScaledObject is not paused'
+KD036\t'KEDA reports the HPA active (HPAActive)'
+KD037\t'keda-operator does not run on the host network'
+KD038\t'No NetworkPolicy blocks keda-operator from the Pod Identity Agent'
+KD039\t'keda-operator calls the regional STS endpoint'
+KD040\t'A ScaledJob\'s Jobs finish within the queue\'s visibility timeout'
+KD041\t'The queue\'s visibility timeout covers the app\'s processing'
+KD042\t'A queue\'s dead-letter queue exists'
+KD043\t'The app may decrypt its queue\'s messages (kms:Decrypt on a customer-managed key)'
+KD044\t'The app\'s image is in the stack\'s ECR repository'
+KD045\t'The nodes may pull the app\'s image from ECR'
+KD046\t'The trigger\'s source exists and is ready'
+KD047\t'KEDA\'s session may read the trigger\'s source'
+KD048\t'The live trigger is the one the config renders'
+KD049\t'The trigger\'s metric reads as KEDA reads it'
+KD050\t'The AMP scraper may read the cluster (its access entry)'
+KD051\t'IRSA: the cluster\'s OIDC issuer has its IAM identity provider'
+KD052\t'IRSA: each role\'s trust admits its service accounts through the provider'
+KD053\t'IRSA: the service accounts name their role (eks.amazonaws.com/role-arn)'
+KD054\t'IRSA: the pods got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l scaled-object -d 'The ScaledObject to diagnose, when it is not the one the config renders (with several apps, name the app with --app)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l keda-log -d 'Only classify the 403 / AssumeRole failures in this saved keda-operator log (`-`: stdin); reads neither AWS nor the cluster, so the other checks are not run' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
@@ -308,7 +361,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -376,7 +429,7 @@ jsonl\t'JSON lines, written as they are made (simulate only: a line per simulate
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l only -d 'Work on these groups only (comma-separated), e.g. one CI job per group' -r -f -a "iam\t'IAM roles, trust and inline policies'
 queue\t'SQS queues (and dead-letter queues)'
 registry\t'ECR repositories'
-source\t'What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table'
+source\t'What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis stream, a DynamoDB table'
 eks\t'The Pod Identity Agent add-on and pod identity associations'
 keda\t'The KEDA installation'
 app\t'The app\'s Kubernetes objects'"
@@ -427,7 +480,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l shape -d 'A
 burst\t'All of the duration\'s messages at once, at t = 0'
 ramp\t'From 0 up to twice the rate'
 sine\t'A wave around the rate (three periods over the duration)'
-spikes\t'A low base with random bursts (repeatable with --seed)'"
+spikes\t'A low base with 20-second bursts about every 5 minutes (repeatable with --seed); the run\'s total is still rate × duration'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l rate -d 'Mean arrivals per second for --shape (at most 100000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l duration -d 'Length of the --shape pattern: 90s, 30m, 2h, 1h30m (at most 7d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l seed -d 'Seed of the spikes pattern' -r
@@ -435,7 +488,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l trace -d 'A
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l pod-rate -d 'Messages one pod completes per second (at most 100000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 'Time from pod creation until it processes messages: 30s, 2m (at most 1h)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost (at most 1000)' -r
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas (the file name must end in .svg)' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r

@@ -24,7 +24,7 @@ const EXAMPLES: &str = "\
 Examples:
   kedactl plan --offline --cluster demo --region us-east-1
   kedactl up --cluster demo --only iam,queue,registry --yes
-  kedactl render --cluster demo --account 123456789012 --out-dir out/
+  kedactl render --out-dir out/     # for GitOps (reads kedactl.yaml)
   kedactl init --cluster demo --region us-east-1 && kedactl validate
   kedactl schema > kedactl.schema.json";
 

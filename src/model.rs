@@ -64,7 +64,8 @@ pub enum Group {
     Queue,
     /// ECR repositories
     Registry,
-    /// What other triggers read and kedactl creates: an AMP workspace, a DynamoDB table
+    /// What other triggers read and kedactl creates: an AMP workspace and its scraper, a Kinesis
+    /// stream, a DynamoDB table
     Source,
     /// The Pod Identity Agent add-on and pod identity associations
     Eks,

@@ -33,6 +33,18 @@ fn the_action_has_the_documented_inputs_and_outputs() {
             "output {output}"
         );
     }
+    // The `only` input names every group `--only` takes, and the description no one trigger.
+    let only = doc["inputs"]["only"]["description"].as_str().unwrap();
+    for group in <kedactl::model::Group as clap::ValueEnum>::value_variants() {
+        let name = clap::ValueEnum::to_possible_value(group).unwrap();
+        assert!(
+            only.contains(name.get_name()),
+            "action.yml's `only` input lists {}: {only}",
+            name.get_name()
+        );
+    }
+    let about = doc["description"].as_str().unwrap();
+    assert!(!about.contains("on SQS"), "{about}");
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(

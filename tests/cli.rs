@@ -246,8 +246,9 @@ fn render_out_dir_holds_exactly_the_latest_render() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "wrote 9 files to out; removed 2 an earlier render wrote: \
-             k8s/03-deployment-security-q-read.yaml, k8s/04-triggerauthentication-security-q-read-trigger-auth.yaml"
+            "wrote 9 files to out; removed 3 an earlier render wrote: \
+             k8s/03-deployment-security-q-read.yaml, k8s/04-triggerauthentication-security-q-read-trigger-auth.yaml, \
+             k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml"
         ),
         "{}",
         stderr(&out)
@@ -1687,4 +1688,34 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
         legend.contains('…') && legend.contains("/huge-label.yaml"),
         "{legend}"
     );
+}
+
+#[test]
+fn a_chart_is_refused_under_a_name_of_another_format() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["simulate", "--duration", "1m", "--chart", "sim.png"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sim.svg"), "{}", stderr(&out));
+    assert!(!s.path("sim.png").exists(), "nothing written");
+    run_ok(&s, &["simulate", "--duration", "1m", "--chart", "sim.SVG"]);
+    assert!(
+        std::fs::read_to_string(s.path("sim.SVG"))
+            .unwrap()
+            .starts_with("<svg")
+    );
+}
+
+#[test]
+fn a_missing_compare_config_names_no_other_flag() {
+    let s = Sandbox::new();
+    let out = s
+        .kedactl(["simulate", "--duration", "1m", "--compare", "nope.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nope.yaml"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("--config"), "{}", stderr(&out));
 }

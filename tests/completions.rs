@@ -35,3 +35,19 @@ fn checked_in_completions_are_current() {
         "completions/{stale:?} are out of date: run UPDATE_COMPLETIONS=1 cargo test --test completions"
     );
 }
+
+/// `doctor --explain <TAB>` offers the check codes, not file names.
+#[test]
+fn explain_completes_check_codes() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let bash = std::fs::read_to_string(dir.join("kedactl.bash")).unwrap();
+    let at = bash.find("--explain)").expect("a case for --explain");
+    let case = &bash[at..at + 600];
+    assert!(case.contains("KD001") && case.contains("KD050"), "{case}");
+    let fish = std::fs::read_to_string(dir.join("kedactl.fish")).unwrap();
+    let line = fish
+        .lines()
+        .find(|l| l.contains("-l explain"))
+        .expect("fish completes --explain");
+    assert!(line.contains("KD010"), "{line}");
+}

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 /// Every page: (file name, roff text).
 fn pages() -> Vec<(String, Vec<u8>)> {
-    let mut cmd = kedactl::cli::command();
+    // `kedactl help X` works, but gets no page: its SEE ALSO entry would name a
+    // kedactl-help(1) that says only what `--help` says.
+    let mut cmd = kedactl::cli::command().disable_help_subcommand(true);
     cmd.build();
     let mut out = Vec::new();
     let mut top = Vec::new();
@@ -67,6 +69,29 @@ fn checked_in_man_pages_are_current() {
         stale.is_empty(),
         "man/{stale:?} are out of date: run UPDATE_MANPAGES=1 cargo test --test manpages"
     );
+}
+
+/// Every page another page refers to (`kedactl-up(1)`) exists.
+#[test]
+fn every_page_named_in_see_also_exists() {
+    let pages = pages();
+    let names: Vec<&str> = pages.iter().map(|(f, _)| f.as_str()).collect();
+    for (file, text) in &pages {
+        let roff = String::from_utf8_lossy(text);
+        for (i, _) in roff.match_indices("(1)") {
+            let start = roff[..i]
+                .rfind(|c: char| c.is_whitespace())
+                .map_or(0, |s| s + 1);
+            let name = roff[start..i].replace("\\-", "-");
+            if name.starts_with("kedactl") {
+                let page = format!("{name}.1");
+                assert!(
+                    names.contains(&page.as_str()),
+                    "{file} refers to {name}(1), which does not exist"
+                );
+            }
+        }
+    }
 }
 
 /// A subcommand's page documents its own flags and none it does not use, like its --help.

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["explain", "fix"])]
     pub list: bool,
     /// Explain one check, e.g. KD010
-    #[arg(long, value_name = "CODE", conflicts_with = "fix")]
+    #[arg(long, value_name = "CODE", conflicts_with = "fix", value_parser = CheckCode, hide_possible_values = true)]
     pub explain: Option<String>,
     /// Apply the safe repairs (through the same executor as `up`), after showing them and asking
     #[arg(long)]
@@ -55,6 +55,32 @@ pub struct Args {
     /// reads neither AWS nor the cluster, so the other checks are not run
     #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "list", "explain", "scaled_object"])]
     pub keda_log: Option<PathBuf>,
+}
+
+/// `--explain`: any spelling `catalogue::find` takes (kd10), with the codes offered to shell
+/// completion (a hidden list in `--help`, where 54 codes would drown the flag).
+#[derive(Clone)]
+struct CheckCode;
+
+impl clap::builder::TypedValueParser for CheckCode {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(CATALOGUE.iter().map(|c| {
+            clap::builder::PossibleValue::new(c.code).help(c.title)
+        })))
+    }
 }
 
 fn parse_ref(s: &str) -> Result<(String, String), String> {

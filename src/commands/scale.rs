@@ -16,8 +16,8 @@ Examples:
   kedactl scale --cluster demo --once -o json           # one decision, applied, as JSON
   kedactl scale --dry-run --once --current 2 -o json    # no cluster needed: metric, target, next, reason
   kedactl scale --dry-run                               # follow the queue, print decisions only
-  # a ScaledJob: the Jobs KEDA would start
-  kedactl scale --dry-run --once --app video-processor
+  # a ScaledJob: the Jobs KEDA would start with 2 running
+  kedactl -f examples/scaledjob.yaml scale --dry-run --once --current 2
 
 kedactl refuses to scale a Deployment that a ScaledObject or an HPA already scales (two controllers would fight); --force takes over anyway.")]
 pub struct Args {

@@ -18,8 +18,8 @@ Examples:
   kedactl simulate --trace arrivals.csv --pod-rate 0.5 --price 0.04
   kedactl simulate --shape sine --polling-interval 10 --compare kedactl.yaml   # what does a 10 s poll buy?
   kedactl simulate --shape burst --rate 1 --duration 10m -o json | jq .summary
-  # a ScaledJob app
-  kedactl simulate --app video-processor --job-duration 30s --shape burst
+  # a ScaledJob app: Jobs of 30 s per message
+  kedactl -f examples/scaledjob.yaml simulate --job-duration 30s --shape burst
   # a prometheus app: the query's value each second (`t,value` rows)
   kedactl -f examples/amp.yaml simulate --trace query.csv")]
 pub struct Args {
@@ -48,8 +48,8 @@ pub struct Args {
     /// Price of one pod-hour in dollars, to show cost (at most 1000)
     #[arg(long, value_name = "USD", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub price: Option<f64>,
-    /// Write an SVG chart of queue depth and replicas
-    #[arg(long, value_name = "FILE.svg")]
+    /// Write an SVG chart of queue depth and replicas (the file name must end in .svg)
+    #[arg(long, value_name = "FILE.svg", value_parser = svg_path)]
     pub chart: Option<PathBuf>,
     /// Run the same arrivals with another kedactl.yaml and show both
     #[arg(long, value_name = "FILE")]
@@ -66,6 +66,18 @@ pub struct Args {
     /// PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub job_duration: u64,
+}
+
+/// `--chart`: the chart is SVG, so a `.png` (or any other) name would hold the wrong format.
+fn svg_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(path),
+        _ => Err(format!(
+            "the chart is written as SVG: name it with .svg (e.g. {}); convert it to PNG with any SVG tool",
+            path.with_extension("svg").display()
+        )),
+    }
 }
 
 /// `90`, `90s`, `30m`, `1h30m`, `1d` as seconds; a value too long to count is refused here,
@@ -167,6 +179,7 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
     }
     let mut out: Vec<u32> = Vec::new();
     let mut first = true;
+    let mut last_t = None;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
@@ -207,6 +220,7 @@ pub fn parse_trace(bytes: &[u8], name: &str) -> Result<Vec<u32>, Problem> {
                     Some(v) if v >= span => return Err(beyond(n, format!("t={t}"))),
                     Some(v) => v as usize,
                 };
+                in_order(name, n, t as u64, &mut last_t)?;
                 let count = count(c)?;
                 if out.len() <= t {
                     out.resize(t + 1, 0);
@@ -268,6 +282,7 @@ pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
         }
     } else {
         let mut first = true;
+        let mut last_t = None;
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -282,6 +297,7 @@ pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
                     let t = digits(t)
                         .filter(|t| (*t as usize) < span)
                         .ok_or_else(too_long)? as usize;
+                    in_order(name, n, t as u64, &mut last_t)?;
                     let v = value(v, n)?;
                     let last = out.last().copied().unwrap_or(0.0);
                     if out.len() <= t {
@@ -308,6 +324,23 @@ pub fn parse_gauge(bytes: &[u8], name: &str) -> Result<Vec<f64>, Problem> {
         ));
     }
     Ok(out)
+}
+
+/// `t,…` rows come in time order (the same second again is allowed): a row for an earlier
+/// second is almost always a mis-sorted file, whose counts would land in the wrong place.
+fn in_order(name: &str, line: usize, t: u64, last: &mut Option<u64>) -> Result<(), Problem> {
+    match *last {
+        Some(prev) if t < prev => Err(trace_problem(
+            format!(
+                "{name} line {line}: t={t} comes after t={prev}: the rows are not in time order"
+            ),
+            "sort the rows by their first column (t), e.g. sort -t, -k1,1n",
+        )),
+        _ => {
+            *last = Some(t);
+            Ok(())
+        }
+    }
 }
 
 /// A trace file's text, without a byte-order mark.
@@ -1036,6 +1069,29 @@ fn table(args: &Args, runs: &[(&str, &Summary)], seconds: u64, gauged: Option<&s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_out_of_time_order_are_refused_with_the_line() {
+        let e = parse_trace(b"t,messages\n60,5\n0,3\n", "t.csv").unwrap_err();
+        assert!(
+            e.message.contains("t.csv line 3: t=0 comes after t=60"),
+            "{}",
+            e.message
+        );
+        assert!(e.fix.contains("sort"), "{}", e.fix);
+        let e = parse_gauge(b"t,value\n5,1\n2,0.5\n", "q.csv").unwrap_err();
+        assert!(
+            e.message.contains("q.csv line 3: t=2 comes after t=5"),
+            "{}",
+            e.message
+        );
+        // The same second twice still adds up (counts) or replaces (values).
+        assert_eq!(
+            parse_trace(b"0,1\n0,2\n3,1\n", "t").unwrap(),
+            vec![3, 0, 0, 1]
+        );
+        assert_eq!(parse_gauge(b"0,1\n0,2\n", "q").unwrap(), vec![2.0]);
+    }
 
     #[test]
     fn a_gauge_trace_holds_each_value_until_the_next_row() {

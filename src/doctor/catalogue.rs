@@ -502,8 +502,16 @@ pub const CATALOGUE: &[Check] = &[
 ];
 
 /// A check by code, case-insensitively (`kd010` works).
+/// A check by its code, as a person types it: `KD010`, `kd010`, `kd10`, `10`.
 pub fn find(code: &str) -> Option<&'static Check> {
-    CATALOGUE.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+    let code = code.trim();
+    let digits = match code.get(..2) {
+        Some(p) if p.eq_ignore_ascii_case("kd") => &code[2..],
+        _ => code,
+    };
+    let number: u32 = digits.parse().ok()?;
+    let code = format!("KD{number:03}");
+    CATALOGUE.iter().find(|c| c.code == code)
 }
 
 #[cfg(test)]
@@ -518,5 +526,15 @@ mod tests {
         }
         assert_eq!(find("kd010").unwrap().layer, Layer::Iam);
         assert!(find("KD999").is_none());
+    }
+
+    #[test]
+    fn a_code_is_found_as_a_person_types_it() {
+        for typed in ["KD010", "kd010", "kd10", "Kd10", "10", " KD10 "] {
+            assert_eq!(find(typed).map(|c| c.code), Some("KD010"), "{typed:?}");
+        }
+        for typed in ["", "kd", "KD0x1", "trust", "KD-10"] {
+            assert!(find(typed).is_none(), "{typed:?}");
+        }
     }
 }

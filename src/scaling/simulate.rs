@@ -365,7 +365,8 @@ pub enum Shape {
     Ramp,
     /// A wave around the rate (three periods over the duration)
     Sine,
-    /// A low base with random bursts (repeatable with --seed)
+    /// A low base with 20-second bursts about every 5 minutes (repeatable with --seed); the
+    /// run's total is still rate × duration
     Spikes,
 }
 
@@ -379,14 +380,16 @@ pub fn shape(shape: Shape, rate: f64, duration: u64, seed: u64) -> Vec<u32> {
         n as u32
     };
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
+    let next = || {
         // xorshift64*: small, deterministic, no dependency.
         rng ^= rng >> 12;
         rng ^= rng << 25;
         rng ^= rng >> 27;
         (rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut spike_left = 0u64;
+    if shape == Shape::Spikes {
+        return spikes(rate, duration, next, emit);
+    }
     (0..duration)
         .map(|t| match shape {
             Shape::Steady => emit(rate),
@@ -397,26 +400,50 @@ pub fn shape(shape: Shape, rate: f64, duration: u64, seed: u64) -> Vec<u32> {
                     0
                 }
             }
-            Shape::Ramp => emit(2.0 * rate * t as f64 / duration.max(1) as f64),
+            // At the middle of each second, so the ramp sends rate × duration in all.
+            Shape::Ramp => emit(2.0 * rate * (t as f64 + 0.5) / duration.max(1) as f64),
             Shape::Sine => {
                 let period = (duration as f64 / 3.0).max(1.0);
                 emit(rate * (1.0 + (2.0 * std::f64::consts::PI * t as f64 / period).sin()))
             }
-            Shape::Spikes => {
-                // 20 % of the volume as a base, 80 % in 20-second spikes starting ~every 5 minutes.
-                if spike_left == 0 && next() < 1.0 / 300.0 {
-                    spike_left = 20;
-                }
-                let spike = if spike_left > 0 {
-                    spike_left -= 1;
-                    rate * 0.8 * 300.0 / 20.0
-                } else {
-                    0.0
-                };
-                emit(rate * 0.2 + spike)
-            }
+            Shape::Spikes => unreachable!("handled above"),
         })
         .collect()
+}
+
+/// A base of 1 per second with 20-second spikes of 12 (starting with a chance of 1 in 300 each
+/// second, at least one per run), scaled so the run sends rate × duration in all: random
+/// spikes must not change the mean the user asked for.
+fn spikes(
+    rate: f64,
+    duration: u64,
+    mut next: impl FnMut() -> f64,
+    mut emit: impl FnMut(f64) -> u32,
+) -> Vec<u32> {
+    const SPIKE: u64 = 20;
+    let mut level = vec![1.0; duration as usize];
+    let start = |t: u64, level: &mut [f64]| {
+        for l in level.iter_mut().skip(t as usize).take(SPIKE as usize) {
+            *l = 12.0;
+        }
+    };
+    let mut t = 0;
+    let mut any = false;
+    while t < duration {
+        if next() < 1.0 / 300.0 {
+            start(t, &mut level);
+            any = true;
+            t += SPIKE;
+        } else {
+            t += 1;
+        }
+    }
+    if !any && duration > 0 {
+        start((next() * duration as f64) as u64, &mut level);
+    }
+    let total: f64 = level.iter().sum();
+    let scale = rate * duration as f64 / total.max(1.0);
+    level.into_iter().map(|l| emit(l * scale)).collect()
 }
 
 #[cfg(test)]
@@ -438,6 +465,26 @@ mod tests {
             phase: 0,
             job_duration: 1,
             gauge: None,
+        }
+    }
+
+    #[test]
+    fn every_shape_sends_rate_times_duration() {
+        use clap::ValueEnum;
+        for &kind in Shape::value_variants() {
+            for (rate, duration) in [(2.0, 600), (0.5, 3600), (3.0, 60), (7.3, 86_400)] {
+                for seed in 0..5 {
+                    let sent: u64 = shape(kind, rate, duration, seed)
+                        .iter()
+                        .map(|&n| u64::from(n))
+                        .sum();
+                    let want = rate * duration as f64;
+                    assert!(
+                        (sent as f64 - want).abs() <= 1.0,
+                        "{kind:?} at {rate}/s for {duration} s (seed {seed}): {sent}, not {want}"
+                    );
+                }
+            }
         }
     }
 

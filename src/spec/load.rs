@@ -59,7 +59,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Problem> {
     crate::limits::read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| {
         let fix = match &e {
             ReadError::Unreadable { reason, .. } if reason == "no such file" => {
-                "pass an existing file to --config, or run `kedactl init` to write one"
+                "check the path, or run `kedactl init` to write a config there"
             }
             ReadError::Unreadable { .. } => "check the file's permissions",
             ReadError::Directory { .. } => "pass the path of kedactl.yaml itself to --config",
@@ -208,10 +208,15 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &[String]) -> Vec<Probl
                 .join(" or ");
             let fix = if field == "account" {
                 "quote the account ID: account: \"123456789012\" (unquoted, YAML reads a number and drops leading zeros)".to_string()
-            } else if instance.is_string() && (expected == "integer" || expected == "boolean") {
+            } else if instance.as_str().is_some_and(|s| looks_like(s, &expected)) {
                 format!("write the {expected} without quotes")
             } else {
-                format!("write {expected}")
+                match expected.as_str() {
+                    "integer" => "write a whole number, e.g. 10".to_string(),
+                    "boolean" => "write true or false".to_string(),
+                    "a mapping" => mapping_fix(&segments),
+                    _ => format!("write {expected}"),
+                }
             };
             let found = match short(instance) {
                 s if s.is_empty() => json_type(instance).to_string(),
@@ -256,10 +261,14 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &[String]) -> Vec<Probl
                     "see `kedactl schema` for the allowed values",
                 )];
             }
+            let fix = match instance.as_str().and_then(|v| meant(v, &allowed)) {
+                Some(m) => format!("did you mean `{m}`? Use one of: {}", allowed.join(", ")),
+                None => format!("use one of: {}", allowed.join(", ")),
+            };
             vec![Problem::new(
                 field,
                 format!("{} is not one of the allowed values", short(instance)),
-                format!("use one of: {}", allowed.join(", ")),
+                fix,
             )]
         }
         K::Minimum { limit } | K::Maximum { limit } => {
@@ -395,6 +404,56 @@ fn type_name(t: &str) -> &str {
     }
 }
 
+/// How to write the mapping a field expects, shown with its keys (`stream: clickstream` →
+/// "write a mapping of name, shards, existing: e.g. stream: {name: …}; Exactly one of …").
+fn mapping_fix(segments: &[String]) -> String {
+    let node = schema_at(segments);
+    let keys: Vec<&String> = node["properties"]
+        .as_object()
+        .map(|p| p.keys().collect())
+        .unwrap_or_default();
+    let Some(first) = keys.first() else {
+        return "write a mapping (key: value lines, or {key: value})".into();
+    };
+    let field = segments.last().map_or("", String::as_str);
+    let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    let mut fix = format!(
+        "write a mapping of {}: e.g. {field}: {{{first}: …}}",
+        keys.join(", ")
+    );
+    if let Some(d) = node["description"].as_str() {
+        fix.push_str(&format!(" ({})", d.trim_end_matches('.')));
+    }
+    fix
+}
+
+/// Whether a quoted YAML value would be the expected type without its quotes (`"10"`,
+/// `"true"`), so "without quotes" is the fix; `ten` is not.
+fn looks_like(s: &str, expected: &str) -> bool {
+    match expected {
+        "integer" => s.trim().parse::<i64>().is_ok(),
+        "boolean" => matches!(s.trim(), "true" | "false"),
+        _ => false,
+    }
+}
+
+/// The allowed value a mistyped one meant: within edit distance 2, or the longest allowed
+/// value the input holds as a word (`kinesis-stream`, KEDA's `aws-kinesis-stream` → `kinesis`).
+fn meant(value: &str, allowed: &[String]) -> Option<String> {
+    closest(value, allowed).or_else(|| {
+        let value = value.to_ascii_lowercase();
+        let words: Vec<&str> = value.split(['-', '_', ' ', '.']).collect();
+        allowed
+            .iter()
+            .filter(|a| {
+                let parts: Vec<&str> = a.split('-').collect();
+                words.windows(parts.len()).any(|w| w == parts.as_slice())
+            })
+            .max_by_key(|a| a.len())
+            .cloned()
+    })
+}
+
 /// The known key within edit distance 2 (case-insensitive), if any.
 fn closest(key: &str, known: &[String]) -> Option<String> {
     let key = key.to_ascii_lowercase();
@@ -478,6 +537,62 @@ mod tests {
         assert!(fields.contains(&"clustr"));
         assert!(fields.contains(&"keda.version"));
         assert!(fields.contains(&"apps[0].scaling.minReplicas"));
+    }
+
+    #[test]
+    fn a_mistyped_value_gets_the_one_it_meant() {
+        let fix = |yaml: &str| {
+            parse(yaml.as_bytes(), "t").unwrap_err().problems[0]
+                .fix
+                .clone()
+        };
+        for (typed, meant) in [
+            ("kinesis-stream", "kinesis"),
+            ("aws-kinesis-stream", "kinesis"),
+            ("aws-sqs-queue", "sqs"),
+            ("aws-dynamodb-streams", "dynamodb-streams"),
+            ("promethues", "prometheus"),
+        ] {
+            let f = fix(&format!("apps:\n  - trigger: {typed}\n"));
+            assert!(
+                f.starts_with(&format!("did you mean `{meant}`?")),
+                "{typed}: {f}"
+            );
+        }
+        assert!(fix("apps:\n  - trigger: redis\n").starts_with("use one of: sqs"));
+    }
+
+    #[test]
+    fn a_scalar_where_a_mapping_goes_is_shown_the_mapping() {
+        let e = parse(
+            b"apps:\n  - trigger: kinesis\n    kinesis:\n      stream: clickstream\n",
+            "t",
+        )
+        .unwrap_err();
+        let fix = &e.problems[0].fix;
+        assert!(fix.contains("stream: {name: …}"), "{fix}");
+        assert!(fix.contains("existing"), "{fix}");
+    }
+
+    #[test]
+    fn without_quotes_only_when_the_quotes_are_the_problem() {
+        let fix = |yaml: &str| {
+            parse(yaml.as_bytes(), "t").unwrap_err().problems[0]
+                .fix
+                .clone()
+        };
+        assert_eq!(
+            fix("apps:\n  - scaling: {maxReplicas: \"10\"}\n"),
+            "write the integer without quotes"
+        );
+        assert_eq!(
+            fix("apps:\n  - scaling: {maxReplicas: ten}\n"),
+            "write a whole number, e.g. 10"
+        );
+        assert_eq!(
+            fix("apps:\n  - scaling: {scaleOnDelayed: \"false\"}\n"),
+            "write the boolean without quotes"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub const DEFAULT_KEDA_VERSION: &str = "2.20.2";
 /// EKS Pod Identity needs the AWS SDK that KEDA 2.13 introduced with the `aws` provider.
 pub const MIN_KEDA_VERSION: (u64, u64) = (2, 13);
 
+/// The seed's ScaledObject name, which belongs to the seed's Deployment (`q-read`).
+pub const SEED_SCALER: &str = "k8s-sqs-read-msg-keda";
+
 /// kedactl.yaml — event-driven autoscaling on SQS for EKS, with KEDA and Pod Identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -56,7 +59,7 @@ pub struct Spec {
     /// IAM role names.
     #[serde(default)]
     pub roles: Roles,
-    /// The workloads to scale, one per SQS queue.
+    /// The workloads to scale, each with its own trigger (an SQS queue by default).
     #[serde(default = "defaults::apps")]
     pub apps: Vec<App>,
 }
@@ -601,7 +604,7 @@ impl Queue {
 pub const DEFAULT_STACK: &str = "kedactl";
 
 /// Field defaults, one function each because serde's `default = "..."` needs a path.
-mod defaults {
+pub(crate) mod defaults {
     use super::App;
 
     pub fn yes() -> bool {
@@ -664,7 +667,7 @@ mod defaults {
     /// The seed's one app, with its ScaledObject name.
     pub fn apps() -> Vec<App> {
         let mut app = App::default();
-        app.scaling.name = Some("k8s-sqs-read-msg-keda".into());
+        app.scaling.name = Some(super::SEED_SCALER.into());
         vec![app]
     }
 }

@@ -1,7 +1,7 @@
 //! Every config field as a flag. Flags are written into the same `Spec` the file fills
 //! (flags win), so validation, rendering and planning see one model whatever the input.
 
-use super::{AuthMode, DeadLetter, Problem, Problems, ScalingKind, Spec};
+use super::{AuthMode, DeadLetter, Problem, Problems, SEED_SCALER, ScalingKind, Spec, defaults};
 use crate::limits::{MAX_INT32, whole};
 use clap::Args;
 
@@ -278,6 +278,17 @@ impl AppOverrides {
             }
         };
         let app = &mut spec.apps[index];
+        // The seed's ScaledObject name goes with the seed's Deployment: a renamed one gets its
+        // own `<deployment>-scaler` (unless --scaler-name names one).
+        if self
+            .deployment
+            .as_ref()
+            .is_some_and(|d| *d != app.deployment)
+            && app.deployment == defaults::deployment()
+            && app.scaling.name.as_deref() == Some(SEED_SCALER)
+        {
+            app.scaling.name = None;
+        }
         set(&mut app.deployment, self.deployment);
         set(&mut app.namespace, self.namespace);
         set(&mut app.service_account, self.service_account);
@@ -347,6 +358,31 @@ mod tests {
             spec.apps[0].queue.dead_letter_name().as_deref(),
             Some("dead")
         );
+    }
+
+    #[test]
+    fn a_renamed_seed_deployment_gets_its_own_scaler_name() {
+        let with = |app: AppOverrides| {
+            let mut spec = Spec::default();
+            let o = Overrides {
+                app,
+                ..Default::default()
+            };
+            o.apply(&mut spec, "t", no_env).unwrap();
+            spec.apps[0].scaler_name()
+        };
+        let deployment = |d: &str| AppOverrides {
+            deployment: Some(d.into()),
+            ..Default::default()
+        };
+        assert_eq!(with(deployment("worker")), "worker-scaler");
+        assert_eq!(with(deployment("q-read")), SEED_SCALER);
+        assert_eq!(with(AppOverrides::default()), SEED_SCALER);
+        let named = AppOverrides {
+            scaler_name: Some("mine".into()),
+            ..deployment("worker")
+        };
+        assert_eq!(with(named), "mine");
     }
 
     #[test]

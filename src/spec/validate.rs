@@ -856,5 +856,13 @@ mod tests {
         assert_eq!(fields(&s), ["apps[0].prometheus.query"]);
         s.apps[0].trigger = crate::triggers::Kind::Sqs;
         assert_eq!(fields(&s), ["apps[0].prometheus"], "a stray section");
+        // The same rule the other way: a queue on a prometheus app is not silently ignored.
+        s.apps[0].trigger = crate::triggers::Kind::Prometheus;
+        s.apps[0].queue.name = "orders".into();
+        assert_eq!(
+            fields(&s),
+            ["apps[0].queue", "apps[0].prometheus.query"],
+            "a stray queue"
+        );
     }
 }

@@ -46,6 +46,7 @@ const GO_ZERO_TO_UNIX: i64 = 62_135_596_800;
 /// Metrics Insights `expression`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "CloudWatchTrigger")]
 pub struct Config {
     /// The metric's namespace, e.g. AWS/SQS (without `expression`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,6 +33,7 @@ pub const MAX_DEPTH: usize = 32;
 /// `apps[].dynamodb`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "DynamoDbTrigger")]
 pub struct Config {
     /// The table queried: one kedactl creates (`create`) or an existing one.
     pub table: table::Table,

@@ -27,6 +27,7 @@ pub const MAX_PAGES: usize = 10_000;
 /// `apps[].dynamodbStreams`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "DynamoDbStreamsTrigger")]
 pub struct Config {
     /// The table whose stream is counted: one kedactl creates with a stream (`create`), or an
     /// existing one with its stream enabled.

@@ -30,6 +30,7 @@ const TAGS_PER_CALL: usize = 10;
 /// `apps[].kinesis`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "KinesisTrigger")]
 pub struct Config {
     /// The stream KEDA counts the open shards of: one kedactl creates (`name`) or an existing
     /// one (`existing`).

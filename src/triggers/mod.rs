@@ -242,6 +242,18 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
             ));
         }
     }
+    // The queue has defaults rather than being optional: one that differs from them was
+    // written (or set by a flag), and on another trigger it would be silently ignored.
+    if app.trigger != Kind::Sqs && app.queue != crate::spec::Queue::default() {
+        out.push(Problem::new(
+            format!("{at}.queue"),
+            format!(
+                "a `queue` section is set but the app's trigger is {}",
+                app.trigger.as_str()
+            ),
+            format!("set {at}.trigger: sqs to use it, or remove the section (and --queue flags)"),
+        ));
+    }
     if app.trigger != Kind::Sqs && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         out.push(Problem::new(
             format!("{at}.scaling.kind"),

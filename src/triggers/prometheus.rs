@@ -31,6 +31,7 @@ pub const MAX_QUERY: usize = 8192;
 /// `apps[].prometheus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "PrometheusTrigger")]
 pub struct Config {
     /// The AMP workspace the query runs against: one kedactl creates (`alias`) or an existing
     /// one (`id`).
