@@ -114,8 +114,8 @@ async fn up_installs_keda_applies_the_app_and_converges() {
     assert_eq!(
         helm_runs.trim(),
         "upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2 \
-         --namespace keda --create-namespace --set serviceAccount.operator.name=keda-operator \
-         --set podIdentity.aws.irsa.enabled=false"
+         --namespace keda --create-namespace --set crds.additionalAnnotations.helm\\.sh/resource-policy=keep \
+         --set serviceAccount.operator.name=keda-operator --set podIdentity.aws.irsa.enabled=false"
     );
     let marker = api.get("configmaps", Some("keda"), keda::MARKER).unwrap();
     assert_eq!(marker["data"]["stack"], d.stack);
@@ -128,7 +128,9 @@ async fn up_installs_keda_applies_the_app_and_converges() {
         .collect();
     assert_eq!(applies.len(), 5, "namespace and four objects: {applies:#?}");
     assert!(
-        applies.iter().all(|r| r.ends_with("?fieldManager=kedactl")),
+        applies
+            .iter()
+            .all(|r| r.ends_with("?fieldManager=kedactl&fieldValidation=Strict")),
         "{applies:#?}"
     );
     let so = api
@@ -357,7 +359,16 @@ async fn down_removes_exactly_what_up_applied() {
         .iter()
         .filter(|r| r.starts_with("DELETE"))
         .count();
-    assert_eq!(deletes, 7, "5 app objects, the marker, the keda namespace");
+    assert_eq!(
+        deletes, 13,
+        "5 app objects, the 6 CRDs helm kept (resource policy), the marker, the keda namespace"
+    );
+    for (_, crd) in keda::KINDS {
+        assert!(
+            api.get("customresourcedefinitions", None, crd).is_none(),
+            "{crd}"
+        );
+    }
 
     // down again: nothing left to do.
     let o = observe(&kube, &d).await;
@@ -614,8 +625,8 @@ async fn apply_is_server_side_as_kedactl_and_conflicts_are_reported_not_forced()
             kube.apply(&sent, true).await.unwrap();
         },
         vec![
-            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl", 409, conflict()),
-            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&force=true", 200, deployment.clone()),
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&fieldValidation=Strict", 409, conflict()),
+            ("PATCH application/apply-patch+yaml", "/apis/apps/v1/namespaces/security/deployments/q-read?fieldManager=kedactl&fieldValidation=Strict&force=true", 200, deployment.clone()),
         ],
     )
     .await;
@@ -652,7 +663,7 @@ async fn a_conflict_fails_the_step_with_the_flag_to_take_over() {
             ("GET", "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda", 404,
              json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"})),
             ("PATCH application/apply-patch+yaml",
-             "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl",
+             "/apis/keda.sh/v1alpha1/namespaces/security/scaledobjects/k8s-sqs-read-msg-keda?fieldManager=kedactl&fieldValidation=Strict",
              409, conflict()),
         ],
     )
@@ -802,13 +813,13 @@ async fn down_finishes_and_removes_ours_when_someone_else_removed_keda() {
         .unwrap();
     assert_eq!(apiserver::finalizers(&so), ["finalizer.keda.sh"]);
 
-    // Another admin uninstalls KEDA: the operator goes first, so our objects' finalizers stay,
-    // ScaledJob's CRD is gone and ScaledObject's hangs terminating.
+    // Another admin uninstalls KEDA: the operator goes, so our objects' finalizers stay; the
+    // CRDs stay too (kedactl installs them with helm.sh/resource-policy: keep).
     helm_by_hand(&helm, &["uninstall", "keda", "--namespace", "keda"]);
     kube.get("Namespace", None, "keda").await.unwrap();
     assert!(
         api.get("customresourcedefinitions", None, "scaledjobs.keda.sh")
-            .is_none()
+            .is_some()
     );
 
     let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
@@ -829,6 +840,11 @@ async fn down_finishes_and_removes_ours_when_someone_else_removed_keda() {
     );
     assert_eq!(api.labelled(&d.stack), Vec::<String>::new());
     assert!(api.get("namespaces", None, "security").is_none());
+    // The kept CRDs of the release went with kedactl's uninstall step.
+    assert!(
+        api.get("customresourcedefinitions", None, "scaledobjects.keda.sh")
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -540,3 +540,64 @@ fn only_get_metric_data_is_granted_on_every_resource() {
         "the cloudwatch example and the every-kind spec"
     );
 }
+
+/// The ScaledObject schema of KEDA release `version`, from tests/crds/keda-v<version>.
+fn scaledobject_schema_at(version: &str) -> Value {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/crds/keda-v{version}/keda.sh_scaledobjects.yaml"
+    ));
+    let crd: Value = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "v1alpha1")
+        .unwrap()["schema"]["openAPIV3Schema"]
+        .clone()
+}
+
+/// The version gate (`spec::keda_fields`) refuses exactly the fields each KEDA release's own
+/// ScaledObject CRD lacks: what the gate lets through is never pruned, and what it refuses
+/// would be. `scaling.x` in the config is `.spec.x` in the ScaledObject.
+#[test]
+fn the_keda_version_gate_matches_each_release_s_crd() {
+    let (_, full) = variants()
+        .into_iter()
+        .find(|(n, _)| *n == "scaledobject options")
+        .unwrap();
+    let desired = render::desired(&full).unwrap();
+    let so = desired
+        .manifests
+        .iter()
+        .find(|m| m["kind"] == "ScaledObject")
+        .unwrap();
+    for version in ["2.13.0", "2.14.0", "2.17.0", "2.20.2"] {
+        let schema = match version {
+            "2.20.2" => crd_schema("ScaledObject"),
+            v => scaledobject_schema_at(v),
+        };
+        let mut pruned = Vec::new();
+        unknown_fields(so, &schema, "", &mut pruned);
+        let v = spec::names::version(version).unwrap();
+        let mut gated: Vec<String> = spec::keda_fields::unknown_to(&full.apps[0].scaling, v)
+            .into_iter()
+            .map(|g| g.field.replacen("scaling.", ".spec.", 1))
+            .collect();
+        pruned.sort();
+        gated.sort();
+        assert_eq!(gated, pruned, "KEDA {version}");
+        // And validation refuses those fields, naming the release.
+        let mut at = full.clone();
+        at.keda.version = version.into();
+        let mut refused: Vec<String> = match spec::validate(&at, "t") {
+            Ok(()) => vec![],
+            Err(p) => p
+                .problems
+                .into_iter()
+                .map(|p| p.field.replacen("apps[0].scaling.", ".spec.", 1))
+                .collect(),
+        };
+        refused.sort();
+        assert_eq!(refused, gated, "KEDA {version}");
+    }
+}

@@ -125,6 +125,7 @@ async fn up_scales_the_teams_workload_and_down_leaves_it() {
         ids,
         [
             "keda:install",
+            "keda:verify",
             "app:ServiceAccount/security/my-sqs-read-msgs",
             "app:TriggerAuthentication/security/q-read-trigger-auth",
             "app:ScaledObject/security/k8s-sqs-read-msg-keda",

@@ -8,6 +8,11 @@ use std::process::Stdio;
 
 pub const REPO: &str = "https://kedacore.github.io/charts";
 pub const RELEASE: &str = "keda";
+/// helm leaves an object with this annotation in place on uninstall (`helm.sh/resource-policy:
+/// keep`). The chart templates its CRDs, so without it `helm uninstall` deletes them once the
+/// operator is gone, and a keda.sh object created in between hangs on its finalizer: kedactl
+/// deletes them itself, after checking nothing uses them.
+pub const KEEP_CRDS: &str = r"crds.additionalAnnotations.helm\.sh/resource-policy=keep";
 
 /// What to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub fn install_args(i: &Install) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Every supported chart (2.13.0 on) has `crds.additionalAnnotations`.
+    a.extend(["--set".into(), KEEP_CRDS.into()]);
     // Charts before 2.14.0 name the operator's service account `serviceAccount.name`; from
     // 2.14.0 each component has its own (`serviceAccount.operator.name`).
     let key = match super::keda::parse(&i.version) {
@@ -177,8 +184,8 @@ mod tests {
         assert_eq!(
             command_line(&install_args(&install(None))),
             "helm upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2 \
-             --namespace keda --create-namespace --set serviceAccount.operator.name=keda-operator \
-             --set podIdentity.aws.irsa.enabled=false"
+             --namespace keda --create-namespace --set crds.additionalAnnotations.helm\\.sh/resource-policy=keep \
+             --set serviceAccount.operator.name=keda-operator --set podIdentity.aws.irsa.enabled=false"
         );
         let irsa = install_args(&install(Some("arn:aws:iam::1:role/keda-operator")));
         assert!(irsa.contains(&"podIdentity.aws.irsa.enabled=true".to_string()));

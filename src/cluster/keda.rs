@@ -46,23 +46,71 @@ pub const KINDS: [(&str, &str); 6] = [
 /// Read what the cluster says about KEDA. `expected` is the namespace the config names: an
 /// install interrupted before the operator appeared leaves only kedactl's marker and helm's
 /// release record there.
+///
+/// A refused read (403) of the CRDs, the APIService or the cluster-wide operator list does not
+/// stop the observation: it is recorded as "could not check" (`Kube::unchecked`), and what it
+/// would have shown is not assumed absent (a CRD that could not be read is not reported missing;
+/// without the list, the operator is looked for in `expected` only).
 pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
-    let crds = try_join_all(KINDS.map(|(_, crd)| kube.get("CustomResourceDefinition", None, crd)));
+    // Some(None): the CRD is absent; None: it could not be read.
+    let crds = try_join_all(KINDS.map(|(_, crd)| async move {
+        match kube.get("CustomResourceDefinition", None, crd).await {
+            Err(e) if e.is_denied() => {
+                kube.could_not_check(
+                    &format!("KEDA's CRD {crd}"),
+                    "get",
+                    "CustomResourceDefinition",
+                    &e,
+                );
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }));
     // The APIService only helps to find KEDA without its operator: a failed read of it is no
     // reason to fail the whole observation.
     let api = async {
-        Ok(kube
-            .get("APIService", None, APISERVICE)
-            .await
-            .ok()
-            .flatten())
+        Ok(match kube.get("APIService", None, APISERVICE).await {
+            Ok(a) => a,
+            Err(e) => {
+                kube.could_not_check(
+                    &format!("the APIService {APISERVICE}"),
+                    "get",
+                    "APIService",
+                    &e,
+                );
+                None
+            }
+        })
     };
-    let (operators, crds, api) = try_join3(
-        kube.list("Deployment", None, Some(&format!("app={OPERATOR}"))),
-        crds,
-        api,
-    )
-    .await?;
+    let operators = async {
+        match kube
+            .list("Deployment", None, Some(&format!("app={OPERATOR}")))
+            .await
+        {
+            Err(e) if e.is_denied() => {
+                kube.could_not_check(
+                    &format!("other namespaces for KEDA's operator (looked in {expected} only)"),
+                    "list",
+                    "Deployment",
+                    &e,
+                );
+                Ok(kube
+                    .get("Deployment", Some(expected), OPERATOR)
+                    .await?
+                    .into_iter()
+                    .collect())
+            }
+            other => other,
+        }
+    };
+    let (operators, crds, api) = try_join3(operators, crds, api).await?;
+    // A CRD that could not be read counts as there (never "missing", never a reason to repair).
+    let unread_crd = json!({});
+    let crds: Vec<Option<Value>> = crds
+        .into_iter()
+        .map(|c| c.unwrap_or_else(|| Some(unread_crd.clone())))
+        .collect();
     let found = from_operators(&operators);
     let located = found
         .as_ref()
@@ -163,7 +211,15 @@ async fn release(kube: &Kube, ns: &str) -> Result<Option<Release>> {
         .await
     {
         Ok(r) => r,
-        Err(e) if e.is_denied() => return Ok(None),
+        Err(e) if e.is_denied() => {
+            kube.could_not_check(
+                &format!("helm's release state in {ns} (a pending helm run)"),
+                "list",
+                "Secret",
+                &e,
+            );
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     Ok(newest_release(&records))
@@ -291,6 +347,21 @@ pub fn check(keda: &Keda, wanted: &str, stack: &str) -> std::result::Result<(), 
     }
 }
 
+/// What `up` says when keda.version differs from a KEDA it will not upgrade (someone else
+/// installed it): it runs on as it is. None when there is nothing to say.
+pub fn version_kept(keda: &Keda, wanted: &str, stack: &str) -> Option<String> {
+    let same = keda.version.trim_start_matches('v') == wanted.trim_start_matches('v');
+    if same || keda.installed_by.as_deref() == Some(stack) {
+        return None;
+    }
+    Some(format!(
+        "note: KEDA {} in namespace {} was not installed by this stack, so kedactl will not \
+         upgrade it to keda.version {wanted}; it stays at {} (upgrade it where it was installed, \
+         or set keda.version: {})",
+        keda.version, keda.namespace, keda.version, keda.version
+    ))
+}
+
 /// Is this object in KEDA's namespace part of the install kedactl made? The chart's objects
 /// (helm's release annotation), helm's release records, the operator's certificates and
 /// kedactl's marker; what these own is accounted for by `contents::foreign`.
@@ -398,6 +469,20 @@ mod tests {
                 status: status.into(),
             }),
         }
+    }
+
+    #[test]
+    fn a_version_kedactl_will_not_apply_is_said_plainly() {
+        let mut k = found(None, &[], None);
+        k.version = "2.19.0".into();
+        let note = version_kept(&k, "2.20.2", "kedactl").unwrap();
+        assert!(
+            note.contains("will not upgrade it to keda.version 2.20.2; it stays at 2.19.0"),
+            "{note}"
+        );
+        assert!(version_kept(&k, "2.19.0", "kedactl").is_none());
+        k.installed_by = Some("kedactl".into());
+        assert!(version_kept(&k, "2.20.2", "kedactl").is_none());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct Kube {
     /// How `helm` reaches the same cluster.
     pub access: Access,
     calls: Arc<Calls>,
+    /// Reads refused (403) that kedactl went on without: "could not check …".
+    unchecked: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -221,7 +223,35 @@ impl Kube {
             client,
             access,
             calls: Arc::default(),
+            unchecked: Arc::default(),
         }
+    }
+
+    /// Record that a refused read left `what` unchecked, naming the verb and resource to grant.
+    pub fn could_not_check(&self, what: &str, verb: &str, kind: &str, e: &KubeError) {
+        let resource = resource(kind)
+            .map(|r| match r.group {
+                "" => r.plural.to_string(),
+                g => format!("{}.{g}", r.plural),
+            })
+            .unwrap_or_else(|| kind.to_string());
+        let note = format!(
+            "could not check {what}: {verb} {resource} was refused ({} {}); grant it (docs/rbac.yaml)",
+            e.code.unwrap_or_default(),
+            e.reason
+        );
+        let mut notes = self.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
+    /// What `could_not_check` recorded so far.
+    pub fn unchecked(&self) -> Vec<String> {
+        self.unchecked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// (reads, changing calls) made so far.
@@ -240,6 +270,22 @@ impl Kube {
         body: Vec<u8>,
         doing: impl Fn() -> String,
     ) -> Result<Value> {
+        Ok(self
+            .send_warned(method, uri, content_type, body, doing)
+            .await?
+            .0)
+    }
+
+    /// `send`, with the API server's `Warning` headers (RFC 7234 `299 - "text"`): deprecations,
+    /// fields it dropped, Pod Security warnings. kube's `request` discards them.
+    async fn send_warned(
+        &self,
+        method: Method,
+        uri: String,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        doing: impl Fn() -> String,
+    ) -> Result<(Value, Vec<String>)> {
         let counter = if method == Method::GET {
             &self.calls.read
         } else {
@@ -256,10 +302,38 @@ impl Kube {
             reason: String::new(),
             message: e.to_string(),
         })?;
-        self.client
-            .request::<Value>(req)
+        let failed = |e: kube::Error| KubeError::new(doing(), e);
+        let res = self
+            .client
+            .send(req.map(kube::client::Body::from))
             .await
-            .map_err(|e| KubeError::new(doing(), e))
+            .map_err(failed)?;
+        let warnings: Vec<String> = res
+            .headers()
+            .get_all(header::WARNING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(warning_text)
+            .collect();
+        let status = res.status();
+        let bytes = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .map_err(|e| failed(kube::Error::Service(Box::new(e))))?
+            .to_bytes();
+        if status.is_client_error() || status.is_server_error() {
+            // A Status object, or a plain-text body (`404 page not found`), as kube reads them.
+            let s = serde_json::from_slice::<kube::core::Status>(&bytes).unwrap_or_else(|_| {
+                kube::core::Status::failure(
+                    String::from_utf8_lossy(&bytes).trim(),
+                    "Failed to parse error data",
+                )
+                .with_code(status.as_u16())
+            });
+            return Err(failed(kube::Error::Api(s.boxed())));
+        }
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| failed(kube::Error::SerdeError(e)))?;
+        Ok((value, warnings))
     }
 
     /// The object, or None when it does not exist.
@@ -316,16 +390,27 @@ impl Kube {
 
     /// Server-side apply with field manager `kedactl`; `force` takes over conflicting fields.
     pub async fn apply(&self, manifest: &Value, force: bool) -> Result<Value> {
+        Ok(self.apply_warned(manifest, force).await?.0)
+    }
+
+    /// `apply`, with the API server's warnings. Strict field validation: a field the server
+    /// does not know (a CRD older than the config assumes) is a 400 naming it, where the default
+    /// (Warn) would drop it and only warn, so the setting would silently never take effect.
+    pub async fn apply_warned(
+        &self,
+        manifest: &Value,
+        force: bool,
+    ) -> Result<(Value, Vec<String>)> {
         let (kind, ns, name) = crate::render::object_ref(manifest);
         let mut uri = format!(
-            "{}?fieldManager={FIELD_MANAGER}",
+            "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
             path(&kind, ns.as_deref(), Some(&name))
         );
         if force {
             uri.push_str("&force=true");
         }
         let body = serde_json::to_vec(manifest).expect("a JSON value serializes");
-        self.send(
+        self.send_warned(
             Method::PATCH,
             uri,
             Some("application/apply-patch+yaml"),
@@ -502,6 +587,22 @@ impl Kube {
     }
 }
 
+/// The text of one `Warning` header value: `299 - "unknown field \"spec.x\""` becomes
+/// `unknown field "spec.x"` (k8s.io/apiserver's format: code 299, agent `-`, quoted text).
+fn warning_text(v: &str) -> String {
+    let quoted = v
+        .strip_prefix("299")
+        .map(str::trim_start)
+        .and_then(|r| r.strip_prefix('-'))
+        .map(str::trim)
+        .and_then(|q| q.strip_prefix('"'))
+        .map(|q| q.strip_suffix('"').unwrap_or(q));
+    match quoted {
+        Some(q) => q.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => v.to_string(),
+    }
+}
+
 /// Percent-encode a query value (label selectors hold `=`, `,` and `!`).
 fn encode(s: &str) -> String {
     s.bytes()
@@ -537,6 +638,15 @@ mod tests {
         ] {
             assert!(text.contains(cause), "{cause}: {text}");
         }
+    }
+
+    #[test]
+    fn warning_headers_are_unquoted() {
+        assert_eq!(
+            warning_text(r#"299 - "unknown field \"spec.initialCooldownPeriod\"""#),
+            r#"unknown field "spec.initialCooldownPeriod""#
+        );
+        assert_eq!(warning_text("something else"), "something else");
     }
 
     #[test]

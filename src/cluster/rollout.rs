@@ -7,6 +7,67 @@ use serde_json::{Value, json};
 
 pub const CREDENTIALS_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 pub const TOKEN_FILE: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+/// What the EKS IRSA webhook injects (the service account's `eks.amazonaws.com/role-arn`).
+pub const ROLE_ARN: &str = "AWS_ROLE_ARN";
+pub const WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+
+/// The credentials a pod should carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    PodIdentity,
+    Irsa,
+}
+
+impl Mode {
+    /// (the variables this mode needs, the other mode's).
+    fn variables(self) -> ([&'static str; 2], [&'static str; 2]) {
+        let pod_identity = [CREDENTIALS_URI, TOKEN_FILE];
+        let irsa = [ROLE_ARN, WEB_IDENTITY_TOKEN_FILE];
+        match self {
+            Mode::PodIdentity => (pod_identity, irsa),
+            Mode::Irsa => (irsa, pod_identity),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::PodIdentity => "Pod Identity",
+            Mode::Irsa => "IRSA",
+        }
+    }
+}
+
+/// What is wrong with a pod's credentials for `mode`: the variables it lacks, and the other
+/// mode's it carries. The AWS SDK for Go (KEDA's) resolves web identity before container
+/// credentials (aws-sdk-go-v2 `config/resolve_credentials.go`), so a pod with both uses IRSA:
+/// with Pod Identity asked for, IRSA's variables mean the wrong role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub missing: Vec<&'static str>,
+    pub unexpected: Vec<&'static str>,
+}
+
+pub fn credentials(pod: &Value, container: &str, mode: Mode) -> Credentials {
+    let names = env_names(pod, container);
+    let (wanted, other) = mode.variables();
+    Credentials {
+        missing: wanted.into_iter().filter(|v| !names.contains(v)).collect(),
+        unexpected: other.into_iter().filter(|v| names.contains(v)).collect(),
+    }
+}
+
+/// The env variable names of a pod's container (the first when none has that name).
+fn env_names<'a>(pod: &'a Value, container: &str) -> Vec<&'a str> {
+    let containers = pod["spec"]["containers"].as_array();
+    let c = containers
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        .or_else(|| containers.and_then(|cs| cs.first()));
+    c.and_then(|c| c["env"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect()
+}
 
 /// The patch `kubectl rollout restart` sends: a new pod-template annotation.
 pub fn restart_patch(now_rfc3339: &str) -> Value {
@@ -142,12 +203,13 @@ pub async fn newest_pod(kube: &Kube, ns: &str, deployment: &Value) -> Result<Opt
     Ok(newest(&pods).cloned())
 }
 
-/// The newest pod of a Deployment and the pod-identity variables it lacks.
-pub async fn pod_identity(
+/// The newest pod of a Deployment and what is wrong with its credentials for `mode`.
+pub async fn pod_credentials(
     kube: &Kube,
     ns: &str,
     name: &str,
-) -> Result<Option<(String, Vec<&'static str>)>> {
+    mode: Mode,
+) -> Result<Option<(String, Credentials)>> {
     let d = deployment(kube, ns, name).await?;
     Ok(newest_pod(kube, ns, &d).await?.map(|p| {
         let container = d["spec"]["template"]["spec"]["containers"][0]["name"]
@@ -158,7 +220,7 @@ pub async fn pod_identity(
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            missing_env(&p, container),
+            credentials(&p, container, mode),
         )
     }))
 }
@@ -270,6 +332,50 @@ mod tests {
         assert_eq!(
             selector(&json!({"spec": {"selector": {"matchLabels": {"app": "keda-operator"}}}})),
             Some("app=keda-operator".into())
+        );
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    fn pod(vars: &[&str]) -> Value {
+        let env: Vec<Value> = vars
+            .iter()
+            .map(|v| json!({"name": v, "value": "x"}))
+            .collect();
+        json!({"spec": {"containers": [{"name": "keda-operator", "env": env}]}})
+    }
+
+    #[test]
+    fn each_mode_needs_its_variables_and_refuses_the_other_s() {
+        let both = pod(&[
+            CREDENTIALS_URI,
+            TOKEN_FILE,
+            ROLE_ARN,
+            WEB_IDENTITY_TOKEN_FILE,
+        ]);
+        // Web identity wins in the AWS SDK for Go: Pod Identity asked for, IRSA used.
+        let c = credentials(&both, "keda-operator", Mode::PodIdentity);
+        assert!(c.missing.is_empty());
+        assert_eq!(c.unexpected, [ROLE_ARN, WEB_IDENTITY_TOKEN_FILE]);
+        let c = credentials(&both, "keda-operator", Mode::Irsa);
+        assert_eq!(c.unexpected, [CREDENTIALS_URI, TOKEN_FILE]);
+
+        let irsa = pod(&[ROLE_ARN, WEB_IDENTITY_TOKEN_FILE]);
+        assert_eq!(
+            credentials(&irsa, "keda-operator", Mode::Irsa),
+            Credentials::default()
+        );
+        let c = credentials(&irsa, "keda-operator", Mode::PodIdentity);
+        assert_eq!(c.missing, [CREDENTIALS_URI, TOKEN_FILE]);
+        assert_eq!(c.unexpected, [ROLE_ARN, WEB_IDENTITY_TOKEN_FILE]);
+
+        let none = pod(&[]);
+        assert_eq!(
+            credentials(&none, "keda-operator", Mode::Irsa).missing,
+            [ROLE_ARN, WEB_IDENTITY_TOKEN_FILE]
         );
     }
 }

@@ -10,7 +10,7 @@ use crate::observe;
 use crate::observed::Caller;
 use crate::plan::Observed;
 use crate::render::{self, Desired};
-use crate::spec::{Problem, Problems, Spec};
+use crate::spec::{Problem, Problems, Spec, keda_fields};
 use anyhow::Context;
 
 pub struct Online {
@@ -146,7 +146,16 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
                 ctx.note(line);
             }
         }
-        if let Err(e) = check_keda(&desired, &observed, &only, &source) {
+        for note in kube.unchecked() {
+            ctx.note(format!("note: {note}"));
+        }
+        if let Some(k) = &observed.keda
+            && let Some(note) =
+                cluster::keda::version_kept(k, &desired.keda.version, &desired.stack)
+        {
+            ctx.note(note);
+        }
+        if let Err(e) = check_keda(&spec, &desired, &observed, &only, &source) {
             match purpose {
                 Purpose::Up => return Err(e),
                 Purpose::Plan => ctx.note(format!("note: `up` would stop here: {e:#}")),
@@ -300,6 +309,7 @@ pub async fn cluster_client_and_version(
 
 /// KEDA must be new enough, where the config says, and present before the app's KEDA objects.
 fn check_keda(
+    spec: &Spec,
     desired: &Desired,
     observed: &Observed,
     only: &Only,
@@ -322,7 +332,21 @@ fn check_keda(
                 }
                 .into());
             }
-            cluster::keda::check(k, &want.version, &desired.stack).map_err(anyhow::Error::msg)
+            cluster::keda::check(k, &want.version, &desired.stack).map_err(anyhow::Error::msg)?;
+            // A KEDA this stack installed is upgraded to keda.version (validated offline).
+            if k.installed_by.as_deref() == Some(desired.stack.as_str()) {
+                return Ok(());
+            }
+            let problems = keda_fields::unknown_to_installed(&spec.apps, &k.version, &k.namespace);
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Problems {
+                    origin: source.to_string(),
+                    problems,
+                }
+                .into())
+            }
         }
         None if !only.includes(Group::Keda) => Err(UsageError {
             message: "KEDA is not installed in the cluster, and --only leaves out the keda group: the app's ScaledObject needs KEDA's CRDs".into(),

@@ -807,6 +807,7 @@ pub(super) async fn apply(
         | Action::AnnotateServiceAccount { .. }
         | Action::RestartDeployment { .. }
         | Action::VerifyPodIdentity { .. }
+        | Action::VerifyIrsa { .. }
         | Action::DeleteObject { .. }
         | Action::UninstallKeda { .. } => {
             unreachable!("run_step sends cluster actions to exec::cluster")

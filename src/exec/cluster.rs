@@ -36,6 +36,7 @@ pub(super) async fn apply(
             version,
             irsa_role_arn,
             stack,
+            ..
         } => {
             // A namespace that already exists is not taken over (down would delete it).
             if kube.get("Namespace", None, namespace).await?.is_none() {
@@ -67,7 +68,13 @@ pub(super) async fn apply(
             }
         }
         Action::Apply { manifest, .. } => {
-            kube.apply(manifest, opts.force_conflicts).await?;
+            let (_, warnings) = kube.apply_warned(manifest, opts.force_conflicts).await?;
+            if !warnings.is_empty() {
+                return Ok(Some(format!(
+                    "the API server warned: {}",
+                    warnings.join("; ")
+                )));
+            }
         }
         Action::AnnotateServiceAccount {
             namespace,
@@ -88,7 +95,15 @@ pub(super) async fn apply(
         Action::VerifyPodIdentity {
             namespace,
             deployment,
+        }
+        | Action::VerifyIrsa {
+            namespace,
+            deployment,
         } => {
+            let mode = match step.action {
+                Action::VerifyIrsa { .. } => rollout::Mode::Irsa,
+                _ => rollout::Mode::PodIdentity,
+            };
             wait.rollout(namespace, deployment).await?;
             // Scaled to zero (minReplicaCount 0): no pod to check until KEDA scales it up.
             let d = rollout::deployment(kube, namespace, deployment).await?;
@@ -101,15 +116,30 @@ pub(super) async fn apply(
             }
             let mut restarted = false;
             loop {
-                let missing = match rollout::pod_identity(kube, namespace, deployment).await? {
-                    None => {
-                        return Err(StepError::Other(format!(
-                            "Deployment {namespace}/{deployment} has no running pod to check"
-                        )));
-                    }
-                    Some((_, missing)) if missing.is_empty() => break,
-                    Some((pod, missing)) => format!("pod {pod} lacks {}", missing.join(" and ")),
-                };
+                let missing =
+                    match rollout::pod_credentials(kube, namespace, deployment, mode).await? {
+                        None => {
+                            return Err(StepError::Other(format!(
+                                "Deployment {namespace}/{deployment} has no running pod to check"
+                            )));
+                        }
+                        // The other mode's credentials: a restart gets the same again.
+                        Some((pod, c)) if !c.unexpected.is_empty() => {
+                            return Err(StepError::Other(wrong_mode(
+                                &pod, namespace, deployment, mode, &c,
+                            )));
+                        }
+                        Some((_, c)) if c.missing.is_empty() => break,
+                        Some((pod, c)) => format!("pod {pod} lacks {}", c.missing.join(" and ")),
+                    };
+                if restarted && mode == rollout::Mode::Irsa {
+                    return Err(StepError::Other(format!(
+                        "{missing} even after a restart: the EKS IRSA webhook did not inject \
+                         web identity. Check that the service account of {namespace}/{deployment} \
+                         names the operator role in eks.amazonaws.com/role-arn and that the \
+                         cluster's OIDC provider exists in IAM (`kedactl doctor`)"
+                    )));
+                }
                 if restarted {
                     return Err(StepError::Other(format!(
                         "{missing} even after a restart: the EKS Pod Identity webhook did not inject \
@@ -189,6 +219,7 @@ pub(super) async fn apply(
                 Err(e) if e.contains("release: not found") => {}
                 r => r.map_err(StepError::Other)?,
             }
+            let crds_kept = remove_crds(kube, namespace, &wait).await?;
             kube.delete("ConfigMap", Some(namespace), keda::MARKER)
                 .await?;
             let ns = kube.get("Namespace", None, namespace).await?;
@@ -197,7 +228,7 @@ pub(super) async fn apply(
                 .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
                 .unwrap_or_default();
             if !delete_namespace || !crate::model::is_owned(&labels, stack) {
-                return Ok(None);
+                return Ok(crds_kept);
             }
             // Read again: what `down` saw empty may have gained content since.
             let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
@@ -207,10 +238,93 @@ pub(super) async fn apply(
             if kube.delete("Namespace", None, namespace).await? {
                 wait.gone("Namespace", None, namespace).await?;
             }
+            return Ok(crds_kept);
         }
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
     Ok(None)
+}
+
+/// The CRDs of the release `helm uninstall` kept (the chart marks them keep): read again that
+/// no keda.sh object exists (one created since the check before the uninstall is someone
+/// else's), then delete each, exactly as read. Some(note) when they were kept.
+async fn remove_crds(
+    kube: &Kube,
+    namespace: &str,
+    wait: &Wait<'_>,
+) -> Result<Option<String>, StepError> {
+    let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
+    let users = keda::objects(kube, &kinds).await?;
+    let mut ours = Vec::new();
+    for (_, name) in keda::KINDS {
+        let Some(crd) = kube.get("CustomResourceDefinition", None, name).await? else {
+            continue;
+        };
+        let a = &crd["metadata"]["annotations"];
+        // Only the CRDs of this release, and not already going (an older install without the
+        // keep annotation: helm deleted them).
+        if a["meta.helm.sh/release-name"] == helm::RELEASE
+            && a["meta.helm.sh/release-namespace"] == namespace
+            && crd["metadata"]["deletionTimestamp"].is_null()
+        {
+            ours.push((name, crd));
+        }
+    }
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    if !users.is_empty() {
+        let names: Vec<&str> = ours.iter().map(|(n, _)| *n).collect();
+        return Ok(Some(format!(
+            "KEDA's CRDs were kept ({}): {} still use{} them, and deleting a CRD deletes its \
+             objects. Delete them with kubectl once nothing needs them",
+            names.join(", "),
+            users.join(", "),
+            if users.len() == 1 { "s" } else { "" }
+        )));
+    }
+    for (name, crd) in &ours {
+        match kube
+            .delete_read("CustomResourceDefinition", None, name, crd)
+            .await
+        {
+            Ok(true) => wait.gone("CustomResourceDefinition", None, name).await?,
+            Ok(false) => {}
+            // Changed since the read (relabelled, replaced): left alone.
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// A pod that carries the other mode's credentials: which, why it matters, the fix.
+fn wrong_mode(
+    pod: &str,
+    namespace: &str,
+    deployment: &str,
+    mode: rollout::Mode,
+    c: &rollout::Credentials,
+) -> String {
+    let why = match mode {
+        rollout::Mode::PodIdentity => format!(
+            "the AWS SDK in KEDA resolves web identity before container credentials, so it \
+             uses IRSA's role, not the Pod Identity association. Remove the \
+             eks.amazonaws.com/role-arn annotation from the service account of \
+             {namespace}/{deployment} (helm: podIdentity.aws.irsa.enabled=false), then \
+             `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+        ),
+        rollout::Mode::Irsa => format!(
+            "a Pod Identity association exists for its service account while this stack uses \
+             IRSA. Delete the association (aws eks list-pod-identity-associations --namespace \
+             {namespace}), then `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+        ),
+    };
+    format!(
+        "pod {pod} carries {} although this stack uses {}: {why}",
+        c.unexpected.join(" and "),
+        mode.name()
+    )
 }
 
 /// Delete the object the ownership re-check read, and only it (preconditions on its uid and

@@ -6,7 +6,6 @@ use crate::cluster::{self, Kube, KubeError};
 use crate::model::{Group, Only};
 use crate::observed::Observed;
 use crate::render::{Desired, object_ref};
-use crate::spec::AuthMode;
 use futures_util::future::try_join_all;
 
 /// Fill `o.keda` and `o.objects` for the groups in `only`.
@@ -27,14 +26,13 @@ pub async fn cluster_side(
         if !only.includes(Group::App) {
             return Ok(vec![]);
         }
-        // IRSA: the operator's service account carries the role the chart annotated it with.
-        let operator_sa = (desired.auth_mode == AuthMode::Irsa).then(|| {
-            (
-                "ServiceAccount".to_string(),
-                Some(desired.keda.namespace.clone()),
-                desired.keda.service_account.clone(),
-            )
-        });
+        // The operator's service account: the role the chart annotated it with (IRSA), or
+        // none (Pod Identity: a leftover IRSA role would win over the association).
+        let operator_sa = Some((
+            "ServiceAccount".to_string(),
+            Some(desired.keda.namespace.clone()),
+            desired.keda.service_account.clone(),
+        ));
         // The team's workloads (`existing: true`): read to check, never applied.
         let workloads = desired
             .workloads

@@ -190,6 +190,9 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         irsa_role_arn: Option<String>,
         stack: String,
+        /// The version running now, when this changes it (keda.version changed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     /// Server-side apply of one object (field manager `kedactl`).
     Apply {
@@ -215,6 +218,11 @@ pub enum Action {
     },
     /// Check the running pods got AWS_CONTAINER_CREDENTIALS_FULL_URI / _AUTHORIZATION_TOKEN_FILE.
     VerifyPodIdentity {
+        namespace: String,
+        deployment: String,
+    },
+    /// Check that the Deployment's newest pod got IRSA's web identity (and no Pod Identity).
+    VerifyIrsa {
         namespace: String,
         deployment: String,
     },
@@ -302,6 +310,7 @@ impl Action {
                 | Action::AnnotateServiceAccount { .. }
                 | Action::RestartDeployment { .. }
                 | Action::VerifyPodIdentity { .. }
+                | Action::VerifyIrsa { .. }
                 | Action::DeleteObject { .. }
                 | Action::UninstallKeda { .. }
         )
@@ -459,6 +468,21 @@ impl Action {
                 )
             }
             Action::InstallKeda {
+                namespace,
+                version,
+                from: Some(from),
+                ..
+            } => {
+                let v = |s: &str| crate::spec::names::version(s).ok();
+                let verb = match (v(from), v(version)) {
+                    (Some(a), Some(b)) if a > b => "downgrade",
+                    _ => "upgrade",
+                };
+                format!(
+                    "{verb} KEDA {from} → {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
+                )
+            }
+            Action::InstallKeda {
                 namespace, version, ..
             } => {
                 let verb = if change == Change::Create {
@@ -510,6 +534,14 @@ impl Action {
                 deployment,
             } => {
                 format!("check that {namespace}/{deployment} pods got Pod Identity credentials")
+            }
+            Action::VerifyIrsa {
+                namespace,
+                deployment,
+            } => {
+                format!(
+                    "check that {namespace}/{deployment} pods got IRSA (web identity) credentials"
+                )
             }
             Action::DeleteObject {
                 kind,
@@ -884,6 +916,15 @@ impl Action {
                 observed.roles.get(role).and_then(|r| r.inline.get(policy)),
                 document,
             ),
+            Action::InstallKeda {
+                version,
+                from: Some(from),
+                ..
+            } => vec![FieldChange::new(
+                "version",
+                Some(from.clone()),
+                Some(version.clone()),
+            )],
             Action::UpdateAssociation {
                 namespace,
                 service_account,

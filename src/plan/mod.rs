@@ -203,6 +203,14 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     (restrict(p.steps, &opts.only), conflicts)
 }
 
+/// Does `up` move a KEDA this stack installed to another release? (keda.version changed; a
+/// version that is not a release, such as `main`, is left alone.)
+fn version_changes(found: &observed::Keda, wanted: &str, stack: &str) -> bool {
+    found.installed_by.as_deref() == Some(stack)
+        && crate::spec::names::version(&found.version).is_ok()
+        && found.version.trim_start_matches('v') != wanted.trim_start_matches('v')
+}
+
 /// The step id of the IAM OIDC provider for issuer host `host`.
 pub fn oidc_step_id(host: &str) -> String {
     format!("iam:oidc-provider/{host}")
@@ -880,14 +888,17 @@ impl Planner<'_> {
                     .map(|r| r.arn.clone())
             })
             .flatten();
-        let install_action = Action::InstallKeda {
+        let install_action = |from: Option<String>| Action::InstallKeda {
             namespace: k.namespace.clone(),
             service_account: k.service_account.clone(),
             version: k.version.clone(),
             irsa_role_arn: irsa_role_arn.clone(),
             stack: self.desired.stack.clone(),
+            from,
         };
-        // IRSA: the operator's service account must name the operator role (the chart sets it).
+        // The operator's service account names the operator role in IRSA mode (the chart sets
+        // it), and no role in Pod Identity mode: the AWS SDK for Go resolves web identity
+        // before container credentials, so a leftover annotation would win over the association.
         let annotation = |o: &Value| {
             o["metadata"]["annotations"][IRSA_ANNOTATION]
                 .as_str()
@@ -896,8 +907,17 @@ impl Planner<'_> {
         let operator_sa =
             self.observed
                 .object("ServiceAccount", Some(&k.namespace), &k.service_account);
-        let irsa_stale = irsa_role_arn.is_some()
-            && operator_sa.is_some_and(|sa| annotation(sa) != irsa_role_arn);
+        let irsa_stale = operator_sa.is_some_and(|sa| annotation(sa) != irsa_role_arn);
+        let verify = match irsa_role_arn {
+            Some(_) => Action::VerifyIrsa {
+                namespace: k.namespace.clone(),
+                deployment: operator.clone(),
+            },
+            None => Action::VerifyPodIdentity {
+                namespace: k.namespace.clone(),
+                deployment: operator.clone(),
+            },
+        };
         match &self.observed.keda {
             None => {
                 // Installed after its association so the operator's first pods get credentials.
@@ -905,7 +925,7 @@ impl Planner<'_> {
                     install.clone(),
                     Group::Keda,
                     Change::Create,
-                    install_action,
+                    install_action(None),
                     &[&assoc, &addon_wait],
                 );
             }
@@ -914,45 +934,62 @@ impl Planner<'_> {
                     install.clone(),
                     Group::Keda,
                     Change::Update,
-                    install_action,
+                    install_action(None),
                     &[&assoc, &addon_wait],
                 );
             }
-            Some(found) if irsa_stale => {
+            Some(found)
+                if irsa_stale || version_changes(found, &k.version, &self.desired.stack) =>
+            {
+                let ours = found.installed_by.as_deref() == Some(self.desired.stack.as_str());
                 let have = operator_sa.and_then(annotation);
                 let have = have.as_deref().unwrap_or("no role");
-                if found.installed_by.as_deref() != Some(self.desired.stack.as_str()) {
-                    self.conflicts.push(Conflict {
-                        resource: format!("ServiceAccount {}/{}", k.namespace, k.service_account),
-                        reason: format!(
+                if irsa_stale && !ours {
+                    let reason = match &irsa_role_arn {
+                        Some(_) => format!(
                             "it names {have} in {IRSA_ANNOTATION}, not the operator role; KEDA was \
                              not installed by this stack, so set podIdentity.aws.irsa.roleArn \
                              where it was installed"
                         ),
+                        None => format!(
+                            "it names {have} in {IRSA_ANNOTATION} (IRSA), but this stack uses EKS \
+                             Pod Identity, and the AWS SDK in KEDA takes IRSA's web identity first, \
+                             so the association would be ignored; KEDA was not installed by this \
+                             stack, so set podIdentity.aws.irsa.enabled=false where it was \
+                             installed (or authMode: irsa)"
+                        ),
+                    };
+                    self.conflicts.push(Conflict {
+                        resource: format!("ServiceAccount {}/{}", k.namespace, k.service_account),
+                        reason,
                     });
                     return;
                 }
-                // helm sets the annotation; running pods keep the old role until restarted.
+                let from = version_changes(found, &k.version, &self.desired.stack)
+                    .then(|| found.version.clone());
                 self.push(
                     install.clone(),
                     Group::Keda,
                     Change::Update,
-                    install_action,
-                    &[],
+                    install_action(from),
+                    &[&assoc, &addon_wait],
                 );
-                let action = Action::RestartDeployment {
-                    namespace: k.namespace.clone(),
-                    deployment: operator.clone(),
-                    reason: format!("its service account named {have}"),
-                };
-                self.push(
-                    restart.clone(),
-                    Group::Keda,
-                    Change::Run,
-                    action,
-                    &[&install],
-                );
-                return;
+                // helm sets or drops the annotation; running pods keep their credentials until
+                // restarted.
+                if irsa_stale {
+                    let action = Action::RestartDeployment {
+                        namespace: k.namespace.clone(),
+                        deployment: operator.clone(),
+                        reason: format!("its service account named {have}"),
+                    };
+                    self.push(
+                        restart.clone(),
+                        Group::Keda,
+                        Change::Run,
+                        action,
+                        &[&install],
+                    );
+                }
             }
             Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
                 let action = Action::RestartDeployment {
@@ -970,16 +1007,12 @@ impl Planner<'_> {
             }
             Some(_) => return,
         }
-        if needs_credentials {
-            let action = Action::VerifyPodIdentity {
-                namespace: k.namespace.clone(),
-                deployment: operator,
-            };
+        if needs_credentials || irsa_role_arn.is_some() {
             self.push(
                 "keda:verify".into(),
                 Group::Keda,
                 Change::Run,
-                action,
+                verify,
                 &[&install, &restart],
             );
         }

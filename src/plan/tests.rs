@@ -577,11 +577,17 @@ fn irsa_restarts_whoever_reads_a_changed_role_annotation() {
         .unwrap();
     sa["metadata"]["annotations"] = serde_json::json!({});
     let p = plan(&d, &op, &Options::default()).unwrap();
-    assert_eq!(ids(&p), ["keda:install", "keda:restart"]);
+    assert_eq!(ids(&p), ["keda:install", "keda:restart", "keda:verify"]);
     assert!(
         p.steps[1].summary.contains("named no role"),
         "{}",
         p.steps[1].summary
+    );
+    // The restarted pods are checked for IRSA's variables, not Pod Identity's.
+    assert!(
+        matches!(p.steps[2].action, Action::VerifyIrsa { .. }),
+        "{:?}",
+        p.steps[2].action
     );
     // A KEDA someone else installed is theirs to fix.
     op.keda.as_mut().unwrap().installed_by = None;
@@ -1563,4 +1569,78 @@ fn an_existing_workload_gets_no_repository() {
     let d = existing(crate::spec::WorkloadKind::Deployment, AuthMode::PodIdentity);
     assert!(d.repositories.is_empty(), "{:?}", d.repositories);
     assert_eq!(d.workloads.len(), 1);
+}
+
+#[test]
+fn a_leftover_irsa_role_is_removed_when_the_stack_uses_pod_identity() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.objects.push(
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "keda-operator", "namespace": "keda",
+                     "annotations": {IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/old"}}}),
+    );
+    // Ours: helm again with IRSA off, a restart, then the pods are checked for Pod Identity.
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["keda:install", "keda:restart", "keda:verify"]);
+    assert!(matches!(
+        &p.steps[0].action,
+        Action::InstallKeda {
+            irsa_role_arn: None,
+            ..
+        }
+    ));
+    assert!(matches!(
+        p.steps[2].action,
+        Action::VerifyPodIdentity { .. }
+    ));
+    // Someone else's KEDA: a conflict that says why the annotation matters.
+    o.keda.as_mut().unwrap().installed_by = None;
+    let err = plan(&d, &o, &Options::default()).unwrap_err().to_string();
+    assert!(
+        err.contains("role/old") && err.contains("web identity first"),
+        "{err}"
+    );
+    assert!(err.contains("podIdentity.aws.irsa.enabled=false"), "{err}");
+    // No annotation: nothing to do.
+    let converged_sa = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "keda-operator", "namespace": "keda"}});
+    let mut o = converged(&d);
+    o.objects.push(converged_sa);
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+}
+
+#[test]
+fn a_changed_keda_version_upgrades_ours_and_leaves_others_alone() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.keda.as_mut().unwrap().version = "2.19.0".into();
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["keda:install", "keda:verify"]);
+    let s = &p.steps[0];
+    assert_eq!(s.change, Change::Update);
+    assert_eq!(
+        s.summary,
+        "upgrade KEDA 2.19.0 → 2.20.2 in namespace keda (helm upgrade, chart kedacore/keda)"
+    );
+    assert_eq!(
+        s.changes.iter().map(|c| c.line()).collect::<Vec<_>>(),
+        ["version: 2.19.0 → 2.20.2"]
+    );
+    let json = serde_json::to_value(s).unwrap();
+    assert_eq!(json["from"], "2.19.0");
+    // Newer than the config: said as a downgrade.
+    o.keda.as_mut().unwrap().version = "2.21.0".into();
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert!(
+        p.steps[0]
+            .summary
+            .starts_with("downgrade KEDA 2.21.0 → 2.20.2")
+    );
+    // Not a release, or not ours: no step (online `up` says so; see keda::version_kept).
+    o.keda.as_mut().unwrap().version = "main".into();
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+    o.keda.as_mut().unwrap().version = "2.19.0".into();
+    o.keda.as_mut().unwrap().installed_by = None;
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
 }

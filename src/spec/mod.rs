@@ -4,6 +4,7 @@
 
 pub mod guardrails;
 pub mod issuer;
+pub mod keda_fields;
 mod load;
 pub mod names;
 mod overrides;

@@ -515,6 +515,24 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
 
         keda_options(&mut c, &f, s);
         c.0.extend(super::workload::problems(spec, app, &f));
+        if let Ok(version) = names::version(&spec.keda.version) {
+            for g in super::keda_fields::unknown_to(s, version) {
+                c.push(
+                    f(&g.field),
+                    format!(
+                        "KEDA {} does not know this field: its CRD introduced it in {} (the API \
+                         server would drop it, so it would never take effect)",
+                        spec.keda.version,
+                        g.since_text()
+                    ),
+                    format!(
+                        "set keda.version: {} or newer (or pass --keda-version), or remove {}",
+                        g.since_text(),
+                        g.field
+                    ),
+                );
+            }
+        }
 
         let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
         match (
@@ -788,6 +806,25 @@ mod tests {
         s.auth_mode = AuthMode::Irsa;
         s.keda.version = "2.12.1".into();
         assert_eq!(fields(&s), ["oidcIssuer", "keda.version"]);
+    }
+
+    #[test]
+    fn a_field_newer_than_the_configured_keda_is_refused_with_its_release() {
+        let mut s = base();
+        s.keda.version = "2.13.0".into();
+        s.apps[0].scaling.initial_cooldown_period = Some(30);
+        let e = validate(&s, "f").unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e:?}");
+        let p = &e.problems[0];
+        assert_eq!(p.field, "apps[0].scaling.initialCooldownPeriod");
+        let text = format!("{} {}", p.message, p.fix);
+        assert!(
+            text.contains("KEDA 2.13.0") && text.contains("introduced it in 2.14.0"),
+            "{text}"
+        );
+        assert!(text.contains("keda.version: 2.14.0 or newer"), "{text}");
+        s.keda.version = "2.14.0".into();
+        assert_eq!(fields(&s), Vec::<String>::new());
     }
 
     #[test]

@@ -26,6 +26,10 @@ mod fields;
 mod helm;
 #[path = "apiserver_paths.rs"]
 mod paths;
+#[path = "apiserver_rbac.rs"]
+pub mod rbac;
+#[path = "apiserver_validation.rs"]
+mod validation;
 
 #[allow(unused_imports)]
 pub use helm::{fake_helm, keda_deployment};
@@ -73,6 +77,19 @@ pub struct State {
     /// Objects (plural, name) whose controller updates their status just before the next DELETE
     /// of them arrives (once each): a new resourceVersion, same owner.
     pub touch_before_delete: Vec<(String, String)>,
+    /// When set, requests are authorized against these rules (403 otherwise).
+    pub rbac: Option<Vec<rbac::Rule>>,
+    /// What the rules allowed and denied, (verb, group, resource).
+    pub authorized: BTreeSet<rbac::Attributes>,
+    pub denied: Vec<rbac::Attributes>,
+    /// Objects someone creates right after a replayed `helm uninstall` (in the window before
+    /// kedactl's next request).
+    pub create_after_uninstall: Vec<Value>,
+    /// Requests whose path contains `.0` are answered with the warning `.1` too (a deprecation,
+    /// a Pod Security `warn` label: kube-apiserver warns and accepts).
+    pub warn_on: Vec<(String, String)>,
+    /// `Warning` headers of the request being answered (drained into its response).
+    warnings: Vec<String>,
     helm_lines_seen: usize,
     counter: u64,
 }
@@ -93,18 +110,23 @@ impl ApiServer {
                     .headers
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
-                let (status, value) = me.handle(&parts.method, &parts.uri, content_type, &body);
+                let (status, value, warnings) =
+                    me.handle(&parts.method, &parts.uri, content_type, &body);
                 // A log, or kube-apiserver's plain-text `404 page not found`.
                 let content_type = if value.is_string() {
                     "text/plain; charset=utf-8"
                 } else {
                     "application/json"
                 };
-                let resp = Response::builder()
+                let mut resp = Response::builder()
                     .status(status)
-                    .header("content-type", content_type)
-                    .body(Body::from(body_bytes(&value)))
-                    .unwrap();
+                    .header("content-type", content_type);
+                for w in warnings {
+                    // k8s.io/apiserver's warning recorder: code 299, agent "-", quoted text.
+                    let quoted = w.replace('\\', "\\\\").replace('"', "\\\"");
+                    resp = resp.header("warning", format!("299 - \"{quoted}\""));
+                }
+                let resp = resp.body(Body::from(body_bytes(&value))).unwrap();
                 send.send_response(resp);
             }
         });
@@ -161,8 +183,21 @@ impl ApiServer {
         content_type: Option<&str>,
         body: &[u8],
     ) -> (StatusCode, Value) {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        self.handle(&method, &target.parse().unwrap(), content_type, body)
+        self.respond_warned(method, target, content_type, body)
+            .map(|(s, v, _)| (s, v))
+            .unwrap()
+    }
+
+    /// `respond_with`, with the `Warning` header texts of the answer.
+    pub fn respond_warned(
+        &self,
+        method: &str,
+        target: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Option<(StatusCode, Value, Vec<String>)> {
+        let method = Method::from_bytes(method.as_bytes()).ok()?;
+        Some(self.handle(&method, &target.parse().ok()?, content_type, body))
     }
 
     fn handle(
@@ -171,7 +206,7 @@ impl ApiServer {
         uri: &http::Uri,
         content_type: Option<&str>,
         body: &[u8],
-    ) -> (StatusCode, Value) {
+    ) -> (StatusCode, Value, Vec<String>) {
         let mut s = self.state();
         s.log.push(format!("{method} {uri}"));
         if s.broken.iter().any(|b| uri.path().contains(b.as_str())) {
@@ -179,18 +214,29 @@ impl ApiServer {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
                        "reason": "InternalError", "message": "Internal error occurred: injected"}),
+                vec![],
             );
+        }
+        if let Err((code, value)) = s.authorize(method, uri.path()) {
+            return (code, value, vec![]);
         }
         if method == Method::PATCH {
             s.release_dependents(uri.path());
         }
         s.settle();
-        let answer = s
+        s.warnings.clear();
+        let (code, value) = s
             .route(method, uri, content_type, body)
             .unwrap_or_else(|e| e);
+        let mut warnings = std::mem::take(&mut s.warnings);
+        for (on, text) in &s.warn_on {
+            if uri.path().contains(on.as_str()) {
+                warnings.push(text.clone());
+            }
+        }
         s.settle();
         s.write_helm_state();
-        answer
+        (code, value, warnings)
     }
 }
 
@@ -260,7 +306,8 @@ impl State {
             (Method::PATCH, Some(name), None) => {
                 let manager = param("fieldManager");
                 let force = param("force").as_deref() == Some("true");
-                self.patch(&t, name, content_type, manager, force, body)
+                let body = self.checked_body(&t, content_type, &param("fieldValidation"), body)?;
+                self.patch(&t, name, content_type, manager, force, &body)
             }
             (Method::DELETE, Some(name), None) => {
                 let k = key(name);
@@ -284,8 +331,10 @@ impl State {
     }
 
     /// Built-in kinds are always served; a CRD kind only while its CRD `<plural>.<group>`
-    /// exists (kube-apiserver answers 404 "the server could not find the requested resource"
-    /// for a group/resource nobody registered).
+    /// exists. A custom group/resource nobody registered goes past apiextensions' crdHandler to
+    /// the end of the delegation chain, whose NotFound handler is Go's `http.NotFound`: plain
+    /// text `404 page not found` (k8s.io/apiserver `util/notfoundhandler`), not a Status. An
+    /// unknown resource of a built-in group answers a Status.
     fn served(&self, t: &Target) -> Result<(), Failure> {
         if let Some(namespaced) = builtin(&t.group, &t.plural) {
             // A cluster-scoped kind has no namespaced path.
@@ -306,7 +355,10 @@ impl State {
         if self.objects.contains_key(&crd) {
             Ok(())
         } else {
-            Err(not_served())
+            Err((
+                StatusCode::NOT_FOUND,
+                Value::String("404 page not found\n".into()),
+            ))
         }
     }
 
@@ -390,6 +442,22 @@ impl State {
         } else {
             fields::update(Some(&before), &patch, &manager, None)
         };
+        // apps/v1 ValidateDeploymentUpdate (and the other workload kinds'): the selector is
+        // immutable.
+        if matches!(
+            t.plural.as_str(),
+            "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+        ) && obj["spec"]["selector"] != before["spec"]["selector"]
+        {
+            return Err(status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                &format!(
+                    "{what} is invalid: spec.selector: Invalid value: {}: field is immutable",
+                    obj["spec"]["selector"]
+                ),
+            ));
+        }
         // ValidateObjectMetaUpdate (apimachinery): on an object being deleted, no finalizer may
         // be added (ValidateNoNewFinalizers); other changes are allowed, deletionTimestamp stays.
         if !before["metadata"]["deletionTimestamp"].is_null() {
@@ -415,6 +483,30 @@ impl State {
         let obj = self.stamp(obj, Some(&before));
         self.objects.insert(key, obj.clone());
         Ok((StatusCode::OK, obj))
+    }
+
+    /// An apply or merge patch body with the fields its kind does not declare dropped (their
+    /// warnings recorded), or the Strict failure; other bodies as they are.
+    fn checked_body(
+        &mut self,
+        t: &Target,
+        content_type: Option<&str>,
+        directive: &Option<String>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, Failure> {
+        let ct = content_type.unwrap_or("").split(';').next().unwrap_or("");
+        if !matches!(
+            ct.trim(),
+            "application/apply-patch+yaml" | "application/merge-patch+json"
+        ) {
+            return Ok(body.to_vec());
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Ok(body.to_vec());
+        };
+        let (v, warnings) = self.validate_fields(t, &v, directive.as_deref())?;
+        self.warnings.extend(warnings);
+        Ok(serde_json::to_vec(&v).unwrap())
     }
 
     /// The injected change of `release_dependents_before_patch`.

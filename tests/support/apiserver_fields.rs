@@ -1,6 +1,9 @@
 //! Field ownership (`metadata.managedFields`) for server-side apply and updates, simplified from
-//! sigs.k8s.io/structured-merge-diff: a manager owns a set of leaf paths (lists are atomic
-//! leaves), stored in the real `fieldsV1` shape (`{"f:spec": {"f:replicas": {}}}`).
+//! sigs.k8s.io/structured-merge-diff: a manager owns a set of leaf paths, stored in the real
+//! `fieldsV1` shape (`{"f:spec": {"f:replicas": {}}}`). Lists the Kubernetes OpenAPI marks
+//! `x-kubernetes-list-type: map` (containers, env, volumes… by `name`; volumeMounts by
+//! `mountPath`) are merged item by item, each item a `k:{"name":"web"}` element, so two managers
+//! may own different containers or variables of one list; other lists are atomic leaves.
 //!
 //! - Apply (`application/apply-patch+yaml`) conflicts with any other manager (Apply or Update)
 //!   owning a field it sets to a different value, unless forced, which takes the field over;
@@ -62,9 +65,91 @@ impl Conflicts {
     }
 }
 
-/// `.spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt`
+/// `.spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt`, a keyed item as
+/// `.spec.template.spec.containers[name="web"].image` (fieldpath's String()).
 fn display(p: &Path) -> String {
-    p.iter().map(|k| format!(".{k}")).collect()
+    p.iter()
+        .map(|k| match k.strip_prefix("k:") {
+            Some(key) => {
+                let m: serde_json::Map<String, Value> =
+                    serde_json::from_str(key).unwrap_or_default();
+                let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("[{}]", parts.join(","))
+            }
+            None => format!(".{k}"),
+        })
+        .collect()
+}
+
+/// The key of the map-type lists kedactl's objects use (Kubernetes OpenAPI
+/// `x-kubernetes-list-map-keys`), by field name.
+fn list_key(field: &str) -> Option<&'static str> {
+    match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets" => Some("name"),
+        "volumeMounts" => Some("mountPath"),
+        _ => None,
+    }
+}
+
+/// `obj` with every map-type list turned into an object of `k:{"name":"x"}` items.
+fn keyed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let as_map = list_key(k).and_then(|key| {
+                        let items = x.as_array()?;
+                        let mut out = serde_json::Map::new();
+                        for item in items {
+                            let id = item.get(key)?;
+                            out.insert(format!("k:{}", json!({key: id})), keyed(item));
+                        }
+                        Some(Value::Object(out))
+                    });
+                    (k.clone(), as_map.unwrap_or_else(|| keyed(x)))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(keyed).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A keyed item whose every field went goes too (nobody owns it any more).
+fn drop_emptied_items(v: &mut Value) {
+    if let Value::Object(m) = v {
+        for x in m.values_mut() {
+            drop_emptied_items(x);
+        }
+        m.retain(|k, x| !(k.starts_with("k:") && x.as_object().is_some_and(|o| o.is_empty())));
+    }
+}
+
+/// The inverse of `keyed`: keyed items back into lists, in their order.
+fn unkeyed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let items = x
+                        .as_object()
+                        .filter(|o| list_key(k).is_some() && o.keys().all(|i| i.starts_with("k:")));
+                    let x = match items {
+                        Some(o) => Value::Array(o.values().map(unkeyed).collect()),
+                        None => unkeyed(x),
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(unkeyed).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Fields nobody owns: identity, server-set metadata and status (set through `/status`).
@@ -151,6 +236,9 @@ fn entries(obj: &Value) -> Vec<Entry> {
         match v.as_object() {
             Some(m) if !m.is_empty() => {
                 for (k, x) in m {
+                    if k == "." {
+                        continue;
+                    }
                     prefix.push(k.strip_prefix("f:").unwrap_or(k).to_string());
                     decode(x, prefix, out);
                     prefix.pop();
@@ -187,7 +275,13 @@ fn store(obj: &mut Value, entries: Vec<Entry>) {
         .map(|e| {
             let mut f = json!({});
             for p in &e.fields {
-                let keyed: Path = p.iter().map(|k| format!("f:{k}")).collect();
+                let keyed: Path = p
+                    .iter()
+                    .map(|k| match k.starts_with("k:") {
+                        true => k.clone(),
+                        false => format!("f:{k}"),
+                    })
+                    .collect();
                 set(&mut f, &keyed, json!({}));
             }
             let mut v = json!({"manager": e.manager, "operation": e.operation,
@@ -227,7 +321,8 @@ pub fn apply(
     manager: &str,
     force: bool,
 ) -> Result<Value, Conflicts> {
-    let mut obj = existing.cloned().unwrap_or_else(|| json!({}));
+    let mut obj = keyed(&existing.cloned().unwrap_or_else(|| json!({})));
+    let config = &keyed(config);
     let mut list = entries(&obj);
     let applied = leaves(config);
     let mine =
@@ -265,6 +360,7 @@ pub fn apply(
             remove(&mut obj, p);
         }
     }
+    drop_emptied_items(&mut obj);
     for p in &applied {
         set(&mut obj, p, get(config, p).cloned().unwrap_or(Value::Null));
     }
@@ -283,7 +379,7 @@ pub fn apply(
         fields: applied,
     });
     store(&mut obj, list);
-    Ok(obj)
+    Ok(unkeyed(&obj))
 }
 
 /// An update (merge patch) by `manager`: it takes over the fields whose value it changed;
@@ -294,9 +390,11 @@ pub fn update(
     manager: &str,
     subresource: Option<(&str, &str)>,
 ) -> Value {
-    let before = existing.cloned().unwrap_or_else(|| json!({}));
-    let mut obj = before.clone();
+    let mut obj = existing.cloned().unwrap_or_else(|| json!({}));
+    // A merge patch replaces lists whole; ownership is still counted per keyed item.
     super::merge(&mut obj, patch);
+    let before = keyed(&existing.cloned().unwrap_or_else(|| json!({})));
+    let mut obj = keyed(&obj);
     let mut list = entries(&before);
     let changed: BTreeSet<Path> = leaves(&obj)
         .into_iter()
@@ -329,7 +427,7 @@ pub fn update(
         }),
     }
     store(&mut obj, list);
-    obj
+    unkeyed(&obj)
 }
 
 /// The paths a manager owns (for tests): `.spec.replicas` style.

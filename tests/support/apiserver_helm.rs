@@ -134,6 +134,44 @@ fn crd((plural, kind, namespaced): &(&str, &str, bool)) -> Value {
                  "versions": [{"name": "v1alpha1", "served": true, "storage": true}]}})
 }
 
+/// Does helm leave this object in place on uninstall?
+fn kept(o: &Value) -> bool {
+    o["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+}
+
+/// The chart's CRD with its versions' schemas, when this repository holds KEDA's CRDs of that
+/// release (tests/crds/keda-v<version>); without them, a CRD that keeps every field.
+fn with_schema(mut crd: Value, version: &str) -> Value {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<String, Option<Value>>>> = OnceLock::new();
+    let name = crd["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!(
+            "tests/crds/keda-v{}",
+            version.trim_start_matches('v')
+        ))
+        .join(format!(
+            "keda.sh_{}.yaml",
+            name.trim_end_matches(".keda.sh")
+        ));
+    let key = file.display().to_string();
+    let versions = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(key)
+        .or_insert_with(|| {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let vendored: Value = serde_yaml::from_str(&text).ok()?;
+            Some(vendored["spec"]["versions"].clone())
+        })
+        .clone();
+    if let Some(v) = versions {
+        crd["spec"]["versions"] = v;
+    }
+    crd
+}
+
 /// `app=x` from a Deployment's matchLabels (the Scale status selector).
 pub fn selector_text(d: &Value) -> String {
     d["spec"]["selector"]["matchLabels"]
@@ -185,7 +223,7 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
         "clustercloudeventsources" => m >= 15,
         _ => true,
     });
-    let mut out: Vec<Value> = crds.map(crd).collect();
+    let mut out: Vec<Value> = crds.map(|c| with_schema(crd(c), version)).collect();
     let mut accounts = vec![operator_sa.clone(), metrics_sa.clone(), webhook_sa.clone()];
     accounts.dedup();
     for sa in accounts {
@@ -207,6 +245,14 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
                  "groupPriorityMinimum": 100, "versionPriority": 100},
         // Set by the aggregator once the metrics server answers.
         "status": {"conditions": [{"type": "Available", "status": "True"}]}}));
+    // crds.additionalAnnotations.<name>=<value> (a `\.` in a --set key is a literal dot).
+    let crd_annotations: Vec<(String, String)> = values
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("crds.additionalAnnotations.")?;
+            Some((name.replace("\\.", "."), v.clone()))
+        })
+        .collect();
     for o in &mut out {
         let labels = &mut o["metadata"]["labels"];
         if !labels.is_object() {
@@ -218,6 +264,11 @@ fn chart(ns: &str, version: &str, values: &BTreeMap<String, String>) -> Vec<Valu
         labels["helm.sh/chart"] = json!(format!("keda-{version}"));
         o["metadata"]["annotations"] =
             json!({"meta.helm.sh/release-name": "keda", "meta.helm.sh/release-namespace": ns});
+        if o["kind"] == "CustomResourceDefinition" {
+            for (k, v) in &crd_annotations {
+                o["metadata"]["annotations"][k] = json!(v);
+            }
+        }
     }
     // podIdentity.aws.irsa.* annotate the operator's account (templates/manager/serviceaccount.yaml).
     if v("podIdentity.aws.irsa.enabled").as_deref() == Some("true") {
@@ -319,10 +370,12 @@ impl State {
                     (Some("Helm"), Some(ns)) => ns.to_string(),
                     _ => "-".into(),
                 };
-                let held = self
-                    .objects
-                    .iter()
-                    .any(|(k, o)| k.0 == plural && !finalizers(o).is_empty());
+                // A CRD helm keeps on uninstall takes no objects with it.
+                let held = !kept(c)
+                    && self
+                        .objects
+                        .iter()
+                        .any(|(k, o)| k.0 == plural && !finalizers(o).is_empty());
                 if held && owner != "-" && !facts.contains(&format!("hang {owner}")) {
                     facts.push(format!("hang {owner}"));
                 }
@@ -399,6 +452,11 @@ impl State {
                 self.helm_upgrade(&ns, &version, &values);
             } else if args.first() == Some(&"uninstall") {
                 self.helm_uninstall(&ns);
+                for o in std::mem::take(&mut self.create_after_uninstall) {
+                    let key = super::key_of(&o);
+                    let o = self.stamp(o, None);
+                    self.objects.insert(key, o);
+                }
             }
         }
     }
@@ -414,9 +472,25 @@ impl State {
             let n = self.stamp(n, None);
             self.objects.insert(ns_key, n);
         }
-        for o in chart(ns, version, values) {
+        for mut o in chart(ns, version, values) {
             let key = super::key_of(&o);
             let before = self.objects.get(&key).cloned();
+            // helm's three-way merge: an annotation the previous release set (helm owns it) and
+            // this one no longer renders goes (e.g. IRSA's role-arn once irsa.enabled=false);
+            // one someone else added stays.
+            if let Some(b) = &before {
+                let owned = super::fields::owned(b, "helm");
+                for (k, _) in b["metadata"]["annotations"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    let path = format!(".metadata.annotations.{k}");
+                    if o["metadata"]["annotations"].get(k).is_none() && owned.contains(&path) {
+                        o["metadata"]["annotations"][k] = Value::Null;
+                    }
+                }
+            }
             let new = super::fields::update(before.as_ref(), &o, "helm", None);
             let new = self.stamp(new, before.as_ref());
             self.objects.insert(key, new);
@@ -446,6 +520,8 @@ impl State {
     /// `helm uninstall keda --namespace ns`: the release's objects in UninstallOrder
     /// (background deletion, as helm's default cascade), then its records. A CRD's deletion
     /// takes every object of its kind with it (controllers::crds); those with finalizers hang.
+    /// Objects annotated `helm.sh/resource-policy: keep` stay (helm's `filterManifestsToKeep`),
+    /// with their release metadata.
     fn helm_uninstall(&mut self, ns: &str) {
         let mut owned: Vec<(usize, Key, String)> = self
             .objects
@@ -454,6 +530,7 @@ impl State {
                 let a = &o["metadata"]["annotations"];
                 a["meta.helm.sh/release-name"] == "keda"
                     && a["meta.helm.sh/release-namespace"] == ns
+                    && !kept(o)
             })
             .map(|(k, o)| {
                 let kind = o["kind"].as_str().unwrap_or("").to_string();
