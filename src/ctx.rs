@@ -83,6 +83,9 @@ impl Ctx {
             profile: self.global.profile.clone(),
             profile_from_flag: self.global.profile_from_flag,
             endpoint_url: self.global.endpoint_url.clone(),
+            endpoint_from_env: std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
             timeouts: self.global.timeouts(),
             retries: self.global.retries(),
         })

@@ -684,6 +684,41 @@ fn unreachable_endpoints_are_named_with_the_cause() {
     drop(silent);
 }
 
+/// The endpoint from `AWS_ENDPOINT_URL` (which the SDK reads itself) is the one an error
+/// names, not the default AWS host the call never went to.
+#[test]
+fn an_endpoint_from_the_environment_is_the_one_named() {
+    let sandbox = Sandbox::new();
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let args: Vec<String> = [
+        "plan",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--max-attempts",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let env = [
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_ENDPOINT_URL".into(), refused.clone()),
+    ];
+    let o = run_capped(&sandbox, &args, &env);
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!("could not reach {refused}")),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("amazonaws.com"), "{}", o.stderr);
+}
+
 /// A host name that does not resolve (`.invalid` never does, RFC 6761) is not retried: the run
 /// ends within --connect-timeout, not after the SDK's five attempts and back-offs (11.6 s).
 #[test]

@@ -22,6 +22,8 @@ pub struct Settings {
     /// environment (the AWS CLI's order; the SDK's default chain reads the environment first).
     pub profile_from_flag: bool,
     pub endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL`, which the SDK reads itself: only to name the endpoint in errors.
+    pub endpoint_from_env: Option<String>,
     pub timeouts: crate::limits::Timeouts,
     pub retries: Retries,
 }
@@ -85,7 +87,11 @@ impl Aws {
     pub async fn connect(settings: &Settings) -> Aws {
         let conf = sdk_config(settings, Transport::default()).await;
         remember_network(Network {
-            endpoint: settings.endpoint_url.clone(),
+            // The flag wins over the environment, as in the loader.
+            endpoint: settings
+                .endpoint_url
+                .clone()
+                .or_else(|| settings.endpoint_from_env.clone()),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
             call_timeout: settings.timeouts.call,
             credentials_from: credentials_source(
