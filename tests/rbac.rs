@@ -45,6 +45,7 @@ async fn every_command(api: &ApiServer, dir: &Path) {
             ("keda".into(), "keda-operator".into()),
             ("security".into(), "my-sqs-read-msgs".into()),
             ("security".into(), "worker".into()),
+            ("shop".into(), "ledger".into()),
         ];
         s.helm_log = Some(log);
     }
@@ -63,6 +64,30 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     };
     job.scaling.kind = kedactl::spec::ScalingKind::ScaledJob;
     spec.apps.push(job);
+    // And a team's own StatefulSet (`existing: true`): read and scaled, never written.
+    let team = serde_json::json!({ "app.kubernetes.io/managed-by": "Helm" });
+    api.seed(serde_json::json!({ "apiVersion": "v1", "kind": "Namespace",
+        "metadata": { "name": "shop", "labels": team } }));
+    api.seed(serde_json::json!({ "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": { "name": "ledger", "namespace": "shop", "labels": team } }));
+    api.seed(serde_json::json!({ "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": { "name": "ledger", "namespace": "shop", "labels": team },
+        "spec": { "replicas": 1, "selector": { "matchLabels": { "app": "ledger" } },
+            "template": { "metadata": { "labels": { "app": "ledger" } },
+                "spec": { "serviceAccountName": "ledger",
+                    "containers": [{ "name": "ledger", "image": "team/ledger:1" }] } } } }));
+    spec.apps.push(kedactl::spec::App {
+        deployment: "ledger".into(),
+        namespace: "shop".into(),
+        service_account: "ledger".into(),
+        existing: true,
+        kind: kedactl::spec::WorkloadKind::StatefulSet,
+        queue: kedactl::spec::Queue {
+            name: "ledger".into(),
+            ..Default::default()
+        },
+        ..kedactl::spec::App::default()
+    });
     let d = kedactl::render::desired(&spec).unwrap();
     let only = Only::new(vec![Group::Keda, Group::App]);
     let aws = common::offline_aws();
@@ -146,6 +171,9 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     let report = exec::execute(&aws, Some(&kube), &plan, &options(&helm), &Progress::Silent).await;
     assert!(report.ok(), "{report:?}");
     assert!(api.get("namespaces", None, "security").is_none());
+    // The team's workload, its service account and namespace stay.
+    assert!(api.get("statefulsets", Some("shop"), "ledger").is_some());
+    assert!(api.get("namespaces", None, "shop").is_some());
     assert!(api.get("namespaces", None, "keda").is_none());
 }
 
