@@ -68,14 +68,18 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     let team = serde_json::json!({ "app.kubernetes.io/managed-by": "Helm" });
     api.seed(serde_json::json!({ "apiVersion": "v1", "kind": "Namespace",
         "metadata": { "name": "shop", "labels": team } }));
-    api.seed(serde_json::json!({ "apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": { "name": "ledger", "namespace": "shop", "labels": team } }));
-    api.seed(serde_json::json!({ "apiVersion": "apps/v1", "kind": "StatefulSet",
+    api.seed(
+        serde_json::json!({ "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": { "name": "ledger", "namespace": "shop", "labels": team } }),
+    );
+    api.seed(
+        serde_json::json!({ "apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": { "name": "ledger", "namespace": "shop", "labels": team },
         "spec": { "replicas": 1, "selector": { "matchLabels": { "app": "ledger" } },
             "template": { "metadata": { "labels": { "app": "ledger" } },
                 "spec": { "serviceAccountName": "ledger",
-                    "containers": [{ "name": "ledger", "image": "team/ledger:1" }] } } } }));
+                    "containers": [{ "name": "ledger", "image": "team/ledger:1" }] } } } }),
+    );
     spec.apps.push(kedactl::spec::App {
         deployment: "ledger".into(),
         namespace: "shop".into(),
