@@ -62,14 +62,17 @@ impl Refused {
         }
     }
 
-    /// The evidence line a finding shows for it.
+    /// The evidence line a finding shows for it: the part of the log line that says why.
     pub fn evidence(&self) -> String {
         match self {
-            Refused::NodeRole { line } => format!("KEDA called AWS as the node role: {line}"),
-            Refused::NoCredentials { line } => {
-                format!("KEDA had no credentials (no Pod Identity, no node role): {line}")
+            Refused::NodeRole { line } => {
+                format!("KEDA called AWS as the node role: {}", excerpt(line))
             }
-            r => format!("KEDA log: {}", r.line()),
+            Refused::NoCredentials { line } => format!(
+                "KEDA had no credentials (no Pod Identity, no node role): {}",
+                excerpt(line)
+            ),
+            r => format!("KEDA log: {}", excerpt(r.line())),
         }
     }
 }
@@ -146,6 +149,60 @@ fn names_word(line: &str, word: &str) -> bool {
             };
             !before.is_some_and(|c| part(c) || c == '.') && !continues
         })
+}
+
+/// Characters of a log line a finding shows: a zap line with its request ids and a wrapped
+/// error chain runs to 400 and more, where the reason is a few words.
+const EXCERPT: usize = 200;
+
+/// The part of a long log line around what it says went wrong (the denial, the missing queue,
+/// the expired token), cut at spaces with `…` where text was left out; a short line whole.
+pub fn excerpt(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= EXCERPT {
+        return line.to_string();
+    }
+    let lower = line.to_ascii_lowercase();
+    let marker = [
+        "not authorized",
+        "accessdenied",
+        "403",
+        "expiredtoken",
+        "nonexistentqueue",
+        "queuedoesnotexist",
+        "webidentity",
+        "imds",
+    ]
+    .iter()
+    .filter_map(|m| lower.find(m))
+    .min()
+    .map_or(0, |byte| line[..byte].chars().count());
+    // A third of the window before the reason (who asked), the rest after it (what and why).
+    let mut start = marker.saturating_sub(EXCERPT / 3);
+    let mut end = (start + EXCERPT).min(chars.len());
+    start = end.saturating_sub(EXCERPT).min(start);
+    // Whole words: move each cut to the nearest space inside the window.
+    if start > 0
+        && let Some(s) = chars[start..marker.max(start)]
+            .iter()
+            .position(|c| *c == ' ')
+    {
+        start += s + 1;
+    }
+    if end < chars.len()
+        && let Some(e) = chars[marker.min(end)..end].iter().rposition(|c| *c == ' ')
+    {
+        end = marker.min(end) + e;
+    }
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// A zap JSON line (`{"level":"error","ts":…,"logger":…,"msg":…,"error":…}`) as one readable
@@ -295,6 +352,32 @@ pub fn find<'a>(log: &'a str, needles: &[&str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_the_reason() {
+        let head = "2026-12-07T10:00:00Z ERROR scalers_cache error getting metric for trigger \
+                    {\"scaledObject.Namespace\": \"security\", \"scaledObject.Name\": \"k8s-sqs-read-msg-keda\", \
+                    \"trigger\": \"awsSQSQueueScaler\", \"requestID\": \"0f3c2a71-5d9e-4c1b-9a55-3f6a2f1d2e4b\"}";
+        let reason = "operation error SQS: GetQueueAttributes, https response error StatusCode: 403, \
+                      RequestID: 9b2f…, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/keda-identity/KEDA \
+                      is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:q";
+        let line = format!("{head} {reason} {}", "stacktrace frame ".repeat(20));
+        assert!(line.chars().count() > 400);
+        let e = excerpt(&line);
+        assert!(
+            e.chars().count() <= EXCERPT + 2,
+            "{} chars: {e}",
+            e.chars().count()
+        );
+        assert!(e.starts_with('…') && e.ends_with('…'), "{e}");
+        assert!(e.contains("StatusCode: 403"), "the reason is shown: {e}");
+        assert!(!e.contains("stacktrace frame stacktrace frame stacktrace frame stacktrace frame stacktrace frame stacktrace"), "{e}");
+        // Cut at spaces: no word is broken at either end.
+        let inner = e.trim_start_matches('…').trim_end_matches('…');
+        assert!(line.contains(&format!(" {inner} ")), "{e}");
+        // A short line, whole.
+        assert_eq!(excerpt("KEDA: AccessDenied"), "KEDA: AccessDenied");
+    }
 
     const LOG: &str = r#"2026-11-24T08:00:01Z	ERROR	scale_handler	error getting scale decision	{"scaledObject.Namespace": "security", "error": "operation error SQS: GetQueueAttributes, https response error StatusCode: 403, RequestID: 1, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/eksctl-demo-NodeInstanceRole-ABC/i-0abc123 is not authorized to perform: sqs:getqueueattributes on resource: arn:aws:sqs:us-east-1:123456789012:event-messages-queue because no identity-based policy allows the sqs:getqueueattributes action"}
 2026-11-24T08:00:31Z	ERROR	scale_handler	error getting scale decision	{"error": "operation error STS: AssumeRole, https response error StatusCode: 403, RequestID: 2, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/keda-operator/eks-demo-keda-opera-4f1 is not authorized to perform: sts:TagSession on resource: arn:aws:iam::123456789012:role/keda-identity"}
