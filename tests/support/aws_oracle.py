@@ -450,11 +450,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # A stack's reads open many connections at once; the default listen backlog of 5 makes
+    # the kernel reset the rest, which the SDK then retries (extra round trips, noisy logs).
+    request_queue_size = 256
+
+
 def serve(port, upstream, record):
     Proxy.upstream, Proxy.record = upstream, record
     open(record, "a").close()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Proxy)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", int(port)), Proxy)
     server.serve_forever()
 
 
