@@ -170,7 +170,7 @@ pub async fn run(
         } else {
             UP_TO_DATE
         };
-        output::text(&human(&on.desired, plan, "against what exists now", empty))?;
+        output::prose(&human(&on.desired, plan, "against what exists now", empty))?;
     }
     if plan.is_empty() {
         if ctx.json() {
@@ -187,7 +187,7 @@ pub async fn run(
             };
             output::document(kind, &doc)?;
         } else if kind == "Up" {
-            output::text(&Outputs::of(&on.desired).text())?;
+            output::prose(&Outputs::of(&on.desired).text())?;
         }
         return Ok(Applied::Nothing);
     }
@@ -207,7 +207,7 @@ pub async fn run(
         };
         output::document(kind, &doc)?;
     } else {
-        output::text(&format!(
+        output::prose(&format!(
             "\n{}: {} done, {} failed, {} not run in {seconds:.1} s ({} API calls, {mutating} changing).",
             kind,
             report.count(Status::Done),
@@ -216,7 +216,7 @@ pub async fn run(
             read + mutating
         ))?;
         if kind == "Up" && report.ok() {
-            output::text(&Outputs::of(&on.desired).text())?;
+            output::prose(&Outputs::of(&on.desired).text())?;
         }
     }
     if ctx.verbose > 0 {

@@ -524,7 +524,7 @@ fn print(ctx: &Ctx, d: &Diagnosis, strict: bool) -> anyhow::Result<()> {
     if ctx.json() {
         report_json(d)
     } else {
-        output::text(&human(d, ctx.verbose > 0))
+        output::prose(&human(d, ctx.verbose > 0))
     }
 }
 
@@ -559,7 +559,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 },
             );
         }
-        return output::text(&format!(
+        return output::prose(&format!(
             "{} ({}): {}\n\n{}",
             c.code,
             c.layer.as_str(),
@@ -599,8 +599,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             ctx.note("doctor --fix: nothing to repair automatically (see the fixes above)");
         } else {
             if !ctx.json() {
-                output::text(&human(&d, false))?;
-                output::text(&super::plan::human(
+                output::prose(&human(&d, false))?;
+                output::prose(&super::plan::human(
                     &d.desired,
                     &plan,
                     "to repair what doctor found",
@@ -759,7 +759,7 @@ Only the log was read (no AWS or cluster access): {} checks were not run. \
              `kedactl doctor --cluster <name>` runs them all.\n",
             not_run.len()
         ));
-        output::text(&out)?;
+        output::prose(&out)?;
     }
     if findings.is_empty() {
         Ok(())

@@ -52,7 +52,7 @@ fn refuse(ctx: &Ctx, on: &online::Online, refused: teardown::Refused) -> anyhow:
         ctx.note(n);
     }
     if !ctx.json() {
-        output::text(&super::plan::human(
+        output::prose(&super::plan::human(
             &on.desired,
             &refused.plan,
             "against what exists now (with --force)",

@@ -117,7 +117,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
                 text.push_str(&format!("  {}\n", q.line()));
             }
         }
-        output::text(&text)?;
+        output::prose(&text)?;
     }
     if blocked {
         // The plan is shown; the refusal still fails the command, as `up` would.

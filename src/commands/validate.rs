@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, _args: Args) -> anyhow::Result<()> {
             )
         })
         .collect();
-    output::text(&format!(
+    output::prose(&format!(
         "{source}: valid. Cluster {} in {}, {} app{}: {}",
         spec.cluster.as_deref().unwrap_or_default(),
         spec.region.as_deref().unwrap_or_default(),

@@ -156,7 +156,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             if ctx.json() {
                 output::text(&output::document_line(KIND, &s)?)?;
             } else if redraw {
-                output::text(&format!(
+                output::prose(&format!(
                     "\x1b[2J\x1b[H{}\n\n{}",
                     watch::header(
                         &describe("Deployment", Some(&app.namespace), &app.deployment),

@@ -124,7 +124,6 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Print text to stdout (a write error such as a closed pipe propagates to `main`).
 pub fn text(s: &str) -> anyhow::Result<()> {
-    let s = &*style::fit(s);
     let mut out = std::io::stdout().lock();
     out.write_all(s.as_bytes())?;
     if !s.ends_with('\n') {
@@ -132,4 +131,11 @@ pub fn text(s: &str) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Text a person reads (a plan, doctor's findings, a summary): as `text`, wrapped at the
+/// terminal's width. Machine formats (JSON, YAML, JUnit, Markdown, tables) go through `text`
+/// verbatim, so what is copied from the screen still parses.
+pub fn prose(s: &str) -> anyhow::Result<()> {
+    text(&style::fit(s))
 }
