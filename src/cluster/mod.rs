@@ -428,18 +428,8 @@ impl Kube {
         name: &str,
         patch: &Value,
     ) -> Result<Value> {
-        let uri = format!(
-            "{}?fieldManager={FIELD_MANAGER}",
-            path(kind, namespace, Some(name))
-        );
-        self.send(
-            Method::PATCH,
-            uri,
-            Some("application/merge-patch+json"),
-            serde_json::to_vec(patch).expect("a JSON value serializes"),
-            || format!("patch {}", describe(kind, namespace, name)),
-        )
-        .await
+        self.patch(kind, namespace, name, "application/merge-patch+json", patch)
+            .await
     }
 
     /// An RFC 6902 JSON patch: its `test` operations make it apply only to what was read.
@@ -450,6 +440,19 @@ impl Kube {
         name: &str,
         ops: &Value,
     ) -> Result<Value> {
+        self.patch(kind, namespace, name, "application/json-patch+json", ops)
+            .await
+    }
+
+    /// A PATCH of `body` as `content_type`, with field manager `kedactl`.
+    async fn patch(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        content_type: &'static str,
+        body: &Value,
+    ) -> Result<Value> {
         let uri = format!(
             "{}?fieldManager={FIELD_MANAGER}",
             path(kind, namespace, Some(name))
@@ -457,8 +460,8 @@ impl Kube {
         self.send(
             Method::PATCH,
             uri,
-            Some("application/json-patch+json"),
-            serde_json::to_vec(ops).expect("a JSON value serializes"),
+            Some(content_type),
+            serde_json::to_vec(body).expect("a JSON value serializes"),
             || format!("patch {}", describe(kind, namespace, name)),
         )
         .await
