@@ -13,8 +13,6 @@ requires at least one, which proves the checker is live).
     aws_oracle.py report VIOLATIONS                # exit 1 on any unplanted violation
 """
 
-import http.client
-import http.server
 import json
 import re
 import sys
@@ -22,6 +20,8 @@ import threading
 import urllib.parse
 
 import botocore.session
+
+from forwarding import Forwarding, Server
 
 PLANTED = "kedactl-oracle-planted"
 
@@ -397,17 +397,11 @@ def html_escape(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    upstream = None
+class Proxy(Forwarding):
     record = None
 
-    def log_message(self, *_):
-        pass
-
     def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         problems, m, op, note = [], None, None, None
         try:
             m, op, params, note = parse(self.command, self.path, self.headers, body)
@@ -428,33 +422,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             learn(m.service_name, op.name, params or {})
         with _lock, open(Proxy.record + ".seen", "a") as f:
             f.write(f"{m.service_name if m else '?'} {op.name if op else '?'}{' (' + note + ')' if note else ''}\n")
-        up = urllib.parse.urlsplit(Proxy.upstream)
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        out = {k: v for k, v in resp.getheaders()
-               if k.lower() not in ("transfer-encoding", "connection", "content-length")}
-        conn.close()
-        self.reply(resp.status, out, data)
-
-    def reply(self, status, headers, data):
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.forward(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # A stack's reads open many connections at once; the default listen backlog of 5 makes
-    # the kernel reset the rest, which the SDK then retries (extra round trips, noisy logs).
-    request_queue_size = 256
 
 
 def serve(port, upstream, record):

@@ -12,8 +12,6 @@ retry config, `_retry.json`, "throttling"), in IAM's query-protocol error body:
                                         #  "operations": {IAM action: requests seen}}
 """
 
-import http.client
-import http.server
 import json
 import os
 import re
@@ -23,6 +21,8 @@ import time
 import urllib.parse
 
 import botocore
+
+from forwarding import Forwarding, Server
 
 
 def throttling_shape():
@@ -69,17 +69,11 @@ def is_iam(headers):
     return re.search(r"Credential=[^/]+/\d{8}/[^/]+/iam/aws4_request", headers.get("Authorization", ""))
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    upstream = None
+class Proxy(Forwarding):
     bucket = None
 
-    def log_message(self, *_):
-        pass
-
     def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         if self.path == "/throttle-proxy/stats":
             b = Proxy.bucket
             with b.lock:
@@ -89,32 +83,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
         if is_iam(self.headers) and not Proxy.bucket.take(action):
             return self.reply(STATUS, {"Content-Type": "text/xml"}, BODY)
-        up = urllib.parse.urlsplit(Proxy.upstream)
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=120)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        out = {k: v for k, v in resp.getheaders()
-               if k.lower() not in ("transfer-encoding", "connection", "content-length")}
-        conn.close()
-        self.reply(resp.status, out, data)
-
-    def reply(self, status, headers, data):
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.forward(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # Many calls open their connections at once; the default backlog of 5 drops the rest.
-    request_queue_size = 256
 
 
 if __name__ == "__main__":
