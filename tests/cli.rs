@@ -963,15 +963,20 @@ fn scale_refuses_a_scaled_job_app_before_any_call() {
     );
 }
 
+/// A sample keda-operator log (tests/support/keda-logs/gen.py).
+fn keda_log(name: &str) -> String {
+    format!(
+        "{}/tests/support/keda-logs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
 /// `doctor --keda-log`: KEDA v2.20.2's lines (tests/support/keda-logs/gen.py), from a file and
 /// from stdin, with no AWS or cluster access (the sandbox has neither).
 #[test]
 fn doctor_classifies_a_saved_keda_log_file_offline() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out = s.kedactl(["doctor", "--keda-log", log]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
@@ -999,10 +1004,7 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
 #[test]
 fn doctor_keda_log_reads_the_agent_proxy_tags_and_source_failures() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/more.json.log"
-    );
+    let log = &keda_log("more.json.log");
     let out = s
         .kedactl([
             "doctor",
@@ -1046,10 +1048,7 @@ fn doctor_keda_log_reads_the_agent_proxy_tags_and_source_failures() {
 #[test]
 fn doctor_junit_is_one_testcase_per_check_and_parses_as_junit() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out = s
         .kedactl(["doctor", "--keda-log", log, "-o", "junit"])
         .output()
@@ -1557,10 +1556,7 @@ fn every_offline_document_validates_against_its_kinds_schema() {
         v.extend(DEMO);
         v
     }
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out_dir = s.path("out");
     let out_dir = out_dir.to_str().unwrap();
     s.write(
