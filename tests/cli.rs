@@ -998,6 +998,41 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     );
 }
 
+/// Issue 32: `plan -v` shows what each create writes (a review of a first `up` sees the trust,
+/// the policies and the manifests, not only that they are created); without `-v`, only the steps.
+#[test]
+fn plan_verbose_shows_the_documents_the_creates_write() {
+    let s = Sandbox::new();
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--offline",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+        ];
+        args.extend(extra);
+        let out = s.kedactl(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = plan(&["-v"]);
+    let documents = &text[text.find("What the creates write:").expect(&text)..];
+    for want in [
+        "3. create IAM role keda-operator",
+        "\"aws:RequestTag/kubernetes-service-account\": \"keda-operator\"",
+        "6. add inline policy kedactl-sqs-access on IAM role keda-identity:",
+        "\"sqs:GetQueueAttributes\"",
+        "17. create ScaledObject security/k8s-sqs-read-msg-keda:",
+        "    kind: ScaledObject",
+        "queueLength: '5'",
+    ] {
+        assert!(documents.contains(want), "{want}: {documents}");
+    }
+    assert!(!plan(&[]).contains("What the creates write:"));
+}
+
 /// Issue 25: `--keda-log` reads every failure a check covers, not only 403s and AssumeRole: the
 /// Pod Identity Agent refusing or not answering, a proxy, oversized session tags, a trigger's
 /// source missing or refusing KEDA's session.
