@@ -1344,6 +1344,15 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
     let body: Value = serde_json::from_str(msg.messages()[0].body().unwrap()).unwrap();
     let n: u64 = body["num"].as_str().unwrap().parse().unwrap();
     assert!((1..=40).contains(&n), "the seed's body shape: {body}");
+    // A rate run says how close it came to the rate asked (issue 32).
+    let out = s.run("load", &["--rate", "4", "--duration", "2s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("sent 8 messages to {} in ", s.queue()))
+            && text.contains("/s of the 4.0/s asked, "),
+        "{text}"
+    );
     // The messages sent above go with it.
     s.json("down", &["--only", "queue", "--force"]);
 }
