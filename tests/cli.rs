@@ -998,6 +998,49 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     );
 }
 
+/// Issue 32: a problem points at the line of kedactl.yaml that sets the field (semantic ones
+/// too, not only the schema's), and not at the file when a flag gave the value.
+#[test]
+fn problems_name_the_line_that_sets_the_field() {
+    let s = Sandbox::new();
+    let cfg = s.write(
+        "kedactl.yaml",
+        "# a team's config\ncluster: demo\nregion: us-east-1\napps:\n  - deployment: worker\n    queue:\n      name: \"bad name!\"\n    scaling:\n      maxReplicas: 0\n",
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["validate", "-f", cfg.to_str().unwrap()];
+        args.extend(extra);
+        let out = s.kedactl(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        stderr(&out)
+    };
+    let err = run(&[]);
+    assert!(err.contains("  - apps[0].queue.name (line 7): "), "{err}");
+    assert!(
+        err.contains("  - apps[0].scaling.maxReplicas (line 9): "),
+        "{err}"
+    );
+    let err = run(&["--queue", "also bad!"]);
+    assert!(
+        err.contains("  - apps[0].queue.name: \"also bad!\""),
+        "{err}"
+    );
+    // A misspelt key, found by the schema, has its line too.
+    let typo = s.write(
+        "typo.yaml",
+        "cluster: demo\nregion: us-east-1\nkeda:\n  versoin: 2.20.2\n",
+    );
+    let out = s
+        .kedactl(["validate", "-f", typo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("  - keda.versoin (line 4): unknown key"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Issue 32: `plan -v` shows what each create writes (a review of a first `up` sees the trust,
 /// the policies and the manifests, not only that they are created); without `-v`, only the steps.
 #[test]
