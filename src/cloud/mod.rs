@@ -2,8 +2,10 @@
 //! `--profile`, `--region`, `--endpoint-url` / `AWS_ENDPOINT_URL` for moto or LocalStack), a log
 //! of every API call, and the error shapes the rest of kedactl needs.
 
+pub mod caller_policy;
 mod calls;
 mod dns;
+pub mod permissions;
 pub mod profile;
 
 pub use calls::{Call, CallLog, watch_throttling};
