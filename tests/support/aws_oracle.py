@@ -11,6 +11,9 @@ requires at least one, which proves the checker is live).
 
     aws_oracle.py serve PORT UPSTREAM VIOLATIONS   # e.g. 5124 http://127.0.0.1:5123 target/v.jsonl
     aws_oracle.py report VIOLATIONS                # exit 1 on any unplanted violation
+
+Each request that went through is also appended to VIOLATIONS.seen (service and operation) and
+VIOLATIONS.calls (JSON: service, operation and the parameters naming its resource).
 """
 
 import json
@@ -377,6 +380,19 @@ def learn(service, op, p):
                 _state["content_dedup"][queue] = str(attrs["ContentBasedDeduplication"]).lower() == "true"
 
 
+# The parameters that name what a request acts on (the resource IAM authorizes it against).
+NAMING = {"RoleName", "PolicyArn", "OpenIDConnectProviderArn", "PolicySourceArn", "QueueUrl",
+          "QueueName", "repositoryName", "resourceArn", "name", "clusterName", "addonName",
+          "associationId", "nodegroupName", "KeyId", "StreamName", "StreamARN", "TableName",
+          "ResourceArn", "StreamArn", "workspaceId", "scraperId"}
+
+
+def call_record(service, op, p, region):
+    """One request as `<record>.calls` keeps it: who it acts on, for the caller-policy test."""
+    return {"service": service, "operation": op, "region": region,
+            "params": {k: v for k, v in p.items() if k in NAMING and isinstance(v, str)}}
+
+
 # ---------------------------------------------------------------------------------------------
 # The proxy.
 
@@ -422,6 +438,10 @@ class Proxy(Forwarding):
             learn(m.service_name, op.name, params or {})
         with _lock, open(Proxy.record + ".seen", "a") as f:
             f.write(f"{m.service_name if m else '?'} {op.name if op else '?'}{' (' + note + ')' if note else ''}\n")
+        if op is not None:
+            with _lock, open(Proxy.record + ".calls", "a") as f:
+                region, _ = credential_scope(self.headers)
+                f.write(json.dumps(call_record(m.service_name, op.name, params or {}, region)) + "\n")
         self.forward(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
