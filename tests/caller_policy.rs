@@ -7,7 +7,7 @@
 
 mod common;
 use common::{Sandbox, stderr, stdout};
-use kedactl::cloud::caller_policy::{self, PODS_SERVICE};
+use kedactl::cloud::caller_policy::{self, Caller, PODS_SERVICE};
 use kedactl::cloud::permissions::{self, Command, PERMISSIONS};
 use kedactl::doctor::conditions::Context;
 use kedactl::doctor::policy::{Decision, evaluate};
@@ -82,14 +82,14 @@ fn the_policy_allows_its_commands_rows_and_no_other() {
         let d = render::desired(&spec).unwrap();
         for commands in COMMAND_SETS {
             let only = Only::default();
-            let doc = caller_policy::caller_policy(&d, &only, commands);
+            let doc = caller_policy::caller_policy(&d, &only, commands, Caller::default());
             let selected: Vec<_> = caller_policy::rows(commands, &only).collect();
             for row in PERMISSIONS {
-                for pattern in caller_policy::resources(row.on, &d) {
+                for pattern in caller_policy::resources(row.on, &d, Caller::default()) {
                     let r = instance(&pattern);
                     let expected = selected.iter().any(|s| {
                         s.action == row.action
-                            && caller_policy::resources(s.on, &d)
+                            && caller_policy::resources(s.on, &d, Caller::default())
                                 .iter()
                                 .any(|p| kedactl::doctor::policy::wildcard(p, &r))
                     });
@@ -110,7 +110,7 @@ fn the_policy_allows_its_commands_rows_and_no_other() {
 #[test]
 fn pass_role_is_the_identity_roles_to_eks_pods_only() {
     let d = render::desired(&base()).unwrap();
-    let doc = caller_policy::caller_policy(&d, &Only::default(), &[Command::Up]);
+    let doc = caller_policy::caller_policy(&d, &Only::default(), &[Command::Up], Caller::default());
     let identity = format!("arn:aws:iam::{ACCOUNT}:role/keda-identity");
     assert_eq!(
         evaluate(&doc, "iam:PassRole", &identity, &context()).decision,
@@ -128,8 +128,12 @@ fn pass_role_is_the_identity_roles_to_eks_pods_only() {
         Decision::Allow
     );
     // A review role passes nothing.
-    let read =
-        caller_policy::caller_policy(&d, &Only::default(), &[Command::Plan, Command::Doctor]);
+    let read = caller_policy::caller_policy(
+        &d,
+        &Only::default(),
+        &[Command::Plan, Command::Doctor],
+        Caller::default(),
+    );
     assert!(!read.to_string().contains("iam:PassRole"), "{read:#}");
 }
 
@@ -182,7 +186,8 @@ fn every_caller_policy_passes_parliament_and_grants_star_only_without_resource_t
     for (name, spec) in specs() {
         let d = render::desired(&spec).unwrap();
         for commands in COMMAND_SETS {
-            let doc = caller_policy::caller_policy(&d, &Only::default(), commands);
+            let doc =
+                caller_policy::caller_policy(&d, &Only::default(), commands, Caller::default());
             if doc["Statement"].as_array().is_none_or(Vec::is_empty) {
                 continue;
             }
@@ -289,4 +294,346 @@ fn every_aws_call_in_src_has_its_permission() {
         "let out = aws\n    .sqs\n    .receive_message()\n    .queue_url(u)\n    .send()";
     assert_eq!(unregistered_calls_in(new_call), ["sqs.receive_message()"]);
     assert!(unregistered_calls_in("aws.sqs.get_queue_url()").is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// On moto: what the commands really call.
+
+/// A private AWS oracle (tests/support/aws_oracle.py) in front of moto, recording each request's
+/// service, operation, region and naming parameters; None (skipped) without python3 and
+/// botocore, unless KEDACTL_REQUIRE_AWS_ORACLE is set.
+struct Recorder {
+    child: std::process::Child,
+    url: String,
+    calls: PathBuf,
+    seen: usize,
+    _dir: tempfile::TempDir,
+}
+
+impl Recorder {
+    fn start(upstream: &str) -> Option<Recorder> {
+        let required =
+            std::env::var_os("KEDACTL_REQUIRE_AWS_ORACLE").is_some_and(|v| !v.is_empty());
+        let has = std::process::Command::new("python3")
+            .args(["-c", "import botocore"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            has || !required,
+            "KEDACTL_REQUIRE_AWS_ORACLE is set but python3 cannot import botocore"
+        );
+        if !has {
+            eprintln!("skipped: python3 with botocore is needed for the recording oracle");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("oracle.jsonl");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/aws_oracle.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["serve", &port.to_string(), upstream])
+            .arg(&record)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the recording oracle did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(Recorder {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            calls: record.with_extension("jsonl.calls"),
+            seen: 0,
+            _dir: dir,
+        })
+    }
+
+    /// The requests since the last `take`.
+    fn take(&mut self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.calls).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .skip(self.seen)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        self.seen += lines.len();
+        lines
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The resources IAM authorizes a recorded request against, from its own parameters (not from
+/// kedactl's table): the ARN of each role, queue, repository... it names, or `*`. GetRecords
+/// names only a shard iterator: its stream is the one `stream` last asked an iterator of.
+fn resources_of(call: &Value, stream: &mut Option<String>) -> Vec<String> {
+    let one = resource_of(call);
+    let op = call["operation"].as_str().unwrap_or_default();
+    match (call["service"].as_str().unwrap_or_default(), op) {
+        ("kinesis", "GetShardIterator") => *stream = Some(one.clone()),
+        ("kinesis", "GetRecords") if one == "*" => return stream.iter().cloned().collect(),
+        ("ecr", _) if one == "*" => {
+            let names = call["params"]["repositoryNames"].as_array();
+            return names
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|r| format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{r}"))
+                .collect();
+        }
+        _ => {}
+    }
+    vec![one]
+}
+
+fn resource_of(call: &Value) -> String {
+    let p = &call["params"];
+    let s = |k: &str| p[k].as_str();
+    let region = call["region"].as_str().unwrap_or("us-east-1");
+    let arn = |service: &str, r: String| format!("arn:aws:{service}:{region}:{ACCOUNT}:{r}");
+    let last = |u: &str| u.rsplit('/').next().unwrap_or(u).to_string();
+    let named = match call["service"].as_str().unwrap_or_default() {
+        "iam" => s("RoleName")
+            .map(|r| format!("arn:aws:iam::{ACCOUNT}:role/{r}"))
+            .or(s("OpenIDConnectProviderArn").map(str::to_string))
+            .or(s("PolicySourceArn").map(str::to_string))
+            .or(s("PolicyArn").map(str::to_string)),
+        "sqs" => s("QueueUrl")
+            .or(s("QueueName"))
+            .map(|q| arn("sqs", last(q))),
+        "ecr" => s("resourceArn")
+            .map(str::to_string)
+            .or(s("repositoryName").map(|r| arn("ecr", format!("repository/{r}")))),
+        "eks" => s("resourceArn").map(str::to_string).or_else(|| {
+            let c = s("clusterName").or(s("name"))?;
+            Some(
+                match (s("addonName"), s("associationId"), s("nodegroupName")) {
+                    (Some(a), _, _) => arn("eks", format!("addon/{c}/{a}/x")),
+                    (_, Some(id), _) => arn("eks", format!("podidentityassociation/{c}/{id}")),
+                    (_, _, Some(n)) => arn("eks", format!("nodegroup/{c}/{n}/x")),
+                    _ => arn("eks", format!("cluster/{c}")),
+                },
+            )
+        }),
+        "kinesis" => s("StreamARN")
+            .map(str::to_string)
+            .or(s("StreamName").map(|n| arn("kinesis", format!("stream/{n}")))),
+        "dynamodb" => s("ResourceArn")
+            .map(str::to_string)
+            .or(s("TableName").map(|t| arn("dynamodb", format!("table/{t}")))),
+        "dynamodbstreams" => s("StreamArn").map(str::to_string),
+        "amp" => s("resourceArn")
+            .map(str::to_string)
+            .or(s("workspaceId").map(|w| arn("aps", format!("workspace/{w}"))))
+            .or(s("scraperId").map(|w| arn("aps", format!("scraper/{w}")))),
+        "kms" => s("KeyId").map(|k| match k.starts_with("arn:") {
+            true => k.to_string(),
+            false => arn("kms", format!("key/{k}")),
+        }),
+        _ => None,
+    };
+    named.unwrap_or_else(|| "*".into())
+}
+
+/// A config for one example with names no other test uses on the shared moto server.
+fn unique_example(path: &std::path::Path, prefix: &str) -> String {
+    let mut v: serde_yaml::Value = serde_yaml::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    fn rename(v: &mut serde_yaml::Value, prefix: &str, under: &str) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, val) in m.iter_mut() {
+                    let key = k.as_str().unwrap_or_default().to_string();
+                    let names = matches!(under, "queue" | "deadLetter" | "stream" | "table");
+                    match val {
+                        serde_yaml::Value::String(s)
+                            if (names && key == "name")
+                                || key == "repository"
+                                || key == "alias" =>
+                        {
+                            *s = format!("{prefix}-{s}");
+                        }
+                        _ => rename(val, prefix, &key),
+                    }
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for i in items {
+                    rename(i, prefix, under);
+                }
+            }
+            _ => {}
+        }
+    }
+    rename(&mut v, prefix, "");
+    serde_yaml::to_string(&v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_call_of_up_plan_doctor_down_on_moto_is_allowed_by_the_caller_policy() {
+    let Some(endpoint) = common::moto_endpoint() else {
+        return;
+    };
+    let Some(mut oracle) = Recorder::start(&endpoint) else {
+        return;
+    };
+    common::moto_cluster(&endpoint, "demo");
+    let url = oracle.url.clone();
+    let caller = format!("arn:aws:iam::{ACCOUNT}:user/moto");
+    let mut stacks: Vec<(String, Option<PathBuf>)> = vec![("default".into(), None)];
+    // moto has no AMP scrapers (HTTP 404), which even the amp example's roles depend on: it is
+    // held to the table by the tests above only.
+    let on_moto = |p: &PathBuf| p.file_stem().is_some_and(|s| s != "amp");
+    stacks.extend(example_paths().into_iter().filter(on_moto).map(|p| {
+        (
+            p.file_stem().unwrap().to_string_lossy().into_owned(),
+            Some(p),
+        )
+    }));
+    let mut problems = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    let mut total = 0;
+    let mut stream = None;
+    for (name, example) in stacks {
+        let prefix = common::unique(&format!("cp{}", &name[..name.len().min(6)]));
+        let sandbox = Sandbox::new();
+        let (op, id) = (format!("{prefix}-op"), format!("{prefix}-id"));
+        let groups = "iam,queue,registry,source";
+        let mut flags: Vec<String> = [
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+            "--stack",
+            &prefix,
+            "--operator-role",
+            &op,
+            "--identity-role",
+            &id,
+            "--only",
+            groups,
+        ]
+        .map(str::to_string)
+        .to_vec();
+        match &example {
+            Some(path) => {
+                let cfg = sandbox.write("kedactl.yaml", unique_example(path, &prefix));
+                flags.extend(["-f".into(), cfg.display().to_string()]);
+            }
+            None => flags.extend([
+                "--queue".into(),
+                format!("{prefix}-q"),
+                "--repository".into(),
+                format!("{prefix}-repo"),
+            ]),
+        }
+        let run = |cmd: &str, extra: &[&str]| {
+            let mut args: Vec<String> = vec![cmd.into()];
+            args.extend(flags.iter().cloned());
+            args.extend(extra.iter().map(|s| s.to_string()));
+            sandbox
+                .process(&args)
+                .env("KEDACTL_TRUST_WATCH", "2")
+                .env("AWS_ENDPOINT_URL", &url)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .output()
+                .unwrap()
+        };
+        for (cmd, command, extra) in [
+            ("up", Command::Up, &["--yes"][..]),
+            ("plan", Command::Plan, &[][..]),
+            ("doctor", Command::Doctor, &[][..]),
+            ("down", Command::Down, &["--yes"][..]),
+        ] {
+            let out = run(cmd, extra);
+            // doctor finds the cluster side unreachable (exit 1): its AWS reads are the point.
+            assert!(
+                out.status.code() == Some(0) || cmd == "doctor",
+                "{name}: {cmd}: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            let calls = oracle.take();
+            assert!(!calls.is_empty(), "{name}: {cmd} made no AWS call");
+            let policy = run(
+                "render",
+                &[
+                    "--caller-policy",
+                    "--account",
+                    ACCOUNT,
+                    "--commands",
+                    cmd,
+                    "--caller-arn",
+                    &caller,
+                ],
+            );
+            assert!(policy.status.success(), "{name}: {}", stderr(&policy));
+            let policy: Value = serde_json::from_slice(&policy.stdout).unwrap();
+            for call in &calls {
+                total += 1;
+                let (service, operation) = (
+                    call["service"].as_str().unwrap(),
+                    call["operation"].as_str().unwrap(),
+                );
+                let rows = permissions::of(service, operation);
+                let Some(first) = rows.first() else {
+                    problems.push(format!("{name}: {cmd}: {service} {operation} has no row"));
+                    continue;
+                };
+                if !first.used_by.contains(&command) {
+                    problems.push(format!(
+                        "{name}: {cmd} calls {service} {operation}, its row says {:?}",
+                        first.used_by
+                    ));
+                }
+                let resources = resources_of(call, &mut stream);
+                if resources.is_empty() {
+                    problems.push(format!(
+                        "{name}: {cmd}: {service} {operation} names nothing: {call}"
+                    ));
+                }
+                for (row, resource) in rows
+                    .iter()
+                    .filter(|r| r.on == first.on)
+                    .flat_map(|r| resources.iter().map(move |x| (r, x)))
+                {
+                    let got = evaluate(&policy, row.action, resource, &context());
+                    if got.decision != Decision::Allow {
+                        problems.push(format!(
+                            "{name}: {cmd}: {service} {operation} needs {} on {resource}: {}",
+                            row.action,
+                            got.describe()
+                        ));
+                    }
+                    covered.insert(row.action);
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {total} calls not covered:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!(
+        "{total} calls, {} actions, all allowed: {covered:?}",
+        covered.len()
+    );
 }

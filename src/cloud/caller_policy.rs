@@ -12,8 +12,13 @@ use std::collections::BTreeMap;
 /// The service principal pod identity associations pass their role to.
 pub const PODS_SERVICE: &str = "pods.eks.amazonaws.com";
 
+/// Who the policy is for, when known: an IAM role or user ARN (an assumed-role session stands
+/// for its role).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caller<'a>(pub Option<&'a str>);
+
 /// The ARNs `on` stands for in this stack (empty: the stack has none, the rows are left out).
-pub fn resources(on: On, d: &Desired) -> Vec<String> {
+pub fn resources(on: On, d: &Desired, caller: Caller) -> Vec<String> {
     let t = &d.target;
     let acct = t.account_or_placeholder();
     let kind = |k: Kind| d.resources.iter().filter(move |r| r.kind == k);
@@ -32,6 +37,12 @@ pub fn resources(on: On, d: &Desired) -> Vec<String> {
         }
         On::CloudwatchAccount => vec![],
         On::Role => d.roles.iter().map(|r| r.arn.clone()).collect(),
+        On::Principal => d
+            .roles
+            .iter()
+            .map(|r| r.arn.clone())
+            .chain(caller.0.map(crate::render::aws::principal_arn))
+            .collect(),
         On::PassedRole => d.associations.iter().map(|a| a.role_arn.clone()).collect(),
         // The issuer's id is the cluster's, known only once it is read: any of the region's.
         On::OidcProvider => vec![match &d.oidc_provider {
@@ -85,7 +96,7 @@ pub fn resources(on: On, d: &Desired) -> Vec<String> {
             .collect(),
         On::ScrapeTargets => match kind(Kind::AmpScraper).next() {
             Some(_) => std::iter::once(d.cluster_arn.clone())
-                .chain(resources(On::Workspace, d))
+                .chain(resources(On::Workspace, d, caller))
                 .collect(),
             None => vec![],
         },
@@ -116,14 +127,14 @@ pub fn rows<'a>(
 
 /// The policy document: one statement per kind of resource, actions and ARNs sorted, so the
 /// same stack always renders the same bytes.
-pub fn caller_policy(d: &Desired, only: &Only, commands: &[Command]) -> Value {
+pub fn caller_policy(d: &Desired, only: &Only, commands: &[Command], caller: Caller) -> Value {
     let mut by_on: BTreeMap<On, Vec<&str>> = BTreeMap::new();
     for p in rows(commands, only) {
         by_on.entry(p.on).or_default().push(p.action);
     }
     let mut statements = Vec::new();
     for (on, mut actions) in by_on {
-        let resources = resources(on, d);
+        let resources = resources(on, d, caller);
         if resources.is_empty() {
             continue;
         }

@@ -51,6 +51,11 @@ pub struct Args {
         default_value = "up,plan,doctor,down"
     )]
     pub commands: Vec<Command>,
+    /// With --caller-policy: the ARN of the role or user that will hold the policy, so doctor
+    /// may ask the IAM policy simulator about it (without it, doctor's simulator questions
+    /// are answered from the policy documents instead)
+    #[arg(long, requires = "caller_policy", value_name = "ARN")]
+    pub caller_arn: Option<String>,
 }
 
 /// One rendered document and where it goes.
@@ -94,7 +99,21 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let desired = render::desired(&spec)?;
     let only = Only::new(ctx.global.only.clone());
     if args.caller_policy {
-        let doc = caller_policy::caller_policy(&desired, &only, &args.commands);
+        if let Some(arn) = &args.caller_arn
+            && !(arn.starts_with("arn:") && (arn.contains(":iam::") || arn.contains(":sts::")))
+        {
+            return Err(UsageError {
+                message: format!("--caller-arn {arn:?} is not an IAM role or user ARN"),
+                fix: "pass the ARN `aws sts get-caller-identity` prints for the CI role, e.g. arn:aws:iam::123456789012:role/ci".into(),
+            }
+            .into());
+        }
+        let doc = caller_policy::caller_policy(
+            &desired,
+            &only,
+            &args.commands,
+            caller_policy::Caller(args.caller_arn.as_deref()),
+        );
         if doc["Statement"].as_array().is_none_or(Vec::is_empty) {
             return Err(UsageError {
                 message: "the groups given to --only make no AWS calls for these --commands".into(),

@@ -384,13 +384,13 @@ def learn(service, op, p):
 NAMING = {"RoleName", "PolicyArn", "OpenIDConnectProviderArn", "PolicySourceArn", "QueueUrl",
           "QueueName", "repositoryName", "resourceArn", "name", "clusterName", "addonName",
           "associationId", "nodegroupName", "KeyId", "StreamName", "StreamARN", "TableName",
-          "ResourceArn", "StreamArn", "workspaceId", "scraperId"}
+          "ResourceArn", "StreamArn", "workspaceId", "scraperId", "repositoryNames"}
 
 
 def call_record(service, op, p, region):
     """One request as `<record>.calls` keeps it: who it acts on, for the caller-policy test."""
     return {"service": service, "operation": op, "region": region,
-            "params": {k: v for k, v in p.items() if k in NAMING and isinstance(v, str)}}
+            "params": {k: v for k, v in p.items() if k in NAMING and isinstance(v, (str, list))}}
 
 
 # ---------------------------------------------------------------------------------------------
