@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 /// The service principal pod identity associations pass their role to.
 pub const PODS_SERVICE: &str = "pods.eks.amazonaws.com";
+/// The service AMP's scrapers' service-linked role is for.
+const SCRAPER_SERVICE: &str = "scraper.aps.amazonaws.com";
 
 /// Who the policy is for, when known: an IAM role or user ARN (an assumed-role session stands
 /// for its role).
@@ -100,6 +102,14 @@ pub fn resources(on: On, d: &Desired, caller: Caller) -> Vec<String> {
                 .collect(),
             None => vec![],
         },
+        On::ScraperServiceRole | On::ScraperNetwork if kind(Kind::AmpScraper).next().is_none() => {
+            vec![]
+        }
+        On::ScraperServiceRole => vec![format!(
+            "arn:{}:iam::{acct}:role/aws-service-role/{SCRAPER_SERVICE}/AWSServiceRoleForAmazonPrometheusScraper*",
+            t.partition
+        )],
+        On::ScraperNetwork => vec!["*".into()],
         On::Stream => kind(Kind::KinesisStream)
             .map(|s| t.arn("kinesis", &format!("stream/{}", s.name)))
             .collect(),
@@ -159,6 +169,12 @@ fn condition(on: On, d: &Desired) -> Option<Value> {
     match on {
         // A role passed to EKS for pod identity, and to nothing else.
         On::PassedRole => Some(json!({"StringEquals": {"iam:PassedToService": PODS_SERVICE}})),
+        On::ScraperServiceRole => {
+            Some(json!({"StringEquals": {"iam:AWSServiceName": SCRAPER_SERVICE}}))
+        }
+        On::ScraperNetwork => {
+            Some(json!({"ForAnyValue:StringEquals": {"aws:CalledVia": ["aps.amazonaws.com"]}}))
+        }
         // A queue key given as an alias: the key must be asked for by that alias.
         On::Key => {
             let aliases: Vec<String> = d

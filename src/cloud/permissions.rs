@@ -59,6 +59,11 @@ pub enum On {
     Scraper,
     /// What a scraper joins: the cluster and the workspace (CreateScraper needs both).
     ScrapeTargets,
+    /// The service-linked role AMP scrapers run as, created on the first scraper.
+    ScraperServiceRole,
+    /// The cluster's subnets and security groups, read by AMP while it creates a scraper
+    /// (resource-less, and only through AMP: `aws:CalledVia`).
+    ScraperNetwork,
     Stream,
     Table,
     /// A DynamoDB table's streams.
@@ -189,6 +194,11 @@ pub const PERMISSIONS: &[Permission] = &[
     p("amp", "CreateWorkspace", "aps:CreateWorkspace", On::AmpAccount, SOURCE, &[U]),
     p("amp", "CreateWorkspace", "aps:TagResource", On::Workspace, SOURCE, &[U]),
     p("amp", "CreateScraper", "aps:CreateScraper", On::ScrapeTargets, SOURCE, &[U]),
+    // AMP creates the scraper's service-linked role and reads the cluster's network on the
+    // caller's behalf (AWS's AmazonPrometheusFullAccess grants the same for it).
+    p("amp", "CreateScraper", "iam:CreateServiceLinkedRole", On::ScraperServiceRole, SOURCE, &[U]),
+    p("amp", "CreateScraper", "ec2:DescribeSubnets", On::ScraperNetwork, SOURCE, &[U]),
+    p("amp", "CreateScraper", "ec2:DescribeSecurityGroups", On::ScraperNetwork, SOURCE, &[U]),
     p("amp", "CreateScraper", "aps:TagResource", On::Scraper, SOURCE, &[U]),
     p("amp", "TagResource", "aps:TagResource", On::Workspace, SOURCE, &[U]),
     p("amp", "UntagResource", "aps:UntagResource", On::Workspace, SOURCE, REMOVE),
