@@ -222,3 +222,147 @@ pub fn resourceless(doc: &Value) -> Vec<String> {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::conditions::Context;
+    use crate::doctor::policy::{Decision, evaluate};
+    use crate::model::Group;
+    use crate::spec::Spec;
+
+    fn seed() -> Spec {
+        Spec {
+            cluster: Some("demo".into()),
+            region: Some("eu-west-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        }
+    }
+
+    fn actions(doc: &Value) -> Vec<String> {
+        let mut out: Vec<String> = doc["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn only_keeps_the_groups_calls_and_what_every_group_reads() {
+        let d = crate::render::desired(&seed()).unwrap();
+        let doc = caller_policy(
+            &d,
+            &Only::new(vec![Group::Queue]),
+            &Command::DEFAULT,
+            Caller::default(),
+        );
+        let got = actions(&doc);
+        assert!(got.contains(&"sqs:CreateQueue".to_string()), "{got:?}");
+        // Every group reads the caller and the cluster.
+        assert!(got.contains(&"sts:GetCallerIdentity".to_string()));
+        assert!(got.contains(&"eks:DescribeCluster".to_string()));
+        assert!(
+            !got.iter()
+                .any(|a| a.starts_with("iam:") || a.starts_with("ecr:")),
+            "{got:?}"
+        );
+        // The SQS statement names the stack's queue in its region, nothing wider.
+        let sqs = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "KedactlQueue")
+            .unwrap();
+        assert_eq!(
+            sqs["Resource"],
+            json!(["arn:aws:sqs:eu-west-1:123456789012:event-messages-queue"])
+        );
+    }
+
+    #[test]
+    fn a_queue_key_by_alias_is_any_key_asked_for_by_that_alias() {
+        let mut spec = seed();
+        spec.apps[0].queue.kms_key = Some("alias/orders".into());
+        let d = crate::render::desired(&spec).unwrap();
+        let doc = caller_policy(&d, &Only::default(), &[Command::Plan], Caller::default());
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd";
+        let by = |alias: &str| Context::default().set("kms:RequestAlias", &[alias]);
+        assert_eq!(
+            evaluate(&doc, "kms:DescribeKey", key, &by("alias/orders")).decision,
+            Decision::Allow
+        );
+        assert_ne!(
+            evaluate(&doc, "kms:DescribeKey", key, &by("alias/other")).decision,
+            Decision::Allow
+        );
+        // A key given by id is that key alone, without a condition.
+        spec.apps[0].queue.kms_key = Some("1234abcd-12ab-34cd-56ef-1234567890ab".into());
+        let d = crate::render::desired(&spec).unwrap();
+        let doc = caller_policy(&d, &Only::default(), &[Command::Plan], Caller::default());
+        let s = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "KedactlKey")
+            .unwrap();
+        assert_eq!(
+            s["Resource"],
+            json!(["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
+        );
+        assert!(s.get("Condition").is_none());
+    }
+
+    #[test]
+    fn the_caller_may_be_simulated_only_when_named() {
+        let d = crate::render::desired(&seed()).unwrap();
+        let me = "arn:aws:sts::123456789012:assumed-role/ci/run-42";
+        let role = "arn:aws:iam::123456789012:role/ci";
+        let without = caller_policy(&d, &Only::default(), &[Command::Doctor], Caller::default());
+        let with = caller_policy(&d, &Only::default(), &[Command::Doctor], Caller(Some(me)));
+        let ctx = Context::default();
+        assert_ne!(
+            evaluate(&without, "iam:SimulatePrincipalPolicy", role, &ctx).decision,
+            Decision::Allow
+        );
+        // An assumed-role session is simulated as its role.
+        assert_eq!(
+            evaluate(&with, "iam:SimulatePrincipalPolicy", role, &ctx).decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            resourceless(&with),
+            [
+                "iam:ListOpenIDConnectProviders",
+                "iam:ListRoles",
+                "sts:GetCallerIdentity"
+            ]
+        );
+    }
+
+    #[test]
+    fn kinds_the_stack_lacks_leave_no_statement() {
+        let d = crate::render::desired(&seed()).unwrap();
+        let doc = caller_policy(&d, &Only::default(), &Command::DEFAULT, Caller::default());
+        let sids: Vec<&str> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        for absent in [
+            "KedactlStream",
+            "KedactlTable",
+            "KedactlWorkspace",
+            "KedactlKey",
+            "KedactlCloudwatchAccount",
+        ] {
+            assert!(!sids.contains(&absent), "{absent}: {sids:?}");
+        }
+        assert!(sids.contains(&"KedactlPassedRole"), "{sids:?}");
+    }
+}

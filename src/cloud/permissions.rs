@@ -131,7 +131,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "ListOpenIDConnectProviders", "iam:ListOpenIDConnectProviders", On::Account, IAM, READ),
     p("iam", "GetOpenIDConnectProvider", "iam:GetOpenIDConnectProvider", On::OidcProvider, IAM, READ),
     p("iam", "ListRoles", "iam:ListRoles", On::Account, IAM, READ),
-    p("iam", "SimulatePrincipalPolicy", "iam:SimulatePrincipalPolicy", On::Role, IAM, &[D]),
+    p("iam", "SimulatePrincipalPolicy", "iam:SimulatePrincipalPolicy", On::Principal, IAM, &[D]),
     p("iam", "CreateRole", "iam:CreateRole", On::Role, IAM, &[U]),
     p("iam", "CreateRole", "iam:TagRole", On::Role, IAM, &[U]),
     p("iam", "PutRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", On::Role, IAM, &[U]),
