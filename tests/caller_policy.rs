@@ -111,7 +111,7 @@ fn the_policy_allows_its_commands_rows_and_no_other() {
 }
 
 #[test]
-fn pass_role_is_the_identity_roles_to_eks_pods_only() {
+fn pass_role_is_the_stacks_roles_to_eks_pods_only_with_pod_identity() {
     let d = render::desired(&base()).unwrap();
     let doc = caller_policy::caller_policy(&d, &Only::default(), &[Command::Up], Caller::default());
     let identity = format!("arn:aws:iam::{ACCOUNT}:role/keda-identity");
@@ -130,6 +130,21 @@ fn pass_role_is_the_identity_roles_to_eks_pods_only() {
         evaluate(&doc, "iam:PassRole", &other, &context()).decision,
         Decision::Allow
     );
+    // What doctor's KD029 asks the simulator: every role of every pod-identity stack.
+    for (name, spec) in specs() {
+        let d = render::desired(&spec).unwrap();
+        let doc =
+            caller_policy::caller_policy(&d, &Only::default(), &[Command::Up], Caller::default());
+        for r in &d.roles {
+            let got = evaluate(&doc, "iam:PassRole", &r.arn, &context()).decision;
+            assert_eq!(
+                got == Decision::Allow,
+                spec.auth_mode == AuthMode::PodIdentity,
+                "{name}: {}: {got:?}",
+                r.arn
+            );
+        }
+    }
     // A review role passes nothing.
     let read = caller_policy::caller_policy(
         &d,

@@ -45,7 +45,12 @@ pub fn resources(on: On, d: &Desired, caller: Caller) -> Vec<String> {
             .map(|r| r.arn.clone())
             .chain(caller.0.map(crate::render::aws::principal_arn))
             .collect(),
-        On::PassedRole => d.associations.iter().map(|a| a.role_arn.clone()).collect(),
+        // Pod identity passes roles to EKS (IRSA passes none): every role of the stack, as
+        // doctor's KD029 asks of the caller (an association may name any of them).
+        On::PassedRole if d.auth_mode == crate::spec::AuthMode::PodIdentity => {
+            d.roles.iter().map(|r| r.arn.clone()).collect()
+        }
+        On::PassedRole => vec![],
         // The issuer's id is the cluster's, known only once it is read: any of the region's.
         On::OidcProvider => vec![match &d.oidc_provider {
             Some(p) => p.arn.clone(),

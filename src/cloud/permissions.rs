@@ -37,7 +37,7 @@ pub enum On {
     /// Whose permissions doctor asks the policy simulator about: the stack's roles and the
     /// caller itself (`--caller-arn`).
     Principal,
-    /// The identity roles pod identity associations pass to EKS (`iam:PassRole`).
+    /// The roles pod identity associations pass to EKS (`iam:PassRole`; none with IRSA).
     PassedRole,
     /// The IAM OIDC provider of the cluster's issuer (IRSA).
     OidcProvider,
