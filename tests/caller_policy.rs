@@ -662,3 +662,43 @@ async fn every_call_of_up_plan_doctor_down_on_moto_is_allowed_by_the_caller_poli
         covered.len()
     );
 }
+
+const TABLE_START: &str = "<!-- generated from src/cloud/permissions.rs by tests/caller_policy.rs: UPDATE_DOCS=1 cargo test --test caller_policy -->";
+const TABLE_END: &str = "<!-- end of generated table -->";
+
+/// docs/permissions.md lists every row of the table, as the code has it.
+#[test]
+fn the_permissions_page_lists_every_call_and_its_action() {
+    let mut table = String::from(
+        "| service | operation | IAM action | on | commands |\n|---|---|---|---|---|\n",
+    );
+    for p in PERMISSIONS {
+        let commands: Vec<String> = p
+            .used_by
+            .iter()
+            .map(|c| format!("{c:?}").to_ascii_lowercase())
+            .collect();
+        table.push_str(&format!(
+            "| {} | {} | `{}` | {:?} | {} |\n",
+            p.service,
+            p.operation,
+            p.action,
+            p.on,
+            commands.join(", ")
+        ));
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/permissions.md");
+    let page = std::fs::read_to_string(&path).unwrap();
+    let (head, rest) = page
+        .split_once(TABLE_START)
+        .expect("the table's start marker");
+    let (_, tail) = rest.split_once(TABLE_END).expect("the table's end marker");
+    let want = format!("{head}{TABLE_START}\n{table}{TABLE_END}{tail}");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    assert!(
+        page == want || std::env::var_os("UPDATE_DOCS").is_some(),
+        "docs/permissions.md's table is stale: UPDATE_DOCS=1 cargo test --test caller_policy"
+    );
+}

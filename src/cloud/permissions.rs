@@ -8,9 +8,13 @@ use crate::model::Group;
 /// The commands a caller policy is rendered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Command {
+    /// Reads only
     Plan,
+    /// plan's reads, the policy simulator, nodegroups and access entries, the metric reads
     Doctor,
+    /// Reads, creates, updates, and removes what the config no longer has
     Up,
+    /// Reads and deletes
     Down,
     /// `watch`, `scale` and `app-queue`: the triggers' metric reads (doctor reads them too)
     Watch,

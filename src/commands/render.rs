@@ -20,7 +20,7 @@ Examples:
   # check the manifests against the cluster (the account from kedactl.yaml)
   kedactl render --only app | kubectl apply --dry-run=server -f -
   kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml
-  # the IAM policy a CI role needs to run kedactl on this stack (docs/permissions.md)
+  # the IAM policy a CI role needs for this stack (docs/permissions.md)
   kedactl render --caller-policy --account 123456789012
   kedactl render --caller-policy --commands plan,doctor   # a read-only review role")]
 pub struct Args {
