@@ -39,6 +39,18 @@ fn polls(s: &Sandbox, config: &str, arrivals: &[(usize, u32)], extra: &[&str]) -
         .collect()
 }
 
+/// `validate` of job.yaml passes; its stderr (the warnings).
+fn validate_ok(s: &Sandbox) -> String {
+    let args = ["validate", "-f", "job.yaml", "--cluster", "demo"];
+    let out = s
+        .kedactl(args)
+        .args(["--region", "us-east-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stderr(&out)
+}
+
 const JOB: &str = "apps:\n  - scaling:\n      kind: ScaledJob\n      queueLength: 5\n      maxReplicas: 10\n      pollingInterval: 30\n";
 
 /// Item 1: `strategy: custom` with a deduction of 3 and no running-job percentage. KEDA's
@@ -76,23 +88,10 @@ fn custom_without_a_percentage_starts_what_the_default_strategy_starts() {
         "{}",
         stderr(&out)
     );
-    let out = s
-        .kedactl([
-            "validate",
-            "-f",
-            "job.yaml",
-            "--cluster",
-            "demo",
-            "--region",
-            "us-east-1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let warned = validate_ok(&s);
     assert!(
-        stderr(&out).contains("warning: apps[0].scaling.scalingStrategy.customScalingRunningJobPercentage: custom without a running-job percentage is the default strategy"),
-        "{}",
-        stderr(&out)
+        warned.contains("warning: apps[0].scaling.scalingStrategy.customScalingRunningJobPercentage: custom without a running-job percentage is the default strategy"),
+        "{warned}"
     );
 }
 
@@ -155,17 +154,5 @@ fn activation_with_min_replicas_is_simulated_not_refused() {
     };
     assert_eq!(run(10), [(0, 2), (30, 0), (60, 1)]);
     assert_eq!(run(0), [(0, 2), (30, 2), (60, 0)]);
-    let out = s
-        .kedactl([
-            "validate",
-            "-f",
-            "job.yaml",
-            "--cluster",
-            "demo",
-            "--region",
-            "us-east-1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    validate_ok(&s);
 }
