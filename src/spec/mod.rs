@@ -281,7 +281,8 @@ pub struct Scaling {
     #[serde(default = "defaults::queue_length")]
     #[schemars(range(max = 2147483647))]
     pub queue_length: u32,
-    /// Scale from zero only when the queue holds more than this many messages.
+    /// Scale from zero only when the queue holds more than this many messages (a ScaledJob with
+    /// minReplicas above 0 counts the queue only above it).
     #[serde(default)]
     #[schemars(range(max = 2147483647))]
     pub activation_queue_length: u32,
