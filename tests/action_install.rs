@@ -2,7 +2,8 @@
 //! release's SHA256SUMS, and compiles only with `install: source`. Its steps' scripts run here
 //! as GitHub would run them (inputs and step outputs as environment, `$GITHUB_OUTPUT`,
 //! `$GITHUB_PATH`) against a local HTTP "release" made by scripts/package.sh from a fake binary,
-//! so the download and the checksum check really execute, a tampered archive included.
+//! so the download and the checksum check really execute, a tampered archive included. The
+//! README's install one-liner runs against the same release.
 
 mod common;
 use common::Sandbox;
@@ -410,4 +411,80 @@ fn the_setup_step_picks_the_target_of_the_runner_and_refuses_bad_input() {
         run.outputs["url"],
         "https://github.example/someone/app/releases/download"
     );
+}
+
+/// The README's install one-liner (and docs/install.md's copy), run against the local release:
+/// it installs the binary, and a tampered archive fails `sha256sum -c` before anything is
+/// installed. Its version and the Action's `@vX.Y.Z` in the README are Cargo.toml's.
+#[test]
+fn the_readme_one_liner_downloads_checks_and_installs_a_release() {
+    let version = cargo_version();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let install = std::fs::read_to_string(root().join("docs/install.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("v=") && l.contains(" t="))
+        .expect("the README's one-liner sets v=… t=…");
+    let script = format!("{}\n{}\n", lines[at], lines[at + 1]);
+    assert!(
+        lines[at].starts_with(&format!("v={version} ")),
+        "the README's one-liner installs Cargo.toml's version {version}: {}",
+        lines[at]
+    );
+    assert!(
+        install.contains(&script),
+        "docs/install.md has the README's one-liner"
+    );
+    assert!(
+        readme.contains(&format!("uses: <owner>/kedactl@v{version}")),
+        "the README's Action example pins this version"
+    );
+
+    let site = Sandbox::new();
+    let release = site.path(&format!("acme/kedactl/releases/download/v{version}"));
+    let target = "x86_64-unknown-linux-musl";
+    assert!(lines[at].contains(&format!(" t={target} ")));
+    package_fake(&site, target, "0123456789ab", &release);
+    let (server, _) = serve(site.path("."));
+    let script = script.replace(
+        "https://github.com/<owner>/kedactl/releases/download",
+        &format!("{server}/acme/kedactl/releases/download"),
+    );
+    assert!(!script.contains("<owner>"), "{script}");
+    let run = || {
+        let s = Sandbox::new();
+        std::fs::create_dir(s.path("home")).unwrap();
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-e", "-c", &script])
+            .current_dir(s.path("."))
+            .env("HOME", s.path("home"))
+            .output()
+            .unwrap();
+        let bin = s.path("home/.local/bin/kedactl");
+        let said = bin.exists().then(|| {
+            let out = Command::new(&bin).arg("--version").output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        });
+        (out, said)
+    };
+    let (out, said) = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.unwrap().contains("commit 0123456789ab"));
+
+    let other = site.path("other");
+    package_fake(&site, target, "badbadbadbad", &other);
+    let archive = format!("kedactl-{version}-{target}.tar.gz");
+    std::fs::copy(other.join(&archive), release.join(&archive)).unwrap();
+    let (out, said) = run();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("FAILED"),
+        "sha256sum -c reports the mismatch"
+    );
+    assert_eq!(said, None, "nothing installed");
 }
