@@ -31,12 +31,12 @@ fn manifest_tables() -> BTreeMap<String, BTreeMap<String, String>> {
     for line in text.lines() {
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             table = name.to_string();
-        } else if let Some((k, v)) = line.split_once(" = ") {
-            if let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-                out.entry(table.clone())
-                    .or_default()
-                    .insert(k.to_string(), v.to_string());
-            }
+        } else if let Some((k, v)) = line.split_once(" = ")
+            && let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+        {
+            out.entry(table.clone())
+                .or_default()
+                .insert(k.to_string(), v.to_string());
         }
     }
     out
