@@ -696,6 +696,7 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         &refused,
         (&spec.keda.namespace, &spec.keda.service_account),
         identity,
+        spec.cluster.as_deref().unwrap_or("<cluster>"),
     );
     let lines = log.lines().count();
     let source = if path == Path::new("-") {
@@ -742,7 +743,8 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         let mut out = format!("KEDA log {source}: {lines} lines read");
         if findings.is_empty() {
             out.push_str(
-                ", no failure a check covers found (403, AssumeRole, credentials, missing queue).
+                ", no failure a check covers found (403, AssumeRole, credentials, the Pod \
+                 Identity Agent, a proxy, session tags, a missing queue or source).
 ",
             );
         } else {

@@ -197,7 +197,7 @@ pub(crate) fn kd032(c: &Ctx) -> Finding {
     }
     f.fail(
         vec![format!("{proxy}; NO_PROXY={no_proxy:?}")],
-        "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)",
+        logs::fix::NO_PROXY,
         vec![],
     )
 }

@@ -193,11 +193,8 @@ pub(crate) fn kd028(c: &Ctx) -> Finding {
         Ok(Some(a)) => a.id.clone(),
         _ => "<keda-operator association>".into(),
     };
-    let disable = format!(
-        "aws eks update-pod-identity-association --cluster-name {} --association-id {id} --disable-session-tags",
-        c.d.cluster
-    );
-    let unscope = "kedactl up --only iam --scoped-trust false";
+    let disable = logs::fix::disable_tags(&c.d.cluster, &id);
+    let unscope = logs::fix::UNSCOPE;
     if let Ok(Some(a)) = &association
         && a.session_tags_disabled
         && scoped
