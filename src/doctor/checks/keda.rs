@@ -115,6 +115,7 @@ pub(crate) fn kd020(c: &Ctx) -> Finding {
     let f = F { code: "KD020" };
     or_skip!(f, c.cluster());
     match &c.e.observed.keda {
+        None if let Some(why) = &c.e.observed.keda_unknown => f.skip(why.clone()),
         None => f.fail(
             vec!["no keda-operator Deployment in the cluster".into()],
             "kedactl up --only keda (installs KEDA with helm)",
