@@ -599,9 +599,26 @@ fn help_for_every_command_has_examples() {
 fn version_prints_the_crate_version() {
     let s = Sandbox::new();
     assert_eq!(
-        run_ok(&s, &["--version"]).trim(),
+        run_ok(&s, &["-V"]).trim(),
         format!("kedactl {}", env!("CARGO_PKG_VERSION"))
     );
+    // Issue 40: --version also names the commit and the build target, e.g.
+    // "kedactl 0.1.0 (commit unknown, x86_64-unknown-linux-gnu)" for a checkout without
+    // KEDACTL_COMMIT (build.rs; tests/version.rs checks where the commit comes from).
+    let long = run_ok(&s, &["--version"]);
+    let re = regex_lite::Regex::new(
+        r"^kedactl (\S+) \(commit ([0-9a-f]{7,12}(-dirty)?|unknown), ([a-z0-9_]+)-([a-z0-9_]+)-([a-z0-9_]+)(-[a-z0-9_]+)?\)$",
+    )
+    .unwrap();
+    let caps = re.captures(long.trim()).unwrap_or_else(|| panic!("{long}"));
+    assert_eq!(&caps[1], env!("CARGO_PKG_VERSION"));
+    // The target this test runs on (the host: tests are not cross-compiled).
+    assert_eq!(&caps[4], std::env::consts::ARCH, "{long}");
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        os => os,
+    };
+    assert!(long.contains(os), "{long}");
     // Issue 15: not "kedactl-up 0.1.0": subcommands have no --version.
     let out = s.kedactl(["up", "--version"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
