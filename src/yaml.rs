@@ -113,7 +113,12 @@ fn keyed<'a>(lines: &[&'a str]) -> Vec<Keyed<'a>> {
             scalar_above = None;
         }
         let (dashes, offset, rest) = after_dashes(content);
-        let (key, value) = match rest.split_once(':') {
+        // A plain key ends at `: ` or a `:` that ends the line (`aws:owner: me` is one key).
+        let (key, value) = match rest
+            .find(": ")
+            .map(|i| (&rest[..i], &rest[i + 2..]))
+            .or_else(|| rest.strip_suffix(':').map(|k| (k, "")))
+        {
             Some((k, v)) => (Some(k.trim().trim_matches(['"', '\''])), v),
             None => (None, ""),
         };
@@ -339,6 +344,10 @@ mod tests {
         assert_eq!(line_of(flat, "apps[0].queue.name"), Some(4));
         assert_eq!(line_of(flat, "apps[1]"), Some(5));
         assert_eq!(line_of(flat, "keda.version"), Some(7));
+        // A key with a colon in it (a tag key).
+        let tags = "tags:\n  aws:owner: me\n  team: a\n";
+        assert_eq!(line_of(tags, "tags.aws:owner"), Some(2));
+        assert_eq!(line_of(tags, "tags.team"), Some(3));
     }
 
     #[test]
