@@ -1032,9 +1032,9 @@ fn problems_name_the_line_that_sets_the_field() {
         stderr(&out)
     };
     let err = run(&[]);
-    assert!(err.contains("  - apps[0].queue.name (line 7): "), "{err}");
+    assert!(err.contains("  - line 7: apps[0].queue.name: "), "{err}");
     assert!(
-        err.contains("  - apps[0].scaling.maxReplicas (line 9): "),
+        err.contains("  - line 9: apps[0].scaling.maxReplicas: "),
         "{err}"
     );
     let err = run(&["--queue", "also bad!"]);
@@ -1052,7 +1052,7 @@ fn problems_name_the_line_that_sets_the_field() {
         .output()
         .unwrap();
     assert!(
-        stderr(&out).contains("  - keda.versoin (line 4): unknown key"),
+        stderr(&out).contains("  - line 4: keda.versoin: unknown key"),
         "{}",
         stderr(&out)
     );

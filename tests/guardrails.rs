@@ -155,10 +155,10 @@ apps:
     for line in [
         // A flag's value has no line of the file; the file's values have theirs.
         "  - roles.permissionsBoundary: \"Boundary\" is not a managed policy ARN",
-        "  - roles.path (line 2): \"service-roles\" is not a valid IAM path",
-        "  - apps[0].managedPolicies[0] (line 7): \"AmazonS3ReadOnlyAccess\" is not a managed policy ARN",
-        "  - tags.aws:owner (line 4): \"aws:owner\" is not a tag key kedactl can set: the aws: prefix is reserved",
-        "  - tags.team (line 5): the value of tag \"team\" is not valid: ',' is not allowed",
+        "  - line 2: roles.path: \"service-roles\" is not a valid IAM path",
+        "  - line 7: apps[0].managedPolicies[0]: \"AmazonS3ReadOnlyAccess\" is not a managed policy ARN",
+        "  - line 4: tags.aws:owner: \"aws:owner\" is not a tag key kedactl can set: the aws: prefix is reserved",
+        "  - line 5: tags.team: the value of tag \"team\" is not valid: ',' is not allowed",
         "fix: use a path that starts and ends with '/'",
         "fix: use a managed policy ARN, arn:aws:iam::123456789012:policy/NAME",
     ] {

@@ -52,10 +52,11 @@ impl fmt::Display for Problems {
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            let line = p.line.map(|n| format!(" (line {n})")).unwrap_or_default();
+            // `line 7: apps[0].queue.name: …`: the line first, as a compiler points.
+            let line = p.line.map(|n| format!("line {n}: ")).unwrap_or_default();
             write!(
                 f,
-                "\n  - {}{line}: {}\n    fix: {}",
+                "\n  - {line}{}: {}\n    fix: {}",
                 p.field, p.message, p.fix
             )?;
         }
