@@ -1805,11 +1805,16 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
         "chart_time_ticks",
         texts(&svg, r##"text-anchor="middle" fill="#555""##)
     );
-    insta::assert_snapshot!(
-        "chart_legend_long_label",
-        texts(&svg, "stroke=\"#555\" stroke-width=\"2\"")
-    );
+    insta::assert_snapshot!("chart_legend_long_label", texts(&svg, "class=\"legend\""));
     assert!(svg.contains(long), "the whole label, on a row of its own");
+    // The compared run differs in colour as well as dash, in the plot and the legend (issue 32).
+    for colour in ["#1f6fb2", "#d9480f", "#0b7285", "#862e9c"] {
+        assert_eq!(
+            svg.matches(&format!("stroke=\"{colour}\"")).count(),
+            2,
+            "{colour}"
+        );
+    }
     assert!(
         svg.contains(r#"viewBox="0 0 960 436""#),
         "the chart grows by the row"
@@ -1818,7 +1823,7 @@ fn the_chart_has_round_time_ticks_and_a_legend_that_fits() {
     let text = simulate(&["--compare", long]);
     insta::assert_snapshot!("simulate_compare_long_label", text);
     let svg = chart(&huge, "huge.svg");
-    let legend = texts(&svg, "stroke=\"#555\" stroke-width=\"2\"");
+    let legend = texts(&svg, "class=\"legend\"");
     insta::assert_snapshot!("chart_legend_huge_label", legend);
     assert!(
         legend.contains('…') && legend.contains("/huge-label.yaml"),
