@@ -208,12 +208,7 @@ impl Ctx {
         if let Err(mut p) = check(&spec, &name) {
             // The built-in defaults name no file: no text, no lines.
             if let Some(text) = &text {
-                // A line only for a value the file set: not one a flag replaced.
-                let (file, now) = (json(&from_file), json(&spec));
-                p.locate(text, |field| {
-                    let at = pointer(field);
-                    file.pointer(&at) == now.pointer(&at)
-                });
+                locate(&mut p, text, &from_file, &spec);
             }
             p.problems
                 .extend(unusable_profile.into_iter().flat_map(|u| u.problems));
@@ -234,6 +229,16 @@ impl Ctx {
         }
         Ok((spec, name))
     }
+}
+
+/// Give `p` the lines of `text` (the file `from_file` was read from) that set its fields: only
+/// for a value the file set, not one a flag (or a default) replaced on the way to `now`.
+pub fn locate(p: &mut Problems, text: &str, from_file: &Spec, now: &Spec) {
+    let (file, now) = (json(from_file), json(now));
+    p.locate(text, |field| {
+        let at = pointer(field);
+        file.pointer(&at) == now.pointer(&at)
+    });
 }
 
 fn json(spec: &Spec) -> serde_json::Value {

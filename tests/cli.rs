@@ -1954,6 +1954,47 @@ fn a_missing_compare_config_names_no_other_flag() {
     assert!(!stderr(&out).contains("--config"), "{}", stderr(&out));
 }
 
+/// Issue 32: `--compare`'s config is checked as the main one is, its problems with their lines.
+#[test]
+fn a_compare_config_s_problems_carry_their_lines() {
+    let s = Sandbox::new();
+    s.write(
+        "other.yaml",
+        "# eager scale-up\napps:\n  - scaling:\n      minReplicas: 9\n      maxReplicas: 2\n",
+    );
+    let problems = |args: &[&str]| -> String {
+        let out = s.kedactl(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        stderr(&out)
+            .lines()
+            .filter(|l| l.contains("Replicas"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let main = problems(&["-f", "other.yaml", "simulate", "--duration", "1m"]);
+    assert!(main.contains("line 4: apps[0].scaling.minReplicas"), "{main}");
+    let compared = problems(&["simulate", "--duration", "1m", "--compare", "other.yaml"]);
+    assert_eq!(compared, main);
+}
+
+/// Issue 32: a burst does not start at 4 replicas. KEDA's first poll activates 0 → 1 at t = 0;
+/// the HPA, which synced in that second before the Deployment had a replica, scales at its
+/// next sync (t = 15) by at most max(2 × 1, 4).
+#[test]
+fn a_burst_run_starts_at_one_replica() {
+    let s = Sandbox::new();
+    let doc = json(
+        &s,
+        &["simulate", "--shape", "burst", "--rate", "1", "--duration", "10m"],
+    );
+    let replicas: Vec<u64> = doc["timeline"].as_array().unwrap()[..16]
+        .iter()
+        .map(|k| k["replicas"].as_u64().unwrap())
+        .collect();
+    assert_eq!(replicas[..15], [1; 15], "{replicas:?}");
+    assert_eq!(replicas[15], 4, "{replicas:?}");
+}
+
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
     let s = Sandbox::new();

@@ -54,8 +54,8 @@ pub struct Args {
     /// Run the same arrivals with another kedactl.yaml and show both
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
-    /// Time from an HPA sync to KEDA's poll, below the app's pollingInterval: 0s (both in the same
-    /// second, the best case), 10s
+    /// Time from an HPA sync to KEDA's poll, below the app's pollingInterval: 0s (KEDA polls in
+    /// the second the HPA syncs, just after it), 10s
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub phase: u64,
     /// Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS
@@ -617,10 +617,17 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     // The other config is loaded first, so its problems come before any output.
     let other = match &args.compare {
         Some(path) => {
-            let (mut other, name, _) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
+            let (mut other, name, text) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
+            let from_file = other.clone();
             // Same target so only the scaling differs; the cluster is not needed offline.
             other.region = other.region.or(spec.region.clone());
-            spec::validate_offline(&other, &name)?;
+            if let Err(mut p) = spec::validate_offline(&other, &name) {
+                // Lines as the main config's problems have them.
+                if let Some(text) = &text {
+                    crate::ctx::locate(&mut p, text, &from_file, &other);
+                }
+                return Err(p.into());
+            }
             let theirs = pick(&other, app_name, &name)?;
             // The same arrivals (or query values) only mean the same thing to the same trigger.
             if theirs.trigger != app.trigger {

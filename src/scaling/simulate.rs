@@ -181,12 +181,15 @@ pub fn simulate_to(p: &Params, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Sum
         let before = state.replicas;
         let keda_read =
             (t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval)).then_some(metric);
-        if keda_read.is_some() {
-            keda_poll(p, &mut state, t, Ok(metric));
-        }
         let hpa_read = t.is_multiple_of(HPA_SYNC_SECONDS).then_some(metric);
+        // In a second where both act, the HPA syncs first: the HPA controller reads the
+        // target's Scale on its own 15 s resync (it does not watch the Deployment), so KEDA's
+        // activation 0 → 1 reaches it at its next sync, never in the instant it was written.
         if hpa_read.is_some() {
             hpa_sync(p, &mut state, t, metric);
+        }
+        if keda_read.is_some() {
+            keda_poll(p, &mut state, t, Ok(metric));
         }
         if state.replicas != before {
             changes += 1;
@@ -517,6 +520,22 @@ mod tests {
         let first = run.timeline.iter().find(|k| k.replicas > 0).unwrap();
         assert_eq!(first.t, 0);
         assert!(s.cost.unwrap() > 0.0);
+    }
+
+    /// Issue 32: a burst at t = 0 on the defaults (pollingInterval 30, queueLength 5, max 10).
+    /// KEDA's first poll activates 0 → 1 (`scaleFromZeroOrIdle`); the HPA synced in that same
+    /// second found 0 replicas (ScalingDisabled) and reads the Scale again only at its next
+    /// resync, 15 s on: ceil(100/5) = 20, limited by max(2 × 1, 4) = 4; then 8, then max 10.
+    #[test]
+    fn a_burst_starts_at_one_replica_until_the_hpa_s_next_sync() {
+        let mut arrivals = vec![0; 600];
+        arrivals[0] = 100;
+        let run = simulate(&seed_params(), &workload(arrivals));
+        let at = |t: usize| run.timeline[t].replicas;
+        assert!((0..15).all(|t| at(t) == 1), "{:?}", &run.timeline[..15]);
+        assert_eq!((at(15), at(30), at(45)), (4, 8, 10));
+        assert_eq!(run.timeline[0].keda_read, Some(100));
+        assert_eq!(run.timeline[0].hpa_read, Some(100));
     }
 
     #[test]

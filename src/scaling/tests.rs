@@ -552,8 +552,8 @@ fn policy_periods_count_both_directions() {
 }
 
 /// `--phase`: KEDA polls `phase` seconds after the HPA's sync (both run from t=0). A burst at
-/// t=0 activates the app at KEDA's first poll: at once with phase 0 (the best case), 10 s later
-/// with phase 10 — the HPA then acts at its next sync (15 s).
+/// t=0 activates the app at KEDA's first poll: at once with phase 0, 10 s later with phase 10 —
+/// the HPA then acts at its next sync (15 s).
 #[test]
 fn keda_polls_phase_seconds_after_the_hpa() {
     use crate::scaling::simulate::{Workload, simulate};
