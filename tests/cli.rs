@@ -1972,7 +1972,10 @@ fn a_compare_config_s_problems_carry_their_lines() {
             .join("\n")
     };
     let main = problems(&["-f", "other.yaml", "simulate", "--duration", "1m"]);
-    assert!(main.contains("line 4: apps[0].scaling.minReplicas"), "{main}");
+    assert!(
+        main.contains("line 4: apps[0].scaling.minReplicas"),
+        "{main}"
+    );
     let compared = problems(&["simulate", "--duration", "1m", "--compare", "other.yaml"]);
     assert_eq!(compared, main);
 }
@@ -1985,7 +1988,15 @@ fn a_burst_run_starts_at_one_replica() {
     let s = Sandbox::new();
     let doc = json(
         &s,
-        &["simulate", "--shape", "burst", "--rate", "1", "--duration", "10m"],
+        &[
+            "simulate",
+            "--shape",
+            "burst",
+            "--rate",
+            "1",
+            "--duration",
+            "10m",
+        ],
     );
     let replicas: Vec<u64> = doc["timeline"].as_array().unwrap()[..16]
         .iter()
