@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kedactl_global_optspecs
-    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet max-attempts= retry-mode= cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= permissions-boundary= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
+    string join \n f/config= o/output= color= only= y/yes profile= endpoint-url= kubeconfig= context= connect-timeout= call-timeout= trust-watch= v/verbose q/quiet max-attempts= max-in-flight= retry-mode= cluster= region= account= stack= auth-mode= oidc-issuer= scoped-trust= keda-namespace= keda-service-account= keda-version= operator-role= identity-role= permissions-boundary= app= deployment= namespace= service-account= image= app-identity-role= repository= queue= visibility-timeout= dlq= max-receive-count= kms-key= scaling-kind= scaler-name= queue-length= activation-queue-length= min-replicas= max-replicas= polling-interval= cooldown-period= scale-on-in-flight= scale-on-delayed= h/help V/version
 end
 
 function __fish_kedactl_needs_command
@@ -48,6 +48,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -l connect-timeout -d 'Sec
 complete -c kedactl -n "__fish_kedactl_needs_command" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_needs_command" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_needs_command" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_needs_command" -l cluster -d 'EKS cluster name' -r
@@ -133,6 +134,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l connect-timeout -
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l cluster -d 'EKS cluster name' -r
@@ -205,6 +207,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l context -d 'The
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l cluster -d 'EKS cluster name' -r
@@ -277,6 +280,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l connect-timeout
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand down" -l cluster -d 'EKS cluster name' -r
@@ -406,6 +410,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l connect-timeo
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l trust-watch -d 'Seconds to watch a trust policy shared with other clusters after writing it: a concurrent `up`/`down` of another cluster that overwrote this cluster\'s change is undone (IAM has no conditional write; see docs/concurrency.md)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -l cluster -d 'EKS cluster name' -r
@@ -541,7 +546,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l startup -d 
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l price -d 'Price of one pod-hour in dollars, to show cost (at most 1000)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l chart -d 'Write an SVG chart of queue depth and replicas (the file name must end in .svg)' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l compare -d 'Run the same arrivals with another kedactl.yaml and show both' -r -F
-complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (both in the same second, the best case), 10s' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l phase -d 'Time from an HPA sync to KEDA\'s poll, below the app\'s pollingInterval: 0s (KEDA polls in the second the HPA syncs, just after it), 10s' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l k8s-version -d 'Kubernetes version whose HPA rules apply, 1.23 to 1.99 (default 1.36, the newest EKS supports; from 1.33 the tolerance band 0.9..=1.1 is inclusive)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -l job-duration -d 'ScaledJob apps: seconds a Job works on each message it received, like the seed\'s PROCESS_SLEEP_TIME: 30s, 2m (1s to 1d)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand simulate" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
@@ -618,6 +623,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l endpoint-url -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand load" -l cluster -d 'EKS cluster name' -r
@@ -681,6 +687,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l context -d 'Th
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand scale" -l cluster -d 'EKS cluster name' -r
@@ -747,6 +754,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l context -d 'Th
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l connect-timeout -d 'Seconds to wait for a connection to AWS or the cluster' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l call-timeout -d 'Seconds to wait for one AWS or Kubernetes call to answer, retries included' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l max-attempts -d 'Attempts per AWS call, throttled ones included' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l max-in-flight -d 'Requests on the wire at once per AWS service; more wait their turn (1 to 256)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l retry-mode -d 'How AWS calls are retried: adaptive slows down each service as soon as it throttles' -r -f -a "adaptive\t'Retries with backoff, and a client-side rate limiter per service that slows down as soon as AWS throttles and speeds up again as calls succeed'
 standard\t'Retries with backoff only (`legacy` is read as this)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand watch" -l cluster -d 'EKS cluster name' -r

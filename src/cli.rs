@@ -128,6 +128,11 @@ pub struct GlobalArgs {
           default_value_t = crate::limits::DEFAULT_MAX_ATTEMPTS, allow_hyphen_values = true,
           value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_ATTEMPTS))]
     pub max_attempts: u32,
+    /// Requests on the wire at once per AWS service; more wait their turn (1 to 256)
+    #[arg(long, global = true, help_heading = ACCESS, value_name = "N", env = "KEDACTL_MAX_IN_FLIGHT",
+          default_value_t = crate::limits::DEFAULT_MAX_IN_FLIGHT, allow_hyphen_values = true,
+          value_parser = crate::limits::whole::<u32>(1, crate::limits::MAX_IN_FLIGHT))]
+    pub max_in_flight: u32,
     /// How AWS calls are retried: adaptive slows down each service as soon as it throttles
     #[arg(long, global = true, help_heading = ACCESS, value_enum, default_value_t,
           value_name = "MODE", env = "AWS_RETRY_MODE")]
@@ -189,7 +194,8 @@ fn uses(sub: &str, id: &str) -> bool {
         "yes" | "trust_watch" => matches!(sub, "up" | "down" | "doctor"),
         // The profile's region is the region's last fallback, so whatever reads kedactl.yaml.
         "profile" => aws || (spec && sub != "init"),
-        "endpoint_url" | "connect_timeout" | "call_timeout" | "max_attempts" | "retry_mode" => aws,
+        "endpoint_url" | "connect_timeout" | "call_timeout" | "max_attempts" | "retry_mode"
+        | "max_in_flight" => aws,
         "kubeconfig" | "context" => cluster,
         // The stack and app overrides.
         _ => spec,

@@ -88,6 +88,7 @@ impl Ctx {
                 .filter(|u| !u.is_empty()),
             timeouts: self.global.timeouts(),
             retries: self.global.retries(),
+            max_in_flight: Some(self.global.max_in_flight),
         })
         .await;
         if !self.quiet {

@@ -35,6 +35,13 @@ pub const MAX_TIMEOUT_SECS: u64 = 3600;
 /// Attempts per AWS call (`--max-attempts` / AWS_MAX_ATTEMPTS), throttled attempts included.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 pub const MAX_ATTEMPTS: u64 = 100;
+/// Requests in flight at once per AWS service (`--max-in-flight` / KEDACTL_MAX_IN_FLIGHT): the
+/// AWS SDK for Java's default connection pool size. Converged stacks of up to this many apps
+/// still read in one round trip per step.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 50;
+/// Each request in flight is a socket: beyond this, a few services at once would exhaust a
+/// default open-file limit of 1,024.
+pub const MAX_IN_FLIGHT: u64 = 256;
 /// The least time one AWS call may take, its waits for the adaptive rate limiter and its retries
 /// included (each attempt still ends at the call timeout): under throttling a call queues
 /// behind every other call to the same service, at the rate the service allows.

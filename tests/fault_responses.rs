@@ -323,9 +323,90 @@ async fn a_silent_endpoint_ends_the_call_at_the_call_timeout() {
         .await
         .expect("the call must end at its timeout, not hang");
     let err = result.expect_err("no answer is an error");
+    // Timed from when the request went out (`cloud::in_flight`), not by the SDK's attempt timer.
     assert!(
-        matches!(err, aws_sdk_sqs::error::SdkError::TimeoutError(_)),
+        matches!(&err, aws_sdk_sqs::error::SdkError::DispatchFailure(d) if d.is_timeout()),
+        "{err:?}"
+    );
+    assert!(
+        kedactl::cloud::CallError::new("ListQueues", "SQS", &err)
+            .to_string()
+            .contains("no answer in time"),
         "{err:?}"
     );
     assert_eq!(silent.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Answers every request after 50 ms, counting how many are in flight at once.
+#[derive(Debug, Clone, Default)]
+struct Counting {
+    now: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for Counting {
+    fn call(
+        &self,
+        _: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use std::sync::atomic::Ordering::SeqCst;
+        let c = self.clone();
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            let n = c.now.fetch_add(1, SeqCst) + 1;
+            c.most.fetch_max(n, SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            c.now.fetch_sub(1, SeqCst);
+            Ok(aws_smithy_runtime_api::http::Response::new(
+                200.try_into().unwrap(),
+                // SQS's JSON protocol: no queues. (STS cannot parse it: an error, counted all the same.)
+                aws_smithy_types::body::SdkBody::from("{}"),
+            ))
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Counting {
+    fn http_connector(
+        &self,
+        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// Issue 28: at most `--max-in-flight` requests per service are on the wire at once; the rest
+/// wait their turn (and are not timed out while they wait), and each service has its own cap.
+#[tokio::test]
+async fn requests_in_flight_are_capped_per_service() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let counting = Counting::default();
+    let timeouts = kedactl::limits::Timeouts {
+        connect: Duration::from_secs(5),
+        call: Duration::from_millis(400),
+    };
+    let conf = common::client_config(
+        timeouts,
+        aws_smithy_runtime_api::client::http::SharedHttpClient::new(counting.clone()),
+    )
+    .await;
+    let calls = |aws: Aws, n: usize| async move {
+        let sqs = (0..n).map(|_| aws.sqs.list_queues().send());
+        let sts = (0..n).map(|_| aws.sts.get_caller_identity().send());
+        let (sqs, _) = futures_util::future::join(
+            futures_util::future::join_all(sqs),
+            futures_util::future::join_all(sts),
+        )
+        .await;
+        sqs
+    };
+    // 40 SQS calls of 50 ms, 4 at a time: 500 ms in all, more than the 400 ms call timeout,
+    // yet every call answers. STS's 40 go beside them, 4 at a time too.
+    let answers = calls(Aws::from_config_limited(&conf, 4), 40).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(counting.most.load(SeqCst), 8, "4 SQS and 4 STS at once");
+    // The default cap lets a smaller burst go out at once.
+    counting.most.store(0, SeqCst);
+    calls(Aws::from_config(&conf), 20).await;
+    assert_eq!(counting.most.load(SeqCst), 40);
 }

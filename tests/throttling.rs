@@ -19,12 +19,18 @@ struct Proxy {
 
 impl Proxy {
     fn start(upstream: &str) -> Proxy {
+        Proxy::start_with(upstream, IAM_PER_SECOND, "0")
+    }
+
+    /// At `rate` IAM requests a second, each forwarded one held `delay` seconds.
+    fn start_with(upstream: &str, rate: &str, delay: &str) -> Proxy {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/support/throttle_proxy.py"
         );
         let mut child = Command::new("python3")
-            .args([script, upstream, IAM_PER_SECOND])
+            .args([script, upstream, rate])
+            .env("THROTTLE_PROXY_IAM_DELAY", delay)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs the throttling proxy");
@@ -119,4 +125,35 @@ fn up_of_thirty_apps_waits_out_iam_throttling_and_converges() {
         stdout(&plan),
         stderr(&plan)
     );
+}
+
+/// Issue 28: `--max-in-flight` caps the requests kedactl has open against one service. A plan of
+/// 30 apps reads their 30 roles at once; through a proxy that holds each IAM request 0.2 s (and
+/// throttles none), the proxy sees at most 3 IAM requests open at a time with `--max-in-flight
+/// 3`, and far more with the default. The last requests wait over 5 s for their turn: neither
+/// the call timeout nor the SDK's stalled-upload check may count that wait.
+#[test]
+fn requests_in_flight_to_iam_are_capped() {
+    let Some(endpoint) = common::moto_endpoint() else {
+        return;
+    };
+    common::moto_cluster(&endpoint, "demo");
+    let sandbox = Sandbox::new();
+    let prefix = common::unique("inflight");
+    sandbox.write("kedactl.yaml", config(&prefix));
+    let most = |extra: &[&str]| {
+        let proxy = Proxy::start_with(&endpoint, "100000", "0.2");
+        let mut c = sandbox.process(["plan"]);
+        c.args(["--only", "iam", "--endpoint-url", &proxy.url])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing");
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        proxy.stats()["iamMostInFlight"].as_u64().unwrap()
+    };
+    let capped = most(&["--max-in-flight", "3"]);
+    assert!((2..=3).contains(&capped), "{capped} IAM requests at once");
+    let free = most(&[]);
+    assert!(free >= 10, "{free} IAM requests at once without a cap");
 }

@@ -5,6 +5,7 @@
 pub mod caller_policy;
 mod calls;
 mod dns;
+mod in_flight;
 pub mod permissions;
 pub mod profile;
 
@@ -28,6 +29,8 @@ pub struct Settings {
     pub endpoint_from_env: Option<String>,
     pub timeouts: crate::limits::Timeouts,
     pub retries: Retries,
+    /// Requests in flight at once per AWS service (`--max-in-flight`); None: the default.
+    pub max_in_flight: Option<u32>,
 }
 
 /// How AWS calls are retried: `--max-attempts` / AWS_MAX_ATTEMPTS, `--retry-mode` / AWS_RETRY_MODE.
@@ -101,26 +104,56 @@ impl Aws {
                 settings.profile_from_flag,
             ),
         });
-        Aws::from_config(&conf)
+        Aws::from_config_limited(
+            &conf,
+            settings
+                .max_in_flight
+                .unwrap_or(crate::limits::DEFAULT_MAX_IN_FLIGHT),
+        )
     }
 
     /// Clients from a loaded configuration (tests pass their own, e.g. pointing at moto).
     pub fn from_config(conf: &SdkConfig) -> Aws {
+        Aws::from_config_limited(conf, crate::limits::DEFAULT_MAX_IN_FLIGHT)
+    }
+
+    /// The same, with at most `max_in_flight` requests on the wire per service.
+    pub fn from_config_limited(conf: &SdkConfig, max_in_flight: u32) -> Aws {
         let calls = CallLog::default();
+        // Each attempt is timed from when it holds its permit (see `in_flight`).
+        let timeouts = conf
+            .timeout_config()
+            .cloned()
+            .unwrap_or_else(|| aws_config::timeout::TimeoutConfig::builder().build());
+        let attempt = timeouts.operation_attempt_timeout();
+        let http = conf.http_client();
         // Every client logs its calls, has its service's own retry partition (one throttled
-        // service must not slow the others), and does not retry a host name that does not
-        // resolve or an attempt that got no answer in time.
+        // service must not slow the others) and its own cap on requests in flight, and does
+        // not retry a host name that does not resolve or an attempt that got no answer in time.
         macro_rules! client {
-            ($sdk:ident, $service:literal) => {
-                $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(conf)
-                        .interceptor(calls.clone())
-                        .retry_partition(retry_partition($service))
-                        .retry_classifier(dns::UnresolvableHost)
-                        .retry_classifier(NoRetryWithoutAnswer)
-                        .build(),
-                )
-            };
+            ($sdk:ident, $service:literal) => {{
+                let mut b = $sdk::config::Builder::from(conf)
+                    .interceptor(calls.clone())
+                    .retry_partition(retry_partition($service))
+                    .retry_classifier(dns::UnresolvableHost)
+                    .retry_classifier(NoRetryWithoutAnswer);
+                if let Some(http) = &http {
+                    b = b
+                        .http_client(in_flight::limit(http.clone(), max_in_flight, attempt))
+                        .timeout_config(
+                            timeouts.to_builder().disable_operation_attempt_timeout().build(),
+                        )
+                        // Upload stall protection starts its clock before a request waits for
+                        // its permit (and fails it after 5 s of waiting); the attempt timeout
+                        // covers a stalled send once it is on the wire.
+                        .stalled_stream_protection(
+                            aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                                .upload_enabled(false)
+                                .build(),
+                        );
+                }
+                $sdk::Client::from_conf(b.build())
+            }};
         }
         Aws {
             iam: client!(aws_sdk_iam, "iam"),

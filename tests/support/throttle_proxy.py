@@ -9,7 +9,9 @@ retry config, `_retry.json`, "throttling"), in IAM's query-protocol error body:
 
     throttle_proxy.py UPSTREAM RATE [BURST]   # prints the port it listens on, then serves
     GET /throttle-proxy/stats           # {"iam": requests seen, "throttled": answered so,
-                                        #  "operations": {IAM action: requests seen}}
+                                        #  "operations": {IAM action: requests seen},
+                                        #  "iamMostInFlight": most IAM requests open at once}
+    THROTTLE_PROXY_IAM_DELAY=0.2        # hold each forwarded IAM request that many seconds
 """
 
 import json
@@ -34,6 +36,7 @@ def throttling_shape():
 
 
 STATUS, CODE = throttling_shape()
+DELAY = float(os.environ.get("THROTTLE_PROXY_IAM_DELAY") or 0)
 BODY = (
     '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
     f"<Error><Type>Sender</Type><Code>{CODE}</Code><Message>Rate exceeded</Message></Error>"
@@ -50,6 +53,12 @@ class Bucket:
         self.lock = threading.Lock()
         self.seen = self.throttled = 0
         self.operations = {}
+        self.in_flight = self.most_in_flight = 0
+
+    def opened(self, by):
+        with self.lock:
+            self.in_flight += by
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
     def take(self, operation):
         with self.lock:
@@ -78,12 +87,32 @@ class Proxy(Forwarding):
             b = Proxy.bucket
             with b.lock:
                 data = json.dumps({"iam": b.seen, "throttled": b.throttled,
-                                   "operations": b.operations}).encode()
+                                   "operations": b.operations,
+                                   "iamMostInFlight": b.most_in_flight}).encode()
             return self.reply(200, {"Content-Type": "application/json"}, data)
         action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
-        if is_iam(self.headers) and not Proxy.bucket.take(action):
-            return self.reply(STATUS, {"Content-Type": "text/xml"}, BODY)
-        self.forward(body)
+        if not is_iam(self.headers):
+            return self.forward(body)
+        # Open from its arrival until its answer starts (`reply`): the client may send the next
+        # one as soon as it has this answer.
+        self.open = True
+        Proxy.bucket.opened(1)
+        try:
+            if not Proxy.bucket.take(action):
+                return self.reply(STATUS, {"Content-Type": "text/xml"}, BODY)
+            time.sleep(DELAY)
+            self.forward(body)
+        finally:
+            self.answered()
+
+    def answered(self):
+        if getattr(self, "open", False):
+            self.open = False
+            Proxy.bucket.opened(-1)
+
+    def reply(self, status, headers, data):
+        self.answered()
+        super().reply(status, headers, data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
