@@ -164,3 +164,95 @@ async fn a_simulator_that_cannot_answer_skips_its_checks_once() {
         .unwrap();
     assert_eq!(kd029.status, Status::Skipped);
 }
+
+/// Without `render --caller-policy --caller-arn`, the caller may not ask the simulator about
+/// itself: that one question is refused (AccessDenied), the others are answered. Only KD029,
+/// whose question it was, could not check; KD015 keeps the simulator's answer about the queue.
+#[tokio::test]
+async fn a_refused_question_leaves_the_others_answered() {
+    const CALLER_ROLE: &str = "arn:aws:iam::123456789012:role/ci";
+    let refused = mock!(Client::simulate_principal_policy)
+        .match_requests(|r| r.policy_source_arn() == Some(CALLER_ROLE))
+        .then_error(|| {
+            SimulatePrincipalPolicyError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message(format!(
+                        "User: {CALLER} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: {CALLER_ROLE}"
+                    ))
+                    .build(),
+            )
+        });
+    let sim = mock!(Client::simulate_principal_policy).then_output(|| {
+        SimulatePrincipalPolicyOutput::builder()
+            .evaluation_results(
+                EvaluationResult::builder()
+                    .eval_action_name("sqs:GetQueueAttributes")
+                    .eval_decision(PolicyEvaluationDecisionType::ImplicitDeny)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    // KD015 reads the identity role as the roleArn names it.
+    let identity = mock!(Client::get_role)
+        .match_requests(|r| r.role_name() == Some("keda-identity"))
+        .then_output(|| {
+            GetRoleOutput::builder()
+                .role(
+                    Role::builder()
+                        .path("/")
+                        .role_name("keda-identity")
+                        .role_id("AROAIDENTITY")
+                        .arn("arn:aws:iam::123456789012:role/keda-identity")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .assume_role_policy_document("%7B%7D")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let [a, b, c, d, p] = role_reads!();
+    let iam = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&identity, &a, &b, &c, &d, &p, &refused, &sim]
+    );
+    let d = common::seed_desired();
+    let mut e = Evidence::default();
+    gather::aws_side(
+        &aws(iam),
+        &d,
+        &Only::new(vec![Group::Iam]),
+        caller(),
+        &mut e,
+    )
+    .await;
+    assert!(e.simulator_skipped.is_none(), "{:?}", e.simulator_skipped);
+    assert!(refused.num_calls() >= 1 && sim.num_calls() >= 2);
+    let findings = checks::run(&d, &e);
+    let find = |code: &str| findings.iter().find(|f| f.code == code).unwrap();
+    let kd029 = find("KD029");
+    assert_eq!(kd029.status, Status::Skipped, "{kd029:#?}");
+    assert!(
+        kd029.evidence[0].starts_with("could not check: ")
+            && kd029.evidence[0].contains(CALLER_ROLE)
+            && kd029.evidence[0].contains("AccessDenied")
+            && !kd029.evidence[0].contains('\n'),
+        "{kd029:#?}"
+    );
+    let kd015 = find("KD015");
+    assert!(
+        kd015
+            .evidence
+            .iter()
+            .any(|l| l.starts_with("policy simulator: ")
+                && l.contains("sqs:GetQueueAttributes")
+                && l.ends_with("implicitDeny")),
+        "{kd015:#?}"
+    );
+    assert!(
+        !kd015.evidence.iter().any(|l| l.contains("could not check")),
+        "{kd015:#?}"
+    );
+}

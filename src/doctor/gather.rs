@@ -53,7 +53,7 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, caller: Caller,
     .into_iter()
     .collect();
     match simulations {
-        Ok(s) => e.simulations = s,
+        Ok(s) => (e.simulations, e.simulator_unanswered) = (s.answers, s.unanswered),
         Err(why) => e.simulator_skipped = Some(why),
     }
     e.dead_letter_targets = dead_letter_targets(aws, desired, &e.observed).await;
@@ -268,13 +268,19 @@ async fn node_roles(
     roles.into_iter().filter_map(Result::transpose).collect()
 }
 
+/// The simulator's answers, and the questions it would not answer with why.
+#[derive(Debug, Default)]
+struct Simulated {
+    answers: BTreeMap<String, String>,
+    unanswered: BTreeMap<String, String>,
+}
+
 /// The questions the simulator can answer better than reading documents (it sees managed
-/// policies, boundaries and SCPs). moto and some accounts do not answer: then it is skipped.
-async fn simulate(
-    aws: &Aws,
-    d: &Desired,
-    caller: &Caller,
-) -> Result<std::collections::BTreeMap<String, String>, String> {
+/// policies, boundaries and SCPs). moto and some accounts do not answer at all: then it is
+/// skipped. A caller may be allowed to ask about some principals and not others (a policy
+/// that names the stack's roles, not the caller itself): a denied question is unanswered on
+/// its own, and only the checks that needed it say so.
+async fn simulate(aws: &Aws, d: &Desired, caller: &Caller) -> Result<Simulated, String> {
     use crate::render::RolePurpose;
     let mut questions: Vec<(String, String, String)> = Vec::new();
     let op = d.roles.iter().find(|r| r.purpose == RolePurpose::Operator);
@@ -308,6 +314,7 @@ async fn simulate(
     questions.dedup();
     let ask = |(principal, action, resource): (String, String, String)| async move {
         let source = crate::render::aws::principal_arn(&principal);
+        let key = simulation_key(&principal, &action, &resource);
         let got = aws
             .iam
             .simulate_principal_policy()
@@ -321,31 +328,68 @@ async fn simulate(
                     .retry_config(aws_config::retry::RetryConfig::disabled()),
             )
             .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "the IAM policy simulator did not answer ({}); documents were evaluated instead",
-                    crate::cloud::CallError::new("SimulatePrincipalPolicy", &source, &e)
-                )
-            })?;
-        Ok::<_, String>(got.evaluation_results().first().map(|r| {
-            (
-                simulation_key(&principal, &action, &resource),
-                r.eval_decision().as_str().to_string(),
-            )
-        }))
+            .await;
+        match got {
+            Ok(got) => Ok(got
+                .evaluation_results()
+                .first()
+                .map(|r| (key, r.eval_decision().as_str().to_string()))),
+            Err(e) => Err((
+                key,
+                crate::cloud::CallError::new("SimulatePrincipalPolicy", &source, &e),
+            )),
+        }
     };
-    // The first question alone: an account (or moto) that does not answer is asked once. Then
-    // the rest at once, so 40 apps cost the round trips of one.
+    let mut out = Simulated::default();
+    // The first question alone: an account (or moto) that does not answer is asked once. A
+    // denial is about this question's principal only. Then the rest at once, so 40 apps cost
+    // the round trips of one.
     let mut questions = questions.into_iter();
-    let mut out: std::collections::BTreeMap<String, String> = match questions.next() {
-        Some(q) => ask(q).await?.into_iter().collect(),
-        None => return Ok(Default::default()),
-    };
+    match questions.next() {
+        Some(q) => match ask(q).await {
+            Err((_, e)) if !e.is_access_denied() => {
+                return Err(format!(
+                    "the IAM policy simulator did not answer ({e}); documents were evaluated instead"
+                ));
+            }
+            answer => out.record(answer),
+        },
+        None => return Ok(out),
+    }
     for answer in futures_util::future::join_all(questions.map(ask)).await {
-        out.extend(answer?);
+        out.record(answer);
     }
     Ok(out)
+}
+
+impl Simulated {
+    fn record(
+        &mut self,
+        answer: Result<Option<(String, String)>, (String, crate::cloud::CallError)>,
+    ) {
+        match answer {
+            Ok(a) => self.answers.extend(a),
+            Err((key, e)) => {
+                let why = match &e.code {
+                    Some(code) => format!("{code}: {}", e.message),
+                    None => e.message.clone(),
+                };
+                let fix = match e.is_access_denied() {
+                    true => {
+                        " (the caller needs iam:SimulatePrincipalPolicy on it: `kedactl render --caller-policy --caller-arn <its ARN>` writes a caller policy that allows it)"
+                    }
+                    false => "",
+                };
+                self.unanswered.insert(
+                    key,
+                    format!(
+                        "the IAM policy simulator did not answer about {}: {why}{fix}",
+                        e.resource
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The cluster: `plan`'s observation, then doctor's own reads: the stack's (KEDA, the agent)

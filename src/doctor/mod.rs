@@ -161,7 +161,11 @@ pub struct Evidence {
     /// IAM policy simulator answers, keyed `principal-arn action resource` → decision
     /// ("allowed", "implicitDeny", "explicitDeny").
     pub simulations: BTreeMap<String, String>,
+    /// The simulator does not answer at all (moto, an account without it): every question.
     pub simulator_skipped: Option<String>,
+    /// Questions it would not answer (keyed as `simulations`) and why: AccessDenied on
+    /// SimulatePrincipalPolicy for that principal, which leaves the other questions answered.
+    pub simulator_unanswered: BTreeMap<String, String>,
     /// Each app's configured queue, by name, found only elsewhere (read only for the queues
     /// the configured region lacks).
     pub queue_elsewhere: BTreeMap<String, guard::Elsewhere>,

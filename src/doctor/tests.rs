@@ -1003,6 +1003,50 @@ fn kd029_caller_cannot_pass_roles() {
     assert_eq!(f.status, Status::NotApplicable, "{f:?}");
 }
 
+/// One simulator question refused: only the check that asked it says it could not check; the
+/// checks whose answers came (or whose documents decide) keep their verdicts.
+#[test]
+fn a_refused_simulator_question_is_its_own_checks_could_not_check() {
+    let d = desired();
+    let mut e = healthy(&d);
+    let caller = "arn:aws:sts::123456789012:assumed-role/admin/me";
+    let key = simulation_key(caller, "iam:PassRole", &d.roles[1].arn);
+    e.simulations.remove(&key);
+    e.simulator_unanswered.insert(
+        key,
+        "the IAM policy simulator did not answer about it: AccessDenied".into(),
+    );
+    let identity = d
+        .roles
+        .iter()
+        .find(|r| r.purpose == render::RolePurpose::Identity)
+        .unwrap();
+    let queue = &d.queues[0];
+    e.simulator_unanswered.insert(
+        simulation_key(&identity.arn, "sqs:GetQueueAttributes", &queue.arn),
+        "throttled".into(),
+    );
+    let findings = checks::run(&d, &e);
+    let find = |code: &str| findings.iter().find(|f| f.code == code).unwrap();
+    let kd029 = find("KD029");
+    assert_eq!(kd029.status, Status::Skipped, "{kd029:?}");
+    assert_eq!(
+        kd029.evidence,
+        ["could not check: the IAM policy simulator did not answer about it: AccessDenied"]
+    );
+    let kd015 = find("KD015");
+    assert_eq!(kd015.status, Status::Ok, "{kd015:?}");
+    assert!(
+        kd015.evidence[0]
+            .contains("policy simulator could not check keda-identity sqs:GetQueueAttributes")
+            && kd015.evidence[0].ends_with("throttled)"),
+        "{kd015:?}"
+    );
+    let kd010 = find("KD010");
+    assert_eq!(kd010.status, Status::Ok, "{kd010:?}");
+    assert!(!kd010.evidence[0].contains("could not check"), "{kd010:?}");
+}
+
 #[test]
 fn kd030_association_points_elsewhere() {
     assert_eq!(

@@ -15,6 +15,9 @@ pub(crate) fn kd029(c: &Ctx) -> Finding {
     };
     let mut denied = Vec::new();
     for r in &c.d.roles {
+        if let Some(why) = c.unanswered(&caller.arn, "iam:PassRole", &r.arn) {
+            return f.skip(format!("could not check: {why}"));
+        }
         match c.simulated(&caller.arn, "iam:PassRole", &r.arn) {
             // Not asked: no evidence either way.
             None => {

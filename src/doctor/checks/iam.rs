@@ -160,6 +160,8 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
     let session = c.operator_session(&op.arn, &role.arn);
     // `definite`: a failure that does not hang on an unknown condition.
     let (mut evidence, mut definite, mut deny, mut via_account) = (vec![], false, None, false);
+    // Simulator questions it would not answer: said, never taken as an answer.
+    let mut unchecked = Vec::new();
     // Both actions of the chain; the trust's side is KD010/KD011's, this is the operator's.
     for action in ["sts:AssumeRole", "sts:TagSession"] {
         let trust = format!("trust of {name}");
@@ -217,17 +219,25 @@ pub(crate) fn kd012(c: &Ctx) -> Finding {
                 op.name, role.arn
             ));
         }
+        unchecked.extend(c.unanswered(&op.arn, action, &role.arn).map(|why| {
+            format!(
+                "policy simulator could not check {} {action} on {}: {why}",
+                op.name, role.arn
+            )
+        }));
     }
     if evidence.is_empty() {
-        return f.ok(if via_account {
+        let found = if via_account {
             format!(
                 "{}'s own policy allows sts:AssumeRole and sts:TagSession on {name}",
                 op.name
             )
         } else {
             format!("{name}'s trust names {} directly", op.name)
-        });
+        };
+        return f.ok(with_unchecked(found, &unchecked));
     }
+    evidence.extend(unchecked);
     if !definite {
         return f.warn(
             evidence,
@@ -321,9 +331,23 @@ pub(crate) fn kd015(c: &Ctx) -> Finding {
         warn_only = false;
         evidence.push(r.evidence());
     }
+    let unchecked: Vec<String> = c
+        .unanswered(&role.arn, action, &q.arn)
+        .map(|why| {
+            format!(
+                "policy simulator could not check {name} {action} on {}: {why}",
+                q.arn
+            )
+        })
+        .into_iter()
+        .collect();
     if evidence.is_empty() {
-        return f.ok(format!("{name} may {action} on {}", q.arn));
+        return f.ok(with_unchecked(
+            format!("{name} may {action} on {}", q.arn),
+            &unchecked,
+        ));
     }
+    evidence.extend(unchecked);
     let fix = logs::fix::QUEUE_READ;
     if warn_only {
         return f.warn(evidence, fix);
@@ -649,4 +673,12 @@ fn queue_policy(c: &Ctx, queue: &str) -> (String, Option<Value>) {
             .and_then(|o| o.attributes.get("Policy"))
             .and_then(|p| serde_json::from_str(p).ok());
     (format!("queue policy of {queue}"), doc)
+}
+
+/// An ok verdict from the documents, with what the simulator could not check said after it.
+fn with_unchecked(found: String, unchecked: &[String]) -> String {
+    match unchecked.is_empty() {
+        true => found,
+        false => format!("{found} (documents evaluated; {})", unchecked.join("; ")),
+    }
 }

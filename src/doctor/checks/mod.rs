@@ -293,6 +293,14 @@ impl<'a> Ctx<'a> {
             .map(String::as_str)
     }
 
+    /// Why the simulator did not answer this one question (others may have been answered).
+    fn unanswered(&self, principal: &str, action: &str, resource: &str) -> Option<&'a str> {
+        self.e
+            .simulator_unanswered
+            .get(&super::simulation_key(principal, action, resource))
+            .map(String::as_str)
+    }
+
     /// The app's trigger as deployed (else as rendered): the first of a type kedactl renders.
     fn trigger(&self) -> Option<&'a Value> {
         let live = self.objects().ok().and_then(|o| o.scaler.as_ref());
