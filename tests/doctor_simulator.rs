@@ -79,6 +79,21 @@ fn aws(iam: Client) -> Aws {
     common::offline_aws().with_iam(iam)
 }
 
+/// The seed stack's AWS side (the iam group), gathered through `iam`.
+async fn gathered(iam: Client) -> (kedactl::render::Desired, Evidence) {
+    let d = common::seed_desired();
+    let mut e = Evidence::default();
+    gather::aws_side(
+        &aws(iam),
+        &d,
+        &Only::new(vec![Group::Iam]),
+        caller(),
+        &mut e,
+    )
+    .await;
+    (d, e)
+}
+
 #[tokio::test]
 async fn a_pass_role_the_simulator_denies_fails_kd029() {
     let sim = mock!(Client::simulate_principal_policy).then_output(|| {
@@ -94,16 +109,7 @@ async fn a_pass_role_the_simulator_denies_fails_kd029() {
     });
     let [a, b, c, d, p] = role_reads!();
     let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &p, &sim]);
-    let d = common::seed_desired();
-    let mut e = Evidence::default();
-    gather::aws_side(
-        &aws(iam),
-        &d,
-        &Only::new(vec![Group::Iam]),
-        caller(),
-        &mut e,
-    )
-    .await;
+    let (d, e) = gathered(iam).await;
     assert!(e.simulator_skipped.is_none(), "{:?}", e.simulator_skipped);
     // The session was simulated as its role; every question got an answer.
     assert!(
@@ -137,16 +143,7 @@ async fn a_simulator_that_cannot_answer_skips_its_checks_once() {
         .then_error(|| SimulatePrincipalPolicyError::unhandled("HTTP 500: NotImplementedError"));
     let [a, b, c, d, p] = role_reads!();
     let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&a, &b, &c, &d, &p, &sim]);
-    let d = common::seed_desired();
-    let mut e = Evidence::default();
-    gather::aws_side(
-        &aws(iam),
-        &d,
-        &Only::new(vec![Group::Iam]),
-        caller(),
-        &mut e,
-    )
-    .await;
+    let (d, e) = gathered(iam).await;
     assert_eq!(
         sim.num_calls(),
         1,
@@ -218,16 +215,7 @@ async fn a_refused_question_leaves_the_others_answered() {
         RuleMode::MatchAny,
         [&identity, &a, &b, &c, &d, &p, &refused, &sim]
     );
-    let d = common::seed_desired();
-    let mut e = Evidence::default();
-    gather::aws_side(
-        &aws(iam),
-        &d,
-        &Only::new(vec![Group::Iam]),
-        caller(),
-        &mut e,
-    )
-    .await;
+    let (d, e) = gathered(iam).await;
     assert!(e.simulator_skipped.is_none(), "{:?}", e.simulator_skipped);
     assert!(refused.num_calls() >= 1 && sim.num_calls() >= 2);
     let findings = checks::run(&d, &e);

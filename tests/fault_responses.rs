@@ -293,14 +293,13 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for Silent {
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpClient for Silent {
-    fn http_connector(
-        &self,
-        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
-    }
+/// An HTTP client whose every connection is `connector`.
+fn client_of(
+    connector: impl aws_smithy_runtime_api::client::http::HttpConnector + Clone + 'static,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector.clone())
+    })
 }
 
 /// A silent endpoint ends the call at the call timeout instead of hanging the run, after one
@@ -312,11 +311,7 @@ async fn a_silent_endpoint_ends_the_call_at_the_call_timeout() {
         call: Duration::from_millis(200),
     };
     let silent = Silent::default();
-    let conf = common::client_config(
-        timeouts,
-        aws_smithy_runtime_api::client::http::SharedHttpClient::new(silent.clone()),
-    )
-    .await;
+    let conf = common::client_config(timeouts, client_of(silent.clone())).await;
     let sqs = Aws::from_config(&conf).sqs;
     let call = sqs.list_queues().send();
     let result = tokio::time::timeout(Duration::from_secs(10), call)
@@ -365,16 +360,6 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for Counting {
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpClient for Counting {
-    fn http_connector(
-        &self,
-        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
-    }
-}
-
 /// Issue 28: at most `--max-in-flight` requests per service are on the wire at once; the rest
 /// wait their turn (and are not timed out while they wait), and each service has its own cap.
 #[tokio::test]
@@ -385,11 +370,7 @@ async fn requests_in_flight_are_capped_per_service() {
         connect: Duration::from_secs(5),
         call: Duration::from_millis(400),
     };
-    let conf = common::client_config(
-        timeouts,
-        aws_smithy_runtime_api::client::http::SharedHttpClient::new(counting.clone()),
-    )
-    .await;
+    let conf = common::client_config(timeouts, client_of(counting.clone())).await;
     let calls = |aws: Aws, n: usize| async move {
         let sqs = (0..n).map(|_| aws.sqs.list_queues().send());
         let sts = (0..n).map(|_| aws.sts.get_caller_identity().send());
