@@ -7,7 +7,8 @@
 #   scripts/bench.sh [ROUNDS]     default 5, release build; BIN=target/debug/kedactl to skip it
 #   scripts/bench.sh --latency [MS] [RUNS]   round trips at MS per call (scripts/bench-rounds.sh)
 #   scripts/bench.sh --scale [MAX]   render and plan --offline of 10, 100, 200, 1,000, 2,000 and
-#                                    10,000 apps (up to MAX), each app with its own role
+#                                    10,000 apps (up to MAX), each app with its own role; the
+#                                    fastest of RUNS (default 3) runs of each
 # CI runs `scripts/bench.sh 1` with the debug binary as a smoke test of the script itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +35,22 @@ for i in range(n):
     print(f"  - deployment: app{i}\n    namespace: ns{i}\n    serviceAccount: sa{i}\n    repository: repo{i}\n"
           f"    identityRole: app{i}-identity\n    queue:\n      name: q{i}")
 PY
+    # kedactl reads at most 1 MiB of config (limits::MAX_CONFIG_BYTES): about 7,000 apps.
+    if [ "$(wc -c < "$f")" -gt 1048576 ]; then
+      echo "| $n | over the 1 MiB config limit | | |"
+      continue
+    fi
     for cmd in render plan; do
       extra=(); [ "$cmd" = plan ] && extra=(--offline)
-      /usr/bin/time -f "%e %M" -o target/bench/scale.time "$BIN" "$cmd" "${extra[@]}" -f "$f" > /dev/null
-      read -r secs kb < target/bench/scale.time
-      t[$cmd,$n]=$secs; mem[$n]=$kb
+      # The fastest of RUNS (default 3): other work on the machine only ever adds time.
+      for _ in $(seq 1 "${RUNS:-3}"); do
+        /usr/bin/time -f "%e %M" -o target/bench/scale.time "$BIN" "$cmd" "${extra[@]}" -f "$f" > /dev/null
+        read -r secs kb < target/bench/scale.time
+        if [ -z "${t[$cmd,$n]:-}" ] || python3 -c "import sys; sys.exit(not $secs < ${t[$cmd,$n]})"; then
+          t[$cmd,$n]=$secs
+        fi
+        mem[$n]=$kb
+      done
     done
     echo "| $n | ${t[render,$n]} s | ${t[plan,$n]} s | $(( ${mem[$n]} / 1024 )) MB |"
   done
