@@ -3400,3 +3400,211 @@ async fn the_roles_trusting_a_provider_are_read_on_every_page() {
         .await;
     }
 }
+
+/// A config of apps `wanted` (of 1..=3), each with its own queue `<prefix>-q<i>` and repository
+/// `<prefix>-repo<i>`, under the stack's roles; `renamed` renames app 1's queue to `…-q1b`.
+fn apps_config(s: &Stack, wanted: &[usize], renamed: bool) -> std::path::PathBuf {
+    let p = &s.prefix;
+    let mut yaml = format!(
+        "roles:\n  operator: {}\n  identity: {}\napps:\n",
+        s.operator(),
+        s.identity()
+    );
+    for i in wanted {
+        let q = match (i, renamed) {
+            (1, true) => format!("{p}-q1b"),
+            _ => format!("{p}-q{i}"),
+        };
+        yaml.push_str(&format!(
+            "  - deployment: worker-{i}\n    serviceAccount: worker-{i}-sa\n    repository: {p}-repo{i}\n    queue:\n      name: {q}\n"
+        ));
+    }
+    let name: String = wanted.iter().map(|i| i.to_string()).collect();
+    s.sandbox
+        .write(&format!("apps-{name}-{renamed}.yaml"), yaml)
+}
+
+/// `kedactl <cmd> -f <cfg> <extra>` on the stack's cluster, against moto.
+fn run_config(s: &Stack, cfg: &std::path::Path, cmd: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        cmd,
+        "-f",
+        cfg.to_str().unwrap(),
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--stack",
+        &s.prefix,
+    ];
+    args.extend(extra);
+    common::moto_cluster(&s.endpoint, "demo");
+    s.sandbox
+        .process(&args)
+        .env("KEDACTL_TRUST_WATCH", "2")
+        .env("AWS_ENDPOINT_URL", &s.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap()
+}
+
+/// The queue ARNs the identity role's SQS grant names.
+async fn granted_queues(aws: &Aws, role: &str) -> Vec<String> {
+    let doc = aws
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("kedactl-sqs-access")
+        .send()
+        .await
+        .unwrap();
+    let doc = decode_policy(doc.policy_document());
+    let mut arns: Vec<String> = doc["Statement"][0]["Resource"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![doc["Statement"][0]["Resource"].clone()])
+        .iter()
+        .filter_map(|v| Some(v.as_str()?.rsplit(':').next()?.to_string()))
+        .collect();
+    arns.sort();
+    arns
+}
+
+/// The summaries of a plan document's steps.
+fn summaries(doc: &Value) -> Vec<String> {
+    doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// #38: app 2 taken out of a 3-app config. `plan` lists its queue and repository as deletions
+/// ("no longer in the config"); `up` refuses while the queue holds a message, changing nothing
+/// (not even the grant), deletes both once the queue is empty, and narrows the grant; the other
+/// apps' queues and repositories stay. `--no-prune` keeps them and says so.
+#[tokio::test]
+async fn removing_an_app_from_the_config_deletes_its_queue_and_repository() {
+    let Some(s) = Stack::new("prune") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config(&s, &[1, 2, 3], false);
+    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let q2 = format!("{p}-q2");
+    let repo2 = format!("{p}-repo2");
+    // Another stack's queue, and one of this stack without this cluster's key: never candidates.
+    let foreign = format!("{p}-foreign");
+    aws.sqs
+        .create_queue()
+        .queue_name(&foreign)
+        .tags("kedactl.io/stack", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    let keyless = format!("{p}-keyless");
+    aws.sqs
+        .create_queue()
+        .queue_name(&keyless)
+        .tags("kedactl.io/stack", &p)
+        .send()
+        .await
+        .unwrap();
+
+    let two = apps_config(&s, &[1, 3], false);
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = summaries(&doc);
+    for want in [
+        format!("delete SQS queue {q2} (no longer in the config)"),
+        format!("delete ECR repository {repo2} (no longer in the config)"),
+    ] {
+        assert!(lines.contains(&want), "{want} in {lines:#?}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains(&foreign) || l.contains(&keyless)),
+        "{lines:#?}"
+    );
+
+    // A message in q2: `up` refuses, and nothing changes, not even the grant.
+    let url = queue_url(&aws, &q2).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("still here")
+        .send()
+        .await
+        .unwrap();
+    let before = granted_queues(&aws, &s.identity()).await;
+    assert_eq!(before.len(), 3, "{before:?}");
+    let out = run_config(&s, &two, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "SQS queue {q2}: no longer in the config, and it holds 1 message: pass --force"
+        )) && stderr(&out).contains("--no-prune"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(queue_exists(&aws, &q2).await && repository_exists(&aws, &repo2).await);
+    assert_eq!(granted_queues(&aws, &s.identity()).await, before);
+
+    // --no-prune: the rest converges, the two are kept and named.
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["--no-prune"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("kept, no longer in the config: SQS queue {q2}"))
+            && stderr(&out).contains(&format!(
+                "kept, no longer in the config: ECR repository {repo2}"
+            )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains(&format!("delete SQS queue {q2}")),
+        "{}",
+        stdout(&out)
+    );
+
+    // Emptied: `up` deletes both and narrows the grant.
+    aws.sqs.purge_queue().queue_url(&url).send().await.unwrap();
+    let out = run_config(
+        &s,
+        &two,
+        "up",
+        &[&aws_only[..], &["--yes", "-o", "json"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!queue_exists(&aws, &q2).await, "q2 is deleted");
+    assert!(!repository_exists(&aws, &repo2).await, "repo2 is deleted");
+    for kept in [format!("{p}-q1"), format!("{p}-q3"), foreign, keyless] {
+        assert!(queue_exists(&aws, &kept).await, "{kept} stays");
+    }
+    assert!(repository_exists(&aws, &format!("{p}-repo1")).await);
+    assert_eq!(
+        granted_queues(&aws, &s.identity()).await,
+        [format!("{p}-q1"), format!("{p}-q3")]
+    );
+    // Converged: nothing left to do.
+    let out = run_config(
+        &s,
+        &two,
+        "plan",
+        &[&aws_only[..], &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

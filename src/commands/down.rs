@@ -33,6 +33,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let opts = teardown::Options {
         force: args.force,
         only: on.only.clone(),
+        keep_hint: None,
     };
     let (plan, notes) = match teardown(&on.desired, &on.observed, &opts) {
         Ok(planned) => planned,

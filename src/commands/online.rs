@@ -97,6 +97,14 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     if names.target.account.is_none() {
         observe::retired(&aws, &desired, &mut observed).await?;
     }
+    // What the config no longer names, for `up` to delete (`down` goes by the config).
+    if purpose != Purpose::Down {
+        for what in observe::leftovers::aws_side(&aws, &desired, &only, &mut observed).await {
+            ctx.note(format!(
+                "note: could not look for {what}; `up` will not delete any of them"
+            ));
+        }
+    }
     let needs_cluster = only.includes(Group::Eks) || wants_cluster || cluster_for_trust;
     if needs_cluster
         && observed.cluster.is_none()
@@ -144,6 +152,12 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         if purpose != Purpose::Down {
             for line in crate::plan::workload::report(&desired.workloads, &observed.objects) {
                 ctx.note(line);
+            }
+            let leftovers = observe::leftovers::cluster_side(&kube, &desired, &only, &mut observed);
+            for what in leftovers.await {
+                ctx.note(format!(
+                    "note: could not look for {what}; `up` will not delete any of them"
+                ));
             }
         }
         for note in kube.unchecked() {

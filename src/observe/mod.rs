@@ -4,6 +4,7 @@
 //! `cluster` does the same for the Kubernetes side.
 
 mod cluster;
+pub mod leftovers;
 
 pub use cluster::{cluster_side, namespace_contents, namespace_side};
 

@@ -1,0 +1,221 @@
+//! What this stack made that the config no longer names (an app removed, a queue renamed),
+//! found by its tags and labels: its queues and repositories tagged with the stack and with
+//! this cluster's key, and its Kubernetes objects labelled with the stack. They join the
+//! observation beside the configured ones; `plan::prune` turns them into deletions.
+//!
+//! A listing that fails is not fatal (nothing is deleted that was not seen): it comes back as
+//! a sentence for the user, "could not look for …".
+
+use super::{Read, queue, repository};
+use crate::cloud::{Aws, CallError};
+use crate::cluster::Kube;
+use crate::model::{self, Group, Only};
+use crate::observed::Observed;
+use crate::plan::prune::{APP_KINDS, ours_here, retired_object};
+use crate::render::Desired;
+use futures_util::{StreamExt, stream};
+
+/// Concurrent tag reads while listing (a region may hold thousands of queues).
+const CONCURRENT_READS: usize = 8;
+
+/// Add this stack's queues and repositories the config no longer names to `o`, for the groups
+/// in `only`; returns what could not be looked at.
+pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observed) -> Vec<String> {
+    let queues = async {
+        match only.includes(Group::Queue) {
+            true => queues(aws, desired).await,
+            false => Ok(vec![]),
+        }
+    };
+    let repositories = async {
+        match only.includes(Group::Registry) {
+            true => repositories(aws, desired).await,
+            false => Ok(vec![]),
+        }
+    };
+    let (queues, repositories) = tokio::join!(queues, repositories);
+    let mut unchecked = Vec::new();
+    match queues {
+        Ok(found) => {
+            for (name, q) in found {
+                o.queues.entry(name).or_insert(q);
+            }
+        }
+        Err(e) => unchecked.push(format!("the stack's SQS queues: {e}")),
+    }
+    match repositories {
+        Ok(found) => {
+            for (name, r) in found {
+                o.repositories.entry(name).or_insert(r);
+            }
+        }
+        Err(e) => unchecked.push(format!("the stack's ECR repositories: {e}")),
+    }
+    unchecked
+}
+
+/// A read that found nothing, was refused or failed, as one error (listing is all or nothing).
+fn settled<T>(read: Result<Read<T>, CallError>) -> Result<Option<T>, CallError> {
+    match read? {
+        Read::Found(v) => Ok(Some(v)),
+        Read::Missing => Ok(None),
+        Read::Denied(d) => Err(CallError::local("a read", d.resource, d.message)),
+        Read::Failed(e) => Err(e),
+    }
+}
+
+async fn queues(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<Vec<(String, crate::observed::Queue)>, CallError> {
+    let mut pages = aws
+        .sqs
+        .list_queues()
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    let mut urls = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| CallError::new("ListQueues", "the region's SQS queues", &e))?;
+        urls.extend(page.queue_urls().iter().cloned());
+    }
+    let named = |n: &str| desired.queues.iter().any(|q| q.name == n);
+    let candidates = urls.into_iter().filter_map(|url| {
+        let name = url.rsplit('/').next()?.to_string();
+        (!named(&name)).then_some((name, url))
+    });
+    let reads = stream::iter(candidates)
+        .map(|(name, url)| async move {
+            let tags = aws.sqs.list_queue_tags().queue_url(&url).send().await;
+            let resource = format!("SQS queue {name}");
+            let tags = match super::read(tags, "ListQueueTags", &resource, |e| {
+                e.is_queue_does_not_exist()
+            })? {
+                Read::Found(t) => super::to_tags(t.tags()),
+                // Deleted since the listing, or unreadable: not a candidate either way.
+                _ => return Ok(None),
+            };
+            if !ours_here(&tags, desired) {
+                return Ok(None);
+            }
+            Ok(settled(queue(aws, &name, Some(&url)).await)?.map(|q| (name, q)))
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .collect::<Vec<Result<_, CallError>>>()
+        .await;
+    let mut out = Vec::new();
+    for r in reads {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+async fn repositories(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<Vec<(String, crate::observed::Repository)>, CallError> {
+    let mut pages = aws.ecr.describe_repositories().into_paginator().send();
+    let mut listed = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            CallError::new("DescribeRepositories", "the region's ECR repositories", &e)
+        })?;
+        for r in page.repositories() {
+            if let (Some(name), Some(arn)) = (r.repository_name(), r.repository_arn()) {
+                listed.push((name.to_string(), arn.to_string()));
+            }
+        }
+    }
+    let named = |n: &str| desired.repositories.iter().any(|r| r.name == n);
+    let candidates = listed.into_iter().filter(|(name, _)| !named(name));
+    let reads = stream::iter(candidates)
+        .map(|(name, arn)| async move {
+            let tags = aws
+                .ecr
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await;
+            let resource = format!("ECR repository {name}");
+            let tags = match super::read(tags, "ListTagsForResource", &resource, |e| {
+                e.is_repository_not_found_exception()
+            })? {
+                Read::Found(t) => t
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                _ => return Ok(None),
+            };
+            if !ours_here(&tags, desired) {
+                return Ok(None);
+            }
+            Ok(settled(repository(aws, &name).await)?.map(|(r, _)| (name, r)))
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .collect::<Vec<Result<_, CallError>>>()
+        .await;
+    let mut out = Vec::new();
+    for r in reads {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Add the stack's app objects the config no longer names to `o.objects` (app group only), and
+/// what each such Namespace holds besides them; returns what could not be looked at.
+pub async fn cluster_side(
+    kube: &Kube,
+    desired: &Desired,
+    only: &Only,
+    o: &mut Observed,
+) -> Vec<String> {
+    if !only.includes(Group::App) {
+        return vec![];
+    }
+    let selector = format!("{}={}", model::STACK, desired.stack);
+    let lists = futures_util::future::join_all(
+        APP_KINDS
+            .iter()
+            .map(|kind| async { (*kind, kube.list(kind, None, Some(&selector)).await) }),
+    )
+    .await;
+    let mut unchecked = Vec::new();
+    let mut namespaces = Vec::new();
+    for (kind, listed) in lists {
+        let items = match listed {
+            Ok(items) => items,
+            // No KEDA (its kinds unknown to the server): nothing of that kind to prune.
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                unchecked.push(format!("the stack's {kind}s: {e}"));
+                continue;
+            }
+        };
+        for mut item in items {
+            let ns = item["metadata"]["namespace"].as_str().map(str::to_string);
+            let name = item["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if o.object(kind, ns.as_deref(), &name).is_some()
+                || !retired_object(desired, kind, ns.as_deref(), &name)
+            {
+                continue;
+            }
+            // A list's items carry no kind: the plan reads it.
+            item["kind"] = kind.into();
+            if kind == "Namespace" {
+                namespaces.push(name);
+            }
+            o.objects.push(item);
+        }
+    }
+    for ns in namespaces {
+        let c = super::namespace_contents(kube, desired, &ns).await;
+        super::cluster::record(o, ns, c);
+    }
+    unchecked
+}
