@@ -3608,3 +3608,203 @@ async fn removing_an_app_from_the_config_deletes_its_queue_and_repository() {
         stderr(&out)
     );
 }
+
+/// #38: a renamed queue is a create and a delete in one plan, shown together, and refused
+/// while the old one holds data (nothing changes, the new queue is not created either).
+#[tokio::test]
+async fn a_renamed_queue_is_created_and_the_old_one_deleted_unless_it_holds_data() {
+    let Some(s) = Stack::new("rename") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let before = apps_config(&s, &[1, 2], false);
+    let out = run_config(&s, &before, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (q1, q1b) = (format!("{p}-q1"), format!("{p}-q1b"));
+    let url = queue_url(&aws, &q1).await;
+    for body in ["a", "b"] {
+        aws.sqs
+            .send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = apps_config(&s, &[1, 2], true);
+    let out = run_config(&s, &after, "plan", &aws_only);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let line = format!(
+        "{q1} → {q1b}: the new queue is created, the old one (2 messages) would be deleted"
+    );
+    assert!(
+        stdout(&out).contains(&format!("create SQS queue {q1b} ({line})"))
+            && stdout(&out).contains(&format!("delete SQS queue {q1} ({line})")),
+        "{}",
+        stdout(&out)
+    );
+    let out = run_config(&s, &after, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds 2 messages"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(queue_exists(&aws, &q1).await && !queue_exists(&aws, &q1b).await);
+
+    // --force: the rename goes through, and the grant names the new queue.
+    let out = run_config(
+        &s,
+        &after,
+        "up",
+        &[&aws_only[..], &["--yes", "--force"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!queue_exists(&aws, &q1).await && queue_exists(&aws, &q1b).await);
+    assert_eq!(
+        granted_queues(&aws, &s.identity()).await,
+        [q1b.clone(), format!("{p}-q2")]
+    );
+}
+
+/// #38: the groups in either order (one CI job per group) converge to the same account: the
+/// grant narrowed, app 2's queue and repository gone, the other apps' kept.
+#[tokio::test]
+async fn pruning_converges_whichever_group_runs_first() {
+    for (name, order) in [
+        ("prune-iam-first", ["iam", "queue,registry"]),
+        ("prune-queue-first", ["queue,registry", "iam"]),
+    ] {
+        let Some(s) = Stack::new(name) else {
+            return;
+        };
+        let aws = s.sdk().await;
+        let p = s.prefix.clone();
+        let three = apps_config(&s, &[1, 2, 3], false);
+        let out = run_config(&s, &three, "up", &["--only", "iam,queue,registry", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let two = apps_config(&s, &[1, 3], false);
+        for group in order {
+            let out = run_config(&s, &two, "up", &["--only", group, "--yes"]);
+            assert_eq!(out.status.code(), Some(0), "{group}: {}", stderr(&out));
+        }
+        assert!(!queue_exists(&aws, &format!("{p}-q2")).await, "{order:?}");
+        assert!(
+            !repository_exists(&aws, &format!("{p}-repo2")).await,
+            "{order:?}"
+        );
+        assert!(queue_exists(&aws, &format!("{p}-q3")).await, "{order:?}");
+        assert!(
+            repository_exists(&aws, &format!("{p}-repo3")).await,
+            "{order:?}"
+        );
+        assert_eq!(
+            granted_queues(&aws, &s.identity()).await,
+            [format!("{p}-q1"), format!("{p}-q3")],
+            "{order:?}"
+        );
+        let out = run_config(
+            &s,
+            &two,
+            "plan",
+            &["--only", "iam,queue,registry", "--detailed-exitcode"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{order:?}: {}", stdout(&out));
+    }
+}
+
+/// #38 on the test API server: app 2 (in a namespace of its own) taken out of the config. `up`
+/// deletes its ScaledObject, TriggerAuthentication, Deployment, ServiceAccount and Namespace,
+/// its queue and repository, and narrows the grant only after the ScaledObject is gone (KEDA
+/// never polls without permission); the other apps' objects stay and the stack converges.
+#[tokio::test]
+async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::observe::leftovers;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan;
+    let Some(s) = Stack::new("prune-k8s") else {
+        return;
+    };
+    let Whole {
+        api,
+        aws,
+        kube,
+        mut spec,
+        opts,
+    } = s.whole().await;
+    let first = spec.apps[0].clone();
+    for i in [2, 3] {
+        let mut app = first.clone();
+        app.deployment = format!("worker-{i}");
+        app.service_account = format!("worker-{i}-sa");
+        app.namespace = format!("team{i}");
+        app.queue.name = format!("{}-q{i}", s.prefix);
+        app.repository = format!("{}-repo{i}", s.prefix);
+        spec.apps.push(app);
+    }
+    let all = Only::default();
+    let converge = async |d: &kedactl::render::Desired| {
+        let mut o = observe_all(&aws, &kube, d).await;
+        assert!(leftovers::aws_side(&aws, d, &all, &mut o).await.is_empty());
+        assert!(
+            leftovers::cluster_side(&kube, d, &all, &mut o)
+                .await
+                .is_empty()
+        );
+        let p = plan::plan(d, &o, &plan::Options::default()).unwrap();
+        let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+        assert!(report.ok(), "{:#?}", report.outcomes);
+        p
+    };
+    let three = kedactl::render::desired(&spec).unwrap();
+    converge(&three).await;
+    assert!(
+        api.labelled(&s.prefix)
+            .iter()
+            .any(|o| o.contains("team2/worker-2"))
+    );
+
+    spec.apps.remove(1);
+    let two = kedactl::render::desired(&spec).unwrap();
+    let p = converge(&two).await;
+    let step = |id: &str| p.steps.iter().find(|s| s.id == id);
+    let scaler = "app:ScaledObject/team2/k8s-sqs-read-msg-keda";
+    for id in [
+        scaler,
+        "app:TriggerAuthentication/team2/worker-2-trigger-auth",
+        "app:Deployment/team2/worker-2",
+        "app:ServiceAccount/team2/worker-2-sa",
+        "app:Namespace/team2",
+        &format!("queue:{}-q2", s.prefix),
+        &format!("registry:{}-repo2", s.prefix),
+    ] {
+        let st = step(id).unwrap_or_else(|| {
+            panic!(
+                "{id} in {:#?}",
+                p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+            )
+        });
+        assert!(st.summary.ends_with("(no longer in the config)"), "{st:#?}");
+    }
+    let grant = format!("iam:role/{}/policy/kedactl-sqs-access", s.identity());
+    assert!(
+        step(&grant).unwrap().after.iter().any(|a| a == scaler),
+        "{:#?}",
+        step(&grant)
+    );
+    let left = api.labelled(&s.prefix);
+    assert!(!left.iter().any(|o| o.contains("team2")), "{left:#?}");
+    assert!(
+        left.iter().any(|o| o.contains("team3/worker-3")),
+        "{left:#?}"
+    );
+    let mut o = observe_all(&aws, &kube, &two).await;
+    leftovers::aws_side(&aws, &two, &all, &mut o).await;
+    leftovers::cluster_side(&kube, &two, &all, &mut o).await;
+    let again = plan::plan(&two, &o, &plan::Options::default()).unwrap();
+    assert!(again.is_empty(), "{:#?}", again.steps);
+}
