@@ -177,6 +177,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed 
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force-conflicts -d 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force -d 'Delete what the config no longer names even when it holds data: a queue\'s messages, a repository\'s images (without it, up refuses and changes nothing)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l no-prune -d 'Keep what the config no longer names (listed as "kept, no longer in the config")'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dry-run -d 'Show the plan and change nothing: the same as `kedactl plan` (which also has --offline and --detailed-exitcode)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -250,6 +252,8 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l detailed-exitcode -d 'Exit 5 when the plan has changes, 0 when it is empty'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l force -d 'Plan as `up --force`: delete what the config no longer names even when it holds data'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l no-prune -d 'Keep what the config no longer names (listed as "kept, no longer in the config")'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
