@@ -3404,6 +3404,16 @@ async fn the_roles_trusting_a_provider_are_read_on_every_page() {
 /// A config of apps `wanted` (of 1..=3), each with its own queue `<prefix>-q<i>` and repository
 /// `<prefix>-repo<i>`, under the stack's roles; `renamed` renames app 1's queue to `…-q1b`.
 fn apps_config(s: &Stack, wanted: &[usize], renamed: bool) -> std::path::PathBuf {
+    apps_config_with(s, wanted, renamed, false)
+}
+
+/// `apps_config`, app 2 with an identity role of its own (`<prefix>-id2`) when `own_role`.
+fn apps_config_with(
+    s: &Stack,
+    wanted: &[usize],
+    renamed: bool,
+    own_role: bool,
+) -> std::path::PathBuf {
     let p = &s.prefix;
     let mut yaml = format!(
         "roles:\n  operator: {}\n  identity: {}\napps:\n",
@@ -3418,10 +3428,13 @@ fn apps_config(s: &Stack, wanted: &[usize], renamed: bool) -> std::path::PathBuf
         yaml.push_str(&format!(
             "  - deployment: worker-{i}\n    serviceAccount: worker-{i}-sa\n    repository: {p}-repo{i}\n    queue:\n      name: {q}\n"
         ));
+        if *i == 2 && own_role {
+            yaml.push_str(&format!("    identityRole: {p}-id2\n"));
+        }
     }
     let name: String = wanted.iter().map(|i| i.to_string()).collect();
     s.sandbox
-        .write(&format!("apps-{name}-{renamed}.yaml"), yaml)
+        .write(&format!("apps-{name}-{renamed}-{own_role}.yaml"), yaml)
 }
 
 /// `kedactl <cmd> -f <cfg> <extra>` on the stack's cluster, against moto.
@@ -3779,6 +3792,7 @@ async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
         "app:Deployment/team2/worker-2",
         "app:ServiceAccount/team2/worker-2-sa",
         "app:Namespace/team2",
+        "eks:association/team2/worker-2-sa",
         &format!("queue:{}-q2", s.prefix),
         &format!("registry:{}-repo2", s.prefix),
     ] {
@@ -3807,4 +3821,44 @@ async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
     leftovers::cluster_side(&kube, &two, &all, &mut o).await;
     let again = plan::plan(&two, &o, &plan::Options::default()).unwrap();
     assert!(again.is_empty(), "{:#?}", again.steps);
+}
+
+/// #38: an identity role app 2 had alone goes with it (its policies first), once its queue is
+/// empty; the shared identity role and the operator role stay. A role of the stack whose trust
+/// admits no service account of this cluster is not this cluster's to delete.
+#[tokio::test]
+async fn an_identity_role_the_removed_app_had_alone_is_deleted() {
+    let Some(s) = Stack::new("prune-role") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config_with(&s, &[1, 2, 3], false, true);
+    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id2 = format!("{p}-id2");
+    assert!(role_trust(&aws, &id2).await.is_some());
+    let two = apps_config_with(&s, &[1, 3], false, true);
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = summaries(&doc);
+    let want = format!("delete IAM role {id2} (no longer in the config)");
+    assert!(lines.contains(&want), "{want} in {lines:#?}");
+    let out = run_config(&s, &two, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        role_trust(&aws, &id2).await.is_none(),
+        "app 2's own role is deleted"
+    );
+    assert!(role_trust(&aws, &s.identity()).await.is_some());
+    assert!(role_trust(&aws, &s.operator()).await.is_some());
+    let out = run_config(
+        &s,
+        &two,
+        "plan",
+        &[&aws_only[..], &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }

@@ -147,6 +147,7 @@ async fn observe_then_plan_the_eks_group() {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -220,6 +221,7 @@ fn fresh_plan() -> Plan {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap()
@@ -537,6 +539,7 @@ async fn associations_are_made_and_repaired_with_session_tags_on() {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap();

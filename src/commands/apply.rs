@@ -142,6 +142,10 @@ pub async fn confirm_and_execute(
                 )
             })
             .collect(),
+        retired_trusts: crate::plan::prune::retired_roles(&on.desired, &on.observed)
+            .into_iter()
+            .map(|r| (r.name, r.trust.body))
+            .collect(),
         trust_watch: std::time::Duration::from_secs(ctx.global.trust_watch),
         ..exec::Options::new(&on.desired.cluster, &on.desired.stack)
     };

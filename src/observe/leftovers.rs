@@ -33,7 +33,13 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observe
             false => Ok(vec![]),
         }
     };
-    let (queues, repositories) = tokio::join!(queues, repositories);
+    let associations = async {
+        match only.includes(Group::Eks) && o.cluster.is_some() {
+            true => associations(aws, desired).await,
+            false => Ok(vec![]),
+        }
+    };
+    let (queues, repositories, associations) = tokio::join!(queues, repositories, associations);
     let mut unchecked = Vec::new();
     match queues {
         Ok(found) => {
@@ -51,7 +57,142 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observe
         }
         Err(e) => unchecked.push(format!("the stack's ECR repositories: {e}")),
     }
+    match associations {
+        Ok(found) => o.associations.extend(found),
+        Err(e) => unchecked.push(format!("the stack's pod identity associations: {e}")),
+    }
+    if only.includes(Group::Iam) {
+        match roles(aws, desired, o).await {
+            Ok(found) => {
+                for (name, r) in found {
+                    o.roles.entry(name).or_insert(r);
+                }
+            }
+            Err(e) => unchecked.push(format!("the stack's identity roles: {e}")),
+        }
+    }
     unchecked
+}
+
+/// The identity roles the stack's apps used that the config no longer names: those the
+/// operator role may still assume (its kedactl policy lists them) and those a retired
+/// association names; read, and kept when this stack's.
+async fn roles(
+    aws: &Aws,
+    desired: &Desired,
+    o: &Observed,
+) -> Result<Vec<(String, crate::observed::Role)>, CallError> {
+    let operator = desired
+        .roles
+        .iter()
+        .find(|r| r.purpose == crate::render::RolePurpose::Operator);
+    let assumed = operator
+        .and_then(|r| o.roles.get(&r.name))
+        .and_then(|r| r.inline.get(crate::render::OPERATOR_POLICY))
+        .map(|doc| resources(doc))
+        .unwrap_or_default();
+    let mut names: Vec<String> = assumed
+        .into_iter()
+        .chain(o.associations.iter().map(|a| a.role_arn.clone()))
+        .filter(|arn| !desired.roles.iter().any(|r| &r.arn == arn))
+        .filter_map(|arn| Some(arn.rsplit_once(":role/")?.1.rsplit('/').next()?.to_string()))
+        .filter(|name| !name.is_empty() && !name.contains('*'))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(r) = settled(super::role(aws, &name, &[]).await)?
+            && model::is_owned(&r.tags, &desired.stack)
+        {
+            out.push((name, r));
+        }
+    }
+    Ok(out)
+}
+
+/// Every Resource a policy document's statements name.
+fn resources(doc: &serde_json::Value) -> Vec<String> {
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    statements
+        .iter()
+        .flat_map(|s| match &s["Resource"] {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str())
+                .map(str::to_string)
+                .collect(),
+            serde_json::Value::String(r) => vec![r.clone()],
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// The cluster's pod identity associations of this stack for service accounts the config no
+/// longer names (read and described: the list carries no tags).
+async fn associations(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<Vec<crate::observed::Association>, CallError> {
+    let cluster = &desired.cluster;
+    let mut pages = aws
+        .eks
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .into_paginator()
+        .send();
+    let mut ids = Vec::new();
+    let named = |ns: &str, sa: &str| {
+        desired
+            .associations
+            .iter()
+            .chain(&desired.retired_associations)
+            .any(|a| a.namespace == ns && a.service_account == sa)
+    };
+    while let Some(page) = pages.next().await {
+        let resource = format!("the pod identity associations of EKS cluster {cluster}");
+        let page = page.map_err(|e| CallError::new("ListPodIdentityAssociations", resource, &e))?;
+        for a in page.associations() {
+            let (ns, sa) = (
+                a.namespace().unwrap_or_default(),
+                a.service_account().unwrap_or_default(),
+            );
+            if !named(ns, sa) {
+                ids.extend(a.association_id().map(str::to_string));
+            }
+        }
+    }
+    let reads = stream::iter(ids)
+        .map(|id| async move {
+            let got = aws
+                .eks
+                .describe_pod_identity_association()
+                .cluster_name(cluster)
+                .association_id(&id)
+                .send()
+                .await;
+            let resource = format!("pod identity association {id}");
+            let read = super::read(got, "DescribePodIdentityAssociation", &resource, |e| {
+                e.is_resource_not_found_exception()
+            });
+            Ok::<_, CallError>(
+                settled(read)?
+                    .and_then(|d| d.association().map(super::association))
+                    .filter(|a| model::is_owned(&a.tags, &desired.stack)),
+            )
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .collect::<Vec<_>>()
+        .await;
+    let mut out = Vec::new();
+    for r in reads {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account)));
+    Ok(out)
 }
 
 /// A read that found nothing, was refused or failed, as one error (listing is all or nothing).

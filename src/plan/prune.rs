@@ -223,21 +223,129 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
             }
         }
     }
+    // Associations of service accounts no app names any more (this stack's, in this cluster).
+    let associations = observed
+        .associations
+        .iter()
+        .filter(|a| {
+            model::is_owned(&a.tags, &desired.stack)
+                && !desired
+                    .associations
+                    .iter()
+                    .chain(&desired.retired_associations)
+                    .any(|d| d.namespace == a.namespace && d.service_account == a.service_account)
+        })
+        .map(|a| {
+            seen.associations.push(a.clone());
+            render::Association {
+                namespace: a.namespace.clone(),
+                service_account: a.service_account.clone(),
+                role: a
+                    .role_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                role_arn: a.role_arn.clone(),
+            }
+        })
+        .collect();
+    let roles = retired_roles(desired, observed);
+    for r in &roles {
+        seen.roles
+            .insert(r.name.clone(), observed.roles[&r.name].clone());
+    }
     let gone = Desired {
         addon: None,
-        roles: vec![],
+        roles,
         queues: dlqs,
         repositories,
         resources: vec![],
         triggers: vec![],
         oidc_provider: None,
-        associations: vec![],
+        associations,
         retired_associations: vec![],
         manifests,
         workloads: vec![],
         ..desired.clone()
     };
     (gone, seen)
+}
+
+/// This stack's identity roles the config no longer names whose trust admits a service account
+/// of this cluster, each with the statements this cluster owns (its own, by Sid, and the shared
+/// chain) as its "rendered" trust: `teardown` deletes the role when nothing else is left in it,
+/// and otherwise takes this cluster's statements out. A role whose trust names no service
+/// account of this cluster is not known to be this cluster's and stays.
+pub fn retired_roles(desired: &Desired, observed: &Observed) -> Vec<render::Role> {
+    observed
+        .roles
+        .iter()
+        .filter(|(name, r)| {
+            !desired.roles.iter().any(|d| &d.name == *name)
+                && model::is_owned(&r.tags, &desired.stack)
+        })
+        .filter_map(|(name, r)| {
+            Some(render::Role {
+                name: name.clone(),
+                arn: r.arn.clone(),
+                purpose: render::RolePurpose::Identity,
+                trust: render::Document {
+                    name: "trust".into(),
+                    source: "",
+                    body: this_clusters(desired, &r.trust)?,
+                },
+                policies: vec![],
+                path: r.path.clone().unwrap_or_else(|| "/".into()),
+                boundary: None,
+                managed_policies: vec![],
+            })
+        })
+        .collect()
+}
+
+/// The statements of a live trust this cluster owns: one whose Sid is the one
+/// `render::trust_sid` gives this cluster for the service account its conditions name (a Sid
+/// holds a hash of the cluster's ARN, so no other cluster's matches), and the chain. None when
+/// there is no such service-account statement.
+fn this_clusters(desired: &Desired, live: &Value) -> Option<Value> {
+    let statements = match &live["Statement"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => vec![],
+        one => vec![one.clone()],
+    };
+    let sid_for =
+        |ns: &str, sa: &str| render::trust_sid(&desired.cluster, &desired.cluster_arn, ns, sa);
+    let mut ours = Vec::new();
+    let mut admits = false;
+    for s in statements {
+        let sid = s["Sid"].as_str().unwrap_or_default();
+        if sid == render::CHAIN_SID {
+            ours.push(s);
+            continue;
+        }
+        let cond = &s["Condition"]["StringEquals"];
+        // Pod Identity unscoped, scoped (session tags), IRSA (the token's subject).
+        let mut accounts = vec![(String::new(), "AnyServiceAccount".to_string())];
+        let tag = |k: &str| cond[format!("aws:RequestTag/kubernetes-{k}")].as_str();
+        if let (Some(ns), Some(sa)) = (tag("namespace"), tag("service-account")) {
+            accounts.push((ns.to_string(), sa.to_string()));
+        }
+        for (k, v) in cond.as_object().into_iter().flatten() {
+            let subject = v.as_str().filter(|_| k.ends_with(":sub"));
+            if let Some((ns, sa)) = subject
+                .and_then(|v| v.strip_prefix("system:serviceaccount:"))
+                .and_then(|v| v.split_once(':'))
+            {
+                accounts.push((ns.to_string(), sa.to_string()));
+            }
+        }
+        if accounts.iter().any(|(ns, sa)| sid_for(ns, sa) == sid) {
+            ours.push(s);
+            admits = true;
+        }
+    }
+    admits.then(|| json!({"Version": "2012-10-17", "Statement": ours}))
 }
 
 /// Renamed queues, old → new: a retired queue and a created one the same app's live scaler
@@ -362,5 +470,268 @@ pub fn show_renames(steps: &mut [Step], renames: &[(String, String)]) {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observed::{Queue, Repository, Role};
+    use crate::spec::{DeadLetter, Spec};
+
+    /// Apps `a` (with a DLQ, its own identity role) and `b`, or `b` alone, on cluster `demo`.
+    fn desired(with_a: bool) -> Desired {
+        let mut spec = Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        };
+        let mut b = spec.apps[0].clone();
+        b.deployment = "b".into();
+        b.service_account = "b-sa".into();
+        b.queue.name = "qb".into();
+        b.repository = "repo-b".into();
+        let a = &mut spec.apps[0];
+        a.deployment = "a".into();
+        a.service_account = "a-sa".into();
+        a.queue.name = "qa".into();
+        a.repository = "repo-a".into();
+        a.identity_role = Some("id-a".into());
+        a.queue.dead_letter = Some(DeadLetter {
+            name: None,
+            max_receive_count: 5,
+        });
+        spec.apps.push(b);
+        if !with_a {
+            spec.apps.remove(0);
+        }
+        crate::render::desired(&spec).unwrap()
+    }
+
+    /// What `up` of `d` left: its queues (empty), repositories and roles, tagged as it tags.
+    fn left_by(d: &Desired) -> Observed {
+        let mut o = Observed::default();
+        for q in &d.queues {
+            let mut attributes = q.attributes.clone();
+            attributes.insert("QueueArn".into(), q.arn.clone());
+            for k in [
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ] {
+                attributes.insert(k.into(), "0".into());
+            }
+            let tags = d.shared_tags();
+            o.queues.insert(
+                q.name.clone(),
+                Queue {
+                    url: q.url.clone(),
+                    attributes,
+                    tags,
+                },
+            );
+        }
+        for r in &d.repositories {
+            let repo = Repository {
+                arn: format!("arn:{}", r.name),
+                images: 0,
+                tags: d.shared_tags(),
+            };
+            o.repositories.insert(r.name.clone(), repo);
+        }
+        for r in &d.roles {
+            let role = Role {
+                arn: r.arn.clone(),
+                trust: r.trust.body.clone(),
+                inline: r
+                    .policies
+                    .iter()
+                    .map(|p| (p.name.clone(), p.body.clone()))
+                    .collect(),
+                attached: vec![],
+                managed: Default::default(),
+                boundary: None,
+                tags: d.aws_tags(),
+                path: None,
+            };
+            o.roles.insert(r.name.clone(), role);
+        }
+        o
+    }
+
+    fn ids(steps: &[Step]) -> Vec<&str> {
+        steps.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    #[test]
+    fn what_a_removed_app_had_alone_is_deleted_dlq_after_its_queue() {
+        let (before, after) = (desired(true), desired(false));
+        let o = left_by(&before);
+        let p = prune(&after, &o, &Only::default(), false);
+        assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+        let got = ids(&p.steps);
+        for id in [
+            "queue:qa",
+            "queue:qa-dlq",
+            "registry:repo-a",
+            "iam:role/id-a",
+        ] {
+            assert!(got.contains(&id), "{id} in {got:?}");
+        }
+        assert!(!got.iter().any(|i| i.contains("qb") || i.contains("repo-b")));
+        let dlq = p.steps.iter().find(|s| s.id == "queue:qa-dlq").unwrap();
+        assert!(dlq.after.contains(&"queue:qa".to_string()), "{dlq:?}");
+        assert!(
+            p.steps
+                .iter()
+                .all(|s| s.summary.ends_with("(no longer in the config)"))
+        );
+    }
+
+    #[test]
+    fn only_this_stack_in_this_cluster_is_a_candidate() {
+        let (before, after) = (desired(true), desired(false));
+        let mut o = left_by(&before);
+        // Another cluster's queue of the same stack; a queue of no cluster; another stack's.
+        let key = model::cluster_tag("demo");
+        o.queues.get_mut("qa").unwrap().tags.remove(&key);
+        let tags = &mut o.queues.get_mut("qa-dlq").unwrap().tags;
+        tags.insert(model::STACK.into(), "other".into());
+        o.repositories
+            .get_mut("repo-a")
+            .unwrap()
+            .tags
+            .insert(model::cluster_tag("prod"), "arn".into());
+        let p = prune(&after, &o, &Only::default(), false);
+        let got = ids(&p.steps);
+        assert!(!got.iter().any(|i| i.starts_with("queue:")), "{got:?}");
+        // Shared with cluster prod: this cluster's key goes, the repository stays.
+        assert!(got.contains(&"registry:repo-a/tags"), "{got:?}");
+        assert!(!got.contains(&"registry:repo-a"), "{got:?}");
+    }
+
+    #[test]
+    fn a_queue_with_messages_is_refused_without_force() {
+        let (before, after) = (desired(true), desired(false));
+        let mut o = left_by(&before);
+        let q = o.queues.get_mut("qa").unwrap();
+        q.attributes
+            .insert("ApproximateNumberOfMessages".into(), "12".into());
+        let p = prune(&after, &o, &Only::default(), false);
+        assert_eq!(p.conflicts.len(), 1, "{:?}", p.conflicts);
+        assert_eq!(p.conflicts[0].resource, "SQS queue qa");
+        assert!(
+            p.conflicts[0]
+                .reason
+                .starts_with("no longer in the config, and it holds 12 messages: pass --force"),
+            "{}",
+            p.conflicts[0].reason
+        );
+        assert!(p.conflicts[0].reason.contains("--no-prune"));
+        // Out of the chosen groups, nothing is refused.
+        let iam = Only::new(vec![Group::Iam]);
+        assert!(prune(&after, &o, &iam, false).conflicts.is_empty());
+        assert!(
+            prune(&after, &o, &Only::default(), true)
+                .conflicts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_role_another_cluster_still_uses_only_loses_this_clusters_statements() {
+        let (before, after) = (desired(true), desired(false));
+        let mut o = left_by(&before);
+        let role = o.roles.get_mut("id-a").unwrap();
+        let mut other = role.trust["Statement"][0].clone();
+        other["Sid"] = "KedactlProdSecurityASa01234567".into();
+        role.trust["Statement"].as_array_mut().unwrap().push(other);
+        let p = prune(&after, &o, &Only::default(), false);
+        let got = ids(&p.steps);
+        assert!(got.contains(&"iam:role/id-a/trust"), "{got:?}");
+        assert!(!got.contains(&"iam:role/id-a"), "{got:?}");
+        // A role whose trust names none of this cluster's service accounts is not a candidate.
+        let role = o.roles.get_mut("id-a").unwrap();
+        role.trust["Statement"].as_array_mut().unwrap().remove(0);
+        assert!(retired_roles(&after, &o).is_empty());
+    }
+
+    #[test]
+    fn no_prune_lists_what_it_keeps() {
+        let (before, after) = (desired(true), desired(false));
+        let o = left_by(&before);
+        let kept = kept(&after, &o, &Only::new(vec![Group::Queue, Group::Registry]));
+        assert_eq!(
+            kept,
+            [
+                "kept, no longer in the config: SQS queue qa",
+                "kept, no longer in the config: SQS queue qa-dlq",
+                "kept, no longer in the config: ECR repository repo-a",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rename_pairs_the_created_queue_with_the_retired_one() {
+        let created = |q: &str| Step {
+            id: format!("queue:{q}"),
+            group: Group::Queue,
+            change: Change::Create,
+            summary: format!("create SQS queue {q}"),
+            changes: vec![],
+            action: Action::CreateQueue {
+                queue: q.into(),
+                attributes: Default::default(),
+                tags: Default::default(),
+            },
+            after: vec![],
+        };
+        let deleted = |q: &str, n: u64| Step {
+            id: format!("queue:{q}"),
+            group: Group::Queue,
+            change: Change::Delete,
+            summary: format!("delete SQS queue {q}"),
+            changes: vec![],
+            action: Action::DeleteQueue {
+                queue: q.into(),
+                url: String::new(),
+                force: false,
+                loses: Some(crate::observed::Data::counted(n, "messages")),
+            },
+            after: vec![],
+        };
+        let d = desired(false);
+        let o = Observed::default();
+        let pairs = renames(&d, &o, &[created("q1b")], &[deleted("q1", 12)]);
+        assert_eq!(pairs, [("q1".to_string(), "q1b".to_string())]);
+        let mut steps = vec![created("q1b"), deleted("q1", 12)];
+        show_renames(&mut steps, &pairs);
+        let line = "q1 → q1b: the new queue is created, the old one (12 messages) would be deleted";
+        assert_eq!(steps[0].summary, format!("create SQS queue q1b ({line})"));
+        assert_eq!(steps[1].summary, format!("delete SQS queue q1 ({line})"));
+        // Two retired, one created: which one was renamed is not known, so none is paired.
+        let two = [deleted("q1", 0), deleted("q2", 0)];
+        assert!(renames(&d, &o, &[created("q1b")], &two).is_empty());
+        // The app's live scaler says which: its queueURL named q1.
+        let mut o = Observed::default();
+        let scaler = d
+            .manifests
+            .iter()
+            .find(|m| m["kind"] == "ScaledObject")
+            .unwrap();
+        let mut live = scaler.clone();
+        live["spec"]["triggers"][0]["metadata"]["queueURL"] =
+            "https://sqs.us-east-1.amazonaws.com/123456789012/q1".into();
+        o.objects.push(live);
+        let new = scaler["spec"]["triggers"][0]["metadata"]["queueURL"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let pairs = renames(&d, &o, &[created(&new)], &two);
+        assert_eq!(pairs, [("q1".to_string(), new)]);
     }
 }
