@@ -3862,3 +3862,56 @@ async fn an_identity_role_the_removed_app_had_alone_is_deleted() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// #38: `down` with a config that no longer names app 2 removes app 2's queue and repository
+/// too (they are not forgotten), and keeps them while the queue holds a message.
+#[tokio::test]
+async fn down_also_removes_what_an_earlier_config_named() {
+    let Some(s) = Stack::new("prune-down") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config(&s, &[1, 2, 3], false);
+    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let q2 = format!("{p}-q2");
+    let url = queue_url(&aws, &q2).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("x")
+        .send()
+        .await
+        .unwrap();
+    let two = apps_config(&s, &[1, 3], false);
+    let out = run_config(&s, &two, "down", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "SQS queue {q2} no longer in the config, and it holds 1 message"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        queue_exists(&aws, &format!("{p}-q1")).await,
+        "nothing is deleted"
+    );
+    let out = run_config(
+        &s,
+        &two,
+        "down",
+        &[&aws_only[..], &["--yes", "--force"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for q in [1, 2, 3] {
+        assert!(!queue_exists(&aws, &format!("{p}-q{q}")).await, "q{q}");
+        assert!(
+            !repository_exists(&aws, &format!("{p}-repo{q}")).await,
+            "repo{q}"
+        );
+    }
+    assert!(role_trust(&aws, &s.identity()).await.is_none());
+}

@@ -3,6 +3,7 @@ use crate::ctx::Ctx;
 use crate::error::{FAILED, SilentExit};
 use crate::observe;
 use crate::output;
+use crate::plan::prune;
 use crate::plan::teardown::{self, teardown};
 
 /// Remove what this stack created, in reverse order; anything it does not own is left alone
@@ -35,9 +36,47 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         only: on.only.clone(),
         keep_hint: None,
     };
-    let (plan, notes) = match teardown(&on.desired, &on.observed, &opts) {
-        Ok(planned) => planned,
-        Err(refused) => return refuse(ctx, &on, refused),
+    // What an earlier config named and this one does not goes too (as `up` would prune it).
+    for what in observe::leftovers::aws_side(&on.aws, &on.desired, &on.only, &mut on.observed).await
+    {
+        ctx.note(format!(
+            "note: could not look for {what}; `down` will not delete any of them"
+        ));
+    }
+    if let Some(kube) = &on.kube {
+        for what in
+            observe::leftovers::cluster_side(kube, &on.desired, &on.only, &mut on.observed).await
+        {
+            ctx.note(format!(
+                "note: could not look for {what}; `down` will not delete any of them"
+            ));
+        }
+    }
+    let pruned = prune::prune_with(&on.desired, &on.observed, &on.only, args.force, None);
+    // This cluster's trust statements for service accounts an earlier config named are its own.
+    on.desired = prune::claim_stale_statements(&on.desired, &on.observed);
+    let (plan, notes) = match (teardown(&on.desired, &on.observed, &opts), pruned.conflicts) {
+        (Ok((mut plan, notes)), c) if c.is_empty() => {
+            plan.steps.extend(pruned.steps);
+            (plan, notes)
+        }
+        (planned, conflicts) => {
+            let mut refused = match planned {
+                Err(r) => r,
+                Ok((plan, notes)) => teardown::Refused {
+                    reasons: vec![],
+                    resources: vec![],
+                    plan,
+                    notes,
+                },
+            };
+            refused.plan.steps.extend(pruned.steps);
+            for c in conflicts {
+                refused.reasons.push(format!("{} {}", c.resource, c.reason));
+                refused.resources.push(c.resource);
+            }
+            return refuse(ctx, &on, refused);
+        }
     };
     for n in &notes {
         ctx.note(n);

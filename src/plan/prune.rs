@@ -58,13 +58,25 @@ pub struct Pruned {
 }
 
 /// The steps deleting this stack's retired queues, repositories and objects, as `teardown`
-/// plans them, with their reason in the summary.
+/// plans them, with their reason in the summary (`up`: a refusal suggests `--no-prune`).
 pub fn prune(desired: &Desired, observed: &Observed, only: &Only, force: bool) -> Pruned {
+    prune_with(desired, observed, only, force, Some("pass --no-prune"))
+}
+
+/// `prune`, with `keep` saying how a refused delete is kept instead (`down`: None, leave its
+/// group out of --only).
+pub fn prune_with(
+    desired: &Desired,
+    observed: &Observed,
+    only: &Only,
+    force: bool,
+    keep: Option<&'static str>,
+) -> Pruned {
     let (gone, seen) = retired(desired, observed);
     let opts = teardown::Options {
         force,
         only: only.clone(),
-        keep_hint: Some("pass --no-prune"),
+        keep_hint: keep,
     };
     let (plan, conflicts) = match teardown(&gone, &seen, &opts) {
         Ok((plan, _)) => (plan, vec![]),
@@ -302,6 +314,37 @@ pub fn retired_roles(desired: &Desired, observed: &Observed) -> Vec<render::Role
             })
         })
         .collect()
+}
+
+/// `desired` with each role's trust also claiming the live statements this cluster wrote for
+/// service accounts the config no longer names: `down` takes them out with the rest of this
+/// cluster's, instead of reading them as another user who keeps the role.
+pub fn claim_stale_statements(desired: &Desired, observed: &Observed) -> Desired {
+    let mut d = desired.clone();
+    for role in &mut d.roles {
+        let Some(live) = observed.roles.get(&role.name) else {
+            continue;
+        };
+        let Some(ours) = this_clusters(desired, &live.trust) else {
+            continue;
+        };
+        let body = &mut role.trust.body;
+        let rendered: Vec<String> = match &body["Statement"] {
+            Value::Array(a) => a.iter().map(|s| s["Sid"].to_string()).collect(),
+            _ => continue,
+        };
+        let stale: Vec<Value> = ours["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["Sid"] != render::CHAIN_SID && !rendered.contains(&s["Sid"].to_string()))
+            .cloned()
+            .collect();
+        if let Some(list) = body["Statement"].as_array_mut() {
+            list.extend(stale);
+        }
+    }
+    d
 }
 
 /// The statements of a live trust this cluster owns: one whose Sid is the one
