@@ -46,6 +46,10 @@ pub struct Observed {
     #[serde(default)]
     pub oidc_trusted_by: Option<Vec<String>>,
     pub keda: Option<Keda>,
+    /// Why KEDA's presence could not be told (`keda` is None then, meaning "not seen", not
+    /// "absent"): every cluster-wide read that would show it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keda_unknown: Option<String>,
     /// Kubernetes objects as the API server returns them.
     pub objects: Vec<Value>,
     /// The apps' existing workloads were looked for (their objects are in `objects`): false

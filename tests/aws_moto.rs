@@ -494,6 +494,82 @@ async fn drift_is_planned_exactly_and_repaired() {
     s.json("down", &[]);
 }
 
+/// Issue 25: a role `down` keeps because a person's trust statement still uses it keeps no live
+/// grant of the deleted stack: its inline policies, this cluster's statements and the chain
+/// (naming the deleted operator role) go; the person's statement and policy stay.
+#[tokio::test]
+async fn down_strips_a_role_a_person_still_uses_of_the_stack_s_grants() {
+    let Some(s) = Stack::new("strip") else { return };
+    let aws = s.sdk().await;
+    s.json("up", &[]);
+    let person = serde_json::json!({"Sid": "OnCall", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{}:root", "123456789012")},
+        "Action": "sts:AssumeRole"});
+    let mut trust = role_trust(&aws, &s.identity()).await.unwrap();
+    trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(person.clone());
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(s.identity())
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let theirs = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    aws.iam
+        .put_role_policy()
+        .role_name(s.identity())
+        .policy_name("on-call")
+        .policy_document(theirs.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let down = s.run("down", &["--yes"]);
+    assert_eq!(down.status.code(), Some(0), "{}", stderr(&down));
+    assert!(
+        stderr(&down).contains(&format!("aws iam delete-role --role-name {}", s.identity())),
+        "{}",
+        stderr(&down)
+    );
+    let trust = role_trust(&aws, &s.identity())
+        .await
+        .expect("the role the person uses stays");
+    assert_eq!(trust["Statement"], serde_json::json!([person]), "{trust}");
+    let left = aws
+        .iam
+        .list_role_policies()
+        .role_name(s.identity())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.policy_names(), ["on-call"]);
+    assert!(
+        role_trust(&aws, &s.operator()).await.is_none(),
+        "the operator role went"
+    );
+
+    // Nothing of the stack is left to take out: down again changes nothing.
+    let again = s.json("down", &[]);
+    assert_eq!(again["calls"]["mutating"], 0, "{again:#}");
+    aws.iam
+        .delete_role_policy()
+        .role_name(s.identity())
+        .policy_name("on-call")
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .delete_role()
+        .role_name(s.identity())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Issue 15: `plan` shows each change's old value beside the new one (text and JSON), and a
 /// resource of someone else's is marked in the plan it still shows, with exit 4.
 #[tokio::test]

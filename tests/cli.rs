@@ -993,6 +993,51 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     );
 }
 
+/// Issue 25: `--keda-log` reads every failure a check covers, not only 403s and AssumeRole: the
+/// Pod Identity Agent refusing or not answering, a proxy, oversized session tags, a trigger's
+/// source missing or refusing KEDA's session.
+#[test]
+fn doctor_keda_log_reads_the_agent_proxy_tags_and_source_failures() {
+    let s = Sandbox::new();
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/keda-logs/more.json.log"
+    );
+    let out = s
+        .kedactl([
+            "doctor",
+            "--keda-log",
+            log,
+            "--cluster",
+            "demo",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        ["KD002", "KD038", "KD032", "KD028", "KD047", "KD046"],
+        "{doc:#}"
+    );
+    let kd046 = &doc["checks"][5];
+    assert!(
+        kd046["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("ResourceNotFoundException: Stream orders"),
+        "{kd046:#}"
+    );
+}
+
 /// Issue 15: `doctor -o junit` is JUnit XML: one testcase per check; a failed check is a
 /// `failure` with its evidence and fix, a check that was not run is `skipped` with the reason.
 /// The document is parsed as XML here (its shape checked), then by junitparser, a JUnit report
@@ -1226,7 +1271,7 @@ fn doctor_classifies_a_keda_log_from_stdin() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("KEDA log standard input: 13 lines read, no failure a check covers found (403, AssumeRole, credentials, missing queue)."),
+        text.starts_with("KEDA log standard input: 13 lines read, no failure a check covers found (403, AssumeRole, credentials, the Pod Identity Agent, a proxy, session tags, a missing queue or source)."),
         "{text}"
     );
     assert!(

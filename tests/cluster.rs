@@ -376,6 +376,42 @@ async fn down_removes_exactly_what_up_applied() {
     assert!(plan.is_empty(), "{:?}", ids(&plan));
 }
 
+/// The garbage collector works seconds behind a delete: the app's pods outlive its Deployment
+/// for a while, their owner gone. They are leaving (the collector takes them), not another
+/// team's content, so `down` still deletes the namespace it created.
+#[tokio::test]
+async fn down_deletes_the_namespace_while_the_garbage_collector_lags() {
+    let Seeded {
+        _dir,
+        helm,
+        api,
+        kube,
+        d,
+        ..
+    } = seeded().await;
+    api.state().gc_lag = 1_000;
+    let (plan, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(ids(&plan).contains(&"app:Namespace/security"));
+    assert!(report.ok(), "{:?}", failures(&report));
+    let ns = api.get("namespaces", None, "security");
+    assert!(
+        ns.as_ref()
+            .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string()),
+        "{ns:?}"
+    );
+    // Another team's pod, owned by nothing of ours and by nothing gone, still keeps one.
+    api.state().gc_lag = 0;
+    let (_, report) = up(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    api.seed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "theirs", "namespace": "security"}}));
+    api.state().gc_lag = 1_000;
+    let (_, notes, report) = down(&kube, &d, &options(&helm)).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    assert!(notes.iter().any(|n| n.contains("Pod theirs")), "{notes:?}");
+    assert!(api.get("namespaces", None, "security").is_some());
+}
+
 #[tokio::test]
 async fn down_leaves_a_shared_namespace_and_a_keda_others_use() {
     let Seeded {
@@ -445,7 +481,10 @@ async fn keda_installed_by_someone_else_is_used_not_reinstalled_and_not_removed(
 async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() {
     let api = ApiServer::default();
     let kube = Kube::new(api.client(), Access::Direct);
-    assert_eq!(keda::detect(&kube, "keda").await.unwrap(), None);
+    assert!(matches!(
+        keda::detect(&kube, "keda").await.unwrap(),
+        keda::Found::Absent
+    ));
     // No operator, CRD, APIService, marker or release: nothing else is read.
     let reads = api.requests();
     assert_eq!(reads.len(), 12, "{reads:#?}");
@@ -463,7 +502,11 @@ async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() 
     .await
     .unwrap();
     // An operator without its CRDs and metrics server: reported, and refused with the fix.
-    let k = keda::detect(&kube, "keda").await.unwrap().unwrap();
+    let k = keda::detect(&kube, "keda")
+        .await
+        .unwrap()
+        .installed()
+        .unwrap();
     assert_eq!(
         k.missing,
         [
@@ -476,7 +519,11 @@ async fn detection_reads_the_version_and_refuses_one_too_old_for_pod_identity() 
     let err = keda::check(&k, "2.20.2", "kedactl").unwrap_err();
     assert!(err.contains("helm upgrade --install keda keda"), "{err}");
     api.state().install_keda("ops", "keda-operator", "2.12.1");
-    let k = keda::detect(&kube, "keda").await.unwrap().unwrap();
+    let k = keda::detect(&kube, "keda")
+        .await
+        .unwrap()
+        .installed()
+        .unwrap();
     assert!(k.missing.is_empty(), "{:?}", k.missing);
     assert_eq!(
         (k.namespace.as_str(), k.version.as_str()),
@@ -1150,6 +1197,7 @@ async fn keda_without_its_operator_is_found_by_its_crds_and_apiservice() {
     let k = keda::detect(&kube, "keda")
         .await
         .unwrap()
+        .installed()
         .expect("found without its operator");
     assert_eq!(k.namespace, "ops");
     assert_eq!(k.missing, ["Deployment ops/keda-operator"]);

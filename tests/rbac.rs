@@ -329,10 +329,56 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
         &d,
         &o,
         &plan::Options {
-            only,
+            only: only.clone(),
             ..Default::default()
         },
     )
     .unwrap();
     assert!(plan.is_empty(), "{:?}", plan.steps);
+
+    // A config that looks for KEDA in another namespace finds nothing there, and every read
+    // that would find it elsewhere is refused: unknown, not absent (up must not install a
+    // second KEDA), and doctor's KD020 says it could not check instead of "not installed".
+    let mut elsewhere = common::seed_desired();
+    elsewhere.keda.namespace = "autoscaling".into();
+    let mut o = Observed::default();
+    observe::cluster_side(&kube, &elsewhere, &only, &mut o)
+        .await
+        .unwrap();
+    assert!(o.keda.is_none());
+    let why = o.keda_unknown.clone().expect("unknown, not absent");
+    assert!(why.contains("were all refused"), "{why}");
+    let mut e = Evidence::default();
+    gather::cluster_side(&kube, &elsewhere, &only, Default::default(), &mut e)
+        .await
+        .unwrap();
+    let found = kedactl::doctor::checks::run(&elsewhere, &e);
+    let kd020 = found.iter().find(|f| f.code == "KD020").unwrap();
+    assert_eq!(kd020.status, kedactl::doctor::Status::Skipped, "{kd020:?}");
+    assert!(
+        kd020.evidence.join(" ").contains("were all refused"),
+        "{kd020:?}"
+    );
+
+    // With the operator list back, absence in every namespace is absence.
+    let mut rules = rbac::rules_from_yaml(&rbac_yaml());
+    for r in &mut rules {
+        r.verbs.retain(|_| {
+            !(r.resources
+                .contains(&"customresourcedefinitions".to_string())
+                || r.resources.contains(&"apiservices".to_string()))
+        });
+    }
+    api.state().rbac = Some(rules);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let mut o = Observed::default();
+    observe::cluster_side(&kube, &elsewhere, &only, &mut o)
+        .await
+        .unwrap();
+    assert_eq!(o.keda_unknown, None);
+    assert_eq!(
+        o.keda.as_ref().map(|k| k.namespace.as_str()),
+        Some("keda"),
+        "found through the cluster-wide list"
+    );
 }

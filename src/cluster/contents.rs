@@ -124,29 +124,79 @@ pub async fn foreign(kube: &Kube, ns: &str, ours: impl Fn(&str, &Value) -> bool)
     )
     .await;
     let mut objects: Vec<(&str, Value)> = Vec::new();
+    let mut kinds = BTreeSet::new();
     for (l, list) in lists {
         match list {
-            Ok(list) => objects.extend(
-                list["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|o| (l.kind.as_str(), o.clone())),
-            ),
+            Ok(list) => {
+                kinds.insert((group(&l.prefix).to_string(), l.kind.clone()));
+                objects.extend(
+                    list["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| (l.kind.as_str(), o.clone())),
+                )
+            }
             Err(e) if e.is_not_found() => {}
             Err(e) => unchecked.push(e.to_string()),
         }
     }
+    let alive = alive(&objects);
     let objects: Vec<(&str, Value)> = objects
         .into_iter()
-        // What is already being deleted is leaving with the namespace anyway.
-        .filter(|(k, o)| !built_in(k, o) && o["metadata"]["deletionTimestamp"].is_null())
+        // What is already being deleted, or collected, is leaving with the namespace anyway.
+        .filter(|(k, o)| {
+            !built_in(k, o)
+                && o["metadata"]["deletionTimestamp"].is_null()
+                && !collected(o, &alive, &kinds)
+        })
         .collect();
     unchecked.sort();
     Contents {
         foreign: unaccounted(&objects, ours),
         unchecked,
     }
+}
+
+/// `apps` of `/apis/apps/v1`, "" of `/api/v1` (an ownerReference's apiVersion alike).
+fn group(prefix_or_api_version: &str) -> &str {
+    let v = prefix_or_api_version
+        .trim_start_matches("/apis/")
+        .trim_start_matches("/api/");
+    v.split_once('/').map_or("", |(g, _)| g)
+}
+
+/// The uids of the listed objects that stay owners: all but those being deleted without the
+/// `orphan` finalizer (whose dependents the garbage collector deletes too).
+fn alive(objects: &[(&str, Value)]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .filter(|(_, o)| {
+            o["metadata"]["deletionTimestamp"].is_null()
+                || o["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f == "orphan"))
+        })
+        .filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// An object the garbage collector is taking: every owner it names is of a namespaced kind
+/// that was listed, and none of them is alive (e.g. the pods of a Deployment `down` just
+/// deleted, in the seconds before the collector gets to them). An owner of a kind not listed
+/// (cluster-scoped, or refused) may be alive: not collected.
+fn collected(o: &Value, alive: &BTreeSet<String>, kinds: &BTreeSet<(String, String)>) -> bool {
+    let refs = o["metadata"]["ownerReferences"].as_array();
+    refs.is_some_and(|refs| {
+        !refs.is_empty()
+            && refs.iter().all(|r| {
+                let kind = (
+                    group(r["apiVersion"].as_str().unwrap_or_default()).to_string(),
+                    r["kind"].as_str().unwrap_or_default().to_string(),
+                );
+                kinds.contains(&kind) && r["uid"].as_str().is_some_and(|u| !alive.contains(u))
+            })
+    })
 }
 
 /// The default service account, the cluster CA bundle and legacy token Secrets.
@@ -223,6 +273,56 @@ fn unaccounted(objects: &[(&str, Value)], ours: impl Fn(&str, &Value) -> bool) -
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn what_the_garbage_collector_is_taking_is_not_content() {
+        let kinds: BTreeSet<(String, String)> = [("apps", "ReplicaSet"), ("apps", "Deployment")]
+            .map(|(g, k)| (g.to_string(), k.to_string()))
+            .into();
+        let owned = |kind: &str, api: &str, uid: &str| json!({"metadata": {"ownerReferences": [{"apiVersion": api, "kind": kind, "uid": uid}]}});
+        let alive: BTreeSet<String> = ["rs-2".to_string()].into();
+        // Its ReplicaSet is gone: collected.
+        assert!(collected(
+            &owned("ReplicaSet", "apps/v1", "rs-1"),
+            &alive,
+            &kinds
+        ));
+        // Its ReplicaSet is there: not.
+        assert!(!collected(
+            &owned("ReplicaSet", "apps/v1", "rs-2"),
+            &alive,
+            &kinds
+        ));
+        // An owner of a kind not listed (cluster-scoped, or in another group) may live.
+        assert!(!collected(
+            &owned("ClusterThing", "x.io/v1", "c-1"),
+            &alive,
+            &kinds
+        ));
+        assert!(!collected(
+            &owned("ReplicaSet", "other.io/v1", "rs-1"),
+            &alive,
+            &kinds
+        ));
+        // No owner at all: content.
+        assert!(!collected(&json!({"metadata": {}}), &alive, &kinds));
+        assert_eq!(group("/api/v1"), "");
+        assert_eq!(group("/apis/apps/v1"), "apps");
+        assert_eq!(group("batch/v1"), "batch");
+        assert_eq!(group("v1"), "");
+        // An owner being deleted takes its dependents, unless it orphans them.
+        let terminating = |fins: Value| {
+            (
+                "Deployment",
+                json!({"metadata": {"uid": "d", "deletionTimestamp": "t", "finalizers": fins}}),
+            )
+        };
+        assert!(super::alive(&[terminating(json!(["foregroundDeletion"]))]).is_empty());
+        assert_eq!(
+            super::alive(&[terminating(json!(["orphan"]))]),
+            ["d".to_string()].into()
+        );
+    }
 
     fn obj(name: &str, uid: &str, owner: Option<&str>) -> Value {
         let mut o = json!({"metadata": {"name": name, "uid": uid}});

@@ -50,8 +50,10 @@ pub const KINDS: [(&str, &str); 6] = [
 /// A refused read (403) of the CRDs, the APIService or the cluster-wide operator list does not
 /// stop the observation: it is recorded as "could not check" (`Kube::unchecked`), and what it
 /// would have shown is not assumed absent (a CRD that could not be read is not reported missing;
-/// without the list, the operator is looked for in `expected` only).
-pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
+/// without the list, the operator is looked for in `expected` only). When every cluster-wide
+/// witness (the operator list, the CRDs, the APIService) was refused and `expected` shows
+/// nothing, KEDA may run elsewhere: `Found::Unknown`, never "absent".
+pub async fn detect(kube: &Kube, expected: &str) -> Result<Found> {
     // Some(None): the CRD is absent; None: it could not be read.
     let crds = try_join_all(KINDS.map(|(_, crd)| async move {
         match kube.get("CustomResourceDefinition", None, crd).await {
@@ -71,7 +73,7 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
     // reason to fail the whole observation.
     let api = async {
         Ok(match kube.get("APIService", None, APISERVICE).await {
-            Ok(a) => a,
+            Ok(found) => Witness { found, read: true },
             Err(e) => {
                 kube.could_not_check(
                     &format!("the APIService {APISERVICE}"),
@@ -79,7 +81,10 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
                     "APIService",
                     &e,
                 );
-                None
+                Witness {
+                    found: None,
+                    read: false,
+                }
             }
         })
     };
@@ -95,16 +100,16 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
                     "Deployment",
                     &e,
                 );
-                Ok(kube
-                    .get("Deployment", Some(expected), OPERATOR)
-                    .await?
-                    .into_iter()
-                    .collect())
+                let here = kube.get("Deployment", Some(expected), OPERATOR).await?;
+                Ok((here.into_iter().collect(), false))
             }
-            other => other,
+            other => other.map(|list| (list, true)),
         }
     };
-    let (operators, crds, api) = try_join3(operators, crds, api).await?;
+    let ((operators, listed), crds, api) = try_join3(operators, crds, api).await?;
+    // Something cluster-wide answered: absence seen there is absence everywhere.
+    let witnessed = listed || api.read || crds.iter().any(Option::is_some);
+    let api = api.found;
     // A CRD that could not be read counts as there (never "missing", never a reason to repair).
     let unread_crd = json!({});
     let crds: Vec<Option<Value>> = crds
@@ -142,7 +147,14 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
     )
     .await?;
     if located.is_none() && marker.is_none() && release.is_none() {
-        return Ok(None);
+        if witnessed {
+            return Ok(Found::Absent);
+        }
+        return Ok(Found::Unknown(format!(
+            "nothing of KEDA in namespace {ns}, and the reads that find it elsewhere (the \
+             keda-operator Deployments of every namespace, KEDA's CRDs, the APIService \
+             {APISERVICE}) were all refused"
+        )));
     }
     let served: Vec<&str> = KINDS
         .iter()
@@ -174,13 +186,38 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Option<Keda>> {
         missing: vec![],
         release: None,
     });
-    Ok(Some(Keda {
+    Ok(Found::Installed(Keda {
         installed_by: marker.and_then(|m| m["data"]["stack"].as_str().map(str::to_string)),
         objects,
         missing,
         release,
         ..base
     }))
+}
+
+/// What `detect` found.
+#[derive(Debug)]
+pub enum Found {
+    Installed(Keda),
+    Absent,
+    /// KEDA's presence could not be told (why): never a reason to install a second one.
+    Unknown(String),
+}
+
+impl Found {
+    /// The KEDA found, if one was.
+    pub fn installed(self) -> Option<Keda> {
+        match self {
+            Found::Installed(k) => Some(k),
+            Found::Absent | Found::Unknown(_) => None,
+        }
+    }
+}
+
+/// A cluster-wide read that may show KEDA: what it found, and whether it was read at all.
+struct Witness {
+    found: Option<Value>,
+    read: bool,
 }
 
 /// Does a KEDA operator run anywhere (a Deployment with an available replica)?

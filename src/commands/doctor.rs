@@ -408,6 +408,13 @@ fn human(d: &Diagnosis, verbose: bool) -> String {
         dz.target.account_or_placeholder()
     );
     out.push_str(&listing(&d.findings, verbose));
+    let unchecked = d.unchecked();
+    if !unchecked.is_empty() {
+        out.push_str("\nCluster reads refused (kedactl went on without them):\n");
+        for n in &unchecked {
+            out.push_str(&format!("  {n}\n"));
+        }
+    }
     let s = doctor::summary(&d.findings);
     let fixable = d
         .findings
@@ -440,6 +447,14 @@ impl Diagnosis {
             .map_or((0, 0), crate::cluster::Kube::calls);
         (self.aws.calls.all().len(), r + m)
     }
+
+    /// The cluster reads refused (403) that the checks went on without, with what to grant.
+    fn unchecked(&self) -> Vec<String> {
+        self.kube
+            .as_ref()
+            .map(crate::cluster::Kube::unchecked)
+            .unwrap_or_default()
+    }
 }
 
 /// `doctor -o json`: every check's finding and the counts. Live, the calls it made; with
@@ -458,6 +473,10 @@ pub struct Report<'a> {
     /// The codes of the checks that need AWS or the cluster (`--keda-log` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_run: Option<Vec<&'a str>>,
+    /// Cluster reads refused (403) that the checks went on without: "could not check X: VERB
+    /// RESOURCE was refused …", naming what to grant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// Calls a live doctor made.
@@ -504,6 +523,7 @@ fn report_json(d: &Diagnosis) -> anyhow::Result<()> {
             seconds: Some((d.seconds * 100.0).round() / 100.0),
             keda_log: None,
             not_run: None,
+            unchecked: d.unchecked(),
         },
     )
 }
@@ -697,6 +717,7 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
         &refused,
         (&spec.keda.namespace, &spec.keda.service_account),
         identity,
+        spec.cluster.as_deref().unwrap_or("<cluster>"),
     );
     let lines = log.lines().count();
     let source = if path == Path::new("-") {
@@ -737,13 +758,15 @@ fn from_log(ctx: &Ctx, path: &Path) -> anyhow::Result<()> {
                     lines,
                 }),
                 not_run: Some(not_run),
+                unchecked: vec![],
             },
         )?;
     } else {
         let mut out = format!("KEDA log {source}: {lines} lines read");
         if findings.is_empty() {
             out.push_str(
-                ", no failure a check covers found (403, AssumeRole, credentials, missing queue).
+                ", no failure a check covers found (403, AssumeRole, credentials, the Pod \
+                 Identity Agent, a proxy, session tags, a missing queue or source).
 ",
             );
         } else {

@@ -362,6 +362,14 @@ fn check_keda(
                 .into())
             }
         }
+        // Installing now could put a second KEDA beside one this caller may not see.
+        None if let Some(why) = &observed.keda_unknown => Err(anyhow::anyhow!(
+            "could not tell whether KEDA is installed: {why}. Installing it now could put a \
+             second KEDA beside one that runs elsewhere.\n  fix: grant list deployments.apps, \
+             get customresourcedefinitions.apiextensions.k8s.io and get \
+             apiservices.apiregistration.k8s.io cluster-wide (docs/rbac.yaml), or set \
+             keda.namespace to the namespace KEDA runs in"
+        )),
         None if !only.includes(Group::Keda) => Err(UsageError {
             message: "KEDA is not installed in the cluster, and --only leaves out the keda group: the app's ScaledObject needs KEDA's CRDs".into(),
             fix: "add keda to --only (kedactl installs it with helm), or install KEDA first".into(),
@@ -453,6 +461,29 @@ mod tests {
             text.contains("403 Forbidden") && text.contains("associate-access-policy"),
             "{text}"
         );
+    }
+
+    /// KEDA's presence unknown (every cluster-wide read refused) stops `up` before it installs
+    /// a second KEDA, with every --only; absent is fine with keda in --only.
+    #[test]
+    fn keda_unknown_is_no_reason_to_install_it() {
+        let spec = crate::spec::Spec::default();
+        let d = desired("us-east-1");
+        let mut o = Observed {
+            keda_unknown: Some("the reads were all refused".into()),
+            ..Observed::default()
+        };
+        for only in [Only::default(), Only::new(vec![Group::App])] {
+            let e = check_keda(&spec, &d, &o, &only, "kedactl.yaml").unwrap_err();
+            let text = format!("{e:#}");
+            assert!(
+                text.contains("could not tell whether KEDA is installed")
+                    && text.contains("list deployments.apps"),
+                "{text}"
+            );
+        }
+        o.keda_unknown = None;
+        check_keda(&spec, &d, &o, &Only::default(), "kedactl.yaml").unwrap();
     }
 
     #[test]

@@ -24,6 +24,11 @@ pub enum Refused {
     /// `AWS.SimpleQueueService.NonExistentQueue`: the queueURL names no queue KEDA can see
     /// (another region or account, or a typo).
     MissingQueue { line: String },
+    /// A failure that names no principal, for the check `code`: the Pod Identity Agent
+    /// refusing (KD002) or not answering (KD038) connections, a proxy in the way (KD032),
+    /// session tags too large (KD028), a trigger's source missing (KD046) or refusing a query
+    /// KEDA signed (KD047).
+    Logged { code: &'static str, line: String },
 }
 
 impl Refused {
@@ -36,17 +41,17 @@ impl Refused {
             {
                 "KD011"
             }
-            // The operator itself read the queue: the TriggerAuthentication has no roleArn.
-            Refused::OperatorRole { action, .. }
-                if action.to_ascii_lowercase().starts_with("sqs:") =>
-            {
-                "KD016"
-            }
+            // The operator itself read the queue (or a trigger's source): the
+            // TriggerAuthentication has no roleArn.
+            Refused::OperatorRole { action, .. } if !sts(action) => "KD016",
             Refused::OperatorRole { .. } => "KD010",
-            Refused::IdentityRole { .. } => "KD015",
+            // The chain works; the grant on the queue, or on another trigger's source, is wrong.
+            Refused::IdentityRole { action, .. } if sts(action) || sqs(action) => "KD015",
+            Refused::IdentityRole { .. } => "KD047",
             Refused::WebIdentity { .. } => "KD009",
             Refused::ExpiredToken { .. } => "KD027",
             Refused::MissingQueue { .. } => "KD022",
+            Refused::Logged { code, .. } => code,
         }
     }
 
@@ -58,7 +63,8 @@ impl Refused {
             | Refused::NoCredentials { line }
             | Refused::WebIdentity { line }
             | Refused::ExpiredToken { line }
-            | Refused::MissingQueue { line } => line,
+            | Refused::MissingQueue { line }
+            | Refused::Logged { line, .. } => line,
         }
     }
 
@@ -76,6 +82,18 @@ impl Refused {
         }
     }
 }
+
+/// An STS action, or none named (a denial whose action the line does not say).
+fn sts(action: &str) -> bool {
+    action.is_empty() || action.to_ascii_lowercase().starts_with("sts:")
+}
+
+fn sqs(action: &str) -> bool {
+    action.to_ascii_lowercase().starts_with("sqs:")
+}
+
+/// The Pod Identity Agent's addresses (IPv4 and IPv6) that a credential fetch dials.
+const AGENT: [&str; 2] = ["169.254.170.23", "fd00:ec2::23"];
 
 /// The first refusal for each check in KEDA's log, given the role names in play. Roles named
 /// otherwise are told apart by their session: `i-…` is an instance, `eks-…` a Pod Identity
@@ -120,8 +138,33 @@ fn classify(raw: &str, operator_role: &str, identity_role: &str) -> Option<Refus
     } else if lower.contains("nonexistentqueue") || lower.contains("queuedoesnotexist") {
         Some(Refused::MissingQueue { line })
     } else {
-        None
+        let code = logged(&lower)?;
+        Some(Refused::Logged { code, line })
     }
+}
+
+/// The check a failure that names no principal is evidence for (`lower`: the line, lowercase).
+fn logged(lower: &str) -> Option<&'static str> {
+    let agent = AGENT.iter().any(|a| lower.contains(a));
+    Some(if lower.contains("proxyconnect") {
+        "KD032"
+    } else if agent && lower.contains("connection refused") {
+        // Nothing listens on the node: the agent is not running there.
+        "KD002"
+    } else if agent && (lower.contains("i/o timeout") || lower.contains("deadline exceeded")) {
+        // Packets to the agent are dropped: a NetworkPolicy (or the node's firewall).
+        "KD038"
+    } else if lower.contains("packedpolicytoolarge") {
+        "KD028"
+    } else if lower.contains("resourcenotfoundexception") {
+        // Kinesis DescribeStreamSummary and DynamoDB Query on a stream or table not there.
+        "KD046"
+    } else if lower.contains("prometheus query api returned error. status: 403") {
+        // KEDA drops the body of a refused query: the principal is its signed session.
+        "KD047"
+    } else {
+        return None;
+    })
 }
 
 /// The lines of `log` about one app: those naming one of `mine` (its scaler, its queue), and
@@ -172,6 +215,11 @@ pub fn excerpt(line: &str) -> String {
         "queuedoesnotexist",
         "webidentity",
         "imds",
+        "proxyconnect",
+        "connection refused",
+        "i/o timeout",
+        "packedpolicytoolarge",
+        "resourcenotfound",
     ]
     .iter()
     .filter_map(|m| lower.find(m))
@@ -234,7 +282,12 @@ fn readable(line: &str) -> String {
 /// What `doctor --keda-log` reports: a failing finding per check the log is evidence for, with
 /// that check's fix. The roles come from the log's own ARNs where it names them; `keda` is the
 /// operator's namespace and service account, `identity_role` the fallback roleArn name.
-pub fn findings(refused: &[Refused], keda: (&str, &str), identity_role: &str) -> Vec<Finding> {
+pub fn findings(
+    refused: &[Refused],
+    keda: (&str, &str),
+    identity_role: &str,
+    cluster: &str,
+) -> Vec<Finding> {
     let (ns, sa) = keda;
     refused
         .iter()
@@ -252,6 +305,12 @@ pub fn findings(refused: &[Refused], keda: (&str, &str), identity_role: &str) ->
                 ("KD016", _) => fix::ROLE_ARN.into(),
                 ("KD027", _) => fix::restart(ns, "keda-operator"),
                 ("KD022", _) => fix::QUEUE_URL.into(),
+                ("KD002", _) => fix::AGENT.into(),
+                ("KD032", _) => fix::NO_PROXY.into(),
+                ("KD038", _) => fix::AGENT_EGRESS.into(),
+                ("KD028", _) => fix::packed(cluster),
+                ("KD046", _) => fix::SOURCE.into(),
+                ("KD047", _) => fix::SOURCE_READ.into(),
                 (code, _) => unreachable!("Refused::code gave {code}, which has no fix here"),
             };
             Finding {
@@ -297,6 +356,31 @@ pub mod fix {
     pub const QUEUE_READ: &str = "kedactl up --only iam (puts kedactl-sqs-access: sqs:GetQueueAttributes on the queue ARN); remove explicit denies from the queue policy";
     pub const ROLE_ARN: &str = "kedactl up --only app (sets roleArn to the identity role)";
     pub const QUEUE_URL: &str = "set the trigger's queueURL and awsRegion to the queue's URL and region, and check the queue exists (kedactl up --only queue,app)";
+    pub const AGENT: &str = "kubectl -n kube-system describe ds eks-pod-identity-agent; check host ports 80/2703 on the nodes and IPv6 (see `kedactl doctor --explain KD002`)";
+    pub const NO_PROXY: &str =
+        "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)";
+    pub const AGENT_EGRESS: &str = "allow keda-operator's egress to the Pod Identity Agent (TCP 169.254.170.23:80, [fd00:ec2::23]:80 on IPv6) in the NetworkPolicies that select it; `kedactl doctor` with cluster access names them and the rule";
+    pub const SOURCE: &str = "kedactl up --only source creates what kedactl owns; for a resource named by id, correct the id in kedactl.yaml (aws amp list-workspaces)";
+    pub const SOURCE_READ: &str =
+        "kedactl up --only iam (puts back the trigger's grant on the identity role)";
+    /// `--scoped-trust false` and `--disable-session-tags` together: KD028's two fixes.
+    pub const UNSCOPE: &str = "kedactl up --only iam --scoped-trust false";
+
+    /// KD028: stop the session tags that overflow the chained AssumeRole, after a trust that
+    /// conditions on them is unscoped (or the operator is locked out).
+    pub fn packed(cluster: &str) -> String {
+        format!(
+            "if the operator role's trust conditions on aws:RequestTag/…, first {UNSCOPE}; then {}",
+            disable_tags(cluster, "<keda-operator association id>")
+        )
+    }
+
+    /// KD028: the association update that stops EKS sending session tags.
+    pub fn disable_tags(cluster: &str, id: &str) -> String {
+        format!(
+            "aws eks update-pod-identity-association --cluster-name {cluster} --association-id {id} --disable-session-tags"
+        )
+    }
 
     /// KD010/KD011: let `operator_arn` do `action` in the trust of `role`.
     pub fn trust(operator_arn: &str, action: &str, role: &str) -> String {
@@ -507,10 +591,80 @@ mod tests {
         );
     }
 
+    const MORE_CONSOLE: &str = include_str!("../../tests/support/keda-logs/more.console.log");
+    const MORE_JSON: &str = include_str!("../../tests/support/keda-logs/more.json.log");
+
+    /// Issue 25: every failure a check covers, beyond the 403s: the agent refusing or silent, a
+    /// proxy, session tags, a trigger's source missing or refusing KEDA's session.
+    #[test]
+    fn failures_without_a_principal_get_their_checks_code() {
+        let want = ["KD002", "KD038", "KD032", "KD028", "KD047"];
+        for log in [MORE_CONSOLE, MORE_JSON] {
+            let each: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.starts_with("github.com") && !l.starts_with('\t'))
+                .map(|l| {
+                    let c = codes(l, "keda-operator", "keda-identity");
+                    assert_eq!(c.len(), 1, "{l}");
+                    c[0]
+                })
+                .collect();
+            // Kinesis refused (KD047), the stream then table missing (KD046), AMP refused.
+            assert_eq!(each[..5], want, "{log}");
+            assert_eq!(each[5..], ["KD046", "KD046", "KD047"]);
+            // The first line per check: six checks.
+            assert_eq!(codes(log, "keda-operator", "keda-identity").len(), 6);
+        }
+        // The identity role refused a Kinesis read: the trigger's grant (KD047), not the queue's.
+        let r = refusals(MORE_CONSOLE, "keda-operator", "keda-identity");
+        assert!(
+            r.iter()
+                .any(|r| matches!(r, Refused::IdentityRole { action, .. }
+            if action == "kinesis:DescribeStreamSummary"))
+        );
+        // The operator itself refused a source read: no roleArn (KD016), not its trust.
+        let line = MORE_CONSOLE
+            .lines()
+            .find(|l| l.contains("kinesis:DescribeStreamSummary"))
+            .unwrap()
+            .replace(
+                "assumed-role/keda-identity/KEDA",
+                "assumed-role/keda-operator/eks-demo-x",
+            );
+        assert_eq!(codes(&line, "keda-operator", "keda-identity"), ["KD016"]);
+        // A proxy in the way is KD032, though the line also names the agent and a timeout.
+        let proxy = MORE_CONSOLE
+            .lines()
+            .find(|l| l.contains("proxyconnect"))
+            .unwrap();
+        assert!(proxy.contains("169.254.170.23") && proxy.contains("i/o timeout"));
+        assert_eq!(codes(proxy, "", ""), ["KD032"]);
+        // The evidence shows the reason, not the request ids before it.
+        let f = findings(&r, ("keda", "keda-operator"), "keda-identity", "demo");
+        let kd002 = f.iter().find(|f| f.code == "KD002").unwrap();
+        assert!(
+            kd002.evidence[0].contains("connection refused"),
+            "{:?}",
+            kd002.evidence
+        );
+        assert_eq!(kd002.fix.as_deref(), Some(fix::AGENT));
+        let kd028 = f.iter().find(|f| f.code == "KD028").unwrap();
+        assert!(
+            kd028
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("--cluster-name demo"),
+            "{:?}",
+            kd028.fix
+        );
+        assert!(codes("dial tcp 10.0.0.1:443: connection refused", "", "").is_empty());
+    }
+
     #[test]
     fn findings_carry_the_checks_fixes_with_the_logs_arns() {
         let r = refusals(CONSOLE, "keda-operator", "keda-identity");
-        let f = findings(&r, ("keda", "keda-operator"), "keda-identity");
+        let f = findings(&r, ("keda", "keda-operator"), "keda-identity", "demo");
         assert_eq!(f.len(), 8);
         assert!(f.iter().all(|f| f.status == Status::Fail));
         let kd010 = f.iter().find(|f| f.code == "KD010").unwrap();

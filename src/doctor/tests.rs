@@ -841,6 +841,31 @@ fn kd024_app_pods_without_credentials() {
             .retain(|a| a.namespace != "security")),
         ["KD024"]
     );
+    // Pod Identity asked for, IRSA injected too: the SDKs take web identity first.
+    let d = desired();
+    let mut e = healthy(&d);
+    app(&mut e).app_pod.as_mut().unwrap()["spec"]["containers"][0]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}));
+    let f = checks::run(&d, &e);
+    let kd024 = f.iter().find(|f| f.code == "KD024").unwrap();
+    assert_eq!(kd024.status, Status::Fail);
+    assert!(
+        kd024
+            .evidence
+            .iter()
+            .any(|e| e.contains("AWS SDKs try web identity (IRSA) before Pod Identity")),
+        "{kd024:?}"
+    );
+    assert!(
+        kd024
+            .fix
+            .as_deref()
+            .unwrap()
+            .starts_with("kubectl annotate serviceaccount"),
+        "{kd024:?}"
+    );
 }
 
 #[test]

@@ -136,19 +136,19 @@ async fn queue_tagged(
 /// A role `down` deletes (or strips of its policies) still admits nobody but this cluster,
 /// and no other role of the stack admits another cluster (whose KEDA would chain to it), read
 /// again right before: another cluster's `up` may have joined since the plan.
-async fn sole_user(aws: &Aws, role: &str, opts: &Options) -> Result<(), StepError> {
+async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<(), StepError> {
     if let Some(ours) = opts
         .retired_trusts
         .get(role)
         .filter(|_| opts.stack.is_some())
     {
-        return trust::sole(aws, role, role, ours, &opts.cluster).await;
+        return trust::sole(aws, role, role, ours, kept, &opts.cluster).await;
     }
     if opts.stack.is_none() || !opts.trusts.contains_key(role) {
         return Ok(());
     }
     for (name, rendered) in &opts.trusts {
-        trust::sole(aws, role, name, rendered, &opts.cluster).await?;
+        trust::sole(aws, role, name, rendered, kept, &opts.cluster).await?;
     }
     Ok(())
 }
@@ -690,8 +690,8 @@ pub(super) async fn apply(
                 format!("ECR repository {repository}"),
             )?;
         }
-        Action::DeleteRolePolicy { role, policy } => {
-            sole_user(aws, role, opts).await?;
+        Action::DeleteRolePolicy { role, policy, kept } => {
+            sole_user(aws, role, *kept, opts).await?;
             let r = aws
                 .iam
                 .delete_role_policy()
@@ -714,7 +714,7 @@ pub(super) async fn apply(
             // `down` strips a role it deletes: only when no other cluster still uses it. `up`
             // detaches one policy it attached: the role stays, whoever else uses it.
             if record.is_none() {
-                sole_user(aws, role, opts).await?;
+                sole_user(aws, role, false, opts).await?;
             }
             let r = aws
                 .iam
@@ -746,7 +746,7 @@ pub(super) async fn apply(
             }
         }
         Action::DeleteRole { role } => {
-            sole_user(aws, role, opts).await?;
+            sole_user(aws, role, false, opts).await?;
             let r = aws.iam.delete_role().role_name(role).send().await;
             gone_is_fine(
                 r,

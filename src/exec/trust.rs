@@ -106,7 +106,7 @@ pub(super) async fn edit(
         let live = match read(aws, role).await {
             Ok(Some(live)) => live,
             // Gone with our statements: what taking them out wanted.
-            Ok(None) if edit == Edit::Take => return Ok(()),
+            Ok(None) if edit.takes() => return Ok(()),
             // A role another run created a moment ago may not be readable yet.
             Ok(None) if last.is_none() && start.elapsed() < opts.trust_watch * 3 => {
                 say("the role is not readable yet; retrying");
@@ -149,7 +149,7 @@ pub(super) async fn edit(
                  of this stack keeps writing it. Run this command again once that one is done",
                 match edit {
                     Edit::Put => "statements",
-                    Edit::Take => "statements taken out",
+                    Edit::Take | Edit::TakeAll => "statements taken out",
                 }
             )));
         }
@@ -178,8 +178,8 @@ pub(super) async fn edit(
             }
             Err(e) if e.code.as_deref() == Some("NoSuchEntity") => {
                 return match edit {
-                    Edit::Take => Ok(()),
                     Edit::Put => Err(gone(role, cluster)),
+                    Edit::Take | Edit::TakeAll => Ok(()),
                 };
             }
             Err(e) if transient(&e) && start.elapsed() < opts.settle_timeout => {
@@ -208,7 +208,7 @@ async fn complete(
         .get(role)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    if edit == Edit::Take || want.is_empty() {
+    if edit.takes() || want.is_empty() {
         return Ok(());
     }
     let mut tries = 0;
@@ -254,11 +254,14 @@ async fn complete(
 /// (`role` itself, then each other role of the stack): the delete is refused when `role` now
 /// admits anyone but this cluster, or another role admits another cluster of the stack (whose
 /// KEDA chains to `role`); another cluster's `up` came in since the plan. A role gone is fine.
+/// `kept`: the role stays for someone else's statement, so only this stack's other clusters
+/// count.
 pub(super) async fn sole(
     aws: &Aws,
     role: &str,
     of: &str,
     rendered: &Value,
+    kept: bool,
     cluster: &str,
 ) -> Result<(), StepError> {
     let Some(Leave::Keep { kept_by, .. }) = read(aws, of).await?.map(|l| leave(rendered, &l))
@@ -267,7 +270,7 @@ pub(super) async fn sole(
     };
     let others: Vec<String> = kept_by
         .into_iter()
-        .filter(|s| of == role || s.starts_with(crate::render::SID_PREFIX))
+        .filter(|s| (of == role && !kept) || s.starts_with(crate::render::SID_PREFIX))
         .collect();
     if others.is_empty() {
         return Ok(());
@@ -543,7 +546,7 @@ mod tests {
         let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "KedactlB1"]))));
         let (aws, _) = iam(trust.clone(), |_| {});
         let ours = doc(&["KedactlA1"]);
-        let e = sole(&aws, "r", "r", &ours, "a")
+        let e = sole(&aws, "r", "r", &ours, false, "a")
             .await
             .unwrap_err()
             .to_string();
@@ -553,16 +556,34 @@ mod tests {
         );
         // Read as the operator role another role chains from: another cluster's statement
         // there keeps the role it chains to; a person's statement does not.
-        let e = sole(&aws, "identity", "r", &ours, "a")
+        let e = sole(&aws, "identity", "r", &ours, false, "a")
             .await
             .unwrap_err()
             .to_string();
         assert!(e.contains("through IAM role r, which chains to it"), "{e}");
         *trust.lock().unwrap() = Some(doc(&["KedactlA1", "Person"]));
-        sole(&aws, "identity", "r", &ours, "a").await.unwrap();
+        sole(&aws, "identity", "r", &ours, false, "a")
+            .await
+            .unwrap();
         *trust.lock().unwrap() = Some(doc(&["KedactlA1"]));
-        sole(&aws, "r", "r", &ours, "a").await.unwrap();
+        sole(&aws, "r", "r", &ours, false, "a").await.unwrap();
         *trust.lock().unwrap() = None;
-        sole(&aws, "r", "r", &ours, "a").await.unwrap();
+        sole(&aws, "r", "r", &ours, false, "a").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_kept_role_loses_our_policies_unless_another_cluster_joined() {
+        let trust = Arc::new(Mutex::new(Some(doc(&["KedactlA1", "Person"]))));
+        let (aws, _) = iam(trust.clone(), |_| {});
+        let ours = doc(&["KedactlA1"]);
+        // The role itself would not be deleted (a person's statement), its policies may go.
+        assert!(sole(&aws, "r", "r", &ours, false, "a").await.is_err());
+        sole(&aws, "r", "r", &ours, true, "a").await.unwrap();
+        *trust.lock().unwrap() = Some(doc(&["KedactlA1", "Person", "KedactlB1"]));
+        let e = sole(&aws, "r", "r", &ours, true, "a")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is now also used by KedactlB1"), "{e}");
     }
 }

@@ -19,7 +19,7 @@ pub async fn cluster_side(
         if only.includes(Group::Keda) || only.includes(Group::App) {
             cluster::keda::detect(kube, &desired.keda.namespace).await
         } else {
-            Ok(None)
+            Ok(cluster::keda::Found::Absent)
         }
     };
     let objects = async {
@@ -50,7 +50,11 @@ pub async fn cluster_side(
         .await
     };
     let (keda, objects) = futures_util::future::try_join(keda, objects).await?;
-    o.keda = keda;
+    (o.keda, o.keda_unknown) = match keda {
+        cluster::keda::Found::Installed(k) => (Some(k), None),
+        cluster::keda::Found::Absent => (None, None),
+        cluster::keda::Found::Unknown(why) => (None, Some(why)),
+    };
     o.objects = objects.into_iter().flatten().collect();
     o.workloads_read = only.includes(Group::App);
     Ok(())

@@ -262,6 +262,10 @@ pub enum Action {
     DeleteRolePolicy {
         role: String,
         policy: String,
+        /// `down` of a role someone else's trust statement keeps: only this stack's policies
+        /// go, and only another cluster of the stack joining since the plan refuses it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        kept: bool,
     },
     DetachRolePolicy {
         role: String,
@@ -571,7 +575,7 @@ impl Action {
                     format!("delete ECR repository {repository}")
                 }
             }
-            Action::DeleteRolePolicy { role, policy } => {
+            Action::DeleteRolePolicy { role, policy, .. } => {
                 format!("delete inline policy {policy} from IAM role {role}")
             }
             Action::DetachRolePolicy {
@@ -580,8 +584,8 @@ impl Action {
                 record,
             } => match record {
                 Some(_) => format!(
-                    "detach {policy_arn} from IAM role {role} (kedactl attached it; the config no \
-                     longer lists it)"
+                    "detach {policy_arn} from IAM role {role} (kedactl attached it: its record \
+                     goes too)"
                 ),
                 None => format!("detach {policy_arn} from IAM role {role}"),
             },

@@ -623,21 +623,14 @@ impl Planner<'_> {
             .iter()
             .map(|p| render::attached_tag(p).0)
             .collect();
-        for (key, value) in &live.tags {
-            if !key.starts_with(model::ATTACHED_PREFIX) || wanted.contains(key) {
+        for (key, arn) in recorded(live) {
+            if wanted.contains(&key) {
                 continue;
             }
-            // The ARN: attached now (found by its hash), else the one the record names.
-            let arn = attached
-                .iter()
-                .find(|a| &render::attached_tag(a).0 == key)
-                .cloned()
-                .or_else(|| (!value.is_empty()).then(|| value.clone()));
-            let Some(arn) = arn else { continue };
             let action = Action::DetachRolePolicy {
                 role: role.name.clone(),
                 policy_arn: arn.clone(),
-                record: Some(key.clone()),
+                record: Some(key),
             };
             self.push(
                 format!("{id}/attached/{arn}"),
@@ -1268,6 +1261,24 @@ fn inline_overflow(role: &render::Role, live: &crate::observed::Role) -> Option<
             named.join(", ")
         )
     })
+}
+
+/// The managed policies kedactl attached to a role, by the record tag it left (key, ARN): the
+/// ARN attached now (found by its hash), else the one the record names.
+pub(crate) fn recorded(live: &observed::Role) -> Vec<(String, String)> {
+    live.tags
+        .iter()
+        .filter(|(key, _)| key.starts_with(model::ATTACHED_PREFIX))
+        .filter_map(|(key, value)| {
+            let arn = live
+                .attached
+                .iter()
+                .find(|a| &render::attached_tag(a).0 == key)
+                .cloned()
+                .or_else(|| (!value.is_empty()).then(|| value.clone()))?;
+            Some((key.clone(), arn))
+        })
+        .collect()
 }
 
 #[cfg(test)]

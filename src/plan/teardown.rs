@@ -422,29 +422,55 @@ pub fn teardown(
             continue;
         }
         let id = format!("iam:role/{}", role.name);
-        let kept = match trust::leave(&role.trust.body, &o.trust) {
-            Leave::Keep { trust, kept_by } => Some((
-                format!("its trust still admits {}", kept_by.join(", ")),
-                trust,
-            )),
+        // Kept for another cluster of the stack, the role keeps its policies and the chain
+        // (they serve that cluster too). Kept only by someone else's statement, the stack
+        // ends here: its grants and the chain (naming an operator role that goes) go.
+        let (why, edit) = match trust::leave(&role.trust.body, &o.trust) {
+            Leave::Keep { kept_by, .. } => {
+                let stack = kept_by
+                    .iter()
+                    .any(|s| s.starts_with(crate::render::SID_PREFIX));
+                let chained = operator_kept
+                    && role.purpose == crate::render::RolePurpose::Identity
+                    && trust::chains(&o.trust);
+                let edit = if stack || chained {
+                    trust::Edit::Take
+                } else {
+                    trust::Edit::TakeAll
+                };
+                (
+                    format!("its trust still admits {}", kept_by.join(", ")),
+                    edit,
+                )
+            }
             // This cluster's own service-account statements still go.
             Leave::Delete
                 if operator_kept
                     && role.purpose == crate::render::RolePurpose::Identity
                     && trust::chains(&o.trust) =>
             {
-                Some((
+                (
                     "another cluster's KEDA still chains to it from the operator role".into(),
-                    trust::Edit::Take.apply(&role.trust.body, &o.trust),
-                ))
+                    trust::Edit::Take,
+                )
             }
-            Leave::Delete => None,
+            Leave::Delete => (String::new(), trust::Edit::Put),
         };
-        if let Some((why, trust)) = kept {
-            notes.push(format!(
-                "kept: IAM role {} and its policies ({why})",
-                role.name
-            ));
+        if edit.takes() {
+            let trust = edit.apply(&role.trust.body, &o.trust);
+            if edit == trust::Edit::TakeAll {
+                stripped(role, o, &id, &mut push);
+                notes.push(format!(
+                    "kept: IAM role {} ({why}); this stack's policies and statements are taken \
+                     out. Once nobody needs it: aws iam delete-role --role-name {}",
+                    role.name, role.name
+                ));
+            } else {
+                notes.push(format!(
+                    "kept: IAM role {} and its policies ({why})",
+                    role.name
+                ));
+            }
             if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
                 still_trusting.push(role.name.clone());
             }
@@ -452,7 +478,7 @@ pub fn teardown(
                 let action = Action::UpdateTrustPolicy {
                     role: role.name.clone(),
                     trust,
-                    edit: Some(trust::Edit::Take),
+                    edit: Some(edit),
                 };
                 push(
                     format!("{id}/trust"),
@@ -470,6 +496,7 @@ pub fn teardown(
             let action = Action::DeleteRolePolicy {
                 role: role.name.clone(),
                 policy: policy.clone(),
+                kept: false,
             };
             push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
@@ -531,6 +558,41 @@ pub fn teardown(
         });
     }
     Ok((plan, notes))
+}
+
+/// `down` of a role someone else's statement keeps: this stack's inline policies and the
+/// managed policies it attached (by their record tags) come off; the rest is theirs.
+fn stripped(
+    role: &crate::render::Role,
+    live: &super::observed::Role,
+    id: &str,
+    push: &mut impl FnMut(String, Group, Action, Vec<String>),
+) {
+    for policy in role
+        .policies
+        .iter()
+        .filter(|p| live.inline.contains_key(&p.name))
+    {
+        let action = Action::DeleteRolePolicy {
+            role: role.name.clone(),
+            policy: policy.name.clone(),
+            kept: true,
+        };
+        push(
+            format!("{id}/policy/{}", policy.name),
+            Group::Iam,
+            action,
+            vec![],
+        );
+    }
+    for (key, arn) in super::recorded(live) {
+        let action = Action::DetachRolePolicy {
+            role: role.name.clone(),
+            policy_arn: arn.clone(),
+            record: Some(key),
+        };
+        push(format!("{id}/attached/{arn}"), Group::Iam, action, vec![]);
+    }
 }
 
 /// "SQS queue q holds 2,060 messages: …": why a delete waits for `--force`.
@@ -1031,36 +1093,87 @@ mod tests {
         let d = desired();
         let mut o = everything(&d, &model::ownership("kedactl"));
         let person = serde_json::json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"});
-        let role = o.roles.get_mut("keda-operator").unwrap();
-        role.trust["Statement"]
-            .as_array_mut()
-            .unwrap()
-            .push(person.clone());
+        for role in ["keda-operator", "keda-identity"] {
+            let role = o.roles.get_mut(role).unwrap();
+            role.trust["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(person.clone());
+            // A policy the person put there is theirs.
+            role.inline.insert("theirs".into(), serde_json::json!({}));
+        }
         let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        for role in ["keda-operator", "keda-identity"] {
+            assert!(!ids(&p).contains(&format!("iam:role/{role}").as_str()));
+            // Only the person's statement stays: the chain on the identity role names an
+            // operator role that is no longer this stack's.
+            let step = p
+                .steps
+                .iter()
+                .find(|s| s.id == format!("iam:role/{role}/trust"))
+                .unwrap();
+            let Action::UpdateTrustPolicy { trust, edit, .. } = &step.action else {
+                panic!()
+            };
+            assert_eq!(trust["Statement"], serde_json::json!([person]), "{role}");
+            assert_eq!(*edit, Some(trust::Edit::TakeAll));
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with(&format!(
+                        "kept: IAM role {role} (its trust still admits a statement without Sid)"
+                    )) && n.ends_with(&format!("aws iam delete-role --role-name {role}"))),
+                "{notes:?}"
+            );
+            assert!(!ids(&p).contains(&format!("iam:role/{role}/policy/theirs").as_str()));
+        }
+        // The stack's grants go with it, marked so that only another cluster joining since
+        // the plan refuses them.
+        for (role, policy) in [
+            ("keda-operator", "kedactl-assume-identity"),
+            ("keda-identity", render::IDENTITY_POLICY),
+        ] {
+            let step = p
+                .steps
+                .iter()
+                .find(|s| s.id == format!("iam:role/{role}/policy/{policy}"))
+                .unwrap_or_else(|| panic!("{role}/{policy}: {:?}", ids(&p)));
+            assert!(matches!(
+                step.action,
+                Action::DeleteRolePolicy { kept: true, .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn a_role_kept_for_another_cluster_and_a_person_keeps_its_policies_and_chain() {
+        let (a, b) = (desired(), desired_in("b"));
+        let mut o = everything(&a, &model::ownership("kedactl"));
+        let person = serde_json::json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"});
+        for r in &b.roles {
+            let live = o.roles.get_mut(&r.name).unwrap();
+            live.trust = trust::Edit::Put.apply(&r.trust.body, &live.trust);
+            live.trust["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(person.clone());
+        }
+        let (p, _) = teardown(&a, &o, &Options::default()).unwrap();
         assert!(
-            !ids(&p).contains(&"iam:role/keda-operator"),
+            !ids(&p).iter().any(|i| i.contains("/policy/")),
             "{:?}",
             ids(&p)
-        );
-        assert!(
-            !ids(&p).contains(&"iam:role/keda-operator/policy/kedactl-assume-identity"),
-            "the policies stay with the role"
         );
         let step = p
             .steps
             .iter()
-            .find(|s| s.id == "iam:role/keda-operator/trust")
+            .find(|s| s.id == "iam:role/keda-identity/trust")
             .unwrap();
-        let Action::UpdateTrustPolicy { trust, .. } = &step.action else {
+        let Action::UpdateTrustPolicy { trust, edit, .. } = &step.action else {
             panic!()
         };
-        assert_eq!(trust["Statement"], serde_json::json!([person]));
-        assert!(
-            notes.contains(&"kept: IAM role keda-operator and its policies (its trust still admits a statement without Sid)".to_string()),
-            "{notes:?}"
-        );
-        // The identity role, ours alone, goes.
-        assert!(ids(&p).contains(&"iam:role/keda-identity"));
+        assert_eq!(*edit, Some(trust::Edit::Take));
+        assert!(trust::chains(trust));
     }
 
     #[test]

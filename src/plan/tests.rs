@@ -106,6 +106,7 @@ fn converged(d: &Desired) -> Observed {
                 target_role_arn: None,
             })
             .collect(),
+        keda_unknown: None,
         keda: Some(Keda {
             namespace: "keda".into(),
             version: "2.20.2".into(),

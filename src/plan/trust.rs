@@ -5,8 +5,8 @@
 //! cluster's, or one a person added); `down` takes this cluster's out and deletes the role only
 //! when nothing but them and the chain is left. Pure, so both are unit-tested here.
 
-use crate::render::CHAIN_SID;
 use crate::render::policy::canonical;
+use crate::render::{CHAIN_SID, SID_PREFIX};
 use serde_json::{Value, json};
 
 /// Sids kedactl gave its statements before they named their cluster. A live statement with one
@@ -160,6 +160,10 @@ pub enum Edit {
     Put,
     /// `down`: this cluster's statements out, the chain kept (`leave`'s trust).
     Take,
+    /// `down` of the last cluster of the stack from a role someone else's statement keeps:
+    /// the chain goes too (it names an operator role being deleted), unless another cluster
+    /// of the stack joined since (its statements are there again).
+    TakeAll,
 }
 
 impl Edit {
@@ -170,7 +174,22 @@ impl Edit {
             // conflict, and `--adopt` drops it (also when re-applied to a newer trust).
             Edit::Put => without_open(rendered, &merge(rendered, live)),
             Edit::Take => without(rendered, live).0,
+            Edit::TakeAll => {
+                let left = statements(&without(rendered, live).0);
+                let stack = |s: &Value| sid(s).starts_with(SID_PREFIX) && sid(s) != CHAIN_SID;
+                let joined = left.iter().any(stack);
+                let kept = left
+                    .into_iter()
+                    .filter(|s| joined || sid(s) != CHAIN_SID)
+                    .collect();
+                with_statements(live, kept)
+            }
         }
+    }
+
+    /// Does this edit take this cluster's statements out?
+    pub fn takes(self) -> bool {
+        self != Edit::Put
     }
 
     /// `live` already says what this edit wants.

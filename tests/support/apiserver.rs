@@ -90,6 +90,13 @@ pub struct State {
     pub warn_on: Vec<(String, String)>,
     /// `Warning` headers of the request being answered (drained into its response).
     warnings: Vec<String>,
+    /// Requests an object whose owners are all gone outlives them before the garbage
+    /// collector deletes it (0: at once). The real one works from informer events, seconds
+    /// behind the delete of the owner.
+    pub gc_lag: u64,
+    /// Requests answered so far, and when each orphan was first seen (for `gc_lag`).
+    requests: u64,
+    orphaned_at: BTreeMap<Key, u64>,
     helm_lines_seen: usize,
     counter: u64,
 }

@@ -20,6 +20,7 @@ impl State {
     /// Run every controller until nothing changes (the fake's cluster is fast, not instant:
     /// a request sees the state the previous one left, settled).
     pub fn settle(&mut self) {
+        self.requests += 1;
         for _ in 0..50 {
             let before = self.counter;
             self.sync_helm();
@@ -414,8 +415,12 @@ impl State {
             })
             .map(|(k, _)| k.clone())
             .collect();
+        self.orphaned_at.retain(|k, _| orphans.contains(k));
         for k in orphans {
-            self.delete_object(&k, "Background");
+            let since = *self.orphaned_at.entry(k.clone()).or_insert(self.requests);
+            if self.requests - since >= self.gc_lag {
+                self.delete_object(&k, "Background");
+            }
         }
     }
 

@@ -112,13 +112,24 @@ pub(crate) fn kd024(c: &Ctx) -> Finding {
         repairs.push(Repair::Converge(format!("eks:association/{ns}/{sa}")));
     }
     let pods = c.objects().map(|o| o.app_pod.as_ref());
+    let mut web_identity = false;
     if let Ok(Some(pod)) = pods {
+        let pod_name = pod["metadata"]["name"].as_str().unwrap_or("?");
         let missing = rollout::missing_env(pod, name);
         if !missing.is_empty() {
+            evidence.push(format!("pod {pod_name} lacks {}", missing.join(", ")));
+        }
+        // The SDKs resolve web identity before container credentials: IRSA wins.
+        if env_names(pod)
+            .iter()
+            .any(|n| n == "AWS_WEB_IDENTITY_TOKEN_FILE")
+        {
+            web_identity = true;
             evidence.push(format!(
-                "pod {} lacks {}",
-                pod["metadata"]["name"].as_str().unwrap_or("?"),
-                missing.join(", ")
+                "pod {pod_name} has AWS_WEB_IDENTITY_TOKEN_FILE too: AWS SDKs try web identity \
+                 (IRSA) before Pod Identity, so the app runs as the role its service account's \
+                 {} annotation names",
+                crate::render::IRSA_ANNOTATION
             ));
         }
     }
@@ -138,10 +149,17 @@ pub(crate) fn kd024(c: &Ctx) -> Finding {
         };
     }
     repairs.push(Repair::Restart(format!("{ns}/{name}")));
+    let unannotate = match web_identity {
+        true => format!(
+            "kubectl annotate serviceaccount {sa} -n {ns} {}- (IRSA off for it), ",
+            crate::render::IRSA_ANNOTATION
+        ),
+        false => String::new(),
+    };
     f.fail(
         evidence,
         format!(
-            "kedactl up --only eks,app, then kubectl rollout restart deployment/{name} -n {ns}"
+            "{unannotate}kedactl up --only eks,app, then kubectl rollout restart deployment/{name} -n {ns}"
         ),
         repairs,
     )
@@ -197,7 +215,7 @@ pub(crate) fn kd032(c: &Ctx) -> Finding {
     }
     f.fail(
         vec![format!("{proxy}; NO_PROXY={no_proxy:?}")],
-        "add 169.254.170.23,fd00:ec2::23 to NO_PROXY in the operator's env (helm env values)",
+        logs::fix::NO_PROXY,
         vec![],
     )
 }

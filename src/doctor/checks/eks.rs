@@ -64,7 +64,7 @@ pub(crate) fn kd002(c: &Ctx) -> Finding {
             Err(why) => f.skip(format!("agent pods not read: {why}")),
         };
     }
-    f.fail(evidence, "kubectl -n kube-system describe ds eks-pod-identity-agent; check host ports 80/2703 on the nodes and IPv6 (see `kedactl doctor --explain KD002`)", vec![])
+    f.fail(evidence, logs::fix::AGENT, vec![])
 }
 
 pub(crate) fn kd003(c: &Ctx) -> Finding {

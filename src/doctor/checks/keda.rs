@@ -115,6 +115,7 @@ pub(crate) fn kd020(c: &Ctx) -> Finding {
     let f = F { code: "KD020" };
     or_skip!(f, c.cluster());
     match &c.e.observed.keda {
+        None if let Some(why) = &c.e.observed.keda_unknown => f.skip(why.clone()),
         None => f.fail(
             vec!["no keda-operator Deployment in the cluster".into()],
             "kedactl up --only keda (installs KEDA with helm)",
@@ -193,11 +194,8 @@ pub(crate) fn kd028(c: &Ctx) -> Finding {
         Ok(Some(a)) => a.id.clone(),
         _ => "<keda-operator association>".into(),
     };
-    let disable = format!(
-        "aws eks update-pod-identity-association --cluster-name {} --association-id {id} --disable-session-tags",
-        c.d.cluster
-    );
-    let unscope = "kedactl up --only iam --scoped-trust false";
+    let disable = logs::fix::disable_tags(&c.d.cluster, &id);
+    let unscope = logs::fix::UNSCOPE;
     if let Ok(Some(a)) = &association
         && a.session_tags_disabled
         && scoped

@@ -545,7 +545,7 @@ pub fn run_for(d: &Desired, e: &Evidence, focus: super::Focus) -> Vec<Finding> {
     for c in std::iter::once(&stack).chain(&apps) {
         let identity = c.identity_role.map_or("", |r| r.name.as_str());
         let name = c.app.map(|a| a.name.as_str());
-        for logged in logs::findings(&c.refusals(), (&ns, &sa), identity) {
+        for logged in logs::findings(&c.refusals(), (&ns, &sa), identity, &c.d.cluster) {
             if let Some(f) = out.iter_mut().find(|f| {
                 f.code == logged.code
                     && f.app.as_deref() == name

@@ -83,11 +83,7 @@ pub(crate) fn kd046(c: &Ctx) -> Finding {
             "wait for it to become ready, then run kedactl doctor again",
         );
     }
-    f.fail(
-        bad,
-        "kedactl up --only source creates what kedactl owns; for a resource named by id, correct the id in kedactl.yaml (aws amp list-workspaces)",
-        repairs,
-    )
+    f.fail(bad, logs::fix::SOURCE, repairs)
 }
 
 pub(crate) fn kd047(c: &Ctx) -> Finding {
@@ -147,11 +143,7 @@ pub(crate) fn kd047(c: &Ctx) -> Finding {
         }
     }
     if !bad.is_empty() {
-        return f.fail(
-            bad,
-            "kedactl up --only iam (puts back the trigger's grant on the identity role)",
-            repairs,
-        );
+        return f.fail(bad, logs::fix::SOURCE_READ, repairs);
     }
     if !unknown.is_empty() {
         return f.warn(unknown, "check the role's policies and boundary by hand");

@@ -21,6 +21,18 @@
 #                vendor/github.com/aws/aws-sdk-go-v2/credentials/stscreds/web_identity_provider.go:140
 #                vendor/github.com/aws/aws-sdk-go-v2/credentials/stscreds/assume_role_provider.go:312
 #                vendor/github.com/aws/aws-sdk-go-v2/service/sqs/types/errors.go:580
+#                vendor/github.com/aws/aws-sdk-go-v2/service/{kinesis,dynamodb,sts}/types/errors.go
+#                  (modeled errors: "<ErrorCode>: <message>"; STS's PackedPolicyTooLarge)
+#                vendor/github.com/aws/aws-sdk-go-v2/credentials/endpointcreds/provider.go:151
+#                  ("failed to load credentials, %w": the Pod Identity Agent at 169.254.170.23)
+#                vendor/github.com/aws/aws-sdk-go-v2/aws/retry/errors.go:13 ("exceeded maximum
+#                number of attempts, %d, %v"), vendor/github.com/aws/smithy-go/transport/http/
+#                client.go:147 ("request send failed, %v"); Go's net/http and net errors
+#                (`Get "<url>": dial tcp <addr>: connect: connection refused` / `i/o timeout`,
+#                `proxyconnect tcp: …`)
+#                pkg/scalers/aws_kinesis_stream_scaler.go:143 "Error getting shard count",
+#                pkg/scalers/aws_dynamodb_scaler.go:205 "Failed to get output",
+#                pkg/scalers/prometheus_scaler.go:248-249 "prometheus query api returned error"
 #   The service messages after "api error <Code>:" are AWS's own responses (AccessDenied,
 #   ExpiredToken), as the services return them.
 # Run: python3 gen.py (from this directory).
@@ -66,6 +78,25 @@ ERR = {
     "expired": sqs(resp(403, "1f0e9d8c-7b6a-4594-8372-61504f3e2d1c", "api error ExpiredToken: The security token included in the request is expired")),
     "nonexistent": sqs(resp(400, "2e1d0c9b-8a7f-4e6d-9c5b-4a3928170f6e", "AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist.")),
 }
+AGENT = 'Get "http://169.254.170.23/v1/credentials": '
+
+
+def agent(why):
+    return sqs(creds(sts("AssumeRole", creds("failed to load credentials, exceeded maximum number of attempts, 3, request send failed, " + AGENT + why))))
+
+
+STREAM = f"arn:aws:kinesis:us-east-1:{ACCT}:stream/orders"
+KEDA_ID = f"arn:aws:sts::{ACCT}:assumed-role/keda-identity/KEDA"
+MORE_ERR = {
+    "agent_refused": agent("dial tcp 169.254.170.23:80: connect: connection refused"),
+    "agent_timeout": agent("dial tcp 169.254.170.23:80: i/o timeout"),
+    "proxy": agent("proxyconnect tcp: dial tcp 10.0.0.10:3128: i/o timeout"),
+    "packed": sqs(creds(sts("AssumeRole", resp(400, "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7", "PackedPolicyTooLarge: Packed policy consumes 109% of allotted space, please use smaller policy for the session.")))),
+    "stream_denied": "operation error Kinesis: DescribeStreamSummary, " + resp(400, "8d7c6b5a-4938-4726-b5c4-d3e2f1a0b9c8", f"AccessDeniedException: User: {KEDA_ID} is not authorized to perform: kinesis:DescribeStreamSummary on resource: {STREAM} because no identity-based policy allows the kinesis:DescribeStreamSummary action"),
+    "stream_missing": "operation error Kinesis: DescribeStreamSummary, " + resp(400, "9e8d7c6b-5a49-4837-a6d5-e4f3a2b1c0d9", f"ResourceNotFoundException: Stream orders under account {ACCT} not found."),
+    "table_missing": "operation error DynamoDB: Query, " + resp(400, "0f9e8d7c-6b5a-4948-b7e6-f5a4b3c2d1e0", "ResourceNotFoundException: Requested resource not found"),
+    "prometheus": "prometheus query api returned error. status: 403",
+}
 SO = [("scaledObject.Namespace", "security"), ("scaledObject.Name", "k8s-sqs-read-msg-keda")]
 STACKS = {
     "scale_handler": [
@@ -79,6 +110,18 @@ STACKS = {
         "\t/workspace/pkg/scalers/aws_sqs_queue_scaler.go:169",
         "github.com/kedacore/keda/v2/pkg/scaling/cache.(*ScalersCache).GetMetricsAndActivityForScaler",
         "\t/workspace/pkg/scaling/cache/scalers_cache.go:231",
+    ],
+    "aws_kinesis_stream_scaler": [
+        "github.com/kedacore/keda/v2/pkg/scalers.(*awsKinesisStreamScaler).GetMetricsAndActivity",
+        "\t/workspace/pkg/scalers/aws_kinesis_stream_scaler.go:143",
+    ],
+    "aws_dynamodb_scaler": [
+        "github.com/kedacore/keda/v2/pkg/scalers.(*awsDynamoDBScaler).GetQueryMetrics",
+        "\t/workspace/pkg/scalers/aws_dynamodb_scaler.go:205",
+    ],
+    "prometheus_scaler": [
+        "github.com/kedacore/keda/v2/pkg/scalers.(*prometheusScaler).ExecutePromQuery",
+        "\t/workspace/pkg/scalers/prometheus_scaler.go:249",
     ],
     "aws_credentials_cache": [
         "github.com/kedacore/keda/v2/pkg/scalers/aws.(*sharedConfigCache).retrievePodIdentityCredentials",
@@ -133,6 +176,24 @@ REFUSED = HEALTHY + [
 ]
 
 
+def scaler(ts, logger, msg, err):
+    fields = [("type", "ScaledObject"), ("namespace", "orders"), ("name", "orders-scaler"), ("error", err)]
+    return (ts, "ERROR", logger, msg, fields)
+
+
+# One line per class beyond the 403s above: the agent, a proxy, session tags, a trigger's source.
+MORE = [
+    decision("2026-11-24T09:00:01Z", MORE_ERR["agent_refused"]),
+    decision("2026-11-24T09:00:31Z", MORE_ERR["agent_timeout"]),
+    decision("2026-11-24T09:01:01Z", MORE_ERR["proxy"]),
+    decision("2026-11-24T09:01:31Z", MORE_ERR["packed"]),
+    scaler("2026-11-24T09:02:01Z", "aws_kinesis_stream_scaler", "Error getting shard count", MORE_ERR["stream_denied"]),
+    scaler("2026-11-24T09:02:31Z", "aws_kinesis_stream_scaler", "Error getting shard count", MORE_ERR["stream_missing"]),
+    scaler("2026-11-24T09:03:01Z", "aws_dynamodb_scaler", "Failed to get output", MORE_ERR["table_missing"]),
+    scaler("2026-11-24T09:03:31Z", "prometheus_scaler", "prometheus query api returned error", MORE_ERR["prometheus"]),
+]
+
+
 def write(name, encode, entries):
     with open(name, "w") as f:
         for e in entries:
@@ -142,3 +203,5 @@ def write(name, encode, entries):
 write("refused.console.log", console, REFUSED)
 write("refused.json.log", js, REFUSED)
 write("healthy.console.log", console, HEALTHY)
+write("more.console.log", console, MORE)
+write("more.json.log", js, MORE)
