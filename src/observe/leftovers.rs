@@ -89,7 +89,7 @@ async fn roles(
     let assumed = operator
         .and_then(|r| o.roles.get(&r.name))
         .and_then(|r| r.inline.get(crate::render::OPERATOR_POLICY))
-        .map(|doc| resources(doc))
+        .map(resources)
         .unwrap_or_default();
     let mut names: Vec<String> = assumed
         .into_iter()
@@ -165,33 +165,42 @@ async fn associations(
             }
         }
     }
-    let reads = stream::iter(ids)
-        .map(|id| async move {
-            let got = aws
-                .eks
-                .describe_pod_identity_association()
-                .cluster_name(cluster)
-                .association_id(&id)
-                .send()
-                .await;
-            let resource = format!("pod identity association {id}");
-            let read = super::read(got, "DescribePodIdentityAssociation", &resource, |e| {
-                e.is_resource_not_found_exception()
-            });
-            Ok::<_, CallError>(
-                settled(read)?
-                    .and_then(|d| d.association().map(super::association))
-                    .filter(|a| model::is_owned(&a.tags, &desired.stack)),
-            )
-        })
+    let mut out = each(ids.into_iter().map(|id| async move {
+        let got = aws
+            .eks
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(&id)
+            .send()
+            .await;
+        let resource = format!("pod identity association {id}");
+        let read = super::read(got, "DescribePodIdentityAssociation", &resource, |e| {
+            e.is_resource_not_found_exception()
+        });
+        Ok::<_, CallError>(
+            settled(read)?
+                .and_then(|d| d.association().map(super::association))
+                .filter(|a| model::is_owned(&a.tags, &desired.stack)),
+        )
+    }))
+    .await?;
+    out.sort_by(|a, b| (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account)));
+    Ok(out)
+}
+
+/// Run `reads` a few at a time: what they found, or the first error.
+async fn each<T, F>(reads: impl Iterator<Item = F>) -> Result<Vec<T>, CallError>
+where
+    F: std::future::Future<Output = Result<Option<T>, CallError>>,
+{
+    let done: Vec<_> = stream::iter(reads)
         .buffer_unordered(CONCURRENT_READS)
-        .collect::<Vec<_>>()
+        .collect()
         .await;
     let mut out = Vec::new();
-    for r in reads {
+    for r in done {
         out.extend(r?);
     }
-    out.sort_by(|a, b| (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account)));
     Ok(out)
 }
 
@@ -225,29 +234,22 @@ async fn queues(
         let name = url.rsplit('/').next()?.to_string();
         (!named(&name)).then_some((name, url))
     });
-    let reads = stream::iter(candidates)
-        .map(|(name, url)| async move {
-            let tags = aws.sqs.list_queue_tags().queue_url(&url).send().await;
-            let resource = format!("SQS queue {name}");
-            let tags = match super::read(tags, "ListQueueTags", &resource, |e| {
-                e.is_queue_does_not_exist()
-            })? {
-                Read::Found(t) => super::to_tags(t.tags()),
-                // Deleted since the listing, or unreadable: not a candidate either way.
-                _ => return Ok(None),
-            };
-            if !ours_here(&tags, desired) {
-                return Ok(None);
-            }
-            Ok(settled(queue(aws, &name, Some(&url)).await)?.map(|q| (name, q)))
-        })
-        .buffer_unordered(CONCURRENT_READS)
-        .collect::<Vec<Result<_, CallError>>>()
-        .await;
-    let mut out = Vec::new();
-    for r in reads {
-        out.extend(r?);
-    }
+    let mut out = each(candidates.map(|(name, url)| async move {
+        let tags = aws.sqs.list_queue_tags().queue_url(&url).send().await;
+        let resource = format!("SQS queue {name}");
+        let tags = match super::read(tags, "ListQueueTags", &resource, |e| {
+            e.is_queue_does_not_exist()
+        })? {
+            Read::Found(t) => super::to_tags(t.tags()),
+            // Deleted since the listing, or unreadable: not a candidate either way.
+            _ => return Ok(None),
+        };
+        if !ours_here(&tags, desired) {
+            return Ok(None);
+        }
+        Ok(settled(queue(aws, &name, Some(&url)).await)?.map(|q| (name, q)))
+    }))
+    .await?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
@@ -270,37 +272,30 @@ async fn repositories(
     }
     let named = |n: &str| desired.repositories.iter().any(|r| r.name == n);
     let candidates = listed.into_iter().filter(|(name, _)| !named(name));
-    let reads = stream::iter(candidates)
-        .map(|(name, arn)| async move {
-            let tags = aws
-                .ecr
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await;
-            let resource = format!("ECR repository {name}");
-            let tags = match super::read(tags, "ListTagsForResource", &resource, |e| {
-                e.is_repository_not_found_exception()
-            })? {
-                Read::Found(t) => t
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-                _ => return Ok(None),
-            };
-            if !ours_here(&tags, desired) {
-                return Ok(None);
-            }
-            Ok(settled(repository(aws, &name).await)?.map(|(r, _)| (name, r)))
-        })
-        .buffer_unordered(CONCURRENT_READS)
-        .collect::<Vec<Result<_, CallError>>>()
-        .await;
-    let mut out = Vec::new();
-    for r in reads {
-        out.extend(r?);
-    }
+    let mut out = each(candidates.map(|(name, arn)| async move {
+        let tags = aws
+            .ecr
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await;
+        let resource = format!("ECR repository {name}");
+        let tags = match super::read(tags, "ListTagsForResource", &resource, |e| {
+            e.is_repository_not_found_exception()
+        })? {
+            Read::Found(t) => t
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            _ => return Ok(None),
+        };
+        if !ours_here(&tags, desired) {
+            return Ok(None);
+        }
+        Ok(settled(repository(aws, &name).await)?.map(|(r, _)| (name, r)))
+    }))
+    .await?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }

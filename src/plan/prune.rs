@@ -519,7 +519,6 @@ pub fn show_renames(steps: &mut [Step], renames: &[(String, String)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::{Queue, Repository, Role};
     use crate::spec::{DeadLetter, Spec};
 
     /// Apps `a` (with a DLQ, its own identity role) and `b`, or `b` alone, on cluster `demo`.
@@ -552,53 +551,13 @@ mod tests {
         crate::render::desired(&spec).unwrap()
     }
 
-    /// What `up` of `d` left: its queues (empty), repositories and roles, tagged as it tags.
+    /// What `up` of `d` left (`teardown`'s fixture), its queues and repositories with this
+    /// cluster's key, and each queue's ARN as SQS reports it.
     fn left_by(d: &Desired) -> Observed {
-        let mut o = Observed::default();
+        let mut o = super::super::teardown::tests::everything(d, &d.shared_tags());
         for q in &d.queues {
-            let mut attributes = q.attributes.clone();
-            attributes.insert("QueueArn".into(), q.arn.clone());
-            for k in [
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ] {
-                attributes.insert(k.into(), "0".into());
-            }
-            let tags = d.shared_tags();
-            o.queues.insert(
-                q.name.clone(),
-                Queue {
-                    url: q.url.clone(),
-                    attributes,
-                    tags,
-                },
-            );
-        }
-        for r in &d.repositories {
-            let repo = Repository {
-                arn: format!("arn:{}", r.name),
-                images: 0,
-                tags: d.shared_tags(),
-            };
-            o.repositories.insert(r.name.clone(), repo);
-        }
-        for r in &d.roles {
-            let role = Role {
-                arn: r.arn.clone(),
-                trust: r.trust.body.clone(),
-                inline: r
-                    .policies
-                    .iter()
-                    .map(|p| (p.name.clone(), p.body.clone()))
-                    .collect(),
-                attached: vec![],
-                managed: Default::default(),
-                boundary: None,
-                tags: d.aws_tags(),
-                path: None,
-            };
-            o.roles.insert(r.name.clone(), role);
+            let live = o.queues.get_mut(&q.name).unwrap();
+            live.attributes.insert("QueueArn".into(), q.arn.clone());
         }
         o
     }

@@ -691,7 +691,7 @@ fn still_used(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::observed::{Association, Queue, Repository, Role};
     use crate::render;
@@ -715,7 +715,7 @@ mod tests {
         render::desired(&spec).unwrap()
     }
 
-    fn everything(d: &Desired, tags: &Tags) -> Observed {
+    pub(in crate::plan) fn everything(d: &Desired, tags: &Tags) -> Observed {
         let mut o = Observed::default();
         for r in &d.roles {
             let inline = r
