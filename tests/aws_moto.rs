@@ -3538,6 +3538,12 @@ fn run_config(s: &Stack, cfg: &std::path::Path, cmd: &str, extra: &[&str]) -> st
         .unwrap()
 }
 
+/// `up --only iam,queue,registry --yes -f cfg`, expecting success.
+fn up_aws(s: &Stack, cfg: &std::path::Path) {
+    let out = run_config(s, cfg, "up", &["--only", "iam,queue,registry", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 /// The queue ARNs the identity role's SQS grant names.
 async fn granted_queues(aws: &Aws, role: &str) -> Vec<String> {
     let doc = aws
@@ -3583,8 +3589,7 @@ async fn removing_an_app_from_the_config_deletes_its_queue_and_repository() {
     let p = s.prefix.clone();
     let aws_only = ["--only", "iam,queue,registry"];
     let three = apps_config(&s, &[1, 2, 3], false);
-    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    up_aws(&s, &three);
     let q2 = format!("{p}-q2");
     let repo2 = format!("{p}-repo2");
     // Another stack's queue, and one of this stack without this cluster's key: never candidates.
@@ -3709,8 +3714,7 @@ async fn a_renamed_queue_is_created_and_the_old_one_deleted_unless_it_holds_data
     let p = s.prefix.clone();
     let aws_only = ["--only", "iam,queue,registry"];
     let before = apps_config(&s, &[1, 2], false);
-    let out = run_config(&s, &before, "up", &[&aws_only[..], &["--yes"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    up_aws(&s, &before);
     let (q1, q1b) = (format!("{p}-q1"), format!("{p}-q1b"));
     let url = queue_url(&aws, &q1).await;
     for body in ["a", "b"] {
@@ -3911,8 +3915,7 @@ async fn an_identity_role_the_removed_app_had_alone_is_deleted() {
     let p = s.prefix.clone();
     let aws_only = ["--only", "iam,queue,registry"];
     let three = apps_config_with(&s, &[1, 2, 3], false, true);
-    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    up_aws(&s, &three);
     let id2 = format!("{p}-id2");
     assert!(role_trust(&aws, &id2).await.is_some());
     let two = apps_config_with(&s, &[1, 3], false, true);
@@ -3922,8 +3925,7 @@ async fn an_identity_role_the_removed_app_had_alone_is_deleted() {
     let lines = summaries(&doc);
     let want = format!("delete IAM role {id2} (no longer in the config)");
     assert!(lines.contains(&want), "{want} in {lines:#?}");
-    let out = run_config(&s, &two, "up", &[&aws_only[..], &["--yes"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    up_aws(&s, &two);
     assert!(
         role_trust(&aws, &id2).await.is_none(),
         "app 2's own role is deleted"
@@ -3950,8 +3952,7 @@ async fn down_also_removes_what_an_earlier_config_named() {
     let p = s.prefix.clone();
     let aws_only = ["--only", "iam,queue,registry"];
     let three = apps_config(&s, &[1, 2, 3], false);
-    let out = run_config(&s, &three, "up", &[&aws_only[..], &["--yes"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    up_aws(&s, &three);
     let q2 = format!("{p}-q2");
     let url = queue_url(&aws, &q2).await;
     aws.sqs
