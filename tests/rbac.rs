@@ -100,6 +100,9 @@ async fn every_command(api: &ApiServer, dir: &Path) {
         observe::cluster_side(&kube, &d, &only, &mut o)
             .await
             .unwrap();
+        // What the config no longer names, by the stack's label (`up` prunes it).
+        let unlisted = observe::leftovers::cluster_side(&kube, &d, &only, &mut o).await;
+        assert!(unlisted.is_empty(), "{unlisted:?}");
         let plan = plan::plan(
             &d,
             &o,
