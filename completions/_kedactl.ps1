@@ -358,6 +358,8 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
         }
         'kedactl;render' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Write one file per object into this folder instead of printing; the folder then holds exactly this render (files an earlier render wrote and this one does not are removed, as listed in DIR/.kedactl-render.json); a folder kedactl did not write must be empty')
+            [CompletionResult]::new('--commands', '--commands', [CompletionResultType]::ParameterName, 'With --caller-policy: the commands the policy is for')
+            [CompletionResult]::new('--caller-arn', '--caller-arn', [CompletionResultType]::ParameterName, 'With --caller-policy: the ARN of the role or user that will hold the policy, so doctor may ask the IAM policy simulator about it (without it, doctor''s simulator questions are answered from the policy documents instead)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -402,6 +404,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             [CompletionResult]::new('--scale-on-delayed', '--scale-on-delayed', [CompletionResultType]::ParameterName, 'Count delayed messages [default: false]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or remove files of an earlier render that were edited since')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Exit 3, printing and writing nothing, when a document would hold a placeholder (a value only AWS knows, such as the id of a workspace `up` has not created yet)')
+            [CompletionResult]::new('--caller-policy', '--caller-policy', [CompletionResultType]::ParameterName, 'Print instead the IAM policy the caller of kedactl (a CI role) needs to run --commands on this stack: every action kedactl calls, on the stack''s ARNs (`*` only for actions without resource-level permissions)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only results on stdout and errors on stderr')

@@ -461,6 +461,13 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s v -l verbose 
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l out-dir -d 'Write one file per object into this folder instead of printing; the folder then holds exactly this render (files an earlier render wrote and this one does not are removed, as listed in DIR/.kedactl-render.json); a folder kedactl did not write must be empty' -r -F
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l commands -d 'With --caller-policy: the commands the policy is for' -r -f -a "plan\t'Reads only'
+doctor\t'plan\'s reads, the policy simulator, nodegroups and access entries, the metric reads'
+up\t'Reads, creates, updates, and removes what the config no longer has'
+down\t'Reads and deletes'
+watch\t'`watch`, `scale` and `app-queue`: the triggers\' metric reads (doctor reads them too)'
+load\t'`load`: sends messages to the stack\'s queues'"
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l caller-arn -d 'With --caller-policy: the ARN of the role or user that will hold the policy, so doctor may ask the IAM policy simulator about it (without it, doctor\'s simulator questions are answered from the policy documents instead)' -r
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
@@ -520,6 +527,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l scale-on-dela
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l force -d 'With --out-dir: write into a non-empty folder kedactl did not write, and overwrite or remove files of an earlier render that were edited since'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l strict -d 'Exit 3, printing and writing nothing, when a document would hold a placeholder (a value only AWS knows, such as the id of a workspace `up` has not created yet)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l caller-policy -d 'Print instead the IAM policy the caller of kedactl (a CI role) needs to run --commands on this stack: every action kedactl calls, on the stack\'s ARNs (`*` only for actions without resource-level permissions)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'

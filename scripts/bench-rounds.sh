@@ -25,6 +25,8 @@ if [ -z "${KEDACTL_TEST_AWS_ENDPOINT:-}" ]; then
   until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/reset', data=b'')" 2>/dev/null; do sleep 0.3; done
   KEDACTL_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 fi
+command -v aws > /dev/null || { echo "bench-rounds: the aws CLI is needed (pip install awscli)" >&2; exit 1; }
+scripts/moto-cluster.sh "$KEDACTL_TEST_AWS_ENDPOINT" demo
 declare -A proxy
 for d in 0 "$delay"; do
   proxy[$d]=$(free_port)
@@ -45,7 +47,6 @@ for d in 0 "$delay"; do
     AWS_ENDPOINT_URL="http://127.0.0.1:${proxy[$d]}" "$BIN" "$verb" --yes --cluster demo --region us-east-1 --stack "$w" --operator-role "$w-op" --identity-role "$w-id" --queue "$w-q" --repository "$w-repo" --only iam,queue,registry -q > /dev/null 2>&1
   done
 done
-command -v aws > /dev/null || { echo "bench-rounds: the aws CLI is needed (pip install awscli)" >&2; exit 1; }
 for r in $(seq 1 "$runs"); do
   for d in 0 "$delay"; do
     k="rt$r-$d-$RANDOM"

@@ -64,6 +64,7 @@ if [ -z "${KEDACTL_TEST_AWS_ENDPOINT:-}" ]; then
 fi
 export AWS_ENDPOINT_URL=$KEDACTL_TEST_AWS_ENDPOINT AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1
+scripts/moto-cluster.sh "$KEDACTL_TEST_AWS_ENDPOINT" demo
 
 now() { date +%s.%N; }
 declare -A secs calls

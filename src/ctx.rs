@@ -183,6 +183,7 @@ impl Ctx {
         };
         self.kubeconfig_exists()?;
         let (mut spec, name) = spec::load(&source)?;
+        let from_file = spec.clone();
         self.global
             .overrides
             .clone()
@@ -205,6 +206,15 @@ impl Ctx {
             }
         }
         if let Err(mut p) = check(&spec, &name) {
+            // The built-in defaults name no file: no text, no lines.
+            if let Some(text) = spec::text_of(&name) {
+                // A line only for a value the file set: not one a flag replaced.
+                let (file, now) = (json(&from_file), json(&spec));
+                p.locate(&text, |field| {
+                    let at = pointer(field);
+                    file.pointer(&at) == now.pointer(&at)
+                });
+            }
             p.problems
                 .extend(unusable_profile.into_iter().flat_map(|u| u.problems));
             return Err(p);
@@ -224,6 +234,19 @@ impl Ctx {
         }
         Ok((spec, name))
     }
+}
+
+fn json(spec: &Spec) -> serde_json::Value {
+    serde_json::to_value(spec).unwrap_or_default()
+}
+
+/// `apps[0].queue.name` → `/apps/0/queue/name` (a JSON pointer into the serialized spec).
+fn pointer(field: &str) -> String {
+    field
+        .split(['.', '['])
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/{}", s.trim_end_matches(']')))
+        .collect()
 }
 
 /// The SDK reads the AWS config and credentials files to their end: one that is a FIFO or a

@@ -169,6 +169,83 @@ pub fn no_duplicate_keys(text: &str) -> Result<(), DuplicateKey> {
     })
 }
 
+/// Lines of a config `line_of` reads (its walk is quadratic; a real config is a few dozen).
+const LOCATABLE_LINES: usize = 5_000;
+
+/// The line (1-based) of the block-mapping key at `field` (`apps[0].queue.name`), or of its
+/// nearest parent written in the text (a missing key's mapping); None when not even the first
+/// segment is there, or in flow style (`{…}`), or beyond `LOCATABLE_LINES`.
+pub fn line_of(text: &str, field: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() > LOCATABLE_LINES {
+        return None;
+    }
+    // The open keys and list items above, by column: (column, segment, is an item).
+    let mut frames: Vec<(usize, String, bool)> = Vec::new();
+    let path = |frames: &[(usize, String, bool)]| {
+        dotted(&frames.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())
+    };
+    let mut best: Option<(usize, usize)> = None;
+    let mut scalar_above: Option<usize> = None;
+    for (n, l) in lines.iter().enumerate() {
+        let content = l.trim_start_matches(' ');
+        let col = l.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let Some(c) = scalar_above {
+            if col > c {
+                continue; // the text of a `key: |` block
+            }
+            scalar_above = None;
+        }
+        let (dashes, offset, rest) = after_dashes(content);
+        let mut found = Vec::new();
+        if dashes > 0 {
+            // The next item of the list at this column, or its first.
+            while frames.last().is_some_and(|(c, ..)| *c > col) {
+                frames.pop();
+            }
+            let index = match frames.last() {
+                Some((c, s, true)) if *c == col => {
+                    let next = s.parse::<usize>().unwrap_or(0) + 1;
+                    frames.pop();
+                    next
+                }
+                _ => 0,
+            };
+            frames.push((col, index.to_string(), true));
+            found.push(path(&frames));
+        } else {
+            while frames.last().is_some_and(|(c, ..)| *c >= col) {
+                frames.pop();
+            }
+        }
+        if let Some((k, value)) = rest.split_once(':') {
+            if value.trim_start().starts_with(['|', '>']) {
+                scalar_above = Some(col + offset);
+            }
+            let key = k.trim().trim_matches(['"', '\'']).to_string();
+            frames.push((col + offset, key, false));
+            found.push(path(&frames));
+        }
+        for p in found {
+            // The path itself, or the longest of its parents (whole segments only).
+            let within = field == p
+                || field
+                    .strip_prefix(&p)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']));
+            if within && best.is_none_or(|(len, _)| p.len() > len) {
+                best = Some((p.len(), n + 1));
+            }
+        }
+        if best.is_some_and(|(len, _)| len == field.len()) {
+            break;
+        }
+    }
+    best.map(|(_, line)| line)
+}
+
 /// The dotted path of the key at `line` (column `col`): its parents are the nearest lines above
 /// with a smaller key column; a `- ` item's index counts its siblings above.
 fn field_path(lines: &[&str], line: usize, col: usize, key: &str) -> String {
@@ -230,6 +307,28 @@ mod tests {
         assert!(nesting_beyond(&"- ".repeat(50), 32).is_some());
         // Brackets inside quotes or comments do not count.
         assert_eq!(nesting_beyond("a: \"[[[[[[\" # [[[[[[\n", 3), None);
+    }
+
+    #[test]
+    fn a_field_is_found_on_its_line_or_its_parent_s() {
+        let text = "# kedactl\ncluster: demo\napps:\n  - deployment: a\n    queue:\n      name: q\n  - deployment: b\n    notes: |\n      name: not a key\n    queue:\n      name: r\n    scaling:\n      maxReplicas: 0\n";
+        assert_eq!(line_of(text, "cluster"), Some(2));
+        assert_eq!(line_of(text, "apps[0].queue.name"), Some(6));
+        assert_eq!(line_of(text, "apps[1].queue.name"), Some(11));
+        assert_eq!(line_of(text, "apps[1].scaling.maxReplicas"), Some(13));
+        // A key that is not written: its nearest parent that is.
+        assert_eq!(line_of(text, "apps[1].scaling.minReplicas"), Some(12));
+        assert_eq!(line_of(text, "apps[1]"), Some(7));
+        // A prefix of a name is not its parent; nothing at all is None.
+        assert_eq!(line_of(text, "clusterName"), None);
+        assert_eq!(line_of(text, "region"), None);
+        assert_eq!(line_of(&"a: 1\n".repeat(LOCATABLE_LINES + 1), "a"), None);
+        // Items at their key's own column.
+        let flat =
+            "apps:\n- deployment: a\n  queue:\n    name: q\n- deployment: b\nkeda:\n  version: x\n";
+        assert_eq!(line_of(flat, "apps[0].queue.name"), Some(4));
+        assert_eq!(line_of(flat, "apps[1]"), Some(5));
+        assert_eq!(line_of(flat, "keda.version"), Some(7));
     }
 
     #[test]

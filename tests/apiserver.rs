@@ -269,11 +269,20 @@ fn deploy_uri(ns: &str, name: &str) -> String {
     format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}")
 }
 
+/// The pods of Deployment `uid`: owned by its ReplicaSets.
 fn pods_of(api: &ApiServer, uid: &Value) -> usize {
-    api.state()
+    let state = api.state();
+    let owner = |o: &Value| o["metadata"]["ownerReferences"][0]["uid"].clone();
+    let sets: Vec<Value> = state
         .objects
         .iter()
-        .filter(|(k, p)| k.0 == "pods" && p["metadata"]["ownerReferences"][0]["uid"] == *uid)
+        .filter(|(k, r)| k.0 == "replicasets" && owner(r) == *uid)
+        .map(|(_, r)| r["metadata"]["uid"].clone())
+        .collect();
+    state
+        .objects
+        .iter()
+        .filter(|(k, p)| k.0 == "pods" && sets.contains(&owner(p)))
         .count()
 }
 
@@ -293,10 +302,22 @@ async fn foreground_deletion_waits_for_dependents_and_background_collects_them()
     let uid = d["metadata"]["uid"].clone();
     let pods = get(&c, "/api/v1/namespaces/app/pods").await.unwrap();
     assert_eq!(pods["items"].as_array().unwrap().len(), 2);
+    // Deployment → ReplicaSet (one per template) → pods, as the Deployment controller makes them.
+    let sets = get(&c, "/apis/apps/v1/namespaces/app/replicasets")
+        .await
+        .unwrap();
+    let rs = &sets["items"][0];
+    assert_eq!(sets["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["kind"], "Deployment");
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["uid"], uid);
     for p in pods["items"].as_array().unwrap() {
-        assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "Deployment");
-        assert_eq!(p["metadata"]["ownerReferences"][0]["uid"], uid);
+        assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+        assert_eq!(
+            p["metadata"]["ownerReferences"][0]["uid"],
+            rs["metadata"]["uid"]
+        );
     }
+    assert_eq!(pods_of(&api, &uid), 2);
     // A dependent that holds on: the owner waits for it in foreground deletion.
     let hold = cm(
         "app",

@@ -251,6 +251,17 @@ fn step_ids(doc: &Value, key: &str) -> Vec<String> {
     ids
 }
 
+/// Write `role`'s trust by hand, as a person or another tool would.
+async fn put_trust(aws: &Aws, role: &str, trust: &Value) {
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn role_trust(aws: &Aws, role: &str) -> Option<Value> {
     let out = aws.iam.get_role().role_name(role).send().await.ok()?;
     Some(decode_policy(out.role()?.assume_role_policy_document()?))
@@ -450,13 +461,7 @@ async fn drift_is_planned_exactly_and_repaired() {
     // By hand: the chain loses sts:TagSession, a policy is deleted, a tag is removed.
     let mut trust = role_trust(&aws, &s.identity()).await.unwrap();
     trust["Statement"][1]["Action"] = "sts:AssumeRole".into();
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(s.identity())
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_trust(&aws, &s.identity(), &trust).await;
     aws.iam
         .delete_role_policy()
         .role_name(s.operator())
@@ -510,13 +515,7 @@ async fn down_strips_a_role_a_person_still_uses_of_the_stack_s_grants() {
         .as_array_mut()
         .unwrap()
         .push(person.clone());
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(s.identity())
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_trust(&aws, &s.identity(), &trust).await;
     let theirs = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
     aws.iam
@@ -1345,6 +1344,15 @@ async fn load_sends_exactly_the_count_in_batches_of_ten() {
     let body: Value = serde_json::from_str(msg.messages()[0].body().unwrap()).unwrap();
     let n: u64 = body["num"].as_str().unwrap().parse().unwrap();
     assert!((1..=40).contains(&n), "the seed's body shape: {body}");
+    // A rate run says how close it came to the rate asked (issue 32).
+    let out = s.run("load", &["--rate", "4", "--duration", "2s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("sent 8 messages to {} in ", s.queue()))
+            && text.contains("/s of the 4.0/s asked, "),
+        "{text}"
+    );
     // The messages sent above go with it.
     s.json("down", &["--only", "queue", "--force"]);
 }
@@ -2018,13 +2026,7 @@ async fn doctor_finds_injected_faults_and_fix_repairs_them() {
             st["Action"] = "sts:AssumeRole".into();
         }
     }
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&identity)
-        .policy_document(broken.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_trust(&aws, &identity, &broken).await;
     // Fault 2 (cluster): the TriggerAuthentication asks for the workload's identity (IRSA-only).
     {
         let mut st = api.state();

@@ -963,15 +963,20 @@ fn scale_refuses_a_scaled_job_app_before_any_call() {
     );
 }
 
+/// A sample keda-operator log (tests/support/keda-logs/gen.py).
+fn keda_log(name: &str) -> String {
+    format!(
+        "{}/tests/support/keda-logs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
 /// `doctor --keda-log`: KEDA v2.20.2's lines (tests/support/keda-logs/gen.py), from a file and
 /// from stdin, with no AWS or cluster access (the sandbox has neither).
 #[test]
 fn doctor_classifies_a_saved_keda_log_file_offline() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out = s.kedactl(["doctor", "--keda-log", log]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
@@ -993,16 +998,91 @@ fn doctor_classifies_a_saved_keda_log_file_offline() {
     );
 }
 
+/// Issue 32: a problem points at the line of kedactl.yaml that sets the field (semantic ones
+/// too, not only the schema's), and not at the file when a flag gave the value.
+#[test]
+fn problems_name_the_line_that_sets_the_field() {
+    let s = Sandbox::new();
+    let cfg = s.write(
+        "kedactl.yaml",
+        "# a team's config\ncluster: demo\nregion: us-east-1\napps:\n  - deployment: worker\n    queue:\n      name: \"bad name!\"\n    scaling:\n      maxReplicas: 0\n",
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["validate", "-f", cfg.to_str().unwrap()];
+        args.extend(extra);
+        let out = s.kedactl(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        stderr(&out)
+    };
+    let err = run(&[]);
+    assert!(err.contains("  - apps[0].queue.name (line 7): "), "{err}");
+    assert!(
+        err.contains("  - apps[0].scaling.maxReplicas (line 9): "),
+        "{err}"
+    );
+    let err = run(&["--queue", "also bad!"]);
+    assert!(
+        err.contains("  - apps[0].queue.name: \"also bad!\""),
+        "{err}"
+    );
+    // A misspelt key, found by the schema, has its line too.
+    let typo = s.write(
+        "typo.yaml",
+        "cluster: demo\nregion: us-east-1\nkeda:\n  versoin: 2.20.2\n",
+    );
+    let out = s
+        .kedactl(["validate", "-f", typo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("  - keda.versoin (line 4): unknown key"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 32: `plan -v` shows what each create writes (a review of a first `up` sees the trust,
+/// the policies and the manifests, not only that they are created); without `-v`, only the steps.
+#[test]
+fn plan_verbose_shows_the_documents_the_creates_write() {
+    let s = Sandbox::new();
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--offline",
+            "--cluster",
+            "demo",
+            "--region",
+            "us-east-1",
+        ];
+        args.extend(extra);
+        let out = s.kedactl(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = plan(&["-v"]);
+    let documents = &text[text.find("What the creates write:").expect(&text)..];
+    for want in [
+        "3. create IAM role keda-operator",
+        "\"aws:RequestTag/kubernetes-service-account\": \"keda-operator\"",
+        "6. add inline policy kedactl-sqs-access on IAM role keda-identity:",
+        "\"sqs:GetQueueAttributes\"",
+        "17. create ScaledObject security/k8s-sqs-read-msg-keda:",
+        "    kind: ScaledObject",
+        "queueLength: '5'",
+    ] {
+        assert!(documents.contains(want), "{want}: {documents}");
+    }
+    assert!(!plan(&[]).contains("What the creates write:"));
+}
+
 /// Issue 25: `--keda-log` reads every failure a check covers, not only 403s and AssumeRole: the
 /// Pod Identity Agent refusing or not answering, a proxy, oversized session tags, a trigger's
 /// source missing or refusing KEDA's session.
 #[test]
 fn doctor_keda_log_reads_the_agent_proxy_tags_and_source_failures() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/more.json.log"
-    );
+    let log = &keda_log("more.json.log");
     let out = s
         .kedactl([
             "doctor",
@@ -1046,10 +1126,7 @@ fn doctor_keda_log_reads_the_agent_proxy_tags_and_source_failures() {
 #[test]
 fn doctor_junit_is_one_testcase_per_check_and_parses_as_junit() {
     let s = Sandbox::new();
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out = s
         .kedactl(["doctor", "--keda-log", log, "-o", "junit"])
         .output()
@@ -1557,10 +1634,7 @@ fn every_offline_document_validates_against_its_kinds_schema() {
         v.extend(DEMO);
         v
     }
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/keda-logs/refused.console.log"
-    );
+    let log = &keda_log("refused.console.log");
     let out_dir = s.path("out");
     let out_dir = out_dir.to_str().unwrap();
     s.write(

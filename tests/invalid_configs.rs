@@ -38,8 +38,9 @@ fn assert_rejected(sandbox: &Sandbox, args: &[String], fields: &[String], case: 
     );
     assert!(err.contains("invalid configuration"), "{case}: {err}");
     for f in fields {
+        // With the line of the file that sets it, when the file does.
         assert!(
-            err.contains(&format!("  - {f}: ")),
+            err.contains(&format!("  - {f}: ")) || err.contains(&format!("  - {f} (line ")),
             "{case}: field {f} not named in:\n{err}"
         );
     }

@@ -2,8 +2,10 @@
 //! `--profile`, `--region`, `--endpoint-url` / `AWS_ENDPOINT_URL` for moto or LocalStack), a log
 //! of every API call, and the error shapes the rest of kedactl needs.
 
+pub mod caller_policy;
 mod calls;
 mod dns;
+pub mod permissions;
 pub mod profile;
 
 pub use calls::{Call, CallLog, watch_throttling};
@@ -221,6 +223,11 @@ pub async fn sdk_config(settings: &Settings, transport: Transport) -> SdkConfig 
         loader = loader.endpoint_url(u);
     }
     loader = loader.http_client(http);
+    // `app/kedactl` in the User-Agent: CloudTrail tells kedactl's calls apart, and the tests'
+    // recording proxy tells them from the tests' own setup calls.
+    if let Ok(name) = aws_config::AppName::new("kedactl") {
+        loader = loader.app_name(name);
+    }
     loader.load().await
 }
 

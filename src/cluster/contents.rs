@@ -141,14 +141,14 @@ pub async fn foreign(kube: &Kube, ns: &str, ours: impl Fn(&str, &Value) -> bool)
             Err(e) => unchecked.push(e.to_string()),
         }
     }
-    let alive = alive(&objects);
+    let staying = staying(&objects, &kinds);
     let objects: Vec<(&str, Value)> = objects
         .into_iter()
         // What is already being deleted, or collected, is leaving with the namespace anyway.
         .filter(|(k, o)| {
             !built_in(k, o)
                 && o["metadata"]["deletionTimestamp"].is_null()
-                && !collected(o, &alive, &kinds)
+                && !collected(o, &staying, &kinds)
         })
         .collect();
     unchecked.sort();
@@ -181,8 +181,29 @@ fn alive(objects: &[(&str, Value)]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The uids of the listed objects that stay: `alive`, less what the garbage collector takes
+/// with them, at any depth (a Deployment gone, then its ReplicaSets, then their pods).
+fn staying(objects: &[(&str, Value)], kinds: &BTreeSet<(String, String)>) -> BTreeSet<String> {
+    let mut staying = alive(objects);
+    loop {
+        let going: Vec<String> = objects
+            .iter()
+            .filter(|(_, o)| collected(o, &staying, kinds))
+            .filter_map(|(_, o)| o["metadata"]["uid"].as_str())
+            .filter(|u| staying.contains(*u))
+            .map(str::to_string)
+            .collect();
+        if going.is_empty() {
+            return staying;
+        }
+        for u in going {
+            staying.remove(&u);
+        }
+    }
+}
+
 /// An object the garbage collector is taking: every owner it names is of a namespaced kind
-/// that was listed, and none of them is alive (e.g. the pods of a Deployment `down` just
+/// that was listed, and none of them stays (e.g. the pods of a Deployment `down` just
 /// deleted, in the seconds before the collector gets to them). An owner of a kind not listed
 /// (cluster-scoped, or refused) may be alive: not collected.
 fn collected(o: &Value, alive: &BTreeSet<String>, kinds: &BTreeSet<(String, String)>) -> bool {

@@ -174,7 +174,11 @@ pub async fn run(
         } else {
             UP_TO_DATE
         };
-        output::prose(&human(&on.desired, plan, "against what exists now", empty))?;
+        let mut text = human(&on.desired, plan, "against what exists now", empty);
+        if ctx.verbose > 0 {
+            text.push_str(&super::plan::documents(plan));
+        }
+        output::prose(&text)?;
     }
     if plan.is_empty() {
         if ctx.json() {

@@ -79,6 +79,14 @@ pub struct Report<'a> {
 
 pub const KIND: &str = "Load";
 
+/// A rate as people read it: `4.9/s`, `250/s` (one decimal below 100).
+fn per_second(rate: f64) -> String {
+    match rate < 100.0 {
+        true => format!("{rate:.1}/s"),
+        false => format!("{rate:.0}/s"),
+    }
+}
+
 struct Totals {
     sent: u64,
     failed: u64,
@@ -418,9 +426,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         let b = ProgressBar::new(total);
         b.set_style(
             ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} messages  {per_sec}  {elapsed} (eta {eta})",
+                "{bar:30} {pos}/{len} messages  {rate}  {elapsed} (eta {eta})",
             )
-            .expect("valid template"),
+            .expect("valid template")
+            // indicatif's {per_sec} shows four decimals: one is what a rate needs.
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", per_second(s.per_sec()));
+                },
+            ),
         );
         b
     };
@@ -493,11 +508,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             },
         )?;
     } else {
+        // A rate run says how close it came to the rate asked.
+        let asked = job
+            .rate
+            .map(|r| format!(" of the {} asked", per_second(r)))
+            .unwrap_or_default();
         output::text(&format!(
-            "{}sent {} message{} to {queue} in {seconds:.1} s ({rate:.1}/s, {} batches){}",
+            "{}sent {} message{} to {queue} in {seconds:.1} s ({}{asked}, {} batches){}",
             if interrupted { "interrupted: " } else { "" },
             totals.sent,
             if totals.sent == 1 { "" } else { "s" },
+            per_second(rate),
             totals.batches,
             if totals.failed > 0 {
                 format!(", {} failed", totals.failed)
@@ -523,6 +544,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_read_with_one_decimal_below_a_hundred() {
+        assert_eq!(per_second(4.99987), "5.0/s");
+        assert_eq!(per_second(0.25), "0.2/s");
+        assert_eq!(per_second(99.94), "99.9/s");
+        assert_eq!(per_second(250.4), "250/s");
+    }
 
     #[test]
     fn bodies_follow_the_seed() {

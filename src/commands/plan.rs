@@ -121,6 +121,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         output::document(KIND, &report)?;
     } else {
         let mut text = human(&desired, &plan, against, UP_TO_DATE);
+        if ctx.verbose > 0 {
+            text.push_str(&documents(&plan));
+        }
         if blocked {
             text.push_str(&conflicts_text(&conflicts));
         }
@@ -172,6 +175,47 @@ fn paint_change(change: Change) -> String {
         Change::Run => return change.symbol().to_string(),
     };
     paint(&change.symbol().to_string(), style)
+}
+
+/// `-v`: what each create writes (trust and inline policies as JSON, manifests as YAML), by
+/// step number, so a review sees the whole document, not only that it is created.
+pub fn documents(plan: &Plan) -> String {
+    let mut out = String::new();
+    for (i, s) in plan.steps.iter().enumerate() {
+        if s.change != Change::Create {
+            continue;
+        }
+        let mut action = s.action.clone();
+        for doc in action.documents_mut() {
+            let text = match &s.action {
+                crate::plan::Action::Apply { .. } => crate::yaml::to_string(doc).ok(),
+                _ => serde_json::to_string_pretty(doc).ok(),
+            };
+            let Some(text) = text else { continue };
+            out.push_str(&format!(
+                "
+{}. {}:
+",
+                i + 1,
+                s.summary
+            ));
+            for line in text.trim_end().lines() {
+                out.push_str(&format!(
+                    "    {line}
+"
+                ));
+            }
+        }
+    }
+    if !out.is_empty() {
+        out.insert_str(
+            0,
+            "
+What the creates write:
+",
+        );
+    }
+    out
 }
 
 /// The plan for people: numbered steps in execution order, then the counts.

@@ -1,3 +1,5 @@
+use crate::cloud::caller_policy;
+use crate::cloud::permissions::Command;
 use crate::ctx::Ctx;
 use crate::error::UsageError;
 use crate::model::{Group, Only};
@@ -17,7 +19,10 @@ Examples:
   kedactl render --cluster demo --region us-east-1 --account 123456789012
   # check the manifests against the cluster (the account from kedactl.yaml)
   kedactl render --only app | kubectl apply --dry-run=server -f -
-  kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml")]
+  kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml
+  # the IAM policy a CI role needs for this stack (docs/permissions.md)
+  kedactl render --caller-policy --account 123456789012
+  kedactl render --caller-policy --commands plan,doctor   # a read-only review role")]
 pub struct Args {
     /// Write one file per object into this folder instead of printing; the folder then holds
     /// exactly this render (files an earlier render wrote and this one does not are removed,
@@ -32,6 +37,25 @@ pub struct Args {
     /// only AWS knows, such as the id of a workspace `up` has not created yet)
     #[arg(long)]
     pub strict: bool,
+    /// Print instead the IAM policy the caller of kedactl (a CI role) needs to run --commands
+    /// on this stack: every action kedactl calls, on the stack's ARNs (`*` only for actions
+    /// without resource-level permissions)
+    #[arg(long, conflicts_with_all = ["out_dir", "strict"])]
+    pub caller_policy: bool,
+    /// With --caller-policy: the commands the policy is for
+    #[arg(
+        long,
+        value_delimiter = ',',
+        requires = "caller_policy",
+        value_name = "COMMANDS",
+        default_value = "up,plan,doctor,down"
+    )]
+    pub commands: Vec<Command>,
+    /// With --caller-policy: the ARN of the role or user that will hold the policy, so doctor
+    /// may ask the IAM policy simulator about it (without it, doctor's simulator questions
+    /// are answered from the policy documents instead)
+    #[arg(long, requires = "caller_policy", value_name = "ARN")]
+    pub caller_arn: Option<String>,
 }
 
 /// One rendered document and where it goes.
@@ -74,6 +98,31 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     let desired = render::desired(&spec)?;
     let only = Only::new(ctx.global.only.clone());
+    if args.caller_policy {
+        if let Some(arn) = &args.caller_arn
+            && !(arn.starts_with("arn:") && (arn.contains(":iam::") || arn.contains(":sts::")))
+        {
+            return Err(UsageError {
+                message: format!("--caller-arn {arn:?} is not an IAM role or user ARN"),
+                fix: "pass the ARN `aws sts get-caller-identity` prints for the CI role, e.g. arn:aws:iam::123456789012:role/ci".into(),
+            }
+            .into());
+        }
+        let doc = caller_policy::caller_policy(
+            &desired,
+            &only,
+            &args.commands,
+            caller_policy::Caller(args.caller_arn.as_deref()),
+        );
+        if doc["Statement"].as_array().is_none_or(Vec::is_empty) {
+            return Err(UsageError {
+                message: "the groups given to --only make no AWS calls for these --commands".into(),
+                fix: "add a group with AWS resources (iam, queue, registry, source, eks) or drop --only".into(),
+            }
+            .into());
+        }
+        return output::text(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
+    }
     let docs = documents(&desired, &only)?;
     if docs.is_empty() {
         return Err(UsageError {

@@ -118,7 +118,7 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
             s,
             r##"<text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
             h - BOTTOM + 18.0,
-            clock(t)
+            tick(t)
         );
     }
     let _ = writeln!(
@@ -315,6 +315,17 @@ pub fn clock(t: u64) -> String {
     }
 }
 
+/// A time axis label: the clock within the first day, then days (`1d`, `2d 06:00`), so a
+/// week reads as days rather than `168:00:00`.
+fn tick(t: u64) -> String {
+    let (d, rest) = (t / 86_400, t % 86_400);
+    match (d, rest) {
+        (0, _) => clock(t),
+        (_, 0) => format!("{d}d"),
+        _ => format!("{d}d {:02}:{:02}", rest / 3600, rest / 60 % 60),
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -358,6 +369,19 @@ mod tests {
         assert_eq!(time_step(7), 1);
         assert_eq!(time_step(86_400), 3 * 3600);
         assert_eq!(time_step(7 * 86_400), 86_400);
+        let week: Vec<String> = (0..=7 * 86_400).step_by(86_400).map(tick).collect();
+        assert_eq!(week, ["0:00", "1d", "2d", "3d", "4d", "5d", "6d", "7d"]);
+        let two_days: Vec<String> = (0..=2 * 86_400)
+            .step_by(time_step(2 * 86_400) as usize)
+            .map(tick)
+            .collect();
+        assert_eq!(
+            two_days,
+            [
+                "0:00", "6:00:00", "12:00:00", "18:00:00", "1d", "1d 06:00", "1d 12:00",
+                "1d 18:00", "2d"
+            ]
+        );
         for seconds in [1, 9, 61, 599, 3601, 86_399, 604_800, 10_000_000] {
             let n = seconds / time_step(seconds);
             assert!((1..=8).contains(&n), "{seconds}: {n} ticks");

@@ -54,6 +54,14 @@ pub fn load(source: &ConfigSource) -> Result<(Spec, String), Problems> {
     parse(&bytes, &name).map(|s| (s, name))
 }
 
+/// The text of the config file `origin` names (as `load` returned it), to point a problem
+/// found after loading at its line; None for the built-in defaults or a file gone since.
+pub fn text_of(origin: &str) -> Option<String> {
+    let path = Path::new(origin);
+    let bytes = crate::limits::read_bounded(path, MAX_CONFIG_BYTES).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Problem> {
     use crate::limits::ReadError;
     crate::limits::read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| {
@@ -150,10 +158,12 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Spec, Problems> {
         .collect();
     not_whole(&value, &mut Vec::new(), &mut problems);
     if !problems.is_empty() {
-        return Err(Problems {
+        let mut problems = Problems {
             origin: source.to_string(),
             problems,
-        });
+        };
+        problems.locate(text, |_| true);
+        return Err(problems);
     }
     serde_json::from_value(value).map_err(|e| {
         // Unreachable while the schema matches the types; kept as a clear error, not a panic.

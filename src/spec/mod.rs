@@ -12,7 +12,7 @@ pub mod regions;
 mod validate;
 pub mod workload;
 
-pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
+pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema, text_of};
 pub use overrides::{AppOverrides, Overrides};
 pub use validate::{
     Problem, Problems, missing_issuer, validate, validate_offline, validate_online,

@@ -13,6 +13,10 @@ pub struct Problem {
     pub field: String,
     pub message: String,
     pub fix: String,
+    /// The line of the config file that sets `field` (or its nearest parent there), when the
+    /// value came from the file (not a flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl Problem {
@@ -25,6 +29,7 @@ impl Problem {
             field: field.into(),
             message: message.into(),
             fix: fix.into(),
+            line: None,
         }
     }
 }
@@ -47,9 +52,26 @@ impl fmt::Display for Problems {
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            write!(f, "\n  - {}: {}\n    fix: {}", p.field, p.message, p.fix)?;
+            let line = p.line.map(|n| format!(" (line {n})")).unwrap_or_default();
+            write!(
+                f,
+                "\n  - {}{line}: {}\n    fix: {}",
+                p.field, p.message, p.fix
+            )?;
         }
         Ok(())
+    }
+}
+
+impl Problems {
+    /// Give each problem the line of `text` that sets its field, where `from_text(field)` says
+    /// the value there is the file's (a flag may have replaced it).
+    pub fn locate(&mut self, text: &str, from_text: impl Fn(&str) -> bool) {
+        for p in &mut self.problems {
+            if p.line.is_none() && from_text(&p.field) {
+                p.line = crate::yaml::line_of(text, &p.field);
+            }
+        }
     }
 }
 

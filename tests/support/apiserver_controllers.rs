@@ -94,8 +94,10 @@ impl State {
             .is_none_or(|n| n["metadata"]["deletionTimestamp"].is_string())
     }
 
-    /// The Deployment controller: pods (owned by the Deployment, labelled with the template's
-    /// hash) are replaced when the template or the replica count changes, unless paused; a
+    /// The Deployment controller: a ReplicaSet per template (`<name>-<hash>`, owned by the
+    /// Deployment; older ones kept at 0 replicas, as its revision history), whose pods (owned by
+    /// it, labelled with the template's hash) are replaced when the template or the replica
+    /// count changes, unless paused; a
     /// failing Deployment's new pods never become available. Status and conditions as
     /// pkg/controller/deployment writes them (zero counts omitted).
     fn deployments(&mut self) {
@@ -117,16 +119,27 @@ impl State {
             let replicas = d["spec"]["replicas"].as_u64().unwrap_or(1);
             let paused = d["spec"]["paused"] == true;
             let failing = self.failing.contains(&(ns.clone(), name.clone()));
-            let pods = |s: &State| -> Vec<(Key, bool)> {
+            let owned_by = |o: &Value, uids: &[Value]| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|r| uids.contains(&r["uid"])))
+            };
+            let sets = |s: &State| -> Vec<Value> {
                 s.objects
                     .iter()
-                    .filter(|(k, p)| {
-                        k.0 == "pods"
+                    .filter(|(k, r)| {
+                        k.0 == "replicasets"
                             && k.1 == key.1
-                            && p["metadata"]["ownerReferences"]
-                                .as_array()
-                                .is_some_and(|o| o.iter().any(|r| r["uid"] == uid))
+                            && owned_by(r, std::slice::from_ref(&uid))
                     })
+                    .map(|(_, r)| r["metadata"]["uid"].clone())
+                    .collect()
+            };
+            let pods = |s: &State| -> Vec<(Key, bool)> {
+                let sets = sets(s);
+                s.objects
+                    .iter()
+                    .filter(|(k, p)| k.0 == "pods" && k.1 == key.1 && owned_by(p, &sets))
                     .map(|(k, p)| {
                         (
                             k.clone(),
@@ -142,8 +155,9 @@ impl State {
                     self.counter += 1;
                     self.objects.remove(k);
                 }
+                let owner = self.replica_set(&d, &hash, replicas);
                 for _ in 0..replicas {
-                    self.create_pod(&d, &hash, failing);
+                    self.create_pod(&d, &owner, &hash, failing);
                 }
             }
             let current = pods(self);
@@ -210,8 +224,62 @@ impl State {
         }
     }
 
-    /// A new pod of Deployment `d`, through the Pod Identity webhook.
-    fn create_pod(&mut self, d: &Value, hash: &str, failing: bool) {
+    /// Deployment `d`'s ReplicaSet for template `hash` at `replicas` (the others at 0), created
+    /// when missing: its ownerReference for the pods.
+    fn replica_set(&mut self, d: &Value, hash: &str, replicas: u64) -> Value {
+        let ns = d["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let uid = &d["metadata"]["uid"];
+        let current = format!("{name}-{hash}");
+        let ours: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(k, r)| {
+                k.0 == "replicasets"
+                    && k.1.as_deref() == Some(ns)
+                    && r["metadata"]["ownerReferences"][0]["uid"] == *uid
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in ours.iter().filter(|k| k.2 != current) {
+            let mut r = self.objects[k].clone();
+            if r["spec"]["replicas"] != 0 {
+                r["spec"]["replicas"] = json!(0);
+                self.put(k.clone(), r);
+            }
+        }
+        let key: Key = ("replicasets".into(), Some(ns.to_string()), current.clone());
+        let rs = match self.objects.get(&key) {
+            Some(rs) => rs.clone(),
+            None => {
+                self.counter += 1;
+                let mut labels = d["spec"]["template"]["metadata"]["labels"].clone();
+                if !labels.is_object() {
+                    labels = json!({});
+                }
+                labels["pod-template-hash"] = json!(hash);
+                json!({
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": current, "namespace": ns, "labels": labels,
+                                 "uid": format!("uid-{}", self.counter),
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                                      "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
+                    "spec": {"replicas": replicas, "template": d["spec"]["template"]},
+                })
+            }
+        };
+        let mut updated = rs.clone();
+        updated["spec"]["replicas"] = json!(replicas);
+        if updated != rs || !self.objects.contains_key(&key) {
+            self.put(key, updated.clone());
+        }
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": current,
+               "uid": updated["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true})
+    }
+
+    /// A new pod of Deployment `d` (owned by its ReplicaSet `owner`), through the Pod Identity
+    /// webhook.
+    fn create_pod(&mut self, d: &Value, owner: &Value, hash: &str, failing: bool) {
         self.counter += 1;
         let ns = d["metadata"]["namespace"]
             .as_str()
@@ -279,8 +347,7 @@ impl State {
             "metadata": {"name": pod_name, "namespace": ns, "labels": labels,
                           "uid": format!("uid-{}", self.counter),
                           "creationTimestamp": format!("2026-11-24T08:{:02}:{:02}Z", self.counter / 60 % 60, self.counter % 60),
-                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
-                                               "uid": d["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
+                          "ownerReferences": [owner]},
             "spec": spec,
         });
         self.objects

@@ -11,6 +11,10 @@ requires at least one, which proves the checker is live).
 
     aws_oracle.py serve PORT UPSTREAM VIOLATIONS   # e.g. 5124 http://127.0.0.1:5123 target/v.jsonl
     aws_oracle.py report VIOLATIONS                # exit 1 on any unplanted violation
+    aws_oracle.py covered VIOLATIONS docs/permissions.md   # exit 1 on a call of kedactl's without its row
+
+Each request that went through is also appended to VIOLATIONS.seen (service and operation) and
+VIOLATIONS.calls (JSON: service, operation and the parameters naming its resource).
 """
 
 import json
@@ -377,6 +381,19 @@ def learn(service, op, p):
                 _state["content_dedup"][queue] = str(attrs["ContentBasedDeduplication"]).lower() == "true"
 
 
+# The parameters that name what a request acts on (the resource IAM authorizes it against).
+NAMING = {"RoleName", "PolicyArn", "OpenIDConnectProviderArn", "PolicySourceArn", "QueueUrl",
+          "QueueName", "repositoryName", "resourceArn", "name", "clusterName", "addonName",
+          "associationId", "nodegroupName", "KeyId", "StreamName", "StreamARN", "TableName",
+          "ResourceArn", "StreamArn", "workspaceId", "scraperId", "repositoryNames"}
+
+
+def call_record(service, op, p, region):
+    """One request as `<record>.calls` keeps it: who it acts on, for the caller-policy test."""
+    return {"service": service, "operation": op, "region": region,
+            "params": {k: v for k, v in p.items() if k in NAMING and isinstance(v, (str, list))}}
+
+
 # ---------------------------------------------------------------------------------------------
 # The proxy.
 
@@ -422,6 +439,13 @@ class Proxy(Forwarding):
             learn(m.service_name, op.name, params or {})
         with _lock, open(Proxy.record + ".seen", "a") as f:
             f.write(f"{m.service_name if m else '?'} {op.name if op else '?'}{' (' + note + ')' if note else ''}\n")
+        if op is not None:
+            with _lock, open(Proxy.record + ".calls", "a") as f:
+                region, _ = credential_scope(self.headers)
+                agent = self.headers.get("x-amz-user-agent", "") + self.headers.get("User-Agent", "")
+                record = call_record(m.service_name, op.name, params or {}, region)
+                record["kedactl"] = "app/kedactl" in agent
+                f.write(json.dumps(record) + "\n")
         self.forward(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
@@ -432,6 +456,29 @@ def serve(port, upstream, record):
     open(record, "a").close()
     server = Server(("127.0.0.1", int(port)), Proxy)
     server.serve_forever()
+
+
+def covered(record, page):
+    """Every operation kedactl itself sent (User-Agent app/kedactl) has its row in the table
+    docs/permissions.md lists (generated from src/cloud/permissions.rs)."""
+    rows = set()
+    for line in open(page):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] not in ("service", "---"):
+            rows.add((cells[0], cells[1]))
+    try:
+        calls = [json.loads(x) for x in open(record + ".calls") if x.strip()]
+    except FileNotFoundError:
+        calls = []
+    ours = [c for c in calls if c.get("kedactl")]
+    missing = sorted({(c["service"], c["operation"]) for c in ours} - rows)
+    print(f"caller policy: {len(ours)} requests kedactl sent, "
+          f"{len({(c['service'], c['operation']) for c in ours})} operations, {len(missing)} without a row")
+    for s, o in missing:
+        print(f"  {s} {o}: add its IAM action to src/cloud/permissions.rs")
+    if not ours:
+        print("  no request from kedactl was recorded: is the oracle in the path of the tests?")
+    return 1 if missing or not ours else 0
 
 
 def report(record):
@@ -459,3 +506,5 @@ if __name__ == "__main__":
         serve(*sys.argv[2:5])
     elif sys.argv[1] == "report":
         sys.exit(report(sys.argv[2]))
+    elif sys.argv[1] == "covered":
+        sys.exit(covered(sys.argv[2], sys.argv[3]))
