@@ -282,10 +282,11 @@ fn shaped(for_completion: bool) -> clap::Command {
     cmd
 }
 
-/// Parse the process's arguments with `command()` (clap's usage errors exit 2, as before).
+/// Parse the process's arguments with `command()` (clap's usage errors exit 2, as before);
+/// `--version` also names the commit and target (`-V` and the man pages just the version).
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
-    let mut cmd = command();
+    let mut cmd = command().long_version(crate::version::LONG);
     let matches = cmd.get_matches_mut();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
     cli.global.profile_from_flag = profile_from_flag(&matches);

@@ -182,7 +182,7 @@ impl Ctx {
             None => ConfigSource::Discover,
         };
         self.kubeconfig_exists()?;
-        let (mut spec, name) = spec::load(&source)?;
+        let (mut spec, name, text) = spec::load(&source)?;
         let from_file = spec.clone();
         self.global
             .overrides
@@ -207,10 +207,10 @@ impl Ctx {
         }
         if let Err(mut p) = check(&spec, &name) {
             // The built-in defaults name no file: no text, no lines.
-            if let Some(text) = spec::text_of(&name) {
+            if let Some(text) = &text {
                 // A line only for a value the file set: not one a flag replaced.
                 let (file, now) = (json(&from_file), json(&spec));
-                p.locate(&text, |field| {
+                p.locate(text, |field| {
                     let at = pointer(field);
                     file.pointer(&at) == now.pointer(&at)
                 });

@@ -23,4 +23,5 @@ pub mod render;
 pub mod scaling;
 pub mod spec;
 pub mod triggers;
+pub mod version;
 pub mod yaml;

@@ -86,6 +86,56 @@ pub fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// One line of a block-style YAML text that may hold a key: (line index, indentation, number
+/// of `- ` markers, column of the content past them, the key). Blank lines, comments and the
+/// text of `key: |` blocks are skipped.
+struct Keyed<'a> {
+    n: usize,
+    col: usize,
+    dashes: usize,
+    key_col: usize,
+    key: Option<&'a str>,
+}
+
+fn keyed<'a>(lines: &[&'a str]) -> Vec<Keyed<'a>> {
+    let mut out = Vec::new();
+    let mut scalar_above: Option<usize> = None;
+    for (n, l) in lines.iter().enumerate() {
+        let content = l.trim_start_matches(' ');
+        let col = l.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let Some(c) = scalar_above {
+            if col > c {
+                continue; // the text of a `key: |` block
+            }
+            scalar_above = None;
+        }
+        let (dashes, offset, rest) = after_dashes(content);
+        // A plain key ends at `: ` or a `:` that ends the line (`aws:owner: me` is one key).
+        let (key, value) = match rest
+            .find(": ")
+            .map(|i| (&rest[..i], &rest[i + 2..]))
+            .or_else(|| rest.strip_suffix(':').map(|k| (k, "")))
+        {
+            Some((k, v)) => (Some(k.trim().trim_matches(['"', '\''])), v),
+            None => (None, ""),
+        };
+        if key.is_some() && value.trim_start().starts_with(['|', '>']) {
+            scalar_above = Some(col + offset);
+        }
+        out.push(Keyed {
+            n,
+            col,
+            dashes,
+            key_col: col + offset,
+            key,
+        });
+    }
+    out
+}
+
 /// A key given twice in one mapping (YAML parsers keep the last one silently).
 #[derive(Debug, thiserror::Error)]
 #[error("`{key}` is given twice, on line {first} and on line {second}")]
@@ -115,29 +165,14 @@ pub fn no_duplicate_keys(text: &str) -> Result<(), DuplicateKey> {
     let lines: Vec<&str> = text.lines().collect();
     // Block mappings, scanned forward: one frame per open mapping, (key column, keys → line).
     let mut frames: Vec<(usize, Vec<(String, usize)>)> = Vec::new();
-    let mut scalar_above: Option<usize> = None;
-    for (n, l) in lines.iter().enumerate() {
-        let content = l.trim_start_matches(' ');
-        let mut col = l.len() - content.len();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        if let Some(c) = scalar_above {
-            if col > c {
-                continue; // the text of a `key: |` block
-            }
-            scalar_above = None;
-        }
-        let (dashes, offset, rest) = after_dashes(content);
-        if dashes > 0 {
+    for l in keyed(&lines) {
+        if l.dashes > 0 {
             // A new list item: the mappings of the previous item end here.
-            frames.retain(|(c, _)| *c <= col);
+            frames.retain(|(c, _)| *c <= l.col);
         }
-        col += offset;
-        let Some((k, value)) = rest.split_once(':') else {
+        let (Some(k), col) = (l.key, l.key_col) else {
             continue;
         };
-        let k = k.trim().trim_matches(['"', '\'']);
         frames.retain(|(c, _)| *c <= col);
         if frames.last().is_none_or(|(c, _)| *c < col) {
             frames.push((col, Vec::new()));
@@ -146,17 +181,14 @@ pub fn no_duplicate_keys(text: &str) -> Result<(), DuplicateKey> {
         if let Some((_, first)) = keys.iter().find(|(seen, _)| seen == k) {
             if k == key {
                 return Err(DuplicateKey {
-                    field: field_path(&lines, n, col, &key),
+                    field: field_path(&lines, l.n, col, &key),
                     key,
                     first: first + 1,
-                    second: n + 1,
+                    second: l.n + 1,
                 });
             }
         } else {
-            keys.push((k.to_string(), n));
-        }
-        if value.trim_start().starts_with(['|', '>']) {
-            scalar_above = Some(col);
+            keys.push((k.to_string(), l.n));
         }
     }
     // A flow mapping (`{a: 1, a: 2}`): the parser knows the key, not the lines.
@@ -186,47 +218,30 @@ pub fn line_of(text: &str, field: &str) -> Option<usize> {
         dotted(&frames.iter().map(|(_, s, _)| s.clone()).collect::<Vec<_>>())
     };
     let mut best: Option<(usize, usize)> = None;
-    let mut scalar_above: Option<usize> = None;
-    for (n, l) in lines.iter().enumerate() {
-        let content = l.trim_start_matches(' ');
-        let col = l.len() - content.len();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        if let Some(c) = scalar_above {
-            if col > c {
-                continue; // the text of a `key: |` block
-            }
-            scalar_above = None;
-        }
-        let (dashes, offset, rest) = after_dashes(content);
+    for l in keyed(&lines) {
         let mut found = Vec::new();
-        if dashes > 0 {
+        if l.dashes > 0 {
             // The next item of the list at this column, or its first.
-            while frames.last().is_some_and(|(c, ..)| *c > col) {
+            while frames.last().is_some_and(|(c, ..)| *c > l.col) {
                 frames.pop();
             }
             let index = match frames.last() {
-                Some((c, s, true)) if *c == col => {
+                Some((c, s, true)) if *c == l.col => {
                     let next = s.parse::<usize>().unwrap_or(0) + 1;
                     frames.pop();
                     next
                 }
                 _ => 0,
             };
-            frames.push((col, index.to_string(), true));
+            frames.push((l.col, index.to_string(), true));
             found.push(path(&frames));
         } else {
-            while frames.last().is_some_and(|(c, ..)| *c >= col) {
+            while frames.last().is_some_and(|(c, ..)| *c >= l.col) {
                 frames.pop();
             }
         }
-        if let Some((k, value)) = rest.split_once(':') {
-            if value.trim_start().starts_with(['|', '>']) {
-                scalar_above = Some(col + offset);
-            }
-            let key = k.trim().trim_matches(['"', '\'']).to_string();
-            frames.push((col + offset, key, false));
+        if let Some(key) = l.key {
+            frames.push((l.key_col, key.to_string(), false));
             found.push(path(&frames));
         }
         for p in found {
@@ -236,7 +251,7 @@ pub fn line_of(text: &str, field: &str) -> Option<usize> {
                     .strip_prefix(&p)
                     .is_some_and(|rest| rest.starts_with(['.', '[']));
             if within && best.is_none_or(|(len, _)| p.len() > len) {
-                best = Some((p.len(), n + 1));
+                best = Some((p.len(), l.n + 1));
             }
         }
         if best.is_some_and(|(len, _)| len == field.len()) {
@@ -329,6 +344,10 @@ mod tests {
         assert_eq!(line_of(flat, "apps[0].queue.name"), Some(4));
         assert_eq!(line_of(flat, "apps[1]"), Some(5));
         assert_eq!(line_of(flat, "keda.version"), Some(7));
+        // A key with a colon in it (a tag key).
+        let tags = "tags:\n  aws:owner: me\n  team: a\n";
+        assert_eq!(line_of(tags, "tags.aws:owner"), Some(2));
+        assert_eq!(line_of(tags, "tags.team"), Some(3));
     }
 
     #[test]

@@ -153,11 +153,12 @@ apps:
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     for line in [
+        // A flag's value has no line of the file; the file's values have theirs.
         "  - roles.permissionsBoundary: \"Boundary\" is not a managed policy ARN",
-        "  - roles.path: \"service-roles\" is not a valid IAM path",
-        "  - apps[0].managedPolicies[0]: \"AmazonS3ReadOnlyAccess\" is not a managed policy ARN",
-        "  - tags.aws:owner: \"aws:owner\" is not a tag key kedactl can set: the aws: prefix is reserved",
-        "  - tags.team: the value of tag \"team\" is not valid: ',' is not allowed",
+        "  - line 2: roles.path: \"service-roles\" is not a valid IAM path",
+        "  - line 7: apps[0].managedPolicies[0]: \"AmazonS3ReadOnlyAccess\" is not a managed policy ARN",
+        "  - line 4: tags.aws:owner: \"aws:owner\" is not a tag key kedactl can set: the aws: prefix is reserved",
+        "  - line 5: tags.team: the value of tag \"team\" is not valid: ',' is not allowed",
         "fix: use a path that starts and ends with '/'",
         "fix: use a managed policy ARN, arn:aws:iam::123456789012:policy/NAME",
     ] {

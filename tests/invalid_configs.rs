@@ -40,7 +40,10 @@ fn assert_rejected(sandbox: &Sandbox, args: &[String], fields: &[String], case: 
     for f in fields {
         // With the line of the file that sets it, when the file does.
         assert!(
-            err.contains(&format!("  - {f}: ")) || err.contains(&format!("  - {f} (line ")),
+            err.contains(&format!("  - {f}: "))
+                || err
+                    .lines()
+                    .any(|l| l.starts_with("  - line ") && l.contains(&format!(": {f}: "))),
             "{case}: field {f} not named in:\n{err}"
         );
     }

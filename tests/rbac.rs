@@ -37,6 +37,26 @@ fn options(helm: &Path) -> exec::Options {
 
 /// up from an empty cluster, up again, doctor, scale, down: every cluster request kedactl
 /// makes in these commands. Panics on any failure.
+/// What the cluster shows of `d`'s groups in `only`.
+async fn observed(kube: &Kube, d: &kedactl::render::Desired, only: &Only) -> Observed {
+    let mut o = Observed::default();
+    observe::cluster_side(kube, d, only, &mut o).await.unwrap();
+    o
+}
+
+/// The plan for `only` against what was observed.
+fn planned(d: &kedactl::render::Desired, o: &Observed, only: &Only) -> plan::Plan {
+    plan::plan(
+        d,
+        o,
+        &plan::Options {
+            only: only.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 async fn every_command(api: &ApiServer, dir: &Path) {
     let (helm, log) = apiserver::fake_helm(dir, 0);
     {
@@ -96,22 +116,11 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     let only = Only::new(vec![Group::Keda, Group::App]);
     let aws = common::offline_aws();
     for round in 0..2 {
-        let mut o = Observed::default();
-        observe::cluster_side(&kube, &d, &only, &mut o)
-            .await
-            .unwrap();
+        let mut o = observed(&kube, &d, &only).await;
         // What the config no longer names, by the stack's label (`up` prunes it).
         let unlisted = observe::leftovers::cluster_side(&kube, &d, &only, &mut o).await;
         assert!(unlisted.is_empty(), "{unlisted:?}");
-        let plan = plan::plan(
-            &d,
-            &o,
-            &plan::Options {
-                only: only.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let plan = planned(&d, &o, &only);
         assert_eq!(plan.is_empty(), round == 1);
         let report =
             exec::execute(&aws, Some(&kube), &plan, &options(&helm), &Progress::Silent).await;
@@ -124,19 +133,8 @@ async fn every_command(api: &ApiServer, dir: &Path) {
             m["spec"]["template"]["metadata"]["annotations"]["example.com/rev"] = "2".into();
         }
     }
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &d2, &only, &mut o)
-        .await
-        .unwrap();
-    let plan = plan::plan(
-        &d2,
-        &o,
-        &plan::Options {
-            only: only.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let o = observed(&kube, &d2, &only).await;
+    let plan = planned(&d2, &o, &only);
     let report = exec::execute(&aws, Some(&kube), &plan, &options(&helm), &Progress::Silent).await;
     assert!(report.ok(), "{report:?}");
 
@@ -161,10 +159,7 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     kube.set_replicas("security", "q-read", 2).await.unwrap();
     assert_eq!(kube.replicas("security", "q-read").await.unwrap(), 2);
 
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &d, &only, &mut o)
-        .await
-        .unwrap();
+    let mut o = observed(&kube, &d, &only).await;
     observe::namespace_side(&kube, &d, &mut o).await.unwrap();
     let (plan, _) = plan::teardown::teardown(
         &d,
@@ -265,19 +260,8 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
     let kube = Kube::new(api.client(), Access::Direct);
     let d = common::seed_desired();
     let only = Only::new(vec![Group::Keda, Group::App]);
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &d, &only, &mut o)
-        .await
-        .unwrap();
-    let plan = plan::plan(
-        &d,
-        &o,
-        &plan::Options {
-            only: only.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let o = observed(&kube, &d, &only).await;
+    let plan = planned(&d, &o, &only);
     let report = exec::execute(
         &common::offline_aws(),
         Some(&kube),
@@ -301,10 +285,7 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
     }
     api.state().rbac = Some(rules);
     let kube = Kube::new(api.client(), Access::Direct);
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &d, &only, &mut o)
-        .await
-        .unwrap();
+    let o = observed(&kube, &d, &only).await;
     let k = o.keda.as_ref().expect("KEDA found in its namespace");
     assert_eq!(
         (k.namespace.as_str(), k.version.as_str()),
@@ -328,15 +309,7 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
         );
     }
     // Nothing to do: the plan is empty, not a reinstall.
-    let plan = plan::plan(
-        &d,
-        &o,
-        &plan::Options {
-            only: only.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let plan = planned(&d, &o, &only);
     assert!(plan.is_empty(), "{:?}", plan.steps);
 
     // A config that looks for KEDA in another namespace finds nothing there, and every read
@@ -344,10 +317,7 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
     // second KEDA), and doctor's KD020 says it could not check instead of "not installed".
     let mut elsewhere = common::seed_desired();
     elsewhere.keda.namespace = "autoscaling".into();
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &elsewhere, &only, &mut o)
-        .await
-        .unwrap();
+    let o = observed(&kube, &elsewhere, &only).await;
     assert!(o.keda.is_none());
     let why = o.keda_unknown.clone().expect("unknown, not absent");
     assert!(why.contains("were all refused"), "{why}");
@@ -374,10 +344,7 @@ async fn a_refused_read_is_could_not_check_naming_what_to_grant() {
     }
     api.state().rbac = Some(rules);
     let kube = Kube::new(api.client(), Access::Direct);
-    let mut o = Observed::default();
-    observe::cluster_side(&kube, &elsewhere, &only, &mut o)
-        .await
-        .unwrap();
+    let o = observed(&kube, &elsewhere, &only).await;
     assert_eq!(o.keda_unknown, None);
     assert_eq!(
         o.keda.as_ref().map(|k| k.namespace.as_str()),

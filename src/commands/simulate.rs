@@ -617,7 +617,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     // The other config is loaded first, so its problems come before any output.
     let other = match &args.compare {
         Some(path) => {
-            let (mut other, name) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
+            let (mut other, name, _) = spec::load(&spec::ConfigSource::Explicit(path.clone()))?;
             // Same target so only the scaling differs; the cluster is not needed offline.
             other.region = other.region.or(spec.region.clone());
             spec::validate_offline(&other, &name)?;

@@ -986,6 +986,21 @@ fn kd029_caller_cannot_pass_roles() {
         .find(|f| f.code == "KD029")
         .unwrap();
     assert_eq!(f.status, Status::Skipped);
+    // A role the simulator was not asked about: skipped, never ok.
+    let mut e = healthy(&d);
+    e.simulations.clear();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD029")
+        .unwrap();
+    assert_eq!(f.status, Status::Skipped, "{f:?}");
+    // IRSA passes no role to EKS.
+    let (d, e) = healthy_irsa();
+    let f = checks::run(&d, &e)
+        .into_iter()
+        .find(|f| f.code == "KD029")
+        .unwrap();
+    assert_eq!(f.status, Status::NotApplicable, "{f:?}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! An SVG chart of a simulation: queue depth (left axis, filled) and replicas (right axis,
-//! steps) over time, with an optional second run drawn dashed for comparison.
+//! steps) over time, with an optional second run drawn dashed and in its own colours for
+//! comparison.
 
 use crate::scaling::simulate::Run;
 use std::fmt::Write;
@@ -16,6 +17,10 @@ const CHAR_WIDTH: f64 = 7.0;
 /// The same for the 15 px bold title.
 const TITLE_CHAR_WIDTH: f64 = 9.5;
 const BOTTOM: f64 = 50.0;
+/// (queue, replicas) colours of each run: the first run's match the axes; a compared run's
+/// differ in hue as well as dash, so the two are told apart at a glance (and in grey print).
+const PALETTE: [(&str, &str); 2] = [("#1f6fb2", "#d9480f"), ("#0b7285", "#862e9c")];
+
 /// At most this many points per series: one per pixel column is all a reader can see.
 const MAX_POINTS: usize = 900;
 
@@ -149,6 +154,7 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
         } else {
             r#" stroke-dasharray="6 4""#
         };
+        let (queue_colour, replicas_colour) = PALETTE[i.min(PALETTE.len() - 1)];
         let step = run.timeline.len().div_ceil(MAX_POINTS).max(1);
         let left = |k: &crate::scaling::simulate::Tick| match metric {
             Some(g) => g.values.get(k.t as usize).copied().unwrap_or(0.0),
@@ -191,11 +197,11 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
         }
         let _ = writeln!(
             s,
-            r##"<path d="{depth}" fill="none" stroke="#1f6fb2" stroke-width="1.5"{dash}/>"##
+            r##"<path d="{depth}" fill="none" stroke="{queue_colour}" stroke-width="1.5"{dash}/>"##
         );
         let _ = writeln!(
             s,
-            r##"<path d="{reps}H{end:.1}" fill="none" stroke="#d9480f" stroke-width="2"{dash}/>"##
+            r##"<path d="{reps}H{end:.1}" fill="none" stroke="{replicas_colour}" stroke-width="2"{dash}/>"##
         );
     }
     for (i, e) in legend.iter().enumerate() {
@@ -204,11 +210,18 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
         } else {
             r#" stroke-dasharray="6 4""#
         };
+        // The run's two colours, each in its dash: queue then replicas.
+        let (queue_colour, replicas_colour) = PALETTE[i.min(PALETTE.len() - 1)];
         let (lx, ly) = (e.x, 38.0 + LEGEND_ROW * e.row as f64);
         let _ = writeln!(
             s,
-            r##"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="#555" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"##,
+            r##"<line class="legend" x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{queue_colour}" stroke-width="2"{dash}/><line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{replicas_colour}" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"##,
+            ly - 2.0,
             lx + 24.0,
+            ly - 2.0,
+            ly + 2.0,
+            lx + 24.0,
+            ly + 2.0,
             lx + 30.0,
             ly + 4.0,
             escape(&e.label)

@@ -425,38 +425,33 @@ pub fn teardown(
         // Kept for another cluster of the stack, the role keeps its policies and the chain
         // (they serve that cluster too). Kept only by someone else's statement, the stack
         // ends here: its grants and the chain (naming an operator role that goes) go.
-        let (why, edit) = match trust::leave(&role.trust.body, &o.trust) {
+        // Another cluster's KEDA chains to this identity role from the operator role it keeps.
+        let chained = operator_kept
+            && role.purpose == crate::render::RolePurpose::Identity
+            && trust::chains(&o.trust);
+        let kept = match trust::leave(&role.trust.body, &o.trust) {
             Leave::Keep { kept_by, .. } => {
                 let stack = kept_by
                     .iter()
                     .any(|s| s.starts_with(crate::render::SID_PREFIX));
-                let chained = operator_kept
-                    && role.purpose == crate::render::RolePurpose::Identity
-                    && trust::chains(&o.trust);
                 let edit = if stack || chained {
                     trust::Edit::Take
                 } else {
                     trust::Edit::TakeAll
                 };
-                (
+                Some((
                     format!("its trust still admits {}", kept_by.join(", ")),
                     edit,
-                )
+                ))
             }
             // This cluster's own service-account statements still go.
-            Leave::Delete
-                if operator_kept
-                    && role.purpose == crate::render::RolePurpose::Identity
-                    && trust::chains(&o.trust) =>
-            {
-                (
-                    "another cluster's KEDA still chains to it from the operator role".into(),
-                    trust::Edit::Take,
-                )
-            }
-            Leave::Delete => (String::new(), trust::Edit::Put),
+            Leave::Delete if chained => Some((
+                "another cluster's KEDA still chains to it from the operator role".into(),
+                trust::Edit::Take,
+            )),
+            Leave::Delete => None,
         };
-        if edit.takes() {
+        if let Some((why, edit)) = kept {
             let trust = edit.apply(&role.trust.body, &o.trust);
             if edit == trust::Edit::TakeAll {
                 stripped(role, o, &id, &mut push);

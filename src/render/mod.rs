@@ -1511,6 +1511,44 @@ mod tests {
         );
     }
 
+    /// KEDA reads `customScalingRunningJobPercentage` as a string it parses as a float; when
+    /// none is set kedactl writes none, KEDA selects the default strategy (`NewScalingStrategy`),
+    /// and the warning says so (`scaling::job` models it).
+    #[test]
+    fn a_custom_strategy_renders_its_percentage_only_when_set() {
+        use crate::spec::{JobStrategy, ScalingStrategy};
+        let mut s = spec();
+        s.apps[0].scaling.kind = ScalingKind::ScaledJob;
+        s.apps[0].scaling.scaling_strategy = Some(ScalingStrategy {
+            strategy: JobStrategy::Custom,
+            custom_scaling_queue_length_deduction: Some(3),
+            ..ScalingStrategy::default()
+        });
+        let sj = find(&desired(&s).unwrap(), "ScaledJob").clone();
+        assert_eq!(
+            sj["spec"]["scalingStrategy"],
+            json!({"strategy": "custom", "customScalingQueueLengthDeduction": 3}),
+        );
+        let warned: Vec<String> = crate::spec::warnings(&s)
+            .into_iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].starts_with("apps[0].scaling.scalingStrategy.customScalingRunningJobPercentage: custom without a running-job percentage is the default strategy"),
+            "{warned:?}"
+        );
+
+        let st = s.apps[0].scaling.scaling_strategy.as_mut().unwrap();
+        st.custom_scaling_running_job_percentage = Some(0.0);
+        let sj = find(&desired(&s).unwrap(), "ScaledJob").clone();
+        assert_eq!(
+            sj["spec"]["scalingStrategy"]["customScalingRunningJobPercentage"],
+            "0"
+        );
+        assert!(crate::spec::warnings(&s).is_empty());
+    }
+
     #[test]
     fn a_trust_policy_over_the_quota_is_refused_before_any_call() {
         let mut s = spec();

@@ -91,28 +91,61 @@ pub struct JobParams {
     pub scale_on_in_flight: bool,
     pub scale_on_delayed: bool,
     pub strategy: Strategy,
-    /// `pendingPodConditions` name only PodScheduled: a Job stops being pending once its pod
-    /// is scheduled (at creation here), not once it runs.
-    pub pending_until_scheduled: bool,
+    /// When a Job stops counting as pending.
+    pub pending_until: PendingUntil,
     /// The Job's `activeDeadlineSeconds`.
     pub active_deadline: Option<u64>,
     /// `autoscaling.keda.sh/paused`: no Jobs start.
     pub paused: bool,
 }
 
+/// When a Job stops counting as pending (`getPendingJobCount` in KEDA v2.20.2's
+/// `scale_jobs.go`), on the model's two moments of a pod: its creation and its startup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingUntil {
+    /// Its pod runs: without `pendingPodConditions` (`isAnyPodRunningOrCompleted`), or when
+    /// they name ContainersReady or Ready, which the kubelet sets once the container runs.
+    Startup,
+    /// Every condition named is one a pod has before its image is pulled: PodScheduled (bound
+    /// at creation here), Initialized (no init containers, as kedactl renders: the kubelet's
+    /// first status sync sets it, `GeneratePodInitializedCondition`), PodReadyToStartContainers
+    /// (the sandbox and its network are up: seconds the model does not count).
+    Creation,
+}
+
+impl PendingUntil {
+    /// `areAllPendingPodConditionsFulfilled`: pending until every named condition is true, so
+    /// until the latest of them.
+    pub fn from_conditions(conditions: &[String]) -> Self {
+        let early = ["PodScheduled", "Initialized", "PodReadyToStartContainers"];
+        if !conditions.is_empty() && conditions.iter().all(|c| early.contains(&c.as_str())) {
+            PendingUntil::Creation
+        } else {
+            PendingUntil::Startup
+        }
+    }
+}
+
+impl Strategy {
+    /// `NewScalingStrategy`: custom needs a running-job percentage that parses as a float;
+    /// without one (kedactl then renders none) KEDA selects the default strategy.
+    pub fn from_spec(st: &crate::spec::ScalingStrategy) -> Self {
+        use crate::spec::JobStrategy;
+        match (st.strategy, st.custom_scaling_running_job_percentage) {
+            (JobStrategy::Default, _) | (JobStrategy::Custom, None) => Strategy::Default,
+            (JobStrategy::Custom, Some(running_percentage)) => Strategy::Custom {
+                deduction: u64::from(st.custom_scaling_queue_length_deduction.unwrap_or(0)),
+                running_percentage,
+            },
+            (JobStrategy::Accurate, _) => Strategy::Accurate,
+            (JobStrategy::Eager, _) => Strategy::Eager,
+        }
+    }
+}
+
 impl JobParams {
     pub fn from_spec(s: &crate::spec::Scaling) -> Self {
-        use crate::spec::JobStrategy;
         let st = s.scaling_strategy.clone().unwrap_or_default();
-        let strategy = match st.strategy {
-            JobStrategy::Default => Strategy::Default,
-            JobStrategy::Custom => Strategy::Custom {
-                deduction: u64::from(st.custom_scaling_queue_length_deduction.unwrap_or(0)),
-                running_percentage: st.custom_scaling_running_job_percentage.unwrap_or(0.0),
-            },
-            JobStrategy::Accurate => Strategy::Accurate,
-            JobStrategy::Eager => Strategy::Eager,
-        };
         JobParams {
             queue_length: u64::from(s.queue_length.max(1)),
             activation_queue_length: u64::from(s.activation_queue_length),
@@ -121,12 +154,8 @@ impl JobParams {
             polling_interval: u64::from(s.polling_interval.max(1)),
             scale_on_in_flight: s.scale_on_in_flight,
             scale_on_delayed: s.scale_on_delayed,
-            strategy,
-            pending_until_scheduled: !st.pending_pod_conditions.is_empty()
-                && st
-                    .pending_pod_conditions
-                    .iter()
-                    .all(|c| c == "PodScheduled"),
+            strategy: Strategy::from_spec(&st),
+            pending_until: PendingUntil::from_conditions(&st.pending_pod_conditions),
             active_deadline: s.active_deadline_seconds.map(u64::from),
             paused: s.paused,
         }
@@ -144,9 +173,11 @@ impl JobParams {
     }
 
     /// (active, the queue length the strategies see, Jobs to start) for one poll.
-    /// `IsScaledJobActive`: active when the scaler is (strictly above activationQueueLength) or
-    /// minReplicaCount > 0; an inactive scaler's queue length is not counted. `RequestJobScale`
-    /// creates Jobs only while active.
+    /// `IsScaledJobActive` (`scaledjob/metrics.go`): active when the scaler is (strictly above
+    /// activationQueueLength) or minReplicaCount > 0, but an inactive scaler's queue length is
+    /// not counted either way: minReplicaCount forces the ScaledJob active, not the queue, so
+    /// activation still acts with minReplicas > 0. `RequestJobScale` creates Jobs only while
+    /// active.
     pub fn create(&self, metric: u64, jobs: Jobs) -> (bool, u64, u64) {
         if self.paused {
             return (false, 0, 0);
@@ -194,6 +225,11 @@ impl JobParams {
             format!(
                 "queue {metric} ≤ activation {}: inactive, no Jobs",
                 self.activation_queue_length
+            )
+        } else if queue < metric {
+            format!(
+                "queue {metric} ≤ activation {}: not counted (minReplicas {} keeps the ScaledJob active), {} running: create {create}",
+                self.activation_queue_length, self.min, jobs.running
             )
         } else {
             format!(
@@ -282,15 +318,13 @@ pub fn simulate_jobs_to(
         let mut created = None;
         if poll {
             let running: u64 = groups.iter().map(|g| g.n).sum();
-            // getPendingJobCount: no pod Running yet (or, with pendingPodConditions, not all of
-            // them true: here PodScheduled is true at creation, the others at readiness).
+            // getPendingJobCount: no pod Running yet, or not all pendingPodConditions true.
             let pending: u64 = groups
                 .iter()
                 .filter(|g| {
-                    let until = if p.pending_until_scheduled {
-                        g.created
-                    } else {
-                        g.created + w.startup
+                    let until = match p.pending_until {
+                        PendingUntil::Creation => g.created,
+                        PendingUntil::Startup => g.created + w.startup,
                     };
                     t < until
                 })
@@ -618,6 +652,151 @@ mod tests {
         );
     }
 
+    /// KEDA v2.20.2 `NewScalingStrategy` (`pkg/scaling/executor/scale_jobs.go`): `custom`
+    /// parses `customScalingRunningJobPercentage` with `strconv.ParseFloat`; kedactl renders no
+    /// percentage when none is set, "" fails to parse, and KEDA selects `defaultScalingStrategy`
+    /// (`maxScale − running`). Issue #33: queueLength 5, maxReplicaCount 10, deduction 3; the
+    /// polls read 3, 93 and 183 messages with 0, 0 and 7 Jobs running. Default: maxScale
+    /// min(ceil(3/5), 10) = 1 → 1; min(ceil(93/5), 10) = 10 → 10; 10 − 7 → 3. Custom at 0 %
+    /// (what kedactl modelled): 1 − 3 → 0; 10 − 3 − 0 → 7; 10 − 3 − int64(7 × 0) → 7.
+    #[test]
+    fn custom_without_a_running_job_percentage_is_the_default_strategy() {
+        use crate::spec::{JobStrategy, ScalingStrategy};
+        let mut st = ScalingStrategy {
+            strategy: JobStrategy::Custom,
+            custom_scaling_queue_length_deduction: Some(3),
+            ..ScalingStrategy::default()
+        };
+        assert_eq!(Strategy::from_spec(&st), Strategy::Default);
+        let p = JobParams {
+            queue_length: 5,
+            max: 10,
+            polling_interval: 30,
+            strategy: Strategy::from_spec(&st),
+            ..seed_002()
+        };
+        let polls = [(3, 0), (93, 0), (183, 7)];
+        let started = |p: &JobParams| -> Vec<u64> {
+            polls
+                .iter()
+                .map(|&(metric, running)| {
+                    p.create(
+                        metric,
+                        Jobs {
+                            running,
+                            pending: 0,
+                        },
+                    )
+                    .2
+                })
+                .collect()
+        };
+        assert_eq!(started(&p), [1, 10, 3]);
+        let zero = JobParams {
+            strategy: Strategy::Custom {
+                deduction: 3,
+                running_percentage: 0.0,
+            },
+            ..p.clone()
+        };
+        assert_eq!(
+            started(&zero),
+            [0, 7, 7],
+            "custom at 0 % is another strategy"
+        );
+        // A percentage that parses keeps custom, with its deduction.
+        st.custom_scaling_running_job_percentage = Some(0.5);
+        assert_eq!(
+            Strategy::from_spec(&st),
+            Strategy::Custom {
+                deduction: 3,
+                running_percentage: 0.5
+            }
+        );
+        // Over a run at 3 msg/s with Jobs that outlast it: the default strategy never runs
+        // more than maxReplicaCount (custom at 0 % started 7 a poll, up to 28).
+        let run = simulate_jobs(&p, &workload(vec![3; 121], 1000, 5, 0));
+        let most = run.timeline.iter().map(|k| k.replicas).max().unwrap();
+        assert_eq!(most, 10);
+        let run = simulate_jobs(&zero, &workload(vec![3; 121], 1000, 5, 0));
+        let most = run.timeline.iter().map(|k| k.replicas).max().unwrap();
+        assert_eq!(most, 28);
+    }
+
+    /// `areAllPendingPodConditionsFulfilled` (`scale_jobs.go`) against when the kubelet sets
+    /// each condition: `GeneratePodInitializedCondition` (kubernetes `pkg/kubelet/status/
+    /// generate.go`) returns Initialized=True for a pod without init containers at its first
+    /// status sync, before the image pull; ContainersReady and Ready wait for the container.
+    /// Issue #33: accurate, queueLength 5, pods start in 45 s; 1 message at t = 0 (one Job),
+    /// 30 more at t = 30. At t = 30: maxScale ceil(31/5) = 7, 1 running. Pending until it runs:
+    /// 7 + 1 − 1 ≤ 100, so 7 − 1 = 6. With [Initialized] it is not pending: 7 − 0 = 7.
+    #[test]
+    fn a_job_stops_pending_when_the_kubelet_sets_the_named_conditions() {
+        let mut arrivals = vec![0; 31];
+        arrivals[0] = 1;
+        arrivals[30] = 30;
+        let at_30 = |conditions: &[&str]| {
+            let conditions: Vec<String> = conditions.iter().map(|c| c.to_string()).collect();
+            let p = JobParams {
+                queue_length: 5,
+                polling_interval: 30,
+                strategy: Strategy::Accurate,
+                pending_until: PendingUntil::from_conditions(&conditions),
+                ..seed_002()
+            };
+            let run = simulate_jobs(&p, &workload(arrivals.clone(), 30, 45, 0));
+            assert_eq!(run.timeline[0].jobs_created, Some(1));
+            assert_eq!(run.timeline[30].keda_read, Some(31));
+            run.timeline[30].jobs_created.unwrap()
+        };
+        assert_eq!(at_30(&[]), 6);
+        assert_eq!(at_30(&["Initialized"]), 7);
+        assert_eq!(at_30(&["PodScheduled", "Initialized"]), 7);
+        assert_eq!(at_30(&["PodReadyToStartContainers"]), 7);
+        assert_eq!(at_30(&["Initialized", "ContainersReady"]), 6);
+        assert_eq!(at_30(&["Ready"]), 6);
+    }
+
+    /// `IsScaledJobActive` (`pkg/scaling/scaledjob/metrics.go`) counts a scaler's queue only
+    /// while it is active (queue > activationQueueLength); minReplicaCount > 0 sets the
+    /// ScaledJob active afterwards and leaves the queue at 0. Issue #33: min 2, max 10,
+    /// queueLength 5, 8 messages, 2 running: activation 10 → maxScale 0, 0 − 0 → 0 Jobs;
+    /// activation 0 → maxScale min(ceil(8/5), 10 − 2) = 2, 2 − 0 → 2 Jobs.
+    #[test]
+    fn activation_acts_with_min_replicas() {
+        let p = JobParams {
+            queue_length: 5,
+            min: 2,
+            max: 10,
+            activation_queue_length: 10,
+            polling_interval: 30,
+            ..seed_002()
+        };
+        let two = Jobs {
+            running: 2,
+            pending: 2,
+        };
+        assert_eq!(p.create(8, two), (true, 0, 0));
+        let d = p.decide(8, two);
+        assert_eq!((d.next, d.active), (2, true));
+        assert!(d.reason.contains("not counted"), "{}", d.reason);
+        let open = JobParams {
+            activation_queue_length: 0,
+            ..p.clone()
+        };
+        assert_eq!(open.create(8, two), (true, 8, 2));
+        // A run: 8 messages at t = 0, pods start in 45 s. The poll at 0 tops up to min (2,
+        // whatever the queue); the poll at 30 sees 8 messages and 2 running.
+        let mut arrivals = vec![0; 31];
+        arrivals[0] = 8;
+        let started = |p: &JobParams| {
+            let run = simulate_jobs(p, &workload(arrivals.clone(), 30, 45, 0));
+            [0, 30].map(|t| run.timeline[t].jobs_created.unwrap())
+        };
+        assert_eq!(started(&p), [2, 0]);
+        assert_eq!(started(&open), [2, 2]);
+    }
+
     fn seed_002() -> JobParams {
         // Seed 002's ScaledJob: queueLength 1, pollingInterval 10, maxReplicaCount 100, default.
         JobParams {
@@ -629,7 +808,7 @@ mod tests {
             scale_on_in_flight: true,
             scale_on_delayed: false,
             strategy: Strategy::Default,
-            pending_until_scheduled: false,
+            pending_until: PendingUntil::Startup,
             active_deadline: None,
             paused: false,
         }
@@ -709,7 +888,7 @@ mod tests {
         arrivals[10] = 3;
         let run = simulate_jobs(&p, &workload(arrivals.clone(), 30, 25, 0));
         assert_eq!(run.timeline[10].jobs_created, Some(3));
-        p.pending_until_scheduled = true;
+        p.pending_until = PendingUntil::Creation;
         let run = simulate_jobs(&p, &workload(arrivals, 30, 25, 0));
         assert_eq!(run.timeline[10].jobs_created, Some(6));
     }
@@ -754,7 +933,7 @@ mod tests {
                 max,
                 strategy,
                 active_deadline: deadline,
-                pending_until_scheduled: scheduled,
+                pending_until: if scheduled { PendingUntil::Creation } else { PendingUntil::Startup },
                 ..seed_002()
             };
             let run = simulate_jobs(&p, &workload(arrivals.clone(), duration, startup, 300));

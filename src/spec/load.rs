@@ -37,29 +37,27 @@ fn validator() -> &'static jsonschema::Validator {
         .get_or_init(|| jsonschema::validator_for(schema()).expect("the derived schema is valid"))
 }
 
-/// Load the spec from its source. Returns the spec and a human name of where it came from.
-pub fn load(source: &ConfigSource) -> Result<(Spec, String), Problems> {
+/// Load the spec from its source. Returns the spec, a human name of where it came from, and
+/// the file's text (None for the built-in defaults), to point a problem found later at its line.
+pub fn load(source: &ConfigSource) -> Result<(Spec, String, Option<String>), Problems> {
     let path: PathBuf = match source {
         ConfigSource::Explicit(p) => p.clone(),
         ConfigSource::Discover => {
             let p = PathBuf::from(DEFAULT_CONFIG_FILE);
             if !p.exists() {
-                return Ok((Spec::default(), "built-in defaults".into()));
+                return Ok((Spec::default(), "built-in defaults".into(), None));
             }
             p
         }
     };
     let name = path.display().to_string();
     let bytes = read(&path).map_err(|p| one(&name, p))?;
-    parse(&bytes, &name).map(|s| (s, name))
-}
-
-/// The text of the config file `origin` names (as `load` returned it), to point a problem
-/// found after loading at its line; None for the built-in defaults or a file gone since.
-pub fn text_of(origin: &str) -> Option<String> {
-    let path = Path::new(origin);
-    let bytes = crate::limits::read_bounded(path, MAX_CONFIG_BYTES).ok()?;
-    String::from_utf8(bytes).ok()
+    let spec = parse(&bytes, &name)?;
+    // `parse` took it as UTF-8; a byte-order mark is no part of line 1's key.
+    let text = String::from_utf8(bytes)
+        .ok()
+        .map(|t| t.trim_start_matches('\u{feff}').to_string());
+    Ok((spec, name, text))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Problem> {

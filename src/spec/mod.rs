@@ -12,7 +12,7 @@ pub mod regions;
 mod validate;
 pub mod workload;
 
-pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema, text_of};
+pub use load::{ConfigSource, DEFAULT_CONFIG_FILE, load, parse, schema};
 pub use overrides::{AppOverrides, Overrides};
 pub use validate::{
     Problem, Problems, missing_issuer, validate, validate_offline, validate_online,
@@ -281,7 +281,8 @@ pub struct Scaling {
     #[serde(default = "defaults::queue_length")]
     #[schemars(range(max = 2147483647))]
     pub queue_length: u32,
-    /// Scale from zero only when the queue holds more than this many messages.
+    /// Scale from zero only when the queue holds more than this many messages (a ScaledJob with
+    /// minReplicas above 0 counts the queue only above it).
     #[serde(default)]
     #[schemars(range(max = 2147483647))]
     pub activation_queue_length: u32,
@@ -395,12 +396,25 @@ impl Scaling {
     }
 }
 
-/// Settings that are valid but do nothing: a pollingInterval or cooldownPeriod other than
-/// KEDA's default on a ScaledObject where they do not act (kedactl leaves them out).
+/// Settings that are valid but do not do what they say: a pollingInterval or cooldownPeriod
+/// other than KEDA's default on a ScaledObject where they do not act (kedactl leaves them out),
+/// and a custom scalingStrategy without the running-job percentage KEDA needs to select it.
 pub fn warnings(spec: &Spec) -> Vec<Problem> {
     let mut out = Vec::new();
     for (i, app) in spec.apps.iter().enumerate() {
         let s = &app.scaling;
+        // NewScalingStrategy (KEDA v2.20.2 scale_jobs.go) falls back to the default strategy
+        // when the percentage does not parse as a float, and an absent one is "".
+        if let Some(st) = &s.scaling_strategy
+            && st.strategy == JobStrategy::Custom
+            && st.custom_scaling_running_job_percentage.is_none()
+        {
+            out.push(Problem::new(
+                format!("apps[{i}].scaling.scalingStrategy.customScalingRunningJobPercentage"),
+                "custom without a running-job percentage is the default strategy: KEDA cannot parse the missing customScalingRunningJobPercentage and falls back to default (customScalingQueueLengthDeduction is not applied)",
+                "set customScalingRunningJobPercentage (0 to 1; 1 counts every running Job), or strategy: default",
+            ));
+        }
         let unused = [
             (
                 "pollingInterval",
@@ -547,7 +561,8 @@ pub struct ScalingStrategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 2147483647))]
     pub custom_scaling_queue_length_deduction: Option<u32>,
-    /// custom: the fraction (0 to 1) of running Jobs counted against the queue.
+    /// custom: the fraction (0 to 1) of running Jobs counted against the queue. Without it
+    /// KEDA uses the default strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub custom_scaling_running_job_percentage: Option<f64>,

@@ -52,10 +52,11 @@ impl fmt::Display for Problems {
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            let line = p.line.map(|n| format!(" (line {n})")).unwrap_or_default();
+            // `line 7: apps[0].queue.name: …`: the line first, as a compiler points.
+            let line = p.line.map(|n| format!("line {n}: ")).unwrap_or_default();
             write!(
                 f,
-                "\n  - {}{line}: {}\n    fix: {}",
+                "\n  - {line}{}: {}\n    fix: {}",
                 p.field, p.message, p.fix
             )?;
         }
@@ -527,13 +528,6 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
                 "use 1 second or more (KEDA's default is 30), or pass --polling-interval",
             );
         }
-        if s.kind == ScalingKind::ScaledJob && s.min_replicas > 0 && s.activation_queue_length > 0 {
-            c.push(
-                f("scaling.activationQueueLength"),
-                "KEDA ignores activation when minReplicas > 0: jobs always run",
-                "remove activationQueueLength or set minReplicas: 0",
-            );
-        }
 
         keda_options(&mut c, &f, s);
         c.0.extend(super::workload::problems(spec, app, &f));
@@ -798,6 +792,18 @@ mod tests {
         assert_eq!(fields(&s), ["apps[1].serviceAccount"]);
         other.service_account = "worker".into();
         s.apps[1] = other;
+        assert_eq!(fields(&s), Vec::<String>::new());
+    }
+
+    /// KEDA v2.20.2 accepts activationQueueLength with minReplicas > 0 on a ScaledJob and
+    /// acts on it (`IsScaledJobActive`, `scaledjob/metrics.go`): it is simulated, not refused.
+    #[test]
+    fn a_scaled_job_takes_activation_with_min_replicas() {
+        let mut s = base();
+        let sc = &mut s.apps[0].scaling;
+        sc.kind = ScalingKind::ScaledJob;
+        sc.min_replicas = 2;
+        sc.activation_queue_length = 10;
         assert_eq!(fields(&s), Vec::<String>::new());
     }
 

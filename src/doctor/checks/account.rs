@@ -4,25 +4,32 @@ use super::*;
 
 pub(crate) fn kd029(c: &Ctx) -> Finding {
     let f = F { code: "KD029" };
+    if c.d.addon.is_none() {
+        return f.na("IRSA mode: no role is passed to EKS (no pod identity association)");
+    }
     if let Some(why) = &c.e.simulator_skipped {
         return f.skip(why.clone());
     }
     let Some(caller) = &c.e.observed.caller else {
         return f.skip("the caller was not identified");
     };
-    let denied: Vec<String> =
-        c.d.roles
-            .iter()
-            .filter_map(|r| {
-                let d = c.simulated(&caller.arn, "iam:PassRole", &r.arn)?;
-                (d != "allowed").then(|| {
-                    format!(
-                        "policy simulator: {} iam:PassRole on {}: {d}",
-                        caller.arn, r.arn
-                    )
-                })
-            })
-            .collect();
+    let mut denied = Vec::new();
+    for r in &c.d.roles {
+        match c.simulated(&caller.arn, "iam:PassRole", &r.arn) {
+            // Not asked: no evidence either way.
+            None => {
+                return f.skip(format!(
+                    "the policy simulator was not asked about iam:PassRole on {}",
+                    r.arn
+                ));
+            }
+            Some("allowed") => {}
+            Some(d) => denied.push(format!(
+                "policy simulator: {} iam:PassRole on {}: {d}",
+                caller.arn, r.arn
+            )),
+        }
+    }
     if denied.is_empty() {
         return f.ok(format!("{} may pass the stack's roles", caller.arn));
     }
