@@ -260,18 +260,20 @@ fn operation_of(method: &str, service: &str) -> Option<&'static str> {
 /// The SDK calls in `src/` (`<client>.<operation>()`, clients named for their service as
 /// `Aws`'s fields are): each must have its row, so a new call cannot ship without its action.
 fn unregistered_calls_in(src: &str) -> Vec<String> {
+    // `Aws`'s field, and the service name the table uses (botocore's).
     let clients = [
-        "iam",
-        "sts",
-        "sqs",
-        "ecr",
-        "eks",
-        "kms",
-        "amp",
-        "cloudwatch",
-        "kinesis",
-        "dynamodb",
-        "dynamodbstreams",
+        ("iam", "iam"),
+        ("sts", "sts"),
+        ("sqs", "sqs"),
+        ("ecr", "ecr"),
+        ("eks", "eks"),
+        ("kms", "kms"),
+        ("amp", "amp"),
+        ("cloudwatch", "cloudwatch"),
+        ("kinesis", "kinesis"),
+        ("dynamodb", "dynamodb"),
+        ("dynamodbstreams", "dynamodbstreams"),
+        ("tagging", "resourcegroupstaggingapi"),
     ];
     // Methods of `Option<Client>` and the like, not operations.
     let not_calls = [
@@ -281,9 +283,10 @@ fn unregistered_calls_in(src: &str) -> Vec<String> {
     let mut out = Vec::new();
     for c in re.captures_iter(src) {
         let (client, method) = (&c[1], &c[2]);
-        if clients.contains(&client)
+        let service = clients.iter().find(|(field, _)| *field == client);
+        if let Some((_, service)) = service
             && !not_calls.contains(&method)
-            && operation_of(method, client).is_none()
+            && operation_of(method, service).is_none()
         {
             out.push(format!("{client}.{method}()"));
         }

@@ -21,41 +21,25 @@ const CONCURRENT_READS: usize = 8;
 /// Add this stack's queues and repositories the config no longer names to `o`, for the groups
 /// in `only`; returns what could not be looked at.
 pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observed) -> Vec<String> {
-    let queues = async {
-        match only.includes(Group::Queue) {
-            true => queues(aws, desired).await,
-            false => Ok(vec![]),
-        }
-    };
-    let repositories = async {
-        match only.includes(Group::Registry) {
-            true => repositories(aws, desired).await,
-            false => Ok(vec![]),
-        }
-    };
     let associations = async {
         match only.includes(Group::Eks) && o.cluster.is_some() {
             true => associations(aws, desired).await,
             false => Ok(vec![]),
         }
     };
-    let (queues, repositories, associations) = tokio::join!(queues, repositories, associations);
+    let (found, associations) =
+        tokio::join!(queues_and_repositories(aws, desired, only), associations);
     let mut unchecked = Vec::new();
-    match queues {
-        Ok(found) => {
-            for (name, q) in found {
+    match found {
+        Ok((queues, repositories)) => {
+            for (name, q) in queues {
                 o.queues.entry(name).or_insert(q);
             }
-        }
-        Err(e) => unchecked.push(format!("the stack's SQS queues: {e}")),
-    }
-    match repositories {
-        Ok(found) => {
-            for (name, r) in found {
+            for (name, r) in repositories {
                 o.repositories.entry(name).or_insert(r);
             }
         }
-        Err(e) => unchecked.push(format!("the stack's ECR repositories: {e}")),
+        Err(e) => unchecked.push(format!("the stack's SQS queues and ECR repositories: {e}")),
     }
     match associations {
         Ok(found) => o.associations.extend(found),
@@ -214,91 +198,107 @@ fn settled<T>(read: Result<Read<T>, CallError>) -> Result<Option<T>, CallError> 
     }
 }
 
-async fn queues(
-    aws: &Aws,
-    desired: &Desired,
-) -> Result<Vec<(String, crate::observed::Queue)>, CallError> {
+/// What a tag search found: a queue or a repository, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tagged {
+    Queue(String),
+    Repository(String),
+}
+
+/// The queue or repository an ARN names (SQS: `…:<name>`, ECR: `…:repository/<name>`, where a
+/// repository's name may hold slashes).
+fn tagged_of(arn: &str) -> Option<Tagged> {
+    let mut parts = arn.splitn(6, ':');
+    let (service, resource) = (parts.nth(2)?, parts.nth(2)?);
+    match service {
+        "sqs" if !resource.is_empty() => Some(Tagged::Queue(resource.to_string())),
+        "ecr" => Some(Tagged::Repository(
+            resource.strip_prefix("repository/")?.to_string(),
+        )),
+        _ => None,
+    }
+}
+
+/// The stack's queues and repositories that carry this cluster's key, by one paginated tag
+/// search (Resource Groups Tagging API) rather than a listing of the region, which may hold
+/// thousands of others' queues, each with its own tag read.
+async fn tagged(aws: &Aws, desired: &Desired, only: &Only) -> Result<Vec<Tagged>, CallError> {
+    let mut types = Vec::new();
+    if only.includes(Group::Queue) {
+        types.push("sqs");
+    }
+    if only.includes(Group::Registry) {
+        types.push("ecr:repository");
+    }
+    if types.is_empty() {
+        return Ok(vec![]);
+    }
+    let filter = |key: String, value: Option<&str>| {
+        aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+            .key(key)
+            .set_values(value.map(|v| vec![v.to_string()]))
+            .build()
+    };
     let mut pages = aws
-        .sqs
-        .list_queues()
-        .max_results(1000)
+        .tagging
+        .get_resources()
+        .tag_filters(filter(model::STACK.to_string(), Some(&desired.stack)))
+        .tag_filters(filter(model::cluster_tag(&desired.cluster), None))
+        .set_resource_type_filters(Some(types.iter().map(|t| t.to_string()).collect()))
+        .resources_per_page(100)
         .into_paginator()
         .send();
-    let mut urls = Vec::new();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CallError::new("ListQueues", "the region's SQS queues", &e))?;
-        urls.extend(page.queue_urls().iter().cloned());
-    }
-    let named = |n: &str| desired.queues.iter().any(|q| q.name == n);
-    let candidates = urls.into_iter().filter_map(|url| {
-        let name = url.rsplit('/').next()?.to_string();
-        (!named(&name)).then_some((name, url))
-    });
-    let mut out = each(candidates.map(|(name, url)| async move {
-        let tags = aws.sqs.list_queue_tags().queue_url(&url).send().await;
-        let resource = format!("SQS queue {name}");
-        let tags = match super::read(tags, "ListQueueTags", &resource, |e| {
-            e.is_queue_does_not_exist()
-        })? {
-            Read::Found(t) => super::to_tags(t.tags()),
-            // Deleted since the listing, or unreadable: not a candidate either way.
-            _ => return Ok(None),
-        };
-        if !ours_here(&tags, desired) {
-            return Ok(None);
+        let page = page.map_err(|e| {
+            CallError::new("GetResources", "the resources tagged with this stack", &e)
+        })?;
+        for m in page.resource_tag_mapping_list() {
+            out.extend(m.resource_arn().and_then(tagged_of));
         }
-        Ok(settled(queue(aws, &name, Some(&url)).await)?.map(|q| (name, q)))
-    }))
-    .await?;
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     Ok(out)
 }
 
-async fn repositories(
+/// This stack's queues and repositories (with this cluster's key) the config no longer names,
+/// each read as `observe` reads a named one (a tag search may lag: one gone since is skipped).
+async fn queues_and_repositories(
     aws: &Aws,
     desired: &Desired,
-) -> Result<Vec<(String, crate::observed::Repository)>, CallError> {
-    let mut pages = aws.ecr.describe_repositories().into_paginator().send();
-    let mut listed = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            CallError::new("DescribeRepositories", "the region's ECR repositories", &e)
-        })?;
-        for r in page.repositories() {
-            if let (Some(name), Some(arn)) = (r.repository_name(), r.repository_arn()) {
-                listed.push((name.to_string(), arn.to_string()));
-            }
+    only: &Only,
+) -> Result<Leftovers, CallError> {
+    let found = tagged(aws, desired, only).await?;
+    let queues = found.iter().filter_map(|t| match t {
+        Tagged::Queue(n) if !desired.queues.iter().any(|q| &q.name == n) => Some(n.clone()),
+        _ => None,
+    });
+    let repositories = found.iter().filter_map(|t| match t {
+        Tagged::Repository(n) if !desired.repositories.iter().any(|r| &r.name == n) => {
+            Some(n.clone())
         }
-    }
-    let named = |n: &str| desired.repositories.iter().any(|r| r.name == n);
-    let candidates = listed.into_iter().filter(|(name, _)| !named(name));
-    let mut out = each(candidates.map(|(name, arn)| async move {
-        let tags = aws
-            .ecr
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await;
-        let resource = format!("ECR repository {name}");
-        let tags = match super::read(tags, "ListTagsForResource", &resource, |e| {
-            e.is_repository_not_found_exception()
-        })? {
-            Read::Found(t) => t
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-            _ => return Ok(None),
-        };
-        if !ours_here(&tags, desired) {
-            return Ok(None);
-        }
-        Ok(settled(repository(aws, &name).await)?.map(|(r, _)| (name, r)))
-    }))
-    .await?;
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+        _ => None,
+    });
+    let (queues, repositories) = tokio::join!(
+        each(queues.map(|name| async move {
+            let q = settled(queue(aws, &name, None).await)?;
+            Ok(q.filter(|q| ours_here(&q.tags, desired)).map(|q| (name, q)))
+        })),
+        each(repositories.map(|name| async move {
+            let r = settled(repository(aws, &name).await)?;
+            Ok(r.filter(|(r, _)| ours_here(&r.tags, desired))
+                .map(|(r, _)| (name, r)))
+        })),
+    );
+    let (mut queues, mut repositories) = (queues?, repositories?);
+    queues.sort_by(|a, b| a.0.cmp(&b.0));
+    repositories.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((queues, repositories))
 }
+
+type Leftovers = (
+    Vec<(String, crate::observed::Queue)>,
+    Vec<(String, crate::observed::Repository)>,
+);
 
 /// Add the stack's app objects the config no longer names to `o.objects` (app group only), and
 /// what each such Namespace holds besides them; returns what could not be looked at.
@@ -354,4 +354,27 @@ pub async fn cluster_side(
         super::cluster::record(o, ns, c);
     }
     unchecked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_search_s_arns_name_queues_and_repositories() {
+        let of = |arn: &str| tagged_of(arn);
+        assert_eq!(
+            of("arn:aws:sqs:eu-west-1:111122223333:orders-dlq"),
+            Some(Tagged::Queue("orders-dlq".into()))
+        );
+        assert_eq!(
+            of("arn:aws-cn:ecr:cn-north-1:111122223333:repository/team/worker"),
+            Some(Tagged::Repository("team/worker".into()))
+        );
+        // Neither a queue nor a repository (the search is filtered to both, but may grow).
+        assert_eq!(of("arn:aws:ecr:eu-west-1:111122223333:registry"), None);
+        assert_eq!(of("arn:aws:sns:eu-west-1:111122223333:topic"), None);
+        assert_eq!(of("arn:aws:sqs:eu-west-1:111122223333:"), None);
+        assert_eq!(of("not an arn"), None);
+    }
 }

@@ -17,7 +17,7 @@ pub fn moto_endpoint() -> Option<String> {
         Ok(e) if !e.is_empty() => Some(e),
         _ if set(REQUIRE_MOTO) || set("CI") => panic!(
             "the moto tests must run here ({REQUIRE_MOTO} or CI is set), but KEDACTL_TEST_AWS_ENDPOINT \
-             is not: start moto_server and set it to its URL (bash .ci/run does both)"
+             is not: start python3 tests/support/moto_server.py -p PORT and set it to its URL (bash .ci/run does both)"
         ),
         _ => {
             eprintln!(
