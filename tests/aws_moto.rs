@@ -3844,7 +3844,12 @@ async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
     let all = Only::default();
     let converge = async |d: &kedactl::render::Desired| {
         let mut o = observe_all(&aws, &kube, d).await;
-        assert!(leftovers::aws_side(&aws, d, &all, &mut o).await.is_empty());
+        let found = leftovers::search(&aws, d, &all).await;
+        assert!(
+            leftovers::aws_side(&aws, d, &all, found, &mut o)
+                .await
+                .is_empty()
+        );
         assert!(
             leftovers::cluster_side(&kube, d, &all, &mut o)
                 .await
@@ -3899,7 +3904,8 @@ async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
         "{left:#?}"
     );
     let mut o = observe_all(&aws, &kube, &two).await;
-    leftovers::aws_side(&aws, &two, &all, &mut o).await;
+    let found = leftovers::search(&aws, &two, &all).await;
+    leftovers::aws_side(&aws, &two, &all, found, &mut o).await;
     leftovers::cluster_side(&kube, &two, &all, &mut o).await;
     let again = plan::plan(&two, &o, &plan::Options::default()).unwrap();
     assert!(again.is_empty(), "{:#?}", again.steps);

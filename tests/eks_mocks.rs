@@ -599,7 +599,9 @@ async fn a_refused_tag_search_prunes_nothing_and_says_what_was_not_looked_at() {
     let desired = common::seed_desired();
     let only = Only::new(vec![Group::Queue, Group::Registry]);
     let mut o = Observed::default();
-    let unchecked = kedactl::observe::leftovers::aws_side(&aws, &desired, &only, &mut o).await;
+    let found = kedactl::observe::leftovers::search(&aws, &desired, &only).await;
+    let unchecked =
+        kedactl::observe::leftovers::aws_side(&aws, &desired, &only, found, &mut o).await;
     assert_eq!(unchecked.len(), 1, "{unchecked:?}");
     assert!(
         unchecked[0].starts_with("the stack's SQS queues and ECR repositories: ")

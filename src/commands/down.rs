@@ -36,22 +36,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         only: on.only.clone(),
         keep_hint: None,
     };
-    // What an earlier config named and this one does not goes too (as `up` would prune it).
-    for what in observe::leftovers::aws_side(&on.aws, &on.desired, &on.only, &mut on.observed).await
-    {
-        ctx.note(format!(
-            "note: could not look for {what}; `down` will not delete any of them"
-        ));
-    }
-    if let Some(kube) = &on.kube {
-        for what in
-            observe::leftovers::cluster_side(kube, &on.desired, &on.only, &mut on.observed).await
-        {
-            ctx.note(format!(
-                "note: could not look for {what}; `down` will not delete any of them"
-            ));
-        }
-    }
+    // What an earlier config named and this one does not goes too (`prepare` found it, as for
+    // `up`).
     let pruned = prune::prune_with(&on.desired, &on.observed, &on.only, args.force, None);
     // This cluster's trust statements for service accounts an earlier config named are its own.
     on.desired = prune::claim_stale_statements(&on.desired, &on.observed);

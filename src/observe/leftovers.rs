@@ -18,19 +18,42 @@ use futures_util::{StreamExt, stream};
 /// Concurrent tag reads while listing (a region may hold thousands of queues).
 const CONCURRENT_READS: usize = 8;
 
-/// Add this stack's queues and repositories the config no longer names to `o`, for the groups
-/// in `only`; returns what could not be looked at.
-pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observed) -> Vec<String> {
+/// What the AWS searches found, before they join the observation: they need only the config's
+/// names, so they run beside `observe`'s reads instead of after them.
+#[derive(Debug)]
+pub struct Search {
+    queues_and_repositories: Result<Leftovers, CallError>,
+    associations: Result<Vec<crate::observed::Association>, CallError>,
+}
+
+/// Search this stack's queues, repositories and pod identity associations the config no longer
+/// names, for the groups in `only` (`desired` may still lack the account).
+pub async fn search(aws: &Aws, desired: &Desired, only: &Only) -> Search {
     let associations = async {
-        match only.includes(Group::Eks) && o.cluster.is_some() {
+        match only.includes(Group::Eks) {
             true => associations(aws, desired).await,
             false => Ok(vec![]),
         }
     };
-    let (found, associations) =
+    let (queues_and_repositories, associations) =
         tokio::join!(queues_and_repositories(aws, desired, only), associations);
+    Search {
+        queues_and_repositories,
+        associations,
+    }
+}
+
+/// Add what `found` found to `o`, and the identity roles only those retired apps used (which
+/// need the observed operator policy); returns what could not be looked at.
+pub async fn aws_side(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+    found: Search,
+    o: &mut Observed,
+) -> Vec<String> {
     let mut unchecked = Vec::new();
-    match found {
+    match found.queues_and_repositories {
         Ok((queues, repositories)) => {
             for (name, q) in queues {
                 o.queues.entry(name).or_insert(q);
@@ -41,7 +64,7 @@ pub async fn aws_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observe
         }
         Err(e) => unchecked.push(format!("the stack's SQS queues and ECR repositories: {e}")),
     }
-    match associations {
+    match found.associations {
         Ok(found) => o.associations.extend(found),
         Err(e) => unchecked.push(format!("the stack's pod identity associations: {e}")),
     }
@@ -138,7 +161,17 @@ async fn associations(
     };
     while let Some(page) = pages.next().await {
         let resource = format!("the pod identity associations of EKS cluster {cluster}");
-        let page = page.map_err(|e| CallError::new("ListPodIdentityAssociations", resource, &e))?;
+        let page = match page {
+            Ok(page) => page,
+            // No cluster, no associations (`up` stops on the missing cluster on its own).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(vec![]);
+            }
+            Err(e) => return Err(CallError::new("ListPodIdentityAssociations", resource, &e)),
+        };
         for a in page.associations() {
             let (ns, sa) = (
                 a.namespace().unwrap_or_default(),
