@@ -3689,6 +3689,16 @@ async fn removing_an_app_from_the_config_deletes_its_queue_and_repository() {
         granted_queues(&aws, &s.identity()).await,
         [format!("{p}-q1"), format!("{p}-q3")]
     );
+    // The shared identity role no longer admits app 2's service account; 1's and 3's stay.
+    let trust = role_trust(&aws, &s.identity()).await.unwrap().to_string();
+    assert!(
+        !trust.contains("worker-2-sa")
+            && trust.contains("worker-1-sa")
+            && trust.contains("worker-3-sa"),
+        "{trust}\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     // Converged: nothing left to do.
     let out = run_config(
         &s,

@@ -60,6 +60,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let how = apply::How {
         force_conflicts: args.force_conflicts,
         adopt: args.adopt,
+        prune: !args.no_prune,
     };
     apply::run(ctx, &on, &plan, "Up", "Apply", how).await?;
     // A repository this run created, or found, empty: the app's pods cannot start yet.

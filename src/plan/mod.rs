@@ -206,6 +206,10 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         desired,
         observed,
         adopt: opts.adopt,
+        stale: match opts.no_prune {
+            true => Default::default(),
+            false => prune::stale_statements(desired, observed),
+        },
         steps: Vec::new(),
         ids: std::collections::HashSet::new(),
         conflicts: Vec::new(),
@@ -277,6 +281,9 @@ struct Planner<'a> {
     desired: &'a Desired,
     observed: &'a Observed,
     adopt: bool,
+    /// Per role, the Sids of this cluster's statements for service accounts the config no
+    /// longer names (none with `--no-prune`): its trust update takes them out.
+    stale: std::collections::BTreeMap<String, Vec<String>>,
     steps: Vec<Step>,
     /// The steps' ids, so a lookup does not walk every step (plans of thousands of apps).
     ids: std::collections::HashSet<String>,
@@ -479,7 +486,9 @@ impl Planner<'_> {
                     // A role taken over with --adopt gets exactly ours (what adopting means).
                     let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
                         // Put's merge, before it drops what admits too much (looked at next).
-                        let merged = trust::merge(&role.trust.body, &r.trust);
+                        let stale = self.stale.get(&role.name).map_or(&[][..], Vec::as_slice);
+                        let live = trust::without_sids(&r.trust, stale);
+                        let merged = trust::merge(&role.trust.body, &live);
                         (merged, Some(trust::Edit::Put))
                     } else {
                         (role.trust.body.clone(), None)

@@ -316,32 +316,65 @@ pub fn retired_roles(desired: &Desired, observed: &Observed) -> Vec<render::Role
         .collect()
 }
 
+/// Per role of `desired` (a role this stack owns), the statements of its live trust that this
+/// cluster wrote for service accounts the config no longer names (by Sid; the chain is never
+/// one): `up` takes them out, `down` takes them with the rest of this cluster's.
+fn stale(desired: &Desired, observed: &Observed) -> Vec<(String, Vec<Value>)> {
+    desired
+        .roles
+        .iter()
+        .filter_map(|role| {
+            let live = observed.roles.get(&role.name)?;
+            if !model::is_owned(&live.tags, &desired.stack) {
+                return None;
+            }
+            let ours = this_clusters(desired, &live.trust)?;
+            let rendered: Vec<&str> = match &role.trust.body["Statement"] {
+                Value::Array(a) => a.iter().filter_map(|s| s["Sid"].as_str()).collect(),
+                _ => vec![],
+            };
+            let stale: Vec<Value> = ours["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    let sid = s["Sid"].as_str().unwrap_or_default();
+                    sid != render::CHAIN_SID && !rendered.contains(&sid)
+                })
+                .cloned()
+                .collect();
+            (!stale.is_empty()).then(|| (role.name.clone(), stale))
+        })
+        .collect()
+}
+
+/// The Sids `up` takes out of each role's trust (see `stale`): a service account no app names
+/// any more is not admitted by this cluster's statements any more either.
+pub fn stale_statements(
+    desired: &Desired,
+    observed: &Observed,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    stale(desired, observed)
+        .into_iter()
+        .map(|(role, statements)| {
+            let sids = statements
+                .iter()
+                .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+                .collect();
+            (role, sids)
+        })
+        .collect()
+}
+
 /// `desired` with each role's trust also claiming the live statements this cluster wrote for
 /// service accounts the config no longer names: `down` takes them out with the rest of this
 /// cluster's, instead of reading them as another user who keeps the role.
 pub fn claim_stale_statements(desired: &Desired, observed: &Observed) -> Desired {
     let mut d = desired.clone();
-    for role in &mut d.roles {
-        let Some(live) = observed.roles.get(&role.name) else {
-            continue;
-        };
-        let Some(ours) = this_clusters(desired, &live.trust) else {
-            continue;
-        };
-        let body = &mut role.trust.body;
-        let rendered: Vec<String> = match &body["Statement"] {
-            Value::Array(a) => a.iter().map(|s| s["Sid"].to_string()).collect(),
-            _ => continue,
-        };
-        let stale: Vec<Value> = ours["Statement"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| s["Sid"] != render::CHAIN_SID && !rendered.contains(&s["Sid"].to_string()))
-            .cloned()
-            .collect();
-        if let Some(list) = body["Statement"].as_array_mut() {
-            list.extend(stale);
+    for (name, statements) in stale(desired, observed) {
+        let role = d.roles.iter_mut().find(|r| r.name == name);
+        if let Some(list) = role.and_then(|r| r.trust.body["Statement"].as_array_mut()) {
+            list.extend(statements);
         }
     }
     d
@@ -564,6 +597,77 @@ mod tests {
 
     fn ids(steps: &[Step]) -> Vec<&str> {
         steps.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    /// `up` after app `a` (sharing the identity role with `b`) left the config: this cluster's
+    /// statement for a's service account goes from the shared trust, b's and the chain stay;
+    /// `--no-prune` keeps it (no trust step at all).
+    #[test]
+    fn a_removed_app_s_statement_leaves_the_shared_identity_trust() {
+        let shared = |with_a: bool| {
+            let mut d = desired(with_a);
+            if with_a {
+                let mut spec = Spec {
+                    cluster: Some("demo".into()),
+                    region: Some("us-east-1".into()),
+                    account: Some("123456789012".into()),
+                    ..Spec::default()
+                };
+                let mut b = spec.apps[0].clone();
+                (b.deployment, b.service_account) = ("b".into(), "b-sa".into());
+                let a = &mut spec.apps[0];
+                (a.deployment, a.service_account) = ("a".into(), "a-sa".into());
+                spec.apps.push(b);
+                d = crate::render::desired(&spec).unwrap();
+            }
+            d
+        };
+        let (before, after) = (shared(true), shared(false));
+        let identity = &after
+            .roles
+            .iter()
+            .find(|r| r.purpose == render::RolePurpose::Identity);
+        let identity = identity.unwrap().name.clone();
+        let a = before
+            .associations
+            .iter()
+            .find(|a| a.service_account == "a-sa");
+        let ns = a.unwrap().namespace.clone();
+        let sid = render::trust_sid(&before.cluster, &before.cluster_arn, &ns, "a-sa");
+        let o = left_by(&before);
+        let live = &o.roles[&identity].trust;
+        assert!(live.to_string().contains(&sid), "{live}");
+        assert_eq!(
+            stale_statements(&after, &o)[&identity],
+            std::slice::from_ref(&sid)
+        );
+
+        let trust_step = |no_prune: bool| {
+            let opts = super::super::Options {
+                no_prune,
+                only: Only::new(vec![Group::Iam]),
+                ..Default::default()
+            };
+            let plan = super::super::plan(&after, &o, &opts).unwrap();
+            plan.steps.into_iter().find_map(|s| match s.action {
+                Action::UpdateTrustPolicy { role, trust, .. } if role == identity => Some(trust),
+                _ => None,
+            })
+        };
+        let trust = trust_step(false).expect("a trust update");
+        let sids: Vec<&str> = trust["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        assert!(!sids.contains(&sid.as_str()), "{sids:?}");
+        let b = render::trust_sid(&after.cluster, &after.cluster_arn, &ns, "b-sa");
+        assert!(
+            sids.contains(&b.as_str()) && sids.contains(&render::CHAIN_SID),
+            "{sids:?}"
+        );
+        assert_eq!(trust_step(true), None);
     }
 
     #[test]
