@@ -402,7 +402,7 @@ fn a_second_cluster_adds_its_overlay_without_touching_the_first() {
 }
 
 #[test]
-fn kustomize_without_a_folder_and_only_with_an_export_are_refused() {
+fn exports_refuse_what_they_cannot_write() {
     let sb = Sandbox::new();
     let out = sb
         .kedactl(
@@ -426,4 +426,28 @@ fn kustomize_without_a_folder_and_only_with_an_export_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--only"), "{}", stderr(&out));
+    // A KMS alias: CloudFormation cannot resolve it to the key a grant names.
+    let config = sb.write(
+        "alias.yaml",
+        "cluster: demo\nregion: us-east-1\napps:\n  - deployment: q-read\n    queue:\n      name: jobs\n      kmsKey: alias/orders\n",
+    );
+    let out = sb
+        .kedactl([
+            "--config",
+            config.to_str().unwrap(),
+            "render",
+            "--account",
+            "123456789012",
+            "--format",
+            "cloudformation",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("apps[].queue.kmsKey: the template would hold <key of alias/orders>"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
 }

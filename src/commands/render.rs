@@ -243,16 +243,19 @@ fn report_written(ctx: &Ctx, dir: &Path, w: &Written) -> anyhow::Result<()> {
 
 /// `--format cloudformation`: the template on stdout, or as DIR/kedactl.template.json.
 fn cloudformation(ctx: &Ctx, d: &Desired, args: &Args, source: String) -> anyhow::Result<()> {
-    let template = render::cloudformation::template(d).map_err(|e| Problems {
-        origin: format!("{source} (render --format cloudformation)"),
-        problems: vec![Problem::new(
-            e.field.clone(),
-            format!(
-                "the template would hold {}, a value only AWS knows and the template does not create",
-                e.placeholder
-            ),
-            "name the KMS key by its ARN or key id (not an alias) in the config",
-        )],
+    let template = render::cloudformation::template(d).map_err(|e| {
+        let (field, fix) = placeholders::resolve(&e.placeholder, &d.resources);
+        Problems {
+            origin: format!("{source} (render --format cloudformation)"),
+            problems: vec![Problem::new(
+                field,
+                format!(
+                    "the template would hold {}, a value only AWS knows and the template does not create",
+                    e.placeholder
+                ),
+                fix,
+            )],
+        }
     })?;
     match &args.out_dir {
         Some(dir) => {

@@ -26,11 +26,10 @@ const MARKS: Marks = Marks {
 };
 
 /// A value the template cannot write: a placeholder for something the template does not
-/// create (the key behind a KMS alias), named with the fix.
+/// create (the key behind a KMS alias).
 #[derive(Debug, thiserror::Error)]
-#[error("{field}: the template would hold {placeholder}, which CloudFormation cannot resolve")]
+#[error("the template would hold {placeholder}, which CloudFormation cannot resolve")]
 pub struct Unresolved {
-    pub field: String,
     pub placeholder: String,
 }
 
@@ -82,7 +81,6 @@ impl Builder<'_> {
         if let Some(start) = out.find(PLACEHOLDER).or_else(|| out.find("<key of ")) {
             let end = out[start..].find('>').map_or(out.len(), |e| start + e + 1);
             return Err(Unresolved {
-                field: "kedactl.yaml".into(),
                 placeholder: out[start..end].to_string(),
             });
         }
