@@ -23,7 +23,7 @@ Examples:
   # the IAM policy a CI role needs for this stack (docs/permissions.md)
   kedactl render --caller-policy --account 123456789012
   kedactl render --caller-policy --commands plan,doctor   # a read-only review role
-  # the AWS half for a StackSet; the cluster half for Argo CD / Flux (docs/export.md)
+  # for StackSets and for Argo CD or Flux (docs/export.md)
   kedactl render --format cloudformation > kedactl.template.json
   kedactl render --format kustomize --out-dir gitops/")]
 pub struct Args {
@@ -59,9 +59,8 @@ pub struct Args {
     /// are answered from the policy documents instead)
     #[arg(long, requires = "caller_policy", value_name = "ARN")]
     pub caller_arn: Option<String>,
-    /// What to write: the policies and manifests (documents), the AWS half as one
-    /// CloudFormation template (cloudformation), or the Kubernetes half as a Kustomize base and
-    /// this cluster's overlay, DIR/base and DIR/overlays/<cluster> (kustomize, with --out-dir)
+    /// What to write (kustomize needs --out-dir: DIR/base and DIR/overlays/<cluster>;
+    /// docs/export.md)
     #[arg(
         long,
         value_enum,
@@ -74,8 +73,11 @@ pub struct Args {
 /// `render --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// The IAM policies and Kubernetes manifests, as a stream or one file each
     Documents,
+    /// The AWS half as one CloudFormation template (for a StackSet)
     Cloudformation,
+    /// The Kubernetes half as a Kustomize base and this cluster's overlay (for Argo CD, Flux)
     Kustomize,
 }
 
