@@ -451,3 +451,75 @@ fn exports_refuse_what_they_cannot_write() {
     );
     assert!(stdout(&out).is_empty());
 }
+
+/// Deploy a template on the moto server with CloudFormation (boto3, which `.ci/run` installs
+/// with moto), without the EKS resources moto's CloudFormation does not know. moto 5.2.5
+/// stores a CloudFormation role's inline policies as a Python repr, not the JSON CloudFormation
+/// stores: they are written back as JSON, as AWS holds them.
+const DEPLOY: &str = r#"
+import json, sys, boto3
+endpoint, name, path = sys.argv[1:4]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+t = json.load(open(path))
+t["Resources"] = {k: v for k, v in t["Resources"].items() if not v["Type"].startswith("AWS::EKS::")}
+cf = boto3.client("cloudformation", **kw)
+cf.create_stack(StackName=name, TemplateBody=json.dumps(t), Capabilities=["CAPABILITY_NAMED_IAM"])
+assert cf.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+iam = boto3.client("iam", **kw)
+for r in cf.describe_stack_resources(StackName=name)["StackResources"]:
+    if r["ResourceType"] == "AWS::IAM::Role":
+        role = r["PhysicalResourceId"]
+        for p in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            doc = iam.get_role_policy(RoleName=role, PolicyName=p)["PolicyDocument"]
+            if isinstance(doc, str):
+                import ast
+                doc = ast.literal_eval(doc)
+            iam.put_role_policy(RoleName=role, PolicyName=p, PolicyDocument=json.dumps(doc))
+"#;
+
+/// Item 3 of issue 31: what the template made is this stack's to `plan` (the same tags,
+/// names and documents `up` writes), so moving from CloudFormation to `up` needs no adoption:
+/// before the stack exists plan creates the roles, queue and repository; after, it has
+/// nothing to do.
+#[test]
+fn plan_finds_nothing_to_do_on_what_the_template_made() {
+    let Some(s) = common::MotoStack::new("cfn") else {
+        return;
+    };
+    s.config("sqs", &format!("    queue:\n      name: {}-q\n", s.prefix));
+    let plan = |s: &common::MotoStack| {
+        let out = s.run(
+            "plan",
+            &[
+                "-o",
+                "json",
+                "--only",
+                "iam,queue,registry",
+                "--account",
+                "123456789012",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["steps"].as_array().unwrap().clone()
+    };
+    let before = plan(&s);
+    assert!(
+        before.iter().filter(|st| st["change"] == "create").count() >= 4,
+        "{before:#?}"
+    );
+    let out = s.run(
+        "render",
+        &["--account", "123456789012", "--format", "cloudformation"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let template = s.sandbox.write("template.json", &out.stdout);
+    let deploy = std::process::Command::new("python3")
+        .args(["-c", DEPLOY, &s.endpoint, &s.prefix])
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(deploy.status.success(), "{}", stderr(&deploy));
+    let after = plan(&s);
+    assert!(after.is_empty(), "{after:#?}");
+}
