@@ -36,7 +36,7 @@ pub struct Unresolved {
 /// The template's logical ids: letters and digits from `name` after `prefix`, numbered when
 /// two names give the same id (`a-b` and `ab`).
 #[derive(Default)]
-struct Ids(BTreeMap<String, usize>);
+struct Ids(std::collections::BTreeSet<String>);
 
 impl Ids {
     fn id(&mut self, prefix: &str, name: &str) -> String {
@@ -48,12 +48,15 @@ impl Ids {
                 id.extend(chars);
             }
         }
-        let n = self.0.entry(id.clone()).or_default();
-        *n += 1;
-        match *n {
-            1 => id,
-            n => format!("{id}{n}"),
+        let mut unique = id.clone();
+        for n in 2.. {
+            if !self.0.contains(&unique) {
+                break;
+            }
+            unique = format!("{id}{n}");
         }
+        self.0.insert(unique.clone());
+        unique
     }
 }
 
@@ -416,4 +419,53 @@ pub fn template(d: &Desired) -> Result<Value, Unresolved> {
         t["Outputs"] = b.outputs.into();
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder(d: &Desired) -> Builder<'_> {
+        Builder {
+            d,
+            site: Site::of(d),
+            ids: Ids::default(),
+            made: Vec::new(),
+            resources: Map::new(),
+            outputs: Map::new(),
+        }
+    }
+
+    #[test]
+    fn per_site_values_become_refs_or_subs_and_policy_variables_stay_literal() {
+        let spec = crate::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..crate::spec::Spec::default()
+        };
+        let d = crate::render::desired(&spec).unwrap();
+        let b = builder(&d);
+        let v = |s: &str| b.value(s).unwrap();
+        assert_eq!(v("demo"), json!({ "Ref": "ClusterName" }));
+        assert_eq!(v("us-east-1"), json!({ "Ref": "AWS::Region" }));
+        assert_eq!(v("keda"), json!("keda"));
+        // A policy variable is literal text to CloudFormation: escaped inside a Sub, left
+        // alone outside one.
+        assert_eq!(
+            v("arn:aws:s3:::b/${aws:username}/123456789012"),
+            json!({ "Fn::Sub": "arn:${AWS::Partition}:s3:::b/${!aws:username}/${AWS::AccountId}" })
+        );
+        assert_eq!(v("home/${aws:username}"), json!("home/${aws:username}"));
+        assert!(b.value("arn:aws:kms:us-east-1:1:key/<key of alias/x>").is_err());
+    }
+
+    #[test]
+    fn logical_ids_are_alphanumeric_and_never_shared() {
+        let mut ids = Ids::default();
+        assert_eq!(ids.id("Queue", "a-b"), "QueueAB");
+        assert_eq!(ids.id("Queue", "a-b2"), "QueueAB2");
+        assert_eq!(ids.id("Queue", "a_b"), "QueueAB3");
+        assert_eq!(ids.id("Role", "keda-operator"), "RoleKedaOperator");
+    }
 }
