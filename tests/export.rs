@@ -48,14 +48,7 @@ fn stacks(sb: &Sandbox) -> Vec<(String, Vec<String>)> {
             "123456789012".into(),
         ],
     ));
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    examples.sort();
-    for p in examples {
+    for p in common::example_paths() {
         out.push((
             p.file_name().unwrap().to_string_lossy().into_owned(),
             vec![

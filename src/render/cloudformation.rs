@@ -457,7 +457,10 @@ mod tests {
             json!({ "Fn::Sub": "arn:${AWS::Partition}:s3:::b/${!aws:username}/${AWS::AccountId}" })
         );
         assert_eq!(v("home/${aws:username}"), json!("home/${aws:username}"));
-        assert!(b.value("arn:aws:kms:us-east-1:1:key/<key of alias/x>").is_err());
+        assert!(
+            b.value("arn:aws:kms:us-east-1:1:key/<key of alias/x>")
+                .is_err()
+        );
     }
 
     #[test]
