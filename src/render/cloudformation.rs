@@ -447,7 +447,7 @@ mod tests {
         let d = crate::render::desired(&spec).unwrap();
         let b = builder(&d);
         let v = |s: &str| b.value(s).unwrap();
-        assert_eq!(v("demo"), json!({ "Ref": "ClusterName" }));
+        assert_eq!(v("demo"), json!("demo"), "a namespace may share its name");
         assert_eq!(v("us-east-1"), json!({ "Ref": "AWS::Region" }));
         assert_eq!(v("keda"), json!("keda"));
         // A policy variable is literal text to CloudFormation: escaped inside a Sub, left
@@ -470,5 +470,27 @@ mod tests {
         assert_eq!(ids.id("Queue", "a-b2"), "QueueAB2");
         assert_eq!(ids.id("Queue", "a_b"), "QueueAB3");
         assert_eq!(ids.id("Role", "keda-operator"), "RoleKedaOperator");
+    }
+
+    #[test]
+    fn a_namespace_named_as_the_cluster_is_no_parameter() {
+        let mut spec = crate::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..crate::spec::Spec::default()
+        };
+        spec.apps[0].namespace = "demo".into();
+        let t = template(&crate::render::desired(&spec).unwrap()).unwrap();
+        let trust = &t["Resources"]["RoleKedaIdentity"]["Properties"]["AssumeRolePolicyDocument"];
+        let namespaces: Vec<&Value> = trust["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| {
+                s["Condition"]["StringEquals"].get("aws:RequestTag/kubernetes-namespace")
+            })
+            .collect();
+        assert!(namespaces.contains(&&json!("demo")), "{trust:#}");
     }
 }

@@ -77,6 +77,10 @@ fn kustomization(mut body: Value) -> Value {
 /// `replace` at its pointer) that puts the value back goes into `ops`.
 fn neutralise(v: &Value, pointer: &str, site: &Site, ops: &mut Vec<Value>) -> Value {
     match v {
+        // The patch targets find objects by name and namespace: those stay as they are.
+        Value::String(_) if ["/metadata/name", "/metadata/namespace"].contains(&pointer) => {
+            v.clone()
+        }
         Value::String(s) => match site.neutral(s, &MARKS) {
             Some(n) => {
                 ops.push(json!({ "op": "replace", "path": pointer, "value": s }));
@@ -155,6 +159,23 @@ mod tests {
                 None => base.clone(),
             };
             assert_eq!(&built, m, "{file}");
+        }
+    }
+
+    #[test]
+    fn names_and_namespaces_stay_even_when_they_read_as_a_site_value() {
+        let mut spec = crate::spec::Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..crate::spec::Spec::default()
+        };
+        spec.apps[0].namespace = "us-east-1".into();
+        let d = crate::render::desired(&spec).unwrap();
+        let (base, _) = export(&d, &files(&d));
+        for (m, (_, b)) in d.manifests.iter().zip(&base) {
+            assert_eq!(m["metadata"]["name"], b["metadata"]["name"]);
+            assert_eq!(m["metadata"]["namespace"], b["metadata"]["namespace"]);
         }
     }
 }

@@ -39,13 +39,11 @@ impl Site {
     /// `s` with every value of this site written as its mark; None when it holds none. ARNs,
     /// endpoint hosts and the account are matched where they stand (`arn:aws:`, `:us-east-1:`,
     /// `.us-east-1.amazonaws.com`), so a queue named after its region keeps its name; the
-    /// region and the cluster name alone only as the whole string.
+    /// region alone only as the whole string. The cluster only in its ARN: a namespace or
+    /// service account may share its name.
     pub fn neutral(&self, s: &str, m: &Marks) -> Option<String> {
         if s == self.region {
             return Some(m.region.to_string());
-        }
-        if s == self.cluster {
-            return Some(m.cluster.to_string());
         }
         let cluster_arn = format!(
             "arn:{}:eks:{}:{}:cluster/{}",
@@ -135,7 +133,7 @@ mod tests {
             Some("A.dkr.ecr.R.S/r:latest")
         );
         assert_eq!(n("cn-north-1").as_deref(), Some("R"));
-        assert_eq!(n("demo").as_deref(), Some("C"));
+        assert_eq!(n("demo"), None, "a namespace named as the cluster");
         assert_eq!(n("cn-north-1-jobs"), None);
         assert_eq!(n("demo-queue"), None);
     }
