@@ -438,12 +438,7 @@ mod tests {
 
     #[test]
     fn per_site_values_become_refs_or_subs_and_policy_variables_stay_literal() {
-        let spec = crate::spec::Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..crate::spec::Spec::default()
-        };
+        let spec = crate::render::site::spec("us-east-1", "123456789012", "demo");
         let d = crate::render::desired(&spec).unwrap();
         let b = builder(&d);
         let v = |s: &str| b.value(s).unwrap();
@@ -474,12 +469,7 @@ mod tests {
 
     #[test]
     fn a_namespace_named_as_the_cluster_is_no_parameter() {
-        let mut spec = crate::spec::Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..crate::spec::Spec::default()
-        };
+        let mut spec = crate::render::site::spec("us-east-1", "123456789012", "demo");
         spec.apps[0].namespace = "demo".into();
         let t = template(&crate::render::desired(&spec).unwrap()).unwrap();
         let trust = &t["Resources"]["RoleKedaIdentity"]["Properties"]["AssumeRolePolicyDocument"];

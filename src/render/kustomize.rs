@@ -113,12 +113,7 @@ mod tests {
     use super::*;
 
     fn desired(region: &str, account: &str, cluster: &str) -> Desired {
-        let spec = crate::spec::Spec {
-            cluster: Some(cluster.into()),
-            region: Some(region.into()),
-            account: Some(account.into()),
-            ..crate::spec::Spec::default()
-        };
+        let spec = crate::render::site::spec(region, account, cluster);
         crate::render::desired(&spec).unwrap()
     }
 
@@ -164,12 +159,7 @@ mod tests {
 
     #[test]
     fn names_and_namespaces_stay_even_when_they_read_as_a_site_value() {
-        let mut spec = crate::spec::Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..crate::spec::Spec::default()
-        };
+        let mut spec = crate::render::site::spec("us-east-1", "123456789012", "demo");
         spec.apps[0].namespace = "us-east-1".into();
         let d = crate::render::desired(&spec).unwrap();
         let (base, _) = export(&d, &files(&d));

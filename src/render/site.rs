@@ -90,6 +90,17 @@ pub fn map_strings(v: &Value, f: &mut impl FnMut(&str) -> Option<Value>) -> Valu
     }
 }
 
+/// The default config for `cluster` in `region` of `account` (the export modules' tests).
+#[cfg(test)]
+pub(super) fn spec(region: &str, account: &str, cluster: &str) -> crate::spec::Spec {
+    crate::spec::Spec {
+        cluster: Some(cluster.into()),
+        region: Some(region.into()),
+        account: Some(account.into()),
+        ..crate::spec::Spec::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,12 +114,7 @@ mod tests {
     };
 
     fn site() -> Site {
-        let spec = crate::spec::Spec {
-            cluster: Some("demo".into()),
-            region: Some("cn-north-1".into()),
-            account: Some("123456789012".into()),
-            ..crate::spec::Spec::default()
-        };
+        let spec = spec("cn-north-1", "123456789012", "demo");
         Site::of(&crate::render::desired(&spec).unwrap())
     }
 
