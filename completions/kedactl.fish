@@ -468,6 +468,9 @@ down\t'Reads and deletes'
 watch\t'`watch`, `scale` and `app-queue`: the triggers\' metric reads (doctor reads them too)'
 load\t'`load`: sends messages to the stack\'s queues'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l caller-arn -d 'With --caller-policy: the ARN of the role or user that will hold the policy, so doctor may ask the IAM policy simulator about it (without it, doctor\'s simulator questions are answered from the policy documents instead)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l format -d 'What to write (kustomize needs --out-dir: DIR/base and DIR/overlays/<cluster>; docs/export.md)' -r -f -a "documents\t'The IAM policies and Kubernetes manifests, as a stream or one file each'
+cloudformation\t'The AWS half as one CloudFormation template (for a StackSet)'
+kustomize\t'The Kubernetes half as a Kustomize base and this cluster\'s overlay (for Argo CD, Flux)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'

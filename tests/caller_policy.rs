@@ -6,7 +6,7 @@
 //! evaluator reads it.
 
 mod common;
-use common::{Sandbox, stderr, stdout};
+use common::{Sandbox, example_paths, stderr, stdout};
 use kedactl::cloud::caller_policy::{self, Caller, PODS_SERVICE};
 use kedactl::cloud::permissions::{self, Command, PERMISSIONS};
 use kedactl::doctor::conditions::Context;
@@ -40,17 +40,6 @@ fn specs() -> Vec<(String, Spec)> {
         spec.account = Some(ACCOUNT.into());
         out.push((p.file_name().unwrap().to_string_lossy().into_owned(), spec));
     }
-    out
-}
-
-fn example_paths() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    out.sort();
     out
 }
 

@@ -403,3 +403,15 @@ pub fn all_done(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     assert!(outcomes.iter().all(|o| o["status"] == "done"), "{doc:#}");
     outcomes
 }
+
+/// The example configs (examples/*.yaml), sorted.
+pub fn example_paths() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    out.sort();
+    out
+}
