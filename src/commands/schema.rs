@@ -212,6 +212,7 @@ mod tests {
             &crate::plan::Options {
                 adopt: false,
                 only: crate::model::Only::default(),
+                ..Default::default()
             },
         )
         .unwrap();
