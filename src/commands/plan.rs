@@ -14,7 +14,8 @@ Examples:
   kedactl plan --cluster demo                       # against your account (read-only calls)
   kedactl plan --offline --cluster demo --region us-east-1
   kedactl plan --offline --only iam,queue -o json | jq '.steps[].summary'
-  kedactl plan --detailed-exitcode || echo \"changes pending (exit 5)\"")]
+  kedactl plan --detailed-exitcode || echo \"changes pending (exit 5)\"
+  kedactl plan --out plan.json                      # then, after review: kedactl up --plan plan.json")]
 pub struct Args {
     /// Plan against an empty account and cluster, with no AWS or Kubernetes call
     #[arg(long)]
@@ -25,6 +26,10 @@ pub struct Args {
     /// Take over same-named resources that lack this stack's tags (they get tagged)
     #[arg(long)]
     pub adopt: bool,
+    /// Also save the plan, with what it was computed from, for `up --plan FILE` to apply
+    /// exactly (docs/plan-files.md)
+    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// A plan as JSON: the body of the `Plan` document, and of `Up` and `Down` with their outcomes.
@@ -89,6 +94,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     } else {
         let on = online::prepare(ctx, online::Purpose::Plan).await?;
         let marked = plan::plan_marked(&on.desired, &on.observed, &opts(on.only.clone()));
+        // A plan `up` would refuse (conflicts) is not saved: it could not be applied.
+        if let Some(out) = &args.out
+            && marked.1.conflicts.is_empty()
+        {
+            super::plan_file::save(ctx, out, &on, &marked.0, args.adopt)?;
+        }
         (on.desired, marked, "against what exists now")
     };
     let blocked = !conflicts.conflicts.is_empty();

@@ -3,12 +3,12 @@
 use super::observed::{Data, Tags};
 use crate::render::policy::canonical;
 use crate::triggers::resource::Kind as ResourceKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a step does to the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Create,
@@ -30,7 +30,7 @@ impl Change {
 }
 
 /// One typed action; the executor interprets it, nothing here has side effects.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     tag = "action",
     rename_all = "kebab-case",
@@ -78,8 +78,8 @@ pub enum Action {
         trust: Value,
         /// How this cluster's statements change, re-applied by the executor to the trust it
         /// reads right before writing (a shared trust); None writes `trust` exactly (a role
-        /// taken over with --adopt).
-        #[serde(skip)]
+        /// taken over with --adopt). A saved plan (`plan --out`) carries it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         edit: Option<super::trust::Edit>,
     },
     PutRolePolicy {
@@ -132,7 +132,7 @@ pub enum Action {
         name: String,
         tags: Tags,
         /// `Resource::settings`: what the create call needs besides the name.
-        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
         settings: serde_json::Value,
     },
     TagResource {
@@ -651,7 +651,7 @@ fn principals(trust: &Value) -> String {
 
 /// One value a step changes, as it is now and as it will be: what a reviewer judges a change
 /// by (`VisibilityTimeout: 120 → 30`). `old` is None when the value is absent today.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldChange {
     pub field: String,
     pub old: Option<String>,

@@ -4,6 +4,7 @@
 
 mod action;
 pub use crate::observed;
+pub mod saved;
 pub mod teardown;
 pub mod trust;
 pub mod workload;
@@ -22,7 +23,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Step {
     /// Stable id, e.g. `iam:role/keda-operator`; `after` refers to these.
     pub id: String,
@@ -31,7 +32,7 @@ pub struct Step {
     /// One line for people.
     pub summary: String,
     /// What an update changes, old → new (empty for creates, deletes and runs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
     #[serde(flatten)]
     pub action: Action,
