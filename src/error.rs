@@ -28,8 +28,8 @@ pub struct SilentExit(pub u8);
 /// (exit 5, as a plan with changes: planning again is what it takes).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the plan is stale: {}. Nothing was changed\n  fix: make a new plan (kedactl plan --out FILE), review it, and apply that file",
-    .0.join("; ")
+    "the plan is stale: {}\nNothing was changed.\n  fix: make a new plan (kedactl plan --out FILE), review it, and apply that file",
+    match .0.as_slice() { [one] => one.clone(), all => all.iter().map(|r| format!("\n  - {r}")).collect() }
 )]
 pub struct StalePlan(pub Vec<String>);
 

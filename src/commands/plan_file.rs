@@ -102,7 +102,11 @@ pub async fn apply(ctx: &Ctx, path: &Path, force_conflicts: bool) -> anyhow::Res
             message: format!(
                 "--only {} differs from the groups the plan covers ({})",
                 names(&only),
-                if planned.is_empty() { "all".into() } else { names(&planned) }
+                if planned.is_empty() {
+                    "all".into()
+                } else {
+                    names(&planned)
+                }
             ),
             fix: "leave out --only: `up --plan` applies the groups the plan was made for".into(),
         }

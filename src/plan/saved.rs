@@ -96,9 +96,26 @@ impl SavedPlan {
 }
 
 fn sha256(v: &Value) -> String {
-    // serde_json orders object keys (no preserve_order), so equal values give equal text.
-    let digest = sha2::Sha256::digest(v.to_string().as_bytes());
+    let digest = sha2::Sha256::digest(sorted(v).to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `v` with every object's keys in order (serde_json keeps the order it read, and an API may
+/// answer the same object in another order), so equal values give equal digests.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 fn config_digests(config: &Value) -> Digests {
@@ -342,11 +359,14 @@ pub fn changed_state(
             continue;
         };
         let what = match (absent(then), absent(now)) {
-            (true, false) => "was created".to_string(),
-            (false, true) => "was deleted".to_string(),
-            _ => format!("changed: {}", changed_keys(then, now).join(", ")),
+            (true, false) => "was created since the plan was made".to_string(),
+            (false, true) => "was deleted since the plan was made".to_string(),
+            _ => format!(
+                "changed since the plan was made ({})",
+                changed_keys(then, now).join(", ")
+            ),
         };
-        why.push(format!("{key} {what} since the plan was made"));
+        why.push(format!("{key} {what}"));
     }
     // Anything else the plan was computed from (the cluster's issuer, another resource a step
     // names): each change step must still be one kedactl plans. Runs (waits, restarts,
@@ -356,12 +376,21 @@ pub fn changed_state(
             continue;
         }
         let now = match fresh.iter().find(|f| f.id == s.id) {
-            Some(f) => format!("kedactl now plans: {}", f.summary),
+            Some(f) => format!("kedactl now plans {}", described(f)),
             None => "kedactl no longer plans it".to_string(),
         };
-        why.push(format!("step {} ({}) differs: {now}", i + 1, s.summary));
+        why.push(format!("step {} is {}: {now}", i + 1, described(s)));
     }
     why
+}
+
+/// A step as a reviewer read it: its summary and the values it changes, old → new.
+fn described(s: &Step) -> String {
+    let changes: Vec<String> = s.changes.iter().map(|c| c.line()).collect();
+    match changes.is_empty() {
+        true => format!("`{}`", s.summary),
+        false => format!("`{}` ({})", s.summary, changes.join(", ")),
+    }
 }
 
 /// The keys whose digests differ (added or removed ones too).
@@ -370,7 +399,205 @@ fn changed_keys(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> V
         .keys()
         .chain(b.keys())
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| if k.is_empty() { "value".into() } else { k.clone() })
+        .map(|k| {
+            if k.is_empty() {
+                "value".into()
+            } else {
+                k.clone()
+            }
+        })
         .collect();
     keys.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{converged, desired};
+    use super::*;
+    use crate::plan::{Options, plan, teardown};
+    use crate::render::Desired;
+    use serde_json::json;
+
+    fn target(d: &Desired) -> Target {
+        Target {
+            stack: d.stack.clone(),
+            cluster: d.cluster.clone(),
+            region: d.target.region.clone(),
+            account: "123456789012".into(),
+        }
+    }
+
+    fn saved(d: &Desired, o: &Observed) -> SavedPlan {
+        let steps = plan(d, o, &Options::default()).unwrap().steps;
+        SavedPlan::new(
+            target(d),
+            vec![],
+            false,
+            &json!({"cluster": "demo"}),
+            steps,
+            o,
+        )
+    }
+
+    /// The file as `plan --out` writes it and `up --plan` reads it back.
+    fn through_the_file(p: &SavedPlan) -> SavedPlan {
+        let text = serde_json::to_string(&crate::output::Document::new(KIND, p)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Every step reads back as it was planned, the trust edit the executor re-applies
+    /// included (it was `serde(skip)`: a saved plan would have written the planned trust over
+    /// another cluster's statements).
+    #[test]
+    fn a_saved_plan_reads_back_exactly_with_its_trust_edits() {
+        let d = desired();
+        // Everything created, then drift on the role's trust (an update with an edit).
+        let empty = saved(&d, &Observed::default());
+        assert!(empty.steps.len() > 10, "{:?}", empty.steps.len());
+        assert_eq!(through_the_file(&empty), empty);
+        let mut o = converged(&d);
+        let role = d.roles[0].name.clone();
+        o.roles.get_mut(&role).unwrap().trust = json!({"Version": "2012-10-17", "Statement": []});
+        let drift = saved(&d, &o);
+        let back = through_the_file(&drift);
+        assert_eq!(back, drift);
+        let edits: Vec<_> = back
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::UpdateTrustPolicy { edit, .. } => Some(*edit),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(edits, [Some(crate::plan::trust::Edit::Put)]);
+        // `down`'s steps too (deletes with what they would lose).
+        let (down, _) = teardown(&d, &o, &Default::default()).unwrap();
+        let file = SavedPlan::new(target(&d), vec![], false, &json!({}), down.steps, &o);
+        assert_eq!(through_the_file(&file), file);
+    }
+
+    #[test]
+    fn a_queue_attribute_changed_since_the_plan_makes_it_stale_and_is_named() {
+        let d = desired();
+        let q = d.queues[0].name.clone();
+        let mut o = converged(&d);
+        let attr = |o: &mut Observed, k: &str, v: &str| {
+            o.queues
+                .get_mut(&q)
+                .unwrap()
+                .attributes
+                .insert(k.into(), v.into());
+        };
+        attr(&mut o, "VisibilityTimeout", "45");
+        let file = saved(&d, &o);
+        assert_eq!(file.steps.len(), 1, "{:?}", file.steps);
+        let fresh = |o: &Observed| plan(&d, o, &Options::default()).unwrap().steps;
+        // Nothing changed, or only what moves by itself (its depth): apply it.
+        assert_eq!(
+            changed_state(&file, &target(&d), &o, &fresh(&o)),
+            Vec::<String>::new()
+        );
+        let mut busy = o.clone();
+        attr(&mut busy, "ApproximateNumberOfMessages", "1200");
+        assert_eq!(
+            changed_state(&file, &target(&d), &busy, &fresh(&busy)),
+            Vec::<String>::new()
+        );
+        // The same step planned again, from another old value: still stale, named.
+        attr(&mut o, "VisibilityTimeout", "60");
+        let why = changed_state(&file, &target(&d), &o, &fresh(&o));
+        assert_eq!(
+            why,
+            [
+                format!("queue:{q} changed since the plan was made (attributes.VisibilityTimeout)"),
+                format!(
+                    "step 1 is `set VisibilityTimeout on SQS queue {q}` (VisibilityTimeout: 45 → 30): kedactl now plans `set VisibilityTimeout on SQS queue {q}` (VisibilityTimeout: 60 → 30)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_resource_made_or_removed_since_the_plan_makes_it_stale() {
+        let d = desired();
+        let file = saved(&d, &Observed::default());
+        let q = d.queues[0].name.clone();
+        let mut o = Observed::default();
+        o.queues.insert(q.clone(), converged(&d).queues[&q].clone());
+        let why = changed_state(
+            &file,
+            &target(&d),
+            &o,
+            &plan(&d, &o, &Options::default()).unwrap().steps,
+        );
+        assert!(
+            why.contains(&format!("queue:{q} was created since the plan was made")),
+            "{why:?}"
+        );
+        assert!(
+            why.iter().any(|w| w.contains("kedactl no longer plans it")),
+            "{why:?}"
+        );
+        // A step touches it (its drift), and it is gone by the time the plan is applied.
+        let queue = o.queues.get_mut(&q).unwrap();
+        queue
+            .attributes
+            .insert("VisibilityTimeout".into(), "45".into());
+        let file = saved(&d, &o);
+        let gone = Observed::default();
+        let why = changed_state(
+            &file,
+            &target(&d),
+            &gone,
+            &plan(&d, &gone, &Options::default()).unwrap().steps,
+        );
+        assert!(
+            why.contains(&format!("queue:{q} was deleted since the plan was made")),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn another_config_kedactl_or_account_makes_it_stale() {
+        let d = desired();
+        let config = json!({"cluster": "demo", "apps": [{"queue": "a"}], "stack": "s"});
+        let file = SavedPlan::new(
+            target(&d),
+            vec![],
+            false,
+            &config,
+            vec![],
+            &Observed::default(),
+        );
+        assert!(changed_inputs(&file, &config).is_empty());
+        let other = json!({"cluster": "demo", "apps": [{"queue": "b"}], "stack": "s", "tags": {}});
+        assert_eq!(
+            changed_inputs(&file, &other),
+            ["the config changed since the plan was made (apps, tags)"]
+        );
+        let mut old = file.clone();
+        old.kedactl = "0.0.1".into();
+        assert!(changed_inputs(&old, &config)[0].starts_with("it was made by kedactl 0.0.1"));
+        let mut elsewhere = target(&d);
+        elsewhere.account = "210987654321".into();
+        let why = changed_state(&file, &elsewhere, &Observed::default(), &[]);
+        assert!(
+            why[0].contains("(account 123456789012), this run is for")
+                && why[0].contains("210987654321"),
+            "{why:?}"
+        );
+    }
+
+    /// Key order is not meaning: an API answering the same object in another order changes
+    /// no digest.
+    #[test]
+    fn digests_do_not_depend_on_key_order() {
+        let a: Value =
+            serde_json::from_str(r#"{"a": 1, "b": {"c": 2, "d": [ {"e": 3, "f": 4} ]}}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"b": {"d": [ {"f": 4, "e": 3} ], "c": 2}, "a": 1}"#).unwrap();
+        assert_eq!(sha256(&a), sha256(&b));
+        assert_eq!(fields(&a), fields(&b));
+        assert_ne!(sha256(&a), sha256(&json!({"a": 1})));
+    }
 }

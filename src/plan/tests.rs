@@ -3,7 +3,7 @@ use crate::model::ownership;
 use crate::spec::Spec;
 use observed::{Addon, Association, Keda, Queue, Repository, Role};
 
-fn desired() -> Desired {
+pub(super) fn desired() -> Desired {
     let spec = Spec {
         cluster: Some("demo".into()),
         region: Some("us-east-1".into()),
@@ -15,7 +15,7 @@ fn desired() -> Desired {
 
 /// What the account and cluster look like after a successful `up`, as AWS reports it
 /// (one-item lists as strings, server-added fields on objects).
-fn converged(d: &Desired) -> Observed {
+pub(super) fn converged(d: &Desired) -> Observed {
     let tags = ownership(&d.stack);
     Observed {
         caller: None,
