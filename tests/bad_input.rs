@@ -46,6 +46,38 @@ fn config_cases(s: &Sandbox) -> Vec<Case> {
             &format!("{HEAD}apps:\n  - queue:\n      kmsKey: my-key\n"),
             &["apps[0].queue.kmsKey", "alias/<name>", "--kms-key"],
         ),
+        // KEDA chart values that contradict kedactl's own, a typo, a values file not there.
+        file(
+            s,
+            "keda-values-owned",
+            &format!(
+                "{HEAD}keda:\n  values:\n    serviceAccount:\n      operator:\n        name: other\n"
+            ),
+            &[
+                "keda.values.serviceAccount.operator.name",
+                "keda.serviceAccount",
+            ],
+        ),
+        file(
+            s,
+            "keda-values-irsa",
+            &format!(
+                "{HEAD}keda:\n  values:\n    podIdentity:\n      aws:\n        irsa:\n          enabled: true\n"
+            ),
+            &["keda.values.podIdentity.aws.irsa.enabled", "authMode"],
+        ),
+        file(
+            s,
+            "keda-values-typo",
+            &format!("{HEAD}keda:\n  values:\n    tolleration: []\n"),
+            &["keda.values.tolleration", "helm show values"],
+        ),
+        file(
+            s,
+            "keda-values-file-missing",
+            &format!("{HEAD}keda:\n  valuesFile: no-such-values.yaml\n"),
+            &["keda.valuesFile", "no-such-values.yaml"],
+        ),
         // Duplicate keys: silently last-wins in YAML; here an error naming both lines.
         file(
             s,

@@ -193,6 +193,12 @@ pub enum Action {
         /// The version running now, when this changes it (keda.version changed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
+        /// The user's chart values (`keda.values`, `keda.valuesFile`); kedactl's own win.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        values: serde_json::Map<String, Value>,
+        /// The values it was installed with, when this changes them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        values_from: Option<serde_json::Map<String, Value>>,
     },
     /// Server-side apply of one object (field manager `kedactl`).
     Apply {
@@ -487,6 +493,16 @@ impl Action {
                 )
             }
             Action::InstallKeda {
+                namespace,
+                version,
+                values_from: Some(_),
+                ..
+            } if change == Change::Update => {
+                format!(
+                    "change the chart values of KEDA {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
+                )
+            }
+            Action::InstallKeda {
                 namespace, version, ..
             } => {
                 let verb = if change == Change::Create {
@@ -703,6 +719,36 @@ fn tag_changes(have: Option<&Tags>, want: &Tags) -> Vec<FieldChange> {
         .collect()
 }
 
+/// Chart values old → new, one line per value that differs (`values.resources.operator.limits.cpu`).
+fn value_changes(
+    old: &serde_json::Map<String, Value>,
+    new: &serde_json::Map<String, Value>,
+) -> Vec<FieldChange> {
+    fn leaves(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    leaves(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            Value::String(s) => {
+                out.insert(prefix.to_string(), s.clone());
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    leaves("values", &Value::Object(old.clone()), &mut a);
+    leaves("values", &Value::Object(new.clone()), &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| FieldChange::new(k.clone(), a.get(k).cloned(), b.get(k).cloned()))
+        .collect()
+}
+
 /// A queue attribute for people: a RedrivePolicy as "<dead-letter queue> after N receives".
 fn queue_attribute(key: &str, value: &str) -> String {
     if key == "RedrivePolicy"
@@ -883,6 +929,11 @@ impl Action {
             Action::TagQueue { queue, tags, .. } => {
                 tag_changes(observed.queues.get(queue).map(|q| &q.tags), tags)
             }
+            Action::InstallKeda {
+                values,
+                values_from: Some(old),
+                ..
+            } => value_changes(old, values),
             Action::TagRole { role, tags } => {
                 tag_changes(observed.roles.get(role).map(|r| &r.tags), tags)
             }

@@ -882,6 +882,16 @@ impl Planner<'_> {
                     .map(|r| r.arn.clone())
             })
             .flatten();
+        // A KEDA this stack installed with other chart values (none recorded: none given).
+        let ours =
+            |f: &observed::Keda| f.installed_by.as_deref() == Some(self.desired.stack.as_str());
+        let values_from = self
+            .observed
+            .keda
+            .as_ref()
+            .filter(|f| ours(f))
+            .map(|f| f.values.clone().unwrap_or_default())
+            .filter(|v| *v != k.values);
         let install_action = |from: Option<String>| Action::InstallKeda {
             namespace: k.namespace.clone(),
             service_account: k.service_account.clone(),
@@ -889,6 +899,8 @@ impl Planner<'_> {
             irsa_role_arn: irsa_role_arn.clone(),
             stack: self.desired.stack.clone(),
             from,
+            values: k.values.clone(),
+            values_from: values_from.clone(),
         };
         // The operator's service account names the operator role in IRSA mode (the chart sets
         // it), and no role in Pod Identity mode: the AWS SDK for Go resolves web identity
@@ -984,6 +996,16 @@ impl Planner<'_> {
                         &[&install],
                     );
                 }
+            }
+            // keda.values changed: helm upgrade with the new ones, shown old → new.
+            Some(_) if values_from.is_some() => {
+                self.push(
+                    install.clone(),
+                    Group::Keda,
+                    Change::Update,
+                    install_action(None),
+                    &[&assoc, &addon_wait],
+                );
             }
             Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
                 let action = Action::RestartDeployment {

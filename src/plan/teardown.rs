@@ -1388,6 +1388,7 @@ mod tests {
             objects: objects.iter().map(|s| s.to_string()).collect(),
             missing: vec![],
             release: None,
+            values: None,
         });
         o
     }
