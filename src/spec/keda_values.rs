@@ -133,7 +133,9 @@ pub fn conflicts(values: &Map<String, Value>, owned: &[Owned]) -> Vec<Problem> {
 
 /// The chart's top-level values by the release that added them, read in the chart's
 /// `keda/values.yaml` at each tag of github.com/kedacore/charts (2.13.0 … 2.20.2).
-const CHART_KEYS: &[((u64, u64, u64), &[&str])] = &[
+type Release = (u64, u64, u64);
+
+const CHART_KEYS: &[(Release, &[&str])] = &[
     (
         (2, 13, 0),
         &[
@@ -188,7 +190,7 @@ const CHART_KEYS: &[((u64, u64, u64), &[&str])] = &[
 ];
 
 /// The newest chart `CHART_KEYS` was read at: a newer one may have keys it does not list.
-const CHART_KEYS_READ: (u64, u64, u64) = (2, 20, 2);
+const CHART_KEYS_READ: Release = (2, 20, 2);
 
 /// Top-level keys chart `version` does not have (a typo helm would silently ignore); nothing
 /// for a version newer than the table.
