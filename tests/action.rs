@@ -130,6 +130,11 @@ fn run_step_with(
     (out.status.code(), outs)
 }
 
+/// A JSON file the step wrote into the sandbox.
+fn json_file(s: &Sandbox, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(s.path(name)).unwrap()).unwrap()
+}
+
 #[test]
 fn the_action_runs_kedactl_and_sets_its_outputs() {
     let s = Sandbox::new();
@@ -140,9 +145,7 @@ fn the_action_runs_kedactl_and_sets_its_outputs() {
     assert_eq!(outs["exit-code"], "5");
     assert_eq!(outs["has-changes"], "true");
     assert_eq!(outs["report"], "kedactl-report.json");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("kedactl-report.json")).unwrap())
-            .unwrap();
+    let report = json_file(&s, "kedactl-report.json");
     assert_eq!(report["kind"], "Plan");
     assert_eq!(report["steps"].as_array().unwrap().len(), 1, "--only queue");
 
@@ -163,8 +166,7 @@ fn the_action_runs_kedactl_and_sets_its_outputs() {
     assert_eq!(code, Some(0), "{outs:?}");
     assert_eq!(outs["exit-code"], "0");
     assert_eq!(outs["has-changes"], "false");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("v.json")).unwrap()).unwrap();
+    let report = json_file(&s, "v.json");
     assert_eq!(report["valid"], true);
 
     // A failure is the step's failure, with its code as the output.
@@ -203,9 +205,7 @@ fn the_action_saves_a_plan_and_a_later_step_applies_exactly_it() {
     assert_eq!(code, Some(5), "{outs:?}");
     assert_eq!(outs["exit-code"], "5");
     assert_eq!(outs["has-changes"], "false");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("kedactl-report.json")).unwrap())
-            .unwrap();
+    let report = json_file(&s, "kedactl-report.json");
     assert_eq!(report["kind"], "Error");
     assert!(
         report["error"]
@@ -242,8 +242,7 @@ fn the_action_saves_a_plan_and_a_later_step_applies_exactly_it() {
         (Some(0), "5"),
         "{outs:?}"
     );
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("saved.json")).unwrap()).unwrap();
+    let saved = json_file(&s, "saved.json");
     assert_eq!(saved["kind"], "SavedPlan");
     let (code, outs) = run_step_with(
         &s,

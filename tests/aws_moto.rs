@@ -13,6 +13,7 @@ mod common;
 mod eks;
 #[path = "support/http.rs"]
 mod http_front;
+use aws_sdk_sqs::types::QueueAttributeName;
 use common::{Sandbox, stderr, stdout};
 use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
@@ -276,6 +277,18 @@ async fn queue_url(aws: &Aws, name: &str) -> String {
         .await
         .unwrap();
     out.queue_url().unwrap().to_string()
+}
+
+async fn queue_attribute(aws: &Aws, url: &str, name: QueueAttributeName) -> String {
+    let out = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(name.clone())
+        .send()
+        .await
+        .unwrap();
+    out.attributes().unwrap()[&name].clone()
 }
 
 async fn queue_exists(aws: &Aws, name: &str) -> bool {
@@ -543,7 +556,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
             aws.sqs
                 .set_queue_attributes()
                 .queue_url(url)
-                .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, v)
+                .attributes(QueueAttributeName::VisibilityTimeout, v)
                 .send()
                 .await
                 .unwrap();
@@ -563,19 +576,8 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
             && text.contains("Nothing was changed"),
         "{text}"
     );
-    let now = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        now.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
-        "60",
-        "nothing applied"
-    );
+    let now = queue_attribute(&aws, &url, QueueAttributeName::VisibilityTimeout).await;
+    assert_eq!(now, "60", "nothing applied");
     s.json("down", &[]);
 }
 
@@ -1071,16 +1073,8 @@ async fn up_with_a_kms_key_grants_decrypt_on_the_key_and_names_the_image_to_push
         assert!(stderr(&out).contains(&want), "{want}: {}", stderr(&out));
     }
     let url = queue_url(&aws, &s.queue()).await;
-    let attrs = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId],
+        queue_attribute(&aws, &url, QueueAttributeName::KmsMasterKeyId).await,
         alias
     );
     let policy = aws

@@ -94,11 +94,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     } else {
         let on = online::prepare(ctx, online::Purpose::Plan).await?;
         let marked = plan::plan_marked(&on.desired, &on.observed, &opts(on.only.clone()));
-        // A plan `up` would refuse (conflicts) is not saved: it could not be applied.
-        if let Some(out) = &args.out
-            && marked.1.conflicts.is_empty()
-        {
-            super::plan_file::save(ctx, out, &on, &marked.0, args.adopt)?;
+        if let Some(out) = &args.out {
+            super::plan_file::save(ctx, out, &on, &marked, args.adopt)?;
         }
         (on.desired, marked, "against what exists now")
     };

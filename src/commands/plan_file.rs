@@ -15,7 +15,26 @@ use std::path::Path;
 /// The config the plan is computed from, as JSON: the file and flags, defaults filled in (read
 /// before the account and issuer are resolved online, so it is the same wherever it runs).
 fn config(ctx: &Ctx) -> anyhow::Result<serde_json::Value> {
-    Ok(serde_json::to_value(ctx.spec_online()?.0)?)
+    // Read quietly: the command reads it again, and says its warnings then.
+    let quiet = with_global(ctx, ctx.global.clone());
+    let quiet = Ctx {
+        quiet: true,
+        verbose: 0,
+        ..quiet
+    };
+    Ok(serde_json::to_value(quiet.spec_online()?.0)?)
+}
+
+/// `ctx` with other global arguments.
+fn with_global(ctx: &Ctx, global: crate::cli::GlobalArgs) -> Ctx {
+    Ctx {
+        global,
+        output: ctx.output,
+        quiet: ctx.quiet,
+        verbose: ctx.verbose,
+        stderr_is_tty: ctx.stderr_is_tty,
+        stdin_is_tty: ctx.stdin_is_tty,
+    }
 }
 
 fn target(on: &Online) -> Target {
@@ -28,8 +47,21 @@ fn target(on: &Online) -> Target {
     }
 }
 
-/// Write `plan` (made by `plan` online) to `path`.
-pub fn save(ctx: &Ctx, path: &Path, on: &Online, plan: &Plan, adopt: bool) -> anyhow::Result<()> {
+/// Write `plan` (made by `plan` online) to `path`; not one `up` would refuse (conflicts).
+pub fn save(
+    ctx: &Ctx,
+    path: &Path,
+    on: &Online,
+    (plan, conflicts): &(Plan, plan::Conflicts),
+    adopt: bool,
+) -> anyhow::Result<()> {
+    if !conflicts.conflicts.is_empty() {
+        ctx.note(format!(
+            "The plan was not saved to {}: `up` would not apply it (the resources marked !).",
+            path.display()
+        ));
+        return Ok(());
+    }
     let file = SavedPlan::new(
         target(on),
         groups(ctx),
@@ -122,14 +154,7 @@ pub async fn apply(ctx: &Ctx, path: &Path, force_conflicts: bool) -> anyhow::Res
     global.only = file.only.clone();
     // Reviewed when it was planned: a pipeline applies it without --yes (a terminal still asks).
     global.yes |= !ctx.stdin_is_tty;
-    let ctx = Ctx {
-        global,
-        output: ctx.output,
-        quiet: ctx.quiet,
-        verbose: ctx.verbose,
-        stderr_is_tty: ctx.stderr_is_tty,
-        stdin_is_tty: ctx.stdin_is_tty,
-    };
+    let ctx = with_global(ctx, global);
     let on = online::prepare(&ctx, online::Purpose::Up).await?;
     let opts = plan::Options {
         adopt: file.adopt,

@@ -944,8 +944,11 @@ impl Planner<'_> {
                     &[&assoc, &addon_wait],
                 );
             }
+            // keda.values changed too: helm upgrade with the new ones, shown old → new.
             Some(found)
-                if irsa_stale || version_changes(found, &k.version, &self.desired.stack) =>
+                if irsa_stale
+                    || version_changes(found, &k.version, &self.desired.stack)
+                    || values_from.is_some() =>
             {
                 let ours = found.installed_by.as_deref() == Some(self.desired.stack.as_str());
                 let have = operator_sa.and_then(annotation);
@@ -996,16 +999,6 @@ impl Planner<'_> {
                         &[&install],
                     );
                 }
-            }
-            // keda.values changed: helm upgrade with the new ones, shown old → new.
-            Some(_) if values_from.is_some() => {
-                self.push(
-                    install.clone(),
-                    Group::Keda,
-                    Change::Update,
-                    install_action(None),
-                    &[&assoc, &addon_wait],
-                );
             }
             Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
                 let action = Action::RestartDeployment {

@@ -439,6 +439,12 @@ mod tests {
         )
     }
 
+    /// Why `file` is stale against `o`, with what kedactl plans from it now.
+    fn stale_now(file: &SavedPlan, d: &Desired, o: &Observed) -> Vec<String> {
+        let fresh = plan(d, o, &Options::default()).unwrap().steps;
+        changed_state(file, &target(d), o, &fresh)
+    }
+
     /// The file as `plan --out` writes it and `up --plan` reads it back.
     fn through_the_file(p: &SavedPlan) -> SavedPlan {
         let text = serde_json::to_string(&crate::output::Document::new(KIND, p)).unwrap();
@@ -491,21 +497,14 @@ mod tests {
         attr(&mut o, "VisibilityTimeout", "45");
         let file = saved(&d, &o);
         assert_eq!(file.steps.len(), 1, "{:?}", file.steps);
-        let fresh = |o: &Observed| plan(&d, o, &Options::default()).unwrap().steps;
         // Nothing changed, or only what moves by itself (its depth): apply it.
-        assert_eq!(
-            changed_state(&file, &target(&d), &o, &fresh(&o)),
-            Vec::<String>::new()
-        );
+        assert_eq!(stale_now(&file, &d, &o), Vec::<String>::new());
         let mut busy = o.clone();
         attr(&mut busy, "ApproximateNumberOfMessages", "1200");
-        assert_eq!(
-            changed_state(&file, &target(&d), &busy, &fresh(&busy)),
-            Vec::<String>::new()
-        );
+        assert_eq!(stale_now(&file, &d, &busy), Vec::<String>::new());
         // The same step planned again, from another old value: still stale, named.
         attr(&mut o, "VisibilityTimeout", "60");
-        let why = changed_state(&file, &target(&d), &o, &fresh(&o));
+        let why = stale_now(&file, &d, &o);
         assert_eq!(
             why,
             [
@@ -524,12 +523,7 @@ mod tests {
         let q = d.queues[0].name.clone();
         let mut o = Observed::default();
         o.queues.insert(q.clone(), converged(&d).queues[&q].clone());
-        let why = changed_state(
-            &file,
-            &target(&d),
-            &o,
-            &plan(&d, &o, &Options::default()).unwrap().steps,
-        );
+        let why = stale_now(&file, &d, &o);
         assert!(
             why.contains(&format!("queue:{q} was created since the plan was made")),
             "{why:?}"
@@ -545,12 +539,7 @@ mod tests {
             .insert("VisibilityTimeout".into(), "45".into());
         let file = saved(&d, &o);
         let gone = Observed::default();
-        let why = changed_state(
-            &file,
-            &target(&d),
-            &gone,
-            &plan(&d, &gone, &Options::default()).unwrap().steps,
-        );
+        let why = stale_now(&file, &d, &gone);
         assert!(
             why.contains(&format!("queue:{q} was deleted since the plan was made")),
             "{why:?}"
