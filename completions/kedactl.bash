@@ -1377,7 +1377,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__plan)
-            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --out --config --output --color --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --offline --detailed-exitcode --adopt --out --force --no-prune --config --output --color --only --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1591,7 +1591,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__render)
-            opts="-f -o -v -q -h --out-dir --force --strict --caller-policy --commands --caller-arn --config --output --color --only --profile --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -v -q -h --out-dir --force --strict --caller-policy --commands --caller-arn --format --config --output --color --only --profile --verbose --quiet --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1607,6 +1607,10 @@ _kedactl() {
                     ;;
                 --caller-arn)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "documents cloudformation kustomize" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -2247,7 +2251,7 @@ _kedactl() {
             return 0
             ;;
         kedactl__subcmd__up)
-            opts="-f -o -y -v -q -h --adopt --force-conflicts --dry-run --plan --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
+            opts="-f -o -y -v -q -h --adopt --force-conflicts --force --no-prune --dry-run --plan --config --output --color --only --yes --profile --endpoint-url --kubeconfig --context --connect-timeout --call-timeout --trust-watch --verbose --quiet --max-attempts --retry-mode --cluster --region --account --stack --auth-mode --oidc-issuer --scoped-trust --keda-namespace --keda-service-account --keda-version --operator-role --identity-role --permissions-boundary --app --deployment --namespace --service-account --image --app-identity-role --repository --queue --visibility-timeout --dlq --max-receive-count --kms-key --scaling-kind --scaler-name --queue-length --activation-queue-length --min-replicas --max-replicas --polling-interval --cooldown-period --scale-on-in-flight --scale-on-delayed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -178,6 +178,8 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l scale-on-delayed 
 false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force-conflicts -d 'Server-side apply takes over fields another field manager owns (e.g. kubectl edits)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l force -d 'Delete what the config no longer names even when it holds data: a queue\'s messages, a repository\'s images (without it, up refuses and changes nothing)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l no-prune -d 'Keep what the config no longer names (listed as "kept, no longer in the config")'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l dry-run -d 'Show the plan and change nothing: the same as `kedactl plan` (which also has --offline and --detailed-exitcode)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Apply without asking (required when stdin is not a terminal, e.g. in CI)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -252,6 +254,8 @@ false\t''"
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l offline -d 'Plan against an empty account and cluster, with no AWS or Kubernetes call'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l detailed-exitcode -d 'Exit 5 when the plan has changes, 0 when it is empty'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l adopt -d 'Take over same-named resources that lack this stack\'s tags (they get tagged)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l force -d 'Plan as `up --force`: delete what the config no longer names even when it holds data'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l no-prune -d 'Keep what the config no longer names (listed as "kept, no longer in the config")'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -466,6 +470,9 @@ down\t'Reads and deletes'
 watch\t'`watch`, `scale` and `app-queue`: the triggers\' metric reads (doctor reads them too)'
 load\t'`load`: sends messages to the stack\'s queues'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l caller-arn -d 'With --caller-policy: the ARN of the role or user that will hold the policy, so doctor may ask the IAM policy simulator about it (without it, doctor\'s simulator questions are answered from the policy documents instead)' -r
+complete -c kedactl -n "__fish_kedactl_using_subcommand render" -l format -d 'What to write (kustomize needs --out-dir: DIR/base and DIR/overlays/<cluster>; docs/export.md)' -r -f -a "documents\t'The IAM policies and Kubernetes manifests, as a stream or one file each'
+cloudformation\t'The AWS half as one CloudFormation template (for a StackSet)'
+kustomize\t'The Kubernetes half as a Kustomize base and this cluster\'s overlay (for Argo CD, Flux)'"
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'

@@ -20,7 +20,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 if [ -z "${KEDACTL_TEST_AWS_ENDPOINT:-}" ]; then
   port=$(free_port)
-  moto_server -H 127.0.0.1 -p "$port" > target/bench/moto-rounds.log 2>&1 &
+  python3 tests/support/moto_server.py -H 127.0.0.1 -p "$port" > target/bench/moto-rounds.log 2>&1 &
   pids+=($!)
   until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/reset', data=b'')" 2>/dev/null; do sleep 0.3; done
   KEDACTL_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"

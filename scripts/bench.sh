@@ -56,7 +56,7 @@ command -v aws > /dev/null || { echo "bench: the aws CLI is needed (pip install 
 mkdir -p target/bench
 if [ -z "${KEDACTL_TEST_AWS_ENDPOINT:-}" ]; then
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  moto_server -H 127.0.0.1 -p "$port" > target/bench/moto.log 2>&1 &
+  python3 tests/support/moto_server.py -H 127.0.0.1 -p "$port" > target/bench/moto.log 2>&1 &
   moto_pid=$!
   trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
   until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/reset', data=b'')" 2>/dev/null; do sleep 0.3; done

@@ -3552,3 +3552,535 @@ async fn the_roles_trusting_a_provider_are_read_on_every_page() {
         .await;
     }
 }
+
+/// A config of apps `wanted` (of 1..=3), each with its own queue `<prefix>-q<i>` and repository
+/// `<prefix>-repo<i>`, under the stack's roles; `renamed` renames app 1's queue to `…-q1b`.
+fn apps_config(s: &Stack, wanted: &[usize], renamed: bool) -> std::path::PathBuf {
+    apps_config_with(s, wanted, renamed, false)
+}
+
+/// `apps_config`, app 2 with an identity role of its own (`<prefix>-id2`) when `own_role`.
+fn apps_config_with(
+    s: &Stack,
+    wanted: &[usize],
+    renamed: bool,
+    own_role: bool,
+) -> std::path::PathBuf {
+    let p = &s.prefix;
+    let mut yaml = format!(
+        "roles:\n  operator: {}\n  identity: {}\napps:\n",
+        s.operator(),
+        s.identity()
+    );
+    for i in wanted {
+        let q = match (i, renamed) {
+            (1, true) => format!("{p}-q1b"),
+            _ => format!("{p}-q{i}"),
+        };
+        yaml.push_str(&format!(
+            "  - deployment: worker-{i}\n    serviceAccount: worker-{i}-sa\n    repository: {p}-repo{i}\n    queue:\n      name: {q}\n"
+        ));
+        if *i == 2 && own_role {
+            yaml.push_str(&format!("    identityRole: {p}-id2\n"));
+        }
+    }
+    let name: String = wanted.iter().map(|i| i.to_string()).collect();
+    s.sandbox
+        .write(&format!("apps-{name}-{renamed}-{own_role}.yaml"), yaml)
+}
+
+/// `kedactl <cmd> -f <cfg> <extra>` on the stack's cluster, against moto.
+fn run_config(s: &Stack, cfg: &std::path::Path, cmd: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        cmd,
+        "-f",
+        cfg.to_str().unwrap(),
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--stack",
+        &s.prefix,
+    ];
+    args.extend(extra);
+    common::moto_cluster(&s.endpoint, "demo");
+    s.sandbox
+        .process(&args)
+        .env("KEDACTL_TRUST_WATCH", "2")
+        .env("AWS_ENDPOINT_URL", &s.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap()
+}
+
+/// `up --only iam,queue,registry --yes -f cfg`, expecting success.
+fn up_aws(s: &Stack, cfg: &std::path::Path) {
+    let out = run_config(s, cfg, "up", &["--only", "iam,queue,registry", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// The queue ARNs the identity role's SQS grant names.
+async fn granted_queues(aws: &Aws, role: &str) -> Vec<String> {
+    let doc = aws
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("kedactl-sqs-access")
+        .send()
+        .await
+        .unwrap();
+    let doc = decode_policy(doc.policy_document());
+    let mut arns: Vec<String> = doc["Statement"][0]["Resource"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![doc["Statement"][0]["Resource"].clone()])
+        .iter()
+        .filter_map(|v| Some(v.as_str()?.rsplit(':').next()?.to_string()))
+        .collect();
+    arns.sort();
+    arns
+}
+
+/// The summaries of a plan document's steps.
+fn summaries(doc: &Value) -> Vec<String> {
+    doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// #38: app 2 taken out of a 3-app config. `plan` lists its queue and repository as deletions
+/// ("no longer in the config"); `up` refuses while the queue holds a message, changing nothing
+/// (not even the grant), deletes both once the queue is empty, and narrows the grant; the other
+/// apps' queues and repositories stay. `--no-prune` keeps them and says so.
+#[tokio::test]
+async fn removing_an_app_from_the_config_deletes_its_queue_and_repository() {
+    let Some(s) = Stack::new("prune") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config(&s, &[1, 2, 3], false);
+    up_aws(&s, &three);
+    let q2 = format!("{p}-q2");
+    let repo2 = format!("{p}-repo2");
+    // Another stack's queue, and one of this stack without this cluster's key: never candidates.
+    let foreign = format!("{p}-foreign");
+    aws.sqs
+        .create_queue()
+        .queue_name(&foreign)
+        .tags("kedactl.io/stack", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    let keyless = format!("{p}-keyless");
+    aws.sqs
+        .create_queue()
+        .queue_name(&keyless)
+        .tags("kedactl.io/stack", &p)
+        .send()
+        .await
+        .unwrap();
+
+    let two = apps_config(&s, &[1, 3], false);
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = summaries(&doc);
+    for want in [
+        format!("delete SQS queue {q2} (no longer in the config)"),
+        format!("delete ECR repository {repo2} (no longer in the config)"),
+    ] {
+        assert!(lines.contains(&want), "{want} in {lines:#?}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains(&foreign) || l.contains(&keyless)),
+        "{lines:#?}"
+    );
+
+    // A message in q2: `up` refuses, and nothing changes, not even the grant.
+    let url = queue_url(&aws, &q2).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("still here")
+        .send()
+        .await
+        .unwrap();
+    let before = granted_queues(&aws, &s.identity()).await;
+    assert_eq!(before.len(), 3, "{before:?}");
+    let out = run_config(&s, &two, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "SQS queue {q2}: no longer in the config, and it holds 1 message: pass --force"
+        )) && stderr(&out).contains("--no-prune"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(queue_exists(&aws, &q2).await && repository_exists(&aws, &repo2).await);
+    assert_eq!(granted_queues(&aws, &s.identity()).await, before);
+
+    // --no-prune: the rest converges, the two are kept and named.
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["--no-prune"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("kept, no longer in the config: SQS queue {q2}"))
+            && stderr(&out).contains(&format!(
+                "kept, no longer in the config: ECR repository {repo2}"
+            )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains(&format!("delete SQS queue {q2}")),
+        "{}",
+        stdout(&out)
+    );
+
+    // Emptied: `up` deletes both and narrows the grant.
+    aws.sqs.purge_queue().queue_url(&url).send().await.unwrap();
+    let out = run_config(
+        &s,
+        &two,
+        "up",
+        &[&aws_only[..], &["--yes", "-o", "json"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!queue_exists(&aws, &q2).await, "q2 is deleted");
+    assert!(!repository_exists(&aws, &repo2).await, "repo2 is deleted");
+    for kept in [format!("{p}-q1"), format!("{p}-q3"), foreign, keyless] {
+        assert!(queue_exists(&aws, &kept).await, "{kept} stays");
+    }
+    assert!(repository_exists(&aws, &format!("{p}-repo1")).await);
+    assert_eq!(
+        granted_queues(&aws, &s.identity()).await,
+        [format!("{p}-q1"), format!("{p}-q3")]
+    );
+    // The shared identity role no longer admits app 2's service account; 1's and 3's stay.
+    let trust = role_trust(&aws, &s.identity()).await.unwrap().to_string();
+    assert!(
+        !trust.contains("worker-2-sa")
+            && trust.contains("worker-1-sa")
+            && trust.contains("worker-3-sa"),
+        "{trust}\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Converged: nothing left to do.
+    let out = run_config(
+        &s,
+        &two,
+        "plan",
+        &[&aws_only[..], &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// #38: a renamed queue is a create and a delete in one plan, shown together, and refused
+/// while the old one holds data (nothing changes, the new queue is not created either).
+#[tokio::test]
+async fn a_renamed_queue_is_created_and_the_old_one_deleted_unless_it_holds_data() {
+    let Some(s) = Stack::new("rename") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let before = apps_config(&s, &[1, 2], false);
+    up_aws(&s, &before);
+    let (q1, q1b) = (format!("{p}-q1"), format!("{p}-q1b"));
+    let url = queue_url(&aws, &q1).await;
+    for body in ["a", "b"] {
+        aws.sqs
+            .send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = apps_config(&s, &[1, 2], true);
+    let out = run_config(&s, &after, "plan", &aws_only);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let line = format!(
+        "{q1} → {q1b}: the new queue is created, the old one (2 messages) would be deleted"
+    );
+    assert!(
+        stdout(&out).contains(&format!("create SQS queue {q1b} ({line})"))
+            && stdout(&out).contains(&format!("delete SQS queue {q1} ({line})")),
+        "{}",
+        stdout(&out)
+    );
+    let out = run_config(&s, &after, "up", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds 2 messages"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(queue_exists(&aws, &q1).await && !queue_exists(&aws, &q1b).await);
+
+    // --force: the rename goes through, and the grant names the new queue.
+    let out = run_config(
+        &s,
+        &after,
+        "up",
+        &[&aws_only[..], &["--yes", "--force"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!queue_exists(&aws, &q1).await && queue_exists(&aws, &q1b).await);
+    assert_eq!(
+        granted_queues(&aws, &s.identity()).await,
+        [q1b.clone(), format!("{p}-q2")]
+    );
+}
+
+/// #38: the groups in either order (one CI job per group) converge to the same account: the
+/// grant narrowed, app 2's queue and repository gone, the other apps' kept.
+#[tokio::test]
+async fn pruning_converges_whichever_group_runs_first() {
+    for (name, order) in [
+        ("prune-iam-first", ["iam", "queue,registry"]),
+        ("prune-queue-first", ["queue,registry", "iam"]),
+    ] {
+        let Some(s) = Stack::new(name) else {
+            return;
+        };
+        let aws = s.sdk().await;
+        let p = s.prefix.clone();
+        let three = apps_config(&s, &[1, 2, 3], false);
+        let out = run_config(&s, &three, "up", &["--only", "iam,queue,registry", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let two = apps_config(&s, &[1, 3], false);
+        for group in order {
+            let out = run_config(&s, &two, "up", &["--only", group, "--yes"]);
+            assert_eq!(out.status.code(), Some(0), "{group}: {}", stderr(&out));
+        }
+        assert!(!queue_exists(&aws, &format!("{p}-q2")).await, "{order:?}");
+        assert!(
+            !repository_exists(&aws, &format!("{p}-repo2")).await,
+            "{order:?}"
+        );
+        assert!(queue_exists(&aws, &format!("{p}-q3")).await, "{order:?}");
+        assert!(
+            repository_exists(&aws, &format!("{p}-repo3")).await,
+            "{order:?}"
+        );
+        assert_eq!(
+            granted_queues(&aws, &s.identity()).await,
+            [format!("{p}-q1"), format!("{p}-q3")],
+            "{order:?}"
+        );
+        let out = run_config(
+            &s,
+            &two,
+            "plan",
+            &["--only", "iam,queue,registry", "--detailed-exitcode"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{order:?}: {}", stdout(&out));
+    }
+}
+
+/// #38 on the test API server: app 2 (in a namespace of its own) taken out of the config. `up`
+/// deletes its ScaledObject, TriggerAuthentication, Deployment, ServiceAccount and Namespace,
+/// its queue and repository, and narrows the grant only after the ScaledObject is gone (KEDA
+/// never polls without permission); the other apps' objects stay and the stack converges.
+#[tokio::test]
+async fn removing_an_app_removes_its_kubernetes_objects_before_its_grant() {
+    use kedactl::exec;
+    use kedactl::model::Only;
+    use kedactl::observe::leftovers;
+    use kedactl::output::progress::Progress;
+    use kedactl::plan;
+    let Some(s) = Stack::new("prune-k8s") else {
+        return;
+    };
+    let Whole {
+        api,
+        aws,
+        kube,
+        mut spec,
+        opts,
+    } = s.whole().await;
+    let first = spec.apps[0].clone();
+    for i in [2, 3] {
+        let mut app = first.clone();
+        app.deployment = format!("worker-{i}");
+        app.service_account = format!("worker-{i}-sa");
+        app.namespace = format!("team{i}");
+        app.queue.name = format!("{}-q{i}", s.prefix);
+        app.repository = format!("{}-repo{i}", s.prefix);
+        spec.apps.push(app);
+    }
+    let all = Only::default();
+    let converge = async |d: &kedactl::render::Desired| {
+        let mut o = observe_all(&aws, &kube, d).await;
+        let found = leftovers::search(&aws, d, &all).await;
+        assert!(
+            leftovers::aws_side(&aws, d, &all, found, &mut o)
+                .await
+                .is_empty()
+        );
+        assert!(
+            leftovers::cluster_side(&kube, d, &all, &mut o)
+                .await
+                .is_empty()
+        );
+        let p = plan::plan(d, &o, &plan::Options::default()).unwrap();
+        let report = exec::execute(&aws, Some(&kube), &p, &opts, &Progress::Silent).await;
+        assert!(report.ok(), "{:#?}", report.outcomes);
+        p
+    };
+    let three = kedactl::render::desired(&spec).unwrap();
+    converge(&three).await;
+    assert!(
+        api.labelled(&s.prefix)
+            .iter()
+            .any(|o| o.contains("team2/worker-2"))
+    );
+
+    spec.apps.remove(1);
+    let two = kedactl::render::desired(&spec).unwrap();
+    let p = converge(&two).await;
+    let step = |id: &str| p.steps.iter().find(|s| s.id == id);
+    let scaler = "app:ScaledObject/team2/k8s-sqs-read-msg-keda";
+    for id in [
+        scaler,
+        "app:TriggerAuthentication/team2/worker-2-trigger-auth",
+        "app:Deployment/team2/worker-2",
+        "app:ServiceAccount/team2/worker-2-sa",
+        "app:Namespace/team2",
+        "eks:association/team2/worker-2-sa",
+        &format!("queue:{}-q2", s.prefix),
+        &format!("registry:{}-repo2", s.prefix),
+    ] {
+        let st = step(id).unwrap_or_else(|| {
+            panic!(
+                "{id} in {:#?}",
+                p.steps.iter().map(|s| &s.id).collect::<Vec<_>>()
+            )
+        });
+        assert!(st.summary.ends_with("(no longer in the config)"), "{st:#?}");
+    }
+    let grant = format!("iam:role/{}/policy/kedactl-sqs-access", s.identity());
+    assert!(
+        step(&grant).unwrap().after.iter().any(|a| a == scaler),
+        "{:#?}",
+        step(&grant)
+    );
+    let left = api.labelled(&s.prefix);
+    assert!(!left.iter().any(|o| o.contains("team2")), "{left:#?}");
+    assert!(
+        left.iter().any(|o| o.contains("team3/worker-3")),
+        "{left:#?}"
+    );
+    let mut o = observe_all(&aws, &kube, &two).await;
+    let found = leftovers::search(&aws, &two, &all).await;
+    leftovers::aws_side(&aws, &two, &all, found, &mut o).await;
+    leftovers::cluster_side(&kube, &two, &all, &mut o).await;
+    let again = plan::plan(&two, &o, &plan::Options::default()).unwrap();
+    assert!(again.is_empty(), "{:#?}", again.steps);
+}
+
+/// #38: an identity role app 2 had alone goes with it (its policies first), once its queue is
+/// empty; the shared identity role and the operator role stay. A role of the stack whose trust
+/// admits no service account of this cluster is not this cluster's to delete.
+#[tokio::test]
+async fn an_identity_role_the_removed_app_had_alone_is_deleted() {
+    let Some(s) = Stack::new("prune-role") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config_with(&s, &[1, 2, 3], false, true);
+    up_aws(&s, &three);
+    let id2 = format!("{p}-id2");
+    assert!(role_trust(&aws, &id2).await.is_some());
+    let two = apps_config_with(&s, &[1, 3], false, true);
+    let out = run_config(&s, &two, "plan", &[&aws_only[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = summaries(&doc);
+    let want = format!("delete IAM role {id2} (no longer in the config)");
+    assert!(lines.contains(&want), "{want} in {lines:#?}");
+    up_aws(&s, &two);
+    assert!(
+        role_trust(&aws, &id2).await.is_none(),
+        "app 2's own role is deleted"
+    );
+    assert!(role_trust(&aws, &s.identity()).await.is_some());
+    assert!(role_trust(&aws, &s.operator()).await.is_some());
+    let out = run_config(
+        &s,
+        &two,
+        "plan",
+        &[&aws_only[..], &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+/// #38: `down` with a config that no longer names app 2 removes app 2's queue and repository
+/// too (they are not forgotten), and keeps them while the queue holds a message.
+#[tokio::test]
+async fn down_also_removes_what_an_earlier_config_named() {
+    let Some(s) = Stack::new("prune-down") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let p = s.prefix.clone();
+    let aws_only = ["--only", "iam,queue,registry"];
+    let three = apps_config(&s, &[1, 2, 3], false);
+    up_aws(&s, &three);
+    let q2 = format!("{p}-q2");
+    let url = queue_url(&aws, &q2).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("x")
+        .send()
+        .await
+        .unwrap();
+    let two = apps_config(&s, &[1, 3], false);
+    let out = run_config(&s, &two, "down", &[&aws_only[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "SQS queue {q2} no longer in the config, and it holds 1 message"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        queue_exists(&aws, &format!("{p}-q1")).await,
+        "nothing is deleted"
+    );
+    let out = run_config(
+        &s,
+        &two,
+        "down",
+        &[&aws_only[..], &["--yes", "--force"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for q in [1, 2, 3] {
+        assert!(!queue_exists(&aws, &format!("{p}-q{q}")).await, "q{q}");
+        assert!(
+            !repository_exists(&aws, &format!("{p}-repo{q}")).await,
+            "repo{q}"
+        );
+    }
+    assert!(role_trust(&aws, &s.identity()).await.is_none());
+}

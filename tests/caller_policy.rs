@@ -6,7 +6,7 @@
 //! evaluator reads it.
 
 mod common;
-use common::{Sandbox, stderr, stdout};
+use common::{Sandbox, example_paths, stderr, stdout};
 use kedactl::cloud::caller_policy::{self, Caller, PODS_SERVICE};
 use kedactl::cloud::permissions::{self, Command, PERMISSIONS};
 use kedactl::doctor::conditions::Context;
@@ -40,17 +40,6 @@ fn specs() -> Vec<(String, Spec)> {
         spec.account = Some(ACCOUNT.into());
         out.push((p.file_name().unwrap().to_string_lossy().into_owned(), spec));
     }
-    out
-}
-
-fn example_paths() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    out.sort();
     out
 }
 
@@ -260,18 +249,20 @@ fn operation_of(method: &str, service: &str) -> Option<&'static str> {
 /// The SDK calls in `src/` (`<client>.<operation>()`, clients named for their service as
 /// `Aws`'s fields are): each must have its row, so a new call cannot ship without its action.
 fn unregistered_calls_in(src: &str) -> Vec<String> {
+    // `Aws`'s field, and the service name the table uses (botocore's).
     let clients = [
-        "iam",
-        "sts",
-        "sqs",
-        "ecr",
-        "eks",
-        "kms",
-        "amp",
-        "cloudwatch",
-        "kinesis",
-        "dynamodb",
-        "dynamodbstreams",
+        ("iam", "iam"),
+        ("sts", "sts"),
+        ("sqs", "sqs"),
+        ("ecr", "ecr"),
+        ("eks", "eks"),
+        ("kms", "kms"),
+        ("amp", "amp"),
+        ("cloudwatch", "cloudwatch"),
+        ("kinesis", "kinesis"),
+        ("dynamodb", "dynamodb"),
+        ("dynamodbstreams", "dynamodbstreams"),
+        ("tagging", "resourcegroupstaggingapi"),
     ];
     // Methods of `Option<Client>` and the like, not operations.
     let not_calls = [
@@ -281,9 +272,10 @@ fn unregistered_calls_in(src: &str) -> Vec<String> {
     let mut out = Vec::new();
     for c in re.captures_iter(src) {
         let (client, method) = (&c[1], &c[2]);
-        if clients.contains(&client)
+        let service = clients.iter().find(|(field, _)| *field == client);
+        if let Some((_, service)) = service
             && !not_calls.contains(&method)
-            && operation_of(method, client).is_none()
+            && operation_of(method, service).is_none()
         {
             out.push(format!("{client}.{method}()"));
         }

@@ -74,8 +74,12 @@ fn unknown_fields(obj: &Value, schema: &Value, path: &str, out: &mut Vec<String>
 
 /// Problems with one object: schema violations and pruned fields.
 fn check(obj: &Value) -> Vec<String> {
-    let kind = obj["kind"].as_str().unwrap();
-    let schema = crd_schema(kind);
+    check_against(obj, &crd_schema(obj["kind"].as_str().unwrap()))
+}
+
+/// Problems with `obj` against a CRD's openAPIV3Schema.
+fn check_against(obj: &Value, schema: &Value) -> Vec<String> {
+    let schema = schema.clone();
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .build(&schema)
@@ -600,4 +604,73 @@ fn the_keda_version_gate_matches_each_release_s_crd() {
         refused.sort();
         assert_eq!(refused, gated, "KEDA {version}");
     }
+}
+
+/// The openAPIV3Schema of `version` in a vendored CRD file (tests/crds/...).
+fn vendored_schema(file: &str, version: &str) -> (String, Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/crds")
+        .join(file);
+    let crd: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let group = crd["spec"]["group"].as_str().unwrap();
+    let v = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap_or_else(|| panic!("{file}: no version {version}"));
+    (
+        format!(
+            "{group}/{version}/{}",
+            crd["spec"]["names"]["kind"].as_str().unwrap()
+        ),
+        v["schema"]["openAPIV3Schema"].clone(),
+    )
+}
+
+/// The Argo CD ApplicationSet and Flux Kustomization docs/export.md shows are accepted by the
+/// upstream CRDs (tests/crds/argo-cd, tests/crds/flux-kustomize-controller), and the check
+/// would catch a misspelt field in either.
+#[test]
+fn the_gitops_objects_of_the_export_page_are_accepted_by_argo_cd_and_flux() {
+    let schemas = [
+        vendored_schema("argo-cd/applicationset-crd.yaml", "v1alpha1"),
+        vendored_schema(
+            "flux-kustomize-controller/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+            "v1",
+        ),
+    ];
+    let page =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/export.md"))
+            .unwrap();
+    let mut found = Vec::new();
+    for block in page.split("```yaml\n").skip(1) {
+        let obj: Value = serde_yaml::from_str(block.split("```").next().unwrap()).unwrap();
+        let key = format!(
+            "{}/{}",
+            obj["apiVersion"].as_str().unwrap(),
+            obj["kind"].as_str().unwrap()
+        );
+        let Some((_, schema)) = schemas.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        let problems = check_against(&obj, schema);
+        assert!(problems.is_empty(), "{key}: {problems:#?}");
+        let mut bad = obj.clone();
+        bad["spec"]["sourceRefs"] = json!("x");
+        assert!(
+            !check_against(&bad, schema).is_empty(),
+            "{key}: a misspelt field passed"
+        );
+        found.push(key);
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "argoproj.io/v1alpha1/ApplicationSet",
+            "kustomize.toolkit.fluxcd.io/v1/Kustomization"
+        ],
+        "docs/export.md shows one of each"
+    );
 }

@@ -147,6 +147,7 @@ async fn observe_then_plan_the_eks_group() {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -220,6 +221,7 @@ fn fresh_plan() -> Plan {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap()
@@ -537,6 +539,7 @@ async fn associations_are_made_and_repaired_with_session_tags_on() {
         &plan::Options {
             adopt: false,
             only: eks_only(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -575,4 +578,37 @@ async fn associations_are_made_and_repaired_with_session_tags_on() {
     .await;
     assert!(report.ok(), "{report:#?}");
     assert_eq!(update.num_calls(), 1);
+}
+
+/// #38: when the tag search that finds what an earlier config named is refused, nothing is
+/// added to prune, and what could not be looked at is named with the refusal (the commands say
+/// "could not look for …; `up` will not delete any of them").
+#[tokio::test]
+async fn a_refused_tag_search_prunes_nothing_and_says_what_was_not_looked_at() {
+    use aws_sdk_resourcegroupstagging::Client as Tagging;
+    let denied = mock!(Tagging::get_resources).sequence().http_status(400, Some(
+        r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: tag:GetResources"}"#.into(),
+    )).build();
+    let tagging = mocked!(
+        &common::mock_config().await,
+        aws_sdk_resourcegroupstagging,
+        RuleMode::MatchAny,
+        [&denied]
+    );
+    let aws = common::offline_aws().with_tagging(tagging);
+    let desired = common::seed_desired();
+    let only = Only::new(vec![Group::Queue, Group::Registry]);
+    let mut o = Observed::default();
+    let found = kedactl::observe::leftovers::search(&aws, &desired, &only).await;
+    let unchecked =
+        kedactl::observe::leftovers::aws_side(&aws, &desired, &only, found, &mut o).await;
+    assert_eq!(unchecked.len(), 1, "{unchecked:?}");
+    assert!(
+        unchecked[0].starts_with("the stack's SQS queues and ECR repositories: ")
+            && unchecked[0].contains("tag:GetResources"),
+        "{}",
+        unchecked[0]
+    );
+    assert!(o.queues.is_empty() && o.repositories.is_empty(), "{o:?}");
+    assert_eq!(denied.num_calls(), 1);
 }

@@ -116,7 +116,10 @@ async fn every_command(api: &ApiServer, dir: &Path) {
     let only = Only::new(vec![Group::Keda, Group::App]);
     let aws = common::offline_aws();
     for round in 0..2 {
-        let o = observed(&kube, &d, &only).await;
+        let mut o = observed(&kube, &d, &only).await;
+        // What the config no longer names, by the stack's label (`up` prunes it).
+        let unlisted = observe::leftovers::cluster_side(&kube, &d, &only, &mut o).await;
+        assert!(unlisted.is_empty(), "{unlisted:?}");
         let plan = planned(&d, &o, &only);
         assert_eq!(plan.is_empty(), round == 1);
         let report =

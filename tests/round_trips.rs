@@ -142,12 +142,19 @@ async fn a_converged_plan_reads_in_at_most_three_round_trips() {
         let aws = slow_aws(&endpoint).await;
         let names = kedactl::render::desired(spec).unwrap();
         let start = Instant::now();
-        let (caller, observed) = kedactl::observe::caller_and_names(&aws, &names, &only).await;
-        let took = start.elapsed();
+        // As `plan` reads: the search for what the config no longer names beside the reads.
+        let ((caller, observed), found) = tokio::join!(
+            kedactl::observe::caller_and_names(&aws, &names, &only),
+            kedactl::observe::leftovers::search(&aws, &names, &only)
+        );
         caller.unwrap();
         let mut observed = observed.unwrap();
         observed.caller = None;
         let d = kedactl::render::desired_with(&with_account, &observed).unwrap();
+        let unchecked =
+            kedactl::observe::leftovers::aws_side(&aws, &d, &only, found, &mut observed).await;
+        let took = start.elapsed();
+        assert!(unchecked.is_empty(), "{label}: {unchecked:?}");
         let again = kedactl::plan::plan(
             &d,
             &observed,

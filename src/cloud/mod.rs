@@ -78,6 +78,9 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// DynamoDB Streams (the dynamodb-streams trigger's shard count).
     pub dynamodbstreams: aws_sdk_dynamodbstreams::Client,
+    /// The Resource Groups Tagging API: the stack's queues and repositories by tag, in one
+    /// search (what an earlier config named, for pruning).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub calls: CallLog,
     /// Signs the EKS token kedactl reaches the cluster with.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -134,6 +137,7 @@ impl Aws {
             kinesis: client!(aws_sdk_kinesis, "kinesis"),
             dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
             dynamodbstreams: client!(aws_sdk_dynamodbstreams, "dynamodbstreams"),
+            tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
             calls,
             credentials: conf.credentials_provider(),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -167,6 +171,12 @@ impl Aws {
     /// Replace the CloudWatch client (tests: moto 5.2.5 does not speak the SDK's rpcv2Cbor).
     pub fn with_cloudwatch(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Aws {
         self.cloudwatch = cloudwatch;
+        self
+    }
+
+    /// Replace the tag search client (tests answer it where moto would not refuse).
+    pub fn with_tagging(mut self, tagging: aws_sdk_resourcegroupstagging::Client) -> Aws {
+        self.tagging = tagging;
         self
     }
 

@@ -148,7 +148,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", On::Role, IAM, REMOVE),
     p("iam", "DetachRolePolicy", "iam:DetachRolePolicy", On::Role, IAM, REMOVE),
     p("iam", "UntagRole", "iam:UntagRole", On::Role, IAM, REMOVE),
-    p("iam", "DeleteRole", "iam:DeleteRole", On::Role, IAM, &[X]),
+    p("iam", "DeleteRole", "iam:DeleteRole", On::Role, IAM, REMOVE),
     p("iam", "DeleteOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", On::OidcProvider, IAM, &[X]),
     // SQS, and the KMS keys of encrypted queues.
     p("sqs", "GetQueueUrl", "sqs:GetQueueUrl", On::QueueAnyRegion, QUEUE, &[P, D, U, X, W, L]),
@@ -159,7 +159,7 @@ pub const PERMISSIONS: &[Permission] = &[
     p("sqs", "SetQueueAttributes", "sqs:SetQueueAttributes", On::Queue, QUEUE, &[U]),
     p("sqs", "TagQueue", "sqs:TagQueue", On::Queue, QUEUE, &[U]),
     p("sqs", "UntagQueue", "sqs:UntagQueue", On::Queue, QUEUE, REMOVE),
-    p("sqs", "DeleteQueue", "sqs:DeleteQueue", On::Queue, QUEUE, &[X]),
+    p("sqs", "DeleteQueue", "sqs:DeleteQueue", On::Queue, QUEUE, REMOVE),
     p("sqs", "SendMessageBatch", "sqs:SendMessage", On::Queue, QUEUE, &[L]),
     p("kms", "DescribeKey", "kms:DescribeKey", On::Key, QUEUE, READ),
     // ECR.
@@ -170,7 +170,9 @@ pub const PERMISSIONS: &[Permission] = &[
     p("ecr", "CreateRepository", "ecr:TagResource", On::Repository, REGISTRY, &[U]),
     p("ecr", "TagResource", "ecr:TagResource", On::Repository, REGISTRY, &[U]),
     p("ecr", "UntagResource", "ecr:UntagResource", On::Repository, REGISTRY, REMOVE),
-    p("ecr", "DeleteRepository", "ecr:DeleteRepository", On::Repository, REGISTRY, &[X]),
+    p("ecr", "DeleteRepository", "ecr:DeleteRepository", On::Repository, REGISTRY, REMOVE),
+    // The stack's queues and repositories by tag (what an earlier config named): one search.
+    p("resourcegroupstaggingapi", "GetResources", "tag:GetResources", On::Account, None, &[P, U, X]),
     // EKS: the cluster (every group reads it: trusts and associations name it), the add-on
     // and the pod identity associations; doctor's reads of nodegroups and access entries.
     p("eks", "DescribeCluster", "eks:DescribeCluster", On::Cluster, None, READ),

@@ -98,6 +98,9 @@ pub struct How {
     pub force_conflicts: bool,
     /// Resources this stack does not own are taken over, so ownership is not re-checked.
     pub adopt: bool,
+    /// What the config no longer names goes (not `--no-prune`): here, this cluster's trust
+    /// statements for service accounts no app names.
+    pub prune: bool,
 }
 
 /// "Apply this step?", "Apply these 3 steps?"
@@ -142,6 +145,14 @@ pub async fn confirm_and_execute(
                 )
             })
             .collect(),
+        retired_trusts: crate::plan::prune::retired_roles(&on.desired, &on.observed)
+            .into_iter()
+            .map(|r| (r.name, r.trust.body))
+            .collect(),
+        stale_statements: match how.prune {
+            true => crate::plan::prune::stale_statements(&on.desired, &on.observed),
+            false => Default::default(),
+        },
         trust_watch: std::time::Duration::from_secs(ctx.global.trust_watch),
         ..exec::Options::new(&on.desired.cluster, &on.desired.stack)
     };

@@ -612,6 +612,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             &plan::Options {
                 adopt: args.adopt,
                 only: only.clone(),
+                ..Default::default()
             },
             d.kube.is_some(),
         )?;

@@ -3,6 +3,7 @@ use crate::ctx::Ctx;
 use crate::error::{FAILED, SilentExit};
 use crate::observe;
 use crate::output;
+use crate::plan::prune;
 use crate::plan::teardown::{self, teardown};
 
 /// Remove what this stack created, in reverse order; anything it does not own is left alone
@@ -33,10 +34,35 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let opts = teardown::Options {
         force: args.force,
         only: on.only.clone(),
+        keep_hint: None,
     };
-    let (plan, notes) = match teardown(&on.desired, &on.observed, &opts) {
-        Ok(planned) => planned,
-        Err(refused) => return refuse(ctx, &on, refused),
+    // What an earlier config named and this one does not goes too (`prepare` found it, as for
+    // `up`).
+    let pruned = prune::prune_with(&on.desired, &on.observed, &on.only, args.force, None);
+    // This cluster's trust statements for service accounts an earlier config named are its own.
+    on.desired = prune::claim_stale_statements(&on.desired, &on.observed);
+    let (plan, notes) = match (teardown(&on.desired, &on.observed, &opts), pruned.conflicts) {
+        (Ok((mut plan, notes)), c) if c.is_empty() => {
+            plan.steps.extend(pruned.steps);
+            (plan, notes)
+        }
+        (planned, conflicts) => {
+            let mut refused = match planned {
+                Err(r) => r,
+                Ok((plan, notes)) => teardown::Refused {
+                    reasons: vec![],
+                    resources: vec![],
+                    plan,
+                    notes,
+                },
+            };
+            refused.plan.steps.extend(pruned.steps);
+            for c in conflicts {
+                refused.reasons.push(format!("{} {}", c.resource, c.reason));
+                refused.resources.push(c.resource);
+            }
+            return refuse(ctx, &on, refused);
+        }
     };
     for n in &notes {
         ctx.note(n);

@@ -43,6 +43,18 @@ pub enum Purpose {
     Down,
 }
 
+impl Purpose {
+    /// A search for what the config no longer names that could not be made: nothing of it is
+    /// deleted.
+    fn not_looked_for(self, what: &str) -> String {
+        let command = match self {
+            Purpose::Up | Purpose::Plan => "up",
+            Purpose::Down => "down",
+        };
+        format!("note: could not look for {what}; `{command}` will not delete any of them")
+    }
+}
+
 pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     let (mut spec, source) = ctx.spec_online()?;
     let only = Only::new(ctx.global.only.clone());
@@ -63,13 +75,18 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
         && ![Group::Eks, Group::Keda, Group::App]
             .into_iter()
             .any(|g| only.includes(g));
-    let ((caller, observed), trust_cluster) =
-        tokio::join!(observe::caller_and_names(&aws, &names, &only), async {
+    // What an earlier config named and this one does not is searched at the same time: `up`
+    // and `down` delete it too (see plan::prune).
+    let ((caller, observed), trust_cluster, leftovers) = tokio::join!(
+        observe::caller_and_names(&aws, &names, &only),
+        async {
             match cluster_for_trust {
                 true => Some(observe::cluster(&aws, &names.cluster).await),
                 false => None,
             }
-        });
+        },
+        observe::leftovers::search(&aws, &names, &only)
+    );
     let caller = caller.context("cannot identify the AWS caller")?;
     check_account(&spec, &caller, &source)?;
     spec.account = Some(caller.account.clone());
@@ -96,6 +113,11 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
     let desired = render::desired_with(&spec, &observed)?;
     if names.target.account.is_none() {
         observe::retired(&aws, &desired, &mut observed).await?;
+    }
+    let leftovers =
+        observe::leftovers::aws_side(&aws, &desired, &only, leftovers, &mut observed).await;
+    for what in leftovers {
+        ctx.note(purpose.not_looked_for(&what));
     }
     let needs_cluster = only.includes(Group::Eks) || wants_cluster || cluster_for_trust;
     if needs_cluster
@@ -145,6 +167,10 @@ pub async fn prepare(ctx: &Ctx, purpose: Purpose) -> anyhow::Result<Online> {
             for line in crate::plan::workload::report(&desired.workloads, &observed.objects) {
                 ctx.note(line);
             }
+        }
+        let leftovers = observe::leftovers::cluster_side(&kube, &desired, &only, &mut observed);
+        for what in leftovers.await {
+            ctx.note(purpose.not_looked_for(&what));
         }
         for note in kube.unchecked() {
             ctx.note(format!("note: {note}"));

@@ -30,6 +30,12 @@ pub struct Args {
     /// exactly (docs/plan-files.md)
     #[arg(long, value_name = "FILE", conflicts_with = "offline")]
     pub out: Option<std::path::PathBuf>,
+    /// Plan as `up --force`: delete what the config no longer names even when it holds data
+    #[arg(long)]
+    pub force: bool,
+    /// Keep what the config no longer names (listed as "kept, no longer in the config")
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 /// A plan as JSON: the body of the `Plan` document, and of `Up` and `Down` with their outcomes.
@@ -76,6 +82,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let opts = |only| Options {
         adopt: args.adopt,
         only,
+        force: args.force,
+        no_prune: args.no_prune,
     };
     let (desired, (plan, conflicts), against) = if args.offline {
         let (spec, _) = ctx.spec()?;
@@ -93,9 +101,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         (desired, marked, "against an empty account and cluster")
     } else {
         let on = online::prepare(ctx, online::Purpose::Plan).await?;
+        if args.no_prune {
+            for line in plan::prune::kept(&on.desired, &on.observed, &on.only) {
+                ctx.note(line);
+            }
+        }
         let marked = plan::plan_marked(&on.desired, &on.observed, &opts(on.only.clone()));
         if let Some(out) = &args.out {
-            super::plan_file::save(ctx, out, &on, &marked, args.adopt)?;
+            super::plan_file::save(ctx, out, &on, &marked, &opts(on.only.clone()))?;
         }
         (on.desired, marked, "against what exists now")
     };

@@ -53,7 +53,7 @@ pub fn save(
     path: &Path,
     on: &Online,
     (plan, conflicts): &(Plan, plan::Conflicts),
-    adopt: bool,
+    opts: &plan::Options,
 ) -> anyhow::Result<()> {
     if !conflicts.conflicts.is_empty() {
         ctx.note(format!(
@@ -62,14 +62,16 @@ pub fn save(
         ));
         return Ok(());
     }
-    let file = SavedPlan::new(
+    let mut file = SavedPlan::new(
         target(on),
         groups(ctx),
-        adopt,
+        opts.adopt,
         &config(ctx)?,
         plan.steps.clone(),
         &on.observed,
     );
+    file.force = opts.force;
+    file.no_prune = opts.no_prune;
     let text = serde_json::to_string_pretty(&Document::new(saved::KIND, &file))?;
     std::fs::write(path, text + "\n")
         .map_err(|e| anyhow::anyhow!("cannot write the plan to {}: {e}", path.display()))?;
@@ -159,6 +161,8 @@ pub async fn apply(ctx: &Ctx, path: &Path, force_conflicts: bool) -> anyhow::Res
     let opts = plan::Options {
         adopt: file.adopt,
         only: on.only.clone(),
+        force: file.force,
+        no_prune: file.no_prune,
     };
     let fresh = plan::plan(&on.desired, &on.observed, &opts)?;
     let why = saved::changed_state(&file, &target(&on), &on.observed, &fresh.steps);
@@ -168,6 +172,7 @@ pub async fn apply(ctx: &Ctx, path: &Path, force_conflicts: bool) -> anyhow::Res
     let how = How {
         force_conflicts,
         adopt: file.adopt,
+        prune: !file.no_prune,
     };
     let plan = Plan { steps: file.steps };
     apply::run(&ctx, &on, &plan, "Up", "Apply", how).await?;

@@ -22,7 +22,10 @@ Examples:
   kedactl render --account 123456789012 --out-dir out/   # out/iam/*.json, out/k8s/NN-*.yaml
   # the IAM policy a CI role needs for this stack (docs/permissions.md)
   kedactl render --caller-policy --account 123456789012
-  kedactl render --caller-policy --commands plan,doctor   # a read-only review role")]
+  kedactl render --caller-policy --commands plan,doctor   # a read-only review role
+  # for StackSets and for Argo CD or Flux (docs/export.md)
+  kedactl render --format cloudformation > kedactl.template.json
+  kedactl render --format kustomize --out-dir gitops/")]
 pub struct Args {
     /// Write one file per object into this folder instead of printing; the folder then holds
     /// exactly this render (files an earlier render wrote and this one does not are removed,
@@ -56,6 +59,26 @@ pub struct Args {
     /// are answered from the policy documents instead)
     #[arg(long, requires = "caller_policy", value_name = "ARN")]
     pub caller_arn: Option<String>,
+    /// What to write (kustomize needs --out-dir: DIR/base and DIR/overlays/<cluster>;
+    /// docs/export.md)
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Format::Documents,
+        conflicts_with = "caller_policy"
+    )]
+    pub format: Format,
+}
+
+/// `render --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The IAM policies and Kubernetes manifests, as a stream or one file each
+    Documents,
+    /// The AWS half as one CloudFormation template (for a StackSet)
+    Cloudformation,
+    /// The Kubernetes half as a Kustomize base and this cluster's overlay (for Argo CD, Flux)
+    Kustomize,
 }
 
 /// One rendered document and where it goes.
@@ -123,6 +146,27 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         }
         return output::text(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
     }
+    if args.format != Format::Documents && !ctx.global.only.is_empty() {
+        return Err(UsageError {
+            message: "--only does not apply to --format cloudformation or kustomize".into(),
+            fix: "drop --only: the template holds the AWS half, the Kustomize folders the Kubernetes half".into(),
+        }
+        .into());
+    }
+    if args.format == Format::Kustomize && args.out_dir.is_none() {
+        return Err(UsageError {
+            message: "--format kustomize writes folders, and no --out-dir was given".into(),
+            fix: "pass --out-dir DIR (DIR/base and DIR/overlays/<cluster> are written)".into(),
+        }
+        .into());
+    }
+    if args.format == Format::Cloudformation {
+        return cloudformation(ctx, &desired, &args, source);
+    }
+    let only = match args.format {
+        Format::Kustomize => Only::new(vec![Group::App]),
+        _ => only,
+    };
     let docs = documents(&desired, &only)?;
     if docs.is_empty() {
         return Err(UsageError {
@@ -160,22 +204,15 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         ctx.note(guesses_note(&guessed));
     }
     match &args.out_dir {
+        Some(dir) if args.format == Format::Kustomize => {
+            let mut w = kustomize(&desired, dir, &docs, args.force)?;
+            w.placeholders = guessed;
+            report_written(ctx, dir, &w)?;
+        }
         Some(dir) => {
             let mut w = write(dir, &docs, args.force)?;
             w.placeholders = guessed;
-            if ctx.json() {
-                output::document(FILES_KIND, &w)?;
-            } else {
-                let mut note = format!("wrote {} files to {}", w.files.len(), dir.display());
-                if !w.removed.is_empty() {
-                    note.push_str(&format!(
-                        "; removed {} an earlier render wrote: {}",
-                        w.removed.len(),
-                        w.removed.join(", ")
-                    ));
-                }
-                ctx.note(note);
-            }
+            report_written(ctx, dir, &w)?;
         }
         None if ctx.json() => output::document(
             KIND,
@@ -187,6 +224,94 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         None => output::text(&stream(&docs)?)?,
     }
     Ok(())
+}
+
+/// What a render into folders wrote: `-o json`'s document, or a line on stderr.
+fn report_written(ctx: &Ctx, dir: &Path, w: &Written) -> anyhow::Result<()> {
+    if ctx.json() {
+        return output::document(FILES_KIND, w);
+    }
+    let mut note = format!("wrote {} files to {}", w.files.len(), dir.display());
+    if !w.removed.is_empty() {
+        note.push_str(&format!(
+            "; removed {} an earlier render wrote: {}",
+            w.removed.len(),
+            w.removed.join(", ")
+        ));
+    }
+    ctx.note(note);
+    Ok(())
+}
+
+/// `--format cloudformation`: the template on stdout, or as DIR/kedactl.template.json.
+fn cloudformation(ctx: &Ctx, d: &Desired, args: &Args, source: String) -> anyhow::Result<()> {
+    let template = render::cloudformation::template(d).map_err(|e| {
+        let (field, fix) = placeholders::resolve(&e.placeholder, &d.resources);
+        Problems {
+            origin: format!("{source} (render --format cloudformation)"),
+            problems: vec![Problem::new(
+                field,
+                format!(
+                    "the template would hold {}, a value only AWS knows and the template does not create",
+                    e.placeholder
+                ),
+                fix,
+            )],
+        }
+    })?;
+    match &args.out_dir {
+        Some(dir) => {
+            let doc = Doc {
+                file: "kedactl.template.json".into(),
+                title: "CloudFormation template".into(),
+                yaml: false,
+                body: template,
+            };
+            let w = write(dir, std::slice::from_ref(&doc), args.force)?;
+            report_written(ctx, dir, &w)
+        }
+        None => output::text(&format!("{}\n", serde_json::to_string_pretty(&template)?)),
+    }
+}
+
+/// `--format kustomize`: DIR/base (shared by the clusters rendered from this config) and
+/// DIR/overlays/<cluster>, each its own render folder (its own manifest), so one cluster's
+/// render never removes another's overlay. Both are checked before either is written.
+fn kustomize(d: &Desired, dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Written> {
+    let manifests: Vec<(String, Value)> = docs
+        .iter()
+        .map(|doc| {
+            let file = doc.file.strip_prefix("k8s/").unwrap_or(&doc.file);
+            (file.to_string(), doc.body.clone())
+        })
+        .collect();
+    let (base, overlay) = render::kustomize::export(d, &manifests);
+    let folder = |files: render::kustomize::Files| -> Vec<Doc> {
+        files
+            .into_iter()
+            .map(|(file, body)| Doc {
+                title: format!("Kustomize {file}"),
+                file,
+                yaml: true,
+                body,
+            })
+            .collect()
+    };
+    let pending = [
+        prepare(&dir.join("base"), &folder(base), force)?,
+        prepare(
+            &dir.join("overlays").join(&d.cluster),
+            &folder(overlay),
+            force,
+        )?,
+    ];
+    let mut out = Written::default();
+    for p in pending {
+        let w = p.commit()?;
+        out.files.extend(w.files);
+        out.removed.extend(w.removed);
+    }
+    Ok(out)
 }
 
 /// The stderr lines for the placeholders render wrote: each, where, and how to resolve it.
@@ -475,6 +600,19 @@ fn previous(dir: &Path, force: bool) -> anyhow::Result<Manifest> {
 /// never touched. A file kedactl wrote and someone edited since, or a file of ours whose name
 /// another file already has, stops the render before anything is written (unless `force`).
 fn write(dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Written> {
+    prepare(dir, docs, force)?.commit()
+}
+
+/// A render into one folder, checked and not yet written.
+struct Pending {
+    dir: PathBuf,
+    old: Manifest,
+    new: Manifest,
+    bodies: Vec<(String, String)>,
+}
+
+/// Check a render into `dir` (as `write` describes) without changing anything.
+fn prepare(dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Pending> {
     let old = previous(dir, force)?;
     let mut new = Manifest {
         api_version: API_VERSION.into(),
@@ -485,7 +623,7 @@ fn write(dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Written> {
     for doc in docs {
         let body = body_text(doc)?;
         new.files.insert(doc.file.clone(), digest(body.as_bytes()));
-        bodies.push((doc.file.as_str(), body));
+        bodies.push((doc.file.clone(), body));
     }
     // Check everything before changing anything.
     let mut edited = Vec::new();
@@ -533,32 +671,50 @@ fn write(dir: &Path, docs: &[Doc], force: bool) -> anyhow::Result<Written> {
             "move them away, or pass --force to overwrite them".into(),
         ));
     }
-    let mut out = Written::default();
-    for file in old.files.keys().filter(|f| !new.files.contains_key(*f)) {
-        let path = dir.join(file);
-        match std::fs::remove_file(&path) {
-            Ok(()) => out.removed.push(file.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+    Ok(Pending {
+        dir: dir.to_path_buf(),
+        old,
+        new,
+        bodies,
+    })
+}
+
+impl Pending {
+    fn commit(self) -> anyhow::Result<Written> {
+        let Pending {
+            dir,
+            old,
+            new,
+            bodies,
+        } = self;
+        let dir = dir.as_path();
+        let mut out = Written::default();
+        for file in old.files.keys().filter(|f| !new.files.contains_key(*f)) {
+            let path = dir.join(file);
+            match std::fs::remove_file(&path) {
+                Ok(()) => out.removed.push(file.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+            // Its folder (iam/, k8s/) goes too when nothing else is left in it.
+            if let Some(parent) = path.parent()
+                && parent != dir
+            {
+                let _ = std::fs::remove_dir(parent);
+            }
         }
-        // Its folder (iam/, k8s/) goes too when nothing else is left in it.
-        if let Some(parent) = path.parent()
-            && parent != dir
-        {
-            let _ = std::fs::remove_dir(parent);
+        for (file, body) in &bodies {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating directory {}", parent.display()))?;
+            }
+            std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+            out.files.push(path.display().to_string());
         }
+        let path = dir.join(MANIFEST);
+        std::fs::write(&path, serde_json::to_string_pretty(&new)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(out)
     }
-    for (file, body) in &bodies {
-        let path = dir.join(file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating directory {}", parent.display()))?;
-        }
-        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
-        out.files.push(path.display().to_string());
-    }
-    let path = dir.join(MANIFEST);
-    std::fs::write(&path, serde_json::to_string_pretty(&new)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(out)
 }

@@ -217,6 +217,7 @@ mod tests {
             &crate::plan::Options {
                 adopt: false,
                 only: crate::model::Only::default(),
+                ..Default::default()
             },
         )
         .unwrap();

@@ -21,13 +21,20 @@ pub struct Args {
     /// Server-side apply takes over fields another field manager owns (e.g. kubectl edits)
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Delete what the config no longer names even when it holds data: a queue's messages, a
+    /// repository's images (without it, up refuses and changes nothing)
+    #[arg(long)]
+    pub force: bool,
+    /// Keep what the config no longer names (listed as "kept, no longer in the config")
+    #[arg(long)]
+    pub no_prune: bool,
     /// Show the plan and change nothing: the same as `kedactl plan` (which also has
     /// --offline and --detailed-exitcode)
     #[arg(long)]
     pub dry_run: bool,
     /// Apply exactly the plan `kedactl plan --out FILE` saved, or change nothing and exit 5
     /// when the config, kedactl or a resource it touches changed since (docs/plan-files.md)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "adopt"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "adopt", "force", "no_prune"])]
     pub plan: Option<std::path::PathBuf>,
 }
 
@@ -38,6 +45,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             detailed_exitcode: false,
             adopt: args.adopt,
             out: None,
+            force: args.force,
+            no_prune: args.no_prune,
         };
         return super::plan::run(ctx, plan).await;
     }
@@ -48,11 +57,19 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     let opts = Options {
         adopt: args.adopt,
         only: on.only.clone(),
+        force: args.force,
+        no_prune: args.no_prune,
     };
+    if args.no_prune {
+        for line in plan::prune::kept(&on.desired, &on.observed, &on.only) {
+            ctx.note(line);
+        }
+    }
     let plan = plan::plan(&on.desired, &on.observed, &opts)?;
     let how = apply::How {
         force_conflicts: args.force_conflicts,
         adopt: args.adopt,
+        prune: !args.no_prune,
     };
     apply::run(ctx, &on, &plan, "Up", "Apply", how).await?;
     // A repository this run created, or found, empty: the app's pods cannot start yet.

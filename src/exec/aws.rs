@@ -137,6 +137,13 @@ async fn queue_tagged(
 /// and no other role of the stack admits another cluster (whose KEDA would chain to it), read
 /// again right before: another cluster's `up` may have joined since the plan.
 async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<(), StepError> {
+    if let Some(ours) = opts
+        .retired_trusts
+        .get(role)
+        .filter(|_| opts.stack.is_some())
+    {
+        return trust::sole(aws, role, role, ours, kept, &opts.cluster).await;
+    }
     if opts.stack.is_none() || !opts.trusts.contains_key(role) {
         return Ok(());
     }
@@ -208,7 +215,8 @@ pub(super) async fn apply(
         Action::UpdateTrustPolicy { role, trust, edit } => {
             // A trust this stack owns is shared with its other clusters: this cluster's change
             // is re-applied to what is there now (another run may have written since the plan).
-            if let (Some(edit), Some(rendered)) = (edit, opts.trusts.get(role)) {
+            let rendered = opts.trusts.get(role).or(opts.retired_trusts.get(role));
+            if let (Some(edit), Some(rendered)) = (edit, rendered) {
                 trust::edit(aws, role, *edit, rendered, opts, (progress, step)).await?;
                 return Ok(());
             }

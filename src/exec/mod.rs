@@ -48,6 +48,13 @@ pub struct Options {
     /// The inline policies the stack gives each role: an `up` that joined a shared role checks
     /// they are still there once its trust held (a concurrent `down` may have deleted them).
     pub policies: std::collections::BTreeMap<String, Vec<String>>,
+    /// This cluster's statements of each identity role `up` prunes (`plan::prune`): deleted
+    /// only if, read again right before, the role admits no one else.
+    pub retired_trusts: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The Sids of this cluster's statements for service accounts the config no longer names,
+    /// per role (`plan::prune::stale_statements`): `up`'s trust write takes them out of the
+    /// trust it reads right before, as the plan did.
+    pub stale_statements: std::collections::BTreeMap<String, Vec<String>>,
     /// After writing a shared trust (or tagging a shared queue), how long to watch that no
     /// concurrent run undid the write.
     pub trust_watch: Duration,
@@ -73,6 +80,8 @@ impl Options {
             helm: "helm".into(),
             trusts: Default::default(),
             policies: Default::default(),
+            retired_trusts: Default::default(),
+            stale_statements: Default::default(),
             trust_watch: Duration::from_secs(crate::limits::DEFAULT_TRUST_WATCH_SECS),
             exit_after_steps: exit_after_steps(
                 cfg!(feature = "test-hooks"),

@@ -15,7 +15,7 @@ use crate::cloud::{Aws, CallError, error_code};
 use crate::observe::decode_policy;
 use crate::output::progress::Progress;
 use crate::plan::Step;
-use crate::plan::trust::{Edit, Leave, leave};
+use crate::plan::trust::{Edit, Leave, leave, without_sids};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,14 @@ pub(super) async fn edit(
         },
         opts.cluster.as_str(),
     );
+    // `up` also takes out this cluster's statements for service accounts no app names.
+    let stale = match edit {
+        Edit::Put => opts
+            .stale_statements
+            .get(role)
+            .map_or(&[][..], Vec::as_slice),
+        Edit::Take | Edit::TakeAll => &[],
+    };
     let start = Instant::now();
     let poll = poll(opts.trust_watch);
     let mut writes = 0;
@@ -132,7 +140,7 @@ pub(super) async fn edit(
                 continue;
             }
         }
-        if edit.holds(rendered, &live) {
+        if edit.holds(rendered, &live) && same(&without_sids(&live, stale), &live) {
             match &last {
                 Some((_, at)) if at.elapsed() < opts.trust_watch => {
                     tokio::time::sleep(poll).await;
@@ -153,7 +161,7 @@ pub(super) async fn edit(
                 }
             )));
         }
-        let want = edit.apply(rendered, &live);
+        let want = edit.apply(rendered, &without_sids(&live, stale));
         if want["Statement"].as_array().is_none_or(Vec::is_empty) {
             // Taking ours out leaves nothing: the others left since the plan.
             return Err(StepError::Other(format!(
@@ -495,6 +503,31 @@ mod tests {
         );
         let now = trust.lock().unwrap().clone().unwrap();
         assert_eq!(sids(&now), ["KedactlB1", "KedactlA1"]);
+    }
+
+    /// #38: `up` takes this cluster's statement for a service account the config no longer names
+    /// (A2, by the plan's Sid) out of the trust it reads right before the write, also when
+    /// another cluster's statement (C1) joined since the plan; the others stay.
+    #[tokio::test]
+    async fn a_stale_statement_of_ours_is_taken_out_of_the_trust_read_before_the_write() {
+        let trust = Arc::new(Mutex::new(Some(doc(&[
+            "KedactlB1",
+            "KedactlA2",
+            "KedactlC1",
+        ]))));
+        let (aws, writes) = iam(trust.clone(), |_| {});
+        let progress = Progress::new(false, true);
+        let mut opts = opts();
+        opts.stale_statements
+            .insert("r".into(), vec!["KedactlA2".into()]);
+        let ours = doc(&["KedactlA1"]);
+        edit(&aws, "r", Edit::Put, &ours, &opts, (&progress, &step()))
+            .await
+            .unwrap();
+        assert_eq!(*writes.lock().unwrap(), 1);
+        let mut now = sids(&trust.lock().unwrap().clone().unwrap());
+        now.sort();
+        assert_eq!(now, ["KedactlA1", "KedactlB1", "KedactlC1"]);
     }
 
     #[tokio::test]

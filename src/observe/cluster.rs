@@ -98,7 +98,7 @@ pub async fn namespace_side(
     Ok(())
 }
 
-fn record(o: &mut Observed, ns: String, c: Contents) {
+pub(super) fn record(o: &mut Observed, ns: String, c: Contents) {
     if !c.unchecked.is_empty() {
         o.namespace_unchecked.insert(ns.clone(), c.unchecked);
     }

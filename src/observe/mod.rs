@@ -4,6 +4,7 @@
 //! `cluster` does the same for the Kubernetes side.
 
 mod cluster;
+pub mod leftovers;
 
 pub use cluster::{cluster_side, namespace_contents, namespace_side};
 
@@ -900,22 +901,24 @@ async fn associations(
     let mut out = Vec::new();
     for d in described {
         let d = found!(Ok::<_, CallError>(d));
-        if let Some(a) = d.association() {
-            out.push(Association {
-                id: a.association_id().unwrap_or_default().to_string(),
-                namespace: a.namespace().unwrap_or_default().to_string(),
-                service_account: a.service_account().unwrap_or_default().to_string(),
-                role_arn: a.role_arn().unwrap_or_default().to_string(),
-                tags: to_tags(a.tags()),
-                modified_at: a
-                    .modified_at()
-                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
-                session_tags_disabled: a.disable_session_tags().unwrap_or(false),
-                target_role_arn: a.target_role_arn().map(str::to_string),
-            });
-        }
+        out.extend(d.association().map(association));
     }
     Ok(Read::Found(out))
+}
+
+pub(crate) fn association(a: &aws_sdk_eks::types::PodIdentityAssociation) -> Association {
+    Association {
+        id: a.association_id().unwrap_or_default().to_string(),
+        namespace: a.namespace().unwrap_or_default().to_string(),
+        service_account: a.service_account().unwrap_or_default().to_string(),
+        role_arn: a.role_arn().unwrap_or_default().to_string(),
+        tags: to_tags(a.tags()),
+        modified_at: a
+            .modified_at()
+            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+        session_tags_disabled: a.disable_session_tags().unwrap_or(false),
+        target_role_arn: a.target_role_arn().map(str::to_string),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod action;
 pub use crate::observed;
+pub mod prune;
 pub mod saved;
 pub mod teardown;
 pub mod trust;
@@ -92,6 +93,7 @@ impl Conflict {
             && !self.reason.starts_with(NOT_FOUND)
             && !self.reason.contains(CANNOT_MOVE)
             && !self.reason.starts_with(workload::DIFFERS)
+            && !self.reason.starts_with(prune::NO_LONGER)
     }
 }
 
@@ -130,6 +132,10 @@ pub struct Options {
     /// Take over same-named resources that lack this stack's tags (tagging them).
     pub adopt: bool,
     pub only: Only,
+    /// Delete what the config no longer names even when it holds data (`up --force`).
+    pub force: bool,
+    /// Keep what the config no longer names (`--no-prune`): `prune::kept` lists it.
+    pub no_prune: bool,
 }
 
 /// Delete steps (id, action) for the live resources of this stack that `desired` no longer
@@ -157,6 +163,33 @@ pub(crate) fn retired_resources(desired: &Desired, observed: &Observed) -> Vec<(
         .collect()
 }
 
+/// Delete steps (id, action) for the pod identity associations an earlier kedactl made for an
+/// app KEDA alone reads for: this stack's, still on the identity role they were made for.
+pub(crate) fn retired_associations(
+    desired: &Desired,
+    observed: &Observed,
+) -> Vec<(String, Action)> {
+    let mut out = Vec::new();
+    for r in &desired.retired_associations {
+        let Some(o) = observed.associations.iter().find(|o| {
+            o.namespace == r.namespace
+                && o.service_account == r.service_account
+                && o.role_arn == r.role_arn
+                && model::is_owned(&o.tags, &desired.stack)
+        }) else {
+            continue;
+        };
+        let action = Action::DeleteAssociation {
+            association_id: o.id.clone(),
+            namespace: r.namespace.clone(),
+            service_account: r.service_account.clone(),
+        };
+        let id = format!("eks:association/{}/{}", r.namespace, r.service_account);
+        out.push((id, action));
+    }
+    out
+}
+
 /// Plan the changes that make `observed` match `desired`.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &Options) -> Result<Plan, Conflicts> {
     let (plan, conflicts) = plan_marked(desired, observed, opts);
@@ -174,6 +207,10 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
         desired,
         observed,
         adopt: opts.adopt,
+        stale: match opts.no_prune {
+            true => Default::default(),
+            false => prune::stale_statements(desired, observed),
+        },
         steps: Vec::new(),
         ids: std::collections::HashSet::new(),
         conflicts: Vec::new(),
@@ -181,14 +218,18 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     p.addon();
     // Before what names them: their ids are filled into policies and manifests once made.
     p.resources();
-    p.retired_resources();
+    if !opts.no_prune {
+        p.retired_resources();
+    }
     p.oidc_provider();
     p.policies_exist();
     p.roles();
     p.queues();
     p.repositories();
     let mut changed_sas = p.associations();
-    p.retired_associations();
+    if !opts.no_prune {
+        p.retired_associations();
+    }
     if !opts.only.includes(Group::Eks) {
         // Associations were not observed: nothing is known to have changed, so no restarts.
         changed_sas.clear();
@@ -197,6 +238,9 @@ pub fn plan_marked(desired: &Desired, observed: &Observed, opts: &Options) -> (P
     p.existing_workloads();
     p.pod_security();
     p.manifests(&changed_sas);
+    if !opts.no_prune {
+        p.prune(&opts.only, opts.force);
+    }
     let conflicts = Conflicts {
         stack: desired.stack.clone(),
         conflicts: p.conflicts,
@@ -238,6 +282,9 @@ struct Planner<'a> {
     desired: &'a Desired,
     observed: &'a Observed,
     adopt: bool,
+    /// Per role, the Sids of this cluster's statements for service accounts the config no
+    /// longer names (none with `--no-prune`): its trust update takes them out.
+    stale: std::collections::BTreeMap<String, Vec<String>>,
     steps: Vec<Step>,
     /// The steps' ids, so a lookup does not walk every step (plans of thousands of apps).
     ids: std::collections::HashSet<String>,
@@ -440,7 +487,9 @@ impl Planner<'_> {
                     // A role taken over with --adopt gets exactly ours (what adopting means).
                     let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
                         // Put's merge, before it drops what admits too much (looked at next).
-                        let merged = trust::merge(&role.trust.body, &r.trust);
+                        let stale = self.stale.get(&role.name).map_or(&[][..], Vec::as_slice);
+                        let live = trust::without_sids(&r.trust, stale);
+                        let merged = trust::merge(&role.trust.body, &live);
                         (merged, Some(trust::Edit::Put))
                     } else {
                         (role.trust.body.clone(), None)
@@ -838,26 +887,48 @@ impl Planner<'_> {
         }
     }
 
-    /// An association an earlier kedactl made for an app KEDA alone reads for: this stack's,
-    /// still on the identity role it was made for, it goes.
     fn retired_associations(&mut self) {
-        for r in &self.desired.retired_associations {
-            let Some(o) = self.observed.associations.iter().find(|o| {
-                o.namespace == r.namespace
-                    && o.service_account == r.service_account
-                    && o.role_arn == r.role_arn
-                    && model::is_owned(&o.tags, &self.desired.stack)
-            }) else {
-                continue;
-            };
-            let action = Action::DeleteAssociation {
-                association_id: o.id.clone(),
-                namespace: r.namespace.clone(),
-                service_account: r.service_account.clone(),
-            };
-            let id = format!("eks:association/{}/{}", r.namespace, r.service_account);
+        for (id, action) in retired_associations(self.desired, self.observed) {
             self.push(id, Group::Eks, Change::Delete, action, &[]);
         }
+    }
+
+    /// What the config no longer names (`prune`), deleted after what still points at it and
+    /// before what KEDA reads it with: a scaler goes before its grant is narrowed.
+    fn prune(&mut self, only: &Only, force: bool) {
+        let pruned = prune::prune(self.desired, self.observed, only, force);
+        let renames = prune::renames(self.desired, self.observed, &self.steps, &pruned.steps);
+        let scalers: Vec<String> = pruned
+            .steps
+            .iter()
+            .filter(|s| {
+                s.id.starts_with("app:ScaledObject/")
+                    || s.id.starts_with("app:ScaledJob/")
+                    || s.id.starts_with("app:TriggerAuthentication/")
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        for s in self.steps.iter_mut().filter(|s| s.group == Group::Iam) {
+            if s.change != Change::Create {
+                s.after.extend(scalers.iter().cloned());
+            }
+        }
+        // A queue whose redrive policy still names a retired DLQ is changed first.
+        let redrives: Vec<String> = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::SetQueueAttributes { .. }))
+            .map(|s| s.id.clone())
+            .collect();
+        for mut s in pruned.steps {
+            if matches!(s.action, Action::DeleteQueue { .. }) {
+                s.after.extend(redrives.iter().cloned());
+            }
+            self.ids.insert(s.id.clone());
+            self.steps.push(s);
+        }
+        prune::show_renames(&mut self.steps, &renames);
+        self.conflicts.extend(pruned.conflicts);
     }
 
     fn keda(&mut self, changed: &[(String, String)]) {

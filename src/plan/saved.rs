@@ -35,6 +35,12 @@ pub struct SavedPlan {
     /// Planned with `--adopt` (resources without this stack's tags are taken over).
     #[serde(default)]
     pub adopt: bool,
+    /// Planned with `--force` (what the config no longer names is deleted even with data).
+    #[serde(default)]
+    pub force: bool,
+    /// Planned with `--no-prune` (what the config no longer names is kept).
+    #[serde(default)]
+    pub no_prune: bool,
     /// sha256 of the config (file and flags, defaults filled in), whole and per top-level field.
     pub config: Digests,
     /// Per resource a step touches (by its step-id prefix, e.g. `queue:orders`): sha256 of each
@@ -79,6 +85,8 @@ impl SavedPlan {
             account: target.account,
             only,
             adopt,
+            force: false,
+            no_prune: false,
             config: config_digests(config),
             observed: fingerprints(&steps, observed),
             steps,

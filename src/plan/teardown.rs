@@ -21,6 +21,8 @@ pub struct Options {
     /// Delete repositories that still hold images.
     pub force: bool,
     pub only: Only,
+    /// How a refused delete is kept instead (default: leave its group out of --only).
+    pub keep_hint: Option<&'static str>,
 }
 
 /// Why `down` will not go ahead (nothing is deleted), with the plan it would have run.
@@ -28,6 +30,8 @@ pub struct Options {
 #[error("down refuses to continue, nothing was deleted:{}", .reasons.iter().map(|r| format!("\n  - {r}")).collect::<String>())]
 pub struct Refused {
     pub reasons: Vec<String>,
+    /// What each reason is about ("SQS queue q"), in the same order.
+    pub resources: Vec<String>,
     /// What `--force` would run: its delete steps name what they would lose.
     pub plan: Plan,
     pub notes: Vec<String>,
@@ -265,7 +269,7 @@ pub fn teardown(
         }
         let data = crate::observed::queue_messages(&o.attributes);
         if !data.is_empty() && !opts.force && opts.only.includes(Group::Queue) {
-            refused.push(refusal(&what, &data, Group::Queue));
+            refused.push(refusal(&what, &data, Group::Queue, opts.keep_hint));
         }
         let id = format!("queue:{}", q.name);
         let action = Action::DeleteQueue {
@@ -308,7 +312,7 @@ pub fn teardown(
         }
         if o.images > 0 && !opts.force && opts.only.includes(Group::Registry) {
             let images = crate::observed::Data::counted(o.images as u64, "images");
-            refused.push(refusal(&what, &images, Group::Registry));
+            refused.push(refusal(&what, &images, Group::Registry, opts.keep_hint));
         }
         let action = Action::DeleteRepository {
             repository: r.name.clone(),
@@ -355,7 +359,7 @@ pub fn teardown(
         if let Some(data) = loses.as_ref().filter(|d| !d.is_empty() && !opts.force)
             && opts.only.includes(Group::Source)
         {
-            refused.push(refusal(&r.describe(), data, Group::Source));
+            refused.push(refusal(&r.describe(), data, Group::Source, opts.keep_hint));
         }
         let action = Action::DeleteResource {
             resource: r.kind,
@@ -540,8 +544,10 @@ pub fn teardown(
 
     let plan = restrict(steps, &opts.only);
     if !refused.is_empty() {
+        let (resources, reasons) = refused.into_iter().unzip();
         return Err(Refused {
-            reasons: refused,
+            reasons,
+            resources,
             plan,
             notes,
         });
@@ -585,15 +591,22 @@ fn stripped(
 }
 
 /// "SQS queue q holds 2,060 messages: …": why a delete waits for `--force`.
-fn refusal(what: &str, data: &crate::observed::Data, group: Group) -> String {
+fn refusal(
+    what: &str,
+    data: &crate::observed::Data,
+    group: Group,
+    keep: Option<&str>,
+) -> (String, String) {
     let holds = match data.count {
         Some(_) => format!("holds {}", data.describe()),
         None => format!("may hold data: {}", data.describe()),
     };
-    format!(
-        "{what} {holds}: pass --force to delete it anyway, or leave {} out of --only to keep it",
-        group.as_str()
-    )
+    let keep = match keep {
+        Some(k) => k.to_string(),
+        None => format!("leave {} out of --only", group.as_str()),
+    };
+    let reason = format!("{what} {holds}: pass --force to delete it anyway, or {keep} to keep it");
+    (what.to_string(), reason)
 }
 
 /// IRSA's provider goes after the roles this plan deletes, and only when this stack made it and
@@ -673,7 +686,7 @@ fn still_used(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::observed::{Association, Queue, Repository, Role};
     use crate::render;
@@ -697,7 +710,7 @@ mod tests {
         render::desired(&spec).unwrap()
     }
 
-    fn everything(d: &Desired, tags: &Tags) -> Observed {
+    pub(in crate::plan) fn everything(d: &Desired, tags: &Tags) -> Observed {
         let mut o = Observed::default();
         for r in &d.roles {
             let inline = r

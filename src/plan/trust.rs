@@ -91,6 +91,20 @@ pub fn merge(rendered: &Value, live: &Value) -> Value {
     with_statements(rendered, out)
 }
 
+/// `live` without the statements whose Sids are `sids` (this cluster's statements for service
+/// accounts the config no longer names: `up` takes them out, see `prune::stale_statements`).
+/// A Sid holds a hash of this cluster's ARN, so no other cluster's statement is touched.
+pub fn without_sids(live: &Value, sids: &[String]) -> Value {
+    if sids.is_empty() {
+        return live.clone();
+    }
+    let kept = statements(live)
+        .into_iter()
+        .filter(|s| !sids.iter().any(|x| x == sid(s)))
+        .collect();
+    with_statements(live, kept)
+}
+
 /// What `down` does with a role this stack owns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leave {

@@ -30,6 +30,11 @@ impl Target {
         }
     }
 
+    /// The DNS suffix of the region's partition (`amazonaws.com`, `amazonaws.com.cn`).
+    pub fn dns_suffix(&self) -> &'static str {
+        self.dns_suffix
+    }
+
     pub fn account_or_placeholder(&self) -> &str {
         self.account.as_deref().unwrap_or(UNKNOWN_ACCOUNT)
     }

@@ -3,10 +3,13 @@
 //! diffs it against what exists.
 
 pub mod aws;
+pub mod cloudformation;
 mod keda_options;
+pub mod kustomize;
 pub mod placeholders;
 pub mod policy;
 pub mod quotas;
+pub mod site;
 pub(crate) mod templates;
 mod unique;
 

@@ -84,7 +84,7 @@ fn tokens(s: &str) -> Vec<String> {
 }
 
 /// The field that names the real value, and how to get it.
-fn resolve(token: &str, resources: &[crate::triggers::Resource]) -> (String, String) {
+pub fn resolve(token: &str, resources: &[crate::triggers::Resource]) -> (String, String) {
     if let Some(r) = resources.iter().find(|r| r.placeholder() == token) {
         let field = match r.kind {
             Kind::AmpWorkspace => "apps[].prometheus.workspace",

@@ -17,7 +17,7 @@ pub fn moto_endpoint() -> Option<String> {
         Ok(e) if !e.is_empty() => Some(e),
         _ if set(REQUIRE_MOTO) || set("CI") => panic!(
             "the moto tests must run here ({REQUIRE_MOTO} or CI is set), but KEDACTL_TEST_AWS_ENDPOINT \
-             is not: start moto_server and set it to its URL (bash .ci/run does both)"
+             is not: start python3 tests/support/moto_server.py -p PORT and set it to its URL (bash .ci/run does both)"
         ),
         _ => {
             eprintln!(
@@ -402,4 +402,16 @@ pub fn all_done(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     let outcomes = doc["outcomes"].as_array().expect("outcomes");
     assert!(outcomes.iter().all(|o| o["status"] == "done"), "{doc:#}");
     outcomes
+}
+
+/// The example configs (examples/*.yaml), sorted.
+pub fn example_paths() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    out.sort();
+    out
 }

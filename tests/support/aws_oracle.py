@@ -41,7 +41,7 @@ ACCOUNT_PLACEHOLDER = "<account>"
 # The services the tests reach, by botocore name; the request's SigV4 scope names the signing
 # name, and JSON services are told apart by their X-Amz-Target prefix.
 SERVICES = ["iam", "sts", "sqs", "ecr", "eks", "amp", "kinesis", "dynamodb", "dynamodbstreams",
-            "kms", "cloudwatch"]
+            "kms", "cloudwatch", "resourcegroupstaggingapi"]
 
 _session = botocore.session.get_session()
 _models = {}

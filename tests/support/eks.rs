@@ -166,9 +166,10 @@ pub fn stateful(api: &ApiServer) -> (Client, Vec<Rule>, Eks) {
         let summaries = st
             .associations
             .iter()
+            // Each filter is optional, as EKS's are.
             .filter(|a| {
-                Some(a.namespace.as_str()) == i.namespace()
-                    && Some(a.service_account.as_str()) == i.service_account()
+                i.namespace().is_none_or(|n| n == a.namespace)
+                    && i.service_account().is_none_or(|n| n == a.service_account)
             })
             .map(|a| {
                 PodIdentityAssociationSummary::builder()
