@@ -99,6 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;up' {
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'Apply exactly the plan `kedactl plan --out FILE` saved, or change nothing and exit 5 when the config, kedactl or a resource it touches changed since (docs/plan-files.md)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -166,6 +167,7 @@ Register-ArgumentCompleter -Native -CommandName 'kedactl' -ScriptBlock {
             break
         }
         'kedactl;plan' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Also save the plan, with what it was computed from, for `up --plan FILE` to apply exactly (docs/plan-files.md)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

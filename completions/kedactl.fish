@@ -110,6 +110,7 @@ complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "init" -d 'Write a c
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "schema" -d 'Print the JSON Schema of kedactl.yaml, or of the JSON documents a command prints (--kind)'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kedactl -n "__fish_kedactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kedactl -n "__fish_kedactl_using_subcommand up" -l plan -d 'Apply exactly the plan `kedactl plan --out FILE` saved, or change nothing and exit 5 when the config, kedactl or a resource it touches changed since (docs/plan-files.md)' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
@@ -186,6 +187,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s y -l yes -d 'Appl
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -l out -d 'Also save the plan, with what it was computed from, for `up --plan FILE` to apply exactly (docs/plan-files.md)' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s f -l config -d 'Config file [default: ./kedactl.yaml if it exists, else the built-in defaults]' -r -F
 complete -c kedactl -n "__fish_kedactl_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text'
 json\t'One JSON document on stdout (logs stay on stderr)'
@@ -915,6 +917,7 @@ complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s v -l verbose -d
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s q -l quiet -d 'Only results on stdout and errors on stderr'
 complete -c kedactl -n "__fish_kedactl_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kedactl -n "__fish_kedactl_using_subcommand schema" -l kind -d 'The schema of this kind of JSON document instead (the `kind` field of `-o json` output)' -r -f -a "Plan\t'plan -o json, up --dry-run -o json'
+SavedPlan\t'plan --out FILE (the file; up --plan FILE applies it)'
 Up\t'up -o json'
 Down\t'down -o json'
 Doctor\t'doctor -o json, doctor --keda-log FILE -o json'

@@ -24,6 +24,15 @@ pub const INTERRUPTED: u8 = 130;
 #[error("exit {0}")]
 pub struct SilentExit(pub u8);
 
+/// `up --plan`: the saved plan no longer describes what is there, so nothing was applied
+/// (exit 5, as a plan with changes: planning again is what it takes).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the plan is stale: {}\nNothing was changed.\n  fix: make a new plan (kedactl plan --out FILE), review it, and apply that file",
+    match .0.as_slice() { [one] => one.clone(), all => all.iter().map(|r| format!("\n  - {r}")).collect() }
+)]
+pub struct StalePlan(pub Vec<String>);
+
 /// A usage mistake kedactl detects itself (a flag combination clap cannot express).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}\n  fix: {fix}")]
@@ -60,6 +69,9 @@ impl<'a> Report<'a> {
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(SilentExit(code)) = err.downcast_ref() {
         return *code;
+    }
+    if err.downcast_ref::<StalePlan>().is_some() {
+        return CHANGES_PENDING;
     }
     if problems(err).is_some() {
         return INVALID_CONFIG;
@@ -100,6 +112,7 @@ mod tests {
             (SilentExit(CHANGES_PENDING).into(), 5),
             (SilentExit(CHECKS_FAILED).into(), 1),
             (SilentExit(DECLINED).into(), 6),
+            (StalePlan(vec!["the config changed".into()]).into(), 5),
             (problems.into(), 3),
             (
                 UsageError {

@@ -58,6 +58,7 @@ pub fn is_owned(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     Ord,
     Hash,
     Serialize,
+    serde::Deserialize,
     clap::ValueEnum,
     schemars::JsonSchema,
 )]

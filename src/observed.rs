@@ -351,6 +351,10 @@ pub struct Keda {
     /// The helm release `keda` in its namespace, when helm installed it.
     #[serde(default)]
     pub release: Option<Release>,
+    /// The chart values (`keda.values`) this stack's `up` installed it with, from kedactl's
+    /// marker; None when the marker records none (nothing given, or an older kedactl).
+    #[serde(default)]
+    pub values: Option<serde_json::Map<String, Value>>,
 }
 
 /// A helm release, from its newest record (`sh.helm.release.v1.<name>.v<N>` Secret labels).

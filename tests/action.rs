@@ -55,6 +55,15 @@ fn the_action_has_the_documented_inputs_and_outputs() {
 
 /// The `Run kedactl` step's script, run by bash with the env GitHub would give it.
 fn run_step(s: &Sandbox, inputs: &[(&str, &str)]) -> (Option<i32>, BTreeMap<String, String>) {
+    run_step_with(s, inputs, &[])
+}
+
+/// `run_step` with more environment (moto's endpoint and keys).
+fn run_step_with(
+    s: &Sandbox,
+    inputs: &[(&str, &str)],
+    extra_env: &[(&str, &str)],
+) -> (Option<i32>, BTreeMap<String, String>) {
     let (_, doc) = action();
     let step = doc["runs"]["steps"]
         .as_array()
@@ -88,6 +97,8 @@ fn run_step(s: &Sandbox, inputs: &[(&str, &str)]) -> (Option<i32>, BTreeMap<Stri
         ("only", "KEDACTL_ONLY"),
         ("args", "KEDACTL_ARGS"),
         ("fail-on-changes", "KEDACTL_FAIL_ON_CHANGES"),
+        ("plan-out", "KEDACTL_PLAN_OUT"),
+        ("plan-file", "KEDACTL_PLAN_FILE"),
         ("report", "KEDACTL_REPORT"),
     ] {
         assert!(
@@ -108,6 +119,7 @@ fn run_step(s: &Sandbox, inputs: &[(&str, &str)]) -> (Option<i32>, BTreeMap<Stri
         env.insert(var, given.unwrap_or(default));
     }
     cmd.envs(env);
+    cmd.envs(extra_env.iter().copied());
     let out = cmd.output().unwrap();
     let text = std::fs::read_to_string(&outputs).unwrap();
     let outs = text
@@ -116,6 +128,11 @@ fn run_step(s: &Sandbox, inputs: &[(&str, &str)]) -> (Option<i32>, BTreeMap<Stri
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     (out.status.code(), outs)
+}
+
+/// A JSON file the step wrote into the sandbox.
+fn json_file(s: &Sandbox, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(s.path(name)).unwrap()).unwrap()
 }
 
 #[test]
@@ -128,9 +145,7 @@ fn the_action_runs_kedactl_and_sets_its_outputs() {
     assert_eq!(outs["exit-code"], "5");
     assert_eq!(outs["has-changes"], "true");
     assert_eq!(outs["report"], "kedactl-report.json");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("kedactl-report.json")).unwrap())
-            .unwrap();
+    let report = json_file(&s, "kedactl-report.json");
     assert_eq!(report["kind"], "Plan");
     assert_eq!(report["steps"].as_array().unwrap().len(), 1, "--only queue");
 
@@ -151,8 +166,7 @@ fn the_action_runs_kedactl_and_sets_its_outputs() {
     assert_eq!(code, Some(0), "{outs:?}");
     assert_eq!(outs["exit-code"], "0");
     assert_eq!(outs["has-changes"], "false");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("v.json")).unwrap()).unwrap();
+    let report = json_file(&s, "v.json");
     assert_eq!(report["valid"], true);
 
     // A failure is the step's failure, with its code as the output.
@@ -164,6 +178,96 @@ fn the_action_runs_kedactl_and_sets_its_outputs() {
     let (code, outs) = run_step(&s, &[("command", "down")]);
     assert_eq!(code, Some(2));
     assert!(outs.is_empty());
+}
+
+/// Issue 34: one step plans to a file, a later one applies exactly it; a stale file fails the
+/// step with exit 5 (up's 5 is no "changes" to forgive).
+#[test]
+fn the_action_saves_a_plan_and_a_later_step_applies_exactly_it() {
+    let s = Sandbox::new();
+    // A saved plan for another config: refused before any call, and the step fails.
+    let stale = serde_json::json!({
+        "apiVersion": "kedactl.io/v1alpha1", "kind": "SavedPlan",
+        "kedactl": env!("CARGO_PKG_VERSION"), "stack": "kedactl", "cluster": "demo",
+        "region": "us-east-1", "account": "123456789012",
+        "config": {"sha256": "0", "fields": {}}, "observed": {}, "steps": []
+    });
+    s.write("stale.json", stale.to_string());
+    let demo = "--cluster demo --region us-east-1";
+    let (code, outs) = run_step(
+        &s,
+        &[
+            ("command", "up"),
+            ("args", demo),
+            ("plan-file", "stale.json"),
+        ],
+    );
+    assert_eq!(code, Some(5), "{outs:?}");
+    assert_eq!(outs["exit-code"], "5");
+    assert_eq!(outs["has-changes"], "false");
+    let report = json_file(&s, "kedactl-report.json");
+    assert_eq!(report["kind"], "Error");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("the plan is stale"),
+        "{report:#}"
+    );
+
+    // The whole flow, on moto.
+    let Some(endpoint) = common::moto_endpoint() else {
+        return;
+    };
+    let stack = common::unique("action-plan");
+    common::moto_cluster(&endpoint, "demo");
+    let args = format!(
+        "--cluster demo --region us-east-1 --stack {stack} --operator-role {stack}-op \
+         --identity-role {stack}-id --queue {stack}-q --repository {stack}-repo"
+    );
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("KEDACTL_TRUST_WATCH", "2"),
+    ];
+    let aws_groups = ("only", "iam,queue,registry");
+    let (code, outs) = run_step_with(
+        &s,
+        &[("args", &args), aws_groups, ("plan-out", "saved.json")],
+        &env,
+    );
+    assert_eq!(
+        (code, outs["exit-code"].as_str()),
+        (Some(0), "5"),
+        "{outs:?}"
+    );
+    let saved = json_file(&s, "saved.json");
+    assert_eq!(saved["kind"], "SavedPlan");
+    let (code, outs) = run_step_with(
+        &s,
+        &[
+            ("command", "up"),
+            ("args", &args),
+            aws_groups,
+            ("plan-file", "saved.json"),
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{outs:?}");
+    assert_eq!(outs["has-changes"], "true");
+    let (code, outs) = run_step_with(&s, &[("args", &args), aws_groups], &env);
+    assert_eq!(
+        (code, outs["exit-code"].as_str()),
+        (Some(0), "0"),
+        "applied: {outs:?}"
+    );
+    let down = s
+        .kedactl(format!("down --yes --only iam,queue,registry {args}").split_whitespace())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(down.status.success(), "{}", common::stderr(&down));
 }
 
 const WORKFLOW: &str = "\

@@ -13,6 +13,7 @@ mod common;
 mod eks;
 #[path = "support/http.rs"]
 mod http_front;
+use aws_sdk_sqs::types::QueueAttributeName;
 use common::{Sandbox, stderr, stdout};
 use kedactl::cloud::Aws;
 use kedactl::observe::decode_policy;
@@ -278,6 +279,18 @@ async fn queue_url(aws: &Aws, name: &str) -> String {
     out.queue_url().unwrap().to_string()
 }
 
+async fn queue_attribute(aws: &Aws, url: &str, name: QueueAttributeName) -> String {
+    let out = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(name.clone())
+        .send()
+        .await
+        .unwrap();
+    out.attributes().unwrap()[&name].clone()
+}
+
 async fn queue_exists(aws: &Aws, name: &str) -> bool {
     aws.sqs
         .get_queue_url()
@@ -496,6 +509,75 @@ async fn drift_is_planned_exactly_and_repaired() {
         serde_json::json!([]),
         "repaired"
     );
+    s.json("down", &[]);
+}
+
+/// Issue 34: a saved plan is applied exactly (without --yes in a pipeline: it was reviewed)
+/// and the next plan is empty; a queue attribute changed between `plan --out` and `up --plan`
+/// makes it refuse with exit 5 and change nothing.
+#[tokio::test]
+async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
+    let Some(s) = Stack::new("planfile") else {
+        return;
+    };
+    let aws = s.sdk().await;
+    let out = s.run("plan", &["--out", "p.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !queue_exists(&aws, &s.queue()).await,
+        "plan changes nothing"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.sandbox.path("p.json")).unwrap()).unwrap();
+    assert_eq!(saved["kind"], "SavedPlan");
+    let out = s.run("up", &["-o", "json", "--plan", "p.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let up: Value = common::valid_document(serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(step_ids(&up, "outcomes"), step_ids(&saved, "steps"));
+    assert_eq!(step_ids(&saved, "steps").len(), 6, "{saved:#}");
+    assert!(
+        up["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "done"),
+        "{up:#}"
+    );
+    assert_eq!(
+        s.json("plan", &[])["steps"],
+        serde_json::json!([]),
+        "applied"
+    );
+
+    let url = queue_url(&aws, &s.queue()).await;
+    let visibility = |v: &'static str| {
+        let (aws, url) = (&aws, &url);
+        async move {
+            aws.sqs
+                .set_queue_attributes()
+                .queue_url(url)
+                .attributes(QueueAttributeName::VisibilityTimeout, v)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    visibility("45").await;
+    let out = s.run("plan", &["--out", "p2.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    visibility("60").await;
+    let out = s.run("up", &["--yes", "--plan", "p2.json"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(
+        text.contains("the plan is stale")
+            && text.contains(&format!("queue:{}", s.queue()))
+            && text.contains("attributes.VisibilityTimeout")
+            && text.contains("Nothing was changed"),
+        "{text}"
+    );
+    let now = queue_attribute(&aws, &url, QueueAttributeName::VisibilityTimeout).await;
+    assert_eq!(now, "60", "nothing applied");
     s.json("down", &[]);
 }
 
@@ -991,16 +1073,8 @@ async fn up_with_a_kms_key_grants_decrypt_on_the_key_and_names_the_image_to_push
         assert!(stderr(&out).contains(&want), "{want}: {}", stderr(&out));
     }
     let url = queue_url(&aws, &s.queue()).await;
-    let attrs = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId],
+        queue_attribute(&aws, &url, QueueAttributeName::KmsMasterKeyId).await,
         alias
     );
     let policy = aws

@@ -46,6 +46,38 @@ fn config_cases(s: &Sandbox) -> Vec<Case> {
             &format!("{HEAD}apps:\n  - queue:\n      kmsKey: my-key\n"),
             &["apps[0].queue.kmsKey", "alias/<name>", "--kms-key"],
         ),
+        // KEDA chart values that contradict kedactl's own, a typo, a values file not there.
+        file(
+            s,
+            "keda-values-owned",
+            &format!(
+                "{HEAD}keda:\n  values:\n    serviceAccount:\n      operator:\n        name: other\n"
+            ),
+            &[
+                "keda.values.serviceAccount.operator.name",
+                "keda.serviceAccount",
+            ],
+        ),
+        file(
+            s,
+            "keda-values-irsa",
+            &format!(
+                "{HEAD}keda:\n  values:\n    podIdentity:\n      aws:\n        irsa:\n          enabled: true\n"
+            ),
+            &["keda.values.podIdentity.aws.irsa.enabled", "authMode"],
+        ),
+        file(
+            s,
+            "keda-values-typo",
+            &format!("{HEAD}keda:\n  values:\n    tolleration: []\n"),
+            &["keda.values.tolleration", "helm show values"],
+        ),
+        file(
+            s,
+            "keda-values-file-missing",
+            &format!("{HEAD}keda:\n  valuesFile: no-such-values.yaml\n"),
+            &["keda.valuesFile", "no-such-values.yaml"],
+        ),
         // Duplicate keys: silently last-wins in YAML; here an error naming both lines.
         file(
             s,
@@ -506,7 +538,72 @@ fn flag_cases(s: &Sandbox) -> Vec<Case> {
             &["--max-replicas"],
         ));
     }
+    cases.extend(plan_file_cases(s));
     cases
+}
+
+/// `up --plan FILE` with a file that cannot be applied: refused before any call.
+fn plan_file_cases(s: &Sandbox) -> Vec<Case> {
+    let path = |name: &str, text: &str| s.write(name, text).display().to_string();
+    let missing = s.path("no-such-plan.json").display().to_string();
+    let not_json = path(
+        "not-json.json",
+        "{\n  \"kind\": \"SavedPlan\",\n  oops\n}\n",
+    );
+    let a_plan = path(
+        "a-plan.json",
+        r#"{"apiVersion": "kedactl.io/v1alpha1", "kind": "Plan", "steps": []}"#,
+    );
+    // A saved plan of this kedactl, for another config (its digests are not this one's).
+    let other = path(
+        "other-config.json",
+        &serde_json::json!({
+            "apiVersion": "kedactl.io/v1alpha1", "kind": "SavedPlan",
+            "kedactl": env!("CARGO_PKG_VERSION"),
+            "stack": "kedactl", "cluster": "demo", "region": "us-east-1", "account": "123456789012",
+            "config": {"sha256": "0", "fields": {"apps": "0", "cluster": "0"}},
+            "observed": {}, "steps": []
+        })
+        .to_string(),
+    );
+    let old = path(
+        "old-kedactl.json",
+        &std::fs::read_to_string(&other)
+            .unwrap()
+            .replace(env!("CARGO_PKG_VERSION"), "0.0.1-old"),
+    );
+    vec![
+        up(
+            "plan-file-missing",
+            &["--plan", &missing],
+            3,
+            &["--plan", "cannot read", "no-such-plan.json"],
+        ),
+        up(
+            "plan-file-not-json",
+            &["--plan", &not_json],
+            3,
+            &["line 3", "--plan", "not JSON"],
+        ),
+        up(
+            "plan-file-not-a-saved-plan",
+            &["--plan", &a_plan],
+            3,
+            &["--plan", "not a saved plan", "\"Plan\""],
+        ),
+        up(
+            "plan-file-other-config",
+            &["--plan", &other],
+            5,
+            &["the plan is stale", "the config changed", "apps", "cluster"],
+        ),
+        up(
+            "plan-file-other-kedactl",
+            &["--plan", &old],
+            5,
+            &["the plan is stale", "kedactl 0.0.1-old"],
+        ),
+    ]
 }
 
 fn env_cases() -> Vec<Case> {

@@ -179,7 +179,16 @@ fn render_out_dir_writes_one_file_per_object() {
     let out = s.kedactl(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    assert!(stderr(&out).contains("wrote 9 files to out"));
+    assert!(stderr(&out).contains("wrote 10 files to out"));
+    // KEDA's chart values as `up` gives them to helm (issue 34).
+    let values: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(s.path("out/keda/values.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        values["serviceAccount"]["operator"]["name"],
+        "keda-operator"
+    );
+    assert_eq!(values["podIdentity"]["aws"]["irsa"]["enabled"], false);
     let so = std::fs::read_to_string(
         s.path("out/k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml"),
     )
@@ -209,7 +218,7 @@ fn render_out_dir_holds_exactly_the_latest_render() {
     };
     let listing = || {
         let mut files = Vec::new();
-        for sub in ["iam", "k8s"] {
+        for sub in ["iam", "k8s", "keda"] {
             for e in std::fs::read_dir(s.path(&format!("out/{sub}"))).unwrap() {
                 files.push(format!(
                     "{sub}/{}",
@@ -246,7 +255,7 @@ fn render_out_dir_holds_exactly_the_latest_render() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "wrote 9 files to out; removed 3 an earlier render wrote: \
+            "wrote 10 files to out; removed 3 an earlier render wrote: \
              k8s/03-deployment-security-q-read.yaml, k8s/04-triggerauthentication-security-q-read-trigger-auth.yaml, \
              k8s/05-scaledobject-security-k8s-sqs-read-msg-keda.yaml"
         ),
@@ -259,7 +268,7 @@ fn render_out_dir_holds_exactly_the_latest_render() {
         !files.iter().any(|f| f.contains("q-read.yaml")),
         "{files:?}"
     );
-    assert_eq!(files.len(), 9);
+    assert_eq!(files.len(), 10);
     assert_eq!(
         std::fs::read_to_string(s.path("out/README.md")).unwrap(),
         "kept\n"
@@ -278,7 +287,7 @@ fn render_out_dir_holds_exactly_the_latest_render() {
     args.extend(DEMO);
     let doc: Value = valid_document(serde_json::from_str(&run_ok(&s, &args)).unwrap());
     assert_eq!(doc["kind"], "RenderedFiles");
-    assert_eq!(doc["files"].as_array().unwrap().len(), 9);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 10);
     assert_eq!(doc["removed"], serde_json::json!([]));
 }
 

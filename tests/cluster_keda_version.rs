@@ -219,6 +219,45 @@ async fn a_changed_keda_version_upgrades_the_keda_this_stack_installed() {
     assert!(plan.is_empty(), "{:?}", plan.steps);
 }
 
+/// Issue 34: `keda.values` reach helm (a values file under kedactl's own `--set`), are
+/// recorded on the marker, and a changed one is a helm upgrade shown old → new; then converged.
+#[tokio::test]
+async fn chart_values_reach_helm_and_a_changed_one_upgrades_keda() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, helm) = server(dir.path(), &BOTH);
+    let kube = Kube::new(api.client(), Access::Direct);
+    let with = |cpu: &str| {
+        let v = serde_json::json!({"resources": {"operator": {"limits": {"cpu": cpu}}}, "priorityClassName": "high"});
+        render::desired(&spec(|s| s.keda.values = v.as_object().unwrap().clone())).unwrap()
+    };
+    let (_, report) = up(&kube, &with("1"), &helm).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let given = || -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.path().join("helm.log.values")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    assert_eq!(given()["resources"]["operator"]["limits"]["cpu"], "1");
+    let run = std::fs::read_to_string(dir.path().join("helm.log")).unwrap();
+    assert!(
+        run.contains("--values ")
+            && run.contains("--set serviceAccount.operator.name=keda-operator"),
+        "{run}"
+    );
+    let marker = api
+        .get("configmaps", Some("keda"), "kedactl-installed-keda")
+        .unwrap();
+    assert!(marker["data"]["values"].as_str().unwrap().contains("high"));
+
+    let (plan, report) = up(&kube, &with("2"), &helm).await;
+    assert!(report.ok(), "{:?}", failures(&report));
+    let install = plan.steps.iter().find(|s| s.id == "keda:install").unwrap();
+    let lines: Vec<String> = install.changes.iter().map(|c| c.line()).collect();
+    assert_eq!(lines, ["values.resources.operator.limits.cpu: 1 → 2"]);
+    assert_eq!(given()["resources"]["operator"]["limits"]["cpu"], "2");
+    let (plan, _) = up(&kube, &with("2"), &helm).await;
+    assert!(plan.is_empty(), "{:?}", plan.steps);
+}
+
 fn env_names(api: &ApiServer, ns: &str, prefix: &str) -> Vec<String> {
     let s = api.state();
     let pod = s

@@ -180,6 +180,11 @@ fn sandbox(args: &[String]) -> Sandbox {
         s.write("kedactl.yaml", config);
     }
     s.write("staging.yaml", SEED);
+    // A saved plan of the seed's stack, as `plan --out` writes it (for `up --plan FILE`).
+    let plan = saved_plan();
+    for file in ["plan.json", "kedactl-plan.json"] {
+        s.write(file, &plan);
+    }
     s.write("arrivals.csv", "t,messages\n0,10\n60,40\n120,0\n");
     s.write("query.csv", "t,value\n0,0.5\n60,3.25\n120,0\n");
     s.write(
@@ -191,6 +196,21 @@ fn sandbox(args: &[String]) -> Sandbox {
         "apiVersion: v1\nkind: Config\ncurrent-context: my-admin\nclusters:\n- name: demo\n  cluster: {server: \"https://127.0.0.1:9\"}\ncontexts:\n- name: my-admin\n  context: {cluster: demo, user: admin}\nusers:\n- name: admin\n  user: {token: t}\n",
     );
     s
+}
+
+/// An empty plan for the seed's config, as this kedactl saves it.
+fn saved_plan() -> String {
+    use kedactl::plan::saved::{KIND, SavedPlan, Target};
+    let spec = kedactl::spec::parse(SEED.as_bytes(), "kedactl.yaml").unwrap();
+    let target = Target {
+        stack: spec.stack.clone(),
+        cluster: "demo".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    };
+    let config = serde_json::to_value(&spec).unwrap();
+    let plan = SavedPlan::new(target, vec![], false, &config, vec![], &Default::default());
+    serde_json::to_string(&kedactl::output::Document::new(KIND, &plan)).unwrap()
 }
 
 fn offline(args: &[String]) -> bool {

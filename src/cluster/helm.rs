@@ -2,17 +2,13 @@
 //! manifests). The arguments are built by pure functions; `run` executes them.
 
 use super::connect::Access;
+use crate::spec::{AuthMode, keda_values};
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
 pub const REPO: &str = "https://kedacore.github.io/charts";
 pub const RELEASE: &str = "keda";
-/// helm leaves an object with this annotation in place on uninstall (`helm.sh/resource-policy:
-/// keep`). The chart templates its CRDs, so without it `helm uninstall` deletes them once the
-/// operator is gone, and a keda.sh object created in between hangs on its finalizer: kedactl
-/// deletes them itself, after checking nothing uses them.
-pub const KEEP_CRDS: &str = r"crds.additionalAnnotations.helm\.sh/resource-policy=keep";
 
 /// What to install.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +18,9 @@ pub struct Install {
     pub service_account: String,
     /// IRSA mode: the operator role the chart annotates its service account with.
     pub irsa_role_arn: Option<String>,
+    /// A file of the user's chart values (`keda.values`), given to helm with `--values`
+    /// (kedactl's own `--set` values win over it).
+    pub values_file: Option<String>,
 }
 
 /// `helm upgrade --install keda keda --repo … --version …` (idempotent, no `helm repo add`).
@@ -42,25 +41,25 @@ pub fn install_args(i: &Install) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    // Every supported chart (2.13.0 on) has `crds.additionalAnnotations`.
-    a.extend(["--set".into(), KEEP_CRDS.into()]);
-    // Charts before 2.14.0 name the operator's service account `serviceAccount.name`; from
-    // 2.14.0 each component has its own (`serviceAccount.operator.name`).
-    let key = match super::keda::parse(&i.version) {
-        Some(v) if v < (2, 14) => "serviceAccount.name",
-        _ => "serviceAccount.operator.name",
+    if let Some(f) = &i.values_file {
+        a.extend(["--values".into(), f.clone()]);
+    }
+    // Every supported chart (2.13.0 on) has `crds.additionalAnnotations`; the operator's
+    // service account key moved in 2.14.0; Pod Identity needs IRSA off (it would win).
+    let mode = match i.irsa_role_arn {
+        Some(_) => AuthMode::Irsa,
+        None => AuthMode::PodIdentity,
     };
-    a.push("--set".into());
-    a.push(format!("{key}={}", i.service_account));
-    // Pod Identity needs nothing from the chart; IRSA values on would make IRSA win.
-    match &i.irsa_role_arn {
-        None => a.extend(["--set".into(), "podIdentity.aws.irsa.enabled=false".into()]),
-        Some(arn) => a.extend([
-            "--set".into(),
-            "podIdentity.aws.irsa.enabled=true".into(),
-            "--set".into(),
-            format!("podIdentity.aws.irsa.roleArn={arn}"),
-        ]),
+    let owned = keda_values::owned(
+        &i.version,
+        &i.service_account,
+        mode,
+        i.irsa_role_arn.as_deref(),
+    );
+    for o in owned {
+        let Some(v) = &o.value else { continue };
+        let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        a.extend(["--set".into(), format!("{}={v}", o.set_key())]);
     }
     a
 }
@@ -144,6 +143,23 @@ pub async fn run(program: &Path, access: &Access, args: &[String]) -> Result<(),
     ))
 }
 
+/// The user's chart values as a file for `helm --values` (JSON is YAML).
+pub fn values_file(
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut f = tempfile::Builder::new()
+        .prefix("kedactl-keda-values-")
+        .suffix(".yaml")
+        .tempfile()?;
+    f.write_all(
+        serde_json::Value::Object(values.clone())
+            .to_string()
+            .as_bytes(),
+    )?;
+    f.flush()?;
+    Ok(f)
+}
+
 /// A private (0600) kubeconfig holding the EKS endpoint, CA and current token.
 fn kubeconfig(
     server: &str,
@@ -176,6 +192,7 @@ mod tests {
             version: "2.20.2".into(),
             service_account: "keda-operator".into(),
             irsa_role_arn: irsa.map(str::to_string),
+            values_file: None,
         }
     }
 
@@ -201,6 +218,12 @@ mod tests {
             "{old:?}"
         );
         assert!(!old.iter().any(|a| a.starts_with("serviceAccount.operator")));
+        let with = install_args(&Install {
+            values_file: Some("/tmp/v.yaml".into()),
+            ..install(None)
+        });
+        let at = with.iter().position(|a| a == "--values").unwrap();
+        assert_eq!(with[at + 1], "/tmp/v.yaml");
         assert_eq!(
             command_line(&uninstall_args("keda")),
             "helm uninstall keda --namespace keda --wait"

@@ -185,8 +185,15 @@ pub async fn detect(kube: &Kube, expected: &str) -> Result<Found> {
         objects: vec![],
         missing: vec![],
         release: None,
+        values: None,
     });
+    // The chart values kedactl installed it with (JSON text), when it recorded any.
+    let values = marker
+        .as_ref()
+        .and_then(|m| m["data"]["values"].as_str())
+        .and_then(|v| serde_json::from_str(v).ok());
     Ok(Found::Installed(Keda {
+        values,
         installed_by: marker.and_then(|m| m["data"]["stack"].as_str().map(str::to_string)),
         objects,
         missing,
@@ -318,6 +325,7 @@ pub fn from_operators(deployments: &[Value]) -> Option<Keda> {
         objects: Vec::new(),
         missing: Vec::new(),
         release: None,
+        values: None,
     })
 }
 
@@ -411,8 +419,18 @@ pub fn part_of_install(kind: &str, o: &Value) -> bool {
         || (kind == "ConfigMap" && m["name"] == MARKER)
 }
 
-/// The marker ConfigMap, applied before `helm install`.
-pub fn marker(namespace: &str, stack: &str, version: &str) -> Value {
+/// The marker ConfigMap, applied before `helm install`: who installed KEDA, and with which
+/// chart values (`keda.values`, as JSON; absent when none), so a changed value is planned.
+pub fn marker(
+    namespace: &str,
+    stack: &str,
+    version: &str,
+    values: &serde_json::Map<String, Value>,
+) -> Value {
+    let mut data = json!({ "stack": stack, "version": version });
+    if !values.is_empty() {
+        data["values"] = Value::String(Value::Object(values.clone()).to_string());
+    }
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -421,7 +439,7 @@ pub fn marker(namespace: &str, stack: &str, version: &str) -> Value {
             "namespace": namespace,
             "labels": crate::model::ownership(stack),
         },
-        "data": { "stack": stack, "version": version },
+        "data": data,
     })
 }
 
@@ -469,6 +487,7 @@ mod tests {
             objects: vec![],
             missing: vec![],
             release: None,
+            values: None,
         };
         let err = check(&keda("2.12.1"), "2.20.2", "kedactl").unwrap_err();
         assert!(
@@ -505,6 +524,7 @@ mod tests {
                 revision,
                 status: status.into(),
             }),
+            values: None,
         }
     }
 

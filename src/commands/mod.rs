@@ -9,6 +9,7 @@ pub mod init;
 pub mod load;
 mod online;
 pub mod plan;
+mod plan_file;
 pub mod render;
 pub mod scale;
 pub mod schema;

@@ -14,7 +14,8 @@ Examples:
   kedactl plan --cluster demo                       # against your account (read-only calls)
   kedactl plan --offline --cluster demo --region us-east-1
   kedactl plan --offline --only iam,queue -o json | jq '.steps[].summary'
-  kedactl plan --detailed-exitcode || echo \"changes pending (exit 5)\"")]
+  kedactl plan --detailed-exitcode || echo \"changes pending (exit 5)\"
+  kedactl plan --out plan.json                      # then, after review: kedactl up --plan plan.json")]
 pub struct Args {
     /// Plan against an empty account and cluster, with no AWS or Kubernetes call
     #[arg(long)]
@@ -25,6 +26,10 @@ pub struct Args {
     /// Take over same-named resources that lack this stack's tags (they get tagged)
     #[arg(long)]
     pub adopt: bool,
+    /// Also save the plan, with what it was computed from, for `up --plan FILE` to apply
+    /// exactly (docs/plan-files.md)
+    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
+    pub out: Option<std::path::PathBuf>,
     /// Plan as `up --force`: delete what the config no longer names even when it holds data
     #[arg(long)]
     pub force: bool,
@@ -102,6 +107,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             }
         }
         let marked = plan::plan_marked(&on.desired, &on.observed, &opts(on.only.clone()));
+        if let Some(out) = &args.out {
+            super::plan_file::save(ctx, out, &on, &marked, &opts(on.only.clone()))?;
+        }
         (on.desired, marked, "against what exists now")
     };
     let blocked = !conflicts.conflicts.is_empty();

@@ -409,7 +409,49 @@ fn documents(d: &Desired, only: &Only) -> anyhow::Result<Vec<Doc>> {
             });
         }
     }
+    if only.includes(Group::Keda) {
+        docs.push(keda_install(d));
+    }
     Ok(docs)
+}
+
+/// KEDA's install as `up` runs it: the helm command, and the values the chart gets (the
+/// config's `keda.values` under kedactl's own).
+fn keda_install(d: &Desired) -> Doc {
+    use crate::cluster::helm;
+    use crate::spec::keda_values;
+    const FILE: &str = "keda/values.yaml";
+    let k = &d.keda;
+    let irsa_role_arn = (d.auth_mode == crate::spec::AuthMode::Irsa)
+        .then(|| {
+            d.roles
+                .iter()
+                .find(|r| r.purpose == render::RolePurpose::Operator)
+        })
+        .flatten()
+        .map(|r| r.arn.clone());
+    let owned = keda_values::owned(
+        &k.version,
+        &k.service_account,
+        d.auth_mode,
+        irsa_role_arn.as_deref(),
+    );
+    let args = helm::install_args(&helm::Install {
+        namespace: k.namespace.clone(),
+        version: k.version.clone(),
+        service_account: k.service_account.clone(),
+        irsa_role_arn,
+        values_file: (!k.values.is_empty()).then(|| FILE.to_string()),
+    });
+    Doc {
+        file: FILE.into(),
+        title: format!(
+            "KEDA's chart values (keda.values under kedactl's own); up runs: {}",
+            helm::command_line(&args)
+        ),
+        yaml: true,
+        body: Value::Object(keda_values::effective(&k.values, &owned)),
+    }
 }
 
 /// A role's own settings, beside its policy documents.

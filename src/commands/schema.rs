@@ -36,6 +36,11 @@ pub const KINDS: &[Kind] = &[
         schema: || document_schema::<plan::Report>(plan::KIND),
     },
     Kind {
+        name: crate::plan::saved::KIND,
+        printed_by: "plan --out FILE (the file; up --plan FILE applies it)",
+        schema: || document_schema::<crate::plan::saved::SavedPlan>(crate::plan::saved::KIND),
+    },
+    Kind {
         name: "Up",
         printed_by: "up -o json",
         schema: || document_schema::<apply::Outcomes>("Up"),

@@ -11,6 +11,7 @@ Examples:
   kedactl up --cluster demo --dry-run                # only the plan (= kedactl plan)
   kedactl up --cluster demo --context my-admin       # reach the cluster through a kubeconfig context
   kedactl up --cluster demo --only iam,queue,registry --yes   # one CI job per group
+  kedactl up --plan plan.json                        # exactly what `plan --out plan.json` saved
   # against moto or LocalStack
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 kedactl up --cluster demo --yes")]
 pub struct Args {
@@ -31,6 +32,10 @@ pub struct Args {
     /// --offline and --detailed-exitcode)
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply exactly the plan `kedactl plan --out FILE` saved, or change nothing and exit 5
+    /// when the config, kedactl or a resource it touches changed since (docs/plan-files.md)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "adopt", "force", "no_prune"])]
+    pub plan: Option<std::path::PathBuf>,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -39,10 +44,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
             offline: false,
             detailed_exitcode: false,
             adopt: args.adopt,
+            out: None,
             force: args.force,
             no_prune: args.no_prune,
         };
         return super::plan::run(ctx, plan).await;
+    }
+    if let Some(file) = &args.plan {
+        return super::plan_file::apply(ctx, file, args.force_conflicts).await;
     }
     let on = online::prepare(ctx, online::Purpose::Up).await?;
     let opts = Options {

@@ -46,6 +46,7 @@ fn healthy(d: &Desired) -> Evidence {
             objects: vec![],
             release: None,
             missing: vec![],
+            values: None,
         }),
         objects: d.manifests.clone(),
         ..Observed::default()

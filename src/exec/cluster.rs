@@ -36,6 +36,7 @@ pub(super) async fn apply(
             version,
             irsa_role_arn,
             stack,
+            values,
             ..
         } => {
             // A namespace that already exists is not taken over (down would delete it).
@@ -49,15 +50,23 @@ pub(super) async fn apply(
             }
             // The marker goes first: if helm is interrupted, `down` still knows who started it.
             kube.apply(
-                &keda::marker(namespace, stack, version),
+                &keda::marker(namespace, stack, version, values),
                 opts.force_conflicts,
             )
             .await?;
+            // The user's chart values, in a file helm reads (kept until helm exits).
+            let values_file = match values.is_empty() {
+                true => None,
+                false => Some(helm::values_file(values).map_err(|e| {
+                    StepError::Other(format!("cannot write KEDA's chart values for helm: {e}"))
+                })?),
+            };
             let args = helm::install_args(&helm::Install {
                 namespace: namespace.clone(),
                 version: version.clone(),
                 service_account: service_account.clone(),
                 irsa_role_arn: irsa_role_arn.clone(),
+                values_file: values_file.as_ref().map(|f| f.path().display().to_string()),
             });
             progress.waiting(&step.id, &step.summary, "running helm");
             helm::run(&opts.helm, &kube.access, &args)

@@ -3,12 +3,12 @@
 use super::observed::{Data, Tags};
 use crate::render::policy::canonical;
 use crate::triggers::resource::Kind as ResourceKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a step does to the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     Create,
@@ -30,7 +30,7 @@ impl Change {
 }
 
 /// One typed action; the executor interprets it, nothing here has side effects.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     tag = "action",
     rename_all = "kebab-case",
@@ -78,8 +78,8 @@ pub enum Action {
         trust: Value,
         /// How this cluster's statements change, re-applied by the executor to the trust it
         /// reads right before writing (a shared trust); None writes `trust` exactly (a role
-        /// taken over with --adopt).
-        #[serde(skip)]
+        /// taken over with --adopt). A saved plan (`plan --out`) carries it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         edit: Option<super::trust::Edit>,
     },
     PutRolePolicy {
@@ -132,7 +132,7 @@ pub enum Action {
         name: String,
         tags: Tags,
         /// `Resource::settings`: what the create call needs besides the name.
-        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
         settings: serde_json::Value,
     },
     TagResource {
@@ -193,6 +193,12 @@ pub enum Action {
         /// The version running now, when this changes it (keda.version changed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
+        /// The user's chart values (`keda.values`, `keda.valuesFile`); kedactl's own win.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        values: serde_json::Map<String, Value>,
+        /// The values it was installed with, when this changes them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        values_from: Option<serde_json::Map<String, Value>>,
     },
     /// Server-side apply of one object (field manager `kedactl`).
     Apply {
@@ -487,6 +493,16 @@ impl Action {
                 )
             }
             Action::InstallKeda {
+                namespace,
+                version,
+                values_from: Some(_),
+                ..
+            } if change == Change::Update => {
+                format!(
+                    "change the chart values of KEDA {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
+                )
+            }
+            Action::InstallKeda {
                 namespace, version, ..
             } => {
                 let verb = if change == Change::Create {
@@ -651,7 +667,7 @@ fn principals(trust: &Value) -> String {
 
 /// One value a step changes, as it is now and as it will be: what a reviewer judges a change
 /// by (`VisibilityTimeout: 120 → 30`). `old` is None when the value is absent today.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldChange {
     pub field: String,
     pub old: Option<String>,
@@ -700,6 +716,36 @@ fn tag_changes(have: Option<&Tags>, want: &Tags) -> Vec<FieldChange> {
                 Some(v.clone()),
             )
         })
+        .collect()
+}
+
+/// Chart values old → new, one line per value that differs (`values.resources.operator.limits.cpu`).
+fn value_changes(
+    old: &serde_json::Map<String, Value>,
+    new: &serde_json::Map<String, Value>,
+) -> Vec<FieldChange> {
+    fn leaves(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    leaves(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            Value::String(s) => {
+                out.insert(prefix.to_string(), s.clone());
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    leaves("values", &Value::Object(old.clone()), &mut a);
+    leaves("values", &Value::Object(new.clone()), &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| FieldChange::new(k.clone(), a.get(k).cloned(), b.get(k).cloned()))
         .collect()
 }
 
@@ -883,6 +929,11 @@ impl Action {
             Action::TagQueue { queue, tags, .. } => {
                 tag_changes(observed.queues.get(queue).map(|q| &q.tags), tags)
             }
+            Action::InstallKeda {
+                values,
+                values_from: Some(old),
+                ..
+            } => value_changes(old, values),
             Action::TagRole { role, tags } => {
                 tag_changes(observed.roles.get(role).map(|r| &r.tags), tags)
             }

@@ -5,6 +5,7 @@
 mod action;
 pub use crate::observed;
 pub mod prune;
+pub mod saved;
 pub mod teardown;
 pub mod trust;
 pub mod workload;
@@ -23,7 +24,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Step {
     /// Stable id, e.g. `iam:role/keda-operator`; `after` refers to these.
     pub id: String,
@@ -32,7 +33,7 @@ pub struct Step {
     /// One line for people.
     pub summary: String,
     /// What an update changes, old → new (empty for creates, deletes and runs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
     #[serde(flatten)]
     pub action: Action,
@@ -952,6 +953,16 @@ impl Planner<'_> {
                     .map(|r| r.arn.clone())
             })
             .flatten();
+        // A KEDA this stack installed with other chart values (none recorded: none given).
+        let ours =
+            |f: &observed::Keda| f.installed_by.as_deref() == Some(self.desired.stack.as_str());
+        let values_from = self
+            .observed
+            .keda
+            .as_ref()
+            .filter(|f| ours(f))
+            .map(|f| f.values.clone().unwrap_or_default())
+            .filter(|v| *v != k.values);
         let install_action = |from: Option<String>| Action::InstallKeda {
             namespace: k.namespace.clone(),
             service_account: k.service_account.clone(),
@@ -959,6 +970,8 @@ impl Planner<'_> {
             irsa_role_arn: irsa_role_arn.clone(),
             stack: self.desired.stack.clone(),
             from,
+            values: k.values.clone(),
+            values_from: values_from.clone(),
         };
         // The operator's service account names the operator role in IRSA mode (the chart sets
         // it), and no role in Pod Identity mode: the AWS SDK for Go resolves web identity
@@ -1002,8 +1015,11 @@ impl Planner<'_> {
                     &[&assoc, &addon_wait],
                 );
             }
+            // keda.values changed too: helm upgrade with the new ones, shown old → new.
             Some(found)
-                if irsa_stale || version_changes(found, &k.version, &self.desired.stack) =>
+                if irsa_stale
+                    || version_changes(found, &k.version, &self.desired.stack)
+                    || values_from.is_some() =>
             {
                 let ours = found.installed_by.as_deref() == Some(self.desired.stack.as_str());
                 let have = operator_sa.and_then(annotation);

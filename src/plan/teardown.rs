@@ -1401,6 +1401,7 @@ pub(super) mod tests {
             objects: objects.iter().map(|s| s.to_string()).collect(),
             missing: vec![],
             release: None,
+            values: None,
         });
         o
     }

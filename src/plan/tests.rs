@@ -3,7 +3,7 @@ use crate::model::ownership;
 use crate::spec::Spec;
 use observed::{Addon, Association, Keda, Queue, Repository, Role};
 
-fn desired() -> Desired {
+pub(super) fn desired() -> Desired {
     let spec = Spec {
         cluster: Some("demo".into()),
         region: Some("us-east-1".into()),
@@ -15,7 +15,7 @@ fn desired() -> Desired {
 
 /// What the account and cluster look like after a successful `up`, as AWS reports it
 /// (one-item lists as strings, server-added fields on objects).
-fn converged(d: &Desired) -> Observed {
+pub(super) fn converged(d: &Desired) -> Observed {
     let tags = ownership(&d.stack);
     Observed {
         caller: None,
@@ -114,6 +114,7 @@ fn converged(d: &Desired) -> Observed {
             objects: vec![],
             release: None,
             missing: vec![],
+            values: None,
         }),
         objects: d
             .manifests
@@ -1642,6 +1643,60 @@ fn a_changed_keda_version_upgrades_ours_and_leaves_others_alone() {
     o.keda.as_mut().unwrap().version = "main".into();
     assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
     o.keda.as_mut().unwrap().version = "2.19.0".into();
+    o.keda.as_mut().unwrap().installed_by = None;
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+}
+
+/// Issue 34: a changed `keda.values` is a helm upgrade of the KEDA this stack installed, shown
+/// old → new; the same values (or none, on a marker of an older kedactl) plan nothing, and
+/// another's KEDA is not upgraded for them.
+#[test]
+fn changed_chart_values_upgrade_keda_shown_old_to_new() {
+    let mut spec = Spec {
+        cluster: Some("demo".into()),
+        region: Some("us-east-1".into()),
+        account: Some("123456789012".into()),
+        ..Spec::default()
+    };
+    let values = |v: serde_json::Value| v.as_object().unwrap().clone();
+    spec.keda.values = values(serde_json::json!({
+        "priorityClassName": "high",
+        "resources": {"operator": {"limits": {"cpu": "2"}}}
+    }));
+    let d = render::desired(&spec).unwrap();
+    let mut o = converged(&d);
+    o.keda.as_mut().unwrap().values = Some(values(serde_json::json!({
+        "resources": {"operator": {"limits": {"cpu": "1", "memory": "1Gi"}}}
+    })));
+    let p = plan(&d, &o, &Options::default()).unwrap();
+    assert_eq!(ids(&p), ["keda:install", "keda:verify"]);
+    let s = &p.steps[0];
+    assert_eq!(s.change, Change::Update);
+    assert!(
+        s.summary.starts_with("change the chart values of KEDA"),
+        "{}",
+        s.summary
+    );
+    let lines: Vec<String> = s.changes.iter().map(FieldChange::line).collect();
+    assert_eq!(
+        lines,
+        [
+            "values.priorityClassName: (none) → high",
+            "values.resources.operator.limits.cpu: 1 → 2",
+            "values.resources.operator.limits.memory: 1Gi → (none)",
+        ]
+    );
+    assert!(matches!(&s.action, Action::InstallKeda { values, .. } if *values == spec.keda.values));
+    // The same values: nothing to do.
+    o.keda.as_mut().unwrap().values = Some(spec.keda.values.clone());
+    assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
+    // No values, and a marker that records none: nothing either.
+    let plain = desired();
+    let mut o = converged(&plain);
+    o.keda.as_mut().unwrap().values = None;
+    assert!(plan(&plain, &o, &Options::default()).unwrap().is_empty());
+    // Someone else's KEDA is not ours to upgrade.
+    let mut o = converged(&d);
     o.keda.as_mut().unwrap().installed_by = None;
     assert!(plan(&d, &o, &Options::default()).unwrap().is_empty());
 }

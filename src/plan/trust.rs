@@ -168,7 +168,10 @@ fn same(a: &Value, b: &Value) -> bool {
 /// write, so the executor re-applies the edit to the trust it reads right before writing (not
 /// to the one the plan saw) and watches that it stays applied: another cluster's statements
 /// written in between are kept, and one of its writes that dropped ours is repaired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Edit {
     /// `up`: this cluster's statements in (`merge`).
     Put,

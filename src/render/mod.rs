@@ -434,6 +434,8 @@ pub struct KedaInstall {
     pub namespace: String,
     pub service_account: String,
     pub version: String,
+    /// The user's chart values (`keda.values` over `keda.valuesFile`'s); kedactl's own win.
+    pub values: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An identity role, the service accounts of the apps that use it, and those apps.
@@ -793,6 +795,7 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             namespace: spec.keda.namespace.clone(),
             service_account: spec.keda.service_account.clone(),
             version: spec.keda.version.clone(),
+            values: spec.keda.values.clone(),
         },
         manifests,
         workloads: spec

@@ -52,7 +52,10 @@ pub fn load(source: &ConfigSource) -> Result<(Spec, String, Option<String>), Pro
     };
     let name = path.display().to_string();
     let bytes = read(&path).map_err(|p| one(&name, p))?;
-    let spec = parse(&bytes, &name)?;
+    let mut spec = parse(&bytes, &name)?;
+    // Chart values from a file of their own, merged under the config's (paths are the config's).
+    let base = path.parent().unwrap_or(Path::new("."));
+    super::keda_values::read_file(&mut spec, base).map_err(|p| one(&name, p))?;
     // `parse` took it as UTF-8; a byte-order mark is no part of line 1's key.
     let text = String::from_utf8(bytes)
         .ok()

@@ -5,6 +5,7 @@
 pub mod guardrails;
 pub mod issuer;
 pub mod keda_fields;
+pub mod keda_values;
 mod load;
 pub mod names;
 mod overrides;
@@ -112,6 +113,18 @@ pub struct Keda {
     /// KEDA Helm chart version (>= 2.13 for EKS Pod Identity).
     #[serde(default = "defaults::keda_version")]
     pub version: String,
+    /// Values for the KEDA Helm chart, e.g. `resources`, `tolerations`, `nodeSelector`,
+    /// `priorityClassName`, `podDisruptionBudget`, `metricsServer: {replicaCount: 2}`; merged
+    /// over `valuesFile`'s. kedactl's own values win, and one given here that contradicts them
+    /// is an error: the operator's service account name (keda.serviceAccount), IRSA
+    /// (`podIdentity.aws.irsa.*` and the service account's role annotation: authMode,
+    /// roles.operator) and the CRDs' keep annotation. A change is a plan step (helm upgrade).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// A YAML file of chart values (as `helm install -f` reads), relative to kedactl.yaml's
+    /// folder; `values` are merged over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -629,6 +642,8 @@ impl Default for Keda {
             namespace: defaults::keda_namespace(),
             service_account: defaults::keda_service_account(),
             version: defaults::keda_version(),
+            values: Default::default(),
+            values_file: None,
         }
     }
 }

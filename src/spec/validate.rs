@@ -291,6 +291,8 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         Ok(_) => {}
     }
 
+    c.0.extend(super::keda_values::problems(spec));
+
     let r = &spec.roles;
     c.name(
         "roles.operator",

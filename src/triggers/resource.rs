@@ -64,7 +64,7 @@ impl Kind {
         self == Kind::AmpScraper
     }
 
-    fn prefix(self) -> &'static str {
+    pub fn prefix(self) -> &'static str {
         match self {
             Kind::AmpWorkspace => "aps:workspace",
             Kind::AmpScraper => "aps:scraper",

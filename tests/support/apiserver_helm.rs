@@ -56,6 +56,7 @@ echo "$@" >> 'LOG'
 ns=default
 for a in "$@"; do
   if [ "$prev" = --kubeconfig ]; then cp "$a" 'LOG.kubeconfig'; fi
+  if [ "$prev" = --values ]; then cp "$a" 'LOG.values'; fi
   if [ "$prev" = --namespace ]; then ns=$a; fi
   prev=$a
 done
