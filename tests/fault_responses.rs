@@ -27,7 +27,7 @@ fn step(id: &str) -> Plan {
     }
 }
 
-/// Failed attempts before the one that works: the production policy allows 5 attempts (the
+/// Failed attempts before the one that works: the production policy allows 10 attempts (the
 /// SDK's default, 3, would give up).
 const RETRIED: usize = 4;
 
@@ -256,10 +256,10 @@ async fn a_throttled_read_is_retried_during_observation() {
 }
 
 #[test]
-fn production_policy_is_adaptive_with_five_attempts() {
+fn production_policy_is_adaptive_with_ten_attempts() {
     let p = retry_config(Retries::default(), None);
     assert_eq!(p.mode(), aws_config::retry::RetryMode::Adaptive);
-    assert_eq!(p.max_attempts(), 5);
+    assert_eq!(p.max_attempts(), 10);
     // AWS's Retry Behavior 2.1: each retry takes a token from the service's rate limiter, so a
     // throttled burst is not sent again all at once.
     assert!(
