@@ -59,6 +59,7 @@ impl ResolveDns for TimedResolver {
     }
 }
 
+/// Forbids retrying a call whose host does not resolve or refuses the connection.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UnresolvableHost;
 
@@ -76,19 +77,26 @@ impl ClassifyRetry for UnresolvableHost {
             chain.push(e.to_string());
             source = e.source();
         }
-        match host_not_found(&chain.join(": ")) {
+        match host_not_found(&chain.join(": ")) || refused(&chain.join(": ")) {
             true => RetryAction::RetryForbidden,
             false => RetryAction::NoActionIndicated,
         }
     }
 
     fn name(&self) -> &'static str {
-        "kedactl: host name does not resolve"
+        "kedactl: host name does not resolve, or nothing listens there"
     }
 
     fn priority(&self) -> RetryClassifierPriority {
         RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
     }
+}
+
+/// Nothing listens at the endpoint (TCP reset on connect). AWS's endpoints do not refuse: this is
+/// a wrong --endpoint-url or proxy, and with ten attempts per call (throttling is normal) its
+/// retries would only delay the error by minutes.
+fn refused(chain: &str) -> bool {
+    chain.to_ascii_lowercase().contains("connection refused")
 }
 
 /// The error chain of a failed connection says the name has no address (hyper-util's "dns
@@ -122,5 +130,14 @@ mod tests {
         ));
         assert!(!host_not_found("tcp connect error: Connection refused"));
         assert!(!host_not_found("connection timed out"));
+    }
+
+    #[test]
+    fn a_refused_connection_is_final() {
+        assert!(refused(
+            "io error: client error (Connect): tcp connect error: Connection refused (os error 111)"
+        ));
+        assert!(!refused("connection timed out"));
+        assert!(!refused("connection reset by peer"));
     }
 }
