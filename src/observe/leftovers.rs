@@ -15,7 +15,7 @@ use crate::plan::prune::{APP_KINDS, ours_here, retired_object};
 use crate::render::Desired;
 use futures_util::{StreamExt, stream};
 
-/// Concurrent tag reads while listing (a region may hold thousands of queues).
+/// Concurrent reads of what the searches found (each found queue, repository, association).
 const CONCURRENT_READS: usize = 8;
 
 /// What the AWS searches found, before they join the observation: they need only the config's
