@@ -75,15 +75,6 @@ struct Teardown<'a> {
     refused: Vec<(String, String)>,
 }
 
-/// What becomes of a queue, repository or trigger resource this stack may have made.
-enum Fate {
-    /// Not this stack's: noted, untouched.
-    LeftAlone,
-    /// Another cluster still uses it (noted): only this cluster's tag key goes, if it has one.
-    Shared(Option<String>),
-    Delete,
-}
-
 /// The role steps the OIDC provider goes after, and the roles that still trust it once this
 /// plan ran (kept with others' statements).
 #[derive(Default)]
@@ -329,16 +320,29 @@ impl<'a> Teardown<'a> {
         association_ids
     }
 
-    /// Not this stack's, still used by another cluster, or to delete (see `Fate`).
-    fn fate(&mut self, tags: &Tags, what: &str) -> Fate {
+    /// Does a queue, repository or trigger resource go? Not when it is not this stack's, nor
+    /// when another cluster still uses it (both noted): then `untag` makes the step taking this
+    /// cluster's tag key off, when it carries one.
+    fn goes(
+        &mut self,
+        tags: &Tags,
+        what: &str,
+        untag: impl FnOnce(String) -> (String, Group, Action),
+    ) -> bool {
         if !self.owned(tags) {
             self.notes
                 .push(format!("left alone: {what} (not created by this stack)"));
-            return Fate::LeftAlone;
+            return false;
         }
         match still_used(self.desired, tags, what, &mut self.notes) {
-            Some(ours) => Fate::Shared(ours),
-            None => Fate::Delete,
+            None => true,
+            Some(ours) => {
+                if let Some(key) = ours {
+                    let (id, group, action) = untag(key);
+                    self.push(id, group, action, vec![]);
+                }
+                false
+            }
         }
     }
 
@@ -359,19 +363,16 @@ impl<'a> Teardown<'a> {
                 continue;
             };
             let what = format!("SQS queue {}", q.name);
-            match self.fate(&o.tags, &what) {
-                Fate::LeftAlone | Fate::Shared(None) => continue,
-                Fate::Shared(Some(key)) => {
-                    let action = Action::UntagQueue {
-                        queue: q.name.clone(),
-                        url: o.url.clone(),
-                        keys: vec![key],
-                    };
-                    let id = format!("queue:{}/tags", q.name);
-                    self.push(id, Group::Queue, action, vec![]);
-                    continue;
-                }
-                Fate::Delete => {}
+            let untag = |key| {
+                let action = Action::UntagQueue {
+                    queue: q.name.clone(),
+                    url: o.url.clone(),
+                    keys: vec![key],
+                };
+                (format!("queue:{}/tags", q.name), Group::Queue, action)
+            };
+            if !self.goes(&o.tags, &what, untag) {
+                continue;
             }
             let data = crate::observed::queue_messages(&o.attributes);
             self.refuse_unforced(&what, &data, Group::Queue);
@@ -394,19 +395,16 @@ impl<'a> Teardown<'a> {
                 continue;
             };
             let what = format!("ECR repository {}", r.name);
-            match self.fate(&o.tags, &what) {
-                Fate::LeftAlone | Fate::Shared(None) => continue,
-                Fate::Shared(Some(key)) => {
-                    let action = Action::UntagRepository {
-                        repository: r.name.clone(),
-                        arn: o.arn.clone(),
-                        keys: vec![key],
-                    };
-                    let id = format!("registry:{}/tags", r.name);
-                    self.push(id, Group::Registry, action, vec![]);
-                    continue;
-                }
-                Fate::Delete => {}
+            let untag = |key| {
+                let action = Action::UntagRepository {
+                    repository: r.name.clone(),
+                    arn: o.arn.clone(),
+                    keys: vec![key],
+                };
+                (format!("registry:{}/tags", r.name), Group::Registry, action)
+            };
+            if !self.goes(&o.tags, &what, untag) {
+                continue;
             }
             let images = crate::observed::Data::counted(o.images as u64, "images");
             self.refuse_unforced(&what, &images, Group::Registry);
@@ -454,19 +452,17 @@ impl<'a> Teardown<'a> {
             let Some(o) = observed.resources.get(&r.id()) else {
                 continue;
             };
-            match self.fate(&o.tags, &r.describe()) {
-                Fate::LeftAlone | Fate::Shared(None) => continue,
-                Fate::Shared(Some(key)) => {
-                    let action = Action::UntagResource {
-                        resource: r.kind,
-                        name: r.name.clone(),
-                        arn: o.arn.clone(),
-                        keys: vec![key],
-                    };
-                    self.push(format!("{}/tags", r.id()), Group::Source, action, vec![]);
-                    continue;
-                }
-                Fate::Delete => {}
+            let untag = |key| {
+                let action = Action::UntagResource {
+                    resource: r.kind,
+                    name: r.name.clone(),
+                    arn: o.arn.clone(),
+                    keys: vec![key],
+                };
+                (format!("{}/tags", r.id()), Group::Source, action)
+            };
+            if !self.goes(&o.tags, &r.describe(), untag) {
+                continue;
             }
             let loses = r.kind.holds().map(|unit| {
                 observed.data.get(&r.id()).cloned().unwrap_or_else(|| {
