@@ -11,8 +11,8 @@ pub use cluster::{cluster_side, namespace_contents, namespace_side};
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
 use crate::observed::{
-    Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Resource as Live,
-    Role, Tags,
+    Addon, Association, Caller, Cluster, Denied, Observed, OidcProvider, Queue, Repository,
+    Resource as Live, Role, Tags,
 };
 use crate::render::{Desired, KMS_KEY};
 use crate::triggers;
@@ -215,110 +215,17 @@ async fn observe_each(
     only: &Only,
     caller: Option<Caller>,
 ) -> (Observed, Vec<CallError>) {
-    let mut o = Observed {
-        caller,
-        ..Observed::default()
-    };
-    let roles = async {
-        if !only.includes(Group::Iam) {
-            return Ok((vec![], vec![]));
-        }
-        let roles = try_join_all(desired.roles.iter().map(|r| {
-            let expected: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
-            async move { role(aws, &r.name, &expected).await }
-        }));
-        // The boundary and managed policies the config names: they must exist, and doctor
-        // evaluates the boundary before it is on the roles.
-        let named = configured_policies(desired);
-        let policies = try_join_all(named.iter().map(|arn| async move {
-            let r = managed_policy(aws, arn, "named in kedactl.yaml").await?;
-            Ok::<_, CallError>((arn.clone(), r))
-        }));
-        futures_util::future::try_join(roles, policies).await
-    };
-    let queues = async {
-        if !only.includes(Group::Queue) {
-            return Ok(vec![]);
-        }
-        try_join_all(desired.queues.iter().map(|q| {
-            let known = !q.url.contains(crate::render::aws::UNKNOWN_ACCOUNT);
-            queue(aws, &q.name, known.then_some(q.url.as_str()))
-        }))
-        .await
-    };
-    let repositories = async {
-        if !only.includes(Group::Registry) {
-            return Ok(vec![]);
-        }
-        try_join_all(
-            desired
-                .repositories
-                .iter()
-                .map(|r| repository(aws, &r.name)),
-        )
-        .await
-    };
-    // Read whatever the groups: the policies and manifests of the other groups name their ids.
-    let resources = futures_util::future::try_join(
-        try_join_all(
-            desired
-                .resources
-                .iter()
-                .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
-        ),
-        retired_of(aws, desired),
-    );
-    let eks = async {
-        // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
-        // access mode.
-        let source = only.includes(Group::Source)
-            && desired.resources.iter().any(|r| r.kind.reads_cluster());
-        if !source
-            && ![Group::Eks, Group::Keda, Group::App]
-                .into_iter()
-                .any(|g| only.includes(g))
-        {
-            return Ok((Read::Missing, Read::Missing, vec![]));
-        }
-        // The add-on and associations live in the cluster: without it there is nothing to read.
-        let cluster = cluster(aws, &desired.cluster).await?;
-        if !matches!(cluster, Read::Found(_)) || !only.includes(Group::Eks) {
-            return Ok((cluster, Read::Missing, vec![]));
-        }
-        let addon = async {
-            match &desired.addon {
-                Some(a) => addon(aws, &desired.cluster, a).await,
-                None => Ok(Read::Missing),
-            }
-        };
-        let associations = try_join_all(
-            desired
-                .associations
-                .iter()
-                .chain(&desired.retired_associations)
-                .map(|a| associations(aws, &desired.cluster, &a.namespace, &a.service_account)),
-        );
-        let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
-        Ok((cluster, addon, associations))
-    };
-    // IRSA: the provider every trust names (an IAM resource, so with the roles).
-    let provider = async {
-        match &desired.oidc_provider {
-            Some(p) if only.includes(Group::Iam) => oidc::provider(aws, &p.host).await,
-            _ => Ok(Read::Missing),
-        }
-    };
     // Boxed: the five reads' state machines side by side overflowed a 2 MiB thread stack
     // (debug builds, doctor's gather).
     let ((roles, queues, repositories, eks, resources), provider) = futures_util::future::join(
         futures_util::future::join5(
-            Box::pin(roles),
-            Box::pin(queues),
-            Box::pin(repositories),
-            Box::pin(eks),
-            Box::pin(resources),
+            Box::pin(iam_reads(aws, desired, only)),
+            Box::pin(queue_reads(aws, desired, only)),
+            Box::pin(repository_reads(aws, desired, only)),
+            Box::pin(eks_reads(aws, desired, only)),
+            Box::pin(resource_reads(aws, desired)),
         ),
-        Box::pin(provider),
+        Box::pin(provider_read(aws, desired, only)),
     )
     .await;
     // Reads record their own failures; what is left here cannot happen, but is not lost.
@@ -330,62 +237,222 @@ async fn observe_each(
     let (cluster, addon, associations) =
         settled(eks, (Read::Missing, Read::Missing, vec![]), &mut failed);
     let provider = settled(provider, Read::Missing, &mut failed);
+    let reads = Reads {
+        roles,
+        policies,
+        queues,
+        repositories,
+        resources,
+        retired,
+        cluster,
+        addon,
+        associations,
+        provider,
+    };
 
+    let mut o = Observed {
+        caller,
+        ..Observed::default()
+    };
     let mut denied = Unread {
         failed,
         ..Unread::default()
     };
-    for (name, r) in desired.roles.iter().map(|r| &r.name).zip(roles) {
-        if let Some(role) = r.keep(&mut denied) {
-            o.roles.insert(name.clone(), role);
-        }
-    }
-    for (arn, p) in policies {
-        match p {
-            Read::Missing => {
-                o.policies.insert(arn, None);
-            }
-            p => {
-                if let Some(doc) = p.keep(&mut denied) {
-                    o.policies.insert(arn, Some(doc));
-                }
-            }
-        }
-    }
-    for (name, q) in desired.queues.iter().map(|q| &q.name).zip(queues) {
-        if let Some(queue) = q.keep(&mut denied) {
-            o.queues.insert(name.clone(), queue);
-        }
-    }
-    for (name, r) in desired
-        .repositories
-        .iter()
-        .map(|r| &r.name)
-        .zip(repositories)
-    {
-        if let Some((repo, tags)) = r.keep(&mut denied) {
-            o.repositories.insert(name.clone(), repo);
-            o.image_tags.insert(name.clone(), tags);
-        }
-    }
-    for (r, live) in desired.resources.iter().zip(resources) {
-        if let Some(live) = live.keep(&mut denied) {
-            o.resources.insert(r.id(), live);
-        }
-    }
-    keep_retired(&mut o, retired, &mut denied);
-    o.cluster = cluster.keep(&mut denied);
-    o.oidc_provider = provider.keep(&mut denied);
-    o.addon = addon.keep(&mut denied);
-    for a in associations {
-        o.associations
-            .extend(a.keep(&mut denied).into_iter().flatten());
-    }
+    reads.keep(desired, &mut o, &mut denied);
     if only.includes(Group::Queue) {
         kms_aliases(aws, desired, &mut o, &mut denied).await;
     }
     o.denied = denied.denied;
     (o, denied.failed)
+}
+
+/// The roles and the managed policies the config names (IAM group).
+async fn iam_reads(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+) -> Result<(Vec<Read<Role>>, Vec<(String, Read<Value>)>), CallError> {
+    if !only.includes(Group::Iam) {
+        return Ok((vec![], vec![]));
+    }
+    let roles = try_join_all(desired.roles.iter().map(|r| {
+        let expected: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
+        async move { role(aws, &r.name, &expected).await }
+    }));
+    // The boundary and managed policies the config names: they must exist, and doctor
+    // evaluates the boundary before it is on the roles.
+    let named = configured_policies(desired);
+    let policies = try_join_all(named.iter().map(|arn| async move {
+        let r = managed_policy(aws, arn, "named in kedactl.yaml").await?;
+        Ok::<_, CallError>((arn.clone(), r))
+    }));
+    futures_util::future::try_join(roles, policies).await
+}
+
+async fn queue_reads(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+) -> Result<Vec<Read<Queue>>, CallError> {
+    if !only.includes(Group::Queue) {
+        return Ok(vec![]);
+    }
+    try_join_all(desired.queues.iter().map(|q| {
+        let known = !q.url.contains(crate::render::aws::UNKNOWN_ACCOUNT);
+        queue(aws, &q.name, known.then_some(q.url.as_str()))
+    }))
+    .await
+}
+
+async fn repository_reads(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+) -> Result<Vec<Read<(Repository, Vec<String>)>>, CallError> {
+    if !only.includes(Group::Registry) {
+        return Ok(vec![]);
+    }
+    try_join_all(
+        desired
+            .repositories
+            .iter()
+            .map(|r| repository(aws, &r.name)),
+    )
+    .await
+}
+
+/// The trigger resources, whatever the groups: the policies and manifests of the other groups
+/// name their ids. With them, the retired ones.
+async fn resource_reads(
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<(Vec<Read<Live>>, Read<Vec<(String, Live)>>), CallError> {
+    futures_util::future::try_join(
+        try_join_all(
+            desired
+                .resources
+                .iter()
+                .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+        ),
+        retired_of(aws, desired),
+    )
+    .await
+}
+
+/// The cluster, then its add-on and associations.
+async fn eks_reads(aws: &Aws, desired: &Desired, only: &Only) -> Result<EksReads, CallError> {
+    // keda and app need the cluster's endpoint to connect; an AMP scraper's plan, its
+    // access mode.
+    let source =
+        only.includes(Group::Source) && desired.resources.iter().any(|r| r.kind.reads_cluster());
+    if !source
+        && ![Group::Eks, Group::Keda, Group::App]
+            .into_iter()
+            .any(|g| only.includes(g))
+    {
+        return Ok((Read::Missing, Read::Missing, vec![]));
+    }
+    // The add-on and associations live in the cluster: without it there is nothing to read.
+    let cluster = cluster(aws, &desired.cluster).await?;
+    if !matches!(cluster, Read::Found(_)) || !only.includes(Group::Eks) {
+        return Ok((cluster, Read::Missing, vec![]));
+    }
+    let addon = async {
+        match &desired.addon {
+            Some(a) => addon(aws, &desired.cluster, a).await,
+            None => Ok(Read::Missing),
+        }
+    };
+    let associations = try_join_all(
+        desired
+            .associations
+            .iter()
+            .chain(&desired.retired_associations)
+            .map(|a| associations(aws, &desired.cluster, &a.namespace, &a.service_account)),
+    );
+    let (addon, associations) = futures_util::future::try_join(addon, associations).await?;
+    Ok((cluster, addon, associations))
+}
+
+/// IRSA: the provider every trust names (an IAM resource, so with the roles).
+async fn provider_read(
+    aws: &Aws,
+    desired: &Desired,
+    only: &Only,
+) -> Result<Read<OidcProvider>, CallError> {
+    match &desired.oidc_provider {
+        Some(p) if only.includes(Group::Iam) => oidc::provider(aws, &p.host).await,
+        _ => Ok(Read::Missing),
+    }
+}
+
+/// The cluster, its add-on, and the associations of each service account.
+type EksReads = (Read<Cluster>, Read<Addon>, Vec<Read<Vec<Association>>>);
+
+/// What `observe_each` read, each part settled.
+struct Reads {
+    roles: Vec<Read<Role>>,
+    policies: Vec<(String, Read<Value>)>,
+    queues: Vec<Read<Queue>>,
+    repositories: Vec<Read<(Repository, Vec<String>)>>,
+    resources: Vec<Read<Live>>,
+    retired: Read<Vec<(String, Live)>>,
+    cluster: Read<Cluster>,
+    addon: Read<Addon>,
+    associations: Vec<Read<Vec<Association>>>,
+    provider: Read<OidcProvider>,
+}
+
+impl Reads {
+    /// Into the observation, by the names `desired` gave the reads; refusals and failures go
+    /// to `denied`.
+    fn keep(self, desired: &Desired, o: &mut Observed, denied: &mut Unread) {
+        for (name, r) in desired.roles.iter().map(|r| &r.name).zip(self.roles) {
+            if let Some(role) = r.keep(denied) {
+                o.roles.insert(name.clone(), role);
+            }
+        }
+        for (arn, p) in self.policies {
+            match p {
+                Read::Missing => {
+                    o.policies.insert(arn, None);
+                }
+                p => {
+                    if let Some(doc) = p.keep(denied) {
+                        o.policies.insert(arn, Some(doc));
+                    }
+                }
+            }
+        }
+        for (name, q) in desired.queues.iter().map(|q| &q.name).zip(self.queues) {
+            if let Some(queue) = q.keep(denied) {
+                o.queues.insert(name.clone(), queue);
+            }
+        }
+        for (name, r) in desired
+            .repositories
+            .iter()
+            .map(|r| &r.name)
+            .zip(self.repositories)
+        {
+            if let Some((repo, tags)) = r.keep(denied) {
+                o.repositories.insert(name.clone(), repo);
+                o.image_tags.insert(name.clone(), tags);
+            }
+        }
+        for (r, live) in desired.resources.iter().zip(self.resources) {
+            if let Some(live) = live.keep(denied) {
+                o.resources.insert(r.id(), live);
+            }
+        }
+        keep_retired(o, self.retired, denied);
+        o.cluster = self.cluster.keep(denied);
+        o.oidc_provider = self.provider.keep(denied);
+        o.addon = self.addon.keep(denied);
+        for a in self.associations {
+            o.associations.extend(a.keep(denied).into_iter().flatten());
+        }
+    }
 }
 
 /// A cluster read on its own (`plan`/`up --only iam`) into an observation: a refusal is

@@ -256,6 +256,86 @@ fn version_changes(found: &observed::Keda, wanted: &str, stack: &str) -> bool {
         && found.version.trim_start_matches('v') != wanted.trim_start_matches('v')
 }
 
+/// The deployment KEDA's chart names its operator.
+const KEDA_OPERATOR: &str = "keda-operator";
+
+/// What planning KEDA's install or upgrade works from.
+struct KedaContext<'a> {
+    keda: &'a render::KedaInstall,
+    stack: &'a str,
+    /// The steps an install waits for: the operator's association, the add-on being active.
+    assoc: String,
+    addon_wait: String,
+    /// The operator role, in IRSA mode.
+    irsa_role_arn: Option<String>,
+    /// The recorded chart values of a KEDA this stack installed, when `keda.values` changed.
+    values_from: Option<serde_json::Map<String, Value>>,
+    /// The role the operator's service account names now, when it exists.
+    service_account_role: Option<String>,
+    /// That role is not the one it should name.
+    irsa_stale: bool,
+}
+
+impl<'a> KedaContext<'a> {
+    fn new(desired: &'a Desired, observed: &'a Observed) -> Self {
+        let k = &desired.keda;
+        let irsa_role_arn = (desired.auth_mode == AuthMode::Irsa)
+            .then(|| {
+                desired
+                    .roles
+                    .iter()
+                    .find(|r| r.purpose == RolePurpose::Operator)
+                    .map(|r| r.arn.clone())
+            })
+            .flatten();
+        // A KEDA this stack installed with other chart values (none recorded: none given).
+        let ours = |f: &observed::Keda| f.installed_by.as_deref() == Some(desired.stack.as_str());
+        let values_from = observed
+            .keda
+            .as_ref()
+            .filter(|f| ours(f))
+            .map(|f| f.values.clone().unwrap_or_default())
+            .filter(|v| *v != k.values);
+        // The operator's service account names the operator role in IRSA mode (the chart sets
+        // it), and no role in Pod Identity mode: the AWS SDK for Go resolves web identity
+        // before container credentials, so a leftover annotation would win over the association.
+        let annotation = |o: &Value| {
+            o["metadata"]["annotations"][IRSA_ANNOTATION]
+                .as_str()
+                .map(str::to_string)
+        };
+        let operator_sa = observed.object("ServiceAccount", Some(&k.namespace), &k.service_account);
+        KedaContext {
+            keda: k,
+            stack: &desired.stack,
+            assoc: format!("eks:association/{}/{}", k.namespace, k.service_account),
+            addon_wait: desired
+                .addon
+                .as_ref()
+                .map(|a| format!("eks:addon/{a}/wait"))
+                .unwrap_or_default(),
+            irsa_stale: operator_sa.is_some_and(|sa| annotation(sa) != irsa_role_arn),
+            service_account_role: operator_sa.and_then(annotation),
+            irsa_role_arn,
+            values_from,
+        }
+    }
+
+    fn install(&self, from: Option<String>) -> Action {
+        let k = self.keda;
+        Action::InstallKeda {
+            namespace: k.namespace.clone(),
+            service_account: k.service_account.clone(),
+            version: k.version.clone(),
+            irsa_role_arn: self.irsa_role_arn.clone(),
+            stack: self.stack.to_string(),
+            from,
+            values: k.values.clone(),
+            values_from: self.values_from.clone(),
+        }
+    }
+}
+
 /// The step id of the IAM OIDC provider for issuer host `host`.
 pub fn oidc_step_id(host: &str) -> String {
     format!("iam:oidc-provider/{host}")
@@ -427,120 +507,11 @@ impl Planner<'_> {
             };
             after.extend(provider_id.as_deref());
             let existing = self.observed.roles.get(&role.name);
-            let mut new = false;
             match existing {
-                None => {
-                    new = true;
-                    let action = Action::CreateRole {
-                        role: role.name.clone(),
-                        trust: role.trust.body.clone(),
-                        tags: self.desired.aws_tags(),
-                        path: (role.path != "/").then(|| role.path.clone()),
-                        permissions_boundary: role.boundary.clone(),
-                    };
-                    self.push(id.clone(), Group::Iam, Change::Create, action, &after);
-                }
+                None => self.create_role(role, &id, &after),
                 Some(r) => {
-                    let want = &self.desired.aws_tags();
-                    let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags, want)
-                    else {
+                    if !self.update_role(role, r, &id, &after) {
                         continue;
-                    };
-                    if let Some(reason) = moved(role, r) {
-                        self.conflicts.push(Conflict {
-                            resource: format!("IAM role {}", role.name),
-                            reason,
-                        });
-                        continue;
-                    }
-                    if let Some(b) = role
-                        .boundary
-                        .as_ref()
-                        .filter(|b| r.boundary.as_ref() != Some(*b))
-                    {
-                        let action = Action::PutRolePermissionsBoundary {
-                            role: role.name.clone(),
-                            permissions_boundary: b.clone(),
-                        };
-                        self.push(
-                            format!("{id}/boundary"),
-                            Group::Iam,
-                            Change::Update,
-                            action,
-                            &[],
-                        );
-                    }
-                    if retag {
-                        let tags = want.clone();
-                        self.push(
-                            format!("{id}/tags"),
-                            Group::Iam,
-                            Change::Update,
-                            Action::TagRole {
-                                role: role.name.clone(),
-                                tags,
-                            },
-                            &[],
-                        );
-                    }
-                    // Other clusters' statements (and people's) stay: only ours are rewritten.
-                    // A role taken over with --adopt gets exactly ours (what adopting means).
-                    let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
-                        // Put's merge, before it drops what admits too much (looked at next).
-                        let stale = self.stale.get(&role.name).map_or(&[][..], Vec::as_slice);
-                        let live = trust::without_sids(&r.trust, stale);
-                        let merged = trust::merge(&role.trust.body, &live);
-                        (merged, Some(trust::Edit::Put))
-                    } else {
-                        (role.trust.body.clone(), None)
-                    };
-                    // A kept statement that admits too much is a conflict; --adopt drops it.
-                    let open = trust::open_statements(&role.trust.body, &trust);
-                    let trust = match (open.is_empty(), self.adopt) {
-                        (true, _) => trust,
-                        (false, true) => trust::without_open(&role.trust.body, &trust),
-                        (false, false) => {
-                            for (name, s, what) in open {
-                                self.conflicts.push(Conflict {
-                                    resource: format!("IAM role {}", role.name),
-                                    reason: format!(
-                                        "{name} of its trust ({s}) lets {what} assume it: remove \
-                                         it, or pass --adopt to have kedactl drop it"
-                                    ),
-                                });
-                            }
-                            continue;
-                        }
-                    };
-                    // Other clusters' statements count too: IAM would refuse the update.
-                    let size = crate::limits::iam_policy_size(&trust);
-                    if size > self.desired.trust_policy_quota {
-                        self.conflicts.push(Conflict {
-                            resource: format!("IAM role {}", role.name),
-                            reason: format!(
-                                "its trust policy would be {size} characters with this cluster's \
-                                 statements beside the ones it already has, over the account's \
-                                 quota of {}: give this cluster its own roles (roles.operator, \
-                                 roles.identity), or have AWS raise the quota (up to 4096) and set \
-                                 roles.trustPolicyQuota",
-                                self.desired.trust_policy_quota
-                            ),
-                        });
-                        continue;
-                    }
-                    if canonical(&r.trust) != canonical(&trust) {
-                        let action = Action::UpdateTrustPolicy {
-                            role: role.name.clone(),
-                            trust,
-                            edit,
-                        };
-                        self.push(
-                            format!("{id}/trust"),
-                            Group::Iam,
-                            Change::Update,
-                            action,
-                            &after,
-                        );
                     }
                 }
             }
@@ -551,31 +522,181 @@ impl Planner<'_> {
                 });
                 continue;
             }
-            for doc in &role.policies {
-                let current = existing.and_then(|r| r.inline.get(&doc.name));
-                if current.is_some_and(|c| canonical(c) == canonical(&doc.body)) {
-                    continue;
-                }
-                let action = Action::PutRolePolicy {
-                    role: role.name.clone(),
-                    policy: doc.name.clone(),
-                    document: doc.body.clone(),
-                };
-                let change = if current.is_none() {
-                    Change::Create
-                } else {
-                    Change::Update
-                };
-                let change = if new { Change::Create } else { change };
-                self.push(
-                    format!("{id}/policy/{}", doc.name),
-                    Group::Iam,
-                    change,
-                    action,
-                    &[&id],
-                );
-            }
+            self.inline_policies(role, existing, &id);
             self.managed_policies(role, existing, &id);
+        }
+    }
+
+    fn create_role(&mut self, role: &render::Role, id: &str, after: &[&str]) {
+        let action = Action::CreateRole {
+            role: role.name.clone(),
+            trust: role.trust.body.clone(),
+            tags: self.desired.aws_tags(),
+            path: (role.path != "/").then(|| role.path.clone()),
+            permissions_boundary: role.boundary.clone(),
+        };
+        self.push(id.to_string(), Group::Iam, Change::Create, action, after);
+    }
+
+    /// An existing role gets the config's boundary, tags and trust. `false`: it is left as it
+    /// is, policies included (someone else's, or a conflict was recorded).
+    fn update_role(
+        &mut self,
+        role: &render::Role,
+        r: &observed::Role,
+        id: &str,
+        after: &[&str],
+    ) -> bool {
+        let want = &self.desired.aws_tags();
+        let Some(retag) = self.owned(format!("IAM role {}", role.name), &r.tags, want) else {
+            return false;
+        };
+        if let Some(reason) = moved(role, r) {
+            self.conflicts.push(Conflict {
+                resource: format!("IAM role {}", role.name),
+                reason,
+            });
+            return false;
+        }
+        if let Some(b) = role
+            .boundary
+            .as_ref()
+            .filter(|b| r.boundary.as_ref() != Some(*b))
+        {
+            let action = Action::PutRolePermissionsBoundary {
+                role: role.name.clone(),
+                permissions_boundary: b.clone(),
+            };
+            self.push(
+                format!("{id}/boundary"),
+                Group::Iam,
+                Change::Update,
+                action,
+                &[],
+            );
+        }
+        if retag {
+            let tags = want.clone();
+            self.push(
+                format!("{id}/tags"),
+                Group::Iam,
+                Change::Update,
+                Action::TagRole {
+                    role: role.name.clone(),
+                    tags,
+                },
+                &[],
+            );
+        }
+        let Some((trust, edit)) = self.trust_update(role, r) else {
+            return false;
+        };
+        if canonical(&r.trust) != canonical(&trust) {
+            let action = Action::UpdateTrustPolicy {
+                role: role.name.clone(),
+                trust,
+                edit,
+            };
+            self.push(
+                format!("{id}/trust"),
+                Group::Iam,
+                Change::Update,
+                action,
+                after,
+            );
+        }
+        true
+    }
+
+    /// The trust an existing role should have, and how it was made from the live one. `None`:
+    /// it would admit too much or break the quota (a conflict is recorded).
+    fn trust_update(
+        &mut self,
+        role: &render::Role,
+        r: &observed::Role,
+    ) -> Option<(Value, Option<trust::Edit>)> {
+        // Other clusters' statements (and people's) stay: only ours are rewritten.
+        // A role taken over with --adopt gets exactly ours (what adopting means).
+        let (trust, edit) = if model::is_owned(&r.tags, &self.desired.stack) {
+            // Put's merge, before it drops what admits too much (looked at next).
+            let stale = self.stale.get(&role.name).map_or(&[][..], Vec::as_slice);
+            let live = trust::without_sids(&r.trust, stale);
+            let merged = trust::merge(&role.trust.body, &live);
+            (merged, Some(trust::Edit::Put))
+        } else {
+            (role.trust.body.clone(), None)
+        };
+        // A kept statement that admits too much is a conflict; --adopt drops it.
+        let open = trust::open_statements(&role.trust.body, &trust);
+        let trust = match (open.is_empty(), self.adopt) {
+            (true, _) => trust,
+            (false, true) => trust::without_open(&role.trust.body, &trust),
+            (false, false) => {
+                for (name, s, what) in open {
+                    self.conflicts.push(Conflict {
+                        resource: format!("IAM role {}", role.name),
+                        reason: format!(
+                            "{name} of its trust ({s}) lets {what} assume it: remove \
+                             it, or pass --adopt to have kedactl drop it"
+                        ),
+                    });
+                }
+                return None;
+            }
+        };
+        // Other clusters' statements count too: IAM would refuse the update.
+        let size = crate::limits::iam_policy_size(&trust);
+        if size > self.desired.trust_policy_quota {
+            self.conflicts.push(Conflict {
+                resource: format!("IAM role {}", role.name),
+                reason: format!(
+                    "its trust policy would be {size} characters with this cluster's \
+                     statements beside the ones it already has, over the account's \
+                     quota of {}: give this cluster its own roles (roles.operator, \
+                     roles.identity), or have AWS raise the quota (up to 4096) and set \
+                     roles.trustPolicyQuota",
+                    self.desired.trust_policy_quota
+                ),
+            });
+            return None;
+        }
+        Some((trust, edit))
+    }
+
+    /// The role's inline policies that are missing or differ (all created with a new role).
+    fn inline_policies(
+        &mut self,
+        role: &render::Role,
+        existing: Option<&observed::Role>,
+        id: &str,
+    ) {
+        for doc in &role.policies {
+            let current = existing.and_then(|r| r.inline.get(&doc.name));
+            if current.is_some_and(|c| canonical(c) == canonical(&doc.body)) {
+                continue;
+            }
+            let action = Action::PutRolePolicy {
+                role: role.name.clone(),
+                policy: doc.name.clone(),
+                document: doc.body.clone(),
+            };
+            let change = if current.is_none() {
+                Change::Create
+            } else {
+                Change::Update
+            };
+            let change = if existing.is_none() {
+                Change::Create
+            } else {
+                change
+            };
+            self.push(
+                format!("{id}/policy/{}", doc.name),
+                Group::Iam,
+                change,
+                action,
+                &[id],
+            );
         }
     }
 
@@ -933,169 +1054,111 @@ impl Planner<'_> {
 
     fn keda(&mut self, changed: &[(String, String)]) {
         let k = &self.desired.keda;
-        let operator = "keda-operator".to_string();
-        let assoc = format!("eks:association/{}/{}", k.namespace, k.service_account);
-        let addon_wait = self
-            .desired
-            .addon
-            .as_ref()
-            .map(|a| format!("eks:addon/{a}/wait"))
-            .unwrap_or_default();
-        let needs_credentials = self.desired.addon.is_some();
-        let install = "keda:install".to_string();
-        let restart = "keda:restart".to_string();
-        let irsa_role_arn = (self.desired.auth_mode == AuthMode::Irsa)
-            .then(|| {
-                self.desired
-                    .roles
-                    .iter()
-                    .find(|r| r.purpose == RolePurpose::Operator)
-                    .map(|r| r.arn.clone())
-            })
-            .flatten();
-        // A KEDA this stack installed with other chart values (none recorded: none given).
-        let ours =
-            |f: &observed::Keda| f.installed_by.as_deref() == Some(self.desired.stack.as_str());
-        let values_from = self
-            .observed
-            .keda
-            .as_ref()
-            .filter(|f| ours(f))
-            .map(|f| f.values.clone().unwrap_or_default())
-            .filter(|v| *v != k.values);
-        let install_action = |from: Option<String>| Action::InstallKeda {
-            namespace: k.namespace.clone(),
-            service_account: k.service_account.clone(),
-            version: k.version.clone(),
-            irsa_role_arn: irsa_role_arn.clone(),
-            stack: self.desired.stack.clone(),
-            from,
-            values: k.values.clone(),
-            values_from: values_from.clone(),
-        };
-        // The operator's service account names the operator role in IRSA mode (the chart sets
-        // it), and no role in Pod Identity mode: the AWS SDK for Go resolves web identity
-        // before container credentials, so a leftover annotation would win over the association.
-        let annotation = |o: &Value| {
-            o["metadata"]["annotations"][IRSA_ANNOTATION]
-                .as_str()
-                .map(str::to_string)
-        };
-        let operator_sa =
-            self.observed
-                .object("ServiceAccount", Some(&k.namespace), &k.service_account);
-        let irsa_stale = operator_sa.is_some_and(|sa| annotation(sa) != irsa_role_arn);
-        let verify = match irsa_role_arn {
-            Some(_) => Action::VerifyIrsa {
-                namespace: k.namespace.clone(),
-                deployment: operator.clone(),
-            },
-            None => Action::VerifyPodIdentity {
-                namespace: k.namespace.clone(),
-                deployment: operator.clone(),
-            },
-        };
+        let stack = self.desired.stack.as_str();
+        let c = KedaContext::new(self.desired, self.observed);
+        let (install, restart) = ("keda:install".to_string(), "keda:restart".to_string());
+        // Installed after its association so the operator's first pods get credentials.
+        let deps = [c.assoc.as_str(), c.addon_wait.as_str()];
         match &self.observed.keda {
-            None => {
-                // Installed after its association so the operator's first pods get credentials.
-                self.push(
-                    install.clone(),
-                    Group::Keda,
-                    Change::Create,
-                    install_action(None),
-                    &[&assoc, &addon_wait],
-                );
-            }
-            Some(found) if found.needs_repair(&self.desired.stack) => {
-                self.push(
-                    install.clone(),
-                    Group::Keda,
-                    Change::Update,
-                    install_action(None),
-                    &[&assoc, &addon_wait],
-                );
+            None => self.push(install, Group::Keda, Change::Create, c.install(None), &deps),
+            Some(found) if found.needs_repair(stack) => {
+                self.push(install, Group::Keda, Change::Update, c.install(None), &deps);
             }
             // keda.values changed too: helm upgrade with the new ones, shown old → new.
             Some(found)
-                if irsa_stale
-                    || version_changes(found, &k.version, &self.desired.stack)
-                    || values_from.is_some() =>
+                if c.irsa_stale
+                    || version_changes(found, &k.version, stack)
+                    || c.values_from.is_some() =>
             {
-                let ours = found.installed_by.as_deref() == Some(self.desired.stack.as_str());
-                let have = operator_sa.and_then(annotation);
-                let have = have.as_deref().unwrap_or("no role");
-                if irsa_stale && !ours {
-                    let reason = match &irsa_role_arn {
-                        Some(_) => format!(
-                            "it names {have} in {IRSA_ANNOTATION}, not the operator role; KEDA was \
-                             not installed by this stack, so set podIdentity.aws.irsa.roleArn \
-                             where it was installed"
-                        ),
-                        None => format!(
-                            "it names {have} in {IRSA_ANNOTATION} (IRSA), but this stack uses EKS \
-                             Pod Identity, and the AWS SDK in KEDA takes IRSA's web identity first, \
-                             so the association would be ignored; KEDA was not installed by this \
-                             stack, so set podIdentity.aws.irsa.enabled=false where it was \
-                             installed (or authMode: irsa)"
-                        ),
-                    };
-                    self.conflicts.push(Conflict {
-                        resource: format!("ServiceAccount {}/{}", k.namespace, k.service_account),
-                        reason,
-                    });
+                if !self.upgrade_keda(found, &c) {
                     return;
-                }
-                let from = version_changes(found, &k.version, &self.desired.stack)
-                    .then(|| found.version.clone());
-                self.push(
-                    install.clone(),
-                    Group::Keda,
-                    Change::Update,
-                    install_action(from),
-                    &[&assoc, &addon_wait],
-                );
-                // helm sets or drops the annotation; running pods keep their credentials until
-                // restarted.
-                if irsa_stale {
-                    let action = Action::RestartDeployment {
-                        namespace: k.namespace.clone(),
-                        deployment: operator.clone(),
-                        reason: format!("its service account named {have}"),
-                    };
-                    self.push(
-                        restart.clone(),
-                        Group::Keda,
-                        Change::Run,
-                        action,
-                        &[&install],
-                    );
                 }
             }
             Some(_) if changed.contains(&(k.namespace.clone(), k.service_account.clone())) => {
                 let action = Action::RestartDeployment {
                     namespace: k.namespace.clone(),
-                    deployment: operator.clone(),
+                    deployment: KEDA_OPERATOR.to_string(),
                     reason: "its pod identity association changed".into(),
                 };
-                self.push(
-                    restart.clone(),
-                    Group::Keda,
-                    Change::Run,
-                    action,
-                    &[&assoc, &addon_wait],
-                );
+                self.push(restart, Group::Keda, Change::Run, action, &deps);
             }
             Some(_) => return,
         }
-        if needs_credentials || irsa_role_arn.is_some() {
+        if self.desired.addon.is_some() || c.irsa_role_arn.is_some() {
+            let (namespace, deployment) = (k.namespace.clone(), KEDA_OPERATOR.to_string());
+            let verify = match c.irsa_role_arn {
+                Some(_) => Action::VerifyIrsa {
+                    namespace,
+                    deployment,
+                },
+                None => Action::VerifyPodIdentity {
+                    namespace,
+                    deployment,
+                },
+            };
             self.push(
                 "keda:verify".into(),
                 Group::Keda,
                 Change::Run,
                 verify,
-                &[&install, &restart],
+                &["keda:install", "keda:restart"],
             );
         }
+    }
+
+    /// helm upgrade of a KEDA whose version, values or service account role differ, and a
+    /// restart when the role changes. `false`: KEDA is not this stack's to change (a conflict
+    /// is recorded).
+    fn upgrade_keda(&mut self, found: &observed::Keda, c: &KedaContext) -> bool {
+        let k = c.keda;
+        let ours = found.installed_by.as_deref() == Some(c.stack);
+        let have = c.service_account_role.as_deref().unwrap_or("no role");
+        if c.irsa_stale && !ours {
+            let reason = match &c.irsa_role_arn {
+                Some(_) => format!(
+                    "it names {have} in {IRSA_ANNOTATION}, not the operator role; KEDA was \
+                     not installed by this stack, so set podIdentity.aws.irsa.roleArn \
+                     where it was installed"
+                ),
+                None => format!(
+                    "it names {have} in {IRSA_ANNOTATION} (IRSA), but this stack uses EKS \
+                     Pod Identity, and the AWS SDK in KEDA takes IRSA's web identity first, \
+                     so the association would be ignored; KEDA was not installed by this \
+                     stack, so set podIdentity.aws.irsa.enabled=false where it was \
+                     installed (or authMode: irsa)"
+                ),
+            };
+            self.conflicts.push(Conflict {
+                resource: format!("ServiceAccount {}/{}", k.namespace, k.service_account),
+                reason,
+            });
+            return false;
+        }
+        let from = version_changes(found, &k.version, c.stack).then(|| found.version.clone());
+        self.push(
+            "keda:install".into(),
+            Group::Keda,
+            Change::Update,
+            c.install(from),
+            &[&c.assoc, &c.addon_wait],
+        );
+        // helm sets or drops the annotation; running pods keep their credentials until
+        // restarted.
+        if c.irsa_stale {
+            let action = Action::RestartDeployment {
+                namespace: k.namespace.clone(),
+                deployment: KEDA_OPERATOR.to_string(),
+                reason: format!("its service account named {have}"),
+            };
+            self.push(
+                "keda:restart".into(),
+                Group::Keda,
+                Change::Run,
+                action,
+                &["keda:install"],
+            );
+        }
+        true
     }
 
     fn manifests(&mut self, changed: &[(String, String)]) {

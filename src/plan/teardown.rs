@@ -43,23 +43,63 @@ pub fn teardown(
     observed: &Observed,
     opts: &Options,
 ) -> Result<(Plan, Vec<String>), Refused> {
-    let stack = &desired.stack;
-    let owned = |tags: &Tags| model::is_owned(tags, stack);
-    let mut steps: Vec<Step> = Vec::new();
-    let mut notes = Vec::new();
-    let mut refused = Vec::new();
-    let mut push = |id: String, group: Group, action: Action, after: Vec<String>| {
-        // Deletions, except what a shared resource keeps: a trust without our statements, a tag.
-        let change = match action {
-            Action::UpdateTrustPolicy { .. }
-            | Action::UntagQueue { .. }
-            | Action::UntagRepository { .. }
-            | Action::UntagResource { .. }
-            | Action::AnnotateServiceAccount { .. } => Change::Update,
-            _ => Change::Delete,
-        };
+    let mut t = Teardown {
+        desired,
+        observed,
+        opts,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        refused: Vec::new(),
+    };
+    // The cluster first: the scaler stops polling SQS before the credentials it uses go.
+    let (mut cluster_ids, deleted) = t.app_objects();
+    t.keda(&deleted, &mut cluster_ids);
+    let association_ids = t.associations(&cluster_ids);
+    t.queues();
+    t.repositories();
+    t.trigger_resources();
+    let roles = t.roles(&association_ids);
+    t.oidc_provider(&roles);
+    t.addon(&association_ids);
+    t.finish()
+}
+
+/// One `down` being planned: the steps so far, the notes on what stays, and the deletes
+/// refused without `--force` ("SQS queue q", why).
+struct Teardown<'a> {
+    desired: &'a Desired,
+    observed: &'a Observed,
+    opts: &'a Options,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+    refused: Vec<(String, String)>,
+}
+
+/// The role steps the OIDC provider goes after, and the roles that still trust it once this
+/// plan ran (kept with others' statements).
+#[derive(Default)]
+struct RolesLeft {
+    step_ids: Vec<String>,
+    still_trusting: Vec<String>,
+}
+
+/// Deletions, except what a shared resource keeps: a trust without our statements, a tag.
+fn change_of(action: &Action) -> Change {
+    match action {
+        Action::UpdateTrustPolicy { .. }
+        | Action::UntagQueue { .. }
+        | Action::UntagRepository { .. }
+        | Action::UntagResource { .. }
+        | Action::AnnotateServiceAccount { .. } => Change::Update,
+        _ => Change::Delete,
+    }
+}
+
+impl<'a> Teardown<'a> {
+    fn push(&mut self, id: String, group: Group, action: Action, after: Vec<String>) {
+        let change = change_of(&action);
         let summary = action.summary(change);
-        steps.push(Step {
+        self.steps.push(Step {
             id,
             group,
             change,
@@ -68,88 +108,121 @@ pub fn teardown(
             action,
             after,
         });
-    };
+    }
 
-    // The cluster first: the scaler stops polling SQS before the credentials it uses go.
-    let mut cluster_ids: Vec<String> = Vec::new();
-    let mut deleted: Vec<String> = Vec::new();
-    let app = desired
-        .manifests
-        .iter()
-        .filter(|_| opts.only.includes(Group::App));
-    for m in app.rev() {
-        let (kind, ns, name) = object_ref(m);
-        let Some(o) = observed.object(&kind, ns.as_deref(), &name) else {
-            continue;
-        };
-        let what = describe(&kind, ns.as_deref(), &name);
-        let labels: Tags =
-            serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-        if !owned(&labels) {
-            notes.push(format!("left alone: {what} (not created by this stack)"));
-            // IRSA on an existing workload's service account: release the one field kedactl applied.
-            let role = &m["metadata"]["annotations"][crate::render::IRSA_ANNOTATION];
-            if let (Some(ns), "ServiceAccount") = (&ns, kind.as_str())
-                && super::workload::of_existing(&desired.workloads, ns, &name)
-                && role.is_string()
-                && o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION] == *role
-            {
-                let action = Action::AnnotateServiceAccount {
-                    namespace: ns.clone(),
-                    name: name.clone(),
-                    role_arn: None,
-                };
-                let id = format!("{}/annotation", app_step_id(&kind, Some(ns), &name));
-                let after = cluster_ids.last().cloned().into_iter().collect();
-                push(id.clone(), Group::App, action, after);
-                cluster_ids.push(id);
-            }
-            continue;
-        }
-        if kind == "Namespace" {
-            if let Some(why) = observed.namespace_unchecked.get(&name) {
-                notes.push(format!(
-                    "left alone: {what} (its contents could not be checked: {})",
-                    why.join("; ")
-                ));
+    fn owned(&self, tags: &Tags) -> bool {
+        model::is_owned(tags, &self.desired.stack)
+    }
+
+    /// The stack's objects in the cluster, one at a time in reverse apply order (the scaler
+    /// before its target and auth). Returns the step ids, in order, and what they delete.
+    fn app_objects(&mut self) -> (Vec<String>, Vec<String>) {
+        let (desired, observed) = (self.desired, self.observed);
+        let mut cluster_ids: Vec<String> = Vec::new();
+        let mut deleted: Vec<String> = Vec::new();
+        let only = &self.opts.only;
+        let app = desired
+            .manifests
+            .iter()
+            .filter(|_| only.includes(Group::App));
+        for m in app.rev() {
+            let (kind, ns, name) = object_ref(m);
+            let Some(o) = observed.object(&kind, ns.as_deref(), &name) else {
+                continue;
+            };
+            let what = describe(&kind, ns.as_deref(), &name);
+            let labels: Tags =
+                serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+            if !self.owned(&labels) {
+                self.notes
+                    .push(format!("left alone: {what} (not created by this stack)"));
+                self.release_irsa(m, o, &mut cluster_ids);
                 continue;
             }
-            match observed.namespace_contents.get(&name) {
-                Some(others) if others.is_empty() => {}
-                Some(others) => {
-                    notes.push(format!(
-                        "left alone: {what} (it also holds {})",
-                        others.join(", ")
-                    ));
-                    continue;
-                }
-                None => {
-                    notes.push(format!("left alone: {what} (its contents were not read)"));
-                    continue;
-                }
+            if kind == "Namespace" && self.namespace_kept(&name, &what) {
+                continue;
+            }
+            let id = app_step_id(&kind, ns.as_deref(), &name);
+            let action = Action::DeleteObject {
+                kind: kind.clone(),
+                namespace: ns.clone(),
+                name: name.clone(),
+            };
+            let after = cluster_ids.last().cloned().into_iter().collect();
+            self.push(id.clone(), Group::App, action, after);
+            cluster_ids.push(id);
+            deleted.push(what);
+        }
+        (cluster_ids, deleted)
+    }
+
+    /// IRSA on an existing workload's service account (`live`, not this stack's): release the
+    /// one field kedactl applied.
+    fn release_irsa(
+        &mut self,
+        m: &serde_json::Value,
+        live: &serde_json::Value,
+        ids: &mut Vec<String>,
+    ) {
+        let (kind, ns, name) = object_ref(m);
+        let role = &m["metadata"]["annotations"][crate::render::IRSA_ANNOTATION];
+        if let (Some(ns), "ServiceAccount") = (&ns, kind.as_str())
+            && super::workload::of_existing(&self.desired.workloads, ns, &name)
+            && role.is_string()
+            && live["metadata"]["annotations"][crate::render::IRSA_ANNOTATION] == *role
+        {
+            let action = Action::AnnotateServiceAccount {
+                namespace: ns.clone(),
+                name: name.clone(),
+                role_arn: None,
+            };
+            let id = format!("{}/annotation", app_step_id(&kind, Some(ns), &name));
+            let after = ids.last().cloned().into_iter().collect();
+            self.push(id.clone(), Group::App, action, after);
+            ids.push(id);
+        }
+    }
+
+    /// Is this stack's namespace `name` kept (noted why): it holds more, or was not read?
+    fn namespace_kept(&mut self, name: &str, what: &str) -> bool {
+        let observed = self.observed;
+        if let Some(why) = observed.namespace_unchecked.get(name) {
+            self.notes.push(format!(
+                "left alone: {what} (its contents could not be checked: {})",
+                why.join("; ")
+            ));
+            return true;
+        }
+        match observed.namespace_contents.get(name) {
+            Some(others) if others.is_empty() => false,
+            Some(others) => {
+                self.notes.push(format!(
+                    "left alone: {what} (it also holds {})",
+                    others.join(", ")
+                ));
+                true
+            }
+            None => {
+                self.notes
+                    .push(format!("left alone: {what} (its contents were not read)"));
+                true
             }
         }
-        let id = app_step_id(&kind, ns.as_deref(), &name);
-        let action = Action::DeleteObject {
-            kind: kind.clone(),
-            namespace: ns.clone(),
-            name: name.clone(),
-        };
-        // One at a time, in reverse apply order: the scaler before its target and auth.
-        push(
-            id.clone(),
-            Group::App,
-            action,
-            cluster_ids.last().cloned().into_iter().collect(),
-        );
-        cluster_ids.push(id);
-        deleted.push(what);
     }
-    if let Some(k) = observed
-        .keda
-        .as_ref()
-        .filter(|_| opts.only.includes(Group::Keda))
-    {
+
+    /// KEDA goes, after the app objects, when this stack installed it and nothing left holds
+    /// it; otherwise it stays, noted why.
+    fn keda(&mut self, deleted: &[String], cluster_ids: &mut Vec<String>) {
+        let stack = &self.desired.stack;
+        let only = &self.opts.only;
+        let Some(k) = self
+            .observed
+            .keda
+            .as_ref()
+            .filter(|_| only.includes(Group::Keda))
+        else {
+            return;
+        };
         let others: Vec<&str> = k
             .objects
             .iter()
@@ -158,334 +231,355 @@ pub fn teardown(
             .map(String::as_str)
             .collect();
         match k.installed_by.as_deref() {
-            Some(s) if s == stack && others.is_empty() => {
-                let contents = observed
-                    .namespace_contents
-                    .get(&k.namespace)
-                    .filter(|_| !observed.namespace_unchecked.contains_key(&k.namespace));
-                if let Some(why) = observed.namespace_unchecked.get(&k.namespace) {
-                    notes.push(format!(
-                        "left alone: Namespace {} (its contents could not be checked: {})",
-                        k.namespace,
-                        why.join("; ")
-                    ));
-                }
-                if let Some(c) = contents.filter(|c| !c.is_empty()) {
-                    notes.push(format!(
-                        "left alone: Namespace {} (it also holds {})",
-                        k.namespace,
-                        c.join(", ")
-                    ));
-                }
-                let action = Action::UninstallKeda {
-                    namespace: k.namespace.clone(),
-                    stack: stack.clone(),
-                    delete_namespace: contents.is_some_and(Vec::is_empty),
-                };
-                push(
-                    "keda:uninstall".into(),
-                    Group::Keda,
-                    action,
-                    cluster_ids.clone(),
-                );
-                cluster_ids.push("keda:uninstall".into());
-            }
-            Some(s) if s == stack => notes.push(format!(
+            Some(s) if s == stack && others.is_empty() => self.uninstall_keda(k, cluster_ids),
+            Some(s) if s == stack => self.notes.push(format!(
                 "left alone: KEDA in namespace {} (this stack installed it, but {} still use{} it)",
                 k.namespace,
                 others.join(", "),
                 if others.len() == 1 { "s" } else { "" }
             )),
-            Some(s) => notes.push(format!(
+            Some(s) => self.notes.push(format!(
                 "left alone: KEDA in namespace {} (installed by kedactl stack {s:?})",
                 k.namespace
             )),
-            None => notes.push(format!(
+            None => self.notes.push(format!(
                 "left alone: KEDA in namespace {} (not installed by kedactl)",
                 k.namespace
             )),
         }
     }
 
-    let mut association_ids = Vec::new();
-    for a in desired
-        .associations
-        .iter()
-        .chain(&desired.retired_associations)
-    {
-        let Some(o) = observed
-            .associations
-            .iter()
-            .find(|o| o.namespace == a.namespace && o.service_account == a.service_account)
-        else {
-            continue;
-        };
-        if !owned(&o.tags) {
-            notes.push(format!(
-                "left alone: pod identity association {}/{} (not created by this stack)",
-                a.namespace, a.service_account
+    /// Uninstall KEDA, with its namespace when that holds nothing else (read and checked).
+    fn uninstall_keda(&mut self, k: &crate::observed::Keda, cluster_ids: &mut Vec<String>) {
+        let observed = self.observed;
+        let contents = observed
+            .namespace_contents
+            .get(&k.namespace)
+            .filter(|_| !observed.namespace_unchecked.contains_key(&k.namespace));
+        if let Some(why) = observed.namespace_unchecked.get(&k.namespace) {
+            self.notes.push(format!(
+                "left alone: Namespace {} (its contents could not be checked: {})",
+                k.namespace,
+                why.join("; ")
             ));
-            continue;
         }
-        let id = format!("eks:association/{}/{}", a.namespace, a.service_account);
-        let action = Action::DeleteAssociation {
-            association_id: o.id.clone(),
-            namespace: a.namespace.clone(),
-            service_account: a.service_account.clone(),
+        if let Some(c) = contents.filter(|c| !c.is_empty()) {
+            self.notes.push(format!(
+                "left alone: Namespace {} (it also holds {})",
+                k.namespace,
+                c.join(", ")
+            ));
+        }
+        let action = Action::UninstallKeda {
+            namespace: k.namespace.clone(),
+            stack: self.desired.stack.clone(),
+            delete_namespace: contents.is_some_and(Vec::is_empty),
         };
-        push(id.clone(), Group::Eks, action, cluster_ids.clone());
-        association_ids.push(id);
+        self.push(
+            "keda:uninstall".into(),
+            Group::Keda,
+            action,
+            cluster_ids.clone(),
+        );
+        cluster_ids.push("keda:uninstall".into());
     }
 
-    // Queues that point at a dead-letter queue go first (desired lists DLQs first).
-    let mut queue_ids: Vec<String> = Vec::new();
-    for q in desired.queues.iter().rev() {
-        let Some(o) = observed.queues.get(&q.name) else {
-            continue;
-        };
-        if !owned(&o.tags) {
-            notes.push(format!(
-                "left alone: SQS queue {} (not created by this stack)",
-                q.name
-            ));
-            continue;
+    /// The stack's pod identity associations (retired ones too), after the cluster steps.
+    /// Returns their step ids.
+    fn associations(&mut self, cluster_ids: &[String]) -> Vec<String> {
+        let (desired, observed) = (self.desired, self.observed);
+        let mut association_ids = Vec::new();
+        for a in desired
+            .associations
+            .iter()
+            .chain(&desired.retired_associations)
+        {
+            let Some(o) = observed
+                .associations
+                .iter()
+                .find(|o| o.namespace == a.namespace && o.service_account == a.service_account)
+            else {
+                continue;
+            };
+            if !self.owned(&o.tags) {
+                self.notes.push(format!(
+                    "left alone: pod identity association {}/{} (not created by this stack)",
+                    a.namespace, a.service_account
+                ));
+                continue;
+            }
+            let id = format!("eks:association/{}/{}", a.namespace, a.service_account);
+            let action = Action::DeleteAssociation {
+                association_id: o.id.clone(),
+                namespace: a.namespace.clone(),
+                service_account: a.service_account.clone(),
+            };
+            self.push(id.clone(), Group::Eks, action, cluster_ids.to_vec());
+            association_ids.push(id);
         }
-        let what = format!("SQS queue {}", q.name);
-        if let Some(ours) = still_used(desired, &o.tags, &what, &mut notes) {
-            if let Some(key) = ours {
+        association_ids
+    }
+
+    /// Does a queue, repository or trigger resource go? Not when it is not this stack's, nor
+    /// when another cluster still uses it (both noted): then `untag` makes the step taking this
+    /// cluster's tag key off, when it carries one.
+    fn goes(
+        &mut self,
+        tags: &Tags,
+        what: &str,
+        untag: impl FnOnce(String) -> (String, Group, Action),
+    ) -> bool {
+        if !self.owned(tags) {
+            self.notes
+                .push(format!("left alone: {what} (not created by this stack)"));
+            return false;
+        }
+        match still_used(self.desired, tags, what, &mut self.notes) {
+            None => true,
+            Some(ours) => {
+                if let Some(key) = ours {
+                    let (id, group, action) = untag(key);
+                    self.push(id, group, action, vec![]);
+                }
+                false
+            }
+        }
+    }
+
+    /// A delete that loses `data` waits for `--force` (when its group is planned at all).
+    fn refuse_unforced(&mut self, what: &str, data: &crate::observed::Data, group: Group) {
+        if !data.is_empty() && !self.opts.force && self.opts.only.includes(group) {
+            let refused = refusal(what, data, group, self.opts.keep_hint);
+            self.refused.push(refused);
+        }
+    }
+
+    /// Queues that point at a dead-letter queue go first (desired lists DLQs first).
+    fn queues(&mut self) {
+        let (desired, observed) = (self.desired, self.observed);
+        let mut queue_ids: Vec<String> = Vec::new();
+        for q in desired.queues.iter().rev() {
+            let Some(o) = observed.queues.get(&q.name) else {
+                continue;
+            };
+            let what = format!("SQS queue {}", q.name);
+            let untag = |key| {
                 let action = Action::UntagQueue {
                     queue: q.name.clone(),
                     url: o.url.clone(),
                     keys: vec![key],
                 };
-                push(
-                    format!("queue:{}/tags", q.name),
-                    Group::Queue,
-                    action,
-                    vec![],
-                );
+                (format!("queue:{}/tags", q.name), Group::Queue, action)
+            };
+            if !self.goes(&o.tags, &what, untag) {
+                continue;
             }
-            continue;
+            let data = crate::observed::queue_messages(&o.attributes);
+            self.refuse_unforced(&what, &data, Group::Queue);
+            let id = format!("queue:{}", q.name);
+            let action = Action::DeleteQueue {
+                queue: q.name.clone(),
+                url: o.url.clone(),
+                force: self.opts.force,
+                loses: Some(data),
+            };
+            self.push(id.clone(), Group::Queue, action, queue_ids.clone());
+            queue_ids.push(id);
         }
-        let data = crate::observed::queue_messages(&o.attributes);
-        if !data.is_empty() && !opts.force && opts.only.includes(Group::Queue) {
-            refused.push(refusal(&what, &data, Group::Queue, opts.keep_hint));
-        }
-        let id = format!("queue:{}", q.name);
-        let action = Action::DeleteQueue {
-            queue: q.name.clone(),
-            url: o.url.clone(),
-            force: opts.force,
-            loses: Some(data),
-        };
-        push(id.clone(), Group::Queue, action, queue_ids.clone());
-        queue_ids.push(id);
     }
 
-    for r in &desired.repositories {
-        let Some(o) = observed.repositories.get(&r.name) else {
-            continue;
-        };
-        if !owned(&o.tags) {
-            notes.push(format!(
-                "left alone: ECR repository {} (not created by this stack)",
-                r.name
-            ));
-            continue;
-        }
-        let what = format!("ECR repository {}", r.name);
-        if let Some(ours) = still_used(desired, &o.tags, &what, &mut notes) {
-            if let Some(key) = ours {
+    fn repositories(&mut self) {
+        let (desired, observed) = (self.desired, self.observed);
+        for r in &desired.repositories {
+            let Some(o) = observed.repositories.get(&r.name) else {
+                continue;
+            };
+            let what = format!("ECR repository {}", r.name);
+            let untag = |key| {
                 let action = Action::UntagRepository {
                     repository: r.name.clone(),
                     arn: o.arn.clone(),
                     keys: vec![key],
                 };
-                push(
-                    format!("registry:{}/tags", r.name),
-                    Group::Registry,
-                    action,
-                    vec![],
-                );
+                (format!("registry:{}/tags", r.name), Group::Registry, action)
+            };
+            if !self.goes(&o.tags, &what, untag) {
+                continue;
             }
-            continue;
-        }
-        if o.images > 0 && !opts.force && opts.only.includes(Group::Registry) {
             let images = crate::observed::Data::counted(o.images as u64, "images");
-            refused.push(refusal(&what, &images, Group::Registry, opts.keep_hint));
+            self.refuse_unforced(&what, &images, Group::Registry);
+            let action = Action::DeleteRepository {
+                repository: r.name.clone(),
+                force: o.images > 0 && self.opts.force,
+            };
+            let id = format!("registry:{}", r.name);
+            self.push(id, Group::Registry, action, vec![]);
         }
-        let action = Action::DeleteRepository {
-            repository: r.name.clone(),
-            force: o.images > 0 && opts.force,
-        };
-        push(
-            format!("registry:{}", r.name),
-            Group::Registry,
-            action,
-            vec![],
-        );
     }
 
-    // Trigger resources this stack made; one the config names by id is only read.
-    let mut deletes = Vec::new();
-    for r in desired.resources.iter().filter(|r| r.managed) {
-        let Some(o) = observed.resources.get(&r.id()) else {
-            continue;
-        };
-        if !owned(&o.tags) {
-            notes.push(format!(
-                "left alone: {} (not created by this stack)",
-                r.describe()
-            ));
-            continue;
+    /// Trigger resources this stack made (one the config names by id is only read), and those
+    /// of this stack the config no longer names (a scraper after `collector: none`).
+    fn trigger_resources(&mut self) {
+        let observed = self.observed;
+        let mut deletes = self.managed_resource_deletes();
+        for (id, action) in super::retired_resources(self.desired, observed) {
+            deletes.push((id.clone(), action, &observed.resources[&id]));
         }
-        if let Some(ours) = still_used(desired, &o.tags, &r.describe(), &mut notes) {
-            if let Some(key) = ours {
+        // A resource goes after those made to use it (a workspace after the scraper writing to it).
+        let names = |live: &crate::observed::Resource, arn: &str| {
+            !arn.is_empty()
+                && live
+                    .settings
+                    .as_object()
+                    .is_some_and(|m| m.values().any(|v| v.as_str() == Some(arn)))
+        };
+        for (id, action, o) in &deletes {
+            let after = deletes
+                .iter()
+                .filter(|(x, _, live)| x != id && names(live, &o.arn))
+                .map(|(x, ..)| x.clone())
+                .collect();
+            self.push(id.clone(), Group::Source, action.clone(), after);
+        }
+    }
+
+    /// The deletes of the managed trigger resources this stack alone uses (their untag steps
+    /// are pushed here), with each one's live state.
+    fn managed_resource_deletes(&mut self) -> Vec<(String, Action, &'a crate::observed::Resource)> {
+        let (desired, observed) = (self.desired, self.observed);
+        let mut deletes = Vec::new();
+        for r in desired.resources.iter().filter(|r| r.managed) {
+            let Some(o) = observed.resources.get(&r.id()) else {
+                continue;
+            };
+            let untag = |key| {
                 let action = Action::UntagResource {
                     resource: r.kind,
                     name: r.name.clone(),
                     arn: o.arn.clone(),
                     keys: vec![key],
                 };
-                push(format!("{}/tags", r.id()), Group::Source, action, vec![]);
+                (format!("{}/tags", r.id()), Group::Source, action)
+            };
+            if !self.goes(&o.tags, &r.describe(), untag) {
+                continue;
             }
-            continue;
+            let loses = r.kind.holds().map(|unit| {
+                observed.data.get(&r.id()).cloned().unwrap_or_else(|| {
+                    crate::observed::Data::unknown(unit, "kedactl did not read what it holds")
+                })
+            });
+            if let Some(data) = &loses {
+                self.refuse_unforced(&r.describe(), data, Group::Source);
+            }
+            let action = Action::DeleteResource {
+                resource: r.kind,
+                name: r.name.clone(),
+                id: o.id.clone(),
+                arn: o.arn.clone(),
+                force: self.opts.force,
+                loses,
+            };
+            deletes.push((r.id(), action, o));
         }
-        let loses = r.kind.holds().map(|unit| {
-            observed.data.get(&r.id()).cloned().unwrap_or_else(|| {
-                crate::observed::Data::unknown(unit, "kedactl did not read what it holds")
-            })
-        });
-        if let Some(data) = loses.as_ref().filter(|d| !d.is_empty() && !opts.force)
-            && opts.only.includes(Group::Source)
-        {
-            refused.push(refusal(&r.describe(), data, Group::Source, opts.keep_hint));
-        }
-        let action = Action::DeleteResource {
-            resource: r.kind,
-            name: r.name.clone(),
-            id: o.id.clone(),
-            arn: o.arn.clone(),
-            force: opts.force,
-            loses,
-        };
-        deletes.push((r.id(), action, o));
-    }
-    // And those of this stack the config no longer names (a scraper after `collector: none`).
-    for (id, action) in super::retired_resources(desired, observed) {
-        deletes.push((id.clone(), action, &observed.resources[&id]));
-    }
-    // A resource goes after those made to use it (a workspace after the scraper writing to it).
-    let names = |live: &crate::observed::Resource, arn: &str| {
-        !arn.is_empty()
-            && live
-                .settings
-                .as_object()
-                .is_some_and(|m| m.values().any(|v| v.as_str() == Some(arn)))
-    };
-    for (id, action, o) in &deletes {
-        let after = deletes
-            .iter()
-            .filter(|(x, _, live)| x != id && names(live, &o.arn))
-            .map(|(x, ..)| x.clone())
-            .collect();
-        push(id.clone(), Group::Source, action.clone(), after);
+        deletes
     }
 
-    // Identity roles before the operator role they trust; each role after its policies and
-    // after the associations that use it.
-    let mut role_ids: Vec<String> = Vec::new();
-    // Roles that still trust the OIDC provider once this plan ran (kept with others' statements).
-    let mut still_trusting: Vec<String> = Vec::new();
-    let provider_arn = desired.oidc_provider.as_ref().map(|p| p.arn.as_str());
-    // Another cluster's KEDA still chains from the operator role it keeps (by its kedactl
-    // statement): an identity role whose trust holds only the chain (its apps never call AWS)
-    // is still theirs too.
-    let operator_kept = desired.roles.iter().any(|r| {
-        r.purpose == crate::render::RolePurpose::Operator
-            && observed.roles.get(&r.name).is_some_and(|o| {
-                owned(&o.tags)
-                    && matches!(trust::leave(&r.trust.body, &o.trust),
-                        Leave::Keep { kept_by, .. }
-                            if kept_by.iter().any(|s| s.starts_with(crate::render::SID_PREFIX)))
-            })
-    });
-    for role in desired.roles.iter().rev() {
-        let Some(o) = observed.roles.get(&role.name) else {
-            continue;
-        };
-        if !owned(&o.tags) {
-            notes.push(format!(
-                "left alone: IAM role {} (not created by this stack)",
-                role.name
-            ));
-            continue;
-        }
-        let id = format!("iam:role/{}", role.name);
-        // Kept for another cluster of the stack, the role keeps its policies and the chain
-        // (they serve that cluster too). Kept only by someone else's statement, the stack
-        // ends here: its grants and the chain (naming an operator role that goes) go.
-        // Another cluster's KEDA chains to this identity role from the operator role it keeps.
-        let chained = operator_kept
-            && role.purpose == crate::render::RolePurpose::Identity
-            && trust::chains(&o.trust);
-        let kept = match trust::leave(&role.trust.body, &o.trust) {
-            Leave::Keep { kept_by, .. } => {
-                let stack = kept_by
-                    .iter()
-                    .any(|s| s.starts_with(crate::render::SID_PREFIX));
-                let edit = if stack || chained {
-                    trust::Edit::Take
-                } else {
-                    trust::Edit::TakeAll
-                };
-                Some((
-                    format!("its trust still admits {}", kept_by.join(", ")),
-                    edit,
-                ))
-            }
-            // This cluster's own service-account statements still go.
-            Leave::Delete if chained => Some((
-                "another cluster's KEDA still chains to it from the operator role".into(),
-                trust::Edit::Take,
-            )),
-            Leave::Delete => None,
-        };
-        if let Some((why, edit)) = kept {
-            let trust = edit.apply(&role.trust.body, &o.trust);
-            if edit == trust::Edit::TakeAll {
-                stripped(role, o, &id, &mut push);
-                notes.push(format!(
-                    "kept: IAM role {} ({why}); this stack's policies and statements are taken \
-                     out. Once nobody needs it: aws iam delete-role --role-name {}",
-                    role.name, role.name
-                ));
-            } else {
-                notes.push(format!(
-                    "kept: IAM role {} and its policies ({why})",
+    /// Identity roles before the operator role they trust; each role after its policies and
+    /// after the associations that use it. A role someone else still needs is kept.
+    fn roles(&mut self, association_ids: &[String]) -> RolesLeft {
+        let (desired, observed) = (self.desired, self.observed);
+        let mut left = RolesLeft::default();
+        let operator_kept = self.operator_kept();
+        for role in desired.roles.iter().rev() {
+            let Some(o) = observed.roles.get(&role.name) else {
+                continue;
+            };
+            if !self.owned(&o.tags) {
+                self.notes.push(format!(
+                    "left alone: IAM role {} (not created by this stack)",
                     role.name
                 ));
+                continue;
             }
-            if provider_arn.is_some_and(|arn| trust::names_provider(&trust, arn)) {
-                still_trusting.push(role.name.clone());
+            let id = format!("iam:role/{}", role.name);
+            match kept_because(role, o, operator_kept) {
+                Some((why, edit)) => {
+                    self.keep_role(role, o, &id, (why, edit), association_ids, &mut left)
+                }
+                None => self.delete_role(role, o, id, association_ids, &mut left),
             }
-            if canonical(&trust) != canonical(&o.trust) {
-                let action = Action::UpdateTrustPolicy {
-                    role: role.name.clone(),
-                    trust,
-                    edit: Some(edit),
-                };
-                push(
-                    format!("{id}/trust"),
-                    Group::Iam,
-                    action,
-                    association_ids.clone(),
-                );
-                role_ids.push(format!("{id}/trust"));
-            }
-            continue;
         }
-        let mut before = association_ids.clone();
+        left
+    }
+
+    /// Another cluster's KEDA still chains from the operator role it keeps (by its kedactl
+    /// statement): an identity role whose trust holds only the chain (its apps never call AWS)
+    /// is still theirs too.
+    fn operator_kept(&self) -> bool {
+        self.desired.roles.iter().any(|r| {
+            r.purpose == crate::render::RolePurpose::Operator
+                && self.observed.roles.get(&r.name).is_some_and(|o| {
+                    self.owned(&o.tags)
+                        && matches!(trust::leave(&r.trust.body, &o.trust),
+                            Leave::Keep { kept_by, .. }
+                                if kept_by.iter().any(|s| s.starts_with(crate::render::SID_PREFIX)))
+                })
+        })
+    }
+
+    /// A role kept for someone else: its trust loses this cluster's statements (`edit`), and
+    /// what goes with it is said in a note.
+    fn keep_role(
+        &mut self,
+        role: &crate::render::Role,
+        o: &super::observed::Role,
+        id: &str,
+        (why, edit): (String, trust::Edit),
+        association_ids: &[String],
+        left: &mut RolesLeft,
+    ) {
+        let trust = edit.apply(&role.trust.body, &o.trust);
+        if edit == trust::Edit::TakeAll {
+            self.strip_role(role, o, id);
+            self.notes.push(format!(
+                "kept: IAM role {} ({why}); this stack's policies and statements are taken \
+                 out. Once nobody needs it: aws iam delete-role --role-name {}",
+                role.name, role.name
+            ));
+        } else {
+            self.notes.push(format!(
+                "kept: IAM role {} and its policies ({why})",
+                role.name
+            ));
+        }
+        let provider_arn = self.desired.oidc_provider.as_ref().map(|p| p.arn.as_str());
+        if provider_arn.is_some_and(|arn| trust::names_provider(&trust, arn)) {
+            left.still_trusting.push(role.name.clone());
+        }
+        if canonical(&trust) != canonical(&o.trust) {
+            let action = Action::UpdateTrustPolicy {
+                role: role.name.clone(),
+                trust,
+                edit: Some(edit),
+            };
+            let after = association_ids.to_vec();
+            self.push(format!("{id}/trust"), Group::Iam, action, after);
+            left.step_ids.push(format!("{id}/trust"));
+        }
+    }
+
+    /// A role this stack alone uses goes, after its inline policies, its attached ones and
+    /// the associations.
+    fn delete_role(
+        &mut self,
+        role: &crate::render::Role,
+        o: &super::observed::Role,
+        id: String,
+        association_ids: &[String],
+        left: &mut RolesLeft,
+    ) {
+        let mut before = association_ids.to_vec();
         for policy in o.inline.keys() {
             let pid = format!("{id}/policy/{policy}");
             let action = Action::DeleteRolePolicy {
@@ -493,7 +587,7 @@ pub fn teardown(
                 policy: policy.clone(),
                 kept: false,
             };
-            push(pid.clone(), Group::Iam, action, vec![]);
+            self.push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
         }
         for arn in &o.attached {
@@ -503,90 +597,160 @@ pub fn teardown(
                 policy_arn: arn.clone(),
                 record: None,
             };
-            push(pid.clone(), Group::Iam, action, vec![]);
+            self.push(pid.clone(), Group::Iam, action, vec![]);
             before.push(pid);
         }
-        role_ids.push(id.clone());
-        push(
-            id,
-            Group::Iam,
-            Action::DeleteRole {
-                role: role.name.clone(),
-            },
-            before,
-        );
+        left.step_ids.push(id.clone());
+        let action = Action::DeleteRole {
+            role: role.name.clone(),
+        };
+        self.push(id, Group::Iam, action, before);
     }
-    oidc_provider(
-        desired,
-        observed,
-        &still_trusting,
-        &role_ids,
-        &mut notes,
-        &mut push,
-    );
 
-    if let (Some(name), Some(addon)) = (&desired.addon, &observed.addon) {
-        if owned(&addon.tags) {
-            push(
-                format!("eks:addon/{name}"),
-                Group::Eks,
-                Action::DeleteAddon {
-                    addon: name.clone(),
-                },
-                association_ids.clone(),
+    /// `down` of a role someone else's statement keeps: this stack's inline policies and the
+    /// managed policies it attached (by their record tags) come off; the rest is theirs.
+    fn strip_role(&mut self, role: &crate::render::Role, live: &super::observed::Role, id: &str) {
+        for policy in role
+            .policies
+            .iter()
+            .filter(|p| live.inline.contains_key(&p.name))
+        {
+            let action = Action::DeleteRolePolicy {
+                role: role.name.clone(),
+                policy: policy.name.clone(),
+                kept: true,
+            };
+            self.push(
+                format!("{id}/policy/{}", policy.name),
+                Group::Iam,
+                action,
+                vec![],
             );
+        }
+        for (key, arn) in super::recorded(live) {
+            let action = Action::DetachRolePolicy {
+                role: role.name.clone(),
+                policy_arn: arn.clone(),
+                record: Some(key),
+            };
+            self.push(format!("{id}/attached/{arn}"), Group::Iam, action, vec![]);
+        }
+    }
+
+    /// IRSA's provider goes after the roles this plan deletes, and only when this stack made
+    /// it and no other role in the account (read by `down`, every role) trusts it.
+    fn oidc_provider(&mut self, roles: &RolesLeft) {
+        let (desired, observed) = (self.desired, self.observed);
+        let (Some(want), Some(live)) = (&desired.oidc_provider, &observed.oidc_provider) else {
+            return;
+        };
+        let what = format!("IAM OIDC provider {}", want.url);
+        if !self.owned(&live.tags) {
+            self.notes
+                .push(format!("left alone: {what} (not created by this stack)"));
+            return;
+        }
+        let Some(trusted_by) = &observed.oidc_trusted_by else {
+            self.notes.push(format!(
+                "left alone: {what} (the roles that may trust it were not read)"
+            ));
+            return;
+        };
+        // This stack's roles go in this plan, unless they are kept with others' statements.
+        let ours = |r: &String| desired.roles.iter().any(|d| &d.name == r);
+        let mut others: Vec<&String> = trusted_by
+            .iter()
+            .filter(|r| !ours(r) || roles.still_trusting.contains(r))
+            .collect();
+        others.dedup();
+        if !others.is_empty() {
+            let names: Vec<&str> = others.iter().map(|r| r.as_str()).collect();
+            self.notes.push(format!(
+                "kept: {what} (IAM role{} {} still trust{} it)",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                if names.len() == 1 { "s" } else { "" }
+            ));
+            return;
+        }
+        let action = Action::DeleteOidcProvider {
+            arn: live.arn.clone(),
+            url: want.url.clone(),
+        };
+        let id = super::oidc_step_id(&want.host);
+        self.push(id, Group::Iam, action, roles.step_ids.clone());
+    }
+
+    /// The Pod Identity Agent add-on, when this stack added it, after the associations.
+    fn addon(&mut self, association_ids: &[String]) {
+        let (Some(name), Some(addon)) = (&self.desired.addon, &self.observed.addon) else {
+            return;
+        };
+        if self.owned(&addon.tags) {
+            let action = Action::DeleteAddon {
+                addon: name.clone(),
+            };
+            let id = format!("eks:addon/{name}");
+            self.push(id, Group::Eks, action, association_ids.to_vec());
         } else {
-            notes.push(format!(
+            self.notes.push(format!(
                 "left alone: EKS add-on {name} (kedactl did not create it)"
             ));
         }
     }
 
-    let plan = restrict(steps, &opts.only);
-    if !refused.is_empty() {
-        let (resources, reasons) = refused.into_iter().unzip();
-        return Err(Refused {
+    /// The plan of the groups in `--only`, or why `down` refuses to run it.
+    fn finish(self) -> Result<(Plan, Vec<String>), Refused> {
+        let plan = restrict(self.steps, &self.opts.only);
+        if self.refused.is_empty() {
+            return Ok((plan, self.notes));
+        }
+        let (resources, reasons) = self.refused.into_iter().unzip();
+        Err(Refused {
             reasons,
             resources,
             plan,
-            notes,
-        });
+            notes: self.notes,
+        })
     }
-    Ok((plan, notes))
 }
 
-/// `down` of a role someone else's statement keeps: this stack's inline policies and the
-/// managed policies it attached (by their record tags) come off; the rest is theirs.
-fn stripped(
+/// Why an owned role stays, and how its trust is edited: someone else's statement keeps it
+/// (this stack's go: all of them, or, kept for another cluster of the stack, this cluster's),
+/// or another cluster's KEDA still chains to it. `None`: the role goes.
+fn kept_because(
     role: &crate::render::Role,
-    live: &super::observed::Role,
-    id: &str,
-    push: &mut impl FnMut(String, Group, Action, Vec<String>),
-) {
-    for policy in role
-        .policies
-        .iter()
-        .filter(|p| live.inline.contains_key(&p.name))
-    {
-        let action = Action::DeleteRolePolicy {
-            role: role.name.clone(),
-            policy: policy.name.clone(),
-            kept: true,
-        };
-        push(
-            format!("{id}/policy/{}", policy.name),
-            Group::Iam,
-            action,
-            vec![],
-        );
-    }
-    for (key, arn) in super::recorded(live) {
-        let action = Action::DetachRolePolicy {
-            role: role.name.clone(),
-            policy_arn: arn.clone(),
-            record: Some(key),
-        };
-        push(format!("{id}/attached/{arn}"), Group::Iam, action, vec![]);
+    o: &super::observed::Role,
+    operator_kept: bool,
+) -> Option<(String, trust::Edit)> {
+    // Kept for another cluster of the stack, the role keeps its policies and the chain
+    // (they serve that cluster too). Kept only by someone else's statement, the stack
+    // ends here: its grants and the chain (naming an operator role that goes) go.
+    // Another cluster's KEDA chains to this identity role from the operator role it keeps.
+    let chained = operator_kept
+        && role.purpose == crate::render::RolePurpose::Identity
+        && trust::chains(&o.trust);
+    match trust::leave(&role.trust.body, &o.trust) {
+        Leave::Keep { kept_by, .. } => {
+            let stack = kept_by
+                .iter()
+                .any(|s| s.starts_with(crate::render::SID_PREFIX));
+            let edit = if stack || chained {
+                trust::Edit::Take
+            } else {
+                trust::Edit::TakeAll
+            };
+            Some((
+                format!("its trust still admits {}", kept_by.join(", ")),
+                edit,
+            ))
+        }
+        // This cluster's own service-account statements still go.
+        Leave::Delete if chained => Some((
+            "another cluster's KEDA still chains to it from the operator role".into(),
+            trust::Edit::Take,
+        )),
+        Leave::Delete => None,
     }
 }
 
@@ -607,59 +771,6 @@ fn refusal(
     };
     let reason = format!("{what} {holds}: pass --force to delete it anyway, or {keep} to keep it");
     (what.to_string(), reason)
-}
-
-/// IRSA's provider goes after the roles this plan deletes, and only when this stack made it and
-/// no other role in the account (read by `down`, every role) trusts it.
-fn oidc_provider(
-    desired: &Desired,
-    observed: &Observed,
-    still_trusting: &[String],
-    role_ids: &[String],
-    notes: &mut Vec<String>,
-    push: &mut impl FnMut(String, Group, Action, Vec<String>),
-) {
-    let (Some(want), Some(live)) = (&desired.oidc_provider, &observed.oidc_provider) else {
-        return;
-    };
-    let what = format!("IAM OIDC provider {}", want.url);
-    if !model::is_owned(&live.tags, &desired.stack) {
-        notes.push(format!("left alone: {what} (not created by this stack)"));
-        return;
-    }
-    let Some(trusted_by) = &observed.oidc_trusted_by else {
-        notes.push(format!(
-            "left alone: {what} (the roles that may trust it were not read)"
-        ));
-        return;
-    };
-    // This stack's roles go in this plan, unless they are kept with others' statements.
-    let ours = |r: &String| desired.roles.iter().any(|d| &d.name == r);
-    let mut others: Vec<&String> = trusted_by
-        .iter()
-        .filter(|r| !ours(r) || still_trusting.contains(r))
-        .collect();
-    others.dedup();
-    if !others.is_empty() {
-        let names: Vec<&str> = others.iter().map(|r| r.as_str()).collect();
-        notes.push(format!(
-            "kept: {what} (IAM role{} {} still trust{} it)",
-            if names.len() == 1 { "" } else { "s" },
-            names.join(", "),
-            if names.len() == 1 { "s" } else { "" }
-        ));
-        return;
-    }
-    let action = Action::DeleteOidcProvider {
-        arn: live.arn.clone(),
-        url: want.url.clone(),
-    };
-    push(
-        super::oidc_step_id(&want.host),
-        Group::Iam,
-        action,
-        role_ids.to_vec(),
-    );
 }
 
 /// A shared queue or repository another cluster still uses is kept (and said so): `Some`, with

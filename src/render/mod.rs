@@ -2,12 +2,14 @@
 //! should have, computed from the configuration alone (no I/O). `render` prints it, `plan`
 //! diffs it against what exists.
 
+mod apps;
 pub mod cloudformation;
 mod keda_options;
 pub mod kustomize;
 pub mod placeholders;
 pub mod policy;
 pub mod quotas;
+mod roles;
 pub mod site;
 
 use crate::model;
@@ -23,7 +25,7 @@ use crate::triggers::{self, Resource};
 pub(crate) use crate::unique::Unique;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// Name of the add-on that runs the Pod Identity Agent on every node.
 pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
@@ -407,23 +409,6 @@ pub struct KedaInstall {
     pub values: serde_json::Map<String, serde_json::Value>,
 }
 
-/// An identity role, the service accounts of the apps that use it, and those apps.
-type IdentityUse<'a> = (&'a str, Vec<ServiceAccountRef<'a>>, Vec<&'a App>);
-
-#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ServiceAccountRef<'a> {
-    namespace: &'a str,
-    name: &'a str,
-}
-
-/// One pods.eks.amazonaws.com / web-identity trust statement to render.
-#[derive(Serialize)]
-struct TrustStatement<'a> {
-    sid: String,
-    namespace: &'a str,
-    name: &'a str,
-}
-
 /// Compute the desired state of a validated spec, from the config alone (offline).
 pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
     desired_with(spec, &Observed::default())
@@ -443,304 +428,33 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
     let target = Target::new(region, spec.account.as_deref());
     let cluster_arn = target.cluster_arn(&cluster);
     let tags = model::ownership(&spec.stack);
-    let pod_identity = spec.auth_mode == AuthMode::PodIdentity;
-
-    // Identity roles in the order apps first name them, with the service accounts and apps
-    // that use each.
-    let mut identity: Vec<IdentityUse> = Vec::new();
-    let mut role_index: HashMap<&str, usize> = HashMap::new();
-    let mut role_sas: HashSet<(usize, &str, &str)> = HashSet::new();
-    for app in &spec.apps {
-        let role = app.identity_role(&spec.roles);
-        let i = *role_index.entry(role).or_insert_with(|| {
-            identity.push((role, vec![], vec![]));
-            identity.len() - 1
-        });
-        if app.trigger.imp().consumes()
-            && role_sas.insert((i, &app.namespace, &app.service_account))
-        {
-            identity[i].1.push(ServiceAccountRef {
-                namespace: &app.namespace,
-                name: &app.service_account,
-            });
-        }
-        identity[i].2.push(app);
-    }
-
-    let role_arn = |name: &str| target.role_arn_at(spec.roles.path(), name);
-    let operator_arn = role_arn(&spec.roles.operator);
-    let operator_sa = vec![ServiceAccountRef {
-        namespace: &spec.keda.namespace,
-        name: &spec.keda.service_account,
-    }];
-    let trust = |sas: &[ServiceAccountRef], assumed_by: &[&str]| -> Result<Document, RenderError> {
-        let sid = |ns: &str, sa: &str| trust_sid(&cluster, &cluster_arn, ns, sa);
-        // Unscoped Pod Identity trust: one statement, for any service account of any cluster.
-        let sas: Vec<TrustStatement> = if sas.is_empty() {
-            // Only KEDA uses the role (its apps do not call AWS themselves).
-            vec![]
-        } else if pod_identity && !spec.scoped_trust {
-            vec![TrustStatement {
-                sid: sid("", "AnyServiceAccount"),
-                namespace: "",
-                name: "",
-            }]
-        } else {
-            sas.iter()
-                .map(|sa| TrustStatement {
-                    sid: sid(sa.namespace, sa.name),
-                    namespace: sa.namespace,
-                    name: sa.name,
-                })
-                .collect()
-        };
-        let (source, ctx) = match &spec.oidc_issuer {
-            Some(issuer) if !pod_identity => {
-                let host = issuer.trim_start_matches("https://");
-                let ctx = json!({
-                    "service_accounts": sas,
-                    "assumed_by": assumed_by,
-                    "chain_sid": CHAIN_SID,
-                    "oidc_host": host,
-                    "oidc_provider_arn": target.oidc_provider_arn(host),
-                });
-                ("irsa-trust.json", ctx)
-            }
-            None if !pod_identity => return Err(RenderError::Missing("oidcIssuer")),
-            _ => {
-                let ctx = json!({
-                    "service_accounts": sas,
-                    "assumed_by": assumed_by,
-                    "chain_sid": CHAIN_SID,
-                    "scoped": spec.scoped_trust,
-                    "cluster_arn": cluster_arn,
-                });
-                ("pod-identity-trust.json", ctx)
-            }
-        };
-        templates::policy(source, "trust", &ctx)
+    let at = Inputs {
+        spec,
+        observed,
+        target: &target,
+        cluster: &cluster,
+        cluster_arn: &cluster_arn,
     };
-
-    let identity_arns: Vec<String> = identity.iter().map(|(r, ..)| role_arn(r)).collect();
-    let mut operator = Role {
-        name: spec.roles.operator.clone(),
-        arn: operator_arn.clone(),
-        purpose: RolePurpose::Operator,
-        trust: trust(&operator_sa, &[])?,
-        policies: vec![],
-        path: spec.roles.path().to_string(),
-        boundary: spec.roles.permissions_boundary.clone(),
-        managed_policies: vec![],
-    };
-    if spec.roles.operator_assume_policy {
-        operator.policies.push(templates::policy(
-            "operator-assume.json",
-            OPERATOR_POLICY,
-            &json!({ "identity_role_arns": identity_arns }),
-        )?);
-    }
-    let mut roles = vec![operator];
-    // One permission policy per trigger kind the role's apps use.
-    let permissions = |apps: &[&App]| -> Result<Vec<Document>, RenderError> {
-        let mut policies = Vec::new();
-        for kind in triggers::Kind::ALL {
-            let of_kind: Vec<&App> = apps.iter().copied().filter(|a| a.trigger == kind).collect();
-            if !of_kind.is_empty()
-                && let Some(p) = kind.imp().policy(spec, &of_kind, &target, observed)?
-            {
-                policies.push(p);
-            }
-        }
-        Ok(policies)
-    };
-    // For a role over IAM's aggregate limit: how many of its apps one role can hold.
-    let mut fits = BTreeMap::new();
-    for ((name, sas, apps), arn) in identity.iter().zip(&identity_arns) {
-        let policies = permissions(apps)?;
-        if inline_size(&policies) > crate::limits::ROLE_INLINE_POLICIES_QUOTA {
-            let (mut lo, mut hi) = (1, apps.len());
-            while lo < hi {
-                let mid = (lo + hi).div_ceil(2);
-                match inline_size(&permissions(&apps[..mid])?) {
-                    n if n <= crate::limits::ROLE_INLINE_POLICIES_QUOTA => lo = mid,
-                    _ => hi = mid - 1,
-                }
-            }
-            fits.insert(name.to_string(), lo);
-        }
-        let mut managed_policies: Unique<String, String> = Unique::default();
-        for p in apps.iter().flat_map(|a| &a.managed_policies) {
-            managed_policies.add(p.clone());
-        }
-        let managed_policies = managed_policies.into_vec();
-        roles.push(Role {
-            name: name.to_string(),
-            arn: arn.clone(),
-            purpose: RolePurpose::Identity,
-            trust: trust(sas, &[operator_arn.as_str()])?,
-            policies,
-            path: spec.roles.path().to_string(),
-            boundary: spec.roles.permissions_boundary.clone(),
-            managed_policies,
-        });
-    }
-
+    let (roles, fits) = roles::roles(&at)?;
     iam_sizes(spec, &roles, &fits)?;
-
-    let mut queues: Vec<Queue> = Vec::new();
-    let mut queue_names: HashSet<String> = HashSet::new();
-    let mut repositories: Vec<Repository> = Vec::new();
-    let mut repository_names: HashSet<&str> = HashSet::new();
-    let mut resources: Unique<Resource, String> = Unique::default();
-    let mut triggers: Vec<TriggerUse> = Vec::new();
-    // Deployment name → the namespaces that have one: a name in two is told with its namespace.
-    let mut deployments: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for app in &spec.apps {
-        deployments
-            .entry(&app.deployment)
-            .or_default()
-            .insert(&app.namespace);
-    }
-    for app in &spec.apps {
-        // An existing workload's image is the team's: no repository for it.
-        if !app.existing && repository_names.insert(&app.repository) {
-            repositories.push(Repository {
-                name: app.repository.clone(),
-                uri: repository_uri(app, &target),
-            });
-        }
-        let t = app.trigger.imp();
-        let mut used = t.resources(app);
-        used.extend(t.cluster_resources(app, &cluster, &target, observed)?);
-        let scaler_kind = match app.scaling.kind {
-            ScalingKind::ScaledObject => "ScaledObject",
-            ScalingKind::ScaledJob => "ScaledJob",
-        };
-        triggers.push(TriggerUse {
-            app: format!("{}/{}", app.namespace, app.deployment),
-            name: match deployments[app.deployment.as_str()].len() > 1 {
-                true => format!("{}/{}", app.namespace, app.deployment),
-                false => app.deployment.clone(),
-            },
-            namespace: app.namespace.clone(),
-            service_account: app.service_account.clone(),
-            queue: (app.trigger == triggers::Kind::Sqs).then(|| app.queue.name.clone()),
-            scaler: (scaler_kind.to_string(), app.scaler_name()),
-            trigger_auth: app.trigger_auth_name(),
-            kind: app.trigger,
-            role: app.identity_role(&spec.roles).to_string(),
-            needs: t
-                .needs(app, &target, observed)
-                .into_iter()
-                .map(|(a, r)| (a.to_string(), r))
-                .collect(),
-            resources: used.iter().map(Resource::id).collect(),
-        });
-        for r in used {
-            resources.push(r.id(), r);
-        }
-        if app.trigger != triggers::Kind::Sqs {
-            continue;
-        }
-        let q = &app.queue;
-        let mut attributes = BTreeMap::from([(
-            "VisibilityTimeout".to_string(),
-            q.visibility_timeout.to_string(),
-        )]);
-        if q.is_fifo() {
-            attributes.insert("FifoQueue".into(), "true".into());
-        }
-        // Only a configured key is managed: without one SQS creates the queue with SSE-SQS.
-        if let Some(key) = &q.kms_key {
-            attributes.insert(KMS_KEY.into(), key.clone());
-        }
-        if let (Some(dlq), Some(dl)) = (q.dead_letter_name(), &q.dead_letter) {
-            let mut dlq_attributes = BTreeMap::new();
-            if q.is_fifo() {
-                dlq_attributes.insert("FifoQueue".to_string(), "true".to_string());
-            }
-            push_queue(
-                (&mut queues, &mut queue_names),
-                &target,
-                &dlq,
-                dlq_attributes,
-            );
-            let redrive = json!({ "deadLetterTargetArn": target.queue_arn(&dlq), "maxReceiveCount": dl.max_receive_count });
-            attributes.insert("RedrivePolicy".into(), redrive.to_string());
-        }
-        push_queue(
-            (&mut queues, &mut queue_names),
-            &target,
-            &q.name,
-            attributes,
-        );
-    }
-    let resources = resources.into_vec();
-
-    let mut associations: Unique<Association, (String, String)> = Unique::default();
-    let mut retired_associations: Unique<Association, (String, String)> = Unique::default();
-    if pod_identity {
-        associations.push(
-            (
-                spec.keda.namespace.clone(),
-                spec.keda.service_account.clone(),
-            ),
-            Association {
-                namespace: spec.keda.namespace.clone(),
-                service_account: spec.keda.service_account.clone(),
-                role: spec.roles.operator.clone(),
-                role_arn: operator_arn.clone(),
-            },
-        );
-        for app in &spec.apps {
-            let role = app.identity_role(&spec.roles);
-            let a = Association {
-                namespace: app.namespace.clone(),
-                service_account: app.service_account.clone(),
-                role: role.to_string(),
-                role_arn: role_arn(role),
-            };
-            let key = (a.namespace.clone(), a.service_account.clone());
-            match app.trigger.imp().consumes() {
-                true => associations.push(key, a),
-                false => retired_associations.push(key, a),
-            };
-        }
-    }
-    let associations = associations.into_vec();
-    let wanted: HashSet<(&str, &str)> = associations
-        .iter()
-        .map(|a| (a.namespace.as_str(), a.service_account.as_str()))
-        .collect();
-    let mut retired_associations = retired_associations.into_vec();
-    retired_associations
-        .retain(|r| !wanted.contains(&(r.namespace.as_str(), r.service_account.as_str())));
-
-    let oidc_provider = match (&spec.oidc_issuer, pod_identity) {
-        (Some(issuer), false) => {
-            let host = issuer.trim_start_matches("https://").to_string();
-            Some(OidcProvider {
-                url: issuer.clone(),
-                arn: target.oidc_provider_arn(&host),
-                host,
-            })
-        }
-        _ => None,
-    };
+    let (triggers, resources) = apps::trigger_uses(&at)?;
+    let (associations, retired_associations) = apps::associations(&at);
+    let oidc_provider = roles::oidc_provider(&at);
+    let addon = at.pod_identity().then(|| POD_IDENTITY_ADDON.to_string());
     let manifests = manifests(spec, &target, &tags, observed)?;
     Ok(Desired {
         stack: spec.stack.clone(),
         trust_policy_quota: spec.roles.trust_policy_quota as usize,
+        queues: apps::queues(spec, &target),
+        repositories: apps::repositories(spec, &target),
         cluster,
         cluster_arn,
         target,
         auth_mode: spec.auth_mode,
         tags,
         user_tags: spec.tags.clone(),
-        addon: pod_identity.then(|| POD_IDENTITY_ADDON.to_string()),
+        addon,
         roles,
-        queues,
-        repositories,
         resources,
         triggers,
         oidc_provider,
@@ -753,34 +467,27 @@ pub fn desired_with(spec: &Spec, observed: &Observed) -> Result<Desired, RenderE
             values: spec.keda.values.clone(),
         },
         manifests,
-        workloads: spec
-            .apps
-            .iter()
-            .filter(|a| a.existing)
-            .map(|a| Workload {
-                kind: a.kind.as_str().to_string(),
-                namespace: a.namespace.clone(),
-                name: a.deployment.clone(),
-                service_account: a.service_account.clone(),
-            })
-            .collect(),
+        workloads: apps::workloads(spec),
     })
 }
 
-/// The first queue of a name is kept (a dead-letter queue two apps share is one queue).
-fn push_queue(
-    (queues, names): (&mut Vec<Queue>, &mut HashSet<String>),
-    target: &Target,
-    name: &str,
-    attributes: BTreeMap<String, String>,
-) {
-    if names.insert(name.to_string()) {
-        queues.push(Queue {
-            name: name.to_string(),
-            url: target.queue_url(name),
-            arn: target.queue_arn(name),
-            attributes,
-        });
+/// What every part of the desired state is rendered from.
+struct Inputs<'a> {
+    spec: &'a Spec,
+    observed: &'a Observed,
+    target: &'a Target,
+    cluster: &'a str,
+    cluster_arn: &'a str,
+}
+
+impl Inputs<'_> {
+    fn pod_identity(&self) -> bool {
+        self.spec.auth_mode == AuthMode::PodIdentity
+    }
+
+    /// The ARN of role `name` on the config's IAM path.
+    fn role_arn(&self, name: &str) -> String {
+        self.target.role_arn_at(self.spec.roles.path(), name)
     }
 }
 
