@@ -39,6 +39,13 @@ pub struct Workload {
     pub gauge: Option<Vec<u64>>,
 }
 
+impl Workload {
+    /// The seconds the input covers: the metric's values, or else the arrivals.
+    pub fn seconds(&self) -> u64 {
+        self.gauge.as_ref().map_or(self.arrivals.len(), Vec::len) as u64
+    }
+}
+
 /// One simulated second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -162,7 +169,7 @@ pub fn simulate_to(p: &Params, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Sum
     let mut seen = Seen::default();
     let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
     let per_pod = w.pod_rate.ceil().max(1.0) as u64;
-    let end = w.gauge.as_ref().map_or(w.arrivals.len(), Vec::len) as u64;
+    let end = w.seconds();
     let mut drained_at: Option<u64> = None;
     let mut t = 0u64;
     loop {
