@@ -244,3 +244,77 @@ pub fn burst_problem(shape: Shape, traced: bool, rate: f64, duration: u64) -> Op
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload() -> Workload {
+        Workload {
+            arrivals: vec![1, 2],
+            pod_rate: 0.5,
+            startup: 20,
+            price_per_pod_hour: None,
+            settle_limit: 60,
+            phase: 0,
+            job_duration: 45,
+            gauge: None,
+        }
+    }
+
+    #[test]
+    fn the_input_names_only_the_model_that_applies() {
+        let app = App::default();
+        let i = Input::new("k.yaml", &app, "trace t.csv".into(), &workload());
+        assert_eq!(
+            (i.pod_rate, i.startup_seconds, i.job_duration_seconds),
+            (Some(0.5), Some(20), None)
+        );
+        assert!(i.metric.is_none() && i.target_per_replica.is_none());
+        let mut job = App::default();
+        job.scaling.kind = spec::ScalingKind::ScaledJob;
+        let i = Input::new("k.yaml", &job, "x".into(), &workload());
+        assert_eq!(
+            (i.pod_rate, i.startup_seconds, i.job_duration_seconds),
+            (None, Some(20), Some(45))
+        );
+    }
+
+    #[test]
+    fn a_phase_is_below_the_polling_interval() {
+        let s = spec::Scaling::default();
+        let polling = u64::from(s.effective_polling_interval());
+        assert!(phase_problem(polling - 1, &s).is_none());
+        let p = phase_problem(polling, &s).unwrap();
+        assert_eq!(p.field, "--phase");
+        assert!(
+            p.message.contains("is not below the app's pollingInterval"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn a_burst_is_one_count() {
+        let week = limits::MAX_SIM_SECONDS;
+        assert!(burst_problem(Shape::Burst, false, 100_000.0, week).is_some());
+        assert!(burst_problem(Shape::Burst, true, 100_000.0, week).is_none());
+        assert!(burst_problem(Shape::Steady, false, 100_000.0, week).is_none());
+        assert!(burst_problem(Shape::Burst, false, 1.0, week).is_none());
+    }
+
+    #[test]
+    fn what_the_model_leaves_out_is_said() {
+        let mut s = spec::Scaling::default();
+        assert!(notes(&s, crate::scaling::NEWEST_EKS_MINOR).is_empty());
+        s.backoff_limit = Some(3);
+        let n = notes(&s, crate::scaling::NEWEST_EKS_MINOR);
+        assert!(n.len() == 1 && n[0].starts_with("backoffLimit"), "{n:?}");
+    }
+
+    #[test]
+    fn thousandths_round_and_whole_units_round() {
+        assert_eq!(gauge_units(vec![0.0016, 2.0], true), [2, 2000]);
+        assert_eq!(gauge_units(vec![2.4, 2.6], false), [2, 3]);
+    }
+}
