@@ -3,10 +3,11 @@ use crate::ctx::Ctx;
 use crate::limits::{self, ReadError};
 use crate::output::simulation::{self, Stream};
 use crate::output::{self, OutputFormat};
+use crate::problem::{Problem, Problems};
 use crate::scaling::scenario::{self, Input};
 use crate::scaling::simulate::{Run, Shape, Workload, shape};
 use crate::scaling::trace::{parse_gauge, parse_trace, trace_problem};
-use crate::spec::{self, App, Problem, Problems, Spec};
+use crate::spec::{self, App, Spec};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,8 @@ use super::Params;
 use super::job::{JobParams, simulate_jobs_to};
 use super::simulate::{Run, Shape, Summary, Tick, Workload, simulate_to};
 use crate::limits;
-use crate::spec::{self, App, Problem};
+use crate::problem::Problem;
+use crate::spec::{self, App};
 use serde::Serialize;
 
 /// What was simulated: the config, the arrivals, and the pods' model.

@@ -3,7 +3,7 @@
 //! line at fault.
 
 use crate::limits;
-use crate::spec::Problem;
+use crate::problem::Problem;
 
 /// A problem with the `--trace` file.
 pub fn trace_problem(message: String, fix: &str) -> Problem {
