@@ -350,6 +350,51 @@ pub fn whole_within(flag: &str, value: i128, min: u64, max: u64) -> Result<u64, 
         })
 }
 
+/// `90`, `90s`, `30m`, `1h30m`, `1d` as seconds; a value too long to count is refused here,
+/// the flag's own limit later (see `limits::seconds_within`).
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a duration\n  fix: use seconds (90), or units like 90s, 30m, 2h, 1h30m"
+        )
+    };
+    let too_long = || {
+        format!(
+            "{s:?} is too long to count\n  fix: use a duration like 90s, 30m or 2h (each flag allows at most days)"
+        )
+    };
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u64>().map_err(|_| too_long());
+    }
+    let (mut total, mut num) = (0u64, String::new());
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        if num.is_empty() {
+            return Err(bad());
+        }
+        let n: u64 = num.parse().map_err(|_| too_long())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|n| total.checked_add(n))
+            .ok_or_else(too_long)?;
+        num.clear();
+    }
+    if !num.is_empty() || s.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 /// A duration flag's seconds within `min..=max` (`parse_duration` has already refused overflow).
 pub fn seconds_within(flag: &str, value: u64, min: u64, max: u64) -> Result<u64, Problem> {
     let message = if value > max {
@@ -555,5 +600,33 @@ mod tests {
         assert!(parse_whole("1.5").unwrap_err().contains("fix:"));
         assert!(parse_number("NaN").unwrap().is_nan());
         assert!(parse_number("lots").unwrap_err().contains("fix:"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("1h30m"), Ok(5400));
+        assert_eq!(parse_duration("1d"), Ok(86_400));
+        for bad in ["", "m", "1x", "1h30", "-5", "h5"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(
+                err.contains("is not a duration") && err.contains("fix:"),
+                "{err}"
+            );
+        }
+        // Overflow is refused, not wrapped to a small number.
+        for long in [
+            "18446744073709551616",
+            "5124095576030432h",
+            "213503982334601d99999s",
+        ] {
+            assert!(
+                parse_duration(long).unwrap_err().contains("too long"),
+                "{long}"
+            );
+        }
+        assert_eq!(parse_duration("18446744073709551615"), Ok(u64::MAX));
     }
 }

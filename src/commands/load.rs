@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, requires = "duration", value_name = "MSG/S", value_parser = limits::parse_number, allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// How long to send at --rate: 90s, 10m, 1h (at most 1d)
-    #[arg(long, value_parser = super::simulate::parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
+    #[arg(long, value_parser = limits::parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub duration: Option<u64>,
     /// Message body
     #[arg(long, default_value = r#"{"num": "{n}"}"#)]

@@ -1,6 +1,6 @@
-use super::{apply, doctor, load, plan, render, scale, simulate, validate, watch};
+use super::{apply, doctor, load, plan, render, scale, validate, watch};
 use crate::ctx::Ctx;
-use crate::output::{self, document_schema};
+use crate::output::{self, document_schema, simulation};
 use serde_json::Value;
 
 /// Print the JSON Schema of kedactl.yaml, or of the JSON documents a command prints (--kind)
@@ -96,24 +96,24 @@ pub const KINDS: &[Kind] = &[
         schema: || document_schema::<load::Report>(load::KIND),
     },
     Kind {
-        name: simulate::KIND,
+        name: simulation::KIND,
         printed_by: "simulate -o json",
-        schema: || document_schema::<simulate::Simulation>(simulate::KIND),
+        schema: || document_schema::<simulation::Simulation>(simulation::KIND),
     },
     Kind {
-        name: simulate::START_KIND,
+        name: simulation::START_KIND,
         printed_by: "simulate -o jsonl (the first line of each run)",
-        schema: || document_schema::<simulate::Start>(simulate::START_KIND),
+        schema: || document_schema::<simulation::Start>(simulation::START_KIND),
     },
     Kind {
-        name: simulate::TICK_KIND,
+        name: simulation::TICK_KIND,
         printed_by: "simulate -o jsonl (a line per simulated second)",
-        schema: || document_schema::<crate::scaling::simulate::Tick>(simulate::TICK_KIND),
+        schema: || document_schema::<crate::scaling::simulate::Tick>(simulation::TICK_KIND),
     },
     Kind {
-        name: simulate::SUMMARY_KIND,
+        name: simulation::SUMMARY_KIND,
         printed_by: "simulate -o jsonl (the last line of each run)",
-        schema: || document_schema::<simulate::Finished>(simulate::SUMMARY_KIND),
+        schema: || document_schema::<simulation::Finished>(simulation::SUMMARY_KIND),
     },
     Kind {
         name: crate::error::KIND,

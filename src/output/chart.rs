@@ -34,45 +34,11 @@ pub struct Gauge<'a> {
 /// (label, run) pairs: the first solid, the second dashed. The left axis is the queue (visible
 /// + in flight), or `metric` when the trigger has no queue.
 pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String {
-    let seconds = runs
-        .iter()
-        .map(|(_, r)| r.timeline.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let depth_max = match metric {
-        // A value may be fractional (a query's rate): the axis follows it, above 0.
-        Some(g) => nice(g.values.iter().copied().fold(0.0, f64::max).max(1e-3)),
-        None => nice(
-            runs.iter()
-                .flat_map(|(_, r)| r.timeline.iter().map(|k| k.visible + k.in_flight))
-                .max()
-                .unwrap_or(0)
-                .max(1) as f64,
-        )
-        .max(4.0),
-    };
-    let left_label = metric.map_or("messages in queue (visible + in flight)", |g| g.label);
-    // A multiple of 4, so each of the four grid steps is a whole number of replicas.
-    let replicas_max = f64::from(
-        runs.iter()
-            .flat_map(|(_, r)| r.timeline.iter().map(|k| k.replicas))
-            .max()
-            .unwrap_or(0)
-            .max(1)
-            .div_ceil(4)
-            * 4,
-    );
     let legend = legend(runs.iter().map(|(label, _)| *label));
     let rows = legend.iter().map(|e| e.row).max().unwrap_or(0) + 1;
-    let top = TOP + LEGEND_ROW * (rows - 1) as f64;
-    let h = H + LEGEND_ROW * (rows - 1) as f64;
-    let (pw, ph) = (W - LEFT - RIGHT, h - top - BOTTOM);
-    let x = |t: f64| LEFT + pw * t / seconds as f64;
-    let y_depth = |v: f64| top + ph * (1.0 - v / depth_max);
-    let y_rep = |v: f64| top + ph * (1.0 - v / replicas_max);
-
+    let frame = Frame::new(metric, runs, rows);
     let mut s = String::new();
+    let h = frame.h;
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" font-family="sans-serif" font-size="12">
@@ -81,10 +47,97 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
 "#,
         escape(&fit(title, W - LEFT - 10.0, TITLE_CHAR_WIDTH))
     );
-    // Grid and axes.
+    value_axes(&mut s, &frame, metric.is_some());
+    time_axis(&mut s, &frame);
+    let left_label = metric.map_or("messages in queue (visible + in flight)", |g| g.label);
+    axis_titles(&mut s, &frame, left_label);
+    for (i, (_, run)) in runs.iter().enumerate() {
+        series(&mut s, &frame, metric, i, run);
+    }
+    legend_lines(&mut s, &legend);
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Where the plot sits and what its axes span.
+struct Frame {
+    /// The longest run's seconds (at least 1): the time axis.
+    seconds: usize,
+    /// The left axis' top: the queue's depth or the metric's value.
+    depth_max: f64,
+    /// The right axis' top: replicas.
+    replicas_max: f64,
+    /// The plot's top (below the title and legend) and the chart's height.
+    top: f64,
+    h: f64,
+    /// The plot's width and height.
+    pw: f64,
+    ph: f64,
+}
+
+impl Frame {
+    /// The frame of `runs` under a legend of `rows` rows.
+    fn new(metric: Option<&Gauge>, runs: &[(&str, &Run)], rows: usize) -> Self {
+        let seconds = runs
+            .iter()
+            .map(|(_, r)| r.timeline.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let depth_max = match metric {
+            // A value may be fractional (a query's rate): the axis follows it, above 0.
+            Some(g) => nice(g.values.iter().copied().fold(0.0, f64::max).max(1e-3)),
+            None => nice(
+                runs.iter()
+                    .flat_map(|(_, r)| r.timeline.iter().map(|k| k.visible + k.in_flight))
+                    .max()
+                    .unwrap_or(0)
+                    .max(1) as f64,
+            )
+            .max(4.0),
+        };
+        // A multiple of 4, so each of the four grid steps is a whole number of replicas.
+        let replicas_max = f64::from(
+            runs.iter()
+                .flat_map(|(_, r)| r.timeline.iter().map(|k| k.replicas))
+                .max()
+                .unwrap_or(0)
+                .max(1)
+                .div_ceil(4)
+                * 4,
+        );
+        let top = TOP + LEGEND_ROW * (rows - 1) as f64;
+        let h = H + LEGEND_ROW * (rows - 1) as f64;
+        Frame {
+            seconds,
+            depth_max,
+            replicas_max,
+            top,
+            h,
+            pw: W - LEFT - RIGHT,
+            ph: h - top - BOTTOM,
+        }
+    }
+
+    fn x(&self, t: f64) -> f64 {
+        LEFT + self.pw * t / self.seconds as f64
+    }
+
+    fn y_depth(&self, v: f64) -> f64 {
+        self.top + self.ph * (1.0 - v / self.depth_max)
+    }
+
+    fn y_rep(&self, v: f64) -> f64 {
+        self.top + self.ph * (1.0 - v / self.replicas_max)
+    }
+}
+
+/// The grid, with the left axis' values (a metric's with decimals) and the replicas' on the
+/// right.
+fn value_axes(s: &mut String, f: &Frame, metric: bool) {
     for i in 0..=4 {
-        let f = f64::from(i) / 4.0;
-        let gy = top + ph * (1.0 - f);
+        let step = f64::from(i) / 4.0;
+        let gy = f.top + f.ph * (1.0 - step);
         let _ = writeln!(
             s,
             r##"<line x1="{LEFT}" y1="{gy:.1}" x2="{:.1}" y2="{gy:.1}" stroke="#e5e5e5"/>"##,
@@ -96,8 +149,8 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
             LEFT - 8.0,
             gy + 4.0,
             match metric {
-                Some(_) => fmt_value(depth_max * f),
-                None => fmt_num(depth_max * f),
+                true => fmt_value(f.depth_max * step),
+                false => fmt_num(f.depth_max * step),
             }
         );
         let _ = writeln!(
@@ -105,14 +158,18 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
             r##"<text x="{:.1}" y="{:.1}" fill="#d9480f">{}</text>"##,
             W - RIGHT + 8.0,
             gy + 4.0,
-            fmt_num(replicas_max * f)
+            fmt_num(f.replicas_max * step)
         );
     }
-    // Time: a tick at each multiple of a round step (1, 2, 5, 10, 15, 30 s or min, 1, 2, 3, 6,
-    // 12 h, days), at most eight of them after 0.
-    let step = time_step(seconds as u64);
-    for t in (0..=seconds as u64).step_by(step as usize) {
-        let tx = x(t as f64);
+}
+
+/// Time: a tick at each multiple of a round step (1, 2, 5, 10, 15, 30 s or min, 1, 2, 3, 6,
+/// 12 h, days), at most eight of them after 0.
+fn time_axis(s: &mut String, f: &Frame) {
+    let h = f.h;
+    let step = time_step(f.seconds as u64);
+    for t in (0..=f.seconds as u64).step_by(step as usize) {
+        let tx = f.x(t as f64);
         let _ = writeln!(
             s,
             r##"<line x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#999"/>"##,
@@ -126,6 +183,11 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
             tick(t)
         );
     }
+}
+
+/// The axes' names: `left_label` up the left side, replicas down the right, time below.
+fn axis_titles(s: &mut String, f: &Frame, left_label: &str) {
+    let (top, ph) = (f.top, f.ph);
     let _ = writeln!(
         s,
         r##"<text x="14" y="{:.1}" fill="#1f6fb2" transform="rotate(-90 14 {:.1})" text-anchor="middle">{}</text>"##,
@@ -144,74 +206,81 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">time</text>"##,
-        LEFT + pw / 2.0,
-        h - 12.0
+        LEFT + f.pw / 2.0,
+        f.h - 12.0
     );
+}
 
-    for (i, (_, run)) in runs.iter().enumerate() {
-        let dash = if i == 0 {
-            ""
-        } else {
-            r#" stroke-dasharray="6 4""#
-        };
-        let (queue_colour, replicas_colour) = PALETTE[i.min(PALETTE.len() - 1)];
-        let step = run.timeline.len().div_ceil(MAX_POINTS).max(1);
-        let left = |k: &crate::scaling::simulate::Tick| match metric {
-            Some(g) => g.values.get(k.t as usize).copied().unwrap_or(0.0),
-            None => (k.visible + k.in_flight) as f64,
-        };
-        let buckets: Vec<(f64, f64, u32)> = run
-            .timeline
-            .chunks(step)
-            .map(|c| {
-                let depth = c.iter().map(left).fold(0.0, f64::max);
-                let reps = c.iter().map(|k| k.replicas).max().unwrap_or(0);
-                (c[0].t as f64, depth, reps)
-            })
-            .collect();
-        let mut depth = String::new();
-        let mut reps = String::new();
-        for (j, (t, d, r)) in buckets.iter().enumerate() {
-            let _ = write!(
-                depth,
-                "{}{:.1},{:.1} ",
-                if j == 0 { "M" } else { "L" },
-                x(*t),
-                y_depth(*d)
-            );
-            // Replicas change in steps: horizontal, then vertical.
-            if j == 0 {
-                let _ = write!(reps, "M{:.1},{:.1} ", x(*t), y_rep(f64::from(*r)));
-            } else {
-                let _ = write!(reps, "H{:.1} V{:.1} ", x(*t), y_rep(f64::from(*r)));
-            }
-        }
-        let end = x(run.timeline.len() as f64);
-        if i == 0 {
-            let _ = writeln!(
-                s,
-                r##"<path d="{depth}L{end:.1},{:.1} L{LEFT},{:.1} Z" fill="#1f6fb2" fill-opacity="0.18" stroke="none"/>"##,
-                y_depth(0.0),
-                y_depth(0.0)
-            );
-        }
-        let _ = writeln!(
-            s,
-            r##"<path d="{depth}" fill="none" stroke="{queue_colour}" stroke-width="1.5"{dash}/>"##
+/// Run `i`'s dash (none for the first) and its (queue, replicas) colours.
+fn run_style(i: usize) -> (&'static str, &'static str, &'static str) {
+    let dash = if i == 0 {
+        ""
+    } else {
+        r#" stroke-dasharray="6 4""#
+    };
+    let (queue_colour, replicas_colour) = PALETTE[i.min(PALETTE.len() - 1)];
+    (dash, queue_colour, replicas_colour)
+}
+
+/// Run `i`'s two lines (the first run's queue filled too): its left-axis value and its
+/// replicas, at most `MAX_POINTS` points each (the highest of each bucket of seconds).
+fn series(s: &mut String, f: &Frame, metric: Option<&Gauge>, i: usize, run: &Run) {
+    let (dash, queue_colour, replicas_colour) = run_style(i);
+    let step = run.timeline.len().div_ceil(MAX_POINTS).max(1);
+    let left = |k: &crate::scaling::simulate::Tick| match metric {
+        Some(g) => g.values.get(k.t as usize).copied().unwrap_or(0.0),
+        None => (k.visible + k.in_flight) as f64,
+    };
+    let buckets: Vec<(f64, f64, u32)> = run
+        .timeline
+        .chunks(step)
+        .map(|c| {
+            let depth = c.iter().map(left).fold(0.0, f64::max);
+            let reps = c.iter().map(|k| k.replicas).max().unwrap_or(0);
+            (c[0].t as f64, depth, reps)
+        })
+        .collect();
+    let mut depth = String::new();
+    let mut reps = String::new();
+    for (j, (t, d, r)) in buckets.iter().enumerate() {
+        let _ = write!(
+            depth,
+            "{}{:.1},{:.1} ",
+            if j == 0 { "M" } else { "L" },
+            f.x(*t),
+            f.y_depth(*d)
         );
+        // Replicas change in steps: horizontal, then vertical.
+        if j == 0 {
+            let _ = write!(reps, "M{:.1},{:.1} ", f.x(*t), f.y_rep(f64::from(*r)));
+        } else {
+            let _ = write!(reps, "H{:.1} V{:.1} ", f.x(*t), f.y_rep(f64::from(*r)));
+        }
+    }
+    let end = f.x(run.timeline.len() as f64);
+    if i == 0 {
         let _ = writeln!(
             s,
-            r##"<path d="{reps}H{end:.1}" fill="none" stroke="{replicas_colour}" stroke-width="2"{dash}/>"##
+            r##"<path d="{depth}L{end:.1},{:.1} L{LEFT},{:.1} Z" fill="#1f6fb2" fill-opacity="0.18" stroke="none"/>"##,
+            f.y_depth(0.0),
+            f.y_depth(0.0)
         );
     }
+    let _ = writeln!(
+        s,
+        r##"<path d="{depth}" fill="none" stroke="{queue_colour}" stroke-width="1.5"{dash}/>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<path d="{reps}H{end:.1}" fill="none" stroke="{replicas_colour}" stroke-width="2"{dash}/>"##
+    );
+}
+
+/// The legend's entries: each run's two colours, each in its dash (queue then replicas), then
+/// its label.
+fn legend_lines(s: &mut String, legend: &[Entry]) {
     for (i, e) in legend.iter().enumerate() {
-        let dash = if i == 0 {
-            ""
-        } else {
-            r#" stroke-dasharray="6 4""#
-        };
-        // The run's two colours, each in its dash: queue then replicas.
-        let (queue_colour, replicas_colour) = PALETTE[i.min(PALETTE.len() - 1)];
+        let (dash, queue_colour, replicas_colour) = run_style(i);
         let (lx, ly) = (e.x, 38.0 + LEGEND_ROW * e.row as f64);
         let _ = writeln!(
             s,
@@ -227,8 +296,6 @@ pub fn svg(title: &str, metric: Option<&Gauge>, runs: &[(&str, &Run)]) -> String
             escape(&e.label)
         );
     }
-    s.push_str("</svg>\n");
-    s
 }
 
 /// One legend entry: its line and label start at `x` on legend row `row`.

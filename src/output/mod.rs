@@ -4,6 +4,7 @@ pub mod chart;
 pub mod junit;
 pub mod markdown;
 pub use crate::progress;
+pub mod simulation;
 pub mod style;
 pub mod watch;
 

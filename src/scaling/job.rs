@@ -2,8 +2,7 @@
 //! a ScaledJob's run simulated second by second.
 
 use super::QueueDepth;
-use super::simulate::{Fifo, Run, Tick, Workload};
-use std::collections::BTreeMap;
+use super::simulate::{Fifo, Run, Summary, Tally, Tick, Workload};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Strategy {
@@ -288,81 +287,154 @@ pub fn simulate_jobs(p: &JobParams, w: &Workload) -> Run {
 }
 
 /// `simulate_jobs`, handing each second to `sink` instead of keeping it.
-pub fn simulate_jobs_to(
-    p: &JobParams,
-    w: &Workload,
-    sink: &mut dyn FnMut(&Tick),
-) -> super::simulate::Summary {
-    let mut groups: Vec<Group> = Vec::new();
+pub fn simulate_jobs_to(p: &JobParams, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Summary {
+    let mut groups = Groups::default();
     let mut visible = Fifo::default();
-    let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut seen = super::simulate::Seen::default();
-    let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
+    let mut tally = Tally::default();
     let (mut jobs_created, mut jobs_failed) = (0u64, 0u64);
-    let duration = w.job_duration.max(1);
-    let ql = p.queue_length.max(1);
     let end = w.arrivals.len() as u64;
-    let mut drained_at: Option<u64> = None;
     let mut t = 0u64;
     loop {
         let arrivals = w.arrivals.get(t as usize).copied().unwrap_or(0);
         visible.push_back(t, u64::from(arrivals));
 
-        let in_flight: u64 = groups.iter().map(|g| g.held.len).sum();
         let metric = p.metric(QueueDepth {
             visible: visible.len,
-            in_flight,
+            in_flight: groups.in_flight(),
             delayed: 0,
         });
         let poll = t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval);
         let mut created = None;
         if poll {
-            let running: u64 = groups.iter().map(|g| g.n).sum();
-            // getPendingJobCount: no pod Running yet, or not all pendingPodConditions true.
-            let pending: u64 = groups
-                .iter()
-                .filter(|g| {
-                    let until = match p.pending_until {
-                        PendingUntil::Creation => g.created,
-                        PendingUntil::Startup => g.created + w.startup,
-                    };
-                    t < until
-                })
-                .map(|g| g.n)
-                .sum();
-            let (_, _, n) = p.create(metric, Jobs { running, pending });
+            let n = groups.start(p, t, w.startup, metric);
             if n > 0 {
-                groups.push(Group {
-                    created: t,
-                    n,
-                    taken: false,
-                    left: 0,
-                    progress: 0,
-                    held: Fifo::default(),
-                });
                 jobs_created += n;
-                changes += 1;
+                tally.changes += 1;
             }
             created = Some(n);
         }
-        // activeDeadlineSeconds: the Job fails, its pod stops, its messages go back.
         if let Some(deadline) = p.active_deadline {
-            for g in groups.iter_mut().filter(|g| t >= g.created + deadline) {
-                jobs_failed += g.n;
-                let mut back = Vec::new();
-                g.held.take(g.held.len, |at, k| back.push((at, k)));
-                for (at, k) in back.into_iter().rev() {
-                    visible.push_front(at, k);
-                }
-                g.n = 0;
-            }
-            groups.retain(|g| g.n > 0);
+            jobs_failed += groups.fail_past(deadline, t, &mut visible);
         }
-        // Ready Jobs waiting for messages receive up to queueLength each, oldest first.
+        groups.hand_out(&mut visible, t, w.startup, p.queue_length.max(1));
+        tally.pod_seconds += groups.running();
+        groups.work(t, w.job_duration.max(1), &mut tally);
+
+        let running = groups.running();
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let tick = Tick {
+            t,
+            arrivals,
+            visible: visible.len,
+            in_flight: groups.in_flight(),
+            replicas: clamp(running),
+            ready: clamp(groups.ready(t, w.startup)),
+            keda_read: poll.then_some(metric),
+            hpa_read: None,
+            jobs_created: created,
+        };
+        tally.second(&tick, end, sink);
+        t += 1;
+        // Settled: drained, no Job holds work, and what still runs waits for good (at most
+        // minReplicaCount, or Jobs no deadline will end).
+        let settled =
+            tally.drained() && !groups.busy() && (running <= p.min || p.active_deadline.is_none());
+        if t >= end && (settled || t >= end + w.settle_limit) {
+            break;
+        }
+    }
+    let mut summary = tally.summary(w, end);
+    summary.jobs_created = Some(jobs_created);
+    summary.jobs_failed = Some(jobs_failed);
+    summary
+}
+
+/// A ScaledJob's unfinished Jobs, in groups started together (see `Group`).
+#[derive(Debug, Default)]
+struct Groups(Vec<Group>);
+
+impl Groups {
+    /// Unfinished Jobs (`getRunningJobCount`).
+    fn running(&self) -> u64 {
+        self.0.iter().map(|g| g.n).sum()
+    }
+
+    /// Jobs whose pod is past its `startup` at second `t`.
+    fn ready(&self, t: u64, startup: u64) -> u64 {
+        self.0
+            .iter()
+            .filter(|g| t >= g.created + startup)
+            .map(|g| g.n)
+            .sum()
+    }
+
+    /// Messages the Jobs hold (in flight).
+    fn in_flight(&self) -> u64 {
+        self.0.iter().map(|g| g.held.len).sum()
+    }
+
+    /// Whether any Job still holds work.
+    fn busy(&self) -> bool {
+        self.0.iter().any(|g| g.taken)
+    }
+
+    /// KEDA's poll at second `t` on `metric`: the Jobs its strategy starts (a new group), how
+    /// many.
+    fn start(&mut self, p: &JobParams, t: u64, startup: u64, metric: u64) -> u64 {
+        let running = self.running();
+        // getPendingJobCount: no pod Running yet, or not all pendingPodConditions true.
+        let pending: u64 = self
+            .0
+            .iter()
+            .filter(|g| {
+                let until = match p.pending_until {
+                    PendingUntil::Creation => g.created,
+                    PendingUntil::Startup => g.created + startup,
+                };
+                t < until
+            })
+            .map(|g| g.n)
+            .sum();
+        let (_, _, n) = p.create(metric, Jobs { running, pending });
+        if n > 0 {
+            self.0.push(Group {
+                created: t,
+                n,
+                taken: false,
+                left: 0,
+                progress: 0,
+                held: Fifo::default(),
+            });
+        }
+        n
+    }
+
+    /// activeDeadlineSeconds: a Job `deadline` seconds old at `t` fails, its pod stops, its
+    /// messages go back to `visible`; how many failed.
+    fn fail_past(&mut self, deadline: u64, t: u64, visible: &mut Fifo) -> u64 {
+        let mut failed = 0;
+        for g in self.0.iter_mut().filter(|g| t >= g.created + deadline) {
+            failed += g.n;
+            let mut back = Vec::new();
+            g.held.take(g.held.len, |at, k| back.push((at, k)));
+            for (at, k) in back.into_iter().rev() {
+                visible.push_front(at, k);
+            }
+            g.n = 0;
+        }
+        self.0.retain(|g| g.n > 0);
+        failed
+    }
+
+    /// Ready Jobs waiting for messages receive up to queueLength (`ql`) each, oldest first: a
+    /// group splits into the Jobs that got a full share, one that got the rest, and those
+    /// still waiting.
+    fn hand_out(&mut self, visible: &mut Fifo, t: u64, startup: u64, ql: u64) {
         let mut split = Vec::new();
-        for g in groups
+        for g in self
+            .0
             .iter_mut()
-            .filter(|g| !g.taken && t >= g.created + w.startup)
+            .filter(|g| !g.taken && t >= g.created + startup)
         {
             if visible.len == 0 {
                 break;
@@ -381,84 +453,33 @@ pub fn simulate_jobs_to(
                 }
             };
             if full > 0 {
-                split.push(take(full, ql, &mut visible));
+                split.push(take(full, ql, visible));
             }
             let rest = visible.len.min(ql);
             let partial = u64::from(full < g.n && rest > 0);
             if partial == 1 {
-                split.push(take(1, rest, &mut visible));
+                split.push(take(1, rest, visible));
             }
             g.n -= full + partial;
         }
-        groups.retain(|g| g.n > 0);
-        groups.extend(split);
-        // Work: every `duration` seconds each Job of a group finishes (deletes) one message.
-        pod_seconds += groups.iter().map(|g| g.n).sum::<u64>();
-        for g in groups.iter_mut().filter(|g| g.taken) {
+        self.0.retain(|g| g.n > 0);
+        self.0.extend(split);
+    }
+
+    /// Second `t` of work: every `duration` seconds each Job of a group finishes (deletes) one
+    /// message; a Job with none left completes.
+    fn work(&mut self, t: u64, duration: u64, tally: &mut Tally) {
+        for g in self.0.iter_mut().filter(|g| g.taken) {
             g.progress += 1;
             if g.progress >= duration {
                 g.progress = 0;
                 g.left -= 1;
                 let done = g.n.min(g.held.len);
-                g.held
-                    .take(done, |at, k| *waits.entry(t - at).or_default() += k);
-                processed += done;
+                g.held.take(done, |at, k| tally.complete(t, at, k));
             }
         }
-        groups.retain(|g| !(g.taken && g.left == 0));
-
-        let running: u64 = groups.iter().map(|g| g.n).sum();
-        let ready: u64 = groups
-            .iter()
-            .filter(|g| t >= g.created + w.startup)
-            .map(|g| g.n)
-            .sum();
-        let in_flight: u64 = groups.iter().map(|g| g.held.len).sum();
-        let backlog = visible.len + in_flight;
-        max_backlog = max_backlog.max(backlog);
-        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        seen.push(
-            &Tick {
-                t,
-                arrivals,
-                visible: visible.len,
-                in_flight,
-                replicas: clamp(running),
-                ready: clamp(ready),
-                keda_read: poll.then_some(metric),
-                hpa_read: None,
-                jobs_created: created,
-            },
-            sink,
-        );
-        if t + 1 >= end && backlog == 0 && drained_at.is_none() {
-            drained_at = Some(t + 1);
-        }
-        t += 1;
-        // Settled: drained, no Job holds work, and what still runs waits for good (at most
-        // minReplicaCount, or Jobs no deadline will end).
-        let busy = groups.iter().any(|g| g.taken);
-        let settled =
-            drained_at.is_some() && !busy && (running <= p.min || p.active_deadline.is_none());
-        if t >= end && (settled || t >= end + w.settle_limit) {
-            break;
-        }
+        self.0.retain(|g| !(g.taken && g.left == 0));
     }
-    let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
-    let mut summary = super::simulate::summarize(
-        seen,
-        &waits,
-        messages,
-        processed,
-        pod_seconds,
-        w.price_per_pod_hour,
-        max_backlog,
-        changes,
-        drained_at.map(|d| d.saturating_sub(end)),
-    );
-    summary.jobs_created = Some(jobs_created);
-    summary.jobs_failed = Some(jobs_failed);
-    summary
 }
 
 #[cfg(test)]

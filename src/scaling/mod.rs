@@ -9,7 +9,9 @@
 
 mod hpa;
 pub mod job;
+pub mod scenario;
 pub mod simulate;
+pub mod trace;
 
 pub use hpa::{Behavior, Policy, PolicyKind, Rules, Select};
 

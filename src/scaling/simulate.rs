@@ -39,6 +39,13 @@ pub struct Workload {
     pub gauge: Option<Vec<u64>>,
 }
 
+impl Workload {
+    /// The seconds the input covers: the metric's values, or else the arrivals.
+    pub fn seconds(&self) -> u64 {
+        self.gauge.as_ref().map_or(self.arrivals.len(), Vec::len) as u64
+    }
+}
+
 /// One simulated second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -152,79 +159,143 @@ pub fn simulate_to(p: &Params, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Sum
         },
         0,
     );
-    // Pods as (creation second, how many), oldest first: memory grows with the number of
-    // scale-ups (at most one a second), never with the replica count.
-    let mut pods: VecDeque<(u64, u64)> = VecDeque::new();
-    let mut pod_count = 0u64;
-    let (mut visible, mut held) = (Fifo::default(), Fifo::default());
-    let mut carry = 0.0_f64;
-    let mut waits: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut seen = Seen::default();
-    let (mut pod_seconds, mut processed, mut max_backlog, mut changes) = (0u64, 0u64, 0u64, 0u32);
+    let mut pods = Pods::default();
+    let mut queue = Queue::default();
+    let mut tally = Tally::default();
     let per_pod = w.pod_rate.ceil().max(1.0) as u64;
-    let end = w.gauge.as_ref().map_or(w.arrivals.len(), Vec::len) as u64;
-    let mut drained_at: Option<u64> = None;
+    let end = w.seconds();
     let mut t = 0u64;
     loop {
         let arrivals = w.arrivals.get(t as usize).copied().unwrap_or(0);
-        visible.push_back(t, u64::from(arrivals));
+        queue.visible.push_back(t, u64::from(arrivals));
 
         let metric = match &w.gauge {
             // After the trace the source reads 0, so the run ends back at the minimum.
             Some(g) => g.get(t as usize).copied().unwrap_or(0),
             None => p.metric(super::QueueDepth {
-                visible: visible.len,
-                in_flight: held.len,
+                visible: queue.visible.len,
+                in_flight: queue.held.len,
                 delayed: 0,
             }),
         };
         let before = state.replicas;
-        let keda_read =
-            (t >= w.phase && (t - w.phase).is_multiple_of(p.polling_interval)).then_some(metric);
-        let hpa_read = t.is_multiple_of(HPA_SYNC_SECONDS).then_some(metric);
-        // In a second where both act, the HPA syncs first: the HPA controller reads the
-        // target's Scale on its own 15 s resync (it does not watch the Deployment), so KEDA's
-        // activation 0 → 1 reaches it at its next sync, never in the instant it was written.
-        if hpa_read.is_some() {
-            hpa_sync(p, &mut state, t, metric);
-        }
-        if keda_read.is_some() {
-            keda_poll(p, &mut state, t, Ok(metric));
-        }
+        let (keda_read, hpa_read) = controllers(p, &mut state, t, w.phase, metric);
         if state.replicas != before {
-            changes += 1;
+            tally.changes += 1;
         }
-        let want = u64::from(state.replicas);
-        if pod_count < want {
-            match pods.back_mut() {
-                Some((start, n)) if *start == t => *n += want - pod_count,
-                _ => pods.push_back((t, want - pod_count)),
+        pods.follow(u64::from(state.replicas), t);
+        let ready = pods.ready(t, w.startup);
+        queue.hold(ready.saturating_mul(per_pod));
+        queue.work(ready, w.pod_rate, t, &mut tally);
+
+        tally.pod_seconds += pods.count;
+        let tick = Tick {
+            t,
+            arrivals,
+            visible: queue.visible.len,
+            in_flight: queue.held.len,
+            replicas: state.replicas,
+            ready: ready as u32,
+            keda_read,
+            hpa_read,
+            jobs_created: None,
+        };
+        tally.second(&tick, end, sink);
+        t += 1;
+        let settled = tally.drained()
+            && state.replicas <= p.rest_replicas()
+            && pods.count == u64::from(state.replicas);
+        if t >= end && (settled || t >= end + w.settle_limit) {
+            break;
+        }
+    }
+    tally.summary(w, end)
+}
+
+/// Second `t` of the two controllers on `metric`: the HPA's sync every 15 s and KEDA's poll
+/// every pollingInterval from `phase`, each when due; (what KEDA read, what the HPA read).
+fn controllers(
+    p: &Params,
+    state: &mut State,
+    t: u64,
+    phase: u64,
+    metric: u64,
+) -> (Option<u64>, Option<u64>) {
+    let keda_read =
+        (t >= phase && (t - phase).is_multiple_of(p.polling_interval)).then_some(metric);
+    let hpa_read = t.is_multiple_of(HPA_SYNC_SECONDS).then_some(metric);
+    // In a second where both act, the HPA syncs first: the HPA controller reads the
+    // target's Scale on its own 15 s resync (it does not watch the Deployment), so KEDA's
+    // activation 0 → 1 reaches it at its next sync, never in the instant it was written.
+    if hpa_read.is_some() {
+        hpa_sync(p, state, t, metric);
+    }
+    if keda_read.is_some() {
+        keda_poll(p, state, t, Ok(metric));
+    }
+    (keda_read, hpa_read)
+}
+
+/// Pods as (creation second, how many), oldest first: memory grows with the number of
+/// scale-ups (at most one a second), never with the replica count.
+#[derive(Debug, Default)]
+struct Pods {
+    cohorts: VecDeque<(u64, u64)>,
+    count: u64,
+}
+
+impl Pods {
+    /// `want` pods at second `t`: new ones are created now, a scale-down removes the newest
+    /// pods first.
+    fn follow(&mut self, want: u64, t: u64) {
+        if self.count < want {
+            match self.cohorts.back_mut() {
+                Some((start, n)) if *start == t => *n += want - self.count,
+                _ => self.cohorts.push_back((t, want - self.count)),
             }
-            pod_count = want;
+            self.count = want;
         }
-        // Scale-down removes the newest pods first.
-        while pod_count > want {
-            let Some((_, n)) = pods.back_mut() else {
+        while self.count > want {
+            let Some((_, n)) = self.cohorts.back_mut() else {
                 break;
             };
-            let k = (pod_count - want).min(*n);
+            let k = (self.count - want).min(*n);
             *n -= k;
-            pod_count -= k;
+            self.count -= k;
             if *n == 0 {
-                pods.pop_back();
+                self.cohorts.pop_back();
             }
         }
-        // Only the newest cohorts can still be starting.
-        let starting: u64 = pods
+    }
+
+    /// The pods past their `startup` at second `t`: only the newest cohorts can still be
+    /// starting.
+    fn ready(&self, t: u64, startup: u64) -> u64 {
+        let starting: u64 = self
+            .cohorts
             .iter()
             .rev()
-            .take_while(|(start, _)| start + w.startup > t)
+            .take_while(|(start, _)| start + startup > t)
             .map(|(_, n)| n)
             .sum();
-        let ready = pod_count - starting;
+        self.count - starting
+    }
+}
 
-        // Pods that went away give their messages back.
-        let capacity = ready.saturating_mul(per_pod);
+/// The queue as the pods see it: the visible messages, those the ready pods hold (in flight),
+/// and the pods' progress on the ones they hold.
+#[derive(Debug, Default)]
+struct Queue {
+    visible: Fifo,
+    held: Fifo,
+    carry: f64,
+}
+
+impl Queue {
+    /// The ready pods hold up to `capacity` messages: pods that went away give theirs back
+    /// (visible again), pods with room take the oldest visible ones.
+    fn hold(&mut self, capacity: u64) {
+        let (visible, held) = (&mut self.visible, &mut self.held);
         if held.len > capacity {
             let mut all = Vec::new();
             held.take(held.len, |at, n| all.push((at, n)));
@@ -245,115 +316,97 @@ pub fn simulate_to(p: &Params, w: &Workload, sink: &mut dyn FnMut(&Tick)) -> Sum
         for (at, n) in taken {
             held.push_back(at, n);
         }
+    }
+
+    /// Second `t` of work by `ready` pods completing `pod_rate` messages each, counted in
+    /// `tally`.
+    fn work(&mut self, ready: u64, pod_rate: f64, t: u64, tally: &mut Tally) {
         // Progress accumulates across seconds, so a pod slower than one message a second
         // finishes one every 1/pod_rate seconds. Idle capacity is not banked: once the backlog
         // is empty (or no pod is ready) there is no partial message to carry.
-        carry += ready as f64 * w.pod_rate;
-        let done = (carry.floor() as u64).min(held.len);
-        carry -= done as f64;
-        if (held.len == done && visible.len == 0) || ready == 0 {
-            carry = 0.0;
+        self.carry += ready as f64 * pod_rate;
+        let done = (self.carry.floor() as u64).min(self.held.len);
+        self.carry -= done as f64;
+        if (self.held.len == done && self.visible.len == 0) || ready == 0 {
+            self.carry = 0.0;
         }
-        held.take(done, |at, n| *waits.entry(t - at).or_default() += n);
-        processed += done;
-
-        let backlog = visible.len + held.len;
-        max_backlog = max_backlog.max(backlog);
-        pod_seconds += pod_count;
-        seen.push(
-            &Tick {
-                t,
-                arrivals,
-                visible: visible.len,
-                in_flight: held.len,
-                replicas: state.replicas,
-                ready: ready as u32,
-                keda_read,
-                hpa_read,
-                jobs_created: None,
-            },
-            sink,
-        );
-        if t + 1 >= end && backlog == 0 && drained_at.is_none() {
-            drained_at = Some(t + 1);
-        }
-        t += 1;
-        let settled = drained_at.is_some()
-            && state.replicas <= p.rest_replicas()
-            && pod_count == u64::from(state.replicas);
-        if t >= end && (settled || t >= end + w.settle_limit) {
-            break;
-        }
+        self.held.take(done, |at, n| tally.complete(t, at, n));
     }
-    let messages: u64 = w.arrivals.iter().map(|a| u64::from(*a)).sum();
-    summarize(
-        seen,
-        &waits,
-        messages,
-        processed,
-        pod_seconds,
-        w.price_per_pod_hour,
-        max_backlog,
-        changes,
-        drained_at.map(|d| d.saturating_sub(end)),
-    )
 }
 
-/// What the summary needs from the seconds a run handed on: how many, and the most replicas.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Seen {
+/// What a run counts as it goes, for its summary: the seconds handed on, the waits (seconds →
+/// messages), the pods' seconds, the backlog and replicas at their most, the scale changes,
+/// and when the queue drained.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
     seconds: u64,
     max_replicas: u32,
+    waits: BTreeMap<u64, u64>,
+    processed: u64,
+    pub(super) pod_seconds: u64,
+    max_backlog: u64,
+    pub(super) changes: u32,
+    drained_at: Option<u64>,
 }
 
-impl Seen {
-    pub(super) fn push(&mut self, tick: &Tick, sink: &mut dyn FnMut(&Tick)) {
+impl Tally {
+    /// `n` messages that arrived at second `at` completed at `t`.
+    pub(super) fn complete(&mut self, t: u64, at: u64, n: u64) {
+        *self.waits.entry(t - at).or_default() += n;
+        self.processed += n;
+    }
+
+    /// Second `tick.t` is over: counted, handed to `sink`, and the drain noted once the input
+    /// (which ends at `end`) is over and nothing is left.
+    pub(super) fn second(&mut self, tick: &Tick, end: u64, sink: &mut dyn FnMut(&Tick)) {
+        let backlog = tick.visible + tick.in_flight;
+        self.max_backlog = self.max_backlog.max(backlog);
         self.seconds += 1;
         self.max_replicas = self.max_replicas.max(tick.replicas);
         sink(tick);
-    }
-}
-
-/// The summary of a run from what it handed on and the waits (seconds → messages).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn summarize(
-    seen: Seen,
-    waits: &BTreeMap<u64, u64>,
-    messages: u64,
-    processed: u64,
-    pod_seconds: u64,
-    price_per_pod_hour: Option<f64>,
-    max_backlog: u64,
-    scale_changes: u32,
-    time_to_drain: Option<u64>,
-) -> Summary {
-    let percentile = |q: f64| {
-        let rank = ((processed as f64) * q).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (wait, n) in waits {
-            seen += n;
-            if seen >= rank {
-                return *wait;
-            }
+        if tick.t + 1 >= end && backlog == 0 && self.drained_at.is_none() {
+            self.drained_at = Some(tick.t + 1);
         }
-        0
-    };
-    Summary {
-        seconds: seen.seconds,
-        messages,
-        processed,
-        pod_seconds,
-        cost: price_per_pod_hour
-            .map(|price| (pod_seconds as f64 / 3600.0 * price * 100.0).round() / 100.0),
-        max_backlog,
-        max_replicas: seen.max_replicas,
-        scale_changes,
-        wait_p50: percentile(0.50),
-        wait_p95: percentile(0.95),
-        wait_max: waits.keys().next_back().copied().unwrap_or(0),
-        time_to_drain,
-        jobs_created: None,
-        jobs_failed: None,
+    }
+
+    /// Whether the queue has drained since the input ended.
+    pub(super) fn drained(&self) -> bool {
+        self.drained_at.is_some()
+    }
+
+    /// The summary of a run on `w` whose input ended at `end`.
+    pub(super) fn summary(self, w: &Workload, end: u64) -> Summary {
+        let processed = self.processed;
+        let percentile = |q: f64| {
+            let rank = ((processed as f64) * q).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (wait, n) in &self.waits {
+                seen += n;
+                if seen >= rank {
+                    return *wait;
+                }
+            }
+            0
+        };
+        let pod_seconds = self.pod_seconds;
+        Summary {
+            seconds: self.seconds,
+            messages: w.arrivals.iter().map(|a| u64::from(*a)).sum(),
+            processed,
+            pod_seconds,
+            cost: w
+                .price_per_pod_hour
+                .map(|price| (pod_seconds as f64 / 3600.0 * price * 100.0).round() / 100.0),
+            max_backlog: self.max_backlog,
+            max_replicas: self.max_replicas,
+            scale_changes: self.changes,
+            wait_p50: percentile(0.50),
+            wait_p95: percentile(0.95),
+            wait_max: self.waits.keys().next_back().copied().unwrap_or(0),
+            time_to_drain: self.drained_at.map(|d| d.saturating_sub(end)),
+            jobs_created: None,
+            jobs_failed: None,
+        }
     }
 }
 

@@ -127,10 +127,30 @@ impl Collector {
     }
 }
 
-/// Check a resolved spec; `Err` lists every problem.
+/// Check a resolved spec; `Err` lists every problem, section by section in the order of the
+/// fields.
 pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     let mut c = Collector(Vec::new());
+    target(&mut c, spec);
+    keda(&mut c, spec);
+    roles(&mut c, spec);
+    apps(&mut c, spec);
+    super::guardrails::check(spec, &mut c.0);
+    crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
 
+    if c.0.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems {
+            origin: source.to_string(),
+            problems: c.0,
+        })
+    }
+}
+
+/// Where kedactl acts: the cluster, its region and account, the stack, and (IRSA) the
+/// cluster's OIDC issuer.
+fn target(c: &mut Collector, spec: &Spec) {
     match &spec.cluster {
         None => c.push(
             "cluster",
@@ -184,7 +204,10 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         ),
         (AuthMode::PodIdentity, None) => {}
     }
+}
 
+/// The KEDA install: its namespace, service account, version and Helm values.
+fn keda(c: &mut Collector, spec: &Spec) {
     let k = &spec.keda;
     c.name(
         "keda.namespace",
@@ -221,7 +244,10 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     }
 
     c.0.extend(super::keda_values::problems(spec));
+}
 
+/// The operator's and the apps' default IAM roles.
+fn roles(c: &mut Collector, spec: &Spec) {
     let r = &spec.roles;
     c.name(
         "roles.operator",
@@ -237,7 +263,10 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         "IAM role name",
         "--identity-role",
     );
+}
 
+/// Each app on its own, then against the apps before it.
+fn apps(c: &mut Collector, spec: &Spec) {
     if spec.apps.is_empty() {
         c.push(
             "apps",
@@ -245,245 +274,302 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             "add at least one app under `apps:` (kedactl init writes an example), or remove `apps:` to use the default",
         );
     }
-    // (namespace, service account) -> (app index, role): one association per service account.
-    let mut service_accounts: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
-    let mut deployments: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    let mut scalers: BTreeMap<(&str, String), usize> = BTreeMap::new();
+    let mut taken = Taken::default();
     for (i, app) in spec.apps.iter().enumerate() {
         let p = format!("apps[{i}]");
         let f = |s: &str| format!("{p}.{s}");
-        c.name(
-            &f("deployment"),
-            &app.deployment,
-            names::dns_label,
-            "Deployment name (DNS-1123 label)",
-            "--deployment",
-        );
-        c.name(
-            &f("namespace"),
-            &app.namespace,
-            names::dns_label,
-            "namespace",
-            "--namespace",
-        );
-        c.name(
-            &f("serviceAccount"),
-            &app.service_account,
-            names::dns_subdomain,
-            "service account name",
-            "--service-account",
-        );
-        if let Some(image) = &app.image {
-            c.name(
-                &f("image"),
-                image,
-                names::image,
-                "container image",
-                "--image",
-            );
-        }
-        let role = app.identity_role(r);
-        if let Some(v) = &app.identity_role {
-            c.name(
-                &f("identityRole"),
-                v,
-                names::iam_role,
-                "IAM role name",
-                "--app-identity-role",
-            );
-        }
-        if role == r.operator {
-            c.push(
-                if app.identity_role.is_some() { f("identityRole") } else { "roles.identity".into() },
-                format!("the identity role {role:?} is the operator role: KEDA would assume its own role, which AWS denies"),
-                "give roles.operator and the identity role different names",
-            );
-        }
-        c.name(
-            &f("repository"),
-            &app.repository,
-            names::ecr_repository,
-            "ECR repository name",
-            "--repository",
-        );
-
+        let role = app_names(c, spec, app, &f);
         // The trigger's own section (and no section of another kind).
         crate::triggers::validate(app, &p, &mut c.0);
-        let q = &app.queue;
-        c.name(
-            &f("queue.name"),
-            &q.name,
-            names::sqs_queue,
-            "SQS queue name",
-            "--queue",
-        );
-        if q.visibility_timeout > 43_200 {
-            c.push(
-                f("queue.visibilityTimeout"),
-                format!(
-                    "{} s is longer than SQS allows (12 hours)",
-                    q.visibility_timeout
-                ),
-                "use 0..43200 seconds (pass --visibility-timeout)",
-            );
-        }
-        if let Some(key) = &q.kms_key {
-            c.name(
-                &f("queue.kmsKey"),
-                key,
-                names::kms_key,
-                "KMS key",
-                "--kms-key",
-            );
-        }
-        if let Some(dlq) = &q.dead_letter {
-            let dlq_name = q.dead_letter_name().unwrap_or_default();
-            if let Some(n) = &dlq.name {
-                c.name(
-                    &f("queue.deadLetter.name"),
-                    n,
-                    names::sqs_queue,
-                    "SQS queue name",
-                    "--dlq",
-                );
-            }
-            if dlq_name == q.name {
-                c.push(
-                    f("queue.deadLetter.name"),
-                    "the dead-letter queue is the queue itself",
-                    "give the dead-letter queue another name (default <queue>-dlq)",
-                );
-            }
-            if dlq_name.ends_with(".fifo") != q.is_fifo() {
-                c.push(
-                    f("queue.deadLetter.name"),
-                    format!(
-                        "{dlq_name:?} and {:?} must both be FIFO or both standard queues",
-                        q.name
-                    ),
-                    "add or remove the .fifo suffix so the two queues match",
-                );
-            }
-            if !(1..=1000).contains(&dlq.max_receive_count) {
-                c.push(
-                    f("queue.deadLetter.maxReceiveCount"),
-                    format!("{} is outside what SQS allows", dlq.max_receive_count),
-                    "use 1..1000 (pass --max-receive-count)",
-                );
-            }
-        }
+        queue(c, &app.queue, &f);
+        scaler_names(c, app, &f);
+        scaling_bounds(c, &app.scaling, &f);
+        keda_options(c, &f, &app.scaling);
+        c.0.extend(super::workload::problems(spec, app, &f));
+        fields_keda_knows(c, spec, &app.scaling, &f);
+        taken.claim(c, spec, i, app, role, &f);
+    }
+}
 
-        let s = &app.scaling;
-        if let Some(n) = &s.name {
+/// The app's own names (Deployment, namespace, service account, image, identity role,
+/// repository); returns its identity role.
+fn app_names<'a>(
+    c: &mut Collector,
+    spec: &'a Spec,
+    app: &'a super::App,
+    f: &dyn Fn(&str) -> String,
+) -> &'a str {
+    c.name(
+        &f("deployment"),
+        &app.deployment,
+        names::dns_label,
+        "Deployment name (DNS-1123 label)",
+        "--deployment",
+    );
+    c.name(
+        &f("namespace"),
+        &app.namespace,
+        names::dns_label,
+        "namespace",
+        "--namespace",
+    );
+    c.name(
+        &f("serviceAccount"),
+        &app.service_account,
+        names::dns_subdomain,
+        "service account name",
+        "--service-account",
+    );
+    if let Some(image) = &app.image {
+        c.name(
+            &f("image"),
+            image,
+            names::image,
+            "container image",
+            "--image",
+        );
+    }
+    let r = &spec.roles;
+    let role = app.identity_role(r);
+    if let Some(v) = &app.identity_role {
+        c.name(
+            &f("identityRole"),
+            v,
+            names::iam_role,
+            "IAM role name",
+            "--app-identity-role",
+        );
+    }
+    if role == r.operator {
+        c.push(
+            if app.identity_role.is_some() { f("identityRole") } else { "roles.identity".into() },
+            format!("the identity role {role:?} is the operator role: KEDA would assume its own role, which AWS denies"),
+            "give roles.operator and the identity role different names",
+        );
+    }
+    c.name(
+        &f("repository"),
+        &app.repository,
+        names::ecr_repository,
+        "ECR repository name",
+        "--repository",
+    );
+    role
+}
+
+/// The app's queue and its dead-letter queue, as SQS allows them.
+fn queue(c: &mut Collector, q: &super::Queue, f: &dyn Fn(&str) -> String) {
+    c.name(
+        &f("queue.name"),
+        &q.name,
+        names::sqs_queue,
+        "SQS queue name",
+        "--queue",
+    );
+    if q.visibility_timeout > 43_200 {
+        c.push(
+            f("queue.visibilityTimeout"),
+            format!(
+                "{} s is longer than SQS allows (12 hours)",
+                q.visibility_timeout
+            ),
+            "use 0..43200 seconds (pass --visibility-timeout)",
+        );
+    }
+    if let Some(key) = &q.kms_key {
+        c.name(
+            &f("queue.kmsKey"),
+            key,
+            names::kms_key,
+            "KMS key",
+            "--kms-key",
+        );
+    }
+    if let Some(dlq) = &q.dead_letter {
+        let dlq_name = q.dead_letter_name().unwrap_or_default();
+        if let Some(n) = &dlq.name {
             c.name(
-                &f("scaling.name"),
+                &f("queue.deadLetter.name"),
                 n,
-                names::keda_object,
-                "ScaledObject/ScaledJob name",
-                "--scaler-name",
-            );
-        }
-        // Names kedactl derives must be as valid as given ones: the DLQ, `<deployment>-scaler`,
-        // `-trigger-auth` and `-trigger`. Reported on the field that would fix them.
-        let mut derived = vec![
-            (
-                f("deployment"),
-                app.trigger_auth_name(),
-                names::dns_subdomain as fn(&str) -> Result<(), String>,
-                "TriggerAuthentication name",
-                "a shorter deployment name",
-            ),
-            (
-                f("deployment"),
-                app.trigger_name(),
-                names::keda_object,
-                "trigger name",
-                "a shorter deployment name",
-            ),
-        ];
-        if s.name.is_none() {
-            derived.push((
-                f("scaling.name"),
-                app.scaler_name(),
-                names::keda_object,
-                "ScaledObject/ScaledJob name",
-                "scaling.name (--scaler-name), or a shorter deployment name",
-            ));
-        }
-        if q.dead_letter.as_ref().is_some_and(|d| d.name.is_none()) {
-            derived.push((
-                f("queue.deadLetter.name"),
-                q.dead_letter_name().unwrap_or_default(),
                 names::sqs_queue,
                 "SQS queue name",
-                "queue.deadLetter.name (--dlq), or a shorter queue name",
-            ));
-        }
-        for (field, name, rule, what, fix) in derived {
-            if let Err(rule) = rule(&name) {
-                c.push(
-                    field,
-                    format!(
-                        "the derived {what} {name:?} ({} characters) is not valid: {rule}",
-                        name.chars().count()
-                    ),
-                    format!("set {fix}"),
-                );
-            }
-        }
-        if s.queue_length < 1 {
-            c.push(
-                f("scaling.queueLength"),
-                "queueLength must be at least 1: it is the number of messages each replica handles",
-                "set scaling.queueLength to 1 or more (the seed uses 5), or pass --queue-length",
+                "--dlq",
             );
         }
-        if s.max_replicas < 1 {
+        if dlq_name == q.name {
             c.push(
-                f("scaling.maxReplicas"),
-                "maxReplicas 0 would never run a replica",
-                "set scaling.maxReplicas to 1 or more (or pass --max-replicas)",
+                f("queue.deadLetter.name"),
+                "the dead-letter queue is the queue itself",
+                "give the dead-letter queue another name (default <queue>-dlq)",
             );
         }
-        if s.min_replicas > s.max_replicas {
+        if dlq_name.ends_with(".fifo") != q.is_fifo() {
             c.push(
-                f("scaling.minReplicas"),
-                format!("minReplicas ({}) is greater than maxReplicas ({})", s.min_replicas, s.max_replicas),
-                "lower scaling.minReplicas or raise scaling.maxReplicas (--min-replicas / --max-replicas)",
+                f("queue.deadLetter.name"),
+                format!(
+                    "{dlq_name:?} and {:?} must both be FIFO or both standard queues",
+                    q.name
+                ),
+                "add or remove the .fifo suffix so the two queues match",
             );
         }
-        if s.polling_interval < 1 {
+        if !(1..=1000).contains(&dlq.max_receive_count) {
             c.push(
-                f("scaling.pollingInterval"),
-                "pollingInterval 0 would poll SQS continuously",
-                "use 1 second or more (KEDA's default is 30), or pass --polling-interval",
+                f("queue.deadLetter.maxReceiveCount"),
+                format!("{} is outside what SQS allows", dlq.max_receive_count),
+                "use 1..1000 (pass --max-receive-count)",
             );
         }
+    }
+}
 
-        keda_options(&mut c, &f, s);
-        c.0.extend(super::workload::problems(spec, app, &f));
-        if let Ok(version) = names::version(&spec.keda.version) {
-            for g in super::keda_fields::unknown_to(s, version) {
-                c.push(
-                    f(&g.field),
-                    format!(
-                        "KEDA {} does not know this field: its CRD introduced it in {} (the API \
-                         server would drop it, so it would never take effect)",
-                        spec.keda.version,
-                        g.since_text()
-                    ),
-                    format!(
-                        "set keda.version: {} or newer (or pass --keda-version), or remove {}",
-                        g.since_text(),
-                        g.field
-                    ),
-                );
-            }
+/// The ScaledObject/ScaledJob name given, and the names kedactl derives from the app's.
+fn scaler_names(c: &mut Collector, app: &super::App, f: &dyn Fn(&str) -> String) {
+    let (s, q) = (&app.scaling, &app.queue);
+    if let Some(n) = &s.name {
+        c.name(
+            &f("scaling.name"),
+            n,
+            names::keda_object,
+            "ScaledObject/ScaledJob name",
+            "--scaler-name",
+        );
+    }
+    // Names kedactl derives must be as valid as given ones: the DLQ, `<deployment>-scaler`,
+    // `-trigger-auth` and `-trigger`. Reported on the field that would fix them.
+    let mut derived = vec![
+        (
+            f("deployment"),
+            app.trigger_auth_name(),
+            names::dns_subdomain as fn(&str) -> Result<(), String>,
+            "TriggerAuthentication name",
+            "a shorter deployment name",
+        ),
+        (
+            f("deployment"),
+            app.trigger_name(),
+            names::keda_object,
+            "trigger name",
+            "a shorter deployment name",
+        ),
+    ];
+    if s.name.is_none() {
+        derived.push((
+            f("scaling.name"),
+            app.scaler_name(),
+            names::keda_object,
+            "ScaledObject/ScaledJob name",
+            "scaling.name (--scaler-name), or a shorter deployment name",
+        ));
+    }
+    if q.dead_letter.as_ref().is_some_and(|d| d.name.is_none()) {
+        derived.push((
+            f("queue.deadLetter.name"),
+            q.dead_letter_name().unwrap_or_default(),
+            names::sqs_queue,
+            "SQS queue name",
+            "queue.deadLetter.name (--dlq), or a shorter queue name",
+        ));
+    }
+    for (field, name, rule, what, fix) in derived {
+        if let Err(rule) = rule(&name) {
+            c.push(
+                field,
+                format!(
+                    "the derived {what} {name:?} ({} characters) is not valid: {rule}",
+                    name.chars().count()
+                ),
+                format!("set {fix}"),
+            );
         }
+    }
+}
 
-        let same_scaler = scalers.insert((&app.namespace, app.scaler_name()), i);
+/// The replica counts, queue length and polling interval KEDA needs.
+fn scaling_bounds(c: &mut Collector, s: &super::Scaling, f: &dyn Fn(&str) -> String) {
+    if s.queue_length < 1 {
+        c.push(
+            f("scaling.queueLength"),
+            "queueLength must be at least 1: it is the number of messages each replica handles",
+            "set scaling.queueLength to 1 or more (the seed uses 5), or pass --queue-length",
+        );
+    }
+    if s.max_replicas < 1 {
+        c.push(
+            f("scaling.maxReplicas"),
+            "maxReplicas 0 would never run a replica",
+            "set scaling.maxReplicas to 1 or more (or pass --max-replicas)",
+        );
+    }
+    if s.min_replicas > s.max_replicas {
+        c.push(
+            f("scaling.minReplicas"),
+            format!("minReplicas ({}) is greater than maxReplicas ({})", s.min_replicas, s.max_replicas),
+            "lower scaling.minReplicas or raise scaling.maxReplicas (--min-replicas / --max-replicas)",
+        );
+    }
+    if s.polling_interval < 1 {
+        c.push(
+            f("scaling.pollingInterval"),
+            "pollingInterval 0 would poll SQS continuously",
+            "use 1 second or more (KEDA's default is 30), or pass --polling-interval",
+        );
+    }
+}
+
+/// Fields the configured KEDA version's CRDs do not have yet.
+fn fields_keda_knows(
+    c: &mut Collector,
+    spec: &Spec,
+    s: &super::Scaling,
+    f: &dyn Fn(&str) -> String,
+) {
+    if let Ok(version) = names::version(&spec.keda.version) {
+        for g in super::keda_fields::unknown_to(s, version) {
+            c.push(
+                f(&g.field),
+                format!(
+                    "KEDA {} does not know this field: its CRD introduced it in {} (the API \
+                     server would drop it, so it would never take effect)",
+                    spec.keda.version,
+                    g.since_text()
+                ),
+                format!(
+                    "set keda.version: {} or newer (or pass --keda-version), or remove {}",
+                    g.since_text(),
+                    g.field
+                ),
+            );
+        }
+    }
+}
+
+/// What an app takes that no other may: (namespace, Deployment), (namespace, scaler name),
+/// and a service account's role (one association per service account).
+#[derive(Default)]
+struct Taken<'a> {
+    deployments: BTreeMap<(&'a str, &'a str), usize>,
+    scalers: BTreeMap<(&'a str, String), usize>,
+    service_accounts: BTreeMap<(&'a str, &'a str), (usize, &'a str)>,
+}
+
+impl<'a> Taken<'a> {
+    /// Claim app `i`'s names, with a problem for each an earlier app took, and for KEDA's own
+    /// service account.
+    fn claim(
+        &mut self,
+        c: &mut Collector,
+        spec: &Spec,
+        i: usize,
+        app: &'a super::App,
+        role: &'a str,
+        f: &dyn Fn(&str) -> String,
+    ) {
+        let k = &spec.keda;
+        let same_scaler = self.scalers.insert((&app.namespace, app.scaler_name()), i);
         match (
-            deployments.insert((&app.namespace, &app.deployment), i),
+            self.deployments
+                .insert((&app.namespace, &app.deployment), i),
             same_scaler,
         ) {
             (Some(j), _) => c.push(
@@ -505,7 +591,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
             ),
             (None, None) => {}
         }
-        match service_accounts.insert((&app.namespace, &app.service_account), (i, role)) {
+        match self.service_accounts.insert((&app.namespace, &app.service_account), (i, role)) {
             Some((j, other)) if other != role => c.push(
                 f("serviceAccount"),
                 format!(
@@ -526,18 +612,6 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
                 "run the app under its own service account",
             );
         }
-    }
-
-    super::guardrails::check(spec, &mut c.0);
-    crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
-
-    if c.0.is_empty() {
-        Ok(())
-    } else {
-        Err(Problems {
-            origin: source.to_string(),
-            problems: c.0,
-        })
     }
 }
 
