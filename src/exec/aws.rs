@@ -6,8 +6,8 @@
 use super::{Options, Resolved, StepError, aws_eks, aws_iam, aws_sqs, owner};
 use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::Tags;
-use crate::output::progress::Progress;
 use crate::plan::{Action, Step};
+use crate::progress::Progress;
 use crate::triggers::resource;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
