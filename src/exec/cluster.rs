@@ -23,7 +23,7 @@ pub(super) async fn apply(
                 .into(),
         ));
     };
-    let wait = Wait {
+    let cx = Cx {
         kube,
         step,
         opts,
@@ -39,52 +39,10 @@ pub(super) async fn apply(
             values,
             ..
         } => {
-            // A namespace that already exists is not taken over (down would delete it).
-            if kube.get("Namespace", None, namespace).await?.is_none() {
-                kube.apply(
-                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-                        "name": namespace, "labels": crate::model::ownership(stack)}}),
-                    false,
-                )
-                .await?;
-            }
-            // The marker goes first: if helm is interrupted, `down` still knows who started it.
-            kube.apply(
-                &keda::marker(namespace, stack, version, values),
-                opts.force_conflicts,
-            )
-            .await?;
-            // The user's chart values, in a file helm reads (kept until helm exits).
-            let values_file = match values.is_empty() {
-                true => None,
-                false => Some(helm::values_file(values).map_err(|e| {
-                    StepError::Other(format!("cannot write KEDA's chart values for helm: {e}"))
-                })?),
-            };
-            let args = helm::install_args(&helm::Install {
-                namespace: namespace.clone(),
-                version: version.clone(),
-                service_account: service_account.clone(),
-                irsa_role_arn: irsa_role_arn.clone(),
-                values_file: values_file.as_ref().map(|f| f.path().display().to_string()),
-            });
-            progress.waiting(&step.id, &step.summary, "running helm");
-            helm::run(&opts.helm, &kube.access, &args)
-                .await
-                .map_err(StepError::Other)?;
-            for d in [keda::OPERATOR, keda::METRICS_SERVER] {
-                wait.rollout(namespace, d).await?;
-            }
+            let sa = service_account;
+            install_keda(&cx, namespace, sa, version, irsa_role_arn, stack, values).await
         }
-        Action::Apply { manifest, .. } => {
-            let (_, warnings) = kube.apply_warned(manifest, opts.force_conflicts).await?;
-            if !warnings.is_empty() {
-                return Ok(Some(format!(
-                    "the API server warned: {}",
-                    warnings.join("; ")
-                )));
-            }
-        }
+        Action::Apply { manifest, .. } => apply_object(&cx, manifest).await,
         Action::AnnotateServiceAccount {
             namespace,
             name,
@@ -92,166 +50,269 @@ pub(super) async fn apply(
         } => {
             let manifest = crate::plan::workload::annotation(namespace, name, role_arn.as_deref());
             kube.apply(&manifest, opts.force_conflicts).await?;
+            Ok(None)
         }
         Action::RestartDeployment {
             namespace,
             deployment,
             ..
         } => {
-            restart(kube, namespace, deployment).await?;
-            wait.rollout(namespace, deployment).await?;
+            cx.restart(namespace, deployment).await?;
+            Ok(None)
         }
         Action::VerifyPodIdentity {
             namespace,
             deployment,
-        }
-        | Action::VerifyIrsa {
+        } => verify_credentials(&cx, namespace, deployment, rollout::Mode::PodIdentity).await,
+        Action::VerifyIrsa {
             namespace,
             deployment,
-        } => {
-            let mode = match step.action {
-                Action::VerifyIrsa { .. } => rollout::Mode::Irsa,
-                _ => rollout::Mode::PodIdentity,
-            };
-            wait.rollout(namespace, deployment).await?;
-            // Scaled to zero (minReplicaCount 0): no pod to check until KEDA scales it up.
-            let d = rollout::deployment(kube, namespace, deployment).await?;
-            if d["spec"]["replicas"].as_u64() == Some(0) {
-                return Ok(Some(
-                    "not checked: scaled to zero, so no pod runs; `kedactl doctor` checks the \
-                     next one"
-                        .into(),
-                ));
-            }
-            let mut restarted = false;
-            loop {
-                let missing =
-                    match rollout::pod_credentials(kube, namespace, deployment, mode).await? {
-                        None => {
-                            return Err(StepError::Other(format!(
-                                "Deployment {namespace}/{deployment} has no running pod to check"
-                            )));
-                        }
-                        // The other mode's credentials: a restart gets the same again.
-                        Some((pod, c)) if !c.unexpected.is_empty() => {
-                            return Err(StepError::Other(wrong_mode(
-                                &pod, namespace, deployment, mode, &c,
-                            )));
-                        }
-                        Some((_, c)) if c.missing.is_empty() => break,
-                        Some((pod, c)) => format!("pod {pod} lacks {}", c.missing.join(" and ")),
-                    };
-                if restarted && mode == rollout::Mode::Irsa {
-                    return Err(StepError::Other(format!(
-                        "{missing} even after a restart: the EKS IRSA webhook did not inject \
-                         web identity. Check that the service account of {namespace}/{deployment} \
-                         names the operator role in eks.amazonaws.com/role-arn and that the \
-                         cluster's OIDC provider exists in IAM (`kedactl doctor`)"
-                    )));
-                }
-                if restarted {
-                    return Err(StepError::Other(format!(
-                        "{missing} even after a restart: the EKS Pod Identity webhook did not inject \
-                         credentials. Check that the eks-pod-identity-agent add-on is ACTIVE and the \
-                         association for the service account exists (`kedactl doctor`), then \
-                         `kubectl rollout restart deployment/{deployment} -n {namespace}`"
-                    )));
-                }
-                // The webhook's association cache can lag a new association: restart once more.
-                progress.waiting(
-                    &step.id,
-                    &step.summary,
-                    &format!("{missing}; restarting once more"),
-                );
-                restart(kube, namespace, deployment).await?;
-                wait.rollout(namespace, deployment).await?;
-                restarted = true;
-            }
-        }
+        } => verify_credentials(&cx, namespace, deployment, rollout::Mode::Irsa).await,
         Action::DeleteObject {
             kind,
             namespace,
             name,
-        } => {
-            let ns = namespace.as_deref();
-            // Read again: the namespace the plan saw empty may have gained content since.
-            if kind == "Namespace"
-                && let Some(stack) = opts.stack.as_deref()
-            {
-                let c = cluster::contents::foreign(kube, name, |_, o| {
-                    let labels =
-                        serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-                    crate::model::is_owned(&labels, stack)
-                })
-                .await;
-                if let Some(why) = kept(name, &c) {
-                    return Err(StepError::Other(format!("refused: {why}")));
-                }
-            }
-            let deleted = match (live, opts.stack.as_deref()) {
-                (Some(read), Some(stack)) => delete_read(kube, kind, ns, name, read, stack).await?,
-                _ => kube.delete(kind, ns, name).await?,
-            };
-            if !deleted {
-                return Ok(None);
-            }
-            // KEDA's finalizer is removed only by its operator: without one, ours would hang.
-            let orphaned = keda::KINDS.iter().any(|(k, _)| k == kind)
-                && !keda::operator_running(kube).await?
-                && release_finalizer(kube, kind, ns, name).await?;
-            wait.gone(kind, ns, name).await?;
-            if orphaned {
-                return Ok(Some(format!(
-                    "no KEDA operator runs, so kedactl removed {} itself",
-                    keda::FINALIZER
-                )));
-            }
-        }
+        } => delete_object(&cx, kind, namespace.as_deref(), name, live).await,
         Action::UninstallKeda {
             namespace,
             stack,
             delete_namespace,
-        } => {
-            // Objects created since the plan would lose their finalizers' owner and hang.
-            let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
-            let holders = keda::objects(kube, &kinds).await?;
-            if !holders.is_empty() {
-                return Err(StepError::Other(format!(
-                    "KEDA was not uninstalled: {} still use{} it (created after this run read the \
-                     cluster); uninstalling would delete them with KEDA's CRDs. Nothing was changed",
-                    holders.join(", "),
-                    if holders.len() == 1 { "s" } else { "" }
-                )));
-            }
-            match helm::run(&opts.helm, &kube.access, &helm::uninstall_args(namespace)).await {
-                // An install interrupted before helm recorded it, or a run killed after this.
-                Err(e) if e.contains("release: not found") => {}
-                r => r.map_err(StepError::Other)?,
-            }
-            let crds_kept = remove_crds(kube, namespace, &wait).await?;
-            kube.delete("ConfigMap", Some(namespace), keda::MARKER)
-                .await?;
-            let ns = kube.get("Namespace", None, namespace).await?;
-            let labels = ns
-                .as_ref()
-                .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
-                .unwrap_or_default();
-            if !delete_namespace || !crate::model::is_owned(&labels, stack) {
-                return Ok(crds_kept);
-            }
-            // Read again: what `down` saw empty may have gained content since.
-            let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
-            if let Some(why) = kept(namespace, &c) {
-                return Err(StepError::Other(format!("KEDA was uninstalled, but {why}")));
-            }
-            if kube.delete("Namespace", None, namespace).await? {
-                wait.gone("Namespace", None, namespace).await?;
-            }
-            return Ok(crds_kept);
-        }
+        } => uninstall_keda(&cx, namespace, stack, *delete_namespace).await,
         _ => unreachable!("run_step sends AWS actions to exec::aws"),
     }
+}
+
+/// `helm upgrade --install` into a namespace of this stack's (or one that already exists),
+/// after the marker that says which stack did it; then both Deployments rolled out.
+async fn install_keda(
+    cx: &Cx<'_>,
+    namespace: &str,
+    service_account: &str,
+    version: &str,
+    irsa_role_arn: &Option<String>,
+    stack: &str,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<String>, StepError> {
+    let kube = cx.kube;
+    // A namespace that already exists is not taken over (down would delete it).
+    if kube.get("Namespace", None, namespace).await?.is_none() {
+        kube.apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": namespace, "labels": crate::model::ownership(stack)}}),
+            false,
+        )
+        .await?;
+    }
+    // The marker goes first: if helm is interrupted, `down` still knows who started it.
+    kube.apply(
+        &keda::marker(namespace, stack, version, values),
+        cx.opts.force_conflicts,
+    )
+    .await?;
+    // The user's chart values, in a file helm reads (kept until helm exits).
+    let values_file = match values.is_empty() {
+        true => None,
+        false => Some(helm::values_file(values).map_err(|e| {
+            StepError::Other(format!("cannot write KEDA's chart values for helm: {e}"))
+        })?),
+    };
+    let args = helm::install_args(&helm::Install {
+        namespace: namespace.to_string(),
+        version: version.to_string(),
+        service_account: service_account.to_string(),
+        irsa_role_arn: irsa_role_arn.clone(),
+        values_file: values_file.as_ref().map(|f| f.path().display().to_string()),
+    });
+    cx.progress
+        .waiting(&cx.step.id, &cx.step.summary, "running helm");
+    helm::run(&cx.opts.helm, &kube.access, &args)
+        .await
+        .map_err(StepError::Other)?;
+    for d in [keda::OPERATOR, keda::METRICS_SERVER] {
+        cx.rollout(namespace, d).await?;
+    }
     Ok(None)
+}
+
+/// Server-side apply of one object; what the API server warned about becomes the step's note.
+async fn apply_object(
+    cx: &Cx<'_>,
+    manifest: &serde_json::Value,
+) -> Result<Option<String>, StepError> {
+    let (_, warnings) = cx
+        .kube
+        .apply_warned(manifest, cx.opts.force_conflicts)
+        .await?;
+    if !warnings.is_empty() {
+        return Ok(Some(format!(
+            "the API server warned: {}",
+            warnings.join("; ")
+        )));
+    }
+    Ok(None)
+}
+
+/// The Deployment's newest pod got `mode`'s credentials (and not the other mode's). A pod that
+/// lacks them is restarted once: the webhook's association cache can lag a new association.
+async fn verify_credentials(
+    cx: &Cx<'_>,
+    namespace: &str,
+    deployment: &str,
+    mode: rollout::Mode,
+) -> Result<Option<String>, StepError> {
+    let kube = cx.kube;
+    cx.rollout(namespace, deployment).await?;
+    // Scaled to zero (minReplicaCount 0): no pod to check until KEDA scales it up.
+    let d = rollout::deployment(kube, namespace, deployment).await?;
+    if d["spec"]["replicas"].as_u64() == Some(0) {
+        return Ok(Some(
+            "not checked: scaled to zero, so no pod runs; `kedactl doctor` checks the \
+             next one"
+                .into(),
+        ));
+    }
+    let mut restarted = false;
+    loop {
+        let missing = match rollout::pod_credentials(kube, namespace, deployment, mode).await? {
+            None => {
+                return Err(StepError::Other(format!(
+                    "Deployment {namespace}/{deployment} has no running pod to check"
+                )));
+            }
+            // The other mode's credentials: a restart gets the same again.
+            Some((pod, c)) if !c.unexpected.is_empty() => {
+                return Err(StepError::Other(wrong_mode(
+                    &pod, namespace, deployment, mode, &c,
+                )));
+            }
+            Some((_, c)) if c.missing.is_empty() => return Ok(None),
+            Some((pod, c)) => format!("pod {pod} lacks {}", c.missing.join(" and ")),
+        };
+        if restarted && mode == rollout::Mode::Irsa {
+            return Err(StepError::Other(format!(
+                "{missing} even after a restart: the EKS IRSA webhook did not inject \
+                 web identity. Check that the service account of {namespace}/{deployment} \
+                 names the operator role in eks.amazonaws.com/role-arn and that the \
+                 cluster's OIDC provider exists in IAM (`kedactl doctor`)"
+            )));
+        }
+        if restarted {
+            return Err(StepError::Other(format!(
+                "{missing} even after a restart: the EKS Pod Identity webhook did not inject \
+                 credentials. Check that the eks-pod-identity-agent add-on is ACTIVE and the \
+                 association for the service account exists (`kedactl doctor`), then \
+                 `kubectl rollout restart deployment/{deployment} -n {namespace}`"
+            )));
+        }
+        // The webhook's association cache can lag a new association: restart once more.
+        cx.progress.waiting(
+            &cx.step.id,
+            &cx.step.summary,
+            &format!("{missing}; restarting once more"),
+        );
+        cx.restart(namespace, deployment).await?;
+        restarted = true;
+    }
+}
+
+/// Delete one object of this stack's and wait until it is gone. A namespace is read again
+/// first (it may have gained content since the plan); `live` (the ownership re-check's read)
+/// is deleted only as read.
+async fn delete_object(
+    cx: &Cx<'_>,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+    live: Option<&serde_json::Value>,
+) -> Result<Option<String>, StepError> {
+    let (kube, opts) = (cx.kube, cx.opts);
+    // Read again: the namespace the plan saw empty may have gained content since.
+    if kind == "Namespace"
+        && let Some(stack) = opts.stack.as_deref()
+    {
+        let c = cluster::contents::foreign(kube, name, |_, o| {
+            let labels =
+                serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
+            crate::model::is_owned(&labels, stack)
+        })
+        .await;
+        if let Some(why) = kept(name, &c) {
+            return Err(StepError::Other(format!("refused: {why}")));
+        }
+    }
+    let deleted = match (live, opts.stack.as_deref()) {
+        (Some(read), Some(stack)) => delete_read(kube, kind, ns, name, read, stack).await?,
+        _ => kube.delete(kind, ns, name).await?,
+    };
+    if !deleted {
+        return Ok(None);
+    }
+    // KEDA's finalizer is removed only by its operator: without one, ours would hang.
+    let orphaned = keda::KINDS.iter().any(|(k, _)| *k == kind)
+        && !keda::operator_running(kube).await?
+        && release_finalizer(kube, kind, ns, name).await?;
+    cx.gone(kind, ns, name).await?;
+    if orphaned {
+        return Ok(Some(format!(
+            "no KEDA operator runs, so kedactl removed {} itself",
+            keda::FINALIZER
+        )));
+    }
+    Ok(None)
+}
+
+/// `helm uninstall`, unless keda.sh objects made since the plan still use KEDA; then its
+/// CRDs (`remove_crds`), its marker, and the namespace when this stack made it and it holds
+/// nothing else now.
+async fn uninstall_keda(
+    cx: &Cx<'_>,
+    namespace: &str,
+    stack: &str,
+    delete_namespace: bool,
+) -> Result<Option<String>, StepError> {
+    let kube = cx.kube;
+    // Objects created since the plan would lose their finalizers' owner and hang.
+    let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
+    let holders = keda::objects(kube, &kinds).await?;
+    if !holders.is_empty() {
+        return Err(StepError::Other(format!(
+            "KEDA was not uninstalled: {} still use{} it (created after this run read the \
+             cluster); uninstalling would delete them with KEDA's CRDs. Nothing was changed",
+            holders.join(", "),
+            if holders.len() == 1 { "s" } else { "" }
+        )));
+    }
+    match helm::run(
+        &cx.opts.helm,
+        &kube.access,
+        &helm::uninstall_args(namespace),
+    )
+    .await
+    {
+        // An install interrupted before helm recorded it, or a run killed after this.
+        Err(e) if e.contains("release: not found") => {}
+        r => r.map_err(StepError::Other)?,
+    }
+    let crds_kept = remove_crds(kube, namespace, cx).await?;
+    kube.delete("ConfigMap", Some(namespace), keda::MARKER)
+        .await?;
+    let ns = kube.get("Namespace", None, namespace).await?;
+    let labels = ns
+        .as_ref()
+        .and_then(|n| serde_json::from_value(n["metadata"]["labels"].clone()).ok())
+        .unwrap_or_default();
+    if !delete_namespace || !crate::model::is_owned(&labels, stack) {
+        return Ok(crds_kept);
+    }
+    // Read again: what `down` saw empty may have gained content since.
+    let c = cluster::contents::foreign(kube, namespace, keda::part_of_install).await;
+    if let Some(why) = kept(namespace, &c) {
+        return Err(StepError::Other(format!("KEDA was uninstalled, but {why}")));
+    }
+    if kube.delete("Namespace", None, namespace).await? {
+        cx.gone("Namespace", None, namespace).await?;
+    }
+    Ok(crds_kept)
 }
 
 /// The CRDs of the release `helm uninstall` kept (the chart marks them keep): read again that
@@ -260,7 +321,7 @@ pub(super) async fn apply(
 async fn remove_crds(
     kube: &Kube,
     namespace: &str,
-    wait: &Wait<'_>,
+    cx: &Cx<'_>,
 ) -> Result<Option<String>, StepError> {
     let kinds: Vec<&str> = keda::KINDS.iter().map(|(kind, _)| *kind).collect();
     let users = keda::objects(kube, &kinds).await?;
@@ -297,7 +358,7 @@ async fn remove_crds(
             .delete_read("CustomResourceDefinition", None, name, crd)
             .await
         {
-            Ok(true) => wait.gone("CustomResourceDefinition", None, name).await?,
+            Ok(true) => cx.gone("CustomResourceDefinition", None, name).await?,
             Ok(false) => {}
             // Changed since the read (relabelled, replaced): left alone.
             Err(e) if e.is_conflict() => {}
@@ -453,31 +514,34 @@ fn remove_finalizer(o: &serde_json::Value, finalizer: &str) -> Option<serde_json
     ]))
 }
 
-async fn restart(kube: &Kube, namespace: &str, deployment: &str) -> Result<(), StepError> {
-    let d = rollout::deployment(kube, namespace, deployment).await?;
-    rollout::refuse_paused(&d, namespace, deployment).map_err(StepError::Other)?;
-    let now = aws_smithy_types::DateTime::from(SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default();
-    kube.merge_patch(
-        "Deployment",
-        Some(namespace),
-        deployment,
-        &rollout::restart_patch(&now),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Polling with progress, bounded by the options' timeouts.
-struct Wait<'a> {
+/// What a cluster step runs with; its polls (rollouts, deletions) show progress and are
+/// bounded by the options' timeouts.
+struct Cx<'a> {
     kube: &'a Kube,
     step: &'a Step,
     opts: &'a Options,
     progress: &'a Progress,
 }
 
-impl Wait<'_> {
+impl Cx<'_> {
+    /// `kubectl rollout restart` (refused on a paused Deployment), then wait for the rollout.
+    async fn restart(&self, namespace: &str, deployment: &str) -> Result<(), StepError> {
+        let d = rollout::deployment(self.kube, namespace, deployment).await?;
+        rollout::refuse_paused(&d, namespace, deployment).map_err(StepError::Other)?;
+        let now = aws_smithy_types::DateTime::from(SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default();
+        self.kube
+            .merge_patch(
+                "Deployment",
+                Some(namespace),
+                deployment,
+                &rollout::restart_patch(&now),
+            )
+            .await?;
+        self.rollout(namespace, deployment).await
+    }
+
     async fn rollout(&self, namespace: &str, deployment: &str) -> Result<(), StepError> {
         let start = Instant::now();
         loop {

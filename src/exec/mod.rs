@@ -4,6 +4,9 @@
 //! run again to finish the job.
 
 mod aws;
+mod aws_eks;
+mod aws_iam;
+mod aws_sqs;
 mod cluster;
 mod owner;
 mod trust;

@@ -313,24 +313,68 @@ impl Action {
 
     /// Runs against the Kubernetes API (or helm) rather than AWS.
     pub fn on_cluster(&self) -> bool {
-        matches!(
-            self,
+        self.service() == Service::Cluster
+    }
+
+    /// Where this action's calls go.
+    fn service(&self) -> Service {
+        match self {
+            Action::CreateOidcProvider { .. }
+            | Action::DeleteOidcProvider { .. }
+            | Action::CreateRole { .. }
+            | Action::PutRolePermissionsBoundary { .. }
+            | Action::AttachRolePolicy { .. }
+            | Action::UpdateTrustPolicy { .. }
+            | Action::PutRolePolicy { .. }
+            | Action::TagRole { .. }
+            | Action::DeleteRolePolicy { .. }
+            | Action::DetachRolePolicy { .. }
+            | Action::DeleteRole { .. } => Service::Iam,
+            Action::CreateQueue { .. }
+            | Action::SetQueueAttributes { .. }
+            | Action::TagQueue { .. }
+            | Action::UntagQueue { .. }
+            | Action::DeleteQueue { .. } => Service::Sqs,
+            Action::CreateRepository { .. }
+            | Action::TagRepository { .. }
+            | Action::UntagRepository { .. }
+            | Action::DeleteRepository { .. } => Service::Ecr,
+            Action::CreateAddon { .. }
+            | Action::WaitAddonActive { .. }
+            | Action::DeleteAddon { .. }
+            | Action::CreateAssociation { .. }
+            | Action::TagAssociation { .. }
+            | Action::UpdateAssociation { .. }
+            | Action::DeleteAssociation { .. } => Service::Eks,
+            Action::CreateResource { .. }
+            | Action::TagResource { .. }
+            | Action::UntagResource { .. }
+            | Action::DeleteResource { .. } => Service::TriggerResource,
             Action::InstallKeda { .. }
-                | Action::Apply { .. }
-                | Action::AnnotateServiceAccount { .. }
-                | Action::RestartDeployment { .. }
-                | Action::VerifyPodIdentity { .. }
-                | Action::VerifyIrsa { .. }
-                | Action::DeleteObject { .. }
-                | Action::UninstallKeda { .. }
-        )
+            | Action::Apply { .. }
+            | Action::AnnotateServiceAccount { .. }
+            | Action::RestartDeployment { .. }
+            | Action::VerifyPodIdentity { .. }
+            | Action::VerifyIrsa { .. }
+            | Action::DeleteObject { .. }
+            | Action::UninstallKeda { .. } => Service::Cluster,
+        }
     }
 
     /// One line for people.
     pub fn summary(&self, change: Change) -> String {
+        match self.service() {
+            Service::Iam => self.iam_summary(change),
+            Service::Sqs => self.queue_summary(),
+            Service::Ecr => self.repository_summary(),
+            Service::Eks => self.eks_summary(),
+            Service::TriggerResource => self.resource_summary(),
+            Service::Cluster => self.cluster_summary(change),
+        }
+    }
+
+    fn iam_summary(&self, change: Change) -> String {
         match self {
-            Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
-            Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
             Action::CreateOidcProvider {
                 url, client_ids, ..
             } => format!(
@@ -346,19 +390,7 @@ impl Action {
                 path,
                 permissions_boundary,
                 ..
-            } => {
-                let mut extra = String::new();
-                if let Some(p) = path {
-                    extra.push_str(&format!(", path {p}"));
-                }
-                if let Some(b) = permissions_boundary {
-                    extra.push_str(&format!(", permissions boundary {}", role_name(b)));
-                }
-                format!(
-                    "create IAM role {role} (trusted by {}{extra})",
-                    principals(trust)
-                )
-            }
+            } => create_role_summary(role, trust, path, permissions_boundary),
             Action::PutRolePermissionsBoundary {
                 role,
                 permissions_boundary,
@@ -385,26 +417,30 @@ impl Action {
             Action::TagRole { role, .. } => {
                 format!("tag IAM role {role} as owned by this stack")
             }
+            Action::DeleteRolePolicy { role, policy, .. } => {
+                format!("delete inline policy {policy} from IAM role {role}")
+            }
+            Action::DetachRolePolicy {
+                role,
+                policy_arn,
+                record,
+            } => match record {
+                Some(_) => format!(
+                    "detach {policy_arn} from IAM role {role} (kedactl attached it: its record \
+                     goes too)"
+                ),
+                None => format!("detach {policy_arn} from IAM role {role}"),
+            },
+            Action::DeleteRole { role } => format!("delete IAM role {role}"),
+            _ => unreachable!("Action::service sends only IAM actions here"),
+        }
+    }
+
+    fn queue_summary(&self) -> String {
+        match self {
             Action::CreateQueue {
                 queue, attributes, ..
-            } => {
-                let attrs: Vec<String> = attributes
-                    .iter()
-                    .map(|(k, v)| {
-                        if k == "RedrivePolicy" {
-                            format!("dead letters {}", queue_attribute(k, v))
-                        } else {
-                            format!("{k}={v}")
-                        }
-                    })
-                    .collect();
-                // A dead-letter queue often has no attribute of its own: no empty "()".
-                if attrs.is_empty() {
-                    format!("create SQS queue {queue}")
-                } else {
-                    format!("create SQS queue {queue} ({})", attrs.join(", "))
-                }
-            }
+            } => create_queue_summary(queue, attributes),
             Action::SetQueueAttributes {
                 queue, attributes, ..
             } => {
@@ -417,6 +453,15 @@ impl Action {
             Action::UntagQueue { queue, .. } => {
                 format!("untag SQS queue {queue}: this cluster no longer uses it")
             }
+            Action::DeleteQueue { queue, loses, .. } => {
+                format!("delete SQS queue {queue}{}", lost(loses))
+            }
+            _ => unreachable!("Action::service sends only SQS actions here"),
+        }
+    }
+
+    fn repository_summary(&self) -> String {
+        match self {
             Action::CreateRepository { repository, .. } => {
                 format!("create ECR repository {repository}")
             }
@@ -426,30 +471,24 @@ impl Action {
             Action::UntagRepository { repository, .. } => {
                 format!("untag ECR repository {repository}: this cluster no longer uses it")
             }
-            Action::CreateResource {
-                resource,
-                name,
-                settings,
-                ..
-            } => format!(
-                "create {} {name}{}",
-                resource.noun(),
-                crate::triggers::resource::purpose(*resource, settings)
-            ),
-            Action::TagResource { resource, name, .. } => {
-                format!("tag {} {name} as owned by this stack", resource.noun())
+            Action::DeleteRepository { repository, force } => {
+                if *force {
+                    format!("delete ECR repository {repository} and its images (--force)")
+                } else {
+                    format!("delete ECR repository {repository}")
+                }
             }
-            Action::UntagResource { resource, name, .. } => format!(
-                "untag {} {name}: this cluster no longer uses it",
-                resource.noun()
-            ),
-            Action::DeleteResource {
-                resource,
-                name,
-                id,
-                loses,
-                ..
-            } => format!("delete {} {name} ({id}){}", resource.noun(), lost(loses)),
+            _ => unreachable!("Action::service sends only ECR actions here"),
+        }
+    }
+
+    fn eks_summary(&self) -> String {
+        match self {
+            Action::CreateAddon { addon, .. } => format!("create EKS add-on {addon}"),
+            Action::WaitAddonActive { addon } => format!("wait until add-on {addon} is ACTIVE"),
+            Action::DeleteAddon { addon } => {
+                format!("delete EKS add-on {addon} (kedactl created it)")
+            }
             Action::CreateAssociation {
                 namespace,
                 service_account,
@@ -477,41 +516,56 @@ impl Action {
                     role_name(role_arn)
                 )
             }
+            Action::DeleteAssociation {
+                namespace,
+                service_account,
+                ..
+            } => {
+                format!("delete the pod identity association of {namespace}/{service_account}")
+            }
+            _ => unreachable!("Action::service sends only EKS actions here"),
+        }
+    }
+
+    fn resource_summary(&self) -> String {
+        match self {
+            Action::CreateResource {
+                resource,
+                name,
+                settings,
+                ..
+            } => format!(
+                "create {} {name}{}",
+                resource.noun(),
+                crate::triggers::resource::purpose(*resource, settings)
+            ),
+            Action::TagResource { resource, name, .. } => {
+                format!("tag {} {name} as owned by this stack", resource.noun())
+            }
+            Action::UntagResource { resource, name, .. } => format!(
+                "untag {} {name}: this cluster no longer uses it",
+                resource.noun()
+            ),
+            Action::DeleteResource {
+                resource,
+                name,
+                id,
+                loses,
+                ..
+            } => format!("delete {} {name} ({id}){}", resource.noun(), lost(loses)),
+            _ => unreachable!("Action::service sends only trigger resource actions here"),
+        }
+    }
+
+    fn cluster_summary(&self, change: Change) -> String {
+        match self {
             Action::InstallKeda {
                 namespace,
                 version,
-                from: Some(from),
+                from,
+                values_from,
                 ..
-            } => {
-                let v = |s: &str| crate::spec::names::version(s).ok();
-                let verb = match (v(from), v(version)) {
-                    (Some(a), Some(b)) if a > b => "downgrade",
-                    _ => "upgrade",
-                };
-                format!(
-                    "{verb} KEDA {from} → {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
-                )
-            }
-            Action::InstallKeda {
-                namespace,
-                version,
-                values_from: Some(_),
-                ..
-            } if change == Change::Update => {
-                format!(
-                    "change the chart values of KEDA {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
-                )
-            }
-            Action::InstallKeda {
-                namespace, version, ..
-            } => {
-                let verb = if change == Change::Create {
-                    "install"
-                } else {
-                    "repair (helm upgrade --install)"
-                };
-                format!("{verb} KEDA {version} in namespace {namespace} (helm chart kedacore/keda)")
-            }
+            } => install_summary(change, namespace, version, from, values_from.is_some()),
             Action::Apply {
                 kind,
                 namespace,
@@ -532,16 +586,7 @@ impl Action {
                 namespace,
                 name,
                 role_arn,
-            } => match role_arn {
-                Some(arn) => format!(
-                    "annotate ServiceAccount {namespace}/{name} (yours) with {IRSA}={arn}",
-                    IRSA = crate::render::IRSA_ANNOTATION
-                ),
-                None => format!(
-                    "remove kedactl's {} annotation from ServiceAccount {namespace}/{name} (yours)",
-                    crate::render::IRSA_ANNOTATION
-                ),
-            },
+            } => annotate_summary(namespace, name, role_arn),
             Action::RestartDeployment {
                 namespace,
                 deployment,
@@ -574,42 +619,106 @@ impl Action {
             Action::UninstallKeda { namespace, .. } => {
                 format!("uninstall KEDA from namespace {namespace} (kedactl installed it)")
             }
-            Action::DeleteAssociation {
-                namespace,
-                service_account,
-                ..
-            } => {
-                format!("delete the pod identity association of {namespace}/{service_account}")
-            }
-            Action::DeleteQueue { queue, loses, .. } => {
-                format!("delete SQS queue {queue}{}", lost(loses))
-            }
-            Action::DeleteRepository { repository, force } => {
-                if *force {
-                    format!("delete ECR repository {repository} and its images (--force)")
-                } else {
-                    format!("delete ECR repository {repository}")
-                }
-            }
-            Action::DeleteRolePolicy { role, policy, .. } => {
-                format!("delete inline policy {policy} from IAM role {role}")
-            }
-            Action::DetachRolePolicy {
-                role,
-                policy_arn,
-                record,
-            } => match record {
-                Some(_) => format!(
-                    "detach {policy_arn} from IAM role {role} (kedactl attached it: its record \
-                     goes too)"
-                ),
-                None => format!("detach {policy_arn} from IAM role {role}"),
-            },
-            Action::DeleteRole { role } => format!("delete IAM role {role}"),
-            Action::DeleteAddon { addon } => {
-                format!("delete EKS add-on {addon} (kedactl created it)")
-            }
+            _ => unreachable!("Action::service sends only cluster actions here"),
         }
+    }
+}
+
+/// Where an action's calls go: its summary is written by the function of that service (as the
+/// executor's steps are carried out by that service's functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// Roles, their policies, and the cluster's OIDC provider.
+    Iam,
+    Sqs,
+    Ecr,
+    /// The add-on and the pod identity associations.
+    Eks,
+    /// A trigger's own resource (an AMP workspace, a Kinesis stream…), in its kind's service.
+    TriggerResource,
+    /// The Kubernetes API, or helm.
+    Cluster,
+}
+
+fn create_role_summary(
+    role: &str,
+    trust: &Value,
+    path: &Option<String>,
+    permissions_boundary: &Option<String>,
+) -> String {
+    let mut extra = String::new();
+    if let Some(p) = path {
+        extra.push_str(&format!(", path {p}"));
+    }
+    if let Some(b) = permissions_boundary {
+        extra.push_str(&format!(", permissions boundary {}", role_name(b)));
+    }
+    format!(
+        "create IAM role {role} (trusted by {}{extra})",
+        principals(trust)
+    )
+}
+
+fn create_queue_summary(queue: &str, attributes: &BTreeMap<String, String>) -> String {
+    let attrs: Vec<String> = attributes
+        .iter()
+        .map(|(k, v)| {
+            if k == "RedrivePolicy" {
+                format!("dead letters {}", queue_attribute(k, v))
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    // A dead-letter queue often has no attribute of its own: no empty "()".
+    if attrs.is_empty() {
+        format!("create SQS queue {queue}")
+    } else {
+        format!("create SQS queue {queue} ({})", attrs.join(", "))
+    }
+}
+
+/// An install, an upgrade (or downgrade) from `from`, a change of chart values, or a repair.
+fn install_summary(
+    change: Change,
+    namespace: &str,
+    version: &str,
+    from: &Option<String>,
+    values_change: bool,
+) -> String {
+    if let Some(from) = from {
+        let v = |s: &str| crate::spec::names::version(s).ok();
+        let verb = match (v(from), v(version)) {
+            (Some(a), Some(b)) if a > b => "downgrade",
+            _ => "upgrade",
+        };
+        return format!(
+            "{verb} KEDA {from} → {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
+        );
+    }
+    if values_change && change == Change::Update {
+        return format!(
+            "change the chart values of KEDA {version} in namespace {namespace} (helm upgrade, chart kedacore/keda)"
+        );
+    }
+    let verb = if change == Change::Create {
+        "install"
+    } else {
+        "repair (helm upgrade --install)"
+    };
+    format!("{verb} KEDA {version} in namespace {namespace} (helm chart kedacore/keda)")
+}
+
+fn annotate_summary(namespace: &str, name: &str, role_arn: &Option<String>) -> String {
+    match role_arn {
+        Some(arn) => format!(
+            "annotate ServiceAccount {namespace}/{name} (yours) with {IRSA}={arn}",
+            IRSA = crate::render::IRSA_ANNOTATION
+        ),
+        None => format!(
+            "remove kedactl's {} annotation from ServiceAccount {namespace}/{name} (yours)",
+            crate::render::IRSA_ANNOTATION
+        ),
     }
 }
 
@@ -898,34 +1007,13 @@ impl Action {
                 namespace,
                 name,
                 role_arn,
-            } => {
-                let have = observed
-                    .object("ServiceAccount", Some(namespace), name)
-                    .and_then(|o| {
-                        o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION].as_str()
-                    })
-                    .map(str::to_string);
-                vec![FieldChange::new(
-                    crate::render::IRSA_ANNOTATION,
-                    have,
-                    role_arn.clone(),
-                )]
-            }
+            } => annotation_changes(observed, namespace, name, role_arn),
             Action::SetQueueAttributes {
                 queue, attributes, ..
-            } => {
-                let have = observed.queues.get(queue).map(|q| &q.attributes);
-                attributes
-                    .iter()
-                    .map(|(k, v)| {
-                        FieldChange::new(
-                            k.clone(),
-                            have.and_then(|h| h.get(k)).map(|o| queue_attribute(k, o)),
-                            Some(queue_attribute(k, v)),
-                        )
-                    })
-                    .collect()
-            }
+            } => attribute_changes(
+                observed.queues.get(queue).map(|q| &q.attributes),
+                attributes,
+            ),
             Action::TagQueue { queue, tags, .. } => {
                 tag_changes(observed.queues.get(queue).map(|q| &q.tags), tags)
             }
@@ -985,59 +1073,105 @@ impl Action {
                 service_account,
                 role_arn,
                 ..
-            } => {
-                let Some(have) = observed
-                    .associations
-                    .iter()
-                    .find(|a| &a.namespace == namespace && &a.service_account == service_account)
-                else {
-                    return vec![];
-                };
-                let mut out = Vec::new();
-                if &have.role_arn != role_arn {
-                    out.push(FieldChange::new(
-                        "role",
-                        Some(role_name(&have.role_arn).to_string()),
-                        Some(role_name(role_arn).to_string()),
-                    ));
-                }
-                if have.session_tags_disabled {
-                    out.push(FieldChange::new(
-                        "session tags",
-                        Some("disabled".into()),
-                        Some("enabled".into()),
-                    ));
-                }
-                out
-            }
+            } => association_changes(observed, namespace, service_account, role_arn),
             Action::Apply {
                 kind,
                 namespace,
                 name,
                 manifest,
-            } => {
-                let have = observed.object(kind, namespace.as_deref(), name);
-                let mut out = Vec::new();
-                if let Some(have) = have {
-                    // Only what kedactl sets: identity fields are the same by construction.
-                    for key in ["metadata", "spec", "data"] {
-                        if let Some(w) = manifest.get(key) {
-                            object_changes(key, have.get(key), w, &mut out);
-                        }
-                    }
-                }
-                if out.len() > MAX_OBJECT_CHANGES {
-                    let more = out.len() - (MAX_OBJECT_CHANGES - 1);
-                    out.truncate(MAX_OBJECT_CHANGES - 1);
-                    out.push(FieldChange::new(
-                        format!("… {more} more fields"),
-                        None,
-                        None,
-                    ));
-                }
-                out
-            }
+            } => manifest_changes(observed.object(kind, namespace.as_deref(), name), manifest),
             _ => vec![],
         }
     }
+}
+
+/// The IRSA annotation on a team's service account, as it is and as it will be.
+fn annotation_changes(
+    observed: &super::Observed,
+    namespace: &str,
+    name: &str,
+    role_arn: &Option<String>,
+) -> Vec<FieldChange> {
+    let have = observed
+        .object("ServiceAccount", Some(namespace), name)
+        .and_then(|o| o["metadata"]["annotations"][crate::render::IRSA_ANNOTATION].as_str())
+        .map(str::to_string);
+    vec![FieldChange::new(
+        crate::render::IRSA_ANNOTATION,
+        have,
+        role_arn.clone(),
+    )]
+}
+
+/// Every queue attribute the step sets, old → new, each as people read it.
+fn attribute_changes(
+    have: Option<&BTreeMap<String, String>>,
+    want: &BTreeMap<String, String>,
+) -> Vec<FieldChange> {
+    want.iter()
+        .map(|(k, v)| {
+            FieldChange::new(
+                k.clone(),
+                have.and_then(|h| h.get(k)).map(|o| queue_attribute(k, o)),
+                Some(queue_attribute(k, v)),
+            )
+        })
+        .collect()
+}
+
+/// The role an association points at and its session tags, where they change; nothing when
+/// the service account's association was not observed.
+fn association_changes(
+    observed: &super::Observed,
+    namespace: &str,
+    service_account: &str,
+    role_arn: &str,
+) -> Vec<FieldChange> {
+    let Some(have) = observed
+        .associations
+        .iter()
+        .find(|a| a.namespace == namespace && a.service_account == service_account)
+    else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    if have.role_arn != role_arn {
+        out.push(FieldChange::new(
+            "role",
+            Some(role_name(&have.role_arn).to_string()),
+            Some(role_name(role_arn).to_string()),
+        ));
+    }
+    if have.session_tags_disabled {
+        out.push(FieldChange::new(
+            "session tags",
+            Some("disabled".into()),
+            Some("enabled".into()),
+        ));
+    }
+    out
+}
+
+/// The fields of an applied object that differ from the live one, at most
+/// `MAX_OBJECT_CHANGES` lines (the last one counts the rest).
+fn manifest_changes(have: Option<&Value>, manifest: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    if let Some(have) = have {
+        // Only what kedactl sets: identity fields are the same by construction.
+        for key in ["metadata", "spec", "data"] {
+            if let Some(w) = manifest.get(key) {
+                object_changes(key, have.get(key), w, &mut out);
+            }
+        }
+    }
+    if out.len() > MAX_OBJECT_CHANGES {
+        let more = out.len() - (MAX_OBJECT_CHANGES - 1);
+        out.truncate(MAX_OBJECT_CHANGES - 1);
+        out.push(FieldChange::new(
+            format!("… {more} more fields"),
+            None,
+            None,
+        ));
+    }
+    out
 }
