@@ -6,7 +6,7 @@
 use super::{Options, Resolved, StepError, aws_eks, aws_iam, aws_sqs, owner};
 use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::Tags;
-use crate::plan::{Action, Step};
+use crate::plan::{Action, Service, Step};
 use crate::progress::Progress;
 use crate::triggers::resource;
 use std::collections::HashMap;
@@ -34,46 +34,40 @@ pub(super) async fn apply(
         opts,
         progress,
     };
-    match &step.action {
-        Action::CreateOidcProvider { .. }
-        | Action::DeleteOidcProvider { .. }
-        | Action::CreateRole { .. }
-        | Action::PutRolePermissionsBoundary { .. }
-        | Action::AttachRolePolicy { .. }
-        | Action::UpdateTrustPolicy { .. }
-        | Action::PutRolePolicy { .. }
-        | Action::TagRole { .. }
-        | Action::DeleteRolePolicy { .. }
-        | Action::DetachRolePolicy { .. }
-        | Action::DeleteRole { .. } => aws_iam::apply(&cx).await,
-        Action::CreateQueue { .. }
-        | Action::SetQueueAttributes { .. }
-        | Action::TagQueue { .. }
-        | Action::UntagQueue { .. }
-        | Action::DeleteQueue { .. } => aws_sqs::apply(&cx).await,
-        Action::CreateAddon { .. }
-        | Action::WaitAddonActive { .. }
-        | Action::DeleteAddon { .. }
-        | Action::CreateAssociation { .. }
-        | Action::TagAssociation { .. }
-        | Action::UpdateAssociation { .. }
-        | Action::DeleteAssociation { .. } => aws_eks::apply(&cx).await,
+    match step.action.service() {
+        Service::Iam => aws_iam::apply(&cx).await,
+        Service::Sqs => aws_sqs::apply(&cx).await,
+        Service::Eks => aws_eks::apply(&cx).await,
+        Service::Ecr => ecr(&cx).await,
+        Service::TriggerResource => trigger_resource(&cx, resolved).await,
+        Service::Cluster => unreachable!("run_step sends cluster actions to exec::cluster"),
+    }
+}
+
+async fn ecr(cx: &Cx<'_>) -> Result<(), StepError> {
+    match &cx.step.action {
         Action::CreateRepository { repository, tags } => {
-            create_repository(&cx, repository, tags).await
+            create_repository(cx, repository, tags).await
         }
         Action::TagRepository {
             repository,
             arn,
             tags,
-        } => tag_repository(&cx, repository, arn, tags).await,
+        } => tag_repository(cx, repository, arn, tags).await,
         Action::UntagRepository {
             repository,
             arn,
             keys,
-        } => untag_repository(&cx, repository, arn, keys).await,
+        } => untag_repository(cx, repository, arn, keys).await,
         Action::DeleteRepository { repository, force } => {
-            delete_repository(&cx, repository, *force).await
+            delete_repository(cx, repository, *force).await
         }
+        _ => unreachable!("exec::aws sends only ECR actions here"),
+    }
+}
+
+async fn trigger_resource(cx: &Cx<'_>, resolved: &Resolved) -> Result<(), StepError> {
+    match &cx.step.action {
         Action::CreateResource {
             resource: kind,
             name,
@@ -86,37 +80,28 @@ pub(super) async fn apply(
                 managed: true,
                 settings: settings.clone(),
             };
-            create_resource(&cx, &r, tags, resolved).await
+            create_resource(cx, &r, tags, resolved).await
         }
         Action::TagResource {
             resource: kind,
             arn,
             tags,
             ..
-        } => Ok(resource::tag(aws, *kind, arn, tags).await?),
+        } => Ok(resource::tag(cx.aws, *kind, arn, tags).await?),
         Action::UntagResource {
             resource: kind,
             arn,
             keys,
             ..
-        } => Ok(resource::untag(aws, *kind, arn, keys).await?),
+        } => Ok(resource::untag(cx.aws, *kind, arn, keys).await?),
         Action::DeleteResource {
             resource: kind,
             name,
             id,
             force,
             ..
-        } => delete_resource(&cx, *kind, name, id, *force).await,
-        Action::InstallKeda { .. }
-        | Action::Apply { .. }
-        | Action::AnnotateServiceAccount { .. }
-        | Action::RestartDeployment { .. }
-        | Action::VerifyPodIdentity { .. }
-        | Action::VerifyIrsa { .. }
-        | Action::DeleteObject { .. }
-        | Action::UninstallKeda { .. } => {
-            unreachable!("run_step sends cluster actions to exec::cluster")
-        }
+        } => delete_resource(cx, *kind, name, id, *force).await,
+        _ => unreachable!("exec::aws sends only trigger resource actions here"),
     }
 }
 
@@ -177,7 +162,7 @@ pub(super) fn still_empty(what: &str, data: &crate::observed::Data) -> Result<()
         return Ok(());
     }
     Err(StepError::Other(format!(
-        "refused: {what} now holds {} (read right before the delete; the plan saw it empty), so          it was kept. Run `kedactl down` again to see it, or pass --force to delete it anyway",
+        "refused: {what} now holds {} (read right before the delete; the plan saw it empty), so it was kept. Run `kedactl down` again to see it, or pass --force to delete it anyway",
         data.describe()
     )))
 }

@@ -313,7 +313,7 @@ impl Resolved {
         match unknown {
             None => Ok(step),
             Some(p) => Err(StepError::Other(format!(
-                "it names {p}, a resource this run did not create, so its id is not known; run                  `kedactl up` without --only (or with --only source first)"
+                "it names {p}, a resource this run did not create, so its id is not known; run `kedactl up` without --only (or with --only source first)"
             ))),
         }
     }

@@ -317,7 +317,7 @@ impl Action {
     }
 
     /// Where this action's calls go.
-    fn service(&self) -> Service {
+    pub fn service(&self) -> Service {
         match self {
             Action::CreateOidcProvider { .. }
             | Action::DeleteOidcProvider { .. }
@@ -627,7 +627,7 @@ impl Action {
 /// Where an action's calls go: its summary is written by the function of that service (as the
 /// executor's steps are carried out by that service's functions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
+pub enum Service {
     /// Roles, their policies, and the cluster's OIDC provider.
     Iam,
     Sqs,

@@ -10,7 +10,7 @@ pub mod teardown;
 pub mod trust;
 pub mod workload;
 
-pub use action::{Action, Change, FieldChange};
+pub use action::{Action, Change, FieldChange, Service};
 pub use teardown::teardown;
 
 use crate::model::{self, Group, Only};
