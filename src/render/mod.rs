@@ -18,6 +18,7 @@ use crate::observed::Observed;
 use crate::spec::{App, AuthMode, ScalingKind, Spec, workload};
 use crate::triggers::{self, Resource};
 pub use aws::Target;
+pub use crate::triggers::sqs::{IDENTITY_POLICY, KMS_KEY, queue_key};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,9 +28,6 @@ pub(crate) use unique::Unique;
 pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
 /// Inline policy names kedactl puts on the roles it owns.
 pub const OPERATOR_POLICY: &str = "kedactl-assume-identity";
-pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
-/// The SQS attribute naming a queue's KMS key.
-pub const KMS_KEY: &str = "KmsMasterKeyId";
 /// The service-account annotation IRSA reads the role from.
 pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// Sid of the keda-operator → identity role chain statement: one statement shared by every
@@ -458,20 +456,6 @@ struct TrustStatement<'a> {
 /// Compute the desired state of a validated spec, from the config alone (offline).
 pub fn desired(spec: &Spec) -> Result<Desired, RenderError> {
     desired_with(spec, &Observed::default())
-}
-
-/// The KMS key each app's queue is encrypted with, as SQS is given it: the config's `kmsKey`,
-/// else what the live queue reports (kedactl leaves the encryption of a queue it was not told
-/// about alone, but its consumers still need to decrypt).
-pub fn queue_key<'a>(app: &'a App, observed: &'a Observed) -> Option<&'a str> {
-    app.queue.kms_key.as_deref().or_else(|| {
-        observed
-            .queues
-            .get(&app.queue.name)
-            .and_then(|q| q.attributes.get(KMS_KEY))
-            .map(String::as_str)
-            .filter(|k| !k.is_empty())
-    })
 }
 
 /// Compute the desired state, with what only the account can tell: each live queue's KMS key

@@ -379,7 +379,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
         );
 
         // The trigger's own section (and no section of another kind).
-        crate::triggers::validate(app, &p, &mut c.0);
+        super::sections::validate(app, &p, &mut c.0);
         let q = &app.queue;
         c.name(
             &f("queue.name"),
@@ -600,7 +600,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     }
 
     super::guardrails::check(spec, &mut c.0);
-    crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
+    super::sections::conflicts(&spec.apps, &mut c.0);
 
     if c.0.is_empty() {
         Ok(())

@@ -5,33 +5,25 @@
 //! SigV4 proxy is not needed. The scaler GETs `<serverAddress>/api/v1/query` and needs a single
 //! element back (`ExecutePromQuery`).
 
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger, resource};
-use crate::cloud::{Aws, CallError};
-use crate::observe::Read;
-use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
-use crate::spec::{App, Problem, Spec};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use futures_util::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-
+pub mod aws;
+pub mod config;
 pub mod query;
 #[cfg(test)]
 mod relabel;
 pub mod scraper;
-pub mod workspace;
+
+use super::{Kind, Resource, ScalingTarget, Trigger};
+use crate::observed::Observed;
+use crate::render::{Document, RenderError, Target, templates};
+use crate::spec::{App, Spec};
+use serde_json::{Map, Value, json};
+
+pub use config::{
+    Collector, Config, DEFAULT_METRICS_PATH, MAX_QUERY, MAX_THRESHOLD, Workspace,
+};
 
 /// The permission policy kedactl writes on an identity role whose apps query AMP.
 pub const POLICY: &str = "kedactl-amp-query";
-/// Largest threshold kedactl accepts: KEDA hands it to the HPA in milli-units (int64).
-pub const MAX_THRESHOLD: f64 = 1e12;
-/// Longest PromQL query kedactl accepts (characters).
-pub const MAX_QUERY: usize = 8192;
-/// Where Prometheus client libraries serve metrics unless told otherwise.
-pub const DEFAULT_METRICS_PATH: &str = "/metrics";
-
 /// `apps[].prometheus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -163,7 +155,7 @@ pub fn workspace_id(c: &Config, observed: &Observed) -> String {
     if let Some(id) = &c.workspace.id {
         return id.clone();
     }
-    let r = workspace(c);
+    let r = config::workspace(c);
     observed
         .resources
         .get(&r.id())
@@ -260,86 +252,6 @@ impl Trigger for Prometheus {
         "prometheus"
     }
 
-    fn section(&self) -> Option<Section> {
-        Some(Section {
-            field: "prometheus",
-            holds: "workspace, query, threshold",
-            minimal: "prometheus: {workspace: {alias: <name>}, query: <PromQL>, threshold: <value per replica>}",
-            example: "examples/amp.yaml",
-        })
-    }
-
-    fn has_section(&self, app: &App) -> bool {
-        app.prometheus.is_some()
-    }
-
-    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
-        let f = |s: &str| format!("{at}.prometheus.{s}");
-        // A missing section is reported by `triggers::validate`.
-        let Some(c) = config(app) else {
-            return;
-        };
-        match (&c.workspace.alias, &c.workspace.id) {
-            (Some(_), Some(_)) | (None, None) => out.push(Problem::new(
-                f("workspace"),
-                "give exactly one of `alias` (a workspace kedactl creates) and `id` (an existing one)",
-                "set workspace: {alias: <name>} or workspace: {id: ws-…}",
-            )),
-            (Some(alias), None) => {
-                if let Err(rule) = alias_rule(alias) {
-                    out.push(Problem::new(
-                        f("workspace.alias"),
-                        format!("{alias:?} is not a valid AMP workspace alias"),
-                        format!("use {rule}"),
-                    ));
-                }
-            }
-            (None, Some(id)) => {
-                if let Err(rule) = id_rule(id) {
-                    out.push(Problem::new(
-                        f("workspace.id"),
-                        format!("{id:?} is not an AMP workspace id"),
-                        format!("use {rule} (aws amp list-workspaces)"),
-                    ));
-                }
-            }
-        }
-        let q = c.query.trim();
-        if q.is_empty() {
-            out.push(Problem::new(
-                f("query"),
-                "the query is empty",
-                "give the PromQL expression KEDA evaluates, e.g. sum(rate(http_requests_total[2m]))",
-            ));
-        } else if c.query.chars().count() > MAX_QUERY {
-            out.push(Problem::new(
-                f("query"),
-                format!("the query is {} characters long", c.query.chars().count()),
-                format!("keep it under {MAX_QUERY} characters (a recording rule can stand for a long expression)"),
-            ));
-        }
-        validate_endpoint(app, c, &f, out);
-        let bounded = |v: f64, min: f64| v.is_finite() && v >= min && v <= MAX_THRESHOLD;
-        if !bounded(c.threshold, 0.001) {
-            out.push(Problem::new(
-                f("threshold"),
-                format!("{} is not a usable target value per replica", c.threshold),
-                "use a number from 0.001 to 1e12 (KEDA compares in thousandths)",
-            ));
-        }
-        if !bounded(c.activation_threshold, 0.0) {
-            out.push(Problem::new(
-                f("activationThreshold"),
-                format!("{} is out of range", c.activation_threshold),
-                "use a number from 0 to 1e12",
-            ));
-        }
-    }
-
-    fn resources(&self, app: &App) -> Vec<Resource> {
-        config(app).map(workspace).into_iter().collect()
-    }
-
     fn metrics_endpoint(&self, app: &App) -> Option<super::MetricsEndpoint> {
         config(app).and_then(Config::endpoint)
     }
@@ -431,59 +343,12 @@ impl Trigger for Prometheus {
             .unwrap_or_default()
     }
 
-    fn metric<'a>(
-        &'a self,
-        aws: &'a Aws,
-        app: &'a App,
-        target: &'a Target,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
-        Box::pin(async move {
-            let (request, credentials) = live_query(aws, app, target).await?;
-            Ok(Box::new(Query {
-                request,
-                credentials,
-            }) as Box<dyn Metric>)
-        })
-    }
-
     fn source(&self, app: &App) -> String {
         match config(app) {
-            Some(c) => format!("{}: {}", workspace(c).describe(), c.query),
+            Some(c) => format!("{}: {}", config::workspace(c).describe(), c.query),
             None => "prometheus (no section)".into(),
         }
     }
-}
-
-/// The app's query against its live workspace, and the caller's credentials to sign it with.
-async fn live_query(
-    aws: &Aws,
-    app: &App,
-    target: &Target,
-) -> anyhow::Result<(query::Request, SharedCredentialsProvider)> {
-    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-    let w = workspace(c);
-    let live = match resource::observe(aws, &w, "").await? {
-        Read::Found(live) => live,
-        Read::Missing => anyhow::bail!(
-            "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
-            w.describe(),
-            target.region
-        ),
-        Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
-        Read::Failed(e) => return Err(e.into()),
-    };
-    let credentials = aws
-        .credentials
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
-    let request = query::Request {
-        server: server_address(target, &live.id),
-        query: c.query.clone(),
-        region: target.region.clone(),
-        ignore_null_values: c.ignore_null_values,
-        timeout: crate::cloud::call_timeout(),
-    };
-    Ok((request, credentials))
 }
 
 /// What the workspace holds of an app (doctor, KD049): KEDA reads an empty answer as 0
@@ -505,58 +370,6 @@ pub fn up_selector(app: &App) -> String {
         "up{{job=\"annotated-pods\",namespace=\"{}\",app=\"{}\"}}",
         app.namespace, app.deployment
     )
-}
-
-/// Run the app's query, and `up_selector` when it finds nothing, with the caller's credentials.
-pub async fn scraped(aws: &Aws, app: &App, target: &Target) -> anyhow::Result<Scraped> {
-    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-    let (request, credentials) = live_query(aws, app, target).await?;
-    let credentials = credentials
-        .provide_credentials()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load AWS credentials to sign the query: {e}"))?;
-    let series = query::series(&request, &credentials).await?.len();
-    let up = match series == 0 && c.collector() == Collector::Scraper {
-        true => {
-            let up = query::Request {
-                query: up_selector(app),
-                ..request
-            };
-            Some(query::series(&up, &credentials).await?)
-        }
-        false => None,
-    };
-    Ok(Scraped { series, up })
-}
-
-/// The query KEDA runs, signed with the caller's credentials.
-struct Query {
-    request: query::Request,
-    credentials: SharedCredentialsProvider,
-}
-
-impl Metric for Query {
-    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>> {
-        Box::pin(async move {
-            let credentials =
-                self.credentials
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| CallError {
-                        operation: "aps:QueryMetrics",
-                        resource: self.request.server.clone(),
-                        code: None,
-                        message: format!("cannot load AWS credentials to sign the query: {e}"),
-                        status: None,
-                        fix: None,
-                    })?;
-            let v = query::run(&self.request, &credentials).await?;
-            Ok(Reading {
-                value: super::milli(v),
-                detail: format!("query value {}", super::number(v)),
-            })
-        })
-    }
 }
 
 #[cfg(test)]
