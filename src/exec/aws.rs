@@ -7,6 +7,7 @@ use crate::observed::Tags;
 use crate::output::progress::Progress;
 use crate::plan::trust::Edit;
 use crate::plan::{Action, Step};
+use crate::triggers::aws as resource_calls;
 use crate::triggers::resource;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -626,7 +627,7 @@ pub(super) async fn apply(
                 managed: true,
                 settings: settings.clone(),
             };
-            let live = resource::create(aws, &r, tags).await?;
+            let live = resource_calls::create(aws, &r, tags).await?;
             wait_resource(aws, &r, &live.id, live.status, opts, progress, step).await?;
             resolved.insert(r.placeholder(), live.id);
         }
@@ -635,13 +636,13 @@ pub(super) async fn apply(
             arn,
             tags,
             ..
-        } => resource::tag(aws, *kind, arn, tags).await?,
+        } => resource_calls::tag(aws, *kind, arn, tags).await?,
         Action::UntagResource {
             resource: kind,
             arn,
             keys,
             ..
-        } => resource::untag(aws, *kind, arn, keys).await?,
+        } => resource_calls::untag(aws, *kind, arn, keys).await?,
         Action::DeleteResource {
             resource: kind,
             name,
@@ -650,10 +651,10 @@ pub(super) async fn apply(
             ..
         } => {
             until_settled(aws, *kind, name, id, opts, progress, step).await?;
-            if !force && let Some(data) = resource::data(aws, *kind, id).await {
+            if !force && let Some(data) = resource_calls::data(aws, *kind, id).await {
                 still_empty(&format!("{} {name}", kind.noun()), &data)?;
             }
-            resource::delete(aws, *kind, id).await?
+            resource_calls::delete(aws, *kind, id).await?
         }
         Action::DeleteQueue {
             queue, url, force, ..
@@ -946,7 +947,7 @@ async fn wait_resource(
         async move {
             let (status, reason) = match known {
                 Some(s) => (s, None),
-                None => match resource::status(aws, r.kind, id).await? {
+                None => match resource_calls::status(aws, r.kind, id).await? {
                     Some(live) => (live.status, live.reason),
                     None => {
                         return Ok(Look::Failed(format!(
@@ -1031,7 +1032,7 @@ async fn until_settled(
     let what = format!("{} {name} ({id})", kind.noun());
     let limit = opts.addon_timeout * resource::patience(kind);
     wait_until(&what, limit, opts, progress, step, || async {
-        Ok(match resource::status(aws, kind, id).await? {
+        Ok(match resource_calls::status(aws, kind, id).await? {
             Some(live) if resource::ready(kind, &live.status).is_none() => {
                 Look::Waiting(live.status)
             }

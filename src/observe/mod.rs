@@ -8,9 +8,9 @@ pub mod leftovers;
 
 pub use cluster::{cluster_side, namespace_contents, namespace_side};
 
-use crate::cloud::{Aws, CallError};
 pub(crate) use crate::cloud::eks::cluster;
 pub(crate) use crate::cloud::read::{Read, read};
+use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
 use crate::observed::{
     Addon, Association, Caller, Cluster, Denied, Observed, Queue, Repository, Resource as Live,
@@ -18,8 +18,6 @@ use crate::observed::{
 };
 use crate::render::{Desired, KMS_KEY};
 use crate::triggers;
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -36,9 +34,7 @@ pub async fn data_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observ
         .iter()
         .filter(|r| r.managed && r.kind.holds().is_some())
         .filter_map(|r| Some((r.id(), r.kind, o.resources.get(&r.id())?.id.clone())))
-        .map(
-            |(key, kind, id)| async move { (key, triggers::resource::data(aws, kind, &id).await) },
-        );
+        .map(|(key, kind, id)| async move { (key, triggers::aws::data(aws, kind, &id).await) });
     for (key, data) in futures_util::future::join_all(counts).await {
         if let Some(d) = data {
             o.data.insert(key, d);
@@ -213,7 +209,7 @@ async fn observe_each(
             desired
                 .resources
                 .iter()
-                .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+                .map(|r| triggers::aws::observe(aws, r, &desired.stack)),
         ),
         retired_of(aws, desired),
     );
@@ -355,7 +351,7 @@ pub(crate) fn keep_cluster(read: Read<Cluster>, o: &mut Observed) -> Result<(), 
 /// (a filter on `…:<account>:cluster/…` matches nothing); `retired` reads them then.
 async fn retired_of(aws: &Aws, desired: &Desired) -> Result<Read<Vec<(String, Live)>>, CallError> {
     match desired.target.account {
-        Some(_) => triggers::resource::retired(aws, desired).await,
+        Some(_) => triggers::aws::retired(aws, desired).await,
         None => Ok(Read::Missing),
     }
 }

@@ -189,7 +189,10 @@ pub struct App {
     /// What drives scaling: `sqs` (the `queue` below), or the kind whose section is set
     /// (`prometheus`, `kinesis`, `cloudwatch`, `dynamodb`, `dynamodb-streams` for
     /// `dynamodbStreams`).
-    #[serde(default, skip_serializing_if = "crate::triggers::kind::Kind::is_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "crate::triggers::kind::Kind::is_default"
+    )]
     pub trigger: crate::triggers::kind::Kind,
     /// The SQS queue that drives scaling (trigger: sqs).
     #[serde(default)]

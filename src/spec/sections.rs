@@ -25,10 +25,7 @@ fn section(app: &App, kind: Kind) -> Option<(Section, Option<&dyn ConfigSection>
         Kind::Kinesis => Some((kinesis::SECTION, set(&app.kinesis))),
         Kind::CloudWatch => Some((cloudwatch::SECTION, set(&app.cloudwatch))),
         Kind::Dynamodb => Some((dynamodb::SECTION, set(&app.dynamodb))),
-        Kind::DynamodbStreams => Some((
-            dynamodb_streams::SECTION,
-            set(&app.dynamodb_streams),
-        )),
+        Kind::DynamodbStreams => Some((dynamodb_streams::SECTION, set(&app.dynamodb_streams))),
     }
 }
 
@@ -116,7 +113,11 @@ pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
 pub fn conflicts(apps: &[App], out: &mut Vec<Problem>) {
     let mut seen: Vec<(usize, Resource)> = Vec::new();
     for (i, app) in apps.iter().enumerate() {
-        for r in app.section(app.trigger).map(|c| c.resources()).unwrap_or_default() {
+        for r in app
+            .section(app.trigger)
+            .map(|c| c.resources())
+            .unwrap_or_default()
+        {
             match seen.iter().find(|(_, s)| s.id() == r.id()) {
                 Some((j, s)) if *s != r => out.push(Problem::new(
                     format!("apps[{i}].{}", app.trigger.as_str()),

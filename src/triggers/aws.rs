@@ -44,12 +44,12 @@ macro_rules! readers {
 }
 
 readers! {
-    Sqs => sqs::aws::Reader<'a>,
+    Sqs => sqs::aws::Reader<'_>,
     Prometheus => prometheus::aws::Reader,
-    Kinesis => kinesis::Reader<'a>,
-    CloudWatch => cloudwatch::aws::Reader<'a>,
-    Dynamodb => dynamodb::aws::Reader<'a>,
-    DynamodbStreams => dynamodb_streams::aws::Reader<'a>,
+    Kinesis => kinesis::Reader<'_>,
+    CloudWatch => cloudwatch::aws::Reader<'_>,
+    Dynamodb => dynamodb::aws::Reader<'_>,
+    DynamodbStreams => dynamodb_streams::aws::Reader<'_>,
 }
 
 /// Read one resource. Several live resources may share a name (AMP aliases are not unique):
@@ -62,6 +62,7 @@ pub(crate) async fn observe(aws: &Aws, r: &Resource, stack: &str) -> Result<Read
         Kind::DynamodbTable => table::by_name(aws, &r.name, r.managed).await,
     }
 }
+
 /// Resources of this stack in this cluster that the config no longer names, by their id (an
 /// AMP scraper after `collector: none`, or whose workspace the config now names by id): the
 /// plan deletes them. Listed only where such a resource can be (a config with prometheus
@@ -85,7 +86,7 @@ pub(crate) async fn retired(
             .filter(|(id, _)| !desired.resources.iter().any(|r| &r.id() == id))
             .collect()
     }))
-
+}
 
 /// Create it with `tags`; returns once the service says it is ready (or fails).
 pub async fn create(aws: &Aws, r: &Resource, tags: &Tags) -> Result<Live, CallError> {
@@ -164,4 +165,3 @@ pub async fn delete(aws: &Aws, kind: Kind, id: &str) -> Result<(), CallError> {
         Kind::DynamodbTable => table::delete(aws, id).await,
     }
 }
-

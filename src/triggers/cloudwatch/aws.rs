@@ -17,8 +17,10 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub async fn open(aws: &'a Aws, app: &'a App, _target: &'a Target) -> anyhow::Result<Self> {
-        let c =
-            app.cloudwatch.as_ref().ok_or_else(|| anyhow::anyhow!("the app has no cloudwatch section"))?;
+        let c = app
+            .cloudwatch
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the app has no cloudwatch section"))?;
         Ok(Reader { aws, c })
     }
 
@@ -73,4 +75,3 @@ impl<'a> Reader<'a> {
         })
     }
 }
-

@@ -70,7 +70,6 @@ impl Trigger for CloudWatch {
         "aws-cloudwatch"
     }
 
-
     /// `cloudwatch:GetMetricData` has no resource-level permissions: see
     /// policies/cloudwatch-read.json.
     fn policy(
@@ -171,7 +170,6 @@ impl Trigger for CloudWatch {
     ) -> Vec<(&'static str, String)> {
         vec![("cloudwatch:GetMetricData", "*".into())]
     }
-
 }
 
 /// The metric for people: `AWS/SQS ApproximateNumberOfMessagesVisible{QueueName=q} Average`.

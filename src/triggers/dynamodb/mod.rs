@@ -17,8 +17,7 @@ use crate::spec::{App, Spec};
 use serde_json::{Map, Value, json};
 
 pub use config::{
-    AttributeValue, Config, MAX_ATTRIBUTES_JSON, MAX_DEPTH, MAX_EXPRESSION, names_json,
-    values_json,
+    AttributeValue, Config, MAX_ATTRIBUTES_JSON, MAX_DEPTH, MAX_EXPRESSION, names_json, values_json,
 };
 
 /// The permission policy kedactl writes on an identity role whose apps query DynamoDB.
@@ -47,7 +46,6 @@ impl Trigger for Dynamodb {
     fn keda_type(&self) -> &'static str {
         "aws-dynamodb"
     }
-
 
     fn policy(
         &self,
@@ -157,7 +155,6 @@ impl Trigger for Dynamodb {
             .map(|c| vec![("dynamodb:Query", query_arn(c, target))])
             .unwrap_or_default()
     }
-
 }
 
 #[cfg(test)]

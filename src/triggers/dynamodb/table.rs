@@ -3,7 +3,9 @@
 
 use crate::render::Target;
 
-pub use super::config::table::{Create, Key, KeyType, StreamView, Table, name_rule, resource, validate};
+pub use super::config::table::{
+    Create, Key, KeyType, StreamView, Table, name_rule, resource, validate,
+};
 
 pub fn arn(target: &Target, name: &str) -> String {
     target.arn("dynamodb", &format!("table/{name}"))

@@ -103,4 +103,3 @@ pub async fn shards(aws: &Aws, stream: &str) -> Result<(u64, u64), CallError> {
         fix: None,
     })
 }
-

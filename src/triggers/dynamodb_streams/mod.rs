@@ -42,7 +42,6 @@ impl Trigger for DynamodbStreams {
         "aws-dynamodb-streams"
     }
 
-
     fn policy(
         &self,
         spec: &Spec,
@@ -144,7 +143,6 @@ impl Trigger for DynamodbStreams {
             ("dynamodb:DescribeStream", stream),
         ]
     }
-
 }
 
 #[cfg(test)]

@@ -60,10 +60,7 @@ impl Kind {
 
     /// May the app say `consume: true`: does the kind's policy hold a consumer's grant?
     pub fn consumable(self) -> bool {
-        matches!(
-            self,
-            Kind::Kinesis | Kind::Dynamodb | Kind::DynamodbStreams
-        )
+        matches!(self, Kind::Kinesis | Kind::Dynamodb | Kind::DynamodbStreams)
     }
 }
 

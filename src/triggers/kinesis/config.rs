@@ -1,6 +1,5 @@
 //! `apps[].kinesis`: the section and its validation.
 
-use crate::limits::MAX_INT32;
 use crate::spec::Problem;
 use crate::triggers::kind::resource::{Kind as ResourceKind, Resource};
 use crate::triggers::kind::{ConfigSection, Section};

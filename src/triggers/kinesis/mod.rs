@@ -37,7 +37,6 @@ impl Trigger for Kinesis {
         "aws-kinesis-stream"
     }
 
-
     fn policy(
         &self,
         spec: &Spec,
@@ -123,7 +122,6 @@ impl Trigger for Kinesis {
             })
             .unwrap_or_default()
     }
-
 }
 
 /// The shards a stream is created with, from its `Resource::settings` (None: on demand).

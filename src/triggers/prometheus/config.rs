@@ -163,7 +163,12 @@ fn id_rule(s: &str) -> Result<(), String> {
 
 /// The app's metrics endpoint: a port when the scraper must find the pods, a path only with
 /// a port, and a path an HTTP GET can name.
-fn validate_endpoint(existing: bool, c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+fn validate_endpoint(
+    existing: bool,
+    c: &Config,
+    f: &dyn Fn(&str) -> String,
+    out: &mut Vec<Problem>,
+) {
     // An existing workload's pod template is its chart's: the chart annotates its pods.
     if existing {
         if c.metrics_port.is_some() || c.metrics_path.is_some() {

@@ -18,8 +18,10 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub async fn open(aws: &'a Aws, app: &'a App, _target: &'a Target) -> anyhow::Result<Self> {
-        let c =
-            app.dynamodb.as_ref().ok_or_else(|| anyhow::anyhow!("the app has no dynamodb section"))?;
+        let c = app
+            .dynamodb
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the app has no dynamodb section"))?;
         Ok(Reader { aws, c })
     }
 
@@ -82,7 +84,7 @@ pub async fn count(aws: &Aws, c: &Config) -> Result<(u64, bool), CallError> {
     Ok((u64::try_from(out.count()).unwrap_or(0), more))
 }
 
-/// A value of the config as the SDK sends it.
+/// The value the SDK sends, as KEDA builds it (`attributeValueFromInterface`).
 fn sdk_value(v: &AttributeValue) -> Av {
     match v {
         AttributeValue::S(s) => Av::S(s.clone()),
@@ -94,5 +96,3 @@ fn sdk_value(v: &AttributeValue) -> Av {
         AttributeValue::Null(_) => Av::Null(true),
     }
 }
-
-/// What is wrong with it (at `path`), if anything.

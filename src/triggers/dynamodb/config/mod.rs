@@ -109,7 +109,7 @@ impl JsonSchema for AttributeValue {
 }
 
 impl AttributeValue {
-    /// The value the SDK sends, as KEDA builds it (`attributeValueFromInterface`).
+    /// What is wrong with it (at `path`), if anything.
     fn check(&self, path: &str, depth: usize, out: &mut Vec<(String, String, String)>) {
         if depth > MAX_DEPTH {
             out.push((

@@ -21,7 +21,10 @@ async fn live_query(
     app: &App,
     target: &Target,
 ) -> anyhow::Result<(query::Request, SharedCredentialsProvider)> {
-    let c = app.prometheus.as_ref().ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let c = app
+        .prometheus
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
     let w = config::workspace(c);
     let live = match workspace::find(aws, &w, "").await? {
         Read::Found(live) => live,
@@ -49,7 +52,10 @@ async fn live_query(
 
 /// Run the app's query, and `up_selector` when it finds nothing, with the caller's credentials.
 pub async fn scraped(aws: &Aws, app: &App, target: &Target) -> anyhow::Result<Scraped> {
-    let c = app.prometheus.as_ref().ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
+    let c = app
+        .prometheus
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
     let (request, credentials) = live_query(aws, app, target).await?;
     let credentials = credentials
         .provide_credentials()
@@ -85,18 +91,18 @@ impl Reader {
     }
 
     pub async fn read(&self) -> Result<Reading, CallError> {
-        let credentials =
-            self.credentials
-                .provide_credentials()
-                .await
-                .map_err(|e| CallError {
-                    operation: "aps:QueryMetrics",
-                    resource: self.request.server.clone(),
-                    code: None,
-                    message: format!("cannot load AWS credentials to sign the query: {e}"),
-                    status: None,
-                    fix: None,
-                })?;
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| CallError {
+                operation: "aps:QueryMetrics",
+                resource: self.request.server.clone(),
+                code: None,
+                message: format!("cannot load AWS credentials to sign the query: {e}"),
+                status: None,
+                fix: None,
+            })?;
         let v = query::run(&self.request, &credentials).await?;
         Ok(Reading {
             value: crate::triggers::milli(v),
@@ -114,4 +120,3 @@ fn ours(mut found: Vec<Live>, stack: &str) -> Read<Live> {
         i => Read::Found(found.swap_remove(i)),
     }
 }
-

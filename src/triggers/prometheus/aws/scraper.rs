@@ -10,7 +10,7 @@ use aws_sdk_amp::operation::describe_scraper::DescribeScraperError;
 use aws_sdk_amp::types::{
     AmpConfiguration, Destination, EksConfiguration, ScrapeConfiguration, Source,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// Most subnets, and security groups, a scraper's `eksConfiguration` takes (an EKS cluster may
