@@ -465,7 +465,7 @@ async fn every_page_of_shards_is_counted_closed_ones_too() {
         RuleMode::Sequential,
         [&first, &second]
     );
-    let got = kedactl::triggers::dynamodb_streams::shards(
+    let got = kedactl::triggers::dynamodb_streams::aws::shards(
         &aws,
         "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
     )

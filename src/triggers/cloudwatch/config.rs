@@ -101,7 +101,7 @@ fn yes() -> bool {
 
 /// The statistics GetMetricData takes: the five standard ones, IQM, the short percentile and
 /// trimmed forms (`p99`, `tm99.9`...) and the range forms (`TM(10%:90%)`, `PR(:300)`...).
-fn stat_rule(s: &str) -> bool {
+pub(super) fn stat_rule(s: &str) -> bool {
     const SHORT: [&str; 5] = ["p", "tm", "wm", "tc", "ts"];
     const RANGE: [&str; 5] = ["PR", "TM", "WM", "TC", "TS"];
     if ["SampleCount", "Average", "Sum", "Minimum", "Maximum", "IQM"].contains(&s) {

@@ -245,6 +245,8 @@ pub fn value(first_values: Option<&[f64]>, c: &Config) -> Result<Option<f64>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use config::stat_rule;
+    use std::collections::BTreeMap;
 
     fn section() -> Config {
         serde_yaml::from_str(
@@ -263,7 +265,7 @@ mod tests {
 
     fn problems(c: Config) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(&app(c), "apps[0]", &mut out);
+        crate::spec::sections::validate(&app(c), "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 
@@ -335,7 +337,7 @@ mod tests {
     #[test]
     fn the_example_scales_a_per_target_metric_to_total_over_target() {
         let spec = crate::spec::parse(
-            include_str!("../../examples/cloudwatch.yaml").as_bytes(),
+            include_str!("../../../examples/cloudwatch.yaml").as_bytes(),
             "cw",
         )
         .unwrap();

@@ -160,6 +160,11 @@ impl Trigger for Dynamodb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_INT32;
+    use crate::triggers::kind::ConfigSection;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    use config::{is_number, placeholders};
+    use std::collections::{BTreeMap, BTreeSet};
 
     pub(crate) fn config() -> Config {
         Config {
@@ -190,7 +195,7 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 
@@ -228,7 +233,7 @@ mod tests {
         c.expression_attribute_values
             .insert(":extra".into(), AttributeValue::N("1".into()));
         let mut out = Vec::new();
-        Dynamodb.validate(&app(c.clone()), "apps[0]", &mut out);
+        c.clone().validate(false, "apps[0]", &mut out);
         assert_eq!(out.len(), 1);
         assert!(out[0].message.contains(":extra"), "{:?}", out[0]);
         // KEDA refuses an empty names map.
@@ -236,7 +241,7 @@ mod tests {
         c.key_condition_expression = "pk = :open".into();
         c.expression_attribute_names.clear();
         let mut out = Vec::new();
-        Dynamodb.validate(&app(c), "apps[0]", &mut out);
+        c.validate(false, "apps[0]", &mut out);
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(out[0].message.contains("refuses an empty"));
         // A placeholder without its sigil.
@@ -297,7 +302,7 @@ mod tests {
         assert!(serde_json::from_str::<AttributeValue>(r#"{"SS":["a"]}"#).is_err());
         assert!(serde_json::from_str::<AttributeValue>(r#"{"S":"a","N":"1"}"#).is_err());
         assert_eq!(
-            AttributeValue::B("hi".into()).to_sdk(),
+            aws::sdk_value(&AttributeValue::B("hi".into())),
             Av::B(aws_sdk_dynamodb::primitives::Blob::new("hi"))
         );
     }

@@ -148,6 +148,7 @@ impl Trigger for DynamodbStreams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_INT32;
 
     fn app(c: Config) -> App {
         App {
@@ -170,7 +171,7 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 

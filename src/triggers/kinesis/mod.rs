@@ -143,6 +143,7 @@ pub fn ready(status: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::triggers::{Resource, resource};
 
     fn app(stream: Stream) -> App {
         App {
@@ -174,7 +175,7 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 

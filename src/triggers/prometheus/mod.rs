@@ -185,6 +185,7 @@ pub fn up_selector(app: &App) -> String {
 mod tests {
     use super::*;
     use crate::observed::Resource as Live;
+    use crate::triggers::resource;
 
     fn app(workspace: Workspace) -> App {
         App {
@@ -196,14 +197,15 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 
     /// The AMP example as rendered: its pod template and the scraper's configuration.
     fn amp_example() -> (App, Value, Value) {
         let mut spec =
-            crate::spec::parse(include_str!("../../examples/amp.yaml").as_bytes(), "amp").unwrap();
+            crate::spec::parse(include_str!("../../../examples/amp.yaml").as_bytes(), "amp")
+                .unwrap();
         spec.account = Some("123456789012".into());
         let d = crate::render::desired(&spec).unwrap();
         let deployment = d

@@ -85,7 +85,7 @@ pub async fn count(aws: &Aws, c: &Config) -> Result<(u64, bool), CallError> {
 }
 
 /// The value the SDK sends, as KEDA builds it (`attributeValueFromInterface`).
-fn sdk_value(v: &AttributeValue) -> Av {
+pub(super) fn sdk_value(v: &AttributeValue) -> Av {
     match v {
         AttributeValue::S(s) => Av::S(s.clone()),
         AttributeValue::N(n) => Av::N(n.clone()),

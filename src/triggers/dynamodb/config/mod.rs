@@ -147,7 +147,7 @@ impl AttributeValue {
 
 /// A DynamoDB number: decimal digits with an optional sign, fraction and exponent, at most 38
 /// significant digits.
-fn is_number(s: &str) -> bool {
+pub(super) fn is_number(s: &str) -> bool {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
     let (mantissa, exponent) = match body.split_once(['e', 'E']) {
         Some((m, e)) => (m, Some(e)),
@@ -169,7 +169,7 @@ fn is_number(s: &str) -> bool {
 }
 
 /// The `#names` or `:values` an expression uses.
-fn placeholders(expression: &str, sigil: char) -> BTreeSet<String> {
+pub(super) fn placeholders(expression: &str, sigil: char) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut chars = expression.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
