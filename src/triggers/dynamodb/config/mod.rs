@@ -217,158 +217,188 @@ fn join(items: &[&String]) -> String {
         .join(", ")
 }
 
+/// The index KEDA queries: a name DynamoDB accepts, on a table that has it.
+fn check_index(c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+    if let Some(index) = &c.index_name {
+        if let Err(rule) = table::name_rule(index) {
+            out.push(Problem::new(
+                f("indexName"),
+                format!("{index:?} is not a valid DynamoDB index name"),
+                format!("use {rule}"),
+            ));
+        } else if c.table.create.is_some() {
+            out.push(Problem::new(
+                f("indexName"),
+                format!("kedactl creates table {} without indexes, so index {index} would not exist", c.table.name),
+                "query the table (remove indexName), or create the table and its index yourself and remove table.create",
+            ));
+        }
+    }
+}
+
+/// The key condition and filter, each not empty and within DynamoDB's size; returns them by
+/// field.
+fn check_expressions<'a>(
+    c: &'a Config,
+    f: &dyn Fn(&str) -> String,
+    out: &mut Vec<Problem>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut expressions = vec![(
+        "keyConditionExpression",
+        c.key_condition_expression.as_str(),
+    )];
+    expressions.extend(
+        c.filter_expression
+            .as_deref()
+            .map(|e| ("filterExpression", e)),
+    );
+    for (field, e) in &expressions {
+        if e.trim().is_empty() {
+            let fix = match *field {
+                "filterExpression" => "remove filterExpression, or give a condition",
+                _ => "give the key condition KEDA queries with, e.g. #pk = :open",
+            };
+            out.push(Problem::new(f(field), "the expression is empty", fix));
+        } else if e.len() > MAX_EXPRESSION {
+            out.push(Problem::new(
+                f(field),
+                format!("the expression is {} bytes long", e.len()),
+                format!("keep it within DynamoDB's {MAX_EXPRESSION} bytes"),
+            ));
+        }
+    }
+    expressions
+}
+
+/// The placeholders: well formed, and each defined one used and each used one defined.
+fn check_placeholders(
+    c: &Config,
+    expressions: &[(&str, &str)],
+    f: &dyn Fn(&str) -> String,
+    out: &mut Vec<Problem>,
+) {
+    let used = |sigil| -> BTreeSet<String> {
+        expressions
+            .iter()
+            .flat_map(|(_, e)| placeholders(e, sigil))
+            .collect()
+    };
+    // Names: KEDA refuses an empty map; DynamoDB refuses one it does not use, or a
+    // placeholder it does not define.
+    let names = &c.expression_attribute_names;
+    if names.is_empty() {
+        out.push(Problem::new(
+            f("expressionAttributeNames"),
+            "KEDA's aws-dynamodb scaler refuses an empty expressionAttributeNames",
+            "write the key attribute as a #placeholder in keyConditionExpression and map it here, e.g. {\"#pk\": pk}",
+        ));
+    }
+    for (k, v) in names {
+        if !placeholder_rule(k, '#') {
+            out.push(Problem::new(
+                f("expressionAttributeNames"),
+                format!("{k:?} is not a name placeholder"),
+                "start it with # followed by letters, digits or _, e.g. #pk",
+            ));
+        }
+        if v.is_empty() || v.len() > 65535 {
+            out.push(Problem::new(
+                format!("{}.{k}", f("expressionAttributeNames")),
+                "an attribute name is 1–65535 bytes",
+                "give the attribute's name",
+            ));
+        }
+    }
+    let values = &c.expression_attribute_values;
+    for (k, v) in values {
+        if !placeholder_rule(k, ':') {
+            out.push(Problem::new(
+                f("expressionAttributeValues"),
+                format!("{k:?} is not a value placeholder"),
+                "start it with : followed by letters, digits or _, e.g. :open",
+            ));
+        }
+        let mut bad = Vec::new();
+        v.check(
+            &format!("{}.{k}", f("expressionAttributeValues")),
+            0,
+            &mut bad,
+        );
+        out.extend(bad.into_iter().map(|(a, b, c)| Problem::new(a, b, c)));
+    }
+    for (field, sigil, defined) in [
+        (
+            "expressionAttributeNames",
+            '#',
+            names.keys().cloned().collect::<BTreeSet<_>>(),
+        ),
+        (
+            "expressionAttributeValues",
+            ':',
+            values.keys().cloned().collect(),
+        ),
+    ] {
+        let used = used(sigil);
+        let missing: Vec<&String> = used.difference(&defined).collect();
+        if !missing.is_empty() {
+            out.push(Problem::new(
+                f(field),
+                format!("the expressions use {missing:?}, which {field} does not define"),
+                format!("add {} to {field}", join(&missing)),
+            ));
+        }
+        let unused: Vec<&String> = defined.difference(&used).collect();
+        if !unused.is_empty() {
+            out.push(Problem::new(
+                f(field),
+                format!("{} not used by the expressions: DynamoDB refuses the query", join(&unused)),
+                format!("use it in keyConditionExpression or filterExpression, or remove it from {field}"),
+            ));
+        }
+    }
+}
+
+/// The attribute maps' size as KEDA is given them, and the targets' range.
+fn check_numbers(c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
+    for (field, json) in [
+        ("expressionAttributeNames", names_json(c)),
+        ("expressionAttributeValues", values_json(c)),
+    ] {
+        if json.len() > MAX_ATTRIBUTES_JSON {
+            out.push(Problem::new(
+                f(field),
+                format!("{} bytes as JSON", json.len()),
+                format!("keep it within {MAX_ATTRIBUTES_JSON} bytes"),
+            ));
+        }
+    }
+    if c.target_value < 1 || c.target_value > MAX_INT32 {
+        out.push(Problem::new(
+            f("targetValue"),
+            format!(
+                "{} is not a usable number of items per replica",
+                c.target_value
+            ),
+            format!("use a whole number from 1 to {MAX_INT32}"),
+        ));
+    }
+    if c.activation_target_value > MAX_INT32 {
+        out.push(Problem::new(
+            f("activationTargetValue"),
+            format!("{} is out of range", c.activation_target_value),
+            format!("use a whole number from 0 to {MAX_INT32}"),
+        ));
+    }
+}
+
 impl ConfigSection for Config {
     fn validate(&self, _existing: bool, at: &str, out: &mut Vec<Problem>) {
         let f = |s: &str| format!("{at}.dynamodb.{s}");
-        let c = self;
-        table::validate(&c.table, &f("table"), out);
-        if let Some(index) = &c.index_name {
-            if let Err(rule) = table::name_rule(index) {
-                out.push(Problem::new(
-                    f("indexName"),
-                    format!("{index:?} is not a valid DynamoDB index name"),
-                    format!("use {rule}"),
-                ));
-            } else if c.table.create.is_some() {
-                out.push(Problem::new(
-                    f("indexName"),
-                    format!("kedactl creates table {} without indexes, so index {index} would not exist", c.table.name),
-                    "query the table (remove indexName), or create the table and its index yourself and remove table.create",
-                ));
-            }
-        }
-        let mut expressions = vec![(
-            "keyConditionExpression",
-            c.key_condition_expression.as_str(),
-        )];
-        expressions.extend(
-            c.filter_expression
-                .as_deref()
-                .map(|e| ("filterExpression", e)),
-        );
-        for (field, e) in &expressions {
-            if e.trim().is_empty() {
-                let fix = match *field {
-                    "filterExpression" => "remove filterExpression, or give a condition",
-                    _ => "give the key condition KEDA queries with, e.g. #pk = :open",
-                };
-                out.push(Problem::new(f(field), "the expression is empty", fix));
-            } else if e.len() > MAX_EXPRESSION {
-                out.push(Problem::new(
-                    f(field),
-                    format!("the expression is {} bytes long", e.len()),
-                    format!("keep it within DynamoDB's {MAX_EXPRESSION} bytes"),
-                ));
-            }
-        }
-        let used = |sigil| -> BTreeSet<String> {
-            expressions
-                .iter()
-                .flat_map(|(_, e)| placeholders(e, sigil))
-                .collect()
-        };
-        // Names: KEDA refuses an empty map; DynamoDB refuses one it does not use, or a
-        // placeholder it does not define.
-        let names = &c.expression_attribute_names;
-        if names.is_empty() {
-            out.push(Problem::new(
-                f("expressionAttributeNames"),
-                "KEDA's aws-dynamodb scaler refuses an empty expressionAttributeNames",
-                "write the key attribute as a #placeholder in keyConditionExpression and map it here, e.g. {\"#pk\": pk}",
-            ));
-        }
-        for (k, v) in names {
-            if !placeholder_rule(k, '#') {
-                out.push(Problem::new(
-                    f("expressionAttributeNames"),
-                    format!("{k:?} is not a name placeholder"),
-                    "start it with # followed by letters, digits or _, e.g. #pk",
-                ));
-            }
-            if v.is_empty() || v.len() > 65535 {
-                out.push(Problem::new(
-                    format!("{}.{k}", f("expressionAttributeNames")),
-                    "an attribute name is 1–65535 bytes",
-                    "give the attribute's name",
-                ));
-            }
-        }
-        let values = &c.expression_attribute_values;
-        for (k, v) in values {
-            if !placeholder_rule(k, ':') {
-                out.push(Problem::new(
-                    f("expressionAttributeValues"),
-                    format!("{k:?} is not a value placeholder"),
-                    "start it with : followed by letters, digits or _, e.g. :open",
-                ));
-            }
-            let mut bad = Vec::new();
-            v.check(
-                &format!("{}.{k}", f("expressionAttributeValues")),
-                0,
-                &mut bad,
-            );
-            out.extend(bad.into_iter().map(|(a, b, c)| Problem::new(a, b, c)));
-        }
-        for (field, sigil, defined) in [
-            (
-                "expressionAttributeNames",
-                '#',
-                names.keys().cloned().collect::<BTreeSet<_>>(),
-            ),
-            (
-                "expressionAttributeValues",
-                ':',
-                values.keys().cloned().collect(),
-            ),
-        ] {
-            let used = used(sigil);
-            let missing: Vec<&String> = used.difference(&defined).collect();
-            if !missing.is_empty() {
-                out.push(Problem::new(
-                    f(field),
-                    format!("the expressions use {missing:?}, which {field} does not define"),
-                    format!("add {} to {field}", join(&missing)),
-                ));
-            }
-            let unused: Vec<&String> = defined.difference(&used).collect();
-            if !unused.is_empty() {
-                out.push(Problem::new(
-                    f(field),
-                    format!("{} not used by the expressions: DynamoDB refuses the query", join(&unused)),
-                    format!("use it in keyConditionExpression or filterExpression, or remove it from {field}"),
-                ));
-            }
-        }
-        for (field, json) in [
-            ("expressionAttributeNames", names_json(c)),
-            ("expressionAttributeValues", values_json(c)),
-        ] {
-            if json.len() > MAX_ATTRIBUTES_JSON {
-                out.push(Problem::new(
-                    f(field),
-                    format!("{} bytes as JSON", json.len()),
-                    format!("keep it within {MAX_ATTRIBUTES_JSON} bytes"),
-                ));
-            }
-        }
-        if c.target_value < 1 || c.target_value > MAX_INT32 {
-            out.push(Problem::new(
-                f("targetValue"),
-                format!(
-                    "{} is not a usable number of items per replica",
-                    c.target_value
-                ),
-                format!("use a whole number from 1 to {MAX_INT32}"),
-            ));
-        }
-        if c.activation_target_value > MAX_INT32 {
-            out.push(Problem::new(
-                f("activationTargetValue"),
-                format!("{} is out of range", c.activation_target_value),
-                format!("use a whole number from 0 to {MAX_INT32}"),
-            ));
-        }
+        table::validate(&self.table, &f("table"), out);
+        check_index(self, &f, out);
+        let expressions = check_expressions(self, &f, out);
+        check_placeholders(self, &expressions, &f, out);
+        check_numbers(self, &f, out);
     }
 
     fn resources(&self) -> Vec<Resource> {
