@@ -174,7 +174,7 @@ async fn dynamodb_up_creates_the_table_and_grant_converges_reads_the_count_and_d
 
     // The metric, as KEDA's scaler reads it: the items the key condition matches.
     let a = app("dynamodb", &section);
-    let imp = Kind::Dynamodb.imp();
+    let imp = Kind::Dynamodb;
     let t = target();
     let metric = imp.metric(&aws, &a, &t).await.unwrap();
     let zero = metric.read().await.unwrap();
@@ -290,11 +290,7 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
     // The metric: the shards of the table's latest stream (moto opens one a table).
     let a = app("dynamodb-streams", &section);
     let t = target();
-    let metric = Kind::DynamodbStreams
-        .imp()
-        .metric(&aws, &a, &t)
-        .await
-        .unwrap();
+    let metric = Kind::DynamodbStreams.metric(&aws, &a, &t).await.unwrap();
     let r = metric.read().await.unwrap();
     assert_eq!(r.value, 1, "{r:?}");
     assert!(r.detail.starts_with("1 shards (1 open"), "{r:?}");
@@ -318,7 +314,6 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
     s.json("down");
     assert!(!table_exists(&aws, &s.table()).await);
     let err = Kind::DynamodbStreams
-        .imp()
         .metric(&aws, &a, &t)
         .await
         .err()
@@ -391,7 +386,6 @@ async fn an_existing_table_is_required_read_and_never_changed() {
     let a = app("dynamodb-streams", &section);
     let t = target();
     let err = Kind::DynamodbStreams
-        .imp()
         .metric(&aws, &a, &t)
         .await
         .err()

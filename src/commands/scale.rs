@@ -206,7 +206,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     let aws = ctx.aws(spec.region.clone()).await?;
     let at = crate::render::Target::new(&aws.region, None);
-    let metric = crate::triggers::aws::metric(&aws, app, &at).await?;
+    let metric = app.trigger.metric(&aws, app, &at).await?;
     if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         // --dry-run only (refused above otherwise): the Jobs KEDA would start per poll, with
         // --current Jobs running (none pending): offline, kedactl cannot see the Jobs.

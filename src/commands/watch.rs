@@ -104,7 +104,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
         crate::triggers::Kind::Sqs => {
             Source::Queue(crate::triggers::sqs::aws::queue_url(&aws, &app.queue.name).await?)
         }
-        _ => Source::Reader(crate::triggers::aws::metric(&aws, app, &at).await?),
+        _ => Source::Reader(app.trigger.metric(&aws, app, &at).await?),
     };
     let kube = if args.no_cluster {
         None

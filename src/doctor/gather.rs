@@ -99,7 +99,7 @@ pub async fn metric_reads(
         .iter()
         .filter(|a| a.trigger != crate::triggers::Kind::Sqs);
     let reads = futures_util::future::join_all(apps.map(|app| async move {
-        let got = match crate::triggers::aws::metric(aws, app, target).await {
+        let got = match app.trigger.metric(aws, app, target).await {
             Err(e) => Err((None, format!("{e:#}"))),
             Ok(m) => m
                 .read()

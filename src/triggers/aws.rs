@@ -21,7 +21,7 @@ pub trait Metric: Send + Sync {
 }
 
 /// Each kind's reader (`<kind>::aws::Reader`: `open` finds the source, `read` reads it once),
-/// bound to its `Kind`: one line per kind.
+/// bound to its `Kind` (`Kind::metric`): one line per kind.
 macro_rules! readers {
     ($($kind:ident => $reader:ty),* $(,)?) => {
         $(impl Metric for $reader {
@@ -30,15 +30,19 @@ macro_rules! readers {
             }
         })*
 
-        /// A reader of the app's metric exactly as KEDA's scaler reads it (`scale`, `watch`).
-        pub async fn metric<'a>(
-            aws: &'a Aws,
-            app: &'a App,
-            target: &'a Target,
-        ) -> anyhow::Result<Box<dyn Metric + 'a>> {
-            Ok(match app.trigger {
-                $(super::Kind::$kind => Box::new(<$reader>::open(aws, app, target).await?),)*
-            })
+        impl super::Kind {
+            /// A reader of the app's metric exactly as KEDA's scaler reads it (`scale`, `watch`,
+            /// doctor): this kind's `<kind>::aws::Reader`.
+            pub async fn metric<'a>(
+                self,
+                aws: &'a Aws,
+                app: &'a App,
+                target: &'a Target,
+            ) -> anyhow::Result<Box<dyn Metric + 'a>> {
+                Ok(match self {
+                    $(super::Kind::$kind => Box::new(<$reader>::open(aws, app, target).await?),)*
+                })
+            }
         }
     };
 }
