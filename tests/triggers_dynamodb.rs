@@ -174,9 +174,9 @@ async fn dynamodb_up_creates_the_table_and_grant_converges_reads_the_count_and_d
 
     // The metric, as KEDA's scaler reads it: the items the key condition matches.
     let a = app("dynamodb", &section);
-    let imp = Kind::Dynamodb;
+    let imp = Kind::Dynamodb.imp();
     let t = target();
-    let metric = imp.metric(&aws, &a, &t).await.unwrap();
+    let metric = Kind::Dynamodb.metric(&aws, &a, &t).await.unwrap();
     let zero = metric.read().await.unwrap();
     assert_eq!(zero.value, 0, "{zero:?}");
     for (state, at) in [("open", "1"), ("open", "2"), ("open", "3"), ("done", "4")] {
