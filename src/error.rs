@@ -1,6 +1,6 @@
 //! The exit-code table, and the mapping from errors to it. `main` is the only place that exits.
 
-use crate::spec::{Problem, Problems};
+use crate::problem::{Problem, Problems};
 use serde::Serialize;
 
 pub const OK: u8 = 0;

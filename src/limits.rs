@@ -2,7 +2,7 @@
 //! reads is opened through `open_regular` (most through `read_bounded`), so no input can make
 //! it hang or eat the machine.
 
-use crate::spec::Problem;
+use crate::problem::Problem;
 use std::io::Read;
 use std::path::Path;
 

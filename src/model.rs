@@ -109,6 +109,18 @@ impl Only {
     }
 }
 
+/// The inline policy kedactl puts on the identity role.
+pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
+/// The SQS attribute naming a queue's KMS key.
+pub const KMS_KEY: &str = "KmsMasterKeyId";
+
+/// `kind`, `metadata.namespace` and `metadata.name` of a manifest, for messages and file names.
+pub fn object_ref(object: &serde_json::Value) -> (String, Option<String>, String) {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let ns = object["metadata"]["namespace"].as_str().map(str::to_string);
+    (s(&object["kind"]), ns, s(&object["metadata"]["name"]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,7 +394,7 @@ impl Observed {
     /// The object with this kind, namespace and name, if it exists.
     pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
         self.objects.iter().find(|o| {
-            let (k, ns, n) = crate::render::object_ref(o);
+            let (k, ns, n) = crate::model::object_ref(o);
             k == kind && ns.as_deref() == namespace && n == name
         })
     }

@@ -4,9 +4,9 @@
 use super::{Options, Resolved, StepError, owner, settle, trust};
 use crate::cloud::{Aws, CallError, error_code, gone_is_fine};
 use crate::observed::Tags;
-use crate::output::progress::Progress;
 use crate::plan::trust::Edit;
 use crate::plan::{Action, Step};
+use crate::progress::Progress;
 use crate::triggers::aws as resource_calls;
 use crate::triggers::resource;
 use std::collections::HashMap;

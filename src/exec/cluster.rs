@@ -3,8 +3,8 @@
 
 use super::{Options, StepError};
 use crate::cluster::{self, Kube, helm, keda, rollout};
-use crate::output::progress::Progress;
 use crate::plan::{Action, Step};
+use crate::progress::Progress;
 use serde_json::json;
 use std::time::{Instant, SystemTime};
 

@@ -10,8 +10,8 @@ mod trust;
 
 use crate::cloud::{Aws, CallError};
 use crate::cluster::Kube;
-use crate::output::progress::Progress;
 use crate::plan::{Plan, Step};
+use crate::progress::Progress;
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;

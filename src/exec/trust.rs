@@ -13,9 +13,9 @@
 use super::{Options, StepError};
 use crate::cloud::{Aws, CallError, error_code};
 use crate::observe::decode_policy;
-use crate::output::progress::Progress;
 use crate::plan::Step;
 use crate::plan::trust::{Edit, Leave, leave, without_sids};
+use crate::progress::Progress;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -81,7 +81,8 @@ macro_rules! found {
 
 // After the macro: it reads `found!`.
 mod oidc;
-pub use oidc::{names_provider, roles_trusting};
+pub use crate::plan::trust::names_provider;
+pub use oidc::roles_trusting;
 
 fn no_error<E>(_: &E) -> bool {
     false

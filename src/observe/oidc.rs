@@ -4,6 +4,7 @@
 use super::{CallError, Read, decode_policy, read};
 use crate::cloud::Aws;
 use crate::observed::OidcProvider;
+use crate::plan::trust::names_provider;
 
 /// The provider whose URL is `host` (the issuer without `https://`): ListOpenIDConnectProviders
 /// names them by ARN only, so the one ending in `oidc-provider/<host>` is read.
@@ -42,21 +43,6 @@ pub(super) async fn provider(aws: &Aws, host: &str) -> Result<Read<OidcProvider>
     }))
 }
 
-/// Does this trust policy name `arn` as a federated principal?
-pub fn names_provider(trust: &serde_json::Value, arn: &str) -> bool {
-    let statements = match &trust["Statement"] {
-        serde_json::Value::Array(a) => a.iter().collect(),
-        one => vec![one],
-    };
-    statements
-        .into_iter()
-        .any(|s| match &s["Principal"]["Federated"] {
-            serde_json::Value::String(v) => v == arn,
-            serde_json::Value::Array(a) => a.iter().any(|v| v == arn),
-            _ => false,
-        })
-}
-
 /// Every role in the account (ListRoles, every page) whose trust names the provider `arn`: a
 /// provider goes only when none does, whoever made the role.
 pub async fn roles_trusting(aws: &Aws, arn: &str) -> Result<Vec<String>, CallError> {
@@ -72,21 +58,4 @@ pub async fn roles_trusting(aws: &Aws, arn: &str) -> Result<Vec<String>, CallErr
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::names_provider;
-    use serde_json::json;
-
-    #[test]
-    fn a_trust_names_the_provider_in_a_string_or_a_list() {
-        let arn = "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/A";
-        let one = json!({"Statement": {"Principal": {"Federated": arn}}});
-        let many = json!({"Statement": [{"Principal": {"Service": "x"}},
-                                        {"Principal": {"Federated": ["other", arn]}}]});
-        assert!(names_provider(&one, arn) && names_provider(&many, arn));
-        let other = json!({"Statement": [{"Principal": {"Federated": format!("{arn}B")}}]});
-        assert!(!names_provider(&other, arn) && !names_provider(&json!({}), arn));
-    }
 }

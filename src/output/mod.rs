@@ -3,7 +3,7 @@
 pub mod chart;
 pub mod junit;
 pub mod markdown;
-pub mod progress;
+pub use crate::progress;
 pub mod style;
 pub mod watch;
 

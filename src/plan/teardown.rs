@@ -466,7 +466,7 @@ pub fn teardown(
                     role.name
                 ));
             }
-            if provider_arn.is_some_and(|arn| crate::observe::names_provider(&trust, arn)) {
+            if provider_arn.is_some_and(|arn| trust::names_provider(&trust, arn)) {
                 still_trusting.push(role.name.clone());
             }
             if canonical(&trust) != canonical(&o.trust) {

@@ -292,6 +292,21 @@ pub fn without_open(rendered: &Value, live: &Value) -> Value {
     with_statements(live, kept)
 }
 
+/// Does this trust policy name `arn` as a federated principal?
+pub fn names_provider(trust: &serde_json::Value, arn: &str) -> bool {
+    let statements = match &trust["Statement"] {
+        serde_json::Value::Array(a) => a.iter().collect(),
+        one => vec![one],
+    };
+    statements
+        .into_iter()
+        .any(|s| match &s["Principal"]["Federated"] {
+            serde_json::Value::String(v) => v == arn,
+            serde_json::Value::Array(a) => a.iter().any(|v| v == arn),
+            _ => false,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,5 +488,16 @@ mod tests {
         assert!(Edit::Take.holds(&a, &taken));
         // A concurrent up that read the trust before a left wrote a's statement back: not held.
         assert!(!Edit::Take.holds(&a, &written));
+    }
+
+    #[test]
+    fn a_trust_names_the_provider_in_a_string_or_a_list() {
+        let arn = "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/A";
+        let one = json!({"Statement": {"Principal": {"Federated": arn}}});
+        let many = json!({"Statement": [{"Principal": {"Service": "x"}},
+                                        {"Principal": {"Federated": ["other", arn]}}]});
+        assert!(names_provider(&one, arn) && names_provider(&many, arn));
+        let other = json!({"Statement": [{"Principal": {"Federated": format!("{arn}B")}}]});
+        assert!(!names_provider(&other, arn) && !names_provider(&json!({}), arn));
     }
 }

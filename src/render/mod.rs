@@ -2,7 +2,6 @@
 //! should have, computed from the configuration alone (no I/O). `render` prints it, `plan`
 //! diffs it against what exists.
 
-pub mod aws;
 pub mod cloudformation;
 mod keda_options;
 pub mod kustomize;
@@ -10,19 +9,21 @@ pub mod placeholders;
 pub mod policy;
 pub mod quotas;
 pub mod site;
-pub(crate) mod templates;
-mod unique;
 
 use crate::model;
+pub use crate::model::{IDENTITY_POLICY, KMS_KEY, object_ref};
 use crate::observed::Observed;
+pub use crate::spec::queue_key;
+/// Where the stack lives (`spec::target`), kept at its old path for the layers above.
+pub use crate::spec::target::{self as aws, Target};
 use crate::spec::{App, AuthMode, ScalingKind, Spec, workload};
-pub use crate::triggers::sqs::{IDENTITY_POLICY, KMS_KEY, queue_key};
+pub(crate) use crate::templates;
+pub use crate::templates::{Document, RenderError};
 use crate::triggers::{self, Resource};
-pub use aws::Target;
+pub(crate) use crate::unique::Unique;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
-pub(crate) use unique::Unique;
 
 /// Name of the add-on that runs the Pod Identity Agent on every node.
 pub const POD_IDENTITY_ADDON: &str = "eks-pod-identity-agent";
@@ -81,27 +82,6 @@ pub fn attached_tag(policy_arn: &str) -> (String, String) {
         Err(_) => String::new(),
     };
     (format!("{}{h:016x}", model::ATTACHED_PREFIX), value)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("{0} is not set (validate the spec before rendering)")]
-    Missing(&'static str),
-    #[error("template {name} failed to render: {source}")]
-    Template {
-        name: String,
-        #[source]
-        source: minijinja::Error,
-    },
-    #[error("template {name} rendered invalid {format}: {message}")]
-    Parse {
-        name: String,
-        format: &'static str,
-        message: String,
-    },
-    /// What the config renders would break an AWS limit (exit 3, like any config problem).
-    #[error("the IAM documents this config renders break an AWS quota")]
-    Invalid(#[source] crate::spec::Problems),
 }
 
 /// Render before any AWS call, so what the config renders is refused (a quota, a missing
@@ -340,15 +320,6 @@ pub struct Role {
     /// `apps[].managedPolicies` of the apps that use this role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub managed_policies: Vec<String>,
-}
-
-/// A policy document, parsed, with the policies/ file it came from.
-#[derive(Debug, Clone, Serialize)]
-pub struct Document {
-    /// The inline policy name, or "trust" for the trust policy.
-    pub name: String,
-    pub source: &'static str,
-    pub body: Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -953,13 +924,6 @@ pub fn push_image_note(app: &App, target: &Target) -> Option<String> {
 /// A commented kedactl.yaml holding this spec (`kedactl init`).
 pub fn config_file(spec: &Spec) -> Result<String, RenderError> {
     templates::text("kedactl.yaml", &json!({ "spec": spec }))
-}
-
-/// `kind`, `metadata.namespace` and `metadata.name` of a manifest, for messages and file names.
-pub fn object_ref(object: &Value) -> (String, Option<String>, String) {
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let ns = object["metadata"]["namespace"].as_str().map(str::to_string);
-    (s(&object["kind"]), ns, s(&object["metadata"]["name"]))
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ pub fn tag_value(value: &str) -> Result<(), String> {
 
 /// The partition of a region, as render names it in ARNs.
 fn partition_of(region: &str) -> &'static str {
-    crate::render::Target::new(region, None).partition
+    super::target::Target::new(region, None).partition
 }
 
 /// Every guardrail problem, each naming its field and the fix.

@@ -11,6 +11,7 @@ pub mod names;
 mod overrides;
 pub mod regions;
 pub mod sections;
+pub mod target;
 mod validate;
 pub mod workload;
 
@@ -851,4 +852,18 @@ pub(crate) mod defaults {
         app.scaling.name = Some(super::SEED_SCALER.into());
         vec![app]
     }
+}
+
+/// The KMS key each app's queue is encrypted with, as SQS is given it: the config's `kmsKey`,
+/// else what the live queue reports (kedactl leaves the encryption of a queue it was not told
+/// about alone, but its consumers still need to decrypt).
+pub fn queue_key<'a>(app: &'a App, observed: &'a crate::observed::Observed) -> Option<&'a str> {
+    app.queue.kms_key.as_deref().or_else(|| {
+        observed
+            .queues
+            .get(&app.queue.name)
+            .and_then(|q| q.attributes.get(crate::model::KMS_KEY))
+            .map(String::as_str)
+            .filter(|k| !k.is_empty())
+    })
 }

@@ -3,7 +3,8 @@
 //! resources that two apps must describe alike). Each section checks itself
 //! (`triggers::<kind>::config`).
 
-use super::{App, Problem, Queue, ScalingKind};
+use super::{App, Queue, ScalingKind};
+use crate::problem::Problem;
 use crate::triggers::kind::resource::Resource;
 use crate::triggers::kind::{ConfigSection, Kind, Section};
 use crate::triggers::{

@@ -10,8 +10,9 @@ use super::{cloudwatch, dynamodb, dynamodb_streams, prometheus, sqs};
 use crate::cloud::read::Read;
 use crate::cloud::{Aws, CallError};
 use crate::observed::{Data, Resource as Live, Tags};
-use crate::render::{Desired, Target};
+use crate::render::Desired;
 use crate::spec::App;
+use crate::spec::target::Target;
 use futures_util::future::BoxFuture;
 
 /// One source's metric, read as KEDA's scaler reads it.

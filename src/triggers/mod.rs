@@ -26,8 +26,10 @@ pub mod resource;
 pub mod sqs;
 
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target};
-use crate::spec::{App, Problem, Spec};
+use crate::problem::Problem;
+use crate::spec::target::Target;
+use crate::spec::{App, Spec};
+use crate::templates::{Document, RenderError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 

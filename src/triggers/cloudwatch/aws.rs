@@ -2,8 +2,8 @@
 
 use super::{Config, describe, query, value, window};
 use crate::cloud::{Aws, CallError};
-use crate::render::Target;
 use crate::spec::App;
+use crate::spec::target::Target;
 use crate::triggers::{Reading, milli, number};
 use aws_sdk_cloudwatch::types::ScanBy;
 use aws_smithy_types::DateTime;

@@ -1,6 +1,6 @@
 //! `apps[].cloudwatch`: the section and its validation.
 
-use crate::spec::Problem;
+use crate::problem::Problem;
 use crate::triggers::kind::{ConfigSection, MetricType, Section};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use schemars::JsonSchema;

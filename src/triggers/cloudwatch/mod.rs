@@ -11,8 +11,10 @@ pub mod config;
 
 use super::{Kind, ScalingTarget, Trigger};
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
-use crate::spec::{App, Problem, Spec};
+use crate::problem::Problem;
+use crate::spec::target::Target;
+use crate::spec::{App, Spec};
+use crate::templates::{self, Document, RenderError};
 use aws_sdk_cloudwatch::types::{
     Dimension, Metric as CwMetric, MetricDataQuery, MetricStat, StandardUnit,
 };

@@ -1,7 +1,7 @@
 //! A DynamoDB table as a trigger's resource, shared by the `dynamodb` and `dynamodb-streams`
 //! triggers: its section (`config::table`) and its ARN. Its calls are in `aws::table`.
 
-use crate::render::Target;
+use crate::spec::target::Target;
 
 pub use super::config::table::{
     Create, Key, KeyType, StreamView, Table, name_rule, resource, validate,

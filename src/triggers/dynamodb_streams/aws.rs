@@ -3,8 +3,8 @@
 
 use super::MAX_PAGES;
 use crate::cloud::{Aws, CallError};
-use crate::render::Target;
 use crate::spec::App;
+use crate::spec::target::Target;
 use crate::triggers::Reading;
 
 /// The table's `LatestStreamArn`, as the scaler reads it when it starts (`getDynamoDBStreamsArn`).

@@ -1,7 +1,7 @@
 //! `apps[].dynamodbStreams`: the section and its validation.
 
 use crate::limits::MAX_INT32;
-use crate::spec::Problem;
+use crate::problem::Problem;
 use crate::triggers::dynamodb::config::table::{self, StreamView};
 use crate::triggers::kind::resource::Resource;
 use crate::triggers::kind::{ConfigSection, Section};

@@ -11,8 +11,9 @@ pub mod config;
 use super::dynamodb::table;
 use super::{Kind, ScalingTarget, Trigger};
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
+use crate::spec::target::Target;
 use crate::spec::{App, Spec};
+use crate::templates::{self, Document, RenderError};
 use serde_json::{Map, Value, json};
 
 pub use config::{Config, DEFAULT_VIEW};

@@ -4,7 +4,7 @@
 
 pub mod resource;
 
-use crate::spec::Problem;
+use crate::problem::Problem;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
 //! `apps[].kinesis`: the section and its validation.
 
-use crate::spec::Problem;
+use crate::problem::Problem;
 use crate::triggers::kind::resource::{Kind as ResourceKind, Resource};
 use crate::triggers::kind::{ConfigSection, Section};
 use schemars::JsonSchema;

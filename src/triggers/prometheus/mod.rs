@@ -14,8 +14,9 @@ pub mod scraper;
 
 use super::{Kind, Resource, ScalingTarget, Trigger};
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
+use crate::spec::target::Target;
 use crate::spec::{App, Spec};
+use crate::templates::{self, Document, RenderError};
 use serde_json::{Map, Value, json};
 
 pub use config::{Collector, Config, DEFAULT_METRICS_PATH, MAX_QUERY, MAX_THRESHOLD, Workspace};

@@ -9,7 +9,7 @@
 //! This is the scraper as the plan sees it; `aws::scraper` makes the calls.
 
 use crate::observed::{Cluster, Resource as Live};
-use crate::render::{RenderError, templates};
+use crate::templates::{self, RenderError};
 use crate::triggers::resource::{self, Resource};
 use serde_json::{Value, json};
 

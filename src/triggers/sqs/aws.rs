@@ -3,9 +3,9 @@
 
 use super::super::Reading;
 use crate::cloud::{Aws, CallError};
-use crate::render::Target;
 use crate::scaling::QueueDepth;
 use crate::spec::App;
+use crate::spec::target::Target;
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 
 /// The URL of a queue (GetQueueUrl); a queue that does not exist says how to make it.

@@ -6,17 +6,13 @@
 pub mod aws;
 
 use super::{Kind, ScalingTarget, Trigger};
+use crate::model::IDENTITY_POLICY;
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
-use crate::spec::{App, Spec};
+use crate::spec::target::Target;
+use crate::spec::{App, Spec, queue_key};
+use crate::templates::{self, Document, RenderError};
+use crate::unique::Unique;
 use serde_json::{Map, Value, json};
-use std::collections::HashSet;
-
-/// The identity role's inline policy: the apps' SQS grant (KEDA's read, the consumers' receive
-/// and delete).
-pub const IDENTITY_POLICY: &str = "kedactl-sqs-access";
-/// The SQS attribute naming a queue's KMS key.
-pub const KMS_KEY: &str = "KmsMasterKeyId";
 
 pub struct Sqs;
 
@@ -42,23 +38,21 @@ impl Trigger for Sqs {
         target: &Target,
         observed: &Observed,
     ) -> Result<Option<Document>, RenderError> {
-        let mut queue_arns: Vec<String> = apps
-            .iter()
-            .map(|app| target.queue_arn(&app.queue.name))
-            .collect();
-        let mut key_arns: Vec<String> = apps
-            .iter()
-            .filter_map(|app| {
+        let mut queue_arns: Unique<String, String> = Unique::default();
+        let mut key_arns: Unique<String, String> = Unique::default();
+        for app in apps {
+            queue_arns.add(target.queue_arn(&app.queue.name));
+            if let Some(key) =
                 queue_key(app, observed).and_then(|k| target.kms_key_arn(k, &observed.kms_aliases))
-            })
-            .collect();
-        first_of_each(&mut queue_arns);
-        first_of_each(&mut key_arns);
+            {
+                key_arns.add(key);
+            }
+        }
         let consumers = super::consumers(spec, apps);
         templates::policy(
             "sqs-access.json",
             IDENTITY_POLICY,
-            &json!({ "queue_arns": queue_arns, "key_arns": key_arns, "consumers": consumers }),
+            &json!({ "queue_arns": queue_arns.into_vec(), "key_arns": key_arns.into_vec(), "consumers": consumers }),
         )
         .map(Some)
     }
@@ -112,24 +106,4 @@ impl Trigger for Sqs {
     ) -> Vec<(&'static str, String)> {
         vec![("sqs:GetQueueAttributes", target.queue_arn(&app.queue.name))]
     }
-}
-
-/// Keep the first of equal items, in order, in linear time (a role may serve thousands of apps).
-fn first_of_each(items: &mut Vec<String>) {
-    let mut seen = HashSet::new();
-    items.retain(|i| seen.insert(i.clone()));
-}
-
-/// The KMS key each app's queue is encrypted with, as SQS is given it: the config's `kmsKey`,
-/// else what the live queue reports (kedactl leaves the encryption of a queue it was not told
-/// about alone, but its consumers still need to decrypt).
-pub fn queue_key<'a>(app: &'a App, observed: &'a Observed) -> Option<&'a str> {
-    app.queue.kms_key.as_deref().or_else(|| {
-        observed
-            .queues
-            .get(&app.queue.name)
-            .and_then(|q| q.attributes.get(KMS_KEY))
-            .map(String::as_str)
-            .filter(|k| !k.is_empty())
-    })
 }

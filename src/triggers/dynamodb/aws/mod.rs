@@ -4,8 +4,8 @@ pub mod table;
 
 use super::{AttributeValue, Config};
 use crate::cloud::{Aws, CallError};
-use crate::render::Target;
 use crate::spec::App;
+use crate::spec::target::Target;
 use crate::triggers::Reading;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Select};
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 pub mod table;
 
 use crate::limits::MAX_INT32;
-use crate::spec::Problem;
+use crate::problem::Problem;
 use crate::triggers::kind::resource::Resource;
 use crate::triggers::kind::{ConfigSection, Section};
 use schemars::JsonSchema;

@@ -1,7 +1,7 @@
 //! The `table` section shared by the `dynamodb` and `dynamodb-streams` triggers, its
 //! validation, and the resource it names.
 
-use crate::spec::Problem;
+use crate::problem::Problem;
 use crate::triggers::kind::resource::{Kind, Resource};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -10,8 +10,8 @@ use super::{Collector, Scraped, config, server_address, up_selector};
 use crate::cloud::read::Read;
 use crate::cloud::{Aws, CallError};
 use crate::observed::Resource as Live;
-use crate::render::Target;
 use crate::spec::App;
+use crate::spec::target::Target;
 use crate::triggers::Reading;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 

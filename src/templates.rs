@@ -2,11 +2,41 @@
 //! errors, and `.yaml`/`.json` templates JSON-encode every `{{ value }}` (minijinja's default
 //! auto-escape for those extensions), so no value can break out of its field.
 
-use super::{Document, RenderError};
 use crate::assets;
 use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
 use serde_json::Value;
 use std::sync::OnceLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0} is not set (validate the spec before rendering)")]
+    Missing(&'static str),
+    #[error("template {name} failed to render: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("template {name} rendered invalid {format}: {message}")]
+    Parse {
+        name: String,
+        format: &'static str,
+        message: String,
+    },
+    /// What the config renders would break an AWS limit (exit 3, like any config problem).
+    #[error("the IAM documents this config renders break an AWS quota")]
+    Invalid(#[source] crate::problem::Problems),
+}
+
+/// A policy document, parsed, with the policies/ file it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// The inline policy name, or "trust" for the trust policy.
+    pub name: String,
+    pub source: &'static str,
+    pub body: Value,
+}
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
