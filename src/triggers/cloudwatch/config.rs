@@ -264,7 +264,10 @@ impl ConfigSection for Config {
             );
         }
         let collection = c.metric_collection_time;
-        if collection < period || collection % period.max(1) != 0 || collection > MAX_COLLECTION {
+        if collection < period
+            || !collection.is_multiple_of(period.max(1))
+            || collection > MAX_COLLECTION
+        {
             // KEDA accepts 0, but an empty window is refused by GetMetricData on every read.
             push(
                 "metricCollectionTime",
