@@ -8,12 +8,17 @@
 //! grant, metadata, resources as descriptions) and `aws.rs` (the AWS half: its metric reader
 //! and its resources' calls, bound in `triggers::aws`).
 //!
-//! Adding a kind: its folder (and a policy template in `policies/`); a `Kind` variant in
-//! `kind` with its arms in `ALL` and `as_str`; its field on `spec::App` and its line in
-//! `spec::sections::section`; its line in `Kind::imp` here; its line in `triggers::aws`'s
-//! `readers!`; and, when it creates AWS resources, a `kind::resource::Kind` with its lines in
-//! `triggers::aws`. Plan, execution, `down`, `scale`, `watch` and doctor's KD046–KD049 then
-//! need nothing more.
+//! Adding a kind touches its folder and one line in each registry:
+//! - `kind`: its `Kind` variant, with its arms in `ALL`, `as_str` and `consumable`;
+//! - `spec`: its field on `App`, and its line in `spec::sections::section` (how the config
+//!   layer finds the section and checks it through `kind::ConfigSection`);
+//! - here: its line in `Kind::imp` (the `Trigger` impl);
+//! - `triggers::aws`: its line in `readers!` (`Kind::metric`);
+//! - when it creates AWS resources: a `kind::resource::Kind` with its arms there and its lines in
+//!   `triggers::aws` and `resource`;
+//! - a policy template in `policies/`.
+//!
+//! Plan, execution, `down`, `scale`, `watch` and doctor's KD046–KD049 then need nothing more.
 
 pub mod aws;
 pub mod cloudwatch;
