@@ -28,6 +28,7 @@ const MAX_DIMENSIONS: usize = 30;
 const MAX_NAME: usize = 255;
 const MAX_DIMENSION_VALUE: usize = 1024;
 const MAX_EXPRESSION: usize = 2048;
+
 /// `apps[].cloudwatch`: a metric (namespace, metricName, dimensions) or a metric math /
 /// Metrics Insights `expression`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -18,6 +18,7 @@ pub const SECTION: Section = Section {
 
 /// The view a stream kedactl enables gets unless `table.create.streamViewType` says otherwise.
 pub const DEFAULT_VIEW: StreamView = StreamView::NewAndOldImages;
+
 /// `apps[].dynamodbStreams`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -19,6 +19,7 @@ pub const SECTION: Section = Section {
 pub const MAX_SHARDS: u32 = 10_000;
 /// KEDA's default `shardCount` (`targetShardCountDefault`).
 pub const DEFAULT_SHARD_COUNT: u32 = 2;
+
 /// `apps[].kinesis`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

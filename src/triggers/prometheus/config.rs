@@ -14,6 +14,7 @@ pub const SECTION: Section = Section {
     minimal: "prometheus: {workspace: {alias: <name>}, query: <PromQL>, threshold: <value per replica>}",
     example: "examples/amp.yaml",
 };
+
 /// Largest threshold kedactl accepts: KEDA hands it to the HPA in milli-units (int64).
 pub const MAX_THRESHOLD: f64 = 1e12;
 /// Longest PromQL query kedactl accepts (characters).

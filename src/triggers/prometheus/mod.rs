@@ -23,6 +23,7 @@ pub use config::{Collector, Config, DEFAULT_METRICS_PATH, MAX_QUERY, MAX_THRESHO
 
 /// The permission policy kedactl writes on an identity role whose apps query AMP.
 pub const POLICY: &str = "kedactl-amp-query";
+
 pub struct Prometheus;
 
 fn config(app: &App) -> Option<&Config> {
