@@ -139,3 +139,22 @@ pub fn conflicts(apps: &[App], out: &mut Vec<Problem>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_but_sqs_is_bound_to_a_section_named_after_its_app_field() {
+        let app = App::default();
+        for kind in Kind::ALL {
+            let bound = section(&app, kind);
+            assert_eq!(bound.is_none(), kind == Kind::Sqs, "{kind:?}");
+            if let Some((s, set)) = bound {
+                assert!(set.is_none(), "{kind:?}: the default app sets no section");
+                assert!(s.minimal.starts_with(&format!("{}: ", s.field)), "{s:?}");
+                assert!(s.example.starts_with("examples/"), "{s:?}");
+            }
+        }
+    }
+}
