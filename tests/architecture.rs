@@ -61,19 +61,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// `Args`, and the commands read the parsed global flags through `ctx`.
 const CYCLES_ALLOWED: &str = "command line";
 
-/// Imports that break the order today, each `from -> to` (units). They are being removed; the
-/// test fails when one of them no longer occurs, so the list only shrinks.
-const PENDING: &[&str] = &[
-    "spec -> triggers",
-    "triggers -> cloud",
-    "triggers -> observe",
-    "triggers -> render",
-    "triggers -> scaling",
-];
-
-/// Functions over `MAX_FN_LINES` today (`path::name`), being split; the list only shrinks.
-const PENDING_LONG: &[&str] = &["triggers::dynamodb::validate"];
-
 const MAX_FN_LINES: usize = 150;
 
 #[test]
@@ -81,19 +68,7 @@ fn modules_import_only_from_their_layer_or_below_and_form_no_cycle() {
     let files = read_src(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path());
     let report = check(&files);
     println!("{}", diagram());
-    let mut problems = report.problems(PENDING, PENDING_LONG);
-    problems.extend(
-        report
-            .long
-            .iter()
-            .filter(|l| !PENDING_LONG.contains(&l.name.as_str()))
-            .map(|l| {
-                format!(
-                    "{}:{}: `{}` is {} lines (at most {MAX_FN_LINES} outside tests): split it into functions named for what each part does",
-                    l.file, l.line, l.name, l.lines
-                )
-            }),
-    );
+    let problems = report.problems();
     assert!(
         problems.is_empty(),
         "the layers do not hold:\n{}",
@@ -622,9 +597,9 @@ impl Report {
             .unwrap()
     }
 
-    /// What breaks the order: upward imports, cycles inside a layer, modules without a layer,
-    /// and PENDING entries that no longer occur.
-    fn problems(&self, pending: &[&str], pending_long: &[&str]) -> Vec<String> {
+    /// What breaks the order: modules without a layer, upward imports, cycles inside a layer,
+    /// and functions over `MAX_FN_LINES`.
+    fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for m in &self.unplaced {
             out.push(format!(
@@ -632,63 +607,46 @@ impl Report {
             ));
         }
         let edge = |i: &Import| format!("{} -> {}", i.from, i.to);
-        let mut seen = BTreeSet::new();
         let mut first: BTreeMap<String, &Import> = BTreeMap::new();
         for i in &self.imports {
             first.entry(edge(i)).or_insert(i);
         }
         for i in &self.imports {
-            let e = edge(i);
             if Self::layer(i.to) > Self::layer(i.from) {
-                seen.insert(e.clone());
-                if !pending.contains(&e.as_str()) {
-                    out.push(format!(
-                        "{}:{}: `{}` reaches up from {} (layer {}) to {} (layer {}): move what it needs down, or the code up",
-                        i.file,
-                        i.line,
-                        i.path,
-                        i.from,
-                        Self::layer(i.from),
-                        i.to,
-                        Self::layer(i.to)
-                    ));
-                }
+                out.push(format!(
+                    "{}:{}: `{}` reaches up from {} (layer {}) to {} (layer {}): move what it needs down, or the code up",
+                    i.file,
+                    i.line,
+                    i.path,
+                    i.from,
+                    Self::layer(i.from),
+                    i.to,
+                    Self::layer(i.to)
+                ));
             }
         }
         for cycle in self.cycles() {
-            let mut shown = Vec::new();
-            for pair in cycle.windows(2) {
-                let e = format!("{} -> {}", pair[0], pair[1]);
-                seen.insert(e.clone());
-                if pending.contains(&e.as_str()) {
-                    continue;
-                }
-                let i = first[&e];
-                shown.push(format!("  {e}: {}:{} `{}`", i.file, i.line, i.path));
-            }
-            if !shown.is_empty() {
-                out.push(format!(
-                    "a cycle inside layer {}: {}\n{}",
-                    Self::layer(cycle[0]),
-                    cycle.join(" -> "),
-                    shown.join("\n")
-                ));
-            }
+            let shown: Vec<String> = cycle
+                .windows(2)
+                .map(|pair| {
+                    let e = format!("{} -> {}", pair[0], pair[1]);
+                    let i = first[&e];
+                    format!("  {e}: {}:{} `{}`", i.file, i.line, i.path)
+                })
+                .collect();
+            out.push(format!(
+                "a cycle inside layer {}: {}\n{}",
+                Self::layer(cycle[0]),
+                cycle.join(" -> "),
+                shown.join("\n")
+            ));
         }
-        for p in pending {
-            if !seen.contains(*p) {
-                out.push(format!(
-                    "PENDING names `{p}`, which no longer breaks the order: remove it from the list"
-                ));
-            }
-        }
-        for p in pending_long {
-            if !self.long.iter().any(|l| l.name == *p) {
-                out.push(format!(
-                    "PENDING_LONG names `{p}`, which is no longer over {MAX_FN_LINES} lines: remove it from the list"
-                ));
-            }
-        }
+        out.extend(self.long.iter().map(|l| {
+            format!(
+                "{}:{}: `{}` is {} lines (at most {MAX_FN_LINES} outside tests): split it into functions named for what each part does",
+                l.file, l.line, l.name, l.lines
+            )
+        }));
         out
     }
 
@@ -761,7 +719,7 @@ fn a_planted_upward_import_is_caught_with_its_file_and_line() {
         ),
         ("src/render/mod.rs", "pub struct Desired;\n"),
     ]));
-    let problems = report.problems(&[], &[]);
+    let problems = report.problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with(
@@ -769,16 +727,6 @@ fn a_planted_upward_import_is_caught_with_its_file_and_line() {
         ),
         "{}",
         problems[0]
-    );
-    // Listed as pending, it passes; pending and gone, it fails.
-    assert!(report.problems(&["model -> render"], &[]).is_empty());
-    let stale =
-        check(&files(&[("src/model.rs", "pub struct A;\n")])).problems(&["model -> render"], &[]);
-    assert_eq!(
-        stale,
-        [
-            "PENDING names `model -> render`, which no longer breaks the order: remove it from the list"
-        ]
     );
 }
 
@@ -817,7 +765,7 @@ fn every_way_of_naming_a_module_is_resolved() {
             "triggers::*::aws -> triggers::kind triggers::kind::Kind",
         ]
     );
-    let problems = report.problems(&[], &[]);
+    let problems = report.problems();
     assert!(problems.iter().any(|p| p.contains("`triggers::sqs::aws::read` reaches up from triggers (layer 2) to triggers::*::aws (layer 5)")), "{problems:?}");
 }
 
@@ -845,7 +793,7 @@ fn a_cycle_inside_a_layer_is_caught() {
         ("src/plan/mod.rs", "use crate::scaling::Params;\n"),
         ("src/scaling/mod.rs", "fn f() { crate::plan::plan(); }\n"),
     ]));
-    let problems = report.problems(&[], &[]);
+    let problems = report.problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with("a cycle inside layer 4: plan -> scaling -> plan"),
@@ -861,7 +809,7 @@ fn a_module_without_a_layer_is_named() {
         ("src/gadgets.rs", "use crate::model::X;\n"),
     ]));
     assert_eq!(
-        report.problems(&[], &[]),
+        report.problems(),
         [
             "module `gadgets` has no layer: add it to LAYERS in tests/architecture.rs (and docs/architecture.md)"
         ]
@@ -881,4 +829,11 @@ fn a_long_function_is_measured_from_fn_to_its_closing_brace() {
         .map(|l| (l.name.clone(), l.line, l.lines))
         .collect();
     assert_eq!(long, [("plan::long".to_string(), 3, MAX_FN_LINES + 1)]);
+    assert_eq!(
+        report.problems(),
+        [format!(
+            "src/plan/mod.rs:3: `plan::long` is {} lines (at most {MAX_FN_LINES} outside tests): split it into functions named for what each part does",
+            MAX_FN_LINES + 1
+        )]
+    );
 }

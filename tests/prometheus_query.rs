@@ -7,7 +7,7 @@
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use kedactl::triggers::prometheus::query::{Request, run};
+use kedactl::triggers::prometheus::aws::query::{Request, run};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::{Duration, SystemTime};
@@ -211,7 +211,7 @@ async fn a_silent_server_times_out() {
 /// the count tells "nothing collected" from "zero".
 #[tokio::test]
 async fn doctor_counts_every_series_of_a_signed_query() {
-    use kedactl::triggers::prometheus::query::series;
+    use kedactl::triggers::prometheus::aws::query::series;
     let base = serve();
     let creds = Credentials::new(KEY, SECRET, Some("session".into()), None, "test");
     let two = series(&request(&base, "rate(ho11y_total[1m])"), &creds)

@@ -176,7 +176,7 @@ async fn dynamodb_up_creates_the_table_and_grant_converges_reads_the_count_and_d
     let a = app("dynamodb", &section);
     let imp = Kind::Dynamodb.imp();
     let t = target();
-    let metric = imp.metric(&aws, &a, &t).await.unwrap();
+    let metric = Kind::Dynamodb.metric(&aws, &a, &t).await.unwrap();
     let zero = metric.read().await.unwrap();
     assert_eq!(zero.value, 0, "{zero:?}");
     for (state, at) in [("open", "1"), ("open", "2"), ("open", "3"), ("done", "4")] {
@@ -290,11 +290,7 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
     // The metric: the shards of the table's latest stream (moto opens one a table).
     let a = app("dynamodb-streams", &section);
     let t = target();
-    let metric = Kind::DynamodbStreams
-        .imp()
-        .metric(&aws, &a, &t)
-        .await
-        .unwrap();
+    let metric = Kind::DynamodbStreams.metric(&aws, &a, &t).await.unwrap();
     let r = metric.read().await.unwrap();
     assert_eq!(r.value, 1, "{r:?}");
     assert!(r.detail.starts_with("1 shards (1 open"), "{r:?}");
@@ -318,7 +314,6 @@ async fn dynamodb_streams_up_creates_a_streaming_table_converges_counts_shards_a
     s.json("down");
     assert!(!table_exists(&aws, &s.table()).await);
     let err = Kind::DynamodbStreams
-        .imp()
         .metric(&aws, &a, &t)
         .await
         .err()
@@ -391,7 +386,6 @@ async fn an_existing_table_is_required_read_and_never_changed() {
     let a = app("dynamodb-streams", &section);
     let t = target();
     let err = Kind::DynamodbStreams
-        .imp()
         .metric(&aws, &a, &t)
         .await
         .err()
@@ -465,7 +459,7 @@ async fn every_page_of_shards_is_counted_closed_ones_too() {
         RuleMode::Sequential,
         [&first, &second]
     );
-    let got = kedactl::triggers::dynamodb_streams::shards(
+    let got = kedactl::triggers::dynamodb_streams::aws::shards(
         &aws,
         "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
     )

@@ -87,7 +87,7 @@ async fn stream_tags(aws: &Aws, name: &str) -> Vec<(String, String)> {
 /// What `scale` reads: the trigger's metric, once.
 async fn read_metric(aws: &Aws, app: &App) -> anyhow::Result<kedactl::triggers::Reading> {
     let target = target();
-    let metric = app.trigger.imp().metric(aws, app, &target).await?;
+    let metric = app.trigger.metric(aws, app, &target).await?;
     Ok(metric.read().await?)
 }
 

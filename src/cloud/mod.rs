@@ -5,9 +5,11 @@
 pub mod caller_policy;
 mod calls;
 mod dns;
+pub(crate) mod eks;
 mod in_flight;
 pub mod permissions;
 pub mod profile;
+pub(crate) mod read;
 
 pub use calls::{Call, CallLog, watch_throttling};
 

@@ -4,7 +4,7 @@
 use crate::cloud::Aws;
 use crate::ctx::Ctx;
 use crate::spec::{App, Problem, Problems, Spec};
-use crate::triggers::sqs;
+use crate::triggers::sqs::aws as sqs;
 
 /// The app named by --app, or the only one.
 pub fn pick<'a>(spec: &'a Spec, name: Option<&str>, source: &str) -> Result<&'a App, Problems> {

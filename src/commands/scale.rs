@@ -4,7 +4,7 @@ use crate::error::{INTERRUPTED, SilentExit, UsageError};
 use crate::output;
 use crate::scaling::{Decision, HPA_SYNC_SECONDS, Params, State, hpa_sync_read, keda_poll};
 use crate::spec::Problems;
-use crate::triggers::Metric;
+use crate::triggers::aws::Metric;
 use std::time::{Duration, Instant};
 
 /// Scale the app's Deployment on its queue with KEDA's and the HPA's exact rules (or, with
@@ -206,7 +206,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     }
     let aws = ctx.aws(spec.region.clone()).await?;
     let at = crate::render::Target::new(&aws.region, None);
-    let metric = app.trigger.imp().metric(&aws, app, &at).await?;
+    let metric = app.trigger.metric(&aws, app, &at).await?;
     if app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
         // --dry-run only (refused above otherwise): the Jobs KEDA would start per poll, with
         // --current Jobs running (none pending): offline, kedactl cannot see the Jobs.

@@ -90,7 +90,7 @@ async fn cluster_part(
 enum Source<'a> {
     /// The SQS queue's URL.
     Queue(String),
-    Reader(Box<dyn crate::triggers::Metric + 'a>),
+    Reader(Box<dyn crate::triggers::aws::Metric + 'a>),
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
@@ -102,9 +102,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<()> {
     // SQS shows each count (all three, whatever the trigger counts); others their reading.
     let metric_source = match app.trigger {
         crate::triggers::Kind::Sqs => {
-            Source::Queue(crate::triggers::sqs::queue_url(&aws, &app.queue.name).await?)
+            Source::Queue(crate::triggers::sqs::aws::queue_url(&aws, &app.queue.name).await?)
         }
-        kind => Source::Reader(kind.imp().metric(&aws, app, &at).await?),
+        _ => Source::Reader(app.trigger.metric(&aws, app, &at).await?),
     };
     let kube = if args.no_cluster {
         None

@@ -99,7 +99,7 @@ pub async fn metric_reads(
         .iter()
         .filter(|a| a.trigger != crate::triggers::Kind::Sqs);
     let reads = futures_util::future::join_all(apps.map(|app| async move {
-        let got = match app.trigger.imp().metric(aws, app, target).await {
+        let got = match app.trigger.metric(aws, app, target).await {
             Err(e) => Err((None, format!("{e:#}"))),
             Ok(m) => m
                 .read()
@@ -125,7 +125,7 @@ pub async fn scraped(
         .iter()
         .filter(|a| a.trigger == crate::triggers::Kind::Prometheus);
     let reads = futures_util::future::join_all(apps.map(|app| async move {
-        let got = crate::triggers::prometheus::scraped(aws, app, target)
+        let got = crate::triggers::prometheus::aws::scraped(aws, app, target)
             .await
             .map_err(|e| format!("{e:#}"));
         (format!("{}/{}", app.namespace, app.deployment), got)

@@ -1685,7 +1685,7 @@ fn consume_on_a_kind_without_a_consumer_grant_is_refused() {
     .unwrap();
     spec.apps[0].consume = true;
     let mut out = Vec::new();
-    crate::triggers::validate(&spec.apps[0], "apps[0]", &mut out);
+    crate::spec::sections::validate(&spec.apps[0], "apps[0]", &mut out);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].field, "apps[0].consume");
 }

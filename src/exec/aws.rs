@@ -8,6 +8,7 @@ use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::Tags;
 use crate::plan::{Action, Service, Step};
 use crate::progress::Progress;
+use crate::triggers::aws as resource_calls;
 use crate::triggers::resource;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -87,13 +88,13 @@ async fn trigger_resource(cx: &Cx<'_>, resolved: &Resolved) -> Result<(), StepEr
             arn,
             tags,
             ..
-        } => Ok(resource::tag(cx.aws, *kind, arn, tags).await?),
+        } => Ok(resource_calls::tag(cx.aws, *kind, arn, tags).await?),
         Action::UntagResource {
             resource: kind,
             arn,
             keys,
             ..
-        } => Ok(resource::untag(cx.aws, *kind, arn, keys).await?),
+        } => Ok(resource_calls::untag(cx.aws, *kind, arn, keys).await?),
         Action::DeleteResource {
             resource: kind,
             name,
@@ -290,7 +291,7 @@ async fn create_resource(
     tags: &Tags,
     resolved: &Resolved,
 ) -> Result<(), StepError> {
-    let live = resource::create(cx.aws, r, tags).await?;
+    let live = resource_calls::create(cx.aws, r, tags).await?;
     wait_resource(cx, r, &live.id, live.status).await?;
     resolved.insert(r.placeholder(), live.id);
     Ok(())
@@ -314,7 +315,7 @@ async fn wait_resource(
         async move {
             let (status, reason) = match known {
                 Some(s) => (s, None),
-                None => match resource::status(aws, r.kind, id).await? {
+                None => match resource_calls::status(aws, r.kind, id).await? {
                     Some(live) => (live.status, live.reason),
                     None => {
                         return Ok(Look::Failed(format!(
@@ -345,10 +346,10 @@ async fn delete_resource(
     force: bool,
 ) -> Result<(), StepError> {
     until_settled(cx, kind, name, id).await?;
-    if !force && let Some(data) = resource::data(cx.aws, kind, id).await {
+    if !force && let Some(data) = resource_calls::data(cx.aws, kind, id).await {
         still_empty(&format!("{} {name}", kind.noun()), &data)?;
     }
-    Ok(resource::delete(cx.aws, kind, id).await?)
+    Ok(resource_calls::delete(cx.aws, kind, id).await?)
 }
 
 /// Wait while a resource is still being created or updated: AMP refuses to delete a scraper,
@@ -362,7 +363,7 @@ async fn until_settled(
     let what = format!("{} {name} ({id})", kind.noun());
     let limit = cx.opts.addon_timeout * resource::patience(kind);
     wait_until(cx, &what, limit, || async {
-        Ok(match resource::status(cx.aws, kind, id).await? {
+        Ok(match resource_calls::status(cx.aws, kind, id).await? {
             Some(live) if resource::ready(kind, &live.status).is_none() => {
                 Look::Waiting(live.status)
             }

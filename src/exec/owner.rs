@@ -178,7 +178,7 @@ impl Target<'_> {
                 }
             }
             Target::Repository(name) => repository_tags(aws, name).await?,
-            Target::Resource { kind, id, .. } => crate::triggers::resource::status(aws, *kind, id)
+            Target::Resource { kind, id, .. } => crate::triggers::aws::status(aws, *kind, id)
                 .await?
                 .map(|live| live.tags),
             Target::Association { id, what } => association_tags(aws, cluster, id, what).await?,

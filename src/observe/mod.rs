@@ -8,6 +8,8 @@ pub mod leftovers;
 
 pub use cluster::{cluster_side, namespace_contents, namespace_side};
 
+pub(crate) use crate::cloud::eks::cluster;
+pub(crate) use crate::cloud::read::{Read, read};
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
 use crate::observed::{
@@ -16,8 +18,6 @@ use crate::observed::{
 };
 use crate::render::{Desired, KMS_KEY};
 use crate::triggers;
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures_util::future::try_join_all;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -34,23 +34,12 @@ pub async fn data_side(aws: &Aws, desired: &Desired, only: &Only, o: &mut Observ
         .iter()
         .filter(|r| r.managed && r.kind.holds().is_some())
         .filter_map(|r| Some((r.id(), r.kind, o.resources.get(&r.id())?.id.clone())))
-        .map(
-            |(key, kind, id)| async move { (key, triggers::resource::data(aws, kind, &id).await) },
-        );
+        .map(|(key, kind, id)| async move { (key, triggers::aws::data(aws, kind, &id).await) });
     for (key, data) in futures_util::future::join_all(counts).await {
         if let Some(d) = data {
             o.data.insert(key, d);
         }
     }
-}
-
-/// The outcome of one read.
-pub(crate) enum Read<T> {
-    Found(T),
-    Missing,
-    Denied(Denied),
-    /// Any other failure (throttled past the retries, 5xx, a timeout): this part is unknown.
-    Failed(CallError),
 }
 
 /// What could not be read: refusals (evidence for doctor) and other failures.
@@ -61,21 +50,6 @@ struct Unread {
 }
 
 impl<T> Read<T> {
-    /// What was found, turned into something else; absence, refusal and failure stay.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
-        self.and_then(|v| Read::Found(f(v)))
-    }
-
-    /// What was found, read further (it may turn out missing).
-    pub fn and_then<U>(self, f: impl FnOnce(T) -> Read<U>) -> Read<U> {
-        match self {
-            Read::Found(v) => f(v),
-            Read::Missing => Read::Missing,
-            Read::Denied(d) => Read::Denied(d),
-            Read::Failed(e) => Read::Failed(e),
-        }
-    }
-
     /// The value if found; a denial or a failure is recorded.
     fn keep(self, unread: &mut Unread) -> Option<T> {
         match self {
@@ -88,34 +62,6 @@ impl<T> Read<T> {
             Read::Failed(e) => {
                 unread.failed.push(e);
                 None
-            }
-        }
-    }
-}
-
-/// Classify a call's result: found, missing (per `missing`), denied, or failed.
-pub(crate) fn read<T, E>(
-    result: Result<T, SdkError<E, HttpResponse>>,
-    operation: &'static str,
-    resource: &str,
-    missing: fn(&E) -> bool,
-) -> Result<Read<T>, CallError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match result {
-        Ok(v) => Ok(Read::Found(v)),
-        Err(e) if e.as_service_error().is_some_and(missing) => Ok(Read::Missing),
-        Err(e) => {
-            let err = CallError::new(operation, resource, &e);
-            if err.is_access_denied() {
-                Ok(Read::Denied(Denied {
-                    operation: operation.to_string(),
-                    resource: resource.to_string(),
-                    message: err.to_string(),
-                }))
-            } else {
-                Ok(Read::Failed(err))
             }
         }
     }
@@ -332,7 +278,7 @@ async fn resource_reads(
             desired
                 .resources
                 .iter()
-                .map(|r| triggers::resource::observe(aws, r, &desired.stack)),
+                .map(|r| triggers::aws::observe(aws, r, &desired.stack)),
         ),
         retired_of(aws, desired),
     )
@@ -473,7 +419,7 @@ pub(crate) fn keep_cluster(read: Read<Cluster>, o: &mut Observed) -> Result<(), 
 /// (a filter on `…:<account>:cluster/…` matches nothing); `retired` reads them then.
 async fn retired_of(aws: &Aws, desired: &Desired) -> Result<Read<Vec<(String, Live)>>, CallError> {
     match desired.target.account {
-        Some(_) => triggers::resource::retired(aws, desired).await,
+        Some(_) => triggers::aws::retired(aws, desired).await,
         None => Ok(Read::Missing),
     }
 }
@@ -813,64 +759,6 @@ pub async fn describe_cluster(aws: &Aws, name: &str) -> anyhow::Result<Option<Cl
         Read::Denied(d) => anyhow::bail!("{}", d.message),
         Read::Failed(e) => return Err(e.into()),
     })
-}
-
-pub(crate) async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
-    let resource = format!("EKS cluster {name}");
-    let got = aws.eks.describe_cluster().name(name).send().await;
-    let out = found!(read(got, "DescribeCluster", &resource, |e| e
-        .is_resource_not_found_exception()));
-    let Some(c) = out.cluster() else {
-        return Ok(Read::Missing);
-    };
-    Ok(Read::Found(Cluster {
-        arn: c.arn().unwrap_or_default().to_string(),
-        status: c
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        version: c.version().unwrap_or_default().to_string(),
-        oidc_issuer: c
-            .identity()
-            .and_then(|i| i.oidc())
-            .and_then(|o| o.issuer())
-            .map(str::to_string),
-        endpoint: c.endpoint().map(str::to_string),
-        certificate_authority: c
-            .certificate_authority()
-            .and_then(|ca| ca.data())
-            .map(str::to_string),
-        auto_mode: c
-            .compute_config()
-            .and_then(|cc| cc.enabled())
-            .unwrap_or(false),
-        endpoint_public_access: c.resources_vpc_config().map(|v| v.endpoint_public_access()),
-        endpoint_private_access: c
-            .resources_vpc_config()
-            .map(|v| v.endpoint_private_access()),
-        node_role_arn: c
-            .compute_config()
-            .and_then(|cc| cc.node_role_arn())
-            .map(str::to_string),
-        authentication_mode: c
-            .access_config()
-            .and_then(|a| a.authentication_mode())
-            .map(|m| m.as_str().to_string()),
-        subnet_ids: c
-            .resources_vpc_config()
-            .map(|v| v.subnet_ids().to_vec())
-            .unwrap_or_default(),
-        security_group_ids: c
-            .resources_vpc_config()
-            .map(|v| {
-                v.cluster_security_group_id()
-                    .into_iter()
-                    .chain(v.security_group_ids().iter().map(String::as_str))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }))
 }
 
 /// One IAM role as `observe` reads it (policies, managed documents, boundary), for doctor's

@@ -10,6 +10,7 @@ mod load;
 pub mod names;
 mod overrides;
 pub mod regions;
+pub mod sections;
 pub mod target;
 mod validate;
 pub mod workload;
@@ -189,26 +190,29 @@ pub struct App {
     /// What drives scaling: `sqs` (the `queue` below), or the kind whose section is set
     /// (`prometheus`, `kinesis`, `cloudwatch`, `dynamodb`, `dynamodb-streams` for
     /// `dynamodbStreams`).
-    #[serde(default, skip_serializing_if = "crate::triggers::Kind::is_default")]
-    pub trigger: crate::triggers::Kind,
+    #[serde(
+        default,
+        skip_serializing_if = "crate::triggers::kind::Kind::is_default"
+    )]
+    pub trigger: crate::triggers::kind::Kind,
     /// The SQS queue that drives scaling (trigger: sqs).
     #[serde(default)]
     pub queue: Queue,
     /// The AMP workspace and PromQL query that drive scaling (trigger: prometheus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prometheus: Option<crate::triggers::prometheus::Config>,
+    pub prometheus: Option<crate::triggers::prometheus::config::Config>,
     /// The Kinesis stream whose open shards drive scaling (trigger: kinesis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kinesis: Option<crate::triggers::kinesis::Config>,
+    pub kinesis: Option<crate::triggers::kinesis::config::Config>,
     /// The CloudWatch metric that drives scaling (trigger: cloudwatch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudwatch: Option<crate::triggers::cloudwatch::Config>,
+    pub cloudwatch: Option<crate::triggers::cloudwatch::config::Config>,
     /// The DynamoDB table and query that drive scaling (trigger: dynamodb).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamodb: Option<crate::triggers::dynamodb::Config>,
+    pub dynamodb: Option<crate::triggers::dynamodb::config::Config>,
     /// The DynamoDB table whose stream's shards drive scaling (trigger: dynamodb-streams).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::Config>,
+    pub dynamodb_streams: Option<crate::triggers::dynamodb_streams::config::Config>,
     /// The app reads its trigger's stream or table itself (kinesis, dynamodb,
     /// dynamodb-streams): its role also gets what a consumer needs (records and shard
     /// iterators; a table's items to update and delete), for the app's own sessions only with
@@ -672,7 +676,7 @@ impl Default for App {
             image: None,
             identity_role: None,
             repository: defaults::repository(),
-            trigger: crate::triggers::Kind::default(),
+            trigger: crate::triggers::kind::Kind::default(),
             queue: Queue::default(),
             prometheus: None,
             kinesis: None,

@@ -136,7 +136,7 @@ pub fn validate(spec: &Spec, source: &str) -> Result<(), Problems> {
     roles(&mut c, spec);
     apps(&mut c, spec);
     super::guardrails::check(spec, &mut c.0);
-    crate::triggers::resource::conflicts(&spec.apps, &mut c.0);
+    super::sections::conflicts(&spec.apps, &mut c.0);
 
     if c.0.is_empty() {
         Ok(())
@@ -280,7 +280,7 @@ fn apps(c: &mut Collector, spec: &Spec) {
         let f = |s: &str| format!("{p}.{s}");
         let role = app_names(c, spec, app, &f);
         // The trigger's own section (and no section of another kind).
-        crate::triggers::validate(app, &p, &mut c.0);
+        super::sections::validate(app, &p, &mut c.0);
         queue(c, &app.queue, &f);
         scaler_names(c, app, &f);
         scaling_bounds(c, &app.scaling, &f);

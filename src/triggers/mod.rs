@@ -3,66 +3,46 @@
 //! metadata and how its metric reads as a number for `scale` and `simulate`. Everything else
 //! (roles, associations, KEDA, the app's objects, the executor) does not know which kind it is.
 //!
-//! Adding a kind: its module here (the `Trigger` impl, its config section, a policy template
-//! in `policies/`), a `Kind` variant with its arms in `ALL`, `imp` and `as_str`, its field on
-//! `spec::App`, and, when it creates AWS resources, a `resource::Kind` with its calls. Plan,
-//! execution, `down`, `scale`, `watch` and doctor's KD046–KD049 then need nothing more.
+//! A kind is one folder, `<kind>/`, in three layers: `config.rs` (its section of `apps[]` and
+//! the section's validation, read by `spec`), `mod.rs` (the pure half: the `Trigger` impl, its
+//! grant, metadata, resources as descriptions) and `aws.rs` (the AWS half: its metric reader
+//! and its resources' calls, bound in `triggers::aws`).
+//!
+//! Adding a kind touches its folder and one line in each registry:
+//! - `kind`: its `Kind` variant, with its arms in `ALL`, `as_str` and `consumable`;
+//! - `spec`: its field on `App`, and its line in `spec::sections::section` (how the config
+//!   layer finds the section and checks it through `kind::ConfigSection`);
+//! - here: its line in `Kind::imp` (the `Trigger` impl);
+//! - `triggers::aws`: its line in `readers!` (`Kind::metric`);
+//! - when it creates AWS resources: a `kind::resource::Kind` with its arms there and its lines in
+//!   `triggers::aws` and `resource`;
+//! - a policy template in `policies/`.
+//!
+//! Plan, execution, `down`, `scale`, `watch` and doctor's KD046–KD049 then need nothing more.
 
+pub mod aws;
 pub mod cloudwatch;
 pub mod dynamodb;
 pub mod dynamodb_streams;
+pub mod kind;
 pub mod kinesis;
 pub mod prometheus;
 pub mod resource;
 pub mod sqs;
 
-use crate::cloud::{Aws, CallError};
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target};
-use crate::spec::{App, Problem, Spec};
-use futures_util::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use crate::problem::Problem;
+use crate::spec::target::Target;
+use crate::spec::{App, Spec};
+use crate::templates::{Document, RenderError};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use kind::{Kind, MetricType, MetricsEndpoint, Section};
 pub use resource::Resource;
 
-/// What drives an app's scaling (`apps[].trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// SQS queue depth (`aws-sqs-queue`), from the app's `queue` section.
-    #[default]
-    Sqs,
-    /// A PromQL query against an Amazon Managed Service for Prometheus workspace
-    /// (`prometheus`, SigV4-signed by KEDA), from the app's `prometheus` section.
-    Prometheus,
-    /// The open shard count of a Kinesis data stream (`aws-kinesis-stream`), from the app's
-    /// `kinesis` section.
-    Kinesis,
-    /// A CloudWatch metric or metric math expression (`aws-cloudwatch`), from the app's
-    /// `cloudwatch` section.
-    #[serde(rename = "cloudwatch")]
-    CloudWatch,
-    /// The count of items a DynamoDB Query matches (`aws-dynamodb`), from the app's
-    /// `dynamodb` section.
-    Dynamodb,
-    /// The shard count of a DynamoDB table's stream (`aws-dynamodb-streams`), from the app's
-    /// `dynamodbStreams` section.
-    DynamodbStreams,
-}
-
 impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::Sqs,
-        Kind::Prometheus,
-        Kind::Kinesis,
-        Kind::CloudWatch,
-        Kind::Dynamodb,
-        Kind::DynamodbStreams,
-    ];
-
-    /// The one place a kind is bound to its module.
+    /// The one place a kind is bound to its pure half.
     pub fn imp(self) -> &'static dyn Trigger {
         match self {
             Kind::Sqs => &sqs::Sqs,
@@ -72,21 +52,6 @@ impl Kind {
             Kind::Dynamodb => &dynamodb::Dynamodb,
             Kind::DynamodbStreams => &dynamodb_streams::DynamodbStreams,
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Sqs => "sqs",
-            Kind::Prometheus => "prometheus",
-            Kind::Kinesis => "kinesis",
-            Kind::CloudWatch => "cloudwatch",
-            Kind::Dynamodb => "dynamodb",
-            Kind::DynamodbStreams => "dynamodb-streams",
-        }
-    }
-
-    pub fn is_default(&self) -> bool {
-        *self == Kind::Sqs
     }
 }
 
@@ -101,34 +66,6 @@ pub struct ScalingTarget {
     pub activation: u64,
 }
 
-/// How the HPA compares a trigger's metric with its target (the trigger's `metricType`, KEDA
-/// `GetMetricTargetType`; AverageValue when unset). AverageValue divides the metric by the
-/// replicas (`GetExternalPerPodMetricReplicas`: replicas = ceil(metric / target)); Value does
-/// not (`GetExternalMetricReplicas`: replicas = ceil(current × metric / target)), for a metric
-/// that is already per pod or per target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-pub enum MetricType {
-    #[default]
-    AverageValue,
-    Value,
-}
-
-impl MetricType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::AverageValue => "AverageValue",
-            MetricType::Value => "Value",
-        }
-    }
-}
-
-/// A container port serving Prometheus metrics at `path`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MetricsEndpoint {
-    pub port: u16,
-    pub path: String,
-}
-
 /// What one trigger kind does. Implementations are unit structs; `Kind::imp` picks one.
 pub trait Trigger: Sync {
     fn kind(&self) -> Kind;
@@ -136,24 +73,12 @@ pub trait Trigger: Sync {
     /// KEDA's trigger `type`.
     fn keda_type(&self) -> &'static str;
 
-    /// The app's section this kind reads (None for sqs, whose `queue` is always there).
-    fn section(&self) -> Option<Section> {
-        None
-    }
-
-    /// Is this kind's section set on the app?
-    fn has_section(&self, _app: &App) -> bool {
-        false
-    }
-
-    /// Problems in this kind's section of `apps[i]` (`at` is `apps[i]`). Sections of other
-    /// kinds are refused by the caller.
-    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>);
-
-    /// The AWS resources this app's trigger creates and owns (SQS queues have their own
-    /// pipeline, with attributes and dead-letter queues: `sqs::queues`).
-    fn resources(&self, _app: &App) -> Vec<Resource> {
-        Vec::new()
+    /// The AWS resources this app's trigger creates and owns, as its section names them (SQS
+    /// queues have their own pipeline, with attributes and dead-letter queues: `sqs::queues`).
+    fn resources(&self, app: &App) -> Vec<Resource> {
+        app.section(self.kind())
+            .map(|c| c.resources())
+            .unwrap_or_default()
     }
 
     /// Resources the app needs in this cluster beside those `resources` names, which depend on
@@ -188,11 +113,6 @@ pub trait Trigger: Sync {
     /// role's trust. An app of a kind that answers false (prometheus, cloudwatch) gets none:
     /// KEDA alone reads the source.
     fn consumes(&self) -> bool {
-        false
-    }
-
-    /// May the app say `consume: true`: does the kind's policy hold a consumer's grant?
-    fn consumable(&self) -> bool {
         false
     }
 
@@ -236,20 +156,6 @@ pub trait Trigger: Sync {
     /// (IAM action, resource ARN). Doctor evaluates the role's policies against each.
     fn needs(&self, app: &App, target: &Target, observed: &Observed)
     -> Vec<(&'static str, String)>;
-
-    /// A reader of the metric exactly as KEDA's scaler reads it (`scale`, `watch`).
-    fn metric<'a>(
-        &'a self,
-        aws: &'a Aws,
-        app: &'a App,
-        target: &'a Target,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>>;
-}
-
-/// One source's metric, read as KEDA's scaler reads it.
-pub trait Metric: Send + Sync {
-    /// One read: what the scaler would hand the HPA now.
-    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>>;
 }
 
 /// A metric value in the trigger's integer units (`ScalingTarget`), and what it is made of.
@@ -268,87 +174,6 @@ pub fn is_ours(t: &serde_json::Value) -> bool {
 /// Does this app use `kind`?
 pub fn uses(app: &App, kind: Kind) -> bool {
     app.trigger == kind
-}
-
-/// A kind's section of `apps[]`, for messages: its field, what it holds, a minimal value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section {
-    pub field: &'static str,
-    pub holds: &'static str,
-    pub minimal: &'static str,
-    pub example: &'static str,
-}
-
-/// Check an app's trigger: its own section, and no section of another kind.
-pub fn validate(app: &App, at: &str, out: &mut Vec<Problem>) {
-    for kind in Kind::ALL.into_iter().filter(|k| k.imp().has_section(app)) {
-        let field = kind.imp().section().map_or("", |s| s.field);
-        if kind != app.trigger {
-            out.push(Problem::new(
-                format!("{at}.{field}"),
-                format!(
-                    "a `{field}` section is set but the app's trigger is {}",
-                    app.trigger.as_str()
-                ),
-                format!(
-                    "set {at}.trigger: {} to use it, or remove the section",
-                    kind.as_str()
-                ),
-            ));
-        }
-    }
-    // The queue has defaults rather than being optional: one that differs from them was
-    // written (or set by a flag), and on another trigger it would be silently ignored.
-    if app.trigger != Kind::Sqs && app.queue != crate::spec::Queue::default() {
-        out.push(Problem::new(
-            format!("{at}.queue"),
-            format!(
-                "a `queue` section is set but the app's trigger is {}",
-                app.trigger.as_str()
-            ),
-            format!("set {at}.trigger: sqs to use it, or remove the section (and --queue flags)"),
-        ));
-    }
-    if app.trigger != Kind::Sqs && app.scaling.kind == crate::spec::ScalingKind::ScaledJob {
-        out.push(Problem::new(
-            format!("{at}.scaling.kind"),
-            format!(
-                "a ScaledJob runs one Job per batch of messages; kedactl renders and models it for the sqs trigger only, not {}",
-                app.trigger.as_str()
-            ),
-            "use scaling.kind: ScaledObject, or trigger: sqs",
-        ));
-    }
-    let own = app.trigger.imp();
-    if let Some(s) = own.section()
-        && !own.has_section(app)
-    {
-        out.push(Problem::new(
-            format!("{at}.{}", s.field),
-            format!(
-                "trigger: {} needs a `{}` section ({})",
-                app.trigger.as_str(),
-                s.field,
-                s.holds
-            ),
-            format!("add {} (see {})", s.minimal, s.example),
-        ));
-    }
-    if app.consume && !own.consumable() {
-        out.push(Problem::new(
-            format!("{at}.consume"),
-            format!(
-                "consume: true grants a consumer of a stream or table; trigger {} has none{}",
-                app.trigger.as_str(),
-                match app.trigger {
-                    Kind::Sqs => " to add (an sqs app always consumes its queue)",
-                    _ => " (KEDA alone reads its source)",
-                }
-            ),
-            "remove consume",
-        ));
-    }
-    own.validate(app, at, out);
 }
 
 /// The condition that limits a consumer's statement to the apps' own sessions: Pod Identity

@@ -1,9 +1,9 @@
 //! The AMP workspace's calls (aws-sdk-amp): find by alias or id, create, tag, delete.
 
+use crate::cloud::read::{Read, read};
 use crate::cloud::{Aws, CallError, gone_is_fine};
-use crate::observe::{Read, read};
 use crate::observed::{Resource as Live, Tags};
-use crate::triggers::resource;
+use crate::triggers::resource::Resource;
 use aws_sdk_amp::operation::describe_workspace::DescribeWorkspaceError;
 use std::collections::HashMap;
 
@@ -26,6 +26,15 @@ fn not_found(e: &DescribeWorkspaceError) -> bool {
 }
 
 /// The workspace with this id (DescribeWorkspace).
+/// The app's workspace: one kedactl owns by its alias (the one tagged with `stack` when several
+/// share it), an existing one by its id.
+pub(crate) async fn find(aws: &Aws, r: &Resource, stack: &str) -> Result<Read<Live>, CallError> {
+    match r.managed {
+        true => by_alias(aws, &r.name, stack).await,
+        false => by_id(aws, &r.name).await,
+    }
+}
+
 pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> {
     let got = aws.amp.describe_workspace().workspace_id(id).send().await;
     let out = match read(got, "DescribeWorkspace", &what(id), not_found)? {
@@ -84,7 +93,7 @@ pub(crate) async fn by_alias(aws: &Aws, alias: &str, stack: &str) -> Result<Read
         }
     }
     // The summary has no endpoint; it follows from the id, as AMP builds it.
-    Ok(resource::ours(found, stack))
+    Ok(super::ours(found, stack))
 }
 
 pub async fn create(aws: &Aws, alias: &str, tags: &Tags) -> Result<Live, CallError> {

@@ -5,156 +5,29 @@
 //! SigV4 proxy is not needed. The scaler GETs `<serverAddress>/api/v1/query` and needs a single
 //! element back (`ExecutePromQuery`).
 
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger, resource};
-use crate::cloud::{Aws, CallError};
-use crate::observe::Read;
-use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
-use crate::spec::{App, Problem, Spec};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use futures_util::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-
+pub mod aws;
+pub mod config;
 pub mod query;
 #[cfg(test)]
 mod relabel;
 pub mod scraper;
-pub mod workspace;
+
+use super::{Kind, Resource, ScalingTarget, Trigger};
+use crate::observed::Observed;
+use crate::spec::target::Target;
+use crate::spec::{App, Spec};
+use crate::templates::{self, Document, RenderError};
+use serde_json::{Map, Value, json};
+
+pub use config::{Collector, Config, DEFAULT_METRICS_PATH, MAX_QUERY, MAX_THRESHOLD, Workspace};
 
 /// The permission policy kedactl writes on an identity role whose apps query AMP.
 pub const POLICY: &str = "kedactl-amp-query";
-/// Largest threshold kedactl accepts: KEDA hands it to the HPA in milli-units (int64).
-pub const MAX_THRESHOLD: f64 = 1e12;
-/// Longest PromQL query kedactl accepts (characters).
-pub const MAX_QUERY: usize = 8192;
-/// Where Prometheus client libraries serve metrics unless told otherwise.
-pub const DEFAULT_METRICS_PATH: &str = "/metrics";
-
-/// `apps[].prometheus`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(rename = "PrometheusTrigger")]
-pub struct Config {
-    /// The AMP workspace the query runs against: one kedactl creates (`alias`) or an existing
-    /// one (`id`).
-    pub workspace: Workspace,
-    /// PromQL; it must return one element (a scalar, or a vector of one series): KEDA refuses
-    /// a result with several.
-    pub query: String,
-    /// The query's target value per replica (KEDA `threshold`).
-    #[schemars(range(min = 0.001, max = 1e12))]
-    pub threshold: f64,
-    /// Scale from zero only when the query returns more than this.
-    #[serde(default)]
-    #[schemars(range(min = 0, max = 1e12))]
-    pub activation_threshold: f64,
-    /// An empty result counts as 0 (KEDA's default). `false`: an empty result is an error,
-    /// which counts toward `fallback`.
-    #[serde(default = "yes")]
-    pub ignore_null_values: bool,
-    /// What writes the cluster's metrics into the workspace: by default a scraper for a
-    /// workspace kedactl creates (nothing else writes to it yet), none for an existing one
-    /// (something probably does already, and a second writer would double every sum).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collector: Option<Collector>,
-    /// The container port the app serves its Prometheus metrics on: rendered as the
-    /// container's `metrics` port and the pod annotations the scrape configuration reads
-    /// (`prometheus.io/scrape`, `/port`, `/path`). Required with `collector: scraper`, which
-    /// collects only the pods that carry them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub metrics_port: Option<u16>,
-    /// The HTTP path of the metrics on `metricsPort` (default `/metrics`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics_path: Option<String>,
-}
-
-impl Config {
-    /// Seed 003's query on `workspace`, for tests.
-    #[cfg(test)]
-    pub(crate) fn sample(workspace: Workspace) -> Config {
-        Config {
-            workspace,
-            query: "sum(rate(ho11y_total[1m]))".into(),
-            threshold: 0.25,
-            activation_threshold: 0.0,
-            ignore_null_values: true,
-            collector: None,
-            metrics_port: Some(8765),
-            metrics_path: None,
-        }
-    }
-
-    /// Where the app's pods serve their metrics, when it says.
-    pub fn endpoint(&self) -> Option<super::MetricsEndpoint> {
-        self.metrics_port.map(|port| super::MetricsEndpoint {
-            port,
-            path: self
-                .metrics_path
-                .clone()
-                .unwrap_or_else(|| DEFAULT_METRICS_PATH.into()),
-        })
-    }
-
-    pub fn collector(&self) -> Collector {
-        self.collector.unwrap_or(match self.workspace.alias {
-            Some(_) => Collector::Scraper,
-            None => Collector::None,
-        })
-    }
-}
-
-/// `apps[].prometheus.collector`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Collector {
-    /// An AMP managed scraper kedactl creates for this cluster and workspace, which scrapes the
-    /// pods and Services annotated `prometheus.io/scrape: "true"`; deleted with the stack.
-    Scraper,
-    /// Something already writes to the workspace (ADOT, Prometheus remote_write).
-    None,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Exactly one of `alias` and `id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Workspace {
-    /// Alias of the workspace kedactl creates, tags with the stack and deletes with `down`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alias: Option<String>,
-    /// Id (`ws-…`) of an existing workspace: read, never changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
 
 pub struct Prometheus;
 
 fn config(app: &App) -> Option<&Config> {
     app.prometheus.as_ref()
-}
-
-/// The app's workspace: one kedactl owns (by alias), or an existing one it only reads (by id).
-fn workspace(c: &Config) -> Resource {
-    match (&c.workspace.alias, &c.workspace.id) {
-        (Some(alias), _) => Resource {
-            kind: resource::Kind::AmpWorkspace,
-            name: alias.clone(),
-            managed: true,
-            settings: Value::Null,
-        },
-        (None, id) => Resource {
-            kind: resource::Kind::AmpWorkspace,
-            name: id.clone().unwrap_or_default(),
-            managed: false,
-            settings: Value::Null,
-        },
-    }
 }
 
 /// The workspace id: the config's, the live one of the alias, or the placeholder the executor
@@ -163,7 +36,7 @@ pub fn workspace_id(c: &Config, observed: &Observed) -> String {
     if let Some(id) = &c.workspace.id {
         return id.clone();
     }
-    let r = workspace(c);
+    let r = config::workspace(c);
     observed
         .resources
         .get(&r.id())
@@ -181,76 +54,6 @@ pub fn server_address(target: &Target, id: &str) -> String {
     format!("https://{}/workspaces/{id}", target.host("aps-workspaces"))
 }
 
-/// Is `c` a workspace alias AMP accepts (1–100 characters)?
-fn alias_rule(s: &str) -> Result<(), String> {
-    match s.chars().count() {
-        1..=100 if !s.chars().any(char::is_control) => Ok(()),
-        _ => Err("1–100 characters, no control characters".into()),
-    }
-}
-
-/// A workspace id as AMP spells it: `[0-9A-Za-z][-.0-9A-Z_a-z]*`, 1–64 characters.
-fn id_rule(s: &str) -> Result<(), String> {
-    let mut chars = s.chars();
-    let ok = s.len() <= 64
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err("a workspace id such as ws-12345678-abcd-1234-abcd-123456789012".into())
-    }
-}
-
-/// The app's metrics endpoint: a port when the scraper must find the pods, a path only with
-/// a port, and a path an HTTP GET can name.
-fn validate_endpoint(app: &App, c: &Config, f: &dyn Fn(&str) -> String, out: &mut Vec<Problem>) {
-    // An existing workload's pod template is its chart's: the chart annotates its pods.
-    if app.existing {
-        if c.metrics_port.is_some() || c.metrics_path.is_some() {
-            out.push(Problem::new(
-                f("metricsPort"),
-                "existing: true means the workload's pods are your chart's: kedactl renders no port or annotations on them",
-                "annotate the chart's pod template with prometheus.io/scrape: \"true\", prometheus.io/port and prometheus.io/path, and remove metricsPort and metricsPath",
-            ));
-        }
-        return;
-    }
-    if c.metrics_port == Some(0) {
-        out.push(Problem::new(
-            f("metricsPort"),
-            "0 is not a port",
-            "use the container port the app serves its metrics on (1–65535)",
-        ));
-    }
-    if c.metrics_port.is_none() && c.collector() == Collector::Scraper {
-        out.push(Problem::new(
-            f("metricsPort"),
-            "the AMP scraper collects only pods annotated with their metrics port, and no port is set: the query would find no data and KEDA would read it as 0",
-            "set metricsPort to the container port the app serves its metrics on (and metricsPath if not /metrics), or collector: none if something else collects them",
-        ));
-    }
-    if let Some(path) = &c.metrics_path {
-        if c.metrics_port.is_none() {
-            out.push(Problem::new(
-                f("metricsPath"),
-                "a metrics path without a metricsPort is not collected",
-                "set metricsPort too, or remove metricsPath",
-            ));
-        }
-        let bad = !path.starts_with('/')
-            || path.len() > 1024
-            || path.chars().any(|ch| ch.is_whitespace() || ch.is_control());
-        if bad {
-            out.push(Problem::new(
-                f("metricsPath"),
-                format!("{path:?} is not an HTTP path"),
-                "use an absolute path without spaces, e.g. /metrics",
-            ));
-        }
-    }
-}
-
 impl Trigger for Prometheus {
     fn kind(&self) -> Kind {
         Kind::Prometheus
@@ -258,86 +61,6 @@ impl Trigger for Prometheus {
 
     fn keda_type(&self) -> &'static str {
         "prometheus"
-    }
-
-    fn section(&self) -> Option<Section> {
-        Some(Section {
-            field: "prometheus",
-            holds: "workspace, query, threshold",
-            minimal: "prometheus: {workspace: {alias: <name>}, query: <PromQL>, threshold: <value per replica>}",
-            example: "examples/amp.yaml",
-        })
-    }
-
-    fn has_section(&self, app: &App) -> bool {
-        app.prometheus.is_some()
-    }
-
-    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
-        let f = |s: &str| format!("{at}.prometheus.{s}");
-        // A missing section is reported by `triggers::validate`.
-        let Some(c) = config(app) else {
-            return;
-        };
-        match (&c.workspace.alias, &c.workspace.id) {
-            (Some(_), Some(_)) | (None, None) => out.push(Problem::new(
-                f("workspace"),
-                "give exactly one of `alias` (a workspace kedactl creates) and `id` (an existing one)",
-                "set workspace: {alias: <name>} or workspace: {id: ws-…}",
-            )),
-            (Some(alias), None) => {
-                if let Err(rule) = alias_rule(alias) {
-                    out.push(Problem::new(
-                        f("workspace.alias"),
-                        format!("{alias:?} is not a valid AMP workspace alias"),
-                        format!("use {rule}"),
-                    ));
-                }
-            }
-            (None, Some(id)) => {
-                if let Err(rule) = id_rule(id) {
-                    out.push(Problem::new(
-                        f("workspace.id"),
-                        format!("{id:?} is not an AMP workspace id"),
-                        format!("use {rule} (aws amp list-workspaces)"),
-                    ));
-                }
-            }
-        }
-        let q = c.query.trim();
-        if q.is_empty() {
-            out.push(Problem::new(
-                f("query"),
-                "the query is empty",
-                "give the PromQL expression KEDA evaluates, e.g. sum(rate(http_requests_total[2m]))",
-            ));
-        } else if c.query.chars().count() > MAX_QUERY {
-            out.push(Problem::new(
-                f("query"),
-                format!("the query is {} characters long", c.query.chars().count()),
-                format!("keep it under {MAX_QUERY} characters (a recording rule can stand for a long expression)"),
-            ));
-        }
-        validate_endpoint(app, c, &f, out);
-        let bounded = |v: f64, min: f64| v.is_finite() && v >= min && v <= MAX_THRESHOLD;
-        if !bounded(c.threshold, 0.001) {
-            out.push(Problem::new(
-                f("threshold"),
-                format!("{} is not a usable target value per replica", c.threshold),
-                "use a number from 0.001 to 1e12 (KEDA compares in thousandths)",
-            ));
-        }
-        if !bounded(c.activation_threshold, 0.0) {
-            out.push(Problem::new(
-                f("activationThreshold"),
-                format!("{} is out of range", c.activation_threshold),
-                "use a number from 0 to 1e12",
-            ));
-        }
-    }
-
-    fn resources(&self, app: &App) -> Vec<Resource> {
-        config(app).map(workspace).into_iter().collect()
     }
 
     fn metrics_endpoint(&self, app: &App) -> Option<super::MetricsEndpoint> {
@@ -431,59 +154,12 @@ impl Trigger for Prometheus {
             .unwrap_or_default()
     }
 
-    fn metric<'a>(
-        &'a self,
-        aws: &'a Aws,
-        app: &'a App,
-        target: &'a Target,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
-        Box::pin(async move {
-            let (request, credentials) = live_query(aws, app, target).await?;
-            Ok(Box::new(Query {
-                request,
-                credentials,
-            }) as Box<dyn Metric>)
-        })
-    }
-
     fn source(&self, app: &App) -> String {
         match config(app) {
-            Some(c) => format!("{}: {}", workspace(c).describe(), c.query),
+            Some(c) => format!("{}: {}", config::workspace(c).describe(), c.query),
             None => "prometheus (no section)".into(),
         }
     }
-}
-
-/// The app's query against its live workspace, and the caller's credentials to sign it with.
-async fn live_query(
-    aws: &Aws,
-    app: &App,
-    target: &Target,
-) -> anyhow::Result<(query::Request, SharedCredentialsProvider)> {
-    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-    let w = workspace(c);
-    let live = match resource::observe(aws, &w, "").await? {
-        Read::Found(live) => live,
-        Read::Missing => anyhow::bail!(
-            "{} does not exist in {}\n  fix: create it with `kedactl up --only source`, or correct apps[].prometheus.workspace",
-            w.describe(),
-            target.region
-        ),
-        Read::Denied(d) => anyhow::bail!("{}: {}", d.operation, d.message),
-        Read::Failed(e) => return Err(e.into()),
-    };
-    let credentials = aws
-        .credentials
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no AWS credentials to sign the query with"))?;
-    let request = query::Request {
-        server: server_address(target, &live.id),
-        query: c.query.clone(),
-        region: target.region.clone(),
-        ignore_null_values: c.ignore_null_values,
-        timeout: crate::cloud::call_timeout(),
-    };
-    Ok((request, credentials))
 }
 
 /// What the workspace holds of an app (doctor, KD049): KEDA reads an empty answer as 0
@@ -507,62 +183,11 @@ pub fn up_selector(app: &App) -> String {
     )
 }
 
-/// Run the app's query, and `up_selector` when it finds nothing, with the caller's credentials.
-pub async fn scraped(aws: &Aws, app: &App, target: &Target) -> anyhow::Result<Scraped> {
-    let c = config(app).ok_or_else(|| anyhow::anyhow!("the app has no prometheus section"))?;
-    let (request, credentials) = live_query(aws, app, target).await?;
-    let credentials = credentials
-        .provide_credentials()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load AWS credentials to sign the query: {e}"))?;
-    let series = query::series(&request, &credentials).await?.len();
-    let up = match series == 0 && c.collector() == Collector::Scraper {
-        true => {
-            let up = query::Request {
-                query: up_selector(app),
-                ..request
-            };
-            Some(query::series(&up, &credentials).await?)
-        }
-        false => None,
-    };
-    Ok(Scraped { series, up })
-}
-
-/// The query KEDA runs, signed with the caller's credentials.
-struct Query {
-    request: query::Request,
-    credentials: SharedCredentialsProvider,
-}
-
-impl Metric for Query {
-    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>> {
-        Box::pin(async move {
-            let credentials =
-                self.credentials
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| CallError {
-                        operation: "aps:QueryMetrics",
-                        resource: self.request.server.clone(),
-                        code: None,
-                        message: format!("cannot load AWS credentials to sign the query: {e}"),
-                        status: None,
-                        fix: None,
-                    })?;
-            let v = query::run(&self.request, &credentials).await?;
-            Ok(Reading {
-                value: super::milli(v),
-                detail: format!("query value {}", super::number(v)),
-            })
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::observed::Resource as Live;
+    use crate::triggers::resource;
 
     fn app(workspace: Workspace) -> App {
         App {
@@ -574,14 +199,15 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 
     /// The AMP example as rendered: its pod template and the scraper's configuration.
     fn amp_example() -> (App, Value, Value) {
         let mut spec =
-            crate::spec::parse(include_str!("../../examples/amp.yaml").as_bytes(), "amp").unwrap();
+            crate::spec::parse(include_str!("../../../examples/amp.yaml").as_bytes(), "amp")
+                .unwrap();
         spec.account = Some("123456789012".into());
         let d = crate::render::desired(&spec).unwrap();
         let deployment = d

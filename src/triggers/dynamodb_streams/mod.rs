@@ -5,47 +5,23 @@
 //! through DescribeStream by `ExclusiveStartShardId` and counts every shard listed — closed
 //! shards (with an ending sequence number, listed for 24 hours) count as much as open ones.
 
-use super::dynamodb::table::{self, StreamView};
-use super::{Kind, Metric, Reading, Resource, ScalingTarget, Section, Trigger};
-use crate::cloud::{Aws, CallError};
-use crate::limits::MAX_INT32;
+pub mod aws;
+pub mod config;
+
+use super::dynamodb::table;
+use super::{Kind, ScalingTarget, Trigger};
 use crate::observed::Observed;
-use crate::render::{Document, RenderError, Target, templates};
-use crate::spec::{App, Problem, Spec};
-use futures_util::future::BoxFuture;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use crate::spec::target::Target;
+use crate::spec::{App, Spec};
+use crate::templates::{self, Document, RenderError};
 use serde_json::{Map, Value, json};
+
+pub use config::{Config, DEFAULT_VIEW};
 
 /// The permission policy kedactl writes on an identity role whose apps scale on a stream.
 pub const POLICY: &str = "kedactl-dynamodb-streams-read";
-/// The view a stream kedactl enables gets unless `table.create.streamViewType` says otherwise.
-pub const DEFAULT_VIEW: StreamView = StreamView::NewAndOldImages;
 /// Most DescribeStream pages one read follows (100 shards a page).
 pub const MAX_PAGES: usize = 10_000;
-
-/// `apps[].dynamodbStreams`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(rename = "DynamoDbStreamsTrigger")]
-pub struct Config {
-    /// The table whose stream is counted: one kedactl creates with a stream (`create`), or an
-    /// existing one with its stream enabled.
-    pub table: table::Table,
-    /// Shards per replica (KEDA `shardCount`).
-    #[serde(default = "two")]
-    #[schemars(range(min = 1, max = 2147483647))]
-    pub shard_count: u32,
-    /// Scale from zero only when the stream has more shards than this (KEDA
-    /// `activationShardCount`).
-    #[serde(default)]
-    #[schemars(range(max = 2147483647))]
-    pub activation_shard_count: u32,
-}
-
-fn two() -> u32 {
-    2
-}
 
 pub struct DynamodbStreams;
 
@@ -65,52 +41,6 @@ impl Trigger for DynamodbStreams {
 
     fn keda_type(&self) -> &'static str {
         "aws-dynamodb-streams"
-    }
-
-    fn section(&self) -> Option<Section> {
-        Some(Section {
-            field: "dynamodbStreams",
-            holds: "table, shardCount",
-            minimal: "dynamodbStreams: {table: {name: <table>}, shardCount: 2}",
-            example: "examples/dynamodb-streams.yaml",
-        })
-    }
-
-    fn has_section(&self, app: &App) -> bool {
-        app.dynamodb_streams.is_some()
-    }
-
-    fn validate(&self, app: &App, at: &str, out: &mut Vec<Problem>) {
-        let f = |s: &str| format!("{at}.dynamodbStreams.{s}");
-        // A missing section is reported by `triggers::validate`.
-        let Some(c) = config(app) else {
-            return;
-        };
-        table::validate(&c.table, &f("table"), out);
-        if c.shard_count < 1 || c.shard_count > MAX_INT32 {
-            out.push(Problem::new(
-                f("shardCount"),
-                format!(
-                    "{} is not a usable number of shards per replica",
-                    c.shard_count
-                ),
-                format!("use a whole number from 1 to {MAX_INT32} (KEDA's default is 2)"),
-            ));
-        }
-        if c.activation_shard_count > MAX_INT32 {
-            out.push(Problem::new(
-                f("activationShardCount"),
-                format!("{} is out of range", c.activation_shard_count),
-                format!("use a whole number from 0 to {MAX_INT32}"),
-            ));
-        }
-    }
-
-    fn resources(&self, app: &App) -> Vec<Resource> {
-        config(app)
-            .map(|c| table::resource(&c.table, Some(DEFAULT_VIEW)))
-            .into_iter()
-            .collect()
     }
 
     fn policy(
@@ -146,10 +76,6 @@ impl Trigger for DynamodbStreams {
             }),
         )
         .map(Some)
-    }
-
-    fn consumable(&self) -> bool {
-        true
     }
 
     fn metadata(&self, app: &App, target: &Target, _observed: &Observed) -> Map<String, Value> {
@@ -218,114 +144,12 @@ impl Trigger for DynamodbStreams {
             ("dynamodb:DescribeStream", stream),
         ]
     }
-
-    fn metric<'a>(
-        &'a self,
-        aws: &'a Aws,
-        app: &'a App,
-        target: &'a Target,
-    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Metric + 'a>>> {
-        Box::pin(async move {
-            let c = config(app)
-                .ok_or_else(|| anyhow::anyhow!("the app has no dynamodbStreams section"))?;
-            let stream = stream_arn(aws, &c.table.name, &target.region).await?;
-            Ok(Box::new(Shards { aws, stream }) as Box<dyn Metric>)
-        })
-    }
-}
-
-/// The table's `LatestStreamArn`, as the scaler reads it when it starts (`getDynamoDBStreamsArn`).
-pub async fn stream_arn(aws: &Aws, name: &str, region: &str) -> anyhow::Result<String> {
-    let out = match aws.dynamodb.describe_table().table_name(name).send().await {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            anyhow::bail!(
-                "DynamoDB table {name} does not exist in {region}\n  fix: create it with `kedactl up --only source`, or correct apps[].dynamodbStreams.table.name"
-            )
-        }
-        Err(e) => {
-            return Err(
-                CallError::new("DescribeTable", format!("DynamoDB table {name}"), &e).into(),
-            );
-        }
-    };
-    match out.table().and_then(|t| t.latest_stream_arn()) {
-        Some(arn) => Ok(arn.to_string()),
-        None => anyhow::bail!(
-            "dynamodb stream arn for the table {name} is empty (KEDA's scaler fails to start the same way)\n  fix: enable a stream on the table (aws dynamodb update-table --table-name {name} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES), or let kedactl create the table (table.create)"
-        ),
-    }
-}
-
-/// The stream's shards, counted as KEDA's scaler counts them.
-struct Shards<'a> {
-    aws: &'a Aws,
-    stream: String,
-}
-
-impl Metric for Shards<'_> {
-    fn read(&self) -> BoxFuture<'_, Result<Reading, CallError>> {
-        Box::pin(async move {
-            let (all, open) = shards(self.aws, &self.stream).await?;
-            Ok(Reading {
-                value: all,
-                detail: format!(
-                    "{all} shards ({open} open, {} closed: KEDA counts every shard listed)",
-                    all - open
-                ),
-            })
-        })
-    }
-}
-
-/// Every shard DescribeStream lists, following `LastEvaluatedShardId` as KEDA does
-/// (`getDynamoDBStreamShardCount`), and how many of them are open (no ending sequence number).
-pub async fn shards(aws: &Aws, stream: &str) -> Result<(u64, u64), CallError> {
-    let (mut all, mut open) = (0u64, 0u64);
-    let mut start: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let out = aws
-            .dynamodbstreams
-            .describe_stream()
-            .stream_arn(stream)
-            .set_exclusive_start_shard_id(start.take())
-            .send()
-            .await
-            .map_err(|e| CallError::new("DescribeStream", stream, &e))?;
-        let Some(d) = out.stream_description() else {
-            return Ok((all, open));
-        };
-        for s in d.shards() {
-            all += 1;
-            let ended = s
-                .sequence_number_range()
-                .and_then(|r| r.ending_sequence_number())
-                .is_some();
-            if !ended {
-                open += 1;
-            }
-        }
-        match d.last_evaluated_shard_id() {
-            Some(id) => start = Some(id.to_string()),
-            None => return Ok((all, open)),
-        }
-    }
-    Err(CallError {
-        operation: "DescribeStream",
-        resource: stream.to_string(),
-        code: None,
-        message: format!("more than {MAX_PAGES} pages of shards: the count is not trustworthy"),
-        status: None,
-        fix: None,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_INT32;
 
     fn app(c: Config) -> App {
         App {
@@ -348,7 +172,7 @@ mod tests {
 
     fn problems(app: &App) -> Vec<String> {
         let mut out = Vec::new();
-        super::super::validate(app, "apps[0]", &mut out);
+        crate::spec::sections::validate(app, "apps[0]", &mut out);
         out.into_iter().map(|p| p.field).collect()
     }
 
