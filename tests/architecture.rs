@@ -459,7 +459,11 @@ struct Report {
 
 fn check(files: &[(String, String)]) -> Report {
     let mut report = Report::default();
+    let test_only = test_modules(files);
     for (file, text) in files {
+        if module_of(file).is_some_and(|m| test_only.contains(&m)) {
+            continue;
+        }
         let code = without_tests(&blank(text));
         let Some(module) = module_of(file) else {
             // The crate root: every module it declares needs a layer.
@@ -516,6 +520,37 @@ fn check(files: &[(String, String)]) -> Report {
         report.long.extend(long_functions(file, &module, &code));
     }
     report
+}
+
+/// The modules declared `#[cfg(test)] mod name;`: their files are tests, whatever they import.
+fn test_modules(files: &[(String, String)]) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for (file, text) in files {
+        let code = blank(text);
+        let parent = module_of(file).unwrap_or_default();
+        for (i, _) in code.match_indices("#[cfg(test)]") {
+            // `[pub[(…)]] mod name ;`, the name followed by a `;`, not a `{`.
+            let rest = code[i + "#[cfg(test)]".len()..].trim_start();
+            let rest = match rest.strip_prefix("pub") {
+                Some(r) if r.trim_start().starts_with('(') => {
+                    r.split_once(')').map_or("", |(_, after)| after)
+                }
+                Some(r) => r,
+                None => rest,
+            };
+            let Some(rest) = rest.trim_start().strip_prefix("mod ") else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+            if rest[name.len()..].trim_start().starts_with(';') {
+                let mut m = parent.clone();
+                m.push(name);
+                out.insert(m);
+            }
+        }
+    }
+    out
 }
 
 /// Functions whose text, from `fn` to the closing brace, is over `MAX_FN_LINES` lines.
@@ -785,6 +820,21 @@ fn comments_strings_and_tests_are_not_code() {
     let paths: Vec<&str> = report.imports.iter().map(|i| i.path.as_str()).collect();
     assert_eq!(paths, ["render::H"]);
     assert_eq!(report.imports[0].line, 11);
+}
+
+#[test]
+fn a_test_module_in_its_own_file_is_not_code() {
+    let report = check(&files(&[
+        (
+            "src/plan/mod.rs",
+            "#[cfg(test)]\nmod tests;\n#[cfg(test)]\npub(crate) mod fixtures ;\n",
+        ),
+        ("src/plan/tests.rs", "use crate::commands::X;\n"),
+        ("src/plan/fixtures/mod.rs", "use crate::doctor::Y;\n"),
+        ("src/plan/real.rs", "use crate::exec::Z;\n"),
+    ]));
+    let paths: Vec<&str> = report.imports.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["exec::Z"]);
 }
 
 #[test]
