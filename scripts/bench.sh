@@ -6,8 +6,8 @@
 # Prints a Markdown table (the README's).
 #   scripts/bench.sh [ROUNDS]     default 5, release build; BIN=target/debug/kedactl to skip it
 #   scripts/bench.sh --latency [MS] [RUNS]   round trips at MS per call (scripts/bench-rounds.sh)
-#   scripts/bench.sh --scale [MAX]   render and plan --offline of 10, 100, 200, 1,000, 2,000 and
-#                                    10,000 apps (up to MAX), each app with its own role; the
+#   scripts/bench.sh --scale [MAX]   render and plan --offline of 10, 100, 200, 1,000, 2,000,
+#                                    5,000 and 10,000 apps (up to MAX), each app with its own role; the
 #                                    fastest of RUNS (default 3) runs of each
 # CI runs `scripts/bench.sh 1` with the debug binary as a smoke test of the script itself.
 set -euo pipefail
@@ -24,7 +24,7 @@ if [ "${1:-}" = --scale ]; then
   declare -A t mem
   echo "| apps | render | plan --offline | peak memory (plan) |"
   echo "|---|---|---|---|"
-  for n in 10 100 200 1000 2000 10000; do
+  for n in 10 100 200 1000 2000 5000 10000; do
     [ "$n" -le "$max" ] || continue
     f="target/bench/scale-$n.yaml"
     python3 - "$n" > "$f" <<'PY'
@@ -35,7 +35,9 @@ for i in range(n):
     print(f"  - deployment: app{i}\n    namespace: ns{i}\n    serviceAccount: sa{i}\n    repository: repo{i}\n"
           f"    identityRole: app{i}-identity\n    queue:\n      name: q{i}")
 PY
-    # kedactl reads at most 1 MiB of config (limits::MAX_CONFIG_BYTES): about 7,000 apps.
+    # kedactl reads at most 1 MiB of config (limits::MAX_CONFIG_BYTES): about 7,000 apps, more
+    # than one cluster and account hold (5,000 pod identity associations a cluster, 5,000 roles
+    # an account at most).
     if [ "$(wc -c < "$f")" -gt 1048576 ]; then
       echo "| $n | over the 1 MiB config limit | | |"
       continue
