@@ -1,21 +1,16 @@
 //! The EKS cluster as DescribeCluster shows it (read by `observe`, and by the AMP scraper's
 //! create for the cluster's network).
 
-use super::read::{Read, read};
+use super::read::{Read, found, read};
 use super::{Aws, CallError};
 use crate::observed::Cluster;
 
 pub(crate) async fn cluster(aws: &Aws, name: &str) -> Result<Read<Cluster>, CallError> {
     let resource = format!("EKS cluster {name}");
     let got = aws.eks.describe_cluster().name(name).send().await;
-    let out = match read(got, "DescribeCluster", &resource, |e| {
+    let out = found!(read(got, "DescribeCluster", &resource, |e| {
         e.is_resource_not_found_exception()
-    })? {
-        Read::Found(out) => out,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    }));
     let Some(c) = out.cluster() else {
         return Ok(Read::Missing);
     };

@@ -59,3 +59,16 @@ where
         }
     }
 }
+
+/// Unwrap a `Read::Found`, or return the missing/denied/failed outcome from the enclosing fn.
+macro_rules! found {
+    ($read:expr) => {
+        match $read? {
+            $crate::cloud::read::Read::Found(v) => v,
+            $crate::cloud::read::Read::Missing => return Ok($crate::cloud::read::Read::Missing),
+            $crate::cloud::read::Read::Denied(d) => return Ok($crate::cloud::read::Read::Denied(d)),
+            $crate::cloud::read::Read::Failed(e) => return Ok($crate::cloud::read::Read::Failed(e)),
+        }
+    };
+}
+pub(crate) use found;

@@ -89,19 +89,9 @@ async fn wait_addon(cx: &Cx<'_>, addon: &str) -> Result<(), StepError> {
         Ok(match status.as_str() {
             "ACTIVE" => Look::Done,
             "CREATE_FAILED" | "DEGRADED" | "UPDATE_FAILED" | "DELETE_FAILED" => {
-                let issues: Vec<String> = a
-                    .and_then(|a| a.health())
-                    .map(|h| h.issues())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|i| {
-                        format!(
-                            "{}: {}",
-                            i.code().map(|c| c.as_str()).unwrap_or("unknown"),
-                            i.message().unwrap_or_default()
-                        )
-                    })
-                    .collect();
+                let issues = a
+                    .map(|a| crate::observe::addon_issues(a, "unknown"))
+                    .unwrap_or_default();
                 Look::Failed(format!(
                     "add-on {addon} is {status}{}; see `aws eks describe-addon --cluster-name {cluster} --addon-name {addon}`",
                     if issues.is_empty() {

@@ -9,7 +9,7 @@ pub mod leftovers;
 pub use cluster::{cluster_side, namespace_contents, namespace_side};
 
 pub(crate) use crate::cloud::eks::cluster;
-pub(crate) use crate::cloud::read::{Read, read};
+pub(crate) use crate::cloud::read::{Read, found, read};
 use crate::cloud::{Aws, CallError};
 use crate::model::{Group, Only};
 use crate::observed::{
@@ -67,19 +67,6 @@ impl<T> Read<T> {
     }
 }
 
-/// Unwrap a `Read::Found`, or return the missing/denied/failed outcome from the enclosing fn.
-macro_rules! found {
-    ($read:expr) => {
-        match $read? {
-            Read::Found(v) => v,
-            Read::Missing => return Ok(Read::Missing),
-            Read::Denied(d) => return Ok(Read::Denied(d)),
-            Read::Failed(e) => return Ok(Read::Failed(e)),
-        }
-    };
-}
-
-// After the macro: it reads `found!`.
 mod oidc;
 pub use crate::plan::trust::names_provider;
 pub use oidc::roles_trusting;
@@ -791,21 +778,25 @@ async fn addon(aws: &Aws, cluster: &str, name: &str) -> Result<Read<Addon>, Call
             .status()
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
-        issues: a
-            .health()
-            .map(|h| h.issues())
-            .unwrap_or_default()
-            .iter()
-            .map(|i| {
-                format!(
-                    "{}: {}",
-                    i.code().map(|c| c.as_str()).unwrap_or("issue"),
-                    i.message().unwrap_or_default()
-                )
-            })
-            .collect(),
+        issues: addon_issues(a, "issue"),
         tags: to_tags(a.tags()),
     }))
+}
+
+/// An add-on's health issues as `code: message`, `no_code` standing for a missing code.
+pub(crate) fn addon_issues(a: &aws_sdk_eks::types::Addon, no_code: &str) -> Vec<String> {
+    a.health()
+        .map(|h| h.issues())
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            format!(
+                "{}: {}",
+                i.code().map_or(no_code, |c| c.as_str()),
+                i.message().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// AWS's tag map (SQS, EKS) as kedactl's `Tags`.

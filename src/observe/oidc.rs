@@ -1,7 +1,7 @@
 //! IRSA's IAM OIDC identity provider: the one for the cluster's issuer (by name, so it needs no
 //! account), and, for `down`, every role in the account whose trust names it.
 
-use super::{CallError, Read, decode_policy, read};
+use super::{CallError, Read, decode_policy, found, read};
 use crate::cloud::Aws;
 use crate::observed::OidcProvider;
 use crate::plan::trust::names_provider;

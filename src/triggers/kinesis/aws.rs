@@ -2,7 +2,7 @@
 //! calls (describe, create, tag, count its records, delete).
 
 use super::stream_name;
-use crate::cloud::read::{Read, read};
+use crate::cloud::read::{Read, found, read};
 use crate::cloud::{Aws, CallError};
 use crate::observed::{Resource as Live, Tags};
 use crate::spec::App;
@@ -92,12 +92,7 @@ pub(crate) async fn by_name(aws: &Aws, name: &str) -> Result<Read<Live>, CallErr
         .stream_name(name)
         .send()
         .await;
-    let out = match read(got, "DescribeStreamSummary", &what(name), not_found)? {
-        Read::Found(out) => out,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    let out = found!(read(got, "DescribeStreamSummary", &what(name), not_found));
     let Some(s) = out.stream_description_summary() else {
         return Ok(Read::Missing);
     };
@@ -105,12 +100,7 @@ pub(crate) async fn by_name(aws: &Aws, name: &str) -> Result<Read<Live>, CallErr
     if status == "DELETING" {
         return Ok(Read::Missing);
     }
-    let tags = match tags_of(aws, name).await? {
-        Read::Found(t) => t,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    let tags = found!(tags_of(aws, name).await);
     Ok(Read::Found(Live {
         id: s.stream_name().to_string(),
         arn: s.stream_arn().to_string(),
@@ -133,14 +123,9 @@ async fn tags_of(aws: &Aws, name: &str) -> Result<Read<Tags>, CallError> {
             .set_exclusive_start_tag_key(after.take())
             .send()
             .await;
-        let page = match read(got, "ListTagsForStream", &what(name), |e| {
+        let page = found!(read(got, "ListTagsForStream", &what(name), |e| {
             e.is_resource_not_found_exception()
-        })? {
-            Read::Found(p) => p,
-            Read::Missing => return Ok(Read::Missing),
-            Read::Denied(d) => return Ok(Read::Denied(d)),
-            Read::Failed(e) => return Ok(Read::Failed(e)),
-        };
+        }));
         for t in page.tags() {
             tags.insert(
                 t.key().to_string(),

@@ -5,7 +5,7 @@
 //! A table's name is its id: unique in an account and region, and the last part of its ARN
 //! (`arn:aws:dynamodb:<region>:<account>:table/<name>`), so nothing waits for a placeholder.
 
-use crate::cloud::read::{Read, read};
+use crate::cloud::read::{Read, found, read};
 use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::{Resource as Live, Tags};
 use crate::triggers::dynamodb::table::{Create, KeyType, StreamView};
@@ -27,12 +27,7 @@ fn not_found(e: &DescribeTableError) -> bool {
 /// `endpoint` is its latest stream's ARN while the stream is enabled.
 pub(crate) async fn by_name(aws: &Aws, name: &str, tags: bool) -> Result<Read<Live>, CallError> {
     let got = aws.dynamodb.describe_table().table_name(name).send().await;
-    let out = match read(got, "DescribeTable", &what(name), not_found)? {
-        Read::Found(out) => out,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    let out = found!(read(got, "DescribeTable", &what(name), not_found));
     let Some(t) = out.table() else {
         return Ok(Read::Missing);
     };
@@ -55,12 +50,7 @@ pub(crate) async fn by_name(aws: &Aws, name: &str, tags: bool) -> Result<Read<Li
         ..Live::default()
     };
     if tags {
-        match tags_of(aws, &arn, name).await? {
-            Read::Found(t) => live.tags = t,
-            Read::Missing => return Ok(Read::Missing),
-            Read::Denied(d) => return Ok(Read::Denied(d)),
-            Read::Failed(e) => return Ok(Read::Failed(e)),
-        }
+        live.tags = found!(tags_of(aws, &arn, name).await);
     }
     Ok(Read::Found(live))
 }
@@ -129,14 +119,9 @@ async fn tags_of(aws: &Aws, arn: &str, name: &str) -> Result<Read<Tags>, CallErr
             .set_next_token(token.take())
             .send()
             .await;
-        let page = match read(got, "ListTagsOfResource", &what(name), |e| {
+        let page = found!(read(got, "ListTagsOfResource", &what(name), |e| {
             e.is_resource_not_found_exception()
-        })? {
-            Read::Found(p) => p,
-            Read::Missing => return Ok(Read::Missing),
-            Read::Denied(d) => return Ok(Read::Denied(d)),
-            Read::Failed(e) => return Ok(Read::Failed(e)),
-        };
+        }));
         for t in page.tags() {
             tags.insert(t.key().to_string(), t.value().to_string());
         }

@@ -2,7 +2,7 @@
 //! right before), delete.
 
 use super::super::scraper::{blocked, setting};
-use crate::cloud::read::{Read, read};
+use crate::cloud::read::{Read, found, read};
 use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::{Resource as Live, Tags};
 use crate::triggers::resource;
@@ -123,12 +123,7 @@ pub(crate) async fn of_cluster(
 pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> {
     let got = aws.amp.describe_scraper().scraper_id(id).send().await;
     let not_found = |e: &DescribeScraperError| e.is_resource_not_found_exception();
-    let out = match read(got, "DescribeScraper", &what(id), not_found)? {
-        Read::Found(out) => out,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    let out = found!(read(got, "DescribeScraper", &what(id), not_found));
     let Some(s) = out.scraper() else {
         return Ok(Read::Missing);
     };

@@ -1,6 +1,6 @@
 //! The AMP workspace's calls (aws-sdk-amp): find by alias or id, create, tag, delete.
 
-use crate::cloud::read::{Read, read};
+use crate::cloud::read::{Read, found, read};
 use crate::cloud::{Aws, CallError, gone_is_fine};
 use crate::observed::{Resource as Live, Tags};
 use crate::triggers::resource::Resource;
@@ -37,12 +37,7 @@ pub(crate) async fn find(aws: &Aws, r: &Resource, stack: &str) -> Result<Read<Li
 
 pub(crate) async fn by_id(aws: &Aws, id: &str) -> Result<Read<Live>, CallError> {
     let got = aws.amp.describe_workspace().workspace_id(id).send().await;
-    let out = match read(got, "DescribeWorkspace", &what(id), not_found)? {
-        Read::Found(out) => out,
-        Read::Missing => return Ok(Read::Missing),
-        Read::Denied(d) => return Ok(Read::Denied(d)),
-        Read::Failed(e) => return Ok(Read::Failed(e)),
-    };
+    let out = found!(read(got, "DescribeWorkspace", &what(id), not_found));
     let Some(w) = out.workspace() else {
         return Ok(Read::Missing);
     };
