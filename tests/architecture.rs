@@ -459,41 +459,36 @@ struct Report {
 
 fn check(files: &[(String, String)]) -> Report {
     let mut report = Report::default();
-    let test_only = test_modules(files);
-    for (file, text) in files {
-        if module_of(file).is_some_and(|m| test_only.contains(&m)) {
+    let blanked: Vec<(&String, Option<Vec<String>>, String)> = files
+        .iter()
+        .map(|(file, text)| (file, module_of(file), blank(text)))
+        .collect();
+    let test_only = test_modules(&blanked);
+    let top: BTreeSet<&str> = blanked
+        .iter()
+        .filter_map(|(_, m, _)| Some(m.as_ref()?[0].as_str()))
+        .collect();
+    for (file, module, code) in &blanked {
+        if module.as_ref().is_some_and(|m| test_only.contains(m)) {
             continue;
         }
-        let code = without_tests(&blank(text));
-        let Some(module) = module_of(file) else {
+        let code = without_tests(code);
+        let Some(module) = module else {
             // The crate root: every module it declares needs a layer.
-            for line in code.lines() {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                if let Some(i) = words.iter().position(|w| *w == "mod")
-                    && let Some(name) = words.get(i + 1)
-                {
-                    let name = name.trim_end_matches(';').to_string();
-                    if unit_of(std::slice::from_ref(&name)).is_none() {
-                        report.unplaced.insert(name);
-                    }
+            for name in declared_modules(&code) {
+                if unit_of(std::slice::from_ref(&name)).is_none() {
+                    report.unplaced.insert(name);
                 }
             }
             continue;
         };
-        let Some((from, _)) = unit_of(&module) else {
+        let Some((from, _)) = unit_of(module) else {
             report.unplaced.insert(module[0].clone());
             continue;
         };
-        let children: BTreeSet<String> = code
-            .lines()
-            .filter_map(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                let i = w.iter().position(|x| *x == "mod")?;
-                Some(w.get(i + 1)?.trim_end_matches([';', '{']).to_string())
-            })
-            .collect();
+        let children = declared_modules(&code);
         for (path, line) in paths(&code, &children) {
-            let abs = absolute(&module, &path);
+            let abs = absolute(module, &path);
             if abs.is_empty() {
                 continue;
             }
@@ -501,33 +496,39 @@ fn check(files: &[(String, String)]) -> Report {
                 Some((to, _)) if to != from => report.imports.push(Import {
                     from,
                     to,
-                    file: file.clone(),
+                    file: file.to_string(),
                     line,
                     path: abs.join("::"),
                 }),
                 Some(_) => {}
                 // A path into the crate root's own items, or a module no layer names.
-                None if abs.len() > 1
-                    || files
-                        .iter()
-                        .any(|(f, _)| module_of(f).is_some_and(|m| m[0] == abs[0])) =>
-                {
+                None if abs.len() > 1 || top.contains(abs[0].as_str()) => {
                     report.unplaced.insert(abs[0].clone());
                 }
                 None => {}
             }
         }
-        report.long.extend(long_functions(file, &module, &code));
+        report.long.extend(long_functions(file, module, &code));
     }
     report
 }
 
+/// The names of the modules `code` declares (`mod x;`, `pub mod x;`, `mod x {`).
+fn declared_modules(code: &str) -> BTreeSet<String> {
+    code.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let i = w.iter().position(|x| *x == "mod")?;
+            Some(w.get(i + 1)?.trim_end_matches([';', '{']).to_string())
+        })
+        .collect()
+}
+
 /// The modules declared `#[cfg(test)] mod name;`: their files are tests, whatever they import.
-fn test_modules(files: &[(String, String)]) -> BTreeSet<Vec<String>> {
+fn test_modules(files: &[(&String, Option<Vec<String>>, String)]) -> BTreeSet<Vec<String>> {
     let mut out = BTreeSet::new();
-    for (file, text) in files {
-        let code = blank(text);
-        let parent = module_of(file).unwrap_or_default();
+    for (_, module, code) in files {
+        let parent = module.clone().unwrap_or_default();
         for (i, _) in code.match_indices("#[cfg(test)]") {
             // `[pub[(…)]] mod name ;`, the name followed by a `;`, not a `{`.
             let rest = code[i + "#[cfg(test)]".len()..].trim_start();
