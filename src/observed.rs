@@ -153,6 +153,13 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The `deadLetterTargetArn` of a queue's RedrivePolicy (a JSON string attribute), live or
+/// configured.
+pub fn dead_letter_arn(attributes: &BTreeMap<String, String>) -> Option<String> {
+    let policy: serde_json::Value = serde_json::from_str(attributes.get("RedrivePolicy")?).ok()?;
+    policy["deadLetterTargetArn"].as_str().map(str::to_string)
+}
+
 /// An SQS queue's messages from its attributes: visible, in flight (received, not yet deleted)
 /// and delayed, each approximate as SQS says; an attribute that is absent or not a number makes
 /// the count unknown.

@@ -125,6 +125,8 @@ fn up_of_thirty_apps_waits_out_iam_throttling_and_converges() {
         stdout(&plan),
         stderr(&plan)
     );
+    // For the log: how hard the run was throttled (docs/scale.md quotes these figures).
+    eprintln!("throttle proxy after up and plan: {}", proxy.stats());
 }
 
 /// Issue 28: `--max-in-flight` caps the requests kedactl has open against one service. A plan of

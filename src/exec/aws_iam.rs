@@ -305,8 +305,9 @@ async fn delete_role(cx: &Cx<'_>, role: &str) -> Result<(), StepError> {
 }
 
 /// A role `down` deletes (or strips of its policies) still admits nobody but this cluster,
-/// and no other role of the stack admits another cluster (whose KEDA would chain to it), read
-/// again right before: another cluster's `up` may have joined since the plan.
+/// and no role of the stack that chains into it (its trust's chain statement names it: the
+/// operator role, whose KEDA assumes the identity role) admits another cluster, read again
+/// right before, all at once: another cluster's `up` may have joined since the plan.
 async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<(), StepError> {
     if let Some(ours) = opts
         .retired_trusts
@@ -315,13 +316,20 @@ async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<
     {
         return trust::sole(aws, role, role, ours, kept, &opts.cluster).await;
     }
-    if opts.stack.is_none() || !opts.trusts.contains_key(role) {
+    let Some(rendered) = opts.trusts.get(role).filter(|_| opts.stack.is_some()) else {
         return Ok(());
-    }
-    for (name, rendered) in &opts.trusts {
-        trust::sole(aws, role, name, rendered, kept, &opts.cluster).await?;
-    }
-    Ok(())
+    };
+    let chaining = crate::plan::trust::chained_from(rendered);
+    let reads = opts
+        .trusts
+        .iter()
+        .filter(|(name, _)| *name == role || chaining.contains(name))
+        .map(|(name, rendered)| trust::sole(aws, role, name, rendered, kept, &opts.cluster));
+    // Every read is waited for, and the first refusal in the roles' order is the one told.
+    futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .collect::<Result<(), StepError>>()
 }
 
 async fn create_oidc_provider(

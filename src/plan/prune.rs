@@ -476,10 +476,7 @@ pub fn renames(
     }
     // The DLQ a queue's redrive policy names, live (old) or configured (new).
     let dlq = |attrs: Option<&std::collections::BTreeMap<String, String>>| {
-        let arn = serde_json::from_str::<Value>(attrs?.get("RedrivePolicy")?).ok()?
-            ["deadLetterTargetArn"]
-            .as_str()?
-            .to_string();
+        let arn = crate::observed::dead_letter_arn(attrs?)?;
         Some(arn.rsplit(':').next()?.to_string())
     };
     let old_dlq = |q: &str| dlq(observed.queues.get(q).map(|q| &q.attributes));

@@ -13,6 +13,7 @@ use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
 use crate::model::{self, Group, Only};
 use crate::observed::describe;
 use crate::render::{Desired, object_ref, policy::canonical};
+use std::collections::HashMap;
 
 use super::Observed;
 
@@ -114,12 +115,16 @@ impl<'a> Teardown<'a> {
         model::is_owned(tags, &self.desired.stack)
     }
 
-    /// The stack's objects in the cluster, one at a time in reverse apply order (the scaler
-    /// before its target and auth). Returns the step ids, in order, and what they delete.
+    /// The stack's objects in the cluster. Each waits only for the objects that refer to it (a
+    /// scaler before its target and auth, a workload before its service account, a namespace
+    /// after what it holds), so a stack of many apps goes at once, not one object at a time.
+    /// Returns the step ids and what they delete.
     fn app_objects(&mut self) -> (Vec<String>, Vec<String>) {
         let (desired, observed) = (self.desired, self.observed);
         let mut cluster_ids: Vec<String> = Vec::new();
         let mut deleted: Vec<String> = Vec::new();
+        // Each step's index, with the objects its manifest refers to.
+        let mut planned: Vec<(usize, Vec<ObjectKey>)> = Vec::new();
         let only = &self.opts.only;
         let app = desired
             .manifests
@@ -148,16 +153,40 @@ impl<'a> Teardown<'a> {
                 namespace: ns.clone(),
                 name: name.clone(),
             };
-            let after = cluster_ids.last().cloned().into_iter().collect();
-            self.push(id.clone(), Group::App, action, after);
+            planned.push((self.steps.len(), references(m)));
+            self.push(id.clone(), Group::App, action, Vec::new());
             cluster_ids.push(id);
             deleted.push(what);
+        }
+        // Who refers to each object, then each delete after its referrers'.
+        let mut referrers: HashMap<ObjectKey, Vec<String>> = HashMap::new();
+        for (i, refs) in &planned {
+            for r in refs {
+                referrers
+                    .entry(r.clone())
+                    .or_default()
+                    .push(self.steps[*i].id.clone());
+            }
+        }
+        for (i, _) in &planned {
+            let step = &mut self.steps[*i];
+            let Action::DeleteObject {
+                kind,
+                namespace,
+                name,
+            } = &step.action
+            else {
+                continue;
+            };
+            let key = (kind.clone(), namespace.clone(), name.clone());
+            step.after = referrers.remove(&key).unwrap_or_default();
         }
         (cluster_ids, deleted)
     }
 
     /// IRSA on an existing workload's service account (`live`, not this stack's): release the
-    /// one field kedactl applied.
+    /// one field kedactl applied. Nothing of the stack refers to it once its own objects are
+    /// gone, and the workload stays: it waits for nothing.
     fn release_irsa(
         &mut self,
         m: &serde_json::Value,
@@ -177,8 +206,7 @@ impl<'a> Teardown<'a> {
                 role_arn: None,
             };
             let id = format!("{}/annotation", app_step_id(&kind, Some(ns), &name));
-            let after = ids.last().cloned().into_iter().collect();
-            self.push(id.clone(), Group::App, action, after);
+            self.push(id.clone(), Group::App, action, Vec::new());
             ids.push(id);
         }
     }
@@ -354,10 +382,12 @@ impl<'a> Teardown<'a> {
         }
     }
 
-    /// Queues that point at a dead-letter queue go first (desired lists DLQs first).
+    /// A dead-letter queue goes after the queues that send to it (desired lists DLQs first);
+    /// the other queues go at once, whatever their number.
     fn queues(&mut self) {
         let (desired, observed) = (self.desired, self.observed);
-        let mut queue_ids: Vec<String> = Vec::new();
+        // A DLQ's ARN → the deletes of the queues that send to it.
+        let mut senders: HashMap<String, Vec<String>> = HashMap::new();
         for q in desired.queues.iter().rev() {
             let Some(o) = observed.queues.get(&q.name) else {
                 continue;
@@ -383,8 +413,11 @@ impl<'a> Teardown<'a> {
                 force: self.opts.force,
                 loses: Some(data),
             };
-            self.push(id.clone(), Group::Queue, action, queue_ids.clone());
-            queue_ids.push(id);
+            let after = senders.remove(&q.arn).unwrap_or_default();
+            if let Some(dlq) = crate::observed::dead_letter_arn(&q.attributes) {
+                senders.entry(dlq).or_default().push(id.clone());
+            }
+            self.push(id, Group::Queue, action, after);
         }
     }
 
@@ -796,6 +829,48 @@ fn still_used(
     Some(tags.contains_key(&key).then_some(key))
 }
 
+/// A cluster object by kind, namespace and name.
+type ObjectKey = (String, Option<String>, String);
+
+/// The objects a manifest refers to: its namespace; a scaler's target and authentication; a
+/// pod template's service account.
+fn references(m: &serde_json::Value) -> Vec<ObjectKey> {
+    let (kind, ns, _) = object_ref(m);
+    let mut out = Vec::new();
+    let Some(ns) = ns else { return out };
+    let mut named = |kind: &str, name: &serde_json::Value, ns: Option<&String>| {
+        if let Some(name) = name.as_str() {
+            out.push((kind.to_string(), ns.cloned(), name.to_string()));
+        }
+    };
+    named("Namespace", &serde_json::json!(ns), None);
+    let spec = &m["spec"];
+    if kind == "ScaledObject" {
+        let target = &spec["scaleTargetRef"];
+        named(
+            target["kind"].as_str().unwrap_or("Deployment"),
+            &target["name"],
+            Some(&ns),
+        );
+    }
+    for t in spec["triggers"].as_array().into_iter().flatten() {
+        let auth = &t["authenticationRef"];
+        match auth["kind"].as_str().unwrap_or("TriggerAuthentication") {
+            "ClusterTriggerAuthentication" => {
+                named("ClusterTriggerAuthentication", &auth["name"], None)
+            }
+            kind => named(kind, &auth["name"], Some(&ns)),
+        }
+    }
+    for pod in [
+        &spec["template"]["spec"],
+        &spec["jobTargetRef"]["template"]["spec"],
+    ] {
+        named("ServiceAccount", &pod["serviceAccountName"], Some(&ns));
+    }
+    out
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -957,6 +1032,47 @@ pub(super) mod tests {
             notes.iter().any(|n| n.contains("kept: IAM OIDC provider")),
             "{notes:?}"
         );
+    }
+
+    /// Issue 28: each queue waited for every queue listed before it, a chain as long as the
+    /// stack (100 apps: 100 deletes one after another). Only a dead-letter queue waits, and
+    /// only for the queues that send to it.
+    #[test]
+    fn queues_go_at_once_and_a_dead_letter_queue_after_its_senders() {
+        let mut spec = Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        };
+        let shared = Some(DeadLetter {
+            name: Some("shared-dlq".into()),
+            max_receive_count: 5,
+        });
+        let app = |n: usize| {
+            let mut a = spec.apps[0].clone();
+            a.deployment = format!("app{n}");
+            a.service_account = format!("sa{n}");
+            a.queue.name = format!("q{n}");
+            a
+        };
+        let (mut a1, mut a2, a3) = (app(1), app(2), app(3));
+        a1.queue.dead_letter = shared.clone();
+        a2.queue.dead_letter = shared;
+        spec.apps = vec![a1, a2, a3];
+        let d = render::desired(&spec).unwrap();
+        let o = everything(&d, &model::ownership("kedactl"));
+        let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+        let after = |id: &str| {
+            let step = p.steps.iter().find(|s| s.id == id).expect(id);
+            let mut after = step.after.clone();
+            after.sort();
+            after
+        };
+        assert_eq!(after("queue:shared-dlq"), ["queue:q1", "queue:q2"]);
+        for q in ["queue:q1", "queue:q2", "queue:q3"] {
+            assert!(after(q).is_empty(), "{q} waits for {:?}", after(q));
+        }
     }
 
     #[test]
@@ -1515,6 +1631,68 @@ pub(super) mod tests {
             values: None,
         });
         o
+    }
+
+    /// Issue 28: the cluster objects went one at a time, a chain as long as the stack. Now each
+    /// waits only for what refers to it; apps side by side go at once.
+    #[test]
+    fn each_object_waits_only_for_what_refers_to_it() {
+        let mut spec = Spec {
+            cluster: Some("demo".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            ..Spec::default()
+        };
+        let mut second = spec.apps[0].clone();
+        second.deployment = "second".into();
+        second.queue.name = "second-queue".into();
+        spec.apps.push(second);
+        let d = render::desired(&spec).unwrap();
+        let mut o = everything(&d, &model::ownership("kedactl"));
+        o.objects.extend(d.manifests.iter().cloned());
+        o.namespace_contents.insert("security".into(), vec![]);
+        let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
+        let after = |id: &str| {
+            let step = p.steps.iter().find(|s| s.id == id).expect(id);
+            let mut after = step.after.clone();
+            after.sort();
+            after
+        };
+        // The step ids of a kind's objects, in render order (the first app's first).
+        let of = |kind: &str| -> Vec<String> {
+            let prefix = format!("app:{kind}/");
+            let mut ids: Vec<String> = p
+                .steps
+                .iter()
+                .filter(|s| s.id.starts_with(&prefix))
+                .map(|s| s.id.clone())
+                .collect();
+            ids.reverse();
+            ids
+        };
+        let (so, dep, ta, sa) = (
+            of("ScaledObject"),
+            of("Deployment"),
+            of("TriggerAuthentication"),
+            of("ServiceAccount"),
+        );
+        assert_eq!(
+            (so.len(), dep.len(), ta.len(), sa.len()),
+            (2, 2, 2, 1),
+            "{:?}",
+            ids(&p)
+        );
+        for i in 0..2 {
+            assert!(after(&so[i]).is_empty(), "{notes:?}");
+            assert_eq!(after(&dep[i]), [so[i].clone()]);
+            assert_eq!(after(&ta[i]), [so[i].clone()]);
+        }
+        let mut both = dep.clone();
+        both.sort();
+        assert_eq!(after(&sa[0]), both);
+        // The namespace goes last: everything in it refers to it.
+        let ns = after("app:Namespace/security");
+        assert_eq!(ns.len(), 7, "{ns:?}");
     }
 
     #[test]

@@ -160,6 +160,25 @@ pub fn chains(live: &Value) -> bool {
     statements(live).iter().any(|s| sid(s) == CHAIN_SID)
 }
 
+/// The names of the roles a trust's chain statement admits (`Principal.AWS`, one ARN or a
+/// list): the roles that chain into the role with this trust.
+pub fn chained_from(trust: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in statements(trust).iter().filter(|s| sid(s) == CHAIN_SID) {
+        let aws = &s["Principal"]["AWS"];
+        let arns = aws
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or(vec![aws]);
+        for arn in arns.into_iter().filter_map(Value::as_str) {
+            if let Some((_, path)) = arn.split_once(":role/") {
+                out.push(path.rsplit('/').next().unwrap_or(path).to_string());
+            }
+        }
+    }
+    out
+}
+
 fn same(a: &Value, b: &Value) -> bool {
     canonical(a) == canonical(b)
 }
@@ -325,6 +344,17 @@ mod tests {
 
     fn doc(statements: Vec<Value>) -> Value {
         json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    #[test]
+    fn the_roles_that_chain_in_are_the_chain_statements_principals() {
+        let one = doc(vec![st("KedactlA", "sa"), chain()]);
+        assert_eq!(chained_from(&one), ["keda-operator"]);
+        // One ARN as a string, a role under a path; a service statement names no role.
+        let pathed = json!({"Sid": CHAIN_SID, "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::1:role/team/x/op"}, "Action": "sts:AssumeRole"});
+        assert_eq!(chained_from(&doc(vec![pathed])), ["op"]);
+        assert!(chained_from(&doc(vec![st("KedactlA", "sa")])).is_empty());
     }
 
     fn sids(doc: &Value) -> Vec<&str> {

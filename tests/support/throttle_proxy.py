@@ -10,7 +10,9 @@ retry config, `_retry.json`, "throttling"), in IAM's query-protocol error body:
     throttle_proxy.py UPSTREAM RATE [BURST]   # prints the port it listens on, then serves
     GET /throttle-proxy/stats           # {"iam": requests seen, "throttled": answered so,
                                         #  "operations": {IAM action: requests seen},
-                                        #  "iamMostInFlight": most IAM requests open at once}
+                                        #  "iamMostInFlight": most IAM requests open at once,
+                                        #  "mostThrottlesInARow": the longest run of throttles
+                                        #  one request (its body: a retry sends the same) met}
     THROTTLE_PROXY_IAM_DELAY=0.2        # hold each forwarded IAM request that many seconds
 """
 
@@ -54,13 +56,14 @@ class Bucket:
         self.seen = self.throttled = 0
         self.operations = {}
         self.in_flight = self.most_in_flight = 0
+        self.streaks, self.longest_streak = {}, 0
 
     def opened(self, by):
         with self.lock:
             self.in_flight += by
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
-    def take(self, operation):
+    def take(self, operation, body):
         with self.lock:
             self.operations[operation] = self.operations.get(operation, 0) + 1
             now = time.monotonic()
@@ -69,8 +72,11 @@ class Bucket:
             self.seen += 1
             if self.tokens >= 1:
                 self.tokens -= 1
+                self.streaks.pop(body, None)
                 return True
             self.throttled += 1
+            self.streaks[body] = self.streaks.get(body, 0) + 1
+            self.longest_streak = max(self.longest_streak, self.streaks[body])
             return False
 
 
@@ -88,7 +94,8 @@ class Proxy(Forwarding):
             with b.lock:
                 data = json.dumps({"iam": b.seen, "throttled": b.throttled,
                                    "operations": b.operations,
-                                   "iamMostInFlight": b.most_in_flight}).encode()
+                                   "iamMostInFlight": b.most_in_flight,
+                                   "mostThrottlesInARow": b.longest_streak}).encode()
             return self.reply(200, {"Content-Type": "application/json"}, data)
         action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
         if not is_iam(self.headers):
@@ -98,7 +105,7 @@ class Proxy(Forwarding):
         self.open = True
         Proxy.bucket.opened(1)
         try:
-            if not Proxy.bucket.take(action):
+            if not Proxy.bucket.take(action, body):
                 return self.reply(STATUS, {"Content-Type": "text/xml"}, BODY)
             time.sleep(DELAY)
             self.forward(body)

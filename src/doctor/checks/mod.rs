@@ -786,8 +786,7 @@ pub fn parse_queue_arn(arn: &str) -> Option<(&str, &str, &str)> {
 
 /// The `deadLetterTargetArn` of a queue's RedrivePolicy (a JSON string attribute).
 pub fn dead_letter_arn(q: &crate::observed::Queue) -> Option<String> {
-    let policy: Value = serde_json::from_str(q.attributes.get("RedrivePolicy")?).ok()?;
-    policy["deadLetterTargetArn"].as_str().map(str::to_string)
+    crate::observed::dead_letter_arn(&q.attributes)
 }
 
 impl<'a> Ctx<'a> {
