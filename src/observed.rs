@@ -51,7 +51,7 @@ pub struct Observed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keda_unknown: Option<String>,
     /// Kubernetes objects as the API server returns them.
-    pub objects: Vec<Value>,
+    pub objects: Objects,
     /// The apps' existing workloads were looked for (their objects are in `objects`): false
     /// offline, or when `--only` leaves the app out.
     #[serde(default)]
@@ -400,10 +400,111 @@ impl Keda {
 impl Observed {
     /// The object with this kind, namespace and name, if it exists.
     pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
-        self.objects.iter().find(|o| {
-            let (k, ns, n) = crate::model::object_ref(o);
-            k == kind && ns.as_deref() == namespace && n == name
-        })
+        self.objects.get(kind, namespace, name)
+    }
+}
+
+/// An object's kind, namespace and name.
+type ObjectKey = (String, Option<String>, String);
+
+/// Kubernetes objects in the order read, indexed by kind, namespace and name: `plan`, `down`
+/// and pruning look one up per manifest, and a stack of thousands of apps has five each. The
+/// index is kept by every change of their number (`push`, `extend`, `edit`); reads and
+/// in-place changes go through the slice.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Value>", into = "Vec<Value>")]
+pub struct Objects {
+    items: Vec<Value>,
+    /// Where the first object of each key is.
+    index: std::collections::HashMap<ObjectKey, usize>,
+}
+
+impl Objects {
+    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
+        let key = (
+            kind.to_string(),
+            namespace.map(str::to_string),
+            name.to_string(),
+        );
+        let found = &self.items[*self.index.get(&key)?];
+        // Changes through the slice keep names (rename with `edit`); one renamed there anyway
+        // is not found by its old name.
+        match crate::model::object_ref(found) == key {
+            true => Some(found),
+            false => self
+                .items
+                .iter()
+                .find(|o| crate::model::object_ref(o) == key),
+        }
+    }
+
+    pub fn push(&mut self, object: Value) {
+        self.index
+            .entry(crate::model::object_ref(&object))
+            .or_insert(self.items.len());
+        self.items.push(object);
+    }
+
+    /// Change the objects in place; the index is built again after.
+    pub fn edit(&mut self, change: impl FnOnce(&mut Vec<Value>)) {
+        change(&mut self.items);
+        *self = std::mem::take(&mut self.items).into();
+    }
+}
+
+impl std::ops::Deref for Objects {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.items
+    }
+}
+
+/// In-place changes of the objects' contents (not their number: `push`, `extend`, `edit`).
+impl std::ops::DerefMut for Objects {
+    fn deref_mut(&mut self) -> &mut [Value] {
+        &mut self.items
+    }
+}
+
+impl PartialEq for Objects {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Extend<Value> for Objects {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, objects: I) {
+        for o in objects {
+            self.push(o);
+        }
+    }
+}
+
+impl FromIterator<Value> for Objects {
+    fn from_iter<I: IntoIterator<Item = Value>>(objects: I) -> Self {
+        let mut out = Objects::default();
+        out.extend(objects);
+        out
+    }
+}
+
+impl From<Vec<Value>> for Objects {
+    fn from(objects: Vec<Value>) -> Self {
+        objects.into_iter().collect()
+    }
+}
+
+impl From<Objects> for Vec<Value> {
+    fn from(objects: Objects) -> Self {
+        objects.items
+    }
+}
+
+impl<'a> IntoIterator for &'a Objects {
+    type Item = &'a Value;
+    type IntoIter = std::slice::Iter<'a, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
     }
 }
 
@@ -418,6 +519,32 @@ pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_are_found_by_kind_namespace_and_name_and_stay_found_through_changes() {
+        let ns = |n: &str| serde_json::json!({"kind": "Namespace", "metadata": {"name": n}});
+        let sa = |n: &str, x: u32| {
+            serde_json::json!({"kind": "ServiceAccount",
+            "metadata": {"name": n, "namespace": "a"}, "x": x})
+        };
+        let mut o: Objects = vec![ns("a"), sa("s", 1), sa("s", 2)].into();
+        // The first of a key, as a walk would find it.
+        assert_eq!(o.get("ServiceAccount", Some("a"), "s").unwrap()["x"], 1);
+        assert!(o.get("ServiceAccount", None, "s").is_none());
+        assert!(o.get("Namespace", None, "a").is_some());
+        o.push(ns("b"));
+        assert!(o.get("Namespace", None, "b").is_some());
+        o.edit(|v| v.retain(|x| x["x"] != 1));
+        assert_eq!(o.get("ServiceAccount", Some("a"), "s").unwrap()["x"], 2);
+        // Renamed in place: not found by its old name.
+        o[0]["metadata"]["name"] = "c".into();
+        assert!(o.get("Namespace", None, "a").is_none());
+        // Serialized as the list it is.
+        let text = serde_json::to_string(&o).unwrap();
+        assert!(text.starts_with('['), "{text}");
+        let back: Objects = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, o);
+    }
 
     #[test]
     fn a_queue_holds_its_visible_in_flight_and_delayed_messages() {

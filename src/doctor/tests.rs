@@ -48,7 +48,7 @@ fn healthy(d: &Desired) -> Evidence {
             missing: vec![],
             values: None,
         }),
-        objects: d.manifests.clone(),
+        objects: d.manifests.clone().into(),
         ..Observed::default()
     };
     for r in &d.roles {
@@ -1197,7 +1197,7 @@ fn fix_repairs_trust_policies_associations_objects_and_pods() {
     broken
         .observed
         .objects
-        .retain(|o| o["kind"] != "ScaledObject");
+        .edit(|o| o.retain(|o| o["kind"] != "ScaledObject"));
     broken.observed.objects.push(drifted.clone());
     app(&mut broken).scaler = Some(drifted);
     let d = desired();

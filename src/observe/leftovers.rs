@@ -11,7 +11,7 @@ use crate::cloud::{Aws, CallError};
 use crate::cluster::Kube;
 use crate::model::{self, Group, Only};
 use crate::observed::Observed;
-use crate::plan::prune::{APP_KINDS, ours_here, retired_object};
+use crate::plan::prune::{APP_KINDS, Named, ours_here, retired_object};
 use crate::render::Desired;
 use futures_util::{StreamExt, stream};
 
@@ -353,6 +353,7 @@ pub async fn cluster_side(
     .await;
     let mut unchecked = Vec::new();
     let mut namespaces = Vec::new();
+    let named = Named::of(desired);
     for (kind, listed) in lists {
         let items = match listed {
             Ok(items) => items,
@@ -370,7 +371,7 @@ pub async fn cluster_side(
                 .unwrap_or_default()
                 .to_string();
             if o.object(kind, ns.as_deref(), &name).is_some()
-                || !retired_object(desired, kind, ns.as_deref(), &name)
+                || !retired_object(desired, &named, kind, ns.as_deref(), &name)
             {
                 continue;
             }

@@ -21,7 +21,7 @@ pub use observed::Observed;
 use observed::Tags;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -774,19 +774,18 @@ impl Planner<'_> {
     }
 
     fn queues(&mut self) {
+        let by_arn: HashMap<&str, &str> = self
+            .desired
+            .queues
+            .iter()
+            .map(|q| (q.arn.as_str(), q.name.as_str()))
+            .collect();
         for q in &self.desired.queues {
             let id = format!("queue:{}", q.name);
             // A redrive policy needs its dead-letter queue to exist.
-            let dlq_ids: Vec<String> = self
-                .desired
-                .queues
-                .iter()
-                .filter(|d| {
-                    q.attributes
-                        .get("RedrivePolicy")
-                        .is_some_and(|r| r.contains(&d.arn))
-                })
-                .map(|d| format!("queue:{}", d.name))
+            let dlq_ids: Vec<String> = crate::observed::dead_letter_arn(&q.attributes)
+                .and_then(|arn| by_arn.get(arn.as_str()).map(|d| format!("queue:{d}")))
+                .into_iter()
                 .collect();
             let after: Vec<&str> = dlq_ids.iter().map(String::as_str).collect();
             match self.observed.queues.get(&q.name) {

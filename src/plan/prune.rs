@@ -12,6 +12,7 @@ use crate::model::{self, Group, Only};
 use crate::observed::{Tags, describe};
 use crate::render::{self, Desired, object_ref};
 use serde_json::{Value, json};
+use std::collections::HashSet;
 
 /// Starts the reason of every deletion and refusal this module plans.
 pub const NO_LONGER: &str = "no longer in the config";
@@ -34,19 +35,35 @@ pub fn ours_here(tags: &Tags, desired: &Desired) -> bool {
         && tags.contains_key(&model::cluster_tag(&desired.cluster))
 }
 
-/// An object no manifest names and that is not KEDA's own (its namespace, its operator's
-/// service account): a candidate when it carries the stack's label.
-pub fn retired_object(desired: &Desired, kind: &str, ns: Option<&str>, name: &str) -> bool {
+/// The objects the config's manifests name, by kind, namespace and name.
+pub struct Named(HashSet<(String, Option<String>, String)>);
+
+impl Named {
+    pub fn of(desired: &Desired) -> Self {
+        Named(desired.manifests.iter().map(object_ref).collect())
+    }
+
+    fn contains(&self, kind: &str, ns: Option<&str>, name: &str) -> bool {
+        let key = (kind.to_string(), ns.map(str::to_string), name.to_string());
+        self.0.contains(&key)
+    }
+}
+
+/// An object no manifest names (`named`: `Named::of(desired)`) and that is not KEDA's own (its
+/// namespace, its operator's service account): a candidate when it carries the stack's label.
+pub fn retired_object(
+    desired: &Desired,
+    named: &Named,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> bool {
     let keda = &desired.keda.namespace;
     let installs = match kind {
         "Namespace" => name == keda,
         _ => ns == Some(keda.as_str()),
     };
-    let named = desired.manifests.iter().any(|m| {
-        let (k, n, x) = object_ref(m);
-        k == kind && n.as_deref() == ns && x == name
-    });
-    APP_KINDS.contains(&kind) && !installs && !named
+    APP_KINDS.contains(&kind) && !installs && !named.contains(kind, ns, name)
 }
 
 /// What `up` deletes because the config no longer names it.
@@ -160,7 +177,9 @@ fn what(action: &Action) -> Option<String> {
 /// over the two deletes exactly the retired resources.
 fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
     let mut seen = Observed::default();
-    let named = |n: &str| desired.queues.iter().any(|q| q.name == n);
+    // Sets, not scans: a stack of thousands of apps meets thousands of resources.
+    let queue_names: HashSet<&str> = desired.queues.iter().map(|q| q.name.as_str()).collect();
+    let named = |n: &str| queue_names.contains(n);
     let mut queues: Vec<render::Queue> = Vec::new();
     for (name, q) in &observed.queues {
         if named(name) || !ours_here(&q.tags, desired) {
@@ -179,22 +198,23 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
         });
     }
     // Dead-letter queues first, as `render` lists them (`teardown` deletes in reverse).
-    let is_dlq = |q: &render::Queue| {
-        !q.arn.is_empty()
-            && queues.iter().any(|other| {
-                other
-                    .attributes
-                    .get("RedrivePolicy")
-                    .is_some_and(|r| r.contains(&format!("\"{}\"", q.arn)))
-            })
-    };
+    let dead_letter_arns: HashSet<String> = queues
+        .iter()
+        .filter_map(|q| crate::observed::dead_letter_arn(&q.attributes))
+        .collect();
+    let is_dlq = |q: &render::Queue| !q.arn.is_empty() && dead_letter_arns.contains(&q.arn);
     let (mut dlqs, mains): (Vec<_>, Vec<_>) = queues.iter().cloned().partition(is_dlq);
     dlqs.extend(mains);
+    let repository_names: HashSet<&str> = desired
+        .repositories
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     let repositories = observed
         .repositories
         .iter()
         .filter(|(name, r)| {
-            !desired.repositories.iter().any(|d| &d.name == *name) && ours_here(&r.tags, desired)
+            !repository_names.contains(name.as_str()) && ours_here(&r.tags, desired)
         })
         .map(|(name, r)| {
             seen.repositories.insert(name.clone(), r.clone());
@@ -205,13 +225,15 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
         })
         .collect();
     let mut manifests = Vec::new();
+    let named = Named::of(desired);
     for kind in APP_KINDS {
         for o in observed.objects.iter().filter(|o| o["kind"] == kind) {
             let ns = o["metadata"]["namespace"].as_str();
             let name = o["metadata"]["name"].as_str().unwrap_or_default();
             let labels: Tags =
                 serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-            if !model::is_owned(&labels, &desired.stack) || !retired_object(desired, kind, ns, name)
+            if !model::is_owned(&labels, &desired.stack)
+                || !retired_object(desired, &named, kind, ns, name)
             {
                 continue;
             }
@@ -236,16 +258,18 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
         }
     }
     // Associations of service accounts no app names any more (this stack's, in this cluster).
+    let service_accounts: HashSet<(&str, &str)> = desired
+        .associations
+        .iter()
+        .chain(&desired.retired_associations)
+        .map(|d| (d.namespace.as_str(), d.service_account.as_str()))
+        .collect();
     let associations = observed
         .associations
         .iter()
         .filter(|a| {
             model::is_owned(&a.tags, &desired.stack)
-                && !desired
-                    .associations
-                    .iter()
-                    .chain(&desired.retired_associations)
-                    .any(|d| d.namespace == a.namespace && d.service_account == a.service_account)
+                && !service_accounts.contains(&(a.namespace.as_str(), a.service_account.as_str()))
         })
         .map(|a| {
             seen.associations.push(a.clone());
@@ -267,7 +291,17 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
         seen.roles
             .insert(r.name.clone(), observed.roles[&r.name].clone());
     }
+    // Field by field: cloning the whole stack to keep its names would cost more than the rest.
     let gone = Desired {
+        stack: desired.stack.clone(),
+        trust_policy_quota: desired.trust_policy_quota,
+        cluster: desired.cluster.clone(),
+        cluster_arn: desired.cluster_arn.clone(),
+        target: desired.target.clone(),
+        auth_mode: desired.auth_mode,
+        tags: desired.tags.clone(),
+        user_tags: desired.user_tags.clone(),
+        keda: desired.keda.clone(),
         addon: None,
         roles,
         queues: dlqs,
@@ -279,7 +313,6 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
         retired_associations: vec![],
         manifests,
         workloads: vec![],
-        ..desired.clone()
     };
     (gone, seen)
 }
@@ -290,12 +323,12 @@ fn retired(desired: &Desired, observed: &Observed) -> (Desired, Observed) {
 /// and otherwise takes this cluster's statements out. A role whose trust names no service
 /// account of this cluster is not known to be this cluster's and stays.
 pub fn retired_roles(desired: &Desired, observed: &Observed) -> Vec<render::Role> {
+    let named: HashSet<&str> = desired.roles.iter().map(|r| r.name.as_str()).collect();
     observed
         .roles
         .iter()
         .filter(|(name, r)| {
-            !desired.roles.iter().any(|d| &d.name == *name)
-                && model::is_owned(&r.tags, &desired.stack)
+            !named.contains(name.as_str()) && model::is_owned(&r.tags, &desired.stack)
         })
         .filter_map(|(name, r)| {
             Some(render::Role {
