@@ -5,9 +5,20 @@
 # another (process start-up, CPU and moto's own time cancel out). kedactl's own count of its
 # reads (`-v`: "read AWS: N calls in M round trips") is printed beside it.
 #   scripts/bench-rounds.sh [RUNS] [DELAY_MS]    default 5 runs (median), 100 ms
+#   scripts/bench-rounds.sh --apps N [N...]      stacks of N apps, each with its own role, queue
+#                                                and repository: round trips counted by
+#                                                scripts/rounds-proxy.py, not timed (at hundreds
+#                                                of calls moto's own time swamps the difference)
 # BIN=target/debug/kedactl skips the release build (CI runs `scripts/bench-rounds.sh 1` so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+apps=()
+if [ "${1:-}" = --apps ]; then
+  shift
+  apps=("$@")
+  [ ${#apps[@]} -gt 0 ] || apps=(1 10 100)
+  set --
+fi
 runs=${1:-5}
 delay=${2:-100}
 if [ -z "${BIN:-}" ]; then
@@ -27,6 +38,44 @@ if [ -z "${KEDACTL_TEST_AWS_ENDPOINT:-}" ]; then
 fi
 command -v aws > /dev/null || { echo "bench-rounds: the aws CLI is needed (pip install awscli)" >&2; exit 1; }
 scripts/moto-cluster.sh "$KEDACTL_TEST_AWS_ENDPOINT" demo
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+export AWS_DEFAULT_REGION=us-east-1
+# `--apps`: each command of each stack through the counting proxy; a round is a batch of calls
+# let through together after 100 ms without a new one (kedactl's own work between an answer and
+# the calls it causes stays well under that).
+if [ ${#apps[@]} -gt 0 ]; then
+  rp=$(free_port)
+  python3 scripts/rounds-proxy.py "$rp" "$KEDACTL_TEST_AWS_ENDPOINT" 100 &
+  pids+=($!)
+  until python3 -c "import socket; socket.create_connection(('127.0.0.1', $rp), 1)" 2>/dev/null; do sleep 0.2; done
+  count() { python3 -c "import json, sys, urllib.request; c = json.load(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$rp/rounds-proxy/reset', data=b''))); print(c['rounds'], c['calls'])"; }
+  echo "| apps, \`--only iam,queue,registry\` | \`up\` from empty | \`plan\` (converged) | \`down\` | critical path of \`up\` / \`down\` (kedactl -v) |"
+  echo "|---|---|---|---|---|"
+  for n in "${apps[@]}"; do
+    s="rc$n-$RANDOM"
+    f="target/bench/rounds-$n.yaml"
+    python3 - "$n" "$s" > "$f" <<'PY'
+import sys
+n, s = int(sys.argv[1]), sys.argv[2]
+print(f"cluster: demo\nregion: us-east-1\nstack: {s}\nroles:\n  operator: {s}-op\n  identity: {s}-id\napps:")
+for i in range(n):
+    print(f"  - deployment: app{i}\n    namespace: ns{i}\n    serviceAccount: sa{i}\n    repository: {s}-repo{i}\n"
+          f"    identityRole: {s}-app{i}-identity\n    queue:\n      name: {s}-q{i}")
+PY
+    declare -A cell=()
+    for phase in up plan down; do
+      case $phase in up) args=(up --yes) ;; plan) args=(plan) ;; down) args=(down --yes) ;; esac
+      count > /dev/null
+      AWS_ENDPOINT_URL="http://127.0.0.1:$rp" "$BIN" "${args[@]}" -f "$f" --only iam,queue,registry -v > /dev/null 2> target/bench/rounds.err \
+        || { echo "bench-rounds: $phase of $n apps failed:" >&2; tail -5 target/bench/rounds.err >&2; exit 1; }
+      read -r rounds calls < <(count)
+      cell[$phase]="$rounds ($calls calls)"
+      cell[$phase-path]=$(grep -o 'critical path: [0-9]* steps\? one after another, [0-9]* AWS round trips\?' target/bench/rounds.err | sed 's/critical path: //; s/ one after another//; s/ AWS//' || true)
+    done
+    echo "| $n | ${cell[up]} | ${cell[plan]} | ${cell[down]} | ${cell[up-path]:-–} / ${cell[down-path]:-–} |"
+  done
+  exit 0
+fi
 declare -A proxy
 for d in 0 "$delay"; do
   proxy[$d]=$(free_port)
@@ -34,8 +83,6 @@ for d in 0 "$delay"; do
   pids+=($!)
   until python3 -c "import socket; socket.create_connection(('127.0.0.1', ${proxy[$d]}), 1)" 2>/dev/null; do sleep 0.2; done
 done
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-export AWS_DEFAULT_REGION=us-east-1
 
 declare -A ms own
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

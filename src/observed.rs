@@ -404,8 +404,8 @@ impl Observed {
     }
 }
 
-/// An object's kind, namespace and name.
-type ObjectKey = (String, Option<String>, String);
+/// A Kubernetes object's kind, namespace and name.
+pub type ObjectKey = (String, Option<String>, String);
 
 /// Kubernetes objects in the order read, indexed by kind, namespace and name: `plan`, `down`
 /// and pruning look one up per manifest, and a stack of thousands of apps has five each. The

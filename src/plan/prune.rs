@@ -36,7 +36,7 @@ pub fn ours_here(tags: &Tags, desired: &Desired) -> bool {
 }
 
 /// The objects the config's manifests name, by kind, namespace and name.
-pub struct Named(HashSet<(String, Option<String>, String)>);
+pub struct Named(HashSet<crate::observed::ObjectKey>);
 
 impl Named {
     pub fn of(desired: &Desired) -> Self {

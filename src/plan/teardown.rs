@@ -11,7 +11,7 @@
 use super::trust::{self, Leave};
 use super::{Action, Change, Plan, Step, app_step_id, observed::Tags, restrict};
 use crate::model::{self, Group, Only};
-use crate::observed::describe;
+use crate::observed::{ObjectKey, describe};
 use crate::render::{Desired, object_ref, policy::canonical};
 use std::collections::HashMap;
 
@@ -828,9 +828,6 @@ fn still_used(
     let key = model::cluster_tag(&desired.cluster);
     Some(tags.contains_key(&key).then_some(key))
 }
-
-/// A cluster object by kind, namespace and name.
-type ObjectKey = (String, Option<String>, String);
 
 /// The objects a manifest refers to: its namespace; a scaler's target and authentication; a
 /// pod template's service account.
