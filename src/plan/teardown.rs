@@ -1692,6 +1692,52 @@ pub(super) mod tests {
         assert_eq!(ns.len(), 7, "{ns:?}");
     }
 
+    /// Issue 28: `down` of many apps goes side by side. The longest chain of steps one after
+    /// another is the same for 40 apps (each with its own namespace, queue, dead-letter queue,
+    /// repository and role) as for one.
+    #[test]
+    fn the_longest_chain_does_not_grow_with_the_apps() {
+        let longest = |apps: usize| {
+            let mut spec = Spec {
+                cluster: Some("demo".into()),
+                region: Some("us-east-1".into()),
+                account: Some("123456789012".into()),
+                ..Spec::default()
+            };
+            let first = spec.apps[0].clone();
+            spec.apps = (0..apps)
+                .map(|i| {
+                    let mut a = first.clone();
+                    a.deployment = format!("app{i}");
+                    a.namespace = format!("ns{i}");
+                    a.identity_role = Some(format!("app{i}-identity"));
+                    a.repository = format!("repo{i}");
+                    a.queue.name = format!("q{i}");
+                    a.queue.dead_letter = Some(DeadLetter {
+                        name: None,
+                        max_receive_count: 5,
+                    });
+                    a
+                })
+                .collect();
+            let d = render::desired(&spec).unwrap();
+            let mut o = everything(&d, &model::ownership("kedactl"));
+            o.objects.extend(d.manifests.iter().cloned());
+            for i in 0..apps {
+                o.namespace_contents.insert(format!("ns{i}"), vec![]);
+            }
+            let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
+            assert!(p.steps.len() > 10 * apps, "{} steps", p.steps.len());
+            let mut depth: HashMap<&str, usize> = HashMap::new();
+            for s in &p.steps {
+                let before = s.after.iter().filter_map(|a| depth.get(a.as_str())).max();
+                depth.insert(&s.id, before.copied().unwrap_or(0) + 1);
+            }
+            depth.into_values().max().unwrap()
+        };
+        assert_eq!(longest(40), longest(1));
+    }
+
     #[test]
     fn keda_goes_only_when_no_keda_object_but_those_this_plan_deletes_remains() {
         let d = desired();
