@@ -517,14 +517,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_failure_stops_only_what_depends_on_it() {
-        // Cluster actions fail without a cluster, which is enough to exercise the scheduling.
+    /// Clients with no endpoint to reach: cluster actions fail without a cluster, which is
+    /// enough to exercise the scheduling.
+    fn no_endpoint() -> Aws {
         let conf = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .build();
-        let aws = Aws::from_config(&conf);
+        Aws::from_config(&conf)
+    }
+
+    #[tokio::test]
+    async fn a_failure_stops_only_what_depends_on_it() {
+        let aws = no_endpoint();
         let plan = Plan {
             steps: vec![
                 step("a", &[]),
@@ -584,11 +589,7 @@ mod tests {
 
     #[tokio::test]
     async fn steps_that_wait_on_each_other_are_not_run_and_said_so() {
-        let conf = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .build();
-        let aws = Aws::from_config(&conf);
+        let aws = no_endpoint();
         let plan = Plan {
             steps: vec![step("a", &["b"]), step("b", &["a"])],
         };

@@ -879,12 +879,20 @@ pub(super) mod tests {
         desired_in("demo")
     }
 
-    fn desired_in(cluster: &str) -> Desired {
-        let mut spec = Spec {
-            cluster: Some(cluster.into()),
+    /// The default spec, in cluster demo of a known account.
+    fn demo_spec() -> Spec {
+        Spec {
+            cluster: Some("demo".into()),
             region: Some("us-east-1".into()),
             account: Some("123456789012".into()),
             ..Spec::default()
+        }
+    }
+
+    fn desired_in(cluster: &str) -> Desired {
+        let mut spec = Spec {
+            cluster: Some(cluster.into()),
+            ..demo_spec()
         };
         spec.apps[0].queue.dead_letter = Some(DeadLetter {
             name: None,
@@ -1036,12 +1044,7 @@ pub(super) mod tests {
     /// only for the queues that send to it.
     #[test]
     fn queues_go_at_once_and_a_dead_letter_queue_after_its_senders() {
-        let mut spec = Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..Spec::default()
-        };
+        let mut spec = demo_spec();
         let shared = Some(DeadLetter {
             name: Some("shared-dlq".into()),
             max_receive_count: 5,
@@ -1111,12 +1114,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_workspace_goes_after_the_scraper_that_writes_to_it() {
-        let mut spec = Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..Spec::default()
-        };
+        let mut spec = demo_spec();
         spec.apps[0].trigger = crate::triggers::Kind::Prometheus;
         spec.apps[0].prometheus = Some(crate::triggers::prometheus::Config::sample(
             crate::triggers::prometheus::Workspace {
@@ -1634,12 +1632,7 @@ pub(super) mod tests {
     /// waits only for what refers to it; apps side by side go at once.
     #[test]
     fn each_object_waits_only_for_what_refers_to_it() {
-        let mut spec = Spec {
-            cluster: Some("demo".into()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            ..Spec::default()
-        };
+        let mut spec = demo_spec();
         let mut second = spec.apps[0].clone();
         second.deployment = "second".into();
         second.queue.name = "second-queue".into();
@@ -1698,12 +1691,7 @@ pub(super) mod tests {
     #[test]
     fn the_longest_chain_does_not_grow_with_the_apps() {
         let longest = |apps: usize| {
-            let mut spec = Spec {
-                cluster: Some("demo".into()),
-                region: Some("us-east-1".into()),
-                account: Some("123456789012".into()),
-                ..Spec::default()
-            };
+            let mut spec = demo_spec();
             let first = spec.apps[0].clone();
             spec.apps = (0..apps)
                 .map(|i| {
