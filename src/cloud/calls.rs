@@ -200,25 +200,37 @@ pub fn is_throttling(status: u16, body: &[u8]) -> bool {
 }
 
 /// The longest chain of calls, each started after the previous one ended (see `rounds`). A
-/// call without an end (the process stopped waiting) ends at the last moment seen.
+/// call without an end (the process stopped waiting) ends at the last moment seen. One sweep
+/// over the starts and ends in time order: a call started after every call that has ended by
+/// then, one deeper than the deepest of them (an end at the very moment of a start counts).
 pub fn rounds(calls: &[Call]) -> usize {
-    let last = calls
+    let Some(last) = calls
         .iter()
         .filter_map(|c| c.ended)
         .chain(calls.iter().map(|c| c.started))
-        .max();
-    let mut order: Vec<&Call> = calls.iter().collect();
-    order.sort_by_key(|c| c.started);
-    let mut depth: Vec<usize> = Vec::with_capacity(order.len());
-    for (i, c) in order.iter().enumerate() {
-        let before = (0..i)
-            .filter(|&j| order[j].ended.or(last).is_some_and(|e| e <= c.started))
-            .map(|j| depth[j])
-            .max()
-            .unwrap_or(0);
-        depth.push(before + 1);
+        .max()
+    else {
+        return 0;
+    };
+    // (time, 0 = end / 1 = start, call): ends sort before starts at the same moment, except a
+    // call's own end at its own start.
+    let mut events: Vec<(Instant, u8, usize)> = Vec::with_capacity(2 * calls.len());
+    for (i, c) in calls.iter().enumerate() {
+        let end = c.ended.unwrap_or(last);
+        events.push((c.started, 1, i));
+        events.push((end, if end <= c.started { 2 } else { 0 }, i));
     }
-    depth.into_iter().max().unwrap_or(0)
+    events.sort_unstable();
+    let (mut depth, mut ended, mut deepest) = (vec![0; calls.len()], 0, 0);
+    for (_, kind, i) in events {
+        if kind == 1 {
+            depth[i] = ended + 1;
+            deepest = deepest.max(depth[i]);
+        } else {
+            ended = ended.max(depth[i]);
+        }
+    }
+    deepest
 }
 
 #[cfg(test)]
@@ -279,6 +291,43 @@ mod tests {
             log.throttled_waiting(now + Duration::from_secs(60), Duration::from_secs(10))
                 .is_empty()
         );
+    }
+
+    /// The sweep agrees with the definition (each call one deeper than the deepest call that
+    /// ended before it started), checked on pseudo-random logs.
+    #[test]
+    fn rounds_agree_with_the_pairwise_definition() {
+        let pairwise = |calls: &[Call]| {
+            let mut depth = vec![0; calls.len()];
+            let mut order: Vec<usize> = (0..calls.len()).collect();
+            order.sort_by_key(|&i| calls[i].started);
+            for (k, &i) in order.iter().enumerate() {
+                let before = order[..k]
+                    .iter()
+                    .filter(|&&j| calls[j].ended.is_some_and(|e| e <= calls[i].started))
+                    .map(|&j| depth[j])
+                    .max();
+                depth[i] = before.unwrap_or(0) + 1;
+            }
+            depth.into_iter().max().unwrap_or(0)
+        };
+        let t0 = Instant::now();
+        let mut seed: u64 = 7;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        for _ in 0..200 {
+            let calls: Vec<Call> = (0..next(40))
+                .map(|_| {
+                    let start = next(100);
+                    call(start, start + 1 + next(30), t0)
+                })
+                .collect();
+            assert_eq!(rounds(&calls), pairwise(&calls), "{calls:?}");
+        }
     }
 
     #[test]
