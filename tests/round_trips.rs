@@ -72,6 +72,11 @@ impl HttpClient for SlowClient {
 }
 
 async fn slow_aws(endpoint: &str) -> kedactl::cloud::Aws {
+    slow_aws_limited(endpoint, kedactl::limits::DEFAULT_MAX_IN_FLIGHT).await
+}
+
+/// `slow_aws` with at most `max_in_flight` requests on the wire per service.
+async fn slow_aws_limited(endpoint: &str, max_in_flight: u32) -> kedactl::cloud::Aws {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -84,7 +89,26 @@ async fn slow_aws(endpoint: &str) -> kedactl::cloud::Aws {
         .into_builder()
         .http_client(SharedHttpClient::new(SlowClient))
         .build();
-    kedactl::cloud::Aws::from_config(&conf)
+    kedactl::cloud::Aws::from_config_limited(&conf, max_in_flight)
+}
+
+/// Issue 28: calls that wait for a free slot (`--max-in-flight`) start their round trip when
+/// they go out, so `-v`'s count shows the waves the limit makes: six reads at once with room
+/// for two are three round trips, not one.
+#[tokio::test]
+async fn calls_waiting_for_a_slot_are_later_round_trips() {
+    let Some(endpoint) = common::moto_endpoint() else {
+        return;
+    };
+    let aws = slow_aws_limited(&endpoint, 2).await;
+    let start = Instant::now();
+    let reads = (0..6).map(|_| aws.sts.get_caller_identity().send());
+    for r in futures_util::future::join_all(reads).await {
+        r.unwrap();
+    }
+    let took = start.elapsed();
+    assert_eq!(aws.calls.rounds(), 3, "{took:?}: {:#?}", aws.calls.all());
+    assert!(took >= LATENCY * 3, "{took:?}");
 }
 
 /// The seed's stack with names only this test uses, made with `up` (unslowed), then a converged
@@ -180,7 +204,9 @@ async fn a_converged_plan_reads_in_at_most_three_round_trips() {
 
 /// doctor's AWS reads (`gather::aws_side`: the observation, the simulator's questions, where
 /// a missing queue is) on a 40-app stack take as many round trips as on one app: each app's
-/// reads join the waves the first app's make.
+/// reads join the waves the first app's make. With room for all of them in flight: at the
+/// default 50 a service's 80 reads are two waves, which the count shows since it counts the
+/// cap's waves too (`calls_waiting_for_a_slot_are_later_round_trips`).
 #[tokio::test]
 async fn doctor_reads_forty_apps_in_the_round_trips_of_one() {
     let Some(endpoint) = common::moto_endpoint() else {
@@ -248,7 +274,7 @@ async fn doctor_reads_forty_apps_in_the_round_trips_of_one() {
     one.apps = vec![spec.apps[16].clone()];
     let mut rounds = Vec::new();
     for (label, spec) in [("1 app", &one), ("40 apps", &spec)] {
-        let aws = slow_aws(&endpoint).await;
+        let aws = slow_aws_limited(&endpoint, 256).await;
         let d = kedactl::render::desired(spec).unwrap();
         let caller = kedactl::observe::caller(&fast).await.unwrap();
         let mut e = kedactl::doctor::Evidence::default();

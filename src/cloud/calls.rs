@@ -4,7 +4,8 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -19,7 +20,8 @@ pub struct Call {
     pub service: String,
     /// e.g. "CreateRole".
     pub operation: String,
-    /// When it was made and when its answer (or final error) came, retries included.
+    /// When it was made (when its first attempt went on the wire, once it waited for one of
+    /// `--max-in-flight`'s slots) and when its answer (or final error) came, retries included.
     #[serde(skip)]
     pub started: Instant,
     #[serde(skip)]
@@ -34,6 +36,35 @@ pub struct Call {
 struct Index(usize);
 
 impl Storable for Index {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Put on a call's first request (an HTTP extension) for the in-flight limiter
+/// (`cloud::in_flight`): a call that waited there for a free slot starts its round trip when it
+/// goes on the wire, so `rounds` counts the waves the limit makes (a retry's wait is the call's
+/// own time).
+#[derive(Debug, Clone)]
+pub struct OnTheWire {
+    log: CallLog,
+    index: usize,
+}
+
+impl OnTheWire {
+    /// The request goes on the wire now, after waiting for a slot.
+    pub fn waited(&self) {
+        if let Ok(mut calls) = self.log.0.lock()
+            && let Some(c) = calls.get_mut(self.index)
+        {
+            c.started = Instant::now();
+        }
+    }
+}
+
+/// A call's first request carries its `OnTheWire` already (kept in the operation's config bag).
+#[derive(Debug, Clone, Copy)]
+struct Wired;
+
+impl Storable for Wired {
     type Storer = StoreReplace<Self>;
 }
 
@@ -119,6 +150,23 @@ impl Intercept for CallLog {
             });
             let i = calls.len() - 1;
             cfg.interceptor_state().store_put(Index(i));
+        }
+        Ok(())
+    }
+
+    // Once per call, on its first attempt: the in-flight limiter tells when it went out.
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(Index(index)), None) = (cfg.load::<Index>().copied(), cfg.load::<Wired>()) {
+            let log = self.clone();
+            context
+                .request_mut()
+                .add_extension(OnTheWire { log, index });
+            cfg.interceptor_state().store_put(Wired);
         }
         Ok(())
     }

@@ -7,7 +7,9 @@
 //! The SDK's per-attempt timeout would count the wait for a permit as the attempt's own time,
 //! so a request queued behind others could time out unsent. The wrapper times the attempt
 //! itself instead, from when it holds its permit: `--call-timeout` still bounds every request
-//! on the wire, and the SDK's attempt timeout is turned off for clients built here.
+//! on the wire, and the SDK's attempt timeout is turned off for clients built here. A call whose
+//! first request waited for its permit starts in the call log when it goes out
+//! (`calls::OnTheWire`): `-v`'s round trips count the waves the cap makes.
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -88,10 +90,19 @@ impl HttpConnector for LimitedConnector {
         let (inner, permits, attempt) = (self.inner.clone(), self.permits.clone(), self.attempt);
         HttpConnectorFuture::new(async move {
             // Held until the answer's headers are in (the body follows at once on AWS's APIs).
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .map_err(|e| ConnectorError::other(e.into(), None))?;
+            let _permit = match permits.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let permit = permits
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| ConnectorError::other(e.into(), None))?;
+                    if let Some(wire) = request.extension::<super::calls::OnTheWire>() {
+                        wire.waited();
+                    }
+                    permit
+                }
+            };
             let sent = inner.call(request);
             match attempt {
                 None => sent.await,
