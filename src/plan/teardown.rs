@@ -879,6 +879,14 @@ pub(super) mod tests {
         desired_in("demo")
     }
 
+    /// What step `id` of `p` waits for, sorted.
+    fn sorted_after(p: &Plan, id: &str) -> Vec<String> {
+        let step = p.steps.iter().find(|s| s.id == id).expect(id);
+        let mut after = step.after.clone();
+        after.sort();
+        after
+    }
+
     /// The default spec, in cluster demo of a known account.
     fn demo_spec() -> Spec {
         Spec {
@@ -1063,12 +1071,7 @@ pub(super) mod tests {
         let d = render::desired(&spec).unwrap();
         let o = everything(&d, &model::ownership("kedactl"));
         let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
-        let after = |id: &str| {
-            let step = p.steps.iter().find(|s| s.id == id).expect(id);
-            let mut after = step.after.clone();
-            after.sort();
-            after
-        };
+        let after = |id: &str| sorted_after(&p, id);
         assert_eq!(after("queue:shared-dlq"), ["queue:q1", "queue:q2"]);
         for q in ["queue:q1", "queue:q2", "queue:q3"] {
             assert!(after(q).is_empty(), "{q} waits for {:?}", after(q));
@@ -1642,12 +1645,7 @@ pub(super) mod tests {
         o.objects.extend(d.manifests.iter().cloned());
         o.namespace_contents.insert("security".into(), vec![]);
         let (p, notes) = teardown(&d, &o, &Options::default()).unwrap();
-        let after = |id: &str| {
-            let step = p.steps.iter().find(|s| s.id == id).expect(id);
-            let mut after = step.after.clone();
-            after.sort();
-            after
-        };
+        let after = |id: &str| sorted_after(&p, id);
         // The step ids of a kind's objects, in render order (the first app's first).
         let of = |kind: &str| -> Vec<String> {
             let prefix = format!("app:{kind}/");
