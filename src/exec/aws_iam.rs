@@ -8,6 +8,7 @@ use crate::observed::Tags;
 use crate::plan::Action;
 use crate::plan::trust::Edit;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// One IAM step (`exec::aws::apply` sends only these here).
 pub(super) async fn apply(cx: &Cx<'_>) -> Result<(), StepError> {
@@ -304,10 +305,12 @@ async fn delete_role(cx: &Cx<'_>, role: &str) -> Result<(), StepError> {
     Ok(())
 }
 
-/// A role `down` deletes (or strips of its policies) still admits nobody but this cluster,
-/// and no role of the stack that chains into it (its trust's chain statement names it: the
-/// operator role, whose KEDA assumes the identity role) admits another cluster, read again
-/// right before, all at once: another cluster's `up` may have joined since the plan.
+/// A role `down` deletes (or strips of its policies) still admits nobody but this cluster, and
+/// no role of the stack chained to it admits another cluster: neither one that chains into it
+/// (named by its chain statement: the operator role, whose KEDA assumes the identity role) nor
+/// one it chains into (whose chain statement names it: the identity roles another cluster's
+/// KEDA reaches through the operator role). Read again right before, all at once: another
+/// cluster's `up` may have joined since the plan.
 async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<(), StepError> {
     if let Some(ours) = opts
         .retired_trusts
@@ -319,17 +322,30 @@ async fn sole_user(aws: &Aws, role: &str, kept: bool, opts: &Options) -> Result<
     let Some(rendered) = opts.trusts.get(role).filter(|_| opts.stack.is_some()) else {
         return Ok(());
     };
-    let chaining = crate::plan::trust::chained_from(rendered);
-    let reads = opts
-        .trusts
-        .iter()
-        .filter(|(name, _)| *name == role || chaining.contains(name))
+    let reads = chained_roles(&opts.trusts, role, rendered)
+        .into_iter()
         .map(|(name, rendered)| trust::sole(aws, role, name, rendered, kept, &opts.cluster));
     // Every read is waited for, and the first refusal in the roles' order is the one told.
     futures_util::future::join_all(reads)
         .await
         .into_iter()
         .collect::<Result<(), StepError>>()
+}
+
+/// `role` and the roles of `trusts` chained to it either way (see `sole_user`), in name order.
+fn chained_roles<'a>(
+    trusts: &'a BTreeMap<String, Value>,
+    role: &str,
+    rendered: &Value,
+) -> Vec<(&'a String, &'a Value)> {
+    use crate::plan::trust::chained_from;
+    let into = chained_from(rendered);
+    trusts
+        .iter()
+        .filter(|(name, trust)| {
+            *name == role || into.contains(name) || chained_from(trust).iter().any(|r| r == role)
+        })
+        .collect()
 }
 
 async fn create_oidc_provider(
@@ -377,4 +393,40 @@ async fn delete_oidc_provider(cx: &Cx<'_>, arn: &str, url: &str) -> Result<(), S
         .await;
     gone_is_fine(r, &["NoSuchEntity"], "DeleteOpenIDConnectProvider", res)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The identity roles' chain statements name the operator role: deleting an identity role
+    /// re-reads it and the operator role; deleting the operator role re-reads every role that
+    /// chains from it, not the others.
+    #[test]
+    fn a_delete_re_reads_the_roles_chained_to_its_role_either_way() {
+        let chain = |from: &str| {
+            json!({"Statement": [{"Sid": crate::render::CHAIN_SID, "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::1:role/{from}")},
+                "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+        };
+        let service = json!({"Statement": [{"Sid": "KedactlX", "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        let trusts = BTreeMap::from([
+            ("op".to_string(), service.clone()),
+            ("id-a".to_string(), chain("op")),
+            ("id-b".to_string(), chain("op")),
+            ("other".to_string(), chain("elsewhere")),
+            ("plain".to_string(), service),
+        ]);
+        let names = |role: &str| -> Vec<&str> {
+            chained_roles(&trusts, role, &trusts[role])
+                .into_iter()
+                .map(|(n, _)| n.as_str())
+                .collect()
+        };
+        assert_eq!(names("id-a"), ["id-a", "op"]);
+        assert_eq!(names("op"), ["id-a", "id-b", "op"]);
+        assert_eq!(names("plain"), ["plain"]);
+    }
 }

@@ -253,7 +253,7 @@ pub async fn execute(
         }
     }
     // Nothing runs and nothing can start: what is left waits on itself. Unreachable for plans
-    // from `plan`/`teardown` (dependencies always point backwards).
+    // from `plan`/`teardown`, whose dependencies form no cycle.
     for (i, s) in steps.iter().enumerate() {
         if status[i].is_none() {
             status[i] = Some(Status::NotRun);
@@ -277,6 +277,14 @@ struct Graph {
 
 impl Graph {
     fn of(plan: &Plan) -> Self {
+        debug_assert!(
+            {
+                let mut ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+                ids.sort_unstable();
+                ids.windows(2).all(|w| w[0] != w[1])
+            },
+            "a plan's step ids are unique"
+        );
         let index: HashMap<&str, usize> = plan
             .steps
             .iter()

@@ -259,7 +259,7 @@ async fn complete(
 }
 
 /// Right before a delete of `role` or of one of its policies, read the trust of role `of`
-/// (`role` itself, then each other role of the stack): the delete is refused when `role` now
+/// (`role` itself, or a role chained to it): the delete is refused when `role` now
 /// admits anyone but this cluster, or another role admits another cluster of the stack (whose
 /// KEDA chains to `role`); another cluster's `up` came in since the plan. A role gone is fine.
 /// `kept`: the role stays for someone else's statement, so only this stack's other clusters
@@ -286,7 +286,7 @@ pub(super) async fn sole(
     let whose = if of == role {
         String::new()
     } else {
-        format!(" (through IAM role {of}, which chains to it)")
+        format!(" (through IAM role {of}, chained to it)")
     };
     Err(StepError::Other(format!(
         "refused: IAM role {role} is now also used by {}{whose}, added after this run read it \
@@ -587,13 +587,13 @@ mod tests {
             e.contains("is now also used by KedactlB1") && e.contains("was not deleted"),
             "{e}"
         );
-        // Read as the operator role another role chains from: another cluster's statement
-        // there keeps the role it chains to; a person's statement does not.
+        // Read as a role chained to the one deleted: another cluster's statement there keeps
+        // it; a person's statement does not.
         let e = sole(&aws, "identity", "r", &ours, false, "a")
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("through IAM role r, which chains to it"), "{e}");
+        assert!(e.contains("through IAM role r, chained to it"), "{e}");
         *trust.lock().unwrap() = Some(doc(&["KedactlA1", "Person"]));
         sole(&aws, "identity", "r", &ours, false, "a")
             .await

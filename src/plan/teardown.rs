@@ -1714,10 +1714,18 @@ pub(super) mod tests {
             }
             let (p, _) = teardown(&d, &o, &Options::default()).unwrap();
             assert!(p.steps.len() > 10 * apps, "{} steps", p.steps.len());
+            // Passes until nothing deepens: dependencies may point either way in the plan.
             let mut depth: HashMap<&str, usize> = HashMap::new();
-            for s in &p.steps {
-                let before = s.after.iter().filter_map(|a| depth.get(a.as_str())).max();
-                depth.insert(&s.id, before.copied().unwrap_or(0) + 1);
+            loop {
+                let mut deeper = false;
+                for s in &p.steps {
+                    let before = s.after.iter().filter_map(|a| depth.get(a.as_str())).max();
+                    let d = before.copied().unwrap_or(0) + 1;
+                    deeper |= depth.insert(&s.id, d) != Some(d);
+                }
+                if !deeper {
+                    break;
+                }
             }
             depth.into_values().max().unwrap()
         };

@@ -164,7 +164,13 @@ pub fn chains(live: &Value) -> bool {
 /// list): the roles that chain into the role with this trust.
 pub fn chained_from(trust: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for s in statements(trust).iter().filter(|s| sid(s) == CHAIN_SID) {
+    // By reference: a role delete asks this of every trust of the stack.
+    let statements: Vec<&Value> = match &trust["Statement"] {
+        Value::Array(a) => a.iter().collect(),
+        Value::Null => vec![],
+        one => vec![one],
+    };
+    for s in statements.into_iter().filter(|s| sid(s) == CHAIN_SID) {
         let aws = &s["Principal"]["AWS"];
         let arns = aws
             .as_array()

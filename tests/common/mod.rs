@@ -54,17 +54,18 @@ pub async fn moto_aws(endpoint: &str, region: &str) -> kedactl::cloud::Aws {
 
 /// Make sure moto has the EKS cluster `name` in us-east-1 (once per process): `plan`/`up`
 /// read the cluster the roles' trust names even with `--only iam`. Blocking, so a sync command
-/// builder can call it from inside a test's runtime (on a thread of its own).
+/// builder can call it from inside a test's runtime (on a thread of its own). The lock is held
+/// until the cluster exists: a test that finds it taken waits for the create, where it used to
+/// go on at once and now and then read the cluster before moto had it.
 pub fn moto_cluster(endpoint: &str, name: &str) {
     use std::sync::{Mutex, OnceLock};
     static MADE: OnceLock<Mutex<std::collections::BTreeSet<(String, String)>>> = OnceLock::new();
     let key = (endpoint.to_string(), name.to_string());
-    if !MADE
+    let mut made = MADE
         .get_or_init(Default::default)
         .lock()
-        .unwrap()
-        .insert(key)
-    {
+        .unwrap_or_else(|e| e.into_inner());
+    if made.contains(&key) {
         return;
     }
     std::thread::scope(|scope| {
@@ -76,7 +77,7 @@ pub fn moto_cluster(endpoint: &str, name: &str) {
                     .unwrap();
                 rt.block_on(async {
                     let aws = moto_aws(endpoint, "us-east-1").await;
-                    let made = aws
+                    let created = aws
                         .eks
                         .create_cluster()
                         .name(name)
@@ -86,7 +87,7 @@ pub fn moto_cluster(endpoint: &str, name: &str) {
                         )
                         .send()
                         .await;
-                    if let Err(e) = made {
+                    if let Err(e) = created {
                         let in_use = e
                             .as_service_error()
                             .is_some_and(|e| e.is_resource_in_use_exception());
@@ -97,6 +98,7 @@ pub fn moto_cluster(endpoint: &str, name: &str) {
             .join()
             .unwrap();
     });
+    made.insert(key);
 }
 
 pub struct Sandbox {
