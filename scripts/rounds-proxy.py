@@ -73,15 +73,16 @@ ROUNDS = Rounds()
 LOG = open(os.environ["ROUNDS_LOG"], "a") if os.environ.get("ROUNDS_LOG") else None
 
 
-def operation(headers, body):
-    """The AWS operation of a request: X-Amz-Target (JSON protocols) or Action= (query)."""
+def operation(method, path, headers, body):
+    """The AWS operation of a request: X-Amz-Target (JSON protocols), Action= (query), else its
+    method and path (REST protocols: EKS)."""
     target = headers.get("X-Amz-Target")
     if target:
         return target.rsplit(".", 1)[-1]
     for part in body.split(b"&"):
         if part.startswith(b"Action="):
             return part[7:].decode(errors="replace")
-    return headers.get("Host", "?") + " " + (headers.get("X-Amz-Date") and "" or "")
+    return f"{method} {path.split('?')[0]}"
 
 
 class Counted(Forwarding):
@@ -92,7 +93,7 @@ class Counted(Forwarding):
         if self.path.startswith("/rounds-proxy/"):
             data = json.dumps(ROUNDS.counts(reset=self.path.endswith("/reset"))).encode()
             return self.reply(200, {"Content-Type": "application/json"}, data)
-        ROUNDS.join(operation(self.headers, body)).go.wait()
+        ROUNDS.join(operation(self.command, self.path, self.headers, body)).go.wait()
         self.forward(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any

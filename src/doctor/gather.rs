@@ -144,7 +144,7 @@ async fn dead_letter_targets(
     let arns: std::collections::BTreeSet<String> = observed
         .queues
         .values()
-        .filter_map(super::checks::dead_letter_arn)
+        .filter_map(|q| crate::observed::dead_letter_arn(&q.attributes))
         .filter(|arn| !desired.queues.iter().any(|q| &q.arn == arn))
         .collect();
     let exists = |arn: String| async move {

@@ -205,8 +205,8 @@ pub async fn execute(
     let resolved = Resolved::default();
     let steps = &plan.steps;
     let graph = Graph::of(plan);
-    let mut waiting = graph.waiting.clone();
-    let mut status: Vec<Option<Status>> = vec![None; steps.len()];
+    let mut waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
+    // A step with an outcome has run, or never will.
     let mut outcomes: Vec<Option<Outcome>> = vec![None; steps.len()];
     let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| waiting[i] == 0).collect();
     // The steps that ran, in the order they ended: each after what it waited for.
@@ -223,12 +223,11 @@ pub async fn execute(
         };
         let done = outcome.status == Status::Done;
         ended.push(i);
-        status[i] = Some(outcome.status);
         outcomes[i] = Some(outcome);
         if done {
             for &d in &graph.dependents[i] {
                 waiting[d] -= 1;
-                if waiting[d] == 0 && status[d].is_none() {
+                if waiting[d] == 0 && outcomes[d].is_none() {
                     ready.push(d);
                 }
             }
@@ -238,7 +237,7 @@ pub async fn execute(
         let mut behind = vec![i];
         while let Some(j) = behind.pop() {
             for &d in &graph.dependents[j] {
-                if status[d].is_some() {
+                if outcomes[d].is_some() {
                     continue;
                 }
                 let why = format!("{} did not complete", steps[j].id);
@@ -246,7 +245,6 @@ pub async fn execute(
                     &steps[d].id,
                     &format!("  - not run: {} ({why})", steps[d].summary),
                 );
-                status[d] = Some(Status::NotRun);
                 outcomes[d] = Some(Outcome::not_run(&steps[d], why));
                 behind.push(d);
             }
@@ -255,8 +253,7 @@ pub async fn execute(
     // Nothing runs and nothing can start: what is left waits on itself. Unreachable for plans
     // from `plan`/`teardown`, whose dependencies form no cycle.
     for (i, s) in steps.iter().enumerate() {
-        if status[i].is_none() {
-            status[i] = Some(Status::NotRun);
+        if outcomes[i].is_none() {
             outcomes[i] = Some(Outcome::not_run(s, "its dependencies form a cycle".into()));
         }
     }
@@ -267,10 +264,9 @@ pub async fn execute(
     }
 }
 
-/// A plan's dependencies by step index: how many steps each waits for (an id the plan does not
-/// hold is no dependency, a repeated one counts once) and which steps wait for each.
+/// A plan's dependencies by step index: the steps each waits for (an id the plan does not hold
+/// is no dependency, a repeated one counts once) and which steps wait for each.
 struct Graph {
-    waiting: Vec<usize>,
     needs: Vec<Vec<usize>>,
     dependents: Vec<Vec<usize>>,
 }
@@ -310,11 +306,7 @@ impl Graph {
                 needs
             })
             .collect();
-        Graph {
-            waiting: needs.iter().map(Vec::len).collect(),
-            needs,
-            dependents,
-        }
+        Graph { needs, dependents }
     }
 }
 
@@ -591,7 +583,7 @@ mod tests {
             ],
         };
         let g = Graph::of(&plan);
-        assert_eq!(g.waiting, [0, 1, 2]);
+        assert_eq!(g.needs, [vec![], vec![0], vec![0, 1]]);
         assert_eq!(g.dependents, [vec![1, 2], vec![2], vec![]]);
     }
 

@@ -123,8 +123,8 @@ impl<'a> Teardown<'a> {
         let (desired, observed) = (self.desired, self.observed);
         let mut cluster_ids: Vec<String> = Vec::new();
         let mut deleted: Vec<String> = Vec::new();
-        // Each step's index, with the objects its manifest refers to.
-        let mut planned: Vec<(usize, Vec<ObjectKey>)> = Vec::new();
+        // Each step's index, with the object it deletes and the objects that one refers to.
+        let mut planned: Vec<(usize, ObjectKey, Vec<ObjectKey>)> = Vec::new();
         let only = &self.opts.only;
         let app = desired
             .manifests
@@ -153,14 +153,15 @@ impl<'a> Teardown<'a> {
                 namespace: ns.clone(),
                 name: name.clone(),
             };
-            planned.push((self.steps.len(), references(m)));
+            let refs = references(m, &kind, ns.as_deref());
+            planned.push((self.steps.len(), (kind, ns, name), refs));
             self.push(id.clone(), Group::App, action, Vec::new());
             cluster_ids.push(id);
             deleted.push(what);
         }
         // Who refers to each object, then each delete after its referrers'.
         let mut referrers: HashMap<ObjectKey, Vec<String>> = HashMap::new();
-        for (i, refs) in &planned {
+        for (i, _, refs) in &planned {
             for r in refs {
                 referrers
                     .entry(r.clone())
@@ -168,18 +169,8 @@ impl<'a> Teardown<'a> {
                     .push(self.steps[*i].id.clone());
             }
         }
-        for (i, _) in &planned {
-            let step = &mut self.steps[*i];
-            let Action::DeleteObject {
-                kind,
-                namespace,
-                name,
-            } = &step.action
-            else {
-                continue;
-            };
-            let key = (kind.clone(), namespace.clone(), name.clone());
-            step.after = referrers.remove(&key).unwrap_or_default();
+        for (i, key, _) in &planned {
+            self.steps[*i].after = referrers.remove(key).unwrap_or_default();
         }
         (cluster_ids, deleted)
     }
@@ -829,15 +820,14 @@ fn still_used(
     Some(tags.contains_key(&key).then_some(key))
 }
 
-/// The objects a manifest refers to: its namespace; a scaler's target and authentication; a
-/// pod template's service account.
-fn references(m: &serde_json::Value) -> Vec<ObjectKey> {
-    let (kind, ns, _) = object_ref(m);
+/// The objects a manifest of `kind` in namespace `ns` refers to: its namespace; a scaler's
+/// target and authentication; a pod template's service account.
+fn references(m: &serde_json::Value, kind: &str, ns: Option<&str>) -> Vec<ObjectKey> {
     let mut out = Vec::new();
     let Some(ns) = ns else { return out };
-    let mut named = |kind: &str, name: &serde_json::Value, ns: Option<&String>| {
+    let mut named = |kind: &str, name: &serde_json::Value, ns: Option<&str>| {
         if let Some(name) = name.as_str() {
-            out.push((kind.to_string(), ns.cloned(), name.to_string()));
+            out.push((kind.to_string(), ns.map(str::to_string), name.to_string()));
         }
     };
     named("Namespace", &serde_json::json!(ns), None);
@@ -847,7 +837,7 @@ fn references(m: &serde_json::Value) -> Vec<ObjectKey> {
         named(
             target["kind"].as_str().unwrap_or("Deployment"),
             &target["name"],
-            Some(&ns),
+            Some(ns),
         );
     }
     for t in spec["triggers"].as_array().into_iter().flatten() {
@@ -856,14 +846,14 @@ fn references(m: &serde_json::Value) -> Vec<ObjectKey> {
             "ClusterTriggerAuthentication" => {
                 named("ClusterTriggerAuthentication", &auth["name"], None)
             }
-            kind => named(kind, &auth["name"], Some(&ns)),
+            kind => named(kind, &auth["name"], Some(ns)),
         }
     }
     for pod in [
         &spec["template"]["spec"],
         &spec["jobTargetRef"]["template"]["spec"],
     ] {
-        named("ServiceAccount", &pod["serviceAccountName"], Some(&ns));
+        named("ServiceAccount", &pod["serviceAccountName"], Some(ns));
     }
     out
 }

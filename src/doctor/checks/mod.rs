@@ -784,11 +784,6 @@ pub fn parse_queue_arn(arn: &str) -> Option<(&str, &str, &str)> {
         .then_some((region, account, name))
 }
 
-/// The `deadLetterTargetArn` of a queue's RedrivePolicy (a JSON string attribute).
-pub fn dead_letter_arn(q: &crate::observed::Queue) -> Option<String> {
-    crate::observed::dead_letter_arn(&q.attributes)
-}
-
 impl<'a> Ctx<'a> {
     /// The app's ScaledObject/ScaledJob as deployed (else as rendered).
     fn scaler_object(&self) -> Option<&'a Value> {

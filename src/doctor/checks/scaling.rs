@@ -259,7 +259,7 @@ pub(crate) fn kd042(c: &Ctx) -> Finding {
             continue;
         };
         checked += 1;
-        let Some(arn) = dead_letter_arn(seen) else {
+        let Some(arn) = crate::observed::dead_letter_arn(&seen.attributes) else {
             if q.attributes.contains_key("RedrivePolicy") {
                 fails.push(format!("queue {} has no RedrivePolicy, the config gives it one: failing messages are never moved to the dead-letter queue", q.name));
                 repairs.push(Repair::Converge(format!("queue:{}", q.name)));
